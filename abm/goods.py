@@ -1,0 +1,137 @@
+"""The goods traded along the chain and their element content.
+
+Goods (all quantities in tonnes; concentrate and oxides on a t REO basis):
+
+* ``conc_<deposit>`` -- mixed concentrate of one deposit type (``bayan_obo``,
+  ``bastnaesite``, ``mt_weld``, ``monazite``, ``ionic_clay``); its element composition is
+  the deposit's (``abm/data/deposits.csv``, Long et al. 2010, USGS SIR 2010-5220), so
+  separation is co-production in fixed ratios (the "balance problem").
+* ``ox_<El>`` -- separated oxide of one rare earth (all 17 except Pm, which is not mined).
+* ``mag_ndfeb_std``, ``mag_ndfeb_ht`` (Dy/Tb high-temperature grade), ``mag_smco`` --
+  sintered magnets; bill of materials in t oxide per t magnet (``magnets.csv``).
+
+``Catalog`` holds the index of goods, the element-content matrix and base-year reference
+prices (USD/kg), built once per base year from the data files.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+
+from abm.data import ELEMENT_SYMBOLS, load_table
+
+ELEMENTS: tuple[str, ...] = tuple(e for e in ELEMENT_SYMBOLS if e != "Pm")
+DEPOSITS: tuple[str, ...] = ("bayan_obo", "bastnaesite", "mt_weld", "monazite", "ionic_clay")
+GRADES: tuple[str, ...] = ("ndfeb_std", "ndfeb_ht", "smco")
+LIGHT_FEEDS = ("bayan_obo", "bastnaesite", "mt_weld", "monazite")
+HEAVY_FEEDS = ("ionic_clay",)
+FEED_CLASSES = {"light": LIGHT_FEEDS, "heavy": HEAVY_FEEDS}
+
+#: Elements that must stay separate (DESIGN.md); we keep all 16 mined ones separate.
+KEY_ELEMENTS = ("Nd", "Pr", "Dy", "Tb", "Sm", "Y", "Ce", "La")
+
+#: Payability: share of the separated-oxide basket value paid for concentrate at base year
+#: (calibration choice; MP Materials' 2024 realised concentrate price was roughly a third of
+#: its basket value -- docs/calibration.md).
+CONCENTRATE_PAYABILITY = 0.4
+
+#: Share of NdPr oxide that is Nd (commercial NdPr oxide is about 75:25 Nd:Pr).
+NDPR_ND_SHARE = 0.75
+
+
+def conc(deposit: str) -> str:
+    """Name of the concentrate good of ``deposit``."""
+    return f"conc_{deposit}"
+
+
+def ox(element: str) -> str:
+    """Name of the oxide good of ``element``."""
+    return f"ox_{element}"
+
+
+def mag(grade: str) -> str:
+    """Name of the magnet good of ``grade``."""
+    return f"mag_{grade}"
+
+
+def stage_of(good: str) -> str:
+    """Stage of a good: ``"mining"`` (concentrate), ``"separation"`` (oxide) or ``"magnets"``."""
+    return {"conc": "mining", "ox": "separation", "mag": "magnets"}[good.split("_", 1)[0]]
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Index of goods with element content and reference prices for one base year.
+
+    Attributes:
+        goods: tuple of good names, the order used by every array over goods.
+        index: good name -> position.
+        content: array (n_goods, n_elements), t of element oxide per t of good.
+        ref_price: array (n_goods,), base-year reference price, USD/kg.
+        conversion_cost: grade -> USD/kg magnet conversion cost at base year.
+        base_year: the calibration year.
+    """
+
+    goods: tuple[str, ...]
+    index: dict[str, int]
+    content: np.ndarray
+    ref_price: np.ndarray
+    conversion_cost: dict[str, float]
+    base_year: int
+
+    def composition(self, good: str) -> dict[str, float]:
+        """Element -> t oxide per t of ``good`` (zeros omitted)."""
+        row = self.content[self.index[good]]
+        return {e: float(v) for e, v in zip(ELEMENTS, row) if v > 0}
+
+    def price(self, good: str) -> float:
+        """Base-year reference price of ``good``, USD/kg."""
+        return float(self.ref_price[self.index[good]])
+
+    def bom(self, grade: str) -> dict[str, float]:
+        """Bill of materials of a magnet grade: oxide good -> t per t magnet."""
+        return {ox(e): v for e, v in self.composition(mag(grade)).items()}
+
+
+@functools.cache
+def catalog(base_year: int = 2024) -> Catalog:
+    """Build the goods catalogue for ``base_year`` (2024 prices, or 2009 prices before 2015).
+
+    Raises:
+        DataError: a data file fails validation.
+    """
+    price_col = "price_2024_usd_kg" if base_year >= 2015 else "price_2009_usd_kg"
+    mag_col = "base_price_2024_usd_kg" if base_year >= 2015 else "base_price_2009_usd_kg"
+    elements = load_table("elements.csv").set_index("symbol")
+    deposits = load_table("deposits.csv")
+    magnets = load_table("magnets.csv")
+    goods = ([conc(d) for d in DEPOSITS] + [ox(e) for e in ELEMENTS] + [mag(g) for g in GRADES])
+    index = {g: i for i, g in enumerate(goods)}
+    content = np.zeros((len(goods), len(ELEMENTS)))
+    eidx = {e: i for i, e in enumerate(ELEMENTS)}
+    for d in DEPOSITS:
+        rows = deposits[deposits["deposit"] == d]
+        total = rows["percent_reo"].sum()
+        for _, r in rows.iterrows():
+            content[index[conc(d)], eidx[r["element"]]] = r["percent_reo"] / total
+    for e in ELEMENTS:
+        content[index[ox(e)], eidx[e]] = 1.0
+    conversion = {}
+    price = np.zeros(len(goods))
+    for e in ELEMENTS:
+        price[index[ox(e)]] = float(elements.loc[e, price_col])
+    for g in GRADES:
+        rows = magnets[magnets["grade"] == g]
+        for _, r in rows.iterrows():
+            content[index[mag(g)], eidx[r["element"]]] = r["t_oxide_per_t_magnet"]
+        price[index[mag(g)]] = float(rows[mag_col].iloc[0])
+        conversion[g] = float(rows["conversion_cost_usd_kg"].iloc[0])
+    oxide_prices = np.array([price[index[ox(e)]] for e in ELEMENTS])
+    for d in DEPOSITS:
+        price[index[conc(d)]] = CONCENTRATE_PAYABILITY * float(content[index[conc(d)]] @ oxide_prices)
+    content.setflags(write=False)
+    price.setflags(write=False)
+    return Catalog(tuple(goods), index, content, price, conversion, base_year)

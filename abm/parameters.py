@@ -1,0 +1,125 @@
+"""Behavioural parameters of the model, with units, plausible ranges and sources.
+
+One :class:`Parameters` instance lives in every scenario (``[parameters]`` table of the
+TOML); sweeps override fields by dotted path (``parameters.final_demand_elasticity``).
+Each field's ``json_schema_extra`` carries ``unit``, ``low``/``high`` (the plausible range
+used by sweeps and checked on input) and ``source``; ``docs/ODD.md`` lists them.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+def P(default, unit: str, low, high, source: str, doc: str):  # noqa: N802 - field factory
+    """A parameter field with unit, range and source metadata."""
+    return Field(default, ge=low, le=high, description=doc,
+                 json_schema_extra={"unit": unit, "low": low, "high": high, "source": source})
+
+
+class Parameters(BaseModel):
+    """Behavioural parameters (see ``docs/calibration.md`` for calibrated values)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # --- demand -----------------------------------------------------------------------
+    final_demand_elasticity: float = P(
+        -0.25, "-", -1.0, -0.05,
+        "short-run REE demand is very inelastic; 2010-11: ~10x price for ~40% export cut",
+        "Price elasticity of end-use demand (OEM, defense and non-magnet buyers) around the "
+        "base-year reference price.")
+    demand_growth_per_year: float = P(
+        0.05, "1/yr", 0.0, 0.15, "IEA GCMO 2024: magnet demand ~doubled 2015-2023 (~8%/yr)",
+        "Growth of end-use output plans per year.")
+    max_price_multiple: float = P(
+        40.0, "x reference", 5.0, 200.0, "calibration choice",
+        "Highest bid any buyer makes, as a multiple of the good's reference price.")
+    # --- inventories and expectations -------------------------------------------------
+    price_expectation_months: float = P(
+        3.0, "months", 1.0, 12.0, "adaptive expectations (Sterman 2000, ch. 20)",
+        "Time constant of adaptive price expectations.")
+    price_anchor_months: float = P(
+        30.0, "months", 6.0, 120.0,
+        "2010-11 prices fell back within ~2 years (DESIGN.md); Sterman commodity model",
+        "Time constant with which expected prices return to the long-run reference "
+        "(production-cost anchor).")
+    inventory_target_weeks: float = P(
+        8.0, "weeks", 2.0, 26.0, "assumption: 1-3 months of cover held by magnet users",
+        "Base inventory target of OEMs and processors, weeks of use.")
+    defense_inventory_target_weeks: float = P(
+        26.0, "weeks", 4.0, 104.0, "assumption: defense holds larger safety stocks",
+        "Base inventory target of defense contractors, weeks of use.")
+    risk_sensitivity: float = P(
+        1.5, "-", 0.0, 5.0, "precautionary hoarding (DESIGN.md step 3); calibration choice",
+        "Proportional rise of inventory targets per unit of perceived supply risk.")
+    risk_decay_months: float = P(
+        12.0, "months", 1.0, 60.0, "calibration choice", "Time constant of calm lowering risk.")
+    inventory_adjust_months: float = P(
+        3.0, "months", 1.0, 12.0, "stock adjustment time (Sterman 2000, ch. 17)",
+        "Months over which firms close the gap to their inventory target.")
+    ask_cover_elasticity: float = P(
+        0.8, "-", 0.1, 3.0, "inventory-coverage price effect (Sterman 2000, ch. 20); GCMat",
+        "How much sellers' asks rise as their cover falls below target.")
+    # --- supply -----------------------------------------------------------------------
+    base_utilisation: float = P(
+        0.9, "-", 0.5, 1.0, "assumption", "Share of capacity used at base-year prices.")
+    shut_in_months: float = P(
+        3.0, "months", 1.0, 12.0, "assumption", "Months of negative cash margin before a plant idles.")
+    exit_loss_months: int = P(
+        24, "months", 6, 60, "assumption", "Months of sustained losses after which a firm exits.")
+    investment_hurdle: float = P(
+        0.25, "-", 0.0, 1.0, "typical project hurdle over cost (assumption)",
+        "Required margin over unit cost, as a share of cost, to commit to an expansion.")
+    investment_review_months: int = P(
+        12, "months", 1, 36, "annual capital budgeting", "Interval between investment reviews.")
+    expansion_share: float = P(
+        0.2, "-", 0.0, 1.0, "assumption", "Size of one expansion, share of current capacity.")
+    lead_time_mine_years: tuple[float, float] = Field(
+        (8.0, 15.0), description="Range of mine lead times, years (uniform draw).",
+        json_schema_extra={"unit": "years", "low": 3.0, "high": 30.0,
+                           "source": "DESIGN.md; S&P Global 2023: 15.7 yr average (6-32)"})
+    lead_time_separation_years: tuple[float, float] = Field(
+        (3.0, 5.0), description="Range of separation-plant lead times, years.",
+        json_schema_extra={"unit": "years", "low": 1.0, "high": 10.0,
+                           "source": "DESIGN.md; Lynas Kalgoorlie <2.5 yr after approvals"})
+    lead_time_magnet_years: tuple[float, float] = Field(
+        (2.0, 3.5), description="Range of magnet-plant lead times, years.",
+        json_schema_extra={"unit": "years", "low": 1.0, "high": 6.0,
+                           "source": "MP Independence ~2.75-3.5 yr; Neo Narva ~2-2.5 yr"})
+    separation_recovery: float = P(
+        0.95, "-", 0.8, 1.0, "assumption (solvent-extraction recoveries)",
+        "Share of feed REO recovered as separated oxides; the rest is a loss.")
+    # --- licences ---------------------------------------------------------------------
+    licence_review_months: float = P(
+        2.1, "months", 0.5, 6.0, "MOFCOM statutory limit 45 working days (Reuters 2025)",
+        "Longest review delay of an export-licence application (delay ~ uniform 0.5..max).")
+    licence_validity_months: int = P(
+        6, "months", 1, 12, "assumption", "Months an approved licence volume stays usable.")
+    # --- adaptation -------------------------------------------------------------------
+    substitution_max_share: float = P(
+        0.25, "-", 0.0, 0.8, "USGS MCS2026: substitutes available but less effective",
+        "Largest share of NdFeB demand that can move to ferrite or Ce magnets.")
+    dy_free_max_share: float = P(
+        0.5, "-", 0.0, 1.0, "Toyota 2018 Dy/Tb-free magnet (NEDO release)",
+        "Largest share of high-temperature-grade demand that can move to Dy-free designs.")
+    thrifting_max: float = P(
+        0.6, "-", 0.0, 0.9, "grain-boundary diffusion cuts HRE to <0.6% (Heim & Vander Wal 2023)",
+        "Largest cut in Dy/Tb per tonne of high-temperature magnet.")
+    substitution_lag_months: float = P(
+        36.0, "months", 6.0, 120.0, "Sprecher et al. 2017; Keilhacker & Minner 2017",
+        "Time constant of thrifting and substitution adoption.")
+    substitution_trigger: float = P(
+        1.5, "x reference", 1.0, 5.0, "calibration choice",
+        "Price multiple above which buyers start thrifting and substituting.")
+    recycling_share: float = P(
+        0.01, "-", 0.0, 0.2, "UNEP IRP 2011: <1% end-of-life recycling rate",
+        "Base-year recycled supply as a share of a region's magnet use.")
+    recycling_price_elasticity: float = P(
+        0.8, "-", 0.0, 3.0, "assumption", "Elasticity of recycled supply to the NdPr price.")
+    # --- governments ------------------------------------------------------------------
+    retaliation_threshold: float = P(
+        0.25, "-", 0.0, 2.0, "assumption",
+        "Tariff gap (fraction) above which a government retaliates by matching the partner.")
+    stockpile_release_multiple: float = P(
+        2.0, "x reference", 1.0, 10.0, "assumption",
+        "Price multiple above which a stockpiling government releases stock.")

@@ -1,0 +1,532 @@
+"""Scenario schema, loading, dumping and overrides (pydantic v2, TOML).
+
+A scenario is a TOML file: a header (``name``, ``description``, ``base_year``, ``start``,
+``end``), optional ``[parameters]`` (behavioural, :class:`abm.parameters.Parameters`),
+optional ``[levers]`` (policy levers the UI and sweeps move, :class:`Levers`) and a list of
+``[[measures]]`` (dated policy measures, each with a ``kind`` and a ``source``).
+
+Validation is strict: unknown keys, unknown regions, elements or goods, dates outside the
+horizon and negative quantities raise :class:`ScenarioError` naming the field and the allowed
+values. Shipped scenarios live in ``experiments/scenarios/*.toml`` and are found by name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+import pandas as pd
+import tomli_w
+from pydantic import (BaseModel, ConfigDict, Field, ValidationError, field_validator,
+                      model_validator)
+
+from abm.goods import DEPOSITS, ELEMENTS, GRADES
+from abm.parameters import Parameters
+from abm.regions import regions
+from abm.timeline import to_month
+
+
+class ScenarioError(ValueError):
+    """A scenario file or override is invalid; the message names the field."""
+
+
+GOOD_GROUPS = ("all", "concentrates", "oxides", "magnets")
+STAGE_NAMES = ("mining", "separation", "magnets")
+
+
+def _check_region(v: str, allow_all: bool = False) -> str:
+    codes = regions().codes
+    if allow_all and v in ("ALL", "allied"):
+        return v
+    if v not in codes:
+        extra = ["ALL", "allied"] if allow_all else []
+        raise ValueError(f"unknown region '{v}'; allowed: {list(codes) + extra}")
+    return v
+
+
+def _check_goods(items: list[str]) -> list[str]:
+    allowed = (list(GOOD_GROUPS) + list(ELEMENTS) + [f"conc_{d}" for d in DEPOSITS]
+               + [f"ox_{e}" for e in ELEMENTS] + [f"mag_{g}" for g in GRADES])
+    for g in items:
+        if g not in allowed:
+            raise ValueError(f"unknown good or element '{g}'; allowed: {allowed}")
+    return items
+
+
+Region = Annotated[str, Field(description="region code")]
+
+
+class _Measure(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    date: str = Field(description="first day in force, YYYY-MM or YYYY-MM-DD")
+    end: str | None = Field(None, description="last month in force (exclusive), or none")
+    id: str | None = Field(None, description="identifier other measures may refer to")
+    label: str = ""
+    source: str = Field("", description="citation of the event")
+
+    @field_validator("date", "end")
+    @classmethod
+    def _date(cls, v):
+        if v is None:
+            return v
+        to_month(v)
+        return v
+
+
+class Tariff(_Measure):
+    """Ad valorem import tariff of ``actor`` on goods from ``targets`` (fraction, 1.45 = 145%).
+
+    ``mode = "set"`` fixes the total rate while in force (the latest active set wins, so a
+    truce with an ``end`` reverts to the earlier rate when it expires); ``"add"`` adds.
+    """
+
+    kind: Literal["tariff"]
+    actor: str
+    targets: list[str]
+    rate: float = Field(ge=0, le=10)
+    mode: Literal["set", "add"] = "set"
+    goods: list[str] = ["all"]
+
+    _a = field_validator("actor")(lambda v: _check_region(v))
+    _t = field_validator("targets")(lambda v: [_check_region(x, True) for x in v])
+    _g = field_validator("goods")(lambda v: _check_goods(v))
+
+
+class ExportDuty(_Measure):
+    """Ad valorem export duty levied by ``actor`` on ``goods`` (fraction)."""
+
+    kind: Literal["export_duty"]
+    actor: str
+    rate: float = Field(ge=0, le=5)
+    goods: list[str] = ["all"]
+    _a = field_validator("actor")(lambda v: _check_region(v))
+    _g = field_validator("goods")(lambda v: _check_goods(v))
+
+
+class ExportLicence(_Measure):
+    """Export-licence regime of ``actor`` on goods containing ``elements``.
+
+    A good is covered if its content of a listed element is at least ``min_content``
+    (t per t). Each month buyers' applications are approved with probability
+    ``approval[destination]`` (keys: region codes, ``allied``, ``default``) after a review
+    delay; defense end use is denied when ``defense_denial``. With ``extraterritorial``,
+    exports from third countries of goods with China-origin content >= 0.1% also need a
+    licence (MOFCOM Announcement 61/2025).
+    """
+
+    kind: Literal["export_licence"]
+    actor: str
+    elements: list[str]
+    approval: dict[str, float] = {"default": 0.5}
+    defense_denial: bool = True
+    extraterritorial: bool = False
+    min_content: float = Field(0.0, ge=0, le=1)
+    _a = field_validator("actor")(lambda v: _check_region(v))
+
+    @field_validator("elements")
+    @classmethod
+    def _els(cls, v):
+        for e in v:
+            if e not in ELEMENTS:
+                raise ValueError(f"unknown element '{e}'; allowed: {list(ELEMENTS)}")
+        return v
+
+    @field_validator("approval")
+    @classmethod
+    def _appr(cls, v):
+        for k, p in v.items():
+            if k not in ("allied", "default"):
+                _check_region(k)
+            if not 0 <= p <= 1:
+                raise ValueError(f"approval['{k}'] = {p} must lie in [0, 1]")
+        return v
+
+
+class LicencePolicy(_Measure):
+    """Change the approval probabilities of the active licence regime(s) of ``actor``."""
+
+    kind: Literal["licence_policy"]
+    actor: str
+    approval: dict[str, float]
+    _a = field_validator("actor")(lambda v: _check_region(v))
+    _p = field_validator("approval")(lambda v: ExportLicence._appr(v))
+
+
+class ExportQuota(_Measure):
+    """Annual export quota of ``actor`` on ``goods`` (t REO per year, all destinations)."""
+
+    kind: Literal["export_quota"]
+    actor: str
+    tonnes_per_year: float = Field(ge=0)
+    goods: list[str] = ["oxides"]
+    _a = field_validator("actor")(lambda v: _check_region(v))
+    _g = field_validator("goods")(lambda v: _check_goods(v))
+
+
+class Embargo(_Measure):
+    """Halt of exports of ``goods`` from ``actor`` to ``targets``."""
+
+    kind: Literal["embargo"]
+    actor: str
+    targets: list[str]
+    goods: list[str] = ["all"]
+    _a = field_validator("actor")(lambda v: _check_region(v))
+    _t = field_validator("targets")(lambda v: [_check_region(x, True) for x in v])
+    _g = field_validator("goods")(lambda v: _check_goods(v))
+
+
+class ProductionQuota(_Measure):
+    """Cap on the mine output of ``actor`` (t REO per year)."""
+
+    kind: Literal["production_quota"]
+    actor: str
+    tonnes_per_year: float = Field(ge=0)
+    _a = field_validator("actor")(lambda v: _check_region(v))
+
+
+class Suspension(_Measure):
+    """Suspend the measure with id ``target_id`` from ``date`` until ``end``."""
+
+    kind: Literal["suspension"]
+    target_id: str
+
+
+class PriceFloor(_Measure):
+    """Government price floor for a domestic producer's oxide output (USD/kg).
+
+    The government pays producers in ``actor`` of ``goods`` the gap between the floor and
+    the market price, and buys ``offtake_share`` of the region's magnet output at the
+    magnet reference price (DoD-MP Materials, July 2025: $110/kg NdPr, 10-year offtake).
+    """
+
+    kind: Literal["price_floor"]
+    actor: str
+    goods: list[str] = ["ox_Nd", "ox_Pr"]
+    floor_usd_kg: float = Field(ge=0)
+    offtake_share: float = Field(0.0, ge=0, le=1)
+    _a = field_validator("actor")(lambda v: _check_region(v))
+    _g = field_validator("goods")(lambda v: _check_goods(v))
+
+
+class Subsidy(_Measure):
+    """Capital subsidy of ``actor`` for new capacity at ``stages`` (share of hurdle removed)
+    and a faster permit (lead-time multiplier)."""
+
+    kind: Literal["subsidy"]
+    actor: str
+    stages: list[str] = list(STAGE_NAMES)
+    capex_share: float = Field(0.3, ge=0, le=1)
+    lead_time_factor: float = Field(1.0, gt=0, le=2)
+    _a = field_validator("actor")(lambda v: _check_region(v))
+
+    @field_validator("stages")
+    @classmethod
+    def _st(cls, v):
+        for s in v:
+            if s not in STAGE_NAMES:
+                raise ValueError(f"unknown stage '{s}'; allowed: {list(STAGE_NAMES)}")
+        return v
+
+
+class Stockpile(_Measure):
+    """Strategic stockpile of ``actor``: target in months of the region's use of ``goods``."""
+
+    kind: Literal["stockpile"]
+    actor: str
+    goods: list[str] = ["ox_Nd", "ox_Pr", "ox_Dy", "ox_Tb", "mag_ndfeb_ht"]
+    target_months: float = Field(ge=0, le=60)
+    _a = field_validator("actor")(lambda v: _check_region(v))
+    _g = field_validator("goods")(lambda v: _check_goods(v))
+
+
+class SourcingRule(_Measure):
+    """Defense buyers of ``actor`` may not buy ``goods`` from ``banned`` origins
+    (e.g. DFARS 225.7018: no Chinese-origin magnets in US defense from 2027)."""
+
+    kind: Literal["sourcing_rule"]
+    actor: str
+    banned: list[str] = ["CN"]
+    goods: list[str] = ["magnets"]
+    _a = field_validator("actor")(lambda v: _check_region(v))
+    _b = field_validator("banned")(lambda v: [_check_region(x) for x in v])
+    _g = field_validator("goods")(lambda v: _check_goods(v))
+
+
+Measure = Annotated[Union[Tariff, ExportDuty, ExportLicence, LicencePolicy, ExportQuota,
+                          Embargo, ProductionQuota, Suspension, PriceFloor, Subsidy, Stockpile,
+                          SourcingRule], Field(discriminator="kind")]
+MEASURE_KINDS = ("tariff", "export_duty", "export_licence", "licence_policy", "export_quota",
+                 "embargo", "production_quota", "suspension", "price_floor", "subsidy",
+                 "stockpile", "sourcing_rule")
+
+
+class Levers(BaseModel):
+    """Policy levers applied on top of the scheduled measures from ``start`` (UI, sweeps).
+
+    ``None`` leaves the schedule unchanged.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    start: str = Field("2025-04", description="month from which lever values apply")
+    us_tariff_on_china: float | None = Field(
+        None, ge=0, le=10, description="US ad valorem tariff on all goods from China (fraction)",
+        json_schema_extra={"unit": "fraction", "low": 0.0, "high": 5.0})
+    approval_rate_allies: float | None = Field(
+        None, ge=0, le=1, description="China's licence approval probability for allied "
+        "destinations (JP, EU, KR, AU)", json_schema_extra={"unit": "-", "low": 0.0, "high": 1.0})
+    approval_rate_us: float | None = Field(
+        None, ge=0, le=1, description="China's licence approval probability for the US",
+        json_schema_extra={"unit": "-", "low": 0.0, "high": 1.0})
+    defense_end_use_denial: bool | None = Field(
+        None, description="deny licences for defense end use (None: as scheduled)")
+    truce_start: str | None = Field(None, description="start of a US-China tariff truce")
+    truce_months: int = Field(3, ge=0, le=120, description="length of the truce, months",
+                              json_schema_extra={"unit": "months", "low": 0, "high": 36})
+    ndpr_price_floor: float | None = Field(
+        None, ge=0, le=1000, description="US price floor for NdPr oxide, USD/kg",
+        json_schema_extra={"unit": "USD/kg", "low": 0.0, "high": 300.0})
+    stockpile_target_months: float | None = Field(
+        None, ge=0, le=60, description="allied strategic stockpile target, months of use",
+        json_schema_extra={"unit": "months", "low": 0.0, "high": 24.0})
+    substitution_speed: float = Field(
+        1.0, gt=0, le=10, description="multiplier on the speed of thrifting and substitution",
+        json_schema_extra={"unit": "x", "low": 0.25, "high": 4.0})
+
+    @field_validator("start", "truce_start")
+    @classmethod
+    def _d(cls, v):
+        if v is not None:
+            to_month(v)
+        return v
+
+
+class Scenario(BaseModel):
+    """A complete scenario: horizon, base-year world, parameters, levers and measures."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str
+    description: str = ""
+    base_year: Literal[2009, 2010, 2024] = 2024
+    start: str = "2024-01"
+    end: str = "2035-12"
+    firms: int | None = Field(None, ge=50, le=10000,
+                              description="number of firm agents (scale); None = data default")
+    parameters: Parameters = Parameters()
+    levers: Levers = Levers()
+    measures: list[Measure] = []
+
+    @field_validator("start", "end")
+    @classmethod
+    def _d(cls, v):
+        to_month(v)
+        return v
+
+    @model_validator(mode="after")
+    def _horizon(self):
+        s, e = to_month(self.start), to_month(self.end)
+        if e < s:
+            raise ValueError(f"end {self.end} is before start {self.start}")
+        if s.year < self.base_year:
+            raise ValueError(f"start {self.start} is before base_year {self.base_year}")
+        ids = {m.id for m in self.measures if m.id}
+        for i, m in enumerate(self.measures):
+            d = to_month(m.date)
+            if not s <= d <= e:
+                raise ValueError(f"measures[{i}].date {m.date} is outside the horizon "
+                                 f"{self.start}..{self.end}")
+            if m.kind == "suspension" and m.target_id not in ids:
+                raise ValueError(f"measures[{i}].target_id '{m.target_id}' names no measure; "
+                                 f"known ids: {sorted(ids)}")
+        for f in ("start", "truce_start"):
+            v = getattr(self.levers, f)
+            if v is not None and not s <= to_month(v) <= e:
+                raise ValueError(f"levers.{f} {v} is outside the horizon {self.start}..{self.end}")
+        return self
+
+    # ------------------------------------------------------------------ helpers
+    @property
+    def months(self) -> int:
+        """Number of monthly steps from start to end inclusive."""
+        s, e = to_month(self.start), to_month(self.end)
+        return (e.year - s.year) * 12 + e.month - s.month + 1
+
+    def to_toml(self) -> str:
+        """Dump to TOML text (round-trips through :func:`loads_scenario`)."""
+        return tomli_w.dumps(_strip_none(self.model_dump(mode="json")))
+
+    def content_hash(self) -> str:
+        """SHA-256 of the canonical JSON of the scenario (hex, 64 chars)."""
+        blob = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _strip_none(obj):
+    if isinstance(obj, dict):
+        return {k: _strip_none(v) for k, v in obj.items() if v is not None}
+    if isinstance(obj, list):
+        return [_strip_none(v) for v in obj]
+    return obj
+
+
+# ---------------------------------------------------------------------- error messages
+_MEASURE_CLASSES = {c.model_fields["kind"].annotation.__args__[0]: c for c in
+                    (Tariff, ExportDuty, ExportLicence, LicencePolicy, ExportQuota, Embargo,
+                     ProductionQuota, Suspension, PriceFloor, Subsidy, Stockpile, SourcingRule)}
+
+
+def _model_at(loc: tuple, data: Any) -> type[BaseModel] | None:
+    cls: type[BaseModel] = Scenario
+    node = data
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            if isinstance(node, list) and part < len(node):
+                node = node[part]
+                if cls is Scenario and isinstance(node, dict):
+                    cls = _MEASURE_CLASSES.get(node.get("kind"), cls)
+            continue
+        if part in _MEASURE_CLASSES:
+            continue
+        field = cls.model_fields.get(part)
+        if field is None:
+            return None
+        node = node.get(part, {}) if isinstance(node, dict) else {}
+        ann = field.annotation
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            cls = ann
+    return cls
+
+
+def _format_errors(err: ValidationError, data: Any, origin: str) -> str:
+    lines = []
+    for e in err.errors():
+        loc = tuple(p for p in e["loc"] if p not in _MEASURE_CLASSES)
+        path = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in loc).replace(".[", "[")
+        msg = e["msg"]
+        if e["type"] == "extra_forbidden":
+            cls = _model_at(tuple(e["loc"]), data)
+            allowed = sorted(cls.model_fields) if cls else []
+            msg = f"unknown key '{loc[-1]}'; allowed keys: {allowed}"
+        elif e["type"] == "union_tag_invalid":
+            msg = f"unknown measure kind; allowed kinds: {list(MEASURE_KINDS)}"
+        elif e["type"] == "missing":
+            msg = "required field is missing"
+        lines.append(f"{origin}: field '{path or '<root>'}': {msg}")
+    return "\n".join(lines)
+
+
+def scenario_from_dict(data: dict, origin: str = "<scenario>") -> Scenario:
+    """Validate a scenario dictionary.
+
+    Raises:
+        ScenarioError: listing every invalid field with the allowed values.
+    """
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as err:
+        raise ScenarioError(_format_errors(err, data, origin)) from None
+
+
+def loads_scenario(text: str, origin: str = "<string>") -> Scenario:
+    """Parse and validate TOML text. Raises :class:`ScenarioError`."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{origin}: not valid TOML ({exc})") from None
+    return scenario_from_dict(data, origin)
+
+
+def scenario_dir() -> Path:
+    """Folder of the shipped scenarios (``experiments/scenarios``)."""
+    return Path(str(resources.files("experiments") / "scenarios"))
+
+
+def shipped_scenarios() -> list[str]:
+    """Names of the shipped scenarios."""
+    return sorted(p.stem for p in scenario_dir().glob("*.toml"))
+
+
+def load_scenario(name_or_path: str | Path | Scenario) -> Scenario:
+    """Load a shipped scenario by name, or a TOML file by path.
+
+    Raises:
+        ScenarioError: unknown name (lists the shipped ones), unreadable file, invalid content.
+    """
+    if isinstance(name_or_path, Scenario):
+        return name_or_path
+    p = Path(name_or_path)
+    if p.suffix != ".toml" and not p.exists():
+        p = scenario_dir() / f"{name_or_path}.toml"
+        if not p.exists():
+            raise ScenarioError(f"unknown scenario '{name_or_path}'; shipped scenarios: "
+                                f"{shipped_scenarios()} (or give a path to a .toml file)")
+    if not p.exists():
+        raise ScenarioError(f"scenario file not found: {p}")
+    return loads_scenario(p.read_text(encoding="utf-8"), str(p))
+
+
+# ---------------------------------------------------------------------- overrides
+def parameter_space() -> dict[str, dict]:
+    """Every overridable dotted path with its type, default, range, unit and doc.
+
+    Returns:
+        ``{"parameters.final_demand_elasticity": {"type": "real", "default": -0.25,
+        "low": -1.0, "high": -0.05, "levels": None, "unit": "-", "doc": "..."}, ...}``
+        covering ``parameters.*`` and ``levers.*`` (scalar fields only).
+    """
+    space: dict[str, dict] = {}
+    for prefix, cls in (("parameters", Parameters), ("levers", Levers)):
+        inst = cls()
+        for name, f in cls.model_fields.items():
+            extra = f.json_schema_extra or {}
+            default = getattr(inst, name)
+            ann = f.annotation
+            if isinstance(default, tuple) or name in ("start", "truce_start"):
+                continue
+            if ann is bool or ann == (bool | None):
+                kind, levels = "bool", [False, True]
+            elif ann is int or ann == (int | None):
+                kind, levels = "integer", None
+            else:
+                kind, levels = "real", None
+            space[f"{prefix}.{name}"] = {
+                "type": kind, "default": default, "low": extra.get("low"),
+                "high": extra.get("high"), "levels": levels, "unit": extra.get("unit", ""),
+                "doc": f.description or ""}
+    return space
+
+
+def apply_overrides(scenario: Scenario, overrides: dict[str, Any] | None) -> Scenario:
+    """Return a copy of ``scenario`` with dotted-path overrides applied and re-validated.
+
+    Args:
+        overrides: e.g. ``{"levers.us_tariff_on_china": 1.45,
+            "parameters.risk_sensitivity": 2.0}``; also ``"firms"``, ``"end"``.
+
+    Raises:
+        ScenarioError: unknown path (lists the allowed ones) or an invalid value.
+    """
+    if not overrides:
+        return scenario
+    data = scenario.model_dump(mode="json")
+    allowed = sorted(parameter_space()) + ["end", "firms", "levers.start", "levers.truce_start"]
+    for key, value in overrides.items():
+        if key not in allowed:
+            raise ScenarioError(f"unknown override '{key}'; allowed: {allowed}")
+        node = data
+        parts = key.split(".")
+        for p in parts[:-1]:
+            node = node[p]
+        if hasattr(value, "item"):
+            value = value.item()
+        node[parts[-1]] = value
+    return scenario_from_dict(data, f"{scenario.name} with overrides")
+
+
+def measure_month(m, start: pd.Period) -> int:
+    """Step index (0-based) at which measure ``m`` takes effect."""
+    d = to_month(m.date)
+    return (d.year - start.year) * 12 + d.month - start.month

@@ -1,0 +1,35 @@
+"""Model calendar: one step is one calendar month.
+
+Dates in scenarios are ``YYYY-MM`` or ``YYYY-MM-DD``; a measure dated inside a month takes
+effect in that month's step (e.g. the 4 April 2025 licences act from the April 2025 step).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+
+
+def to_month(value: str | dt.date | pd.Period) -> pd.Period:
+    """Parse a date string or date to a monthly :class:`pandas.Period`.
+
+    Raises:
+        ValueError: the value is not a ``YYYY-MM`` or ``YYYY-MM-DD`` date.
+    """
+    if isinstance(value, pd.Period):
+        return value.asfreq("M")
+    if isinstance(value, dt.date):
+        return pd.Period(year=value.year, month=value.month, freq="M")
+    s = str(value).strip()
+    try:
+        if len(s) == 7:
+            return pd.Period(dt.datetime.strptime(s, "%Y-%m"), freq="M")
+        return pd.Period(dt.datetime.strptime(s, "%Y-%m-%d"), freq="M")
+    except ValueError:
+        raise ValueError(f"'{value}' is not a date of the form YYYY-MM or YYYY-MM-DD") from None
+
+
+def months_between(a: pd.Period, b: pd.Period) -> int:
+    """Number of months from ``a`` to ``b`` (``b - a``)."""
+    return (b.year - a.year) * 12 + (b.month - a.month)

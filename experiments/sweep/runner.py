@@ -1,0 +1,638 @@
+"""Plan, run and inspect sweeps: the Python API behind ``ree sweep``.
+
+* :func:`plan` validates a spec, compiles its design and writes ``spec.json`` and
+  ``design.parquet`` to the store (or checks they match what is stored).
+* :func:`run` runs every planned run that is not finished yet, on any backend, streaming
+  results to Parquet shards; a second call on a finished sweep runs nothing.
+* :func:`status` summarises a store.
+
+The unit of work is :func:`run_chunk`, a pure function of its payload that never raises for a
+model error: an exception inside the model becomes a record with ``status="failed"``, the
+exception type, message and traceback. Each run's random stream comes from its own
+``SeedSequence(seed_root, spawn_key)``, so results are independent of order, chunking, worker
+count and backend.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import socket
+import threading
+import time
+import traceback as tb
+from collections import deque
+from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Future, wait
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+
+from .backends import Backend, default_workers, open_backend
+from .design import build_design, expected_rows
+from .provenance import invocation_record, now_iso
+from .seeds import canonical_value, make_seed_sequence, spawn_key
+from .spec import ExperimentSpec, SpecError, check_backend, load_spec
+from .store import RunStore, SpecChangedError
+
+__all__ = [
+    "PlanSummary",
+    "RunSummary",
+    "StatusSummary",
+    "plan",
+    "run",
+    "run_chunk",
+    "status",
+]
+
+DEFAULT_OUT = "runs"
+
+
+# ----------------------------------------------------------------------------- worker side
+def _run_one(
+    handle: Any, scenario: Any, task: dict[str, Any], item: tuple
+) -> tuple[dict[str, Any], pd.DataFrame | None]:
+    run_id, design_row, rep, key, overrides, attempt = item
+    rec: dict[str, Any] = {
+        "run_id": run_id, "design_row": int(design_row), "rep": int(rep), "status": "ok",
+        "error_type": None, "error": None, "traceback": None, "host": socket.gethostname(),
+        "pid": os.getpid(), "attempt": int(attempt),
+    }
+    ts = None
+    t0 = time.perf_counter()
+    try:
+        outs, ts = handle.evaluate(
+            scenario,
+            overrides={**task["constants"], **overrides},
+            seed=make_seed_sequence(task["seed_root"], key),
+            months=task["months"],
+            outcomes=list(task["outcomes"]),
+            keep_timeseries=task["keep_timeseries"],
+        )
+        missing = [o for o in task["outcomes"] if o not in outs]
+        if missing:
+            raise KeyError(f"model returned no value for outcome(s) {missing}")
+        for o in task["outcomes"]:
+            rec[o] = float(outs[o])
+        if not task["keep_timeseries"]:
+            ts = None
+        elif ts is not None:
+            ts = ts.copy()
+            ts.insert(0, "run_id", run_id)
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - failures are data
+        rec.update(
+            status="failed", error_type=type(exc).__name__, error=str(exc)[:2000],
+            traceback="".join(tb.format_exception(exc))[-20000:],
+        )
+        for o in task["outcomes"]:
+            rec[o] = float("nan")
+        ts = None
+    rec["wall_s"] = time.perf_counter() - t0
+    rec["finished_at"] = now_iso()
+    return rec, ts
+
+
+def run_chunk(task: dict[str, Any]) -> dict[str, Any]:
+    """Run a chunk of runs; the function executed on workers.
+
+    Args:
+        task: ``{"model": ref, "scenario": name, "months": int|None, "outcomes": [names],
+            "keep_timeseries": bool, "seed_root": int, "constants": {path: value},
+            "runs": [(run_id, design_row, rep, spawn_key, overrides, attempt), ...]}``.
+
+    Returns:
+        ``{"records": [record, ...], "timeseries": DataFrame | None}``; one record per run with
+        run_id, design_row, rep, status ("ok"|"failed"), error_type, error, traceback, wall_s
+        (seconds), host, pid, attempt, finished_at (ISO UTC) and one float per outcome (NaN
+        when failed). Never raises for model errors; a model that cannot even be resolved
+        fails every run of the chunk.
+    """
+    from .model import resolve_model
+
+    records, frames = [], []
+    try:
+        handle = resolve_model(task["model"])
+        scenario = handle.load_scenario(task["scenario"])
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # noqa: BLE001
+        for item in task["runs"]:
+            run_id, design_row, rep, _key, _ov, attempt = item
+            rec = {
+                "run_id": run_id, "design_row": int(design_row), "rep": int(rep),
+                "status": "failed", "error_type": type(exc).__name__, "error": str(exc)[:2000],
+                "traceback": "".join(tb.format_exception(exc))[-20000:], "wall_s": 0.0,
+                "host": socket.gethostname(), "pid": os.getpid(), "attempt": int(attempt),
+                "finished_at": now_iso(), **{o: float("nan") for o in task["outcomes"]},
+            }
+            records.append(rec)
+        return {"records": records, "timeseries": None}
+    for item in task["runs"]:
+        rec, ts = _run_one(handle, scenario, task, item)
+        records.append(rec)
+        if ts is not None and len(ts):
+            frames.append(ts)
+    return {"records": records, "timeseries": pd.concat(frames, ignore_index=True) if frames else None}
+
+
+# ----------------------------------------------------------------------------- summaries
+@dataclass
+class PlanSummary:
+    """What ``plan`` found/wrote. Times in seconds."""
+
+    store: str
+    spec_hash: str
+    method: str
+    design_rows: int
+    replicates: int
+    runs: int
+    unique_runs: int
+    finished_ok: int
+    failed: int
+    to_run: int
+    parameters: list[str]
+    outcomes: list[str]
+    created: bool
+    notes: list[str] = field(default_factory=list)
+    mean_run_s: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class RunSummary:
+    """Outcome of one ``run`` invocation. Times in seconds."""
+
+    store: str
+    backend: str
+    workers: int
+    planned: int
+    skipped: int
+    executed: int
+    ok: int
+    failed: int
+    total_ok: int
+    total_failed: int
+    remaining: int
+    wall_s: float
+    run_wall_s: float
+    nothing_to_run: bool
+    interrupted: bool = False
+    message: str = ""
+
+    @property
+    def runs_per_minute(self) -> float:
+        return 60.0 * self.executed / self.wall_s if self.wall_s > 0 else float("nan")
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["runs_per_minute"] = self.runs_per_minute
+        return d
+
+
+@dataclass
+class StatusSummary:
+    """State of a store."""
+
+    store: str
+    spec_hash: str | None
+    spec_matches: bool | None
+    planned: int
+    ok: int
+    failed: int
+    remaining: int
+    mean_run_s: float | None
+    failures: dict[str, int]
+    invocations: int
+    last: dict[str, Any] | None
+    code_versions: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# ----------------------------------------------------------------------------- helpers
+def _spec_doc(spec: ExperimentSpec, digest: str, source: str) -> tuple[dict[str, Any], str]:
+    h = spec.spec_hash(digest)
+    return {
+        "spec_hash": h,
+        "scenario_digest": digest,
+        "source": source,
+        "hashed": spec.hashed_dict(digest),
+        "spec": spec.model_dump(mode="json"),
+        "created": now_iso(),
+    }, h
+
+
+def _open_store(
+    spec_path: str | Path, out: str | Path | None, fresh: bool
+) -> tuple[ExperimentSpec, RunStore, pd.DataFrame, str, bool]:
+    """Validate, then create or verify the store. Returns (spec, store, design, hash, created).
+
+    Raises SpecError / SpecChangedError before writing anything.
+    """
+    spec, _handle, digest = load_spec(spec_path)
+    store = RunStore(Path(out or DEFAULT_OUT) / spec.name)
+    doc, h = _spec_doc(spec, digest, str(spec_path))
+    same = False
+    if store.exists() and not fresh:
+        same = store.check_spec(doc, h)  # raises SpecChangedError if different
+    if same and store.design_path.is_file():
+        return spec, store, store.read_design(), h, False
+    design = build_design(spec, digest)
+    if len(design) != expected_rows(spec) * spec.replicates:  # pragma: no cover - invariant
+        raise RuntimeError("design size does not match the method's row count")
+    if fresh and store.exists():
+        store.wipe()
+    store.root.mkdir(parents=True, exist_ok=True)
+    meta = {"ree.spec_hash": h}
+    store.write_design(design, meta)
+    store.write_spec(doc)
+    prov = store.read_provenance() or {}
+    prov.update({"spec_hash": h, "spec": doc["spec"], "scenario_digest": digest})
+    prov.setdefault("invocations", [])
+    store.write_provenance(prov)
+    return spec, store, design, h, True
+
+
+def _start_invocation(store: RunStore, command: str, **extra: Any) -> int:
+    prov = store.read_provenance()
+    prov.setdefault("invocations", []).append(invocation_record(command, **extra))
+    store.write_provenance(prov)
+    return len(prov["invocations"]) - 1
+
+
+def _end_invocation(store: RunStore, idx: int, **extra: Any) -> None:
+    prov = store.read_provenance()
+    inv = prov.get("invocations", [])
+    if 0 <= idx < len(inv):
+        inv[idx].update(end=now_iso(), **extra)
+        store.write_provenance(prov)
+
+
+def _param_names(design: pd.DataFrame) -> list[str]:
+    fixed = {"run_id", "design_row", "rep", "seed_int"}
+    return [c for c in design.columns if c not in fixed and not c.startswith("u:")]
+
+
+# ----------------------------------------------------------------------------- plan
+def plan(spec_path: str | Path, out: str | Path | None = None, *, fresh: bool = False,
+         pilot: bool = False) -> PlanSummary:
+    """Validate ``spec_path``, compile its design and write it to ``<out>/<name>/``.
+
+    Args:
+        spec_path: TOML spec.
+        out: store parent directory (default ``runs``).
+        fresh: discard an existing store made by a different spec.
+        pilot: time one run in this process (not stored) for the estimate.
+
+    Returns:
+        :class:`PlanSummary` (counts; ``mean_run_s`` from stored results or the pilot).
+
+    Raises:
+        SpecError: invalid spec (nothing written).
+        SpecChangedError: the store holds another spec and ``fresh`` is False (nothing written).
+    """
+    spec, store, design, h, created = _open_store(spec_path, out, fresh)
+    ok, failed = store.finished_ids()
+    uniq = design["run_id"].drop_duplicates()
+    to_run = int((~uniq.isin(ok | failed)).sum())
+    notes = []
+    d = spec.design
+    if d.method in ("sobol", "saltelli") and d.n and (d.n & (d.n - 1)):
+        notes.append(f"design.n={d.n} is not a power of 2; Sobol sequences balance best at 2**m")
+    if len(uniq) < len(design):
+        notes.append(f"{len(design) - len(uniq)} runs are identical to others (same id) and run once")
+    mean = None
+    res = store.read_results(columns=["run_id", "status", "wall_s"])
+    if len(res) and (res["status"] == "ok").any():
+        mean = float(res.loc[res["status"] == "ok", "wall_s"].mean())
+    elif pilot and to_run:
+        first = design.iloc[0]
+        task = _task_payload(spec, [_run_item(spec, first, _param_names(design), 1)])
+        rec = run_chunk(task)["records"][0]
+        mean = float(rec["wall_s"])
+        if rec["status"] != "ok":
+            notes.append(f"pilot run failed: {rec['error_type']}: {rec['error']}")
+    return PlanSummary(
+        store=str(store.root), spec_hash=h, method=d.method,
+        design_rows=int(design["design_row"].nunique()), replicates=spec.replicates,
+        runs=len(design), unique_runs=len(uniq), finished_ok=len(ok & set(uniq)),
+        failed=len(failed & set(uniq)), to_run=to_run,
+        parameters=[p.name for p in spec.parameters], outcomes=list(spec.outcomes),
+        created=created, notes=notes, mean_run_s=mean,
+    )
+
+
+# ----------------------------------------------------------------------------- run
+def _run_item(spec: ExperimentSpec, row: pd.Series, params: list[str], attempt: int) -> tuple:
+    key = spawn_key(spec.seed_scheme, int(row["design_row"]), int(row["rep"]))
+    overrides = {p: canonical_value(row[p]) for p in params}
+    return (row["run_id"], int(row["design_row"]), int(row["rep"]), key, overrides, attempt)
+
+
+def _task_payload(spec: ExperimentSpec, items: list[tuple]) -> dict[str, Any]:
+    return {
+        "model": spec.model, "scenario": spec.scenario, "months": spec.months,
+        "outcomes": list(spec.outcomes), "keep_timeseries": spec.keep_timeseries,
+        "seed_root": spec.seed_root,
+        "constants": {k: canonical_value(v) for k, v in spec.constants.items()},
+        "runs": items,
+    }
+
+
+class _Progress:
+    """rich progress bar with ok/failed counts and an ETA (no-op when disabled)."""
+
+    def __init__(self, enabled: bool, total: int, label: str, console: Any = None):
+        self.enabled = enabled
+        self.ok = self.failed = 0
+        if not enabled:
+            return
+        from rich.progress import (
+            BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self.p = Progress(
+            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("[green]{task.fields[ok]} ok[/] [red]{task.fields[failed]} failed[/]"),
+            TextColumn("elapsed"), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+            console=console, transient=False,
+        )
+        self.p.start()
+        self.t = self.p.add_task(label, total=total, ok=0, failed=0)
+
+    def advance(self, ok: int, failed: int) -> None:
+        self.ok += ok
+        self.failed += failed
+        if self.enabled:
+            self.p.update(self.t, advance=ok + failed, ok=self.ok, failed=self.failed)
+
+    def close(self) -> None:
+        if self.enabled:
+            self.p.stop()
+
+
+def run(
+    spec_path: str | Path,
+    out: str | Path | None = None,
+    *,
+    backend: str | None = None,
+    workers: int | None = None,
+    address: str | None = None,
+    fresh: bool = False,
+    retry_failed: bool = False,
+    chunk_size: int | None = None,
+    max_runs: int | None = None,
+    progress: bool = True,
+    console: Any = None,
+    on_result: Callable[[dict[str, Any]], None] | None = None,
+) -> RunSummary:
+    """Run every planned, unfinished run of a spec; resumable and idempotent.
+
+    Args:
+        spec_path: TOML spec.
+        out: store parent directory (default ``runs``); the store is ``<out>/<spec name>``.
+        backend: ``sequential`` | ``process`` | ``dask`` | ``ray`` (default: the spec's
+            ``[execution] backend``).
+        workers: worker processes (default: spec, else CPU count).
+        address: Dask scheduler / Ray cluster address (default: start a local cluster).
+        fresh: discard a store made by a different spec (and its results) and start again.
+        retry_failed: also rerun runs whose stored status is ``failed``.
+        chunk_size: runs per task (default: spec, else adaptive).
+        max_runs: run at most this many (the rest stay for a later call).
+        progress: show a rich progress bar with an ETA.
+        console: a ``rich.console.Console`` for the bar (default stderr/stdout of rich).
+        on_result: called in the driver with each finished record (after it is buffered).
+
+    Returns:
+        :class:`RunSummary`. ``nothing_to_run`` is True when every run was already finished.
+
+    Raises:
+        SpecError: invalid spec or backend (nothing written).
+        SpecChangedError: the store was made by another spec and ``fresh`` is False.
+        KeyboardInterrupt: after flushing finished results and recording the interruption.
+    """
+    ex = None
+    spec_tmp, *_ = load_spec(spec_path, check_model=False)
+    ex = spec_tmp.execution
+    backend = check_backend(backend or ex.backend)
+    if workers is not None and workers < 1:
+        raise SpecError([("workers", f"must be >= 1, got {workers}")])
+    spec, store, design, h, _created = _open_store(spec_path, out, fresh)
+    ex = spec.execution
+    workers = workers or ex.workers
+    address = address or ex.address
+    chunk_size = chunk_size or ex.chunk_size
+    store.remove_orphans()
+
+    params = _param_names(design)
+    uniq = design.drop_duplicates("run_id")
+    ok_ids, failed_ids = store.finished_ids()
+    skip = ok_ids if retry_failed else (ok_ids | failed_ids)
+    todo = uniq[~uniq["run_id"].isin(skip)]
+    if max_runs is not None:
+        todo = todo.iloc[: max(0, max_runs)]
+    planned = len(uniq)
+    if todo.empty:
+        n_ok = len(ok_ids & set(uniq["run_id"]))
+        n_f = len(failed_ids & set(uniq["run_id"]))
+        rem = planned - n_ok - n_f
+        msg = (
+            f"nothing left to run: all {planned} runs of '{spec.name}' are finished "
+            f"({n_ok} ok, {n_f} failed)"
+            + ("; use --retry-failed to rerun the failed ones" if n_f and not retry_failed else "")
+            if rem == 0 else f"nothing to run in this call ({rem} remain)"
+        )
+        return RunSummary(str(store.root), backend, workers or 1, planned, planned - rem, 0, 0, 0,
+                          n_ok, n_f, rem, 0.0, 0.0, rem == 0, message=msg)
+
+    schema = store.results_schema(design, params, list(spec.outcomes))
+    shard_meta = {"ree.spec_hash": h}
+    param_values = {
+        rid: {p: canonical_value(v) for p, v in zip(params, vals)}
+        for rid, vals in zip(uniq["run_id"], uniq[params].itertuples(index=False, name=None))
+    } if params else {rid: {} for rid in uniq["run_id"]}
+
+    queue: deque[tuple] = deque(_run_item(spec, row, params, 1) for _, row in todo.iterrows())
+    total = len(queue)
+    t_start = time.perf_counter()
+    inv = None
+    executed = n_ok = n_failed = 0
+    run_wall = 0.0
+    interrupted = False
+    buf: list[dict[str, Any]] = []
+    buf_ts: list[pd.DataFrame] = []
+    last_flush = time.monotonic()
+    walls: list[float] = []
+    bar = _Progress(progress, total, f"{spec.name} [{backend}]", console)
+
+    def flush() -> None:
+        nonlocal buf, buf_ts, last_flush
+        if buf:
+            ts = pd.concat(buf_ts, ignore_index=True) if buf_ts else None
+            store.write_shard(buf, schema, ts, shard_meta)
+        buf, buf_ts = [], []
+        last_flush = time.monotonic()
+
+    be: Backend | None = None
+    try:
+        be = open_backend(backend, workers, address, ex.retries)
+        inv = _start_invocation(
+            store, "run", spec_hash=h, backend=backend, workers=be.workers,
+            backend_description=be.description, address=address, planned=planned,
+            todo=total, status="running",
+        )
+        max_inflight = max(1, 2 * be.workers)
+        inflight: dict[Future, list[tuple]] = {}
+
+        def next_chunk() -> list[tuple]:
+            if chunk_size:
+                cs = chunk_size
+            elif len(walls) < be.workers:
+                cs = 1
+            else:
+                mean = float(np.mean(walls[-200:])) or 1e-6
+                cs = int(ex.target_task_s / max(mean, 1e-6))
+                cs = max(1, min(cs, 256, math.ceil(len(queue) / (2 * be.workers))))
+            return [queue.popleft() for _ in range(min(cs, len(queue)))]
+
+        def requeue_or_fail(items: list[tuple], exc: BaseException) -> None:
+            nonlocal n_failed, executed
+            for it in items:
+                run_id, drow, rep, key, ov, attempt = it
+                if attempt <= be.retries:
+                    queue.appendleft((run_id, drow, rep, key, ov, attempt + 1))
+                else:
+                    rec = {
+                        "run_id": run_id, "design_row": drow, "rep": rep, "status": "failed",
+                        "error_type": type(exc).__name__,
+                        "error": f"backend error after {attempt} attempt(s): {exc}"[:2000],
+                        "traceback": "".join(tb.format_exception(exc))[-20000:],
+                        "wall_s": float("nan"), "host": None, "pid": None, "attempt": attempt,
+                        "finished_at": now_iso(), **param_values[run_id],
+                        **{o: float("nan") for o in spec.outcomes},
+                    }
+                    buf.append(rec)
+                    n_failed += 1
+                    executed += 1
+                    bar.advance(0, 1)
+
+        while queue or inflight:
+            while queue and len(inflight) < max_inflight:
+                items = next_chunk()
+                fut = be.executor.submit(run_chunk, _task_payload(spec, items))
+                inflight[fut] = items
+            done, _ = wait(list(inflight), timeout=0.25, return_when=FIRST_COMPLETED)
+            broken = False
+            for fut in done:
+                items = inflight.pop(fut)
+                try:
+                    res = fut.result()
+                except BrokenExecutor as exc:
+                    broken = True
+                    requeue_or_fail(items, exc)
+                    continue
+                except Exception as exc:  # noqa: BLE001 - e.g. dask KilledWorker, ray errors
+                    requeue_or_fail(items, exc)
+                    continue
+                k_ok = k_f = 0
+                for rec in res["records"]:
+                    rec.update(param_values[rec["run_id"]])
+                    buf.append(rec)
+                    if rec["status"] == "ok":
+                        k_ok += 1
+                        walls.append(float(rec["wall_s"]))
+                    else:
+                        k_f += 1
+                    run_wall += float(rec["wall_s"] or 0.0)
+                    if on_result is not None:
+                        on_result(rec)
+                if res.get("timeseries") is not None:
+                    buf_ts.append(res["timeseries"])
+                n_ok += k_ok
+                n_failed += k_f
+                executed += k_ok + k_f
+                bar.advance(k_ok, k_f)
+            if broken:
+                # every other in-flight future of a broken pool is lost as well
+                for fut, items in list(inflight.items()):
+                    requeue_or_fail(items, BrokenExecutor("worker process died"))
+                inflight.clear()
+                be.restart()
+            if len(buf) >= ex.flush_every or (buf and time.monotonic() - last_flush >= ex.flush_seconds):
+                flush()
+        flush()
+    except KeyboardInterrupt:
+        interrupted = True
+        flush()
+        raise
+    finally:
+        bar.close()
+        if be is not None:
+            be.close(cancel=interrupted)
+        wall = time.perf_counter() - t_start
+        ok_ids, failed_ids = store.finished_ids()
+        ids = set(uniq["run_id"])
+        tot_ok, tot_f = len(ok_ids & ids), len(failed_ids & ids)
+        if inv is not None:
+            _end_invocation(
+                store, inv, status="interrupted" if interrupted else "completed",
+                executed=executed, ok=n_ok, failed=n_failed, total_ok=tot_ok,
+                total_failed=tot_f, wall_s=wall,
+            )
+    remaining = planned - tot_ok - tot_f
+    msg = (
+        f"ran {executed} of {planned} runs ({n_ok} ok, {n_failed} failed) in {wall:.1f} s "
+        f"on {backend} x{be.workers if be else workers}; {remaining} remain"
+    )
+    return RunSummary(
+        str(store.root), backend, be.workers if be else (workers or 1), planned,
+        planned - total, executed, n_ok, n_failed, tot_ok, tot_f, remaining, wall, run_wall,
+        False, interrupted, msg,
+    )
+
+
+# ----------------------------------------------------------------------------- status
+def status(spec_path: str | Path | None = None, out: str | Path | None = None, *,
+           store_dir: str | Path | None = None) -> StatusSummary:
+    """Summarise a store (from the spec's name and ``out``, or ``store_dir`` directly).
+
+    Raises:
+        SpecError: invalid spec.
+        FileNotFoundError: the sweep has not been planned yet.
+    """
+    matches = None
+    if store_dir is None:
+        if spec_path is None:
+            raise ValueError("give spec_path or store_dir")
+        spec, handle, digest = load_spec(spec_path)
+        store = RunStore(Path(out or DEFAULT_OUT) / spec.name)
+        if store.exists():
+            matches = store.stored_hash() == spec.spec_hash(digest)
+    else:
+        store = RunStore(store_dir)
+    if not store.exists():
+        raise FileNotFoundError(f"no sweep planned in {store.root}; run `ree sweep plan` first")
+    design = store.read_design()
+    ids = set(design["run_id"])
+    res = store.read_results(columns=["run_id", "status", "wall_s", "error_type"])
+    res = res[res["run_id"].isin(ids)]
+    ok = int((res["status"] == "ok").sum())
+    failed = int((res["status"] != "ok").sum())
+    mean = float(res.loc[res["status"] == "ok", "wall_s"].mean()) if ok else None
+    failures = res.loc[res["status"] != "ok", "error_type"].fillna("?").value_counts().to_dict()
+    prov = store.read_provenance()
+    invs = prov.get("invocations", [])
+    commits = sorted({(i.get("git") or {}).get("commit") or "unknown" for i in invs if i.get("command") == "run"})
+    return StatusSummary(
+        str(store.root), store.stored_hash(), matches, len(ids), ok, failed,
+        len(ids) - ok - failed, mean, {str(k): int(v) for k, v in failures.items()},
+        len(invs), invs[-1] if invs else None, commits,
+    )

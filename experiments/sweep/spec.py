@@ -1,0 +1,638 @@
+"""Experiment specs: TOML files validated with pydantic, in the exploratory-modelling vocabulary.
+
+A spec names a base scenario, the model parameters that vary (``uncertainties`` and ``levers``:
+real, integer, categorical or bool, with ranges or levels), fixed ``constants``, the scalar
+``outcomes`` to record, a ``design`` (factorial, LHS, Sobol/Halton QMC, SALib Saltelli, Morris,
+FAST), replicates and a seed root. Example::
+
+    name = "tariff-grid"
+    scenario = "baseline"
+    months = 60
+    replicates = 2
+    seed_root = 20260101
+    outcomes = ["peak_dy_price_row", "us_oem_lost_output_months"]
+
+    [design]
+    method = "factorial"
+
+    [[levers]]
+    name = "levers.us_tariff_on_china"
+    levels = [0.0, 0.25, 0.5]
+
+    [[uncertainties]]
+    name = "parameters.demand_elasticity"
+    low = -0.6
+    high = -0.1
+
+    [execution]            # how to run; not part of the spec hash
+    backend = "process"
+    workers = 2
+
+Validation happens in two stages, both before anything is written:
+
+1. structure (pydantic): types, ranges (``low < high``), non-empty levels, known design method
+   and backend, design sizes;
+2. model (:func:`check_against_model`): every parameter exists in the model's
+   ``parameter_space()``, lies inside its ``low``/``high`` and levels, every outcome exists,
+   and the base scenario loads.
+
+Every failure is raised as :class:`SpecError` whose message names the offending field (e.g.
+``levers[0].high``) and, where there is a closed set, the allowed values.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import math
+import tomllib
+from pathlib import Path
+from typing import Any, Literal, Union
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+__all__ = [
+    "BACKENDS",
+    "DESIGN_METHODS",
+    "DesignSpec",
+    "DiscoverySpec",
+    "ExecutionSpec",
+    "ExperimentSpec",
+    "Parameter",
+    "SpecError",
+    "check_against_model",
+    "check_backend",
+    "load_spec",
+    "parse_spec",
+]
+
+BACKENDS = ("sequential", "process", "dask", "ray")
+DESIGN_METHODS = ("factorial", "lhs", "sobol", "halton", "saltelli", "morris", "fast")
+RESERVED_COLUMNS = frozenset(
+    {
+        "run_id", "design_row", "rep", "seed_int", "status", "error_type", "error",
+        "traceback", "wall_s", "host", "pid", "finished_at", "attempt",
+    }
+)
+
+Level = Union[StrictBool, StrictInt, StrictFloat, str]
+
+
+class SpecError(ValueError):
+    """A spec is invalid. ``problems`` lists (field, message) pairs; str() joins them."""
+
+    def __init__(self, problems: list[tuple[str, str]] | str, source: str | None = None):
+        if isinstance(problems, str):
+            problems = [("spec", problems)]
+        self.problems = problems
+        self.source = source
+        head = f"invalid sweep spec {source}" if source else "invalid sweep spec"
+        lines = [f"{head}:"] + [f"  {fld}: {msg}" for fld, msg in problems]
+        super().__init__("\n".join(lines))
+
+
+def _level_kind(v: Any) -> str:
+    if isinstance(v, bool):
+        return "bool"
+    if isinstance(v, (int, float)):
+        return "number"
+    return "str"
+
+
+class Parameter(BaseModel):
+    """One varying model parameter (an uncertainty or a lever).
+
+    Fields:
+        name: dotted path in the model's parameter space, e.g. ``"levers.us_tariff_on_china"``.
+        type: ``real`` | ``integer`` | ``categorical`` | ``bool``; default: the model's type,
+            else ``real``.
+        low, high: closed range for real/integer parameters (``low < high``).
+        levels: explicit values. Given for a real/integer parameter, the parameter takes only
+            these values in every design (sampling designs pick among them uniformly).
+            Required for categorical; defaults to ``[false, true]`` for bool.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1)
+    type: Literal["real", "integer", "categorical", "bool"] | None = None
+    low: StrictInt | StrictFloat | None = None
+    high: StrictInt | StrictFloat | None = None
+    levels: list[Level] | None = None
+    unit: str = ""
+    doc: str = ""
+
+    @model_validator(mode="after")
+    def _check(self) -> "Parameter":
+        t = self.type
+        if self.levels is not None:
+            if len(self.levels) == 0:
+                raise ValueError("empty levels: give at least two values")
+            if len({json.dumps(v) for v in self.levels}) != len(self.levels):
+                raise ValueError(f"duplicate values in levels {self.levels}")
+            if len(self.levels) < 2:
+                raise ValueError(
+                    f"levels {self.levels} has a single value; a parameter that does not vary "
+                    "belongs in [constants]"
+                )
+            kinds = {_level_kind(v) for v in self.levels}
+            if len(kinds) > 1:
+                raise ValueError(f"levels {self.levels} mix types {sorted(kinds)}; use one type")
+        if t == "bool":
+            if self.levels is None:
+                self.levels = [False, True]
+            elif any(not isinstance(v, bool) for v in self.levels):
+                raise ValueError(f"bool parameter levels must be true/false, got {self.levels}")
+        if t == "categorical" and self.levels is None:
+            raise ValueError("a categorical parameter needs levels = [...]")
+        if t in ("real", "integer") or t is None:
+            if self.levels is not None:
+                if t is not None and any(_level_kind(v) != "number" for v in self.levels):
+                    raise ValueError(f"{t} parameter levels must be numbers, got {self.levels}")
+                if t == "integer" and any(
+                    isinstance(v, float) and not float(v).is_integer() for v in self.levels
+                ):
+                    raise ValueError(f"integer parameter levels must be whole, got {self.levels}")
+            elif (self.low is None) != (self.high is None) or (
+                t is not None and self.low is None
+            ):
+                missing = "low" if self.low is None else "high"
+                raise ValueError(f"{missing} is missing: give low and high, or levels = [...]")
+        for bound in ("low", "high"):
+            v = getattr(self, bound)
+            if v is not None and isinstance(v, float) and not math.isfinite(v):
+                raise ValueError(f"{bound} must be finite, got {v}")
+            if t == "integer" and v is not None and not float(v).is_integer():
+                raise ValueError(f"{bound} of an integer parameter must be whole, got {v}")
+        if self.low is not None and self.high is not None:
+            if self.low > self.high:
+                raise ValueError(f"low ({self.low}) is greater than high ({self.high})")
+            if self.low == self.high:
+                raise ValueError(
+                    f"empty range: low == high == {self.low}; a parameter that does not vary "
+                    "belongs in [constants]"
+                )
+        return self
+
+    @property
+    def discrete(self) -> bool:
+        """True when the parameter takes only its listed ``levels``."""
+        return self.levels is not None
+
+    @property
+    def kind(self) -> str:
+        """Resolved type (``real`` when neither the spec nor the model say)."""
+        return self.type or "real"
+
+
+class DesignSpec(BaseModel):
+    """How parameter values are chosen.
+
+    Fields:
+        method: ``factorial`` (itertools product), ``lhs``/``sobol``/``halton``
+            (scipy.stats.qmc), ``saltelli`` (SALib Sobol-index design, N(D+2) rows or N(2D+2)
+            with ``second_order``), ``morris`` (N(D+1) rows), ``fast`` (eFAST, N*D rows).
+        n: sample size (rows for lhs/sobol/halton; base N for saltelli; trajectories for
+            morris; per-parameter N for fast). Not used by factorial.
+        levels: points per continuous parameter in a factorial design (default 3).
+        seed: design sampler seed; default: the spec's ``seed_root``.
+        second_order: saltelli only; also estimate second-order indices.
+        num_levels: morris grid levels (even, >= 2).
+        M: fast interference parameter; requires n > 4*M**2.
+        scramble: scramble the QMC sequences (lhs/sobol/halton).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    method: Literal["factorial", "lhs", "sobol", "halton", "saltelli", "morris", "fast"]
+    n: int | None = Field(default=None, ge=1)
+    levels: int = Field(default=3, ge=2)
+    seed: int | None = Field(default=None, ge=0)
+    second_order: bool = False
+    num_levels: int = Field(default=4, ge=2)
+    M: int = Field(default=4, ge=1)
+    scramble: bool = True
+
+    @model_validator(mode="after")
+    def _check(self) -> "DesignSpec":
+        if self.method != "factorial" and self.n is None:
+            raise ValueError(f"design method {self.method!r} needs n (the sample size)")
+        if self.method == "morris" and self.num_levels % 2:
+            raise ValueError(f"num_levels must be even for morris, got {self.num_levels}")
+        if self.method == "fast" and self.n is not None and self.n <= 4 * self.M**2:
+            raise ValueError(
+                f"fast needs n > 4*M**2 = {4 * self.M**2} (M={self.M}), got n={self.n}"
+            )
+        return self
+
+
+class DiscoverySpec(BaseModel):
+    """A scenario-discovery question answered with PRIM.
+
+    Example: "which levers keep US OEM lost output near zero?"::
+
+        [[discovery]]
+        outcome = "us_oem_lost_output_months"
+        condition = "<="
+        threshold = 0.5
+        inputs = "levers"
+
+    Fields:
+        outcome: the outcome defining cases of interest.
+        condition: ``<=``, ``<``, ``>=`` or ``>`` applied as ``outcome <condition> threshold``.
+        threshold: the threshold in the outcome's unit.
+        inputs: ``levers``, ``uncertainties`` or ``all`` parameters to search boxes over.
+        threshold_density: PRIM's minimum box density (0-1).
+        peel_alpha: PRIM's peeling fraction.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    outcome: str
+    condition: Literal["<=", "<", ">=", ">"] = "<="
+    threshold: float
+    inputs: Literal["levers", "uncertainties", "all"] = "levers"
+    threshold_density: float = Field(default=0.8, gt=0, le=1)
+    peel_alpha: float = Field(default=0.05, gt=0, lt=1)
+
+
+class ExecutionSpec(BaseModel):
+    """How to run (not part of the spec hash; CLI options override these).
+
+    Fields:
+        backend: ``sequential`` | ``process`` | ``dask`` | ``ray``.
+        workers: worker processes (process pool size, LocalCluster workers); default: CPU count.
+        address: address of a running Dask scheduler (dask) or Ray cluster (ray).
+        chunk_size: runs per task; default None = adaptive (targets ~``target_task_s`` per task).
+        target_task_s: adaptive chunking target in seconds of model time per task.
+        retries: times a task lost with its worker (or hit by a backend error) is retried.
+        flush_every: write a result shard at least every this many finished runs ...
+        flush_seconds: ... or this many seconds, whichever comes first.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    backend: Literal["sequential", "process", "dask", "ray"] = "process"
+    workers: int | None = Field(default=None, ge=1)
+    address: str | None = None
+    chunk_size: int | None = Field(default=None, ge=1)
+    target_task_s: float = Field(default=1.0, gt=0)
+    retries: int = Field(default=2, ge=0)
+    flush_every: int = Field(default=64, ge=1)
+    flush_seconds: float = Field(default=5.0, gt=0)
+
+
+class ExperimentSpec(BaseModel):
+    """A whole experiment. See the module docstring for the TOML layout.
+
+    Fields:
+        name: store directory name (letters, digits, ``._-``).
+        description: free text (not hashed).
+        model: ``"abm"`` or ``"package.module:function"``.
+        scenario: base scenario name or TOML path.
+        months: horizon in months; None = the scenario's horizon.
+        replicates: stochastic replicates per design row (>= 1).
+        seed_root: root entropy of ``numpy.random.SeedSequence`` (0 <= seed_root < 2**63).
+        seed_scheme: ``independent`` (spawn key (design_row, rep)) or ``crn`` (common random
+            numbers: spawn key (rep,), shared by every design row).
+        keep_timeseries: also store each run's tidy time series.
+        uncertainties, levers: varying parameters (sampled jointly by the design).
+        constants: fixed overrides {dotted path: value} applied to every run.
+        outcomes: names of the scalar outcomes to record.
+        design: see :class:`DesignSpec`.
+        discovery: PRIM questions for ``analyze``.
+        execution: see :class:`ExecutionSpec`.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length=120)
+    description: str = ""
+    model: str = "abm"
+    scenario: str = "baseline"
+    months: int | None = Field(default=None, ge=1)
+    replicates: int = Field(default=1, ge=1)
+    seed_root: int = Field(default=0, ge=0, lt=2**63)
+    seed_scheme: Literal["independent", "crn"] = "independent"
+    keep_timeseries: bool = False
+    uncertainties: list[Parameter] = Field(default_factory=list)
+    levers: list[Parameter] = Field(default_factory=list)
+    constants: dict[str, Any] = Field(default_factory=dict)
+    outcomes: list[str] = Field(min_length=1)
+    design: DesignSpec
+    discovery: list[DiscoverySpec] = Field(default_factory=list)
+    execution: ExecutionSpec = Field(default_factory=ExecutionSpec)
+
+    @field_validator("constants", mode="before")
+    @classmethod
+    def _flatten_constants(cls, v: Any) -> Any:
+        # TOML `a.b = 1` makes nested tables; accept both that and quoted "a.b" keys.
+        if not isinstance(v, dict):
+            return v
+        flat: dict[str, Any] = {}
+
+        def walk(prefix: str, d: dict) -> None:
+            for k, val in d.items():
+                key = f"{prefix}.{k}" if prefix else str(k)
+                if isinstance(val, dict):
+                    walk(key, val)
+                else:
+                    flat[key] = val
+
+        walk("", v)
+        return flat
+
+    @model_validator(mode="after")
+    def _check(self) -> "ExperimentSpec":
+        seen: dict[str, str] = {}
+        for group in ("uncertainties", "levers"):
+            for i, p in enumerate(getattr(self, group)):
+                where = f"{group}[{i}]"
+                if p.name in seen:
+                    raise ValueError(f"{where}.name: {p.name!r} is already declared in {seen[p.name]}")
+                seen[p.name] = where
+        for k in self.constants:
+            if k in seen:
+                raise ValueError(f"constants.{k}: also declared as varying in {seen[k]}")
+        dup = sorted({o for o in self.outcomes if self.outcomes.count(o) > 1})
+        if dup:
+            raise ValueError(f"outcomes: duplicate names {dup}")
+        clash = sorted(RESERVED_COLUMNS & (set(self.outcomes) | set(seen)))
+        if clash:
+            raise ValueError(f"names {clash} are reserved for result columns")
+        both = sorted(set(self.outcomes) & set(seen))
+        if both:
+            raise ValueError(f"outcomes: {both} are also parameter names")
+        for i, d in enumerate(self.discovery):
+            if d.outcome not in self.outcomes:
+                raise ValueError(
+                    f"discovery[{i}].outcome: {d.outcome!r} is not among outcomes {self.outcomes}"
+                )
+        if self.design.method not in ("factorial",) and not self.parameters:
+            raise ValueError(
+                f"design.method: {self.design.method!r} needs at least one uncertainty or lever"
+            )
+        if self.design.method in ("saltelli", "morris", "fast") and len(self.parameters) < 2:
+            raise ValueError(
+                f"design.method: {self.design.method!r} needs at least two varying parameters"
+            )
+        return self
+
+    @property
+    def parameters(self) -> list[Parameter]:
+        """Uncertainties then levers, in declaration order (the design's column order)."""
+        return list(self.uncertainties) + list(self.levers)
+
+    def hashed_dict(self, scenario_digest: str | None = None) -> dict[str, Any]:
+        """The part of the spec that identifies the experiment (no execution, no description)."""
+        d = self.model_dump(mode="json", exclude={"execution", "description"})
+        d["scenario_digest"] = scenario_digest
+        return d
+
+    def spec_hash(self, scenario_digest: str | None = None) -> str:
+        """sha256 hex of the canonical JSON of :meth:`hashed_dict`."""
+        return hashlib.sha256(canonical_json(self.hashed_dict(scenario_digest)).encode()).hexdigest()
+
+
+def canonical_json(obj: Any) -> str:
+    """Deterministic JSON: sorted keys, compact separators, shortest float repr."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def _loc_to_field(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif str(part).startswith(("function-", "literal[", "union[")) or part in (
+            "str", "int", "float", "bool",
+        ):
+            continue
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "spec"
+
+
+def _format_validation_error(exc: ValidationError, data: Any) -> list[tuple[str, str]]:
+    problems: list[tuple[str, str]] = []
+    seen = set()
+    for err in exc.errors():
+        loc = tuple(err.get("loc", ()))
+        # unions of strict scalars repeat the same complaint per member: keep the first
+        key = tuple(p for p in loc if not (isinstance(p, str) and p in ("str", "int", "float", "bool")))
+        key = tuple(p for p in key if not str(p).startswith(("function-", "literal[", "union[")))
+        if key in seen:
+            continue
+        seen.add(key)
+        msg = err.get("msg", "invalid")
+        if msg.startswith("Value error, "):
+            msg = msg[len("Value error, "):]
+        field = _loc_to_field(loc)
+        if err.get("type") == "extra_forbidden":
+            msg = f"unknown field {loc[-1]!r}"
+        elif err.get("type") == "missing":
+            msg = "required field is missing"
+        # name the parameter when the problem is inside uncertainties[i]/levers[i]
+        if len(loc) >= 2 and loc[0] in ("uncertainties", "levers") and isinstance(loc[1], int):
+            try:
+                pname = data[loc[0]][loc[1]].get("name")
+            except Exception:  # noqa: BLE001 - best effort for the message only
+                pname = None
+            if pname:
+                msg = f"({pname!r}) {msg}"
+        problems.append((field, msg))
+    return problems
+
+
+def parse_spec(data: dict[str, Any], source: str | None = None) -> ExperimentSpec:
+    """Validate the structure of a spec dict (stage 1). Raises :class:`SpecError`."""
+    try:
+        return ExperimentSpec.model_validate(data)
+    except ValidationError as exc:
+        raise SpecError(_format_validation_error(exc, data), source) from None
+
+
+def check_backend(backend: str) -> str:
+    """Return ``backend`` if known, else raise :class:`SpecError` naming the allowed values."""
+    if backend not in BACKENDS:
+        raise SpecError([("backend", f"unknown backend {backend!r}; allowed: {', '.join(BACKENDS)}")])
+    return backend
+
+
+def _suggest(name: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(name, choices, n=3, cutoff=0.5)
+    if close:
+        return f"did you mean {', '.join(repr(c) for c in close)}?"
+    shown = ", ".join(sorted(choices)[:12])
+    more = f" ... ({len(choices)} in all)" if len(choices) > 12 else ""
+    return f"allowed: {shown}{more}"
+
+
+_NUMERIC = {"real", "integer"}
+
+
+def _complete_parameter(p: Parameter, info: dict, where: str) -> list[tuple[str, str]]:
+    """Fill a parameter's type/levels/range from the model's info; return problems."""
+    problems: list[tuple[str, str]] = []
+    mtype = info.get("type")
+    if p.type is None:
+        if mtype:
+            p.type = mtype
+        elif p.levels is not None and any(_level_kind(v) != "number" for v in p.levels):
+            p.type = "categorical"
+        else:
+            p.type = "real"
+    elif mtype and p.type != mtype:
+        ok = (p.type in _NUMERIC and mtype in _NUMERIC) or (
+            p.type == "categorical" and (mtype in _NUMERIC or mtype == "bool")
+        )
+        if not ok:
+            problems.append(
+                (f"{where}.type", f"({p.name!r}) spec says {p.type!r} but the model's type is {mtype!r}")
+            )
+            return problems
+    if p.type == "bool" and p.levels is None:
+        p.levels = [False, True]
+    if p.type == "categorical" and p.levels is None:
+        if info.get("levels"):
+            p.levels = list(info["levels"])
+        else:
+            problems.append((f"{where}.levels", f"({p.name!r}) a categorical parameter needs levels"))
+    if p.type in _NUMERIC and p.levels is None and (p.low is None or p.high is None):
+        lo, hi = info.get("low"), info.get("high")
+        if lo is None or hi is None:
+            problems.append(
+                (f"{where}.low", f"({p.name!r}) low/high are missing and the model gives no range")
+            )
+        elif lo >= hi:
+            problems.append((f"{where}.low", f"({p.name!r}) the model's range [{lo}, {hi}] is empty"))
+        else:
+            p.low, p.high = lo, hi
+    if p.type == "integer":
+        for b in ("low", "high"):
+            v = getattr(p, b)
+            if v is not None and not float(v).is_integer():
+                problems.append((f"{where}.{b}", f"({p.name!r}) integer bound must be whole, got {v}"))
+    return problems
+
+
+def check_against_model(spec: ExperimentSpec, handle: Any, source: str | None = None) -> str:
+    """Stage-2 validation of ``spec`` against the model (parameters, outcomes, scenario).
+
+    Fills each parameter's ``type`` from the model where the spec omits it.
+
+    Returns:
+        the base scenario's content digest (see :func:`experiments.sweep.model.scenario_digest`).
+
+    Raises:
+        SpecError listing every problem with its field.
+    """
+    from .model import scenario_digest
+
+    problems: list[tuple[str, str]] = []
+    space = handle.parameter_space()
+    if space is not None:
+        allowed = sorted(space)
+        for group in ("uncertainties", "levers"):
+            for i, p in enumerate(getattr(spec, group)):
+                where = f"{group}[{i}]"
+                if p.name not in space:
+                    problems.append(
+                        (f"{where}.name", f"unknown parameter {p.name!r}; {_suggest(p.name, allowed)}")
+                    )
+                    continue
+                info = space[p.name] or {}
+                problems += _complete_parameter(p, info, where)
+                lo, hi = info.get("low"), info.get("high")
+                vals: list[tuple[str, Any]] = []
+                if p.low is not None:
+                    vals.append(("low", p.low))
+                if p.high is not None:
+                    vals.append(("high", p.high))
+                if p.levels is not None and all(_level_kind(v) == "number" for v in p.levels):
+                    vals += [(f"levels[{j}]", v) for j, v in enumerate(p.levels)]
+                for fld, v in vals:
+                    if lo is not None and v < lo:
+                        problems.append(
+                            (f"{where}.{fld}", f"({p.name!r}) {v} is below the model's lower limit {lo}")
+                        )
+                    if hi is not None and v > hi:
+                        problems.append(
+                            (f"{where}.{fld}", f"({p.name!r}) {v} is above the model's upper limit {hi}")
+                        )
+                mlevels = info.get("levels")
+                if mlevels and p.levels is not None and p.kind in ("categorical", "bool"):
+                    bad = [v for v in p.levels if v not in mlevels]
+                    if bad:
+                        problems.append(
+                            (f"{where}.levels", f"({p.name!r}) {bad} not among allowed levels {mlevels}")
+                        )
+        for k in spec.constants:
+            if k not in space:
+                problems.append((f"constants.{k}", f"unknown parameter {k!r}; {_suggest(k, allowed)}"))
+    else:
+        for group in ("uncertainties", "levers"):
+            for i, p in enumerate(getattr(spec, group)):
+                problems += _complete_parameter(p, {}, f"{group}[{i}]")
+    outcomes = handle.outcomes()
+    if outcomes is not None:
+        allowed_o = sorted(outcomes)
+        for i, o in enumerate(spec.outcomes):
+            if o not in outcomes:
+                problems.append((f"outcomes[{i}]", f"unknown outcome {o!r}; {_suggest(o, allowed_o)}"))
+    digest = None
+    try:
+        digest = scenario_digest(handle, spec.scenario)
+    except Exception as exc:  # noqa: BLE001 - any loader failure is a spec problem
+        problems.append(("scenario", f"cannot load base scenario {spec.scenario!r}: {exc}"))
+    if problems:
+        raise SpecError(problems, source)
+    assert digest is not None
+    return digest
+
+
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """Read a TOML file. Raises :class:`SpecError` for a missing file or a syntax error."""
+    p = Path(path)
+    if not p.is_file():
+        raise SpecError([("spec", f"file not found: {p}")], str(p))
+    try:
+        return tomllib.loads(p.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError([("spec", f"TOML syntax error: {exc}")], str(p)) from None
+
+
+def load_spec(path: str | Path, *, check_model: bool = True):
+    """Load, validate and (optionally) check a spec against its model.
+
+    Returns:
+        ``(spec, handle, scenario_digest)``; ``handle``/``digest`` are None when
+        ``check_model`` is False.
+
+    Raises:
+        SpecError: any structural or model problem (nothing is written).
+    """
+    from .model import ModelError, resolve_model
+
+    data = read_toml(path)
+    spec = parse_spec(data, str(path))
+    if not check_model:
+        return spec, None, None
+    try:
+        handle = resolve_model(spec.model)
+    except ModelError as exc:
+        raise SpecError([("model", str(exc))], str(path)) from None
+    digest = check_against_model(spec, handle, str(path))
+    return spec, handle, digest
+

@@ -1,0 +1,293 @@
+"""On-disk result store of one experiment.
+
+Layout (``<out>/<spec name>/``)::
+
+    spec.json                  resolved spec, spec hash, scenario digest (written after validation)
+    design.parquet             the run table (run_id, design_row, rep, seed_int, params, u:params)
+    results/part-<h>.parquet   one row per finished run: run_id, design_row, rep, status, error_type,
+                               error, traceback, wall_s, host, pid, attempt, finished_at, params,
+                               outcomes (float64)
+    timeseries/part-<h>.parquet  optional tidy time series (run_id + the model's long columns)
+    provenance.json            spec, hash, and one record per invocation (git, versions, host, times)
+    analysis/                  tables and charts written by ``analyze``
+
+Every file is written to a hidden temporary name in its directory and published with
+``os.replace``, so readers (and a resumed sweep) never see half-written files. A time-series
+shard is published before the results shard of the same name; results shards are the commit
+record, and time-series shards without a results twin (a crash in between) are removed on the
+next run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any, Iterable
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+__all__ = ["RunStore", "SpecChangedError", "atomic_write_bytes", "atomic_write_parquet"]
+
+META_COLUMNS = [
+    "run_id", "design_row", "rep", "status", "error_type", "error", "traceback", "wall_s",
+    "host", "pid", "attempt", "finished_at",
+]
+_META_TYPES = {
+    "run_id": pa.string(), "design_row": pa.int64(), "rep": pa.int64(), "status": pa.string(),
+    "error_type": pa.string(), "error": pa.string(), "traceback": pa.string(),
+    "wall_s": pa.float64(), "host": pa.string(), "pid": pa.int64(), "attempt": pa.int64(),
+    "finished_at": pa.string(),
+}
+
+
+class SpecChangedError(ValueError):
+    """The store was made by a different spec; rerun with ``fresh=True`` to discard it."""
+
+
+def _tmp_name(path: Path) -> Path:
+    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temporary file and ``os.replace``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _tmp_name(path)
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+    os.replace(tmp, path)
+
+
+def atomic_write_parquet(path: Path, table: pa.Table, metadata: dict[str, str] | None = None) -> None:
+    """Write an Arrow table to ``path`` (zstd Parquet) via a temporary file and ``os.replace``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if metadata:
+        meta = dict(table.schema.metadata or {})
+        meta.update({k.encode(): v.encode() for k, v in metadata.items()})
+        table = table.replace_schema_metadata(meta)
+    tmp = _tmp_name(path)
+    pq.write_table(table, tmp, compression="zstd")
+    os.replace(tmp, path)
+
+
+def _diff_paths(a: Any, b: Any, prefix: str = "") -> list[str]:
+    if isinstance(a, dict) and isinstance(b, dict):
+        out: list[str] = []
+        for k in sorted(set(a) | set(b)):
+            p = f"{prefix}.{k}" if prefix else str(k)
+            if k not in a or k not in b:
+                out.append(p)
+            else:
+                out += _diff_paths(a[k], b[k], p)
+        return out
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        out = []
+        for i, (x, y) in enumerate(zip(a, b)):
+            out += _diff_paths(x, y, f"{prefix}[{i}]")
+        return out
+    return [] if a == b else [prefix or "spec"]
+
+
+class RunStore:
+    """The store directory of one experiment (see the module docstring).
+
+    Args:
+        root: the store directory, usually ``<out>/<spec name>``.
+    """
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+        self.spec_path = self.root / "spec.json"
+        self.design_path = self.root / "design.parquet"
+        self.results_dir = self.root / "results"
+        self.timeseries_dir = self.root / "timeseries"
+        self.provenance_path = self.root / "provenance.json"
+        self.analysis_dir = self.root / "analysis"
+
+    # -- spec and design -------------------------------------------------------------------
+    def exists(self) -> bool:
+        """True when a spec has been planned into this store."""
+        return self.spec_path.is_file()
+
+    def read_spec(self) -> dict[str, Any]:
+        """The stored ``spec.json`` document."""
+        return json.loads(self.spec_path.read_text())
+
+    def stored_hash(self) -> str | None:
+        return self.read_spec().get("spec_hash") if self.exists() else None
+
+    def check_spec(self, spec_doc: dict[str, Any], spec_hash: str) -> bool:
+        """Compare with the stored spec.
+
+        Returns:
+            True if the store holds this exact spec, False if the store is empty.
+
+        Raises:
+            SpecChangedError: naming the changed fields and how many results would be discarded.
+        """
+        if not self.exists():
+            return False
+        old = self.read_spec()
+        if old.get("spec_hash") == spec_hash:
+            return True
+        changed = _diff_paths(old.get("hashed", {}), spec_doc.get("hashed", {}))
+        shown = ", ".join(changed[:8]) + (f" (+{len(changed) - 8} more)" if len(changed) > 8 else "")
+        n = self.count_results()
+        raise SpecChangedError(
+            f"the store {self.root} was made by a different spec "
+            f"(stored hash {old.get('spec_hash', '?')[:12]}, this spec {spec_hash[:12]}); "
+            f"changed: {shown or 'unknown'}. Refusing to mix results. Rerun with --fresh to "
+            f"discard the {n} stored result(s) and start again, or use another --out or name."
+        )
+
+    def wipe(self) -> None:
+        """Delete this store's known files (spec, design, results, time series, provenance,
+        analysis). Other files in the directory are left alone."""
+        for p in (self.spec_path, self.design_path, self.provenance_path):
+            if p.exists():
+                p.unlink()
+        for d in (self.results_dir, self.timeseries_dir, self.analysis_dir):
+            if d.exists():
+                shutil.rmtree(d)
+
+    def write_spec(self, spec_doc: dict[str, Any]) -> None:
+        atomic_write_bytes(self.spec_path, (json.dumps(spec_doc, indent=2, sort_keys=True) + "\n").encode())
+
+    def write_design(self, design: pd.DataFrame, metadata: dict[str, str] | None = None) -> None:
+        atomic_write_parquet(self.design_path, pa.Table.from_pandas(design, preserve_index=False), metadata)
+
+    def read_design(self) -> pd.DataFrame:
+        """The stored run table, ordered by (design_row, rep)."""
+        return pq.read_table(self.design_path).to_pandas()
+
+    # -- results ---------------------------------------------------------------------------
+    def results_schema(self, design: pd.DataFrame, param_names: list[str], outcomes: list[str]) -> pa.Schema:
+        """Arrow schema of result shards: meta columns, parameters (design dtypes), outcomes."""
+        dschema = pa.Schema.from_pandas(design[param_names], preserve_index=False) if param_names else pa.schema([])
+        fields = [pa.field(c, _META_TYPES[c]) for c in META_COLUMNS]
+        fields += [pa.field(f.name, f.type) for f in dschema]
+        fields += [pa.field(o, pa.float64()) for o in outcomes]
+        return pa.schema(fields)
+
+    def shard_files(self) -> list[Path]:
+        if not self.results_dir.is_dir():
+            return []
+        return sorted(p for p in self.results_dir.glob("part-*.parquet"))
+
+    def write_shard(
+        self,
+        records: list[dict[str, Any]],
+        schema: pa.Schema,
+        timeseries: pd.DataFrame | None = None,
+        metadata: dict[str, str] | None = None,
+    ) -> Path:
+        """Publish one results shard (and its time-series twin first, if any).
+
+        The shard name is a hash of its run ids and attempt numbers, so rewriting the same
+        records is idempotent.
+
+        Returns:
+            the path of the results shard.
+        """
+        h = hashlib.sha256(
+            "\n".join(f"{r['run_id']}:{r.get('attempt', 1)}:{r.get('finished_at', '')}" for r in records).encode()
+        ).hexdigest()[:20]
+        name = f"part-{h}.parquet"
+        if timeseries is not None and len(timeseries):
+            atomic_write_parquet(
+                self.timeseries_dir / name, pa.Table.from_pandas(timeseries, preserve_index=False), metadata
+            )
+        cols = {f.name: [r.get(f.name) for r in records] for f in schema}
+        table = pa.Table.from_pydict(cols, schema=schema)
+        path = self.results_dir / name
+        atomic_write_parquet(path, table, metadata)
+        return path
+
+    def remove_orphans(self) -> int:
+        """Delete time-series shards without a results twin and stale temp files.
+
+        Returns the number of files removed.
+        """
+        n = 0
+        results = {p.name for p in self.shard_files()}
+        if self.timeseries_dir.is_dir():
+            for p in self.timeseries_dir.glob("part-*.parquet"):
+                if p.name not in results:
+                    p.unlink()
+                    n += 1
+        for d in (self.results_dir, self.timeseries_dir, self.root):
+            if d.is_dir():
+                for p in d.glob(".*.tmp"):
+                    p.unlink()
+                    n += 1
+        return n
+
+    def read_results(self, columns: Iterable[str] | None = None, dedupe: bool = True) -> pd.DataFrame:
+        """All result rows (one per run id when ``dedupe``: the latest, preferring ``ok``).
+
+        Returns an empty DataFrame (with ``columns`` if given) when nothing is stored.
+        """
+        files = self.shard_files()
+        cols = list(columns) if columns is not None else None
+        if cols is not None and dedupe:
+            cols = list(dict.fromkeys(cols + ["run_id", "status", "finished_at"]))
+        if not files:
+            return pd.DataFrame(columns=cols or META_COLUMNS)
+        tables = [pq.read_table(f, columns=cols) for f in files]
+        df = pa.concat_tables(tables, promote_options="default").to_pandas()
+        if dedupe and len(df):
+            df = (
+                df.assign(_ok=(df["status"] == "ok"))
+                .sort_values(["_ok", "finished_at"], kind="stable")
+                .drop_duplicates("run_id", keep="last")
+                .drop(columns="_ok")
+            )
+        if columns is not None:
+            df = df[list(columns)]
+        return df.reset_index(drop=True)
+
+    def count_results(self) -> int:
+        return len(self.read_results(columns=["run_id"])) if self.shard_files() else 0
+
+    def finished_ids(self) -> tuple[set[str], set[str]]:
+        """(ids with status ok, ids whose latest status is failed)."""
+        df = self.read_results(columns=["run_id", "status"])
+        ok = set(df.loc[df["status"] == "ok", "run_id"])
+        failed = set(df.loc[df["status"] != "ok", "run_id"])
+        return ok, failed
+
+    def read_timeseries(self, run_ids: Iterable[str] | None = None) -> pd.DataFrame:
+        """Stored time series (tidy long), optionally only for ``run_ids``.
+
+        Only shards with a results twin are read, and each run's rows come from one shard.
+        """
+        results = {p.name for p in self.shard_files()}
+        files = sorted(p for p in self.timeseries_dir.glob("part-*.parquet") if p.name in results) if self.timeseries_dir.is_dir() else []
+        if not files:
+            return pd.DataFrame()
+        frames = []
+        seen: set[str] = set()
+        wanted = None if run_ids is None else set(run_ids)
+        for f in files:
+            df = pq.read_table(f).to_pandas()
+            ids = set(df["run_id"].unique())
+            keep = ids - seen
+            if wanted is not None:
+                keep &= wanted
+            if keep:
+                frames.append(df[df["run_id"].isin(keep)])
+                seen |= keep
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+    # -- provenance ------------------------------------------------------------------------
+    def read_provenance(self) -> dict[str, Any]:
+        if not self.provenance_path.is_file():
+            return {}
+        return json.loads(self.provenance_path.read_text())
+
+    def write_provenance(self, doc: dict[str, Any]) -> None:
+        atomic_write_bytes(self.provenance_path, (json.dumps(doc, indent=2, sort_keys=True, default=str) + "\n").encode())
