@@ -36,7 +36,7 @@ class Parameters(BaseModel):
         "Highest bid any buyer makes, as a multiple of the good's reference price.")
     # --- inventories and expectations -------------------------------------------------
     price_expectation_months: float = P(
-        3.0, "months", 1.0, 12.0, "adaptive expectations (Sterman 2000, ch. 20)",
+        4.0, "months", 1.0, 12.0, "adaptive expectations (Sterman 2000, ch. 20)",
         "Time constant of adaptive price expectations.")
     price_anchor_months: float = P(
         30.0, "months", 6.0, 120.0,
@@ -58,7 +58,7 @@ class Parameters(BaseModel):
         3.0, "months", 1.0, 12.0, "stock adjustment time (Sterman 2000, ch. 17)",
         "Months over which firms close the gap to their inventory target.")
     ask_cover_elasticity: float = P(
-        0.8, "-", 0.1, 3.0, "inventory-coverage price effect (Sterman 2000, ch. 20); GCMat",
+        0.5, "-", 0.1, 3.0, "inventory-coverage price effect (Sterman 2000, ch. 20); GCMat",
         "How much sellers' asks rise as their cover falls below target.")
     # --- supply -----------------------------------------------------------------------
     base_utilisation: float = P(

@@ -524,9 +524,3 @@ def apply_overrides(scenario: Scenario, overrides: dict[str, Any] | None) -> Sce
             value = value.item()
         node[parts[-1]] = value
     return scenario_from_dict(data, f"{scenario.name} with overrides")
-
-
-def measure_month(m, start: pd.Period) -> int:
-    """Step index (0-based) at which measure ``m`` takes effect."""
-    d = to_month(m.date)
-    return (d.year - start.year) * 12 + d.month - start.month

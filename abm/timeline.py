@@ -33,3 +33,8 @@ def to_month(value: str | dt.date | pd.Period) -> pd.Period:
 def months_between(a: pd.Period, b: pd.Period) -> int:
     """Number of months from ``a`` to ``b`` (``b - a``)."""
     return (b.year - a.year) * 12 + (b.month - a.month)
+
+
+def month_index(date: str, start: pd.Period) -> int:
+    """Step index (0-based) of the month containing ``date`` for a run starting ``start``."""
+    return months_between(start, to_month(date))

@@ -1,0 +1,496 @@
+"""The rare-earth supply-chain model (a Mesa ``Model``); one step is one month.
+
+Step order (DESIGN.md section 3; docs/ODD.md "Process overview"):
+
+1. policy: scheduled measures and levers in force this month; governments' endogenous rules;
+2. expectations: firms update expected prices and perceived supply risk;
+3. orders: firms post offers (stock on hand) and bids (use plus inventory gap);
+4. licences: applications on licensed arcs are decided; approved volumes cap those arcs;
+5. market clearing per good as one spatial price equilibrium (:mod:`abm.market`);
+6. production along the chain from inputs on hand; OEM and defense lines short of magnets
+   stop and count lost output;
+7. adaptation: investment (projects come online after lead times), exit, thrifting and
+   substitution, recycling;
+8. data collection (:mod:`abm.metrics` tidy table; Mesa DataCollector headline series).
+
+Example::
+
+    from abm.model import RareEarthModel
+    m = RareEarthModel("controls-2025", seed=1)
+    m.run()                      # to the scenario horizon
+    df = m.timeseries()          # tidy long table
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import mesa
+import numpy as np
+import pandas as pd
+
+from abm.goods import ELEMENTS, GRADES, NDPR_ND_SHARE, catalog, mag, ox, stage_of
+from abm.market import USES, OrderBook, clear
+from abm.metrics import Recorder, hhi
+from abm.policy import PolicyState
+from abm.regions import CHINA, regions, transport_matrix
+from abm.scenario import Scenario, apply_overrides, load_scenario
+from abm.timeline import to_month
+from abm.world import build_world, initial_stocks
+from agents import (OEM, DefenseContractor, Government, MagnetMaker, Miner, Recycler,
+                    Refiner)
+
+PRODUCER_TYPES = (Miner, Refiner, MagnetMaker, Recycler)
+STAGES = ("mining", "separation", "magnets")
+
+
+class RareEarthModel(mesa.Model):
+    """Global rare-earth supply chain under export controls and tariffs.
+
+    Args:
+        scenario: a shipped scenario name (``"baseline"``, ``"controls-2025"``, ...), a path
+            to a TOML file, or a :class:`~abm.scenario.Scenario`.
+        seed: int or :class:`numpy.random.SeedSequence`; every random draw comes from the
+            model's generator seeded with it.
+        months: number of months to run with :meth:`run` (default: the scenario horizon).
+        overrides: dotted-path overrides (``{"levers.us_tariff_on_china": 1.0}``).
+
+    Raises:
+        ScenarioError: invalid scenario or override.
+        DataError: invalid calibration data.
+    """
+
+    def __init__(self, scenario: str | Path | Scenario = "controls-2025", *, seed=0,
+                 months: int | None = None, overrides: dict | None = None):
+        if isinstance(seed, np.random.SeedSequence):
+            rng = np.random.default_rng(seed)
+        else:
+            rng = int(seed)
+        super().__init__(rng=rng)
+        self.seed = seed if not isinstance(seed, np.random.SeedSequence) else seed.entropy
+        sc = apply_overrides(load_scenario(scenario), overrides)
+        self.spec = sc
+        self.params = sc.parameters
+        self.levers = sc.levers
+        self.catalog = catalog(sc.base_year)
+        tab = regions()
+        self.region_codes = tab.codes
+        self.region_names = tab.names
+        self.region_index = {c: i for i, c in enumerate(tab.codes)}
+        self.elements = ELEMENTS
+        self.start = to_month(sc.start)
+        self.horizon = sc.months
+        self.months = sc.months if months is None else int(months)
+        if self.months < 0:
+            raise ValueError(f"months must be >= 0, got {months}")
+        self.steps_done = 0
+        G, R = len(self.catalog.goods), len(tab.codes)
+        self.G, self.R = G, R
+        self.transport = np.stack([transport_matrix(stage_of(g)) for g in self.catalog.goods])
+        self.observed_price = np.tile(self.catalog.ref_price[:, None], (1, R)).astype(float)
+        self.origin_price = self.observed_price.copy()
+        self.policy = PolicyState(sc, self.catalog, tab.codes, tab.allied)
+        self.events: list[dict] = []
+        self.region_short: dict[str, bool] = {}
+        self.initial_firms: list = []
+        self.produced = np.zeros(G)
+        self.consumed = np.zeros(G)
+        self.lost = np.zeros(len(ELEMENTS))
+        self.recorder = Recorder()
+        self.last_flows = np.zeros((G, R, R, 2))
+        self.last_clearing = None
+        build_world(self, sc)
+        self.base_china_share = self._base_shares()
+        initial_stocks(self)
+        self.initial_stock = self.total_stock()
+        self.base_use = self._base_use()
+        for f in self.agents:
+            if hasattr(f, "expansion_margin"):
+                f.base_margin = f.expansion_margin()
+        self.datacollector = mesa.DataCollector(model_reporters={
+            "NdPr price China (USD/kg)": lambda m: m.headline("ndpr_cn"),
+            "NdPr price outside China (USD/kg)": lambda m: m.headline("ndpr_row"),
+            "Dy price China (USD/kg)": lambda m: m.headline("dy_cn"),
+            "Dy price outside China (USD/kg)": lambda m: m.headline("dy_row"),
+            "Tb price outside China (USD/kg)": lambda m: m.headline("tb_row"),
+            "China magnet exports (t/month)": lambda m: m.headline("cn_magnet_exports"),
+            "OEM lost output (USD m/month)": lambda m: m.headline("lost_oem") / 1e6,
+            "Defense lost output (USD m/month)": lambda m: m.headline("lost_defense") / 1e6,
+        })
+        self._headline: dict[str, float] = {}
+        self.policy.refresh(0, log=self.log_event)
+
+    # ------------------------------------------------------------------ calendar
+    @property
+    def date(self) -> pd.Period:
+        """The month the next step simulates (after the run: one past the last)."""
+        return self.start + self.steps_done
+
+    def date_of(self, step: int) -> str:
+        """``YYYY-MM`` of a step index."""
+        return str(self.start + int(step))
+
+    def log_event(self, kind: str, text: str) -> None:
+        """Append an event (policy measure or notable emergent event) with its date."""
+        self.events.append({"date": str(self.date), "step": self.steps_done, "kind": kind,
+                            "text": text})
+
+    # ------------------------------------------------------------------ ledger
+    def ledger_produce(self, g: int, q: float, **_) -> None:
+        """Record ``q`` t of good ``g`` produced (mass balance)."""
+        self.produced[g] += q
+
+    def ledger_consume(self, g: int, q: float) -> None:
+        """Record ``q`` t of good ``g`` consumed as an input or by an end use."""
+        self.consumed[g] += q
+
+    def ledger_loss(self, g: int, q: float) -> None:
+        """Record separation losses of ``q`` t of feed ``g`` (element content lost)."""
+        self.lost += q * self.catalog.content[g]
+
+    def total_stock(self) -> np.ndarray:
+        """Stock of every good over all agents, t (n_goods,)."""
+        out = np.zeros(self.G)
+        for a in self.agents:
+            for g, s in a.stocks.items():
+                out[g] += s.qty
+        return out
+
+    def mass_balance(self) -> np.ndarray:
+        """Residual per good: initial + produced - consumed - current stock, t (n_goods,).
+
+        Zero (to rounding) when mass is conserved at every stage.
+        """
+        return self.initial_stock + self.produced - self.consumed - self.total_stock()
+
+    # ------------------------------------------------------------------ base year
+    def _stage_output(self) -> dict[str, np.ndarray]:
+        out = {s: np.zeros(self.R) for s in STAGES}
+        for a in self.agents:
+            if isinstance(a, Miner):
+                out["mining"][a.ridx] += a.output_month.get(a.good, 0.0)
+            elif isinstance(a, Refiner):
+                out["separation"][a.ridx] += sum(a.output_month.get(g, 0.0) for g in a.oxide_goods)
+            elif isinstance(a, MagnetMaker):
+                out["magnets"][a.ridx] += sum(a.output_month.get(g, 0.0) for g in a.mix)
+        return out
+
+    def _base_shares(self) -> dict[str, float]:
+        cn = self.region_index[CHINA]
+        shares = {}
+        for stage, cls in (("mining", Miner), ("separation", Refiner), ("magnets", MagnetMaker)):
+            tot = cnv = 0.0
+            for a in self.agents_by_type.get(cls, []):
+                cap = a.capacity * self.params.base_utilisation
+                tot += cap
+                cnv += cap if a.ridx == cn else 0.0
+            shares[stage] = cnv / tot if tot else 0.0
+        return shares
+
+    def base_year_check(self) -> dict[str, float]:
+        """Base-year calibration: China's share of mining, separation (output basis) and
+        magnets, and world mine output (t REO/yr), from the built world."""
+        out = {}
+        cn = self.region_index[CHINA]
+        for stage, cls in (("mining", Miner), ("separation", Refiner), ("magnets", MagnetMaker)):
+            tot = cnv = 0.0
+            for a in self.agents_by_type.get(cls, []):
+                cap = a.capacity * self.params.base_utilisation
+                tot += cap
+                cnv += cap if a.ridx == cn else 0.0
+            out[f"china_share_{stage}"] = cnv / tot if tot else float("nan")
+            if stage == "mining":
+                out["world_mine_output_t"] = tot
+        return out
+
+    def _base_use(self) -> np.ndarray:
+        use = np.zeros((self.G, self.R))
+        for a in self.agents:
+            if isinstance(a, OEM):
+                for g, v in a.recipe0.items():
+                    use[g, a.ridx] += v * a.base_units
+            elif isinstance(a, MagnetMaker):
+                for g, q in a.planned_output().items():
+                    for og, v in a.recipe(g).items():
+                        use[og, a.ridx] += v * q
+        return use
+
+    # ------------------------------------------------------------------ step
+    def step(self) -> None:
+        """Simulate one month (see the module docstring for the order)."""
+        t = self.steps_done
+        self.policy.refresh(t, log=self.log_event)
+        govs = list(self.agents_by_type.get(Government, []))
+        for gov in govs:
+            gov.apply_rules()
+        for a in self.agents:
+            a.update_expectations()
+        self.policy.mine_plan = {}
+        for m in self.agents_by_type.get(Miner, []):
+            self.policy.mine_plan[m.region] = (self.policy.mine_plan.get(m.region, 0.0)
+                                               + m.capacity / 12 * self.params.base_utilisation)
+
+        # orders
+        book = OrderBook(self.G, self.R)
+        for cls in (Government, Miner, Refiner, MagnetMaker, Recycler, OEM, DefenseContractor):
+            group = self.agents_by_type.get(cls)
+            if group:
+                group.shuffle_do("post_orders", book)
+
+        # licences
+        need = np.zeros((self.G, self.R, 2))
+        buyers = np.zeros((self.G, self.R, 2))
+        for (_a, g, r, u, q, _p) in book.bids:
+            need[g, r, u] += q
+            buyers[g, r, u] += 1
+        offer_q = np.zeros((self.G, self.R))
+        offer_ca = np.zeros((self.G, self.R))
+        for (_a, g, r, q, _p, _cm, ca) in book.offers:
+            offer_q[g, r] += q
+            offer_ca[g, r] += q * ca
+        offer_ca = np.where(offer_q > 0, offer_ca / np.maximum(offer_q, 1e-12), 0.0)
+        desk = self.policy.desk
+        desk.start_month()
+        licensed, approval = self.policy.licensed_arcs(offer_ca)
+        desk.apply(licensed, approval, need, buyers, self.rng)
+        terms = self.policy.terms(self.transport, licensed)
+
+        # clearing
+        ref = np.where(np.isfinite(self.origin_price), self.origin_price, self.catalog.ref_price[:, None])
+        res = clear(book, terms, ref)
+        desk.ship(res.flows, licensed)
+        self._settle(book, res, licensed, approval)
+
+        # production (upstream first, so this month's purchases are used this month)
+        for cls in (Miner, Refiner, MagnetMaker, Recycler, OEM, DefenseContractor):
+            group = self.agents_by_type.get(cls)
+            if group:
+                group.do("produce")
+        self.region_short = {}
+        for cls in (OEM, DefenseContractor):
+            for a in self.agents_by_type.get(cls, []):
+                if a.lost_units > 0.05 * max(a.plan_units, 1e-9) and a.sector != "non_magnet":
+                    self.region_short[a.region] = True
+
+        # adaptation
+        for cls in PRODUCER_TYPES:
+            group = self.agents_by_type.get(cls)
+            if group:
+                group.do("review_investment")
+
+        self._record(res, licensed)
+        self.datacollector.collect(self)
+        self.steps_done += 1
+
+    def _settle(self, book, res, licensed, approval) -> None:
+        """Move goods and money: sellers give up stock, buyers receive it with origin."""
+        self._last_bids = book.bids
+        for i, (a, g, r, q, _ask, _cm, _ca) in enumerate(book.offers):
+            fill = res.offer_fill[i]
+            if fill <= 0:
+                a.record_sale(g, 0.0)
+                continue
+            a.stock(g).take(fill)
+            a.record_sale(g, fill)
+            p = res.origin_price[g, r]
+            floor = self.policy.floor_price(a.region, g)
+            gap = max(floor - p, 0.0) if floor > 0 else 0.0
+            gap = max(gap, self.policy.offtake_price(a.region, g) - p) if isinstance(a, MagnetMaker) else gap
+            if gap > 0:
+                gov = self._government(a.region)
+                gov.subsidy_cost += gap * fill * 1000.0
+        for i, (a, g, r, u, q, _p) in enumerate(book.bids):
+            fill = res.bid_fill[i]
+            if fill > 0:
+                cm, ca = res.bid_attrs[i]
+                a.stock(g).add(fill, cm, ca)
+            if isinstance(a, OEM):
+                a.received(g, q, fill)
+        # perceived risk from licence denials and from shortages, per destination region
+        if self.policy.desk.applied.sum() > 0:
+            applied = self.policy.desk.applied.sum(axis=(0, 1, 3))
+            approved = self.policy.desk.approved.sum(axis=(0, 1, 3))
+            for d, code in enumerate(self.region_codes):
+                if applied[d] > 0:
+                    denied = 1 - approved[d] / applied[d]
+                    self.policy.risk_shock[code] = self.policy.risk_shock.get(code, 0.0) + 0.1 * denied
+        # observed prices: civil delivered price, else origin price; keep last if undefined
+        obs = np.where(np.isfinite(res.price[:, :, 0]), res.price[:, :, 0], res.origin_price)
+        self.observed_price = np.where(np.isfinite(obs) & (obs > 0), obs, self.observed_price)
+        self.origin_price = np.where(np.isfinite(res.origin_price), res.origin_price, self.origin_price)
+        self.last_flows = res.flows
+        self.last_clearing = res
+
+    def _government(self, region: str) -> Government:
+        for gov in self.agents_by_type[Government]:
+            if gov.region == region:
+                return gov
+        raise KeyError(region)
+
+    # ------------------------------------------------------------------ run
+    def run(self, months: int | None = None, progress: bool = False) -> RareEarthModel:
+        """Step ``months`` months (default: the remaining months of the run).
+
+        Args:
+            progress: show a rich progress bar.
+        """
+        n = self.months - self.steps_done if months is None else int(months)
+        if progress:
+            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                                       TimeRemainingColumn)
+            with Progress(TextColumn("[bold]{task.description}"), BarColumn(),
+                          MofNCompleteColumn(), TimeRemainingColumn()) as bar:
+                task = bar.add_task(f"{self.spec.name}", total=n)
+                for _ in range(n):
+                    self.step()
+                    bar.update(task, advance=1, description=f"{self.spec.name} {self.date}")
+        else:
+            for _ in range(n):
+                self.step()
+        return self
+
+    # ------------------------------------------------------------------ metrics
+    def headline(self, key: str) -> float:
+        """Headline series of the last step (prices USD/kg, exports t/month, lost USD)."""
+        return self._headline.get(key, float("nan"))
+
+    def _record(self, res, licensed) -> None:
+        cat = self.catalog
+        rec = self.recorder
+        date = str(self.date.to_timestamp().date())
+        t = self.steps_done
+        codes = np.array(self.region_codes, dtype=object)
+        goods = np.array(cat.goods, dtype=object)
+        G, R = self.G, self.R
+        # prices
+        p = self.observed_price
+        gg, rr = np.meshgrid(np.arange(G), np.arange(R), indexing="ij")
+        traded = (res.flows.sum(axis=(1, 3)) > 0) | (res.flows.sum(axis=(2, 3)) > 0)
+        mask = traded.ravel()
+        rec.add(date, t, "price", goods[gg.ravel()[mask]], codes[rr.ravel()[mask]], "",
+                p.ravel()[mask], "USD/kg")
+        nd, pr = cat.index["ox_Nd"], cat.index["ox_Pr"]
+        ndpr = NDPR_ND_SHARE * p[nd] + (1 - NDPR_ND_SHARE) * p[pr]
+        rec.add(date, t, "price", "NdPr", codes, "", ndpr, "USD/kg")
+        # flows
+        fl = res.flows.sum(axis=3)
+        g_, o_, d_ = np.nonzero(fl > 1e-6)
+        rec.add(date, t, "flow", goods[g_], codes[o_], codes[d_], fl[g_, o_, d_], "t/month")
+        # production, capacity, inventory
+        prod = np.zeros((G, R))
+        cap = {s: np.zeros(R) for s in STAGES}
+        inv = np.zeros((G, R))
+        pile = np.zeros((G, R))
+        lost = {}
+        lost_u = {}
+        content = np.zeros((R, 2))
+        content_mass = np.zeros(R)
+        for a in self.agents:
+            if isinstance(a, Government):
+                for g, s in a.stocks.items():
+                    pile[g, a.ridx] += s.qty
+                continue
+            for g, s in a.stocks.items():
+                inv[g, a.ridx] += s.qty
+            for g, q in a.output_month.items():
+                prod[g, a.ridx] += q
+            if isinstance(a, (Miner, Refiner, MagnetMaker)):
+                stage = a.stage
+                cap[stage][a.ridx] += a.capacity
+            if isinstance(a, OEM):
+                key = (a.sector, a.region)
+                lost[key] = lost.get(key, 0.0) + a.lost_value
+                lost_u[key] = lost_u.get(key, 0.0) + a.lost_units
+        gi, ri = np.nonzero(prod > 1e-9)
+        rec.add(date, t, "production", goods[gi], codes[ri], "", prod[gi, ri], "t/month")
+        for s in STAGES:
+            nz = np.nonzero(cap[s] > 0)[0]
+            rec.add(date, t, "capacity", s, codes[nz], "", cap[s][nz], "t/yr")
+        gi, ri = np.nonzero(inv > 1e-9)
+        rec.add(date, t, "inventory", goods[gi], codes[ri], "", inv[gi, ri], "t")
+        gi, ri = np.nonzero(pile > 1e-9)
+        rec.add(date, t, "stockpile", goods[gi], codes[ri], "", pile[gi, ri], "t")
+        keys = sorted(lost)
+        rec.add(date, t, "lost_output", [k[0] for k in keys], [k[1] for k in keys], "",
+                [lost[k] for k in keys], "USD/month")
+        rec.add(date, t, "lost_output_units", [k[0] for k in keys], [k[1] for k in keys], "",
+                [lost_u[k] for k in keys], "units/month")
+        # licences
+        desk = self.policy.desk
+        app = desk.applied.sum(axis=3)
+        apr = desk.approved.sum(axis=3)
+        g_, o_, d_ = np.nonzero(app > 1e-9)
+        rec.add(date, t, "licence_applications", goods[g_], codes[o_], codes[d_],
+                app[g_, o_, d_], "t/month")
+        rec.add(date, t, "licence_approvals", goods[g_], codes[o_], codes[d_],
+                apr[g_, o_, d_], "t/month")
+        if apr.sum() > 0:
+            rec.add(date, t, "licence_delay", "all", "CN", "",
+                    desk.delay_sum.sum() / apr.sum(), "months")
+        # china shares and hhi
+        cn = self.region_index[CHINA]
+        stage_out = {"mining": prod[[cat.index[f"conc_{d}"] for d in
+                                     ("bayan_obo", "bastnaesite", "mt_weld", "monazite",
+                                      "ionic_clay")]].sum(axis=0)}
+        stage_out["separation"] = np.zeros(R)
+        for a in self.agents_by_type.get(Refiner, []):
+            stage_out["separation"][a.ridx] += sum(a.output_month.get(g, 0.0) for g in a.oxide_goods)
+        stage_out["magnets"] = prod[[cat.index[mag(g)] for g in GRADES]].sum(axis=0)
+        for s in STAGES:
+            tot = stage_out[s].sum()
+            rec.add(date, t, "china_share", s, "World", "",
+                    stage_out[s][cn] / tot if tot > 0 else np.nan, "share")
+            rec.add(date, t, "hhi", s, "World", "", hhi(stage_out[s]), "index")
+        # china content of magnet supply per consuming region (OEM + defense receipts)
+        mag_idx = [cat.index[mag(g)] for g in GRADES]
+        recv = np.zeros(R)
+        ca_m = np.zeros(R)
+        cm_m = np.zeros(R)
+        for i, (a, g, r, u, q, _p) in enumerate(self._last_bids):
+            if g in mag_idx and isinstance(a, OEM):
+                f = res.bid_fill[i]
+                recv[r] += f
+                cm_m[r] += f * res.bid_attrs[i][0]
+                ca_m[r] += f * res.bid_attrs[i][1]
+        ok = recv > 1e-9
+        self._content = np.where(ok, ca_m / np.maximum(recv, 1e-12), np.nan)
+        rec.add(date, t, "china_content", "magnets", codes[ok], "", (ca_m / np.maximum(recv, 1e-12))[ok], "share")
+        rec.add(date, t, "china_mined_content", "magnets", codes[ok], "",
+                (cm_m / np.maximum(recv, 1e-12))[ok], "share")
+        # tariffs US<->CN and subsidy cost
+        us = self.region_index.get("US")
+        if us is not None:
+            rec.add(date, t, "tariff", "all", ["US", "CN"], ["CN", "US"],
+                    [self.policy.tariff[:, cn, us].max(), self.policy.tariff[:, us, cn].max()], "fraction")
+        subs = [(g.region, g.subsidy_cost) for g in self.agents_by_type[Government] if g.subsidy_cost]
+        if subs:
+            rec.add(date, t, "subsidy_cost", "all", [s[0] for s in subs], "", [s[1] for s in subs], "USD")
+        # headline
+        non_cn = [i for i in range(R) if i != cn]
+        w = np.array([self.base_use[[nd, pr]].sum(axis=0)[i] for i in non_cn]) + 1e-9
+        dy, tb = cat.index["ox_Dy"], cat.index["ox_Tb"]
+        mags = [cat.index[mag(g)] for g in GRADES]
+        self._headline = {
+            "ndpr_cn": float(ndpr[cn]), "ndpr_row": float(np.average(ndpr[non_cn], weights=w)),
+            "dy_cn": float(p[dy, cn]), "dy_row": float(np.average(p[dy, non_cn], weights=w)),
+            "tb_cn": float(p[tb, cn]), "tb_row": float(np.average(p[tb, non_cn], weights=w)),
+            "cn_magnet_exports": float(fl[mags, cn][:, non_cn].sum()),
+            "lost_oem": float(sum(v for (s, _r), v in lost.items() if s not in ("defense", "non_magnet"))),
+            "lost_defense": float(sum(v for (s, _r), v in lost.items() if s == "defense")),
+        }
+
+    # ------------------------------------------------------------------ outputs
+    def timeseries(self) -> pd.DataFrame:
+        """The tidy long table of every step so far (see :mod:`abm.metrics`)."""
+        return self.recorder.frame()
+
+    def events_frame(self) -> pd.DataFrame:
+        """The event log (date, step, kind, text)."""
+        return pd.DataFrame(self.events, columns=["date", "step", "kind", "text"])
+
+    def headline_frame(self) -> pd.DataFrame:
+        """Mesa DataCollector model series (one row per step), indexed by date."""
+        df = self.datacollector.get_model_vars_dataframe()
+        df.index = [str(self.start + i) for i in range(len(df))]
+        return df

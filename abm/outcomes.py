@@ -1,0 +1,138 @@
+"""Scalar outcomes of a run (for sweeps, sensitivity analysis and reproduction).
+
+Each :class:`Outcome` maps a finished model to one number with a unit. :func:`evaluate` is
+the single entry point sweeps call: build the model from a scenario with overrides and a
+seed, run it, and return the requested outcomes (and optionally the tidy time series).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A named scalar summary of a run."""
+
+    name: str
+    unit: str
+    description: str
+    fn: Callable[[pd.DataFrame], float]
+
+
+def _series(ts: pd.DataFrame, metric: str, good=None, region=None) -> pd.Series:
+    m = ts["metric"] == metric
+    if good is not None:
+        m &= ts["good"] == good
+    if region is not None:
+        m &= ts["region"] == region
+    return ts[m].groupby("date")["value"].sum()
+
+
+def _peak_price_outside_china(good: str):
+    def f(ts):
+        p = ts[(ts["metric"] == "price") & (ts["good"] == good) & (ts["region"] != "CN")]
+        return float(p.groupby("date")["value"].median().max()) if len(p) else float("nan")
+    return f
+
+
+def _lost_months(ts):
+    lost = ts[(ts["metric"] == "lost_output") & (~ts["good"].isin(["defense", "non_magnet"]))]
+    per = lost.groupby("date")["value"].sum()
+    return float((per > 0).sum())
+
+
+def _lost_usd(sector_filter, region=None):
+    def f(ts):
+        m = (ts["metric"] == "lost_output") & sector_filter(ts["good"])
+        if region:
+            m &= ts["region"] == region
+        return float(ts.loc[m, "value"].sum())
+    return f
+
+
+def _content_in_year(region: str, year: int):
+    def f(ts):
+        s = ts[(ts["metric"] == "china_content") & (ts["region"] == region)]
+        s = s[s["date"].dt.year == year]
+        return float(s["value"].mean()) if len(s) else float("nan")
+    return f
+
+
+def _subsidy(ts):
+    s = ts[ts["metric"] == "subsidy_cost"]
+    return float(s.groupby("region")["value"].max().sum()) if len(s) else 0.0
+
+
+def _capacity_outside_china(stage: str):
+    def f(ts):
+        s = ts[(ts["metric"] == "capacity") & (ts["good"] == stage) & (ts["region"] != "CN")]
+        if not len(s):
+            return 0.0
+        last = s["date"].max()
+        return float(s[s["date"] == last]["value"].sum())
+    return f
+
+
+OUTCOMES: dict[str, Outcome] = {o.name: o for o in [
+    Outcome("peak_dy_price_outside_china", "USD/kg",
+            "highest monthly median Dy oxide price across regions outside China",
+            _peak_price_outside_china("ox_Dy")),
+    Outcome("peak_ndpr_price_outside_china", "USD/kg",
+            "highest monthly median NdPr (Nd oxide) price outside China",
+            _peak_price_outside_china("ox_Nd")),
+    Outcome("oem_lost_output_months", "months",
+            "months with any civil magnet-using OEM lost output (all regions)", _lost_months),
+    Outcome("oem_lost_output_usd", "USD",
+            "cumulative lost output of civil magnet-using OEMs, all regions",
+            _lost_usd(lambda s: ~s.isin(["defense", "non_magnet"]))),
+    Outcome("us_oem_lost_output_usd", "USD", "cumulative lost output of US civil OEMs",
+            _lost_usd(lambda s: ~s.isin(["defense", "non_magnet"]), "US")),
+    Outcome("defense_lost_output_usd", "USD", "cumulative lost output of defense contractors",
+            _lost_usd(lambda s: s == "defense")),
+    Outcome("china_content_us_2030", "share",
+            "China-origin share of US magnet supply, mean of 2030", _content_in_year("US", 2030)),
+    Outcome("china_content_eu_2030", "share",
+            "China-origin share of EU magnet supply, mean of 2030", _content_in_year("EU", 2030)),
+    Outcome("cumulative_subsidy_cost", "USD",
+            "price-floor and offtake payments by governments, cumulative", _subsidy),
+    Outcome("magnet_capacity_outside_china", "t/yr",
+            "magnet capacity outside China at the end of the run", _capacity_outside_china("magnets")),
+]}
+
+
+def evaluate(scenario, *, overrides=None, seed=0, months=None, outcomes=None,
+             keep_timeseries=False) -> tuple[dict[str, float], pd.DataFrame | None]:
+    """Run one simulation and compute scalar outcomes.
+
+    Args:
+        scenario: scenario name, TOML path or :class:`~abm.scenario.Scenario`.
+        overrides: dotted-path overrides (see :func:`abm.scenario.parameter_space`).
+        seed: int or :class:`numpy.random.SeedSequence`.
+        months: months to simulate (None: the scenario horizon).
+        outcomes: names from :data:`OUTCOMES` (None: all).
+        keep_timeseries: also return the tidy time series.
+
+    Returns:
+        ``({outcome name: value}, timeseries DataFrame or None)``.
+
+    Raises:
+        KeyError: an unknown outcome name (lists the known ones).
+        ScenarioError: invalid scenario or override.
+    """
+    from abm.model import RareEarthModel
+
+    names = list(OUTCOMES) if outcomes is None else list(outcomes)
+    unknown = [n for n in names if n not in OUTCOMES]
+    if unknown:
+        raise KeyError(f"unknown outcome(s) {unknown}; known: {sorted(OUTCOMES)}")
+    model = RareEarthModel(scenario, seed=seed, months=months, overrides=overrides)
+    model.run()
+    ts = model.timeseries()
+    values = {n: float(OUTCOMES[n].fn(ts)) for n in names}
+    values = {k: (v if np.isfinite(v) else float("nan")) for k, v in values.items()}
+    return values, (ts if keep_timeseries else None)

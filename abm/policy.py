@@ -1,0 +1,335 @@
+"""Policy state: which scheduled measures and levers are in force each month, and the
+trade terms they imply (tariffs, export duties, licences, quotas, embargoes, sourcing rules,
+price floors, subsidies, stockpiles).
+
+Tariffs are bilateral and time-varying: for each (importer, exporter, good) the latest
+active ``set`` measure gives the rate (so a truce with an ``end`` reverts to the earlier
+rate when it expires) and active ``add`` measures add to it; endogenous retaliation
+(:class:`agents.government.Government`) and the ``us_tariff_on_china`` lever override.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from abm.goods import DEPOSITS, ELEMENTS, GRADES, Catalog, conc, mag, ox
+from abm.licences import LicenceDesk
+from abm.market import ArcTerms
+from abm.scenario import PriceFloor, Scenario
+from abm.timeline import month_index, to_month
+
+USE_DEFENSE = 1
+
+
+def goods_selector(items: list[str], catalog: Catalog) -> list[int]:
+    """Good indices named by a scenario goods list (groups, element symbols, good names)."""
+    out: set[int] = set()
+    idx = catalog.index
+    for it in items:
+        if it == "all":
+            out.update(range(len(catalog.goods)))
+        elif it == "concentrates":
+            out.update(idx[conc(d)] for d in DEPOSITS)
+        elif it == "oxides":
+            out.update(idx[ox(e)] for e in ELEMENTS)
+        elif it == "magnets":
+            out.update(idx[mag(g)] for g in GRADES)
+        elif it in ELEMENTS:
+            out.add(idx[ox(it)])
+        else:
+            out.add(idx[it])
+    return sorted(out)
+
+
+class PolicyState:
+    """Measures in force and the trade terms they imply.
+
+    Args:
+        scenario: the validated scenario.
+        catalog: goods catalogue.
+        codes: region codes in model order.
+        allied: codes of allied regions.
+    """
+
+    def __init__(self, scenario: Scenario, catalog: Catalog, codes: tuple[str, ...],
+                 allied: frozenset[str]):
+        self.scenario = scenario
+        self.catalog = catalog
+        self.codes = codes
+        self.ri = {c: i for i, c in enumerate(codes)}
+        self.allied = allied
+        self.start = to_month(scenario.start)
+        G, R = len(catalog.goods), len(codes)
+        self.shape = (G, R, R, 2)
+        self.measures = list(enumerate(scenario.measures))
+        self.start_step = [month_index(m.date, self.start) for _, m in self.measures]
+        self.end_step = [month_index(m.end, self.start) if m.end else None
+                         for _, m in self.measures]
+        self.endogenous: dict[tuple[str, str], float] = {}
+        self.active_ids: set[int] = set()
+        self.risk_shock: dict[str, float] = {}
+        par = scenario.parameters
+        self.desk = LicenceDesk(self.shape, par.licence_review_months, par.licence_validity_months)
+        self.lever_step = month_index(scenario.levers.start, self.start)
+        lev = scenario.levers
+        self.truce = None
+        if lev.truce_start is not None:
+            s0 = month_index(lev.truce_start, self.start)
+            self.truce = (s0, s0 + lev.truce_months)
+        self.refresh(0, log=None)
+
+    # ------------------------------------------------------------------ activity
+    def _in_force(self, i: int, t: int) -> bool:
+        if t < self.start_step[i]:
+            return False
+        end = self.end_step[i]
+        if end is not None and t >= end:
+            return False
+        m = self.measures[i][1]
+        if m.id:
+            for j, (_, s) in enumerate(self.measures):
+                if s.kind == "suspension" and s.target_id == m.id and self._in_force(j, t):
+                    return False
+        return True
+
+    def refresh(self, t: int, log) -> None:
+        """Recompute everything in force at step ``t``; log measures starting or ending."""
+        now = {i for i in range(len(self.measures)) if self._in_force(i, t)}
+        self.risk_shock = {}
+        if log is not None:
+            for i in sorted(now - self.active_ids):
+                m = self.measures[i][1]
+                log("policy", f"{m.actor if hasattr(m, 'actor') else ''} {m.kind}: "
+                    f"{m.label or m.kind}".strip())
+                self._announce(m)
+            for i in sorted(self.active_ids - now):
+                m = self.measures[i][1]
+                log("policy ends", f"{m.label or m.kind} no longer in force")
+        self.active_ids = now
+        self.t = t
+        self._build(t)
+
+    def _announce(self, m) -> None:
+        """New restrictive measures raise perceived supply risk in the targeted regions."""
+        if m.kind in ("export_licence", "embargo", "export_quota"):
+            targets = getattr(m, "targets", None) or [c for c in self.codes if c != m.actor]
+            targets = [c for c in self.codes if c != m.actor] if "ALL" in targets else targets
+            for c in targets:
+                self.risk_shock[c] = self.risk_shock.get(c, 0.0) + 0.5
+
+    def active(self, kind: str) -> list:
+        """Measures of ``kind`` in force now, in date order."""
+        return [self.measures[i][1] for i in sorted(self.active_ids,
+                key=lambda i: (self.start_step[i], i)) if self.measures[i][1].kind == kind]
+
+    # ------------------------------------------------------------------ build terms
+    def _targets(self, targets: list[str], actor: str) -> list[int]:
+        if "ALL" in targets:
+            return [self.ri[c] for c in self.codes if c != actor]
+        out = []
+        for c in targets:
+            if c == "allied":
+                out.extend(self.ri[a] for a in self.allied if a != actor)
+            else:
+                out.append(self.ri[c])
+        return out
+
+    def _build(self, t: int) -> None:
+        cat = self.catalog
+        G, R = len(cat.goods), len(self.codes)
+        lev = self.scenario.levers
+        # tariffs: T[g, exporter, importer]
+        T = np.zeros((G, R, R))
+        setv = np.full((G, R, R), np.nan)
+        for m in self.active("tariff"):
+            gs = goods_selector(m.goods, cat)
+            d = self.ri[m.actor]
+            for o in self._targets(m.targets, m.actor):
+                if m.mode == "set":
+                    setv[np.ix_(gs, [o], [d])] = m.rate
+                else:
+                    T[np.ix_(gs, [o], [d])] += m.rate
+        T = np.where(np.isnan(setv), T, setv + T)
+        for (imp, exp), rate in self.endogenous.items():
+            T[:, self.ri[exp], self.ri[imp]] = rate
+        us, cn = self.ri.get("US"), self.ri.get("CN")
+        if us is not None and cn is not None:
+            if lev.us_tariff_on_china is not None and t >= self.lever_step:
+                T[:, cn, us] = lev.us_tariff_on_china
+            if self.truce and self.truce[0] <= t < self.truce[1]:
+                T[:, cn, us] = min(T[0, cn, us], 0.30)
+                T[:, us, cn] = min(T[0, us, cn], 0.10)
+        self.tariff = T
+        E = np.zeros((G, R))
+        for m in self.active("export_duty"):
+            E[goods_selector(m.goods, cat), self.ri[m.actor]] += m.rate
+        self.export_duty = E
+        # caps that do not depend on licences
+        base_cap = np.full(self.shape, np.inf)
+        for m in self.active("embargo"):
+            gs = goods_selector(m.goods, cat)
+            o = self.ri[m.actor]
+            for d in self._targets(m.targets, m.actor):
+                base_cap[gs, o, d, :] = 0.0
+        for m in self.active("sourcing_rule"):
+            gs = goods_selector(m.goods, cat)
+            d = self.ri[m.actor]
+            for b in m.banned:
+                base_cap[gs, self.ri[b], d, USE_DEFENSE] = 0.0
+        self.base_cap = base_cap
+        self.quotas = []
+        for m in self.active("export_quota"):
+            self.quotas.append((goods_selector(m.goods, cat), self.ri[m.actor],
+                                m.tonnes_per_year / 12.0))
+        # licence regimes: covered goods, approval per destination, defense denial
+        approvals = {}
+        for m in self.active("licence_policy"):
+            approvals.setdefault(m.actor, {}).update(m.approval)
+        self.regimes = []
+        for m in self.active("export_licence"):
+            els = [ELEMENTS.index(e) for e in m.elements]
+            content = cat.content[:, els].max(axis=1)
+            covered = np.nonzero(content > max(m.min_content, 1e-9))[0]
+            appr = {**m.approval, **approvals.get(m.actor, {})}
+            p = np.zeros(R)
+            for d, code in enumerate(self.codes):
+                if code in appr:
+                    p[d] = appr[code]
+                elif code in self.allied and "allied" in appr:
+                    p[d] = appr["allied"]
+                else:
+                    p[d] = appr.get("default", 0.5)
+                if t >= self.lever_step:
+                    if code in self.allied and lev.approval_rate_allies is not None:
+                        p[d] = lev.approval_rate_allies
+                    if code == "US" and lev.approval_rate_us is not None:
+                        p[d] = lev.approval_rate_us
+            denial = m.defense_denial
+            if lev.defense_end_use_denial is not None and t >= self.lever_step:
+                denial = lev.defense_end_use_denial
+            self.regimes.append((self.ri[m.actor], covered, p, denial, m.extraterritorial))
+        # floors, subsidies, stockpiles
+        self.floors = [m for m in self.active("price_floor")]
+        if lev.ndpr_price_floor is not None and t >= self.lever_step:
+            self.floors = [f for f in self.floors if f.actor != "US"] + [PriceFloor(
+                kind="price_floor", date=self.scenario.levers.start, actor="US",
+                floor_usd_kg=lev.ndpr_price_floor, offtake_share=1.0)]
+        self.subsidies = self.active("subsidy")
+        self.stockpiles = {m.actor: (goods_selector(m.goods, cat), m.target_months)
+                           for m in self.active("stockpile")}
+        if lev.stockpile_target_months is not None and t >= self.lever_step:
+            gs = goods_selector(["ox_Nd", "ox_Pr", "ox_Dy", "ox_Tb", "mag_ndfeb_ht"], cat)
+            for c in ("US", "JP", "EU", "KR"):
+                if c in self.ri:
+                    self.stockpiles[c] = (gs, lev.stockpile_target_months)
+        self.production_quotas = {m.actor: m.tonnes_per_year for m in self.active("production_quota")}
+
+    # ------------------------------------------------------------------ queries
+    def bilateral_tariff(self, importer: str, exporter: str) -> float:
+        """Highest ad valorem tariff of ``importer`` on goods from ``exporter`` (fraction)."""
+        return float(self.tariff[:, self.ri[exporter], self.ri[importer]].max())
+
+    def set_endogenous_tariff(self, importer: str, exporter: str, rate: float) -> None:
+        """Retaliation: fix ``importer``'s tariff on ``exporter`` at ``rate`` from now on."""
+        self.endogenous[(importer, exporter)] = rate
+        self._build(self.t)
+
+    def licensed_arcs(self, offer_ca: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Arcs that need a licence and the approval probability per application.
+
+        Args:
+            offer_ca: (G, R) China-any share of the stock each origin offers (for the
+                extraterritorial 0.1% rule).
+
+        Returns:
+            ``licensed`` bool (G, R, R, 2) and ``approval`` (G, R, R, 2).
+        """
+        G, R = self.tariff.shape[0], len(self.codes)
+        licensed = np.zeros(self.shape, dtype=bool)
+        approval = np.ones(self.shape)
+        for actor, covered, p, denial, extra in self.regimes:
+            origins = [actor]
+            if extra:
+                origins += [o for o in range(R) if o != actor]
+            for o in origins:
+                gs = covered if o == actor else covered[offer_ca[covered, o] >= 0.001]
+                if len(gs) == 0:
+                    continue
+                for d in range(R):
+                    if d == o or d == actor:
+                        continue
+                    licensed[gs, o, d, :] = True
+                    approval[gs, o, d, 0] = np.minimum(approval[gs, o, d, 0], p[d])
+                    approval[gs, o, d, 1] = np.minimum(approval[gs, o, d, 1],
+                                                       0.0 if denial else p[d])
+        return licensed, approval
+
+    def terms(self, transport: np.ndarray, licensed: np.ndarray) -> ArcTerms:
+        """Trade terms for the market: tariffs + export duties, caps, quotas."""
+        R = len(self.codes)
+        adv = self.tariff + self.export_duty[:, :, None]
+        adv = adv * (1 - np.eye(R))[None]
+        cap = np.minimum(self.base_cap, self.desk.cap(licensed))
+        return ArcTerms(transport, adv, cap, list(self.quotas))
+
+    def quota_factor(self, region: str) -> float:
+        """Share of planned mine output allowed by a production quota (1 without quota)."""
+        q = self.production_quotas.get(region)
+        if q is None:
+            return 1.0
+        planned = self.mine_plan.get(region, 0.0) if hasattr(self, "mine_plan") else 0.0
+        return 1.0 if planned <= 0 else min(1.0, q / 12.0 / planned)
+
+    def capex_share(self, region: str, stage: str) -> float:
+        """Capital subsidy share for new capacity of ``stage`` in ``region``."""
+        return max([s.capex_share for s in self.subsidies if s.actor == region
+                    and stage in s.stages], default=0.0)
+
+    def lead_time_factor(self, region: str, stage: str) -> float:
+        """Permit/lead-time multiplier for new capacity (<1 = faster permits)."""
+        return min([s.lead_time_factor for s in self.subsidies if s.actor == region
+                    and stage in s.stages], default=1.0)
+
+    def floor_price(self, region: str, g: int) -> float:
+        """Price floor paid to sellers of good ``g`` in ``region`` (0 if none), USD/kg."""
+        best = 0.0
+        for f in self.floors:
+            if f.actor == region and g in goods_selector(f.goods, self.catalog):
+                best = max(best, f.floor_usd_kg)
+        return best
+
+    def offtake_price(self, region: str, g: int) -> float:
+        """Guaranteed magnet price under a floor with offtake, USD/kg (0 if none).
+
+        The reference magnet price plus the bill-of-materials cost of lifting the floored
+        oxides from their reference price to the floor.
+        """
+        cat = self.catalog
+        if not cat.goods[g].startswith("mag_"):
+            return 0.0
+        best = 0.0
+        for f in self.floors:
+            if f.actor != region or f.offtake_share <= 0:
+                continue
+            gs = goods_selector(f.goods, cat)
+            bom = cat.content[g]
+            lift = sum(bom[ELEMENTS.index(cat.goods[og][3:])] * max(f.floor_usd_kg
+                       - cat.ref_price[og], 0.0) for og in gs if cat.goods[og].startswith("ox_"))
+            best = max(best, cat.ref_price[g] + lift)
+        return best
+
+    def floor_uplift(self, region: str, refiner) -> float:
+        """Expected extra revenue per kg of feed from price floors, USD/kg (investment)."""
+        up = 0.0
+        for f in self.floors:
+            if f.actor != region:
+                continue
+            for og in goods_selector(f.goods, self.catalog):
+                share = max(self.catalog.content[g][ELEMENTS.index(self.catalog.goods[og][3:])]
+                            for g in refiner.feed_goods) if self.catalog.goods[og].startswith("ox_") else 0
+                up += share * max(f.floor_usd_kg - refiner.expected(og), 0.0)
+        return up
+
+    def stockpile_target(self, region: str) -> tuple[list[int], float]:
+        """(goods, target months of use) of ``region``'s strategic stockpile."""
+        return self.stockpiles.get(region, ([], 0.0))

@@ -1,0 +1,297 @@
+"""World builder: regions, governments and firms of a base year, from the shipped data.
+
+``build_world(model, scenario)`` creates, for base year 2024 (or 2009/2010):
+
+* one :class:`~agents.government.Government` per region (12 regions);
+* miners, refiners and magnet makers from ``firms.csv`` (named firms where the data name
+  them; generic rows split over ``n_firms`` firms), capacity = base-year output / base
+  utilisation; planned projects from ``projects.csv`` as firms with a pending decision;
+* OEMs per region and sector (``demand.csv`` x ``sectors.csv``), defense contractors,
+  non-magnet oxide users and recyclers.
+
+Calibration (``docs/calibration.md``): base-year magnet demand per grade is scaled to equal
+base-year magnet output per grade; non-magnet demand for each oxide is the base-year supply
+of that oxide (mine output x composition x recovery, plus recycling) less its use in
+magnets, split over regions by ``non_magnet_share``. So the base-year world clears at the
+reference prices. The ``firms`` scale splits generic rows further (up to 10,000 firms).
+
+For base year 2010 the 2009 rows are scaled by the USGS world mine output ratio 2010/2009
+(mining and separation) and by the sintered-NdFeB world output 2010 (98,200 t,
+china.org.cn 2013) over the 2009 magnet rows (magnets).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from abm.data import DATA_DIR, load_table
+from abm.goods import ELEMENTS, FEED_CLASSES, GRADES, mag, ox
+from abm.timeline import to_month, months_between
+from agents import (OEM, DefenseContractor, Government, MagnetMaker, Miner, Recycler,
+                    Refiner)
+
+#: Feed preferences of non-Chinese separators (weight multipliers on crackable feeds):
+#: Lynas treats Mt Weld concentrate, MP its own bastnaesite, IREL Indian monazite.
+FEED_AFFINITY = {("MY", "mt_weld"): 20.0, ("US", "bastnaesite"): 20.0, ("IN", "monazite"): 20.0,
+                 ("EU", "monazite"): 3.0, ("VN", "monazite"): 5.0, ("ROW", "monazite"): 5.0,
+                 ("AU", "mt_weld"): 20.0, ("CN", "bayan_obo"): 3.0, ("CN", "ionic_clay"): 3.0}
+
+RECYCLED_MIX = {"ox_Nd": 0.7, "ox_Pr": 0.22, "ox_Dy": 0.07, "ox_Tb": 0.01}
+SECTORS = ("ev", "wind", "electronics", "industrial")
+
+
+def _data_year(base_year: int) -> int:
+    return 2024 if base_year >= 2015 else 2009
+
+
+def _year_factors(base_year: int) -> dict[str, float]:
+    """Scale of the data rows to the base year, per stage."""
+    if base_year != 2010:
+        return {"mining": 1.0, "separation": 1.0, "magnets": 1.0}
+    usgs = pd.read_csv(DATA_DIR / "mine_production.csv")
+    world = usgs[usgs["country"] == "World"].set_index("year")["tonnes_reo"]
+    ratio = float(world.loc[2010]) / float(world.loc[2009])
+    firms = load_table("firms.csv")
+    mag_2009 = firms[(firms["base_year"] == 2009) & (firms["stage"] == "magnets")]
+    return {"mining": ratio, "separation": ratio,
+            "magnets": 98200.0 / float(mag_2009["base_output_t_per_yr"].sum())}
+
+
+def _split_counts(rows, target: int | None, fixed: int) -> list[int]:
+    counts = [int(n) for n in rows["n_firms"]]
+    generic = [i for i, name in enumerate(rows["firm"]) if not name]
+    if target is None or not generic:
+        return counts
+    base_generic = sum(counts[i] for i in generic)
+    want = max(target - fixed - (sum(counts) - base_generic), len(generic))
+    k = want / base_generic
+    out = list(counts)
+    for i in generic:
+        out[i] = max(1, round(counts[i] * k))
+    # fix rounding so the total hits the target exactly where possible
+    diff = want - sum(out[i] for i in generic)
+    order = sorted(generic, key=lambda i: -counts[i])
+    j = 0
+    while diff != 0 and order:
+        i = order[j % len(order)]
+        step = 1 if diff > 0 else -1
+        if out[i] + step >= 1:
+            out[i] += step
+            diff -= step
+        j += 1
+        if j > 100000:
+            break
+    return out
+
+
+def build_world(model, scenario) -> None:
+    """Create all agents of the base-year world on ``model``.
+
+    Raises:
+        DataError: a data file fails validation.
+        ValueError: the requested firm count cannot be met (fewer than the named firms).
+    """
+    cat = model.catalog
+    par = scenario.parameters
+    year = _data_year(scenario.base_year)
+    factors = _year_factors(scenario.base_year)
+    start = to_month(scenario.start)
+    firms = load_table("firms.csv")
+    firms = firms[firms["base_year"] == year].reset_index(drop=True)
+    demand = load_table("demand.csv")
+    demand = demand[demand["base_year"] == year]
+    sectors = load_table("sectors.csv").set_index("sector")
+    projects = load_table("projects.csv")
+    projects = projects[projects["base_year"] == year]
+
+    for code in model.region_codes:
+        Government(model, code)
+
+    # ---------------------------------------------------------------- end-use counts
+    mag_dem = demand[demand["sector"] == "magnets"]
+    def_dem = demand[demand["sector"] == "defense"]
+    nm_share = demand[demand["sector"] == "non_magnet_share"]
+    n_end_use = (len(mag_dem) * len(SECTORS) + len(def_dem) + len(nm_share)
+                 + int((mag_dem["quantity"] >= 1000).sum()))
+    counts = _split_counts(firms, scenario.firms, n_end_use + len(projects))
+    if scenario.firms is not None and scenario.firms < n_end_use + len(projects) + len(firms):
+        raise ValueError(f"firms={scenario.firms} is below the minimum "
+                         f"{n_end_use + len(projects) + len(firms)} for base year {year}")
+
+    # ---------------------------------------------------------------- producers
+    mined = np.zeros(len(ELEMENTS))
+    mag_out = {g: 0.0 for g in GRADES}
+    u0 = par.base_utilisation
+    for (_, r), n in zip(firms.iterrows(), counts):
+        total = r["base_output_t_per_yr"] * factors[r["stage"]]
+        for k in range(n):
+            name = r["firm"] if isinstance(r["firm"], str) and r["firm"] else f"{model.region_names[r['region']]} {r['stage']} firm"
+            if n > 1:
+                name = f"{name} #{k + 1}"
+            out = total / n
+            cap = out / u0
+            if r["stage"] == "mining":
+                f = Miner(model, name, r["region"], r["product"], cap, r["unit_cost_usd_kg"])
+                f.stock(f.good).add(out / 12, f.china_origin, f.china_origin)
+                f.output_month[f.good] = out / 12
+                mined += out * cat.content[f.good] * par.separation_recovery
+            elif r["stage"] == "separation":
+                feeds = r["product"].split(";")
+                w = {}
+                for fc in feeds:
+                    for d in FEED_CLASSES[fc]:
+                        w[d] = FEED_AFFINITY.get((r["region"], d), 1.0)
+                f = Refiner(model, name, r["region"], feeds, cap, r["unit_cost_usd_kg"], w)
+            else:
+                ht = r["ht_share"] if r["ht_share"] is not None else 0.5
+                f = MagnetMaker(model, name, r["region"], r["product"], cap,
+                                r["unit_cost_usd_kg"], ht)
+                for g, share in f.mix.items():
+                    mag_out[cat.goods[g][4:]] += out * share
+            model.initial_firms.append(f)
+
+    for _, r in projects.iterrows():
+        announced = months_between(start, r["announced"])
+        online = months_between(start, r["online"])
+        if online < 0:
+            continue
+        cap = r["capacity_t_per_yr"]
+        if r["stage"] == "mining":
+            f = Miner(model, r["firm"], r["region"], r["product"], 0.0, r["unit_cost_usd_kg"])
+        elif r["stage"] == "separation":
+            feeds = r["product"].split(";")
+            f = Refiner(model, r["firm"], r["region"], feeds, 0.0, r["unit_cost_usd_kg"])
+        else:
+            f = MagnetMaker(model, r["firm"], r["region"], r["product"], 0.0,
+                            r["unit_cost_usd_kg"], r["ht_share"] or 0.5)
+        f.active = False
+        f.pending_decision = {"earliest": max(announced, 0), "online": online,
+                              "capacity": cap, "needs_support": bool(r["needs_support"])}
+
+    # ---------------------------------------------------------------- magnet demand
+    dem_grade = {g: 0.0 for g in GRADES}
+    plans = []
+    for _, r in mag_dem.iterrows():
+        for s in SECTORS:
+            row = sectors.loc[s]
+            t_yr = r["quantity"] * row["share_of_civil_magnets"] * factors["magnets"]
+            mix = {"ndfeb_ht": row["ht_fraction"], "smco": row["smco_fraction"]}
+            mix["ndfeb_std"] = 1 - mix["ndfeb_ht"] - mix["smco"]
+            plans.append((OEM, r["region"], s, t_yr, mix, row))
+    for _, r in def_dem.iterrows():
+        row = sectors.loc["defense"]
+        mix = {"ndfeb_ht": row["ht_fraction"], "smco": row["smco_fraction"]}
+        mix["ndfeb_std"] = 1 - mix["ndfeb_ht"] - mix["smco"]
+        plans.append((DefenseContractor, r["region"], "defense", r["quantity"] * factors["magnets"],
+                      mix, row))
+    for _, _, _, t_yr, mix, _ in plans:
+        for g, v in mix.items():
+            dem_grade[g] += t_yr * v
+    scale = {g: (mag_out[g] / dem_grade[g] if dem_grade[g] > 0 else 0.0) for g in GRADES}
+    magnet_use = np.zeros(len(ELEMENTS))
+    for g in GRADES:
+        magnet_use += mag_out[g] * cat.content[cat.index[mag(g)]]
+    for cls, region, sector, t_yr, mix, row in plans:
+        kg = row["kg_magnet_per_unit"]
+        recipe = {mag(g): kg / 1000.0 * v * scale[g] for g, v in mix.items() if v > 0}
+        units = t_yr * 1000.0 / kg / 12.0
+        name = f"{model.region_names[region]} {sector} {'makers' if cls is OEM else 'contractors'}"
+        f = cls(model, name, region, sector, units, recipe, row["unit_value_usd"])
+        for g, a in f.recipe0.items():
+            f.stock(g).add(units * a * f.target_weeks() / 4.345, 0.0, 0.0)
+        model.initial_firms.append(f)
+
+    # ---------------------------------------------------------------- recyclers
+    recycled = np.zeros(len(ELEMENTS))
+    for _, r in mag_dem.iterrows():
+        if r["quantity"] < 1000:
+            continue
+        out = par.recycling_share * r["quantity"] * factors["magnets"] * 0.3
+        f = Recycler(model, f"{model.region_names[r['region']]} magnet recyclers", r["region"],
+                     out / u0, 15.0, RECYCLED_MIX)
+        for g, share in RECYCLED_MIX.items():
+            recycled[ELEMENTS.index(g[3:])] += out * share
+        model.initial_firms.append(f)
+
+    # ---------------------------------------------------------------- non-magnet demand
+    supply = mined + recycled
+    residual = np.maximum(supply - magnet_use, 0.02 * supply)
+    total_share = nm_share["quantity"].sum()
+    basket = residual / residual.sum()
+    basket_value = float(sum(basket[i] * cat.ref_price[cat.index[ox(e)]]
+                             for i, e in enumerate(ELEMENTS))) * 1000
+    for _, r in nm_share.iterrows():
+        share = r["quantity"] / total_share
+        units = residual.sum() * share / 12.0          # t REO per month
+        recipe = {ox(e): basket[i] for i, e in enumerate(ELEMENTS) if basket[i] > 0}
+        f = OEM(model, f"{model.region_names[r['region']]} non-magnet users", r["region"],
+                "non_magnet", units, recipe, basket_value)
+        for g, a in f.recipe0.items():
+            f.stock(g).add(units * a * par.inventory_target_weeks / 4.345, 0.0, 0.0)
+        model.initial_firms.append(f)
+    _calibrate_feed_weights(model)
+    model.base_balance = {"mined_oxide_t_yr": mined, "magnet_use_t_yr": magnet_use,
+                          "recycled_t_yr": recycled, "non_magnet_t_yr": residual}
+
+
+def initial_stocks(model) -> None:
+    """Fill intermediate input and output stocks to their base-year targets.
+
+    Initial origin shares are set to the base-year China shares of the stage that made the
+    good (China's own firms: 1), since the base-year world has no history.
+    """
+    cat = model.catalog
+    sh = model.base_china_share
+    for f in model.initial_firms:
+        cn = f.region == "CN"
+        if isinstance(f, OEM):
+            for g, s in f.stocks.items():
+                stage = "magnets" if cat.goods[g].startswith("mag_") else "separation"
+                s.cm = 1.0 if cn else sh["mining"]
+                s.ca = 1.0 if cn else sh[stage]
+        if isinstance(f, Refiner):
+            plan = f.planned_throughput()
+            for w, g in zip(f.feed_weights, f.feed_goods):
+                o = 1.0 if cn else sh["mining"]
+                f.stock(g).add(1.5 * plan * w, o, o)
+            comp = sum(w * cat.content[g] for w, g in zip(f.feed_weights, f.feed_goods))
+            for i, g in enumerate(f.oxide_goods):
+                q = plan * comp[i] * model.params.separation_recovery
+                if q > 0:
+                    o = 1.0 if cn else sh["mining"]
+                    f.stock(g).add(q, o, 1.0 if cn else o)
+                    f.output_month[g] = q
+        elif isinstance(f, MagnetMaker):
+            for g, q in f.planned_output().items():
+                o = 1.0 if cn else sh["mining"]
+                f.stock(g).add(q, o, 1.0 if cn else sh["separation"])
+                f.output_month[g] = q
+                for og, a in f.recipe(g).items():
+                    f.stock(og).add(1.5 * q * a, o, 1.0 if cn else sh["separation"])
+
+
+def _calibrate_feed_weights(model) -> None:
+    """Initial feed mix of separators so that base-year concentrate supply is absorbed.
+
+    Heavy-capable plants take ionic clay in proportion to the ionic-clay supply over their
+    combined throughput; light feeds are split in proportion to each deposit's supply times
+    the plant's affinity (FEED_AFFINITY). Weights then drift toward the best margins.
+    """
+    cat = model.catalog
+    supply = {}
+    for m in model.agents_by_type.get(Miner, []):
+        supply[m.good] = supply.get(m.good, 0.0) + m.capacity * model.params.base_utilisation
+    refiners = [r for r in model.agents_by_type.get(Refiner, []) if r.capacity > 0]
+    ionic = cat.index["conc_ionic_clay"]
+    heavy = [r for r in refiners if ionic in r.feed_goods]
+    heavy_tp = sum(r.capacity for r in heavy)
+    w_ionic = min(0.9, supply.get(ionic, 0.0) / heavy_tp) if heavy_tp else 0.0
+    for r in refiners:
+        w = np.array([supply.get(g, 0.0) * FEED_AFFINITY.get((r.region, cat.goods[g][5:]), 1.0)
+                      if g != ionic else 0.0 for g in r.feed_goods])
+        w = w / w.sum() if w.sum() > 0 else np.full(len(w), 1.0 / len(w))
+        if ionic in r.feed_goods:
+            w = w * (1 - w_ionic)
+            w[r.feed_goods.index(ionic)] = w_ionic
+        r.feed_weights = w

@@ -1,0 +1,263 @@
+"""Shared firm machinery: inventories with origin, expectations, risk, orders, investment.
+
+Every firm holds :class:`Stock` per good. A stock carries two mass-weighted origin shares
+that travel with the material through every stage (DESIGN.md section 2): ``cm``, the share
+mined in China, and ``ca``, the share that passed through China at any stage (mined,
+separated or made there). Mixing two lots averages both shares by mass.
+
+Prices follow the inventory-coverage rule of commodity models (Sterman 2000, ch. 20; the
+GCMat model, Riddle et al. 2015): asks and bids are the firm's expected price scaled by
+``(cover / target cover) ** -alpha``; expected prices adapt to observed prices and revert to
+the long-run reference price (the cost anchor).
+"""
+
+from __future__ import annotations
+
+import math
+
+import mesa
+import numpy as np
+
+
+class Stock:
+    """Tonnes of one good with China-mined (``cm``) and China-any (``ca``) shares in [0, 1]."""
+
+    __slots__ = ("ca", "cm", "qty")
+
+    def __init__(self, qty: float = 0.0, cm: float = 0.0, ca: float = 0.0):
+        if qty < 0:
+            raise ValueError(f"negative stock {qty} t")
+        self.qty, self.cm, self.ca = float(qty), float(cm), float(ca)
+
+    def add(self, qty: float, cm: float, ca: float) -> None:
+        """Add ``qty`` t with origin shares ``cm``, ``ca`` (mass-weighted mixing)."""
+        if qty <= 0:
+            return
+        total = self.qty + qty
+        self.cm = (self.qty * self.cm + qty * cm) / total
+        self.ca = (self.qty * self.ca + qty * ca) / total
+        self.qty = total
+
+    def take(self, qty: float) -> float:
+        """Remove up to ``qty`` t; returns the tonnes removed (never leaves a negative stock)."""
+        q = min(max(qty, 0.0), self.qty)
+        self.qty -= q
+        if self.qty < 1e-12:
+            self.qty = 0.0
+        return q
+
+
+#: Price multiples of the four offer and bid tranches around the coverage price level.
+ASK_STEPS = (0.7, 0.8, 0.9, 1.0)
+BID_STEPS = (1.3, 1.2, 1.1, 1.0)
+
+
+def tranches(qty: float, n: int = 4) -> np.ndarray:
+    """Split ``qty`` into ``n`` equal tranches (t)."""
+    return np.full(n, qty / n)
+
+
+def cover_price(base: float, cover: float, target: float, alpha: float,
+                low: float, high: float) -> float:
+    """Inventory-coverage price: ``base * (cover/target) ** -alpha`` clipped to [low, high]."""
+    ratio = max(cover, 1e-3) / max(target, 1e-9)
+    return float(min(max(base * ratio ** (-alpha), low), high))
+
+
+class Firm(mesa.Agent):
+    """A firm: region, stocks, expected prices, perceived supply risk and capacity.
+
+    Args:
+        model: the Mesa model.
+        name: display name (a named firm from the data, or a generic label).
+        region: region code.
+        capacity: capacity, t/yr of output (t REO/yr of feed for refiners).
+        unit_cost: cash cost, USD/kg of output (processing cost for refiners and magnet
+            makers, excluding inputs).
+
+    Raises:
+        ValueError: negative capacity or unit cost.
+    """
+
+    stage = "firm"
+
+    def __init__(self, model, name: str, region: str, capacity: float = 0.0,
+                 unit_cost: float = 0.0):
+        super().__init__(model)
+        if capacity < 0:
+            raise ValueError(f"{name}: capacity must be >= 0 t/yr, got {capacity}")
+        if unit_cost < 0:
+            raise ValueError(f"{name}: unit_cost must be >= 0 USD/kg, got {unit_cost}")
+        self.name = name
+        self.region = region
+        self.ridx = model.region_index[region]
+        self.capacity = float(capacity)
+        self.unit_cost = float(unit_cost)
+        self.stocks: dict[int, Stock] = {}
+        self.exp_price: dict[int, float] = {}
+        self.risk = 0.0
+        self.active = True
+        self.loss_months = 0
+        self.margin_ema = 0.0
+        self.projects: list[tuple[int, float]] = []   # (online step, added capacity)
+        self.pending_decision: dict | None = None     # a planned project awaiting commitment
+        self.sales_ema: dict[int, float] = {}
+        self.output_month: dict[int, float] = {}
+
+    # ----------------------------------------------------------------- stocks
+    def stock(self, g: int) -> Stock:
+        """The firm's stock of good index ``g`` (created empty on first use)."""
+        s = self.stocks.get(g)
+        if s is None:
+            s = self.stocks[g] = Stock()
+        return s
+
+    def expected(self, g: int) -> float:
+        """Expected price of good ``g`` in the firm's region, USD/kg."""
+        p = self.exp_price.get(g)
+        if p is None:
+            p = self.exp_price[g] = float(self.model.catalog.ref_price[g])
+        return p
+
+    def update_expectations(self) -> None:
+        """Adaptive expectations with reversion to the reference price (DESIGN step 2)."""
+        par = self.model.params
+        ref = self.model.catalog.ref_price
+        obs = self.model.observed_price
+        a = 1.0 / par.price_expectation_months
+        b = 1.0 / par.price_anchor_months
+        for g, p in self.exp_price.items():
+            o = obs[g, self.ridx]
+            if not math.isfinite(o) or o <= 0:
+                o = p
+            self.exp_price[g] = max(p + a * (o - p) + b * (ref[g] - p), 1e-6)
+        self.risk *= math.exp(-1.0 / par.risk_decay_months)
+        self.risk += self.model.policy.risk_shock.get(self.region, 0.0)
+
+    # ----------------------------------------------------------------- orders
+    def offer_stock(self, book, g: int, target_cover_months: float) -> None:
+        """Offer the whole stock of ``g`` in four tranches.
+
+        The price level is the expected price scaled by the coverage rule, with cover = stock
+        over expected monthly sales against ``target_cover_months`` (sellers with excess stock
+        ask less); tranches are asked at 0.7, 0.8, 0.9 and 1.0 times that level, so in a
+        steady state everything sells at the expected price.
+        """
+        s = self.stocks.get(g)
+        if s is None or s.qty <= 1e-9:
+            return
+        par = self.model.params
+        ref = self.model.catalog.ref_price[g]
+        rate = max(self.sales_ema.get(g, 0.0), self.output_month.get(g, 0.0), 1e-6)
+        level = cover_price(self.expected(g), s.qty / rate, target_cover_months,
+                            par.ask_cover_elasticity, 0.2 * ref, par.max_price_multiple * ref)
+        for q, k in zip(tranches(s.qty), ASK_STEPS):
+            book.offer(self, g, self.ridx, q, level * k, s.cm, s.ca)
+
+    def bid_for(self, book, g: int, use_rate: float, target_cover_months: float,
+                cap: float, use: str = "civil") -> None:
+        """Bid for ``g``: this month's use plus the gap to the cover target, in tranches.
+
+        The price level is the expected price scaled by the coverage rule (stock against
+        ``use_rate x target_cover_months``: short buyers bid more), capped at ``cap``;
+        tranches are bid at 1.3, 1.2, 1.1 and 1.0 times that level (capped).
+
+        Args:
+            use_rate: planned use, t/month.
+            target_cover_months: inventory target in months of use.
+            cap: highest price the firm will pay, USD/kg.
+        """
+        if use_rate <= 0:
+            return
+        par = self.model.params
+        s = self.stock(g)
+        target = use_rate * target_cover_months
+        need = max(use_rate + (target - s.qty) / par.inventory_adjust_months, 0.0)
+        if need <= 1e-9:
+            return
+        ref = self.model.catalog.ref_price[g]
+        level = cover_price(self.expected(g), s.qty / use_rate, target_cover_months,
+                            par.ask_cover_elasticity, 0.1 * ref, cap)
+        for q, k in zip(tranches(need), BID_STEPS):
+            book.bid(self, g, self.ridx, q, min(level * k, cap), use)
+
+    # ----------------------------------------------------------------- accounting
+    def record_sale(self, g: int, qty: float) -> None:
+        """Smooth the firm's monthly sales of ``g`` (t/month)."""
+        prev = self.sales_ema.get(g, qty)
+        self.sales_ema[g] = 0.7 * prev + 0.3 * qty
+
+    def book_margin(self, margin: float) -> None:
+        """Track the cash margin (share of revenue) and months of losses."""
+        self.margin_ema = 0.8 * self.margin_ema + 0.2 * margin
+        self.loss_months = self.loss_months + 1 if self.margin_ema < 0 else 0
+        if self.loss_months >= self.model.params.exit_loss_months and self.active:
+            self.active = False
+            self.capacity = 0.0
+            self.model.log_event("firm exits", f"{self.name} ({self.region}) exits after "
+                                 f"{self.loss_months} months of losses")
+
+    # ----------------------------------------------------------------- investment
+    def lead_time_months(self) -> int:
+        """Draw a lead time for new capacity at this firm's stage (months)."""
+        par = self.model.params
+        lo, hi = {"mining": par.lead_time_mine_years, "separation": par.lead_time_separation_years,
+                  "magnets": par.lead_time_magnet_years}.get(self.stage, (2.0, 3.0))
+        factor = self.model.policy.lead_time_factor(self.region, self.stage)
+        return max(1, round(12 * factor * self.model.rng.uniform(lo, hi)))
+
+    def expansion_margin(self) -> float:
+        """Expected unit margin, USD/kg of output (overridden per stage)."""
+        return 0.0
+
+    def utilisation(self, price_ratio: float) -> float:
+        """Share of capacity to run: base utilisation scaled by ``price_ratio ** 0.5``
+        (short-run supply elasticity 0.5, assumption), capped at 1."""
+        return min(1.0, self.model.params.base_utilisation * max(price_ratio, 0.0) ** 0.5)
+
+    def review_investment(self) -> None:
+        """Bring finished projects online; on the firm's review month, commit a pending
+        planned project (absolute margin vs hurdle, for projects that need support) or
+        expand (brownfield, a quarter of the greenfield lead time) when the unit margin is
+        at least ``investment_hurdle`` above its base-year level. Capital subsidies lower the
+        hurdle; price floors and offtakes raise the expected margin."""
+        t = self.model.steps_done
+        done = [p for p in self.projects if p[0] <= t]
+        if done:
+            added = sum(a for _, a in done)
+            self.capacity += added
+            self.projects = [p for p in self.projects if p[0] > t]
+            self.active = True
+            self.loss_months = 0
+            self.model.log_event(f"{self.stage} capacity online",
+                                 f"{self.name} ({self.region}) +{added:,.0f} t/yr")
+        par = self.model.params
+        pend = self.pending_decision
+        if pend is not None and t < pend["earliest"]:
+            return
+        if (t + self.unique_id) % par.investment_review_months and pend is None:
+            return
+        subsidy = self.model.policy.capex_share(self.region, self.stage)
+        hurdle = par.investment_hurdle * (1 - subsidy)
+        margin = self.expansion_margin()
+        if pend is not None:
+            cost = max(self.unit_cost, 1e-9)
+            if not pend["needs_support"] or margin / cost >= hurdle:
+                delay = t - pend["earliest"]
+                online = pend["online"] + delay
+                self.projects.append((online, pend["capacity"]))
+                self.pending_decision = None
+                self.model.log_event("investment", f"{self.name} ({self.region}) commits to "
+                                     f"{pend['capacity']:,.0f} t/yr, online "
+                                     f"{self.model.date_of(online)}"
+                                     + (f" (decision delayed {delay} months)" if delay else ""))
+            return
+        base = getattr(self, "base_margin", None)
+        if base is None or not self.active or self.projects or self.capacity <= 0:
+            return
+        if margin - base >= hurdle * max(abs(base), 0.1 * self.unit_cost, 1e-9):
+            add = par.expansion_share * self.capacity
+            online = t + max(1, self.lead_time_months() // 4)
+            self.projects.append((online, add))
+            self.model.log_event("investment", f"{self.name} ({self.region}) expands by "
+                                 f"{add:,.0f} t/yr, online {self.model.date_of(online)}")

@@ -1,0 +1,30 @@
+"""Defense contractor: an OEM with defense end use, priority and sourcing rules.
+
+Buys magnets (high-temperature NdFeB and SmCo) for platforms (F-35 ~417 kg REE per jet,
+DoD 2024); its bids form a separate ``defense`` demand node, so licence regimes can deny
+defense end use and sourcing rules (DFARS 225.7018) can bar Chinese origin. It holds larger
+stocks and accepts higher prices than civilian buyers.
+"""
+
+from __future__ import annotations
+
+from agents.oem import OEM
+
+
+class DefenseContractor(OEM):
+    """A region's defense platforms (units = F-35-equivalent platforms per month)."""
+
+    use = "defense"
+
+    def target_weeks(self) -> float:
+        """Defense inventory target, weeks of use (rises with perceived risk)."""
+        par = self.model.params
+        return par.defense_inventory_target_weeks * (1 + par.risk_sensitivity * self.risk)
+
+    def bid_cap(self, g: int) -> float:
+        """Defense pays up to twice the civilian cap."""
+        return 2 * super().bid_cap(g)
+
+    def plan(self) -> float:
+        """Defense output is not price-elastic and does not grow with civil demand."""
+        return self.base_units

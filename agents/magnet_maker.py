@@ -1,0 +1,144 @@
+"""Magnet maker: buys separated oxides (metal and alloy steps folded in) and makes magnets.
+
+Production is Leontief in the bill of materials (``abm/data/magnets.csv``, t oxide per t
+magnet) and bounded by inputs on hand. Decisions: input purchases (bids capped by the value
+of the input in the magnet), output by grade, thrifting of Dy/Tb in high-temperature grades
+(grain-boundary diffusion) when Dy is dear, expansion (2-3.5 years), exit.
+"""
+
+from __future__ import annotations
+
+import math
+
+from abm.goods import mag, ox
+from agents.base import Firm
+
+HRE = ("Dy", "Tb")
+
+
+class MagnetMaker(Firm):
+    """A magnet plant: capacity t/yr of magnets, conversion cost USD/kg magnet.
+
+    Args:
+        product: ``"ndfeb"`` (standard and high-temperature grades, split by ``ht_share``)
+            or ``"smco"``.
+    """
+
+    stage = "magnets"
+
+    def __init__(self, model, name, region, product: str, capacity: float, unit_cost: float,
+                 ht_share: float = 0.5):
+        super().__init__(model, name, region, capacity, unit_cost)
+        if product not in ("ndfeb", "smco"):
+            raise ValueError(f"{name}: product must be 'ndfeb' or 'smco', got '{product}'")
+        cat = model.catalog
+        self.product = product
+        self.mix = ({cat.index[mag("ndfeb_std")]: 1 - ht_share, cat.index[mag("ndfeb_ht")]: ht_share}
+                    if product == "ndfeb" else {cat.index[mag("smco")]: 1.0})
+        self.bom = {g: {cat.index[og]: v for og, v in cat.bom(cat.goods[g][4:]).items()}
+                    for g in self.mix}
+        self.hre_goods = {cat.index[ox(e)] for e in HRE}
+        self.hre_factor = 1.0
+        self.china = region == "CN"
+
+    def recipe(self, g: int) -> dict[int, float]:
+        """Current bill of materials of magnet good ``g`` (t oxide per t), after thrifting."""
+        return {i: (v * self.hre_factor if i in self.hre_goods else v)
+                for i, v in self.bom[g].items()}
+
+    def planned_output(self) -> dict[int, float]:
+        """Planned output per grade this month, t (cut when finished stock piles up)."""
+        if not self.active:
+            return {g: 0.0 for g in self.mix}
+        par = self.model.params
+        plan = {}
+        for g, share in self.mix.items():
+            ratio = self.expected(g) / self.model.catalog.ref_price[g]
+            q = self.capacity / 12.0 * self.utilisation(ratio) * share
+            s = self.stocks.get(g)
+            if s is not None and q > 0 and s.qty > 2 * q:
+                q *= max(0.2, 1 - (s.qty - 2 * q) / (4 * q))
+            if self.expected(g) < self.unit_cost:
+                q *= 0.5
+            plan[g] = q
+        return plan
+
+    def input_value(self, og: int) -> float:
+        """Most this maker would pay for oxide ``og``: its value in the magnet, USD/kg."""
+        best = 0.0
+        for g in self.mix:
+            r = self.recipe(g)
+            a = r.get(og, 0.0)
+            if a <= 0:
+                continue
+            others = sum(v * self.expected(i) for i, v in r.items() if i != og)
+            best = max(best, (self.expected(g) - self.unit_cost - others) / a)
+        return best
+
+    def post_orders(self, book) -> None:
+        """Bid for oxides per the bill of materials and offer magnet stock."""
+        par = self.model.params
+        plan = self.planned_output()
+        use: dict[int, float] = {}
+        for g, q in plan.items():
+            for og, a in self.recipe(g).items():
+                use[og] = use.get(og, 0.0) + q * a
+        cat = self.model.catalog
+        for og, rate in use.items():
+            cap = min(max(self.input_value(og), 0.5 * self.expected(og)),
+                      par.max_price_multiple * cat.ref_price[og])
+            self.bid_for(book, og, rate, 1.5, cap)
+        for g in self.mix:
+            self.offer_stock(book, g, target_cover_months=1.0)
+
+    def produce(self) -> None:
+        """Make magnets from inputs on hand; update thrifting."""
+        plan = self.planned_output()
+        revenue = cost = 0.0
+        for g, q in plan.items():
+            r = self.recipe(g)
+            if q <= 0:
+                self.output_month[g] = 0.0
+                continue
+            feasible = min([q] + [self.stock(og).qty / a for og, a in r.items() if a > 0])
+            feasible = max(feasible, 0.0)
+            cm_mass = ca_mass = mass = 0.0
+            for og, a in r.items():
+                s = self.stock(og)
+                cm, ca = s.cm, s.ca
+                took = s.take(feasible * a)
+                self.model.ledger_consume(og, took)
+                cm_mass += took * cm
+                ca_mass += took * ca
+                mass += took
+                cost += took * self.expected(og)
+            cm = cm_mass / mass if mass > 0 else 0.0
+            ca = 1.0 if self.china else (ca_mass / mass if mass > 0 else 0.0)
+            if feasible > 0:
+                self.stock(g).add(feasible, cm, ca)
+                self.model.ledger_produce(g, feasible, element_mass=mass)
+            self.output_month[g] = feasible
+            revenue += feasible * self.expected(g)
+            cost += feasible * self.unit_cost
+        if revenue > 0:
+            self.book_margin((revenue - cost) / revenue)
+        self._thrift()
+
+    def _thrift(self) -> None:
+        par = self.model.params
+        dy = self.model.catalog.index["ox_Dy"]
+        rel = self.expected(dy) / self.model.catalog.ref_price[dy]
+        if rel > par.substitution_trigger:
+            speed = self.model.levers.substitution_speed / par.substitution_lag_months
+            floor = 1 - par.thrifting_max
+            self.hre_factor = max(floor, self.hre_factor - (self.hre_factor - floor)
+                                  * (1 - math.exp(-speed)))
+
+    def expansion_margin(self) -> float:
+        """Expected conversion margin, USD/kg magnet (offtake price guarantees count)."""
+        best = -1e9
+        for g in self.mix:
+            price = max(self.expected(g), self.model.policy.offtake_price(self.region, g))
+            inputs = sum(a * self.expected(og) for og, a in self.recipe(g).items())
+            best = max(best, price - inputs - self.unit_cost)
+        return best

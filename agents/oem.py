@@ -1,0 +1,147 @@
+"""OEM: an end-use sector of one region that turns magnets (or oxides) into products.
+
+Holds an output plan (units/month, growing with demand), a recipe (t of each input per
+unit), an inventory target in weeks of cover that rises with perceived supply risk, and
+stops lines when short: output is bounded by inputs on hand (Leontief) and the shortfall is
+counted as lost output (units and USD). Adaptation: end-use demand responds to the price of
+its inputs (``final_demand_elasticity``); when magnet prices stay above
+``substitution_trigger`` x reference, a growing share of NdFeB demand moves to ferrite or Ce
+magnets and of high-temperature grade to Dy-free designs (first-order lags).
+"""
+
+from __future__ import annotations
+
+import math
+
+from abm.goods import mag
+from agents.base import Firm
+
+
+class OEM(Firm):
+    """End-use buyer.
+
+    Args:
+        sector: ``ev``, ``wind``, ``electronics``, ``industrial``, ``defense`` or
+            ``non_magnet`` (catalysts, polishing, glass, alloys, phosphors: buys oxides).
+        units_per_month: base-year output plan, units/month.
+        recipe: good name -> t per unit.
+        unit_value: USD per unit (for lost output in USD).
+    """
+
+    stage = "end_use"
+    use = "civil"
+
+    def __init__(self, model, name, region, sector: str, units_per_month: float,
+                 recipe: dict[str, float], unit_value: float):
+        super().__init__(model, name, region, 0.0, 0.0)
+        if units_per_month < 0:
+            raise ValueError(f"{name}: units_per_month must be >= 0, got {units_per_month}")
+        cat = model.catalog
+        self.sector = sector
+        self.base_units = float(units_per_month)
+        self.recipe0 = {cat.index[g]: float(v) for g, v in recipe.items() if v > 0}
+        self.unit_value = float(unit_value)
+        self.sub_share = 0.0        # NdFeB demand moved to ferrite / Ce magnets
+        self.dy_free_share = 0.0    # high-temperature demand moved to Dy-free designs
+        self.lost_units = 0.0
+        self.lost_value = 0.0
+        self.output_units = 0.0
+        self.plan_units = 0.0
+        self.stopped = False
+        self.fill_ratio = 1.0
+        self.magnet_goods = {cat.index[mag(g)] for g in ("ndfeb_std", "ndfeb_ht", "smco")}
+        self._std = cat.index[mag("ndfeb_std")]
+        self._ht = cat.index[mag("ndfeb_ht")]
+
+    # ----------------------------------------------------------------- plan
+    def recipe(self) -> dict[int, float]:
+        """Current t per unit of each input after substitution."""
+        r = dict(self.recipe0)
+        if self._ht in r and self.dy_free_share > 0:
+            moved = r[self._ht] * self.dy_free_share
+            r[self._ht] -= moved
+            r[self._std] = r.get(self._std, 0.0) + moved
+        if self.sub_share > 0:
+            for g in (self._std, self._ht):
+                if g in r:
+                    r[g] *= 1 - self.sub_share
+        return r
+
+    def price_index(self) -> float:
+        """Expected cost of a unit's inputs relative to the reference cost (1 at base)."""
+        ref = self.model.catalog.ref_price
+        r = self.recipe0
+        base = sum(v * ref[g] for g, v in r.items())
+        now = sum(v * self.expected(g) for g, v in r.items())
+        return now / base if base > 0 else 1.0
+
+    def plan(self) -> float:
+        """Output plan this month, units: base x growth x price response."""
+        par = self.model.params
+        growth = (1 + par.demand_growth_per_year) ** (self.model.steps_done / 12.0)
+        return self.base_units * growth * self.price_index() ** par.final_demand_elasticity
+
+    def target_weeks(self) -> float:
+        """Inventory target, weeks of use (rises with perceived risk)."""
+        par = self.model.params
+        return par.inventory_target_weeks * (1 + par.risk_sensitivity * self.risk)
+
+    def bid_cap(self, g: int) -> float:
+        """Highest price for input ``g``, USD/kg."""
+        return self.model.params.max_price_multiple * self.model.catalog.ref_price[g]
+
+    # ----------------------------------------------------------------- step
+    def post_orders(self, book) -> None:
+        """Bid for this month's inputs plus the gap to the cover target."""
+        self.plan_units = self.plan()
+        months = self.target_weeks() / 4.345
+        for g, a in self.recipe().items():
+            self.bid_for(book, g, self.plan_units * a, months, self.bid_cap(g), self.use)
+
+    def received(self, g: int, asked: float, got: float) -> None:
+        """Note the fill of a bid (shortage raises perceived risk)."""
+        if asked > 0:
+            self.fill_ratio = min(self.fill_ratio, got / asked)
+
+    def produce(self) -> None:
+        """Consume inputs for the plan; count lost output; adapt substitution."""
+        r = self.recipe()
+        plan = self.plan_units
+        feasible = plan
+        for g, a in r.items():
+            if a > 0:
+                feasible = min(feasible, self.stock(g).qty / a)
+        feasible = max(feasible, 0.0)
+        for g, a in r.items():
+            took = self.stock(g).take(feasible * a)
+            self.model.ledger_consume(g, took)
+        self.output_units = feasible
+        lost = max(plan - feasible, 0.0)
+        self.lost_units = lost
+        self.lost_value = lost * self.unit_value
+        was = self.stopped
+        self.stopped = plan > 0 and feasible < 0.5 * plan
+        if self.stopped and not was:
+            self.model.log_event("line stops", f"{self.name} ({self.region}) short of "
+                                 f"inputs: output {feasible / plan:.0%} of plan")
+        elif was and not self.stopped:
+            self.model.log_event("line restarts", f"{self.name} ({self.region})")
+        if lost > 1e-9 * max(plan, 1):
+            self.risk += 0.5 * lost / plan
+        self.fill_ratio = 1.0
+        self._substitute()
+
+    def _substitute(self) -> None:
+        par = self.model.params
+        if not (self.magnet_goods & self.recipe0.keys()):
+            return
+        speed = self.model.levers.substitution_speed / par.substitution_lag_months
+        k = 1 - math.exp(-speed)
+        rel = max(self.expected(self._std) / self.model.catalog.ref_price[self._std],
+                  self.expected(self._ht) / self.model.catalog.ref_price[self._ht])
+        if rel > par.substitution_trigger:
+            self.sub_share += (par.substitution_max_share - self.sub_share) * k
+        dy = self.model.catalog.index["ox_Dy"]
+        if self.expected(dy) / self.model.catalog.ref_price[dy] > par.substitution_trigger \
+                or self.risk > 1.0:
+            self.dy_free_share += (par.dy_free_max_share - self.dy_free_share) * k

@@ -1,0 +1,130 @@
+"""Refiner (separation): buys concentrates it can crack and co-produces separated oxides.
+
+A tonne of concentrate of deposit ``d`` yields ``recovery x composition(d)`` t of each oxide
+(fixed ratios: the balance problem); the rest is a separation loss. Decisions: feed
+purchases by deposit (bids capped by the feed's oxide-basket value less processing cost),
+output, expansion (3-5 years), exit.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from abm.goods import FEED_CLASSES, conc, ox
+from agents.base import Firm
+
+
+class Refiner(Firm):
+    """A separation plant: feed capacity t REO/yr, processing cost USD/kg REO feed.
+
+    Args:
+        feeds: feed classes it can crack (``"light"``, ``"heavy"``).
+    """
+
+    stage = "separation"
+
+    def __init__(self, model, name, region, feeds: list[str], capacity: float,
+                 unit_cost: float, feed_weights: dict[str, float] | None = None):
+        super().__init__(model, name, region, capacity, unit_cost)
+        cat = model.catalog
+        deposits = [d for f in feeds for d in FEED_CLASSES[f]]
+        self.feed_goods = [cat.index[conc(d)] for d in deposits]
+        w = np.array([(feed_weights or {}).get(d, 1.0) for d in deposits], dtype=float)
+        self.feed_weights = w / w.sum() if w.sum() > 0 else np.full(len(w), 1 / len(w))
+        self.oxide_goods = [cat.index[ox(e)] for e in model.elements]
+        self.china = region == "CN"
+
+    def feed_value(self, g: int) -> float:
+        """Expected oxide-basket value of one kg of feed ``g`` less processing cost, USD/kg."""
+        cat = self.model.catalog
+        comp = cat.content[g]
+        vals = sum(comp[i] * self.expected(og) for i, og in enumerate(self.oxide_goods))
+        return vals * self.model.params.separation_recovery - self.unit_cost
+
+    def planned_throughput(self) -> float:
+        """Planned feed for this month, t REO."""
+        if not self.active:
+            return 0.0
+        ratio = self.basket_index()
+        plan = self.capacity / 12.0 * self.utilisation(ratio)
+        stocked = sum(self.stock(g).qty for g in self.oxide_goods)
+        if plan > 0 and stocked > 3 * plan:
+            plan *= max(0.2, 1 - (stocked - 3 * plan) / (6 * plan))
+        return plan
+
+    def basket_index(self) -> float:
+        """Expected oxide prices relative to reference, weighted by reference value of a
+        tonne of this plant's first feed (a price index, 1 at base)."""
+        cat = self.model.catalog
+        comp = cat.content[self.feed_goods[0]]
+        ref = sum(comp[i] * cat.ref_price[og] for i, og in enumerate(self.oxide_goods))
+        now = sum(comp[i] * self.expected(og) for i, og in enumerate(self.oxide_goods))
+        return now / ref if ref > 0 else 1.0
+
+    def post_orders(self, book) -> None:
+        """Bid for feeds (split by feed weights) and offer oxide stocks."""
+        plan = self.planned_throughput()
+        cap_mult = self.model.params.max_price_multiple
+        for w, g in zip(self.feed_weights, self.feed_goods):
+            if w <= 1e-6:
+                continue
+            value = self.feed_value(g)
+            if value <= 0:
+                continue
+            cap = min(value, cap_mult * self.model.catalog.ref_price[g])
+            self.bid_for(book, g, plan * w, 1.5, cap)
+        for g in self.oxide_goods:
+            self.offer_stock(book, g, target_cover_months=1.0)
+
+    def produce(self) -> None:
+        """Crack feed on hand (up to planned throughput) into oxides and losses."""
+        cat = self.model.catalog
+        par = self.model.params
+        plan = self.planned_throughput()
+        total_in = 0.0
+        out = np.zeros(len(self.oxide_goods))
+        cm_mass = ca_mass = 0.0
+        value = cost = 0.0
+        for g in self.feed_goods:
+            if plan - total_in <= 1e-9:
+                break
+            s = self.stocks.get(g)
+            if s is None or s.qty <= 0:
+                continue
+            if self.feed_value(g) <= 0:
+                continue
+            cm, ca = s.cm, s.ca
+            q = s.take(min(plan - total_in, s.qty))
+            self.model.ledger_consume(g, q)
+            self.model.ledger_loss(g, q * (1 - par.separation_recovery))
+            total_in += q
+            y = q * cat.content[g] * par.separation_recovery
+            out += y
+            cm_mass += q * cm
+            ca_mass += q * ca
+            value += q * (self.feed_value(g) + self.unit_cost)
+            cost += q * (self.unit_cost + self.expected(g))
+        cm = cm_mass / total_in if total_in > 0 else 0.0
+        ca = 1.0 if self.china else (ca_mass / total_in if total_in > 0 else 0.0)
+        for y, g in zip(out, self.oxide_goods):
+            self.output_month[g] = y
+            if y > 0:
+                self.stock(g).add(y, cm, ca)
+                self.model.ledger_produce(g, y)
+        self.throughput = total_in
+        # feed weights drift toward feeds with the best value margin
+        if self.feed_goods:
+            margins = np.array([max(self.feed_value(g) - self.expected(g), 0.0) + 1e-6
+                                for g in self.feed_goods])
+            fills = np.array([self.stock(g).qty for g in self.feed_goods])
+            target = margins / margins.sum()
+            self.feed_weights = 0.9 * self.feed_weights + 0.1 * target
+            del fills
+        if value > 0:
+            self.book_margin((value - cost) / value)
+
+    def expansion_margin(self) -> float:
+        """Best feed margin (basket value less processing cost less feed price), USD/kg,
+        plus the uplift from any price floor in the firm's region."""
+        best = max((self.feed_value(g) - self.expected(g) for g in self.feed_goods), default=-1)
+        return best + self.model.policy.floor_uplift(self.region, self)
