@@ -341,7 +341,7 @@ class Scenario(BaseModel):
             if m.kind == "suspension" and m.target_id not in ids:
                 raise ValueError(f"measures[{i}].target_id '{m.target_id}' names no measure; "
                                  f"known ids: {sorted(ids)}")
-        for f in ("start", "truce_start"):
+        for f in ("truce_start",):
             v = getattr(self.levers, f)
             if v is not None and not s <= to_month(v) <= e:
                 raise ValueError(f"levers.{f} {v} is outside the horizon {self.start}..{self.end}")

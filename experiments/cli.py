@@ -1,0 +1,98 @@
+"""The ``ree`` command line: ``ree run``, ``ree scenarios``, ``ree sweep ...``, ``ree app``."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from abm.scenario import ScenarioError, shipped_scenarios
+
+app = typer.Typer(help="Agent-based model of the rare-earth supply chain under export "
+                       "controls and tariffs.", no_args_is_help=True, add_completion=False)
+console = Console()
+
+try:  # the sweep sub-commands (experiments/sweep) when present
+    from experiments.sweep.cli import sweep_app
+    app.add_typer(sweep_app, name="sweep")
+except ImportError:  # pragma: no cover
+    pass
+
+
+@app.command()
+def run(scenario: str = typer.Option("controls-2025", "--scenario", "-s",
+                                     help="shipped scenario name or path to a .toml file"),
+        seed: int = typer.Option(0, "--seed", help="random seed"),
+        months: int = typer.Option(None, "--months", min=1,
+                                   help="months to simulate (default: the scenario horizon)"),
+        out: Path = typer.Option(Path("results/run"), "--out", help="output folder"),
+        charts: bool = typer.Option(True, "--charts/--no-charts", help="write PNG charts")):
+    """Run one scenario (default controls-2025, 2024-01 to 2035-12) and write its outputs."""
+    from experiments.runs import run_to_folder
+
+    try:
+        model, summ = run_to_folder(scenario, out, seed=seed, months=months, make_charts=charts)
+    except ScenarioError as exc:
+        console.print(f"[red]Invalid scenario:[/red]\n{exc}")
+        raise typer.Exit(2) from None
+    tab = Table(title=f"{model.spec.name}, seed {seed}, {model.steps_done} months "
+                      f"({model.spec.start} to {model.start + model.steps_done - 1})")
+    tab.add_column("series")
+    for c in ("first", "peak", "min", "last"):
+        tab.add_column(c, justify="right")
+    for key, v in summ.items():
+        if isinstance(v, dict) and "peak" in v:
+            tab.add_row(key, *(f"{v[c]:,.1f}" for c in ("first", "peak", "min", "last")))
+    console.print(tab)
+    lo = summ["lost_output_usd"]
+    console.print(f"Lost output: OEM {lo['oem'] / 1e9:,.2f} bn USD, "
+                  f"defense {lo['defense'] / 1e9:,.2f} bn USD")
+    if "china_content_last" in summ:
+        cc = summ["china_content_last"]
+        console.print("China-origin share of magnet supply (last month): " + ", ".join(
+            f"{r} {cc[r]:.0%}" for r in ("US", "EU", "JP", "KR") if r in cc))
+    if "capacity_built_outside_china_t_yr" in summ:
+        cap = summ["capacity_built_outside_china_t_yr"]
+        console.print("Capacity built outside China (t/yr): " + ", ".join(
+            f"{k} {v:,.0f}" for k, v in cap.items()))
+    console.print(f"Wrote {out}/ (timeseries.parquet, manifest.json, events.csv, "
+                  "summary.json, charts)")
+
+
+@app.command()
+def scenarios():
+    """List the shipped scenarios."""
+    from abm.scenario import load_scenario
+
+    for name in shipped_scenarios():
+        sc = load_scenario(name)
+        console.print(f"[bold]{name}[/bold] ({sc.start} to {sc.end}, base year {sc.base_year}, "
+                      f"{len(sc.measures)} measures)")
+
+
+@app.command("app")
+def app_cmd(port: int = typer.Option(8765, help="port"),
+            host: str = typer.Option("127.0.0.1", help="bind address")):
+    """Start the browser UI (Solara) on 127.0.0.1."""
+    root = Path(__file__).resolve().parent.parent / "app.py"
+    if not root.exists():
+        console.print("[red]app.py is not available in this installation[/red]")
+        raise typer.Exit(2)
+    env = {**os.environ, "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "false"}
+    raise typer.Exit(subprocess.call([sys.executable, "-m", "solara", "run", str(root),
+                                      "--host", host, "--port", str(port), "--production"],
+                                     env=env))
+
+
+def main():  # pragma: no cover
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

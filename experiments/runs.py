@@ -1,0 +1,207 @@
+"""One model run to an output folder: tidy Parquet table, manifest, event log, charts.
+
+``run_to_folder`` writes into a temporary sibling folder and renames it into place only
+when everything is written, so a failed or interrupted run leaves nothing half-written.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import subprocess
+import tempfile
+import time
+from importlib import metadata
+from pathlib import Path
+
+import pandas as pd
+
+from abm.model import RareEarthModel
+from abm.scenario import Scenario, apply_overrides, load_scenario
+
+PACKAGES = ("mesa", "numpy", "scipy", "pandas", "pyarrow", "pydantic", "matplotlib")
+
+
+def git_commit() -> str | None:
+    """Commit hash of the source checkout (None outside git)."""
+    try:
+        here = Path(__file__).resolve().parent
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True,
+                             text=True, timeout=5)
+        return out.stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def package_versions() -> dict[str, str]:
+    """Installed versions of the key packages."""
+    out = {"python": platform.python_version()}
+    for p in PACKAGES + ("ree-abm",):
+        try:
+            out[p] = metadata.version(p)
+        except metadata.PackageNotFoundError:
+            out[p] = "not installed"
+    return out
+
+
+def summary(model: RareEarthModel) -> dict:
+    """Short summary of a finished run (the numbers ``ree run`` prints).
+
+    Keys: peak and final NdPr/Dy/Tb oxide prices in China and outside it (USD/kg), China's
+    magnet exports before/at trough (t/month), OEM and defense lost output (USD), China
+    content of magnet supply per consuming region at the end (share), magnet capacity built
+    outside China (t/yr).
+    """
+    df = model.headline_frame()
+    ts = model.timeseries()
+    out: dict = {}
+    for col in df.columns:
+        s = df[col].dropna()
+        if len(s):
+            out[col] = {"first": float(s.iloc[0]), "peak": float(s.max()),
+                        "min": float(s.min()), "last": float(s.iloc[-1])}
+    lost = ts[ts["metric"] == "lost_output"]
+    out["lost_output_usd"] = {
+        "oem": float(lost[~lost["good"].isin(["defense", "non_magnet"])]["value"].sum()),
+        "defense": float(lost[lost["good"] == "defense"]["value"].sum())}
+    cc = ts[ts["metric"] == "china_content"]
+    if len(cc):
+        last = cc[cc["date"] == cc["date"].max()]
+        out["china_content_last"] = {r: float(v) for r, v in zip(last["region"], last["value"])}
+    cap = ts[(ts["metric"] == "capacity") & (ts["region"] != "CN")]
+    if len(cap):
+        first, last = cap["date"].min(), cap["date"].max()
+        a = cap[cap["date"] == first].groupby("good")["value"].sum()
+        b = cap[cap["date"] == last].groupby("good")["value"].sum()
+        out["capacity_built_outside_china_t_yr"] = {k: float(b.get(k, 0) - a.get(k, 0))
+                                                    for k in b.index}
+    return out
+
+
+def charts(ts: pd.DataFrame, folder: Path) -> list[Path]:
+    """PNG charts of the main series into ``folder``; returns the files written."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    files = []
+
+    def save(fig, name):
+        p = folder / name
+        fig.tight_layout()
+        fig.savefig(p, dpi=110)
+        plt.close(fig)
+        files.append(p)
+
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4))
+    for ax, good, label in zip(axes, ["NdPr", "ox_Dy", "ox_Tb"], ["NdPr oxide", "Dy oxide", "Tb oxide"]):
+        p = ts[(ts["metric"] == "price") & (ts["good"] == good)]
+        for region in ("CN", "JP", "EU", "US"):
+            s = p[p["region"] == region].set_index("date")["value"]
+            if len(s):
+                ax.plot(s.index, s.values, label=region)
+        ax.set_title(f"{label} price")
+        ax.set_ylabel("USD/kg")
+        ax.legend()
+    save(fig, "prices.png")
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    c = ts[ts["metric"] == "china_content"]
+    for region in ("US", "EU", "JP", "KR"):
+        s = c[c["region"] == region].set_index("date")["value"]
+        if len(s):
+            ax.plot(s.index, s.values, label=region)
+    ax.set_title("China-origin share of magnet supply")
+    ax.set_ylabel("share")
+    ax.set_ylim(0, 1.05)
+    ax.legend()
+    save(fig, "china_content.png")
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    f = ts[(ts["metric"] == "flow") & (ts["good"].str.startswith("mag_")) & (ts["region"] == "CN")
+           & (ts["partner"] != "CN")]
+    s = f.groupby("date")["value"].sum()
+    ax.plot(s.index, s.values)
+    ax.set_title("China's magnet exports")
+    ax.set_ylabel("t/month")
+    save(fig, "china_magnet_exports.png")
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    lo = ts[ts["metric"] == "lost_output"]
+    for sector in sorted(set(lo["good"]) - {"non_magnet"}):
+        s = lo[lo["good"] == sector].groupby("date")["value"].sum() / 1e6
+        ax.plot(s.index, s.values, label=sector)
+    ax.set_title("Lost output")
+    ax.set_ylabel("USD million/month")
+    ax.legend()
+    save(fig, "lost_output.png")
+
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4))
+    cap = ts[ts["metric"] == "capacity"]
+    for ax, stage in zip(axes, ["mining", "separation", "magnets"]):
+        c = cap[cap["good"] == stage]
+        piv = c.pivot_table(index="date", columns="region", values="value", aggfunc="sum")
+        for region in piv.columns:
+            ax.plot(piv.index, piv[region] / 1000, label=region)
+        ax.set_title(f"{stage} capacity")
+        ax.set_ylabel("kt/yr")
+        ax.legend(fontsize=7, ncol=2)
+    save(fig, "capacity.png")
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    sh = ts[ts["metric"] == "china_share"]
+    for stage in ("mining", "separation", "magnets"):
+        s = sh[sh["good"] == stage].set_index("date")["value"]
+        ax.plot(s.index, s.values, label=stage)
+    ax.set_title("China's share of world output")
+    ax.set_ylim(0, 1.05)
+    ax.legend()
+    save(fig, "china_share.png")
+    return files
+
+
+def run_to_folder(scenario: str | Path | Scenario, out: Path, *, seed: int = 0,
+                  months: int | None = None, overrides: dict | None = None,
+                  progress: bool = True, make_charts: bool = True) -> tuple[RareEarthModel, dict]:
+    """Run a scenario and write ``timeseries.parquet``, ``events.csv``, ``summary.json``,
+    ``manifest.json`` and PNG charts into ``out`` (created; replaced atomically).
+
+    Raises:
+        ScenarioError: invalid scenario (nothing written).
+        FileExistsError: ``out`` exists and is not a folder.
+    """
+    sc = apply_overrides(load_scenario(scenario), overrides)
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise FileExistsError(f"--out {out} exists and is not a folder")
+    t0 = time.perf_counter()
+    model = RareEarthModel(sc, seed=seed, months=months)
+    model.run(progress=progress)
+    wall = time.perf_counter() - t0
+    ts = model.timeseries()
+    summ = summary(model)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        ts.to_parquet(tmp / "timeseries.parquet", index=False)
+        model.events_frame().to_csv(tmp / "events.csv", index=False)
+        (tmp / "summary.json").write_text(json.dumps(summ, indent=2))
+        (tmp / "scenario.toml").write_text(sc.to_toml())
+        if make_charts:
+            charts(ts, tmp)
+        manifest = {"scenario": sc.name, "scenario_hash": sc.content_hash(), "seed": seed,
+                    "months": model.steps_done, "start": sc.start,
+                    "end": str(model.start + max(model.steps_done - 1, 0)),
+                    "packages": package_versions(), "git_commit": git_commit(),
+                    "wall_time_s": round(wall, 3), "rows": len(ts),
+                    "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2))
+        if out.exists():
+            shutil.rmtree(out)
+        os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return model, summ

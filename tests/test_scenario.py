@@ -1,0 +1,50 @@
+"""Scenario validation, round-trips and overrides (abm.scenario)."""
+
+import pytest
+
+from abm.scenario import (ScenarioError, apply_overrides, load_scenario, loads_scenario,
+                          parameter_space, shipped_scenarios)
+
+
+@pytest.mark.parametrize("name", shipped_scenarios())
+def test_shipped_scenarios_round_trip(name):
+    sc = load_scenario(name)
+    assert loads_scenario(sc.to_toml()) == sc
+
+
+BAD = [
+    ('name="x"\nfoo=1', "unknown key 'foo'"),
+    ('name="x"\n[[measures]]\nkind="tariff"\ndate="2025-01"\nactor="USA"\ntargets=["CN"]\nrate=0.1',
+     "unknown region 'USA'"),
+    ('name="x"\n[[measures]]\nkind="export_licence"\ndate="2025-01"\nactor="CN"\nelements=["Dx"]',
+     "unknown element 'Dx'"),
+    ('name="x"\nend="2030-12"\n[[measures]]\nkind="tariff"\ndate="2031-01"\nactor="US"\n'
+     'targets=["CN"]\nrate=0.1', "outside the horizon"),
+    ('name="x"\n[[measures]]\nkind="export_quota"\ndate="2025-01"\nactor="CN"\ntonnes_per_year=-5',
+     "tonnes_per_year"),
+    ('name="x"\n[[measures]]\nkind="nonsense"\ndate="2025-01"', "allowed kinds"),
+]
+
+
+@pytest.mark.parametrize("text,fragment", BAD)
+def test_bad_scenarios_name_the_field(text, fragment):
+    with pytest.raises(ScenarioError) as err:
+        loads_scenario(text)
+    assert fragment in str(err.value)
+
+
+def test_unknown_scenario_lists_shipped():
+    with pytest.raises(ScenarioError, match="controls-2025"):
+        load_scenario("no-such-scenario")
+
+
+def test_overrides_apply_and_reject_unknown_paths():
+    sc = apply_overrides(load_scenario("baseline"), {"levers.us_tariff_on_china": 1.45,
+                                                     "parameters.risk_sensitivity": 2.0})
+    assert sc.levers.us_tariff_on_china == 1.45 and sc.parameters.risk_sensitivity == 2.0
+    with pytest.raises(ScenarioError, match="allowed"):
+        apply_overrides(sc, {"parameters.no_such": 1})
+    with pytest.raises(ScenarioError, match="risk_sensitivity"):
+        apply_overrides(sc, {"parameters.risk_sensitivity": -1})
+    space = parameter_space()
+    assert space["levers.approval_rate_us"]["high"] == 1.0
