@@ -60,7 +60,7 @@ def _year_factors(base_year: int) -> dict[str, float]:
 
 def _split_counts(rows, target: int | None, fixed: int) -> list[int]:
     counts = [int(n) for n in rows["n_firms"]]
-    generic = [i for i, name in enumerate(rows["firm"]) if not name]
+    generic = [i for i, name in enumerate(rows["firm"]) if not (isinstance(name, str) and name)]
     if target is None or not generic:
         return counts
     base_generic = sum(counts[i] for i in generic)

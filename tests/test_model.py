@@ -135,3 +135,12 @@ def test_baseline_stable_for_24_months():
     for col, good in (("NdPr price China (USD/kg)", "ox_Nd"), ("Dy price China (USD/kg)", "ox_Dy")):
         assert (np.abs(df[col] / ref.price(good) - 1) <= 0.2).all()
     assert df["OEM lost output (USD m/month)"].max() == 0
+
+
+def test_scale_parameter_splits_capacity_over_more_firms():
+    small = RareEarthModel("baseline", seed=0)
+    big = RareEarthModel("baseline", seed=0, overrides={"firms": 400})
+    firms = [a for a in big.agents if type(a).__name__ != "Government"]
+    assert len(firms) == 400
+    cap = lambda m: sum(getattr(a, "capacity", 0.0) for a in m.agents)  # noqa: E731
+    assert cap(big) == pytest.approx(cap(small), rel=1e-9)
