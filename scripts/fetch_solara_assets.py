@@ -72,9 +72,7 @@ def default_cache_dir() -> Path:
 def scan_solara(solara_dir: Path) -> dict[str, dict[str, set[str]]]:
     """Return {pkg: {version: {file paths}}} for every `pkg@version/path` in solara's sources."""
     names = "|".join(re.escape(n) for n in sorted(PACKAGES, key=len, reverse=True))
-    pat = re.compile(
-        rf"(?<![\w.@-])({names})@([0-9][\w.+-]*|\$\{{(\w+)\}})(/[^\"'`\s)>]*)?"
-    )
+    pat = re.compile(rf"(?<![\w.@-])({names})@([0-9][\w.+-]*|\$\{{(\w+)\}})(/[^\"'`\s)>]*)?")
     try:
         widgets_major = importlib.metadata.version("ipywidgets").split(".")[0]
     except importlib.metadata.PackageNotFoundError:
@@ -159,7 +157,7 @@ def check_integrity(data: bytes, dist: dict, what: str) -> None:
         digest = base64.b64encode(hashlib.sha512(data).digest()).decode()
         if digest != integ[len("sha512-") :]:
             raise SystemExit(f"integrity mismatch for {what}")
-    elif dist.get("shasum") and hashlib.sha1(data).hexdigest() != dist["shasum"]:  # noqa: S324
+    elif dist.get("shasum") and hashlib.sha1(data).hexdigest() != dist["shasum"]:
         raise SystemExit(f"shasum mismatch for {what}")
 
 

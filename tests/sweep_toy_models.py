@@ -99,3 +99,62 @@ def crash_evaluate(scenario, **kw):
     if a > 0.9:
         os._exit(3)
     return toy_evaluate(scenario, **kw)
+
+
+# ----------------------------------------------------------------------------- spec helpers
+TOY_SPEC = """\
+name = "{name}"
+model = "sweep_toy_models:{model}"
+scenario = "toy"
+months = 12
+replicates = {replicates}
+seed_root = {seed_root}
+outcomes = {outcomes}
+{top}
+
+[design]
+{design}
+
+[[uncertainties]]
+name = "parameters.a"
+low = 0.0
+high = 1.0
+
+[[uncertainties]]
+name = "parameters.k"
+low = 1
+high = 5
+
+[[levers]]
+name = "levers.mode"
+
+[[levers]]
+name = "levers.flag"
+
+[execution]
+backend = "sequential"
+{execution}
+{extra}
+"""
+
+
+def write_toy_spec(path, *, name="toy", model="toy_evaluate", replicates=2, seed_root=42,
+                   outcomes='["y", "noise", "loss"]', design='method = "factorial"\nlevels = 3',
+                   top="", execution="", extra=""):
+    """Write a toy spec (factorial 3 x 3 x 3 x 2 = 54 rows by default) and return its path."""
+    from pathlib import Path
+
+    p = Path(path)
+    p.write_text(TOY_SPEC.format(name=name, model=model, replicates=replicates,
+                                 seed_root=seed_root, outcomes=outcomes, top=top, design=design,
+                                 execution=execution, extra=extra))
+    return p
+
+
+def result_table(store_dir):
+    """Results sorted by run id without the host/pid/time columns (comparable across backends)."""
+    from experiments.sweep.store import RunStore
+
+    df = RunStore(store_dir).read_results()
+    drop = ["host", "pid", "wall_s", "finished_at", "traceback"]
+    return df.drop(columns=[c for c in drop if c in df]).sort_values("run_id").reset_index(drop=True)

@@ -66,7 +66,12 @@ class RayExecutor(Executor):
 
     def __init__(self, address: str | None, workers: int, retries: int):
         os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-        import ray  # optional extra
+        try:
+            import ray  # optional extra
+        except ImportError as exc:
+            raise ImportError(
+                "the ray backend needs Ray: pip install 'ree-abm[ray]' (or use --backend dask)"
+            ) from exc
 
         self._ray = ray
         self._owns = not ray.is_initialized()
@@ -158,7 +163,8 @@ class Backend:
 
 
 def open_backend(
-    name: str, workers: int | None = None, address: str | None = None, retries: int = 2
+    name: str, workers: int | None = None, address: str | None = None, retries: int = 2,
+    connect_timeout: float = 30.0,
 ) -> Backend:
     """Open a backend by name.
 
@@ -168,6 +174,7 @@ def open_backend(
             ``address`` (the cluster's size is used).
         address: Dask scheduler (``tcp://host:8786``) or Ray cluster address.
         retries: per-task retries handed to Dask/Ray.
+        connect_timeout: seconds to wait for the scheduler at ``address``.
 
     Raises:
         SpecError: unknown backend (message names the allowed values).
@@ -183,11 +190,14 @@ def open_backend(
         ex = ProcessPoolExecutor(max_workers=n, mp_context=_mp_context())
         return Backend("process", n, ex, f"process pool, {n} workers", retries=retries)
     if name == "dask":
-        from distributed import Client, LocalCluster
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError as exc:  # pragma: no cover - a core dependency
+            raise ImportError("the dask backend needs dask[distributed]") from exc
 
         closers: list[Callable[[], None]] = []
         if address:
-            client = Client(address, timeout="30s")
+            client = Client(address, timeout=f"{connect_timeout}s")
             closers.append(client.close)
             nthreads = client.nthreads()
             n = max(1, sum(nthreads.values())) if nthreads else (workers or 1)

@@ -243,6 +243,9 @@ def _open_store(
     if store.exists() and not fresh:
         same = store.check_spec(doc, h)  # raises SpecChangedError if different
     if same and store.design_path.is_file():
+        old = store.read_spec()
+        if old.get("spec") != doc["spec"]:  # unhashed parts (description, discovery, execution)
+            store.write_spec({**doc, "created": old.get("created", doc["created"])})
         return spec, store, store.read_design(), h, False
     design = build_design(spec, digest)
     if len(design) != expected_rows(spec) * spec.replicates:  # pragma: no cover - invariant
@@ -255,7 +258,9 @@ def _open_store(
     store.write_spec(doc)
     prov = store.read_provenance() or {}
     prov.update({"spec_hash": h, "spec": doc["spec"], "scenario_digest": digest})
-    prov.setdefault("invocations", [])
+    rec = invocation_record("plan", spec_hash=h, planned=len(design), status="completed")
+    rec["end"] = now_iso()
+    prov.setdefault("invocations", []).append(rec)
     store.write_provenance(prov)
     return spec, store, design, h, True
 
@@ -313,7 +318,7 @@ def plan(spec_path: str | Path, out: str | Path | None = None, *, fresh: bool = 
     if len(res) and (res["status"] == "ok").any():
         mean = float(res.loc[res["status"] == "ok", "wall_s"].mean())
     elif pilot and to_run:
-        first = design.iloc[0]
+        first = design.head(1).to_dict("records")[0]
         task = _task_payload(spec, [_run_item(spec, first, _param_names(design), 1)])
         rec = run_chunk(task)["records"][0]
         mean = float(rec["wall_s"])
@@ -330,7 +335,8 @@ def plan(spec_path: str | Path, out: str | Path | None = None, *, fresh: bool = 
 
 
 # ----------------------------------------------------------------------------- run
-def _run_item(spec: ExperimentSpec, row: pd.Series, params: list[str], attempt: int) -> tuple:
+def _run_item(spec: ExperimentSpec, row: dict[str, Any], params: list[str], attempt: int) -> tuple:
+    """(run_id, design_row, rep, spawn_key, overrides, attempt) for one design-table row."""
     key = spawn_key(spec.seed_scheme, int(row["design_row"]), int(row["rep"]))
     overrides = {p: canonical_value(row[p]) for p in params}
     return (row["run_id"], int(row["design_row"]), int(row["rep"]), key, overrides, attempt)
@@ -419,7 +425,6 @@ def run(
         SpecChangedError: the store was made by another spec and ``fresh`` is False.
         KeyboardInterrupt: after flushing finished results and recording the interruption.
     """
-    ex = None
     spec_tmp, *_ = load_spec(spec_path, check_model=False)
     ex = spec_tmp.execution
     backend = check_backend(backend or ex.backend)
@@ -460,7 +465,8 @@ def run(
         for rid, vals in zip(uniq["run_id"], uniq[params].itertuples(index=False, name=None))
     } if params else {rid: {} for rid in uniq["run_id"]}
 
-    queue: deque[tuple] = deque(_run_item(spec, row, params, 1) for _, row in todo.iterrows())
+    cols = ["run_id", "design_row", "rep", *params]
+    queue: deque[tuple] = deque(_run_item(spec, row, params, 1) for row in todo[cols].to_dict("records"))
     total = len(queue)
     t_start = time.perf_counter()
     inv = None
@@ -489,6 +495,8 @@ def run(
             backend_description=be.description, address=address, planned=planned,
             todo=total, status="running",
         )
+        commit = (store.read_provenance()["invocations"][inv].get("git") or {}).get("commit")
+        shard_meta["ree.git_commit"] = commit or "unknown"
         max_inflight = max(1, 2 * be.workers)
         inflight: dict[Future, list[tuple]] = {}
 
@@ -503,12 +511,12 @@ def run(
                 cs = max(1, min(cs, 256, math.ceil(len(queue) / (2 * be.workers))))
             return [queue.popleft() for _ in range(min(cs, len(queue)))]
 
-        def requeue_or_fail(items: list[tuple], exc: BaseException) -> None:
+        def requeue_or_fail(items: list[tuple], exc: BaseException, to: deque) -> None:
             nonlocal n_failed, executed
             for it in items:
                 run_id, drow, rep, key, ov, attempt = it
                 if attempt <= be.retries:
-                    queue.appendleft((run_id, drow, rep, key, ov, attempt + 1))
+                    to.appendleft((run_id, drow, rep, key, ov, attempt + 1))
                 else:
                     rec = {
                         "run_id": run_id, "design_row": drow, "rep": rep, "status": "failed",
@@ -524,8 +532,15 @@ def run(
                     executed += 1
                     bar.advance(0, 1)
 
-        while queue or inflight:
-            while queue and len(inflight) < max_inflight:
+        suspects: deque[tuple] = deque()  # runs in flight when a process pool broke
+        isolated: Future | None = None  # a suspect running alone, so a crash pins it down
+
+        while queue or inflight or suspects:
+            if suspects and not inflight:
+                it = suspects.popleft()
+                isolated = be.executor.submit(run_chunk, _task_payload(spec, [it]))
+                inflight[isolated] = [it]
+            while not suspects and queue and len(inflight) < max_inflight:
                 items = next_chunk()
                 fut = be.executor.submit(run_chunk, _task_payload(spec, items))
                 inflight[fut] = items
@@ -537,11 +552,17 @@ def run(
                     res = fut.result()
                 except BrokenExecutor as exc:
                     broken = True
-                    requeue_or_fail(items, exc)
+                    if fut is isolated:
+                        requeue_or_fail(items, exc, suspects)  # the culprit: count the attempt
+                    else:
+                        suspects.extend(items)  # cannot tell who crashed the pool: isolate
                     continue
                 except Exception as exc:  # noqa: BLE001 - e.g. dask KilledWorker, ray errors
-                    requeue_or_fail(items, exc)
+                    requeue_or_fail(items, exc, queue)
                     continue
+                finally:
+                    if fut is isolated:
+                        isolated = None
                 k_ok = k_f = 0
                 for rec in res["records"]:
                     rec.update(param_values[rec["run_id"]])
@@ -563,8 +584,9 @@ def run(
             if broken:
                 # every other in-flight future of a broken pool is lost as well
                 for fut, items in list(inflight.items()):
-                    requeue_or_fail(items, BrokenExecutor("worker process died"))
+                    suspects.extend(items)
                 inflight.clear()
+                isolated = None
                 be.restart()
             if len(buf) >= ex.flush_every or (buf and time.monotonic() - last_flush >= ex.flush_seconds):
                 flush()

@@ -395,8 +395,9 @@ class ExperimentSpec(BaseModel):
         return list(self.uncertainties) + list(self.levers)
 
     def hashed_dict(self, scenario_digest: str | None = None) -> dict[str, Any]:
-        """The part of the spec that identifies the experiment (no execution, no description)."""
-        d = self.model_dump(mode="json", exclude={"execution", "description"})
+        """The part of the spec that identifies the runs (not execution, description or
+        discovery: changing those does not invalidate stored results)."""
+        d = self.model_dump(mode="json", exclude={"execution", "description", "discovery"})
         d["scenario_digest"] = scenario_digest
         return d
 

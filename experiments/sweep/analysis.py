@@ -1,0 +1,363 @@
+"""Analysis of stored sweep results: sensitivity indices and scenario discovery.
+
+Reads only from the store (never re-runs anything) and writes to ``<store>/analysis/``:
+
+* ``summary.csv``: per outcome: n_ok, mean, std, min, p05, median, p95, max over ok runs.
+* ``design_means.csv``: one row per design row: parameters, runs ok, replicate mean per outcome.
+* Sensitivity indices, chosen by the design method (SALib on replicate means, in design-row
+  order, on the unit-scaled problem):
+
+  - ``saltelli`` -> ``sobol.csv`` (outcome, parameter, S1, S1_conf, ST, ST_conf) and
+    ``sobol_<outcome>.png``; second-order indices in ``sobol_s2.csv`` when designed.
+  - ``morris`` -> ``morris.csv`` (outcome, parameter, mu, mu_star, mu_star_conf, sigma), with
+    effects per full parameter range, and ``morris_<outcome>.png``.
+  - ``fast`` -> ``fast.csv`` (outcome, parameter, S1, S1_conf, ST, ST_conf), ``fast_<outcome>.png``.
+
+  Indices need every design row: if any row has no successful run, :class:`AnalysisError`
+  says how many are missing and how to complete them.
+* Scenario discovery for every ``[[discovery]]`` entry, with PRIM from ema-workbench (optional
+  extra ``ree-abm[analysis]``): ``prim_<outcome>.csv`` (the chosen box: restricted parameters
+  and their limits), ``prim_<outcome>_trajectory.csv`` (peeling trajectory: coverage, density,
+  mass, res_dim) and the headline in the returned summary.
+
+Stochastic outputs inflate Sobol indices (ST can exceed 1); use replicates (averaged here) or
+``seed_scheme = "crn"``, and check that the ``*_conf`` columns are small.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .design import UNIT_PREFIX, salib_problem
+from .spec import ExperimentSpec, load_spec
+from .store import RunStore
+
+__all__ = ["AnalysisError", "AnalysisResult", "analyze", "load_table", "prim_discovery"]
+
+SA_METHODS = {"saltelli": "sobol", "morris": "morris", "fast": "fast"}
+
+
+class AnalysisError(RuntimeError):
+    """Analysis cannot proceed (missing runs, store from another spec, missing extra)."""
+
+
+@dataclass
+class AnalysisResult:
+    """What ``analyze`` computed and wrote.
+
+    Attributes:
+        store: store directory.
+        method: sensitivity method used (``sobol``/``morris``/``fast``) or None.
+        indices: long table of indices (one row per outcome x parameter) or None.
+        summary: per-outcome descriptive statistics.
+        discovery: one dict per ``[[discovery]]`` entry (box limits, coverage, density, ...).
+        files: files written.
+        notes: remarks (skipped parts and why).
+    """
+
+    store: str
+    method: str | None
+    indices: pd.DataFrame | None
+    summary: pd.DataFrame
+    discovery: list[dict[str, Any]] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def _slug(s: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", s)
+
+
+def load_table(store: RunStore) -> pd.DataFrame:
+    """Design joined with results: one row per planned run (design order), results columns
+    NaN/None for runs without a result. Runs that share an id share their result."""
+    design = store.read_design()
+    res = store.read_results()
+    keep = [c for c in res.columns if c not in design.columns or c == "run_id"]
+    return design.merge(res[keep], on="run_id", how="left", validate="many_to_one")
+
+
+def _design_means(spec: ExperimentSpec, table: pd.DataFrame) -> pd.DataFrame:
+    params = [p.name for p in spec.parameters]
+    okmask = table["status"] == "ok"
+    first = table.drop_duplicates("design_row").set_index("design_row")
+    out = first[params + [UNIT_PREFIX + p for p in params]].copy() if params else pd.DataFrame(index=first.index)
+    out["runs_ok"] = table[okmask].groupby("design_row").size().reindex(out.index, fill_value=0)
+    means = table[okmask].groupby("design_row")[list(spec.outcomes)].mean()
+    out = out.join(means, how="left")
+    return out.sort_index()
+
+
+def _bar_chart(df: pd.DataFrame, cols: list[tuple[str, str | None]], title: str, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    n = len(df)
+    fig, ax = plt.subplots(figsize=(max(5.0, 0.9 * n + 2), 3.8))
+    width = 0.8 / len(cols)
+    x = np.arange(n)
+    for i, (c, err) in enumerate(cols):
+        yerr = df[err].to_numpy() if err else None
+        ax.bar(x + (i - (len(cols) - 1) / 2) * width, df[c].to_numpy(), width, yerr=yerr,
+               capsize=3, label=c)
+    ax.set_xticks(x, [str(p) for p in df["parameter"]], rotation=30, ha="right")
+    ax.set_title(title)
+    ax.axhline(0, color="black", lw=0.5)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _sensitivity(
+    spec: ExperimentSpec, means: pd.DataFrame, conf_level: float, num_resamples: int, seed: int
+) -> tuple[str, pd.DataFrame, pd.DataFrame | None]:
+    from SALib.analyze import fast as a_fast
+    from SALib.analyze import morris as a_morris
+    from SALib.analyze import sobol as a_sobol
+
+    method = SA_METHODS[spec.design.method]
+    problem = salib_problem(spec)
+    names = problem["names"]
+    X = means[[UNIT_PREFIX + n for n in names]].to_numpy(dtype=float)
+    rows, s2rows = [], []
+    for o in spec.outcomes:
+        Y = means[o].to_numpy(dtype=float)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if method == "sobol":
+                si = a_sobol.analyze(problem, Y, calc_second_order=spec.design.second_order,
+                                     num_resamples=num_resamples, conf_level=conf_level, seed=seed)
+                for j, n in enumerate(names):
+                    rows.append({"outcome": o, "parameter": n, "S1": si["S1"][j],
+                                 "S1_conf": si["S1_conf"][j], "ST": si["ST"][j],
+                                 "ST_conf": si["ST_conf"][j]})
+                if spec.design.second_order:
+                    for j in range(len(names)):
+                        for k in range(j + 1, len(names)):
+                            s2rows.append({"outcome": o, "parameter": names[j], "other": names[k],
+                                           "S2": si["S2"][j, k], "S2_conf": si["S2_conf"][j, k]})
+            elif method == "morris":
+                si = a_morris.analyze(problem, X, Y, num_resamples=num_resamples,
+                                      conf_level=conf_level, num_levels=spec.design.num_levels,
+                                      seed=seed)
+                for j, n in enumerate(names):
+                    rows.append({"outcome": o, "parameter": n, "mu": si["mu"][j],
+                                 "mu_star": si["mu_star"][j],
+                                 "mu_star_conf": si["mu_star_conf"][j], "sigma": si["sigma"][j]})
+            else:
+                si = a_fast.analyze(problem, Y, M=spec.design.M, num_resamples=num_resamples,
+                                    conf_level=conf_level, seed=seed)
+                for j, n in enumerate(names):
+                    rows.append({"outcome": o, "parameter": n, "S1": si["S1"][j],
+                                 "S1_conf": si["S1_conf"][j], "ST": si["ST"][j],
+                                 "ST_conf": si["ST_conf"][j]})
+    return method, pd.DataFrame(rows), (pd.DataFrame(s2rows) if s2rows else None)
+
+
+def prim_discovery(
+    x: pd.DataFrame, y: np.ndarray, *, threshold_density: float = 0.8, peel_alpha: float = 0.05
+) -> dict[str, Any]:
+    """Find one PRIM box for the cases ``y`` (bool) in inputs ``x``.
+
+    The box kept is, among the peeling trajectory's boxes with density >= threshold_density,
+    the one with the highest coverage (else the densest box).
+
+    Returns:
+        {"limits": DataFrame(parameter, lower, upper, levels), "coverage", "density", "mass",
+        "res_dim", "trajectory": DataFrame, "cases": int, "n": int}
+
+    Raises:
+        AnalysisError: ema-workbench is not installed.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "ipyparallel not installed" etc.
+            from ema_workbench.analysis import prim as ema_prim
+    except ImportError as exc:
+        raise AnalysisError(
+            "PRIM needs ema-workbench: pip install 'ree-abm[analysis]' (ema-workbench>=3.0)"
+        ) from exc
+    import logging
+
+    logging.getLogger("EMA").setLevel(logging.ERROR)
+    x = x.reset_index(drop=True).copy()
+    for c in x.columns:
+        if x[c].dtype == bool or x[c].dtype == object or str(x[c].dtype).startswith("str"):
+            x[c] = x[c].astype(str).astype("category")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        p = ema_prim.Prim(x, np.asarray(y, dtype=bool), peel_alpha=peel_alpha)
+        box = p.find_box()
+    traj = box.peeling_trajectory.copy()
+    good = traj[traj["density"] >= threshold_density]
+    i = int(good["coverage"].idxmax()) if len(good) else int(traj["density"].idxmax())
+    box.select(i)
+    lim = box.box_lims[i]
+    init = p.box_init
+    rows = []
+    for c in x.columns:
+        lo, hi = lim[c].iloc[0], lim[c].iloc[1]
+        ilo, ihi = init[c].iloc[0], init[c].iloc[1]
+        if isinstance(lo, set):
+            if lo != ilo:
+                rows.append({"parameter": c, "lower": None, "upper": None,
+                             "levels": ",".join(sorted(map(str, lo)))})
+        elif lo != ilo or hi != ihi:
+            rows.append({"parameter": c, "lower": float(lo), "upper": float(hi), "levels": None})
+    t = traj.loc[i]
+    return {
+        "limits": pd.DataFrame(rows, columns=["parameter", "lower", "upper", "levels"]),
+        "coverage": float(t["coverage"]), "density": float(t["density"]),
+        "mass": float(t["mass"]), "res_dim": int(t["res_dim"]),
+        "trajectory": traj, "cases": int(np.sum(y)), "n": int(len(y)),
+    }
+
+
+_OPS = {"<=": np.less_equal, "<": np.less, ">=": np.greater_equal, ">": np.greater}
+
+
+def analyze(
+    spec_path: str | Path,
+    out: str | Path | None = None,
+    *,
+    conf_level: float = 0.95,
+    num_resamples: int = 200,
+    seed: int | None = None,
+    plots: bool = True,
+    discovery: bool = True,
+) -> AnalysisResult:
+    """Compute sensitivity indices and scenario-discovery boxes from a stored sweep.
+
+    Args:
+        spec_path: the spec (its name locates the store; it must match the stored spec).
+        out: store parent directory (default ``runs``).
+        conf_level: confidence level of the bootstrap intervals.
+        num_resamples: bootstrap resamples.
+        seed: bootstrap seed (default: the spec's seed_root).
+        plots: write bar charts (matplotlib, Agg).
+        discovery: run the spec's ``[[discovery]]`` PRIM questions.
+
+    Returns:
+        :class:`AnalysisResult`.
+
+    Raises:
+        SpecError: invalid spec.
+        AnalysisError: no store, a store made by another spec, or (for indices) design rows
+            without a successful run.
+    """
+    from .runner import DEFAULT_OUT
+
+    spec, _handle, digest = load_spec(spec_path)
+    store = RunStore(Path(out or DEFAULT_OUT) / spec.name)
+    if not store.exists():
+        raise AnalysisError(f"no sweep in {store.root}; run `ree sweep run {spec_path}` first")
+    if store.stored_hash() != spec.spec_hash(digest):
+        raise AnalysisError(
+            f"the store {store.root} holds results of a different spec; rerun the sweep "
+            "(with --fresh) before analysing"
+        )
+    seed = spec.seed_root % 2**32 if seed is None else seed
+    table = load_table(store)
+    ok = table[table["status"] == "ok"]
+    adir = store.analysis_dir
+    adir.mkdir(parents=True, exist_ok=True)
+    files: list[str] = []
+    notes: list[str] = []
+
+    q = ok[list(spec.outcomes)]
+    summary = pd.DataFrame({
+        "outcome": list(spec.outcomes),
+        "n_ok": [int(q[o].notna().sum()) for o in spec.outcomes],
+        "mean": q.mean().to_numpy(), "std": q.std().to_numpy(), "min": q.min().to_numpy(),
+        "p05": q.quantile(0.05).to_numpy(), "median": q.median().to_numpy(),
+        "p95": q.quantile(0.95).to_numpy(), "max": q.max().to_numpy(),
+    })
+    summary.to_csv(adir / "summary.csv", index=False)
+    files.append(str(adir / "summary.csv"))
+    means = _design_means(spec, table)
+    means.to_csv(adir / "design_means.csv")
+    files.append(str(adir / "design_means.csv"))
+
+    method = None
+    indices = None
+    if spec.design.method in SA_METHODS:
+        missing = means[(means["runs_ok"] == 0) | means[list(spec.outcomes)].isna().any(axis=1)]
+        if len(missing):
+            n_failed = int(table.loc[table["design_row"].isin(missing.index), "status"].eq("failed").sum())
+            raise AnalysisError(
+                f"{SA_METHODS[spec.design.method]} indices need every design row; "
+                f"{len(missing)} of {len(means)} rows have no successful run "
+                f"({n_failed} failed runs among them). Finish the sweep (`ree sweep run`, "
+                "`--retry-failed` for failures) before analysing."
+            )
+        method, indices, s2 = _sensitivity(spec, means, conf_level, num_resamples, seed)
+        path = adir / f"{method}.csv"
+        indices.to_csv(path, index=False)
+        files.append(str(path))
+        if s2 is not None:
+            s2.to_csv(adir / "sobol_s2.csv", index=False)
+            files.append(str(adir / "sobol_s2.csv"))
+        if plots:
+            for o in spec.outcomes:
+                d = indices[indices["outcome"] == o]
+                png = adir / f"{method}_{_slug(o)}.png"
+                if method == "morris":
+                    _bar_chart(d, [("mu_star", "mu_star_conf"), ("sigma", None)],
+                               f"Morris: {o}", png)
+                else:
+                    _bar_chart(d, [("S1", "S1_conf"), ("ST", "ST_conf")],
+                               f"{method.upper()} indices: {o}", png)
+                files.append(str(png))
+    else:
+        notes.append(
+            f"design {spec.design.method!r}: sensitivity indices need a saltelli, morris or fast "
+            "design; wrote summary and design means only"
+        )
+
+    results: list[dict[str, Any]] = []
+    if discovery and spec.discovery:
+        for dsc in spec.discovery:
+            if dsc.inputs == "levers":
+                cols = [p.name for p in spec.levers]
+            elif dsc.inputs == "uncertainties":
+                cols = [p.name for p in spec.uncertainties]
+            else:
+                cols = [p.name for p in spec.parameters]
+            if not cols:
+                notes.append(f"discovery on {dsc.outcome}: no {dsc.inputs} to search over")
+                continue
+            data = ok[ok[dsc.outcome].notna()]
+            y = _OPS[dsc.condition](data[dsc.outcome].to_numpy(float), dsc.threshold)
+            question = f"{dsc.outcome} {dsc.condition} {dsc.threshold:g}"
+            if y.all() or not y.any():
+                notes.append(
+                    f"discovery '{question}': {'all' if y.all() else 'no'} runs qualify; "
+                    "nothing to discover"
+                )
+                results.append({"question": question, "cases": int(y.sum()), "n": int(len(y)),
+                                "limits": pd.DataFrame()})
+                continue
+            try:
+                box = prim_discovery(data[cols], y, threshold_density=dsc.threshold_density,
+                                     peel_alpha=dsc.peel_alpha)
+            except AnalysisError as exc:
+                notes.append(str(exc))
+                continue
+            box["question"] = question
+            p1 = adir / f"prim_{_slug(dsc.outcome)}.csv"
+            p2 = adir / f"prim_{_slug(dsc.outcome)}_trajectory.csv"
+            box["limits"].to_csv(p1, index=False)
+            box["trajectory"].to_csv(p2, index=False)
+            files += [str(p1), str(p2)]
+            results.append(box)
+    return AnalysisResult(str(store.root), method, indices, summary, results, files, notes)

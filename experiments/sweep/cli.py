@@ -1,0 +1,219 @@
+"""``ree sweep``: plan, run, inspect and analyse parameter sweeps (typer app ``sweep_app``).
+
+Examples::
+
+    ree sweep plan experiments/sweeps/tariff_licence_stockpile.toml
+    ree sweep run experiments/sweeps/tariff_licence_stockpile.toml --backend process --workers 2
+    ree sweep run SPEC --backend dask --address tcp://10.0.0.5:8786
+    ree sweep status SPEC
+    ree sweep analyze SPEC
+
+Exit codes: 0 success; 1 analysis or backend error; 2 invalid spec/backend or a store made by a
+different spec (use ``--fresh``); 130 interrupted (finished runs are kept; rerun to resume).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from .analysis import AnalysisError
+from .analysis import analyze as _analyze
+from .runner import DEFAULT_OUT
+from .runner import plan as _plan
+from .runner import run as _run
+from .runner import status as _status
+from .spec import SpecError
+from .store import SpecChangedError
+
+sweep_app = typer.Typer(
+    name="sweep",
+    help="Parameter sweeps, sensitivity analysis and resumable runs (sequential, process, Dask).",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+out_console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
+
+SpecArg = typer.Argument(..., help="Experiment spec (TOML).", exists=False, dir_okay=False)
+OutOpt = typer.Option(DEFAULT_OUT, "--out", "-o", help="Parent directory of the result store.")
+JsonOpt = typer.Option(False, "--json", help="Print a JSON summary instead of tables.")
+
+
+def _fail(msg: str, code: int) -> None:
+    err_console.print(f"[bold red]error:[/] {escape(msg)}", highlight=False)
+    raise typer.Exit(code)
+
+
+def _guard(fn, *args, **kwargs):
+    try:
+        return fn(*args, **kwargs)
+    except (SpecError, SpecChangedError) as exc:
+        _fail(str(exc), 2)
+    except AnalysisError as exc:
+        _fail(str(exc), 1)
+    except FileNotFoundError as exc:
+        _fail(str(exc), 1)
+    except ImportError as exc:
+        _fail(str(exc), 1)
+    except (OSError, TimeoutError) as exc:
+        _fail(f"backend error: {type(exc).__name__}: {exc}", 1)
+    except KeyboardInterrupt:
+        err_console.print("[yellow]interrupted[/]: finished runs are saved; rerun to resume")
+        raise typer.Exit(130)
+
+
+def _fmt_s(s: float | None) -> str:
+    if s is None or s != s:
+        return "-"
+    if s < 1:
+        return f"{s * 1000:.1f} ms"
+    if s < 120:
+        return f"{s:.1f} s"
+    return f"{s / 60:.1f} min" if s < 7200 else f"{s / 3600:.1f} h"
+
+
+@sweep_app.command("plan")
+def plan_cmd(
+    spec: Path = SpecArg,
+    out: Path = OutOpt,
+    fresh: bool = typer.Option(False, "--fresh", help="Discard a store made by a different spec."),
+    workers: Optional[int] = typer.Option(None, "--workers", "-w", min=1, help="Workers for the time estimate."),
+    pilot: bool = typer.Option(False, "--pilot", help="Time one run in-process for the estimate."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Validate SPEC, compile its design and write spec.json + design.parquet."""
+    s = _guard(_plan, spec, out, fresh=fresh, pilot=pilot)
+    if as_json:
+        out_console.print_json(json.dumps(s.to_dict(), default=str))
+        return
+    t = Table(title=f"sweep plan: {s.store}", show_header=False)
+    t.add_row("design", f"{s.method}: {s.design_rows} rows x {s.replicates} replicates = {s.runs} runs"
+              + (f" ({s.unique_runs} distinct)" if s.unique_runs != s.runs else ""))
+    t.add_row("parameters", ", ".join(s.parameters) or "(none)")
+    t.add_row("outcomes", ", ".join(s.outcomes))
+    t.add_row("finished", f"{s.finished_ok} ok, {s.failed} failed")
+    t.add_row("to run", str(s.to_run))
+    t.add_row("spec hash", s.spec_hash[:16])
+    if s.mean_run_s is not None:
+        from .backends import default_workers
+
+        w = workers or default_workers()
+        t.add_row("estimate", f"{_fmt_s(s.mean_run_s)} per run; ~{_fmt_s(s.mean_run_s * s.to_run / w)} on {w} workers")
+    out_console.print(t)
+    for n in s.notes:
+        err_console.print(f"[yellow]note:[/] {escape(n)}")
+
+
+@sweep_app.command("run")
+def run_cmd(
+    spec: Path = SpecArg,
+    backend: Optional[str] = typer.Option(None, "--backend", "-b", help="sequential | process | dask | ray (default: the spec's)."),
+    workers: Optional[int] = typer.Option(None, "--workers", "-w", help="Worker processes (default: CPU count)."),
+    address: Optional[str] = typer.Option(None, "--address", help="Address of a running Dask scheduler (tcp://host:8786) or Ray cluster."),
+    out: Path = OutOpt,
+    fresh: bool = typer.Option(False, "--fresh", help="Discard a store made by a different spec (and its results)."),
+    retry_failed: bool = typer.Option(False, "--retry-failed", help="Also rerun runs that failed before."),
+    chunk_size: Optional[int] = typer.Option(None, "--chunk-size", min=1, help="Runs per task (default: adaptive)."),
+    max_runs: Optional[int] = typer.Option(None, "--max-runs", min=0, help="Run at most this many now."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar with an ETA."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Run every unfinished run of SPEC (resumes; a finished sweep runs nothing)."""
+    if workers is not None and workers < 1:
+        _fail(f"--workers must be >= 1, got {workers}", 2)
+    s = _guard(_run, spec, out, backend=backend, workers=workers, address=address, fresh=fresh,
+               retry_failed=retry_failed, chunk_size=chunk_size, max_runs=max_runs,
+               progress=progress, console=err_console)
+    if as_json:
+        out_console.print_json(json.dumps(s.to_dict(), default=str))
+        return
+    if s.nothing_to_run:
+        out_console.print(escape(s.message))
+        return
+    out_console.print(escape(s.message))
+    if s.executed:
+        out_console.print(
+            f"{s.runs_per_minute:.1f} runs/min; mean model time {_fmt_s(s.run_wall_s / s.executed)} per run"
+        )
+    if s.failed:
+        err_console.print(f"[yellow]{s.failed} run(s) failed[/]; see `ree sweep status {spec}`")
+
+
+@sweep_app.command("status")
+def status_cmd(spec: Path = SpecArg, out: Path = OutOpt, as_json: bool = JsonOpt) -> None:
+    """Show planned, finished, failed and remaining runs of SPEC's store."""
+    s = _guard(_status, spec, out)
+    if as_json:
+        out_console.print_json(json.dumps(s.to_dict(), default=str))
+        return
+    t = Table(title=f"sweep status: {s.store}", show_header=False)
+    t.add_row("planned", str(s.planned))
+    t.add_row("ok", str(s.ok))
+    t.add_row("failed", str(s.failed) + (f" ({', '.join(f'{k}: {v}' for k, v in s.failures.items())})" if s.failures else ""))
+    t.add_row("remaining", str(s.remaining))
+    t.add_row("mean run time", _fmt_s(s.mean_run_s))
+    t.add_row("spec", "unchanged" if s.spec_matches else "[red]CHANGED since plan (use --fresh)[/]")
+    if s.last:
+        t.add_row("last invocation", f"{s.last.get('command')} {s.last.get('status', '')} {s.last.get('start')} -> {s.last.get('end')}")
+    if len(s.code_versions) > 1:
+        t.add_row("code versions", "[yellow]results come from several commits: " + ", ".join(c[:10] for c in s.code_versions) + "[/]")
+    out_console.print(t)
+
+
+@sweep_app.command("analyze")
+def analyze_cmd(
+    spec: Path = SpecArg,
+    out: Path = OutOpt,
+    conf_level: float = typer.Option(0.95, "--conf-level", min=0.5, max=0.999),
+    num_resamples: int = typer.Option(200, "--resamples", min=10),
+    plots: bool = typer.Option(True, "--plots/--no-plots", help="Write bar charts."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Sobol/Morris/FAST indices and PRIM scenario discovery from SPEC's stored results."""
+    r = _guard(_analyze, spec, out, conf_level=conf_level, num_resamples=num_resamples, plots=plots)
+    if as_json:
+        doc = {
+            "store": r.store, "method": r.method, "files": r.files, "notes": r.notes,
+            "indices": None if r.indices is None else r.indices.to_dict(orient="records"),
+            "discovery": [{k: (v.to_dict(orient="records") if hasattr(v, "to_dict") else v)
+                           for k, v in d.items() if k != "trajectory"} for d in r.discovery],
+        }
+        out_console.print_json(json.dumps(doc, default=str))
+        return
+    if r.indices is not None:
+        t = Table(title=f"{r.method} indices")
+        for c in r.indices.columns:
+            t.add_column(c)
+        for row in r.indices.itertuples(index=False):
+            t.add_row(*[f"{v:.3f}" if isinstance(v, float) else str(v) for v in row])
+        out_console.print(t)
+    for d in r.discovery:
+        lim = d.get("limits")
+        if lim is None or not len(lim):
+            continue
+        out_console.print(
+            f"[bold]PRIM[/] {d['question']}: box with coverage {d['coverage']:.2f}, density "
+            f"{d['density']:.2f}, mass {d['mass']:.2f} ({d['cases']} of {d['n']} runs qualify)"
+        )
+        for row in lim.itertuples(index=False):
+            rng = row.levels if row.levels else f"[{row.lower:g}, {row.upper:g}]"
+            out_console.print(f"  {row.parameter} in {rng}")
+    for n in r.notes:
+        err_console.print(f"[yellow]note:[/] {escape(n)}")
+    out_console.print(f"wrote {len(r.files)} file(s) to {Path(r.store) / 'analysis'}")
+
+
+def main() -> None:  # pragma: no cover - console entry for `python -m experiments.sweep.cli`
+    sweep_app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,83 @@
+"""`ree sweep plan|run|status|analyze` through the typer app (CliRunner)."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from experiments.sweep.cli import sweep_app
+from sweep_toy_models import write_toy_spec
+
+runner = CliRunner()
+
+
+def test_plan_run_status_analyze_roundtrip(tmp_path):
+    spec = write_toy_spec(tmp_path / "s.toml", replicates=2)
+    out = str(tmp_path / "out")
+    r = runner.invoke(sweep_app, ["plan", str(spec), "--out", out])
+    assert r.exit_code == 0, r.output
+    assert "factorial: 54 rows x 2 replicates = 108 runs" in r.output
+    assert (tmp_path / "out" / "toy" / "design.parquet").exists()
+    assert (tmp_path / "out" / "toy" / "spec.json").exists()
+    assert not (tmp_path / "out" / "toy" / "results").exists()
+
+    r = runner.invoke(sweep_app, ["plan", str(spec), "--out", out, "--json"])
+    doc = json.loads(r.output)
+    assert (doc["runs"], doc["to_run"], doc["created"]) == (108, 108, False)
+
+    r = runner.invoke(sweep_app, ["run", str(spec), "--out", out, "--backend", "sequential",
+                                  "--max-runs", "40"])
+    assert r.exit_code == 0, r.output
+    assert "ran 40 of 108 runs (40 ok, 0 failed)" in r.output and "68 remain" in r.output
+    assert "ETA" in r.output and "40/40" in r.output  # the progress bar
+
+    r = runner.invoke(sweep_app, ["status", str(spec), "--out", out, "--json"])
+    st = json.loads(r.output)
+    assert (st["planned"], st["ok"], st["remaining"], st["spec_matches"]) == (108, 40, 68, True)
+
+    r = runner.invoke(sweep_app, ["run", str(spec), "--out", out, "--backend", "sequential",
+                                  "--no-progress", "--json"])
+    doc = json.loads(r.output)
+    assert (doc["skipped"], doc["executed"], doc["remaining"]) == (40, 68, 0)
+
+    r = runner.invoke(sweep_app, ["run", str(spec), "--out", out, "--backend", "sequential"])
+    assert r.exit_code == 0
+    assert "nothing left to run: all 108 runs of 'toy' are finished (108 ok, 0 failed)" in r.output
+
+    r = runner.invoke(sweep_app, ["plan", str(spec), "--out", out, "--workers", "2"])
+    assert "108 ok" in r.output and "estimate" in r.output
+
+    r = runner.invoke(sweep_app, ["analyze", str(spec), "--out", out, "--no-plots"])
+    assert r.exit_code == 0, r.output
+    assert "sensitivity indices need a saltelli, morris or fast design" in r.output
+
+    prov = json.loads((tmp_path / "out" / "toy" / "provenance.json").read_text())
+    assert prov["spec_hash"] == doc_hash(tmp_path)
+    runs = [i for i in prov["invocations"] if i["command"] == "run"]
+    assert len(runs) == 2  # the no-op third run does not start an invocation
+    assert prov["invocations"][0]["command"] == "plan"
+    for inv in runs:
+        assert inv["status"] == "completed" and inv["end"] >= inv["start"]
+        assert {"git", "packages", "host", "python", "argv"} <= set(inv)
+        assert inv["packages"]["numpy"]
+
+
+def doc_hash(tmp_path):
+    return json.loads((tmp_path / "out" / "toy" / "spec.json").read_text())["spec_hash"]
+
+
+def test_status_before_plan_fails_cleanly(tmp_path):
+    spec = write_toy_spec(tmp_path / "s.toml")
+    r = runner.invoke(sweep_app, ["status", str(spec), "--out", str(tmp_path / "out")])
+    assert r.exit_code == 1 and "no sweep planned" in r.output
+
+
+def test_help_lists_the_commands():
+    r = runner.invoke(sweep_app, ["--help"])
+    assert r.exit_code == 0
+    for cmd in ("plan", "run", "status", "analyze"):
+        assert cmd in r.output
+    r = runner.invoke(sweep_app, ["run", "--help"])
+    for opt in ("--backend", "--workers", "--address", "--out", "--fresh"):
+        assert opt in r.output
