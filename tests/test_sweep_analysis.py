@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from sweep_toy_models import write_toy_spec
 from typer.testing import CliRunner
 
 from experiments.sweep import AnalysisError, analyze, run
 from experiments.sweep.cli import sweep_app
-from sweep_toy_models import write_toy_spec
 
 LINEAR = """\
 name = "linear"

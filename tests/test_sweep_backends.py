@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from sweep_toy_models import result_table, write_toy_spec
 from typer.testing import CliRunner
 
 from experiments.sweep import RunStore, run
 from experiments.sweep.backends import SequentialExecutor, open_backend
 from experiments.sweep.cli import sweep_app
-from sweep_toy_models import result_table, write_toy_spec
 
 REPO = Path(__file__).resolve().parents[1]
 TESTS = Path(__file__).resolve().parent
@@ -171,8 +171,7 @@ def test_ray_backend_without_ray_says_how_to_install(tmp_path):
 
 
 @pytest.mark.timeout(60)
-def test_unreachable_dask_scheduler_is_a_clean_error(tmp_path):
-    spec = write_toy_spec(tmp_path / "s.toml")
+def test_unreachable_dask_scheduler_is_a_clean_error():
     import socket
 
     with socket.socket() as s:  # a free port nobody listens on
@@ -186,7 +185,7 @@ def test_unreachable_dask_scheduler_is_a_clean_error(tmp_path):
 def test_dask_reschedules_tasks_of_a_killed_worker(reference, tmp_path):
     """SIGKILL one of two `dask worker` processes mid-sweep: its tasks are rescheduled (the
     nanny restarts it) and the table equals the sequential one."""
-    spec, ref = reference
+    _spec, ref = reference
     slow = write_toy_spec(tmp_path / "toy.toml", model="slow_evaluate",
                           design='method = "lhs"\nn = 24', replicates=2,
                           execution="chunk_size = 1")
@@ -213,7 +212,7 @@ def test_dask_reschedules_tasks_of_a_killed_worker(reference, tmp_path):
         with Client(address, timeout="30s") as c:
             c.wait_for_workers(2, timeout=60)
             pids = c.run(os.getpid)
-        victim = sorted(pids.values())[0]
+        victim = min(pids.values())
         killed = []
 
         def kill_once(rec):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 
+from sweep_toy_models import write_toy_spec
 from typer.testing import CliRunner
 
 from experiments.sweep.cli import sweep_app
-from sweep_toy_models import write_toy_spec
 
 runner = CliRunner()
 

@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sweep_toy_models import write_toy_spec
 
 from experiments.sweep import build_design, expected_rows, load_spec, run_chunk
 from experiments.sweep.runner import _param_names, _run_item, _task_payload
 from experiments.sweep.seeds import make_seed_sequence, run_id, seed_int, spawn_key
 from experiments.sweep.spec import parse_spec
-from sweep_toy_models import write_toy_spec
 
 
 def _design(tmp_path, design, replicates=1, **kw):
@@ -48,7 +48,7 @@ def test_row_counts(tmp_path, design, rows):
 
 
 def test_factorial_is_full_product_with_types(tmp_path):
-    spec, df = _design(tmp_path, 'method = "factorial"\nlevels = 3')
+    _spec, df = _design(tmp_path, 'method = "factorial"\nlevels = 3')
     combos = set(zip(df["parameters.a"], df["parameters.k"], df["levers.mode"], df["levers.flag"]))
     assert combos == {(a, k, m, f) for a in (0.0, 0.5, 1.0) for k in (1, 3, 5)
                       for m in ("none", "tariff", "quota") for f in (False, True)}
@@ -62,7 +62,7 @@ def test_factorial_is_full_product_with_types(tmp_path):
 @pytest.mark.parametrize("method", ["lhs", "sobol", "halton", "saltelli", "morris"])
 def test_sampled_values_in_range_and_reproducible(tmp_path, method):
     n = 16
-    spec, df = _design(tmp_path, f'method = "{method}"\nn = {n}')
+    _spec, df = _design(tmp_path, f'method = "{method}"\nn = {n}')
     assert df["parameters.a"].between(0.0, 1.0).all()
     assert set(df["parameters.k"]) <= {1, 2, 3, 4, 5}
     assert set(df["levers.mode"]) <= {"none", "tariff", "quota"}
@@ -104,7 +104,7 @@ GOLDEN_SEEDS = [7993770517160411898, 14351987158862774181, 16602594785676215480,
 
 
 def test_golden_run_ids(tmp_path):
-    spec, df = _design(tmp_path, 'method = "factorial"\nlevels = 3', replicates=2)
+    _spec, df = _design(tmp_path, 'method = "factorial"\nlevels = 3', replicates=2)
     assert list(df["run_id"].iloc[:4]) == GOLDEN_IDS
     assert [int(x) for x in df["seed_int"].iloc[:4]] == GOLDEN_SEEDS
     rid = run_id(model="abm", scenario_digest="0123456789abcdef", months=12, outcomes=["b", "a"],
@@ -114,8 +114,8 @@ def test_golden_run_ids(tmp_path):
 
 
 def test_run_id_is_content_hash(tmp_path):
-    base = dict(model="abm", scenario_digest="d", months=12, outcomes=["a", "b"],
-                keep_timeseries=False, overrides={"x": 1.0, "y": "z"}, seed_root=1, key=(0, 0))
+    base = {"model": "abm", "scenario_digest": "d", "months": 12, "outcomes": ["a", "b"],
+                "keep_timeseries": False, "overrides": {"x": 1.0, "y": "z"}, "seed_root": 1, "key": (0, 0)}
     ref = run_id(**base)
     assert run_id(**{**base, "outcomes": ["b", "a"]}) == ref  # order-insensitive
     assert run_id(**{**base, "overrides": {"y": "z", "x": 1.0}}) == ref
@@ -138,7 +138,7 @@ def test_seed_sequences_match_numpy_spawning():
 
 
 def test_crn_shares_streams_across_rows(tmp_path):
-    spec, df = _design(tmp_path, 'method = "factorial"\nlevels = 2', replicates=2,
+    _spec, df = _design(tmp_path, 'method = "factorial"\nlevels = 2', replicates=2,
                        top='seed_scheme = "crn"')
     for rep in (0, 1):
         assert df.loc[df["rep"] == rep, "seed_int"].nunique() == 1
@@ -160,5 +160,5 @@ def test_results_do_not_depend_on_order_or_chunking(tmp_path):
     for i in range(0, len(shuffled), 5):
         parts += run_chunk(_task_payload(spec, shuffled[i:i + 5]))["records"]
     assert outs(parts) == whole
-    assert len(set(v[1] for v in whole.values())) == len(whole)  # distinct noise per run
+    assert len({v[1] for v in whole.values()}) == len(whole)  # distinct noise per run
     assert seed_int(spec.seed_root, (0, 0)) == int(df["seed_int"].iloc[0])

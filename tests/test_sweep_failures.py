@@ -6,11 +6,11 @@ import os
 from pathlib import Path
 
 import pytest
+from sweep_toy_models import toy_evaluate, write_toy_spec
 from typer.testing import CliRunner
 
 from experiments.sweep import RunStore, run, status
 from experiments.sweep.cli import sweep_app
-from sweep_toy_models import toy_evaluate, write_toy_spec
 
 REPO = Path(__file__).resolve().parents[1]
 TESTS = Path(__file__).resolve().parent

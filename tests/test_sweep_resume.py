@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from sweep_toy_models import result_table, write_toy_spec
 
 from experiments.sweep import RunStore, run, status
-from sweep_toy_models import result_table, write_toy_spec
 
 REPO = Path(__file__).resolve().parents[1]
 TESTS = Path(__file__).resolve().parent

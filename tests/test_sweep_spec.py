@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from sweep_toy_models import write_toy_spec
 from typer.testing import CliRunner
 
 from experiments.sweep import SpecChangedError, SpecError, load_spec, plan, run
 from experiments.sweep.cli import sweep_app
-from sweep_toy_models import write_toy_spec
 
 GOOD_DESIGN = 'method = "factorial"\nlevels = 3'
 
@@ -140,7 +140,7 @@ def test_toml_syntax_error_and_missing_file(tmp_path):
 def test_parameter_completed_from_model_and_constants_flattened(tmp_path):
     spec_path = write_toy_spec(
         tmp_path / "s.toml", extra='[constants]\nparameters.b = 0.25\n')
-    spec, handle, digest = load_spec(spec_path)
+    spec, _handle, digest = load_spec(spec_path)
     # name-only parameters take their type, levels and range from the model
     assert [p.type for p in spec.parameters] == ["real", "integer", "categorical", "bool"]
     assert spec.levers[0].levels == ["none", "tariff", "quota"]

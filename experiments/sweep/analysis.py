@@ -219,7 +219,7 @@ def prim_discovery(
         "limits": pd.DataFrame(rows, columns=["parameter", "lower", "upper", "levels"]),
         "coverage": float(t["coverage"]), "density": float(t["density"]),
         "mass": float(t["mass"]), "res_dim": int(t["res_dim"]),
-        "trajectory": traj, "cases": int(np.sum(y)), "n": int(len(y)),
+        "trajectory": traj, "cases": int(np.sum(y)), "n": len(y),
     }
 
 
@@ -344,7 +344,7 @@ def analyze(
                     f"discovery '{question}': {'all' if y.all() else 'no'} runs qualify; "
                     "nothing to discover"
                 )
-                results.append({"question": question, "cases": int(y.sum()), "n": int(len(y)),
+                results.append({"question": question, "cases": int(y.sum()), "n": len(y),
                                 "limits": pd.DataFrame()})
                 continue
             try:

@@ -15,8 +15,8 @@ different spec (use ``--fresh``); 130 interrupted (finished runs are kept; rerun
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.console import Console
@@ -71,7 +71,7 @@ def _guard(fn, *args, **kwargs):
 
 
 def _fmt_s(s: float | None) -> str:
-    if s is None or s != s:
+    if s is None or math.isnan(s):
         return "-"
     if s < 1:
         return f"{s * 1000:.1f} ms"
@@ -85,7 +85,7 @@ def plan_cmd(
     spec: Path = SpecArg,
     out: Path = OutOpt,
     fresh: bool = typer.Option(False, "--fresh", help="Discard a store made by a different spec."),
-    workers: Optional[int] = typer.Option(None, "--workers", "-w", min=1, help="Workers for the time estimate."),
+    workers: int | None = typer.Option(None, "--workers", "-w", min=1, help="Workers for the time estimate."),
     pilot: bool = typer.Option(False, "--pilot", help="Time one run in-process for the estimate."),
     as_json: bool = JsonOpt,
 ) -> None:
@@ -115,14 +115,14 @@ def plan_cmd(
 @sweep_app.command("run")
 def run_cmd(
     spec: Path = SpecArg,
-    backend: Optional[str] = typer.Option(None, "--backend", "-b", help="sequential | process | dask | ray (default: the spec's)."),
-    workers: Optional[int] = typer.Option(None, "--workers", "-w", help="Worker processes (default: CPU count)."),
-    address: Optional[str] = typer.Option(None, "--address", help="Address of a running Dask scheduler (tcp://host:8786) or Ray cluster."),
+    backend: str | None = typer.Option(None, "--backend", "-b", help="sequential | process | dask | ray (default: the spec's)."),
+    workers: int | None = typer.Option(None, "--workers", "-w", help="Worker processes (default: CPU count)."),
+    address: str | None = typer.Option(None, "--address", help="Address of a running Dask scheduler (tcp://host:8786) or Ray cluster."),
     out: Path = OutOpt,
     fresh: bool = typer.Option(False, "--fresh", help="Discard a store made by a different spec (and its results)."),
     retry_failed: bool = typer.Option(False, "--retry-failed", help="Also rerun runs that failed before."),
-    chunk_size: Optional[int] = typer.Option(None, "--chunk-size", min=1, help="Runs per task (default: adaptive)."),
-    max_runs: Optional[int] = typer.Option(None, "--max-runs", min=0, help="Run at most this many now."),
+    chunk_size: int | None = typer.Option(None, "--chunk-size", min=1, help="Runs per task (default: adaptive)."),
+    max_runs: int | None = typer.Option(None, "--max-runs", min=0, help="Run at most this many now."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar with an ETA."),
     as_json: bool = JsonOpt,
 ) -> None:

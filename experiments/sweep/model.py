@@ -29,10 +29,11 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
-__all__ = ["ModelHandle", "ModelError", "resolve_model", "scenario_digest"]
+__all__ = ["ModelError", "ModelHandle", "resolve_model", "scenario_digest"]
 
 
 class ModelError(ValueError):

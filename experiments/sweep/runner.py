@@ -18,24 +18,24 @@ from __future__ import annotations
 import math
 import os
 import socket
-import threading
 import time
 import traceback as tb
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Future, wait
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .backends import Backend, default_workers, open_backend
+from .backends import Backend, open_backend
 from .design import build_design, expected_rows
 from .provenance import invocation_record, now_iso
 from .seeds import canonical_value, make_seed_sequence, spawn_key
 from .spec import ExperimentSpec, SpecError, check_backend, load_spec
-from .store import RunStore, SpecChangedError
+from .store import RunStore
 
 __all__ = [
     "PlanSummary",
@@ -361,7 +361,11 @@ class _Progress:
         if not enabled:
             return
         from rich.progress import (
-            BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
             TimeRemainingColumn,
         )
 
@@ -634,7 +638,7 @@ def status(spec_path: str | Path | None = None, out: str | Path | None = None, *
     if store_dir is None:
         if spec_path is None:
             raise ValueError("give spec_path or store_dir")
-        spec, handle, digest = load_spec(spec_path)
+        spec, _handle, digest = load_spec(spec_path)
         store = RunStore(Path(out or DEFAULT_OUT) / spec.name)
         if store.exists():
             matches = store.stored_hash() == spec.spec_hash(digest)

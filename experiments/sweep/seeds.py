@@ -16,7 +16,8 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 

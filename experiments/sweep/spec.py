@@ -10,7 +10,7 @@ FAST), replicates and a seed root. Example::
     months = 60
     replicates = 2
     seed_root = 20260101
-    outcomes = ["peak_dy_price_row", "us_oem_lost_output_months"]
+    outcomes = ["peak_dy_price_outside_china", "us_oem_lost_output_usd"]
 
     [design]
     method = "factorial"
@@ -20,9 +20,12 @@ FAST), replicates and a seed root. Example::
     levels = [0.0, 0.25, 0.5]
 
     [[uncertainties]]
-    name = "parameters.demand_elasticity"
+    name = "parameters.final_demand_elasticity"
     low = -0.6
     high = -0.1
+
+    [[uncertainties]]
+    name = "parameters.risk_sensitivity"   # no range given: the model's own [low, high]
 
     [execution]            # how to run; not part of the spec hash
     backend = "process"
@@ -134,7 +137,7 @@ class Parameter(BaseModel):
     doc: str = ""
 
     @model_validator(mode="after")
-    def _check(self) -> "Parameter":
+    def _check(self) -> Parameter:
         t = self.type
         if self.levels is not None:
             if len(self.levels) == 0:
@@ -225,7 +228,7 @@ class DesignSpec(BaseModel):
     scramble: bool = True
 
     @model_validator(mode="after")
-    def _check(self) -> "DesignSpec":
+    def _check(self) -> DesignSpec:
         if self.method != "factorial" and self.n is None:
             raise ValueError(f"design method {self.method!r} needs n (the sample size)")
         if self.method == "morris" and self.num_levels % 2:
@@ -354,7 +357,7 @@ class ExperimentSpec(BaseModel):
         return flat
 
     @model_validator(mode="after")
-    def _check(self) -> "ExperimentSpec":
+    def _check(self) -> ExperimentSpec:
         seen: dict[str, str] = {}
         for group in ("uncertainties", "levers"):
             for i, p in enumerate(getattr(self, group)):
@@ -437,8 +440,7 @@ def _format_validation_error(exc: ValidationError, data: Any) -> list[tuple[str,
             continue
         seen.add(key)
         msg = err.get("msg", "invalid")
-        if msg.startswith("Value error, "):
-            msg = msg[len("Value error, "):]
+        msg = msg.removeprefix("Value error, ")
         field = _loc_to_field(loc)
         if err.get("type") == "extra_forbidden":
             msg = f"unknown field {loc[-1]!r}"

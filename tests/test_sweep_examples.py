@@ -1,0 +1,151 @@
+"""The shipped example specs, and a tiny real sweep of the project's model."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from experiments.sweep import expected_rows, load_spec, plan, run
+from experiments.sweep.spec import parse_spec, read_toml
+
+REPO = Path(__file__).resolve().parents[1]
+SWEEPS = REPO / "experiments" / "sweeps"
+EXAMPLES = sorted(SWEEPS.glob("*.toml"))
+HAVE_ABM = importlib.util.find_spec("abm.outcomes") is not None
+needs_abm = pytest.mark.skipif(not HAVE_ABM, reason="abm.outcomes not available yet")
+
+
+@pytest.fixture(autouse=True)
+def _worker_pythonpath(monkeypatch):
+    parts = [str(REPO)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(parts))
+
+
+def test_two_examples_ship():
+    names = {p.name for p in EXAMPLES}
+    assert {"tariff_licence_stockpile.toml", "sobol_behaviour.toml"} <= names
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_example_structure(path):
+    spec = parse_spec(read_toml(path), str(path))
+    assert spec.model == "abm"
+    if spec.design.method == "factorial":
+        assert expected_rows(spec) * spec.replicates == 27
+        assert [p.name for p in spec.levers] == [
+            "levers.us_tariff_on_china", "levers.approval_rate_us", "levers.stockpile_target_months"]
+        assert spec.discovery and spec.discovery[0].inputs == "levers"
+    else:
+        assert spec.design.method == "saltelli"
+        assert len(spec.uncertainties) == 8
+        assert expected_rows(spec) == 128 * (8 + 2)
+
+
+@needs_abm
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_example_names_exist_in_the_model(path, tmp_path):
+    spec, handle, _digest = load_spec(path)  # raises SpecError naming any unknown name
+    space = handle.parameter_space()
+    for p in spec.parameters:
+        assert p.name in space
+    p = plan(path, tmp_path / "out")
+    assert p.runs == expected_rows(spec) * spec.replicates
+    assert p.to_run == p.unique_runs
+
+
+@needs_abm
+@pytest.mark.timeout(300)
+def test_tiny_real_sweep(tmp_path):
+    """4 runs of the real model (12 months): 2 tariff levels x 2 replicates, process backend."""
+    # outcomes defined within 12 months (china_content_*_2030 needs a horizon into 2030)
+    outcomes = ["peak_dy_price_outside_china", "oem_lost_output_months",
+                "us_oem_lost_output_usd", "cumulative_subsidy_cost"]
+    spec = tmp_path / "tiny.toml"
+    spec.write_text(f"""
+name = "tiny"
+scenario = "baseline"
+months = 12
+replicates = 2
+seed_root = 7
+outcomes = {outcomes!r}
+
+[design]
+method = "factorial"
+
+[[levers]]
+name = "levers.us_tariff_on_china"
+levels = [0.0, 1.0]
+""".replace("'", '"'))
+    s = run(spec, tmp_path / "out", backend="process", workers=2, progress=False)
+    assert (s.executed, s.ok, s.failed) == (4, 4, 0), s.message
+    from experiments.sweep import RunStore
+
+    df = RunStore(tmp_path / "out" / "tiny").read_results()
+    assert df[outcomes].notna().all().all()
+    # sequential rerun elsewhere gives the same table (seeded, order-independent)
+    s2 = run(spec, tmp_path / "seq", backend="sequential", progress=False)
+    assert s2.ok == 4
+    a = df.sort_values("run_id")[["run_id", *outcomes]].reset_index(drop=True)
+    b = RunStore(tmp_path / "seq" / "tiny").read_results().sort_values("run_id")[["run_id", *outcomes]].reset_index(drop=True)
+    assert a.equals(b)
+
+
+@needs_abm
+@pytest.mark.timeout(300)
+def test_real_morris_screening_small(tmp_path):
+    """Morris over three behavioural parameters of the real model: N(D+1) = 2 x 4 = 8 runs."""
+    spec = tmp_path / "morris.toml"
+    spec.write_text("""
+name = "morris-small"
+scenario = "baseline"
+months = 12
+seed_root = 11
+seed_scheme = "crn"
+outcomes = ["peak_ndpr_price_outside_china", "magnet_capacity_outside_china"]
+
+[design]
+method = "morris"
+n = 2
+
+[[uncertainties]]
+name = "parameters.final_demand_elasticity"
+
+[[uncertainties]]
+name = "parameters.price_expectation_months"
+
+[[uncertainties]]
+name = "parameters.inventory_target_weeks"
+""")
+    s = run(spec, tmp_path / "out", backend="process", workers=2, progress=False)
+    assert (s.executed, s.ok) == (8, 8), s.message
+    from experiments.sweep import analyze
+
+    r = analyze(spec, tmp_path / "out", plots=False)
+    assert r.method == "morris" and len(r.indices) == 2 * 3
+    assert np.isfinite(r.indices["mu_star"]).all()
+    assert (r.indices["mu_star"] >= r.indices["mu"].abs() - 1e-9).all()
+
+
+@needs_abm
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_grid_example_end_to_end(tmp_path):
+    """The shipped 27-run grid on 2 processes, then PRIM on the levers (about 2 minutes)."""
+    path = SWEEPS / "tariff_licence_stockpile.toml"
+    s = run(path, tmp_path / "out", backend="process", workers=2, progress=False)
+    assert s.ok == 27 and s.failed == 0
+    assert run(path, tmp_path / "out", backend="process", workers=2, progress=False).nothing_to_run
+    pytest.importorskip("ema_workbench")
+    from experiments.sweep import analyze
+
+    r = analyze(path, tmp_path / "out", plots=False)
+    assert len(r.discovery) == 1
+    d = r.discovery[0]
+    if len(d.get("limits", [])):
+        assert set(d["limits"]["parameter"]) <= {
+            "levers.us_tariff_on_china", "levers.approval_rate_us", "levers.stockpile_target_months"}
+        assert 0 < d["coverage"] <= 1 and 0 < d["density"] <= 1
