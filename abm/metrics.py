@@ -51,21 +51,31 @@ class Recorder:
                              "region": col(region), "partner": col(partner), "value": value,
                              "unit": unit, "n": n})
 
-    def frame(self) -> pd.DataFrame:
-        """All rows so far (columns: date, step, metric, good, region, partner, value, unit)."""
-        if not self._blocks:
+    def frame(self, since_step: int = 0, metrics: tuple[str, ...] | None = None) -> pd.DataFrame:
+        """Rows so far (columns: date, step, metric, good, region, partner, value, unit).
+
+        Args:
+            since_step: only rows of steps >= this (cheap incremental reads for the UI).
+            metrics: only these metrics (None: all).
+        """
+        blocks = [b for b in self._blocks if b["step"] >= since_step
+                  and (metrics is None or b["metric"] in metrics)]
+        return self._frame(blocks)
+
+    def _frame(self, blocks: list[dict]) -> pd.DataFrame:
+        if not blocks:
             return pd.DataFrame(columns=["date", "step", "metric", "good", "region", "partner",
                                          "value", "unit"])
-        n = [b["n"] for b in self._blocks]
+        n = [b["n"] for b in blocks]
         df = pd.DataFrame({
-            "date": pd.to_datetime(np.repeat([b["date"] for b in self._blocks], n)),
-            "step": np.repeat([b["step"] for b in self._blocks], n).astype("int32"),
-            "metric": np.repeat([b["metric"] for b in self._blocks], n),
-            "good": np.concatenate([b["good"] for b in self._blocks]),
-            "region": np.concatenate([b["region"] for b in self._blocks]),
-            "partner": np.concatenate([b["partner"] for b in self._blocks]),
-            "value": np.concatenate([b["value"] for b in self._blocks]),
-            "unit": np.repeat([b["unit"] for b in self._blocks], n),
+            "date": pd.to_datetime(np.repeat([b["date"] for b in blocks], n)),
+            "step": np.repeat([b["step"] for b in blocks], n).astype("int32"),
+            "metric": np.repeat([b["metric"] for b in blocks], n),
+            "good": np.concatenate([b["good"] for b in blocks]),
+            "region": np.concatenate([b["region"] for b in blocks]),
+            "partner": np.concatenate([b["partner"] for b in blocks]),
+            "value": np.concatenate([b["value"] for b in blocks]),
+            "unit": np.repeat([b["unit"] for b in blocks], n),
         })
         for c in ("metric", "good", "region", "partner", "unit"):
             df[c] = df[c].astype("string")
