@@ -38,8 +38,8 @@ from abm.regions import CHINA, regions, transport_matrix
 from abm.scenario import Scenario, apply_overrides, load_scenario
 from abm.timeline import to_month
 from abm.world import build_world, initial_stocks
-from agents import (OEM, DefenseContractor, Government, MagnetMaker, Miner, Recycler,
-                    Refiner)
+from agents import (OEM, DefenseContractor, Government, MagnetMaker, Miner, NonMagnetUser,
+                    Recycler, Refiner)
 
 PRODUCER_TYPES = (Miner, Refiner, MagnetMaker, Recycler)
 STAGES = ("mining", "separation", "magnets")
@@ -119,7 +119,43 @@ class RareEarthModel(mesa.Model):
             "Defense lost output (USD m/month)": lambda m: m.headline("lost_defense") / 1e6,
         })
         self._headline: dict[str, float] = {}
+        self._warm_up_prices()
         self.policy.refresh(0, log=self.log_event)
+
+    def _warm_up_prices(self, rounds: int = 3) -> None:
+        """Set initial regional prices and expectations to a trial clearing of the base-year
+        order book (no goods move), so importing regions start at landed cost rather than
+        at the origin reference price."""
+        for _ in range(rounds):
+            book = OrderBook(self.G, self.R)
+            for a in self.agents:
+                if hasattr(a, "post_orders") and not isinstance(a, Government):
+                    a.post_orders(book)
+            terms = self.policy.terms(self.transport, np.zeros(self.policy.shape, dtype=bool))
+            res = clear(book, terms, self.origin_price)
+            self._observe(res)
+            for a in self.agents:
+                for g in list(a.exp_price):
+                    a.exp_price[g] = float(a.observed(g))
+
+    def _observe(self, res) -> None:
+        """Update observed prices from a clearing.
+
+        ``observed_price`` (delivered, what buyers pay) is a region's civil node price where
+        the region received goods, else its origin price where it sold, else the cheapest
+        landed cost; ``origin_price`` (FOB, what sellers get) is the origin dual where the
+        region offered. Undefined entries keep their previous value.
+        """
+        received = res.flows[:, :, :, 0].sum(axis=1) > 1e-9
+        node = np.where(received, res.price[:, :, 0], np.nan)
+        landed = _nanmin0(np.where(np.isfinite(res.origin_price)[:, :, None],
+                                    res.origin_price[:, :, None] + self.transport, np.nan)) \
+            if np.isfinite(res.origin_price).any() else np.full((self.G, self.R), np.nan)
+        obs = np.where(np.isfinite(node), node,
+                       np.where(np.isfinite(res.origin_price), res.origin_price, landed))
+        self.observed_price = np.where(np.isfinite(obs) & (obs > 0), obs, self.observed_price)
+        self.origin_price = np.where(np.isfinite(res.origin_price) & (res.origin_price > 0),
+                                     res.origin_price, self.origin_price)
 
     # ------------------------------------------------------------------ calendar
     @property
@@ -233,7 +269,8 @@ class RareEarthModel(mesa.Model):
 
         # orders
         book = OrderBook(self.G, self.R)
-        for cls in (Government, Miner, Refiner, MagnetMaker, Recycler, OEM, DefenseContractor):
+        for cls in (Government, Miner, Refiner, MagnetMaker, Recycler, OEM, NonMagnetUser,
+                    DefenseContractor):
             group = self.agents_by_type.get(cls)
             if group:
                 group.shuffle_do("post_orders", book)
@@ -263,7 +300,7 @@ class RareEarthModel(mesa.Model):
         self._settle(book, res, licensed, approval)
 
         # production (upstream first, so this month's purchases are used this month)
-        for cls in (Miner, Refiner, MagnetMaker, Recycler, OEM, DefenseContractor):
+        for cls in (Miner, Refiner, MagnetMaker, Recycler, OEM, NonMagnetUser, DefenseContractor):
             group = self.agents_by_type.get(cls)
             if group:
                 group.do("produce")
@@ -286,13 +323,13 @@ class RareEarthModel(mesa.Model):
     def _settle(self, book, res, licensed, approval) -> None:
         """Move goods and money: sellers give up stock, buyers receive it with origin."""
         self._last_bids = book.bids
+        sold: dict[tuple, float] = {}
         for i, (a, g, r, q, _ask, _cm, _ca) in enumerate(book.offers):
             fill = res.offer_fill[i]
+            sold[(a, g)] = sold.get((a, g), 0.0) + fill
             if fill <= 0:
-                a.record_sale(g, 0.0)
                 continue
             a.stock(g).take(fill)
-            a.record_sale(g, fill)
             p = res.origin_price[g, r]
             floor = self.policy.floor_price(a.region, g)
             gap = max(floor - p, 0.0) if floor > 0 else 0.0
@@ -300,6 +337,8 @@ class RareEarthModel(mesa.Model):
             if gap > 0:
                 gov = self._government(a.region)
                 gov.subsidy_cost += gap * fill * 1000.0
+        for (a, g), q in sold.items():
+            a.record_sale(g, q)
         for i, (a, g, r, u, q, _p) in enumerate(book.bids):
             fill = res.bid_fill[i]
             if fill > 0:
@@ -315,10 +354,7 @@ class RareEarthModel(mesa.Model):
                 if applied[d] > 0:
                     denied = 1 - approved[d] / applied[d]
                     self.policy.risk_shock[code] = self.policy.risk_shock.get(code, 0.0) + 0.1 * denied
-        # observed prices: civil delivered price, else origin price; keep last if undefined
-        obs = np.where(np.isfinite(res.price[:, :, 0]), res.price[:, :, 0], res.origin_price)
-        self.observed_price = np.where(np.isfinite(obs) & (obs > 0), obs, self.observed_price)
-        self.origin_price = np.where(np.isfinite(res.origin_price), res.origin_price, self.origin_price)
+        self._observe(res)
         self.last_flows = res.flows
         self.last_clearing = res
 
@@ -494,3 +530,10 @@ class RareEarthModel(mesa.Model):
         df = self.datacollector.get_model_vars_dataframe()
         df.index = [str(self.start + i) for i in range(len(df))]
         return df
+
+
+def _nanmin0(a: np.ndarray) -> np.ndarray:
+    """Minimum over axis 1 ignoring NaN; NaN where a whole slice is NaN (no warning)."""
+    filled = np.where(np.isnan(a), np.inf, a)
+    out = filled.min(axis=1)
+    return np.where(np.isinf(out), np.nan, out)

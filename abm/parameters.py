@@ -29,7 +29,9 @@ class Parameters(BaseModel):
         "Price elasticity of end-use demand (OEM, defense and non-magnet buyers) around the "
         "base-year reference price.")
     demand_growth_per_year: float = P(
-        0.05, "1/yr", 0.0, 0.15, "IEA GCMO 2024: magnet demand ~doubled 2015-2023 (~8%/yr)",
+        0.02, "1/yr", 0.0, 0.15,
+        "calibration choice (docs/calibration.md); IEA GCMO 2024: magnet REE demand ~doubled "
+        "2015-2023, APS 131 kt by 2030 (~5%/yr)",
         "Growth of end-use output plans per year.")
     max_price_multiple: float = P(
         40.0, "x reference", 5.0, 200.0, "calibration choice",
@@ -63,6 +65,10 @@ class Parameters(BaseModel):
     # --- supply -----------------------------------------------------------------------
     base_utilisation: float = P(
         0.9, "-", 0.5, 1.0, "assumption", "Share of capacity used at base-year prices.")
+    supply_elasticity: float = P(
+        1.0, "-", 0.0, 2.0, "calibration choice: keeps the 24-month baseline within 20% of "
+        "base prices (docs/calibration.md)",
+        "Elasticity of capacity utilisation to the expected output price index.")
     shut_in_months: float = P(
         3.0, "months", 1.0, 12.0, "assumption", "Months of negative cash margin before a plant idles.")
     exit_loss_months: int = P(

@@ -28,8 +28,8 @@ import pandas as pd
 from abm.data import DATA_DIR, load_table
 from abm.goods import ELEMENTS, FEED_CLASSES, GRADES, mag, ox
 from abm.timeline import to_month, months_between
-from agents import (OEM, DefenseContractor, Government, MagnetMaker, Miner, Recycler,
-                    Refiner)
+from agents import (OEM, DefenseContractor, Government, MagnetMaker, Miner, NonMagnetUser,
+                    Recycler, Refiner)
 
 #: Feed preferences of non-Chinese separators (weight multipliers on crackable feeds):
 #: Lynas treats Mt Weld concentrate, MP its own bastnaesite, IREL Indian monazite.
@@ -225,7 +225,7 @@ def build_world(model, scenario) -> None:
         share = r["quantity"] / total_share
         units = residual.sum() * share / 12.0          # t REO per month
         recipe = {ox(e): basket[i] for i, e in enumerate(ELEMENTS) if basket[i] > 0}
-        f = OEM(model, f"{model.region_names[r['region']]} non-magnet users", r["region"],
+        f = NonMagnetUser(model, f"{model.region_names[r['region']]} non-magnet users", r["region"],
                 "non_magnet", units, recipe, basket_value)
         for g, a in f.recipe0.items():
             f.stock(g).add(units * a * par.inventory_target_weeks / 4.345, 0.0, 0.0)
@@ -272,26 +272,44 @@ def initial_stocks(model) -> None:
 
 
 def _calibrate_feed_weights(model) -> None:
-    """Initial feed mix of separators so that base-year concentrate supply is absorbed.
+    """Base-year feed mix of separators that absorbs the base-year concentrate supply.
 
-    Heavy-capable plants take ionic clay in proportion to the ionic-clay supply over their
-    combined throughput; light feeds are split in proportion to each deposit's supply times
-    the plant's affinity (FEED_AFFINITY). Weights then drift toward the best margins.
+    Separation capacities are scaled so base-year throughput equals base-year mine output
+    (so concentrate neither piles up nor runs short), then each deposit's supply is assigned
+    to the plants able to crack it by a small transport problem (scipy HiGHS) that prefers
+    the affinities of FEED_AFFINITY (Lynas takes Mt Weld concentrate, MP its own, ...).
     """
+    from scipy.optimize import linprog
+
     cat = model.catalog
-    supply = {}
+    u0 = model.params.base_utilisation
+    supply: dict[int, float] = {}
     for m in model.agents_by_type.get(Miner, []):
-        supply[m.good] = supply.get(m.good, 0.0) + m.capacity * model.params.base_utilisation
+        supply[m.good] = supply.get(m.good, 0.0) + m.capacity * u0
     refiners = [r for r in model.agents_by_type.get(Refiner, []) if r.capacity > 0]
-    ionic = cat.index["conc_ionic_clay"]
-    heavy = [r for r in refiners if ionic in r.feed_goods]
-    heavy_tp = sum(r.capacity for r in heavy)
-    w_ionic = min(0.9, supply.get(ionic, 0.0) / heavy_tp) if heavy_tp else 0.0
+    total_tp = sum(r.capacity * u0 for r in refiners)
+    k = sum(supply.values()) / total_tp
     for r in refiners:
-        w = np.array([supply.get(g, 0.0) * FEED_AFFINITY.get((r.region, cat.goods[g][5:]), 1.0)
-                      if g != ionic else 0.0 for g in r.feed_goods])
-        w = w / w.sum() if w.sum() > 0 else np.full(len(w), 1.0 / len(w))
-        if ionic in r.feed_goods:
-            w = w * (1 - w_ionic)
-            w[r.feed_goods.index(ionic)] = w_ionic
-        r.feed_weights = w
+        r.capacity *= k
+    pairs = [(i, g) for i, r in enumerate(refiners) for g in r.feed_goods if supply.get(g, 0) > 0]
+    cost = [-np.log(FEED_AFFINITY.get((refiners[i].region, cat.goods[g][5:]), 1.0))
+            for i, g in pairs]
+    goods = sorted(supply)
+    A = np.zeros((len(refiners) + len(goods), len(pairs)))
+    b = np.zeros(len(refiners) + len(goods))
+    for j, (i, g) in enumerate(pairs):
+        A[i, j] = 1.0
+        A[len(refiners) + goods.index(g), j] = 1.0
+    for i, r in enumerate(refiners):
+        b[i] = r.capacity * u0
+    for gi, g in enumerate(goods):
+        b[len(refiners) + gi] = supply[g]
+    res = linprog(cost, A_eq=A, b_eq=b, bounds=(0, None), method="highs")
+    if res.status != 0:
+        raise ValueError(f"base-year feed allocation infeasible: {res.message}")
+    for i, r in enumerate(refiners):
+        x = np.array([res.x[j] if pairs[j][0] == i and pairs[j][1] == g else 0.0
+                      for g in r.feed_goods for j in range(len(pairs))]).reshape(
+                          len(r.feed_goods), len(pairs)).sum(axis=1)
+        w = x / x.sum() if x.sum() > 0 else np.full(len(x), 1.0 / len(x))
+        r.calibrate(w)

@@ -10,9 +10,9 @@ from agents.defense import DefenseContractor
 from agents.government import Government
 from agents.magnet_maker import MagnetMaker
 from agents.miner import Miner
-from agents.oem import OEM
+from agents.oem import OEM, NonMagnetUser
 from agents.recycler import Recycler
 from agents.refiner import Refiner
 
-__all__ = ["OEM", "DefenseContractor", "Firm", "Government", "MagnetMaker", "Miner",
+__all__ = ["OEM", "NonMagnetUser", "DefenseContractor", "Firm", "Government", "MagnetMaker", "Miner",
            "Recycler", "Refiner", "Stock"]

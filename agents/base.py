@@ -48,8 +48,8 @@ class Stock:
 
 
 #: Price multiples of the four offer and bid tranches around the coverage price level.
-ASK_STEPS = (0.7, 0.8, 0.9, 1.0)
-BID_STEPS = (1.3, 1.2, 1.1, 1.0)
+ASK_STEPS = (0.91, 0.94, 0.97, 0.99)
+BID_STEPS = (1.09, 1.06, 1.03, 1.01)
 
 
 def tranches(qty: float, n: int = 4) -> np.ndarray:
@@ -102,6 +102,7 @@ class Firm(mesa.Agent):
         self.projects: list[tuple[int, float]] = []   # (online step, added capacity)
         self.pending_decision: dict | None = None     # a planned project awaiting commitment
         self.sales_ema: dict[int, float] = {}
+        self.sells: set[int] = set()                  # goods this firm produces and sells
         self.output_month: dict[int, float] = {}
 
     # ----------------------------------------------------------------- stocks
@@ -119,15 +120,21 @@ class Firm(mesa.Agent):
             p = self.exp_price[g] = float(self.model.catalog.ref_price[g])
         return p
 
+    def observed(self, g: int) -> float:
+        """Last observed price of ``g`` for this firm: the FOB origin price for goods it
+        sells, the delivered price in its region for goods it buys (USD/kg)."""
+        if g in self.sells:
+            return self.model.origin_price[g, self.ridx]
+        return self.model.observed_price[g, self.ridx]
+
     def update_expectations(self) -> None:
         """Adaptive expectations with reversion to the reference price (DESIGN step 2)."""
         par = self.model.params
         ref = self.model.catalog.ref_price
-        obs = self.model.observed_price
         a = 1.0 / par.price_expectation_months
         b = 1.0 / par.price_anchor_months
         for g, p in self.exp_price.items():
-            o = obs[g, self.ridx]
+            o = self.observed(g)
             if not math.isfinite(o) or o <= 0:
                 o = p
             self.exp_price[g] = max(p + a * (o - p) + b * (ref[g] - p), 1e-6)
@@ -140,7 +147,7 @@ class Firm(mesa.Agent):
 
         The price level is the expected price scaled by the coverage rule, with cover = stock
         over expected monthly sales against ``target_cover_months`` (sellers with excess stock
-        ask less); tranches are asked at 0.7, 0.8, 0.9 and 1.0 times that level, so in a
+        ask less); tranches are asked at 0.91-0.99 times that level, so in a
         steady state everything sells at the expected price.
         """
         s = self.stocks.get(g)
@@ -160,7 +167,7 @@ class Firm(mesa.Agent):
 
         The price level is the expected price scaled by the coverage rule (stock against
         ``use_rate x target_cover_months``: short buyers bid more), capped at ``cap``;
-        tranches are bid at 1.3, 1.2, 1.1 and 1.0 times that level (capped).
+        tranches are bid at 1.09-1.01 times that level (capped).
 
         Args:
             use_rate: planned use, t/month.
@@ -211,15 +218,24 @@ class Firm(mesa.Agent):
         return 0.0
 
     def utilisation(self, price_ratio: float) -> float:
-        """Share of capacity to run: base utilisation scaled by ``price_ratio ** 0.5``
-        (short-run supply elasticity 0.5, assumption), capped at 1."""
-        return min(1.0, self.model.params.base_utilisation * max(price_ratio, 0.0) ** 0.5)
+        """Share of capacity to run: base utilisation scaled by
+        ``price_ratio ** supply_elasticity``, capped at 1."""
+        par = self.model.params
+        return min(1.0, par.base_utilisation * max(price_ratio, 0.0) ** par.supply_elasticity)
+
+    def planned_from_sales(self, sales: float, stock: float, cover_months: float,
+                           cap: float) -> float:
+        """Production planning (Sterman 2000, ch. 17): expected sales plus the gap between
+        the target finished stock (``cover_months`` of sales) and the stock on hand, closed
+        over ``inventory_adjust_months``; within [0, cap] (t/month)."""
+        adjust = self.model.params.inventory_adjust_months
+        return min(max(sales + (cover_months * sales - stock) / adjust, 0.0), cap)
 
     def review_investment(self) -> None:
         """Bring finished projects online; on the firm's review month, commit a pending
         planned project (absolute margin vs hurdle, for projects that need support) or
-        expand (brownfield, a quarter of the greenfield lead time) when the unit margin is
-        at least ``investment_hurdle`` above its base-year level. Capital subsidies lower the
+        expand (brownfield, a quarter of the greenfield lead time) when the unit margin
+        exceeds its base-year level by ``investment_hurdle`` x max(base margin, unit cost). Capital subsidies lower the
         hurdle; price floors and offtakes raise the expected margin."""
         t = self.model.steps_done
         done = [p for p in self.projects if p[0] <= t]
@@ -255,7 +271,7 @@ class Firm(mesa.Agent):
         base = getattr(self, "base_margin", None)
         if base is None or not self.active or self.projects or self.capacity <= 0:
             return
-        if margin - base >= hurdle * max(abs(base), 0.1 * self.unit_cost, 1e-9):
+        if margin - base >= hurdle * max(abs(base), self.unit_cost, 1e-9):
             add = par.expansion_share * self.capacity
             online = t + max(1, self.lead_time_months() // 4)
             self.projects.append((online, add))

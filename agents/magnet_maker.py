@@ -40,6 +40,7 @@ class MagnetMaker(Firm):
         self.hre_goods = {cat.index[ox(e)] for e in HRE}
         self.hre_factor = 1.0
         self.china = region == "CN"
+        self.sells = set(self.mix)
 
     def recipe(self, g: int) -> dict[int, float]:
         """Current bill of materials of magnet good ``g`` (t oxide per t), after thrifting."""
@@ -52,9 +53,10 @@ class MagnetMaker(Firm):
             return {g: 0.0 for g in self.mix}
         par = self.model.params
         plan = {}
+        monthly = self.capacity / 12.0
         for g, share in self.mix.items():
             ratio = self.expected(g) / self.model.catalog.ref_price[g]
-            q = self.capacity / 12.0 * self.utilisation(ratio) * share
+            q = monthly * self.utilisation(ratio) * share
             s = self.stocks.get(g)
             if s is not None and q > 0 and s.qty > 2 * q:
                 q *= max(0.2, 1 - (s.qty - 2 * q) / (4 * q))

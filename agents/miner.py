@@ -1,7 +1,7 @@
 """Miner: extracts mixed concentrate (t REO) of one deposit type and sells it.
 
-Decisions (DESIGN.md): output (capacity x utilisation, cut by shut-in when the expected
-price is below cash cost, by excess stock, and by production quotas), price asks (coverage
+Decisions (DESIGN.md): output (capacity x utilisation responding to the expected price,
+cut when the price is below cash cost, by excess stock, and by production quotas), price asks (coverage
 rule), expansion with an 8-15 year lead time, exit after sustained losses.
 """
 
@@ -21,6 +21,7 @@ class Miner(Firm):
         self.deposit = deposit
         self.good = model.catalog.index[conc(deposit)]
         self.china_origin = 1.0 if region == "CN" else 0.0
+        self.sells = {self.good}
 
     def post_orders(self, book) -> None:
         """Offer concentrate stock."""
@@ -36,12 +37,13 @@ class Miner(Firm):
         price = self.expected(self.good)
         u = self.utilisation(price / self.model.catalog.ref_price[self.good])
         if price < self.unit_cost:
-            u *= max(0.0, price / self.unit_cost) ** 2
+            u *= max(0.0, price / self.unit_cost)
         s = self.stock(self.good)
         target = 1.0 * monthly
         if s.qty > 2 * target:
             u *= max(0.2, 1 - (s.qty - 2 * target) / (4 * target))
-        q = monthly * u * self.model.policy.quota_factor(self.region)
+        q = monthly * u
+        q *= self.model.policy.quota_factor(self.region)
         s.add(q, self.china_origin, self.china_origin)
         self.output_month[self.good] = q
         self.model.ledger_produce(self.good, q)

@@ -47,6 +47,7 @@ class OEM(Firm):
         self.lost_value = 0.0
         self.output_units = 0.0
         self.plan_units = 0.0
+        self._plan: dict[int, float] = {}
         self.stopped = False
         self.fill_ratio = 1.0
         self.magnet_goods = {cat.index[mag(g)] for g in ("ndfeb_std", "ndfeb_ht", "smco")}
@@ -104,17 +105,37 @@ class OEM(Firm):
             self.fill_ratio = min(self.fill_ratio, got / asked)
 
     def produce(self) -> None:
-        """Consume inputs for the plan; count lost output; adapt substitution."""
+        """Consume inputs for the plan; count lost output; adapt substitution.
+
+        Output is Leontief in the inputs, except that high-temperature NdFeB can stand in
+        for standard grade (not the reverse): units u need ``u * a_ht <= H`` and
+        ``u * (a_ht + a_std) <= H + S``.
+        """
         r = self.recipe()
         plan = self.plan_units
         feasible = plan
+        ht, std = self._ht, self._std
         for g, a in r.items():
-            if a > 0:
+            if a > 0 and g not in (ht, std):
                 feasible = min(feasible, self.stock(g).qty / a)
+        a_ht, a_std = r.get(ht, 0.0), r.get(std, 0.0)
+        H = self.stock(ht).qty if a_ht + a_std > 0 else 0.0
+        S = self.stock(std).qty if a_ht + a_std > 0 else 0.0
+        if a_ht > 0:
+            feasible = min(feasible, H / a_ht)
+        if a_ht + a_std > 0:
+            feasible = min(feasible, (H + S) / (a_ht + a_std))
         feasible = max(feasible, 0.0)
         for g, a in r.items():
+            if g in (ht, std):
+                continue
             took = self.stock(g).take(feasible * a)
             self.model.ledger_consume(g, took)
+        if a_ht + a_std > 0:
+            took_std = self.stock(std).take(feasible * a_std)
+            took_ht = self.stock(ht).take(feasible * a_ht + (feasible * a_std - took_std))
+            self.model.ledger_consume(std, took_std)
+            self.model.ledger_consume(ht, took_ht)
         self.output_units = feasible
         lost = max(plan - feasible, 0.0)
         self.lost_units = lost
@@ -145,3 +166,44 @@ class OEM(Firm):
         if self.expected(dy) / self.model.catalog.ref_price[dy] > par.substitution_trigger \
                 or self.risk > 1.0:
             self.dy_free_share += (par.dy_free_max_share - self.dy_free_share) * k
+
+
+class NonMagnetUser(OEM):
+    """Non-magnet end uses of one region (catalysts, polishing, glass, alloys, phosphors).
+
+    Unlike magnet OEMs, each oxide is a separate end use: demand for oxide ``g`` is
+    ``base x growth x (expected price / reference) ** final_demand_elasticity`` and a
+    shortage of one oxide does not stop the others. Lost output is valued at the reference
+    price of the oxide not delivered (USD).
+    """
+
+    def plan_by_good(self) -> dict[int, float]:
+        """Planned use per oxide this month, t."""
+        par = self.model.params
+        ref = self.model.catalog.ref_price
+        growth = (1 + par.demand_growth_per_year) ** (self.model.steps_done / 12.0)
+        return {g: self.base_units * a * growth * (self.expected(g) / ref[g]) ** par.final_demand_elasticity
+                for g, a in self.recipe0.items()}
+
+    def post_orders(self, book) -> None:
+        """Bid for each oxide separately."""
+        self._plan = self.plan_by_good()
+        self.plan_units = sum(self._plan.values())
+        months = self.target_weeks() / 4.345
+        for g, q in self._plan.items():
+            self.bid_for(book, g, q, months, self.bid_cap(g), self.use)
+
+    def produce(self) -> None:
+        """Use what is on hand of each oxide; count what is missing as lost output."""
+        ref = self.model.catalog.ref_price
+        lost_t = lost_v = used = 0.0
+        for g, q in self._plan.items():
+            took = self.stock(g).take(q)
+            self.model.ledger_consume(g, took)
+            used += took
+            lost_t += q - took
+            lost_v += (q - took) * ref[g] * 1000.0
+        self.output_units = used
+        self.lost_units = lost_t
+        self.lost_value = lost_v
+        self.stopped = False

@@ -27,6 +27,7 @@ class Recycler(Firm):
         self.mix = {cat.index[g]: v for g, v in mix.items()}
         self.china = 1.0 if region == "CN" else 0.0
         self._nd = cat.index["ox_Nd"]
+        self.sells = set(self.mix)
 
     def post_orders(self, book) -> None:
         """Offer recycled oxide stocks."""

@@ -33,6 +33,7 @@ class Refiner(Firm):
         self.feed_weights = w / w.sum() if w.sum() > 0 else np.full(len(w), 1 / len(w))
         self.oxide_goods = [cat.index[ox(e)] for e in model.elements]
         self.china = region == "CN"
+        self.sells = set(self.oxide_goods)
 
     def feed_value(self, g: int) -> float:
         """Expected oxide-basket value of one kg of feed ``g`` less processing cost, USD/kg."""
@@ -42,24 +43,44 @@ class Refiner(Firm):
         return vals * self.model.params.separation_recovery - self.unit_cost
 
     def planned_throughput(self) -> float:
-        """Planned feed for this month, t REO."""
+        """Planned feed for this month, t REO: capacity x utilisation, where utilisation
+        responds to the oxide price index of the plant's feed basket (the output price
+        signal) and is cut in proportion when the feed margin index falls below 0.8."""
         if not self.active:
             return 0.0
-        ratio = self.basket_index()
-        plan = self.capacity / 12.0 * self.utilisation(ratio)
-        stocked = sum(self.stock(g).qty for g in self.oxide_goods)
-        if plan > 0 and stocked > 3 * plan:
-            plan *= max(0.2, 1 - (stocked - 3 * plan) / (6 * plan))
-        return plan
+        u = self.utilisation(self.basket_index())
+        margin = self.margin_index()
+        if margin < 0.8:
+            u *= max(margin, 0.0) / 0.8
+        return self.capacity / 12.0 * u
 
     def basket_index(self) -> float:
-        """Expected oxide prices relative to reference, weighted by reference value of a
-        tonne of this plant's first feed (a price index, 1 at base)."""
+        """Expected oxide prices relative to reference, weighted by the reference value of a
+        tonne of this plant's current feed mix (a price index, 1 at base)."""
         cat = self.model.catalog
-        comp = cat.content[self.feed_goods[0]]
+        comp = sum(w * cat.content[g] for w, g in zip(self.feed_weights, self.feed_goods))
         ref = sum(comp[i] * cat.ref_price[og] for i, og in enumerate(self.oxide_goods))
         now = sum(comp[i] * self.expected(og) for i, og in enumerate(self.oxide_goods))
         return now / ref if ref > 0 else 1.0
+
+    def value_ratio(self, g: int) -> float:
+        """Basket value (less processing) over the expected feed price, for feed ``g``."""
+        return max(self.feed_value(g), 0.0) / max(self.expected(g), 1e-9)
+
+    def margin_index(self) -> float:
+        """Feed-weighted value ratio relative to its base-year level (1 at base)."""
+        base = getattr(self, "base_ratio", None)
+        if base is None:
+            return 1.0
+        now = sum(w * self.value_ratio(g) for w, g in zip(self.feed_weights, self.feed_goods))
+        ref = sum(w * b for w, b in zip(self.feed_weights, base))
+        return now / ref if ref > 0 else 1.0
+
+    def calibrate(self, weights) -> None:
+        """Set the base-year feed mix and remember base value ratios."""
+        self.feed_weights = np.asarray(weights, dtype=float)
+        self.base_weights = self.feed_weights.copy()
+        self.base_ratio = [self.value_ratio(g) for g in self.feed_goods]
 
     def post_orders(self, book) -> None:
         """Bid for feeds (split by feed weights) and offer oxide stocks."""
@@ -85,16 +106,29 @@ class Refiner(Firm):
         out = np.zeros(len(self.oxide_goods))
         cm_mass = ca_mass = 0.0
         value = cost = 0.0
-        for g in self.feed_goods:
-            if plan - total_in <= 1e-9:
+        # feed to crack: first each feed's share of the plan, then any shortfall from the
+        # other feeds' stock above their own cover target (best value ratio first)
+        take = {}
+        for w, g in zip(self.feed_weights, self.feed_goods):
+            s = self.stocks.get(g)
+            if s is not None and s.qty > 0 and self.feed_value(g) > 0:
+                take[g] = min(s.qty, plan * w)
+        short = plan - sum(take.values())
+        for g in sorted(self.feed_goods, key=lambda g: -self.value_ratio(g)):
+            if short <= 1e-9:
                 break
             s = self.stocks.get(g)
-            if s is None or s.qty <= 0:
+            if s is None or self.feed_value(g) <= 0:
                 continue
-            if self.feed_value(g) <= 0:
-                continue
+            w = self.feed_weights[self.feed_goods.index(g)]
+            extra = min(s.qty - take.get(g, 0.0) - 1.5 * plan * w, short)
+            if extra > 0:
+                take[g] = take.get(g, 0.0) + extra
+                short -= extra
+        for g, want in take.items():
+            s = self.stocks[g]
             cm, ca = s.cm, s.ca
-            q = s.take(min(plan - total_in, s.qty))
+            q = s.take(want)
             self.model.ledger_consume(g, q)
             self.model.ledger_loss(g, q * (1 - par.separation_recovery))
             total_in += q
@@ -112,14 +146,6 @@ class Refiner(Firm):
                 self.stock(g).add(y, cm, ca)
                 self.model.ledger_produce(g, y)
         self.throughput = total_in
-        # feed weights drift toward feeds with the best value margin
-        if self.feed_goods:
-            margins = np.array([max(self.feed_value(g) - self.expected(g), 0.0) + 1e-6
-                                for g in self.feed_goods])
-            fills = np.array([self.stock(g).qty for g in self.feed_goods])
-            target = margins / margins.sum()
-            self.feed_weights = 0.9 * self.feed_weights + 0.1 * target
-            del fills
         if value > 0:
             self.book_margin((value - cost) / value)
 
