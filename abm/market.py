@@ -14,8 +14,9 @@ The clearing maximises total surplus (Samuelson 1952; Takayama and Judge 1971)::
 
 with arc cost = transport + (import tariff + export duty) x reference origin price, so the
 landed cost is ``price x (1 + ad valorem tariff) + transport``. The reference origin price
-is found by fixed-point iteration from the previous month's price (re-solve while a taxed
-origin price moves by more than 0.5%, at most four solves). Solved with
+is found by fixed-point iteration from a reference price (re-solve while a taxed origin
+price moves by more than 0.5%, at most ``max_solves`` solves); the model passes the previous
+month's origin prices and one solve (customs value with a one-month lag). Solved with
 scipy's HiGHS (``scipy.optimize.linprog(method="highs")``). Cleared quantities are
 allocated back to offers in ascending-ask (merit) order and to bids in descending-bid order;
 each delivered tonne carries the mass-weighted origin attributes of what its node received.
@@ -108,17 +109,33 @@ class ClearingResult:
     solves: int = 1
 
 
-def _steps(qty: np.ndarray, price: np.ndarray, max_steps: int, descending: bool):
-    order = np.argsort(-price if descending else price, kind="stable")
-    q, p = qty[order], price[order]
-    if len(q) <= max_steps:
-        return q, p
+def _group_steps(key: np.ndarray, qty: np.ndarray, price: np.ndarray, max_steps: int,
+                 descending: bool):
+    """Aggregate orders into at most ``max_steps`` price steps per key (vectorised).
+
+    Returns ``(keys, order, grp, within_cum, step_grp, step_q, step_p)``: the unique keys,
+    the sort order of the orders (by key, then price ascending or descending), each sorted
+    order's group index and cumulative quantity within its group (inclusive), and per step
+    its group index, tonnes and quantity-weighted price. Groups with more than ``max_steps``
+    orders are binned into equal-quantity steps.
+    """
+    order = np.lexsort((-price if descending else price, key))
+    k, q, p = key[order], qty[order], price[order]
+    keys, start, counts = np.unique(k, return_index=True, return_counts=True)
+    grp = np.repeat(np.arange(len(keys)), counts)
     cum = np.cumsum(q)
-    edges = np.searchsorted(cum, np.linspace(0, cum[-1], max_steps + 1)[1:-1], side="right")
-    bins = np.split(np.arange(len(q)), edges)
-    qs = np.array([q[b].sum() for b in bins if len(b)])
-    ps = np.array([(q[b] * p[b]).sum() / q[b].sum() for b in bins if len(b)])
-    return qs, ps
+    base = np.repeat((cum - q)[start], counts)
+    within = cum - base
+    total = np.repeat(np.bincount(grp, weights=q), counts)
+    rank = np.arange(len(k)) - np.repeat(start, counts)
+    many = np.repeat(counts > max_steps, counts)
+    mid = (within - 0.5 * q) / total
+    bins = np.where(many, np.minimum((mid * max_steps).astype(np.int64), max_steps - 1), rank)
+    width = int(max(max_steps, counts.max()))
+    sid, inv = np.unique(grp.astype(np.int64) * width + bins, return_inverse=True)
+    step_q = np.bincount(inv, weights=q)
+    step_p = np.bincount(inv, weights=q * p) / step_q
+    return keys, order, grp, within, sid // width, step_q, step_p
 
 
 def clear(book: OrderBook, terms: ArcTerms, ref_price: np.ndarray, *,
@@ -162,144 +179,100 @@ def clear(book: OrderBook, terms: ArcTerms, ref_price: np.ndarray, *,
 def _solve(book: OrderBook, terms: ArcTerms, ref: np.ndarray, max_steps: int) -> ClearingResult:
     G, R = book.n_goods, book.n_regions
     offers, bids = book.offers, book.bids
-    off_g = np.array([o[1] for o in offers], dtype=int)
-    off_r = np.array([o[2] for o in offers], dtype=int)
-    off_q = np.array([o[3] for o in offers])
-    off_p = np.array([o[4] for o in offers])
-    bid_g = np.array([b[1] for b in bids], dtype=int)
-    bid_r = np.array([b[2] for b in bids], dtype=int)
-    bid_u = np.array([b[3] for b in bids], dtype=int)
-    bid_q = np.array([b[4] for b in bids])
-    bid_p = np.array([b[5] for b in bids])
-
-    cost: list[float] = []
-    ub: list[float] = []
-    rows: list[int] = []
-    cols: list[int] = []
-    vals: list[float] = []
-    n_eq = 0
-    origin_row: dict[tuple[int, int], int] = {}
-    node_row: dict[tuple[int, int, int], int] = {}
-    arc_cols: list[tuple[int, int, int, int, int]] = []  # (col, g, o, d, u)
-
-    def var(c: float, u: float) -> int:
-        cost.append(c)
-        ub.append(u)
-        return len(cost) - 1
-
-    key_off = off_g * R + off_r if len(offers) else np.array([], dtype=int)
-    key_bid = (bid_g * R + bid_r) * 2 + bid_u if len(bids) else np.array([], dtype=int)
-    for k in np.unique(key_off):
-        g, o = divmod(int(k), R)
-        m = key_off == k
-        q, p = _steps(off_q[m], off_p[m], max_steps, descending=False)
-        origin_row[(g, o)] = n_eq
-        for qi, pi in zip(q, p):
-            j = var(pi, qi)
-            rows.append(n_eq), cols.append(j), vals.append(1.0)
-        n_eq += 1
-    for k in np.unique(key_bid):
-        gr, u = divmod(int(k), 2)
-        g, d = divmod(gr, R)
-        m = key_bid == k
-        q, p = _steps(bid_q[m], bid_p[m], max_steps, descending=True)
-        node_row[(g, d, u)] = n_eq
-        for qi, pi in zip(q, p):
-            j = var(-pi, qi)
-            rows.append(n_eq), cols.append(j), vals.append(-1.0)
-        n_eq += 1
-    for (g, d, u), nrow in node_row.items():
-        for o in range(R):
-            orow = origin_row.get((g, o))
-            if orow is None:
-                continue
-            capv = terms.cap[g, o, d, u]
-            if capv <= 1e-9:
-                continue
-            c = terms.transport[g, o, d] + terms.ad_valorem[g, o, d] * ref[g, o]
-            j = var(c, capv)
-            rows.extend((orow, nrow)), cols.extend((j, j)), vals.extend((-1.0, 1.0))
-            arc_cols.append((j, g, o, d, u))
-    n = len(cost)
-    G_, R_ = G, R
-    flows = np.zeros((G_, R_, R_, 2))
-    origin_price = np.full((G_, R_), np.nan)
-    price = np.full((G_, R_, 2), np.nan)
-    offer_fill = np.zeros(len(offers))
-    bid_fill = np.zeros(len(bids))
-    bid_attrs = np.zeros((len(bids), 2))
-    bid_origin = np.zeros((len(bids), R_))
-    node_origin = np.zeros((G_, R_, 2, R_))
-    if n == 0 or not arc_cols:
-        return ClearingResult(flows, origin_price, price, offer_fill, bid_fill, bid_attrs,
-                              bid_origin, node_origin)
-    A_eq = sp.csr_matrix((vals, (rows, cols)), shape=(n_eq, n))
-    b_eq = np.zeros(n_eq)
+    n_off, n_bid = len(offers), len(bids)
+    flows = np.zeros((G, R, R, 2))
+    origin_price = np.full((G, R), np.nan)
+    price = np.full((G, R, 2), np.nan)
+    offer_fill = np.zeros(n_off)
+    bid_fill = np.zeros(n_bid)
+    bid_attrs = np.zeros((n_bid, 2))
+    bid_origin = np.zeros((n_bid, R))
+    node_origin = np.zeros((G, R, 2, R))
+    empty = ClearingResult(flows, origin_price, price, offer_fill, bid_fill, bid_attrs,
+                           bid_origin, node_origin)
+    if not n_off or not n_bid:
+        return empty
+    off = np.array([o[1:] for o in offers], dtype=float)      # g, r, q, ask, cm, ca
+    bid = np.array([b[1:] for b in bids], dtype=float)        # g, r, u, q, price
+    off_g, off_r = off[:, 0].astype(np.int64), off[:, 1].astype(np.int64)
+    bid_g, bid_r, bid_u = (bid[:, 0].astype(np.int64), bid[:, 1].astype(np.int64),
+                           bid[:, 2].astype(np.int64))
+    okeys, oorder, ogrp, owithin, s_grp, s_q, s_p = _group_steps(
+        off_g * R + off_r, off[:, 2], off[:, 3], max_steps, descending=False)
+    nkeys, border, bgrp, bwithin, d_grp, d_q, d_p = _group_steps(
+        (bid_g * R + bid_r) * 2 + bid_u, bid[:, 3], bid[:, 4], max_steps, descending=True)
+    og, oo = np.divmod(okeys, R)
+    ng, nr = np.divmod(nkeys // 2, R)
+    nu = nkeys % 2
+    # arcs: every (origin key, node key) pair of the same good with positive capacity
+    ai, aj = [], []
+    for g in np.intersect1d(og, ng):
+        oi = np.nonzero(og == g)[0]
+        nj = np.nonzero(ng == g)[0]
+        ai.append(np.repeat(oi, len(nj)))
+        aj.append(np.tile(nj, len(oi)))
+    if not ai:
+        return empty
+    ai, aj = np.concatenate(ai), np.concatenate(aj)
+    a_g, a_o, a_d, a_u = og[ai], oo[ai], nr[aj], nu[aj]
+    a_cap = terms.cap[a_g, a_o, a_d, a_u]
+    keep = a_cap > 1e-9
+    ai, aj, a_g, a_o, a_d, a_u, a_cap = (x[keep] for x in (ai, aj, a_g, a_o, a_d, a_u, a_cap))
+    if not len(ai):
+        return empty
+    a_cost = terms.transport[a_g, a_o, a_d] + terms.ad_valorem[a_g, a_o, a_d] * ref[a_g, a_o]
+    nO, nN, nS, nD, nA = len(okeys), len(nkeys), len(s_q), len(d_q), len(ai)
+    cost = np.concatenate([s_p, -d_p, a_cost])
+    upper = np.concatenate([s_q, d_q, a_cap])
+    upper[~np.isfinite(upper)] = np.inf
+    col_s = np.arange(nS)
+    col_d = nS + np.arange(nD)
+    col_a = nS + nD + np.arange(nA)
+    rows = np.concatenate([s_grp, nO + d_grp, ai, nO + aj])
+    cols = np.concatenate([col_s, col_d, col_a, col_a])
+    vals = np.concatenate([np.ones(nS), -np.ones(nD), -np.ones(nA), np.ones(nA)])
+    A_eq = sp.csr_matrix((vals, (rows, cols)), shape=(nO + nN, nS + nD + nA))
     A_ub = b_ub = None
     if terms.quotas:
-        qr, qc, qv, qb = [], [], [], []
+        qr, qc, qb = [], [], []
         for i, (goods, o, capq) in enumerate(terms.quotas):
-            gs = set(goods)
-            for (j, g, oo, d, _u) in arc_cols:
-                if oo == o and d != o and g in gs:
-                    qr.append(i), qc.append(j), qv.append(1.0)
+            m = (a_o == o) & (a_d != o) & np.isin(a_g, goods)
+            qr.append(np.full(m.sum(), i))
+            qc.append(col_a[m])
             qb.append(capq)
-        if qr:
-            A_ub = sp.csr_matrix((qv, (qr, qc)), shape=(len(terms.quotas), n))
-            b_ub = np.array(qb)
-    bounds = np.column_stack([np.zeros(n), np.array(ub)])
-    bounds[~np.isfinite(bounds[:, 1]), 1] = np.inf
-    res = linprog(np.array(cost), A_ub=A_ub, b_ub=b_ub, A_eq=A_eq, b_eq=b_eq,
-                  bounds=bounds, method="highs")
+        qr, qc = np.concatenate(qr), np.concatenate(qc)
+        A_ub = sp.csr_matrix((np.ones(len(qr)), (qr, qc)), shape=(len(qb), len(cost)))
+        b_ub = np.array(qb)
+    res = linprog(cost, A_ub=A_ub, b_ub=b_ub, A_eq=A_eq, b_eq=np.zeros(nO + nN),
+                  bounds=np.column_stack([np.zeros(len(cost)), upper]), method="highs")
     if res.status != 0:
         raise ClearingError(f"market clearing failed: {res.message}")
-    x = res.x
     duals = res.eqlin.marginals
-    for (g, o), r in origin_row.items():
-        origin_price[g, o] = duals[r]
-    for (g, d, u), r in node_row.items():
-        price[g, d, u] = duals[r]
-    for (j, g, o, d, u) in arc_cols:
-        flows[g, o, d, u] = x[j] if x[j] > 1e-9 else 0.0
+    x = np.where(res.x[col_a] > 1e-9, res.x[col_a], 0.0)
+    origin_price[og, oo] = duals[:nO]
+    price[ng, nr, nu] = duals[nO:]
+    flows[a_g, a_o, a_d, a_u] = x
 
     # ---- allocate back: sellers in merit order, buyers in bid order -------------------
-    sold = flows.sum(axis=(2, 3))                                  # (G, R)
-    attr_sum = np.zeros((G_, R_, 2))
-    for k in np.unique(key_off):
-        g, o = divmod(int(k), R_)
-        idx = np.nonzero(key_off == k)[0]
-        idx = idx[np.argsort(off_p[idx], kind="stable")]
-        left = sold[g, o]
-        for i in idx:
-            take = min(off_q[i], left)
-            if take <= 0:
-                break
-            offer_fill[i] = take
-            left -= take
-            attr_sum[g, o, 0] += take * offers[i][5]
-            attr_sum[g, o, 1] += take * offers[i][6]
+    sold = np.bincount(ai, weights=x, minlength=nO)
+    fill_sorted = np.clip(sold[ogrp] - (owithin - off[oorder, 2]), 0.0, off[oorder, 2])
+    offer_fill[oorder] = fill_sorted
     with np.errstate(invalid="ignore", divide="ignore"):
-        origin_attr = np.where(sold[..., None] > 0, attr_sum / sold[..., None], 0.0)
-    received = flows.sum(axis=1)                                   # (G, R_dest, 2)
+        attr_o = np.column_stack([np.bincount(ogrp, weights=fill_sorted * off[oorder, 4], minlength=nO),
+                                  np.bincount(ogrp, weights=fill_sorted * off[oorder, 5], minlength=nO)])
+        attr_o = np.where(sold[:, None] > 0, attr_o / sold[:, None], 0.0)
+    received = np.bincount(aj, weights=x, minlength=nN)
+    share = np.zeros((nN, R))
+    np.add.at(share, (aj, a_o), x)
+    node_attr = np.zeros((nN, 2))
+    np.add.at(node_attr, aj, x[:, None] * attr_o[ai])
     with np.errstate(invalid="ignore", divide="ignore"):
-        node_origin = np.where(received[:, None, :, :] > 0,
-                               flows / received[:, None, :, :], 0.0)  # (G, O, D, U)
-    node_origin = np.transpose(node_origin, (0, 2, 3, 1))           # (G, D, U, O)
-    for k in np.unique(key_bid):
-        gr, u = divmod(int(k), 2)
-        g, d = divmod(gr, R_)
-        idx = np.nonzero(key_bid == k)[0]
-        idx = idx[np.argsort(-bid_p[idx], kind="stable")]
-        left = received[g, d, u]
-        share = node_origin[g, d, u]
-        attrs = share @ origin_attr[g]
-        for i in idx:
-            take = min(bid_q[i], left)
-            if take <= 0:
-                break
-            bid_fill[i] = take
-            left -= take
-            bid_attrs[i] = attrs
-            bid_origin[i] = share
+        share = np.where(received[:, None] > 0, share / received[:, None], 0.0)
+        node_attr = np.where(received[:, None] > 0, node_attr / received[:, None], 0.0)
+    node_origin[ng, nr, nu] = share
+    fill_b = np.clip(received[bgrp] - (bwithin - bid[border, 3]), 0.0, bid[border, 3])
+    bid_fill[border] = fill_b
+    bid_attrs[border] = node_attr[bgrp]
+    bid_origin[border] = share[bgrp]
     return ClearingResult(flows, origin_price, price, offer_fill, bid_fill, bid_attrs,
                           bid_origin, node_origin)

@@ -295,7 +295,8 @@ class RareEarthModel(mesa.Model):
 
         # clearing
         ref = np.where(np.isfinite(self.origin_price), self.origin_price, self.catalog.ref_price[:, None])
-        res = clear(book, terms, ref)
+        # customs value = last month's origin price (a one-month lag; one LP solve a month)
+        res = clear(book, terms, ref, max_solves=1)
         desk.ship(res.flows, licensed)
         self._settle(book, res, licensed, approval)
 
