@@ -217,6 +217,12 @@ class Firm(mesa.Agent):
         """Expected unit margin, USD/kg of output (overridden per stage)."""
         return 0.0
 
+    def recent_output(self) -> float:
+        """Last month's output of the firm's products, t/month (feed t for refiners)."""
+        if self.stage == "separation":
+            return float(getattr(self, "throughput", 0.0))
+        return float(sum(self.output_month.values()))
+
     def utilisation(self, price_ratio: float) -> float:
         """Share of capacity to run: base utilisation scaled by
         ``price_ratio ** supply_elasticity``, capped at 1."""
@@ -235,7 +241,9 @@ class Firm(mesa.Agent):
         """Bring finished projects online; on the firm's review month, commit a pending
         planned project (absolute margin vs hurdle, for projects that need support) or
         expand (brownfield, a quarter of the greenfield lead time) when the unit margin
-        exceeds its base-year level by ``investment_hurdle`` x max(base margin, unit cost). Capital subsidies lower the
+        exceeds its base-year level by ``investment_hurdle`` x max(base margin, unit cost)
+        (price signal) or when output grown at the trend demand growth over the lead time
+        would exceed 95% of capacity at normal margins (demand signal). Capital subsidies lower the
         hurdle; price floors and offtakes raise the expected margin."""
         t = self.model.steps_done
         done = [p for p in self.projects if p[0] <= t]
@@ -271,9 +279,17 @@ class Firm(mesa.Agent):
         base = getattr(self, "base_margin", None)
         if base is None or not self.active or self.projects or self.capacity <= 0:
             return
-        if margin - base >= hurdle * max(abs(base), self.unit_cost, 1e-9):
+        lead = max(1, self.lead_time_months() // 4)
+        price_signal = margin - base >= hurdle * max(abs(base), self.unit_cost, 1e-9)
+        # demand signal: output expected when the expansion would come online, at the
+        # trend demand growth, would exceed 95% of capacity (and margins are normal)
+        out = self.recent_output()
+        growth = (1 + par.demand_growth_per_year) ** (lead / 12.0)
+        demand_signal = (out * 12 * growth >= 0.95 * self.capacity
+                         and margin >= base - 0.1 * abs(base))
+        if price_signal or demand_signal:
             add = par.expansion_share * self.capacity
-            online = t + max(1, self.lead_time_months() // 4)
+            online = t + lead
             self.projects.append((online, add))
             self.model.log_event("investment", f"{self.name} ({self.region}) expands by "
                                  f"{add:,.0f} t/yr, online {self.model.date_of(online)}")
