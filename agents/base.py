@@ -242,7 +242,7 @@ class Firm(mesa.Agent):
         planned project (absolute margin vs hurdle, for projects that need support) or
         expand (brownfield, a quarter of the greenfield lead time) when the unit margin
         exceeds its base-year level by ``investment_hurdle`` x max(base margin, unit cost)
-        (price signal) or when output grown at the trend demand growth over the lead time
+        while running above 85% of capacity (price signal) or when output grown at the trend demand growth over the lead time
         would exceed 95% of capacity at normal margins (demand signal). Capital subsidies lower the
         hurdle; price floors and offtakes raise the expected margin."""
         t = self.model.steps_done
@@ -280,10 +280,12 @@ class Firm(mesa.Agent):
         if base is None or not self.active or self.projects or self.capacity <= 0:
             return
         lead = max(1, self.lead_time_months() // 4)
-        price_signal = margin - base >= hurdle * max(abs(base), self.unit_cost, 1e-9)
+        out = self.recent_output()
+        # price signal: margins well above normal while the plant runs near capacity
+        price_signal = (margin - base >= hurdle * max(abs(base), self.unit_cost, 1e-9)
+                        and out * 12 >= 0.85 * self.capacity)
         # demand signal: output expected when the expansion would come online, at the
         # trend demand growth, would exceed 95% of capacity (and margins are normal)
-        out = self.recent_output()
         growth = (1 + par.demand_growth_per_year) ** (lead / 12.0)
         demand_signal = (out * 12 * growth >= 0.95 * self.capacity
                          and margin >= base - 0.1 * abs(base))
