@@ -69,8 +69,6 @@ class Parameters(BaseModel):
         1.0, "-", 0.0, 2.0, "calibration choice: keeps the 24-month baseline within 20% of "
         "base prices (docs/calibration.md)",
         "Elasticity of capacity utilisation to the expected output price index.")
-    shut_in_months: float = P(
-        3.0, "months", 1.0, 12.0, "assumption", "Months of negative cash margin before a plant idles.")
     exit_loss_months: int = P(
         24, "months", 6, 60, "assumption", "Months of sustained losses after which a firm exits.")
     investment_hurdle: float = P(
@@ -129,3 +127,18 @@ class Parameters(BaseModel):
     stockpile_release_multiple: float = P(
         2.0, "x reference", 1.0, 10.0, "assumption",
         "Price multiple above which a stockpiling government releases stock.")
+
+
+def markdown_table() -> str:
+    """The parameter table of docs/ODD.md (name, default, unit, plausible range, source,
+    meaning), generated from :class:`Parameters` so the document stays true to the code."""
+    lines = ["| parameter | value | unit | range | source | meaning |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    inst = Parameters()
+    for name, f in Parameters.model_fields.items():
+        extra = f.json_schema_extra or {}
+        value = getattr(inst, name)
+        rng = f"{extra.get('low')} to {extra.get('high')}"
+        lines.append(f"| `{name}` | {value} | {extra.get('unit', '')} | {rng} | "
+                     f"{extra.get('source', '')} | {f.description or ''} |")
+    return "\n".join(lines)

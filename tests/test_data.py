@@ -50,3 +50,11 @@ def test_early_base_years_build(year):
     assert all(a.capacity == 0 for a in lynas)       # no Lynas output in the base year
     m.run(3)
     assert abs(m.mass_balance()).max() < 1e-6
+
+
+def test_odd_parameter_table_matches_code():
+    from pathlib import Path
+
+    from abm.parameters import markdown_table
+    odd = (Path(__file__).resolve().parent.parent / "docs" / "ODD.md").read_text()
+    assert markdown_table() in odd, "docs/ODD.md parameter table is stale: regenerate it"
