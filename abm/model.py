@@ -264,8 +264,9 @@ class RareEarthModel(mesa.Model):
             a.update_expectations()
         self.policy.mine_plan = {}
         for m in self.agents_by_type.get(Miner, []):
-            self.policy.mine_plan[m.region] = (self.policy.mine_plan.get(m.region, 0.0)
-                                               + m.capacity / 12 * self.params.base_utilisation)
+            key = (m.region, m.deposit)
+            self.policy.mine_plan[key] = (self.policy.mine_plan.get(key, 0.0)
+                                          + m.capacity / 12 * self.params.base_utilisation)
 
         # orders
         book = OrderBook(self.G, self.R)

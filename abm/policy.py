@@ -222,7 +222,8 @@ class PolicyState:
             for c in ("US", "JP", "EU", "KR"):
                 if c in self.ri:
                     self.stockpiles[c] = (gs, lev.stockpile_target_months)
-        self.production_quotas = {m.actor: m.tonnes_per_year for m in self.active("production_quota")}
+        self.production_quotas = [(m.actor, set(m.deposits) if m.deposits else None,
+                                   m.tonnes_per_year) for m in self.active("production_quota")]
 
     # ------------------------------------------------------------------ queries
     def bilateral_tariff(self, importer: str, exporter: str) -> float:
@@ -272,13 +273,23 @@ class PolicyState:
         cap = np.minimum(self.base_cap, self.desk.cap(licensed))
         return ArcTerms(transport, adv, cap, list(self.quotas))
 
-    def quota_factor(self, region: str) -> float:
-        """Share of planned mine output allowed by a production quota (1 without quota)."""
-        q = self.production_quotas.get(region)
-        if q is None:
-            return 1.0
-        planned = self.mine_plan.get(region, 0.0) if hasattr(self, "mine_plan") else 0.0
-        return 1.0 if planned <= 0 else min(1.0, q / 12.0 / planned)
+    def quota_factor(self, region: str, deposit: str) -> float:
+        """Share of planned mine output of ``deposit`` in ``region`` allowed by production
+        quotas in force (1 without a quota): quota / planned output of the quota's scope.
+
+        ``mine_plan`` (set by the model each month) maps (region, deposit) to planned
+        output, t/month.
+        """
+        factor = 1.0
+        plan = getattr(self, "mine_plan", {})
+        for actor, deposits, tonnes in self.production_quotas:
+            if actor != region or (deposits is not None and deposit not in deposits):
+                continue
+            planned = sum(v for (r, d), v in plan.items()
+                          if r == region and (deposits is None or d in deposits))
+            if planned > 0:
+                factor = min(factor, tonnes / 12.0 / planned)
+        return min(factor, 1.0)
 
     def capex_share(self, region: str, stage: str) -> float:
         """Capital subsidy share for new capacity of ``stage`` in ``region``."""

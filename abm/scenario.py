@@ -180,12 +180,22 @@ class Embargo(_Measure):
 
 
 class ProductionQuota(_Measure):
-    """Cap on the mine output of ``actor`` (t REO per year)."""
+    """Cap on the mine output of ``actor`` (t REO per year), for all deposits or only the
+    listed ``deposits`` (e.g. China's 2011 quota: 80,400 t light, 13,400 t medium/heavy)."""
 
     kind: Literal["production_quota"]
     actor: str
     tonnes_per_year: float = Field(ge=0)
+    deposits: list[str] | None = None
     _a = field_validator("actor")(lambda v: _check_region(v))
+
+    @field_validator("deposits")
+    @classmethod
+    def _deps(cls, v):
+        for d in v or []:
+            if d not in DEPOSITS:
+                raise ValueError(f"unknown deposit '{d}'; allowed: {list(DEPOSITS)}")
+        return v
 
 
 class Suspension(_Measure):

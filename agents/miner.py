@@ -43,7 +43,7 @@ class Miner(Firm):
         if s.qty > 2 * target:
             u *= max(0.2, 1 - (s.qty - 2 * target) / (4 * target))
         q = monthly * u
-        q *= self.model.policy.quota_factor(self.region)
+        q *= self.model.policy.quota_factor(self.region, self.deposit)
         s.add(q, self.china_origin, self.china_origin)
         self.output_month[self.good] = q
         self.model.ledger_produce(self.good, q)

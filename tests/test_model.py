@@ -152,3 +152,18 @@ def test_scale_parameter_splits_capacity_over_more_firms():
     assert len(firms) == 400
     cap = lambda m: sum(getattr(a, "capacity", 0.0) for a in m.agents)  # noqa: E731
     assert cap(big) == pytest.approx(cap(small), rel=1e-9)
+
+
+def test_production_quota_by_deposit_caps_that_deposit_only():
+    sc = make_scenario([{"kind": "production_quota", "date": "2024-01", "actor": "CN",
+                         "tonnes_per_year": 12000, "deposits": ["ionic_clay"]}],
+                       months_end="2024-04")
+    m = RareEarthModel(sc, seed=0).run()
+    from agents import Miner
+    ionic = sum(a.output_month[a.good] for a in m.agents_by_type[Miner]
+                if a.region == "CN" and a.deposit == "ionic_clay")
+    light = sum(a.output_month[a.good] for a in m.agents_by_type[Miner]
+                if a.region == "CN" and a.deposit == "bayan_obo")
+    assert ionic <= 12000 / 12 * 1.12          # quota over planned, with the price response
+    assert ionic >= 12000 / 12 * 0.85
+    assert light > 15000                        # ~196,850 t/yr Bayan Obo untouched
