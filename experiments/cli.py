@@ -76,6 +76,42 @@ def scenarios():
                       f"{len(sc.measures)} measures)")
 
 
+@app.command()
+def reproduce(quick: bool = typer.Option(False, "--quick",
+                                         help="shorter horizons and 3 seeds (CI; a few minutes)"),
+              seeds: int = typer.Option(None, "--seeds", min=1,
+                                        help="seeds per experiment (default 20; --quick 3)"),
+              out: Path = typer.Option(Path("results/reproduce"), "--out", help="output folder"),
+              workers: int = typer.Option(None, "--workers", min=1,
+                                          help="worker processes (default: available cores)"),
+              backend: str = typer.Option("process", "--backend",
+                                          help="process, sequential or dask"),
+              strict: bool = typer.Option(False, "--strict",
+                                          help="exit with code 1 when any target fails")):
+    """Run every paper experiment (episodes, counterfactuals, decoupling study) and write
+    figures, tables and REPORT.md with each target's PASS or FAIL."""
+    from experiments.reproduce import reproduce as run_all
+
+    try:
+        res = run_all(out, quick=quick, seeds=seeds, workers=workers, backend=backend)
+    except (RuntimeError, ScenarioError) as exc:
+        console.print(f"[red]reproduce failed:[/red] {exc}")
+        raise typer.Exit(2) from None
+    tab = Table(title=f"Targets ({'quick' if quick else 'full'} profile, "
+                      f"{res.series['rep'].nunique()} seeds, {res.wall_s:.0f} s)")
+    for c in ("target", "median", "5-95%", "tolerance", "result"):
+        tab.add_column(c, justify="left" if c == "target" else "right")
+    for _, r in res.targets.iterrows():
+        colour = {"PASS": "green", "FAIL": "red"}.get(r["status"], "yellow")
+        tab.add_row(r["id"], f"{r['median']:.3g}", f"{r['p5']:.3g}-{r['p95']:.3g}",
+                    f"{r['lo']:.3g}-{r['hi']:.3g}", f"[{colour}]{r['status']}[/{colour}]")
+    console.print(tab)
+    console.print(f"Wrote {out}/ (REPORT.md, tables/, figures/, data/series.parquet, "
+                  "manifest.json)")
+    if strict and (res.targets["status"] != "PASS").any():
+        raise typer.Exit(1)
+
+
 @app.command("app")
 def app_cmd(port: int = typer.Option(8765, help="port"),
             host: str = typer.Option("127.0.0.1", help="bind address")):
