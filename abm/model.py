@@ -66,6 +66,8 @@ class RareEarthModel(mesa.Model):
         if isinstance(seed, np.random.SeedSequence):
             rng = np.random.default_rng(seed)
         else:
+            if isinstance(seed, bool) or not float(seed).is_integer() or int(seed) < 0:
+                raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
             rng = int(seed)
         super().__init__(rng=rng)
         self.seed = seed if not isinstance(seed, np.random.SeedSequence) else seed.entropy
@@ -81,9 +83,12 @@ class RareEarthModel(mesa.Model):
         self.elements = ELEMENTS
         self.start = to_month(sc.start)
         self.horizon = sc.months
+        if months is not None and (not float(months).is_integer()
+                                   or not 0 <= int(months) <= sc.months):
+            raise ValueError(f"months must be a whole number from 0 to the scenario horizon "
+                             f"({sc.months} months, {sc.start} to {sc.end}), got {months}; "
+                             "to run longer, extend the scenario's end")
         self.months = sc.months if months is None else int(months)
-        if self.months < 0:
-            raise ValueError(f"months must be >= 0, got {months}")
         self.steps_done = 0
         G, R = len(self.catalog.goods), len(tab.codes)
         self.G, self.R = G, R
@@ -113,6 +118,7 @@ class RareEarthModel(mesa.Model):
             "NdPr price outside China (USD/kg)": lambda m: m.headline("ndpr_row"),
             "Dy price China (USD/kg)": lambda m: m.headline("dy_cn"),
             "Dy price outside China (USD/kg)": lambda m: m.headline("dy_row"),
+            "Tb price China (USD/kg)": lambda m: m.headline("tb_cn"),
             "Tb price outside China (USD/kg)": lambda m: m.headline("tb_row"),
             "China magnet exports (t/month)": lambda m: m.headline("cn_magnet_exports"),
             "OEM lost output (USD m/month)": lambda m: m.headline("lost_oem") / 1e6,
@@ -382,7 +388,7 @@ class RareEarthModel(mesa.Model):
                 task = bar.add_task(f"{self.spec.name}", total=n)
                 for _ in range(n):
                     self.step()
-                    bar.update(task, advance=1, description=f"{self.spec.name} {self.date}")
+                    bar.update(task, advance=1, description=f"{self.spec.name} {self.date - 1}")
         else:
             for _ in range(n):
                 self.step()
@@ -503,7 +509,8 @@ class RareEarthModel(mesa.Model):
                     [self.policy.tariff[:, cn, us].max(), self.policy.tariff[:, us, cn].max()], "fraction")
         subs = [(g.region, g.subsidy_cost) for g in self.agents_by_type[Government] if g.subsidy_cost]
         if subs:
-            rec.add(date, t, "subsidy_cost", "all", [s[0] for s in subs], "", [s[1] for s in subs], "USD")
+            rec.add(date, t, "subsidy_cost", "all", [s[0] for s in subs], "", [s[1] for s in subs],
+                    "USD (cumulative)")
         # headline
         non_cn = [i for i in range(R) if i != cn]
         w = np.array([self.base_use[[nd, pr]].sum(axis=0)[i] for i in non_cn]) + 1e-9

@@ -8,7 +8,7 @@ used by sweeps and checked on input) and ``source``; ``docs/ODD.md`` lists them.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 def P(default, unit: str, low, high, source: str, doc: str):  # noqa: N802 - field factory
@@ -20,7 +20,7 @@ def P(default, unit: str, low, high, source: str, doc: str):  # noqa: N802 - fie
 class Parameters(BaseModel):
     """Behavioural parameters (see ``docs/calibration.md`` for calibrated values)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     # --- demand -----------------------------------------------------------------------
     final_demand_elasticity: float = P(
@@ -124,6 +124,17 @@ class Parameters(BaseModel):
     retaliation_threshold: float = P(
         0.25, "-", 0.0, 2.0, "assumption",
         "Tariff gap (fraction) above which a government retaliates by matching the partner.")
+    @field_validator("lead_time_mine_years", "lead_time_separation_years",
+                     "lead_time_magnet_years")
+    @classmethod
+    def _range(cls, v, info):
+        extra = cls.model_fields[info.field_name].json_schema_extra
+        lo, hi = v
+        if not extra["low"] <= lo <= hi <= extra["high"]:
+            raise ValueError(f"must be [low, high] with {extra['low']} <= low <= high <= "
+                             f"{extra['high']} years, got {list(v)}")
+        return v
+
     stockpile_release_multiple: float = P(
         2.0, "x reference", 1.0, 10.0, "assumption",
         "Price multiple above which a stockpiling government releases stock.")

@@ -61,7 +61,7 @@ Region = Annotated[str, Field(description="region code")]
 
 
 class _Measure(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
     date: str = Field(description="first day in force, YYYY-MM or YYYY-MM-DD")
     end: str | None = Field(None, description="last month in force (exclusive), or none")
     id: str | None = Field(None, description="identifier other measures may refer to")
@@ -75,6 +75,18 @@ class _Measure(BaseModel):
             return v
         to_month(v)
         return v
+
+    @model_validator(mode="after")
+    def _end_after_start(self):
+        if self.end is not None and to_month(self.end) <= to_month(self.date):
+            raise ValueError(f"end {self.end} must be after date {self.date}")
+        targets = getattr(self, "targets", None)
+        if targets is not None:
+            if not targets:
+                raise ValueError("targets is empty; name at least one region, 'allied' or 'ALL'")
+            if getattr(self, "actor", None) in targets:
+                raise ValueError(f"actor {self.actor} cannot target itself")
+        return self
 
 
 class Tariff(_Measure):
@@ -280,7 +292,7 @@ class Levers(BaseModel):
     ``None`` leaves the schedule unchanged.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
     start: str = Field("2025-04", description="month from which lever values apply")
     us_tariff_on_china: float | None = Field(
         None, ge=0, le=10, description="US ad valorem tariff on all goods from China (fraction)",
@@ -317,7 +329,7 @@ class Levers(BaseModel):
 class Scenario(BaseModel):
     """A complete scenario: horizon, base-year world, parameters, levers and measures."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
     name: str
     description: str = ""
     base_year: Literal[2009, 2010, 2024] = 2024
@@ -342,7 +354,13 @@ class Scenario(BaseModel):
             raise ValueError(f"end {self.end} is before start {self.start}")
         if s.year < self.base_year:
             raise ValueError(f"start {self.start} is before base_year {self.base_year}")
-        ids = {m.id for m in self.measures if m.id}
+        seen: set[str] = set()
+        for i, m in enumerate(self.measures):
+            if m.id and m.id in seen:
+                raise ValueError(f"measures[{i}].id '{m.id}' is used twice; ids must be unique")
+            if m.id:
+                seen.add(m.id)
+        ids = seen
         for i, m in enumerate(self.measures):
             d = to_month(m.date)
             if not s <= d <= e:
@@ -467,7 +485,12 @@ def load_scenario(name_or_path: str | Path | Scenario) -> Scenario:
     """
     if isinstance(name_or_path, Scenario):
         return name_or_path
+    if str(name_or_path).strip() == "":
+        raise ScenarioError(f"no scenario given; shipped scenarios: {shipped_scenarios()}")
     p = Path(name_or_path)
+    if p.is_dir():
+        raise ScenarioError(f"scenario path {p} is a folder; give a .toml file or one of "
+                            f"{shipped_scenarios()}")
     if p.suffix != ".toml" and not p.exists():
         p = scenario_dir() / f"{name_or_path}.toml"
         if not p.exists():

@@ -28,18 +28,21 @@ except ImportError:  # pragma: no cover
 @app.command()
 def run(scenario: str = typer.Option("controls-2025", "--scenario", "-s",
                                      help="shipped scenario name or path to a .toml file"),
-        seed: int = typer.Option(0, "--seed", help="random seed"),
+        seed: int = typer.Option(0, "--seed", min=0, help="random seed (>= 0)"),
         months: int = typer.Option(None, "--months", min=1,
                                    help="months to simulate (default: the scenario horizon)"),
         out: Path = typer.Option(Path("results/run"), "--out", help="output folder"),
         charts: bool = typer.Option(True, "--charts/--no-charts", help="write PNG charts")):
     """Run one scenario (default controls-2025, 2024-01 to 2035-12) and write its outputs."""
-    from experiments.runs import run_to_folder
+    from experiments.runs import OutputError, run_to_folder
 
     try:
         model, summ = run_to_folder(scenario, out, seed=seed, months=months, make_charts=charts)
     except ScenarioError as exc:
         console.print(f"[red]Invalid scenario:[/red]\n{exc}")
+        raise typer.Exit(2) from None
+    except (OutputError, ValueError) as exc:
+        console.print(f"[red]Error:[/red] {exc}")
         raise typer.Exit(2) from None
     tab = Table(title=f"{model.spec.name}, seed {seed}, {model.steps_done} months "
                       f"({model.spec.start} to {model.start + model.steps_done - 1})")
@@ -51,18 +54,20 @@ def run(scenario: str = typer.Option("controls-2025", "--scenario", "-s",
             tab.add_row(key, *(f"{v[c]:,.1f}" for c in ("first", "peak", "min", "last")))
     console.print(tab)
     lo = summ["lost_output_usd"]
-    console.print(f"Lost output: OEM {lo['oem'] / 1e9:,.2f} bn USD, "
+    console.print(f"Lost output, cumulative over the run: OEM {lo['oem'] / 1e9:,.2f} bn USD, "
                   f"defense {lo['defense'] / 1e9:,.2f} bn USD")
     if "china_content_last" in summ:
         cc = summ["china_content_last"]
-        console.print("China-origin share of magnet supply (last month): " + ", ".join(
+        console.print("China-origin share of magnet supply (mean of the last 12 months): " + ", ".join(
             f"{r} {cc[r]:.0%}" for r in ("US", "EU", "JP", "KR") if r in cc))
     if "capacity_built_outside_china_t_yr" in summ:
         cap = summ["capacity_built_outside_china_t_yr"]
-        console.print("Capacity built outside China (t/yr): " + ", ".join(
+        console.print("Net capacity change outside China (t/yr; new plants less exits): " + ", ".join(
             f"{k} {v:,.0f}" for k, v in cap.items()))
     console.print(f"Wrote {out}/ (timeseries.parquet, manifest.json, events.csv, "
-                  "summary.json, charts)")
+                  f"summary.json{', charts' if charts else ''})")
+    console.print("[yellow]Note: the dynamic calibration is work in progress (see README "
+                  "Status); compare seeds and scenarios before drawing conclusions.[/yellow]")
 
 
 @app.command()

@@ -68,8 +68,9 @@ def summary(model: RareEarthModel) -> dict:
         "defense": float(lost[lost["good"] == "defense"]["value"].sum())}
     cc = ts[ts["metric"] == "china_content"]
     if len(cc):
-        last = cc[cc["date"] == cc["date"].max()]
-        out["china_content_last"] = {r: float(v) for r, v in zip(last["region"], last["value"])}
+        last = cc[cc["date"] > cc["date"].max() - pd.DateOffset(months=12)]
+        out["china_content_last"] = {r: float(v) for r, v in
+                                     last.groupby("region")["value"].mean().items()}
     cap = ts[(ts["metric"] == "capacity") & (ts["region"] != "CN")]
     if len(cap):
         first, last = cap["date"].min(), cap["date"].max()
@@ -162,28 +163,68 @@ def charts(ts: pd.DataFrame, folder: Path) -> list[Path]:
     return files
 
 
+class OutputError(ValueError):
+    """The output folder cannot be used; the message says why."""
+
+
+#: Files a run writes (an existing folder holding only these, plus manifest.json, is ours).
+RUN_FILES = {"timeseries.parquet", "events.csv", "summary.json", "scenario.toml",
+             "manifest.json", "prices.png", "china_content.png", "china_magnet_exports.png",
+             "lost_output.png", "capacity.png", "china_share.png"}
+
+
+def check_output_folder(out: Path | str) -> Path:
+    """Validate an output folder before a run (see :func:`run_to_folder`).
+
+    Raises:
+        OutputError: with the reason.
+    """
+    if str(out).strip() == "":
+        raise OutputError("--out is empty; give a folder name such as results/run")
+    out = Path(out).expanduser().resolve()
+    cwd = Path.cwd().resolve()
+    if out == cwd or out in cwd.parents or out == Path(out.anchor):
+        raise OutputError(f"--out {out} is the current folder or one of its parents; "
+                          "give a new folder such as results/run")
+    if out.exists():
+        if not out.is_dir():
+            raise OutputError(f"--out {out} exists and is not a folder")
+        names = {p.name for p in out.iterdir()}
+        if names and ("manifest.json" not in names or not names <= RUN_FILES):
+            raise OutputError(f"--out {out} exists and is not an earlier run's output "
+                              f"(it holds {sorted(names)[:5]}); choose a new folder or "
+                              "remove it yourself")
+    return out
+
+
 def run_to_folder(scenario: str | Path | Scenario, out: Path, *, seed: int = 0,
                   months: int | None = None, overrides: dict | None = None,
                   progress: bool = True, make_charts: bool = True) -> tuple[RareEarthModel, dict]:
     """Run a scenario and write ``timeseries.parquet``, ``events.csv``, ``summary.json``,
     ``manifest.json`` and PNG charts into ``out`` (created; replaced atomically).
 
+    An existing ``out`` is replaced only if it is itself an earlier run's output (it holds a
+    ``manifest.json`` and nothing but run files); any other existing folder is refused.
+
     Raises:
         ScenarioError: invalid scenario (nothing written).
-        FileExistsError: ``out`` exists and is not a folder.
+        OutputError: ``out`` is unusable (a file, the current folder or one of its parents,
+            a non-empty folder that is not a run output, or not writable); nothing is
+            written or deleted.
     """
     sc = apply_overrides(load_scenario(scenario), overrides)
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise FileExistsError(f"--out {out} exists and is not a folder")
+    out = check_output_folder(out)
     t0 = time.perf_counter()
     model = RareEarthModel(sc, seed=seed, months=months)
     model.run(progress=progress)
     wall = time.perf_counter() - t0
     ts = model.timeseries()
     summ = summary(model)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    except OSError as exc:
+        raise OutputError(f"--out {out}: cannot create the output folder ({exc.strerror})") from None
     try:
         ts.to_parquet(tmp / "timeseries.parquet", index=False)
         model.events_frame().to_csv(tmp / "events.csv", index=False)
@@ -198,6 +239,7 @@ def run_to_folder(scenario: str | Path | Scenario, out: Path, *, seed: int = 0,
                     "wall_time_s": round(wall, 3), "rows": len(ts),
                     "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2))
+        tmp.chmod(0o755)
         if out.exists():
             shutil.rmtree(out)
         os.replace(tmp, out)

@@ -1,0 +1,338 @@
+"""The browser UI (app.py) rendered headless with ``solara.render``: no server, no browser.
+
+What a user does is done through the widgets (find by the ``ree-*`` CSS classes, set
+``v_model``, click): the page builds, Step advances the model, a lever change plus Reset
+rebuilds the model with that value, Play/Pause, extreme lever values, independent sessions.
+Numbers are not asserted (the calibration is still moving); structure, dates and settings are.
+The real-browser versions are in tests/browser/test_app_browser.py (``pytest -m browser``).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+solara = pytest.importorskip("solara", reason="the app needs the [app] extra (solara)")
+v = pytest.importorskip("ipyvuetify")
+
+from abm.scenario import apply_overrides, load_scenario, shipped_scenarios
+
+APP_PATH = Path(__file__).resolve().parents[1] / "app.py"
+LEVERS_FROM = 15  # 2025-04 (the levers' default start) is step 15 of a 2024-01 scenario
+
+
+@pytest.fixture(scope="module")
+def app():
+    spec = importlib.util.spec_from_file_location("ree_app_under_test", APP_PATH)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod
+    spec.loader.exec_module(mod)
+    yield mod
+    sys.modules.pop(spec.name, None)
+
+
+class UI:
+    """One rendered page (one browser session) and helpers to drive it."""
+
+    def __init__(self, app):
+        self.app = app
+        self.sessions: list = []
+
+        @solara.component
+        def Wrapped():  # solara run wraps Page in AppLayout; without it no sidebar renders
+            with solara.AppLayout():
+                app.Page(probe=self.sessions.append)
+
+        _, self.rc = solara.render(Wrapped(), handle_error=False)
+
+    @property
+    def session(self):
+        return self.sessions[-1]
+
+    @property
+    def model(self):
+        return self.session.model
+
+    def one(self, cls=v.Btn, **kw):
+        return self.rc.find(cls, **kw).widget
+
+    def click(self, css: str) -> None:
+        self.one(v.Btn, class_=css).click()
+
+    def text(self, css: str) -> str:
+        """Text of the element whose CSS classes are exactly ``css`` (Text or HTML)."""
+        found = self.rc.find(v.Html, class_=css).widgets
+        if found:
+            return str(found[0].children[0])
+        return self.rc.find(solara.widgets.HTML, attributes={"class": css}).widget.unsafe_innerHTML
+
+    def date(self) -> str:
+        return self.text("ree-date")
+
+    def charts(self) -> list[dict]:
+        return [json.loads(w.spec) for w in self.rc.find(self.app.EChart).widgets]
+
+    def errors(self) -> list[str]:
+        return [str(w.children) for w in self.rc.find(v.Alert).widgets if w.type == "error"]
+
+    def set_lever(self, name: str, ui_value: float) -> None:
+        """Tick the lever's checkbox and move its slider to ``ui_value`` (UI units: %, ...)."""
+        self.one(v.Checkbox, class_=f"ree-set-{name}").v_model = True
+        self.one(v.Slider, class_=f"ree-lever-{name}").v_model = ui_value
+
+    def toggle(self, css: str, label: str) -> None:
+        box = self.one(v.BtnToggle, class_=css)
+        box.v_model = [b.children[-1] for b in box.children].index(label)
+
+    def close(self) -> None:
+        self.rc.close()
+
+
+@pytest.fixture
+def ui(app):
+    page = UI(app)
+    yield page
+    page.close()
+
+
+def test_page_builds_with_every_view(ui, app):
+    charts = ui.charts()
+    titles = [c["title"]["text"] for c in charts]
+    assert len(charts) == 6 and len(set(titles)) == 6
+    units = ["(USD/kg)", "(%)", "(kt/yr)", "(t/month)", "(USD m/month)"]
+    for unit in units:
+        assert any(unit in t for t in titles), (unit, titles)
+    assert "delay" in titles[-1]  # licences: approvals and delays
+    for c in charts:
+        if c.get("series") and c["series"][0].get("type") != "sankey":
+            assert "legend" in c, c["title"]
+    assert "(not started)" in ui.date()
+    assert ui.model.steps_done == 0
+    scen = ui.one(v.Select, class_="ree-scenario")
+    assert scen.items == shipped_scenarios() and scen.v_model == app.DEFAULT_SCENARIO
+    for lever in ("us_tariff_on_china", "approval_rate_allies", "approval_rate_us",
+                  "ndpr_price_floor", "stockpile_target_months"):
+        assert ui.one(v.Slider, class_=f"ree-lever-{lever}").disabled  # "as scheduled"
+    ui.one(v.BtnToggle, class_="ree-denial")
+    ui.one(v.Select, class_="ree-truce-start")
+    for css in ("ree-play", "ree-step", "ree-reset"):
+        ui.one(v.Btn, class_=css)
+    ui.one(v.BtnToggle, class_="ree-speed")
+    assert not ui.errors()
+
+
+def test_step_advances_the_model_and_the_charts(ui):
+    for _ in range(3):
+        ui.click("ree-step")
+    assert ui.model.steps_done == 3
+    assert ui.date() == "2024-03"
+    prices, decoupling, capacity, flows, lost, licences = ui.charts()
+    assert [len(s["data"]) for s in prices["series"]] == [3] * 6
+    assert {s["name"] for s in decoupling["series"]} == {"USA", "European Union", "Japan",
+                                                         "South Korea"}
+    assert capacity["series"] and all(len(s["data"]) == 3 for s in capacity["series"])
+    assert flows["series"][0]["type"] == "sankey" and flows["series"][0]["links"]
+    assert "2024-03" in flows["title"]["text"]
+    assert len(lost["series"][0]["data"]) == 3 and len(licences["series"][0]["data"]) == 3
+    assert "ms" in ui.text("ree-muted ree-timing")
+    ui.toggle("ree-flow-group", "oxides")
+    assert "oxides" in ui.charts()[3]["title"]["text"]
+
+
+def test_lever_change_and_reset_rebuild_the_model(ui):
+    first = ui.session
+    ui.click("ree-step")
+    ui.set_lever("us_tariff_on_china", 300)
+    ui.set_lever("approval_rate_us", 20)
+    seed = ui.one(v.TextField, class_="ree-seed")
+    seed.v_model = "7"
+    seed.fire_event("focusout", None)
+    ui.toggle("ree-denial", "off")
+    assert ui.session is first and ui.model.spec.levers.us_tariff_on_china is None
+    assert any("press Reset" in str(w.children) for w in ui.rc.find(v.Alert).widgets)
+    ui.click("ree-reset")
+    m = ui.model
+    assert ui.session is not first and m is not first.model
+    assert m.steps_done == 0 and "(not started)" in ui.date()
+    assert m.spec.levers.us_tariff_on_china == pytest.approx(3.0)
+    assert m.spec.levers.approval_rate_us == pytest.approx(0.2)
+    assert m.spec.levers.defense_end_use_denial is False
+    assert m.seed == 7
+    assert m.spec.levers.approval_rate_allies is None  # untouched: as scheduled
+    ui.click("ree-step")
+    assert ui.model.steps_done == 1 and not ui.errors()
+
+
+def test_invalid_setting_shows_an_error_and_keeps_the_model(ui):
+    before = ui.session
+    seed = ui.one(v.TextField, class_="ree-seed")
+    seed.v_model = "-1"
+    seed.fire_event("focusout", None)
+    ui.click("ree-reset")
+    assert ui.session is before
+    assert any("cannot build the model" in e for e in ui.errors())
+    ui.click("ree-step")
+    assert ui.model.steps_done == 1
+
+
+def test_scenario_picker_and_reset(ui):
+    ui.one(v.Select, class_="ree-scenario").v_model = "baseline"
+    ui.click("ree-reset-side")
+    assert ui.model.spec.name == "baseline"
+    assert ui.session.settings == type(ui.session.settings).for_scenario("baseline")
+
+
+@pytest.mark.parametrize("extreme", [
+    {"us_tariff_on_china": 500, "approval_rate_allies": 0, "approval_rate_us": 0,
+     "ndpr_price_floor": 0, "stockpile_target_months": 0, "denial": "on"},
+    {"us_tariff_on_china": 0, "approval_rate_allies": 100, "approval_rate_us": 100,
+     "ndpr_price_floor": 300, "stockpile_target_months": 24, "denial": "off"},
+], ids=["closed", "open"])
+def test_extreme_levers_run_without_errors(ui, extreme):
+    extreme = dict(extreme)
+    ui.toggle("ree-denial", extreme.pop("denial"))
+    for name, value in extreme.items():
+        ui.set_lever(name, value)
+    ui.click("ree-reset")
+    lv = ui.model.spec.levers
+    assert lv.us_tariff_on_china == pytest.approx(extreme["us_tariff_on_china"] / 100)
+    assert lv.approval_rate_allies == pytest.approx(extreme["approval_rate_allies"] / 100)
+    for _ in range(LEVERS_FROM + 3):  # past the month the levers take effect
+        ui.click("ree-step")
+    assert ui.model.steps_done == LEVERS_FROM + 3
+    assert not ui.errors()
+    ui.one(v.Checkbox, label="policy measures only").v_model = True
+    log = ui.text("ree-events-box")
+    want = f"US tariff on China set to {extreme['us_tariff_on_china']}% (lever)"
+    assert want in log and "2025-04" in log and "ree-emergent" not in log
+    assert all(len(s["data"]) == LEVERS_FROM + 3 for s in ui.charts()[0]["series"])
+
+
+def test_truce_substitution_and_lever_start(ui):
+    ui.one(v.Select, class_="ree-truce-start").v_model = "2025-05"
+    ui.one(v.Select, class_="ree-lever-start").v_model = "2026-01"
+    sliders = {str(w.label).split(":")[0]: w for w in ui.rc.find(v.Slider).widgets if w.label}
+    sliders["Truce length"].v_model = 36
+    sliders["Substitution speed"].v_model = 4.0
+    ui.click("ree-reset")
+    lv = ui.model.spec.levers
+    assert (lv.truce_start, lv.truce_months, lv.substitution_speed) == ("2025-05", 36, 4.0)
+    assert lv.start == "2026-01"
+
+
+def test_play_and_pause(ui):
+    ui.click("ree-play")
+    deadline = time.monotonic() + 30
+    while ui.model.steps_done < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    ui.click("ree-play")  # now "Pause"
+    assert ui.model.steps_done >= 3
+    time.sleep(0.4)  # a frame in flight may finish
+    stopped = ui.model.steps_done
+    time.sleep(0.6)
+    assert ui.model.steps_done == stopped
+    assert ui.date() == str(ui.model.date - 1)
+    assert not ui.errors()
+
+
+def test_sessions_are_independent(app):
+    a, b = UI(app), UI(app)
+    try:
+        assert a.model is not b.model
+        a.click("ree-step")
+        a.click("ree-step")
+        assert (a.model.steps_done, b.model.steps_done) == (2, 0)
+        b.click("ree-step")
+        a.click("ree-reset")
+        assert (a.model.steps_done, b.model.steps_done) == (0, 1)
+        assert b.date() == "2024-01"
+    finally:
+        a.close()
+        b.close()
+
+
+def test_no_model_at_module_level_and_telemetry_off(app):
+    import os
+
+    shared = [k for k, val in vars(app).items()
+              if isinstance(val, (app.Session, app.RareEarthModel))]
+    assert not shared
+    assert os.environ["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] == "false"
+    settings = pytest.importorskip("solara.server.settings")
+    assert settings.telemetry.mixpanel_enable is False
+    assert "CommandConsole" not in APP_PATH.read_text()  # no live Python console
+
+
+def test_settings_overrides(app):
+    s = app.Settings.for_scenario("controls-2025")
+    assert s.overrides() == {}
+    s2 = type(s)(**{**s.__dict__, "us_tariff_on_china": 5.0, "approval_rate_us": 0.0,
+                    "truce_start": "2026-01", "truce_months": 12})
+    ov = s2.overrides()
+    assert ov == {"levers.us_tariff_on_china": 5.0, "levers.approval_rate_us": 0.0,
+                  "levers.truce_start": "2026-01", "levers.truce_months": 12}
+    apply_overrides(load_scenario("controls-2025"), ov)  # valid paths and values
+
+
+def test_incremental_series_match_the_full_table(app):
+    s = app.Session(app.Settings.for_scenario("controls-2025", seed=3))
+    s.step(2)
+    s.step(3)
+    m = s.model
+    assert s.read == m.steps_done == 5
+    full = m.recorder.frame(metrics=("china_content", "capacity"))
+    us = full[(full.metric == "china_content") & (full.region == "US")]
+    assert s.content["US"] == pytest.approx(list(us.sort_values("step")["value"]))
+    cap = full[(full.metric == "capacity") & (full.good == "magnets")]
+    for region, vals in s.capacity["magnets"].items():
+        got = cap[cap.region == region].set_index("step")["value"]
+        assert vals == pytest.approx([got.get(k, 0.0) for k in range(5)])
+    assert len(s.tb_cn) == 5 and len(s.events) == len(m.events)
+    assert s.flows["magnets"].shape == (len(m.region_codes),) * 2
+    for opt in (app.prices_option(s), app.capacity_option(s), app.flows_option(s, "oxides")):
+        app.to_json(opt)  # JSON-safe (no NaN)
+
+
+def test_step_plus_redraw_time(ui):
+    """Step + redraw at default scale; the issue's budget is 250 ms on these machines."""
+    for _ in range(6):
+        ui.click("ree-step")
+    frames = ui.session.frames[1:]  # the first frame includes one-off widget creation
+    step = statistics.median(f[1] for f in frames)
+    redraw = statistics.median(f[2] for f in frames)
+    print(f"median step {step:.0f} ms + redraw {redraw:.0f} ms")
+    assert redraw < 250
+
+
+def test_lever_events_are_logged_when_they_take_effect(app):
+    import dataclasses
+
+    s = dataclasses.replace(app.Settings.for_scenario("controls-2025"), truce_start="2026-01",
+                            truce_months=6, substitution_speed=2.0, ndpr_price_floor=150.0)
+    sess = app.Session(s)
+    ev = app.lever_events(s, sess.model)
+    assert [e["date"] for e in ev] == ["2024-01", "2025-04", "2026-01", "2026-07"]
+    assert all(e["kind"] == "lever" and e["text"].endswith("(lever)") for e in ev)
+    sess.step(16)  # through 2025-04
+    logged = [e for e in sess.events if e["kind"] == "lever"]
+    assert [e["date"] for e in logged] == ["2024-01", "2025-04"]
+    assert "150 USD/kg" in logged[1]["text"]
+
+
+@pytest.mark.parametrize("name", shipped_scenarios())
+def test_every_shipped_scenario_runs_in_the_ui_model(app, name):
+    s = app.Settings.for_scenario(name)
+    sess = app.Session(s)
+    assert sess.model.spec.name == name and s.lever_start in sess.months
+    sess.step(2)
+    for opt in (app.prices_option(sess), app.decoupling_option(sess),
+                app.capacity_option(sess), app.flows_option(sess, "magnets"),
+                app.lost_output_option(sess), app.licences_option(sess)):
+        app.to_json(opt)
+    assert app.events_html(sess, policy_only=False)
