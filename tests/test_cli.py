@@ -32,3 +32,40 @@ def test_bad_scenario_file_writes_nothing(tmp_path):
     assert "unknown key 'colour'" in res.output
     assert not out.exists()
     assert list(tmp_path.iterdir()) == [bad]
+
+
+def test_out_folder_with_user_files_is_refused_and_untouched(tmp_path):
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "thesis.docx").write_text("precious")
+    res = runner.invoke(app, ["run", "--months", "2", "--out", str(out)])
+    assert res.exit_code == 2
+    assert "not an earlier run's output" in res.output
+    assert (out / "thesis.docx").read_text() == "precious"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine"]
+
+
+def test_out_current_folder_is_refused(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "keep.txt").write_text("x")
+    for out in (".", ""):
+        res = runner.invoke(app, ["run", "--months", "2", "--out", out])
+        assert res.exit_code == 2, out
+    assert (tmp_path / "keep.txt").exists()
+
+
+def test_rerun_replaces_earlier_run_output(tmp_path):
+    out = tmp_path / "run"
+    for seed in ("1", "2"):
+        res = runner.invoke(app, ["run", "--months", "2", "--seed", seed, "--out", str(out),
+                                  "--no-charts"])
+        assert res.exit_code == 0, res.output
+    assert json.loads((out / "manifest.json").read_text())["seed"] == 2
+
+
+def test_bad_seed_and_months_are_clean_errors(tmp_path):
+    res = runner.invoke(app, ["run", "--seed", "-1", "--out", str(tmp_path / "a")])
+    assert res.exit_code == 2 and "greater than or equal to 0" in res.output
+    res = runner.invoke(app, ["run", "--months", "500", "--out", str(tmp_path / "b")])
+    assert res.exit_code == 2 and "horizon" in res.output
+    assert not any(tmp_path.iterdir())

@@ -48,3 +48,33 @@ def test_overrides_apply_and_reject_unknown_paths():
         apply_overrides(sc, {"parameters.risk_sensitivity": -1})
     space = parameter_space()
     assert space["levers.approval_rate_us"]["high"] == 1.0
+
+
+MEASURE_BAD = [
+    ('kind="tariff"\ndate="2025-05"\nend="2025-01"\nactor="US"\ntargets=["CN"]\nrate=0.3',
+     "must be after date"),
+    ('kind="tariff"\ndate="2025-05"\nactor="US"\ntargets=["US"]\nrate=0.3', "cannot target itself"),
+    ('kind="tariff"\ndate="2025-05"\nactor="US"\ntargets=[]\nrate=0.3', "targets is empty"),
+    ('kind="price_floor"\ndate="2025-05"\nactor="US"\nfloor_usd_kg=inf', "floor_usd_kg"),
+    ('kind="tariff"\ndate="2025-05"\nactor="US"\ntargets=["CN"]\nrate=nan', "rate"),
+]
+
+
+@pytest.mark.parametrize("body,fragment", MEASURE_BAD)
+def test_bad_measures_are_rejected(body, fragment):
+    with pytest.raises(ScenarioError) as err:
+        loads_scenario('name="x"\n[[measures]]\n' + body)
+    assert fragment in str(err.value)
+
+
+def test_duplicate_ids_and_bad_lead_times_are_rejected():
+    two = ('name="x"\n' + '[[measures]]\nkind="embargo"\ndate="2025-01"\nactor="CN"\n'
+           'targets=["JP"]\nid="a"\n' * 2)
+    with pytest.raises(ScenarioError, match="used twice"):
+        loads_scenario(two)
+    with pytest.raises(ScenarioError, match="low <= high"):
+        loads_scenario('name="x"\n[parameters]\nlead_time_mine_years=[15.0, 8.0]')
+    with pytest.raises(ScenarioError, match="low <= high"):
+        loads_scenario('name="x"\n[parameters]\nlead_time_mine_years=[-1.0, 8.0]')
+    with pytest.raises(ScenarioError, match="folder"):
+        load_scenario("/tmp")
