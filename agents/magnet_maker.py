@@ -56,12 +56,16 @@ class MagnetMaker(Firm):
         monthly = self.capacity / 12.0
         for g, share in self.mix.items():
             ratio = self.expected(g) / self.model.catalog.ref_price[g]
-            q = monthly * self.utilisation(ratio) * share
+            normal = monthly * share
+            q = normal * self.utilisation(ratio)
             s = self.stocks.get(g)
-            if s is not None and q > 0 and s.qty > 2 * q:
-                q *= max(0.2, 1 - (s.qty - 2 * q) / (4 * q))
-            if self.expected(g) < self.unit_cost:
-                q *= 0.5
+            if s is not None and normal > 0 and s.qty > 2 * normal:
+                q *= max(0.2, 1 - (s.qty - 2 * normal) / (4 * normal))
+            # variable cost (inputs at expected prices + conversion) above the expected
+            # price cuts output in proportion
+            var = self.unit_cost + sum(a * self.expected(og) for og, a in self.recipe(g).items())
+            if self.expected(g) < var:
+                q *= max(self.expected(g) / var, 0.0)
             plan[g] = q
         return plan
 
