@@ -107,35 +107,42 @@ class OEM(Firm):
     def produce(self) -> None:
         """Consume inputs for the plan; count lost output; adapt substitution.
 
-        Output is Leontief in the inputs, except that high-temperature NdFeB can stand in
-        for standard grade (not the reverse): units u need ``u * a_ht <= H`` and
-        ``u * (a_ht + a_std) <= H + S``.
+        Two product lines share the plan in proportion to their magnet mass: the NdFeB line
+        (high-temperature NdFeB can stand in for standard grade, not the reverse: a share f
+        of its plan needs ``f * a_ht <= H`` and ``f * (a_ht + a_std) <= H + S``) and the SmCo
+        line; any other input (oxides for non-magnet users) is Leontief. Lost output is the
+        plan not made.
         """
         r = self.recipe()
         plan = self.plan_units
-        feasible = plan
         ht, std = self._ht, self._std
-        for g, a in r.items():
-            if a > 0 and g not in (ht, std):
-                feasible = min(feasible, self.stock(g).qty / a)
-        a_ht, a_std = r.get(ht, 0.0), r.get(std, 0.0)
-        H = self.stock(ht).qty if a_ht + a_std > 0 else 0.0
-        S = self.stock(std).qty if a_ht + a_std > 0 else 0.0
-        if a_ht > 0:
-            feasible = min(feasible, H / a_ht)
+        sm = self.model.catalog.index["mag_smco"]
+        a_ht, a_std, a_sm = r.get(ht, 0.0), r.get(std, 0.0), r.get(sm, 0.0)
+        other = {g: a for g, a in r.items() if g not in (ht, std, sm) and a > 0}
+        f_other = 1.0
+        for g, a in other.items():
+            f_other = min(f_other, self.stock(g).qty / (a * plan)) if plan > 0 else 1.0
+        f_nd = f_sm = f_other
+        if plan > 0 and a_ht + a_std > 0:
+            H, S = self.stock(ht).qty, self.stock(std).qty
+            f_nd = min(f_nd, (H + S) / ((a_ht + a_std) * plan))
+            if a_ht > 0:
+                f_nd = min(f_nd, H / (a_ht * plan))
+        if plan > 0 and a_sm > 0:
+            f_sm = min(f_sm, self.stock(sm).qty / (a_sm * plan))
+        f_nd, f_sm = max(f_nd, 0.0), max(f_sm, 0.0)
+        mass = a_ht + a_std + a_sm
+        w_sm = a_sm / mass if mass > 0 else 0.0
+        for g, a in other.items():
+            self.model.ledger_consume(g, self.stock(g).take(a * plan * f_other))
         if a_ht + a_std > 0:
-            feasible = min(feasible, (H + S) / (a_ht + a_std))
-        feasible = max(feasible, 0.0)
-        for g, a in r.items():
-            if g in (ht, std):
-                continue
-            took = self.stock(g).take(feasible * a)
-            self.model.ledger_consume(g, took)
-        if a_ht + a_std > 0:
-            took_std = self.stock(std).take(feasible * a_std)
-            took_ht = self.stock(ht).take(feasible * a_ht + (feasible * a_std - took_std))
+            took_std = self.stock(std).take(f_nd * plan * a_std)
+            took_ht = self.stock(ht).take(f_nd * plan * a_ht + (f_nd * plan * a_std - took_std))
             self.model.ledger_consume(std, took_std)
             self.model.ledger_consume(ht, took_ht)
+        if a_sm > 0:
+            self.model.ledger_consume(sm, self.stock(sm).take(f_sm * plan * a_sm))
+        feasible = plan * ((1 - w_sm) * f_nd + w_sm * f_sm) if mass > 0 else plan * f_other
         self.output_units = feasible
         lost = max(plan - feasible, 0.0)
         self.lost_units = lost
