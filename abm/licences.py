@@ -1,7 +1,10 @@
 """Export-licence desk: applications, approvals after a review delay, and usable volumes.
 
 For every licensed arc ``(good, exporter, destination, end use)`` buyers apply each month
-for their unmet need (bid volume less approved-unused and pending volume). The need is
+for their unmet need: the bid volume times ``1 + review/2`` (a pipeline covering the
+expected review delay) less approved-unused and pending volume. With approval probability
+p the steady licensed flow is about ``p(1 + c)/(1 + pc)`` of need (c = review/2), so p = 1
+lets everything through and p = 0 nothing. The need is
 split into one application per buyer firm of the node; each is approved with the regime's
 probability for that destination (0 for defense end use under end-use denial) after a
 review delay drawn uniformly in ``[0, licence_review_months]`` (45 working days ~ 2.1
@@ -57,7 +60,10 @@ class LicenceDesk:
             rng: the model's generator.
         """
         have = self.available.sum(axis=0) + self.pending.sum(axis=0)
-        want = np.where(licensed, np.maximum(need[:, None, :, :] - have, 0.0), 0.0)
+        # buyers keep a pipeline of licences covering their need over the expected review
+        # delay (half the longest delay) plus this month, less what is approved or pending
+        cover = 1.0 + 0.5 * self.review
+        want = np.where(licensed, np.maximum(need[:, None, :, :] * cover - have, 0.0), 0.0)
         idx = np.argwhere(want > 1e-9)
         for g, o, d, u in idx:
             vol = want[g, o, d, u]
