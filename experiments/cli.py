@@ -83,9 +83,9 @@ def scenarios():
 
 @app.command()
 def reproduce(quick: bool = typer.Option(False, "--quick",
-                                         help="shorter horizons and 3 seeds (CI; a few minutes)"),
+                                         help="shorter horizons and 5 seeds (CI; a few minutes)"),
               seeds: int = typer.Option(None, "--seeds", min=1,
-                                        help="seeds per experiment (default 20; --quick 3)"),
+                                        help="seeds per experiment (default 20; --quick 5)"),
               out: Path = typer.Option(Path("results/reproduce"), "--out", help="output folder"),
               workers: int = typer.Option(None, "--workers", min=1,
                                           help="worker processes (default: available cores)"),

@@ -1,0 +1,344 @@
+"""`ree reproduce` and the reproduction targets on reduced runs.
+
+Each target has (a) a mechanism test that fails when the mechanism behind it is switched off
+(quotas removed -> no price spike, licences removed -> exports do not fall, ...) and (b) a
+strict check of the tolerance on a reduced run (4 seeds, shorter horizons). Strict checks of
+targets the model does not reach yet are ``xfail(strict=True)`` with the observed reason, so
+they flip (XPASS -> failure) when calibration succeeds and the marker must be removed.
+"""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from abm.model import RareEarthModel
+from experiments import reproduce as rp
+from experiments.cli import app
+
+SEEDS = 4
+#: reduced horizons: 2009-01..2013-12; 2024-01..2029-12; 2024-01..2025-07
+EMBARGO_MONTHS, FLOOR_MONTHS, LICENCE_MONTHS = 60, 72, 19
+NO_ADAPTATION = rp.Variant(
+    "embargo-2010/no-adaptation", "embargo-2010",
+    overrides=(("parameters.substitution_max_share", 0.0),
+               ("parameters.dy_free_max_share", 0.0), ("parameters.thrifting_max", 0.0)))
+
+
+@pytest.fixture(scope="module")
+def reduced():
+    """Reduced runs of every episode and counterfactual, in parallel (about a minute)."""
+    tasks = [("embargo-2010", EMBARGO_MONTHS), ("embargo-2010/no-quotas", EMBARGO_MONTHS),
+             (NO_ADAPTATION, EMBARGO_MONTHS),
+             ("controls-2025", FLOOR_MONTHS), ("controls-2025/no-floor", FLOOR_MONTHS),
+             ("no-controls", LICENCE_MONTHS)]
+    results = rp.run_variants(tasks, SEEDS, progress=False)
+    by = {}
+    for r in results:
+        by.setdefault(r["variant"], []).append(r)
+    return by
+
+
+def _median(reduced, fn, **variants):
+    """Median over replicates of ``fn(runs)`` where ``runs`` maps role -> wide series."""
+    vals = []
+    for rep in range(SEEDS):
+        runs = {}
+        for role, name in variants.items():
+            (r,) = [x for x in reduced[name] if x["rep"] == rep]
+            runs[role] = rp._wide(r["series"])
+        vals.append(fn(runs))
+    return float(np.median(vals))
+
+
+def _target(reduced, tid, **alias):
+    t = {x.id: x for x in rp.TARGETS}[tid]
+    results = [dict(r, variant=alias.get(r["variant"], r["variant"]))
+               for name in t.variants for r in reduced[alias.get(name, name)]]
+    row = rp.evaluate_targets(results, [t]).iloc[0]
+    return row
+
+
+# ------------------------------------------------------------------ 2010-11 price spike
+def test_quota_cut_causes_the_price_spike(reduced):
+    nd = rp._price_peak_multiple("ox_Nd")
+    dy = rp._price_peak_multiple("ox_Dy")
+    with_q = _median(reduced, nd, **{"embargo-2010": "embargo-2010"})
+    without = _median(reduced, nd, **{"embargo-2010": "embargo-2010/no-quotas"})
+    assert with_q >= 3.0, f"Nd oxide peak only {with_q:.1f}x the 2009 level"
+    assert with_q > 2.5 * without, (with_q, without)
+    assert _median(reduced, dy, **{"embargo-2010": "embargo-2010"}) > \
+        _median(reduced, dy, **{"embargo-2010": "embargo-2010/no-quotas"})
+
+
+def test_peak_follows_the_cut(reduced):
+    lag = _median(reduced, rp._price_peak_lag("ox_Nd"), **{"embargo-2010": "embargo-2010"})
+    assert 3 <= lag <= 24, f"Nd peak {lag} months after the July 2010 cut"
+
+
+@pytest.mark.parametrize("tid", [
+    pytest.param("nd_peak_multiple", marks=pytest.mark.xfail(
+        strict=True, reason="Nd oxide peak ~7x the 2009 level (< 8x); candidate fix: "
+        "risk_sensitivity 3 (docs/calibration.md section 5, item 1)")),
+    pytest.param("dy_peak_multiple", marks=pytest.mark.xfail(
+        strict=True, reason="Dy sits at the bid ceiling (31x) under the 13,400 t heavy mining "
+        "quota; needs quota leakage (docs/calibration.md section 5, item 2)")),
+    pytest.param("dy_peak_lag", marks=pytest.mark.xfail(
+        strict=True, reason="borderline: Dy reaches the ceiling 14-15 months after the cut "
+        "(20 seeds: 14, reduced runs: 15; docs/calibration.md)")),
+    pytest.param("nd_peak_lag", marks=pytest.mark.xfail(
+        strict=True, reason="borderline: Nd peaks 7-8 months after the cut (20 seeds: 8, "
+        "reduced runs: 7; docs/calibration.md)")),
+])
+def test_2010_price_targets_strict(reduced, tid):
+    row = _target(reduced, tid)
+    assert row["lo"] <= row["median"] <= row["hi"], row.to_dict()
+
+
+# ------------------------------------------------------------------ 2010-11 adaptation
+def test_substitution_needs_the_high_prices_and_the_mechanism(reduced):
+    f = rp._removal_rate_at_peak
+    on = _median(reduced, f, **{"embargo-2010": "embargo-2010"})
+    off = _median(reduced, f, **{"embargo-2010": "embargo-2010/no-adaptation"})
+    calm = _median(reduced, rp._non_china_ramp, **{"embargo-2010": "embargo-2010/no-quotas"})
+    assert on > 0.02, f"only {on:.3f} of magnet-REE demand removed per year at the peak"
+    assert abs(off) < 0.005, f"{off:.4f} removed with substitution and thrifting switched off"
+    assert np.isfinite(calm)
+    # without quotas prices stay low: little substitution by the end of 2011
+    def removed_2011(runs):
+        return float(runs["embargo-2010"].loc["2011-12-01", "demand_removed"])
+
+    with_q = _median(reduced, removed_2011, **{"embargo-2010": "embargo-2010"})
+    without = _median(reduced, removed_2011, **{"embargo-2010": "embargo-2010/no-quotas"})
+    assert with_q > without + 0.02, (with_q, without)
+
+
+@pytest.mark.xfail(strict=True, reason="~5.6% of magnet-REE demand removed per year at the peak "
+                   "(< 7%); candidate fix: substitution_lag_months 24 (docs/calibration.md)")
+def test_substitution_rate_strict(reduced):
+    row = _target(reduced, "substitution_rate_at_peak")
+    assert row["lo"] <= row["median"] <= row["hi"], row.to_dict()
+
+
+def test_non_china_supply_grows_faster_under_the_quotas(reduced):
+    f = rp._non_china_ramp
+    with_q = _median(reduced, f, **{"embargo-2010": "embargo-2010"})
+    without = _median(reduced, f, **{"embargo-2010": "embargo-2010/no-quotas"})
+    assert with_q > 1.0 and with_q > without + 0.5, (with_q, without)
+
+
+def test_non_china_ramp_strict(reduced):
+    row = _target(reduced, "non_china_mine_ramp")
+    assert row["lo"] <= row["median"] <= row["hi"], row.to_dict()
+
+
+# ------------------------------------------------------------------ 2025 export collapse
+def _largest_fall(runs):
+    """Largest fall of China's magnet exports in the licence month or the two after it."""
+    s = runs["controls-2025"]["cn_magnet_exports"]
+    t0 = rp._measure_month("controls-2025", "cn_licences_apr2025")
+    pre = s[(s.index >= t0 - pd.DateOffset(months=3)) & (s.index < t0)].mean()
+    return float(1 - min(s[t0 + pd.DateOffset(months=k)] for k in (0, 1, 2)) / pre)
+
+
+def test_licences_make_china_magnet_exports_fall(reduced):
+    ctl = _median(reduced, _largest_fall, **{"controls-2025": "controls-2025"})
+    free = _median(reduced, _largest_fall, **{"controls-2025": "no-controls"})
+    assert ctl >= 0.35, f"exports fell only {ctl:.0%} with the licences"
+    assert free < 0.15, f"exports fell {free:.0%} without the licences"
+    assert ctl > free + 0.3
+
+
+@pytest.mark.xfail(strict=True, reason="exports fall ~65% in April 2025 but are back by May-June: "
+                   "hoarding is licensed, same-month approvals (docs/calibration.md, item 3)")
+def test_export_fall_strict(reduced):
+    row = _target(reduced, "cn_magnet_export_fall")
+    assert row["lo"] <= row["median"] <= row["hi"], row.to_dict()
+
+
+# ------------------------------------------------------------------ 2025 floor and the 10X entrant
+def test_floor_is_live_and_the_entrant_comes_online(reduced):
+    for r in reduced["controls-2025"]:
+        w = rp._wide(r["series"])
+        assert w.loc["2029-06-01", "capacity:magnets:US"] >= 9000
+    # the floor and offtake are what the government pays for: removing them removes the cost
+    m = RareEarthModel(rp.build_scenario("controls-2025"), seed=0, months=LICENCE_MONTHS)
+    m2 = RareEarthModel(rp.build_scenario("controls-2025/no-floor"), seed=0,
+                        months=LICENCE_MONTHS)
+    cat = m.catalog
+    g = cat.index["mag_ndfeb_ht"]
+    m.run(), m2.run()
+    assert m.policy.offtake_price("US", g) > cat.ref_price[g]
+    assert m2.policy.offtake_price("US", g) == 0.0
+
+
+@pytest.mark.xfail(strict=True, reason="without the floor the 10X plant still commits in July "
+                   "2025: its margin is judged at the licence-shock magnet prices "
+                   "(docs/calibration.md, item 4)")
+def test_entrant_delays_or_shrinks_without_the_floor(reduced):
+    row = _target(reduced, "us_capacity_shortfall_without_floor")
+    assert row["lo"] <= row["median"] <= row["hi"], row.to_dict()
+
+
+def test_us_capacity_2029_strict(reduced):
+    row = _target(reduced, "us_magnet_capacity_2029")
+    assert row["lo"] <= row["median"] <= row["hi"], row.to_dict()
+
+
+# ------------------------------------------------------------------ base year 2024
+@pytest.fixture(scope="module")
+def base_check():
+    return RareEarthModel("baseline", seed=0).base_year_check()
+
+
+@pytest.mark.parametrize("key,lo,hi", [
+    ("china_share_mining", 0.60, 0.70),
+    pytest.param("china_share_separation", 0.85, 0.92, marks=pytest.mark.xfail(
+        strict=True, reason="92.5% from the firms.csv separation rows (> 92%; "
+        "docs/calibration.md, item 5)")),
+    ("china_share_magnets", 0.88, 0.94),
+])
+def test_base_year_shares(base_check, key, lo, hi):
+    assert lo <= base_check[key] <= hi, base_check
+
+
+def test_base_year_targets_read_the_built_world_not_the_end_of_the_run(reduced, base_check):
+    row = _target(reduced, "china_share_mining_2024", baseline="controls-2025")
+    assert row["median"] == pytest.approx(base_check["china_share_mining"])
+    assert row["p5"] == row["p95"]
+
+
+# ------------------------------------------------------------------ machinery
+def test_variants_drop_measures_and_their_suspensions():
+    sc = rp.build_scenario("embargo-2010/no-quotas")
+    kinds = {m.kind for m in sc.measures}
+    assert not kinds & {"export_quota", "production_quota"}
+    assert all(m.target_id != "cn_quota_2014" for m in sc.measures if m.kind == "suspension")
+    assert "embargo" in kinds and "export_duty" in kinds
+    nf = rp.build_scenario("controls-2025/no-floor")
+    assert "price_floor" not in {m.kind for m in nf.measures}
+    with pytest.raises(KeyError):
+        rp.build_scenario(rp.Variant("x", "controls-2025", drop=("no_such_measure",)))
+
+
+def test_target_dates_come_from_the_scenarios():
+    assert rp._measure_month("embargo-2010", "cn_quota_2010") == pd.Timestamp("2010-07-01")
+    assert rp._measure_month("controls-2025", "cn_licences_apr2025") == pd.Timestamp("2025-04-01")
+
+
+def test_common_random_numbers_and_determinism():
+    sc = rp.build_scenario("controls-2025")
+    a = rp.run_task("controls-2025", sc, 7, 0, 6)["series"]
+    b = rp.run_task("controls-2025", sc, 7, 0, 6)["series"]
+    c = rp.run_task("controls-2025", sc, 7, 1, 6)["series"]
+    pd.testing.assert_frame_equal(a, b)
+    assert not a["value"].fillna(0).equals(c["value"].fillna(0))
+
+
+TINY = rp.Profile("tiny", 1, {"embargo-2010": 20, "embargo-2010/no-quotas": 20,
+                              "controls-2025": 18, "no-controls": 18, "baseline": 6})
+
+
+def test_reproduce_writes_report_tables_figures(tmp_path):
+    out = tmp_path / "rep"
+    res = rp.reproduce(out, profile=TINY, seeds=2, workers=2, progress=False)
+    for f in ("REPORT.md", "manifest.json", "data/series.parquet", "tables/targets.csv",
+              "tables/targets.md", "tables/decoupling.csv", "tables/decoupling.md",
+              "tables/counterfactuals.csv", "tables/scenarios.csv",
+              "figures/fig1_2010_price_spike.png", "figures/fig1_2010_price_spike.svg",
+              "figures/fig3_2025_magnet_exports.svg", "figures/fig5_decoupling.png"):
+        assert (out / f).exists() and (out / f).stat().st_size > 100, f
+    report = (out / "REPORT.md").read_text()
+    for t in rp.TARGETS:
+        assert f"`{t.id}`" in report and t.source in report
+    assert set(res.targets["status"]) <= {"PASS", "FAIL", "n/a"}
+    # the 2025 export target is computable on 18 months; the 2029 capacity target is not
+    st = res.targets.set_index("id")["status"]
+    assert st["cn_magnet_export_fall"] in ("PASS", "FAIL")
+    assert st["us_magnet_capacity_2029"] == "n/a"
+    assert st["china_share_mining_2024"] == "PASS"
+    man = json.loads((out / "manifest.json").read_text())
+    assert man["seeds"] == 2 and man["runs"] == 10 and man["mass_balance_max_relative"] < 1e-6
+    assert len(man["variants"]["controls-2025"]["scenario_hash"]) == 64
+    dec = pd.read_csv(out / "tables" / "decoupling.csv")
+    assert set(dec["region"]) == {"US", "EU", "JP", "KR"}
+    assert {"baseline", "controls-2025", "no-controls"} <= set(dec["scenario"])
+    assert ((dec["p5"] <= dec["median"] + 1e-12) & (dec["median"] <= dec["p95"] + 1e-12)).all()
+    assert not list(tmp_path.glob(".rep.*")), "temporary folder left behind"
+
+
+def test_cli_reproduce_quick(tmp_path, monkeypatch):
+    monkeypatch.setitem(rp.PROFILES, "quick", TINY)
+    out = tmp_path / "q"
+    res = CliRunner().invoke(app, ["reproduce", "--quick", "--seeds", "1", "--out", str(out),
+                                   "--workers", "2"])
+    assert res.exit_code == 0, res.output
+    assert "Targets" in res.output and "cn_magnet_export_fall" in res.output
+    assert (out / "REPORT.md").exists()
+    strict = CliRunner().invoke(app, ["reproduce", "--quick", "--seeds", "1", "--out", str(out),
+                                      "--strict", "--backend", "sequential"])
+    assert strict.exit_code == 1     # some targets are n/a or FAIL on the tiny profile
+
+
+@pytest.mark.slow
+def test_quick_profile_end_to_end(tmp_path):
+    """The CI job: `ree reproduce --quick` (a few minutes on 2 cores)."""
+    res = CliRunner().invoke(app, ["reproduce", "--quick", "--out", str(tmp_path / "quick")])
+    assert res.exit_code == 0, res.output
+    targets = pd.read_csv(tmp_path / "quick" / "tables" / "targets.csv")
+    assert (targets["status"] != "n/a").all(), targets
+    assert (targets["n"] == 5).all()
+
+
+@pytest.mark.timeout(300)
+def test_sweep_adapter_runs_a_calibration_sweep(tmp_path, monkeypatch):
+    """The targets as sweep outcomes (model = "experiments.reproduce:sweep_evaluate")."""
+    import os
+    from pathlib import Path
+
+    from experiments.sweep import RunStore, run
+
+    repo = str(Path(__file__).resolve().parents[1])
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([repo, os.environ.get("PYTHONPATH", "")]))
+    spec = tmp_path / "cal.toml"
+    spec.write_text("""
+name = "cal-2025"
+model = "experiments.reproduce:sweep_evaluate"
+scenario = "controls-2025"
+months = 19
+replicates = 1
+seed_root = 5
+outcomes = ["cn_magnet_export_fall", "us_magnet_capacity_2029"]
+
+[design]
+method = "factorial"
+
+[[levers]]
+name = "parameters.licence_review_months"
+levels = [2.1, 4.0]
+""")
+    s = run(spec, tmp_path / "out", backend="sequential", progress=False)
+    assert (s.executed, s.ok) == (2, 2), s.message
+    df = RunStore(tmp_path / "out" / "cal-2025").read_results()
+    assert df["cn_magnet_export_fall"].notna().all()
+    assert df["us_magnet_capacity_2029"].isna().all()     # needs a horizon to 2029
+    with pytest.raises(KeyError, match="unknown outcome"):
+        rp.sweep_evaluate("controls-2025", months=1, outcomes=["no_such_target"])
+
+
+def test_calibration_table_matches_the_code():
+    """docs/calibration.md lists every behavioural parameter with its current value."""
+    from pathlib import Path
+
+    from abm.parameters import Parameters
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "calibration.md").read_text()
+    inst = Parameters()
+    for name in Parameters.model_fields:
+        v = getattr(inst, name)
+        shown = f"{v[0]:g}-{v[1]:g}" if isinstance(v, tuple) else (
+            f"{v:g}" if isinstance(v, float) else str(v))
+        assert f"| `{name}` | {shown} |" in text, (
+            f"docs/calibration.md: update the row of {name} (value {shown}) and say why")
