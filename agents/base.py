@@ -217,6 +217,11 @@ class Firm(mesa.Agent):
         """Expected unit margin, USD/kg of output (overridden per stage)."""
         return 0.0
 
+    def longrun_margin(self) -> float:
+        """Unit margin at long-run (reference) prices, with floors and offtakes, USD/kg;
+        used to judge planned projects that need public support (overridden per stage)."""
+        return self.expansion_margin()
+
     def recent_output(self) -> float:
         """Last month's output of the firm's products, t/month (feed t for refiners)."""
         if self.stage == "separation":
@@ -239,7 +244,8 @@ class Firm(mesa.Agent):
 
     def review_investment(self) -> None:
         """Bring finished projects online; on the firm's review month, commit a pending
-        planned project (absolute margin vs hurdle, for projects that need support) or
+        planned project (projects that need support only when their margin at long-run
+        reference prices, with any floor or offtake, clears the hurdle) or
         expand (brownfield, a quarter of the greenfield lead time) when the unit margin
         exceeds its base-year level by ``investment_hurdle`` x max(base margin, unit cost)
         while running above 85% of capacity (price signal) or when output grown at the trend demand growth over the lead time
@@ -266,7 +272,7 @@ class Firm(mesa.Agent):
         margin = self.expansion_margin()
         if pend is not None:
             cost = max(self.unit_cost, 1e-9)
-            if not pend["needs_support"] or margin / cost >= hurdle:
+            if not pend["needs_support"] or self.longrun_margin() / cost >= hurdle:
                 delay = t - pend["earliest"]
                 online = pend["online"] + delay
                 self.projects.append((online, pend["capacity"]))

@@ -148,3 +148,13 @@ class MagnetMaker(Firm):
             inputs = sum(a * self.expected(og) for og, a in self.recipe(g).items())
             best = max(best, price - inputs - self.unit_cost)
         return best
+
+    def longrun_margin(self) -> float:
+        """Conversion margin at reference prices, with any offtake price guarantee, USD/kg."""
+        ref = self.model.catalog.ref_price
+        best = -1e9
+        for g in self.mix:
+            price = max(ref[g], self.model.policy.offtake_price(self.region, g))
+            inputs = sum(a * ref[og] for og, a in self.recipe(g).items())
+            best = max(best, price - inputs - self.unit_cost)
+        return best

@@ -53,3 +53,7 @@ class Miner(Firm):
     def expansion_margin(self) -> float:
         """Expected concentrate price less cash cost, USD/kg REO."""
         return self.expected(self.good) - self.unit_cost
+
+    def longrun_margin(self) -> float:
+        """Reference concentrate price less cash cost, USD/kg REO."""
+        return float(self.model.catalog.ref_price[self.good]) - self.unit_cost

@@ -154,3 +154,16 @@ class Refiner(Firm):
         plus the uplift from any price floor in the firm's region."""
         best = max((self.feed_value(g) - self.expected(g) for g in self.feed_goods), default=-1)
         return best + self.model.policy.floor_uplift(self.region, self)
+
+    def longrun_margin(self) -> float:
+        """Best feed margin at reference prices, with any price floor, USD/kg of feed."""
+        cat = self.model.catalog
+        ref = cat.ref_price
+        best = -1e9
+        for g in self.feed_goods:
+            comp = cat.content[g]
+            value = sum(comp[i] * max(ref[og], self.model.policy.floor_price(self.region, og))
+                        for i, og in enumerate(self.oxide_goods))
+            best = max(best, value * self.model.params.separation_recovery - self.unit_cost
+                       - ref[g])
+        return best

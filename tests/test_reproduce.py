@@ -174,9 +174,6 @@ def test_floor_is_live_and_the_entrant_comes_online(reduced):
     assert m2.policy.offtake_price("US", g) == 0.0
 
 
-@pytest.mark.xfail(strict=True, reason="without the floor the 10X plant still commits in July "
-                   "2025: its margin is judged at the licence-shock magnet prices "
-                   "(docs/calibration.md, item 4)")
 def test_entrant_delays_or_shrinks_without_the_floor(reduced):
     row = _target(reduced, "us_capacity_shortfall_without_floor")
     assert row["lo"] <= row["median"] <= row["hi"], row.to_dict()
@@ -195,9 +192,7 @@ def base_check():
 
 @pytest.mark.parametrize("key,lo,hi", [
     ("china_share_mining", 0.60, 0.70),
-    pytest.param("china_share_separation", 0.85, 0.92, marks=pytest.mark.xfail(
-        strict=True, reason="92.5% from the firms.csv separation rows (> 92%; "
-        "docs/calibration.md, item 5)")),
+    ("china_share_separation", 0.85, 0.92),
     ("china_share_magnets", 0.88, 0.94),
 ])
 def test_base_year_shares(base_check, key, lo, hi):
