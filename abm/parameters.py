@@ -52,7 +52,8 @@ class Parameters(BaseModel):
         26.0, "weeks", 4.0, 104.0, "assumption: defense holds larger safety stocks",
         "Base inventory target of defense contractors, weeks of use.")
     risk_sensitivity: float = P(
-        1.5, "-", 0.0, 5.0, "precautionary hoarding (DESIGN.md step 3); calibration choice",
+        3.0, "-", 0.0, 5.0, "precautionary hoarding (DESIGN.md step 3); calibrated to the 2010-11 Nd peak "
+        "(docs/calibration.md)",
         "Proportional rise of inventory targets per unit of perceived supply risk.")
     risk_decay_months: float = P(
         12.0, "months", 1.0, 60.0, "calibration choice", "Time constant of calm lowering risk.")
@@ -110,7 +111,7 @@ class Parameters(BaseModel):
         0.6, "-", 0.0, 0.9, "grain-boundary diffusion cuts HRE to <0.6% (Heim & Vander Wal 2023)",
         "Largest cut in Dy/Tb per tonne of high-temperature magnet.")
     substitution_lag_months: float = P(
-        36.0, "months", 6.0, 120.0, "Sprecher et al. 2017; Keilhacker & Minner 2017",
+        24.0, "months", 6.0, 120.0, "Sprecher et al. 2017; Keilhacker & Minner 2017",
         "Time constant of thrifting and substitution adoption.")
     substitution_trigger: float = P(
         1.5, "x reference", 1.0, 5.0, "calibration choice",

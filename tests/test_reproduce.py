@@ -79,18 +79,12 @@ def test_peak_follows_the_cut(reduced):
 
 
 @pytest.mark.parametrize("tid", [
-    pytest.param("nd_peak_multiple", marks=pytest.mark.xfail(
-        strict=True, reason="Nd oxide peak ~7x the 2009 level (< 8x); candidate fix: "
-        "risk_sensitivity 3 (docs/calibration.md section 5, item 1)")),
+    "nd_peak_multiple",
     pytest.param("dy_peak_multiple", marks=pytest.mark.xfail(
         strict=True, reason="Dy sits at the bid ceiling (31x) under the 13,400 t heavy mining "
         "quota; needs quota leakage (docs/calibration.md section 5, item 2)")),
-    pytest.param("dy_peak_lag", marks=pytest.mark.xfail(
-        strict=True, reason="borderline: Dy reaches the ceiling 14-15 months after the cut "
-        "(20 seeds: 14, reduced runs: 15; docs/calibration.md)")),
-    pytest.param("nd_peak_lag", marks=pytest.mark.xfail(
-        strict=True, reason="borderline: Nd peaks 7-8 months after the cut (20 seeds: 8, "
-        "reduced runs: 7; docs/calibration.md)")),
+    "dy_peak_lag",
+    "nd_peak_lag",
 ])
 def test_2010_price_targets_strict(reduced, tid):
     row = _target(reduced, tid)
@@ -115,8 +109,6 @@ def test_substitution_needs_the_high_prices_and_the_mechanism(reduced):
     assert with_q > without + 0.02, (with_q, without)
 
 
-@pytest.mark.xfail(strict=True, reason="~5.6% of magnet-REE demand removed per year at the peak "
-                   "(< 7%); candidate fix: substitution_lag_months 24 (docs/calibration.md)")
 def test_substitution_rate_strict(reduced):
     row = _target(reduced, "substitution_rate_at_peak")
     assert row["lo"] <= row["median"] <= row["hi"], row.to_dict()
