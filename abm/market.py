@@ -95,7 +95,10 @@ class ClearingResult:
         offer_fill: tonnes sold per offer (same order as the book).
         bid_fill: tonnes received per bid.
         bid_attrs: (n_bids, 2) China-mined and China-any shares of each bid's delivery.
-        bid_origin: per bid, (n_regions,) share of its delivery from each origin.
+        bid_origin_share: (n_bids, n_regions) share of each bid's delivery from each origin.
+        node_origin_share: (n_goods, n_regions, 2, n_regions) share of each demand node's
+            receipts from each origin.
+        solves: LP solves used (tariff fixed point).
     """
 
     flows: np.ndarray
@@ -105,7 +108,7 @@ class ClearingResult:
     bid_fill: np.ndarray
     bid_attrs: np.ndarray
     bid_origin_share: np.ndarray
-    node_origin_share: np.ndarray  # (n_goods, n_regions, 2, n_regions)
+    node_origin_share: np.ndarray
     solves: int = 1
 
 

@@ -245,7 +245,7 @@ class PolicyState:
         Returns:
             ``licensed`` bool (G, R, R, 2) and ``approval`` (G, R, R, 2).
         """
-        G, R = self.tariff.shape[0], len(self.codes)
+        R = len(self.codes)
         licensed = np.zeros(self.shape, dtype=bool)
         approval = np.ones(self.shape)
         for actor, covered, p, denial, extra in self.regimes:

@@ -234,14 +234,6 @@ class Firm(mesa.Agent):
         par = self.model.params
         return min(1.0, par.base_utilisation * max(price_ratio, 0.0) ** par.supply_elasticity)
 
-    def planned_from_sales(self, sales: float, stock: float, cover_months: float,
-                           cap: float) -> float:
-        """Production planning (Sterman 2000, ch. 17): expected sales plus the gap between
-        the target finished stock (``cover_months`` of sales) and the stock on hand, closed
-        over ``inventory_adjust_months``; within [0, cap] (t/month)."""
-        adjust = self.model.params.inventory_adjust_months
-        return min(max(sales + (cover_months * sales - stock) / adjust, 0.0), cap)
-
     def review_investment(self) -> None:
         """Bring finished projects online; on the firm's review month, commit a pending
         planned project (projects that need support only when their margin at long-run

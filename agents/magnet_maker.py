@@ -51,7 +51,6 @@ class MagnetMaker(Firm):
         """Planned output per grade this month, t (cut when finished stock piles up)."""
         if not self.active:
             return {g: 0.0 for g in self.mix}
-        par = self.model.params
         plan = {}
         monthly = self.capacity / 12.0
         for g, share in self.mix.items():

@@ -29,7 +29,6 @@ class Miner(Firm):
 
     def produce(self) -> None:
         """Mine this month's output into stock (t REO)."""
-        par = self.model.params
         if not self.active or self.capacity <= 0:
             self.output_month[self.good] = 0.0
             return

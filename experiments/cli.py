@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -99,7 +98,7 @@ def reproduce(quick: bool = typer.Option(False, "--quick",
 
     try:
         res = run_all(out, quick=quick, seeds=seeds, workers=workers, backend=backend)
-    except (RuntimeError, ScenarioError) as exc:
+    except (RuntimeError, ScenarioError, ValueError) as exc:
         console.print(f"[red]reproduce failed:[/red] {exc}")
         raise typer.Exit(2) from None
     tab = Table(title=f"Targets ({'quick' if quick else 'full'} profile, "

@@ -38,9 +38,7 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import shutil
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, wait
@@ -52,6 +50,7 @@ import pandas as pd
 
 from abm.scenario import Scenario, load_scenario, scenario_from_dict
 from abm.timeline import to_month
+from experiments.runs import check_output_folder, new_staging_folder, publish_folder
 
 __all__ = ["PROFILES", "TARGETS", "VARIANTS", "Profile", "ReproduceResult", "Target", "Variant",
            "build_scenario", "evaluate_targets", "reproduce", "run_task", "run_variants",
@@ -746,14 +745,14 @@ def reproduce(out: str | Path = "results/reproduce", *, quick: bool = False,
 
     Raises:
         RuntimeError: a run failed.
-        FileExistsError: ``out`` exists and is not a folder.
+        OutputError: ``out`` is unusable: a file, the current folder or a parent, or an
+            existing folder that is not an earlier reproduction (nothing is deleted).
     """
     t_start = time.perf_counter()
     prof = profile or PROFILES["quick" if quick else "full"]
     n_seeds = int(seeds or prof.seeds)
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise FileExistsError(f"--out {out} exists and is not a folder")
+    out = check_output_folder(out, allowed=None,
+                              required=frozenset({"manifest.json", "REPORT.md"}))
     tasks = list(prof.months.items())
     t_runs = time.perf_counter()
     results = run_variants(tasks, n_seeds, seed_root=seed_root, workers=workers,
@@ -765,8 +764,7 @@ def reproduce(out: str | Path = "results/reproduce", *, quick: bool = False,
     decoupling = decoupling_table(series)
     mechanisms = mechanism_table(results)
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    tmp = new_staging_folder(out)
     files: list[str] = []
     try:
         for sub in ("tables", "figures", "data"):
@@ -795,9 +793,7 @@ def reproduce(out: str | Path = "results/reproduce", *, quick: bool = False,
         (tmp / "REPORT.md").write_text(_report(prof, n_seeds, targets, mechanisms, decoupling,
                                                manifest, resid, files))
         files.append("REPORT.md")
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
+        publish_folder(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

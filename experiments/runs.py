@@ -173,11 +173,17 @@ RUN_FILES = {"timeseries.parquet", "events.csv", "summary.json", "scenario.toml"
              "lost_output.png", "capacity.png", "china_share.png"}
 
 
-def check_output_folder(out: Path | str) -> Path:
-    """Validate an output folder before a run (see :func:`run_to_folder`).
+def check_output_folder(out: Path | str, allowed: set[str] | None = RUN_FILES,
+                        required: frozenset[str] = frozenset({"manifest.json"})) -> Path:
+    """Validate an output folder before writing (see :func:`run_to_folder`).
+
+    An existing folder may be replaced only if it is empty or is an earlier output of ours:
+    it holds every name in ``required`` and (when ``allowed`` is given) nothing outside
+    ``allowed``.
 
     Raises:
-        OutputError: with the reason.
+        OutputError: with the reason (empty path, current folder or a parent, a file, or a
+            folder that is not our output).
     """
     if str(out).strip() == "":
         raise OutputError("--out is empty; give a folder name such as results/run")
@@ -190,11 +196,33 @@ def check_output_folder(out: Path | str) -> Path:
         if not out.is_dir():
             raise OutputError(f"--out {out} exists and is not a folder")
         names = {p.name for p in out.iterdir()}
-        if names and ("manifest.json" not in names or not names <= RUN_FILES):
+        ours = required <= names and (allowed is None or names <= allowed)
+        if names and not ours:
             raise OutputError(f"--out {out} exists and is not an earlier run's output "
                               f"(it holds {sorted(names)[:5]}); choose a new folder or "
                               "remove it yourself")
     return out
+
+
+def new_staging_folder(out: Path) -> Path:
+    """A hidden temporary folder beside ``out`` to write into before publishing.
+
+    Raises:
+        OutputError: the parent folder cannot be created or written.
+    """
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    except OSError as exc:
+        raise OutputError(f"--out {out}: cannot create the output folder ({exc.strerror})") from None
+
+
+def publish_folder(tmp: Path, out: Path) -> None:
+    """Replace ``out`` (checked by :func:`check_output_folder`) by the finished ``tmp``."""
+    tmp.chmod(0o755)
+    if out.exists():
+        shutil.rmtree(out)
+    os.replace(tmp, out)
 
 
 def run_to_folder(scenario: str | Path | Scenario, out: Path, *, seed: int = 0,
@@ -220,11 +248,7 @@ def run_to_folder(scenario: str | Path | Scenario, out: Path, *, seed: int = 0,
     wall = time.perf_counter() - t0
     ts = model.timeseries()
     summ = summary(model)
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    except OSError as exc:
-        raise OutputError(f"--out {out}: cannot create the output folder ({exc.strerror})") from None
+    tmp = new_staging_folder(out)
     try:
         ts.to_parquet(tmp / "timeseries.parquet", index=False)
         model.events_frame().to_csv(tmp / "events.csv", index=False)
@@ -239,10 +263,7 @@ def run_to_folder(scenario: str | Path | Scenario, out: Path, *, seed: int = 0,
                     "wall_time_s": round(wall, 3), "rows": len(ts),
                     "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2))
-        tmp.chmod(0o755)
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
+        publish_folder(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

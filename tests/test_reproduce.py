@@ -329,3 +329,13 @@ def test_calibration_table_matches_the_code():
             f"{v:g}" if isinstance(v, float) else str(v))
         assert f"| `{name}` | {shown} |" in text, (
             f"docs/calibration.md: update the row of {name} (value {shown}) and say why")
+
+
+def test_reproduce_refuses_a_folder_that_is_not_its_output(tmp_path):
+    from experiments.runs import OutputError
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep")
+    with pytest.raises(OutputError, match="not an earlier run's output"):
+        rp.reproduce(mine, quick=True, progress=False)
+    assert (mine / "notes.txt").read_text() == "keep"
