@@ -1,16 +1,24 @@
 """Export-licence desk: applications, approvals after a review delay, and usable volumes.
 
 For every licensed arc ``(good, exporter, destination, end use)`` buyers apply each month
-for their unmet need: the bid volume times ``1 + review/2`` (a pipeline covering the
-expected review delay) less approved-unused and pending volume. The licensed flow rises
-with the approval probability p, from nothing at p = 0 to the whole need at p = 1 (with a
-2.1-month review, measured: p = 0.25 lets about 45% of need through, p = 0.5 about 83%;
-tests/test_licences.py). The need is
-split into one application per buyer firm of the node; each is approved with the regime's
-probability for that destination (0 for defense end use under end-use denial) after a
-review delay drawn uniformly in ``[0, licence_review_months]`` (45 working days ~ 2.1
-months: MOFCOM, 2025). Approved volume is usable for ``licence_validity_months`` and caps
-the arc in the market; shipments draw it down oldest first. All draws use the model's
+for their *documented end use*: the planned use the buyers of the node declare with their
+bids (t/month; :meth:`abm.market.OrderBook.declare_end_use`), times ``1 + review`` (a
+pipeline covering this month and the expected review delay), less approved-unused and
+pending volume. Inventory building (precautionary hoarding) is not an end use and is not
+licensed: MOFCOM reviews each contract's end-user and end-use statement (MOFCOM/GAC
+Announcement 18/2025; Dual-Use Items Export Control Regulations 2024, art. 13-16). The
+licensed flow rises with the approval probability p, from nothing at p = 0 to the whole
+end use at p = 1 (measured with a 2.1-month review: p = 0.25 lets about 45% of it
+through, p = 0.5 about 85%; tests/test_licences.py).
+
+The volume is split into one application per buyer firm of the node; each is approved
+with the regime's probability for that destination (0 for defense end use under end-use
+denial) after a review delay drawn uniformly in ``[review/2, 3 review/2]`` months, with
+``review = licence_review_months`` (45 working days ~ 2.1 months: MOFCOM, 2025). Applications
+are filed mid-month on average, so an approval is usable from month ``t + round(delay)``
+(at least ``t + 1``: an application filed this month never ships this month; the first
+approvals under the April 2025 regime were reported in early June, Reuters 2025-06-04). Approved volume is usable for ``licence_validity_months`` and
+caps the arc in the market; shipments draw it down oldest first. All draws use the model's
 generator.
 """
 
@@ -24,14 +32,17 @@ class LicenceDesk:
 
     Args:
         shape: ``(n_goods, n_regions, n_regions, 2)``.
-        review_months: longest review delay, months.
+        review_months: mean review delay, months (> 0); delays are uniform in
+            ``[review/2, 3 review/2]``, whole months, at least 1.
         validity_months: months an approval stays usable.
     """
 
     def __init__(self, shape: tuple[int, int, int, int], review_months: float,
                  validity_months: int):
+        if not review_months > 0:
+            raise ValueError(f"review_months must be > 0, got {review_months}")
         self.review = float(review_months)
-        self.max_delay = int(np.ceil(review_months)) + 1
+        self.max_delay = max(int(np.floor(1.5 * review_months + 0.5)), 1) + 1
         self.pending = np.zeros((self.max_delay,) + shape)
         self.available = np.zeros((validity_months,) + shape)
         self.applied = np.zeros(shape)       # this month's applications, t
@@ -56,30 +67,30 @@ class LicenceDesk:
         Args:
             licensed: bool (G, R, R, 2), arcs that need a licence now.
             approval: (G, R, R, 2) approval probability per application.
-            need: (G, R, 2) bid volume per demand node this month, t.
+            need: (G, R, 2) documented end use per demand node, t/month.
             buyers: (G, R, 2) number of bidding firms per node (applications per arc).
             rng: the model's generator.
         """
         have = self.available.sum(axis=0) + self.pending.sum(axis=0)
-        # buyers keep a pipeline of licences covering their need over the expected review
-        # delay (half the longest delay) plus this month, less what is approved or pending
-        cover = 1.0 + 0.5 * self.review
+        # buyers keep a pipeline of licences covering their end use over this month and the
+        # longest review delay, less what is approved or pending
+        cover = 1.0 + 1.5 * self.review
         want = np.where(licensed, np.maximum(need[:, None, :, :] * cover - have, 0.0), 0.0)
         idx = np.argwhere(want > 1e-9)
         for g, o, d, u in idx:
             vol = want[g, o, d, u]
             n = max(int(buyers[g, d, u]), 1)
             ok = rng.random(n) < approval[g, o, d, u]
-            delays = np.floor(rng.uniform(0.0, self.review, n)).astype(int)
+            # filed mid-month on average: usable from the month the approval arrives in
+            delays = np.maximum(np.floor(rng.uniform(0.5 * self.review, 1.5 * self.review,
+                                                     n) + 0.5), 1).astype(int)
             self.applied[g, o, d, u] += vol
             for k, dl in zip(ok, delays):
                 if k:
-                    self.pending[min(dl, self.max_delay - 1) + 0, g, o, d, u] += vol / n
+                    # pending[k] becomes usable at the start of month t + k + 1
+                    self.pending[min(dl, self.max_delay) - 1, g, o, d, u] += vol / n
                     self.approved[g, o, d, u] += vol / n
-                    self.delay_sum[g, o, d, u] += vol / n * (dl + 0.5)
-        # same-month approvals (delay 0) are usable now
-        self.available[-1] += self.pending[0]
-        self.pending[0] = 0.0
+                    self.delay_sum[g, o, d, u] += vol / n * dl
 
     def cap(self, licensed: np.ndarray) -> np.ndarray:
         """Arc capacities: usable approved volume on licensed arcs, inf elsewhere (t)."""

@@ -45,13 +45,16 @@ class OrderBook:
 
     Offers: ``(agent, good, origin, qty t, ask USD/kg, cm, ca)`` where ``cm`` and ``ca`` are
     the China-mined and China-any-stage shares of the offered stock. Bids: ``(agent, good,
-    region, use, qty t, price USD/kg)``.
+    region, use, qty t, price USD/kg)``. End use: ``(good, region, use) -> t/month``, the
+    planned use that bidders document (what a licence application may cover; inventory
+    building is not an end use).
     """
 
     n_goods: int
     n_regions: int
     offers: list[tuple] = field(default_factory=list)
     bids: list[tuple] = field(default_factory=list)
+    end_use: dict[tuple[int, int, int], float] = field(default_factory=dict)
 
     def offer(self, agent, good: int, region: int, qty: float, ask: float,
               cm: float, ca: float) -> None:
@@ -64,6 +67,12 @@ class OrderBook:
         """Post a bid (ignored when ``qty`` <= 1e-9 t)."""
         if qty > 1e-9 and price > 0:
             self.bids.append((agent, good, region, USES.index(use), float(qty), float(price)))
+
+    def declare_end_use(self, good: int, region: int, qty: float, use: str = "civil") -> None:
+        """Document ``qty`` t/month of planned use of ``good`` at node ``(region, use)``."""
+        if qty > 0:
+            key = (good, region, USES.index(use))
+            self.end_use[key] = self.end_use.get(key, 0.0) + float(qty)
 
 
 @dataclass

@@ -270,10 +270,12 @@ class RareEarthModel(mesa.Model):
                 group.shuffle_do("post_orders", book)
 
         # licences
+        # licence applications cover documented end use (not bids for inventory)
         need = np.zeros((self.G, self.R, 2))
+        for (g, r, u), q in book.end_use.items():
+            need[g, r, u] = q
         buyers = np.zeros((self.G, self.R, 2))
-        for (_a, g, r, u, q, _p) in book.bids:
-            need[g, r, u] += q
+        for (_a, g, r, u, _q, _p) in book.bids:
             buyers[g, r, u] += 1
         offer_q = np.zeros((self.G, self.R))
         offer_ca = np.zeros((self.G, self.R))

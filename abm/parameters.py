@@ -97,7 +97,8 @@ class Parameters(BaseModel):
     # --- licences ---------------------------------------------------------------------
     licence_review_months: float = P(
         2.1, "months", 0.5, 6.0, "MOFCOM statutory limit 45 working days (Reuters 2025)",
-        "Longest review delay of an export-licence application (delay ~ uniform 0.5..max).")
+        "Mean review delay of an export-licence application (delay ~ uniform 0.5-1.5 x mean, "
+        "whole months, at least 1).")
     licence_validity_months: int = P(
         6, "months", 1, 12, "assumption", "Months an approved licence volume stays usable.")
     # --- adaptation -------------------------------------------------------------------

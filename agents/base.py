@@ -182,6 +182,9 @@ class Firm(mesa.Agent):
         need = max(use_rate + (target - s.qty) / par.inventory_adjust_months, 0.0)
         if need <= 1e-9:
             return
+        # the documented end use (what an export-licence application may cover): this
+        # month's planned use, not the inventory gap
+        book.declare_end_use(g, self.ridx, min(use_rate, need), use)
         ref = self.model.catalog.ref_price[g]
         level = cover_price(self.expected(g), s.qty / use_rate, target_cover_months,
                             par.ask_cover_elasticity, 0.1 * ref, cap)

@@ -167,3 +167,34 @@ def test_production_quota_by_deposit_caps_that_deposit_only():
     assert ionic <= 12000 / 12 * 1.12          # quota over planned, with the price response
     assert ionic >= 12000 / 12 * 0.85
     assert light > 15000                        # ~196,850 t/yr Bayan Obo untouched
+
+
+def test_licence_applications_cover_end_use_not_inventory_building():
+    # regression (2025 export fall): buyers applied for their risk-inflated inventory gap
+    from abm.market import OrderBook
+    m = RareEarthModel("baseline", seed=0)
+    oem = next(a for a in m.agents if isinstance(a, OEM) and a.region == "JP")
+    g = m.catalog.index["mag_ndfeb_ht"]
+    oem.stock(g).qty = 0.0
+    book = OrderBook(m.G, m.R)
+    oem.bid_for(book, g, use_rate=10.0, target_cover_months=6.0, cap=1e3)
+    bid = sum(b[4] for b in book.bids)
+    assert bid == pytest.approx(10.0 + 60.0 / m.params.inventory_adjust_months)
+    assert book.end_use == {(g, oem.ridx, 0): 10.0}
+    # a buyer above its cover target bids nothing and documents nothing
+    oem.stock(g).qty = 1e6
+    book = OrderBook(m.G, m.R)
+    oem.bid_for(book, g, use_rate=10.0, target_cover_months=6.0, cap=1e3)
+    assert book.bids == [] and book.end_use == {}
+
+
+def test_licensed_flows_start_only_after_the_review():
+    sc = make_scenario([{"kind": "export_licence", "date": "2024-03", "actor": "CN",
+                         "elements": ["Dy", "Tb", "Sm"], "approval": {"default": 1.0}}],
+                       months_end="2024-06")
+    ts = RareEarthModel(sc, seed=1).run().timeseries()
+    march = ts[(ts.metric == "flow") & (ts.good == "mag_ndfeb_ht") & (ts.region == "CN")
+               & (ts.partner != "CN") & (ts.date == pd.Timestamp("2024-03-01"))]
+    april = ts[(ts.metric == "flow") & (ts.good == "mag_ndfeb_ht") & (ts.region == "CN")
+               & (ts.partner != "CN") & (ts.date == pd.Timestamp("2024-04-01"))]
+    assert march["value"].sum() == 0 and april["value"].sum() > 0

@@ -143,8 +143,6 @@ def test_licences_make_china_magnet_exports_fall(reduced):
     assert ctl > free + 0.3
 
 
-@pytest.mark.xfail(strict=True, reason="exports fall ~65% in April 2025 but are back by May-June: "
-                   "hoarding is licensed, same-month approvals (docs/calibration.md, item 3)")
 def test_export_fall_strict(reduced):
     row = _target(reduced, "cn_magnet_export_fall")
     assert row["lo"] <= row["median"] <= row["hi"], row.to_dict()
