@@ -223,7 +223,8 @@ class PolicyState:
                 if c in self.ri:
                     self.stockpiles[c] = (gs, lev.stockpile_target_months)
         self.production_quotas = [(m.actor, set(m.deposits) if m.deposits else None,
-                                   m.tonnes_per_year) for m in self.active("production_quota")]
+                                   m.tonnes_per_year, m.leakage)
+                                  for m in self.active("production_quota")]
 
     # ------------------------------------------------------------------ queries
     def bilateral_tariff(self, importer: str, exporter: str) -> float:
@@ -275,20 +276,22 @@ class PolicyState:
 
     def quota_factor(self, region: str, deposit: str) -> float:
         """Share of planned mine output of ``deposit`` in ``region`` allowed by production
-        quotas in force (1 without a quota): quota / planned output of the quota's scope.
+        quotas in force (1 without a quota): (quota + leakage x (planned - quota)) / planned
+        output of the quota's scope.
 
         ``mine_plan`` (set by the model each month) maps (region, deposit) to planned
         output, t/month.
         """
         factor = 1.0
         plan = getattr(self, "mine_plan", {})
-        for actor, deposits, tonnes in self.production_quotas:
+        for actor, deposits, tonnes, leakage in self.production_quotas:
             if actor != region or (deposits is not None and deposit not in deposits):
                 continue
             planned = sum(v for (r, d), v in plan.items()
                           if r == region and (deposits is None or d in deposits))
             if planned > 0:
-                factor = min(factor, tonnes / 12.0 / planned)
+                allowed = tonnes / 12.0 + leakage * max(planned - tonnes / 12.0, 0.0)
+                factor = min(factor, allowed / planned)
         return min(factor, 1.0)
 
     def capex_share(self, region: str, stage: str) -> float:

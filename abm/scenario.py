@@ -192,12 +192,18 @@ class Embargo(_Measure):
 
 class ProductionQuota(_Measure):
     """Cap on the mine output of ``actor`` (t REO per year), for all deposits or only the
-    listed ``deposits`` (e.g. China's 2011 quota: 80,400 t light, 13,400 t medium/heavy)."""
+    listed ``deposits`` (e.g. China's 2011 quota: 80,400 t light, 13,400 t medium/heavy).
+
+    ``leakage`` (0-1, default 0) is the share of the gap between planned output and the
+    quota that is mined anyway (unreported or illegal output): allowed output =
+    quota + leakage x (planned - quota). Give its source in the measure's ``source``.
+    """
 
     kind: Literal["production_quota"]
     actor: str
     tonnes_per_year: float = Field(ge=0)
     deposits: list[str] | None = None
+    leakage: float = Field(0.0, ge=0, le=1)
     _a = field_validator("actor")(lambda v: _check_region(v))
 
     @field_validator("deposits")

@@ -169,6 +169,23 @@ def test_production_quota_by_deposit_caps_that_deposit_only():
     assert light > 15000                        # ~196,850 t/yr Bayan Obo untouched
 
 
+def test_quota_leakage_lets_that_share_of_the_gap_through():
+    # hand check: allowed = quota + leakage x (planned - quota), as a share of planned
+    sc = make_scenario([{"kind": "production_quota", "date": "2024-01", "actor": "CN",
+                         "tonnes_per_year": 12000, "deposits": ["ionic_clay"],
+                         "leakage": 0.25}], months_end="2024-02")
+    m = RareEarthModel(sc, seed=0)
+    m.step()
+    planned = m.policy.mine_plan[("CN", "ionic_clay")]
+    q = 12000 / 12
+    assert m.policy.quota_factor("CN", "ionic_clay") == pytest.approx(
+        (q + 0.25 * (planned - q)) / planned)
+    assert m.policy.quota_factor("CN", "bayan_obo") == 1.0
+    with pytest.raises(Exception, match="leakage"):
+        make_scenario([{"kind": "production_quota", "date": "2024-01", "actor": "CN",
+                        "tonnes_per_year": 12000, "leakage": 1.5}])
+
+
 def test_licence_applications_cover_end_use_not_inventory_building():
     # regression (2025 export fall): buyers applied for their risk-inflated inventory gap
     from abm.market import OrderBook
