@@ -96,6 +96,7 @@ class RareEarthModel(mesa.Model):
         self.origin_price = self.observed_price.copy()
         self.policy = PolicyState(sc, self.catalog, tab.codes, tab.allied)
         self.events: list[dict] = []
+        self._supply_line: dict[tuple[int, str], tuple[float, float, float]] = {}
         self.region_short: dict[str, bool] = {}
         self.initial_firms: list = []
         self.produced = np.zeros(G)
@@ -177,6 +178,25 @@ class RareEarthModel(mesa.Model):
         self.events.append({"date": str(self.date), "step": self.steps_done, "kind": kind,
                             "text": text})
 
+    def stage_supply_line(self, stage: str) -> tuple[float, float, float]:
+        """World totals of one stage (``mining``, ``separation``, ``magnets``, ``recycling``):
+        last month's output at an annual rate, capacity, and capacity under construction
+        (committed projects not yet online), all t/yr. Firms read it before expanding, so
+        one expansion wave is not duplicated by every firm (the supply line of Sterman
+        2000, ch. 17-20). Cached per step.
+        """
+        key = (self.steps_done, stage)
+        hit = self._supply_line.get(key)
+        if hit is None:
+            out = cap = pipe = 0.0
+            for a in self.agents:
+                if getattr(a, "stage", None) == stage and hasattr(a, "projects"):
+                    out += 12.0 * a.recent_output()
+                    cap += a.capacity
+                    pipe += sum(q for _, q in a.projects)
+            hit = self._supply_line[key] = (out, cap, pipe)
+        return hit
+
     # ------------------------------------------------------------------ ledger
     def ledger_produce(self, g: int, q: float, **_) -> None:
         """Record ``q`` t of good ``g`` produced (mass balance)."""
@@ -249,6 +269,7 @@ class RareEarthModel(mesa.Model):
     def step(self) -> None:
         """Simulate one month (see the module docstring for the order)."""
         t = self.steps_done
+        self._supply_line.clear()
         self.policy.refresh(t, log=self.log_event)
         govs = list(self.agents_by_type.get(Government, []))
         for gov in govs:

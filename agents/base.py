@@ -290,6 +290,12 @@ class Firm(mesa.Agent):
         growth = (1 + par.demand_growth_per_year) ** (lead / 12.0)
         demand_signal = (out * 12 * growth >= 0.95 * self.capacity
                          and margin >= base - 0.1 * abs(base))
+        # supply line: the stage's capacity under construction counts (demand signal: the
+        # world stage, pipeline included, must still fall short; price signal: at most one
+        # round of expansions, expansion_share of the stage, under way)
+        s_out, s_cap, s_pipe = self.model.stage_supply_line(self.stage)
+        demand_signal = demand_signal and s_out * growth >= 0.95 * (s_cap + s_pipe)
+        price_signal = price_signal and s_pipe < par.expansion_share * s_cap
         if price_signal or demand_signal:
             add = par.expansion_share * self.capacity
             online = t + lead
