@@ -2,16 +2,18 @@
 
 For every licensed arc ``(good, exporter, destination, end use)`` buyers apply each month
 for their *documented end use*: the planned use the buyers of the node declare with their
-bids (t/month; :meth:`abm.market.OrderBook.declare_end_use`), times ``1 + review`` (a
-pipeline covering this month and the expected review delay), less approved-unused and
+bids (t/month; :meth:`abm.market.OrderBook.declare_end_use`), times ``1 + 1.5 review``
+(a pipeline covering this month and the longest review delay), less approved-unused and
 pending volume. Inventory building (precautionary hoarding) is not an end use and is not
 licensed: MOFCOM reviews each contract's end-user and end-use statement (MOFCOM/GAC
 Announcement 18/2025; Dual-Use Items Export Control Regulations 2024, art. 13-16). The
 licensed flow rises with the approval probability p, from nothing at p = 0 to the whole
-end use at p = 1 (measured with a 2.1-month review: p = 0.25 lets about 45% of it
-through, p = 0.5 about 85%; tests/test_licences.py).
+end use at p = 1; denied volume is filed again the next month (measured with a 2.1-month
+review: p = 0.1 lets about 37% of it through, p = 0.25 about 69%, p = 0.5 about 98%;
+tests/test_licences.py).
 
-The volume is split into one application per buyer firm of the node; each is approved
+The volume is split into one application per bid tranche of the node (a contract; each
+firm bids in four tranches); each is approved
 with the regime's probability for that destination (0 for defense end use under end-use
 denial) after a review delay drawn uniformly in ``[review/2, 3 review/2]`` months, with
 ``review = licence_review_months`` (45 working days ~ 2.1 months: MOFCOM, 2025). Applications
@@ -68,7 +70,7 @@ class LicenceDesk:
             licensed: bool (G, R, R, 2), arcs that need a licence now.
             approval: (G, R, R, 2) approval probability per application.
             need: (G, R, 2) documented end use per demand node, t/month.
-            buyers: (G, R, 2) number of bidding firms per node (applications per arc).
+            buyers: (G, R, 2) number of bid tranches per node (applications per arc).
             rng: the model's generator.
         """
         have = self.available.sum(axis=0) + self.pending.sum(axis=0)

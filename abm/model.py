@@ -96,7 +96,8 @@ class RareEarthModel(mesa.Model):
         self.origin_price = self.observed_price.copy()
         self.policy = PolicyState(sc, self.catalog, tab.codes, tab.allied)
         self.events: list[dict] = []
-        self._supply_line: dict[tuple[int, str], tuple[float, float, float]] = {}
+        self._supply_line: dict[tuple[int, str], list[float]] = {}
+        self._denial_risk: dict[str, float] = {}
         self.region_short: dict[str, bool] = {}
         self.initial_firms: list = []
         self.produced = np.zeros(G)
@@ -126,6 +127,8 @@ class RareEarthModel(mesa.Model):
         })
         self._headline: dict[str, float] = {}
         self._warm_up_prices()
+        # log the measures already in force at the start; they are the status quo, not
+        # news: step 0's refresh clears the risk their announcement would raise
         self.policy.refresh(0, log=self.log_event)
 
     def _warm_up_prices(self, rounds: int = 3) -> None:
@@ -194,8 +197,14 @@ class RareEarthModel(mesa.Model):
                     out += 12.0 * a.recent_output()
                     cap += a.capacity
                     pipe += sum(q for _, q in a.projects)
-            hit = self._supply_line[key] = (out, cap, pipe)
-        return hit
+            hit = self._supply_line[key] = [out, cap, pipe]
+        return hit[0], hit[1], hit[2]
+
+    def add_to_supply_line(self, stage: str, capacity: float) -> None:
+        """Count an expansion committed this step (t/yr) in the stage's supply line, so
+        firms reviewing later in the same step see it."""
+        self.stage_supply_line(stage)
+        self._supply_line[(self.steps_done, stage)][2] += capacity
 
     # ------------------------------------------------------------------ ledger
     def ledger_produce(self, g: int, q: float, **_) -> None:
@@ -271,6 +280,8 @@ class RareEarthModel(mesa.Model):
         t = self.steps_done
         self._supply_line.clear()
         self.policy.refresh(t, log=self.log_event)
+        for code, v in self._denial_risk.items():
+            self.policy.risk_shock[code] = self.policy.risk_shock.get(code, 0.0) + v
         govs = list(self.agents_by_type.get(Government, []))
         for gov in govs:
             gov.apply_rules()
@@ -295,6 +306,7 @@ class RareEarthModel(mesa.Model):
         need = np.zeros((self.G, self.R, 2))
         for (g, r, u), q in book.end_use.items():
             need[g, r, u] = q
+        # one application per bid tranche (a contract: each firm bids in four tranches)
         buyers = np.zeros((self.G, self.R, 2))
         for (_a, g, r, u, _q, _p) in book.bids:
             buyers[g, r, u] += 1
@@ -364,14 +376,15 @@ class RareEarthModel(mesa.Model):
                 a.stock(g).add(fill, cm, ca)
             if isinstance(a, OEM):
                 a.received(g, q, fill)
-        # perceived risk from licence denials and from shortages, per destination region
+        # perceived risk from licence denials, per destination region: firms perceive it
+        # with next month's expectations (the policy refresh clears this month's shocks)
+        self._denial_risk = {}
         if self.policy.desk.applied.sum() > 0:
             applied = self.policy.desk.applied.sum(axis=(0, 1, 3))
             approved = self.policy.desk.approved.sum(axis=(0, 1, 3))
             for d, code in enumerate(self.region_codes):
                 if applied[d] > 0:
-                    denied = 1 - approved[d] / applied[d]
-                    self.policy.risk_shock[code] = self.policy.risk_shock.get(code, 0.0) + 0.1 * denied
+                    self._denial_risk[code] = 0.1 * (1 - approved[d] / applied[d])
         self._observe(res)
         self.last_flows = res.flows
         self.last_clearing = res

@@ -77,6 +77,7 @@ class PolicyState:
             s0 = month_index(lev.truce_start, self.start)
             self.truce = (s0, s0 + lev.truce_months)
         self.refresh(0, log=None)
+        self.active_ids = set()      # so the model's first logged refresh lists them
 
     # ------------------------------------------------------------------ activity
     def _in_force(self, i: int, t: int) -> bool:

@@ -238,14 +238,23 @@ class Firm(mesa.Agent):
         return min(1.0, par.base_utilisation * max(price_ratio, 0.0) ** par.supply_elasticity)
 
     def review_investment(self) -> None:
-        """Bring finished projects online; on the firm's review month, commit a pending
-        planned project (projects that need support only when their margin at long-run
-        reference prices, with any floor or offtake, clears the hurdle) or
-        expand (brownfield, a quarter of the greenfield lead time) when the unit margin
-        exceeds its base-year level by ``investment_hurdle`` x max(base margin, unit cost)
-        while running above 85% of capacity (price signal) or when output grown at the trend demand growth over the lead time
-        would exceed 95% of capacity at normal margins (demand signal). Capital subsidies lower the
-        hurdle; price floors and offtakes raise the expected margin."""
+        """Bring finished projects online; commit a pending planned project from its
+        earliest month on (checked every month; projects that need support only when their
+        margin at long-run reference prices, with any floor or offtake, clears the hurdle);
+        otherwise, on the firm's review month, expand by ``expansion_share`` of capacity
+        (brownfield, a quarter of a greenfield lead time) when
+
+        * price signal: the unit margin exceeds its base-year level by
+          ``investment_hurdle`` x max(base margin, unit cost) while running above 85% of
+          capacity, and less than ``expansion_share`` of the stage's world capacity is
+          under construction; or
+        * demand signal: output grown at ``demand_growth_per_year`` over the lead time would
+          exceed 95% of the firm's capacity at normal margins, and the same holds for the
+          stage's world output against its capacity plus capacity under construction
+          (the supply line, :meth:`abm.model.RareEarthModel.stage_supply_line`).
+
+        Capital subsidies lower the hurdle; price floors and offtakes raise the expected
+        margin."""
         t = self.model.steps_done
         done = [p for p in self.projects if p[0] <= t]
         if done:
@@ -300,5 +309,6 @@ class Firm(mesa.Agent):
             add = par.expansion_share * self.capacity
             online = t + lead
             self.projects.append((online, add))
+            self.model.add_to_supply_line(self.stage, add)
             self.model.log_event("investment", f"{self.name} ({self.region}) expands by "
                                  f"{add:,.0f} t/yr, online {self.model.date_of(online)}")

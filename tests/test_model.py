@@ -215,3 +215,26 @@ def test_licensed_flows_start_only_after_the_review():
     april = ts[(ts.metric == "flow") & (ts.good == "mag_ndfeb_ht") & (ts.region == "CN")
                & (ts.partner != "CN") & (ts.date == pd.Timestamp("2024-04-01"))]
     assert march["value"].sum() == 0 and april["value"].sum() > 0
+
+
+def test_measures_in_force_at_the_start_are_logged_without_a_risk_shock():
+    # regression: PolicyState's own step-0 refresh hid them from the event log
+    m = RareEarthModel("embargo-2010", seed=0, months=2)
+    ev = m.events_frame()
+    assert (ev[ev.step == 0].kind == "policy").sum() == 3
+    m.step()
+    assert all(a.risk == 0.0 for a in m.agents)
+
+
+def test_licence_denials_raise_perceived_risk_next_month():
+    # regression: the denial shock was cleared by the policy refresh before firms saw it
+    sc = make_scenario([{"kind": "export_licence", "date": "2024-03", "actor": "CN",
+                         "elements": ["Dy", "Tb"], "approval": {"default": 0.0}}],
+                       months_end="2024-06")
+    m = RareEarthModel(sc, seed=0)
+    m.run(3)                                   # Jan, Feb, Mar (regime announced in March)
+    jp = [a for a in m.agents if a.region == "JP" and not isinstance(a, OEM)]  # no shortage term
+    before = [a.risk for a in jp]
+    m.step()                                   # April: March's denials (all) are perceived
+    decay = np.exp(-1.0 / m.params.risk_decay_months)
+    assert [a.risk for a in jp] == pytest.approx([r * decay + 0.1 for r in before], rel=1e-9)
