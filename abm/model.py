@@ -51,7 +51,9 @@ class RareEarthModel(mesa.Model):
         scenario: a shipped scenario name (``"baseline"``, ``"controls-2025"``, ...), a path
             to a TOML file, or a :class:`~abm.scenario.Scenario`.
         seed: int or :class:`numpy.random.SeedSequence`; every random draw comes from the
-            model's generator seeded with it.
+            model's numpy generator ``rng`` seeded with it, except the random activation
+            order (Mesa ``shuffle_do``), which uses Mesa's ``model.random`` seeded from the
+            same seed.
         months: number of months to run with :meth:`run` (default: the scenario horizon).
         overrides: dotted-path overrides (``{"levers.us_tariff_on_china": 1.0}``).
 

@@ -226,8 +226,11 @@ class PriceFloor(_Measure):
     """Government price floor for a domestic producer's oxide output (USD/kg).
 
     The government pays producers in ``actor`` of ``goods`` the gap between the floor and
-    the market price, and buys ``offtake_share`` of the region's magnet output at the
-    magnet reference price (DoD-MP Materials, July 2025: $110/kg NdPr, 10-year offtake).
+    the market price. With ``offtake_share`` > 0 it also guarantees the region's magnet
+    makers a magnet price (the magnet reference price plus the floor's lift of the NdPr
+    content, :meth:`abm.policy.PolicyState.offtake_price`) and pays the gap to it on all
+    their magnet sales; no goods move to the government, and the share itself only switches
+    the offtake on (DoD-MP Materials, July 2025: $110/kg NdPr, 10-year offtake).
     """
 
     kind: Literal["price_floor"]
@@ -304,7 +307,8 @@ class Levers(BaseModel):
         json_schema_extra={"unit": "fraction", "low": 0.0, "high": 5.0})
     approval_rate_allies: float | None = Field(
         None, ge=0, le=1, description="China's licence approval probability for allied "
-        "destinations (JP, EU, KR, AU)", json_schema_extra={"unit": "-", "low": 0.0, "high": 1.0})
+        "destinations (the `alliance` regions of regions.csv, the US included unless "
+        "approval_rate_us is set)", json_schema_extra={"unit": "-", "low": 0.0, "high": 1.0})
     approval_rate_us: float | None = Field(
         None, ge=0, le=1, description="China's licence approval probability for the US",
         json_schema_extra={"unit": "-", "low": 0.0, "high": 1.0})

@@ -238,8 +238,10 @@ def build_world(model, scenario) -> None:
 def initial_stocks(model) -> None:
     """Fill intermediate input and output stocks to their base-year targets.
 
-    Initial origin shares are set to the base-year China shares of the stage that made the
-    good (China's own firms: 1), since the base-year world has no history.
+    Initial origin shares, since the base-year world has no history (China's own firms: 1):
+    China-mined ``cm`` = the base-year China share of mining; China-any-stage ``ca`` = the
+    China share of mining for concentrates and refiners' oxides, of separation for magnet
+    makers' finished magnets and OEMs' oxides, of magnets for OEMs' magnets.
     """
     cat = model.catalog
     sh = model.base_china_share

@@ -1,7 +1,7 @@
 """Mesa agents of the rare-earth model.
 
 Agents use :mod:`abm`'s vocabulary (goods, regions, market order books, policy types) and
-read the shared state their model exposes (``model.prices``, ``model.params``,
+read the shared state their model exposes (``model.origin_price``, ``model.params``,
 ``model.policy``, ``model.catalog``); they never import the model class.
 """
 

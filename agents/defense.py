@@ -1,4 +1,4 @@
-"""Defense contractor: an OEM with defense end use, priority and sourcing rules.
+"""Defense contractor: an OEM with defense end use and sourcing rules.
 
 Buys magnets (high-temperature NdFeB and SmCo) for platforms (F-35 ~417 kg REE per jet,
 DoD 2024); its bids form a separate ``defense`` demand node, so licence regimes can deny

@@ -5,7 +5,8 @@ the endogenous rules of DESIGN.md step 1:
 
 * retaliation -- when a partner's tariff on this region exceeds this region's tariff on the
   partner by more than ``retaliation_threshold``, match it (logged as an event);
-* truce expiry -- handled by measure end dates in :mod:`abm.policy`, logged here;
+* truce expiry -- handled by measure end dates in :mod:`abm.policy` (logged by the
+  model as "policy ends");
 * stockpile purchase and release -- with a stockpile target (months of the region's base
   use), buy while the price is below 1.3 x reference, release when it exceeds
   ``stockpile_release_multiple`` x reference or the region's lines are short.

@@ -100,7 +100,8 @@ class OEM(Firm):
             self.bid_for(book, g, self.plan_units * a, months, self.bid_cap(g), self.use)
 
     def received(self, g: int, asked: float, got: float) -> None:
-        """Note the fill of a bid (shortage raises perceived risk)."""
+        """Note the fill ratio of a bid (shortages raise perceived risk in :meth:`produce`,
+        from lost output, not here)."""
         if asked > 0:
             self.fill_ratio = min(self.fill_ratio, got / asked)
 

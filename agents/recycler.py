@@ -35,7 +35,8 @@ class Recycler(Firm):
             self.offer_stock(book, g, target_cover_months=1.0)
 
     def produce(self) -> None:
-        """Recover oxides: base rate x (NdPr price index) ** elasticity, up to 2x base."""
+        """Recover oxides: capacity x base utilisation x (expected Nd oxide price / reference)
+        ** ``recycling_price_elasticity``, at most 2 x capacity/12 (t/month)."""
         par = self.model.params
         rel = self.expected(self._nd) / self.model.catalog.ref_price[self._nd]
         q = min(self.capacity / 12 * par.base_utilisation * rel ** par.recycling_price_elasticity,
