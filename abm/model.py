@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from abm.goods import ELEMENTS, GRADES, NDPR_ND_SHARE, catalog, mag, stage_of
-from abm.market import OrderBook, clear
+from abm.market import ArcTerms, OrderBook, clear
 from abm.metrics import Recorder, hhi
 from abm.policy import PolicyState
 from abm.regions import CHINA, regions, transport_matrix
@@ -148,6 +148,11 @@ class RareEarthModel(mesa.Model):
             for a in self.agents:
                 for g in list(a.exp_price):
                     a.exp_price[g] = float(a.observed(g))
+        # base-year export mix without export quotas (historical quota allocation)
+        free = ArcTerms(terms.transport, terms.ad_valorem, terms.cap, [])
+        flows = clear(book, free, self.origin_price).flows.sum(axis=3)
+        exports = flows * (1 - np.eye(self.R))[None]
+        self.policy.export_mix = exports.sum(axis=2)
 
     def _observe(self, res) -> None:
         """Update observed prices from a clearing.

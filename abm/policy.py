@@ -68,6 +68,9 @@ class PolicyState:
         self.endogenous: dict[tuple[str, str], float] = {}
         self.active_ids: set[int] = set()
         self.risk_shock: dict[str, float] = {}
+        # (G, R) unconstrained base-year exports per good and origin, t/month; set by the
+        # model after its warm-up clearing (historical allocation of export quotas)
+        self.export_mix: np.ndarray | None = None
         par = scenario.parameters
         self.desk = LicenceDesk(self.shape, par.licence_review_months, par.licence_validity_months)
         self.lever_step = month_index(scenario.levers.start, self.start)
@@ -180,8 +183,13 @@ class PolicyState:
         self.base_cap = base_cap
         self.quotas = []
         for m in self.active("export_quota"):
-            self.quotas.append((goods_selector(m.goods, cat), self.ri[m.actor],
-                                m.tonnes_per_year / 12.0))
+            gs, o = goods_selector(m.goods, cat), self.ri[m.actor]
+            mix = self.export_mix[gs, o] if self.export_mix is not None else np.zeros(len(gs))
+            if m.allocation == "joint" or mix.sum() <= 0:
+                self.quotas.append((gs, o, m.tonnes_per_year / 12.0))
+                continue
+            for g, share in zip(gs, mix / mix.sum()):
+                self.quotas.append(([int(g)], o, m.tonnes_per_year / 12.0 * share))
         # licence regimes: covered goods, approval per destination, defense denial
         approvals = {}
         for m in self.active("licence_policy"):

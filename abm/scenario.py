@@ -168,12 +168,20 @@ class LicencePolicy(_Measure):
 
 
 class ExportQuota(_Measure):
-    """Annual export quota of ``actor`` on ``goods`` (t REO per year, all destinations)."""
+    """Annual export quota of ``actor`` on ``goods`` (t REO per year, all destinations).
+
+    ``allocation``: ``"joint"`` (default) lets the market fill one shared quota with
+    whatever goods are worth most abroad; ``"historical"`` splits the quota over the goods
+    in proportion to the actor's base-year exports of each without quotas (China allocated
+    its quotas to exporters by past export performance, so every product's exports fall
+    with the quota), so a good the actor did not export in the base year gets no quota.
+    """
 
     kind: Literal["export_quota"]
     actor: str
     tonnes_per_year: float = Field(ge=0)
     goods: list[str] = ["oxides"]
+    allocation: Literal["joint", "historical"] = "joint"
     _a = field_validator("actor")(lambda v: _check_region(v))
     _g = field_validator("goods")(lambda v: _check_goods(v))
 

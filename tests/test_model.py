@@ -262,3 +262,25 @@ def test_baseline_runs_to_2035_without_lost_output():
     assert (m.events_frame().kind == "line stops").sum() == 0
     nd = hf["NdPr price China (USD/kg)"]
     assert nd.min() > 0.5 * nd.iloc[0] and nd.max() < 2.0 * nd.iloc[0]
+
+
+def test_historical_export_quota_splits_by_base_year_exports():
+    q = 12000.0
+    sc = make_scenario([{"kind": "export_quota", "date": "2024-02", "actor": "CN",
+                         "tonnes_per_year": q, "goods": ["oxides"],
+                         "allocation": "historical"}], months_end="2024-04")
+    m = RareEarthModel(sc, seed=0)
+    cn, cat = m.region_index["CN"], m.catalog
+    mix = m.policy.export_mix[:, cn]
+    ox = [i for i, g in enumerate(cat.goods) if g.startswith("ox_")]
+    m.run(2)
+    caps = {gs[0]: c for gs, o, c in m.policy.quotas}
+    dy = cat.index["ox_Dy"]
+    assert caps[dy] == pytest.approx(q / 12 * mix[dy] / mix[ox].sum())
+    assert sum(caps.values()) == pytest.approx(q / 12)
+    exported = m.last_flows[dy, cn].sum() - m.last_flows[dy, cn, cn].sum()
+    assert exported <= caps[dy] * (1 + 1e-6)
+    joint = make_scenario([{"kind": "export_quota", "date": "2024-01", "actor": "CN",
+                            "tonnes_per_year": q}], months_end="2024-02")
+    mj = RareEarthModel(joint, seed=0)
+    assert len(mj.policy.quotas) == 1 and mj.policy.quotas[0][2] == pytest.approx(q / 12)
