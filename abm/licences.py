@@ -87,12 +87,13 @@ class LicenceDesk:
             delays = np.maximum(np.floor(rng.uniform(0.5 * self.review, 1.5 * self.review,
                                                      n) + 0.5), 1).astype(int)
             self.applied[g, o, d, u] += vol
-            for k, dl in zip(ok, delays):
-                if k:
-                    # pending[k] becomes usable at the start of month t + k + 1
-                    self.pending[min(dl, self.max_delay) - 1, g, o, d, u] += vol / n
-                    self.approved[g, o, d, u] += vol / n
-                    self.delay_sum[g, o, d, u] += vol / n * dl
+            # each approved application, in draw order: pending[k] becomes usable at the
+            # start of month t + k + 1
+            dl = delays[ok]
+            share = vol / n
+            np.add.at(self.pending[:, g, o, d, u], np.minimum(dl, self.max_delay) - 1, share)
+            _add_each(self.approved, (g, o, d, u), np.full(len(dl), share))
+            _add_each(self.delay_sum, (g, o, d, u), share * dl)
 
     def cap(self, licensed: np.ndarray) -> np.ndarray:
         """Arc capacities: usable approved volume on licensed arcs, inf elsewhere (t)."""
@@ -105,3 +106,10 @@ class LicenceDesk:
             take = np.minimum(self.available[k], left)
             self.available[k] -= take
             left -= take
+
+
+def _add_each(a: np.ndarray, index: tuple, values: np.ndarray) -> None:
+    """``a[index] += v`` for each ``v`` of ``values`` in order (a cumulative sum rounds as
+    that loop does)."""
+    if len(values):
+        a[index] = np.cumsum(np.concatenate(([a[index]], values)))[-1]

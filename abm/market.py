@@ -55,6 +55,10 @@ class OrderBook:
     offers: list[tuple] = field(default_factory=list)
     bids: list[tuple] = field(default_factory=list)
     end_use: dict[tuple[int, int, int], float] = field(default_factory=dict)
+    _offer_arr: np.ndarray = field(default_factory=lambda: np.zeros((0, 6)), repr=False,
+                                    compare=False)
+    _bid_arr: np.ndarray = field(default_factory=lambda: np.zeros((0, 5)), repr=False,
+                                  compare=False)
 
     def offer(self, agent, good: int, region: int, qty: float, ask: float,
               cm: float, ca: float) -> None:
@@ -73,6 +77,20 @@ class OrderBook:
         if qty > 0:
             key = (good, region, USES.index(use))
             self.end_use[key] = self.end_use.get(key, 0.0) + float(qty)
+
+    def offer_array(self) -> np.ndarray:
+        """Offers as a float array (n_offers, 6): good, origin, qty, ask, cm, ca (book
+        order; rebuilt only when offers were added since the last call)."""
+        if len(self._offer_arr) != len(self.offers):
+            self._offer_arr = np.array([o[1:] for o in self.offers], dtype=float).reshape(-1, 6)
+        return self._offer_arr
+
+    def bid_array(self) -> np.ndarray:
+        """Bids as a float array (n_bids, 5): good, region, use, qty, price (book order;
+        rebuilt only when bids were added since the last call)."""
+        if len(self._bid_arr) != len(self.bids):
+            self._bid_arr = np.array([b[1:] for b in self.bids], dtype=float).reshape(-1, 5)
+        return self._bid_arr
 
 
 @dataclass
@@ -204,8 +222,8 @@ def _solve(book: OrderBook, terms: ArcTerms, ref: np.ndarray, max_steps: int) ->
                            bid_origin, node_origin)
     if not n_off or not n_bid:
         return empty
-    off = np.array([o[1:] for o in offers], dtype=float)      # g, r, q, ask, cm, ca
-    bid = np.array([b[1:] for b in bids], dtype=float)        # g, r, u, q, price
+    off = book.offer_array()      # g, r, q, ask, cm, ca
+    bid = book.bid_array()        # g, r, u, q, price
     off_g, off_r = off[:, 0].astype(np.int64), off[:, 1].astype(np.int64)
     bid_g, bid_r, bid_u = (bid[:, 0].astype(np.int64), bid[:, 1].astype(np.int64),
                            bid[:, 2].astype(np.int64))

@@ -314,14 +314,17 @@ class RareEarthModel(mesa.Model):
         for (g, r, u), q in book.end_use.items():
             need[g, r, u] = q
         # one application per bid tranche (a contract: each firm bids in four tranches)
-        buyers = np.zeros((self.G, self.R, 2))
-        for (_a, g, r, u, _q, _p) in book.bids:
-            buyers[g, r, u] += 1
-        offer_q = np.zeros((self.G, self.R))
-        offer_ca = np.zeros((self.G, self.R))
-        for (_a, g, r, q, _p, _cm, ca) in book.offers:
-            offer_q[g, r] += q
-            offer_ca[g, r] += q * ca
+        bid = book.bid_array()
+        node = (bid[:, 0].astype(np.int64) * self.R + bid[:, 1].astype(np.int64)) * 2 \
+            + bid[:, 2].astype(np.int64)
+        buyers = np.bincount(node, minlength=self.G * self.R * 2).astype(float).reshape(
+            self.G, self.R, 2)
+        off = book.offer_array()
+        origin = off[:, 0].astype(np.int64) * self.R + off[:, 1].astype(np.int64)
+        offer_q = np.bincount(origin, weights=off[:, 2], minlength=self.G * self.R).reshape(
+            self.G, self.R)
+        offer_ca = np.bincount(origin, weights=off[:, 2] * off[:, 5],
+                               minlength=self.G * self.R).reshape(self.G, self.R)
         offer_ca = np.where(offer_q > 0, offer_ca / np.maximum(offer_q, 1e-12), 0.0)
         desk = self.policy.desk
         desk.start_month()
@@ -360,26 +363,38 @@ class RareEarthModel(mesa.Model):
     def _settle(self, book, res, licensed, approval) -> None:
         """Move goods and money: sellers give up stock, buyers receive it with origin."""
         self._last_bids = book.bids
+        self._last_bid_goods = book.bid_array()[:, 0]
         sold: dict[tuple, float] = {}
-        for i, (a, g, r, q, _ask, _cm, _ca) in enumerate(book.offers):
-            fill = res.offer_fill[i]
-            sold[(a, g)] = sold.get((a, g), 0.0) + fill
-            if fill <= 0:
-                continue
-            a.stock(g).take(fill)
-            p = res.origin_price[g, r]
-            floor = self.policy.floor_price(a.region, g)
-            gap = max(floor - p, 0.0) if floor > 0 else 0.0
-            gap = max(gap, self.policy.offtake_price(a.region, g) - p) if isinstance(a, MagnetMaker) else gap
-            if gap > 0:
-                gov = self._government(a.region)
-                gov.subsidy_cost += gap * fill * 1000.0
+        for (a, g, _r, _q, _ask, _cm, _ca), fill in zip(book.offers, res.offer_fill):
+            key = (a, g)
+            sold[key] = sold.get(key, 0.0) + fill
+            if fill > 0:
+                a.stock(g).take(fill)
+        # price floors and offtakes: the seller's government pays the gap to the origin
+        # price on every filled offer, in book order
+        filled = np.nonzero(res.offer_fill > 0)[0]
+        if len(filled):
+            off = book.offer_array()[filled]
+            g_, r_ = off[:, 0].astype(np.int64), off[:, 1].astype(np.int64)
+            support = np.zeros((2, self.G, self.R))      # floor, offtake per good, region
+            for g, r in set(zip(g_.tolist(), r_.tolist())):
+                code = self.region_codes[r]
+                support[:, g, r] = (self.policy.floor_price(code, g),
+                                    self.policy.offtake_price(code, g))
+            floor, offtake = support[0, g_, r_], support[1, g_, r_]
+            p = res.origin_price[g_, r_]
+            maker = np.array([isinstance(book.offers[i][0], MagnetMaker) for i in filled],
+                             dtype=bool)
+            gap = np.where(floor > 0, np.maximum(floor - p, 0.0), 0.0)
+            gap = np.where(maker, np.maximum(gap, offtake - p), gap)
+            for i, k in zip(filled[gap > 0], np.nonzero(gap > 0)[0]):
+                gov = self._government(book.offers[i][0].region)
+                gov.subsidy_cost += gap[k] * res.offer_fill[i] * 1000.0
         for (a, g), q in sold.items():
             a.record_sale(g, q)
-        for i, (a, g, r, u, q, _p) in enumerate(book.bids):
-            fill = res.bid_fill[i]
+        for (a, g, r, u, q, _p), fill, cm, ca in zip(book.bids, res.bid_fill,
+                                                     res.bid_attrs[:, 0], res.bid_attrs[:, 1]):
             if fill > 0:
-                cm, ca = res.bid_attrs[i]
                 a.stock(g).add(fill, cm, ca)
             if isinstance(a, OEM):
                 a.received(g, q, fill)
@@ -452,28 +467,33 @@ class RareEarthModel(mesa.Model):
         g_, o_, d_ = np.nonzero(fl > 1e-6)
         rec.add(date, t, "flow", goods[g_], codes[o_], codes[d_], fl[g_, o_, d_], "t/month")
         # production, capacity, inventory
-        prod = np.zeros((G, R))
         cap = {s: np.zeros(R) for s in STAGES}
-        inv = np.zeros((G, R))
-        pile = np.zeros((G, R))
         lost = {}
         lost_u = {}
+        # (good x region cell, tonnes) pairs in agent order; np.bincount adds them in order
+        inv_at, inv_q, pile_at, pile_q, prod_at, prod_q = [], [], [], [], [], []
         for a in self.agents:
+            r = a.ridx
             if isinstance(a, Government):
                 for g, s in a.stocks.items():
-                    pile[g, a.ridx] += s.qty
+                    pile_at.append(g * R + r)
+                    pile_q.append(s.qty)
                 continue
             for g, s in a.stocks.items():
-                inv[g, a.ridx] += s.qty
+                inv_at.append(g * R + r)
+                inv_q.append(s.qty)
             for g, q in a.output_month.items():
-                prod[g, a.ridx] += q
+                prod_at.append(g * R + r)
+                prod_q.append(q)
             if isinstance(a, (Miner, Refiner, MagnetMaker)):
                 stage = a.stage
-                cap[stage][a.ridx] += a.capacity
+                cap[stage][r] += a.capacity
             if isinstance(a, OEM):
                 key = (a.sector, a.region)
                 lost[key] = lost.get(key, 0.0) + a.lost_value
                 lost_u[key] = lost_u.get(key, 0.0) + a.lost_units
+        inv, pile, prod = (np.bincount(at, weights=q, minlength=G * R).astype(float).reshape(G, R)
+                           for at, q in ((inv_at, inv_q), (pile_at, pile_q), (prod_at, prod_q)))
         gi, ri = np.nonzero(prod > 1e-9)
         rec.add(date, t, "production", goods[gi], codes[ri], "", prod[gi, ri], "t/month")
         for s in STAGES:
@@ -516,15 +536,13 @@ class RareEarthModel(mesa.Model):
             rec.add(date, t, "hhi", s, "World", "", hhi(stage_out[s]), "index")
         # china content of magnet supply per consuming region (OEM + defense receipts)
         mag_idx = [cat.index[mag(g)] for g in GRADES]
-        recv = np.zeros(R)
-        ca_m = np.zeros(R)
-        cm_m = np.zeros(R)
-        for i, (a, g, r, u, q, _p) in enumerate(self._last_bids):
-            if g in mag_idx and isinstance(a, OEM):
-                f = res.bid_fill[i]
-                recv[r] += f
-                cm_m[r] += f * res.bid_attrs[i][0]
-                ca_m[r] += f * res.bid_attrs[i][1]
+        bids = self._last_bids
+        sel = [i for i in np.nonzero(np.isin(self._last_bid_goods, mag_idx))[0]
+               if isinstance(bids[i][0], OEM)]
+        at = [bids[i][2] for i in sel]
+        f = res.bid_fill[sel]
+        recv, cm_m, ca_m = (np.bincount(at, weights=w, minlength=R).astype(float)
+                            for w in (f, f * res.bid_attrs[sel, 0], f * res.bid_attrs[sel, 1]))
         ok = recv > 1e-9
         self._content = np.where(ok, ca_m / np.maximum(recv, 1e-12), np.nan)
         rec.add(date, t, "china_content", "magnets", codes[ok], "", (ca_m / np.maximum(recv, 1e-12))[ok], "share")

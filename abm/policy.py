@@ -164,6 +164,7 @@ class PolicyState:
                 T[:, cn, us] = min(T[0, cn, us], 0.30)
                 T[:, us, cn] = min(T[0, us, cn], 0.10)
         self.tariff = T
+        self._tariff_max = T.max(axis=0)     # (exporter, importer): highest over goods
         E = np.zeros((G, R))
         for m in self.active("export_duty"):
             E[goods_selector(m.goods, cat), self.ri[m.actor]] += m.rate
@@ -238,7 +239,7 @@ class PolicyState:
     # ------------------------------------------------------------------ queries
     def bilateral_tariff(self, importer: str, exporter: str) -> float:
         """Highest ad valorem tariff of ``importer`` on goods from ``exporter`` (fraction)."""
-        return float(self.tariff[:, self.ri[exporter], self.ri[importer]].max())
+        return float(self._tariff_max[self.ri[exporter], self.ri[importer]])
 
     def set_endogenous_tariff(self, importer: str, exporter: str, rate: float) -> None:
         """Retaliation: fix ``importer``'s tariff on ``exporter`` at ``rate`` from now on."""

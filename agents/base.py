@@ -158,7 +158,8 @@ class Firm(mesa.Agent):
         rate = max(self.sales_ema.get(g, 0.0), self.output_month.get(g, 0.0), 1e-6)
         level = cover_price(self.expected(g), s.qty / rate, target_cover_months,
                             par.ask_cover_elasticity, 0.2 * ref, par.max_price_multiple * ref)
-        for q, k in zip(tranches(s.qty), ASK_STEPS):
+        q = s.qty / len(ASK_STEPS)           # equal tranches, as tranches(s.qty)
+        for k in ASK_STEPS:
             book.offer(self, g, self.ridx, q, level * k, s.cm, s.ca)
 
     def bid_for(self, book, g: int, use_rate: float, target_cover_months: float,
@@ -188,7 +189,8 @@ class Firm(mesa.Agent):
         ref = self.model.catalog.ref_price[g]
         level = cover_price(self.expected(g), s.qty / use_rate, target_cover_months,
                             par.ask_cover_elasticity, 0.1 * ref, cap)
-        for q, k in zip(tranches(need), BID_STEPS):
+        q = need / len(BID_STEPS)            # equal tranches, as tranches(need)
+        for k in BID_STEPS:
             book.bid(self, g, self.ridx, q, min(level * k, cap), use)
 
     # ----------------------------------------------------------------- accounting

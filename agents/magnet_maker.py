@@ -47,8 +47,15 @@ class MagnetMaker(Firm):
         return {i: (v * self.hre_factor if i in self.hre_goods else v)
                 for i, v in self.bom[g].items()}
 
-    def planned_output(self) -> dict[int, float]:
-        """Planned output per grade this month, t (cut when finished stock piles up)."""
+    def recipes(self) -> dict[int, dict[int, float]]:
+        """:meth:`recipe` of every grade this firm makes."""
+        return {g: self.recipe(g) for g in self.mix}
+
+    def planned_output(self, recipes: dict | None = None) -> dict[int, float]:
+        """Planned output per grade this month, t (cut when finished stock piles up);
+        ``recipes``: this month's :meth:`recipes` if already built."""
+        if recipes is None:
+            recipes = self.recipes()
         if not self.active:
             return {g: 0.0 for g in self.mix}
         plan = {}
@@ -62,17 +69,20 @@ class MagnetMaker(Firm):
                 q *= max(0.2, 1 - (s.qty - 2 * normal) / (4 * normal))
             # variable cost (inputs at expected prices + conversion) above the expected
             # price cuts output in proportion
-            var = self.unit_cost + sum(a * self.expected(og) for og, a in self.recipe(g).items())
+            var = self.unit_cost + sum(a * self.expected(og) for og, a in recipes[g].items())
             if self.expected(g) < var:
                 q *= max(self.expected(g) / var, 0.0)
             plan[g] = q
         return plan
 
-    def input_value(self, og: int) -> float:
-        """Most this maker would pay for oxide ``og``: its value in the magnet, USD/kg."""
+    def input_value(self, og: int, recipes: dict | None = None) -> float:
+        """Most this maker would pay for oxide ``og``: its value in the magnet, USD/kg;
+        ``recipes`` as in :meth:`planned_output`."""
+        if recipes is None:
+            recipes = self.recipes()
         best = 0.0
         for g in self.mix:
-            r = self.recipe(g)
+            r = recipes[g]
             a = r.get(og, 0.0)
             if a <= 0:
                 continue
@@ -83,14 +93,15 @@ class MagnetMaker(Firm):
     def post_orders(self, book) -> None:
         """Bid for oxides per the bill of materials and offer magnet stock."""
         par = self.model.params
-        plan = self.planned_output()
+        recipes = self.recipes()
+        plan = self.planned_output(recipes)
         use: dict[int, float] = {}
         for g, q in plan.items():
-            for og, a in self.recipe(g).items():
+            for og, a in recipes[g].items():
                 use[og] = use.get(og, 0.0) + q * a
         cat = self.model.catalog
         for og, rate in use.items():
-            cap = min(max(self.input_value(og), 0.5 * self.expected(og)),
+            cap = min(max(self.input_value(og, recipes), 0.5 * self.expected(og)),
                       par.max_price_multiple * cat.ref_price[og])
             self.bid_for(book, og, rate, 1.5, cap)
         for g in self.mix:
@@ -98,10 +109,11 @@ class MagnetMaker(Firm):
 
     def produce(self) -> None:
         """Make magnets from inputs on hand; update thrifting."""
-        plan = self.planned_output()
+        recipes = self.recipes()
+        plan = self.planned_output(recipes)
         revenue = cost = 0.0
         for g, q in plan.items():
-            r = self.recipe(g)
+            r = recipes[g]
             if q <= 0:
                 self.output_month[g] = 0.0
                 continue

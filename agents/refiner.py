@@ -32,6 +32,7 @@ class Refiner(Firm):
         w = np.array([(feed_weights or {}).get(d, 1.0) for d in deposits], dtype=float)
         self.feed_weights = w / w.sum() if w.sum() > 0 else np.full(len(w), 1 / len(w))
         self.oxide_goods = [cat.index[ox(e)] for e in model.elements]
+        self._feed_content = cat.content[self.feed_goods]     # (feeds, oxides)
         self.china = region == "CN"
         self.sells = set(self.oxide_goods)
 
@@ -42,37 +43,68 @@ class Refiner(Firm):
         vals = sum(comp[i] * self.expected(og) for i, og in enumerate(self.oxide_goods))
         return vals * self.model.params.separation_recovery - self.unit_cost
 
-    def planned_throughput(self) -> float:
+    def expected_oxides(self) -> np.ndarray:
+        """Expected prices of the oxides in ``oxide_goods`` order, USD/kg."""
+        return np.array([self.expected(og) for og in self.oxide_goods])
+
+    def feed_values(self, oxide: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`feed_value` and :meth:`value_ratio` of every feed (arrays in
+        ``feed_goods`` order), from one read of the expected oxide prices (``oxide``, as
+        :meth:`expected_oxides`). Each basket value is summed over the oxides in order, as
+        :meth:`feed_value` does, so the results are identical."""
+        if oxide is None:
+            oxide = self.expected_oxides()
+        feed = np.array([self.expected(g) for g in self.feed_goods])
+        vals = np.cumsum(self._feed_content * oxide, axis=1)[:, -1]   # sequential sums
+        value = vals * self.model.params.separation_recovery - self.unit_cost
+        return value, np.maximum(value, 0.0) / np.maximum(feed, 1e-9)
+
+    def planned_throughput(self, oxide: np.ndarray | None = None) -> float:
         """Planned feed for this month, t REO: capacity x utilisation, where utilisation
         responds to the oxide price index of the plant's feed basket (the output price
-        signal) and is cut in proportion when the feed margin index falls below 0.8."""
+        signal) and is cut in proportion when the feed margin index falls below 0.8;
+        ``oxide`` as in :meth:`basket_index`."""
         if not self.active:
             return 0.0
-        u = self.utilisation(self.basket_index())
-        margin = self.margin_index()
+        if oxide is None:
+            oxide = self.expected_oxides()
+        u = self.utilisation(self.basket_index(oxide))
+        margin = self.margin_index(oxide)
         if margin < 0.8:
             u *= max(margin, 0.0) / 0.8
         return self.capacity / 12.0 * u
 
-    def basket_index(self) -> float:
+    def _basket(self) -> tuple[np.ndarray, float]:
+        """Oxide content of a tonne of the current feed mix and its reference value
+        (recomputed when ``feed_weights`` is replaced)."""
+        if getattr(self, "_basket_of", None) is not self.feed_weights:
+            cat = self.model.catalog
+            comp = sum(w * cat.content[g] for w, g in zip(self.feed_weights, self.feed_goods))
+            ref = sum(comp[i] * cat.ref_price[og] for i, og in enumerate(self.oxide_goods))
+            self._basket_of, self._basket_comp, self._basket_ref = self.feed_weights, comp, ref
+        return self._basket_comp, self._basket_ref
+
+    def basket_index(self, oxide: np.ndarray | None = None) -> float:
         """Expected oxide prices relative to reference, weighted by the reference value of a
-        tonne of this plant's current feed mix (a price index, 1 at base)."""
-        cat = self.model.catalog
-        comp = sum(w * cat.content[g] for w, g in zip(self.feed_weights, self.feed_goods))
-        ref = sum(comp[i] * cat.ref_price[og] for i, og in enumerate(self.oxide_goods))
-        now = sum(comp[i] * self.expected(og) for i, og in enumerate(self.oxide_goods))
+        tonne of this plant's current feed mix (a price index, 1 at base); ``oxide``: the
+        expected oxide prices if already read (:meth:`expected_oxides`)."""
+        if oxide is None:
+            oxide = self.expected_oxides()
+        comp, ref = self._basket()
+        now = np.cumsum(comp * oxide)[-1]          # summed over the oxides in order
         return now / ref if ref > 0 else 1.0
 
     def value_ratio(self, g: int) -> float:
         """Basket value (less processing) over the expected feed price, for feed ``g``."""
         return max(self.feed_value(g), 0.0) / max(self.expected(g), 1e-9)
 
-    def margin_index(self) -> float:
-        """Feed-weighted value ratio relative to its base-year level (1 at base)."""
+    def margin_index(self, oxide: np.ndarray | None = None) -> float:
+        """Feed-weighted value ratio relative to its base-year level (1 at base); ``oxide``
+        as in :meth:`basket_index`."""
         base = getattr(self, "base_ratio", None)
         if base is None:
             return 1.0
-        now = sum(w * self.value_ratio(g) for w, g in zip(self.feed_weights, self.feed_goods))
+        now = sum(w * r for w, r in zip(self.feed_weights, self.feed_values(oxide)[1]))
         ref = sum(w * b for w, b in zip(self.feed_weights, base))
         return now / ref if ref > 0 else 1.0
 
@@ -84,12 +116,13 @@ class Refiner(Firm):
 
     def post_orders(self, book) -> None:
         """Bid for feeds (split by feed weights) and offer oxide stocks."""
-        plan = self.planned_throughput()
+        oxide = self.expected_oxides()
+        plan = self.planned_throughput(oxide)
+        values = self.feed_values(oxide)[0]
         cap_mult = self.model.params.max_price_multiple
-        for w, g in zip(self.feed_weights, self.feed_goods):
+        for w, g, value in zip(self.feed_weights, self.feed_goods, values):
             if w <= 1e-6:
                 continue
-            value = self.feed_value(g)
             if value <= 0:
                 continue
             cap = min(value, cap_mult * self.model.catalog.ref_price[g])
@@ -101,7 +134,10 @@ class Refiner(Firm):
         """Crack feed on hand (up to planned throughput) into oxides and losses."""
         cat = self.model.catalog
         par = self.model.params
-        plan = self.planned_throughput()
+        oxide = self.expected_oxides()
+        plan = self.planned_throughput(oxide)
+        values, ratios = self.feed_values(oxide)
+        pos = {g: i for i, g in enumerate(self.feed_goods)}
         total_in = 0.0
         out = np.zeros(len(self.oxide_goods))
         cm_mass = ca_mass = 0.0
@@ -109,18 +145,18 @@ class Refiner(Firm):
         # feed to crack: first each feed's share of the plan, then any shortfall from the
         # other feeds' stock above their own cover target (best value ratio first)
         take = {}
-        for w, g in zip(self.feed_weights, self.feed_goods):
+        for w, g, fv in zip(self.feed_weights, self.feed_goods, values):
             s = self.stocks.get(g)
-            if s is not None and s.qty > 0 and self.feed_value(g) > 0:
+            if s is not None and s.qty > 0 and fv > 0:
                 take[g] = min(s.qty, plan * w)
         short = plan - sum(take.values())
-        for g in sorted(self.feed_goods, key=lambda g: -self.value_ratio(g)):
+        for g in sorted(self.feed_goods, key=lambda g: -ratios[pos[g]]):
             if short <= 1e-9:
                 break
             s = self.stocks.get(g)
-            if s is None or self.feed_value(g) <= 0:
+            if s is None or values[pos[g]] <= 0:
                 continue
-            w = self.feed_weights[self.feed_goods.index(g)]
+            w = self.feed_weights[pos[g]]
             extra = min(s.qty - take.get(g, 0.0) - 1.5 * plan * w, short)
             if extra > 0:
                 take[g] = take.get(g, 0.0) + extra
@@ -136,7 +172,7 @@ class Refiner(Firm):
             out += y
             cm_mass += q * cm
             ca_mass += q * ca
-            value += q * (self.feed_value(g) + self.unit_cost)
+            value += q * (values[pos[g]] + self.unit_cost)
             cost += q * (self.unit_cost + self.expected(g))
         cm = cm_mass / total_in if total_in > 0 else 0.0
         ca = 1.0 if self.china else (ca_mass / total_in if total_in > 0 else 0.0)
