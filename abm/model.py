@@ -190,7 +190,8 @@ class RareEarthModel(mesa.Model):
 
     def stage_supply_line(self, stage: str) -> tuple[float, float, float]:
         """World totals of one stage (``mining``, ``separation``, ``magnets``, ``recycling``):
-        last month's output at an annual rate, capacity, and capacity under construction
+        output at an annual rate (each firm's ``output_avg``), capacity, and capacity under
+        construction
         (committed projects not yet online), all t/yr. Firms read it before expanding, so
         one expansion wave is not duplicated by every firm (the supply line of Sterman
         2000, ch. 17-20). Cached per step.
@@ -201,7 +202,7 @@ class RareEarthModel(mesa.Model):
             out = cap = pipe = 0.0
             for a in self.agents:
                 if getattr(a, "stage", None) == stage and hasattr(a, "projects"):
-                    out += 12.0 * a.recent_output()
+                    out += 12.0 * a.output_avg
                     cap += a.capacity
                     pipe += sum(q for _, q in a.projects)
             hit = self._supply_line[key] = [out, cap, pipe]
@@ -351,6 +352,10 @@ class RareEarthModel(mesa.Model):
                     self.region_short[a.region] = True
 
         # adaptation
+        for cls in PRODUCER_TYPES:
+            group = self.agents_by_type.get(cls)
+            if group:
+                group.do("track_output")
         for cls in PRODUCER_TYPES:
             group = self.agents_by_type.get(cls)
             if group:

@@ -96,6 +96,7 @@ class Firm(mesa.Agent):
         self.stocks: dict[int, Stock] = {}
         self.exp_price: dict[int, float] = {}
         self.risk = 0.0
+        self.output_avg: float | None = None     # t/month, see track_output
         self.active = True
         self.loss_months = 0
         self.margin_ema = 0.0
@@ -226,6 +227,16 @@ class Firm(mesa.Agent):
         """Unit margin at long-run (reference) prices, with floors and offtakes, USD/kg;
         used to judge planned projects that need public support (overridden per stage)."""
         return self.expansion_margin()
+
+    def track_output(self) -> None:
+        """Update ``output_avg``, the firm's output averaged over the capital-budgeting
+        period (exponential average over ``investment_review_months``, t/month), which the
+        investment signals read so that a one-month swing does not trigger an expansion."""
+        out = self.output_avg if self.output_avg is not None else self.recent_output()
+        if self.output_avg is None:
+            self.output_avg = out
+        else:
+            self.output_avg += (out - self.output_avg) / self.model.params.investment_review_months
 
     def recent_output(self) -> float:
         """Last month's output of the firm's products, t/month (feed t for refiners)."""

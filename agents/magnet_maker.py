@@ -101,7 +101,7 @@ class MagnetMaker(Firm):
                 use[og] = use.get(og, 0.0) + q * a
         cat = self.model.catalog
         for og, rate in use.items():
-            cap = min(max(self.input_value(og, recipes), 0.5 * self.expected(og)),
+            cap = min(max(self.input_value(og, recipes), self.expected(og)),
                       par.max_price_multiple * cat.ref_price[og])
             self.bid_for(book, og, rate, 1.5, cap)
         for g in self.mix:
