@@ -757,7 +757,7 @@ def Transport(session: solara.Reactive[Session], version: solara.Reactive[int],
               playing: solara.Reactive[bool], speed: solara.Reactive[str],
               error: solara.Reactive[str | None], reset: Callable):
     """Play, pause, step, reset, speed; the current month and the frame timing."""
-    version.value  # noqa: B018 - re-render after every frame
+    version.value
     sess = session.value
 
     def frame(n: int) -> bool:
@@ -777,7 +777,7 @@ def Transport(session: solara.Reactive[Session], version: solara.Reactive[int],
             t0 = time.perf_counter()
             try:
                 frame(sp.months_per_frame)
-            except Exception as exc:  # noqa: BLE001 - shown to the user, loop stops
+            except Exception as exc:
                 traceback.print_exc()
                 error.value = f"error while stepping: {exc!r}"
                 playing.value = False
@@ -790,7 +790,7 @@ def Transport(session: solara.Reactive[Session], version: solara.Reactive[int],
     def step_once():
         try:
             frame(1)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             traceback.print_exc()
             error.value = f"error while stepping: {exc!r}"
 
@@ -826,7 +826,7 @@ def Transport(session: solara.Reactive[Session], version: solara.Reactive[int],
 
 @solara.component
 def Dashboard(session: solara.Reactive[Session], version: solara.Reactive[int]):
-    version.value  # noqa: B018 - re-render after every frame
+    version.value
     sess = session.value
     group, set_group = solara.use_state("magnets")
     policy_only, set_policy_only = solara.use_state(False)

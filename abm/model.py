@@ -37,8 +37,16 @@ from abm.regions import CHINA, regions, transport_matrix
 from abm.scenario import Scenario, apply_overrides, load_scenario
 from abm.timeline import to_month
 from abm.world import build_world, initial_stocks
-from agents import (OEM, DefenseContractor, Government, MagnetMaker, Miner, NonMagnetUser,
-                    Recycler, Refiner)
+from agents import (
+    OEM,
+    DefenseContractor,
+    Government,
+    MagnetMaker,
+    Miner,
+    NonMagnetUser,
+    Recycler,
+    Refiner,
+)
 
 PRODUCER_TYPES = (Miner, Refiner, MagnetMaker, Recycler)
 STAGES = ("mining", "separation", "magnets")
@@ -431,8 +439,13 @@ class RareEarthModel(mesa.Model):
         """
         n = self.months - self.steps_done if months is None else int(months)
         if progress:
-            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                                       TimeRemainingColumn)
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeRemainingColumn,
+            )
             with Progress(TextColumn("[bold]{task.description}"), BarColumn(),
                           MofNCompleteColumn(), TimeRemainingColumn()) as bar:
                 task = bar.add_task(f"{self.spec.name}", total=n)

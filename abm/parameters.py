@@ -11,7 +11,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
-def P(default, unit: str, low, high, source: str, doc: str):  # noqa: N802 - field factory
+def P(default, unit: str, low, high, source: str, doc: str):
     """A parameter field with unit, range and source metadata."""
     return Field(default, ge=low, le=high, description=doc,
                  json_schema_extra={"unit": unit, "low": low, "high": high, "source": source})

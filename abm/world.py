@@ -27,9 +27,17 @@ import pandas as pd
 
 from abm.data import DATA_DIR, load_table
 from abm.goods import ELEMENTS, FEED_CLASSES, GRADES, mag, ox
-from abm.timeline import to_month, months_between
-from agents import (OEM, DefenseContractor, Government, MagnetMaker, Miner, NonMagnetUser,
-                    Recycler, Refiner)
+from abm.timeline import months_between, to_month
+from agents import (
+    OEM,
+    DefenseContractor,
+    Government,
+    MagnetMaker,
+    Miner,
+    NonMagnetUser,
+    Recycler,
+    Refiner,
+)
 
 #: Feed preferences of non-Chinese separators (weight multipliers on crackable feeds):
 #: Lynas treats Mt Weld concentrate, MP its own bastnaesite, IREL Indian monazite.

@@ -14,5 +14,15 @@ from agents.oem import OEM, NonMagnetUser
 from agents.recycler import Recycler
 from agents.refiner import Refiner
 
-__all__ = ["OEM", "NonMagnetUser", "DefenseContractor", "Firm", "Government", "MagnetMaker", "Miner",
-           "Recycler", "Refiner", "Stock"]
+__all__ = [
+           "OEM",
+           "DefenseContractor",
+           "Firm",
+           "Government",
+           "MagnetMaker",
+           "Miner",
+           "NonMagnetUser",
+           "Recycler",
+           "Refiner",
+           "Stock",
+]

@@ -150,7 +150,7 @@ def test_scale_parameter_splits_capacity_over_more_firms():
     big = RareEarthModel("baseline", seed=0, overrides={"firms": 400})
     firms = [a for a in big.agents if type(a).__name__ != "Government"]
     assert len(firms) == 400
-    cap = lambda m: sum(getattr(a, "capacity", 0.0) for a in m.agents)  # noqa: E731
+    cap = lambda m: sum(getattr(a, "capacity", 0.0) for a in m.agents)
     assert cap(big) == pytest.approx(cap(small), rel=1e-9)
 
 

@@ -2,8 +2,14 @@
 
 import pytest
 
-from abm.scenario import (ScenarioError, apply_overrides, load_scenario, loads_scenario,
-                          parameter_space, shipped_scenarios)
+from abm.scenario import (
+    ScenarioError,
+    apply_overrides,
+    load_scenario,
+    loads_scenario,
+    parameter_space,
+    shipped_scenarios,
+)
 
 
 @pytest.mark.parametrize("name", shipped_scenarios())

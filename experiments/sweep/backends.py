@@ -43,7 +43,7 @@ class SequentialExecutor(Executor):
             fut.set_result(fn(*args, **kwargs))
         except KeyboardInterrupt:
             raise
-        except BaseException as exc:  # noqa: BLE001 - delivered through the future
+        except BaseException as exc:
             fut.set_exception(exc)
         return fut
 
@@ -136,7 +136,7 @@ class Backend:
             return
         try:
             self.executor.shutdown(wait=False, cancel_futures=True)
-        except Exception:  # noqa: BLE001 - the pool is already broken
+        except Exception:
             pass
         self.executor = ProcessPoolExecutor(max_workers=self.workers, mp_context=_mp_context())
 
@@ -147,12 +147,12 @@ class Backend:
                 self.executor.shutdown(wait=not cancel, cancel_futures=cancel)
             else:
                 self.executor.shutdown(wait=not cancel)
-        except Exception:  # noqa: BLE001 - best effort on the way out
+        except Exception:
             pass
         for c in reversed(self._closers):
             try:
                 c()
-            except Exception:  # noqa: BLE001
+            except Exception:
                 pass
         self._closers.clear()
 

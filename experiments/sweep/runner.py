@@ -83,7 +83,7 @@ def _run_one(
             ts.insert(0, "run_id", run_id)
     except KeyboardInterrupt:
         raise
-    except BaseException as exc:  # noqa: BLE001 - failures are data
+    except BaseException as exc:
         rec.update(
             status="failed", error_type=type(exc).__name__, error=str(exc)[:2000],
             traceback="".join(tb.format_exception(exc))[-20000:],
@@ -119,7 +119,7 @@ def run_chunk(task: dict[str, Any]) -> dict[str, Any]:
         scenario = handle.load_scenario(task["scenario"])
     except KeyboardInterrupt:
         raise
-    except BaseException as exc:  # noqa: BLE001
+    except BaseException as exc:
         for item in task["runs"]:
             run_id, design_row, rep, _key, _ov, attempt = item
             rec = {
@@ -561,7 +561,7 @@ def run(
                     else:
                         suspects.extend(items)  # cannot tell who crashed the pool: isolate
                     continue
-                except Exception as exc:  # noqa: BLE001 - e.g. dask KilledWorker, ray errors
+                except Exception as exc:
                     requeue_or_fail(items, exc, queue)
                     continue
                 finally:

@@ -450,7 +450,7 @@ def _format_validation_error(exc: ValidationError, data: Any) -> list[tuple[str,
         if len(loc) >= 2 and loc[0] in ("uncertainties", "levers") and isinstance(loc[1], int):
             try:
                 pname = data[loc[0]][loc[1]].get("name")
-            except Exception:  # noqa: BLE001 - best effort for the message only
+            except Exception:
                 pname = None
             if pname:
                 msg = f"({pname!r}) {msg}"
@@ -597,7 +597,7 @@ def check_against_model(spec: ExperimentSpec, handle: Any, source: str | None = 
     digest = None
     try:
         digest = scenario_digest(handle, spec.scenario)
-    except Exception as exc:  # noqa: BLE001 - any loader failure is a spec problem
+    except Exception as exc:
         problems.append(("scenario", f"cannot load base scenario {spec.scenario!r}: {exc}"))
     if problems:
         raise SpecError(problems, source)
