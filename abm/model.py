@@ -196,31 +196,32 @@ class RareEarthModel(mesa.Model):
         self.events.append({"date": str(self.date), "step": self.steps_done, "kind": kind,
                             "text": text})
 
-    def stage_supply_line(self, stage: str) -> tuple[float, float, float]:
-        """World totals of one stage (``mining``, ``separation``, ``magnets``, ``recycling``):
-        output at an annual rate (each firm's ``output_avg``), capacity, and capacity under
-        construction
-        (committed projects not yet online), all t/yr. Firms read it before expanding, so
-        one expansion wave is not duplicated by every firm (the supply line of Sterman
-        2000, ch. 17-20). Cached per step.
+    def stage_supply_line(self, market: str) -> tuple[float, float, float]:
+        """World totals of the firms selling into one market (a firm's ``market``: its
+        stage, e.g. ``separation`` or ``recycling``; ``mining:<deposit>`` for miners,
+        ``magnets:<product>`` for magnet makers): output at an annual rate (each firm's
+        ``output_avg``), capacity, and capacity under construction (committed projects not
+        yet online), all t/yr. Firms read it before expanding, so one expansion wave is not
+        duplicated by every firm (the supply line of Sterman 2000, ch. 17-20). Cached per
+        step.
         """
-        key = (self.steps_done, stage)
+        key = (self.steps_done, market)
         hit = self._supply_line.get(key)
         if hit is None:
             out = cap = pipe = 0.0
             for a in self.agents:
-                if getattr(a, "stage", None) == stage and hasattr(a, "projects"):
+                if getattr(a, "market", None) == market and hasattr(a, "projects"):
                     out += 12.0 * a.output_avg
                     cap += a.capacity
                     pipe += sum(q for _, q in a.projects)
             hit = self._supply_line[key] = [out, cap, pipe]
         return hit[0], hit[1], hit[2]
 
-    def add_to_supply_line(self, stage: str, capacity: float) -> None:
-        """Count an expansion committed this step (t/yr) in the stage's supply line, so
+    def add_to_supply_line(self, market: str, capacity: float) -> None:
+        """Count an expansion committed this step (t/yr) in the market's supply line, so
         firms reviewing later in the same step see it."""
-        self.stage_supply_line(stage)
-        self._supply_line[(self.steps_done, stage)][2] += capacity
+        self.stage_supply_line(market)
+        self._supply_line[(self.steps_done, market)][2] += capacity
 
     # ------------------------------------------------------------------ ledger
     def ledger_produce(self, g: int, q: float, **_) -> None:

@@ -228,11 +228,16 @@ class Firm(mesa.Agent):
         used to judge planned projects that need public support (overridden per stage)."""
         return self.expansion_margin()
 
+    @property
+    def market(self) -> str:
+        """The market whose supply line the firm reads before expanding (its stage)."""
+        return self.stage
+
     def track_output(self) -> None:
         """Update ``output_avg``, the firm's output averaged over the capital-budgeting
         period (exponential average over ``investment_review_months``, t/month), which the
         investment signals read so that a one-month swing does not trigger an expansion."""
-        out = self.output_avg if self.output_avg is not None else self.recent_output()
+        out = self.recent_output()
         if self.output_avg is None:
             self.output_avg = out
         else:
@@ -303,7 +308,7 @@ class Firm(mesa.Agent):
         if base is None or not self.active or self.projects or self.capacity <= 0:
             return
         lead = max(1, self.lead_time_months() // 4)
-        out = self.recent_output()
+        out = self.output_avg if self.output_avg is not None else self.recent_output()
         # price signal: margins well above normal while the plant runs near capacity
         price_signal = (margin - base >= hurdle * max(abs(base), self.unit_cost, 1e-9)
                         and out * 12 >= 0.85 * self.capacity)
@@ -315,13 +320,13 @@ class Firm(mesa.Agent):
         # supply line: the stage's capacity under construction counts (demand signal: the
         # world stage, pipeline included, must still fall short; price signal: at most one
         # round of expansions, expansion_share of the stage, under way)
-        s_out, s_cap, s_pipe = self.model.stage_supply_line(self.stage)
+        s_out, s_cap, s_pipe = self.model.stage_supply_line(self.market)
         demand_signal = demand_signal and s_out * growth >= 0.95 * (s_cap + s_pipe)
         price_signal = price_signal and s_pipe < par.expansion_share * s_cap
         if price_signal or demand_signal:
             add = par.expansion_share * self.capacity
             online = t + lead
             self.projects.append((online, add))
-            self.model.add_to_supply_line(self.stage, add)
+            self.model.add_to_supply_line(self.market, add)
             self.model.log_event("investment", f"{self.name} ({self.region}) expands by "
                                  f"{add:,.0f} t/yr, online {self.model.date_of(online)}")

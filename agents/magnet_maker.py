@@ -42,6 +42,11 @@ class MagnetMaker(Firm):
         self.china = region == "CN"
         self.sells = set(self.mix)
 
+    @property
+    def market(self) -> str:
+        """``magnets:ndfeb`` or ``magnets:smco``."""
+        return f"magnets:{self.product}"
+
     def recipe(self, g: int) -> dict[int, float]:
         """Current bill of materials of magnet good ``g`` (t oxide per t), after thrifting."""
         return {i: (v * self.hre_factor if i in self.hre_goods else v)

@@ -23,6 +23,11 @@ class Miner(Firm):
         self.china_origin = 1.0 if region == "CN" else 0.0
         self.sells = {self.good}
 
+    @property
+    def market(self) -> str:
+        """Miners of one deposit type sell one concentrate: ``mining:<deposit>``."""
+        return f"mining:{self.deposit}"
+
     def post_orders(self, book) -> None:
         """Offer concentrate stock."""
         self.offer_stock(book, self.good, target_cover_months=1.0)

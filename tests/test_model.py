@@ -241,16 +241,37 @@ def test_licence_denials_raise_perceived_risk_next_month():
 
 
 def test_stage_supply_line_totals_and_same_step_commitments():
-    from agents import MagnetMaker
+    from agents import MagnetMaker, Miner
     m = RareEarthModel("baseline", seed=0, months=2)
     m.step()
-    mm = m.agents_by_type[MagnetMaker]
-    out, cap, pipe = m.stage_supply_line("magnets")
+    mm = [a for a in m.agents_by_type[MagnetMaker] if a.product == "ndfeb"]
+    out, cap, pipe = m.stage_supply_line("magnets:ndfeb")
     assert cap == pytest.approx(sum(a.capacity for a in mm))
-    assert out == pytest.approx(12 * sum(a.recent_output() for a in mm))
+    assert out == pytest.approx(12 * sum(a.output_avg for a in mm))
     assert pipe == pytest.approx(sum(q for a in mm for _, q in a.projects))
-    m.add_to_supply_line("magnets", 500.0)
-    assert m.stage_supply_line("magnets")[2] == pytest.approx(pipe + 500.0)
+    m.add_to_supply_line("magnets:ndfeb", 500.0)
+    assert m.stage_supply_line("magnets:ndfeb")[2] == pytest.approx(pipe + 500.0)
+    ionic = [a for a in m.agents_by_type[Miner] if a.deposit == "ionic_clay"]
+    assert m.stage_supply_line("mining:ionic_clay")[1] == pytest.approx(
+        sum(a.capacity for a in ionic))
+
+
+def test_output_average_follows_output_over_the_review_period():
+    # regression: the average was frozen at its first value (it averaged itself)
+    from agents import Miner
+    m = RareEarthModel("baseline", seed=0, months=4)
+    a = next(a for a in m.agents_by_type[Miner] if a.region == "CN")
+    m.step()
+    avg = a.output_avg
+    assert avg == pytest.approx(a.recent_output())
+    for _ in range(3):
+        m.step()
+        avg += (a.recent_output() - avg) / m.params.investment_review_months
+        assert a.output_avg == pytest.approx(avg, rel=1e-12)
+    a.output_month[a.good] = 0.0
+    before = a.output_avg
+    a.track_output()
+    assert a.output_avg == pytest.approx(before * (1 - 1 / m.params.investment_review_months))
 
 
 def test_baseline_runs_to_2035_without_lost_output():
