@@ -139,6 +139,7 @@ class PolicyState:
         return out
 
     def _build(self, t: int) -> None:
+        self._guaranteed: dict[tuple[str, int, bool], float] = {}
         cat = self.catalog
         G, R = len(cat.goods), len(self.codes)
         lev = self.scenario.levers
@@ -314,6 +315,19 @@ class PolicyState:
         return min([s.lead_time_factor for s in self.subsidies if s.actor == region
                     and stage in s.stages], default=1.0)
 
+    def guaranteed_price(self, region: str, g: int, magnet_maker: bool = False) -> float:
+        """Price a seller of ``g`` in ``region`` is guaranteed by floors (and, for magnet
+        makers, offtakes) in force: what the government tops sales up to, USD/kg (0 if
+        none). Cached until the next refresh."""
+        key = (region, g, magnet_maker)
+        hit = self._guaranteed.get(key)
+        if hit is None:
+            hit = self.floor_price(region, g) if self.floors else 0.0
+            if magnet_maker and self.floors:
+                hit = max(hit, self.offtake_price(region, g))
+            self._guaranteed[key] = hit
+        return hit
+
     def floor_price(self, region: str, g: int) -> float:
         """Price floor paid to sellers of good ``g`` in ``region`` (0 if none), USD/kg."""
         best = 0.0
@@ -341,18 +355,6 @@ class PolicyState:
                        - cat.ref_price[og], 0.0) for og in gs if cat.goods[og].startswith("ox_"))
             best = max(best, cat.ref_price[g] + lift)
         return best
-
-    def floor_uplift(self, region: str, refiner) -> float:
-        """Expected extra revenue per kg of feed from price floors, USD/kg (investment)."""
-        up = 0.0
-        for f in self.floors:
-            if f.actor != region:
-                continue
-            for og in goods_selector(f.goods, self.catalog):
-                share = max(self.catalog.content[g][ELEMENTS.index(self.catalog.goods[og][3:])]
-                            for g in refiner.feed_goods) if self.catalog.goods[og].startswith("ox_") else 0
-                up += share * max(f.floor_usd_kg - refiner.expected(og), 0.0)
-        return up
 
     def stockpile_target(self, region: str) -> tuple[list[int], float]:
         """(goods, target months of use) of ``region``'s strategic stockpile."""

@@ -389,6 +389,14 @@ class Scenario(BaseModel):
             v = getattr(self.levers, f)
             if v is not None and not s <= to_month(v) <= e:
                 raise ValueError(f"levers.{f} {v} is outside the horizon {self.start}..{self.end}")
+        gated = [f for f in ("us_tariff_on_china", "approval_rate_allies", "approval_rate_us",
+                             "defense_end_use_denial", "ndpr_price_floor",
+                             "stockpile_target_months") if getattr(self.levers, f) is not None]
+        if gated and not s <= to_month(self.levers.start) <= e:
+            raise ValueError(
+                f"levers.start {self.levers.start} is outside the horizon "
+                f"{self.start}..{self.end}, so the levers set ({', '.join(gated)}) would never "
+                "apply; set levers.start to a month inside the horizon")
         return self
 
     # ------------------------------------------------------------------ helpers

@@ -233,6 +233,13 @@ class Firm(mesa.Agent):
         """The market whose supply line the firm reads before expanding (its stage)."""
         return self.stage
 
+    def sale_price(self, g: int) -> float:
+        """Price the firm expects for its sales of ``g``: the expected market price, or the
+        price a floor or offtake guarantees if higher (the government pays the gap on every
+        sale, :meth:`abm.model.RareEarthModel._settle`), USD/kg."""
+        return max(self.expected(g), self.model.policy.guaranteed_price(
+            self.region, g, self.stage == "magnets"))
+
     def track_output(self) -> None:
         """Update ``output_avg``, the firm's output averaged over the capital-budgeting
         period (exponential average over ``investment_review_months``, t/month), which the

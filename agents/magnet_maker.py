@@ -66,7 +66,8 @@ class MagnetMaker(Firm):
         plan = {}
         monthly = self.capacity / 12.0
         for g, share in self.mix.items():
-            ratio = self.expected(g) / self.model.catalog.ref_price[g]
+            price = self.sale_price(g)          # market price, or the offtake guarantee
+            ratio = price / self.model.catalog.ref_price[g]
             normal = monthly * share
             q = normal * self.utilisation(ratio)
             s = self.stocks.get(g)
@@ -75,8 +76,8 @@ class MagnetMaker(Firm):
             # variable cost (inputs at expected prices + conversion) above the expected
             # price cuts output in proportion
             var = self.unit_cost + sum(a * self.expected(og) for og, a in recipes[g].items())
-            if self.expected(g) < var:
-                q *= max(self.expected(g) / var, 0.0)
+            if price < var:
+                q *= max(price / var, 0.0)
             plan[g] = q
         return plan
 
@@ -92,7 +93,7 @@ class MagnetMaker(Firm):
             if a <= 0:
                 continue
             others = sum(v * self.expected(i) for i, v in r.items() if i != og)
-            best = max(best, (self.expected(g) - self.unit_cost - others) / a)
+            best = max(best, (self.sale_price(g) - self.unit_cost - others) / a)
         return best
 
     def post_orders(self, book) -> None:
@@ -140,7 +141,7 @@ class MagnetMaker(Firm):
                 self.stock(g).add(feasible, cm, ca)
                 self.model.ledger_produce(g, feasible, element_mass=mass)
             self.output_month[g] = feasible
-            revenue += feasible * self.expected(g)
+            revenue += feasible * self.sale_price(g)
             cost += feasible * self.unit_cost
         if revenue > 0:
             self.book_margin((revenue - cost) / revenue)
@@ -160,7 +161,7 @@ class MagnetMaker(Firm):
         """Expected conversion margin, USD/kg magnet (offtake price guarantees count)."""
         best = -1e9
         for g in self.mix:
-            price = max(self.expected(g), self.model.policy.offtake_price(self.region, g))
+            price = self.sale_price(g)
             inputs = sum(a * self.expected(og) for og, a in self.recipe(g).items())
             best = max(best, price - inputs - self.unit_cost)
         return best

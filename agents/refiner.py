@@ -40,12 +40,13 @@ class Refiner(Firm):
         """Expected oxide-basket value of one kg of feed ``g`` less processing cost, USD/kg."""
         cat = self.model.catalog
         comp = cat.content[g]
-        vals = sum(comp[i] * self.expected(og) for i, og in enumerate(self.oxide_goods))
+        vals = sum(comp[i] * self.sale_price(og) for i, og in enumerate(self.oxide_goods))
         return vals * self.model.params.separation_recovery - self.unit_cost
 
     def expected_oxides(self) -> np.ndarray:
-        """Expected prices of the oxides in ``oxide_goods`` order, USD/kg."""
-        return np.array([self.expected(og) for og in self.oxide_goods])
+        """Expected sale prices of the oxides in ``oxide_goods`` order (with any floor,
+        :meth:`Firm.sale_price`), USD/kg."""
+        return np.array([self.sale_price(og) for og in self.oxide_goods])
 
     def feed_values(self, oxide: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`feed_value` and :meth:`value_ratio` of every feed (arrays in
@@ -186,10 +187,9 @@ class Refiner(Firm):
             self.book_margin((value - cost) / value)
 
     def expansion_margin(self) -> float:
-        """Best feed margin (basket value less processing cost less feed price), USD/kg,
-        plus the uplift from any price floor in the firm's region."""
-        best = max((self.feed_value(g) - self.expected(g) for g in self.feed_goods), default=-1)
-        return best + self.model.policy.floor_uplift(self.region, self)
+        """Best feed margin (basket value at the oxides' sale prices, floors included,
+        less processing cost less feed price), USD/kg of feed."""
+        return max((self.feed_value(g) - self.expected(g) for g in self.feed_goods), default=-1)
 
     def longrun_margin(self) -> float:
         """Best feed margin at reference prices, with any price floor, USD/kg of feed."""

@@ -173,17 +173,28 @@ RUN_FILES = {"timeseries.parquet", "events.csv", "summary.json", "scenario.toml"
              "lost_output.png", "capacity.png", "china_share.png"}
 
 
+#: Inventory of the files an output folder holds, written when it is published.
+INVENTORY = ".ree-files.json"
+
+
+def _files_under(folder: Path) -> set[str]:
+    """Relative paths (POSIX) of every file under ``folder``, subfolders included."""
+    return {p.relative_to(folder).as_posix() for p in folder.rglob("*") if not p.is_dir()}
+
+
 def check_output_folder(out: Path | str, allowed: set[str] | None = RUN_FILES,
                         required: frozenset[str] = frozenset({"manifest.json"})) -> Path:
     """Validate an output folder before writing (see :func:`run_to_folder`).
 
     An existing folder may be replaced only if it is empty or is an earlier output of ours:
-    it holds every name in ``required`` and (when ``allowed`` is given) nothing outside
-    ``allowed``.
+    it holds every name in ``required``, (when ``allowed`` is given) no top-level name
+    outside ``allowed``, and no file anywhere (subfolders included) that is not in the
+    inventory written when it was published (:data:`INVENTORY`), so a file a user added
+    to an earlier output is never deleted.
 
     Raises:
         OutputError: with the reason (empty path, current folder or a parent, a file, or a
-            folder that is not our output).
+            folder that is not our output or holds files that are not).
     """
     if str(out).strip() == "":
         raise OutputError("--out is empty; give a folder name such as results/run")
@@ -196,11 +207,22 @@ def check_output_folder(out: Path | str, allowed: set[str] | None = RUN_FILES,
         if not out.is_dir():
             raise OutputError(f"--out {out} exists and is not a folder")
         names = {p.name for p in out.iterdir()}
-        ours = required <= names and (allowed is None or names <= allowed)
-        if names and not ours:
+        if not names:
+            return out
+        ours = required <= names and (allowed is None or names - {INVENTORY} <= allowed)
+        listed: set[str] | None = None
+        try:
+            listed = set(json.loads((out / INVENTORY).read_text()))
+        except (OSError, ValueError, TypeError):
+            ours = False
+        if not ours:
             raise OutputError(f"--out {out} exists and is not an earlier run's output "
                               f"(it holds {sorted(names)[:5]}); choose a new folder or "
                               "remove it yourself")
+        extra = sorted(_files_under(out) - listed - {INVENTORY})
+        if extra:
+            raise OutputError(f"--out {out} is an earlier output but also holds files it did "
+                              f"not write ({extra[:5]}); move them or choose a new folder")
     return out
 
 
@@ -218,7 +240,9 @@ def new_staging_folder(out: Path) -> Path:
 
 
 def publish_folder(tmp: Path, out: Path) -> None:
-    """Replace ``out`` (checked by :func:`check_output_folder`) by the finished ``tmp``."""
+    """Replace ``out`` (checked by :func:`check_output_folder`) by the finished ``tmp``,
+    with an inventory of its files (:data:`INVENTORY`)."""
+    (tmp / INVENTORY).write_text(json.dumps(sorted(_files_under(tmp))))
     tmp.chmod(0o755)
     if out.exists():
         shutil.rmtree(out)

@@ -3,6 +3,7 @@
 import json
 
 import pandas as pd
+import pytest
 from typer.testing import CliRunner
 
 from experiments.cli import app
@@ -69,3 +70,35 @@ def test_bad_seed_and_months_are_clean_errors(tmp_path):
     res = runner.invoke(app, ["run", "--months", "500", "--out", str(tmp_path / "b")])
     assert res.exit_code == 2 and "horizon" in res.output
     assert not any(tmp_path.iterdir())
+
+
+def test_user_files_added_to_an_earlier_output_are_never_deleted(tmp_path):
+    # regression: only top-level names were checked, so a user's file in a subfolder of an
+    # earlier `ree reproduce` output (or a look-alike folder with a manifest) was deleted
+    out = tmp_path / "run"
+    res = runner.invoke(app, ["run", "--months", "2", "--out", str(out), "--no-charts"])
+    assert res.exit_code == 0, res.output
+    (out / "notes").mkdir()
+    (out / "notes" / "mine.txt").write_text("precious")
+    res = runner.invoke(app, ["run", "--months", "2", "--out", str(out), "--no-charts"])
+    assert res.exit_code == 2 and "not an earlier run's output" in res.output
+    assert (out / "notes" / "mine.txt").read_text() == "precious"
+    # the reproduce kind of output (any layout): a file the inventory does not list
+    from experiments.runs import OutputError, check_output_folder, publish_folder
+    tmp = tmp_path / ".staging"
+    (tmp / "figures").mkdir(parents=True)
+    (tmp / "manifest.json").write_text("{}")
+    (tmp / "figures" / "fig1.png").write_text("png")
+    rep = tmp_path / "rep"
+    publish_folder(tmp, rep)
+    assert check_output_folder(rep, allowed=None) == rep.resolve()
+    (rep / "figures" / "my_annotated_fig.txt").write_text("mine")
+    with pytest.raises(OutputError, match="files it did not write"):
+        check_output_folder(rep, allowed=None)
+    fake = tmp_path / "fake"
+    fake.mkdir()
+    (fake / "manifest.json").write_text("{}")
+    (fake / "timeseries.parquet").write_text("my own table")
+    res = runner.invoke(app, ["run", "--months", "2", "--out", str(fake), "--no-charts"])
+    assert res.exit_code == 2 and "not an earlier run's output" in res.output
+    assert (fake / "timeseries.parquet").read_text() == "my own table"

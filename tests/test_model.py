@@ -305,3 +305,23 @@ def test_historical_export_quota_splits_by_base_year_exports():
                             "tonnes_per_year": q}], months_end="2024-02")
     mj = RareEarthModel(joint, seed=0)
     assert len(mj.policy.quotas) == 1 and mj.policy.quotas[0][2] == pytest.approx(q / 12)
+
+
+def test_floor_and_offtake_keep_the_us_magnet_plants_alive():
+    # regression: floor and offtake payments never reached the firms' margins, so the 10X
+    # plant and Independence exited in 2031 with the 10-year floor and 100% offtake in force
+    from agents import MagnetMaker, Refiner
+    m = RareEarthModel("controls-2025", seed=0).run()
+    ev = m.events_frame()
+    exits = ev[(ev.kind == "firm exits") & ev.text.str.contains(r"\(US\)")]
+    assert exits.empty, exits.text.tolist()
+    us = [a for a in m.agents_by_type[MagnetMaker] if a.region == "US"]
+    assert sum(a.capacity for a in us) >= 10000
+    m = RareEarthModel("controls-2025", seed=0, months=30).run()     # floor in force
+    us = [a for a in m.agents_by_type[MagnetMaker] if a.region == "US"]
+    mp = next(a for a in m.agents_by_type[Refiner] if a.name == "MP Materials (Mountain Pass)")
+    nd = m.catalog.index["ox_Nd"]
+    assert mp.sale_price(nd) == max(mp.expected(nd), 110.0)
+    tenx = next(a for a in us if "10X" in a.name)
+    g = m.catalog.index["mag_ndfeb_std"]
+    assert tenx.sale_price(g) == max(tenx.expected(g), m.policy.offtake_price("US", g)) > 0

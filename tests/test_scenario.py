@@ -84,3 +84,15 @@ def test_duplicate_ids_and_bad_lead_times_are_rejected():
         loads_scenario('name="x"\n[parameters]\nlead_time_mine_years=[-1.0, 8.0]')
     with pytest.raises(ScenarioError, match="folder"):
         load_scenario("/tmp")
+
+
+def test_levers_that_would_never_apply_are_refused():
+    # regression: a lever set on embargo-2010 (2009-2016) with the default start 2025-04
+    # was accepted and silently ignored
+    from abm.scenario import ScenarioError, apply_overrides, load_scenario
+    sc = load_scenario("embargo-2010")
+    with pytest.raises(ScenarioError, match=r"levers\.start 2025-04 is outside the horizon"):
+        apply_overrides(sc, {"levers.us_tariff_on_china": 3.0})
+    ok = apply_overrides(sc, {"levers.us_tariff_on_china": 3.0, "levers.start": "2010-09"})
+    assert ok.levers.us_tariff_on_china == 3.0
+    assert apply_overrides(sc, {"levers.substitution_speed": 2.0}).levers.substitution_speed == 2
