@@ -30,7 +30,7 @@ LIGHT_FEEDS = ("bayan_obo", "bastnaesite", "mt_weld", "monazite")
 HEAVY_FEEDS = ("ionic_clay",)
 FEED_CLASSES = {"light": LIGHT_FEEDS, "heavy": HEAVY_FEEDS}
 
-#: Elements that must stay separate (DESIGN.md); we keep all 16 mined ones separate.
+#: Elements that must stay separate (docs/ODD.md); we keep all 16 mined ones separate.
 KEY_ELEMENTS = ("Nd", "Pr", "Dy", "Tb", "Sm", "Y", "Ce", "La")
 
 #: Payability: share of the separated-oxide basket value paid for concentrate at base year

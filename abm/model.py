@@ -1,6 +1,6 @@
 """The rare-earth supply-chain model (a Mesa ``Model``); one step is one month.
 
-Step order (DESIGN.md section 3; docs/ODD.md "Process overview"):
+Step order (docs/ODD.md "Process overview"):
 
 1. policy: scheduled measures and levers in force this month; governments' endogenous rules;
 2. expectations: firms update expected prices and perceived supply risk;

@@ -42,7 +42,7 @@ class Parameters(BaseModel):
         "Time constant of adaptive price expectations.")
     price_anchor_months: float = P(
         30.0, "months", 6.0, 120.0,
-        "2010-11 prices fell back within ~2 years (DESIGN.md); Sterman commodity model",
+        "2010-11 prices fell back within ~2 years (design brief); Sterman commodity model",
         "Time constant with which expected prices return to the long-run reference "
         "(production-cost anchor).")
     inventory_target_weeks: float = P(
@@ -52,7 +52,7 @@ class Parameters(BaseModel):
         26.0, "weeks", 4.0, 104.0, "assumption: defense holds larger safety stocks",
         "Base inventory target of defense contractors, weeks of use.")
     risk_sensitivity: float = P(
-        3.0, "-", 0.0, 5.0, "precautionary hoarding (DESIGN.md step 3); calibrated to the 2010-11 Nd peak "
+        3.0, "-", 0.0, 5.0, "precautionary hoarding (design brief, step 3); calibrated to the 2010-11 Nd peak "
         "(docs/calibration.md)",
         "Proportional rise of inventory targets per unit of perceived supply risk.")
     risk_decay_months: float = P(
@@ -82,11 +82,11 @@ class Parameters(BaseModel):
     lead_time_mine_years: tuple[float, float] = Field(
         (8.0, 15.0), description="Range of mine lead times, years (uniform draw).",
         json_schema_extra={"unit": "years", "low": 3.0, "high": 30.0,
-                           "source": "DESIGN.md; S&P Global 2023: 15.7 yr average (6-32)"})
+                           "source": "design brief; S&P Global 2023: 15.7 yr average (6-32)"})
     lead_time_separation_years: tuple[float, float] = Field(
         (3.0, 5.0), description="Range of separation-plant lead times, years.",
         json_schema_extra={"unit": "years", "low": 1.0, "high": 10.0,
-                           "source": "DESIGN.md; Lynas Kalgoorlie <2.5 yr after approvals"})
+                           "source": "design brief; Lynas Kalgoorlie <2.5 yr after approvals"})
     lead_time_magnet_years: tuple[float, float] = Field(
         (2.0, 3.5), description="Range of magnet-plant lead times, years.",
         json_schema_extra={"unit": "years", "low": 1.0, "high": 6.0,

@@ -1,7 +1,7 @@
 """Shared firm machinery: inventories with origin, expectations, risk, orders, investment.
 
 Every firm holds :class:`Stock` per good. A stock carries two mass-weighted origin shares
-that travel with the material through every stage (DESIGN.md section 2): ``cm``, the share
+that travel with the material through every stage (docs/ODD.md section 2): ``cm``, the share
 mined in China, and ``ca``, the share that passed through China at any stage (mined,
 separated or made there). Mixing two lots averages both shares by mass.
 
@@ -129,7 +129,7 @@ class Firm(mesa.Agent):
         return self.model.observed_price[g, self.ridx]
 
     def update_expectations(self) -> None:
-        """Adaptive expectations with reversion to the reference price (DESIGN step 2)."""
+        """Adaptive expectations with reversion to the reference price (docs/ODD.md, submodels)."""
         par = self.model.params
         ref = self.model.catalog.ref_price
         a = 1.0 / par.price_expectation_months

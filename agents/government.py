@@ -1,7 +1,7 @@
 """Government: applies its region's policy, retaliates, and runs a strategic stockpile.
 
 Scheduled measures come from the scenario (:mod:`abm.policy` holds them); this agent adds
-the endogenous rules of DESIGN.md step 1:
+the endogenous rules (docs/ODD.md, submodels):
 
 * retaliation -- when a partner's tariff on this region exceeds this region's tariff on the
   partner by more than ``retaliation_threshold``, match it (logged as an event);

@@ -447,8 +447,9 @@ def _base(key):
     return lambda runs: float(runs["_base"][key])
 
 
-_PRICE_SRC = ("DESIGN.md section 1 (Nd and Dy oxide prices rose roughly tenfold or more within "
-              "about a year of the 2010 quota cut); FOB China basis")
+_PRICE_SRC = ("the project's design brief: Nd and Dy oxide prices rose roughly tenfold or more "
+              "within about a year of the 2010 quota cut (FOB China basis; abm/data/prices.csv: "
+              "Dy oxide 118 USD/kg FOB in 2008, Nd metal 'more than triple' by Jan 2011, JMB)")
 TARGETS: list[Target] = [
     Target("dy_peak_multiple", "2010-11", "Dy oxide price peak / 2009 level",
            "highest monthly price outside China (median over importing regions) from the 2010 "
@@ -495,8 +496,9 @@ TARGETS: list[Target] = [
            "US magnet capacity in 2029 lost without the floor (delay or shrink)",
            "1 - (mean 2029 US magnet capacity without the floor, measure dod_floor removed) / "
            "(with it); the entrant delays or shrinks when >= 0.2", 0.20, 1.0, "share",
-           "the issue's counterfactual statement; MP Materials / DoD 2025-07-10 (the floor and "
-           "offtake underwrite the 10X decision)", ("controls-2025", "controls-2025/no-floor"),
+           "counterfactual of the reproduction brief (without the floor the entrant delays or "
+           "shrinks); MP Materials / DoD 2025-07-10 (the floor and offtake underwrite the 10X "
+           "decision)", ("controls-2025", "controls-2025/no-floor"),
            _floor_shortfall, "{:.2f}"),
     Target("china_share_mining_2024", "base year 2024", "China's share of mining",
            "RareEarthModel('baseline').base_year_check()['china_share_mining']", 0.60, 0.70,
@@ -758,6 +760,7 @@ def reproduce(out: str | Path = "results/reproduce", *, quick: bool = False,
     results = run_variants(tasks, n_seeds, seed_root=seed_root, workers=workers,
                            backend=backend, progress=progress)
     runs_wall = time.perf_counter() - t_runs
+    results = sorted(results, key=lambda r: (r["variant"], r["rep"]))   # not completion order
     series = pd.concat([r["series"].assign(variant=r["variant"], rep=r["rep"]) for r in results],
                        ignore_index=True)[["variant", "rep", "date", "series", "value"]]
     targets = evaluate_targets(results)

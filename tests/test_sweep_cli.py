@@ -81,3 +81,21 @@ def test_help_lists_the_commands():
     r = runner.invoke(sweep_app, ["run", "--help"])
     for opt in ("--backend", "--workers", "--address", "--out", "--fresh"):
         assert opt in r.output
+
+
+def test_damaged_store_gives_a_one_line_error(tmp_path):
+    # regression: a truncated shard or a corrupt spec.json gave an 80-line traceback
+    spec = write_toy_spec(tmp_path / "s.toml", replicates=1)
+    out = str(tmp_path / "out")
+    r = runner.invoke(sweep_app, ["run", str(spec), "--out", out, "--backend", "sequential",
+                                  "--max-runs", "5", "--no-progress"])
+    assert r.exit_code == 0, r.output
+    shard = next((tmp_path / "out" / "toy" / "results").rglob("*.parquet"))
+    shard.write_bytes(shard.read_bytes()[:40])
+    r = runner.invoke(sweep_app, ["status", str(spec), "--out", out])
+    assert r.exit_code == 1 and "result store is damaged" in r.output
+    assert "Traceback" not in r.output
+    (tmp_path / "out" / "toy" / "spec.json").write_text("{not json")
+    r = runner.invoke(sweep_app, ["status", str(spec), "--out", out])
+    assert r.exit_code in (1, 2) and "Traceback" not in r.output
+    assert "damaged" in r.output or "spec" in r.output

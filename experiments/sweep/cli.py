@@ -18,6 +18,7 @@ import json
 import math
 from pathlib import Path
 
+import pyarrow as pa
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -61,6 +62,10 @@ def _guard(fn, *args, **kwargs):
         _fail(str(exc), 1)
     except FileNotFoundError as exc:
         _fail(str(exc), 1)
+    except (pa.ArrowInvalid, json.JSONDecodeError) as exc:
+        _fail(f"the result store is damaged ({type(exc).__name__}: {exc}); delete the damaged "
+              "file (runs in other shards are kept and the next `run` redoes the missing "
+              "ones) or start again with `run --fresh`", 1)
     except ImportError as exc:
         _fail(str(exc), 1)
     except (OSError, TimeoutError) as exc:
