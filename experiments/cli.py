@@ -112,7 +112,9 @@ def reproduce(quick: bool = typer.Option(False, "--quick",
     console.print(tab)
     console.print(f"Wrote {out}/ (REPORT.md, tables/, figures/, data/series.parquet, "
                   "manifest.json)")
-    if strict and (res.targets["status"] != "PASS").any():
+    failed = res.targets.loc[res.targets["status"] != "PASS", "id"].tolist()
+    if strict and failed:
+        console.print(f"--strict: {len(failed)} target(s) not passed: {', '.join(failed)}")
         raise typer.Exit(1)
 
 

@@ -269,6 +269,7 @@ def test_cli_reproduce_quick(tmp_path, monkeypatch):
     strict = CliRunner().invoke(app, ["reproduce", "--quick", "--seeds", "1", "--out", str(out),
                                       "--strict", "--backend", "sequential"])
     assert strict.exit_code == 1     # some targets are n/a or FAIL on the tiny profile
+    assert "--strict:" in strict.output and "not passed" in strict.output
 
 
 @pytest.mark.slow
