@@ -352,7 +352,9 @@ class Scenario(BaseModel):
     start: str = "2024-01"
     end: str = "2035-12"
     firms: int | None = Field(None, ge=50, le=10000,
-                              description="number of firm agents (scale); None = data default")
+                              description="number of firm agents (scale; at least the base "
+                              "year's minimum, 110 for 2024, checked when the world is built); "
+                              "None = data default")
     parameters: Parameters = Parameters()
     levers: Levers = Levers()
     measures: list[Measure] = []
