@@ -468,7 +468,15 @@ def _format_errors(err: ValidationError, data: Any, origin: str) -> str:
             msg = f"unknown measure kind; allowed kinds: {list(MEASURE_KINDS)}"
         elif e["type"] == "missing":
             msg = "required field is missing"
-        lines.append(f"{origin}: field '{path or '<root>'}': {msg}")
+        where = ""
+        if len(loc) >= 2 and loc[0] == "measures" and isinstance(loc[1], int):
+            try:
+                m = data["measures"][loc[1]]
+                name = f"measure '{m['id']}'" if m.get("id") else f"{m.get('kind', '?')} measure"
+                where = f" ({name}, [[measures]] block {loc[1] + 1})"
+            except (KeyError, IndexError, TypeError, AttributeError):
+                where = ""
+        lines.append(f"{origin}: field '{path or '<root>'}'{where}: {msg}")
     return "\n".join(lines)
 
 

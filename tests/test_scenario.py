@@ -96,3 +96,13 @@ def test_levers_that_would_never_apply_are_refused():
     ok = apply_overrides(sc, {"levers.us_tariff_on_china": 3.0, "levers.start": "2010-09"})
     assert ok.levers.us_tariff_on_china == 3.0
     assert apply_overrides(sc, {"levers.substitution_speed": 2.0}).levers.substitution_speed == 2
+
+
+def test_measure_errors_name_the_measure_and_its_block():
+    from abm.scenario import ScenarioError, scenario_from_dict
+    with pytest.raises(ScenarioError, match=r"measures\[1\]\.rate' \(measure 'us_hike', "
+                       r"\[\[measures\]\] block 2\)"):
+        scenario_from_dict({"name": "x", "measures": [
+            {"kind": "tariff", "date": "2024-02", "actor": "US", "targets": ["CN"], "rate": 0.1},
+            {"kind": "tariff", "id": "us_hike", "date": "2024-03", "actor": "US",
+             "targets": ["CN"], "rate": -1}]})
