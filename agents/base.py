@@ -201,14 +201,21 @@ class Firm(mesa.Agent):
         self.sales_ema[g] = 0.7 * prev + 0.3 * qty
 
     def book_margin(self, margin: float) -> None:
-        """Track the cash margin (share of revenue) and months of losses."""
+        """Track the cash margin (share of revenue) and months of losses; after
+        ``exit_loss_months`` of losses the firm exits: capacity 0, and its projects under
+        construction and any pending planned project are abandoned."""
         self.margin_ema = 0.8 * self.margin_ema + 0.2 * margin
         self.loss_months = self.loss_months + 1 if self.margin_ema < 0 else 0
         if self.loss_months >= self.model.params.exit_loss_months and self.active:
             self.active = False
             self.capacity = 0.0
-            self.model.log_event("firm exits", f"{self.name} ({self.region}) exits after "
-                                 f"{self.loss_months} months of losses")
+            abandoned = sum(q for _, q in self.projects)
+            self.projects = []
+            self.pending_decision = None
+            self.model.log_event("firm exits", f"{self.name} ({self.region}, {self.stage}) exits "
+                                 f"after {self.loss_months} months of losses"
+                                 + (f", abandoning {abandoned:,.0f} t/yr under construction"
+                                    if abandoned else ""))
 
     # ----------------------------------------------------------------- investment
     def lead_time_months(self) -> int:

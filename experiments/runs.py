@@ -216,9 +216,12 @@ def check_output_folder(out: Path | str, allowed: set[str] | None = RUN_FILES,
         except (OSError, ValueError, TypeError):
             ours = False
         if not ours:
-            raise OutputError(f"--out {out} exists and is not an earlier run's output "
-                              f"(it holds {sorted(names)[:5]}); choose a new folder or "
-                              "remove it yourself")
+            strange = sorted(names - (allowed or set()) - {INVENTORY}) if allowed else []
+            shown = strange[:5] if strange else sorted(names)[:5]
+            what = "files it did not write" if strange and listed is not None else "it holds"
+            raise OutputError(f"--out {out} exists and is not an earlier output of this "
+                              f"command ({what}: {shown}); choose a new folder or move "
+                              "those files")
         extra = sorted(_files_under(out) - listed - {INVENTORY})
         if extra:
             raise OutputError(f"--out {out} is an earlier output but also holds files it did "

@@ -41,7 +41,7 @@ def test_out_folder_with_user_files_is_refused_and_untouched(tmp_path):
     (out / "thesis.docx").write_text("precious")
     res = runner.invoke(app, ["run", "--months", "2", "--out", str(out)])
     assert res.exit_code == 2
-    assert "not an earlier run's output" in res.output
+    assert "not an earlier output of this command" in res.output
     assert (out / "thesis.docx").read_text() == "precious"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mine"]
 
@@ -81,7 +81,8 @@ def test_user_files_added_to_an_earlier_output_are_never_deleted(tmp_path):
     (out / "notes").mkdir()
     (out / "notes" / "mine.txt").write_text("precious")
     res = runner.invoke(app, ["run", "--months", "2", "--out", str(out), "--no-charts"])
-    assert res.exit_code == 2 and "not an earlier run's output" in res.output
+    assert res.exit_code == 2 and "not an earlier output of this command" in res.output
+    assert "files it did not write: ['notes']" in res.output.replace("\n", "")
     assert (out / "notes" / "mine.txt").read_text() == "precious"
     # the reproduce kind of output (any layout): a file the inventory does not list
     from experiments.runs import OutputError, check_output_folder, publish_folder
@@ -100,5 +101,5 @@ def test_user_files_added_to_an_earlier_output_are_never_deleted(tmp_path):
     (fake / "manifest.json").write_text("{}")
     (fake / "timeseries.parquet").write_text("my own table")
     res = runner.invoke(app, ["run", "--months", "2", "--out", str(fake), "--no-charts"])
-    assert res.exit_code == 2 and "not an earlier run's output" in res.output
+    assert res.exit_code == 2 and "not an earlier output of this command" in res.output
     assert (fake / "timeseries.parquet").read_text() == "my own table"

@@ -313,7 +313,7 @@ def test_floor_and_offtake_keep_the_us_magnet_plants_alive():
     from agents import MagnetMaker, Refiner
     m = RareEarthModel("controls-2025", seed=0).run()
     ev = m.events_frame()
-    exits = ev[(ev.kind == "firm exits") & ev.text.str.contains(r"\(US\)")]
+    exits = ev[(ev.kind == "firm exits") & ev.text.str.contains(r"\(US, magnets\)")]
     assert exits.empty, exits.text.tolist()
     us = [a for a in m.agents_by_type[MagnetMaker] if a.region == "US"]
     assert sum(a.capacity for a in us) >= 10000
@@ -325,3 +325,17 @@ def test_floor_and_offtake_keep_the_us_magnet_plants_alive():
     tenx = next(a for a in us if "10X" in a.name)
     g = m.catalog.index["mag_ndfeb_std"]
     assert tenx.sale_price(g) == max(tenx.expected(g), m.policy.offtake_price("US", g)) > 0
+
+
+def test_a_firm_that_exits_abandons_its_projects_and_stays_out():
+    # regression: projects under way came online after the exit and revived the firm
+    from agents import Miner
+    m = RareEarthModel("baseline", seed=0, months=6)
+    a = next(a for a in m.agents_by_type[Miner] if a.region == "US")
+    a.projects = [(3, 5000.0)]
+    for _ in range(m.params.exit_loss_months):
+        a.book_margin(-1.0)
+    assert not a.active and a.capacity == 0.0 and a.projects == []
+    assert "abandoning 5,000 t/yr" in m.events[-1]["text"]
+    m.run()
+    assert not a.active and a.capacity == 0.0

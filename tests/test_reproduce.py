@@ -339,6 +339,6 @@ def test_reproduce_refuses_a_folder_that_is_not_its_output(tmp_path):
     mine = tmp_path / "mine"
     mine.mkdir()
     (mine / "notes.txt").write_text("keep")
-    with pytest.raises(OutputError, match="not an earlier run's output"):
+    with pytest.raises(OutputError, match="not an earlier output of this command"):
         rp.reproduce(mine, quick=True, progress=False)
     assert (mine / "notes.txt").read_text() == "keep"
