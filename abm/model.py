@@ -156,11 +156,13 @@ class RareEarthModel(mesa.Model):
             for a in self.agents:
                 for g in list(a.exp_price):
                     a.exp_price[g] = float(a.observed(g))
-        # base-year export mix without export quotas (historical quota allocation)
-        free = ArcTerms(terms.transport, terms.ad_valorem, terms.cap, [])
-        flows = clear(book, free, self.origin_price).flows.sum(axis=3)
-        exports = flows * (1 - np.eye(self.R))[None]
-        self.policy.export_mix = exports.sum(axis=2)
+        # base-year export mix without export quotas, for quotas allocated historically
+        if any(m.kind == "export_quota" and m.allocation == "historical"
+               for m in self.spec.measures):
+            free = ArcTerms(terms.transport, terms.ad_valorem, terms.cap, [])
+            flows = clear(book, free, self.origin_price).flows.sum(axis=3)
+            exports = flows * (1 - np.eye(self.R))[None]
+            self.policy.export_mix = exports.sum(axis=2)
 
     def _observe(self, res) -> None:
         """Update observed prices from a clearing.
@@ -387,20 +389,13 @@ class RareEarthModel(mesa.Model):
         # price floors and offtakes: the seller's government pays the gap to the origin
         # price on every filled offer, in book order
         filled = np.nonzero(res.offer_fill > 0)[0]
-        if len(filled):
+        if len(filled) and self.policy.floors:
             off = book.offer_array()[filled]
             g_, r_ = off[:, 0].astype(np.int64), off[:, 1].astype(np.int64)
-            support = np.zeros((2, self.G, self.R))      # floor, offtake per good, region
-            for g, r in set(zip(g_.tolist(), r_.tolist())):
-                code = self.region_codes[r]
-                support[:, g, r] = (self.policy.floor_price(code, g),
-                                    self.policy.offtake_price(code, g))
-            floor, offtake = support[0, g_, r_], support[1, g_, r_]
-            p = res.origin_price[g_, r_]
-            maker = np.array([isinstance(book.offers[i][0], MagnetMaker) for i in filled],
-                             dtype=bool)
-            gap = np.where(floor > 0, np.maximum(floor - p, 0.0), 0.0)
-            gap = np.where(maker, np.maximum(gap, offtake - p), gap)
+            guaranteed = np.array([self.policy.guaranteed_price(
+                self.region_codes[r], g, isinstance(book.offers[i][0], MagnetMaker))
+                for i, g, r in zip(filled, g_.tolist(), r_.tolist())])
+            gap = np.maximum(guaranteed - res.origin_price[g_, r_], 0.0)
             for i, k in zip(filled[gap > 0], np.nonzero(gap > 0)[0]):
                 gov = self._government(book.offers[i][0].region)
                 gov.subsidy_cost += gap[k] * res.offer_fill[i] * 1000.0

@@ -52,11 +52,6 @@ ASK_STEPS = (0.91, 0.94, 0.97, 0.99)
 BID_STEPS = (1.09, 1.06, 1.03, 1.01)
 
 
-def tranches(qty: float, n: int = 4) -> np.ndarray:
-    """Split ``qty`` into ``n`` equal tranches (t)."""
-    return np.full(n, qty / n)
-
-
 def cover_price(base: float, cover: float, target: float, alpha: float,
                 low: float, high: float) -> float:
     """Inventory-coverage price: ``base * (cover/target) ** -alpha`` clipped to [low, high]."""
@@ -159,7 +154,7 @@ class Firm(mesa.Agent):
         rate = max(self.sales_ema.get(g, 0.0), self.output_month.get(g, 0.0), 1e-6)
         level = cover_price(self.expected(g), s.qty / rate, target_cover_months,
                             par.ask_cover_elasticity, 0.2 * ref, par.max_price_multiple * ref)
-        q = s.qty / len(ASK_STEPS)           # equal tranches, as tranches(s.qty)
+        q = s.qty / len(ASK_STEPS)           # equal tranches
         for k in ASK_STEPS:
             book.offer(self, g, self.ridx, q, level * k, s.cm, s.ca)
 
@@ -190,7 +185,7 @@ class Firm(mesa.Agent):
         ref = self.model.catalog.ref_price[g]
         level = cover_price(self.expected(g), s.qty / use_rate, target_cover_months,
                             par.ask_cover_elasticity, 0.1 * ref, cap)
-        q = need / len(BID_STEPS)            # equal tranches, as tranches(need)
+        q = need / len(BID_STEPS)            # equal tranches
         for k in BID_STEPS:
             book.bid(self, g, self.ridx, q, min(level * k, cap), use)
 
@@ -278,11 +273,11 @@ class Firm(mesa.Agent):
 
         * price signal: the unit margin exceeds its base-year level by
           ``investment_hurdle`` x max(base margin, unit cost) while running above 85% of
-          capacity, and less than ``expansion_share`` of the stage's world capacity is
-          under construction; or
+          capacity, and less than ``expansion_share`` of the world capacity of the firm's
+          market (:attr:`market`) is under construction; or
         * demand signal: output grown at ``demand_growth_per_year`` over the lead time would
           exceed 95% of the firm's capacity at normal margins, and the same holds for the
-          stage's world output against its capacity plus capacity under construction
+          market's world output against its capacity plus capacity under construction
           (the supply line, :meth:`abm.model.RareEarthModel.stage_supply_line`).
 
         Capital subsidies lower the hurdle; price floors and offtakes raise the expected
@@ -331,9 +326,9 @@ class Firm(mesa.Agent):
         growth = (1 + par.demand_growth_per_year) ** (lead / 12.0)
         demand_signal = (out * 12 * growth >= 0.95 * self.capacity
                          and margin >= base - 0.1 * abs(base))
-        # supply line: the stage's capacity under construction counts (demand signal: the
-        # world stage, pipeline included, must still fall short; price signal: at most one
-        # round of expansions, expansion_share of the stage, under way)
+        # supply line: the market's capacity under construction counts (demand signal: the
+        # world market, pipeline included, must still fall short; price signal: at most one
+        # round of expansions, expansion_share of the market, under way)
         s_out, s_cap, s_pipe = self.model.stage_supply_line(self.market)
         demand_signal = demand_signal and s_out * growth >= 0.95 * (s_cap + s_pipe)
         price_signal = price_signal and s_pipe < par.expansion_share * s_cap

@@ -73,8 +73,8 @@ class MagnetMaker(Firm):
             s = self.stocks.get(g)
             if s is not None and normal > 0 and s.qty > 2 * normal:
                 q *= max(0.2, 1 - (s.qty - 2 * normal) / (4 * normal))
-            # variable cost (inputs at expected prices + conversion) above the expected
-            # price cuts output in proportion
+            # variable cost (inputs at expected prices + conversion) above the sale price
+            # cuts output in proportion
             var = self.unit_cost + sum(a * self.expected(og) for og, a in recipes[g].items())
             if price < var:
                 q *= max(price / var, 0.0)
