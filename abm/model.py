@@ -198,7 +198,7 @@ class RareEarthModel(mesa.Model):
         self.events.append({"date": str(self.date), "step": self.steps_done, "kind": kind,
                             "text": text})
 
-    def stage_supply_line(self, market: str) -> tuple[float, float, float]:
+    def supply_line(self, market: str) -> tuple[float, float, float]:
         """World totals of the firms selling into one market (a firm's ``market``: its
         stage, e.g. ``separation`` or ``recycling``; ``mining:<deposit>`` for miners,
         ``magnets:<product>`` for magnet makers): output at an annual rate (each firm's
@@ -222,7 +222,7 @@ class RareEarthModel(mesa.Model):
     def add_to_supply_line(self, market: str, capacity: float) -> None:
         """Count an expansion committed this step (t/yr) in the market's supply line, so
         firms reviewing later in the same step see it."""
-        self.stage_supply_line(market)
+        self.supply_line(market)
         self._supply_line[(self.steps_done, market)][2] += capacity
 
     # ------------------------------------------------------------------ ledger

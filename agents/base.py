@@ -277,7 +277,7 @@ class Firm(mesa.Agent):
         * demand signal: output grown at ``demand_growth_per_year`` over the lead time would
           exceed 95% of the firm's capacity at normal margins, and the same holds for the
           market's world output against its capacity plus capacity under construction
-          (the supply line, :meth:`abm.model.RareEarthModel.stage_supply_line`).
+          (the supply line, :meth:`abm.model.RareEarthModel.supply_line`).
 
         Capital subsidies lower the hurdle; price floors and offtakes raise the expected
         margin."""
@@ -328,7 +328,7 @@ class Firm(mesa.Agent):
         # supply line: the market's capacity under construction counts (demand signal: the
         # world market, pipeline included, must still fall short; price signal: at most one
         # round of expansions, expansion_share of the market, under way)
-        s_out, s_cap, s_pipe = self.model.stage_supply_line(self.market)
+        s_out, s_cap, s_pipe = self.model.supply_line(self.market)
         demand_signal = demand_signal and s_out * growth >= 0.95 * (s_cap + s_pipe)
         price_signal = price_signal and s_pipe < par.expansion_share * s_cap
         if price_signal or demand_signal:

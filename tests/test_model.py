@@ -240,19 +240,19 @@ def test_licence_denials_raise_perceived_risk_next_month():
     assert [a.risk for a in jp] == pytest.approx([r * decay + 0.1 for r in before], rel=1e-9)
 
 
-def test_stage_supply_line_totals_and_same_step_commitments():
+def test_supply_line_totals_and_same_step_commitments():
     from agents import MagnetMaker, Miner
     m = RareEarthModel("baseline", seed=0, months=2)
     m.step()
     mm = [a for a in m.agents_by_type[MagnetMaker] if a.product == "ndfeb"]
-    out, cap, pipe = m.stage_supply_line("magnets:ndfeb")
+    out, cap, pipe = m.supply_line("magnets:ndfeb")
     assert cap == pytest.approx(sum(a.capacity for a in mm))
     assert out == pytest.approx(12 * sum(a.output_avg for a in mm))
     assert pipe == pytest.approx(sum(q for a in mm for _, q in a.projects))
     m.add_to_supply_line("magnets:ndfeb", 500.0)
-    assert m.stage_supply_line("magnets:ndfeb")[2] == pytest.approx(pipe + 500.0)
+    assert m.supply_line("magnets:ndfeb")[2] == pytest.approx(pipe + 500.0)
     ionic = [a for a in m.agents_by_type[Miner] if a.deposit == "ionic_clay"]
-    assert m.stage_supply_line("mining:ionic_clay")[1] == pytest.approx(
+    assert m.supply_line("mining:ionic_clay")[1] == pytest.approx(
         sum(a.capacity for a in ionic))
 
 
