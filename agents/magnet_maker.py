@@ -2,7 +2,8 @@
 
 Production is Leontief in the bill of materials (``abm/data/magnets.csv``, t oxide per t
 magnet) and bounded by inputs on hand. Decisions: input purchases (bids capped by the value
-of the input in the magnet), output by grade, thrifting of Dy/Tb in high-temperature grades
+of the input in the magnet), output by grade (made to order: expected sales plus a finished-
+stock correction, at most the price-led run rate), thrifting of Dy/Tb in high-temperature grades
 (grain-boundary diffusion) when Dy is dear, expansion (2-3.5 years), exit.
 """
 
@@ -14,6 +15,7 @@ from abm.goods import mag, ox
 from agents.base import Firm
 
 HRE = ("Dy", "Tb")
+FINISHED_COVER_MONTHS = 1.0   # finished-magnet stock a maker aims to hold, months of sales
 
 
 class MagnetMaker(Firm):
@@ -57,13 +59,23 @@ class MagnetMaker(Firm):
         return {g: self.recipe(g) for g in self.mix}
 
     def planned_output(self, recipes: dict | None = None) -> dict[int, float]:
-        """Planned output per grade this month, t (cut when finished stock piles up);
-        ``recipes``: this month's :meth:`recipes` if already built."""
+        """Planned output per grade this month, t magnet; ``recipes``: this month's
+        :meth:`recipes` if already built.
+
+        The price-led run rate (capacity share x :meth:`utilisation` at the sale price) is
+        an upper bound; a maker with a sales history makes to order: at most expected sales
+        (``sales_ema``) plus the gap to :data:`FINISHED_COVER_MONTHS` of finished stock,
+        closed over ``inventory_adjust_months`` (Sterman 2000, ch. 17-18: production =
+        expected orders + inventory correction). A maker that has not sold yet cuts the run
+        rate once its stock exceeds two months of normal output. Output is then cut in
+        proportion when the sale price is below variable cost.
+        """
         if recipes is None:
             recipes = self.recipes()
         if not self.active:
             return {g: 0.0 for g in self.mix}
         plan = {}
+        par = self.model.params
         monthly = self.capacity / 12.0
         for g, share in self.mix.items():
             price = self.sale_price(g)          # market price, or the offtake guarantee
@@ -71,8 +83,15 @@ class MagnetMaker(Firm):
             normal = monthly * share
             q = normal * self.utilisation(ratio)
             s = self.stocks.get(g)
-            if s is not None and normal > 0 and s.qty > 2 * normal:
-                q *= max(0.2, 1 - (s.qty - 2 * normal) / (4 * normal))
+            have = s.qty if s is not None else 0.0
+            sold = self.sales_ema.get(g)
+            if sold is not None:
+                # make to order: expected sales plus the gap to the finished-stock target,
+                # at most the price-led run rate
+                want = sold + (FINISHED_COVER_MONTHS * sold - have) / par.inventory_adjust_months
+                q = min(q, max(want, 0.0))
+            elif normal > 0 and have > 2 * normal:
+                q *= max(0.2, 1 - (have - 2 * normal) / (4 * normal))
             # variable cost (inputs at expected prices + conversion) above the sale price
             # cuts output in proportion
             var = self.unit_cost + sum(a * self.expected(og) for og, a in recipes[g].items())
@@ -111,7 +130,7 @@ class MagnetMaker(Firm):
                       par.max_price_multiple * cat.ref_price[og])
             self.bid_for(book, og, rate, 1.5, cap)
         for g in self.mix:
-            self.offer_stock(book, g, target_cover_months=1.0)
+            self.offer_stock(book, g, target_cover_months=FINISHED_COVER_MONTHS)
 
     def produce(self) -> None:
         """Make magnets from inputs on hand; update thrifting."""

@@ -339,3 +339,34 @@ def test_a_firm_that_exits_abandons_its_projects_and_stays_out():
     assert "abandoning 5,000 t/yr" in m.events[-1]["text"]
     m.run()
     assert not a.active and a.capacity == 0.0
+
+
+def test_magnet_maker_makes_to_order():
+    # hand check of MagnetMaker.planned_output: with a sales history, output is at most
+    # expected sales plus the gap to one month of finished stock over inventory_adjust_months
+    from agents import MagnetMaker
+    from agents.magnet_maker import FINISHED_COVER_MONTHS
+    m = RareEarthModel("baseline", seed=0, months=1)
+    a = next(a for a in m.agents_by_type[MagnetMaker]
+             if a.product == "ndfeb" and a.region == "JP" and a.capacity > 0)
+    cat = m.catalog
+    std, ht = cat.index["mag_ndfeb_std"], cat.index["mag_ndfeb_ht"]
+    for g in (std, ht):                       # expected prices at reference: no cost cut
+        a.exp_price[g] = float(cat.ref_price[g])
+    price_led = {g: a.capacity / 12 * share * m.params.base_utilisation
+                 for g, share in a.mix.items()}
+    adj = m.params.inventory_adjust_months
+    # std: sales 100 t/month, stock 160 t -> 100 + (100 - 160) / adj, below the run rate
+    a.sales_ema[std] = 100.0
+    a.stock(std).qty = 160.0
+    # ht: sales far above the run rate -> the run rate binds
+    a.sales_ema[ht] = 10 * price_led[ht]
+    a.stock(ht).qty = 0.0
+    plan = a.planned_output()
+    assert FINISHED_COVER_MONTHS == 1.0
+    assert price_led[std] > 100.0
+    assert plan[std] == pytest.approx(100.0 + (100.0 - 160.0) / adj, rel=1e-9)
+    assert plan[ht] == pytest.approx(price_led[ht], rel=1e-9)
+    # a glut: stock far above sales -> no output
+    a.stock(std).qty = 100.0 + 3 * adj * 100.0
+    assert a.planned_output()[std] == 0.0
