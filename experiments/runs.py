@@ -10,6 +10,7 @@ import json
 import os
 import platform
 import shutil
+import socket
 import subprocess
 import tempfile
 import time
@@ -229,15 +230,61 @@ def check_output_folder(out: Path | str, allowed: set[str] | None = RUN_FILES,
     return out
 
 
+#: Marker in a staging folder naming the process that writes it (removed on publishing).
+STAGING_OWNER = ".ree-staging.json"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        return True
+    return True
+
+
+def remove_stale_staging(out: Path) -> list[Path]:
+    """Remove staging folders beside ``out`` left by a killed run (``kill -9``, power loss).
+
+    A staging folder is ``.<out name>.<random>`` holding :data:`STAGING_OWNER`; it is stale
+    when its owner process ran on this host and is gone. Folders of a live process, of
+    another host, or without the marker are left alone.
+
+    Returns:
+        The folders removed.
+    """
+    removed = []
+    if not out.parent.is_dir():
+        return removed
+    host = socket.gethostname()
+    for p in out.parent.glob(f".{out.name}.*"):
+        try:
+            owner = json.loads((p / STAGING_OWNER).read_text())
+            pid, where = int(owner["pid"]), owner["host"]
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if where == host and not _pid_alive(pid):
+            shutil.rmtree(p, ignore_errors=True)
+            removed.append(p)
+    return removed
+
+
 def new_staging_folder(out: Path) -> Path:
-    """A hidden temporary folder beside ``out`` to write into before publishing.
+    """A hidden temporary folder beside ``out`` to write into before publishing; staging
+    folders that killed runs left beside ``out`` are removed first
+    (:func:`remove_stale_staging`).
 
     Raises:
         OutputError: the parent folder cannot be created or written.
     """
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        return Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+        remove_stale_staging(out)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+        (tmp / STAGING_OWNER).write_text(json.dumps({"pid": os.getpid(),
+                                                     "host": socket.gethostname()}))
+        return tmp
     except OSError as exc:
         raise OutputError(f"--out {out}: cannot create the output folder ({exc.strerror})") from None
 
@@ -245,6 +292,7 @@ def new_staging_folder(out: Path) -> Path:
 def publish_folder(tmp: Path, out: Path) -> None:
     """Replace ``out`` (checked by :func:`check_output_folder`) by the finished ``tmp``,
     with an inventory of its files (:data:`INVENTORY`)."""
+    (tmp / STAGING_OWNER).unlink(missing_ok=True)
     (tmp / INVENTORY).write_text(json.dumps(sorted(_files_under(tmp))))
     tmp.chmod(0o755)
     if out.exists():

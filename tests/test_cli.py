@@ -103,3 +103,39 @@ def test_user_files_added_to_an_earlier_output_are_never_deleted(tmp_path):
     res = runner.invoke(app, ["run", "--months", "2", "--out", str(fake), "--no-charts"])
     assert res.exit_code == 2 and "not an earlier output of this command" in res.output
     assert (fake / "timeseries.parquet").read_text() == "my own table"
+
+
+def test_staging_folders_of_killed_runs_are_removed(tmp_path):
+    # regression: `kill -9` during writing left a hidden `.out.XXXX` folder behind for good
+    import json
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    from experiments.runs import INVENTORY, STAGING_OWNER, new_staging_folder, publish_folder
+
+    out = tmp_path / "run"
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    host = socket.gethostname()
+
+    def staging(name, owner):
+        p = tmp_path / f".run.{name}"
+        p.mkdir()
+        (p / "timeseries.parquet").write_text("partial")
+        if owner is not None:
+            (p / STAGING_OWNER).write_text(json.dumps(owner))
+        return p
+
+    stale = staging("stale", {"pid": int(dead.stdout), "host": host})
+    live = staging("live", {"pid": os.getpid(), "host": host})
+    other_host = staging("remote", {"pid": int(dead.stdout), "host": host + "-elsewhere"})
+    unmarked = staging("unmarked", None)
+    tmp = new_staging_folder(out)
+    assert not stale.exists()
+    assert live.exists() and other_host.exists() and unmarked.exists()
+    assert json.loads((tmp / STAGING_OWNER).read_text()) == {"pid": os.getpid(), "host": host}
+    (tmp / "summary.json").write_text("{}")
+    publish_folder(tmp, out)
+    assert sorted(p.name for p in out.iterdir()) == [INVENTORY, "summary.json"]
