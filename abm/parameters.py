@@ -8,7 +8,45 @@ used by sweeps and checked on input) and ``source``; ``docs/ODD.md`` lists them.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+import typing
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+
+def _numeric(annotation) -> tuple[bool, bool]:
+    """(numeric, container): whether ``annotation`` is int/float (optionally ``| None``) or a
+    list/tuple of them."""
+    if annotation in (int, float):
+        return True, False
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    origin = typing.get_origin(annotation)
+    if origin in (list, tuple) and args and all(a in (int, float, Ellipsis) for a in args):
+        return True, True
+    if args and all(a in (int, float) for a in args):
+        return True, False
+    return False, False
+
+
+def reject_numeric_strings(model_cls: type[BaseModel], data):
+    """Before-validator shared by the scenario models: a number written as a string (``"3"``
+    in TOML, JSON or an override) is refused, not silently converted.
+
+    Raises:
+        ValueError: naming the field, the string given and what to write instead.
+    """
+    if not isinstance(data, dict):
+        return data
+    for name, f in model_cls.model_fields.items():
+        v = data.get(name)
+        numeric, container = _numeric(f.annotation)
+        if not numeric:
+            continue
+        bad = ([x for x in v if isinstance(x, str)] if container and isinstance(v, list | tuple)
+               else [v] if isinstance(v, str) else [])
+        if bad:
+            raise ValueError(f"{name}: got the string {bad[0]!r}; write the number without "
+                             "quotes")
+    return data
 
 
 def P(default, unit: str, low, high, source: str, doc: str):
@@ -21,6 +59,11 @@ class Parameters(BaseModel):
     """Behavioural parameters (see ``docs/calibration.md`` for calibrated values)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_numeric_strings(cls, data):
+        return reject_numeric_strings(cls, data)
 
     # --- demand -----------------------------------------------------------------------
     final_demand_elasticity: float = P(

@@ -23,7 +23,7 @@ import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from abm.goods import DEPOSITS, ELEMENTS, GRADES
-from abm.parameters import Parameters
+from abm.parameters import Parameters, reject_numeric_strings
 from abm.regions import regions
 from abm.timeline import to_month
 
@@ -60,6 +60,11 @@ Region = Annotated[str, Field(description="region code")]
 
 class _Measure(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_numeric_strings(cls, data):
+        return reject_numeric_strings(cls, data)
     date: str = Field(description="first day in force, YYYY-MM or YYYY-MM-DD")
     end: str | None = Field(None, description="last month in force (exclusive), or none")
     id: str | None = Field(None, description="identifier other measures may refer to")
@@ -308,6 +313,11 @@ class Levers(BaseModel):
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_numeric_strings(cls, data):
+        return reject_numeric_strings(cls, data)
     start: str = Field("2025-04", description="month from which lever values apply")
     us_tariff_on_china: float | None = Field(
         None, ge=0, le=10, description="US ad valorem tariff on all goods from China (fraction)",
@@ -346,6 +356,11 @@ class Scenario(BaseModel):
     """A complete scenario: horizon, base-year world, parameters, levers and measures."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_numeric_strings(cls, data):
+        return reject_numeric_strings(cls, data)
     name: str
     description: str = ""
     base_year: Literal[2009, 2010, 2024] = 2024

@@ -29,6 +29,15 @@ BAD = [
     ('name="x"\n[[measures]]\nkind="export_quota"\ndate="2025-01"\nactor="CN"\ntonnes_per_year=-5',
      "tonnes_per_year"),
     ('name="x"\n[[measures]]\nkind="nonsense"\ndate="2025-01"', "allowed kinds"),
+    # numbers written as strings are refused, not converted (regression: "3" became 3.0)
+    ('name="x"\n[parameters]\nrisk_sensitivity="3"',
+     "risk_sensitivity: got the string '3'; write the number without quotes"),
+    ('name="x"\n[levers]\nus_tariff_on_china="1.45"', "us_tariff_on_china: got the string"),
+    ('name="x"\n[parameters]\nlead_time_mine_years=["8", 15]',
+     "lead_time_mine_years: got the string '8'"),
+    ('name="x"\n[[measures]]\nkind="export_quota"\ndate="2025-01"\nactor="CN"\n'
+     'tonnes_per_year="30000"', "tonnes_per_year: got the string '30000'"),
+    ('name="x"\nfirms="200"', "firms: got the string '200'"),
 ]
 
 
