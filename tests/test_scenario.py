@@ -24,8 +24,8 @@ BAD = [
      "unknown region 'USA'"),
     ('name="x"\n[[measures]]\nkind="export_licence"\ndate="2025-01"\nactor="CN"\nelements=["Dx"]',
      "unknown element 'Dx'"),
-    ('name="x"\nend="2030-12"\n[[measures]]\nkind="tariff"\ndate="2031-01"\nactor="US"\n'
-     'targets=["CN"]\nrate=0.1', "outside the horizon"),
+    (('name="x"\nend="2030-12"\n[[measures]]\nkind="tariff"\ndate="2031-01"\nactor="US"\n'
+      'targets=["CN"]\nrate=0.1'), "outside the horizon"),
     ('name="x"\n[[measures]]\nkind="export_quota"\ndate="2025-01"\nactor="CN"\ntonnes_per_year=-5',
      "tonnes_per_year"),
     ('name="x"\n[[measures]]\nkind="nonsense"\ndate="2025-01"', "allowed kinds"),
@@ -35,8 +35,8 @@ BAD = [
     ('name="x"\n[levers]\nus_tariff_on_china="1.45"', "us_tariff_on_china: got the string"),
     ('name="x"\n[parameters]\nlead_time_mine_years=["8", 15]',
      "lead_time_mine_years: got the string '8'"),
-    ('name="x"\n[[measures]]\nkind="export_quota"\ndate="2025-01"\nactor="CN"\n'
-     'tonnes_per_year="30000"', "tonnes_per_year: got the string '30000'"),
+    (('name="x"\n[[measures]]\nkind="export_quota"\ndate="2025-01"\nactor="CN"\n'
+      'tonnes_per_year="30000"'), "tonnes_per_year: got the string '30000'"),
     ('name="x"\nfirms="200"', "firms: got the string '200'"),
 ]
 
