@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
-import subprocess
+import signal
 import sys
 from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from abm.scenario import ScenarioError, shipped_scenarios
@@ -16,6 +17,14 @@ from abm.scenario import ScenarioError, shipped_scenarios
 app = typer.Typer(help="Agent-based model of the rare-earth supply chain under export "
                        "controls and tariffs.", no_args_is_help=True, add_completion=False)
 console = Console()
+
+def _exit_on_sigterm() -> None:
+    """Turn SIGTERM (``timeout``, Slurm, ``docker stop``) into a normal exit, so the
+    staging folder of an output being written is removed like on Ctrl-C."""
+    def handler(signum, frame):
+        raise SystemExit(128 + signum)
+    signal.signal(signal.SIGTERM, handler)
+
 
 try:  # the sweep sub-commands (experiments/sweep) when present
     from experiments.sweep.cli import sweep_app
@@ -35,13 +44,14 @@ def run(scenario: str = typer.Option("controls-2025", "--scenario", "-s",
     """Run one scenario (default controls-2025, 2024-01 to 2035-12) and write its outputs."""
     from experiments.runs import OutputError, run_to_folder
 
+    _exit_on_sigterm()
     try:
         model, summ = run_to_folder(scenario, out, seed=seed, months=months, make_charts=charts)
     except ScenarioError as exc:
-        console.print(f"[red]Invalid scenario:[/red]\n{exc}")
+        console.print(f"[red]Invalid scenario:[/red]\n{escape(str(exc))}")
         raise typer.Exit(2) from None
     except (OutputError, ValueError) as exc:
-        console.print(f"[red]Error:[/red] {exc}")
+        console.print(f"[red]Error:[/red] {escape(str(exc))}")
         raise typer.Exit(2) from None
     tab = Table(title=f"{model.spec.name}, seed {seed}, {model.steps_done} months "
                       f"({model.spec.start} to {model.start + model.steps_done - 1})")
@@ -89,17 +99,18 @@ def reproduce(quick: bool = typer.Option(False, "--quick",
               workers: int = typer.Option(None, "--workers", min=1,
                                           help="worker processes (default: available cores)"),
               backend: str = typer.Option("process", "--backend",
-                                          help="process, sequential or dask"),
+                                          help="process, sequential, dask or ray"),
               strict: bool = typer.Option(False, "--strict",
                                           help="exit with code 1 when any target fails")):
     """Run every paper experiment (episodes, counterfactuals, decoupling study) and write
     figures, tables and REPORT.md with each target's PASS or FAIL."""
     from experiments.reproduce import reproduce as run_all
 
+    _exit_on_sigterm()
     try:
         res = run_all(out, quick=quick, seeds=seeds, workers=workers, backend=backend)
-    except (RuntimeError, ScenarioError, ValueError) as exc:
-        console.print(f"[red]reproduce failed:[/red] {exc}")
+    except (RuntimeError, ScenarioError, ValueError, ImportError) as exc:
+        console.print(f"[red]reproduce failed:[/red] {escape(str(exc))}")
         raise typer.Exit(2) from None
     tab = Table(title=f"Targets ({'quick' if quick else 'full'} profile, "
                       f"{res.series['rep'].nunique()} seeds, {res.wall_s:.0f} s)")
@@ -127,9 +138,9 @@ def app_cmd(port: int = typer.Option(8765, help="port"),
         console.print("[red]app.py is not available in this installation[/red]")
         raise typer.Exit(2)
     env = {**os.environ, "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "false"}
-    raise typer.Exit(subprocess.call([sys.executable, "-m", "solara", "run", str(root),
-                                      "--host", host, "--port", str(port), "--production"],
-                                     env=env))
+    # replace this process by the server, so stopping `ree app` (any signal) stops Solara
+    os.execve(sys.executable, [sys.executable, "-m", "solara", "run", str(root),
+                               "--host", host, "--port", str(port), "--production"], env)
 
 
 def main():  # pragma: no cover

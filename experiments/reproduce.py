@@ -739,17 +739,23 @@ def reproduce(out: str | Path = "results/reproduce", *, quick: bool = False,
         quick: the ``quick`` profile (shorter horizons, 5 seeds) instead of ``full``.
         seeds: replicates per variant (default: the profile's; the issue asks >= 20).
         workers: parallel worker processes (default: available cores).
-        backend: ``process`` (default), ``sequential`` or ``dask``.
+        backend: ``process`` (default), ``sequential``, ``dask`` or ``ray`` (needs Ray).
         seed_root: root of the seed sequence.
         progress: show a rich progress bar.
         profile: a custom :class:`Profile` (overrides ``quick``).
         make_figures: write PNG and SVG figures.
 
     Raises:
+        ValueError: an unknown ``backend``.
+        ImportError: the backend's package is missing (Ray).
         RuntimeError: a run failed.
         OutputError: ``out`` is unusable: a file, the current folder or a parent, or an
             existing folder that is not an earlier reproduction (nothing is deleted).
     """
+    from experiments.sweep.spec import BACKENDS
+
+    if backend not in BACKENDS:
+        raise ValueError(f"--backend {backend!r} is unknown; allowed: {', '.join(BACKENDS)}")
     t_start = time.perf_counter()
     prof = profile or PROFILES["quick" if quick else "full"]
     n_seeds = int(seeds or prof.seeds)

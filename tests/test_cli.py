@@ -139,3 +139,37 @@ def test_staging_folders_of_killed_runs_are_removed(tmp_path):
     (tmp / "summary.json").write_text("{}")
     publish_folder(tmp, out)
     assert sorted(p.name for p in out.iterdir()) == [INVENTORY, "summary.json"]
+
+
+def test_sigterm_while_writing_leaves_nothing_behind(tmp_path, monkeypatch):
+    # regression: SIGTERM (timeout, Slurm, docker stop) killed `ree run` while it wrote its
+    # files and left the hidden staging folder behind
+    import os
+    import signal
+
+    import experiments.runs as runs
+    from experiments.cli import _exit_on_sigterm
+
+    def killed(ts, folder):
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    old = signal.getsignal(signal.SIGTERM)
+    monkeypatch.setattr(runs, "charts", killed)
+    try:
+        _exit_on_sigterm()
+        with pytest.raises(SystemExit) as exc:
+            runs.run_to_folder("baseline", tmp_path / "out", months=2, progress=False)
+    finally:
+        signal.signal(signal.SIGTERM, old)
+    assert exc.value.code == 128 + signal.SIGTERM
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_error_messages_keep_their_brackets(tmp_path):
+    # regression: rich markup swallowed "[measures]" in "[[measures]] block 1"
+    bad = tmp_path / "bad.toml"
+    bad.write_text('name="x"\n[[measures]]\nkind="tariff"\ndate="2025-01"\nactor="US"\n'
+                   'targets=["CN"]\nrate=-1\n')
+    res = CliRunner().invoke(app, ["run", "-s", str(bad), "--out", str(tmp_path / "o")])
+    assert res.exit_code == 2
+    assert "[[measures]] block 1" in " ".join(res.output.split())
