@@ -385,8 +385,12 @@ class Scenario(BaseModel):
         s, e = to_month(self.start), to_month(self.end)
         if e < s:
             raise ValueError(f"end {self.end} is before start {self.start}")
-        if s.year < self.base_year:
-            raise ValueError(f"start {self.start} is before base_year {self.base_year}")
+        if s.year != self.base_year:
+            raise ValueError(
+                f"start {self.start} is not in base_year {self.base_year}: the world is built "
+                f"from that year's data and the run starts in it; start in {self.base_year} "
+                f"(e.g. \"{self.base_year}-01\") or set base_year to the start year "
+                "(allowed base years: 2009, 2010, 2024)")
         seen: set[str] = set()
         for i, m in enumerate(self.measures):
             if m.id and m.id in seen:
