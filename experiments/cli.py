@@ -72,8 +72,8 @@ def run(scenario: str = typer.Option("controls-2025", "--scenario", "-s",
                       + ", ".join(f"{r} {cc[r]:.0%}" for r in ("US", "EU", "JP", "KR") if r in cc))
     if "capacity_built_outside_china_t_yr" in summ:
         cap = summ["capacity_built_outside_china_t_yr"]
-        console.print("Net capacity change outside China (t/yr; new plants less exits): " + ", ".join(
-            f"{k} {v:,.0f}" for k, v in cap.items()))
+        console.print("Net capacity change outside China (t/yr; new plants less exits): "
+                      + ", ".join(f"{k} {v:,.0f}" for k, v in cap.items()))
     console.print(f"Wrote {out}/ (timeseries.parquet, manifest.json, events.csv, "
                   f"summary.json{', charts' if charts else ''})")
     console.print("[yellow]Note: the dynamic calibration is work in progress (see README "
@@ -92,8 +92,9 @@ def scenarios():
 
 
 @app.command()
-def reproduce(quick: bool = typer.Option(False, "--quick",
-                                         help="shorter horizons and 5 seeds (CI; 1-2.5 minutes on 2 cores)"),
+def reproduce(quick: bool = typer.Option(
+                  False, "--quick",
+                  help="shorter horizons and 5 seeds (CI; 1-2.5 minutes on 2 cores)"),
               seeds: int = typer.Option(None, "--seeds", min=1,
                                         help="seeds per experiment (default 20; --quick 5)"),
               out: Path = typer.Option(Path("results/reproduce"), "--out", help="output folder"),
