@@ -89,6 +89,9 @@ def charts(ts: pd.DataFrame, folder: Path) -> list[Path]:
     import matplotlib.pyplot as plt
 
     files = []
+    # one colour per region in every chart
+    regions = sorted(set(ts["region"].dropna()) | {"CN", "JP", "EU", "US", "KR"})
+    colour = {r: plt.get_cmap("tab20")(i % 20) for i, r in enumerate(regions)}
 
     def save(fig, name):
         p = folder / name
@@ -103,7 +106,7 @@ def charts(ts: pd.DataFrame, folder: Path) -> list[Path]:
         for region in ("CN", "JP", "EU", "US"):
             s = p[p["region"] == region].set_index("date")["value"]
             if len(s):
-                ax.plot(s.index, s.values, label=region)
+                ax.plot(s.index, s.values, label=region, color=colour[region])
         ax.set_title(f"{label} price")
         ax.set_ylabel("USD/kg")
         ax.legend()
@@ -114,7 +117,7 @@ def charts(ts: pd.DataFrame, folder: Path) -> list[Path]:
     for region in ("US", "EU", "JP", "KR"):
         s = c[c["region"] == region].set_index("date")["value"]
         if len(s):
-            ax.plot(s.index, s.values, label=region)
+            ax.plot(s.index, s.values, label=region, color=colour[region])
     ax.set_title("China-origin share of magnet supply")
     ax.set_ylabel("share")
     ax.set_ylim(0, 1.05)
@@ -146,7 +149,7 @@ def charts(ts: pd.DataFrame, folder: Path) -> list[Path]:
         c = cap[cap["good"] == stage]
         piv = c.pivot_table(index="date", columns="region", values="value", aggfunc="sum")
         for region in piv.columns:
-            ax.plot(piv.index, piv[region] / 1000, label=region)
+            ax.plot(piv.index, piv[region] / 1000, label=region, color=colour[region])
         ax.set_title(f"{stage} capacity")
         ax.set_ylabel("kt/yr")
         ax.legend(fontsize=7, ncol=2)
