@@ -29,7 +29,8 @@ def _numeric(annotation) -> tuple[bool, bool]:
 
 def reject_numeric_strings(model_cls: type[BaseModel], data):
     """Before-validator shared by the scenario models: a number written as a string (``"3"``
-    in TOML, JSON or an override) is refused, not silently converted.
+    in TOML, JSON or an override) or as a boolean (``true``) is refused, not silently
+    converted.
 
     Raises:
         ValueError: naming the field, the string given and what to write instead.
@@ -41,8 +42,11 @@ def reject_numeric_strings(model_cls: type[BaseModel], data):
         numeric, container = _numeric(f.annotation)
         if not numeric:
             continue
-        bad = ([x for x in v if isinstance(x, str)] if container and isinstance(v, list | tuple)
-               else [v] if isinstance(v, str) else [])
+        bad = ([x for x in v if isinstance(x, str | bool)]
+               if container and isinstance(v, list | tuple)
+               else [v] if isinstance(v, str | bool) else [])
+        if bad and isinstance(bad[0], bool):
+            raise ValueError(f"{name}: got {str(bad[0]).lower()}; write a number")
         if bad:
             raise ValueError(f"{name}: got the string {bad[0]!r}; write the number without "
                              "quotes")

@@ -38,6 +38,8 @@ BAD = [
     (('name="x"\n[[measures]]\nkind="export_quota"\ndate="2025-01"\nactor="CN"\n'
       'tonnes_per_year="30000"'), "tonnes_per_year: got the string '30000'"),
     ('name="x"\nfirms="200"', "firms: got the string '200'"),
+    ('name="x"\n[[measures]]\nkind="tariff"\ndate="2025-01"\nactor="US"\ntargets=["CN"]\nrate=true',
+     "rate: got true; write a number"),
     # regression: a 2009 world started in 2024 ran silently (NdPr at 2009 prices in 2024)
     ('name="x"\nbase_year=2009', "start 2024-01 is not in base_year 2009"),
     ('name="x"\nbase_year=2024\nstart="2025-01"', "start 2025-01 is not in base_year 2024"),
