@@ -104,6 +104,7 @@ class RareEarthModel(mesa.Model):
         self.transport = np.stack([transport_matrix(stage_of(g)) for g in self.catalog.goods])
         self.observed_price = np.tile(self.catalog.ref_price[:, None], (1, R)).astype(float)
         self.origin_price = self.observed_price.copy()
+        self.defense_price = self.observed_price.copy()
         self.policy = PolicyState(sc, self.catalog, tab.codes, tab.allied)
         self.events: list[dict] = []
         self._supply_line: dict[tuple[int, str], list[float]] = {}
@@ -180,6 +181,11 @@ class RareEarthModel(mesa.Model):
         obs = np.where(np.isfinite(node), node,
                        np.where(np.isfinite(res.origin_price), res.origin_price, landed))
         self.observed_price = np.where(np.isfinite(obs) & (obs > 0), obs, self.observed_price)
+        # the defense node's delivered price where defense received goods (sourcing rules
+        # and end-use denials segment it from the civil market), else the civil price
+        got = res.flows[:, :, :, 1].sum(axis=1) > 1e-9
+        dp = np.where(got, res.price[:, :, 1], self.observed_price)
+        self.defense_price = np.where(np.isfinite(dp) & (dp > 0), dp, self.defense_price)
         self.origin_price = np.where(np.isfinite(res.origin_price) & (res.origin_price > 0),
                                      res.origin_price, self.origin_price)
 

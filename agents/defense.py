@@ -25,6 +25,11 @@ class DefenseContractor(OEM):
         """Defense pays up to twice the civilian cap."""
         return 2 * super().bid_cap(g)
 
+    def observed(self, g: int) -> float:
+        """Last delivered price of ``g`` at this region's defense node (USD/kg): where
+        defense received ``g`` last month, the defense node price, else the civil price."""
+        return self.model.defense_price[g, self.ridx]
+
     def plan(self) -> float:
         """Defense output is not price-elastic and does not grow with civil demand."""
         return self.base_units

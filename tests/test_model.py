@@ -370,3 +370,20 @@ def test_magnet_maker_makes_to_order():
     # a glut: stock far above sales -> no output
     a.stock(std).qty = 100.0 + 3 * adj * 100.0
     assert a.planned_output()[std] == 0.0
+
+
+def test_defense_buyers_observe_the_defense_node_price():
+    # defense buyers price from their own node (sourcing rules and end-use denials segment it);
+    # before, they read the civil price, so US defense bid ~850 USD/kg for SmCo while the
+    # China-free SmCo they could buy traded at the 80x defense cap (escalation-2026)
+    from agents import DefenseContractor
+    m = RareEarthModel("controls-2025", seed=0, months=3)
+    for _ in range(3):
+        m.step()
+    res = m.last_clearing
+    got = res.flows[:, :, :, 1].sum(axis=1) > 1e-9
+    assert got.any()
+    assert np.allclose(m.defense_price[got], res.price[:, :, 1][got])
+    d = next(a for a in m.agents_by_type[DefenseContractor] if a.region == "US")
+    g = next(iter(d.recipe0))
+    assert d.observed(g) == m.defense_price[g, d.ridx]
