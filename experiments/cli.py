@@ -37,8 +37,9 @@ except ImportError:  # pragma: no cover
 def run(scenario: str = typer.Option("controls-2025", "--scenario", "-s",
                                      help="shipped scenario name or path to a .toml file"),
         seed: int = typer.Option(0, "--seed", min=0, help="random seed (>= 0)"),
-        months: int = typer.Option(None, "--months", min=1,
-                                   help="months to simulate (default: the scenario horizon)"),
+        months: int = typer.Option(None, "--months",
+                                   help="months to simulate, 1 to the scenario horizon "
+                                        "(default: the horizon)"),
         out: Path = typer.Option(Path("results/run"), "--out", help="output folder"),
         charts: bool = typer.Option(True, "--charts/--no-charts", help="write PNG charts")):
     """Run one scenario (default controls-2025, 2024-01 to 2035-12) and write its outputs."""

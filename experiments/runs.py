@@ -314,11 +314,17 @@ def run_to_folder(scenario: str | Path | Scenario, out: Path, *, seed: int = 0,
 
     Raises:
         ScenarioError: invalid scenario (nothing written).
+        ValueError: ``months`` is not a whole number from 1 to the scenario horizon.
         OutputError: ``out`` is unusable (a file, the current folder or one of its parents,
             a non-empty folder that is not a run output, or not writable); nothing is
             written or deleted.
     """
     sc = apply_overrides(load_scenario(scenario), overrides)
+    if months is not None and (not float(months).is_integer()
+                               or not 1 <= int(months) <= sc.months):
+        raise ValueError(f"--months must be a whole number from 1 to the scenario horizon "
+                         f"({sc.months} months, {sc.start} to {sc.end}), got {months}; "
+                         "to run longer, extend the scenario's end")
     out = check_output_folder(out)
     t0 = time.perf_counter()
     model = RareEarthModel(sc, seed=seed, months=months)

@@ -69,6 +69,11 @@ def test_bad_seed_and_months_are_clean_errors(tmp_path):
     assert res.exit_code == 2 and "greater than or equal to 0" in res.output
     res = runner.invoke(app, ["run", "--months", "500", "--out", str(tmp_path / "b")])
     assert res.exit_code == 2 and "horizon" in res.output
+    # one message for both ends (0 used to get a different, boxed usage error)
+    res = runner.invoke(app, ["run", "--months", "0", "--out", str(tmp_path / "c")])
+    assert res.exit_code == 2
+    assert "--months must be a whole number from 1 to the scenario horizon" in " ".join(
+        res.output.split())
     assert not any(tmp_path.iterdir())
 
 
