@@ -49,6 +49,23 @@ from agents import (
 )
 
 PRODUCER_TYPES = (Miner, Refiner, MagnetMaker, Recycler)
+
+
+def check_months(scenario: Scenario, months, minimum: int = 0, name: str = "months") -> int:
+    """Months to simulate: ``months`` (a whole number from ``minimum`` to the scenario
+    horizon), or the whole horizon when None.
+
+    Raises:
+        ValueError: naming ``name``, the allowed range and the horizon's dates.
+    """
+    if months is None:
+        return scenario.months
+    if not float(months).is_integer() or not minimum <= int(months) <= scenario.months:
+        raise ValueError(f"{name} must be a whole number from {minimum} to the scenario "
+                         f"horizon ({scenario.months} months, {scenario.start} to "
+                         f"{scenario.end}), got {months}; to run longer, extend the "
+                         "scenario's end")
+    return int(months)
 STAGES = ("mining", "separation", "magnets")
 
 
@@ -92,12 +109,7 @@ class RareEarthModel(mesa.Model):
         self.elements = ELEMENTS
         self.start = to_month(sc.start)
         self.horizon = sc.months
-        if months is not None and (not float(months).is_integer()
-                                   or not 0 <= int(months) <= sc.months):
-            raise ValueError(f"months must be a whole number from 0 to the scenario horizon "
-                             f"({sc.months} months, {sc.start} to {sc.end}), got {months}; "
-                             "to run longer, extend the scenario's end")
-        self.months = sc.months if months is None else int(months)
+        self.months = check_months(sc, months)
         self.steps_done = 0
         G, R = len(self.catalog.goods), len(tab.codes)
         self.G, self.R = G, R
@@ -170,8 +182,10 @@ class RareEarthModel(mesa.Model):
 
         ``observed_price`` (delivered, what buyers pay) is a region's civil node price where
         the region received goods, else its origin price where it sold, else the cheapest
-        landed cost; ``origin_price`` (FOB, what sellers get) is the origin dual where the
-        region offered. Undefined entries keep their previous value.
+        landed cost; ``defense_price`` is the defense node's price where the region's
+        defense buyers received goods, else ``observed_price``; ``origin_price`` (FOB, what
+        sellers get) is the origin dual where the region offered. All (G, R), USD/kg.
+        Undefined entries keep their previous value.
         """
         received = res.flows[:, :, :, 0].sum(axis=1) > 1e-9
         node = np.where(received, res.price[:, :, 0], np.nan)

@@ -27,30 +27,36 @@ def _numeric(annotation) -> tuple[bool, bool]:
     return False, False
 
 
-def reject_numeric_strings(model_cls: type[BaseModel], data):
-    """Before-validator shared by the scenario models: a number written as a string (``"3"``
-    in TOML, JSON or an override) or as a boolean (``true``) is refused, not silently
-    converted.
+class NumbersModel(BaseModel):
+    """Base of the scenario models (parameters, levers, measures, scenario): frozen, no
+    unknown keys, no NaN or infinity, and a number written as a string (``"3"`` in TOML,
+    JSON or an override) or as a boolean (``true``) is refused rather than converted.
 
-    Raises:
-        ValueError: naming the field, the string given and what to write instead.
+    Raises (on validation, as :class:`pydantic.ValidationError`):
+        ValueError: naming the field and the value given, and what to write instead.
     """
-    if not isinstance(data, dict):
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_numeric_strings(cls, data):
+        if not isinstance(data, dict):
+            return data
+        for name, f in cls.model_fields.items():
+            v = data.get(name)
+            numeric, container = _numeric(f.annotation)
+            if not numeric:
+                continue
+            bad = ([x for x in v if isinstance(x, str | bool)]
+                   if container and isinstance(v, list | tuple)
+                   else [v] if isinstance(v, str | bool) else [])
+            if bad and isinstance(bad[0], bool):
+                raise ValueError(f"{name}: got {str(bad[0]).lower()}; write a number")
+            if bad:
+                raise ValueError(f"{name}: got the string {bad[0]!r}; write the number "
+                                 "without quotes")
         return data
-    for name, f in model_cls.model_fields.items():
-        v = data.get(name)
-        numeric, container = _numeric(f.annotation)
-        if not numeric:
-            continue
-        bad = ([x for x in v if isinstance(x, str | bool)]
-               if container and isinstance(v, list | tuple)
-               else [v] if isinstance(v, str | bool) else [])
-        if bad and isinstance(bad[0], bool):
-            raise ValueError(f"{name}: got {str(bad[0]).lower()}; write a number")
-        if bad:
-            raise ValueError(f"{name}: got the string {bad[0]!r}; write the number without "
-                             "quotes")
-    return data
 
 
 def P(default, unit: str, low, high, source: str, doc: str):
@@ -59,15 +65,8 @@ def P(default, unit: str, low, high, source: str, doc: str):
                  json_schema_extra={"unit": unit, "low": low, "high": high, "source": source})
 
 
-class Parameters(BaseModel):
+class Parameters(NumbersModel):
     """Behavioural parameters (see ``docs/calibration.md`` for calibrated values)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _no_numeric_strings(cls, data):
-        return reject_numeric_strings(cls, data)
 
     # --- demand -----------------------------------------------------------------------
     final_demand_elasticity: float = P(
@@ -99,8 +98,8 @@ class Parameters(BaseModel):
         26.0, "weeks", 4.0, 104.0, "assumption: defense holds larger safety stocks",
         "Base inventory target of defense contractors, weeks of use.")
     risk_sensitivity: float = P(
-        3.0, "-", 0.0, 5.0, "precautionary hoarding (design brief, step 3); calibrated to the 2010-11 Nd peak "
-        "(docs/calibration.md)",
+        3.0, "-", 0.0, 5.0, "precautionary hoarding (design brief, step 3); calibrated to the "
+        "2010-11 Nd peak (docs/calibration.md)",
         "Proportional rise of inventory targets per unit of perceived supply risk.")
     risk_decay_months: float = P(
         12.0, "months", 1.0, 60.0, "calibration choice", "Time constant of calm lowering risk.")

@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
 import tomli_w
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from abm.goods import DEPOSITS, ELEMENTS, GRADES
-from abm.parameters import Parameters, reject_numeric_strings
+from abm.parameters import NumbersModel, Parameters
 from abm.regions import regions
 from abm.timeline import to_month
 
@@ -58,13 +58,7 @@ def _check_goods(items: list[str]) -> list[str]:
 Region = Annotated[str, Field(description="region code")]
 
 
-class _Measure(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _no_numeric_strings(cls, data):
-        return reject_numeric_strings(cls, data)
+class _Measure(NumbersModel):
     date: str = Field(description="first day in force, YYYY-MM or YYYY-MM-DD")
     end: str | None = Field(None, description="last month in force (exclusive), or none")
     id: str | None = Field(None, description="identifier other measures may refer to")
@@ -306,18 +300,12 @@ MEASURE_KINDS = ("tariff", "export_duty", "export_licence", "licence_policy", "e
                  "stockpile", "sourcing_rule")
 
 
-class Levers(BaseModel):
+class Levers(NumbersModel):
     """Policy levers applied on top of the scheduled measures from ``start`` (UI, sweeps).
 
     ``None`` leaves the schedule unchanged.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _no_numeric_strings(cls, data):
-        return reject_numeric_strings(cls, data)
     start: str = Field("2025-04", description="month from which lever values apply")
     us_tariff_on_china: float | None = Field(
         None, ge=0, le=10, description="US ad valorem tariff on all goods from China (fraction)",
@@ -352,15 +340,9 @@ class Levers(BaseModel):
         return v
 
 
-class Scenario(BaseModel):
+class Scenario(NumbersModel):
     """A complete scenario: horizon, base-year world, parameters, levers and measures."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _no_numeric_strings(cls, data):
-        return reject_numeric_strings(cls, data)
     name: str
     description: str = ""
     base_year: Literal[2009, 2010, 2024] = 2024

@@ -14,15 +14,5 @@ from agents.oem import OEM, NonMagnetUser
 from agents.recycler import Recycler
 from agents.refiner import Refiner
 
-__all__ = [
-           "OEM",
-           "DefenseContractor",
-           "Firm",
-           "Government",
-           "MagnetMaker",
-           "Miner",
-           "NonMagnetUser",
-           "Recycler",
-           "Refiner",
-           "Stock",
-]
+__all__ = ["OEM", "DefenseContractor", "Firm", "Government", "MagnetMaker", "Miner",
+           "NonMagnetUser", "Recycler", "Refiner", "Stock"]

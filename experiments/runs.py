@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from abm.model import RareEarthModel
+from abm.model import RareEarthModel, check_months
 from abm.scenario import Scenario, apply_overrides, load_scenario
 
 PACKAGES = ("mesa", "numpy", "scipy", "pandas", "pyarrow", "pydantic", "matplotlib")
@@ -320,11 +320,7 @@ def run_to_folder(scenario: str | Path | Scenario, out: Path, *, seed: int = 0,
             written or deleted.
     """
     sc = apply_overrides(load_scenario(scenario), overrides)
-    if months is not None and (not float(months).is_integer()
-                               or not 1 <= int(months) <= sc.months):
-        raise ValueError(f"--months must be a whole number from 1 to the scenario horizon "
-                         f"({sc.months} months, {sc.start} to {sc.end}), got {months}; "
-                         "to run longer, extend the scenario's end")
+    check_months(sc, months, minimum=1, name="--months")     # before any work
     out = check_output_folder(out)
     t0 = time.perf_counter()
     model = RareEarthModel(sc, seed=seed, months=months)
