@@ -22,6 +22,8 @@ def _exit_on_sigterm() -> None:
     """Turn SIGTERM (``timeout``, Slurm, ``docker stop``) into a normal exit, so the
     staging folder of an output being written is removed like on Ctrl-C."""
     def handler(signum, frame):
+        print("ree: stopped by SIGTERM; the partial output was removed and --out is as it "
+              "was", file=sys.stderr, flush=True)
         raise SystemExit(128 + signum)
     signal.signal(signal.SIGTERM, handler)
 

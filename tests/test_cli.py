@@ -146,7 +146,7 @@ def test_staging_folders_of_killed_runs_are_removed(tmp_path):
     assert sorted(p.name for p in out.iterdir()) == [INVENTORY, "summary.json"]
 
 
-def test_sigterm_while_writing_leaves_nothing_behind(tmp_path, monkeypatch):
+def test_sigterm_while_writing_leaves_nothing_behind(tmp_path, monkeypatch, capsys):
     # regression: SIGTERM (timeout, Slurm, docker stop) killed `ree run` while it wrote its
     # files and left the hidden staging folder behind
     import os
@@ -168,6 +168,7 @@ def test_sigterm_while_writing_leaves_nothing_behind(tmp_path, monkeypatch):
         signal.signal(signal.SIGTERM, old)
     assert exc.value.code == 128 + signal.SIGTERM
     assert list(tmp_path.iterdir()) == []
+    assert "stopped by SIGTERM" in capsys.readouterr().err
 
 
 def test_error_messages_keep_their_brackets(tmp_path):
