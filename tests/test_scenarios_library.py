@@ -49,6 +49,25 @@ def test_every_measure_has_a_source_and_a_label(name):
     assert len(ids) == len(set(ids)), f"{name}: duplicate measure ids"
 
 
+def test_embargo_2010_export_duties_in_force():
+    # the Nd duty rose from 15% to 25% with the 2011 customs tariff (GTA state act 2151);
+    # the duties end in May 2015 after the WTO ruling
+    from abm.model import RareEarthModel
+    from abm.timeline import month_index
+
+    m = RareEarthModel("embargo-2010", seed=0)
+    cat, cn = m.catalog, m.region_index["CN"]
+    rates = {}
+    for month in ("2010-06", "2011-06", "2015-04", "2015-06"):
+        m.policy.refresh(month_index(month, m.start), log=None)
+        rates[month] = {e: round(float(m.policy.export_duty[cat.index[f"ox_{e}"], cn]), 2)
+                        for e in ("Nd", "La", "Dy")}
+    assert rates["2010-06"] == {"Nd": 0.15, "La": 0.15, "Dy": 0.25}
+    assert rates["2011-06"] == {"Nd": 0.25, "La": 0.15, "Dy": 0.25}
+    assert rates["2015-04"] == {"Nd": 0.25, "La": 0.15, "Dy": 0.25}
+    assert rates["2015-06"] == {"Nd": 0.0, "La": 0.0, "Dy": 0.0}
+
+
 def test_embargo_2010_schedule():
     sc = load_scenario("embargo-2010")
     assert (sc.base_year, sc.start, sc.end) == (2009, "2009-01", "2016-12")
@@ -71,7 +90,8 @@ def test_embargo_2010_schedule():
     ends = {m.target_id: m.date for m in sc.measures if m.kind == "suspension"}
     assert ends["cn_quota_2014"].startswith("2015-01")
     assert ends["cn_duty_heavy"].startswith("2015-05")
-    assert ends["cn_duty_light"].startswith("2015-05")
+    assert ends["cn_duty_la_2011"].startswith("2015-05")
+    assert ends["cn_duty_nd_2011"].startswith("2015-05")
     assert "WT/DS431" in " ".join(m.source for m in sc.measures if m.kind == "suspension")
     # every quota measure ends or is suspended by the end of 2014
     for m in sc.measures:
