@@ -58,9 +58,20 @@ class MagnetMaker(Firm):
         """:meth:`recipe` of every grade this firm makes."""
         return {g: self.recipe(g) for g in self.mix}
 
-    def planned_output(self, recipes: dict | None = None) -> dict[int, float]:
+    def input_costs(self, recipes: dict | None = None) -> dict[int, list[tuple[int, float]]]:
+        """Expected cost of each input in a tonne of each grade: grade -> ``[(oxide,
+        t oxide per t x expected price), ...]`` in bill-of-materials order (USD/kg magnet
+        per input); ``recipes`` as in :meth:`planned_output`. Read once per decision and
+        shared by :meth:`planned_output` and :meth:`input_value`."""
+        if recipes is None:
+            recipes = self.recipes()
+        return {g: [(og, a * self.expected(og)) for og, a in r.items()]
+                for g, r in recipes.items()}
+
+    def planned_output(self, recipes: dict | None = None,
+                       costs: dict | None = None) -> dict[int, float]:
         """Planned output per grade this month, t magnet; ``recipes``: this month's
-        :meth:`recipes` if already built.
+        :meth:`recipes` and ``costs`` its :meth:`input_costs`, if already built.
 
         The price-led run rate (capacity share x :meth:`utilisation` at the sale price) is
         an upper bound; a maker with a sales history makes to order: at most expected sales
@@ -74,6 +85,8 @@ class MagnetMaker(Firm):
             recipes = self.recipes()
         if not self.active:
             return {g: 0.0 for g in self.mix}
+        if costs is None:
+            costs = self.input_costs(recipes)
         plan = {}
         par = self.model.params
         monthly = self.capacity / 12.0
@@ -94,24 +107,26 @@ class MagnetMaker(Firm):
                 q *= max(0.2, 1 - (have - 2 * normal) / (4 * normal))
             # variable cost (inputs at expected prices + conversion) above the sale price
             # cuts output in proportion
-            var = self.unit_cost + sum(a * self.expected(og) for og, a in recipes[g].items())
+            var = self.unit_cost + sum(c for _, c in costs[g])
             if price < var:
                 q *= max(price / var, 0.0)
             plan[g] = q
         return plan
 
-    def input_value(self, og: int, recipes: dict | None = None) -> float:
+    def input_value(self, og: int, recipes: dict | None = None,
+                    costs: dict | None = None) -> float:
         """Most this maker would pay for oxide ``og``: its value in the magnet, USD/kg;
-        ``recipes`` as in :meth:`planned_output`."""
+        ``recipes`` and ``costs`` as in :meth:`planned_output`."""
         if recipes is None:
             recipes = self.recipes()
+        if costs is None:
+            costs = self.input_costs(recipes)
         best = 0.0
         for g in self.mix:
-            r = recipes[g]
-            a = r.get(og, 0.0)
+            a = recipes[g].get(og, 0.0)
             if a <= 0:
                 continue
-            others = sum(v * self.expected(i) for i, v in r.items() if i != og)
+            others = sum(c for i, c in costs[g] if i != og)
             best = max(best, (self.sale_price(g) - self.unit_cost - others) / a)
         return best
 
@@ -119,14 +134,15 @@ class MagnetMaker(Firm):
         """Bid for oxides per the bill of materials and offer magnet stock."""
         par = self.model.params
         recipes = self.recipes()
-        plan = self.planned_output(recipes)
+        costs = self.input_costs(recipes)
+        plan = self.planned_output(recipes, costs)
         use: dict[int, float] = {}
         for g, q in plan.items():
             for og, a in recipes[g].items():
                 use[og] = use.get(og, 0.0) + q * a
         cat = self.model.catalog
         for og, rate in use.items():
-            cap = min(max(self.input_value(og, recipes), self.expected(og)),
+            cap = min(max(self.input_value(og, recipes, costs), self.expected(og)),
                       par.max_price_multiple * cat.ref_price[og])
             self.bid_for(book, og, rate, 1.5, cap)
         for g in self.mix:
