@@ -78,22 +78,35 @@ class LicenceDesk:
         # longest review delay, less what is approved or pending
         cover = 1.0 + 1.5 * self.review
         want = np.where(licensed, np.maximum(need[:, None, :, :] * cover - have, 0.0), 0.0)
-        idx = np.argwhere(want > 1e-9)
-        for g, o, d, u in idx:
-            vol = want[g, o, d, u]
-            n = max(int(buyers[g, d, u]), 1)
-            ok = rng.random(n) < approval[g, o, d, u]
-            # filed mid-month on average: usable from the month the approval arrives in
-            delays = np.maximum(np.floor(rng.uniform(0.5 * self.review, 1.5 * self.review,
-                                                     n) + 0.5), 1).astype(int)
-            self.applied[g, o, d, u] += vol
-            # each approved application, in draw order: pending[k] becomes usable at the
-            # start of month t + k + 1
-            dl = delays[ok]
-            share = vol / n
-            np.add.at(self.pending[:, g, o, d, u], np.minimum(dl, self.max_delay) - 1, share)
-            _add_each(self.approved, (g, o, d, u), np.full(len(dl), share))
-            _add_each(self.delay_sum, (g, o, d, u), share * dl)
+        idx = np.argwhere(want > 1e-9)          # (arcs, 4) in C order: the filing order
+        if not len(idx):
+            return
+        cell = tuple(idx.T)
+        vol = want[cell]
+        n = np.maximum(buyers[idx[:, 0], idx[:, 2], idx[:, 3]].astype(int), 1)
+        # the draws, arc by arc in filing order: n approval draws, then n review delays
+        # (Generator.random and .uniform each consume one double per value, so one
+        # stream of 2 x sum(n) doubles, split per arc, is the same sequence)
+        end = np.cumsum(2 * n)
+        draws = rng.random(int(end[-1]))
+        first = end - 2 * n                          # each arc's first draw
+        app = np.repeat(np.arange(len(n)), n)        # arc of each application
+        k = np.arange(len(app)) - np.repeat(np.cumsum(n) - n, n)   # its rank in the arc
+        u_ok = draws[first[app] + k]
+        u_delay = draws[first[app] + n[app] + k]
+        lo, hi = 0.5 * self.review, 1.5 * self.review
+        ok = u_ok < approval[cell][app]
+        # filed mid-month on average: usable from the month the approval arrives in
+        delays = np.maximum(np.floor(lo + (hi - lo) * u_delay + 0.5), 1).astype(int)
+        np.add.at(self.applied, cell, vol)
+        # each approved application, in draw order: pending[k] becomes usable at the
+        # start of month t + k + 1
+        share = (vol / n)[app[ok]]
+        dl = delays[ok]
+        acell = tuple(idx[app[ok]].T)
+        np.add.at(self.pending, (np.minimum(dl, self.max_delay) - 1,) + acell, share)
+        np.add.at(self.approved, acell, share)
+        np.add.at(self.delay_sum, acell, share * dl)
 
     def cap(self, licensed: np.ndarray) -> np.ndarray:
         """Arc capacities: usable approved volume on licensed arcs, inf elsewhere (t)."""
@@ -107,9 +120,3 @@ class LicenceDesk:
             self.available[k] -= take
             left -= take
 
-
-def _add_each(a: np.ndarray, index: tuple, values: np.ndarray) -> None:
-    """``a[index] += v`` for each ``v`` of ``values`` in order (a cumulative sum rounds as
-    that loop does)."""
-    if len(values):
-        a[index] = np.cumsum(np.concatenate(([a[index]], values)))[-1]
