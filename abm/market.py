@@ -72,6 +72,22 @@ class OrderBook:
         if qty > 1e-9 and price > 0:
             self.bids.append((agent, good, region, USES.index(use), float(qty), float(price)))
 
+    def offer_tranches(self, agent, good: int, region: int, qty: float, asks,
+                       cm: float, ca: float) -> None:
+        """Post one offer of ``qty`` t at each ask of ``asks`` (USD/kg), as :meth:`offer`
+        does for each (all ignored when ``qty`` <= 1e-9 t)."""
+        if qty > 1e-9:
+            q = float(qty)
+            self.offers.extend([(agent, good, region, q, float(ask), cm, ca) for ask in asks])
+
+    def bid_tranches(self, agent, good: int, region: int, qty: float, prices,
+                     use: str = "civil") -> None:
+        """Post one bid of ``qty`` t at each price of ``prices`` (USD/kg), as :meth:`bid`
+        does for each (all ignored when ``qty`` <= 1e-9 t; a price <= 0 is ignored)."""
+        if qty > 1e-9:
+            q, u = float(qty), USES.index(use)
+            self.bids.extend([(agent, good, region, u, q, float(p)) for p in prices if p > 0])
+
     def declare_end_use(self, good: int, region: int, qty: float, use: str = "civil") -> None:
         """Document ``qty`` t/month of planned use of ``good`` at node ``(region, use)``."""
         if qty > 0:

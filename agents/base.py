@@ -154,8 +154,7 @@ class Firm(mesa.Agent):
         level = cover_price(self.expected(g), s.qty / rate, target_cover_months,
                             par.ask_cover_elasticity, 0.2 * ref, par.max_price_multiple * ref)
         q = s.qty / len(ASK_STEPS)           # equal tranches
-        for k in ASK_STEPS:
-            book.offer(self, g, self.ridx, q, level * k, s.cm, s.ca)
+        book.offer_tranches(self, g, self.ridx, q, [level * k for k in ASK_STEPS], s.cm, s.ca)
 
     def bid_for(self, book, g: int, use_rate: float, target_cover_months: float,
                 cap: float, use: str = "civil") -> None:
@@ -185,8 +184,7 @@ class Firm(mesa.Agent):
         level = cover_price(self.expected(g), s.qty / use_rate, target_cover_months,
                             par.ask_cover_elasticity, 0.1 * ref, cap)
         q = need / len(BID_STEPS)            # equal tranches
-        for k in BID_STEPS:
-            book.bid(self, g, self.ridx, q, min(level * k, cap), use)
+        book.bid_tranches(self, g, self.ridx, q, [min(level * k, cap) for k in BID_STEPS], use)
 
     # ----------------------------------------------------------------- accounting
     def record_sale(self, g: int, qty: float) -> None:
