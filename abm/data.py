@@ -118,7 +118,8 @@ def validate_frame(df: pd.DataFrame, file: str) -> pd.DataFrame:
                     raise _fail(file, i, col, f"'{raw}' is not a YYYY-MM date") from None
             elif kind == "status":
                 if raw not in STATUSES:
-                    raise _fail(file, i, col, f"unknown status '{raw}'; allowed: {sorted(STATUSES)}")
+                    raise _fail(file, i, col,
+                                f"unknown status '{raw}'; allowed: {sorted(STATUSES)}")
                 values.append(raw)
             elif kind == "region":
                 if raw not in regions:

@@ -131,7 +131,8 @@ def catalog(base_year: int = 2024) -> Catalog:
         conversion[g] = float(rows["conversion_cost_usd_kg"].iloc[0])
     oxide_prices = np.array([price[index[ox(e)]] for e in ELEMENTS])
     for d in DEPOSITS:
-        price[index[conc(d)]] = CONCENTRATE_PAYABILITY * float(content[index[conc(d)]] @ oxide_prices)
+        price[index[conc(d)]] = CONCENTRATE_PAYABILITY * float(
+            content[index[conc(d)]] @ oxide_prices)
     content.setflags(write=False)
     price.setflags(write=False)
     return Catalog(tuple(goods), index, content, price, conversion, base_year)

@@ -19,9 +19,9 @@ denial) after a review delay drawn uniformly in ``[review/2, 3 review/2]`` month
 ``review = licence_review_months`` (45 working days ~ 2.1 months: MOFCOM, 2025). Applications
 are filed mid-month on average, so an approval is usable from month ``t + round(delay)``
 (at least ``t + 1``: an application filed this month never ships this month; the first
-approvals under the April 2025 regime were reported in early June, Reuters 2025-06-04). Approved volume is usable for ``licence_validity_months`` and
-caps the arc in the market; shipments draw it down oldest first. All draws use the model's
-generator.
+approvals under the April 2025 regime were reported in early June, Reuters 2025-06-04).
+Approved volume is usable for ``licence_validity_months`` and caps the arc in the market;
+shipments draw it down oldest first. All draws use the model's generator.
 """
 
 from __future__ import annotations

@@ -304,8 +304,9 @@ def _solve(book: OrderBook, terms: ArcTerms, ref: np.ndarray, max_steps: int) ->
     fill_sorted = np.clip(sold[ogrp] - (owithin - off[oorder, 2]), 0.0, off[oorder, 2])
     offer_fill[oorder] = fill_sorted
     with np.errstate(invalid="ignore", divide="ignore"):
-        attr_o = np.column_stack([np.bincount(ogrp, weights=fill_sorted * off[oorder, 4], minlength=nO),
-                                  np.bincount(ogrp, weights=fill_sorted * off[oorder, 5], minlength=nO)])
+        attr_o = np.column_stack(
+            [np.bincount(ogrp, weights=fill_sorted * off[oorder, 4], minlength=nO),
+             np.bincount(ogrp, weights=fill_sorted * off[oorder, 5], minlength=nO)])
         attr_o = np.where(sold[:, None] > 0, attr_o / sold[:, None], 0.0)
     received = np.bincount(aj, weights=x, minlength=nN)
     share = np.zeros((nN, R))

@@ -365,7 +365,8 @@ class RareEarthModel(mesa.Model):
         terms = self.policy.terms(self.transport, licensed)
 
         # clearing
-        ref = np.where(np.isfinite(self.origin_price), self.origin_price, self.catalog.ref_price[:, None])
+        ref = np.where(np.isfinite(self.origin_price), self.origin_price,
+                       self.catalog.ref_price[:, None])
         # customs value = last month's origin price (a one-month lag; one LP solve a month)
         res = clear(book, terms, ref, max_solves=1)
         desk.ship(res.flows, licensed)
@@ -561,7 +562,8 @@ class RareEarthModel(mesa.Model):
                                       "ionic_clay")]].sum(axis=0)}
         stage_out["separation"] = np.zeros(R)
         for a in self.agents_by_type.get(Refiner, []):
-            stage_out["separation"][a.ridx] += sum(a.output_month.get(g, 0.0) for g in a.oxide_goods)
+            stage_out["separation"][a.ridx] += sum(a.output_month.get(g, 0.0)
+                                                   for g in a.oxide_goods)
         stage_out["magnets"] = prod[[cat.index[mag(g)] for g in GRADES]].sum(axis=0)
         for s in STAGES:
             tot = stage_out[s].sum()
@@ -579,15 +581,18 @@ class RareEarthModel(mesa.Model):
                             for w in (f, f * res.bid_attrs[sel, 0], f * res.bid_attrs[sel, 1]))
         ok = recv > 1e-9
         self._content = np.where(ok, ca_m / np.maximum(recv, 1e-12), np.nan)
-        rec.add(date, t, "china_content", "magnets", codes[ok], "", (ca_m / np.maximum(recv, 1e-12))[ok], "share")
+        rec.add(date, t, "china_content", "magnets", codes[ok], "",
+                (ca_m / np.maximum(recv, 1e-12))[ok], "share")
         rec.add(date, t, "china_mined_content", "magnets", codes[ok], "",
                 (cm_m / np.maximum(recv, 1e-12))[ok], "share")
         # tariffs US<->CN and subsidy cost
         us = self.region_index.get("US")
         if us is not None:
             rec.add(date, t, "tariff", "all", ["US", "CN"], ["CN", "US"],
-                    [self.policy.tariff[:, cn, us].max(), self.policy.tariff[:, us, cn].max()], "fraction")
-        subs = [(g.region, g.subsidy_cost) for g in self.agents_by_type[Government] if g.subsidy_cost]
+                    [self.policy.tariff[:, cn, us].max(), self.policy.tariff[:, us, cn].max()],
+                    "fraction")
+        subs = [(g.region, g.subsidy_cost) for g in self.agents_by_type[Government]
+                if g.subsidy_cost]
         if subs:
             rec.add(date, t, "subsidy_cost", "all", [s[0] for s in subs], "", [s[1] for s in subs],
                     "USD (cumulative)")
@@ -601,7 +606,8 @@ class RareEarthModel(mesa.Model):
             "dy_cn": float(p[dy, cn]), "dy_row": float(np.average(p[dy, non_cn], weights=w)),
             "tb_cn": float(p[tb, cn]), "tb_row": float(np.average(p[tb, non_cn], weights=w)),
             "cn_magnet_exports": float(fl[mags, cn][:, non_cn].sum()),
-            "lost_oem": float(sum(v for (s, _r), v in lost.items() if s not in ("defense", "non_magnet"))),
+            "lost_oem": float(sum(v for (s, _r), v in lost.items()
+                                  if s not in ("defense", "non_magnet"))),
             "lost_defense": float(sum(v for (s, _r), v in lost.items() if s == "defense")),
         }
 

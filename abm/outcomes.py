@@ -101,7 +101,8 @@ OUTCOMES: dict[str, Outcome] = {o.name: o for o in [
     Outcome("cumulative_subsidy_cost", "USD",
             "price-floor and offtake payments by governments, cumulative", _subsidy),
     Outcome("magnet_capacity_outside_china", "t/yr",
-            "magnet capacity outside China at the end of the run", _capacity_outside_china("magnets")),
+            "magnet capacity outside China at the end of the run",
+            _capacity_outside_china("magnets")),
 ]}
 
 

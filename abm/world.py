@@ -134,7 +134,8 @@ def build_world(model, scenario) -> None:
     for (_, r), n in zip(firms.iterrows(), counts):
         total = r["base_output_t_per_yr"] * factors[r["stage"]]
         for k in range(n):
-            name = r["firm"] if isinstance(r["firm"], str) and r["firm"] else f"{model.region_names[r['region']]} {r['stage']} firm"
+            name = (r["firm"] if isinstance(r["firm"], str) and r["firm"]
+                    else f"{model.region_names[r['region']]} {r['stage']} firm")
             if n > 1:
                 name = f"{name} #{k + 1}"
             out = total / n

@@ -35,7 +35,8 @@ class MagnetMaker(Firm):
             raise ValueError(f"{name}: product must be 'ndfeb' or 'smco', got '{product}'")
         cat = model.catalog
         self.product = product
-        self.mix = ({cat.index[mag("ndfeb_std")]: 1 - ht_share, cat.index[mag("ndfeb_ht")]: ht_share}
+        self.mix = ({cat.index[mag("ndfeb_std")]: 1 - ht_share,
+                     cat.index[mag("ndfeb_ht")]: ht_share}
                     if product == "ndfeb" else {cat.index[mag("smco")]: 1.0})
         self.bom = {g: {cat.index[og]: v for og, v in cat.bom(cat.goods[g][4:]).items()}
                     for g in self.mix}

@@ -1,8 +1,8 @@
 """Miner: extracts mixed concentrate (t REO) of one deposit type and sells it.
 
 Decisions (docs/ODD.md): output (capacity x utilisation responding to the expected price,
-cut when the price is below cash cost, by excess stock, and by production quotas), price asks (coverage
-rule), expansion with an 8-15 year lead time, exit after sustained losses.
+cut when the price is below cash cost, by excess stock, and by production quotas), price
+asks (coverage rule), expansion with an 8-15 year lead time, exit after sustained losses.
 """
 
 from __future__ import annotations

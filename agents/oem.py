@@ -190,7 +190,8 @@ class NonMagnetUser(OEM):
         par = self.model.params
         ref = self.model.catalog.ref_price
         growth = (1 + par.demand_growth_per_year) ** (self.model.steps_done / 12.0)
-        return {g: self.base_units * a * growth * (self.expected(g) / ref[g]) ** par.final_demand_elasticity
+        eps = par.final_demand_elasticity
+        return {g: self.base_units * a * growth * (self.expected(g) / ref[g]) ** eps
                 for g, a in self.recipe0.items()}
 
     def post_orders(self, book) -> None:

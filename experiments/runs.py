@@ -101,7 +101,8 @@ def charts(ts: pd.DataFrame, folder: Path) -> list[Path]:
         files.append(p)
 
     fig, axes = plt.subplots(1, 3, figsize=(14, 4))
-    for ax, good, label in zip(axes, ["NdPr", "ox_Dy", "ox_Tb"], ["NdPr oxide", "Dy oxide", "Tb oxide"]):
+    for ax, good, label in zip(axes, ["NdPr", "ox_Dy", "ox_Tb"],
+                               ["NdPr oxide", "Dy oxide", "Tb oxide"]):
         p = ts[(ts["metric"] == "price") & (ts["good"] == good)]
         for region in ("CN", "JP", "EU", "US"):
             s = p[p["region"] == region].set_index("date")["value"]
@@ -289,7 +290,8 @@ def new_staging_folder(out: Path) -> Path:
                                                      "host": socket.gethostname()}))
         return tmp
     except OSError as exc:
-        raise OutputError(f"--out {out}: cannot create the output folder ({exc.strerror})") from None
+        raise OutputError(f"--out {out}: cannot create the output folder "
+                          f"({exc.strerror})") from None
 
 
 def publish_folder(tmp: Path, out: Path) -> None:
