@@ -52,6 +52,7 @@ def test_every_measure_has_a_source_and_a_label(name):
 def test_embargo_2010_export_duties_in_force():
     # the Nd duty rose from 15% to 25% with the 2011 customs tariff (GTA state act 2151);
     # the duties end in May 2015 after the WTO ruling
+    from abm.goods import ELEMENTS
     from abm.model import RareEarthModel
     from abm.timeline import month_index
 
@@ -61,11 +62,15 @@ def test_embargo_2010_export_duties_in_force():
     for month in ("2010-06", "2011-06", "2015-04", "2015-06"):
         m.policy.refresh(month_index(month, m.start), log=None)
         rates[month] = {e: round(float(m.policy.export_duty[cat.index[f"ox_{e}"], cn]), 2)
-                        for e in ("Nd", "La", "Dy")}
-    assert rates["2010-06"] == {"Nd": 0.15, "La": 0.15, "Dy": 0.25}
-    assert rates["2011-06"] == {"Nd": 0.25, "La": 0.15, "Dy": 0.25}
-    assert rates["2015-04"] == {"Nd": 0.25, "La": 0.15, "Dy": 0.25}
-    assert rates["2015-06"] == {"Nd": 0.0, "La": 0.0, "Dy": 0.0}
+                        for e in ("Nd", "Pr", "La", "Dy", "Sc")}
+    assert rates["2010-06"] == {"Nd": 0.15, "Pr": 0.15, "La": 0.15, "Dy": 0.25, "Sc": 0.25}
+    assert rates["2011-06"] == {"Nd": 0.25, "Pr": 0.15, "La": 0.15, "Dy": 0.25, "Sc": 0.25}
+    assert rates["2015-04"] == rates["2011-06"]
+    assert set(rates["2015-06"].values()) == {0.0}
+    # every oxide carries a duty from 2009 to April 2015 (GTA 2151: 25% or 15%)
+    assert (m.policy.export_duty[[cat.index[f"ox_{e}"] for e in ELEMENTS], cn] == 0).all()
+    m.policy.refresh(month_index("2012-01", m.start), log=None)
+    assert (m.policy.export_duty[[cat.index[f"ox_{e}"] for e in ELEMENTS], cn] > 0).all()
 
 
 def test_embargo_2010_schedule():
@@ -90,7 +95,7 @@ def test_embargo_2010_schedule():
     ends = {m.target_id: m.date for m in sc.measures if m.kind == "suspension"}
     assert ends["cn_quota_2014"].startswith("2015-01")
     assert ends["cn_duty_heavy"].startswith("2015-05")
-    assert ends["cn_duty_la_2011"].startswith("2015-05")
+    assert ends["cn_duty_light_2011"].startswith("2015-05")
     assert ends["cn_duty_nd_2011"].startswith("2015-05")
     assert "WT/DS431" in " ".join(m.source for m in sc.measures if m.kind == "suspension")
     # every quota measure ends or is suspended by the end of 2014
