@@ -198,8 +198,9 @@ def check_output_folder(out: Path | str, allowed: set[str] | None = RUN_FILES,
     to an earlier output is never deleted.
 
     Raises:
-        OutputError: with the reason (empty path, current folder or a parent, a file, or a
-            folder that is not our output or holds files that are not).
+        OutputError: with the reason (empty path, current folder or a parent, a file, a
+            parent that is a file or not writable, or a folder that is not our output or
+            holds files that are not).
     """
     if str(out).strip() == "":
         raise OutputError("--out is empty; give a folder name such as results/run")
@@ -208,6 +209,15 @@ def check_output_folder(out: Path | str, allowed: set[str] | None = RUN_FILES,
     if out == cwd or out in cwd.parents or out == Path(out.anchor):
         raise OutputError(f"--out {out} is the current folder or one of its parents; "
                           "give a new folder such as results/run")
+    for parent in out.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise OutputError(f"--out {out}: {parent} is a file, not a folder; choose "
+                                  "a folder that can be created")
+            if not os.access(parent, os.W_OK | os.X_OK):
+                raise OutputError(f"--out {out}: cannot write in {parent} (permission "
+                                  "denied); choose another folder")
+            break
     if out.exists():
         if not out.is_dir():
             raise OutputError(f"--out {out} exists and is not a folder")
@@ -222,7 +232,9 @@ def check_output_folder(out: Path | str, allowed: set[str] | None = RUN_FILES,
             ours = False
         if not ours:
             strange = sorted(names - (allowed or set()) - {INVENTORY}) if allowed else []
-            shown = strange[:5] if strange else sorted(names)[:5]
+            items = strange if strange else sorted(names)
+            shown = ", ".join(items[:8]) + (f" and {len(items) - 8} more" if len(items) > 8
+                                            else "")
             what = "files it did not write" if strange and listed is not None else "it holds"
             raise OutputError(f"--out {out} exists and is not an earlier output of this "
                               f"command ({what}: {shown}); choose a new folder or move "

@@ -87,7 +87,7 @@ def test_user_files_added_to_an_earlier_output_are_never_deleted(tmp_path):
     (out / "notes" / "mine.txt").write_text("precious")
     res = runner.invoke(app, ["run", "--months", "2", "--out", str(out), "--no-charts"])
     assert res.exit_code == 2 and "not an earlier output of this command" in res.output
-    assert "files it did not write: ['notes']" in res.output.replace("\n", "")
+    assert "files it did not write: notes" in res.output.replace("\n", "")
     assert (out / "notes" / "mine.txt").read_text() == "precious"
     # the reproduce kind of output (any layout): a file the inventory does not list
     from experiments.runs import OutputError, check_output_folder, publish_folder
@@ -179,3 +179,26 @@ def test_error_messages_keep_their_brackets(tmp_path):
     res = CliRunner().invoke(app, ["run", "-s", str(bad), "--out", str(tmp_path / "o")])
     assert res.exit_code == 2
     assert "[[measures]] block 1" in " ".join(res.output.split())
+
+
+def test_out_under_a_file_is_refused_before_running(tmp_path):
+    # regression (fresh-user check, session 4): `--out afile/sub` ran the whole model, then
+    # failed with "cannot create the output folder (File exists)"
+    from experiments.runs import OutputError, check_output_folder
+
+    afile = tmp_path / "afile"
+    afile.write_text("mine")
+    with pytest.raises(OutputError, match="afile is a file, not a folder"):
+        check_output_folder(afile / "sub" / "deeper")
+    assert afile.read_text() == "mine"
+
+
+def test_refusal_lists_every_name_or_says_how_many_more(tmp_path):
+    from experiments.runs import OutputError, check_output_folder
+
+    out = tmp_path / "out"
+    out.mkdir()
+    for k in range(11):
+        (out / f"f{k:02d}.txt").write_text("x")
+    with pytest.raises(OutputError, match=r"f07\.txt and 3 more"):
+        check_output_folder(out)
