@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import sys
 from pathlib import Path
 
@@ -28,6 +29,13 @@ def _exit_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, handler)
 
 
+def _interrupted() -> None:
+    """Ctrl-C: one line (the staging folder is already removed), exit code 130."""
+    print("ree: interrupted (Ctrl-C); the partial output was removed and --out is as it was",
+          file=sys.stderr, flush=True)
+    raise typer.Exit(130)
+
+
 try:  # the sweep sub-commands (experiments/sweep) when present
     from experiments.sweep.cli import sweep_app
     app.add_typer(sweep_app, name="sweep")
@@ -50,6 +58,8 @@ def run(scenario: str = typer.Option("controls-2025", "--scenario", "-s",
     _exit_on_sigterm()
     try:
         model, summ = run_to_folder(scenario, out, seed=seed, months=months, make_charts=charts)
+    except KeyboardInterrupt:
+        _interrupted()
     except ScenarioError as exc:
         console.print(f"[red]Invalid scenario:[/red]\n{escape(str(exc))}")
         raise typer.Exit(2) from None
@@ -114,6 +124,8 @@ def reproduce(quick: bool = typer.Option(
     _exit_on_sigterm()
     try:
         res = run_all(out, quick=quick, seeds=seeds, workers=workers, backend=backend)
+    except KeyboardInterrupt:
+        _interrupted()
     except (RuntimeError, ScenarioError, ValueError, ImportError) as exc:
         console.print(f"[red]reproduce failed:[/red] {escape(str(exc))}")
         raise typer.Exit(2) from None
@@ -135,13 +147,21 @@ def reproduce(quick: bool = typer.Option(
 
 
 @app.command("app")
-def app_cmd(port: int = typer.Option(8765, help="port"),
+def app_cmd(port: int = typer.Option(8765, min=1, max=65535, help="port (1-65535)"),
             host: str = typer.Option("127.0.0.1", help="bind address")):
     """Start the browser UI (Solara) on 127.0.0.1."""
     root = Path(__file__).resolve().parent.parent / "app.py"
     if not root.exists():
         console.print("[red]app.py is not available in this installation[/red]")
         raise typer.Exit(2)
+    try:  # a clear message before Solara starts, rather than its bind traceback
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind((host, port))
+    except OSError as exc:
+        console.print(f"[red]Error:[/red] cannot listen on {escape(host)}:{port} "
+                      f"({escape(exc.strerror or str(exc))}); try another --port or --host")
+        raise typer.Exit(2) from None
     env = {**os.environ, "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "false"}
     # replace this process by the server, so stopping `ree app` (any signal) stops Solara
     os.execve(sys.executable, [sys.executable, "-m", "solara", "run", str(root),

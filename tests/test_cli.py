@@ -202,3 +202,31 @@ def test_refusal_lists_every_name_or_says_how_many_more(tmp_path):
         (out / f"f{k:02d}.txt").write_text("x")
     with pytest.raises(OutputError, match=r"f07\.txt and 3 more"):
         check_output_folder(out)
+
+
+def test_ctrl_c_says_what_happened(tmp_path, monkeypatch):
+    # fresh-user check, session 4: Ctrl-C exited 130 without a word
+    import experiments.runs as runs
+
+    def interrupted(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(runs, "run_to_folder", interrupted)
+    res = runner.invoke(app, ["run", "--months", "1", "--out", str(tmp_path / "o")])
+    assert res.exit_code == 130
+    assert "interrupted (Ctrl-C)" in res.output
+    assert not (tmp_path / "o").exists()
+
+
+def test_app_port_out_of_range_or_busy_is_one_line(tmp_path):
+    import socket
+
+    res = runner.invoke(app, ["app", "--port", "99999"])
+    assert res.exit_code == 2 and "--port" in res.output and "Traceback" not in res.output
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        busy = s.getsockname()[1]
+        res = runner.invoke(app, ["app", "--port", str(busy)])
+    assert res.exit_code == 2
+    assert f"cannot listen on 127.0.0.1:{busy}" in res.output.replace("\n", "")
