@@ -580,11 +580,13 @@ class RareEarthModel(mesa.Model):
         recv, cm_m, ca_m = (np.bincount(at, weights=w, minlength=R).astype(float)
                             for w in (f, f * res.bid_attrs[sel, 0], f * res.bid_attrs[sel, 1]))
         ok = recv > 1e-9
-        self._content = np.where(ok, ca_m / np.maximum(recv, 1e-12), np.nan)
-        rec.add(date, t, "china_content", "magnets", codes[ok], "",
-                (ca_m / np.maximum(recv, 1e-12))[ok], "share")
-        rec.add(date, t, "china_mined_content", "magnets", codes[ok], "",
-                (cm_m / np.maximum(recv, 1e-12))[ok], "share")
+        # shares in [0, 1] (mass-weighted sums can overshoot 1 by rounding, e.g. 1 + 5e-14)
+        ca_share = np.clip(ca_m / np.maximum(recv, 1e-12), 0.0, 1.0)
+        cm_share = np.clip(cm_m / np.maximum(recv, 1e-12), 0.0, 1.0)
+        self._content = np.where(ok, ca_share, np.nan)
+        rec.add(date, t, "china_content", "magnets", codes[ok], "", ca_share[ok], "share")
+        rec.add(date, t, "china_mined_content", "magnets", codes[ok], "", cm_share[ok],
+                "share")
         # tariffs US<->CN and subsidy cost
         us = self.region_index.get("US")
         if us is not None:

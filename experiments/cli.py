@@ -81,7 +81,8 @@ def run(scenario: str = typer.Option("controls-2025", "--scenario", "-s",
     if "china_content_last" in summ:
         cc = summ["china_content_last"]
         n = min(12, model.steps_done)
-        console.print(f"China-origin share of magnet supply (mean of the last {n} months): "
+        span = "the last month" if n == 1 else f"the last {n} months"
+        console.print(f"China-origin share of magnet supply (mean of {span}): "
                       + ", ".join(f"{r} {cc[r]:.0%}" for r in ("US", "EU", "JP", "KR") if r in cc))
     if "capacity_built_outside_china_t_yr" in summ:
         cap = summ["capacity_built_outside_china_t_yr"]

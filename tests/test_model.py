@@ -387,3 +387,11 @@ def test_defense_buyers_observe_the_defense_node_price():
     d = next(a for a in m.agents_by_type[DefenseContractor] if a.region == "US")
     g = next(iter(d.recipe0))
     assert d.observed(g) == m.defense_price[g, d.ridx]
+
+
+def test_origin_shares_stay_within_0_and_1():
+    # fresh-user check, session 4: china_content reached 1.0000000000000975 in baseline
+    m = RareEarthModel("baseline", seed=0, months=36).run()
+    f = m.recorder.frame(metrics=("china_content", "china_mined_content"))
+    assert len(f) > 0
+    assert f["value"].between(0.0, 1.0).all(), f["value"].agg(["min", "max"]).to_dict()
