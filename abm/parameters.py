@@ -30,7 +30,8 @@ def _numeric(annotation) -> tuple[bool, bool]:
 class NumbersModel(BaseModel):
     """Base of the scenario models (parameters, levers, measures, scenario): frozen, no
     unknown keys, no NaN or infinity, and a number written as a string (``"3"`` in TOML,
-    JSON or an override) or as a boolean (``true``) is refused rather than converted.
+    JSON or an override) or as a boolean (``true``), or a boolean written as a string
+    (``"yes"``), is refused rather than converted.
 
     Raises (on validation, as :class:`pydantic.ValidationError`):
         ValueError: naming the field and the value given, and what to write instead.
@@ -45,6 +46,9 @@ class NumbersModel(BaseModel):
             return data
         for name, f in cls.model_fields.items():
             v = data.get(name)
+            if f.annotation in (bool, bool | None) and isinstance(v, str):
+                raise ValueError(f"{name}: got the string {v!r}; write true or false without "
+                                 "quotes")
             numeric, container = _numeric(f.annotation)
             if not numeric:
                 continue

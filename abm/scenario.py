@@ -49,6 +49,9 @@ def _check_region(v: str, allow_all: bool = False) -> str:
 def _check_goods(items: list[str]) -> list[str]:
     allowed = (list(GOOD_GROUPS) + list(ELEMENTS) + [f"conc_{d}" for d in DEPOSITS]
                + [f"ox_{e}" for e in ELEMENTS] + [f"mag_{g}" for g in GRADES])
+    if not items:
+        raise ValueError(f"goods is empty; name at least one good or element; allowed: "
+                         f"{allowed}")
     for g in items:
         if g not in allowed:
             raise ValueError(f"unknown good or element '{g}'; allowed: {allowed}")
@@ -148,8 +151,9 @@ class ExportLicence(_Measure):
     @classmethod
     def _appr(cls, v):
         for k, p in v.items():
-            if k not in ("allied", "default"):
-                _check_region(k)
+            if k not in ("allied", "default") and k not in regions().codes:
+                raise ValueError(f"approval key '{k}' is not a region, 'allied' or 'default'; "
+                                 f"allowed: {list(regions().codes) + ['allied', 'default']}")
             if not 0 <= p <= 1:
                 raise ValueError(f"approval['{k}'] = {p} must lie in [0, 1]")
         return v
@@ -385,6 +389,9 @@ class Scenario(NumbersModel):
             if not s <= d <= e:
                 raise ValueError(f"measures[{i}].date {m.date} is outside the horizon "
                                  f"{self.start}..{self.end}")
+            if m.kind == "suspension" and m.id is not None and m.target_id == m.id:
+                raise ValueError(f"measures[{i}].target_id '{m.target_id}' is the suspension's "
+                                 "own id; name the measure to suspend")
             if m.kind == "suspension" and m.target_id not in ids:
                 raise ValueError(f"measures[{i}].target_id '{m.target_id}' names no measure; "
                                  f"known ids: {sorted(ids)}")
@@ -477,7 +484,8 @@ def _format_errors(err: ValidationError, data: Any, origin: str) -> str:
                 where = f" ({name}, [[measures]] block {loc[1] + 1})"
             except (KeyError, IndexError, TypeError, AttributeError):
                 where = ""
-        lines.append(f"{origin}: field '{path or '<root>'}'{where}: {msg}")
+        # root-level checks name the field in the message itself
+        lines.append(f"{origin}: field '{path}'{where}: {msg}" if path else f"{origin}: {msg}")
     return "\n".join(lines)
 
 

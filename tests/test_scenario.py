@@ -77,6 +77,14 @@ MEASURE_BAD = [
     ('kind="tariff"\ndate="2025-05"\nactor="US"\ntargets=[]\nrate=0.3', "targets is empty"),
     ('kind="price_floor"\ndate="2025-05"\nactor="US"\nfloor_usd_kg=inf', "floor_usd_kg"),
     ('kind="tariff"\ndate="2025-05"\nactor="US"\ntargets=["CN"]\nrate=nan', "rate"),
+    # fresh-user check, session 4: these were accepted
+    ('kind="embargo"\ndate="2025-05"\nactor="CN"\ntargets=["JP"]\ngoods=[]', "goods is empty"),
+    ('kind="export_licence"\ndate="2025-05"\nactor="CN"\ngoods=["Dy"]\n'
+     'approval={Allies=0.3}', "allowed: ['CN'"),
+    ('kind="export_licence"\ndate="2025-05"\nactor="CN"\ngoods=["Dy"]\n'
+     'approval={Allies=0.3}', "'allied', 'default']"),
+    ('kind="export_licence"\ndate="2025-05"\nactor="CN"\ngoods=["Dy"]\ndefense_denial="yes"',
+     "write true or false without quotes"),
 ]
 
 
@@ -120,3 +128,18 @@ def test_measure_errors_name_the_measure_and_its_block():
             {"kind": "tariff", "date": "2024-02", "actor": "US", "targets": ["CN"], "rate": 0.1},
             {"kind": "tariff", "id": "us_hike", "date": "2024-03", "actor": "US",
              "targets": ["CN"], "rate": -1}]})
+
+
+def test_self_suspension_and_root_errors_name_the_field():
+    text = ('name="x"\nstart="2024-01"\nend="2026-12"\n[[measures]]\nkind="suspension"\n'
+            'id="s"\ndate="2025-05"\ntarget_id="s"\n')
+    with pytest.raises(ScenarioError, match="the suspension's own id") as err:
+        loads_scenario(text)
+    assert "<root>" not in str(err.value)
+    late = ('name="x"\nstart="2024-01"\nend="2025-12"\n[[measures]]\nkind="embargo"\n'
+            'date="2027-01"\nactor="CN"\ntargets=["JP"]\n')
+    with pytest.raises(ScenarioError, match=r"measures\[0\]\.date 2027-01 is outside") as err:
+        loads_scenario(late)
+    assert "<root>" not in str(err.value)
+    with pytest.raises(ScenarioError, match="write true or false"):
+        apply_overrides(load_scenario("controls-2025"), {"levers.defense_end_use_denial": "yes"})
