@@ -1166,6 +1166,11 @@ def _report(prof, n_seeds, targets, mechanisms, decoupling, manifest, resid, fil
               ("Median over seeds of the quantity behind each target (common random numbers: "
                "replicate r of every variant shares its seed)."), "",
               _markdown(mechanisms) if len(mechanisms) else "No counterfactual runs.", ""]
+    skipped = [v.name for v in VARIANTS.values() if "/" in v.name and v.name not in prof.months]
+    if skipped:
+        lines += [f"Not run in the {prof.name} profile: "
+                  + ", ".join(f"`{n}`" for n in skipped) + " (run `ree reproduce` without "
+                  "--quick for them).", ""]
     lines += ["## Decoupling study", "",
               ("China-origin share of magnet supply (share of the magnets received by the "
                "region's OEMs and defense contractors that passed through China at any stage), "

@@ -91,7 +91,10 @@ def charts(ts: pd.DataFrame, folder: Path) -> list[Path]:
     files = []
     # one colour per region in every chart
     regions = sorted(set(ts["region"].dropna()) | {"CN", "JP", "EU", "US", "KR"})
-    colour = {r: plt.get_cmap("tab20")(i % 20) for i, r in enumerate(regions)}
+    # tab20 pairs a dark and a light shade of each hue: take the ten dark shades first, so
+    # neighbours in the list (CN, EU) never share a hue
+    colour = {r: plt.get_cmap("tab20")((2 * i) % 20 + (2 * i) // 20 % 2)
+              for i, r in enumerate(regions)}
 
     def save(fig, name):
         p = folder / name
@@ -350,7 +353,13 @@ def run_to_folder(scenario: str | Path | Scenario, out: Path, *, seed: int = 0,
         (tmp / "scenario.toml").write_text(sc.to_toml())
         if make_charts:
             charts(ts, tmp)
-        manifest = {"scenario": sc.name, "scenario_hash": sc.content_hash(), "seed": seed,
+        # where the scenario came from: a shipped name, or the file given (a user file may
+        # carry a shipped scenario's name)
+        source = (str(Path(scenario).expanduser().resolve())
+                  if isinstance(scenario, str | Path) and Path(scenario).suffix == ".toml"
+                  else "shipped" if isinstance(scenario, str) else "in memory")
+        manifest = {"scenario": sc.name, "scenario_source": source,
+                    "scenario_hash": sc.content_hash(), "seed": seed,
                     "months": model.steps_done, "start": sc.start,
                     "end": str(model.start + max(model.steps_done - 1, 0)),
                     "packages": package_versions(), "git_commit": git_commit(),

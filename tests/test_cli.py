@@ -20,6 +20,7 @@ def test_ree_run_writes_outputs(tmp_path):
     assert ts["step"].max() == 15
     man = json.loads((out / "manifest.json").read_text())
     assert man["scenario"] == "controls-2025" and man["seed"] == 1 and len(man["scenario_hash"]) == 64
+    assert man["scenario_source"] == "shipped"
     assert (out / "prices.png").stat().st_size > 1000
     assert "NdPr price" in res.output
 
@@ -230,3 +231,18 @@ def test_app_port_out_of_range_or_busy_is_one_line(tmp_path):
         res = runner.invoke(app, ["app", "--port", str(busy)])
     assert res.exit_code == 2
     assert f"cannot listen on 127.0.0.1:{busy}" in res.output.replace("\n", "")
+
+
+def test_manifest_records_a_user_file_under_a_shipped_name(tmp_path):
+    # fresh-user check, session 4: a user file named "controls-2025" was recorded as the
+    # shipped scenario (only the hash differed)
+    from abm.scenario import load_scenario
+    from experiments.runs import run_to_folder
+
+    mine = tmp_path / "mine.toml"
+    mine.write_text(load_scenario("baseline").model_copy(update={"name": "controls-2025"})
+                    .to_toml())
+    run_to_folder(mine, tmp_path / "o", months=1, progress=False, make_charts=False)
+    man = json.loads((tmp_path / "o" / "manifest.json").read_text())
+    assert man["scenario"] == "controls-2025"
+    assert man["scenario_source"] == str(mine.resolve())

@@ -244,6 +244,8 @@ def test_reproduce_writes_report_tables_figures(tmp_path):
     report = (out / "REPORT.md").read_text()
     for t in rp.TARGETS:
         assert f"`{t.id}`" in report and t.source in report
+    # counterfactuals the profile skips are named (fresh-user check, session 4)
+    assert "Not run in the tiny profile:" in report and "`embargo-2010/no-halt`" in report
     assert set(res.targets["status"]) <= {"PASS", "FAIL", "n/a"}
     # the 2025 export target is computable on 18 months; the 2029 capacity target is not
     st = res.targets.set_index("id")["status"]
