@@ -16,12 +16,17 @@ import pandas as pd
 
 @dataclass(frozen=True)
 class Outcome:
-    """A named scalar summary of a run."""
+    """A named scalar summary of a run.
+
+    ``year``: the calendar year the outcome summarises (the run must cover all of it, else
+    the value is NaN or a partial-year mean; sweeps check this before running), or None.
+    """
 
     name: str
     unit: str
     description: str
     fn: Callable[[pd.DataFrame], float]
+    year: int | None = None
 
 
 def _series(ts: pd.DataFrame, metric: str, good=None, region=None) -> pd.Series:
@@ -95,9 +100,9 @@ OUTCOMES: dict[str, Outcome] = {o.name: o for o in [
     Outcome("defense_lost_output_usd", "USD", "cumulative lost output of defense contractors",
             _lost_usd(lambda s: s == "defense")),
     Outcome("china_content_us_2030", "share",
-            "China-origin share of US magnet supply, mean of 2030", _content_in_year("US", 2030)),
+            "China-origin share of US magnet supply, mean of 2030", _content_in_year("US", 2030), year=2030),
     Outcome("china_content_eu_2030", "share",
-            "China-origin share of EU magnet supply, mean of 2030", _content_in_year("EU", 2030)),
+            "China-origin share of EU magnet supply, mean of 2030", _content_in_year("EU", 2030), year=2030),
     Outcome("cumulative_subsidy_cost", "USD",
             "price-floor and offtake payments by governments, cumulative", _subsidy),
     Outcome("magnet_capacity_outside_china", "t/yr",

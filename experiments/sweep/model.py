@@ -20,6 +20,12 @@ module, for
 * ``load_scenario``: ``load_scenario(name_or_path) -> scenario`` object passed to the function.
   Without it the scenario string itself is passed.
 
+For ``model = "abm"`` the handle can also check a spec's runs before anything runs
+(:meth:`ModelHandle.check_overrides`, :meth:`ModelHandle.check_months`,
+:meth:`ModelHandle.check_outcomes`: overrides through :func:`abm.scenario.apply_overrides`,
+``months`` through :func:`abm.model.check_months`, outcomes that summarise one calendar year
+against the months simulated). For other models these checks are skipped.
+
 Everything here is importable on workers: the worker side resolves the same reference string
 and caches the resolved handle and loaded scenarios per process.
 """
@@ -50,6 +56,12 @@ class ModelHandle:
         space_fn: zero-argument callable returning the parameter space, or None if unknown.
         outcomes_fn: zero-argument callable returning {outcome name: description}, or None.
         loader: ``load_scenario(name)`` or None (then the scenario string is passed through).
+        override_fn: ``(scenario, overrides) -> scenario`` applying and validating overrides
+            (raises for an invalid value), or None.
+        months_fn: ``(scenario, months) -> months simulated`` (raises ValueError for months
+            outside the scenario horizon), or None.
+        outcome_check_fn: ``(scenario, months, outcomes) -> {outcome: why it cannot be
+            computed}``, or None.
     """
 
     ref: str
@@ -57,6 +69,9 @@ class ModelHandle:
     space_fn: Callable[[], dict[str, dict]] | None = None
     outcomes_fn: Callable[[], dict[str, str]] | None = None
     loader: Callable[[str], Any] | None = None
+    override_fn: Callable[[Any, dict[str, Any]], Any] | None = None
+    months_fn: Callable[[Any, int | None], int] | None = None
+    outcome_check_fn: Callable[[Any, int, list[str]], dict[str, str]] | None = None
     _scenarios: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def parameter_space(self) -> dict[str, dict] | None:
@@ -74,6 +89,23 @@ class ModelHandle:
         if name not in self._scenarios:
             self._scenarios[name] = self.loader(name)
         return self._scenarios[name]
+
+
+    def check_overrides(self, scenario: Any, overrides: dict[str, Any]) -> Any:
+        """Apply ``overrides`` to a loaded scenario and return it (the scenario unchanged when
+        the model cannot check overrides). Raises whatever the model raises for a bad value."""
+        return scenario if self.override_fn is None else self.override_fn(scenario, overrides)
+
+    def check_months(self, scenario: Any, months: int | None) -> int | None:
+        """The months a run simulates (None when unknown). Raises ValueError (naming the
+        allowed range) when ``months`` is outside the scenario horizon."""
+        return months if self.months_fn is None else self.months_fn(scenario, months)
+
+    def check_outcomes(self, scenario: Any, months: int | None, outcomes: list[str]) -> dict[str, str]:
+        """{outcome: reason} for outcomes that runs of ``months`` months cannot compute."""
+        if self.outcome_check_fn is None or months is None:
+            return {}
+        return self.outcome_check_fn(scenario, months, list(outcomes))
 
 
 def _describe_outcomes(obj: Any) -> dict[str, str]:
@@ -98,6 +130,43 @@ def _lookup(func: Any, module: Any, *names: str) -> Any:
     return None
 
 
+def _abm_months(scenario: Any, months: int | None) -> int:
+    from abm.model import check_months
+
+    return check_months(scenario, months, minimum=1, name="months")
+
+
+def _abm_outcome_check(scenario: Any, months: int, outcomes: list[str]) -> dict[str, str]:
+    """Outcomes with a ``year`` need the runs to cover the whole of that calendar year."""
+    from abm.outcomes import OUTCOMES
+
+    y0, m0 = (int(x) for x in str(scenario.start).split("-")[:2])
+    first = 12 * y0 + m0 - 1  # month index of the first simulated month
+    last = first + months - 1
+
+    def label(i: int) -> str:
+        return f"{i // 12}-{i % 12 + 1:02d}"
+
+    out: dict[str, str] = {}
+    for name in outcomes:
+        year = getattr(OUTCOMES.get(name), "year", None)
+        if year is None or first <= 12 * year and last >= 12 * year + 11:
+            continue
+        covered = max(0, min(last, 12 * year + 11) - max(first, 12 * year) + 1)
+        what = ("would be NaN in every run" if covered == 0
+                else f"would average only {covered} of its 12 months")
+        if first > 12 * year:
+            fix = f"drop it, or use a scenario that starts by {year}-01"
+        else:
+            need = 12 * year + 11 - first + 1
+            fix = (f"set months = {need} or more, or drop the outcome" if need <= scenario.months
+                   else f"the scenario ends in {scenario.end}: drop the outcome or use a "
+                        f"scenario that runs through {year}-12")
+        out[name] = (f"{name!r} is the mean of {year}, but the runs cover {label(first)} to "
+                     f"{label(last)} (months = {months}), so it {what}; {fix}")
+    return out
+
+
 def _abm_handle() -> ModelHandle:
     try:
         outcomes_mod = importlib.import_module("abm.outcomes")
@@ -112,6 +181,9 @@ def _abm_handle() -> ModelHandle:
         space_fn=scenario_mod.parameter_space,
         outcomes_fn=lambda: _describe_outcomes(outcomes_mod.OUTCOMES),
         loader=scenario_mod.load_scenario,
+        override_fn=scenario_mod.apply_overrides,
+        months_fn=_abm_months,
+        outcome_check_fn=_abm_outcome_check,
     )
 
 

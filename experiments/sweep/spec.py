@@ -36,8 +36,12 @@ Validation happens in two stages, both before anything is written:
 1. structure (pydantic): types, ranges (``low < high``), non-empty levels, known design method
    and backend, design sizes;
 2. model (:func:`check_against_model`): every parameter exists in the model's
-   ``parameter_space()``, lies inside its ``low``/``high`` and levels, every outcome exists,
-   and the base scenario loads.
+   ``parameter_space()``, lies inside its ``low``/``high`` and levels (a number written as a
+   string, ``levels = ["0.5"]``, is refused), every outcome exists, and the base scenario
+   loads. For ``model = "abm"`` the model also checks every constant and every level (or
+   ``low``/``high``) applied to the base scenario, ``months`` (1 to the scenario horizon) and
+   that each outcome's year (``china_content_us_2030``: all of 2030) lies within the months
+   simulated.
 
 Every failure is raised as :class:`SpecError` whose message names the offending field (e.g.
 ``levers[0].high``) and, where there is a closed set, the allowed values.
@@ -505,6 +509,13 @@ def _complete_parameter(p: Parameter, info: dict, where: str) -> list[tuple[str,
                 (f"{where}.type", f"({p.name!r}) spec says {p.type!r} but the model's type is {mtype!r}")
             )
             return problems
+    if p.levels is not None and (p.type in _NUMERIC or mtype in _NUMERIC):
+        bad = [v for v in p.levels if _level_kind(v) != "number"]
+        if bad:
+            got = f"the string {bad[0]!r}" if isinstance(bad[0], str) else str(bad[0]).lower()
+            problems.append((f"{where}.levels", f"({p.name!r}) is a number but levels has {got}; "
+                             "write the number without quotes, e.g. levels = [0.0, 0.5]"))
+            return problems
     if p.type == "bool" and p.levels is None:
         p.levels = [False, True]
     if p.type == "categorical" and p.levels is None:
@@ -530,8 +541,56 @@ def _complete_parameter(p: Parameter, info: dict, where: str) -> list[tuple[str,
     return problems
 
 
+def _model_message(exc: Exception) -> str:
+    """The useful part of a model's error: ``abm`` wraps pydantic's message as
+    "<scenario> with overrides: field 'levers': Value error, <message>"."""
+    msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return msg.rsplit("Value error, ", 1)[-1]
+
+
+def _check_runs(spec: ExperimentSpec, handle: Any) -> list[tuple[str, str]]:
+    """What the model itself says about the runs, before any run: every constant and every
+    level (or ``low``/``high``) of every parameter is applied to the base scenario as the
+    runs will apply it, ``months`` must fit the scenario horizon and each outcome must be
+    computable in that many months. Models without these checks pass."""
+    scenario = handle.load_scenario(spec.scenario)
+    problems: list[tuple[str, str]] = []
+    for k, v in spec.constants.items():
+        try:
+            handle.check_overrides(scenario, {k: v})
+        except Exception as exc:
+            problems.append((f"constants.{k}", _model_message(exc)))
+    if problems:
+        return problems
+    try:
+        base = handle.check_overrides(scenario, dict(spec.constants))
+    except Exception as exc:
+        return [("constants", _model_message(exc))]
+    for group in ("uncertainties", "levers"):
+        for i, p in enumerate(getattr(spec, group)):
+            values = ([(f"levels[{j}]", v) for j, v in enumerate(p.levels)] if p.levels is not None
+                      else [("low", p.low), ("high", p.high)])
+            for fld, v in values:
+                if v is None:
+                    continue
+                try:
+                    handle.check_overrides(base, {p.name: v})
+                except Exception as exc:
+                    problems.append((f"{group}[{i}].{fld}", f"({p.name!r}) {_model_message(exc)}"))
+                    break  # one problem per parameter is enough
+    try:
+        months = handle.check_months(base, spec.months)
+    except ValueError as exc:
+        return problems + [("months", str(exc))]
+    for name, why in handle.check_outcomes(base, months, list(spec.outcomes)).items():
+        problems.append((f"outcomes[{spec.outcomes.index(name)}]", why))
+    return problems
+
+
 def check_against_model(spec: ExperimentSpec, handle: Any, source: str | None = None) -> str:
-    """Stage-2 validation of ``spec`` against the model (parameters, outcomes, scenario).
+    """Stage-2 validation of ``spec`` against the model (parameters, outcomes, scenario, and,
+    where the model can check them, every constant and level applied to the base scenario,
+    ``months`` within the horizon and outcomes computable in that many months).
 
     Fills each parameter's ``type`` from the model where the spec omits it.
 
@@ -599,6 +658,8 @@ def check_against_model(spec: ExperimentSpec, handle: Any, source: str | None = 
         digest = scenario_digest(handle, spec.scenario)
     except Exception as exc:
         problems.append(("scenario", f"cannot load base scenario {spec.scenario!r}: {exc}"))
+    if not problems:
+        problems += _check_runs(spec, handle)
     if problems:
         raise SpecError(problems, source)
     assert digest is not None

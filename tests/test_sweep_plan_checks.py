@@ -1,0 +1,90 @@
+"""`ree sweep plan` refuses specs whose runs would all fail or give NaN: numbers written as
+strings, months outside the scenario horizon, outcomes of a year the runs do not reach."""
+
+from __future__ import annotations
+
+import pytest
+from sweep_toy_models import write_toy_spec
+from typer.testing import CliRunner
+
+from experiments.sweep import SpecError, load_spec, plan
+from experiments.sweep.cli import sweep_app
+
+ABM_SPEC = """\
+name = "check"
+scenario = "controls-2025"
+months = {months}
+outcomes = {outcomes}
+{constants}
+[design]
+method = "factorial"
+
+[[levers]]
+name = "levers.us_tariff_on_china"
+levels = {levels}
+"""
+
+
+def _abm_spec(tmp_path, months=2, outcomes='["peak_dy_price_outside_china"]',
+              levels="[0.0, 0.5]", constants=""):
+    p = tmp_path / "s.toml"
+    p.write_text(ABM_SPEC.format(months=months, outcomes=outcomes, levels=levels,
+                                 constants=constants))
+    return p
+
+
+def _problems(spec_path) -> dict[str, str]:
+    with pytest.raises(SpecError) as ei:
+        load_spec(spec_path)
+    return dict(ei.value.problems)
+
+
+def test_string_levels_are_refused_at_plan_naming_the_lever(tmp_path):
+    spec = _abm_spec(tmp_path, levels='["0.0", "0.5"]')
+    probs = _problems(spec)
+    msg = probs["levers[0].levels"]
+    assert "levers.us_tariff_on_china" in msg and "'0.0'" in msg
+    assert "write the number without quotes" in msg
+    r = CliRunner().invoke(sweep_app, ["plan", str(spec), "--out", str(tmp_path / "out")])
+    assert r.exit_code == 2 and "write the number without quotes" in r.output
+    assert "Traceback" not in r.output
+    assert not (tmp_path / "out").exists()  # nothing written
+
+
+def test_string_levels_are_refused_for_any_model_with_a_parameter_space(tmp_path):
+    spec = write_toy_spec(tmp_path / "s.toml", extra='\n[[levers]]\nname = "parameters.b"\n'
+                                                      'levels = ["0.5", "1.0"]\n')
+    probs = _problems(spec)
+    assert "write the number without quotes" in probs["levers[2].levels"]
+    assert "parameters.b" in probs["levers[2].levels"]
+
+
+def test_constants_are_checked_by_the_model(tmp_path):
+    spec = _abm_spec(tmp_path, constants='[constants]\n"parameters.risk_sensitivity" = "2.0"\n')
+    probs = _problems(spec)
+    msg = probs["constants.parameters.risk_sensitivity"]
+    assert "got the string '2.0'; write the number without quotes" in msg
+
+
+def test_months_past_the_horizon_are_refused_at_plan(tmp_path):
+    spec = _abm_spec(tmp_path, months=500)
+    msg = _problems(spec)["months"]
+    assert "from 1 to the scenario horizon (144 months, 2024-01 to 2035-12), got 500" in msg
+    r = CliRunner().invoke(sweep_app, ["plan", str(spec), "--out", str(tmp_path / "out")])
+    assert r.exit_code == 2 and "months" in r.output and "Traceback" not in r.output
+
+
+def test_outcome_of_a_year_the_runs_do_not_reach_is_refused(tmp_path):
+    from abm.outcomes import OUTCOMES
+
+    assert OUTCOMES["china_content_us_2030"].year == 2030
+    assert OUTCOMES["peak_dy_price_outside_china"].year is None
+    outs = '["peak_dy_price_outside_china", "china_content_us_2030"]'
+    msg = _problems(_abm_spec(tmp_path, months=12, outcomes=outs))["outcomes[1]"]
+    assert "'china_content_us_2030' is the mean of 2030" in msg
+    assert "2024-01 to 2024-12" in msg and "NaN" in msg and "months = 84 or more" in msg
+    # a partial year is refused too: it would be the mean of other months than described
+    msg = _problems(_abm_spec(tmp_path, months=80, outcomes=outs))["outcomes[1]"]
+    assert "only 8 of its 12 months" in msg
+    s = plan(_abm_spec(tmp_path, months=84, outcomes=outs), tmp_path / "out")
+    assert s.runs == 2
