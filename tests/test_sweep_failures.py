@@ -96,7 +96,17 @@ def test_cli_reports_failures(tmp_path):
     out = tmp_path / "out"
     r = CliRunner().invoke(sweep_app, ["run", str(spec), "--out", str(out), "--no-progress",
                                        "--backend", "sequential"])
-    assert r.exit_code == 0, r.output
-    assert "failed" in r.output
+    n_bad = _check_store(out)
+    # the summary first, then a non-zero exit saying where the errors are
+    assert r.exit_code == 1, r.output
+    assert f"ran 40 of 40 runs ({40 - n_bad} ok, {n_bad} failed)" in r.output
+    assert f"{n_bad} of 40 runs failed; see the errors with `ree sweep status {spec} --out {out}`" in r.output
+    assert "--retry-failed" in r.output and "Traceback" not in r.output
+    # still failed runs in the store: a rerun with nothing to do exits 1 as well
+    r = CliRunner().invoke(sweep_app, ["run", str(spec), "--out", str(out), "--backend", "sequential"])
+    assert r.exit_code == 1 and "nothing left to run" in r.output
+    r = CliRunner().invoke(sweep_app, ["run", str(spec), "--out", str(out), "--json",
+                                       "--backend", "sequential"])
+    assert r.exit_code == 1 and '"total_failed"' in r.output
     r = CliRunner().invoke(sweep_app, ["status", str(spec), "--out", str(out)])
     assert r.exit_code == 0 and "ValueError" in r.output

@@ -8,8 +8,10 @@ Examples::
     ree sweep status SPEC
     ree sweep analyze SPEC
 
-Exit codes: 0 success; 1 analysis or backend error; 2 invalid spec/backend or a store made by a
-different spec (use ``--fresh``); 130 interrupted (finished runs are kept; rerun to resume).
+Exit codes: 0 success; 1 analysis, backend or store error, or (``run``) the sweep has failed
+runs (listed by ``status``; ``run --retry-failed`` reruns them); 2 invalid spec/backend or a store
+made by a different spec (use ``--fresh``); 130 interrupted by Ctrl-C, 143 stopped by SIGTERM
+(finished runs are kept; rerun to resume).
 """
 
 from __future__ import annotations
@@ -131,7 +133,9 @@ def run_cmd(
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar with an ETA."),
     as_json: bool = JsonOpt,
 ) -> None:
-    """Run every unfinished run of SPEC (resumes; a finished sweep runs nothing)."""
+    """Run every unfinished run of SPEC (resumes; a finished sweep runs nothing).
+
+    Exits with 1 when any run of the sweep has failed (after printing the summary)."""
     if workers is not None and workers < 1:
         _fail(f"--workers must be >= 1, got {workers}", 2)
     s = _guard(_run, spec, out, backend=backend, workers=workers, address=address, fresh=fresh,
@@ -139,17 +143,19 @@ def run_cmd(
                progress=progress, console=err_console)
     if as_json:
         out_console.print_json(json.dumps(s.to_dict(), default=str))
-        return
-    if s.nothing_to_run:
+    else:
         out_console.print(escape(s.message))
-        return
-    out_console.print(escape(s.message))
-    if s.executed:
-        out_console.print(
-            f"{s.runs_per_minute:.1f} runs/min; mean model time {_fmt_s(s.run_wall_s / s.executed)} per run"
-        )
-    if s.failed:
-        err_console.print(f"[yellow]{s.failed} run(s) failed[/]; see `ree sweep status {spec}`")
+        if s.executed:
+            out_console.print(
+                f"{s.runs_per_minute:.1f} runs/min; mean model time {_fmt_s(s.run_wall_s / s.executed)} per run"
+            )
+    if s.total_failed:
+        where = f"{spec}" + (f" --out {out}" if str(out) != DEFAULT_OUT else "")
+        err_console.print(
+            f"[bold red]error:[/] {s.total_failed} of {s.planned} runs failed; see the errors with "
+            f"`ree sweep status {escape(where)}`, rerun them with `ree sweep run {escape(where)} "
+            "--retry-failed`", highlight=False)
+        raise typer.Exit(1)
 
 
 @sweep_app.command("status")
