@@ -75,6 +75,8 @@ def test_sigkill_part_way_then_resume_gives_the_uninterrupted_table(tmp_path):
     assert (st.planned, st.ok, st.remaining) == (120, before, 120 - before)
     killed_inv = store.read_provenance()["invocations"][-1]
     assert killed_inv["status"] == "running" and killed_inv["end"] is None
+    # the killed driver could not record its end, but status does not call it running
+    assert st.last_state.startswith("interrupted (the process is gone")
 
     again = run(spec, out, backend="process", workers=2, progress=False)
     assert again.skipped == before

@@ -28,6 +28,7 @@ from rich.table import Table
 
 from .analysis import AnalysisError
 from .analysis import analyze as _analyze
+from .interrupts import Terminated, sigterm_raises
 from .runner import DEFAULT_OUT
 from .runner import plan as _plan
 from .runner import run as _run
@@ -55,9 +56,22 @@ def _fail(msg: str, code: int) -> None:
     raise typer.Exit(code)
 
 
+def _stopped(how: str, code: int) -> None:
+    err_console.print(f"ree sweep: {how}; finished runs are kept, `ree sweep run` resumes",
+                      highlight=False, markup=False)
+    raise typer.Exit(code)
+
+
 def _guard(fn, *args, **kwargs):
+    """Call ``fn`` and turn the errors a user can cause into one line and an exit code; SIGTERM
+    and Ctrl-C stop it like an interruption (see :mod:`.interrupts`)."""
     try:
-        return fn(*args, **kwargs)
+        with sigterm_raises():
+            return fn(*args, **kwargs)
+    except Terminated:
+        _stopped("stopped by SIGTERM", 143)
+    except KeyboardInterrupt:
+        _stopped("interrupted (Ctrl-C)", 130)
     except (SpecError, SpecChangedError) as exc:
         _fail(str(exc), 2)
     except AnalysisError as exc:
@@ -72,9 +86,6 @@ def _guard(fn, *args, **kwargs):
         _fail(str(exc), 1)
     except (OSError, TimeoutError) as exc:
         _fail(f"backend error: {type(exc).__name__}: {exc}", 1)
-    except KeyboardInterrupt:
-        err_console.print("[yellow]interrupted[/]: finished runs are saved; rerun to resume")
-        raise typer.Exit(130)
 
 
 def _fmt_s(s: float | None) -> str:
@@ -173,7 +184,9 @@ def status_cmd(spec: Path = SpecArg, out: Path = OutOpt, as_json: bool = JsonOpt
     t.add_row("mean run time", _fmt_s(s.mean_run_s))
     t.add_row("spec", "unchanged" if s.spec_matches else "[red]CHANGED since plan (use --fresh)[/]")
     if s.last:
-        t.add_row("last invocation", f"{s.last.get('command')} {s.last.get('status', '')} {s.last.get('start')} -> {s.last.get('end')}")
+        end = s.last.get("end")
+        t.add_row("last invocation", f"{s.last.get('command')} {s.last_state}, started "
+                  f"{s.last.get('start')}" + (f", ended {end}" if end else ""))
     if len(s.code_versions) > 1:
         t.add_row("code versions", "[yellow]results come from several commits: " + ", ".join(c[:10] for c in s.code_versions) + "[/]")
     out_console.print(t)

@@ -32,6 +32,7 @@ import pandas as pd
 
 from .backends import Backend, open_backend
 from .design import build_design, expected_rows
+from .interrupts import Terminated
 from .provenance import invocation_record, now_iso
 from .seeds import canonical_value, make_seed_sequence, spawn_key
 from .spec import ExperimentSpec, SpecError, check_backend, load_spec
@@ -81,7 +82,7 @@ def _run_one(
         elif ts is not None:
             ts = ts.copy()
             ts.insert(0, "run_id", run_id)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Terminated):  # stopping the sweep is not a model failure
         raise
     except BaseException as exc:
         rec.update(
@@ -117,7 +118,7 @@ def run_chunk(task: dict[str, Any]) -> dict[str, Any]:
     try:
         handle = resolve_model(task["model"])
         scenario = handle.load_scenario(task["scenario"])
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Terminated):  # stopping the sweep is not a model failure
         raise
     except BaseException as exc:
         for item in task["runs"]:
@@ -211,6 +212,7 @@ class StatusSummary:
     invocations: int
     last: dict[str, Any] | None
     code_versions: list[str]
+    last_state: str | None = None  # the last invocation's state, see _invocation_state
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -427,7 +429,8 @@ def run(
     Raises:
         SpecError: invalid spec or backend (nothing written).
         SpecChangedError: the store was made by another spec and ``fresh`` is False.
-        KeyboardInterrupt: after flushing finished results and recording the interruption.
+        KeyboardInterrupt, Terminated (SIGTERM, see :mod:`.interrupts`): after writing the
+            finished results and recording the invocation as ``interrupted``.
     """
     spec_tmp, *_ = load_spec(spec_path, check_model=False)
     ex = spec_tmp.execution
@@ -595,7 +598,7 @@ def run(
             if len(buf) >= ex.flush_every or (buf and time.monotonic() - last_flush >= ex.flush_seconds):
                 flush()
         flush()
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, SystemExit):  # Ctrl-C, SIGTERM (Terminated) or exit()
         interrupted = True
         flush()
         raise
@@ -626,6 +629,26 @@ def run(
 
 
 # ----------------------------------------------------------------------------- status
+def _invocation_state(inv: dict[str, Any]) -> str:
+    """``completed``/``interrupted`` as recorded, or, for one recorded as running: ``running``
+    while its process lives, ``interrupted (...)`` when the process is gone (killed or crashed
+    before it could record its end), and a hedged ``running`` for another host."""
+    state = str(inv.get("status") or ("completed" if inv.get("end") else "running"))
+    if state != "running":
+        return state
+    pid, host = inv.get("pid"), inv.get("host")
+    if host and host != socket.gethostname():
+        return f"running on {host} (pid {pid}), or stopped there without recording its end"
+    try:
+        if pid:
+            os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return "interrupted (the process is gone: killed or crashed before recording its end)"
+    except (OSError, ValueError):
+        pass  # exists but belongs to someone else, or no usable pid
+    return "running"
+
+
 def status(spec_path: str | Path | None = None, out: str | Path | None = None, *,
            store_dir: str | Path | None = None) -> StatusSummary:
     """Summarise a store (from the spec's name and ``out``, or ``store_dir`` directly).
@@ -661,4 +684,5 @@ def status(spec_path: str | Path | None = None, out: str | Path | None = None, *
         str(store.root), store.stored_hash(), matches, len(ids), ok, failed,
         len(ids) - ok - failed, mean, {str(k): int(v) for k, v in failures.items()},
         len(invs), invs[-1] if invs else None, commits,
+        _invocation_state(invs[-1]) if invs else None,
     )
