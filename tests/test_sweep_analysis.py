@@ -126,3 +126,26 @@ def test_cli_analyze_prints_indices(tmp_path):
 
     doc = json.loads(res.output)
     assert doc["method"] == "sobol" and len(doc["indices"]) == 2
+
+
+def test_analyze_warns_when_results_are_partial(tmp_path):
+    spec = write_toy_spec(tmp_path / "s.toml", model="flaky_evaluate", replicates=1,
+                          design='method = "lhs"\nn = 20')
+    out = tmp_path / "out"
+    s = run(spec, out, progress=False, max_runs=12)
+    assert s.failed > 0 and s.ok > 0
+    r = analyze(spec, out, plots=False)
+    assert r.warnings == [
+        f"results are partial: {s.ok} of 20 runs finished ok, {s.failed} failed, 8 not run yet; "
+        f"the tables cover the {s.ok} ok runs only (design rows without one are NaN). Use "
+        f"`ree sweep run {spec} --out {out}` to finish and `ree sweep status {spec} --out {out}` "
+        "for the errors and `run --retry-failed`"]
+    assert r.summary["n_ok"].tolist() == [s.ok] * 3
+    res = CliRunner().invoke(sweep_app, ["analyze", str(spec), "--out", str(out), "--no-plots"])
+    assert res.exit_code == 0, res.output
+    assert f"warning: results are partial: {s.ok} of 20 runs finished ok" in res.output
+    # a complete sweep has no warning
+    full = write_toy_spec(tmp_path / "full.toml", name="full", replicates=1,
+                          design='method = "lhs"\nn = 20')
+    run(full, out, progress=False)
+    assert analyze(full, out, plots=False).warnings == []

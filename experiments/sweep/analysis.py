@@ -3,6 +3,8 @@
 Reads only from the store (never re-runs anything) and writes to ``<store>/analysis/``:
 
 * ``summary.csv``: per outcome: n_ok, mean, std, min, p05, median, p95, max over ok runs.
+  When runs failed or are not run yet, the result carries a warning saying how many (the
+  tables then describe the ok runs only).
 * ``design_means.csv``: one row per design row: parameters, runs ok, replicate mean per outcome.
 * Sensitivity indices, chosen by the design method (SALib on replicate means, in design-row
   order, on the unit-scaled problem):
@@ -60,6 +62,8 @@ class AnalysisResult:
         discovery: one dict per ``[[discovery]]`` entry (box limits, coverage, density, ...).
         files: files written.
         notes: remarks (skipped parts and why).
+        warnings: problems with the results themselves, e.g. partial results (runs failed or
+            not run yet): the CLI prints them first, as warnings.
     """
 
     store: str
@@ -69,6 +73,26 @@ class AnalysisResult:
     discovery: list[dict[str, Any]] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def _partial_warning(table: pd.DataFrame, where: str) -> str | None:
+    """One line naming how many runs are ok, failed and not run, or None when all are ok
+    (``where``: the spec path and ``--out`` for the commands it suggests)."""
+    runs = table.drop_duplicates("run_id")
+    n, ok = len(runs), int((runs["status"] == "ok").sum())
+    missing = int(runs["status"].isna().sum())
+    failed = n - ok - missing
+    if ok == n:
+        return None
+    todo = []
+    if missing:
+        todo.append(f"`ree sweep run {where}` to finish")
+    if failed:
+        todo.append(f"`ree sweep status {where}` for the errors and `run --retry-failed`")
+    return (f"results are partial: {ok} of {n} runs finished ok, {failed} failed, {missing} "
+            f"not run yet; the tables cover the {ok} ok runs only (design rows without one "
+            f"are NaN). Use {' and '.join(todo)}")
 
 
 def _slug(s: str) -> str:
@@ -273,6 +297,8 @@ def analyze(
     adir.mkdir(parents=True, exist_ok=True)
     files: list[str] = []
     notes: list[str] = []
+    where = f"{spec_path}" + (f" --out {out}" if out and str(out) != DEFAULT_OUT else "")
+    partial = _partial_warning(table, where)
 
     q = ok[list(spec.outcomes)]
     summary = pd.DataFrame({
@@ -360,4 +386,5 @@ def analyze(
             box["trajectory"].to_csv(p2, index=False)
             files += [str(p1), str(p2)]
             results.append(box)
-    return AnalysisResult(str(store.root), method, indices, summary, results, files, notes)
+    return AnalysisResult(str(store.root), method, indices, summary, results, files, notes,
+                          [partial] if partial else [])

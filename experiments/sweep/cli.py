@@ -203,9 +203,12 @@ def analyze_cmd(
 ) -> None:
     """Sobol/Morris/FAST indices and PRIM scenario discovery from SPEC's stored results."""
     r = _guard(_analyze, spec, out, conf_level=conf_level, num_resamples=num_resamples, plots=plots)
+    for w in r.warnings:
+        err_console.print(f"[bold yellow]warning:[/] {escape(w)}", highlight=False)
     if as_json:
         doc = {
             "store": r.store, "method": r.method, "files": r.files, "notes": r.notes,
+            "warnings": r.warnings,
             "indices": None if r.indices is None else r.indices.to_dict(orient="records"),
             "discovery": [{k: (v.to_dict(orient="records") if hasattr(v, "to_dict") else v)
                            for k, v in d.items() if k != "trajectory"} for d in r.discovery],
