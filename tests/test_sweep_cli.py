@@ -93,9 +93,9 @@ def test_damaged_store_gives_a_one_line_error(tmp_path):
     shard = next((tmp_path / "out" / "toy" / "results").rglob("*.parquet"))
     shard.write_bytes(shard.read_bytes()[:40])
     r = runner.invoke(sweep_app, ["status", str(spec), "--out", out])
-    assert r.exit_code == 1 and "result store is damaged" in r.output
+    assert r.exit_code == 1 and f"{shard} is not a readable Parquet file" in r.output
     assert "Traceback" not in r.output
     (tmp_path / "out" / "toy" / "spec.json").write_text("{not json")
     r = runner.invoke(sweep_app, ["status", str(spec), "--out", out])
     assert r.exit_code == 1 and "Traceback" not in r.output
-    assert "result store is damaged (JSONDecodeError" in r.output
+    assert "spec.json is not valid JSON" in r.output  # names the file (tests/test_sweep_store_errors.py)

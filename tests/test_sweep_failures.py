@@ -110,3 +110,4 @@ def test_cli_reports_failures(tmp_path):
     assert r.exit_code == 1 and '"total_failed"' in r.output
     r = CliRunner().invoke(sweep_app, ["status", str(spec), "--out", str(out)])
     assert r.exit_code == 0 and "ValueError" in r.output
+    assert "first error: toy failure: a=" in r.output  # the message, not only the count

@@ -283,6 +283,7 @@ def analyze(
 
     spec, _handle, digest = load_spec(spec_path)
     store = RunStore(Path(out or DEFAULT_OUT) / spec.name)
+    store.check_folder()
     if not store.exists():
         raise AnalysisError(f"no sweep in {store.root}; run `ree sweep run {spec_path}` first")
     if store.stored_hash() != spec.spec_hash(digest):

@@ -34,7 +34,7 @@ from .runner import plan as _plan
 from .runner import run as _run
 from .runner import status as _status
 from .spec import SpecError
-from .store import SpecChangedError
+from .store import SpecChangedError, StoreError
 
 sweep_app = typer.Typer(
     name="sweep",
@@ -74,7 +74,7 @@ def _guard(fn, *args, **kwargs):
         _stopped("interrupted (Ctrl-C)", 130)
     except (SpecError, SpecChangedError) as exc:
         _fail(str(exc), 2)
-    except AnalysisError as exc:
+    except (AnalysisError, StoreError) as exc:
         _fail(str(exc), 1)
     except FileNotFoundError as exc:
         _fail(str(exc), 1)
@@ -171,7 +171,8 @@ def run_cmd(
 
 @sweep_app.command("status")
 def status_cmd(spec: Path = SpecArg, out: Path = OutOpt, as_json: bool = JsonOpt) -> None:
-    """Show planned, finished, failed and remaining runs of SPEC's store."""
+    """Show planned, finished, failed (with the first error of each type) and remaining runs
+    of SPEC's store, and the state of the last invocation."""
     s = _guard(_status, spec, out)
     if as_json:
         out_console.print_json(json.dumps(s.to_dict(), default=str))
@@ -180,6 +181,10 @@ def status_cmd(spec: Path = SpecArg, out: Path = OutOpt, as_json: bool = JsonOpt
     t.add_row("planned", str(s.planned))
     t.add_row("ok", str(s.ok))
     t.add_row("failed", str(s.failed) + (f" ({', '.join(f'{k}: {v}' for k, v in s.failures.items())})" if s.failures else ""))
+    for etype, msg in s.failure_examples.items():
+        first = (msg.strip().splitlines() or [""])[0]
+        first = first if len(first) <= 300 else first[:297] + "..."
+        t.add_row(f"  {escape(etype)}", f"first error: {escape(first)}")
     t.add_row("remaining", str(s.remaining))
     t.add_row("mean run time", _fmt_s(s.mean_run_s))
     t.add_row("spec", "unchanged" if s.spec_matches else "[red]CHANGED since plan (use --fresh)[/]")

@@ -208,11 +208,12 @@ class StatusSummary:
     failed: int
     remaining: int
     mean_run_s: float | None
-    failures: dict[str, int]
+    failures: dict[str, int]  # error type -> failed runs
     invocations: int
     last: dict[str, Any] | None
     code_versions: list[str]
     last_state: str | None = None  # the last invocation's state, see _invocation_state
+    failure_examples: dict[str, str] = field(default_factory=dict)  # error type -> first message
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -236,10 +237,12 @@ def _open_store(
 ) -> tuple[ExperimentSpec, RunStore, pd.DataFrame, str, bool]:
     """Validate, then create or verify the store. Returns (spec, store, design, hash, created).
 
-    Raises SpecError / SpecChangedError before writing anything.
+    Raises SpecError / SpecChangedError / StoreError (a damaged store file, or the store
+    folder is a file) before writing anything.
     """
     spec, _handle, digest = load_spec(spec_path)
     store = RunStore(Path(out or DEFAULT_OUT) / spec.name)
+    store.check_folder()
     doc, h = _spec_doc(spec, digest, str(spec_path))
     same = False
     if store.exists() and not fresh:
@@ -254,11 +257,11 @@ def _open_store(
         raise RuntimeError("design size does not match the method's row count")
     if fresh and store.exists():
         store.wipe()
+    prov = store.read_provenance() or {}  # read (and refused if damaged) before any write
     store.root.mkdir(parents=True, exist_ok=True)
     meta = {"ree.spec_hash": h}
     store.write_design(design, meta)
     store.write_spec(doc)
-    prov = store.read_provenance() or {}
     prov.update({"spec_hash": h, "spec": doc["spec"], "scenario_digest": digest})
     rec = invocation_record("plan", spec_hash=h, planned=len(design), status="completed")
     rec["end"] = now_iso()
@@ -304,6 +307,7 @@ def plan(spec_path: str | Path, out: str | Path | None = None, *, fresh: bool = 
     Raises:
         SpecError: invalid spec (nothing written).
         SpecChangedError: the store holds another spec and ``fresh`` is False (nothing written).
+        StoreError: a store file is damaged or the store folder is a file (nothing written).
     """
     spec, store, design, h, created = _open_store(spec_path, out, fresh)
     ok, failed = store.finished_ids()
@@ -429,6 +433,7 @@ def run(
     Raises:
         SpecError: invalid spec or backend (nothing written).
         SpecChangedError: the store was made by another spec and ``fresh`` is False.
+        StoreError: a store file is damaged or the store folder is a file.
         KeyboardInterrupt, Terminated (SIGTERM, see :mod:`.interrupts`): after writing the
             finished results and recording the invocation as ``interrupted``.
     """
@@ -656,6 +661,7 @@ def status(spec_path: str | Path | None = None, out: str | Path | None = None, *
     Raises:
         SpecError: invalid spec.
         FileNotFoundError: the sweep has not been planned yet.
+        StoreError: a store file is missing or damaged, or the store folder is a file.
     """
     matches = None
     if store_dir is None:
@@ -667,16 +673,21 @@ def status(spec_path: str | Path | None = None, out: str | Path | None = None, *
             matches = store.stored_hash() == spec.spec_hash(digest)
     else:
         store = RunStore(store_dir)
+    store.check_folder()
     if not store.exists():
         raise FileNotFoundError(f"no sweep planned in {store.root}; run `ree sweep plan` first")
     design = store.read_design()
     ids = set(design["run_id"])
-    res = store.read_results(columns=["run_id", "status", "wall_s", "error_type"])
+    res = store.read_results(columns=["run_id", "status", "wall_s", "error_type", "error", "finished_at"])
     res = res[res["run_id"].isin(ids)]
     ok = int((res["status"] == "ok").sum())
     failed = int((res["status"] != "ok").sum())
     mean = float(res.loc[res["status"] == "ok", "wall_s"].mean()) if ok else None
-    failures = res.loc[res["status"] != "ok", "error_type"].fillna("?").value_counts().to_dict()
+    bad = res[res["status"] != "ok"].sort_values("finished_at", kind="stable")
+    failures = bad["error_type"].fillna("?").value_counts().to_dict()
+    examples: dict[str, str] = {}  # the first message of each error type
+    for t, e in zip(bad["error_type"].fillna("?"), bad["error"].fillna("")):
+        examples.setdefault(str(t), str(e))
     prov = store.read_provenance()
     invs = prov.get("invocations", [])
     commits = sorted({(i.get("git") or {}).get("commit") or "unknown" for i in invs if i.get("command") == "run"})
@@ -684,5 +695,5 @@ def status(spec_path: str | Path | None = None, out: str | Path | None = None, *
         str(store.root), store.stored_hash(), matches, len(ids), ok, failed,
         len(ids) - ok - failed, mean, {str(k): int(v) for k, v in failures.items()},
         len(invs), invs[-1] if invs else None, commits,
-        _invocation_state(invs[-1]) if invs else None,
+        _invocation_state(invs[-1]) if invs else None, examples,
     )

@@ -32,7 +32,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-__all__ = ["RunStore", "SpecChangedError", "atomic_write_bytes", "atomic_write_parquet"]
+__all__ = ["RunStore", "SpecChangedError", "StoreError", "atomic_write_bytes", "atomic_write_parquet"]
 
 META_COLUMNS = [
     "run_id", "design_row", "rep", "status", "error_type", "error", "traceback", "wall_s",
@@ -48,6 +48,34 @@ _META_TYPES = {
 
 class SpecChangedError(ValueError):
     """The store was made by a different spec; rerun with ``fresh=True`` to discard it."""
+
+
+class StoreError(RuntimeError):
+    """A file or folder of the store is missing, damaged or a file where a folder belongs; the
+    message names it, says what is wrong and what to do."""
+
+
+_REPLAN = "run `ree sweep plan` on the same spec to write it again (finished runs are kept)"
+
+
+def _read_json(path: Path, what: str, fix: str) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise StoreError(f"{path} is not valid JSON ({exc}); it {what}: {fix}") from None
+
+
+def _read_parquet(path: Path, what: str, fix: str, **kw: Any) -> pa.Table:
+    """``pq.read_table`` with a :class:`StoreError` naming ``path`` when it is missing or
+    damaged (``fix``: what to do about a damaged file; "delete it" for a missing one is left out)."""
+    try:
+        return pq.read_table(path, **kw)
+    except (pa.ArrowInvalid, OSError) as exc:
+        if not path.exists():
+            raise StoreError(f"{path} is missing; it {what}: "
+                             f"{fix.removeprefix('delete it and ')}") from None
+        raise StoreError(f"{path} is not a readable Parquet file ({type(exc).__name__}); it "
+                         f"{what}: {fix}") from None
 
 
 def _tmp_name(path: Path) -> Path:
@@ -110,13 +138,25 @@ class RunStore:
         self.analysis_dir = self.root / "analysis"
 
     # -- spec and design -------------------------------------------------------------------
+    def check_folder(self) -> None:
+        """Raise :class:`StoreError` when the store folder, or a folder above it, is a file."""
+        for p in (self.root, *self.root.parents):
+            if p.is_dir():
+                return
+            if p.exists():
+                where = ("in a folder of that name" if p == self.root
+                         else f"in the folder {self.root}")
+                raise StoreError(f"{p} is a file, not a folder; the results of this sweep go "
+                                 f"{where}: move or rename the file, or choose another --out")
+
     def exists(self) -> bool:
         """True when a spec has been planned into this store."""
         return self.spec_path.is_file()
 
     def read_spec(self) -> dict[str, Any]:
-        """The stored ``spec.json`` document."""
-        return json.loads(self.spec_path.read_text())
+        """The stored ``spec.json`` document (:class:`StoreError` when it is not valid JSON)."""
+        return _read_json(self.spec_path, "records which spec made this store",
+                          "delete it and " + _REPLAN)
 
     def stored_hash(self) -> str | None:
         return self.read_spec().get("spec_hash") if self.exists() else None
@@ -162,8 +202,10 @@ class RunStore:
         atomic_write_parquet(self.design_path, pa.Table.from_pandas(design, preserve_index=False), metadata)
 
     def read_design(self) -> pd.DataFrame:
-        """The stored run table, ordered by (design_row, rep)."""
-        return pq.read_table(self.design_path).to_pandas()
+        """The stored run table, ordered by (design_row, rep) (:class:`StoreError` when
+        ``design.parquet`` is missing or damaged)."""
+        return _read_parquet(self.design_path, "is the table of planned runs",
+                             "delete it and " + _REPLAN).to_pandas()
 
     # -- results ---------------------------------------------------------------------------
     def results_schema(self, design: pd.DataFrame, param_names: list[str], outcomes: list[str]) -> pa.Schema:
@@ -238,7 +280,8 @@ class RunStore:
             cols = list(dict.fromkeys(cols + ["run_id", "status", "finished_at"]))
         if not files:
             return pd.DataFrame(columns=cols or META_COLUMNS)
-        tables = [pq.read_table(f, columns=cols) for f in files]
+        fix = "delete it (the other shards are kept) and the next `ree sweep run` redoes its runs"
+        tables = [_read_parquet(f, "is a shard of finished runs", fix, columns=cols) for f in files]
         df = pa.concat_tables(tables, promote_options="default").to_pandas()
         if dedupe and len(df):
             df = (
@@ -286,9 +329,12 @@ class RunStore:
 
     # -- provenance ------------------------------------------------------------------------
     def read_provenance(self) -> dict[str, Any]:
+        """The ``provenance.json`` document, {} when absent (:class:`StoreError` when it is not
+        valid JSON)."""
         if not self.provenance_path.is_file():
             return {}
-        return json.loads(self.provenance_path.read_text())
+        return _read_json(self.provenance_path, "holds only the history of invocations",
+                          "delete it (the results are kept, the history is lost) and rerun")
 
     def write_provenance(self, doc: dict[str, Any]) -> None:
         atomic_write_bytes(self.provenance_path, (json.dumps(doc, indent=2, sort_keys=True, default=str) + "\n").encode())
