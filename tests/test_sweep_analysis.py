@@ -135,11 +135,11 @@ def test_analyze_warns_when_results_are_partial(tmp_path):
     s = run(spec, out, progress=False, max_runs=12)
     assert s.failed > 0 and s.ok > 0
     r = analyze(spec, out, plots=False)
-    assert r.warnings == [
+    assert r.warnings == [(
         f"results are partial: {s.ok} of 20 runs finished ok, {s.failed} failed, 8 not run yet; "
         f"the tables cover the {s.ok} ok runs only (design rows without one are NaN). Use "
         f"`ree sweep run {spec} --out {out}` to finish and `ree sweep status {spec} --out {out}` "
-        "for the errors and `run --retry-failed`"]
+        "for the errors and `run --retry-failed`")]
     assert r.summary["n_ok"].tolist() == [s.ok] * 3
     res = CliRunner().invoke(sweep_app, ["analyze", str(spec), "--out", str(out), "--no-plots"])
     assert res.exit_code == 0, res.output

@@ -28,14 +28,15 @@ def _worker_pythonpath(monkeypatch):
     monkeypatch.setenv("SWEEP_TOY_SLEEP", "0")
 
 
+SIGTERM_LINE = "ree sweep: stopped by SIGTERM; finished runs are kept, `ree sweep run` resumes"
+CTRL_C_LINE = "ree sweep: interrupted (Ctrl-C); finished runs are kept, `ree sweep run` resumes"
+
+
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize(("backend", "sig", "code", "line"), [
-    ("sequential", signal.SIGTERM, 143, "ree sweep: stopped by SIGTERM; finished runs are kept, "
-                                        "`ree sweep run` resumes"),
-    ("process", signal.SIGTERM, 143, "ree sweep: stopped by SIGTERM; finished runs are kept, "
-                                     "`ree sweep run` resumes"),
-    ("sequential", signal.SIGINT, 130, "ree sweep: interrupted (Ctrl-C); finished runs are "
-                                       "kept, `ree sweep run` resumes"),
+    ("sequential", signal.SIGTERM, 143, SIGTERM_LINE),
+    ("process", signal.SIGTERM, 143, SIGTERM_LINE),
+    ("sequential", signal.SIGINT, 130, CTRL_C_LINE),
 ])
 def test_stopped_run_says_so_records_it_and_resumes(tmp_path, backend, sig, code, line):
     spec = write_toy_spec(

@@ -74,7 +74,7 @@ def test_invalid_json_names_the_file(tmp_path, name):
 
 def test_damaged_results_shard_is_named(done):
     spec, out, store = done
-    shard = sorted((store / "results").glob("part-*.parquet"))[0]
+    shard = min((store / "results").glob("part-*.parquet"))
     shard.write_bytes(b"junk")
     line = _error(_cli("status", spec, "--out", out))
     assert f"{shard} is not a readable Parquet file" in line and "other shards are kept" in line

@@ -513,8 +513,8 @@ def _complete_parameter(p: Parameter, info: dict, where: str) -> list[tuple[str,
         bad = [v for v in p.levels if _level_kind(v) != "number"]
         if bad:
             got = f"the string {bad[0]!r}" if isinstance(bad[0], str) else str(bad[0]).lower()
-            problems.append((f"{where}.levels", f"({p.name!r}) is a number but levels has {got}; "
-                             "write the number without quotes, e.g. levels = [0.0, 0.5]"))
+            problems.append((f"{where}.levels", (f"({p.name!r}) is a number but levels has {got}; "
+                                                 "write the number without quotes, e.g. levels = [0.0, 0.5]")))
             return problems
     if p.type == "bool" and p.levels is None:
         p.levels = [False, True]
@@ -541,7 +541,7 @@ def _complete_parameter(p: Parameter, info: dict, where: str) -> list[tuple[str,
     return problems
 
 
-def _model_message(exc: Exception) -> str:
+def _model_message(exc: BaseException) -> str:
     """The useful part of a model's error: ``abm`` wraps pydantic's message as
     "<scenario> with overrides: field 'levers': Value error, <message>"."""
     msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -558,13 +558,13 @@ def _check_runs(spec: ExperimentSpec, handle: Any) -> list[tuple[str, str]]:
     for k, v in spec.constants.items():
         try:
             handle.check_overrides(scenario, {k: v})
-        except Exception as exc:
+        except (ValueError, TypeError, KeyError) as exc:
             problems.append((f"constants.{k}", _model_message(exc)))
     if problems:
         return problems
     try:
         base = handle.check_overrides(scenario, dict(spec.constants))
-    except Exception as exc:
+    except (ValueError, TypeError, KeyError) as exc:
         return [("constants", _model_message(exc))]
     for group in ("uncertainties", "levers"):
         for i, p in enumerate(getattr(spec, group)):
@@ -575,7 +575,7 @@ def _check_runs(spec: ExperimentSpec, handle: Any) -> list[tuple[str, str]]:
                     continue
                 try:
                     handle.check_overrides(base, {p.name: v})
-                except Exception as exc:
+                except (ValueError, TypeError, KeyError) as exc:
                     problems.append((f"{group}[{i}].{fld}", f"({p.name!r}) {_model_message(exc)}"))
                     break  # one problem per parameter is enough
     try:
