@@ -11,17 +11,17 @@ Python API (mirrors ``ree sweep plan|run|status|analyze``)::
 Modules: :mod:`.spec` (TOML + pydantic specs), :mod:`.design` (design tables), :mod:`.seeds`
 (SeedSequence keys, run ids), :mod:`.backends` (executors), :mod:`.store` (Parquet store),
 :mod:`.provenance`, :mod:`.runner` (plan/run/status), :mod:`.analysis` (SALib, PRIM),
-:mod:`.cli` (typer app ``sweep_app``).
+:mod:`.interrupts` (SIGTERM and Ctrl-C), :mod:`.cli` (typer app ``sweep_app``).
 """
 
 from .analysis import AnalysisError, AnalysisResult, analyze, load_table
 from .design import build_design, expected_rows
 from .runner import PlanSummary, RunSummary, StatusSummary, plan, run, run_chunk, status
 from .spec import ExperimentSpec, SpecError, load_spec
-from .store import RunStore, SpecChangedError
+from .store import RunStore, SpecChangedError, StoreError
 
 __all__ = [
     "AnalysisError", "AnalysisResult", "ExperimentSpec", "PlanSummary", "RunStore", "RunSummary",
-    "SpecChangedError", "SpecError", "StatusSummary", "analyze", "build_design", "expected_rows",
+    "SpecChangedError", "SpecError", "StatusSummary", "StoreError", "analyze", "build_design", "expected_rows",
     "load_spec", "load_table", "plan", "run", "run_chunk", "status",
 ]

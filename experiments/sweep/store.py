@@ -15,7 +15,9 @@ Every file is written to a hidden temporary name in its directory and published 
 ``os.replace``, so readers (and a resumed sweep) never see half-written files. A time-series
 shard is published before the results shard of the same name; results shards are the commit
 record, and time-series shards without a results twin (a crash in between) are removed on the
-next run.
+next run. A missing or damaged ``design.parquet``, ``spec.json``, ``provenance.json`` or results
+shard, or a file where the store folder belongs, raises :class:`StoreError` naming the file and
+what to do.
 """
 
 from __future__ import annotations
