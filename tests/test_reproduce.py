@@ -83,11 +83,11 @@ def test_peak_follows_the_cut(reduced):
     pytest.param("dy_peak_multiple", marks=pytest.mark.xfail(
         strict=True, reason="Dy sits at the bid ceiling (31x) under the 13,400 t heavy mining "
         "quota; leakage alone delays the spike (docs/calibration.md sections 4.5 and 5, item 2)")),
-    # the first month within 2% of the bid ceiling: 14 or 15 on these 4 seeds (median 14.5
-    # since the 2011 Nd export duty of 25%), 14 [14-21] over the 20 seeds of the full run
+    # the first month within 2% of the bid ceiling: 15 months since the 2010-2015 export
+    # duties cover every oxide (GTA state act 2151), 14 before; 15 [14-21] over 20 seeds
     pytest.param("dy_peak_lag", marks=pytest.mark.xfail(
-        strict=True, reason="borderline: 14.5 months on these 4 seeds (tolerance 8-14); the "
-        "full 20-seed run passes at 14, docs/calibration.md section 2")),
+        strict=True, reason="borderline: the Dy peak (at the bid ceiling) comes 15 months "
+        "after the July 2010 cut (tolerance 8-14), docs/calibration.md section 2")),
     pytest.param("nd_peak_lag", marks=pytest.mark.xfail(
         strict=True, reason="borderline: the Nd peak comes 6-9 months after the July 2010 cut "
         "(7.5 on these 4 seeds; tolerance 8-14), docs/calibration.md section 5")),
