@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import sys
 from pathlib import Path
@@ -14,26 +13,17 @@ from rich.markup import escape
 from rich.table import Table
 
 from abm.scenario import ScenarioError, shipped_scenarios
+from experiments.interrupts import Terminated, sigterm_raises
 
 app = typer.Typer(help="Agent-based model of the rare-earth supply chain under export "
                        "controls and tariffs.", no_args_is_help=True, add_completion=False)
 console = Console()
 
-def _exit_on_sigterm() -> None:
-    """Turn SIGTERM (``timeout``, Slurm, ``docker stop``) into a normal exit, so the
-    staging folder of an output being written is removed like on Ctrl-C."""
-    def handler(signum, frame):
-        print("ree: stopped by SIGTERM; the partial output was removed and --out is as it "
-              "was", file=sys.stderr, flush=True)
-        raise SystemExit(128 + signum)
-    signal.signal(signal.SIGTERM, handler)
-
-
-def _interrupted() -> None:
-    """Ctrl-C: one line (the staging folder is already removed), exit code 130."""
-    print("ree: interrupted (Ctrl-C); the partial output was removed and --out is as it was",
+def _stopped(how: str, code: int) -> None:
+    """One line after Ctrl-C (130) or SIGTERM (143): the staging folder is already removed."""
+    print(f"ree: {how}; the partial output was removed and --out is as it was",
           file=sys.stderr, flush=True)
-    raise typer.Exit(130)
+    raise typer.Exit(code)
 
 
 try:  # the sweep sub-commands (experiments/sweep) when present
@@ -55,11 +45,14 @@ def run(scenario: str = typer.Option("controls-2025", "--scenario", "-s",
     """Run one scenario (default controls-2025, 2024-01 to 2035-12) and write its outputs."""
     from experiments.runs import OutputError, run_to_folder
 
-    _exit_on_sigterm()
     try:
-        model, summ = run_to_folder(scenario, out, seed=seed, months=months, make_charts=charts)
+        with sigterm_raises():
+            model, summ = run_to_folder(scenario, out, seed=seed, months=months,
+                                        make_charts=charts)
+    except Terminated:
+        _stopped("stopped by SIGTERM", 143)
     except KeyboardInterrupt:
-        _interrupted()
+        _stopped("interrupted (Ctrl-C)", 130)
     except ScenarioError as exc:
         console.print(f"[red]Invalid scenario:[/red]\n{escape(str(exc))}")
         raise typer.Exit(2) from None
@@ -122,11 +115,13 @@ def reproduce(quick: bool = typer.Option(
     figures, tables and REPORT.md with each target's PASS or FAIL."""
     from experiments.reproduce import reproduce as run_all
 
-    _exit_on_sigterm()
     try:
-        res = run_all(out, quick=quick, seeds=seeds, workers=workers, backend=backend)
+        with sigterm_raises():
+            res = run_all(out, quick=quick, seeds=seeds, workers=workers, backend=backend)
+    except Terminated:
+        _stopped("stopped by SIGTERM", 143)
     except KeyboardInterrupt:
-        _interrupted()
+        _stopped("interrupted (Ctrl-C)", 130)
     except (RuntimeError, ScenarioError, ValueError, ImportError) as exc:
         console.print(f"[red]reproduce failed:[/red] {escape(str(exc))}")
         raise typer.Exit(2) from None

@@ -19,15 +19,7 @@ from experiments.sweep import RunStore, run
 from experiments.sweep.backends import SequentialExecutor, open_backend
 from experiments.sweep.cli import sweep_app
 
-REPO = Path(__file__).resolve().parents[1]
-TESTS = Path(__file__).resolve().parent
-
-
-@pytest.fixture(autouse=True)
-def _worker_pythonpath(monkeypatch):
-    # worker processes (spawned, forkserver, `dask worker`) must import the toy models
-    parts = [str(REPO), str(TESTS)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(parts))
+pytestmark = pytest.mark.usefixtures("toy_models_importable")
 
 
 @pytest.fixture(scope="module")

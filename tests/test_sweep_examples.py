@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.util
-import os
 from pathlib import Path
 
 import numpy as np
@@ -19,10 +18,7 @@ HAVE_ABM = importlib.util.find_spec("abm.outcomes") is not None
 needs_abm = pytest.mark.skipif(not HAVE_ABM, reason="abm.outcomes not available yet")
 
 
-@pytest.fixture(autouse=True)
-def _worker_pythonpath(monkeypatch):
-    parts = [str(REPO)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(parts))
+pytestmark = pytest.mark.usefixtures("toy_models_importable")
 
 
 def test_two_examples_ship():

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 from sweep_toy_models import toy_evaluate, write_toy_spec
 from typer.testing import CliRunner
@@ -12,14 +9,7 @@ from typer.testing import CliRunner
 from experiments.sweep import RunStore, run, status
 from experiments.sweep.cli import sweep_app
 
-REPO = Path(__file__).resolve().parents[1]
-TESTS = Path(__file__).resolve().parent
-
-
-@pytest.fixture(autouse=True)
-def _worker_pythonpath(monkeypatch):
-    parts = [str(REPO), str(TESTS)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(parts))
+pytestmark = pytest.mark.usefixtures("toy_models_importable")
 
 
 def _check_store(out):

@@ -18,13 +18,13 @@ from experiments.sweep import RunStore, run
 from experiments.sweep.cli import sweep_app
 
 REPO = Path(__file__).resolve().parents[1]
-TESTS = Path(__file__).resolve().parent
+
+
+pytestmark = pytest.mark.usefixtures("toy_models_importable")
 
 
 @pytest.fixture(autouse=True)
-def _worker_pythonpath(monkeypatch):
-    parts = [str(REPO), str(TESTS)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(parts))
+def _no_toy_sleep(monkeypatch):
     monkeypatch.setenv("SWEEP_TOY_SLEEP", "0")
 
 

@@ -11,7 +11,7 @@ Python API (mirrors ``ree sweep plan|run|status|analyze``)::
 Modules: :mod:`.spec` (TOML + pydantic specs), :mod:`.design` (design tables), :mod:`.seeds`
 (SeedSequence keys, run ids), :mod:`.backends` (executors), :mod:`.store` (Parquet store),
 :mod:`.provenance`, :mod:`.runner` (plan/run/status), :mod:`.analysis` (SALib, PRIM),
-:mod:`.interrupts` (SIGTERM and Ctrl-C), :mod:`.cli` (typer app ``sweep_app``).
+:mod:`.cli` (typer app ``sweep_app``).
 """
 
 from .analysis import AnalysisError, AnalysisResult, analyze, load_table

@@ -28,7 +28,7 @@ from rich.table import Table
 
 from .analysis import AnalysisError
 from .analysis import analyze as _analyze
-from .interrupts import Terminated, sigterm_raises
+from ..interrupts import Terminated, sigterm_raises
 from .runner import DEFAULT_OUT
 from .runner import plan as _plan
 from .runner import run as _run
@@ -64,7 +64,7 @@ def _stopped(how: str, code: int) -> None:
 
 def _guard(fn, *args, **kwargs):
     """Call ``fn`` and turn the errors a user can cause into one line and an exit code; SIGTERM
-    and Ctrl-C stop it like an interruption (see :mod:`.interrupts`)."""
+    and Ctrl-C stop it like an interruption (see :mod:`experiments.interrupts`)."""
     try:
         with sigterm_raises():
             return fn(*args, **kwargs)

@@ -139,31 +139,30 @@ def _abm_months(scenario: Any, months: int | None) -> int:
 def _abm_outcome_check(scenario: Any, months: int, outcomes: list[str]) -> dict[str, str]:
     """Outcomes with a ``year`` need the runs to cover the whole of that calendar year."""
     from abm.outcomes import OUTCOMES
+    from abm.timeline import months_between, to_month
 
-    y0, m0 = (int(x) for x in str(scenario.start).split("-")[:2])
-    first = 12 * y0 + m0 - 1  # month index of the first simulated month
-    last = first + months - 1
-
-    def label(i: int) -> str:
-        return f"{i // 12}-{i % 12 + 1:02d}"
-
+    first = to_month(scenario.start)
+    last = first + (months - 1)
     out: dict[str, str] = {}
     for name in outcomes:
         year = getattr(OUTCOMES.get(name), "year", None)
-        if year is None or first <= 12 * year and last >= 12 * year + 11:
+        if year is None:
             continue
-        covered = max(0, min(last, 12 * year + 11) - max(first, 12 * year) + 1)
+        jan, dec = to_month(f"{year}-01"), to_month(f"{year}-12")
+        if first <= jan and last >= dec:
+            continue
+        covered = max(0, months_between(max(first, jan), min(last, dec)) + 1)
         what = ("would be NaN in every run" if covered == 0
                 else f"would average only {covered} of its 12 months")
-        if first > 12 * year:
+        if first > jan:
             fix = f"drop it, or use a scenario that starts by {year}-01"
         else:
-            need = 12 * year + 11 - first + 1
+            need = months_between(first, dec) + 1
             fix = (f"set months = {need} or more, or drop the outcome" if need <= scenario.months
                    else f"the scenario ends in {scenario.end}: drop the outcome or use a "
                         f"scenario that runs through {year}-12")
-        out[name] = (f"{name!r} is the mean of {year}, but the runs cover {label(first)} to "
-                     f"{label(last)} (months = {months}), so it {what}; {fix}")
+        out[name] = (f"{name!r} is the mean of {year}, but the runs cover {first} to {last} "
+                     f"(months = {months}), so it {what}; {fix}")
     return out
 
 

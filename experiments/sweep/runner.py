@@ -32,7 +32,7 @@ import pandas as pd
 
 from .backends import Backend, open_backend
 from .design import build_design, expected_rows
-from .interrupts import Terminated
+from ..interrupts import Terminated
 from .provenance import invocation_record, now_iso
 from .seeds import canonical_value, make_seed_sequence, spawn_key
 from .spec import ExperimentSpec, SpecError, check_backend, load_spec
@@ -434,7 +434,7 @@ def run(
         SpecError: invalid spec or backend (nothing written).
         SpecChangedError: the store was made by another spec and ``fresh`` is False.
         StoreError: a store file is damaged or the store folder is a file.
-        KeyboardInterrupt, Terminated (SIGTERM, see :mod:`.interrupts`): after writing the
+        KeyboardInterrupt, Terminated (SIGTERM, see :mod:`experiments.interrupts`): after writing the
             finished results and recording the invocation as ``interrupted``.
     """
     spec_tmp, *_ = load_spec(spec_path, check_model=False)

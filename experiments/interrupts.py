@@ -1,9 +1,10 @@
-"""Stopping a sweep on purpose: Ctrl-C and SIGTERM (``kill``, ``timeout``, Slurm, ``docker stop``).
+"""Stopping a command on purpose: Ctrl-C and SIGTERM (``kill``, ``timeout``, Slurm, ``docker stop``).
 
 Ctrl-C raises ``KeyboardInterrupt``. :func:`sigterm_raises` turns SIGTERM into
 :class:`Terminated` (a ``SystemExit`` with code 143 = 128 + 15) in the process that installed
-it, so both unwind the same way: :func:`experiments.sweep.runner.run` writes the finished runs,
-shuts the backend down and records the invocation as ``interrupted``; the CLI then prints one
+it, so both unwind the same way: ``ree run`` and ``ree reproduce`` remove their staging folder
+(``--out`` stays as it was), :func:`experiments.sweep.runner.run` writes the finished runs,
+shuts the backend down and records the invocation as ``interrupted``; each CLI then prints one
 line and exits with 130 or 143.
 """
 
