@@ -26,9 +26,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from ..interrupts import Terminated, sigterm_raises
 from .analysis import AnalysisError
 from .analysis import analyze as _analyze
-from ..interrupts import Terminated, sigterm_raises
 from .runner import DEFAULT_OUT
 from .runner import plan as _plan
 from .runner import run as _run

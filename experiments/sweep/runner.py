@@ -30,9 +30,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..interrupts import Terminated
 from .backends import Backend, open_backend
 from .design import build_design, expected_rows
-from ..interrupts import Terminated
 from .provenance import invocation_record, now_iso
 from .seeds import canonical_value, make_seed_sequence, spawn_key
 from .spec import ExperimentSpec, SpecError, check_backend, load_spec
