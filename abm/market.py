@@ -45,9 +45,12 @@ class OrderBook:
 
     Offers: ``(agent, good, origin, qty t, ask USD/kg, cm, ca)`` where ``cm`` and ``ca`` are
     the China-mined and China-any-stage shares of the offered stock. Bids: ``(agent, good,
-    region, use, qty t, price USD/kg)``. End use: ``(good, region, use) -> t/month``, the
-    planned use that bidders document (what a licence application may cover; inventory
-    building is not an end use).
+    region, use, qty t, price USD/kg, nomination)``, ``nomination`` the index of the buyer's
+    contract nomination the bid belongs to (-1: spot only). Nominations: ``(good, region,
+    use, qty t)``, the tonnes a buyer asks its contracted suppliers for this month
+    (:mod:`abm.sourcing`). End use: ``(good, region, use) -> t/month``, the planned use that
+    bidders document (what a licence application may cover; inventory building is not an
+    end use).
     """
 
     n_goods: int
@@ -55,9 +58,10 @@ class OrderBook:
     offers: list[tuple] = field(default_factory=list)
     bids: list[tuple] = field(default_factory=list)
     end_use: dict[tuple[int, int, int], float] = field(default_factory=dict)
+    nominations: list[tuple[int, int, int, float]] = field(default_factory=list)
     _offer_arr: np.ndarray = field(default_factory=lambda: np.zeros((0, 6)), repr=False,
                                     compare=False)
-    _bid_arr: np.ndarray = field(default_factory=lambda: np.zeros((0, 5)), repr=False,
+    _bid_arr: np.ndarray = field(default_factory=lambda: np.zeros((0, 6)), repr=False,
                                   compare=False)
 
     def offer(self, agent, good: int, region: int, qty: float, ask: float,
@@ -70,7 +74,8 @@ class OrderBook:
             use: str = "civil") -> None:
         """Post a bid (ignored when ``qty`` <= 1e-9 t)."""
         if qty > 1e-9 and price > 0:
-            self.bids.append((agent, good, region, USES.index(use), float(qty), float(price)))
+            self.bids.append((agent, good, region, USES.index(use), float(qty), float(price),
+                              -1))
 
     def offer_tranches(self, agent, good: int, region: int, qty: float, asks,
                        cm: float, ca: float) -> None:
@@ -80,13 +85,21 @@ class OrderBook:
             q = float(qty)
             self.offers.extend([(agent, good, region, q, float(ask), cm, ca) for ask in asks])
 
-    def bid_tranches(self, agent, good: int, region: int, qty: float, prices,
-                     use: str = "civil") -> None:
-        """Post one bid of ``qty`` t at each price of ``prices`` (USD/kg), as :meth:`bid`
-        does for each (all ignored when ``qty`` <= 1e-9 t; a price <= 0 is ignored)."""
-        if qty > 1e-9:
-            q, u = float(qty), USES.index(use)
-            self.bids.extend([(agent, good, region, u, q, float(p)) for p in prices if p > 0])
+    def bid_tranches(self, agent, good: int, region: int, qty, prices,
+                     use: str = "civil", nomination: int = -1) -> None:
+        """Post one bid per price of ``prices`` (USD/kg) of ``qty`` t each (a number, or one
+        per price), as :meth:`bid` does for each (tranches of <= 1e-9 t or at a price <= 0
+        are ignored); ``nomination``: the buyer's contract nomination (:meth:`nominate`)."""
+        u = USES.index(use)
+        qs = np.broadcast_to(np.asarray(qty, dtype=float), (len(prices),))
+        self.bids.extend([(agent, good, region, u, float(q), float(p), nomination)
+                          for q, p in zip(qs, prices) if q > 1e-9 and p > 0])
+
+    def nominate(self, good: int, region: int, qty: float, use: str = "civil") -> int:
+        """Record a contract nomination of ``qty`` t (>= 0) at node ``(good, region, use)``;
+        returns its index, to pass to :meth:`bid_tranches`."""
+        self.nominations.append((good, region, USES.index(use), max(float(qty), 0.0)))
+        return len(self.nominations) - 1
 
     def declare_end_use(self, good: int, region: int, qty: float, use: str = "civil") -> None:
         """Document ``qty`` t/month of planned use of ``good`` at node ``(region, use)``."""
@@ -102,11 +115,15 @@ class OrderBook:
         return self._offer_arr
 
     def bid_array(self) -> np.ndarray:
-        """Bids as a float array (n_bids, 5): good, region, use, qty, price (book order;
-        rebuilt only when bids were added since the last call)."""
+        """Bids as a float array (n_bids, 6): good, region, use, qty, price, nomination
+        (book order; rebuilt only when bids were added since the last call)."""
         if len(self._bid_arr) != len(self.bids):
-            self._bid_arr = np.array([b[1:] for b in self.bids], dtype=float).reshape(-1, 5)
+            self._bid_arr = np.array([b[1:] for b in self.bids], dtype=float).reshape(-1, 6)
         return self._bid_arr
+
+    def nomination_array(self) -> np.ndarray:
+        """Nominations as a float array (n, 4): good, region, use, qty."""
+        return np.array(self.nominations, dtype=float).reshape(-1, 4)
 
 
 @dataclass
@@ -129,19 +146,31 @@ class ArcTerms:
 
 @dataclass
 class ClearingResult:
-    """Outcome of one clearing.
+    """Outcome of one clearing (contracts and spot together).
 
     Attributes:
-        flows: (n_goods, n_regions, n_regions, 2) tonnes shipped origin -> destination per use.
-        origin_price: (n_goods, n_regions) USD/kg, NaN where nothing is offered.
-        price: (n_goods, n_regions, 2) delivered price per node, USD/kg (NaN if undefined).
-        offer_fill: tonnes sold per offer (same order as the book).
+        flows: (n_goods, n_regions, n_regions, 2) tonnes shipped origin -> destination per
+            use (contract plus spot).
+        origin_price: (n_goods, n_regions) spot origin price (FOB) of the residual spot
+            market, USD/kg, NaN where nothing is offered on spot.
+        price: (n_goods, n_regions, 2) marginal spot quote per demand node (delivered),
+            USD/kg, NaN where undefined.
+        offer_fill: tonnes sold per offer (same order as the book), contract plus spot.
         bid_fill: tonnes received per bid.
         bid_attrs: (n_bids, 2) China-mined and China-any shares of each bid's delivery.
         bid_origin_share: (n_bids, n_regions) share of each bid's delivery from each origin.
         node_origin_share: (n_goods, n_regions, 2, n_regions) share of each demand node's
             receipts from each origin.
         solves: LP solves used (tariff fixed point).
+        contract: (n_goods, n_regions, n_regions, 2) tonnes delivered on contract (zeros
+            without supplier relationships).
+        contract_wanted: the same shape, tonnes nominated on contract per arc.
+        paid_price: (n_goods, n_regions, 2) volume-weighted delivered price paid per node,
+            contract and spot together, USD/kg (NaN where nothing was received).
+        received_price: (n_goods, n_regions) volume-weighted FOB price received per origin,
+            USD/kg (NaN where nothing was sold).
+        offer_price: (n_offers,) FOB price realised per offer, USD/kg (NaN if unfilled).
+        spot_sold: (n_goods, n_regions) tonnes sold on spot per origin.
     """
 
     flows: np.ndarray
@@ -153,6 +182,17 @@ class ClearingResult:
     bid_origin_share: np.ndarray
     node_origin_share: np.ndarray
     solves: int = 1
+    contract: np.ndarray | None = None
+    contract_wanted: np.ndarray | None = None
+    paid_price: np.ndarray | None = None
+    received_price: np.ndarray | None = None
+    offer_price: np.ndarray | None = None
+    spot_sold: np.ndarray | None = None
+
+
+#: Largest cost perturbation (USD/kg) used to break ties between LP columns in a fixed
+#: order, so that the spot allocation is unique and does not depend on the solver path.
+TIE_BREAK = 1e-6
 
 
 def _group_steps(key: np.ndarray, qty: np.ndarray, price: np.ndarray, max_steps: int,
@@ -185,15 +225,24 @@ def _group_steps(key: np.ndarray, qty: np.ndarray, price: np.ndarray, max_steps:
 
 
 def clear(book: OrderBook, terms: ArcTerms, ref_price: np.ndarray, *,
-          max_steps: int = 16, max_solves: int = 4,
+          relations=None, max_steps: int = 16, max_solves: int = 4,
           tolerance: float = 0.005) -> ClearingResult:
-    """Clear all goods of one month at once.
+    """Clear all goods of one month: contracts first, then the spot market.
+
+    With ``relations`` (:class:`abm.sourcing.SupplierRelations`), each node's contract
+    nomination is delivered from its contracted origins at the origins' contract price
+    index (:meth:`~abm.sourcing.SupplierRelations.allocate`); offers are drawn pro rata
+    within each origin, and each buyer's bids are reduced by its contract receipts from its
+    highest-priced tranche down. The residual offers and bids clear on the spot market
+    (the LP of the module docstring) over the remaining arc capacity and quota, on arcs
+    from origins the node has qualified. Without ``relations`` everything clears on spot.
 
     Args:
-        book: the month's offers and bids.
+        book: the month's offers, bids and nominations.
         terms: transport, ad valorem rates, arc capacities and quotas.
         ref_price: (n_goods, n_regions) reference origin prices for the ad valorem terms,
             USD/kg (the previous month's origin prices).
+        relations: supplier relationships, or None.
         max_steps: most price steps per (good, origin) and per (good, node).
         max_solves: most LP solves of the fixed point between origin prices and the ad
             valorem terms (the first uses ``ref_price``).
@@ -205,27 +254,152 @@ def clear(book: OrderBook, terms: ArcTerms, ref_price: np.ndarray, *,
     Raises:
         ClearingError: HiGHS failed.
     """
+    G, R = book.n_goods, book.n_regions
+    off = book.offer_array().copy()
+    bid = book.bid_array().copy()
     ref = np.array(ref_price, dtype=float)
-    result = _solve(book, terms, ref, max_steps)
+    n_off, n_bid = len(off), len(bid)
+    wanted = contract = np.zeros((G, R, R, 2))
+    c_fill_off = np.zeros(n_off)
+    c_fill_bid = np.zeros(n_bid)
+    c_attr = np.zeros((G, R, 2, 2))
+    c_share = np.zeros((G, R, 2, R))
+    cap, quotas = terms.cap, list(terms.quotas)
+    supply = np.zeros((G, R))
+    if n_off:
+        og_, oo_ = off[:, 0].astype(np.int64), off[:, 1].astype(np.int64)
+        supply = np.bincount(og_ * R + oo_, weights=off[:, 2], minlength=G * R).reshape(G, R)
+    if relations is not None and n_off and n_bid and book.nominations:
+        nom = book.nomination_array()
+        ng_, nr_, nu_ = (nom[:, i].astype(np.int64) for i in range(3))
+        node_nom = np.bincount((ng_ * R + nr_) * 2 + nu_, weights=nom[:, 3],
+                               minlength=G * R * 2).reshape(G, R, 2)
+        wanted, contract = relations.allocate(node_nom, supply, cap, quotas)
+        sold_c = contract.sum(axis=(2, 3))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            frac = np.where(supply > 0, sold_c / np.where(supply > 0, supply, 1.0), 0.0)
+        c_fill_off = off[:, 2] * np.minimum(frac[og_, oo_], 1.0)
+        # origin attributes of contract sales (pro rata: the offered stock's mean)
+        w = np.bincount(og_ * R + oo_, weights=c_fill_off, minlength=G * R)
+        a_o = np.zeros((G * R, 2))
+        for k in (0, 1):
+            a_o[:, k] = np.bincount(og_ * R + oo_, weights=c_fill_off * off[:, 4 + k],
+                                    minlength=G * R)
+        a_o = np.where(w[:, None] > 0, a_o / np.where(w > 0, w, 1.0)[:, None], 0.0)
+        a_o = a_o.reshape(G, R, 2)
+        recv = contract.sum(axis=1)                                    # [g, d, u]
+        c_share = np.transpose(contract, (0, 2, 3, 1))                 # [g, d, u, o]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            c_attr = np.einsum("gduo,gok->gduk", c_share, a_o) / \
+                np.where(recv > 0, recv, 1.0)[..., None]
+            c_share = c_share / np.where(recv > 0, recv, 1.0)[..., None]
+            ratio = np.where(node_nom > 0, recv / np.where(node_nom > 0, node_nom, 1.0), 0.0)
+        got = nom[:, 3] * ratio[ng_, nr_, nu_]                           # per nomination
+        # reduce each nomination's bids from the highest-priced tranche down
+        b_nom = bid[:, 5].astype(np.int64)
+        has = b_nom >= 0
+        if has.any():
+            idx = np.nonzero(has)[0]
+            order = idx[np.lexsort((-bid[idx, 4], b_nom[idx]))]
+            k = b_nom[order]
+            q = bid[order, 3]
+            cum = np.cumsum(q)
+            _, start, counts = np.unique(k, return_index=True, return_counts=True)
+            before = cum - q - np.repeat((cum - q)[start], counts)
+            take = np.clip(got[k] - before, 0.0, q)
+            c_fill_bid[order] = take
+        off[:, 2] -= c_fill_off
+        bid[:, 3] -= c_fill_bid
+        cap = np.maximum(cap - contract, 0.0)
+        used = []
+        for goods, o, qq in quotas:
+            e = contract[goods, o].sum() - contract[goods, o, o].sum()
+            used.append((goods, o, max(qq - e, 0.0)))
+        quotas = used
+    if relations is not None:
+        # spot purchases only from origins the node has qualified
+        cap = np.where(np.transpose(relations.qualified, (0, 3, 1, 2)), cap, 0.0)
+    spot_terms = ArcTerms(terms.transport, terms.ad_valorem, cap, quotas)
+    keep_o = off[:, 2] > 1e-9
+    keep_b = bid[:, 3] > 1e-9
+    res = _solve(off[keep_o], bid[keep_b], G, R, spot_terms, ref, max_steps)
     taxed = terms.ad_valorem > 0
     for attempt in range(2, max_solves + 1):
-        active = (result.flows.sum(axis=3) > 1e-9) & taxed
+        active = (res.flows.sum(axis=3) > 1e-9) & taxed
         if not active.any():
             break
-        new = np.where(np.isnan(result.origin_price), ref, result.origin_price)
+        new = np.where(np.isnan(res.origin_price), ref, res.origin_price)
         g, o, _ = np.nonzero(active)
         if not np.any(np.abs(new[g, o] - ref[g, o]) > tolerance * np.maximum(ref[g, o], 1e-9)):
             break
         ref = new
-        result = _solve(book, terms, ref, max_steps)
-        result.solves = attempt
-    return result
+        res = _solve(off[keep_o], bid[keep_b], G, R, spot_terms, ref, max_steps)
+        res.solves = attempt
+    return _combine(res, keep_o, keep_b, off, bid, c_fill_off, c_fill_bid, contract, wanted,
+                    c_attr, c_share, relations, terms, G, R)
 
 
-def _solve(book: OrderBook, terms: ArcTerms, ref: np.ndarray, max_steps: int) -> ClearingResult:
-    G, R = book.n_goods, book.n_regions
-    offers, bids = book.offers, book.bids
-    n_off, n_bid = len(offers), len(bids)
+def _combine(spot: ClearingResult, keep_o, keep_b, off, bid, c_fill_off, c_fill_bid,
+             contract, wanted, c_attr, c_share, relations, terms, G, R) -> ClearingResult:
+    """Merge the contract deliveries and the spot clearing into one result (prices paid and
+    received are volume-weighted over both)."""
+    n_off, n_bid = len(off), len(bid)
+    s_fill_off = np.zeros(n_off)
+    s_fill_off[keep_o] = spot.offer_fill
+    s_fill_bid = np.zeros(n_bid)
+    s_fill_bid[keep_b] = spot.bid_fill
+    s_attr = np.zeros((n_bid, 2))
+    s_attr[keep_b] = spot.bid_attrs
+    s_orig = np.zeros((n_bid, R))
+    s_orig[keep_b] = spot.bid_origin_share
+    flows = spot.flows + contract
+    spot_sold = spot.flows.sum(axis=(2, 3))
+    # contract landed price per arc and FOB index per origin
+    if relations is not None:
+        index = np.where(np.isfinite(relations.index), relations.index, 0.0)
+        landed = index[:, :, None] * (1.0 + terms.ad_valorem) + terms.transport
+    else:
+        index = np.zeros((G, R))
+        landed = np.zeros((G, R, R))
+    c_val = (contract * landed[..., None]).sum(axis=1)                 # [g, d, u] USD/kg*t
+    s_node = spot.flows.sum(axis=1)                                    # [g, d, u]
+    s_val = np.where(s_node > 0, s_node * np.nan_to_num(spot.price), 0.0)
+    got = contract.sum(axis=1) + s_node
+    with np.errstate(divide="ignore", invalid="ignore"):
+        paid = np.where(got > 1e-9, (c_val + s_val) / np.where(got > 1e-9, got, 1.0), np.nan)
+        c_sold = contract.sum(axis=(2, 3))
+        sold = c_sold + spot_sold
+        rec = np.where(sold > 1e-9, (c_sold * index + spot_sold
+                                     * np.nan_to_num(spot.origin_price)) /
+                       np.where(sold > 1e-9, sold, 1.0), np.nan)
+    og_, oo_ = off[:, 0].astype(np.int64), off[:, 1].astype(np.int64)
+    fill = c_fill_off + s_fill_off
+    with np.errstate(divide="ignore", invalid="ignore"):
+        offer_price = np.where(fill > 0, (c_fill_off * index[og_, oo_] + s_fill_off
+                                          * np.nan_to_num(spot.origin_price[og_, oo_]))
+                               / np.where(fill > 0, fill, 1.0), np.nan)
+    bg_, br_, bu_ = (bid[:, i].astype(np.int64) for i in range(3))
+    b_fill = c_fill_bid + s_fill_bid
+    with np.errstate(divide="ignore", invalid="ignore"):
+        wgt = np.where(b_fill > 0, 1.0 / np.where(b_fill > 0, b_fill, 1.0), 0.0)
+    attrs = (c_fill_bid[:, None] * c_attr[bg_, br_, bu_] + s_fill_bid[:, None] * s_attr) \
+        * wgt[:, None]
+    b_orig = (c_fill_bid[:, None] * c_share[bg_, br_, bu_] + s_fill_bid[:, None] * s_orig) \
+        * wgt[:, None]
+    node = np.transpose(flows, (0, 2, 3, 1))                           # [g, d, u, o]
+    tot = node.sum(axis=3, keepdims=True)
+    node_share = np.where(tot > 0, node / np.where(tot > 0, tot, 1.0), 0.0)
+    return ClearingResult(flows, spot.origin_price, spot.price, fill, b_fill, attrs, b_orig,
+                          node_share, spot.solves, contract, wanted, paid, rec, offer_price,
+                          spot_sold)
+
+
+def _solve(off: np.ndarray, bid: np.ndarray, G: int, R: int, terms: ArcTerms, ref: np.ndarray,
+           max_steps: int) -> ClearingResult:
+    """Spot LP over offers ``off`` (n, >= 6: good, origin, qty, ask, cm, ca) and bids ``bid``
+    (n, >= 5: good, region, use, qty, price); ties are broken by a perturbation of at most
+    :data:`TIE_BREAK` USD/kg in column order, so the optimum is unique."""
+    n_off, n_bid = len(off), len(bid)
     flows = np.zeros((G, R, R, 2))
     origin_price = np.full((G, R), np.nan)
     price = np.full((G, R, 2), np.nan)
@@ -238,8 +412,6 @@ def _solve(book: OrderBook, terms: ArcTerms, ref: np.ndarray, max_steps: int) ->
                            bid_origin, node_origin)
     if not n_off or not n_bid:
         return empty
-    off = book.offer_array()      # g, r, q, ask, cm, ca
-    bid = book.bid_array()        # g, r, u, q, price
     off_g, off_r = off[:, 0].astype(np.int64), off[:, 1].astype(np.int64)
     bid_g, bid_r, bid_u = (bid[:, 0].astype(np.int64), bid[:, 1].astype(np.int64),
                            bid[:, 2].astype(np.int64))
@@ -269,6 +441,8 @@ def _solve(book: OrderBook, terms: ArcTerms, ref: np.ndarray, max_steps: int) ->
     a_cost = terms.transport[a_g, a_o, a_d] + terms.ad_valorem[a_g, a_o, a_d] * ref[a_g, a_o]
     nO, nN, nS, nD, nA = len(okeys), len(nkeys), len(s_q), len(d_q), len(ai)
     cost = np.concatenate([s_p, -d_p, a_cost])
+    # deterministic tie-breaking: a strictly increasing perturbation over the columns
+    cost = cost + TIE_BREAK * np.arange(len(cost)) / max(len(cost), 1)
     upper = np.concatenate([s_q, d_q, a_cap])
     upper[~np.isfinite(upper)] = np.inf
     col_s = np.arange(nS)

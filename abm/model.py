@@ -34,6 +34,7 @@ from abm.market import ArcTerms, OrderBook, clear
 from abm.metrics import Recorder, hhi
 from abm.policy import PolicyState
 from abm.regions import CHINA, regions, transport_matrix
+from abm.sourcing import SupplierRelations
 from abm.scenario import Scenario, apply_overrides, load_scenario
 from abm.timeline import to_month
 from abm.world import build_world, initial_stocks
@@ -118,6 +119,17 @@ class RareEarthModel(mesa.Model):
         self.origin_price = self.observed_price.copy()
         self.defense_price = self.observed_price.copy()
         self.policy = PolicyState(sc, self.catalog, tab.codes, tab.allied)
+        par = self.params
+        qual = {"mining": par.qualification_months_concentrates,
+                "separation": par.qualification_months_oxides,
+                "magnets": par.qualification_months_magnets}
+        self.relations = SupplierRelations(
+            G, R, sigma=par.armington_elasticity, border_cost=par.border_cost,
+            qualification_months=[qual[stage_of(g)] for g in self.catalog.goods],
+            adjust_months=par.contract_adjust_months, cover=par.contract_cover,
+            index_months=par.contract_index_months, risk_premium=par.supply_risk_premium,
+            risk_months=par.risk_decay_months)
+        self.spot_price = np.full((G, R, 2), np.nan)
         self.events: list[dict] = []
         self._supply_line: dict[tuple[int, str], list[float]] = {}
         self._denial_risk: dict[str, float] = {}
@@ -169,6 +181,14 @@ class RareEarthModel(mesa.Model):
             for a in self.agents:
                 for g in list(a.exp_price):
                     a.exp_price[g] = float(a.observed(g))
+        # supplier relationships: every origin offering supply in the base year is
+        # qualified; contract indices start at the trial clearing's origin prices
+        off = book.offer_array()
+        supply = np.bincount(off[:, 0].astype(np.int64) * self.R + off[:, 1].astype(np.int64),
+                             weights=off[:, 2], minlength=self.G * self.R).reshape(self.G, self.R)
+        rel = self.relations
+        rel.index = np.where(supply > 0, self.origin_price, np.nan)
+        rel.calibrate(supply, rel.landed(terms.ad_valorem, terms.transport))
         # base-year export mix without export quotas, for quotas allocated historically
         if any(m.kind == "export_quota" and m.allocation == "historical"
                for m in self.spec.measures):
@@ -180,28 +200,33 @@ class RareEarthModel(mesa.Model):
     def _observe(self, res) -> None:
         """Update observed prices from a clearing.
 
-        ``observed_price`` (delivered, what buyers pay) is a region's civil node price where
-        the region received goods, else its origin price where it sold, else the cheapest
-        landed cost; ``defense_price`` is the defense node's price where the region's
-        defense buyers received goods, else ``observed_price``; ``origin_price`` (FOB, what
-        sellers get) is the origin dual where the region offered. All (G, R), USD/kg.
-        Undefined entries keep their previous value.
+        ``observed_price`` (delivered, what buyers pay) is a region's civil volume-weighted
+        price paid (contract and spot, :attr:`abm.market.ClearingResult.paid_price`) where
+        the region received goods, else the price its sellers received, else the spot
+        origin quote, else the cheapest landed spot cost; ``defense_price`` is the defense
+        node's price paid where the region's defense buyers received goods, else
+        ``observed_price``; ``origin_price`` (FOB, what sellers get) is the volume-weighted
+        price received where the region sold, else its spot origin quote;
+        ``spot_price`` (G, R, 2) is the marginal spot quote of each demand node where it
+        bought on spot, else NaN. All (G, R) USD/kg unless stated. Undefined entries keep
+        their previous value.
         """
-        received = res.flows[:, :, :, 0].sum(axis=1) > 1e-9
-        node = np.where(received, res.price[:, :, 0], np.nan)
-        landed = _nanmin0(np.where(np.isfinite(res.origin_price)[:, :, None],
-                                    res.origin_price[:, :, None] + self.transport, np.nan)) \
-            if np.isfinite(res.origin_price).any() else np.full((self.G, self.R), np.nan)
-        obs = np.where(np.isfinite(node), node,
-                       np.where(np.isfinite(res.origin_price), res.origin_price, landed))
+        paid = res.paid_price if res.paid_price is not None else res.price
+        recv = res.received_price if res.received_price is not None else res.origin_price
+        node = paid[:, :, 0]
+        spot_fob = res.origin_price
+        fob = np.where(np.isfinite(recv), recv, spot_fob)
+        landed = _nanmin0(np.where(np.isfinite(spot_fob)[:, :, None],
+                                    spot_fob[:, :, None] + self.transport, np.nan)) \
+            if np.isfinite(spot_fob).any() else np.full((self.G, self.R), np.nan)
+        obs = np.where(np.isfinite(node), node, np.where(np.isfinite(fob), fob, landed))
         self.observed_price = np.where(np.isfinite(obs) & (obs > 0), obs, self.observed_price)
-        # the defense node's delivered price where defense received goods (sourcing rules
-        # and end-use denials segment it from the civil market), else the civil price
-        got = res.flows[:, :, :, 1].sum(axis=1) > 1e-9
-        dp = np.where(got, res.price[:, :, 1], self.observed_price)
+        dp = np.where(np.isfinite(paid[:, :, 1]), paid[:, :, 1], self.observed_price)
         self.defense_price = np.where(np.isfinite(dp) & (dp > 0), dp, self.defense_price)
-        self.origin_price = np.where(np.isfinite(res.origin_price) & (res.origin_price > 0),
-                                     res.origin_price, self.origin_price)
+        self.origin_price = np.where(np.isfinite(fob) & (fob > 0), fob, self.origin_price)
+        spot_in = res.flows.sum(axis=1) - (res.contract.sum(axis=1) if res.contract is not None
+                                           else 0.0)
+        self.spot_price = np.where(spot_in > 1e-9, res.price, np.nan)
 
     # ------------------------------------------------------------------ calendar
     @property
@@ -368,9 +393,10 @@ class RareEarthModel(mesa.Model):
         ref = np.where(np.isfinite(self.origin_price), self.origin_price,
                        self.catalog.ref_price[:, None])
         # customs value = last month's origin price (a one-month lag; one LP solve a month)
-        res = clear(book, terms, ref, max_solves=1)
+        res = clear(book, terms, ref, relations=self.relations, max_solves=1)
         desk.ship(res.flows, licensed)
         self._settle(book, res, licensed, approval)
+        self._adapt_relations(book, res, terms)
 
         # production (upstream first, so this month's purchases are used this month)
         for cls in (Miner, Refiner, MagnetMaker, Recycler, OEM, NonMagnetUser, DefenseContractor):
@@ -416,13 +442,13 @@ class RareEarthModel(mesa.Model):
             guaranteed = np.array([self.policy.guaranteed_price(
                 self.region_codes[r], g, isinstance(book.offers[i][0], MagnetMaker))
                 for i, g, r in zip(filled, g_.tolist(), r_.tolist())])
-            gap = np.maximum(guaranteed - res.origin_price[g_, r_], 0.0)
+            gap = np.maximum(guaranteed - res.offer_price[filled], 0.0)
             for i, k in zip(filled[gap > 0], np.nonzero(gap > 0)[0]):
                 gov = self._government(book.offers[i][0].region)
                 gov.subsidy_cost += gap[k] * res.offer_fill[i] * 1000.0
         for (a, g), q in sold.items():
             a.record_sale(g, q)
-        for (a, g, r, u, q, _p), fill, cm, ca in zip(book.bids, res.bid_fill,
+        for (a, g, r, u, q, _p, _n), fill, cm, ca in zip(book.bids, res.bid_fill,
                                                      res.bid_attrs[:, 0], res.bid_attrs[:, 1]):
             if fill > 0:
                 a.stock(g).add(fill, cm, ca)
@@ -440,6 +466,21 @@ class RareEarthModel(mesa.Model):
         self._observe(res)
         self.last_flows = res.flows
         self.last_clearing = res
+
+    def _adapt_relations(self, book, res, terms) -> None:
+        """After clearing: perceived non-delivery risk and contract price indices
+        (:meth:`~abm.sourcing.SupplierRelations.observe`), then qualification and contract
+        shares for next month (:meth:`~abm.sourcing.SupplierRelations.update`)."""
+        rel = self.relations
+        rel.observe(res.contract_wanted, res.contract, res.origin_price, res.spot_sold)
+        off, bid = book.offer_array(), book.bid_array()
+        G, R = self.G, self.R
+        supply = np.bincount(off[:, 0].astype(np.int64) * R + off[:, 1].astype(np.int64),
+                             weights=off[:, 2], minlength=G * R).reshape(G, R)
+        demand = np.bincount((bid[:, 0].astype(np.int64) * R + bid[:, 1].astype(np.int64)) * 2
+                             + bid[:, 2].astype(np.int64), weights=bid[:, 3],
+                             minlength=G * R * 2).reshape(G, R, 2)
+        rel.update(supply, rel.landed(terms.ad_valorem, terms.transport), demand)
 
     def _government(self, region: str) -> Government:
         for gov in self.agents_by_type[Government]:
@@ -497,6 +538,10 @@ class RareEarthModel(mesa.Model):
         nd, pr = cat.index["ox_Nd"], cat.index["ox_Pr"]
         ndpr = NDPR_ND_SHARE * p[nd] + (1 - NDPR_ND_SHARE) * p[pr]
         rec.add(date, t, "price", "NdPr", codes, "", ndpr, "USD/kg")
+        # marginal spot quotes (civil node) where the region bought on spot
+        sp = self.spot_price[:, :, 0]
+        gi, ri = np.nonzero(np.isfinite(sp))
+        rec.add(date, t, "price_spot", goods[gi], codes[ri], "", sp[gi, ri], "USD/kg")
         # flows
         fl = res.flows.sum(axis=3)
         g_, o_, d_ = np.nonzero(fl > 1e-6)

@@ -83,9 +83,63 @@ class Parameters(NumbersModel):
         "calibration choice (docs/calibration.md); IEA GCMO 2024: magnet REE demand ~doubled "
         "2015-2023, APS 131 kt by 2030 (~5%/yr)",
         "Growth of end-use output plans per year.")
-    max_price_multiple: float = P(
-        40.0, "x reference", 5.0, 200.0, "calibration choice",
-        "Highest bid any buyer makes, as a multiple of the good's reference price.")
+    oem_contribution_margin: float = P(
+        0.2, "-", 0.05, 0.5,
+        "contribution margin (price less variable cost) of manufacturers: automotive gross "
+        "margins about 10-20% (company reports); assumption for other sectors",
+        "Share of a product's value lost per unit not made; sets the derived-demand value of "
+        "a missing kilogram of input (unit value x margin / kg per unit).")
+    non_magnet_ree_cost_share: float = P(
+        0.1, "-", 0.02, 0.5, "assumption (catalysts, polishing, glass, alloys)",
+        "Share of rare-earth oxide in the cost of non-magnet products; their derived-demand "
+        "value is reference price / share x margin.")
+    # --- trade: supplier relationships and contracts ------------------------------------
+    armington_elasticity: float = P(
+        5.0, "-", 2.0, 10.0,
+        "Fontagne, Guimbard and Orefice (2022, JIE): product-level trade elasticities centred "
+        "near 5 (HS 2846, 2805.30, 8505.11 values not retrieved here)",
+        "Elasticity of substitution between origins in a buyer node's contract shares "
+        "(Armington 1969 CES / logit, Anderson, de Palma and Thisse 1992).")
+    border_cost: float = P(
+        0.44, "-", 0.0, 1.0,
+        "Anderson and van Wincoop (2004, JEL): border-related trade barriers about 44% "
+        "tariff equivalent for industrial countries",
+        "Tariff equivalent of buying from another region (home bias in contract shares).")
+    contract_cover: float = P(
+        0.8, "-", 0.5, 0.98,
+        "most oxide and magnet trade moves on term contracts (Adamas Intelligence 2025: about "
+        "96% of Dy oxide consumed priced near 224 USD/kg while spot asks exceeded 1,100)",
+        "Share of documented end use bought on contract; the rest and all inventory top-ups "
+        "are bought spot.")
+    contract_adjust_months: float = P(
+        6.0, "months", 1.0, 24.0,
+        "assumption: term contracts of about a year, reviewed quarterly or half-yearly",
+        "Time constant with which contract shares move towards their Armington targets.")
+    contract_index_months: float = P(
+        3.0, "months", 1.0, 12.0,
+        "contracts priced off published assessments (Asian Metal, SMM) with a lag, e.g. the "
+        "prior quarter's average (Lynas quarterly reports)",
+        "Smoothing time of the contract price index towards the spot price.")
+    qualification_months_magnets: float = P(
+        6.0, "months", 4.0, 18.0,
+        "automotive NdFeB supplier qualification 4-7 months (screening, samples and PPAP, "
+        "audit; Mainrich International 2025); longer for defense",
+        "Months before a buyer node can buy magnets from a new origin.")
+    qualification_months_oxides: float = P(
+        3.0, "months", 1.0, 12.0, "assumption: purity specifications tested on samples",
+        "Months before a magnet maker node can buy oxides from a new origin.")
+    qualification_months_concentrates: float = P(
+        6.0, "months", 3.0, 18.0, "assumption: metallurgical testing of a new feed",
+        "Months before a separation node can buy concentrate from a new origin.")
+    supply_risk_premium: float = P(
+        2.0, "-", 0.0, 10.0, "assumption (perceived-risk weight in supplier choice)",
+        "Proportional landed-cost premium per unit of perceived non-delivery risk of an "
+        "origin in contract-share decisions.")
+    carrying_cost_per_month: float = P(
+        0.01, "1/month", 0.003, 0.03,
+        "interest 5-8%/yr plus storage and insurance 2-4%/yr (Williams and Wright 1991)",
+        "Cost of holding stock a month, share of its value; sets buyers' marginal value of "
+        "stock at their target cover.")
     # --- inventories and expectations -------------------------------------------------
     price_expectation_months: float = P(
         4.0, "months", 1.0, 12.0, "adaptive expectations (Sterman 2000, ch. 20)",

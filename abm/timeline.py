@@ -10,6 +10,9 @@ import datetime as dt
 
 import pandas as pd
 
+#: Weeks in an average month (52.14 weeks / 12), to convert weeks of cover to months.
+WEEKS_PER_MONTH = 4.345
+
 
 def to_month(value: str | dt.date | pd.Period) -> pd.Period:
     """Parse a date string or date to a monthly :class:`pandas.Period`.

@@ -27,7 +27,7 @@ import pandas as pd
 
 from abm.data import DATA_DIR, load_table
 from abm.goods import ELEMENTS, FEED_CLASSES, GRADES, mag, ox
-from abm.timeline import months_between, to_month
+from abm.timeline import WEEKS_PER_MONTH, months_between, to_month
 from agents import (
     OEM,
     DefenseContractor,
@@ -208,7 +208,7 @@ def build_world(model, scenario) -> None:
         name = f"{model.region_names[region]} {sector} {'makers' if cls is OEM else 'contractors'}"
         f = cls(model, name, region, sector, units, recipe, row["unit_value_usd"])
         for g, a in f.recipe0.items():
-            f.stock(g).add(units * a * f.target_weeks() / 4.345, 0.0, 0.0)
+            f.stock(g).add(units * a * f.target_weeks() / WEEKS_PER_MONTH, 0.0, 0.0)
         model.initial_firms.append(f)
 
     # ---------------------------------------------------------------- recyclers
@@ -237,7 +237,7 @@ def build_world(model, scenario) -> None:
         f = NonMagnetUser(model, f"{model.region_names[r['region']]} non-magnet users", r["region"],
                 "non_magnet", units, recipe, basket_value)
         for g, a in f.recipe0.items():
-            f.stock(g).add(units * a * par.inventory_target_weeks / 4.345, 0.0, 0.0)
+            f.stock(g).add(units * a * par.inventory_target_weeks / WEEKS_PER_MONTH, 0.0, 0.0)
         model.initial_firms.append(f)
     _calibrate_feed_weights(model)
     model.base_balance = {"mined_oxide_t_yr": mined, "magnet_use_t_yr": magnet_use,

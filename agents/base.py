@@ -5,10 +5,12 @@ that travel with the material through every stage (docs/ODD.md section 2): ``cm`
 mined in China, and ``ca``, the share that passed through China at any stage (mined,
 separated or made there). Mixing two lots averages both shares by mass.
 
-Prices follow the inventory-coverage rule of commodity models (Sterman 2000, ch. 20; the
-GCMat model, Riddle et al. 2015): asks and bids are the firm's expected price scaled by
-``(cover / target cover) ** -alpha``; expected prices adapt to observed prices and revert to
-the long-run reference price (the cost anchor).
+Sellers' asks follow the inventory-coverage rule of commodity models (Sterman 2000, ch. 20;
+the GCMat model, Riddle et al. 2015): the expected price scaled by ``(cover / target cover)
+** -alpha``. Buyers' bids are their marginal value of stock (:func:`marginal_value`): the
+derived-demand value of a kilogram missing from this month's use, falling with cover to the
+expected price plus carrying cost at the target cover (the newsvendor rule). Expected prices
+adapt to observed prices and revert to the long-run reference price (the cost anchor).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import math
 
 import mesa
+import numpy as np
 
 
 class Stock:
@@ -46,16 +49,48 @@ class Stock:
         return q
 
 
-#: Price multiples of the four offer and bid tranches around the coverage price level.
+#: Price multiples of the four offer tranches around the coverage price level.
 ASK_STEPS = (0.91, 0.94, 0.97, 0.99)
-BID_STEPS = (1.09, 1.06, 1.03, 1.01)
+#: Number of bid tranches a buyer posts (equal quantities along its marginal-value curve).
+BID_TRANCHES = 4
 
 
-def cover_price(base: float, cover: float, target: float, alpha: float,
-                low: float, high: float) -> float:
-    """Inventory-coverage price: ``base * (cover/target) ** -alpha`` clipped to [low, high]."""
-    ratio = max(cover, 1e-3) / max(target, 1e-9)
-    return float(min(max(base * ratio ** (-alpha), low), high))
+def cover_price(base: float, cover: float, target: float, alpha: float) -> float:
+    """Inventory-coverage price ``base * (cover / target) ** -alpha`` (Sterman 2000, ch. 20),
+    USD/kg; ``cover`` and ``target`` in months (> 0)."""
+    return float(base * (cover / target) ** (-alpha))
+
+
+def marginal_value(cover, expected: float, value: float, target: float,
+                   carrying: float):
+    """A buyer's marginal value of stock at ``cover`` months of use (newsvendor rule).
+
+    ``expected + (value - expected) * P(cover)``, where ``P`` is the probability that stock
+    runs out before it is replenished, taken to fall exponentially with cover and calibrated
+    so that at the target cover the marginal value equals the expected price plus the
+    carrying cost of holding the stock that long, ``expected * (1 + carrying * target)``
+    (the critical fractile of the newsvendor problem: Arrow, Harris and Marschak 1951;
+    Zipkin 2000, ch. 9). At zero cover (this month's use not on hand) it is ``value``, the
+    derived-demand value of a missing kilogram. A buyer that values the input at no more
+    than the expected price plus carrying cost bids ``value`` throughout. Never above
+    ``value``.
+
+    Args:
+        cover: months of use on hand after this month's use (array or float; <= 0: short).
+        expected: expected price, USD/kg (> 0).
+        value: derived-demand value of a missing kilogram, USD/kg.
+        target: target cover, months (> 0).
+        carrying: carrying cost (interest, storage, insurance) per month, share of value.
+
+    Returns:
+        USD/kg, same shape as ``cover``.
+    """
+    c = np.maximum(np.asarray(cover, dtype=float), 0.0)
+    h = expected * carrying * target
+    if value <= expected + h:
+        return np.full_like(c, value)
+    p_target = h / (value - expected)           # stock-out probability at the target
+    return expected + (value - expected) * p_target ** (c / target)
 
 
 class Firm(mesa.Agent):
@@ -149,25 +184,24 @@ class Firm(mesa.Agent):
         if s is None or s.qty <= 1e-9:
             return
         par = self.model.params
-        ref = self.model.catalog.ref_price[g]
         rate = max(self.sales_ema.get(g, 0.0), self.output_month.get(g, 0.0), 1e-6)
         level = cover_price(self.expected(g), s.qty / rate, target_cover_months,
-                            par.ask_cover_elasticity, 0.2 * ref, par.max_price_multiple * ref)
+                            par.ask_cover_elasticity)
         q = s.qty / len(ASK_STEPS)           # equal tranches
         book.offer_tranches(self, g, self.ridx, q, [level * k for k in ASK_STEPS], s.cm, s.ca)
 
     def bid_for(self, book, g: int, use_rate: float, target_cover_months: float,
-                cap: float, use: str = "civil") -> None:
-        """Bid for ``g``: this month's use plus the gap to the cover target, in tranches.
-
-        The price level is the expected price scaled by the coverage rule (stock against
-        ``use_rate x target_cover_months``: short buyers bid more), capped at ``cap``;
-        tranches are bid at 1.09-1.01 times that level (capped).
+                value: float, use: str = "civil") -> None:
+        """Bid for ``g``: this month's use plus the gap to the cover target, in
+        :data:`BID_TRANCHES` equal tranches, each at the buyer's :func:`marginal_value` at
+        the cover it would leave after this month's use; a share ``contract_cover`` of the
+        planned use is nominated on contract (:mod:`abm.sourcing`), the rest is bought spot.
 
         Args:
             use_rate: planned use, t/month.
             target_cover_months: inventory target in months of use.
-            cap: highest price the firm will pay, USD/kg.
+            value: derived-demand value of a missing kilogram (what it would cost the
+                buyer: the margin lost on its product), USD/kg; no bid exceeds it.
         """
         if use_rate <= 0:
             return
@@ -179,12 +213,14 @@ class Firm(mesa.Agent):
             return
         # the documented end use (what an export-licence application may cover): this
         # month's planned use, not the inventory gap
-        book.declare_end_use(g, self.ridx, min(use_rate, need), use)
-        ref = self.model.catalog.ref_price[g]
-        level = cover_price(self.expected(g), s.qty / use_rate, target_cover_months,
-                            par.ask_cover_elasticity, 0.1 * ref, cap)
-        q = need / len(BID_STEPS)            # equal tranches
-        book.bid_tranches(self, g, self.ridx, q, [min(level * k, cap) for k in BID_STEPS], use)
+        planned = min(use_rate, need)
+        book.declare_end_use(g, self.ridx, planned, use)
+        nom = book.nominate(g, self.ridx, par.contract_cover * planned, use)
+        q = need / BID_TRANCHES
+        mid = (s.qty + q * (np.arange(BID_TRANCHES) + 0.5) - use_rate) / use_rate
+        prices = marginal_value(mid, self.expected(g), value, target_cover_months,
+                                par.carrying_cost_per_month)
+        book.bid_tranches(self, g, self.ridx, q, prices.tolist(), use, nom)
 
     # ----------------------------------------------------------------- accounting
     def record_sale(self, g: int, qty: float) -> None:

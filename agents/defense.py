@@ -3,7 +3,8 @@
 Buys magnets (high-temperature NdFeB and SmCo) for platforms (F-35 ~417 kg REE per jet,
 DoD 2024); its bids form a separate ``defense`` demand node, so licence regimes can deny
 defense end use and sourcing rules (DFARS 225.7018) can bar Chinese origin. It holds larger
-stocks and accepts higher prices than civilian buyers.
+stocks, and its derived-demand value of a missing kilogram (platform value x margin
+/ kg per platform) is far above civilian buyers'.
 """
 
 from __future__ import annotations
@@ -20,10 +21,6 @@ class DefenseContractor(OEM):
         """Defense inventory target, weeks of use (rises with perceived risk)."""
         par = self.model.params
         return par.defense_inventory_target_weeks * (1 + par.risk_sensitivity * self.risk)
-
-    def bid_cap(self, g: int) -> float:
-        """Defense pays up to twice the civilian cap."""
-        return 2 * super().bid_cap(g)
 
     def observed(self, g: int) -> float:
         """Last delivered price of ``g`` at this region's defense node (USD/kg): where

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 
 from abm.goods import mag, ox
+from abm.timeline import WEEKS_PER_MONTH
 from agents.base import Firm
 
 HRE = ("Dy", "Tb")
@@ -116,19 +117,35 @@ class MagnetMaker(Firm):
 
     def input_value(self, og: int, recipes: dict | None = None,
                     costs: dict | None = None) -> float:
-        """Most this maker would pay for oxide ``og``: its value in the magnet, USD/kg;
-        ``recipes`` and ``costs`` as in :meth:`planned_output`."""
+        """Most this maker would pay for oxide ``og``: its derived-demand value, USD/kg;
+        ``recipes`` and ``costs`` as in :meth:`planned_output`.
+
+        For a light rare earth (or Sm, Gd in SmCo) it is the magnet's margin over the other
+        inputs and conversion, per kg of the oxide in it. For Dy and Tb in an NdFeB maker
+        the substitute is the standard grade: without them the maker makes standard rather
+        than high-temperature magnets, so their value is the high-temperature grade's margin
+        premium over the standard grade per extra kg of the oxide (the cost of the
+        substitute, Marshall's derived demand)."""
         if recipes is None:
             recipes = self.recipes()
         if costs is None:
             costs = self.input_costs(recipes)
+
+        def margin(g, skip):
+            return (self.sale_price(g) - self.unit_cost
+                    - sum(c for i, c in costs[g] if i != skip))
+
+        std = self.model.catalog.index[mag("ndfeb_std")]
+        ht = self.model.catalog.index[mag("ndfeb_ht")]
+        if og in self.hre_goods and std in self.mix and ht in self.mix:
+            extra = recipes[ht].get(og, 0.0) - recipes[std].get(og, 0.0)
+            if extra > 0:
+                return max((margin(ht, og) - margin(std, og)) / extra, 0.0)
         best = 0.0
         for g in self.mix:
             a = recipes[g].get(og, 0.0)
-            if a <= 0:
-                continue
-            others = sum(c for i, c in costs[g] if i != og)
-            best = max(best, (self.sale_price(g) - self.unit_cost - others) / a)
+            if a > 0:
+                best = max(best, margin(g, og) / a)
         return best
 
     def post_orders(self, book) -> None:
@@ -141,11 +158,12 @@ class MagnetMaker(Firm):
         for g, q in plan.items():
             for og, a in recipes[g].items():
                 use[og] = use.get(og, 0.0) + q * a
-        cat = self.model.catalog
+        cover = par.inventory_target_weeks / WEEKS_PER_MONTH
         for og, rate in use.items():
-            cap = min(max(self.input_value(og, recipes, costs), self.expected(og)),
-                      par.max_price_multiple * cat.ref_price[og])
-            self.bid_for(book, og, rate, 1.5, cap)
+            # derived demand: the oxide's value in the magnet; magnet prices pass input
+            # costs through, so a maker values an input at least at its expected price
+            value = max(self.input_value(og, recipes, costs), self.expected(og))
+            self.bid_for(book, og, rate, cover, value)
         for g in self.mix:
             self.offer_stock(book, g, target_cover_months=FINISHED_COVER_MONTHS)
 

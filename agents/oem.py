@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 
 from abm.goods import mag
+from abm.timeline import WEEKS_PER_MONTH
 from agents.base import Firm
 
 
@@ -87,17 +88,28 @@ class OEM(Firm):
         par = self.model.params
         return par.inventory_target_weeks * (1 + par.risk_sensitivity * self.risk)
 
-    def bid_cap(self, g: int) -> float:
-        """Highest price for input ``g``, USD/kg."""
-        return self.model.params.max_price_multiple * self.model.catalog.ref_price[g]
+    def derived_value(self, g: int) -> float:
+        """Derived-demand value of a kilogram of input ``g`` missing from this month's use,
+        USD/kg: the contribution margin lost on the output it would have made, ``unit value
+        x oem_contribution_margin / kg of (magnet) input per unit`` (Marshall's derived
+        demand; the input's share of cost does not bound it). Same for every magnet grade
+        of the unit, since a missing kilogram of any of them stops the same share of a
+        unit."""
+        r = self.recipe0
+        mags = [a for h, a in r.items() if h in self.magnet_goods]
+        kg = 1000.0 * (sum(mags) if g in self.magnet_goods else r.get(g, 0.0))
+        if kg <= 0:
+            return float(self.model.catalog.ref_price[g])
+        return self.unit_value * self.model.params.oem_contribution_margin / kg
 
     # ----------------------------------------------------------------- step
     def post_orders(self, book) -> None:
         """Bid for this month's inputs plus the gap to the cover target."""
         self.plan_units = self.plan()
-        months = self.target_weeks() / 4.345
+        months = self.target_weeks() / WEEKS_PER_MONTH
         for g, a in self.recipe().items():
-            self.bid_for(book, g, self.plan_units * a, months, self.bid_cap(g), self.use)
+            self.bid_for(book, g, self.plan_units * a, months, self.derived_value(g),
+                         self.use)
 
     def received(self, g: int, asked: float, got: float) -> None:
         """Note the fill ratio of a bid (shortages raise perceived risk in :meth:`produce`,
@@ -185,6 +197,15 @@ class NonMagnetUser(OEM):
     price of the oxide not delivered (USD).
     """
 
+    def derived_value(self, g: int) -> float:
+        """Derived-demand value of a missing kilogram of oxide ``g``, USD/kg: the
+        contribution margin on the product it goes into, ``reference price /
+        non_magnet_ree_cost_share x oem_contribution_margin`` (the oxide is a share
+        ``non_magnet_ree_cost_share`` of the product's cost)."""
+        par = self.model.params
+        return float(self.model.catalog.ref_price[g] / par.non_magnet_ree_cost_share
+                     * par.oem_contribution_margin)
+
     def plan_by_good(self) -> dict[int, float]:
         """Planned use per oxide this month, t."""
         par = self.model.params
@@ -198,9 +219,9 @@ class NonMagnetUser(OEM):
         """Bid for each oxide separately."""
         self._plan = self.plan_by_good()
         self.plan_units = sum(self._plan.values())
-        months = self.target_weeks() / 4.345
+        months = self.target_weeks() / WEEKS_PER_MONTH
         for g, q in self._plan.items():
-            self.bid_for(book, g, q, months, self.bid_cap(g), self.use)
+            self.bid_for(book, g, q, months, self.derived_value(g), self.use)
 
     def produce(self) -> None:
         """Use what is on hand of each oxide; count what is missing as lost output."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from abm.goods import FEED_CLASSES, conc, ox
+from abm.timeline import WEEKS_PER_MONTH
 from agents.base import Firm
 
 
@@ -120,14 +121,12 @@ class Refiner(Firm):
         oxide = self.expected_oxides()
         plan = self.planned_throughput(oxide)
         values = self.feed_values(oxide)[0]
-        cap_mult = self.model.params.max_price_multiple
+        cover = self.model.params.inventory_target_weeks / WEEKS_PER_MONTH
         for w, g, value in zip(self.feed_weights, self.feed_goods, values):
-            if w <= 1e-6:
+            if w <= 1e-6 or value <= 0:
                 continue
-            if value <= 0:
-                continue
-            cap = min(value, cap_mult * self.model.catalog.ref_price[g])
-            self.bid_for(book, g, plan * w, 1.5, cap)
+            # derived demand: the feed's oxide-basket value less processing cost
+            self.bid_for(book, g, plan * w, cover, value)
         for g in self.oxide_goods:
             self.offer_stock(book, g, target_cover_months=1.0)
 
@@ -139,6 +138,7 @@ class Refiner(Firm):
         plan = self.planned_throughput(oxide)
         values, ratios = self.feed_values(oxide)
         pos = {g: i for i, g in enumerate(self.feed_goods)}
+        cover = par.inventory_target_weeks / WEEKS_PER_MONTH
         total_in = 0.0
         out = np.zeros(len(self.oxide_goods))
         cm_mass = ca_mass = 0.0
@@ -158,7 +158,7 @@ class Refiner(Firm):
             if s is None or values[pos[g]] <= 0:
                 continue
             w = self.feed_weights[pos[g]]
-            extra = min(s.qty - take.get(g, 0.0) - 1.5 * plan * w, short)
+            extra = min(s.qty - take.get(g, 0.0) - cover * plan * w, short)
             if extra > 0:
                 take[g] = take.get(g, 0.0) + extra
                 short -= extra

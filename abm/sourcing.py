@@ -1,0 +1,215 @@
+"""Supplier relationships: term contracts whose origin shares follow an Armington (CES) rule.
+
+Buyers of each demand node ``(good g, destination region d, end use u)`` hold term contracts
+with the origins (regions) they have *qualified*. Each month a node nominates a share
+``contract_cover`` of its documented end use (its planned use this month,
+:meth:`abm.market.OrderBook.nominate`) on contract, split over origins by its current
+contract shares ``share[g, d, u, o]``; what contracts leave open, and every inventory top-up,
+goes to the spot market (:func:`abm.market.clear`).
+
+Mechanisms (docs/ODD.md, submodel "Supplier relationships"):
+
+* **Target shares (Armington 1969; CES aggregate of origin varieties, equivalently the logit
+  over suppliers of heterogeneous buyers, Anderson, de Palma and Thisse 1992)**::
+
+      s*_o  =  w_o (L_o (1 + b [o != d]) (1 + rho r_o)) ** -sigma  /  sum over qualified o'
+
+  with ``L_o`` the landed contract cost (origin contract price index x (1 + ad valorem
+  tariff and export duty) + transport, USD/kg), ``b`` the border cost (a tariff equivalent
+  of the home bias of trade; Anderson and van Wincoop 2004), ``r_o`` the node's perceived
+  risk that origin ``o`` fails to deliver and ``rho`` the premium buyers put on it, ``w_o``
+  the origin's supply on offer (the "mass" of structural gravity), and ``sigma`` the
+  elasticity of substitution between origins (Fontagne, Guimbard and Orefice 2022:
+  product-level elasticities centred near 5). A 25% tariff on one origin multiplies its
+  weight by ``1.25 ** -sigma``: the share moves, never to zero at once.
+* **Gradual switching**: qualified shares follow the target by partial adjustment with time
+  constant ``contract_adjust_months`` (term contracts reviewed a few times a year).
+* **Qualification**: an origin that offered nothing at the start is not qualified; a node
+  qualifies it after ``qualification_months`` of the good's stage (whole months in which the
+  origin offers supply), and until then buys nothing from it, on contract or spot.
+* **Risk**: the perceived risk of an origin is an exponential average (``risk_months``) of the
+  share of the node's contract nomination to it that was not delivered (licence denials,
+  quotas, rationing).
+* **Contract prices**: contracts are priced off a published assessment with a lag (Adamas
+  Intelligence 2025; company reports): the index of origin ``o`` follows the volume-weighted
+  spot price at ``o`` (or, where ``o`` sold nothing on spot, the world spot assessment of the
+  good) by exponential smoothing over ``index_months``.
+
+All state is held in numpy arrays indexed ``[g, d, u, o]`` (shares, risk, qualification) and
+``[g, o]`` (index); every step is vectorised, so the cost grows with goods x regions^2, not
+with the number of firms.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class SupplierRelations:
+    """Contract shares, qualification, perceived risk and contract price indices.
+
+    Args:
+        n_goods, n_regions: array sizes (G, R).
+        sigma: Armington elasticity of substitution between origins (> 0).
+        border_cost: tariff equivalent of buying across a border (>= 0).
+        qualification_months: (G,) months to qualify a new origin, per good.
+        adjust_months: time constant of contract-share adjustment, months (>= 1).
+        cover: share of documented end use bought on contract (0-1).
+        index_months: smoothing time of the contract price index, months (>= 1).
+        risk_premium: proportional cost premium per unit of perceived non-delivery risk.
+        risk_months: averaging time of perceived non-delivery risk, months (>= 1).
+
+    Raises:
+        ValueError: a parameter out of its domain.
+    """
+
+    def __init__(self, n_goods: int, n_regions: int, *, sigma: float, border_cost: float,
+                 qualification_months, adjust_months: float, cover: float,
+                 index_months: float, risk_premium: float, risk_months: float):
+        if not sigma > 0:
+            raise ValueError(f"sigma must be > 0, got {sigma}")
+        if not 0 <= cover <= 1:
+            raise ValueError(f"cover must be in [0, 1], got {cover}")
+        for name, v in (("adjust_months", adjust_months), ("index_months", index_months),
+                        ("risk_months", risk_months)):
+            if not v >= 1:
+                raise ValueError(f"{name} must be >= 1 month, got {v}")
+        G, R = n_goods, n_regions
+        self.G, self.R = G, R
+        self.sigma = float(sigma)
+        self.border = float(border_cost)
+        self.qual_months = np.broadcast_to(np.asarray(qualification_months, dtype=float),
+                                           (G,)).copy()
+        self.adjust = float(adjust_months)
+        self.cover = float(cover)
+        self.index_months = float(index_months)
+        self.risk_premium = float(risk_premium)
+        self.risk_months = float(risk_months)
+        shape = (G, R, 2, R)
+        self.share = np.zeros(shape)          # [g, d, u, o] contract share of node's nomination
+        self.qualified = np.zeros(shape, dtype=bool)
+        self.trial = np.zeros(shape)          # months an unqualified origin has been tested
+        self.risk = np.zeros(shape)           # perceived non-delivery risk, 0-1
+        self.index = np.full((G, R), np.nan)  # contract price index per origin, USD/kg FOB
+        self.home = np.eye(R, dtype=bool)     # [d, o] domestic pairs
+
+    # ------------------------------------------------------------------ shares
+    def landed(self, ad_valorem: np.ndarray, transport: np.ndarray) -> np.ndarray:
+        """Landed contract cost per arc ``index x (1 + ad valorem) + transport``, USD/kg,
+        shape (G, R origin, R destination); NaN where an origin has no index."""
+        return self.index[:, :, None] * (1.0 + ad_valorem) + transport
+
+    def target(self, supply: np.ndarray, landed: np.ndarray,
+               qualified: np.ndarray | None = None) -> np.ndarray:
+        """Armington target shares ``s*[g, d, u, o]`` (sum 1 over ``o`` where any qualified
+        origin offers supply, else 0).
+
+        Args:
+            supply: (G, R) tonnes on offer per good and origin this month.
+            landed: (G, R, R) landed contract cost origin -> destination, USD/kg.
+            qualified: (G, R, 2, R) bool; default the current qualification.
+        """
+        q = self.qualified if qualified is None else qualified
+        L = np.transpose(landed, (0, 2, 1))[:, :, None, :]            # [g, d, 1, o]
+        border = np.where(self.home, 1.0, 1.0 + self.border)[None, :, None, :]
+        eff = L * border * (1.0 + self.risk_premium * self.risk)
+        w = supply[:, None, None, :] * q
+        ok = (w > 0) & np.isfinite(eff) & (eff > 0)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            # scale by the cheapest qualified cost per node so powers stay in range
+            base = np.min(np.where(ok, eff, np.inf), axis=3, keepdims=True)
+            num = np.where(ok, w * (eff / np.where(np.isfinite(base), base, 1.0))
+                           ** -self.sigma, 0.0)
+        tot = num.sum(axis=3, keepdims=True)
+        return np.where(tot > 0, num / np.where(tot > 0, tot, 1.0), 0.0)
+
+    def calibrate(self, supply: np.ndarray, landed: np.ndarray) -> None:
+        """Base year: every origin offering supply is qualified for every node, and contract
+        shares start at their Armington targets.
+
+        Args:
+            supply: (G, R) tonnes on offer per good and origin (base-year book).
+            landed: (G, R, R) landed contract cost, USD/kg.
+        """
+        self.qualified[:] = (supply > 0)[:, None, None, :]
+        self.share = self.target(supply, landed)
+
+    def update(self, supply: np.ndarray, landed: np.ndarray, demand: np.ndarray) -> None:
+        """Monthly adaptation: qualification of new origins, then partial adjustment of the
+        contract shares towards their targets.
+
+        Args:
+            supply: (G, R) tonnes on offer per good and origin this month.
+            landed: (G, R, R) landed contract cost, USD/kg.
+            demand: (G, R, 2) tonnes bid per node this month (nodes with demand test
+                unqualified origins that offer supply).
+        """
+        testing = (~self.qualified) & (supply > 0)[:, None, None, :] \
+            & (demand > 0)[:, :, :, None]
+        self.trial += testing
+        self.qualified |= self.trial >= self.qual_months[:, None, None, None]
+        tgt = self.target(supply, landed)
+        live = tgt.sum(axis=3, keepdims=True) > 0
+        new = self.share + (tgt - self.share) / self.adjust
+        self.share = np.where(live, new, self.share) * self.qualified
+
+    # ------------------------------------------------------------------ contracts
+    def allocate(self, nomination: np.ndarray, supply: np.ndarray, cap: np.ndarray,
+                 quotas) -> tuple[np.ndarray, np.ndarray]:
+        """Contract deliveries of one month.
+
+        Each node's nomination is split over origins by its contract shares (renormalised
+        over origins with supply), then bounded by the arc capacity (licences, embargoes,
+        sourcing rules), the export quotas (pro rata over the quota's exports) and each
+        origin's supply (pro rata over the origin's contracts).
+
+        Args:
+            nomination: (G, R, 2) tonnes nominated on contract per node.
+            supply: (G, R) tonnes on offer per good and origin.
+            cap: (G, R, R, 2) arc capacity origin -> destination per use, t (inf = none).
+            quotas: list of (good indices, origin, t per month).
+
+        Returns:
+            ``(wanted, delivered)``: (G, R origin, R destination, 2) tonnes.
+        """
+        share = np.where((supply > 0)[:, None, None, :], self.share, 0.0)
+        tot = share.sum(axis=3, keepdims=True)
+        share = np.where(tot > 0, share / np.where(tot > 0, tot, 1.0), 0.0)
+        wanted = np.transpose(nomination[:, :, :, None] * share, (0, 3, 1, 2))  # [g,o,d,u]
+        c = np.minimum(wanted, cap)
+        for goods, o, q in quotas:
+            exp = c[goods, o].copy()
+            exp[:, o, :] = 0.0
+            e = exp.sum()
+            if e > q:
+                c[goods, o] -= exp * (1.0 - max(q, 0.0) / e)
+        sold = c.sum(axis=(2, 3))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            f = np.where(sold > supply, supply / np.where(sold > 0, sold, 1.0), 1.0)
+        c = c * f[:, :, None, None]
+        return wanted, c
+
+    def observe(self, wanted: np.ndarray, delivered: np.ndarray, spot_fob: np.ndarray,
+                spot_sold: np.ndarray) -> None:
+        """After clearing: update perceived risk and the contract price indices.
+
+        Args:
+            wanted, delivered: as returned by :meth:`allocate`.
+            spot_fob: (G, R) spot origin price (FOB), USD/kg, NaN where nothing was offered.
+            spot_sold: (G, R) tonnes sold on spot per good and origin.
+        """
+        w = np.transpose(wanted, (0, 2, 3, 1))                   # [g, d, u, o]
+        d = np.transpose(delivered, (0, 2, 3, 1))
+        asked = w > 1e-9
+        miss = np.where(asked, 1.0 - d / np.where(asked, w, 1.0), 0.0)
+        self.risk = np.where(asked, self.risk + (miss - self.risk) / self.risk_months,
+                             self.risk)
+        sold = spot_sold > 1e-9
+        tot = spot_sold.sum(axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            world = np.where(tot > 1e-9, np.nansum(np.where(sold, spot_fob * spot_sold, 0.0),
+                                                   axis=1) / tot, np.nan)
+        p = np.where(sold, spot_fob, world[:, None])
+        upd = np.isfinite(p) & np.isfinite(self.index)
+        self.index = np.where(upd, self.index + (p - self.index) / self.index_months,
+                              np.where(np.isfinite(self.index), self.index, p))
