@@ -30,10 +30,12 @@ Mechanisms (docs/ODD.md, submodel "Supplier relationships"):
 * **Risk**: the perceived risk of an origin is an exponential average (``risk_months``) of the
   share of the node's contract nomination to it that was not delivered (licence denials,
   quotas, rationing).
-* **Contract prices**: contracts are priced off a published assessment with a lag (Adamas
-  Intelligence 2025; company reports): the index of origin ``o`` follows the volume-weighted
-  spot price at ``o`` (or, where ``o`` sold nothing on spot, the world spot assessment of the
-  good) by exponential smoothing over ``index_months``.
+* **Contract prices**: contracts are priced off a published benchmark assessment with a lag
+  (Asian Metal, SMM; Lynas prices off China's domestic assessment; Adamas Intelligence 2025:
+  most Dy oxide consumed in 2025 was priced near the benchmark while thin spot markets
+  outside China traded several times higher): every origin's contract index follows the
+  good's benchmark, the spot FOB prices of the origins weighted by their total sales
+  (so the deepest market sets it), by exponential smoothing over ``index_months``.
 
 All state is held in numpy arrays indexed ``[g, d, u, o]`` (shares, risk, qualification) and
 ``[g, o]`` (index); every step is vectorised, so the cost grows with goods x regions^2, not
@@ -160,8 +162,10 @@ class SupplierRelations:
 
         Each node's nomination is split over origins by its contract shares (renormalised
         over origins with supply), then bounded by the arc capacity (licences, embargoes,
-        sourcing rules), the export quotas (pro rata over the quota's exports) and each
-        origin's supply (pro rata over the origin's contracts).
+        sourcing rules), the export quotas (pro rata over the quota's exports) and a share
+        ``cover`` of each origin's supply (pro rata over the origin's contracts): sellers,
+        like buyers, commit only that share to contracts and keep the rest for the spot
+        market, so a shortage always shows in spot trades and the benchmark moves.
 
         Args:
             nomination: (G, R, 2) tonnes nominated on contract per node.
@@ -184,14 +188,19 @@ class SupplierRelations:
             if e > q:
                 c[goods, o] -= exp * (1.0 - max(q, 0.0) / e)
         sold = c.sum(axis=(2, 3))
+        avail = self.cover * supply
         with np.errstate(divide="ignore", invalid="ignore"):
-            f = np.where(sold > supply, supply / np.where(sold > 0, sold, 1.0), 1.0)
+            f = np.where(sold > avail, avail / np.where(sold > 0, sold, 1.0), 1.0)
         c = c * f[:, :, None, None]
         return wanted, c
 
     def observe(self, wanted: np.ndarray, delivered: np.ndarray, spot_fob: np.ndarray,
                 spot_sold: np.ndarray) -> None:
         """After clearing: update perceived risk and the contract price indices.
+
+        The benchmark of a good is the mean of the spot FOB prices of the origins that sold
+        on spot, weighted by each origin's total sales (contract and spot): the assessment
+        of the deepest market, not of a thin one.
 
         Args:
             wanted, delivered: as returned by :meth:`allocate`.
@@ -204,12 +213,14 @@ class SupplierRelations:
         miss = np.where(asked, 1.0 - d / np.where(asked, w, 1.0), 0.0)
         self.risk = np.where(asked, self.risk + (miss - self.risk) / self.risk_months,
                              self.risk)
-        sold = spot_sold > 1e-9
-        tot = spot_sold.sum(axis=1)
+        sales = delivered.sum(axis=(2, 3)) + spot_sold
+        quoted = (spot_sold > 1e-9) & np.isfinite(spot_fob)
+        wt = np.where(quoted, sales, 0.0)
+        tot = wt.sum(axis=1)
         with np.errstate(divide="ignore", invalid="ignore"):
-            world = np.where(tot > 1e-9, np.nansum(np.where(sold, spot_fob * spot_sold, 0.0),
-                                                   axis=1) / tot, np.nan)
-        p = np.where(sold, spot_fob, world[:, None])
+            bench = np.where(tot > 1e-9, (wt * np.where(quoted, spot_fob, 0.0)).sum(axis=1)
+                             / np.where(tot > 1e-9, tot, 1.0), np.nan)
+        p = np.broadcast_to(bench[:, None], self.index.shape)
         upd = np.isfinite(p) & np.isfinite(self.index)
         self.index = np.where(upd, self.index + (p - self.index) / self.index_months,
                               np.where(np.isfinite(self.index), self.index, p))

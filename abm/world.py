@@ -254,6 +254,8 @@ def initial_stocks(model) -> None:
     """
     cat = model.catalog
     sh = model.base_china_share
+    # processors' input stocks at their target cover (the cover they bid for)
+    cover = model.params.inventory_target_weeks / WEEKS_PER_MONTH
     for f in model.initial_firms:
         cn = f.region == "CN"
         if isinstance(f, OEM):
@@ -265,7 +267,7 @@ def initial_stocks(model) -> None:
             plan = f.planned_throughput()
             for w, g in zip(f.feed_weights, f.feed_goods):
                 o = 1.0 if cn else sh["mining"]
-                f.stock(g).add(1.5 * plan * w, o, o)
+                f.stock(g).add(cover * plan * w, o, o)
             comp = sum(w * cat.content[g] for w, g in zip(f.feed_weights, f.feed_goods))
             for i, g in enumerate(f.oxide_goods):
                 q = plan * comp[i] * model.params.separation_recovery
@@ -279,7 +281,7 @@ def initial_stocks(model) -> None:
                 f.stock(g).add(q, o, 1.0 if cn else sh["separation"])
                 f.output_month[g] = q
                 for og, a in f.recipe(g).items():
-                    f.stock(og).add(1.5 * q * a, o, 1.0 if cn else sh["separation"])
+                    f.stock(og).add(cover * q * a, o, 1.0 if cn else sh["separation"])
 
 
 def _calibrate_feed_weights(model) -> None:
