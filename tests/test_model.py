@@ -194,15 +194,17 @@ def test_licence_applications_cover_end_use_not_inventory_building():
     g = m.catalog.index["mag_ndfeb_ht"]
     oem.stock(g).qty = 0.0
     book = OrderBook(m.G, m.R)
-    oem.bid_for(book, g, use_rate=10.0, target_cover_months=6.0, cap=1e3)
+    oem.bid_for(book, g, use_rate=10.0, target_cover_months=6.0, value=1e3)
     bid = sum(b[4] for b in book.bids)
     assert bid == pytest.approx(10.0 + 60.0 / m.params.inventory_adjust_months)
     assert book.end_use == {(g, oem.ridx, 0): 10.0}
+    # the contract nomination is contract_cover of the documented end use
+    assert book.nominations == [(g, oem.ridx, 0, pytest.approx(m.params.contract_cover * 10.0))]
     # a buyer above its cover target bids nothing and documents nothing
     oem.stock(g).qty = 1e6
     book = OrderBook(m.G, m.R)
-    oem.bid_for(book, g, use_rate=10.0, target_cover_months=6.0, cap=1e3)
-    assert book.bids == [] and book.end_use == {}
+    oem.bid_for(book, g, use_rate=10.0, target_cover_months=6.0, value=1e3)
+    assert book.bids == [] and book.end_use == {} and book.nominations == []
 
 
 def test_licensed_flows_start_only_after_the_review():
