@@ -108,7 +108,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "outlook_stage": ("mining", "refining", "magnets"),
     "episode_event": ("production_halt", "stockpile_plan", "state_purchase",
                       "price_support_purchase", "speculative_buying", "price_peak",
-                      "industry_call", "tax", "mining_quota", "export_shortfall"),
+                      "industry_call", "tax", "mining_quota", "export_shortfall", "thrifting"),
     "price_unit": ("USD/kg", "USD/kg REO", "CNY/kg"),
     "price_basis": ("fob_china", "fob_china_unit_value", "china_domestic", "international",
                     "lynas_basket"),

@@ -147,6 +147,8 @@ def test_china_quotas_values():
     assert q.loc[(2023, "mining", "total"), "tonnes"] == 255_000      # incl. third batch
     assert q.loc[(2024, "mining", "total"), "tonnes"] == 270_000
     assert q.loc[(2024, "separation", "total"), "tonnes"] == 254_000
+    assert q.loc[(2018, "separation", "total"), "tonnes"] == pytest.approx(1.15 * q.loc[
+        (2017, "separation", "total"), "tonnes"])          # Reuters: +15% on 2017
     assert q.loc[(2025, "mining", "total"), "published"] == "no"
     ex = {y: q.loc[(y, "export", "total")] for y in range(2010, 2015)}
     use = {y: r["actual_t"] / r["tonnes"] for y, r in ex.items()}
@@ -184,6 +186,14 @@ def test_episode_and_price_values():
     dy11 = p.loc[("Dy oxide", "2011-12", "fob_china")]
     dy12 = p.loc[("Dy oxide", "2012-12", "fob_china")]
     assert (dy11["price_low"], dy12["price_high"]) == (1400, 630)     # USGS MCS2016 yearend
+    # multiples of the 2009 FOB average (Lynas/Metal-Pages): Nd yearend 2011 ~10x, Dy July
+    # 2011 high ~30x (derived: mid-2013 500 USD/kg was 'about 1/7' of it)
+    nd09 = p.loc[("Nd oxide", "2009", "fob_china"), "price_low"]
+    dy09 = p.loc[("Dy oxide", "2009", "fob_china"), "price_low"]
+    nd11 = p.loc[("Nd oxide", "2011-12", "fob_china")]
+    assert (nd11["price_low"] + nd11["price_high"]) / 2 / nd09 == pytest.approx(10.2, abs=0.05)
+    assert p.loc[("Dy oxide", "2011-07", "fob_china"), "price_low"] / dy09 == pytest.approx(
+        30.3, abs=0.1)
 
 
 @pytest.mark.parametrize("file,col,row,val,fragment", [
