@@ -1,18 +1,25 @@
 """Loading and validating the shipped calibration data (``abm/data/*.csv``).
 
 Every table keeps the ``source`` and ``status`` columns of ``../shared/data`` (see
-``abm/data/SOURCES.md``). :func:`load_table` checks column names, types, units and the
-vocabulary (regions, elements, deposits, stages) and raises :class:`DataError` naming the
-file, the row and the field on any problem.
+``abm/data/SOURCES.md``). :func:`load_table` checks column names, types, units, ranges,
+unique keys and the vocabulary (regions, elements, stages and the allowed values in
+:data:`CHOICES`) and raises :class:`DataError` naming the file, the row and the field on any
+problem. :func:`rampup_shares` and :func:`fit_rampup` turn ``rampup.csv`` into the share of
+nameplate reached by years since start-up and fit ``share(t) = 1 - exp(-(t - t0)/tau)``.
 """
 
 from __future__ import annotations
 
 import functools
+import math
+import re
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+from scipy.optimize import least_squares
 
 DATA_DIR = Path(str(resources.files("abm") / "data"))
 
@@ -49,7 +56,103 @@ SCHEMAS: dict[str, dict[str, str]] = {
     "sectors.csv": {"sector": "str", "share_of_civil_magnets": "float+", "ht_fraction": "float+",
                     "smco_fraction": "float+", "kg_magnet_per_unit": "float+",
                     "unit_value_usd": "float+", "source": "str", "status": "status"},
+    # ---- issue 12 tables: pipeline, ramp-up, quotas, demand outlook, 2010-12 episode
+    "project_pipeline.csv": {"project_id": "str", "firm": "str", "project": "str",
+                             "region": "region", "country": "str",
+                             "stage": "choice:pipeline_stage", "product": "str",
+                             "capacity_t_per_yr": "float+?",
+                             "capacity_unit": "choice:capacity_unit",
+                             "capex_usd_m": "float+?",
+                             "project_status": "choice:project_status",
+                             "announced": "date?", "earliest_start": "date?",
+                             "source": "str", "status": "status"},
+    "rampup.csv": {"project": "str", "period": "str", "period_start": "date",
+                   "period_years": "float+", "start_up": "date", "output_t": "float+",
+                   "nameplate_t_per_yr": "float+", "basis": "str", "source": "str",
+                   "status": "status"},
+    "china_quotas.csv": {"year": "year", "quota": "choice:quota", "group": "choice:quota_group",
+                         "tonnes": "float+?", "published": "choice:published",
+                         "actual_t": "float+?", "actual_basis": "str?", "source": "str",
+                         "status": "status"},
+    "demand_outlook.csv": {"outlook": "str", "scenario": "choice:scenario",
+                           "sector": "choice:sector", "metric": "choice:metric",
+                           "year_from": "year", "year_to": "year", "value": "float",
+                           "unit": "str", "source": "str", "status": "status"},
+    "sector_mix.csv": {"year": "year", "sector": "choice:sector", "share": "share",
+                       "basis": "str", "source": "str", "status": "status"},
+    "supply_outlook.csv": {"outlook": "str", "scenario": "choice:scenario", "year": "year",
+                           "stage": "choice:outlook_stage", "region": "region",
+                           "share": "share", "source": "str", "status": "status"},
+    "episode_2010_12.csv": {"date": "day", "event": "choice:episode_event", "actor": "str",
+                            "quantity": "float+?", "unit": "str?", "source": "str",
+                            "status": "status"},
+    "prices_2010_2012.csv": {"item": "str", "date": "day", "price_low": "float+",
+                             "price_high": "float+?", "unit": "choice:price_unit",
+                             "basis": "choice:price_basis", "source": "str",
+                             "status": "status"},
 }
+
+# allowed values of the "choice:<name>" kinds
+CHOICES: dict[str, tuple[str, ...]] = {
+    "pipeline_stage": ("mining", "cracking", "separation", "metal", "magnets", "recycling"),
+    "capacity_unit": ("reo", "ndpr_oxide", "dytb_oxide", "hre_feed", "magnet"),
+    "project_status": ("operating", "construction", "committed", "announced", "feasibility",
+                       "on_hold", "closed"),
+    "quota": ("mining", "separation", "export"),
+    "quota_group": ("total", "light", "heavy"),
+    "published": ("yes", "no", "unknown"),
+    "scenario": ("history", "base", "stated_policies", "aps", "company"),
+    "sector": ("all", "ev", "wind", "ev_wind", "clean_energy", "non_ev", "electronics",
+               "industrial", "industrial_other", "other"),
+    "metric": ("demand_t", "growth_pct_yr", "supply_growth_pct_yr", "share"),
+    "outlook_stage": ("mining", "refining", "magnets"),
+    "episode_event": ("production_halt", "stockpile_plan", "state_purchase",
+                      "price_support_purchase", "speculative_buying", "price_peak",
+                      "industry_call", "tax", "mining_quota", "export_shortfall", "thrifting"),
+    "price_unit": ("USD/kg", "USD/kg REO", "CNY/kg"),
+    "price_basis": ("fob_china", "fob_china_unit_value", "china_domestic", "international",
+                    "lynas_basket"),
+}
+
+# closed numeric ranges (lo, hi) per (file, column); checked after type conversion
+RANGES: dict[tuple[str, str], tuple[float, float]] = {
+    ("rampup.csv", "period_years"): (0.05, 1.0),
+    ("rampup.csv", "nameplate_t_per_yr"): (1.0, 1e6),
+    ("project_pipeline.csv", "capacity_t_per_yr"): (1.0, 1e6),
+    ("project_pipeline.csv", "capex_usd_m"): (0.1, 1e5),
+    ("china_quotas.csv", "tonnes"): (1.0, 1e6),
+    ("demand_outlook.csv", "value"): (0.0, 1e7),
+}
+
+# columns whose combined values must be unique in each table
+UNIQUE_KEYS: dict[str, tuple[str, ...]] = {
+    "project_pipeline.csv": ("project_id",),
+    "rampup.csv": ("project", "period"),
+    "china_quotas.csv": ("year", "quota", "group"),
+    "demand_outlook.csv": ("outlook", "scenario", "sector", "metric", "year_from", "year_to"),
+    "sector_mix.csv": ("year", "sector", "basis"),
+    "supply_outlook.csv": ("outlook", "scenario", "year", "stage", "region"),
+    "episode_2010_12.csv": ("date", "event", "actor"),
+    "prices_2010_2012.csv": ("item", "date", "basis"),
+}
+
+# cross-field rules: (file) -> [(field named in the message, test on a typed row, message)]
+ROW_RULES: dict[str, list[tuple[str, object, str]]] = {
+    "china_quotas.csv": [("tonnes", lambda r: r["published"] != "yes" or pd.notna(r["tonnes"]),
+                          "empty value; required when published is 'yes'")],
+    "demand_outlook.csv": [
+        ("year_to", lambda r: r["year_to"] >= r["year_from"], "must be >= year_from"),
+        ("value", lambda r: r["metric"] != "share" or 0.0 <= r["value"] <= 1.0,
+         "a share must lie in [0, 1]"),
+    ],
+    "prices_2010_2012.csv": [("price_high", lambda r: pd.isna(r["price_high"])
+                              or r["price_high"] >= r["price_low"], "must be >= price_low")],
+    "rampup.csv": [("period_start", lambda r: r["period_start"] >= r["start_up"] - 1,
+                    "period starts more than a month before start_up")],
+}
+
+YEAR_RANGE = (1990, 2100)
+_DAY_RE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
 
 STAGES = ("mining", "separation", "magnets")
 ELEMENT_SYMBOLS = ("La", "Ce", "Pr", "Nd", "Pm", "Sm", "Eu", "Gd", "Tb", "Dy", "Ho", "Er",
@@ -99,14 +202,33 @@ def validate_frame(df: pd.DataFrame, file: str) -> pd.DataFrame:
                     values.append(None)
                     continue
                 raise _fail(file, i, col, "empty value (required)")
-            if kind in ("float", "float+", "int"):
+            if kind in ("float", "float+", "int", "year", "share"):
                 try:
-                    v = float(raw) if kind != "int" else int(raw)
+                    v = int(raw) if kind in ("int", "year") else float(raw)
                 except ValueError:
                     raise _fail(file, i, col, f"'{raw}' is not a number") from None
+                if not math.isfinite(v):
+                    raise _fail(file, i, col, f"'{raw}' is not a finite number")
                 if kind == "float+" and v < 0:
                     raise _fail(file, i, col, f"negative value {v}; must be >= 0")
+                lo, hi = {"year": YEAR_RANGE, "share": (0.0, 1.0)}.get(
+                    kind, RANGES.get((file, col), (-math.inf, math.inf)))
+                if not lo <= v <= hi:
+                    raise _fail(file, i, col, f"value {v} out of range; allowed {lo} to {hi}")
                 values.append(v)
+            elif kind.startswith("choice:"):
+                allowed = CHOICES[kind.split(":", 1)[1]]
+                if raw not in allowed:
+                    raise _fail(file, i, col, f"unknown value '{raw}'; allowed: {list(allowed)}")
+                values.append(raw)
+            elif kind == "day":
+                try:
+                    ok = bool(_DAY_RE.match(raw)) and pd.Timestamp(raw) is not None
+                except ValueError:
+                    ok = False
+                if not ok:
+                    raise _fail(file, i, col, f"'{raw}' is not a YYYY, YYYY-MM or YYYY-MM-DD date")
+                values.append(raw)
             elif kind == "bool":
                 if raw.lower() not in ("true", "false"):
                     raise _fail(file, i, col, f"'{raw}' is not true/false")
@@ -137,7 +259,30 @@ def validate_frame(df: pd.DataFrame, file: str) -> pd.DataFrame:
             else:
                 values.append(raw)
         out[col] = values
+    _check_rules(out, file)
+    _check_unique(out, file)
     return out
+
+
+def _check_rules(df: pd.DataFrame, file: str) -> None:
+    """Apply the cross-field rules of :data:`ROW_RULES` to a typed table."""
+    for field, test, msg in ROW_RULES.get(file, []):
+        for i, row in enumerate(df.to_dict("records")):
+            if not test(row):
+                raise _fail(file, i, field, msg)
+
+
+def _check_unique(df: pd.DataFrame, file: str) -> None:
+    """Raise on the first repeated key of :data:`UNIQUE_KEYS` (message names both rows)."""
+    key = UNIQUE_KEYS.get(file)
+    if not key:
+        return
+    seen: dict[tuple, int] = {}
+    for i, row in enumerate(df[list(key)].itertuples(index=False, name=None)):
+        if row in seen:
+            raise _fail(file, i, "+".join(key),
+                        f"duplicate key {row} (also data row {seen[row] + 1}); keys must be unique")
+        seen[row] = i
 
 
 @functools.cache
@@ -165,3 +310,76 @@ def load_table(file: str, directory: Path | str | None = None) -> pd.DataFrame:
     if file not in SCHEMAS:
         raise DataError(f"unknown calibration table '{file}'; allowed: {sorted(SCHEMAS)}")
     return _load_cached(file, str(directory or DATA_DIR)).copy()
+
+
+# ------------------------------------------------------------------------------ ramp-up curve
+@dataclass(frozen=True)
+class RampupFit:
+    """Least-squares fit of ``share(t) = 1 - exp(-(t - t0) / tau)`` (0 before ``t0``).
+
+    Attributes:
+        tau: time constant, years.
+        t0: delay before output starts, years (0 unless fitted with ``shifted=True``).
+        rmse: root-mean-square error of the fitted shares (share of nameplate).
+        n: number of observations used.
+    """
+
+    tau: float
+    t0: float
+    rmse: float
+    n: int
+
+    def share(self, t_years: float | np.ndarray) -> np.ndarray:
+        """Fitted share of nameplate after ``t_years`` years since start-up (array, 0..1)."""
+        t = np.asarray(t_years, dtype=float)
+        return np.where(t > self.t0, 1.0 - np.exp(-(t - self.t0) / self.tau), 0.0)
+
+
+def rampup_shares(df: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Ramp-up observations with years since start-up and share of nameplate.
+
+    Args:
+        df: a validated ``rampup.csv`` table (default: the shipped one).
+
+    Returns:
+        The table plus ``t_mid_yr`` (years from ``start_up`` to the middle of the period,
+        months / 12) and ``share`` (output / (nameplate x period_years)); one row per period.
+        Source of each number: the row's ``source`` column (USGS MCS, Lynas and MP releases).
+    """
+    df = load_table("rampup.csv") if df is None else df.copy()
+    months = [(p - s).n for p, s in zip(df["period_start"], df["start_up"])]
+    df["t_mid_yr"] = np.array(months, dtype=float) / 12.0 + df["period_years"] / 2.0
+    df["share"] = df["output_t"] / (df["nameplate_t_per_yr"] * df["period_years"])
+    return df
+
+
+def fit_rampup(shares: pd.DataFrame, shifted: bool = False,
+               min_period_years: float = 0.5) -> RampupFit:
+    """Fit the exponential approach to nameplate to ramp-up observations.
+
+    Args:
+        shares: output of :func:`rampup_shares` (optionally filtered to some projects).
+        shifted: also fit the delay ``t0`` (years); else ``t0 = 0``.
+        min_period_years: drop shorter periods (quarters overlap the fiscal years).
+
+    Returns:
+        :class:`RampupFit` (tau and t0 in years).
+
+    Raises:
+        ValueError: fewer observations than fitted parameters.
+    """
+    d = shares[shares["period_years"] >= min_period_years]
+    t = d["t_mid_yr"].to_numpy(float)
+    y = d["share"].to_numpy(float)
+    k = 2 if shifted else 1
+    if len(t) < k + 1:
+        raise ValueError(f"fit_rampup: {len(t)} observations, need at least {k + 1}")
+
+    def resid(p):
+        tau, t0 = (p[0], p[1]) if shifted else (p[0], 0.0)
+        return np.where(t > t0, 1.0 - np.exp(-(t - t0) / tau), 0.0) - y
+
+    x0, lo, hi = ([2.0, 0.3], [0.05, 0.0], [50.0, 5.0]) if shifted else ([2.0], [0.05], [50.0])
+    res = least_squares(resid, x0, bounds=(lo, hi))
+    tau, t0 = (float(res.x[0]), float(res.x[1])) if shifted else (float(res.x[0]), 0.0)
+    return RampupFit(tau=tau, t0=t0, rmse=float(np.sqrt(np.mean(res.fun ** 2))), n=len(t))
