@@ -34,8 +34,9 @@ Mechanisms (docs/ODD.md, submodel "Supplier relationships"):
   (Asian Metal, SMM; Lynas prices off China's domestic assessment; Adamas Intelligence 2025:
   most Dy oxide consumed in 2025 was priced near the benchmark while thin spot markets
   outside China traded several times higher): every origin's contract index follows the
-  good's benchmark, the spot FOB prices of the origins weighted by their total sales
-  (so the deepest market sets it), by exponential smoothing over ``index_months``.
+  good's benchmark, the spot FOB price of its reference market (the origin with the largest
+  total sales that sold on spot: the deepest market sets it), by exponential smoothing over
+  ``index_months``.
 
 All state is held in numpy arrays indexed ``[g, d, u, o]`` (shares, risk, qualification) and
 ``[g, o]`` (index); every step is vectorised, so the cost grows with goods x regions^2, not
@@ -198,9 +199,10 @@ class SupplierRelations:
                 spot_sold: np.ndarray) -> None:
         """After clearing: update perceived risk and the contract price indices.
 
-        The benchmark of a good is the mean of the spot FOB prices of the origins that sold
-        on spot, weighted by each origin's total sales (contract and spot): the assessment
-        of the deepest market, not of a thin one.
+        The benchmark of a good is the spot FOB price of its reference market, the origin
+        with the largest total sales (contract and spot) among those that sold on spot: the
+        assessment of the deepest market (for rare earths, China's domestic price assessed
+        by Asian Metal or SMM), not of a thin one.
 
         Args:
             wanted, delivered: as returned by :meth:`allocate`.
@@ -215,11 +217,10 @@ class SupplierRelations:
                              self.risk)
         sales = delivered.sum(axis=(2, 3)) + spot_sold
         quoted = (spot_sold > 1e-9) & np.isfinite(spot_fob)
-        wt = np.where(quoted, sales, 0.0)
-        tot = wt.sum(axis=1)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            bench = np.where(tot > 1e-9, (wt * np.where(quoted, spot_fob, 0.0)).sum(axis=1)
-                             / np.where(tot > 1e-9, tot, 1.0), np.nan)
+        # the reference market: the origin with the largest total sales among those quoted
+        ref = np.argmax(np.where(quoted, sales, -1.0), axis=1)
+        rows = np.arange(self.G)
+        bench = np.where(quoted[rows, ref], spot_fob[rows, ref], np.nan)
         p = np.broadcast_to(bench[:, None], self.index.shape)
         upd = np.isfinite(p) & np.isfinite(self.index)
         self.index = np.where(upd, self.index + (p - self.index) / self.index_months,
