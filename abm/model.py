@@ -181,6 +181,7 @@ class RareEarthModel(mesa.Model):
             for a in self.agents:
                 for g in list(a.exp_price):
                     a.exp_price[g] = float(a.observed(g))
+                a.anchor_price = dict(a.exp_price)
         # supplier relationships: every origin offering supply in the base year is
         # qualified; contract indices start at the trial clearing's origin prices
         off = book.offer_array()

@@ -174,6 +174,18 @@ class Parameters(NumbersModel):
         1.0, "-", 0.0, 2.0, "calibration choice: keeps the 24-month baseline within 20% of "
         "base prices (docs/calibration.md)",
         "Elasticity of capacity utilisation to the expected output price index.")
+    cost_dispersion: float = P(
+        0.3, "-", 0.1, 1.0,
+        "assumption: spread of cash costs across a firm's pits and circuits (log units); "
+        "industry cost curves span roughly 2-3x (Adamas, USGS cost studies)",
+        "Dispersion of cash costs within a producer: the share of capacity run is the share "
+        "of operations whose cash cost the expected price covers.")
+    idle_capacity_cost_multiple: float = P(
+        1.5, "x base-year price", 1.1, 3.0,
+        "assumption: capacity idle in the base year was not worth running at base-year "
+        "prices (surge operations: lower grades, overtime)",
+        "Cash cost of the capacity idle in the base year, as a multiple of the base-year "
+        "price; it runs when expected prices rise above it.")
     exit_loss_months: int = P(
         24, "months", 6, 60, "assumption", "Months of sustained losses after which a firm exits.")
     investment_hurdle: float = P(

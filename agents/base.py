@@ -53,6 +53,8 @@ class Stock:
 ASK_STEPS = (0.91, 0.94, 0.97, 0.99)
 #: Number of bid tranches a buyer posts (equal quantities along its marginal-value curve).
 BID_TRANCHES = 4
+#: Finished-goods cover sellers aim to hold, months of sales (miners, refiners, recyclers).
+SELL_COVER_MONTHS = 1.0
 
 
 def cover_price(base: float, cover: float, target: float, alpha: float) -> float:
@@ -124,6 +126,7 @@ class Firm(mesa.Agent):
         self.unit_cost = float(unit_cost)
         self.stocks: dict[int, Stock] = {}
         self.exp_price: dict[int, float] = {}
+        self.anchor_price: dict[int, float] = {}
         self.risk = 0.0
         self.output_avg: float | None = None     # t/month, see track_output
         self.active = True
@@ -157,28 +160,53 @@ class Firm(mesa.Agent):
             return self.model.origin_price[g, self.ridx]
         return self.model.observed_price[g, self.ridx]
 
+    def anchor(self, g: int) -> float:
+        """Long-run anchor price of good ``g`` for this firm, USD/kg (see
+        :meth:`update_expectations`)."""
+        a = self.anchor_price.get(g)
+        if a is None:
+            a = self.anchor_price[g] = self.expected(g)
+        return a
+
     def update_expectations(self) -> None:
-        """Adaptive expectations with reversion to the reference price (docs/ODD.md, submodels)."""
+        """Adaptive expectations around a moving long-run anchor (Sterman 2000, ch. 16 and
+        20: the anchoring-and-adjustment of expected prices; the anchor is the long-run
+        expected price, itself adapting slowly to observed prices)::
+
+            p_hat  <- p_hat + (o - p_hat) / price_expectation_months
+                            + (anchor - p_hat) / price_anchor_months
+            anchor <- anchor + (o - anchor) / price_anchor_months
+
+        with ``o`` the observed price (:meth:`observed`). Expectations start, and the anchor
+        starts, at the base-year warm-up prices; nothing reverts to a fixed base-year price.
+        """
         par = self.model.params
-        ref = self.model.catalog.ref_price
         a = 1.0 / par.price_expectation_months
         b = 1.0 / par.price_anchor_months
         for g, p in self.exp_price.items():
             o = self.observed(g)
             if not math.isfinite(o) or o <= 0:
                 o = p
-            self.exp_price[g] = max(p + a * (o - p) + b * (ref[g] - p), 1e-6)
+            anc = self.anchor(g)
+            self.exp_price[g] = max(p + a * (o - p) + b * (anc - p), 1e-6)
+            self.anchor_price[g] = anc + b * (o - anc)
         self.risk *= math.exp(-1.0 / par.risk_decay_months)
         self.risk += self.model.policy.risk_shock.get(self.region, 0.0)
 
     # ----------------------------------------------------------------- orders
     def offer_stock(self, book, g: int, target_cover_months: float) -> None:
-        """Offer the whole stock of ``g`` in four tranches.
+        """Offer the whole stock of ``g`` in four equal tranches.
 
-        The price level is the expected price scaled by the coverage rule, with cover = stock
-        over expected monthly sales against ``target_cover_months`` (sellers with excess stock
-        ask less); tranches are asked at 0.91-0.99 times that level, so in a
-        steady state everything sells at the expected price.
+        Each tranche ``k`` is asked at the larger of
+
+        * the coverage price: the expected price scaled by the coverage rule, with cover =
+          stock over expected monthly sales against ``target_cover_months`` (sellers with
+          excess stock ask less), times 0.91-0.99 (:data:`ASK_STEPS`); and
+        * its storage value: the expected price discounted by the carrying cost over the
+          months ``c_k`` until the tranche would be sold at the normal sales rate,
+          ``p_hat x exp(-carrying_cost_per_month x c_k)`` (competitive storage: stock is held
+          while the expected price gain covers carrying cost and interest; Williams and
+          Wright 1991; Deaton and Laroque 1992).
         """
         s = self.stocks.get(g)
         if s is None or s.qty <= 1e-9:
@@ -187,8 +215,12 @@ class Firm(mesa.Agent):
         rate = max(self.sales_ema.get(g, 0.0), self.output_month.get(g, 0.0), 1e-6)
         level = cover_price(self.expected(g), s.qty / rate, target_cover_months,
                             par.ask_cover_elasticity)
-        q = s.qty / len(ASK_STEPS)           # equal tranches
-        book.offer_tranches(self, g, self.ridx, q, [level * k for k in ASK_STEPS], s.cm, s.ca)
+        n = len(ASK_STEPS)
+        q = s.qty / n                        # equal tranches
+        months = q * np.arange(1, n + 1) / rate
+        hold = self.expected(g) * np.exp(-par.carrying_cost_per_month * months)
+        asks = np.maximum(level * np.array(ASK_STEPS), hold)
+        book.offer_tranches(self, g, self.ridx, q, asks.tolist(), s.cm, s.ca)
 
     def bid_for(self, book, g: int, use_rate: float, target_cover_months: float,
                 value: float, use: str = "civil") -> None:
@@ -290,6 +322,28 @@ class Firm(mesa.Agent):
         if self.stage == "separation":
             return float(getattr(self, "throughput", 0.0))
         return float(sum(self.output_month.values()))
+
+    def cost_utilisation(self, price: float, cost: float, base_price: float) -> float:
+        """Share of capacity the firm runs at ``price`` (USD/kg), from its cost curve (a firm
+        runs an operation while the price covers its cash cost):
+
+        ``u0 x Phi(ln(price / cost) / d) + (1 - u0) x Phi(ln(price / (m x base_price)) / d)``
+
+        with ``u0`` = ``base_utilisation`` (the capacity run in the base year, cash costs
+        lognormal around ``cost``), ``d`` = ``cost_dispersion``, and the capacity idle in the
+        base year costing about ``m`` = ``idle_capacity_cost_multiple`` times the base-year
+        price ``base_price`` (it was idle because that price did not cover it)."""
+        par = self.model.params
+        if price <= 0:
+            return 0.0
+        d, u0 = par.cost_dispersion, par.base_utilisation
+
+        def phi(x):
+            return 0.5 * (1.0 + math.erf(x / (d * math.sqrt(2.0))))
+
+        run = phi(math.log(price / cost)) if cost > 0 else 1.0
+        idle = phi(math.log(price / (par.idle_capacity_cost_multiple * base_price)))
+        return u0 * run + (1.0 - u0) * idle
 
     def utilisation(self, price_ratio: float) -> float:
         """Share of capacity to run: base utilisation scaled by

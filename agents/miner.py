@@ -1,14 +1,14 @@
 """Miner: extracts mixed concentrate (t REO) of one deposit type and sells it.
 
-Decisions (docs/ODD.md): output (capacity x utilisation responding to the expected price,
-cut when the price is below cash cost, by excess stock, and by production quotas), price
+Decisions (docs/ODD.md): output (made to order, bounded by the share of the mine's
+operations whose cash cost the expected price covers, and by production quotas), price
 asks (coverage rule), expansion with an 8-15 year lead time, exit after sustained losses.
 """
 
 from __future__ import annotations
 
 from abm.goods import conc
-from agents.base import Firm
+from agents.base import SELL_COVER_MONTHS, Firm
 
 
 class Miner(Firm):
@@ -30,23 +30,31 @@ class Miner(Firm):
 
     def post_orders(self, book) -> None:
         """Offer concentrate stock."""
-        self.offer_stock(book, self.good, target_cover_months=1.0)
+        self.offer_stock(book, self.good, target_cover_months=SELL_COVER_MONTHS)
 
     def produce(self) -> None:
-        """Mine this month's output into stock (t REO)."""
+        """Mine this month's output into stock (t REO).
+
+        Output is made to order (Sterman 2000, ch. 17-18: production = expected sales +
+        inventory correction), ``sales_ema + (T x sales_ema - stock) /
+        inventory_adjust_months`` with ``T`` = :data:`SELL_COVER_MONTHS`, bounded by the
+        run rate the expected price supports: capacity x :meth:`Firm.cost_utilisation` of
+        the expected concentrate price over the cash cost (the share of the mine's
+        operations whose cash cost the price covers). A mine with no sales yet runs at that
+        rate. Production quotas cut the result (:meth:`abm.policy.PolicyState.quota_factor`).
+        """
         if not self.active or self.capacity <= 0:
             self.output_month[self.good] = 0.0
             return
-        monthly = self.capacity / 12.0
+        par = self.model.params
         price = self.expected(self.good)
-        u = self.utilisation(price / self.model.catalog.ref_price[self.good])
-        if price < self.unit_cost:
-            u *= max(0.0, price / self.unit_cost)
+        q = self.capacity / 12.0 * self.cost_utilisation(
+            price, self.unit_cost, self.model.catalog.ref_price[self.good])
         s = self.stock(self.good)
-        target = 1.0 * monthly
-        if s.qty > 2 * target:
-            u *= max(0.2, 1 - (s.qty - 2 * target) / (4 * target))
-        q = monthly * u
+        sold = self.sales_ema.get(self.good)
+        if sold is not None:
+            want = sold + (SELL_COVER_MONTHS * sold - s.qty) / par.inventory_adjust_months
+            q = min(q, max(want, 0.0))
         q *= self.model.policy.quota_factor(self.region, self.deposit)
         s.add(q, self.china_origin, self.china_origin)
         self.output_month[self.good] = q
