@@ -307,6 +307,14 @@ class Firm(mesa.Agent):
         return max(self.expected(g), self.model.policy.guaranteed_price(
             self.region, g, self.stage == "magnets"))
 
+    def longrun_sale_price(self, g: int) -> float:
+        """Long-run price the firm expects for its sales of ``g``: its anchor price
+        (:meth:`anchor`), or the guaranteed price if higher, USD/kg. Derived-demand values
+        of inputs use it: an input bought now is sold in products over the months ahead, so
+        a spike in a thin market does not at once raise what every input is worth."""
+        return max(self.anchor(g), self.model.policy.guaranteed_price(
+            self.region, g, self.stage == "magnets"))
+
     def track_output(self) -> None:
         """Update ``output_avg``, the firm's output averaged over the capital-budgeting
         period (exponential average over ``investment_review_months``, t/month), which the

@@ -120,8 +120,9 @@ class MagnetMaker(Firm):
         """Most this maker would pay for oxide ``og``: its derived-demand value, USD/kg;
         ``recipes`` and ``costs`` as in :meth:`planned_output`.
 
-        For a light rare earth (or Sm, Gd in SmCo) it is the magnet's margin over the other
-        inputs and conversion, per kg of the oxide in it. For Dy and Tb in an NdFeB maker
+        For a light rare earth (or Sm, Gd in SmCo) it is the magnet's margin (at the long-run
+        sale price, :meth:`~agents.base.Firm.longrun_sale_price`) over the other inputs (at
+        expected prices) and conversion, per kg of the oxide in it. For Dy and Tb in an NdFeB maker
         the substitute is the standard grade: without them the maker makes standard rather
         than high-temperature magnets, so their value is the high-temperature grade's margin
         premium over the standard grade per extra kg of the oxide (the cost of the
@@ -132,7 +133,7 @@ class MagnetMaker(Firm):
             costs = self.input_costs(recipes)
 
         def margin(g, skip):
-            return (self.sale_price(g) - self.unit_cost
+            return (self.longrun_sale_price(g) - self.unit_cost
                     - sum(c for i, c in costs[g] if i != skip))
 
         std = self.model.catalog.index[mag("ndfeb_std")]

@@ -117,10 +117,13 @@ class Refiner(Firm):
         self.base_ratio = [self.value_ratio(g) for g in self.feed_goods]
 
     def post_orders(self, book) -> None:
-        """Bid for feeds (split by feed weights) and offer oxide stocks."""
+        """Bid for feeds (split by feed weights; derived-demand value at the oxides'
+        long-run sale prices, :meth:`~agents.base.Firm.longrun_sale_price`) and offer oxide
+        stocks."""
         oxide = self.expected_oxides()
         plan = self.planned_throughput(oxide)
-        values = self.feed_values(oxide)[0]
+        values = self.feed_values(np.array([self.longrun_sale_price(og)
+                                            for og in self.oxide_goods]))[0]
         cover = self.model.params.inventory_target_weeks / WEEKS_PER_MONTH
         for w, g, value in zip(self.feed_weights, self.feed_goods, values):
             if w <= 1e-6 or value <= 0:
