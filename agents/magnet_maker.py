@@ -169,16 +169,23 @@ class MagnetMaker(Firm):
             self.offer_stock(book, g, target_cover_months=FINISHED_COVER_MONTHS)
 
     def produce(self) -> None:
-        """Make magnets from inputs on hand; update thrifting."""
+        """Make magnets from inputs on hand; update thrifting.
+
+        Output of each grade is bounded by its inputs on hand (Leontief), except that the
+        standard NdFeB grade does not need Dy or Tb: standard N-grades are made without
+        them, and the small addition in the bill of materials is used when on hand."""
         recipes = self.recipes()
         plan = self.planned_output(recipes)
         revenue = cost = 0.0
+        std = self.model.catalog.index[mag("ndfeb_std")]
         for g, q in plan.items():
             r = recipes[g]
             if q <= 0:
                 self.output_month[g] = 0.0
                 continue
-            feasible = min([q] + [self.stock(og).qty / a for og, a in r.items() if a > 0])
+            needed = {og: a for og, a in r.items()
+                      if a > 0 and not (g == std and og in self.hre_goods)}
+            feasible = min([q] + [self.stock(og).qty / a for og, a in needed.items()])
             feasible = max(feasible, 0.0)
             cm_mass = ca_mass = mass = 0.0
             for og, a in r.items():
