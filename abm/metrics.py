@@ -39,10 +39,12 @@ stage or group of goods goes in the ``good`` column. Metrics (units):
   partner = destination), ``licence_delay`` (approval-weighted mean delay, months);
 * ``china_share`` (share of world output; stage, region ``World``) and ``hhi``
   (Herfindahl-Hirschman index of output by region, 0-10,000; stage);
+* ``magnets_received`` (t/month; good ``magnets``, region = consuming region): magnets of
+  all grades delivered this month to the region's OEM-type buyers (OEMs and defense
+  contractors); no row (zero) for a region that received none;
 * ``china_content`` and ``china_mined_content`` (share; good ``magnets``, region =
-  consuming region): the China-processed (any stage) and China-mined shares of the magnets
-  delivered this month to the region's OEM-type buyers, fill-weighted; no row for a region
-  that received no magnets;
+  consuming region): the China-processed (any stage) and China-mined shares of those
+  magnets, tonne-weighted; no row for a region that received no magnets;
 * ``china_content_12m`` and ``china_mined_content_12m`` (share; good ``magnets``, region):
   the same shares over the last :data:`ROLLING_MONTHS` months (this one included; fewer at
   the start of a run), mass-weighted: sum of China-content tonnes / sum of tonnes received
@@ -397,6 +399,7 @@ def record_month(model, book, clearing) -> None:
     recv, cm_m, ca_m = magnet_receipts(book, clearing, mags, R)
     ok = recv > 1e-9
     ca_share, cm_share = rolling_share(ca_m, recv), rolling_share(cm_m, recv)
+    rec.add(date, t, "magnets_received", "magnets", codes[ok], "", recv[ok], "t/month")
     rec.add(date, t, "china_content", "magnets", codes[ok], "", ca_share[ok], "share")
     rec.add(date, t, "china_mined_content", "magnets", codes[ok], "", cm_share[ok], "share")
     recv12, cm12, ca12 = (rec.window(f"magnets_{k}", ROLLING_MONTHS).push(x)
