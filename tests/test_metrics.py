@@ -236,3 +236,25 @@ def test_reproduction_series_and_run_summary_read_the_recorded_series(run, monke
     # the printed prices outside China are the DataCollector's, i.e. the weighted series
     col = s["Dy price outside China (USD/kg)"]
     assert col["last"] == _rows(ts, "price_outside_china_weighted", "ox_Dy").iloc[-1]
+
+
+def test_readme_and_odd_list_every_recorded_metric(run):
+    import re
+    from pathlib import Path
+
+    import abm.metrics
+
+    root = Path(__file__).resolve().parent.parent
+    readme = (root / "README.md").read_text()
+    table = readme[readme.index("| metric | unit |"):]
+    table = table[:table.index("\n\n")]
+    listed = {n for line in table.splitlines()[2:]
+              for n in re.findall(r"`(\w+)`", line.split("|")[1])}
+    odd = (root / "docs" / "ODD.md").read_text()
+    odd = odd[odd.index("* **Observation.**"):odd.index("## 5. Initialisation")]
+    _m, ts, _old = run
+    recorded = set(ts["metric"].unique())
+    assert len(listed) >= 20 and recorded <= listed, recorded - listed
+    for name in listed:
+        assert f"``{name}``" in abm.metrics.__doc__, name
+        assert f"`{name}`" in odd, name
