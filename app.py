@@ -4,8 +4,11 @@ Start it with ``ree app`` or ``solara run app.py --host 127.0.0.1`` and open
 http://127.0.0.1:8765. Pick a scenario and a seed, move the policy levers, press Reset to
 build a model with them, then Play or Step. Charts: oxide prices in China and outside it,
 China-origin share of magnet supply over the last 12 months, trade flows (Sankey), capacity by
-country and stage, lost output, export licences, and the event log. Every chart draws series
-the model recorded (:mod:`abm.metrics`); none is recomputed here.
+country and stage, lost output, export licences, and the event log. The price, decoupling,
+capacity, lost-output and licence charts draw series the model recorded (:mod:`abm.metrics`;
+prices outside China = ``price_outside_china_weighted``, decoupling = ``china_content_12m``,
+lost output = ``lost_output_civil_magnet`` and ``lost_output_defense``); the Sankey draws
+last month's flow matrix (``model.last_flows``).
 
 Design notes:
 
