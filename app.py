@@ -3,8 +3,12 @@
 Start it with ``ree app`` or ``solara run app.py --host 127.0.0.1`` and open
 http://127.0.0.1:8765. Pick a scenario and a seed, move the policy levers, press Reset to
 build a model with them, then Play or Step. Charts: oxide prices in China and outside it,
-China-origin share of magnet supply, trade flows (Sankey), capacity by country and stage,
-lost output, export licences, and the event log.
+China-origin share of magnet supply over the last 12 months, trade flows (Sankey), capacity by
+country and stage, lost output, export licences, and the event log. The price, decoupling,
+capacity, lost-output and licence charts draw series the model recorded (:mod:`abm.metrics`;
+prices outside China = ``price_outside_china_weighted``, decoupling = ``china_content_12m``,
+lost output = ``lost_output_civil_magnet`` and ``lost_output_defense``); the Sankey draws
+last month's flow matrix (``model.last_flows``).
 
 Design notes:
 
@@ -219,7 +223,6 @@ class Session:
         self._mag = np.array([g.startswith("mag_") for g in self.goods])
         self._ox = np.array([g.startswith("ox_") for g in self.goods])
         self.read = 0  # steps ingested
-        self.tb_cn: list[float] = []
         self.content: dict[str, list[float]] = {r: [] for r in DECOUPLING_REGIONS}
         self.capacity: dict[str, dict[str, list[float]]] = {s: {} for s in STAGES}
         self.applied: list[float] = []
@@ -252,7 +255,6 @@ class Session:
             t0 = time.perf_counter()
             while k < n and not self.done:
                 self.model.step()
-                self.tb_cn.append(self.model.headline("tb_cn"))
                 k += 1
             if k:
                 self._ingest()
@@ -264,7 +266,7 @@ class Session:
         m = self.model
         first, last = self.read, m.steps_done  # steps first..last-1 are new
         df = m.recorder.frame(since_step=first, metrics=(
-            "capacity", "china_content", "licence_applications", "licence_approvals",
+            "capacity", "china_content_12m", "licence_applications", "licence_approvals",
             "licence_delay"))
         steps = df["step"].to_numpy()
         metric = df["metric"].to_numpy(dtype=object)
@@ -273,8 +275,9 @@ class Session:
         value = df["value"].to_numpy(dtype=float)
         for s in range(first, last):
             at = steps == s
-            # decoupling: China-origin share of magnets received, per consuming region
-            sel = at & (metric == "china_content")
+            # decoupling: China-origin share of the magnets received over the last 12
+            # months (mass-weighted), per consuming region
+            sel = at & (metric == "china_content_12m")
             got = dict(zip(region[sel], value[sel]))
             for r in DECOUPLING_REGIONS:
                 self.content[r].append(got.get(r, float("nan")))
@@ -308,11 +311,10 @@ class Session:
 
     # ---------------------------------------------------------------- views
     def headline(self) -> dict[str, list]:
-        """DataCollector series so far (lists, one value per month), plus Tb in China."""
+        """DataCollector headline series so far (lists, one value per month; the columns of
+        :data:`abm.metrics.HEADLINE`, read from the recorded series)."""
         mv = self.model.datacollector.model_vars
-        out = {k: list(vals[: self.read]) for k, vals in mv.items()}
-        out["Tb price China (USD/kg)"] = list(self.tb_cn[: self.read])
-        return out
+        return {k: list(vals[: self.read]) for k, vals in mv.items()}
 
 
 # ------------------------------------------------------------------------------- charts
@@ -462,7 +464,8 @@ def prices_option(s: Session) -> dict:
             "symbol": "none", "silent": True, "lineStyle": {"color": "#555", "type": "dotted"},
             "label": {"formatter": "levers", "fontSize": 10}, "data": [{"xAxis": start}]}
     opt = _frame("Oxide prices in China and outside it (USD/kg)",
-                 "solid: China, dashed: outside China (the wedge); log scale")
+                 "solid: China, dashed: outside China (mean weighted by NdPr use; the wedge); "
+                 "log scale")
     opt.update({
         "tooltip": {"trigger": "axis", "unit": "USD/kg"},
         "legend": {"top": 44, "itemWidth": 18, "itemGap": 8, "textStyle": {"fontSize": 11}},
@@ -479,8 +482,9 @@ def decoupling_option(s: Session) -> dict:
     series = [{"name": s.names.get(r, r), "type": "line", "showSymbol": False,
                "connectNulls": True, "itemStyle": {"color": REGION_COLORS.get(r)},
                "data": _clean_list(100 * x for x in s.content[r])} for r in DECOUPLING_REGIONS]
-    opt = _frame("Decoupling: China-origin share of magnet supply (%)",
-                 "share of magnets received by OEMs and defense contractors")
+    opt = _frame("Decoupling: China-origin share of magnet supply, last 12 months (%)",
+                 "magnets received by OEMs and defense contractors over the last 12 months, "
+                 "mass-weighted")
     opt.update({
         "tooltip": {"trigger": "axis", "unit": "%"},
         "legend": {"top": 44, "textStyle": {"fontSize": 11}},

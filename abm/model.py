@@ -11,7 +11,8 @@ Step order (docs/ODD.md "Process overview"):
    stop and count lost output;
 7. adaptation: investment (projects come online after lead times), exit, thrifting and
    substitution, recycling;
-8. data collection (:mod:`abm.metrics` tidy table; Mesa DataCollector headline series).
+8. data collection (:func:`abm.metrics.record_month` writes the tidy table; the Mesa
+   DataCollector reads the headline series from it).
 
 Example::
 
@@ -29,9 +30,9 @@ import mesa
 import numpy as np
 import pandas as pd
 
-from abm.goods import ELEMENTS, GRADES, NDPR_ND_SHARE, catalog, mag, stage_of
+from abm.goods import ELEMENTS, catalog, stage_of
 from abm.market import ArcTerms, OrderBook, clear
-from abm.metrics import Recorder, hhi
+from abm.metrics import Recorder, headline_reporters, headline_values, record_month
 from abm.policy import PolicyState
 from abm.regions import CHINA, regions, transport_matrix
 from abm.sourcing import SupplierRelations
@@ -149,17 +150,7 @@ class RareEarthModel(mesa.Model):
         for f in self.agents:
             if hasattr(f, "expansion_margin"):
                 f.base_margin = f.expansion_margin()
-        self.datacollector = mesa.DataCollector(model_reporters={
-            "NdPr price China (USD/kg)": lambda m: m.headline("ndpr_cn"),
-            "NdPr price outside China (USD/kg)": lambda m: m.headline("ndpr_row"),
-            "Dy price China (USD/kg)": lambda m: m.headline("dy_cn"),
-            "Dy price outside China (USD/kg)": lambda m: m.headline("dy_row"),
-            "Tb price China (USD/kg)": lambda m: m.headline("tb_cn"),
-            "Tb price outside China (USD/kg)": lambda m: m.headline("tb_row"),
-            "China magnet exports (t/month)": lambda m: m.headline("cn_magnet_exports"),
-            "OEM lost output (USD m/month)": lambda m: m.headline("lost_oem") / 1e6,
-            "Defense lost output (USD m/month)": lambda m: m.headline("lost_defense") / 1e6,
-        })
+        self.datacollector = mesa.DataCollector(model_reporters=headline_reporters())
         self._headline: dict[str, float] = {}
         self._warm_up_prices()
         # log the measures already in force at the start; they are the status quo, not
@@ -420,14 +411,13 @@ class RareEarthModel(mesa.Model):
             if group:
                 group.do("review_investment")
 
-        self._record(res, licensed)
+        record_month(self, book, res)
+        self._headline = headline_values(self.recorder, t)
         self.datacollector.collect(self)
         self.steps_done += 1
 
     def _settle(self, book, res, licensed, approval) -> None:
         """Move goods and money: sellers give up stock, buyers receive it with origin."""
-        self._last_bids = book.bids
-        self._last_bid_goods = book.bid_array()[:, 0]
         sold: dict[tuple, float] = {}
         for (a, g, _r, _q, _ask, _cm, _ca), fill in zip(book.offers, res.offer_fill):
             key = (a, g)
@@ -518,146 +508,9 @@ class RareEarthModel(mesa.Model):
 
     # ------------------------------------------------------------------ metrics
     def headline(self, key: str) -> float:
-        """Headline series of the last step (prices USD/kg, exports t/month, lost USD)."""
+        """Headline series of the last step (prices USD/kg, exports t/month, lost USD/month),
+        read from its recorded rows (keys and rows: :data:`abm.metrics.HEADLINE`)."""
         return self._headline.get(key, float("nan"))
-
-    def _record(self, res, licensed) -> None:
-        cat = self.catalog
-        rec = self.recorder
-        date = str(self.date.to_timestamp().date())
-        t = self.steps_done
-        codes = np.array(self.region_codes, dtype=object)
-        goods = np.array(cat.goods, dtype=object)
-        G, R = self.G, self.R
-        # prices
-        p = self.observed_price
-        gg, rr = np.meshgrid(np.arange(G), np.arange(R), indexing="ij")
-        traded = (res.flows.sum(axis=(1, 3)) > 0) | (res.flows.sum(axis=(2, 3)) > 0)
-        mask = traded.ravel()
-        rec.add(date, t, "price", goods[gg.ravel()[mask]], codes[rr.ravel()[mask]], "",
-                p.ravel()[mask], "USD/kg")
-        nd, pr = cat.index["ox_Nd"], cat.index["ox_Pr"]
-        ndpr = NDPR_ND_SHARE * p[nd] + (1 - NDPR_ND_SHARE) * p[pr]
-        rec.add(date, t, "price", "NdPr", codes, "", ndpr, "USD/kg")
-        # marginal spot quotes (civil node) where the region bought on spot
-        sp = self.spot_price[:, :, 0]
-        gi, ri = np.nonzero(np.isfinite(sp))
-        rec.add(date, t, "price_spot", goods[gi], codes[ri], "", sp[gi, ri], "USD/kg")
-        # flows
-        fl = res.flows.sum(axis=3)
-        g_, o_, d_ = np.nonzero(fl > 1e-6)
-        rec.add(date, t, "flow", goods[g_], codes[o_], codes[d_], fl[g_, o_, d_], "t/month")
-        # production, capacity, inventory
-        cap = {s: np.zeros(R) for s in STAGES}
-        lost = {}
-        lost_u = {}
-        # (good x region cell, tonnes) pairs in agent order; np.bincount adds them in order
-        inv_at, inv_q, pile_at, pile_q, prod_at, prod_q = [], [], [], [], [], []
-        for a in self.agents:
-            r = a.ridx
-            if isinstance(a, Government):
-                for g, s in a.stocks.items():
-                    pile_at.append(g * R + r)
-                    pile_q.append(s.qty)
-                continue
-            for g, s in a.stocks.items():
-                inv_at.append(g * R + r)
-                inv_q.append(s.qty)
-            for g, q in a.output_month.items():
-                prod_at.append(g * R + r)
-                prod_q.append(q)
-            if isinstance(a, (Miner, Refiner, MagnetMaker)):
-                stage = a.stage
-                cap[stage][r] += a.capacity
-            if isinstance(a, OEM):
-                key = (a.sector, a.region)
-                lost[key] = lost.get(key, 0.0) + a.lost_value
-                lost_u[key] = lost_u.get(key, 0.0) + a.lost_units
-        inv, pile, prod = (np.bincount(at, weights=q, minlength=G * R).astype(float).reshape(G, R)
-                           for at, q in ((inv_at, inv_q), (pile_at, pile_q), (prod_at, prod_q)))
-        gi, ri = np.nonzero(prod > 1e-9)
-        rec.add(date, t, "production", goods[gi], codes[ri], "", prod[gi, ri], "t/month")
-        for s in STAGES:
-            nz = np.nonzero(cap[s] > 0)[0]
-            rec.add(date, t, "capacity", s, codes[nz], "", cap[s][nz], "t/yr")
-        gi, ri = np.nonzero(inv > 1e-9)
-        rec.add(date, t, "inventory", goods[gi], codes[ri], "", inv[gi, ri], "t")
-        gi, ri = np.nonzero(pile > 1e-9)
-        rec.add(date, t, "stockpile", goods[gi], codes[ri], "", pile[gi, ri], "t")
-        keys = sorted(lost)
-        rec.add(date, t, "lost_output", [k[0] for k in keys], [k[1] for k in keys], "",
-                [lost[k] for k in keys], "USD/month")
-        rec.add(date, t, "lost_output_units", [k[0] for k in keys], [k[1] for k in keys], "",
-                [lost_u[k] for k in keys], "units/month")
-        # licences
-        desk = self.policy.desk
-        app = desk.applied.sum(axis=3)
-        apr = desk.approved.sum(axis=3)
-        g_, o_, d_ = np.nonzero(app > 1e-9)
-        rec.add(date, t, "licence_applications", goods[g_], codes[o_], codes[d_],
-                app[g_, o_, d_], "t/month")
-        rec.add(date, t, "licence_approvals", goods[g_], codes[o_], codes[d_],
-                apr[g_, o_, d_], "t/month")
-        if apr.sum() > 0:
-            rec.add(date, t, "licence_delay", "all", "CN", "",
-                    desk.delay_sum.sum() / apr.sum(), "months")
-        # china shares and hhi
-        cn = self.region_index[CHINA]
-        stage_out = {"mining": prod[[cat.index[f"conc_{d}"] for d in
-                                     ("bayan_obo", "bastnaesite", "mt_weld", "monazite",
-                                      "ionic_clay")]].sum(axis=0)}
-        stage_out["separation"] = np.zeros(R)
-        for a in self.agents_by_type.get(Refiner, []):
-            stage_out["separation"][a.ridx] += sum(a.output_month.get(g, 0.0)
-                                                   for g in a.oxide_goods)
-        stage_out["magnets"] = prod[[cat.index[mag(g)] for g in GRADES]].sum(axis=0)
-        for s in STAGES:
-            tot = stage_out[s].sum()
-            rec.add(date, t, "china_share", s, "World", "",
-                    stage_out[s][cn] / tot if tot > 0 else np.nan, "share")
-            rec.add(date, t, "hhi", s, "World", "", hhi(stage_out[s]), "index")
-        # china content of magnet supply per consuming region (OEM + defense receipts)
-        mag_idx = [cat.index[mag(g)] for g in GRADES]
-        bids = self._last_bids
-        sel = [i for i in np.nonzero(np.isin(self._last_bid_goods, mag_idx))[0]
-               if isinstance(bids[i][0], OEM)]
-        at = [bids[i][2] for i in sel]
-        f = res.bid_fill[sel]
-        recv, cm_m, ca_m = (np.bincount(at, weights=w, minlength=R).astype(float)
-                            for w in (f, f * res.bid_attrs[sel, 0], f * res.bid_attrs[sel, 1]))
-        ok = recv > 1e-9
-        # shares in [0, 1] (mass-weighted sums can overshoot 1 by rounding, e.g. 1 + 5e-14)
-        ca_share = np.clip(ca_m / np.maximum(recv, 1e-12), 0.0, 1.0)
-        cm_share = np.clip(cm_m / np.maximum(recv, 1e-12), 0.0, 1.0)
-        self._content = np.where(ok, ca_share, np.nan)
-        rec.add(date, t, "china_content", "magnets", codes[ok], "", ca_share[ok], "share")
-        rec.add(date, t, "china_mined_content", "magnets", codes[ok], "", cm_share[ok],
-                "share")
-        # tariffs US<->CN and subsidy cost
-        us = self.region_index.get("US")
-        if us is not None:
-            rec.add(date, t, "tariff", "all", ["US", "CN"], ["CN", "US"],
-                    [self.policy.tariff[:, cn, us].max(), self.policy.tariff[:, us, cn].max()],
-                    "fraction")
-        subs = [(g.region, g.subsidy_cost) for g in self.agents_by_type[Government]
-                if g.subsidy_cost]
-        if subs:
-            rec.add(date, t, "subsidy_cost", "all", [s[0] for s in subs], "", [s[1] for s in subs],
-                    "USD (cumulative)")
-        # headline
-        non_cn = [i for i in range(R) if i != cn]
-        w = np.array([self.base_use[[nd, pr]].sum(axis=0)[i] for i in non_cn]) + 1e-9
-        dy, tb = cat.index["ox_Dy"], cat.index["ox_Tb"]
-        mags = [cat.index[mag(g)] for g in GRADES]
-        self._headline = {
-            "ndpr_cn": float(ndpr[cn]), "ndpr_row": float(np.average(ndpr[non_cn], weights=w)),
-            "dy_cn": float(p[dy, cn]), "dy_row": float(np.average(p[dy, non_cn], weights=w)),
-            "tb_cn": float(p[tb, cn]), "tb_row": float(np.average(p[tb, non_cn], weights=w)),
-            "cn_magnet_exports": float(fl[mags, cn][:, non_cn].sum()),
-            "lost_oem": float(sum(v for (s, _r), v in lost.items()
-                                  if s not in ("defense", "non_magnet"))),
-            "lost_defense": float(sum(v for (s, _r), v in lost.items() if s == "defense")),
-        }
 
     # ------------------------------------------------------------------ outputs
     def timeseries(self) -> pd.DataFrame:

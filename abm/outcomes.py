@@ -3,6 +3,9 @@
 Each :class:`Outcome` maps a finished model to one number with a unit. :func:`evaluate` is
 the single entry point sweeps call: build the model from a scenario with overrides and a
 seed, run it, and return the requested outcomes (and optionally the tidy time series).
+Outcomes reduce recorded series of :mod:`abm.metrics` (a maximum, sum, count or mean over
+months or regions); the price outside China and the civil lost output are the recorded
+``price_outside_china_median`` and ``lost_output_civil_magnet`` series, not recomputed here.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+
+from abm.metrics import OUTSIDE_CHINA
 
 
 @dataclass(frozen=True)
@@ -29,40 +34,39 @@ class Outcome:
     year: int | None = None
 
 
-def _series(ts: pd.DataFrame, metric: str, good=None, region=None) -> pd.Series:
+def _rows(ts: pd.DataFrame, metric: str, good=None, region=None) -> pd.DataFrame:
     m = ts["metric"] == metric
     if good is not None:
         m &= ts["good"] == good
     if region is not None:
         m &= ts["region"] == region
-    return ts[m].groupby("date")["value"].sum()
+    return ts[m]
 
 
 def _peak_price_outside_china(good: str):
+    """Highest monthly ``price_outside_china_median`` (abm.metrics) of ``good``."""
     def f(ts):
-        p = ts[(ts["metric"] == "price") & (ts["good"] == good) & (ts["region"] != "CN")]
-        return float(p.groupby("date")["value"].median().max()) if len(p) else float("nan")
+        p = _rows(ts, "price_outside_china_median", good, OUTSIDE_CHINA)["value"]
+        return float(p.max()) if len(p) else float("nan")
     return f
 
 
 def _lost_months(ts):
-    lost = ts[(ts["metric"] == "lost_output") & (~ts["good"].isin(["defense", "non_magnet"]))]
-    per = lost.groupby("date")["value"].sum()
-    return float((per > 0).sum())
+    """Months with a positive world ``lost_output_civil_magnet``."""
+    return float((_rows(ts, "lost_output_civil_magnet", region="World")["value"] > 0).sum())
 
 
-def _lost_usd(sector_filter, region=None):
+def _lost_usd(metric: str, region: str = "World"):
+    """Sum over months of ``metric`` (``lost_output_civil_magnet`` or ``lost_output_defense``)
+    in ``region`` (``World``: the world total row)."""
     def f(ts):
-        m = (ts["metric"] == "lost_output") & sector_filter(ts["good"])
-        if region:
-            m &= ts["region"] == region
-        return float(ts.loc[m, "value"].sum())
+        return float(_rows(ts, metric, region=region)["value"].sum())
     return f
 
 
 def _content_in_year(region: str, year: int):
     def f(ts):
-        s = ts[(ts["metric"] == "china_content") & (ts["region"] == region)]
+        s = _rows(ts, "china_content", region=region)
         s = s[s["date"].dt.year == year]
         return float(s["value"].mean()) if len(s) else float("nan")
     return f
@@ -85,20 +89,23 @@ def _capacity_outside_china(stage: str):
 
 OUTCOMES: dict[str, Outcome] = {o.name: o for o in [
     Outcome("peak_dy_price_outside_china", "USD/kg",
-            "highest monthly median Dy oxide price across regions outside China",
+            "highest monthly median Dy oxide price across regions outside China that traded it "
+            "(recorded series price_outside_china_median)",
             _peak_price_outside_china("ox_Dy")),
     Outcome("peak_ndpr_price_outside_china", "USD/kg",
-            "highest monthly median NdPr (Nd oxide) price outside China",
+            "highest monthly median NdPr (Nd oxide) price outside China "
+            "(recorded series price_outside_china_median of ox_Nd)",
             _peak_price_outside_china("ox_Nd")),
     Outcome("oem_lost_output_months", "months",
-            "months with any civil magnet-using OEM lost output (all regions)", _lost_months),
+            "months with any civil magnet-using OEM lost output (all regions; recorded series "
+            "lost_output_civil_magnet)", _lost_months),
     Outcome("oem_lost_output_usd", "USD",
-            "cumulative lost output of civil magnet-using OEMs, all regions",
-            _lost_usd(lambda s: ~s.isin(["defense", "non_magnet"]))),
-    Outcome("us_oem_lost_output_usd", "USD", "cumulative lost output of US civil OEMs",
-            _lost_usd(lambda s: ~s.isin(["defense", "non_magnet"]), "US")),
-    Outcome("defense_lost_output_usd", "USD", "cumulative lost output of defense contractors",
-            _lost_usd(lambda s: s == "defense")),
+            "cumulative lost output of civil magnet-using OEMs, all regions "
+            "(lost_output_civil_magnet, World)", _lost_usd("lost_output_civil_magnet")),
+    Outcome("us_oem_lost_output_usd", "USD", "cumulative lost output of US civil OEMs "
+            "(lost_output_civil_magnet, US)", _lost_usd("lost_output_civil_magnet", "US")),
+    Outcome("defense_lost_output_usd", "USD", "cumulative lost output of defense contractors "
+            "(lost_output_defense, World)", _lost_usd("lost_output_defense")),
     Outcome("china_content_us_2030", "share",
             "China-origin share of US magnet supply, mean of 2030", _content_in_year("US", 2030), year=2030),
     Outcome("china_content_eu_2030", "share",

@@ -67,15 +67,17 @@ def run(scenario: str = typer.Option("controls-2025", "--scenario", "-s",
     for key, v in summ.items():
         if isinstance(v, dict) and "peak" in v:
             tab.add_row(key, *(f"{v[c]:,.1f}" for c in ("first", "peak", "min", "last")))
+    tab.caption = ("outside China: mean over the other regions weighted by base-year NdPr oxide "
+                   "use (recorded series price_outside_china_weighted); OEM: civil magnet users")
     console.print(tab)
     lo = summ["lost_output_usd"]
     console.print(f"Lost output, cumulative over the run: OEM {lo['oem'] / 1e9:,.2f} bn USD, "
                   f"defense {lo['defense'] / 1e9:,.2f} bn USD")
-    if "china_content_last" in summ:
-        cc = summ["china_content_last"]
+    if "china_content_12m_last" in summ:
+        cc = summ["china_content_12m_last"]
         n = min(12, model.steps_done)
         span = "the last month" if n == 1 else f"the last {n} months"
-        console.print(f"China-origin share of magnet supply (mean of {span}): "
+        console.print(f"China-origin share of magnet supply (mass-weighted over {span}): "
                       + ", ".join(f"{r} {cc[r]:.0%}" for r in ("US", "EU", "JP", "KR") if r in cc))
     if "capacity_built_outside_china_t_yr" in summ:
         cap = summ["capacity_built_outside_china_t_yr"]

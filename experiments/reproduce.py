@@ -201,40 +201,48 @@ def _adaptation_state(model) -> dict[str, float]:
 def series_from_model(model, adaptation: pd.DataFrame | None = None) -> pd.DataFrame:
     """Monthly series of a finished run as a wide table indexed by month (Timestamp).
 
-    Columns: ``price_row:<good>`` (median over regions outside China that traded the good,
-    USD/kg) and ``price_cn:<good>`` for ox_Nd, ox_Dy, ox_Tb and NdPr; ``cn_magnet_exports``
-    and ``cn_oxide_exports`` (t/month); ``capacity:<stage>:US`` and ``capacity:<stage>:nonCN``
-    (t/yr); ``china_content:<region>`` (share of magnet supply); ``china_share:<stage>``;
-    ``mine:world`` and ``mine:nonCN`` (t REO/month); ``lost_output:oem`` (USD/month); and
-    the adaptation columns when ``adaptation`` is given.
+    Columns, each read from a recorded series of :mod:`abm.metrics`: ``price_row:<good>``
+    (``price_outside_china_median``: median over the regions outside China that traded the
+    good, USD/kg) and ``price_cn:<good>`` (``price`` of CN) for ox_Nd, ox_Dy, ox_Tb and NdPr;
+    ``cn_magnet_exports`` and ``cn_oxide_exports`` (``china_exports``, t/month);
+    ``capacity:<stage>:US`` and ``capacity:<stage>:nonCN`` (sums of ``capacity`` rows, t/yr);
+    ``china_content:<region>`` and ``china_content_12m:<region>`` (share of magnet supply,
+    monthly and over the last 12 months); ``china_share:<stage>``; ``mine:world`` and
+    ``mine:nonCN`` (sums of concentrate ``production`` rows, t REO/month);
+    ``lost_output:oem`` (``lost_output_civil_magnet``, World, USD/month); and the
+    adaptation columns when ``adaptation`` is given.
     """
     ts = model.timeseries()
     dates = pd.DatetimeIndex(sorted(ts["date"].unique()))
     out: dict[str, pd.Series] = {}
-    price = ts[ts["metric"] == "price"]
+
+    def recorded(metric, good=None, region=None) -> pd.Series:
+        m = ts["metric"] == metric
+        if good is not None:
+            m &= ts["good"] == good
+        if region is not None:
+            m &= ts["region"] == region
+        return ts[m].set_index("date")["value"]
+
     for good in ("ox_Nd", "ox_Dy", "ox_Tb", "NdPr"):
-        p = price[price["good"] == good]
-        out[f"price_row:{good}"] = p[p["region"] != "CN"].groupby("date")["value"].median()
-        out[f"price_cn:{good}"] = p[p["region"] == "CN"].groupby("date")["value"].sum()
-    flow = ts[(ts["metric"] == "flow") & (ts["region"] == "CN") & (ts["partner"] != "CN")]
-    for key, prefix in (("cn_magnet_exports", "mag_"), ("cn_oxide_exports", "ox_")):
-        out[key] = flow[flow["good"].str.startswith(prefix)].groupby("date")["value"].sum()
+        out[f"price_row:{good}"] = recorded("price_outside_china_median", good)
+        out[f"price_cn:{good}"] = recorded("price", good, "CN")
+    out["cn_magnet_exports"] = recorded("china_exports", "magnets")
+    out["cn_oxide_exports"] = recorded("china_exports", "oxides")
     cap = ts[ts["metric"] == "capacity"]
     for stage in ("mining", "separation", "magnets"):
         c = cap[cap["good"] == stage]
         out[f"capacity:{stage}:US"] = c[c["region"] == "US"].groupby("date")["value"].sum()
         out[f"capacity:{stage}:nonCN"] = c[c["region"] != "CN"].groupby("date")["value"].sum()
-    cc = ts[ts["metric"] == "china_content"]
     for r in REGIONS_DECOUPLING:
-        out[f"china_content:{r}"] = cc[cc["region"] == r].groupby("date")["value"].mean()
-    sh = ts[ts["metric"] == "china_share"]
+        out[f"china_content:{r}"] = recorded("china_content", region=r)
+        out[f"china_content_12m:{r}"] = recorded("china_content_12m", region=r)
     for stage in ("mining", "separation", "magnets"):
-        out[f"china_share:{stage}"] = sh[sh["good"] == stage].groupby("date")["value"].mean()
+        out[f"china_share:{stage}"] = recorded("china_share", stage)
     prod = ts[(ts["metric"] == "production") & ts["good"].str.startswith("conc_")]
     out["mine:world"] = prod.groupby("date")["value"].sum()
     out["mine:nonCN"] = prod[prod["region"] != "CN"].groupby("date")["value"].sum()
-    lost = ts[(ts["metric"] == "lost_output") & ~ts["good"].isin(["defense", "non_magnet"])]
-    out["lost_output:oem"] = lost.groupby("date")["value"].sum()
+    out["lost_output:oem"] = recorded("lost_output_civil_magnet", region="World")
     frame = pd.DataFrame({k: v.reindex(dates) for k, v in out.items()}, index=dates)
     for k in ("cn_magnet_exports", "cn_oxide_exports", "mine:nonCN", "lost_output:oem",
               "capacity:mining:US", "capacity:separation:US", "capacity:magnets:US"):

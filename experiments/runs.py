@@ -50,10 +50,15 @@ def package_versions() -> dict[str, str]:
 def summary(model: RareEarthModel) -> dict:
     """Short summary of a finished run (the numbers ``ree run`` prints).
 
-    Keys: peak and final NdPr/Dy/Tb oxide prices in China and outside it (USD/kg), China's
-    magnet exports before/at trough (t/month), OEM and defense lost output (USD), China
-    content of magnet supply per consuming region at the end (share), magnet capacity built
-    outside China (t/yr).
+    Keys: first, peak, min and last of each Mesa DataCollector headline series (NdPr/Dy/Tb
+    oxide prices in China and outside it, USD/kg, outside China = the recorded
+    ``price_outside_china_weighted``; China's magnet exports, t/month; OEM and defense lost
+    output, USD m/month); ``lost_output_usd``: cumulative ``lost_output_civil_magnet`` and
+    ``lost_output_defense`` (World rows, USD); ``china_content_12m_last``: the recorded
+    ``china_content_12m`` of the last month per consuming region (share of China-processed
+    content in the magnets received over the last 12 months, mass-weighted); net magnet,
+    separation and mining capacity change outside China (t/yr). Every value is read from the
+    recorded series of :mod:`abm.metrics`.
     """
     df = model.headline_frame()
     ts = model.timeseries()
@@ -63,15 +68,15 @@ def summary(model: RareEarthModel) -> dict:
         if len(s):
             out[col] = {"first": float(s.iloc[0]), "peak": float(s.max()),
                         "min": float(s.min()), "last": float(s.iloc[-1])}
-    lost = ts[ts["metric"] == "lost_output"]
+    world = ts["region"] == "World"
     out["lost_output_usd"] = {
-        "oem": float(lost[~lost["good"].isin(["defense", "non_magnet"])]["value"].sum()),
-        "defense": float(lost[lost["good"] == "defense"]["value"].sum())}
-    cc = ts[ts["metric"] == "china_content"]
+        "oem": float(ts.loc[world & (ts["metric"] == "lost_output_civil_magnet"), "value"].sum()),
+        "defense": float(ts.loc[world & (ts["metric"] == "lost_output_defense"), "value"].sum())}
+    cc = ts[ts["metric"] == "china_content_12m"]
     if len(cc):
-        last = cc[cc["date"] > cc["date"].max() - pd.DateOffset(months=12)]
-        out["china_content_last"] = {r: float(v) for r, v in
-                                     last.groupby("region")["value"].mean().items()}
+        last = cc[cc["date"] == cc["date"].max()]
+        out["china_content_12m_last"] = {r: float(v) for r, v in
+                                         zip(last["region"], last["value"])}
     cap = ts[(ts["metric"] == "capacity") & (ts["region"] != "CN")]
     if len(cap):
         first, last = cap["date"].min(), cap["date"].max()
@@ -117,21 +122,24 @@ def charts(ts: pd.DataFrame, folder: Path) -> list[Path]:
     save(fig, "prices.png")
 
     fig, ax = plt.subplots(figsize=(7, 4))
-    c = ts[ts["metric"] == "china_content"]
+    c = ts[ts["metric"] == "china_content_12m"]
+    c1 = ts[ts["metric"] == "china_content"]
     for region in ("US", "EU", "JP", "KR"):
         s = c[c["region"] == region].set_index("date")["value"]
         if len(s):
             ax.plot(s.index, s.values, label=region, color=colour[region])
-    ax.set_title("China-origin share of magnet supply")
+        s = c1[c1["region"] == region].set_index("date")["value"]
+        if len(s):
+            ax.plot(s.index, s.values, color=colour[region], linewidth=0.6, alpha=0.35)
+    ax.set_title("China-origin share of magnet supply\n(thick: last 12 months, mass-weighted; "
+                 "thin: monthly)", fontsize=10)
     ax.set_ylabel("share")
     ax.set_ylim(0, 1.05)
     ax.legend()
     save(fig, "china_content.png")
 
     fig, ax = plt.subplots(figsize=(7, 4))
-    f = ts[(ts["metric"] == "flow") & (ts["good"].str.startswith("mag_")) & (ts["region"] == "CN")
-           & (ts["partner"] != "CN")]
-    s = f.groupby("date")["value"].sum()
+    s = ts[(ts["metric"] == "china_exports") & (ts["good"] == "magnets")].set_index("date")["value"]
     ax.plot(s.index, s.values)
     ax.set_title("China's magnet exports")
     ax.set_ylabel("t/month")

@@ -136,6 +136,7 @@ def test_step_advances_the_model_and_the_charts(ui):
     assert [len(s["data"]) for s in prices["series"]] == [3] * 6
     assert {s["name"] for s in decoupling["series"]} == {"USA", "European Union", "Japan",
                                                          "South Korea"}
+    assert "last 12 months" in decoupling["title"]["text"]
     assert capacity["series"] and all(len(s["data"]) == 3 for s in capacity["series"])
     assert flows["series"][0]["type"] == "sankey" and flows["series"][0]["links"]
     assert "2024-03" in flows["title"]["text"]
@@ -286,14 +287,18 @@ def test_incremental_series_match_the_full_table(app):
     s.step(3)
     m = s.model
     assert s.read == m.steps_done == 5
-    full = m.recorder.frame(metrics=("china_content", "capacity"))
-    us = full[(full.metric == "china_content") & (full.region == "US")]
-    assert s.content["US"] == pytest.approx(list(us.sort_values("step")["value"]))
+    full = m.recorder.frame(metrics=("china_content_12m", "capacity"))
+    # the decoupling chart draws the recorded 12-month (mass-weighted) share
+    us = full[(full.metric == "china_content_12m") & (full.region == "US")]
+    assert len(us) == 5
+    assert s.content["US"] == list(us.sort_values("step")["value"])
     cap = full[(full.metric == "capacity") & (full.good == "magnets")]
     for region, vals in s.capacity["magnets"].items():
         got = cap[cap.region == region].set_index("step")["value"]
         assert vals == pytest.approx([got.get(k, 0.0) for k in range(5)])
-    assert len(s.tb_cn) == 5 and len(s.events) == len(m.events)
+    assert len(s.events) == len(m.events)
+    h = s.headline()
+    assert h["Tb price China (USD/kg)"] == list(m.headline_frame()["Tb price China (USD/kg)"])
     assert s.flows["magnets"].shape == (len(m.region_codes),) * 2
     for opt in (app.prices_option(s), app.capacity_option(s), app.flows_option(s, "oxides")):
         app.to_json(opt)  # JSON-safe (no NaN)
