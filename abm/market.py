@@ -91,9 +91,15 @@ class OrderBook:
         per price), as :meth:`bid` does for each (tranches of <= 1e-9 t or at a price <= 0
         are ignored); ``nomination``: the buyer's contract nomination (:meth:`nominate`)."""
         u = USES.index(use)
-        qs = np.broadcast_to(np.asarray(qty, dtype=float), (len(prices),))
-        self.bids.extend([(agent, good, region, u, float(q), float(p), nomination)
-                          for q, p in zip(qs, prices) if q > 1e-9 and p > 0])
+        if isinstance(qty, int | float):
+            if qty <= 1e-9:
+                return
+            q = float(qty)
+            self.bids.extend([(agent, good, region, u, q, float(p), nomination)
+                              for p in prices if p > 0])
+        else:
+            self.bids.extend([(agent, good, region, u, float(q), float(p), nomination)
+                              for q, p in zip(qty, prices) if q > 1e-9 and p > 0])
 
     def nominate(self, good: int, region: int, qty: float, use: str = "civil") -> int:
         """Record a contract nomination of ``qty`` t (>= 0) at node ``(good, region, use)``;

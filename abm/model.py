@@ -419,7 +419,7 @@ class RareEarthModel(mesa.Model):
     def _settle(self, book, res, licensed, approval) -> None:
         """Move goods and money: sellers give up stock, buyers receive it with origin."""
         sold: dict[tuple, float] = {}
-        for (a, g, _r, _q, _ask, _cm, _ca), fill in zip(book.offers, res.offer_fill):
+        for (a, g, *_), fill in zip(book.offers, res.offer_fill.tolist()):
             key = (a, g)
             sold[key] = sold.get(key, 0.0) + fill
             if fill > 0:
@@ -439,12 +439,10 @@ class RareEarthModel(mesa.Model):
                 gov.subsidy_cost += gap[k] * res.offer_fill[i] * 1000.0
         for (a, g), q in sold.items():
             a.record_sale(g, q)
-        for (a, g, r, u, q, _p, _n), fill, cm, ca in zip(book.bids, res.bid_fill,
-                                                     res.bid_attrs[:, 0], res.bid_attrs[:, 1]):
+        for (a, g, *_), fill, (cm, ca) in zip(book.bids, res.bid_fill.tolist(),
+                                              res.bid_attrs.tolist()):
             if fill > 0:
                 a.stock(g).add(fill, cm, ca)
-            if isinstance(a, OEM):
-                a.received(g, q, fill)
         # perceived risk from licence denials, per destination region: firms perceive it
         # with next month's expectations (the policy refresh clears this month's shocks)
         self._denial_risk = {}

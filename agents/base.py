@@ -87,8 +87,13 @@ def marginal_value(cover, expected: float, value: float, target: float,
     Returns:
         USD/kg, same shape as ``cover``.
     """
-    c = np.maximum(np.asarray(cover, dtype=float), 0.0)
     h = expected * carrying * target
+    if np.ndim(cover) == 0:
+        if value <= expected + h:
+            return value
+        c = max(float(cover), 0.0)
+        return expected + (value - expected) * (h / (value - expected)) ** (c / target)
+    c = np.maximum(np.asarray(cover, dtype=float), 0.0)
     if value <= expected + h:
         return np.full_like(c, value)
     p_target = h / (value - expected)           # stock-out probability at the target
@@ -217,10 +222,10 @@ class Firm(mesa.Agent):
                             par.ask_cover_elasticity)
         n = len(ASK_STEPS)
         q = s.qty / n                        # equal tranches
-        months = q * np.arange(1, n + 1) / rate
-        hold = self.expected(g) * np.exp(-par.carrying_cost_per_month * months)
-        asks = np.maximum(level * np.array(ASK_STEPS), hold)
-        book.offer_tranches(self, g, self.ridx, q, asks.tolist(), s.cm, s.ca)
+        p_hat, k = self.expected(g), par.carrying_cost_per_month * q / rate
+        asks = [max(level * step, p_hat * math.exp(-k * (i + 1)))
+                for i, step in enumerate(ASK_STEPS)]
+        book.offer_tranches(self, g, self.ridx, q, asks, s.cm, s.ca)
 
     def bid_for(self, book, g: int, use_rate: float, target_cover_months: float,
                 value: float, use: str = "civil") -> None:
@@ -249,10 +254,18 @@ class Firm(mesa.Agent):
         book.declare_end_use(g, self.ridx, planned, use)
         nom = book.nominate(g, self.ridx, par.contract_cover * planned, use)
         q = need / BID_TRANCHES
-        mid = (s.qty + q * (np.arange(BID_TRANCHES) + 0.5) - use_rate) / use_rate
-        prices = marginal_value(mid, self.expected(g), value, target_cover_months,
-                                par.carrying_cost_per_month)
-        book.bid_tranches(self, g, self.ridx, q, prices.tolist(), use, nom)
+        p_hat = self.expected(g)
+        h = p_hat * par.carrying_cost_per_month * target_cover_months
+        if value <= p_hat + h:
+            prices = [value] * BID_TRANCHES
+        else:
+            # marginal_value at each tranche's cover, inlined (scalar) for speed
+            p_t, span = h / (value - p_hat), value - p_hat
+            c0 = (s.qty - use_rate) / use_rate
+            dc = q / use_rate
+            prices = [p_hat + span * p_t ** (max(c0 + dc * (k + 0.5), 0.0) / target_cover_months)
+                      for k in range(BID_TRANCHES)]
+        book.bid_tranches(self, g, self.ridx, q, prices, use, nom)
 
     # ----------------------------------------------------------------- accounting
     def record_sale(self, g: int, qty: float) -> None:
@@ -304,16 +317,22 @@ class Firm(mesa.Agent):
         """Price the firm expects for its sales of ``g``: the expected market price, or the
         price a floor or offtake guarantees if higher (the government pays the gap on every
         sale, :meth:`abm.model.RareEarthModel._settle`), USD/kg."""
-        return max(self.expected(g), self.model.policy.guaranteed_price(
-            self.region, g, self.stage == "magnets"))
+        pol = self.model.policy
+        if not pol.floors:
+            return self.expected(g)
+        return max(self.expected(g), pol.guaranteed_price(self.region, g,
+                                                          self.stage == "magnets"))
 
     def longrun_sale_price(self, g: int) -> float:
         """Long-run price the firm expects for its sales of ``g``: its anchor price
         (:meth:`anchor`), or the guaranteed price if higher, USD/kg. Derived-demand values
         of inputs use it: an input bought now is sold in products over the months ahead, so
         a spike in a thin market does not at once raise what every input is worth."""
-        return max(self.anchor(g), self.model.policy.guaranteed_price(
-            self.region, g, self.stage == "magnets"))
+        pol = self.model.policy
+        if not pol.floors:
+            return self.anchor(g)
+        return max(self.anchor(g), pol.guaranteed_price(self.region, g,
+                                                        self.stage == "magnets"))
 
     def track_output(self) -> None:
         """Update ``output_avg``, the firm's output averaged over the capital-budgeting

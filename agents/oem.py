@@ -50,7 +50,6 @@ class OEM(Firm):
         self.plan_units = 0.0
         self._plan: dict[int, float] = {}
         self.stopped = False
-        self.fill_ratio = 1.0
         self.magnet_goods = {cat.index[mag(g)] for g in ("ndfeb_std", "ndfeb_ht", "smco")}
         self._std = cat.index[mag("ndfeb_std")]
         self._ht = cat.index[mag("ndfeb_ht")]
@@ -111,12 +110,6 @@ class OEM(Firm):
             self.bid_for(book, g, self.plan_units * a, months, self.derived_value(g),
                          self.use)
 
-    def received(self, g: int, asked: float, got: float) -> None:
-        """Note the fill ratio of a bid (shortages raise perceived risk in :meth:`produce`,
-        from lost output, not here)."""
-        if asked > 0:
-            self.fill_ratio = min(self.fill_ratio, got / asked)
-
     def produce(self) -> None:
         """Consume inputs for the plan; count lost output; adapt substitution.
 
@@ -169,7 +162,6 @@ class OEM(Firm):
             self.model.log_event("line restarts", f"{self.name} ({self.region})")
         if lost > 1e-9 * max(plan, 1):
             self.risk += 0.5 * lost / plan
-        self.fill_ratio = 1.0
         self._substitute()
 
     def _substitute(self) -> None:
