@@ -464,3 +464,29 @@ def test_provenance_keeps_history_json(tmp_path):
     run(spec, out, progress=False)
     doc = json.loads((store / "provenance.json").read_text())
     assert [i["status"] for i in doc["invocations"]] == ["completed", "completed"]
+
+
+@pytest.mark.parametrize(("extra", "field", "said"), [
+    ('[constants]\n"levers.flag" = 0\n', "constants.levers.flag", "got 0; write true or false"),
+    ('[constants]\n"parameters.b" = "0.5"\n', "constants.parameters.b",
+     "got the string '0.5'; write the number without quotes"),
+    ('[constants]\n"parameters.k" = 2.5\n', "constants.parameters.k", "got 2.5; write a whole number"),
+])
+def test_constants_are_not_converted(tmp_path, extra, field, said):
+    # `defense_denial = 0` read as false (issue 15), here for a sweep's constants
+    spec = write_toy_spec(tmp_path / "s.toml", replicates=1, extra=extra)
+    spec.write_text(spec.read_text()  # neither k nor flag varies
+                    .replace('[[levers]]\nname = "levers.flag"\n', "")
+                    .replace('[[uncertainties]]\nname = "parameters.k"\nlow = 1\nhigh = 5\n', ""))
+    with pytest.raises(SpecError) as e:
+        load_spec(spec)
+    assert f"{field}: {said}" in str(e.value)
+
+
+def test_bool_lever_levels_written_as_numbers_are_refused(tmp_path):
+    spec = write_toy_spec(tmp_path / "s.toml", replicates=1)
+    spec.write_text(spec.read_text().replace('name = "levers.flag"\n',
+                                             'name = "levers.flag"\nlevels = [0, 1]\n'))
+    with pytest.raises(SpecError, match=r"levers\[1\].levels: \('levers.flag'\) is true/false but "
+                                        r"levels has 0; write levels = \[false, true\]"):
+        load_spec(spec)

@@ -557,6 +557,12 @@ def _complete_parameter(p: Parameter, info: dict, where: str) -> list[tuple[str,
             problems.append((f"{where}.levels", (f"({p.name!r}) is a number but levels has {got}; "
                                                  "write the number without quotes, e.g. levels = [0.0, 0.5]")))
             return problems
+    if p.type == "bool" and p.levels is not None:
+        bad = [v for v in p.levels if not isinstance(v, bool)]
+        if bad:  # levels = [0, 1] would be read as false/true
+            problems.append((f"{where}.levels", f"({p.name!r}) is true/false but levels has "
+                                                f"{bad[0]!r}; write levels = [false, true]"))
+            return problems
     if p.type == "bool" and p.levels is None:
         p.levels = [False, True]
     if p.type == "categorical" and p.levels is None:
@@ -580,6 +586,22 @@ def _complete_parameter(p: Parameter, info: dict, where: str) -> list[tuple[str,
             if v is not None and not float(v).is_integer():
                 problems.append((f"{where}.{b}", f"({p.name!r}) integer bound must be whole, got {v}"))
     return problems
+
+
+def _value_kind_problem(mtype: str | None, v: Any) -> str | None:
+    """Why ``v`` cannot be a value of a model parameter of type ``mtype`` without a
+    conversion (the rules of ``_STRICT``), or None."""
+    if mtype == "bool" and not isinstance(v, bool):
+        return (f"got the string {v!r}; write true or false without quotes" if isinstance(v, str)
+                else f"got {v!r}; write true or false")
+    if mtype in _NUMERIC:
+        if isinstance(v, str):
+            return f"got the string {v!r}; write the number without quotes"
+        if isinstance(v, bool):
+            return f"got {str(v).lower()}; write a number"
+        if mtype == "integer" and isinstance(v, float) and not v.is_integer():
+            return f"got {v}; write a whole number"
+    return None
 
 
 def _model_message(exc: BaseException) -> str:
@@ -681,9 +703,13 @@ def check_against_model(spec: ExperimentSpec, handle: Any, source: str | None = 
                         problems.append(
                             (f"{where}.levels", f"({p.name!r}) {bad} not among allowed levels {mlevels}")
                         )
-        for k in spec.constants:
+        for k, v in spec.constants.items():
             if k not in space:
                 problems.append((f"constants.{k}", f"unknown parameter {k!r}; {_suggest(k, allowed)}"))
+                continue
+            why = _value_kind_problem((space[k] or {}).get("type"), v)
+            if why:
+                problems.append((f"constants.{k}", why))
     else:
         for group in ("uncertainties", "levers"):
             for i, p in enumerate(getattr(spec, group)):
