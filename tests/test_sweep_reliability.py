@@ -443,7 +443,7 @@ def test_the_unbroken_spec_is_valid(tmp_path):
     assert s.design_rows == 2 * 2 * 3 * 2  # a, k: 2 levels each; mode: 3; flag: 2
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.sampled_from(BREAKS))
 def test_one_broken_field_is_named_and_nothing_is_written(tmp_path_factory, case):
     path, bad, field = case
@@ -490,3 +490,17 @@ def test_bool_lever_levels_written_as_numbers_are_refused(tmp_path):
     with pytest.raises(SpecError, match=r"levers\[1\].levels: \('levers.flag'\) is true/false but "
                                         r"levels has 0; write levels = \[false, true\]"):
         load_spec(spec)
+
+
+def test_empty_address_and_foreign_design_table_are_refused(tmp_path):
+    spec = _small(tmp_path)
+    out, store = tmp_path / "out", tmp_path / "out" / "toy"
+    msg = _refused(_cli("run", spec, "--out", out, "--address", ""), 2)
+    assert "address: is empty; give the scheduler's address" in msg
+    assert not out.exists()
+    assert plan(spec, out).created
+    import pandas as pd
+
+    pd.DataFrame({"x": [1, 2]}).to_parquet(store / "design.parquet")  # some other table
+    msg = _refused(_cli("status", spec, "--out", out), 1)
+    assert "design.parquet lacks the column(s) ['run_id', 'design_row', 'rep']" in msg

@@ -307,8 +307,13 @@ class RunStore:
     def read_design(self) -> pd.DataFrame:
         """The stored run table, ordered by (design_row, rep) (:class:`StoreError` when
         ``design.parquet`` is missing or damaged)."""
-        return _read_parquet(self.design_path, "is the table of planned runs",
-                             "delete it and " + _REPLAN).to_pandas()
+        table = _read_parquet(self.design_path, "is the table of planned runs",
+                              "delete it and " + _REPLAN)
+        missing = [c for c in ("run_id", "design_row", "rep") if c not in table.column_names]
+        if missing:
+            raise StoreError(f"{self.design_path} lacks the column(s) {missing}, so it is not a "
+                             f"table of planned runs: delete it and {_REPLAN}")
+        return table.to_pandas()
 
     # -- results ---------------------------------------------------------------------------
     def results_schema(self, design: pd.DataFrame, param_names: list[str], outcomes: list[str]) -> pa.Schema:
