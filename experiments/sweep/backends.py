@@ -113,12 +113,17 @@ def _mp_context() -> multiprocessing.context.BaseContext:
     """forkserver on Linux (its preload arms the parent-death guard when this is the main
     thread, see :mod:`experiments.parentwatch`), spawn elsewhere."""
     if sys.platform.startswith("linux"):
+        from multiprocessing import forkserver
+
         ctx = multiprocessing.get_context("forkserver")
         if threading.current_thread() is threading.main_thread():
             # PR_SET_PDEATHSIG fires when the *thread* that started the forkserver ends, so
-            # it is armed only for a forkserver started from the main thread
+            # the guard is armed only in a forkserver started here, by the main thread
             os.environ[DRIVER_ENV] = driver_token()
             ctx.set_forkserver_preload(["__main__", "experiments._forkserver_guard"])
+            forkserver.ensure_running()
+        else:  # a forkserver started by this thread goes without (the workers still watch)
+            ctx.set_forkserver_preload(["__main__"])
         return ctx
     return multiprocessing.get_context("spawn")
 
