@@ -148,7 +148,6 @@ def test_byte_order_mark_is_accepted(tmp_path):
 
 def test_base_scenario_file_with_byte_order_mark(tmp_path):
     from abm.scenario import load_scenario, scenario_dir
-
     from experiments.sweep.model import resolve_model
 
     f = tmp_path / "bom.toml"

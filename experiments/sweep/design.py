@@ -125,11 +125,11 @@ def check_plan_size(spec: ExperimentSpec, source: str | None = None, exact: bool
     if runs > MAX_RUNS:
         size = f"{rows:,} design rows" if known else f"at least {rows:,} design rows"
         total = f"{runs:,}" if known else f"at least {runs:,}"
-        raise SpecError([("replicates", f"the plan has {size} ({d.method}) x {spec.replicates:,} "
-                          f"replicates = {total} runs, more than the limit of {MAX_RUNS:,} runs "
-                          "per sweep; lower replicates or the design size (design.n, "
-                          "design.levels, levels), or split the study into several specs")],
-                        source)
+        why = (f"the plan has {size} ({d.method}) x {spec.replicates:,} replicates = {total} "
+               f"runs, more than the limit of {MAX_RUNS:,} runs per sweep; lower replicates or "
+               "the design size (design.n, design.levels, levels), or split the study into "
+               "several specs")
+        raise SpecError([("replicates", why)], source)
     return runs
 
 

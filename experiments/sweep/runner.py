@@ -449,8 +449,8 @@ def run(
     if workers is not None and workers < 1:
         raise SpecError([("workers", f"must be >= 1, got {workers}")])
     if address is not None and not address.strip():  # "" would start a local cluster instead
-        raise SpecError([("address", "is empty; give the scheduler's address, e.g. "
-                                     "tcp://host:8786, or leave --address out")])
+        raise SpecError([("address", ("is empty; give the scheduler's address, e.g. "
+                                      "tcp://host:8786, or leave --address out"))])
     with ExitStack() as stack:  # the store's lock, released on return or error
         spec, store, design, h, _created = _open_store(spec_path, out, fresh, stack, "run")
         ex = spec.execution

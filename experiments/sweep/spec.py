@@ -481,7 +481,7 @@ def _format_validation_error(exc: ValidationError, data: Any) -> list[tuple[str,
         msg = msg.removeprefix("Value error, ")
         field = _loc_to_field(loc)
         if field == "spec":  # a whole-spec check names its field first: "outcomes: ..."
-            m = re.match(r"([A-Za-z_][\w.\[\]]*): (.+)", msg, re.S)
+            m = re.match(r"([A-Za-z_][\w.\[\]]*): (.+)", msg, re.DOTALL)
             if m:
                 field, msg = m.group(1), m.group(2)
         etype, inp = err.get("type"), err.get("input")
@@ -560,8 +560,8 @@ def _complete_parameter(p: Parameter, info: dict, where: str) -> list[tuple[str,
     if p.type == "bool" and p.levels is not None:
         bad = [v for v in p.levels if not isinstance(v, bool)]
         if bad:  # levels = [0, 1] would be read as false/true
-            problems.append((f"{where}.levels", f"({p.name!r}) is true/false but levels has "
-                                                f"{bad[0]!r}; write levels = [false, true]"))
+            problems.append((f"{where}.levels", (f"({p.name!r}) is true/false but levels has "
+                                                 f"{bad[0]!r}; write levels = [false, true]")))
             return problems
     if p.type == "bool" and p.levels is None:
         p.levels = [False, True]
@@ -763,9 +763,8 @@ def load_spec(path: str | Path, *, check_model: bool = True):
         SpecError: any structural or model problem, or a plan of more than :data:`MAX_RUNS`
             runs (checked before anything is built; nothing is written).
     """
-    from .model import ModelError, resolve_model
-
     from .design import check_plan_size
+    from .model import ModelError, resolve_model
 
     data = read_toml(path)
     spec = parse_spec(data, str(path))
