@@ -769,21 +769,21 @@ def reproduce(out: str | Path = "results/reproduce", *, quick: bool = False,
     n_seeds = int(seeds or prof.seeds)
     out = check_output_folder(out, allowed=None,
                               required=frozenset({"manifest.json", "REPORT.md"}))
-    tasks = list(prof.months.items())
-    t_runs = time.perf_counter()
-    results = run_variants(tasks, n_seeds, seed_root=seed_root, workers=workers,
-                           backend=backend, progress=progress)
-    runs_wall = time.perf_counter() - t_runs
-    results = sorted(results, key=lambda r: (r["variant"], r["rep"]))   # not completion order
-    series = pd.concat([r["series"].assign(variant=r["variant"], rep=r["rep"]) for r in results],
-                       ignore_index=True)[["variant", "rep", "date", "series", "value"]]
-    targets = evaluate_targets(results)
-    decoupling = decoupling_table(series)
-    mechanisms = mechanism_table(results)
-
-    tmp = new_staging_folder(out)
+    tmp = new_staging_folder(out)  # before the runs: an unwritable --out is refused at once
     files: list[str] = []
     try:
+        tasks = list(prof.months.items())
+        t_runs = time.perf_counter()
+        results = run_variants(tasks, n_seeds, seed_root=seed_root, workers=workers,
+                               backend=backend, progress=progress)
+        runs_wall = time.perf_counter() - t_runs
+        results = sorted(results, key=lambda r: (r["variant"], r["rep"]))  # not completion order
+        series = pd.concat([r["series"].assign(variant=r["variant"], rep=r["rep"])
+                            for r in results],
+                           ignore_index=True)[["variant", "rep", "date", "series", "value"]]
+        targets = evaluate_targets(results)
+        decoupling = decoupling_table(series)
+        mechanisms = mechanism_table(results)
         for sub in ("tables", "figures", "data"):
             (tmp / sub).mkdir()
         series.to_parquet(tmp / "data" / "series.parquet", index=False)

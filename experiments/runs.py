@@ -20,7 +20,8 @@ from pathlib import Path
 import pandas as pd
 
 from abm.model import RareEarthModel, check_months
-from abm.scenario import Scenario, apply_overrides, load_scenario
+from abm.scenario import Scenario, apply_overrides
+from experiments.inputs import load_scenario_input
 
 PACKAGES = ("mesa", "numpy", "scipy", "pandas", "pyarrow", "pydantic", "matplotlib")
 
@@ -257,8 +258,12 @@ def check_output_folder(out: Path | str, allowed: set[str] | None = RUN_FILES,
     return out
 
 
-#: Marker in a staging folder naming the process that writes it (removed on publishing).
+#: Marker in a staging folder (and, during a replacement, in the retired earlier output)
+#: naming the process that owns it; removed when the replacement is complete.
 STAGING_OWNER = ".ree-staging.json"
+
+#: Suffix of the folder an earlier output is renamed to while it is being replaced.
+RETIRED = ".old"
 
 
 def _pid_alive(pid: int) -> bool:
@@ -271,36 +276,72 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def remove_stale_staging(out: Path) -> list[Path]:
-    """Remove staging folders beside ``out`` left by a killed run (``kill -9``, power loss).
+def _dead_owner(folder: Path) -> bool:
+    """True when ``folder`` holds :data:`STAGING_OWNER` naming a process of this host that is
+    gone (a live process, another host, or no readable marker: False)."""
+    try:
+        owner = json.loads((folder / STAGING_OWNER).read_text(encoding="utf-8"))
+        pid, where = int(owner["pid"]), owner["host"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    return where == socket.gethostname() and not _pid_alive(pid)
 
-    A staging folder is ``.<out name>.<random>`` holding :data:`STAGING_OWNER`; it is stale
-    when its owner process ran on this host and is gone. Folders of a live process, of
-    another host, or without the marker are left alone.
+
+def remove_stale_staging(out: Path) -> list[Path]:
+    """Clean up after a run killed while writing or replacing ``out`` (``kill -9``, power loss),
+    so that ``out`` is either the earlier output or the complete new one.
+
+    A killed process may leave, beside ``out`` (each marked with :data:`STAGING_OWNER` naming a
+    process of this host that is gone):
+
+    * a staging folder ``.<name>.<random>``: removed; if ``out`` is missing because the kill
+      came between the two renames of :func:`publish_folder`, the retired earlier output
+      ``.<name>.<random>.old`` is first renamed back to ``out``;
+    * a retired earlier output ``.<name>.<random>.old`` with ``out`` in place: removed (the
+      new output was already published);
+    * the marker inside ``out`` itself (killed just after publishing): removed.
+
+    Folders of a live process, of another host, or without the marker are left alone.
 
     Returns:
-        The folders removed.
+        The folders removed or restored.
     """
-    removed = []
+    done: list[Path] = []
     if not out.parent.is_dir():
-        return removed
-    host = socket.gethostname()
-    for p in out.parent.glob(f".{out.name}.*"):
-        try:
-            owner = json.loads((p / STAGING_OWNER).read_text())
-            pid, where = int(owner["pid"]), owner["host"]
-        except (OSError, ValueError, KeyError, TypeError):
+        return done
+    siblings = sorted(out.parent.glob(f".{out.name}.*"))
+    for p in siblings:  # staging folders first: they say whether to restore
+        if p.name.endswith(RETIRED) or not p.is_dir() or not _dead_owner(p):
             continue
-        if where == host and not _pid_alive(pid):
-            shutil.rmtree(p, ignore_errors=True)
-            removed.append(p)
-    return removed
+        old = p.with_name(p.name + RETIRED)
+        if not out.exists() and old.is_dir():
+            os.rename(old, out)
+            (out / STAGING_OWNER).unlink(missing_ok=True)
+            done.append(out)
+        shutil.rmtree(p, ignore_errors=True)
+        done.append(p)
+    for p in siblings:
+        if p.name.endswith(RETIRED) and p.is_dir() and _dead_owner(p):
+            if out.exists():
+                shutil.rmtree(p, ignore_errors=True)
+            else:  # published nothing: put the earlier output back
+                os.rename(p, out)
+                (out / STAGING_OWNER).unlink(missing_ok=True)
+            done.append(p)
+    if out.is_dir() and _dead_owner(out):
+        (out / STAGING_OWNER).unlink(missing_ok=True)
+        done.append(out)
+    return done
+
+
+def _write_owner(folder: Path) -> None:
+    (folder / STAGING_OWNER).write_text(json.dumps({"pid": os.getpid(),
+                                                    "host": socket.gethostname()}))
 
 
 def new_staging_folder(out: Path) -> Path:
-    """A hidden temporary folder beside ``out`` to write into before publishing; staging
-    folders that killed runs left beside ``out`` are removed first
-    (:func:`remove_stale_staging`).
+    """A hidden temporary folder beside ``out`` to write into before publishing; what killed
+    runs left beside ``out`` is cleaned up first (:func:`remove_stale_staging`).
 
     Raises:
         OutputError: the parent folder cannot be created or written.
@@ -309,8 +350,7 @@ def new_staging_folder(out: Path) -> Path:
         out.parent.mkdir(parents=True, exist_ok=True)
         remove_stale_staging(out)
         tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-        (tmp / STAGING_OWNER).write_text(json.dumps({"pid": os.getpid(),
-                                                     "host": socket.gethostname()}))
+        _write_owner(tmp)
         return tmp
     except OSError as exc:
         raise OutputError(f"--out {out}: cannot create the output folder "
@@ -318,21 +358,47 @@ def new_staging_folder(out: Path) -> Path:
 
 
 def publish_folder(tmp: Path, out: Path) -> None:
-    """Replace ``out`` (checked by :func:`check_output_folder`) by the finished ``tmp``,
-    with an inventory of its files (:data:`INVENTORY`)."""
-    (tmp / STAGING_OWNER).unlink(missing_ok=True)
-    (tmp / INVENTORY).write_text(json.dumps(sorted(_files_under(tmp))))
+    """Replace ``out`` (checked by :func:`check_output_folder`) by the finished ``tmp``, with
+    an inventory of its files (:data:`INVENTORY`), by renames only (a rename-swap):
+
+    1. ``out`` is renamed to ``<tmp>.old`` and marked with this process (:data:`STAGING_OWNER`);
+    2. ``tmp`` is renamed to ``out``;
+    3. the markers are removed and ``<tmp>.old`` is deleted.
+
+    Nothing is deleted before the new output is in place, so a kill at any moment leaves the
+    earlier output or the complete new one, and :func:`remove_stale_staging` (run by the next
+    ``ree run``) restores or finishes the replacement.
+    """
+    (tmp / INVENTORY).write_text(json.dumps(sorted(_files_under(tmp) - {STAGING_OWNER})))
     tmp.chmod(0o755)
+    old = tmp.with_name(tmp.name + RETIRED)
     if out.exists():
-        shutil.rmtree(out)
-    os.replace(tmp, out)
+        os.rename(out, old)
+        try:
+            _write_owner(old)
+            os.rename(tmp, out)
+        except BaseException:  # put the earlier output back
+            if not out.exists():
+                os.rename(old, out)
+                (out / STAGING_OWNER).unlink(missing_ok=True)
+            raise
+    else:
+        os.rename(tmp, out)
+    (out / STAGING_OWNER).unlink(missing_ok=True)
+    if old.exists():
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def run_to_folder(scenario: str | Path | Scenario, out: Path, *, seed: int = 0,
                   months: int | None = None, overrides: dict | None = None,
                   progress: bool = True, make_charts: bool = True) -> tuple[RareEarthModel, dict]:
     """Run a scenario and write ``timeseries.parquet``, ``events.csv``, ``summary.json``,
-    ``manifest.json`` and PNG charts into ``out`` (created; replaced atomically).
+    ``manifest.json`` and PNG charts into ``out`` (created; replaced atomically by a
+    rename-swap, :func:`publish_folder`; what a killed earlier run left beside ``out`` is
+    cleaned up or restored first, :func:`remove_stale_staging`).
+
+    Everything is checked before the model runs: the scenario (a file may be UTF-8 with or
+    without a byte-order mark), ``months`` and ``out`` (the staging folder is created first).
 
     An existing ``out`` is replaced only if it is itself an earlier run's output (it holds a
     ``manifest.json`` and nothing but run files); any other existing folder is refused.
@@ -344,17 +410,19 @@ def run_to_folder(scenario: str | Path | Scenario, out: Path, *, seed: int = 0,
             a non-empty folder that is not a run output, or not writable); nothing is
             written or deleted.
     """
-    sc = apply_overrides(load_scenario(scenario), overrides)
+    sc = apply_overrides(load_scenario_input(scenario), overrides)
     check_months(sc, months, minimum=1, name="--months")     # before any work
     out = check_output_folder(out)
-    t0 = time.perf_counter()
-    model = RareEarthModel(sc, seed=seed, months=months)
-    model.run(progress=progress)
-    wall = time.perf_counter() - t0
-    ts = model.timeseries()
-    summ = summary(model)
-    tmp = new_staging_folder(out)
+    if remove_stale_staging(out):  # what a killed run left: restored or removed
+        out = check_output_folder(out)
+    tmp = new_staging_folder(out)  # creating it proves --out can be written, before the run
     try:
+        t0 = time.perf_counter()
+        model = RareEarthModel(sc, seed=seed, months=months)
+        model.run(progress=progress)
+        wall = time.perf_counter() - t0
+        ts = model.timeseries()
+        summ = summary(model)
         ts.to_parquet(tmp / "timeseries.parquet", index=False)
         model.events_frame().to_csv(tmp / "events.csv", index=False)
         (tmp / "summary.json").write_text(json.dumps(summ, indent=2))

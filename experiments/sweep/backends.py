@@ -4,7 +4,9 @@
 backend        executor
 =============  ===========================================================================
 sequential     :class:`SequentialExecutor`: runs each task in the calling process at submit
-process        ``ProcessPoolExecutor`` (forkserver start method on Linux, spawn elsewhere)
+process        ``ProcessPoolExecutor`` (forkserver start method on Linux, spawn elsewhere);
+               its workers and forkserver end with the driver, SIGKILL included
+               (:mod:`experiments.parentwatch`)
 dask           ``distributed.Client(...).get_executor(pure=False, retries=...)`` on a
                ``LocalCluster`` bound to 127.0.0.1, or on the scheduler at ``address``
 ray            :class:`RayExecutor` (optional extra ``ree-abm[ray]``): ``ray.remote`` tasks
@@ -24,11 +26,13 @@ import logging
 import multiprocessing
 import os
 import sys
+import threading
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..parentwatch import DRIVER_ENV, driver_token, watch_driver
 from .spec import check_backend
 
 __all__ = ["Backend", "RayExecutor", "SequentialExecutor", "default_workers", "open_backend"]
@@ -106,9 +110,28 @@ def default_workers() -> int:
 
 
 def _mp_context() -> multiprocessing.context.BaseContext:
+    """forkserver on Linux (its preload arms the parent-death guard when this is the main
+    thread, see :mod:`experiments.parentwatch`), spawn elsewhere."""
     if sys.platform.startswith("linux"):
-        return multiprocessing.get_context("forkserver")
+        from multiprocessing import forkserver
+
+        ctx = multiprocessing.get_context("forkserver")
+        if threading.current_thread() is threading.main_thread():
+            # PR_SET_PDEATHSIG fires when the *thread* that started the forkserver ends, so
+            # the guard is armed only in a forkserver started here, by the main thread
+            os.environ[DRIVER_ENV] = driver_token()
+            ctx.set_forkserver_preload(["__main__", "experiments._forkserver_guard"])
+            forkserver.ensure_running()
+        else:  # a forkserver started by this thread goes without (the workers still watch)
+            ctx.set_forkserver_preload(["__main__"])
+        return ctx
     return multiprocessing.get_context("spawn")
+
+
+def _process_pool(workers: int) -> ProcessPoolExecutor:
+    """A process pool whose workers end when this driver ends, SIGKILL included."""
+    return ProcessPoolExecutor(max_workers=workers, mp_context=_mp_context(),
+                               initializer=watch_driver, initargs=(driver_token(),))
 
 
 @dataclass
@@ -138,7 +161,7 @@ class Backend:
             self.executor.shutdown(wait=False, cancel_futures=True)
         except Exception:
             pass
-        self.executor = ProcessPoolExecutor(max_workers=self.workers, mp_context=_mp_context())
+        self.executor = _process_pool(self.workers)
 
     def close(self, cancel: bool = False) -> None:
         """Shut the executor (and any cluster this backend started) down."""
@@ -188,7 +211,7 @@ def open_backend(
         return Backend("sequential", 1, SequentialExecutor(), "in-process", retries=retries)
     n = workers or default_workers()
     if name == "process":
-        ex = ProcessPoolExecutor(max_workers=n, mp_context=_mp_context())
+        ex = _process_pool(n)
         return Backend("process", n, ex, f"process pool, {n} workers", retries=retries)
     if name == "dask":
         try:

@@ -42,7 +42,7 @@ import pandas as pd
 from .seeds import canonical_value, run_id, seed_int, spawn_key
 from .spec import ExperimentSpec, Parameter
 
-__all__ = ["build_design", "expected_rows", "factorial_values", "salib_problem", "unit_sample"]
+__all__ = ["build_design", "check_plan_size", "expected_rows", "factorial_values", "salib_problem", "unit_sample"]
 
 UNIT_PREFIX = "u:"
 
@@ -66,12 +66,29 @@ def salib_problem(spec: ExperimentSpec) -> dict[str, Any]:
     return {"num_vars": len(names), "names": names, "bounds": [[0.0, 1.0]] * len(names)}
 
 
+def _factorial_count(p: Parameter, n_levels: int, exact: bool = True) -> int | None:
+    """Values ``p`` takes in a factorial design, counted without listing them (the count of
+    :func:`factorial_values`). With ``exact=False`` (the parameter not yet completed from the
+    model): None when the count depends on the model."""
+    if p.levels is not None:
+        return len(p.levels)
+    if p.low is None or p.high is None:
+        return None if not exact else len(factorial_values(p, n_levels))
+    if p.type is None and not exact:  # real or integer: the model says; count the fewer
+        whole = float(p.low).is_integer() and float(p.high).is_integer()
+        return min(n_levels, int(p.high) - int(p.low) + 1) if whole else n_levels
+    if p.kind == "integer":
+        return min(n_levels, int(p.high) - int(p.low) + 1)
+    return n_levels
+
+
 def expected_rows(spec: ExperimentSpec) -> int:
-    """Number of design rows (before replication) the spec's design produces."""
+    """Number of design rows (before replication) the spec's design produces (counted, not
+    built: cheap for any size)."""
     d = spec.design
     D = len(spec.parameters)
     if d.method == "factorial":
-        return math.prod(len(factorial_values(p, d.levels)) for p in spec.parameters)
+        return math.prod(_factorial_count(p, d.levels) or 1 for p in spec.parameters)
     assert d.n is not None
     if d.method == "saltelli":
         return d.n * (2 * D + 2 if d.second_order else D + 2)
@@ -80,6 +97,40 @@ def expected_rows(spec: ExperimentSpec) -> int:
     if d.method == "fast":
         return d.n * D
     return d.n
+
+
+def check_plan_size(spec: ExperimentSpec, source: str | None = None, exact: bool = True) -> int:
+    """Refuse a plan of more than :data:`~experiments.sweep.spec.MAX_RUNS` runs (design rows x
+    replicates), counted without building anything.
+
+    With ``exact=False`` (before the parameters are completed from the model) a factorial
+    parameter whose number of values depends on the model counts as one value, so the count is
+    a lower bound and only plans that are too large whatever the model says are refused.
+
+    Returns:
+        the number of runs (a lower bound with ``exact=False``).
+
+    Raises:
+        SpecError: naming ``replicates`` and ``design`` with the count and the limit.
+    """
+    from .spec import MAX_RUNS, SpecError
+
+    d = spec.design
+    if d.method == "factorial":
+        counts = [_factorial_count(p, d.levels, exact) for p in spec.parameters]
+        rows, known = math.prod(c or 1 for c in counts), all(c is not None for c in counts)
+    else:
+        rows, known = expected_rows(spec), True
+    runs = rows * spec.replicates
+    if runs > MAX_RUNS:
+        size = f"{rows:,} design rows" if known else f"at least {rows:,} design rows"
+        total = f"{runs:,}" if known else f"at least {runs:,}"
+        why = (f"the plan has {size} ({d.method}) x {spec.replicates:,} replicates = {total} "
+               f"runs, more than the limit of {MAX_RUNS:,} runs per sweep; lower replicates or "
+               "the design size (design.n, design.levels, levels), or split the study into "
+               "several specs")
+        raise SpecError([("replicates", why)], source)
+    return runs
 
 
 def _design_seed(spec: ExperimentSpec) -> int:

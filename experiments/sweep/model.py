@@ -166,6 +166,14 @@ def _abm_outcome_check(scenario: Any, months: int, outcomes: list[str]) -> dict[
     return out
 
 
+def _abm_load_scenario(name: str) -> Any:
+    """``abm.scenario.load_scenario``, reading a file as UTF-8 with or without a byte-order
+    mark (see :func:`experiments.inputs.load_scenario_input`)."""
+    from ..inputs import load_scenario_input
+
+    return load_scenario_input(name)
+
+
 def _abm_handle() -> ModelHandle:
     try:
         outcomes_mod = importlib.import_module("abm.outcomes")
@@ -179,7 +187,7 @@ def _abm_handle() -> ModelHandle:
         evaluate=outcomes_mod.evaluate,
         space_fn=scenario_mod.parameter_space,
         outcomes_fn=lambda: _describe_outcomes(outcomes_mod.OUTCOMES),
-        loader=scenario_mod.load_scenario,
+        loader=_abm_load_scenario,
         override_fn=scenario_mod.apply_overrides,
         months_fn=_abm_months,
         outcome_check_fn=_abm_outcome_check,

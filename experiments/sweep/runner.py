@@ -23,6 +23,7 @@ import traceback as tb
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Future, wait
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,7 @@ from .design import build_design, expected_rows
 from .provenance import invocation_record, now_iso
 from .seeds import canonical_value, make_seed_sequence, spawn_key
 from .spec import ExperimentSpec, SpecError, check_backend, load_spec
-from .store import RunStore
+from .store import RunStore, StoreError
 
 __all__ = [
     "PlanSummary",
@@ -233,16 +234,20 @@ def _spec_doc(spec: ExperimentSpec, digest: str, source: str) -> tuple[dict[str,
 
 
 def _open_store(
-    spec_path: str | Path, out: str | Path | None, fresh: bool
+    spec_path: str | Path, out: str | Path | None, fresh: bool, stack: ExitStack, command: str,
 ) -> tuple[ExperimentSpec, RunStore, pd.DataFrame, str, bool]:
-    """Validate, then create or verify the store. Returns (spec, store, design, hash, created).
+    """Validate, take the store's lock (held until ``stack`` closes), then create or verify
+    the store. Returns (spec, store, design, hash, created).
 
-    Raises SpecError / SpecChangedError / StoreError (a damaged store file, or the store
-    folder is a file) before writing anything.
+    Raises SpecError / SpecChangedError / StoreError (a damaged store file, a file where a
+    store folder belongs or the reverse) / StoreBusyError (another driver holds the store)
+    before writing anything but the store folder and its lock file.
     """
     spec, _handle, digest = load_spec(spec_path)
     store = RunStore(Path(out or DEFAULT_OUT) / spec.name)
     store.check_folder()
+    stack.enter_context(store.driver_lock(command))
+    store.check_folder()  # again, now that no other driver can change the store
     doc, h = _spec_doc(spec, digest, str(spec_path))
     same = False
     if store.exists() and not fresh:
@@ -309,7 +314,8 @@ def plan(spec_path: str | Path, out: str | Path | None = None, *, fresh: bool = 
         SpecChangedError: the store holds another spec and ``fresh`` is False (nothing written).
         StoreError: a store file is damaged or the store folder is a file (nothing written).
     """
-    spec, store, design, h, created = _open_store(spec_path, out, fresh)
+    with ExitStack() as stack:  # the store's lock, released on return or error
+        spec, store, design, h, created = _open_store(spec_path, out, fresh, stack, "plan")
     ok, failed = store.finished_ids()
     uniq = design["run_id"].drop_duplicates()
     to_run = int((~uniq.isin(ok | failed)).sum())
@@ -442,195 +448,211 @@ def run(
     backend = check_backend(backend or ex.backend)
     if workers is not None and workers < 1:
         raise SpecError([("workers", f"must be >= 1, got {workers}")])
-    spec, store, design, h, _created = _open_store(spec_path, out, fresh)
-    ex = spec.execution
-    workers = workers or ex.workers
-    address = address or ex.address
-    chunk_size = chunk_size or ex.chunk_size
-    store.remove_orphans()
+    if address is not None and not address.strip():  # "" would start a local cluster instead
+        raise SpecError([("address", ("is empty; give the scheduler's address, e.g. "
+                                      "tcp://host:8786, or leave --address out"))])
+    with ExitStack() as stack:  # the store's lock, released on return or error
+        spec, store, design, h, _created = _open_store(spec_path, out, fresh, stack, "run")
+        ex = spec.execution
+        workers = workers or ex.workers
+        address = address or ex.address
+        chunk_size = chunk_size or ex.chunk_size
+        store.remove_orphans()
 
-    params = _param_names(design)
-    uniq = design.drop_duplicates("run_id")
-    ok_ids, failed_ids = store.finished_ids()
-    skip = ok_ids if retry_failed else (ok_ids | failed_ids)
-    todo = uniq[~uniq["run_id"].isin(skip)]
-    if max_runs is not None:
-        todo = todo.iloc[: max(0, max_runs)]
-    planned = len(uniq)
-    if todo.empty:
-        n_ok = len(ok_ids & set(uniq["run_id"]))
-        n_f = len(failed_ids & set(uniq["run_id"]))
-        rem = planned - n_ok - n_f
-        msg = (
-            f"nothing left to run: all {planned} runs of '{spec.name}' are finished "
-            f"({n_ok} ok, {n_f} failed)"
-            + ("; use --retry-failed to rerun the failed ones" if n_f and not retry_failed else "")
-            if rem == 0 else f"nothing to run in this call ({rem} remain)"
-        )
-        return RunSummary(str(store.root), backend, workers or 1, planned, planned - rem, 0, 0, 0,
-                          n_ok, n_f, rem, 0.0, 0.0, rem == 0, message=msg)
-
-    schema = store.results_schema(design, params, list(spec.outcomes))
-    shard_meta = {"ree.spec_hash": h}
-    param_values = {
-        rid: {p: canonical_value(v) for p, v in zip(params, vals)}
-        for rid, vals in zip(uniq["run_id"], uniq[params].itertuples(index=False, name=None))
-    } if params else {rid: {} for rid in uniq["run_id"]}
-
-    cols = ["run_id", "design_row", "rep", *params]
-    queue: deque[tuple] = deque(_run_item(spec, row, params, 1) for row in todo[cols].to_dict("records"))
-    total = len(queue)
-    t_start = time.perf_counter()
-    inv = None
-    executed = n_ok = n_failed = 0
-    run_wall = 0.0
-    interrupted = False
-    buf: list[dict[str, Any]] = []
-    buf_ts: list[pd.DataFrame] = []
-    last_flush = time.monotonic()
-    walls: list[float] = []
-    bar = _Progress(progress, total, f"{spec.name} [{backend}]", console)
-
-    def flush() -> None:
-        nonlocal buf, buf_ts, last_flush
-        if buf:
-            ts = pd.concat(buf_ts, ignore_index=True) if buf_ts else None
-            store.write_shard(buf, schema, ts, shard_meta)
-        buf, buf_ts = [], []
-        last_flush = time.monotonic()
-
-    be: Backend | None = None
-    try:
-        be = open_backend(backend, workers, address, ex.retries)
-        inv = _start_invocation(
-            store, "run", spec_hash=h, backend=backend, workers=be.workers,
-            backend_description=be.description, address=address, planned=planned,
-            todo=total, status="running",
-        )
-        commit = (store.read_provenance()["invocations"][inv].get("git") or {}).get("commit")
-        shard_meta["ree.git_commit"] = commit or "unknown"
-        max_inflight = max(1, 2 * be.workers)
-        inflight: dict[Future, list[tuple]] = {}
-
-        def next_chunk() -> list[tuple]:
-            if chunk_size:
-                cs = chunk_size
-            elif len(walls) < be.workers:
-                cs = 1
-            else:
-                mean = float(np.mean(walls[-200:])) or 1e-6
-                cs = int(ex.target_task_s / max(mean, 1e-6))
-                cs = max(1, min(cs, 256, math.ceil(len(queue) / (2 * be.workers))))
-            return [queue.popleft() for _ in range(min(cs, len(queue)))]
-
-        def requeue_or_fail(items: list[tuple], exc: BaseException, to: deque) -> None:
-            nonlocal n_failed, executed
-            for it in items:
-                run_id, drow, rep, key, ov, attempt = it
-                if attempt <= be.retries:
-                    to.appendleft((run_id, drow, rep, key, ov, attempt + 1))
-                else:
-                    rec = {
-                        "run_id": run_id, "design_row": drow, "rep": rep, "status": "failed",
-                        "error_type": type(exc).__name__,
-                        "error": f"backend error after {attempt} attempt(s): {exc}"[:2000],
-                        "traceback": "".join(tb.format_exception(exc))[-20000:],
-                        "wall_s": float("nan"), "host": None, "pid": None, "attempt": attempt,
-                        "finished_at": now_iso(), **param_values[run_id],
-                        **{o: float("nan") for o in spec.outcomes},
-                    }
-                    buf.append(rec)
-                    n_failed += 1
-                    executed += 1
-                    bar.advance(0, 1)
-
-        suspects: deque[tuple] = deque()  # runs in flight when a process pool broke
-        isolated: Future | None = None  # a suspect running alone, so a crash pins it down
-
-        while queue or inflight or suspects:
-            if suspects and not inflight:
-                it = suspects.popleft()
-                isolated = be.executor.submit(run_chunk, _task_payload(spec, [it]))
-                inflight[isolated] = [it]
-            while not suspects and queue and len(inflight) < max_inflight:
-                items = next_chunk()
-                fut = be.executor.submit(run_chunk, _task_payload(spec, items))
-                inflight[fut] = items
-            done, _ = wait(list(inflight), timeout=0.25, return_when=FIRST_COMPLETED)
-            broken = False
-            for fut in done:
-                items = inflight.pop(fut)
-                try:
-                    res = fut.result()
-                except BrokenExecutor as exc:
-                    broken = True
-                    if fut is isolated:
-                        requeue_or_fail(items, exc, suspects)  # the culprit: count the attempt
-                    else:
-                        suspects.extend(items)  # cannot tell who crashed the pool: isolate
-                    continue
-                except Exception as exc:
-                    requeue_or_fail(items, exc, queue)
-                    continue
-                finally:
-                    if fut is isolated:
-                        isolated = None
-                k_ok = k_f = 0
-                for rec in res["records"]:
-                    rec.update(param_values[rec["run_id"]])
-                    buf.append(rec)
-                    if rec["status"] == "ok":
-                        k_ok += 1
-                        walls.append(float(rec["wall_s"]))
-                    else:
-                        k_f += 1
-                    run_wall += float(rec["wall_s"] or 0.0)
-                    if on_result is not None:
-                        on_result(rec)
-                if res.get("timeseries") is not None:
-                    buf_ts.append(res["timeseries"])
-                n_ok += k_ok
-                n_failed += k_f
-                executed += k_ok + k_f
-                bar.advance(k_ok, k_f)
-            if broken:
-                # every other in-flight future of a broken pool is lost as well
-                for fut, items in list(inflight.items()):
-                    suspects.extend(items)
-                inflight.clear()
-                isolated = None
-                be.restart()
-            if len(buf) >= ex.flush_every or (buf and time.monotonic() - last_flush >= ex.flush_seconds):
-                flush()
-        flush()
-    except (KeyboardInterrupt, SystemExit):  # Ctrl-C, SIGTERM (Terminated) or exit()
-        interrupted = True
-        flush()
-        raise
-    finally:
-        bar.close()
-        if be is not None:
-            be.close(cancel=interrupted)
-        wall = time.perf_counter() - t_start
+        params = _param_names(design)
+        uniq = design.drop_duplicates("run_id")
         ok_ids, failed_ids = store.finished_ids()
-        ids = set(uniq["run_id"])
-        tot_ok, tot_f = len(ok_ids & ids), len(failed_ids & ids)
-        if inv is not None:
-            _end_invocation(
-                store, inv, status="interrupted" if interrupted else "completed",
-                executed=executed, ok=n_ok, failed=n_failed, total_ok=tot_ok,
-                total_failed=tot_f, wall_s=wall,
+        skip = ok_ids if retry_failed else (ok_ids | failed_ids)
+        todo = uniq[~uniq["run_id"].isin(skip)]
+        if max_runs is not None:
+            todo = todo.iloc[: max(0, max_runs)]
+        planned = len(uniq)
+        if todo.empty:
+            n_ok = len(ok_ids & set(uniq["run_id"]))
+            n_f = len(failed_ids & set(uniq["run_id"]))
+            rem = planned - n_ok - n_f
+            msg = (
+                f"nothing left to run: all {planned} runs of '{spec.name}' are finished "
+                f"({n_ok} ok, {n_f} failed)"
+                + ("; use --retry-failed to rerun the failed ones" if n_f and not retry_failed else "")
+                if rem == 0 else f"nothing to run in this call ({rem} remain)"
             )
-    remaining = planned - tot_ok - tot_f
-    msg = (
-        f"ran {executed} of {planned} runs ({n_ok} ok, {n_failed} failed) in {wall:.1f} s "
-        f"on {backend} x{be.workers if be else workers}; {remaining} remain"
-    )
-    return RunSummary(
-        str(store.root), backend, be.workers if be else (workers or 1), planned,
-        planned - total, executed, n_ok, n_failed, tot_ok, tot_f, remaining, wall, run_wall,
-        False, interrupted, msg,
-    )
+            return RunSummary(str(store.root), backend, workers or 1, planned, planned - rem, 0, 0, 0,
+                              n_ok, n_f, rem, 0.0, 0.0, rem == 0, message=msg)
+
+        schema = store.results_schema(design, params, list(spec.outcomes))
+        shard_meta = {"ree.spec_hash": h}
+        param_values = {
+            rid: {p: canonical_value(v) for p, v in zip(params, vals)}
+            for rid, vals in zip(uniq["run_id"], uniq[params].itertuples(index=False, name=None))
+        } if params else {rid: {} for rid in uniq["run_id"]}
+
+        cols = ["run_id", "design_row", "rep", *params]
+        queue: deque[tuple] = deque(_run_item(spec, row, params, 1) for row in todo[cols].to_dict("records"))
+        total = len(queue)
+        t_start = time.perf_counter()
+        inv = None
+        executed = n_ok = n_failed = 0
+        run_wall = 0.0
+        interrupted = False
+        error: str | None = None  # what stopped the invocation, when not an interruption
+        buf: list[dict[str, Any]] = []
+        buf_ts: list[pd.DataFrame] = []
+        last_flush = time.monotonic()
+        walls: list[float] = []
+        bar = _Progress(progress, total, f"{spec.name} [{backend}]", console)
+
+        def flush() -> None:
+            nonlocal buf, buf_ts, last_flush
+            if buf:
+                ts = pd.concat(buf_ts, ignore_index=True) if buf_ts else None
+                try:
+                    store.write_shard(buf, schema, ts, shard_meta)
+                except OSError as exc:
+                    raise StoreError(
+                        f"cannot write a results shard in {store.results_dir} "
+                        f"({exc.strerror or exc}); the {len(buf)} run(s) finished since the "
+                        "last shard are lost: fix the folder (space, permissions) and rerun to "
+                        "redo them") from None
+            buf, buf_ts = [], []
+            last_flush = time.monotonic()
+
+        be: Backend | None = None
+        try:
+            be = open_backend(backend, workers, address, ex.retries)
+            inv = _start_invocation(
+                store, "run", spec_hash=h, backend=backend, workers=be.workers,
+                backend_description=be.description, address=address, planned=planned,
+                todo=total, status="running",
+            )
+            commit = (store.read_provenance()["invocations"][inv].get("git") or {}).get("commit")
+            shard_meta["ree.git_commit"] = commit or "unknown"
+            max_inflight = max(1, 2 * be.workers)
+            inflight: dict[Future, list[tuple]] = {}
+
+            def next_chunk() -> list[tuple]:
+                if chunk_size:
+                    cs = chunk_size
+                elif len(walls) < be.workers:
+                    cs = 1
+                else:
+                    mean = float(np.mean(walls[-200:])) or 1e-6
+                    cs = int(ex.target_task_s / max(mean, 1e-6))
+                    cs = max(1, min(cs, 256, math.ceil(len(queue) / (2 * be.workers))))
+                return [queue.popleft() for _ in range(min(cs, len(queue)))]
+
+            def requeue_or_fail(items: list[tuple], exc: BaseException, to: deque) -> None:
+                nonlocal n_failed, executed
+                for it in items:
+                    run_id, drow, rep, key, ov, attempt = it
+                    if attempt <= be.retries:
+                        to.appendleft((run_id, drow, rep, key, ov, attempt + 1))
+                    else:
+                        rec = {
+                            "run_id": run_id, "design_row": drow, "rep": rep, "status": "failed",
+                            "error_type": type(exc).__name__,
+                            "error": f"backend error after {attempt} attempt(s): {exc}"[:2000],
+                            "traceback": "".join(tb.format_exception(exc))[-20000:],
+                            "wall_s": float("nan"), "host": None, "pid": None, "attempt": attempt,
+                            "finished_at": now_iso(), **param_values[run_id],
+                            **{o: float("nan") for o in spec.outcomes},
+                        }
+                        buf.append(rec)
+                        n_failed += 1
+                        executed += 1
+                        bar.advance(0, 1)
+
+            suspects: deque[tuple] = deque()  # runs in flight when a process pool broke
+            isolated: Future | None = None  # a suspect running alone, so a crash pins it down
+
+            while queue or inflight or suspects:
+                if suspects and not inflight:
+                    it = suspects.popleft()
+                    isolated = be.executor.submit(run_chunk, _task_payload(spec, [it]))
+                    inflight[isolated] = [it]
+                while not suspects and queue and len(inflight) < max_inflight:
+                    items = next_chunk()
+                    fut = be.executor.submit(run_chunk, _task_payload(spec, items))
+                    inflight[fut] = items
+                done, _ = wait(list(inflight), timeout=0.25, return_when=FIRST_COMPLETED)
+                broken = False
+                for fut in done:
+                    items = inflight.pop(fut)
+                    try:
+                        res = fut.result()
+                    except BrokenExecutor as exc:
+                        broken = True
+                        if fut is isolated:
+                            requeue_or_fail(items, exc, suspects)  # the culprit: count the attempt
+                        else:
+                            suspects.extend(items)  # cannot tell who crashed the pool: isolate
+                        continue
+                    except Exception as exc:
+                        requeue_or_fail(items, exc, queue)
+                        continue
+                    finally:
+                        if fut is isolated:
+                            isolated = None
+                    k_ok = k_f = 0
+                    for rec in res["records"]:
+                        rec.update(param_values[rec["run_id"]])
+                        buf.append(rec)
+                        if rec["status"] == "ok":
+                            k_ok += 1
+                            walls.append(float(rec["wall_s"]))
+                        else:
+                            k_f += 1
+                        run_wall += float(rec["wall_s"] or 0.0)
+                        if on_result is not None:
+                            on_result(rec)
+                    if res.get("timeseries") is not None:
+                        buf_ts.append(res["timeseries"])
+                    n_ok += k_ok
+                    n_failed += k_f
+                    executed += k_ok + k_f
+                    bar.advance(k_ok, k_f)
+                if broken:
+                    # every other in-flight future of a broken pool is lost as well
+                    for fut, items in list(inflight.items()):
+                        suspects.extend(items)
+                    inflight.clear()
+                    isolated = None
+                    be.restart()
+                if len(buf) >= ex.flush_every or (buf and time.monotonic() - last_flush >= ex.flush_seconds):
+                    flush()
+            flush()
+        except (KeyboardInterrupt, SystemExit):  # Ctrl-C, SIGTERM (Terminated) or exit()
+            interrupted = True
+            flush()
+            raise
+        except BaseException as exc:  # recorded as failed, never as completed
+            error = f"{type(exc).__name__}: {exc}"[:2000]
+            raise
+        finally:
+            bar.close()
+            if be is not None:
+                be.close(cancel=interrupted)
+            wall = time.perf_counter() - t_start
+            ok_ids, failed_ids = store.finished_ids()
+            ids = set(uniq["run_id"])
+            tot_ok, tot_f = len(ok_ids & ids), len(failed_ids & ids)
+            if inv is not None:
+                _end_invocation(
+                    store, inv,
+                    status="interrupted" if interrupted else "failed" if error else "completed",
+                    executed=executed, ok=n_ok, failed=n_failed, total_ok=tot_ok,
+                    total_failed=tot_f, wall_s=wall, **({"error": error} if error else {}),
+                )
+        remaining = planned - tot_ok - tot_f
+        msg = (
+            f"ran {executed} of {planned} runs ({n_ok} ok, {n_failed} failed) in {wall:.1f} s "
+            f"on {backend} x{be.workers if be else workers}; {remaining} remain"
+        )
+        return RunSummary(
+            str(store.root), backend, be.workers if be else (workers or 1), planned,
+            planned - total, executed, n_ok, n_failed, tot_ok, tot_f, remaining, wall, run_wall,
+            False, interrupted, msg,
+        )
 
 
 # ----------------------------------------------------------------------------- status
@@ -649,7 +671,7 @@ def _invocation_state(inv: dict[str, Any]) -> str:
             os.kill(int(pid), 0)
     except ProcessLookupError:
         return "interrupted (the process is gone: killed or crashed before recording its end)"
-    except (OSError, ValueError):
+    except (OSError, ValueError, TypeError, OverflowError):
         pass  # exists but belongs to someone else, or no usable pid
     return "running"
 
@@ -690,7 +712,8 @@ def status(spec_path: str | Path | None = None, out: str | Path | None = None, *
         examples.setdefault(str(t), str(e))
     prov = store.read_provenance()
     invs = prov.get("invocations", [])
-    commits = sorted({(i.get("git") or {}).get("commit") or "unknown" for i in invs if i.get("command") == "run"})
+    commits = sorted({str((i.get("git") if isinstance(i.get("git"), dict) else {}).get("commit")
+                          or "unknown") for i in invs if i.get("command") == "run"})
     return StatusSummary(
         str(store.root), store.stored_hash(), matches, len(ids), ok, failed,
         len(ids) - ok - failed, mean, {str(k): int(v) for k, v in failures.items()},

@@ -53,6 +53,7 @@ import difflib
 import hashlib
 import json
 import math
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal, Union
@@ -72,6 +73,7 @@ from pydantic import (
 __all__ = [
     "BACKENDS",
     "DESIGN_METHODS",
+    "MAX_RUNS",
     "DesignSpec",
     "DiscoverySpec",
     "ExecutionSpec",
@@ -94,6 +96,17 @@ RESERVED_COLUMNS = frozenset(
 )
 
 Level = Union[StrictBool, StrictInt, StrictFloat, str]
+
+#: Every spec table: unknown keys, NaN/infinity and conversions refused. As in the scenario
+#: schema (:class:`abm.parameters.NumbersModel`), a number written as a string (``months =
+#: "2"``) or as a boolean (``replicates = true``), and a boolean written as a string or a
+#: number (``scramble = "yes"``), are refused rather than converted.
+_STRICT = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+
+#: Largest plan (design rows x replicates) ``plan``/``run`` accept: a million runs take about
+#: two minutes and 0.9 GB to plan, and days to run on one machine (a run of the model takes a
+#: second or more). Larger studies are split into several specs.
+MAX_RUNS = 1_000_000
 
 
 class SpecError(ValueError):
@@ -130,7 +143,7 @@ class Parameter(BaseModel):
             Required for categorical; defaults to ``[false, true]`` for bool.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = _STRICT
 
     name: str = Field(min_length=1)
     type: Literal["real", "integer", "categorical", "bool"] | None = None
@@ -220,7 +233,7 @@ class DesignSpec(BaseModel):
         scramble: scramble the QMC sequences (lhs/sobol/halton).
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = _STRICT
 
     method: Literal["factorial", "lhs", "sobol", "halton", "saltelli", "morris", "fast"]
     n: int | None = Field(default=None, ge=1)
@@ -264,7 +277,7 @@ class DiscoverySpec(BaseModel):
         peel_alpha: PRIM's peeling fraction.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = _STRICT
 
     outcome: str
     condition: Literal["<=", "<", ">=", ">"] = "<="
@@ -288,11 +301,11 @@ class ExecutionSpec(BaseModel):
         flush_seconds: ... or this many seconds, whichever comes first.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = _STRICT
 
     backend: Literal["sequential", "process", "dask", "ray"] = "process"
     workers: int | None = Field(default=None, ge=1)
-    address: str | None = None
+    address: str | None = Field(default=None, min_length=1)
     chunk_size: int | None = Field(default=None, ge=1)
     target_task_s: float = Field(default=1.0, gt=0)
     retries: int = Field(default=2, ge=0)
@@ -322,7 +335,7 @@ class ExperimentSpec(BaseModel):
         execution: see :class:`ExecutionSpec`.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = _STRICT
 
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length=120)
     description: str = ""
@@ -354,6 +367,9 @@ class ExperimentSpec(BaseModel):
                 key = f"{prefix}.{k}" if prefix else str(k)
                 if isinstance(val, dict):
                     walk(key, val)
+                elif key in flat:
+                    raise ValueError(f"{key!r} is given twice (once as a dotted key, once as "
+                                     "a table); give it once")
                 else:
                     flat[key] = val
 
@@ -432,6 +448,24 @@ def _loc_to_field(loc: tuple) -> str:
     return out or "spec"
 
 
+def _conversion_message(etype: str | None, inp: Any) -> str | None:
+    """The scenario schema's wording for a value of the wrong type (see ``_STRICT``), or None."""
+    if etype in ("int_type", "float_type", "int_parsing", "float_parsing"):
+        if isinstance(inp, str):
+            return f"got the string {inp!r}; write the number without quotes"
+        if isinstance(inp, bool):
+            return f"got {str(inp).lower()}; write a number"
+        if etype == "int_type" and isinstance(inp, float):
+            return f"got {inp}; write a whole number"
+    if etype in ("bool_type", "bool_parsing"):
+        if isinstance(inp, str):
+            return f"got the string {inp!r}; write true or false without quotes"
+        return f"got {inp!r}; write true or false"
+    if etype == "finite_number":
+        return f"got {inp}; write a finite number"
+    return None
+
+
 def _format_validation_error(exc: ValidationError, data: Any) -> list[tuple[str, str]]:
     problems: list[tuple[str, str]] = []
     seen = set()
@@ -446,10 +480,17 @@ def _format_validation_error(exc: ValidationError, data: Any) -> list[tuple[str,
         msg = err.get("msg", "invalid")
         msg = msg.removeprefix("Value error, ")
         field = _loc_to_field(loc)
-        if err.get("type") == "extra_forbidden":
+        if field == "spec":  # a whole-spec check names its field first: "outcomes: ..."
+            m = re.match(r"([A-Za-z_][\w.\[\]]*): (.+)", msg, re.DOTALL)
+            if m:
+                field, msg = m.group(1), m.group(2)
+        etype, inp = err.get("type"), err.get("input")
+        if etype == "extra_forbidden":
             msg = f"unknown field {loc[-1]!r}"
-        elif err.get("type") == "missing":
+        elif etype == "missing":
             msg = "required field is missing"
+        else:
+            msg = _conversion_message(etype, inp) or msg
         # name the parameter when the problem is inside uncertainties[i]/levers[i]
         if len(loc) >= 2 and loc[0] in ("uncertainties", "levers") and isinstance(loc[1], int):
             try:
@@ -516,6 +557,12 @@ def _complete_parameter(p: Parameter, info: dict, where: str) -> list[tuple[str,
             problems.append((f"{where}.levels", (f"({p.name!r}) is a number but levels has {got}; "
                                                  "write the number without quotes, e.g. levels = [0.0, 0.5]")))
             return problems
+    if p.type == "bool" and p.levels is not None:
+        bad = [v for v in p.levels if not isinstance(v, bool)]
+        if bad:  # levels = [0, 1] would be read as false/true
+            problems.append((f"{where}.levels", (f"({p.name!r}) is true/false but levels has "
+                                                 f"{bad[0]!r}; write levels = [false, true]")))
+            return problems
     if p.type == "bool" and p.levels is None:
         p.levels = [False, True]
     if p.type == "categorical" and p.levels is None:
@@ -539,6 +586,22 @@ def _complete_parameter(p: Parameter, info: dict, where: str) -> list[tuple[str,
             if v is not None and not float(v).is_integer():
                 problems.append((f"{where}.{b}", f"({p.name!r}) integer bound must be whole, got {v}"))
     return problems
+
+
+def _value_kind_problem(mtype: str | None, v: Any) -> str | None:
+    """Why ``v`` cannot be a value of a model parameter of type ``mtype`` without a
+    conversion (the rules of ``_STRICT``), or None."""
+    if mtype == "bool" and not isinstance(v, bool):
+        return (f"got the string {v!r}; write true or false without quotes" if isinstance(v, str)
+                else f"got {v!r}; write true or false")
+    if mtype in _NUMERIC:
+        if isinstance(v, str):
+            return f"got the string {v!r}; write the number without quotes"
+        if isinstance(v, bool):
+            return f"got {str(v).lower()}; write a number"
+        if mtype == "integer" and isinstance(v, float) and not v.is_integer():
+            return f"got {v}; write a whole number"
+    return None
 
 
 def _model_message(exc: BaseException) -> str:
@@ -640,9 +703,13 @@ def check_against_model(spec: ExperimentSpec, handle: Any, source: str | None = 
                         problems.append(
                             (f"{where}.levels", f"({p.name!r}) {bad} not among allowed levels {mlevels}")
                         )
-        for k in spec.constants:
+        for k, v in spec.constants.items():
             if k not in space:
                 problems.append((f"constants.{k}", f"unknown parameter {k!r}; {_suggest(k, allowed)}"))
+                continue
+            why = _value_kind_problem((space[k] or {}).get("type"), v)
+            if why:
+                problems.append((f"constants.{k}", why))
     else:
         for group in ("uncertainties", "levers"):
             for i, p in enumerate(getattr(spec, group)):
@@ -667,12 +734,20 @@ def check_against_model(spec: ExperimentSpec, handle: Any, source: str | None = 
 
 
 def read_toml(path: str | Path) -> dict[str, Any]:
-    """Read a TOML file. Raises :class:`SpecError` for a missing file or a syntax error."""
+    """Read a TOML file (UTF-8, with or without a byte-order mark).
+
+    Raises:
+        SpecError: a missing file, a file that is not UTF-8 text, or a syntax error.
+    """
+    from ..inputs import InputFileError, read_text_file
+
     p = Path(path)
     if not p.is_file():
         raise SpecError([("spec", f"file not found: {p}")], str(p))
     try:
-        return tomllib.loads(p.read_text(encoding="utf-8"))
+        return tomllib.loads(read_text_file(p))
+    except InputFileError as exc:
+        raise SpecError([("spec", str(exc))], str(p)) from None
     except tomllib.TOMLDecodeError as exc:
         raise SpecError([("spec", f"TOML syntax error: {exc}")], str(p)) from None
 
@@ -685,12 +760,15 @@ def load_spec(path: str | Path, *, check_model: bool = True):
         ``check_model`` is False.
 
     Raises:
-        SpecError: any structural or model problem (nothing is written).
+        SpecError: any structural or model problem, or a plan of more than :data:`MAX_RUNS`
+            runs (checked before anything is built; nothing is written).
     """
+    from .design import check_plan_size
     from .model import ModelError, resolve_model
 
     data = read_toml(path)
     spec = parse_spec(data, str(path))
+    check_plan_size(spec, source=str(path), exact=False)  # before the (slower) model checks
     if not check_model:
         return spec, None, None
     try:
@@ -698,5 +776,6 @@ def load_spec(path: str | Path, *, check_model: bool = True):
     except ModelError as exc:
         raise SpecError([("model", str(exc))], str(path)) from None
     digest = check_against_model(spec, handle, str(path))
+    check_plan_size(spec, source=str(path))  # parameters completed from the model
     return spec, handle, digest
 

@@ -26,7 +26,10 @@ import hashlib
 import json
 import os
 import shutil
-from collections.abc import Iterable
+import socket
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +37,16 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-__all__ = ["RunStore", "SpecChangedError", "StoreError", "atomic_write_bytes", "atomic_write_parquet"]
+__all__ = ["LOCK_NAME", "RunStore", "SpecChangedError", "StoreBusyError", "StoreError",
+           "atomic_write_bytes", "atomic_write_parquet"]
+
+try:  # POSIX; elsewhere a store is not locked
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+
+#: Lock file in the store held (``flock``) by the one driver (``plan``/``run``) using it.
+LOCK_NAME = ".driver.lock"
 
 META_COLUMNS = [
     "run_id", "design_row", "rep", "status", "error_type", "error", "traceback", "wall_s",
@@ -57,14 +69,40 @@ class StoreError(RuntimeError):
     message names it, says what is wrong and what to do."""
 
 
+class StoreBusyError(StoreError):
+    """Another driver holds the store's lock; the message names its pid, host and start."""
+
+
 _REPLAN = "run `ree sweep plan` on the same spec to write it again (finished runs are kept)"
 
 
-def _read_json(path: Path, what: str, fix: str) -> dict[str, Any]:
+_JSON_NAMES = {dict: "an object", list: "an array", str: "a string", int: "a number",
+               float: "a number", bool: "true/false", type(None): "null"}
+
+
+def _read_json(path: Path, what: str, fix: str, shape: str = "an object {...}",
+               lists: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The JSON object in ``path``; :class:`StoreError` naming the file when it is not valid
+    UTF-8 JSON, not an object, or when a key in ``lists`` holds anything but a list of
+    objects."""
     try:
-        return json.loads(path.read_text())
+        doc = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise StoreError(f"{path} is not valid JSON ({exc}); it {what}: {fix}") from None
+    except OSError as exc:
+        raise StoreError(f"{path} cannot be read ({exc.strerror}); it {what}: {fix}") from None
+    bad = None
+    if not isinstance(doc, dict):
+        bad = f"holds {_JSON_NAMES.get(type(doc), type(doc).__name__)}, not {shape}"
+    else:
+        for key in lists:
+            v = doc.get(key, [])
+            if not isinstance(v, list) or not all(isinstance(x, dict) for x in v):
+                bad = f"has {key!r} that is not a list of objects"
+                break
+    if bad:
+        raise StoreError(f"{path} is JSON of the wrong shape (it {bad}); it {what}: {fix}")
+    return doc
 
 
 def _read_parquet(path: Path, what: str, fix: str, **kw: Any) -> pa.Table:
@@ -141,24 +179,87 @@ class RunStore:
 
     # -- spec and design -------------------------------------------------------------------
     def check_folder(self) -> None:
-        """Raise :class:`StoreError` when the store folder, or a folder above it, is a file."""
+        """Raise :class:`StoreError` when the store folder, or a folder above it, is a file, or
+        when one of the store's folders (``results/``, ``timeseries/``, ``analysis/``) is a
+        file or one of its files (``spec.json``, ``design.parquet``, ``provenance.json``) is a
+        folder; called before any run, so nothing runs that could not be stored."""
         for p in (self.root, *self.root.parents):
             if p.is_dir():
-                return
+                break
             if p.exists():
                 where = ("in a folder of that name" if p == self.root
                          else f"in the folder {self.root}")
                 raise StoreError(f"{p} is a file, not a folder; the results of this sweep go "
                                  f"{where}: move or rename the file, or choose another --out")
+        for d in (self.results_dir, self.timeseries_dir, self.analysis_dir):
+            if d.exists() and not d.is_dir():
+                raise StoreError(f"{d} is a file, not a folder; the sweep stores its "
+                                 f"{d.name} there: move or rename the file (nothing was run)")
+        for f in (self.spec_path, self.design_path, self.provenance_path):
+            if f.exists() and not f.is_file():
+                raise StoreError(f"{f} is a folder, not a file; the sweep writes its "
+                                 f"{f.name} there: move or rename the folder (nothing was run)")
+
+    @contextmanager
+    def driver_lock(self, command: str) -> Iterator[None]:
+        """Hold the store's lock (``flock`` on :data:`LOCK_NAME`, created with the store
+        folder) for the block: one driver per store at a time. The operating system releases
+        the lock when its holder exits or is killed, so a successor of a dead driver takes the
+        store over; the file is left in place and says who holds it (pid, host, command, start).
+
+        Raises:
+            StoreBusyError: another process holds the lock (the message names it).
+        """
+        if fcntl is None:  # pragma: no cover - Windows
+            yield
+            return
+        self.root.mkdir(parents=True, exist_ok=True)
+        path = self.root / LOCK_NAME
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            try:
+                holder = json.loads(os.read(fd, 4096).decode() or "{}")
+            except (ValueError, UnicodeDecodeError):
+                holder = {}
+            os.close(fd)
+            who = (f"pid {holder.get('pid', '?')} on {holder.get('host', '?')}, `ree sweep "
+                   f"{holder.get('command', '?')}` since {holder.get('since', '?')}"
+                   if isinstance(holder, dict) else "another process")
+            raise StoreBusyError(
+                f"the store {self.root} is in use by another driver ({who}); wait for it to "
+                "finish or stop it, then rerun (a killed driver releases the store by itself)"
+            ) from None
+        except BaseException:
+            os.close(fd)
+            raise
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, json.dumps({
+                "pid": os.getpid(), "host": socket.gethostname(), "command": command,
+                "since": datetime.now(UTC).isoformat(timespec="seconds")}).encode(), 0)
+            yield
+        finally:
+            try:
+                os.ftruncate(fd, 0)
+            finally:
+                os.close(fd)  # releases the lock
 
     def exists(self) -> bool:
         """True when a spec has been planned into this store."""
         return self.spec_path.is_file()
 
     def read_spec(self) -> dict[str, Any]:
-        """The stored ``spec.json`` document (:class:`StoreError` when it is not valid JSON)."""
-        return _read_json(self.spec_path, "records which spec made this store",
-                          "delete it and " + _REPLAN)
+        """The stored ``spec.json`` document (:class:`StoreError` when it is not valid JSON, not
+        an object, or its ``spec_hash`` is not a string)."""
+        doc = _read_json(self.spec_path, "records which spec made this store",
+                         "delete it and " + _REPLAN, shape='an object {"spec_hash": ...}')
+        if not isinstance(doc.get("spec_hash"), str):
+            raise StoreError(f"{self.spec_path} is JSON of the wrong shape (its 'spec_hash' is "
+                             f"not a string); it records which spec made this store: delete "
+                             f"it and {_REPLAN}")
+        return doc
 
     def stored_hash(self) -> str | None:
         return self.read_spec().get("spec_hash") if self.exists() else None
@@ -206,8 +307,13 @@ class RunStore:
     def read_design(self) -> pd.DataFrame:
         """The stored run table, ordered by (design_row, rep) (:class:`StoreError` when
         ``design.parquet`` is missing or damaged)."""
-        return _read_parquet(self.design_path, "is the table of planned runs",
-                             "delete it and " + _REPLAN).to_pandas()
+        table = _read_parquet(self.design_path, "is the table of planned runs",
+                              "delete it and " + _REPLAN)
+        missing = [c for c in ("run_id", "design_row", "rep") if c not in table.column_names]
+        if missing:
+            raise StoreError(f"{self.design_path} lacks the column(s) {missing}, so it is not a "
+                             f"table of planned runs: delete it and {_REPLAN}")
+        return table.to_pandas()
 
     # -- results ---------------------------------------------------------------------------
     def results_schema(self, design: pd.DataFrame, param_names: list[str], outcomes: list[str]) -> pa.Schema:
@@ -336,7 +442,9 @@ class RunStore:
         if not self.provenance_path.is_file():
             return {}
         return _read_json(self.provenance_path, "holds only the history of invocations",
-                          "delete it (the results are kept, the history is lost) and rerun")
+                          "delete it (the results are kept, the history is lost) and rerun",
+                          shape='an object {"invocations": [...], ...}',
+                          lists=("invocations",))
 
     def write_provenance(self, doc: dict[str, Any]) -> None:
         atomic_write_bytes(self.provenance_path, (json.dumps(doc, indent=2, sort_keys=True, default=str) + "\n").encode())

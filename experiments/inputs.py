@@ -1,0 +1,69 @@
+"""Reading the text files a user hands to ``ree`` (scenario and sweep-spec TOML).
+
+Every TOML file read in ``experiments/`` goes through :func:`read_text_file`: UTF-8 with or
+without a byte-order mark (as Windows editors save it) is accepted; anything else (Latin-1,
+UTF-16, a binary file) is refused with one line naming the file, before any work.
+"""
+
+from __future__ import annotations
+
+import codecs
+from pathlib import Path
+from typing import Any
+
+__all__ = ["InputFileError", "load_scenario_input", "read_text_file"]
+
+_BOMS = ((codecs.BOM_UTF32_LE, "UTF-32"), (codecs.BOM_UTF32_BE, "UTF-32"),
+         (codecs.BOM_UTF16_LE, "UTF-16"), (codecs.BOM_UTF16_BE, "UTF-16"))
+
+
+class InputFileError(ValueError):
+    """An input file cannot be read as text; the message names the file and what to do."""
+
+
+def read_text_file(path: str | Path) -> str:
+    """The text of ``path`` decoded as UTF-8; a leading UTF-8 byte-order mark is dropped.
+
+    Raises:
+        InputFileError: the file is missing, unreadable, or not UTF-8 (the message gives the
+            file, the offending byte and its offset, and how to fix it).
+    """
+    p = Path(path)
+    try:
+        data = p.read_bytes()
+    except FileNotFoundError:
+        raise InputFileError(f"{p}: file not found") from None
+    except IsADirectoryError:
+        raise InputFileError(f"{p} is a folder; give a .toml file") from None
+    except OSError as exc:
+        raise InputFileError(f"{p}: cannot read the file ({exc.strerror})") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        for bom, name in _BOMS:
+            if data.startswith(bom):
+                raise InputFileError(f"{p} is {name} text, not UTF-8; save it as UTF-8 (with "
+                                     "or without a byte-order mark)") from None
+        raise InputFileError(f"{p} is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset "
+                             f"{exc.start}); save it as UTF-8 (with or without a byte-order "
+                             "mark)") from None
+
+
+def load_scenario_input(name_or_path: Any) -> Any:
+    """:func:`abm.scenario.load_scenario`, with an existing file read by :func:`read_text_file`
+    (so a byte-order mark is accepted and a non-UTF-8 file is named); shipped names and
+    :class:`~abm.scenario.Scenario` objects are passed through unchanged.
+
+    Raises:
+        abm.scenario.ScenarioError: unknown name, unreadable or non-UTF-8 file, invalid content.
+    """
+    from abm.scenario import ScenarioError, load_scenario, loads_scenario
+
+    if isinstance(name_or_path, str | Path) and str(name_or_path).strip() \
+            and Path(name_or_path).is_file():
+        try:
+            text = read_text_file(name_or_path)
+        except InputFileError as exc:
+            raise ScenarioError(str(exc)) from None
+        return loads_scenario(text, str(Path(name_or_path)))
+    return load_scenario(name_or_path)
