@@ -233,7 +233,8 @@ class PolicyState:
     def _regime(self, m, t: int) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, bool]:
         """Terms of one export-licence regime at step ``t``.
 
-        A good is covered if it contains a listed element above ``min_content``. Approval
+        A good of one of the regime's ``forms`` is covered if it contains a listed element
+        above ``min_content``. Approval
         and mean review delay are resolved per controlled element, form of the good
         (concentrates, oxides, magnets), destination and end use: the regime's tables, then
         the actor's ``licence_policy`` measures in force that match the element, form and end
@@ -248,7 +249,8 @@ class PolicyState:
         """
         cat, par, lev = self.catalog, self.scenario.parameters, self.scenario.levers
         els = [ELEMENTS.index(e) for e in m.elements]
-        has = cat.content[:, els] > max(m.min_content, 1e-9)          # (G, E)
+        in_scope = np.array([good_form(g) in m.forms for g in cat.goods])
+        has = (cat.content[:, els] > max(m.min_content, 1e-9)) & in_scope[:, None]   # (G, E)
         covered = np.nonzero(has.any(axis=1))[0]
         policies = [q for q in self.active("licence_policy") if q.actor == m.actor]
         lever_on = t >= self.lever_step

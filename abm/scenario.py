@@ -160,10 +160,11 @@ def _review_table(v: dict[str, float] | float | None) -> dict[str, float] | None
 class ExportLicence(_Measure):
     """Export-licence regime of ``actor`` on goods containing ``elements``.
 
-    A good is covered if its content of a listed element is at least ``min_content``
-    (t per t). Buyers apply once per shipment of their documented end use; each application
-    is approved with probability ``approval[destination]`` (keys: region codes, ``allied``,
-    ``default``; 0.5 where none applies) after a review delay with mean
+    A good of one of the ``forms`` (default: concentrates, oxides and magnets) is covered if
+    its content of a listed element is at least ``min_content`` (t per t). Buyers apply once
+    per shipment of their documented end use; each application is approved with probability
+    ``approval[destination]`` (keys: region codes, ``allied``, ``default``; 0.5 where none
+    applies) after a review delay with mean
     ``review_months[destination]`` (a number or a destination table, months; default
     ``parameters.licence_review_months``); defense end use is denied when
     ``defense_denial``. ``licence_policy`` measures refine both per element, form (oxides,
@@ -180,9 +181,17 @@ class ExportLicence(_Measure):
     defense_denial: bool = True
     extraterritorial: bool = False
     min_content: float = Field(0.0, ge=0, le=1)
+    forms: list[Literal["concentrates", "oxides", "magnets"]] = list(LICENCE_FORMS)
     _a = field_validator("actor")(lambda v: _check_region(v))
     _e = field_validator("elements")(lambda v: _check_elements(v))
     _r = field_validator("review_months")(lambda v: _review_table(v))
+
+    @field_validator("forms")
+    @classmethod
+    def _forms(cls, v):
+        if not v:
+            raise ValueError(f"forms is empty; allowed: {list(LICENCE_FORMS)}")
+        return v
 
     @field_validator("approval")
     @classmethod
@@ -213,13 +222,7 @@ class LicencePolicy(_Measure):
     _e = field_validator("elements")(lambda v: _check_elements(v))
     _p = field_validator("approval")(lambda v: ExportLicence._appr(v))
     _r = field_validator("review_months")(lambda v: _review_table(v))
-
-    @field_validator("forms")
-    @classmethod
-    def _forms(cls, v):
-        if not v:
-            raise ValueError(f"forms is empty; allowed: {list(LICENCE_FORMS)}")
-        return v
+    _f = field_validator("forms")(lambda v: ExportLicence._forms(v))
 
     @model_validator(mode="after")
     def _something(self):
@@ -470,7 +473,8 @@ class Scenario(NumbersModel):
                 raise ValueError(f"levers.{f} {v} is outside the horizon {self.start}..{self.end}")
         gated = [f for f in ("us_tariff_on_china", "approval_rate_allies", "approval_rate_us",
                              "defense_end_use_denial", "licence_review_months",
-                             "ndpr_price_floor", "stockpile_target_months") if getattr(self.levers, f) is not None]
+                             "ndpr_price_floor", "stockpile_target_months")
+                 if getattr(self.levers, f) is not None]
         if gated and not s <= to_month(self.levers.start) <= e:
             raise ValueError(
                 f"levers.start {self.levers.start} is outside the horizon "

@@ -1209,7 +1209,9 @@ def _measure_value(m) -> str:
         extra = "; 0.1% extraterritorial rule" if m.extraterritorial else ""
         rev = ("; review " + ", ".join(f"{d} {r:g} months" for d, r in m.review_months.items())
                if m.review_months else "")
-        return (f"{', '.join(m.elements)}; approval {appr}" + rev
+        forms = ("" if list(m.forms) == ["concentrates", "oxides", "magnets"]
+                 else f" ({', '.join(m.forms)})")
+        return (f"{', '.join(m.elements)}{forms}; approval {appr}" + rev
                 + ("; defense end use denied" if m.defense_denial else "") + extra)
     if k == "licence_policy":
         parts = []

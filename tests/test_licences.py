@@ -270,3 +270,20 @@ approval = { default = 0.25, US = 0.1 }
     assert set(approval[goods, cn, us, 0]) == {0.1}
     assert set(approval[goods, cn, jp, 0]) == {0.25}
     assert set(review[goods, cn, us, 0]) == {sc.parameters.licence_review_months}
+
+
+def test_regime_forms_limit_the_covered_goods():
+    pol, _ = _policy('''
+name = "x"
+[[measures]]
+kind = "export_licence"
+date = "2024-01"
+actor = "CN"
+elements = ["Dy"]
+forms = ["oxides", "magnets"]
+''')
+    G, R = len(pol.catalog.goods), len(pol.codes)
+    licensed, _, _ = pol.licence_terms(np.zeros((G, R)))
+    arcs = licensed[:, pol.ri["CN"], pol.ri["US"], 0]
+    covered = {pol.catalog.goods[g] for g in np.nonzero(arcs)[0]}
+    assert covered == {"ox_Dy", "mag_ndfeb_std", "mag_ndfeb_ht"}
