@@ -377,8 +377,8 @@ class RareEarthModel(mesa.Model):
         offer_ca = np.where(offer_q > 0, offer_ca / np.maximum(offer_q, 1e-12), 0.0)
         desk = self.policy.desk
         desk.start_month()
-        licensed, approval = self.policy.licensed_arcs(offer_ca)
-        desk.apply(licensed, approval, need, buyers, self.rng)
+        licensed, approval, review = self.policy.licence_terms(offer_ca)
+        desk.apply(licensed, approval, need, buyers, self.rng, review=review)
         terms = self.policy.terms(self.transport, licensed)
 
         # clearing

@@ -19,6 +19,12 @@ from abm.scenario import PriceFloor, Scenario
 from abm.timeline import month_index, to_month
 
 USE_DEFENSE = 1
+USES = ("civil", "defense")     # end-use index 0, 1
+
+
+def good_form(good: str) -> str:
+    """Form of a good for licence rules: ``concentrates``, ``oxides`` or ``magnets``."""
+    return {"conc": "concentrates", "ox": "oxides", "mag": "magnets"}[good.split("_", 1)[0]]
 
 
 def goods_selector(items: list[str], catalog: Catalog) -> list[int]:
@@ -192,33 +198,9 @@ class PolicyState:
                 continue
             for g, share in zip(gs, mix / mix.sum()):
                 self.quotas.append(([int(g)], o, m.tonnes_per_year / 12.0 * share))
-        # licence regimes: covered goods, approval per destination, defense denial
-        approvals = {}
-        for m in self.active("licence_policy"):
-            approvals.setdefault(m.actor, {}).update(m.approval)
-        self.regimes = []
-        for m in self.active("export_licence"):
-            els = [ELEMENTS.index(e) for e in m.elements]
-            content = cat.content[:, els].max(axis=1)
-            covered = np.nonzero(content > max(m.min_content, 1e-9))[0]
-            appr = {**m.approval, **approvals.get(m.actor, {})}
-            p = np.zeros(R)
-            for d, code in enumerate(self.codes):
-                if code in appr:
-                    p[d] = appr[code]
-                elif code in self.allied and "allied" in appr:
-                    p[d] = appr["allied"]
-                else:
-                    p[d] = appr.get("default", 0.5)
-                if t >= self.lever_step:
-                    if code in self.allied and lev.approval_rate_allies is not None:
-                        p[d] = lev.approval_rate_allies
-                    if code == "US" and lev.approval_rate_us is not None:
-                        p[d] = lev.approval_rate_us
-            denial = m.defense_denial
-            if lev.defense_end_use_denial is not None and t >= self.lever_step:
-                denial = lev.defense_end_use_denial
-            self.regimes.append((self.ri[m.actor], covered, p, denial, m.extraterritorial))
+        # licence regimes: covered goods, approval and review delay per good, destination
+        # and end use
+        self.regimes = [self._regime(m, t) for m in self.active("export_licence")]
         # floors, subsidies, stockpiles
         self.floors = [m for m in self.active("price_floor")]
         if lev.ndpr_price_floor is not None and t >= self.lever_step:
@@ -237,6 +219,86 @@ class PolicyState:
                                    m.tonnes_per_year, m.leakage)
                                   for m in self.active("production_quota")]
 
+    @staticmethod
+    def _resolve(table: dict[str, float], code: str, allied: frozenset[str],
+                 fallback: float) -> float:
+        """Value of a destination table for region ``code``: its own key, else ``allied``
+        (for an allied region), else ``default``, else ``fallback``."""
+        if code in table:
+            return table[code]
+        if code in allied and "allied" in table:
+            return table["allied"]
+        return table.get("default", fallback)
+
+    def _regime(self, m, t: int) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, bool]:
+        """Terms of one export-licence regime at step ``t``.
+
+        A good of one of the regime's ``forms`` is covered if it contains a listed element
+        above ``min_content``. Approval
+        and mean review delay are resolved per controlled element, form of the good
+        (concentrates, oxides, magnets), destination and end use: the regime's tables, then
+        the actor's ``licence_policy`` measures in force that match the element, form and end
+        use (date order; later keys win), then the levers. A good containing several
+        controlled elements (a high-temperature NdFeB grade with Dy and Tb) is licensed
+        under one application reviewed for each of them: it gets the strictest of its
+        elements (lowest approval, longest review; docs/ODD.md, licence submodel).
+
+        Returns:
+            ``(actor index, covered goods (n,), approval (n, R, 2), review months (n, R, 2),
+            extraterritorial)``.
+        """
+        cat, par, lev = self.catalog, self.scenario.parameters, self.scenario.levers
+        els = [ELEMENTS.index(e) for e in m.elements]
+        in_scope = np.array([good_form(g) in m.forms for g in cat.goods])
+        has = (cat.content[:, els] > max(m.min_content, 1e-9)) & in_scope[:, None]   # (G, E)
+        covered = np.nonzero(has.any(axis=1))[0]
+        policies = [q for q in self.active("licence_policy") if q.actor == m.actor]
+        lever_on = t >= self.lever_step
+        lever_els = None if lev.licence_elements is None else set(lev.licence_elements)
+        denial = m.defense_denial
+        if lev.defense_end_use_denial is not None and lever_on:
+            denial = lev.defense_end_use_denial
+        default_rev = par.licence_review_months
+        cache: dict[tuple[str, str, int], tuple[np.ndarray, np.ndarray]] = {}
+
+        def table(e: str, form: str, u: int) -> tuple[np.ndarray, np.ndarray]:
+            key = (e, form, u)
+            if key not in cache:
+                appr = dict(m.approval)
+                rev = dict(m.review_months or {})
+                for q in policies:
+                    if ((q.elements is None or e in q.elements) and form in q.forms
+                            and q.end_use in ("all", USES[u])):
+                        appr.update(q.approval)
+                        rev.update(q.review_months or {})
+                p = np.array([self._resolve(appr, c, self.allied, 0.5) for c in self.codes])
+                r = np.array([self._resolve(rev, c, self.allied, default_rev)
+                              for c in self.codes])
+                if lever_on and (lever_els is None or e in lever_els):
+                    for d, c in enumerate(self.codes):
+                        if c in self.allied and lev.approval_rate_allies is not None:
+                            p[d] = lev.approval_rate_allies
+                        if c == "US" and lev.approval_rate_us is not None:
+                            p[d] = lev.approval_rate_us
+                    if lev.licence_review_months is not None:
+                        r[:] = lev.licence_review_months
+                if u == USE_DEFENSE and denial:
+                    p = np.zeros_like(p)
+                cache[key] = (p, r)
+            return cache[key]
+
+        R = len(self.codes)
+        p_g = np.ones((len(covered), R, 2))
+        r_g = np.zeros((len(covered), R, 2))
+        for i, g in enumerate(covered):
+            form = good_form(cat.goods[g])
+            for j in np.nonzero(has[g])[0]:
+                for u in (0, 1):
+                    p, r = table(m.elements[j], form, u)
+                    p_g[i, :, u] = np.minimum(p_g[i, :, u], p)
+                    r_g[i, :, u] = np.maximum(r_g[i, :, u], r)
+        return self.ri[m.actor], covered, p_g, r_g, m.extraterritorial
+
     # ------------------------------------------------------------------ queries
     def bilateral_tariff(self, importer: str, exporter: str) -> float:
         """Highest ad valorem tariff of ``importer`` on goods from ``exporter`` (fraction)."""
@@ -247,34 +309,51 @@ class PolicyState:
         self.endogenous[(importer, exporter)] = rate
         self._build(self.t)
 
-    def licensed_arcs(self, offer_ca: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Arcs that need a licence and the approval probability per application.
+    def licence_terms(self, offer_ca: np.ndarray) -> tuple[np.ndarray, np.ndarray,
+                                                           np.ndarray]:
+        """Arcs that need a licence, the approval probability per application and the mean
+        review delay.
+
+        Where regimes overlap on an arc the strictest applies (lowest approval, longest
+        review).
 
         Args:
             offer_ca: (G, R) China-any share of the stock each origin offers (for the
                 extraterritorial 0.1% rule).
 
         Returns:
-            ``licensed`` bool (G, R, R, 2) and ``approval`` (G, R, R, 2).
+            ``licensed`` bool (G, R, R, 2), ``approval`` (G, R, R, 2) in [0, 1] (1 off
+            licensed arcs) and ``review`` (G, R, R, 2), months (the parameter
+            ``licence_review_months`` off licensed arcs).
         """
         R = len(self.codes)
         licensed = np.zeros(self.shape, dtype=bool)
         approval = np.ones(self.shape)
-        for actor, covered, p, denial, extra in self.regimes:
+        review = np.full(self.shape, self.scenario.parameters.licence_review_months)
+        rev_max = np.zeros(self.shape)
+        for actor, covered, p, rv, extra in self.regimes:
             origins = [actor]
             if extra:
                 origins += [o for o in range(R) if o != actor]
             for o in origins:
-                gs = covered if o == actor else covered[offer_ca[covered, o] >= 0.001]
-                if len(gs) == 0:
+                sel = np.arange(len(covered)) if o == actor else np.nonzero(
+                    offer_ca[covered, o] >= 0.001)[0]
+                if len(sel) == 0:
                     continue
-                for d in range(R):
-                    if d == o or d == actor:
-                        continue
-                    licensed[gs, o, d, :] = True
-                    approval[gs, o, d, 0] = np.minimum(approval[gs, o, d, 0], p[d])
-                    approval[gs, o, d, 1] = np.minimum(approval[gs, o, d, 1],
-                                                       0.0 if denial else p[d])
+                gs = covered[sel]
+                dest = np.array([d for d in range(R) if d != o and d != actor])
+                if len(dest) == 0:
+                    continue
+                cell = np.ix_(gs, [o], dest, [0, 1])
+                licensed[cell] = True
+                approval[cell] = np.minimum(approval[cell], p[np.ix_(sel, dest, [0, 1])][:, None])
+                rev_max[cell] = np.maximum(rev_max[cell], rv[np.ix_(sel, dest, [0, 1])][:, None])
+        review = np.where(licensed, rev_max, review)
+        return licensed, approval, review
+
+    def licensed_arcs(self, offer_ca: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``licensed`` and ``approval`` of :meth:`licence_terms` (without the delays)."""
+        licensed, approval, _ = self.licence_terms(offer_ca)
         return licensed, approval
 
     def terms(self, transport: np.ndarray, licensed: np.ndarray) -> ArcTerms:

@@ -119,54 +119,117 @@ class ExportDuty(_Measure):
     _g = field_validator("goods")(lambda v: _check_goods(v))
 
 
+LICENCE_FORMS = ("concentrates", "oxides", "magnets")
+END_USES = ("all", "civil", "defense")
+
+
+def _check_elements(v: list[str] | None) -> list[str] | None:
+    if v is None:
+        return v
+    if not v:
+        raise ValueError(f"elements is empty; name at least one; allowed: {list(ELEMENTS)}")
+    for e in v:
+        if e not in ELEMENTS:
+            raise ValueError(f"unknown element '{e}'; allowed: {list(ELEMENTS)}")
+    return v
+
+
+def _check_destinations(v: dict[str, float], what: str, low: float, high: float,
+                        low_open: bool = False) -> dict[str, float]:
+    """A destination table: keys are region codes, ``allied`` or ``default``."""
+    allowed = list(regions().codes) + ["allied", "default"]
+    for k, x in v.items():
+        if k not in allowed:
+            raise ValueError(f"{what} key '{k}' is not a region, 'allied' or 'default'; "
+                             f"allowed: {allowed}")
+        if not (low < x if low_open else low <= x) or not x <= high:
+            bound = f"({low}, {high}]" if low_open else f"[{low}, {high}]"
+            raise ValueError(f"{what}['{k}'] = {x} must lie in {bound}")
+    return v
+
+
+def _review_table(v: dict[str, float] | float | None) -> dict[str, float] | None:
+    """``review_months``: a number (every destination) or a destination table, months."""
+    if v is None:
+        return v
+    if not isinstance(v, dict):
+        v = {"default": float(v)}
+    return _check_destinations(v, "review_months", 0.0, 24.0, low_open=True)
+
+
 class ExportLicence(_Measure):
     """Export-licence regime of ``actor`` on goods containing ``elements``.
 
-    A good is covered if its content of a listed element is at least ``min_content``
-    (t per t). Each month buyers' applications are approved with probability
-    ``approval[destination]`` (keys: region codes, ``allied``, ``default``) after a review
-    delay; defense end use is denied when ``defense_denial``. With ``extraterritorial``,
-    exports from third countries of goods with China-origin content >= 0.1% also need a
-    licence (MOFCOM Announcement 61/2025).
+    A good of one of the ``forms`` (default: concentrates, oxides and magnets) is covered if
+    its content of a listed element is at least ``min_content`` (t per t). Buyers apply once
+    per shipment of their documented end use; each application is approved with probability
+    ``approval[destination]`` (keys: region codes, ``allied``, ``default``; 0.5 where none
+    applies) after a review delay with mean
+    ``review_months[destination]`` (a number or a destination table, months; default
+    ``parameters.licence_review_months``); defense end use is denied when
+    ``defense_denial``. ``licence_policy`` measures refine both per element, form (oxides,
+    magnets, concentrates) and end use. With ``extraterritorial``, exports from third
+    countries of goods with China-origin content >= 0.1% also need a licence (MOFCOM
+    Announcement 61/2025).
     """
 
     kind: Literal["export_licence"]
     actor: str
     elements: list[str]
     approval: dict[str, float] = {"default": 0.5}
+    review_months: dict[str, float] | float | None = None
     defense_denial: bool = True
     extraterritorial: bool = False
     min_content: float = Field(0.0, ge=0, le=1)
+    forms: list[Literal["concentrates", "oxides", "magnets"]] = list(LICENCE_FORMS)
     _a = field_validator("actor")(lambda v: _check_region(v))
+    _e = field_validator("elements")(lambda v: _check_elements(v))
+    _r = field_validator("review_months")(lambda v: _review_table(v))
 
-    @field_validator("elements")
+    @field_validator("forms")
     @classmethod
-    def _els(cls, v):
-        for e in v:
-            if e not in ELEMENTS:
-                raise ValueError(f"unknown element '{e}'; allowed: {list(ELEMENTS)}")
+    def _forms(cls, v):
+        if not v:
+            raise ValueError(f"forms is empty; allowed: {list(LICENCE_FORMS)}")
         return v
 
     @field_validator("approval")
     @classmethod
     def _appr(cls, v):
-        for k, p in v.items():
-            if k not in ("allied", "default") and k not in regions().codes:
-                raise ValueError(f"approval key '{k}' is not a region, 'allied' or 'default'; "
-                                 f"allowed: {list(regions().codes) + ['allied', 'default']}")
-            if not 0 <= p <= 1:
-                raise ValueError(f"approval['{k}'] = {p} must lie in [0, 1]")
-        return v
+        return _check_destinations(v, "approval", 0.0, 1.0)
 
 
 class LicencePolicy(_Measure):
-    """Change the approval probabilities of the active licence regime(s) of ``actor``."""
+    """Change the approval probabilities and/or mean review delays of the active licence
+    regime(s) of ``actor``, for the listed ``elements`` (default: every controlled element),
+    ``forms`` of the goods containing them (default: concentrates, oxides and magnets) and
+    ``end_use`` (``all``, ``civil`` or ``defense``; a regime's defense denial still wins).
+
+    ``approval`` and ``review_months`` are destination tables (keys: region codes,
+    ``allied``, ``default``; ``review_months`` may be one number); their keys replace the
+    same keys of the regime and of earlier policies, other keys keep their values. A good
+    containing several controlled elements takes the strictest of them.
+    """
 
     kind: Literal["licence_policy"]
     actor: str
-    approval: dict[str, float]
+    elements: list[str] | None = None
+    forms: list[Literal["concentrates", "oxides", "magnets"]] = list(LICENCE_FORMS)
+    end_use: Literal["all", "civil", "defense"] = "all"
+    approval: dict[str, float] = {}
+    review_months: dict[str, float] | float | None = None
     _a = field_validator("actor")(lambda v: _check_region(v))
+    _e = field_validator("elements")(lambda v: _check_elements(v))
     _p = field_validator("approval")(lambda v: ExportLicence._appr(v))
+    _r = field_validator("review_months")(lambda v: _review_table(v))
+    _f = field_validator("forms")(lambda v: ExportLicence._forms(v))
+
+    @model_validator(mode="after")
+    def _something(self):
+        if not self.approval and not self.review_months:
+            raise ValueError("licence_policy sets neither approval nor review_months; "
+                             "give at least one")
+        return self
 
 
 class ExportQuota(_Measure):
@@ -323,6 +386,13 @@ class Levers(NumbersModel):
         json_schema_extra={"unit": "-", "low": 0.0, "high": 1.0})
     defense_end_use_denial: bool | None = Field(
         None, description="deny licences for defense end use (None: as scheduled)")
+    licence_review_months: float | None = Field(
+        None, gt=0, le=24, description="mean review delay of China's export-licence "
+        "applications, months (None: as scheduled)",
+        json_schema_extra={"unit": "months", "low": 0.5, "high": 6.0})
+    licence_elements: list[str] | None = Field(
+        None, description="controlled elements the approval and review levers apply to "
+        "(None: all); goods with several controlled elements take the strictest")
     truce_start: str | None = Field(None, description="start of a US-China tariff truce")
     truce_months: int = Field(3, ge=0, le=120, description="length of the truce, months",
                               json_schema_extra={"unit": "months", "low": 0, "high": 36})
@@ -342,6 +412,8 @@ class Levers(NumbersModel):
         if v is not None:
             to_month(v)
         return v
+
+    _e = field_validator("licence_elements")(lambda v: _check_elements(v))
 
 
 class Scenario(NumbersModel):
@@ -400,8 +472,9 @@ class Scenario(NumbersModel):
             if v is not None and not s <= to_month(v) <= e:
                 raise ValueError(f"levers.{f} {v} is outside the horizon {self.start}..{self.end}")
         gated = [f for f in ("us_tariff_on_china", "approval_rate_allies", "approval_rate_us",
-                             "defense_end_use_denial", "ndpr_price_floor",
-                             "stockpile_target_months") if getattr(self.levers, f) is not None]
+                             "defense_end_use_denial", "licence_review_months",
+                             "ndpr_price_floor", "stockpile_target_months")
+                 if getattr(self.levers, f) is not None]
         if gated and not s <= to_month(self.levers.start) <= e:
             raise ValueError(
                 f"levers.start {self.levers.start} is outside the horizon "
@@ -560,7 +633,8 @@ def parameter_space() -> dict[str, dict]:
             extra = f.json_schema_extra or {}
             default = getattr(inst, name)
             ann = f.annotation
-            if isinstance(default, tuple) or name in ("start", "truce_start"):
+            if isinstance(default, tuple) or name in ("start", "truce_start",
+                                                       "licence_elements"):
                 continue
             if ann is bool or ann == (bool | None):
                 kind, levels = "bool", [False, True]
@@ -588,7 +662,8 @@ def apply_overrides(scenario: Scenario, overrides: dict[str, Any] | None) -> Sce
     if not overrides:
         return scenario
     data = scenario.model_dump(mode="json")
-    allowed = sorted(parameter_space()) + ["end", "firms", "levers.start", "levers.truce_start"]
+    allowed = sorted(parameter_space()) + ["end", "firms", "levers.start", "levers.truce_start",
+                                           "levers.licence_elements"]
     for key, value in overrides.items():
         if key not in allowed:
             raise ScenarioError(f"unknown override '{key}'; allowed: {allowed}")

@@ -1215,10 +1215,26 @@ def _measure_value(m) -> str:
     if k == "export_licence":
         appr = ", ".join(f"{d} {p:g}" for d, p in m.approval.items())
         extra = "; 0.1% extraterritorial rule" if m.extraterritorial else ""
-        return (f"{', '.join(m.elements)}; approval {appr}"
+        rev = ("; review " + ", ".join(f"{d} {r:g} months" for d, r in m.review_months.items())
+               if m.review_months else "")
+        forms = ("" if list(m.forms) == ["concentrates", "oxides", "magnets"]
+                 else f" ({', '.join(m.forms)})")
+        return (f"{', '.join(m.elements)}{forms}; approval {appr}" + rev
                 + ("; defense end use denied" if m.defense_denial else "") + extra)
     if k == "licence_policy":
-        return "approval " + ", ".join(f"{d} {p:g}" for d, p in m.approval.items())
+        parts = []
+        if m.elements is not None:
+            parts.append(", ".join(m.elements))
+        if list(m.forms) != ["concentrates", "oxides", "magnets"]:
+            parts.append(", ".join(m.forms))
+        if m.end_use != "all":
+            parts.append(f"{m.end_use} end use")
+        if m.approval:
+            parts.append("approval " + ", ".join(f"{d} {p:g}" for d, p in m.approval.items()))
+        if m.review_months:
+            parts.append("review " + ", ".join(f"{d} {r:g} months"
+                                               for d, r in m.review_months.items()))
+        return "; ".join(parts)
     if k == "export_quota":
         return f"{m.tonnes_per_year:,.0f} t/yr of {', '.join(m.goods)}"
     if k == "embargo":

@@ -85,6 +85,23 @@ MEASURE_BAD = [
      'approval={Allies=0.3}', "'allied', 'default']"),
     ('kind="export_licence"\ndate="2025-05"\nactor="CN"\ngoods=["Dy"]\ndefense_denial="yes"',
      "write true or false without quotes"),
+    # licences per element, form, destination and end use (issue 11)
+    ('kind="licence_policy"\ndate="2025-05"\nactor="CN"\nelements=["Dy", "Xx"]\n'
+     'approval={default=0.1}', "unknown element 'Xx'; allowed: ['La'"),
+    ('kind="licence_policy"\ndate="2025-05"\nactor="CN"\nelements=["Dy"]\n'
+     'approval={Mars=0.1}', "approval key 'Mars' is not a region, 'allied' or 'default'"),
+    ('kind="licence_policy"\ndate="2025-05"\nactor="CN"\nelements=["Dy"]\n'
+     'review_months={Mars=3.0}', "review_months key 'Mars' is not a region"),
+    ('kind="licence_policy"\ndate="2025-05"\nactor="CN"\nreview_months=0.0',
+     "review_months['default'] = 0.0 must lie in (0.0, 24.0]"),
+    ('kind="licence_policy"\ndate="2025-05"\nactor="CN"\nend_use="military"\n'
+     'approval={default=0.1}', "'all', 'civil' or 'defense'"),
+    ('kind="licence_policy"\ndate="2025-05"\nactor="CN"\nforms=["metals"]\n'
+     'approval={default=0.1}', "'concentrates', 'oxides' or 'magnets'"),
+    ('kind="licence_policy"\ndate="2025-05"\nactor="CN"\nelements=["Dy"]',
+     "sets neither approval nor review_months"),
+    ('kind="export_licence"\ndate="2025-05"\nactor="CN"\nelements=["Dy"]\n'
+     'review_months={US=-1.0}', "review_months['US'] = -1.0 must lie in (0.0, 24.0]"),
 ]
 
 
@@ -143,3 +160,30 @@ def test_self_suspension_and_root_errors_name_the_field():
     assert "<root>" not in str(err.value)
     with pytest.raises(ScenarioError, match="write true or false"):
         apply_overrides(load_scenario("controls-2025"), {"levers.defense_end_use_denial": "yes"})
+
+
+def test_licence_error_is_one_line_naming_the_field():
+    with pytest.raises(ScenarioError) as err:
+        loads_scenario('name="x"\n[[measures]]\nkind="licence_policy"\ndate="2025-05"\n'
+                       'actor="CN"\nelements=["Dx"]\napproval={default=0.1}')
+    msg = str(err.value)
+    assert "\n" not in msg
+    assert "field 'measures[0].elements'" in msg and "unknown element 'Dx'" in msg
+
+
+def test_licence_review_is_a_number_or_a_destination_table():
+    one = loads_scenario('name="x"\n[[measures]]\nkind="licence_policy"\ndate="2025-05"\n'
+                         'actor="CN"\nelements=["Dy"]\nreview_months=3.0')
+    assert one.measures[0].review_months == {"default": 3.0}
+    assert one.measures[0].forms == ["concentrates", "oxides", "magnets"]
+    assert loads_scenario(one.to_toml()) == one
+
+
+def test_licence_levers_name_elements():
+    sc = apply_overrides(load_scenario("controls-2025"),
+                         {"levers.licence_elements": ["Dy"], "levers.licence_review_months": 3.0})
+    assert sc.levers.licence_elements == ["Dy"] and sc.levers.licence_review_months == 3.0
+    with pytest.raises(ScenarioError, match=r"levers\.licence_elements.*unknown element 'Q'"):
+        apply_overrides(load_scenario("controls-2025"), {"levers.licence_elements": ["Q"]})
+    assert "levers.licence_review_months" in parameter_space()
+    assert "levers.licence_elements" not in parameter_space()
