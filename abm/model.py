@@ -380,6 +380,13 @@ class RareEarthModel(mesa.Model):
         licensed, approval, review = self.policy.licence_terms(offer_ca)
         desk.apply(licensed, approval, need, buyers, self.rng, review=review)
         terms = self.policy.terms(self.transport, licensed)
+        pre = self.policy.unlicensed_share
+        if pre.any():
+            # a regime's first month: shipments before its date need no licence, up to that
+            # share of the month's demand at each node
+            demand = np.bincount(node, weights=bid[:, 3], minlength=self.G * self.R * 2
+                                 ).reshape(self.G, self.R, 2)
+            terms.cap = np.where(pre > 0, terms.cap + pre * demand[:, None, :, :], terms.cap)
 
         # clearing
         ref = np.where(np.isfinite(self.origin_price), self.origin_price,

@@ -11,6 +11,7 @@ rate when it expires) and active ``add`` measures add to it; endogenous retaliat
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from abm.goods import DEPOSITS, ELEMENTS, GRADES, Catalog, conc, mag, ox
 from abm.licences import LicenceDesk
@@ -25,6 +26,14 @@ USES = ("civil", "defense")     # end-use index 0, 1
 def good_form(good: str) -> str:
     """Form of a good for licence rules: ``concentrates``, ``oxides`` or ``magnets``."""
     return {"conc": "concentrates", "ox": "oxides", "mag": "magnets"}[good.split("_", 1)[0]]
+
+
+def _days_before(date: str) -> float:
+    """Share of a month before ``date`` (``YYYY-MM-DD``; 0 for ``YYYY-MM``): (day - 1) /
+    days in the month."""
+    p = pd.Period(str(date)[:7], freq="M")
+    day = int(str(date)[8:10]) if len(str(date)) >= 10 else 1
+    return (day - 1) / p.days_in_month
 
 
 def goods_selector(items: list[str], catalog: Catalog) -> list[int]:
@@ -201,6 +210,10 @@ class PolicyState:
         # licence regimes: covered goods, approval and review delay per good, destination
         # and end use
         self.regimes = [self._regime(m, t) for m in self.active("export_licence")]
+        # share of this month before each regime's date (its first month only): shipments
+        # in those days needed no licence
+        self.regime_pre = [_days_before(m.date) if month_index(m.date, self.start) == t
+                           else 0.0 for m in self.active("export_licence")]
         # floors, subsidies, stockpiles
         self.floors = [m for m in self.active("price_floor")]
         if lev.ndpr_price_floor is not None and t >= self.lever_step:
@@ -324,14 +337,18 @@ class PolicyState:
         Returns:
             ``licensed`` bool (G, R, R, 2), ``approval`` (G, R, R, 2) in [0, 1] (1 off
             licensed arcs) and ``review`` (G, R, R, 2), months (the parameter
-            ``licence_review_months`` off licensed arcs).
+            ``licence_review_months`` off licensed arcs). Also sets ``unlicensed_share``
+            (G, R, R, 2): on arcs licensed by regimes that take effect this month only, the
+            share of the month before the regime's date (e.g. 3/30 for 4 April), whose
+            shipments needed no licence (:func:`_days_before`); 0 elsewhere.
         """
         R = len(self.codes)
         licensed = np.zeros(self.shape, dtype=bool)
         approval = np.ones(self.shape)
         review = np.full(self.shape, self.scenario.parameters.licence_review_months)
         rev_max = np.zeros(self.shape)
-        for actor, covered, p, rv, extra in self.regimes:
+        pre = np.ones(self.shape)
+        for (actor, covered, p, rv, extra), before in zip(self.regimes, self.regime_pre):
             origins = [actor]
             if extra:
                 origins += [o for o in range(R) if o != actor]
@@ -348,7 +365,9 @@ class PolicyState:
                 licensed[cell] = True
                 approval[cell] = np.minimum(approval[cell], p[np.ix_(sel, dest, [0, 1])][:, None])
                 rev_max[cell] = np.maximum(rev_max[cell], rv[np.ix_(sel, dest, [0, 1])][:, None])
+                pre[cell] = np.minimum(pre[cell], before)
         review = np.where(licensed, rev_max, review)
+        self.unlicensed_share = np.where(licensed, pre, 0.0)
         return licensed, approval, review
 
     def licensed_arcs(self, offer_ca: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
