@@ -287,3 +287,29 @@ forms = ["oxides", "magnets"]
     arcs = licensed[:, pol.ri["CN"], pol.ri["US"], 0]
     covered = {pol.catalog.goods[g] for g in np.nonzero(arcs)[0]}
     assert covered == {"ox_Dy", "mag_ndfeb_std", "mag_ndfeb_ht"}
+
+
+def test_a_regime_dated_inside_a_month_binds_only_from_its_date():
+    # 4 April: 3 of April's 30 days are before it; a month-only date binds from the 1st
+    from abm.policy import _days_before
+    assert _days_before("2025-04-04") == pytest.approx(3 / 30)
+    assert _days_before("2025-04") == 0.0
+    assert _days_before("2024-02-15") == pytest.approx(14 / 29)
+
+
+def test_first_month_of_the_2025_regime_lets_the_days_before_it_through():
+    from abm.model import RareEarthModel
+    m = RareEarthModel("controls-2025", seed=0, months=16)
+    m.run(15)                                    # through March 2025
+    m.step()                                     # April 2025: the regime's first month
+    share = m.policy.unlicensed_share
+    cn, us = m.region_index["CN"], m.region_index["US"]
+    dy = m.catalog.index["ox_Dy"]
+    assert share[dy, cn, us, 0] == pytest.approx(3 / 30)
+    assert share[m.catalog.index["ox_Nd"], cn, us, 0] == 0.0      # Nd is not licensed
+    # no approval can be usable in the first month, yet some Dy leaves China
+    exports = m.last_clearing.flows[dy, cn].sum() - m.last_clearing.flows[dy, cn, cn].sum()
+    assert exports > 0
+    m2 = RareEarthModel("controls-2025", seed=0, months=17)
+    m2.run(17)
+    assert m2.policy.unlicensed_share.max() == 0.0               # May: full regime
