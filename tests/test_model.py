@@ -353,7 +353,8 @@ def test_magnet_maker_makes_to_order():
              if a.product == "ndfeb" and a.region == "JP" and a.capacity > 0)
     cat = m.catalog
     std, ht = cat.index["mag_ndfeb_std"], cat.index["mag_ndfeb_ht"]
-    for g in (std, ht):                       # expected prices at reference: no cost cut
+    # expected prices of the magnets and their inputs at reference: no cost cut
+    for g in [std, ht] + [og for r in a.recipes().values() for og in r]:
         a.exp_price[g] = float(cat.ref_price[g])
     price_led = {g: a.capacity / 12 * share * m.params.base_utilisation
                  for g, share in a.mix.items()}
@@ -385,7 +386,8 @@ def test_defense_buyers_observe_the_defense_node_price():
     res = m.last_clearing
     got = res.flows[:, :, :, 1].sum(axis=1) > 1e-9
     assert got.any()
-    assert np.allclose(m.defense_price[got], res.price[:, :, 1][got])
+    # the defense node's price paid (contract and spot, volume-weighted)
+    assert np.allclose(m.defense_price[got], res.paid_price[:, :, 1][got])
     d = next(a for a in m.agents_by_type[DefenseContractor] if a.region == "US")
     g = next(iter(d.recipe0))
     assert d.observed(g) == m.defense_price[g, d.ridx]
