@@ -59,16 +59,31 @@ class OrderBook:
     bids: list[tuple] = field(default_factory=list)
     end_use: dict[tuple[int, int, int], float] = field(default_factory=dict)
     nominations: list[tuple[int, int, int, float]] = field(default_factory=list)
+    owners: list[tuple] = field(default_factory=list)
+    offer_owner: list[int] = field(default_factory=list)
+    bid_owner: list[int] = field(default_factory=list)
+    _owner_index: dict = field(default_factory=dict, repr=False, compare=False)
     _offer_arr: np.ndarray = field(default_factory=lambda: np.zeros((0, 6)), repr=False,
                                     compare=False)
     _bid_arr: np.ndarray = field(default_factory=lambda: np.zeros((0, 6)), repr=False,
                                   compare=False)
+
+    def owner(self, agent, good: int) -> int:
+        """Index of the pair ``(agent, good)`` in :attr:`owners` (added on first use); each
+        offer and bid row records its owner, so settlement can add fills per pair."""
+        key = (agent, good)
+        i = self._owner_index.get(key)
+        if i is None:
+            i = self._owner_index[key] = len(self.owners)
+            self.owners.append(key)
+        return i
 
     def offer(self, agent, good: int, region: int, qty: float, ask: float,
               cm: float, ca: float) -> None:
         """Post an offer (ignored when ``qty`` <= 1e-9 t)."""
         if qty > 1e-9:
             self.offers.append((agent, good, region, float(qty), float(ask), cm, ca))
+            self.offer_owner.append(self.owner(agent, good))
 
     def bid(self, agent, good: int, region: int, qty: float, price: float,
             use: str = "civil") -> None:
@@ -76,6 +91,7 @@ class OrderBook:
         if qty > 1e-9 and price > 0:
             self.bids.append((agent, good, region, USES.index(use), float(qty), float(price),
                               -1))
+            self.bid_owner.append(self.owner(agent, good))
 
     def offer_tranches(self, agent, good: int, region: int, qty: float, asks,
                        cm: float, ca: float) -> None:
@@ -84,6 +100,7 @@ class OrderBook:
         if qty > 1e-9:
             q = float(qty)
             self.offers.extend([(agent, good, region, q, float(ask), cm, ca) for ask in asks])
+            self.offer_owner.extend([self.owner(agent, good)] * len(asks))
 
     def bid_tranches(self, agent, good: int, region: int, qty, prices,
                      use: str = "civil", nomination: int = -1) -> None:
@@ -95,11 +112,12 @@ class OrderBook:
             if qty <= 1e-9:
                 return
             q = float(qty)
-            self.bids.extend([(agent, good, region, u, q, float(p), nomination)
-                              for p in prices if p > 0])
+            rows = [(agent, good, region, u, q, float(p), nomination) for p in prices if p > 0]
         else:
-            self.bids.extend([(agent, good, region, u, float(q), float(p), nomination)
-                              for q, p in zip(qty, prices) if q > 1e-9 and p > 0])
+            rows = [(agent, good, region, u, float(q), float(p), nomination)
+                    for q, p in zip(qty, prices) if q > 1e-9 and p > 0]
+        self.bids.extend(rows)
+        self.bid_owner.extend([self.owner(agent, good)] * len(rows))
 
     def nominate(self, good: int, region: int, qty: float, use: str = "civil") -> int:
         """Record a contract nomination of ``qty`` t (>= 0) at node ``(good, region, use)``;

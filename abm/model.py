@@ -425,12 +425,13 @@ class RareEarthModel(mesa.Model):
 
     def _settle(self, book, res, licensed, approval) -> None:
         """Move goods and money: sellers give up stock, buyers receive it with origin."""
-        sold: dict[tuple, float] = {}
-        for (a, g, *_), fill in zip(book.offers, res.offer_fill.tolist()):
-            key = (a, g)
-            sold[key] = sold.get(key, 0.0) + fill
-            if fill > 0:
-                a.stock(g).take(fill)
+        n_own = len(book.owners)
+        own_o = np.asarray(book.offer_owner, dtype=np.int64)
+        sold = np.bincount(own_o, weights=res.offer_fill, minlength=n_own)
+        offered = np.bincount(own_o, minlength=n_own) > 0
+        for i in np.nonzero(sold > 0)[0].tolist():
+            a, g = book.owners[i]
+            a.stock(g).take(float(sold[i]))
         # price floors and offtakes: the seller's government pays the gap to the origin
         # price on every filled offer, in book order
         filled = np.nonzero(res.offer_fill > 0)[0]
@@ -444,12 +445,17 @@ class RareEarthModel(mesa.Model):
             for i, k in zip(filled[gap > 0], np.nonzero(gap > 0)[0]):
                 gov = self._government(book.offers[i][0].region)
                 gov.subsidy_cost += gap[k] * res.offer_fill[i] * 1000.0
-        for (a, g), q in sold.items():
-            a.record_sale(g, q)
-        for (a, g, *_), fill, (cm, ca) in zip(book.bids, res.bid_fill.tolist(),
-                                              res.bid_attrs.tolist()):
-            if fill > 0:
-                a.stock(g).add(fill, cm, ca)
+        for i in np.nonzero(offered)[0].tolist():
+            a, g = book.owners[i]
+            a.record_sale(g, float(sold[i]))
+        # receipts per (buyer, good), origin shares mixed by mass (Stock.add is associative)
+        own_b = np.asarray(book.bid_owner, dtype=np.int64)
+        got = np.bincount(own_b, weights=res.bid_fill, minlength=n_own)
+        cm = np.bincount(own_b, weights=res.bid_fill * res.bid_attrs[:, 0], minlength=n_own)
+        ca = np.bincount(own_b, weights=res.bid_fill * res.bid_attrs[:, 1], minlength=n_own)
+        for i in np.nonzero(got > 0)[0].tolist():
+            a, g = book.owners[i]
+            a.stock(g).add(float(got[i]), float(cm[i] / got[i]), float(ca[i] / got[i]))
         # perceived risk from licence denials, per destination region: firms perceive it
         # with next month's expectations (the policy refresh clears this month's shocks)
         self._denial_risk = {}
