@@ -36,8 +36,8 @@ from abm.market import ArcTerms, OrderBook, clear
 from abm.metrics import Recorder, headline_reporters, headline_values, record_month
 from abm.policy import PolicyState
 from abm.regions import CHINA, regions, transport_matrix
-from abm.sourcing import SupplierRelations
 from abm.scenario import Scenario, apply_overrides, load_scenario
+from abm.sourcing import SupplierRelations
 from abm.timeline import to_month
 from abm.world import build_world, initial_stocks
 from agents import (

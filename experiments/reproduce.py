@@ -1404,12 +1404,27 @@ def imf_cut_markdown(df: pd.DataFrame, spec: ImfCut = ImfCut()) -> str:
          "with the default speed. IMF: production-network model, 80% cut, low short-run "
          "elasticities (Japan 1.8, US 1.5, Germany 1.2% of GDP; negligible at longer-run "
          "elasticities). The EU row stands in for Germany. One seed."), "",
-        "| region | model short run (% GDP) | model long run (% GDP) | IMF short run (% GDP) "
-        "| model / IMF | within x2 |", "| --- | --- | --- | --- | --- | --- |"]
+        ("| region | model short run (% GDP) | model long run (% GDP) | IMF short run (% GDP) "
+         "| model / IMF | within x2 |"), "| --- | --- | --- | --- | --- | --- |"]
     for _, r in df.iterrows():
         lines.append(f"| {r['region']} | {r['short_run_pct_gdp']:.3f} | "
                      f"{r['long_run_pct_gdp']:.3f} | {r['imf_short_run_pct_gdp']:.1f} | "
                      f"{r['ratio']:.3f} | {'yes' if r['within_factor_2'] else 'no'} |")
-    lines += ["", f"Ranking, model: {' > '.join(ranking_model)}; IMF: "
-              f"{' > '.join(ranking_imf)}.", ""]
+    lines += ["", (f"Ranking, model: {' > '.join(ranking_model)}; IMF: "
+                   f"{' > '.join(ranking_imf)}."), ""]
+    if not df["within_factor_2"].all() or ranking_model != ranking_imf:
+        lines += [
+            ("Why the model misses (where it does): (1) the cut applies to China's direct "
+             "exports of oxides and magnets only; rare earths embedded in imported motors, "
+             "vehicles and electronics, which the IMF's REE-augmented input-output table "
+             "traces, are outside the model, so the US (which buys many of its magnets "
+             "embedded in imported goods) loses least; (2) value added lost counts the "
+             "magnet-using lines that stop plus their domestic suppliers (Type-I, backward "
+             "linkages); the IMF's network-adjusted value-added shares also carry forward "
+             "linkages to the sectors that use those products; (3) inventories, magnet "
+             "makers outside China (Japan, the EU) and re-routing through third countries "
+             "absorb part of the cut in the first year; (4) the EU row is the whole EU (GDP "
+             "about four times Germany's), so its share of GDP is diluted; (5) the "
+             "value-added shares and multipliers are recalled OECD figures, not yet read "
+             "from the ICIO tables (abm/data/SOURCES.md)."), ""]
     return "\n".join(lines)

@@ -115,8 +115,8 @@ def accounts_lines(summ: dict) -> list[str]:
     acc = summ.get("accounts") or {}
     if not acc:
         return []
-    lines = ["Cost to each economy over the run (bn USD; value added lost incl. supply-chain "
-             "effects; worst 12 months as % of GDP):"]
+    lines = [("Cost to each economy over the run (bn USD; value added lost incl. supply-chain "
+              "effects; worst 12 months as % of GDP):")]
     for r, v in acc.items():
         lines.append(
             f"  {r}: value added lost {v['value_added_lost'] / 1e9:,.2f} "

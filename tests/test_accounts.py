@@ -160,7 +160,7 @@ def test_tariff_revenue_each_month(run):
 
 
 def test_world_rows_are_sums_of_regions(run):
-    m, ts, _ = run
+    _m, ts, _ = run
     for metric in ACCOUNT_METRICS:
         if metric == "value_added_lost_pct_gdp":
             continue
@@ -197,10 +197,37 @@ def test_floor_costs_add_up_to_cumulative_subsidy(run):
 
 
 def test_pct_gdp_rows(run):
-    m, ts, _ = run
+    _m, ts, _ = run
     va = ts[(ts["metric"] == "value_added_lost") & (ts["good"] == "all")
             & (ts["region"] == "JP")].set_index("step")["value"]
     pct = ts[(ts["metric"] == "value_added_lost_pct_gdp")
              & (ts["region"] == "JP")].set_index("step")["value"]
     gdp = gdp_usd_bn()["JP"]
     assert np.allclose(pct.values, va.loc[pct.index].values * 12 / (gdp * 1e9) * 100)
+
+
+# ---------------------------------------------------------------- the IMF comparison
+def test_imf_cut_scenario_quota_is_twenty_percent_of_base():
+    from experiments.reproduce import ImfCut, imf_cut_scenario
+
+    sc = imf_cut_scenario(ImfCut(), base_exports_t_yr=1000.0, substitution_speed=0.25)
+    quota = [m for m in sc.measures if m.kind == "export_quota"]
+    assert len(quota) == 1
+    assert quota[0].tonnes_per_year == pytest.approx(200.0)    # (1 - 0.8) x 1000 t/yr
+    assert quota[0].actor == "CN" and set(quota[0].goods) == {"oxides", "magnets"}
+    assert sc.levers.substitution_speed == 0.25
+
+
+def test_imf_cut_markdown_rows_and_ranking():
+    from experiments.reproduce import imf_cut_markdown
+
+    df = pd.DataFrame({"region": ["JP", "US", "EU"], "short_run_pct_gdp": [1.0, 0.9, 0.2],
+                       "long_run_pct_gdp": [0.1, 0.1, 0.0],
+                       "imf_short_run_pct_gdp": [1.8, 1.5, 1.2],
+                       "ratio": [1.0 / 1.8, 0.6, 0.2 / 1.2],
+                       "within_factor_2": [True, True, False], "china_exports_cut": 0.8})
+    md = imf_cut_markdown(df)
+    assert "| JP | 1.000 | 0.100 | 1.8 | 0.556 | yes |" in md
+    assert "| EU | 0.200 | 0.000 | 1.2 | 0.167 | no |" in md
+    assert "Ranking, model: JP > US > EU; IMF: JP > US > EU." in md
+    assert "Why the model misses" in md
