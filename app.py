@@ -7,7 +7,8 @@ China-origin share of magnet supply over the last 12 months, trade flows (Sankey
 country and stage, lost output, export licences, and the event log. The price, decoupling,
 capacity, lost-output and licence charts draw series the model recorded (:mod:`abm.metrics`;
 prices outside China = ``price_outside_china_weighted``, decoupling = ``china_content_12m``,
-lost output = ``lost_output_civil_magnet`` and ``lost_output_defense``); the Sankey draws
+lost output in value added = the ``World`` rows of ``value_added_lost`` (:mod:`abm.accounts`),
+civil magnet users and defense); the Sankey draws
 last month's flow matrix (``model.last_flows``).
 
 Design notes:
@@ -50,6 +51,7 @@ import reacton.ipyvuetify as rv
 import solara
 import traitlets
 
+from abm.metrics import is_civil_magnet
 from abm.model import RareEarthModel
 from abm.scenario import ScenarioError, load_scenario, shipped_scenarios
 
@@ -228,6 +230,8 @@ class Session:
         self.applied: list[float] = []
         self.approved: list[float] = []
         self.delay: list[float] = []
+        # value added lost (abm.accounts), World, USD/month: civil magnet users, defense
+        self.va_lost: dict[str, list[float]] = {"civil": [], "defense": []}
         self.flows: dict[str, np.ndarray] = {}  # "magnets"/"oxides" -> (R, R) t/month
         self.events: list[dict] = []
         self.step_ms: float | None = None
@@ -267,7 +271,7 @@ class Session:
         first, last = self.read, m.steps_done  # steps first..last-1 are new
         df = m.recorder.frame(since_step=first, metrics=(
             "capacity", "china_content_12m", "licence_applications", "licence_approvals",
-            "licence_delay"))
+            "licence_delay", "value_added_lost"))
         steps = df["step"].to_numpy()
         metric = df["metric"].to_numpy(dtype=object)
         good = df["good"].to_numpy(dtype=object)
@@ -295,6 +299,11 @@ class Session:
             self.approved.append(float(value[at & (metric == "licence_approvals")].sum()))
             d = value[at & (metric == "licence_delay")]
             self.delay.append(float(d[0]) if len(d) else float("nan"))
+            # value added lost, World rows per sector
+            sel = at & (metric == "value_added_lost") & (region == "World") & (good != "all")
+            civil = sel & is_civil_magnet(good.astype(str))
+            self.va_lost["civil"].append(float(value[civil].sum()))
+            self.va_lost["defense"].append(float(value[sel & (good == "defense")].sum()))
         # last month's cross-border flows of magnets and oxides, t/month
         fl = m.last_flows.sum(axis=3)
         self.flows = {"magnets": fl[self._mag].sum(axis=0), "oxides": fl[self._ox].sum(axis=0)}
@@ -568,16 +577,16 @@ def flows_option(s: Session, group: str) -> dict:
 
 
 def lost_output_option(s: Session) -> dict:
-    h = s.headline()
     series = [
         {"name": name, "type": "line", "showSymbol": False, "areaStyle": {"opacity": 0.3},
-         "itemStyle": {"color": color}, "data": _clean_list(h.get(key, []))}
+         "itemStyle": {"color": color}, "data": _clean_list(x / 1e6 for x in s.va_lost[key])}
         for name, key, color in (
-            ("OEMs (civil)", "OEM lost output (USD m/month)", "#ff7f0e"),
-            ("Defense", "Defense lost output (USD m/month)", "#3b3b98"))
+            ("OEMs (civil)", "civil", "#ff7f0e"),
+            ("Defense", "defense", "#3b3b98"))
     ]
-    opt = _frame("Lost output from magnet shortages (USD m/month)",
-                 "value of OEM and defense production not made for want of magnets")
+    opt = _frame("Value added lost from magnet shortages (USD m/month)",
+                 "lost output x value-added share x input-output multiplier "
+                 "(value_added_lost: direct and supply-chain losses)")
     opt.update({
         "tooltip": {"trigger": "axis", "unit": "USD m/month"},
         "legend": {"top": 44, "textStyle": {"fontSize": 11}},

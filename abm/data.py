@@ -90,6 +90,15 @@ SCHEMAS: dict[str, dict[str, str]] = {
                              "price_high": "float+?", "unit": "choice:price_unit",
                              "basis": "choice:price_basis", "source": "str",
                              "status": "status"},
+    # ---- issue 13 tables: country economic accounts (abm/accounts.py)
+    "io_multipliers.csv": {"region": "choice:io_region", "sector": "choice:io_sector",
+                           "io_industry": "str", "va_share": "share",
+                           "va_multiplier": "float+", "source": "str", "status": "status"},
+    "gdp.csv": {"region": "region", "year": "year", "gdp_usd_bn": "float+", "source": "str",
+                "status": "status"},
+    "defense_platforms.csv": {"platform": "str", "ree_lb": "float+", "ree_kg": "float+",
+                              "unit_cost_usd": "float+", "cost_basis": "str", "source": "str",
+                              "status": "status"},
 }
 
 # allowed values of the "choice:<name>" kinds
@@ -110,6 +119,8 @@ CHOICES: dict[str, tuple[str, ...]] = {
                       "price_support_purchase", "speculative_buying", "price_peak",
                       "industry_call", "tax", "mining_quota", "export_shortfall", "thrifting"),
     "price_unit": ("USD/kg", "USD/kg REO", "CNY/kg"),
+    "io_region": ("US", "JP", "EU", "KR", "CN", "default"),
+    "io_sector": ("ev", "wind", "electronics", "industrial", "defense", "non_magnet"),
     "price_basis": ("fob_china", "fob_china_unit_value", "china_domestic", "international",
                     "lynas_basket"),
 }
@@ -122,6 +133,9 @@ RANGES: dict[tuple[str, str], tuple[float, float]] = {
     ("project_pipeline.csv", "capex_usd_m"): (0.1, 1e5),
     ("china_quotas.csv", "tonnes"): (1.0, 1e6),
     ("demand_outlook.csv", "value"): (0.0, 1e7),
+    ("io_multipliers.csv", "va_multiplier"): (1.0, 10.0),
+    ("gdp.csv", "gdp_usd_bn"): (1.0, 1e6),
+    ("defense_platforms.csv", "ree_kg"): (1.0, 1e5),
 }
 
 # columns whose combined values must be unique in each table
@@ -134,6 +148,9 @@ UNIQUE_KEYS: dict[str, tuple[str, ...]] = {
     "supply_outlook.csv": ("outlook", "scenario", "year", "stage", "region"),
     "episode_2010_12.csv": ("date", "event", "actor"),
     "prices_2010_2012.csv": ("item", "date", "basis"),
+    "io_multipliers.csv": ("region", "sector"),
+    "gdp.csv": ("region", "year"),
+    "defense_platforms.csv": ("platform",),
 }
 
 # cross-field rules: (file) -> [(field named in the message, test on a typed row, message)]
@@ -149,6 +166,8 @@ ROW_RULES: dict[str, list[tuple[str, object, str]]] = {
                               or r["price_high"] >= r["price_low"], "must be >= price_low")],
     "rampup.csv": [("period_start", lambda r: r["period_start"] >= r["start_up"] - 1,
                     "period starts more than a month before start_up")],
+    "defense_platforms.csv": [("ree_kg", lambda r: abs(r["ree_kg"] - 0.45359237 * r["ree_lb"])
+                               <= 0.01 * r["ree_kg"], "must equal ree_lb x 0.4536 (within 1%)")],
 }
 
 YEAR_RANGE = (1990, 2100)

@@ -53,6 +53,11 @@ stage or group of goods goes in the ``good`` column. Metrics (units):
   (not a mean of monthly shares); no row for a region that received no magnets in the window;
 * ``tariff`` (fraction; good ``all``, importer region, exporter partner; US on CN and CN on
   US, highest over goods), ``subsidy_cost`` (cumulative USD; region).
+* country economic accounts (:func:`abm.accounts.record_accounts`; USD/month per region
+  and ``World``): ``value_added_lost`` (good = end-use sector and ``all``),
+  ``value_added_lost_pct_gdp`` (% of GDP at an annual rate), ``buyer_extra_cost``,
+  ``tariff_revenue`` (importer), ``export_duty_revenue`` (exporter), ``floor_offtake_cost``,
+  ``stockpile_purchase_cost`` and ``producer_surplus`` (good = stage).
 
 Rows are appended as numpy blocks (the Mesa DataCollector's per-row table API is too slow
 for ~1,500 rows a month); the DataCollector keeps only the :data:`HEADLINE` series.
@@ -65,6 +70,7 @@ from collections import deque
 import numpy as np
 import pandas as pd
 
+from abm.accounts import record_accounts
 from abm.goods import GRADES, NDPR_ND_SHARE, mag
 from abm.regions import CHINA
 from agents import OEM, Government, MagnetMaker, Miner, Refiner
@@ -427,6 +433,8 @@ def record_month(model, book, clearing) -> None:
     if subs:
         rec.add(date, t, "subsidy_cost", "all", [s[0] for s in subs], "", [s[1] for s in subs],
                 "USD (cumulative)")
+    # country economic accounts (abm.accounts; rows listed in record_accounts)
+    record_accounts(model, book, clearing, date, t)
 
 
 def headline_values(recorder: Recorder, step: int) -> dict[str, float]:

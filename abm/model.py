@@ -30,13 +30,14 @@ import mesa
 import numpy as np
 import pandas as pd
 
+from abm.accounts import Accounts, floor_payment
 from abm.goods import ELEMENTS, catalog, stage_of
 from abm.market import ArcTerms, OrderBook, clear
 from abm.metrics import Recorder, headline_reporters, headline_values, record_month
 from abm.policy import PolicyState
 from abm.regions import CHINA, regions, transport_matrix
-from abm.sourcing import SupplierRelations
 from abm.scenario import Scenario, apply_overrides, load_scenario
+from abm.sourcing import SupplierRelations
 from abm.timeline import to_month
 from abm.world import build_world, initial_stocks
 from agents import (
@@ -153,6 +154,7 @@ class RareEarthModel(mesa.Model):
         self.datacollector = mesa.DataCollector(model_reporters=headline_reporters())
         self._headline: dict[str, float] = {}
         self._warm_up_prices()
+        self.accounts = Accounts(self)
         # log the measures already in force at the start; they are the status quo, not
         # news: step 0's refresh clears the risk their announcement would raise
         self.policy.refresh(0, log=self.log_event)
@@ -392,6 +394,7 @@ class RareEarthModel(mesa.Model):
         ref = np.where(np.isfinite(self.origin_price), self.origin_price,
                        self.catalog.ref_price[:, None])
         # customs value = last month's origin price (a one-month lag; one LP solve a month)
+        self.accounts.set_customs(ref, self.relations.index)
         res = clear(book, terms, ref, relations=self.relations, max_solves=1)
         desk.ship(res.flows, licensed)
         self._settle(book, res, licensed, approval)
@@ -441,10 +444,10 @@ class RareEarthModel(mesa.Model):
             guaranteed = np.array([self.policy.guaranteed_price(
                 self.region_codes[r], g, isinstance(book.offers[i][0], MagnetMaker))
                 for i, g, r in zip(filled, g_.tolist(), r_.tolist())])
-            gap = np.maximum(guaranteed - res.offer_price[filled], 0.0)
-            for i, k in zip(filled[gap > 0], np.nonzero(gap > 0)[0]):
+            pay = floor_payment(guaranteed, res.offer_price[filled], res.offer_fill[filled])
+            for i, k in zip(filled[pay > 0], np.nonzero(pay > 0)[0]):
                 gov = self._government(book.offers[i][0].region)
-                gov.subsidy_cost += gap[k] * res.offer_fill[i] * 1000.0
+                gov.subsidy_cost += pay[k]
         for i in np.nonzero(offered)[0].tolist():
             a, g = book.owners[i]
             a.record_sale(g, float(sold[i]))

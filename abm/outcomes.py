@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from abm.accounts import FOCUS_REGIONS
 from abm.metrics import OUTSIDE_CHINA
 
 
@@ -77,6 +78,22 @@ def _subsidy(ts):
     return float(s.groupby("region")["value"].max().sum()) if len(s) else 0.0
 
 
+def _account_sum(metric: str, region: str):
+    """Sum over months of an account row (``abm.accounts``, good ``all``) of ``region``."""
+    def f(ts):
+        return float(_rows(ts, metric, "all", region)["value"].sum())
+    return f
+
+
+def _va_lost_pct_gdp_peak(region: str):
+    """Highest 12-month mean of ``value_added_lost_pct_gdp`` of ``region`` (% of GDP):
+    the worst year's value added lost (fewer months at the start of a run)."""
+    def f(ts):
+        s = _rows(ts, "value_added_lost_pct_gdp", "all", region).sort_values("date")["value"]
+        return float(s.rolling(12, min_periods=1).mean().max()) if len(s) else float("nan")
+    return f
+
+
 def _capacity_outside_china(stage: str):
     def f(ts):
         s = ts[(ts["metric"] == "capacity") & (ts["good"] == stage) & (ts["region"] != "CN")]
@@ -115,6 +132,19 @@ OUTCOMES: dict[str, Outcome] = {o.name: o for o in [
     Outcome("magnet_capacity_outside_china", "t/yr",
             "magnet capacity outside China at the end of the run",
             _capacity_outside_china("magnets")),
+    Outcome("tariff_revenue_usd", "USD", "tariff revenue of all importers, cumulative "
+            "(tariff_revenue, World)", _account_sum("tariff_revenue", "World")),
+    Outcome("buyer_extra_cost_usd", "USD", "extra cost to buyers of rare-earth goods against "
+            "pre-shock prices, all regions, cumulative (buyer_extra_cost, World)",
+            _account_sum("buyer_extra_cost", "World")),
+    *[Outcome(f"value_added_lost_usd_{r.lower()}", "USD",
+              f"value added lost in {r}, direct and through the domestic supply chain, "
+              "cumulative (value_added_lost, all)", _account_sum("value_added_lost", r))
+      for r in FOCUS_REGIONS],
+    *[Outcome(f"value_added_lost_pct_gdp_{r.lower()}", "% of GDP",
+              f"value added lost in {r} in the worst 12 months, % of GDP (highest 12-month "
+              "mean of value_added_lost_pct_gdp)", _va_lost_pct_gdp_peak(r))
+      for r in FOCUS_REGIONS],
 ]}
 
 

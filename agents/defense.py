@@ -1,7 +1,13 @@
 """Defense contractor: an OEM with defense end use and sourcing rules.
 
-Buys magnets (high-temperature NdFeB and SmCo) for platforms (F-35 ~417 kg REE per jet,
-DoD 2024); its bids form a separate ``defense`` demand node, so licence regimes can deny
+Buys magnets (high-temperature NdFeB and SmCo) for platforms. The unit is one
+F-35-equivalent platform: CSIS (Apr 2025) puts over 900 lb (408 kg) of rare earths in an
+F-35 (about 5,200 lb in a DDG-51 destroyer, 9,200 lb in a Virginia-class submarine:
+``abm/data/defense_platforms.csv``); magnet mass per platform is that REE mass over the
+magnets' REE mass share (0.30), ``sectors.csv`` row ``defense``. Lost defense output is
+valued at the platform's unit cost (82.5 M USD, F-35A) and enters the accounts
+(:mod:`abm.accounts`) as value added with the other-transport-equipment coefficients. Its
+bids form a separate ``defense`` demand node, so licence regimes can deny
 defense end use and sourcing rules (DFARS 225.7018) can bar Chinese origin. It holds larger
 stocks, and its derived-demand value of a missing kilogram (platform value x margin
 / kg per platform) is far above civilian buyers'.
@@ -13,7 +19,8 @@ from agents.oem import OEM
 
 
 class DefenseContractor(OEM):
-    """A region's defense platforms (units = F-35-equivalent platforms per month)."""
+    """A region's defense platforms (units = F-35-equivalent platforms per month; magnet
+    mass and unit value per platform from ``sectors.csv``, row ``defense``)."""
 
     use = "defense"
 

@@ -43,7 +43,7 @@ def run(scenario: str = typer.Option("controls-2025", "--scenario", "-s",
         out: Path = typer.Option(Path("results/run"), "--out", help="output folder"),
         charts: bool = typer.Option(True, "--charts/--no-charts", help="write PNG charts")):
     """Run one scenario (default controls-2025, 2024-01 to 2035-12) and write its outputs."""
-    from experiments.runs import OutputError, run_to_folder
+    from experiments.runs import OutputError, accounts_lines, run_to_folder
 
     try:
         with sigterm_raises():
@@ -73,6 +73,8 @@ def run(scenario: str = typer.Option("controls-2025", "--scenario", "-s",
     lo = summ["lost_output_usd"]
     console.print(f"Lost output, cumulative over the run: OEM {lo['oem'] / 1e9:,.2f} bn USD, "
                   f"defense {lo['defense'] / 1e9:,.2f} bn USD")
+    for line in accounts_lines(summ):
+        console.print(line)
     if "china_content_12m_last" in summ:
         cc = summ["china_content_12m_last"]
         n = min(12, model.steps_done)

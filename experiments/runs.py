@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from abm.accounts import ACCOUNT_METRICS, FOCUS_REGIONS
 from abm.model import RareEarthModel, check_months
 from abm.scenario import Scenario, apply_overrides
 from experiments.inputs import load_scenario_input
@@ -85,7 +86,47 @@ def summary(model: RareEarthModel) -> dict:
         b = cap[cap["date"] == last].groupby("good")["value"].sum()
         out["capacity_built_outside_china_t_yr"] = {k: float(b.get(k, 0) - a.get(k, 0))
                                                     for k in b.index}
+    out["accounts"] = accounts_summary(ts)
     return out
+
+
+def accounts_summary(ts: pd.DataFrame, regions=FOCUS_REGIONS) -> dict[str, dict[str, float]]:
+    """Country accounts over a run, per region of ``regions`` (read from the recorded rows
+    of :mod:`abm.accounts`): cumulative ``value_added_lost``, ``buyer_extra_cost``,
+    ``tariff_revenue``, ``export_duty_revenue``, ``floor_offtake_cost`` and
+    ``stockpile_purchase_cost`` (USD), and ``value_added_lost_pct_gdp_peak_12m`` (the highest
+    12-month mean of ``value_added_lost_pct_gdp``, % of GDP: the worst year's loss)."""
+    acc = ts[ts["metric"].isin(ACCOUNT_METRICS) & ts["region"].isin(list(regions))
+             & ((ts["good"] == "all") | (ts["metric"] == "producer_surplus"))]
+    out: dict[str, dict[str, float]] = {}
+    for r in regions:
+        sub = acc[acc["region"] == r]
+        row = {m: float(sub.loc[sub["metric"] == m, "value"].sum())
+               for m in ACCOUNT_METRICS if m != "value_added_lost_pct_gdp"}
+        pct = sub[sub["metric"] == "value_added_lost_pct_gdp"].sort_values("date")["value"]
+        row["value_added_lost_pct_gdp_peak_12m"] = (
+            float(pct.rolling(12, min_periods=1).mean().max()) if len(pct) else 0.0)
+        out[r] = row
+    return out
+
+
+def accounts_lines(summ: dict) -> list[str]:
+    """The printed lines of the accounts part of a run summary (``ree run``)."""
+    acc = summ.get("accounts") or {}
+    if not acc:
+        return []
+    lines = [("Cost to each economy over the run (bn USD; value added lost incl. supply-chain "
+              "effects; worst 12 months as % of GDP):")]
+    for r, v in acc.items():
+        lines.append(
+            f"  {r}: value added lost {v['value_added_lost'] / 1e9:,.2f} "
+            f"(worst year {v['value_added_lost_pct_gdp_peak_12m']:.3f}% of GDP), buyers' extra "
+            f"cost {v['buyer_extra_cost'] / 1e9:,.2f}, tariff revenue "
+            f"{v['tariff_revenue'] / 1e9:,.2f}, export duties "
+            f"{v['export_duty_revenue'] / 1e9:,.2f}, floors/offtakes "
+            f"{v['floor_offtake_cost'] / 1e9:,.2f}, stockpiles "
+            f"{v['stockpile_purchase_cost'] / 1e9:,.2f}")
+    return lines
 
 
 def charts(ts: pd.DataFrame, folder: Path) -> list[Path]:
@@ -156,6 +197,29 @@ def charts(ts: pd.DataFrame, folder: Path) -> list[Path]:
     ax.legend()
     save(fig, "lost_output.png")
 
+    # country accounts: value added lost (% of GDP, annual rate) and the money flows
+    fig, axes = plt.subplots(1, 2, figsize=(13, 4))
+    va = ts[(ts["metric"] == "value_added_lost_pct_gdp")]
+    for region in FOCUS_REGIONS:
+        s = va[va["region"] == region].set_index("date")["value"]
+        if len(s):
+            axes[0].plot(s.index, s.values, label=region, color=colour[region])
+    axes[0].set_title("Value added lost, incl. supply-chain effects")
+    axes[0].set_ylabel("% of GDP (annual rate)")
+    axes[0].legend()
+    money = ts[ts["metric"].isin(["buyer_extra_cost", "tariff_revenue", "export_duty_revenue",
+                                  "floor_offtake_cost", "stockpile_purchase_cost"])
+               & (ts["region"] == "World")]
+    for metric in ("buyer_extra_cost", "tariff_revenue", "export_duty_revenue",
+                   "floor_offtake_cost", "stockpile_purchase_cost"):
+        s = money[money["metric"] == metric].set_index("date")["value"] / 1e6
+        if len(s):
+            axes[1].plot(s.index, s.values, label=metric.replace("_", " "))
+    axes[1].set_title("World: buyers' extra cost, revenues and public costs")
+    axes[1].set_ylabel("USD million/month")
+    axes[1].legend(fontsize=7)
+    save(fig, "accounts.png")
+
     fig, axes = plt.subplots(1, 3, figsize=(14, 4))
     cap = ts[ts["metric"] == "capacity"]
     for ax, stage in zip(axes, ["mining", "separation", "magnets"]):
@@ -187,7 +251,7 @@ class OutputError(ValueError):
 #: Files a run writes (an existing folder holding only these, plus manifest.json, is ours).
 RUN_FILES = {"timeseries.parquet", "events.csv", "summary.json", "scenario.toml",
              "manifest.json", "prices.png", "china_content.png", "china_magnet_exports.png",
-             "lost_output.png", "capacity.png", "china_share.png"}
+             "lost_output.png", "capacity.png", "china_share.png", "accounts.png"}
 
 
 #: Inventory of the files an output folder holds, written when it is published.
