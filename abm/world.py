@@ -138,16 +138,8 @@ def build_world(model, scenario) -> None:
     for code in model.region_codes:
         Government(model, code)
     mandated = {m.actor for m in scenario.measures if m.kind in ("stockpile", "state_purchase")}
-    for code in model.region_codes:
-        if code in RESERVE_AGENCIES or code in mandated:
-            StateReserve(model, code, RESERVE_AGENCIES.get(
-                code, f"{model.region_names[code]} state reserve"))
-    for code in SPECULATOR_REGIONS:
-        for g in SPECULATED_GOODS:
-            Stockholder(model, f"{model.region_names[code]} speculative stockholders "
-                        f"({g[3:]} oxide)", code, cat.index[g], 0.0)
-    n_stock = len(model.agents_by_type.get(StateReserve, [])) + len(
-        model.agents_by_type.get(Stockholder, []))
+    reserves = [c for c in model.region_codes if c in RESERVE_AGENCIES or c in mandated]
+    n_stock = len(reserves) + len(SPECULATOR_REGIONS) * len(SPECULATED_GOODS)
 
     # ---------------------------------------------------------------- end-use counts
     mag_dem = demand[demand["sector"] == "magnets"]
@@ -274,6 +266,16 @@ def build_world(model, scenario) -> None:
             f.stock(g).add(units * a * par.inventory_target_weeks / WEEKS_PER_MONTH, 0.0, 0.0)
         model.initial_firms.append(f)
     _calibrate_feed_weights(model)
+
+    # ---------------------------------------------------------------- stockholders
+    # created last, so the firms keep the ids (and review months) they had without them
+    for code in reserves:
+        StateReserve(model, code, RESERVE_AGENCIES.get(
+            code, f"{model.region_names[code]} state reserve"))
+    for code in SPECULATOR_REGIONS:
+        for g in SPECULATED_GOODS:
+            Stockholder(model, f"{model.region_names[code]} speculative stockholders "
+                        f"({g[3:]} oxide)", code, cat.index[g], 0.0)
     model.base_balance = {"mined_oxide_t_yr": mined, "magnet_use_t_yr": magnet_use,
                           "recycled_t_yr": recycled, "non_magnet_t_yr": residual}
 
