@@ -102,8 +102,9 @@ def test_switching_weights_by_hand():
 
 def test_switching_on_a_toy_price_path():
     """A steady 5%/month rise: the trend rule forecasts it, the fundamentalist (anchor) does
-    not, so trend followers take over; a flat price: the fundamentalist wins back."""
-    m = RareEarthModel(_scenario([]), seed=0, months=1)
+    not, so trend followers take over; a flat price: the fundamentalist wins back (strong
+    trend followers, g = 1)."""
+    m = RareEarthModel(_scenario([], trend_extrapolation=1.0), seed=0, months=1)
     a = _speculator(m)
     g, r = a.good, a.ridx
     a.anchor_price[g] = 100.0
