@@ -4,7 +4,8 @@ Step order (docs/ODD.md "Process overview"):
 
 1. policy: scheduled measures and levers in force this month; governments' endogenous rules;
 2. expectations: firms update expected prices and perceived supply risk;
-3. orders: firms post offers (stock on hand) and bids (use plus inventory gap);
+3. orders: reserve agencies (mandates) and speculative stockholders (storage rule) post
+   their orders with the firms' offers (stock on hand) and bids (use plus inventory gap);
 4. licences: applications on licensed arcs are decided; approved volumes cap those arcs;
 5. market clearing per good as one spatial price equilibrium (:mod:`abm.market`);
 6. production along the chain from inputs on hand; OEM and defense lines short of magnets
@@ -39,7 +40,7 @@ from abm.regions import CHINA, regions, transport_matrix
 from abm.scenario import Scenario, apply_overrides, load_scenario
 from abm.sourcing import SupplierRelations
 from abm.timeline import to_month
-from abm.world import build_world, initial_stocks
+from abm.world import allocate_stockholder_capital, build_world, initial_stocks
 from agents import (
     OEM,
     DefenseContractor,
@@ -49,6 +50,8 @@ from agents import (
     NonMagnetUser,
     Recycler,
     Refiner,
+    StateReserve,
+    Stockholder,
 )
 
 PRODUCER_TYPES = (Miner, Refiner, MagnetMaker, Recycler)
@@ -148,6 +151,7 @@ class RareEarthModel(mesa.Model):
         initial_stocks(self)
         self.initial_stock = self.total_stock()
         self.base_use = self._base_use()
+        allocate_stockholder_capital(self)
         for f in self.agents:
             if hasattr(f, "expansion_margin"):
                 f.base_margin = f.expansion_margin()
@@ -353,8 +357,8 @@ class RareEarthModel(mesa.Model):
 
         # orders
         book = OrderBook(self.G, self.R)
-        for cls in (Government, Miner, Refiner, MagnetMaker, Recycler, OEM, NonMagnetUser,
-                    DefenseContractor):
+        for cls in (Government, StateReserve, Stockholder, Miner, Refiner, MagnetMaker,
+                    Recycler, OEM, NonMagnetUser, DefenseContractor):
             group = self.agents_by_type.get(cls)
             if group:
                 group.shuffle_do("post_orders", book)
@@ -459,6 +463,10 @@ class RareEarthModel(mesa.Model):
         for i in np.nonzero(got > 0)[0].tolist():
             a, g = book.owners[i]
             a.stock(g).add(float(got[i]), float(cm[i] / got[i]), float(ca[i] / got[i]))
+        # reserve agencies book what they bought under a purchase programme
+        for (a, g, _r, _u, _q, p, _n), fill in zip(book.bids, res.bid_fill.tolist()):
+            if fill > 0 and isinstance(a, StateReserve):
+                a.record_purchase(g, fill, p)
         # perceived risk from licence denials, per destination region: firms perceive it
         # with next month's expectations (the policy refresh clears this month's shocks)
         self._denial_risk = {}

@@ -256,6 +256,74 @@ class Parameters(NumbersModel):
     stockpile_release_multiple: float = P(
         2.0, "x reference", 1.0, 10.0, "assumption",
         "Price multiple above which a stockpiling government releases stock.")
+    stockpile_buy_multiple: float = P(
+        1.3, "x reference", 1.0, 3.0,
+        "assumption (buffer-stock purchase trigger, Newbery and Stiglitz 1981, ch. 30; the "
+        "value the stockpile rule used before it moved to agents/stockholder.py)",
+        "Price multiple of the reference price below which a stockpile agency (DLA, "
+        "JOGMEC, KOMIR) buys towards its target.")
+    stockpile_fill_months: float = P(
+        12.0, "months", 3.0, 60.0,
+        "assumption: agencies buy under annual budgets (DLA Annual Materials Plan; JOGMEC)",
+        "Months over which a stockpile agency closes the gap to its target.")
+    stockpile_release_months: float = P(
+        3.0, "months", 1.0, 24.0, "assumption: releases spread over a quarter",
+        "Months over which a stockpile agency releases its stock when it releases.")
+    # --- storage: speculative stockholders and state reserves (agents/stockholder.py) ----
+    speculator_capital_china_usd: float = P(
+        5.0e8, "USD", 0.0, 5.0e9,
+        "range: Chinese speculative funds entered Ganzhou and Baotou after the 2011 Lunar "
+        "New Year (Xinhua 2011-03-30; no amount given); bounded by the state's own purchase "
+        "programme of about 6 bn CNY, 0.95 bn USD (China Daily 2012-07-14) and the storage "
+        "built in Inner Mongolia for more than China's 2010 exports of 39,813 t (WSJ 2011)",
+        "Capital budget of the speculative stockholders (traders, funds) in China: the "
+        "largest value of stock they can hold, USD.")
+    speculator_capital_outside_usd: float = P(
+        1.0e8, "USD", 0.0, 2.0e9,
+        "assumption: trading houses outside China (Japan's trading companies held stocks "
+        "through 2010-11; JOGMEC 2011 annual report mentions private stocks) hold less than "
+        "China's funds",
+        "Capital budget of the speculative stockholders outside China (in Japan), USD.")
+    speculator_risk_aversion: float = P(
+        2.0, "-", 0.5, 10.0,
+        "relative risk aversion 1-10 (Mehra and Prescott 1985); Brock and Hommes 1998 mean-"
+        "variance demand",
+        "Risk aversion a of the mean-variance storage demand: the share of the capital "
+        "budget held is (expected log return net of carrying cost) / (a x variance).")
+    speculator_horizon_months: float = P(
+        6.0, "months", 1.0, 24.0,
+        "assumption: speculative positions in 2011 were held for months (Xinhua 2011-03-30: "
+        "entry after Lunar New Year; prices turned in July, researchinchina 2011-11-03)",
+        "Holding horizon h over which a stockholder compares the expected price with the "
+        "price now plus carrying cost.")
+    trend_window_months: float = P(
+        3.0, "months", 1.0, 12.0, "chartist rules extrapolate recent trends (Hommes 2006)",
+        "Window over which trend followers measure the price trend.")
+    trend_extrapolation: float = P(
+        0.4, "-", 0.0, 2.0,
+        "Anufriev and Hommes 2012: the weak trend-following rule, g = 0.4 (their strong rule "
+        "1.3); Brock and Hommes 1998 (g > 0). At 1.0 Japan's Nd stockholders amplify a "
+        "one-month spike in embargo-2010 and the baseline collapses in 2033 (seed 0, "
+        "docs/calibration.md 4.7)",
+        "How far trend followers extrapolate the trend over the holding horizon.")
+    switching_intensity: float = P(
+        0.4, "1/pp^2", 0.0, 5.0,
+        "Anufriev and Hommes 2012 (heuristic switching model fitted to learning-to-forecast "
+        "experiments): intensity of choice beta = 0.4 on squared errors of prices near 50, "
+        "i.e. about percentage points",
+        "Intensity of choice beta of the Brock-Hommes switching between the fundamentalist "
+        "and the trend-following rule (performance: squared one-month forecast errors in "
+        "percentage points).")
+    switching_memory: float = P(
+        0.7, "-", 0.0, 0.99, "Anufriev and Hommes 2012: memory eta = 0.7",
+        "Weight of past performance in each rule's fitness (eta).")
+    reserve_trigger_multiple: float = P(
+        1.0, "x expected price", 0.5, 1.5,
+        "leaning-against-the-wind purchases of a price-support buffer stock (Newbery and "
+        "Stiglitz 1981): Baotou bought PrNd in September 2011 at up to 900,000 CNY/t as "
+        "prices fell from the July peak (Reuters 2011-09-23)",
+        "A state reserve with a purchase mandate bids this multiple of its expected "
+        "(adaptive) price, so it buys when the market falls below what it expected.")
 
 
 def markdown_table() -> str:

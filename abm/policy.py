@@ -229,8 +229,13 @@ class PolicyState:
                 if c in self.ri:
                     self.stockpiles[c] = (gs, lev.stockpile_target_months)
         self.production_quotas = [(m.actor, set(m.deposits) if m.deposits else None,
-                                   m.tonnes_per_year, m.leakage)
+                                   m.tonnes_per_year * (1 + m.growth_per_year)
+                                   ** ((t + self.start).year - to_month(m.date).year),
+                                   m.leakage)
                                   for m in self.active("production_quota")]
+        self.production_halts = [(m.actor, set(m.deposits) if m.deposits else None, m.share)
+                                 for m in self.active("production_halt")]
+        self.state_purchases = [m for m in self.active("state_purchase")]
 
     @staticmethod
     def _resolve(table: dict[str, float], code: str, allied: frozenset[str],
@@ -386,7 +391,9 @@ class PolicyState:
     def quota_factor(self, region: str, deposit: str) -> float:
         """Share of planned mine output of ``deposit`` in ``region`` allowed by production
         quotas in force (1 without a quota): (quota + leakage x (planned - quota)) / planned
-        output of the quota's scope.
+        output of the quota's scope; a quota with ``growth_per_year`` g stands at
+        tonnes x (1 + g) ** (calendar years since its start). Production halts in force
+        multiply the result by (1 - share).
 
         ``mine_plan`` (set by the model each month) maps (region, deposit) to planned
         output, t/month.
@@ -401,7 +408,11 @@ class PolicyState:
             if planned > 0:
                 allowed = tonnes / 12.0 + leakage * max(planned - tonnes / 12.0, 0.0)
                 factor = min(factor, allowed / planned)
-        return min(factor, 1.0)
+        factor = min(factor, 1.0)
+        for actor, deposits, share in self.production_halts:
+            if actor == region and (deposits is None or deposit in deposits):
+                factor *= 1.0 - share
+        return factor
 
     def capex_share(self, region: str, stage: str) -> float:
         """Capital subsidy share for new capacity of ``stage`` in ``region``."""
@@ -453,6 +464,28 @@ class PolicyState:
                        - cat.ref_price[og], 0.0) for og in gs if cat.goods[og].startswith("ox_"))
             best = max(best, cat.ref_price[g] + lift)
         return best
+
+    def state_purchase_programmes(self, region: str) -> list[tuple[int, object]]:
+        """(index in the scenario's measures, measure) of ``region``'s ``state_purchase``
+        programmes in force, in date order."""
+        return [(i, self.measures[i][1]) for i in sorted(
+            self.active_ids, key=lambda i: (self.start_step[i], i))
+            if self.measures[i][1].kind == "state_purchase" and self.measures[i][1].actor == region]
+
+    def goods_of(self, measure) -> list[int]:
+        """Good indices of a measure's ``goods`` list."""
+        return goods_selector(measure.goods, self.catalog)
+
+    def measure_steps(self, i: int) -> tuple[int, int | None]:
+        """(first step in force, first step no longer in force or None) of measure ``i``."""
+        return self.start_step[i], self.end_step[i]
+
+    def state_purchase_held(self, region: str, g: int) -> bool:
+        """Whether good ``g`` was bought under a ``state_purchase`` programme of ``region``
+        that has started (such stock is a strategic reserve: held, not sold off)."""
+        return any(m.kind == "state_purchase" and m.actor == region and self.start_step[i] <= self.t
+                   and g in goods_selector(m.goods, self.catalog)
+                   for i, (_, m) in enumerate(self.measures))
 
     def stockpile_target(self, region: str) -> tuple[list[int], float]:
         """(goods, target months of use) of ``region``'s strategic stockpile."""

@@ -277,6 +277,10 @@ class ProductionQuota(_Measure):
     tonnes_per_year: float = Field(ge=0)
     deposits: list[str] | None = None
     leakage: float = Field(0.0, ge=0, le=1)
+    growth_per_year: float = Field(0.0, ge=-0.5, le=0.5,
+                                   description="yearly growth of the quota after its first "
+                                   "year (for quotas assumed to keep growing, e.g. China's "
+                                   "unpublished 2025+ quotas)")
     _a = field_validator("actor")(lambda v: _check_region(v))
 
     @field_validator("deposits")
@@ -286,6 +290,46 @@ class ProductionQuota(_Measure):
             if d not in DEPOSITS:
                 raise ValueError(f"unknown deposit '{d}'; allowed: {list(DEPOSITS)}")
         return v
+
+
+class ProductionHalt(_Measure):
+    """Halt of a share of ``actor``'s mine output of ``deposits`` (all deposits when None)
+    while in force (e.g. Baotou Steel Rare-Earth stopped smelting and separation and its
+    supply of raw material to partners for a month from 19 October 2011): output is
+    multiplied by ``1 - share`` on top of any production quota."""
+
+    kind: Literal["production_halt"]
+    actor: str
+    deposits: list[str] | None = None
+    share: float = Field(1.0, ge=0, le=1)
+    _a = field_validator("actor")(lambda v: _check_region(v))
+    _d = field_validator("deposits")(lambda v: ProductionQuota._deps(v))
+
+
+class StatePurchase(_Measure):
+    """A state purchase programme run by ``actor``'s state reserve
+    (:class:`agents.stockholder.StateReserve`): buy ``goods`` for ``budget_usd`` (USD) or
+    ``tonnes`` (t) in all, spread evenly over the months from ``date`` to ``end``, split
+    over the goods by the region's base-year use; each month's purchase is bid at
+    ``reserve_trigger_multiple`` x the reserve's expected price (it buys when the market
+    falls below what it expected: price support). Stock bought is held (a strategic
+    reserve), not released by the programme. Exactly one of ``budget_usd`` and ``tonnes``.
+    """
+
+    kind: Literal["state_purchase"]
+    actor: str
+    goods: list[str] = ["ox_Dy", "ox_Tb"]
+    budget_usd: float | None = Field(None, gt=0)
+    tonnes: float | None = Field(None, gt=0)
+    end: str
+    _a = field_validator("actor")(lambda v: _check_region(v))
+    _g = field_validator("goods")(lambda v: _check_goods(v))
+
+    @model_validator(mode="after")
+    def _one_size(self):
+        if (self.budget_usd is None) == (self.tonnes is None):
+            raise ValueError("give exactly one of budget_usd (USD) and tonnes (t)")
+        return self
 
 
 class Suspension(_Measure):
@@ -361,10 +405,11 @@ class SourcingRule(_Measure):
 
 Measure = Annotated[Union[Tariff, ExportDuty, ExportLicence, LicencePolicy, ExportQuota,
                           Embargo, ProductionQuota, Suspension, PriceFloor, Subsidy, Stockpile,
-                          SourcingRule], Field(discriminator="kind")]
+                          SourcingRule, ProductionHalt, StatePurchase],
+                    Field(discriminator="kind")]
 MEASURE_KINDS = ("tariff", "export_duty", "export_licence", "licence_policy", "export_quota",
                  "embargo", "production_quota", "suspension", "price_floor", "subsidy",
-                 "stockpile", "sourcing_rule")
+                 "stockpile", "sourcing_rule", "production_halt", "state_purchase")
 
 
 class Levers(NumbersModel):

@@ -7,7 +7,14 @@
   them; generic rows split over ``n_firms`` firms), capacity = base-year output / base
   utilisation; planned projects from ``projects.csv`` as firms with a pending decision;
 * OEMs per region and sector (``demand.csv`` x ``sectors.csv``), defense contractors,
-  non-magnet oxide users and recyclers.
+  non-magnet oxide users and recyclers;
+* stockholders (:mod:`agents.stockholder`): a reserve agency per region in
+  :data:`RESERVE_AGENCIES` (and per other region with a ``stockpile`` or ``state_purchase``
+  measure), and a speculative stockholder per good of :data:`SPECULATED_GOODS` in each region
+  of :data:`SPECULATOR_REGIONS`, whose capital budget
+  (``speculator_capital_china_usd``, ``speculator_capital_outside_usd``) is split over the
+  goods by the region's base-year use valued at reference prices
+  (:func:`allocate_stockholder_capital`, after the base-year use is known).
 
 Calibration (``docs/calibration.md``): base-year magnet demand per grade is scaled to equal
 base-year magnet output per grade; non-magnet demand for each oxide is the base-year supply
@@ -37,6 +44,8 @@ from agents import (
     NonMagnetUser,
     Recycler,
     Refiner,
+    StateReserve,
+    Stockholder,
 )
 
 #: Feed preferences of non-Chinese separators (weight multipliers on crackable feeds):
@@ -44,6 +53,19 @@ from agents import (
 FEED_AFFINITY = {("MY", "mt_weld"): 20.0, ("US", "bastnaesite"): 20.0, ("IN", "monazite"): 20.0,
                  ("EU", "monazite"): 3.0, ("VN", "monazite"): 5.0, ("ROW", "monazite"): 5.0,
                  ("AU", "mt_weld"): 20.0, ("CN", "bayan_obo"): 3.0, ("CN", "ionic_clay"): 3.0}
+
+#: Reserve agencies created in every run (they act only under a mandate of the scenario).
+RESERVE_AGENCIES = {"CN": "China state reserve (National Food and Strategic Reserves "
+                          "Administration; MIIT reserve purchases)",
+                    "US": "Defense Logistics Agency (National Defense Stockpile)",
+                    "JP": "JOGMEC (national stockpile of rare metals)",
+                    "KR": "KOMIR (Public Procurement Service stockpile)",
+                    "EU": "EU strategic stockpile (member states, RESourceEU)"}
+#: Goods held by speculative stockholders (the magnet oxides traded in 2010-11).
+SPECULATED_GOODS = ("ox_Nd", "ox_Pr", "ox_Dy", "ox_Tb")
+#: Regions with speculative stockholders: China's funds and traders (Xinhua 2011-03-30) and
+#: the trading houses of Japan, the largest importer (AP 2010: half of China's shipments).
+SPECULATOR_REGIONS = ("CN", "JP")
 
 RECYCLED_MIX = {"ox_Nd": 0.7, "ox_Pr": 0.22, "ox_Dy": 0.07, "ox_Tb": 0.01}
 SECTORS = ("ev", "wind", "electronics", "industrial")
@@ -115,6 +137,9 @@ def build_world(model, scenario) -> None:
 
     for code in model.region_codes:
         Government(model, code)
+    mandated = {m.actor for m in scenario.measures if m.kind in ("stockpile", "state_purchase")}
+    reserves = [c for c in model.region_codes if c in RESERVE_AGENCIES or c in mandated]
+    n_stock = len(reserves) + len(SPECULATOR_REGIONS) * len(SPECULATED_GOODS)
 
     # ---------------------------------------------------------------- end-use counts
     mag_dem = demand[demand["sector"] == "magnets"]
@@ -122,10 +147,11 @@ def build_world(model, scenario) -> None:
     nm_share = demand[demand["sector"] == "non_magnet_share"]
     n_end_use = (len(mag_dem) * len(SECTORS) + len(def_dem) + len(nm_share)
                  + int((mag_dem["quantity"] >= 1000).sum()))
-    counts = _split_counts(firms, scenario.firms, n_end_use + len(projects))
-    if scenario.firms is not None and scenario.firms < n_end_use + len(projects) + len(firms):
+    fixed = n_end_use + len(projects) + n_stock
+    counts = _split_counts(firms, scenario.firms, fixed)
+    if scenario.firms is not None and scenario.firms < fixed + len(firms):
         raise ValueError(f"firms={scenario.firms} is below the minimum "
-                         f"{n_end_use + len(projects) + len(firms)} for base year {year}")
+                         f"{fixed + len(firms)} for base year {year}")
 
     # ---------------------------------------------------------------- producers
     mined = np.zeros(len(ELEMENTS))
@@ -240,8 +266,37 @@ def build_world(model, scenario) -> None:
             f.stock(g).add(units * a * par.inventory_target_weeks / WEEKS_PER_MONTH, 0.0, 0.0)
         model.initial_firms.append(f)
     _calibrate_feed_weights(model)
+
+    # ---------------------------------------------------------------- stockholders
+    # created last, so the firms keep the ids (and review months) they had without them
+    for code in reserves:
+        StateReserve(model, code, RESERVE_AGENCIES.get(
+            code, f"{model.region_names[code]} state reserve"))
+    for code in SPECULATOR_REGIONS:
+        for g in SPECULATED_GOODS:
+            Stockholder(model, f"{model.region_names[code]} speculative stockholders "
+                        f"({g[3:]} oxide)", code, cat.index[g], 0.0)
     model.base_balance = {"mined_oxide_t_yr": mined, "magnet_use_t_yr": magnet_use,
                           "recycled_t_yr": recycled, "non_magnet_t_yr": residual}
+
+
+def allocate_stockholder_capital(model) -> None:
+    """Set each speculative stockholder's capital budget, USD: its region's budget
+    (``speculator_capital_china_usd`` for China, ``speculator_capital_outside_usd`` for each
+    other region) times the good's share of the region's base-year use of
+    :data:`SPECULATED_GOODS` valued at reference prices (``model.base_use``)."""
+    cat, par = model.catalog, model.params
+    for code in SPECULATOR_REGIONS:
+        r = model.region_index[code]
+        idx = [cat.index[g] for g in SPECULATED_GOODS]
+        value = {g: model.base_use[g, r] * cat.ref_price[g] for g in idx}
+        total = sum(value.values())
+        budget = (par.speculator_capital_china_usd if code == "CN"
+                  else par.speculator_capital_outside_usd)
+        for a in model.agents_by_type.get(Stockholder, []):
+            if a.region == code:
+                a.capital_usd = budget * (value[a.good] / total if total > 0
+                                          else 1.0 / len(idx))
 
 
 def initial_stocks(model) -> None:

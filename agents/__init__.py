@@ -13,6 +13,7 @@ from agents.miner import Miner
 from agents.oem import OEM, NonMagnetUser
 from agents.recycler import Recycler
 from agents.refiner import Refiner
+from agents.stockholder import StateReserve, Stockholder
 
 __all__ = ["OEM", "DefenseContractor", "Firm", "Government", "MagnetMaker", "Miner",
-           "NonMagnetUser", "Recycler", "Refiner", "Stock"]
+           "NonMagnetUser", "Recycler", "Refiner", "StateReserve", "Stock", "Stockholder"]

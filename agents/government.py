@@ -1,4 +1,4 @@
-"""Government: applies its region's policy, retaliates, and runs a strategic stockpile.
+"""Government: applies its region's policy and retaliates.
 
 Scheduled measures come from the scenario (:mod:`abm.policy` holds them); this agent adds
 the endogenous rules (docs/ODD.md, submodels):
@@ -7,9 +7,8 @@ the endogenous rules (docs/ODD.md, submodels):
   partner by more than ``retaliation_threshold``, match it (logged as an event);
 * truce expiry -- handled by measure end dates in :mod:`abm.policy` (logged by the
   model as "policy ends");
-* stockpile purchase and release -- with a stockpile target (months of the region's base
-  use), buy while the price is below 1.3 x reference, release when it exceeds
-  ``stockpile_release_multiple`` x reference or the region's lines are short.
+* stockpiles and state purchase programmes -- run by the region's reserve agency,
+  :class:`agents.stockholder.StateReserve` (a Government body).
 
 It also accumulates the cost of price-floor payments and offtakes (USD).
 """
@@ -20,7 +19,7 @@ from agents.base import Firm
 
 
 class Government(Firm):
-    """The government of one region (holds the stockpile; no production)."""
+    """The government of one region (no production; its reserve agency holds stock)."""
 
     stage = "government"
 
@@ -45,22 +44,5 @@ class Government(Firm):
                                      f"{partner} to {theirs:.0%} (matching)")
 
     def post_orders(self, book) -> None:
-        """Stockpile purchases and releases."""
-        pol = self.model.policy
-        goods, months = pol.stockpile_target(self.region)
-        cat = self.model.catalog
-        par = self.model.params
-        short = self.model.region_short.get(self.region, False)
-        for g in goods:
-            use = self.model.base_use[g, self.ridx]
-            s = self.stock(g)
-            price = self.expected(g)
-            ref = cat.ref_price[g]
-            if s.qty > 0 and (price > par.stockpile_release_multiple * ref or short):
-                book.offer(self, g, self.ridx, s.qty / 3, 0.9 * price, s.cm, s.ca)
-            target = months * use
-            if target > s.qty and price < 1.3 * ref:
-                book.bid(self, g, self.ridx, (target - s.qty) / 12, 1.3 * ref)
-        for g, s in self.stocks.items():
-            if g not in goods and s.qty > 0:
-                book.offer(self, g, self.ridx, s.qty / 6, self.expected(g), s.cm, s.ca)
+        """A government trades nothing itself: its stockpile and state-purchase mandates
+        are run by its reserve agency (:class:`agents.stockholder.StateReserve`)."""
