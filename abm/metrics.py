@@ -52,7 +52,10 @@ stage or group of goods goes in the ``good`` column. Metrics (units):
   the start of a run), mass-weighted: sum of China-content tonnes / sum of tonnes received
   (not a mean of monthly shares); no row for a region that received no magnets in the window;
 * ``tariff`` (fraction; good ``all``, importer region, exporter partner; US on CN and CN on
-  US, highest over goods), ``subsidy_cost`` (cumulative USD; region).
+  US, highest over goods), ``subsidy_cost`` (cumulative USD; region);
+* ``fiscal_cost`` (cumulative USD; good = instrument ``grant``, ``loan``, ``equity`` (grant
+  equivalents of capital support, :func:`abm.investment.financing`) or ``price_floor``
+  (floor and offtake payments, = ``subsidy_cost``), region).
 
 Rows are appended as numpy blocks (the Mesa DataCollector's per-row table API is too slow
 for ~1,500 rows a month); the DataCollector keeps only the :data:`HEADLINE` series.
@@ -427,6 +430,11 @@ def record_month(model, book, clearing) -> None:
     if subs:
         rec.add(date, t, "subsidy_cost", "all", [s[0] for s in subs], "", [s[1] for s in subs],
                 "USD (cumulative)")
+    fiscal = sorted(getattr(model, "fiscal_cost", {}).items())
+    fiscal += [((r, "price_floor"), v) for r, v in subs]
+    if fiscal:
+        rec.add(date, t, "fiscal_cost", [k[1] for k, _ in fiscal], [k[0] for k, _ in fiscal],
+                "", [v for _, v in fiscal], "USD (cumulative)")
 
 
 def headline_values(recorder: Recorder, step: int) -> dict[str, float]:

@@ -335,8 +335,8 @@ def test_a_firm_that_exits_abandons_its_projects_and_stays_out():
     m = RareEarthModel("baseline", seed=0, months=6)
     a = next(a for a in m.agents_by_type[Miner] if a.region == "US")
     a.projects = [(3, 5000.0)]
-    for _ in range(m.params.exit_loss_months):
-        a.book_margin(-1.0)
+    a.nameplate, a.cash = a.capacity, -1e12          # cash and credit run out (7.13)
+    a.review_status()
     assert not a.active and a.capacity == 0.0 and a.projects == []
     assert "abandoning 5,000 t/yr" in m.events[-1]["text"]
     m.run()
