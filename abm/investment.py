@@ -371,11 +371,7 @@ class Pipeline:
                     continue
             online = max(p.earliest, t + (p.earliest - p.visible))
             capex = p.capex * size / p.capacity
-            margin = None
-            if p.new_firm and p.stage == "mining":
-                # a greenfield mine outside a concentrate market is valued at its netback
-                margin = max(a.longrun_margin(), a.netback_margin())
-            value, fin = a.project_npv(size, capex, online - t, margin)
+            value, fin = a.project_npv(size, capex, online - t)
             if value < par.investment_hurdle * fin.capex:
                 continue
             p.committed, p.online, p.capacity = t, online, size

@@ -119,8 +119,6 @@ def build_world(model, scenario) -> None:
     demand = load_table("demand.csv")
     demand = demand[demand["base_year"] == year]
     sectors = load_table("sectors.csv").set_index("sector")
-    projects = load_table("projects.csv")
-    projects = projects[projects["base_year"] == year]
 
     for code in model.region_codes:
         Government(model, code)
@@ -131,10 +129,10 @@ def build_world(model, scenario) -> None:
     nm_share = demand[demand["sector"] == "non_magnet_share"]
     n_end_use = (len(mag_dem) * len(SECTORS) + len(def_dem) + len(nm_share)
                  + int((mag_dem["quantity"] >= 1000).sum()))
-    counts = _split_counts(firms, scenario.firms, n_end_use + len(projects))
-    if scenario.firms is not None and scenario.firms < n_end_use + len(projects) + len(firms):
+    counts = _split_counts(firms, scenario.firms, n_end_use)
+    if scenario.firms is not None and scenario.firms < n_end_use + len(firms):
         raise ValueError(f"firms={scenario.firms} is below the minimum "
-                         f"{n_end_use + len(projects) + len(firms)} for base year {year}")
+                         f"{n_end_use + len(firms)} for base year {year}")
 
     # ---------------------------------------------------------------- producers
     mined = np.zeros(len(ELEMENTS))
@@ -299,6 +297,7 @@ def build_pipeline(model, scenario, start) -> Pipeline:
             cost = _unit_cost(firms_all, year, r["firm"], r["stage"], r["region"], r["product"])
             if r["stage"] == "mining":
                 agent = Miner(model, name, r["region"], r["product"], 0.0, cost)
+                agent.integrated = True      # valued at its netback (Miner.netback_margin)
             elif r["stage"] == "separation":
                 feeds = r["product"].split(";")
                 w = {d: FEED_AFFINITY.get((r["region"], d), 1.0)

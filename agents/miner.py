@@ -69,10 +69,16 @@ class Miner(Firm):
         """Expected concentrate price less cash cost, USD/kg REO."""
         return self.expected(self.good) - self.unit_cost
 
+    #: True for an entrant's greenfield mine valued at its netback (set by the pipeline)
+    integrated = False
+
     def longrun_margin(self) -> float:
         """Long-run expected concentrate price (the anchor, or a guaranteed price if higher,
-        :meth:`~agents.base.Firm.longrun_sale_price`) less cash cost, USD/kg REO."""
-        return self.longrun_sale_price(self.good) - self.unit_cost
+        :meth:`~agents.base.Firm.longrun_sale_price`) less cash cost, USD/kg REO; for an
+        entrant's greenfield mine (``integrated``), at least its :meth:`netback_margin`,
+        the basis on which it was committed."""
+        m = self.longrun_sale_price(self.good) - self.unit_cost
+        return max(m, self.netback_margin()) if self.integrated else m
 
     def netback_margin(self) -> float:
         """Margin of the ore valued at the separated-oxide basket (netback): recovery x
