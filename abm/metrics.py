@@ -52,7 +52,10 @@ stage or group of goods goes in the ``good`` column. Metrics (units):
   the start of a run), mass-weighted: sum of China-content tonnes / sum of tonnes received
   (not a mean of monthly shares); no row for a region that received no magnets in the window;
 * ``tariff`` (fraction; good ``all``, importer region, exporter partner; US on CN and CN on
-  US, highest over goods), ``subsidy_cost`` (cumulative USD; region).
+  US, highest over goods), ``subsidy_cost`` (cumulative USD; region);
+* ``fiscal_cost`` (cumulative USD; good = instrument ``grant``, ``loan``, ``equity`` (grant
+  equivalents of capital support, :func:`abm.investment.financing`) or ``price_floor``
+  (floor and offtake payments, = ``subsidy_cost``), region).
 * country economic accounts (:func:`abm.accounts.record_accounts`; USD/month per region
   and ``World``): ``value_added_lost`` (good = end-use sector and ``all``),
   ``value_added_lost_pct_gdp`` (% of GDP at an annual rate), ``buyer_extra_cost``,
@@ -435,6 +438,11 @@ def record_month(model, book, clearing) -> None:
                 "USD (cumulative)")
     # country economic accounts (abm.accounts; rows listed in record_accounts)
     record_accounts(model, book, clearing, date, t)
+    fiscal = sorted(getattr(model, "fiscal_cost", {}).items())
+    fiscal += [((r, "price_floor"), v) for r, v in subs]
+    if fiscal:
+        rec.add(date, t, "fiscal_cost", [k[1] for k, _ in fiscal], [k[0] for k, _ in fiscal],
+                "", [v for _, v in fiscal], "USD (cumulative)")
 
 
 def headline_values(recorder: Recorder, step: int) -> dict[str, float]:

@@ -10,8 +10,9 @@ Step order (docs/ODD.md "Process overview"):
 5. market clearing per good as one spatial price equilibrium (:mod:`abm.market`);
 6. production along the chain from inputs on hand; OEM and defense lines short of magnets
    stop and count lost output;
-7. adaptation: investment (projects come online after lead times), exit, thrifting and
-   substitution, recycling;
+7. adaptation: investment (NPV test; projects start up and ramp up; the project pipeline
+   commits and new firms enter, :mod:`abm.investment`), mothballing and exit on cash,
+   thrifting and substitution, recycling;
 8. data collection (:func:`abm.metrics.record_month` writes the tidy table; the Mesa
    DataCollector reads the headline series from it).
 
@@ -140,6 +141,7 @@ class RareEarthModel(mesa.Model):
         self._denial_risk: dict[str, float] = {}
         self.region_short: dict[str, bool] = {}
         self.initial_firms: list = []
+        self.fiscal_cost: dict[tuple[str, str], float] = {}   # (region, instrument) -> USD
         self.produced = np.zeros(G)
         self.consumed = np.zeros(G)
         self.lost = np.zeros(len(ELEMENTS))
@@ -246,7 +248,7 @@ class RareEarthModel(mesa.Model):
         stage, e.g. ``separation`` or ``recycling``; ``mining:<deposit>`` for miners,
         ``magnets:<product>`` for magnet makers): output at an annual rate (each firm's
         ``output_avg``), capacity, and capacity under construction (committed projects not
-        yet online), all t/yr. Firms read it before expanding, so one expansion wave is not
+        yet online, entrants' committed projects included), all t/yr. Firms read it before expanding, so one expansion wave is not
         duplicated by every firm (the supply line of Sterman 2000, ch. 17-20). Cached per
         step.
         """
@@ -259,6 +261,7 @@ class RareEarthModel(mesa.Model):
                     out += 12.0 * a.output_avg
                     cap += a.capacity
                     pipe += sum(q for _, q in a.projects)
+            pipe += self.pipeline.pending_capacity(market)
             hit = self._supply_line[key] = [out, cap, pipe]
         return hit[0], hit[1], hit[2]
 
@@ -424,6 +427,7 @@ class RareEarthModel(mesa.Model):
             group = self.agents_by_type.get(cls)
             if group:
                 group.do("review_investment")
+        self.pipeline.review(self)
 
         record_month(self, book, res)
         self._headline = headline_values(self.recorder, t)

@@ -186,15 +186,82 @@ class Parameters(NumbersModel):
         "prices (surge operations: lower grades, overtime)",
         "Cash cost of the capacity idle in the base year, as a multiple of the base-year "
         "price; it runs when expected prices rise above it.")
-    exit_loss_months: int = P(
-        24, "months", 6, 60, "assumption", "Months of sustained losses after which a firm exits.")
     investment_hurdle: float = P(
-        0.25, "-", 0.0, 1.0, "typical project hurdle over cost (assumption)",
-        "Required margin over unit cost, as a share of cost, to commit to an expansion.")
+        0.25, "-", 0.0, 1.0,
+        "real-options hurdle: irreversible investment under uncertainty needs value above "
+        "cost (Dixit and Pindyck 1994, ch. 5; McDonald and Siegel 1986); surveys of hurdle "
+        "rates above WACC (Jagannathan et al. 2016, JFE)",
+        "Net present value a project must reach, as a share of its capital cost, to be "
+        "committed (profitability index - 1).")
     investment_review_months: int = P(
         12, "months", 1, 36, "annual capital budgeting", "Interval between investment reviews.")
-    expansion_share: float = P(
-        0.2, "-", 0.0, 1.0, "assumption", "Size of one expansion, share of current capacity.")
+    wacc: float = P(
+        0.08, "1/yr", 0.05, 0.15,
+        "discount rates of rare-earth feasibility studies: 8% real (Arafura Nolans DFS; "
+        "Iluka Eneabba), 10% (Mkango Songwe DFS 2022) (recalled, not re-checked)",
+        "Weighted average cost of capital of a project sponsor (discount rate of the NPV).")
+    project_life_years: float = P(
+        20.0, "years", 10.0, 30.0,
+        "mine lives and depreciation periods in rare-earth feasibility studies (Songwe 18 "
+        "yr, Nolans 38 yr; plants 20-25 yr) (recalled)",
+        "Operating life over which a project's cash margins are discounted.")
+    debt_share: float = P(
+        0.5, "-", 0.0, 0.8, "project-finance gearing of mining projects 40-70% (assumption)",
+        "Share of a project's privately financed capital cost borrowed.")
+    debt_rate: float = P(
+        0.07, "1/yr", 0.03, 0.15, "assumption: corporate borrowing rate of mid-tier miners",
+        "Interest rate on private project debt.")
+    debt_years: float = P(
+        10.0, "years", 5.0, 20.0, "assumption: tenor of project loans",
+        "Years over which project debt (private and concessional) is repaid.")
+    public_discount_rate: float = P(
+        0.03, "1/yr", 0.0, 0.07,
+        "government borrowing cost / social discount rate (HM Treasury Green Book 3.5%; US "
+        "OMB A-4 3%)",
+        "Return a public equity stake requires; also the rate of public loans unless the "
+        "measure gives one.")
+    rampup_tau_years: float = P(
+        2.8, "years", 1.25, 2.9,
+        "abm.data.fit_rampup on rampup.csv: pooled 2.8 yr; Lynas LAMP 2.9 yr; MP restart "
+        "1.25 yr (USGS MCS, Lynas and MP reports)",
+        "Time constant of a new plant's ramp-up: share of nameplate 1 - exp(-t / tau).")
+    restart_tau_years: float = P(
+        1.25, "years", 0.5, 2.9,
+        "abm.data.fit_rampup: Mountain Pass restart by MP Materials 2018-21, tau 1.25 yr",
+        "Time constant of the ramp-up of a mothballed plant that restarts.")
+    mothball_band: float = P(
+        0.1, "-", 0.0, 0.5,
+        "hysteresis of entry and exit under uncertainty (Dixit 1989, JPE; Dixit and Pindyck "
+        "1994, ch. 7): the band widens with volatility and sunk restart cost; assumption",
+        "A plant is mothballed when its margin at long-run prices falls below -band x cash "
+        "cost, and restarted when it rises above +band x cash cost.")
+    restart_cost_share: float = P(
+        0.1, "-", 0.0, 0.5,
+        "assumption: restart of idled plants (Mountain Pass 2017-18: care and maintenance, "
+        "recommissioning) costs a fraction of new-build capital",
+        "Cost of restarting a mothballed plant, share of its replacement capital cost.")
+    care_maintenance_share: float = P(
+        0.05, "-", 0.0, 0.2,
+        "assumption: care-and-maintenance cost of idle mines and plants",
+        "Monthly cost of a mothballed plant, share of its cash cost at base output.")
+    cash_buffer_months: float = P(
+        6.0, "months", 1.0, 24.0,
+        "assumption: working capital and cash of producing firms, months of revenue",
+        "Cash of a firm at the start of a run (or at start-up), months of revenue at "
+        "nameplate and long-run prices.")
+    credit_years: float = P(
+        2.0, "years", 0.0, 5.0,
+        "assumption: lenders extend credit against expected cash flow (leverage limits of "
+        "a few times operating cash flow)",
+        "Credit line of a firm, years of its operating cash flow at long-run prices before "
+        "debt service (none when that flow is negative); a firm exits when cash plus credit "
+        "run out.")
+    supply_line_share: float = P(
+        0.2, "-", 0.05, 0.5,
+        "assumption: at most one round of expansions under way per market (Sterman 2000, "
+        "ch. 17-20 supply line)",
+        "Largest capacity under construction, share of the market's capacity, at which a "
+        "firm still expands on the price signal.")
     lead_time_mine_years: tuple[float, float] = Field(
         (8.0, 15.0), description="Range of mine lead times, years (uniform draw).",
         json_schema_extra={"unit": "years", "low": 3.0, "high": 30.0,

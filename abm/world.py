@@ -5,7 +5,8 @@
 * one :class:`~agents.government.Government` per region (12 regions);
 * miners, refiners and magnet makers from ``firms.csv`` (named firms where the data name
   them; generic rows split over ``n_firms`` firms), capacity = base-year output / base
-  utilisation; planned projects from ``projects.csv`` as firms with a pending decision;
+  utilisation; the project pipeline from ``project_pipeline.csv`` (:func:`build_pipeline`:
+  announced projects whose sponsors commit on an NPV test; entrants join at start-up);
 * OEMs per region and sector (``demand.csv`` x ``sectors.csv``), defense contractors,
   non-magnet oxide users and recyclers;
 * stockholders (:mod:`agents.stockholder`): a reserve agency per region in
@@ -34,6 +35,14 @@ import pandas as pd
 
 from abm.data import DATA_DIR, load_table
 from abm.goods import ELEMENTS, FEED_CLASSES, GRADES, mag, ox
+from abm.investment import (
+    TOTAL_CAPACITY_ROWS,
+    Pipeline,
+    Project,
+    capex_intensity,
+    pipeline_table,
+    project_sizes,
+)
 from abm.timeline import WEEKS_PER_MONTH, months_between, to_month
 from agents import (
     OEM,
@@ -132,8 +141,6 @@ def build_world(model, scenario) -> None:
     demand = load_table("demand.csv")
     demand = demand[demand["base_year"] == year]
     sectors = load_table("sectors.csv").set_index("sector")
-    projects = load_table("projects.csv")
-    projects = projects[projects["base_year"] == year]
 
     for code in model.region_codes:
         Government(model, code)
@@ -147,7 +154,7 @@ def build_world(model, scenario) -> None:
     nm_share = demand[demand["sector"] == "non_magnet_share"]
     n_end_use = (len(mag_dem) * len(SECTORS) + len(def_dem) + len(nm_share)
                  + int((mag_dem["quantity"] >= 1000).sum()))
-    fixed = n_end_use + len(projects) + n_stock
+    fixed = n_end_use + n_stock
     counts = _split_counts(firms, scenario.firms, fixed)
     if scenario.firms is not None and scenario.firms < fixed + len(firms):
         raise ValueError(f"firms={scenario.firms} is below the minimum "
@@ -185,24 +192,6 @@ def build_world(model, scenario) -> None:
                 for g, share in f.mix.items():
                     mag_out[cat.goods[g][4:]] += out * share
             model.initial_firms.append(f)
-
-    for _, r in projects.iterrows():
-        announced = months_between(start, r["announced"])
-        online = months_between(start, r["online"])
-        if online < 0:
-            continue
-        cap = r["capacity_t_per_yr"]
-        if r["stage"] == "mining":
-            f = Miner(model, r["firm"], r["region"], r["product"], 0.0, r["unit_cost_usd_kg"])
-        elif r["stage"] == "separation":
-            feeds = r["product"].split(";")
-            f = Refiner(model, r["firm"], r["region"], feeds, 0.0, r["unit_cost_usd_kg"])
-        else:
-            f = MagnetMaker(model, r["firm"], r["region"], r["product"], 0.0,
-                            r["unit_cost_usd_kg"], r["ht_share"] or 0.5)
-        f.active = False
-        f.pending_decision = {"earliest": max(announced, 0), "online": online,
-                              "capacity": cap, "needs_support": bool(r["needs_support"])}
 
     # ---------------------------------------------------------------- magnet demand
     dem_grade = {g: 0.0 for g in GRADES}
@@ -276,6 +265,7 @@ def build_world(model, scenario) -> None:
         for g in SPECULATED_GOODS:
             Stockholder(model, f"{model.region_names[code]} speculative stockholders "
                         f"({g[3:]} oxide)", code, cat.index[g], 0.0)
+    model.pipeline = build_pipeline(model, scenario, start)
     model.base_balance = {"mined_oxide_t_yr": mined, "magnet_use_t_yr": magnet_use,
                           "recycled_t_yr": recycled, "non_magnet_t_yr": residual}
 
@@ -297,6 +287,90 @@ def allocate_stockholder_capital(model) -> None:
             if a.region == code:
                 a.capital_usd = budget * (value[a.good] / total if total > 0
                                           else 1.0 / len(idx))
+def _unit_cost(firms_all: pd.DataFrame, year: int, sponsor: str, stage: str, region: str,
+               product: str) -> float:
+    """Cash cost of an entrant, USD/kg: the sponsor's own row in ``firms.csv`` (any base
+    year; same stage and region), else the median of the data year's rows of the same
+    stage and region, else of the same stage outside China (magnets: same product)."""
+    f = firms_all[(firms_all["stage"] == stage)]
+    if stage == "magnets":
+        f = f[f["product"] == product]
+    own = f[(f["region"] == region) & f["firm"].fillna("").str.startswith(sponsor)]
+    if len(own):
+        return float(own["unit_cost_usd_kg"].iloc[-1])
+    fy = f[f["base_year"] == year]
+    same = fy[fy["region"] == region]
+    if len(same):
+        return float(same["unit_cost_usd_kg"].median())
+    return float(fy[fy["region"] != "CN"]["unit_cost_usd_kg"].median())
+
+
+def build_pipeline(model, scenario, start) -> Pipeline:
+    """The run's project pipeline from ``project_pipeline.csv``
+    (:func:`abm.investment.pipeline_table`; docs/ODD.md 7.13).
+
+    A row enters the run when its earliest start is at or after the run's start (earlier
+    ones are the base-year firms of ``firms.csv``), or, without an earliest start, when it
+    is not an operating plant; its earliest start is then its announcement (or the run's
+    start) plus a lead time drawn for its stage (:meth:`agents.base.Firm.lead_time_months`).
+    Its sponsor is the base-year firm of the same stage and region whose name starts with
+    the row's firm (brownfield), else a new agent of the stage's class built now and
+    removed from the model until start-up (entry). Capital cost: the row's, else the
+    stage's median intensity x capacity.
+    """
+    feed_of = {}
+    for (region, dep), w in FEED_AFFINITY.items():
+        if w > FEED_AFFINITY.get((region, feed_of.get(region, "")), 0.0):
+            feed_of[region] = dep
+    table = pipeline_table(feed_of)
+    intensity = capex_intensity(table)
+    sizes = project_sizes(table)
+    firms_all = load_table("firms.csv")
+    year = _data_year(scenario.base_year)
+    cls = {"mining": Miner, "separation": Refiner, "magnets": MagnetMaker}
+    projects = []
+    for r in table.sort_values("project_id", kind="stable").to_dict("records"):
+        for k in ("earliest_start", "announced"):
+            if r[k] is not None and pd.isna(r[k]):
+                r[k] = None
+        if r["earliest_start"] is None and r["project_status"] == "operating":
+            continue
+        if r["earliest_start"] is not None and r["earliest_start"] < start:
+            continue
+        visible = max(months_between(start, r["announced"]), 0) if r["announced"] else 0
+        sponsor = next((a for a in model.agents_by_type.get(cls[r["stage"]], [])
+                        if a.region == r["region"] and a.name.startswith(r["firm"])), None)
+        if r["earliest_start"] is not None:
+            earliest = months_between(start, r["earliest_start"])
+        else:
+            probe = sponsor or next(iter(model.agents_by_type[cls[r["stage"]]]))
+            earliest = visible + probe.lead_time_months()
+        name = f"{r['firm']} ({r['project']})"
+        if sponsor is None:
+            cost = _unit_cost(firms_all, year, r["firm"], r["stage"], r["region"], r["product"])
+            if r["stage"] == "mining":
+                agent = Miner(model, name, r["region"], r["product"], 0.0, cost)
+                agent.integrated = True      # valued at its netback (Miner.netback_margin)
+            elif r["stage"] == "separation":
+                feeds = r["product"].split(";")
+                w = {d: FEED_AFFINITY.get((r["region"], d), 1.0)
+                     for fc in feeds for d in FEED_CLASSES[fc]}
+                agent = Refiner(model, name, r["region"], feeds, 0.0, cost, w)
+            else:
+                agent = MagnetMaker(model, name, r["region"], "ndfeb", 0.0, cost, 0.5)
+            agent.active = False
+            model.deregister_agent(agent)
+        else:
+            agent = sponsor
+        capex = r["capex_usd"] if np.isfinite(r["capex_usd"]) else (
+            intensity[r["stage"]] * r["capacity_t_per_yr"])
+        projects.append(Project(pid=r["project_id"], sponsor=r["firm"], name=name,
+                                stage=r["stage"], region=r["region"], product=r["product"],
+                                capacity=r["capacity_t_per_yr"], capex=float(capex),
+                                visible=visible, earliest=max(earliest, visible),
+                                total=r["project_id"] in TOTAL_CAPACITY_ROWS,
+                                source=r["source"], new_firm=sponsor is None, agent=agent))
+    return Pipeline(projects, intensity, sizes)
 
 
 def initial_stocks(model) -> None:

@@ -135,10 +135,21 @@ class Firm(mesa.Agent):
         self.risk = 0.0
         self.output_avg: float | None = None     # t/month, see track_output
         self.active = True
-        self.loss_months = 0
         self.margin_ema = 0.0
         self.projects: list[tuple[int, float]] = []   # (online step, added capacity)
-        self.pending_decision: dict | None = None     # a planned project awaiting commitment
+        self.project_debt: list[tuple[int, float, float]] = []  # (online step, USD, rate)
+        self.pending_decision = None                  # kept for callers; unused
+        # capital and cash (docs/ODD.md 7.13): nameplate (t/yr, set at the first review),
+        # ramps [(start step, t/yr, tau years)], cash and debt (USD), debt service (USD/yr)
+        self.nameplate: float | None = None
+        self.ramps: list[tuple[int, float, float]] = []
+        self.cash: float | None = None
+        self.debt = 0.0
+        self.debt_rate = 0.0
+        self.debt_payment = 0.0
+        self.month_cash = 0.0
+        self.mothballed = False
+        self.exited = False
         self.sales_ema: dict[int, float] = {}
         self.sells: set[int] = set()                  # goods this firm produces and sells
         self.output_month: dict[int, float] = {}
@@ -273,22 +284,15 @@ class Firm(mesa.Agent):
         prev = self.sales_ema.get(g, qty)
         self.sales_ema[g] = 0.7 * prev + 0.3 * qty
 
-    def book_margin(self, margin: float) -> None:
-        """Track the cash margin (share of revenue) and months of losses; after
-        ``exit_loss_months`` of losses the firm exits: capacity 0, and its projects under
-        construction and any pending planned project are abandoned."""
+    def book_margin(self, margin: float, revenue: float | None = None) -> None:
+        """Book this month's operating cash margin: ``margin`` (share of revenue) x
+        ``revenue`` (t x USD/kg, so x 1000 gives USD/month) goes to the cash account at the
+        firm's monthly review (:meth:`settle_cash`); ``margin_ema`` smooths the margin share
+        (``0.8 x old + 0.2 x margin``). Exit is decided on cash and credit
+        (:meth:`review_status`), not on a count of loss months."""
         self.margin_ema = 0.8 * self.margin_ema + 0.2 * margin
-        self.loss_months = self.loss_months + 1 if self.margin_ema < 0 else 0
-        if self.loss_months >= self.model.params.exit_loss_months and self.active:
-            self.active = False
-            self.capacity = 0.0
-            abandoned = sum(q for _, q in self.projects)
-            self.projects = []
-            self.pending_decision = None
-            self.model.log_event("firm exits", f"{self.name} ({self.region}, {self.stage}) exits "
-                                 f"after {self.loss_months} months of losses"
-                                 + (f", abandoning {abandoned:,.0f} t/yr under construction"
-                                    if abandoned else ""))
+        if revenue is not None:
+            self.month_cash += margin * revenue * 1000.0
 
     # ----------------------------------------------------------------- investment
     def lead_time_months(self) -> int:
@@ -304,8 +308,10 @@ class Firm(mesa.Agent):
         return 0.0
 
     def longrun_margin(self) -> float:
-        """Unit margin at long-run (reference) prices, with floors and offtakes, USD/kg;
-        used to judge planned projects that need public support (overridden per stage)."""
+        """Unit margin at the firm's long-run expected prices (:meth:`longrun_sale_price`
+        for its products, :meth:`anchor` for its inputs), floors and offtakes included,
+        USD/kg of output (feed for refiners); the margin of the NPV test and of the
+        mothball rule (overridden per stage)."""
         return self.expansion_margin()
 
     @property
@@ -378,78 +384,248 @@ class Firm(mesa.Agent):
         par = self.model.params
         return min(1.0, par.base_utilisation * max(price_ratio, 0.0) ** par.supply_elasticity)
 
-    def review_investment(self) -> None:
-        """Bring finished projects online; commit a pending planned project from its
-        earliest month on (checked every month; projects that need support only when their
-        margin at long-run reference prices, with any floor or offtake, clears the hurdle);
-        otherwise, on the firm's review month, expand by ``expansion_share`` of capacity
-        (brownfield, a quarter of a greenfield lead time) when
+    # ----------------------------------------------------------------- capital and cash
+    def capex_per_t(self) -> float:
+        """Replacement capital cost of this firm's stage, USD per t/yr of capacity (median
+        of the project pipeline, :func:`abm.investment.capex_intensity`)."""
+        return float(self.model.pipeline.intensity.get(self.stage, 0.0))
 
-        * price signal: the unit margin exceeds its base-year level by
-          ``investment_hurdle`` x max(base margin, unit cost) while running above 85% of
-          capacity, and less than ``expansion_share`` of the world capacity of the firm's
-          market (:attr:`market`) is under construction; or
-        * demand signal: output grown at ``demand_growth_per_year`` over the lead time would
-          exceed 95% of the firm's capacity at normal margins, and the same holds for the
-          market's world output against its capacity plus capacity under construction
-          (the supply line, :meth:`abm.model.RareEarthModel.supply_line`).
+    def longrun_cash_flow(self) -> float:
+        """Operating cash flow at long-run prices, USD/yr: nameplate x base utilisation x
+        1000 kg/t x :meth:`longrun_margin`, less debt service."""
+        cap = self.nameplate if self.nameplate is not None else self.capacity
+        return (cap * self.model.params.base_utilisation * 1000.0 * self.longrun_margin()
+                - self.debt_payment)
 
-        Capital subsidies lower the hurdle; price floors and offtakes raise the expected
-        margin."""
+    def credit_line(self) -> float:
+        """Credit lenders extend, USD: ``credit_years`` x the operating cash flow at
+        long-run prices before debt service (nameplate x base utilisation x 1000 x
+        :meth:`longrun_margin`), none when that flow is negative (lenders lend against
+        expected cash flow; the debt already taken is serviced from cash)."""
+        return self.model.params.credit_years * max(
+            self.longrun_cash_flow() + self.debt_payment, 0.0)
+
+    def initial_cash(self) -> float:
+        """Cash at the start of a run or at start-up, USD: ``cash_buffer_months`` of value
+        added at nameplate, base utilisation and long-run prices (unit cost plus long-run
+        margin, at least the unit cost, per kg of output)."""
+        par = self.model.params
+        cap = self.nameplate if self.nameplate is not None else self.capacity
+        unit = max(self.unit_cost + self.longrun_margin(), self.unit_cost)
+        return par.cash_buffer_months * cap * par.base_utilisation * 1000.0 * unit / 12.0
+
+    def take_debt(self, debt: float, rate: float) -> None:
+        """Add ``debt`` USD at ``rate``/yr; debt service becomes the level payment on the
+        total over ``debt_years`` (:func:`abm.investment.debt_service`)."""
+        from abm.investment import debt_service
+        if debt <= 0:
+            return
+        total = self.debt + debt
+        self.debt_rate = (self.debt * self.debt_rate + debt * rate) / total
+        self.debt = total
+        self.debt_payment = debt_service(self.debt, self.debt_rate,
+                                         self.model.params.debt_years)
+
+    def settle_cash(self) -> None:
+        """Monthly cash account: ``cash += operating margin booked this month - debt service
+        / 12 - care and maintenance`` (a mothballed plant: ``care_maintenance_share`` x cash
+        cost of its base output per month); interest accrues on the debt, the rest of the
+        payment repays it."""
+        par = self.model.params
+        if self.cash is None:
+            self.cash = self.initial_cash()
+        self.cash += self.month_cash
+        self.month_cash = 0.0
+        if self.debt > 0:
+            pay = min(self.debt_payment / 12.0, self.debt * (1 + self.debt_rate / 12.0))
+            self.cash -= pay
+            self.debt = max(self.debt * (1 + self.debt_rate / 12.0) - pay, 0.0)
+            if self.debt <= 1e-6:
+                self.debt = self.debt_payment = 0.0
+        if self.mothballed:
+            self.cash -= (par.care_maintenance_share * self.unit_cost * 1000.0
+                          * self.nameplate * par.base_utilisation / 12.0)
+
+    def ramp_capacity(self) -> None:
+        """Operating capacity = nameplate less the part of each ramp not yet reached:
+        ``K = nameplate - sum q x (1 - rampup_share((t - t0) / 12, tau))`` over the firm's
+        ramps (start step ``t0``, t/yr ``q``, time constant ``tau`` years); ramps within
+        0.1% of nameplate are closed."""
+        from abm.investment import rampup_share
+        if self.mothballed or self.exited:
+            return
         t = self.model.steps_done
+        short, keep = 0.0, []
+        for t0, q, tau in self.ramps:
+            gap = q * (1.0 - rampup_share((t - t0) / 12.0, tau))
+            if gap > 1e-3 * q:
+                keep.append((t0, q, tau))
+                short += gap
+        self.ramps = keep
+        self.capacity = max(self.nameplate - short, 0.0)
+
+    def start_up(self, q: float, tau_years: float | None = None) -> None:
+        """Add ``q`` t/yr of nameplate starting up this step; it ramps up with time
+        constant ``tau_years`` (default ``rampup_tau_years``)."""
+        tau = self.model.params.rampup_tau_years if tau_years is None else tau_years
+        if self.nameplate is None:
+            self.nameplate = self.capacity
+        self.nameplate += q
+        self.ramps.append((self.model.steps_done, q, tau))
+        self.active, self.mothballed, self.exited = True, False, False
+        self.ramp_capacity()
+
+    def review_status(self) -> None:
+        """Mothball, restart or exit (real options of an operating plant: Dixit 1989;
+        Dixit and Pindyck 1994, ch. 7), with ``c`` = cash cost and ``m`` =
+        :meth:`longrun_margin` (at the long-run anchor prices, floors and offtakes):
+
+        * an operating plant is mothballed when ``m < -mothball_band x c`` (capacity 0,
+          nameplate kept; care and maintenance paid);
+        * a mothballed plant restarts when ``m > mothball_band x c`` and cash plus credit
+          cover the restart cost (``restart_cost_share`` x capital cost per t/yr x
+          nameplate); its nameplate ramps up again with ``restart_tau_years``;
+        * a firm exits for good when cash falls below minus its credit line
+          (:meth:`credit_line`): capacity and nameplate 0, projects abandoned.
+        """
+        par = self.model.params
+        if (self.exited or self.nameplate is None or self.nameplate <= 0
+                or self.stage == "recycling"):       # recyclers book no cash (7.10)
+            return
+        c = max(self.unit_cost, 1e-9)
+        m = self.longrun_margin()
+        credit = par.credit_years * max(self.nameplate * par.base_utilisation * 1000.0 * m,
+                                        0.0)                           # = credit_line()
+        if self.cash < -credit:
+            self.exit_market(f"cash {self.cash / 1e6:,.0f} M USD below its credit line")
+            return
+        if not self.mothballed and self.active and m < -par.mothball_band * c:
+            self.mothballed, self.active = True, False
+            self.capacity = 0.0
+            self.ramps = []
+            self.model.log_event("firm mothballs", f"{self.name} ({self.region}, {self.stage}) "
+                                 f"mothballs {self.nameplate:,.0f} t/yr (long-run margin "
+                                 f"{m:.2f} USD/kg)")
+        elif self.mothballed and m > par.mothball_band * c:
+            cost = par.restart_cost_share * self.capex_per_t() * self.nameplate
+            if self.cash + credit >= cost:
+                self.cash -= cost
+                self.mothballed, self.active = False, True
+                self.ramps = [(self.model.steps_done, self.nameplate, par.restart_tau_years)]
+                self.ramp_capacity()
+                self.model.log_event("firm restarts", f"{self.name} ({self.region}, "
+                                     f"{self.stage}) restarts {self.nameplate:,.0f} t/yr "
+                                     f"(restart cost {cost / 1e6:,.0f} M USD)")
+
+    def exit_market(self, why: str) -> None:
+        """Leave for good: capacity and nameplate 0, projects under way abandoned (event
+        "firm exits")."""
+        abandoned = sum(q for _, q in self.projects)
+        self.active, self.mothballed, self.exited = False, False, True
+        self.capacity = self.nameplate = 0.0
+        self.ramps, self.projects, self.project_debt = [], [], []
+        self.pending_decision = None
+        self.model.log_event("firm exits", f"{self.name} ({self.region}, {self.stage}) exits: "
+                             f"{why}" + (f", abandoning {abandoned:,.0f} t/yr under "
+                                         "construction" if abandoned else ""))
+
+    def project_npv(self, size: float, capex: float, lead: int, margin: float | None = None):
+        """NPV of adding ``size`` t/yr at capital cost ``capex`` USD, starting up after
+        ``lead`` months, at the margin ``margin`` (default :meth:`longrun_margin`), with the
+        public support in force for the firm's region and stage
+        (:func:`abm.investment.support_terms`, :func:`abm.investment.financing`).
+
+        Returns:
+            (NPV in USD, :class:`abm.investment.Financing`).
+        """
+        from abm.investment import financing, npv, support_terms
+        par = self.model.params
+        sup = support_terms(self.model.policy, self.region, self.stage)
+        fin = financing(capex, par.wacc, par.debt_share, par.debt_rate,
+                        par.project_life_years, sup["grant_share"], sup["loan_share"],
+                        sup["loan_rate"] or par.public_discount_rate, sup["equity_share"],
+                        par.public_discount_rate, par.debt_years)
+        m = self.longrun_margin() if margin is None else margin
+        value = npv(size, m, fin.capex, fin.rate, par.project_life_years, lead,
+                    par.base_utilisation, par.rampup_tau_years)
+        return value, fin
+
+    def commit(self, size: float, online: int, fin, what: str = "expands by") -> None:
+        """Commit to ``size`` t/yr starting up at step ``online``, financed by ``fin``:
+        the sponsor's equity is raised from shareholders (its cost is in the discount rate
+        of the NPV test), its debt is drawn at start-up and serviced from cash; the fiscal
+        cost of public support is recorded (``model.fiscal_cost[(region, instrument)]``,
+        USD)."""
+        if self.cash is None:
+            self.cash = self.initial_cash()
+        self.projects.append((online, size))
+        self.project_debt.append((online, fin.debt, fin.debt_rate))
+        for inst, v in fin.fiscal.items():
+            if v > 0:
+                key = (self.region, inst)
+                self.model.fiscal_cost[key] = self.model.fiscal_cost.get(key, 0.0) + v
+        self.model.add_to_supply_line(self.market, size)
+        self.model.log_event("investment", f"{self.name} ({self.region}) {what} "
+                             f"{size:,.0f} t/yr, online {self.model.date_of(online)} "
+                             f"(capital {fin.capex / 1e6:,.0f} M USD at "
+                             f"{100 * fin.rate:.1f}%/yr)")
+
+    def review_investment(self) -> None:
+        """Monthly capital review (docs/ODD.md 7.13), after production:
+
+        1. projects whose start-up step has come start up and ramp up
+           (:meth:`start_up`); their debt is drawn;
+        2. operating capacity follows the ramps (:meth:`ramp_capacity`);
+        3. the cash account is settled (:meth:`settle_cash`) and the firm mothballs,
+           restarts or exits (:meth:`review_status`);
+        4. on the firm's review month, a brownfield expansion of a size drawn from the
+           pipeline's projects of the stage (at most the firm's nameplate) is committed
+           when the NPV at long-run prices (:meth:`project_npv`) is at least
+           ``investment_hurdle`` x capital cost and either
+           * price signal: the plant runs above 85% of capacity and less than
+             ``supply_line_share`` of the market's capacity is under construction; or
+           * demand signal: output grown at ``demand_growth_per_year`` over the lead time
+             would exceed 95% of capacity, and the same holds for the market's output
+             against its capacity plus capacity under construction (the supply line,
+             :meth:`abm.model.RareEarthModel.supply_line`).
+        """
+        t = self.model.steps_done
+        par = self.model.params
+        if self.nameplate is None:
+            self.nameplate = self.capacity
         done = [p for p in self.projects if p[0] <= t]
         if done:
             added = sum(a for _, a in done)
-            self.capacity += added
             self.projects = [p for p in self.projects if p[0] > t]
-            self.active = True
-            self.loss_months = 0
+            for online, debt, rate in [d for d in self.project_debt if d[0] <= t]:
+                self.take_debt(debt, rate)
+            self.project_debt = [d for d in self.project_debt if d[0] > t]
+            self.start_up(added)
             self.model.log_event(f"{self.stage} capacity online",
-                                 f"{self.name} ({self.region}) +{added:,.0f} t/yr")
-        par = self.model.params
-        pend = self.pending_decision
-        if pend is not None and t < pend["earliest"]:
+                                 f"{self.name} ({self.region}) +{added:,.0f} t/yr "
+                                 "nameplate starts up")
+        self.ramp_capacity()
+        self.settle_cash()
+        self.review_status()
+        if (t + self.unique_id) % par.investment_review_months:
             return
-        if (t + self.unique_id) % par.investment_review_months and pend is None:
+        if not self.active or self.projects or self.capacity <= 0 or self.exited:
             return
-        subsidy = self.model.policy.capex_share(self.region, self.stage)
-        hurdle = par.investment_hurdle * (1 - subsidy)
-        margin = self.expansion_margin()
-        if pend is not None:
-            cost = max(self.unit_cost, 1e-9)
-            if not pend["needs_support"] or self.longrun_margin() / cost >= hurdle:
-                delay = t - pend["earliest"]
-                online = pend["online"] + delay
-                self.projects.append((online, pend["capacity"]))
-                self.pending_decision = None
-                self.model.log_event("investment", f"{self.name} ({self.region}) commits to "
-                                     f"{pend['capacity']:,.0f} t/yr, online "
-                                     f"{self.model.date_of(online)}"
-                                     + (f" (decision delayed {delay} months)" if delay else ""))
-            return
-        base = getattr(self, "base_margin", None)
-        if base is None or not self.active or self.projects or self.capacity <= 0:
+        sizes = self.model.pipeline.sizes.get(self.stage)
+        if sizes is None or not len(sizes):
             return
         lead = max(1, self.lead_time_months() // 4)
         out = self.output_avg if self.output_avg is not None else self.recent_output()
-        # price signal: margins well above normal while the plant runs near capacity
-        price_signal = (margin - base >= hurdle * max(abs(base), self.unit_cost, 1e-9)
-                        and out * 12 >= 0.85 * self.capacity)
-        # demand signal: output expected when the expansion would come online, at the
-        # trend demand growth, would exceed 95% of capacity (and margins are normal)
         growth = (1 + par.demand_growth_per_year) ** (lead / 12.0)
-        demand_signal = (out * 12 * growth >= 0.95 * self.capacity
-                         and margin >= base - 0.1 * abs(base))
-        # supply line: the market's capacity under construction counts (demand signal: the
-        # world market, pipeline included, must still fall short; price signal: at most one
-        # round of expansions, expansion_share of the market, under way)
         s_out, s_cap, s_pipe = self.model.supply_line(self.market)
-        demand_signal = demand_signal and s_out * growth >= 0.95 * (s_cap + s_pipe)
-        price_signal = price_signal and s_pipe < par.expansion_share * s_cap
-        if price_signal or demand_signal:
-            add = par.expansion_share * self.capacity
-            online = t + lead
-            self.projects.append((online, add))
-            self.model.add_to_supply_line(self.market, add)
-            self.model.log_event("investment", f"{self.name} ({self.region}) expands by "
-                                 f"{add:,.0f} t/yr, online {self.model.date_of(online)}")
+        price_signal = (out * 12 >= 0.85 * self.capacity
+                        and s_pipe < par.supply_line_share * s_cap)
+        demand_signal = (out * 12 * growth >= 0.95 * self.capacity
+                         and s_out * growth >= 0.95 * (s_cap + s_pipe))
+        if not (price_signal or demand_signal):
+            return
+        size = min(float(self.model.rng.choice(sizes)), self.nameplate)
+        capex = self.capex_per_t() * size
+        value, fin = self.project_npv(size, capex, lead)
+        if value >= par.investment_hurdle * fin.capex:
+            self.commit(size, t + lead, fin)

@@ -206,7 +206,7 @@ class MagnetMaker(Firm):
             revenue += feasible * self.sale_price(g)
             cost += feasible * self.unit_cost
         if revenue > 0:
-            self.book_margin((revenue - cost) / revenue)
+            self.book_margin((revenue - cost) / revenue, revenue)
         self._thrift()
 
     def _thrift(self) -> None:
@@ -229,11 +229,12 @@ class MagnetMaker(Firm):
         return best
 
     def longrun_margin(self) -> float:
-        """Conversion margin at reference prices, with any offtake price guarantee, USD/kg."""
-        ref = self.model.catalog.ref_price
+        """Conversion margin at long-run expected prices: the magnet's
+        :meth:`~agents.base.Firm.longrun_sale_price` (offtake guarantee included) less the
+        bill of materials at the oxides' anchor prices less conversion cost, best grade,
+        USD/kg magnet."""
         best = -1e9
         for g in self.mix:
-            price = max(ref[g], self.model.policy.offtake_price(self.region, g))
-            inputs = sum(a * ref[og] for og, a in self.recipe(g).items())
-            best = max(best, price - inputs - self.unit_cost)
+            inputs = sum(a * self.anchor(og) for og, a in self.recipe(g).items())
+            best = max(best, self.longrun_sale_price(g) - inputs - self.unit_cost)
         return best

@@ -2,10 +2,12 @@
 
 Decisions (docs/ODD.md): output (made to order, bounded by the share of the mine's
 operations whose cash cost the expected price covers, and by production quotas), price
-asks (coverage rule), expansion with an 8-15 year lead time, exit after sustained losses.
+asks (coverage rule), expansion on an NPV test, mothballing and exit on cash (7.13).
 """
 
 from __future__ import annotations
+
+import numpy as np
 
 from abm.goods import conc
 from agents.base import SELL_COVER_MONTHS, Firm
@@ -60,12 +62,38 @@ class Miner(Firm):
         self.output_month[self.good] = q
         self.model.ledger_produce(self.good, q)
         revenue = price * q
-        self.book_margin((revenue - self.unit_cost * q) / revenue if revenue > 0 else 0.0)
+        self.book_margin((revenue - self.unit_cost * q) / revenue if revenue > 0 else 0.0,
+                         revenue)
 
     def expansion_margin(self) -> float:
         """Expected concentrate price less cash cost, USD/kg REO."""
         return self.expected(self.good) - self.unit_cost
 
+    #: True for an entrant's greenfield mine valued at its netback (set by the pipeline)
+    integrated = False
+
     def longrun_margin(self) -> float:
-        """Reference concentrate price less cash cost, USD/kg REO."""
-        return float(self.model.catalog.ref_price[self.good]) - self.unit_cost
+        """Long-run expected concentrate price (the anchor, or a guaranteed price if higher,
+        :meth:`~agents.base.Firm.longrun_sale_price`) less cash cost, USD/kg REO; for an
+        entrant's greenfield mine (``integrated``), at least its :meth:`netback_margin`,
+        the basis on which it was committed."""
+        m = self.longrun_sale_price(self.good) - self.unit_cost
+        return max(m, self.netback_margin()) if self.integrated else m
+
+    def netback_margin(self) -> float:
+        """Margin of the ore valued at the separated-oxide basket (netback): recovery x
+        sum over oxides of content x long-run expected oxide price (:meth:`anchor` in the
+        mine's region), less the median processing cost of the separators outside China,
+        less the mine's cash cost, USD/kg REO. Feasibility studies of greenfield projects
+        outside China value their product so (basket price of the contained oxides; e.g.
+        Lynas and Arafura studies), since no concentrate market exists outside China."""
+        from abm.goods import ox
+        from agents.refiner import Refiner
+        cat = self.model.catalog
+        comp = cat.content[self.good]
+        basket = sum(comp[i] * self.anchor(cat.index[ox(e)])
+                     for i, e in enumerate(self.model.elements) if comp[i] > 0)
+        costs = [r.unit_cost for r in self.model.agents_by_type.get(Refiner, [])
+                 if r.region != "CN"]
+        sep = float(np.median(costs)) if costs else 0.0
+        return basket * self.model.params.separation_recovery - sep - self.unit_cost

@@ -187,7 +187,7 @@ class Refiner(Firm):
                 self.model.ledger_produce(g, y)
         self.throughput = total_in
         if value > 0:
-            self.book_margin((value - cost) / value)
+            self.book_margin((value - cost) / value, value)
 
     def expansion_margin(self) -> float:
         """Best feed margin (basket value at the oxides' sale prices, floors included,
@@ -195,14 +195,11 @@ class Refiner(Firm):
         return max((self.feed_value(g) - self.expected(g) for g in self.feed_goods), default=-1)
 
     def longrun_margin(self) -> float:
-        """Best feed margin at reference prices, with any price floor, USD/kg of feed."""
+        """Best feed margin at long-run expected prices: oxide-basket value at the oxides'
+        :meth:`~agents.base.Firm.longrun_sale_price` (floors included) x recovery, less
+        processing cost, less the feed's anchor price, USD/kg of feed."""
         cat = self.model.catalog
-        ref = cat.ref_price
-        best = -1e9
-        for g in self.feed_goods:
-            comp = cat.content[g]
-            value = sum(comp[i] * max(ref[og], self.model.policy.floor_price(self.region, og))
-                        for i, og in enumerate(self.oxide_goods))
-            best = max(best, value * self.model.params.separation_recovery - self.unit_cost
-                       - ref[g])
-        return best
+        oxide = np.array([self.longrun_sale_price(og) for og in self.oxide_goods])
+        rec = self.model.params.separation_recovery
+        return max((float(np.dot(cat.content[g], oxide)) * rec - self.unit_cost
+                    - self.anchor(g) for g in self.feed_goods), default=-1e9)

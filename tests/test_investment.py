@@ -1,0 +1,247 @@
+"""Investment, entry and exit (docs/ODD.md 7.13): NPV, financing, ramp-up, the project
+pipeline, entry of new firms, mothballing and exit on cash."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from abm.investment import (
+    annuity_factor,
+    capex_intensity,
+    debt_service,
+    financing,
+    npv,
+    pipeline_table,
+    project_sizes,
+    rampup_share,
+)
+from abm.model import RareEarthModel
+from agents import Miner
+
+
+# ------------------------------------------------------------------ pure functions
+def test_npv_hand_check_one_year_monthly_discounting():
+    # 1,000 t/yr at 10 USD/kg: 10 M USD/yr, 833,333.33 USD a month; 10%/yr discounted
+    # monthly: v = 1.1 ** (-1/12); sum_{m=1..12} v^m = v (1 - v^12) / (1 - v)
+    v = 1.1 ** (-1 / 12)
+    pv = 1e7 / 12 * v * (1 - 1 / 1.1) / (1 - v)
+    # hand: monthly rate i = 1.1 ** (1/12) - 1 = 0.007974; (1 - 1/1.1) / i = 11.4005 months
+    assert pv == pytest.approx(833_333.33 * 11.4005, rel=1e-4)     # ~9.50 M USD
+    assert npv(1000, 10.0, 5e6, 0.10, 1.0) == pytest.approx(pv - 5e6, rel=1e-12)
+
+
+def test_npv_zero_rate_lead_and_utilisation():
+    # no discounting: 2 years x 1,000 t x 0.9 x 10 USD/kg = 18 M USD, less 5 M capex
+    assert npv(1000, 10.0, 5e6, 0.0, 2.0, lead_months=24, utilisation=0.9) == \
+        pytest.approx(13e6)
+    # a lead time of 12 months at 10% divides the value of the cash flows by 1.1
+    base = npv(1000, 10.0, 0.0, 0.1, 5.0)
+    assert npv(1000, 10.0, 0.0, 0.1, 5.0, lead_months=12) == pytest.approx(base / 1.1)
+
+
+def test_rampup_share_after_one_and_three_years():
+    # pooled fit tau = 2.8 yr: 1 - exp(-1/2.8) = 0.300, 1 - exp(-3/2.8) = 0.657
+    assert rampup_share(1.0, 2.8) == pytest.approx(0.3003, abs=1e-4)
+    assert rampup_share(3.0, 2.8) == pytest.approx(0.6575, abs=1e-4)
+    # Lynas: t0 = 0.5 yr, tau 2.9 yr: nothing before t0
+    assert rampup_share(0.4, 2.9, 0.5) == 0.0
+    assert rampup_share(1.5, 2.9, 0.5) == pytest.approx(1 - math.exp(-1 / 2.9))
+    with pytest.raises(ValueError, match="tau_years"):
+        rampup_share(1.0, 0.0)
+
+
+def test_financing_grant_loan_equity_hand_check():
+    f = financing(100.0, 0.10, 0.5, 0.07, 20.0)
+    assert (f.capex, f.rate, f.fiscal) == (100.0, 0.10, {"grant": 0, "loan": 0, "equity": 0})
+    assert f.debt == 50.0
+    f = financing(100.0, 0.10, 0.5, 0.07, 20.0, grant_share=0.3)
+    assert f.capex == 70.0 and f.fiscal["grant"] == 30.0
+    # half the capital cost lent at 2%: rate = (50 x 10% + 50 x 2%) / 100 = 6%
+    f = financing(100.0, 0.10, 0.5, 0.07, 20.0, loan_share=0.5, loan_rate=0.02,
+                  loan_years=10.0)
+    assert f.rate == pytest.approx(0.06)
+    grant_equiv = 50.0 * (1 - annuity_factor(0.10, 10) / annuity_factor(0.02, 10))
+    assert f.fiscal["loan"] == pytest.approx(grant_equiv)
+    assert f.fiscal["loan"] == pytest.approx(50 * (1 - 6.1446 / 8.9826), rel=1e-4)
+    assert f.debt == pytest.approx(25.0 + 50.0)
+    with pytest.raises(ValueError, match="loan_share"):
+        financing(100.0, 0.1, 0.5, 0.07, 20.0, loan_share=1.5)
+
+
+def test_debt_service_is_the_level_payment():
+    # 100 over 10 years at 10%: 100 / 6.1446 = 16.27 a year
+    assert debt_service(100.0, 0.10, 10.0) == pytest.approx(16.2745, rel=1e-4)
+    assert debt_service(0.0, 0.10, 10.0) == 0.0
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.floats(0.0, 0.5), st.floats(0.0, 0.5), st.floats(0.0, 0.06))
+def test_support_never_raises_the_cost_of_capital(grant, loan, loan_rate):
+    f = financing(1e8, 0.08, 0.5, 0.07, 20.0, grant_share=grant, loan_share=loan,
+                  loan_rate=loan_rate)
+    assert f.rate <= 0.08 + 1e-12 and f.capex <= 1e8
+    assert all(v >= 0 for v in f.fiscal.values())
+
+
+def test_pipeline_in_model_units_and_size_distribution():
+    t = pipeline_table({"MY": "mt_weld"}).set_index("project_id")
+    # Tanbreez (eudialyte) has no composition; Niron (FeN) is not a rare-earth magnet
+    assert "tanbreez" not in t.index and "niron_sartell" not in t.index
+    # Mt Weld expansion: 12,000 t NdPr-equivalent / (Nd 18.5% + Pr 5.3%) = 50,420 t REO
+    assert t.loc["lynas_mt_weld_expansion", "capacity_t_per_yr"] == pytest.approx(
+        12000 / 0.238, rel=1e-3)
+    assert t.loc["arafura_nolans_mine", "product"] == "monazite"
+    sizes = project_sizes(t.reset_index())
+    # no brownfield step larger than the largest real project of its stage
+    assert sizes["mining"].max() == 40000.0           # Mountain Pass restart (MP 10-K)
+    assert 43744 > sizes["mining"].max()
+    inten = capex_intensity(t.reset_index())
+    assert inten["mining"] == pytest.approx(30000.0)  # median: Serra Verde 150 M / 5 kt
+
+
+# ------------------------------------------------------------------ in the model
+@pytest.fixture(scope="module")
+def run14():
+    m = RareEarthModel("baseline", seed=0, months=14)
+    before = {a.unique_id for a in m.agents}
+    names0 = {a.name for a in m.agents}
+    m.run()
+    return m, before, names0
+
+
+def test_a_new_firm_enters_during_the_run(run14):
+    m, _, names0 = run14
+    ev = m.events_frame()
+    entries = ev[ev.kind == "entry"]
+    assert len(entries) >= 1
+    for p in m.pipeline.projects:
+        if p.startup is not None and p.new_firm:
+            assert p.name not in names0            # not an agent at the start of the run
+            assert p.agent in m.agents             # a Mesa agent now
+            assert p.agent.capacity < p.capacity   # ramping up, not at nameplate
+    sv = next(p for p in m.pipeline.projects if p.pid == "serra_verde_p1")
+    assert isinstance(sv.agent, Miner) and sv.agent.deposit == "ionic_clay"
+
+
+def test_no_project_starts_before_its_earliest_start(run14):
+    m, _, _ = run14
+    started = [p for p in m.pipeline.projects if p.startup is not None]
+    assert started
+    for p in m.pipeline.projects:
+        if p.committed is not None:
+            assert p.online >= p.earliest
+        if p.startup is not None:
+            assert p.startup >= p.earliest
+    # a project committed but not yet at its earliest start has no agent in the world
+    waiting = [p for p in m.pipeline.projects
+               if p.committed is not None and p.startup is None and p.new_firm]
+    for p in waiting:
+        assert p.agent not in m.agents and m.steps_done <= p.earliest
+
+
+def test_mass_balance_holds_with_entrants(run14):
+    m, _, _ = run14
+    scale = np.maximum(m.initial_stock + m.produced, 1.0)
+    assert np.max(np.abs(m.mass_balance()) / scale) < 1e-9
+
+
+def test_capacity_ramps_up_after_start_up():
+    m = RareEarthModel("baseline", seed=0, months=2)
+    a = next(a for a in m.agents_by_type[Miner] if a.region == "US")
+    a.nameplate = a.capacity
+    k0 = a.capacity
+    a.start_up(12000.0, tau_years=2.8)
+    assert a.capacity == pytest.approx(k0)               # nothing at start-up
+    m.steps_done += 12
+    a.ramp_capacity()
+    assert a.capacity == pytest.approx(k0 + 12000 * (1 - math.exp(-1 / 2.8)))
+    m.steps_done += 24
+    a.ramp_capacity()
+    assert a.capacity == pytest.approx(k0 + 12000 * (1 - math.exp(-3 / 2.8)))
+    assert a.nameplate == pytest.approx(k0 + 12000)
+
+
+def test_positive_longrun_margin_firm_survives_24_loss_months():
+    m = RareEarthModel("baseline", seed=0, months=2)
+    a = next(a for a in m.agents_by_type[Miner] if a.name == "China Northern Rare Earth Group")
+    a.nameplate = a.capacity
+    a.cash = a.initial_cash()
+    assert a.longrun_margin() > 0
+    revenue = a.capacity / 12 * 6.0                     # t x USD/kg
+    for _ in range(24):                  # 24 months losing half of revenue (short run)
+        a.book_margin(-0.5, revenue)
+        a.settle_cash()
+        a.review_status()
+    assert a.active and not a.exited and not a.mothballed
+    assert a.cash < 0                                    # it is living on credit
+    assert a.cash > -a.credit_line()
+
+
+def test_negative_longrun_margin_mothballs_then_exits_when_cash_runs_out():
+    m = RareEarthModel("baseline", seed=0, months=2)
+    a = next(a for a in m.agents_by_type[Miner] if a.region == "US")
+    a.nameplate = a.capacity
+    a.cash = 1e6
+    a.unit_cost = 2.0 * a.longrun_sale_price(a.good)     # long-run margin -50% of cost
+    a.review_status()
+    assert a.mothballed and a.capacity == 0.0 and not a.exited
+    care = (m.params.care_maintenance_share * a.unit_cost * 1000 * a.nameplate
+            * m.params.base_utilisation / 12)
+    months = math.ceil(1e6 / care)
+    for _ in range(months):
+        a.settle_cash()
+        a.review_status()
+    assert a.exited and a.nameplate == 0.0
+    assert "exits: cash" in m.events[-1]["text"]
+
+
+def test_a_mothballed_plant_restarts_and_ramps_up_when_long_run_prices_recover():
+    m = RareEarthModel("baseline", seed=0, months=2)
+    a = next(a for a in m.agents_by_type[Miner] if a.region == "US")
+    a.nameplate, a.cash = a.capacity, 1e9
+    cost0 = a.unit_cost
+    a.unit_cost = 2.0 * a.longrun_sale_price(a.good)
+    a.review_status()
+    assert a.mothballed
+    # inside the band (margin between -band and +band x cost): stays mothballed
+    a.unit_cost = a.longrun_sale_price(a.good) / (1 + 0.5 * m.params.mothball_band)
+    a.review_status()
+    assert a.mothballed
+    a.unit_cost = cost0 * 0.5
+    a.review_status()
+    assert not a.mothballed and a.active and a.capacity == pytest.approx(0.0)
+    m.steps_done += 15                                   # 1.25 yr: restart tau
+    a.ramp_capacity()
+    assert a.capacity == pytest.approx(a.nameplate * (1 - math.exp(-1)), rel=1e-6)
+
+
+def test_brownfield_expansions_are_no_larger_than_real_projects(run14):
+    m, _, _ = run14
+    import re
+    ev = m.events_frame()
+    big = m.pipeline.sizes
+    for text in ev[ev.kind == "investment"].text:
+        hit = re.search(r"\((\w+)\) expands by ([\d,]+) t/yr", text)
+        if hit:
+            assert float(hit.group(2).replace(",", "")) <= max(v.max() for v in big.values())
+
+
+@pytest.mark.slow
+def test_mountain_pass_ramps_up_in_the_2010_episode():
+    # USGS: US mine output 3.0 kt in 2012, 5.5 kt in 2013 against ~19 kt nameplate;
+    # the model must ramp up (no start at nameplate) and Lynas must survive
+    m = RareEarthModel("embargo-2010", seed=0).run()
+    ts = m.timeseries()
+    us = ts[(ts.metric == "production") & (ts.region == "US") & ts.good.str.startswith("conc_")]
+    year = us.groupby(us.date.astype(str).str[:4]).value.sum()
+    moly = next(p for p in m.pipeline.projects if p.pid == "molycorp_phoenix_p1")
+    if moly.startup is not None:
+        first = m.date_of(moly.startup)[:4]
+        assert year.get(first, 0.0) < 0.5 * moly.capacity
+    ev = m.events_frame()
+    assert not ev[(ev.kind == "firm exits") & ev.text.str.contains("Lynas")].any().any()
