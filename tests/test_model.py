@@ -355,6 +355,9 @@ def test_magnet_maker_makes_to_order():
     std, ht = cat.index["mag_ndfeb_std"], cat.index["mag_ndfeb_ht"]
     for g in (std, ht):                       # expected prices at reference: no cost cut
         a.exp_price[g] = float(cat.ref_price[g])
+    for r in a.recipes().values():            # inputs too (demand growth moves them)
+        for og in r:
+            a.exp_price[og] = float(cat.ref_price[og])
     price_led = {g: a.capacity / 12 * share * m.params.base_utilisation
                  for g, share in a.mix.items()}
     adj = m.params.inventory_adjust_months
