@@ -12,6 +12,8 @@ China origin unless recycled in China.
 
 from __future__ import annotations
 
+import math
+
 from agents.base import Firm
 
 #: t rare-earth oxide per t of end-of-life NdFeB magnet (about 30% RE by mass: Toyota 2018;
@@ -23,10 +25,15 @@ def collection_share(rel_price: float, base: float, top: float, elasticity: floa
     """Share of end-of-life magnets collected at an Nd oxide price multiple ``rel_price``:
     ``top / (1 + (top / base - 1) x rel_price ** -elasticity)``, a logistic in the log price
     equal to ``base`` at the reference price (``rel_price`` = 1), rising towards ``top``
-    (0 < base < top < 1). 0 when ``base`` is 0 or ``rel_price`` <= 0."""
+    (0 < base < top < 1; ``top`` when ``base >= top``). 0 when ``base`` is 0 or
+    ``rel_price`` <= 0."""
     if base <= 0 or rel_price <= 0:
         return 0.0
-    return top / (1.0 + (top / base - 1.0) * rel_price ** -elasticity)
+    if base >= top:
+        return top
+    # top x sigmoid(elasticity x ln(rel_price) - ln(top / base - 1)), overflow-free
+    z = elasticity * math.log(rel_price) - math.log(top / base - 1.0)
+    return top / (1.0 + math.exp(-z)) if z >= 0 else top * math.exp(z) / (1.0 + math.exp(z))
 
 
 class Recycler(Firm):
