@@ -176,7 +176,9 @@ def test_oem_short_of_magnets_bids_at_most_its_derived_value():
     # kg per kg) stands in; a buyer with no stock bids the average
     g = m.catalog.index["mag_ndfeb_ht"]
     kg = 1000 * sum(a for h, a in oem.recipe0.items() if h in oem.magnet_goods)
-    assert 1.5 < kg < 2.5
+    # within the sourced 1.5-3 kg of NdFeB per EV (demand_parameters.csv); calibration
+    # scales the HT recipe so base-year demand per grade equals output per grade
+    assert 1.5 < kg < 3.0
     par = m.params
     std = oem.expected(m.catalog.index["mag_ndfeb_std"])
     q = par.ht_standin_share
