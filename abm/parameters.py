@@ -79,10 +79,22 @@ class Parameters(NumbersModel):
         "Price elasticity of end-use demand (OEM, defense and non-magnet buyers) around the "
         "base-year reference price.")
     demand_growth_per_year: float = P(
-        0.02, "1/yr", 0.0, 0.15,
-        "calibration choice (docs/calibration.md); IEA GCMO 2024: magnet REE demand ~doubled "
-        "2015-2023, APS 131 kt by 2030 (~5%/yr)",
-        "Growth of end-use output plans per year.")
+        0.05, "1/yr", 0.0, 0.15,
+        "IEA GCMO 2024 APS: magnet REE demand 93 kt (2023) to 131 kt (2030), 5.0%/yr "
+        "(abm/data/demand_outlook.csv)",
+        "Trend growth of end-use demand that investors assume in the demand signal of "
+        "investment reviews (agents/base.py). End-use output plans grow by sector along "
+        "the outlook table instead (abm.demand.DemandOutlook).")
+    demand_outlook_scale: float = P(
+        1.0, "-", 0.0, 2.0,
+        "1 = IEA GCMO 2024 APS by sector (demand_outlook.csv); about 1.7 reproduces the "
+        "Adamas 2024 outlook (NdFeB demand 8.7%/yr 2024-40)",
+        "Multiplier on the outlook's sectoral growth rates of magnet end use.")
+    non_magnet_growth_per_year: float = P(
+        0.015, "1/yr", 0.0, 0.05,
+        "assumption: catalysts, glass, polishing and alloys grow with industrial output; the "
+        "IEA gives magnet REE only (non-EV magnet uses 1.4%/yr 2023-50, demand_outlook.csv)",
+        "Growth of non-magnet oxide end uses per year.")
     oem_contribution_margin: float = P(
         0.2, "-", 0.05, 0.5,
         "contribution margin (price less variable cost) of manufacturers: automotive gross "
@@ -287,24 +299,99 @@ class Parameters(NumbersModel):
     # --- adaptation -------------------------------------------------------------------
     substitution_max_share: float = P(
         0.25, "-", 0.0, 0.8, "USGS MCS2026: substitutes available but less effective",
-        "Largest share of NdFeB demand that can move to ferrite or Ce magnets.")
+        "Largest share of NdFeB demand that can move to ferrite or Ce-rich magnets.")
+    ce_magnet_share: float = P(
+        0.5, "-", 0.0, 1.0,
+        "assumption: Ce-La-substituted NdFeB for motors that keep NdFeB geometry (Toyota "
+        "2018, NEDO release 2018-02-20); the rest to ferrite (flux-concentrating ferrite "
+        "motors, Widmer et al. 2015, Sustain. Mater. Technol. 3:7-13)",
+        "Share of the NdFeB demand moved to substitutes that goes to Ce-rich magnets; the "
+        "rest goes to ferrite.")
+    ce_nd_replacement: float = P(
+        0.5, "-", 0.1, 0.7,
+        "Toyota 2018 (NEDO release 2018-02-20): up to 50% of Nd replaced by La and Ce in a "
+        "heat-resistant magnet without Dy or Tb",
+        "Share of the rare-earth content of a Ce-rich magnet that is La and Ce oxide rather "
+        "than Nd and Pr (the rest is standard-grade NdFeB content).")
+    ce_la_ratio: float = P(
+        0.75, "-", 0.5, 1.0,
+        "assumption: Ce-rich (mischmetal-like) La-Ce mix; Ce is about two thirds of "
+        "bastnaesite La+Ce (deposits.csv)",
+        "Ce share of the La and Ce oxide in a Ce-rich magnet (the rest is La).")
+    ferrite_value_loss: float = P(
+        0.03, "-", 0.0, 0.2,
+        "assumption: ferrite motors reach comparable output with larger, heavier machines "
+        "and a few points of efficiency (Widmer et al. 2015; Lee and Abbasian 2025, "
+        "Energies 18:2274)",
+        "Share of a unit's value lost (recorded as substitution cost) when its NdFeB is "
+        "replaced by ferrite.")
     dy_free_max_share: float = P(
         0.5, "-", 0.0, 1.0, "Toyota 2018 Dy/Tb-free magnet (NEDO release)",
         "Largest share of high-temperature-grade demand that can move to Dy-free designs.")
+    dy_free_extra_magnet: float = P(
+        0.2, "-", 0.0, 1.0,
+        "assumption: a Dy-free design makes up lost high-temperature coercivity with more "
+        "magnet and cooling (Toyota 2018 needed new grain structures for equal heat "
+        "resistance)",
+        "Extra standard-grade magnet per kg of high-temperature grade replaced, kg/kg; the "
+        "substitute that bounds the derived value of a missing kilogram of HT grade.")
+    ht_standin_share: float = P(
+        0.2, "-", 0.0, 0.5,
+        "assumption: applications with thermal margin can take a derated standard grade at "
+        "once (Dy content is chosen for the worst operating temperature; Heim and Vander Wal "
+        "2023)",
+        "Share of a user's remaining high-temperature-grade use that standard grade (with "
+        "dy_free_extra_magnet) can replace within the month when HT grade is short.")
     thrifting_max: float = P(
         0.6, "-", 0.0, 0.9, "grain-boundary diffusion cuts HRE to <0.6% (Heim & Vander Wal 2023)",
         "Largest cut in Dy/Tb per tonne of high-temperature magnet.")
     substitution_lag_months: float = P(
-        24.0, "months", 6.0, 120.0, "Sprecher et al. 2017; Keilhacker & Minner 2017",
-        "Time constant of thrifting and substitution adoption.")
+        24.0, "months", 6.0, 120.0,
+        "Sprecher et al. 2017 (ES&T 51:3860): substitution and thrifting took out about 10% of "
+        "demand a year after 2011; Keilhacker and Minner 2017 (RCR 125:349)",
+        "Time constant of adoption of thrifting and substitution towards a higher target "
+        "share.")
+    design_life_months: float = P(
+        84.0, "months", 24.0, 180.0,
+        "putty-clay: a design lasts a product generation (vehicle model cycles 5-7 years; "
+        "motor platforms longer); assumption",
+        "Time constant with which thrifting and substitution unwind towards a lower target "
+        "share when prices fall (designs are revised only at a new product generation).")
     substitution_trigger: float = P(
         1.5, "x reference", 1.0, 5.0, "calibration choice",
-        "Price multiple above which buyers start thrifting and substituting.")
+        "Median price multiple (expected over reference price) at which users adopt "
+        "thrifting and substitution (probit adoption, Davies 1979).")
+    adoption_dispersion: float = P(
+        0.2, "-", 0.05, 0.5,
+        "assumption: spread of users' switching thresholds (log units); probit diffusion "
+        "model (David 1969; Davies 1979)",
+        "Dispersion of switching thresholds: the target share is the largest share times "
+        "Phi(ln(price multiple / substitution_trigger) / adoption_dispersion).")
     recycling_share: float = P(
         0.01, "-", 0.0, 0.2, "UNEP IRP 2011: <1% end-of-life recycling rate",
-        "Base-year recycled supply as a share of a region's magnet use.")
+        "Share of end-of-life magnets collected and recycled at the base-year Nd oxide price.")
+    recycling_max_collection: float = P(
+        0.5, "-", 0.1, 0.9,
+        "Sprecher et al. 2014 (ES&T 48:3951): up to 57% of NdFeB in hard disk drives "
+        "recoverable with dedicated collection",
+        "Largest collection share of end-of-life magnets however high the price.")
     recycling_price_elasticity: float = P(
-        0.8, "-", 0.0, 3.0, "assumption", "Elasticity of recycled supply to the NdPr price.")
+        0.8, "-", 0.0, 3.0, "assumption",
+        "Elasticity of the collected share of end-of-life magnets to the Nd oxide price "
+        "(logistic towards recycling_max_collection).")
+    magnet_life_years: float = P(
+        12.0, "years", 5.0, 25.0,
+        "Rademaker, Kleijn and Yang 2013 (ES&T 47:10129): waste flows from lifetimes of hard "
+        "disk drives (about 5 yr), vehicles (about 12-15 yr) and wind turbines (20-25 yr); "
+        "mix-weighted assumption",
+        "Mean life of magnets in products: end-of-life magnets today are the magnet use of "
+        "this many years ago.")
+    magnet_use_growth_history: float = P(
+        0.09, "1/yr", 0.0, 0.2,
+        "IEA GCMO 2024: magnet REE demand nearly doubled 2015-2023 (about 9%/yr, "
+        "demand_outlook.csv)",
+        "Past growth of magnet use, to date end-of-life magnets before the run's own "
+        "history (end-of-life flow = use / (1 + g) ** magnet_life_years).")
     # --- governments ------------------------------------------------------------------
     retaliation_threshold: float = P(
         0.25, "-", 0.0, 2.0, "assumption",

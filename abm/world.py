@@ -7,8 +7,11 @@
   them; generic rows split over ``n_firms`` firms), capacity = base-year output / base
   utilisation; the project pipeline from ``project_pipeline.csv`` (:func:`build_pipeline`:
   announced projects whose sponsors commit on an NPV test; entrants join at start-up);
-* OEMs per region and sector (``demand.csv`` x ``sectors.csv``), defense contractors,
-  non-magnet oxide users and recyclers;
+* OEMs per region and sector (``demand.csv`` x the base year's sector shares from
+  ``sector_mix.csv``, with grade mix, magnet per unit and unit value from ``sectors.csv``),
+  defense contractors, non-magnet oxide users and recyclers (feedstock: end-of-life magnets,
+  the region's magnet use ``magnet_life_years`` ago); the demand outlook
+  (``model.demand_outlook``, :class:`abm.demand.DemandOutlook`);
 * stockholders (:mod:`agents.stockholder`): a reserve agency per region in
   :data:`RESERVE_AGENCIES` (and per other region with a ``stockpile`` or ``state_purchase``
   measure), and a speculative stockholder per good of :data:`SPECULATED_GOODS` in each region
@@ -34,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from abm.data import DATA_DIR, load_table
+from abm.demand import DemandOutlook
 from abm.goods import ELEMENTS, FEED_CLASSES, GRADES, mag, ox
 from abm.investment import (
     TOTAL_CAPACITY_ROWS,
@@ -56,6 +60,7 @@ from agents import (
     StateReserve,
     Stockholder,
 )
+from agents.recycler import RE_CONTENT
 
 #: Feed preferences of non-Chinese separators (weight multipliers on crackable feeds):
 #: Lynas treats Mt Weld concentrate, MP its own bastnaesite, IREL Indian monazite.
@@ -95,6 +100,33 @@ def _year_factors(base_year: int) -> dict[str, float]:
     mag_2009 = firms[(firms["base_year"] == 2009) & (firms["stage"] == "magnets")]
     return {"mining": ratio, "separation": ratio,
             "magnets": 98200.0 / float(mag_2009["base_output_t_per_yr"].sum())}
+
+
+#: sector_mix.csv sector of each model sector
+MIX_SECTOR = {"ev": "ev", "wind": "wind", "electronics": "electronics",
+              "industrial": "industrial_other"}
+
+
+def sector_shares(data_year: int) -> dict[str, float]:
+    """Shares of civil magnet demand by model sector in a base year's data (2009 or 2024),
+    from ``sector_mix.csv``: the 2009 rows for 2009 (DOE 2010: EV and wind 12.5% of Nd in
+    magnets, split evenly; electronics and industrial in the 2023 ratio), the 2023 rows
+    (IEA GCMO 2024: EV 7%, wind 11%; Heim & Vander Wal 2023: electronics 30%; industrial
+    and other 52%) for 2024. Normalised to sum to 1.
+
+    Raises:
+        ValueError: a sector's row is missing for that year.
+    """
+    mix = load_table("sector_mix.csv")
+    year = 2009 if data_year < 2015 else 2023
+    rows = mix[(mix["year"] == year) & mix["sector"].isin(list(MIX_SECTOR.values()))]
+    got = dict(zip(rows["sector"], rows["share"]))
+    missing = [m for m in MIX_SECTOR.values() if m not in got]
+    if missing:
+        raise ValueError(f"sector_mix.csv: no share for year {year}, sector(s) {missing}; "
+                         f"need {sorted(MIX_SECTOR.values())}")
+    total = sum(got[m] for m in MIX_SECTOR.values())
+    return {s: got[m] / total for s, m in MIX_SECTOR.items()}
 
 
 def _split_counts(rows, target: int | None, fixed: int) -> list[int]:
@@ -142,6 +174,8 @@ def build_world(model, scenario) -> None:
     demand = demand[demand["base_year"] == year]
     sectors = load_table("sectors.csv").set_index("sector")
 
+    model.demand_outlook = DemandOutlook(par.demand_outlook_scale)
+    mix_shares = sector_shares(year)
     for code in model.region_codes:
         Government(model, code)
     mandated = {m.actor for m in scenario.measures if m.kind in ("stockpile", "state_purchase")}
@@ -199,7 +233,7 @@ def build_world(model, scenario) -> None:
     for _, r in mag_dem.iterrows():
         for s in SECTORS:
             row = sectors.loc[s]
-            t_yr = r["quantity"] * row["share_of_civil_magnets"] * factors["magnets"]
+            t_yr = r["quantity"] * mix_shares[s] * factors["magnets"]
             mix = {"ndfeb_ht": row["ht_fraction"], "smco": row["smco_fraction"]}
             mix["ndfeb_std"] = 1 - mix["ndfeb_ht"] - mix["smco"]
             plans.append((OEM, r["region"], s, t_yr, mix, row))
@@ -231,9 +265,11 @@ def build_world(model, scenario) -> None:
     for _, r in mag_dem.iterrows():
         if r["quantity"] < 1000:
             continue
-        out = par.recycling_share * r["quantity"] * factors["magnets"] * 0.3
+        use = r["quantity"] * factors["magnets"]
+        eol = use * (1 + par.magnet_use_growth_history) ** -par.magnet_life_years
+        out = par.recycling_share * eol * RE_CONTENT
         f = Recycler(model, f"{model.region_names[r['region']]} magnet recyclers", r["region"],
-                     out / u0, 15.0, RECYCLED_MIX)
+                     out / u0, 15.0, RECYCLED_MIX, magnet_use=use)
         for g, share in RECYCLED_MIX.items():
             recycled[ELEMENTS.index(g[3:])] += out * share
         model.initial_firms.append(f)

@@ -4,13 +4,13 @@ Production is Leontief in the bill of materials (``abm/data/magnets.csv``, t oxi
 magnet) and bounded by inputs on hand. Decisions: input purchases (bids capped by the value
 of the input in the magnet), output by grade (made to order: expected sales plus a finished-
 stock correction, at most the price-led run rate), thrifting of Dy/Tb in high-temperature grades
-(grain-boundary diffusion) when Dy is dear, expansion (2-3.5 years), exit.
+(grain-boundary diffusion) towards a Dy-price-dependent share, unwinding slowly when Dy is
+cheap (:func:`abm.demand.adopt`), expansion (2-3.5 years), exit.
 """
 
 from __future__ import annotations
 
-import math
-
+from abm.demand import adopt, adoption_target
 from abm.goods import mag, ox
 from abm.timeline import WEEKS_PER_MONTH
 from agents.base import Firm
@@ -210,14 +210,19 @@ class MagnetMaker(Firm):
         self._thrift()
 
     def _thrift(self) -> None:
+        """Move the thrifted share of Dy and Tb, ``1 - hre_factor``, towards its target
+        ``thrifting_max x Phi(ln(p_hat[ox_Dy] / p_ref[ox_Dy] / substitution_trigger) /
+        adoption_dispersion)`` (:func:`abm.demand.adoption_target`): up with time constant
+        ``substitution_lag_months / substitution_speed``, down (grades revised back towards
+        more Dy when Dy is cheap) with ``design_life_months`` (:func:`abm.demand.adopt`)."""
         par = self.model.params
         dy = self.model.catalog.index["ox_Dy"]
         rel = self.expected(dy) / self.model.catalog.ref_price[dy]
-        if rel > par.substitution_trigger:
-            speed = self.model.levers.substitution_speed / par.substitution_lag_months
-            floor = 1 - par.thrifting_max
-            self.hre_factor = max(floor, self.hre_factor - (self.hre_factor - floor)
-                                  * (1 - math.exp(-speed)))
+        target = adoption_target(rel, par.thrifting_max, par.substitution_trigger,
+                                 par.adoption_dispersion)
+        up = par.substitution_lag_months / self.model.levers.substitution_speed
+        self.hre_factor = 1.0 - adopt(1.0 - self.hre_factor, target, up,
+                                      par.design_life_months)
 
     def expansion_margin(self) -> float:
         """Expected conversion margin, USD/kg magnet (offtake price guarantees count)."""

@@ -3,17 +3,18 @@
 Holds an output plan (units/month, growing with demand), a recipe (t of each input per
 unit), an inventory target in weeks of cover that rises with perceived supply risk, and
 stops lines when short: output is bounded by inputs on hand (Leontief) and the shortfall is
-counted as lost output (units and USD). Adaptation: end-use demand responds to the price of
-its inputs (``final_demand_elasticity``); when magnet prices stay above
-``substitution_trigger`` x reference, a growing share of NdFeB demand moves to ferrite or Ce
-magnets and of high-temperature grade to Dy-free designs (first-order lags).
+counted as lost output (units and USD). Output plans grow along the sectoral demand outlook
+(:class:`abm.demand.DemandOutlook`, IEA GCMO 2024 APS) and respond to the price of inputs
+(``final_demand_elasticity``). Adaptation (:func:`abm.demand.adopt`, probit adoption with
+slow unwinding): a share of NdFeB demand moves to Ce-rich magnets (bought as standard grade
+plus La and Ce oxide) or to ferrite (a recorded loss of unit value), and of high-temperature
+grade to Dy-free designs (more standard grade).
 """
 
 from __future__ import annotations
 
-import math
-
-from abm.goods import mag
+from abm.demand import adopt, adoption_target
+from abm.goods import mag, ox
 from abm.timeline import WEEKS_PER_MONTH
 from agents.base import Firm
 
@@ -42,8 +43,10 @@ class OEM(Firm):
         self.base_units = float(units_per_month)
         self.recipe0 = {cat.index[g]: float(v) for g, v in recipe.items() if v > 0}
         self.unit_value = float(unit_value)
-        self.sub_share = 0.0        # NdFeB demand moved to ferrite / Ce magnets
+        self.sub_share = 0.0        # NdFeB demand moved to ferrite / Ce-rich magnets
         self.dy_free_share = 0.0    # high-temperature demand moved to Dy-free designs
+        self.substitution_cost = 0.0   # USD/month of unit value lost to ferrite designs
+        self.standin_t = 0.0        # t/month of standard grade standing in for HT grade
         self.lost_units = 0.0
         self.lost_value = 0.0
         self.output_units = 0.0
@@ -53,19 +56,39 @@ class OEM(Firm):
         self.magnet_goods = {cat.index[mag(g)] for g in ("ndfeb_std", "ndfeb_ht", "smco")}
         self._std = cat.index[mag("ndfeb_std")]
         self._ht = cat.index[mag("ndfeb_ht")]
+        self._ce, self._la = cat.index[ox("Ce")], cat.index[ox("La")]
+        #: t rare-earth oxide per t of standard NdFeB (bill of materials)
+        self.re_content = float(sum(cat.bom("ndfeb_std").values()))
 
     # ----------------------------------------------------------------- plan
     def recipe(self) -> dict[int, float]:
-        """Current t per unit of each input after substitution."""
+        """Current t per unit of each input after substitution.
+
+        A share ``dy_free_share`` of the HT-grade requirement moves to the standard grade,
+        ``1 + dy_free_extra_magnet`` kg per kg; then a share ``sub_share`` of both NdFeB
+        grades moves to substitutes: ``ce_magnet_share`` of it to Ce-rich magnets, bought
+        as ``1 - ce_nd_replacement`` t of standard grade plus ``ce_nd_replacement x
+        re_content`` t of La and Ce oxide per t (Ce share ``ce_la_ratio``; Toyota 2018), the
+        rest to ferrite (no rare earths; its cost is :attr:`substitution_cost`)."""
+        par = self.model.params
         r = dict(self.recipe0)
         if self._ht in r and self.dy_free_share > 0:
             moved = r[self._ht] * self.dy_free_share
             r[self._ht] -= moved
-            r[self._std] = r.get(self._std, 0.0) + moved
+            r[self._std] = r.get(self._std, 0.0) + moved * (1 + par.dy_free_extra_magnet)
         if self.sub_share > 0:
+            moved = 0.0
             for g in (self._std, self._ht):
                 if g in r:
+                    moved += r[g] * self.sub_share
                     r[g] *= 1 - self.sub_share
+            ce_mag = moved * par.ce_magnet_share
+            x = par.ce_nd_replacement
+            if ce_mag > 0:
+                r[self._std] = r.get(self._std, 0.0) + ce_mag * (1 - x)
+                lace = ce_mag * x * self.re_content
+                r[self._ce] = r.get(self._ce, 0.0) + lace * par.ce_la_ratio
+                r[self._la] = r.get(self._la, 0.0) + lace * (1 - par.ce_la_ratio)
         return r
 
     def price_index(self) -> float:
@@ -76,30 +99,56 @@ class OEM(Firm):
         now = sum(v * self.expected(g) for g, v in r.items())
         return now / base if base > 0 else 1.0
 
+    def growth(self) -> float:
+        """Growth factor of the output plan since the start of the run: the sector's path in
+        the demand outlook (:meth:`abm.demand.DemandOutlook.factor`, IEA GCMO 2024 APS; the
+        historical 9%/yr before 2023), compounded monthly."""
+        m = self.model
+        return m.demand_outlook.factor(self.sector, m.start.year, m.start.month, m.steps_done)
+
     def plan(self) -> float:
         """Output plan this month, units: base x growth x price response."""
         par = self.model.params
-        growth = (1 + par.demand_growth_per_year) ** (self.model.steps_done / 12.0)
-        return self.base_units * growth * self.price_index() ** par.final_demand_elasticity
+        return self.base_units * self.growth() * self.price_index() ** par.final_demand_elasticity
 
     def target_weeks(self) -> float:
         """Inventory target, weeks of use (rises with perceived risk)."""
         par = self.model.params
         return par.inventory_target_weeks * (1 + par.risk_sensitivity * self.risk)
 
+    def margin_value(self) -> float:
+        """Contribution margin lost per kg of magnet missing, USD/kg: ``unit value x
+        oem_contribution_margin / kg of magnet per unit`` (base recipe)."""
+        kg = 1000.0 * sum(a for h, a in self.recipe0.items() if h in self.magnet_goods)
+        return self.unit_value * self.model.params.oem_contribution_margin / kg if kg > 0 \
+            else 0.0
+
     def derived_value(self, g: int) -> float:
         """Derived-demand value of a kilogram of input ``g`` missing from this month's use,
-        USD/kg: the contribution margin lost on the output it would have made, ``unit value
-        x oem_contribution_margin / kg of (magnet) input per unit`` (Marshall's derived
-        demand; the input's share of cost does not bound it). Same for every magnet grade
-        of the unit, since a missing kilogram of any of them stops the same share of a
-        unit."""
-        r = self.recipe0
-        mags = [a for h, a in r.items() if h in self.magnet_goods]
-        kg = 1000.0 * (sum(mags) if g in self.magnet_goods else r.get(g, 0.0))
-        if kg <= 0:
-            return float(self.model.catalog.ref_price[g])
-        return self.unit_value * self.model.params.oem_contribution_margin / kg
+        USD/kg: what the missing kilogram costs the OEM, the margin lost on its product or
+        the cost of the substitute (Marshall's derived demand).
+
+        * standard NdFeB and SmCo: the contribution margin lost, :meth:`margin_value` (a
+          missing kilogram of any grade stops the same share of a unit);
+        * high-temperature NdFeB: the missing kilogram is spread over the OEM's
+          applications; in a share ``ht_standin_share`` standard grade stands in (``1 +
+          dy_free_extra_magnet`` kg at its expected price), in the rest the margin is lost:
+          ``q (1 + e) p_hat[std] + (1 - q) margin_value``, and never above the margin;
+        * La and Ce oxide (Ce-rich magnets): the standard grade they replace, ``p_hat[std] /
+          re_content`` per kg of oxide;
+        * any other input: its reference price.
+        """
+        par = self.model.params
+        if g in self.magnet_goods:
+            m = self.margin_value()
+            if g == self._ht:
+                q = par.ht_standin_share
+                sub = (1 + par.dy_free_extra_magnet) * self.expected(self._std)
+                return min(m, q * sub + (1 - q) * m)
+            return m
+        if g in (self._ce, self._la) and g not in self.recipe0:
+            return self.expected(self._std) / self.re_content
+        return float(self.model.catalog.ref_price[g])
 
     # ----------------------------------------------------------------- step
     def post_orders(self, book) -> None:
@@ -114,26 +163,35 @@ class OEM(Firm):
         """Consume inputs for the plan; count lost output; adapt substitution.
 
         Two product lines share the plan in proportion to their magnet mass: the NdFeB line
-        (high-temperature NdFeB can stand in for standard grade, not the reverse: a share f
-        of its plan needs ``f * a_ht <= H`` and ``f * (a_ht + a_std) <= H + S``) and the SmCo
-        line; any other input (oxides for non-magnet users) is Leontief. Lost output is the
-        plan not made.
+        and the SmCo line; any other input is Leontief, except the La and Ce oxide of
+        Ce-rich magnets, used as far as on hand. In the NdFeB line high-temperature (HT)
+        grade can replace standard grade kilogram for kilogram, and standard grade can
+        replace a share ``q = ht_standin_share`` of the HT requirement at ``1 + e`` kg per
+        kg (``e = dy_free_extra_magnet``): with stocks H (HT) and S (standard), a share f of
+        the plan is feasible when ``f (a_std + a_ht) <= H + S`` and ``f a_ht (1 - q) <= H``
+        and, where HT is short (``f a_ht > H``), ``f (a_std + a_ht (1 + e)) <= S + H (1 +
+        e)`` (:meth:`_nd_feasible`). Lost output is the plan not made; the ferrite share
+        of the NdFeB line costs ``ferrite_value_loss`` of the value of each unit made
+        (:attr:`substitution_cost`, USD/month).
         """
+        par = self.model.params
         r = self.recipe()
         plan = self.plan_units
         ht, std = self._ht, self._std
         sm = self.model.catalog.index["mag_smco"]
         a_ht, a_std, a_sm = r.get(ht, 0.0), r.get(std, 0.0), r.get(sm, 0.0)
-        other = {g: a for g, a in r.items() if g not in (ht, std, sm) and a > 0}
+        lace = {g: a for g, a in r.items() if g in (self._ce, self._la) and a > 0
+                and g not in self.recipe0}
+        other = {g: a for g, a in r.items()
+                 if g not in (ht, std, sm) and g not in lace and a > 0}
         f_other = 1.0
         for g, a in other.items():
             f_other = min(f_other, self.stock(g).qty / (a * plan)) if plan > 0 else 1.0
         f_nd = f_sm = f_other
+        q, e = par.ht_standin_share, par.dy_free_extra_magnet
+        H, S = self.stock(ht).qty, self.stock(std).qty
         if plan > 0 and a_ht + a_std > 0:
-            H, S = self.stock(ht).qty, self.stock(std).qty
-            f_nd = min(f_nd, (H + S) / ((a_ht + a_std) * plan))
-            if a_ht > 0:
-                f_nd = min(f_nd, H / (a_ht * plan))
+            f_nd = min(f_nd, self._nd_feasible(H, S, a_ht * plan, a_std * plan, q, e))
         if plan > 0 and a_sm > 0:
             f_sm = min(f_sm, self.stock(sm).qty / (a_sm * plan))
         f_nd, f_sm = max(f_nd, 0.0), max(f_sm, 0.0)
@@ -141,15 +199,29 @@ class OEM(Firm):
         w_sm = a_sm / mass if mass > 0 else 0.0
         for g, a in other.items():
             self.model.ledger_consume(g, self.stock(g).take(a * plan * f_other))
+        for g, a in lace.items():
+            # La and Ce oxide of Ce-rich magnets: used as far as on hand (abundant; a
+            # shortfall is not counted as lost output)
+            self.model.ledger_consume(g, self.stock(g).take(a * plan * f_nd))
+        self.standin_t = 0.0
         if a_ht + a_std > 0:
-            took_std = self.stock(std).take(f_nd * plan * a_std)
-            took_ht = self.stock(ht).take(f_nd * plan * a_ht + (f_nd * plan * a_std - took_std))
-            self.model.ledger_consume(std, took_std)
-            self.model.ledger_consume(ht, took_ht)
+            need_ht, need_std = f_nd * plan * a_ht, f_nd * plan * a_std
+            took_ht = self.stock(ht).take(need_ht)
+            took_std = self.stock(std).take(need_std)
+            # standard grade short: HT stands in kg for kg
+            extra_ht = self.stock(ht).take(need_std - took_std)
+            # HT grade short: standard stands in at 1 + e kg per kg
+            self.standin_t = self.stock(std).take((need_ht - took_ht) * (1 + e))
+            self.model.ledger_consume(std, took_std + self.standin_t)
+            self.model.ledger_consume(ht, took_ht + extra_ht)
         if a_sm > 0:
             self.model.ledger_consume(sm, self.stock(sm).take(f_sm * plan * a_sm))
         feasible = plan * ((1 - w_sm) * f_nd + w_sm * f_sm) if mass > 0 else plan * f_other
         self.output_units = feasible
+        nd0 = sum(v for g, v in self.recipe0.items() if g in (ht, std))
+        mass0 = sum(v for g, v in self.recipe0.items() if g in self.magnet_goods)
+        ferrite = self.sub_share * (1 - par.ce_magnet_share) * (nd0 / mass0 if mass0 else 0.0)
+        self.substitution_cost = feasible * self.unit_value * par.ferrite_value_loss * ferrite
         lost = max(plan - feasible, 0.0)
         self.lost_units = lost
         self.lost_value = lost * self.unit_value
@@ -164,20 +236,43 @@ class OEM(Firm):
             self.risk += 0.5 * lost / plan
         self._substitute()
 
+    @staticmethod
+    def _nd_feasible(H: float, S: float, n_ht: float, n_std: float, q: float,
+                     e: float) -> float:
+        """Largest share f (may exceed 1) of the NdFeB requirement (``n_ht``, ``n_std`` t)
+        that stocks ``H`` (HT) and ``S`` (standard) cover: HT replaces standard kg for kg;
+        standard replaces up to a share ``q`` of the HT requirement at ``1 + e`` kg/kg."""
+        need = n_ht + n_std
+        f = (H + S) / need
+        if n_ht > 0:
+            if q < 1:
+                f = min(f, H / (n_ht * (1 - q)))
+            # HT short at f: stand-in needs (f n_ht - H)(1 + e) of the standard left over
+            if f * n_ht > H:
+                f = min(f, (S + H * (1 + e)) / (n_std + n_ht * (1 + e)))
+        return f
+
     def _substitute(self) -> None:
+        """Move ``sub_share`` and ``dy_free_share`` towards their price-dependent targets
+        (:func:`abm.demand.adoption_target`, :func:`abm.demand.adopt`): substitution on the
+        larger expected NdFeB price multiple, Dy-free designs on the expected Dy oxide price
+        multiple raised by perceived supply risk (``x (1 + risk)``); up with time constant
+        ``substitution_lag_months / substitution_speed``, down with ``design_life_months``."""
         par = self.model.params
         if not (self.magnet_goods & self.recipe0.keys()):
             return
-        speed = self.model.levers.substitution_speed / par.substitution_lag_months
-        k = 1 - math.exp(-speed)
-        rel = max(self.expected(self._std) / self.model.catalog.ref_price[self._std],
-                  self.expected(self._ht) / self.model.catalog.ref_price[self._ht])
-        if rel > par.substitution_trigger:
-            self.sub_share += (par.substitution_max_share - self.sub_share) * k
+        ref = self.model.catalog.ref_price
+        up = par.substitution_lag_months / self.model.levers.substitution_speed
+        rel = max(self.expected(self._std) / ref[self._std],
+                  self.expected(self._ht) / ref[self._ht])
+        target = adoption_target(rel, par.substitution_max_share, par.substitution_trigger,
+                                 par.adoption_dispersion)
+        self.sub_share = adopt(self.sub_share, target, up, par.design_life_months)
         dy = self.model.catalog.index["ox_Dy"]
-        if self.expected(dy) / self.model.catalog.ref_price[dy] > par.substitution_trigger \
-                or self.risk > 1.0:
-            self.dy_free_share += (par.dy_free_max_share - self.dy_free_share) * k
+        rel_dy = self.expected(dy) / ref[dy] * (1 + self.risk)
+        target = adoption_target(rel_dy, par.dy_free_max_share, par.substitution_trigger,
+                                 par.adoption_dispersion)
+        self.dy_free_share = adopt(self.dy_free_share, target, up, par.design_life_months)
 
 
 class NonMagnetUser(OEM):
@@ -202,7 +297,7 @@ class NonMagnetUser(OEM):
         """Planned use per oxide this month, t."""
         par = self.model.params
         ref = self.model.catalog.ref_price
-        growth = (1 + par.demand_growth_per_year) ** (self.model.steps_done / 12.0)
+        growth = (1 + par.non_magnet_growth_per_year) ** (self.model.steps_done / 12.0)
         eps = par.final_demand_elasticity
         return {g: self.base_units * a * growth * (self.expected(g) / ref[g]) ** eps
                 for g, a in self.recipe0.items()}

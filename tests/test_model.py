@@ -362,6 +362,9 @@ def test_magnet_maker_makes_to_order():
     # expected prices of the magnets and their inputs at reference: no cost cut
     for g in [std, ht] + [og for r in a.recipes().values() for og in r]:
         a.exp_price[g] = float(cat.ref_price[g])
+    for r in a.recipes().values():            # inputs too (demand growth moves them)
+        for og in r:
+            a.exp_price[og] = float(cat.ref_price[og])
     price_led = {g: a.capacity / 12 * share * m.params.base_utilisation
                  for g, share in a.mix.items()}
     adj = m.params.inventory_adjust_months
@@ -392,7 +395,8 @@ def test_defense_buyers_observe_the_defense_node_price():
     res = m.last_clearing
     got = res.flows[:, :, :, 1].sum(axis=1) > 1e-9
     assert got.any()
-    # the defense node's price paid (contract and spot, volume-weighted)
+    # the price paid at the defense node (contract and spot, volume-weighted: abm.model
+    # _observe); equal to the spot quote only while contract indices equal spot prices
     assert np.allclose(m.defense_price[got], res.paid_price[:, :, 1][got])
     d = next(a for a in m.agents_by_type[DefenseContractor] if a.region == "US")
     g = next(iter(d.recipe0))

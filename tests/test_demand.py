@@ -1,0 +1,209 @@
+"""Demand and substitution: sectoral outlook, sector mix by base year, substitution that moves
+demand (Ce-rich magnets buy La and Ce oxide; ferrite costs unit value), thrifting that unwinds,
+recycling bounded by end-of-life magnets, derived value with a substitute."""
+
+import math
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from abm.demand import DemandOutlook, adopt, adoption_target
+from abm.model import RareEarthModel
+from abm.world import sector_shares
+from agents import OEM, MagnetMaker, Recycler
+from agents.recycler import RE_CONTENT, collection_share
+
+
+@pytest.fixture(scope="module")
+def model():
+    return RareEarthModel("baseline", seed=0, months=1)
+
+
+# ------------------------------------------------------------------ outlook and mix
+def test_outlook_rates_by_sector_and_year():
+    o = DemandOutlook()
+    assert o.rate("ev", 2025) == pytest.approx(0.082)
+    assert o.rate("industrial", 2025) == pytest.approx(0.0475)
+    assert o.rate("wind", 2035) == pytest.approx(0.0028)
+    assert o.rate("electronics", 2010) == pytest.approx(0.0905)      # history, before 2023
+    # a year of 2024 compounds to the annual rate
+    assert o.factor("industrial", 2024, 1, 12) == pytest.approx(1.0475)
+    assert o.factor("ev", 2024, 7, 0) == 1.0
+    # EV 7% and the rest 93% of 2023 demand add up to the IEA APS 131 kt in 2030 (93 kt 2023)
+    total = 0.07 * o.factor("ev", 2023, 1, 84) + 0.93 * o.factor("wind", 2023, 1, 84)
+    assert total == pytest.approx(131 / 93, rel=2e-3)
+    assert DemandOutlook(scale=2.0).rate("ev", 2025) == pytest.approx(0.164)
+
+
+def test_sector_mix_by_base_year():
+    s09, s24 = sector_shares(2009), sector_shares(2024)
+    assert s24 == pytest.approx({"ev": 0.07, "wind": 0.11, "electronics": 0.30,
+                                 "industrial": 0.52})
+    assert s09["ev"] + s09["wind"] == pytest.approx(0.125)
+    assert sum(s09.values()) == pytest.approx(1.0)
+
+
+def test_oem_plan_grows_along_the_outlook(model):
+    oem = next(a for a in model.agents_by_type[OEM] if a.sector == "ev")
+    model.steps_done = 12
+    try:
+        assert oem.growth() == pytest.approx(1.082)      # 2024: EV 8.2%/yr
+    finally:
+        model.steps_done = 1
+
+
+# ------------------------------------------------------------------ adoption rule
+def test_adoption_target_and_speeds_by_hand():
+    assert adoption_target(1.5, 0.4, 1.5, 0.2) == pytest.approx(0.2)     # at the median
+    assert adoption_target(1.5 * math.exp(0.2), 0.4, 1.5, 0.2) == pytest.approx(
+        0.4 * 0.841344746, rel=1e-6)
+    assert adopt(0.0, 0.2, 24, 84) == pytest.approx(0.2 * (1 - math.exp(-1 / 24)))
+    assert adopt(0.2, 0.0, 24, 84) == pytest.approx(0.2 * math.exp(-1 / 84))   # slow unwind
+
+
+@settings(max_examples=200, deadline=None)
+@given(share=st.floats(0, 1), target=st.floats(0, 1), up=st.floats(1, 200),
+       down=st.floats(1, 200))
+def test_adopt_stays_between_share_and_target(share, target, up, down):
+    s = adopt(share, target, up, down)
+    assert min(share, target) - 1e-12 <= s <= max(share, target) + 1e-12
+    assert 0.0 <= s <= 1.0
+
+
+@settings(max_examples=200, deadline=None)
+@given(rel=st.floats(0, 1e4), smax=st.floats(0, 1), trig=st.floats(1, 5),
+       d=st.floats(0.05, 0.5))
+def test_adoption_target_is_a_share_up_to_its_max(rel, smax, trig, d):
+    assert 0.0 <= adoption_target(rel, smax, trig, d) <= smax
+
+
+# ------------------------------------------------------------------ substitution moves demand
+def test_ce_rich_magnets_buy_la_and_ce_oxide_by_hand(model):
+    par = model.params
+    oem = next(a for a in model.agents_by_type[OEM] if a.sector == "industrial"
+               and a.region == "CN")
+    cat = model.catalog
+    std, ht = cat.index["mag_ndfeb_std"], cat.index["mag_ndfeb_ht"]
+    ce, la = cat.index["ox_Ce"], cat.index["ox_La"]
+    r0 = oem.recipe0
+    oem.sub_share, oem.dy_free_share = 0.2, 0.0
+    try:
+        r = oem.recipe()
+    finally:
+        oem.sub_share = 0.0
+    moved = 0.2 * (r0[std] + r0[ht])
+    ce_mag = moved * par.ce_magnet_share
+    assert r[ht] == pytest.approx(0.8 * r0[ht])
+    assert r[std] == pytest.approx(0.8 * r0[std] + ce_mag * (1 - par.ce_nd_replacement))
+    lace = ce_mag * par.ce_nd_replacement * 0.30          # RE content of standard NdFeB
+    assert r[ce] == pytest.approx(lace * par.ce_la_ratio)
+    assert r[la] == pytest.approx(lace * (1 - par.ce_la_ratio))
+    # La and Ce are valued at the standard grade they replace
+    assert oem.derived_value(ce) == pytest.approx(oem.expected(std) / 0.30)
+
+
+def test_ferrite_share_costs_unit_value_and_ht_standin_by_hand(model):
+    par = model.params
+    oem = next(a for a in model.agents_by_type[OEM] if a.sector == "ev" and a.region == "US")
+    cat = model.catalog
+    std, ht = cat.index["mag_ndfeb_std"], cat.index["mag_ndfeb_ht"]
+    a_ht = oem.recipe0[ht]
+    plan = 100.0
+    # HT stock covers 90% of the HT need; standard stands in for the rest at 1 + e kg/kg
+    oem.stock(ht).qty = 0.9 * plan * a_ht
+    oem.stock(std).qty = 1.0
+    oem.plan_units = plan
+    oem.produce()
+    assert oem.output_units == pytest.approx(plan)
+    assert oem.lost_units == pytest.approx(0.0, abs=1e-9)
+    assert oem.standin_t == pytest.approx(0.1 * plan * a_ht * (1 + par.dy_free_extra_magnet))
+    # no HT at all: at most the stand-in share q of the HT use can be made
+    assert OEM._nd_feasible(0.0, 10.0, 10.0, 0.0, 0.2, 0.2) == 0.0
+    assert OEM._nd_feasible(8.0, 10.0, 10.0, 0.0, 0.2, 0.2) == pytest.approx(1.0)
+    assert OEM._nd_feasible(8.0, 1.0, 10.0, 0.0, 0.2, 0.2) == pytest.approx((1 + 9.6) / 12)
+    # ferrite: sub_share x (1 - ce_magnet_share) of the NdFeB line loses ferrite_value_loss
+    oem.sub_share = 0.1
+    try:
+        for g in (ht, std):
+            oem.stock(g).qty = 1e6
+        oem.produce()
+    finally:
+        oem.sub_share = 0.0
+    assert oem.substitution_cost == pytest.approx(
+        oem.output_units * 40000 * par.ferrite_value_loss * 0.1 * (1 - par.ce_magnet_share))
+
+
+@settings(max_examples=200, deadline=None)
+@given(H=st.floats(0, 100), S=st.floats(0, 100), nh=st.floats(0.01, 50),
+       ns=st.floats(0, 50), q=st.floats(0, 0.5), e=st.floats(0, 1))
+def test_nd_feasible_never_uses_more_than_on_hand(H, S, nh, ns, q, e):
+    f = OEM._nd_feasible(H, S, nh, ns, q, e)
+    ht_used = min(H, f * nh)
+    standin = (f * nh - ht_used) * (1 + e)
+    assert f * nh - ht_used <= q * f * nh + 1e-9
+    assert standin + max(f * ns - (H - ht_used), 0.0) <= S + 1e-6 * (1 + S)
+
+
+# ------------------------------------------------------------------ thrifting unwinds
+def test_thrifting_unwinds_slowly_when_dy_is_cheap(model):
+    par = model.params
+    mk = next(a for a in model.agents_by_type[MagnetMaker] if a.product == "ndfeb")
+    dy = model.catalog.index["ox_Dy"]
+    mk.exp_price[dy] = float(model.catalog.ref_price[dy])
+    mk.hre_factor = 0.5
+    target = adoption_target(1.0, par.thrifting_max, par.substitution_trigger,
+                             par.adoption_dispersion)
+    mk._thrift()
+    assert 1 - mk.hre_factor == pytest.approx(
+        target + (0.5 - target) * math.exp(-1 / par.design_life_months))
+    assert mk.hre_factor > 0.5
+    mk.exp_price[dy] = 10 * float(model.catalog.ref_price[dy])    # dear Dy: thrift up, fast
+    before = 1 - mk.hre_factor
+    mk._thrift()
+    assert 1 - mk.hre_factor == pytest.approx(
+        before + (par.thrifting_max * 1.0 - before) * (1 - math.exp(-1 / 24)), rel=1e-6)
+    mk.hre_factor = 1.0
+
+
+# ------------------------------------------------------------------ recycling
+def test_recycling_bounded_by_end_of_life_magnets(model):
+    par = model.params
+    rec = next(a for a in model.agents_by_type[Recycler] if a.region == "CN")
+    eol = rec.magnet_use0 / 12 * (1 + par.magnet_use_growth_history) ** (
+        model.steps_done / 12 - par.magnet_life_years)
+    assert rec.end_of_life() == pytest.approx(eol)
+    nd = model.catalog.index["ox_Nd"]
+    rec.exp_price[nd] = 100 * float(model.catalog.ref_price[nd])    # price far up
+    rec.capacity = 1e9                                              # capacity not binding
+    before = sum(rec.output_month.values())
+    rec.produce()
+    q = sum(rec.output_month.values())
+    assert q == pytest.approx(rec.eol_t * RE_CONTENT * collection_share(
+        100, par.recycling_share, par.recycling_max_collection, par.recycling_price_elasticity))
+    assert q <= rec.eol_t * RE_CONTENT * par.recycling_max_collection
+    assert q > before
+    # at the reference price the collected share is the base share
+    assert collection_share(1.0, 0.01, 0.5, 0.8) == pytest.approx(0.01)
+
+
+@settings(max_examples=200, deadline=None)
+@given(rel=st.floats(0, 1e6), base=st.floats(0.001, 0.2), top=st.floats(0.3, 0.9),
+       e=st.floats(0, 3))
+def test_collection_share_in_unit_interval(rel, base, top, e):
+    assert 0.0 <= collection_share(rel, base, top, e) <= top
+
+
+# ------------------------------------------------------------------ mass balance
+def test_mass_balance_with_substitution_and_recycling():
+    m = RareEarthModel("baseline", seed=0, months=4,
+                       overrides={"parameters.substitution_trigger": 1.0,
+                                  "parameters.adoption_dispersion": 0.5})
+    m.run()
+    bal = m.mass_balance()
+    assert abs(bal).max() < 1e-6 * max(m.produced.max(), 1.0)
+    oems = [a for a in m.agents_by_type[OEM] if a.sector != "defense"]
+    assert max(a.sub_share for a in oems) > 0
+    ce = m.catalog.index["ox_Ce"]
+    assert sum(a.stock(ce).qty for a in oems) >= 0
+    assert all(0 <= a.sub_share <= 1 and 0 <= a.dy_free_share <= 1 for a in oems)
