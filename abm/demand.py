@@ -98,9 +98,10 @@ def adoption_target(rel_price: float, max_share: float, trigger: float,
     price): ``max_share x Phi(ln(rel_price / trigger) / dispersion)``, the share of users
     whose lognormal switching threshold (median ``trigger``) the price exceeds (probit
     diffusion: David 1969; Davies 1979). In [0, max_share]; 0 for ``rel_price <= 0``."""
-    if rel_price <= 0:
+    ratio = rel_price / trigger
+    if ratio <= 0:              # also a subnormal price that underflows to 0 (Hypothesis)
         return 0.0
-    return max_share * phi(math.log(rel_price / trigger) / dispersion)
+    return max_share * phi(math.log(ratio) / dispersion)
 
 
 def adopt(share: float, target: float, up_months: float, down_months: float) -> float:

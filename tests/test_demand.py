@@ -207,3 +207,9 @@ def test_mass_balance_with_substitution_and_recycling():
     ce = m.catalog.index["ox_Ce"]
     assert sum(a.stock(ce).qty for a in oems) >= 0
     assert all(0 <= a.sub_share <= 1 and 0 <= a.dy_free_share <= 1 for a in oems)
+
+
+def test_adoption_target_of_a_subnormal_price_is_zero():
+    # regression (Hypothesis): 5e-324 / 2 underflows to 0 and math.log raised
+    from abm.demand import adoption_target
+    assert adoption_target(5e-324, 0.5, 2.0, 0.5) == 0.0
