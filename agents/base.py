@@ -265,17 +265,9 @@ class Firm(mesa.Agent):
         book.declare_end_use(g, self.ridx, planned, use)
         nom = book.nominate(g, self.ridx, par.contract_cover * planned, use)
         q = need / BID_TRANCHES
-        p_hat = self.expected(g)
-        h = p_hat * par.carrying_cost_per_month * target_cover_months
-        if value <= p_hat + h:
-            prices = [value] * BID_TRANCHES
-        else:
-            # marginal_value at each tranche's cover, inlined (scalar) for speed
-            p_t, span = h / (value - p_hat), value - p_hat
-            c0 = (s.qty - use_rate) / use_rate
-            dc = q / use_rate
-            prices = [p_hat + span * p_t ** (max(c0 + dc * (k + 0.5), 0.0) / target_cover_months)
-                      for k in range(BID_TRANCHES)]
+        p_hat, carry = self.expected(g), par.carrying_cost_per_month
+        prices = [marginal_value((s.qty + q * (k + 0.5) - use_rate) / use_rate, p_hat, value,
+                                 target_cover_months, carry) for k in range(BID_TRANCHES)]
         book.bid_tranches(self, g, self.ridx, q, prices, use, nom)
 
     # ----------------------------------------------------------------- accounting
