@@ -323,22 +323,43 @@ def allocate_stockholder_capital(model) -> None:
             if a.region == code:
                 a.capital_usd = budget * (value[a.good] / total if total > 0
                                           else 1.0 / len(idx))
-def _unit_cost(firms_all: pd.DataFrame, year: int, sponsor: str, stage: str, region: str,
+def _unit_cost(firms_all, year: int, sponsor: str, stage: str, region: str,
                product: str) -> float:
     """Cash cost of an entrant, USD/kg: the sponsor's own row in ``firms.csv`` (any base
     year; same stage and region), else the median of the data year's rows of the same
-    stage and region, else of the same stage outside China (magnets: same product)."""
-    f = firms_all[(firms_all["stage"] == stage)]
-    if stage == "magnets":
-        f = f[f["product"] == product]
-    own = f[(f["region"] == region) & f["firm"].fillna("").str.startswith(sponsor)]
-    if len(own):
-        return float(own["unit_cost_usd_kg"].iloc[-1])
-    fy = f[f["base_year"] == year]
-    same = fy[fy["region"] == region]
-    if len(same):
-        return float(same["unit_cost_usd_kg"].median())
-    return float(fy[fy["region"] != "CN"]["unit_cost_usd_kg"].median())
+    stage and region, else of the same stage outside China (magnets: same product).
+
+    ``firms_all``: the ``firms.csv`` table (a DataFrame, or its rows as dicts in file order,
+    :func:`_firm_rows`, which callers pricing many entrants build once)."""
+    rows = _firm_rows(firms_all) if isinstance(firms_all, pd.DataFrame) else firms_all
+    f = [r for r in rows if r["stage"] == stage
+         and (stage != "magnets" or r["product"] == product)]
+    own = [r for r in f if r["region"] == region and r["firm"].startswith(sponsor)]
+    if own:
+        return float(own[-1]["unit_cost_usd_kg"])
+    fy = [r for r in f if r["base_year"] == year]
+    same = [r for r in fy if r["region"] == region]
+    return _median_cost(same if same else [r for r in fy if r["region"] != "CN"])
+
+
+def _firm_rows(firms_all: pd.DataFrame) -> list[dict]:
+    """The columns of ``firms.csv`` that :func:`_unit_cost` reads, as dicts in file order;
+    a missing firm name or product reads as ``""``."""
+    cols = ["stage", "product", "region", "firm", "base_year", "unit_cost_usd_kg"]
+    rows = firms_all[cols].to_dict("records")
+    for r in rows:
+        for k in ("stage", "product", "region", "firm"):
+            if not isinstance(r[k], str):
+                r[k] = ""
+    return rows
+
+
+def _median_cost(rows: list[dict]) -> float:
+    """Median ``unit_cost_usd_kg`` of ``rows``, missing values skipped (as pandas'
+    ``Series.median``), NaN when none."""
+    v = np.array([r["unit_cost_usd_kg"] for r in rows], dtype=float)
+    v = v[~np.isnan(v)]
+    return float(np.median(v)) if len(v) else float("nan")
 
 
 def build_pipeline(model, scenario, start) -> Pipeline:
@@ -361,7 +382,7 @@ def build_pipeline(model, scenario, start) -> Pipeline:
     table = pipeline_table(feed_of)
     intensity = capex_intensity(table)
     sizes = project_sizes(table)
-    firms_all = load_table("firms.csv")
+    firms_all = _firm_rows(load_table("firms.csv"))
     year = _data_year(scenario.base_year)
     cls = {"mining": Miner, "separation": Refiner, "magnets": MagnetMaker}
     projects = []
