@@ -268,19 +268,25 @@ def record_accounts(model, book, clearing, date: str, t: int) -> None:
         floor[ri[gov.region]] = gov.subsidy_cost - prev
         acc.floor_paid[gov.region] = gov.subsidy_cost
     fills = clearing.bid_fill
-    for (a, g, r, u, *_), f in zip(book.bids, fills.tolist()):
-        if f > 0 and isinstance(a, Government):
-            stock_buy[r] += f * float(np.nan_to_num(paid[g, r, u])) * 1000.0
+    for i in np.flatnonzero(fills > 0).tolist():     # filled bids, in book order
+        a, g, r, u = book.bids[i][:4]
+        if isinstance(a, Government):
+            stock_buy[r] += float(fills[i]) * float(np.nan_to_num(paid[g, r, u])) * 1000.0
     add("floor_offtake_cost", "all", floor)
     add("stockpile_purchase_cost", "all", stock_buy)
     # producer surplus by stage
     ps: dict[str, np.ndarray] = {}
     price = clearing.offer_price
-    if price is not None:
-        for (a, g, r, q, ask, *_), f, p in zip(book.offers, clearing.offer_fill.tolist(),
-                                               price.tolist()):
-            if f > 0 and a.stage not in ("government", "end_use"):
-                row = ps.setdefault(a.stage, np.zeros(R))
-                row[r] += f * (p - ask) * 1000.0
+    if price is not None and len(book.offers):
+        # filled offers in book order; np.bincount adds each stage's terms in that order
+        off = book.offer_array()
+        fill = clearing.offer_fill
+        stage = np.array([book.owners[i][0].stage for i in book.offer_owner], dtype=object)
+        sel = (fill > 0) & ~np.isin(stage, ("government", "end_use"))
+        term = fill * (price - off[:, 3]) * 1000.0
+        r_ = off[:, 1].astype(np.int64)
+        for s in dict.fromkeys(stage[sel].tolist()):     # stages in order of first sale
+            m = sel & (stage == s)
+            ps[s] = np.bincount(r_[m], weights=term[m], minlength=R).astype(float)
     for s in sorted(ps):
         add("producer_surplus", s, ps[s])

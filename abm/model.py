@@ -468,9 +468,10 @@ class RareEarthModel(mesa.Model):
             a, g = book.owners[i]
             a.stock(g).add(float(got[i]), float(cm[i] / got[i]), float(ca[i] / got[i]))
         # reserve agencies book what they bought under a purchase programme
-        for (a, g, _r, _u, _q, p, _n), fill in zip(book.bids, res.bid_fill.tolist()):
-            if fill > 0 and isinstance(a, StateReserve):
-                a.record_purchase(g, fill, p)
+        for i in np.flatnonzero(res.bid_fill > 0).tolist():   # filled bids, in book order
+            a, g, _r, _u, _q, p, _n = book.bids[i]
+            if isinstance(a, StateReserve):
+                a.record_purchase(g, float(res.bid_fill[i]), p)
         # perceived risk from licence denials, per destination region: firms perceive it
         # with next month's expectations (the policy refresh clears this month's shocks)
         self._denial_risk = {}
