@@ -33,6 +33,13 @@ import scipy.sparse as sp
 from scipy.optimize import linprog
 
 USES = ("civil", "defense")
+_USE_INDEX = {u: i for i, u in enumerate(USES)}
+
+
+def _use_index(use: str) -> int:
+    """Index of ``use`` in :data:`USES` (ValueError for any other name)."""
+    u = _USE_INDEX.get(use)
+    return USES.index(use) if u is None else u
 
 
 class ClearingError(RuntimeError):
@@ -72,11 +79,12 @@ class OrderBook:
         """Index of the pair ``(agent, good)`` in :attr:`owners` (added on first use); each
         offer and bid row records its owner, so settlement can add fills per pair."""
         key = (agent, good)
-        i = self._owner_index.get(key)
-        if i is None:
+        try:
+            return self._owner_index[key]
+        except KeyError:
             i = self._owner_index[key] = len(self.owners)
             self.owners.append(key)
-        return i
+            return i
 
     def offer(self, agent, good: int, region: int, qty: float, ask: float,
               cm: float, ca: float) -> None:
@@ -89,7 +97,7 @@ class OrderBook:
             use: str = "civil") -> None:
         """Post a bid (ignored when ``qty`` <= 1e-9 t)."""
         if qty > 1e-9 and price > 0:
-            self.bids.append((agent, good, region, USES.index(use), float(qty), float(price),
+            self.bids.append((agent, good, region, _use_index(use), float(qty), float(price),
                               -1))
             self.bid_owner.append(self.owner(agent, good))
 
@@ -107,8 +115,8 @@ class OrderBook:
         """Post one bid per price of ``prices`` (USD/kg) of ``qty`` t each (a number, or one
         per price), as :meth:`bid` does for each (tranches of <= 1e-9 t or at a price <= 0
         are ignored); ``nomination``: the buyer's contract nomination (:meth:`nominate`)."""
-        u = USES.index(use)
-        if isinstance(qty, int | float):
+        u = _use_index(use)
+        if isinstance(qty, (int, float)):
             if qty <= 1e-9:
                 return
             q = float(qty)
@@ -122,13 +130,13 @@ class OrderBook:
     def nominate(self, good: int, region: int, qty: float, use: str = "civil") -> int:
         """Record a contract nomination of ``qty`` t (>= 0) at node ``(good, region, use)``;
         returns its index, to pass to :meth:`bid_tranches`."""
-        self.nominations.append((good, region, USES.index(use), max(float(qty), 0.0)))
+        self.nominations.append((good, region, _use_index(use), max(float(qty), 0.0)))
         return len(self.nominations) - 1
 
     def declare_end_use(self, good: int, region: int, qty: float, use: str = "civil") -> None:
         """Document ``qty`` t/month of planned use of ``good`` at node ``(region, use)``."""
         if qty > 0:
-            key = (good, region, USES.index(use))
+            key = (good, region, _use_index(use))
             self.end_use[key] = self.end_use.get(key, 0.0) + float(qty)
 
     def offer_array(self) -> np.ndarray:

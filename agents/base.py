@@ -87,17 +87,31 @@ def marginal_value(cover, expected: float, value: float, target: float,
     Returns:
         USD/kg, same shape as ``cover``.
     """
+    if isinstance(cover, (float, int)) or np.ndim(cover) == 0:   # np.ndim is slow on floats
+        return marginal_values((cover,), expected, value, target, carrying)[0]
     h = expected * carrying * target
-    if np.ndim(cover) == 0:
-        if value <= expected + h:
-            return value
-        c = max(float(cover), 0.0)
-        return expected + (value - expected) * (h / (value - expected)) ** (c / target)
     c = np.maximum(np.asarray(cover, dtype=float), 0.0)
     if value <= expected + h:
         return np.full_like(c, value)
     p_target = h / (value - expected)           # stock-out probability at the target
     return expected + (value - expected) * p_target ** (c / target)
+
+
+def marginal_values(covers, expected: float, value: float, target: float,
+                    carrying: float) -> list:
+    """:func:`marginal_value` at each cover of the sequence ``covers`` (months), computed
+    one by one with scalar arithmetic (the scalar path of :func:`marginal_value`, which
+    calls it), so a buyer's tranches are priced exactly as single calls would price them.
+
+    Returns:
+        list of USD/kg, one per cover.
+    """
+    h = expected * carrying * target
+    if value <= expected + h:
+        return [value] * len(covers)
+    span = value - expected
+    p_target = h / span                         # stock-out probability at the target
+    return [expected + span * p_target ** (max(float(c), 0.0) / target) for c in covers]
 
 
 class Firm(mesa.Agent):
@@ -199,11 +213,14 @@ class Firm(mesa.Agent):
         par = self.model.params
         a = 1.0 / par.price_expectation_months
         b = 1.0 / par.price_anchor_months
+        anchors = self.anchor_price
         for g, p in self.exp_price.items():
             o = self.observed(g)
             if not math.isfinite(o) or o <= 0:
                 o = p
-            anc = self.anchor(g)
+            anc = anchors.get(g)
+            if anc is None:
+                anc = self.anchor(g)
             self.exp_price[g] = max(p + a * (o - p) + b * (anc - p), 1e-6)
             self.anchor_price[g] = anc + b * (o - anc)
         self.risk *= math.exp(-1.0 / par.risk_decay_months)
@@ -229,11 +246,11 @@ class Firm(mesa.Agent):
             return
         par = self.model.params
         rate = max(self.sales_ema.get(g, 0.0), self.output_month.get(g, 0.0), 1e-6)
-        level = cover_price(self.expected(g), s.qty / rate, target_cover_months,
-                            par.ask_cover_elasticity)
+        p_hat = self.expected(g)
+        level = cover_price(p_hat, s.qty / rate, target_cover_months, par.ask_cover_elasticity)
         n = len(ASK_STEPS)
         q = s.qty / n                        # equal tranches
-        p_hat, k = self.expected(g), par.carrying_cost_per_month * q / rate
+        k = par.carrying_cost_per_month * q / rate
         asks = [max(level * step, p_hat * math.exp(-k * (i + 1)))
                 for i, step in enumerate(ASK_STEPS)]
         book.offer_tranches(self, g, self.ridx, q, asks, s.cm, s.ca)
@@ -266,8 +283,9 @@ class Firm(mesa.Agent):
         nom = book.nominate(g, self.ridx, par.contract_cover * planned, use)
         q = need / BID_TRANCHES
         p_hat, carry = self.expected(g), par.carrying_cost_per_month
-        prices = [marginal_value((s.qty + q * (k + 0.5) - use_rate) / use_rate, p_hat, value,
-                                 target_cover_months, carry) for k in range(BID_TRANCHES)]
+        prices = marginal_values([(s.qty + q * (k + 0.5) - use_rate) / use_rate
+                                  for k in range(BID_TRANCHES)], p_hat, value,
+                                 target_cover_months, carry)
         book.bid_tranches(self, g, self.ridx, q, prices, use, nom)
 
     # ----------------------------------------------------------------- accounting
