@@ -79,12 +79,11 @@ class OrderBook:
         """Index of the pair ``(agent, good)`` in :attr:`owners` (added on first use); each
         offer and bid row records its owner, so settlement can add fills per pair."""
         key = (agent, good)
-        try:
-            return self._owner_index[key]
-        except KeyError:
+        i = self._owner_index.get(key)
+        if i is None:
             i = self._owner_index[key] = len(self.owners)
             self.owners.append(key)
-            return i
+        return i
 
     def offer(self, agent, good: int, region: int, qty: float, ask: float,
               cm: float, ca: float) -> None:

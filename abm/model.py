@@ -449,9 +449,13 @@ class RareEarthModel(mesa.Model):
         if len(filled) and self.policy.floors:
             off = book.offer_array()[filled]
             g_, r_ = off[:, 0].astype(np.int64), off[:, 1].astype(np.int64)
+            # one guaranteed price per (good, region, magnet maker or not)
+            maker = np.array([isinstance(a, MagnetMaker) for a, _ in book.owners], dtype=bool)
+            key = (g_ * self.R + r_) * 2 + maker[own_o[filled]]
+            keys, inv = np.unique(key, return_inverse=True)
             guaranteed = np.array([self.policy.guaranteed_price(
-                self.region_codes[r], g, isinstance(book.offers[i][0], MagnetMaker))
-                for i, g, r in zip(filled, g_.tolist(), r_.tolist())])
+                self.region_codes[(k // 2) % self.R], (k // 2) // self.R, bool(k % 2))
+                for k in keys.tolist()])[inv]
             pay = floor_payment(guaranteed, res.offer_price[filled], res.offer_fill[filled])
             for i, k in zip(filled[pay > 0], np.nonzero(pay > 0)[0]):
                 gov = self._government(book.offers[i][0].region)
