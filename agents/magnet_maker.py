@@ -116,7 +116,7 @@ class MagnetMaker(Firm):
         return plan
 
     def input_value(self, og: int, recipes: dict | None = None,
-                    costs: dict | None = None) -> float:
+                    costs: dict | None = None, sale: dict | None = None) -> float:
         """Most this maker would pay for oxide ``og``: its derived-demand value, USD/kg;
         ``recipes`` and ``costs`` as in :meth:`planned_output`.
 
@@ -126,14 +126,17 @@ class MagnetMaker(Firm):
         the substitute is the standard grade: without them the maker makes standard rather
         than high-temperature magnets, so their value is the high-temperature grade's margin
         premium over the standard grade per extra kg of the oxide (the cost of the
-        substitute, Marshall's derived demand)."""
+        substitute, Marshall's derived demand). ``sale``: grade -> its long-run sale price,
+        if already read."""
         if recipes is None:
             recipes = self.recipes()
         if costs is None:
             costs = self.input_costs(recipes)
+        if sale is None:
+            sale = {g: self.longrun_sale_price(g) for g in self.mix}
 
         def margin(g, skip):
-            return (self.longrun_sale_price(g) - self.unit_cost
+            return (sale[g] - self.unit_cost
                     - sum(c for i, c in costs[g] if i != skip))
 
         std = self.model.catalog.index[mag("ndfeb_std")]
@@ -160,10 +163,11 @@ class MagnetMaker(Firm):
             for og, a in recipes[g].items():
                 use[og] = use.get(og, 0.0) + q * a
         cover = par.inventory_target_weeks / WEEKS_PER_MONTH
+        sale = {g: self.longrun_sale_price(g) for g in self.mix}
         for og, rate in use.items():
             # derived demand: the oxide's value in the magnet; magnet prices pass input
             # costs through, so a maker values an input at least at its expected price
-            value = max(self.input_value(og, recipes, costs), self.expected(og))
+            value = max(self.input_value(og, recipes, costs, sale), self.expected(og))
             self.bid_for(book, og, rate, cover, value)
         for g in self.mix:
             self.offer_stock(book, g, target_cover_months=FINISHED_COVER_MONTHS)
