@@ -268,9 +268,11 @@ def record_accounts(model, book, clearing, date: str, t: int) -> None:
         floor[ri[gov.region]] = gov.subsidy_cost - prev
         acc.floor_paid[gov.region] = gov.subsidy_cost
     fills = clearing.bid_fill
-    for i in np.flatnonzero(fills > 0).tolist():     # filled bids, in book order
-        a, g, r, u = book.bids[i][:4]
-        if isinstance(a, Government):
+    if len(book.bids):
+        gov = np.array([isinstance(a, Government) for a, _ in book.owners], dtype=bool)
+        by_gov = gov[np.asarray(book.bid_owner, dtype=np.int64)]
+        for i in np.flatnonzero((fills > 0) & by_gov).tolist():   # in book order
+            _a, g, r, u = book.bids[i][:4]
             stock_buy[r] += float(fills[i]) * float(np.nan_to_num(paid[g, r, u])) * 1000.0
     add("floor_offtake_cost", "all", floor)
     add("stockpile_purchase_cost", "all", stock_buy)
