@@ -246,7 +246,7 @@ class Firm(mesa.Agent):
             return
         par = self.model.params
         rate = max(self.sales_ema.get(g, 0.0), self.output_month.get(g, 0.0), 1e-6)
-        p_hat = self.expected(g)
+        p_hat = float(self.expected(g))     # Python float arithmetic: same IEEE results
         level = cover_price(p_hat, s.qty / rate, target_cover_months, par.ask_cover_elasticity)
         n = len(ASK_STEPS)
         q = s.qty / n                        # equal tranches
@@ -282,7 +282,7 @@ class Firm(mesa.Agent):
         book.declare_end_use(g, self.ridx, planned, use)
         nom = book.nominate(g, self.ridx, par.contract_cover * planned, use)
         q = need / BID_TRANCHES
-        p_hat, carry = self.expected(g), par.carrying_cost_per_month
+        p_hat, carry = float(self.expected(g)), par.carrying_cost_per_month
         prices = marginal_values([(s.qty + q * (k + 0.5) - use_rate) / use_rate
                                   for k in range(BID_TRANCHES)], p_hat, value,
                                  target_cover_months, carry)
