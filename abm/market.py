@@ -26,7 +26,6 @@ regions and ``max_steps``.
 
 from __future__ import annotations
 
-from array import array
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -75,10 +74,6 @@ class OrderBook:
                                     compare=False)
     _bid_arr: np.ndarray = field(default_factory=lambda: np.zeros((0, 6)), repr=False,
                                   compare=False)
-    # the numeric columns of offers and bids, appended with each row (read by offer_array
-    # and bid_array without a pass over the tuples)
-    _offer_num: array = field(default_factory=lambda: array("d"), repr=False, compare=False)
-    _bid_num: array = field(default_factory=lambda: array("d"), repr=False, compare=False)
 
     def owner(self, agent, good: int) -> int:
         """Index of the pair ``(agent, good)`` in :attr:`owners` (added on first use); each
@@ -95,16 +90,14 @@ class OrderBook:
         """Post an offer (ignored when ``qty`` <= 1e-9 t)."""
         if qty > 1e-9:
             self.offers.append((agent, good, region, float(qty), float(ask), cm, ca))
-            self._offer_num.extend((good, region, qty, ask, cm, ca))
             self.offer_owner.append(self.owner(agent, good))
 
     def bid(self, agent, good: int, region: int, qty: float, price: float,
             use: str = "civil") -> None:
         """Post a bid (ignored when ``qty`` <= 1e-9 t)."""
         if qty > 1e-9 and price > 0:
-            row = (agent, good, region, _use_index(use), float(qty), float(price), -1)
-            self.bids.append(row)
-            self._bid_num.extend(row[1:])
+            self.bids.append((agent, good, region, _use_index(use), float(qty), float(price),
+                              -1))
             self.bid_owner.append(self.owner(agent, good))
 
     def offer_tranches(self, agent, good: int, region: int, qty: float, asks,
@@ -113,12 +106,8 @@ class OrderBook:
         does for each (all ignored when ``qty`` <= 1e-9 t)."""
         if qty > 1e-9:
             q = float(qty)
-            rows = [(agent, good, region, q, float(ask), cm, ca) for ask in asks]
-            self.offers.extend(rows)
-            num = self._offer_num
-            for row in rows:
-                num.extend(row[1:])
-            self.offer_owner.extend([self.owner(agent, good)] * len(rows))
+            self.offers.extend([(agent, good, region, q, float(ask), cm, ca) for ask in asks])
+            self.offer_owner.extend([self.owner(agent, good)] * len(asks))
 
     def bid_tranches(self, agent, good: int, region: int, qty, prices,
                      use: str = "civil", nomination: int = -1) -> None:
@@ -135,9 +124,6 @@ class OrderBook:
             rows = [(agent, good, region, u, float(q), float(p), nomination)
                     for q, p in zip(qty, prices) if q > 1e-9 and p > 0]
         self.bids.extend(rows)
-        num = self._bid_num
-        for row in rows:
-            num.extend(row[1:])
         self.bid_owner.extend([self.owner(agent, good)] * len(rows))
 
     def nominate(self, good: int, region: int, qty: float, use: str = "civil") -> int:
@@ -156,28 +142,19 @@ class OrderBook:
         """Offers as a float array (n_offers, 6): good, origin, qty, ask, cm, ca (book
         order; rebuilt only when offers were added since the last call)."""
         if len(self._offer_arr) != len(self.offers):
-            self._offer_arr = _rows_array(self.offers, self._offer_num)
+            self._offer_arr = np.array([o[1:] for o in self.offers], dtype=float).reshape(-1, 6)
         return self._offer_arr
 
     def bid_array(self) -> np.ndarray:
         """Bids as a float array (n_bids, 6): good, region, use, qty, price, nomination
         (book order; rebuilt only when bids were added since the last call)."""
         if len(self._bid_arr) != len(self.bids):
-            self._bid_arr = _rows_array(self.bids, self._bid_num)
+            self._bid_arr = np.array([b[1:] for b in self.bids], dtype=float).reshape(-1, 6)
         return self._bid_arr
 
     def nomination_array(self) -> np.ndarray:
         """Nominations as a float array (n, 4): good, region, use, qty."""
         return np.array(self.nominations, dtype=float).reshape(-1, 4)
-
-
-def _rows_array(rows: list[tuple], num: array) -> np.ndarray:
-    """The numeric fields (all but the agent) of ``rows`` as a float array (n, 6): from
-    ``num`` (the same fields appended with each row) when it holds exactly those rows,
-    else from the tuples (rows added to the lists directly)."""
-    if len(num) == 6 * len(rows):
-        return np.frombuffer(num, dtype=float).reshape(-1, 6).copy()
-    return np.array([r[1:] for r in rows], dtype=float).reshape(-1, 6)
 
 
 @dataclass
