@@ -179,6 +179,57 @@ class Parameters(NumbersModel):
     ask_cover_elasticity: float = P(
         0.5, "-", 0.1, 3.0, "inventory-coverage price effect (Sterman 2000, ch. 20); GCMat",
         "How much sellers' asks rise as their cover falls below target.")
+    sell_cover_months: float = P(
+        1.0, "months", 0.25, 3.0,
+        "finished-goods inventory of a made-to-order process of about a month of sales "
+        "(Sterman 2000, ch. 17-18, desired inventory coverage); assumption within the range",
+        "Finished-goods cover sellers aim to hold (miners, separators, recyclers, magnet "
+        "makers), months of sales; sets their coverage price and their make-to-order output.")
+    ask_spread: float = P(
+        0.09, "-", 0.0, 0.3,
+        "assumption: a seller's offer ladder spans a few percent around its coverage price "
+        "(the discretised supply schedule of a posted-offer market; Plott and Smith 1978)",
+        "Discount of a seller's cheapest offer tranche below its coverage price; the four "
+        "tranches are asked at 1 - spread x (1, 2/3, 1/3, 1/9).")
+    sales_smoothing: float = P(
+        0.3, "-", 0.05, 1.0,
+        "exponential smoothing of demand forecasts (Sterman 2000, ch. 16; weight 0.3 = a "
+        "time constant of about 3 months)",
+        "Weight of this month's sales in a firm's expected monthly sales.")
+    margin_smoothing: float = P(
+        0.2, "-", 0.05, 1.0,
+        "exponential smoothing (Sterman 2000, ch. 16; weight 0.2 = about 5 months)",
+        "Weight of this month's operating margin in a firm's smoothed margin (reporting).")
+    separation_margin_cutoff: float = P(
+        0.8, "-", 0.3, 1.0,
+        "assumption: separators run at the price-led rate while their feed's value ratio "
+        "(oxide basket less processing, over the feed price) stays above this share of its "
+        "base-year level, and cut runs in proportion below it (shutdown when cash margins "
+        "vanish; Varian 1992, ch. 13)",
+        "Feed margin index (1 at base) below which a separator cuts throughput in proportion.")
+    unsold_stock_months: float = P(
+        2.0, "months", 1.0, 6.0,
+        "assumption: a magnet maker with no sales history cuts output once its stock exceeds "
+        "this many months of normal output (Sterman 2000, ch. 17-18)",
+        "Finished stock, in months of normal output, above which a maker that has not sold "
+        "yet cuts its run rate; the cut reaches 80% when stock exceeds it by twice as much "
+        "again.")
+    expansion_utilisation_trigger: float = P(
+        0.85, "-", 0.6, 1.0,
+        "capacity utilisation above which firms plan brownfield expansions (capacity "
+        "planning on utilisation, Sterman 2000, ch. 17; industry norm 80-90%)",
+        "Utilisation at which the price signal for a brownfield expansion is on.")
+    expansion_demand_trigger: float = P(
+        0.95, "-", 0.7, 1.0,
+        "assumption: expand when output grown at the expected demand growth over the lead "
+        "time would exceed this share of capacity (Sterman 2000, ch. 17 supply line)",
+        "Share of capacity that output grown over the lead time must exceed for the demand "
+        "signal of a brownfield expansion.")
+    brownfield_lead_share: float = P(
+        0.25, "-", 0.1, 1.0,
+        "assumption: a brownfield expansion at an operating plant (debottlenecking, an "
+        "extra line) takes a fraction of a greenfield project's lead time",
+        "Brownfield lead time as a share of the stage's greenfield lead time.")
     # --- supply -----------------------------------------------------------------------
     base_utilisation: float = P(
         0.9, "-", 0.5, 1.0, "assumption", "Share of capacity used at base-year prices.")

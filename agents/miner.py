@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from abm.goods import conc
-from agents.base import SELL_COVER_MONTHS, Firm
+from agents.base import Firm
 
 
 class Miner(Firm):
@@ -32,14 +32,15 @@ class Miner(Firm):
 
     def post_orders(self, book) -> None:
         """Offer concentrate stock."""
-        self.offer_stock(book, self.good, target_cover_months=SELL_COVER_MONTHS)
+        self.offer_stock(book, self.good,
+                         target_cover_months=self.model.params.sell_cover_months)
 
     def produce(self) -> None:
         """Mine this month's output into stock (t REO).
 
         Output is made to order (Sterman 2000, ch. 17-18: production = expected sales +
         inventory correction), ``sales_ema + (T x sales_ema - stock) /
-        inventory_adjust_months`` with ``T`` = :data:`SELL_COVER_MONTHS`, bounded by the
+        inventory_adjust_months`` with ``T`` = ``sell_cover_months``, bounded by the
         run rate the expected price supports: capacity x :meth:`Firm.cost_utilisation` of
         the expected concentrate price over the cash cost (the share of the mine's
         operations whose cash cost the price covers). A mine with no sales yet runs at that
@@ -55,7 +56,7 @@ class Miner(Firm):
         s = self.stock(self.good)
         sold = self.sales_ema.get(self.good)
         if sold is not None:
-            want = sold + (SELL_COVER_MONTHS * sold - s.qty) / par.inventory_adjust_months
+            want = sold + (par.sell_cover_months * sold - s.qty) / par.inventory_adjust_months
             q = min(q, max(want, 0.0))
         q *= self.model.policy.quota_factor(self.region, self.deposit)
         s.add(q, self.china_origin, self.china_origin)

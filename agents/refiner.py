@@ -64,7 +64,8 @@ class Refiner(Firm):
     def planned_throughput(self, oxide: np.ndarray | None = None) -> float:
         """Planned feed for this month, t REO: capacity x utilisation, where utilisation
         responds to the oxide price index of the plant's feed basket (the output price
-        signal) and is cut in proportion when the feed margin index falls below 0.8;
+        signal) and is cut in proportion when the feed margin index falls below
+        ``separation_margin_cutoff`` (0.8);
         ``oxide`` as in :meth:`basket_index`."""
         if not self.active:
             return 0.0
@@ -72,8 +73,9 @@ class Refiner(Firm):
             oxide = self.expected_oxides()
         u = self.utilisation(self.basket_index(oxide))
         margin = self.margin_index(oxide)
-        if margin < 0.8:
-            u *= max(margin, 0.0) / 0.8
+        cut = self.model.params.separation_margin_cutoff
+        if margin < cut:
+            u *= max(margin, 0.0) / cut
         return self.capacity / 12.0 * u
 
     def _basket(self) -> tuple[np.ndarray, float]:
@@ -131,7 +133,7 @@ class Refiner(Firm):
             # derived demand: the feed's oxide-basket value less processing cost
             self.bid_for(book, g, plan * w, cover, value)
         for g in self.oxide_goods:
-            self.offer_stock(book, g, target_cover_months=1.0)
+            self.offer_stock(book, g, target_cover_months=self.model.params.sell_cover_months)
 
     def produce(self) -> None:
         """Crack feed on hand (up to planned throughput) into oxides and losses."""

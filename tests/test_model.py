@@ -354,7 +354,6 @@ def test_magnet_maker_makes_to_order():
     # hand check of MagnetMaker.planned_output: with a sales history, output is at most
     # expected sales plus the gap to one month of finished stock over inventory_adjust_months
     from agents import MagnetMaker
-    from agents.magnet_maker import FINISHED_COVER_MONTHS
     m = RareEarthModel("baseline", seed=0, months=1)
     a = next(a for a in m.agents_by_type[MagnetMaker]
              if a.product == "ndfeb" and a.region == "JP" and a.capacity > 0)
@@ -376,7 +375,7 @@ def test_magnet_maker_makes_to_order():
     a.sales_ema[ht] = 10 * price_led[ht]
     a.stock(ht).qty = 0.0
     plan = a.planned_output()
-    assert FINISHED_COVER_MONTHS == 1.0
+    assert m.params.sell_cover_months == 1.0
     assert price_led[std] > 100.0
     assert plan[std] == pytest.approx(100.0 + (100.0 - 160.0) / adj, rel=1e-9)
     assert plan[ht] == pytest.approx(price_led[ht], rel=1e-9)
