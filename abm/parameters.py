@@ -214,6 +214,12 @@ class Parameters(NumbersModel):
         "Finished stock, in months of normal output, above which a maker that has not sold "
         "yet cuts its run rate; the cut reaches 80% when stock exceeds it by twice as much "
         "again.")
+    project_size_scale: float = P(
+        1.0, "-", 0.25, 1.0,
+        "1 = brownfield expansions drawn from the sizes of the pipeline's real projects "
+        "(abm/data/project_pipeline.csv); smaller = debottlenecking steps; never larger than "
+        "real projects (issue 12)",
+        "Scale of brownfield expansion sizes relative to the pipeline's project sizes.")
     expansion_utilisation_trigger: float = P(
         0.85, "-", 0.6, 1.0,
         "capacity utilisation above which firms plan brownfield expansions (capacity "

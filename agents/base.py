@@ -575,7 +575,8 @@ class Firm(mesa.Agent):
         3. the cash account is settled (:meth:`settle_cash`) and the firm mothballs,
            restarts or exits (:meth:`review_status`);
         4. on the firm's review month, a brownfield expansion of a size drawn from the
-           pipeline's projects of the stage (at most the firm's nameplate) is committed
+           pipeline's projects of the stage times ``project_size_scale`` (at most the
+           firm's nameplate) is committed
            when the NPV at long-run prices (:meth:`project_npv`) is at least
            ``investment_hurdle`` x capital cost and either
            * price signal: the plant runs above ``expansion_utilisation_trigger`` (85%) of
@@ -622,7 +623,8 @@ class Firm(mesa.Agent):
                          and s_out * growth >= trig_d * (s_cap + s_pipe))
         if not (price_signal or demand_signal):
             return
-        size = min(float(self.model.rng.choice(sizes)), self.nameplate)
+        size = min(par.project_size_scale * float(self.model.rng.choice(sizes)),
+                   self.nameplate)
         capex = self.capex_per_t() * size
         value, fin = self.project_npv(size, capex, lead)
         if value >= par.investment_hurdle * fin.capex:
