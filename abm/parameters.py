@@ -201,12 +201,12 @@ class Parameters(NumbersModel):
         "exponential smoothing (Sterman 2000, ch. 16; weight 0.2 = about 5 months)",
         "Weight of this month's operating margin in a firm's smoothed margin (reporting).")
     separation_margin_cutoff: float = P(
-        0.8, "-", 0.3, 1.0,
-        "assumption: separators run at the price-led rate while their feed's value ratio "
-        "(oxide basket less processing, over the feed price) stays above this share of its "
-        "base-year level, and cut runs in proportion below it (shutdown when cash margins "
-        "vanish; Varian 1992, ch. 13)",
-        "Feed margin index (1 at base) below which a separator cuts throughput in proportion.")
+        1.0, "-", 0.8, 1.5,
+        "shutdown rule: a plant runs while revenue covers its cash cost (Varian 1992, ch. 13); "
+        "the feed value ratio is the oxide basket less processing over the feed price, so 1 "
+        "is cash breakeven; above 1 = runs are cut while still earning a margin",
+        "Feed value ratio (feed-weighted, 1 = cash breakeven) below which a separator cuts "
+        "throughput in proportion.")
     unsold_stock_months: float = P(
         2.0, "months", 1.0, 6.0,
         "assumption: a magnet maker with no sales history cuts output once its stock exceeds "
@@ -236,6 +236,18 @@ class Parameters(NumbersModel):
         "assumption: a brownfield expansion at an operating plant (debottlenecking, an "
         "extra line) takes a fraction of a greenfield project's lead time",
         "Brownfield lead time as a share of the stage's greenfield lead time.")
+    price_indexation: float = P(
+        0.5, "-", 0.0, 1.0,
+        "effect of costs on price in the commodity price formulation of Sterman (2000, ch. "
+        "20): indicated price = expected price x effect of coverage x (1 + sensitivity x "
+        "(reference / expected - 1)); the references are those the trade indexes its prices "
+        "to: magnet supply contracts carry raw-material price adjustment clauses (the bill of "
+        "materials), concentrate is sold on its payable oxide content (netback pricing, as "
+        "concentrates of base metals are priced on payable metal less treatment charges); "
+        "0 = asks follow coverage alone, 1 = full indexation; calibration choice in the range",
+        "Weight of a seller's indexed reference price in its asks (magnet makers: inputs at "
+        "expected prices plus conversion at the base-year markup; miners: the netback of the "
+        "concentrate's oxide content at the base-year payability).")
     # --- supply -----------------------------------------------------------------------
     base_utilisation: float = P(
         0.9, "-", 0.5, 1.0, "assumption", "Share of capacity used at base-year prices.")

@@ -217,11 +217,14 @@ class Firm(mesa.Agent):
 
         * the coverage price: the expected price scaled by the coverage rule, with cover =
           stock over expected monthly sales against ``target_cover_months`` (sellers with
-          excess stock ask less), times ``1 - ask_spread x``
+          excess stock ask less), and, for a seller whose trade indexes prices to a
+          reference (:meth:`indexed_price`), by the effect of costs on price
+          ``1 + price_indexation x (indexed / expected - 1)`` (Sterman 2000, ch. 20), times ``1 - ask_spread x``
           :data:`ASK_LADDER` (0.91-0.99 at the default); and
-        * its storage value: the expected price discounted by the carrying cost over the
-          months ``c_k`` until the tranche would be sold at the normal sales rate,
-          ``p_hat x exp(-carrying_cost_per_month x c_k)`` (competitive storage: stock is held
+        * its storage value: the price the seller expects once its stock is back at target
+          (the expected price, with the effect of costs on price where it applies)
+          discounted by the carrying cost over the months ``c_k`` until the tranche would be
+          sold at the normal sales rate, ``p_norm x exp(-carrying_cost_per_month x c_k)`` (competitive storage: stock is held
           while the expected price gain covers carrying cost and interest; Williams and
           Wright 1991; Deaton and Laroque 1992).
         """
@@ -230,14 +233,27 @@ class Firm(mesa.Agent):
             return
         par = self.model.params
         rate = max(self.sales_ema.get(g, 0.0), self.output_month.get(g, 0.0), 1e-6)
-        level = cover_price(self.expected(g), s.qty / rate, target_cover_months,
-                            par.ask_cover_elasticity)
+        p_hat = self.expected(g)
+        # the price the seller expects once its stock is back at target: its expected price
+        # and, where its trade indexes prices to a reference, the effect of costs on price
+        # (Sterman 2000, ch. 20)
+        normal = p_hat
+        indexed = self.indexed_price(g)
+        if indexed is not None:
+            normal = p_hat * (1.0 + par.price_indexation * (indexed / p_hat - 1.0))
+        level = cover_price(normal, s.qty / rate, target_cover_months, par.ask_cover_elasticity)
         n = len(ASK_LADDER)
         q = s.qty / n                        # equal tranches
-        p_hat, k = self.expected(g), par.carrying_cost_per_month * q / rate
-        asks = [max(level * step, p_hat * math.exp(-k * (i + 1)))
+        k = par.carrying_cost_per_month * q / rate
+        asks = [max(level * step, normal * math.exp(-k * (i + 1)))
                 for i, step in enumerate(1.0 - par.ask_spread * x for x in ASK_LADDER)]
         book.offer_tranches(self, g, self.ridx, q, asks, s.cm, s.ca)
+
+    def indexed_price(self, g: int) -> float | None:
+        """The reference price the trade indexes this firm's sales of ``g`` to, USD/kg
+        (magnet makers: their input costs; miners: the netback of the concentrate's oxide
+        content); ``None``: asks follow coverage alone."""
+        return None
 
     def bid_for(self, book, g: int, use_rate: float, target_cover_months: float,
                 value: float, use: str = "civil") -> None:

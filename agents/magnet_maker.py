@@ -44,6 +44,7 @@ class MagnetMaker(Firm):
         self.hre_factor = 1.0
         self.china = region == "CN"
         self.sells = set(self.mix)
+        self._markup: dict[int, float] = {}   # grade -> base-year price / cost
 
     @property
     def market(self) -> str:
@@ -115,6 +116,20 @@ class MagnetMaker(Firm):
                 q *= max(price / var, 0.0)
             plan[g] = q
         return plan
+
+    def indexed_price(self, g: int) -> float:
+        """Price of magnet grade ``g`` that the maker's costs indicate, USD/kg: conversion
+        cost plus the current bill of materials at expected oxide prices, times the grade's
+        base-year markup (reference price over the base-year cost at reference oxide
+        prices: Lerner's price-cost margin held at its base-year level). Magnet supply
+        contracts index prices to raw-material prices in this way."""
+        cat = self.model.catalog
+        mk = self._markup.get(g)
+        if mk is None:
+            base = self.unit_cost + sum(a * cat.ref_price[og] for og, a in self.bom[g].items())
+            mk = self._markup[g] = float(cat.ref_price[g] / base) if base > 0 else 1.0
+        return mk * (self.unit_cost
+                     + sum(a * self.expected(og) for og, a in self.recipe(g).items()))
 
     def input_value(self, og: int, recipes: dict | None = None,
                     costs: dict | None = None) -> float:

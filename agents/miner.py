@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from abm.goods import conc
+from abm.goods import conc, ox
 from agents.base import Firm
 
 
@@ -24,6 +24,7 @@ class Miner(Firm):
         self.good = model.catalog.index[conc(deposit)]
         self.china_origin = 1.0 if region == "CN" else 0.0
         self.sells = {self.good}
+        self._payable: float | None = None   # base-year price / netback (indexed_price)
 
     @property
     def market(self) -> str:
@@ -81,6 +82,32 @@ class Miner(Firm):
         m = self.longrun_sale_price(self.good) - self.unit_cost
         return max(m, self.netback_margin()) if self.integrated else m
 
+    def indexed_price(self, g: int) -> float | None:
+        """Netback price of the concentrate, USD/kg REO: its payable share (the base-year
+        reference price over the base-year netback) of the netback of its oxide content,
+        ``recovery x sum_e content_e x p_hat[ox_e] - toll``, at the mine's expected oxide
+        prices, with ``toll`` the median processing cost of all separators. Concentrates
+        are sold on their payable content (as base-metal concentrates are priced on payable
+        metal less treatment charges), so their price follows the oxide basket. ``None``
+        when the base-year netback is not positive."""
+        if g != self.good:
+            return None
+        if self._payable is None:
+            from agents.refiner import Refiner
+            cat = self.model.catalog
+            costs = [r.unit_cost for r in self.model.agents_by_type.get(Refiner, [])]
+            self._toll = float(np.median(costs)) if costs else 0.0
+            self._oxides = [(cat.index[ox(e)], c) for e, c
+                            in zip(self.model.elements, cat.content[self.good]) if c > 0]
+            base = (self.model.params.separation_recovery
+                    * sum(c * cat.ref_price[i] for i, c in self._oxides) - self._toll)
+            self._payable = float(cat.ref_price[self.good] / base) if base > 0 else 0.0
+        if self._payable <= 0:
+            return None
+        net = (self.model.params.separation_recovery
+               * sum(c * self.expected(i) for i, c in self._oxides) - self._toll)
+        return self._payable * net if net > 0 else None
+
     def netback_margin(self) -> float:
         """Margin of the ore valued at the separated-oxide basket (netback): recovery x
         sum over oxides of content x long-run expected oxide price (:meth:`anchor` in the
@@ -88,7 +115,6 @@ class Miner(Firm):
         less the mine's cash cost, USD/kg REO. Feasibility studies of greenfield projects
         outside China value their product so (basket price of the contained oxides; e.g.
         Lynas and Arafura studies), since no concentrate market exists outside China."""
-        from abm.goods import ox
         from agents.refiner import Refiner
         cat = self.model.catalog
         comp = cat.content[self.good]

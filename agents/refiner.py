@@ -72,10 +72,10 @@ class Refiner(Firm):
         if oxide is None:
             oxide = self.expected_oxides()
         u = self.utilisation(self.basket_index(oxide))
-        margin = self.margin_index(oxide)
+        ratio = self.value_ratio_mix(oxide)
         cut = self.model.params.separation_margin_cutoff
-        if margin < cut:
-            u *= max(margin, 0.0) / cut
+        if ratio < cut:
+            u *= max(ratio, 0.0) / cut
         return self.capacity / 12.0 * u
 
     def _basket(self) -> tuple[np.ndarray, float]:
@@ -101,6 +101,12 @@ class Refiner(Firm):
     def value_ratio(self, g: int) -> float:
         """Basket value (less processing) over the expected feed price, for feed ``g``."""
         return max(self.feed_value(g), 0.0) / max(self.expected(g), 1e-9)
+
+    def value_ratio_mix(self, oxide: np.ndarray | None = None) -> float:
+        """Feed-weighted :meth:`value_ratio` of the current feed mix (oxide basket at
+        expected prices less processing, over the expected feed price; 1 = cash breakeven);
+        ``oxide`` as in :meth:`basket_index`."""
+        return float(sum(w * r for w, r in zip(self.feed_weights, self.feed_values(oxide)[1])))
 
     def margin_index(self, oxide: np.ndarray | None = None) -> float:
         """Feed-weighted value ratio relative to its base-year level (1 at base); ``oxide``
