@@ -278,10 +278,12 @@ def test_output_average_follows_output_over_the_review_period():
     assert a.output_avg == pytest.approx(before * (1 - 1 / m.params.investment_review_months))
 
 
-@pytest.mark.xfail(strict=True, reason="with the sourced 5%/yr magnet demand growth (IEA APS, issue 12) the baseline runs short of magnets in late 2035 (seed 0: 12.9 bn USD in Nov-Dec 2035); capacity does not keep up, issue 12")
 def test_baseline_runs_to_2035_without_lost_output():
     # regression: every firm answered the same demand signal, capacity overshot in waves and
-    # the baseline fell into gluts and shortages after 2029 (seed 0: USD 459 bn lost output)
+    # the baseline fell into gluts and shortages after 2029 (seed 0: USD 459 bn lost output);
+    # and (session 6) sellers' expectations pinned their asks in a glut, the concentrate
+    # price stayed up while oxide prices fell, mines cut to 56% and HT magnets ran short of
+    # Tb in 2035 (seed 1: 25-34 bn USD lost output)
     m = RareEarthModel("baseline", seed=0).run()
     hf = m.headline_frame()
     assert hf["OEM lost output (USD m/month)"].sum() == 0.0
@@ -409,3 +411,34 @@ def test_origin_shares_stay_within_0_and_1():
     f = m.recorder.frame(metrics=("china_content", "china_mined_content"))
     assert len(f) > 0
     assert f["value"].between(0.0, 1.0).all(), f["value"].agg(["min", "max"]).to_dict()
+
+
+BASELINE_SEEDS = (0, 1, 2, 3, 4)
+
+
+@pytest.fixture(scope="module")
+def baseline_outcomes():
+    """Issue-12 baseline figures for 5 seeds (about 2 minutes on 2 cores)."""
+    from abm.outcomes import evaluate
+    names = ["mine_utilisation_min_2029_2035", "ndpr_china_max_ratio_2029_2035",
+             "ndpr_china_min_ratio_2029_2035", "oem_lost_output_usd"]
+    return [evaluate("baseline", seed=s, outcomes=names)[0] for s in BASELINE_SEEDS]
+
+
+@pytest.mark.slow
+def test_baseline_mines_stay_busy_every_seed(baseline_outcomes):
+    # issue 12: over 2029-35 world mine utilisation stays at or above 70% in each of 5 seeds
+    for s, o in zip(BASELINE_SEEDS, baseline_outcomes):
+        assert o["mine_utilisation_min_2029_2035"] >= 0.7, (s, o)
+        assert o["oem_lost_output_usd"] == 0.0, (s, o)
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="issue 12: NdPr in China peaks about 1.57x its 2024 "
+                   "level in 2029-30 (target within +-40%): 5%/yr magnet demand growth "
+                   "outruns mining and separation until new capacity ramps up; see "
+                   "docs/calibration.md section 4 (baseline robustness)")
+def test_baseline_ndpr_stays_within_40_percent_every_seed(baseline_outcomes):
+    for s, o in zip(BASELINE_SEEDS, baseline_outcomes):
+        assert 0.6 <= o["ndpr_china_min_ratio_2029_2035"], (s, o)
+        assert o["ndpr_china_max_ratio_2029_2035"] <= 1.4, (s, o)
