@@ -93,9 +93,10 @@ SCHEMAS: dict[str, dict[str, str]] = {
     # ---- issue 13 tables: country economic accounts (abm/accounts.py)
     "io_multipliers.csv": {"region": "choice:io_region", "sector": "choice:io_sector",
                            "io_industry": "str", "va_share": "share",
-                           "va_multiplier": "float+", "source": "str", "status": "status"},
+                           "va_multiplier": "float+", "source": "str", "status": "status",
+                           "note": "str?"},
     "gdp.csv": {"region": "region", "year": "year", "gdp_usd_bn": "float+", "source": "str",
-                "status": "status"},
+                "status": "status", "note": "str?"},
     "defense_platforms.csv": {"platform": "str", "ree_lb": "float+", "ree_kg": "float+",
                               "unit_cost_usd": "float+", "cost_basis": "str", "source": "str",
                               "status": "status"},

@@ -104,6 +104,39 @@ def _capacity_outside_china(stage: str):
     return f
 
 
+def _in_years(ts: pd.DataFrame, first: int, last: int) -> pd.Series:
+    """Boolean mask of the rows of ``ts`` dated in calendar years ``first``..``last``."""
+    y = pd.to_datetime(ts["date"].astype(str)).dt.year
+    return (y >= first) & (y <= last)
+
+
+def _mine_utilisation_min(first: int, last: int):
+    """Lowest monthly world mine utilisation in ``first``..``last``: mined concentrate
+    (``production`` of the ``conc_*`` goods, t REO/month, all regions) over mining capacity
+    (``capacity`` of ``mining``, t/yr, / 12)."""
+    def f(ts):
+        w = ts[_in_years(ts, first, last)]
+        out = w[(w["metric"] == "production") & w["good"].astype(str).str.startswith("conc_")]
+        cap = w[(w["metric"] == "capacity") & (w["good"] == "mining")]
+        u = (out.groupby("date")["value"].sum()
+             / (cap.groupby("date")["value"].sum() / 12.0)).dropna()
+        return float(u.min()) if len(u) else float("nan")
+    return f
+
+
+def _ndpr_ratio(first: int, last: int, base: int, how: str):
+    """Highest (``how="max"``) or lowest monthly China NdPr price (``price`` of ``NdPr``,
+    CN) in ``first``..``last`` over its ``base``-year mean."""
+    def f(ts):
+        p = _rows(ts, "price", "NdPr", "CN")
+        ref = p[_in_years(p, base, base)]["value"].mean()
+        w = p[_in_years(p, first, last)]["value"]
+        if not len(w) or not np.isfinite(ref) or ref <= 0:
+            return float("nan")
+        return float(getattr(w, how)() / ref)
+    return f
+
+
 OUTCOMES: dict[str, Outcome] = {o.name: o for o in [
     Outcome("peak_dy_price_outside_china", "USD/kg",
             "highest monthly median Dy oxide price across regions outside China that traded it "
@@ -127,6 +160,16 @@ OUTCOMES: dict[str, Outcome] = {o.name: o for o in [
             "China-origin share of US magnet supply, mean of 2030", _content_in_year("US", 2030), year=2030),
     Outcome("china_content_eu_2030", "share",
             "China-origin share of EU magnet supply, mean of 2030", _content_in_year("EU", 2030), year=2030),
+    Outcome("mine_utilisation_min_2029_2035", "share",
+            "lowest monthly world mine utilisation over 2029-35 (mined t REO over mining "
+            "capacity; issue 12 target >= 0.7 in baseline)", _mine_utilisation_min(2029, 2035),
+            year=2035),
+    Outcome("ndpr_china_max_ratio_2029_2035", "x 2024",
+            "highest monthly China NdPr price over 2029-35 over its 2024 mean (issue 12 "
+            "target <= 1.4 in baseline)", _ndpr_ratio(2029, 2035, 2024, "max"), year=2035),
+    Outcome("ndpr_china_min_ratio_2029_2035", "x 2024",
+            "lowest monthly China NdPr price over 2029-35 over its 2024 mean (issue 12 "
+            "target >= 0.6 in baseline)", _ndpr_ratio(2029, 2035, 2024, "min"), year=2035),
     Outcome("cumulative_subsidy_cost", "USD",
             "price-floor and offtake payments by governments, cumulative", _subsidy),
     Outcome("magnet_capacity_outside_china", "t/yr",

@@ -179,6 +179,75 @@ class Parameters(NumbersModel):
     ask_cover_elasticity: float = P(
         0.5, "-", 0.1, 3.0, "inventory-coverage price effect (Sterman 2000, ch. 20); GCMat",
         "How much sellers' asks rise as their cover falls below target.")
+    sell_cover_months: float = P(
+        1.0, "months", 0.25, 3.0,
+        "finished-goods inventory of a made-to-order process of about a month of sales "
+        "(Sterman 2000, ch. 17-18, desired inventory coverage); assumption within the range",
+        "Finished-goods cover sellers aim to hold (miners, separators, recyclers, magnet "
+        "makers), months of sales; sets their coverage price and their make-to-order output.")
+    ask_spread: float = P(
+        0.09, "-", 0.0, 0.3,
+        "assumption: a seller's offer ladder spans a few percent around its coverage price "
+        "(the discretised supply schedule of a posted-offer market; Plott and Smith 1978)",
+        "Discount of a seller's cheapest offer tranche below its coverage price; the four "
+        "tranches are asked at 1 - spread x (1, 2/3, 1/3, 1/9).")
+    sales_smoothing: float = P(
+        0.3, "-", 0.05, 1.0,
+        "exponential smoothing of demand forecasts (Sterman 2000, ch. 16; weight 0.3 = a "
+        "time constant of about 3 months)",
+        "Weight of this month's sales in a firm's expected monthly sales.")
+    margin_smoothing: float = P(
+        0.2, "-", 0.05, 1.0,
+        "exponential smoothing (Sterman 2000, ch. 16; weight 0.2 = about 5 months)",
+        "Weight of this month's operating margin in a firm's smoothed margin (reporting).")
+    separation_margin_cutoff: float = P(
+        1.0, "-", 0.8, 1.5,
+        "shutdown rule: a plant runs while revenue covers its cash cost (Varian 1992, ch. 13); "
+        "the feed value ratio is the oxide basket less processing over the feed price, so 1 "
+        "is cash breakeven; above 1 = runs are cut while still earning a margin",
+        "Feed value ratio (feed-weighted, 1 = cash breakeven) below which a separator cuts "
+        "throughput in proportion.")
+    unsold_stock_months: float = P(
+        2.0, "months", 1.0, 6.0,
+        "assumption: a magnet maker with no sales history cuts output once its stock exceeds "
+        "this many months of normal output (Sterman 2000, ch. 17-18)",
+        "Finished stock, in months of normal output, above which a maker that has not sold "
+        "yet cuts its run rate; the cut reaches 80% when stock exceeds it by twice as much "
+        "again.")
+    project_size_scale: float = P(
+        1.0, "-", 0.25, 1.0,
+        "1 = brownfield expansions drawn from the sizes of the pipeline's real projects "
+        "(abm/data/project_pipeline.csv); smaller = debottlenecking steps; never larger than "
+        "real projects (issue 12)",
+        "Scale of brownfield expansion sizes relative to the pipeline's project sizes.")
+    expansion_utilisation_trigger: float = P(
+        0.85, "-", 0.6, 1.0,
+        "capacity utilisation above which firms plan brownfield expansions (capacity "
+        "planning on utilisation, Sterman 2000, ch. 17; industry norm 80-90%)",
+        "Utilisation at which the price signal for a brownfield expansion is on.")
+    expansion_demand_trigger: float = P(
+        0.95, "-", 0.7, 1.0,
+        "assumption: expand when output grown at the expected demand growth over the lead "
+        "time would exceed this share of capacity (Sterman 2000, ch. 17 supply line)",
+        "Share of capacity that output grown over the lead time must exceed for the demand "
+        "signal of a brownfield expansion.")
+    brownfield_lead_share: float = P(
+        0.25, "-", 0.1, 1.0,
+        "assumption: a brownfield expansion at an operating plant (debottlenecking, an "
+        "extra line) takes a fraction of a greenfield project's lead time",
+        "Brownfield lead time as a share of the stage's greenfield lead time.")
+    price_indexation: float = P(
+        0.5, "-", 0.0, 1.0,
+        "effect of costs on price in the commodity price formulation of Sterman (2000, ch. "
+        "20): indicated price = expected price x effect of coverage x (1 + sensitivity x "
+        "(reference / expected - 1)); the references are those the trade indexes its prices "
+        "to: magnet supply contracts carry raw-material price adjustment clauses (the bill of "
+        "materials), concentrate is sold on its payable oxide content (netback pricing, as "
+        "concentrates of base metals are priced on payable metal less treatment charges); "
+        "0 = asks follow coverage alone, 1 = full indexation; calibration choice in the range",
+        "Weight of a seller's indexed reference price in its asks (magnet makers: inputs at "
+        "expected prices plus conversion at the base-year markup; miners: the netback of the "
+        "concentrate's oxide content at the base-year payability).")
     # --- supply -----------------------------------------------------------------------
     base_utilisation: float = P(
         0.9, "-", 0.5, 1.0, "assumption", "Share of capacity used at base-year prices.")

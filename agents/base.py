@@ -49,12 +49,12 @@ class Stock:
         return q
 
 
-#: Price multiples of the four offer tranches around the coverage price level.
-ASK_STEPS = (0.91, 0.94, 0.97, 0.99)
-#: Number of bid tranches a buyer posts (equal quantities along its marginal-value curve).
+#: Relative positions of the four offer tranches below the coverage price level, in units
+#: of the parameter ``ask_spread`` (0.09: asks at 0.91, 0.94, 0.97, 0.99 x level).
+ASK_LADDER = (1.0, 2.0 / 3.0, 1.0 / 3.0, 1.0 / 9.0)
+#: Number of bid tranches a buyer posts (equal quantities along its marginal-value curve):
+#: the resolution of the discretised demand schedule, not a behavioural constant.
 BID_TRANCHES = 4
-#: Finished-goods cover sellers aim to hold, months of sales (miners, refiners, recyclers).
-SELL_COVER_MONTHS = 1.0
 
 
 def cover_price(base: float, cover: float, target: float, alpha: float) -> float:
@@ -234,12 +234,16 @@ class Firm(mesa.Agent):
 
         * the coverage price: the expected price scaled by the coverage rule, with cover =
           stock over expected monthly sales against ``target_cover_months`` (sellers with
-          excess stock ask less), times 0.91-0.99 (:data:`ASK_STEPS`); and
-        * its storage value: the expected price discounted by the carrying cost over the
-          months ``c_k`` until the tranche would be sold at the normal sales rate,
-          ``p_hat x exp(-carrying_cost_per_month x c_k)`` (competitive storage: stock is held
-          while the expected price gain covers carrying cost and interest; Williams and
-          Wright 1991; Deaton and Laroque 1992).
+          excess stock ask less), and, for a seller whose trade indexes prices to a
+          reference (:meth:`indexed_price`), by the effect of costs on price
+          ``1 + price_indexation x (indexed / expected - 1)`` (Sterman 2000, ch. 20), times ``1 - ask_spread x``
+          :data:`ASK_LADDER` (0.91-0.99 at the default); and
+        * its storage value: the price the seller expects once its stock is back at target
+          (the expected price, with the effect of costs on price where it applies)
+          discounted by the carrying cost over the months ``c_k`` until the tranche would be
+          sold at the normal sales rate, ``p_norm x exp(-carrying_cost_per_month x c_k)``
+          (competitive storage: stock is held while the expected price gain covers carrying
+          cost and interest; Williams and Wright 1991; Deaton and Laroque 1992).
         """
         s = self.stocks.get(g)
         if s is None or s.qty <= 1e-9:
@@ -247,13 +251,26 @@ class Firm(mesa.Agent):
         par = self.model.params
         rate = max(self.sales_ema.get(g, 0.0), self.output_month.get(g, 0.0), 1e-6)
         p_hat = float(self.expected(g))     # Python float arithmetic: same IEEE results
-        level = cover_price(p_hat, s.qty / rate, target_cover_months, par.ask_cover_elasticity)
-        n = len(ASK_STEPS)
+        # the price the seller expects once its stock is back at target: its expected price
+        # and, where its trade indexes prices to a reference, the effect of costs on price
+        # (Sterman 2000, ch. 20)
+        normal = p_hat
+        indexed = self.indexed_price(g)
+        if indexed is not None:
+            normal = p_hat * (1.0 + par.price_indexation * (indexed / p_hat - 1.0))
+        level = cover_price(normal, s.qty / rate, target_cover_months, par.ask_cover_elasticity)
+        n = len(ASK_LADDER)
         q = s.qty / n                        # equal tranches
         k = par.carrying_cost_per_month * q / rate
-        asks = [max(level * step, p_hat * math.exp(-k * (i + 1)))
-                for i, step in enumerate(ASK_STEPS)]
+        asks = [max(level * step, normal * math.exp(-k * (i + 1)))
+                for i, step in enumerate(1.0 - par.ask_spread * x for x in ASK_LADDER)]
         book.offer_tranches(self, g, self.ridx, q, asks, s.cm, s.ca)
+
+    def indexed_price(self, g: int) -> float | None:
+        """The reference price the trade indexes this firm's sales of ``g`` to, USD/kg
+        (magnet makers: their input costs; miners: the netback of the concentrate's oxide
+        content); ``None``: asks follow coverage alone."""
+        return None
 
     def bid_for(self, book, g: int, use_rate: float, target_cover_months: float,
                 value: float, use: str = "civil") -> None:
@@ -290,17 +307,20 @@ class Firm(mesa.Agent):
 
     # ----------------------------------------------------------------- accounting
     def record_sale(self, g: int, qty: float) -> None:
-        """Smooth the firm's monthly sales of ``g`` (t/month)."""
+        """Smooth the firm's monthly sales of ``g`` (t/month): exponential smoothing with
+        weight ``sales_smoothing`` on this month."""
         prev = self.sales_ema.get(g, qty)
-        self.sales_ema[g] = 0.7 * prev + 0.3 * qty
+        w = self.model.params.sales_smoothing
+        self.sales_ema[g] = (1.0 - w) * prev + w * qty
 
     def book_margin(self, margin: float, revenue: float | None = None) -> None:
         """Book this month's operating cash margin: ``margin`` (share of revenue) x
         ``revenue`` (t x USD/kg, so x 1000 gives USD/month) goes to the cash account at the
         firm's monthly review (:meth:`settle_cash`); ``margin_ema`` smooths the margin share
-        (``0.8 x old + 0.2 x margin``). Exit is decided on cash and credit
+        (weight ``margin_smoothing`` on this month). Exit is decided on cash and credit
         (:meth:`review_status`), not on a count of loss months."""
-        self.margin_ema = 0.8 * self.margin_ema + 0.2 * margin
+        w = self.model.params.margin_smoothing
+        self.margin_ema = (1.0 - w) * self.margin_ema + w * margin
         if revenue is not None:
             self.month_cash += margin * revenue * 1000.0
 
@@ -589,13 +609,15 @@ class Firm(mesa.Agent):
         3. the cash account is settled (:meth:`settle_cash`) and the firm mothballs,
            restarts or exits (:meth:`review_status`);
         4. on the firm's review month, a brownfield expansion of a size drawn from the
-           pipeline's projects of the stage (at most the firm's nameplate) is committed
+           pipeline's projects of the stage times ``project_size_scale`` (at most the
+           firm's nameplate) is committed
            when the NPV at long-run prices (:meth:`project_npv`) is at least
            ``investment_hurdle`` x capital cost and either
-           * price signal: the plant runs above 85% of capacity and less than
+           * price signal: the plant runs above ``expansion_utilisation_trigger`` (85%) of
+             capacity and less than
              ``supply_line_share`` of the market's capacity is under construction; or
            * demand signal: output grown at ``demand_growth_per_year`` over the lead time
-             would exceed 95% of capacity, and the same holds for the market's output
+             would exceed ``expansion_demand_trigger`` (95%) of capacity, and the same holds for the market's output
              against its capacity plus capacity under construction (the supply line,
              :meth:`abm.model.RareEarthModel.supply_line`).
         """
@@ -624,17 +646,19 @@ class Firm(mesa.Agent):
         sizes = self.model.pipeline.sizes.get(self.stage)
         if sizes is None or not len(sizes):
             return
-        lead = max(1, self.lead_time_months() // 4)
+        lead = max(1, int(self.lead_time_months() * par.brownfield_lead_share))
         out = self.output_avg if self.output_avg is not None else self.recent_output()
         growth = (1 + par.demand_growth_per_year) ** (lead / 12.0)
         s_out, s_cap, s_pipe = self.model.supply_line(self.market)
-        price_signal = (out * 12 >= 0.85 * self.capacity
+        trig_u, trig_d = par.expansion_utilisation_trigger, par.expansion_demand_trigger
+        price_signal = (out * 12 >= trig_u * self.capacity
                         and s_pipe < par.supply_line_share * s_cap)
-        demand_signal = (out * 12 * growth >= 0.95 * self.capacity
-                         and s_out * growth >= 0.95 * (s_cap + s_pipe))
+        demand_signal = (out * 12 * growth >= trig_d * self.capacity
+                         and s_out * growth >= trig_d * (s_cap + s_pipe))
         if not (price_signal or demand_signal):
             return
-        size = min(float(self.model.rng.choice(sizes)), self.nameplate)
+        size = min(par.project_size_scale * float(self.model.rng.choice(sizes)),
+                   self.nameplate)
         capex = self.capex_per_t() * size
         value, fin = self.project_npv(size, capex, lead)
         if value >= par.investment_hurdle * fin.capex:

@@ -16,7 +16,6 @@ from abm.timeline import WEEKS_PER_MONTH
 from agents.base import Firm
 
 HRE = ("Dy", "Tb")
-FINISHED_COVER_MONTHS = 1.0   # finished-magnet stock a maker aims to hold, months of sales
 
 
 class MagnetMaker(Firm):
@@ -45,6 +44,7 @@ class MagnetMaker(Firm):
         self.hre_factor = 1.0
         self.china = region == "CN"
         self.sells = set(self.mix)
+        self._markup: dict[int, float] = {}   # grade -> base-year price / cost
 
     @property
     def market(self) -> str:
@@ -77,10 +77,11 @@ class MagnetMaker(Firm):
 
         The price-led run rate (capacity share x :meth:`utilisation` at the sale price) is
         an upper bound; a maker with a sales history makes to order: at most expected sales
-        (``sales_ema``) plus the gap to :data:`FINISHED_COVER_MONTHS` of finished stock,
+        (``sales_ema``) plus the gap to ``sell_cover_months`` of finished stock,
         closed over ``inventory_adjust_months`` (Sterman 2000, ch. 17-18: production =
         expected orders + inventory correction). A maker that has not sold yet cuts the run
-        rate once its stock exceeds two months of normal output. Output is then cut in
+        rate once its stock exceeds ``unsold_stock_months`` of normal output (by at most
+        80%). Output is then cut in
         proportion when the sale price is below variable cost.
         """
         if recipes is None:
@@ -103,10 +104,11 @@ class MagnetMaker(Firm):
             if sold is not None:
                 # make to order: expected sales plus the gap to the finished-stock target,
                 # at most the price-led run rate
-                want = sold + (FINISHED_COVER_MONTHS * sold - have) / par.inventory_adjust_months
+                want = sold + (par.sell_cover_months * sold - have) / par.inventory_adjust_months
                 q = min(q, max(want, 0.0))
-            elif normal > 0 and have > 2 * normal:
-                q *= max(0.2, 1 - (have - 2 * normal) / (4 * normal))
+            elif normal > 0 and have > par.unsold_stock_months * normal:
+                over = (have - par.unsold_stock_months * normal) / normal
+                q *= max(0.2, 1 - over / (2 * par.unsold_stock_months))
             # variable cost (inputs at expected prices + conversion) above the sale price
             # cuts output in proportion
             var = self.unit_cost + sum(c for _, c in costs[g])
@@ -114,6 +116,20 @@ class MagnetMaker(Firm):
                 q *= max(price / var, 0.0)
             plan[g] = q
         return plan
+
+    def indexed_price(self, g: int) -> float:
+        """Price of magnet grade ``g`` that the maker's costs indicate, USD/kg: conversion
+        cost plus the current bill of materials at expected oxide prices, times the grade's
+        base-year markup (reference price over the base-year cost at reference oxide
+        prices: Lerner's price-cost margin held at its base-year level). Magnet supply
+        contracts index prices to raw-material prices in this way."""
+        cat = self.model.catalog
+        mk = self._markup.get(g)
+        if mk is None:
+            base = self.unit_cost + sum(a * cat.ref_price[og] for og, a in self.bom[g].items())
+            mk = self._markup[g] = float(cat.ref_price[g] / base) if base > 0 else 1.0
+        return mk * (self.unit_cost
+                     + sum(a * self.expected(og) for og, a in self.recipe(g).items()))
 
     def input_value(self, og: int, recipes: dict | None = None,
                     costs: dict | None = None, sale: dict | None = None) -> float:
@@ -170,7 +186,7 @@ class MagnetMaker(Firm):
             value = max(self.input_value(og, recipes, costs, sale), self.expected(og))
             self.bid_for(book, og, rate, cover, value)
         for g in self.mix:
-            self.offer_stock(book, g, target_cover_months=FINISHED_COVER_MONTHS)
+            self.offer_stock(book, g, target_cover_months=par.sell_cover_months)
 
     def produce(self) -> None:
         """Make magnets from inputs on hand; update thrifting.

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from abm.goods import conc
-from agents.base import SELL_COVER_MONTHS, Firm
+from abm.goods import conc, ox
+from agents.base import Firm
 
 
 class Miner(Firm):
@@ -24,6 +24,7 @@ class Miner(Firm):
         self.good = model.catalog.index[conc(deposit)]
         self.china_origin = 1.0 if region == "CN" else 0.0
         self.sells = {self.good}
+        self._payable: float | None = None   # base-year price / netback (indexed_price)
 
     @property
     def market(self) -> str:
@@ -32,14 +33,15 @@ class Miner(Firm):
 
     def post_orders(self, book) -> None:
         """Offer concentrate stock."""
-        self.offer_stock(book, self.good, target_cover_months=SELL_COVER_MONTHS)
+        self.offer_stock(book, self.good,
+                         target_cover_months=self.model.params.sell_cover_months)
 
     def produce(self) -> None:
         """Mine this month's output into stock (t REO).
 
         Output is made to order (Sterman 2000, ch. 17-18: production = expected sales +
         inventory correction), ``sales_ema + (T x sales_ema - stock) /
-        inventory_adjust_months`` with ``T`` = :data:`SELL_COVER_MONTHS`, bounded by the
+        inventory_adjust_months`` with ``T`` = ``sell_cover_months``, bounded by the
         run rate the expected price supports: capacity x :meth:`Firm.cost_utilisation` of
         the expected concentrate price over the cash cost (the share of the mine's
         operations whose cash cost the price covers). A mine with no sales yet runs at that
@@ -55,7 +57,7 @@ class Miner(Firm):
         s = self.stock(self.good)
         sold = self.sales_ema.get(self.good)
         if sold is not None:
-            want = sold + (SELL_COVER_MONTHS * sold - s.qty) / par.inventory_adjust_months
+            want = sold + (par.sell_cover_months * sold - s.qty) / par.inventory_adjust_months
             q = min(q, max(want, 0.0))
         q *= self.model.policy.quota_factor(self.region, self.deposit)
         s.add(q, self.china_origin, self.china_origin)
@@ -80,6 +82,32 @@ class Miner(Firm):
         m = self.longrun_sale_price(self.good) - self.unit_cost
         return max(m, self.netback_margin()) if self.integrated else m
 
+    def indexed_price(self, g: int) -> float | None:
+        """Netback price of the concentrate, USD/kg REO: its payable share (the base-year
+        reference price over the base-year netback) of the netback of its oxide content,
+        ``recovery x sum_e content_e x p_hat[ox_e] - toll``, at the mine's expected oxide
+        prices, with ``toll`` the median processing cost of all separators. Concentrates
+        are sold on their payable content (as base-metal concentrates are priced on payable
+        metal less treatment charges), so their price follows the oxide basket. ``None``
+        when the base-year netback is not positive."""
+        if g != self.good:
+            return None
+        if self._payable is None:
+            from agents.refiner import Refiner
+            cat = self.model.catalog
+            costs = [r.unit_cost for r in self.model.agents_by_type.get(Refiner, [])]
+            self._toll = float(np.median(costs)) if costs else 0.0
+            self._oxides = [(cat.index[ox(e)], c) for e, c
+                            in zip(self.model.elements, cat.content[self.good]) if c > 0]
+            base = (self.model.params.separation_recovery
+                    * sum(c * cat.ref_price[i] for i, c in self._oxides) - self._toll)
+            self._payable = float(cat.ref_price[self.good] / base) if base > 0 else 0.0
+        if self._payable <= 0:
+            return None
+        net = (self.model.params.separation_recovery
+               * sum(c * self.expected(i) for i, c in self._oxides) - self._toll)
+        return self._payable * net if net > 0 else None
+
     def netback_margin(self) -> float:
         """Margin of the ore valued at the separated-oxide basket (netback): recovery x
         sum over oxides of content x long-run expected oxide price (:meth:`anchor` in the
@@ -87,7 +115,6 @@ class Miner(Firm):
         less the mine's cash cost, USD/kg REO. Feasibility studies of greenfield projects
         outside China value their product so (basket price of the contained oxides; e.g.
         Lynas and Arafura studies), since no concentrate market exists outside China."""
-        from abm.goods import ox
         from agents.refiner import Refiner
         cat = self.model.catalog
         comp = cat.content[self.good]

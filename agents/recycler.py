@@ -64,7 +64,7 @@ class Recycler(Firm):
     def post_orders(self, book) -> None:
         """Offer recycled oxide stocks."""
         for g in self.mix:
-            self.offer_stock(book, g, target_cover_months=1.0)
+            self.offer_stock(book, g, target_cover_months=self.model.params.sell_cover_months)
 
     def end_of_life(self) -> float:
         """End-of-life magnets reaching the region this month, t: the region's magnet use

@@ -64,16 +64,18 @@ class Refiner(Firm):
     def planned_throughput(self, oxide: np.ndarray | None = None) -> float:
         """Planned feed for this month, t REO: capacity x utilisation, where utilisation
         responds to the oxide price index of the plant's feed basket (the output price
-        signal) and is cut in proportion when the feed margin index falls below 0.8;
+        signal) and is cut in proportion when the feed margin index falls below
+        ``separation_margin_cutoff`` (0.8);
         ``oxide`` as in :meth:`basket_index`."""
         if not self.active:
             return 0.0
         if oxide is None:
             oxide = self.expected_oxides()
         u = self.utilisation(self.basket_index(oxide))
-        margin = self.margin_index(oxide)
-        if margin < 0.8:
-            u *= max(margin, 0.0) / 0.8
+        ratio = self.value_ratio_mix(oxide)
+        cut = self.model.params.separation_margin_cutoff
+        if ratio < cut:
+            u *= max(ratio, 0.0) / cut
         return self.capacity / 12.0 * u
 
     def _basket(self) -> tuple[np.ndarray, float]:
@@ -99,6 +101,12 @@ class Refiner(Firm):
     def value_ratio(self, g: int) -> float:
         """Basket value (less processing) over the expected feed price, for feed ``g``."""
         return max(self.feed_value(g), 0.0) / max(self.expected(g), 1e-9)
+
+    def value_ratio_mix(self, oxide: np.ndarray | None = None) -> float:
+        """Feed-weighted :meth:`value_ratio` of the current feed mix (oxide basket at
+        expected prices less processing, over the expected feed price; 1 = cash breakeven);
+        ``oxide`` as in :meth:`basket_index`."""
+        return float(sum(w * r for w, r in zip(self.feed_weights, self.feed_values(oxide)[1])))
 
     def margin_index(self, oxide: np.ndarray | None = None) -> float:
         """Feed-weighted value ratio relative to its base-year level (1 at base); ``oxide``
@@ -131,7 +139,7 @@ class Refiner(Firm):
             # derived demand: the feed's oxide-basket value less processing cost
             self.bid_for(book, g, plan * w, cover, value)
         for g in self.oxide_goods:
-            self.offer_stock(book, g, target_cover_months=1.0)
+            self.offer_stock(book, g, target_cover_months=self.model.params.sell_cover_months)
 
     def produce(self) -> None:
         """Crack feed on hand (up to planned throughput) into oxides and losses."""

@@ -1294,8 +1294,13 @@ def scenario_events_markdown(name: str, relative_to: str | None = None) -> str:
 #: GDP effects of an 80% cut in rare-earth supply at low (short-run, under a year)
 #: substitution elasticities, % of GDP: IMF Working Paper 2026/073 (Bogmans, Jerez-Osses,
 #: Miranda Pinto and Natal, "Macroeconomic Effects of Rare Earths Supply Chain
-#: Disruptions", abstract, RePEc imf/imfwpa/2026_073, read 2026-12): Japan 1.8, the US 1.5,
-#: Germany 1.2; "aggregate losses become negligible" at higher (longer-run) elasticities.
+#: Disruptions", 14 April 2026, 47 pp., abstract at
+#: https://econpapers.repec.org/paper/imfimfwpa/2026_2f073.htm, checked again 2026-12):
+#: Japan 1.8, the US 1.5, Germany 1.2; "aggregate losses become negligible" at higher
+#: (longer-run) elasticities. The paper's shock is an 80% reduction of each economy's REE
+#: supply in a small-open-economy production-network model (US, Germany, France, UK, Japan,
+#: India; REE-augmented input-output table from USGS data), not a cut of China's exports
+#: only; its tables were not read (the full text was not found with the search tools).
 #: The model's EU row stands in for Germany (its table has no Germany).
 IMF_SHORT_RUN_GDP_LOSS = {"JP": 1.8, "US": 1.5, "EU": 1.2}
 

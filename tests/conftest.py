@@ -28,3 +28,40 @@ def toy_models_importable(monkeypatch):
     parts = [str(tests.parent), str(tests)] + [
         p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(parts))
+
+
+#: months of the shared short run of every shipped scenario (see ``shipped_runs``)
+SHORT_RUN_MONTHS = 24
+
+
+class _ShippedRuns:
+    """Shipped scenario name -> ``(model, lowest)``: the scenario run with seed 0 for its first
+    :data:`SHORT_RUN_MONTHS` months, stepped one month at a time; ``lowest`` is the lowest
+    expected price (USD/kg) any agent held after any step. Each scenario runs on first use."""
+
+    def __init__(self):
+        self._runs = {}
+
+    def __getitem__(self, name):
+        if name not in self._runs:
+            import numpy as np
+
+            from abm.model import RareEarthModel
+
+            m = RareEarthModel(name, seed=0, months=SHORT_RUN_MONTHS)
+            lowest = np.inf
+            for _ in range(SHORT_RUN_MONTHS):
+                m.step()
+                lowest = min(lowest,
+                             min(min(a.exp_price.values(), default=np.inf) for a in m.agents))
+            self._runs[name] = (m, lowest)
+        return self._runs[name]
+
+
+@pytest.fixture(scope="session")
+def shipped_runs():
+    """One short run of each shipped scenario, shared by the tests that check every scenario
+    (tests/test_sourcing.py: no price at a guard; tests/test_scenarios_library.py: mass
+    balance), so each scenario runs once per session instead of once per check."""
+    return _ShippedRuns()
+

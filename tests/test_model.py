@@ -278,10 +278,12 @@ def test_output_average_follows_output_over_the_review_period():
     assert a.output_avg == pytest.approx(before * (1 - 1 / m.params.investment_review_months))
 
 
-@pytest.mark.xfail(strict=True, reason="with the sourced 5%/yr magnet demand growth (IEA APS, issue 12) the baseline runs short of magnets in late 2035 (seed 0: 12.9 bn USD in Nov-Dec 2035); capacity does not keep up, issue 12")
 def test_baseline_runs_to_2035_without_lost_output():
     # regression: every firm answered the same demand signal, capacity overshot in waves and
-    # the baseline fell into gluts and shortages after 2029 (seed 0: USD 459 bn lost output)
+    # the baseline fell into gluts and shortages after 2029 (seed 0: USD 459 bn lost output);
+    # and (session 6) sellers' expectations pinned their asks in a glut, the concentrate
+    # price stayed up while oxide prices fell, mines cut to 56% and HT magnets ran short of
+    # Tb in 2035 (seed 1: 25-34 bn USD lost output)
     m = RareEarthModel("baseline", seed=0).run()
     hf = m.headline_frame()
     assert hf["OEM lost output (USD m/month)"].sum() == 0.0
@@ -312,10 +314,11 @@ def test_historical_export_quota_splits_by_base_year_exports():
     assert len(mj.policy.quotas) == 1 and mj.policy.quotas[0][2] == pytest.approx(q / 12)
 
 
+@pytest.mark.slow
 def test_floor_and_offtake_keep_the_us_magnet_plants_alive():
     # regression: floor and offtake payments never reached the firms' margins, so the 10X
     # plant and Independence exited in 2031 with the 10-year floor and 100% offtake in force
-    from agents import MagnetMaker, Refiner
+    # (the full 144-month run; the fast counterpart below checks the payments reach them)
     m = RareEarthModel("controls-2025", seed=0).run()
     ev = m.events_frame()
     # while the floor and offtake are in force (to 2035-07); after they end, plants that are
@@ -326,8 +329,14 @@ def test_floor_and_offtake_keep_the_us_magnet_plants_alive():
     ts = m.timeseries()
     cap = ts[(ts.metric == "capacity") & (ts.good == "magnets") & (ts.region == "US")]
     assert cap[cap.date.astype(str).str.startswith("2035-06")].value.sum() >= 10000
+
+
+def test_floor_and_offtake_prices_reach_the_us_firms():
+    # fast counterpart of the test above: with the floor in force, MP's NdPr sells at the
+    # floor or above and the 10X entrant's magnets at the offtake price or above
+    from agents import MagnetMaker, Refiner
     m = RareEarthModel("controls-2025", seed=0, months=30).run()     # floor in force
-    us = [a for a in m.agents_by_type[MagnetMaker] if a.region == "US"]
+    assert [a for a in m.agents_by_type[MagnetMaker] if a.region == "US"]
     mp = next(a for a in m.agents_by_type[Refiner] if a.name == "MP Materials (Mountain Pass)")
     nd = m.catalog.index["ox_Nd"]
     assert mp.sale_price(nd) == max(mp.expected(nd), 110.0)
@@ -354,7 +363,6 @@ def test_magnet_maker_makes_to_order():
     # hand check of MagnetMaker.planned_output: with a sales history, output is at most
     # expected sales plus the gap to one month of finished stock over inventory_adjust_months
     from agents import MagnetMaker
-    from agents.magnet_maker import FINISHED_COVER_MONTHS
     m = RareEarthModel("baseline", seed=0, months=1)
     a = next(a for a in m.agents_by_type[MagnetMaker]
              if a.product == "ndfeb" and a.region == "JP" and a.capacity > 0)
@@ -376,7 +384,7 @@ def test_magnet_maker_makes_to_order():
     a.sales_ema[ht] = 10 * price_led[ht]
     a.stock(ht).qty = 0.0
     plan = a.planned_output()
-    assert FINISHED_COVER_MONTHS == 1.0
+    assert m.params.sell_cover_months == 1.0
     assert price_led[std] > 100.0
     assert plan[std] == pytest.approx(100.0 + (100.0 - 160.0) / adj, rel=1e-9)
     assert plan[ht] == pytest.approx(price_led[ht], rel=1e-9)
@@ -410,3 +418,34 @@ def test_origin_shares_stay_within_0_and_1():
     f = m.recorder.frame(metrics=("china_content", "china_mined_content"))
     assert len(f) > 0
     assert f["value"].between(0.0, 1.0).all(), f["value"].agg(["min", "max"]).to_dict()
+
+
+BASELINE_SEEDS = (0, 1, 2, 3, 4)
+
+
+@pytest.fixture(scope="module")
+def baseline_outcomes():
+    """Issue-12 baseline figures for 5 seeds (about 2 minutes on 2 cores)."""
+    from abm.outcomes import evaluate
+    names = ["mine_utilisation_min_2029_2035", "ndpr_china_max_ratio_2029_2035",
+             "ndpr_china_min_ratio_2029_2035", "oem_lost_output_usd"]
+    return [evaluate("baseline", seed=s, outcomes=names)[0] for s in BASELINE_SEEDS]
+
+
+@pytest.mark.slow
+def test_baseline_mines_stay_busy_every_seed(baseline_outcomes):
+    # issue 12: over 2029-35 world mine utilisation stays at or above 70% in each of 5 seeds
+    for s, o in zip(BASELINE_SEEDS, baseline_outcomes):
+        assert o["mine_utilisation_min_2029_2035"] >= 0.7, (s, o)
+        assert o["oem_lost_output_usd"] == 0.0, (s, o)
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="issue 12: NdPr in China peaks about 1.57x its 2024 "
+                   "level in 2029-30 (target within +-40%): 5%/yr magnet demand growth "
+                   "outruns mining and separation until new capacity ramps up; see "
+                   "docs/calibration.md section 4 (baseline robustness)")
+def test_baseline_ndpr_stays_within_40_percent_every_seed(baseline_outcomes):
+    for s, o in zip(BASELINE_SEEDS, baseline_outcomes):
+        assert 0.6 <= o["ndpr_china_min_ratio_2029_2035"], (s, o)
+        assert o["ndpr_china_max_ratio_2029_2035"] <= 1.4, (s, o)

@@ -87,7 +87,10 @@ def test_peak_follows_the_cut(reduced):
     pytest.param("dy_peak_multiple", marks=pytest.mark.xfail(
         strict=True, reason="Dy oxide peaks about 3x the 2009 level (tolerance 8-30x) after the "
         "market rewrite and the sourced ionic-clay leakage; docs/calibration.md 4.7")),
-    "dy_peak_lag",
+    pytest.param("dy_peak_lag", marks=pytest.mark.xfail(
+        strict=True, reason="the Dy price peaks 21-24 months after the July 2010 cut in each "
+        "of the 4 reduced replicates (tolerance 8-14): China's Dy price barely moves "
+        "(118 -> 127 USD/kg) and the outside-China peak comes late; docs/calibration.md 4.7")),
     pytest.param("nd_peak_lag", marks=pytest.mark.xfail(
         strict=True, reason="the Nd peak comes about 35 months after the July 2010 cut "
         "(tolerance 8-14); docs/calibration.md 4.7")),
@@ -266,8 +269,12 @@ def test_reproduce_writes_report_tables_figures(tmp_path):
     assert not list(tmp_path.glob(".rep.*")), "temporary folder left behind"
 
 
+#: the CLI test checks the command, not the targets: two 18-month variants are enough
+CLI_TINY = rp.Profile("tiny", 1, {"controls-2025": 18, "no-controls": 18})
+
+
 def test_cli_reproduce_quick(tmp_path, monkeypatch):
-    monkeypatch.setitem(rp.PROFILES, "quick", TINY)
+    monkeypatch.setitem(rp.PROFILES, "quick", CLI_TINY)
     out = tmp_path / "q"
     res = CliRunner().invoke(app, ["reproduce", "--quick", "--seeds", "1", "--out", str(out),
                                    "--workers", "2"])

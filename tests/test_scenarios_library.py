@@ -9,6 +9,7 @@ import pytest
 from abm.scenario import load_scenario, loads_scenario, scenario_dir, shipped_scenarios
 from abm.timeline import to_month
 from experiments.reproduce import run_variants, scenario_events_markdown
+from tests.conftest import SHORT_RUN_MONTHS
 
 LIBRARY = {"baseline", "controls-2025", "embargo-2010", "escalation-2026", "allied-response",
            "substitution-recycling", "no-controls"}
@@ -207,6 +208,7 @@ def horizon_runs():
     return {r["variant"]: r for r in run_variants(tasks, 1, progress=False)}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", shipped_scenarios())
 def test_every_scenario_runs_to_its_horizon_with_mass_balance(horizon_runs, name):
     r = horizon_runs[name]
@@ -216,3 +218,33 @@ def test_every_scenario_runs_to_its_horizon_with_mass_balance(horizon_runs, name
     last = s[s["date"] == s["date"].max()]
     assert str(last["date"].iloc[0])[:7] == load_scenario(name).end
     assert last.loc[last["series"] == "mine:world", "value"].iloc[0] > 0
+
+
+@pytest.mark.parametrize("name", shipped_scenarios())
+def test_every_scenario_runs_its_first_months_with_mass_balance(shipped_runs, name):
+    """Fast counterpart of the horizon check above (marked slow: about 1,000 model-months):
+    the same mass-balance, date and mine-output checks on the shared 24-month run of every
+    shipped scenario (conftest.py ``shipped_runs``), and the horizon a run without ``months``
+    takes."""
+    import numpy as np
+    import pandas as pd
+
+    from abm.model import check_months
+    from experiments.reproduce import Variant, build_scenario
+
+    m, _ = shipped_runs[name]
+    sc = load_scenario(name)
+    assert m.steps_done == SHORT_RUN_MONTHS < sc.months
+    resid = float(np.abs(m.mass_balance()).max())
+    assert resid / max(1.0, float(m.produced.max())) < 1e-6, (
+        f"{name}: mass-balance residual {resid:.3g} t")
+    ts = m.timeseries()
+    last = ts[ts["date"] == ts["date"].max()]
+    assert last["date"].iloc[0] == pd.Timestamp(sc.start + "-01") + pd.DateOffset(
+        months=SHORT_RUN_MONTHS - 1)
+    mine = last[(last["metric"] == "production") & last["good"].str.startswith("conc_")]
+    assert mine["value"].sum() > 0
+    # without ``months`` a run takes the scenario horizon (start to end inclusive)
+    assert check_months(build_scenario(Variant(name, name)), None) == sc.months == (
+        (int(sc.end[:4]) - int(sc.start[:4])) * 12 + int(sc.end[5:7]) - int(sc.start[5:7]) + 1)
+    assert m.horizon == sc.months

@@ -190,16 +190,13 @@ def test_oem_short_of_magnets_bids_at_most_its_derived_value():
 @pytest.mark.parametrize("name", ["baseline", "controls-2025", "embargo-2010",
                                   "escalation-2026", "allied-response",
                                   "substitution-recycling", "no-controls"])
-def test_no_price_sits_at_a_numeric_guard_in_any_shipped_scenario(name):
+def test_no_price_sits_at_a_numeric_guard_in_any_shipped_scenario(shipped_runs, name):
     # the only numeric guard left on prices is the 1e-6 USD/kg floor on expected prices
     # (Firm.update_expectations); bids are bounded by derived-demand values (economics, not
-    # a guard) and asks have no floor or cap
-    from abm.model import RareEarthModel
-    m = RareEarthModel(name, seed=0, months=24)
-    lowest = np.inf
-    for _ in range(24):
-        m.step()
-        lowest = min(lowest, min(min(a.exp_price.values(), default=np.inf) for a in m.agents))
+    # a guard) and asks have no floor or cap. The run (seed 0, 24 months, the lowest
+    # expected price after each step) is shared with test_scenarios_library (conftest.py)
+    m, lowest = shipped_runs[name]
+    assert m.steps_done == 24
     assert lowest > 1e-3, f"{name}: an expected price fell to {lowest} USD/kg"
     ts = m.timeseries()
     p = ts[ts["metric"].isin(["price", "price_spot"])]["value"]

@@ -91,9 +91,15 @@ levels = [0.0, 1.0]
 
 
 @needs_abm
+@pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_real_morris_screening_small(tmp_path):
-    """Morris over three behavioural parameters of the real model: N(D+1) = 2 x 4 = 8 runs."""
+    """Morris over three behavioural parameters of the real model: N(D+1) = 2 x 4 = 8 runs.
+
+    Slow (8 real runs on a process pool, about 40 s on 2 cores); in the default run the Morris
+    design and analysis are checked by hand on a linear model
+    (test_sweep_analysis.py::test_morris_mu_star_of_a_linear_model) and the real model's
+    outcomes through the process backend by ``test_tiny_real_sweep`` above."""
     spec = tmp_path / "morris.toml"
     spec.write_text("""
 name = "morris-small"
