@@ -12,8 +12,10 @@ values. Shipped scenarios live in ``experiments/scenarios/*.toml`` and are found
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
+import re
 import tomllib
 from importlib import resources
 from pathlib import Path
@@ -61,12 +63,36 @@ def _check_goods(items: list[str]) -> list[str]:
 Region = Annotated[str, Field(description="region code")]
 
 
+def _date_text(v: Any) -> Any:
+    """A date field as text: a TOML date (``date = 2025-04-04``, unquoted) becomes
+    ``"2025-04-04"``; a date-time, a time or a number is refused naming what to write."""
+    if v is None or isinstance(v, str):
+        return v
+    if isinstance(v, dt.datetime | dt.time):
+        raise ValueError(f"got the date-time {v.isoformat()}; write a date as \"YYYY-MM\" or "
+                         "\"YYYY-MM-DD\"")
+    if isinstance(v, dt.date):
+        return v.isoformat()
+    raise ValueError(f"got {v!r}; write a date in quotes as \"YYYY-MM\" or \"YYYY-MM-DD\"")
+
+
+def _not_empty(v: list | None, what: str, allowed: list[str], none_means: str) -> list | None:
+    """Refuse an empty list where one would do nothing (``None``/omitted means
+    ``none_means``)."""
+    if v is not None and not v:
+        raise ValueError(f"{what} is empty; omit it for {none_means} or name at least one; "
+                         f"allowed: {allowed}")
+    return v
+
+
 class _Measure(NumbersModel):
     date: str = Field(description="first day in force, YYYY-MM or YYYY-MM-DD")
     end: str | None = Field(None, description="last month in force (exclusive), or none")
     id: str | None = Field(None, description="identifier other measures may refer to")
     label: str = ""
     source: str = Field("", description="citation of the event")
+
+    _dt = field_validator("date", "end", mode="before")(lambda v: _date_text(v))
 
     @field_validator("date", "end")
     @classmethod
@@ -286,6 +312,7 @@ class ProductionQuota(_Measure):
     @field_validator("deposits")
     @classmethod
     def _deps(cls, v):
+        _not_empty(v, "deposits", list(DEPOSITS), "all deposits")
         for d in v or []:
             if d not in DEPOSITS:
                 raise ValueError(f"unknown deposit '{d}'; allowed: {list(DEPOSITS)}")
@@ -373,6 +400,7 @@ class Subsidy(_Measure):
     @field_validator("stages")
     @classmethod
     def _st(cls, v):
+        _not_empty(v, "stages", list(STAGE_NAMES), "all stages")
         for s in v:
             if s not in STAGE_NAMES:
                 raise ValueError(f"unknown stage '{s}'; allowed: {list(STAGE_NAMES)}")
@@ -399,7 +427,8 @@ class SourcingRule(_Measure):
     banned: list[str] = ["CN"]
     goods: list[str] = ["magnets"]
     _a = field_validator("actor")(lambda v: _check_region(v))
-    _b = field_validator("banned")(lambda v: [_check_region(x) for x in v])
+    _b = field_validator("banned")(lambda v: [_check_region(x) for x in _not_empty(
+        v, "banned", list(regions().codes), "the default ['CN']")])
     _g = field_validator("goods")(lambda v: _check_goods(v))
 
 
@@ -451,6 +480,8 @@ class Levers(NumbersModel):
         1.0, gt=0, le=10, description="multiplier on the speed of thrifting and substitution",
         json_schema_extra={"unit": "x", "low": 0.25, "high": 4.0})
 
+    _dt = field_validator("start", "truce_start", mode="before")(lambda v: _date_text(v))
+
     @field_validator("start", "truce_start")
     @classmethod
     def _d(cls, v):
@@ -477,6 +508,8 @@ class Scenario(NumbersModel):
     levers: Levers = Levers()
     measures: list[Measure] = []
 
+    _dt = field_validator("start", "end", mode="before")(lambda v: _date_text(v))
+
     @field_validator("start", "end")
     @classmethod
     def _d(cls, v):
@@ -501,6 +534,7 @@ class Scenario(NumbersModel):
             if m.id:
                 seen.add(m.id)
         ids = seen
+        _check_stacking(self.measures)
         for i, m in enumerate(self.measures):
             d = to_month(m.date)
             if not s <= d <= e:
@@ -544,6 +578,42 @@ class Scenario(NumbersModel):
         return hashlib.sha256(blob.encode()).hexdigest()
 
 
+def _stacking_keys(m: Any) -> list[tuple]:
+    """Keys under which two measures of a kind that adds up (``add`` tariffs, export
+    duties) or overrides (``set`` tariffs) would act on the same trade from the same day:
+    (kind, mode, actor, target as written, good as written, date as written)."""
+    if m.kind == "tariff":
+        return [("tariff", m.mode, m.actor, t, g, m.date) for t in m.targets for g in m.goods]
+    if m.kind == "export_duty":
+        return [("export_duty", "add", m.actor, "", g, m.date) for g in m.goods]
+    return []
+
+
+def _check_stacking(measures: list) -> None:
+    """Refuse the same tariff or export duty given twice (pasted twice, it would silently
+    double the rate, or leave two ``set`` rates where the list order picks the winner).
+
+    Raises:
+        ValueError: naming both measures, the duplicated (actor, partner, good, date) and
+            what to write instead.
+    """
+    seen: dict[tuple, int] = {}
+    for i, m in enumerate(measures):
+        for key in _stacking_keys(m):
+            j = seen.get(key)
+            if j is not None:
+                kind, mode, actor, target, good, date = key
+                what = (f"{mode} tariff of {actor} on '{good}' from {target}" if kind == "tariff"
+                        else f"export duty of {actor} on '{good}'")
+                fix = ("give one measure with the total rate" if mode == "add"
+                       else "keep one (the later set rate would silently win)")
+                how = "add up" if mode == "add" else "override each other"
+                raise ValueError(f"measures[{i}] ([[measures]] block {i + 1}) repeats "
+                                 f"measures[{j}] (block {j + 1}): the {what} dated {date} is "
+                                 f"given twice ({kind} measures {how}); {fix}")
+            seen[key] = i
+
+
 def _strip_none(obj):
     if isinstance(obj, dict):
         return {k: _strip_none(v) for k, v in obj.items() if v is not None}
@@ -585,7 +655,7 @@ def _format_errors(err: ValidationError, data: Any, origin: str) -> str:
     for e in err.errors():
         loc = tuple(p for p in e["loc"] if p not in _MEASURE_CLASSES)
         path = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in loc).replace(".[", "[")
-        msg = e["msg"]
+        msg = e["msg"].removeprefix("Value error, ")
         if e["type"] == "extra_forbidden":
             cls = _model_at(tuple(e["loc"]), data)
             allowed = sorted(cls.model_fields) if cls else []
@@ -620,12 +690,29 @@ def scenario_from_dict(data: dict, origin: str = "<scenario>") -> Scenario:
 
 
 def loads_scenario(text: str, origin: str = "<string>") -> Scenario:
-    """Parse and validate TOML text. Raises :class:`ScenarioError`."""
+    """Parse and validate TOML text (a leading byte-order mark is dropped).
+
+    Raises:
+        ScenarioError: not TOML (an unquoted ``YYYY-MM`` date is named with the fix), or
+            invalid content.
+    """
+    text = text.removeprefix("\ufeff")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
+        for n, line in enumerate(text.splitlines(), 1):
+            hit = _UNQUOTED_MONTH.match(line)
+            if hit:
+                key, value = hit.group(1), hit.group(2)
+                raise ScenarioError(f"{origin}, line {n}: field '{key}': the date {value} is "
+                                    f"not quoted; write {key} = \"{value}\" (dates are "
+                                    "\"YYYY-MM\" or \"YYYY-MM-DD\")") from None
         raise ScenarioError(f"{origin}: not valid TOML ({exc})") from None
     return scenario_from_dict(data, origin)
+
+
+#: a ``key = YYYY-MM`` line: TOML has no month literal, so it is not TOML at all
+_UNQUOTED_MONTH = re.compile(r"^\s*([A-Za-z_][\w.-]*)\s*=\s*(\d{4}-\d{2})\s*(#.*)?$")
 
 
 def scenario_dir() -> Path:
@@ -659,7 +746,14 @@ def load_scenario(name_or_path: str | Path | Scenario) -> Scenario:
                                 f"{shipped_scenarios()} (or give a path to a .toml file)")
     if not p.exists():
         raise ScenarioError(f"scenario file not found: {p}")
-    return loads_scenario(p.read_text(encoding="utf-8"), str(p))
+    try:
+        text = p.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(f"{p} is not UTF-8 text (byte at offset {exc.start}); save it as "
+                            "UTF-8 (with or without a byte-order mark)") from None
+    except OSError as exc:
+        raise ScenarioError(f"{p}: cannot read the file ({exc.strerror})") from None
+    return loads_scenario(text, str(p))
 
 
 # ---------------------------------------------------------------------- overrides

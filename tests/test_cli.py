@@ -242,3 +242,20 @@ def test_manifest_records_a_user_file_under_a_shipped_name(tmp_path):
     man = json.loads((tmp_path / "o" / "manifest.json").read_text())
     assert man["scenario"] == "controls-2025"
     assert man["scenario_source"] == str(mine.resolve())
+
+
+@pytest.mark.parametrize("body,fragment", [
+    ('[[measures]]\nkind="tariff"\ndate="2024-03"\nactor="US"\ntargets=["CN"]\nrate=0.1\n'
+     'mode="add"\n' * 2, "is given twice"),
+    ('[[measures]]\nkind="subsidy"\ndate="2024-03"\nactor="US"\nstages=[]\n', "stages is empty"),
+    ('[[measures]]\nkind="export_licence"\ndate="2024-03"\nactor="CN"\nelements=["Dy"]\n'
+     'defense_denial=0\n', "defense_denial: got the number 0"),
+])
+def test_issue15_scenario_errors_are_clean_and_write_nothing(tmp_path, body, fragment):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('name="x"\nstart="2024-01"\nend="2024-06"\n' + body)
+    res = runner.invoke(app, ["run", "-s", str(bad), "--months", "1", "--no-charts",
+                              "--out", str(tmp_path / "o")])
+    assert res.exit_code == 2 and fragment in " ".join(res.output.split())
+    assert "Traceback" not in res.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.toml"]

@@ -187,3 +187,105 @@ def test_licence_levers_name_elements():
         apply_overrides(load_scenario("controls-2025"), {"levers.licence_elements": ["Q"]})
     assert "levers.licence_review_months" in parameter_space()
     assert "levers.licence_elements" not in parameter_space()
+
+
+# ------------------------------------------------------------ issue 15: inputs refused up front
+_HEAD = 'name="x"\nstart="2024-01"\nend="2024-06"\n'
+_ADD = ('[[measures]]\nkind="tariff"\ndate="2024-03"\nactor="US"\ntargets=["CN"]\nrate=0.1\n'
+        'mode="add"\n')
+_DUTY = '[[measures]]\nkind="export_duty"\ndate="2024-03"\nactor="CN"\nrate=0.1\n'
+
+
+@pytest.mark.parametrize("body,fragment", [
+    # regression: the same add tariff pasted twice doubled the rate
+    (_ADD * 2, "measures[1] ([[measures]] block 2) repeats measures[0] (block 1): the add "
+               "tariff of US on 'all' from CN dated 2024-03 is given twice"),
+    (_DUTY * 2, "the export duty of CN on 'all' dated 2024-03 is given twice"),
+    (_ADD.replace('mode="add"', 'mode="set"') * 2, "keep one (the later set rate"),
+    # one good in common is enough
+    (_DUTY.replace("rate=0.1", 'rate=0.1\ngoods=["ox_Dy", "ox_Tb"]')
+     + _DUTY.replace("rate=0.1", 'rate=0.2\ngoods=["ox_Tb"]'), "on 'ox_Tb'"),
+])
+def test_stacking_duplicates_are_refused(body, fragment):
+    with pytest.raises(ScenarioError) as err:
+        loads_scenario(_HEAD + body, "s.toml")
+    msg = str(err.value)
+    assert fragment in msg and msg.startswith("s.toml: ") and "\n" not in msg
+
+
+def test_measures_that_stack_on_purpose_are_kept():
+    # a set rate plus an add surcharge, a global add plus a China add, and the same add on
+    # two different days of one month (the April 2025 escalations) are all meaningful
+    sc = loads_scenario(_HEAD + _ADD + _ADD.replace('mode="add"', 'mode="set"')
+                        + _ADD.replace('["CN"]', '["ALL"]')
+                        + _ADD.replace('"2024-03"', '"2024-03-09"')
+                        + _DUTY + _DUTY.replace("2024-03", "2024-04"))
+    assert len(sc.measures) == 6
+
+
+@pytest.mark.parametrize("body,fragment", [
+    # regression: accepted, and did nothing
+    ('kind="subsidy"\ndate="2024-03"\nactor="US"\nstages=[]',
+     "field 'measures[0].stages' (subsidy measure, [[measures]] block 1): stages is empty; "
+     "omit it for all stages or name at least one; allowed: ['mining'"),
+    ('kind="production_quota"\ndate="2024-03"\nactor="CN"\ntonnes_per_year=1e5\ndeposits=[]',
+     "deposits is empty; omit it for all deposits or name at least one; allowed: ['bayan_obo'"),
+    ('kind="production_halt"\ndate="2024-03"\nactor="CN"\ndeposits=[]', "deposits is empty"),
+    ('kind="sourcing_rule"\ndate="2024-03"\nactor="US"\nbanned=[]', "banned is empty"),
+    ('kind="export_licence"\ndate="2024-03"\nactor="CN"\nelements=[]',
+     "elements is empty; name at least one; allowed: ['La'"),
+    # regression: 0 was read as false
+    ('kind="export_licence"\ndate="2024-03"\nactor="CN"\nelements=["Dy"]\ndefense_denial=0',
+     "defense_denial: got the number 0; write true or false"),
+    ('kind="export_licence"\ndate="2024-03"\nactor="CN"\nelements=["Dy"]\nextraterritorial=1',
+     "extraterritorial: got the number 1; write true or false"),
+    # a TOML date-time is not a date
+    ('kind="embargo"\ndate=2024-03-04T10:00:00\nactor="CN"\ntargets=["JP"]',
+     "field 'measures[0].date' (embargo measure, [[measures]] block 1): got the date-time "
+     "2024-03-04T10:00:00; write a date as \"YYYY-MM\" or \"YYYY-MM-DD\""),
+    ('kind="embargo"\ndate=202403\nactor="CN"\ntargets=["JP"]',
+     "got 202403; write a date in quotes"),
+])
+def test_empty_lists_and_degenerate_values_are_refused(body, fragment):
+    with pytest.raises(ScenarioError) as err:
+        loads_scenario(_HEAD + "[[measures]]\n" + body, "s.toml")
+    assert fragment in str(err.value) and "\n" not in str(err.value)
+
+
+def test_levers_bool_from_number_is_refused():
+    with pytest.raises(ScenarioError, match="defense_end_use_denial: got the number 1"):
+        loads_scenario('name="x"\n[levers]\ndefense_end_use_denial=1')
+
+
+def test_unquoted_day_dates_are_read_as_dates():
+    # regression: `date = 2024-03-04` (a TOML date) gave "Input should be a valid string"
+    sc = loads_scenario('name="x"\nstart=2024-01-01\nend=2024-06-30\n[[measures]]\n'
+                        'kind="embargo"\ndate=2024-03-04\nend=2024-05-01\nactor="CN"\n'
+                        'targets=["JP"]\n[levers]\ntruce_start=2024-02-01\n')
+    quoted = loads_scenario('name="x"\nstart="2024-01-01"\nend="2024-06-30"\n[[measures]]\n'
+                            'kind="embargo"\ndate="2024-03-04"\nend="2024-05-01"\nactor="CN"\n'
+                            'targets=["JP"]\n[levers]\ntruce_start="2024-02-01"\n')
+    assert sc == quoted and sc.months == 6 and sc.measures[0].date == "2024-03-04"
+    assert loads_scenario(sc.to_toml()) == sc
+
+
+@pytest.mark.parametrize("line", ['start=2024-01', 'start = 2024-01   # first month'])
+def test_unquoted_month_dates_name_the_line_and_the_fix(line):
+    # TOML has no month literal: `start = 2024-01` is not TOML at all
+    with pytest.raises(ScenarioError) as err:
+        loads_scenario(f'name="x"\n{line}\nend="2024-06"\n', "s.toml")
+    assert str(err.value) == ("s.toml, line 2: field 'start': the date 2024-01 is not quoted; "
+                              "write start = \"2024-01\" (dates are \"YYYY-MM\" or "
+                              "\"YYYY-MM-DD\")")
+
+
+def test_byte_order_mark_is_accepted_by_the_python_api(tmp_path):
+    # regression: a scenario saved with a UTF-8 BOM was "not valid TOML" in load_scenario
+    text = 'name="x"\nstart="2024-01"\nend="2024-06"\n' + _DUTY
+    p = tmp_path / "bom.toml"
+    p.write_bytes(b"\xef\xbb\xbf" + text.encode())
+    assert load_scenario(p) == loads_scenario(text) == loads_scenario("\ufeff" + text)
+    bad = tmp_path / "latin1.toml"
+    bad.write_bytes('name="caf\xe9"\n'.encode("latin-1"))
+    with pytest.raises(ScenarioError, match=r"latin1.toml is not UTF-8 text \(byte at offset 9\)"):
+        load_scenario(bad)
