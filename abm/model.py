@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from abm.accounts import Accounts, floor_payment
+from abm.data import check_tables
 from abm.goods import ELEMENTS, catalog, stage_of
 from abm.market import ArcTerms, OrderBook, clear
 from abm.metrics import Recorder, headline_reporters, headline_values, record_month
@@ -105,6 +106,7 @@ class RareEarthModel(mesa.Model):
         super().__init__(rng=rng)
         self.seed = seed if not isinstance(seed, np.random.SeedSequence) else seed.entropy
         sc = apply_overrides(load_scenario(scenario), overrides)
+        check_tables()  # every data table checked before any work (cached per process)
         self.spec = sc
         self.params = sc.parameters
         self.levers = sc.levers
