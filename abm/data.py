@@ -19,7 +19,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import least_squares
+
+from abm.goods import DEPOSITS, ELEMENT_SYMBOLS, GRADES
 
 DATA_DIR = Path(str(resources.files("abm") / "data"))
 
@@ -130,8 +131,8 @@ SCHEMAS: dict[str, dict[str, str]] = {
 CHOICES: dict[str, tuple[str, ...]] = {
     "alliance": ("allied",),
     "element_group": ("light", "medium", "heavy"),
-    "deposit": ("bayan_obo", "bastnaesite", "mt_weld", "monazite", "ionic_clay"),
-    "grade": ("ndfeb_std", "ndfeb_ht", "smco"),
+    "deposit": DEPOSITS,
+    "grade": GRADES,
     "pipeline_stage": ("mining", "cracking", "separation", "metal", "magnets", "recycling"),
     "capacity_unit": ("reo", "ndpr_oxide", "dytb_oxide", "hre_feed", "magnet"),
     "project_status": ("operating", "construction", "committed", "announced", "feasibility",
@@ -235,8 +236,6 @@ _AMOUNT_RE = re.compile(r"^[<>~]?\s*(\d[\d,]*(?:\.\d+)?)(?:\s*-\s*(\d[\d,]*(?:\.
 _MISSING = {"", "nan", "na", "n/a"}
 
 STAGES = ("mining", "separation", "magnets")
-ELEMENT_SYMBOLS = ("La", "Ce", "Pr", "Nd", "Pm", "Sm", "Eu", "Gd", "Tb", "Dy", "Ho", "Er",
-                   "Tm", "Yb", "Lu", "Y", "Sc")
 
 
 def _fail(file: str, row: int | None, field: str, msg: str) -> DataError:
@@ -503,6 +502,8 @@ def fit_rampup(shares: pd.DataFrame, shifted: bool = False,
     Raises:
         ValueError: fewer observations than fitted parameters.
     """
+    from scipy.optimize import least_squares  # 1 s to import: only where a fit is made
+
     d = shares[shares["period_years"] >= min_period_years]
     t = d["t_mid_yr"].to_numpy(float)
     y = d["share"].to_numpy(float)

@@ -26,7 +26,6 @@ from pydantic import BaseModel, Field, ValidationError, field_validator, model_v
 
 from abm.goods import DEPOSITS, ELEMENTS, GRADES
 from abm.parameters import NumbersModel, Parameters
-from abm.regions import regions
 from abm.timeline import to_month
 
 
@@ -36,6 +35,14 @@ class ScenarioError(ValueError):
 
 GOOD_GROUPS = ("all", "concentrates", "oxides", "magnets")
 STAGE_NAMES = ("mining", "separation", "magnets")
+
+
+def regions():
+    """The region table (:func:`abm.regions.regions`), imported when first needed: it reads
+    ``regions.csv`` with pandas, which validating a scenario needs but importing it does not."""
+    from abm.regions import regions as table
+
+    return table()
 
 
 def _check_region(v: str, allow_all: bool = False) -> str:

@@ -259,3 +259,32 @@ def test_issue15_scenario_errors_are_clean_and_write_nothing(tmp_path, body, fra
     assert res.exit_code == 2 and fragment in " ".join(res.output.split())
     assert "Traceback" not in res.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.toml"]
+
+
+def test_startup_imports_stay_light(tmp_path):
+    """`ree --help` imports neither pandas, numpy, scipy nor the model; `ree sweep plan`
+    neither scipy.optimize nor Mesa and the agents (regression: 3 s and 5 s on 2 cores, the
+    import chain abm.scenario -> abm.goods -> abm.data -> pandas + scipy.optimize, and the
+    sweep's model handle -> abm.metrics -> agents -> mesa)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    heavy = ["pandas", "numpy", "scipy", "scipy.optimize", "mesa", "agents", "pyarrow",
+             "abm.model", "abm.data"]
+    probe = (f"import sys\nfrom experiments.cli import app\nsys.argv = {{argv}}\n"
+             f"try:\n    app()\nexcept SystemExit:\n    pass\n"
+             f"print(sorted(m for m in {heavy!r} if m in sys.modules))")
+    spec = Path(__file__).resolve().parent.parent / "experiments/sweeps/tariff_licence_stockpile.toml"
+
+    def loaded(argv):
+        res = subprocess.run([sys.executable, "-c", probe.format(argv=argv)], cwd=tmp_path,
+                             capture_output=True, text=True, check=True, timeout=120)
+        return res.stdout.strip().splitlines()[-1]
+
+    assert loaded(["ree", "--help"]) == "[]"
+    assert loaded(["ree", "sweep", "--help"]) == "[]"
+    out = loaded(["ree", "sweep", "plan", str(spec), "--out", str(tmp_path / "runs")])
+    assert "'scipy.optimize'" not in out and "'mesa'" not in out and "'agents'" not in out
+    assert "'pandas'" in out  # the plan does write design.parquet
+    assert (tmp_path / "runs").is_dir()

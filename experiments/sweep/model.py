@@ -131,7 +131,7 @@ def _lookup(func: Any, module: Any, *names: str) -> Any:
 
 
 def _abm_months(scenario: Any, months: int | None) -> int:
-    from abm.model import check_months
+    from abm.timeline import check_months
 
     return check_months(scenario, months, minimum=1, name="months")
 
