@@ -245,11 +245,11 @@ def test_manifest_records_a_user_file_under_a_shipped_name(tmp_path):
 
 
 @pytest.mark.parametrize("body,fragment", [
-    ('[[measures]]\nkind="tariff"\ndate="2024-03"\nactor="US"\ntargets=["CN"]\nrate=0.1\n'
-     'mode="add"\n' * 2, "is given twice"),
+    (('[[measures]]\nkind="tariff"\ndate="2024-03"\nactor="US"\ntargets=["CN"]\nrate=0.1\n'
+      'mode="add"\n') * 2, "is given twice"),
     ('[[measures]]\nkind="subsidy"\ndate="2024-03"\nactor="US"\nstages=[]\n', "stages is empty"),
-    ('[[measures]]\nkind="export_licence"\ndate="2024-03"\nactor="CN"\nelements=["Dy"]\n'
-     'defense_denial=0\n', "defense_denial: got the number 0"),
+    (('[[measures]]\nkind="export_licence"\ndate="2024-03"\nactor="CN"\nelements=["Dy"]\n'
+      'defense_denial=0\n'), "defense_denial: got the number 0"),
 ])
 def test_issue15_scenario_errors_are_clean_and_write_nothing(tmp_path, body, fragment):
     bad = tmp_path / "bad.toml"

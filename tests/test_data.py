@@ -217,7 +217,7 @@ def test_issue12_bad_values_rejected(file, col, row, val, fragment):
 
 
 # ---------------------------------------------------------------- issue 15: every table checked
-from abm.data import SCHEMAS, check_tables  # noqa: E402
+from abm.data import SCHEMAS, check_tables
 
 
 @pytest.mark.parametrize("file", sorted(SCHEMAS))
@@ -330,7 +330,7 @@ def test_bad_table_stops_ree_run_before_any_work(tmp_path, monkeypatch):
                                    "--out", str(tmp_path / "out")])
     text = " ".join(res.output.split())
     assert res.exit_code == 2 and "Traceback" not in res.output
-    assert (f"sectors.csv, data row 1, field 'share_of_civil_magnets': a share 1.5 out of "
+    assert ("sectors.csv, data row 1, field 'share_of_civil_magnets': a share 1.5 out of "
             "range; allowed 0.0 to 1.0") in text
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]
     with pytest.raises(DataError, match="share_of_civil_magnets"):
