@@ -76,8 +76,9 @@ def _date_text(v: Any) -> Any:
     ``"2025-04-04"``; a date-time, a time or a number is refused naming what to write."""
     if v is None or isinstance(v, str):
         return v
+    # ValueError, not TypeError: pydantic turns only ValueError into a field error
     if isinstance(v, dt.datetime | dt.time):
-        raise ValueError(f"got the date-time {v.isoformat()}; write a date as \"YYYY-MM\" or "
+        raise ValueError(  # noqa: TRY004f"got the date-time {v.isoformat()}; write a date as \"YYYY-MM\" or "
                          "\"YYYY-MM-DD\"")
     if isinstance(v, dt.date):
         return v.isoformat()
@@ -127,7 +128,8 @@ class Tariff(_Measure):
     """Ad valorem import tariff of ``actor`` on goods from ``targets`` (fraction, 1.45 = 145%).
 
     ``mode = "set"`` fixes the total rate while in force (the latest active set wins, so a
-    truce with an ``end`` reverts to the earlier rate when it expires); ``"add"`` adds.
+    truce with an ``end`` reverts to the earlier rate when it expires); ``"add"`` adds, so an
+    ``add`` rate must be above 0 (0 would change nothing).
     """
 
     kind: Literal["tariff"]
@@ -141,13 +143,21 @@ class Tariff(_Measure):
     _t = field_validator("targets")(lambda v: [_check_region(x, True) for x in v])
     _g = field_validator("goods")(lambda v: _check_goods(v))
 
+    @model_validator(mode="after")
+    def _add_changes_something(self):
+        if self.mode == "add" and self.rate == 0:
+            raise ValueError("rate: an add tariff of 0 changes nothing; allowed: 0 < rate <= "
+                             "10 for mode \"add\" (a rate of 0 needs mode \"set\")")
+        return self
+
 
 class ExportDuty(_Measure):
-    """Ad valorem export duty levied by ``actor`` on ``goods`` (fraction)."""
+    """Ad valorem export duty levied by ``actor`` on ``goods`` (fraction, 0 < rate <= 5;
+    duties add up, so 0 would change nothing: end a duty with ``end`` or a suspension)."""
 
     kind: Literal["export_duty"]
     actor: str
-    rate: float = Field(ge=0, le=5)
+    rate: float = Field(gt=0, le=5)
     goods: list[str] = ["all"]
     _a = field_validator("actor")(lambda v: _check_region(v))
     _g = field_validator("goods")(lambda v: _check_goods(v))
@@ -331,12 +341,12 @@ class ProductionHalt(_Measure):
     """Halt of a share of ``actor``'s mine output of ``deposits`` (all deposits when None)
     while in force (e.g. Baotou Steel Rare-Earth stopped smelting and separation and its
     supply of raw material to partners for a month from 19 October 2011): output is
-    multiplied by ``1 - share`` on top of any production quota."""
+    multiplied by ``1 - share`` (0 < share <= 1) on top of any production quota."""
 
     kind: Literal["production_halt"]
     actor: str
     deposits: list[str] | None = None
-    share: float = Field(1.0, ge=0, le=1)
+    share: float = Field(1.0, gt=0, le=1)
     _a = field_validator("actor")(lambda v: _check_region(v))
     _d = field_validator("deposits")(lambda v: ProductionQuota._deps(v))
 
@@ -396,7 +406,8 @@ class PriceFloor(_Measure):
 
 class Subsidy(_Measure):
     """Capital subsidy of ``actor`` for new capacity at ``stages`` (share of hurdle removed)
-    and a faster permit (lead-time multiplier)."""
+    and a faster permit (lead-time multiplier); ``capex_share = 0`` with
+    ``lead_time_factor = 1`` changes nothing and is refused."""
 
     kind: Literal["subsidy"]
     actor: str
@@ -404,6 +415,13 @@ class Subsidy(_Measure):
     capex_share: float = Field(0.3, ge=0, le=1)
     lead_time_factor: float = Field(1.0, gt=0, le=2)
     _a = field_validator("actor")(lambda v: _check_region(v))
+
+    @model_validator(mode="after")
+    def _changes_something(self):
+        if self.capex_share == 0 and self.lead_time_factor == 1:
+            raise ValueError("capex_share = 0 with lead_time_factor = 1 changes nothing; give "
+                             "capex_share in (0, 1] or lead_time_factor in (0, 2] other than 1")
+        return self
 
     @field_validator("stages")
     @classmethod
@@ -660,6 +678,26 @@ def _model_at(loc: tuple, data: Any) -> type[BaseModel] | None:
     return cls
 
 
+_BOUND_TYPES = ("greater_than", "greater_than_equal", "less_than", "less_than_equal")
+
+
+def _bounds(cls: type[BaseModel] | None, loc: tuple) -> str | None:
+    """The allowed interval of field ``loc[-1]`` of ``cls`` as text, e.g. ``0 <= x <= 1``
+    (None when the error is not about a field of ``cls``, e.g. an item of a list)."""
+    f = cls.model_fields.get(loc[-1]) if cls is not None and loc else None
+    if f is None:
+        return None
+    lo = hi = ""
+    for c in f.metadata:
+        for attr, text in (("ge", "{} <= "), ("gt", "{} < ")):
+            if getattr(c, attr, None) is not None:
+                lo = text.format(getattr(c, attr))
+        for attr, text in (("le", " <= {}"), ("lt", " < {}")):
+            if getattr(c, attr, None) is not None:
+                hi = text.format(getattr(c, attr))
+    return f"{lo}{loc[-1]}{hi}" if lo or hi else None
+
+
 def _format_errors(err: ValidationError, data: Any, origin: str) -> str:
     lines = []
     for e in err.errors():
@@ -674,6 +712,9 @@ def _format_errors(err: ValidationError, data: Any, origin: str) -> str:
             msg = f"unknown measure kind; allowed kinds: {list(MEASURE_KINDS)}"
         elif e["type"] == "missing":
             msg = "required field is missing"
+        elif e["type"] in _BOUND_TYPES and (
+                allowed := _bounds(_model_at(tuple(e["loc"]), data), loc)):
+            msg = f"got {e['input']!r}; allowed: {allowed}"
         where = ""
         if len(loc) >= 2 and loc[0] == "measures" and isinstance(loc[1], int):
             try:

@@ -398,3 +398,36 @@ def test_one_broken_scenario_field_is_named_and_nothing_is_written(tmp_path_fact
     assert res.exit_code == 2 and "Traceback" not in res.output, (brk, res.output)
     assert brk[4] in " ".join(res.output.split()).replace(f"{f} ", f"{f}"), (brk, res.output)
     assert sorted(p.name for p in d.iterdir()) == ["s.toml"]  # nothing written
+
+
+@pytest.mark.parametrize("body,fragment", [
+    # values that make a measure do nothing, accepted before
+    ('kind="tariff"\ndate="2024-03"\nactor="US"\ntargets=["CN"]\nrate=0\nmode="add"',
+     "an add tariff of 0 changes nothing; allowed: 0 < rate <= 10 for mode \"add\""),
+    ('kind="export_duty"\ndate="2024-03"\nactor="CN"\nrate=0',
+     ("field 'measures[0].rate' (export_duty measure, [[measures]] block 1): got 0; allowed: "
+      "0 < rate <= 5")),
+    ('kind="production_halt"\ndate="2024-03"\nactor="CN"\nshare=0',
+     ("field 'measures[0].share' (production_halt measure, [[measures]] block 1): got 0; "
+      "allowed: 0 < share <= 1")),
+    ('kind="subsidy"\ndate="2024-03"\nactor="US"\ncapex_share=0',
+     "capex_share = 0 with lead_time_factor = 1 changes nothing"),
+    # a range error gives the allowed interval, not one bound
+    ('kind="tariff"\ndate="2024-03"\nactor="US"\ntargets=["CN"]\nrate=11',
+     ("field 'measures[0].rate' (tariff measure, [[measures]] block 1): got 11; allowed: "
+      "0 <= rate <= 10")),
+])
+def test_measures_that_change_nothing_are_refused_with_the_allowed_values(body, fragment):
+    with pytest.raises(ScenarioError) as err:
+        loads_scenario(_HEAD + "[[measures]]\n" + body, "s.toml")
+    assert fragment in str(err.value) and "\n" not in str(err.value)
+    # a set tariff of 0 (free trade, a truce) is meaningful and kept
+    assert loads_scenario(_HEAD + '[[measures]]\nkind="tariff"\ndate="2024-03"\nactor="US"\n'
+                          'targets=["CN"]\nrate=0').measures[0].rate == 0
+
+
+def test_parameter_range_errors_give_the_interval():
+    with pytest.raises(ScenarioError) as err:
+        loads_scenario('name="x"\n[parameters]\nfinal_demand_elasticity=5.0', "s.toml")
+    assert str(err.value) == ("s.toml: field 'parameters.final_demand_elasticity': got 5.0; "
+                              "allowed: -1.0 <= final_demand_elasticity <= -0.05")
