@@ -78,8 +78,8 @@ def _date_text(v: Any) -> Any:
         return v
     # ValueError, not TypeError: pydantic turns only ValueError into a field error
     if isinstance(v, dt.datetime | dt.time):
-        raise ValueError(  # noqa: TRY004f"got the date-time {v.isoformat()}; write a date as \"YYYY-MM\" or "
-                         "\"YYYY-MM-DD\"")
+        raise ValueError(  # noqa: TRY004
+            f"got the date-time {v.isoformat()}; write a date as \"YYYY-MM\" or \"YYYY-MM-DD\"")
     if isinstance(v, dt.date):
         return v.isoformat()
     raise ValueError(f"got {v!r}; write a date in quotes as \"YYYY-MM\" or \"YYYY-MM-DD\"")
