@@ -6,8 +6,11 @@ optional ``[levers]`` (policy levers the UI and sweeps move, :class:`Levers`) an
 ``[[measures]]`` (dated policy measures, each with a ``kind`` and a ``source``).
 
 Validation is strict: unknown keys, unknown regions, elements or goods, dates outside the
-horizon and negative quantities raise :class:`ScenarioError` naming the field and the allowed
-values. Shipped scenarios live in ``experiments/scenarios/*.toml`` and are found by name.
+horizon, negative quantities, empty lists, numbers for switches, a tariff or export duty given
+twice for one actor, partner, good and date, and measures that would change nothing raise
+:class:`ScenarioError` naming the field and the allowed values (one line per problem). Files
+are UTF-8 with or without a byte-order mark; dates are ``"YYYY-MM"`` or ``"YYYY-MM-DD"``
+(unquoted TOML dates are read too). Shipped scenarios live in ``experiments/scenarios/*.toml`` and are found by name.
 """
 
 from __future__ import annotations
