@@ -335,3 +335,24 @@ def test_bad_table_stops_ree_run_before_any_work(tmp_path, monkeypatch):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]
     with pytest.raises(DataError, match="share_of_civil_magnets"):
         check_tables(data)
+
+
+def test_bad_table_stops_a_sweep_plan(tmp_path, monkeypatch):
+    import abm.data
+    from experiments.sweep import SpecError, plan
+
+    data = tmp_path / "data"
+    data.mkdir()
+    for p in DATA_DIR.glob("*.csv"):
+        (data / p.name).write_bytes(p.read_bytes())
+    (data / "gdp.csv").write_text("")
+    monkeypatch.setattr(abm.data, "DATA_DIR", data)
+    monkeypatch.setattr("experiments.sweep.model._HANDLES", {})  # no cached base scenario
+    spec = tmp_path / "s.toml"
+    spec.write_text('name = "t"\nmodel = "abm"\nscenario = "baseline"\nmonths = 2\n'
+                    'outcomes = ["ndpr_price_peak"]\n[design]\nmethod = "factorial"\n'
+                    'levels = 2\n[[levers]]\nname = "levers.us_tariff_on_china"\nlow = 0.0\n'
+                    'high = 1.0\n')
+    with pytest.raises(SpecError, match=r"gdp.csv: the file is empty"):
+        plan(spec, tmp_path / "runs")
+    assert not (tmp_path / "runs").exists()
