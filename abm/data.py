@@ -276,7 +276,7 @@ def validate_frame(df: pd.DataFrame, file: str, origin: str | None = None) -> pd
     if df.empty:
         raise DataError(f"{name}: no data rows; expected at least one row under the "
                         f"header {list(df.columns)}")
-    out = df.copy()
+    columns = {c: df[c].tolist() for c in df.columns}  # typed in place, one frame at the end
     rule_values: dict[str, list] = {}
     regions = _region_codes() if file != "regions.csv" else ()
     for col, kind in schema.items():
@@ -373,11 +373,13 @@ def validate_frame(df: pd.DataFrame, file: str, origin: str | None = None) -> pd
                 values.append(raw)
             else:
                 values.append(raw)
-        out[col] = values
+        columns[col] = values
         if amounts:  # rules see the numbers of an amount, e.g. [90.0] for ">90"
             rule_values[col] = [amounts.get(i) for i in range(len(values))]
-    _check_rules(out.assign(**rule_values), file, name)
-    _check_unique(out, file, name)
+    _check_unique(columns, file, name)
+    out = pd.DataFrame(columns, columns=df.columns)
+    if file in ROW_RULES:
+        _check_rules(out.assign(**rule_values), file, name)
     return out
 
 
@@ -389,13 +391,13 @@ def _check_rules(df: pd.DataFrame, file: str, name: str) -> None:
                 raise _fail(name, i, field, msg)
 
 
-def _check_unique(df: pd.DataFrame, file: str, name: str) -> None:
+def _check_unique(columns: dict[str, list], file: str, name: str) -> None:
     """Raise on the first repeated key of :data:`UNIQUE_KEYS` (message names both rows)."""
     key = UNIQUE_KEYS.get(file)
     if not key:
         return
     seen: dict[tuple, int] = {}
-    for i, row in enumerate(df[list(key)].itertuples(index=False, name=None)):
+    for i, row in enumerate(zip(*(columns[k] for k in key), strict=True)):
         if row in seen:
             raise _fail(name, i, "+".join(key),
                         f"duplicate key {row} (also data row {seen[row] + 1}); keys must be unique")
