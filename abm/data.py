@@ -19,7 +19,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import least_squares
+
+from abm.goods import DEPOSITS, ELEMENT_SYMBOLS, GRADES
 
 DATA_DIR = Path(str(resources.files("abm") / "data"))
 
@@ -30,32 +31,57 @@ class DataError(ValueError):
     """A calibration file is missing, malformed or uses unknown vocabulary."""
 
 
-# file -> {column: kind}; kinds: "str", "float", "int", "bool", "date" (YYYY-MM), "status"
+# file -> {column: kind}; a trailing "?" makes the value optional. Kinds: "str", "float",
+# "float+" (>= 0), "int", "count" (whole number >= 1), "year", "share" (0 to 1), "percent"
+# (0 to 100), "bool" (true/false), "date" (YYYY-MM), "day" (YYYY, YYYY-MM or YYYY-MM-DD),
+# "period" (starts with YYYY[-MM[-DD]], a note may follow: "2014-12 (yearend)", "2025-01/04"),
+# "amount" (a non-negative number or range, a note may follow: ">90", "320-360", "~4 (3+)"),
+# "status", "region", "element", "stage" and "choice:<name>" (one of CHOICES[name])
 SCHEMAS: dict[str, dict[str, str]] = {
-    "regions.csv": {"code": "str", "name": "str", "continent": "str", "alliance": "str?",
-                    "usgs_names": "str", "source": "str", "status": "status"},
-    "elements.csv": {"symbol": "str", "name": "str", "group": "str",
-                     "price_2024_usd_kg": "float", "price_2024_source": "str",
-                     "price_2024_status": "status", "price_2009_usd_kg": "float",
+    "regions.csv": {"code": "str", "name": "str", "continent": "str",
+                    "alliance": "choice:alliance?", "usgs_names": "str", "source": "str",
+                    "status": "status"},
+    "elements.csv": {"symbol": "element", "name": "str", "group": "choice:element_group",
+                     "price_2024_usd_kg": "float+", "price_2024_source": "str",
+                     "price_2024_status": "status", "price_2009_usd_kg": "float+",
                      "price_2009_source": "str", "price_2009_status": "status"},
-    "deposits.csv": {"deposit": "str", "element": "element", "percent_reo": "float+",
-                     "source": "str", "status": "status"},
-    "magnets.csv": {"grade": "str", "element": "element", "t_oxide_per_t_magnet": "float+",
+    "deposits.csv": {"deposit": "choice:deposit", "element": "element",
+                     "percent_reo": "percent", "source": "str", "status": "status"},
+    "magnets.csv": {"grade": "choice:grade", "element": "element",
+                    "t_oxide_per_t_magnet": "share",
                     "base_price_2024_usd_kg": "float+", "base_price_2009_usd_kg": "float+",
                     "conversion_cost_usd_kg": "float+", "source": "str", "status": "status"},
-    "firms.csv": {"base_year": "int", "stage": "stage", "region": "region", "firm": "str?",
-                  "product": "str", "base_output_t_per_yr": "float+", "n_firms": "int",
-                  "unit_cost_usd_kg": "float+", "ht_share": "float?", "source": "str",
+    "firms.csv": {"base_year": "year", "stage": "stage", "region": "region", "firm": "str?",
+                  "product": "str", "base_output_t_per_yr": "float+", "n_firms": "count",
+                  "unit_cost_usd_kg": "float+", "ht_share": "share?", "source": "str",
                   "status": "status"},
-    "projects.csv": {"base_year": "int", "stage": "stage", "region": "region", "firm": "str",
+    "projects.csv": {"base_year": "year", "stage": "stage", "region": "region", "firm": "str",
                      "product": "str", "capacity_t_per_yr": "float+", "announced": "date",
                      "online": "date", "needs_support": "bool", "unit_cost_usd_kg": "float+",
-                     "ht_share": "float?", "source": "str", "status": "status"},
-    "demand.csv": {"base_year": "int", "region": "region", "sector": "str",
+                     "ht_share": "share?", "source": "str", "status": "status"},
+    "demand.csv": {"base_year": "year", "region": "region", "sector": "str",
                    "quantity": "float+", "unit": "str", "source": "str", "status": "status"},
-    "sectors.csv": {"sector": "str", "share_of_civil_magnets": "float+", "ht_fraction": "float+",
-                    "smco_fraction": "float+", "kg_magnet_per_unit": "float+",
+    "sectors.csv": {"sector": "str", "share_of_civil_magnets": "share", "ht_fraction": "share",
+                    "smco_fraction": "share", "kg_magnet_per_unit": "float+",
                     "unit_value_usd": "float+", "source": "str", "status": "status"},
+    # ---- reference tables (sources of the calibration; read by tests, docs and world.py)
+    "mine_production.csv": {"country": "str", "year": "year", "tonnes_reo": "float+",
+                            "source": "str", "mcs_edition": "str", "status": "status"},
+    "reserves.csv": {"country": "str", "mcs_edition": "str", "as_of_year": "year",
+                     "reserves_t_reo": "amount?", "source": "str", "status": "status"},
+    "processing_magnets.csv": {"year": "year", "stage": "str", "country": "str",
+                               "metric": "str", "value": "amount", "unit": "str",
+                               "source": "str", "status": "status"},
+    "trade_flows.csv": {"period": "period", "flow": "str", "product": "str",
+                        "tonnes": "float+", "mom_pct": "float?", "yoy_pct": "float?",
+                        "source": "str", "status": "status"},
+    "prices.csv": {"element": "str", "date": "period", "usd_per_kg": "amount", "basis": "str",
+                   "source": "str", "status": "status"},
+    "policy_events.csv": {"date": "period", "actor": "str", "target": "str", "measure": "str",
+                          "elements": "str", "value": "str", "source": "str",
+                          "status": "status"},
+    "demand_parameters.csv": {"parameter": "str", "value": "str", "unit": "str",
+                              "year": "period", "source": "str", "status": "status"},
     # ---- issue 12 tables: pipeline, ramp-up, quotas, demand outlook, 2010-12 episode
     "project_pipeline.csv": {"project_id": "str", "firm": "str", "project": "str",
                              "region": "region", "country": "str",
@@ -104,6 +130,10 @@ SCHEMAS: dict[str, dict[str, str]] = {
 
 # allowed values of the "choice:<name>" kinds
 CHOICES: dict[str, tuple[str, ...]] = {
+    "alliance": ("allied",),
+    "element_group": ("light", "medium", "heavy"),
+    "deposit": DEPOSITS,
+    "grade": GRADES,
     "pipeline_stage": ("mining", "cracking", "separation", "metal", "magnets", "recycling"),
     "capacity_unit": ("reo", "ndpr_oxide", "dytb_oxide", "hre_feed", "magnet"),
     "project_status": ("operating", "construction", "committed", "announced", "feasibility",
@@ -128,6 +158,14 @@ CHOICES: dict[str, tuple[str, ...]] = {
 
 # closed numeric ranges (lo, hi) per (file, column); checked after type conversion
 RANGES: dict[tuple[str, str], tuple[float, float]] = {
+    # reference prices divide and scale everything priced: a zero price is no price
+    ("elements.csv", "price_2024_usd_kg"): (0.0, 1e5),
+    ("elements.csv", "price_2009_usd_kg"): (0.0, 1e5),
+    ("magnets.csv", "base_price_2024_usd_kg"): (0.01, 1e5),
+    ("magnets.csv", "base_price_2009_usd_kg"): (0.01, 1e5),
+    # a month-on-month or year-on-year change cannot fall below -100%
+    ("trade_flows.csv", "mom_pct"): (-100.0, 1e4),
+    ("trade_flows.csv", "yoy_pct"): (-100.0, 1e4),
     ("rampup.csv", "period_years"): (0.05, 1.0),
     ("rampup.csv", "nameplate_t_per_yr"): (1.0, 1e6),
     ("project_pipeline.csv", "capacity_t_per_yr"): (1.0, 1e6),
@@ -141,6 +179,21 @@ RANGES: dict[tuple[str, str], tuple[float, float]] = {
 
 # columns whose combined values must be unique in each table
 UNIQUE_KEYS: dict[str, tuple[str, ...]] = {
+    "regions.csv": ("code",),
+    "elements.csv": ("symbol",),
+    "deposits.csv": ("deposit", "element"),
+    "magnets.csv": ("grade", "element"),
+    "firms.csv": ("base_year", "stage", "region", "firm", "product"),
+    "projects.csv": ("base_year", "stage", "region", "firm", "product"),
+    "demand.csv": ("base_year", "region", "sector"),
+    "sectors.csv": ("sector",),
+    "mine_production.csv": ("country", "year", "mcs_edition"),
+    "reserves.csv": ("country", "mcs_edition"),
+    "processing_magnets.csv": ("year", "stage", "country", "metric", "unit"),
+    "trade_flows.csv": ("period", "flow", "product"),
+    "prices.csv": ("element", "date", "basis"),
+    "policy_events.csv": ("date", "actor", "target", "measure", "elements"),
+    "demand_parameters.csv": ("parameter",),
     "project_pipeline.csv": ("project_id",),
     "rampup.csv": ("project", "period"),
     "china_quotas.csv": ("year", "quota", "group"),
@@ -156,6 +209,11 @@ UNIQUE_KEYS: dict[str, tuple[str, ...]] = {
 
 # cross-field rules: (file) -> [(field named in the message, test on a typed row, message)]
 ROW_RULES: dict[str, list[tuple[str, object, str]]] = {
+    "elements.csv": [(c, lambda r, c=c: r["symbol"] == "Pm" or r[c] > 0,
+                      "must be > 0 (only Pm, which is not mined, has price 0)")
+                     for c in ("price_2024_usd_kg", "price_2009_usd_kg")],
+    "processing_magnets.csv": [("value", lambda r: r["unit"] != "%" or r["value"][-1] <= 100.0,
+                                "a percentage must lie in [0, 100]")],
     "china_quotas.csv": [("tonnes", lambda r: r["published"] != "yes" or pd.notna(r["tonnes"]),
                           "empty value; required when published is 'yes'")],
     "demand_outlook.csv": [
@@ -173,10 +231,12 @@ ROW_RULES: dict[str, list[tuple[str, object, str]]] = {
 
 YEAR_RANGE = (1990, 2100)
 _DAY_RE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
+_PERIOD_RE = re.compile(r"^(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?(?=$|[\s(/-])")
+_AMOUNT_RE = re.compile(r"^[<>~]?\s*(\d[\d,]*(?:\.\d+)?)(?:\s*-\s*(\d[\d,]*(?:\.\d+)?))?"
+                        r"(?=$|[\s(%+])")
+_MISSING = {"", "nan", "na", "n/a"}
 
 STAGES = ("mining", "separation", "magnets")
-ELEMENT_SYMBOLS = ("La", "Ce", "Pr", "Nd", "Pm", "Sm", "Eu", "Gd", "Tb", "Dy", "Ho", "Er",
-                   "Tm", "Yb", "Lu", "Y", "Sc")
 
 
 def _fail(file: str, row: int | None, field: str, msg: str) -> DataError:
@@ -190,56 +250,92 @@ def _region_codes() -> tuple[str, ...]:
     return tuple(df["code"])
 
 
-def validate_frame(df: pd.DataFrame, file: str) -> pd.DataFrame:
+def validate_frame(df: pd.DataFrame, file: str, origin: str | None = None) -> pd.DataFrame:
     """Check a calibration table against its schema and return it with typed columns.
 
     Args:
         df: the raw table (all columns as strings).
         file: the file name, a key of :data:`SCHEMAS` (used for the schema and messages).
+        origin: how messages name the file (default ``file``; :func:`load_table` gives the
+            path it read).
 
     Returns:
         A copy with numeric, boolean and date columns converted.
 
     Raises:
         DataError: a missing column, an empty required value, a non-number, a negative
-            quantity, an unknown region/element/stage/status; the message names the file,
-            the data row (1-based) and the field, and lists the allowed values.
+            quantity, a share outside [0, 1], a percentage outside [0, 100], a count below 1,
+            a value outside :data:`RANGES`, an unknown region/element/stage/status/choice, a
+            repeated key (:data:`UNIQUE_KEYS`) or no data rows; the message names the file,
+            the data row (1-based) and the field, and gives the allowed values.
     """
     schema = SCHEMAS[file]
+    name = origin or file
     missing = [c for c in schema if c not in df.columns]
     if missing:
-        raise _fail(file, None, missing[0], f"missing column; expected columns {list(schema)}")
-    out = df.copy()
+        raise _fail(name, None, missing[0], f"missing column; expected columns {list(schema)}")
+    if df.empty:
+        raise DataError(f"{name}: no data rows; expected at least one row under the "
+                        f"header {list(df.columns)}")
+    columns = {c: df[c].tolist() for c in df.columns}  # typed in place, one frame at the end
+    rule_values: dict[str, list] = {}
     regions = _region_codes() if file != "regions.csv" else ()
     for col, kind in schema.items():
         optional = kind.endswith("?")
         kind = kind.rstrip("?")
         values = []
+        amounts: dict[int, list[float]] = {}
         for i, raw in enumerate(df[col].tolist()):
             raw = "" if raw is None else str(raw).strip()
-            if raw == "" or raw.lower() == "nan":
+            # "" and "nan" are empty anywhere; "NA" and "n/a" only where a value is optional
+            if raw.lower() in ("", "nan") or (optional and raw.lower() in _MISSING):
                 if optional:
                     values.append(None)
                     continue
-                raise _fail(file, i, col, "empty value (required)")
-            if kind in ("float", "float+", "int", "year", "share"):
+                raise _fail(name, i, col, "empty value (required)")
+            if kind in ("float", "float+", "int", "count", "year", "share", "percent"):
+                whole = kind in ("int", "count", "year")
                 try:
-                    v = int(raw) if kind in ("int", "year") else float(raw)
+                    v = int(raw) if whole else float(raw)
                 except ValueError:
-                    raise _fail(file, i, col, f"'{raw}' is not a number") from None
+                    what = "a whole number" if whole else "a number"
+                    raise _fail(name, i, col, f"'{raw}' is not {what}") from None
                 if not math.isfinite(v):
-                    raise _fail(file, i, col, f"'{raw}' is not a finite number")
+                    raise _fail(name, i, col, f"'{raw}' is not a finite number")
                 if kind == "float+" and v < 0:
-                    raise _fail(file, i, col, f"negative value {v}; must be >= 0")
-                lo, hi = {"year": YEAR_RANGE, "share": (0.0, 1.0)}.get(
+                    raise _fail(name, i, col, f"negative value {v}; must be >= 0")
+                lo, hi = {"year": YEAR_RANGE, "share": (0.0, 1.0), "percent": (0.0, 100.0),
+                          "count": (1, 10**6)}.get(
                     kind, RANGES.get((file, col), (-math.inf, math.inf)))
                 if not lo <= v <= hi:
-                    raise _fail(file, i, col, f"value {v} out of range; allowed {lo} to {hi}")
+                    what = {"share": "a share", "percent": "a percentage",
+                            "count": "a count"}.get(kind, "value")
+                    raise _fail(name, i, col, f"{what} {v} out of range; allowed {lo} to {hi}")
                 values.append(v)
+            elif kind == "amount":
+                hit = _AMOUNT_RE.match(raw)
+                if not hit:
+                    raise _fail(name, i, col, f"'{raw}' is not a non-negative amount; write a "
+                                "number or a range (e.g. 92, >90, 320-360), a note may follow")
+                nums = [float(x.replace(",", "")) for x in hit.groups() if x is not None]
+                if len(nums) == 2 and nums[1] < nums[0]:
+                    raise _fail(name, i, col, f"range '{hit.group(0)}' runs backwards; write "
+                                "low-high")
+                values.append(raw)
+                amounts[i] = nums
+            elif kind == "period":
+                hit = _PERIOD_RE.match(raw)
+                ok = bool(hit) and YEAR_RANGE[0] <= int(hit.group(1)) <= YEAR_RANGE[1] \
+                    and (hit.group(2) is None or 1 <= int(hit.group(2)) <= 12) \
+                    and (hit.group(3) is None or 1 <= int(hit.group(3)) <= 31)
+                if not ok:
+                    raise _fail(name, i, col, f"'{raw}' does not start with a YYYY, YYYY-MM or "
+                                f"YYYY-MM-DD date (years {YEAR_RANGE[0]} to {YEAR_RANGE[1]})")
+                values.append(raw)
             elif kind.startswith("choice:"):
                 allowed = CHOICES[kind.split(":", 1)[1]]
                 if raw not in allowed:
-                    raise _fail(file, i, col, f"unknown value '{raw}'; allowed: {list(allowed)}")
+                    raise _fail(name, i, col, f"unknown value '{raw}'; allowed: {list(allowed)}")
                 values.append(raw)
             elif kind == "day":
                 try:
@@ -247,60 +343,64 @@ def validate_frame(df: pd.DataFrame, file: str) -> pd.DataFrame:
                 except ValueError:
                     ok = False
                 if not ok:
-                    raise _fail(file, i, col, f"'{raw}' is not a YYYY, YYYY-MM or YYYY-MM-DD date")
+                    raise _fail(name, i, col, f"'{raw}' is not a YYYY, YYYY-MM or YYYY-MM-DD date")
                 values.append(raw)
             elif kind == "bool":
                 if raw.lower() not in ("true", "false"):
-                    raise _fail(file, i, col, f"'{raw}' is not true/false")
+                    raise _fail(name, i, col, f"'{raw}' is not true/false")
                 values.append(raw.lower() == "true")
             elif kind == "date":
                 try:
                     values.append(pd.Period(raw, freq="M"))
                 except (ValueError, TypeError):
-                    raise _fail(file, i, col, f"'{raw}' is not a YYYY-MM date") from None
+                    raise _fail(name, i, col, f"'{raw}' is not a YYYY-MM date") from None
             elif kind == "status":
                 if raw not in STATUSES:
-                    raise _fail(file, i, col,
+                    raise _fail(name, i, col,
                                 f"unknown status '{raw}'; allowed: {sorted(STATUSES)}")
                 values.append(raw)
             elif kind == "region":
                 if raw not in regions:
-                    raise _fail(file, i, col, f"unknown region '{raw}'; allowed: {list(regions)}")
+                    raise _fail(name, i, col, f"unknown region '{raw}'; allowed: {list(regions)}")
                 values.append(raw)
             elif kind == "element":
                 if raw not in ELEMENT_SYMBOLS:
-                    raise _fail(file, i, col,
+                    raise _fail(name, i, col,
                                 f"unknown element '{raw}'; allowed: {list(ELEMENT_SYMBOLS)}")
                 values.append(raw)
             elif kind == "stage":
                 if raw not in STAGES:
-                    raise _fail(file, i, col, f"unknown stage '{raw}'; allowed: {list(STAGES)}")
+                    raise _fail(name, i, col, f"unknown stage '{raw}'; allowed: {list(STAGES)}")
                 values.append(raw)
             else:
                 values.append(raw)
-        out[col] = values
-    _check_rules(out, file)
-    _check_unique(out, file)
+        columns[col] = values
+        if amounts:  # rules see the numbers of an amount, e.g. [90.0] for ">90"
+            rule_values[col] = [amounts.get(i) for i in range(len(values))]
+    _check_unique(columns, file, name)
+    out = pd.DataFrame(columns, columns=df.columns)
+    if file in ROW_RULES:
+        _check_rules(out.assign(**rule_values), file, name)
     return out
 
 
-def _check_rules(df: pd.DataFrame, file: str) -> None:
+def _check_rules(df: pd.DataFrame, file: str, name: str) -> None:
     """Apply the cross-field rules of :data:`ROW_RULES` to a typed table."""
     for field, test, msg in ROW_RULES.get(file, []):
         for i, row in enumerate(df.to_dict("records")):
             if not test(row):
-                raise _fail(file, i, field, msg)
+                raise _fail(name, i, field, msg)
 
 
-def _check_unique(df: pd.DataFrame, file: str) -> None:
+def _check_unique(columns: dict[str, list], file: str, name: str) -> None:
     """Raise on the first repeated key of :data:`UNIQUE_KEYS` (message names both rows)."""
     key = UNIQUE_KEYS.get(file)
     if not key:
         return
     seen: dict[tuple, int] = {}
-    for i, row in enumerate(df[list(key)].itertuples(index=False, name=None)):
+    for i, row in enumerate(zip(*(columns[k] for k in key), strict=True)):
         if row in seen:
-            raise _fail(file, i, "+".join(key),
+            raise _fail(name, i, "+".join(key),
                         f"duplicate key {row} (also data row {seen[row] + 1}); keys must be unique")
         seen[row] = i
 
@@ -311,10 +411,16 @@ def _load_cached(file: str, directory: str) -> pd.DataFrame:
     if not path.exists():
         raise DataError(f"{path}: calibration file not found")
     try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise DataError(f"{path}: cannot parse CSV ({exc})") from exc
-    return validate_frame(df, file)
+        df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{path}: the file is empty; expected the header "
+                        f"{','.join(SCHEMAS[file])},... and at least one data row") from None
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: not UTF-8 text (byte at offset {exc.start}); save it as "
+                        "UTF-8") from None
+    except pd.errors.ParserError as exc:
+        raise DataError(f"{path}: cannot parse CSV ({' '.join(str(exc).split())})") from None
+    return validate_frame(df, file, str(path))
 
 
 def load_table(file: str, directory: Path | str | None = None) -> pd.DataFrame:
@@ -330,6 +436,17 @@ def load_table(file: str, directory: Path | str | None = None) -> pd.DataFrame:
     if file not in SCHEMAS:
         raise DataError(f"unknown calibration table '{file}'; allowed: {sorted(SCHEMAS)}")
     return _load_cached(file, str(directory or DATA_DIR)).copy()
+
+
+def check_tables(directory: Path | str | None = None) -> None:
+    """Load and validate every table of :data:`SCHEMAS` (cached), so a bad data file is
+    reported before any work starts rather than when the model first reads it.
+
+    Raises:
+        DataError: the first table that fails (one line naming the file, row and field).
+    """
+    for file in SCHEMAS:
+        _load_cached(file, str(directory or DATA_DIR))
 
 
 # ------------------------------------------------------------------------------ ramp-up curve
@@ -388,6 +505,8 @@ def fit_rampup(shares: pd.DataFrame, shifted: bool = False,
     Raises:
         ValueError: fewer observations than fitted parameters.
     """
+    from scipy.optimize import least_squares  # 1 s to import: only where a fit is made
+
     d = shares[shares["period_years"] >= min_period_years]
     t = d["t_mid_yr"].to_numpy(float)
     y = d["share"].to_numpy(float)

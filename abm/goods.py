@@ -18,11 +18,17 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
-from abm.data import ELEMENT_SYMBOLS, load_table
+# numpy and the data tables (pandas) are imported where used, so the names below cost nothing
+# to import (``ree --help``, sweep planning and scenario validation use them)
 
+#: The 17 rare earths (lanthanides, Y and Sc); symbols of ``abm/data/elements.csv``.
+ELEMENT_SYMBOLS = ("La", "Ce", "Pr", "Nd", "Pm", "Sm", "Eu", "Gd", "Tb", "Dy", "Ho", "Er",
+                   "Tm", "Yb", "Lu", "Y", "Sc")
 ELEMENTS: tuple[str, ...] = tuple(e for e in ELEMENT_SYMBOLS if e != "Pm")
 DEPOSITS: tuple[str, ...] = ("bayan_obo", "bastnaesite", "mt_weld", "monazite", "ionic_clay")
 GRADES: tuple[str, ...] = ("ndfeb_std", "ndfeb_ht", "smco")
@@ -103,6 +109,10 @@ def catalog(base_year: int = 2024) -> Catalog:
     Raises:
         DataError: a data file fails validation.
     """
+    import numpy as np
+
+    from abm.data import load_table
+
     price_col = "price_2024_usd_kg" if base_year >= 2015 else "price_2009_usd_kg"
     mag_col = "base_price_2024_usd_kg" if base_year >= 2015 else "base_price_2009_usd_kg"
     elements = load_table("elements.csv").set_index("symbol")

@@ -75,7 +75,7 @@ import pandas as pd
 
 from abm.accounts import record_accounts
 from abm.goods import GRADES, NDPR_ND_SHARE, mag
-from abm.regions import CHINA
+from abm.regions import CHINA, OUTSIDE_CHINA
 from agents import OEM, Government, MagnetMaker, Miner, Refiner
 
 #: Stages of ``capacity``, ``china_share`` and ``hhi``.
@@ -89,9 +89,6 @@ PRICE_GOODS = ("NdPr", "ox_Nd", "ox_Dy", "ox_Tb")
 
 #: Months of the rolling China-origin shares (``china_content_12m``).
 ROLLING_MONTHS = 12
-
-#: Region label of aggregates over the regions other than China.
-OUTSIDE_CHINA = "nonCN"
 
 #: Deposits whose concentrate is the mining stage's output (``china_share``, ``hhi``).
 MINING_DEPOSITS = ("bayan_obo", "bastnaesite", "mt_weld", "monazite", "ionic_clay")

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from abm.accounts import Accounts, floor_payment
+from abm.data import check_tables
 from abm.goods import ELEMENTS, catalog, stage_of
 from abm.market import ArcTerms, OrderBook, clear
 from abm.metrics import Recorder, headline_reporters, headline_values, record_month
@@ -40,7 +41,7 @@ from abm.policy import PolicyState
 from abm.regions import CHINA, regions, transport_matrix
 from abm.scenario import Scenario, apply_overrides, load_scenario
 from abm.sourcing import SupplierRelations
-from abm.timeline import to_month
+from abm.timeline import check_months, to_month
 from abm.world import allocate_stockholder_capital, build_world, initial_stocks
 from agents import (
     OEM,
@@ -58,21 +59,6 @@ from agents import (
 PRODUCER_TYPES = (Miner, Refiner, MagnetMaker, Recycler)
 
 
-def check_months(scenario: Scenario, months, minimum: int = 0, name: str = "months") -> int:
-    """Months to simulate: ``months`` (a whole number from ``minimum`` to the scenario
-    horizon), or the whole horizon when None.
-
-    Raises:
-        ValueError: naming ``name``, the allowed range and the horizon's dates.
-    """
-    if months is None:
-        return scenario.months
-    if not float(months).is_integer() or not minimum <= int(months) <= scenario.months:
-        raise ValueError(f"{name} must be a whole number from {minimum} to the scenario "
-                         f"horizon ({scenario.months} months, {scenario.start} to "
-                         f"{scenario.end}), got {months}; to run longer, extend the "
-                         "scenario's end")
-    return int(months)
 STAGES = ("mining", "separation", "magnets")
 
 
@@ -105,6 +91,7 @@ class RareEarthModel(mesa.Model):
         super().__init__(rng=rng)
         self.seed = seed if not isinstance(seed, np.random.SeedSequence) else seed.entropy
         sc = apply_overrides(load_scenario(scenario), overrides)
+        check_tables()  # every data table checked before any work (cached per process)
         self.spec = sc
         self.params = sc.parameters
         self.levers = sc.levers

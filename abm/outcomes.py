@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from abm.accounts import FOCUS_REGIONS
-from abm.metrics import OUTSIDE_CHINA
+from abm.regions import OUTSIDE_CHINA
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ class NumbersModel(BaseModel):
     """Base of the scenario models (parameters, levers, measures, scenario): frozen, no
     unknown keys, no NaN or infinity, and a number written as a string (``"3"`` in TOML,
     JSON or an override) or as a boolean (``true``), or a boolean written as a string
-    (``"yes"``), is refused rather than converted.
+    (``"yes"``) or a number (``0``), is refused rather than converted.
 
     Raises (on validation, as :class:`pydantic.ValidationError`):
         ValueError: naming the field and the value given, and what to write instead.
@@ -49,6 +49,9 @@ class NumbersModel(BaseModel):
             if f.annotation in (bool, bool | None) and isinstance(v, str):
                 raise ValueError(f"{name}: got the string {v!r}; write true or false without "
                                  "quotes")
+            if f.annotation in (bool, bool | None) and isinstance(v, int | float) \
+                    and not isinstance(v, bool):
+                raise ValueError(f"{name}: got the number {v!r}; write true or false")
             numeric, container = _numeric(f.annotation)
             if not numeric:
                 continue

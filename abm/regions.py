@@ -16,6 +16,9 @@ from abm.data import load_table
 
 CHINA = "CN"
 
+#: Region label of aggregates over the regions other than China (recorded series).
+OUTSIDE_CHINA = "nonCN"
+
 
 @dataclass(frozen=True)
 class RegionTable:

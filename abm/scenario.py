@@ -6,15 +6,21 @@ optional ``[levers]`` (policy levers the UI and sweeps move, :class:`Levers`) an
 ``[[measures]]`` (dated policy measures, each with a ``kind`` and a ``source``).
 
 Validation is strict: unknown keys, unknown regions, elements or goods, dates outside the
-horizon and negative quantities raise :class:`ScenarioError` naming the field and the allowed
-values. Shipped scenarios live in ``experiments/scenarios/*.toml`` and are found by name.
+horizon, negative quantities, empty lists, numbers for switches, a tariff or export duty given
+twice for one actor, partner, good and date, and measures that would change nothing raise
+:class:`ScenarioError` naming the field and the allowed values (one line per problem). Files
+are UTF-8 with or without a byte-order mark; dates are ``"YYYY-MM"`` or ``"YYYY-MM-DD"``
+(unquoted TOML dates are read too). Shipped scenarios live in ``experiments/scenarios/*.toml`` and are found by name.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
+import re
 import tomllib
+import typing
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
@@ -24,7 +30,6 @@ from pydantic import BaseModel, Field, ValidationError, field_validator, model_v
 
 from abm.goods import DEPOSITS, ELEMENTS, GRADES
 from abm.parameters import NumbersModel, Parameters
-from abm.regions import regions
 from abm.timeline import to_month
 
 
@@ -34,6 +39,14 @@ class ScenarioError(ValueError):
 
 GOOD_GROUPS = ("all", "concentrates", "oxides", "magnets")
 STAGE_NAMES = ("mining", "separation", "magnets")
+
+
+def regions():
+    """The region table (:func:`abm.regions.regions`), imported when first needed: it reads
+    ``regions.csv`` with pandas, which validating a scenario needs but importing it does not."""
+    from abm.regions import regions as table
+
+    return table()
 
 
 def _check_region(v: str, allow_all: bool = False) -> str:
@@ -61,12 +74,37 @@ def _check_goods(items: list[str]) -> list[str]:
 Region = Annotated[str, Field(description="region code")]
 
 
+def _date_text(v: Any) -> Any:
+    """A date field as text: a TOML date (``date = 2025-04-04``, unquoted) becomes
+    ``"2025-04-04"``; a date-time, a time or a number is refused naming what to write."""
+    if v is None or isinstance(v, str):
+        return v
+    # ValueError, not TypeError: pydantic turns only ValueError into a field error
+    if isinstance(v, dt.datetime | dt.time):
+        raise ValueError(  # noqa: TRY004
+            f"got the date-time {v.isoformat()}; write a date as \"YYYY-MM\" or \"YYYY-MM-DD\"")
+    if isinstance(v, dt.date):
+        return v.isoformat()
+    raise ValueError(f"got {v!r}; write a date in quotes as \"YYYY-MM\" or \"YYYY-MM-DD\"")
+
+
+def _not_empty(v: list | None, what: str, allowed: list[str], none_means: str) -> list | None:
+    """Refuse an empty list where one would do nothing (``None``/omitted means
+    ``none_means``)."""
+    if v is not None and not v:
+        raise ValueError(f"{what} is empty; omit it for {none_means} or name at least one; "
+                         f"allowed: {allowed}")
+    return v
+
+
 class _Measure(NumbersModel):
     date: str = Field(description="first day in force, YYYY-MM or YYYY-MM-DD")
     end: str | None = Field(None, description="last month in force (exclusive), or none")
     id: str | None = Field(None, description="identifier other measures may refer to")
     label: str = ""
     source: str = Field("", description="citation of the event")
+
+    _dt = field_validator("date", "end", mode="before")(lambda v: _date_text(v))
 
     @field_validator("date", "end")
     @classmethod
@@ -93,7 +131,8 @@ class Tariff(_Measure):
     """Ad valorem import tariff of ``actor`` on goods from ``targets`` (fraction, 1.45 = 145%).
 
     ``mode = "set"`` fixes the total rate while in force (the latest active set wins, so a
-    truce with an ``end`` reverts to the earlier rate when it expires); ``"add"`` adds.
+    truce with an ``end`` reverts to the earlier rate when it expires); ``"add"`` adds, so an
+    ``add`` rate must be above 0 (0 would change nothing).
     """
 
     kind: Literal["tariff"]
@@ -107,13 +146,21 @@ class Tariff(_Measure):
     _t = field_validator("targets")(lambda v: [_check_region(x, True) for x in v])
     _g = field_validator("goods")(lambda v: _check_goods(v))
 
+    @model_validator(mode="after")
+    def _add_changes_something(self):
+        if self.mode == "add" and self.rate == 0:
+            raise ValueError("rate: an add tariff of 0 changes nothing; allowed: 0 < rate <= "
+                             "10 for mode \"add\" (a rate of 0 needs mode \"set\")")
+        return self
+
 
 class ExportDuty(_Measure):
-    """Ad valorem export duty levied by ``actor`` on ``goods`` (fraction)."""
+    """Ad valorem export duty levied by ``actor`` on ``goods`` (fraction, 0 < rate <= 5;
+    duties add up, so 0 would change nothing: end a duty with ``end`` or a suspension)."""
 
     kind: Literal["export_duty"]
     actor: str
-    rate: float = Field(ge=0, le=5)
+    rate: float = Field(gt=0, le=5)
     goods: list[str] = ["all"]
     _a = field_validator("actor")(lambda v: _check_region(v))
     _g = field_validator("goods")(lambda v: _check_goods(v))
@@ -286,6 +333,7 @@ class ProductionQuota(_Measure):
     @field_validator("deposits")
     @classmethod
     def _deps(cls, v):
+        _not_empty(v, "deposits", list(DEPOSITS), "all deposits")
         for d in v or []:
             if d not in DEPOSITS:
                 raise ValueError(f"unknown deposit '{d}'; allowed: {list(DEPOSITS)}")
@@ -296,12 +344,12 @@ class ProductionHalt(_Measure):
     """Halt of a share of ``actor``'s mine output of ``deposits`` (all deposits when None)
     while in force (e.g. Baotou Steel Rare-Earth stopped smelting and separation and its
     supply of raw material to partners for a month from 19 October 2011): output is
-    multiplied by ``1 - share`` on top of any production quota."""
+    multiplied by ``1 - share`` (0 < share <= 1) on top of any production quota."""
 
     kind: Literal["production_halt"]
     actor: str
     deposits: list[str] | None = None
-    share: float = Field(1.0, ge=0, le=1)
+    share: float = Field(1.0, gt=0, le=1)
     _a = field_validator("actor")(lambda v: _check_region(v))
     _d = field_validator("deposits")(lambda v: ProductionQuota._deps(v))
 
@@ -361,7 +409,8 @@ class PriceFloor(_Measure):
 
 class Subsidy(_Measure):
     """Capital subsidy of ``actor`` for new capacity at ``stages`` (share of hurdle removed)
-    and a faster permit (lead-time multiplier)."""
+    and a faster permit (lead-time multiplier); ``capex_share = 0`` with
+    ``lead_time_factor = 1`` changes nothing and is refused."""
 
     kind: Literal["subsidy"]
     actor: str
@@ -370,9 +419,17 @@ class Subsidy(_Measure):
     lead_time_factor: float = Field(1.0, gt=0, le=2)
     _a = field_validator("actor")(lambda v: _check_region(v))
 
+    @model_validator(mode="after")
+    def _changes_something(self):
+        if self.capex_share == 0 and self.lead_time_factor == 1:
+            raise ValueError("capex_share = 0 with lead_time_factor = 1 changes nothing; give "
+                             "capex_share in (0, 1] or lead_time_factor in (0, 2] other than 1")
+        return self
+
     @field_validator("stages")
     @classmethod
     def _st(cls, v):
+        _not_empty(v, "stages", list(STAGE_NAMES), "all stages")
         for s in v:
             if s not in STAGE_NAMES:
                 raise ValueError(f"unknown stage '{s}'; allowed: {list(STAGE_NAMES)}")
@@ -399,7 +456,8 @@ class SourcingRule(_Measure):
     banned: list[str] = ["CN"]
     goods: list[str] = ["magnets"]
     _a = field_validator("actor")(lambda v: _check_region(v))
-    _b = field_validator("banned")(lambda v: [_check_region(x) for x in v])
+    _b = field_validator("banned")(lambda v: [_check_region(x) for x in _not_empty(
+        v, "banned", list(regions().codes), "the default ['CN']")])
     _g = field_validator("goods")(lambda v: _check_goods(v))
 
 
@@ -451,6 +509,8 @@ class Levers(NumbersModel):
         1.0, gt=0, le=10, description="multiplier on the speed of thrifting and substitution",
         json_schema_extra={"unit": "x", "low": 0.25, "high": 4.0})
 
+    _dt = field_validator("start", "truce_start", mode="before")(lambda v: _date_text(v))
+
     @field_validator("start", "truce_start")
     @classmethod
     def _d(cls, v):
@@ -477,6 +537,8 @@ class Scenario(NumbersModel):
     levers: Levers = Levers()
     measures: list[Measure] = []
 
+    _dt = field_validator("start", "end", mode="before")(lambda v: _date_text(v))
+
     @field_validator("start", "end")
     @classmethod
     def _d(cls, v):
@@ -501,6 +563,7 @@ class Scenario(NumbersModel):
             if m.id:
                 seen.add(m.id)
         ids = seen
+        _check_stacking(self.measures)
         for i, m in enumerate(self.measures):
             d = to_month(m.date)
             if not s <= d <= e:
@@ -544,6 +607,42 @@ class Scenario(NumbersModel):
         return hashlib.sha256(blob.encode()).hexdigest()
 
 
+def _stacking_keys(m: Any) -> list[tuple]:
+    """Keys under which two measures of a kind that adds up (``add`` tariffs, export
+    duties) or overrides (``set`` tariffs) would act on the same trade from the same day:
+    (kind, mode, actor, target as written, good as written, date as written)."""
+    if m.kind == "tariff":
+        return [("tariff", m.mode, m.actor, t, g, m.date) for t in m.targets for g in m.goods]
+    if m.kind == "export_duty":
+        return [("export_duty", "add", m.actor, "", g, m.date) for g in m.goods]
+    return []
+
+
+def _check_stacking(measures: list) -> None:
+    """Refuse the same tariff or export duty given twice (pasted twice, it would silently
+    double the rate, or leave two ``set`` rates where the list order picks the winner).
+
+    Raises:
+        ValueError: naming both measures, the duplicated (actor, partner, good, date) and
+            what to write instead.
+    """
+    seen: dict[tuple, int] = {}
+    for i, m in enumerate(measures):
+        for key in _stacking_keys(m):
+            j = seen.get(key)
+            if j is not None:
+                kind, mode, actor, target, good, date = key
+                what = (f"{mode} tariff of {actor} on '{good}' from {target}" if kind == "tariff"
+                        else f"export duty of {actor} on '{good}'")
+                fix = ("give one measure with the total rate" if mode == "add"
+                       else "keep one (the later set rate would silently win)")
+                how = "add up" if mode == "add" else "override each other"
+                raise ValueError(f"measures[{i}] ([[measures]] block {i + 1}) repeats "
+                                 f"measures[{j}] (block {j + 1}): the {what} dated {date} is "
+                                 f"given twice ({kind} measures {how}); {fix}")
+            seen[key] = i
+
+
 def _strip_none(obj):
     if isinstance(obj, dict):
         return {k: _strip_none(v) for k, v in obj.items() if v is not None}
@@ -553,9 +652,11 @@ def _strip_none(obj):
 
 
 # ---------------------------------------------------------------------- error messages
-_MEASURE_CLASSES = {c.model_fields["kind"].annotation.__args__[0]: c for c in
-                    (Tariff, ExportDuty, ExportLicence, LicencePolicy, ExportQuota, Embargo,
-                     ProductionQuota, Suspension, PriceFloor, Subsidy, Stockpile, SourcingRule)}
+# every measure class of the union (a kind missing here left its tag in the field path of an
+# error, e.g. 'measures[3].production_halt.share')
+_MEASURE_CLASSES = {c.model_fields["kind"].annotation.__args__[0]: c
+                    for c in typing.get_args(typing.get_args(Measure)[0])}
+assert tuple(_MEASURE_CLASSES) == MEASURE_KINDS, "MEASURE_KINDS and the Measure union differ"
 
 
 def _model_at(loc: tuple, data: Any) -> type[BaseModel] | None:
@@ -580,12 +681,32 @@ def _model_at(loc: tuple, data: Any) -> type[BaseModel] | None:
     return cls
 
 
+_BOUND_TYPES = ("greater_than", "greater_than_equal", "less_than", "less_than_equal")
+
+
+def _bounds(cls: type[BaseModel] | None, loc: tuple) -> str | None:
+    """The allowed interval of field ``loc[-1]`` of ``cls`` as text, e.g. ``0 <= x <= 1``
+    (None when the error is not about a field of ``cls``, e.g. an item of a list)."""
+    f = cls.model_fields.get(loc[-1]) if cls is not None and loc else None
+    if f is None:
+        return None
+    lo = hi = ""
+    for c in f.metadata:
+        for attr, text in (("ge", "{} <= "), ("gt", "{} < ")):
+            if getattr(c, attr, None) is not None:
+                lo = text.format(getattr(c, attr))
+        for attr, text in (("le", " <= {}"), ("lt", " < {}")):
+            if getattr(c, attr, None) is not None:
+                hi = text.format(getattr(c, attr))
+    return f"{lo}{loc[-1]}{hi}" if lo or hi else None
+
+
 def _format_errors(err: ValidationError, data: Any, origin: str) -> str:
     lines = []
     for e in err.errors():
         loc = tuple(p for p in e["loc"] if p not in _MEASURE_CLASSES)
         path = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in loc).replace(".[", "[")
-        msg = e["msg"]
+        msg = e["msg"].removeprefix("Value error, ")
         if e["type"] == "extra_forbidden":
             cls = _model_at(tuple(e["loc"]), data)
             allowed = sorted(cls.model_fields) if cls else []
@@ -594,6 +715,9 @@ def _format_errors(err: ValidationError, data: Any, origin: str) -> str:
             msg = f"unknown measure kind; allowed kinds: {list(MEASURE_KINDS)}"
         elif e["type"] == "missing":
             msg = "required field is missing"
+        elif e["type"] in _BOUND_TYPES and (
+                allowed := _bounds(_model_at(tuple(e["loc"]), data), loc)):
+            msg = f"got {e['input']!r}; allowed: {allowed}"
         where = ""
         if len(loc) >= 2 and loc[0] == "measures" and isinstance(loc[1], int):
             try:
@@ -620,12 +744,29 @@ def scenario_from_dict(data: dict, origin: str = "<scenario>") -> Scenario:
 
 
 def loads_scenario(text: str, origin: str = "<string>") -> Scenario:
-    """Parse and validate TOML text. Raises :class:`ScenarioError`."""
+    """Parse and validate TOML text (a leading byte-order mark is dropped).
+
+    Raises:
+        ScenarioError: not TOML (an unquoted ``YYYY-MM`` date is named with the fix), or
+            invalid content.
+    """
+    text = text.removeprefix("\ufeff")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
+        for n, line in enumerate(text.splitlines(), 1):
+            hit = _UNQUOTED_MONTH.match(line)
+            if hit:
+                key, value = hit.group(1), hit.group(2)
+                raise ScenarioError(f"{origin}, line {n}: field '{key}': the date {value} is "
+                                    f"not quoted; write {key} = \"{value}\" (dates are "
+                                    "\"YYYY-MM\" or \"YYYY-MM-DD\")") from None
         raise ScenarioError(f"{origin}: not valid TOML ({exc})") from None
     return scenario_from_dict(data, origin)
+
+
+#: a ``key = YYYY-MM`` line: TOML has no month literal, so it is not TOML at all
+_UNQUOTED_MONTH = re.compile(r"^\s*([A-Za-z_][\w.-]*)\s*=\s*(\d{4}-\d{2})\s*(#.*)?$")
 
 
 def scenario_dir() -> Path:
@@ -659,7 +800,14 @@ def load_scenario(name_or_path: str | Path | Scenario) -> Scenario:
                                 f"{shipped_scenarios()} (or give a path to a .toml file)")
     if not p.exists():
         raise ScenarioError(f"scenario file not found: {p}")
-    return loads_scenario(p.read_text(encoding="utf-8"), str(p))
+    try:
+        text = p.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(f"{p} is not UTF-8 text (byte at offset {exc.start}); save it as "
+                            "UTF-8 (with or without a byte-order mark)") from None
+    except OSError as exc:
+        raise ScenarioError(f"{p}: cannot read the file ({exc.strerror})") from None
+    return loads_scenario(text, str(p))
 
 
 # ---------------------------------------------------------------------- overrides

@@ -36,7 +36,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from abm.data import DATA_DIR, load_table
+from abm.data import load_table
 from abm.demand import DemandOutlook
 from abm.goods import ELEMENTS, FEED_CLASSES, GRADES, mag, ox
 from abm.investment import (
@@ -93,7 +93,7 @@ def _year_factors(base_year: int) -> dict[str, float]:
     """Scale of the data rows to the base year, per stage."""
     if base_year != 2010:
         return {"mining": 1.0, "separation": 1.0, "magnets": 1.0}
-    usgs = pd.read_csv(DATA_DIR / "mine_production.csv")
+    usgs = load_table("mine_production.csv")
     world = usgs[usgs["country"] == "World"].set_index("year")["tonnes_reo"]
     ratio = float(world.loc[2010]) / float(world.loc[2009])
     firms = load_table("firms.csv")

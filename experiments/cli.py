@@ -1,4 +1,8 @@
-"""The ``ree`` command line: ``ree run``, ``ree scenarios``, ``ree sweep ...``, ``ree app``."""
+"""The ``ree`` command line: ``ree run``, ``ree scenarios``, ``ree sweep ...``, ``ree app``.
+
+The model, pandas and the sweep machinery are imported inside the commands, so ``ree --help``
+and ``ree sweep plan`` do not pay for what they do not use.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,6 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from abm.scenario import ScenarioError, shipped_scenarios
 from experiments.interrupts import Terminated, sigterm_raises
 
 app = typer.Typer(help="Agent-based model of the rare-earth supply chain under export "
@@ -43,6 +46,7 @@ def run(scenario: str = typer.Option("controls-2025", "--scenario", "-s",
         out: Path = typer.Option(Path("results/run"), "--out", help="output folder"),
         charts: bool = typer.Option(True, "--charts/--no-charts", help="write PNG charts")):
     """Run one scenario (default controls-2025, 2024-01 to 2035-12) and write its outputs."""
+    from abm.scenario import ScenarioError
     from experiments.runs import OutputError, accounts_lines, run_to_folder
 
     try:
@@ -94,7 +98,7 @@ def run(scenario: str = typer.Option("controls-2025", "--scenario", "-s",
 @app.command()
 def scenarios():
     """List the shipped scenarios."""
-    from abm.scenario import load_scenario
+    from abm.scenario import load_scenario, shipped_scenarios
 
     for name in shipped_scenarios():
         sc = load_scenario(name)
@@ -117,6 +121,7 @@ def reproduce(quick: bool = typer.Option(
                                           help="exit with code 1 when any target fails")):
     """Run every paper experiment (episodes, counterfactuals, decoupling study) and write
     figures, tables and REPORT.md with each target's PASS or FAIL."""
+    from abm.scenario import ScenarioError
     from experiments.reproduce import reproduce as run_all
 
     try:

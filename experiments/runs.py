@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from abm.data import check_tables
 from abm.accounts import ACCOUNT_METRICS, FOCUS_REGIONS
 from abm.model import RareEarthModel, check_months
 from abm.scenario import Scenario, apply_overrides
@@ -476,6 +477,7 @@ def run_to_folder(scenario: str | Path | Scenario, out: Path, *, seed: int = 0,
     """
     sc = apply_overrides(load_scenario_input(scenario), overrides)
     check_months(sc, months, minimum=1, name="--months")     # before any work
+    check_tables()                                           # every data table, before any work
     out = check_output_folder(out)
     if remove_stale_staging(out):  # what a killed run left: restored or removed
         out = check_output_folder(out)

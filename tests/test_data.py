@@ -214,3 +214,145 @@ def test_issue12_bad_values_rejected(file, col, row, val, fragment):
     msg = str(err.value)
     assert msg.startswith(file) and "\n" not in msg and fragment in msg
     assert f"field '{col}'" in msg or "+" in msg
+
+
+# ---------------------------------------------------------------- issue 15: every table checked
+from abm.data import SCHEMAS, check_tables
+
+
+@pytest.mark.parametrize("file", sorted(SCHEMAS))
+def test_every_shipped_table_passes_its_schema(file):
+    assert len(load_table(file)) >= 1
+
+
+def test_every_csv_in_the_data_folder_has_a_schema():
+    assert sorted(p.name for p in DATA_DIR.glob("*.csv")) == sorted(SCHEMAS)
+
+
+def _copy_with(tmp_path, file, edit):
+    df = _raw(file)
+    df = edit(df)
+    df.to_csv(tmp_path / file, index=False)
+    return tmp_path
+
+
+def _set(row, col, val):
+    def edit(df):
+        df.loc[row, col] = val
+        return df
+    return edit
+
+
+def _dup(row):
+    return lambda df: pd.concat([df, df.iloc[[row]]], ignore_index=True)
+
+
+# (file, edit, data row named, field named, message fragment); each was accepted before
+BAD_TABLES = [
+    ("elements.csv", _set(2, "price_2024_usd_kg", "-5"), 3, "price_2024_usd_kg",
+     "negative value -5.0; must be >= 0"),
+    ("elements.csv", _set(2, "price_2009_usd_kg", "0"), 3, "price_2009_usd_kg",
+     "must be > 0 (only Pm"),
+    ("sectors.csv", _set(0, "share_of_civil_magnets", "1.5"), 1, "share_of_civil_magnets",
+     "a share 1.5 out of range; allowed 0.0 to 1.0"),
+    ("firms.csv", _set(4, "ht_share", "1.2"), 5, "ht_share", "a share 1.2 out of range"),
+    ("deposits.csv", _set(0, "percent_reo", "120"), 1, "percent_reo",
+     "a percentage 120.0 out of range; allowed 0.0 to 100.0"),
+    ("magnets.csv", _set(0, "t_oxide_per_t_magnet", "2.5"), 1, "t_oxide_per_t_magnet",
+     "a share 2.5 out of range"),
+    ("firms.csv", _set(1, "n_firms", "-2"), 2, "n_firms",
+     "a count -2 out of range; allowed 1 to 1000000"),
+    ("firms.csv", _set(1, "n_firms", "2.5"), 2, "n_firms", "'2.5' is not a whole number"),
+    ("regions.csv", _dup(3), 13, "code", "duplicate key ('EU',) (also data row 4)"),
+    ("deposits.csv", _dup(0), 66, "deposit+element", "duplicate key ('bayan_obo', 'La')"),
+    ("regions.csv", _set(1, "alliance", "friends"), 2, "alliance",
+     "unknown value 'friends'; allowed: ['allied']"),
+    ("deposits.csv", _set(0, "deposit", "bayan"), 1, "deposit", "allowed: ['bayan_obo'"),
+    # the seven reference tables that had no check at all
+    ("mine_production.csv", _set(0, "tonnes_reo", "-1"), 1, "tonnes_reo", "negative value"),
+    ("mine_production.csv", _dup(5), 225, "country+year+mcs_edition", "duplicate key"),
+    ("reserves.csv", _set(0, "reserves_t_reo", "-3"), 1, "reserves_t_reo",
+     "is not a non-negative amount"),
+    ("processing_magnets.csv", _set(0, "value", "192"), 1, "value",
+     "a percentage must lie in [0, 100]"),
+    ("trade_flows.csv", _set(0, "mom_pct", "-150"), 1, "mom_pct",
+     "value -150.0 out of range; allowed -100.0 to 10000.0"),
+    ("prices.csv", _set(0, "usd_per_kg", "360-320"), 1, "usd_per_kg", "runs backwards"),
+    ("prices.csv", _set(0, "date", "yearend"), 1, "date", "does not start with a YYYY"),
+    ("policy_events.csv", _set(0, "status", "sure"), 1, "status", "unknown status 'sure'"),
+    ("demand_parameters.csv", _dup(0), 29, "parameter", "duplicate key"),
+]
+
+
+@pytest.mark.parametrize("file,edit,row,field,fragment", BAD_TABLES,
+                         ids=[f"{b[0]}-{b[3]}-{i}" for i, b in enumerate(BAD_TABLES)])
+def test_bad_table_values_name_file_row_field(tmp_path, file, edit, row, field, fragment):
+    d = _copy_with(tmp_path, file, edit)
+    with pytest.raises(DataError) as err:
+        load_table(file, d)
+    msg = str(err.value)
+    assert msg.startswith(f"{d / file}, data row {row}, field '{field}': ")
+    assert fragment in msg and "\n" not in msg
+
+
+def test_empty_and_header_only_files_name_the_file(tmp_path):
+    # regression: an emptied file gave pandas' "No columns to parse from file", no name
+    (tmp_path / "gdp.csv").write_text("")
+    with pytest.raises(DataError) as err:
+        load_table("gdp.csv", tmp_path)
+    assert str(err.value) == (f"{tmp_path / 'gdp.csv'}: the file is empty; expected the header "
+                              "region,year,gdp_usd_bn,source,status,... and at least one data "
+                              "row")
+    (tmp_path / "sectors.csv").write_text(",".join(SCHEMAS["sectors.csv"]) + "\n")
+    with pytest.raises(DataError, match=r"sectors.csv: no data rows; expected at least one"):
+        load_table("sectors.csv", tmp_path)
+
+
+def test_byte_order_mark_in_a_table_is_accepted(tmp_path):
+    text = (DATA_DIR / "gdp.csv").read_text(encoding="utf-8")
+    (tmp_path / "gdp.csv").write_bytes(b"\xef\xbb\xbf" + text.encode())
+    assert load_table("gdp.csv", tmp_path).equals(load_table("gdp.csv"))
+
+
+def test_bad_table_stops_ree_run_before_any_work(tmp_path, monkeypatch):
+    import shutil
+
+    from typer.testing import CliRunner
+
+    import abm.data
+    from experiments.cli import app
+
+    data = tmp_path / "data"
+    shutil.copytree(DATA_DIR, data)
+    _copy_with(data, "sectors.csv", _set(0, "share_of_civil_magnets", "1.5"))
+    monkeypatch.setattr(abm.data, "DATA_DIR", data)
+    res = CliRunner().invoke(app, ["run", "-s", "baseline", "--months", "1", "--no-charts",
+                                   "--out", str(tmp_path / "out")])
+    text = " ".join(res.output.split())
+    assert res.exit_code == 2 and "Traceback" not in res.output
+    assert ("sectors.csv, data row 1, field 'share_of_civil_magnets': a share 1.5 out of "
+            "range; allowed 0.0 to 1.0") in text
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]
+    with pytest.raises(DataError, match="share_of_civil_magnets"):
+        check_tables(data)
+
+
+def test_bad_table_stops_a_sweep_plan(tmp_path, monkeypatch):
+    import abm.data
+    from experiments.sweep import SpecError, plan
+
+    data = tmp_path / "data"
+    data.mkdir()
+    for p in DATA_DIR.glob("*.csv"):
+        (data / p.name).write_bytes(p.read_bytes())
+    (data / "gdp.csv").write_text("")
+    monkeypatch.setattr(abm.data, "DATA_DIR", data)
+    monkeypatch.setattr("experiments.sweep.model._HANDLES", {})  # no cached base scenario
+    spec = tmp_path / "s.toml"
+    spec.write_text('name = "t"\nmodel = "abm"\nscenario = "baseline"\nmonths = 2\n'
+                    'outcomes = ["ndpr_price_peak"]\n[design]\nmethod = "factorial"\n'
+                    'levels = 2\n[[levers]]\nname = "levers.us_tariff_on_china"\nlow = 0.0\n'
+                    'high = 1.0\n')
+    with pytest.raises(SpecError, match=r"gdp.csv: the file is empty"):
+        plan(spec, tmp_path / "runs")
+    assert not (tmp_path / "runs").exists()

@@ -1,6 +1,8 @@
 """Scenario validation, round-trips and overrides (abm.scenario)."""
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from abm.scenario import (
     ScenarioError,
@@ -77,6 +79,12 @@ MEASURE_BAD = [
     ('kind="tariff"\ndate="2025-05"\nactor="US"\ntargets=[]\nrate=0.3', "targets is empty"),
     ('kind="price_floor"\ndate="2025-05"\nactor="US"\nfloor_usd_kg=inf', "floor_usd_kg"),
     ('kind="tariff"\ndate="2025-05"\nactor="US"\ntargets=["CN"]\nrate=nan', "rate"),
+    # regression: the field path of the later measure kinds kept the tag
+    # ('measures[0].production_halt.share')
+    ('kind="production_halt"\ndate="2025-05"\nactor="CN"\nshare=2',
+     "field 'measures[0].share' (production_halt measure, [[measures]] block 1)"),
+    ('kind="state_purchase"\ndate="2025-05"\nend="2025-09"\nactor="CN"\ntonnes=-1',
+     "field 'measures[0].tonnes' (state_purchase measure, [[measures]] block 1)"),
     # fresh-user check, session 4: these were accepted
     ('kind="embargo"\ndate="2025-05"\nactor="CN"\ntargets=["JP"]\ngoods=[]', "goods is empty"),
     ('kind="export_licence"\ndate="2025-05"\nactor="CN"\ngoods=["Dy"]\n'
@@ -187,3 +195,239 @@ def test_licence_levers_name_elements():
         apply_overrides(load_scenario("controls-2025"), {"levers.licence_elements": ["Q"]})
     assert "levers.licence_review_months" in parameter_space()
     assert "levers.licence_elements" not in parameter_space()
+
+
+# ------------------------------------------------------------ issue 15: inputs refused up front
+_HEAD = 'name="x"\nstart="2024-01"\nend="2024-06"\n'
+_ADD = ('[[measures]]\nkind="tariff"\ndate="2024-03"\nactor="US"\ntargets=["CN"]\nrate=0.1\n'
+        'mode="add"\n')
+_DUTY = '[[measures]]\nkind="export_duty"\ndate="2024-03"\nactor="CN"\nrate=0.1\n'
+
+
+@pytest.mark.parametrize("body,fragment", [
+    # regression: the same add tariff pasted twice doubled the rate
+    (_ADD * 2, ("measures[1] ([[measures]] block 2) repeats measures[0] (block 1): the add "
+                "tariff of US on 'all' from CN dated 2024-03 is given twice")),
+    (_DUTY * 2, "the export duty of CN on 'all' dated 2024-03 is given twice"),
+    (_ADD.replace('mode="add"', 'mode="set"') * 2, "keep one (the later set rate"),
+    # one good in common is enough
+    (_DUTY.replace("rate=0.1", 'rate=0.1\ngoods=["ox_Dy", "ox_Tb"]')
+     + _DUTY.replace("rate=0.1", 'rate=0.2\ngoods=["ox_Tb"]'), "on 'ox_Tb'"),
+])
+def test_stacking_duplicates_are_refused(body, fragment):
+    with pytest.raises(ScenarioError) as err:
+        loads_scenario(_HEAD + body, "s.toml")
+    msg = str(err.value)
+    assert fragment in msg and msg.startswith("s.toml: ") and "\n" not in msg
+
+
+def test_measures_that_stack_on_purpose_are_kept():
+    # a set rate plus an add surcharge, a global add plus a China add, and the same add on
+    # two different days of one month (the April 2025 escalations) are all meaningful
+    sc = loads_scenario(_HEAD + _ADD + _ADD.replace('mode="add"', 'mode="set"')
+                        + _ADD.replace('["CN"]', '["ALL"]')
+                        + _ADD.replace('"2024-03"', '"2024-03-09"')
+                        + _DUTY + _DUTY.replace("2024-03", "2024-04"))
+    assert len(sc.measures) == 6
+
+
+@pytest.mark.parametrize("body,fragment", [
+    # regression: accepted, and did nothing
+    ('kind="subsidy"\ndate="2024-03"\nactor="US"\nstages=[]',
+     ("field 'measures[0].stages' (subsidy measure, [[measures]] block 1): stages is empty; "
+      "omit it for all stages or name at least one; allowed: ['mining'")),
+    ('kind="production_quota"\ndate="2024-03"\nactor="CN"\ntonnes_per_year=1e5\ndeposits=[]',
+     "deposits is empty; omit it for all deposits or name at least one; allowed: ['bayan_obo'"),
+    ('kind="production_halt"\ndate="2024-03"\nactor="CN"\ndeposits=[]', "deposits is empty"),
+    ('kind="sourcing_rule"\ndate="2024-03"\nactor="US"\nbanned=[]', "banned is empty"),
+    ('kind="export_licence"\ndate="2024-03"\nactor="CN"\nelements=[]',
+     "elements is empty; name at least one; allowed: ['La'"),
+    # regression: 0 was read as false
+    ('kind="export_licence"\ndate="2024-03"\nactor="CN"\nelements=["Dy"]\ndefense_denial=0',
+     "defense_denial: got the number 0; write true or false"),
+    ('kind="export_licence"\ndate="2024-03"\nactor="CN"\nelements=["Dy"]\nextraterritorial=1',
+     "extraterritorial: got the number 1; write true or false"),
+    # a TOML date-time is not a date
+    ('kind="embargo"\ndate=2024-03-04T10:00:00\nactor="CN"\ntargets=["JP"]',
+     ("field 'measures[0].date' (embargo measure, [[measures]] block 1): got the date-time "
+      "2024-03-04T10:00:00; write a date as \"YYYY-MM\" or \"YYYY-MM-DD\"")),
+    ('kind="embargo"\ndate=202403\nactor="CN"\ntargets=["JP"]',
+     "got 202403; write a date in quotes"),
+])
+def test_empty_lists_and_degenerate_values_are_refused(body, fragment):
+    with pytest.raises(ScenarioError) as err:
+        loads_scenario(_HEAD + "[[measures]]\n" + body, "s.toml")
+    assert fragment in str(err.value) and "\n" not in str(err.value)
+
+
+def test_levers_bool_from_number_is_refused():
+    with pytest.raises(ScenarioError, match="defense_end_use_denial: got the number 1"):
+        loads_scenario('name="x"\n[levers]\ndefense_end_use_denial=1')
+
+
+def test_unquoted_day_dates_are_read_as_dates():
+    # regression: `date = 2024-03-04` (a TOML date) gave "Input should be a valid string"
+    sc = loads_scenario('name="x"\nstart=2024-01-01\nend=2024-06-30\n[[measures]]\n'
+                        'kind="embargo"\ndate=2024-03-04\nend=2024-05-01\nactor="CN"\n'
+                        'targets=["JP"]\n[levers]\ntruce_start=2024-02-01\n')
+    quoted = loads_scenario('name="x"\nstart="2024-01-01"\nend="2024-06-30"\n[[measures]]\n'
+                            'kind="embargo"\ndate="2024-03-04"\nend="2024-05-01"\nactor="CN"\n'
+                            'targets=["JP"]\n[levers]\ntruce_start="2024-02-01"\n')
+    assert sc == quoted and sc.months == 6 and sc.measures[0].date == "2024-03-04"
+    assert loads_scenario(sc.to_toml()) == sc
+
+
+@pytest.mark.parametrize("line", ['start=2024-01', 'start = 2024-01   # first month'])
+def test_unquoted_month_dates_name_the_line_and_the_fix(line):
+    # TOML has no month literal: `start = 2024-01` is not TOML at all
+    with pytest.raises(ScenarioError) as err:
+        loads_scenario(f'name="x"\n{line}\nend="2024-06"\n', "s.toml")
+    assert str(err.value) == ("s.toml, line 2: field 'start': the date 2024-01 is not quoted; "
+                              "write start = \"2024-01\" (dates are \"YYYY-MM\" or "
+                              "\"YYYY-MM-DD\")")
+
+
+def test_byte_order_mark_is_accepted_by_the_python_api(tmp_path):
+    # regression: a scenario saved with a UTF-8 BOM was "not valid TOML" in load_scenario
+    text = 'name="x"\nstart="2024-01"\nend="2024-06"\n' + _DUTY
+    p = tmp_path / "bom.toml"
+    p.write_bytes(b"\xef\xbb\xbf" + text.encode())
+    assert load_scenario(p) == loads_scenario(text) == loads_scenario("\ufeff" + text)
+    bad = tmp_path / "latin1.toml"
+    bad.write_bytes('name="caf\xe9"\n'.encode("latin-1"))
+    with pytest.raises(ScenarioError, match=r"latin1.toml is not UTF-8 text \(byte at offset 9\)"):
+        load_scenario(bad)
+
+
+# ------------------------------------------------------------- property test: one broken field
+# A valid scenario; each entry of SCENARIO_BREAKS replaces one value (TOML text) in it.
+SCENARIO_TABLES = {
+    "top": {"name": '"x"', "base_year": "2024", "start": '"2024-01"', "end": '"2024-12"',
+            "firms": "200"},
+    "parameters": {"final_demand_elasticity": "-0.25"},
+    "levers": {"start": '"2024-02"', "us_tariff_on_china": "0.5",
+               "defense_end_use_denial": "true"},
+    "measures": [
+        {"kind": '"tariff"', "date": '"2024-03"', "actor": '"US"', "targets": '["CN"]',
+         "rate": "0.1", "mode": '"add"', "goods": '["magnets"]'},
+        {"kind": '"export_licence"', "date": '"2024-04-04"', "actor": '"CN"',
+         "elements": '["Dy", "Tb"]', "approval": "{ default = 0.5 }", "defense_denial": "true"},
+        {"kind": '"subsidy"', "date": '"2024-05"', "actor": '"US"', "stages": '["magnets"]',
+         "capex_share": "0.3"},
+        {"kind": '"production_halt"', "date": '"2024-06"', "end": '"2024-08"', "actor": '"CN"',
+         "deposits": '["ionic_clay"]', "share": "0.5"},
+    ],
+}
+
+#: (table, index or None, key, bad TOML value, text the message must contain)
+SCENARIO_BREAKS = [
+    ("top", None, "base_year", "2011", "base_year"),
+    ("top", None, "start", "2024-01", "field 'start'"),
+    ("top", None, "start", '"2024-13"', "start"),
+    ("top", None, "end", '"2023-12"', "end 2023-12 is before start"),
+    ("top", None, "firms", '"200"', "firms"),
+    ("top", None, "firms", "3", "firms"),
+    ("top", None, "colour", '"red"', "unknown key 'colour'"),
+    ("parameters", None, "final_demand_elasticity", "5.0", "parameters.final_demand_elasticity"),
+    ("parameters", None, "final_demand_elasticity", '"-0.2"', "final_demand_elasticity"),
+    ("levers", None, "us_tariff_on_china", "-1.0", "levers.us_tariff_on_china"),
+    ("levers", None, "defense_end_use_denial", "0", "defense_end_use_denial"),
+    ("levers", None, "defense_end_use_denial", '"yes"', "defense_end_use_denial"),
+    ("measures", 0, "rate", "-0.1", "measures[0].rate"),
+    ("measures", 0, "rate", "nan", "measures[0].rate"),
+    ("measures", 0, "mode", '"double"', "measures[0].mode"),
+    ("measures", 0, "targets", "[]", "targets is empty"),
+    ("measures", 0, "targets", '["Mars"]', "unknown region 'Mars'"),
+    ("measures", 0, "goods", "[]", "goods is empty"),
+    ("measures", 0, "date", '"2031-01"', "outside the horizon"),
+    ("measures", 0, "date", "2024-03-01T08:00:00", "got the date-time"),
+    ("measures", 1, "elements", "[]", "elements is empty"),
+    ("measures", 1, "elements", '["Xx"]', "unknown element 'Xx'"),
+    ("measures", 1, "approval", "{ default = 1.5 }", "approval['default'] = 1.5"),
+    ("measures", 1, "defense_denial", "0", "defense_denial: got the number 0"),
+    ("measures", 1, "kind", '"export_ban"', "allowed kinds"),
+    ("measures", 2, "stages", "[]", "stages is empty"),
+    ("measures", 2, "stages", '["smelting"]', "unknown stage 'smelting'"),
+    ("measures", 2, "capex_share", "1.5", "measures[2].capex_share"),
+    ("measures", 3, "deposits", "[]", "deposits is empty"),
+    ("measures", 3, "share", "2", "measures[3].share"),
+    ("measures", 3, "end", '"2024-05"', "end 2024-05 must be after date 2024-06"),
+]
+
+
+def _scenario_text(brk=None) -> str:
+    def block(d, key=None, bad=None):
+        d = dict(d)
+        if key is not None:
+            d[key] = bad
+        return "".join(f"{k} = {v}\n" for k, v in d.items())
+
+    table, idx, key, bad = brk[:4] if brk else (None, None, None, None)
+    text = block(SCENARIO_TABLES["top"], *((key, bad) if table == "top" else ()))
+    for t in ("parameters", "levers"):
+        text += f"[{t}]\n" + block(SCENARIO_TABLES[t], *((key, bad) if table == t else ()))
+    for i, m in enumerate(SCENARIO_TABLES["measures"]):
+        hit = table == "measures" and idx == i
+        text += "[[measures]]\n" + block(m, *((key, bad) if hit else ()))
+    return text
+
+
+def test_the_unbroken_scenario_is_valid():
+    sc = loads_scenario(_scenario_text())
+    assert [m.kind for m in sc.measures] == ["tariff", "export_licence", "subsidy",
+                                               "production_halt"]
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.sampled_from(SCENARIO_BREAKS))
+def test_one_broken_scenario_field_is_named_and_nothing_is_written(tmp_path_factory, brk):
+    from typer.testing import CliRunner
+
+    from experiments.cli import app
+
+    d = tmp_path_factory.mktemp("sc")
+    f, out = d / "s.toml", d / "out"
+    f.write_text(_scenario_text(brk))
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(f)
+    msg = str(err.value)
+    assert brk[4] in msg and msg.startswith(str(f)) and "\n" not in msg, (brk, msg)
+    res = CliRunner().invoke(app, ["run", "-s", str(f), "--months", "1", "--no-charts",
+                                   "--out", str(out)])
+    assert res.exit_code == 2 and "Traceback" not in res.output, (brk, res.output)
+    assert brk[4] in " ".join(res.output.split()).replace(f"{f} ", f"{f}"), (brk, res.output)
+    assert sorted(p.name for p in d.iterdir()) == ["s.toml"]  # nothing written
+
+
+@pytest.mark.parametrize("body,fragment", [
+    # values that make a measure do nothing, accepted before
+    ('kind="tariff"\ndate="2024-03"\nactor="US"\ntargets=["CN"]\nrate=0\nmode="add"',
+     "an add tariff of 0 changes nothing; allowed: 0 < rate <= 10 for mode \"add\""),
+    ('kind="export_duty"\ndate="2024-03"\nactor="CN"\nrate=0',
+     ("field 'measures[0].rate' (export_duty measure, [[measures]] block 1): got 0; allowed: "
+      "0 < rate <= 5")),
+    ('kind="production_halt"\ndate="2024-03"\nactor="CN"\nshare=0',
+     ("field 'measures[0].share' (production_halt measure, [[measures]] block 1): got 0; "
+      "allowed: 0 < share <= 1")),
+    ('kind="subsidy"\ndate="2024-03"\nactor="US"\ncapex_share=0',
+     "capex_share = 0 with lead_time_factor = 1 changes nothing"),
+    # a range error gives the allowed interval, not one bound
+    ('kind="tariff"\ndate="2024-03"\nactor="US"\ntargets=["CN"]\nrate=11',
+     ("field 'measures[0].rate' (tariff measure, [[measures]] block 1): got 11; allowed: "
+      "0 <= rate <= 10")),
+])
+def test_measures_that_change_nothing_are_refused_with_the_allowed_values(body, fragment):
+    with pytest.raises(ScenarioError) as err:
+        loads_scenario(_HEAD + "[[measures]]\n" + body, "s.toml")
+    assert fragment in str(err.value) and "\n" not in str(err.value)
+    # a set tariff of 0 (free trade, a truce) is meaningful and kept
+    assert loads_scenario(_HEAD + '[[measures]]\nkind="tariff"\ndate="2024-03"\nactor="US"\n'
+                          'targets=["CN"]\nrate=0').measures[0].rate == 0
+
+
+def test_parameter_range_errors_give_the_interval():
+    with pytest.raises(ScenarioError) as err:
+        loads_scenario('name="x"\n[parameters]\nfinal_demand_elasticity=5.0', "s.toml")
+    assert str(err.value) == ("s.toml: field 'parameters.final_demand_elasticity': got 5.0; "
+                              "allowed: -1.0 <= final_demand_elasticity <= -0.05")

@@ -14,14 +14,37 @@ Modules: :mod:`.spec` (TOML + pydantic specs), :mod:`.design` (design tables), :
 :mod:`.cli` (typer app ``sweep_app``).
 """
 
-from .analysis import AnalysisError, AnalysisResult, analyze, load_table
-from .design import build_design, expected_rows
-from .runner import PlanSummary, RunSummary, StatusSummary, plan, run, run_chunk, status
-from .spec import ExperimentSpec, SpecError, load_spec
-from .store import RunStore, SpecChangedError, StoreError
+
+import importlib
+
+#: Parent folder of the result stores when ``--out`` is not given.
+DEFAULT_OUT = "runs"
+
+# names are imported from their module on first use (PEP 562), so importing the package (as
+# the ``ree`` command line does) costs nothing until a name is needed
+_WHERE = {
+    "AnalysisError": "analysis", "AnalysisResult": "analysis", "analyze": "analysis",
+    "load_table": "analysis", "build_design": "design", "expected_rows": "design",
+    "PlanSummary": "runner", "RunSummary": "runner", "StatusSummary": "runner", "plan": "runner",
+    "run": "runner", "run_chunk": "runner", "status": "runner", "ExperimentSpec": "spec",
+    "SpecError": "spec", "load_spec": "spec", "RunStore": "store",
+    "SpecChangedError": "store", "StoreError": "store",
+}
 
 __all__ = [
     "AnalysisError", "AnalysisResult", "ExperimentSpec", "PlanSummary", "RunStore", "RunSummary",
     "SpecChangedError", "SpecError", "StatusSummary", "StoreError", "analyze", "build_design", "expected_rows",
     "load_spec", "load_table", "plan", "run", "run_chunk", "status",
 ]
+
+
+def __getattr__(name: str):
+    if name in _WHERE:
+        value = getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

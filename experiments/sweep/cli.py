@@ -20,21 +20,39 @@ import json
 import math
 from pathlib import Path
 
-import pyarrow as pa
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from ..interrupts import Terminated, sigterm_raises
-from .analysis import AnalysisError
-from .analysis import analyze as _analyze
-from .runner import DEFAULT_OUT
-from .runner import plan as _plan
-from .runner import run as _run
-from .runner import status as _status
-from .spec import SpecError
-from .store import SpecChangedError, StoreError
+from . import DEFAULT_OUT
+
+
+# The runner, store and analysis (pandas, pyarrow, numpy, the model) are imported when a
+# command runs, so `ree --help` and `ree sweep --help` start in a fraction of a second.
+def _plan(*args, **kwargs):
+    from .runner import plan
+
+    return plan(*args, **kwargs)
+
+
+def _run(*args, **kwargs):
+    from .runner import run
+
+    return run(*args, **kwargs)
+
+
+def _status(*args, **kwargs):
+    from .runner import status
+
+    return status(*args, **kwargs)
+
+
+def _analyze(*args, **kwargs):
+    from .analysis import analyze
+
+    return analyze(*args, **kwargs)
 
 sweep_app = typer.Typer(
     name="sweep",
@@ -65,6 +83,12 @@ def _stopped(how: str, code: int) -> None:
 def _guard(fn, *args, **kwargs):
     """Call ``fn`` and turn the errors a user can cause into one line and an exit code; SIGTERM
     and Ctrl-C stop it like an interruption (see :mod:`experiments.interrupts`)."""
+    import pyarrow as pa
+
+    from .analysis import AnalysisError
+    from .spec import SpecError
+    from .store import SpecChangedError, StoreError
+
     try:
         with sigterm_raises():
             return fn(*args, **kwargs)

@@ -131,7 +131,7 @@ def _lookup(func: Any, module: Any, *names: str) -> Any:
 
 
 def _abm_months(scenario: Any, months: int | None) -> int:
-    from abm.model import check_months
+    from abm.timeline import check_months
 
     return check_months(scenario, months, minimum=1, name="months")
 
@@ -168,10 +168,15 @@ def _abm_outcome_check(scenario: Any, months: int, outcomes: list[str]) -> dict[
 
 def _abm_load_scenario(name: str) -> Any:
     """``abm.scenario.load_scenario``, reading a file as UTF-8 with or without a byte-order
-    mark (see :func:`experiments.inputs.load_scenario_input`)."""
+    mark (see :func:`experiments.inputs.load_scenario_input`); the model's data tables are
+    checked too (:func:`abm.data.check_tables`), so a bad table stops the plan, not every run."""
+    from abm.data import check_tables
+
     from ..inputs import load_scenario_input
 
-    return load_scenario_input(name)
+    scenario = load_scenario_input(name)
+    check_tables()
+    return scenario
 
 
 def _abm_handle() -> ModelHandle:

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from ..interrupts import Terminated
+from . import DEFAULT_OUT
 from .backends import Backend, open_backend
 from .design import build_design, expected_rows
 from .provenance import invocation_record, now_iso
@@ -49,7 +50,6 @@ __all__ = [
     "status",
 ]
 
-DEFAULT_OUT = "runs"
 
 
 # ----------------------------------------------------------------------------- worker side
