@@ -30,7 +30,15 @@ def test_two_examples_ship():
 def test_example_structure(path):
     spec = parse_spec(read_toml(path), str(path))
     assert spec.model == "abm"
-    if spec.design.method == "factorial":
+    if path.stem == "baseline_robustness":
+        # issue 12: the expectation window x project sizes over their documented ranges,
+        # 5 seeds each, on the baseline to 2035
+        assert spec.scenario == "baseline" and spec.replicates == 5
+        assert expected_rows(spec) == 9
+        assert [p.name for p in spec.levers] == [
+            "parameters.price_expectation_months", "parameters.project_size_scale"]
+        assert "mine_utilisation_min_2029_2035" in spec.outcomes
+    elif spec.design.method == "factorial":
         assert expected_rows(spec) * spec.replicates == 27
         assert [p.name for p in spec.levers] == [
             "levers.us_tariff_on_china", "levers.approval_rate_us", "levers.stockpile_target_months"]
