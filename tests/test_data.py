@@ -301,7 +301,7 @@ def test_empty_and_header_only_files_name_the_file(tmp_path):
     with pytest.raises(DataError) as err:
         load_table("gdp.csv", tmp_path)
     assert str(err.value) == (f"{tmp_path / 'gdp.csv'}: the file is empty; expected the header "
-                              "region,year,gdp_usd_bn,source,status,... and at least one data "
+                              "region,year,gdp_usd_bn,source,status,note,... and at least one data "
                               "row")
     (tmp_path / "sectors.csv").write_text(",".join(SCHEMAS["sectors.csv"]) + "\n")
     with pytest.raises(DataError, match=r"sectors.csv: no data rows; expected at least one"):
