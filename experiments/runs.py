@@ -116,17 +116,21 @@ def accounts_lines(summ: dict) -> list[str]:
     acc = summ.get("accounts") or {}
     if not acc:
         return []
-    lines = [("Cost to each economy over the run (bn USD; value added lost incl. supply-chain "
-              "effects; worst 12 months as % of GDP):")]
+    lines = ["Cost to each economy over the run (bn USD, cumulative):",
+             "  value added lost includes supply-chain effects (worst 12 months in % of GDP);",
+             "  buyers' extra cost is against base-year prices, so it includes the price",
+             "  rises of the baseline itself (compare with --scenario baseline)."]
     for r, v in acc.items():
         lines.append(
             f"  {r}: value added lost {v['value_added_lost'] / 1e9:,.2f} "
-            f"(worst year {v['value_added_lost_pct_gdp_peak_12m']:.3f}% of GDP), buyers' extra "
-            f"cost {v['buyer_extra_cost'] / 1e9:,.2f}, tariff revenue "
-            f"{v['tariff_revenue'] / 1e9:,.2f}, export duties "
-            f"{v['export_duty_revenue'] / 1e9:,.2f}, floors/offtakes "
-            f"{v['floor_offtake_cost'] / 1e9:,.2f}, stockpiles "
-            f"{v['stockpile_purchase_cost'] / 1e9:,.2f}")
+            f"(worst year {v['value_added_lost_pct_gdp_peak_12m']:.3f}% of GDP)")
+        lines.append(
+            f"      buyers' extra cost {v['buyer_extra_cost'] / 1e9:,.2f}, "
+            f"tariff revenue {v['tariff_revenue'] / 1e9:,.2f}, "
+            f"export duties {v['export_duty_revenue'] / 1e9:,.2f}")
+        lines.append(
+            f"      floors/offtakes {v['floor_offtake_cost'] / 1e9:,.2f}, "
+            f"stockpiles {v['stockpile_purchase_cost'] / 1e9:,.2f}")
     return lines
 
 
