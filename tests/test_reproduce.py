@@ -62,7 +62,7 @@ def _target(reduced, tid, **alias):
 
 
 # ------------------------------------------------------------------ 2010-11 price spike
-@pytest.mark.xfail(strict=True, reason="the 2010-11 episode after the market rewrite (issue 11: no bid ceiling, contract prices at the benchmark, storage) and issue 12's first pass: Nd oxide peaks 3.4x the 2009 level (2.5x without the quotas); its mechanism (China's domestic demand and speculative stock in 2011) is missing, docs/calibration.md 4.7")
+@pytest.mark.xfail(strict=True, reason="the 2010-11 episode after the market rewrite (issue 11: no bid ceiling, contract prices at the benchmark, storage) and issue 12's first pass: Nd oxide peaks about 2.4x the 2009 level; its mechanism (China's domestic demand and speculative stock in 2011) is missing, docs/calibration.md 4.7")
 def test_quota_cut_causes_the_price_spike(reduced):
     nd = rp._price_peak_multiple("ox_Nd")
     dy = rp._price_peak_multiple("ox_Dy")
@@ -74,7 +74,7 @@ def test_quota_cut_causes_the_price_spike(reduced):
         _median(reduced, dy, **{"embargo-2010": "embargo-2010/no-quotas"})
 
 
-@pytest.mark.xfail(strict=True, reason="the 2010-11 episode after the market rewrite (issue 11: no bid ceiling, contract prices at the benchmark, storage) and issue 12's first pass: the Nd peak comes 35 months after the July 2010 cut, docs/calibration.md 4.7")
+@pytest.mark.xfail(strict=True, reason="the 2010-11 episode after the market rewrite (issue 11: no bid ceiling, contract prices at the benchmark, storage) and issue 12's first pass: the Nd peak comes 19-35 months after the July 2010 cut, docs/calibration.md 4.7")
 def test_peak_follows_the_cut(reduced):
     lag = _median(reduced, rp._price_peak_lag("ox_Nd"), **{"embargo-2010": "embargo-2010"})
     assert 3 <= lag <= 24, f"Nd peak {lag} months after the July 2010 cut"
@@ -82,18 +82,18 @@ def test_peak_follows_the_cut(reduced):
 
 @pytest.mark.parametrize("tid", [
     pytest.param("nd_peak_multiple", marks=pytest.mark.xfail(
-        strict=True, reason="Nd oxide peaks 3.4x the 2009 level (tolerance 8-30x) after the "
-        "market rewrite; docs/calibration.md 4.7")),
+        strict=True, reason="Nd oxide peaks about 2.4x the 2009 level (tolerance 8-30x) after the "
+        "market rewrite and the session-6 price rules; docs/calibration.md section 2")),
     pytest.param("dy_peak_multiple", marks=pytest.mark.xfail(
-        strict=True, reason="Dy oxide peaks about 3x the 2009 level (tolerance 8-30x) after the "
-        "market rewrite and the sourced ionic-clay leakage; docs/calibration.md 4.7")),
+        strict=True, reason="Dy oxide peaks about 1.3x the 2009 level (tolerance 8-30x) after the "
+        "market rewrite and the separators' cash-breakeven rule; docs/calibration.md section 2")),
     pytest.param("dy_peak_lag", marks=pytest.mark.xfail(
         strict=True, reason="the Dy price peaks 21-24 months after the July 2010 cut in each "
         "of the 4 reduced replicates (tolerance 8-14): China's Dy price barely moves "
         "(118 -> 127 USD/kg) and the outside-China peak comes late; docs/calibration.md 4.7")),
     pytest.param("nd_peak_lag", marks=pytest.mark.xfail(
-        strict=True, reason="the Nd peak comes about 35 months after the July 2010 cut "
-        "(tolerance 8-14); docs/calibration.md 4.7")),
+        strict=True, reason="the Nd peak comes 19-35 months after the July 2010 cut "
+        "(tolerance 8-14); docs/calibration.md section 2")),
 ])
 def test_2010_price_targets_strict(reduced, tid):
     row = _target(reduced, tid)
