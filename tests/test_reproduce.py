@@ -88,16 +88,26 @@ def test_peak_follows_the_cut(reduced):
         strict=True, reason="Dy oxide peaks about 1.3x the 2009 level (tolerance 8-30x) after the "
         "market rewrite and the separators' cash-breakeven rule; docs/calibration.md section 2")),
     pytest.param("dy_peak_lag", marks=pytest.mark.xfail(
-        strict=True, reason="the Dy price peaks 21-24 months after the July 2010 cut in each "
-        "of the 4 reduced replicates (tolerance 8-14): China's Dy price barely moves "
-        "(118 -> 127 USD/kg) and the outside-China peak comes late; docs/calibration.md 4.7")),
+        strict=True, reason="Dy barely peaks (about 1.3x the 2009 level), so there is no spike "
+        "whose lag could be in tolerance; the month of its flat maximum is noise (replicates "
+        "2, 16, 16, 29 months); docs/calibration.md section 2")),
     pytest.param("nd_peak_lag", marks=pytest.mark.xfail(
         strict=True, reason="the Nd peak comes 19-35 months after the July 2010 cut "
         "(tolerance 8-14); docs/calibration.md section 2")),
 ])
+#: a lag target is the lag of a price spike: it holds only together with its peak target
+SPIKE_OF = {"dy_peak_lag": "dy_peak_multiple", "nd_peak_lag": "nd_peak_multiple"}
+
+
 def test_2010_price_targets_strict(reduced, tid):
     row = _target(reduced, tid)
     assert row["lo"] <= row["median"] <= row["hi"], row.to_dict()
+    if tid in SPIKE_OF:
+        # months from the cut to "the peak" of a nearly flat series is noise (session 6:
+        # Dy 1.3x with lags of 2-29 months across replicates); the lag target presupposes
+        # the spike it times
+        spike = _target(reduced, SPIKE_OF[tid])
+        assert spike["lo"] <= spike["median"], spike.to_dict()
 
 
 # ------------------------------------------------------------------ 2010-11 adaptation
