@@ -78,6 +78,9 @@ def test_quota_cut_causes_the_price_spike(reduced):
 def test_peak_follows_the_cut(reduced):
     lag = _median(reduced, rp._price_peak_lag("ox_Nd"), **{"embargo-2010": "embargo-2010"})
     assert 3 <= lag <= 24, f"Nd peak {lag} months after the July 2010 cut"
+    # the lag is that of a spike (at least 3x the 2009 level, as in the test above)
+    peak = _median(reduced, rp._price_peak_multiple("ox_Nd"), **{"embargo-2010": "embargo-2010"})
+    assert peak >= 3.0, f"Nd oxide peak only {peak:.1f}x the 2009 level"
 
 
 @pytest.mark.parametrize("tid", [
