@@ -83,6 +83,10 @@ def test_peak_follows_the_cut(reduced):
     assert peak >= 3.0, f"Nd oxide peak only {peak:.1f}x the 2009 level"
 
 
+#: a lag target is the lag of a price spike: it holds only together with its peak target
+SPIKE_OF = {"dy_peak_lag": "dy_peak_multiple", "nd_peak_lag": "nd_peak_multiple"}
+
+
 @pytest.mark.parametrize("tid", [
     pytest.param("nd_peak_multiple", marks=pytest.mark.xfail(
         strict=True, reason="Nd oxide peaks about 2.4x the 2009 level (tolerance 8-30x) after the "
@@ -98,10 +102,6 @@ def test_peak_follows_the_cut(reduced):
         strict=True, reason="the Nd peak comes 19-35 months after the July 2010 cut "
         "(tolerance 8-14); docs/calibration.md section 2")),
 ])
-#: a lag target is the lag of a price spike: it holds only together with its peak target
-SPIKE_OF = {"dy_peak_lag": "dy_peak_multiple", "nd_peak_lag": "nd_peak_multiple"}
-
-
 def test_2010_price_targets_strict(reduced, tid):
     row = _target(reduced, tid)
     assert row["lo"] <= row["median"] <= row["hi"], row.to_dict()
