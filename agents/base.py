@@ -152,7 +152,6 @@ class Firm(mesa.Agent):
         self.margin_ema = 0.0
         self.projects: list[tuple[int, float]] = []   # (online step, added capacity)
         self.project_debt: list[tuple[int, float, float]] = []  # (online step, USD, rate)
-        self.pending_decision = None                  # kept for callers; unused
         # capital and cash (docs/ODD.md 7.13): nameplate (t/yr, set at the first review),
         # ramps [(start step, t/yr, tau years)], cash and debt (USD), debt service (USD/yr)
         self.nameplate: float | None = None
@@ -236,8 +235,8 @@ class Firm(mesa.Agent):
           stock over expected monthly sales against ``target_cover_months`` (sellers with
           excess stock ask less), and, for a seller whose trade indexes prices to a
           reference (:meth:`indexed_price`), by the effect of costs on price
-          ``1 + price_indexation x (indexed / expected - 1)`` (Sterman 2000, ch. 20), times ``1 - ask_spread x``
-          :data:`ASK_LADDER` (0.91-0.99 at the default); and
+          ``1 + price_indexation x (indexed / expected - 1)`` (Sterman 2000, ch. 20), times
+          ``1 - ask_spread x`` :data:`ASK_LADDER` (0.91-0.99 at the default); and
         * its storage value: the price the seller expects once its stock is back at target
           (the expected price, with the effect of costs on price where it applies)
           discounted by the carrying cost over the months ``c_k`` until the tranche would be
@@ -554,7 +553,6 @@ class Firm(mesa.Agent):
         self.active, self.mothballed, self.exited = False, False, True
         self.capacity = self.nameplate = 0.0
         self.ramps, self.projects, self.project_debt = [], [], []
-        self.pending_decision = None
         self.model.log_event("firm exits", f"{self.name} ({self.region}, {self.stage}) exits: "
                              f"{why}" + (f", abandoning {abandoned:,.0f} t/yr under "
                                          "construction" if abandoned else ""))

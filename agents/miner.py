@@ -25,6 +25,10 @@ class Miner(Firm):
         self.china_origin = 1.0 if region == "CN" else 0.0
         self.sells = {self.good}
         self._payable: float | None = None   # base-year price / netback (indexed_price)
+        cat = model.catalog
+        #: (oxide good index, t oxide per t REO of the concentrate) for its non-zero contents
+        self.oxide_content = [(cat.index[ox(e)], c) for e, c
+                              in zip(model.elements, cat.content[self.good]) if c > 0]
 
     @property
     def market(self) -> str:
@@ -97,15 +101,13 @@ class Miner(Firm):
             cat = self.model.catalog
             costs = [r.unit_cost for r in self.model.agents_by_type.get(Refiner, [])]
             self._toll = float(np.median(costs)) if costs else 0.0
-            self._oxides = [(cat.index[ox(e)], c) for e, c
-                            in zip(self.model.elements, cat.content[self.good]) if c > 0]
             base = (self.model.params.separation_recovery
-                    * sum(c * cat.ref_price[i] for i, c in self._oxides) - self._toll)
+                    * sum(c * cat.ref_price[i] for i, c in self.oxide_content) - self._toll)
             self._payable = float(cat.ref_price[self.good] / base) if base > 0 else 0.0
         if self._payable <= 0:
             return None
         net = (self.model.params.separation_recovery
-               * sum(c * self.expected(i) for i, c in self._oxides) - self._toll)
+               * sum(c * self.expected(i) for i, c in self.oxide_content) - self._toll)
         return self._payable * net if net > 0 else None
 
     def netback_margin(self) -> float:
@@ -116,10 +118,7 @@ class Miner(Firm):
         outside China value their product so (basket price of the contained oxides; e.g.
         Lynas and Arafura studies), since no concentrate market exists outside China."""
         from agents.refiner import Refiner
-        cat = self.model.catalog
-        comp = cat.content[self.good]
-        basket = sum(comp[i] * self.anchor(cat.index[ox(e)])
-                     for i, e in enumerate(self.model.elements) if comp[i] > 0)
+        basket = sum(c * self.anchor(i) for i, c in self.oxide_content)
         costs = [r.unit_cost for r in self.model.agents_by_type.get(Refiner, [])
                  if r.region != "CN"]
         sep = float(np.median(costs)) if costs else 0.0

@@ -108,21 +108,10 @@ class Refiner(Firm):
         ``oxide`` as in :meth:`basket_index`."""
         return float(sum(w * r for w, r in zip(self.feed_weights, self.feed_values(oxide)[1])))
 
-    def margin_index(self, oxide: np.ndarray | None = None) -> float:
-        """Feed-weighted value ratio relative to its base-year level (1 at base); ``oxide``
-        as in :meth:`basket_index`."""
-        base = getattr(self, "base_ratio", None)
-        if base is None:
-            return 1.0
-        now = sum(w * r for w, r in zip(self.feed_weights, self.feed_values(oxide)[1]))
-        ref = sum(w * b for w, b in zip(self.feed_weights, base))
-        return now / ref if ref > 0 else 1.0
-
     def calibrate(self, weights) -> None:
-        """Set the base-year feed mix and remember base value ratios."""
+        """Set the base-year feed mix (weights in ``feed_goods`` order, summing to 1)."""
         self.feed_weights = np.asarray(weights, dtype=float)
         self.base_weights = self.feed_weights.copy()
-        self.base_ratio = [self.value_ratio(g) for g in self.feed_goods]
 
     def post_orders(self, book) -> None:
         """Bid for feeds (split by feed weights; derived-demand value at the oxides'

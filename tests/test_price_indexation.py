@@ -50,7 +50,7 @@ def test_miner_netback_is_the_reference_at_reference_oxides_and_follows_the_bask
     ref = float(cat.ref_price[a.good])
     assert a.indexed_price(a.good) == pytest.approx(ref, rel=1e-12)
     # doubling every oxide price: payable x (2 x basket x recovery - toll)
-    basket = sum(c * cat.ref_price[i] for i, c in a._oxides) * par.separation_recovery
+    basket = sum(c * cat.ref_price[i] for i, c in a.oxide_content) * par.separation_recovery
     for i in oxides:
         a.exp_price[i] *= 2.0
     want = ref / (basket - a._toll) * (2 * basket - a._toll)
