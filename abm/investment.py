@@ -291,11 +291,47 @@ def capex_intensity(table: pd.DataFrame) -> dict[str, float]:
             for s, g in d.groupby("stage")}
 
 
+def expansion_order(output_t_yr: float, growth: float, target_utilisation: float,
+                    nameplate: float, own_supply_line: float, largest: float) -> float:
+    """Capacity a firm orders in a brownfield expansion, t/yr (0 when none is needed).
+
+    Capital stock adjustment with a supply line (Sterman 2000, *Business Dynamics*,
+    ch. 17.4 and 20): desired capacity is output grown over the lead time at the
+    utilisation the firm aims for, ``output x growth / target_utilisation``; the order
+    closes the gap to nameplate plus the capacity the firm already has under construction,
+    and is no larger than ``largest`` (the largest real project of the stage times
+    ``project_size_scale``) or than the firm's own nameplate:
+
+    ``max(0, min(gap, largest, nameplate))`` with
+    ``gap = output x growth / u* - nameplate - supply line``.
+
+    Capacity is treated as divisible (as in Sterman's model): a small gap is a small
+    debottlenecking order. A minimum plant size from the pipeline (1,000 t/yr for magnets)
+    was tried and left out: it starved the small Sm-Co market, whose plants are far
+    smaller than the NdFeB projects the pipeline lists.
+
+    Args:
+        output_t_yr: the firm's output at an annual rate, t/yr.
+        growth: demand growth over the lead time, factor (``(1 + g) ^ (lead / 12)``).
+        target_utilisation: utilisation the new capacity aims for, 0..1.
+        nameplate, own_supply_line, largest: t/yr.
+
+    Raises:
+        ValueError: ``target_utilisation`` not in (0, 1].
+    """
+    if not 0.0 < target_utilisation <= 1.0:
+        raise ValueError(f"expansion_order: target_utilisation must be in (0, 1], "
+                         f"got {target_utilisation}")
+    gap = output_t_yr * growth / target_utilisation - nameplate - own_supply_line
+    return max(0.0, min(gap, largest, nameplate))
+
+
 def project_sizes(table: pd.DataFrame) -> dict[str, np.ndarray]:
     """Capacities of the pipeline's projects per stage (t/yr, model units; rows whose
     capacity is a plant total are left out): the size distribution brownfield expansions
     are drawn from."""
     d = table[~table["project_id"].isin(TOTAL_CAPACITY_ROWS)]
+    d = d[d["capacity_t_per_yr"].notna()]
     return {s: np.sort(g["capacity_t_per_yr"].to_numpy(float)) for s, g in d.groupby("stage")}
 
 

@@ -219,10 +219,11 @@ class Parameters(NumbersModel):
         "again.")
     project_size_scale: float = P(
         1.0, "-", 0.25, 1.0,
-        "1 = brownfield expansions drawn from the sizes of the pipeline's real projects "
-        "(abm/data/project_pipeline.csv); smaller = debottlenecking steps; never larger than "
-        "real projects (issue 12)",
-        "Scale of brownfield expansion sizes relative to the pipeline's project sizes.")
+        "1 = no brownfield expansion larger than the largest real project of its stage "
+        "(abm/data/project_pipeline.csv; Mountain Pass 40 kt/yr for mining); smaller = "
+        "debottlenecking steps only (issue 12)",
+        "Largest brownfield expansion, share of the largest real project of the stage in "
+        "the pipeline (abm.investment.expansion_order).")
     expansion_utilisation_trigger: float = P(
         0.85, "-", 0.6, 1.0,
         "capacity utilisation above which firms plan brownfield expansions (capacity "

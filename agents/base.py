@@ -606,9 +606,10 @@ class Firm(mesa.Agent):
         2. operating capacity follows the ramps (:meth:`ramp_capacity`);
         3. the cash account is settled (:meth:`settle_cash`) and the firm mothballs,
            restarts or exits (:meth:`review_status`);
-        4. on the firm's review month, a brownfield expansion of a size drawn from the
-           pipeline's projects of the stage times ``project_size_scale`` (at most the
-           firm's nameplate) is committed
+        4. on the firm's review month, a brownfield expansion of the size
+           :func:`abm.investment.expansion_order` gives (the gap between desired capacity
+           and nameplate plus the firm's own supply line, at most the largest real project
+           of the stage times ``project_size_scale`` and the firm's nameplate) is committed
            when the NPV at long-run prices (:meth:`project_npv`) is at least
            ``investment_hurdle`` x capital cost and either
            * price signal: the plant runs above ``expansion_utilisation_trigger`` (85%) of
@@ -639,7 +640,7 @@ class Firm(mesa.Agent):
         self.review_status()
         if (t + self.unique_id) % par.investment_review_months:
             return
-        if not self.active or self.projects or self.capacity <= 0 or self.exited:
+        if not self.active or self.capacity <= 0 or self.exited:
             return
         sizes = self.model.pipeline.sizes.get(self.stage)
         if sizes is None or not len(sizes):
@@ -655,8 +656,12 @@ class Firm(mesa.Agent):
                          and s_out * growth >= trig_d * (s_cap + s_pipe))
         if not (price_signal or demand_signal):
             return
-        size = min(par.project_size_scale * float(self.model.rng.choice(sizes)),
-                   self.nameplate)
+        from abm.investment import expansion_order
+        size = expansion_order(out * 12, growth, trig_u if price_signal else trig_d,
+                               self.nameplate, sum(q for _, q in self.projects),
+                               par.project_size_scale * float(sizes[-1]))
+        if size <= 0:
+            return
         capex = self.capex_per_t() * size
         value, fin = self.project_npv(size, capex, lead)
         if value >= par.investment_hurdle * fin.capex:

@@ -14,6 +14,7 @@ from abm.investment import (
     annuity_factor,
     capex_intensity,
     debt_service,
+    expansion_order,
     financing,
     npv,
     pipeline_table,
@@ -86,6 +87,19 @@ def test_support_never_raises_the_cost_of_capital(grant, loan, loan_rate):
                   loan_rate=loan_rate)
     assert f.rate <= 0.08 + 1e-12 and f.capex <= 1e8
     assert all(v >= 0 for v in f.fiscal.values())
+
+
+def test_expansion_order_closes_the_capacity_gap_net_of_the_supply_line():
+    # desired = 190 x 1.1 / 0.95 = 220 t/yr; gap = 220 - 200 nameplate - 5 building = 15
+    assert expansion_order(190.0, 1.1, 0.95, 200.0, 5.0, 40.0) == pytest.approx(15.0)
+    # a big firm is held to the largest real project of its stage ...
+    assert expansion_order(2000.0, 1.2, 0.85, 2000.0, 0.0, 40.0) == 40.0
+    # ... a small one to its own nameplate
+    assert expansion_order(100.0, 2.0, 0.5, 100.0, 0.0, 1e6) == 100.0
+    # capacity already under construction covers the gap: no order
+    assert expansion_order(190.0, 1.1, 0.95, 200.0, 25.0, 40.0) == 0.0
+    with pytest.raises(ValueError, match="target_utilisation"):
+        expansion_order(1.0, 1.0, 0.0, 1.0, 0.0, 1.0)
 
 
 def test_pipeline_in_model_units_and_size_distribution():
