@@ -306,7 +306,7 @@ class RareEarthModel(mesa.Model):
         for stage, cls in (("mining", Miner), ("separation", Refiner), ("magnets", MagnetMaker)):
             tot = cnv = 0.0
             for a in self.agents_by_type.get(cls, []):
-                cap = a.capacity * self.params.base_utilisation
+                cap = a.capacity * a.base_utilisation
                 tot += cap
                 cnv += cap if a.ridx == cn else 0.0
             out[f"china_share_{stage}"] = cnv / tot if tot else float("nan")

@@ -254,7 +254,18 @@ class Parameters(NumbersModel):
         "concentrate's oxide content at the base-year payability).")
     # --- supply -----------------------------------------------------------------------
     base_utilisation: float = P(
-        0.9, "-", 0.5, 1.0, "assumption", "Share of capacity used at base-year prices.")
+        0.9, "-", 0.5, 1.0, "assumption",
+        "Share of capacity used at base-year prices (mines and separation plants; magnet "
+        "plants: magnet_base_utilisation).")
+    magnet_base_utilisation: float = P(
+        0.65, "-", 0.5, 0.9,
+        "China's sintered NdFeB output was 52 kt in 2009 and 78 kt in 2010 (+50%; China "
+        "Chemical Reporter 2011-08-17), so 2009 capacity was at least 78 kt (utilisation at "
+        "most 0.67); the industry's operating rate was below 50% in H1 2012 and 70-80% in "
+        "Q2 2013 (ResearchInChina via SBWIRE 2013-08-02); SMM (2024-06-05) reports midstream "
+        "overcapacity",
+        "Share of magnet plants' capacity used at base-year prices (capacity = base-year "
+        "output / this share).")
     supply_elasticity: float = P(
         1.0, "-", 0.0, 2.0, "calibration choice: keeps the 24-month baseline within 20% of "
         "base prices (docs/calibration.md)",
@@ -549,8 +560,9 @@ class Parameters(NumbersModel):
         "leaning-against-the-wind purchases of a price-support buffer stock (Newbery and "
         "Stiglitz 1981): Baotou bought PrNd in September 2011 at up to 900,000 CNY/t as "
         "prices fell from the July peak (Reuters 2011-09-23)",
-        "A state reserve with a purchase mandate bids this multiple of its expected "
-        "(adaptive) price, so it buys when the market falls below what it expected.")
+        "A state reserve with a purchase mandate bids this multiple of its support price "
+        "(its expected price when the programme starts), so it buys when the market is at "
+        "or below it.")
 
 
 def markdown_table() -> str:

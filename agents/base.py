@@ -323,6 +323,13 @@ class Firm(mesa.Agent):
         if revenue is not None:
             self.month_cash += margin * revenue * 1000.0
 
+    @property
+    def base_utilisation(self) -> float:
+        """Share of capacity run at base-year prices (0..1): ``magnet_base_utilisation``
+        for magnet makers, ``base_utilisation`` for the other stages (docs/ODD.md 7.3)."""
+        par = self.model.params
+        return par.magnet_base_utilisation if self.stage == "magnets" else par.base_utilisation
+
     # ----------------------------------------------------------------- investment
     def lead_time_months(self) -> int:
         """Draw a lead time for new capacity at this firm's stage (months)."""
@@ -398,7 +405,7 @@ class Firm(mesa.Agent):
         par = self.model.params
         if price <= 0:
             return 0.0
-        d, u0 = par.cost_dispersion, par.base_utilisation
+        d, u0 = par.cost_dispersion, self.base_utilisation
 
         def phi(x):
             return 0.5 * (1.0 + math.erf(x / (d * math.sqrt(2.0))))
@@ -411,7 +418,7 @@ class Firm(mesa.Agent):
         """Share of capacity to run: base utilisation scaled by
         ``price_ratio ** supply_elasticity``, capped at 1."""
         par = self.model.params
-        return min(1.0, par.base_utilisation * max(price_ratio, 0.0) ** par.supply_elasticity)
+        return min(1.0, self.base_utilisation * max(price_ratio, 0.0) ** par.supply_elasticity)
 
     # ----------------------------------------------------------------- capital and cash
     def capex_per_t(self) -> float:
@@ -423,7 +430,7 @@ class Firm(mesa.Agent):
         """Operating cash flow at long-run prices, USD/yr: nameplate x base utilisation x
         1000 kg/t x :meth:`longrun_margin`, less debt service."""
         cap = self.nameplate if self.nameplate is not None else self.capacity
-        return (cap * self.model.params.base_utilisation * 1000.0 * self.longrun_margin()
+        return (cap * self.base_utilisation * 1000.0 * self.longrun_margin()
                 - self.debt_payment)
 
     def credit_line(self) -> float:
@@ -441,7 +448,7 @@ class Firm(mesa.Agent):
         par = self.model.params
         cap = self.nameplate if self.nameplate is not None else self.capacity
         unit = max(self.unit_cost + self.longrun_margin(), self.unit_cost)
-        return par.cash_buffer_months * cap * par.base_utilisation * 1000.0 * unit / 12.0
+        return par.cash_buffer_months * cap * self.base_utilisation * 1000.0 * unit / 12.0
 
     def take_debt(self, debt: float, rate: float) -> None:
         """Add ``debt`` USD at ``rate``/yr; debt service becomes the level payment on the
@@ -473,7 +480,7 @@ class Firm(mesa.Agent):
                 self.debt = self.debt_payment = 0.0
         if self.mothballed:
             self.cash -= (par.care_maintenance_share * self.unit_cost * 1000.0
-                          * self.nameplate * par.base_utilisation / 12.0)
+                          * self.nameplate * self.base_utilisation / 12.0)
 
     def ramp_capacity(self) -> None:
         """Operating capacity = nameplate less the part of each ramp not yet reached:
@@ -523,7 +530,7 @@ class Firm(mesa.Agent):
             return
         c = max(self.unit_cost, 1e-9)
         m = self.longrun_margin()
-        credit = par.credit_years * max(self.nameplate * par.base_utilisation * 1000.0 * m,
+        credit = par.credit_years * max(self.nameplate * self.base_utilisation * 1000.0 * m,
                                         0.0)                           # = credit_line()
         if self.cash < -credit:
             self.exit_market(f"cash {self.cash / 1e6:,.0f} M USD below its credit line")
@@ -575,7 +582,7 @@ class Firm(mesa.Agent):
                         par.public_discount_rate, par.debt_years)
         m = self.longrun_margin() if margin is None else margin
         value = npv(size, m, fin.capex, fin.rate, par.project_life_years, lead,
-                    par.base_utilisation, par.rampup_tau_years)
+                    self.base_utilisation, par.rampup_tau_years)
         return value, fin
 
     def commit(self, size: float, online: int, fin, what: str = "expands by") -> None:

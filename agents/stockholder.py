@@ -223,6 +223,7 @@ class StateReserve(Government):
         self.bought_t: dict[int, float] = {}
         self.spent_usd = 0.0
         self._pending: list[tuple[int, int, float]] = []
+        self._support: dict[tuple[int, int], float] = {}   # (programme, good) -> USD/kg
 
     def apply_rules(self) -> None:
         """A reserve agency sets no tariffs."""
@@ -233,8 +234,10 @@ class StateReserve(Government):
         share 1 / ``stockpile_release_months`` of the stock, asked at the expected price,
         above ``stockpile_release_multiple`` x reference or when the region's lines are
         short), then of each ``state_purchase`` programme in force: this month's share of
-        the remaining budget (or tonnes), split over the goods by the region's base-year
-        use, bid at ``reserve_trigger_multiple`` x the expected price."""
+        the programme's monthly pace (budget or tonnes / its months; what is not bought
+        lapses), split over the goods by the region's base-year use, bid at
+        ``reserve_trigger_multiple`` x the support price (the expected price when the
+        programme started)."""
         model = self.model
         pol = model.policy
         cat = model.catalog
@@ -256,23 +259,26 @@ class StateReserve(Government):
                          par.stockpile_buy_multiple * ref)
             held.add(g)
         self._pending = []
-        t = model.steps_done
         for i, m in pol.state_purchase_programmes(self.region):
             gs = pol.goods_of(m)
             start, end = pol.measure_steps(i)
-            left = max(end - t, 1)
+            span = max(end - start, 1)
             w = np.array([model.base_use[g, self.ridx] * (cat.ref_price[g] if m.budget_usd
                                                           else 1.0) for g in gs])
             w = w / w.sum() if w.sum() > 0 else np.full(len(gs), 1.0 / len(gs))
             for g, share in zip(gs, w):
                 held.add(g)
-                p = self.expected(g)
+                # support price: fixed when the programme starts (a buffer stock buys at
+                # or below its support price, Newbery and Stiglitz 1981), so the reserve's
+                # own purchases cannot ratchet its bid up through its expectations
+                p = self._support.setdefault((i, g), self.expected(g))
                 bid = par.reserve_trigger_multiple * p
                 if m.budget_usd is not None:
                     remaining = m.budget_usd - self.bought_usd.get(i, 0.0)
-                    q = max(remaining, 0.0) * share / left / (bid * 1000.0)
+                    q = min(m.budget_usd / span, max(remaining, 0.0)) * share / (bid * 1000.0)
                 else:
-                    q = max(m.tonnes - self.bought_t.get(i, 0.0), 0.0) * share / left
+                    q = min(m.tonnes / span,
+                            max(m.tonnes - self.bought_t.get(i, 0.0), 0.0)) * share
                 if q > 1e-9:
                     book.bid(self, g, self.ridx, q, bid)
                     self._pending.append((i, g, bid))
