@@ -855,8 +855,7 @@ def apply_overrides(scenario: Scenario, overrides: dict[str, Any] | None) -> Sce
     if not overrides:
         return scenario
     data = scenario.model_dump(mode="json")
-    allowed = sorted(parameter_space()) + ["end", "firms", "levers.start", "levers.truce_start",
-                                           "levers.licence_elements"]
+    allowed = overridable_paths()
     for key, value in overrides.items():
         if key not in allowed:
             raise ScenarioError(f"unknown override '{key}'; allowed: {allowed}")
@@ -868,3 +867,48 @@ def apply_overrides(scenario: Scenario, overrides: dict[str, Any] | None) -> Sce
             value = value.item()
         node[parts[-1]] = value
     return scenario_from_dict(data, f"{scenario.name} with overrides")
+
+
+def overridable_paths() -> list[str]:
+    """Every dotted path :func:`apply_overrides` accepts, sorted: the scalar
+    ``parameters.*`` and ``levers.*`` of :func:`parameter_space`, ``levers.start``,
+    ``levers.truce_start``, ``levers.licence_elements``, ``end`` and ``firms``."""
+    return sorted(parameter_space()) + ["end", "firms", "levers.start", "levers.truce_start",
+                                        "levers.licence_elements"]
+
+
+def keyword_overrides(overrides: dict[str, Any] | None,
+                      keywords: dict[str, Any]) -> dict[str, Any] | None:
+    """Merge keyword arguments into dotted-path overrides (``RareEarthModel(...,
+    us_tariff_on_china=1.0)``, ``mesa.batch_run`` parameters).
+
+    A keyword is a dotted path of :func:`overridable_paths`, or the bare name of a lever or
+    parameter (``approval_rate_us`` -> ``levers.approval_rate_us``); a name that is both
+    (``licence_review_months``) must be given as a dotted path.
+
+    Raises:
+        TypeError: an unknown or ambiguous keyword, or one also given in ``overrides``; one
+            line naming it and the allowed keywords.
+    """
+    if not keywords:
+        return overrides
+    paths = overridable_paths()
+    by_name: dict[str, list[str]] = {}
+    for path in paths:
+        by_name.setdefault(path.rsplit(".", 1)[-1], []).append(path)
+    out = dict(overrides or {})
+    for key, value in keywords.items():
+        hits = [key] if key in paths else by_name.get(key, [])
+        if not hits:
+            raise TypeError(
+                f"RareEarthModel: unknown keyword '{key}'; allowed: scenario, seed, months, "
+                f"overrides, and a lever or parameter name or dotted path: "
+                f"{sorted(n for n, v in by_name.items() if len(v) == 1)} or {paths}")
+        if len(hits) > 1:
+            raise TypeError(f"RareEarthModel: keyword '{key}' is both {' and '.join(hits)}; "
+                            f"pass the dotted path, e.g. **{{'{hits[0]}': value}}")
+        if hits[0] in out:
+            raise TypeError(f"RareEarthModel: '{hits[0]}' is given twice (keyword '{key}' "
+                            "and overrides); give it once")
+        out[hits[0]] = value
+    return out

@@ -256,7 +256,7 @@ class StateReserve(Government):
                          par.stockpile_buy_multiple * ref)
             held.add(g)
         self._pending = []
-        t = model.steps_done
+        t = model.month_index
         for i, m in pol.state_purchase_programmes(self.region):
             gs = pol.goods_of(m)
             start, end = pol.measure_steps(i)

@@ -63,8 +63,8 @@ def run(scenario: str = typer.Option("controls-2025", "--scenario", "-s",
     except (OutputError, ValueError) as exc:
         console.print(f"[red]Error:[/red] {escape(str(exc))}")
         raise typer.Exit(2) from None
-    tab = Table(title=f"{model.spec.name}, seed {seed}, {model.steps_done} months "
-                      f"({model.spec.start} to {model.start + model.steps_done - 1})")
+    tab = Table(title=f"{model.spec.name}, seed {seed}, {model.steps} months "
+                      f"({model.spec.start} to {model.start + model.steps - 1})")
     tab.add_column("series")
     for c in ("first", "peak", "min", "last"):
         tab.add_column(c, justify="right")
@@ -81,7 +81,7 @@ def run(scenario: str = typer.Option("controls-2025", "--scenario", "-s",
         console.print(line)
     if "china_content_12m_last" in summ:
         cc = summ["china_content_12m_last"]
-        n = min(12, model.steps_done)
+        n = min(12, model.steps)
         span = "the last month" if n == 1 else f"the last {n} months"
         console.print(f"China-origin share of magnet supply (mass-weighted over {span}): "
                       + ", ".join(f"{r} {cc[r]:.0%}" for r in ("US", "EU", "JP", "KR") if r in cc))

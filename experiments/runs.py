@@ -506,8 +506,8 @@ def run_to_folder(scenario: str | Path | Scenario, out: Path, *, seed: int = 0,
                   else "shipped" if isinstance(scenario, str) else "in memory")
         manifest = {"scenario": sc.name, "scenario_source": source,
                     "scenario_hash": sc.content_hash(), "seed": seed,
-                    "months": model.steps_done, "start": sc.start,
-                    "end": str(model.start + max(model.steps_done - 1, 0)),
+                    "months": model.steps, "start": sc.start,
+                    "end": str(model.start + max(model.steps - 1, 0)),
                     "packages": package_versions(), "git_commit": git_commit(),
                     "wall_time_s": round(wall, 3), "rows": len(ts),
                     "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
