@@ -536,11 +536,14 @@ class RareEarthModel(mesa.Model):
         raise KeyError(region)
 
     # ------------------------------------------------------------------ run
-    def run(self, months: int | None = None, progress: bool = False) -> RareEarthModel:
+    def run(self, months: int | None = None, progress: bool = False,
+            on_step=None) -> RareEarthModel:
         """Step ``months`` months (default: the remaining months of the run).
 
         Args:
             progress: show a rich progress bar.
+            on_step: called with the model after each step (e.g. to advance a caller's
+                progress bar).
         """
         n = self.months - self.steps if months is None else int(months)
         if progress:
@@ -557,9 +560,13 @@ class RareEarthModel(mesa.Model):
                 for _ in range(n):
                     self.step()
                     bar.update(task, advance=1, description=f"{self.spec.name} {self.date - 1}")
+                    if on_step is not None:
+                        on_step(self)
         else:
             for _ in range(n):
                 self.step()
+                if on_step is not None:
+                    on_step(self)
         return self
 
     # ------------------------------------------------------------------ metrics

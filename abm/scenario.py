@@ -701,11 +701,17 @@ def _bounds(cls: type[BaseModel] | None, loc: tuple) -> str | None:
     return f"{lo}{loc[-1]}{hi}" if lo or hi else None
 
 
-def _format_errors(err: ValidationError, data: Any, origin: str) -> str:
+def _format_errors(err: ValidationError, data: Any, origin: str, first_block: int = 0) -> str:
+    """One line per error; ``first_block`` measures come from an ``extends`` base, so a
+    measure's block is counted in the file's own ``[[measures]]`` blocks."""
     lines = []
     for e in err.errors():
         loc = tuple(p for p in e["loc"] if p not in _MEASURE_CLASSES)
-        path = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in loc).replace(".[", "[")
+        shown = loc
+        if first_block and len(loc) >= 2 and loc[0] == "measures" and isinstance(loc[1], int) \
+                and loc[1] >= first_block:   # the file's own measure: its index in the file
+            shown = (loc[0], loc[1] - first_block, *loc[2:])
+        path = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in shown).replace(".[", "[")
         msg = e["msg"].removeprefix("Value error, ")
         if e["type"] == "extra_forbidden":
             cls = _model_at(tuple(e["loc"]), data)
@@ -723,7 +729,9 @@ def _format_errors(err: ValidationError, data: Any, origin: str) -> str:
             try:
                 m = data["measures"][loc[1]]
                 name = f"measure '{m['id']}'" if m.get("id") else f"{m.get('kind', '?')} measure"
-                where = f" ({name}, [[measures]] block {loc[1] + 1})"
+                block = (f"[[measures]] block {loc[1] - first_block + 1}"
+                         if loc[1] >= first_block else "a measure of the extended scenario")
+                where = f" ({name}, {block})"
             except (KeyError, IndexError, TypeError, AttributeError):
                 where = ""
         # root-level checks name the field in the message itself
@@ -734,13 +742,60 @@ def _format_errors(err: ValidationError, data: Any, origin: str) -> str:
 def scenario_from_dict(data: dict, origin: str = "<scenario>") -> Scenario:
     """Validate a scenario dictionary.
 
+    A dictionary with ``extends = "<shipped scenario>"`` holds only what it changes from
+    that scenario (:func:`extend_scenario`).
+
     Raises:
-        ScenarioError: listing every invalid field with the allowed values.
+        ScenarioError: listing every invalid field with the allowed values (an unknown base
+            is named with the shipped scenarios).
     """
+    first_block = 0
+    if isinstance(data, dict) and "extends" in data:
+        data, first_block = extend_scenario(data, origin)
     try:
         return Scenario.model_validate(data)
     except ValidationError as err:
-        raise ScenarioError(_format_errors(err, data, origin)) from None
+        raise ScenarioError(_format_errors(err, data, origin, first_block)) from None
+
+
+def extend_scenario(data: dict, origin: str = "<scenario>") -> tuple[dict, int]:
+    """The full scenario dictionary of one that ``extends`` a shipped scenario.
+
+    The base's keys are the defaults: a ``[parameters]`` or ``[levers]`` table changes only
+    the keys it gives, ``[[measures]]`` blocks are added after the base's measures (a
+    ``suspension`` measure lifts one of them), any other key replaces the base's value.
+    ``name`` defaults to the file's stem (``origin``), ``description`` to the base's with
+    ``extends <base>:`` before it.
+
+    Returns:
+        ``(data, first_block)``: the merged dictionary (to validate) and the number of the
+        base's measures, so errors count the file's own ``[[measures]]`` blocks.
+
+    Raises:
+        ScenarioError: ``extends`` is not the name of a shipped scenario (the line lists
+            them).
+    """
+    base_name = data["extends"]
+    names = shipped_scenarios()
+    if not isinstance(base_name, str) or base_name not in names:
+        raise ScenarioError(f"{origin}: field 'extends': unknown base scenario {base_name!r}; "
+                            f"allowed: {names}")
+    base = load_scenario(base_name).model_dump(mode="json")
+    merged = dict(base)
+    for key, value in data.items():
+        if key == "extends":
+            continue
+        if key in ("parameters", "levers") and isinstance(value, dict):
+            merged[key] = {**base[key], **value}
+        elif key == "measures" and isinstance(value, list):
+            merged[key] = list(base["measures"]) + value
+        else:
+            merged[key] = value
+    if "name" not in data:
+        merged["name"] = Path(origin).stem if origin.endswith(".toml") else f"{base_name}-extended"
+    if "description" not in data:
+        merged["description"] = f"extends {base_name}: {base['description']}"
+    return merged, len(base["measures"])
 
 
 def loads_scenario(text: str, origin: str = "<string>") -> Scenario:

@@ -65,7 +65,8 @@ sweep_app = typer.Typer(
 out_console = Console(soft_wrap=True)
 err_console = Console(stderr=True, soft_wrap=True)
 
-SpecArg = typer.Argument(..., help="Experiment spec (TOML).", exists=False, dir_okay=False)
+SpecArg = typer.Argument(..., metavar="SPEC", help="Experiment spec (TOML).", exists=False,
+                         dir_okay=False)
 OutOpt = typer.Option(DEFAULT_OUT, "--out", "-o", help="Parent directory of the result store.")
 JsonOpt = typer.Option(False, "--json", help="Print a JSON summary instead of tables.")
 
