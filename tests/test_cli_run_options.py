@@ -111,6 +111,10 @@ def test_scenario_file_extends_a_shipped_one(tmp_path):
     assert sc.measures[:-1] == base.measures and len(sc.measures) == len(base.measures) + 1
     assert (sc.measures[-1].kind, sc.measures[-1].rate) == ("tariff", 0.25)
     assert sc.description.startswith("extends controls-2025: ")
+    # a suspension lifts one of the base's measures by its id
+    lifted = loads_scenario('extends = "controls-2025"\n[[measures]]\nkind = "suspension"\n'
+                            'date = "2025-06"\ntarget_id = "us_fentanyl_1"\n', "lift.toml")
+    assert (lifted.name, lifted.measures[-1].target_id) == ("lift", "us_fentanyl_1")
 
 
 def test_extends_errors_name_the_base_and_the_files_own_block(tmp_path):
