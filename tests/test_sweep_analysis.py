@@ -155,16 +155,16 @@ def test_analyze_warns_when_results_are_partial(tmp_path):
 def test_library_warnings_one_line_each_import_noise_dropped():
     from experiments.sweep.library_warnings import captured
 
-    with pytest.warns(DeprecationWarning, match="inplace keyword") as outside:
-        with captured("SALib sobol.sample") as lines:
-            _raise_sampler_warnings()
+    with (pytest.warns(DeprecationWarning, match="inplace keyword") as outside,
+          captured("SALib sobol.sample") as lines):
+        _raise_sampler_warnings()
     # a library's own deprecation is handed back to Python's filters, not turned into a line
     assert [str(w.message) for w in outside] == ["The inplace keyword is deprecated"]
     assert lines == [
-        "SALib sobol.sample: Convergence properties of the Sobol' sequence is only valid if "
-        "`skip_values` (3) is a power of 2.",
-        "SALib sobol.sample: The balance properties of Sobol' points require n to be a power "
-        "of 2."]
+        ("SALib sobol.sample: Convergence properties of the Sobol' sequence is only valid if "
+         "`skip_values` (3) is a power of 2."),
+        ("SALib sobol.sample: The balance properties of Sobol' points require n to be a power "
+         "of 2.")]
 
 
 def _raise_sampler_warnings():
