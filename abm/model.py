@@ -78,7 +78,7 @@ class RareEarthModel(mesa.Model):
             ``running`` turns False when they are done, so ``mesa.batch_run`` and
             ``run_model`` stop there.
         overrides: dotted-path overrides (``{"levers.us_tariff_on_china": 1.0}``).
-        **levers: further overrides as keywords: a lever or parameter name
+        **values: further overrides as keywords: a lever or parameter name
             (``us_tariff_on_china=1.0``, ``armington_elasticity=2.0``), ``firms``, ``end``, or a
             dotted path (``**{"parameters.licence_review_months": 2.0}``; a name that is both
             a lever and a parameter must be given that way), as in
@@ -96,7 +96,7 @@ class RareEarthModel(mesa.Model):
     """
 
     def __init__(self, scenario: str | Path | Scenario = "controls-2025", *, seed=0,
-                 months: int | None = None, overrides: dict | None = None, **levers):
+                 months: int | None = None, overrides: dict | None = None, **values):
         if seed is None:
             rng = None      # Mesa's own seeding: fresh OS entropy through numpy's SeedSequence
         elif isinstance(seed, np.random.SeedSequence):
@@ -105,7 +105,7 @@ class RareEarthModel(mesa.Model):
             if isinstance(seed, bool) or not float(seed).is_integer() or int(seed) < 0:
                 raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
             rng = int(seed)
-        overrides = keyword_overrides(overrides, levers)   # before any work
+        overrides = keyword_overrides(overrides, values)   # before any work
         super().__init__(rng=rng)
         # the seed that reproduces the run: the int given, else the entropy of the
         # generator's SeedSequence (seed=np.random.SeedSequence(model.seed) repeats it)
