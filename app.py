@@ -244,12 +244,12 @@ class Session:
     # ---------------------------------------------------------------- state
     @property
     def done(self) -> bool:
-        return self.model.steps_done >= self.model.months
+        return self.model.steps >= self.model.months
 
     @property
     def last_month(self) -> str | None:
         """The last simulated month (None before the first step)."""
-        return str(self.model.date - 1) if self.model.steps_done else None
+        return str(self.model.date - 1) if self.model.steps else None
 
     # ---------------------------------------------------------------- stepping
     def step(self, n: int = 1) -> int:
@@ -268,7 +268,7 @@ class Session:
     def _ingest(self) -> None:
         """Read what the steps since the last call added (incremental reads only)."""
         m = self.model
-        first, last = self.read, m.steps_done  # steps first..last-1 are new
+        first, last = self.read, m.steps  # steps first..last-1 are new
         df = m.recorder.frame(since_step=first, metrics=(
             "capacity", "china_content_12m", "licence_applications", "licence_approvals",
             "licence_delay", "value_added_lost"))
@@ -824,7 +824,7 @@ def Transport(session: solara.Reactive[Session], version: solara.Reactive[int],
         month = sess.last_month
         solara.HTML(tag="span", classes=["ree-date"], unsafe_innerHTML=html.escape(
             f"{month}" if month else f"{m.start} (not started)"))
-        solara.Text(f"month {m.steps_done} of {m.months} · {sess.settings.scenario}, "
+        solara.Text(f"month {m.steps} of {m.months} · {sess.settings.scenario}, "
                     f"seed {sess.settings.seed}", classes=["ree-muted", "ree-progress"])
         if sess.frames:  # the frame before this render (this one is still being drawn)
             n, step_ms, redraw_ms = sess.frames[-1]

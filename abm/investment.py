@@ -377,7 +377,7 @@ class Pipeline:
 
     def review(self, model) -> None:
         """Judge, commit and start up projects (see the class docstring)."""
-        t = model.steps_done
+        t = model.month_index
         par = model.params
         for p in self.projects:
             a = p.agent

@@ -268,7 +268,7 @@ def record_month(model, book, clearing) -> None:
 
     Args:
         model: the :class:`~abm.model.RareEarthModel` after this month's production. Read:
-            ``date`` (the month being simulated), ``steps_done``, ``catalog`` (``goods``,
+            ``date`` (the month being simulated), ``month_index``, ``catalog`` (``goods``,
             ``index``), ``region_codes``, ``region_index``, ``G``, ``R``,
             ``observed_price`` (G, R) USD/kg, ``base_use`` (G, R) t/month, ``agents`` (each
             firm's ``ridx``, ``stocks``, ``output_month``; miners', refiners' and magnet
@@ -284,7 +284,7 @@ def record_month(model, book, clearing) -> None:
     cat = model.catalog
     rec = model.recorder
     date = str(model.date.to_timestamp().date())
-    t = model.steps_done
+    t = model.month_index
     codes = np.array(model.region_codes, dtype=object)
     goods = np.array(cat.goods, dtype=object)
     G, R = model.G, model.R

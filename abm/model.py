@@ -39,7 +39,7 @@ from abm.market import ArcTerms, OrderBook, clear
 from abm.metrics import Recorder, headline_reporters, headline_values, record_month
 from abm.policy import PolicyState
 from abm.regions import CHINA, regions, transport_matrix
-from abm.scenario import Scenario, apply_overrides, load_scenario
+from abm.scenario import Scenario, apply_overrides, keyword_overrides, load_scenario
 from abm.sourcing import SupplierRelations
 from abm.timeline import check_months, to_month
 from abm.world import allocate_stockholder_capital, build_world, initial_stocks
@@ -68,28 +68,50 @@ class RareEarthModel(mesa.Model):
     Args:
         scenario: a shipped scenario name (``"baseline"``, ``"controls-2025"``, ...), a path
             to a TOML file, or a :class:`~abm.scenario.Scenario`.
-        seed: int or :class:`numpy.random.SeedSequence`; every random draw comes from the
-            model's numpy generator ``rng`` seeded with it, except the random activation
+        seed: int, :class:`numpy.random.SeedSequence` or None; every random draw comes from
+            the model's numpy generator ``rng`` seeded with it, except the random activation
             order (Mesa ``shuffle_do``), which uses Mesa's ``model.random`` seeded from the
-            same seed.
-        months: number of months to run with :meth:`run` (default: the scenario horizon).
+            same seed. None (what ``mesa.batch_run`` passes with ``iterations``) takes Mesa's
+            own seeding from OS entropy; ``model.seed`` then records the entropy, and
+            ``seed=np.random.SeedSequence(model.seed)`` repeats the run.
+        months: number of months to run with :meth:`run` (default: the scenario horizon);
+            ``running`` turns False when they are done, so ``mesa.batch_run`` and
+            ``run_model`` stop there.
         overrides: dotted-path overrides (``{"levers.us_tariff_on_china": 1.0}``).
+        **values: further overrides as keywords: a lever or parameter name
+            (``us_tariff_on_china=1.0``, ``armington_elasticity=2.0``), ``firms``, ``end``, or a
+            dotted path (``**{"parameters.licence_review_months": 2.0}``; a name that is both
+            a lever and a parameter must be given that way), as in
+            ``mesa.batch_run(RareEarthModel, parameters={"scenario": "controls-2025",
+            "approval_rate_us": [0.1, 0.5]}, iterations=2)``.
+
+    Attributes:
+        steps: Mesa's step counter, the number of months simulated (Mesa increments it
+            before calling :meth:`step`); :attr:`month_index` is the month being simulated.
 
     Raises:
         ScenarioError: invalid scenario or override.
+        TypeError: an unknown keyword (the line lists the allowed ones).
         DataError: invalid calibration data.
     """
 
     def __init__(self, scenario: str | Path | Scenario = "controls-2025", *, seed=0,
-                 months: int | None = None, overrides: dict | None = None):
-        if isinstance(seed, np.random.SeedSequence):
+                 months: int | None = None, overrides: dict | None = None, **values):
+        if seed is None:
+            rng = None      # Mesa's own seeding: fresh OS entropy through numpy's SeedSequence
+        elif isinstance(seed, np.random.SeedSequence):
             rng = np.random.default_rng(seed)
         else:
             if isinstance(seed, bool) or not float(seed).is_integer() or int(seed) < 0:
                 raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
             rng = int(seed)
+        overrides = keyword_overrides(overrides, values)   # before any work
         super().__init__(rng=rng)
-        self.seed = seed if not isinstance(seed, np.random.SeedSequence) else seed.entropy
+        # the seed that reproduces the run: the int given, else the entropy of the
+        # generator's SeedSequence (seed=np.random.SeedSequence(model.seed) repeats it)
+        self.seed = (int(self.rng.bit_generator.seed_seq.entropy) if seed is None
+                     else seed.entropy if isinstance(seed, np.random.SeedSequence) else seed)
+        self._stepping = False
         sc = apply_overrides(load_scenario(scenario), overrides)
         check_tables()  # every data table checked before any work (cached per process)
         self.spec = sc
@@ -104,7 +126,6 @@ class RareEarthModel(mesa.Model):
         self.start = to_month(sc.start)
         self.horizon = sc.months
         self.months = check_months(sc, months)
-        self.steps_done = 0
         G, R = len(self.catalog.goods), len(tab.codes)
         self.G, self.R = G, R
         self.transport = np.stack([transport_matrix(stage_of(g)) for g in self.catalog.goods])
@@ -217,9 +238,17 @@ class RareEarthModel(mesa.Model):
 
     # ------------------------------------------------------------------ calendar
     @property
+    def month_index(self) -> int:
+        """Index of the month being simulated (0 = ``start``), read from Mesa's ``steps``:
+        inside :meth:`step` Mesa has already counted the step in progress, so it is
+        ``steps - 1``; between steps it is ``steps``, the month the next step simulates."""
+        return self.steps - 1 if self._stepping else self.steps
+
+    @property
     def date(self) -> pd.Period:
-        """The month the next step simulates (after the run: one past the last)."""
-        return self.start + self.steps_done
+        """The month being simulated (between steps: the month the next step simulates;
+        after the run: one past the last)."""
+        return self.start + self.month_index
 
     def date_of(self, step: int) -> str:
         """``YYYY-MM`` of a step index."""
@@ -227,7 +256,7 @@ class RareEarthModel(mesa.Model):
 
     def log_event(self, kind: str, text: str) -> None:
         """Append an event (policy measure or notable emergent event) with its date."""
-        self.events.append({"date": str(self.date), "step": self.steps_done, "kind": kind,
+        self.events.append({"date": str(self.date), "step": self.month_index, "kind": kind,
                             "text": text})
 
     def supply_line(self, market: str) -> tuple[float, float, float]:
@@ -239,7 +268,7 @@ class RareEarthModel(mesa.Model):
         duplicated by every firm (the supply line of Sterman 2000, ch. 17-20). Cached per
         step.
         """
-        key = (self.steps_done, market)
+        key = (self.month_index, market)
         hit = self._supply_line.get(key)
         if hit is None:
             out = cap = pipe = 0.0
@@ -256,7 +285,7 @@ class RareEarthModel(mesa.Model):
         """Count an expansion committed this step (t/yr) in the market's supply line, so
         firms reviewing later in the same step see it."""
         self.supply_line(market)
-        self._supply_line[(self.steps_done, market)][2] += capacity
+        self._supply_line[(self.month_index, market)][2] += capacity
 
     # ------------------------------------------------------------------ ledger
     def ledger_produce(self, g: int, q: float, **_) -> None:
@@ -328,8 +357,18 @@ class RareEarthModel(mesa.Model):
 
     # ------------------------------------------------------------------ step
     def step(self) -> None:
-        """Simulate one month (see the module docstring for the order)."""
-        t = self.steps_done
+        """Simulate one month (see the module docstring for the order); ``running`` turns
+        False after the last month of the run (``months``)."""
+        self._stepping = True
+        try:
+            self._month()
+        finally:
+            self._stepping = False
+        if self.steps >= self.months:
+            self.running = False
+
+    def _month(self) -> None:
+        t = self.month_index
         self._supply_line.clear()
         self.policy.refresh(t, log=self.log_event)
         for code, v in self._denial_risk.items():
@@ -419,7 +458,6 @@ class RareEarthModel(mesa.Model):
         record_month(self, book, res)
         self._headline = headline_values(self.recorder, t)
         self.datacollector.collect(self)
-        self.steps_done += 1
 
     def _settle(self, book, res, licensed, approval) -> None:
         """Move goods and money: sellers give up stock, buyers receive it with origin."""
@@ -498,13 +536,16 @@ class RareEarthModel(mesa.Model):
         raise KeyError(region)
 
     # ------------------------------------------------------------------ run
-    def run(self, months: int | None = None, progress: bool = False) -> RareEarthModel:
+    def run(self, months: int | None = None, progress: bool = False,
+            on_step=None) -> RareEarthModel:
         """Step ``months`` months (default: the remaining months of the run).
 
         Args:
             progress: show a rich progress bar.
+            on_step: called with the model after each step (e.g. to advance a caller's
+                progress bar).
         """
-        n = self.months - self.steps_done if months is None else int(months)
+        n = self.months - self.steps if months is None else int(months)
         if progress:
             from rich.progress import (
                 BarColumn,
@@ -519,9 +560,13 @@ class RareEarthModel(mesa.Model):
                 for _ in range(n):
                     self.step()
                     bar.update(task, advance=1, description=f"{self.spec.name} {self.date - 1}")
+                    if on_step is not None:
+                        on_step(self)
         else:
             for _ in range(n):
                 self.step()
+                if on_step is not None:
+                    on_step(self)
         return self
 
     # ------------------------------------------------------------------ metrics

@@ -701,11 +701,17 @@ def _bounds(cls: type[BaseModel] | None, loc: tuple) -> str | None:
     return f"{lo}{loc[-1]}{hi}" if lo or hi else None
 
 
-def _format_errors(err: ValidationError, data: Any, origin: str) -> str:
+def _format_errors(err: ValidationError, data: Any, origin: str, first_block: int = 0) -> str:
+    """One line per error; ``first_block`` measures come from an ``extends`` base, so a
+    measure's block is counted in the file's own ``[[measures]]`` blocks."""
     lines = []
     for e in err.errors():
         loc = tuple(p for p in e["loc"] if p not in _MEASURE_CLASSES)
-        path = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in loc).replace(".[", "[")
+        shown = loc
+        if first_block and len(loc) >= 2 and loc[0] == "measures" and isinstance(loc[1], int) \
+                and loc[1] >= first_block:   # the file's own measure: its index in the file
+            shown = (loc[0], loc[1] - first_block, *loc[2:])
+        path = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in shown).replace(".[", "[")
         msg = e["msg"].removeprefix("Value error, ")
         if e["type"] == "extra_forbidden":
             cls = _model_at(tuple(e["loc"]), data)
@@ -723,7 +729,9 @@ def _format_errors(err: ValidationError, data: Any, origin: str) -> str:
             try:
                 m = data["measures"][loc[1]]
                 name = f"measure '{m['id']}'" if m.get("id") else f"{m.get('kind', '?')} measure"
-                where = f" ({name}, [[measures]] block {loc[1] + 1})"
+                block = (f"[[measures]] block {loc[1] - first_block + 1}"
+                         if loc[1] >= first_block else "a measure of the extended scenario")
+                where = f" ({name}, {block})"
             except (KeyError, IndexError, TypeError, AttributeError):
                 where = ""
         # root-level checks name the field in the message itself
@@ -734,13 +742,60 @@ def _format_errors(err: ValidationError, data: Any, origin: str) -> str:
 def scenario_from_dict(data: dict, origin: str = "<scenario>") -> Scenario:
     """Validate a scenario dictionary.
 
+    A dictionary with ``extends = "<shipped scenario>"`` holds only what it changes from
+    that scenario (:func:`extend_scenario`).
+
     Raises:
-        ScenarioError: listing every invalid field with the allowed values.
+        ScenarioError: listing every invalid field with the allowed values (an unknown base
+            is named with the shipped scenarios).
     """
+    first_block = 0
+    if isinstance(data, dict) and "extends" in data:
+        data, first_block = extend_scenario(data, origin)
     try:
         return Scenario.model_validate(data)
     except ValidationError as err:
-        raise ScenarioError(_format_errors(err, data, origin)) from None
+        raise ScenarioError(_format_errors(err, data, origin, first_block)) from None
+
+
+def extend_scenario(data: dict, origin: str = "<scenario>") -> tuple[dict, int]:
+    """The full scenario dictionary of one that ``extends`` a shipped scenario.
+
+    The base's keys are the defaults: a ``[parameters]`` or ``[levers]`` table changes only
+    the keys it gives, ``[[measures]]`` blocks are added after the base's measures (a
+    ``suspension`` measure lifts one of them), any other key replaces the base's value.
+    ``name`` defaults to the file's stem (``origin``), ``description`` to the base's with
+    ``extends <base>:`` before it.
+
+    Returns:
+        ``(data, first_block)``: the merged dictionary (to validate) and the number of the
+        base's measures, so errors count the file's own ``[[measures]]`` blocks.
+
+    Raises:
+        ScenarioError: ``extends`` is not the name of a shipped scenario (the line lists
+            them).
+    """
+    base_name = data["extends"]
+    names = shipped_scenarios()
+    if not isinstance(base_name, str) or base_name not in names:
+        raise ScenarioError(f"{origin}: field 'extends': unknown base scenario {base_name!r}; "
+                            f"allowed: {names}")
+    base = load_scenario(base_name).model_dump(mode="json")
+    merged = dict(base)
+    for key, value in data.items():
+        if key == "extends":
+            continue
+        if key in ("parameters", "levers") and isinstance(value, dict):
+            merged[key] = {**base[key], **value}
+        elif key == "measures" and isinstance(value, list):
+            merged[key] = list(base["measures"]) + value
+        else:
+            merged[key] = value
+    if "name" not in data:
+        merged["name"] = Path(origin).stem if origin.endswith(".toml") else f"{base_name}-extended"
+    if "description" not in data:
+        merged["description"] = f"extends {base_name}: {base['description']}"
+    return merged, len(base["measures"])
 
 
 def loads_scenario(text: str, origin: str = "<string>") -> Scenario:
@@ -855,8 +910,7 @@ def apply_overrides(scenario: Scenario, overrides: dict[str, Any] | None) -> Sce
     if not overrides:
         return scenario
     data = scenario.model_dump(mode="json")
-    allowed = sorted(parameter_space()) + ["end", "firms", "levers.start", "levers.truce_start",
-                                           "levers.licence_elements"]
+    allowed = overridable_paths()
     for key, value in overrides.items():
         if key not in allowed:
             raise ScenarioError(f"unknown override '{key}'; allowed: {allowed}")
@@ -868,3 +922,48 @@ def apply_overrides(scenario: Scenario, overrides: dict[str, Any] | None) -> Sce
             value = value.item()
         node[parts[-1]] = value
     return scenario_from_dict(data, f"{scenario.name} with overrides")
+
+
+def overridable_paths() -> list[str]:
+    """Every dotted path :func:`apply_overrides` accepts, sorted: the scalar
+    ``parameters.*`` and ``levers.*`` of :func:`parameter_space`, ``levers.start``,
+    ``levers.truce_start``, ``levers.licence_elements``, ``end`` and ``firms``."""
+    return sorted(parameter_space()) + ["end", "firms", "levers.start", "levers.truce_start",
+                                        "levers.licence_elements"]
+
+
+def keyword_overrides(overrides: dict[str, Any] | None,
+                      keywords: dict[str, Any]) -> dict[str, Any] | None:
+    """Merge keyword arguments into dotted-path overrides (``RareEarthModel(...,
+    us_tariff_on_china=1.0)``, ``mesa.batch_run`` parameters).
+
+    A keyword is a dotted path of :func:`overridable_paths`, or the bare name of a lever or
+    parameter (``approval_rate_us`` -> ``levers.approval_rate_us``); a name that is both
+    (``licence_review_months``) must be given as a dotted path.
+
+    Raises:
+        TypeError: an unknown or ambiguous keyword, or one also given in ``overrides``; one
+            line naming it and the allowed keywords.
+    """
+    if not keywords:
+        return overrides
+    paths = overridable_paths()
+    by_name: dict[str, list[str]] = {}
+    for path in paths:
+        by_name.setdefault(path.rsplit(".", 1)[-1], []).append(path)
+    out = dict(overrides or {})
+    for key, value in keywords.items():
+        hits = [key] if key in paths else by_name.get(key, [])
+        if not hits:
+            raise TypeError(
+                f"RareEarthModel: unknown keyword '{key}'; allowed: scenario, seed, months, "
+                f"overrides, and a lever or parameter name or dotted path: "
+                f"{sorted(n for n, v in by_name.items() if len(v) == 1)} or {paths}")
+        if len(hits) > 1:
+            raise TypeError(f"RareEarthModel: keyword '{key}' is both {' and '.join(hits)}; "
+                            f"pass the dotted path, e.g. **{{'{hits[0]}': value}}")
+        if hits[0] in out:
+            raise TypeError(f"RareEarthModel: '{hits[0]}' is given twice (keyword '{key}' "
+                            "and overrides); give it once")
+        out[hits[0]] = value
+    return out

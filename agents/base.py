@@ -490,7 +490,7 @@ class Firm(mesa.Agent):
         from abm.investment import rampup_share
         if self.mothballed or self.exited:
             return
-        t = self.model.steps_done
+        t = self.model.month_index
         short, keep = 0.0, []
         for t0, q, tau in self.ramps:
             gap = q * (1.0 - rampup_share((t - t0) / 12.0, tau))
@@ -507,7 +507,7 @@ class Firm(mesa.Agent):
         if self.nameplate is None:
             self.nameplate = self.capacity
         self.nameplate += q
-        self.ramps.append((self.model.steps_done, q, tau))
+        self.ramps.append((self.model.month_index, q, tau))
         self.active, self.mothballed, self.exited = True, False, False
         self.ramp_capacity()
 
@@ -547,7 +547,7 @@ class Firm(mesa.Agent):
             if self.cash + credit >= cost:
                 self.cash -= cost
                 self.mothballed, self.active = False, True
-                self.ramps = [(self.model.steps_done, self.nameplate, par.restart_tau_years)]
+                self.ramps = [(self.model.month_index, self.nameplate, par.restart_tau_years)]
                 self.ramp_capacity()
                 self.model.log_event("firm restarts", f"{self.name} ({self.region}, "
                                      f"{self.stage}) restarts {self.nameplate:,.0f} t/yr "
@@ -627,7 +627,7 @@ class Firm(mesa.Agent):
              against its capacity plus capacity under construction (the supply line,
              :meth:`abm.model.RareEarthModel.supply_line`).
         """
-        t = self.model.steps_done
+        t = self.model.month_index
         par = self.model.params
         if self.nameplate is None:
             self.nameplate = self.capacity

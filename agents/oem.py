@@ -104,7 +104,7 @@ class OEM(Firm):
         the demand outlook (:meth:`abm.demand.DemandOutlook.factor`, IEA GCMO 2024 APS; the
         historical 9%/yr before 2023), compounded monthly."""
         m = self.model
-        return m.demand_outlook.factor(self.sector, m.start.year, m.start.month, m.steps_done)
+        return m.demand_outlook.factor(self.sector, m.start.year, m.start.month, m.month_index)
 
     def plan(self) -> float:
         """Output plan this month, units: base x growth x price response."""
@@ -297,7 +297,7 @@ class NonMagnetUser(OEM):
         """Planned use per oxide this month, t."""
         par = self.model.params
         ref = self.model.catalog.ref_price
-        growth = (1 + par.non_magnet_growth_per_year) ** (self.model.steps_done / 12.0)
+        growth = (1 + par.non_magnet_growth_per_year) ** (self.model.month_index / 12.0)
         eps = par.final_demand_elasticity
         return {g: self.base_units * a * growth * (self.expected(g) / ref[g]) ** eps
                 for g, a in self.recipe0.items()}

@@ -71,7 +71,7 @@ class Recycler(Firm):
         ``L = magnet_life_years`` ago; before the run's history ``magnet_use / 12 x (1 +
         g) ** (t / 12 - L)`` with ``g = magnet_use_growth_history``."""
         par = self.model.params
-        t = self.model.steps_done
+        t = self.model.month_index
         lag = round(12 * par.magnet_life_years)
         if t >= lag and len(self.use_history) > t - lag:
             return self.use_history[t - lag]
@@ -92,7 +92,7 @@ class Recycler(Firm):
         """Recover oxides: ``min(capacity / 12, end_of_life x collection_share(p_hat[ox_Nd] /
         p_ref) x RE_CONTENT)`` t/month, split by the oxide mix."""
         par = self.model.params
-        if self.model.steps_done > 0:
+        if self.model.month_index > 0:
             self._record_use()
         rel = self.expected(self._nd) / self.model.catalog.ref_price[self._nd]
         self.eol_t = self.end_of_life()

@@ -67,7 +67,7 @@ def bench(firms: int | None, months: int | None) -> dict:
         run = time.process_time() - t1
     finally:
         model_mod.clear, market.linprog = clear.fn, inner
-    n = m.steps_done
+    n = m.steps
     return {"firms": firms or "default", "agents": len(m.agents), "months": n,
             "build_s": build, "step_ms": 1000 * run / n, "clear_ms": 1000 * clear.cpu / n,
             "lp_ms": 1000 * lp.cpu / n, "lp_cols": int(np.mean(cols)) if cols else 0}

@@ -36,23 +36,122 @@ except ImportError:  # pragma: no cover
     pass
 
 
+def _version(value: bool) -> None:
+    if value:
+        from importlib import metadata
+
+        try:
+            v = metadata.version("ree-abm")
+        except metadata.PackageNotFoundError:  # pragma: no cover - source tree, not installed
+            v = "unknown (not installed)"
+        console.print(f"ree-abm {v}", highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                       help="print the package version and exit")):
+    """Agent-based model of the rare-earth supply chain under export controls and tariffs."""
+
+
+def parse_sets(items: list[str] | None) -> dict:
+    """``--set KEY=VALUE`` items as overrides (dotted path -> value).
+
+    VALUE is read as a TOML value (``0.1``, ``true``, ``["Dy", "Tb"]``, ``"2025-06"``); text
+    that is not TOML (``2025-06``) is taken as a string. The scenario validates the keys and
+    values (:func:`abm.scenario.apply_overrides`).
+
+    Raises:
+        typer.BadParameter: an item without ``=`` or a key given twice.
+    """
+    import tomllib
+
+    out: dict = {}
+    for item in items or []:
+        key, sep, text = item.partition("=")
+        key = key.strip()
+        if not sep or not key or not text.strip():
+            raise typer.BadParameter(f"{item!r}: write --set KEY=VALUE, e.g. --set "
+                                     "levers.approval_rate_us=0.1", param_hint="--set")
+        if key in out:
+            raise typer.BadParameter(f"{key} is set twice", param_hint="--set")
+        try:
+            out[key] = tomllib.loads(f"v = {text}")["v"]
+        except tomllib.TOMLDecodeError:
+            out[key] = text.strip()
+    return out
+
+
+def parse_seeds(text: str) -> list[int]:
+    """``--seeds``: a count (``3`` -> 0, 1, 2), a list (``0,1,5``), ranges (``0-9``) or both
+    (``0-4,10``); each seed a non-negative integer, none twice.
+
+    Raises:
+        typer.BadParameter: anything else (one line with the accepted forms).
+    """
+    forms = "a count (3 = seeds 0,1,2), a list (0,1,5) or a range (0-9)"
+    parts = [t.strip() for t in text.split(",")]
+    try:
+        if len(parts) == 1 and parts[0].isdigit():
+            n = int(parts[0])
+            if n < 1:
+                raise ValueError
+            return list(range(n))
+        seeds: list[int] = []
+        for t in parts:
+            lo, dash, hi = t.partition("-")
+            if not lo.isdigit() or (dash and not hi.isdigit()):
+                raise ValueError
+            seeds += list(range(int(lo), int(hi) + 1)) if dash else [int(lo)]
+            if dash and int(hi) < int(lo):
+                raise ValueError
+    except ValueError:
+        raise typer.BadParameter(f"{text!r}: give {forms}", param_hint="--seeds") from None
+    if len(set(seeds)) != len(seeds):
+        raise typer.BadParameter(f"{text!r}: a seed is given twice", param_hint="--seeds")
+    return seeds
+
+
 @app.command()
-def run(scenario: str = typer.Option("controls-2025", "--scenario", "-s",
-                                     help="shipped scenario name or path to a .toml file"),
-        seed: int = typer.Option(0, "--seed", min=0, help="random seed (>= 0)"),
+def run(scenario_arg: str = typer.Argument(None, metavar="SCENARIO", show_default=False,
+                                           help="shipped scenario name or path to a .toml "
+                                                "file (default controls-2025)"),
+        scenario: str = typer.Option(None, "--scenario", "-s",
+                                     help="the same as SCENARIO"),
+        sets: list[str] = typer.Option(None, "--set", metavar="KEY=VALUE",
+                                       help="override one value, e.g. "
+                                            "levers.approval_rate_us=0.1 or "
+                                            "parameters.armington_elasticity=2 (repeatable)"),
+        seed: int = typer.Option(None, "--seed", min=0, help="random seed (>= 0; default 0)"),
+        seeds: str = typer.Option(None, "--seeds",
+                                  help="several seeds, each to OUT/seed-N: a count (3 = seeds "
+                                       "0,1,2), a list (0,1,5) or a range (0-9)"),
         months: int = typer.Option(None, "--months",
                                    help="months to simulate, 1 to the scenario horizon "
                                         "(default: the horizon)"),
         out: Path = typer.Option(Path("results/run"), "--out", help="output folder"),
         charts: bool = typer.Option(True, "--charts/--no-charts", help="write PNG charts")):
-    """Run one scenario (default controls-2025, 2024-01 to 2035-12) and write its outputs."""
+    """Run one scenario (default controls-2025, 2024-01 to 2035-12) and write its outputs;
+    --set changes one value, --seeds runs several seeds."""
     from abm.scenario import ScenarioError
     from experiments.runs import OutputError, accounts_lines, run_to_folder
 
+    if scenario_arg and scenario and scenario_arg != scenario:
+        raise typer.BadParameter(f"SCENARIO {scenario_arg!r} and --scenario {scenario!r} "
+                                 "differ; give one", param_hint="SCENARIO")
+    scenario = scenario_arg or scenario or "controls-2025"
+    overrides = parse_sets(sets)
+    if seeds is not None and seed is not None:
+        raise typer.BadParameter("give --seed or --seeds, not both", param_hint="--seeds")
+    seed_list = parse_seeds(seeds) if seeds is not None else None
+    seed = 0 if seed is None else seed
     try:
         with sigterm_raises():
+            if seed_list is not None:
+                _run_seeds(scenario, seed_list, overrides, months, out, charts)
+                return
             model, summ = run_to_folder(scenario, out, seed=seed, months=months,
-                                        make_charts=charts)
+                                        overrides=overrides, make_charts=charts)
     except Terminated:
         _stopped("stopped by SIGTERM", 143)
     except KeyboardInterrupt:
@@ -63,8 +162,8 @@ def run(scenario: str = typer.Option("controls-2025", "--scenario", "-s",
     except (OutputError, ValueError) as exc:
         console.print(f"[red]Error:[/red] {escape(str(exc))}")
         raise typer.Exit(2) from None
-    tab = Table(title=f"{model.spec.name}, seed {seed}, {model.steps_done} months "
-                      f"({model.spec.start} to {model.start + model.steps_done - 1})")
+    tab = Table(title=f"{model.spec.name}, seed {seed}, {model.steps} months "
+                      f"({model.spec.start} to {model.start + model.steps - 1})")
     tab.add_column("series")
     for c in ("first", "peak", "min", "last"):
         tab.add_column(c, justify="right")
@@ -81,7 +180,7 @@ def run(scenario: str = typer.Option("controls-2025", "--scenario", "-s",
         console.print(line)
     if "china_content_12m_last" in summ:
         cc = summ["china_content_12m_last"]
-        n = min(12, model.steps_done)
+        n = min(12, model.steps)
         span = "the last month" if n == 1 else f"the last {n} months"
         console.print(f"China-origin share of magnet supply (mass-weighted over {span}): "
                       + ", ".join(f"{r} {cc[r]:.0%}" for r in ("US", "EU", "JP", "KR") if r in cc))
@@ -93,6 +192,58 @@ def run(scenario: str = typer.Option("controls-2025", "--scenario", "-s",
                   f"summary.json{', charts' if charts else ''})")
     console.print("[yellow]Note: the dynamic calibration is work in progress (see README "
                   "Status); compare seeds and scenarios before drawing conclusions.[/yellow]")
+
+
+def _run_seeds(scenario: str, seeds: list[int], overrides: dict, months: int | None,
+               out: Path, charts: bool) -> None:
+    """``ree run --seeds``: one run per seed into ``out/seed-N``, one after the other, under
+    one progress bar (months of all runs); then one summary line per seed. The scenario,
+    ``--set``, ``--months`` and every output folder are checked before the first run."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    from abm.data import check_tables
+    from abm.model import check_months
+    from abm.scenario import apply_overrides
+    from experiments.inputs import load_scenario_input
+    from experiments.runs import OutputError, check_output_folder, run_to_folder
+
+    sc = apply_overrides(load_scenario_input(scenario), overrides)
+    n = check_months(sc, months, minimum=1, name="--months")
+    check_tables()
+    if (out / "manifest.json").is_file():
+        raise OutputError(f"--out {out} holds a single run's output; give another folder for "
+                          "--seeds (each seed is written to OUT/seed-N)")
+    folders = {s: out / f"seed-{s}" for s in seeds}
+    for folder in folders.values():
+        check_output_folder(folder)
+    tab = Table(title=f"{sc.name}, {len(seeds)} seeds, {n} months")
+    for c in ("seed", "NdPr China peak", "NdPr outside China peak", "OEM lost bn USD",
+              "defense lost bn USD", "folder"):
+        tab.add_column(c, justify="left" if c == "folder" else "right")
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeRemainingColumn(), console=console) as bar:
+        task = bar.add_task(sc.name, total=n * len(seeds))
+        for i, s in enumerate(seeds):
+            bar.update(task, description=f"{sc.name} seed {s} ({i + 1}/{len(seeds)})")
+            _model, summ = run_to_folder(scenario, folders[s], seed=s, months=months,
+                                         overrides=overrides, progress=False,
+                                         make_charts=charts,
+                                         on_step=lambda _m: bar.advance(task))
+            peaks = [summ.get(k, {}).get("peak", float("nan")) for k in
+                     ("NdPr price China (USD/kg)", "NdPr price outside China (USD/kg)")]
+            lo = summ["lost_output_usd"]
+            tab.add_row(str(s), f"{peaks[0]:,.1f}", f"{peaks[1]:,.1f}",
+                        f"{lo['oem'] / 1e9:,.2f}", f"{lo['defense'] / 1e9:,.2f}",
+                        str(folders[s]))
+    console.print(tab)
+    console.print(f"Wrote {len(seeds)} runs under {out}/ (seed-N/timeseries.parquet, "
+                  f"manifest.json, events.csv, summary.json{', charts' if charts else ''})")
 
 
 @app.command()

@@ -274,7 +274,7 @@ def _simulate(scenario: Scenario, seed, months: int | None) -> dict:
     ev = ev[ev["text"].str.contains(r"\(US\)") & ev["kind"].str.contains("investment|magnets")]
     resid = float(np.abs(model.mass_balance()).max())
     scale = max(1.0, float(model.produced.max()))
-    return {"months": model.steps_done, "series": long, "wide": wide,
+    return {"months": model.steps, "series": long, "wide": wide,
             "base_year_check": base_check, "mass_balance": resid / scale,
             "mass_balance_abs": resid, "events": ev.to_dict("records"),
             "wall_s": time.perf_counter() - t0}

@@ -460,11 +460,15 @@ def publish_folder(tmp: Path, out: Path) -> None:
 
 def run_to_folder(scenario: str | Path | Scenario, out: Path, *, seed: int = 0,
                   months: int | None = None, overrides: dict | None = None,
-                  progress: bool = True, make_charts: bool = True) -> tuple[RareEarthModel, dict]:
+                  progress: bool = True, make_charts: bool = True,
+                  on_step=None) -> tuple[RareEarthModel, dict]:
     """Run a scenario and write ``timeseries.parquet``, ``events.csv``, ``summary.json``,
     ``manifest.json`` and PNG charts into ``out`` (created; replaced atomically by a
     rename-swap, :func:`publish_folder`; what a killed earlier run left beside ``out`` is
     cleaned up or restored first, :func:`remove_stale_staging`).
+
+    ``on_step`` is called with the model after each month (:meth:`RareEarthModel.run`).
+    ``manifest.json`` records the ``overrides`` applied (dotted path -> value).
 
     Everything is checked before the model runs: the scenario (a file may be UTF-8 with or
     without a byte-order mark), ``months`` and ``out`` (the staging folder is created first).
@@ -489,7 +493,7 @@ def run_to_folder(scenario: str | Path | Scenario, out: Path, *, seed: int = 0,
     try:
         t0 = time.perf_counter()
         model = RareEarthModel(sc, seed=seed, months=months)
-        model.run(progress=progress)
+        model.run(progress=progress, on_step=on_step)
         wall = time.perf_counter() - t0
         ts = model.timeseries()
         summ = summary(model)
@@ -505,9 +509,10 @@ def run_to_folder(scenario: str | Path | Scenario, out: Path, *, seed: int = 0,
                   if isinstance(scenario, str | Path) and Path(scenario).suffix == ".toml"
                   else "shipped" if isinstance(scenario, str) else "in memory")
         manifest = {"scenario": sc.name, "scenario_source": source,
-                    "scenario_hash": sc.content_hash(), "seed": seed,
-                    "months": model.steps_done, "start": sc.start,
-                    "end": str(model.start + max(model.steps_done - 1, 0)),
+                    "scenario_hash": sc.content_hash(), "overrides": dict(overrides or {}),
+                    "seed": seed,
+                    "months": model.steps, "start": sc.start,
+                    "end": str(model.start + max(model.steps - 1, 0)),
                     "packages": package_versions(), "git_commit": git_commit(),
                     "wall_time_s": round(wall, 3), "rows": len(ts),
                     "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}

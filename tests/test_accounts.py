@@ -131,7 +131,7 @@ def run():
     m = RareEarthModel("controls-2025", seed=1, months=21)
     checks = []
     for _ in range(m.months):
-        t = m.steps_done
+        t = m.steps
         m.step()
         res = m.last_clearing
         contract = res.contract.sum(axis=3)

@@ -112,7 +112,7 @@ def test_page_builds_with_every_view(ui, app):
         if c.get("series") and c["series"][0].get("type") != "sankey":
             assert "legend" in c, c["title"]
     assert "(not started)" in ui.date()
-    assert ui.model.steps_done == 0
+    assert ui.model.steps == 0
     scen = ui.one(v.Select, class_="ree-scenario")
     assert scen.items == shipped_scenarios() and scen.v_model == app.DEFAULT_SCENARIO
     for lever in ("us_tariff_on_china", "approval_rate_allies", "approval_rate_us",
@@ -129,7 +129,7 @@ def test_page_builds_with_every_view(ui, app):
 def test_step_advances_the_model_and_the_charts(ui):
     for _ in range(3):
         ui.click("ree-step")
-    assert ui.model.steps_done == 3
+    assert ui.model.steps == 3
     assert ui.date() == "2024-03"
     prices, decoupling, capacity, flows, lost, licences = ui.charts()
     assert [len(s["data"]) for s in prices["series"]] == [3] * 6
@@ -159,14 +159,14 @@ def test_lever_change_and_reset_rebuild_the_model(ui):
     ui.click("ree-reset")
     m = ui.model
     assert ui.session is not first and m is not first.model
-    assert m.steps_done == 0 and "(not started)" in ui.date()
+    assert m.steps == 0 and "(not started)" in ui.date()
     assert m.spec.levers.us_tariff_on_china == pytest.approx(3.0)
     assert m.spec.levers.approval_rate_us == pytest.approx(0.2)
     assert m.spec.levers.defense_end_use_denial is False
     assert m.seed == 7
     assert m.spec.levers.approval_rate_allies is None  # untouched: as scheduled
     ui.click("ree-step")
-    assert ui.model.steps_done == 1 and not ui.errors()
+    assert ui.model.steps == 1 and not ui.errors()
 
 
 def test_invalid_setting_shows_an_error_and_keeps_the_model(ui):
@@ -178,7 +178,7 @@ def test_invalid_setting_shows_an_error_and_keeps_the_model(ui):
     assert ui.session is before
     assert any("cannot build the model" in e for e in ui.errors())
     ui.click("ree-step")
-    assert ui.model.steps_done == 1
+    assert ui.model.steps == 1
 
 
 def test_scenario_picker_and_reset(ui):
@@ -205,7 +205,7 @@ def test_extreme_levers_run_without_errors(ui, extreme):
     assert lv.approval_rate_allies == pytest.approx(extreme["approval_rate_allies"] / 100)
     for _ in range(LEVERS_FROM + 3):  # past the month the levers take effect
         ui.click("ree-step")
-    assert ui.model.steps_done == LEVERS_FROM + 3
+    assert ui.model.steps == LEVERS_FROM + 3
     assert not ui.errors()
     ui.one(v.Checkbox, label="policy measures only").v_model = True
     log = ui.text("ree-events-box")
@@ -229,14 +229,14 @@ def test_truce_substitution_and_lever_start(ui):
 def test_play_and_pause(ui):
     ui.click("ree-play")
     deadline = time.monotonic() + 30
-    while ui.model.steps_done < 3 and time.monotonic() < deadline:
+    while ui.model.steps < 3 and time.monotonic() < deadline:
         time.sleep(0.05)
     ui.click("ree-play")  # now "Pause"
-    assert ui.model.steps_done >= 3
+    assert ui.model.steps >= 3
     time.sleep(0.4)  # a frame in flight may finish
-    stopped = ui.model.steps_done
+    stopped = ui.model.steps
     time.sleep(0.6)
-    assert ui.model.steps_done == stopped
+    assert ui.model.steps == stopped
     assert ui.date() == str(ui.model.date - 1)
     assert not ui.errors()
 
@@ -247,10 +247,10 @@ def test_sessions_are_independent(app):
         assert a.model is not b.model
         a.click("ree-step")
         a.click("ree-step")
-        assert (a.model.steps_done, b.model.steps_done) == (2, 0)
+        assert (a.model.steps, b.model.steps) == (2, 0)
         b.click("ree-step")
         a.click("ree-reset")
-        assert (a.model.steps_done, b.model.steps_done) == (0, 1)
+        assert (a.model.steps, b.model.steps) == (0, 1)
         assert b.date() == "2024-01"
     finally:
         a.close()
@@ -285,7 +285,7 @@ def test_incremental_series_match_the_full_table(app):
     s.step(2)
     s.step(3)
     m = s.model
-    assert s.read == m.steps_done == 5
+    assert s.read == m.steps == 5
     full = m.recorder.frame(metrics=("china_content_12m", "capacity"))
     # the decoupling chart draws the recorded 12-month (mass-weighted) share
     us = full[(full.metric == "china_content_12m") & (full.region == "US")]

@@ -46,11 +46,11 @@ def test_sector_mix_by_base_year():
 
 def test_oem_plan_grows_along_the_outlook(model):
     oem = next(a for a in model.agents_by_type[OEM] if a.sector == "ev")
-    model.steps_done = 12
+    model.steps = 12
     try:
         assert oem.growth() == pytest.approx(1.082)      # 2024: EV 8.2%/yr
     finally:
-        model.steps_done = 1
+        model.steps = 1
 
 
 # ------------------------------------------------------------------ adoption rule
@@ -171,7 +171,7 @@ def test_recycling_bounded_by_end_of_life_magnets(model):
     par = model.params
     rec = next(a for a in model.agents_by_type[Recycler] if a.region == "CN")
     eol = rec.magnet_use0 / 12 * (1 + par.magnet_use_growth_history) ** (
-        model.steps_done / 12 - par.magnet_life_years)
+        model.steps / 12 - par.magnet_life_years)
     assert rec.end_of_life() == pytest.approx(eol)
     nd = model.catalog.index["ox_Nd"]
     rec.exp_price[nd] = 100 * float(model.catalog.ref_price[nd])    # price far up

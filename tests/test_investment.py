@@ -155,7 +155,7 @@ def test_no_project_starts_before_its_earliest_start(run14):
     waiting = [p for p in m.pipeline.projects
                if p.committed is not None and p.startup is None and p.new_firm]
     for p in waiting:
-        assert p.agent not in m.agents and m.steps_done <= p.earliest
+        assert p.agent not in m.agents and m.steps <= p.earliest
 
 
 def test_mass_balance_holds_with_entrants(run14):
@@ -171,10 +171,10 @@ def test_capacity_ramps_up_after_start_up():
     k0 = a.capacity
     a.start_up(12000.0, tau_years=2.8)
     assert a.capacity == pytest.approx(k0)               # nothing at start-up
-    m.steps_done += 12
+    m.steps += 12
     a.ramp_capacity()
     assert a.capacity == pytest.approx(k0 + 12000 * (1 - math.exp(-1 / 2.8)))
-    m.steps_done += 24
+    m.steps += 24
     a.ramp_capacity()
     assert a.capacity == pytest.approx(k0 + 12000 * (1 - math.exp(-3 / 2.8)))
     assert a.nameplate == pytest.approx(k0 + 12000)
@@ -229,7 +229,7 @@ def test_a_mothballed_plant_restarts_and_ramps_up_when_long_run_prices_recover()
     a.unit_cost = cost0 * 0.5
     a.review_status()
     assert not a.mothballed and a.active and a.capacity == pytest.approx(0.0)
-    m.steps_done += 15                                   # 1.25 yr: restart tau
+    m.steps += 15                                   # 1.25 yr: restart tau
     a.ramp_capacity()
     assert a.capacity == pytest.approx(a.nameplate * (1 - math.exp(-1)), rel=1e-6)
 

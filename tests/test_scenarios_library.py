@@ -234,7 +234,7 @@ def test_every_scenario_runs_its_first_months_with_mass_balance(shipped_runs, na
 
     m, _ = shipped_runs[name]
     sc = load_scenario(name)
-    assert m.steps_done == SHORT_RUN_MONTHS < sc.months
+    assert m.steps == SHORT_RUN_MONTHS < sc.months
     resid = float(np.abs(m.mass_balance()).max())
     assert resid / max(1.0, float(m.produced.max())) < 1e-6, (
         f"{name}: mass-balance residual {resid:.3g} t")

@@ -196,7 +196,7 @@ def test_no_price_sits_at_a_numeric_guard_in_any_shipped_scenario(shipped_runs, 
     # a guard) and asks have no floor or cap. The run (seed 0, 24 months, the lowest
     # expected price after each step) is shared with test_scenarios_library (conftest.py)
     m, lowest = shipped_runs[name]
-    assert m.steps_done == 24
+    assert m.steps == 24
     assert lowest > 1e-3, f"{name}: an expected price fell to {lowest} USD/kg"
     ts = m.timeseries()
     p = ts[ts["metric"].isin(["price", "price_spot"])]["value"]

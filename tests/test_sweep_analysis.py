@@ -149,3 +149,89 @@ def test_analyze_warns_when_results_are_partial(tmp_path):
                           design='method = "lhs"\nn = 20')
     run(full, out, progress=False)
     assert analyze(full, out, plots=False).warnings == []
+
+
+# ------------------------------------------------------- SALib's warnings reach the user
+def test_library_warnings_one_line_each_import_noise_dropped():
+    from experiments.sweep.library_warnings import captured
+
+    with (pytest.warns(DeprecationWarning, match="inplace keyword") as outside,
+          captured("SALib sobol.sample") as lines):
+        _raise_sampler_warnings()
+    # a library's own deprecation is handed back to Python's filters, not turned into a line
+    assert [str(w.message) for w in outside] == ["The inplace keyword is deprecated"]
+    assert lines == [
+        ("SALib sobol.sample: Convergence properties of the Sobol' sequence is only valid if "
+         "`skip_values` (3) is a power of 2."),
+        ("SALib sobol.sample: The balance properties of Sobol' points require n to be a power "
+         "of 2.")]
+
+
+def _raise_sampler_warnings():
+    """What a sampler may raise: import noise, a library deprecation, SALib's multi-line
+    notice and the same notice twice."""
+    import warnings
+
+    warnings.warn("ipyparallel not installed - IpyparalleEvaluator not available")
+    warnings.warn("The inplace keyword is deprecated", DeprecationWarning)
+    warnings.warn("\n            Convergence properties of the Sobol' sequence is only "
+                  "valid if\n            `skip_values` (3) is a power of 2.\n")
+    warnings.warn("The balance properties of Sobol' points require n to be a power of 2.")
+    warnings.warn("The balance properties of Sobol' points require n to be a power of 2.")
+
+
+POWER_OF_TWO = ("warning: design saltelli (SALib sobol.sample): The balance properties of "
+                "Sobol' points require n to be a power of 2.")
+
+
+@pytest.mark.parametrize("n, warned", [(6, True), (8, False)])
+def test_sobol_sample_size_warning_reaches_the_user(tmp_path, n, warned):
+    p = tmp_path / "linear.toml"
+    p.write_text(LINEAR.format(design=f'method = "saltelli"\nn = {n}', replicates=1))
+    res = CliRunner().invoke(sweep_app, ["plan", str(p), "--out", str(tmp_path / "out")])
+    assert res.exit_code == 0, res.output
+    assert res.output.count(POWER_OF_TWO) == (1 if warned else 0)
+
+
+def _indices(st, s1, st_conf):
+    return pd.DataFrame({"outcome": ["y", "y"], "parameter": ["parameters.a", "parameters.b"],
+                         "S1": s1, "S1_conf": [0.1, 0.1], "ST": st, "ST_conf": st_conf})
+
+
+def test_sobol_reliability_by_hand(tmp_path):
+    from experiments.sweep.analysis import sobol_reliability
+    from experiments.sweep.spec import load_spec
+
+    p = tmp_path / "linear.toml"
+    p.write_text(LINEAR.format(design='method = "saltelli"\nn = 16', replicates=1))
+    spec = load_spec(p)[0]
+    # inside [-0.1, 1.1] with ST_conf <= 0.5 (the limits themselves included): reliable
+    assert sobol_reliability(spec, _indices([1.1, 0.2], [-0.1, 0.2], [0.5, 0.1])) is None
+    # ST 2.57, S1 -1.09, ST_conf 0.8: n' = 2**ceil(log2(max(2 x 16, 16 x (0.8 / 0.5)**2 =
+    # 40.96))) = 64; N(D + 2) = 4 runs per unit of n (D = 2, one replicate)
+    line = sobol_reliability(spec, _indices([2.57, 0.3], [0.5, -1.09], [0.8, 0.2]))
+    assert line == (
+        "Sobol indices are unreliable: ST up to 2.57 (parameters.a on y), S1 down to -1.09 "
+        "(parameters.b on y), ST_conf up to 0.80 (parameters.a on y); S1 and ST must lie in "
+        "[-0.1, 1.1] and ST_conf be at most 0.5. The sample is too small (design.n = 16, 64 "
+        "runs): use design.n = 64 or more (256 runs)")
+    # only an index out of range: double n
+    assert sobol_reliability(spec, _indices([1.2, 0.3], [0.5, 0.2], [0.1, 0.1])).endswith(
+        "use design.n = 32 or more (128 runs)")
+
+
+def test_analyze_warns_that_a_small_sobol_sample_is_unreliable(tmp_path):
+    spec = write_toy_spec(tmp_path / "s.toml", name="small", replicates=1,
+                          outcomes='["noise"]', design='method = "saltelli"\nn = 4')
+    out = tmp_path / "out"
+    run(spec, out, progress=False)
+    r = analyze(spec, out, plots=False)
+    unreliable = [w for w in r.warnings if w.startswith("Sobol indices are unreliable")]
+    assert len(unreliable) == 1
+    assert "The sample is too small (design.n = 4, 24 runs): use design.n = " in unreliable[0]
+    res = CliRunner().invoke(sweep_app, ["analyze", str(spec), "--out", str(out), "--no-plots"])
+    assert res.exit_code == 0, res.output
+    assert "warning: Sobol indices are unreliable: " in res.output
+    # a large sample of the linear model has no such warning
+    good = _linear(tmp_path, 'method = "saltelli"\nn = 256')
+    assert analyze(good, tmp_path / "out", plots=False).warnings == []

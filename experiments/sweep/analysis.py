@@ -23,11 +23,15 @@ Reads only from the store (never re-runs anything) and writes to ``<store>/analy
   mass, res_dim) and the headline in the returned summary.
 
 Stochastic outputs inflate Sobol indices (ST can exceed 1); use replicates (averaged here) or
-``seed_scheme = "crn"``, and check that the ``*_conf`` columns are small.
+``seed_scheme = "crn"``, and check that the ``*_conf`` columns are small. The result's
+warnings carry SALib's own warnings (one line each, :mod:`.library_warnings`) and, when Sobol
+indices are unreliable, one line saying the sample is too small with a suggested
+``design.n`` (:func:`sobol_reliability`).
 """
 
 from __future__ import annotations
 
+import math
 import re
 import warnings
 from dataclasses import dataclass, field
@@ -37,7 +41,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .design import UNIT_PREFIX, salib_problem
+from .design import UNIT_PREFIX, expected_rows, salib_problem
+from .library_warnings import captured, ignore_import_noise
 from .spec import ExperimentSpec, load_spec
 from .store import RunStore
 
@@ -62,8 +67,9 @@ class AnalysisResult:
         discovery: one dict per ``[[discovery]]`` entry (box limits, coverage, density, ...).
         files: files written.
         notes: remarks (skipped parts and why).
-        warnings: problems with the results themselves, e.g. partial results (runs failed or
-            not run yet): the CLI prints them first, as warnings.
+        warnings: problems with the results themselves, one line each: partial results
+            (runs failed or not run yet), SALib's and ema-workbench's warnings, unreliable
+            Sobol indices (:func:`sobol_reliability`): the CLI prints them first, as warnings.
     """
 
     store: str
@@ -144,7 +150,9 @@ def _bar_chart(df: pd.DataFrame, cols: list[tuple[str, str | None]], title: str,
 
 def _sensitivity(
     spec: ExperimentSpec, means: pd.DataFrame, conf_level: float, num_resamples: int, seed: int
-) -> tuple[str, pd.DataFrame, pd.DataFrame | None]:
+) -> tuple[str, pd.DataFrame, pd.DataFrame | None, list[str]]:
+    """Indices per outcome and parameter; also SALib's warnings, one line each (an
+    outcome's lines prefixed with its name)."""
     from SALib.analyze import fast as a_fast
     from SALib.analyze import morris as a_morris
     from SALib.analyze import sobol as a_sobol
@@ -153,11 +161,10 @@ def _sensitivity(
     problem = salib_problem(spec)
     names = problem["names"]
     X = means[[UNIT_PREFIX + n for n in names]].to_numpy(dtype=float)
-    rows, s2rows = [], []
+    rows, s2rows, notices = [], [], []
     for o in spec.outcomes:
         Y = means[o].to_numpy(dtype=float)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with captured(f"SALib {method}.analyze, outcome {o}") as lines:
             if method == "sobol":
                 si = a_sobol.analyze(problem, Y, calc_second_order=spec.design.second_order,
                                      num_resamples=num_resamples, conf_level=conf_level, seed=seed)
@@ -185,7 +192,58 @@ def _sensitivity(
                     rows.append({"outcome": o, "parameter": n, "S1": si["S1"][j],
                                  "S1_conf": si["S1_conf"][j], "ST": si["ST"][j],
                                  "ST_conf": si["ST_conf"][j]})
-    return method, pd.DataFrame(rows), (pd.DataFrame(s2rows) if s2rows else None)
+        notices += [line for line in lines if line not in notices]
+    return method, pd.DataFrame(rows), (pd.DataFrame(s2rows) if s2rows else None), notices
+
+
+#: Sobol indices are variance shares, in [0, 1]; estimates outside this interval (estimator
+#: noise allowed for) mean the sample is too small (Saltelli et al. 2010, CPC 181: 259-270)
+SOBOL_RANGE = (-0.1, 1.1)
+#: the widest ``ST_conf`` (SALib's bootstrap confidence half-width) taken as reliable
+SOBOL_MAX_ST_CONF = 0.5
+
+
+def _pow2_at_least(x: float) -> int:
+    return 1 << max(0, math.ceil(math.log2(max(x, 1.0))))
+
+
+def sobol_reliability(spec: ExperimentSpec, indices: pd.DataFrame) -> str | None:
+    """One warning line when Sobol indices are unreliable, else None.
+
+    Unreliable: any ``S1`` or ``ST`` outside :data:`SOBOL_RANGE`, or any ``ST_conf`` above
+    :data:`SOBOL_MAX_ST_CONF` (NaN ignored). The line names the worst values with their
+    parameter and outcome, says the sample is too small and suggests ``design.n``: the
+    next power of two of at least twice the current ``n`` and of the ``n`` at which the
+    widest interval would shrink to the limit (intervals shrink as ``1/sqrt(n)``), with the
+    runs it takes.
+
+    Args:
+        spec: the sweep's spec (a ``saltelli`` design).
+        indices: long table with columns outcome, parameter, S1, S1_conf, ST, ST_conf.
+    """
+    lo, hi = SOBOL_RANGE
+    found = []
+    for col in ("ST", "S1"):
+        v = indices[col]
+        for bad, how in ((v > hi, "up to"), (v < lo, "down to")):
+            if bad.any():
+                r = indices.loc[v[bad].abs().idxmax()]
+                found.append(f"{col} {how} {r[col]:.2f} ({r['parameter']} on {r['outcome']})")
+    conf = indices["ST_conf"]
+    widest = float(conf.max()) if conf.notna().any() else float("nan")
+    if widest > SOBOL_MAX_ST_CONF:
+        r = indices.loc[conf.idxmax()]
+        found.append(f"ST_conf up to {widest:.2f} ({r['parameter']} on {r['outcome']})")
+    if not found:
+        return None
+    n = int(spec.design.n or 1)
+    factor = (widest / SOBOL_MAX_ST_CONF) ** 2 if widest > SOBOL_MAX_ST_CONF else 1.0
+    better = _pow2_at_least(max(2 * n, n * factor))
+    runs_per_n = expected_rows(spec) // n * spec.replicates
+    return (f"Sobol indices are unreliable: {', '.join(found)}; S1 and ST must lie in "
+            f"[{lo:g}, {hi:g}] and ST_conf be at most {SOBOL_MAX_ST_CONF:g}. The sample is too "
+            f"small (design.n = {n}, {n * runs_per_n} runs): use design.n = {better} or more "
+            f"({better * runs_per_n} runs)")
 
 
 def prim_discovery(
@@ -198,14 +256,15 @@ def prim_discovery(
 
     Returns:
         {"limits": DataFrame(parameter, lower, upper, levels), "coverage", "density", "mass",
-        "res_dim", "trajectory": DataFrame, "cases": int, "n": int}
+        "res_dim", "trajectory": DataFrame, "cases": int, "n": int, "warnings": the
+        warnings ema-workbench raised, one line each}
 
     Raises:
         AnalysisError: ema-workbench is not installed.
     """
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # "ipyparallel not installed" etc.
+            ignore_import_noise()  # "ipyparallel not installed": only that import notice
             from ema_workbench.analysis import prim as ema_prim
     except ImportError as exc:
         raise AnalysisError(
@@ -218,8 +277,7 @@ def prim_discovery(
     for c in x.columns:
         if x[c].dtype == bool or x[c].dtype == object or str(x[c].dtype).startswith("str"):
             x[c] = x[c].astype(str).astype("category")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with captured("PRIM (ema-workbench)") as lines:
         p = ema_prim.Prim(x, np.asarray(y, dtype=bool), peel_alpha=peel_alpha)
         box = p.find_box()
     traj = box.peeling_trajectory.copy()
@@ -243,7 +301,7 @@ def prim_discovery(
         "limits": pd.DataFrame(rows, columns=["parameter", "lower", "upper", "levels"]),
         "coverage": float(t["coverage"]), "density": float(t["density"]),
         "mass": float(t["mass"]), "res_dim": int(t["res_dim"]),
-        "trajectory": traj, "cases": int(np.sum(y)), "n": len(y),
+        "trajectory": traj, "cases": int(np.sum(y)), "n": len(y), "warnings": lines,
     }
 
 
@@ -300,6 +358,7 @@ def analyze(
     notes: list[str] = []
     where = f"{spec_path}" + (f" --out {out}" if out and str(out) != DEFAULT_OUT else "")
     partial = _partial_warning(table, where)
+    warned: list[str] = [partial] if partial else []
 
     q = ok[list(spec.outcomes)]
     summary = pd.DataFrame({
@@ -327,7 +386,11 @@ def analyze(
                 f"({n_failed} failed runs among them). Finish the sweep (`ree sweep run`, "
                 "`--retry-failed` for failures) before analysing."
             )
-        method, indices, s2 = _sensitivity(spec, means, conf_level, num_resamples, seed)
+        method, indices, s2, salib_lines = _sensitivity(spec, means, conf_level,
+                                                        num_resamples, seed)
+        warned += salib_lines
+        if method == "sobol" and (line := sobol_reliability(spec, indices)):
+            warned.append(line)
         path = adir / f"{method}.csv"
         indices.to_csv(path, index=False)
         files.append(str(path))
@@ -381,6 +444,7 @@ def analyze(
                 notes.append(str(exc))
                 continue
             box["question"] = question
+            warned += [f"{question}: {line}" for line in box["warnings"]]
             p1 = adir / f"prim_{_slug(dsc.outcome)}.csv"
             p2 = adir / f"prim_{_slug(dsc.outcome)}_trajectory.csv"
             box["limits"].to_csv(p1, index=False)
@@ -388,4 +452,4 @@ def analyze(
             files += [str(p1), str(p2)]
             results.append(box)
     return AnalysisResult(str(store.root), method, indices, summary, results, files, notes,
-                          [partial] if partial else [])
+                          warned)

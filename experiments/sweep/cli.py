@@ -17,6 +17,7 @@ made by a different spec (use ``--fresh``); 130 interrupted by Ctrl-C, 143 stopp
 from __future__ import annotations
 
 import json
+import logging
 import math
 from pathlib import Path
 
@@ -64,9 +65,24 @@ sweep_app = typer.Typer(
 out_console = Console(soft_wrap=True)
 err_console = Console(stderr=True, soft_wrap=True)
 
-SpecArg = typer.Argument(..., help="Experiment spec (TOML).", exists=False, dir_okay=False)
+SpecArg = typer.Argument(..., metavar="SPEC", help="Experiment spec (TOML).", exists=False,
+                         dir_okay=False)
 OutOpt = typer.Option(DEFAULT_OUT, "--out", "-o", help="Parent directory of the result store.")
 JsonOpt = typer.Option(False, "--json", help="Print a JSON summary instead of tables.")
+
+
+class _WarningLines(logging.Handler):
+    """Print the ``ree.sweep`` logger's warnings (SALib's and scipy's samplers, one line each,
+    :mod:`experiments.sweep.library_warnings`) as ``warning: ...`` lines on stderr."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        err_console.print(f"[bold yellow]warning:[/] {escape(record.getMessage())}",
+                          highlight=False)
+
+
+_sweep_log = logging.getLogger("ree.sweep")
+if not any(isinstance(h, _WarningLines) for h in _sweep_log.handlers):
+    _sweep_log.addHandler(_WarningLines(logging.WARNING))
 
 
 def _fail(msg: str, code: int) -> None:

@@ -33,12 +33,12 @@ from __future__ import annotations
 
 import itertools
 import math
-import warnings
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from .library_warnings import logged
 from .seeds import canonical_value, run_id, seed_int, spawn_key
 from .spec import ExperimentSpec, Parameter
 
@@ -140,6 +140,10 @@ def _design_seed(spec: ExperimentSpec) -> int:
 def unit_sample(spec: ExperimentSpec) -> np.ndarray:
     """Unit coordinates of the design rows, shape (rows, D), values in [0, 1].
 
+    The samplers' warnings (a Sobol' sample whose size is not a power of two, an odd number
+    of Morris levels) are logged as one line each on the ``ree.sweep`` logger
+    (:func:`experiments.sweep.library_warnings.logged`); ``ree sweep`` prints them.
+
     Raises:
         ValueError: the design method is unknown (allowed: see ``DESIGN_METHODS``).
     """
@@ -161,26 +165,26 @@ def unit_sample(spec: ExperimentSpec) -> np.ndarray:
     if d.method in ("sobol", "halton"):
         cls = qmc.Sobol if d.method == "sobol" else qmc.Halton
         eng = cls(d=D, scramble=d.scramble, rng=np.random.default_rng(seed))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # Sobol balance warning for n != 2**m
+        with logged(f"design {d.method} (scipy.stats.qmc)"):   # n not a power of 2, etc.
             return eng.random(n)
     problem = salib_problem(spec)
     if d.method == "saltelli":
         from SALib.sample import sobol as salib_sobol
 
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
+        with logged("design saltelli (SALib sobol.sample)"):
             return salib_sobol.sample(
                 problem, n, calc_second_order=d.second_order, scramble=d.scramble, seed=seed
             )
     if d.method == "morris":
         from SALib.sample import morris as salib_morris
 
-        return salib_morris.sample(problem, n, num_levels=d.num_levels, seed=seed)
+        with logged("design morris (SALib morris.sample)"):
+            return salib_morris.sample(problem, n, num_levels=d.num_levels, seed=seed)
     if d.method == "fast":
         from SALib.sample import fast_sampler
 
-        return fast_sampler.sample(problem, n, M=d.M, seed=seed)
+        with logged("design fast (SALib fast_sampler.sample)"):
+            return fast_sampler.sample(problem, n, M=d.M, seed=seed)
     raise ValueError(f"design.method: unknown {d.method!r}")
 
 

@@ -1,0 +1,178 @@
+"""`ree --version`, `ree run SCENARIO --set KEY=VALUE`, scenario files that `extends` a
+shipped one, and `ree run --seeds`."""
+
+import json
+import tomllib
+from importlib import metadata
+
+import pandas as pd
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from abm.scenario import ScenarioError, load_scenario, loads_scenario
+from experiments.cli import app, parse_seeds, parse_sets
+
+runner = CliRunner()
+
+
+def _flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+def test_version_prints_the_package_version():
+    res = runner.invoke(app, ["--version"])
+    assert res.exit_code == 0
+    assert res.output.strip() == f"ree-abm {metadata.version('ree-abm')}"
+
+
+# ------------------------------------------------------------------ --set
+def test_parse_sets_reads_toml_values():
+    assert parse_sets(["levers.approval_rate_us=0.1", "levers.defense_end_use_denial=true",
+                       'levers.licence_elements=["Dy", "Tb"]', "levers.start=2025-06",
+                       "firms = 120"]) == {
+        "levers.approval_rate_us": 0.1, "levers.defense_end_use_denial": True,
+        "levers.licence_elements": ["Dy", "Tb"], "levers.start": "2025-06", "firms": 120}
+    for bad in (["levers.approval_rate_us"], ["=0.1"], ["levers.approval_rate_us="],
+                ["firms=120", "firms=130"]):
+        with pytest.raises(typer.BadParameter):
+            parse_sets(bad)
+
+
+def test_run_with_set_overrides_one_lever(tmp_path):
+    out = tmp_path / "run"
+    res = runner.invoke(app, ["run", "controls-2025", "--set", "levers.approval_rate_us=0.1",
+                              "--set", "parameters.armington_elasticity=2.5", "--months", "2",
+                              "--no-charts", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    sc = tomllib.loads((out / "scenario.toml").read_text())
+    assert sc["levers"]["approval_rate_us"] == 0.1
+    assert sc["parameters"]["armington_elasticity"] == 2.5
+    man = json.loads((out / "manifest.json").read_text())
+    assert man["overrides"] == {"levers.approval_rate_us": 0.1,
+                                "parameters.armington_elasticity": 2.5}
+    assert man["scenario"] == "controls-2025" and man["months"] == 2
+
+
+@pytest.mark.parametrize("item, fragment", [
+    ("levers.approval_rate=0.1", "unknown override 'levers.approval_rate'; allowed: "),
+    ("levers.approval_rate_us=2", ("field 'levers.approval_rate_us': got 2; allowed: "
+                                   "0 <= approval_rate_us <= 1")),
+    ("levers.approval_rate_us", "write --set KEY=VALUE"),
+])
+def test_bad_set_is_one_clear_error_before_any_work(tmp_path, item, fragment):
+    out = tmp_path / "out"
+    res = runner.invoke(app, ["run", "controls-2025", "--set", item, "--out", str(out)])
+    assert res.exit_code == 2
+    assert fragment in _flat(res.output)
+    assert not out.exists()
+
+
+def test_unknown_set_key_lists_the_allowed_keys(tmp_path):
+    res = runner.invoke(app, ["run", "--set", "levers.nope=1", "--out", str(tmp_path / "o")])
+    text = _flat(res.output)
+    assert res.exit_code == 2
+    assert "'levers.approval_rate_us'" in text and "'parameters.armington_elasticity'" in text
+
+
+def test_positional_and_option_scenario_must_agree(tmp_path):
+    res = runner.invoke(app, ["run", "baseline", "--scenario", "controls-2025",
+                              "--out", str(tmp_path / "o")])
+    assert res.exit_code == 2 and "differ" in res.output
+
+
+# ------------------------------------------------------------------ extends
+EXTENDS = """\
+extends = "controls-2025"
+
+[levers]
+approval_rate_us = 0.1
+
+[parameters]
+armington_elasticity = 2.5
+"""
+
+
+def test_scenario_file_extends_a_shipped_one(tmp_path):
+    p = tmp_path / "low-us-approval.toml"
+    p.write_text(EXTENDS + '\n[[measures]]\nkind = "tariff"\ndate = "2026-03"\nactor = "US"\n'
+                           'targets = ["CN"]\nrate = 0.25\n')
+    sc, base = load_scenario(p), load_scenario("controls-2025")
+    assert sc.name == "low-us-approval"
+    assert (sc.start, sc.end, sc.base_year) == (base.start, base.end, base.base_year)
+    assert sc.levers.approval_rate_us == 0.1
+    # the tables change only the keys they give
+    assert sc.levers.model_dump(exclude={"approval_rate_us"}) == base.levers.model_dump(
+        exclude={"approval_rate_us"})
+    assert sc.parameters.armington_elasticity == 2.5
+    assert sc.parameters.model_dump(exclude={"armington_elasticity"}) == \
+        base.parameters.model_dump(exclude={"armington_elasticity"})
+    # measures are added after the base's
+    assert sc.measures[:-1] == base.measures and len(sc.measures) == len(base.measures) + 1
+    assert (sc.measures[-1].kind, sc.measures[-1].rate) == ("tariff", 0.25)
+    assert sc.description.startswith("extends controls-2025: ")
+    # a suspension lifts one of the base's measures by its id
+    lifted = loads_scenario('extends = "controls-2025"\n[[measures]]\nkind = "suspension"\n'
+                            'date = "2025-06"\ntarget_id = "us_fentanyl_1"\n', "lift.toml")
+    assert (lifted.name, lifted.measures[-1].target_id) == ("lift", "us_fentanyl_1")
+
+
+def test_extends_errors_name_the_base_and_the_files_own_block(tmp_path):
+    with pytest.raises(ScenarioError) as err:
+        loads_scenario('extends = "controls-2026"\n', "mine.toml")
+    assert str(err.value) == (
+        "mine.toml: field 'extends': unknown base scenario 'controls-2026'; allowed: "
+        "['allied-response', 'baseline', 'controls-2025', 'embargo-2010', 'escalation-2026', "
+        "'no-controls', 'substitution-recycling']")
+    with pytest.raises(ScenarioError) as err:
+        loads_scenario('extends = "controls-2025"\n[[measures]]\nkind = "tariff"\n'
+                       'date = "2026-03"\nactor = "US"\ntargets = ["CN"]\nrate = 20.0\n',
+                       "mine.toml")
+    assert str(err.value) == ("mine.toml: field 'measures[0].rate' (tariff measure, "
+                              "[[measures]] block 1): got 20.0; allowed: 0 <= rate <= 10")
+    with pytest.raises(ScenarioError, match="unknown key 'colour'"):
+        loads_scenario('extends = "baseline"\n[levers]\ncolour = 1\n', "mine.toml")
+
+
+def test_run_a_file_with_only_levers(tmp_path):
+    p = tmp_path / "mine.toml"
+    p.write_text(EXTENDS)
+    out = tmp_path / "run"
+    res = runner.invoke(app, ["run", str(p), "--months", "1", "--no-charts", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    man = json.loads((out / "manifest.json").read_text())
+    assert man["scenario"] == "mine" and man["scenario_source"] == str(p.resolve())
+
+
+# ------------------------------------------------------------------ --seeds
+def test_parse_seeds():
+    assert parse_seeds("3") == [0, 1, 2]
+    assert parse_seeds("0,1,5") == [0, 1, 5]
+    assert parse_seeds("0-2,10") == [0, 1, 2, 10]
+    assert parse_seeds("7-7") == [7]
+    for bad in ("0", "a", "2-1", "1,1", "-1", "1,,2", "0-2,1"):
+        with pytest.raises(typer.BadParameter):
+            parse_seeds(bad)
+
+
+def test_run_seeds_writes_one_folder_per_seed(tmp_path):
+    out = tmp_path / "ens"
+    res = runner.invoke(app, ["run", "controls-2025", "--seeds", "0,3", "--months", "2",
+                              "--no-charts", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert sorted(p.name for p in out.iterdir()) == ["seed-0", "seed-3"]
+    mans = [json.loads((out / f"seed-{s}" / "manifest.json").read_text()) for s in (0, 3)]
+    assert [m["seed"] for m in mans] == [0, 3]
+    assert {m["scenario_source"] for m in mans} == {"shipped"}
+    # each seed's run is the single run of that seed
+    single = tmp_path / "single"
+    res = runner.invoke(app, ["run", "controls-2025", "--seed", "3", "--months", "2",
+                              "--no-charts", "--out", str(single)])
+    assert res.exit_code == 0, res.output
+    assert pd.read_parquet(out / "seed-3" / "timeseries.parquet").equals(
+        pd.read_parquet(single / "timeseries.parquet"))
+    # a single run's folder is not a parent of seed folders
+    res = runner.invoke(app, ["run", "--seeds", "2", "--months", "1", "--out", str(single)])
+    assert res.exit_code == 2 and "single run" in _flat(res.output)
+    res = runner.invoke(app, ["run", "--seed", "1", "--seeds", "2", "--out", str(tmp_path / "x")])
+    assert res.exit_code == 2 and "not both" in _flat(res.output)
