@@ -374,7 +374,7 @@ def test_magnet_maker_makes_to_order():
     for r in a.recipes().values():            # inputs too (demand growth moves them)
         for og in r:
             a.exp_price[og] = float(cat.ref_price[og])
-    price_led = {g: a.capacity / 12 * share * m.params.base_utilisation
+    price_led = {g: a.capacity / 12 * share * a.base_utilisation
                  for g, share in a.mix.items()}
     adj = m.params.inventory_adjust_months
     # std: sales 100 t/month, stock 160 t -> 100 + (100 - 160) / adj, below the run rate
