@@ -342,7 +342,8 @@ class Pipeline:
     announced (``visible`` step reached) and is not yet committed is judged by its sponsor
     on the NPV test (:meth:`agents.base.Firm.project_npv` at the sponsor's long-run
     expected prices, with the public support in force): it commits when the NPV reaches
-    ``investment_hurdle`` x its capital cost, and starts up at
+    its sponsor's hurdle (``investment_hurdle``, 0 under a price guarantee) x its capital
+    cost, and starts up at
     ``max(earliest, t + earliest - visible)`` (never before its earliest start; a late
     decision delays start-up by the same months). The sponsor is the firm already in the
     world that runs the plant, or a new firm agent created for the project but registered
@@ -378,7 +379,6 @@ class Pipeline:
     def review(self, model) -> None:
         """Judge, commit and start up projects (see the class docstring)."""
         t = model.month_index
-        par = model.params
         for p in self.projects:
             a = p.agent
             if p.committed is not None:
@@ -408,7 +408,7 @@ class Pipeline:
             online = max(p.earliest, t + (p.earliest - p.visible))
             capex = p.capex * size / p.capacity
             value, fin = a.project_npv(size, capex, online - t)
-            if value < par.investment_hurdle * fin.capex:
+            if value < a.hurdle() * fin.capex:
                 continue
             p.committed, p.online, p.capacity = t, online, size
             if p.new_firm:

@@ -288,7 +288,8 @@ class Parameters(NumbersModel):
         "cost (Dixit and Pindyck 1994, ch. 5; McDonald and Siegel 1986); surveys of hurdle "
         "rates above WACC (Jagannathan et al. 2016, JFE)",
         "Net present value a project must reach, as a share of its capital cost, to be "
-        "committed (profitability index - 1).")
+        "committed (profitability index - 1); 0 for a sponsor whose price a floor or "
+        "offtake guarantees (Firm.hurdle).")
     investment_review_months: int = P(
         12, "months", 1, 36, "annual capital budgeting", "Interval between investment reviews.")
     wacc: float = P(

@@ -581,9 +581,25 @@ class Firm(mesa.Agent):
                         sup["loan_rate"] or par.public_discount_rate, sup["equity_share"],
                         par.public_discount_rate, par.debt_years)
         m = self.longrun_margin() if margin is None else margin
+        # new capacity is planned at design utilisation (base_utilisation), whatever the
+        # stage's average: a magnet industry's idle lines are mostly low-end (operating
+        # rates of 70-75% at high-end makers vs 30-40% at low-end ones in H1 2012,
+        # ResearchInChina via SBWIRE 2013)
         value = npv(size, m, fin.capex, fin.rate, par.project_life_years, lead,
-                    self.base_utilisation, par.rampup_tau_years)
+                    par.base_utilisation, par.rampup_tau_years)
         return value, fin
+
+    def hurdle(self) -> float:
+        """Profitability index - 1 a project must reach (share of capital cost):
+        ``investment_hurdle``, or 0 when a floor or offtake guarantees the price of
+        something the firm sells. The hurdle above NPV = 0 is the value of waiting under
+        price uncertainty (Dixit and Pindyck 1994, ch. 5; McDonald and Siegel 1986); a
+        guaranteed price removes the downside that makes waiting valuable."""
+        pol = self.model.policy
+        if pol.floors and any(pol.guaranteed_price(self.region, g, self.stage == "magnets") > 0
+                              for g in self.sells):
+            return 0.0
+        return self.model.params.investment_hurdle
 
     def commit(self, size: float, online: int, fin, what: str = "expands by") -> None:
         """Commit to ``size`` t/yr starting up at step ``online``, financed by ``fin``:
@@ -618,7 +634,7 @@ class Firm(mesa.Agent):
            and nameplate plus the firm's own supply line, at most the largest real project
            of the stage times ``project_size_scale`` and the firm's nameplate) is committed
            when the NPV at long-run prices (:meth:`project_npv`) is at least
-           ``investment_hurdle`` x capital cost and either
+           :meth:`hurdle` x capital cost and either
            * price signal: the plant runs above ``expansion_utilisation_trigger`` (85%) of
              capacity and less than
              ``supply_line_share`` of the market's capacity is under construction; or
@@ -671,5 +687,5 @@ class Firm(mesa.Agent):
             return
         capex = self.capex_per_t() * size
         value, fin = self.project_npv(size, capex, lead)
-        if value >= par.investment_hurdle * fin.capex:
+        if value >= self.hurdle() * fin.capex:
             self.commit(size, t + lead, fin)
