@@ -290,6 +290,15 @@ class Parameters(NumbersModel):
         "Net present value a project must reach, as a share of its capital cost, to be "
         "committed (profitability index - 1); 0 for a sponsor whose price a floor or "
         "offtake guarantees (Firm.hurdle).")
+    china_capex_factor: float = P(
+        0.42, "-", 0.3, 1.0,
+        "Chinese capital cost per t/yr against the ex-China pipeline medians (30,000 USD "
+        "mining, 32,900 USD separation): Ganzhou ionic-clay mine 664.4 M CNY for 7,784 t/yr "
+        "REO and Pingyuan 72.88 M CNY for 1,000 t/yr (investorintel.com 2013-02-04, at 6.31 "
+        "CNY/USD: 13,500 and 11,600 USD per t/yr, 0.42 of 30,000); Northern Gold Dragon "
+        "separation 65.9 M USD for 5,000 t/yr (rareearthexchanges 2025; 0.40)",
+        "Capital cost per t/yr of new mining and separation capacity in China, share of the "
+        "pipeline's median (Firm.capex_per_t).")
     investment_review_months: int = P(
         12, "months", 1, 36, "annual capital budgeting", "Interval between investment reviews.")
     wacc: float = P(

@@ -422,9 +422,13 @@ class Firm(mesa.Agent):
 
     # ----------------------------------------------------------------- capital and cash
     def capex_per_t(self) -> float:
-        """Replacement capital cost of this firm's stage, USD per t/yr of capacity (median
-        of the project pipeline, :func:`abm.investment.capex_intensity`)."""
-        return float(self.model.pipeline.intensity.get(self.stage, 0.0))
+        """Replacement capital cost of this firm's stage, USD per t/yr of capacity: the
+        median of the project pipeline (:func:`abm.investment.capex_intensity`, ex-China
+        projects), times ``china_capex_factor`` for mines and separation plants in China."""
+        base = float(self.model.pipeline.intensity.get(self.stage, 0.0))
+        if self.region == "CN" and self.stage in ("mining", "separation"):
+            return base * self.model.params.china_capex_factor
+        return base
 
     def longrun_cash_flow(self) -> float:
         """Operating cash flow at long-run prices, USD/yr: nameplate x base utilisation x
@@ -564,9 +568,11 @@ class Firm(mesa.Agent):
                              f"{why}" + (f", abandoning {abandoned:,.0f} t/yr under "
                                          "construction" if abandoned else ""))
 
-    def project_npv(self, size: float, capex: float, lead: int, margin: float | None = None):
+    def project_npv(self, size: float, capex: float, lead: int, margin: float | None = None,
+                    tau_years: float | None = None):
         """NPV of adding ``size`` t/yr at capital cost ``capex`` USD, starting up after
-        ``lead`` months, at the margin ``margin`` (default :meth:`longrun_margin`), with the
+        ``lead`` months and ramping up with time constant ``tau_years`` (default
+        ``rampup_tau_years``), at the margin ``margin`` (default :meth:`longrun_margin`), with the
         public support in force for the firm's region and stage
         (:func:`abm.investment.support_terms`, :func:`abm.investment.financing`).
 
@@ -585,8 +591,9 @@ class Firm(mesa.Agent):
         # stage's average: a magnet industry's idle lines are mostly low-end (operating
         # rates of 70-75% at high-end makers vs 30-40% at low-end ones in H1 2012,
         # ResearchInChina via SBWIRE 2013)
+        tau = par.rampup_tau_years if tau_years is None else tau_years
         value = npv(size, m, fin.capex, fin.rate, par.project_life_years, lead,
-                    par.base_utilisation, par.rampup_tau_years)
+                    par.base_utilisation, tau)
         return value, fin
 
     def hurdle(self) -> float:
@@ -654,7 +661,9 @@ class Firm(mesa.Agent):
             for online, debt, rate in [d for d in self.project_debt if d[0] <= t]:
                 self.take_debt(debt, rate)
             self.project_debt = [d for d in self.project_debt if d[0] > t]
-            self.start_up(added)
+            # capacity added at an operating plant ramps up like a restart (MP 2018: tau
+            # 1.25 yr), not like a greenfield plant (Lynas LAMP: 2.9 yr)
+            self.start_up(added, self.model.params.restart_tau_years)
             self.model.log_event(f"{self.stage} capacity online",
                                  f"{self.name} ({self.region}) +{added:,.0f} t/yr "
                                  "nameplate starts up")
@@ -686,6 +695,7 @@ class Firm(mesa.Agent):
         if size <= 0:
             return
         capex = self.capex_per_t() * size
-        value, fin = self.project_npv(size, capex, lead)
+        value, fin = self.project_npv(size, capex, lead,
+                                      tau_years=par.restart_tau_years)
         if value >= self.hurdle() * fin.capex:
             self.commit(size, t + lead, fin)
