@@ -126,6 +126,26 @@ class OrderBook:
         self.bids.extend(rows)
         self.bid_owner.extend([self.owner(agent, good)] * len(rows))
 
+    def demand(self, agent, good: int, region: int, planned: float, nominated: float,
+               qty: float, prices, use: str = "civil") -> None:
+        """One buyer's demand for ``good`` this month, as :meth:`declare_end_use` of
+        ``planned`` t, :meth:`nominate` of ``nominated`` t and :meth:`bid_tranches` of
+        ``qty`` t at each price of ``prices`` (USD/kg) under that nomination would post it
+        (one call instead of three: the order methods run several hundred times a month)."""
+        u = _use_index(use)
+        if planned > 0:
+            key = (good, region, u)
+            end_use = self.end_use
+            end_use[key] = end_use.get(key, 0.0) + float(planned)
+        nom = len(self.nominations)
+        self.nominations.append((good, region, u, max(float(nominated), 0.0)))
+        if qty <= 1e-9:
+            return
+        q = float(qty)
+        rows = [(agent, good, region, u, q, float(p), nom) for p in prices if p > 0]
+        self.bids.extend(rows)
+        self.bid_owner.extend([self.owner(agent, good)] * len(rows))
+
     def nominate(self, good: int, region: int, qty: float, use: str = "civil") -> int:
         """Record a contract nomination of ``qty`` t (>= 0) at node ``(good, region, use)``;
         returns its index, to pass to :meth:`bid_tranches`."""

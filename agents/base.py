@@ -55,6 +55,8 @@ ASK_LADDER = (1.0, 2.0 / 3.0, 1.0 / 3.0, 1.0 / 9.0)
 #: Number of bid tranches a buyer posts (equal quantities along its marginal-value curve):
 #: the resolution of the discretised demand schedule, not a behavioural constant.
 BID_TRANCHES = 4
+#: Tranche numbers 1, 2, ... of the offer ladder (months of sales before a tranche is sold).
+_TRANCHE_NUMBERS = tuple(range(1, len(ASK_LADDER) + 1))
 
 
 def cover_price(base: float, cover: float, target: float, alpha: float) -> float:
@@ -212,16 +214,21 @@ class Firm(mesa.Agent):
         par = self.model.params
         a = 1.0 / par.price_expectation_months
         b = 1.0 / par.price_anchor_months
-        anchors = self.anchor_price
-        for g, p in self.exp_price.items():
-            o = self.observed(g)
-            if not math.isfinite(o) or o <= 0:
+        exp, anchors, isfinite = self.exp_price, self.anchor_price, math.isfinite
+        if type(self).observed is Firm.observed:      # the observed price inlined
+            r, sells = self.ridx, self.sells
+            origin, delivered = self.model.origin_price, self.model.observed_price
+            observed = [origin[g, r] if g in sells else delivered[g, r] for g in exp]
+        else:
+            observed = [self.observed(g) for g in exp]
+        for (g, p), o in zip(exp.items(), observed):
+            if not isfinite(o) or o <= 0:
                 o = p
             anc = anchors.get(g)
             if anc is None:
-                anc = self.anchor(g)
-            self.exp_price[g] = max(p + a * (o - p) + b * (anc - p), 1e-6)
-            self.anchor_price[g] = anc + b * (o - anc)
+                anc = anchors[g] = p                   # = self.anchor(g): p is expected(g)
+            exp[g] = max(p + a * (o - p) + b * (anc - p), 1e-6)
+            anchors[g] = anc + b * (o - anc)
         self.risk *= math.exp(-1.0 / par.risk_decay_months)
         self.risk += self.model.policy.risk_shock.get(self.region, 0.0)
 
@@ -258,11 +265,11 @@ class Firm(mesa.Agent):
         if indexed is not None:
             normal = p_hat * (1.0 + par.price_indexation * (indexed / p_hat - 1.0))
         level = cover_price(normal, s.qty / rate, target_cover_months, par.ask_cover_elasticity)
-        n = len(ASK_LADDER)
-        q = s.qty / n                        # equal tranches
+        q = s.qty / len(ASK_LADDER)          # equal tranches
         k = par.carrying_cost_per_month * q / rate
-        asks = [max(level * step, normal * math.exp(-k * (i + 1)))
-                for i, step in enumerate(1.0 - par.ask_spread * x for x in ASK_LADDER)]
+        spread, exp = par.ask_spread, math.exp
+        asks = [max(level * (1.0 - spread * x), normal * exp(-k * i))
+                for i, x in zip(_TRANCHE_NUMBERS, ASK_LADDER)]
         book.offer_tranches(self, g, self.ridx, q, asks, s.cm, s.ca)
 
     def indexed_price(self, g: int) -> float | None:
@@ -287,22 +294,23 @@ class Firm(mesa.Agent):
         if use_rate <= 0:
             return
         par = self.model.params
-        s = self.stock(g)
+        s = self.stocks.get(g)
+        if s is None:
+            s = self.stocks[g] = Stock()
+        have = s.qty
         target = use_rate * target_cover_months
-        need = max(use_rate + (target - s.qty) / par.inventory_adjust_months, 0.0)
+        need = max(use_rate + (target - have) / par.inventory_adjust_months, 0.0)
         if need <= 1e-9:
             return
         # the documented end use (what an export-licence application may cover): this
         # month's planned use, not the inventory gap
         planned = min(use_rate, need)
-        book.declare_end_use(g, self.ridx, planned, use)
-        nom = book.nominate(g, self.ridx, par.contract_cover * planned, use)
         q = need / BID_TRANCHES
         p_hat, carry = float(self.expected(g)), par.carrying_cost_per_month
-        prices = marginal_values([(s.qty + q * (k + 0.5) - use_rate) / use_rate
+        prices = marginal_values([(have + q * (k + 0.5) - use_rate) / use_rate
                                   for k in range(BID_TRANCHES)], p_hat, value,
                                  target_cover_months, carry)
-        book.bid_tranches(self, g, self.ridx, q, prices, use, nom)
+        book.demand(self, g, self.ridx, planned, par.contract_cover * planned, q, prices, use)
 
     # ----------------------------------------------------------------- accounting
     def record_sale(self, g: int, qty: float) -> None:
