@@ -45,6 +45,9 @@ class MagnetMaker(Firm):
         self.china = region == "CN"
         self.sells = set(self.mix)
         self._markup: dict[int, float] = {}   # grade -> base-year price / cost
+        self._std, self._ht = cat.index[mag("ndfeb_std")], cat.index[mag("ndfeb_ht")]
+        self._recipes: dict[int, dict[int, float]] | None = None   # see recipes()
+        self._recipes_of: float | None = None   # the hre_factor _recipes were built at
 
     @property
     def market(self) -> str:
@@ -52,13 +55,21 @@ class MagnetMaker(Firm):
         return f"magnets:{self.product}"
 
     def recipe(self, g: int) -> dict[int, float]:
-        """Current bill of materials of magnet good ``g`` (t oxide per t), after thrifting."""
-        return {i: (v * self.hre_factor if i in self.hre_goods else v)
-                for i, v in self.bom[g].items()}
+        """Current bill of materials of magnet good ``g`` (t oxide per t), after thrifting:
+        the bill of materials with Dy and Tb scaled by ``hre_factor`` (read-only: shared
+        with :meth:`recipes`)."""
+        return self.recipes()[g]
 
     def recipes(self) -> dict[int, dict[int, float]]:
-        """:meth:`recipe` of every grade this firm makes."""
-        return {g: self.recipe(g) for g in self.mix}
+        """:meth:`recipe` of every grade this firm makes (built once per value of
+        ``hre_factor``, which changes once a month; read-only)."""
+        h = self.hre_factor
+        if self._recipes is None or self._recipes_of != h:
+            hre = self.hre_goods
+            self._recipes = {g: {i: (v * h if i in hre else v) for i, v in self.bom[g].items()}
+                             for g in self.mix}
+            self._recipes_of = h
+        return self._recipes
 
     def input_costs(self, recipes: dict | None = None) -> dict[int, list[tuple[int, float]]]:
         """Expected cost of each input in a tonne of each grade: grade -> ``[(oxide,
@@ -155,8 +166,7 @@ class MagnetMaker(Firm):
             return (sale[g] - self.unit_cost
                     - sum(c for i, c in costs[g] if i != skip))
 
-        std = self.model.catalog.index[mag("ndfeb_std")]
-        ht = self.model.catalog.index[mag("ndfeb_ht")]
+        std, ht = self._std, self._ht
         if og in self.hre_goods and std in self.mix and ht in self.mix:
             extra = recipes[ht].get(og, 0.0) - recipes[std].get(og, 0.0)
             if extra > 0:
@@ -197,7 +207,7 @@ class MagnetMaker(Firm):
         recipes = self.recipes()
         plan = self.planned_output(recipes)
         revenue = cost = 0.0
-        std = self.model.catalog.index[mag("ndfeb_std")]
+        std = self._std
         for g, q in plan.items():
             r = recipes[g]
             if q <= 0:
