@@ -117,8 +117,8 @@ class OrderBook:
             q = float(qty)
             asks = [float(ask) for ask in asks]
             self.offers.extend([(agent, good, region, q, ask, cm, ca) for ask in asks])
-            row = (float(good), float(region), q, 0.0, float(cm), float(ca))
-            self._offer_flat.extend([x for ask in asks for x in row[:3] + (ask,) + row[4:]])
+            fg, fr, fcm, fca = float(good), float(region), float(cm), float(ca)
+            self._offer_flat.extend([x for ask in asks for x in (fg, fr, q, ask, fcm, fca)])
             self.offer_owner.extend([self.owner(agent, good)] * len(asks))
 
     def bid_tranches(self, agent, good: int, region: int, qty, prices,
@@ -145,7 +145,9 @@ class OrderBook:
         ``planned`` t, :meth:`nominate` of ``nominated`` t and :meth:`bid_tranches` of
         ``qty`` t at each price of ``prices`` (USD/kg) under that nomination would post it
         (one call instead of three: the order methods run several hundred times a month)."""
-        u = _use_index(use)
+        u = _USE_INDEX.get(use)
+        if u is None:
+            u = _use_index(use)
         if planned > 0:
             key = (good, region, u)
             end_use = self.end_use

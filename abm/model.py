@@ -459,9 +459,11 @@ class RareEarthModel(mesa.Model):
             a, g = book.owners[i]
             a.stock(g).add(float(got[i]), float(cm[i] / got[i]), float(ca[i] / got[i]))
         # reserve agencies book what they bought under a purchase programme
-        for i in np.flatnonzero(res.bid_fill > 0).tolist():   # filled bids, in book order
-            a, g, _r, _u, _q, p, _n = book.bids[i]
-            if isinstance(a, StateReserve):
+        reserve = [i for i, (a, _g) in enumerate(book.owners) if isinstance(a, StateReserve)]
+        if reserve:
+            filled = (res.bid_fill > 0) & np.isin(own_b, reserve)
+            for i in np.flatnonzero(filled).tolist():           # filled bids, in book order
+                a, g, _r, _u, _q, p, _n = book.bids[i]
                 a.record_purchase(g, float(res.bid_fill[i]), p)
         # perceived risk from licence denials, per destination region: firms perceive it
         # with next month's expectations (the policy refresh clears this month's shocks)

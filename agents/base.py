@@ -256,7 +256,8 @@ class Firm(mesa.Agent):
             return
         par = self.model.params
         rate = max(self.sales_ema.get(g, 0.0), self.output_month.get(g, 0.0), 1e-6)
-        p_hat = float(self.expected(g))     # Python float arithmetic: same IEEE results
+        p_hat = self.exp_price.get(g)
+        p_hat = float(self.expected(g) if p_hat is None else p_hat)  # Python float arithmetic
         # the price the seller expects once its stock is back at target: its expected price
         # and, where its trade indexes prices to a reference, the effect of costs on price
         # (Sterman 2000, ch. 20)
@@ -306,7 +307,9 @@ class Firm(mesa.Agent):
         # month's planned use, not the inventory gap
         planned = min(use_rate, need)
         q = need / BID_TRANCHES
-        p_hat, carry = float(self.expected(g)), par.carrying_cost_per_month
+        p_hat = self.exp_price.get(g)
+        p_hat, carry = float(self.expected(g) if p_hat is None else p_hat), \
+            par.carrying_cost_per_month
         prices = marginal_values([(have + q * (k + 0.5) - use_rate) / use_rate
                                   for k in range(BID_TRANCHES)], p_hat, value,
                                  target_cover_months, carry)
@@ -361,10 +364,12 @@ class Firm(mesa.Agent):
         price a floor or offtake guarantees if higher (the government pays the gap on every
         sale, :meth:`abm.model.RareEarthModel._settle`), USD/kg."""
         pol = self.model.policy
+        p = self.exp_price.get(g)
+        if p is None:
+            p = self.expected(g)
         if not pol.floors:
-            return self.expected(g)
-        return max(self.expected(g), pol.guaranteed_price(self.region, g,
-                                                          self.stage == "magnets"))
+            return p
+        return max(p, pol.guaranteed_price(self.region, g, self.stage == "magnets"))
 
     def longrun_sale_price(self, g: int) -> float:
         """Long-run price the firm expects for its sales of ``g``: its anchor price
@@ -372,10 +377,12 @@ class Firm(mesa.Agent):
         of inputs use it: an input bought now is sold in products over the months ahead, so
         a spike in a thin market does not at once raise what every input is worth."""
         pol = self.model.policy
+        a = self.anchor_price.get(g)
+        if a is None:
+            a = self.anchor(g)
         if not pol.floors:
-            return self.anchor(g)
-        return max(self.anchor(g), pol.guaranteed_price(self.region, g,
-                                                        self.stage == "magnets"))
+            return a
+        return max(a, pol.guaranteed_price(self.region, g, self.stage == "magnets"))
 
     def track_output(self) -> None:
         """Update ``output_avg``, the firm's output averaged over the capital-budgeting

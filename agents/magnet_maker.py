@@ -78,7 +78,8 @@ class MagnetMaker(Firm):
         shared by :meth:`planned_output` and :meth:`input_value`."""
         if recipes is None:
             recipes = self.recipes()
-        return {g: [(og, a * self.expected(og)) for og, a in r.items()]
+        exp, expected = self.exp_price, self.expected
+        return {g: [(og, a * (exp[og] if og in exp else expected(og))) for og, a in r.items()]
                 for g, r in recipes.items()}
 
     def planned_output(self, recipes: dict | None = None,
@@ -122,7 +123,7 @@ class MagnetMaker(Firm):
                 q *= max(0.2, 1 - over / (2 * par.unsold_stock_months))
             # variable cost (inputs at expected prices + conversion) above the sale price
             # cuts output in proportion
-            var = self.unit_cost + sum(c for _, c in costs[g])
+            var = self.unit_cost + sum([c for _, c in costs[g]])
             if price < var:
                 q *= max(price / var, 0.0)
             plan[g] = q
@@ -139,8 +140,9 @@ class MagnetMaker(Firm):
         if mk is None:
             base = self.unit_cost + sum(a * cat.ref_price[og] for og, a in self.bom[g].items())
             mk = self._markup[g] = float(cat.ref_price[g] / base) if base > 0 else 1.0
-        return mk * (self.unit_cost
-                     + sum(a * self.expected(og) for og, a in self.recipe(g).items()))
+        exp, expected = self.exp_price, self.expected
+        return mk * (self.unit_cost + sum([a * (exp[og] if og in exp else expected(og))
+                                           for og, a in self.recipes()[g].items()]))
 
     def input_value(self, og: int, recipes: dict | None = None,
                     costs: dict | None = None, sale: dict | None = None) -> float:
@@ -163,8 +165,7 @@ class MagnetMaker(Firm):
             sale = {g: self.longrun_sale_price(g) for g in self.mix}
 
         def margin(g, skip):
-            return (sale[g] - self.unit_cost
-                    - sum(c for i, c in costs[g] if i != skip))
+            return sale[g] - self.unit_cost - sum([c for i, c in costs[g] if i != skip])
 
         std, ht = self._std, self._ht
         if og in self.hre_goods and std in self.mix and ht in self.mix:
