@@ -270,7 +270,9 @@ class MagnetMaker(Firm):
         bill of materials at the oxides' anchor prices less conversion cost, best grade,
         USD/kg magnet."""
         best = -1e9
+        anc, anchor, recipes = self.anchor_price, self.anchor, self.recipes()
         for g in self.mix:
-            inputs = sum(a * self.anchor(og) for og, a in self.recipe(g).items())
+            inputs = sum([a * (anc[og] if og in anc else anchor(og))
+                          for og, a in recipes[g].items()])
             best = max(best, self.longrun_sale_price(g) - inputs - self.unit_cost)
         return best
