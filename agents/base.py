@@ -57,6 +57,8 @@ ASK_LADDER = (1.0, 2.0 / 3.0, 1.0 / 3.0, 1.0 / 9.0)
 BID_TRANCHES = 4
 #: Tranche numbers 1, 2, ... of the offer ladder (months of sales before a tranche is sold).
 _TRANCHE_NUMBERS = tuple(range(1, len(ASK_LADDER) + 1))
+#: Midpoints 0.5, 1.5, ... of the bid tranches, in tranches.
+_BID_MIDPOINTS = tuple(k + 0.5 for k in range(BID_TRANCHES))
 
 
 def cover_price(base: float, cover: float, target: float, alpha: float) -> float:
@@ -113,7 +115,9 @@ def marginal_values(covers, expected: float, value: float, target: float,
         return [value] * len(covers)
     span = value - expected
     p_target = h / span                         # stock-out probability at the target
-    return [expected + span * p_target ** (max(float(c), 0.0) / target) for c in covers]
+    # (0.0 if c < 0.0 else c) is max(c, 0.0) without the call (NaN and -0.0 kept alike)
+    return [expected + span * p_target ** ((0.0 if c < 0.0 else c) / target)
+            for c in map(float, covers)]
 
 
 class Firm(mesa.Agent):
@@ -227,7 +231,8 @@ class Firm(mesa.Agent):
             anc = anchors.get(g)
             if anc is None:
                 anc = anchors[g] = p                   # = self.anchor(g): p is expected(g)
-            exp[g] = max(p + a * (o - p) + b * (anc - p), 1e-6)
+            p_new = p + a * (o - p) + b * (anc - p)
+            exp[g] = 1e-6 if 1e-6 > p_new else p_new      # = max(p_new, 1e-6)
             anchors[g] = anc + b * (o - anc)
         self.risk *= math.exp(-1.0 / par.risk_decay_months)
         self.risk += self.model.policy.risk_shock.get(self.region, 0.0)
@@ -310,9 +315,8 @@ class Firm(mesa.Agent):
         p_hat = self.exp_price.get(g)
         p_hat, carry = float(self.expected(g) if p_hat is None else p_hat), \
             par.carrying_cost_per_month
-        prices = marginal_values([(have + q * (k + 0.5) - use_rate) / use_rate
-                                  for k in range(BID_TRANCHES)], p_hat, value,
-                                 target_cover_months, carry)
+        prices = marginal_values([(have + q * k - use_rate) / use_rate for k in _BID_MIDPOINTS],
+                                 p_hat, value, target_cover_months, carry)
         book.demand(self, g, self.ridx, planned, par.contract_cover * planned, q, prices, use)
 
     # ----------------------------------------------------------------- accounting
