@@ -285,7 +285,7 @@ def validate_frame(df: pd.DataFrame, file: str, origin: str | None = None) -> pd
         kind = kind.rstrip("?")
         values = []
         amounts: dict[int, list[float]] = {}
-        for i, raw in enumerate(df[col].tolist()):
+        for i, raw in enumerate(columns[col]):
             raw = "" if raw is None else str(raw).strip()
             # "" and "nan" are empty anywhere; "NA" and "n/a" only where a value is optional
             if raw.lower() in ("", "nan") or (optional and raw.lower() in _MISSING):
@@ -386,8 +386,9 @@ def validate_frame(df: pd.DataFrame, file: str, origin: str | None = None) -> pd
 
 def _check_rules(df: pd.DataFrame, file: str, name: str) -> None:
     """Apply the cross-field rules of :data:`ROW_RULES` to a typed table."""
+    rows = df.to_dict("records")
     for field, test, msg in ROW_RULES.get(file, []):
-        for i, row in enumerate(df.to_dict("records")):
+        for i, row in enumerate(rows):
             if not test(row):
                 raise _fail(name, i, field, msg)
 

@@ -74,6 +74,11 @@ class OrderBook:
                                     compare=False)
     _bid_arr: np.ndarray = field(default_factory=lambda: np.zeros((0, 6)), repr=False,
                                   compare=False)
+    # the array columns of offers and bids as one flat list of floats, row after row,
+    # appended with each order (a list of floats converts to an array several times
+    # faster than the tuples)
+    _offer_flat: list = field(default_factory=list, repr=False, compare=False)
+    _bid_flat: list = field(default_factory=list, repr=False, compare=False)
 
     def owner(self, agent, good: int) -> int:
         """Index of the pair ``(agent, good)`` in :attr:`owners` (added on first use); each
@@ -90,6 +95,8 @@ class OrderBook:
         """Post an offer (ignored when ``qty`` <= 1e-9 t)."""
         if qty > 1e-9:
             self.offers.append((agent, good, region, float(qty), float(ask), cm, ca))
+            self._offer_flat.extend((float(good), float(region), float(qty), float(ask),
+                                     float(cm), float(ca)))
             self.offer_owner.append(self.owner(agent, good))
 
     def bid(self, agent, good: int, region: int, qty: float, price: float,
@@ -98,6 +105,8 @@ class OrderBook:
         if qty > 1e-9 and price > 0:
             self.bids.append((agent, good, region, _use_index(use), float(qty), float(price),
                               -1))
+            self._bid_flat.extend((float(good), float(region), float(_use_index(use)),
+                                   float(qty), float(price), -1.0))
             self.bid_owner.append(self.owner(agent, good))
 
     def offer_tranches(self, agent, good: int, region: int, qty: float, asks,
@@ -106,7 +115,10 @@ class OrderBook:
         does for each (all ignored when ``qty`` <= 1e-9 t)."""
         if qty > 1e-9:
             q = float(qty)
-            self.offers.extend([(agent, good, region, q, float(ask), cm, ca) for ask in asks])
+            asks = [float(ask) for ask in asks]
+            self.offers.extend([(agent, good, region, q, ask, cm, ca) for ask in asks])
+            fg, fr, fcm, fca = float(good), float(region), float(cm), float(ca)
+            self._offer_flat.extend([x for ask in asks for x in (fg, fr, q, ask, fcm, fca)])
             self.offer_owner.extend([self.owner(agent, good)] * len(asks))
 
     def bid_tranches(self, agent, good: int, region: int, qty, prices,
@@ -124,7 +136,32 @@ class OrderBook:
             rows = [(agent, good, region, u, float(q), float(p), nomination)
                     for q, p in zip(qty, prices) if q > 1e-9 and p > 0]
         self.bids.extend(rows)
+        self._bid_flat.extend([float(x) for r in rows for x in r[1:]])
         self.bid_owner.extend([self.owner(agent, good)] * len(rows))
+
+    def demand(self, agent, good: int, region: int, planned: float, nominated: float,
+               qty: float, prices, use: str = "civil") -> None:
+        """One buyer's demand for ``good`` this month, as :meth:`declare_end_use` of
+        ``planned`` t, :meth:`nominate` of ``nominated`` t and :meth:`bid_tranches` of
+        ``qty`` t at each price of ``prices`` (USD/kg) under that nomination would post it
+        (one call instead of three: the order methods run several hundred times a month)."""
+        u = _USE_INDEX.get(use)
+        if u is None:
+            u = _use_index(use)
+        if planned > 0:
+            key = (good, region, u)
+            end_use = self.end_use
+            end_use[key] = end_use.get(key, 0.0) + float(planned)
+        nom = len(self.nominations)
+        self.nominations.append((good, region, u, max(float(nominated), 0.0)))
+        if qty <= 1e-9:
+            return
+        q = float(qty)
+        prices = [float(p) for p in prices if p > 0]
+        self.bids.extend([(agent, good, region, u, q, p, nom) for p in prices])
+        fg, fr, fu, fn = float(good), float(region), float(u), float(nom)
+        self._bid_flat.extend([x for p in prices for x in (fg, fr, fu, q, p, fn)])
+        self.bid_owner.extend([self.owner(agent, good)] * len(prices))
 
     def nominate(self, good: int, region: int, qty: float, use: str = "civil") -> int:
         """Record a contract nomination of ``qty`` t (>= 0) at node ``(good, region, use)``;
@@ -142,14 +179,20 @@ class OrderBook:
         """Offers as a float array (n_offers, 6): good, origin, qty, ask, cm, ca (book
         order; rebuilt only when offers were added since the last call)."""
         if len(self._offer_arr) != len(self.offers):
-            self._offer_arr = np.array([o[1:] for o in self.offers], dtype=float).reshape(-1, 6)
+            flat = self._offer_flat
+            self._offer_arr = (np.array(flat, dtype=float) if len(flat) == 6 * len(self.offers)
+                               else np.array([o[1:] for o in self.offers], dtype=float)
+                               ).reshape(-1, 6)
         return self._offer_arr
 
     def bid_array(self) -> np.ndarray:
         """Bids as a float array (n_bids, 6): good, region, use, qty, price, nomination
         (book order; rebuilt only when bids were added since the last call)."""
         if len(self._bid_arr) != len(self.bids):
-            self._bid_arr = np.array([b[1:] for b in self.bids], dtype=float).reshape(-1, 6)
+            flat = self._bid_flat
+            self._bid_arr = (np.array(flat, dtype=float) if len(flat) == 6 * len(self.bids)
+                             else np.array([b[1:] for b in self.bids], dtype=float)
+                             ).reshape(-1, 6)
         return self._bid_arr
 
     def nomination_array(self) -> np.ndarray:

@@ -342,12 +342,10 @@ def record_month(model, book, clearing) -> None:
                 pile_at.append(g * R + r)
                 pile_q.append(s.qty)
             continue
-        for g, s in a.stocks.items():
-            inv_at.append(g * R + r)
-            inv_q.append(s.qty)
-        for g, q in a.output_month.items():
-            prod_at.append(g * R + r)
-            prod_q.append(q)
+        inv_at.extend([g * R + r for g in a.stocks])
+        inv_q.extend([s.qty for s in a.stocks.values()])
+        prod_at.extend([g * R + r for g in a.output_month])
+        prod_q.extend(a.output_month.values())
         if isinstance(a, (Miner, Refiner, MagnetMaker)):
             cap[a.stage][r] += a.capacity
         if isinstance(a, OEM):
@@ -396,10 +394,11 @@ def record_month(model, book, clearing) -> None:
                 desk.delay_sum.sum() / apr.sum(), "months")
     # china shares and hhi
     stage_out = {"mining": prod[[cat.index[f"conc_{d}"] for d in MINING_DEPOSITS]].sum(axis=0)}
-    stage_out["separation"] = np.zeros(R)
+    sep = [0.0] * R                       # added in agent order, as floats
     for a in model.agents_by_type.get(Refiner, []):
-        stage_out["separation"][a.ridx] += sum(a.output_month.get(g, 0.0)
-                                               for g in a.oxide_goods)
+        out = a.output_month
+        sep[a.ridx] += sum([out.get(g, 0.0) for g in a.oxide_goods])
+    stage_out["separation"] = np.array(sep)
     stage_out["magnets"] = prod[mags].sum(axis=0)
     for s in STAGES:
         tot = stage_out[s].sum()

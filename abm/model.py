@@ -465,9 +465,10 @@ class RareEarthModel(mesa.Model):
         own_o = np.asarray(book.offer_owner, dtype=np.int64)
         sold = np.bincount(own_o, weights=res.offer_fill, minlength=n_own)
         offered = np.bincount(own_o, minlength=n_own) > 0
+        owners, sold_t = book.owners, sold.tolist()          # Python floats, same values
         for i in np.nonzero(sold > 0)[0].tolist():
-            a, g = book.owners[i]
-            a.stock(g).take(float(sold[i]))
+            a, g = owners[i]
+            a.stock(g).take(sold_t[i])
         # price floors and offtakes: the seller's government pays the gap to the origin
         # price on every filled offer, in book order
         filled = np.nonzero(res.offer_fill > 0)[0]
@@ -487,19 +488,23 @@ class RareEarthModel(mesa.Model):
                 gov.subsidy_cost += pay[k]
         for i in np.nonzero(offered)[0].tolist():
             a, g = book.owners[i]
-            a.record_sale(g, float(sold[i]))
+            a.record_sale(g, sold_t[i])
         # receipts per (buyer, good), origin shares mixed by mass (Stock.add is associative)
         own_b = np.asarray(book.bid_owner, dtype=np.int64)
         got = np.bincount(own_b, weights=res.bid_fill, minlength=n_own)
         cm = np.bincount(own_b, weights=res.bid_fill * res.bid_attrs[:, 0], minlength=n_own)
         ca = np.bincount(own_b, weights=res.bid_fill * res.bid_attrs[:, 1], minlength=n_own)
+        got_t, cm_t, ca_t = got.tolist(), cm.tolist(), ca.tolist()
         for i in np.nonzero(got > 0)[0].tolist():
-            a, g = book.owners[i]
-            a.stock(g).add(float(got[i]), float(cm[i] / got[i]), float(ca[i] / got[i]))
+            a, g = owners[i]
+            q = got_t[i]
+            a.stock(g).add(q, cm_t[i] / q, ca_t[i] / q)
         # reserve agencies book what they bought under a purchase programme
-        for i in np.flatnonzero(res.bid_fill > 0).tolist():   # filled bids, in book order
-            a, g, _r, _u, _q, p, _n = book.bids[i]
-            if isinstance(a, StateReserve):
+        reserve = [i for i, (a, _g) in enumerate(book.owners) if isinstance(a, StateReserve)]
+        if reserve:
+            filled = (res.bid_fill > 0) & np.isin(own_b, reserve)
+            for i in np.flatnonzero(filled).tolist():           # filled bids, in book order
+                a, g, _r, _u, _q, p, _n = book.bids[i]
                 a.record_purchase(g, float(res.bid_fill[i]), p)
         # perceived risk from licence denials, per destination region: firms perceive it
         # with next month's expectations (the policy refresh clears this month's shocks)

@@ -55,6 +55,10 @@ ASK_LADDER = (1.0, 2.0 / 3.0, 1.0 / 3.0, 1.0 / 9.0)
 #: Number of bid tranches a buyer posts (equal quantities along its marginal-value curve):
 #: the resolution of the discretised demand schedule, not a behavioural constant.
 BID_TRANCHES = 4
+#: Tranche numbers 1, 2, ... of the offer ladder (months of sales before a tranche is sold).
+_TRANCHE_NUMBERS = tuple(range(1, len(ASK_LADDER) + 1))
+#: Midpoints 0.5, 1.5, ... of the bid tranches, in tranches.
+_BID_MIDPOINTS = tuple(k + 0.5 for k in range(BID_TRANCHES))
 
 
 def cover_price(base: float, cover: float, target: float, alpha: float) -> float:
@@ -111,7 +115,9 @@ def marginal_values(covers, expected: float, value: float, target: float,
         return [value] * len(covers)
     span = value - expected
     p_target = h / span                         # stock-out probability at the target
-    return [expected + span * p_target ** (max(float(c), 0.0) / target) for c in covers]
+    # (0.0 if c < 0.0 else c) is max(c, 0.0) without the call (NaN and -0.0 kept alike)
+    return [expected + span * p_target ** ((0.0 if c < 0.0 else c) / target)
+            for c in map(float, covers)]
 
 
 class Firm(mesa.Agent):
@@ -212,16 +218,22 @@ class Firm(mesa.Agent):
         par = self.model.params
         a = 1.0 / par.price_expectation_months
         b = 1.0 / par.price_anchor_months
-        anchors = self.anchor_price
-        for g, p in self.exp_price.items():
-            o = self.observed(g)
-            if not math.isfinite(o) or o <= 0:
+        exp, anchors, isfinite = self.exp_price, self.anchor_price, math.isfinite
+        if type(self).observed is Firm.observed:      # the observed price inlined
+            r, sells = self.ridx, self.sells
+            origin, delivered = self.model.origin_price, self.model.observed_price
+            observed = [origin[g, r] if g in sells else delivered[g, r] for g in exp]
+        else:
+            observed = [self.observed(g) for g in exp]
+        for (g, p), o in zip(exp.items(), observed):
+            if not isfinite(o) or o <= 0:
                 o = p
             anc = anchors.get(g)
             if anc is None:
-                anc = self.anchor(g)
-            self.exp_price[g] = max(p + a * (o - p) + b * (anc - p), 1e-6)
-            self.anchor_price[g] = anc + b * (o - anc)
+                anc = anchors[g] = p                   # = self.anchor(g): p is expected(g)
+            p_new = p + a * (o - p) + b * (anc - p)
+            exp[g] = 1e-6 if 1e-6 > p_new else p_new      # = max(p_new, 1e-6)
+            anchors[g] = anc + b * (o - anc)
         self.risk *= math.exp(-1.0 / par.risk_decay_months)
         self.risk += self.model.policy.risk_shock.get(self.region, 0.0)
 
@@ -249,7 +261,8 @@ class Firm(mesa.Agent):
             return
         par = self.model.params
         rate = max(self.sales_ema.get(g, 0.0), self.output_month.get(g, 0.0), 1e-6)
-        p_hat = float(self.expected(g))     # Python float arithmetic: same IEEE results
+        p_hat = self.exp_price.get(g)
+        p_hat = float(self.expected(g) if p_hat is None else p_hat)  # Python float arithmetic
         # the price the seller expects once its stock is back at target: its expected price
         # and, where its trade indexes prices to a reference, the effect of costs on price
         # (Sterman 2000, ch. 20)
@@ -258,11 +271,11 @@ class Firm(mesa.Agent):
         if indexed is not None:
             normal = p_hat * (1.0 + par.price_indexation * (indexed / p_hat - 1.0))
         level = cover_price(normal, s.qty / rate, target_cover_months, par.ask_cover_elasticity)
-        n = len(ASK_LADDER)
-        q = s.qty / n                        # equal tranches
+        q = s.qty / len(ASK_LADDER)          # equal tranches
         k = par.carrying_cost_per_month * q / rate
-        asks = [max(level * step, normal * math.exp(-k * (i + 1)))
-                for i, step in enumerate(1.0 - par.ask_spread * x for x in ASK_LADDER)]
+        spread, exp = par.ask_spread, math.exp
+        asks = [max(level * (1.0 - spread * x), normal * exp(-k * i))
+                for i, x in zip(_TRANCHE_NUMBERS, ASK_LADDER)]
         book.offer_tranches(self, g, self.ridx, q, asks, s.cm, s.ca)
 
     def indexed_price(self, g: int) -> float | None:
@@ -287,22 +300,24 @@ class Firm(mesa.Agent):
         if use_rate <= 0:
             return
         par = self.model.params
-        s = self.stock(g)
+        s = self.stocks.get(g)
+        if s is None:
+            s = self.stocks[g] = Stock()
+        have = s.qty
         target = use_rate * target_cover_months
-        need = max(use_rate + (target - s.qty) / par.inventory_adjust_months, 0.0)
+        need = max(use_rate + (target - have) / par.inventory_adjust_months, 0.0)
         if need <= 1e-9:
             return
         # the documented end use (what an export-licence application may cover): this
         # month's planned use, not the inventory gap
         planned = min(use_rate, need)
-        book.declare_end_use(g, self.ridx, planned, use)
-        nom = book.nominate(g, self.ridx, par.contract_cover * planned, use)
         q = need / BID_TRANCHES
-        p_hat, carry = float(self.expected(g)), par.carrying_cost_per_month
-        prices = marginal_values([(s.qty + q * (k + 0.5) - use_rate) / use_rate
-                                  for k in range(BID_TRANCHES)], p_hat, value,
-                                 target_cover_months, carry)
-        book.bid_tranches(self, g, self.ridx, q, prices, use, nom)
+        p_hat = self.exp_price.get(g)
+        p_hat, carry = float(self.expected(g) if p_hat is None else p_hat), \
+            par.carrying_cost_per_month
+        prices = marginal_values([(have + q * k - use_rate) / use_rate for k in _BID_MIDPOINTS],
+                                 p_hat, value, target_cover_months, carry)
+        book.demand(self, g, self.ridx, planned, par.contract_cover * planned, q, prices, use)
 
     # ----------------------------------------------------------------- accounting
     def record_sale(self, g: int, qty: float) -> None:
@@ -360,10 +375,12 @@ class Firm(mesa.Agent):
         price a floor or offtake guarantees if higher (the government pays the gap on every
         sale, :meth:`abm.model.RareEarthModel._settle`), USD/kg."""
         pol = self.model.policy
+        p = self.exp_price.get(g)
+        if p is None:
+            p = self.expected(g)
         if not pol.floors:
-            return self.expected(g)
-        return max(self.expected(g), pol.guaranteed_price(self.region, g,
-                                                          self.stage == "magnets"))
+            return p
+        return max(p, pol.guaranteed_price(self.region, g, self.stage == "magnets"))
 
     def longrun_sale_price(self, g: int) -> float:
         """Long-run price the firm expects for its sales of ``g``: its anchor price
@@ -371,10 +388,12 @@ class Firm(mesa.Agent):
         of inputs use it: an input bought now is sold in products over the months ahead, so
         a spike in a thin market does not at once raise what every input is worth."""
         pol = self.model.policy
+        a = self.anchor_price.get(g)
+        if a is None:
+            a = self.anchor(g)
         if not pol.floors:
-            return self.anchor(g)
-        return max(self.anchor(g), pol.guaranteed_price(self.region, g,
-                                                        self.stage == "magnets"))
+            return a
+        return max(a, pol.guaranteed_price(self.region, g, self.stage == "magnets"))
 
     def track_output(self) -> None:
         """Update ``output_avg``, the firm's output averaged over the capital-budgeting

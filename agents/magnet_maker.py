@@ -45,6 +45,9 @@ class MagnetMaker(Firm):
         self.china = region == "CN"
         self.sells = set(self.mix)
         self._markup: dict[int, float] = {}   # grade -> base-year price / cost
+        self._std, self._ht = cat.index[mag("ndfeb_std")], cat.index[mag("ndfeb_ht")]
+        self._recipes: dict[int, dict[int, float]] | None = None   # see recipes()
+        self._recipes_of: float | None = None   # the hre_factor _recipes were built at
 
     @property
     def market(self) -> str:
@@ -52,13 +55,21 @@ class MagnetMaker(Firm):
         return f"magnets:{self.product}"
 
     def recipe(self, g: int) -> dict[int, float]:
-        """Current bill of materials of magnet good ``g`` (t oxide per t), after thrifting."""
-        return {i: (v * self.hre_factor if i in self.hre_goods else v)
-                for i, v in self.bom[g].items()}
+        """Current bill of materials of magnet good ``g`` (t oxide per t), after thrifting:
+        the bill of materials with Dy and Tb scaled by ``hre_factor`` (read-only: shared
+        with :meth:`recipes`)."""
+        return self.recipes()[g]
 
     def recipes(self) -> dict[int, dict[int, float]]:
-        """:meth:`recipe` of every grade this firm makes."""
-        return {g: self.recipe(g) for g in self.mix}
+        """:meth:`recipe` of every grade this firm makes (built once per value of
+        ``hre_factor``, which changes once a month; read-only)."""
+        h = self.hre_factor
+        if self._recipes is None or self._recipes_of != h:
+            hre = self.hre_goods
+            self._recipes = {g: {i: (v * h if i in hre else v) for i, v in self.bom[g].items()}
+                             for g in self.mix}
+            self._recipes_of = h
+        return self._recipes
 
     def input_costs(self, recipes: dict | None = None) -> dict[int, list[tuple[int, float]]]:
         """Expected cost of each input in a tonne of each grade: grade -> ``[(oxide,
@@ -67,7 +78,8 @@ class MagnetMaker(Firm):
         shared by :meth:`planned_output` and :meth:`input_value`."""
         if recipes is None:
             recipes = self.recipes()
-        return {g: [(og, a * self.expected(og)) for og, a in r.items()]
+        exp, expected = self.exp_price, self.expected
+        return {g: [(og, a * (exp[og] if og in exp else expected(og))) for og, a in r.items()]
                 for g, r in recipes.items()}
 
     def planned_output(self, recipes: dict | None = None,
@@ -111,7 +123,7 @@ class MagnetMaker(Firm):
                 q *= max(0.2, 1 - over / (2 * par.unsold_stock_months))
             # variable cost (inputs at expected prices + conversion) above the sale price
             # cuts output in proportion
-            var = self.unit_cost + sum(c for _, c in costs[g])
+            var = self.unit_cost + sum([c for _, c in costs[g]])
             if price < var:
                 q *= max(price / var, 0.0)
             plan[g] = q
@@ -128,8 +140,9 @@ class MagnetMaker(Firm):
         if mk is None:
             base = self.unit_cost + sum(a * cat.ref_price[og] for og, a in self.bom[g].items())
             mk = self._markup[g] = float(cat.ref_price[g] / base) if base > 0 else 1.0
-        return mk * (self.unit_cost
-                     + sum(a * self.expected(og) for og, a in self.recipe(g).items()))
+        exp, expected = self.exp_price, self.expected
+        return mk * (self.unit_cost + sum([a * (exp[og] if og in exp else expected(og))
+                                           for og, a in self.recipes()[g].items()]))
 
     def input_value(self, og: int, recipes: dict | None = None,
                     costs: dict | None = None, sale: dict | None = None) -> float:
@@ -152,11 +165,9 @@ class MagnetMaker(Firm):
             sale = {g: self.longrun_sale_price(g) for g in self.mix}
 
         def margin(g, skip):
-            return (sale[g] - self.unit_cost
-                    - sum(c for i, c in costs[g] if i != skip))
+            return sale[g] - self.unit_cost - sum([c for i, c in costs[g] if i != skip])
 
-        std = self.model.catalog.index[mag("ndfeb_std")]
-        ht = self.model.catalog.index[mag("ndfeb_ht")]
+        std, ht = self._std, self._ht
         if og in self.hre_goods and std in self.mix and ht in self.mix:
             extra = recipes[ht].get(og, 0.0) - recipes[std].get(og, 0.0)
             if extra > 0:
@@ -197,7 +208,7 @@ class MagnetMaker(Firm):
         recipes = self.recipes()
         plan = self.planned_output(recipes)
         revenue = cost = 0.0
-        std = self.model.catalog.index[mag("ndfeb_std")]
+        std = self._std
         for g, q in plan.items():
             r = recipes[g]
             if q <= 0:
@@ -259,7 +270,9 @@ class MagnetMaker(Firm):
         bill of materials at the oxides' anchor prices less conversion cost, best grade,
         USD/kg magnet."""
         best = -1e9
+        anc, anchor, recipes = self.anchor_price, self.anchor, self.recipes()
         for g in self.mix:
-            inputs = sum(a * self.anchor(og) for og, a in self.recipe(g).items())
+            inputs = sum([a * (anc[og] if og in anc else anchor(og))
+                          for og, a in recipes[g].items()])
             best = max(best, self.longrun_sale_price(g) - inputs - self.unit_cost)
         return best

@@ -47,7 +47,18 @@ class Refiner(Firm):
     def expected_oxides(self) -> np.ndarray:
         """Expected sale prices of the oxides in ``oxide_goods`` order (with any floor,
         :meth:`Firm.sale_price`), USD/kg."""
-        return np.array([self.sale_price(og) for og in self.oxide_goods])
+        if self.model.policy.floors:
+            return np.array([self.sale_price(og) for og in self.oxide_goods])
+        exp, expected = self.exp_price, self.expected      # = sale_price without floors
+        return np.array([exp[og] if og in exp else expected(og) for og in self.oxide_goods])
+
+    def longrun_oxides(self) -> np.ndarray:
+        """Long-run sale prices of the oxides in ``oxide_goods`` order
+        (:meth:`Firm.longrun_sale_price`, with any floor), USD/kg."""
+        if self.model.policy.floors:
+            return np.array([self.longrun_sale_price(og) for og in self.oxide_goods])
+        anc, anchor = self.anchor_price, self.anchor   # = longrun_sale_price without floors
+        return np.array([anc[og] if og in anc else anchor(og) for og in self.oxide_goods])
 
     def feed_values(self, oxide: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`feed_value` and :meth:`value_ratio` of every feed (arrays in
@@ -56,7 +67,8 @@ class Refiner(Firm):
         :meth:`feed_value` does, so the results are identical."""
         if oxide is None:
             oxide = self.expected_oxides()
-        feed = np.array([self.expected(g) for g in self.feed_goods])
+        exp, expected = self.exp_price, self.expected
+        feed = np.array([exp[g] if g in exp else expected(g) for g in self.feed_goods])
         vals = np.cumsum(self._feed_content * oxide, axis=1)[:, -1]   # sequential sums
         value = vals * self.model.params.separation_recovery - self.unit_cost
         return value, np.maximum(value, 0.0) / np.maximum(feed, 1e-9)
@@ -119,16 +131,16 @@ class Refiner(Firm):
         stocks."""
         oxide = self.expected_oxides()
         plan = self.planned_throughput(oxide)
-        values = self.feed_values(np.array([self.longrun_sale_price(og)
-                                            for og in self.oxide_goods]))[0]
+        values = self.feed_values(self.longrun_oxides())[0]
         cover = self.model.params.inventory_target_weeks / WEEKS_PER_MONTH
         for w, g, value in zip(self.feed_weights, self.feed_goods, values):
             if w <= 1e-6 or value <= 0:
                 continue
             # derived demand: the feed's oxide-basket value less processing cost
             self.bid_for(book, g, plan * w, cover, value)
+        cover = self.model.params.sell_cover_months
         for g in self.oxide_goods:
-            self.offer_stock(book, g, target_cover_months=self.model.params.sell_cover_months)
+            self.offer_stock(book, g, cover)
 
     def produce(self) -> None:
         """Crack feed on hand (up to planned throughput) into oxides and losses."""
@@ -196,7 +208,7 @@ class Refiner(Firm):
         :meth:`~agents.base.Firm.longrun_sale_price` (floors included) x recovery, less
         processing cost, less the feed's anchor price, USD/kg of feed."""
         cat = self.model.catalog
-        oxide = np.array([self.longrun_sale_price(og) for og in self.oxide_goods])
+        oxide = self.longrun_oxides()
         rec = self.model.params.separation_recovery
         return max((float(np.dot(cat.content[g], oxide)) * rec - self.unit_cost
                     - self.anchor(g) for g in self.feed_goods), default=-1e9)

@@ -213,3 +213,18 @@ def test_adoption_target_of_a_subnormal_price_is_zero():
     # regression (Hypothesis): 5e-324 / 2 underflows to 0 and math.log raised
     from abm.demand import adoption_target
     assert adoption_target(5e-324, 0.5, 2.0, 0.5) == 0.0
+
+
+def test_magnet_recipe_follows_the_thrifted_hre_factor(model):
+    """A magnet maker's recipes (built once per value of hre_factor) scale Dy and Tb by the
+    current hre_factor and keep every other oxide at its bill-of-materials content."""
+    mk = next(a for a in model.agents_by_type[MagnetMaker] if a.product == "ndfeb")
+    keep = mk.hre_factor
+    try:
+        for h in (1.0, 0.5, 0.25):
+            mk.hre_factor = h
+            for g, bom in mk.bom.items():
+                assert mk.recipe(g) == {i: (v * h if i in mk.hre_goods else v)
+                                        for i, v in bom.items()}
+    finally:
+        mk.hre_factor = keep

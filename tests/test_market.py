@@ -54,3 +54,45 @@ def test_export_quota_caps_total_exports():
     terms.quotas = [([0], 0, 50.0)]
     r = clear(book, terms, np.array([[20.0, 20.0]]))
     assert abs(r.flows[0, 0, 1, 0] - 50) < 1e-6
+
+
+# ------------------------------------------------------------------ order book bookkeeping
+def test_demand_posts_what_end_use_nomination_and_tranches_post():
+    """OrderBook.demand (one call per buyer and good) leaves the book exactly as
+    declare_end_use + nominate + bid_tranches do: same end use, nomination, bid rows, owners
+    and bid array; tranches at a price <= 0 are dropped, and a tranche size <= 1e-9 t posts
+    the end use and the nomination but no bid."""
+    one, three = OrderBook(2, 3), OrderBook(2, 3)
+    prices = [40.0, 35.5, 0.0, 20.25]
+    for book in (one, three):
+        book.offer("s", 1, 0, 5.0, 10.0, 0.5, 1.0)
+    one.demand("b", 1, 2, 3.0, 2.4, 1.5, prices, "defense")
+    one.demand("c", 0, 1, 2.0, 1.6, 1e-10, [9.0] * 4)
+    three.declare_end_use(1, 2, 3.0, "defense")
+    nom = three.nominate(1, 2, 2.4, "defense")
+    three.bid_tranches("b", 1, 2, 1.5, prices, "defense", nom)
+    three.declare_end_use(0, 1, 2.0)
+    three.nominate(0, 1, 1.6)
+    assert one.end_use == three.end_use == {(1, 2, 1): 3.0, (0, 1, 0): 2.0}
+    assert one.nominations == three.nominations == [(1, 2, 1, 2.4), (0, 1, 0, 1.6)]
+    assert one.bids == three.bids == [("b", 1, 2, 1, 1.5, p, 0) for p in (40.0, 35.5, 20.25)]
+    assert one.owners == three.owners and one.bid_owner == three.bid_owner == [1, 1, 1]
+    assert np.array_equal(one.bid_array(), three.bid_array())
+    assert one.bid_array()[:, 4].tolist() == [40.0, 35.5, 20.25]
+
+
+def test_order_arrays_match_the_order_rows():
+    """offer_array and bid_array (built from the flat float columns kept with each order)
+    equal the rows' columns after the agent, for every way of posting an order, and are
+    rebuilt from the rows if a row is appended directly."""
+    book = OrderBook(3, 2)
+    book.offer("s", 2, 1, 4.0, 11.0, np.float64(0.25), 1.0)
+    book.offer_tranches("t", 0, 0, 2.0, [9.0, np.float64(9.5)], 0.0, 0.5)
+    book.bid("b", 1, 0, 3.0, 30.0, "defense")
+    book.bid_tranches("b", 2, 1, [1.0, 2.0], [25.0, 24.0])
+    book.demand("c", 0, 1, 1.0, 0.8, 0.5, [12.0, 11.0])
+    assert book.offer_array().tolist() == [list(map(float, o[1:])) for o in book.offers]
+    assert book.bid_array().tolist() == [list(map(float, b[1:])) for b in book.bids]
+    assert book.offer_array().shape == (3, 6) and book.bid_array().shape == (5, 6)
+    book.bids.append(("d", 1, 1, 0, 7.0, 8.0, -1))
+    assert book.bid_array()[-1].tolist() == [1.0, 1.0, 0.0, 7.0, 8.0, -1.0]
