@@ -579,10 +579,7 @@ class Scenario(NumbersModel):
             v = getattr(self.levers, f)
             if v is not None and not s <= to_month(v) <= e:
                 raise ValueError(f"levers.{f} {v} is outside the horizon {self.start}..{self.end}")
-        gated = [f for f in ("us_tariff_on_china", "approval_rate_allies", "approval_rate_us",
-                             "defense_end_use_denial", "licence_review_months",
-                             "ndpr_price_floor", "stockpile_target_months")
-                 if getattr(self.levers, f) is not None]
+        gated = self.gated_levers()
         if gated and not s <= to_month(self.levers.start) <= e:
             raise ValueError(
                 f"levers.start {self.levers.start} is outside the horizon "
@@ -591,6 +588,13 @@ class Scenario(NumbersModel):
         return self
 
     # ------------------------------------------------------------------ helpers
+    def gated_levers(self) -> list[str]:
+        """Names of the levers set that apply only from ``levers.start``."""
+        return [f for f in ("us_tariff_on_china", "approval_rate_allies", "approval_rate_us",
+                            "defense_end_use_denial", "licence_review_months",
+                            "ndpr_price_floor", "stockpile_target_months")
+                if getattr(self.levers, f) is not None]
+
     @property
     def months(self) -> int:
         """Number of monthly steps from start to end inclusive."""

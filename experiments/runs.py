@@ -22,6 +22,7 @@ import pandas as pd
 from abm.data import check_tables
 from abm.accounts import ACCOUNT_METRICS, FOCUS_REGIONS
 from abm.model import RareEarthModel, check_months
+from abm.timeline import month_index, to_month
 from abm.scenario import Scenario, apply_overrides
 from experiments.inputs import load_scenario_input
 
@@ -485,6 +486,15 @@ def run_to_folder(scenario: str | Path | Scenario, out: Path, *, seed: int = 0,
     """
     sc = apply_overrides(load_scenario_input(scenario), overrides)
     check_months(sc, months, minimum=1, name="--months")     # before any work
+    gated = sc.gated_levers()
+    if gated and months is not None:
+        first = month_index(sc.levers.start, to_month(sc.start))
+        if first >= int(months):
+            raise ValueError(
+                f"levers.start {sc.levers.start} comes after the run's last month "
+                f"({sc.start} + {int(months)} months), so the levers set ({', '.join(gated)}) "
+                f"would never apply; run at least {first + 1} months or set levers.start "
+                "earlier (--set levers.start=YYYY-MM)")
     check_tables()                                           # every data table, before any work
     out = check_output_folder(out)
     if remove_stale_staging(out):  # what a killed run left: restored or removed

@@ -176,3 +176,16 @@ def test_run_seeds_writes_one_folder_per_seed(tmp_path):
     assert res.exit_code == 2 and "single run" in _flat(res.output)
     res = runner.invoke(app, ["run", "--seed", "1", "--seeds", "2", "--out", str(tmp_path / "x")])
     assert res.exit_code == 2 and "not both" in _flat(res.output)
+
+
+def test_a_lever_that_starts_after_the_last_month_is_refused(tmp_path):
+    # a new user's failing input: the lever starts in 2025-04 (levers.start), the run ends in
+    # 2024-12, and the output was identical to a run without --set, with no word
+    out = tmp_path / "run"
+    res = runner.invoke(app, ["run", "controls-2025", "--set", "levers.approval_rate_us=0.1",
+                              "--months", "12", "--out", str(out)])
+    assert res.exit_code == 2
+    msg = _flat(res.output)
+    assert "levers.start 2025-04" in msg and "approval_rate_us" in msg
+    assert "run at least 16 months" in msg
+    assert not out.exists()

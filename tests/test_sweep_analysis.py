@@ -235,3 +235,14 @@ def test_analyze_warns_that_a_small_sobol_sample_is_unreliable(tmp_path):
     # a large sample of the linear model has no such warning
     good = _linear(tmp_path, 'method = "saltelli"\nn = 256')
     assert analyze(good, tmp_path / "out", plots=False).warnings == []
+
+
+def test_analyze_before_any_run_says_so_and_writes_nothing(tmp_path):
+    # a new user's failing input: `ree sweep plan SPEC` then `ree sweep analyze SPEC` gave a
+    # KeyError traceback and left an empty analysis folder
+    spec = write_toy_spec(tmp_path / "s.toml", replicates=1, design='method = "lhs"\nn = 4')
+    out = tmp_path / "out"
+    run(spec, out, progress=False, max_runs=0)
+    with pytest.raises(AnalysisError, match="no finished runs .* run `ree sweep run"):
+        analyze(spec, out, plots=False)
+    assert not any(p.name == "analysis" for p in out.rglob("*"))

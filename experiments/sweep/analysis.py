@@ -352,6 +352,13 @@ def analyze(
     seed = spec.seed_root % 2**32 if seed is None else seed
     table = load_table(store)
     ok = table[table["status"] == "ok"]
+    missing = [o for o in spec.outcomes if o not in ok.columns]
+    if ok.empty or missing:
+        raise AnalysisError(
+            f"no finished runs in {store.root} to analyse; run `ree sweep run {spec_path}` "
+            "first" if ok.empty else
+            f"the finished runs in {store.root} lack the outcomes {missing}; rerun the sweep "
+            "(with --fresh)")
     adir = store.analysis_dir
     adir.mkdir(parents=True, exist_ok=True)
     files: list[str] = []
