@@ -42,6 +42,7 @@ def test_parse_sets_reads_toml_values():
 def test_run_with_set_overrides_one_lever(tmp_path):
     out = tmp_path / "run"
     res = runner.invoke(app, ["run", "controls-2025", "--set", "levers.approval_rate_us=0.1",
+                              "--set", "levers.start=2024-01",
                               "--set", "parameters.armington_elasticity=2.5", "--months", "2",
                               "--no-charts", "--out", str(out)])
     assert res.exit_code == 0, res.output
@@ -49,7 +50,7 @@ def test_run_with_set_overrides_one_lever(tmp_path):
     assert sc["levers"]["approval_rate_us"] == 0.1
     assert sc["parameters"]["armington_elasticity"] == 2.5
     man = json.loads((out / "manifest.json").read_text())
-    assert man["overrides"] == {"levers.approval_rate_us": 0.1,
+    assert man["overrides"] == {"levers.approval_rate_us": 0.1, "levers.start": "2024-01",
                                 "parameters.armington_elasticity": 2.5}
     assert man["scenario"] == "controls-2025" and man["months"] == 2
 
@@ -136,7 +137,8 @@ def test_extends_errors_name_the_base_and_the_files_own_block(tmp_path):
 
 def test_run_a_file_with_only_levers(tmp_path):
     p = tmp_path / "mine.toml"
-    p.write_text(EXTENDS)
+    # the lever applies from levers.start: a 1-month run needs it in the first month
+    p.write_text(EXTENDS.replace("[levers]\n", '[levers]\nstart = "2024-01"\n'))
     out = tmp_path / "run"
     res = runner.invoke(app, ["run", str(p), "--months", "1", "--no-charts", "--out", str(out)])
     assert res.exit_code == 0, res.output
