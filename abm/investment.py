@@ -327,9 +327,9 @@ def expansion_order(output_t_yr: float, growth: float, target_utilisation: float
 
 
 def project_sizes(table: pd.DataFrame) -> dict[str, np.ndarray]:
-    """Capacities of the pipeline's projects per stage (t/yr, model units; rows whose
-    capacity is a plant total are left out): the size distribution brownfield expansions
-    are drawn from."""
+    """Capacities of the pipeline's projects per stage, sorted (t/yr, model units; rows
+    whose capacity is a plant total or missing are left out); the largest bounds a
+    brownfield expansion (:func:`expansion_order`)."""
     d = table[~table["project_id"].isin(TOTAL_CAPACITY_ROWS)]
     d = d[d["capacity_t_per_yr"].notna()]
     return {s: np.sort(g["capacity_t_per_yr"].to_numpy(float)) for s, g in d.groupby("stage")}

@@ -566,13 +566,19 @@ class Parameters(NumbersModel):
         0.7, "-", 0.0, 0.99, "Anufriev and Hommes 2012: memory eta = 0.7",
         "Weight of past performance in each rule's fitness (eta).")
     reserve_trigger_multiple: float = P(
-        1.0, "x expected price", 0.5, 1.5,
+        1.0, "x support price", 0.5, 1.5,
         "leaning-against-the-wind purchases of a price-support buffer stock (Newbery and "
         "Stiglitz 1981): Baotou bought PrNd in September 2011 at up to 900,000 CNY/t as "
         "prices fell from the July peak (Reuters 2011-09-23)",
         "A state reserve with a purchase mandate bids this multiple of its support price "
         "(its expected price when the programme starts), so it buys when the market is at "
         "or below it.")
+
+    def utilisation_of(self, stage: str) -> float:
+        """Share of capacity a plant of ``stage`` runs at base-year prices (0..1):
+        ``magnet_base_utilisation`` for magnet plants, ``base_utilisation`` for mines,
+        separation plants and recyclers; base-year capacity = base-year output / it."""
+        return self.magnet_base_utilisation if stage == "magnets" else self.base_utilisation
 
 
 def markdown_table() -> str:

@@ -206,7 +206,7 @@ def build_world(model, scenario) -> None:
             if n > 1:
                 name = f"{name} #{k + 1}"
             out = total / n
-            cap = out / (par.magnet_base_utilisation if r["stage"] == "magnets" else u0)
+            cap = out / par.utilisation_of(r["stage"])
             if r["stage"] == "mining":
                 f = Miner(model, name, r["region"], r["product"], cap, r["unit_cost_usd_kg"])
                 f.stock(f.good).add(out / 12, f.china_origin, f.china_origin)

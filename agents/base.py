@@ -340,10 +340,9 @@ class Firm(mesa.Agent):
 
     @property
     def base_utilisation(self) -> float:
-        """Share of capacity run at base-year prices (0..1): ``magnet_base_utilisation``
-        for magnet makers, ``base_utilisation`` for the other stages (docs/ODD.md 7.3)."""
-        par = self.model.params
-        return par.magnet_base_utilisation if self.stage == "magnets" else par.base_utilisation
+        """Share of capacity run at base-year prices (0..1):
+        :meth:`abm.parameters.Parameters.utilisation_of` the firm's stage."""
+        return self.model.params.utilisation_of(self.stage)
 
     # ----------------------------------------------------------------- investment
     def lead_time_months(self) -> int:

@@ -146,6 +146,15 @@ def test_state_purchase_spends_budget_evenly_at_the_trigger():
     p = res.expected(g)
     # a quarter of 40 M USD this month (4 months left) at 1.0 x the expected price
     assert gg == g and price == pytest.approx(p) and q == pytest.approx(1.0e7 / (p * 1000.0))
+    # nothing bought yet and the reserve's expectation doubles: it keeps bidding the
+    # programme's pace (no catch-up) at the support price fixed in the first month (a bid
+    # that followed its expectations would ratchet up with its own purchases)
+    res.exp_price[g] = 2.0 * p
+    book = OrderBook(m.G, m.R)
+    res.post_orders(book)
+    ((_, _, _, _, q2, price2, _),) = book.bids
+    assert price2 == pytest.approx(p) and q2 == pytest.approx(q)
+    res.exp_price[g] = p
     m.run()
     assert sum(res.bought_usd.values()) <= 4.0e7 * (1 + 1e-9)
     assert res.stock(g).qty > 0

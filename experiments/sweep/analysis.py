@@ -353,12 +353,12 @@ def analyze(
     table = load_table(store)
     ok = table[table["status"] == "ok"]
     missing = [o for o in spec.outcomes if o not in ok.columns]
-    if ok.empty or missing:
-        raise AnalysisError(
-            f"no finished runs in {store.root} to analyse; run `ree sweep run {spec_path}` "
-            "first" if ok.empty else
-            f"the finished runs in {store.root} lack the outcomes {missing}; rerun the sweep "
-            "(with --fresh)")
+    if ok.empty:
+        raise AnalysisError(f"no finished runs in {store.root} to analyse; run "
+                            f"`ree sweep run {spec_path}` first")
+    if missing:
+        raise AnalysisError(f"the finished runs in {store.root} lack the outcomes {missing}; "
+                            "rerun the sweep (with --fresh)")
     adir = store.analysis_dir
     adir.mkdir(parents=True, exist_ok=True)
     files: list[str] = []
