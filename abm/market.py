@@ -145,9 +145,7 @@ class OrderBook:
         ``planned`` t, :meth:`nominate` of ``nominated`` t and :meth:`bid_tranches` of
         ``qty`` t at each price of ``prices`` (USD/kg) under that nomination would post it
         (one call instead of three: the order methods run several hundred times a month)."""
-        u = _USE_INDEX.get(use)
-        if u is None:
-            u = _use_index(use)
+        u = _use_index(use)
         if planned > 0:
             key = (good, region, u)
             end_use = self.end_use

@@ -479,7 +479,9 @@ def run_to_folder(scenario: str | Path | Scenario, out: Path, *, seed: int = 0,
 
     Raises:
         ScenarioError: invalid scenario (nothing written).
-        ValueError: ``months`` is not a whole number from 1 to the scenario horizon.
+        ValueError: ``months`` is not a whole number from 1 to the scenario horizon, or
+            the run ends before ``levers.start`` while levers are set (they would never
+            apply).
         OutputError: ``out`` is unusable (a file, the current folder or one of its parents,
             a non-empty folder that is not a run output, or not writable); nothing is
             written or deleted.
