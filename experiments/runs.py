@@ -19,11 +19,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from abm.data import check_tables
 from abm.accounts import ACCOUNT_METRICS, FOCUS_REGIONS
+from abm.data import check_tables
 from abm.model import RareEarthModel, check_months
-from abm.timeline import month_index, to_month
 from abm.scenario import Scenario, apply_overrides
+from abm.timeline import month_index, to_month
 from experiments.inputs import load_scenario_input
 
 PACKAGES = ("mesa", "numpy", "scipy", "pandas", "pyarrow", "pydantic", "matplotlib")
@@ -33,7 +33,7 @@ def git_commit() -> str | None:
     """Commit hash of the source checkout (None outside git)."""
     try:
         here = Path(__file__).resolve().parent
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True,
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, check=False,
                              text=True, timeout=5)
         return out.stdout.strip() or None
     except (OSError, subprocess.SubprocessError):
@@ -135,13 +135,54 @@ def accounts_lines(summ: dict) -> list[str]:
     return lines
 
 
-def charts(ts: pd.DataFrame, folder: Path) -> list[Path]:
-    """PNG charts of the main series into ``folder``; returns the files written."""
+#: Destinations shown in ``china_magnet_exports.png`` beside the total.
+EXPORT_DESTINATIONS = ("US", "EU", "JP", "KR")
+
+#: Labels of the money flows of ``accounts.png`` (recorded metric -> legend).
+MONEY_LABELS = {"buyer_extra_cost": "buyers' extra cost", "tariff_revenue": "tariff revenue",
+                "export_duty_revenue": "export duty revenue",
+                "floor_offtake_cost": "price floors and offtakes",
+                "stockpile_purchase_cost": "stockpile purchases"}
+
+
+def _monthly(rows: pd.DataFrame, months: pd.Index) -> pd.Series:
+    """A flow-type series (t/month, USD/month, t/yr) over every month of the run: rows summed
+    per date, a month without a row plotted as zero (``flow`` and ``capacity`` rows are
+    written only when above zero, so a month with no trade or no plant has no row)."""
+    return rows.groupby("date")["value"].sum().reindex(months, fill_value=0.0)
+
+
+def _legend(ax, **kw) -> None:
+    """A legend when the axes hold a labelled line (a metric the table lacks leaves none)."""
+    if any(not ln.get_label().startswith("_") for ln in ax.get_lines()):
+        ax.legend(**kw)
+
+
+def chart_figures(ts: pd.DataFrame, title: str = "") -> dict:
+    """The charts of a run as matplotlib figures, not saved (:func:`charts` saves them).
+
+    Flow-type series (exports, lost output, money flows, capacity) have a point every month
+    of the run, zero where no row was recorded; prices and shares are plotted where
+    recorded (a region that did not trade a good has no price that month). Prices are on a
+    log scale; regions and sectors are shown by name (:mod:`experiments.labels`).
+
+    Args:
+        ts: the run's tidy table (:meth:`abm.model.RareEarthModel.timeseries`); metrics it
+            lacks leave their chart empty.
+        title: put first in every figure's title (e.g. ``"controls-2025, seed 0"``).
+
+    Returns:
+        ``{file name: matplotlib Figure}`` for the names :data:`CHART_FILES`.
+    """
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import LogFormatter
 
-    files = []
+    from experiments.labels import region_name, sector_name
+
+    figs: dict = {}
+    months = pd.Index(sorted(ts["date"].unique()), name="date")
     # one colour per region in every chart
     regions = sorted(set(ts["region"].dropna()) | {"CN", "JP", "EU", "US", "KR"})
     # tab20 pairs a dark and a light shade of each hue: take the ten dark shades first, so
@@ -149,104 +190,134 @@ def charts(ts: pd.DataFrame, folder: Path) -> list[Path]:
     colour = {r: plt.get_cmap("tab20")((2 * i) % 20 + (2 * i) // 20 % 2)
               for i, r in enumerate(regions)}
 
-    def save(fig, name):
-        p = folder / name
-        fig.tight_layout()
-        fig.savefig(p, dpi=110)
-        plt.close(fig)
-        files.append(p)
+    def new(name, what, ncols=1, size=(7, 4.3)):
+        fig, axes = plt.subplots(1, ncols, figsize=size)
+        fig.suptitle(f"{title}: {what}" if title else what, fontsize=11)
+        figs[name] = fig
+        return fig, axes
 
-    fig, axes = plt.subplots(1, 3, figsize=(14, 4))
+    fig, axes = new("prices.png", "oxide prices (log scale)", 3, (14, 4.3))
     for ax, good, label in zip(axes, ["NdPr", "ox_Dy", "ox_Tb"],
                                ["NdPr oxide", "Dy oxide", "Tb oxide"]):
         p = ts[(ts["metric"] == "price") & (ts["good"] == good)]
         for region in ("CN", "JP", "EU", "US"):
             s = p[p["region"] == region].set_index("date")["value"]
             if len(s):
-                ax.plot(s.index, s.values, label=region, color=colour[region])
+                ax.plot(s.index, s.values, label=region_name(region), color=colour[region])
+        ax.set_yscale("log")
+        for axis_set in (ax.yaxis.set_major_formatter, ax.yaxis.set_minor_formatter):
+            # plain numbers (60, 70, 80), minor ticks labelled only over narrow ranges
+            axis_set(LogFormatter(labelOnlyBase=False, minor_thresholds=(2, 0.5)))
         ax.set_title(f"{label} price")
-        ax.set_ylabel("USD/kg")
-        ax.legend()
-    save(fig, "prices.png")
+        ax.set_ylabel("USD/kg (log scale)")
+        _legend(ax)
 
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig, ax = new("china_content.png", "China-origin share of magnet supply")
     c = ts[ts["metric"] == "china_content_12m"]
     c1 = ts[ts["metric"] == "china_content"]
     for region in ("US", "EU", "JP", "KR"):
         s = c[c["region"] == region].set_index("date")["value"]
         if len(s):
-            ax.plot(s.index, s.values, label=region, color=colour[region])
+            ax.plot(s.index, s.values, label=region_name(region), color=colour[region])
         s = c1[c1["region"] == region].set_index("date")["value"]
         if len(s):
             ax.plot(s.index, s.values, color=colour[region], linewidth=0.6, alpha=0.35)
-    ax.set_title("China-origin share of magnet supply\n(thick: last 12 months, mass-weighted; "
-                 "thin: monthly)", fontsize=10)
+    ax.set_title("thick: last 12 months, mass-weighted; thin: monthly", fontsize=9)
     ax.set_ylabel("share")
     ax.set_ylim(0, 1.05)
-    ax.legend()
-    save(fig, "china_content.png")
+    _legend(ax)
 
-    fig, ax = plt.subplots(figsize=(7, 4))
-    s = ts[(ts["metric"] == "china_exports") & (ts["good"] == "magnets")].set_index("date")["value"]
-    ax.plot(s.index, s.values)
-    ax.set_title("China's magnet exports")
+    fig, ax = new("china_magnet_exports.png", "China's magnet exports")
+    total = ts[(ts["metric"] == "china_exports") & (ts["good"] == "magnets")]
+    s = _monthly(total, months)
+    ax.plot(s.index, s.values, color="black", linewidth=1.8, label="all destinations")
+    fl = ts[(ts["metric"] == "flow") & (ts["region"] == "CN")
+            & ts["good"].str.startswith("mag_", na=False)]
+    for region in EXPORT_DESTINATIONS:
+        s = _monthly(fl[fl["partner"] == region], months)
+        ax.plot(s.index, s.values, label=f"to {region_name(region)}", color=colour[region])
+    ax.set_title("all magnet grades; a month without shipments is zero", fontsize=9)
     ax.set_ylabel("t/month")
-    save(fig, "china_magnet_exports.png")
+    _legend(ax, fontsize=8)
 
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig, ax = new("lost_output.png", "lost output by end use (all regions)")
     lo = ts[ts["metric"] == "lost_output"]
     for sector in sorted(set(lo["good"]) - {"non_magnet"}):
-        s = lo[lo["good"] == sector].groupby("date")["value"].sum() / 1e6
-        ax.plot(s.index, s.values, label=sector)
-    ax.set_title("Lost output")
+        s = _monthly(lo[lo["good"] == sector], months) / 1e6
+        ax.plot(s.index, s.values, label=sector_name(sector))
     ax.set_ylabel("USD million/month")
-    ax.legend()
-    save(fig, "lost_output.png")
+    _legend(ax)
 
     # country accounts: value added lost (% of GDP, annual rate) and the money flows
-    fig, axes = plt.subplots(1, 2, figsize=(13, 4))
+    fig, axes = new("accounts.png", "cost to each economy", 2, (13, 4.3))
     va = ts[(ts["metric"] == "value_added_lost_pct_gdp")]
     for region in FOCUS_REGIONS:
         s = va[va["region"] == region].set_index("date")["value"]
         if len(s):
-            axes[0].plot(s.index, s.values, label=region, color=colour[region])
+            axes[0].plot(s.index, s.values, label=region_name(region), color=colour[region])
     axes[0].set_title("Value added lost, incl. supply-chain effects")
     axes[0].set_ylabel("% of GDP (annual rate)")
-    axes[0].legend()
-    money = ts[ts["metric"].isin(["buyer_extra_cost", "tariff_revenue", "export_duty_revenue",
-                                  "floor_offtake_cost", "stockpile_purchase_cost"])
-               & (ts["region"] == "World")]
-    for metric in ("buyer_extra_cost", "tariff_revenue", "export_duty_revenue",
-                   "floor_offtake_cost", "stockpile_purchase_cost"):
-        s = money[money["metric"] == metric].set_index("date")["value"] / 1e6
-        if len(s):
-            axes[1].plot(s.index, s.values, label=metric.replace("_", " "))
+    _legend(axes[0])
+    money = ts[ts["metric"].isin(list(MONEY_LABELS)) & (ts["region"] == "World")]
+    for metric, label in MONEY_LABELS.items():
+        rows = money[money["metric"] == metric]
+        if len(rows):
+            s = _monthly(rows, months) / 1e6
+            axes[1].plot(s.index, s.values, label=label)
     axes[1].set_title("World: buyers' extra cost, revenues and public costs")
     axes[1].set_ylabel("USD million/month")
-    axes[1].legend(fontsize=7)
-    save(fig, "accounts.png")
+    _legend(axes[1], fontsize=7)
 
-    fig, axes = plt.subplots(1, 3, figsize=(14, 4))
+    fig, axes = new("capacity.png", "capacity by region", 3, (14, 4.3))
     cap = ts[ts["metric"] == "capacity"]
     for ax, stage in zip(axes, ["mining", "separation", "magnets"]):
         c = cap[cap["good"] == stage]
-        piv = c.pivot_table(index="date", columns="region", values="value", aggfunc="sum")
-        for region in piv.columns:
-            ax.plot(piv.index, piv[region] / 1000, label=region, color=colour[region])
+        for region in sorted(set(c["region"])):
+            s = _monthly(c[c["region"] == region], months) / 1000
+            ax.plot(s.index, s.values, label=region_name(region), color=colour[region])
         ax.set_title(f"{stage} capacity")
         ax.set_ylabel("kt/yr")
-        ax.legend(fontsize=7, ncol=2)
-    save(fig, "capacity.png")
+        _legend(ax, fontsize=7, ncol=2)
 
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig, ax = new("china_share.png", "China's share of world output")
     sh = ts[ts["metric"] == "china_share"]
     for stage in ("mining", "separation", "magnets"):
         s = sh[sh["good"] == stage].set_index("date")["value"]
         ax.plot(s.index, s.values, label=stage)
-    ax.set_title("China's share of world output")
+    ax.set_ylabel("share")
     ax.set_ylim(0, 1.05)
-    ax.legend()
-    save(fig, "china_share.png")
+    _legend(ax)
+    for fig in figs.values():
+        fig.autofmt_xdate()
+    return figs
+
+
+#: The PNG files :func:`charts` writes.
+CHART_FILES = ("prices.png", "china_content.png", "china_magnet_exports.png",
+               "lost_output.png", "accounts.png", "capacity.png", "china_share.png")
+
+
+def run_title(scenario: str, seed: int, overrides: dict | None = None) -> str:
+    """The title line of a run's charts: scenario name, seed and the ``--set`` overrides."""
+    text = f"{scenario}, seed {seed}"
+    if overrides:
+        sets = ", ".join(f"{k}={v}" for k, v in overrides.items())
+        text += f" ({sets[:60] + '...' if len(sets) > 60 else sets})"
+    return text
+
+
+def charts(ts: pd.DataFrame, folder: Path, title: str = "") -> list[Path]:
+    """PNG charts of the main series (:func:`chart_figures`) into ``folder``; returns the
+    files written (:data:`CHART_FILES`)."""
+    import matplotlib.pyplot as plt
+
+    files = []
+    for name, fig in chart_figures(ts, title).items():
+        p = folder / name
+        fig.tight_layout()
+        fig.savefig(p, dpi=110)
+        plt.close(fig)
+        files.append(p)
     return files
 
 
@@ -256,8 +327,7 @@ class OutputError(ValueError):
 
 #: Files a run writes (an existing folder holding only these, plus manifest.json, is ours).
 RUN_FILES = {"timeseries.parquet", "events.csv", "summary.json", "scenario.toml",
-             "manifest.json", "prices.png", "china_content.png", "china_magnet_exports.png",
-             "lost_output.png", "capacity.png", "china_share.png", "accounts.png"}
+             "manifest.json", *CHART_FILES}
 
 
 #: Inventory of the files an output folder holds, written when it is published.
@@ -514,7 +584,7 @@ def run_to_folder(scenario: str | Path | Scenario, out: Path, *, seed: int = 0,
         (tmp / "summary.json").write_text(json.dumps(summ, indent=2))
         (tmp / "scenario.toml").write_text(sc.to_toml())
         if make_charts:
-            charts(ts, tmp)
+            charts(ts, tmp, run_title(sc.name, seed, overrides))
         # where the scenario came from: a shipped name, or the file given (a user file may
         # carry a shipped scenario's name)
         source = (str(Path(scenario).expanduser().resolve())

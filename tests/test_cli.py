@@ -155,7 +155,7 @@ def test_sigterm_while_writing_leaves_nothing_behind(tmp_path, monkeypatch):
 
     import experiments.runs as runs
 
-    def killed(ts, folder):
+    def killed(ts, folder, *_title):
         os.kill(os.getpid(), signal.SIGTERM)
 
     old = signal.getsignal(signal.SIGTERM)
