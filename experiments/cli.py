@@ -6,10 +6,12 @@ and ``ree sweep plan`` do not pay for what they do not use.
 
 from __future__ import annotations
 
+import math
 import os
 import socket
 import sys
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -21,6 +23,16 @@ from experiments.interrupts import Terminated, sigterm_raises
 app = typer.Typer(help="Agent-based model of the rare-earth supply chain under export "
                        "controls and tariffs.", no_args_is_help=True, add_completion=False)
 console = Console()
+#: Errors go to stderr, one line each, never wrapped at the terminal width (so they can be
+#: grepped and copied whole).
+err_console = Console(stderr=True, soft_wrap=True)
+
+
+def fail(message: str, code: int = 2, prefix: str = "Error:") -> None:
+    """Print ``prefix message`` to stderr (unwrapped) and exit with ``code``."""
+    err_console.print(f"[red]{prefix}[/red] {escape(message)}", highlight=False)
+    raise typer.Exit(code)
+
 
 def _stopped(how: str, code: int) -> None:
     """One line after Ctrl-C (130) or SIGTERM (143): the staging folder is already removed."""
@@ -244,6 +256,50 @@ def _run_seeds(scenario: str, seeds: list[int], overrides: dict, months: int | N
     console.print(tab)
     console.print(f"Wrote {len(seeds)} runs under {out}/ (seed-N/timeseries.parquet, "
                   f"manifest.json, events.csv, summary.json{', charts' if charts else ''})")
+
+
+def _number(v: float) -> str:
+    """A table cell: thousands separators from 1,000, else 4 significant digits."""
+    if math.isnan(v):
+        return "-"
+    return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.4g}"
+
+
+@app.command()
+def compare(run_a: Annotated[Path, typer.Argument(metavar="RUN_A", show_default=False,
+                                                  help="a ree run output folder")],
+            run_b: Annotated[Path, typer.Argument(metavar="RUN_B", show_default=False,
+                                                  help="another ree run output folder")],
+            out: Annotated[Path, typer.Option("--out", help="folder for comparison.csv, "
+                                              "comparison.png and comparison.json")]
+            = Path("results/compare")):
+    """Compare two ree run outputs: print each outcome of both runs and the difference
+    (B - A), write comparison.csv (with units) and an overlay chart of the key series."""
+    from experiments.compare import RunFolderError, compare_to_folder
+    from experiments.runs import OutputError
+
+    try:
+        table, a, b = compare_to_folder(run_a, run_b, out)
+    except (RunFolderError, OutputError) as exc:
+        fail(str(exc))
+    tab = Table(title=f"A: {a.label}, {a.manifest.get('months', '?')} months\n"
+                      f"B: {b.label}, {b.manifest.get('months', '?')} months")
+    for c in ("outcome", "unit", "A", "B", "B - A", "change"):
+        tab.add_column(c, justify="left" if c in ("outcome", "unit") else "right")
+    zero = (table["run_a"] == 0) & (table["run_b"] == 0)
+    for _, r in table[~zero].iterrows():
+        pct = "-" if math.isnan(r["change_pct"]) else f"{r['change_pct']:+.1f}%"
+        tab.add_row(r["outcome"], r["unit"], _number(r["run_a"]), _number(r["run_b"]),
+                    _number(r["difference"]), pct)
+    if zero.any():
+        tab.caption = (f"{int(zero.sum())} outcomes are zero in both runs and not shown "
+                       "(they are in comparison.csv); change = (B - A) / |A|")
+    console.print(tab)
+    if a.manifest.get("months") != b.manifest.get("months"):
+        console.print(f"[yellow]Note: the runs differ in length ({a.manifest.get('months')} "
+                      f"and {b.manifest.get('months')} months), so cumulative outcomes "
+                      "differ by construction.[/yellow]")
+    console.print(f"Wrote {out}/ (comparison.csv, comparison.png, comparison.json)")
 
 
 @app.command()

@@ -152,7 +152,17 @@ def _monthly(rows: pd.DataFrame, months: pd.Index) -> pd.Series:
     return rows.groupby("date")["value"].sum().reindex(months, fill_value=0.0)
 
 
-def _legend(ax, **kw) -> None:
+def log_scale(ax) -> None:
+    """Put the y axis of ``ax`` on a log scale with plain tick labels (60, 70, 80, not
+    6 x 10^1); minor ticks are labelled only when the axis spans a narrow range."""
+    from matplotlib.ticker import LogFormatter
+
+    ax.set_yscale("log")
+    for set_formatter in (ax.yaxis.set_major_formatter, ax.yaxis.set_minor_formatter):
+        set_formatter(LogFormatter(labelOnlyBase=False, minor_thresholds=(2, 0.5)))
+
+
+def add_legend(ax, **kw) -> None:
     """A legend when the axes hold a labelled line (a metric the table lacks leaves none)."""
     if any(not ln.get_label().startswith("_") for ln in ax.get_lines()):
         ax.legend(**kw)
@@ -177,7 +187,6 @@ def chart_figures(ts: pd.DataFrame, title: str = "") -> dict:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from matplotlib.ticker import LogFormatter
 
     from experiments.labels import region_name, sector_name
 
@@ -204,13 +213,10 @@ def chart_figures(ts: pd.DataFrame, title: str = "") -> dict:
             s = p[p["region"] == region].set_index("date")["value"]
             if len(s):
                 ax.plot(s.index, s.values, label=region_name(region), color=colour[region])
-        ax.set_yscale("log")
-        for axis_set in (ax.yaxis.set_major_formatter, ax.yaxis.set_minor_formatter):
-            # plain numbers (60, 70, 80), minor ticks labelled only over narrow ranges
-            axis_set(LogFormatter(labelOnlyBase=False, minor_thresholds=(2, 0.5)))
+        log_scale(ax)
         ax.set_title(f"{label} price")
         ax.set_ylabel("USD/kg (log scale)")
-        _legend(ax)
+        add_legend(ax)
 
     fig, ax = new("china_content.png", "China-origin share of magnet supply")
     c = ts[ts["metric"] == "china_content_12m"]
@@ -225,7 +231,7 @@ def chart_figures(ts: pd.DataFrame, title: str = "") -> dict:
     ax.set_title("thick: last 12 months, mass-weighted; thin: monthly", fontsize=9)
     ax.set_ylabel("share")
     ax.set_ylim(0, 1.05)
-    _legend(ax)
+    add_legend(ax)
 
     fig, ax = new("china_magnet_exports.png", "China's magnet exports")
     total = ts[(ts["metric"] == "china_exports") & (ts["good"] == "magnets")]
@@ -238,7 +244,7 @@ def chart_figures(ts: pd.DataFrame, title: str = "") -> dict:
         ax.plot(s.index, s.values, label=f"to {region_name(region)}", color=colour[region])
     ax.set_title("all magnet grades; a month without shipments is zero", fontsize=9)
     ax.set_ylabel("t/month")
-    _legend(ax, fontsize=8)
+    add_legend(ax, fontsize=8)
 
     fig, ax = new("lost_output.png", "lost output by end use (all regions)")
     lo = ts[ts["metric"] == "lost_output"]
@@ -246,7 +252,7 @@ def chart_figures(ts: pd.DataFrame, title: str = "") -> dict:
         s = _monthly(lo[lo["good"] == sector], months) / 1e6
         ax.plot(s.index, s.values, label=sector_name(sector))
     ax.set_ylabel("USD million/month")
-    _legend(ax)
+    add_legend(ax)
 
     # country accounts: value added lost (% of GDP, annual rate) and the money flows
     fig, axes = new("accounts.png", "cost to each economy", 2, (13, 4.3))
@@ -257,7 +263,7 @@ def chart_figures(ts: pd.DataFrame, title: str = "") -> dict:
             axes[0].plot(s.index, s.values, label=region_name(region), color=colour[region])
     axes[0].set_title("Value added lost, incl. supply-chain effects")
     axes[0].set_ylabel("% of GDP (annual rate)")
-    _legend(axes[0])
+    add_legend(axes[0])
     money = ts[ts["metric"].isin(list(MONEY_LABELS)) & (ts["region"] == "World")]
     for metric, label in MONEY_LABELS.items():
         rows = money[money["metric"] == metric]
@@ -266,7 +272,7 @@ def chart_figures(ts: pd.DataFrame, title: str = "") -> dict:
             axes[1].plot(s.index, s.values, label=label)
     axes[1].set_title("World: buyers' extra cost, revenues and public costs")
     axes[1].set_ylabel("USD million/month")
-    _legend(axes[1], fontsize=7)
+    add_legend(axes[1], fontsize=7)
 
     fig, axes = new("capacity.png", "capacity by region", 3, (14, 4.3))
     cap = ts[ts["metric"] == "capacity"]
@@ -277,7 +283,7 @@ def chart_figures(ts: pd.DataFrame, title: str = "") -> dict:
             ax.plot(s.index, s.values, label=region_name(region), color=colour[region])
         ax.set_title(f"{stage} capacity")
         ax.set_ylabel("kt/yr")
-        _legend(ax, fontsize=7, ncol=2)
+        add_legend(ax, fontsize=7, ncol=2)
 
     fig, ax = new("china_share.png", "China's share of world output")
     sh = ts[ts["metric"] == "china_share"]
@@ -286,7 +292,7 @@ def chart_figures(ts: pd.DataFrame, title: str = "") -> dict:
         ax.plot(s.index, s.values, label=stage)
     ax.set_ylabel("share")
     ax.set_ylim(0, 1.05)
-    _legend(ax)
+    add_legend(ax)
     for fig in figs.values():
         fig.autofmt_xdate()
     return figs

@@ -1,0 +1,233 @@
+"""``ree compare RUN_A RUN_B``: two ``ree run`` output folders side by side.
+
+The outcomes are the numbers ``ree run`` printed, read from each folder's ``summary.json``
+(:func:`experiments.runs.summary`); the overlay chart reads the Mesa DataCollector headline
+series (:data:`abm.metrics.HEADLINE`) from each ``timeseries.parquet``. Nothing is re-run.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from experiments.tables import round_frame
+
+__all__ = ["COMPARE_FILES", "RunFolder", "RunFolderError", "compare_to_folder",
+           "comparison_table", "load_run", "overlay_figure"]
+
+#: Files a run folder must hold to be compared.
+NEEDED = ("manifest.json", "summary.json", "timeseries.parquet")
+
+#: Files ``ree compare`` writes.
+COMPARE_FILES = {"comparison.csv", "comparison.png", "comparison.json"}
+
+#: Cumulative money outcomes of ``summary.json["accounts"]`` (USD; shown in bn USD).
+ACCOUNT_KEYS = {"value_added_lost": "value added lost", "buyer_extra_cost": "buyers' extra cost",
+                "tariff_revenue": "tariff revenue", "export_duty_revenue": "export duty revenue",
+                "floor_offtake_cost": "price floors and offtakes",
+                "stockpile_purchase_cost": "stockpile purchases"}
+
+
+class RunFolderError(ValueError):
+    """A folder given to ``ree compare`` is not a ``ree run`` output; the message says why."""
+
+
+@dataclass(frozen=True)
+class RunFolder:
+    """One run output read for comparison.
+
+    Attributes:
+        path: the folder.
+        manifest: its ``manifest.json`` (scenario, seed, months, overrides, ...).
+        summary: its ``summary.json``.
+        label: ``"<scenario>, seed <n>"`` (with the ``--set`` overrides, if any).
+    """
+
+    path: Path
+    manifest: dict
+    summary: dict
+    label: str
+
+    def timeseries(self) -> pd.DataFrame:
+        """The run's ``timeseries.parquet``."""
+        return pd.read_parquet(self.path / "timeseries.parquet")
+
+
+def load_run(folder: str | Path, which: str = "RUN") -> RunFolder:
+    """Read a ``ree run`` output folder.
+
+    Raises:
+        RunFolderError: one line naming ``which`` (``RUN_A``/``RUN_B``) and the folder, and
+            what is missing: the folder, its run files (a ``--seeds`` folder names its
+            ``seed-N`` subfolders), or readable JSON.
+    """
+    from experiments.runs import run_title
+
+    p = Path(folder).expanduser()
+    if not p.exists():
+        raise RunFolderError(f"{which} {p}: no such folder; give a `ree run` output folder")
+    if not p.is_dir():
+        raise RunFolderError(f"{which} {p} is a file; give a `ree run` output folder")
+    missing = [n for n in NEEDED if not (p / n).is_file()]
+    if missing:
+        seeds = sorted(q.name for q in p.glob("seed-*") if (q / "manifest.json").is_file())
+        hint = (f"it holds the runs of ree run --seeds ({', '.join(seeds[:4])}"
+                f"{', ...' if len(seeds) > 4 else ''}); give one of them, e.g. {p / seeds[0]}"
+                if seeds else "write one with ree run --out " + str(p))
+        raise RunFolderError(f"{which} {p} is not a `ree run` output folder (missing "
+                             f"{', '.join(missing)}); {hint}")
+    try:
+        manifest = json.loads((p / "manifest.json").read_text(encoding="utf-8"))
+        summ = json.loads((p / "summary.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise RunFolderError(f"{which} {p}: cannot read manifest.json or summary.json "
+                             f"({exc}); run ree run --out {p} again") from None
+    if not isinstance(manifest, dict) or not isinstance(summ, dict):
+        raise RunFolderError(f"{which} {p}: manifest.json or summary.json is not a JSON "
+                             f"object; run ree run --out {p} again")
+    label = run_title(str(manifest.get("scenario", p.name)), manifest.get("seed", "?"),
+                      manifest.get("overrides"))
+    return RunFolder(p, manifest, summ, label)
+
+
+_UNIT = re.compile(r"^(.*?)\s*\(([^()]*)\)$")
+
+
+def outcomes(summ: dict) -> list[tuple[str, str, float]]:
+    """The outcomes of a run summary as ``(outcome, unit, value)`` rows, in print order:
+    peak and last of each headline series (unit from its name), cumulative lost output
+    (bn USD), each focus region's accounts (bn USD; worst 12 months in % of GDP), the
+    China-origin share of magnet supply per region (share) and the net capacity change
+    outside China per stage (t/yr)."""
+    rows: list[tuple[str, str, float]] = []
+    for key, v in summ.items():
+        if isinstance(v, dict) and "peak" in v:
+            m = _UNIT.match(key)
+            name, unit = (m.group(1), m.group(2)) if m else (key, "")
+            rows += [(f"{name}, peak", unit, v["peak"]), (f"{name}, last month", unit, v["last"])]
+    lo = summ.get("lost_output_usd", {})
+    for k, name in (("oem", "OEM"), ("defense", "defense")):
+        if k in lo:
+            rows.append((f"{name} lost output, cumulative", "bn USD", lo[k] / 1e9))
+    for region, acc in (summ.get("accounts") or {}).items():
+        for k, name in ACCOUNT_KEYS.items():
+            if k in acc:
+                rows.append((f"{region}: {name}, cumulative", "bn USD", acc[k] / 1e9))
+        if "value_added_lost_pct_gdp_peak_12m" in acc:
+            rows.append((f"{region}: value added lost, worst 12 months", "% of GDP",
+                         acc["value_added_lost_pct_gdp_peak_12m"]))
+    for region, v in (summ.get("china_content_12m_last") or {}).items():
+        rows.append((f"{region}: China-origin share of magnets, last 12 months", "share", v))
+    for stage, v in (summ.get("capacity_built_outside_china_t_yr") or {}).items():
+        rows.append((f"net {stage} capacity change outside China", "t/yr", v))
+    return rows
+
+
+def comparison_table(a: RunFolder, b: RunFolder) -> pd.DataFrame:
+    """Each outcome of both runs and their difference.
+
+    Returns:
+        one row per outcome of either run (:func:`outcomes`), columns ``outcome``, ``unit``,
+        ``run_a``, ``run_b`` (NaN where a run lacks it), ``difference`` (run_b - run_a, in
+        ``unit``) and ``change_pct`` (difference / abs(run_a) x 100, %; NaN when run_a is 0).
+    """
+    va = {(o, u): v for o, u, v in outcomes(a.summary)}
+    vb = {(o, u): v for o, u, v in outcomes(b.summary)}
+    keys = list(va) + [k for k in vb if k not in va]
+    rows = []
+    for o, u in keys:
+        x, y = float(va.get((o, u), math.nan)), float(vb.get((o, u), math.nan))
+        d = y - x
+        rows.append({"outcome": o, "unit": u, "run_a": x, "run_b": y, "difference": d,
+                     "change_pct": d / abs(x) * 100 if x != 0 and math.isfinite(x)
+                     else math.nan})
+    return pd.DataFrame(rows, columns=["outcome", "unit", "run_a", "run_b", "difference",
+                                       "change_pct"])
+
+
+def overlay_figure(a: RunFolder, b: RunFolder):
+    """One figure of the headline series (:data:`abm.metrics.HEADLINE`) of both runs: run A
+    solid, run B dashed, by month; prices on a log scale.
+
+    Returns:
+        a matplotlib Figure (3 x 3 panels), title naming both runs.
+    """
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from abm.metrics import HEADLINE
+    from experiments.runs import add_legend, log_scale
+
+    series = []
+    for run in (a, b):
+        ts = run.timeseries()
+        months = pd.Index(sorted(ts["date"].unique()), name="date")
+        one = {}
+        for _key, label, metric, good, region, partner, div in HEADLINE:
+            rows = ts[(ts["metric"] == metric) & (ts["good"] == good)
+                      & (ts["region"] == region) & (ts["partner"] == partner)]
+            s = rows.set_index("date")["value"] / div
+            if metric not in ("price", "price_outside_china_weighted"):
+                s = s.groupby(level=0).sum().reindex(months, fill_value=0.0)  # flows: 0 if none
+            one[label] = s
+        series.append(one)
+    fig, axes = plt.subplots(3, 3, figsize=(15, 10), sharex=True)
+    for ax, (_key, label, metric, *_rest) in zip(axes.ravel(), HEADLINE):
+        for one, style, name in ((series[0], "-", "A"), (series[1], "--", "B")):
+            s = one[label]
+            if len(s):
+                ax.plot(s.index, s.values, style, label=name)
+        if metric.startswith("price") and all((one[label] > 0).all() for one in series):
+            log_scale(ax)
+        ax.set_title(label, fontsize=10)
+        add_legend(ax, fontsize=8)
+    fig.suptitle(f"A: {a.label} (solid)   vs   B: {b.label} (dashed)", fontsize=11)
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    return fig
+
+
+def compare_to_folder(run_a: str | Path, run_b: str | Path, out: str | Path
+                      ) -> tuple[pd.DataFrame, RunFolder, RunFolder]:
+    """Compare two run folders and write ``comparison.csv`` (:func:`comparison_table`,
+    floats to 6 significant digits), ``comparison.png`` (:func:`overlay_figure`) and
+    ``comparison.json`` (the two folders, their scenarios and seeds) into ``out``,
+    published like a run's output (:func:`experiments.runs.publish_folder`).
+
+    Raises:
+        RunFolderError: a folder is not a run output (checked before anything is written).
+        experiments.runs.OutputError: ``out`` is unusable (a non-empty folder that is not
+            an earlier comparison, a file, the current folder, ...).
+    """
+    import matplotlib.pyplot as plt
+
+    from experiments.runs import check_output_folder, new_staging_folder, publish_folder
+
+    a, b = load_run(run_a, "RUN_A"), load_run(run_b, "RUN_B")
+    out = check_output_folder(out, allowed=COMPARE_FILES,
+                              required=frozenset({"comparison.json"}))
+    table = comparison_table(a, b)
+    tmp = new_staging_folder(out)
+    try:
+        round_frame(table).to_csv(tmp / "comparison.csv", index=False)
+        fig = overlay_figure(a, b)
+        fig.savefig(tmp / "comparison.png", dpi=100)
+        plt.close(fig)
+        (tmp / "comparison.json").write_text(json.dumps(
+            {"run_a": {"folder": str(a.path.resolve()), "label": a.label,
+                       "scenario_hash": a.manifest.get("scenario_hash")},
+             "run_b": {"folder": str(b.path.resolve()), "label": b.label,
+                       "scenario_hash": b.manifest.get("scenario_hash")},
+             "difference": "run_b - run_a"}, indent=2))
+        publish_folder(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return table, a, b
