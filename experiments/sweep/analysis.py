@@ -2,25 +2,35 @@
 
 Reads only from the store (never re-runs anything) and writes to ``<store>/analysis/``:
 
-* ``summary.csv``: per outcome: n_ok, mean, std, min, p05, median, p95, max over ok runs.
-  When runs failed or are not run yet, the result carries a warning saying how many (the
-  tables then describe the ok runs only).
-* ``design_means.csv``: one row per design row: parameters, runs ok, replicate mean per outcome.
+* ``summary.csv``: per outcome: its unit, n_ok, mean, std, min, p05, median, p95, max over ok
+  runs. When runs failed or are not run yet, the result carries a warning saying how many
+  (the tables then describe the ok runs only).
+* ``design_means.csv``: one row per design row: parameters, runs ok, replicate mean per outcome
+  (the unit in each parameter's and outcome's header, e.g. ``y [t/month]``).
+* ``factorial`` designs: ``main_effects.csv`` (factor, its unit, level, outcome, its unit,
+  runs, mean of the outcome over the ok runs at that level, and that mean less the mean over
+  all ok runs) and ``main_effects_<outcome>.png`` (one panel per factor).
 * Sensitivity indices, chosen by the design method (SALib on replicate means, in design-row
   order, on the unit-scaled problem):
 
-  - ``saltelli`` -> ``sobol.csv`` (outcome, parameter, S1, S1_conf, ST, ST_conf) and
+  - ``saltelli`` -> ``sobol.csv`` (outcome, unit, parameter, S1, S1_conf, ST, ST_conf) and
     ``sobol_<outcome>.png``; second-order indices in ``sobol_s2.csv`` when designed.
-  - ``morris`` -> ``morris.csv`` (outcome, parameter, mu, mu_star, mu_star_conf, sigma), with
-    effects per full parameter range, and ``morris_<outcome>.png``.
-  - ``fast`` -> ``fast.csv`` (outcome, parameter, S1, S1_conf, ST, ST_conf), ``fast_<outcome>.png``.
+  - ``morris`` -> ``morris.csv`` (outcome, unit, parameter, mu, mu_star, mu_star_conf,
+    sigma), with effects per full parameter range, and ``morris_<outcome>.png``.
+  - ``fast`` -> ``fast.csv`` (outcome, unit, parameter, S1, S1_conf, ST, ST_conf),
+    ``fast_<outcome>.png``.
 
   Indices need every design row: if any row has no successful run, :class:`AnalysisError`
   says how many are missing and how to complete them.
 * Scenario discovery for every ``[[discovery]]`` entry, with PRIM from ema-workbench (optional
-  extra ``ree-abm[analysis]``): ``prim_<outcome>.csv`` (the chosen box: restricted parameters
-  and their limits), ``prim_<outcome>_trajectory.csv`` (peeling trajectory: coverage, density,
+  extra ``ree-abm[analysis]``): ``prim_<outcome>.csv`` (the chosen box: restricted parameters,
+  their units and limits), ``prim_<outcome>_trajectory.csv`` (peeling trajectory: coverage, density,
   mass, res_dim) and the headline in the returned summary.
+
+Every CSV carries units (a ``unit`` column, or the unit in the header) and floats rounded to
+6 significant digits (:func:`experiments.tables.round_frame`). Sobol and FAST indices are
+shares of the outcome's variance (unit ``1``); Morris ``mu``, ``mu_star`` and ``sigma`` are in
+the outcome's unit per full range of the parameter.
 
 Stochastic outputs inflate Sobol indices (ST can exceed 1); use replicates (averaged here) or
 ``seed_scheme = "crn"``, and check that the ``*_conf`` columns are small. The result's
@@ -41,12 +51,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from experiments.tables import round_frame
+
 from .design import UNIT_PREFIX, expected_rows, salib_problem
 from .library_warnings import captured, ignore_import_noise
 from .spec import ExperimentSpec, load_spec
 from .store import RunStore
 
-__all__ = ["AnalysisError", "AnalysisResult", "analyze", "load_table", "prim_discovery"]
+__all__ = ["AnalysisError", "AnalysisResult", "analyze", "load_table", "main_effects",
+           "prim_discovery"]
 
 SA_METHODS = {"saltelli": "sobol", "morris": "morris", "fast": "fast"}
 
@@ -70,6 +83,7 @@ class AnalysisResult:
         warnings: problems with the results themselves, one line each: partial results
             (runs failed or not run yet), SALib's and ema-workbench's warnings, unreliable
             Sobol indices (:func:`sobol_reliability`): the CLI prints them first, as warnings.
+        main_effects: for a factorial design, :func:`main_effects` (else None).
     """
 
     store: str
@@ -80,6 +94,7 @@ class AnalysisResult:
     files: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    main_effects: pd.DataFrame | None = None
 
 
 def _partial_warning(table: pd.DataFrame, where: str) -> str | None:
@@ -112,6 +127,99 @@ def load_table(store: RunStore) -> pd.DataFrame:
     res = store.read_results()
     keep = [c for c in res.columns if c not in design.columns or c == "run_id"]
     return design.merge(res[keep], on="run_id", how="left", validate="many_to_one")
+
+
+_UNIT_IN_DESCRIPTION = re.compile(r"\[([^\[\]]*)\]\s*$")
+
+
+def outcome_units(handle: Any, outcomes: list[str]) -> dict[str, str]:
+    """Unit of each outcome, read from the model's outcome descriptions (``"... [unit]"``,
+    :meth:`~experiments.sweep.model.ModelHandle.outcomes`); ``""`` when not declared."""
+    described = (handle.outcomes() if handle is not None else None) or {}
+    out = {}
+    for o in outcomes:
+        m = _UNIT_IN_DESCRIPTION.search(str(described.get(o, "")))
+        out[o] = m.group(1).strip() if m else ""
+    return out
+
+
+def parameter_units(spec: ExperimentSpec, handle: Any) -> dict[str, str]:
+    """Unit of each parameter: the spec's ``unit``, else the model's parameter space
+    (:meth:`~experiments.sweep.model.ModelHandle.parameter_space`), else ``""``."""
+    space = (handle.parameter_space() if handle is not None else None) or {}
+    return {p.name: p.unit or str((space.get(p.name) or {}).get("unit") or "")
+            for p in spec.parameters}
+
+
+def _with_unit(name: str, unit: str) -> str:
+    """A wide table's header: ``name [unit]`` (``name`` alone when the unit is unknown)."""
+    return f"{name} [{unit}]" if unit else name
+
+
+def _write_csv(df: pd.DataFrame, path: Path, files: list[str], **kw) -> None:
+    """Write ``df`` with floats to 6 significant digits and record the file."""
+    round_frame(df).to_csv(path, **kw)
+    files.append(str(path))
+
+
+def main_effects(spec: ExperimentSpec, ok: pd.DataFrame, units: dict[str, str],
+                 factor_units: dict[str, str] | None = None) -> pd.DataFrame:
+    """Main effects of a factorial design: the mean of each outcome over the ok runs (all
+    replicates) at each level of each factor.
+
+    Args:
+        spec: the sweep's spec (its parameters are the factors, its outcomes the outcomes).
+        ok: one row per ok run, with a column per parameter and per outcome.
+        units: outcome -> unit.
+        factor_units: parameter -> unit (default: the spec's ``unit``).
+
+    Returns:
+        long table, one row per factor x level x outcome (levels in design order): factor,
+        factor_unit, level, outcome, unit, runs (ok runs with a value at the level), mean
+        (outcome unit), effect (mean less the mean over all ok runs, outcome unit).
+    """
+    rows = []
+    for p in spec.parameters:
+        levels = list(dict.fromkeys(ok[p.name].tolist()))     # design order
+        for o in spec.outcomes:
+            v = ok[[p.name, o]].dropna()
+            grand = float(v[o].mean()) if len(v) else float("nan")
+            for lev in levels:
+                at = v.loc[v[p.name] == lev, o]
+                mean = float(at.mean()) if len(at) else float("nan")
+                rows.append({"factor": p.name,
+                             "factor_unit": (factor_units or {}).get(p.name, p.unit),
+                             "level": lev,
+                             "outcome": o, "unit": units.get(o, ""), "runs": len(at),
+                             "mean": mean, "effect": mean - grand})
+    return pd.DataFrame(rows, columns=["factor", "factor_unit", "level", "outcome", "unit",
+                                       "runs", "mean", "effect"])
+
+
+def _main_effects_chart(effects: pd.DataFrame, outcome: str, title: str, path: Path) -> None:
+    """One panel per factor: the outcome's mean at each level (shared y axis)."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    d = effects[effects["outcome"] == outcome]
+    factors = list(dict.fromkeys(d["factor"]))
+    fig, axes = plt.subplots(1, len(factors), figsize=(max(4.0, 3.2 * len(factors)), 3.6),
+                             sharey=True, squeeze=False)
+    for ax, f in zip(axes[0], factors):
+        e = d[d["factor"] == f]
+        x = np.arange(len(e))
+        ax.plot(x, e["mean"].to_numpy(float), "o-")
+        ax.set_xticks(x, [f"{v:g}" if isinstance(v, float) else str(v) for v in e["level"]])
+        unit = e["factor_unit"].iloc[0]
+        ax.set_xlabel(_with_unit(f, unit))
+    unit = d["unit"].iloc[0] if len(d) else ""
+    axes[0][0].set_ylabel(_with_unit(f"mean {outcome}", unit))
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
 
 
 def _design_means(spec: ExperimentSpec, table: pd.DataFrame) -> pd.DataFrame:
@@ -339,7 +447,7 @@ def analyze(
     """
     from .runner import DEFAULT_OUT
 
-    spec, _handle, digest = load_spec(spec_path)
+    spec, handle, digest = load_spec(spec_path)
     store = RunStore(Path(out or DEFAULT_OUT) / spec.name)
     store.check_folder()
     if not store.exists():
@@ -367,19 +475,30 @@ def analyze(
     partial = _partial_warning(table, where)
     warned: list[str] = [partial] if partial else []
 
+    units = outcome_units(handle, list(spec.outcomes))
+    punits = parameter_units(spec, handle)
     q = ok[list(spec.outcomes)]
     summary = pd.DataFrame({
-        "outcome": list(spec.outcomes),
+        "outcome": list(spec.outcomes), "unit": [units[o] for o in spec.outcomes],
         "n_ok": [int(q[o].notna().sum()) for o in spec.outcomes],
         "mean": q.mean().to_numpy(), "std": q.std().to_numpy(), "min": q.min().to_numpy(),
         "p05": q.quantile(0.05).to_numpy(), "median": q.median().to_numpy(),
         "p95": q.quantile(0.95).to_numpy(), "max": q.max().to_numpy(),
     })
-    summary.to_csv(adir / "summary.csv", index=False)
-    files.append(str(adir / "summary.csv"))
+    _write_csv(summary, adir / "summary.csv", files, index=False)
     means = _design_means(spec, table)
-    means.to_csv(adir / "design_means.csv")
-    files.append(str(adir / "design_means.csv"))
+    header = {p.name: _with_unit(p.name, punits[p.name]) for p in spec.parameters}
+    header.update({o: _with_unit(o, units[o]) for o in spec.outcomes})
+    _write_csv(means.rename(columns=header), adir / "design_means.csv", files)
+    effects = None
+    if spec.design.method == "factorial" and spec.parameters:
+        effects = main_effects(spec, ok, units, punits)
+        _write_csv(effects, adir / "main_effects.csv", files, index=False)
+        if plots:
+            for o in spec.outcomes:
+                png = adir / f"main_effects_{_slug(o)}.png"
+                _main_effects_chart(effects, o, f"Main effects: {o}", png)
+                files.append(str(png))
 
     method = None
     indices = None
@@ -398,12 +517,13 @@ def analyze(
         warned += salib_lines
         if method == "sobol" and (line := sobol_reliability(spec, indices)):
             warned.append(line)
-        path = adir / f"{method}.csv"
-        indices.to_csv(path, index=False)
-        files.append(str(path))
+        written = indices.copy()   # Morris: outcome units per full range; Sobol, FAST: shares
+        written.insert(1, "unit", [units[o] for o in indices["outcome"]]
+                       if method == "morris" else "1")
+        _write_csv(written, adir / f"{method}.csv", files, index=False)
         if s2 is not None:
-            s2.to_csv(adir / "sobol_s2.csv", index=False)
-            files.append(str(adir / "sobol_s2.csv"))
+            s2.insert(1, "unit", "1")
+            _write_csv(s2, adir / "sobol_s2.csv", files, index=False)
         if plots:
             for o in spec.outcomes:
                 d = indices[indices["outcome"] == o]
@@ -454,9 +574,10 @@ def analyze(
             warned += [f"{question}: {line}" for line in box["warnings"]]
             p1 = adir / f"prim_{_slug(dsc.outcome)}.csv"
             p2 = adir / f"prim_{_slug(dsc.outcome)}_trajectory.csv"
-            box["limits"].to_csv(p1, index=False)
-            box["trajectory"].to_csv(p2, index=False)
-            files += [str(p1), str(p2)]
+            lim = box["limits"].copy()
+            lim.insert(1, "unit", [punits.get(c, "") for c in lim["parameter"]])
+            _write_csv(lim, p1, files, index=False)
+            _write_csv(box["trajectory"], p2, files, index=False)   # shares and counts
             results.append(box)
     return AnalysisResult(str(store.root), method, indices, summary, results, files, notes,
-                          warned)
+                          warned, effects)

@@ -246,7 +246,8 @@ def analyze_cmd(
     plots: bool = typer.Option(True, "--plots/--no-plots", help="Write bar charts."),
     as_json: bool = JsonOpt,
 ) -> None:
-    """Sobol/Morris/FAST indices and PRIM scenario discovery from SPEC's stored results."""
+    """Sobol/Morris/FAST indices, factorial main effects and PRIM scenario discovery from
+    SPEC's stored results."""
     r = _guard(_analyze, spec, out, conf_level=conf_level, num_resamples=num_resamples, plots=plots)
     for w in r.warnings:
         err_console.print(f"[bold yellow]warning:[/] {escape(w)}", highlight=False)
@@ -255,6 +256,8 @@ def analyze_cmd(
             "store": r.store, "method": r.method, "files": r.files, "notes": r.notes,
             "warnings": r.warnings,
             "indices": None if r.indices is None else r.indices.to_dict(orient="records"),
+            "main_effects": (None if r.main_effects is None
+                             else r.main_effects.to_dict(orient="records")),
             "discovery": [{k: (v.to_dict(orient="records") if hasattr(v, "to_dict") else v)
                            for k, v in d.items() if k != "trajectory"} for d in r.discovery],
         }
@@ -266,6 +269,15 @@ def analyze_cmd(
             t.add_column(c)
         for row in r.indices.itertuples(index=False):
             t.add_row(*[f"{v:.3f}" if isinstance(v, float) else str(v) for v in row])
+        out_console.print(t)
+    if r.main_effects is not None:
+        t = Table(title="main effects: mean of each outcome at each level of each factor")
+        for c in ("factor", "level", "outcome", "unit", "runs", "mean", "effect"):
+            t.add_column(c, justify="right" if c in ("runs", "mean", "effect") else "left")
+        for row in r.main_effects.itertuples(index=False):
+            t.add_row(row.factor, f"{row.level:g}" if isinstance(row.level, float)
+                      else str(row.level), row.outcome, row.unit, str(row.runs),
+                      f"{row.mean:.4g}", f"{row.effect:+.3g}")
         out_console.print(t)
     for d in r.discovery:
         lim = d.get("limits")
