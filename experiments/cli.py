@@ -11,7 +11,7 @@ import os
 import socket
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -23,12 +23,14 @@ from experiments.interrupts import Terminated, sigterm_raises
 app = typer.Typer(help="Agent-based model of the rare-earth supply chain under export "
                        "controls and tariffs.", no_args_is_help=True, add_completion=False)
 console = Console()
+#: metavar of a flag option: no "<bool>" type column in --help (a flag takes no value)
+FLAG = ""
 #: Errors go to stderr, one line each, never wrapped at the terminal width (so they can be
 #: grepped and copied whole).
 err_console = Console(stderr=True, soft_wrap=True)
 
 
-def fail(message: str, code: int = 2, prefix: str = "Error:") -> None:
+def fail(message: str, code: int = 2, prefix: str = "Error:") -> NoReturn:
     """Print ``prefix message`` to stderr (unwrapped) and exit with ``code``."""
     err_console.print(f"[red]{prefix}[/red] {escape(message)}", highlight=False)
     raise typer.Exit(code)
@@ -61,7 +63,8 @@ def _version(value: bool) -> None:
 
 
 @app.callback()
-def _main(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+def _main(version: bool = typer.Option(False, "--version", metavar=FLAG, callback=_version,
+                                       is_eager=True,
                                        help="print the package version and exit")):
     """Agent-based model of the rare-earth supply chain under export controls and tariffs."""
 
@@ -142,20 +145,24 @@ def run(scenario_arg: str = typer.Argument(None, metavar="SCENARIO", show_defaul
                                    help="months to simulate, 1 to the scenario horizon "
                                         "(default: the horizon)"),
         out: Path = typer.Option(Path("results/run"), "--out", help="output folder"),
-        charts: bool = typer.Option(True, "--charts/--no-charts", help="write PNG charts")):
+        charts: bool = typer.Option(True, "--charts/--no-charts", metavar=FLAG,
+                                    help="write PNG charts")):
     """Run one scenario (default controls-2025, 2024-01 to 2035-12) and write its outputs;
     --set changes one value, --seeds runs several seeds."""
     from abm.scenario import ScenarioError
     from experiments.runs import OutputError, accounts_lines, run_to_folder
 
-    if scenario_arg and scenario and scenario_arg != scenario:
-        raise typer.BadParameter(f"SCENARIO {scenario_arg!r} and --scenario {scenario!r} "
-                                 "differ; give one", param_hint="SCENARIO")
-    scenario = scenario_arg or scenario or "controls-2025"
-    overrides = parse_sets(sets)
-    if seeds is not None and seed is not None:
-        raise typer.BadParameter("give --seed or --seeds, not both", param_hint="--seeds")
-    seed_list = parse_seeds(seeds) if seeds is not None else None
+    try:
+        if scenario_arg and scenario and scenario_arg != scenario:
+            raise typer.BadParameter(f"SCENARIO {scenario_arg!r} and --scenario {scenario!r} "
+                                     "differ; give one", param_hint="SCENARIO")
+        scenario = scenario_arg or scenario or "controls-2025"
+        overrides = parse_sets(sets)
+        if seeds is not None and seed is not None:
+            raise typer.BadParameter("give --seed or --seeds, not both", param_hint="--seeds")
+        seed_list = parse_seeds(seeds) if seeds is not None else None
+    except typer.BadParameter as exc:
+        fail(exc.format_message())
     seed = 0 if seed is None else seed
     try:
         with sigterm_raises():
@@ -169,11 +176,9 @@ def run(scenario_arg: str = typer.Argument(None, metavar="SCENARIO", show_defaul
     except KeyboardInterrupt:
         _stopped("interrupted (Ctrl-C)", 130)
     except ScenarioError as exc:
-        console.print(f"[red]Invalid scenario:[/red]\n{escape(str(exc))}")
-        raise typer.Exit(2) from None
+        fail(str(exc), prefix="Invalid scenario:")
     except (OutputError, ValueError) as exc:
-        console.print(f"[red]Error:[/red] {escape(str(exc))}")
-        raise typer.Exit(2) from None
+        fail(str(exc))
     tab = Table(title=f"{model.spec.name}, seed {seed}, {model.steps} months "
                       f"({model.spec.start} to {model.start + model.steps - 1})")
     tab.add_column("series")
@@ -221,11 +226,10 @@ def _run_seeds(scenario: str, seeds: list[int], overrides: dict, months: int | N
 
     from abm.data import check_tables
     from abm.model import check_months
-    from abm.scenario import apply_overrides
-    from experiments.inputs import load_scenario_input
+    from experiments.inputs import scenario_with_overrides
     from experiments.runs import OutputError, check_output_folder, run_to_folder
 
-    sc = apply_overrides(load_scenario_input(scenario), overrides)
+    sc = scenario_with_overrides(scenario, overrides)
     n = check_months(sc, months, minimum=1, name="--months")
     check_tables()
     if (out / "manifest.json").is_file():
@@ -315,7 +319,7 @@ def scenarios():
 
 @app.command()
 def reproduce(quick: bool = typer.Option(
-                  False, "--quick",
+                  False, "--quick", metavar=FLAG,
                   help="shorter horizons and 5 seeds (CI; 1-2.5 minutes on 2 cores)"),
               seeds: int = typer.Option(None, "--seeds", min=1,
                                         help="seeds per experiment (default 20; --quick 5)"),
@@ -324,7 +328,7 @@ def reproduce(quick: bool = typer.Option(
                                           help="worker processes (default: available cores)"),
               backend: str = typer.Option("process", "--backend",
                                           help="process, sequential, dask or ray"),
-              strict: bool = typer.Option(False, "--strict",
+              strict: bool = typer.Option(False, "--strict", metavar=FLAG,
                                           help="exit with code 1 when any target fails")):
     """Run every paper experiment (episodes, counterfactuals, decoupling study) and write
     figures, tables and REPORT.md with each target's PASS or FAIL."""
@@ -339,8 +343,7 @@ def reproduce(quick: bool = typer.Option(
     except KeyboardInterrupt:
         _stopped("interrupted (Ctrl-C)", 130)
     except (RuntimeError, ScenarioError, ValueError, ImportError) as exc:
-        console.print(f"[red]reproduce failed:[/red] {escape(str(exc))}")
-        raise typer.Exit(2) from None
+        fail(str(exc), prefix="reproduce failed:")
     tab = Table(title=f"Targets ({'quick' if quick else 'full'} profile, "
                       f"{res.series['rep'].nunique()} seeds, {res.wall_s:.0f} s)")
     for c in ("target", "median", "5-95%", "tolerance", "result"):
@@ -364,16 +367,14 @@ def app_cmd(port: int = typer.Option(8765, min=1, max=65535, help="port (1-65535
     """Start the browser UI (Solara) on 127.0.0.1."""
     root = Path(__file__).resolve().parent.parent / "app.py"
     if not root.exists():
-        console.print("[red]app.py is not available in this installation[/red]")
-        raise typer.Exit(2)
+        fail("app.py is not available in this installation")
     try:  # a clear message before Solara starts, rather than its bind traceback
         with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             s.bind((host, port))
     except OSError as exc:
-        console.print(f"[red]Error:[/red] cannot listen on {escape(host)}:{port} "
-                      f"({escape(exc.strerror or str(exc))}); try another --port or --host")
-        raise typer.Exit(2) from None
+        fail(f"cannot listen on {host}:{port} ({exc.strerror or exc}); try another --port "
+             "or --host")
     env = {**os.environ, "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "false"}
     # replace this process by the server, so stopping `ree app` (any signal) stops Solara
     os.execve(sys.executable, [sys.executable, "-m", "solara", "run", str(root),

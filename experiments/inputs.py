@@ -7,11 +7,16 @@ UTF-16, a binary file) is refused with one line naming the file, before any work
 
 from __future__ import annotations
 
+import ast
 import codecs
+import difflib
+import re
 from pathlib import Path
 from typing import Any
 
-__all__ = ["InputFileError", "load_scenario_input", "read_text_file"]
+__all__ = ["InputFileError", "check_end", "did_you_mean", "last_data_month",
+           "load_scenario_input", "read_text_file", "scenario_with_overrides",
+           "with_suggestions"]
 
 _BOMS = ((codecs.BOM_UTF32_LE, "UTF-32"), (codecs.BOM_UTF32_BE, "UTF-32"),
          (codecs.BOM_UTF16_LE, "UTF-16"), (codecs.BOM_UTF16_BE, "UTF-16"))
@@ -49,21 +54,103 @@ def read_text_file(path: str | Path) -> str:
                              "mark)") from None
 
 
+def did_you_mean(word: str, choices: list[str]) -> str:
+    """``"did you mean 'X'? "`` for the closest of ``choices`` to ``word``
+    (:func:`difflib.get_close_matches`, cutoff 0.6), or ``""`` when none is close."""
+    hits = difflib.get_close_matches(word, [str(c) for c in choices], n=1, cutoff=0.6)
+    return f"did you mean '{hits[0]}'? " if hits else ""
+
+
+#: "unknown <what> '<word>'; <allowed label>: [<choices>]" in the scenario errors of abm
+_UNKNOWN = re.compile(r"unknown (key|override|base scenario|scenario) '([^']*)'; "
+                      r"(allowed keys|allowed|shipped scenarios): (\[[^\]]*\])")
+
+
+def with_suggestions(message: str) -> str:
+    """``message`` with "did you mean 'X'?" after each unknown key, override or scenario
+    name that is close to one of the allowed names it lists."""
+    def add(m: re.Match) -> str:
+        try:
+            choices = ast.literal_eval(m.group(4))
+        except (ValueError, SyntaxError):
+            return m.group(0)
+        return (f"unknown {m.group(1)} '{m.group(2)}'; {did_you_mean(m.group(2), choices)}"
+                f"{m.group(3)}: {m.group(4)}")
+    return _UNKNOWN.sub(add, message)
+
+
+def last_data_month() -> str:
+    """The last month a run may reach, ``"YYYY-12"``: December of the last year of the
+    demand outlook the model reads (``iea_gcmo2024`` growth rates in
+    ``abm/data/demand_outlook.csv``, :class:`abm.demand.DemandOutlook`; later years would
+    repeat the last rate, an extrapolation beyond the data)."""
+    from abm.demand import DemandOutlook
+
+    spans = DemandOutlook().future.values()
+    return f"{max(y1 for rows in spans for _y0, y1, _r in rows)}-12"
+
+
+def check_end(sc: Any, overrides: dict | None = None, origin: str = "") -> None:
+    """Refuse a scenario whose ``end`` lies after :func:`last_data_month`.
+
+    Raises:
+        abm.scenario.ScenarioError: one line naming the key (``--set end=...`` or the
+            scenario's field ``end``), the allowed range and why.
+    """
+    from abm.scenario import ScenarioError
+    from abm.timeline import to_month
+
+    last = last_data_month()
+    if to_month(sc.end) <= to_month(last):
+        return
+    key = (f"--set end={overrides['end']}" if overrides and "end" in overrides
+           else f"{origin or sc.name}: field 'end' {sc.end}")
+    raise ScenarioError(f"{key}: end must be a month from {sc.start} (the scenario's start) "
+                        f"to {last} (the last year of the demand outlook, "
+                        "abm/data/demand_outlook.csv; later months would extrapolate beyond "
+                        "the data)")
+
+
+def scenario_with_overrides(scenario: Any, overrides: dict | None = None) -> Any:
+    """The scenario of ``ree run``: :func:`load_scenario_input`, then
+    :func:`abm.scenario.apply_overrides`, then :func:`check_end`; errors carry "did you mean"
+    suggestions (:func:`with_suggestions`).
+
+    Raises:
+        abm.scenario.ScenarioError: the scenario, an override or ``end`` is invalid.
+    """
+    from abm.scenario import ScenarioError, apply_overrides
+
+    sc = load_scenario_input(scenario)
+    try:
+        out = apply_overrides(sc, overrides)
+    except ScenarioError as exc:
+        raise ScenarioError(with_suggestions(str(exc))) from None
+    origin = str(scenario) if isinstance(scenario, str | Path) else ""
+    check_end(out, overrides, origin)
+    return out
+
+
 def load_scenario_input(name_or_path: Any) -> Any:
     """:func:`abm.scenario.load_scenario`, with an existing file read by :func:`read_text_file`
     (so a byte-order mark is accepted and a non-UTF-8 file is named); shipped names and
     :class:`~abm.scenario.Scenario` objects are passed through unchanged.
 
     Raises:
-        abm.scenario.ScenarioError: unknown name, unreadable or non-UTF-8 file, invalid content.
+        abm.scenario.ScenarioError: unknown name, unreadable or non-UTF-8 file, invalid
+            content; an unknown key or name close to an allowed one gets "did you mean"
+            (:func:`with_suggestions`).
     """
     from abm.scenario import ScenarioError, load_scenario, loads_scenario
 
-    if isinstance(name_or_path, str | Path) and str(name_or_path).strip() \
-            and Path(name_or_path).is_file():
-        try:
-            text = read_text_file(name_or_path)
-        except InputFileError as exc:
-            raise ScenarioError(str(exc)) from None
-        return loads_scenario(text, str(Path(name_or_path)))
-    return load_scenario(name_or_path)
+    try:
+        if isinstance(name_or_path, str | Path) and str(name_or_path).strip() \
+                and Path(name_or_path).is_file():
+            try:
+                text = read_text_file(name_or_path)
+            except InputFileError as exc:
+                raise ScenarioError(str(exc)) from None
+            return loads_scenario(text, str(Path(name_or_path)))
+        return load_scenario(name_or_path)
+    except ScenarioError as exc:
+        raise ScenarioError(with_suggestions(str(exc))) from None

@@ -22,9 +22,9 @@ import pandas as pd
 from abm.accounts import ACCOUNT_METRICS, FOCUS_REGIONS
 from abm.data import check_tables
 from abm.model import RareEarthModel, check_months
-from abm.scenario import Scenario, apply_overrides
+from abm.scenario import Scenario
 from abm.timeline import month_index, to_month
-from experiments.inputs import load_scenario_input
+from experiments.inputs import scenario_with_overrides
 
 PACKAGES = ("mesa", "numpy", "scipy", "pandas", "pyarrow", "pydantic", "matplotlib")
 
@@ -554,7 +554,8 @@ def run_to_folder(scenario: str | Path | Scenario, out: Path, *, seed: int = 0,
     ``manifest.json`` and nothing but run files); any other existing folder is refused.
 
     Raises:
-        ScenarioError: invalid scenario (nothing written).
+        ScenarioError: invalid scenario or override, or an ``end`` after the data's last
+            month (:func:`experiments.inputs.scenario_with_overrides`; nothing written).
         ValueError: ``months`` is not a whole number from 1 to the scenario horizon, or
             the run ends before ``levers.start`` while levers are set (they would never
             apply).
@@ -562,7 +563,7 @@ def run_to_folder(scenario: str | Path | Scenario, out: Path, *, seed: int = 0,
             a non-empty folder that is not a run output, or not writable); nothing is
             written or deleted.
     """
-    sc = apply_overrides(load_scenario_input(scenario), overrides)
+    sc = scenario_with_overrides(scenario, overrides)
     check_months(sc, months, minimum=1, name="--months")     # before any work
     gated = sc.gated_levers()
     if gated and months is not None:

@@ -56,7 +56,8 @@ def test_run_with_set_overrides_one_lever(tmp_path):
 
 
 @pytest.mark.parametrize("item, fragment", [
-    ("levers.approval_rate=0.1", "unknown override 'levers.approval_rate'; allowed: "),
+    ("levers.approval_rate=0.1", ("unknown override 'levers.approval_rate'; did you mean "
+                                  "'levers.approval_rate_us'? allowed: ")),
     ("levers.approval_rate_us=2", ("field 'levers.approval_rate_us': got 2; allowed: "
                                    "0 <= approval_rate_us <= 1")),
     ("levers.approval_rate_us", "write --set KEY=VALUE"),

@@ -67,8 +67,11 @@ err_console = Console(stderr=True, soft_wrap=True)
 
 SpecArg = typer.Argument(..., metavar="SPEC", help="Experiment spec (TOML).", exists=False,
                          dir_okay=False)
+#: metavar of a flag option: no "<bool>" type column in --help (a flag takes no value)
+FLAG = ""
 OutOpt = typer.Option(DEFAULT_OUT, "--out", "-o", help="Parent directory of the result store.")
-JsonOpt = typer.Option(False, "--json", help="Print a JSON summary instead of tables.")
+JsonOpt = typer.Option(False, "--json", metavar=FLAG,
+                       help="Print a JSON summary instead of tables.")
 
 
 class _WarningLines(logging.Handler):
@@ -142,9 +145,11 @@ def _fmt_s(s: float | None) -> str:
 def plan_cmd(
     spec: Path = SpecArg,
     out: Path = OutOpt,
-    fresh: bool = typer.Option(False, "--fresh", help="Discard a store made by a different spec."),
+    fresh: bool = typer.Option(False, "--fresh", metavar=FLAG,
+                               help="Discard a store made by a different spec."),
     workers: int | None = typer.Option(None, "--workers", "-w", min=1, help="Workers for the time estimate."),
-    pilot: bool = typer.Option(False, "--pilot", help="Time one run in-process for the estimate."),
+    pilot: bool = typer.Option(False, "--pilot", metavar=FLAG,
+                               help="Time one run in-process for the estimate."),
     as_json: bool = JsonOpt,
 ) -> None:
     """Validate SPEC, compile its design and write spec.json + design.parquet."""
@@ -177,11 +182,14 @@ def run_cmd(
     workers: int | None = typer.Option(None, "--workers", "-w", help="Worker processes (default: CPU count)."),
     address: str | None = typer.Option(None, "--address", help="Address of a running Dask scheduler (tcp://host:8786) or Ray cluster."),
     out: Path = OutOpt,
-    fresh: bool = typer.Option(False, "--fresh", help="Discard a store made by a different spec (and its results)."),
-    retry_failed: bool = typer.Option(False, "--retry-failed", help="Also rerun runs that failed before."),
+    fresh: bool = typer.Option(False, "--fresh", metavar=FLAG,
+                               help="Discard a store made by a different spec (and its results)."),
+    retry_failed: bool = typer.Option(False, "--retry-failed", metavar=FLAG,
+                                      help="Also rerun runs that failed before."),
     chunk_size: int | None = typer.Option(None, "--chunk-size", min=1, help="Runs per task (default: adaptive)."),
     max_runs: int | None = typer.Option(None, "--max-runs", min=0, help="Run at most this many now."),
-    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar with an ETA."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", metavar=FLAG,
+                                  help="Show a progress bar with an ETA."),
     as_json: bool = JsonOpt,
 ) -> None:
     """Run every unfinished run of SPEC (resumes; a finished sweep runs nothing).
@@ -243,7 +251,7 @@ def analyze_cmd(
     out: Path = OutOpt,
     conf_level: float = typer.Option(0.95, "--conf-level", min=0.5, max=0.999),
     num_resamples: int = typer.Option(200, "--resamples", min=10),
-    plots: bool = typer.Option(True, "--plots/--no-plots", help="Write bar charts."),
+    plots: bool = typer.Option(True, "--plots/--no-plots", metavar=FLAG, help="Write bar charts."),
     as_json: bool = JsonOpt,
 ) -> None:
     """Sobol/Morris/FAST indices, factorial main effects and PRIM scenario discovery from

@@ -240,14 +240,17 @@ def _open_store(
     the store. Returns (spec, store, design, hash, created).
 
     Raises SpecError / SpecChangedError / StoreError (a damaged store file, a file where a
-    store folder belongs or the reverse) / StoreBusyError (another driver holds the store)
+    store folder belongs or the reverse, a store folder that is not a store and holds other
+    files) / StoreBusyError (another driver holds the store)
     before writing anything but the store folder and its lock file.
     """
     spec, _handle, digest = load_spec(spec_path)
     store = RunStore(Path(out or DEFAULT_OUT) / spec.name)
     store.check_folder()
+    store.check_not_foreign()
     stack.enter_context(store.driver_lock(command))
     store.check_folder()  # again, now that no other driver can change the store
+    store.check_not_foreign()
     doc, h = _spec_doc(spec, digest, str(spec_path))
     same = False
     if store.exists() and not fresh:

@@ -200,6 +200,27 @@ class RunStore:
                 raise StoreError(f"{f} is a folder, not a file; the sweep writes its "
                                  f"{f.name} there: move or rename the folder (nothing was run)")
 
+    def check_not_foreign(self) -> None:
+        """Raise :class:`StoreError` when the store folder exists, is not a store yet (no
+        ``spec.json``) and holds anything but the store's own names (its files and folders,
+        the lock file, temporary ``.*.tmp`` files): ``plan`` and ``run`` would otherwise
+        write a sweep among a user's files. Files a user adds to an existing store are left
+        alone (:meth:`wipe` removes only the store's own)."""
+        if not self.root.is_dir() or self.spec_path.exists():
+            return
+        own = {p.name for p in (self.spec_path, self.design_path, self.provenance_path,
+                                self.results_dir, self.timeseries_dir, self.analysis_dir)}
+        own.add(LOCK_NAME)
+        foreign = sorted(p.name for p in self.root.iterdir()
+                         if p.name not in own and not (p.name.startswith(".")
+                                                       and p.name.endswith(".tmp")))
+        if foreign:
+            shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more"
+                                              if len(foreign) > 5 else "")
+            raise StoreError(f"{self.root} holds files that are not a sweep's ({shown}); the "
+                             "sweep would be written among them: choose another --out (the "
+                             "store is --out/<spec name>) or move them (nothing was written)")
+
     @contextmanager
     def driver_lock(self, command: str) -> Iterator[None]:
         """Hold the store's lock (``flock`` on :data:`LOCK_NAME`, created with the store

@@ -1,0 +1,126 @@
+"""A new user's failing inputs (issue 14): an `end` past the data, a sweep planned into a folder
+of other files, `<bool>` in --help, errors wrapped on stdout, and mistyped keys without a
+suggestion."""
+
+from __future__ import annotations
+
+import pytest
+from sweep_toy_models import write_toy_spec
+from typer.testing import CliRunner
+
+from abm.scenario import ScenarioError
+from experiments.cli import app
+from experiments.inputs import (
+    did_you_mean,
+    last_data_month,
+    scenario_with_overrides,
+    with_suggestions,
+)
+from experiments.sweep.cli import sweep_app
+
+
+def _invoke(args, columns=60, cli=app):
+    """Run `ree ...` in a terminal 60 columns wide (so any wrapping would show)."""
+    return CliRunner().invoke(cli, args, env={"COLUMNS": str(columns)})
+
+
+def _one_error_line(res) -> str:
+    assert res.exit_code == 2, res.output
+    assert res.stdout == ""                        # errors go to stderr
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1, res.stderr             # not wrapped at the terminal width
+    return lines[0]
+
+
+# ---------------------------------------------------------------- (a) end past the data
+def test_end_past_the_data_is_refused_naming_the_key_and_range(tmp_path):
+    assert last_data_month() == "2050-12"          # iea_gcmo2024 growth rates end in 2050
+    out = tmp_path / "run"
+    line = _one_error_line(_invoke(["run", "--set", "end=2099-12", "--out", str(out)]))
+    assert line == ("Invalid scenario: --set end=2099-12: end must be a month from 2024-01 "
+                    "(the scenario's start) to 2050-12 (the last year of the demand outlook, "
+                    "abm/data/demand_outlook.csv; later months would extrapolate beyond the "
+                    "data)")
+    assert not out.exists()
+    # the last allowed month is accepted (checked without running 27 years)
+    assert scenario_with_overrides("controls-2025", {"end": "2050-12"}).end == "2050-12"
+    # in a scenario file the field is named
+    p = tmp_path / "long.toml"
+    p.write_text('extends = "baseline"\nend = "2060-12"\n')
+    line = _one_error_line(_invoke(["run", str(p), "--seeds", "2", "--out", str(out)]))
+    assert f"{p}: field 'end' 2060-12: end must be a month from 2024-01" in line
+    assert not out.exists()
+
+
+# ------------------------------------------------ (b) a sweep store among a user's files
+def test_sweep_plan_refuses_a_store_folder_holding_other_files(tmp_path):
+    spec = write_toy_spec(tmp_path / "toy.toml", replicates=1)
+    store = tmp_path / "out" / "toy"
+    store.mkdir(parents=True)
+    (store / "thesis.docx").write_text("mine")
+    res = _invoke(["plan", str(spec), "--out", str(tmp_path / "out")], cli=sweep_app)
+    assert res.exit_code == 1
+    assert f"{store} holds files that are not a sweep's (thesis.docx)" in res.stderr
+    assert sorted(p.name for p in store.iterdir()) == ["thesis.docx"]   # nothing written
+    # an empty folder, or an existing store with a note added, is fine
+    (store / "thesis.docx").unlink()
+    assert _invoke(["plan", str(spec), "--out", str(tmp_path / "out")],
+                   cli=sweep_app).exit_code == 0
+    (store / "notes.md").write_text("my notes on this sweep")
+    assert _invoke(["plan", str(spec), "--out", str(tmp_path / "out")],
+                   cli=sweep_app).exit_code == 0
+
+
+# ------------------------------------------------------------------ (c) --help
+def test_flags_show_no_bool_type_in_help():
+    res = _invoke(["--help"], columns=100)
+    line = next(ln for ln in res.output.splitlines() if "--version" in ln)
+    assert "<bool>" not in line and "print the package version" in line
+    res = _invoke(["run", "--help"], columns=100)
+    assert "<bool>" not in next(ln for ln in res.output.splitlines() if "--no-charts" in ln)
+    res = _invoke(["run", "--help"], columns=100, cli=sweep_app)
+    for flag in ("--fresh", "--retry-failed", "--no-progress", "--json"):
+        assert "<bool>" not in next(ln for ln in res.output.splitlines() if flag in ln), flag
+
+
+# ------------------------------------------- (d) stderr, unwrapped, "did you mean"
+def test_mistyped_set_key_gets_a_suggestion_on_one_stderr_line(tmp_path):
+    line = _one_error_line(_invoke(["run", "--set", "levers.aproval_rate_us=0.1", "--out",
+                                    str(tmp_path / "o")]))
+    assert line.startswith("Invalid scenario: unknown override 'levers.aproval_rate_us'; "
+                           "did you mean 'levers.approval_rate_us'? allowed: [")
+
+
+def test_mistyped_scenario_file_key_and_name_get_a_suggestion(tmp_path):
+    p = tmp_path / "typo.toml"
+    p.write_text('extends = "controls-2025"\n[levers]\naproval_rate_us = 0.1\n')
+    line = _one_error_line(_invoke(["run", str(p), "--out", str(tmp_path / "o")]))
+    assert (f"{p}: field 'levers.aproval_rate_us': unknown key 'aproval_rate_us'; did you "
+            "mean 'approval_rate_us'? allowed keys: [") in line
+    line = _one_error_line(_invoke(["run", "controls-2052", "--out", str(tmp_path / "o")]))
+    assert "unknown scenario 'controls-2052'; did you mean 'controls-2025'?" in line
+    p.write_text('extends = "controls-2026"\n')
+    line = _one_error_line(_invoke(["run", str(p), "--out", str(tmp_path / "o")]))
+    assert "unknown base scenario 'controls-2026'; did you mean 'controls-2025'?" in line
+
+
+def test_other_errors_are_one_stderr_line_too(tmp_path):
+    line = _one_error_line(_invoke(["run", "--set", "nothing", "--out", str(tmp_path / "o")]))
+    assert line == ("Error: Invalid value for --set: 'nothing': write --set KEY=VALUE, e.g. "
+                    "--set levers.approval_rate_us=0.1")
+    line = _one_error_line(_invoke(["run", "--months", "999", "--out", str(tmp_path / "o")]))
+    assert line.startswith("Error: --months must be a whole number from 1 to the scenario "
+                           "horizon (144 months")
+
+
+def test_did_you_mean():
+    assert did_you_mean("aproval_rate_us", ["approval_rate_us", "start"]) == \
+        "did you mean 'approval_rate_us'? "
+    assert did_you_mean("zzz", ["approval_rate_us", "start"]) == ""
+    # a message without a close name, or with nothing to suggest, is unchanged
+    msg = "x.toml: field 'levers.zzz': unknown key 'zzz'; allowed keys: ['start']"
+    assert with_suggestions(msg) == msg
+    assert with_suggestions("end 2023-12 is before start 2024-01") == \
+        "end 2023-12 is before start 2024-01"
+    with pytest.raises(ScenarioError, match="did you mean 'levers.start'"):
+        scenario_with_overrides("baseline", {"levers.strat": "2025-01"})
