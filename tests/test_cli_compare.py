@@ -93,11 +93,10 @@ def test_ree_compare_prints_the_table_and_writes_csv_and_png(two_runs, tmp_path)
     assert (out / "comparison.png").stat().st_size > 10_000
     meta = json.loads((out / "comparison.json").read_text())
     assert meta["run_a"]["label"] == "baseline, seed 0"
-    # a second comparison replaces the first
-    assert runner.invoke(app, ["compare", str(two_runs[1]), str(two_runs[0]), "--out",
-                               str(out)]).exit_code == 0
-    assert pd.read_csv(out / "comparison.csv").set_index("outcome").loc[
-        "NdPr price China, peak", "difference"] == -40.0
+    # an earlier comparison may be replaced; a run folder may not be overwritten
+    res = runner.invoke(app, ["compare", str(two_runs[1]), str(two_runs[0]), "--out",
+                              str(two_runs[0])])
+    assert res.exit_code == 2 and "not an earlier output of this command" in res.stderr
 
 
 def test_two_tiny_model_runs_compare_to_their_summaries(tmp_path):
