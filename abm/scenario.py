@@ -705,6 +705,20 @@ def _bounds(cls: type[BaseModel] | None, loc: tuple) -> str | None:
     return f"{lo}{loc[-1]}{hi}" if lo or hi else None
 
 
+#: ``measures[N]`` in a message of a check across measures, with the block it may name
+_MEASURE_REF = re.compile(r"measures\[(\d+)\]( \((?:\[\[measures\]\] )?block \d+\))?")
+
+
+def _file_ref(hit: re.Match, first_block: int) -> str:
+    """Measure ``N`` of a merged ``extends`` scenario renumbered in its file's own
+    ``[[measures]]`` blocks, or named as a measure of the base scenario."""
+    i = int(hit.group(1))
+    if i < first_block:
+        return f"the base scenario's measures[{i}]"
+    j = i - first_block
+    return f"measures[{j}]" + (f" ([[measures]] block {j + 1})" if hit.group(2) else "")
+
+
 def _format_errors(err: ValidationError, data: Any, origin: str, first_block: int = 0) -> str:
     """One line per error; ``first_block`` measures come from an ``extends`` base, so a
     measure's block is counted in the file's own ``[[measures]]`` blocks."""
@@ -738,6 +752,8 @@ def _format_errors(err: ValidationError, data: Any, origin: str, first_block: in
                 where = f" ({name}, {block})"
             except (KeyError, IndexError, TypeError, AttributeError):
                 where = ""
+        if first_block and not path:     # a check across measures names them in its text
+            msg = _MEASURE_REF.sub(lambda h: _file_ref(h, first_block), msg)
         # root-level checks name the field in the message itself
         lines.append(f"{origin}: field '{path}'{where}: {msg}" if path else f"{origin}: {msg}")
     return "\n".join(lines)

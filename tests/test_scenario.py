@@ -431,3 +431,22 @@ def test_parameter_range_errors_give_the_interval():
         loads_scenario('name="x"\n[parameters]\nfinal_demand_elasticity=5.0', "s.toml")
     assert str(err.value) == ("s.toml: field 'parameters.final_demand_elasticity': got 5.0; "
                               "allowed: -1.0 <= final_demand_elasticity <= -0.05")
+
+
+def test_checks_across_measures_of_an_extends_file_count_the_files_own_blocks(tmp_path):
+    """A new user's failing input (session 7): the horizon and duplicate checks of a file that
+    extends controls-2025 named its first block measures[31] (the base's 31 measures first)."""
+    from abm.scenario import ScenarioError, load_scenario
+    block = ('extends = "controls-2025"\n[[measures]]\nkind = "tariff"\nid = "{id}"\n'
+             'date = "{date}"\nactor = "US"\ntargets = ["CN"]\ngoods = ["magnets"]\nrate = 0.1\n')
+    p = tmp_path / "ext.toml"
+    p.write_text(block.format(id="mine", date="2099-01"))
+    with pytest.raises(ScenarioError) as e:
+        load_scenario(p)
+    assert str(e.value) == (f"{p}: measures[0].date 2099-01 is outside the horizon "
+                            "2024-01..2035-12")
+    p.write_text(block.format(id="mine", date="2025-05") + block.format(
+        id="us_fentanyl_1", date="2025-06").split("\n", 1)[1])
+    with pytest.raises(ScenarioError) as e:
+        load_scenario(p)
+    assert str(e.value) == f"{p}: measures[1].id 'us_fentanyl_1' is used twice; ids must be unique"
