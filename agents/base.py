@@ -20,6 +20,8 @@ import math
 import mesa
 import numpy as np
 
+from abm.timeline import WEEKS_PER_MONTH
+
 
 class Stock:
     """Tonnes of one good with China-mined (``cm``) and China-any (``ca``) shares in [0, 1]."""
@@ -381,11 +383,39 @@ class Firm(mesa.Agent):
             return p
         return max(p, pol.guaranteed_price(self.region, g, self.stage == "magnets"))
 
+    def forward_sale_price(self, g: int) -> float:
+        """Price the firm expects for ``g`` when an input bought now leaves in its products,
+        USD/kg: its expected price carried forward over the holding horizon ``h`` = input
+        cover (``inventory_target_weeks``) + finished-goods cover (``sell_cover_months``)
+        by its own expectation model, in which the expected price returns to the anchor
+        with time constant ``price_anchor_months`` (anchoring and adjustment, Sterman 2000,
+        ch. 16 and 20):
+
+        ``a + (p_hat - a) x exp(-h / price_anchor_months)``,
+
+        or the guaranteed price if higher. Derived-demand values of inputs use it (Marshall's
+        derived demand: an input is worth the margin of the product it goes into, at the
+        price that product is expected to fetch when it is sold, Hicks 1932, ch. 6); the
+        long-run anchor alone would leave input values flat while product prices stay high
+        for months (issue 12: magnets at 10-20x in 2010-11 while Dy stayed flat)."""
+        par = self.model.params
+        p = self.exp_price.get(g)
+        if p is None:
+            p = self.expected(g)
+        a = self.anchor_price.get(g)
+        if a is None:
+            a = self.anchor(g)
+        h = par.inventory_target_weeks / WEEKS_PER_MONTH + par.sell_cover_months
+        v = a + (p - a) * math.exp(-h / par.price_anchor_months)
+        pol = self.model.policy
+        if not pol.floors:
+            return v
+        return max(v, pol.guaranteed_price(self.region, g, self.stage == "magnets"))
+
     def longrun_sale_price(self, g: int) -> float:
         """Long-run price the firm expects for its sales of ``g``: its anchor price
-        (:meth:`anchor`), or the guaranteed price if higher, USD/kg. Derived-demand values
-        of inputs use it: an input bought now is sold in products over the months ahead, so
-        a spike in a thin market does not at once raise what every input is worth."""
+        (:meth:`anchor`), or the guaranteed price if higher, USD/kg: the price of the NPV
+        test and of the mothball rule."""
         pol = self.model.policy
         a = self.anchor_price.get(g)
         if a is None:

@@ -149,8 +149,8 @@ class MagnetMaker(Firm):
         """Most this maker would pay for oxide ``og``: its derived-demand value, USD/kg;
         ``recipes`` and ``costs`` as in :meth:`planned_output`.
 
-        For a light rare earth (or Sm, Gd in SmCo) it is the magnet's margin (at the long-run
-        sale price, :meth:`~agents.base.Firm.longrun_sale_price`) over the other inputs (at
+        For a light rare earth (or Sm, Gd in SmCo) it is the magnet's margin (at the forward
+        sale price, :meth:`~agents.base.Firm.forward_sale_price`) over the other inputs (at
         expected prices) and conversion, per kg of the oxide in it. For Dy and Tb in an NdFeB maker
         the substitute is the standard grade: without them the maker makes standard rather
         than high-temperature magnets, so their value is the high-temperature grade's margin
@@ -162,7 +162,7 @@ class MagnetMaker(Firm):
         if costs is None:
             costs = self.input_costs(recipes)
         if sale is None:
-            sale = {g: self.longrun_sale_price(g) for g in self.mix}
+            sale = {g: self.forward_sale_price(g) for g in self.mix}
 
         def margin(g, skip):
             return sale[g] - self.unit_cost - sum([c for i, c in costs[g] if i != skip])
@@ -190,7 +190,7 @@ class MagnetMaker(Firm):
             for og, a in recipes[g].items():
                 use[og] = use.get(og, 0.0) + q * a
         cover = par.inventory_target_weeks / WEEKS_PER_MONTH
-        sale = {g: self.longrun_sale_price(g) for g in self.mix}
+        sale = {g: self.forward_sale_price(g) for g in self.mix}
         for og, rate in use.items():
             # derived demand: the oxide's value in the magnet; magnet prices pass input
             # costs through, so a maker values an input at least at its expected price
@@ -204,12 +204,21 @@ class MagnetMaker(Firm):
 
         Output of each grade is bounded by its inputs on hand (Leontief), except that the
         standard NdFeB grade does not need Dy or Tb: standard N-grades are made without
-        them, and the small addition in the bill of materials is used when on hand."""
+        them, and the small addition in the bill of materials is used when on hand. Grades
+        are made in order of unit margin at expected prices (sale price less conversion
+        and inputs), so an input short for both goes to the more valuable grade first."""
         recipes = self.recipes()
-        plan = self.planned_output(recipes)
+        costs = self.input_costs(recipes)
+        plan = self.planned_output(recipes, costs)
         revenue = cost = 0.0
         std = self._std
-        for g, q in plan.items():
+        # inputs shared by the grades go to the grade with the highest unit margin first
+        # (a multi-product firm's allocation of a scarce common input by its marginal
+        # revenue product: the Leontief plan solved greedily, ties in mix order)
+        order = sorted(plan, key=lambda g: -(self.sale_price(g) - self.unit_cost
+                                             - sum([c for _, c in costs[g]])))
+        for g in order:
+            q = plan[g]
             r = recipes[g]
             if q <= 0:
                 self.output_month[g] = 0.0

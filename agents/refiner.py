@@ -127,11 +127,12 @@ class Refiner(Firm):
 
     def post_orders(self, book) -> None:
         """Bid for feeds (split by feed weights; derived-demand value at the oxides'
-        long-run sale prices, :meth:`~agents.base.Firm.longrun_sale_price`) and offer oxide
+        forward sale prices, :meth:`~agents.base.Firm.forward_sale_price`) and offer oxide
         stocks."""
         oxide = self.expected_oxides()
         plan = self.planned_throughput(oxide)
-        values = self.feed_values(self.longrun_oxides())[0]
+        values = self.feed_values(np.array([self.forward_sale_price(og)
+                                            for og in self.oxide_goods]))[0]
         cover = self.model.params.inventory_target_weeks / WEEKS_PER_MONTH
         for w, g, value in zip(self.feed_weights, self.feed_goods, values):
             if w <= 1e-6 or value <= 0:

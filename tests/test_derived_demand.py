@@ -1,0 +1,94 @@
+"""Hand checks of the session-8 derived-demand rules (docs/ODD.md 7.6, 7.7): input values at
+the forward sale price, and scarce common inputs going to the grade with the higher margin."""
+
+import math
+
+import pytest
+
+from abm.model import RareEarthModel
+from abm.timeline import WEEKS_PER_MONTH
+from agents import MagnetMaker, Refiner
+
+
+@pytest.fixture()
+def model():
+    return RareEarthModel("baseline", seed=0, months=1)
+
+
+def _ndfeb_maker(model):
+    return next(a for a in model.agents_by_type[MagnetMaker]
+                if a.product == "ndfeb" and a.region == "CN")
+
+
+def test_forward_price_carries_the_expected_price_towards_the_anchor_over_the_holding_horizon(
+        model):
+    a = _ndfeb_maker(model)
+    par = model.params
+    g = model.catalog.index["mag_ndfeb_ht"]
+    a.exp_price[g], a.anchor_price[g] = 300.0, 30.0
+    h = par.inventory_target_weeks / WEEKS_PER_MONTH + par.sell_cover_months
+    want = 30.0 + 270.0 * math.exp(-h / par.price_anchor_months)
+    assert a.forward_sale_price(g) == pytest.approx(want, rel=1e-12)
+    # at the defaults (8 weeks, 1 month, 30 months) about 91% of the gap remains
+    assert want == pytest.approx(30.0 + 270.0 * 0.9095, rel=1e-3)
+    # no gap, no change
+    a.exp_price[g] = 30.0
+    assert a.forward_sale_price(g) == 30.0
+
+
+def test_input_value_follows_the_forward_magnet_price_not_the_anchor(model):
+    a = _ndfeb_maker(model)
+    cat = model.catalog
+    std, ht = cat.index["mag_ndfeb_std"], cat.index["mag_ndfeb_ht"]
+    nd = cat.index["ox_Nd"]
+    for g in (std, ht):
+        a.anchor_price[g] = float(cat.ref_price[g])
+        a.exp_price[g] = float(cat.ref_price[g])
+    before = a.input_value(nd)
+    # magnets expected at 5x reference now, anchor unchanged: Nd is worth more
+    for g in (std, ht):
+        a.exp_price[g] = 5.0 * float(cat.ref_price[g])
+    after = a.input_value(nd)
+    recipes = a.recipes()
+    costs = a.input_costs(recipes)
+    want = max((a.forward_sale_price(g) - a.unit_cost
+                - sum(c for i, c in costs[g] if i != nd)) / recipes[g][nd]
+               for g in (std, ht) if recipes[g].get(nd, 0) > 0)
+    assert after == pytest.approx(want, rel=1e-12)
+    assert after > before + 3.0 * float(cat.ref_price[std]) / recipes[std][nd]
+
+
+def test_refiner_feed_bids_use_forward_oxide_prices(model):
+    r = next(a for a in model.agents_by_type[Refiner] if a.region == "CN")
+    import numpy as np
+    fw = np.array([r.forward_sale_price(og) for og in r.oxide_goods])
+    lr = r.longrun_oxides()
+    # at the start expectations equal anchors, so both read the same prices
+    assert np.allclose(fw, lr, rtol=1e-12)
+    og = r.oxide_goods[0]
+    r.exp_price[og] = 2.0 * r.anchor_price.get(og, r.anchor(og))
+    assert r.forward_sale_price(og) > r.longrun_sale_price(og)
+
+
+def test_a_short_common_input_goes_to_the_grade_with_the_higher_unit_margin(model):
+    """One maker, Nd/Pr on hand for only part of the plan: the HT grade, priced at 10x its
+    reference, is made in full first; the standard grade gets what is left."""
+    a = _ndfeb_maker(model)
+    cat = model.catalog
+    std, ht = cat.index["mag_ndfeb_std"], cat.index["mag_ndfeb_ht"]
+    a.hre_factor = 1.0
+    a.exp_price[ht] = 10.0 * float(cat.ref_price[ht])
+    a.exp_price[std] = float(cat.ref_price[std])
+    recipes = a.recipes()
+    plan = a.planned_output(recipes)
+    assert plan[ht] > 0 and plan[std] > 0
+    # inputs: enough of every oxide for the HT plan only, plus 10% of the standard plan
+    for og in set(recipes[ht]) | set(recipes[std]):
+        s = a.stock(og)
+        s.take(s.qty)
+        need = plan[ht] * recipes[ht].get(og, 0.0) + 0.1 * plan[std] * recipes[std].get(og, 0.0)
+        if need > 0:
+            s.add(need, 0.0, 0.0)
+    a.produce()
+    assert a.output_month[ht] == pytest.approx(plan[ht], rel=1e-9)
+    assert a.output_month[std] == pytest.approx(0.1 * plan[std], rel=1e-6)
