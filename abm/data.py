@@ -91,6 +91,7 @@ SCHEMAS: dict[str, dict[str, str]] = {
                              "capex_usd_m": "float+?",
                              "project_status": "choice:project_status",
                              "announced": "date?", "earliest_start": "date?",
+                             "decided": "date?",
                              "source": "str", "status": "status"},
     "rampup.csv": {"project": "str", "period": "str", "period_start": "date",
                    "period_years": "float+", "start_up": "date", "output_t": "float+",

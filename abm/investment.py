@@ -210,6 +210,10 @@ class Project:
         earliest: earliest start-up step.
         total: capacity is the plant's total after the project (:data:`TOTAL_CAPACITY_ROWS`).
         source: the row's source.
+        sunk: the sponsor decided to build before the run starts (the row's ``decided``
+            month is before the start): the project is committed at the first review and
+            starts up at its earliest start, without the NPV test (a decided project's
+            capital is sunk; Dixit and Pindyck 1994, ch. 1).
     """
 
     pid: str
@@ -224,6 +228,7 @@ class Project:
     earliest: int
     total: bool = False
     source: str = ""
+    sunk: bool = False
     new_firm: bool = True
     committed: int | None = None
     online: int | None = None
@@ -252,7 +257,8 @@ def pipeline_table(feed_of: dict | None = None) -> pd.DataFrame:
     Returns:
         Columns ``project_id, firm, project, region, stage, product, capacity_t_per_yr``
         (model units), ``capex_usd`` (NaN where missing), ``announced``, ``earliest_start``
-        (Periods or None), ``project_status``, ``source``.
+        (Periods or None), ``decided`` (the sponsor's final investment decision or start
+        of construction, Period or None), ``project_status``, ``source``.
     """
     feed_of = feed_of or {}
     df = load_table("project_pipeline.csv")
@@ -279,6 +285,7 @@ def pipeline_table(feed_of: dict | None = None) -> pd.DataFrame:
                      "capex_usd": (float(r["capex_usd_m"]) * 1e6
                                    if not pd.isna(r["capex_usd_m"]) else math.nan),
                      "announced": r["announced"], "earliest_start": r["earliest_start"],
+                     "decided": r["decided"],
                      "project_status": r["project_status"], "source": r["source"]})
     return pd.DataFrame(rows)
 
@@ -345,7 +352,9 @@ class Pipeline:
     its sponsor's hurdle (``investment_hurdle``, 0 under a price guarantee) x its capital
     cost, and starts up at
     ``max(earliest, t + earliest - visible)`` (never before its earliest start; a late
-    decision delays start-up by the same months). The sponsor is the firm already in the
+    decision delays start-up by the same months). A project its sponsor decided before the
+    run starts (:attr:`Project.sunk`) is committed at once and starts up at its earliest
+    start. The sponsor is the firm already in the
     world that runs the plant, or a new firm agent created for the project but registered
     with the model only when the project starts up (entry); until then its expectations
     adapt to observed prices like every firm's. A greenfield mine of an entrant is judged
@@ -382,6 +391,8 @@ class Pipeline:
         for p in self.projects:
             a = p.agent
             if p.committed is not None:
+                if p.startup is None and p.new_firm and t < p.online:
+                    a.update_expectations()  # a committed entrant goes on learning prices
                 if p.startup is None and t >= p.online and p.new_firm:
                     model.register_agent(a)
                     a.nameplate, a.capacity = p.capacity, 0.0
@@ -405,10 +416,10 @@ class Pipeline:
                                          else a.capacity), 0.0)
                 if size <= 0:
                     continue
-            online = max(p.earliest, t + (p.earliest - p.visible))
+            online = p.earliest if p.sunk else max(p.earliest, t + (p.earliest - p.visible))
             capex = p.capex * size / p.capacity
-            value, fin = a.project_npv(size, capex, online - t)
-            if value < a.hurdle() * fin.capex:
+            value, fin = a.project_npv(size, capex, max(online - t, 0))
+            if not p.sunk and value < a.hurdle() * fin.capex:
                 continue
             p.committed, p.online, p.capacity = t, online, size
             if p.new_firm:

@@ -387,7 +387,7 @@ def build_pipeline(model, scenario, start) -> Pipeline:
     cls = {"mining": Miner, "separation": Refiner, "magnets": MagnetMaker}
     projects = []
     for r in table.sort_values("project_id", kind="stable").to_dict("records"):
-        for k in ("earliest_start", "announced"):
+        for k in ("earliest_start", "announced", "decided"):
             if r[k] is not None and pd.isna(r[k]):
                 r[k] = None
         if r["earliest_start"] is None and r["project_status"] == "operating":
@@ -426,6 +426,7 @@ def build_pipeline(model, scenario, start) -> Pipeline:
                                 capacity=r["capacity_t_per_yr"], capex=float(capex),
                                 visible=visible, earliest=max(earliest, visible),
                                 total=r["project_id"] in TOTAL_CAPACITY_ROWS,
+                                sunk=r["decided"] is not None and r["decided"] < start,
                                 source=r["source"], new_firm=sponsor is None, agent=agent))
     return Pipeline(projects, intensity, sizes)
 

@@ -275,3 +275,33 @@ def test_a_price_guarantee_removes_the_real_options_hurdle():
     assert m.date.year == 2025 and m.date.month == 9
     assert us.hurdle() == 0.0
     assert jp.hurdle() == 0.25
+
+
+def test_a_project_decided_before_the_run_is_committed_at_once_and_starts_at_its_earliest():
+    """Mt Weld's concentrator was decided before 2009 (mining from 2007): in embargo-2010 it is
+    committed at the first review whatever its NPV at 2009 prices (sunk) and starts up at its
+    earliest start, August 2011 (step 31); a project decided during the run is not sunk."""
+    m = RareEarthModel("embargo-2010", seed=0, months=2)
+    p = {x.pid: x for x in m.pipeline.projects}
+    weld, phoenix = p["lynas_mt_weld"], p["molycorp_phoenix_p1"]
+    assert weld.sunk and not phoenix.sunk
+    a = weld.agent
+    assert a.project_npv(weld.capacity, weld.capex, weld.earliest)[0] < 0   # not viable
+    m.run()
+    assert (weld.committed, weld.online) == (0, 31)
+    assert phoenix.committed is None
+
+
+def test_a_committed_entrant_goes_on_learning_prices_before_it_starts_up():
+    """An entrant committed to a project updates its expectations every month until
+    start-up (before session 8 it kept those of the month it committed: Mt Weld entered the
+    2011 boom with 2009 prices and mothballed the next month)."""
+    m = RareEarthModel("embargo-2010", seed=0, months=24)
+    weld = next(x for x in m.pipeline.projects if x.pid == "lynas_mt_weld")
+    a = weld.agent
+    nd = m.catalog.index["ox_Nd"]
+    at_commit = a.anchor(nd)
+    m.run()
+    assert weld.committed == 0 and weld.startup is None       # committed, not yet started
+    # Nd rose about fourfold in China over 2010; the entrant's anchor followed it
+    assert a.anchor(nd) > 1.5 * at_commit
