@@ -8,7 +8,8 @@ they flip (XPASS -> failure) when calibration succeeds and the marker must be re
 
 Two sets of reduced runs: ``reduced`` (default test run) runs each episode only as far as
 its fast checks read (the 2010 cut to the end of 2011; the April 2025 licences and the two
-months after); ``reduced_full`` (``-m slow``) runs the whole reduced episodes (to 2013-12
+months after), through one `ree reproduce` whose report and output the pipeline tests check
+(``reproduction``); ``reduced_full`` (``-m slow``) runs the whole reduced episodes (to 2013-12
 and 2029-12) for the targets measured at their ends: the 2010-13 price peaks, lags and mine
 ramp, and US magnet capacity in 2029. A run of N months is the first N months of a longer
 run (``months`` only stops the run), so the fast checks read the same numbers as on the
@@ -47,14 +48,51 @@ def _run_reduced(tasks):
     return by
 
 
+#: the default run's reproduction (`ree reproduce --quick` with this profile): the reduced
+#: runs of the named variants, 4 seeds, to 2011-12 and 2025-07 (baseline 6 months, for the
+#: decoupling table); the report and CLI tests and the mechanism tests read the same runs
+REDUCED = rp.Profile("tiny", SEEDS, {
+    "embargo-2010": EMBARGO_MONTHS, "embargo-2010/no-quotas": EMBARGO_MONTHS,
+    "controls-2025": LICENCE_MONTHS, "no-controls": LICENCE_MONTHS, "baseline": 6})
+
+
 @pytest.fixture(scope="module")
-def reduced():
+def reproduction(tmp_path_factory):
+    """`ree reproduce --quick --workers 2` with the quick profile replaced by :data:`REDUCED`:
+    ``(CliRunner result, output folder, the ReproduceResult the command printed, the
+    run_task outputs it ran)``."""
+    out = tmp_path_factory.mktemp("reproduce") / "rep"
+    returned, runs = [], []
+    real_reproduce, real_run_variants = rp.reproduce, rp.run_variants
+
+    def spy_reproduce(*args, **kw):
+        returned.append(real_reproduce(*args, **kw))
+        return returned[-1]
+
+    def spy_run_variants(*args, **kw):
+        runs.extend(real_run_variants(*args, **kw))
+        return runs
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setitem(rp.PROFILES, "quick", REDUCED)
+        mp.setattr(rp, "reproduce", spy_reproduce)
+        mp.setattr(rp, "run_variants", spy_run_variants)
+        res = CliRunner().invoke(app, ["reproduce", "--quick", "--out", str(out),
+                                       "--workers", "2"])
+    assert res.exit_code == 0, res.output
+    (result,) = returned
+    return res, out, result, runs
+
+
+@pytest.fixture(scope="module")
+def reduced(reproduction):
     """Runs of the 2010 episode to the end of 2011 and of the 2025 licences to 2025-07, with
-    their counterfactuals, 4 seeds, in parallel (the default run's reduced runs)."""
-    return _run_reduced([
-        ("embargo-2010", EMBARGO_MONTHS), ("embargo-2010/no-quotas", EMBARGO_MONTHS),
-        (NO_ADAPTATION, EMBARGO_MONTHS),
-        ("controls-2025", LICENCE_MONTHS), ("no-controls", LICENCE_MONTHS)])
+    their counterfactuals, 4 seeds: those of :func:`reproduction` and the 2010 episode without
+    adaptation (the default run's reduced runs)."""
+    by = _run_reduced([(NO_ADAPTATION, EMBARGO_MONTHS)])
+    for r in reproduction[3]:
+        by.setdefault(r["variant"], []).append(r)
+    return by
 
 
 @pytest.fixture(scope="module")
@@ -320,36 +358,8 @@ def test_common_random_numbers_and_determinism():
     pd.testing.assert_frame_equal(seq["series"], a)
 
 
-TINY = rp.Profile("tiny", 1, {"embargo-2010": 20, "embargo-2010/no-quotas": 20,
-                              "controls-2025": 18, "no-controls": 18, "baseline": 6})
-
-
-@pytest.fixture(scope="module")
-def tiny_reproduction(tmp_path_factory):
-    """`ree reproduce --quick --seeds 2 --workers 2` with the quick profile replaced by
-    :data:`TINY` (5 variants, 6-20 months): ``(CliRunner result, output folder, the
-    ReproduceResult the command printed)``. One run shared by the test of the written report
-    and the tests of the command."""
-    out = tmp_path_factory.mktemp("reproduce") / "rep"
-    returned = []
-
-    def spy(*args, **kw):
-        returned.append(real(*args, **kw))
-        return returned[-1]
-
-    real = rp.reproduce
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setitem(rp.PROFILES, "quick", TINY)
-        mp.setattr(rp, "reproduce", spy)
-        res = CliRunner().invoke(app, ["reproduce", "--quick", "--seeds", "2", "--out",
-                                       str(out), "--workers", "2"])
-    assert res.exit_code == 0, res.output
-    (result,) = returned
-    return res, out, result
-
-
-def test_reproduce_writes_report_tables_figures(tiny_reproduction):
-    _, out, res = tiny_reproduction
+def test_reproduce_writes_report_tables_figures(reproduction):
+    _, out, res, _ = reproduction
     for f in ("REPORT.md", "manifest.json", "data/series.parquet", "tables/targets.csv",
               "tables/targets.md", "tables/decoupling.csv", "tables/decoupling.md",
               "tables/counterfactuals.csv", "tables/scenarios.csv",
@@ -362,13 +372,14 @@ def test_reproduce_writes_report_tables_figures(tiny_reproduction):
     # counterfactuals the profile skips are named (fresh-user check, session 4)
     assert "Not run in the tiny profile:" in report and "`embargo-2010/no-halt`" in report
     assert set(res.targets["status"]) <= {"PASS", "FAIL", "n/a"}
-    # the 2025 export target is computable on 18 months; the 2029 capacity target is not
+    # the 2025 export target is computable on 19 months; the 2029 capacity target is not
     st = res.targets.set_index("id")["status"]
     assert st["cn_magnet_export_fall"] in ("PASS", "FAIL")
     assert st["us_magnet_capacity_2029"] == "n/a"
     assert st["china_share_mining_2024"] == "PASS"
     man = json.loads((out / "manifest.json").read_text())
-    assert man["seeds"] == 2 and man["runs"] == 10 and man["mass_balance_max_relative"] < 1e-6
+    assert man["seeds"] == SEEDS and man["runs"] == 5 * SEEDS
+    assert man["mass_balance_max_relative"] < 1e-6
     assert len(man["variants"]["controls-2025"]["scenario_hash"]) == 64
     dec = pd.read_csv(out / "tables" / "decoupling.csv")
     assert set(dec["region"]) == {"US", "EU", "JP", "KR"}
@@ -377,10 +388,10 @@ def test_reproduce_writes_report_tables_figures(tiny_reproduction):
     assert not list(out.parent.glob(".rep.*")), "temporary folder left behind"
 
 
-def test_cli_reproduce_quick(tiny_reproduction, monkeypatch):
-    res, out, result = tiny_reproduction
+def test_cli_reproduce_quick(reproduction, monkeypatch):
+    res, out, result, _ = reproduction
     assert "Targets" in res.output and "cn_magnet_export_fall" in res.output
-    assert "2 seeds" in res.output
+    assert f"{SEEDS} seeds" in res.output
     assert (out / "REPORT.md").exists()
     # --strict on the same results (the pipeline itself is the fixture's): exit code 1 when
     # a target is not PASS, and the options reach reproduce()
