@@ -2,19 +2,19 @@
 
 Each target has (a) a mechanism test that fails when the mechanism behind it is switched off
 (quotas removed -> no price spike, licences removed -> exports do not fall, ...) and (b) a
-strict check of the tolerance on a reduced run (4 seeds, shorter horizons). Strict checks of
+strict check of the tolerance on a reduced run (shorter horizons, a few seeds). Strict checks of
 targets the model does not reach yet are ``xfail(strict=True)`` with the observed reason, so
 they flip (XPASS -> failure) when calibration succeeds and the marker must be removed.
 
-Two sets of reduced runs: ``reduced`` (default test run) runs each episode only as far as
-its fast checks read (the 2010 cut to the end of 2011; the April 2025 licences and the two
-months after), through one `ree reproduce` whose report and output the pipeline tests check
-(``reproduction``); ``reduced_full`` (``-m slow``) runs the whole reduced episodes (to 2013-12
-and 2029-12) for the targets measured at their ends: the 2010-13 price peaks, lags and mine
-ramp, and US magnet capacity in 2029. A run of N months is the first N months of a longer
-run (``months`` only stops the run), so the fast checks read the same numbers as on the
-longer horizons; ``test_fast_horizon_holds_the_2010_peak`` checks that the 2010 peak lies
-inside the fast horizon.
+Two sets of reduced runs: ``reduced`` (default test run, 2 seeds) runs each episode only as
+far as its fast checks read (the 2010 cut to the end of 2011; the April 2025 licences and
+the two months after), through one `ree reproduce` whose report and output the pipeline
+tests check (``reproduction``); ``reduced_full`` (``-m slow``, 4 seeds) runs the whole
+reduced episodes (to 2013-12 and 2029-12) for the targets measured at their ends: the
+2010-13 price peaks, lags and mine ramp, and US magnet capacity in 2029. A run of N months
+is the first N months of a longer run (``months`` only stops the run), so the fast checks
+read the same numbers as on the longer horizons; ``test_fast_horizon_holds_the_2010_peak``
+checks that the 2010 peak lies inside the fast horizon.
 """
 
 import json
@@ -28,7 +28,15 @@ from abm.model import RareEarthModel
 from experiments import reproduce as rp
 from experiments.cli import app
 
+#: seeds of the slow set's reduced runs (medians of the strict target checks)
 SEEDS = 4
+#: seeds of the default run's reduced runs: every replicate meets each fast check on its own
+#: with a wide margin (session 8, reps 0-3: Nd peak 4-6 months after the cut at 7.0-9.6x;
+#: 0.053-0.056 of demand removed a year at the peak, 0.0 without adaptation; removed by
+#: 2011-12 0.097-0.099 with quotas, 0.030-0.032 without; China's magnet exports fall
+#: 0.72-0.78 with the licences, -0.002 without; the export-fall target 0.71-0.78), so two
+#: seeds test the same as four
+FAST_SEEDS = 2
 #: default-run horizons: 2009-01..2011-12 (the Nd peak 4-9 months after the July 2010 cut,
 #: the 12 months centred on it, and the end of 2011); 2024-01..2025-07 (the April 2025
 #: licences and the two months after)
@@ -41,17 +49,17 @@ NO_ADAPTATION = rp.Variant(
                ("parameters.dy_free_max_share", 0.0), ("parameters.thrifting_max", 0.0)))
 
 
-def _run_reduced(tasks):
+def _run_reduced(tasks, seeds):
     by = {}
-    for r in rp.run_variants(tasks, SEEDS, progress=False):
+    for r in rp.run_variants(tasks, seeds, progress=False):
         by.setdefault(r["variant"], []).append(r)
     return by
 
 
 #: the default run's reproduction (`ree reproduce --quick` with this profile): the reduced
-#: runs of the named variants, 4 seeds, to 2011-12 and 2025-07 (baseline 6 months, for the
+#: runs of the named variants, FAST_SEEDS seeds, to 2011-12 and 2025-07 (baseline 6 months, for the
 #: decoupling table); the report and CLI tests and the mechanism tests read the same runs
-REDUCED = rp.Profile("tiny", SEEDS, {
+REDUCED = rp.Profile("tiny", FAST_SEEDS, {
     "embargo-2010": EMBARGO_MONTHS, "embargo-2010/no-quotas": EMBARGO_MONTHS,
     "controls-2025": LICENCE_MONTHS, "no-controls": LICENCE_MONTHS, "baseline": 6})
 
@@ -87,9 +95,9 @@ def reproduction(tmp_path_factory):
 @pytest.fixture(scope="module")
 def reduced(reproduction):
     """Runs of the 2010 episode to the end of 2011 and of the 2025 licences to 2025-07, with
-    their counterfactuals, 4 seeds: those of :func:`reproduction` and the 2010 episode without
-    adaptation (the default run's reduced runs)."""
-    by = _run_reduced([(NO_ADAPTATION, EMBARGO_MONTHS)])
+    their counterfactuals, :data:`FAST_SEEDS` seeds: those of :func:`reproduction` and the
+    2010 episode without adaptation (the default run's reduced runs)."""
+    by = _run_reduced([(NO_ADAPTATION, EMBARGO_MONTHS)], FAST_SEEDS)
     for r in reproduction[3]:
         by.setdefault(r["variant"], []).append(r)
     return by
@@ -101,13 +109,15 @@ def reduced_full():
     counterfactuals, 4 seeds, in parallel (slow set: a few minutes on 2 cores)."""
     return _run_reduced([
         ("embargo-2010", EMBARGO_FULL_MONTHS), ("embargo-2010/no-quotas", EMBARGO_FULL_MONTHS),
-        ("controls-2025", FLOOR_MONTHS), ("controls-2025/no-floor", FLOOR_MONTHS)])
+        ("controls-2025", FLOOR_MONTHS), ("controls-2025/no-floor", FLOOR_MONTHS)], SEEDS)
 
 
 def _median(reduced, fn, **variants):
     """Median over replicates of ``fn(runs)`` where ``runs`` maps role -> wide series."""
     vals = []
-    for rep in range(SEEDS):
+    reps = sorted({r["rep"] for name in variants.values() for r in reduced[name]})
+    assert reps, variants
+    for rep in reps:
         runs = {}
         for role, name in variants.items():
             (r,) = [x for x in reduced[name] if x["rep"] == rep]
@@ -378,7 +388,7 @@ def test_reproduce_writes_report_tables_figures(reproduction):
     assert st["us_magnet_capacity_2029"] == "n/a"
     assert st["china_share_mining_2024"] == "PASS"
     man = json.loads((out / "manifest.json").read_text())
-    assert man["seeds"] == SEEDS and man["runs"] == 5 * SEEDS
+    assert man["seeds"] == FAST_SEEDS and man["runs"] == 5 * FAST_SEEDS
     assert man["mass_balance_max_relative"] < 1e-6
     assert len(man["variants"]["controls-2025"]["scenario_hash"]) == 64
     dec = pd.read_csv(out / "tables" / "decoupling.csv")
@@ -391,7 +401,7 @@ def test_reproduce_writes_report_tables_figures(reproduction):
 def test_cli_reproduce_quick(reproduction, monkeypatch):
     res, out, result, _ = reproduction
     assert "Targets" in res.output and "cn_magnet_export_fall" in res.output
-    assert f"{SEEDS} seeds" in res.output
+    assert f"{FAST_SEEDS} seeds" in res.output
     assert (out / "REPORT.md").exists()
     # --strict on the same results (the pipeline itself is the fixture's): exit code 1 when
     # a target is not PASS, and the options reach reproduce()
