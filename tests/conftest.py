@@ -62,6 +62,9 @@ class _ShippedRuns:
 def shipped_runs():
     """One short run of each shipped scenario, shared by the tests that check every scenario
     (tests/test_sourcing.py: no price at a guard; tests/test_scenarios_library.py: mass
-    balance), so each scenario runs once per session instead of once per check."""
+    balance) and by tests that need seed 0 of one scenario to at most 24 months
+    (tests/test_model.py: baseline stability, floor and offtake prices; tests/test_investment.py:
+    the hurdle under a price guarantee), so each scenario runs once per session instead of
+    once per check. Read-only: a test must not step or change these models."""
     return _ShippedRuns()
 

@@ -13,11 +13,11 @@ runner = CliRunner()
 
 def test_ree_run_writes_outputs(tmp_path):
     out = tmp_path / "run"
-    res = runner.invoke(app, ["run", "--scenario", "controls-2025", "--months", "16",
+    res = runner.invoke(app, ["run", "--scenario", "controls-2025", "--months", "4",
                               "--seed", "1", "--out", str(out)])
     assert res.exit_code == 0, res.output
     ts = pd.read_parquet(out / "timeseries.parquet")
-    assert ts["step"].max() == 15
+    assert ts["step"].max() == 3
     man = json.loads((out / "manifest.json").read_text())
     assert man["scenario"] == "controls-2025" and man["seed"] == 1 and len(man["scenario_hash"]) == 64
     assert man["scenario_source"] == "shipped"

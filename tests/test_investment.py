@@ -261,18 +261,25 @@ def test_mountain_pass_ramps_up_in_the_2010_episode():
     assert not ev[(ev.kind == "firm exits") & ev.text.str.contains("Lynas")].any().any()
 
 
-def test_a_price_guarantee_removes_the_real_options_hurdle():
+def test_a_price_guarantee_removes_the_real_options_hurdle(shipped_runs):
     # controls-2025: the DoD floor ($110/kg NdPr) with 100% offtake of US magnets from July
     # 2025; before it every sponsor needs NPV >= investment_hurdle x capital, after it a US
     # magnet maker (its magnets' price guaranteed) needs NPV >= 0, a Japanese one still the
     # hurdle
     from agents import MagnetMaker
-    m = RareEarthModel("controls-2025", seed=0, months=20)
-    us = next(a for a in m.agents_by_type[MagnetMaker] if a.region == "US")
-    jp = next(a for a in m.agents_by_type[MagnetMaker] if a.region == "JP")
+
+    def makers(m):
+        return (next(a for a in m.agents_by_type[MagnetMaker] if a.region == "US"),
+                next(a for a in m.agents_by_type[MagnetMaker] if a.region == "JP"))
+
+    m = RareEarthModel("controls-2025", seed=0)        # before: the built 2024 world
+    us, jp = makers(m)
     assert us.hurdle() == m.params.investment_hurdle == 0.25
-    m.run()
-    assert m.date.year == 2025 and m.date.month == 9
+    assert jp.hurdle() == 0.25
+    # after: seed 0 to 2025-12 (the shared run of conftest.py shipped_runs)
+    m, _ = shipped_runs["controls-2025"]
+    assert str(m.date) == "2026-01"                # one past the last month simulated
+    us, jp = makers(m)
     assert us.hurdle() == 0.0
     assert jp.hurdle() == 0.25
 

@@ -7,6 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from abm.goods import catalog
+from abm.scenario import shipped_scenarios
 from abm.model import RareEarthModel
 from agents import OEM, Refiner
 from tests.conftest import make_scenario
@@ -107,11 +108,16 @@ def test_line_without_magnets_stops_and_counts_lost_output():
 
 
 def test_same_seed_identical_different_seed_differs():
+    # 20 months: into the April 2025 licences and their random approvals
     a = RareEarthModel("controls-2025", seed=7, months=20).run().timeseries()
     b = RareEarthModel("controls-2025", seed=7, months=20).run().timeseries()
-    c = RareEarthModel("controls-2025", seed=8, months=20).run().timeseries()
     pd.testing.assert_frame_equal(a, b)
-    assert not a["value"].equals(c["value"]) or len(a) != len(c)
+    # another seed differs from the first month on (about 7,400 of 12,760 values differ in
+    # the first 6 months): compared on those 6 months
+    c = RareEarthModel("controls-2025", seed=8, months=6).run().timeseries()
+    a6 = a[a["step"] < 6].reset_index(drop=True)
+    assert a6["step"].nunique() == c["step"].nunique() == 6
+    assert not a6["value"].equals(c["value"]) or len(a6) != len(c)
 
 
 def test_timeseries_has_required_metrics_and_columns():
@@ -127,8 +133,11 @@ def test_timeseries_has_required_metrics_and_columns():
 
 
 @pytest.mark.parametrize("seed", [0, 1])
-def test_baseline_stable_for_24_months(seed):
-    m = RareEarthModel("baseline", seed=seed, months=24).run()
+def test_baseline_stable_for_24_months(seed, shipped_runs):
+    # seed 0 is the shared 24-month run of the baseline (conftest.py shipped_runs)
+    m = (shipped_runs["baseline"][0] if seed == 0
+         else RareEarthModel("baseline", seed=seed, months=24).run())
+    assert m.steps == 24
     df = m.headline_frame()
     ref = catalog(2024)
     ndpr = 0.75 * ref.price("ox_Nd") + 0.25 * ref.price("ox_Pr")
@@ -278,7 +287,10 @@ def test_output_average_follows_output_over_the_review_period():
     assert a.output_avg == pytest.approx(before * (1 - 1 / m.params.investment_review_months))
 
 
+@pytest.mark.slow
 def test_baseline_runs_to_2035_without_lost_output():
+    # the whole 144-month baseline (the failures it guards against came after 2029; the
+    # default run's counterpart is test_baseline_stable_for_24_months)
     # regression: every firm answered the same demand signal, capacity overshot in waves and
     # the baseline fell into gluts and shortages after 2029 (seed 0: USD 459 bn lost output);
     # and (session 6) sellers' expectations pinned their asks in a glut, the concentrate
@@ -331,15 +343,18 @@ def test_floor_and_offtake_keep_the_us_magnet_plants_alive():
     assert cap[cap.date.astype(str).str.startswith("2035-06")].value.sum() >= 10000
 
 
-def test_floor_and_offtake_prices_reach_the_us_firms():
+def test_floor_and_offtake_prices_reach_the_us_firms(shipped_runs):
     # fast counterpart of the test above: with the floor in force, MP's NdPr sells at the
-    # floor or above and the 10X entrant's magnets at the offtake price or above
+    # floor or above and the 10X entrant's magnets at the offtake price or above (seed 0 to
+    # 2025-12, the shared run of conftest.py shipped_runs; the floor is in force from 2025-07
+    # and binds: MP's expected NdPr price is about 58 USD/kg)
     from agents import MagnetMaker, Refiner
-    m = RareEarthModel("controls-2025", seed=0, months=30).run()     # floor in force
+    m, _ = shipped_runs["controls-2025"]
+    assert str(m.date) == "2026-01"                                   # one past 2025-12
     assert [a for a in m.agents_by_type[MagnetMaker] if a.region == "US"]
     mp = next(a for a in m.agents_by_type[Refiner] if a.name == "MP Materials (Mountain Pass)")
     nd = m.catalog.index["ox_Nd"]
-    assert mp.sale_price(nd) == max(mp.expected(nd), 110.0)
+    assert mp.sale_price(nd) == max(mp.expected(nd), 110.0) == 110.0
     tenx = next(p.agent for p in m.pipeline.projects if p.pid == "mp_10x")  # an entrant
     g = m.catalog.index["mag_ndfeb_std"]
     assert tenx.sale_price(g) == max(tenx.expected(g), m.policy.offtake_price("US", g)) > 0
@@ -412,11 +427,14 @@ def test_defense_buyers_observe_the_defense_node_price():
     assert d.observed(g) == m.defense_price[g, d.ridx]
 
 
-def test_origin_shares_stay_within_0_and_1():
-    # fresh-user check, session 4: china_content reached 1.0000000000000975 in baseline
-    m = RareEarthModel("baseline", seed=0, months=36).run()
+@pytest.mark.parametrize("name", shipped_scenarios())
+def test_origin_shares_stay_within_0_and_1(shipped_runs, name):
+    # fresh-user check, session 4: china_content reached 1.0000000000000975 in baseline (was
+    # checked on a 36-month baseline run; now on the shared 24-month run of every shipped
+    # scenario, conftest.py shipped_runs)
+    m, _ = shipped_runs[name]
     f = m.recorder.frame(metrics=("china_content", "china_mined_content"))
-    assert len(f) > 0
+    assert len(f) > 0 and set(f["metric"]) == {"china_content", "china_mined_content"}
     assert f["value"].between(0.0, 1.0).all(), f["value"].agg(["min", "max"]).to_dict()
 
 
