@@ -459,11 +459,10 @@ def test_baseline_mines_stay_busy_every_seed(baseline_outcomes):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="issue 12: NdPr in China peaks about 1.57x its 2024 "
-                   "level in 2029-30 (target within +-40%): 5%/yr magnet demand growth "
-                   "outruns mining and separation until new capacity ramps up; see "
-                   "docs/calibration.md section 4 (baseline robustness)")
 def test_baseline_ndpr_stays_within_40_percent_every_seed(baseline_outcomes):
+    # issue 12: NdPr in China within +-40% of 2024 over 2029-35 in each of 5 seeds (session
+    # 8: 1.07-1.26x at the peak once decided projects start on time and committed entrants
+    # learn prices; docs/calibration.md 4.12)
     for s, o in zip(BASELINE_SEEDS, baseline_outcomes):
         assert 0.6 <= o["ndpr_china_min_ratio_2029_2035"], (s, o)
         assert o["ndpr_china_max_ratio_2029_2035"] <= 1.4, (s, o)
