@@ -158,3 +158,26 @@ def result_table(store_dir):
     df = RunStore(store_dir).read_results()
     drop = ["host", "pid", "wall_s", "finished_at", "traceback"]
     return df.drop(columns=[c for c in drop if c in df]).sort_values("run_id").reset_index(drop=True)
+
+
+#: sweep spec of ``linear_evaluate`` over a and b (format with ``design`` and ``replicates``)
+LINEAR_SPEC = """\
+name = "linear"
+model = "sweep_toy_models:linear_evaluate"
+scenario = "toy"
+replicates = {replicates}
+seed_root = 3
+outcomes = ["y"]
+
+[design]
+{design}
+
+[[uncertainties]]
+name = "parameters.a"
+
+[[uncertainties]]
+name = "parameters.b"
+
+[execution]
+backend = "sequential"
+"""

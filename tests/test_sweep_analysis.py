@@ -5,32 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from sweep_toy_models import write_toy_spec
+from sweep_toy_models import LINEAR_SPEC, write_toy_spec
 from typer.testing import CliRunner
 
 from experiments.sweep import AnalysisError, analyze, run
 from experiments.sweep.cli import sweep_app
 
-LINEAR = """\
-name = "linear"
-model = "sweep_toy_models:linear_evaluate"
-scenario = "toy"
-replicates = {replicates}
-seed_root = 3
-outcomes = ["y"]
-
-[design]
-{design}
-
-[[uncertainties]]
-name = "parameters.a"
-
-[[uncertainties]]
-name = "parameters.b"
-
-[execution]
-backend = "sequential"
-"""
+LINEAR = LINEAR_SPEC
 
 
 def _linear(tmp_path, design, replicates=1):

@@ -8,38 +8,19 @@ import re
 
 import pandas as pd
 import pytest
-from sweep_toy_models import write_toy_spec
+from sweep_toy_models import LINEAR_SPEC, write_toy_spec
 from typer.testing import CliRunner
 
 from experiments.sweep import analyze, run
 from experiments.sweep.cli import sweep_app
 from experiments.tables import round_frame, round_sig
 
-LINEAR = """\
-name = "linear"
-model = "sweep_toy_models:linear_evaluate"
-scenario = "toy"
-replicates = 2
-seed_root = 3
-outcomes = ["y"]
-
-[design]
-{design}
-
-[[uncertainties]]
-name = "parameters.a"
-
-[[uncertainties]]
-name = "parameters.b"
-
-[execution]
-backend = "sequential"
-"""
+LINEAR = LINEAR_SPEC
 
 
 def _linear(tmp_path, design):
     p = tmp_path / "linear.toml"
-    p.write_text(LINEAR.format(design=design))
+    p.write_text(LINEAR.format(design=design, replicates=2))
     run(p, tmp_path / "out", progress=False)
     return p
 
