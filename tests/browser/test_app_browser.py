@@ -126,9 +126,16 @@ def test_play_advances_the_date_and_screenshot(page, page_errors, solara_server,
     page.click(".ree-speed >> text=max")
     wait_date(page, "d => d >= '2029-06'", timeout_ms=120_000)
     page.click(".ree-play")  # pause
-    time.sleep(1.0)  # a frame in flight may land
-    paused = date_of(page)
-    time.sleep(1.5)
+    # frames already in flight may land (several under load): wait until the date holds
+    # for 1.5 s (a pause that does not stop never holds), then it must stay
+    paused, deadline = date_of(page), time.monotonic() + 30.0
+    while time.monotonic() < deadline:
+        time.sleep(1.5)
+        now = date_of(page)
+        if now == paused:
+            break
+        paused = now
+    time.sleep(2.0)
     assert date_of(page) == paused
     assert re.fullmatch(r"\d{4}-\d{2}", paused)
     series = page.locator(".ree-chart").evaluate_all("cs => cs.map(c => c.dataset.series)")
