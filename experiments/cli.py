@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import socket
 import sys
 from pathlib import Path
@@ -236,6 +237,22 @@ def _run_seeds(scenario: str, seeds: list[int], overrides: dict, months: int | N
         raise OutputError(f"--out {out} holds a single run's output; give another folder for "
                           "--seeds (each seed is written to OUT/seed-N)")
     folders = {s: out / f"seed-{s}" for s in seeds}
+    if out.is_dir():
+        # a --seeds folder holds only seed-N folders: files of yours are refused (as for a
+        # single run), and so are seed-N folders of an earlier, larger ensemble, which
+        # would otherwise sit beside the new runs as if they belonged to them
+        names = sorted(q.name for q in out.iterdir())
+        strange = [n for n in names if not re.fullmatch(r"seed-\d+", n)]
+        if strange:
+            raise OutputError(f"--out {out} exists and is not an earlier output of ree run "
+                              f"--seeds (it holds: {', '.join(strange[:8])}"
+                              f"{' and more' if len(strange) > 8 else ''}); choose a new "
+                              "folder or move those files")
+        stale = [n for n in names if n not in {f.name for f in folders.values()}]
+        if stale:
+            raise OutputError(f"--out {out} holds {', '.join(stale[:8])} of an earlier "
+                              f"ensemble, not in --seeds {','.join(map(str, seeds))}; include "
+                              "those seeds, remove those folders or choose a new folder")
     for folder in folders.values():
         check_output_folder(folder)
     tab = Table(title=f"{sc.name}, {len(seeds)} seeds, {n} months")

@@ -82,15 +82,21 @@ def load_run(folder: str | Path, which: str = "RUN") -> RunFolder:
                 if seeds else "write one with ree run --out " + str(p))
         raise RunFolderError(f"{which} {p} is not a `ree run` output folder (missing "
                              f"{', '.join(missing)}); {hint}")
-    try:
-        manifest = json.loads((p / "manifest.json").read_text(encoding="utf-8"))
-        summ = json.loads((p / "summary.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise RunFolderError(f"{which} {p}: cannot read manifest.json or summary.json "
-                             f"({exc}); run ree run --out {p} again") from None
-    if not isinstance(manifest, dict) or not isinstance(summ, dict):
-        raise RunFolderError(f"{which} {p}: manifest.json or summary.json is not a JSON "
-                             f"object; run ree run --out {p} again")
+    read = {}
+    for name in ("manifest.json", "summary.json"):
+        try:
+            read[name] = json.loads((p / name).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise RunFolderError(f"{which} {p / name}: cannot read it ({exc}); run ree run "
+                                 f"--out {p} again") from None
+        if not isinstance(read[name], dict):
+            raise RunFolderError(f"{which} {p / name}: not a JSON object; run ree run "
+                                 f"--out {p} again")
+    manifest, summ = read["manifest.json"], read["summary.json"]
+    if not outcomes(summ):
+        raise RunFolderError(f"{which} {p / 'summary.json'}: holds none of the outcomes "
+                             f"ree run prints (keys {sorted(summ)[:6]}); run ree run "
+                             f"--out {p} again")
     label = run_title(str(manifest.get("scenario", p.name)), manifest.get("seed", "?"),
                       manifest.get("overrides"))
     return RunFolder(p, manifest, summ, label)
@@ -163,7 +169,7 @@ def overlay_figure(a: RunFolder, b: RunFolder):
     import matplotlib.pyplot as plt
 
     from abm.metrics import HEADLINE
-    from experiments.runs import add_legend, log_scale
+    from experiments.runs import add_legend, fitted_title, log_scale
 
     series = []
     for run in (a, b):
@@ -188,7 +194,7 @@ def overlay_figure(a: RunFolder, b: RunFolder):
             log_scale(ax)
         ax.set_title(label, fontsize=10)
         add_legend(ax, fontsize=8)
-    fig.suptitle(f"A: {a.label} (solid)   vs   B: {b.label} (dashed)", fontsize=11)
+    fitted_title(fig, f"A: {a.label} (solid)   vs   B: {b.label} (dashed)")
     fig.autofmt_xdate()
     fig.tight_layout()
     return fig

@@ -162,6 +162,17 @@ def log_scale(ax) -> None:
         set_formatter(LogFormatter(labelOnlyBase=False, minor_thresholds=(2, 0.5)))
 
 
+def fitted_title(fig, text: str, fontsize: float = 11) -> None:
+    """Set ``text`` as the figure's title, wrapped at spaces into lines that fit the figure's
+    width (about 0.6 x ``fontsize`` points per character), so a long title (several
+    ``--set`` values) is neither cut at the figure's edges nor shortened."""
+    import textwrap
+
+    width_chars = max(20, int(fig.get_figwidth() * 72 / (0.6 * fontsize)) - 4)
+    fig.suptitle(textwrap.fill(text, width=width_chars, break_long_words=False,
+                               break_on_hyphens=False), fontsize=fontsize)
+
+
 def add_legend(ax, **kw) -> None:
     """A legend when the axes hold a labelled line (a metric the table lacks leaves none)."""
     if any(not ln.get_label().startswith("_") for ln in ax.get_lines()):
@@ -201,7 +212,7 @@ def chart_figures(ts: pd.DataFrame, title: str = "") -> dict:
 
     def new(name, what, ncols=1, size=(7, 4.3)):
         fig, axes = plt.subplots(1, ncols, figsize=size)
-        fig.suptitle(f"{title}: {what}" if title else what, fontsize=11)
+        fitted_title(fig, f"{title}: {what}" if title else what)
         figs[name] = fig
         return fig, axes
 
@@ -304,11 +315,11 @@ CHART_FILES = ("prices.png", "china_content.png", "china_magnet_exports.png",
 
 
 def run_title(scenario: str, seed: int, overrides: dict | None = None) -> str:
-    """The title line of a run's charts: scenario name, seed and the ``--set`` overrides."""
+    """The title line of a run's charts: scenario name, seed and every ``--set`` override
+    with its value, none shortened (:func:`fitted_title` wraps a long one)."""
     text = f"{scenario}, seed {seed}"
     if overrides:
-        sets = ", ".join(f"{k}={v}" for k, v in overrides.items())
-        text += f" ({sets[:60] + '...' if len(sets) > 60 else sets})"
+        text += f" ({', '.join(f'{k}={v}' for k, v in overrides.items())})"
     return text
 
 

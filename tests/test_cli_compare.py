@@ -138,3 +138,26 @@ def test_a_folder_that_is_not_a_run_is_one_line_on_stderr(two_runs, tmp_path, ma
     assert len(lines) == 1, res.stderr                     # not wrapped at 60 columns
     assert fragment.format(p=bad) in lines[0]
     assert not (tmp_path / "c").exists()
+
+
+@pytest.mark.parametrize(("damage", "fragment"), [
+    # a truncated summary.json: the line names that file, not "manifest.json or summary.json"
+    (lambda p: (p / "summary.json").write_text("{bad"), "RUN_B {p}/summary.json: cannot read it"),
+    (lambda p: (p / "manifest.json").write_text("garbage"),
+     "RUN_B {p}/manifest.json: cannot read it"),
+    (lambda p: (p / "summary.json").write_text("[1, 2]"),
+     "RUN_B {p}/summary.json: not a JSON object"),
+    # valid JSON without any outcome once gave a comparison.csv with an empty run_b column
+    (lambda p: (p / "summary.json").write_text('{"a": 1}'),
+     "RUN_B {p}/summary.json: holds none of the outcomes ree run prints (keys ['a'])"),
+])
+def test_a_damaged_run_folder_is_refused_naming_the_file(two_runs, tmp_path, damage, fragment):
+    bad = _fake_run(tmp_path / "bad", "baseline", 2, [60.0, 61.0, 62.0], [1.0, 2.0, 3.0], 0.0)
+    damage(bad)
+    res = CliRunner().invoke(app, ["compare", str(two_runs[0]), str(bad), "--out",
+                                   str(tmp_path / "c")], env={"COLUMNS": "60"})
+    assert res.exit_code == 2, res.output
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1, res.stderr
+    assert fragment.format(p=bad) in lines[0]
+    assert not (tmp_path / "c").exists()

@@ -181,6 +181,38 @@ def test_run_seeds_writes_one_folder_per_seed(tmp_path):
     assert res.exit_code == 2 and "not both" in _flat(res.output)
 
 
+def test_run_seeds_refuses_a_folder_of_yours_and_stale_seed_folders(tmp_path):
+    """A new user's failing inputs: `ree run --seeds 1 --out DIR` wrote seed-0 beside a
+    user's notes.txt (a single run refuses that folder), and `--seeds 0-1` into the output
+    of an earlier `--seeds 0-2` left that run's seed-2 beside the new seed-0 and seed-1."""
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("x")
+    res = runner.invoke(app, ["run", "--seeds", "1", "--months", "1", "--no-charts",
+                              "--out", str(mine)], env={"COLUMNS": "60"})
+    assert res.exit_code == 2, res.output
+    assert len(res.stderr.strip().splitlines()) == 1, res.stderr
+    assert "(it holds: notes.txt)" in res.stderr
+    assert sorted(p.name for p in mine.iterdir()) == ["notes.txt"]
+
+    ens = tmp_path / "ens"
+    res = runner.invoke(app, ["run", "--seeds", "0-2", "--months", "1", "--no-charts",
+                              "--out", str(ens)])
+    assert res.exit_code == 0, res.output
+    before = (ens / "seed-2" / "manifest.json").read_text()
+    res = runner.invoke(app, ["run", "--seeds", "0-1", "--months", "1", "--no-charts",
+                              "--out", str(ens)], env={"COLUMNS": "60"})
+    assert res.exit_code == 2, res.output
+    assert len(res.stderr.strip().splitlines()) == 1, res.stderr
+    assert "holds seed-2 of an earlier ensemble, not in --seeds 0,1" in res.stderr
+    assert (ens / "seed-2" / "manifest.json").read_text() == before
+    # the same seeds again replace the earlier ensemble, as for a single run
+    res = runner.invoke(app, ["run", "--seeds", "0-2", "--months", "1", "--no-charts",
+                              "--out", str(ens)])
+    assert res.exit_code == 0, res.output
+    assert sorted(p.name for p in ens.iterdir()) == ["seed-0", "seed-1", "seed-2"]
+
+
 def test_a_lever_that_starts_after_the_last_month_is_refused(tmp_path):
     # a new user's failing input: the lever starts in 2025-04 (levers.start), the run ends in
     # 2024-12, and the output was identical to a run without --set, with no word

@@ -78,8 +78,28 @@ def test_every_chart_title_names_the_scenario_and_seed(ts):
     figs = chart_figures(ts, run_title("controls-2025", 7, {"levers.approval_rate_us": 0.1}))
     assert sorted(figs) == sorted(CHART_FILES)
     for name, fig in figs.items():
-        title = fig.get_suptitle()
+        title = " ".join(fig.get_suptitle().split())     # wrapped lines joined
         assert title.startswith("controls-2025, seed 7 (levers.approval_rate_us=0.1): "), name
+    plt.close("all")
+
+
+def test_a_long_title_keeps_every_set_value_and_fits_the_figure(ts):
+    """`ree run --set levers.approval_rate_us=0.1 --set parameters.armington_elasticity=2`
+    once drew 'ed 0 (levers.approval_rate_us=0.1, parameters.armington_elasticity...)': the
+    title cut at both edges of the one-panel charts and the second value dropped."""
+    overrides = {"levers.approval_rate_us": 0.1, "parameters.armington_elasticity": 2,
+                 "levers.us_tariff_on_china": 1.45}
+    title = run_title("controls-2025", 0, overrides)
+    assert title == ("controls-2025, seed 0 (levers.approval_rate_us=0.1, "
+                     "parameters.armington_elasticity=2, levers.us_tariff_on_china=1.45)")
+    figs = chart_figures(ts, title)
+    for name, fig in figs.items():
+        assert " ".join(fig.get_suptitle().split()).startswith(title + ": "), name
+        fig.tight_layout()
+        fig.canvas.draw()
+        box = fig._suptitle.get_window_extent()
+        width = fig.get_figwidth() * fig.dpi
+        assert box.x0 >= 0 and box.x1 <= width, (name, box.x0, box.x1, width)
     plt.close("all")
 
 
