@@ -337,7 +337,7 @@ def scenarios():
 @app.command()
 def reproduce(quick: bool = typer.Option(
                   False, "--quick", metavar=FLAG,
-                  help="shorter horizons and 5 seeds (CI; 1-2.5 minutes on 2 cores)"),
+                  help="shorter horizons and 5 seeds (CI; about 6-12 minutes on 2 shared cores)"),
               seeds: int = typer.Option(None, "--seeds", min=1,
                                         help="seeds per experiment (default 20; --quick 5)"),
               out: Path = typer.Option(Path("results/reproduce"), "--out", help="output folder"),

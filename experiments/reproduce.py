@@ -314,7 +314,7 @@ class Profile:
 
 
 PROFILES: dict[str, Profile] = {
-    # --quick: every target and figure on shorter horizons and 5 seeds (1-2.5 minutes on 2 cores)
+    # --quick: every target and figure on shorter horizons and 5 seeds (about 6-12 minutes on 2 shared cores)
     "quick": Profile("quick", 5, {
         "embargo-2010": 60, "embargo-2010/no-quotas": 60,                # 2009-01..2013-12
         "controls-2025": 84, "controls-2025/no-floor": 72, "no-controls": 84,   # to 2030-12/2029-12
