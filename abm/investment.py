@@ -418,7 +418,7 @@ class Pipeline:
                     continue
             online = p.earliest if p.sunk else max(p.earliest, t + (p.earliest - p.visible))
             capex = p.capex * size / p.capacity
-            value, fin = a.project_npv(size, capex, max(online - t, 0))
+            value, fin = a.project_npv(size, capex, online - t)
             if not p.sunk and value < a.hurdle() * fin.capex:
                 continue
             p.committed, p.online, p.capacity = t, online, size

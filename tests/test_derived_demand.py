@@ -3,8 +3,10 @@ the forward sale price, and scarce common inputs going to the grade with the hig
 
 import math
 
+import numpy as np
 import pytest
 
+from abm.market import OrderBook
 from abm.model import RareEarthModel
 from abm.timeline import WEEKS_PER_MONTH
 from agents import MagnetMaker, Refiner
@@ -59,15 +61,24 @@ def test_input_value_follows_the_forward_magnet_price_not_the_anchor(model):
 
 
 def test_refiner_feed_bids_use_forward_oxide_prices(model):
+    """A refiner bids for each feed at its basket value at the oxides' forward prices: with
+    Nd and Pr expected at twice their anchor, every feed bid rises to that value."""
     r = next(a for a in model.agents_by_type[Refiner] if a.region == "CN")
-    import numpy as np
+    cat = model.catalog
+    for e in ("Nd", "Pr"):
+        og = cat.index[f"ox_{e}"]
+        r.exp_price[og] = 2.0 * r.anchor(og)
     fw = np.array([r.forward_sale_price(og) for og in r.oxide_goods])
-    lr = r.longrun_oxides()
-    # at the start expectations equal anchors, so both read the same prices
-    assert np.allclose(fw, lr, rtol=1e-12)
-    og = r.oxide_goods[0]
-    r.exp_price[og] = 2.0 * r.anchor_price.get(og, r.anchor(og))
-    assert r.forward_sale_price(og) > r.longrun_sale_price(og)
+    assert (fw >= r.longrun_oxides()).all() and (fw > r.longrun_oxides()).any()
+    want = dict(zip(r.feed_goods, r.feed_values(fw)[0]))
+    longrun = dict(zip(r.feed_goods, r.feed_values(r.longrun_oxides())[0]))
+    posted = {}
+    r.bid_for = lambda book, g, rate, cover, value, use="civil": posted.__setitem__(g, value)
+    r.post_orders(OrderBook(len(cat.goods), len(model.region_names)))
+    assert posted, "no feed bid posted"
+    for g, value in posted.items():
+        assert value == pytest.approx(want[g], rel=1e-12)
+        assert value > longrun[g]
 
 
 def test_a_short_common_input_goes_to_the_grade_with_the_higher_unit_margin(model):
