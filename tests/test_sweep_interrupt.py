@@ -47,7 +47,7 @@ def test_stopped_run_says_so_records_it_and_resumes(tmp_path, backend, sig, code
     proc = subprocess.Popen(
         [sys.executable, "-m", "experiments.sweep.cli", "run", str(spec), "--out", str(out),
          "--backend", backend, "--workers", "2", "--no-progress"],
-        cwd=REPO, env=dict(os.environ, SWEEP_TOY_SLEEP="0.1"), stdout=subprocess.PIPE,
+        cwd=REPO, env=dict(os.environ, SWEEP_TOY_SLEEP="0.3"), stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
         deadline = time.time() + 60
