@@ -47,8 +47,11 @@ def test_stopped_run_says_so_records_it_and_resumes(tmp_path, backend, sig, code
     proc = subprocess.Popen(
         [sys.executable, "-m", "experiments.sweep.cli", "run", str(spec), "--out", str(out),
          "--backend", backend, "--workers", "2", "--no-progress"],
-        cwd=REPO, env=dict(os.environ, SWEEP_TOY_SLEEP="0.3"), stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True, start_new_session=True)
+        cwd=REPO, env=dict(os.environ, SWEEP_TOY_SLEEP="0.1"), stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, start_new_session=True,
+        # a suite started in the background (nohup ... &) inherits Ctrl-C as ignored; the
+        # child gets the default disposition back, as a terminal user's `ree` has
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         deadline = time.time() + 60
         while time.time() < deadline and proc.poll() is None:
