@@ -42,6 +42,7 @@ from abm.regions import CHINA, regions, transport_matrix
 from abm.scenario import Scenario, apply_overrides, keyword_overrides, load_scenario
 from abm.sourcing import SupplierRelations
 from abm.timeline import check_months, to_month
+from abm.treasury import GroupTreasury
 from abm.world import allocate_stockholder_capital, build_world, initial_stocks
 from agents import (
     OEM,
@@ -149,6 +150,7 @@ class RareEarthModel(mesa.Model):
         self._denial_risk: dict[str, float] = {}
         self.region_short: dict[str, bool] = {}
         self.initial_firms: list = []
+        self.treasury = GroupTreasury()             # companies' units (abm/treasury.py)
         self.fiscal_cost: dict[tuple[str, str], float] = {}   # (region, instrument) -> USD
         self.produced = np.zeros(G)
         self.consumed = np.zeros(G)

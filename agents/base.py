@@ -21,6 +21,7 @@ import mesa
 import numpy as np
 
 from abm.timeline import WEEKS_PER_MONTH
+from abm.treasury import company_of
 
 
 class Stock:
@@ -147,6 +148,9 @@ class Firm(mesa.Agent):
         if unit_cost < 0:
             raise ValueError(f"{name}: unit_cost must be >= 0 USD/kg, got {unit_cost}")
         self.name = name
+        #: the company the firm belongs to (:func:`abm.treasury.company_of`); its units
+        #: share one solvency test (:class:`abm.treasury.GroupTreasury`)
+        self.company = company_of(name)
         self.region = region
         self.ridx = model.region_index[region]
         self.capacity = float(capacity)
@@ -174,6 +178,7 @@ class Firm(mesa.Agent):
         self.sales_ema: dict[int, float] = {}
         self.sells: set[int] = set()                  # goods this firm produces and sells
         self.output_month: dict[int, float] = {}
+        model.treasury.add(self)
 
     # ----------------------------------------------------------------- stocks
     def stock(self, g: int) -> Stock:
@@ -573,8 +578,14 @@ class Firm(mesa.Agent):
         * a mothballed plant restarts when ``m > mothball_band x c`` and cash plus credit
           cover the restart cost (``restart_cost_share`` x capital cost per t/yr x
           nameplate); its nameplate ramps up again with ``restart_tau_years``;
-        * a firm exits for good when cash falls below minus its credit line
-          (:meth:`credit_line`): capacity and nameplate 0, projects abandoned.
+        * a company is bankrupt when its cash, pooled over its units, falls below minus
+          the credit lines of its units (:meth:`credit_line`;
+          :meth:`abm.treasury.GroupTreasury.position`: an internal capital market carries
+          a unit through losses): every unit of the company exits for good (capacity and
+          nameplate 0, projects abandoned). A firm alone in its company is its own group.
+
+        The restart cost is paid from the unit's cash, and it may restart when the
+        company's cash plus credit cover it.
         """
         par = self.model.params
         if (self.exited or self.nameplate is None or self.nameplate <= 0
@@ -582,10 +593,14 @@ class Firm(mesa.Agent):
             return
         c = max(self.unit_cost, 1e-9)
         m = self.longrun_margin()
-        credit = par.credit_years * max(self.nameplate * self.base_utilisation * 1000.0 * m,
-                                        0.0)                           # = credit_line()
-        if self.cash < -credit:
-            self.exit_market(f"cash {self.cash / 1e6:,.0f} M USD below its credit line")
+        treasury = self.model.treasury
+        cash, credit = treasury.position(self.company)
+        if cash < -credit:
+            why = (f"cash of {self.company} {cash / 1e6:,.0f} M USD below its credit line "
+                   f"({credit / 1e6:,.0f} M USD)")
+            for unit in treasury.units(self.company):
+                if unit.nameplate is not None and unit.nameplate > 0:
+                    unit.exit_market(why)
             return
         if not self.mothballed and self.active and m < -par.mothball_band * c:
             self.mothballed, self.active = True, False
@@ -596,7 +611,7 @@ class Firm(mesa.Agent):
                                  f"{m:.2f} USD/kg)")
         elif self.mothballed and m > par.mothball_band * c:
             cost = par.restart_cost_share * self.capex_per_t() * self.nameplate
-            if self.cash + credit >= cost:
+            if cash + credit >= cost:
                 self.cash -= cost
                 self.mothballed, self.active = False, True
                 self.ramps = [(self.model.month_index, self.nameplate, par.restart_tau_years)]

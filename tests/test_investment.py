@@ -199,6 +199,10 @@ def test_positive_longrun_margin_firm_survives_24_loss_months():
 def test_negative_longrun_margin_mothballs_then_exits_when_cash_runs_out():
     m = RareEarthModel("baseline", seed=0, months=2)
     a = next(a for a in m.agents_by_type[Miner] if a.region == "US")
+    others = [u for u in m.treasury.members[a.company] if u is not a]
+    assert others                       # MP Materials' separation and magnet plants
+    for u in others:                    # the rest of the company holds no cash or credit
+        u.cash, u.nameplate = 0.0, 0.0
     a.nameplate = a.capacity
     a.cash = 1e6
     a.unit_cost = 2.0 * a.longrun_sale_price(a.good)     # long-run margin -50% of cost
@@ -212,6 +216,41 @@ def test_negative_longrun_margin_mothballs_then_exits_when_cash_runs_out():
         a.review_status()
     assert a.exited and a.nameplate == 0.0
     assert "exits: cash" in m.events[-1]["text"]
+
+
+def test_a_unit_is_carried_by_its_company_until_the_company_is_insolvent():
+    # Lynas Rare Earths: the Mt Weld mine and the Kuantan separation plant share one
+    # solvency test (abm/treasury.py; Stein 1997)
+    m = RareEarthModel("baseline", seed=0, months=2)
+    tr = m.treasury
+    mine = next(a for a in m.agents_by_type[Miner] if a.name == "Lynas Rare Earths (Mt Weld)")
+    sep = next(a for a in tr.members["Lynas Rare Earths"] if a.stage == "separation"
+               and a.capacity > 0)
+    assert mine.company == sep.company == "Lynas Rare Earths"
+    for a in (mine, sep):
+        a.nameplate, a.cash = a.capacity, 0.0
+    credit = mine.credit_line() + sep.credit_line()
+    assert credit > 0 and sep.credit_line() > 0
+    # hand check of the pooled position
+    mine.cash, sep.cash = 50e6, -10e6
+    assert tr.position("Lynas Rare Earths") == (pytest.approx(40e6), pytest.approx(credit))
+    # the separator is below its own credit line, but the group has cash: it stays
+    sep.cash = -sep.credit_line() - 1e6
+    sep.review_status()
+    assert not sep.exited and sep.active
+    # the group is insolvent: both units exit, whichever reviews first
+    mine.cash = -mine.credit_line()
+    sep.review_status()
+    assert mine.exited and sep.exited and mine.nameplate == sep.nameplate == 0.0
+    texts = [e["text"] for e in m.events if e["kind"] == "firm exits"]
+    assert len(texts) == 2 and all("cash of Lynas Rare Earths" in t for t in texts)
+
+
+def test_company_of_takes_the_name_up_to_the_parenthesis():
+    from abm.treasury import company_of
+    assert company_of("MP Materials (Independence magnet plant (Fort Worth TX))") == "MP Materials"
+    assert company_of("MP Materials") == "MP Materials"
+    assert company_of("Sichuan bastnaesite miners #2") == "Sichuan bastnaesite miners #2"
 
 
 def test_a_mothballed_plant_restarts_and_ramps_up_when_long_run_prices_recover():

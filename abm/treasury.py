@@ -1,0 +1,65 @@
+"""Group treasury: the units of one company share one solvency test (an internal capital market).
+
+A company often owns several stages of the chain in the model: Lynas Rare Earths owns the Mt
+Weld mine and the Kuantan separation plant, MP Materials the Mountain Pass mine, its
+separation plant and the Fort Worth magnet plant, China Northern Rare Earth Group its Bayan
+Obo mine and Baotou separation. Each unit keeps its own cash account (what it earns and
+pays, docs/ODD.md 7.13), but it does not go bankrupt alone: headquarters moves cash between
+divisions, so a unit whose margin is thin (a separator buying its sister mine's concentrate)
+or that is ramping up (a new magnet plant) is carried by the group's other units (internal
+capital markets: Gertner, Scharfstein and Stein 1994, QJE 109(4); Stein 1997, J. Finance
+52(1)). Bankruptcy is a company event: it comes when the group's cash falls below the credit
+its lenders extend on the group's expected cash flow, and then every unit of the company
+exits. Whether a unit should operate at all stays a divisional decision (the mothball rule
+of 7.13 on the unit's own long-run margin).
+
+Company of a firm (:func:`company_of`): the firm's name up to `` (`` (``"Lynas Rare Earths
+(Kuantan)"`` -> ``"Lynas Rare Earths"``; entrants of ``project_pipeline.csv`` are named
+``"<firm> (<project>)"``), so the named rows of ``firms.csv`` and the pipeline's ``firm``
+column give the groups; generic firms (``"Viet Nam separation firm #2"``) are companies of
+their own.
+"""
+
+from __future__ import annotations
+
+
+def company_of(name: str) -> str:
+    """The company a firm belongs to: its name up to the first ``" ("``, stripped.
+
+    >>> company_of("Lynas Rare Earths (Kuantan)")
+    'Lynas Rare Earths'
+    >>> company_of("Rest of World separation firm #1")
+    'Rest of World separation firm #1'
+    """
+    return name.split(" (", 1)[0].strip()
+
+
+class GroupTreasury:
+    """The units of each company, and the company's pooled cash and credit.
+
+    Units register at construction (:meth:`add`); a unit counts in its company's position
+    once its cash account is open (``cash`` is not ``None``) and until it exits.
+    """
+
+    def __init__(self) -> None:
+        self.members: dict[str, list] = {}
+
+    def add(self, firm) -> None:
+        """Register ``firm`` (an :class:`agents.base.Firm`) under ``firm.company``."""
+        self.members.setdefault(firm.company, []).append(firm)
+
+    def units(self, company: str) -> list:
+        """Operating or mothballed units of ``company`` with an open cash account."""
+        return [f for f in self.members.get(company, ())
+                if f.cash is not None and not f.exited]
+
+    def position(self, company: str) -> tuple[float, float]:
+        """``(cash, credit)`` of ``company``, USD: the sum over its units of cash and of
+        the credit lines lenders extend on each unit's long-run cash flow
+        (:meth:`agents.base.Firm.credit_line`). The company is insolvent when ``cash <
+        -credit``."""
+        cash = credit = 0.0
+        for f in self.units(company):
+            cash += f.cash
+            credit += f.credit_line()
+        return cash, credit
