@@ -73,14 +73,23 @@ def annuity_factor(rate: float, years: float) -> float:
 
 def npv(capacity_t_yr: float, margin_usd_kg: float, capex_usd: float, rate: float,
         life_years: float, lead_months: float = 0.0, utilisation: float = 1.0,
-        tau_years: float | None = None, delay_years: float = 0.0) -> float:
+        tau_years: float | None = None, delay_years: float = 0.0,
+        transient_usd_kg: float = 0.0, transient_months: float | None = None) -> float:
     """Net present value of a project, USD.
 
     ``-capex + sum_m CF_m / (1 + rate) ** ((lead_months + m) / 12)`` over the months
     ``m = 1 .. 12 x life_years`` after start-up, with the monthly cash flow
-    ``CF_m = capacity x 1000 kg/t x utilisation x margin / 12 x share(m)`` and ``share`` the
+    ``CF_m = capacity x 1000 kg/t x utilisation x margin_m / 12 x share(m)``, ``share`` the
     ramp-up share (:func:`rampup_share` at the end of month ``m``; 1 throughout when
-    ``tau_years`` is None). Capital cost is spent at commitment (month 0).
+    ``tau_years`` is None) and ``margin_m = margin + transient x exp(-(lead_months + m) /
+    transient_months)``: the margin expected ``lead_months + m`` months ahead when today's
+    expected margin differs from the long-run one by ``transient`` and expectations return
+    to the long-run anchor with time constant ``transient_months`` (the firm's own
+    expectation model, docs/ODD.md 7.2; ``transient`` 0: a flat margin). Capital cost is
+    spent at commitment (month 0).
+
+    Example (hand check): 1,000 t/yr, margin 0, transient 12 USD/kg over 12 months, no
+    lead, rate 0, 1 year, full utilisation: ``sum_m 1e6 x exp(-m / 12)`` USD.
 
     Args:
         capacity_t_yr: nameplate, t/yr of output (t REO/yr of feed for separation).
@@ -90,6 +99,8 @@ def npv(capacity_t_yr: float, margin_usd_kg: float, capex_usd: float, rate: floa
         life_years: operating life, years.
         lead_months: months from commitment to start-up.
         utilisation: share of nameplate run once ramped up.
+        transient_usd_kg: today's expected margin less ``margin_usd_kg``, USD/kg.
+        transient_months: months over which that difference is expected to fade.
 
     Returns:
         USD (negative: the project destroys value).
@@ -98,7 +109,10 @@ def npv(capacity_t_yr: float, margin_usd_kg: float, capex_usd: float, rate: floa
     m = np.arange(1, n + 1, dtype=float)
     share = (np.ones(n) if tau_years is None
              else rampup_share(m / 12.0, tau_years, delay_years))
-    cf = capacity_t_yr * 1000.0 * utilisation * margin_usd_kg / 12.0 * share
+    margin = np.full(n, float(margin_usd_kg))
+    if transient_usd_kg and transient_months:
+        margin = margin + transient_usd_kg * np.exp(-(lead_months + m) / transient_months)
+    cf = capacity_t_yr * 1000.0 * utilisation * margin / 12.0 * share
     disc = (1.0 + rate) ** (-(lead_months + m) / 12.0)
     return float(-capex_usd + np.dot(cf, disc))
 

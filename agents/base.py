@@ -631,13 +631,25 @@ class Firm(mesa.Agent):
                              f"{why}" + (f", abandoning {abandoned:,.0f} t/yr under "
                                          "construction" if abandoned else ""))
 
+    def current_margin(self) -> float:
+        """Margin at the firm's current expected prices, in the terms of
+        :meth:`longrun_margin` (USD/kg of output or feed): :meth:`expansion_margin`."""
+        return self.expansion_margin()
+
     def project_npv(self, size: float, capex: float, lead: int, margin: float | None = None,
                     tau_years: float | None = None):
         """NPV of adding ``size`` t/yr at capital cost ``capex`` USD, starting up after
         ``lead`` months and ramping up with time constant ``tau_years`` (default
-        ``rampup_tau_years``), at the margin ``margin`` (default :meth:`longrun_margin`), with the
-        public support in force for the firm's region and stage
-        (:func:`abm.investment.support_terms`, :func:`abm.investment.financing`).
+        ``rampup_tau_years``), with the public support in force for the firm's region and
+        stage (:func:`abm.investment.support_terms`, :func:`abm.investment.financing`).
+
+        The margin is the one the firm expects month by month (default): its
+        :meth:`current_margin` today, returning to its :meth:`longrun_margin` with the
+        time constant ``price_anchor_months`` of its own price expectations (7.2): the
+        expected cash flows of the textbook NPV under the firm's expectations, so that a
+        price boom the firm expects to last raises the value of capacity that starts up
+        while it lasts (investment waves that follow current earnings: Greenwood and
+        Hanson 2015, QJE 130(1)). With ``margin`` given, that margin flat.
 
         Returns:
             (NPV in USD, :class:`abm.investment.Financing`).
@@ -649,14 +661,20 @@ class Firm(mesa.Agent):
                         par.project_life_years, sup["grant_share"], sup["loan_share"],
                         sup["loan_rate"] or par.public_discount_rate, sup["equity_share"],
                         par.public_discount_rate, par.debt_years)
-        m = self.longrun_margin() if margin is None else margin
+        transient = 0.0
+        if margin is None:
+            m = self.longrun_margin()
+            transient = self.current_margin() - m
+        else:
+            m = margin
         # new capacity is planned at design utilisation (base_utilisation), whatever the
         # stage's average: a magnet industry's idle lines are mostly low-end (operating
         # rates of 70-75% at high-end makers vs 30-40% at low-end ones in H1 2012,
         # ResearchInChina via SBWIRE 2013)
         tau = par.rampup_tau_years if tau_years is None else tau_years
         value = npv(size, m, fin.capex, fin.rate, par.project_life_years, lead,
-                    par.base_utilisation, tau)
+                    par.base_utilisation, tau, transient_usd_kg=transient,
+                    transient_months=par.price_anchor_months)
         return value, fin
 
     def hurdle(self) -> float:

@@ -78,6 +78,14 @@ class Miner(Firm):
     #: True for an entrant's greenfield mine valued at its netback (set by the pipeline)
     integrated = False
 
+    def current_margin(self) -> float:
+        """Margin at current expected prices in the terms of :meth:`longrun_margin`:
+        the concentrate's sale price (:meth:`~agents.base.Firm.sale_price`, a guarantee
+        included) less cash cost; for an entrant's greenfield mine (``integrated``), at
+        least its netback margin at the expected oxide prices, USD/kg REO."""
+        m = self.sale_price(self.good) - self.unit_cost
+        return max(m, self.netback_margin(expected=True)) if self.integrated else m
+
     def longrun_margin(self) -> float:
         """Long-run expected concentrate price (the anchor, or a guaranteed price if higher,
         :meth:`~agents.base.Firm.longrun_sale_price`) less cash cost, USD/kg REO; for an
@@ -110,15 +118,17 @@ class Miner(Firm):
                * sum(c * self.expected(i) for i, c in self.oxide_content) - self._toll)
         return self._payable * net if net > 0 else None
 
-    def netback_margin(self) -> float:
+    def netback_margin(self, expected: bool = False) -> float:
         """Margin of the ore valued at the separated-oxide basket (netback): recovery x
         sum over oxides of content x long-run expected oxide price (:meth:`anchor` in the
-        mine's region), less the median processing cost of the separators outside China,
-        less the mine's cash cost, USD/kg REO. Feasibility studies of greenfield projects
-        outside China value their product so (basket price of the contained oxides; e.g.
-        Lynas and Arafura studies), since no concentrate market exists outside China."""
+        mine's region; the expected price when ``expected``), less the median processing
+        cost of the separators outside China, less the mine's cash cost, USD/kg REO.
+        Feasibility studies of greenfield projects outside China value their product so
+        (basket price of the contained oxides; e.g. Lynas and Arafura studies), since no
+        concentrate market exists outside China."""
         from agents.refiner import Refiner
-        basket = sum(c * self.anchor(i) for i, c in self.oxide_content)
+        price = self.expected if expected else self.anchor
+        basket = sum(c * price(i) for i, c in self.oxide_content)
         costs = [r.unit_cost for r in self.model.agents_by_type.get(Refiner, [])
                  if r.region != "CN"]
         sep = float(np.median(costs)) if costs else 0.0

@@ -45,6 +45,38 @@ def test_npv_zero_rate_lead_and_utilisation():
     assert npv(1000, 10.0, 0.0, 0.1, 5.0, lead_months=12) == pytest.approx(base / 1.1)
 
 
+def test_npv_with_a_fading_transient_margin_hand_check():
+    # 1,000 t/yr at full use, long-run margin 0, today 12 USD/kg above it, fading over 12
+    # months: month m earns 1e6 x exp(-m / 12) USD (rate 0, no lead, one year)
+    v = npv(1000.0, 0.0, 0.0, 0.0, 1.0, 0.0, 1.0, transient_usd_kg=12.0,
+            transient_months=12.0)
+    assert v == pytest.approx(sum(1e6 * math.exp(-m / 12) for m in range(1, 13)), rel=1e-12)
+    # a lead of 12 months: the boom has faded by exp(-1) when the plant starts
+    lead = npv(1000.0, 0.0, 0.0, 0.0, 1.0, 12.0, 1.0, transient_usd_kg=12.0,
+               transient_months=12.0)
+    assert lead == pytest.approx(v * math.exp(-1.0), rel=1e-12)
+    # no transient: the flat-margin NPV
+    assert npv(1000.0, 2.0, 1e6, 0.0, 1.0, 0.0, 1.0, transient_usd_kg=0.0,
+               transient_months=12.0) == pytest.approx(1e6)
+
+
+def test_project_npv_values_the_expected_margin_path():
+    # the firm's expected margin fades from today's to the long-run one with
+    # price_anchor_months (7.2): a boom raises the NPV by the transient's present value
+    from abm.investment import npv as npv_fn
+    m = RareEarthModel("baseline", seed=0, months=2)
+    a = next(a for a in m.agents_by_type[Miner] if a.name == "China Northern Rare Earth Group")
+    par = m.params
+    a.exp_price[a.good] = a.anchor(a.good) + 3.0           # expected 3 USD/kg over anchor
+    assert a.current_margin() - a.longrun_margin() == pytest.approx(3.0)
+    v, fin = a.project_npv(10000.0, 1e8, 12)
+    flat, _ = a.project_npv(10000.0, 1e8, 12, margin=a.longrun_margin())
+    extra = npv_fn(10000.0, 0.0, 0.0, fin.rate, par.project_life_years, 12,
+                   par.base_utilisation, par.rampup_tau_years, transient_usd_kg=3.0,
+                   transient_months=par.price_anchor_months)
+    assert extra > 0 and v - flat == pytest.approx(extra, rel=1e-9)
+
+
 def test_rampup_share_after_one_and_three_years():
     # pooled fit tau = 2.8 yr: 1 - exp(-1/2.8) = 0.300, 1 - exp(-3/2.8) = 0.657
     assert rampup_share(1.0, 2.8) == pytest.approx(0.3003, abs=1e-4)
