@@ -580,6 +580,13 @@ class Scenario(NumbersModel):
             if v is not None and not s <= to_month(v) <= e:
                 raise ValueError(f"levers.{f} {v} is outside the horizon {self.start}..{self.end}")
         gated = self.gated_levers()
+        default_start = type(self.levers).model_fields["start"].default
+        if (not gated and self.levers.start != default_start
+                and not s <= to_month(self.levers.start) <= e):
+            raise ValueError(
+                f"levers.start {self.levers.start} is outside the horizon "
+                f"{self.start}..{self.end}; set it to a month inside the horizon (or leave it "
+                "out: it only dates the levers)")
         if gated and not s <= to_month(self.levers.start) <= e:
             raise ValueError(
                 f"levers.start {self.levers.start} is outside the horizon "

@@ -143,6 +143,12 @@ def test_levers_that_would_never_apply_are_refused():
     ok = apply_overrides(sc, {"levers.us_tariff_on_china": 3.0, "levers.start": "2010-09"})
     assert ok.levers.us_tariff_on_china == 3.0
     assert apply_overrides(sc, {"levers.substitution_speed": 2.0}).levers.substitution_speed == 2
+    # a new user's input (issue 14): levers.start given outside the horizon with no lever
+    # was accepted; the default start (2025-04) stays accepted for 2009-2016 scenarios
+    with pytest.raises(ScenarioError, match=r"levers\.start 2030-01 is outside the horizon "
+                       r"2009-01\.\.2016-12"):
+        apply_overrides(sc, {"levers.start": "2030-01"})
+    assert apply_overrides(sc, {"levers.start": "2010-01"}).levers.start == "2010-01"
 
 
 def test_measure_errors_name_the_measure_and_its_block():
