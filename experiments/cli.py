@@ -15,20 +15,17 @@ from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from experiments.interrupts import Terminated, sigterm_raises
+from experiments.terminal import err_console, out_console
 
 app = typer.Typer(help="Agent-based model of the rare-earth supply chain under export "
                        "controls and tariffs.", no_args_is_help=True, add_completion=False)
-console = Console()
+console = out_console
 #: metavar of a flag option: no "<bool>" type column in --help (a flag takes no value)
 FLAG = ""
-#: Errors go to stderr, one line each, never wrapped at the terminal width (so they can be
-#: grepped and copied whole).
-err_console = Console(stderr=True, soft_wrap=True)
 
 
 def fail(message: str, code: int = 2, prefix: str = "Error:") -> NoReturn:

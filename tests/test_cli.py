@@ -288,3 +288,20 @@ def test_startup_imports_stay_light(tmp_path):
     assert "'scipy.optimize'" not in out and "'mesa'" not in out and "'agents'" not in out
     assert "'pandas'" in out  # the plan does write design.parquet
     assert (tmp_path / "runs").is_dir()
+
+
+def test_tables_written_to_a_pipe_are_laid_out_wide(monkeypatch):
+    # a new user's report (issue 14): `ree ... | less` wrapped table cells at 80 columns
+    import io
+
+    from experiments.terminal import PIPED_WIDTH, output_width
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    monkeypatch.delenv("COLUMNS", raising=False)
+    assert output_width(io.StringIO()) == PIPED_WIDTH == 200
+    assert output_width(Tty()) is None                      # a terminal: rich measures it
+    monkeypatch.setenv("COLUMNS", "100")
+    assert output_width(io.StringIO()) is None              # the user's COLUMNS wins

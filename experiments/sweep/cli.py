@@ -22,11 +22,11 @@ import math
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from ..interrupts import Terminated, sigterm_raises
+from ..terminal import err_console, out_console
 from . import DEFAULT_OUT
 
 
@@ -62,8 +62,6 @@ sweep_app = typer.Typer(
     add_completion=False,
 )
 
-out_console = Console(soft_wrap=True)
-err_console = Console(stderr=True, soft_wrap=True)
 
 SpecArg = typer.Argument(..., metavar="SPEC", help="Experiment spec (TOML).", exists=False,
                          dir_okay=False)
