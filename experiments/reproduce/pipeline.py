@@ -1,0 +1,144 @@
+"""The whole reproduction in one call (:func:`reproduce`, ``ree reproduce``): run the
+variants of a profile, evaluate the targets, write tables, figures, the data, the manifest
+and REPORT.md into a staging folder, and publish it atomically."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from experiments.reproduce.imf_cut import imf_cut_experiment, imf_cut_markdown
+from experiments.reproduce.plots import figures
+from experiments.reproduce.profiles import PROFILES, Profile
+from experiments.reproduce.report import _manifest, _report
+from experiments.reproduce.runner import DEFAULT_SEED_ROOT, run_variants
+from experiments.reproduce.tables import (
+    _decoupling_markdown,
+    _markdown,
+    _targets_markdown,
+    decoupling_table,
+    mechanism_table,
+    scenario_summary,
+)
+from experiments.reproduce.targets import evaluate_targets
+from experiments.runs import check_output_folder, new_staging_folder, publish_folder
+
+
+@dataclass
+class ReproduceResult:
+    """What :func:`reproduce` produced.
+
+    Attributes:
+        out: output folder.
+        targets: :func:`evaluate_targets` table.
+        decoupling: China-origin share of magnet supply by scenario, region and year.
+        series: every extracted series (variant, rep, date, series, value).
+        wall_s: wall time of the whole call, seconds.
+        files: files written (relative to ``out``).
+    """
+
+    out: Path
+    targets: pd.DataFrame
+    decoupling: pd.DataFrame
+    series: pd.DataFrame
+    wall_s: float
+    files: list[str]
+
+
+def reproduce(out: str | Path = "results/reproduce", *, quick: bool = False,
+              seeds: int | None = None, workers: int | None = None, backend: str = "process",
+              seed_root: int = DEFAULT_SEED_ROOT, progress: bool = True,
+              profile: Profile | None = None, make_figures: bool = True) -> ReproduceResult:
+    """Run every paper experiment and write figures, tables, REPORT.md and the data.
+
+    Args:
+        out: output folder (replaced atomically when everything is written).
+        quick: the ``quick`` profile (shorter horizons, 5 seeds) instead of ``full``.
+        seeds: replicates per variant (default: the profile's; the issue asks >= 20).
+        workers: parallel worker processes (default: available cores).
+        backend: ``process`` (default), ``sequential``, ``dask`` or ``ray`` (needs Ray).
+        seed_root: root of the seed sequence.
+        progress: show a rich progress bar.
+        profile: a custom :class:`Profile` (overrides ``quick``).
+        make_figures: write PNG and SVG figures.
+
+    Raises:
+        ValueError: an unknown ``backend``.
+        ImportError: the backend's package is missing (Ray).
+        RuntimeError: a run failed.
+        OutputError: ``out`` is unusable: a file, the current folder or a parent, or an
+            existing folder that is not an earlier reproduction (nothing is deleted).
+    """
+    from experiments.sweep.spec import BACKENDS
+
+    if backend not in BACKENDS:
+        raise ValueError(f"--backend {backend!r} is unknown; allowed: {', '.join(BACKENDS)}")
+    t_start = time.perf_counter()
+    prof = profile or PROFILES["quick" if quick else "full"]
+    n_seeds = int(seeds or prof.seeds)
+    out = check_output_folder(out, allowed=None,
+                              required=frozenset({"manifest.json", "REPORT.md"}))
+    tmp = new_staging_folder(out)  # before the runs: an unwritable --out is refused at once
+    files: list[str] = []
+    try:
+        tasks = list(prof.months.items())
+        t_runs = time.perf_counter()
+        results = run_variants(tasks, n_seeds, seed_root=seed_root, workers=workers,
+                               backend=backend, progress=progress)
+        runs_wall = time.perf_counter() - t_runs
+        results = sorted(results, key=lambda r: (r["variant"], r["rep"]))  # not completion order
+        series = pd.concat([r["series"].assign(variant=r["variant"], rep=r["rep"])
+                            for r in results],
+                           ignore_index=True)[["variant", "rep", "date", "series", "value"]]
+        targets = evaluate_targets(results)
+        decoupling = decoupling_table(series)
+        mechanisms = mechanism_table(results)
+        for sub in ("tables", "figures", "data"):
+            (tmp / sub).mkdir()
+        series.to_parquet(tmp / "data" / "series.parquet", index=False)
+        files.append("data/series.parquet")
+        tt = targets.drop(columns=["values"]).copy()
+        tt.to_csv(tmp / "tables" / "targets.csv", index=False)
+        (tmp / "tables" / "targets.md").write_text(_targets_markdown(targets))
+        decoupling.to_csv(tmp / "tables" / "decoupling.csv", index=False)
+        (tmp / "tables" / "decoupling.md").write_text(_decoupling_markdown(decoupling))
+        mechanisms.to_csv(tmp / "tables" / "counterfactuals.csv", index=False)
+        (tmp / "tables" / "counterfactuals.md").write_text(_markdown(mechanisms))
+        summary = scenario_summary(series)
+        summary.to_csv(tmp / "tables" / "scenarios.csv", index=False)
+        (tmp / "tables" / "scenarios.md").write_text(_markdown(summary))
+        files += [f"tables/{n}.{e}" for n in ("targets", "decoupling", "counterfactuals",
+                                               "scenarios") for e in ("csv", "md")]
+        if make_figures:
+            files += [f"figures/{p.name}" for p in figures(series, tmp / "figures")]
+        wall = time.perf_counter() - t_start
+        resid = max(r["mass_balance"] for r in results)
+        manifest = _manifest(prof, n_seeds, seed_root, backend, workers, results, wall, runs_wall)
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2))
+        files.append("manifest.json")
+        imf_md = ""
+        if prof.name == "full":
+            # the IMF comparison (one seed; full profile only: about 130 model months)
+            imf = imf_cut_experiment(seed=seed_root)
+            imf.to_csv(tmp / "tables" / "imf_cut.csv", index=False)
+            imf_md = imf_cut_markdown(imf)
+            (tmp / "tables" / "imf_cut.md").write_text(imf_md)
+            files += ["tables/imf_cut.csv", "tables/imf_cut.md"]
+        report = _report(prof, n_seeds, targets, mechanisms, decoupling, manifest, resid,
+                         files)
+        if imf_md:
+            report += "\n" + imf_md
+        (tmp / "REPORT.md").write_text(report)
+        files.append("REPORT.md")
+        publish_folder(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return ReproduceResult(out, targets, decoupling, series, time.perf_counter() - t_start,
+                           sorted(files))
+

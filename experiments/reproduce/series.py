@@ -1,0 +1,119 @@
+"""The monthly series a reproduction run keeps: read from the model's recorded series
+(:mod:`abm.metrics`) and from the OEM and magnet-maker agents' adaptation state."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+REGIONS_DECOUPLING = ("US", "EU", "JP", "KR")
+
+
+def demand_removed_share(model) -> float:
+    """Share of magnet-REE demand (t REO in magnets) removed by thrifting and substitution.
+
+    For every magnet-using OEM and defense contractor, this month's planned units are valued
+    twice: with the base-year recipe and full Dy/Tb content, and with the current recipe
+    (Ce/ferrite substitution ``sub_share``, Dy-free designs ``dy_free_share``) and the
+    capacity-weighted Dy/Tb thrifting factor of magnet makers (``hre_factor``). Price-driven
+    demand destruction (fewer units) is not counted: both sides use the same units.
+    """
+    from abm.goods import ELEMENTS, mag
+    from agents import OEM, MagnetMaker, NonMagnetUser
+
+    cat = model.catalog
+    makers = [a for a in model.agents_by_type.get(MagnetMaker, []) if a.capacity > 0]
+    cap = sum(a.capacity for a in makers)
+    hre = sum(a.capacity * a.hre_factor for a in makers) / cap if cap > 0 else 1.0
+    hre_idx = [ELEMENTS.index("Dy"), ELEMENTS.index("Tb")]
+    base_c = cat.content.sum(axis=1)
+    cur_c = base_c - cat.content[:, hre_idx].sum(axis=1) * (1.0 - hre)
+    mags = {cat.index[mag(g)] for g in ("ndfeb_std", "ndfeb_ht", "smco")}
+    d0 = d1 = 0.0
+    for cls, group in model.agents_by_type.items():
+        if not issubclass(cls, OEM) or issubclass(cls, NonMagnetUser):
+            continue
+        for a in group:
+            u = a.plan_units
+            if u <= 0:
+                continue
+            d0 += u * sum(v * base_c[g] for g, v in a.recipe0.items() if g in mags)
+            d1 += u * sum(v * cur_c[g] for g, v in a.recipe().items() if g in mags)
+    return 1.0 - d1 / d0 if d0 > 0 else 0.0
+
+
+def _adaptation_state(model) -> dict[str, float]:
+    from agents import OEM, MagnetMaker, NonMagnetUser
+
+    oems = [a for cls, grp in model.agents_by_type.items()
+            if issubclass(cls, OEM) and not issubclass(cls, NonMagnetUser) for a in grp]
+    w = np.array([max(a.plan_units, 0.0) * sum(a.recipe0.values()) for a in oems])
+    w = w / w.sum() if w.sum() > 0 else np.full(len(oems), 1 / max(len(oems), 1))
+    makers = [a for a in model.agents_by_type.get(MagnetMaker, []) if a.capacity > 0]
+    cap = sum(a.capacity for a in makers)
+    return {
+        "demand_removed": demand_removed_share(model),
+        "sub_share": float(sum(wi * a.sub_share for wi, a in zip(w, oems))),
+        "dy_free_share": float(sum(wi * a.dy_free_share for wi, a in zip(w, oems))),
+        "hre_factor": sum(a.capacity * a.hre_factor for a in makers) / cap if cap else 1.0,
+    }
+
+
+def series_from_model(model, adaptation: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Monthly series of a finished run as a wide table indexed by month (Timestamp).
+
+    Columns, each read from a recorded series of :mod:`abm.metrics`: ``price_row:<good>``
+    (``price_outside_china_median``: median over the regions outside China that traded the
+    good, USD/kg) and ``price_cn:<good>`` (``price`` of CN) for ox_Nd, ox_Dy, ox_Tb and NdPr;
+    ``cn_magnet_exports`` and ``cn_oxide_exports`` (``china_exports``, t/month);
+    ``capacity:<stage>:US`` and ``capacity:<stage>:nonCN`` (sums of ``capacity`` rows, t/yr);
+    ``china_content:<region>`` and ``china_content_12m:<region>`` (share of magnet supply,
+    monthly and over the last 12 months); ``china_share:<stage>``; ``mine:world`` and
+    ``mine:nonCN`` (sums of concentrate ``production`` rows, t REO/month);
+    ``lost_output:oem`` (``lost_output_civil_magnet``, World, USD/month); and the
+    adaptation columns when ``adaptation`` is given.
+    """
+    ts = model.timeseries()
+    dates = pd.DatetimeIndex(sorted(ts["date"].unique()))
+    out: dict[str, pd.Series] = {}
+
+    def recorded(metric, good=None, region=None) -> pd.Series:
+        m = ts["metric"] == metric
+        if good is not None:
+            m &= ts["good"] == good
+        if region is not None:
+            m &= ts["region"] == region
+        return ts[m].set_index("date")["value"]
+
+    for good in ("ox_Nd", "ox_Dy", "ox_Tb", "NdPr"):
+        out[f"price_row:{good}"] = recorded("price_outside_china_median", good)
+        out[f"price_cn:{good}"] = recorded("price", good, "CN")
+    out["cn_magnet_exports"] = recorded("china_exports", "magnets")
+    out["cn_oxide_exports"] = recorded("china_exports", "oxides")
+    cap = ts[ts["metric"] == "capacity"]
+    for stage in ("mining", "separation", "magnets"):
+        c = cap[cap["good"] == stage]
+        out[f"capacity:{stage}:US"] = c[c["region"] == "US"].groupby("date")["value"].sum()
+        out[f"capacity:{stage}:nonCN"] = c[c["region"] != "CN"].groupby("date")["value"].sum()
+    for r in REGIONS_DECOUPLING:
+        out[f"china_content:{r}"] = recorded("china_content", region=r)
+        out[f"china_content_12m:{r}"] = recorded("china_content_12m", region=r)
+    for stage in ("mining", "separation", "magnets"):
+        out[f"china_share:{stage}"] = recorded("china_share", stage)
+    prod = ts[(ts["metric"] == "production") & ts["good"].str.startswith("conc_")]
+    out["mine:world"] = prod.groupby("date")["value"].sum()
+    out["mine:nonCN"] = prod[prod["region"] != "CN"].groupby("date")["value"].sum()
+    out["lost_output:oem"] = recorded("lost_output_civil_magnet", region="World")
+    frame = pd.DataFrame({k: v.reindex(dates) for k, v in out.items()}, index=dates)
+    for k in ("cn_magnet_exports", "cn_oxide_exports", "mine:nonCN", "lost_output:oem",
+              "capacity:mining:US", "capacity:separation:US", "capacity:magnets:US"):
+        frame[k] = frame[k].fillna(0.0)
+    if adaptation is not None:
+        frame = frame.join(adaptation.set_axis(dates[:len(adaptation)]))
+    frame.index.name = "date"
+    return frame
+
+
+def _wide(series: pd.DataFrame) -> pd.DataFrame:
+    return series.pivot_table(index="date", columns="series", values="value", aggfunc="first",
+                              dropna=False)

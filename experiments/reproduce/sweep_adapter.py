@@ -1,0 +1,67 @@
+"""Sweep adapter: the single-run reproduction targets of one run as sweep outcomes
+(``model = "experiments.reproduce:sweep_evaluate"``)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from abm.scenario import load_scenario
+from experiments.reproduce.runner import _simulate
+from experiments.reproduce.targets import TARGETS
+from experiments.reproduce.variants import _measure_ids
+
+#: targets computable from one run, by the scenario whose run they read
+SINGLE_RUN_TARGETS = {"embargo-2010": ("dy_peak_multiple", "nd_peak_multiple", "dy_peak_lag",
+                                       "nd_peak_lag", "substitution_rate_at_peak",
+                                       "non_china_mine_ramp"),
+                      "controls-2025": ("cn_magnet_export_fall", "us_magnet_capacity_2029")}
+
+
+def sweep_evaluate(scenario, *, overrides=None, seed=0, months=None, outcomes=None,
+                   keep_timeseries=False) -> tuple[dict[str, float], pd.DataFrame | None]:
+    """Sweep adapter: the single-run reproduction targets of one run, for calibration sweeps
+    with the sweep framework (``model = "experiments.reproduce:sweep_evaluate"``, scenario
+    ``embargo-2010`` or ``controls-2025``; same signature as :func:`abm.outcomes.evaluate`).
+
+    Returns:
+        ``({target id: value}, wide series table or None)``; targets of the other episode
+        are NaN.
+
+    Raises:
+        KeyError: an unknown outcome name.
+    """
+    from abm.scenario import apply_overrides
+
+    sc = apply_overrides(load_scenario(scenario), overrides)
+    names = list(sweep_evaluate.OUTCOMES) if outcomes is None else list(outcomes)
+    unknown = [n for n in names if n not in sweep_evaluate.OUTCOMES]
+    if unknown:
+        raise KeyError(f"unknown outcome(s) {unknown}; known: {sorted(sweep_evaluate.OUTCOMES)}")
+    ids = _measure_ids(sc)
+    episode = ("embargo-2010" if "cn_quota_2010" in ids else
+               "controls-2025" if "cn_licences_apr2025" in ids else None)
+    run = _simulate(sc, seed, months)
+    by_id = {t.id: t for t in TARGETS}
+    values = {}
+    for n in names:
+        if episode is None or n not in SINGLE_RUN_TARGETS[episode]:
+            values[n] = float("nan")
+            continue
+        try:
+            values[n] = float(by_id[n].compute({episode: run["wide"]}))
+        except (KeyError, ValueError, TypeError, ZeroDivisionError):
+            values[n] = float("nan")
+    return values, (run["wide"] if keep_timeseries else None)
+
+
+sweep_evaluate.OUTCOMES = {t.id: f"{t.title} [{t.unit}] (tolerance {t.lo:g}-{t.hi:g})"
+                           for t in TARGETS if any(t.id in v for v in SINGLE_RUN_TARGETS.values())}
+
+
+def _parameter_space():
+    from abm.scenario import parameter_space
+    return parameter_space()
+
+
+sweep_evaluate.parameter_space = _parameter_space
+sweep_evaluate.load_scenario = load_scenario
