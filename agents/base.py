@@ -594,7 +594,12 @@ class Firm(mesa.Agent):
         c = max(self.unit_cost, 1e-9)
         m = self.longrun_margin()
         treasury = self.model.treasury
-        cash, credit = treasury.position(self.company)
+        own = par.credit_years * max(self.nameplate * self.base_utilisation * 1000.0 * m,
+                                     0.0)                              # = credit_line()
+        # the company can only be insolvent if some unit is below its own credit line, and
+        # that unit reviews this month: the pooled position is needed only then
+        cash, credit = (treasury.position(self.company) if self.cash < -own
+                        or self.mothballed else (self.cash, own))
         if cash < -credit:
             why = (f"cash of {self.company} {cash / 1e6:,.0f} M USD below its credit line "
                    f"({credit / 1e6:,.0f} M USD)")
