@@ -55,6 +55,12 @@ class DemandOutlook:
             self.future[sec] = sorted(((int(r.year_from), int(r.year_to), r.value / 100.0)
                                        for r in rows.itertuples()),
                                       key=lambda x: x[1] - x[0])
+        rows = t[(t["scenario"] == "aps") & (t["sector"] == "all")]
+        if rows.empty:
+            raise ValueError("demand_outlook.csv: no iea_gcmo2024 aps growth_pct_yr row for "
+                             "sector 'all'")
+        self.future["all"] = sorted(((int(r.year_from), int(r.year_to), r.value / 100.0)
+                                     for r in rows.itertuples()), key=lambda x: x[1] - x[0])
         hist = t[(t["scenario"] == "history") & (t["sector"] == "all")]
         if hist.empty:
             raise ValueError("demand_outlook.csv: no iea_gcmo2024 history growth_pct_yr row")
@@ -68,7 +74,7 @@ class DemandOutlook:
         years after the last outlook year keep the last rate."""
         if year < OUTLOOK_FROM:
             return self.history * self.scale
-        spans = self.future[OUTLOOK_SECTOR[sector]]
+        spans = self.future["all" if sector == "all" else OUTLOOK_SECTOR[sector]]
         for y0, y1, r in spans:
             if y0 <= year < y1:
                 return r * self.scale

@@ -81,13 +81,6 @@ class Parameters(NumbersModel):
         "short-run REE demand is very inelastic; 2010-11: ~10x price for ~40% export cut",
         "Price elasticity of end-use demand (OEM, defense and non-magnet buyers) around the "
         "base-year reference price.")
-    demand_growth_per_year: float = P(
-        0.05, "1/yr", 0.0, 0.15,
-        "IEA GCMO 2024 APS: magnet REE demand 93 kt (2023) to 131 kt (2030), 5.0%/yr "
-        "(abm/data/demand_outlook.csv)",
-        "Trend growth of end-use demand that investors assume in the demand signal of "
-        "investment reviews (agents/base.py). End-use output plans grow by sector along "
-        "the outlook table instead (abm.demand.DemandOutlook).")
     demand_outlook_scale: float = P(
         1.0, "-", 0.0, 2.0,
         "1 = IEA GCMO 2024 APS by sector (demand_outlook.csv); about 1.7 reproduces the "

@@ -731,7 +731,10 @@ class Firm(mesa.Agent):
            * price signal: the plant runs above ``expansion_utilisation_trigger`` (85%) of
              capacity and less than
              ``supply_line_share`` of the market's capacity is under construction; or
-           * demand signal: output grown at ``demand_growth_per_year`` over the lead time
+           * demand signal: output grown over the lead time at the growth of magnet
+             rare-earth demand in the published outlook the end-use plans follow
+             (:meth:`abm.demand.DemandOutlook.factor` of ``"all"``: IEA GCMO 2024 APS,
+             5.0%/yr to 2030 and 1.6%/yr after; 9.05%/yr before 2023)
              would exceed ``expansion_demand_trigger`` (95%) of capacity, and the same holds for the market's output
              against its capacity plus capacity under construction (the supply line,
              :meth:`abm.model.RareEarthModel.supply_line`).
@@ -765,7 +768,10 @@ class Firm(mesa.Agent):
             return
         lead = max(1, int(self.lead_time_months() * par.brownfield_lead_share))
         out = self.output_avg if self.output_avg is not None else self.recent_output()
-        growth = (1 + par.demand_growth_per_year) ** (lead / 12.0)
+        mdl = self.model
+        outlook = mdl.demand_outlook
+        growth = (outlook.factor("all", mdl.start.year, mdl.start.month, t + lead)
+                  / outlook.factor("all", mdl.start.year, mdl.start.month, t))
         s_out, s_cap, s_pipe = self.model.supply_line(self.market)
         trig_u, trig_d = par.expansion_utilisation_trigger, par.expansion_demand_trigger
         price_signal = (out * 12 >= trig_u * self.capacity

@@ -228,3 +228,18 @@ def test_magnet_recipe_follows_the_thrifted_hre_factor(model):
                                         for i, v in bom.items()}
     finally:
         mk.hre_factor = keep
+
+
+def test_investors_demand_signal_grows_at_the_outlook_total():
+    # the demand signal of investment reviews (7.13) grows output at the IEA APS total for
+    # magnet REE: 5.02%/yr in 2023-30, 1.63%/yr after, the historical 9.05%/yr before 2023
+    # (a fixed 5%/yr for ever built a glut after 2030 in session 8)
+    from abm.demand import DemandOutlook
+    o = DemandOutlook()
+    assert o.factor("all", 2024, 1, 12) == pytest.approx(1.0502, rel=1e-12)
+    assert o.factor("all", 2031, 1, 12) == pytest.approx(1.0163, rel=1e-12)
+    assert o.factor("all", 2009, 1, 12) == pytest.approx(1.0905, rel=1e-12)
+    # July 2029 + 12 months: six months at each rate
+    assert o.factor("all", 2029, 7, 12) == pytest.approx(1.0502 ** 0.5 * 1.0163 ** 0.5,
+                                                          rel=1e-12)
+    assert DemandOutlook(scale=2.0).factor("all", 2031, 1, 12) == pytest.approx(1.0326)
