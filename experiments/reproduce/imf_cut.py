@@ -1,6 +1,8 @@
-"""The IMF comparison: an 80% cut of China's exports of oxides and magnets, GDP effects for
-Japan, the US and the EU beside IMF Working Paper 2026/073 (``tables/imf_cut.*`` and a
-REPORT.md section of the ``full`` profile)."""
+"""The IMF comparison: an 80% cut in rare-earth supply, GDP effects for Japan, the US and
+the EU beside IMF Working Paper 2026/073 (``tables/imf_cut.*`` and a REPORT.md section of
+the ``full`` profile). Two shocks: each economy's supply from all origins (the paper's
+definition as far as the model allows) and China's exports only (docs/calibration.md,
+4.13)."""
 
 from __future__ import annotations
 
