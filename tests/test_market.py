@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from abm.market import ArcTerms, OrderBook, clear
 
@@ -78,6 +80,28 @@ def test_import_quota_caps_imports_from_all_origins_not_domestic_supply():
     free = clear(book, ArcTerms(transport, np.zeros((1, 3, 3)), np.full((1, 3, 3, 2), np.inf)),
                  np.zeros((1, 3)), max_steps=400)
     assert free.flows[0, [0, 2], 1, 0].sum() > 100
+
+
+@settings(max_examples=25, deadline=None)
+@given(quota=st.floats(0.0, 300.0), seed=st.integers(0, 2**31))
+def test_import_quota_invariants(quota, seed):
+    # random asks and bids in three regions: region 1's imports of the good from both other
+    # regions never exceed its import quota, and what is sold equals what is bought
+    rng = np.random.default_rng(seed)
+    book = OrderBook(1, 3)
+    for k in range(30):
+        for o in range(3):
+            book.offer(f"s{o}", 0, o, float(rng.uniform(1, 10)), float(rng.uniform(5, 30)),
+                       0.0, 0.0)
+            book.bid(f"b{o}", 0, o, float(rng.uniform(1, 10)), float(rng.uniform(5, 40)))
+    transport = np.ones((1, 3, 3)) - np.eye(3)[None]
+    terms = ArcTerms(transport, np.zeros((1, 3, 3)), np.full((1, 3, 3, 2), np.inf),
+                     import_quotas=[([0], 1, quota)])
+    r = clear(book, terms, np.zeros((1, 3)), max_steps=400)
+    f = r.flows[0, :, :, :].sum(axis=2)
+    assert f[0, 1] + f[2, 1] <= quota + 1e-6
+    assert r.offer_fill.sum() == pytest.approx(f.sum(), abs=1e-6)
+    assert r.bid_fill.sum() == pytest.approx(f.sum(), abs=1e-6)
 
 
 # ------------------------------------------------------------------ order book bookkeeping
