@@ -310,3 +310,18 @@ def test_supply_of_sums_imports_from_other_regions_and_mine_output():
     imports, mine = supply_of(ts, ["ox_Nd", "mag_ndfeb_std"], "JP", 0, 1)
     assert imports == pytest.approx((10 + 5 + 4) / 2 * 12)          # 114 t/yr
     assert mine == pytest.approx(3 / 2 * 12)                         # 18 t/yr
+
+
+@pytest.mark.slow
+def test_imf_all_origins_cut_removes_about_80_percent_of_supply():
+    # the all-origins shock binds: in the first year JP's and the EU's imports of
+    # concentrates, oxides and magnets fall by 80% of the 2024 level, a little more against
+    # the growing baseline; the US also caps its mines at 20% of 2024 output (about 40 s)
+    from experiments.reproduce import imf_cut_experiment
+
+    df = imf_cut_experiment(variants=("all_origins",)).set_index("region")
+    assert list(df.index) == ["JP", "US", "EU"]
+    for r in ("JP", "EU"):
+        assert 0.8 <= df.loc[r, "supply_cut"] <= 0.85
+    assert df.loc["US", "supply_cut"] >= 0.8
+    assert (df["short_run_pct_gdp"] > 0).all()
