@@ -11,6 +11,7 @@ The clearing maximises total surplus (Samuelson 1952; Takayama and Judge 1971)::
          sum_o f_(g,o,n) = sum_k d_(g,n,k)        (node balance;  dual = delivered price)
          0 <= f_(g,o,n) <= cap_(g,o,n)            (licences, embargoes, sourcing rules)
          sum_(g in G) sum_(n outside o) f <= Q    (export quotas, t REO per month)
+         sum_(g in G) sum_(o outside d) f <= M    (import quotas of region d, t per month)
 
 with arc cost = transport + (import tariff + export duty) x reference origin price, so the
 landed cost is ``price x (1 + ad valorem tariff) + transport``. The reference origin price
@@ -208,12 +209,15 @@ class ArcTerms:
             arc origin -> destination, fraction.
         cap: (n_goods, n_regions, n_regions, 2) arc capacity per end use, t (inf = none).
         quotas: list of (good indices, origin, t per month) export quotas.
+        import_quotas: list of (good indices, destination, t per month) import quotas (the
+            destination's imports from all other regions).
     """
 
     transport: np.ndarray
     ad_valorem: np.ndarray
     cap: np.ndarray
     quotas: list[tuple[list[int], int, float]] = field(default_factory=list)
+    import_quotas: list[tuple[list[int], int, float]] = field(default_factory=list)
 
 
 @dataclass
@@ -336,7 +340,7 @@ def clear(book: OrderBook, terms: ArcTerms, ref_price: np.ndarray, *,
     c_fill_bid = np.zeros(n_bid)
     c_attr = np.zeros((G, R, 2, 2))
     c_share = np.zeros((G, R, 2, R))
-    cap, quotas = terms.cap, list(terms.quotas)
+    cap, quotas, imports = terms.cap, list(terms.quotas), list(terms.import_quotas)
     supply = np.zeros((G, R))
     if n_off:
         og_, oo_ = off[:, 0].astype(np.int64), off[:, 1].astype(np.int64)
@@ -346,7 +350,7 @@ def clear(book: OrderBook, terms: ArcTerms, ref_price: np.ndarray, *,
         ng_, nr_, nu_ = (nom[:, i].astype(np.int64) for i in range(3))
         node_nom = np.bincount((ng_ * R + nr_) * 2 + nu_, weights=nom[:, 3],
                                minlength=G * R * 2).reshape(G, R, 2)
-        wanted, contract = relations.allocate(node_nom, supply, cap, quotas)
+        wanted, contract = relations.allocate(node_nom, supply, cap, quotas, imports)
         sold_c = contract.sum(axis=(2, 3))
         with np.errstate(divide="ignore", invalid="ignore"):
             frac = np.where(supply > 0, sold_c / np.where(supply > 0, supply, 1.0), 0.0)
@@ -388,10 +392,15 @@ def clear(book: OrderBook, terms: ArcTerms, ref_price: np.ndarray, *,
             e = contract[goods, o].sum() - contract[goods, o, o].sum()
             used.append((goods, o, max(qq - e, 0.0)))
         quotas = used
+        used = []
+        for goods, d, qq in imports:
+            e = contract[goods, :, d].sum() - contract[goods, d, d].sum()
+            used.append((goods, d, max(qq - e, 0.0)))
+        imports = used
     if relations is not None:
         # spot purchases only from origins the node has qualified
         cap = np.where(np.transpose(relations.qualified, (0, 3, 1, 2)), cap, 0.0)
-    spot_terms = ArcTerms(terms.transport, terms.ad_valorem, cap, quotas)
+    spot_terms = ArcTerms(terms.transport, terms.ad_valorem, cap, quotas, imports)
     keep_o = off[:, 2] > 1e-9
     keep_b = bid[:, 3] > 1e-9
     res = _solve(off[keep_o], bid[keep_b], G, R, spot_terms, ref, max_steps)
@@ -525,11 +534,16 @@ def _solve(off: np.ndarray, bid: np.ndarray, G: int, R: int, terms: ArcTerms, re
     vals = np.concatenate([np.ones(nS), -np.ones(nD), -np.ones(nA), np.ones(nA)])
     A_eq = sp.csr_matrix((vals, (rows, cols)), shape=(nO + nN, nS + nD + nA))
     A_ub = b_ub = None
-    if terms.quotas:
+    if terms.quotas or terms.import_quotas:
         qr, qc, qb = [], [], []
         for i, (goods, o, capq) in enumerate(terms.quotas):
             m = (a_o == o) & (a_d != o) & np.isin(a_g, goods)
             qr.append(np.full(m.sum(), i))
+            qc.append(col_a[m])
+            qb.append(capq)
+        for goods, d, capq in terms.import_quotas:
+            m = (a_d == d) & (a_o != d) & np.isin(a_g, goods)
+            qr.append(np.full(m.sum(), len(qb)))
             qc.append(col_a[m])
             qb.append(capq)
         qr, qc = np.concatenate(qr), np.concatenate(qc)

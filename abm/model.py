@@ -199,13 +199,15 @@ class RareEarthModel(mesa.Model):
         rel = self.relations
         rel.index = np.where(supply > 0, self.origin_price, np.nan)
         rel.calibrate(supply, rel.landed(terms.ad_valorem, terms.transport))
-        # base-year export mix without export quotas, for quotas allocated historically
-        if any(m.kind == "export_quota" and m.allocation == "historical"
+        # base-year export and import mixes without quotas, for quotas allocated
+        # historically
+        if any(m.kind in ("export_quota", "import_quota") and m.allocation == "historical"
                for m in self.spec.measures):
             free = ArcTerms(terms.transport, terms.ad_valorem, terms.cap, [])
             flows = clear(book, free, self.origin_price).flows.sum(axis=3)
-            exports = flows * (1 - np.eye(self.R))[None]
-            self.policy.export_mix = exports.sum(axis=2)
+            trade = flows * (1 - np.eye(self.R))[None]
+            self.policy.export_mix = trade.sum(axis=2)
+            self.policy.import_mix = trade.sum(axis=1)
 
     def _observe(self, res) -> None:
         """Update observed prices from a clearing.

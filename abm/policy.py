@@ -83,9 +83,11 @@ class PolicyState:
         self.endogenous: dict[tuple[str, str], float] = {}
         self.active_ids: set[int] = set()
         self.risk_shock: dict[str, float] = {}
-        # (G, R) unconstrained base-year exports per good and origin, t/month; set by the
-        # model after its warm-up clearing (historical allocation of export quotas)
+        # (G, R) unconstrained base-year exports per good and origin and imports per good
+        # and destination, t/month; set by the model after its warm-up clearing (historical
+        # allocation of export and import quotas)
         self.export_mix: np.ndarray | None = None
+        self.import_mix: np.ndarray | None = None
         par = scenario.parameters
         self.desk = LicenceDesk(self.shape, par.licence_review_months, par.licence_validity_months)
         self.lever_step = month_index(scenario.levers.start, self.start)
@@ -130,7 +132,10 @@ class PolicyState:
 
     def _announce(self, m) -> None:
         """New restrictive measures raise perceived supply risk in the targeted regions."""
-        if m.kind in ("export_licence", "embargo", "export_quota"):
+        if m.kind == "import_quota":
+            # the importer's own buyers learn that supply will be short
+            self.risk_shock[m.actor] = self.risk_shock.get(m.actor, 0.0) + 0.5
+        elif m.kind in ("export_licence", "embargo", "export_quota"):
             targets = getattr(m, "targets", None) or [c for c in self.codes if c != m.actor]
             targets = [c for c in self.codes if c != m.actor] if "ALL" in targets else targets
             for c in targets:
@@ -207,6 +212,15 @@ class PolicyState:
                 continue
             for g, share in zip(gs, mix / mix.sum()):
                 self.quotas.append(([int(g)], o, m.tonnes_per_year / 12.0 * share))
+        self.import_quotas = []
+        for m in self.active("import_quota"):
+            gs, d = goods_selector(m.goods, cat), self.ri[m.actor]
+            mix = self.import_mix[gs, d] if self.import_mix is not None else np.zeros(len(gs))
+            if m.allocation == "joint" or mix.sum() <= 0:
+                self.import_quotas.append((gs, d, m.tonnes_per_year / 12.0))
+                continue
+            for g, share in zip(gs, mix / mix.sum()):
+                self.import_quotas.append(([int(g)], d, m.tonnes_per_year / 12.0 * share))
         # licence regimes: covered goods, approval and review delay per good, destination
         # and end use
         self.regimes = [self._regime(m, t) for m in self.active("export_licence")]
@@ -381,12 +395,13 @@ class PolicyState:
         return licensed, approval
 
     def terms(self, transport: np.ndarray, licensed: np.ndarray) -> ArcTerms:
-        """Trade terms for the market: tariffs + export duties, caps, quotas."""
+        """Trade terms for the market: tariffs + export duties, caps, export and import
+        quotas."""
         R = len(self.codes)
         adv = self.tariff + self.export_duty[:, :, None]
         adv = adv * (1 - np.eye(R))[None]
         cap = np.minimum(self.base_cap, self.desk.cap(licensed))
-        return ArcTerms(transport, adv, cap, list(self.quotas))
+        return ArcTerms(transport, adv, cap, list(self.quotas), list(self.import_quotas))
 
     def quota_factor(self, region: str, deposit: str) -> float:
         """Share of planned mine output of ``deposit`` in ``region`` allowed by production

@@ -298,6 +298,30 @@ class ExportQuota(_Measure):
     _g = field_validator("goods")(lambda v: _check_goods(v))
 
 
+class ImportQuota(_Measure):
+    """Annual import quota of ``actor`` on ``goods`` (t per year, from all origins other
+    than the actor; domestic supply is not covered: cap the actor's mines with a
+    ``production_quota``).
+
+    A quantitative import restriction (GATT Art. XI), entered like an export quota as one
+    aggregate constraint on the arcs into the actor in the spatial price equilibrium
+    (Takayama and Judge 1971). ``allocation``: ``"joint"`` (default) lets the market fill
+    one shared quota with whatever goods are worth most; ``"historical"`` splits the quota
+    over the goods in proportion to the actor's base-year imports of each without quotas,
+    so every good's imports fall by the same share and a good the actor did not import in
+    the base year gets no quota. Used by the reproduction's IMF comparison to cut a
+    region's rare-earth supply from all origins (experiments/reproduce/imf_cut.py).
+    """
+
+    kind: Literal["import_quota"]
+    actor: str
+    tonnes_per_year: float = Field(ge=0)
+    goods: list[str] = ["oxides"]
+    allocation: Literal["joint", "historical"] = "joint"
+    _a = field_validator("actor")(lambda v: _check_region(v))
+    _g = field_validator("goods")(lambda v: _check_goods(v))
+
+
 class Embargo(_Measure):
     """Halt of exports of ``goods`` from ``actor`` to ``targets``."""
 
@@ -462,12 +486,12 @@ class SourcingRule(_Measure):
 
 
 Measure = Annotated[Union[Tariff, ExportDuty, ExportLicence, LicencePolicy, ExportQuota,
-                          Embargo, ProductionQuota, Suspension, PriceFloor, Subsidy, Stockpile,
-                          SourcingRule, ProductionHalt, StatePurchase],
+                          ImportQuota, Embargo, ProductionQuota, Suspension, PriceFloor,
+                          Subsidy, Stockpile, SourcingRule, ProductionHalt, StatePurchase],
                     Field(discriminator="kind")]
 MEASURE_KINDS = ("tariff", "export_duty", "export_licence", "licence_policy", "export_quota",
-                 "embargo", "production_quota", "suspension", "price_floor", "subsidy",
-                 "stockpile", "sourcing_rule", "production_halt", "state_purchase")
+                 "import_quota", "embargo", "production_quota", "suspension", "price_floor",
+                 "subsidy", "stockpile", "sourcing_rule", "production_halt", "state_purchase")
 
 
 class Levers(NumbersModel):

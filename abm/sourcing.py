@@ -158,12 +158,13 @@ class SupplierRelations:
 
     # ------------------------------------------------------------------ contracts
     def allocate(self, nomination: np.ndarray, supply: np.ndarray, cap: np.ndarray,
-                 quotas) -> tuple[np.ndarray, np.ndarray]:
+                 quotas, import_quotas=()) -> tuple[np.ndarray, np.ndarray]:
         """Contract deliveries of one month.
 
         Each node's nomination is split over origins by its contract shares (renormalised
         over origins with supply), then bounded by the arc capacity (licences, embargoes,
-        sourcing rules), the export quotas (pro rata over the quota's exports) and a share
+        sourcing rules), the export and import quotas (pro rata over the quota's exports
+        or imports) and a share
         ``cover`` of each origin's supply (pro rata over the origin's contracts): sellers,
         like buyers, commit only that share to contracts and keep the rest for the spot
         market, so a shortage always shows in spot trades and the benchmark moves.
@@ -173,6 +174,7 @@ class SupplierRelations:
             supply: (G, R) tonnes on offer per good and origin.
             cap: (G, R, R, 2) arc capacity origin -> destination per use, t (inf = none).
             quotas: list of (good indices, origin, t per month).
+            import_quotas: list of (good indices, destination, t per month).
 
         Returns:
             ``(wanted, delivered)``: (G, R origin, R destination, 2) tonnes.
@@ -188,6 +190,12 @@ class SupplierRelations:
             e = exp.sum()
             if e > q:
                 c[goods, o] -= exp * (1.0 - max(q, 0.0) / e)
+        for goods, d, q in import_quotas:
+            imp = c[goods, :, d].copy()
+            imp[:, d, :] = 0.0
+            e = imp.sum()
+            if e > q:
+                c[goods, :, d] -= imp * (1.0 - max(q, 0.0) / e)
         sold = c.sum(axis=(2, 3))
         avail = self.cover * supply
         with np.errstate(divide="ignore", invalid="ignore"):

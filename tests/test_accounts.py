@@ -221,13 +221,107 @@ def test_imf_cut_scenario_quota_is_twenty_percent_of_base():
 def test_imf_cut_markdown_rows_and_ranking():
     from experiments.reproduce import imf_cut_markdown
 
+    # a frame without a variant column is read as the China-only variant
     df = pd.DataFrame({"region": ["JP", "US", "EU"], "short_run_pct_gdp": [1.0, 0.9, 0.2],
                        "long_run_pct_gdp": [0.1, 0.1, 0.0],
                        "imf_short_run_pct_gdp": [1.8, 1.5, 1.2],
                        "ratio": [1.0 / 1.8, 0.6, 0.2 / 1.2],
                        "within_factor_2": [True, True, False], "china_exports_cut": 0.8})
     md = imf_cut_markdown(df)
-    assert "| JP | 1.000 | 0.100 | 1.8 | 0.556 | yes |" in md
-    assert "| EU | 0.200 | 0.000 | 1.2 | 0.167 | no |" in md
-    assert "Ranking, model: JP > US > EU; IMF: JP > US > EU." in md
+    assert "| JP | 1.000 | nan | 0.100 | nan | 1.8 | 0.556 | yes | nan% | nan% |" in md
+    assert "| EU | 0.200 | nan | 0.000 | nan | 1.2 | 0.167 | no |" in md
+    assert "Ranking, model: JP > US > EU; IMF: JP > US > EU (same)." in md
+    assert "**China's exports only.**" in md and "**All origins" not in md
     assert "Why the model misses" in md
+
+
+def test_imf_cut_markdown_two_variants_ranking_and_long_run_check():
+    from experiments.reproduce import imf_cut_markdown
+
+    rows = []
+    for variant, short, long_ in (("all_origins", [2.0, 1.0, 0.9], [0.2, 0.1, 0.1]),
+                                  ("china_exports", [0.2, 0.02, 0.04], [0.2, 0.03, 0.04])):
+        for r, imf, s, lg in zip(("JP", "US", "EU"), (1.8, 1.5, 1.2), short, long_):
+            rows.append({"variant": variant, "region": r, "short_run_pct_gdp": s,
+                         "second_half_pct_gdp": s, "long_run_pct_gdp": lg,
+                         "imf_short_run_pct_gdp": imf, "ratio": s / imf,
+                         "within_factor_2": bool(0.5 <= s / imf <= 2), "long_over_short": lg / s,
+                         "supply_cut": 0.8, "supply_cut_long": 0.85,
+                         "china_exports_cut": 0.5 if variant == "all_origins" else 0.8})
+    md = imf_cut_markdown(pd.DataFrame(rows))
+    # all origins: within x2 everywhere (2.0/1.8, 1.0/1.5, 0.9/1.2), same ranking, long run
+    # a tenth of the short run
+    assert "| JP | 2.000 | 2.000 | 0.200 | 0.10 | 1.8 | 1.111 | yes | 80% | 85% |" in md
+    assert md.count("Ranking, model: JP > US > EU; IMF: JP > US > EU (same).") == 1
+    assert "Ranking, model: JP > EU > US; IMF: JP > US > EU (different)." in md
+    assert md.count("below half) in every region: yes.") == 1
+    assert md.count("below half) in every region: no.") == 1
+    assert md.index("**All origins") < md.index("**China's exports only.**")
+    assert "Why the model misses" in md      # the China-only variant misses
+
+
+def test_supply_cut_measures_are_the_kept_share_of_base_supply():
+    from experiments.reproduce.imf_cut import ImfCut, supply_cut_measures
+
+    ms = supply_cut_measures(ImfCut(), {"JP": (1000.0, 0.0), "US": (2000.0, 500.0)})
+    imp = {m["actor"]: m for m in ms if m["kind"] == "import_quota"}
+    mines = {m["actor"]: m for m in ms if m["kind"] == "production_quota"}
+    assert imp["JP"]["tonnes_per_year"] == pytest.approx(200.0)     # (1 - 0.8) x 1000
+    assert imp["US"]["tonnes_per_year"] == pytest.approx(400.0)     # (1 - 0.8) x 2000
+    assert mines["US"]["tonnes_per_year"] == pytest.approx(100.0)   # (1 - 0.8) x 500
+    assert "JP" not in mines                                         # JP mines nothing
+    assert all(m["allocation"] == "historical" and m["goods"] ==
+               ["concentrates", "oxides", "magnets"] for m in imp.values())
+    assert {m["date"] for m in ms} == {"2025-01"}
+    half = supply_cut_measures(ImfCut(cut=0.5, goods=("magnets",)), {"EU": (300.0, 0.0)})
+    assert half == [half[0]] and half[0]["tonnes_per_year"] == pytest.approx(150.0)
+    assert half[0]["goods"] == ["magnets"]
+
+
+def test_imf_cut_scenario_all_origins_and_bad_variant():
+    from experiments.reproduce import ImfCut, imf_cut_scenario
+
+    sc = imf_cut_scenario(ImfCut(), variant="all_origins", substitution_speed=0.25,
+                          base={"JP": (1000.0, 0.0), "US": (2000.0, 500.0), "EU": (10.0, 0.0)})
+    added = [m for m in sc.measures if (m.id or "").startswith("imf_cut_")]
+    assert sorted((m.kind, m.actor, m.tonnes_per_year) for m in added) == [
+        ("import_quota", "EU", pytest.approx(2.0)), ("import_quota", "JP", pytest.approx(200.0)),
+        ("import_quota", "US", pytest.approx(400.0)),
+        ("production_quota", "US", pytest.approx(100.0))]
+    assert not [m for m in sc.measures if m.kind == "export_quota"]
+    assert sc.levers.substitution_speed == 0.25
+    with pytest.raises(ValueError, match="allowed: \\['all_origins', 'china_exports'\\]"):
+        imf_cut_scenario(ImfCut(), 1.0, variant="china_only")
+
+
+def test_supply_of_sums_imports_from_other_regions_and_mine_output():
+    from experiments.reproduce.imf_cut import supply_of
+
+    ts = pd.DataFrame([
+        # step, metric, good, region (origin), partner (destination), value (t/month)
+        (0, "flow", "ox_Nd", "CN", "JP", 10.0), (0, "flow", "mag_ndfeb_std", "CN", "JP", 5.0),
+        (0, "flow", "ox_Nd", "JP", "JP", 99.0),          # domestic: not an import
+        (0, "flow", "ox_Ce", "AU", "JP", 7.0),           # good not counted
+        (1, "flow", "ox_Nd", "MY", "JP", 4.0), (1, "flow", "ox_Nd", "CN", "US", 50.0),
+        (0, "production", "conc_bastnaesite", "JP", "", 3.0),
+        (1, "production", "ox_Nd", "JP", "", 8.0),       # not mine output
+        (2, "flow", "ox_Nd", "CN", "JP", 1000.0),        # outside the window
+    ], columns=["step", "metric", "good", "region", "partner", "value"])
+    imports, mine = supply_of(ts, ["ox_Nd", "mag_ndfeb_std"], "JP", 0, 1)
+    assert imports == pytest.approx((10 + 5 + 4) / 2 * 12)          # 114 t/yr
+    assert mine == pytest.approx(3 / 2 * 12)                         # 18 t/yr
+
+
+@pytest.mark.slow
+def test_imf_all_origins_cut_removes_about_80_percent_of_supply():
+    # the all-origins shock binds: in the first year JP's and the EU's imports of
+    # concentrates, oxides and magnets fall by 80% of the 2024 level, a little more against
+    # the growing baseline; the US also caps its mines at 20% of 2024 output (about 40 s)
+    from experiments.reproduce import imf_cut_experiment
+
+    df = imf_cut_experiment(variants=("all_origins",)).set_index("region")
+    assert list(df.index) == ["JP", "US", "EU"]
+    for r in ("JP", "EU"):
+        assert 0.8 <= df.loc[r, "supply_cut"] <= 0.85
+    assert df.loc["US", "supply_cut"] >= 0.8
+    assert (df["short_run_pct_gdp"] > 0).all()

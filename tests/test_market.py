@@ -1,6 +1,9 @@
 """Hand-checkable market clearing cases (abm.market)."""
 
 import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from abm.market import ArcTerms, OrderBook, clear
 
@@ -54,6 +57,51 @@ def test_export_quota_caps_total_exports():
     terms.quotas = [([0], 0, 50.0)]
     r = clear(book, terms, np.array([[20.0, 20.0]]))
     assert abs(r.flows[0, 0, 1, 0] - 50) < 1e-6
+
+
+def test_import_quota_caps_imports_from_all_origins_not_domestic_supply():
+    # sellers in regions 0 and 2 (asks 10..30 USD/kg), buyer region 1 (bids 40 - 0.1 k) and
+    # a domestic seller in region 1 (20 t at 30 USD/kg). Region 1's import quota of 50 t
+    # binds on the sum over both origins; the domestic seller fills the next 20 bids
+    # (35.0..33.1 USD/kg > 30), untouched by the quota.
+    book = OrderBook(1, 3)
+    for k in range(200):
+        book.offer("s0", 0, 0, 1.0, 10 + 0.1 * k, 1.0, 1.0)
+        book.offer("s2", 0, 2, 1.0, 10 + 0.1 * k, 0.0, 0.0)
+        book.bid("b", 0, 1, 1.0, 40 - 0.1 * k)
+    book.offer("d1", 0, 1, 20.0, 30.0, 0.0, 0.0)
+    transport = np.ones((1, 3, 3)) - np.eye(3)[None]
+    terms = ArcTerms(transport, np.zeros((1, 3, 3)), np.full((1, 3, 3, 2), np.inf),
+                     import_quotas=[([0], 1, 50.0)])
+    r = clear(book, terms, np.zeros((1, 3)), max_steps=400)
+    f = r.flows[0, :, 1, 0]
+    assert f[0] + f[2] == pytest.approx(50.0, abs=1e-6)
+    assert f[1] == pytest.approx(20.0, abs=1e-6)
+    free = clear(book, ArcTerms(transport, np.zeros((1, 3, 3)), np.full((1, 3, 3, 2), np.inf)),
+                 np.zeros((1, 3)), max_steps=400)
+    assert free.flows[0, [0, 2], 1, 0].sum() > 100
+
+
+@settings(max_examples=25, deadline=None)
+@given(quota=st.floats(0.0, 300.0), seed=st.integers(0, 2**31))
+def test_import_quota_invariants(quota, seed):
+    # random asks and bids in three regions: region 1's imports of the good from both other
+    # regions never exceed its import quota, and what is sold equals what is bought
+    rng = np.random.default_rng(seed)
+    book = OrderBook(1, 3)
+    for k in range(30):
+        for o in range(3):
+            book.offer(f"s{o}", 0, o, float(rng.uniform(1, 10)), float(rng.uniform(5, 30)),
+                       0.0, 0.0)
+            book.bid(f"b{o}", 0, o, float(rng.uniform(1, 10)), float(rng.uniform(5, 40)))
+    transport = np.ones((1, 3, 3)) - np.eye(3)[None]
+    terms = ArcTerms(transport, np.zeros((1, 3, 3)), np.full((1, 3, 3, 2), np.inf),
+                     import_quotas=[([0], 1, quota)])
+    r = clear(book, terms, np.zeros((1, 3)), max_steps=400)
+    f = r.flows[0, :, :, :].sum(axis=2)
+    assert f[0, 1] + f[2, 1] <= quota + 1e-6
+    assert r.offer_fill.sum() == pytest.approx(f.sum(), abs=1e-6)
+    assert r.bid_fill.sum() == pytest.approx(f.sum(), abs=1e-6)
 
 
 # ------------------------------------------------------------------ order book bookkeeping

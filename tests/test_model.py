@@ -326,6 +326,48 @@ def test_historical_export_quota_splits_by_base_year_exports():
     assert len(mj.policy.quotas) == 1 and mj.policy.quotas[0][2] == pytest.approx(q / 12)
 
 
+def test_historical_import_quota_splits_by_base_year_imports():
+    # JP's import quota of oxides and magnets, split over the goods by JP's base-year
+    # imports (policy.import_mix, a quota-free clearing of the warm-up book): each good's
+    # cap is q / 12 x its share, the caps add up to q / 12, and JP's imports of a good from
+    # all other regions stay within its cap
+    q = 6000.0
+    sc = make_scenario([{"kind": "import_quota", "date": "2024-02", "actor": "JP",
+                         "tonnes_per_year": q, "goods": ["oxides", "magnets"],
+                         "allocation": "historical"}], months_end="2024-04")
+    m = RareEarthModel(sc, seed=0)
+    jp, cat = m.region_index["JP"], m.catalog
+    mix = m.policy.import_mix[:, jp]
+    covered = [i for i, g in enumerate(cat.goods) if g.startswith(("ox_", "mag_"))]
+    m.run(2)
+    caps = {gs[0]: c for gs, d, c in m.policy.import_quotas}
+    assert all(d == jp for _, d, _ in m.policy.import_quotas)
+    std = cat.index["mag_ndfeb_std"]
+    assert mix[std] > 0
+    assert caps[std] == pytest.approx(q / 12 * mix[std] / mix[covered].sum())
+    assert sum(caps.values()) == pytest.approx(q / 12)
+    for g, cap in caps.items():
+        imported = m.last_flows[g, :, jp].sum() - m.last_flows[g, jp, jp].sum()
+        assert imported <= cap * (1 + 1e-6) + 1e-9
+
+
+def test_import_quota_raises_risk_in_the_importer_only():
+    from abm.goods import catalog
+    from abm.policy import PolicyState
+    from abm.regions import regions
+
+    sc = make_scenario([{"kind": "import_quota", "date": "2024-03", "actor": "JP",
+                         "tonnes_per_year": 100.0}])
+    tab = regions()
+    ps = PolicyState(sc, catalog(2024), tab.codes, tab.allied)
+    ps.refresh(1, log=lambda *a: None)
+    assert ps.risk_shock == {} and ps.import_quotas == []
+    ps.refresh(2, log=lambda *a: None)
+    assert ps.risk_shock == {"JP": 0.5}
+    jp = tab.codes.index("JP")
+    assert len(ps.import_quotas) == 1 and ps.import_quotas[0][1:] == (jp, 100.0 / 12)
+
+
 @pytest.mark.slow
 def test_floor_and_offtake_keep_the_us_magnet_plants_alive():
     # regression: floor and offtake payments never reached the firms' margins, so the 10X

@@ -30,6 +30,10 @@ BAD = [
       'targets=["CN"]\nrate=0.1'), "outside the horizon"),
     ('name="x"\n[[measures]]\nkind="export_quota"\ndate="2025-01"\nactor="CN"\ntonnes_per_year=-5',
      "tonnes_per_year"),
+    ('name="x"\n[[measures]]\nkind="import_quota"\ndate="2025-01"\nactor="JP"\ntonnes_per_year=-5',
+     "tonnes_per_year"),
+    (('name="x"\n[[measures]]\nkind="import_quota"\ndate="2025-01"\nactor="JP"\n'
+      'tonnes_per_year=5\nallocation="pro_rata"'), "allocation"),
     ('name="x"\n[[measures]]\nkind="nonsense"\ndate="2025-01"', "allowed kinds"),
     # numbers written as strings are refused, not converted (regression: "3" became 3.0)
     ('name="x"\n[parameters]\nrisk_sensitivity="3"',

@@ -201,3 +201,24 @@ def test_no_price_sits_at_a_numeric_guard_in_any_shipped_scenario(shipped_runs, 
     ts = m.timeseries()
     p = ts[ts["metric"].isin(["price", "price_spot"])]["value"]
     assert np.isfinite(p).all() and (p > 1e-3).all()
+
+
+def test_import_quota_cuts_contract_deliveries_pro_rata_over_origins():
+    # buyer region 2 nominates 100 t split 50/50 over origins 0 and 1 (equal supply and
+    # price); an import quota of 40 t on region 2 scales both contracts by 40/100, and
+    # region 2's own (domestic) origin is not counted against the quota
+    rel = _relations(cover=1.0)
+    rel.index[:] = 10.0
+    supply = np.array([[100.0, 100.0, 0.0]])
+    zero = np.zeros((1, 3, 3))
+    rel.calibrate(supply, rel.landed(zero, zero))
+    nom = np.zeros((1, 3, 2))
+    nom[0, 2, 0] = 100.0
+    cap = np.full((1, 3, 3, 2), np.inf)
+    _, free = rel.allocate(nom, supply, cap, [])
+    assert free[0, :, 2, 0] == pytest.approx([50.0, 50.0, 0.0])
+    _, cut = rel.allocate(nom, supply, cap, [], [([0], 2, 40.0)])
+    assert cut[0, :, 2, 0] == pytest.approx([20.0, 20.0, 0.0])
+    # a quota above the nominated imports changes nothing
+    _, loose = rel.allocate(nom, supply, cap, [], [([0], 2, 150.0)])
+    assert loose == pytest.approx(free)

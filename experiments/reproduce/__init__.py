@@ -24,9 +24,11 @@ and ``tables/*.md``, ``figures/*.png`` and ``figures/*.svg`` (median line and 5-
 seeds), ``data/series.parquet`` (every extracted series of every run) and ``manifest.json``
 (profile, seeds, scenario hashes, package versions, git commit, wall times).
 
-The ``full`` profile adds the IMF comparison (one seed): an 80% cut of China's exports of
-oxides and magnets, GDP effects for Japan, the US and the EU beside IMF Working Paper
-2026/073 (:func:`imf_cut_experiment`; ``tables/imf_cut.*`` and a REPORT.md section).
+The ``full`` profile adds the IMF comparison (one seed): an 80% cut of Japan's, the US's
+and the EU's rare-earth supply from all origins (import quotas and the US mine output) and,
+beside it, an 80% cut of China's exports of oxides and magnets; GDP effects for Japan, the
+US and the EU beside IMF Working Paper 2026/073 (:func:`imf_cut_experiment`;
+``tables/imf_cut.*`` and a REPORT.md section).
 
 Targets are defined in :data:`TARGETS`; their dates (the 2010 quota cut, the April 2025
 licences) are read from the scenario measures with the ids named there, never hard-coded.
@@ -60,7 +62,10 @@ from experiments.reproduce.imf_cut import (
     imf_cut_markdown,
     imf_cut_scenario,
 )
+from experiments.reproduce.imf_cut import IMF_VARIANTS as IMF_VARIANTS
+from experiments.reproduce.imf_cut import base_supply as base_supply
 from experiments.reproduce.imf_cut import china_base_exports as china_base_exports
+from experiments.reproduce.imf_cut import supply_cut_measures as supply_cut_measures
 from experiments.reproduce.pipeline import ReproduceResult, reproduce
 from experiments.reproduce.plots import figures as figures
 from experiments.reproduce.profiles import PROFILES, Profile

@@ -38,6 +38,8 @@ def _measure_value(m) -> str:
         return "; ".join(parts)
     if k == "export_quota":
         return f"{m.tonnes_per_year:,.0f} t/yr of {', '.join(m.goods)}"
+    if k == "import_quota":
+        return f"imports <= {m.tonnes_per_year:,.0f} t/yr of {', '.join(m.goods)}"
     if k == "embargo":
         return f"no exports of {', '.join(m.goods)} to {', '.join(m.targets)}"
     if k == "production_quota":
