@@ -203,24 +203,10 @@ class PolicyState:
             for b in m.banned:
                 base_cap[gs, self.ri[b], d, USE_DEFENSE] = 0.0
         self.base_cap = base_cap
-        self.quotas = []
-        for m in self.active("export_quota"):
-            gs, o = goods_selector(m.goods, cat), self.ri[m.actor]
-            mix = self.export_mix[gs, o] if self.export_mix is not None else np.zeros(len(gs))
-            if m.allocation == "joint" or mix.sum() <= 0:
-                self.quotas.append((gs, o, m.tonnes_per_year / 12.0))
-                continue
-            for g, share in zip(gs, mix / mix.sum()):
-                self.quotas.append(([int(g)], o, m.tonnes_per_year / 12.0 * share))
-        self.import_quotas = []
-        for m in self.active("import_quota"):
-            gs, d = goods_selector(m.goods, cat), self.ri[m.actor]
-            mix = self.import_mix[gs, d] if self.import_mix is not None else np.zeros(len(gs))
-            if m.allocation == "joint" or mix.sum() <= 0:
-                self.import_quotas.append((gs, d, m.tonnes_per_year / 12.0))
-                continue
-            for g, share in zip(gs, mix / mix.sum()):
-                self.import_quotas.append(([int(g)], d, m.tonnes_per_year / 12.0 * share))
+        self.quotas = [q for m in self.active("export_quota")
+                       for q in self._quota_rows(m, self.export_mix)]
+        self.import_quotas = [q for m in self.active("import_quota")
+                              for q in self._quota_rows(m, self.import_mix)]
         # licence regimes: covered goods, approval and review delay per good, destination
         # and end use
         self.regimes = [self._regime(m, t) for m in self.active("export_licence")]
@@ -261,6 +247,18 @@ class PolicyState:
         if code in allied and "allied" in table:
             return table["allied"]
         return table.get("default", fallback)
+
+    def _quota_rows(self, m, base_mix) -> list:
+        """``(goods, region, t/month)`` rows of an export or import quota ``m``: one joint
+        row, or (``allocation = "historical"``) one row per good in proportion to the
+        base-year flows ``base_mix[g, region]`` (the actor's exports or imports without
+        quotas); joint when the actor had none of those flows."""
+        gs, r = goods_selector(m.goods, self.catalog), self.ri[m.actor]
+        mix = base_mix[gs, r] if base_mix is not None else np.zeros(len(gs))
+        if m.allocation == "joint" or mix.sum() <= 0:
+            return [(gs, r, m.tonnes_per_year / 12.0)]
+        return [([int(g)], r, m.tonnes_per_year / 12.0 * share)
+                for g, share in zip(gs, mix / mix.sum())]
 
     def _regime(self, m, t: int) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, bool]:
         """Terms of one export-licence regime at step ``t``.

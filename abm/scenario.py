@@ -279,7 +279,19 @@ class LicencePolicy(_Measure):
         return self
 
 
-class ExportQuota(_Measure):
+class _Quota(_Measure):
+    """Fields shared by export and import quotas: ``actor``, ``tonnes_per_year`` (t per
+    year), ``goods`` and ``allocation`` (``"joint"`` or ``"historical"``)."""
+
+    actor: str
+    tonnes_per_year: float = Field(ge=0)
+    goods: list[str] = ["oxides"]
+    allocation: Literal["joint", "historical"] = "joint"
+    _a = field_validator("actor")(lambda v: _check_region(v))
+    _g = field_validator("goods")(lambda v: _check_goods(v))
+
+
+class ExportQuota(_Quota):
     """Annual export quota of ``actor`` on ``goods`` (t REO per year, all destinations).
 
     ``allocation``: ``"joint"`` (default) lets the market fill one shared quota with
@@ -290,15 +302,9 @@ class ExportQuota(_Measure):
     """
 
     kind: Literal["export_quota"]
-    actor: str
-    tonnes_per_year: float = Field(ge=0)
-    goods: list[str] = ["oxides"]
-    allocation: Literal["joint", "historical"] = "joint"
-    _a = field_validator("actor")(lambda v: _check_region(v))
-    _g = field_validator("goods")(lambda v: _check_goods(v))
 
 
-class ImportQuota(_Measure):
+class ImportQuota(_Quota):
     """Annual import quota of ``actor`` on ``goods`` (t per year, from all origins other
     than the actor; domestic supply is not covered: cap the actor's mines with a
     ``production_quota``).
@@ -314,12 +320,6 @@ class ImportQuota(_Measure):
     """
 
     kind: Literal["import_quota"]
-    actor: str
-    tonnes_per_year: float = Field(ge=0)
-    goods: list[str] = ["oxides"]
-    allocation: Literal["joint", "historical"] = "joint"
-    _a = field_validator("actor")(lambda v: _check_region(v))
-    _g = field_validator("goods")(lambda v: _check_goods(v))
 
 
 class Embargo(_Measure):
