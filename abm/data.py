@@ -11,7 +11,9 @@ nameplate reached by years since start-up and fit ``share(t) = 1 - exp(-(t - t0)
 from __future__ import annotations
 
 import functools
+import hashlib
 import math
+import os
 import re
 from dataclasses import dataclass
 from importlib import resources
@@ -23,6 +25,11 @@ import pandas as pd
 from abm.goods import DEPOSITS, ELEMENT_SYMBOLS, GRADES
 
 DATA_DIR = Path(str(resources.files("abm") / "data"))
+
+#: Environment variable naming a folder of replacement calibration tables: a table found
+#: there is read instead of the shipped one (same name, same schema), the others are the
+#: shipped ones. ``ree run --data DIR`` and ``ree reproduce --data DIR`` set it.
+DATA_ENV = "REE_DATA_DIR"
 
 STATUSES = {"verified", "secondary", "derived", "UNVERIFIED", "UNVERIFIED-recalled"}
 
@@ -247,7 +254,7 @@ def _fail(file: str, row: int | None, field: str, msg: str) -> DataError:
 
 @functools.cache
 def _region_codes() -> tuple[str, ...]:
-    df = pd.read_csv(DATA_DIR / "regions.csv", dtype=str, keep_default_na=False)
+    df = pd.read_csv(table_path("regions.csv"), dtype=str, keep_default_na=False)
     return tuple(df["code"])
 
 
@@ -425,19 +432,76 @@ def _load_cached(file: str, directory: str) -> pd.DataFrame:
     return validate_frame(df, file, str(path))
 
 
+def override_dir() -> Path | None:
+    """The folder of replacement tables named by ``REE_DATA_DIR`` (:data:`DATA_ENV`), or
+    None when it is not set.
+
+    Raises:
+        DataError: the folder does not exist, or holds a ``.csv`` file that is not a
+            calibration table (a misspelt name would otherwise be ignored silently).
+    """
+    value = os.environ.get(DATA_ENV, "").strip()
+    if not value:
+        return None
+    path = Path(value).expanduser()
+    if not path.is_dir():
+        raise DataError(f"{DATA_ENV}={value}: not a folder; give a folder of calibration "
+                        "tables (CSV files named as in abm/data)")
+    for f in sorted(path.glob("*.csv")):
+        if f.name not in SCHEMAS:
+            raise DataError(f"{f}: not a calibration table name; allowed: {sorted(SCHEMAS)}")
+    return path
+
+
+def table_path(file: str) -> Path:
+    """Where ``file`` is read from: the ``REE_DATA_DIR`` folder if it holds the file, else
+    the shipped ``abm/data``.
+
+    Raises:
+        DataError: as :func:`override_dir`.
+    """
+    over = override_dir()
+    if over is not None and (over / file).exists():
+        return over / file
+    return DATA_DIR / file
+
+
+def data_fingerprint() -> dict:
+    """Provenance of the calibration data a run reads, for ``manifest.json``:
+    ``{"data_dir": the REE_DATA_DIR folder or "shipped", "overridden": [file names read
+    from it], "sha256": hash of every table's name and bytes as read}``.
+
+    Raises:
+        DataError: as :func:`override_dir`.
+    """
+    over = override_dir()
+    h = hashlib.sha256()
+    used = []
+    for file in sorted(SCHEMAS):
+        path = table_path(file)
+        if over is not None and path.parent == over:
+            used.append(file)
+        h.update(file.encode())
+        h.update(path.read_bytes() if path.exists() else b"")
+    return {"data_dir": str(over) if over is not None else "shipped", "overridden": used,
+            "sha256": h.hexdigest()}
+
+
 def load_table(file: str, directory: Path | str | None = None) -> pd.DataFrame:
     """Load one validated calibration table (cached; returns a copy).
 
     Args:
         file: a file name listed in :data:`SCHEMAS`, e.g. ``"firms.csv"``.
-        directory: folder to read from (default: the shipped ``abm/data``).
+        directory: folder to read from (default: :func:`table_path`: the ``REE_DATA_DIR``
+            folder if it holds the file, else the shipped ``abm/data``).
 
     Raises:
         DataError: unknown file name, file missing, or validation failure.
     """
     if file not in SCHEMAS:
         raise DataError(f"unknown calibration table '{file}'; allowed: {sorted(SCHEMAS)}")
-    return _load_cached(file, str(directory or DATA_DIR)).copy()
+    folder = Path(directory) if directory else table_path(file).parent
+    return _load_cached(file, str(folder)).copy()
 
 
 def check_tables(directory: Path | str | None = None) -> None:
@@ -448,7 +512,7 @@ def check_tables(directory: Path | str | None = None) -> None:
         DataError: the first table that fails (one line naming the file, row and field).
     """
     for file in SCHEMAS:
-        _load_cached(file, str(directory or DATA_DIR))
+        _load_cached(file, str(Path(directory) if directory else table_path(file).parent))
 
 
 # ------------------------------------------------------------------------------ ramp-up curve

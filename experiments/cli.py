@@ -28,6 +28,20 @@ console = out_console
 FLAG = ""
 
 
+def use_data_folder(folder: Path | None) -> None:
+    """Point the model at a folder of replacement calibration tables (``--data``): set
+    ``REE_DATA_DIR`` (inherited by worker processes) and validate every table now, before
+    any work; exit 2 with one line naming the file and field on a bad table."""
+    if folder is None:
+        return
+    from abm.data import DATA_ENV, DataError, check_tables
+    os.environ[DATA_ENV] = str(Path(folder).expanduser().resolve())
+    try:
+        check_tables()
+    except DataError as exc:
+        fail(str(exc), prefix="Invalid data:")
+
+
 def fail(message: str, code: int = 2, prefix: str = "Error:") -> NoReturn:
     """Print ``prefix message`` to stderr (unwrapped) and exit with ``code``."""
     err_console.print(f"[red]{prefix}[/red] {escape(message)}", highlight=False)
@@ -144,7 +158,11 @@ def run(scenario_arg: str = typer.Argument(None, metavar="SCENARIO", show_defaul
                                         "(default: the horizon)"),
         out: Path = typer.Option(Path("results/run"), "--out", help="output folder"),
         charts: bool = typer.Option(True, "--charts/--no-charts", metavar=FLAG,
-                                    help="write PNG charts")):
+                                    help="write PNG charts"),
+        data: Path = typer.Option(None, "--data", metavar="DIR",
+                                  help="folder of replacement calibration tables (CSV files "
+                                       "named as in abm/data; the others stay the shipped "
+                                       "ones); sets REE_DATA_DIR")):
     """Run one scenario (default controls-2025, 2024-01 to 2035-12) and write its outputs;
     --set changes one value, --seeds runs several seeds."""
     from abm.scenario import ScenarioError
@@ -161,6 +179,7 @@ def run(scenario_arg: str = typer.Argument(None, metavar="SCENARIO", show_defaul
         seed_list = parse_seeds(seeds) if seeds is not None else None
     except typer.BadParameter as exc:
         fail(exc.format_message())
+    use_data_folder(data)
     seed = 0 if seed is None else seed
     try:
         with sigterm_raises():
@@ -343,11 +362,16 @@ def reproduce(quick: bool = typer.Option(
               backend: str = typer.Option("process", "--backend",
                                           help="process, sequential, dask or ray"),
               strict: bool = typer.Option(False, "--strict", metavar=FLAG,
-                                          help="exit with code 1 when any target fails")):
+                                          help="exit with code 1 when any target fails"),
+              data: Path = typer.Option(None, "--data", metavar="DIR",
+                                        help="folder of replacement calibration tables "
+                                             "(sets REE_DATA_DIR)")):
     """Run every paper experiment (episodes, counterfactuals, decoupling study) and write
     figures, tables and REPORT.md with each target's PASS or FAIL."""
     from abm.scenario import ScenarioError
     from experiments.reproduce import reproduce as run_all
+
+    use_data_folder(data)
 
     try:
         with sigterm_raises():

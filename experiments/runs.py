@@ -11,7 +11,6 @@ import os
 import platform
 import shutil
 import socket
-import subprocess
 import tempfile
 import time
 from importlib import metadata
@@ -29,15 +28,14 @@ from experiments.inputs import scenario_with_overrides
 PACKAGES = ("mesa", "numpy", "scipy", "pandas", "pyarrow", "pydantic", "matplotlib")
 
 
-def git_commit() -> str | None:
-    """Commit hash of the source checkout (None outside git)."""
-    try:
-        here = Path(__file__).resolve().parent
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, check=False,
-                             text=True, timeout=5)
-        return out.stdout.strip() or None
-    except (OSError, subprocess.SubprocessError):
-        return None
+def code_and_data() -> dict:
+    """Provenance of a run's code and data for ``manifest.json``: ``git_commit``,
+    ``git_dirty`` (tracked files modified; None outside git) and ``data``
+    (:func:`abm.data.data_fingerprint`: the data folder, overridden tables, SHA-256)."""
+    from abm.data import data_fingerprint
+    from experiments.sweep.provenance import git_info
+    g = git_info()
+    return {"git_commit": g["commit"], "git_dirty": g["dirty"], "data": data_fingerprint()}
 
 
 def package_versions() -> dict[str, str]:
@@ -613,7 +611,7 @@ def run_to_folder(scenario: str | Path | Scenario, out: Path, *, seed: int = 0,
                     "seed": seed,
                     "months": model.steps, "start": sc.start,
                     "end": str(model.start + max(model.steps - 1, 0)),
-                    "packages": package_versions(), "git_commit": git_commit(),
+                    "packages": package_versions(), **code_and_data(),
                     "wall_time_s": round(wall, 3), "rows": len(ts),
                     "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2))

@@ -356,3 +356,27 @@ def test_bad_table_stops_a_sweep_plan(tmp_path, monkeypatch):
     with pytest.raises(SpecError, match=r"gdp.csv: the file is empty"):
         plan(spec, tmp_path / "runs")
     assert not (tmp_path / "runs").exists()
+
+
+def test_a_data_folder_replaces_only_the_tables_it_holds(tmp_path, monkeypatch):
+    # issue 14: calibration data could not be updated without editing the installed package
+    import pandas as pd
+
+    from abm.data import DATA_DIR, DATA_ENV, DataError, data_fingerprint, load_table
+    shipped = data_fingerprint()
+    assert shipped["data_dir"] == "shipped" and shipped["overridden"] == []
+    gdp = pd.read_csv(DATA_DIR / "gdp.csv", dtype=str, keep_default_na=False)
+    gdp.loc[gdp["region"] == "JP", "gdp_usd_bn"] = "5000.0"
+    gdp.to_csv(tmp_path / "gdp.csv", index=False)
+    monkeypatch.setenv(DATA_ENV, str(tmp_path))
+    assert load_table("gdp.csv").set_index("region").loc["JP", "gdp_usd_bn"] == 5000.0
+    assert len(load_table("firms.csv")) > 0                     # not in the folder: shipped
+    fp = data_fingerprint()
+    assert fp["data_dir"] == str(tmp_path) and fp["overridden"] == ["gdp.csv"]
+    assert fp["sha256"] != shipped["sha256"]
+    (tmp_path / "gpd.csv").write_text("x\n1\n")                 # a misspelt table name
+    with pytest.raises(DataError, match=r"gpd\.csv: not a calibration table name"):
+        load_table("gdp.csv")
+    monkeypatch.setenv(DATA_ENV, str(tmp_path / "missing"))
+    with pytest.raises(DataError, match="not a folder"):
+        load_table("gdp.csv")

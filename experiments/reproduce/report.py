@@ -9,7 +9,7 @@ from experiments.reproduce.variants import VARIANTS, build_scenario
 
 
 def _manifest(prof, n_seeds, seed_root, backend, workers, results, wall, runs_wall) -> dict:
-    from experiments.runs import git_commit, package_versions
+    from experiments.runs import code_and_data, package_versions
     from experiments.sweep.backends import default_workers
 
     hashes = {}
@@ -27,7 +27,7 @@ def _manifest(prof, n_seeds, seed_root, backend, workers, results, wall, runs_wa
             "wall_time_s": round(wall, 1), "runs_wall_time_s": round(runs_wall, 1),
             "cpu_time_of_runs_s": round(float(sum(run_walls)), 1),
             "mass_balance_max_relative": max(r["mass_balance"] for r in results),
-            "packages": package_versions(), "git_commit": git_commit(),
+            "packages": package_versions(), **code_and_data(),
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
 
 
