@@ -545,6 +545,11 @@ class Levers(NumbersModel):
     _e = field_validator("licence_elements")(lambda v: _check_elements(v))
 
 
+#: Levers that act only inside an export-licence regime (``export_licence`` measures).
+LICENCE_LEVERS = ("approval_rate_allies", "approval_rate_us", "defense_end_use_denial",
+                  "licence_review_months", "licence_elements")
+
+
 class Scenario(NumbersModel):
     """A complete scenario: horizon, base-year world, parameters, levers and measures."""
 
@@ -625,6 +630,14 @@ class Scenario(NumbersModel):
                             "defense_end_use_denial", "licence_review_months",
                             "ndpr_price_floor", "stockpile_target_months")
                 if getattr(self.levers, f) is not None]
+
+    def inert_levers(self) -> list[str]:
+        """Names of the levers set that can have no effect in this scenario: the licence
+        levers (:data:`LICENCE_LEVERS`) when no ``export_licence`` measure exists (they
+        change approvals and review delays of licence regimes, 7.3)."""
+        if any(m.kind == "export_licence" for m in self.measures):
+            return []
+        return [f for f in LICENCE_LEVERS if getattr(self.levers, f) is not None]
 
     @property
     def months(self) -> int:

@@ -42,6 +42,18 @@ def use_data_folder(folder: Path | None) -> None:
         fail(str(exc), prefix="Invalid data:")
 
 
+def warn_inert_levers(scenario: str, overrides: dict) -> None:
+    """One warning line on stderr per lever set that cannot act in ``scenario`` (a
+    licence lever in a scenario without export licences; a new user's report)."""
+    if not any(k.startswith("levers.") for k in overrides):
+        return
+    from experiments.inputs import scenario_with_overrides
+    sc = scenario_with_overrides(scenario, overrides)
+    for name in sc.inert_levers():
+        err_console.print(f"[yellow]Warning:[/yellow] levers.{name} has no effect: scenario "
+                          f"{sc.name} has no export-licence measure", highlight=False)
+
+
 def fail(message: str, code: int = 2, prefix: str = "Error:") -> NoReturn:
     """Print ``prefix message`` to stderr (unwrapped) and exit with ``code``."""
     err_console.print(f"[red]{prefix}[/red] {escape(message)}", highlight=False)
@@ -183,6 +195,7 @@ def run(scenario_arg: str = typer.Argument(None, metavar="SCENARIO", show_defaul
     seed = 0 if seed is None else seed
     try:
         with sigterm_raises():
+            warn_inert_levers(scenario, overrides)
             if seed_list is not None:
                 _run_seeds(scenario, seed_list, overrides, months, out, charts)
                 return

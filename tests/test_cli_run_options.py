@@ -224,3 +224,20 @@ def test_a_lever_that_starts_after_the_last_month_is_refused(tmp_path):
     assert "levers.start 2025-04" in msg and "approval_rate_us" in msg
     assert "run at least 16 months" in msg
     assert not out.exists()
+
+
+def test_a_licence_lever_in_a_scenario_without_licences_is_flagged(tmp_path):
+    # a new user's report (session 9): `ree run no-controls --set levers.approval_rate_us=0.1`
+    # ran without a word though no-controls has no licence regime, so the lever did nothing
+    from abm.scenario import apply_overrides, load_scenario
+    nc = apply_overrides(load_scenario("no-controls"), {"levers.approval_rate_us": 0.1,
+                                                        "levers.substitution_speed": 2.0})
+    assert nc.inert_levers() == ["approval_rate_us"]
+    c25 = apply_overrides(load_scenario("controls-2025"), {"levers.approval_rate_us": 0.1})
+    assert c25.inert_levers() == []
+    res = runner.invoke(app, ["run", "no-controls", "--months", "1", "--no-charts",
+                              "--set", "levers.approval_rate_us=0.1",
+                              "--set", "levers.start=2024-01", "--out", str(tmp_path / "o")])
+    assert res.exit_code == 0, res.output
+    assert ("Warning: levers.approval_rate_us has no effect: scenario no-controls has no "
+            "export-licence measure") in res.output
