@@ -502,7 +502,7 @@ class Levers(NumbersModel):
 
     start: str = Field("2025-04", description="month from which lever values apply")
     us_tariff_on_china: float | None = Field(
-        None, ge=0, le=10, description="US ad valorem tariff on all goods from China (fraction)",
+        None, ge=0, le=5, description="US ad valorem tariff on all goods from China (fraction: 1.45 = 145%)",
         json_schema_extra={"unit": "fraction", "low": 0.0, "high": 5.0})
     approval_rate_allies: float | None = Field(
         None, ge=0, le=1, description="China's licence approval probability for allied "
@@ -746,7 +746,12 @@ def _bounds(cls: type[BaseModel] | None, loc: tuple) -> str | None:
         for attr, text in (("le", " <= {}"), ("lt", " < {}")):
             if getattr(c, attr, None) is not None:
                 hi = text.format(getattr(c, attr))
-    return f"{lo}{loc[-1]}{hi}" if lo or hi else None
+    if not (lo or hi):
+        return None
+    unit = (f.json_schema_extra or {}).get("unit") if isinstance(f.json_schema_extra,
+                                                                  dict) else None
+    note = f" ({unit}: 1.45 = 145%)" if unit == "fraction" else ""
+    return f"{lo}{loc[-1]}{hi}{note}"
 
 
 #: ``measures[N]`` in a message of a check across measures, with the block it may name

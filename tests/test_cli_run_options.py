@@ -61,6 +61,10 @@ def test_run_with_set_overrides_one_lever(tmp_path):
     ("levers.approval_rate_us=2", ("field 'levers.approval_rate_us': got 2; allowed: "
                                    "0 <= approval_rate_us <= 1")),
     ("levers.approval_rate_us", "write --set KEY=VALUE"),
+    # a new user's report (session 9): 600 meant as a percentage; the run allowed up to 10,
+    # the sweep up to 5, and no message said the unit
+    ("levers.us_tariff_on_china=600", ("got 600; allowed: 0 <= us_tariff_on_china <= 5 "
+                                       "(fraction: 1.45 = 145%)")),
 ])
 def test_bad_set_is_one_clear_error_before_any_work(tmp_path, item, fragment):
     out = tmp_path / "out"
