@@ -135,13 +135,28 @@ def outcomes(summ: dict) -> list[tuple[str, str, float]]:
     return rows
 
 
+#: Largest change shown as a percentage: beyond it (run A near zero) the table shows "-"
+#: and the difference alone says how the runs differ.
+MAX_CHANGE_PCT = 10_000.0
+
+
+def change_pct(x: float, y: float) -> float:
+    """``(y - x) / |x| x 100`` (%), or NaN when ``x`` is 0 or not finite or the change
+    exceeds :data:`MAX_CHANGE_PCT` (a base near zero: a new user's comparison printed
+    +157,196% for 0.0003 bn USD of value added lost)."""
+    if x == 0 or not math.isfinite(x) or not math.isfinite(y):
+        return math.nan
+    pct = (y - x) / abs(x) * 100.0
+    return pct if abs(pct) <= MAX_CHANGE_PCT else math.nan
+
+
 def comparison_table(a: RunFolder, b: RunFolder) -> pd.DataFrame:
     """Each outcome of both runs and their difference.
 
     Returns:
         one row per outcome of either run (:func:`outcomes`), columns ``outcome``, ``unit``,
         ``run_a``, ``run_b`` (NaN where a run lacks it), ``difference`` (run_b - run_a, in
-        ``unit``) and ``change_pct`` (difference / abs(run_a) x 100, %; NaN when run_a is 0).
+        ``unit``) and ``change_pct`` (:func:`change_pct`, %).
     """
     va = {(o, u): v for o, u, v in outcomes(a.summary)}
     vb = {(o, u): v for o, u, v in outcomes(b.summary)}
@@ -151,8 +166,7 @@ def comparison_table(a: RunFolder, b: RunFolder) -> pd.DataFrame:
         x, y = float(va.get((o, u), math.nan)), float(vb.get((o, u), math.nan))
         d = y - x
         rows.append({"outcome": o, "unit": u, "run_a": x, "run_b": y, "difference": d,
-                     "change_pct": d / abs(x) * 100 if x != 0 and math.isfinite(x)
-                     else math.nan})
+                     "change_pct": change_pct(x, y)})
     return pd.DataFrame(rows, columns=["outcome", "unit", "run_a", "run_b", "difference",
                                        "change_pct"])
 

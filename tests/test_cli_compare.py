@@ -161,3 +161,14 @@ def test_a_damaged_run_folder_is_refused_naming_the_file(two_runs, tmp_path, dam
     assert len(lines) == 1, res.stderr
     assert fragment.format(p=bad) in lines[0]
     assert not (tmp_path / "c").exists()
+
+
+def test_change_pct_hides_changes_on_a_near_zero_base():
+    import math
+
+    from experiments.compare import change_pct
+    assert change_pct(2.0, 3.0) == 50.0
+    assert change_pct(-2.0, -1.0) == 50.0
+    assert math.isnan(change_pct(0.0003, 0.4719))     # a new user's +157,196% (session 9)
+    assert math.isnan(change_pct(0.0, 1.0))
+    assert change_pct(1.0, 101.0) == 10_000.0        # the largest shown
