@@ -563,8 +563,12 @@ class RareEarthModel(mesa.Model):
                 TextColumn,
                 TimeRemainingColumn,
             )
+            from rich.console import Console
+            # on stderr: the bar is not part of what a run prints (a piped summary stays
+            # clean)
             with Progress(TextColumn("[bold]{task.description}"), BarColumn(),
-                          MofNCompleteColumn(), TimeRemainingColumn()) as bar:
+                          MofNCompleteColumn(), TimeRemainingColumn(),
+                          console=Console(stderr=True)) as bar:
                 task = bar.add_task(f"{self.spec.name}", total=n)
                 for _ in range(n):
                     self.step()

@@ -212,11 +212,12 @@ def run(scenario_arg: str = typer.Argument(None, metavar="SCENARIO", show_defaul
     tab = Table(title=f"{model.spec.name}, seed {seed}, {model.steps} months "
                       f"({model.spec.start} to {model.start + model.steps - 1})")
     tab.add_column("series")
-    for c in ("first", "peak", "min", "last"):
+    for c in ("first", "peak", "peak month", "min", "last"):
         tab.add_column(c, justify="right")
     for key, v in summ.items():
         if isinstance(v, dict) and "peak" in v:
-            tab.add_row(key, *(f"{v[c]:,.1f}" for c in ("first", "peak", "min", "last")))
+            tab.add_row(key, f"{v['first']:,.1f}", f"{v['peak']:,.1f}",
+                        v.get("peak_month", ""), *(f"{v[c]:,.1f}" for c in ("min", "last")))
     tab.caption = ("outside China: mean over the other regions weighted by base-year NdPr oxide "
                    "use (recorded series price_outside_china_weighted); OEM: civil magnet users")
     console.print(tab)
@@ -289,7 +290,7 @@ def _run_seeds(scenario: str, seeds: list[int], overrides: dict, months: int | N
               "defense lost bn USD", "folder"):
         tab.add_column(c, justify="left" if c == "folder" else "right")
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeRemainingColumn(), console=console) as bar:
+                  TimeRemainingColumn(), console=err_console) as bar:
         task = bar.add_task(sc.name, total=n * len(seeds))
         for i, s in enumerate(seeds):
             bar.update(task, description=f"{sc.name} seed {s} ({i + 1}/{len(seeds)})")

@@ -52,7 +52,8 @@ def package_versions() -> dict[str, str]:
 def summary(model: RareEarthModel) -> dict:
     """Short summary of a finished run (the numbers ``ree run`` prints).
 
-    Keys: first, peak, min and last of each Mesa DataCollector headline series (NdPr/Dy/Tb
+    Keys: first, peak (and peak_month, YYYY-MM), min and last of each Mesa DataCollector
+    headline series (NdPr/Dy/Tb
     oxide prices in China and outside it, USD/kg, outside China = the recorded
     ``price_outside_china_weighted``; China's magnet exports, t/month; OEM and defense lost
     output, USD m/month); ``lost_output_usd``: cumulative ``lost_output_civil_magnet`` and
@@ -69,7 +70,8 @@ def summary(model: RareEarthModel) -> dict:
         s = df[col].dropna()
         if len(s):
             out[col] = {"first": float(s.iloc[0]), "peak": float(s.max()),
-                        "min": float(s.min()), "last": float(s.iloc[-1])}
+                        "peak_month": str(s.idxmax()), "min": float(s.min()),
+                        "last": float(s.iloc[-1])}
     world = ts["region"] == "World"
     out["lost_output_usd"] = {
         "oem": float(ts.loc[world & (ts["metric"] == "lost_output_civil_magnet"), "value"].sum()),

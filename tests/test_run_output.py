@@ -230,3 +230,18 @@ def test_one_broken_scenario_field_is_named_and_nothing_is_written(tmp_path_fact
     assert str(f) in text and (f"'{field}'" in text or f"{field} " in text
                                or f"{field}:" in text), (case, res.output)
     assert not out.exists() and _hidden(out) == []  # nothing written
+
+
+def test_summary_records_the_month_of_each_peak():
+    # a new user's report (session 9): controls-2025's Dy "peak" came from 2033, not from the
+    # 2025 controls, and the summary did not say when
+    from abm.model import RareEarthModel
+    from experiments.runs import summary
+    m = RareEarthModel("baseline", seed=0, months=3)
+    m.run()
+    s = summary(m)
+    df = m.headline_frame()
+    for col in df.columns:
+        if col in s:
+            assert s[col]["peak_month"] == str(df[col].idxmax())
+            assert s[col]["peak"] == float(df[col].max())

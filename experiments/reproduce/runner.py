@@ -94,8 +94,10 @@ def run_variants(tasks: Sequence[tuple[str | Variant, int | None]], seeds: int, 
             TimeElapsedColumn,
             TimeRemainingColumn,
         )
+        from experiments.terminal import err_console
         bar = Progress(TextColumn("[bold]reproduce[/bold] {task.description}"), BarColumn(),
-                       MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn())
+                       MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
+                       console=err_console)
         bar.start()
         task = bar.add_task(f"{len(jobs)} runs", total=total_months)
     try:
