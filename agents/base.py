@@ -601,8 +601,8 @@ class Firm(mesa.Agent):
         cash, credit = (treasury.position(self.company) if self.cash < -own
                         or self.mothballed else (self.cash, own))
         if cash < -credit:
-            why = (f"cash of {self.company} {cash / 1e6:,.0f} M USD below its credit line "
-                   f"({credit / 1e6:,.0f} M USD)")
+            why = (f"cash of {self.company} {cash / 1e6:,.1f} M USD below its credit line "
+                   f"(-{credit / 1e6:,.1f} M USD)")
             for unit in treasury.units(self.company):
                 if unit.nameplate is not None and unit.nameplate > 0:
                     unit.exit_market(why)
