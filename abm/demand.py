@@ -46,7 +46,8 @@ class DemandOutlook:
         t = t[(t["outlook"] == "iea_gcmo2024") & (t["metric"] == "growth_pct_yr")]
         self.scale = float(scale)
         self.future = {}
-        for sec in sorted(set(OUTLOOK_SECTOR.values())):
+        # the model's sectors' outlook sectors, and "all" (the total, which investors read)
+        for sec in sorted(set(OUTLOOK_SECTOR.values()) | {"all"}):
             rows = t[(t["scenario"] == "aps") & (t["sector"] == sec)]
             if rows.empty:
                 raise ValueError(f"demand_outlook.csv: no iea_gcmo2024 aps growth_pct_yr row "
@@ -55,12 +56,6 @@ class DemandOutlook:
             self.future[sec] = sorted(((int(r.year_from), int(r.year_to), r.value / 100.0)
                                        for r in rows.itertuples()),
                                       key=lambda x: x[1] - x[0])
-        rows = t[(t["scenario"] == "aps") & (t["sector"] == "all")]
-        if rows.empty:
-            raise ValueError("demand_outlook.csv: no iea_gcmo2024 aps growth_pct_yr row for "
-                             "sector 'all'")
-        self.future["all"] = sorted(((int(r.year_from), int(r.year_to), r.value / 100.0)
-                                     for r in rows.itertuples()), key=lambda x: x[1] - x[0])
         hist = t[(t["scenario"] == "history") & (t["sector"] == "all")]
         if hist.empty:
             raise ValueError("demand_outlook.csv: no iea_gcmo2024 history growth_pct_yr row")
@@ -70,8 +65,9 @@ class DemandOutlook:
     def rate(self, sector: str, year: int) -> float:
         """Growth rate of ``sector``'s end use in calendar ``year``, 1/yr (scaled).
 
-        Sectors outside :data:`OUTLOOK_SECTOR` (defense, non-magnet users) raise KeyError;
-        years after the last outlook year keep the last rate."""
+        ``sector`` ``"all"`` is the outlook's total for magnet rare earths (what investors
+        read, 7.13); other sectors outside :data:`OUTLOOK_SECTOR` (defense, non-magnet
+        users) raise KeyError; years after the last outlook year keep the last rate."""
         if year < OUTLOOK_FROM:
             return self.history * self.scale
         spans = self.future["all" if sector == "all" else OUTLOOK_SECTOR[sector]]

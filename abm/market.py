@@ -387,16 +387,13 @@ def clear(book: OrderBook, terms: ArcTerms, ref_price: np.ndarray, *,
         off[:, 2] -= c_fill_off
         bid[:, 3] -= c_fill_bid
         cap = np.maximum(cap - contract, 0.0)
-        used = []
-        for goods, o, qq in quotas:
-            e = contract[goods, o].sum() - contract[goods, o, o].sum()
-            used.append((goods, o, max(qq - e, 0.0)))
-        quotas = used
-        used = []
-        for goods, d, qq in imports:
-            e = contract[goods, :, d].sum() - contract[goods, d, d].sum()
-            used.append((goods, d, max(qq - e, 0.0)))
-        imports = used
+        # what contracts left of each quota (cross-border deliveries only)
+        quotas = [(goods, o, max(qq - (contract[goods, o].sum()
+                                       - contract[goods, o, o].sum()), 0.0))
+                  for goods, o, qq in quotas]
+        imports = [(goods, d, max(qq - (contract[goods, :, d].sum()
+                                        - contract[goods, d, d].sum()), 0.0))
+                   for goods, d, qq in imports]
     if relations is not None:
         # spot purchases only from origins the node has qualified
         cap = np.where(np.transpose(relations.qualified, (0, 3, 1, 2)), cap, 0.0)
@@ -536,14 +533,13 @@ def _solve(off: np.ndarray, bid: np.ndarray, G: int, R: int, terms: ArcTerms, re
     A_ub = b_ub = None
     if terms.quotas or terms.import_quotas:
         qr, qc, qb = [], [], []
-        for i, (goods, o, capq) in enumerate(terms.quotas):
-            m = (a_o == o) & (a_d != o) & np.isin(a_g, goods)
+        # one row per quota over its cross-border arcs: exports of r (export quotas) or
+        # imports into r (import quotas)
+        for i, (goods, r, capq, home, other) in enumerate(
+                [(*q, a_o, a_d) for q in terms.quotas]
+                + [(*q, a_d, a_o) for q in terms.import_quotas]):
+            m = (home == r) & (other != r) & np.isin(a_g, goods)
             qr.append(np.full(m.sum(), i))
-            qc.append(col_a[m])
-            qb.append(capq)
-        for goods, d, capq in terms.import_quotas:
-            m = (a_d == d) & (a_o != d) & np.isin(a_g, goods)
-            qr.append(np.full(m.sum(), len(qb)))
             qc.append(col_a[m])
             qb.append(capq)
         qr, qc = np.concatenate(qr), np.concatenate(qc)

@@ -169,6 +169,11 @@ class Parameters(NumbersModel):
         "Proportional rise of inventory targets per unit of perceived supply risk.")
     risk_decay_months: float = P(
         12.0, "months", 1.0, 60.0, "calibration choice", "Time constant of calm lowering risk.")
+    announcement_risk: float = P(
+        0.5, "-", 0.0, 1.0, "calibration choice (with risk_sensitivity 3, a new restriction "
+        "raises inventory targets by about half)",
+        "Perceived supply risk added in each region a new export licence, export quota, "
+        "embargo or import quota targets, in the month it comes into force.")
     inventory_adjust_months: float = P(
         3.0, "months", 1.0, 12.0, "stock adjustment time (Sterman 2000, ch. 17)",
         "Months over which firms close the gap to their inventory target.")

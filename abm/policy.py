@@ -133,13 +133,15 @@ class PolicyState:
     def _announce(self, m) -> None:
         """New restrictive measures raise perceived supply risk in the targeted regions."""
         if m.kind == "import_quota":
-            # the importer's own buyers learn that supply will be short
-            self.risk_shock[m.actor] = self.risk_shock.get(m.actor, 0.0) + 0.5
+            targets = [m.actor]      # the importer's own buyers learn supply will be short
         elif m.kind in ("export_licence", "embargo", "export_quota"):
             targets = getattr(m, "targets", None) or [c for c in self.codes if c != m.actor]
             targets = [c for c in self.codes if c != m.actor] if "ALL" in targets else targets
-            for c in targets:
-                self.risk_shock[c] = self.risk_shock.get(c, 0.0) + 0.5
+        else:
+            return
+        shock = self.scenario.parameters.announcement_risk
+        for c in targets:
+            self.risk_shock[c] = self.risk_shock.get(c, 0.0) + shock
 
     def active(self, kind: str) -> list:
         """Measures of ``kind`` in force now, in date order."""

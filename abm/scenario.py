@@ -608,19 +608,17 @@ class Scenario(NumbersModel):
             v = getattr(self.levers, f)
             if v is not None and not s <= to_month(v) <= e:
                 raise ValueError(f"levers.{f} {v} is outside the horizon {self.start}..{self.end}")
+        # levers.start outside the horizon: refused when levers are set (they would never
+        # apply) or when it was given (the default 2025-04 stays valid for 2009-2016 runs)
         gated = self.gated_levers()
-        default_start = type(self.levers).model_fields["start"].default
-        if (not gated and self.levers.start != default_start
-                and not s <= to_month(self.levers.start) <= e):
-            raise ValueError(
-                f"levers.start {self.levers.start} is outside the horizon "
-                f"{self.start}..{self.end}; set it to a month inside the horizon (or leave it "
-                "out: it only dates the levers)")
-        if gated and not s <= to_month(self.levers.start) <= e:
-            raise ValueError(
-                f"levers.start {self.levers.start} is outside the horizon "
-                f"{self.start}..{self.end}, so the levers set ({', '.join(gated)}) would never "
-                "apply; set levers.start to a month inside the horizon")
+        given = self.levers.start != type(self.levers).model_fields["start"].default
+        if (gated or given) and not s <= to_month(self.levers.start) <= e:
+            why = (f", so the levers set ({', '.join(gated)}) would never apply; set "
+                   "levers.start to a month inside the horizon" if gated else
+                   "; set it to a month inside the horizon (or leave it out: it only dates "
+                   "the levers)")
+            raise ValueError(f"levers.start {self.levers.start} is outside the horizon "
+                             f"{self.start}..{self.end}{why}")
         return self
 
     # ------------------------------------------------------------------ helpers

@@ -184,18 +184,16 @@ class SupplierRelations:
         share = np.where(tot > 0, share / np.where(tot > 0, tot, 1.0), 0.0)
         wanted = np.transpose(nomination[:, :, :, None] * share, (0, 3, 1, 2))  # [g,o,d,u]
         c = np.minimum(wanted, cap)
-        for goods, o, q in quotas:
-            exp = c[goods, o].copy()
-            exp[:, o, :] = 0.0
-            e = exp.sum()
+        # export quotas bound the region's exports (c[goods, r]), import quotas its imports
+        # (c[goods, :, r]); its domestic arcs [r, r] count against neither
+        for goods, r, q, export in ([(*x, True) for x in quotas]
+                                    + [(*x, False) for x in import_quotas]):
+            idx = (goods, r) if export else (goods, slice(None), r)
+            cross = c[idx].copy()
+            cross[:, r, :] = 0.0
+            e = cross.sum()
             if e > q:
-                c[goods, o] -= exp * (1.0 - max(q, 0.0) / e)
-        for goods, d, q in import_quotas:
-            imp = c[goods, :, d].copy()
-            imp[:, d, :] = 0.0
-            e = imp.sum()
-            if e > q:
-                c[goods, :, d] -= imp * (1.0 - max(q, 0.0) / e)
+                c[idx] -= cross * (1.0 - max(q, 0.0) / e)
         sold = c.sum(axis=(2, 3))
         avail = self.cover * supply
         with np.errstate(divide="ignore", invalid="ignore"):

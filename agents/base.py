@@ -714,6 +714,16 @@ class Firm(mesa.Agent):
                              f"(capital {fin.capex / 1e6:,.0f} M USD at "
                              f"{100 * fin.rate:.1f}%/yr)")
 
+    def demand_growth(self, months: int) -> float:
+        """Growth factor of end-use demand the firm expects over the next ``months``: that
+        of magnet rare-earth demand in the published outlook the end-use plans follow
+        (:meth:`abm.demand.DemandOutlook.factor` of ``"all"``: IEA GCMO 2024 APS, 5.02%/yr
+        2023-30 and 1.63%/yr after; 9.05%/yr before 2023), from this month."""
+        mdl, t = self.model, self.model.month_index
+        outlook = mdl.demand_outlook
+        return (outlook.factor("all", mdl.start.year, mdl.start.month, t + months)
+                / outlook.factor("all", mdl.start.year, mdl.start.month, t))
+
     def review_investment(self) -> None:
         """Monthly capital review (docs/ODD.md 7.13), after production:
 
@@ -768,10 +778,7 @@ class Firm(mesa.Agent):
             return
         lead = max(1, int(self.lead_time_months() * par.brownfield_lead_share))
         out = self.output_avg if self.output_avg is not None else self.recent_output()
-        mdl = self.model
-        outlook = mdl.demand_outlook
-        growth = (outlook.factor("all", mdl.start.year, mdl.start.month, t + lead)
-                  / outlook.factor("all", mdl.start.year, mdl.start.month, t))
+        growth = self.demand_growth(lead)
         s_out, s_cap, s_pipe = self.model.supply_line(self.market)
         trig_u, trig_d = par.expansion_utilisation_trigger, par.expansion_demand_trigger
         price_signal = (out * 12 >= trig_u * self.capacity

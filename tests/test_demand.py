@@ -243,3 +243,9 @@ def test_investors_demand_signal_grows_at_the_outlook_total():
     assert o.factor("all", 2029, 7, 12) == pytest.approx(1.0502 ** 0.5 * 1.0163 ** 0.5,
                                                           rel=1e-12)
     assert DemandOutlook(scale=2.0).factor("all", 2031, 1, 12) == pytest.approx(1.0326)
+    # the firms' demand signal reads it from the current month (baseline starts 2024-01):
+    # 72 months ahead of January 2026: 2026-29 at 5.02%, 2030-31 at 1.63%
+    m = RareEarthModel("baseline", seed=0, months=2)
+    firm = next(iter(m.agents_by_type[MagnetMaker]))
+    m.steps = 24                                        # January 2026
+    assert firm.demand_growth(72) == pytest.approx(1.0502 ** 4 * 1.0163 ** 2, rel=1e-9)
