@@ -247,6 +247,11 @@ class ClearingResult:
             USD/kg (NaN where nothing was sold).
         offer_price: (n_offers,) FOB price realised per offer, USD/kg (NaN if unfilled).
         spot_sold: (n_goods, n_regions) tonnes sold on spot per origin.
+        licence_price: (n_goods, n_regions) price of the export licence that a tonne of
+            a good shipped abroad from an origin under an export quota needs, USD/kg: minus
+            the duals of the quota rows covering it in the spot LP (0 where no quota
+            binds). Exporters hold the licences, so cross-border spot sales receive the
+            origin price plus the licence price.
     """
 
     flows: np.ndarray
@@ -264,6 +269,7 @@ class ClearingResult:
     received_price: np.ndarray | None = None
     offer_price: np.ndarray | None = None
     spot_sold: np.ndarray | None = None
+    licence_price: np.ndarray | None = None
 
 
 #: Largest cost perturbation (USD/kg) used to break ties between LP columns in a fixed
@@ -432,6 +438,16 @@ def _combine(spot: ClearingResult, keep_o, keep_b, off, bid, c_fill_off, c_fill_
     s_orig[keep_b] = spot.bid_origin_share
     flows = spot.flows + contract
     spot_sold = spot.flows.sum(axis=(2, 3))
+    # realised spot FOB per origin: the origin price, plus the licence price on the share
+    # of the origin's spot sales that crossed its border under an export quota
+    spot_fob = np.nan_to_num(spot.origin_price)
+    lic = spot.licence_price
+    if lic is not None and lic.any():
+        sf = spot.flows.sum(axis=3)
+        cross = spot_sold - np.einsum("goo->go", sf)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            xs = np.where(spot_sold > 0, cross / np.where(spot_sold > 0, spot_sold, 1.0), 0.0)
+        spot_fob = spot_fob + lic * xs
     # contract landed price per arc and FOB index per origin
     if relations is not None:
         index = np.where(np.isfinite(relations.index), relations.index, 0.0)
@@ -447,14 +463,13 @@ def _combine(spot: ClearingResult, keep_o, keep_b, off, bid, c_fill_off, c_fill_
         paid = np.where(got > 1e-9, (c_val + s_val) / np.where(got > 1e-9, got, 1.0), np.nan)
         c_sold = contract.sum(axis=(2, 3))
         sold = c_sold + spot_sold
-        rec = np.where(sold > 1e-9, (c_sold * index + spot_sold
-                                     * np.nan_to_num(spot.origin_price)) /
+        rec = np.where(sold > 1e-9, (c_sold * index + spot_sold * spot_fob) /
                        np.where(sold > 1e-9, sold, 1.0), np.nan)
     og_, oo_ = off[:, 0].astype(np.int64), off[:, 1].astype(np.int64)
     fill = c_fill_off + s_fill_off
     with np.errstate(divide="ignore", invalid="ignore"):
         offer_price = np.where(fill > 0, (c_fill_off * index[og_, oo_] + s_fill_off
-                                          * np.nan_to_num(spot.origin_price[og_, oo_]))
+                                          * spot_fob[og_, oo_])
                                / np.where(fill > 0, fill, 1.0), np.nan)
     bg_, br_, bu_ = (bid[:, i].astype(np.int64) for i in range(3))
     b_fill = c_fill_bid + s_fill_bid
@@ -469,7 +484,7 @@ def _combine(spot: ClearingResult, keep_o, keep_b, off, bid, c_fill_off, c_fill_
     node_share = np.where(tot > 0, node / np.where(tot > 0, tot, 1.0), 0.0)
     return ClearingResult(flows, spot.origin_price, spot.price, fill, b_fill, attrs, b_orig,
                           node_share, spot.solves, contract, wanted, paid, rec, offer_price,
-                          spot_sold)
+                          spot_sold, lic)
 
 
 def _solve(off: np.ndarray, bid: np.ndarray, G: int, R: int, terms: ArcTerms, ref: np.ndarray,
@@ -550,6 +565,12 @@ def _solve(off: np.ndarray, bid: np.ndarray, G: int, R: int, terms: ArcTerms, re
     if res.status != 0:
         raise ClearingError(f"market clearing failed: {res.message}")
     duals = res.eqlin.marginals
+    licence = np.zeros((G, R))
+    if terms.quotas:
+        # an export quota row's dual is minus the value of one more tonne of licence
+        rent = -res.ineqlin.marginals[:len(terms.quotas)]
+        for (goods, r, _q), lam in zip(terms.quotas, rent):
+            licence[goods, r] += max(float(lam), 0.0)
     x = np.where(res.x[col_a] > 1e-9, res.x[col_a], 0.0)
     origin_price[og, oo] = duals[:nO]
     price[ng, nr, nu] = duals[nO:]
@@ -578,4 +599,4 @@ def _solve(off: np.ndarray, bid: np.ndarray, G: int, R: int, terms: ArcTerms, re
     bid_attrs[border] = node_attr[bgrp]
     bid_origin[border] = share[bgrp]
     return ClearingResult(flows, origin_price, price, offer_fill, bid_fill, bid_attrs,
-                          bid_origin, node_origin)
+                          bid_origin, node_origin, licence_price=licence)

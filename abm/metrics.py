@@ -27,6 +27,10 @@ stage or group of goods goes in the ``good`` column. Metrics (units):
 * ``china_exports`` (t/month; good ``magnets`` (all magnet grades) or ``oxides`` (all
   separated oxides), region ``CN``, partner ``nonCN``): China's shipments to all other
   regions, every month (zeros included), tiny flows included;
+* ``export_licence_price`` (USD/kg; good, region = exporter): the
+  price of the licence a tonne shipped abroad under an export quota in force needs
+  (:attr:`abm.market.ClearingResult.licence_price`; 0 when the quota does not bind), every
+  month a quota is in force, for each good it covers;
 * ``production`` (t/month; good, region), ``capacity`` (t/yr; stage, region),
   ``inventory`` (t; good, region, firms), ``stockpile`` (t; good, region, governments);
 * ``lost_output`` (USD/month; sector, region) and ``lost_output_units`` (units/month):
@@ -329,6 +333,13 @@ def record_month(model, book, clearing) -> None:
     rec.add(date, t, "china_exports", ["magnets", "oxides"], CHINA, OUTSIDE_CHINA,
             [float(fl[mags, cn][:, non_cn].sum()), float(fl[oxides, cn][:, non_cn].sum())],
             "t/month")
+    # export licence prices under the export quotas in force
+    lic = clearing.licence_price
+    quota_cells = sorted({(int(g), r) for goods, r, _q in model.policy.quotas for g in goods})
+    if quota_cells:
+        gi, ri = (np.array(x, dtype=np.int64) for x in zip(*quota_cells))
+        rec.add(date, t, "export_licence_price", goods[gi], codes[ri], "",
+                lic[gi, ri] if lic is not None else np.zeros(len(gi)), "USD/kg")
     # production, capacity, inventory
     cap = {s: np.zeros(R) for s in STAGES}
     lost: dict[tuple[str, str], float] = {}

@@ -163,11 +163,14 @@ class SupplierRelations:
 
         Each node's nomination is split over origins by its contract shares (renormalised
         over origins with supply), then bounded by the arc capacity (licences, embargoes,
-        sourcing rules), the export and import quotas (pro rata over the quota's exports
-        or imports) and a share
+        sourcing rules), the import quotas (pro rata over the quota's imports) and a share
         ``cover`` of each origin's supply (pro rata over the origin's contracts): sellers,
         like buyers, commit only that share to contracts and keep the rest for the spot
-        market, so a shortage always shows in spot trades and the benchmark moves.
+        market, so a shortage always shows in spot trades and the benchmark moves. Exports
+        under an export quota are not nominated at all: each tonne needs a tradable licence,
+        so they clear on the spot market, where the quota's shadow price is the licence
+        price (:attr:`abm.market.ClearingResult.licence_price`); the node's share of that
+        origin is left to its spot bids.
 
         Args:
             nomination: (G, R, 2) tonnes nominated on contract per node.
@@ -183,12 +186,19 @@ class SupplierRelations:
         tot = share.sum(axis=3, keepdims=True)
         share = np.where(tot > 0, share / np.where(tot > 0, tot, 1.0), 0.0)
         wanted = np.transpose(nomination[:, :, :, None] * share, (0, 3, 1, 2))  # [g,o,d,u]
+        # exports under an export quota need a tradable licence per tonne: they are not
+        # nominated on contract but bought on the spot market, where the quota's shadow
+        # price (the licence price) rations them (the node's share of that origin is left
+        # to its spot bids)
+        for goods, r, _q in quotas:
+            keep = wanted[goods, r, r].copy()
+            wanted[goods, r] = 0.0
+            wanted[goods, r, r] = keep
         c = np.minimum(wanted, cap)
-        # export quotas bound the region's exports (c[goods, r]), import quotas its imports
-        # (c[goods, :, r]); its domestic arcs [r, r] count against neither
-        for goods, r, q, export in ([(*x, True) for x in quotas]
-                                    + [(*x, False) for x in import_quotas]):
-            idx = (goods, r) if export else (goods, slice(None), r)
+        # import quotas bound the region's imports (c[goods, :, r]), pro rata; its domestic
+        # arcs [r, r] do not count
+        for goods, r, q in import_quotas:
+            idx = (goods, slice(None), r)
             cross = c[idx].copy()
             cross[:, r, :] = 0.0
             e = cross.sum()

@@ -59,6 +59,29 @@ def test_export_quota_caps_total_exports():
     assert abs(r.flows[0, 0, 1, 0] - 50) < 1e-6
 
 
+def test_export_quota_licence_price_is_the_gap_between_landed_value_and_origin_price():
+    # 50 t may leave region 0: the 50th offer asks 10 + 0.1 x 49 = 14.9 USD/kg and the 50th
+    # bid pays 40 - 0.1 x 49 = 35.1, so the licence for a tonne is worth 35 - 15 - 1 (transport)
+    # = 19 USD/kg (the quota's shadow price, within a step of the book); the exporter holds
+    # it, so the seller receives the origin price plus the licence price
+    book, terms = _two_region()
+    terms.quotas = [([0], 0, 50.0)]
+    r = clear(book, terms, np.array([[20.0, 20.0]]), max_steps=400)
+    assert r.licence_price[0, 0] == pytest.approx(19.0, abs=0.25)
+    assert r.licence_price[0, 1] == 0.0
+    assert r.price[0, 1, 0] == pytest.approx(r.origin_price[0, 0] + 1.0 + r.licence_price[0, 0],
+                                             abs=1e-6)
+    assert r.received_price[0, 0] == pytest.approx(r.price[0, 1, 0] - 1.0, abs=1e-6)
+    assert np.nanmax(r.offer_price) == pytest.approx(r.received_price[0, 0], abs=1e-6)
+    # a quota that does not bind has no licence price and changes nothing
+    book, terms = _two_region()
+    terms.quotas = [([0], 0, 500.0)]
+    loose = clear(book, terms, np.array([[20.0, 20.0]]), max_steps=400)
+    free = clear(*_two_region(), np.array([[20.0, 20.0]]), max_steps=400)
+    assert loose.licence_price[0, 0] == 0.0
+    assert loose.received_price[0, 0] == free.received_price[0, 0]
+
+
 def test_import_quota_caps_imports_from_all_origins_not_domestic_supply():
     # sellers in regions 0 and 2 (asks 10..30 USD/kg), buyer region 1 (bids 40 - 0.1 k) and
     # a domestic seller in region 1 (20 t at 30 USD/kg). Region 1's import quota of 50 t

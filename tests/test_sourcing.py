@@ -222,3 +222,26 @@ def test_import_quota_cuts_contract_deliveries_pro_rata_over_origins():
     # a quota above the nominated imports changes nothing
     _, loose = rel.allocate(nom, supply, cap, [], [([0], 2, 150.0)])
     assert loose == pytest.approx(free)
+
+
+def test_exports_under_an_export_quota_are_not_nominated_on_contract():
+    # buyers in regions 1 and 2 nominate 100 t each, split 50/50 over origins 0 and 1 (equal
+    # supply and price); under an export quota on origin 0, nothing from origin 0 crosses a
+    # border on contract (each tonne needs a licence bought on spot): region 2 gets its 50 t
+    # from origin 1 on contract and nominates nothing from origin 0 (no renormalisation, no
+    # perceived non-delivery); origin 0's home buyers are not affected
+    rel = _relations(cover=1.0)
+    rel.index[:] = 10.0
+    supply = np.array([[200.0, 200.0, 0.0]])
+    zero = np.zeros((1, 3, 3))
+    rel.calibrate(supply, rel.landed(zero, zero))
+    nom = np.zeros((1, 3, 2))
+    nom[0, 0, 0] = nom[0, 2, 0] = 100.0
+    cap = np.full((1, 3, 3, 2), np.inf)
+    wanted, got = rel.allocate(nom, supply, cap, [([0], 0, 1000.0)])
+    assert got[0, :, 2, 0] == pytest.approx([0.0, 50.0, 0.0])
+    assert wanted[0, 0, 2, 0] == 0.0
+    assert got[0, 0, 0, 0] == pytest.approx(50.0)
+    # a quota on another good changes nothing
+    _, free = rel.allocate(nom, supply, cap, [])
+    assert free[0, :, 2, 0] == pytest.approx([50.0, 50.0, 0.0])
