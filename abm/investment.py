@@ -405,6 +405,8 @@ class Pipeline:
         for p in self.projects:
             a = p.agent
             if p.committed is not None:
+                if p.new_firm and a.exited:
+                    continue                # abandoned: its company went bankrupt
                 if p.startup is None and p.new_firm and t < p.online:
                     a.update_expectations()  # a committed entrant goes on learning prices
                 if p.startup is None and t >= p.online and p.new_firm:

@@ -53,6 +53,11 @@ class GroupTreasury:
         return [f for f in self.members.get(company, ())
                 if f.cash is not None and not f.exited]
 
+    def pending(self, company: str) -> list:
+        """Units of ``company`` that have not opened a cash account yet (entrants of the
+        project pipeline committed but not started up) and have not exited."""
+        return [f for f in self.members.get(company, ()) if f.cash is None and not f.exited]
+
     def position(self, company: str) -> tuple[float, float]:
         """``(cash, credit)`` of ``company``, USD: the sum over its units of cash and of
         the credit lines lenders extend on each unit's long-run cash flow

@@ -582,7 +582,8 @@ class Firm(mesa.Agent):
           the credit lines of its units (:meth:`credit_line`;
           :meth:`abm.treasury.GroupTreasury.position`: an internal capital market carries
           a unit through losses): every unit of the company exits for good (capacity and
-          nameplate 0, projects abandoned). A firm alone in its company is its own group.
+          nameplate 0, projects abandoned), and its entrants of the project pipeline that
+          have not started up are abandoned. A firm alone in its company is its own group.
 
         The restart cost is paid from the unit's cash, and it may restart when the
         company's cash plus credit cover it.
@@ -606,6 +607,11 @@ class Firm(mesa.Agent):
             for unit in treasury.units(self.company):
                 if unit.nameplate is not None and unit.nameplate > 0:
                     unit.exit_market(why)
+            for unit in treasury.pending(self.company):
+                # a committed entrant of the bankrupt company is abandoned before start-up
+                unit.exited = True
+                self.model.log_event("firm exits", f"{unit.name} ({unit.region}, "
+                                     f"{unit.stage}) is abandoned before start-up: {why}")
             return
         if not self.mothballed and self.active and m < -par.mothball_band * c:
             self.mothballed, self.active = True, False

@@ -278,6 +278,26 @@ def test_a_unit_is_carried_by_its_company_until_the_company_is_insolvent():
     assert len(texts) == 2 and all("cash of Lynas Rare Earths" in t for t in texts)
 
 
+def test_a_committed_entrant_of_a_bankrupt_company_never_starts_up():
+    # MP Materials' 10X magnet plant, committed to start in month 4; MP Materials goes
+    # bankrupt in month 1: the entrant is abandoned before start-up and never enters
+    m = RareEarthModel("baseline", seed=0, months=8)
+    m.step()                                      # cash accounts open in the first month
+    p = next(p for p in m.pipeline.projects if p.pid == "mp_10x")
+    p.committed, p.online, p.visible = 0, 4, 0
+    units = m.treasury.units("MP Materials")
+    assert units and p.agent in m.treasury.pending("MP Materials")
+    for u in units:
+        u.cash = -1e12
+    units[0].review_status()
+    assert all(u.exited for u in units) and p.agent.exited
+    assert not m.treasury.pending("MP Materials")
+    m.run(5)
+    assert p.startup is None and p.agent not in m.agents
+    texts = [e["text"] for e in m.events if e["kind"] == "firm exits"]
+    assert any("10X magnet plant" in t and "abandoned before start-up" in t for t in texts)
+
+
 def test_company_of_takes_the_name_up_to_the_parenthesis():
     from abm.treasury import company_of
     assert company_of("MP Materials (Independence magnet plant (Fort Worth TX))") == "MP Materials"
