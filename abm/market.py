@@ -243,15 +243,17 @@ class ClearingResult:
         contract_wanted: the same shape, tonnes nominated on contract per arc.
         paid_price: (n_goods, n_regions, 2) volume-weighted delivered price paid per node,
             contract and spot together, USD/kg (NaN where nothing was received).
-        received_price: (n_goods, n_regions) volume-weighted FOB price received per origin,
-            USD/kg (NaN where nothing was sold).
-        offer_price: (n_offers,) FOB price realised per offer, USD/kg (NaN if unfilled).
+        received_price: (n_goods, n_regions) volume-weighted FOB price received per origin
+            for the goods (contract index and spot origin price; the export licence price,
+            the licence's own value, is not in it), USD/kg (NaN where nothing was sold).
+        offer_price: (n_offers,) FOB price realised per offer, the export licence price on
+            the origin's cross-border spot share included, USD/kg (NaN if unfilled).
         spot_sold: (n_goods, n_regions) tonnes sold on spot per origin.
         licence_price: (n_goods, n_regions) price of the export licence that a tonne of
             a good shipped abroad from an origin under an export quota needs, USD/kg: minus
             the duals of the quota rows covering it in the spot LP (0 where no quota
-            binds). Exporters hold the licences, so cross-border spot sales receive the
-            origin price plus the licence price.
+            binds). Exporters hold the licences, so cross-border spot sales realise the
+            origin price plus the licence price (``offer_price``).
     """
 
     flows: np.ndarray
@@ -438,16 +440,16 @@ def _combine(spot: ClearingResult, keep_o, keep_b, off, bid, c_fill_off, c_fill_
     s_orig[keep_b] = spot.bid_origin_share
     flows = spot.flows + contract
     spot_sold = spot.flows.sum(axis=(2, 3))
-    # realised spot FOB per origin: the origin price, plus the licence price on the share
-    # of the origin's spot sales that crossed its border under an export quota
-    spot_fob = np.nan_to_num(spot.origin_price)
+    # spot FOB per origin: the origin price; what a seller realises adds the licence price
+    # on the share of the origin's spot sales that crossed its border under an export quota
+    spot_fob = realised = np.nan_to_num(spot.origin_price)
     lic = spot.licence_price
     if lic is not None and lic.any():
         sf = spot.flows.sum(axis=3)
         cross = spot_sold - np.einsum("goo->go", sf)
         with np.errstate(divide="ignore", invalid="ignore"):
             xs = np.where(spot_sold > 0, cross / np.where(spot_sold > 0, spot_sold, 1.0), 0.0)
-        spot_fob = spot_fob + lic * xs
+        realised = spot_fob + lic * xs
     # contract landed price per arc and FOB index per origin
     if relations is not None:
         index = np.where(np.isfinite(relations.index), relations.index, 0.0)
@@ -469,7 +471,7 @@ def _combine(spot: ClearingResult, keep_o, keep_b, off, bid, c_fill_off, c_fill_
     fill = c_fill_off + s_fill_off
     with np.errstate(divide="ignore", invalid="ignore"):
         offer_price = np.where(fill > 0, (c_fill_off * index[og_, oo_] + s_fill_off
-                                          * spot_fob[og_, oo_])
+                                          * realised[og_, oo_])
                                / np.where(fill > 0, fill, 1.0), np.nan)
     bg_, br_, bu_ = (bid[:, i].astype(np.int64) for i in range(3))
     b_fill = c_fill_bid + s_fill_bid

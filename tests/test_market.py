@@ -63,7 +63,8 @@ def test_export_quota_licence_price_is_the_gap_between_landed_value_and_origin_p
     # 50 t may leave region 0: the 50th offer asks 10 + 0.1 x 49 = 14.9 USD/kg and the 50th
     # bid pays 40 - 0.1 x 49 = 35.1, so the licence for a tonne is worth 35 - 15 - 1 (transport)
     # = 19 USD/kg (the quota's shadow price, within a step of the book); the exporter holds
-    # it, so the seller receives the origin price plus the licence price
+    # it, so the seller realises the origin price plus the licence price, while the price
+    # received for the good (what sellers' expectations read) is the origin price
     book, terms = _two_region()
     terms.quotas = [([0], 0, 50.0)]
     r = clear(book, terms, np.array([[20.0, 20.0]]), max_steps=400)
@@ -71,8 +72,8 @@ def test_export_quota_licence_price_is_the_gap_between_landed_value_and_origin_p
     assert r.licence_price[0, 1] == 0.0
     assert r.price[0, 1, 0] == pytest.approx(r.origin_price[0, 0] + 1.0 + r.licence_price[0, 0],
                                              abs=1e-6)
-    assert r.received_price[0, 0] == pytest.approx(r.price[0, 1, 0] - 1.0, abs=1e-6)
-    assert np.nanmax(r.offer_price) == pytest.approx(r.received_price[0, 0], abs=1e-6)
+    assert r.received_price[0, 0] == pytest.approx(r.origin_price[0, 0], abs=1e-6)
+    assert np.nanmax(r.offer_price) == pytest.approx(r.price[0, 1, 0] - 1.0, abs=1e-6)
     # a quota that does not bind has no licence price and changes nothing
     book, terms = _two_region()
     terms.quotas = [([0], 0, 500.0)]
