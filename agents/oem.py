@@ -151,11 +151,37 @@ class OEM(Firm):
         return float(self.model.catalog.ref_price[g])
 
     # ----------------------------------------------------------------- step
+    def grade_switch(self) -> float:
+        """Share of the standard-grade NdFeB requirement bought as high-temperature grade,
+        which meets the standard specification (it replaces standard kilogram for
+        kilogram in production, :meth:`produce`): ``1 - (p_hat[HT] / p_hat[std]) **
+        sigma`` when the HT grade is expected to be the cheaper of the two, else 0, with
+        ``sigma`` = ``armington_elasticity`` (buyers switch as the saving exceeds their
+        qualification cost, spread like the origin choice of :mod:`abm.sourcing`). At
+        base-year prices HT costs more than standard and nothing switches."""
+        ratio = self.expected(self._ht) / self.expected(self._std)
+        if ratio >= 1.0:
+            return 0.0
+        return 1.0 - ratio ** self.model.params.armington_elasticity
+
+    def purchase_recipe(self) -> dict[int, float]:
+        """t bought per unit of each input: :meth:`recipe`, with the share
+        :meth:`grade_switch` of the standard-grade requirement bought as HT grade."""
+        r = self.recipe()
+        std, ht = self._std, self._ht
+        if std in r and ht in r:
+            s = self.grade_switch()
+            if s > 0:
+                r[ht] += s * r[std]
+                r[std] *= 1.0 - s
+        return r
+
     def post_orders(self, book) -> None:
-        """Bid for this month's inputs plus the gap to the cover target."""
+        """Bid for this month's inputs (:meth:`purchase_recipe`) plus the gap to the cover
+        target."""
         self.plan_units = self.plan()
         months = self.target_weeks() / WEEKS_PER_MONTH
-        for g, a in self.recipe().items():
+        for g, a in self.purchase_recipe().items():
             self.bid_for(book, g, self.plan_units * a, months, self.derived_value(g),
                          self.use)
 

@@ -249,3 +249,29 @@ def test_investors_demand_signal_grows_at_the_outlook_total():
     firm = next(iter(m.agents_by_type[MagnetMaker]))
     m.steps = 24                                        # January 2026
     assert firm.demand_growth(72) == pytest.approx(1.0502 ** 4 * 1.0163 ** 2, rel=1e-9)
+
+
+def test_oem_buys_part_of_its_standard_grade_need_as_ht_grade_when_ht_is_cheaper(model):
+    # the HT grade meets the standard specification: at expected prices HT 38 and standard
+    # 42 USD/kg a share 1 - (38/42)^5 = 0.3937 of the standard-grade need is bid as HT grade
+    # (armington_elasticity 5); at base-year prices (HT dearer) nothing switches
+    oem = next(a for a in model.agents_by_type[OEM] if a.region == "CN"
+               and {a._ht, a._std} <= a.recipe().keys())
+    ht, std = oem._ht, oem._std
+    saved = dict(oem.exp_price)
+    try:
+        assert oem.grade_switch() == 0.0
+        base = oem.recipe()
+        assert oem.purchase_recipe() == base
+        oem.exp_price[ht], oem.exp_price[std] = 38.0, 42.0
+        s = 1 - (38 / 42) ** model.params.armington_elasticity
+        assert oem.grade_switch() == pytest.approx(s) == pytest.approx(0.3937, abs=1e-4)
+        oem.exp_price[ht] = 42.0
+        assert oem.grade_switch() == 0.0
+        oem.exp_price[ht] = 38.0
+        got = oem.purchase_recipe()
+        assert got[std] == pytest.approx(base[std] * (1 - s))
+        assert got[ht] == pytest.approx(base[ht] + s * base[std])
+    finally:
+        oem.exp_price.clear()
+        oem.exp_price.update(saved)
