@@ -96,14 +96,21 @@ def phi(x: float) -> float:
 
 def adoption_target(rel_price: float, max_share: float, trigger: float,
                     dispersion: float) -> float:
-    """Target adoption share at a price multiple ``rel_price`` (expected over reference
-    price): ``max_share x Phi(ln(rel_price / trigger) / dispersion)``, the share of users
-    whose lognormal switching threshold (median ``trigger``) the price exceeds (probit
-    diffusion: David 1969; Davies 1979). In [0, max_share]; 0 for ``rel_price <= 0``."""
-    ratio = rel_price / trigger
-    if ratio <= 0:              # also a subnormal price that underflows to 0 (Hypothesis)
+    """Target adoption share at a price multiple ``rel_price`` (expected over base-year
+    price): the share of users whose lognormal switching threshold (median ``trigger``,
+    log spread ``dispersion``) the price exceeds (probit diffusion: David 1969; Davies
+    1979), counted among the users who had not switched at the base-year price (those are
+    in the base-year recipes already)::
+
+        max_share x (Phi(z) - Phi(z0)) / (1 - Phi(z0)),  z = ln(rel_price / trigger) / d,
+                                                          z0 = ln(1 / trigger) / d
+
+    0 at or below the base-year price (``rel_price <= 1``), ``max_share`` as the price
+    multiple grows without bound."""
+    if rel_price <= 1.0:        # also a subnormal price that underflows to 0 (Hypothesis)
         return 0.0
-    return max_share * phi(math.log(ratio) / dispersion)
+    base = phi(math.log(1.0 / trigger) / dispersion)
+    return max_share * ((phi(math.log(rel_price / trigger) / dispersion) - base) / (1.0 - base))
 
 
 def adopt(share: float, target: float, up_months: float, down_months: float) -> float:

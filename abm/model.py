@@ -191,6 +191,8 @@ class RareEarthModel(mesa.Model):
                 for g in list(a.exp_price):
                     a.exp_price[g] = float(a.observed(g))
                 a.anchor_price = dict(a.exp_price)
+        for a in self.agents:
+            a.set_base_prices(a.exp_price)      # each firm's base-year prices (Firm.base_price)
         # supplier relationships: every origin offering supply in the base year is
         # qualified; contract indices start at the trial clearing's origin prices
         off = book.offer_array()

@@ -158,6 +158,9 @@ class Firm(mesa.Agent):
         self.stocks: dict[int, Stock] = {}
         self.exp_price: dict[int, float] = {}
         self.anchor_price: dict[int, float] = {}
+        #: base-year prices of the goods the firm trades in its own market (USD/kg): its
+        #: expected prices at the end of the base-year warm-up (set by the model)
+        self.base_exp: dict[int, float] = {}
         self.risk = 0.0
         self.output_avg: float | None = None     # t/month, see track_output
         self.active = True
@@ -201,6 +204,21 @@ class Firm(mesa.Agent):
         if g in self.sells:
             return self.model.origin_price[g, self.ridx]
         return self.model.observed_price[g, self.ridx]
+
+    def set_base_prices(self, prices: dict[int, float]) -> None:
+        """Record ``prices`` (good -> USD/kg) as the firm's base-year prices."""
+        self.base_exp = dict(prices)
+
+    def base_price(self, g: int) -> float:
+        """Base-year price of good ``g`` in the firm's own market, USD/kg: its expected price
+        at the end of the model's base-year warm-up (delivered for goods it buys, FOB for
+        goods it sells; :meth:`abm.model.RareEarthModel._warm_up_prices`), else the
+        catalogue reference price. Price responses calibrated to base-year behaviour
+        (demand, adoption, utilisation) are measured against it, so every firm starts at
+        its base-year behaviour whatever transport, duties and tariffs separate its market
+        from the reference (origin) price."""
+        p = self.base_exp.get(g)
+        return float(self.model.catalog.ref_price[g]) if p is None else p
 
     def anchor(self, g: int) -> float:
         """Long-run anchor price of good ``g`` for this firm, USD/kg (see

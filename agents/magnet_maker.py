@@ -107,7 +107,7 @@ class MagnetMaker(Firm):
         monthly = self.capacity / 12.0
         for g, share in self.mix.items():
             price = self.sale_price(g)          # market price, or the offtake guarantee
-            ratio = price / self.model.catalog.ref_price[g]
+            ratio = price / self.base_price(g)
             normal = monthly * share
             q = normal * self.utilisation(ratio)
             s = self.stocks.get(g)
@@ -251,13 +251,13 @@ class MagnetMaker(Firm):
 
     def _thrift(self) -> None:
         """Move the thrifted share of Dy and Tb, ``1 - hre_factor``, towards its target
-        ``thrifting_max x Phi(ln(p_hat[ox_Dy] / p_ref[ox_Dy] / substitution_trigger) /
-        adoption_dispersion)`` (:func:`abm.demand.adoption_target`): up with time constant
+        :func:`abm.demand.adoption_target` of ``thrifting_max`` at the expected Dy oxide
+        price over its base-year price (:meth:`~agents.base.Firm.base_price`): up with time constant
         ``substitution_lag_months / substitution_speed``, down (grades revised back towards
         more Dy when Dy is cheap) with ``design_life_months`` (:func:`abm.demand.adopt`)."""
         par = self.model.params
         dy = self.model.catalog.index["ox_Dy"]
-        rel = self.expected(dy) / self.model.catalog.ref_price[dy]
+        rel = self.expected(dy) / self.base_price(dy)
         target = adoption_target(rel, par.thrifting_max, par.substitution_trigger,
                                  par.adoption_dispersion)
         up = par.substitution_lag_months / self.model.levers.substitution_speed

@@ -57,7 +57,7 @@ class Miner(Firm):
         par = self.model.params
         price = self.expected(self.good)
         q = self.capacity / 12.0 * self.cost_utilisation(
-            price, self.unit_cost, self.model.catalog.ref_price[self.good])
+            price, self.unit_cost, self.base_price(self.good))
         s = self.stock(self.good)
         sold = self.sales_ema.get(self.good)
         if sold is not None:

@@ -57,6 +57,8 @@ class OEM(Firm):
         self._std = cat.index[mag("ndfeb_std")]
         self._ht = cat.index[mag("ndfeb_ht")]
         self._ce, self._la = cat.index[ox("Ce")], cat.index[ox("La")]
+        if self.magnet_goods & self.recipe0.keys():
+            self.expected(cat.index[ox("Dy")])    # Dy-free designs read its price from the start
         #: t rare-earth oxide per t of standard NdFeB (bill of materials)
         self.re_content = float(sum(cat.bom("ndfeb_std").values()))
 
@@ -92,10 +94,10 @@ class OEM(Firm):
         return r
 
     def price_index(self) -> float:
-        """Expected cost of a unit's inputs relative to the reference cost (1 at base)."""
-        ref = self.model.catalog.ref_price
+        """Expected cost of a unit's inputs relative to their base-year cost in the OEM's
+        market (:meth:`~agents.base.Firm.base_price`; 1 at base)."""
         r = self.recipe0
-        base = sum(v * ref[g] for g, v in r.items())
+        base = sum(v * self.base_price(g) for g, v in r.items())
         now = sum(v * self.expected(g) for g, v in r.items())
         return now / base if base > 0 else 1.0
 
@@ -287,15 +289,15 @@ class OEM(Firm):
         par = self.model.params
         if not (self.magnet_goods & self.recipe0.keys()):
             return
-        ref = self.model.catalog.ref_price
+        base = self.base_price
         up = par.substitution_lag_months / self.model.levers.substitution_speed
-        rel = max(self.expected(self._std) / ref[self._std],
-                  self.expected(self._ht) / ref[self._ht])
+        rel = max(self.expected(self._std) / base(self._std),
+                  self.expected(self._ht) / base(self._ht))
         target = adoption_target(rel, par.substitution_max_share, par.substitution_trigger,
                                  par.adoption_dispersion)
         self.sub_share = adopt(self.sub_share, target, up, par.design_life_months)
         dy = self.model.catalog.index["ox_Dy"]
-        rel_dy = self.expected(dy) / ref[dy] * (1 + self.risk)
+        rel_dy = self.expected(dy) / base(dy) * (1 + self.risk)
         target = adoption_target(rel_dy, par.dy_free_max_share, par.substitution_trigger,
                                  par.adoption_dispersion)
         self.dy_free_share = adopt(self.dy_free_share, target, up, par.design_life_months)
@@ -322,10 +324,9 @@ class NonMagnetUser(OEM):
     def plan_by_good(self) -> dict[int, float]:
         """Planned use per oxide this month, t."""
         par = self.model.params
-        ref = self.model.catalog.ref_price
         growth = (1 + par.non_magnet_growth_per_year) ** (self.model.month_index / 12.0)
         eps = par.final_demand_elasticity
-        return {g: self.base_units * a * growth * (self.expected(g) / ref[g]) ** eps
+        return {g: self.base_units * a * growth * (self.expected(g) / self.base_price(g)) ** eps
                 for g, a in self.recipe0.items()}
 
     def post_orders(self, book) -> None:

@@ -94,7 +94,7 @@ class Recycler(Firm):
         par = self.model.params
         if self.model.month_index > 0:
             self._record_use()
-        rel = self.expected(self._nd) / self.model.catalog.ref_price[self._nd]
+        rel = self.expected(self._nd) / self.base_price(self._nd)
         self.eol_t = self.end_of_life()
         feed = self.eol_t * RE_CONTENT * collection_share(
             rel, par.recycling_share, par.recycling_max_collection,

@@ -91,14 +91,20 @@ class Refiner(Firm):
         return self.capacity / 12.0 * u
 
     def _basket(self) -> tuple[np.ndarray, float]:
-        """Oxide content of a tonne of the current feed mix and its reference value
-        (recomputed when ``feed_weights`` is replaced)."""
+        """Oxide content of a tonne of the current feed mix and its value at the plant's
+        base-year oxide prices (recomputed when ``feed_weights`` or the base prices are
+        replaced)."""
         if getattr(self, "_basket_of", None) is not self.feed_weights:
             cat = self.model.catalog
             comp = sum(w * cat.content[g] for w, g in zip(self.feed_weights, self.feed_goods))
-            ref = sum(comp[i] * cat.ref_price[og] for i, og in enumerate(self.oxide_goods))
+            ref = sum(comp[i] * self.base_price(og) for i, og in enumerate(self.oxide_goods))
             self._basket_of, self._basket_comp, self._basket_ref = self.feed_weights, comp, ref
         return self._basket_comp, self._basket_ref
+
+    def set_base_prices(self, prices: dict[int, float]) -> None:
+        """Record the base-year prices; the feed basket's base value is recomputed."""
+        super().set_base_prices(prices)
+        self._basket_of = None
 
     def basket_index(self, oxide: np.ndarray | None = None) -> float:
         """Expected oxide prices relative to reference, weighted by the reference value of a

@@ -55,9 +55,15 @@ def test_oem_plan_grows_along_the_outlook(model):
 
 # ------------------------------------------------------------------ adoption rule
 def test_adoption_target_and_speeds_by_hand():
-    assert adoption_target(1.5, 0.4, 1.5, 0.2) == pytest.approx(0.2)     # at the median
+    # trigger 1.5, spread 0.2: Phi(ln(1/1.5)/0.2) = Phi(-2.0273) = 0.021315 of users had
+    # switched at the base-year price (in the base recipes already); the target counts the
+    # others: at the median 0.4 x (0.5 - 0.021315) / (1 - 0.021315) = 0.195644
+    assert adoption_target(1.5, 0.4, 1.5, 0.2) == pytest.approx(0.195644, abs=1e-6)
     assert adoption_target(1.5 * math.exp(0.2), 0.4, 1.5, 0.2) == pytest.approx(
-        0.4 * 0.841344746, rel=1e-6)
+        0.4 * (0.841345 - 0.021315) / (1 - 0.021315), abs=1e-6)
+    # nothing moves at or below the base-year price (no drift at base)
+    assert adoption_target(1.0, 0.4, 1.5, 0.2) == 0.0
+    assert adoption_target(0.7, 0.4, 1.5, 0.2) == 0.0
     assert adopt(0.0, 0.2, 24, 84) == pytest.approx(0.2 * (1 - math.exp(-1 / 24)))
     assert adopt(0.2, 0.0, 24, 84) == pytest.approx(0.2 * math.exp(-1 / 84))   # slow unwind
 
@@ -174,7 +180,7 @@ def test_recycling_bounded_by_end_of_life_magnets(model):
         model.steps / 12 - par.magnet_life_years)
     assert rec.end_of_life() == pytest.approx(eol)
     nd = model.catalog.index["ox_Nd"]
-    rec.exp_price[nd] = 100 * float(model.catalog.ref_price[nd])    # price far up
+    rec.exp_price[nd] = 100 * rec.base_price(nd)                   # price far up
     rec.capacity = 1e9                                              # capacity not binding
     before = sum(rec.output_month.values())
     rec.produce()
