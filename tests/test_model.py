@@ -411,7 +411,8 @@ def test_a_firm_that_exits_abandons_its_projects_and_stays_out():
     a.nameplate, a.cash = a.capacity, -1e12          # cash and credit run out (7.13)
     a.review_status()
     assert not a.active and a.capacity == 0.0 and a.projects == []
-    assert "abandoning 5,000 t/yr" in m.events[-1]["text"]
+    exits = [e["text"] for e in m.events if e["kind"] == "firm exits"]
+    assert any(a.name in t and "abandoning 5,000 t/yr" in t for t in exits)
     m.run()
     assert not a.active and a.capacity == 0.0
 
@@ -425,12 +426,13 @@ def test_magnet_maker_makes_to_order():
              if a.product == "ndfeb" and a.region == "JP" and a.capacity > 0)
     cat = m.catalog
     std, ht = cat.index["mag_ndfeb_std"], cat.index["mag_ndfeb_ht"]
-    # expected prices of the magnets and their inputs at reference: no cost cut
+    # expected prices of the magnets and their inputs at the maker's base-year prices: no
+    # cost cut
     for g in [std, ht] + [og for r in a.recipes().values() for og in r]:
-        a.exp_price[g] = float(cat.ref_price[g])
+        a.exp_price[g] = a.base_price(g)
     for r in a.recipes().values():            # inputs too (demand growth moves them)
         for og in r:
-            a.exp_price[og] = float(cat.ref_price[og])
+            a.exp_price[og] = a.base_price(og)
     price_led = {g: a.capacity / 12 * share * a.base_utilisation
                  for g, share in a.mix.items()}
     adj = m.params.inventory_adjust_months

@@ -136,7 +136,9 @@ def test_switching_on_a_toy_price_path():
 def test_state_purchase_spends_budget_evenly_at_the_trigger():
     sp = {"kind": "state_purchase", "date": "2024-01", "end": "2024-05", "actor": "CN",
           "goods": ["ox_Dy"], "budget_usd": 4.0e7, "source": "test"}
-    m = RareEarthModel(_scenario([sp]), seed=0, months=4)
+    # bids at 1.5 x the support price (the top of reserve_trigger_multiple's range), so
+    # they fill while Dy drifts up in 2024
+    m = RareEarthModel(_scenario([sp], reserve_trigger_multiple=1.5), seed=0, months=4)
     res = next(a for a in m.agents_by_type[StateReserve] if a.region == "CN")
     m.policy.refresh(0, log=None)
     book = OrderBook(m.G, m.R)
@@ -144,8 +146,12 @@ def test_state_purchase_spends_budget_evenly_at_the_trigger():
     g = m.catalog.index["ox_Dy"]
     ((agent, gg, r, u, q, price, _),) = book.bids
     p = res.expected(g)
-    # a quarter of 40 M USD this month (4 months left) at 1.0 x the expected price
-    assert gg == g and price == pytest.approx(p) and q == pytest.approx(1.0e7 / (p * 1000.0))
+    # the support price is the expected price when the programme starts: the market price
+    # in China (a reserve that has not priced Dy before takes the last observed price)
+    assert p == pytest.approx(m.observed_price[g, m.region_index["CN"]])
+    # a quarter of 40 M USD this month (4 months left) at 1.5 x the support price
+    assert gg == g and price == pytest.approx(1.5 * p)
+    assert q == pytest.approx(1.0e7 / (1.5 * p * 1000.0))
     # nothing bought yet and the reserve's expectation doubles: it keeps bidding the
     # programme's pace (no catch-up) at the support price fixed in the first month (a bid
     # that followed its expectations would ratchet up with its own purchases)
@@ -153,7 +159,7 @@ def test_state_purchase_spends_budget_evenly_at_the_trigger():
     book = OrderBook(m.G, m.R)
     res.post_orders(book)
     ((_, _, _, _, q2, price2, _),) = book.bids
-    assert price2 == pytest.approx(p) and q2 == pytest.approx(q)
+    assert price2 == pytest.approx(1.5 * p) and q2 == pytest.approx(q)
     res.exp_price[g] = p
     m.run()
     assert sum(res.bought_usd.values()) <= 4.0e7 * (1 + 1e-9)
