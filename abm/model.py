@@ -447,7 +447,8 @@ class RareEarthModel(mesa.Model):
         self.region_short = {}
         for cls in (OEM, DefenseContractor):
             for a in self.agents_by_type.get(cls, []):
-                if a.lost_units > 0.05 * max(a.plan_units, 1e-9) and a.sector != "non_magnet":
+                if a.lost_units > self.params.shortage_release_share * max(a.plan_units, 1e-9) \
+                        and a.sector != "non_magnet":
                     self.region_short[a.region] = True
 
         # adaptation
@@ -520,7 +521,8 @@ class RareEarthModel(mesa.Model):
             approved = self.policy.desk.approved.sum(axis=(0, 1, 3))
             for d, code in enumerate(self.region_codes):
                 if applied[d] > 0:
-                    self._denial_risk[code] = 0.1 * (1 - approved[d] / applied[d])
+                    self._denial_risk[code] = self.params.denial_risk * (
+                        1 - approved[d] / applied[d])
         self._observe(res)
         self.last_flows = res.flows
         self.last_clearing = res

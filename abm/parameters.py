@@ -174,6 +174,26 @@ class Parameters(NumbersModel):
         "raises inventory targets by about half)",
         "Perceived supply risk added in each region a new export licence, export quota, "
         "embargo or import quota targets, in the month it comes into force.")
+    denial_risk: float = P(
+        0.1, "-", 0.0, 1.0,
+        "calibration choice (was a constant in RareEarthModel._settle): a region whose "
+        "licence applications are all refused for a month perceives a fifth of the risk of "
+        "a new restriction (announcement_risk)",
+        "Perceived supply risk added in a destination region, the month after, per unit "
+        "share of its licence applications refused that month.")
+    shortfall_risk: float = P(
+        0.5, "-", 0.0, 2.0,
+        "calibration choice (was a constant in OEM.produce): a month with all output lost "
+        "adds as much perceived risk as a new restriction (announcement_risk)",
+        "Perceived supply risk an OEM or defense contractor adds after a month with lost "
+        "output, per unit share of its plan not made.")
+    shortage_release_share: float = P(
+        0.05, "-", 0.0, 0.5,
+        "assumption (was a constant in RareEarthModel._month): stockpile agencies release on "
+        "a shortage determination (US DLA National Defense Stockpile; JOGMEC releases), "
+        "taken here as lines losing more than 5% of planned output",
+        "Share of its plan an OEM or defense contractor (magnet users) must lose in a month "
+        "for its region to count as short, so the region's stockpile agency releases stock.")
     inventory_adjust_months: float = P(
         3.0, "months", 1.0, 12.0, "stock adjustment time (Sterman 2000, ch. 17)",
         "Months over which firms close the gap to their inventory target.")

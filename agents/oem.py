@@ -261,7 +261,7 @@ class OEM(Firm):
         elif was and not self.stopped:
             self.model.log_event("line restarts", f"{self.name} ({self.region})")
         if lost > 1e-9 * max(plan, 1):
-            self.risk += 0.5 * lost / plan
+            self.risk += par.shortfall_risk * lost / plan
         self._substitute()
 
     @staticmethod
