@@ -19,10 +19,11 @@ from rich.markup import escape
 from rich.table import Table
 
 from experiments.interrupts import Terminated, sigterm_raises
-from experiments.terminal import err_console, out_console
+from experiments.terminal import OneLineErrors, err_console, out_console
 
 app = typer.Typer(help="Agent-based model of the rare-earth supply chain under export "
-                       "controls and tariffs.", no_args_is_help=True, add_completion=False)
+                       "controls and tariffs.", no_args_is_help=True, add_completion=False,
+                  cls=OneLineErrors)
 console = out_console
 #: metavar of a flag option: no "<bool>" type column in --help (a flag takes no value)
 FLAG = ""

@@ -26,7 +26,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..interrupts import Terminated, sigterm_raises
-from ..terminal import err_console, out_console
+from ..terminal import OneLineErrors, err_console, out_console
 from . import DEFAULT_OUT
 
 
@@ -60,6 +60,7 @@ sweep_app = typer.Typer(
     help="Parameter sweeps, sensitivity analysis and resumable runs (sequential, process, Dask).",
     no_args_is_help=True,
     add_completion=False,
+    cls=OneLineErrors,
 )
 
 
