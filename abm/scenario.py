@@ -91,7 +91,8 @@ def unknown_name(what: str, word: Any, choices: list[str], see: str = "") -> str
     prefix = str(word).rpartition(".")[0]
     group = [c for c in choices if prefix and c.startswith(prefix + ".")]
     if group and len(group) <= SHORT_LIST:
-        return f"{head}the {prefix}.* {what}s: {group} ({tail})"
+        leaves = ", ".join(c.removeprefix(prefix + ".") for c in group)
+        return f"{head}the {prefix}.* {what}s: {leaves} ({tail})"
     groups: dict[str, int] = {}
     for c in choices:
         g = c.rpartition(".")[0]

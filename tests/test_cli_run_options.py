@@ -78,7 +78,7 @@ def test_unknown_set_key_lists_the_allowed_keys(tmp_path):
     res = runner.invoke(app, ["run", "--set", "levers.nope=1", "--out", str(tmp_path / "o")])
     text = _flat(res.output)
     assert res.exit_code == 2
-    assert "'levers.approval_rate_us'" in text and "parameters in docs/ODD.md section 8" in text
+    assert "levers.* keys: approval_rate_allies, approval_rate_us" in text and "section 8" in text
 
 
 def test_positional_and_option_scenario_must_agree(tmp_path):
