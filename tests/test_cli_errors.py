@@ -90,7 +90,7 @@ def test_misspelt_set_key_names_the_option_and_the_closest_key(tmp_path):
     line = _one_line(_invoke(["run", "--set", "levers.aproval_rate_us=0.1", "--out", str(out)]))
     assert line == ("Invalid scenario: --set: unknown key 'levers.aproval_rate_us'; did you "
                     "mean 'levers.approval_rate_us'? (106 allowed keys, parameters in "
-                    "docs/ODD.md section 8, levers in section 2)")
+                    "docs/ODD.md section 8, levers in section 6)")
     assert not out.exists()
 
 
@@ -101,11 +101,11 @@ def test_unknown_set_key_without_a_close_one_gets_a_short_list(tmp_path):
                     "licence_review_months, ndpr_price_floor, stockpile_target_months, "
                     "substitution_speed, truce_months, us_tariff_on_china, start, truce_start, "
                     "licence_elements (106 allowed keys, parameters in docs/ODD.md section 8, "
-                    "levers in section 2)")
+                    "levers in section 6)")
     line = _one_line(_invoke(["run", "--set", "foo=1", "--out", str(tmp_path / "o")]))
     assert line == ("Invalid scenario: --set: unknown key 'foo'; allowed keys: levers.* (12), "
                     "parameters.* (92), end, firms (106 allowed keys, parameters in "
-                    "docs/ODD.md section 8, levers in section 2)")
+                    "docs/ODD.md section 8, levers in section 6)")
     assert not (tmp_path / "o").exists()
 
 
@@ -145,11 +145,11 @@ def test_sweep_spec_misspellings_are_one_line_each_and_nothing_is_written(tmp_pa
     assert lines == [
         f"error: invalid sweep spec {spec}: levers[0].name: unknown parameter "
         "'levers.us_tarif_on_china'; did you mean 'levers.us_tariff_on_china'? (101 allowed "
-        "parameters, parameters in docs/ODD.md section 8, levers in section 2)",
+        "parameters, parameters in docs/ODD.md section 8, levers in section 6)",
         f"invalid sweep spec {spec}: constants.parameters.armington_elastcity: unknown "
         "parameter 'parameters.armington_elastcity'; did you mean "
         "'parameters.armington_elasticity'? (101 allowed parameters, parameters in "
-        "docs/ODD.md section 8, levers in section 2)"]
+        "docs/ODD.md section 8, levers in section 6)"]
     assert not out.exists()
 
 
