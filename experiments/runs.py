@@ -24,6 +24,7 @@ from abm.model import RareEarthModel, check_months
 from abm.scenario import Scenario
 from abm.timeline import month_index, to_month
 from experiments.inputs import scenario_with_overrides
+from experiments.terminal import RunProgress
 
 PACKAGES = ("mesa", "numpy", "scipy", "pandas", "pyarrow", "pydantic", "matplotlib")
 
@@ -593,7 +594,12 @@ def run_to_folder(scenario: str | Path | Scenario, out: Path, *, seed: int = 0,
     try:
         t0 = time.perf_counter()
         model = RareEarthModel(sc, seed=seed, months=months)
-        model.run(progress=progress, on_step=on_step)
+        with RunProgress(model.months, sc.name, enabled=progress) as bar:
+            def step(m) -> None:
+                bar.advance(1, label=f"{sc.name} {m.date - 1}")
+                if on_step is not None:
+                    on_step(m)
+            model.run(on_step=step)
         wall = time.perf_counter() - t0
         ts = model.timeseries()
         summ = summary(model)
