@@ -199,6 +199,7 @@ def chart_figures(ts: pd.DataFrame, title: str = "") -> dict:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import StrMethodFormatter
 
     from experiments.labels import region_name, sector_name
 
@@ -291,10 +292,11 @@ def chart_figures(ts: pd.DataFrame, title: str = "") -> dict:
     for ax, stage in zip(axes, ["mining", "separation", "magnets"]):
         c = cap[cap["good"] == stage]
         for region in sorted(set(c["region"])):
-            s = _monthly(c[c["region"] == region], months) / 1000
+            s = _monthly(c[c["region"] == region], months)      # t/yr, as recorded
             ax.plot(s.index, s.values, label=region_name(region), color=colour[region])
         ax.set_title(f"{stage} capacity")
-        ax.set_ylabel("kt/yr")
+        ax.set_ylabel(CAPACITY_UNITS[stage])
+        ax.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
         add_legend(ax, fontsize=7, ncol=2)
 
     fig, ax = new("china_share.png", "China's share of world output")
@@ -309,6 +311,11 @@ def chart_figures(ts: pd.DataFrame, title: str = "") -> dict:
         fig.autofmt_xdate()
     return figs
 
+
+#: y-axis label of each stage in capacity.png: the unit of the recorded ``capacity`` rows
+#: (t/yr; agents/miner.py, refiner.py, magnet_maker.py)
+CAPACITY_UNITS = {"mining": "t REO/yr (mine output)", "separation": "t REO/yr (feed)",
+                  "magnets": "t/yr of magnets"}
 
 #: The PNG files :func:`charts` writes.
 CHART_FILES = ("prices.png", "china_content.png", "china_magnet_exports.png",
