@@ -18,8 +18,9 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from experiments.cli_errors import OneLineErrors
 from experiments.interrupts import Terminated, sigterm_raises
-from experiments.terminal import OneLineErrors, RunProgress, err_console, out_console
+from experiments.terminal import RunProgress, err_console, out_console
 
 app = typer.Typer(help="Agent-based model of the rare-earth supply chain under export "
                        "controls and tariffs.", no_args_is_help=True, add_completion=False,

@@ -28,7 +28,6 @@ from experiments.reproduce.tables import (
 from experiments.reproduce.targets import evaluate_targets
 from experiments.runs import check_output_folder, new_staging_folder, publish_folder
 
-
 #: Columns of ``tables/failed_runs.csv`` and :attr:`ReproduceResult.failed`.
 FAILED_COLUMNS = ("variant", "rep", "months", "error_type", "error")
 

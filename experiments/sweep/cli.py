@@ -25,8 +25,9 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from ..cli_errors import OneLineErrors
 from ..interrupts import Terminated, sigterm_raises
-from ..terminal import OneLineErrors, err_console, out_console
+from ..terminal import err_console, out_console
 from . import DEFAULT_OUT
 
 
