@@ -104,3 +104,25 @@ def test_every_run_failing_is_one_error_and_nothing_is_written(tmp_path, monkeyp
         "reproduce failed: all 1 runs failed; the first: baseline replicate 0: RuntimeError: "
         "no luck")
     assert not out.exists() and not list(tmp_path.iterdir())
+
+
+def _worker_failure(backend):
+    """A run that raises in the worker (months -1: RareEarthModel refuses it) beside one
+    that finishes, on a real backend."""
+    recs = rp.run_variants([("baseline", -1), ("controls-2025", 2)], 1, backend=backend,
+                           workers=1, progress=False)
+    by = {r["variant"]: r for r in recs}
+    assert by["controls-2025"]["status"] == "ok" and by["controls-2025"]["months"] == 2
+    bad = by["baseline"]
+    assert (bad["status"], bad["error_type"], bad["months"]) == ("failed", "ValueError", -1)
+    assert bad["error"].startswith("months must be a whole number from 0 to the scenario "
+                                   "horizon (144 months")
+
+
+def test_a_run_failing_in_a_worker_process_is_a_record():
+    _worker_failure("process")
+
+
+@pytest.mark.slow
+def test_a_run_failing_on_a_dask_worker_is_a_record():
+    _worker_failure("dask")
