@@ -16,6 +16,7 @@ are UTF-8 with or without a byte-order mark; dates are ``"YYYY-MM"`` or ``"YYYY-
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import hashlib
 import json
 import re
@@ -35,6 +36,71 @@ from abm.timeline import to_month
 
 class ScenarioError(ValueError):
     """A scenario file or override is invalid; the message names the field."""
+
+
+#: Longest list of allowed names an error message prints in full; a longer one is replaced by
+#: its closest matches (or a short list) and where the full list is documented.
+SHORT_LIST = 15
+#: Where the full list of parameter names is documented.
+PARAMETER_DOCS = "all in docs/ODD.md section 8"
+#: Where the parameters and the levers (the overridable paths) are documented.
+OVERRIDE_DOCS = "parameters in docs/ODD.md section 8, levers in section 6"
+
+
+def closest_names(word: Any, choices: list[str], cutoff: float = 0.6) -> list[str]:
+    """Up to 3 of ``choices`` closest to ``word`` (:class:`difflib.SequenceMatcher` ratio >=
+    ``cutoff`` and within 0.1 of the best), best first. A dotted ``word`` whose prefix
+    (``levers.``) some choices share is compared on its last part with those choices only,
+    so the shared prefix does not make every name look close."""
+    word = str(word)
+    prefix, dot, leaf = word.rpartition(".")
+    pool = {c: c for c in choices}
+    if dot and any(c.startswith(prefix + ".") for c in choices):
+        pool = {c.removeprefix(prefix + "."): c for c in choices if c.startswith(prefix + ".")}
+        word = leaf
+    scored = []
+    for name, full in pool.items():
+        m = difflib.SequenceMatcher(None, word, name)
+        if m.real_quick_ratio() >= cutoff and m.quick_ratio() >= cutoff:
+            r = m.ratio()
+            if r >= cutoff:
+                scored.append((-r, full))
+    scored.sort()
+    return [full for r, full in scored[:3] if -r >= -scored[0][0] - 0.1]
+
+
+def unknown_name(what: str, word: Any, choices: list[str], see: str = "") -> str:
+    """``"unknown <what> '<word>'; did you mean 'X'? allowed <what>s: [...]"``: one line for
+    a name that is not one of ``choices``.
+
+    The suggestions are :func:`closest_names`. A list of at most :data:`SHORT_LIST` names is
+    printed in full; a longer one only as its count and ``see`` (where the full list is),
+    after the suggestions or, when nothing is close, after the names that share ``word``'s
+    dotted prefix (``levers.``) when those are few, else after the groups of dotted names
+    (``levers.* (12)``) or the first five names.
+    """
+    choices = [str(c) for c in choices]
+    hits = closest_names(word, choices)
+    mean = f"did you mean {' or '.join(repr(h) for h in hits)}? " if hits else ""
+    head = f"unknown {what} {str(word)!r}; {mean}"
+    if len(choices) <= SHORT_LIST:
+        return f"{head}allowed {what}s: {choices}"
+    tail = f"{len(choices)} allowed {what}s" + (f", {see}" if see else "")
+    if hits:
+        return f"{head}({tail})"
+    prefix = str(word).rpartition(".")[0]
+    group = [c for c in choices if prefix and c.startswith(prefix + ".")]
+    if group and len(group) <= SHORT_LIST:
+        leaves = ", ".join(c.removeprefix(prefix + ".") for c in group)
+        return f"{head}the {prefix}.* {what}s: {leaves} ({tail})"
+    groups: dict[str, int] = {}
+    for c in choices:
+        g = c.rpartition(".")[0]
+        groups[f"{g}.*" if g else c] = groups.get(f"{g}.*" if g else c, 0) + 1
+    if len(groups) <= SHORT_LIST:      # dotted names: their groups, e.g. levers.* (12)
+        shown = ", ".join(k if k in choices else f"{k} ({n})" for k, n in groups.items())
+        return f"{head}allowed {what}s: {shown} ({tail})"
+    return f"{head}allowed {what}s: {choices[:5]} and {len(choices) - 5} more ({tail})"
 
 
 GOOD_GROUPS = ("all", "concentrates", "oxides", "magnets")
@@ -781,9 +847,12 @@ def _format_errors(err: ValidationError, data: Any, origin: str, first_block: in
         if e["type"] == "extra_forbidden":
             cls = _model_at(tuple(e["loc"]), data)
             allowed = sorted(cls.model_fields) if cls else []
-            msg = f"unknown key '{loc[-1]}'; allowed keys: {allowed}"
+            msg = unknown_name("key", loc[-1], allowed,
+                               PARAMETER_DOCS if cls is Parameters else "")
         elif e["type"] == "union_tag_invalid":
-            msg = f"unknown measure kind; allowed kinds: {list(MEASURE_KINDS)}"
+            tag = e.get("ctx", {}).get("tag")
+            msg = unknown_name("kind", tag, list(MEASURE_KINDS)) if tag is not None \
+                else f"unknown measure kind; allowed kinds: {list(MEASURE_KINDS)}"
         elif e["type"] == "missing":
             msg = "required field is missing"
         elif e["type"] in _BOUND_TYPES and (
@@ -845,8 +914,8 @@ def extend_scenario(data: dict, origin: str = "<scenario>") -> tuple[dict, int]:
     base_name = data["extends"]
     names = shipped_scenarios()
     if not isinstance(base_name, str) or base_name not in names:
-        raise ScenarioError(f"{origin}: field 'extends': unknown base scenario {base_name!r}; "
-                            f"allowed: {names}")
+        raise ScenarioError(f"{origin}: field 'extends': "
+                            + unknown_name("base scenario", base_name, names))
     base = load_scenario(base_name).model_dump(mode="json")
     merged = dict(base)
     for key, value in data.items():
@@ -918,8 +987,8 @@ def load_scenario(name_or_path: str | Path | Scenario) -> Scenario:
     if p.suffix != ".toml" and not p.exists():
         p = scenario_dir() / f"{name_or_path}.toml"
         if not p.exists():
-            raise ScenarioError(f"unknown scenario '{name_or_path}'; shipped scenarios: "
-                                f"{shipped_scenarios()} (or give a path to a .toml file)")
+            raise ScenarioError(unknown_name("scenario", name_or_path, shipped_scenarios())
+                                + " (or give a path to a .toml file)")
     if not p.exists():
         raise ScenarioError(f"scenario file not found: {p}")
     try:
@@ -964,15 +1033,18 @@ def parameter_space() -> dict[str, dict]:
     return space
 
 
-def apply_overrides(scenario: Scenario, overrides: dict[str, Any] | None) -> Scenario:
+def apply_overrides(scenario: Scenario, overrides: dict[str, Any] | None,
+                    origin: str = "") -> Scenario:
     """Return a copy of ``scenario`` with dotted-path overrides applied and re-validated.
 
     Args:
         overrides: e.g. ``{"levers.us_tariff_on_china": 1.45,
             "parameters.risk_sensitivity": 2.0}``; also ``"firms"``, ``"end"``.
+        origin: where the overrides come from, named first in an error (``"--set"``).
 
     Raises:
-        ScenarioError: unknown path (lists the allowed ones) or an invalid value.
+        ScenarioError: unknown path (one line: the closest allowed paths,
+            :func:`unknown_name`) or an invalid value.
     """
     if not overrides:
         return scenario
@@ -980,7 +1052,9 @@ def apply_overrides(scenario: Scenario, overrides: dict[str, Any] | None) -> Sce
     allowed = overridable_paths()
     for key, value in overrides.items():
         if key not in allowed:
-            raise ScenarioError(f"unknown override '{key}'; allowed: {allowed}")
+            raise ScenarioError(f"{origin}: " + unknown_name("key", key, allowed, OVERRIDE_DOCS)
+                                if origin else
+                                unknown_name("override", key, allowed, OVERRIDE_DOCS))
         node = data
         parts = key.split(".")
         for p in parts[:-1]:
@@ -988,7 +1062,7 @@ def apply_overrides(scenario: Scenario, overrides: dict[str, Any] | None) -> Sce
         if hasattr(value, "item"):
             value = value.item()
         node[parts[-1]] = value
-    return scenario_from_dict(data, f"{scenario.name} with overrides")
+    return scenario_from_dict(data, f"{scenario.name} with {origin or 'overrides'}")
 
 
 def overridable_paths() -> list[str]:

@@ -18,11 +18,13 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from experiments.cli_errors import OneLineErrors
 from experiments.interrupts import Terminated, sigterm_raises
-from experiments.terminal import err_console, out_console
+from experiments.terminal import RunProgress, err_console, out_console
 
 app = typer.Typer(help="Agent-based model of the rare-earth supply chain under export "
-                       "controls and tariffs.", no_args_is_help=True, add_completion=False)
+                       "controls and tariffs.", no_args_is_help=True, add_completion=False,
+                  cls=OneLineErrors)
 console = out_console
 #: metavar of a flag option: no "<bool>" type column in --help (a flag takes no value)
 FLAG = ""
@@ -247,14 +249,6 @@ def _run_seeds(scenario: str, seeds: list[int], overrides: dict, months: int | N
     """``ree run --seeds``: one run per seed into ``out/seed-N``, one after the other, under
     one progress bar (months of all runs); then one summary line per seed. The scenario,
     ``--set``, ``--months`` and every output folder are checked before the first run."""
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeRemainingColumn,
-    )
-
     from abm.data import check_tables
     from abm.model import check_months
     from experiments.inputs import scenario_with_overrides
@@ -289,15 +283,13 @@ def _run_seeds(scenario: str, seeds: list[int], overrides: dict, months: int | N
     for c in ("seed", "NdPr China peak", "NdPr outside China peak", "OEM lost bn USD",
               "defense lost bn USD", "folder"):
         tab.add_column(c, justify="left" if c == "folder" else "right")
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeRemainingColumn(), console=err_console) as bar:
-        task = bar.add_task(sc.name, total=n * len(seeds))
+    with RunProgress(n * len(seeds), sc.name) as bar:
         for i, s in enumerate(seeds):
-            bar.update(task, description=f"{sc.name} seed {s} ({i + 1}/{len(seeds)})")
+            bar.advance(0, label=f"{sc.name} seed {s} ({i + 1}/{len(seeds)})")
             _model, summ = run_to_folder(scenario, folders[s], seed=s, months=months,
                                          overrides=overrides, progress=False,
                                          make_charts=charts,
-                                         on_step=lambda _m: bar.advance(task))
+                                         on_step=lambda _m: bar.advance(1))
             peaks = [summ.get(k, {}).get("peak", float("nan")) for k in
                      ("NdPr price China (USD/kg)", "NdPr price outside China (USD/kg)")]
             lo = summ["lost_output_usd"]
@@ -381,7 +373,9 @@ def reproduce(quick: bool = typer.Option(
                                         help="folder of replacement calibration tables "
                                              "(sets REE_DATA_DIR)")):
     """Run every paper experiment (episodes, counterfactuals, decoupling study) and write
-    figures, tables and REPORT.md with each target's PASS or FAIL."""
+    figures, tables and REPORT.md with each target's PASS or FAIL. A run that fails is
+    listed (tables/failed_runs.csv) and the targets that need it are n/a; the exit code is
+    then 1."""
     from abm.scenario import ScenarioError
     from experiments.reproduce import reproduce as run_all
 
@@ -408,6 +402,15 @@ def reproduce(quick: bool = typer.Option(
     console.print(f"Wrote {out}/ (REPORT.md, tables/, figures/, data/series.parquet, "
                   "manifest.json)")
     failed = res.targets.loc[res.targets["status"] != "PASS", "id"].tolist()
+    if len(res.failed):
+        runs = "; ".join(f"{r.variant} replicate {r.rep} ({r.error_type}: "
+                         f"{(str(r.error).splitlines() or [''])[0][:200]})"
+                         for r in res.failed.itertuples())
+        lost = res.targets.loc[res.targets["note"] != "", "id"].tolist()
+        err_console.print(f"[red]Error:[/red] {len(res.failed)} run(s) failed: {escape(runs)}; "
+                          f"targets n/a because of them: {', '.join(lost) or 'none'}; see "
+                          f"{escape(str(out))}/tables/failed_runs.csv", highlight=False)
+        raise typer.Exit(1)
     if strict and failed:
         console.print(f"--strict: {len(failed)} target(s) not passed: {', '.join(failed)}")
         raise typer.Exit(1)

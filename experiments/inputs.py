@@ -7,16 +7,13 @@ UTF-16, a binary file) is refused with one line naming the file, before any work
 
 from __future__ import annotations
 
-import ast
 import codecs
 import difflib
-import re
 from pathlib import Path
 from typing import Any
 
 __all__ = ["InputFileError", "check_end", "did_you_mean", "last_data_month",
-           "load_scenario_input", "read_text_file", "scenario_with_overrides",
-           "with_suggestions"]
+           "load_scenario_input", "read_text_file", "scenario_with_overrides"]
 
 _BOMS = ((codecs.BOM_UTF32_LE, "UTF-32"), (codecs.BOM_UTF32_BE, "UTF-32"),
          (codecs.BOM_UTF16_LE, "UTF-16"), (codecs.BOM_UTF16_BE, "UTF-16"))
@@ -56,27 +53,10 @@ def read_text_file(path: str | Path) -> str:
 
 def did_you_mean(word: str, choices: list[str]) -> str:
     """``"did you mean 'X'? "`` for the closest of ``choices`` to ``word``
-    (:func:`difflib.get_close_matches`, cutoff 0.6), or ``""`` when none is close."""
+    (:func:`difflib.get_close_matches`, cutoff 0.6), or ``""`` when none is close. The
+    messages of unknown names are written by :func:`abm.scenario.unknown_name`."""
     hits = difflib.get_close_matches(word, [str(c) for c in choices], n=1, cutoff=0.6)
     return f"did you mean '{hits[0]}'? " if hits else ""
-
-
-#: "unknown <what> '<word>'; <allowed label>: [<choices>]" in the scenario errors of abm
-_UNKNOWN = re.compile(r"unknown (key|override|base scenario|scenario) '([^']*)'; "
-                      r"(allowed keys|allowed|shipped scenarios): (\[[^\]]*\])")
-
-
-def with_suggestions(message: str) -> str:
-    """``message`` with "did you mean 'X'?" after each unknown key, override or scenario
-    name that is close to one of the allowed names it lists."""
-    def add(m: re.Match) -> str:
-        try:
-            choices = ast.literal_eval(m.group(4))
-        except (ValueError, SyntaxError):
-            return m.group(0)
-        return (f"unknown {m.group(1)} '{m.group(2)}'; {did_you_mean(m.group(2), choices)}"
-                f"{m.group(3)}: {m.group(4)}")
-    return _UNKNOWN.sub(add, message)
 
 
 def last_data_month() -> str:
@@ -111,23 +91,21 @@ def check_end(sc: Any, overrides: dict | None = None, origin: str = "") -> None:
                         "the data)")
 
 
-def scenario_with_overrides(scenario: Any, overrides: dict | None = None) -> Any:
+def scenario_with_overrides(scenario: Any, overrides: dict | None = None,
+                            origin: str = "--set") -> Any:
     """The scenario of ``ree run``: :func:`load_scenario_input`, then
-    :func:`abm.scenario.apply_overrides`, then :func:`check_end`; errors carry "did you mean"
-    suggestions (:func:`with_suggestions`).
+    :func:`abm.scenario.apply_overrides` (its errors name the overrides as ``origin``), then
+    :func:`check_end`.
 
     Raises:
-        abm.scenario.ScenarioError: the scenario, an override or ``end`` is invalid.
+        abm.scenario.ScenarioError: the scenario, an override or ``end`` is invalid (one line;
+            an unknown name with the closest allowed ones).
     """
-    from abm.scenario import ScenarioError, apply_overrides
+    from abm.scenario import apply_overrides
 
     sc = load_scenario_input(scenario)
-    try:
-        out = apply_overrides(sc, overrides)
-    except ScenarioError as exc:
-        raise ScenarioError(with_suggestions(str(exc))) from None
-    origin = str(scenario) if isinstance(scenario, str | Path) else ""
-    check_end(out, overrides, origin)
+    out = apply_overrides(sc, overrides, origin)
+    check_end(out, overrides, str(scenario) if isinstance(scenario, str | Path) else "")
     return out
 
 
@@ -139,18 +117,15 @@ def load_scenario_input(name_or_path: Any) -> Any:
     Raises:
         abm.scenario.ScenarioError: unknown name, unreadable or non-UTF-8 file, invalid
             content; an unknown key or name close to an allowed one gets "did you mean"
-            (:func:`with_suggestions`).
+            (:func:`abm.scenario.unknown_name`).
     """
     from abm.scenario import ScenarioError, load_scenario, loads_scenario
 
-    try:
-        if isinstance(name_or_path, str | Path) and str(name_or_path).strip() \
-                and Path(name_or_path).is_file():
-            try:
-                text = read_text_file(name_or_path)
-            except InputFileError as exc:
-                raise ScenarioError(str(exc)) from None
-            return loads_scenario(text, str(Path(name_or_path)))
-        return load_scenario(name_or_path)
-    except ScenarioError as exc:
-        raise ScenarioError(with_suggestions(str(exc))) from None
+    if isinstance(name_or_path, str | Path) and str(name_or_path).strip() \
+            and Path(name_or_path).is_file():
+        try:
+            text = read_text_file(name_or_path)
+        except InputFileError as exc:
+            raise ScenarioError(str(exc)) from None
+        return loads_scenario(text, str(Path(name_or_path)))
+    return load_scenario(name_or_path)

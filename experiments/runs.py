@@ -24,6 +24,7 @@ from abm.model import RareEarthModel, check_months
 from abm.scenario import Scenario
 from abm.timeline import month_index, to_month
 from experiments.inputs import scenario_with_overrides
+from experiments.terminal import RunProgress
 
 PACKAGES = ("mesa", "numpy", "scipy", "pandas", "pyarrow", "pydantic", "matplotlib")
 
@@ -198,6 +199,7 @@ def chart_figures(ts: pd.DataFrame, title: str = "") -> dict:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import StrMethodFormatter
 
     from experiments.labels import region_name, sector_name
 
@@ -290,10 +292,11 @@ def chart_figures(ts: pd.DataFrame, title: str = "") -> dict:
     for ax, stage in zip(axes, ["mining", "separation", "magnets"]):
         c = cap[cap["good"] == stage]
         for region in sorted(set(c["region"])):
-            s = _monthly(c[c["region"] == region], months) / 1000
+            s = _monthly(c[c["region"] == region], months)      # t/yr, as recorded
             ax.plot(s.index, s.values, label=region_name(region), color=colour[region])
         ax.set_title(f"{stage} capacity")
-        ax.set_ylabel("kt/yr")
+        ax.set_ylabel(CAPACITY_UNITS[stage])
+        ax.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
         add_legend(ax, fontsize=7, ncol=2)
 
     fig, ax = new("china_share.png", "China's share of world output")
@@ -308,6 +311,11 @@ def chart_figures(ts: pd.DataFrame, title: str = "") -> dict:
         fig.autofmt_xdate()
     return figs
 
+
+#: y-axis label of each stage in capacity.png: the unit of the recorded ``capacity`` rows
+#: (t/yr; agents/miner.py, refiner.py, magnet_maker.py)
+CAPACITY_UNITS = {"mining": "t REO/yr (mine output)", "separation": "t REO/yr (feed)",
+                  "magnets": "t/yr of magnets"}
 
 #: The PNG files :func:`charts` writes.
 CHART_FILES = ("prices.png", "china_content.png", "china_magnet_exports.png",
@@ -593,7 +601,12 @@ def run_to_folder(scenario: str | Path | Scenario, out: Path, *, seed: int = 0,
     try:
         t0 = time.perf_counter()
         model = RareEarthModel(sc, seed=seed, months=months)
-        model.run(progress=progress, on_step=on_step)
+        with RunProgress(model.months, sc.name, enabled=progress) as bar:
+            def step(m) -> None:
+                bar.advance(1, label=f"{sc.name} {m.date - 1}")
+                if on_step is not None:
+                    on_step(m)
+            model.run(on_step=step)
         wall = time.perf_counter() - t0
         ts = model.timeseries()
         summ = summary(model)

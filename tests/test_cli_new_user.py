@@ -14,7 +14,6 @@ from experiments.inputs import (
     did_you_mean,
     last_data_month,
     scenario_with_overrides,
-    with_suggestions,
 )
 from experiments.sweep.cli import sweep_app
 
@@ -87,8 +86,8 @@ def test_flags_show_no_bool_type_in_help():
 def test_mistyped_set_key_gets_a_suggestion_on_one_stderr_line(tmp_path):
     line = _one_error_line(_invoke(["run", "--set", "levers.aproval_rate_us=0.1", "--out",
                                     str(tmp_path / "o")]))
-    assert line.startswith("Invalid scenario: unknown override 'levers.aproval_rate_us'; "
-                           "did you mean 'levers.approval_rate_us'? allowed: [")
+    assert line.startswith("Invalid scenario: --set: unknown key 'levers.aproval_rate_us'; "
+                           "did you mean 'levers.approval_rate_us'? (106 allowed keys")
 
 
 def test_mistyped_scenario_file_key_and_name_get_a_suggestion(tmp_path):
@@ -117,10 +116,5 @@ def test_did_you_mean():
     assert did_you_mean("aproval_rate_us", ["approval_rate_us", "start"]) == \
         "did you mean 'approval_rate_us'? "
     assert did_you_mean("zzz", ["approval_rate_us", "start"]) == ""
-    # a message without a close name, or with nothing to suggest, is unchanged
-    msg = "x.toml: field 'levers.zzz': unknown key 'zzz'; allowed keys: ['start']"
-    assert with_suggestions(msg) == msg
-    assert with_suggestions("end 2023-12 is before start 2024-01") == \
-        "end 2023-12 is before start 2024-01"
     with pytest.raises(ScenarioError, match="did you mean 'levers.start'"):
         scenario_with_overrides("baseline", {"levers.strat": "2025-01"})

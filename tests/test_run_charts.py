@@ -57,7 +57,7 @@ def test_months_without_flow_are_plotted_as_zero(ts):
     assert list(y) == [12.0, 0.0, 31.0]
     # a mine that closed for a month: zero, not a line drawn across the gap
     x, y = _line(figs["capacity.png"].axes[0], "Myanmar")
-    assert list(y) == [4.0, 0.0, 2.0]
+    assert list(y) == [4000.0, 0.0, 2000.0]                          # t/yr
     plt.close("all")
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -28,6 +28,9 @@ from experiments.reproduce.tables import (
 from experiments.reproduce.targets import evaluate_targets
 from experiments.runs import check_output_folder, new_staging_folder, publish_folder
 
+#: Columns of ``tables/failed_runs.csv`` and :attr:`ReproduceResult.failed`.
+FAILED_COLUMNS = ("variant", "rep", "months", "error_type", "error")
+
 
 @dataclass
 class ReproduceResult:
@@ -40,6 +43,8 @@ class ReproduceResult:
         series: every extracted series (variant, rep, date, series, value).
         wall_s: wall time of the whole call, seconds.
         files: files written (relative to ``out``).
+        failed: the runs that failed (columns :data:`FAILED_COLUMNS`; empty when none did);
+            the targets that need them are ``n/a``.
     """
 
     out: Path
@@ -48,6 +53,8 @@ class ReproduceResult:
     series: pd.DataFrame
     wall_s: float
     files: list[str]
+    failed: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
+        columns=list(FAILED_COLUMNS)))
 
 
 def reproduce(out: str | Path = "results/reproduce", *, quick: bool = False,
@@ -70,7 +77,8 @@ def reproduce(out: str | Path = "results/reproduce", *, quick: bool = False,
     Raises:
         ValueError: an unknown ``backend``.
         ImportError: the backend's package is missing (Ray).
-        RuntimeError: a run failed.
+        RuntimeError: every run failed (a failed run among others is recorded in
+            ``failed``, ``tables/failed_runs.csv`` and REPORT.md, and its targets are ``n/a``).
         OutputError: ``out`` is unusable: a file, the current folder or a parent, or an
             existing folder that is not an earlier reproduction (nothing is deleted).
     """
@@ -88,14 +96,23 @@ def reproduce(out: str | Path = "results/reproduce", *, quick: bool = False,
     try:
         tasks = list(prof.months.items())
         t_runs = time.perf_counter()
-        results = run_variants(tasks, n_seeds, seed_root=seed_root, workers=workers,
+        records = run_variants(tasks, n_seeds, seed_root=seed_root, workers=workers,
                                backend=backend, progress=progress)
         runs_wall = time.perf_counter() - t_runs
-        results = sorted(results, key=lambda r: (r["variant"], r["rep"]))  # not completion order
+        records = sorted(records, key=lambda r: (r["variant"], r["rep"]))  # not completion order
+        results = [r for r in records if r["status"] == "ok"]
+        failures = [r for r in records if r["status"] != "ok"]
+        failed = pd.DataFrame([{k: r[k] for k in FAILED_COLUMNS} for r in failures],
+                              columns=list(FAILED_COLUMNS))
+        if not results:
+            first = failures[0]
+            raise RuntimeError(f"all {len(failures)} runs failed; the first: {first['variant']} "
+                               f"replicate {first['rep']}: {first['error_type']}: "
+                               f"{first['error']}")
         series = pd.concat([r["series"].assign(variant=r["variant"], rep=r["rep"])
                             for r in results],
                            ignore_index=True)[["variant", "rep", "date", "series", "value"]]
-        targets = evaluate_targets(results)
+        targets = evaluate_targets(results, failed=failures)
         decoupling = decoupling_table(series)
         mechanisms = mechanism_table(results)
         for sub in ("tables", "figures", "data"):
@@ -107,6 +124,9 @@ def reproduce(out: str | Path = "results/reproduce", *, quick: bool = False,
         (tmp / "tables" / "targets.md").write_text(_targets_markdown(targets))
         decoupling.to_csv(tmp / "tables" / "decoupling.csv", index=False)
         (tmp / "tables" / "decoupling.md").write_text(_decoupling_markdown(decoupling))
+        if len(failed):
+            failed.to_csv(tmp / "tables" / "failed_runs.csv", index=False)
+            files.append("tables/failed_runs.csv")
         mechanisms.to_csv(tmp / "tables" / "counterfactuals.csv", index=False)
         (tmp / "tables" / "counterfactuals.md").write_text(_markdown(mechanisms))
         summary = scenario_summary(series)
@@ -118,7 +138,8 @@ def reproduce(out: str | Path = "results/reproduce", *, quick: bool = False,
             files += [f"figures/{p.name}" for p in figures(series, tmp / "figures")]
         wall = time.perf_counter() - t_start
         resid = max(r["mass_balance"] for r in results)
-        manifest = _manifest(prof, n_seeds, seed_root, backend, workers, results, wall, runs_wall)
+        manifest = _manifest(prof, n_seeds, seed_root, backend, workers, results, wall, runs_wall,
+                             failed)
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2))
         files.append("manifest.json")
         imf_md = ""
@@ -130,7 +151,7 @@ def reproduce(out: str | Path = "results/reproduce", *, quick: bool = False,
             (tmp / "tables" / "imf_cut.md").write_text(imf_md)
             files += ["tables/imf_cut.csv", "tables/imf_cut.md"]
         report = _report(prof, n_seeds, targets, mechanisms, decoupling, manifest, resid,
-                         files)
+                         files, failed)
         if imf_md:
             report += "\n" + imf_md
         (tmp / "REPORT.md").write_text(report)
@@ -140,5 +161,5 @@ def reproduce(out: str | Path = "results/reproduce", *, quick: bool = False,
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return ReproduceResult(out, targets, decoupling, series, time.perf_counter() - t_start,
-                           sorted(files))
+                           sorted(files), failed)
 

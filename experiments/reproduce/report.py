@@ -8,7 +8,8 @@ from experiments.reproduce.tables import _decoupling_markdown, _markdown, _targe
 from experiments.reproduce.variants import VARIANTS, build_scenario
 
 
-def _manifest(prof, n_seeds, seed_root, backend, workers, results, wall, runs_wall) -> dict:
+def _manifest(prof, n_seeds, seed_root, backend, workers, results, wall, runs_wall,
+              failed=None) -> dict:
     from experiments.runs import code_and_data, package_versions
     from experiments.sweep.backends import default_workers
 
@@ -24,6 +25,7 @@ def _manifest(prof, n_seeds, seed_root, backend, workers, results, wall, runs_wa
                              "drop": list(VARIANTS[k].drop)} for k in prof.months},
             "backend": backend, "workers": workers or default_workers(),
             "runs": len(results), "model_months": int(sum(r["months"] for r in results)),
+            "failed_runs": ([] if failed is None else failed.to_dict("records")),
             "wall_time_s": round(wall, 1), "runs_wall_time_s": round(runs_wall, 1),
             "cpu_time_of_runs_s": round(float(sum(run_walls)), 1),
             "mass_balance_max_relative": max(r["mass_balance"] for r in results),
@@ -31,7 +33,8 @@ def _manifest(prof, n_seeds, seed_root, backend, workers, results, wall, runs_wa
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
 
 
-def _report(prof, n_seeds, targets, mechanisms, decoupling, manifest, resid, files) -> str:
+def _report(prof, n_seeds, targets, mechanisms, decoupling, manifest, resid, files,
+            failed=None) -> str:
     n_pass = int((targets["status"] == "PASS").sum())
     n_fail = int((targets["status"] == "FAIL").sum())
     lines = [
@@ -48,6 +51,13 @@ def _report(prof, n_seeds, targets, mechanisms, decoupling, manifest, resid, fil
          "seeds."),
         "",
     ]
+    if failed is not None and len(failed):
+        lines += [f"**{len(failed)} run(s) failed**; the targets that need them are n/a "
+                  "(`tables/failed_runs.csv`):", ""]
+        lines += [f"- `{r.variant}` replicate {r.rep}: {r.error_type}: "
+                  f"{str(r.error).splitlines()[0] if str(r.error) else ''}"
+                  for r in failed.itertuples()]
+        lines.append("")
     if n_seeds < 20:
         lines += [("> This run uses fewer than the 20 seeds the targets are stated for "
                    "(quick or custom profile); run `ree reproduce` for the paper numbers."), ""]

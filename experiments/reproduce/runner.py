@@ -45,16 +45,29 @@ def run_task(variant_name: str, scenario: Scenario, seed_root: int, rep: int,
     """Run one replicate of one variant (the function the executors call).
 
     Returns:
-        ``{"variant", "rep", "months", "series" (long DataFrame: date, series, value),
-        "base_year_check" (of the built world, before the first step), "mass_balance"
-        (max |residual| / max produced), "mass_balance_abs" (t), "events" (investment and
-        capacity events of US magnet makers), "wall_s"}``.
+        ``{"variant", "rep", "status" ("ok"), "months", "series" (long DataFrame: date,
+        series, value), "base_year_check" (of the built world, before the first step),
+        "mass_balance" (max |residual| / max produced), "mass_balance_abs" (t), "events"
+        (investment and capacity events of US magnet makers), "wall_s"}``.
+
+    Raises:
+        Exception: whatever the model raises (:func:`run_variants` records it as a failed run).
     """
     from experiments.sweep.seeds import make_seed_sequence
 
     out = _simulate(scenario, make_seed_sequence(seed_root, (rep,)), months)
     out.pop("wide")
-    return {"variant": variant_name, "rep": rep, **out}
+    return {"variant": variant_name, "rep": rep, "status": "ok", **out}
+
+
+def failed_record(variant_name: str, rep: int, months: int, exc: BaseException) -> dict:
+    """The record of a run that raised ``exc``: ``{"variant", "rep", "months" (planned),
+    "status": "failed", "error_type", "error", "traceback", "wall_s": nan}`` (the fields of a
+    failed sweep run, :func:`experiments.sweep.runner.failure_fields`)."""
+    from experiments.sweep.runner import failure_fields
+
+    return {"variant": variant_name, "rep": rep, "months": months, **failure_fields(exc),
+            "wall_s": float("nan")}
 
 
 def run_variants(tasks: Sequence[tuple[str | Variant, int | None]], seeds: int, *,
@@ -66,13 +79,18 @@ def run_variants(tasks: Sequence[tuple[str | Variant, int | None]], seeds: int, 
     A variant is a name from :data:`VARIANTS` or a :class:`Variant`; ``months`` None runs the
     scenario horizon (longer requests are cut to it).
 
-    Tasks are submitted longest first with a bounded in-flight window; a rich progress bar
-    ticks as runs finish. Returns the :func:`run_task` outputs (any order).
+    Tasks are submitted longest first with a bounded in-flight window; a progress bar
+    (:class:`experiments.terminal.RunProgress`) ticks as runs finish. A run that raises
+    (in the model, or a worker lost) becomes a failed record (:func:`failed_record`) and the
+    other runs go on, as in a sweep.
 
-    Raises:
-        RuntimeError: a run failed (the message names the variant and replicate).
+    Returns:
+        One record per run (any order): :func:`run_task` outputs (``status`` ``"ok"``) and
+        :func:`failed_record` records (``status`` ``"failed"``, with ``error_type`` and
+        ``error``).
     """
     from experiments.sweep.backends import open_backend
+    from experiments.terminal import RunProgress
 
     jobs = []
     for var, months in tasks:
@@ -84,57 +102,45 @@ def run_variants(tasks: Sequence[tuple[str | Variant, int | None]], seeds: int, 
     jobs.sort(key=lambda j: (-j[0], j[1], j[3]))
     total_months = sum(j[0] for j in jobs)
     results: list[dict] = []
-    bar = task = None
-    if progress:
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
-        from experiments.terminal import err_console
-        bar = Progress(TextColumn("[bold]reproduce[/bold] {task.description}"), BarColumn(),
-                       MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
-                       console=err_console)
-        bar.start()
-        task = bar.add_task(f"{len(jobs)} runs", total=total_months)
-    try:
-        with open_backend(backend, workers) as be:
-            window = max(2 * be.workers, 2)
-            pending: dict = {}
-            it = iter(jobs)
-            done_runs = 0
+    with RunProgress(total_months, f"reproduce: {len(jobs)} runs", enabled=progress,
+                     counts=True) as bar, open_backend(backend, workers) as be:
+        window = max(2 * be.workers, 2)
+        pending: dict = {}
+        it = iter(jobs)
 
-            def submit_next() -> bool:
-                j = next(it, None)
-                if j is None:
-                    return False
+        def finish(rec: dict, n: int) -> None:
+            results.append(rec)
+            ok = rec["status"] == "ok"
+            if on_result:
+                on_result(rec)
+            bar.advance(n, ok=int(ok), failed=int(not ok),
+                        label=f"reproduce: {len(results)}/{len(jobs)} runs, last "
+                              f"{rec['variant']} #{rec['rep']}")
+
+        def submit_next() -> bool:
+            while (j := next(it, None)) is not None:
                 n, name, sc, rep = j
-                fut = be.executor.submit(run_task, name, sc, seed_root, rep, n)
-                pending[fut] = j
-                return True
+                try:
+                    pending[be.executor.submit(run_task, name, sc, seed_root, rep, n)] = j
+                    return True
+                except (KeyboardInterrupt, SystemExit):
+                    raise
+                except Exception as exc:  # e.g. a process pool broken by a lost worker
+                    finish(failed_record(name, rep, n, exc), n)
+            return False
 
-            while len(pending) < window and submit_next():
-                pass
-            while pending:
-                finished, _ = wait(list(pending), return_when=FIRST_COMPLETED)
-                for fut in finished:
-                    n, name, _sc, rep = pending.pop(fut)
-                    try:
-                        res = fut.result()
-                    except Exception as exc:
-                        raise RuntimeError(f"run {name} replicate {rep} failed: {exc!r}") from exc
-                    results.append(res)
-                    done_runs += 1
-                    if on_result:
-                        on_result(res)
-                    if bar is not None:
-                        bar.update(task, advance=n, description=f"{done_runs}/{len(jobs)} runs, "
-                                   f"last {name} #{rep}")
-                    submit_next()
-    finally:
-        if bar is not None:
-            bar.stop()
+        while len(pending) < window and submit_next():
+            pass
+        while pending:
+            finished, _ = wait(list(pending), return_when=FIRST_COMPLETED)
+            for fut in finished:
+                n, name, _sc, rep = pending.pop(fut)
+                try:
+                    res = fut.result()
+                except (KeyboardInterrupt, SystemExit):
+                    raise
+                except Exception as exc:
+                    res = failed_record(name, rep, n, exc)
+                finish(res, n)
+                submit_next()
     return results

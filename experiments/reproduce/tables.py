@@ -156,6 +156,8 @@ def _targets_markdown(targets: pd.DataFrame) -> str:
         band = f"{_fmt(r['p5'], f)} - {_fmt(r['p95'], f)}" if r["n"] else "n/a"
         tol = f"{_fmt(r['lo'], f)} - {_fmt(r['hi'], f)} {r['unit']}"
         res = {"PASS": "**PASS**", "FAIL": "**FAIL**"}.get(r["status"], r["status"])
+        if r.get("note"):
+            res += f" ({r['note']})"
         lines.append(f"| {r['episode']} | {r['title']} (`{r['id']}`) | {_fmt(r['median'], f)} | "
                      f"{band} | {tol} | {res} (n={r['n']}) | {r['source']} |")
     return "\n".join(lines) + "\n"

@@ -219,17 +219,35 @@ TARGETS: list[Target] = [
 ]
 
 
-def evaluate_targets(results: Sequence[dict], targets: Sequence[Target] = TARGETS) -> pd.DataFrame:
+def _sources(t: Target, results: Sequence[dict], failed: Sequence[dict]) -> tuple[str, ...]:
+    """The variants whose runs ``t`` reads: its ``variants``; for a base-year target, the
+    variant whose built world it reads (baseline when run, else controls-2025)."""
+    if t.episode == "base year 2024" and not any(
+            r["variant"] == "baseline" for r in (*results, *failed)):
+        return ("controls-2025",)
+    return t.variants
+
+
+def evaluate_targets(results: Sequence[dict], targets: Sequence[Target] = TARGETS,
+                     failed: Sequence[dict] = ()) -> pd.DataFrame:
     """Per-replicate target values, then median, 5-95% band and PASS/FAIL.
 
     Args:
-        results: :func:`run_task` outputs.
+        results: :func:`run_task` outputs (finished runs).
+        failed: records of failed runs (:func:`~experiments.reproduce.runner.failed_record`):
+            a target that needs a variant with a failed run is ``n/a`` (its median over the
+            other seeds would not be the median the tolerance is stated for).
 
     Returns:
         One row per target: ``id, episode, title, median, p5, p95, n, lo, hi, unit, status,
-        source, definition, values`` (``status`` is PASS, FAIL or ``n/a`` when a variant was
-        not run or its horizon is too short).
+        source, definition, values, note`` (``status`` is PASS, FAIL or ``n/a`` when a
+        variant was not run, its horizon is too short or a run of it failed; ``note`` names
+        the failed runs, else ``""``).
     """
+    failed_by_variant: dict[str, list[str]] = {}
+    for f in failed:
+        failed_by_variant.setdefault(f["variant"], []).append(
+            f"{f['variant']} #{f['rep']} ({f['error_type']})")
     by_rep: dict[int, dict] = {}
     for r in results:
         d = by_rep.setdefault(r["rep"], {})
@@ -253,7 +271,12 @@ def evaluate_targets(results: Sequence[dict], targets: Sequence[Target] = TARGET
                 v = float("nan")
             vals.append(v)
         arr = np.array([v for v in vals if v is not None and np.isfinite(v)], dtype=float)
-        if len(arr):
+        lost = [x for v in _sources(t, results, failed) for x in failed_by_variant.get(v, [])]
+        note = f"runs failed: {', '.join(lost)}" if lost else ""
+        if lost:
+            med = p5 = p95 = float("nan")
+            status = "n/a"
+        elif len(arr):
             med, p5, p95 = (float(np.median(arr)), float(np.percentile(arr, 5)),
                             float(np.percentile(arr, 95)))
             status = "PASS" if t.lo <= med <= t.hi else "FAIL"
@@ -263,6 +286,7 @@ def evaluate_targets(results: Sequence[dict], targets: Sequence[Target] = TARGET
         rows.append({"id": t.id, "episode": t.episode, "title": t.title, "median": med,
                      "p5": p5, "p95": p95, "n": len(arr), "lo": t.lo, "hi": t.hi,
                      "unit": t.unit, "status": status, "source": t.source,
-                     "definition": t.definition, "values": [float(x) for x in arr]})
+                     "definition": t.definition, "values": [float(x) for x in arr],
+                     "note": note})
     return pd.DataFrame(rows)
 

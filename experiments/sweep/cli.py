@@ -25,6 +25,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from ..cli_errors import OneLineErrors
 from ..interrupts import Terminated, sigterm_raises
 from ..terminal import err_console, out_console
 from . import DEFAULT_OUT
@@ -60,6 +61,7 @@ sweep_app = typer.Typer(
     help="Parameter sweeps, sensitivity analysis and resumable runs (sequential, process, Dask).",
     no_args_is_help=True,
     add_completion=False,
+    cls=OneLineErrors,
 )
 
 

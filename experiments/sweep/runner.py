@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from ..interrupts import Terminated
+from ..terminal import RunProgress
 from . import DEFAULT_OUT
 from .backends import Backend, open_backend
 from .design import build_design, expected_rows
@@ -46,6 +47,7 @@ __all__ = [
     "StatusSummary",
     "plan",
     "run",
+    "failure_fields",
     "run_chunk",
     "status",
 ]
@@ -53,6 +55,14 @@ __all__ = [
 
 
 # ----------------------------------------------------------------------------- worker side
+def failure_fields(exc: BaseException) -> dict[str, Any]:
+    """The fields of a failed run's record: ``{"status": "failed", "error_type" (the
+    exception's class name), "error" (its message, at most 2,000 characters), "traceback"
+    (the last 20,000 characters)}``; used by sweeps and by ``ree reproduce``."""
+    return {"status": "failed", "error_type": type(exc).__name__, "error": str(exc)[:2000],
+            "traceback": "".join(tb.format_exception(exc))[-20000:]}
+
+
 def _run_one(
     handle: Any, scenario: Any, task: dict[str, Any], item: tuple
 ) -> tuple[dict[str, Any], pd.DataFrame | None]:
@@ -86,10 +96,7 @@ def _run_one(
     except (KeyboardInterrupt, Terminated):  # stopping the sweep is not a model failure
         raise
     except BaseException as exc:
-        rec.update(
-            status="failed", error_type=type(exc).__name__, error=str(exc)[:2000],
-            traceback="".join(tb.format_exception(exc))[-20000:],
-        )
+        rec.update(failure_fields(exc))
         for o in task["outcomes"]:
             rec[o] = float("nan")
         ts = None
@@ -126,8 +133,7 @@ def run_chunk(task: dict[str, Any]) -> dict[str, Any]:
             run_id, design_row, rep, _key, _ov, attempt = item
             rec = {
                 "run_id": run_id, "design_row": int(design_row), "rep": int(rep),
-                "status": "failed", "error_type": type(exc).__name__, "error": str(exc)[:2000],
-                "traceback": "".join(tb.format_exception(exc))[-20000:], "wall_s": 0.0,
+                **failure_fields(exc), "wall_s": 0.0,
                 "host": socket.gethostname(), "pid": os.getpid(), "attempt": int(attempt),
                 "finished_at": now_iso(), **{o: float("nan") for o in task["outcomes"]},
             }
@@ -367,43 +373,6 @@ def _task_payload(spec: ExperimentSpec, items: list[tuple]) -> dict[str, Any]:
     }
 
 
-class _Progress:
-    """rich progress bar with ok/failed counts and an ETA (no-op when disabled)."""
-
-    def __init__(self, enabled: bool, total: int, label: str, console: Any = None):
-        self.enabled = enabled
-        self.ok = self.failed = 0
-        if not enabled:
-            return
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
-
-        self.p = Progress(
-            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("[green]{task.fields[ok]} ok[/] [red]{task.fields[failed]} failed[/]"),
-            TextColumn("elapsed"), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
-            console=console, transient=False,
-        )
-        self.p.start()
-        self.t = self.p.add_task(label, total=total, ok=0, failed=0)
-
-    def advance(self, ok: int, failed: int) -> None:
-        self.ok += ok
-        self.failed += failed
-        if self.enabled:
-            self.p.update(self.t, advance=ok + failed, ok=self.ok, failed=self.failed)
-
-    def close(self) -> None:
-        if self.enabled:
-            self.p.stop()
-
-
 def run(
     spec_path: str | Path,
     out: str | Path | None = None,
@@ -433,7 +402,8 @@ def run(
         chunk_size: runs per task (default: spec, else adaptive).
         max_runs: run at most this many (the rest stay for a later call).
         progress: show a rich progress bar with an ETA.
-        console: a ``rich.console.Console`` for the bar (default stderr/stdout of rich).
+        console: a ``rich.console.Console`` for the bar (default stderr,
+            :class:`experiments.terminal.RunProgress`).
         on_result: called in the driver with each finished record (after it is buffered).
 
     Returns:
@@ -503,7 +473,8 @@ def run(
         buf_ts: list[pd.DataFrame] = []
         last_flush = time.monotonic()
         walls: list[float] = []
-        bar = _Progress(progress, total, f"{spec.name} [{backend}]", console)
+        bar = RunProgress(total, f"{spec.name} [{backend}]", enabled=progress, console=console,
+                          counts=True)
 
         def flush() -> None:
             nonlocal buf, buf_ts, last_flush
@@ -563,7 +534,7 @@ def run(
                         buf.append(rec)
                         n_failed += 1
                         executed += 1
-                        bar.advance(0, 1)
+                        bar.advance(1, failed=1)
 
             suspects: deque[tuple] = deque()  # runs in flight when a process pool broke
             isolated: Future | None = None  # a suspect running alone, so a crash pins it down
@@ -613,7 +584,7 @@ def run(
                     n_ok += k_ok
                     n_failed += k_f
                     executed += k_ok + k_f
-                    bar.advance(k_ok, k_f)
+                    bar.advance(k_ok + k_f, ok=k_ok, failed=k_f)
                 if broken:
                     # every other in-flight future of a broken pool is lost as well
                     for fut, items in list(inflight.items()):

@@ -49,12 +49,12 @@ Every failure is raised as :class:`SpecError` whose message names the offending 
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 import math
 import re
 import tomllib
+import typing
 from pathlib import Path
 from typing import Any, Literal, Union
 
@@ -110,7 +110,8 @@ MAX_RUNS = 1_000_000
 
 
 class SpecError(ValueError):
-    """A spec is invalid. ``problems`` lists (field, message) pairs; str() joins them."""
+    """A spec is invalid. ``problems`` lists (field, message) pairs; str() is one line per
+    problem, ``invalid sweep spec <file>: <field>: <message>``."""
 
     def __init__(self, problems: list[tuple[str, str]] | str, source: str | None = None):
         if isinstance(problems, str):
@@ -118,8 +119,8 @@ class SpecError(ValueError):
         self.problems = problems
         self.source = source
         head = f"invalid sweep spec {source}" if source else "invalid sweep spec"
-        lines = [f"{head}:"] + [f"  {fld}: {msg}" for fld, msg in problems]
-        super().__init__("\n".join(lines))
+        # one self-contained line per problem: the file, the field, what is allowed
+        super().__init__("\n".join(f"{head}: {fld}: {msg}" for fld, msg in problems))
 
 
 def _level_kind(v: Any) -> str:
@@ -486,7 +487,7 @@ def _format_validation_error(exc: ValidationError, data: Any) -> list[tuple[str,
                 field, msg = m.group(1), m.group(2)
         etype, inp = err.get("type"), err.get("input")
         if etype == "extra_forbidden":
-            msg = f"unknown field {loc[-1]!r}"
+            msg = _unknown_field(loc)
         elif etype == "missing":
             msg = "required field is missing"
         else:
@@ -518,13 +519,27 @@ def check_backend(backend: str) -> str:
     return backend
 
 
-def _suggest(name: str, choices: list[str]) -> str:
-    close = difflib.get_close_matches(name, choices, n=3, cutoff=0.5)
-    if close:
-        return f"did you mean {', '.join(repr(c) for c in close)}?"
-    shown = ", ".join(sorted(choices)[:12])
-    more = f" ... ({len(choices)} in all)" if len(choices) > 12 else ""
-    return f"allowed: {shown}{more}"
+def _suggest(name: str, choices: list[str], what: str = "parameter", see: str = "") -> str:
+    """``unknown <what> '<name>'; did you mean ...`` (:func:`abm.scenario.unknown_name`)."""
+    from abm.scenario import unknown_name
+
+    return unknown_name(what, name, choices, see)
+
+
+def _unknown_field(loc: tuple) -> str:
+    """The message of an unknown spec key at ``loc``, with the allowed keys of its table."""
+    cls: Any = ExperimentSpec
+    for part in loc[:-1]:
+        fld = cls.model_fields.get(part) if isinstance(part, str) else None
+        if fld is None:
+            continue
+        ann = fld.annotation
+        inner = [a for a in (ann, *typing.get_args(ann))
+                 if isinstance(a, type) and issubclass(a, BaseModel)]
+        if not inner:
+            return f"unknown field {loc[-1]!r}"
+        cls = inner[0]
+    return _suggest(str(loc[-1]), sorted(cls.model_fields), "field")
 
 
 _NUMERIC = {"real", "integer"}
@@ -669,12 +684,15 @@ def check_against_model(spec: ExperimentSpec, handle: Any, source: str | None = 
     space = handle.parameter_space()
     if space is not None:
         allowed = sorted(space)
+        see = ""
+        if spec.model == "abm":
+            from abm.scenario import OVERRIDE_DOCS as see
         for group in ("uncertainties", "levers"):
             for i, p in enumerate(getattr(spec, group)):
                 where = f"{group}[{i}]"
                 if p.name not in space:
                     problems.append(
-                        (f"{where}.name", f"unknown parameter {p.name!r}; {_suggest(p.name, allowed)}")
+                        (f"{where}.name", _suggest(p.name, allowed, see=see))
                     )
                     continue
                 info = space[p.name] or {}
@@ -705,7 +723,7 @@ def check_against_model(spec: ExperimentSpec, handle: Any, source: str | None = 
                         )
         for k, v in spec.constants.items():
             if k not in space:
-                problems.append((f"constants.{k}", f"unknown parameter {k!r}; {_suggest(k, allowed)}"))
+                problems.append((f"constants.{k}", _suggest(k, allowed, see=see)))
                 continue
             why = _value_kind_problem((space[k] or {}).get("type"), v)
             if why:
@@ -719,7 +737,7 @@ def check_against_model(spec: ExperimentSpec, handle: Any, source: str | None = 
         allowed_o = sorted(outcomes)
         for i, o in enumerate(spec.outcomes):
             if o not in outcomes:
-                problems.append((f"outcomes[{i}]", f"unknown outcome {o!r}; {_suggest(o, allowed_o)}"))
+                problems.append((f"outcomes[{i}]", _suggest(o, allowed_o, "outcome")))
     digest = None
     try:
         digest = scenario_digest(handle, spec.scenario)
