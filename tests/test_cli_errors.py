@@ -9,12 +9,16 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
+from abm.parameters import Parameters
 from abm.scenario import SHORT_LIST, ScenarioError, closest_names, loads_scenario, unknown_name
 from experiments.cli import app
 from experiments.sweep.cli import sweep_app
 
 #: the longest error line a misspelt key may give (the old ones were 2,400-3,600 characters)
 MAX_LINE = 400
+#: allowed keys of a scenario's [parameters] table; --set also takes 11 more (levers.* and
+#: the top-level keys) and counts 3 parameters fewer under parameters.* (as the CLI lists)
+N_PAR = len(Parameters.model_fields)
 
 
 def _invoke(args, cli=app):
@@ -80,8 +84,8 @@ def test_misspelt_parameter_in_a_scenario_file_is_one_short_line(tmp_path):
     out = tmp_path / "out"
     line = _one_line(_invoke(["run", str(p), "--out", str(out)]))
     assert line == (f"Invalid scenario: {p}: field 'parameters.armington_elastcity': unknown "
-                    "key 'armington_elastcity'; did you mean 'armington_elasticity'? (95 "
-                    "allowed keys, all in docs/ODD.md section 8)")
+                    "key 'armington_elastcity'; did you mean 'armington_elasticity'? "
+                    f"({N_PAR} allowed keys, all in docs/ODD.md section 8)")
     assert not out.exists()
 
 
@@ -89,7 +93,7 @@ def test_misspelt_set_key_names_the_option_and_the_closest_key(tmp_path):
     out = tmp_path / "out"
     line = _one_line(_invoke(["run", "--set", "levers.aproval_rate_us=0.1", "--out", str(out)]))
     assert line == ("Invalid scenario: --set: unknown key 'levers.aproval_rate_us'; did you "
-                    "mean 'levers.approval_rate_us'? (106 allowed keys, parameters in "
+                    f"mean 'levers.approval_rate_us'? ({N_PAR + 11} allowed keys, parameters in "
                     "docs/ODD.md section 8, levers in section 6)")
     assert not out.exists()
 
@@ -100,11 +104,11 @@ def test_unknown_set_key_without_a_close_one_gets_a_short_list(tmp_path):
                     "approval_rate_allies, approval_rate_us, defense_end_use_denial, "
                     "licence_review_months, ndpr_price_floor, stockpile_target_months, "
                     "substitution_speed, truce_months, us_tariff_on_china, start, truce_start, "
-                    "licence_elements (106 allowed keys, parameters in docs/ODD.md section 8, "
+                    f"licence_elements ({N_PAR + 11} allowed keys, parameters in docs/ODD.md section 8, "
                     "levers in section 6)")
     line = _one_line(_invoke(["run", "--set", "foo=1", "--out", str(tmp_path / "o")]))
     assert line == ("Invalid scenario: --set: unknown key 'foo'; allowed keys: levers.* (12), "
-                    "parameters.* (92), end, firms (106 allowed keys, parameters in "
+                    f"parameters.* ({N_PAR - 3}), end, firms ({N_PAR + 11} allowed keys, parameters in "
                     "docs/ODD.md section 8, levers in section 6)")
     assert not (tmp_path / "o").exists()
 
@@ -144,11 +148,11 @@ def test_sweep_spec_misspellings_are_one_line_each_and_nothing_is_written(tmp_pa
     lines = res.stderr.strip().splitlines()
     assert lines == [
         f"error: invalid sweep spec {spec}: levers[0].name: unknown parameter "
-        "'levers.us_tarif_on_china'; did you mean 'levers.us_tariff_on_china'? (101 allowed "
+        f"'levers.us_tarif_on_china'; did you mean 'levers.us_tariff_on_china'? ({N_PAR + 6} allowed "
         "parameters, parameters in docs/ODD.md section 8, levers in section 6)",
         f"invalid sweep spec {spec}: constants.parameters.armington_elastcity: unknown "
         "parameter 'parameters.armington_elastcity'; did you mean "
-        "'parameters.armington_elasticity'? (101 allowed parameters, parameters in "
+        f"'parameters.armington_elasticity'? ({N_PAR + 6} allowed parameters, parameters in "
         "docs/ODD.md section 8, levers in section 6)"]
     assert not out.exists()
 
@@ -166,7 +170,7 @@ def test_sweep_spec_naming_a_bad_scenario_file_is_short(tmp_path):
     assert res.stderr.strip() == (
         f"error: invalid sweep spec {spec}: scenario: cannot load base scenario '{bad}': "
         f"{bad}: field 'parameters.armington_elastcity': unknown key 'armington_elastcity'; "
-        "did you mean 'armington_elasticity'? (95 allowed keys, all in docs/ODD.md section 8)")
+        f"did you mean 'armington_elasticity'? ({N_PAR} allowed keys, all in docs/ODD.md section 8)")
     assert not (tmp_path / "runs").exists()
 
 

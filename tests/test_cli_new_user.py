@@ -5,6 +5,8 @@ suggestion."""
 from __future__ import annotations
 
 import pytest
+
+from abm.parameters import Parameters
 from sweep_toy_models import write_toy_spec
 from typer.testing import CliRunner
 
@@ -87,7 +89,7 @@ def test_mistyped_set_key_gets_a_suggestion_on_one_stderr_line(tmp_path):
     line = _one_error_line(_invoke(["run", "--set", "levers.aproval_rate_us=0.1", "--out",
                                     str(tmp_path / "o")]))
     assert line.startswith("Invalid scenario: --set: unknown key 'levers.aproval_rate_us'; "
-                           "did you mean 'levers.approval_rate_us'? (106 allowed keys")
+                           f"did you mean 'levers.approval_rate_us'? ({len(Parameters.model_fields) + 11} allowed keys")
 
 
 def test_mistyped_scenario_file_key_and_name_get_a_suggestion(tmp_path):
