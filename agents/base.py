@@ -192,14 +192,11 @@ class Firm(mesa.Agent):
         return s
 
     def expected(self, g: int) -> float:
-        """Expected price of good ``g`` in the firm's region, USD/kg. A good the firm has
-        not priced before starts at its last observed price in the firm's market
-        (:meth:`observed`; the catalogue reference price before any clearing)."""
+        """Expected price of good ``g`` in the firm's region, USD/kg (a good the firm has not
+        priced before starts at the catalogue reference price)."""
         p = self.exp_price.get(g)
         if p is None:
-            o = float(self.observed(g))
-            p = self.exp_price[g] = o if math.isfinite(o) and o > 0 else float(
-                self.model.catalog.ref_price[g])
+            p = self.exp_price[g] = float(self.model.catalog.ref_price[g])
         return p
 
     def observed(self, g: int) -> float:

@@ -224,6 +224,13 @@ class StateReserve(Government):
         self.spent_usd = 0.0
         self._pending: list[tuple[int, int, float]] = []
         self._support: dict[tuple[int, int], float] = {}   # (programme, good) -> USD/kg
+        # the goods of the region's mandates are priced from the start (the base-year
+        # warm-up sets their expectations to the region's market), so a programme's
+        # support price is a market price, not the catalogue reference
+        for m in model.spec.measures:
+            if m.kind in ("stockpile", "state_purchase") and m.actor == region:
+                for g in model.policy.goods_of(m):
+                    self.expected(g)
 
     def apply_rules(self) -> None:
         """A reserve agency sets no tariffs."""
