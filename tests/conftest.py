@@ -33,14 +33,33 @@ def toy_models_importable(monkeypatch):
 #: months of the shared short run of every shipped scenario (see ``shipped_runs``)
 SHORT_RUN_MONTHS = 24
 
+#: per-step observers of the shared runs: scenario name -> {key: fn(model) -> value}, called
+#: after each step; gathered from the ``SHIPPED_RUN_OBSERVERS`` of the collected test modules
+#: before any test runs (pytest_collection_finish)
+_OBSERVERS: dict = {}
+
+
+def pytest_collection_finish(session):
+    for mod in {getattr(item, "module", None) for item in session.items} - {None}:
+        for name, fns in getattr(mod, "SHIPPED_RUN_OBSERVERS", {}).items():
+            _OBSERVERS.setdefault(name, {}).update(fns)
+
 
 class _ShippedRuns:
     """Shipped scenario name -> ``(model, lowest)``: the scenario run with seed 0 for its first
     :data:`SHORT_RUN_MONTHS` months, stepped one month at a time; ``lowest`` is the lowest
-    expected price (USD/kg) any agent held after any step. Each scenario runs on first use."""
+    expected price (USD/kg) any agent held after any step. Each scenario runs on first use.
+
+    ``each_step[name]``: after each step, ``(mass-balance residual relative to
+    max(1, largest cumulative production), lowest stock quantity of any agent)``;
+    ``observed[name][key]``: after each step, the value of a test module's observer (a
+    module sets ``SHIPPED_RUN_OBSERVERS = {name: {key: fn}}``; ``fn(model)`` must not change
+    the model)."""
 
     def __init__(self):
         self._runs = {}
+        self.each_step = {}
+        self.observed = {}
 
     def __getitem__(self, name):
         if name not in self._runs:
@@ -50,10 +69,19 @@ class _ShippedRuns:
 
             m = RareEarthModel(name, seed=0, months=SHORT_RUN_MONTHS)
             lowest = np.inf
+            steps = []
+            observers = _OBSERVERS.get(name, {})
+            observed = self.observed[name] = {key: [] for key in observers}
             for _ in range(SHORT_RUN_MONTHS):
                 m.step()
+                for key, fn in observers.items():
+                    observed[key].append(fn(m))
                 lowest = min(lowest,
                              min(min(a.exp_price.values(), default=np.inf) for a in m.agents))
+                steps.append((float(np.abs(m.mass_balance()).max()
+                                    / max(1.0, float(m.produced.max()))),
+                              min(s.qty for a in m.agents for s in a.stocks.values())))
+            self.each_step[name] = steps
             self._runs[name] = (m, lowest)
         return self._runs[name]
 
@@ -63,8 +91,10 @@ def shipped_runs():
     """One short run of each shipped scenario, shared by the tests that check every scenario
     (tests/test_sourcing.py: no price at a guard; tests/test_scenarios_library.py: mass
     balance) and by tests that need seed 0 of one scenario to at most 24 months
-    (tests/test_model.py: baseline stability, floor and offtake prices; tests/test_investment.py:
-    the hurdle under a price guarantee), so each scenario runs once per session instead of
-    once per check. Read-only: a test must not step or change these models."""
+    (tests/test_model.py: baseline stability, floor and offtake prices, mass balance after
+    each step, determinism, the recorded metrics; tests/test_investment.py: the hurdle under
+    a price guarantee, entrants; tests/test_reproduce.py: the floor and offtake), so each
+    scenario runs once per session instead of once per check. Read-only: a test must not
+    step or change these models."""
     return _ShippedRuns()
 

@@ -19,7 +19,6 @@ from abm.accounts import (
     value_added_lost,
 )
 from abm.data import DataError, load_table, validate_frame
-from abm.model import RareEarthModel
 
 
 # ---------------------------------------------------------------- hand-checkable cases
@@ -125,29 +124,38 @@ def test_bad_io_row_names_file_and_field():
 
 # ---------------------------------------------------------------- the model's accounts
 @pytest.fixture(scope="module")
-def run():
-    """controls-2025 for 21 months (tariffs from 2025-02, the DoD floor from 2025-07), with
-    the monthly tariff check on the model's state."""
-    m = RareEarthModel("controls-2025", seed=1, months=21)
-    checks = []
-    for _ in range(m.months):
-        t = m.steps
-        m.step()
-        res = m.last_clearing
-        contract = res.contract.sum(axis=3)
-        spot = res.flows.sum(axis=3) - contract
-        R = m.R
-        expect = np.zeros(R)
-        # explicit loop: rate x customs value x flow on every foreign arc
-        for g, o, d in zip(*np.nonzero((spot + contract) > 0)):
-            if o != d:
-                rate = m.policy.tariff[g, o, d]
-                expect[d] += rate * 1000.0 * (spot[g, o, d] * m.accounts.customs_spot[g, o]
-                                              + contract[g, o, d]
-                                              * m.accounts.customs_contract[g, o])
-        got = [m.recorder.value(t, "tariff_revenue", "all", c) for c in m.region_codes]
-        checks.append((expect, np.array(got)))
+def run(shipped_runs):
+    """controls-2025, seed 0, 24 months (tariffs from 2025-02, the DoD floor from 2025-07;
+    the shared run of conftest.py shipped_runs, was a 21-month run of seed 1), with the
+    monthly tariff check on the model's state (``SHIPPED_RUN_OBSERVERS``)."""
+    m, _ = shipped_runs["controls-2025"]
+    checks = shipped_runs.observed["controls-2025"]["accounts_tariff_check"]
+    assert len(checks) == m.steps == 24
     return m, m.timeseries(), checks
+
+
+def _tariff_check(m):
+    """After a step: the expected tariff revenue of each region (an explicit loop) and the
+    recorded one."""
+    t = m.steps - 1
+    res = m.last_clearing
+    contract = res.contract.sum(axis=3)
+    spot = res.flows.sum(axis=3) - contract
+    R = m.R
+    expect = np.zeros(R)
+    # explicit loop: rate x customs value x flow on every foreign arc
+    for g, o, d in zip(*np.nonzero((spot + contract) > 0)):
+        if o != d:
+            rate = m.policy.tariff[g, o, d]
+            expect[d] += rate * 1000.0 * (spot[g, o, d] * m.accounts.customs_spot[g, o]
+                                          + contract[g, o, d]
+                                          * m.accounts.customs_contract[g, o])
+    got = [m.recorder.value(t, "tariff_revenue", "all", c) for c in m.region_codes]
+    return expect, np.array(got)
+
+
+#: the tariff check after each step of the shared controls-2025 run (conftest.py)
+SHIPPED_RUN_OBSERVERS = {"controls-2025": {"accounts_tariff_check": _tariff_check}}
 
 
 def test_tariff_revenue_each_month(run):

@@ -188,30 +188,37 @@ def test_scenario_picker_and_reset(ui):
     assert ui.session.settings == type(ui.session.settings).for_scenario("baseline")
 
 
-@pytest.mark.parametrize("extreme", [
-    {"us_tariff_on_china": 500, "approval_rate_allies": 0, "approval_rate_us": 0,
-     "ndpr_price_floor": 0, "stockpile_target_months": 0, "denial": "on"},
-    {"us_tariff_on_china": 0, "approval_rate_allies": 100, "approval_rate_us": 100,
-     "ndpr_price_floor": 300, "stockpile_target_months": 24, "denial": "off"},
+@pytest.mark.parametrize(("extreme", "start", "steps_to_start"), [
+    ({"us_tariff_on_china": 500, "approval_rate_allies": 0, "approval_rate_us": 0,
+      "ndpr_price_floor": 0, "stockpile_target_months": 0, "denial": "on"},
+     None, LEVERS_FROM),      # the levers' default start, 2025-04
+    # the open extremes from 2024-02 (step 1): 3 months under the levers as above, without
+    # the 14 UI steps before 2025-04 (the default start is the closed case's)
+    ({"us_tariff_on_china": 0, "approval_rate_allies": 100, "approval_rate_us": 100,
+      "ndpr_price_floor": 300, "stockpile_target_months": 24, "denial": "off"},
+     "2024-02", 1),
 ], ids=["closed", "open"])
-def test_extreme_levers_run_without_errors(ui, extreme):
+def test_extreme_levers_run_without_errors(ui, extreme, start, steps_to_start):
     extreme = dict(extreme)
     ui.toggle("ree-denial", extreme.pop("denial"))
     for name, value in extreme.items():
         ui.set_lever(name, value)
+    if start:
+        ui.one(v.Select, class_="ree-lever-start").v_model = start
     ui.click("ree-reset")
     lv = ui.model.spec.levers
     assert lv.us_tariff_on_china == pytest.approx(extreme["us_tariff_on_china"] / 100)
     assert lv.approval_rate_allies == pytest.approx(extreme["approval_rate_allies"] / 100)
-    for _ in range(LEVERS_FROM + 3):  # past the month the levers take effect
+    assert lv.start == (start or "2025-04")
+    for _ in range(steps_to_start + 3):  # past the month the levers take effect
         ui.click("ree-step")
-    assert ui.model.steps == LEVERS_FROM + 3
+    assert ui.model.steps == steps_to_start + 3
     assert not ui.errors()
     ui.one(v.Checkbox, label="policy measures only").v_model = True
     log = ui.text("ree-events-box")
     want = f"US tariff on China set to {extreme['us_tariff_on_china']}% (lever)"
-    assert want in log and "2025-04" in log and "ree-emergent" not in log
-    assert all(len(s["data"]) == LEVERS_FROM + 3 for s in ui.charts()[0]["series"])
+    assert want in log and (start or "2025-04") in log and "ree-emergent" not in log
+    assert all(len(s["data"]) == steps_to_start + 3 for s in ui.charts()[0]["series"])
 
 
 def test_truce_substitution_and_lever_start(ui):

@@ -152,12 +152,14 @@ def test_pipeline_in_model_units_and_size_distribution():
 
 # ------------------------------------------------------------------ in the model
 @pytest.fixture(scope="module")
-def run14():
-    m = RareEarthModel("baseline", seed=0, months=14)
-    before = {a.unique_id for a in m.agents}
-    names0 = {a.name for a in m.agents}
-    m.run()
-    return m, before, names0
+def run14(shipped_runs):
+    """baseline, seed 0: the shared 24-month run of conftest.py shipped_runs (was a 14-month
+    run of its own), the ids and names of the agents of the built world (a fresh build with
+    the same seed)."""
+    m0 = RareEarthModel("baseline", seed=0)
+    before = {a.unique_id for a in m0.agents}
+    names0 = {a.name for a in m0.agents}
+    return shipped_runs["baseline"][0], before, names0
 
 
 def test_a_new_firm_enters_during_the_run(run14):
@@ -390,16 +392,19 @@ def test_a_project_decided_before_the_run_is_committed_at_once_and_starts_at_its
     assert phoenix.committed is None
 
 
-def test_a_committed_entrant_goes_on_learning_prices_before_it_starts_up():
+def test_a_committed_entrant_goes_on_learning_prices_before_it_starts_up(shipped_runs):
     """An entrant committed to a project updates its expectations every month until
     start-up (before session 8 it kept those of the month it committed: Mt Weld entered the
     2011 boom with 2009 prices and mothballed the next month)."""
+    # the anchor of the built world (a fresh build), then after 24 months: the shared run of
+    # embargo-2010, seed 0 (conftest.py shipped_runs; was a 24-month run of its own)
     m = RareEarthModel("embargo-2010", seed=0, months=24)
+    nd = m.catalog.index["ox_Nd"]
+    at_commit = next(x for x in m.pipeline.projects if x.pid == "lynas_mt_weld").agent.anchor(nd)
+    m = shipped_runs["embargo-2010"][0]
+    assert m.steps == 24
     weld = next(x for x in m.pipeline.projects if x.pid == "lynas_mt_weld")
     a = weld.agent
-    nd = m.catalog.index["ox_Nd"]
-    at_commit = a.anchor(nd)
-    m.run()
     assert weld.committed == 0 and weld.startup is None       # committed, not yet started
     # Nd rose about fourfold in China over 2010; the entrant's anchor followed it
     assert a.anchor(nd) > 1.5 * at_commit

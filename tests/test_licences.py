@@ -297,18 +297,35 @@ def test_a_regime_dated_inside_a_month_binds_only_from_its_date():
     assert _days_before("2024-02-15") == pytest.approx(14 / 29)
 
 
-def test_first_month_of_the_2025_regime_lets_the_days_before_it_through():
-    from abm.model import RareEarthModel
-    m = RareEarthModel("controls-2025", seed=0, months=17)
-    m.run(15)                                    # through March 2025
-    m.step()                                     # April 2025: the regime's first month
+def _regime_start(m):
+    """After the steps of April and May 2025 (steps 15 and 16 of controls-2025): the
+    unlicensed share of Dy and Nd oxide from China to the US, China's Dy oxide exports, the
+    largest unlicensed share and the month simulated; None in other months."""
+    if m.steps not in (16, 17):
+        return None
     share = m.policy.unlicensed_share
     cn, us = m.region_index["CN"], m.region_index["US"]
-    dy = m.catalog.index["ox_Dy"]
-    assert share[dy, cn, us, 0] == pytest.approx(3 / 30)
-    assert share[m.catalog.index["ox_Nd"], cn, us, 0] == 0.0      # Nd is not licensed
+    dy, nd = m.catalog.index["ox_Dy"], m.catalog.index["ox_Nd"]
+    flows = m.last_clearing.flows
+    return (float(share[dy, cn, us, 0]), float(share[nd, cn, us, 0]),
+            float(flows[dy, cn].sum() - flows[dy, cn, cn].sum()), float(share.max()),
+            str(m.date_of(m.steps - 1))[:7])
+
+
+#: the first two months of the 2025 regime in the shared controls-2025 run (conftest.py)
+SHIPPED_RUN_OBSERVERS = {"controls-2025": {"licences_regime_start": _regime_start}}
+
+
+def test_first_month_of_the_2025_regime_lets_the_days_before_it_through(shipped_runs):
+    # controls-2025, seed 0: the shared run of conftest.py shipped_runs, observed after the
+    # steps of April 2025 (the regime's first month) and May (was a 17-month run of its own)
+    shipped_runs["controls-2025"]
+    obs = shipped_runs.observed["controls-2025"]["licences_regime_start"]
+    dy_share, nd_share, exports, _, month = obs[15]
+    assert month == "2025-04"
+    assert dy_share == pytest.approx(3 / 30)
+    assert nd_share == 0.0                                       # Nd is not licensed
     # no approval can be usable in the first month, yet some Dy leaves China
-    exports = m.last_clearing.flows[dy, cn].sum() - m.last_clearing.flows[dy, cn, cn].sum()
     assert exports > 0
-    m.step()
-    assert m.policy.unlicensed_share.max() == 0.0                # May: full regime
+    *_, largest, month = obs[16]
+    assert month == "2025-05" and largest == 0.0                 # May: full regime

@@ -74,9 +74,11 @@ def _hidden(out: Path) -> list[str]:
 @pytest.mark.timeout(300)
 @pytest.mark.parametrize(("point", "after_kill", "after_next"), [
     ("after-retire", None, 0),       # out renamed away: restored by the next run
-    ("after-mark", None, 0),
     ("after-publish", 1, 1),         # the new output is in place: the old one is removed
-    ("before-delete", 1, 1),
+    # a kill point of each outcome above runs by default; the two others (a Python process
+    # each, 4-6 s) in the slow set
+    pytest.param("after-mark", None, 0, marks=pytest.mark.slow),
+    pytest.param("before-delete", 1, 1, marks=pytest.mark.slow),
 ])
 def test_sigkill_during_replacement_keeps_one_complete_output(tmp_path, point, after_kill,
                                                               after_next):

@@ -173,10 +173,16 @@ def test_unreachable_dask_scheduler_is_a_clean_error():
         open_backend("dask", address=f"tcp://127.0.0.1:{port}", connect_timeout=2)
 
 
+@pytest.mark.slow      # a scheduler and two worker processes, then a nanny restart: 10-14 s
 @pytest.mark.timeout(180)
 def test_dask_reschedules_tasks_of_a_killed_worker(reference, tmp_path):
     """SIGKILL one of two `dask worker` processes mid-sweep: its tasks are rescheduled (the
-    nanny restarts it) and the table equals the sequential one."""
+    nanny restarts it) and the table equals the sequential one.
+
+    Slow set: on a loaded 2-core machine the surviving worker may finish the sweep before
+    the nanny's restarted worker joins (then ``len(pids_used) >= 3`` fails). The default
+    run keeps the real scheduler and workers (the test above) and the retried worker crash
+    of the process backend (test_process_worker_crash_is_retried_then_recorded)."""
     _spec, ref = reference
     slow = write_toy_spec(tmp_path / "toy.toml", model="slow_evaluate",
                           design='method = "lhs"\nn = 24', replicates=2,

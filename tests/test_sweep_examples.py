@@ -64,17 +64,17 @@ def test_example_names_exist_in_the_model(path, tmp_path):
 @needs_abm
 @pytest.mark.timeout(300)
 def test_tiny_real_sweep(tmp_path):
-    """4 runs of the real model (6 months): 2 tariff levels x 2 replicates, process backend,
+    """4 runs of the real model (3 months): 2 tariff levels x 2 replicates, process backend,
     then the same plan on the sequential backend (the plumbing and determinism of a real
-    sweep; 6 months, was 12, are enough for both)."""
-    # outcomes defined within 6 months (china_content_*_2030 needs a horizon into 2030)
+    sweep; 3 months, was 12 then 6, are enough for both)."""
+    # outcomes defined within 3 months (china_content_*_2030 needs a horizon into 2030)
     outcomes = ["peak_dy_price_outside_china", "oem_lost_output_months",
                 "us_oem_lost_output_usd", "cumulative_subsidy_cost"]
     spec = tmp_path / "tiny.toml"
     spec.write_text(f"""
 name = "tiny"
 scenario = "baseline"
-months = 6
+months = 3
 replicates = 2
 seed_root = 7
 outcomes = {outcomes!r}
