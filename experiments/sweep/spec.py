@@ -631,15 +631,13 @@ def _levers_after_run(spec: ExperimentSpec, handle: Any, base: Any,
     """``months`` runs that end before ``levers.start`` while the constants or a varied
     parameter set a lever acting only from that month: refused, as ``ree run --months``
     refuses them (:func:`experiments.inputs.levers_never_apply`), since every run would
-    show the lever without effect. Skipped for models without ``gated_levers`` and when
-    ``levers.start`` itself varies."""
+    show the lever without effect. Skipped for models without ``gated_levers``."""
     from ..inputs import levers_never_apply
 
-    varied = [p for g in ("uncertainties", "levers") for p in getattr(spec, g)]
-    if not hasattr(base, "gated_levers") or any(p.name == "levers.start" for p in varied):
+    if not hasattr(base, "gated_levers"):
         return []
-    hint = ("set months to at least {need} or levers.start earlier (constants: "
-            "levers.start = \"YYYY-MM\")")
+    hint = ("set months to at least {need} or use a scenario whose [levers] start is "
+            "earlier")
     found = levers_never_apply(base, months)
     if found is not None:
         need, gated = found
