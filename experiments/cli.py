@@ -37,6 +37,9 @@ def use_data_folder(folder: Path | None) -> None:
     if folder is None:
         return
     from abm.data import DATA_ENV, DataError, check_tables
+    if not Path(folder).expanduser().is_dir():  # named as the user gave it, not REE_DATA_DIR
+        fail(f"--data {folder}: not a folder; give a folder of calibration tables (CSV files "
+             "named as in abm/data)", prefix="Invalid data:")
     os.environ[DATA_ENV] = str(Path(folder).expanduser().resolve())
     try:
         check_tables()
@@ -120,7 +123,35 @@ def parse_sets(items: list[str] | None) -> dict:
             out[key] = tomllib.loads(f"v = {text}")["v"]
         except tomllib.TOMLDecodeError:
             out[key] = text.strip()
+            kind = _set_value_kind(key)
+            if kind is not None:  # a bare word for a number or a boolean: not "quoted"
+                raise typer.BadParameter(f"{key}={text.strip()}: {text.strip()!r} is not "
+                                         f"{kind[0]} (allowed: {kind[1]})", param_hint="--set")
     return out
+
+
+def _set_value_kind(key: str) -> tuple[str, str] | None:
+    """For a ``--set`` key whose value must be a number or a boolean: (what it must be,
+    the allowed values, e.g. ``("a number", "a number from 0.0 to 1.0")``); None for other
+    keys (text such as ``end`` or ``levers.start``, or an unknown key, which
+    :func:`abm.scenario.apply_overrides` names)."""
+    from abm.scenario import Scenario, parameter_space
+
+    info = parameter_space().get(key)
+    if key == "firms":
+        bounds = {type(m).__name__: getattr(m, "ge", getattr(m, "le", None))
+                  for m in Scenario.model_fields["firms"].metadata}
+        info = {"type": "integer", "low": bounds.get("Ge"), "high": bounds.get("Le")}
+    if info is None:
+        return None
+    if info["type"] == "bool":
+        return "true or false", "true or false"
+    what = "an integer" if info["type"] == "integer" else "a number"
+    lo, hi = info.get("low"), info.get("high")
+    allowed = (f"{what} from {lo} to {hi}" if lo is not None and hi is not None else
+               f"{what} >= {lo}" if lo is not None else
+               f"{what} <= {hi}" if hi is not None else what)
+    return ("a whole number" if what == "an integer" else "a number"), allowed
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -136,7 +167,8 @@ def parse_seeds(text: str) -> list[int]:
         if len(parts) == 1 and parts[0].isdigit():
             n = int(parts[0])
             if n < 1:
-                raise ValueError
+                raise typer.BadParameter(f"{text!r}: a count of seeds must be at least 1; "
+                                         f"give {forms}", param_hint="--seeds")
             return list(range(n))
         seeds: list[int] = []
         for t in parts:

@@ -26,9 +26,19 @@ _LIMITS = {"greater_than_equal": ">=", "greater_than": ">", "less_than_equal": "
            "less_than": "<"}
 
 
-def _allowed(param) -> str:
+#: What an option accepts when its range is checked later, against something the command
+#: line does not know yet (``ree run --months``: the scenario's horizon), keyed by
+#: "<sub-command path> <option>" (the path without the program name); other number options
+#: state their type and ``min``/``max``.
+ALLOWED = {"run --months": "an integer from 1 to the scenario's horizon"}
+
+
+def _allowed(param, where: str = "") -> str:
     """What a number option accepts, e.g. ``an integer >= 0`` or ``a number from 0.5 to
-    0.999`` (from its type and its ``min``/``max``); ``""`` for other parameters."""
+    0.999`` (from its type and its ``min``/``max``, or :data:`ALLOWED` for ``where``, the
+    sub-command path and option); ``""`` for other parameters."""
+    if where in ALLOWED:
+        return ALLOWED[where]
     kind = getattr(getattr(param, "type_descriptor", None), "annotation", None)
     what = {int: "an integer", float: "a number"}.get(kind)
     if what is None:
@@ -70,7 +80,7 @@ def usage_error_line(exc, where: str = "") -> str:
         what = f"missing {'argument' if name.isupper() else 'option'} {name}"
     elif isinstance(exc, _cx.BadParameter) and errors:
         e = errors[0]
-        allowed = _allowed(exc.param)
+        allowed = _allowed(exc.param, " ".join(path.split()[1:] + [name]))
         got = e.get("input")
         if e["type"] in _LIMITS:
             what = f"{name}: {got} is out of range"

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 __all__ = ["InputFileError", "check_end", "did_you_mean", "last_data_month",
-           "load_scenario_input", "read_text_file", "scenario_with_overrides"]
+           "levers_never_apply", "load_scenario_input", "read_text_file",
+           "scenario_with_overrides"]
 
 _BOMS = ((codecs.BOM_UTF32_LE, "UTF-32"), (codecs.BOM_UTF32_BE, "UTF-32"),
          (codecs.BOM_UTF16_LE, "UTF-16"), (codecs.BOM_UTF16_BE, "UTF-16"))
@@ -129,3 +130,18 @@ def load_scenario_input(name_or_path: Any) -> Any:
             raise ScenarioError(str(exc)) from None
         return loads_scenario(text, str(Path(name_or_path)))
     return load_scenario(name_or_path)
+
+
+def levers_never_apply(scenario: Any, months: int | None) -> tuple[int, list[str]] | None:
+    """For a run of ``months`` months (None: the whole horizon) of ``scenario`` (an
+    :class:`abm.scenario.Scenario`) that ends before ``levers.start`` while levers that act
+    only from that month are set (:meth:`~abm.scenario.Scenario.gated_levers`): the months
+    a run needs for them to apply (step of ``levers.start`` + 1) and their names; else None.
+    A whole-horizon run is checked by the scenario itself (``levers.start`` inside it)."""
+    from abm.timeline import month_index, to_month
+
+    gated = scenario.gated_levers()
+    if not gated or months is None:
+        return None
+    first = month_index(scenario.levers.start, to_month(scenario.start))
+    return (first + 1, gated) if first >= int(months) else None

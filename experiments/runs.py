@@ -22,8 +22,7 @@ from abm.accounts import ACCOUNT_METRICS, FOCUS_REGIONS
 from abm.data import check_tables
 from abm.model import RareEarthModel, check_months
 from abm.scenario import Scenario
-from abm.timeline import month_index, to_month
-from experiments.inputs import scenario_with_overrides
+from experiments.inputs import levers_never_apply, scenario_with_overrides
 from experiments.terminal import RunProgress
 
 PACKAGES = ("mesa", "numpy", "scipy", "pandas", "pyarrow", "pydantic", "matplotlib")
@@ -584,15 +583,13 @@ def run_to_folder(scenario: str | Path | Scenario, out: Path, *, seed: int = 0,
     """
     sc = scenario_with_overrides(scenario, overrides)
     check_months(sc, months, minimum=1, name="--months")     # before any work
-    gated = sc.gated_levers()
-    if gated and months is not None:
-        first = month_index(sc.levers.start, to_month(sc.start))
-        if first >= int(months):
-            raise ValueError(
-                f"levers.start {sc.levers.start} comes after the run's last month "
-                f"({sc.start} + {int(months)} months), so the levers set ({', '.join(gated)}) "
-                f"would never apply; run at least {first + 1} months or set levers.start "
-                "earlier (--set levers.start=YYYY-MM)")
+    if (never := levers_never_apply(sc, months)) is not None:
+        need, gated = never
+        raise ValueError(
+            f"levers.start {sc.levers.start} comes after the run's last month "
+            f"({sc.start} + {int(months)} months), so the levers set ({', '.join(gated)}) "
+            f"would never apply; run at least {need} months or set levers.start "
+            "earlier (--set levers.start=YYYY-MM)")
     check_tables()                                           # every data table, before any work
     out = check_output_folder(out)
     if remove_stale_staging(out):  # what a killed run left: restored or removed

@@ -190,7 +190,8 @@ def test_reproduce_bad_backend_is_one_line_before_any_work(tmp_path):
     (["run", "--seed", "-1"], "ree run: error: --seed: -1 is out of range (allowed: an "
                               "integer >= 0); see 'ree run --help'"),
     (["run", "--months", "1.5"], "ree run: error: --months: '1.5' is not an integer "
-                                 "(allowed: an integer); see 'ree run --help'"),
+                                 "(allowed: an integer from 1 to the scenario's horizon); "
+                                 "see 'ree run --help'"),
     (["run", "--bogus"], "ree run: error: no such option --bogus; see 'ree run --help'"),
     (["run", "--seeed", "1"], "ree run: error: no such option --seeed; did you mean --seed "
                               "or --seeds? see 'ree run --help'"),

@@ -64,16 +64,22 @@ def test_example_names_exist_in_the_model(path, tmp_path):
 @needs_abm
 @pytest.mark.timeout(300)
 def test_tiny_real_sweep(tmp_path):
-    """4 runs of the real model (3 months): 2 tariff levels x 2 replicates, process backend,
+    """4 runs of the real model (3 months, the tariff lever acting from the second month): 2
+    tariff levels x 2 replicates, process backend,
     then the same plan on the sequential backend (the plumbing and determinism of a real
     sweep; 3 months, was 12 then 6, are enough for both)."""
     # outcomes defined within 3 months (china_content_*_2030 needs a horizon into 2030)
     outcomes = ["peak_dy_price_outside_china", "oem_lost_output_months",
                 "us_oem_lost_output_usd", "cumulative_subsidy_cost"]
+    # the levers act from levers.start (2025-04 by default): a 3-month sweep of a lever needs
+    # a scenario whose levers start inside those months, else the spec is refused
+    base = tmp_path / "early_levers.toml"
+    base.write_text('extends = "baseline"\nname = "baseline-early-levers"\n'
+                    '[levers]\nstart = "2024-02"\n')
     spec = tmp_path / "tiny.toml"
     spec.write_text(f"""
 name = "tiny"
-scenario = "baseline"
+scenario = "{base}"
 months = 3
 replicates = 2
 seed_root = 7

@@ -450,8 +450,10 @@ def analyze(
     spec, handle, digest = load_spec(spec_path)
     store = RunStore(Path(out or DEFAULT_OUT) / spec.name)
     store.check_folder()
+    # the spec and the --out given, for the commands a message suggests
+    where = f"{spec_path}" + (f" --out {out}" if out and str(out) != DEFAULT_OUT else "")
     if not store.exists():
-        raise AnalysisError(f"no sweep in {store.root}; run `ree sweep run {spec_path}` first")
+        raise AnalysisError(f"no sweep in {store.root}; run `ree sweep run {where}` first")
     if store.stored_hash() != spec.spec_hash(digest):
         raise AnalysisError(
             f"the store {store.root} holds results of a different spec; rerun the sweep "
@@ -463,7 +465,7 @@ def analyze(
     missing = [o for o in spec.outcomes if o not in ok.columns]
     if ok.empty:
         raise AnalysisError(f"no finished runs in {store.root} to analyse; run "
-                            f"`ree sweep run {spec_path}` first")
+                            f"`ree sweep run {where}` first")
     if missing:
         raise AnalysisError(f"the finished runs in {store.root} lack the outcomes {missing}; "
                             "rerun the sweep (with --fresh)")
@@ -471,7 +473,6 @@ def analyze(
     adir.mkdir(parents=True, exist_ok=True)
     files: list[str] = []
     notes: list[str] = []
-    where = f"{spec_path}" + (f" --out {out}" if out and str(out) != DEFAULT_OUT else "")
     partial = _partial_warning(table, where)
     warned: list[str] = [partial] if partial else []
 
@@ -509,7 +510,7 @@ def analyze(
             raise AnalysisError(
                 f"{SA_METHODS[spec.design.method]} indices need every design row; "
                 f"{len(missing)} of {len(means)} rows have no successful run "
-                f"({n_failed} failed runs among them). Finish the sweep (`ree sweep run`, "
+                f"({n_failed} failed runs among them). Finish the sweep (`ree sweep run {where}`, "
                 "`--retry-failed` for failures) before analysing."
             )
         method, indices, s2, salib_lines = _sensitivity(spec, means, conf_level,

@@ -626,6 +626,44 @@ def _model_message(exc: BaseException) -> str:
     return msg.rsplit("Value error, ", 1)[-1]
 
 
+def _levers_after_run(spec: ExperimentSpec, handle: Any, base: Any,
+                      months: int | None) -> list[tuple[str, str]]:
+    """``months`` runs that end before ``levers.start`` while the constants or a varied
+    parameter set a lever acting only from that month: refused, as ``ree run --months``
+    refuses them (:func:`experiments.inputs.levers_never_apply`), since every run would
+    show the lever without effect. Skipped for models without ``gated_levers``."""
+    from ..inputs import levers_never_apply
+
+    if not hasattr(base, "gated_levers"):
+        return []
+    hint = ("set months to at least {need} or use a scenario whose [levers] start is "
+            "earlier")
+    found = levers_never_apply(base, months)
+    if found is not None:
+        need, gated = found
+        return [("months", f"{months} months from {base.start} end before levers.start "
+                 f"{base.levers.start}, so the constants' levers ({', '.join(gated)}) would "
+                 "never apply; " + hint.format(need=need))]
+    for group in ("uncertainties", "levers"):
+        for i, p in enumerate(getattr(spec, group)):
+            if not p.name.startswith("levers."):
+                continue
+            value = p.levels[0] if p.levels else p.low
+            if value is None:
+                continue
+            try:
+                found = levers_never_apply(handle.check_overrides(base, {p.name: value}),
+                                           months)
+            except (ValueError, TypeError, KeyError):  # a bad value: reported above
+                continue
+            if found is not None:
+                return [(f"{group}[{i}].name", f"({p.name!r}) {months} months from "
+                         f"{base.start} end before levers.start {base.levers.start}, so "
+                         "this lever would never apply and every run would show it without "
+                         "effect; " + hint.format(need=found[0]))]
+    return []
+
+
 def _check_runs(spec: ExperimentSpec, handle: Any) -> list[tuple[str, str]]:
     """What the model itself says about the runs, before any run: every constant and every
     level (or ``low``/``high``) of every parameter is applied to the base scenario as the
@@ -660,6 +698,7 @@ def _check_runs(spec: ExperimentSpec, handle: Any) -> list[tuple[str, str]]:
         months = handle.check_months(base, spec.months)
     except ValueError as exc:
         return problems + [("months", str(exc))]
+    problems += _levers_after_run(spec, handle, base, months)
     for name, why in handle.check_outcomes(base, months, list(spec.outcomes)).items():
         problems.append((f"outcomes[{spec.outcomes.index(name)}]", why))
     return problems
