@@ -395,10 +395,9 @@ def clear(book: OrderBook, terms: ArcTerms, ref_price: np.ndarray, *,
         off[:, 2] -= c_fill_off
         bid[:, 3] -= c_fill_bid
         cap = np.maximum(cap - contract, 0.0)
-        # what contracts left of each quota (cross-border deliveries only)
-        quotas = [(goods, o, max(qq - (contract[goods, o].sum()
-                                       - contract[goods, o, o].sum()), 0.0))
-                  for goods, o, qq in quotas]
+        # what contracts left of each import quota (cross-border deliveries only); export
+        # quotas are left whole: exports under them are not delivered on contract
+        # (SupplierRelations.allocate), they clear on spot through licences
         imports = [(goods, d, max(qq - (contract[goods, :, d].sum()
                                         - contract[goods, d, d].sum()), 0.0))
                    for goods, d, qq in imports]

@@ -80,7 +80,7 @@ class Parameters(NumbersModel):
         -0.25, "-", -1.0, -0.05,
         "short-run REE demand is very inelastic; 2010-11: ~10x price for ~40% export cut",
         "Price elasticity of end-use demand (OEM, defense and non-magnet buyers) around the "
-        "base-year reference price.")
+        "buyer's base-year price (Firm.base_price).")
     demand_outlook_scale: float = P(
         1.0, "-", 0.0, 2.0,
         "1 = IEA GCMO 2024 APS by sector (demand_outlook.csv); about 1.7 reproduces the "

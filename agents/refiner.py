@@ -107,9 +107,10 @@ class Refiner(Firm):
         self._basket_of = None
 
     def basket_index(self, oxide: np.ndarray | None = None) -> float:
-        """Expected oxide prices relative to reference, weighted by the reference value of a
-        tonne of this plant's current feed mix (a price index, 1 at base); ``oxide``: the
-        expected oxide prices if already read (:meth:`expected_oxides`)."""
+        """Expected oxide prices relative to the plant's base-year prices
+        (:meth:`~agents.base.Firm.base_price`), weighted by the base-year value of a tonne of
+        its current feed mix (a price index, 1 at base); ``oxide``: the expected oxide prices
+        if already read (:meth:`expected_oxides`)."""
         if oxide is None:
             oxide = self.expected_oxides()
         comp, ref = self._basket()

@@ -8,11 +8,10 @@ UTF-16, a binary file) is refused with one line naming the file, before any work
 from __future__ import annotations
 
 import codecs
-import difflib
 from pathlib import Path
 from typing import Any
 
-__all__ = ["InputFileError", "check_end", "did_you_mean", "last_data_month",
+__all__ = ["InputFileError", "check_end", "last_data_month",
            "levers_never_apply", "load_scenario_input", "read_text_file",
            "scenario_with_overrides"]
 
@@ -50,14 +49,6 @@ def read_text_file(path: str | Path) -> str:
         raise InputFileError(f"{p} is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset "
                              f"{exc.start}); save it as UTF-8 (with or without a byte-order "
                              "mark)") from None
-
-
-def did_you_mean(word: str, choices: list[str]) -> str:
-    """``"did you mean 'X'? "`` for the closest of ``choices`` to ``word``
-    (:func:`difflib.get_close_matches`, cutoff 0.6), or ``""`` when none is close. The
-    messages of unknown names are written by :func:`abm.scenario.unknown_name`."""
-    hits = difflib.get_close_matches(word, [str(c) for c in choices], n=1, cutoff=0.6)
-    return f"did you mean '{hits[0]}'? " if hits else ""
 
 
 def last_data_month() -> str:

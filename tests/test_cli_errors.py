@@ -104,12 +104,12 @@ def test_unknown_set_key_without_a_close_one_gets_a_short_list(tmp_path):
                     "approval_rate_allies, approval_rate_us, defense_end_use_denial, "
                     "licence_review_months, ndpr_price_floor, stockpile_target_months, "
                     "substitution_speed, truce_months, us_tariff_on_china, start, truce_start, "
-                    f"licence_elements ({N_PAR + 11} allowed keys, parameters in docs/ODD.md section 8, "
-                    "levers in section 6)")
+                    f"licence_elements ({N_PAR + 11} allowed keys, parameters in docs/ODD.md "
+                    "section 8, levers in section 6)")
     line = _one_line(_invoke(["run", "--set", "foo=1", "--out", str(tmp_path / "o")]))
     assert line == ("Invalid scenario: --set: unknown key 'foo'; allowed keys: levers.* (12), "
-                    f"parameters.* ({N_PAR - 3}), end, firms ({N_PAR + 11} allowed keys, parameters in "
-                    "docs/ODD.md section 8, levers in section 6)")
+                    f"parameters.* ({N_PAR - 3}), end, firms ({N_PAR + 11} allowed keys, "
+                    "parameters in docs/ODD.md section 8, levers in section 6)")
     assert not (tmp_path / "o").exists()
 
 
@@ -148,8 +148,9 @@ def test_sweep_spec_misspellings_are_one_line_each_and_nothing_is_written(tmp_pa
     lines = res.stderr.strip().splitlines()
     assert lines == [
         f"error: invalid sweep spec {spec}: levers[0].name: unknown parameter "
-        f"'levers.us_tarif_on_china'; did you mean 'levers.us_tariff_on_china'? ({N_PAR + 6} allowed "
-        "parameters, parameters in docs/ODD.md section 8, levers in section 6)",
+        "'levers.us_tarif_on_china'; did you mean 'levers.us_tariff_on_china'? "
+        f"({N_PAR + 6} allowed parameters, parameters in docs/ODD.md section 8, levers in "
+        "section 6)",
         f"invalid sweep spec {spec}: constants.parameters.armington_elastcity: unknown "
         "parameter 'parameters.armington_elastcity'; did you mean "
         f"'parameters.armington_elasticity'? ({N_PAR + 6} allowed parameters, parameters in "
@@ -170,7 +171,8 @@ def test_sweep_spec_naming_a_bad_scenario_file_is_short(tmp_path):
     assert res.stderr.strip() == (
         f"error: invalid sweep spec {spec}: scenario: cannot load base scenario '{bad}': "
         f"{bad}: field 'parameters.armington_elastcity': unknown key 'armington_elastcity'; "
-        f"did you mean 'armington_elasticity'? ({N_PAR} allowed keys, all in docs/ODD.md section 8)")
+        f"did you mean 'armington_elasticity'? ({N_PAR} allowed keys, all in docs/ODD.md "
+        "section 8)")
     assert not (tmp_path / "runs").exists()
 
 

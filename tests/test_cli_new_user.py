@@ -5,15 +5,13 @@ suggestion."""
 from __future__ import annotations
 
 import pytest
-
-from abm.parameters import Parameters
 from sweep_toy_models import write_toy_spec
 from typer.testing import CliRunner
 
-from abm.scenario import ScenarioError
+from abm.parameters import Parameters
+from abm.scenario import ScenarioError, closest_names
 from experiments.cli import app
 from experiments.inputs import (
-    did_you_mean,
     last_data_month,
     scenario_with_overrides,
 )
@@ -89,7 +87,8 @@ def test_mistyped_set_key_gets_a_suggestion_on_one_stderr_line(tmp_path):
     line = _one_error_line(_invoke(["run", "--set", "levers.aproval_rate_us=0.1", "--out",
                                     str(tmp_path / "o")]))
     assert line.startswith("Invalid scenario: --set: unknown key 'levers.aproval_rate_us'; "
-                           f"did you mean 'levers.approval_rate_us'? ({len(Parameters.model_fields) + 11} allowed keys")
+                           "did you mean 'levers.approval_rate_us'? "
+                           f"({len(Parameters.model_fields) + 11} allowed keys")
 
 
 def test_mistyped_scenario_file_key_and_name_get_a_suggestion(tmp_path):
@@ -115,8 +114,8 @@ def test_other_errors_are_one_stderr_line_too(tmp_path):
 
 
 def test_did_you_mean():
-    assert did_you_mean("aproval_rate_us", ["approval_rate_us", "start"]) == \
-        "did you mean 'approval_rate_us'? "
-    assert did_you_mean("zzz", ["approval_rate_us", "start"]) == ""
+    assert closest_names("aproval_rate_us", ["approval_rate_us", "start"]) == \
+        ["approval_rate_us"]
+    assert closest_names("zzz", ["approval_rate_us", "start"]) == []
     with pytest.raises(ScenarioError, match="did you mean 'levers.start'"):
         scenario_with_overrides("baseline", {"levers.strat": "2025-01"})

@@ -7,11 +7,10 @@ from importlib import metadata
 
 import pandas as pd
 import pytest
-
-from abm.parameters import Parameters
 import typer
 from typer.testing import CliRunner
 
+from abm.parameters import Parameters
 from abm.scenario import ScenarioError, load_scenario, loads_scenario
 from experiments.cli import app, parse_seeds, parse_sets
 
@@ -59,7 +58,8 @@ def test_run_with_set_overrides_one_lever(tmp_path):
 
 @pytest.mark.parametrize("item, fragment", [
     ("levers.approval_rate=0.1", ("--set: unknown key 'levers.approval_rate'; did you mean "
-                                  f"'levers.approval_rate_us'? ({len(Parameters.model_fields) + 11} allowed keys")),
+                                  "'levers.approval_rate_us'? "
+                                  f"({len(Parameters.model_fields) + 11} allowed keys")),
     ("levers.approval_rate_us=2", ("field 'levers.approval_rate_us': got 2; allowed: "
                                    "0 <= approval_rate_us <= 1")),
     ("levers.approval_rate_us", "write --set KEY=VALUE"),

@@ -281,3 +281,25 @@ def test_oem_buys_part_of_its_standard_grade_need_as_ht_grade_when_ht_is_cheaper
     finally:
         oem.exp_price.clear()
         oem.exp_price.update(saved)
+
+
+def test_importers_start_at_their_base_year_behaviour_in_the_2009_world():
+    # the failing input of session 10: in the 2009 world delivered Dy in Japan was 1.26x the
+    # reference (origin) price (25% export duty plus transport), and Japanese OEMs started
+    # with a Dy-free target of about 10% at base prices. Price responses are now measured
+    # against each firm's own base-year price (Firm.base_price): at base every OEM's input
+    # price index is 1 and no Dy-free design, substitution or thrifting is adopted
+    m = RareEarthModel("embargo-2010", seed=0, months=1)
+    dy = m.catalog.index["ox_Dy"]
+    jp = [a for a in m.agents_by_type[OEM] if a.region == "JP" and a.sector != "non_magnet"
+          and a.magnet_goods & a.recipe0.keys()]
+    assert jp
+    for a in jp:
+        assert a.expected(dy) / m.catalog.ref_price[dy] > 1.2      # the duty-inflated price
+        assert a.base_price(dy) == a.expected(dy)
+        assert a.price_index() == pytest.approx(1.0)
+        a._substitute()
+        assert a.dy_free_share == 0.0 and a.sub_share == 0.0
+    for mk in m.agents_by_type[MagnetMaker]:
+        mk._thrift()
+        assert mk.hre_factor == 1.0

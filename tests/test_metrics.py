@@ -16,6 +16,7 @@ from abm.metrics import (
     rolling_share,
 )
 from agents import OEM
+from experiments.reproduce.series import recorded
 
 #: to 2025-12: past the 12-month window and into the April 2025 licences (the shared run of
 #: conftest.py shipped_runs; was a 20-month run of its own)
@@ -60,14 +61,6 @@ def _old_headline(m) -> dict[str, float]:
 #: the old headline after each step of the shared controls-2025 run (conftest.py)
 SHIPPED_RUN_OBSERVERS = {"controls-2025": {"metrics_old_headline": _old_headline}}
 
-
-def _rows(ts, metric, good=None, region=None) -> pd.Series:
-    m = ts["metric"] == metric
-    if good is not None:
-        m &= ts["good"] == good
-    if region is not None:
-        m &= ts["region"] == region
-    return ts[m].set_index("date")["value"]
 
 
 # ------------------------------------------------------------------ hand-checkable cases
@@ -123,7 +116,7 @@ def test_headline_is_bit_identical_to_the_old_formulas(run):
         assert np.array_equal(got, want), (key, got, want)
 
 
-def test_headline_columns_are_recorded_rows(run):
+def test_headline_columns_are_recordedrecorded(run):
     m, ts, _old = run
     df = m.headline_frame()
     for _key, label, metric, good, region, partner, div in HEADLINE:
@@ -140,15 +133,15 @@ def test_price_outside_china_median_is_the_median_of_recorded_prices(run):
     price = ts[(ts.metric == "price") & (ts.region != "CN")]
     for good in ("NdPr", "ox_Nd", "ox_Dy", "ox_Tb"):
         old = price[price.good == good].groupby("date")["value"].median()
-        new = _rows(ts, "price_outside_china_median", good, "nonCN")
+        new = recorded(ts, "price_outside_china_median", good, "nonCN")
         pd.testing.assert_series_equal(new, old, check_names=False)
     # the two definitions differ (so both are kept, under their own names)
-    med = _rows(ts, "price_outside_china_median", "ox_Tb")
-    wtd = _rows(ts, "price_outside_china_weighted", "ox_Tb")
+    med = recorded(ts, "price_outside_china_median", "ox_Tb")
+    wtd = recorded(ts, "price_outside_china_weighted", "ox_Tb")
     assert not np.allclose(med.to_numpy(), wtd.reindex(med.index).to_numpy())
 
 
-def test_lost_output_groups_add_up_to_the_sector_rows(run):
+def test_lost_output_groups_add_up_to_the_sectorrecorded(run):
     _m, ts, _old = run
     lo = ts[ts.metric == "lost_output"]
     for metric, keep in (("lost_output_civil_magnet", is_civil_magnet(lo["good"])),
@@ -157,10 +150,10 @@ def test_lost_output_groups_add_up_to_the_sector_rows(run):
         rec = ts[(ts.metric == metric) & (ts.region != "World")].set_index(["date", "region"])
         pd.testing.assert_series_equal(rec["value"].sort_index(), by.sort_index(),
                                        check_names=False, rtol=1e-12)
-        world = _rows(ts, metric, region="World")
+        world = recorded(ts, metric, region="World")
         assert len(world) == MONTHS
         np.testing.assert_allclose(world, lo[keep].groupby("date")["value"].sum(), rtol=1e-12)
-    assert _rows(ts, "lost_output_civil_magnet", region="World").sum() > 0  # a case that bites
+    assert recorded(ts, "lost_output_civil_magnet", region="World").sum() > 0  # a case that bites
 
 
 def test_china_exports_are_the_flows_from_china(run):
@@ -168,7 +161,7 @@ def test_china_exports_are_the_flows_from_china(run):
     fl = ts[(ts.metric == "flow") & (ts.region == "CN") & (ts.partner != "CN")]
     for group, prefix in (("magnets", "mag_"), ("oxides", "ox_")):
         old = fl[fl.good.str.startswith(prefix)].groupby("date")["value"].sum()
-        new = _rows(ts, "china_exports", group, "CN")
+        new = recorded(ts, "china_exports", group, "CN")
         assert len(new) == MONTHS and new.sum() > 0
         np.testing.assert_allclose(new.reindex(old.index), old, rtol=1e-12, atol=1e-5)
 
@@ -177,9 +170,9 @@ def test_china_content_12m_is_the_tonne_weighted_share_of_the_window(run):
     _m, ts, _old = run
     dates = sorted(ts["date"].unique())
     for region in ("US", "EU", "JP", "KR"):
-        got = _rows(ts, "magnets_received", "magnets", region).reindex(dates, fill_value=0.0)
-        share = _rows(ts, "china_content", "magnets", region).reindex(dates, fill_value=0.0)
-        roll = _rows(ts, "china_content_12m", "magnets", region)
+        got = recorded(ts, "magnets_received", "magnets", region).reindex(dates, fill_value=0.0)
+        share = recorded(ts, "china_content", "magnets", region).reindex(dates, fill_value=0.0)
+        roll = recorded(ts, "china_content_12m", "magnets", region)
         assert len(roll) == MONTHS, region
         for k, d in enumerate(dates):
             w = slice(max(0, k - 11), k + 1)
@@ -216,9 +209,9 @@ def test_outcomes_read_the_recorded_series(run):
     # and on the real table: the recorded maxima and sums
     real = {n: OUTCOMES[n].fn(ts) for n in OUTCOMES}
     assert real["peak_dy_price_outside_china"] == \
-        _rows(ts, "price_outside_china_median", "ox_Dy").max()
+        recorded(ts, "price_outside_china_median", "ox_Dy").max()
     assert real["oem_lost_output_usd"] == \
-        _rows(ts, "lost_output_civil_magnet", region="World").sum()
+        recorded(ts, "lost_output_civil_magnet", region="World").sum()
 
 
 def test_reproduction_series_and_run_summary_read_the_recorded_series(run, monkeypatch):
@@ -238,7 +231,7 @@ def test_reproduction_series_and_run_summary_read_the_recorded_series(run, monke
     assert set(s["china_content_12m_last"].values()) == {0.375}
     # the printed prices outside China are the DataCollector's, i.e. the weighted series
     col = s["Dy price outside China (USD/kg)"]
-    assert col["last"] == _rows(ts, "price_outside_china_weighted", "ox_Dy").iloc[-1]
+    assert col["last"] == recorded(ts, "price_outside_china_weighted", "ox_Dy").iloc[-1]
 
 
 def test_readme_and_odd_list_every_recorded_metric(run):

@@ -19,13 +19,21 @@ def _relations(R=3, sigma=SIGMA, border=0.0, qual=6.0, adjust=1.0, cover=0.8):
                              risk_premium=0.0, risk_months=12.0)
 
 
-def test_tariff_on_one_origin_moves_its_share_by_the_armington_elasticity_not_to_zero():
-    # one buyer (region 2), two origins (0 and 1) of equal size and equal price 10 USD/kg
-    rel = _relations()
+def _calibrated(supply_row, **kw):
+    """Relations of one good over regions 0-2 (:func:`_relations` with ``kw``), contract
+    index 10 USD/kg everywhere, calibrated on ``supply_row`` t on offer per origin with no
+    tariff or transport; returns ``(rel, supply (1, 3), zero (1, 3, 3))``."""
+    rel = _relations(**kw)
     rel.index[:] = 10.0
-    supply = np.array([[100.0, 100.0, 0.0]])
+    supply = np.array([supply_row], dtype=float)
     zero = np.zeros((1, 3, 3))
     rel.calibrate(supply, rel.landed(zero, zero))
+    return rel, supply, zero
+
+
+def test_tariff_on_one_origin_moves_its_share_by_the_armington_elasticity_not_to_zero():
+    # one buyer (region 2), two origins (0 and 1) of equal size and equal price 10 USD/kg
+    rel, supply, zero = _calibrated([100.0, 100.0, 0.0])
     assert rel.share[0, 2, 0, 0] == pytest.approx(0.5)
     # a 25% tariff on origin 0: its landed price rises by 25% ...
     adv = zero.copy()
@@ -43,11 +51,7 @@ def test_tariff_on_one_origin_moves_its_share_by_the_armington_elasticity_not_to
 
 
 def test_contract_shares_adjust_gradually():
-    rel = _relations(adjust=4.0)
-    rel.index[:] = 10.0
-    supply = np.array([[100.0, 100.0, 0.0]])
-    zero = np.zeros((1, 3, 3))
-    rel.calibrate(supply, rel.landed(zero, zero))
+    rel, supply, zero = _calibrated([100.0, 100.0, 0.0], adjust=4.0)
     adv = zero.copy()
     adv[0, 0, 2] = 0.25
     demand = np.ones((1, 3, 2))
@@ -207,11 +211,7 @@ def test_import_quota_cuts_contract_deliveries_pro_rata_over_origins():
     # buyer region 2 nominates 100 t split 50/50 over origins 0 and 1 (equal supply and
     # price); an import quota of 40 t on region 2 scales both contracts by 40/100, and
     # region 2's own (domestic) origin is not counted against the quota
-    rel = _relations(cover=1.0)
-    rel.index[:] = 10.0
-    supply = np.array([[100.0, 100.0, 0.0]])
-    zero = np.zeros((1, 3, 3))
-    rel.calibrate(supply, rel.landed(zero, zero))
+    rel, supply, zero = _calibrated([100.0, 100.0, 0.0], cover=1.0)
     nom = np.zeros((1, 3, 2))
     nom[0, 2, 0] = 100.0
     cap = np.full((1, 3, 3, 2), np.inf)
@@ -225,16 +225,13 @@ def test_import_quota_cuts_contract_deliveries_pro_rata_over_origins():
 
 
 def test_exports_under_an_export_quota_are_not_nominated_on_contract():
-    # buyers in regions 1 and 2 nominate 100 t each, split 50/50 over origins 0 and 1 (equal
-    # supply and price); under an export quota on origin 0, nothing from origin 0 crosses a
-    # border on contract (each tonne needs a licence bought on spot): region 2 gets its 50 t
-    # from origin 1 on contract and nominates nothing from origin 0 (no renormalisation, no
-    # perceived non-delivery); origin 0's home buyers are not affected
-    rel = _relations(cover=1.0)
-    rel.index[:] = 10.0
-    supply = np.array([[200.0, 200.0, 0.0]])
-    zero = np.zeros((1, 3, 3))
-    rel.calibrate(supply, rel.landed(zero, zero))
+    # buyers in regions 0 and 2 nominate 100 t each, split 50/50 over origins 0 and 1 (equal
+    # supply and price); under an export quota on origin 0, even one that does not bind,
+    # nothing from origin 0 crosses a border on contract (each tonne needs a licence bought
+    # on spot): region 2 gets its 50 t from origin 1 on contract and nominates nothing from
+    # origin 0 (no renormalisation, no perceived non-delivery); origin 0's home buyers get
+    # their 50 t from it as without the quota
+    rel, supply, zero = _calibrated([200.0, 200.0, 0.0], cover=1.0)
     nom = np.zeros((1, 3, 2))
     nom[0, 0, 0] = nom[0, 2, 0] = 100.0
     cap = np.full((1, 3, 3, 2), np.inf)
@@ -242,6 +239,7 @@ def test_exports_under_an_export_quota_are_not_nominated_on_contract():
     assert got[0, :, 2, 0] == pytest.approx([0.0, 50.0, 0.0])
     assert wanted[0, 0, 2, 0] == 0.0
     assert got[0, 0, 0, 0] == pytest.approx(50.0)
-    # a quota on another good changes nothing
+    # without the quota region 2 gets 50 t from each origin on contract
     _, free = rel.allocate(nom, supply, cap, [])
     assert free[0, :, 2, 0] == pytest.approx([50.0, 50.0, 0.0])
+    assert free[0, 0, 0, 0] == pytest.approx(got[0, 0, 0, 0])

@@ -59,6 +59,19 @@ def _adaptation_state(model) -> dict[str, float]:
     }
 
 
+def recorded(ts: pd.DataFrame, metric: str, good: str | None = None,
+             region: str | None = None) -> pd.Series:
+    """The rows of ``metric`` (and ``good``, ``region`` when given) of a run's tidy table
+    (:meth:`abm.model.RareEarthModel.timeseries`) as a Series of values indexed by date, in
+    the metric's recorded unit."""
+    m = ts["metric"] == metric
+    if good is not None:
+        m &= ts["good"] == good
+    if region is not None:
+        m &= ts["region"] == region
+    return ts[m].set_index("date")["value"]
+
+
 def series_from_model(model, adaptation: pd.DataFrame | None = None) -> pd.DataFrame:
     """Monthly series of a finished run as a wide table indexed by month (Timestamp).
 
@@ -76,34 +89,25 @@ def series_from_model(model, adaptation: pd.DataFrame | None = None) -> pd.DataF
     ts = model.timeseries()
     dates = pd.DatetimeIndex(sorted(ts["date"].unique()))
     out: dict[str, pd.Series] = {}
-
-    def recorded(metric, good=None, region=None) -> pd.Series:
-        m = ts["metric"] == metric
-        if good is not None:
-            m &= ts["good"] == good
-        if region is not None:
-            m &= ts["region"] == region
-        return ts[m].set_index("date")["value"]
-
     for good in ("ox_Nd", "ox_Dy", "ox_Tb", "NdPr"):
-        out[f"price_row:{good}"] = recorded("price_outside_china_median", good)
-        out[f"price_cn:{good}"] = recorded("price", good, "CN")
-    out["cn_magnet_exports"] = recorded("china_exports", "magnets")
-    out["cn_oxide_exports"] = recorded("china_exports", "oxides")
+        out[f"price_row:{good}"] = recorded(ts, "price_outside_china_median", good)
+        out[f"price_cn:{good}"] = recorded(ts, "price", good, "CN")
+    out["cn_magnet_exports"] = recorded(ts, "china_exports", "magnets")
+    out["cn_oxide_exports"] = recorded(ts, "china_exports", "oxides")
     cap = ts[ts["metric"] == "capacity"]
     for stage in ("mining", "separation", "magnets"):
         c = cap[cap["good"] == stage]
         out[f"capacity:{stage}:US"] = c[c["region"] == "US"].groupby("date")["value"].sum()
         out[f"capacity:{stage}:nonCN"] = c[c["region"] != "CN"].groupby("date")["value"].sum()
     for r in REGIONS_DECOUPLING:
-        out[f"china_content:{r}"] = recorded("china_content", region=r)
-        out[f"china_content_12m:{r}"] = recorded("china_content_12m", region=r)
+        out[f"china_content:{r}"] = recorded(ts, "china_content", region=r)
+        out[f"china_content_12m:{r}"] = recorded(ts, "china_content_12m", region=r)
     for stage in ("mining", "separation", "magnets"):
-        out[f"china_share:{stage}"] = recorded("china_share", stage)
+        out[f"china_share:{stage}"] = recorded(ts, "china_share", stage)
     prod = ts[(ts["metric"] == "production") & ts["good"].str.startswith("conc_")]
     out["mine:world"] = prod.groupby("date")["value"].sum()
     out["mine:nonCN"] = prod[prod["region"] != "CN"].groupby("date")["value"].sum()
-    out["lost_output:oem"] = recorded("lost_output_civil_magnet", region="World")
+    out["lost_output:oem"] = recorded(ts, "lost_output_civil_magnet", region="World")
     frame = pd.DataFrame({k: v.reindex(dates) for k, v in out.items()}, index=dates)
     for k in ("cn_magnet_exports", "cn_oxide_exports", "mine:nonCN", "lost_output:oem",
               "capacity:mining:US", "capacity:separation:US", "capacity:magnets:US"):
