@@ -178,7 +178,9 @@ class Parameters(NumbersModel):
         0.5, "-", 0.0, 1.0, "calibration choice (with risk_sensitivity 3, a new restriction "
         "raises inventory targets by about half)",
         "Perceived supply risk added in each region a new export licence, export quota, "
-        "embargo or import quota targets, in the month it comes into force.")
+        "embargo or import quota targets, in the month it comes into force, times the "
+        "region's exposure (PolicyState.exposure: the restricted share of its supply of the "
+        "covered goods last month, by value).")
     denial_risk: float = P(
         0.1, "-", 0.0, 1.0,
         "calibration choice (was a constant in RareEarthModel._settle): a region whose "
