@@ -98,9 +98,14 @@ class Parameters(NumbersModel):
         "Share of a product's value lost per unit not made; sets the derived-demand value of "
         "a missing kilogram of input (unit value x margin / kg per unit).")
     non_magnet_ree_cost_share: float = P(
-        0.1, "-", 0.02, 0.5, "assumption (catalysts, polishing, glass, alloys)",
-        "Share of rare-earth oxide in the cost of non-magnet products; their derived-demand "
-        "value is reference price / share x margin.")
+        0.005, "-", 0.0004, 0.05,
+        "range: oxide cost over the value of the buyer's own product, FCC refining 0.0004 "
+        "(up to 4% REO in catalyst, 7 t/day of catalyst per 50,000 bbl/day FCCU, Dow Jones "
+        "2011-01-08) to lamp phosphors about 0.02; 0.005 calibrated to the 2011 La and Ce "
+        "oxide peaks abroad (Lynas: La 135, Ce 138 USD/kg in Q2 2011; docs/calibration.md 4.16)",
+        "Share of rare-earth oxide in the value of the product a non-magnet user loses when "
+        "the oxide is missing (Marshall-Hicks derived demand: 'the importance of being "
+        "unimportant'); their derived-demand value is reference price / share x margin.")
     # --- trade: supplier relationships and contracts ------------------------------------
     armington_elasticity: float = P(
         5.0, "-", 2.0, 10.0,
@@ -173,7 +178,9 @@ class Parameters(NumbersModel):
         0.5, "-", 0.0, 1.0, "calibration choice (with risk_sensitivity 3, a new restriction "
         "raises inventory targets by about half)",
         "Perceived supply risk added in each region a new export licence, export quota, "
-        "embargo or import quota targets, in the month it comes into force.")
+        "embargo or import quota targets, in the month it comes into force, times the "
+        "region's exposure (PolicyState.exposure: the restricted share of its supply of the "
+        "covered goods last month, by value).")
     denial_risk: float = P(
         0.1, "-", 0.0, 1.0,
         "calibration choice (was a constant in RareEarthModel._settle): a region whose "

@@ -88,6 +88,10 @@ class PolicyState:
         # allocation of export and import quotas)
         self.export_mix: np.ndarray | None = None
         self.import_mix: np.ndarray | None = None
+        # (G, R, R) last month's supply by good, origin and destination, USD/month (the
+        # clearing's flows at origin prices); set by the model after each clearing
+        # (exposure of a region to a new restriction)
+        self.recent_supply: np.ndarray | None = None
         par = scenario.parameters
         self.desk = LicenceDesk(self.shape, par.licence_review_months, par.licence_validity_months)
         self.lever_step = month_index(scenario.levers.start, self.start)
@@ -131,17 +135,57 @@ class PolicyState:
         self._build(t)
 
     def _announce(self, m) -> None:
-        """New restrictive measures raise perceived supply risk in the targeted regions."""
+        """New restrictive measures raise perceived supply risk in the targeted regions, in
+        proportion to each region's exposure (:meth:`exposure`): ``announcement_risk x
+        exposure``. The region's firms add it to their perceived risk next month
+        (:meth:`agents.base.Firm.update_expectations`)."""
         if m.kind == "import_quota":
-            targets = [m.actor]      # the importer's own buyers learn supply will be short
+            targets = [self.ri[m.actor]]   # the importer's own buyers learn supply will be short
         elif m.kind in ("export_licence", "embargo", "export_quota"):
-            targets = getattr(m, "targets", None) or [c for c in self.codes if c != m.actor]
-            targets = [c for c in self.codes if c != m.actor] if "ALL" in targets else targets
+            targets = self._targets(getattr(m, "targets", None) or ["ALL"], m.actor)
         else:
             return
         shock = self.scenario.parameters.announcement_risk
-        for c in targets:
-            self.risk_shock[c] = self.risk_shock.get(c, 0.0) + shock
+        goods = self.covered_goods(m)
+        for d in targets:
+            c = self.codes[d]
+            self.risk_shock[c] = self.risk_shock.get(c, 0.0) + shock * self.exposure(m, d, goods)
+
+    def covered_goods(self, m) -> np.ndarray:
+        """Indices of the goods a restrictive measure covers: for an export licence, the
+        goods of its ``forms`` that contain one of its ``elements`` above ``min_content``
+        (as :meth:`_regime`); otherwise the measure's ``goods``."""
+        if m.kind == "export_licence":
+            cat = self.catalog
+            els = [ELEMENTS.index(e) for e in m.elements]
+            in_scope = np.array([good_form(g) in m.forms for g in cat.goods])
+            has = (cat.content[:, els] > max(m.min_content, 1e-9)) & in_scope[:, None]
+            return np.nonzero(has.any(axis=1))[0]
+        return np.array(self.goods_of(m), dtype=np.int64)
+
+    def exposure(self, m, d: int, goods) -> float:
+        """Exposure of region ``d`` to a restrictive measure ``m``, 0..1: the share of the
+        restricted supply in the region's supply of the covered ``goods`` last month, by
+        value (:attr:`recent_supply`): the actor's shipments to ``d`` for an export licence,
+        embargo or export quota; ``d``'s imports for its own import quota.
+        This is the import-reliance term of supply-risk indicators (European Commission
+        2017, *Methodology for establishing the EU list of critical raw materials*: supply
+        risk scales with import reliance); a region that buys none of the goods is not
+        exposed (0).
+
+        Raises:
+            RuntimeError: before the model has set :attr:`recent_supply` (after its warm-up).
+        """
+        if self.recent_supply is None:
+            raise RuntimeError("PolicyState.exposure needs recent_supply (set by the model "
+                               "after each clearing)")
+        into = self.recent_supply[goods, :, d]                # (n, origins), USD/month
+        total = float(into.sum())
+        if total <= 0.0:
+            return 0.0
+        if m.kind == "import_quota":
+            return float(total - into[:, d].sum()) / total
+        return float(into[:, self.ri[m.actor]].sum()) / total
 
     def active(self, kind: str) -> list:
         """Measures of ``kind`` in force now, in date order."""

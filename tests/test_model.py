@@ -385,13 +385,85 @@ def test_import_quota_raises_risk_in_the_importer_only():
     sc = make_scenario([{"kind": "import_quota", "date": "2024-03", "actor": "JP",
                          "tonnes_per_year": 100.0}])
     tab = regions()
-    ps = PolicyState(sc, catalog(2024), tab.codes, tab.allied)
+    cat = catalog(2024)
+    ps = PolicyState(sc, cat, tab.codes, tab.allied)
+    jp, cn, us = (tab.codes.index(c) for c in ("JP", "CN", "US"))
+    # last month's supply into JP of the covered goods (oxides): 70 USD/month at home, 30
+    # imported (20 from CN, 10 from US); exposure = imported share 0.3
+    ps.recent_supply = np.zeros((len(cat.goods), len(tab.codes), len(tab.codes)))
+    nd = cat.index["ox_Nd"]
+    ps.recent_supply[nd, [jp, cn, us], jp] = [70.0, 20.0, 10.0]
+    ps.recent_supply[cat.index["mag_ndfeb_std"], cn, jp] = 1000.0    # not covered
     ps.refresh(1, log=lambda *a: None)
     assert ps.risk_shock == {} and ps.import_quotas == []
     ps.refresh(2, log=lambda *a: None)
-    assert ps.risk_shock == {"JP": 0.5}
-    jp = tab.codes.index("JP")
+    assert ps.risk_shock == {"JP": pytest.approx(0.5 * 0.3)}
     assert len(ps.import_quotas) == 1 and ps.import_quotas[0][1:] == (jp, 100.0 / 12)
+
+
+def test_announcement_risk_scales_with_the_targets_exposure():
+    # an embargo by CN on "allied" oxides: each allied region adds announcement_risk x the
+    # value share of CN in its oxide supply last month; a region that buys no oxides adds 0,
+    # and "allied" is expanded (it used to raise no one's risk)
+    from abm.goods import catalog
+    from abm.policy import PolicyState
+    from abm.regions import regions
+
+    sc = make_scenario([{"kind": "embargo", "date": "2024-03", "actor": "CN",
+                         "targets": ["allied"], "goods": ["oxides"]}])
+    tab = regions()
+    cat = catalog(2024)
+    ps = PolicyState(sc, cat, tab.codes, tab.allied)
+    R = len(tab.codes)
+    jp, cn, us, eu = (tab.codes.index(c) for c in ("JP", "CN", "US", "EU"))
+    ps.recent_supply = np.zeros((len(cat.goods), R, R))
+    ps.recent_supply[cat.index["ox_Dy"], cn, jp] = 90.0
+    ps.recent_supply[cat.index["ox_Nd"], jp, jp] = 10.0          # JP: CN share 0.9
+    ps.recent_supply[cat.index["ox_Nd"], cn, us] = 25.0
+    ps.recent_supply[cat.index["ox_Nd"], us, us] = 75.0          # US: CN share 0.25
+    ps.recent_supply[cat.index["mag_ndfeb_ht"], cn, eu] = 500.0  # EU: no oxides bought
+    ps.refresh(2, log=lambda *a: None)
+    shock = sc.parameters.announcement_risk
+    assert ps.risk_shock["JP"] == pytest.approx(shock * 0.9)
+    assert ps.risk_shock["US"] == pytest.approx(shock * 0.25)
+    assert ps.risk_shock["EU"] == 0.0
+    assert "CN" not in ps.risk_shock and "allied" not in ps.risk_shock
+    assert set(ps.risk_shock) == set(tab.allied) - {"CN"}
+
+
+def test_exposure_needs_the_recent_supply():
+    from abm.goods import catalog
+    from abm.policy import PolicyState
+    from abm.regions import regions
+
+    sc = make_scenario([{"kind": "embargo", "date": "2024-03", "actor": "CN",
+                         "targets": ["JP"], "goods": ["oxides"]}])
+    tab = regions()
+    ps = PolicyState(sc, catalog(2024), tab.codes, tab.allied)
+    with pytest.raises(RuntimeError, match="recent_supply"):
+        ps.refresh(2, log=lambda *a: None)
+
+
+def _cn_oem_risk(m):
+    from agents import OEM
+    return max(a.risk for a in m.agents if type(a) is OEM and a.region == "CN")
+
+
+SHIPPED_RUN_OBSERVERS = {"controls-2025": {"cn_oem_risk": _cn_oem_risk}}
+
+
+def test_a_us_halt_of_concentrate_sales_does_not_make_chinas_oems_hoard_magnets(shipped_runs):
+    # failing input kept: MP Materials' halt of concentrate shipments to China (an embargo
+    # by US on CN, concentrates, April 2025) raised the perceived risk of every Chinese
+    # firm by the full announcement_risk 0.5 (0.46 in May 2025): China's OEMs, who buy
+    # magnets made at home, raised their inventory targets from 8 to 19 weeks and drove
+    # China's NdPr price up 2.2x by early 2026. China's exposure to it is the US share of
+    # China's concentrate supply in March 2025 (about 0.1 by value)
+    shipped_runs["controls-2025"]
+    risk = shipped_runs.observed["controls-2025"]["cn_oem_risk"]
+    assert len(risk) == 24
+    assert 0.0 < max(risk[15:]) < 0.1
+    assert max(risk[:15]) == 0.0
 
 
 @pytest.mark.slow
