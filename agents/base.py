@@ -576,6 +576,16 @@ class Firm(mesa.Agent):
         self.ramps = keep
         self.capacity = max(self.nameplate - short, 0.0)
 
+    @property
+    def starting_up(self) -> bool:
+        """Whether all of the firm's nameplate is still in its start-up ramp (an entrant, or
+        a plant restarted after mothballing): it has no customer base yet, and the ramp-up
+        curve it follows (:func:`abm.investment.rampup_share`) is fitted to the output of
+        real start-ups (Mountain Pass, Lynas: rampup.csv), so it produces to its ramping
+        capacity at the price-led rate rather than to its sales (made to order)."""
+        return bool(self.ramps) and sum(q for _t, q, _tau in self.ramps) \
+            >= (self.nameplate or 0.0) * (1.0 - 1e-9)
+
     def start_up(self, q: float, tau_years: float | None = None) -> None:
         """Add ``q`` t/yr of nameplate starting up this step; it ramps up with time
         constant ``tau_years`` (default ``rampup_tau_years``)."""

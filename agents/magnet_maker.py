@@ -88,7 +88,8 @@ class MagnetMaker(Firm):
         :meth:`recipes` and ``costs`` its :meth:`input_costs`, if already built.
 
         The price-led run rate (capacity share x :meth:`utilisation` at the sale price) is
-        an upper bound; a maker with a sales history makes to order: at most expected sales
+        an upper bound; a maker with a sales history, out of its start-up ramp
+        (:attr:`~agents.base.Firm.starting_up`), makes to order: at most expected sales
         (``sales_ema``) plus the gap to ``sell_cover_months`` of finished stock,
         closed over ``inventory_adjust_months`` (Sterman 2000, ch. 17-18: production =
         expected orders + inventory correction). A maker that has not sold yet cuts the run
@@ -113,7 +114,7 @@ class MagnetMaker(Firm):
             s = self.stocks.get(g)
             have = s.qty if s is not None else 0.0
             sold = self.sales_ema.get(g)
-            if sold is not None:
+            if sold is not None and not self.starting_up:
                 # make to order: expected sales plus the gap to the finished-stock target,
                 # at most the price-led run rate
                 want = sold + (par.sell_cover_months * sold - have) / par.inventory_adjust_months

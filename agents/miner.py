@@ -48,8 +48,8 @@ class Miner(Firm):
         inventory_adjust_months`` with ``T`` = ``sell_cover_months``, bounded by the
         run rate the expected price supports: capacity x :meth:`Firm.cost_utilisation` of
         the expected concentrate price over the cash cost (the share of the mine's
-        operations whose cash cost the price covers). A mine with no sales yet runs at that
-        rate. Production quotas cut the result (:meth:`abm.policy.PolicyState.quota_factor`).
+        operations whose cash cost the price covers). A mine with no sales yet, or in its
+        start-up ramp (:attr:`~agents.base.Firm.starting_up`), runs at that rate. Production quotas cut the result (:meth:`abm.policy.PolicyState.quota_factor`).
         """
         if not self.active or self.capacity <= 0:
             self.output_month[self.good] = 0.0
@@ -60,7 +60,7 @@ class Miner(Firm):
             price, self.unit_cost, self.base_price(self.good))
         s = self.stock(self.good)
         sold = self.sales_ema.get(self.good)
-        if sold is not None:
+        if sold is not None and not self.starting_up:
             want = sold + (par.sell_cover_months * sold - s.qty) / par.inventory_adjust_months
             q = min(q, max(want, 0.0))
         q *= self.model.policy.quota_factor(self.region, self.deposit)
@@ -93,6 +93,20 @@ class Miner(Firm):
         the basis on which it was committed."""
         m = self.longrun_sale_price(self.good) - self.unit_cost
         return max(m, self.netback_margin()) if self.integrated else m
+
+    def observed(self, g: int) -> float:
+        """Last observed price of ``g``, USD/kg. For the mine's own concentrate while no
+        buyer anywhere has qualified its origin (a new origin: :mod:`abm.sourcing`), there is
+        no market price to observe, only the mine's own unsold asks; the mine then observes
+        the concentrate's netback (:meth:`indexed_price`, its payable share of the value of
+        its oxide content at expected oxide prices), as feasibility studies value a
+        concentrate for which no market exists outside China (netback pricing; e.g. the
+        Lynas and Arafura studies). Otherwise the FOB origin price (:meth:`Firm.observed`)."""
+        if g == self.good and not self.model.relations.qualified[g, :, :, self.ridx].any():
+            net = self.indexed_price(g)
+            if net is not None:
+                return net
+        return super().observed(g)
 
     def indexed_price(self, g: int) -> float | None:
         """Netback price of the concentrate, USD/kg REO: its payable share (the base-year

@@ -341,15 +341,22 @@ def test_brownfield_expansions_are_no_larger_than_real_projects(run14):
 @pytest.mark.slow
 def test_mountain_pass_ramps_up_in_the_2010_episode():
     # USGS: US mine output 3.0 kt in 2012, 5.5 kt in 2013 against ~19 kt nameplate;
-    # the model must ramp up (no start at nameplate) and Lynas must survive
+    # Australia (Mt Weld, concentrator opened August 2011) 2-8 kt a year in 2012-14
+    # (rampup.csv, Lynas LAMP 3,965 t REO in FY2014). The model must ramp up (no start at
+    # nameplate), the mines must produce (failing input kept: until session 11 they
+    # produced 12-54 t a year in 2012-13, made to the sales of a market that had not yet
+    # qualified them, at the expected price of a concentrate nobody traded) and Lynas must
+    # survive
     m = RareEarthModel("embargo-2010", seed=0).run()
     ts = m.timeseries()
-    us = ts[(ts.metric == "production") & (ts.region == "US") & ts.good.str.startswith("conc_")]
-    year = us.groupby(us.date.astype(str).str[:4]).value.sum()
+    mine = ts[(ts.metric == "production") & ts.good.str.startswith("conc_")]
+    year = mine.groupby([mine.date.astype(str).str[:4], "region"]).value.sum()
     moly = next(p for p in m.pipeline.projects if p.pid == "molycorp_phoenix_p1")
-    if moly.startup is not None:
-        first = m.date_of(moly.startup)[:4]
-        assert year.get(first, 0.0) < 0.5 * moly.capacity
+    assert moly.startup is not None
+    first = m.date_of(moly.startup)[:4]
+    assert year.get((first, "US"), 0.0) < 0.5 * moly.capacity
+    assert 2000.0 < year[("2013", "US")] < 11000.0
+    assert 1000.0 < year[("2013", "AU")] < 15000.0
     ev = m.events_frame()
     assert not ev[(ev.kind == "firm exits") & ev.text.str.contains("Lynas")].any().any()
 
@@ -408,3 +415,50 @@ def test_a_committed_entrant_goes_on_learning_prices_before_it_starts_up(shipped
     assert weld.committed == 0 and weld.startup is None       # committed, not yet started
     # Nd rose about fourfold in China over 2010; the entrant's anchor followed it
     assert a.anchor(nd) > 1.5 * at_commit
+
+
+def test_a_mine_whose_concentrate_nobody_has_qualified_observes_its_netback():
+    # a new origin has no market price, only its own unsold asks: the mine observes the
+    # netback of its oxide content (Miner.indexed_price); once one buyer node anywhere has
+    # qualified it, the FOB origin price
+    m = RareEarthModel("baseline", seed=0, months=2)
+    a = next(a for a in m.agents_by_type[Miner] if a.region == "US")
+    g = a.good
+    m.origin_price[g, a.ridx] = 1.0
+    m.relations.qualified[g, :, :, a.ridx] = False
+    net = a.indexed_price(g)
+    assert net is not None and net > 1.0
+    assert a.observed(g) == pytest.approx(net)
+    m.relations.qualified[g, 0, 0, a.ridx] = True
+    assert a.observed(g) == 1.0
+
+
+def test_a_firm_in_its_start_up_ramp_produces_at_the_price_led_rate():
+    # an established mine makes to order (sales 10 t/month, no stock: 10 + (1 x 10 - 0)
+    # / 3 = 13.3 t); the same mine with all of its nameplate in a start-up ramp produces its
+    # price-led run rate, capacity / 12 x cost utilisation
+    m = RareEarthModel("baseline", seed=0, months=2)
+    a = next(a for a in m.agents_by_type[Miner] if a.region == "US")
+    g = a.good
+    par = m.params
+    a.sales_ema[g] = 10.0
+    a.stock(g).qty = 0.0
+    assert not a.starting_up
+    a.produce()
+    assert a.output_month[g] == pytest.approx(
+        (10.0 + (par.sell_cover_months * 10.0 - 0.0) / par.inventory_adjust_months)
+        * m.policy.quota_factor(a.region, a.deposit))
+    k = a.capacity
+    a.nameplate, a.capacity = 0.0, 0.0
+    a.start_up(k, tau_years=2.0)
+    m.steps += 12
+    a.ramp_capacity()
+    assert a.starting_up and 0 < a.capacity < k
+    a.stock(g).qty = 0.0
+    a.produce()
+    run = a.capacity / 12.0 * a.cost_utilisation(a.expected(g), a.unit_cost, a.base_price(g))
+    assert run > 14.0
+    assert a.output_month[g] == pytest.approx(run * m.policy.quota_factor(a.region, a.deposit))
+    # an expansion of an established firm keeps making to order
+    a.ramps = [(m.month_index, 0.1 * a.nameplate, 2.0)]
+    assert not a.starting_up
