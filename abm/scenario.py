@@ -698,10 +698,16 @@ class Scenario(NumbersModel):
     def inert_levers(self) -> list[str]:
         """Names of the levers set that can have no effect in this scenario: the licence
         levers (:data:`LICENCE_LEVERS`) when no ``export_licence`` measure exists (they
-        change approvals and review delays of licence regimes, 7.3)."""
-        if any(m.kind == "export_licence" for m in self.measures):
-            return []
-        return [f for f in LICENCE_LEVERS if getattr(self.levers, f) is not None]
+        change approvals and review delays of licence regimes, 7.3); ``truce_months`` set
+        to other than its default while ``truce_start`` is not set (no truce starts)."""
+        out = []
+        if not any(m.kind == "export_licence" for m in self.measures):
+            out = [f for f in LICENCE_LEVERS if getattr(self.levers, f) is not None]
+        lev = self.levers
+        if lev.truce_start is None and \
+                lev.truce_months != type(lev).model_fields["truce_months"].default:
+            out.append("truce_months")
+        return out
 
     @property
     def months(self) -> int:

@@ -49,14 +49,17 @@ def use_data_folder(folder: Path | None) -> None:
 
 def warn_inert_levers(scenario: str, overrides: dict) -> None:
     """One warning line on stderr per lever set that cannot act in ``scenario`` (a
-    licence lever in a scenario without export licences; a new user's report)."""
+    licence lever in a scenario without export licences; a truce length without a truce
+    start; new users' reports)."""
     if not any(k.startswith("levers.") for k in overrides):
         return
     from experiments.inputs import scenario_with_overrides
     sc = scenario_with_overrides(scenario, overrides)
     for name in sc.inert_levers():
-        err_console.print(f"[yellow]Warning:[/yellow] levers.{name} has no effect: scenario "
-                          f"{sc.name} has no export-licence measure", highlight=False)
+        why = ("levers.truce_start is not set, so no truce starts" if name == "truce_months"
+               else f"scenario {sc.name} has no export-licence measure")
+        err_console.print(f"[yellow]Warning:[/yellow] levers.{name} has no effect: {why}",
+                          highlight=False)
 
 
 def fail(message: str, code: int = 2, prefix: str = "Error:") -> NoReturn:

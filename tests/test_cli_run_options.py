@@ -248,3 +248,19 @@ def test_a_licence_lever_in_a_scenario_without_licences_is_flagged(tmp_path):
     assert res.exit_code == 0, res.output
     assert ("Warning: levers.approval_rate_us has no effect: scenario no-controls has no "
             "export-licence measure") in res.output
+
+
+def test_a_truce_length_without_a_truce_start_is_flagged(tmp_path):
+    # a new user's report (session 11): `ree run --set levers.truce_months=6` ran and
+    # recorded the override though no truce starts without levers.truce_start
+    from abm.scenario import apply_overrides, load_scenario
+    c25 = load_scenario("controls-2025")
+    assert apply_overrides(c25, {"levers.truce_months": 6}).inert_levers() == ["truce_months"]
+    assert apply_overrides(c25, {"levers.truce_months": 6,
+                                 "levers.truce_start": "2026-01"}).inert_levers() == []
+    res = runner.invoke(app, ["run", "controls-2025", "--months", "1", "--no-charts",
+                              "--set", "levers.truce_months=6", "--set", "levers.start=2024-01",
+                              "--out", str(tmp_path / "o")])
+    assert res.exit_code == 0, res.output
+    assert ("Warning: levers.truce_months has no effect: levers.truce_start is not set, so "
+            "no truce starts") in _flat(res.output)
