@@ -79,7 +79,7 @@ def load_run(folder: str | Path, which: str = "RUN") -> RunFolder:
         seeds = sorted(q.name for q in p.glob("seed-*") if (q / "manifest.json").is_file())
         hint = (f"it holds the runs of ree run --seeds ({', '.join(seeds[:4])}"
                 f"{', ...' if len(seeds) > 4 else ''}); give one of them, e.g. {p / seeds[0]}"
-                if seeds else "write one with ree run --out " + str(p))
+                if seeds else "give a folder written by ree run --out NEW_FOLDER")
         raise RunFolderError(f"{which} {p} is not a `ree run` output folder (missing "
                              f"{', '.join(missing)}); {hint}")
     read = {}

@@ -122,7 +122,7 @@ def test_two_tiny_model_runs_compare_to_their_summaries(tmp_path):
     (lambda p: None, "RUN_B {p}: no such folder"),
     (lambda p: (p.mkdir(), (p / "notes.txt").write_text("x")),
      ("RUN_B {p} is not a `ree run` output folder (missing manifest.json, summary.json, "
-      "timeseries.parquet)")),
+      "timeseries.parquet); give a folder written by ree run --out NEW_FOLDER")),
     (lambda p: (p.mkdir(), (p / "seed-0").mkdir(),
                 (p / "seed-0" / "manifest.json").write_text("{}")),
      "it holds the runs of ree run --seeds (seed-0); give one of them"),
