@@ -49,7 +49,8 @@ class Miner(Firm):
         run rate the expected price supports: capacity x :meth:`Firm.cost_utilisation` of
         the expected concentrate price over the cash cost (the share of the mine's
         operations whose cash cost the price covers). A mine with no sales yet, or in its
-        start-up ramp (:attr:`~agents.base.Firm.starting_up`), runs at that rate. Production quotas cut the result (:meth:`abm.policy.PolicyState.quota_factor`).
+        start-up ramp (:attr:`~agents.base.Firm.starting_up`), runs at that rate.
+        Production quotas cut the result (:meth:`abm.policy.PolicyState.quota_factor`).
         """
         if not self.active or self.capacity <= 0:
             self.output_month[self.good] = 0.0

@@ -247,7 +247,8 @@ def test_substitution_needs_the_high_prices_and_the_mechanism(runs, request):
     assert with_q > without + 0.02, (with_q, without)
 
 
-@pytest.mark.xfail(strict=True, reason="session 11: about 0.05 of magnet-REE demand removed a year at the Nd peak (tolerance 0.07-0.13)")
+@pytest.mark.xfail(strict=True, reason="session 11: about 0.05 of magnet-REE demand removed "
+                   "a year at the Nd peak (tolerance 0.07-0.13)")
 def test_substitution_rate_strict(reduced):
     row = _target(reduced, "substitution_rate_at_peak")
     assert row["lo"] <= row["median"] <= row["hi"], row.to_dict()
