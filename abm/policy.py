@@ -156,12 +156,16 @@ class PolicyState:
         goods of its ``forms`` that contain one of its ``elements`` above ``min_content``
         (as :meth:`_regime`); otherwise the measure's ``goods``."""
         if m.kind == "export_licence":
-            cat = self.catalog
-            els = [ELEMENTS.index(e) for e in m.elements]
-            in_scope = np.array([good_form(g) in m.forms for g in cat.goods])
-            has = (cat.content[:, els] > max(m.min_content, 1e-9)) & in_scope[:, None]
-            return np.nonzero(has.any(axis=1))[0]
+            return np.nonzero(self._licence_scope(m).any(axis=1))[0]
         return np.array(self.goods_of(m), dtype=np.int64)
+
+    def _licence_scope(self, m) -> np.ndarray:
+        """(G, E) bool: good g is covered by export licence ``m`` through its element e (a
+        good of one of ``m.forms`` containing ``m.elements[e]`` above ``min_content``)."""
+        cat = self.catalog
+        els = [ELEMENTS.index(e) for e in m.elements]
+        in_scope = np.array([good_form(g) in m.forms for g in cat.goods])
+        return (cat.content[:, els] > max(m.min_content, 1e-9)) & in_scope[:, None]
 
     def exposure(self, m, d: int, goods) -> float:
         """Exposure of region ``d`` to a restrictive measure ``m``, 0..1: the share of the
@@ -324,9 +328,7 @@ class PolicyState:
             extraterritorial)``.
         """
         cat, par, lev = self.catalog, self.scenario.parameters, self.scenario.levers
-        els = [ELEMENTS.index(e) for e in m.elements]
-        in_scope = np.array([good_form(g) in m.forms for g in cat.goods])
-        has = (cat.content[:, els] > max(m.min_content, 1e-9)) & in_scope[:, None]   # (G, E)
+        has = self._licence_scope(m)                                                  # (G, E)
         covered = np.nonzero(has.any(axis=1))[0]
         policies = [q for q in self.active("licence_policy") if q.actor == m.actor]
         lever_on = t >= self.lever_step
