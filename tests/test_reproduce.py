@@ -454,6 +454,7 @@ def test_cli_reproduce_quick(reproduction, monkeypatch):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)   # 488-873 s in session 11 on 2 shared cores; the default is 600
 def test_quick_profile_end_to_end(tmp_path):
     """The CI job: `ree reproduce --quick` (a few minutes on 2 cores)."""
     res = CliRunner().invoke(app, ["reproduce", "--quick", "--out", str(tmp_path / "quick")])
