@@ -195,9 +195,10 @@ def run(scenario_arg: str = typer.Argument(None, metavar="SCENARIO", show_defaul
         scenario: str = typer.Option(None, "--scenario", "-s",
                                      help="the same as SCENARIO"),
         sets: list[str] = typer.Option(None, "--set", metavar="KEY=VALUE",
-                                       help="override one value, e.g. "
-                                            "levers.approval_rate_us=0.1 or "
-                                            "parameters.armington_elasticity=2 (repeatable)"),
+                                       help="override one value (repeatable): a "
+                                            "levers.* or parameters.* key, end or firms, "
+                                            "e.g. levers.start=2025-06 or end=2030-12 "
+                                            "(keys: docs/ODD.md sections 6 and 8)"),
         seed: int = typer.Option(None, "--seed", min=0, help="random seed (>= 0; default 0)"),
         seeds: str = typer.Option(None, "--seeds",
                                   help="several seeds, each to OUT/seed-N: a count (3 = seeds "
