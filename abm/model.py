@@ -193,8 +193,7 @@ class RareEarthModel(mesa.Model):
                 a.anchor_price = dict(a.exp_price)
         for a in self.agents:
             a.set_base_prices(a.exp_price)      # each firm's base-year prices (Firm.base_price)
-        # supply by good, origin and destination, USD/month (PolicyState.exposure)
-        self.policy.recent_supply = res.flows.sum(axis=3) * self.origin_price[:, :, None]
+        self.policy.observe_supply(res.flows, self.origin_price)   # (PolicyState.exposure)
         # supplier relationships: every origin offering supply in the base year is
         # qualified; contract indices start at the trial clearing's origin prices
         off = book.offer_array()
@@ -527,7 +526,7 @@ class RareEarthModel(mesa.Model):
                         1 - approved[d] / applied[d])
         self._observe(res)
         self.last_flows = res.flows
-        self.policy.recent_supply = res.flows.sum(axis=3) * self.origin_price[:, :, None]
+        self.policy.observe_supply(res.flows, self.origin_price)
         self.last_clearing = res
 
     def _adapt_relations(self, book, res, terms) -> None:

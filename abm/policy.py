@@ -88,10 +88,11 @@ class PolicyState:
         # allocation of export and import quotas)
         self.export_mix: np.ndarray | None = None
         self.import_mix: np.ndarray | None = None
-        # (G, R, R) last month's supply by good, origin and destination, USD/month (the
-        # clearing's flows at origin prices); set by the model after each clearing
-        # (exposure of a region to a new restriction)
-        self.recent_supply: np.ndarray | None = None
+        # last month's clearing: flows (G, R, R, 2) t and origin prices (G, R) USD/kg, set by
+        # the model after each clearing (observe_supply); read only when a restriction is
+        # announced (exposure)
+        self._flows: np.ndarray | None = None
+        self._fob: np.ndarray | None = None
         par = scenario.parameters
         self.desk = LicenceDesk(self.shape, par.licence_review_months, par.licence_validity_months)
         self.lever_step = month_index(scenario.levers.start, self.start)
@@ -167,23 +168,32 @@ class PolicyState:
         in_scope = np.array([good_form(g) in m.forms for g in cat.goods])
         return (cat.content[:, els] > max(m.min_content, 1e-9)) & in_scope[:, None]
 
+    def observe_supply(self, flows: np.ndarray, origin_price: np.ndarray) -> None:
+        """Record a clearing's flows, (G, R, R, 2) t origin -> destination per end use, and
+        origin prices, (G, R) USD/kg, for :meth:`exposure` (kept by reference, not copied:
+        the model replaces both arrays at each clearing rather than changing them)."""
+        self._flows, self._fob = flows, origin_price
+
     def exposure(self, m, d: int, goods) -> float:
         """Exposure of region ``d`` to a restrictive measure ``m``, 0..1: the share of the
         restricted supply in the region's supply of the covered ``goods`` last month, by
-        value (:attr:`recent_supply`): the actor's shipments to ``d`` for an export licence,
-        embargo or export quota; ``d``'s imports for its own import quota.
+        value (the last clearing's flows at origin prices, :meth:`observe_supply`): the
+        actor's shipments to ``d`` for an export licence, embargo or export quota; ``d``'s
+        imports for its own import quota.
         This is the import-reliance term of supply-risk indicators (European Commission
         2017, *Methodology for establishing the EU list of critical raw materials*: supply
         risk scales with import reliance); a region that buys none of the goods is not
         exposed (0).
 
         Raises:
-            RuntimeError: before the model has set :attr:`recent_supply` (after its warm-up).
+            RuntimeError: before the model has recorded a clearing (:meth:`observe_supply`,
+                after its warm-up).
         """
-        if self.recent_supply is None:
-            raise RuntimeError("PolicyState.exposure needs recent_supply (set by the model "
-                               "after each clearing)")
-        into = self.recent_supply[goods, :, d]                # (n, origins), USD/month
+        if self._flows is None:
+            raise RuntimeError("PolicyState.exposure needs a clearing recorded by "
+                               "observe_supply (the model records one after its warm-up)")
+        # (n, origins), USD/month
+        into = self._flows[goods, :, d].sum(axis=-1) * self._fob[goods]
         total = float(into.sum())
         if total <= 0.0:
             return 0.0

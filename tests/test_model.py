@@ -393,10 +393,12 @@ def test_import_quota_raises_risk_in_the_importer_only():
     jp, cn, us = (tab.codes.index(c) for c in ("JP", "CN", "US"))
     # last month's supply into JP of the covered goods (oxides): 70 USD/month at home, 30
     # imported (20 from CN, 10 from US); exposure = imported share 0.3
-    ps.recent_supply = np.zeros((len(cat.goods), len(tab.codes), len(tab.codes)))
+    R = len(tab.codes)
+    flows, fob = np.zeros((len(cat.goods), R, R, 2)), np.ones((len(cat.goods), R))
     nd = cat.index["ox_Nd"]
-    ps.recent_supply[nd, [jp, cn, us], jp] = [70.0, 20.0, 10.0]
-    ps.recent_supply[cat.index["mag_ndfeb_std"], cn, jp] = 1000.0    # not covered
+    flows[nd, [jp, cn, us], jp, 0] = [70.0, 20.0, 10.0]
+    flows[cat.index["mag_ndfeb_std"], cn, jp, 0] = 1000.0    # not covered
+    ps.observe_supply(flows, fob)
     ps.refresh(1, log=lambda *a: None)
     assert ps.risk_shock == {} and ps.import_quotas == []
     ps.refresh(2, log=lambda *a: None)
@@ -419,12 +421,15 @@ def test_announcement_risk_scales_with_the_targets_exposure():
     ps = PolicyState(sc, cat, tab.codes, tab.allied)
     R = len(tab.codes)
     jp, cn, us, eu = (tab.codes.index(c) for c in ("JP", "CN", "US", "EU"))
-    ps.recent_supply = np.zeros((len(cat.goods), R, R))
-    ps.recent_supply[cat.index["ox_Dy"], cn, jp] = 90.0
-    ps.recent_supply[cat.index["ox_Nd"], jp, jp] = 10.0          # JP: CN share 0.9
-    ps.recent_supply[cat.index["ox_Nd"], cn, us] = 25.0
-    ps.recent_supply[cat.index["ox_Nd"], us, us] = 75.0          # US: CN share 0.25
-    ps.recent_supply[cat.index["mag_ndfeb_ht"], cn, eu] = 500.0  # EU: no oxides bought
+    # value = tonnes x origin price: Dy 1 t at 90 USD/kg, Nd in tonnes at 1 USD/kg
+    flows, fob = np.zeros((len(cat.goods), R, R, 2)), np.ones((len(cat.goods), R))
+    fob[cat.index["ox_Dy"], cn] = 90.0
+    flows[cat.index["ox_Dy"], cn, jp, 1] = 1.0                  # defense use counts too
+    flows[cat.index["ox_Nd"], jp, jp, 0] = 10.0                 # JP: CN share 0.9
+    flows[cat.index["ox_Nd"], cn, us, 0] = 25.0
+    flows[cat.index["ox_Nd"], us, us, 0] = 75.0                 # US: CN share 0.25
+    flows[cat.index["mag_ndfeb_ht"], cn, eu, 0] = 500.0         # EU: no oxides bought
+    ps.observe_supply(flows, fob)
     ps.refresh(2, log=lambda *a: None)
     shock = sc.parameters.announcement_risk
     assert ps.risk_shock["JP"] == pytest.approx(shock * 0.9)
@@ -434,7 +439,7 @@ def test_announcement_risk_scales_with_the_targets_exposure():
     assert set(ps.risk_shock) == set(tab.allied) - {"CN"}
 
 
-def test_exposure_needs_the_recent_supply():
+def test_exposure_needs_a_recorded_clearing():
     from abm.goods import catalog
     from abm.policy import PolicyState
     from abm.regions import regions
@@ -443,7 +448,7 @@ def test_exposure_needs_the_recent_supply():
                          "targets": ["JP"], "goods": ["oxides"]}])
     tab = regions()
     ps = PolicyState(sc, catalog(2024), tab.codes, tab.allied)
-    with pytest.raises(RuntimeError, match="recent_supply"):
+    with pytest.raises(RuntimeError, match="observe_supply"):
         ps.refresh(2, log=lambda *a: None)
 
 
