@@ -307,16 +307,20 @@ class NonMagnetUser(OEM):
     """Non-magnet end uses of one region (catalysts, polishing, glass, alloys, phosphors).
 
     Unlike magnet OEMs, each oxide is a separate end use: demand for oxide ``g`` is
-    ``base x growth x (expected price / reference) ** final_demand_elasticity`` and a
+    ``base x growth x (expected price / base-year price) ** final_demand_elasticity``
+    (:meth:`~agents.base.Firm.base_price`) and a
     shortage of one oxide does not stop the others. Lost output is valued at the reference
     price of the oxide not delivered (USD).
     """
 
     def derived_value(self, g: int) -> float:
         """Derived-demand value of a missing kilogram of oxide ``g``, USD/kg: the
-        contribution margin on the product it goes into, ``reference price /
-        non_magnet_ree_cost_share x oem_contribution_margin`` (the oxide is a share
-        ``non_magnet_ree_cost_share`` of the product's cost)."""
+        contribution margin on the product a missing kilogram stops, ``reference price /
+        non_magnet_ree_cost_share x oem_contribution_margin``. The product is the user's own
+        (gasoline cracked with the catalyst, the car with the NiMH battery, the lamp with
+        the phosphor), of which the oxide is a share ``non_magnet_ree_cost_share`` of the
+        value (Marshall; Hicks 1932: the importance of being unimportant; docs/ODD.md
+        7.11). At the default 0.005 and margin 0.2: 40 x the reference price."""
         par = self.model.params
         return float(self.model.catalog.ref_price[g] / par.non_magnet_ree_cost_share
                      * par.oem_contribution_margin)
