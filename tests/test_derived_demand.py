@@ -103,3 +103,21 @@ def test_a_short_common_input_goes_to_the_grade_with_the_higher_unit_margin(mode
     a.produce()
     assert a.output_month[ht] == pytest.approx(plan[ht], rel=1e-9)
     assert a.output_month[std] == pytest.approx(0.1 * plan[std], rel=1e-6)
+
+
+def test_a_non_magnet_user_values_a_missing_kilogram_at_the_product_it_loses(model):
+    # reference price / non_magnet_ree_cost_share x oem_contribution_margin: at 0.005 and
+    # 0.2, 40x the reference price (docs/ODD.md 7.11); its bids stop there, and at base-year
+    # prices they are far below it
+    from agents import NonMagnetUser
+
+    u = next(a for a in model.agents_by_type[NonMagnetUser] if a.region == "JP")
+    la = model.catalog.index["ox_La"]
+    ref = float(model.catalog.ref_price[la])
+    assert model.params.non_magnet_ree_cost_share == 0.005
+    assert u.derived_value(la) == pytest.approx(ref * 40.0)
+    book = OrderBook(model.G, model.R)
+    u.post_orders(book)
+    bids = [b[5] for b in book.bids if b[1] == la]
+    assert bids and max(bids) <= u.derived_value(la)
+    assert max(bids) < 0.5 * u.derived_value(la)
