@@ -29,6 +29,17 @@ def test_two_examples_ship():
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
 def test_example_structure(path):
     spec = parse_spec(read_toml(path), str(path))
+    if spec.design.method == "oat":
+        # every behavioural parameter once at each end of its documented range: a parameter
+        # added to abm/parameters.py without a row here fails
+        from abm.scenario import parameter_space
+
+        space = [k for k in parameter_space() if k.startswith("parameters.")]
+        assert [p.name for p in spec.uncertainties] == space and not spec.levers
+        assert expected_rows(spec) == 1 + 2 * len(space) and spec.replicates == 1
+        assert (spec.model, spec.scenario) in {
+            ("abm", "baseline"), ("experiments.reproduce:sweep_evaluate", "embargo-2010")}
+        return
     assert spec.model == "abm"
     if path.stem == "baseline_robustness":
         # issue 12: the expectation window x project sizes over their documented ranges,

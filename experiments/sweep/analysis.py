@@ -59,6 +59,7 @@ from .spec import ExperimentSpec, load_spec
 from .store import RunStore
 
 __all__ = ["AnalysisError", "AnalysisResult", "analyze", "load_table", "main_effects",
+           "one_at_a_time",
            "prim_discovery"]
 
 SA_METHODS = {"saltelli": "sobol", "morris": "morris", "fast": "fast"}
@@ -84,6 +85,7 @@ class AnalysisResult:
             (runs failed or not run yet), SALib's and ema-workbench's warnings, unreliable
             Sobol indices (:func:`sobol_reliability`): the CLI prints them first, as warnings.
         main_effects: for a factorial design, :func:`main_effects` (else None).
+        one_at_a_time: for an ``oat`` design, :func:`one_at_a_time` (else None).
     """
 
     store: str
@@ -95,6 +97,7 @@ class AnalysisResult:
     notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     main_effects: pd.DataFrame | None = None
+    one_at_a_time: pd.DataFrame | None = None
 
 
 def _partial_warning(table: pd.DataFrame, where: str) -> str | None:
@@ -194,6 +197,77 @@ def main_effects(spec: ExperimentSpec, ok: pd.DataFrame, units: dict[str, str],
                              "mean": mean, "effect": mean - grand})
     return pd.DataFrame(rows, columns=["factor", "factor_unit", "level", "outcome", "unit",
                                        "runs", "mean", "effect"])
+
+
+def one_at_a_time(spec: ExperimentSpec, means: pd.DataFrame, units: dict[str, str],
+                  factor_units: dict[str, str] | None = None) -> pd.DataFrame:
+    """Swings of an ``oat`` design (:func:`experiments.sweep.design.unit_sample`): each
+    outcome with every parameter at its center, and with one parameter at its low or high end.
+
+    Args:
+        spec: the sweep's spec (``design.method`` ``oat``).
+        means: design means by design row (:func:`_design_means`): row 0 the center, rows
+            2j+1 and 2j+2 parameter j at its low and high end.
+        units: outcome -> unit.
+        factor_units: parameter -> unit (default: the spec's ``unit``).
+
+    Returns:
+        long table, one row per parameter x outcome, ordered by outcome, then by ``swing``
+        (largest first): parameter, parameter_unit, low, center, high, outcome, unit,
+        at_low, at_center, at_high (outcome unit, means over the replicates), swing
+        (largest absolute move from ``at_center``, outcome unit), swing_pct (that move in %
+        of ``|at_center|``; NaN when it is 0).
+    """
+    rows = []
+    for o in spec.outcomes:
+        c = float(means.loc[0, o]) if 0 in means.index else float("nan")
+        for j, p in enumerate(spec.parameters):
+            lo = float(means.loc[2 * j + 1, o]) if 2 * j + 1 in means.index else float("nan")
+            hi = float(means.loc[2 * j + 2, o]) if 2 * j + 2 in means.index else float("nan")
+            swing = float(np.nanmax([abs(lo - c), abs(hi - c)])) if not (
+                np.isnan(lo) and np.isnan(hi)) else float("nan")
+            rows.append({
+                "parameter": p.name,
+                "parameter_unit": (factor_units or {}).get(p.name, p.unit),
+                "low": means.loc[2 * j + 1, p.name] if 2 * j + 1 in means.index else None,
+                "center": p.center,
+                "high": means.loc[2 * j + 2, p.name] if 2 * j + 2 in means.index else None,
+                "outcome": o, "unit": units.get(o, ""),
+                "at_low": lo, "at_center": c, "at_high": hi, "swing": swing,
+                "swing_pct": 100.0 * swing / abs(c) if c else float("nan"),
+            })
+    out = pd.DataFrame(rows, columns=["parameter", "parameter_unit", "low", "center", "high",
+                                      "outcome", "unit", "at_low", "at_center", "at_high",
+                                      "swing", "swing_pct"])
+    order = {o: i for i, o in enumerate(spec.outcomes)}
+    out["_o"] = out["outcome"].map(order)
+    out = out.sort_values(["_o", "swing"], ascending=[True, False], kind="stable")
+    return out.drop(columns="_o").reset_index(drop=True)
+
+
+def _tornado_chart(oat: pd.DataFrame, outcome: str, path: Path, top: int = 20) -> None:
+    """Tornado chart of an ``oat`` design: the ``top`` largest swings of ``outcome``."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    d = oat[oat["outcome"] == outcome].head(top).iloc[::-1]
+    c = float(d["at_center"].iloc[0]) if len(d) else 0.0
+    fig, ax = plt.subplots(figsize=(8.0, 0.32 * len(d) + 1.4))
+    y = np.arange(len(d))
+    ax.barh(y, d["at_low"].to_numpy(float) - c, left=c, color="tab:blue", label="at low end")
+    ax.barh(y, d["at_high"].to_numpy(float) - c, left=c, color="tab:orange", alpha=0.7,
+            label="at high end")
+    ax.axvline(c, color="black", lw=0.8)
+    ax.set_yticks(y, [n.split(".", 1)[-1] for n in d["parameter"]], fontsize=7)
+    unit = d["unit"].iloc[0] if len(d) else ""
+    ax.set_xlabel(_with_unit(outcome, unit))
+    ax.set_title(f"One at a time over the documented ranges: {outcome}", fontsize=9)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
 
 
 def _main_effects_chart(effects: pd.DataFrame, outcome: str, title: str, path: Path) -> None:
@@ -501,6 +575,16 @@ def analyze(
                 _main_effects_chart(effects, o, f"Main effects: {o}", png)
                 files.append(str(png))
 
+    oat = None
+    if spec.design.method == "oat" and spec.parameters:
+        oat = one_at_a_time(spec, means, units, punits)
+        _write_csv(oat, adir / "oat.csv", files, index=False)
+        if plots:
+            for o in spec.outcomes:
+                png = adir / f"oat_{_slug(o)}.png"
+                _tornado_chart(oat, o, png)
+                files.append(str(png))
+
     method = None
     indices = None
     if spec.design.method in SA_METHODS:
@@ -536,7 +620,7 @@ def analyze(
                     _bar_chart(d, [("S1", "S1_conf"), ("ST", "ST_conf")],
                                f"{method.upper()} indices: {o}", png)
                 files.append(str(png))
-    else:
+    elif spec.design.method != "oat":
         notes.append(
             f"design {spec.design.method!r}: sensitivity indices need a saltelli, morris or fast "
             "design; wrote summary and design means only"
@@ -581,4 +665,4 @@ def analyze(
             _write_csv(box["trajectory"], p2, files, index=False)   # shares and counts
             results.append(box)
     return AnalysisResult(str(store.root), method, indices, summary, results, files, notes,
-                          warned, effects)
+                          warned, effects, oat)

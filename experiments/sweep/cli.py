@@ -266,6 +266,8 @@ def analyze_cmd(
             "indices": None if r.indices is None else r.indices.to_dict(orient="records"),
             "main_effects": (None if r.main_effects is None
                              else r.main_effects.to_dict(orient="records")),
+            "one_at_a_time": (None if r.one_at_a_time is None
+                              else r.one_at_a_time.to_dict(orient="records")),
             "discovery": [{k: (v.to_dict(orient="records") if hasattr(v, "to_dict") else v)
                            for k, v in d.items() if k != "trajectory"} for d in r.discovery],
         }
@@ -286,6 +288,16 @@ def analyze_cmd(
             t.add_row(row.factor, f"{row.level:g}" if isinstance(row.level, float)
                       else str(row.level), row.outcome, row.unit, str(row.runs),
                       f"{row.mean:.4g}", f"{row.effect:+.3g}")
+        out_console.print(t)
+    if r.one_at_a_time is not None:
+        t = Table(title="one at a time: the 5 largest swings of each outcome (all in oat.csv)")
+        for c in ("outcome", "unit", "parameter", "low", "high", "at low", "at center",
+                  "at high"):
+            t.add_column(c, justify="left" if c in ("outcome", "unit", "parameter") else "right")
+        for _o, g in r.one_at_a_time.groupby("outcome", sort=False):
+            for row in g.head(5).itertuples(index=False):
+                t.add_row(row.outcome, row.unit, row.parameter, f"{row.low:g}", f"{row.high:g}",
+                          f"{row.at_low:.4g}", f"{row.at_center:.4g}", f"{row.at_high:.4g}")
         out_console.print(t)
     for d in r.discovery:
         lim = d.get("limits")

@@ -8,6 +8,11 @@ method     source                                      rows (D parameters)
 factorial  ``itertools.product`` of per-parameter      product of level counts
            levels (continuous: ``design.levels``
            evenly spaced points)
+oat        one at a time: row 0 holds every            1 + 2D
+           parameter at its ``center``; rows 2j+1
+           and 2j+2 move parameter j to its low and
+           high end (Saltelli et al. 2008, *Global
+           Sensitivity Analysis. The Primer*, 1.2.3)
 lhs        ``scipy.stats.qmc.LatinHypercube``          n
 sobol      ``scipy.stats.qmc.Sobol``                   n (power of 2 advised)
 halton     ``scipy.stats.qmc.Halton``                  n
@@ -42,7 +47,7 @@ from .library_warnings import logged
 from .seeds import canonical_value, run_id, seed_int, spawn_key
 from .spec import ExperimentSpec, Parameter
 
-__all__ = ["build_design", "check_plan_size", "expected_rows", "factorial_values", "salib_problem", "unit_sample"]
+__all__ = ["build_design", "center_unit", "check_plan_size", "expected_rows", "factorial_values", "salib_problem", "unit_sample"]
 
 UNIT_PREFIX = "u:"
 
@@ -89,6 +94,8 @@ def expected_rows(spec: ExperimentSpec) -> int:
     D = len(spec.parameters)
     if d.method == "factorial":
         return math.prod(_factorial_count(p, d.levels) or 1 for p in spec.parameters)
+    if d.method == "oat":
+        return 1 + 2 * D
     assert d.n is not None
     if d.method == "saltelli":
         return d.n * (2 * D + 2 if d.second_order else D + 2)
@@ -133,6 +140,24 @@ def check_plan_size(spec: ExperimentSpec, source: str | None = None, exact: bool
     return runs
 
 
+def center_unit(p: Parameter) -> float:
+    """Unit coordinate that :func:`build_design` maps back to ``p.center`` (``oat`` designs):
+    ``(center - low) / (high - low)`` for a real parameter, the middle of the center's cell
+    for an integer or a parameter with levels.
+
+    Raises:
+        ValueError: ``p.center`` is not set (the spec was not checked against the model).
+    """
+    if p.center is None:
+        raise ValueError(f"{p.name}: no center for the oat design (check the spec first)")
+    if p.levels is not None:
+        return (p.levels.index(p.center) + 0.5) / len(p.levels)
+    lo, hi = float(p.low), float(p.high)  # type: ignore[arg-type]
+    if p.kind == "integer":
+        return (float(p.center) - lo + 0.5) / (hi - lo + 1)
+    return (float(p.center) - lo) / (hi - lo)
+
+
 def _design_seed(spec: ExperimentSpec) -> int:
     return spec.design.seed if spec.design.seed is not None else spec.seed_root % 2**32
 
@@ -157,6 +182,11 @@ def unit_sample(spec: ExperimentSpec) -> np.ndarray:
             axes.append([i / (k - 1) if k > 1 else 0.0 for i in range(k)])
         rows = list(itertools.product(*axes)) if axes else [()]
         return np.asarray(rows, dtype=float).reshape(len(rows), D)
+    if d.method == "oat":
+        U = np.tile([center_unit(p) for p in spec.parameters], (1 + 2 * D, 1)).reshape(1 + 2 * D, D)
+        for j in range(D):
+            U[2 * j + 1, j], U[2 * j + 2, j] = 0.0, 1.0
+        return U
     from scipy.stats import qmc
 
     n = int(d.n or 0)
@@ -236,6 +266,8 @@ def build_design(spec: ExperimentSpec, scenario_digest: str | None) -> pd.DataFr
     cols: dict[str, Any] = {}
     for j, p in enumerate(params):
         vals = _map_column(p, U[:, j], spec.design.method, spec.design.levels)
+        if spec.design.method == "oat":  # the center exactly, not low + u (high - low)
+            vals = [p.center if u == center_unit(p) else v for u, v in zip(U[:, j], vals)]
         dtype = _column_dtype(p, vals)
         if dtype == "str":
             cols[p.name] = np.asarray([str(v) for v in vals], dtype=object)
@@ -268,8 +300,6 @@ def build_design(spec: ExperimentSpec, scenario_digest: str | None) -> pd.DataFr
         }
     )
     take = df["design_row"].to_numpy()
-    for j, p in enumerate(params):
-        df[p.name] = cols[p.name][take]
-    for j, p in enumerate(params):
-        df[UNIT_PREFIX + p.name] = U[take, j].astype(float)
-    return df
+    extra = {p.name: cols[p.name][take] for p in params}  # one concat: many parameters
+    extra.update({UNIT_PREFIX + p.name: U[take, j].astype(float) for j, p in enumerate(params)})
+    return pd.concat([df, pd.DataFrame(extra, index=df.index)], axis=1) if extra else df

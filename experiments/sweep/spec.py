@@ -87,7 +87,7 @@ __all__ = [
 ]
 
 BACKENDS = ("sequential", "process", "dask", "ray")
-DESIGN_METHODS = ("factorial", "lhs", "sobol", "halton", "saltelli", "morris", "fast")
+DESIGN_METHODS = ("factorial", "oat", "lhs", "sobol", "halton", "saltelli", "morris", "fast")
 RESERVED_COLUMNS = frozenset(
     {
         "run_id", "design_row", "rep", "seed_int", "status", "error_type", "error",
@@ -142,6 +142,8 @@ class Parameter(BaseModel):
         levels: explicit values. Given for a real/integer parameter, the parameter takes only
             these values in every design (sampling designs pick among them uniformly).
             Required for categorical; defaults to ``[false, true]`` for bool.
+        center: ``oat`` designs only: the value the parameter holds while another one moves
+            (default: the model's default value); inside ``low``/``high`` or one of ``levels``.
     """
 
     model_config = _STRICT
@@ -153,6 +155,7 @@ class Parameter(BaseModel):
     levels: list[Level] | None = None
     unit: str = ""
     doc: str = ""
+    center: Level | None = None
 
     @model_validator(mode="after")
     def _check(self) -> Parameter:
@@ -221,11 +224,13 @@ class DesignSpec(BaseModel):
     """How parameter values are chosen.
 
     Fields:
-        method: ``factorial`` (itertools product), ``lhs``/``sobol``/``halton``
+        method: ``factorial`` (itertools product), ``oat`` (one at a time: every parameter at
+            its ``center`` and, one parameter at a time, at its low and its high end; 1 + 2D
+            rows), ``lhs``/``sobol``/``halton``
             (scipy.stats.qmc), ``saltelli`` (SALib Sobol-index design, N(D+2) rows or N(2D+2)
             with ``second_order``), ``morris`` (N(D+1) rows), ``fast`` (eFAST, N*D rows).
         n: sample size (rows for lhs/sobol/halton; base N for saltelli; trajectories for
-            morris; per-parameter N for fast). Not used by factorial.
+            morris; per-parameter N for fast). Not used by factorial and oat.
         levels: points per continuous parameter in a factorial design (default 3).
         seed: design sampler seed; default: the spec's ``seed_root``.
         second_order: saltelli only; also estimate second-order indices.
@@ -236,7 +241,7 @@ class DesignSpec(BaseModel):
 
     model_config = _STRICT
 
-    method: Literal["factorial", "lhs", "sobol", "halton", "saltelli", "morris", "fast"]
+    method: Literal["factorial", "oat", "lhs", "sobol", "halton", "saltelli", "morris", "fast"]
     n: int | None = Field(default=None, ge=1)
     levels: int = Field(default=3, ge=2)
     seed: int | None = Field(default=None, ge=0)
@@ -247,7 +252,7 @@ class DesignSpec(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> DesignSpec:
-        if self.method != "factorial" and self.n is None:
+        if self.method not in ("factorial", "oat") and self.n is None:
             raise ValueError(f"design method {self.method!r} needs n (the sample size)")
         if self.method == "morris" and self.num_levels % 2:
             raise ValueError(f"num_levels must be even for morris, got {self.num_levels}")
@@ -694,6 +699,8 @@ def _check_runs(spec: ExperimentSpec, handle: Any) -> list[tuple[str, str]]:
                 except (ValueError, TypeError, KeyError) as exc:
                     problems.append((f"{group}[{i}].{fld}", f"({p.name!r}) {_model_message(exc)}"))
                     break  # one problem per parameter is enough
+    if spec.design.method == "oat":
+        problems += _complete_centers(spec, base, handle.parameter_space() or {})
     try:
         months = handle.check_months(base, spec.months)
     except ValueError as exc:
@@ -701,6 +708,36 @@ def _check_runs(spec: ExperimentSpec, handle: Any) -> list[tuple[str, str]]:
     problems += _levers_after_run(spec, handle, base, months)
     for name, why in handle.check_outcomes(base, months, list(spec.outcomes)).items():
         problems.append((f"outcomes[{spec.outcomes.index(name)}]", why))
+    return problems
+
+
+def _complete_centers(spec: ExperimentSpec, base: Any, space: dict) -> list[tuple[str, str]]:
+    """``oat`` designs: fill each parameter's ``center`` with its value in the base scenario
+    (after the constants), else the model's default (``space``), and check every center lies
+    inside the parameter's range or levels."""
+    problems: list[tuple[str, str]] = []
+    for group in ("uncertainties", "levers"):
+        for i, p in enumerate(getattr(spec, group)):
+            where = f"{group}[{i}].center"
+            if p.center is None:
+                obj: Any = base
+                for part in p.name.split("."):
+                    obj = getattr(obj, part, None)
+                if obj is None:
+                    obj = (space.get(p.name) or {}).get("default")
+                if obj is None or isinstance(obj, (tuple, list, dict)):
+                    problems.append((where, f"({p.name!r}) the base scenario gives no single "
+                                            "value; set center = <value> for the oat design"))
+                    continue
+                p.center = obj
+            if p.levels is not None:
+                if p.center not in p.levels:
+                    problems.append((where, f"({p.name!r}) {p.center!r} is not one of the "
+                                            f"levels {p.levels}"))
+            elif (isinstance(p.center, bool) or not isinstance(p.center, (int, float))
+                  or not (p.low <= p.center <= p.high)):  # type: ignore[operator]
+                problems.append((where, f"({p.name!r}) {p.center!r} is outside "
+                                        f"[{p.low}, {p.high}]"))
     return problems
 
 
