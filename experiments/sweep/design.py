@@ -47,7 +47,8 @@ from .library_warnings import logged
 from .seeds import canonical_value, run_id, seed_int, spawn_key
 from .spec import ExperimentSpec, Parameter
 
-__all__ = ["build_design", "center_unit", "check_plan_size", "expected_rows", "factorial_values", "salib_problem", "unit_sample"]
+__all__ = ["build_design", "center_unit", "check_plan_size", "expected_rows", "factorial_values",
+           "salib_problem", "unit_sample"]
 
 UNIT_PREFIX = "u:"
 
