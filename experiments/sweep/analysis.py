@@ -620,7 +620,7 @@ def analyze(
                     _bar_chart(d, [("S1", "S1_conf"), ("ST", "ST_conf")],
                                f"{method.upper()} indices: {o}", png)
                 files.append(str(png))
-    elif spec.design.method != "oat":
+    elif spec.design.method not in ("oat", "factorial"):  # those have their own tables
         notes.append(
             f"design {spec.design.method!r}: sensitivity indices need a saltelli, morris or fast "
             "design; wrote summary and design means only"
