@@ -79,3 +79,17 @@ def test_oat_analyze_cli_prints_the_largest_swings(tmp_path):
                                          "--no-plots"])
     assert res.exit_code == 0, res.output
     assert "one at a time" in res.output and "parameters.a" in res.output
+
+
+def test_reproduction_targets_carry_their_units_into_sweep_tables():
+    # the oat_embargo_2010 spec's outcomes are reproduction targets; their units reach the
+    # CSV headers and the unit column (the description ends with "[unit]")
+    from experiments.reproduce import sweep_evaluate
+    from experiments.sweep.analysis import outcome_units
+
+    class Handle:
+        outcomes = staticmethod(lambda: sweep_evaluate.OUTCOMES)
+
+    units = outcome_units(Handle, ["dy_peak_multiple", "nd_peak_lag", "non_china_mine_ramp"])
+    assert units == {"dy_peak_multiple": "x", "nd_peak_lag": "months",
+                     "non_china_mine_ramp": "pp/yr"}

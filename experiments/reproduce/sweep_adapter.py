@@ -54,7 +54,7 @@ def sweep_evaluate(scenario, *, overrides=None, seed=0, months=None, outcomes=No
     return values, (run["wide"] if keep_timeseries else None)
 
 
-sweep_evaluate.OUTCOMES = {t.id: f"{t.title} [{t.unit}] (tolerance {t.lo:g}-{t.hi:g})"
+sweep_evaluate.OUTCOMES = {t.id: f"{t.title} (tolerance {t.lo:g}-{t.hi:g}) [{t.unit}]"
                            for t in TARGETS if any(t.id in v for v in SINGLE_RUN_TARGETS.values())}
 
 
