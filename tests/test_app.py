@@ -1,4 +1,5 @@
-"""The browser UI (app.py) rendered headless with ``solara.render``: no server, no browser.
+"""The browser UI (app.py, the package app/) rendered headless with ``solara.render``: no
+server, no browser.
 
 What a user does is done through the widgets (find by the ``ree-*`` CSS classes, set
 ``v_model``, click): the page builds, Step advances the model, a lever change plus Reset
@@ -20,18 +21,24 @@ import pytest
 solara = pytest.importorskip("solara", reason="the app needs the [app] extra (solara)")
 v = pytest.importorskip("ipyvuetify")
 
-from abm.scenario import apply_overrides, load_scenario, shipped_scenarios
+from abm.model import RareEarthModel  # noqa: E402
+from abm.scenario import apply_overrides, load_scenario, shipped_scenarios  # noqa: E402
+from app import charts, page, session, settings, widget  # noqa: E402
 
-APP_PATH = Path(__file__).resolve().parents[1] / "app.py"
+ROOT = Path(__file__).resolve().parents[1]
+APP_PATH = ROOT / "app.py"
+APP_MODULES = (page, session, settings, charts, widget)
 LEVERS_FROM = 15  # 2025-04 (the levers' default start) is step 15 of a 2024-01 scenario
 
 
 @pytest.fixture(scope="module")
 def app():
+    """app.py loaded from its file, as `solara run app.py` does: the entry point."""
     spec = importlib.util.spec_from_file_location("ree_app_under_test", APP_PATH)
     mod = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = mod
     spec.loader.exec_module(mod)
+    assert mod.Page is page.Page  # the thin entry point hands Solara the package's Page
     yield mod
     sys.modules.pop(spec.name, None)
 
@@ -75,7 +82,7 @@ class UI:
         return self.text("ree-date")
 
     def charts(self) -> list[dict]:
-        return [json.loads(w.spec) for w in self.rc.find(self.app.EChart).widgets]
+        return [json.loads(w.spec) for w in self.rc.find(widget.EChart).widgets]
 
     def errors(self) -> list[str]:
         return [str(w.children) for w in self.rc.find(v.Alert).widgets if w.type == "error"]
@@ -114,7 +121,7 @@ def test_page_builds_with_every_view(ui, app):
     assert "(not started)" in ui.date()
     assert ui.model.steps == 0
     scen = ui.one(v.Select, class_="ree-scenario")
-    assert scen.items == shipped_scenarios() and scen.v_model == app.DEFAULT_SCENARIO
+    assert scen.items == shipped_scenarios() and scen.v_model == settings.DEFAULT_SCENARIO
     for lever in ("us_tariff_on_china", "approval_rate_allies", "approval_rate_us",
                   "ndpr_price_floor", "stockpile_target_months"):
         assert ui.one(v.Slider, class_=f"ree-lever-{lever}").disabled  # "as scheduled"
@@ -267,17 +274,19 @@ def test_sessions_are_independent(app):
 def test_no_model_at_module_level_and_telemetry_off(app):
     import os
 
-    shared = [k for k, val in vars(app).items()
-              if isinstance(val, (app.Session, app.RareEarthModel))]
+    shared = [(mod.__name__, k) for mod in (app, *APP_MODULES) for k, val in vars(mod).items()
+              if isinstance(val, (session.Session, RareEarthModel))]
     assert not shared
     assert os.environ["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] == "false"
     settings = pytest.importorskip("solara.server.settings")
     assert settings.telemetry.mixpanel_enable is False
-    assert "CommandConsole" not in APP_PATH.read_text()  # no live Python console
+    sources = [APP_PATH, *(ROOT / "app").glob("*.py"), *(ROOT / "app").glob("*.vue")]
+    assert len(sources) >= 7
+    assert not [p for p in sources if "CommandConsole" in p.read_text()]  # no Python console
 
 
 def test_settings_overrides(app):
-    s = app.Settings.for_scenario("controls-2025")
+    s = settings.Settings.for_scenario("controls-2025")
     assert s.overrides() == {}
     s2 = type(s)(**{**s.__dict__, "us_tariff_on_china": 5.0, "approval_rate_us": 0.0,
                     "truce_start": "2026-01", "truce_months": 12})
@@ -288,7 +297,7 @@ def test_settings_overrides(app):
 
 
 def test_incremental_series_match_the_full_table(app):
-    s = app.Session(app.Settings.for_scenario("controls-2025", seed=3))
+    s = session.Session(settings.Settings.for_scenario("controls-2025", seed=3))
     s.step(2)
     s.step(3)
     m = s.model
@@ -306,8 +315,9 @@ def test_incremental_series_match_the_full_table(app):
     h = s.headline()
     assert h["Tb price China (USD/kg)"] == list(m.headline_frame()["Tb price China (USD/kg)"])
     assert s.flows["magnets"].shape == (len(m.region_codes),) * 2
-    for opt in (app.prices_option(s), app.capacity_option(s), app.flows_option(s, "oxides")):
-        app.to_json(opt)  # JSON-safe (no NaN)
+    for opt in (charts.prices_option(s), charts.capacity_option(s),
+                charts.flows_option(s, "oxides")):
+        widget.to_json(opt)  # JSON-safe (no NaN)
 
 
 def test_step_and_redraw_record_a_frame_each(ui):
@@ -324,10 +334,10 @@ def test_step_and_redraw_record_a_frame_each(ui):
 def test_lever_events_are_logged_when_they_take_effect(app):
     import dataclasses
 
-    s = dataclasses.replace(app.Settings.for_scenario("controls-2025"), truce_start="2026-01",
+    s = dataclasses.replace(settings.Settings.for_scenario("controls-2025"), truce_start="2026-01",
                             truce_months=6, substitution_speed=2.0, ndpr_price_floor=150.0)
-    sess = app.Session(s)
-    ev = app.lever_events(s, sess.model)
+    sess = session.Session(s)
+    ev = session.lever_events(s, sess.model)
     assert [e["date"] for e in ev] == ["2024-01", "2025-04", "2026-01", "2026-07"]
     assert all(e["kind"] == "lever" and e["text"].endswith("(lever)") for e in ev)
     sess.step(16)  # through 2025-04
@@ -338,12 +348,12 @@ def test_lever_events_are_logged_when_they_take_effect(app):
 
 @pytest.mark.parametrize("name", shipped_scenarios())
 def test_every_shipped_scenario_runs_in_the_ui_model(app, name):
-    s = app.Settings.for_scenario(name)
-    sess = app.Session(s)
+    s = settings.Settings.for_scenario(name)
+    sess = session.Session(s)
     assert sess.model.spec.name == name and s.lever_start in sess.months
     sess.step(2)
-    for opt in (app.prices_option(sess), app.decoupling_option(sess),
-                app.capacity_option(sess), app.flows_option(sess, "magnets"),
-                app.lost_output_option(sess), app.licences_option(sess)):
-        app.to_json(opt)
-    assert app.events_html(sess, policy_only=False)
+    for opt in (charts.prices_option(sess), charts.decoupling_option(sess),
+                charts.capacity_option(sess), charts.flows_option(sess, "magnets"),
+                charts.lost_output_option(sess), charts.licences_option(sess)):
+        widget.to_json(opt)
+    assert charts.events_html(sess, policy_only=False)
