@@ -10,6 +10,7 @@ The real-browser versions are in tests/browser/test_app_browser.py (``pytest -m 
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import json
 import sys
@@ -17,12 +18,13 @@ import time
 from pathlib import Path
 
 import pytest
+from pydantic import Field
 
 solara = pytest.importorskip("solara", reason="the app needs the [app] extra (solara)")
 v = pytest.importorskip("ipyvuetify")
 
 from abm.model import RareEarthModel  # noqa: E402
-from abm.scenario import apply_overrides, load_scenario, shipped_scenarios  # noqa: E402
+from abm.scenario import Levers, apply_overrides, load_scenario, shipped_scenarios  # noqa: E402
 from app import charts, page, session, settings, widget  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -174,6 +176,63 @@ def test_lever_change_and_reset_rebuild_the_model(ui):
     assert m.spec.levers.approval_rate_allies is None  # untouched: as scheduled
     ui.click("ree-step")
     assert ui.model.steps == 1 and not ui.errors()
+
+
+def test_settings_controls_are_generated_from_levers(ui):
+    """Every Levers field is a Settings field and either has a control or is listed as not
+    shown; every numeric lever's slider spans its json_schema_extra low..high (in %, x100, for
+    fractions and 0-1 probabilities); a lever the hand-written UI lacked
+    (licence_review_months) reaches the model through its generated control."""
+    fields = Levers.model_fields
+    names = {f.name for f in dataclasses.fields(settings.Settings)}
+    assert names == {"scenario", "seed", "lever_start"} | (fields.keys() - {"start"})
+    by_field = {c.field: c for c in settings.CONTROLS}
+    assert by_field.keys() | settings.NOT_SHOWN.keys() == fields.keys()
+    assert not by_field.keys() & settings.NOT_SHOWN.keys()
+    numeric = {k: f for k, f in fields.items()
+               if isinstance(f.json_schema_extra, dict) and "low" in f.json_schema_extra}
+    assert len(numeric) == 8
+    sliders = {str(w.label).split(":")[0]: w for w in ui.rc.find(v.Slider).widgets if w.label}
+    for k, f in numeric.items():
+        c, extra = by_field[k], f.json_schema_extra
+        scale = 100 if extra["unit"] in ("fraction", "-") else 1
+        assert (c.lo, c.hi, c.scale) == (extra["low"] * scale, extra["high"] * scale, scale), k
+        w = (ui.one(v.Slider, class_=f"ree-lever-{k}") if c.kind == "optional"
+             else sliders[c.label])
+        assert (w.min, w.max) == (c.lo, c.hi), k
+    assert by_field["us_tariff_on_china"].hi == 500 and by_field["approval_rate_us"].hi == 100
+    ui.set_lever("licence_review_months", 4.5)
+    assert "Licence review delay: 4.50 months" in ui.one(
+        v.Checkbox, class_="ree-set-licence_review_months").label
+    ui.click("ree-reset")
+    assert ui.model.spec.levers.licence_review_months == pytest.approx(4.5)
+    assert ui.model.spec.levers.approval_rate_us is None
+
+
+def test_a_new_lever_gets_a_control_without_editing_the_ui():
+    class MoreLevers(Levers):
+        export_quota: float | None = Field(
+            None, ge=0, description="China's export quota for NdPr oxide, t/month",
+            json_schema_extra={"unit": "t/month", "low": 0.0, "high": 2000.0})
+        quota_years: int = Field(2, description="years the quota lasts",
+                                 json_schema_extra={"unit": "years", "low": 1, "high": 10})
+        quota_share: float = Field(0.5, description="share, fraction",
+                                   json_schema_extra={"unit": "fraction", "low": 0, "high": 1})
+
+    new = {c.field: c for c in settings.lever_controls(MoreLevers)}
+    q = new["export_quota"]
+    assert (q.kind, q.label, q.unit, q.lo, q.hi, q.step, q.default) == (
+        "optional", "China's export quota for NdPr oxide", "t/month", 0, 2000, 20, 1000)
+    y = new["quota_years"]
+    assert (y.kind, y.label, y.lo, y.hi, y.step) == ("int", "Years the quota lasts", 1, 10, 1)
+    sh = new["quota_share"]
+    assert (sh.kind, sh.unit, sh.lo, sh.hi, sh.step) == ("float", "%", 0, 100, 1)
+
+    class NoBounds(Levers):
+        quota: float | None = Field(None, description="a quota")
+
+    with pytest.raises(ValueError, match="Levers.quota has no json_schema_extra low/high"):
+        settings.lever_controls(NoBounds)
 
 
 def test_invalid_setting_shows_an_error_and_keeps_the_model(ui):
