@@ -127,7 +127,7 @@ def _label(description: str) -> str:
 def lever_controls(levers: type[Levers] = Levers) -> list[Control]:
     """The controls for ``levers``' fields in their order (fields in :data:`NOT_SHOWN` or
     of another type are left out). Raises ``ValueError`` if a numeric field lacks ``low`` or
-    ``high`` in its ``json_schema_extra`` (no bounds: no slider)."""
+    ``high`` in its ``json_schema_extra`` (no bounds: no slider) or ``low >= high``."""
     out = []
     for name, f in levers.model_fields.items():
         if name in NOT_SHOWN:
@@ -150,6 +150,9 @@ def lever_controls(levers: type[Levers] = Levers) -> list[Control]:
                                  "low/high (the UI slider's bounds)")
             unit = str(extra.get("unit", ""))
             lo, hi = float(extra["low"]), float(extra["high"])
+            if not lo < hi:
+                raise ValueError(f"abm/scenario.py: Levers.{name} json_schema_extra low {lo:g} "
+                                 f"is not below high {hi:g}")
             percent = unit == "fraction" or (unit == "-" and hi <= 1)
             scale = 100.0 if percent else 1.0
             step = look.step if look.step is not None else _nice_step((hi - lo) * scale)

@@ -234,6 +234,13 @@ def test_a_new_lever_gets_a_control_without_editing_the_ui():
     with pytest.raises(ValueError, match="Levers.quota has no json_schema_extra low/high"):
         settings.lever_controls(NoBounds)
 
+    class EmptyRange(Levers):
+        quota: float = Field(1.0, description="a quota",
+                             json_schema_extra={"unit": "t", "low": 2, "high": 2})
+
+    with pytest.raises(ValueError, match="Levers.quota json_schema_extra low 2 is not below"):
+        settings.lever_controls(EmptyRange)
+
 
 def test_invalid_setting_shows_an_error_and_keeps_the_model(ui):
     before = ui.session
