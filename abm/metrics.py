@@ -3,7 +3,7 @@
 :func:`record_month` is the only code that turns the model's state and the month's clearing
 into metrics; the model calls it once per step (after production and investment), and
 everything downstream (the Mesa DataCollector headline series via :func:`headline_values`,
-``abm.outcomes``, ``experiments.runs``, ``experiments.reproduce``, ``app.py``) reads the
+``abm.outcomes``, ``experiments.runs``, ``experiments.reproduce``, the UI in ``app/``) reads the
 recorded rows instead of recomputing them.
 
 Columns of the table: ``date, step, metric, good, region, partner, value, unit``; a sector,
@@ -337,7 +337,7 @@ def record_month(model, book, clearing) -> None:
     lic = clearing.licence_price
     quota_cells = sorted({(int(g), r) for goods, r, _q in model.policy.quotas for g in goods})
     if quota_cells:
-        gi, ri = (np.array(x, dtype=np.int64) for x in zip(*quota_cells))
+        gi, ri = (np.array(x, dtype=np.int64) for x in zip(*quota_cells, strict=True))
         rec.add(date, t, "export_licence_price", goods[gi], codes[ri], "",
                 lic[gi, ri] if lic is not None else np.zeros(len(gi)), "USD/kg")
     # production, capacity, inventory

@@ -1,4 +1,5 @@
-"""The browser UI (app.py) rendered headless with ``solara.render``: no server, no browser.
+"""The browser UI (app.py, the package app/) rendered headless with ``solara.render``: no
+server, no browser.
 
 What a user does is done through the widgets (find by the ``ree-*`` CSS classes, set
 ``v_model``, click): the page builds, Step advances the model, a lever change plus Reset
@@ -9,6 +10,7 @@ The real-browser versions are in tests/browser/test_app_browser.py (``pytest -m 
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import json
 import sys
@@ -16,22 +18,29 @@ import time
 from pathlib import Path
 
 import pytest
+from pydantic import Field
 
 solara = pytest.importorskip("solara", reason="the app needs the [app] extra (solara)")
 v = pytest.importorskip("ipyvuetify")
 
-from abm.scenario import apply_overrides, load_scenario, shipped_scenarios
+from abm.model import RareEarthModel  # noqa: E402
+from abm.scenario import Levers, apply_overrides, load_scenario, shipped_scenarios  # noqa: E402
+from app import charts, page, session, settings, widget  # noqa: E402
 
-APP_PATH = Path(__file__).resolve().parents[1] / "app.py"
+ROOT = Path(__file__).resolve().parents[1]
+APP_PATH = ROOT / "app.py"
+APP_MODULES = (page, session, settings, charts, widget)
 LEVERS_FROM = 15  # 2025-04 (the levers' default start) is step 15 of a 2024-01 scenario
 
 
 @pytest.fixture(scope="module")
 def app():
+    """app.py loaded from its file, as `solara run app.py` does: the entry point."""
     spec = importlib.util.spec_from_file_location("ree_app_under_test", APP_PATH)
     mod = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = mod
     spec.loader.exec_module(mod)
+    assert mod.Page is page.Page  # the thin entry point hands Solara the package's Page
     yield mod
     sys.modules.pop(spec.name, None)
 
@@ -75,7 +84,7 @@ class UI:
         return self.text("ree-date")
 
     def charts(self) -> list[dict]:
-        return [json.loads(w.spec) for w in self.rc.find(self.app.EChart).widgets]
+        return [json.loads(w.spec) for w in self.rc.find(widget.EChart).widgets]
 
     def errors(self) -> list[str]:
         return [str(w.children) for w in self.rc.find(v.Alert).widgets if w.type == "error"]
@@ -114,7 +123,7 @@ def test_page_builds_with_every_view(ui, app):
     assert "(not started)" in ui.date()
     assert ui.model.steps == 0
     scen = ui.one(v.Select, class_="ree-scenario")
-    assert scen.items == shipped_scenarios() and scen.v_model == app.DEFAULT_SCENARIO
+    assert scen.items == shipped_scenarios() and scen.v_model == settings.DEFAULT_SCENARIO
     for lever in ("us_tariff_on_china", "approval_rate_allies", "approval_rate_us",
                   "ndpr_price_floor", "stockpile_target_months"):
         assert ui.one(v.Slider, class_=f"ree-lever-{lever}").disabled  # "as scheduled"
@@ -167,6 +176,70 @@ def test_lever_change_and_reset_rebuild_the_model(ui):
     assert m.spec.levers.approval_rate_allies is None  # untouched: as scheduled
     ui.click("ree-step")
     assert ui.model.steps == 1 and not ui.errors()
+
+
+def test_settings_controls_are_generated_from_levers(ui):
+    """Every Levers field is a Settings field and either has a control or is listed as not
+    shown; every numeric lever's slider spans its json_schema_extra low..high (in %, x100, for
+    fractions and 0-1 probabilities); a lever the hand-written UI lacked
+    (licence_review_months) reaches the model through its generated control."""
+    fields = Levers.model_fields
+    names = {f.name for f in dataclasses.fields(settings.Settings)}
+    assert names == {"scenario", "seed", "lever_start"} | (fields.keys() - {"start"})
+    by_field = {c.field: c for c in settings.CONTROLS}
+    assert by_field.keys() | settings.NOT_SHOWN.keys() == fields.keys()
+    assert not by_field.keys() & settings.NOT_SHOWN.keys()
+    numeric = {k: f for k, f in fields.items()
+               if isinstance(f.json_schema_extra, dict) and "low" in f.json_schema_extra}
+    assert len(numeric) == 8
+    sliders = {str(w.label).split(":")[0]: w for w in ui.rc.find(v.Slider).widgets if w.label}
+    for k, f in numeric.items():
+        c, extra = by_field[k], f.json_schema_extra
+        scale = 100 if extra["unit"] in ("fraction", "-") else 1
+        assert (c.lo, c.hi, c.scale) == (extra["low"] * scale, extra["high"] * scale, scale), k
+        w = (ui.one(v.Slider, class_=f"ree-lever-{k}") if c.kind == "optional"
+             else sliders[c.label])
+        assert (w.min, w.max) == (c.lo, c.hi), k
+    assert by_field["us_tariff_on_china"].hi == 500 and by_field["approval_rate_us"].hi == 100
+    ui.set_lever("licence_review_months", 4.5)
+    assert "Licence review delay: 4.50 months" in ui.one(
+        v.Checkbox, class_="ree-set-licence_review_months").label
+    ui.click("ree-reset")
+    assert ui.model.spec.levers.licence_review_months == pytest.approx(4.5)
+    assert ui.model.spec.levers.approval_rate_us is None
+
+
+def test_a_new_lever_gets_a_control_without_editing_the_ui():
+    class MoreLevers(Levers):
+        export_quota: float | None = Field(
+            None, ge=0, description="China's export quota for NdPr oxide, t/month",
+            json_schema_extra={"unit": "t/month", "low": 0.0, "high": 2000.0})
+        quota_years: int = Field(2, description="years the quota lasts",
+                                 json_schema_extra={"unit": "years", "low": 1, "high": 10})
+        quota_share: float = Field(0.5, description="share, fraction",
+                                   json_schema_extra={"unit": "fraction", "low": 0, "high": 1})
+
+    new = {c.field: c for c in settings.lever_controls(MoreLevers)}
+    q = new["export_quota"]
+    assert (q.kind, q.label, q.unit, q.lo, q.hi, q.step, q.default) == (
+        "optional", "China's export quota for NdPr oxide", "t/month", 0, 2000, 20, 1000)
+    y = new["quota_years"]
+    assert (y.kind, y.label, y.lo, y.hi, y.step) == ("int", "Years the quota lasts", 1, 10, 1)
+    sh = new["quota_share"]
+    assert (sh.kind, sh.unit, sh.lo, sh.hi, sh.step) == ("float", "%", 0, 100, 1)
+
+    class NoBounds(Levers):
+        quota: float | None = Field(None, description="a quota")
+
+    with pytest.raises(ValueError, match="Levers.quota has no json_schema_extra low/high"):
+        settings.lever_controls(NoBounds)
+
+    class EmptyRange(Levers):
+        quota: float = Field(1.0, description="a quota",
+                             json_schema_extra={"unit": "t", "low": 2, "high": 2})
+
+    with pytest.raises(ValueError, match="Levers.quota json_schema_extra low 2 is not below"):
+        settings.lever_controls(EmptyRange)
 
 
 def test_invalid_setting_shows_an_error_and_keeps_the_model(ui):
@@ -267,17 +340,19 @@ def test_sessions_are_independent(app):
 def test_no_model_at_module_level_and_telemetry_off(app):
     import os
 
-    shared = [k for k, val in vars(app).items()
-              if isinstance(val, (app.Session, app.RareEarthModel))]
+    shared = [(mod.__name__, k) for mod in (app, *APP_MODULES) for k, val in vars(mod).items()
+              if isinstance(val, (session.Session, RareEarthModel))]
     assert not shared
     assert os.environ["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] == "false"
     settings = pytest.importorskip("solara.server.settings")
     assert settings.telemetry.mixpanel_enable is False
-    assert "CommandConsole" not in APP_PATH.read_text()  # no live Python console
+    sources = [APP_PATH, *(ROOT / "app").glob("*.py"), *(ROOT / "app").glob("*.vue")]
+    assert len(sources) >= 7
+    assert not [p for p in sources if "CommandConsole" in p.read_text()]  # no Python console
 
 
 def test_settings_overrides(app):
-    s = app.Settings.for_scenario("controls-2025")
+    s = settings.Settings.for_scenario("controls-2025")
     assert s.overrides() == {}
     s2 = type(s)(**{**s.__dict__, "us_tariff_on_china": 5.0, "approval_rate_us": 0.0,
                     "truce_start": "2026-01", "truce_months": 12})
@@ -288,7 +363,7 @@ def test_settings_overrides(app):
 
 
 def test_incremental_series_match_the_full_table(app):
-    s = app.Session(app.Settings.for_scenario("controls-2025", seed=3))
+    s = session.Session(settings.Settings.for_scenario("controls-2025", seed=3))
     s.step(2)
     s.step(3)
     m = s.model
@@ -306,8 +381,9 @@ def test_incremental_series_match_the_full_table(app):
     h = s.headline()
     assert h["Tb price China (USD/kg)"] == list(m.headline_frame()["Tb price China (USD/kg)"])
     assert s.flows["magnets"].shape == (len(m.region_codes),) * 2
-    for opt in (app.prices_option(s), app.capacity_option(s), app.flows_option(s, "oxides")):
-        app.to_json(opt)  # JSON-safe (no NaN)
+    for opt in (charts.prices_option(s), charts.capacity_option(s),
+                charts.flows_option(s, "oxides")):
+        widget.to_json(opt)  # JSON-safe (no NaN)
 
 
 def test_step_and_redraw_record_a_frame_each(ui):
@@ -324,10 +400,10 @@ def test_step_and_redraw_record_a_frame_each(ui):
 def test_lever_events_are_logged_when_they_take_effect(app):
     import dataclasses
 
-    s = dataclasses.replace(app.Settings.for_scenario("controls-2025"), truce_start="2026-01",
+    s = dataclasses.replace(settings.Settings.for_scenario("controls-2025"), truce_start="2026-01",
                             truce_months=6, substitution_speed=2.0, ndpr_price_floor=150.0)
-    sess = app.Session(s)
-    ev = app.lever_events(s, sess.model)
+    sess = session.Session(s)
+    ev = session.lever_events(s, sess.model)
     assert [e["date"] for e in ev] == ["2024-01", "2025-04", "2026-01", "2026-07"]
     assert all(e["kind"] == "lever" and e["text"].endswith("(lever)") for e in ev)
     sess.step(16)  # through 2025-04
@@ -338,12 +414,12 @@ def test_lever_events_are_logged_when_they_take_effect(app):
 
 @pytest.mark.parametrize("name", shipped_scenarios())
 def test_every_shipped_scenario_runs_in_the_ui_model(app, name):
-    s = app.Settings.for_scenario(name)
-    sess = app.Session(s)
+    s = settings.Settings.for_scenario(name)
+    sess = session.Session(s)
     assert sess.model.spec.name == name and s.lever_start in sess.months
     sess.step(2)
-    for opt in (app.prices_option(sess), app.decoupling_option(sess),
-                app.capacity_option(sess), app.flows_option(sess, "magnets"),
-                app.lost_output_option(sess), app.licences_option(sess)):
-        app.to_json(opt)
-    assert app.events_html(sess, policy_only=False)
+    for opt in (charts.prices_option(sess), charts.decoupling_option(sess),
+                charts.capacity_option(sess), charts.flows_option(sess, "magnets"),
+                charts.lost_output_option(sess), charts.licences_option(sess)):
+        widget.to_json(opt)
+    assert charts.events_html(sess, policy_only=False)
