@@ -270,7 +270,7 @@ class RareEarthModel(mesa.Model):
         """World totals of the firms selling into one market (a firm's ``market``: its
         stage, e.g. ``separation`` or ``recycling``; ``mining:<deposit>`` for miners,
         ``magnets:<product>`` for magnet makers): output at an annual rate (each firm's
-        ``output_avg``), capacity, and capacity under construction (committed projects not
+        :meth:`~agents.base.Firm.average_output`), capacity, and capacity under construction (committed projects not
         yet online, entrants' committed projects included), all t/yr. Firms read it before expanding, so one expansion wave is not
         duplicated by every firm (the supply line of Sterman 2000, ch. 17-20). Cached per
         step.
@@ -281,7 +281,7 @@ class RareEarthModel(mesa.Model):
             out = cap = pipe = 0.0
             for a in self.agents:
                 if getattr(a, "market", None) == market and hasattr(a, "projects"):
-                    out += 12.0 * a.output_avg
+                    out += 12.0 * a.average_output()
                     cap += a.capacity
                     pipe += sum(q for _, q in a.projects)
             pipe += self.pipeline.pending_capacity(market)

@@ -458,6 +458,11 @@ class Firm(mesa.Agent):
         else:
             self.output_avg += (out - self.output_avg) / self.model.params.investment_review_months
 
+    def average_output(self) -> float:
+        """``output_avg`` (t/month), or last month's output (:meth:`recent_output`) for a
+        firm that has not averaged its output yet (an entrant added this month)."""
+        return self.output_avg if self.output_avg is not None else self.recent_output()
+
     def recent_output(self) -> float:
         """Last month's output of the firm's products, t/month (feed t for refiners)."""
         if self.stage == "separation":
@@ -812,7 +817,7 @@ class Firm(mesa.Agent):
         if sizes is None or not len(sizes):
             return
         lead = max(1, int(self.lead_time_months() * par.brownfield_lead_share))
-        out = self.output_avg if self.output_avg is not None else self.recent_output()
+        out = self.average_output()
         growth = self.demand_growth(lead)
         s_out, s_cap, s_pipe = self.model.supply_line(self.market)
         trig_u, trig_d = par.expansion_utilisation_trigger, par.expansion_demand_trigger

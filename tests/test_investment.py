@@ -462,3 +462,21 @@ def test_a_firm_in_its_start_up_ramp_produces_at_the_price_led_rate():
     # an expansion of an established firm keeps making to order
     a.ramps = [(m.month_index, 0.1 * a.nameplate, 2.0)]
     assert not a.starting_up
+
+
+def test_supply_line_counts_a_firm_that_has_not_averaged_its_output_yet():
+    # failing input of the one-at-a-time sweep (baseline, investment_review_months = 36):
+    # a firm added this month has no output_avg yet and the market's supply line raised
+    # TypeError (float * None); it now counts its last month's output
+    from abm.model import RareEarthModel
+
+    m = RareEarthModel("baseline", seed=0, months=2)
+    m.step()
+    firm = next(a for a in m.agents if getattr(a, "market", None) and hasattr(a, "projects")
+                and a.recent_output() > 0)
+    before, avg = m.supply_line(firm.market)[0], firm.output_avg
+    firm.output_avg = None
+    m._supply_line.clear()
+    out = m.supply_line(firm.market)[0]
+    assert firm.average_output() == firm.recent_output()
+    assert out == pytest.approx(before - 12.0 * avg + 12.0 * firm.recent_output())
