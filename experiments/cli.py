@@ -18,7 +18,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from experiments.cli_errors import OneLineErrors
+from experiments.cli_errors import OneLineErrors, error_line
 from experiments.interrupts import Terminated, sigterm_raises
 from experiments.terminal import RunProgress, err_console, out_console
 
@@ -34,17 +34,23 @@ def use_data_folder(folder: Path | None) -> None:
     """Point the model at a folder of replacement calibration tables (``--data``): set
     ``REE_DATA_DIR`` (inherited by worker processes) and validate every table now, before
     any work; exit 2 with one line naming the file and field on a bad table."""
-    if folder is None:
-        return
     from abm.data import DATA_ENV, DataError, check_tables
+    if folder is None:  # REE_DATA_DIR, if set, is checked now: one line, before any work
+        try:
+            from abm.data import override_dir
+            if override_dir() is not None:
+                check_tables()
+        except DataError as exc:
+            fail(str(exc), what="invalid data")
+        return
     if not Path(folder).expanduser().is_dir():  # named as the user gave it, not REE_DATA_DIR
         fail(f"--data {folder}: not a folder; give a folder of calibration tables (CSV files "
-             "named as in abm/data)", prefix="Invalid data:")
+             "named as in abm/data)", what="invalid data")
     os.environ[DATA_ENV] = str(Path(folder).expanduser().resolve())
     try:
         check_tables()
     except DataError as exc:
-        fail(str(exc), prefix="Invalid data:")
+        fail(str(exc), what="invalid data")
 
 
 def warn_inert_levers(scenario: str, overrides: dict) -> None:
@@ -62,9 +68,11 @@ def warn_inert_levers(scenario: str, overrides: dict) -> None:
                           highlight=False)
 
 
-def fail(message: str, code: int = 2, prefix: str = "Error:") -> NoReturn:
-    """Print ``prefix message`` to stderr (unwrapped) and exit with ``code``."""
-    err_console.print(f"[red]{prefix}[/red] {escape(message)}", highlight=False)
+def fail(message: str, code: int = 2, what: str = "") -> NoReturn:
+    """Print one error line to stderr, ``<command>: error: [<what>: ]<message>``
+    (:func:`experiments.cli_errors.error_line`, the form of the usage errors), and exit with
+    ``code``."""
+    err_console.print(escape(error_line(message, what)), highlight=False)
     raise typer.Exit(code)
 
 
@@ -228,7 +236,8 @@ def run(scenario_arg: str = typer.Argument(None, metavar="SCENARIO", show_defaul
             raise typer.BadParameter("give --seed or --seeds, not both", param_hint="--seeds")
         seed_list = parse_seeds(seeds) if seeds is not None else None
     except typer.BadParameter as exc:
-        fail(exc.format_message())
+        msg = exc.format_message()
+        fail(msg[:1].lower() + msg[1:])            # "invalid value for --set: ..."
     use_data_folder(data)
     seed = 0 if seed is None else seed
     try:
@@ -244,7 +253,7 @@ def run(scenario_arg: str = typer.Argument(None, metavar="SCENARIO", show_defaul
     except KeyboardInterrupt:
         _stopped("interrupted (Ctrl-C)", 130)
     except ScenarioError as exc:
-        fail(str(exc), prefix="Invalid scenario:")
+        fail(str(exc), what="invalid scenario")
     except (OutputError, ValueError) as exc:
         fail(str(exc))
     tab = Table(title=f"{model.spec.name}, seed {seed}, {model.steps} months "
@@ -425,7 +434,7 @@ def reproduce(quick: bool = typer.Option(
     except KeyboardInterrupt:
         _stopped("interrupted (Ctrl-C)", 130)
     except (RuntimeError, ScenarioError, ValueError, ImportError) as exc:
-        fail(str(exc), prefix="reproduce failed:")
+        fail(str(exc))
     tab = Table(title=f"Targets ({'quick' if quick else 'full'} profile, "
                       f"{res.series['rep'].nunique()} seeds, {res.wall_s:.0f} s)")
     for c in ("target", "median", "5-95%", "tolerance", "result"):
@@ -443,10 +452,8 @@ def reproduce(quick: bool = typer.Option(
                          f"{(str(r.error).splitlines() or [''])[0][:200]})"
                          for r in res.failed.itertuples())
         lost = res.targets.loc[res.targets["note"] != "", "id"].tolist()
-        err_console.print(f"[red]Error:[/red] {len(res.failed)} run(s) failed: {escape(runs)}; "
-                          f"targets n/a because of them: {', '.join(lost) or 'none'}; see "
-                          f"{escape(str(out))}/tables/failed_runs.csv", highlight=False)
-        raise typer.Exit(1)
+        fail(f"{len(res.failed)} run(s) failed: {runs}; targets n/a because of them: "
+             f"{', '.join(lost) or 'none'}; see {out}/tables/failed_runs.csv", 1)
     if strict and failed:
         console.print(f"--strict: {len(failed)} target(s) not passed: {', '.join(failed)}")
         raise typer.Exit(1)

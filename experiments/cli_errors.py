@@ -117,6 +117,25 @@ def usage_error_line(exc, where: str = "") -> str:
     return f"{path}: error: {what}{' ' if what.endswith('?') else '; '}see '{path} --help'"
 
 
+def error_line(message: str, what: str = "", group: str = "") -> str:
+    """One line for an error found while a command runs (bad input, unusable folder, failed
+    runs): ``<command>: error: [<what>: ]<message>``, the form of :func:`usage_error_line`
+    without its help hint, e.g. ``ree run: error: invalid scenario: --set: unknown key
+    'levers.nope'; ...``. The command is ``ree`` and the running click command's sub-command
+    path; ``group`` (``"sweep"``) is added when that group's app was invoked on its own."""
+    try:  # typer >= 0.22 carries its own copy of click
+        from typer._click.globals import get_current_context
+    except ImportError:  # pragma: no cover - typer with click as a dependency
+        from click import get_current_context
+    ctx = get_current_context(silent=True)
+    words = ctx.command_path.split()[1:] if ctx is not None else []
+    if group and words[:1] != [group]:  # the group's app invoked on its own (tests, API)
+        words.insert(0, group)
+    path = " ".join(["ree", *words])   # the program's name, whatever click calls the root
+    head = what[:1].lower() + what[1:] if what else ""
+    return f"{path}: error: {head + ': ' if head else ''}{message}"
+
+
 class OneLineErrors(TyperGroup):
     """A typer command group whose command-line errors (unknown option or command, a bad
     value, a missing argument, in it or in any of its sub-commands) are one line on stderr,

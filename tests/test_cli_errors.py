@@ -83,7 +83,7 @@ def test_misspelt_parameter_in_a_scenario_file_is_one_short_line(tmp_path):
     p.write_text('extends = "controls-2025"\n[parameters]\narmington_elastcity = 2.0\n')
     out = tmp_path / "out"
     line = _one_line(_invoke(["run", str(p), "--out", str(out)]))
-    assert line == (f"Invalid scenario: {p}: field 'parameters.armington_elastcity': unknown "
+    assert line == (f"ree run: error: invalid scenario: {p}: field 'parameters.armington_elastcity': unknown "
                     "key 'armington_elastcity'; did you mean 'armington_elasticity'? "
                     f"({N_PAR} allowed keys, all in docs/ODD.md section 8)")
     assert not out.exists()
@@ -92,7 +92,7 @@ def test_misspelt_parameter_in_a_scenario_file_is_one_short_line(tmp_path):
 def test_misspelt_set_key_names_the_option_and_the_closest_key(tmp_path):
     out = tmp_path / "out"
     line = _one_line(_invoke(["run", "--set", "levers.aproval_rate_us=0.1", "--out", str(out)]))
-    assert line == ("Invalid scenario: --set: unknown key 'levers.aproval_rate_us'; did you "
+    assert line == ("ree run: error: invalid scenario: --set: unknown key 'levers.aproval_rate_us'; did you "
                     f"mean 'levers.approval_rate_us'? ({N_PAR + 11} allowed keys, parameters in "
                     "docs/ODD.md section 8, levers in section 6)")
     assert not out.exists()
@@ -100,14 +100,14 @@ def test_misspelt_set_key_names_the_option_and_the_closest_key(tmp_path):
 
 def test_unknown_set_key_without_a_close_one_gets_a_short_list(tmp_path):
     line = _one_line(_invoke(["run", "--set", "levers.nope=1", "--out", str(tmp_path / "o")]))
-    assert line == ("Invalid scenario: --set: unknown key 'levers.nope'; the levers.* keys: "
+    assert line == ("ree run: error: invalid scenario: --set: unknown key 'levers.nope'; the levers.* keys: "
                     "approval_rate_allies, approval_rate_us, defense_end_use_denial, "
                     "licence_review_months, ndpr_price_floor, stockpile_target_months, "
                     "substitution_speed, truce_months, us_tariff_on_china, start, truce_start, "
                     f"licence_elements ({N_PAR + 11} allowed keys, parameters in docs/ODD.md "
                     "section 8, levers in section 6)")
     line = _one_line(_invoke(["run", "--set", "foo=1", "--out", str(tmp_path / "o")]))
-    assert line == ("Invalid scenario: --set: unknown key 'foo'; allowed keys: levers.* (12), "
+    assert line == ("ree run: error: invalid scenario: --set: unknown key 'foo'; allowed keys: levers.* (12), "
                     f"parameters.* ({N_PAR - 3}), end, firms ({N_PAR + 11} allowed keys, "
                     "parameters in docs/ODD.md section 8, levers in section 6)")
     assert not (tmp_path / "o").exists()
@@ -116,7 +116,7 @@ def test_unknown_set_key_without_a_close_one_gets_a_short_list(tmp_path):
 def test_bad_set_value_names_the_option_and_the_range(tmp_path):
     line = _one_line(_invoke(["run", "--set", "levers.approval_rate_us=2",
                               "--out", str(tmp_path / "o")]))
-    assert line == ("Invalid scenario: controls-2025 with --set: field "
+    assert line == ("ree run: error: invalid scenario: controls-2025 with --set: field "
                     "'levers.approval_rate_us': got 2; allowed: 0 <= approval_rate_us <= 1")
 
 
@@ -138,7 +138,7 @@ def test_sweep_spec_misspellings_are_one_line_each_and_nothing_is_written(tmp_pa
     out = tmp_path / "runs"
     res = _invoke(["run", str(spec), "--out", str(out)], cli=sweep_app)
     assert res.exit_code == 2
-    assert res.stderr.strip() == (f"error: invalid sweep spec {spec}: replicate: unknown field "
+    assert res.stderr.strip() == (f"ree sweep run: error: invalid sweep spec {spec}: replicate: unknown field "
                                   "'replicate'; did you mean 'replicates'? (16 allowed fields)")
     spec.write_text(spec.read_text().replace("replicate = 2\n", "").replace(
         "us_tariff_on_china", "us_tarif_on_china").replace("[design]", '[constants]\n'
@@ -147,7 +147,7 @@ def test_sweep_spec_misspellings_are_one_line_each_and_nothing_is_written(tmp_pa
     assert res.exit_code == 2
     lines = res.stderr.strip().splitlines()
     assert lines == [
-        f"error: invalid sweep spec {spec}: levers[0].name: unknown parameter "
+        f"ree sweep run: error: invalid sweep spec {spec}: levers[0].name: unknown parameter "
         "'levers.us_tarif_on_china'; did you mean 'levers.us_tariff_on_china'? "
         f"({N_PAR + 6} allowed parameters, parameters in docs/ODD.md section 8, levers in "
         "section 6)",
@@ -169,7 +169,7 @@ def test_sweep_spec_naming_a_bad_scenario_file_is_short(tmp_path):
     res = _invoke(["run", str(spec), "--out", str(tmp_path / "runs")], cli=sweep_app)
     assert res.exit_code == 2
     assert res.stderr.strip() == (
-        f"error: invalid sweep spec {spec}: scenario: cannot load base scenario '{bad}': "
+        f"ree sweep run: error: invalid sweep spec {spec}: scenario: cannot load base scenario '{bad}': "
         f"{bad}: field 'parameters.armington_elastcity': unknown key 'armington_elastcity'; "
         f"did you mean 'armington_elasticity'? ({N_PAR} allowed keys, all in docs/ODD.md "
         "section 8)")
@@ -180,7 +180,7 @@ def test_sweep_spec_naming_a_bad_scenario_file_is_short(tmp_path):
 def test_reproduce_bad_backend_is_one_line_before_any_work(tmp_path):
     out = tmp_path / "rep"
     line = _one_line(_invoke(["reproduce", "--backend", "bogus", "--out", str(out)]))
-    assert line == ("reproduce failed: --backend 'bogus' is unknown; allowed: sequential, "
+    assert line == ("ree reproduce: error: --backend 'bogus' is unknown; allowed: sequential, "
                     "process, dask, ray")
     assert not out.exists()
 

@@ -30,16 +30,16 @@ def _one_error_line(res, code: int = 2) -> str:
 # ------------------------------------------------- 1. a bare word where a number is due
 @pytest.mark.parametrize("item, line", [
     ("levers.approval_rate_us=abc",
-     "Error: Invalid value for --set: levers.approval_rate_us=abc: 'abc' is not a number "
+     "ree run: error: invalid value for --set: levers.approval_rate_us=abc: 'abc' is not a number "
      "(allowed: a number from 0.0 to 1.0)"),
     ("parameters.armington_elasticity=high",
-     "Error: Invalid value for --set: parameters.armington_elasticity=high: 'high' is not a "
+     "ree run: error: invalid value for --set: parameters.armington_elasticity=high: 'high' is not a "
      "number (allowed: a number from 2.0 to 10.0)"),
     ("firms=many",
-     "Error: Invalid value for --set: firms=many: 'many' is not a whole number (allowed: an "
+     "ree run: error: invalid value for --set: firms=many: 'many' is not a whole number (allowed: an "
      "integer from 50 to 10000)"),
     ("levers.defense_end_use_denial=yes",
-     "Error: Invalid value for --set: levers.defense_end_use_denial=yes: 'yes' is not true or "
+     "ree run: error: invalid value for --set: levers.defense_end_use_denial=yes: 'yes' is not true or "
      "false (allowed: true or false)"),
 ])
 def test_set_bare_word_for_a_number_names_the_range_not_quotes(tmp_path, item, line):
@@ -72,7 +72,7 @@ def test_missing_data_folder_is_named_as_the_data_option(tmp_path):
     missing = tmp_path / "nonexist"
     got = _one_error_line(_invoke(["run", "--data", str(missing), "--out",
                                    str(tmp_path / "run")]))
-    assert got == (f"Invalid data: --data {missing}: not a folder; give a folder of "
+    assert got == (f"ree run: error: invalid data: --data {missing}: not a folder; give a folder of "
                    "calibration tables (CSV files named as in abm/data)")
     assert "REE_DATA_DIR" not in got
 
@@ -81,7 +81,7 @@ def test_missing_data_folder_from_the_environment_keeps_its_name(tmp_path):
     missing = tmp_path / "nonexist"
     got = _one_error_line(_invoke(["run", "--months", "1", "--out", str(tmp_path / "run")],
                                   env={"REE_DATA_DIR": str(missing)}))
-    assert got.startswith(f"Error: REE_DATA_DIR={missing}: not a folder; give a folder of "
+    assert got.startswith(f"ree run: error: invalid data: REE_DATA_DIR={missing}: not a folder; give a folder of "
                           "calibration tables")
 
 
@@ -100,7 +100,7 @@ def test_seed_message_unchanged_by_the_months_wording(tmp_path):
 
 def test_seeds_zero_says_a_count_is_at_least_one(tmp_path):
     got = _one_error_line(_invoke(["run", "--seeds", "0", "--out", str(tmp_path / "r")]))
-    assert got == ("Error: Invalid value for --seeds: '0': a count of seeds must be at least "
+    assert got == ("ree run: error: invalid value for --seeds: '0': a count of seeds must be at least "
                    "1; give a count (3 = seeds 0,1,2), a list (0,1,5) or a range (0-9)")
     # seed 0 alone is still a list of one seed
     from experiments.cli import parse_seeds
@@ -114,12 +114,12 @@ def test_analyze_empty_store_suggests_the_run_with_the_same_out(tmp_path):
     out = tmp_path / "D"
     got = _one_error_line(_invoke(["analyze", str(spec), "--out", str(out)], cli=sweep_app),
                           code=1)
-    assert got == (f"error: no sweep in {out / 'toy'}; run `ree sweep run {spec} --out "
+    assert got == (f"ree sweep analyze: error: no sweep in {out / 'toy'}; run `ree sweep run {spec} --out "
                    f"{out}` first")
     run(spec, out, progress=False, max_runs=0)    # planned, nothing finished
     got = _one_error_line(_invoke(["analyze", str(spec), "--out", str(out)], cli=sweep_app),
                           code=1)
-    assert got == (f"error: no finished runs in {out / 'toy'} to analyse; run `ree sweep run "
+    assert got == (f"ree sweep analyze: error: no finished runs in {out / 'toy'} to analyse; run `ree sweep run "
                    f"{spec} --out {out}` first")
 
 
@@ -161,7 +161,7 @@ def test_sweep_refuses_a_lever_that_starts_after_the_runs_end(tmp_path, cmd):
     spec = _short(tmp_path, 15)
     out = tmp_path / "out"
     got = _one_error_line(_invoke([cmd, str(spec), "--out", str(out)], cli=sweep_app))
-    assert got == (f"error: invalid sweep spec {spec}: levers[0].name: "
+    assert got == (f"ree sweep {cmd}: error: invalid sweep spec {spec}: levers[0].name: "
                    "('levers.approval_rate_us') 15 months from 2024-01 end before "
                    "levers.start 2025-04, so this lever would never apply and every run "
                    "would show it without effect; set months to at least 16 or use a scenario "

@@ -36,7 +36,7 @@ def test_end_past_the_data_is_refused_naming_the_key_and_range(tmp_path):
     assert last_data_month() == "2050-12"          # iea_gcmo2024 growth rates end in 2050
     out = tmp_path / "run"
     line = _one_error_line(_invoke(["run", "--set", "end=2099-12", "--out", str(out)]))
-    assert line == ("Invalid scenario: --set end=2099-12: end must be a month from 2024-01 "
+    assert line == ("ree run: error: invalid scenario: --set end=2099-12: end must be a month from 2024-01 "
                     "(the scenario's start) to 2050-12 (the last year of the demand outlook, "
                     "abm/data/demand_outlook.csv; later months would extrapolate beyond the "
                     "data)")
@@ -86,7 +86,7 @@ def test_flags_show_no_bool_type_in_help():
 def test_mistyped_set_key_gets_a_suggestion_on_one_stderr_line(tmp_path):
     line = _one_error_line(_invoke(["run", "--set", "levers.aproval_rate_us=0.1", "--out",
                                     str(tmp_path / "o")]))
-    assert line.startswith("Invalid scenario: --set: unknown key 'levers.aproval_rate_us'; "
+    assert line.startswith("ree run: error: invalid scenario: --set: unknown key 'levers.aproval_rate_us'; "
                            "did you mean 'levers.approval_rate_us'? "
                            f"({len(Parameters.model_fields) + 11} allowed keys")
 
@@ -106,10 +106,10 @@ def test_mistyped_scenario_file_key_and_name_get_a_suggestion(tmp_path):
 
 def test_other_errors_are_one_stderr_line_too(tmp_path):
     line = _one_error_line(_invoke(["run", "--set", "nothing", "--out", str(tmp_path / "o")]))
-    assert line == ("Error: Invalid value for --set: 'nothing': write --set KEY=VALUE, e.g. "
+    assert line == ("ree run: error: invalid value for --set: 'nothing': write --set KEY=VALUE, e.g. "
                     "--set levers.approval_rate_us=0.1")
     line = _one_error_line(_invoke(["run", "--months", "999", "--out", str(tmp_path / "o")]))
-    assert line.startswith("Error: --months must be a whole number from 1 to the scenario "
+    assert line.startswith("ree run: error: --months must be a whole number from 1 to the scenario "
                            "horizon (144 months")
 
 

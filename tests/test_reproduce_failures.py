@@ -72,7 +72,7 @@ def test_reproduce_lists_the_failed_run_and_exits_1(tmp_path, monkeypatch, one_r
                                    "--out", str(out)])
     assert res.exit_code == 1, res.output
     assert res.stderr.strip().splitlines()[-1] == (
-        "Error: 1 run(s) failed: controls-2025 replicate 1 (ValueError: model blew up); "
+        "ree reproduce: error: 1 run(s) failed: controls-2025 replicate 1 (ValueError: model blew up); "
         f"targets n/a because of them: {', '.join(CONTROLS_TARGETS)}; see "
         f"{out}/tables/failed_runs.csv")
     assert "Targets" in res.stdout                    # the table is still printed
@@ -101,7 +101,7 @@ def test_every_run_failing_is_one_error_and_nothing_is_written(tmp_path, monkeyp
     assert res.exit_code == 2
     # the last stderr line (the progress bar is drawn above it)
     assert res.stderr.strip().splitlines()[-1] == (
-        "reproduce failed: all 1 runs failed; the first: baseline replicate 0: RuntimeError: "
+        "ree reproduce: error: all 1 runs failed; the first: baseline replicate 0: RuntimeError: "
         "no luck")
     assert not out.exists() and not list(tmp_path.iterdir())
 

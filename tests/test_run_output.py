@@ -228,7 +228,7 @@ def test_one_broken_scenario_field_is_named_and_nothing_is_written(tmp_path_fact
                                    "--out", str(out)])
     assert res.exit_code == 2, (case, res.output)
     text = res.output.replace("\n", " ")
-    assert "Traceback" not in res.output and res.output.count("Invalid scenario") == 1
+    assert "Traceback" not in res.output and res.output.count("invalid scenario") == 1
     assert str(f) in text and (f"'{field}'" in text or f"{field} " in text
                                or f"{field}:" in text), (case, res.output)
     assert not out.exists() and _hidden(out) == []  # nothing written

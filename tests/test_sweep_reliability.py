@@ -453,7 +453,7 @@ def test_one_broken_field_is_named_and_nothing_is_written(tmp_path_factory, case
     r = _cli("plan", f, "--out", out)
     assert r.exit_code == 2, (case, r.output)
     assert "Traceback" not in r.output and r.output.count("error:") == 1, r.output
-    problems = [re.sub(r"^(error: )?invalid sweep spec \S+: ", "", ln)
+    problems = [re.sub(r"^(ree sweep plan: error: )?invalid sweep spec \S+: ", "", ln)
                 for ln in r.output.splitlines() if ln.strip()]
     assert any(p.startswith(field) for p in problems), (case, r.output)
     assert not out.exists()  # nothing written

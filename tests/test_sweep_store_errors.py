@@ -18,7 +18,7 @@ def _cli(*args):
 def _error(r) -> str:
     assert r.exit_code == 1, r.output
     assert "Traceback" not in r.output
-    lines = [ln for ln in r.output.splitlines() if ln.startswith("error:")]
+    lines = [ln for ln in r.output.splitlines() if ": error: " in ln]
     assert len(lines) == 1, r.output
     return lines[0]
 

@@ -89,7 +89,11 @@ if not any(isinstance(h, _WarningLines) for h in _sweep_log.handlers):
 
 
 def _fail(msg: str, code: int) -> None:
-    err_console.print(f"[bold red]error:[/] {escape(msg)}", highlight=False)
+    """One error line, ``ree sweep <command>: error: <msg>``
+    (:func:`experiments.cli_errors.error_line`), and exit with ``code``."""
+    from ..cli_errors import error_line
+
+    err_console.print(escape(error_line(msg, group="sweep")), highlight=False)
     raise typer.Exit(code)
 
 
