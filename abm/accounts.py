@@ -46,9 +46,16 @@ FOCUS_REGIONS = ("US", "JP", "EU", "KR", "CN")
 MONTHS_PER_YEAR = 12.0
 
 #: Account metrics recorded per region each month (all USD/month except the % row).
-ACCOUNT_METRICS = ("value_added_lost", "value_added_lost_pct_gdp", "buyer_extra_cost",
-                   "tariff_revenue", "export_duty_revenue", "floor_offtake_cost",
-                   "stockpile_purchase_cost", "producer_surplus")
+ACCOUNT_METRICS = (
+    "value_added_lost",
+    "value_added_lost_pct_gdp",
+    "buyer_extra_cost",
+    "tariff_revenue",
+    "export_duty_revenue",
+    "floor_offtake_cost",
+    "stockpile_purchase_cost",
+    "producer_surplus",
+)
 
 
 def value_added_lost(lost_output_usd, va_share, multiplier):
@@ -76,8 +83,7 @@ def floor_payment(guaranteed, realised, qty_t):
         realised: price realised on the sale, USD/kg.
         qty_t: tonnes sold.
     """
-    gap = np.maximum(np.asarray(guaranteed, dtype=float) - np.asarray(realised, dtype=float),
-                     0.0)
+    gap = np.maximum(np.asarray(guaranteed, dtype=float) - np.asarray(realised, dtype=float), 0.0)
     return gap * np.asarray(qty_t, dtype=float) * 1000.0
 
 
@@ -100,8 +106,14 @@ def duty_revenue(spot, contract, tariff, export_duty, customs_spot, customs_cont
     """
     R = spot.shape[1]
     off = 1.0 - np.eye(R)
-    value = (spot * np.nan_to_num(customs_spot)[:, :, None]
-             + contract * np.nan_to_num(customs_contract)[:, :, None]) * off[None] * 1000.0
+    value = (
+        (
+            spot * np.nan_to_num(customs_spot)[:, :, None]
+            + contract * np.nan_to_num(customs_contract)[:, :, None]
+        )
+        * off[None]
+        * 1000.0
+    )
     return ((tariff * value).sum(axis=(0, 1)), (export_duty[:, :, None] * value).sum(axis=(0, 2)))
 
 
@@ -123,8 +135,12 @@ def buyer_extra_cost(received, paid, base):
 def pct_of_gdp(usd_per_month, gdp_usd_bn):
     """A monthly flow as a percentage of annual GDP at an annual rate:
     ``usd_per_month x 12 / (gdp_usd_bn x 1e9) x 100``."""
-    return np.asarray(usd_per_month, dtype=float) * MONTHS_PER_YEAR / (
-        np.asarray(gdp_usd_bn, dtype=float) * 1e9) * 100.0
+    return (
+        np.asarray(usd_per_month, dtype=float)
+        * MONTHS_PER_YEAR
+        / (np.asarray(gdp_usd_bn, dtype=float) * 1e9)
+        * 100.0
+    )
 
 
 @functools.cache
@@ -132,8 +148,12 @@ def io_table() -> dict[tuple[str, str], tuple[float, float]]:
     """``{(region, sector): (va_share, va_multiplier)}`` from ``io_multipliers.csv``
     (region ``default`` for regions without their own rows)."""
     df = load_table("io_multipliers.csv")
-    return {(r, s): (float(v), float(m)) for r, s, v, m in
-            zip(df["region"], df["sector"], df["va_share"], df["va_multiplier"])}
+    return {
+        (r, s): (float(v), float(m))
+        for r, s, v, m in zip(
+            df["region"], df["sector"], df["va_share"], df["va_multiplier"], strict=False
+        )
+    }
 
 
 def io_coefficients(region: str, sector: str) -> tuple[float, float]:
@@ -146,8 +166,9 @@ def io_coefficients(region: str, sector: str) -> tuple[float, float]:
     tab = io_table()
     hit = tab.get((region, sector)) or tab.get(("default", sector))
     if hit is None:
-        raise KeyError(f"io_multipliers.csv: no row for sector '{sector}' (region "
-                       f"'{region}' or 'default')")
+        raise KeyError(
+            f"io_multipliers.csv: no row for sector '{sector}' (region '{region}' or 'default')"
+        )
     return hit
 
 
@@ -159,7 +180,7 @@ def gdp_usd_bn(year: int | None = None) -> dict[str, float]:
     if year is None:
         year = int(df["year"].max())
     df = df[df["year"] == year]
-    return dict(zip(df["region"], df["gdp_usd_bn"].astype(float)))
+    return dict(zip(df["region"], df["gdp_usd_bn"].astype(float), strict=False))
 
 
 class Accounts:
@@ -229,8 +250,7 @@ def record_accounts(model, book, clearing, date: str, t: int) -> None:
 
     def add(metric, good, values, unit="USD/month"):
         values = np.asarray(values, dtype=float)
-        rec.add(date, t, metric, good, codes + ["World"], "",
-                np.append(values, values.sum()), unit)
+        rec.add(date, t, metric, good, codes + ["World"], "", np.append(values, values.sum()), unit)
 
     # value added lost per sector and region
     sectors: dict[str, np.ndarray] = {}
@@ -245,19 +265,34 @@ def record_accounts(model, book, clearing, date: str, t: int) -> None:
         total += sectors[s]
     add("value_added_lost", "all", total)
     pct = pct_of_gdp(total, acc.gdp)
-    rec.add(date, t, "value_added_lost_pct_gdp", "all", codes + ["World"], "",
-            np.append(pct, pct_of_gdp(total.sum(), acc.gdp.sum())), "% of GDP (annual rate)")
+    rec.add(
+        date,
+        t,
+        "value_added_lost_pct_gdp",
+        "all",
+        codes + ["World"],
+        "",
+        np.append(pct, pct_of_gdp(total.sum(), acc.gdp.sum())),
+        "% of GDP (annual rate)",
+    )
     # buyers' extra cost
     flows = clearing.flows
     received = flows.sum(axis=1)
     paid = clearing.paid_price if clearing.paid_price is not None else clearing.price
     add("buyer_extra_cost", "all", buyer_extra_cost(received, paid, acc.pre_shock_price))
     # tariffs and export duties
-    contract = (clearing.contract if clearing.contract is not None
-                else np.zeros_like(flows)).sum(axis=3)
+    contract = (clearing.contract if clearing.contract is not None else np.zeros_like(flows)).sum(
+        axis=3
+    )
     spot = flows.sum(axis=3) - contract
-    tar, duty = duty_revenue(spot, contract, model.policy.tariff, model.policy.export_duty,
-                             acc.customs_spot, acc.customs_contract)
+    tar, duty = duty_revenue(
+        spot,
+        contract,
+        model.policy.tariff,
+        model.policy.export_duty,
+        acc.customs_spot,
+        acc.customs_contract,
+    )
     add("tariff_revenue", "all", tar)
     add("export_duty_revenue", "all", duty)
     # public costs: floor and offtake payments this month, stockpile purchases
@@ -271,7 +306,7 @@ def record_accounts(model, book, clearing, date: str, t: int) -> None:
     if len(book.bids):
         gov = np.array([isinstance(a, Government) for a, _ in book.owners], dtype=bool)
         by_gov = gov[np.asarray(book.bid_owner, dtype=np.int64)]
-        for i in np.flatnonzero((fills > 0) & by_gov).tolist():   # in book order
+        for i in np.flatnonzero((fills > 0) & by_gov).tolist():  # in book order
             _a, g, r, u = book.bids[i][:4]
             stock_buy[r] += float(fills[i]) * float(np.nan_to_num(paid[g, r, u])) * 1000.0
     add("floor_offtake_cost", "all", floor)
@@ -287,7 +322,7 @@ def record_accounts(model, book, clearing, date: str, t: int) -> None:
         sel = (fill > 0) & ~np.isin(stage, ("government", "end_use"))
         term = fill * (price - off[:, 3]) * 1000.0
         r_ = off[:, 1].astype(np.int64)
-        for s in dict.fromkeys(stage[sel].tolist()):     # stages in order of first sale
+        for s in dict.fromkeys(stage[sel].tolist()):  # stages in order of first sale
             m = sel & (stage == s)
             ps[s] = np.bincount(r_[m], weights=term[m], minlength=R).astype(float)
     for s in sorted(ps):

@@ -45,95 +45,272 @@ class DataError(ValueError):
 # "amount" (a non-negative number or range, a note may follow: ">90", "320-360", "~4 (3+)"),
 # "status", "region", "element", "stage" and "choice:<name>" (one of CHOICES[name])
 SCHEMAS: dict[str, dict[str, str]] = {
-    "regions.csv": {"code": "str", "name": "str", "continent": "str",
-                    "alliance": "choice:alliance?", "usgs_names": "str", "source": "str",
-                    "status": "status"},
-    "elements.csv": {"symbol": "element", "name": "str", "group": "choice:element_group",
-                     "price_2024_usd_kg": "float+", "price_2024_source": "str",
-                     "price_2024_status": "status", "price_2009_usd_kg": "float+",
-                     "price_2009_source": "str", "price_2009_status": "status"},
-    "deposits.csv": {"deposit": "choice:deposit", "element": "element",
-                     "percent_reo": "percent", "source": "str", "status": "status"},
-    "magnets.csv": {"grade": "choice:grade", "element": "element",
-                    "t_oxide_per_t_magnet": "share",
-                    "base_price_2024_usd_kg": "float+", "base_price_2009_usd_kg": "float+",
-                    "conversion_cost_usd_kg": "float+", "source": "str", "status": "status"},
-    "firms.csv": {"base_year": "year", "stage": "stage", "region": "region", "firm": "str?",
-                  "product": "str", "base_output_t_per_yr": "float+", "n_firms": "count",
-                  "unit_cost_usd_kg": "float+", "ht_share": "share?", "source": "str",
-                  "status": "status"},
-    "projects.csv": {"base_year": "year", "stage": "stage", "region": "region", "firm": "str",
-                     "product": "str", "capacity_t_per_yr": "float+", "announced": "date",
-                     "online": "date", "needs_support": "bool", "unit_cost_usd_kg": "float+",
-                     "ht_share": "share?", "source": "str", "status": "status"},
-    "demand.csv": {"base_year": "year", "region": "region", "sector": "str",
-                   "quantity": "float+", "unit": "str", "source": "str", "status": "status"},
-    "sectors.csv": {"sector": "str", "share_of_civil_magnets": "share", "ht_fraction": "share",
-                    "smco_fraction": "share", "kg_magnet_per_unit": "float+",
-                    "unit_value_usd": "float+", "source": "str", "status": "status"},
+    "regions.csv": {
+        "code": "str",
+        "name": "str",
+        "continent": "str",
+        "alliance": "choice:alliance?",
+        "usgs_names": "str",
+        "source": "str",
+        "status": "status",
+    },
+    "elements.csv": {
+        "symbol": "element",
+        "name": "str",
+        "group": "choice:element_group",
+        "price_2024_usd_kg": "float+",
+        "price_2024_source": "str",
+        "price_2024_status": "status",
+        "price_2009_usd_kg": "float+",
+        "price_2009_source": "str",
+        "price_2009_status": "status",
+    },
+    "deposits.csv": {
+        "deposit": "choice:deposit",
+        "element": "element",
+        "percent_reo": "percent",
+        "source": "str",
+        "status": "status",
+    },
+    "magnets.csv": {
+        "grade": "choice:grade",
+        "element": "element",
+        "t_oxide_per_t_magnet": "share",
+        "base_price_2024_usd_kg": "float+",
+        "base_price_2009_usd_kg": "float+",
+        "conversion_cost_usd_kg": "float+",
+        "source": "str",
+        "status": "status",
+    },
+    "firms.csv": {
+        "base_year": "year",
+        "stage": "stage",
+        "region": "region",
+        "firm": "str?",
+        "product": "str",
+        "base_output_t_per_yr": "float+",
+        "n_firms": "count",
+        "unit_cost_usd_kg": "float+",
+        "ht_share": "share?",
+        "source": "str",
+        "status": "status",
+    },
+    "projects.csv": {
+        "base_year": "year",
+        "stage": "stage",
+        "region": "region",
+        "firm": "str",
+        "product": "str",
+        "capacity_t_per_yr": "float+",
+        "announced": "date",
+        "online": "date",
+        "needs_support": "bool",
+        "unit_cost_usd_kg": "float+",
+        "ht_share": "share?",
+        "source": "str",
+        "status": "status",
+    },
+    "demand.csv": {
+        "base_year": "year",
+        "region": "region",
+        "sector": "str",
+        "quantity": "float+",
+        "unit": "str",
+        "source": "str",
+        "status": "status",
+    },
+    "sectors.csv": {
+        "sector": "str",
+        "share_of_civil_magnets": "share",
+        "ht_fraction": "share",
+        "smco_fraction": "share",
+        "kg_magnet_per_unit": "float+",
+        "unit_value_usd": "float+",
+        "source": "str",
+        "status": "status",
+    },
     # ---- reference tables (sources of the calibration; read by tests, docs and world.py)
-    "mine_production.csv": {"country": "str", "year": "year", "tonnes_reo": "float+",
-                            "source": "str", "mcs_edition": "str", "status": "status"},
-    "reserves.csv": {"country": "str", "mcs_edition": "str", "as_of_year": "year",
-                     "reserves_t_reo": "amount?", "source": "str", "status": "status"},
-    "processing_magnets.csv": {"year": "year", "stage": "str", "country": "str",
-                               "metric": "str", "value": "amount", "unit": "str",
-                               "source": "str", "status": "status"},
-    "trade_flows.csv": {"period": "period", "flow": "str", "product": "str",
-                        "tonnes": "float+", "mom_pct": "float?", "yoy_pct": "float?",
-                        "source": "str", "status": "status"},
-    "prices.csv": {"element": "str", "date": "period", "usd_per_kg": "amount", "basis": "str",
-                   "source": "str", "status": "status"},
-    "policy_events.csv": {"date": "period", "actor": "str", "target": "str", "measure": "str",
-                          "elements": "str", "value": "str", "source": "str",
-                          "status": "status"},
-    "demand_parameters.csv": {"parameter": "str", "value": "str", "unit": "str",
-                              "year": "period", "source": "str", "status": "status"},
+    "mine_production.csv": {
+        "country": "str",
+        "year": "year",
+        "tonnes_reo": "float+",
+        "source": "str",
+        "mcs_edition": "str",
+        "status": "status",
+    },
+    "reserves.csv": {
+        "country": "str",
+        "mcs_edition": "str",
+        "as_of_year": "year",
+        "reserves_t_reo": "amount?",
+        "source": "str",
+        "status": "status",
+    },
+    "processing_magnets.csv": {
+        "year": "year",
+        "stage": "str",
+        "country": "str",
+        "metric": "str",
+        "value": "amount",
+        "unit": "str",
+        "source": "str",
+        "status": "status",
+    },
+    "trade_flows.csv": {
+        "period": "period",
+        "flow": "str",
+        "product": "str",
+        "tonnes": "float+",
+        "mom_pct": "float?",
+        "yoy_pct": "float?",
+        "source": "str",
+        "status": "status",
+    },
+    "prices.csv": {
+        "element": "str",
+        "date": "period",
+        "usd_per_kg": "amount",
+        "basis": "str",
+        "source": "str",
+        "status": "status",
+    },
+    "policy_events.csv": {
+        "date": "period",
+        "actor": "str",
+        "target": "str",
+        "measure": "str",
+        "elements": "str",
+        "value": "str",
+        "source": "str",
+        "status": "status",
+    },
+    "demand_parameters.csv": {
+        "parameter": "str",
+        "value": "str",
+        "unit": "str",
+        "year": "period",
+        "source": "str",
+        "status": "status",
+    },
     # ---- issue 12 tables: pipeline, ramp-up, quotas, demand outlook, 2010-12 episode
-    "project_pipeline.csv": {"project_id": "str", "firm": "str", "project": "str",
-                             "region": "region", "country": "str",
-                             "stage": "choice:pipeline_stage", "product": "str",
-                             "capacity_t_per_yr": "float+?",
-                             "capacity_unit": "choice:capacity_unit",
-                             "capex_usd_m": "float+?",
-                             "project_status": "choice:project_status",
-                             "announced": "date?", "earliest_start": "date?",
-                             "decided": "date?",
-                             "source": "str", "status": "status"},
-    "rampup.csv": {"project": "str", "period": "str", "period_start": "date",
-                   "period_years": "float+", "start_up": "date", "output_t": "float+",
-                   "nameplate_t_per_yr": "float+", "basis": "str", "source": "str",
-                   "status": "status"},
-    "china_quotas.csv": {"year": "year", "quota": "choice:quota", "group": "choice:quota_group",
-                         "tonnes": "float+?", "published": "choice:published",
-                         "actual_t": "float+?", "actual_basis": "str?", "source": "str",
-                         "status": "status"},
-    "demand_outlook.csv": {"outlook": "str", "scenario": "choice:scenario",
-                           "sector": "choice:sector", "metric": "choice:metric",
-                           "year_from": "year", "year_to": "year", "value": "float",
-                           "unit": "str", "source": "str", "status": "status"},
-    "sector_mix.csv": {"year": "year", "sector": "choice:sector", "share": "share",
-                       "basis": "str", "source": "str", "status": "status"},
-    "supply_outlook.csv": {"outlook": "str", "scenario": "choice:scenario", "year": "year",
-                           "stage": "choice:outlook_stage", "region": "region",
-                           "share": "share", "source": "str", "status": "status"},
-    "episode_2010_12.csv": {"date": "day", "event": "choice:episode_event", "actor": "str",
-                            "quantity": "float+?", "unit": "str?", "source": "str",
-                            "status": "status"},
-    "prices_2010_2012.csv": {"item": "str", "date": "day", "price_low": "float+",
-                             "price_high": "float+?", "unit": "choice:price_unit",
-                             "basis": "choice:price_basis", "source": "str",
-                             "status": "status"},
+    "project_pipeline.csv": {
+        "project_id": "str",
+        "firm": "str",
+        "project": "str",
+        "region": "region",
+        "country": "str",
+        "stage": "choice:pipeline_stage",
+        "product": "str",
+        "capacity_t_per_yr": "float+?",
+        "capacity_unit": "choice:capacity_unit",
+        "capex_usd_m": "float+?",
+        "project_status": "choice:project_status",
+        "announced": "date?",
+        "earliest_start": "date?",
+        "decided": "date?",
+        "source": "str",
+        "status": "status",
+    },
+    "rampup.csv": {
+        "project": "str",
+        "period": "str",
+        "period_start": "date",
+        "period_years": "float+",
+        "start_up": "date",
+        "output_t": "float+",
+        "nameplate_t_per_yr": "float+",
+        "basis": "str",
+        "source": "str",
+        "status": "status",
+    },
+    "china_quotas.csv": {
+        "year": "year",
+        "quota": "choice:quota",
+        "group": "choice:quota_group",
+        "tonnes": "float+?",
+        "published": "choice:published",
+        "actual_t": "float+?",
+        "actual_basis": "str?",
+        "source": "str",
+        "status": "status",
+    },
+    "demand_outlook.csv": {
+        "outlook": "str",
+        "scenario": "choice:scenario",
+        "sector": "choice:sector",
+        "metric": "choice:metric",
+        "year_from": "year",
+        "year_to": "year",
+        "value": "float",
+        "unit": "str",
+        "source": "str",
+        "status": "status",
+    },
+    "sector_mix.csv": {
+        "year": "year",
+        "sector": "choice:sector",
+        "share": "share",
+        "basis": "str",
+        "source": "str",
+        "status": "status",
+    },
+    "supply_outlook.csv": {
+        "outlook": "str",
+        "scenario": "choice:scenario",
+        "year": "year",
+        "stage": "choice:outlook_stage",
+        "region": "region",
+        "share": "share",
+        "source": "str",
+        "status": "status",
+    },
+    "episode_2010_12.csv": {
+        "date": "day",
+        "event": "choice:episode_event",
+        "actor": "str",
+        "quantity": "float+?",
+        "unit": "str?",
+        "source": "str",
+        "status": "status",
+    },
+    "prices_2010_2012.csv": {
+        "item": "str",
+        "date": "day",
+        "price_low": "float+",
+        "price_high": "float+?",
+        "unit": "choice:price_unit",
+        "basis": "choice:price_basis",
+        "source": "str",
+        "status": "status",
+    },
     # ---- issue 13 tables: country economic accounts (abm/accounts.py)
-    "io_multipliers.csv": {"region": "choice:io_region", "sector": "choice:io_sector",
-                           "io_industry": "str", "va_share": "share",
-                           "va_multiplier": "float+", "source": "str", "status": "status",
-                           "note": "str?"},
-    "gdp.csv": {"region": "region", "year": "year", "gdp_usd_bn": "float+", "source": "str",
-                "status": "status", "note": "str?"},
-    "defense_platforms.csv": {"platform": "str", "ree_lb": "float+", "ree_kg": "float+",
-                              "unit_cost_usd": "float+", "cost_basis": "str", "source": "str",
-                              "status": "status"},
+    "io_multipliers.csv": {
+        "region": "choice:io_region",
+        "sector": "choice:io_sector",
+        "io_industry": "str",
+        "va_share": "share",
+        "va_multiplier": "float+",
+        "source": "str",
+        "status": "status",
+        "note": "str?",
+    },
+    "gdp.csv": {
+        "region": "region",
+        "year": "year",
+        "gdp_usd_bn": "float+",
+        "source": "str",
+        "status": "status",
+        "note": "str?",
+    },
+    "defense_platforms.csv": {
+        "platform": "str",
+        "ree_lb": "float+",
+        "ree_kg": "float+",
+        "unit_cost_usd": "float+",
+        "cost_basis": "str",
+        "source": "str",
+        "status": "status",
+    },
 }
 
 # allowed values of the "choice:<name>" kinds
@@ -144,24 +321,56 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "grade": GRADES,
     "pipeline_stage": ("mining", "cracking", "separation", "metal", "magnets", "recycling"),
     "capacity_unit": ("reo", "ndpr_oxide", "dytb_oxide", "hre_feed", "magnet"),
-    "project_status": ("operating", "construction", "committed", "announced", "feasibility",
-                       "on_hold", "closed"),
+    "project_status": (
+        "operating",
+        "construction",
+        "committed",
+        "announced",
+        "feasibility",
+        "on_hold",
+        "closed",
+    ),
     "quota": ("mining", "separation", "export"),
     "quota_group": ("total", "light", "heavy"),
     "published": ("yes", "no", "unknown"),
     "scenario": ("history", "base", "stated_policies", "aps", "company"),
-    "sector": ("all", "ev", "wind", "ev_wind", "clean_energy", "non_ev", "electronics",
-               "industrial", "industrial_other", "other"),
+    "sector": (
+        "all",
+        "ev",
+        "wind",
+        "ev_wind",
+        "clean_energy",
+        "non_ev",
+        "electronics",
+        "industrial",
+        "industrial_other",
+        "other",
+    ),
     "metric": ("demand_t", "growth_pct_yr", "supply_growth_pct_yr", "share"),
     "outlook_stage": ("mining", "refining", "magnets"),
-    "episode_event": ("production_halt", "stockpile_plan", "state_purchase",
-                      "price_support_purchase", "speculative_buying", "price_peak",
-                      "industry_call", "tax", "mining_quota", "export_shortfall", "thrifting"),
+    "episode_event": (
+        "production_halt",
+        "stockpile_plan",
+        "state_purchase",
+        "price_support_purchase",
+        "speculative_buying",
+        "price_peak",
+        "industry_call",
+        "tax",
+        "mining_quota",
+        "export_shortfall",
+        "thrifting",
+    ),
     "price_unit": ("USD/kg", "USD/kg REO", "CNY/kg"),
     "io_region": ("US", "JP", "EU", "KR", "CN", "default"),
     "io_sector": ("ev", "wind", "electronics", "industrial", "defense", "non_magnet"),
-    "price_basis": ("fob_china", "fob_china_unit_value", "china_domestic", "international",
-                    "lynas_basket"),
+    "price_basis": (
+        "fob_china",
+        "fob_china_unit_value",
+        "china_domestic",
+        "international",
+        "lynas_basket",
+    ),
 }
 
 # closed numeric ranges (lo, hi) per (file, column); checked after type conversion
@@ -217,31 +426,66 @@ UNIQUE_KEYS: dict[str, tuple[str, ...]] = {
 
 # cross-field rules: (file) -> [(field named in the message, test on a typed row, message)]
 ROW_RULES: dict[str, list[tuple[str, object, str]]] = {
-    "elements.csv": [(c, lambda r, c=c: r["symbol"] == "Pm" or r[c] > 0,
-                      "must be > 0 (only Pm, which is not mined, has price 0)")
-                     for c in ("price_2024_usd_kg", "price_2009_usd_kg")],
-    "processing_magnets.csv": [("value", lambda r: r["unit"] != "%" or r["value"][-1] <= 100.0,
-                                "a percentage must lie in [0, 100]")],
-    "china_quotas.csv": [("tonnes", lambda r: r["published"] != "yes" or pd.notna(r["tonnes"]),
-                          "empty value; required when published is 'yes'")],
+    "elements.csv": [
+        (
+            c,
+            lambda r, c=c: r["symbol"] == "Pm" or r[c] > 0,
+            "must be > 0 (only Pm, which is not mined, has price 0)",
+        )
+        for c in ("price_2024_usd_kg", "price_2009_usd_kg")
+    ],
+    "processing_magnets.csv": [
+        (
+            "value",
+            lambda r: r["unit"] != "%" or r["value"][-1] <= 100.0,
+            "a percentage must lie in [0, 100]",
+        )
+    ],
+    "china_quotas.csv": [
+        (
+            "tonnes",
+            lambda r: r["published"] != "yes" or pd.notna(r["tonnes"]),
+            "empty value; required when published is 'yes'",
+        )
+    ],
     "demand_outlook.csv": [
         ("year_to", lambda r: r["year_to"] >= r["year_from"], "must be >= year_from"),
-        ("value", lambda r: r["metric"] != "share" or 0.0 <= r["value"] <= 1.0,
-         "a share must lie in [0, 1]"),
+        (
+            "value",
+            lambda r: r["metric"] != "share" or 0.0 <= r["value"] <= 1.0,
+            "a share must lie in [0, 1]",
+        ),
     ],
-    "prices_2010_2012.csv": [("price_high", lambda r: pd.isna(r["price_high"])
-                              or r["price_high"] >= r["price_low"], "must be >= price_low")],
-    "rampup.csv": [("period_start", lambda r: r["period_start"] >= r["start_up"] - 1,
-                    "period starts more than a month before start_up")],
-    "defense_platforms.csv": [("ree_kg", lambda r: abs(r["ree_kg"] - 0.45359237 * r["ree_lb"])
-                               <= 0.01 * r["ree_kg"], "must equal ree_lb x 0.4536 (within 1%)")],
+    "prices_2010_2012.csv": [
+        (
+            "price_high",
+            lambda r: pd.isna(r["price_high"]) or r["price_high"] >= r["price_low"],
+            "must be >= price_low",
+        )
+    ],
+    "rampup.csv": [
+        (
+            "period_start",
+            lambda r: r["period_start"] >= r["start_up"] - 1,
+            "period starts more than a month before start_up",
+        )
+    ],
+    "defense_platforms.csv": [
+        (
+            "ree_kg",
+            lambda r: abs(r["ree_kg"] - 0.45359237 * r["ree_lb"]) <= 0.01 * r["ree_kg"],
+            "must equal ree_lb x 0.4536 (within 1%)",
+        )
+    ],
 }
 
 YEAR_RANGE = (1990, 2100)
 _DAY_RE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
 _PERIOD_RE = re.compile(r"^(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?(?=$|[\s(/-])")
-_AMOUNT_RE = re.compile(r"^[<>~]?\s*(\d[\d,]*(?:\.\d+)?)(?:\s*-\s*(\d[\d,]*(?:\.\d+)?))?"
-                        r"(?=$|[\s(%+])")
+_AMOUNT_RE = re.compile(
+    r"^[<>~]?\s*(\d[\d,]*(?:\.\d+)?)(?:\s*-\s*(\d[\d,]*(?:\.\d+)?))?"
+    r"(?=$|[\s(%+])"
+)
 _MISSING = {"", "nan", "na", "n/a"}
 
 STAGES = ("mining", "separation", "magnets")
@@ -283,8 +527,9 @@ def validate_frame(df: pd.DataFrame, file: str, origin: str | None = None) -> pd
     if missing:
         raise _fail(name, None, missing[0], f"missing column; expected columns {list(schema)}")
     if df.empty:
-        raise DataError(f"{name}: no data rows; expected at least one row under the "
-                        f"header {list(df.columns)}")
+        raise DataError(
+            f"{name}: no data rows; expected at least one row under the header {list(df.columns)}"
+        )
     columns = {c: df[c].tolist() for c in df.columns}  # typed in place, one frame at the end
     rule_values: dict[str, list] = {}
     regions = _region_codes() if file != "regions.csv" else ()
@@ -312,33 +557,51 @@ def validate_frame(df: pd.DataFrame, file: str, origin: str | None = None) -> pd
                     raise _fail(name, i, col, f"'{raw}' is not a finite number")
                 if kind == "float+" and v < 0:
                     raise _fail(name, i, col, f"negative value {v}; must be >= 0")
-                lo, hi = {"year": YEAR_RANGE, "share": (0.0, 1.0), "percent": (0.0, 100.0),
-                          "count": (1, 10**6)}.get(
-                    kind, RANGES.get((file, col), (-math.inf, math.inf)))
+                lo, hi = {
+                    "year": YEAR_RANGE,
+                    "share": (0.0, 1.0),
+                    "percent": (0.0, 100.0),
+                    "count": (1, 10**6),
+                }.get(kind, RANGES.get((file, col), (-math.inf, math.inf)))
                 if not lo <= v <= hi:
-                    what = {"share": "a share", "percent": "a percentage",
-                            "count": "a count"}.get(kind, "value")
+                    what = {"share": "a share", "percent": "a percentage", "count": "a count"}.get(
+                        kind, "value"
+                    )
                     raise _fail(name, i, col, f"{what} {v} out of range; allowed {lo} to {hi}")
                 values.append(v)
             elif kind == "amount":
                 hit = _AMOUNT_RE.match(raw)
                 if not hit:
-                    raise _fail(name, i, col, f"'{raw}' is not a non-negative amount; write a "
-                                "number or a range (e.g. 92, >90, 320-360), a note may follow")
+                    raise _fail(
+                        name,
+                        i,
+                        col,
+                        f"'{raw}' is not a non-negative amount; write a "
+                        "number or a range (e.g. 92, >90, 320-360), a note may follow",
+                    )
                 nums = [float(x.replace(",", "")) for x in hit.groups() if x is not None]
                 if len(nums) == 2 and nums[1] < nums[0]:
-                    raise _fail(name, i, col, f"range '{hit.group(0)}' runs backwards; write "
-                                "low-high")
+                    raise _fail(
+                        name, i, col, f"range '{hit.group(0)}' runs backwards; write low-high"
+                    )
                 values.append(raw)
                 amounts[i] = nums
             elif kind == "period":
                 hit = _PERIOD_RE.match(raw)
-                ok = bool(hit) and YEAR_RANGE[0] <= int(hit.group(1)) <= YEAR_RANGE[1] \
-                    and (hit.group(2) is None or 1 <= int(hit.group(2)) <= 12) \
+                ok = (
+                    bool(hit)
+                    and YEAR_RANGE[0] <= int(hit.group(1)) <= YEAR_RANGE[1]
+                    and (hit.group(2) is None or 1 <= int(hit.group(2)) <= 12)
                     and (hit.group(3) is None or 1 <= int(hit.group(3)) <= 31)
+                )
                 if not ok:
-                    raise _fail(name, i, col, f"'{raw}' does not start with a YYYY, YYYY-MM or "
-                                f"YYYY-MM-DD date (years {YEAR_RANGE[0]} to {YEAR_RANGE[1]})")
+                    raise _fail(
+                        name,
+                        i,
+                        col,
+                        f"'{raw}' does not start with a YYYY, YYYY-MM or "
+                        f"YYYY-MM-DD date (years {YEAR_RANGE[0]} to {YEAR_RANGE[1]})",
+                    )
                 values.append(raw)
             elif kind.startswith("choice:"):
                 allowed = CHOICES[kind.split(":", 1)[1]]
@@ -364,8 +627,9 @@ def validate_frame(df: pd.DataFrame, file: str, origin: str | None = None) -> pd
                     raise _fail(name, i, col, f"'{raw}' is not a YYYY-MM date") from None
             elif kind == "status":
                 if raw not in STATUSES:
-                    raise _fail(name, i, col,
-                                f"unknown status '{raw}'; allowed: {sorted(STATUSES)}")
+                    raise _fail(
+                        name, i, col, f"unknown status '{raw}'; allowed: {sorted(STATUSES)}"
+                    )
                 values.append(raw)
             elif kind == "region":
                 if raw not in regions:
@@ -373,8 +637,9 @@ def validate_frame(df: pd.DataFrame, file: str, origin: str | None = None) -> pd
                 values.append(raw)
             elif kind == "element":
                 if raw not in ELEMENT_SYMBOLS:
-                    raise _fail(name, i, col,
-                                f"unknown element '{raw}'; allowed: {list(ELEMENT_SYMBOLS)}")
+                    raise _fail(
+                        name, i, col, f"unknown element '{raw}'; allowed: {list(ELEMENT_SYMBOLS)}"
+                    )
                 values.append(raw)
             elif kind == "stage":
                 if raw not in STAGES:
@@ -409,8 +674,12 @@ def _check_unique(columns: dict[str, list], file: str, name: str) -> None:
     seen: dict[tuple, int] = {}
     for i, row in enumerate(zip(*(columns[k] for k in key), strict=True)):
         if row in seen:
-            raise _fail(name, i, "+".join(key),
-                        f"duplicate key {row} (also data row {seen[row] + 1}); keys must be unique")
+            raise _fail(
+                name,
+                i,
+                "+".join(key),
+                f"duplicate key {row} (also data row {seen[row] + 1}); keys must be unique",
+            )
         seen[row] = i
 
 
@@ -422,11 +691,14 @@ def _load_cached(file: str, directory: str) -> pd.DataFrame:
     try:
         df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     except pd.errors.EmptyDataError:
-        raise DataError(f"{path}: the file is empty; expected the header "
-                        f"{','.join(SCHEMAS[file])},... and at least one data row") from None
+        raise DataError(
+            f"{path}: the file is empty; expected the header "
+            f"{','.join(SCHEMAS[file])},... and at least one data row"
+        ) from None
     except UnicodeDecodeError as exc:
-        raise DataError(f"{path}: not UTF-8 text (byte at offset {exc.start}); save it as "
-                        "UTF-8") from None
+        raise DataError(
+            f"{path}: not UTF-8 text (byte at offset {exc.start}); save it as UTF-8"
+        ) from None
     except pd.errors.ParserError as exc:
         raise DataError(f"{path}: cannot parse CSV ({' '.join(str(exc).split())})") from None
     return validate_frame(df, file, str(path))
@@ -445,8 +717,10 @@ def override_dir() -> Path | None:
         return None
     path = Path(value).expanduser()
     if not path.is_dir():
-        raise DataError(f"{DATA_ENV}={value}: not a folder; give a folder of calibration "
-                        "tables (CSV files named as in abm/data)")
+        raise DataError(
+            f"{DATA_ENV}={value}: not a folder; give a folder of calibration "
+            "tables (CSV files named as in abm/data)"
+        )
     for f in sorted(path.glob("*.csv")):
         if f.name not in SCHEMAS:
             raise DataError(f"{f}: not a calibration table name; allowed: {sorted(SCHEMAS)}")
@@ -483,8 +757,11 @@ def data_fingerprint() -> dict:
             used.append(file)
         h.update(file.encode())
         h.update(path.read_bytes() if path.exists() else b"")
-    return {"data_dir": str(over) if over is not None else "shipped", "overridden": used,
-            "sha256": h.hexdigest()}
+    return {
+        "data_dir": str(over) if over is not None else "shipped",
+        "overridden": used,
+        "sha256": h.hexdigest(),
+    }
 
 
 def load_table(file: str, directory: Path | str | None = None) -> pd.DataFrame:
@@ -550,14 +827,15 @@ def rampup_shares(df: pd.DataFrame | None = None) -> pd.DataFrame:
         Source of each number: the row's ``source`` column (USGS MCS, Lynas and MP releases).
     """
     df = load_table("rampup.csv") if df is None else df.copy()
-    months = [(p - s).n for p, s in zip(df["period_start"], df["start_up"])]
+    months = [(p - s).n for p, s in zip(df["period_start"], df["start_up"], strict=False)]
     df["t_mid_yr"] = np.array(months, dtype=float) / 12.0 + df["period_years"] / 2.0
     df["share"] = df["output_t"] / (df["nameplate_t_per_yr"] * df["period_years"])
     return df
 
 
-def fit_rampup(shares: pd.DataFrame, shifted: bool = False,
-               min_period_years: float = 0.5) -> RampupFit:
+def fit_rampup(
+    shares: pd.DataFrame, shifted: bool = False, min_period_years: float = 0.5
+) -> RampupFit:
     """Fit the exponential approach to nameplate to ramp-up observations.
 
     Args:
@@ -587,4 +865,4 @@ def fit_rampup(shares: pd.DataFrame, shifted: bool = False,
     x0, lo, hi = ([2.0, 0.3], [0.05, 0.0], [50.0, 5.0]) if shifted else ([2.0], [0.05], [50.0])
     res = least_squares(resid, x0, bounds=(lo, hi))
     tau, t0 = (float(res.x[0]), float(res.x[1])) if shifted else (float(res.x[0]), 0.0)
-    return RampupFit(tau=tau, t0=t0, rmse=float(np.sqrt(np.mean(res.fun ** 2))), n=len(t))
+    return RampupFit(tau=tau, t0=t0, rmse=float(np.sqrt(np.mean(res.fun**2))), n=len(t))

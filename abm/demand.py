@@ -23,8 +23,7 @@ import math
 from abm.data import load_table
 
 #: Model sectors and the outlook's sector whose growth rate they follow.
-OUTLOOK_SECTOR = {"ev": "ev", "wind": "non_ev", "electronics": "non_ev",
-                  "industrial": "non_ev"}
+OUTLOOK_SECTOR = {"ev": "ev", "wind": "non_ev", "electronics": "non_ev", "industrial": "non_ev"}
 #: First year of the outlook (earlier years use the historical growth rate).
 OUTLOOK_FROM = 2023
 
@@ -50,12 +49,14 @@ class DemandOutlook:
         for sec in sorted(set(OUTLOOK_SECTOR.values()) | {"all"}):
             rows = t[(t["scenario"] == "aps") & (t["sector"] == sec)]
             if rows.empty:
-                raise ValueError(f"demand_outlook.csv: no iea_gcmo2024 aps growth_pct_yr row "
-                                 f"for sector '{sec}'")
+                raise ValueError(
+                    f"demand_outlook.csv: no iea_gcmo2024 aps growth_pct_yr row for sector '{sec}'"
+                )
             # (year_from, year_to, rate), narrowest span first where spans overlap
-            self.future[sec] = sorted(((int(r.year_from), int(r.year_to), r.value / 100.0)
-                                       for r in rows.itertuples()),
-                                      key=lambda x: x[1] - x[0])
+            self.future[sec] = sorted(
+                ((int(r.year_from), int(r.year_to), r.value / 100.0) for r in rows.itertuples()),
+                key=lambda x: x[1] - x[0],
+            )
         hist = t[(t["scenario"] == "history") & (t["sector"] == "all")]
         if hist.empty:
             raise ValueError("demand_outlook.csv: no iea_gcmo2024 history growth_pct_yr row")
@@ -94,8 +95,7 @@ def phi(x: float) -> float:
     return 0.5 * (1.0 + math.erf(x / math.sqrt(2.0)))
 
 
-def adoption_target(rel_price: float, max_share: float, trigger: float,
-                    dispersion: float) -> float:
+def adoption_target(rel_price: float, max_share: float, trigger: float, dispersion: float) -> float:
     """Target adoption share at a price multiple ``rel_price`` (expected over base-year
     price): the share of users whose lognormal switching threshold (median ``trigger``,
     log spread ``dispersion``) the price exceeds (probit diffusion: David 1969; Davies
@@ -107,7 +107,7 @@ def adoption_target(rel_price: float, max_share: float, trigger: float,
 
     0 at or below the base-year price (``rel_price <= 1``), ``max_share`` as the price
     multiple grows without bound."""
-    if rel_price <= 1.0:        # also a subnormal price that underflows to 0 (Hypothesis)
+    if rel_price <= 1.0:  # also a subnormal price that underflows to 0 (Hypothesis)
         return 0.0
     base = phi(math.log(1.0 / trigger) / dispersion)
     return max_share * ((phi(math.log(rel_price / trigger) / dispersion) - base) / (1.0 - base))

@@ -27,8 +27,25 @@ if TYPE_CHECKING:
 # to import (``ree --help``, sweep planning and scenario validation use them)
 
 #: The 17 rare earths (lanthanides, Y and Sc); symbols of ``abm/data/elements.csv``.
-ELEMENT_SYMBOLS = ("La", "Ce", "Pr", "Nd", "Pm", "Sm", "Eu", "Gd", "Tb", "Dy", "Ho", "Er",
-                   "Tm", "Yb", "Lu", "Y", "Sc")
+ELEMENT_SYMBOLS = (
+    "La",
+    "Ce",
+    "Pr",
+    "Nd",
+    "Pm",
+    "Sm",
+    "Eu",
+    "Gd",
+    "Tb",
+    "Dy",
+    "Ho",
+    "Er",
+    "Tm",
+    "Yb",
+    "Lu",
+    "Y",
+    "Sc",
+)
 ELEMENTS: tuple[str, ...] = tuple(e for e in ELEMENT_SYMBOLS if e != "Pm")
 DEPOSITS: tuple[str, ...] = ("bayan_obo", "bastnaesite", "mt_weld", "monazite", "ionic_clay")
 GRADES: tuple[str, ...] = ("ndfeb_std", "ndfeb_ht", "smco")
@@ -91,7 +108,7 @@ class Catalog:
     def composition(self, good: str) -> dict[str, float]:
         """Element -> t oxide per t of ``good`` (zeros omitted)."""
         row = self.content[self.index[good]]
-        return {e: float(v) for e, v in zip(ELEMENTS, row) if v > 0}
+        return {e: float(v) for e, v in zip(ELEMENTS, row, strict=False) if v > 0}
 
     def price(self, good: str) -> float:
         """Base-year reference price of ``good``, USD/kg."""
@@ -118,7 +135,7 @@ def catalog(base_year: int = 2024) -> Catalog:
     elements = load_table("elements.csv").set_index("symbol")
     deposits = load_table("deposits.csv")
     magnets = load_table("magnets.csv")
-    goods = ([conc(d) for d in DEPOSITS] + [ox(e) for e in ELEMENTS] + [mag(g) for g in GRADES])
+    goods = [conc(d) for d in DEPOSITS] + [ox(e) for e in ELEMENTS] + [mag(g) for g in GRADES]
     index = {g: i for i, g in enumerate(goods)}
     content = np.zeros((len(goods), len(ELEMENTS)))
     eidx = {e: i for i, e in enumerate(ELEMENTS)}
@@ -142,7 +159,8 @@ def catalog(base_year: int = 2024) -> Catalog:
     oxide_prices = np.array([price[index[ox(e)]] for e in ELEMENTS])
     for d in DEPOSITS:
         price[index[conc(d)]] = CONCENTRATE_PAYABILITY * float(
-            content[index[conc(d)]] @ oxide_prices)
+            content[index[conc(d)]] @ oxide_prices
+        )
     content.setflags(write=False)
     price.setflags(write=False)
     return Catalog(tuple(goods), index, content, price, conversion, base_year)

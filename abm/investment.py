@@ -38,8 +38,7 @@ DEPOSIT_MAP = {"nolans": "monazite", "carbonatite": "monazite"}
 #: (their notes and sources: "total target not the increment"; "7000 to 12000 t/yr";
 #: "nameplate lifted to 10,500 t NdPr"). The increment is the total less the sponsor's
 #: nameplate when the project is judged.
-TOTAL_CAPACITY_ROWS = frozenset({"mp_upstream_60k", "lynas_mt_weld_expansion",
-                                 "lynas_lamp_10500"})
+TOTAL_CAPACITY_ROWS = frozenset({"mp_upstream_60k", "lynas_mt_weld_expansion", "lynas_lamp_10500"})
 
 #: Pipeline stages the model represents (cracking, metal and recycling lines are not).
 MODEL_STAGES = ("mining", "separation", "magnets")
@@ -71,10 +70,19 @@ def annuity_factor(rate: float, years: float) -> float:
     return (1.0 - (1.0 + rate) ** (-years)) / rate
 
 
-def npv(capacity_t_yr: float, margin_usd_kg: float, capex_usd: float, rate: float,
-        life_years: float, lead_months: float = 0.0, utilisation: float = 1.0,
-        tau_years: float | None = None, delay_years: float = 0.0,
-        transient_usd_kg: float = 0.0, transient_months: float | None = None) -> float:
+def npv(
+    capacity_t_yr: float,
+    margin_usd_kg: float,
+    capex_usd: float,
+    rate: float,
+    life_years: float,
+    lead_months: float = 0.0,
+    utilisation: float = 1.0,
+    tau_years: float | None = None,
+    delay_years: float = 0.0,
+    transient_usd_kg: float = 0.0,
+    transient_months: float | None = None,
+) -> float:
     """Net present value of a project, USD.
 
     ``-capex + sum_m CF_m / (1 + rate) ** ((lead_months + m) / 12)`` over the months
@@ -107,8 +115,7 @@ def npv(capacity_t_yr: float, margin_usd_kg: float, capex_usd: float, rate: floa
     """
     n = int(round(12 * life_years))
     m = np.arange(1, n + 1, dtype=float)
-    share = (np.ones(n) if tau_years is None
-             else rampup_share(m / 12.0, tau_years, delay_years))
+    share = np.ones(n) if tau_years is None else rampup_share(m / 12.0, tau_years, delay_years)
     margin = np.full(n, float(margin_usd_kg))
     if transient_usd_kg and transient_months:
         margin = margin + transient_usd_kg * np.exp(-(lead_months + m) / transient_months)
@@ -136,10 +143,19 @@ class Financing:
     debt_rate: float
 
 
-def financing(capex_usd: float, wacc: float, debt_share: float, debt_rate: float,
-              life_years: float, grant_share: float = 0.0, loan_share: float = 0.0,
-              loan_rate: float = 0.0, equity_share: float = 0.0,
-              public_rate: float = 0.0, loan_years: float = 10.0) -> Financing:
+def financing(
+    capex_usd: float,
+    wacc: float,
+    debt_share: float,
+    debt_rate: float,
+    life_years: float,
+    grant_share: float = 0.0,
+    loan_share: float = 0.0,
+    loan_rate: float = 0.0,
+    equity_share: float = 0.0,
+    public_rate: float = 0.0,
+    loan_years: float = 10.0,
+) -> Financing:
     """Cost of capital and fiscal cost of a project under public support.
 
     A grant pays ``grant_share`` of the capital cost. Of the rest, a concessional loan
@@ -157,30 +173,42 @@ def financing(capex_usd: float, wacc: float, debt_share: float, debt_rate: float
     Raises:
         ValueError: shares outside [0, 1] or loan + equity above 1.
     """
-    for name, v in (("grant_share", grant_share), ("loan_share", loan_share),
-                    ("equity_share", equity_share), ("debt_share", debt_share)):
+    for name, v in (
+        ("grant_share", grant_share),
+        ("loan_share", loan_share),
+        ("equity_share", equity_share),
+        ("debt_share", debt_share),
+    ):
         if not 0.0 <= v <= 1.0:
             raise ValueError(f"financing: {name} must be in [0, 1], got {v}")
     if loan_share + equity_share > 1.0:
-        raise ValueError(f"financing: loan_share + equity_share must be <= 1, got "
-                         f"{loan_share + equity_share}")
+        raise ValueError(
+            f"financing: loan_share + equity_share must be <= 1, got {loan_share + equity_share}"
+        )
     grant = grant_share * capex_usd
     net = capex_usd - grant
     loan, equity = loan_share * net, equity_share * net
     private = net - loan - equity
-    rate = ((private * wacc + loan * loan_rate + equity * public_rate) / net
-            if net > 0 else wacc)
-    loan_fiscal = (loan * (1.0 - annuity_factor(wacc, loan_years)
-                           / annuity_factor(loan_rate, loan_years)) if loan > 0 else 0.0)
-    eq_fiscal = (equity * (1.0 - annuity_factor(wacc, life_years)
-                           / annuity_factor(public_rate, life_years)) if equity > 0 else 0.0)
+    rate = (private * wacc + loan * loan_rate + equity * public_rate) / net if net > 0 else wacc
+    loan_fiscal = (
+        loan * (1.0 - annuity_factor(wacc, loan_years) / annuity_factor(loan_rate, loan_years))
+        if loan > 0
+        else 0.0
+    )
+    eq_fiscal = (
+        equity * (1.0 - annuity_factor(wacc, life_years) / annuity_factor(public_rate, life_years))
+        if equity > 0
+        else 0.0
+    )
     debt = debt_share * private + loan
-    drate = ((debt_share * private * debt_rate + loan * loan_rate) / debt if debt > 0
-             else debt_rate)
-    return Financing(capex=net, rate=rate,
-                     fiscal={"grant": grant, "loan": max(loan_fiscal, 0.0),
-                             "equity": max(eq_fiscal, 0.0)},
-                     debt=debt, debt_rate=drate)
+    drate = (debt_share * private * debt_rate + loan * loan_rate) / debt if debt > 0 else debt_rate
+    return Financing(
+        capex=net,
+        rate=rate,
+        fiscal={"grant": grant, "loan": max(loan_fiscal, 0.0), "equity": max(eq_fiscal, 0.0)},
+        debt=debt,
+        debt_rate=drate,
+    )
 
 
 def debt_service(debt: float, rate: float, years: float) -> float:
@@ -197,12 +225,15 @@ def support_terms(policy, region: str, stage: str) -> dict:
     concessional loan (``loan_share``, ``loan_rate``) and public equity stake
     (``equity_share``). Measures without those fields give 0."""
     subs = [s for s in policy.subsidies if s.actor == region and stage in s.stages]
-    return {"grant_share": max([s.capex_share for s in subs], default=0.0),
-            "loan_share": max([getattr(s, "loan_share", 0.0) for s in subs], default=0.0),
-            "loan_rate": min([getattr(s, "loan_rate", 0.0) for s in subs
-                              if getattr(s, "loan_share", 0.0) > 0], default=0.0),
-            "equity_share": max([getattr(s, "equity_share", 0.0) for s in subs],
-                                default=0.0)}
+    return {
+        "grant_share": max([s.capex_share for s in subs], default=0.0),
+        "loan_share": max([getattr(s, "loan_share", 0.0) for s in subs], default=0.0),
+        "loan_rate": min(
+            [getattr(s, "loan_rate", 0.0) for s in subs if getattr(s, "loan_share", 0.0) > 0],
+            default=0.0,
+        ),
+        "equity_share": max([getattr(s, "equity_share", 0.0) for s in subs], default=0.0),
+    }
 
 
 # ------------------------------------------------------------------------------ pipeline
@@ -280,8 +311,9 @@ def pipeline_table(feed_of: dict | None = None) -> pd.DataFrame:
     for r in df.to_dict("records"):
         if r["stage"] not in MODEL_STAGES or pd.isna(r["capacity_t_per_yr"]):
             continue
-        if r["capacity_unit"] == "dytb_oxide" or (r["stage"] == "magnets"
-                                                  and r["product"] != "ndfeb"):
+        if r["capacity_unit"] == "dytb_oxide" or (
+            r["stage"] == "magnets" and r["product"] != "ndfeb"
+        ):
             continue
         product = r["product"]
         cap = float(r["capacity_t_per_yr"])
@@ -293,14 +325,25 @@ def pipeline_table(feed_of: dict | None = None) -> pd.DataFrame:
                 cap /= _ndpr_share(product)
         elif r["stage"] == "separation" and r["capacity_unit"] == "ndpr_oxide":
             cap /= _ndpr_share(feed_of.get(r["region"], "bastnaesite"))
-        rows.append({"project_id": r["project_id"], "firm": r["firm"], "project": r["project"],
-                     "region": r["region"], "stage": r["stage"], "product": product,
-                     "capacity_t_per_yr": cap,
-                     "capex_usd": (float(r["capex_usd_m"]) * 1e6
-                                   if not pd.isna(r["capex_usd_m"]) else math.nan),
-                     "announced": r["announced"], "earliest_start": r["earliest_start"],
-                     "decided": r["decided"],
-                     "project_status": r["project_status"], "source": r["source"]})
+        rows.append(
+            {
+                "project_id": r["project_id"],
+                "firm": r["firm"],
+                "project": r["project"],
+                "region": r["region"],
+                "stage": r["stage"],
+                "product": product,
+                "capacity_t_per_yr": cap,
+                "capex_usd": (
+                    float(r["capex_usd_m"]) * 1e6 if not pd.isna(r["capex_usd_m"]) else math.nan
+                ),
+                "announced": r["announced"],
+                "earliest_start": r["earliest_start"],
+                "decided": r["decided"],
+                "project_status": r["project_status"],
+                "source": r["source"],
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -308,12 +351,19 @@ def capex_intensity(table: pd.DataFrame) -> dict[str, float]:
     """Median capital cost per t/yr of capacity per stage, USD per t/yr, over the pipeline
     rows that give both (the fallback for rows without a capital cost)."""
     d = table[np.isfinite(table["capex_usd"].astype(float))]
-    return {s: float((g["capex_usd"] / g["capacity_t_per_yr"]).median())
-            for s, g in d.groupby("stage")}
+    return {
+        s: float((g["capex_usd"] / g["capacity_t_per_yr"]).median()) for s, g in d.groupby("stage")
+    }
 
 
-def expansion_order(output_t_yr: float, growth: float, target_utilisation: float,
-                    nameplate: float, own_supply_line: float, largest: float) -> float:
+def expansion_order(
+    output_t_yr: float,
+    growth: float,
+    target_utilisation: float,
+    nameplate: float,
+    own_supply_line: float,
+    largest: float,
+) -> float:
     """Capacity a firm orders in a brownfield expansion, t/yr (0 when none is needed).
 
     Capital stock adjustment with a supply line (Sterman 2000, *Business Dynamics*,
@@ -341,8 +391,9 @@ def expansion_order(output_t_yr: float, growth: float, target_utilisation: float
         ValueError: ``target_utilisation`` not in (0, 1].
     """
     if not 0.0 < target_utilisation <= 1.0:
-        raise ValueError(f"expansion_order: target_utilisation must be in (0, 1], "
-                         f"got {target_utilisation}")
+        raise ValueError(
+            f"expansion_order: target_utilisation must be in (0, 1], got {target_utilisation}"
+        )
     gap = output_t_yr * growth / target_utilisation - nameplate - own_supply_line
     return max(0.0, min(gap, largest, nameplate))
 
@@ -388,16 +439,24 @@ class Pipeline:
 
     def prospective(self) -> list:
         """Sponsors not yet in the world (created for a project, not registered)."""
-        return [p.agent for p in self.projects
-                if p.agent is not None and p.startup is None and p.new_firm]
+        return [
+            p.agent
+            for p in self.projects
+            if p.agent is not None and p.startup is None and p.new_firm
+        ]
 
     def pending_capacity(self, market: str) -> float:
         """Capacity (t/yr) of committed projects of entrants not yet started up, in
         ``market`` (the entrant's :attr:`agents.base.Firm.market`); the supply line counts
         it."""
-        return sum(p.capacity for p in self.projects
-                   if p.committed is not None and p.startup is None and p.new_firm
-                   and p.agent.market == market)
+        return sum(
+            p.capacity
+            for p in self.projects
+            if p.committed is not None
+            and p.startup is None
+            and p.new_firm
+            and p.agent.market == market
+        )
 
     def review(self, model) -> None:
         """Judge, commit and start up projects (see the class docstring)."""
@@ -406,30 +465,34 @@ class Pipeline:
             a = p.agent
             if p.committed is not None:
                 if p.new_firm and a.exited:
-                    continue                # abandoned: its company went bankrupt
+                    continue  # abandoned: its company went bankrupt
                 if p.startup is None and p.new_firm and t < p.online:
                     a.update_expectations()  # a committed entrant goes on learning prices
                 if p.startup is None and t >= p.online and p.new_firm:
                     model.register_agent(a)
                     a.nameplate, a.capacity = p.capacity, 0.0
-                    a.cash = a.initial_cash()       # working capital at nameplate
+                    a.cash = a.initial_cash()  # working capital at nameplate
                     a.nameplate = 0.0
                     a.take_debt(p.debt, p.debt_rate)
                     a.start_up(p.capacity)
                     p.startup = t
-                    model.log_event("entry", f"{a.name} ({a.region}, {a.stage}) enters: "
-                                    f"{p.capacity:,.0f} t/yr nameplate starts up")
+                    model.log_event(
+                        "entry",
+                        f"{a.name} ({a.region}, {a.stage}) enters: "
+                        f"{p.capacity:,.0f} t/yr nameplate starts up",
+                    )
                 elif p.startup is None and t >= p.online:
-                    p.startup = t           # brownfield: the sponsor's review started it
+                    p.startup = t  # brownfield: the sponsor's review started it
                 continue
             if t < p.visible or (a is not None and getattr(a, "exited", False)):
                 continue
             if p.new_firm:
-                a.update_expectations()      # an entrant learns prices before it enters
+                a.update_expectations()  # an entrant learns prices before it enters
             size = p.capacity
             if p.total:
-                size = max(p.capacity - (a.nameplate if a.nameplate is not None
-                                         else a.capacity), 0.0)
+                size = max(
+                    p.capacity - (a.nameplate if a.nameplate is not None else a.capacity), 0.0
+                )
                 if size <= 0:
                     continue
             online = p.earliest if p.sunk else max(p.earliest, t + (p.earliest - p.visible))
@@ -445,8 +508,11 @@ class Pipeline:
                         key = (a.region, inst)
                         model.fiscal_cost[key] = model.fiscal_cost.get(key, 0.0) + v
                 model.add_to_supply_line(a.market, size)
-                model.log_event("investment", f"{a.name} ({a.region}) commits to {size:,.0f} "
-                                f"t/yr, start-up {model.date_of(online)} (capital "
-                                f"{fin.capex / 1e6:,.0f} M USD at {100 * fin.rate:.1f}%/yr)")
+                model.log_event(
+                    "investment",
+                    f"{a.name} ({a.region}) commits to {size:,.0f} "
+                    f"t/yr, start-up {model.date_of(online)} (capital "
+                    f"{fin.capex / 1e6:,.0f} M USD at {100 * fin.rate:.1f}%/yr)",
+                )
             else:
                 a.commit(size, online, fin, what=f"commits to {p.pid}:")

@@ -68,8 +68,9 @@ class LicenceDesk:
         delay_sum: approved t x review delay in months (mean delay = delay_sum / approved).
     """
 
-    def __init__(self, shape: tuple[int, int, int, int], review_months: float,
-                 validity_months: int):
+    def __init__(
+        self, shape: tuple[int, int, int, int], review_months: float, validity_months: int
+    ):
         if not review_months > 0:
             raise ValueError(f"review_months must be > 0, got {review_months}")
         if int(validity_months) < 1:
@@ -109,9 +110,15 @@ class LicenceDesk:
         for a in (self.applied, self.approved, self.denied, self.filed, self.delay_sum):
             a[:] = 0.0
 
-    def apply(self, licensed: np.ndarray, approval: np.ndarray, need: np.ndarray,
-              buyers: np.ndarray, rng: np.random.Generator,
-              review: np.ndarray | None = None) -> None:
+    def apply(
+        self,
+        licensed: np.ndarray,
+        approval: np.ndarray,
+        need: np.ndarray,
+        buyers: np.ndarray,
+        rng: np.random.Generator,
+        review: np.ndarray | None = None,
+    ) -> None:
         """File and decide this month's applications (one per shipment and tranche).
 
         Args:
@@ -134,11 +141,10 @@ class LicenceDesk:
         ship = need[:, None, :, :]
         # want[k]: uncovered volume of the shipment of month t + k, for k <= h
         ks = np.arange(hmax + 1).reshape((-1,) + (1,) * 4)
-        want = np.where(ks <= h[None], np.maximum(ship[None] - self.covered[:hmax + 1], 0.0),
-                        0.0)
+        want = np.where(ks <= h[None], np.maximum(ship[None] - self.covered[: hmax + 1], 0.0), 0.0)
         want = np.where(want > 1e-9, want, 0.0)
         # shipments in filing order: arcs in C order, then the month of the shipment
-        idx = np.argwhere(np.moveaxis(want, 0, -1) > 0)          # (shipments, 5)
+        idx = np.argwhere(np.moveaxis(want, 0, -1) > 0)  # (shipments, 5)
         if not len(idx):
             return
         arc = tuple(idx[:, :4].T)
@@ -151,7 +157,7 @@ class LicenceDesk:
         end = np.cumsum(2 * n)
         draws = rng.random(int(end[-1]))
         first = end - 2 * n
-        app = np.repeat(np.arange(len(n)), n)                    # shipment of each application
+        app = np.repeat(np.arange(len(n)), n)  # shipment of each application
         k = np.arange(len(app)) - np.repeat(np.cumsum(n) - n, n)  # its rank in the shipment
         u_ok = draws[first[app] + k]
         u_delay = draws[first[app] + n[app] + k]

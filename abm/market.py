@@ -71,10 +71,12 @@ class OrderBook:
     offer_owner: list[int] = field(default_factory=list)
     bid_owner: list[int] = field(default_factory=list)
     _owner_index: dict = field(default_factory=dict, repr=False, compare=False)
-    _offer_arr: np.ndarray = field(default_factory=lambda: np.zeros((0, 6)), repr=False,
-                                    compare=False)
-    _bid_arr: np.ndarray = field(default_factory=lambda: np.zeros((0, 6)), repr=False,
-                                  compare=False)
+    _offer_arr: np.ndarray = field(
+        default_factory=lambda: np.zeros((0, 6)), repr=False, compare=False
+    )
+    _bid_arr: np.ndarray = field(
+        default_factory=lambda: np.zeros((0, 6)), repr=False, compare=False
+    )
     # the array columns of offers and bids as one flat list of floats, row after row,
     # appended with each order (a list of floats converts to an array several times
     # faster than the tuples)
@@ -91,27 +93,31 @@ class OrderBook:
             self.owners.append(key)
         return i
 
-    def offer(self, agent, good: int, region: int, qty: float, ask: float,
-              cm: float, ca: float) -> None:
+    def offer(
+        self, agent, good: int, region: int, qty: float, ask: float, cm: float, ca: float
+    ) -> None:
         """Post an offer (ignored when ``qty`` <= 1e-9 t)."""
         if qty > 1e-9:
             self.offers.append((agent, good, region, float(qty), float(ask), cm, ca))
-            self._offer_flat.extend((float(good), float(region), float(qty), float(ask),
-                                     float(cm), float(ca)))
+            self._offer_flat.extend(
+                (float(good), float(region), float(qty), float(ask), float(cm), float(ca))
+            )
             self.offer_owner.append(self.owner(agent, good))
 
-    def bid(self, agent, good: int, region: int, qty: float, price: float,
-            use: str = "civil") -> None:
+    def bid(
+        self, agent, good: int, region: int, qty: float, price: float, use: str = "civil"
+    ) -> None:
         """Post a bid (ignored when ``qty`` <= 1e-9 t)."""
         if qty > 1e-9 and price > 0:
-            self.bids.append((agent, good, region, _use_index(use), float(qty), float(price),
-                              -1))
-            self._bid_flat.extend((float(good), float(region), float(_use_index(use)),
-                                   float(qty), float(price), -1.0))
+            self.bids.append((agent, good, region, _use_index(use), float(qty), float(price), -1))
+            self._bid_flat.extend(
+                (float(good), float(region), float(_use_index(use)), float(qty), float(price), -1.0)
+            )
             self.bid_owner.append(self.owner(agent, good))
 
-    def offer_tranches(self, agent, good: int, region: int, qty: float, asks,
-                       cm: float, ca: float) -> None:
+    def offer_tranches(
+        self, agent, good: int, region: int, qty: float, asks, cm: float, ca: float
+    ) -> None:
         """Post one offer of ``qty`` t at each ask of ``asks`` (USD/kg), as :meth:`offer`
         does for each (all ignored when ``qty`` <= 1e-9 t)."""
         if qty > 1e-9:
@@ -122,8 +128,9 @@ class OrderBook:
             self._offer_flat.extend([x for ask in asks for x in (fg, fr, q, ask, fcm, fca)])
             self.offer_owner.extend([self.owner(agent, good)] * len(asks))
 
-    def bid_tranches(self, agent, good: int, region: int, qty, prices,
-                     use: str = "civil", nomination: int = -1) -> None:
+    def bid_tranches(
+        self, agent, good: int, region: int, qty, prices, use: str = "civil", nomination: int = -1
+    ) -> None:
         """Post one bid per price of ``prices`` (USD/kg) of ``qty`` t each (a number, or one
         per price), as :meth:`bid` does for each (tranches of <= 1e-9 t or at a price <= 0
         are ignored); ``nomination``: the buyer's contract nomination (:meth:`nominate`)."""
@@ -134,14 +141,26 @@ class OrderBook:
             q = float(qty)
             rows = [(agent, good, region, u, q, float(p), nomination) for p in prices if p > 0]
         else:
-            rows = [(agent, good, region, u, float(q), float(p), nomination)
-                    for q, p in zip(qty, prices) if q > 1e-9 and p > 0]
+            rows = [
+                (agent, good, region, u, float(q), float(p), nomination)
+                for q, p in zip(qty, prices, strict=False)
+                if q > 1e-9 and p > 0
+            ]
         self.bids.extend(rows)
         self._bid_flat.extend([float(x) for r in rows for x in r[1:]])
         self.bid_owner.extend([self.owner(agent, good)] * len(rows))
 
-    def demand(self, agent, good: int, region: int, planned: float, nominated: float,
-               qty: float, prices, use: str = "civil") -> None:
+    def demand(
+        self,
+        agent,
+        good: int,
+        region: int,
+        planned: float,
+        nominated: float,
+        qty: float,
+        prices,
+        use: str = "civil",
+    ) -> None:
         """One buyer's demand for ``good`` this month, as :meth:`declare_end_use` of
         ``planned`` t, :meth:`nominate` of ``nominated`` t and :meth:`bid_tranches` of
         ``qty`` t at each price of ``prices`` (USD/kg) under that nomination would post it
@@ -179,9 +198,11 @@ class OrderBook:
         order; rebuilt only when offers were added since the last call)."""
         if len(self._offer_arr) != len(self.offers):
             flat = self._offer_flat
-            self._offer_arr = (np.array(flat, dtype=float) if len(flat) == 6 * len(self.offers)
-                               else np.array([o[1:] for o in self.offers], dtype=float)
-                               ).reshape(-1, 6)
+            self._offer_arr = (
+                np.array(flat, dtype=float)
+                if len(flat) == 6 * len(self.offers)
+                else np.array([o[1:] for o in self.offers], dtype=float)
+            ).reshape(-1, 6)
         return self._offer_arr
 
     def bid_array(self) -> np.ndarray:
@@ -189,9 +210,11 @@ class OrderBook:
         (book order; rebuilt only when bids were added since the last call)."""
         if len(self._bid_arr) != len(self.bids):
             flat = self._bid_flat
-            self._bid_arr = (np.array(flat, dtype=float) if len(flat) == 6 * len(self.bids)
-                             else np.array([b[1:] for b in self.bids], dtype=float)
-                             ).reshape(-1, 6)
+            self._bid_arr = (
+                np.array(flat, dtype=float)
+                if len(flat) == 6 * len(self.bids)
+                else np.array([b[1:] for b in self.bids], dtype=float)
+            ).reshape(-1, 6)
         return self._bid_arr
 
     def nomination_array(self) -> np.ndarray:
@@ -279,8 +302,9 @@ class ClearingResult:
 TIE_BREAK = 1e-6
 
 
-def _group_steps(key: np.ndarray, qty: np.ndarray, price: np.ndarray, max_steps: int,
-                 descending: bool):
+def _group_steps(
+    key: np.ndarray, qty: np.ndarray, price: np.ndarray, max_steps: int, descending: bool
+):
     """Aggregate orders into at most ``max_steps`` price steps per key (vectorised).
 
     Returns ``(keys, order, grp, within_cum, step_grp, step_q, step_p)``: the unique keys,
@@ -308,9 +332,16 @@ def _group_steps(key: np.ndarray, qty: np.ndarray, price: np.ndarray, max_steps:
     return keys, order, grp, within, sid // width, step_q, step_p
 
 
-def clear(book: OrderBook, terms: ArcTerms, ref_price: np.ndarray, *,
-          relations=None, max_steps: int = 16, max_solves: int = 4,
-          tolerance: float = 0.005) -> ClearingResult:
+def clear(
+    book: OrderBook,
+    terms: ArcTerms,
+    ref_price: np.ndarray,
+    *,
+    relations=None,
+    max_steps: int = 16,
+    max_solves: int = 4,
+    tolerance: float = 0.005,
+) -> ClearingResult:
     """Clear all goods of one month: contracts first, then the spot market.
 
     With ``relations`` (:class:`abm.sourcing.SupplierRelations`), each node's contract
@@ -356,8 +387,9 @@ def clear(book: OrderBook, terms: ArcTerms, ref_price: np.ndarray, *,
     if relations is not None and n_off and n_bid and book.nominations:
         nom = book.nomination_array()
         ng_, nr_, nu_ = (nom[:, i].astype(np.int64) for i in range(3))
-        node_nom = np.bincount((ng_ * R + nr_) * 2 + nu_, weights=nom[:, 3],
-                               minlength=G * R * 2).reshape(G, R, 2)
+        node_nom = np.bincount(
+            (ng_ * R + nr_) * 2 + nu_, weights=nom[:, 3], minlength=G * R * 2
+        ).reshape(G, R, 2)
         wanted, contract = relations.allocate(node_nom, supply, cap, quotas, imports)
         sold_c = contract.sum(axis=(2, 3))
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -367,18 +399,20 @@ def clear(book: OrderBook, terms: ArcTerms, ref_price: np.ndarray, *,
         w = np.bincount(og_ * R + oo_, weights=c_fill_off, minlength=G * R)
         a_o = np.zeros((G * R, 2))
         for k in (0, 1):
-            a_o[:, k] = np.bincount(og_ * R + oo_, weights=c_fill_off * off[:, 4 + k],
-                                    minlength=G * R)
+            a_o[:, k] = np.bincount(
+                og_ * R + oo_, weights=c_fill_off * off[:, 4 + k], minlength=G * R
+            )
         a_o = np.where(w[:, None] > 0, a_o / np.where(w > 0, w, 1.0)[:, None], 0.0)
         a_o = a_o.reshape(G, R, 2)
-        recv = contract.sum(axis=1)                                    # [g, d, u]
-        c_share = np.transpose(contract, (0, 2, 3, 1))                 # [g, d, u, o]
+        recv = contract.sum(axis=1)  # [g, d, u]
+        c_share = np.transpose(contract, (0, 2, 3, 1))  # [g, d, u, o]
         with np.errstate(divide="ignore", invalid="ignore"):
-            c_attr = np.einsum("gduo,gok->gduk", c_share, a_o) / \
-                np.where(recv > 0, recv, 1.0)[..., None]
+            c_attr = (
+                np.einsum("gduo,gok->gduk", c_share, a_o) / np.where(recv > 0, recv, 1.0)[..., None]
+            )
             c_share = c_share / np.where(recv > 0, recv, 1.0)[..., None]
             ratio = np.where(node_nom > 0, recv / np.where(node_nom > 0, node_nom, 1.0), 0.0)
-        got = nom[:, 3] * ratio[ng_, nr_, nu_]                           # per nomination
+        got = nom[:, 3] * ratio[ng_, nr_, nu_]  # per nomination
         # reduce each nomination's bids from the highest-priced tranche down
         b_nom = bid[:, 5].astype(np.int64)
         has = b_nom >= 0
@@ -398,9 +432,10 @@ def clear(book: OrderBook, terms: ArcTerms, ref_price: np.ndarray, *,
         # what contracts left of each import quota (cross-border deliveries only); export
         # quotas are left whole: exports under them are not delivered on contract
         # (SupplierRelations.allocate), they clear on spot through licences
-        imports = [(goods, d, max(qq - (contract[goods, :, d].sum()
-                                        - contract[goods, d, d].sum()), 0.0))
-                   for goods, d, qq in imports]
+        imports = [
+            (goods, d, max(qq - (contract[goods, :, d].sum() - contract[goods, d, d].sum()), 0.0))
+            for goods, d, qq in imports
+        ]
     if relations is not None:
         # spot purchases only from origins the node has qualified
         cap = np.where(np.transpose(relations.qualified, (0, 3, 1, 2)), cap, 0.0)
@@ -420,12 +455,42 @@ def clear(book: OrderBook, terms: ArcTerms, ref_price: np.ndarray, *,
         ref = new
         res = _solve(off[keep_o], bid[keep_b], G, R, spot_terms, ref, max_steps)
         res.solves = attempt
-    return _combine(res, keep_o, keep_b, off, bid, c_fill_off, c_fill_bid, contract, wanted,
-                    c_attr, c_share, relations, terms, G, R)
+    return _combine(
+        res,
+        keep_o,
+        keep_b,
+        off,
+        bid,
+        c_fill_off,
+        c_fill_bid,
+        contract,
+        wanted,
+        c_attr,
+        c_share,
+        relations,
+        terms,
+        G,
+        R,
+    )
 
 
-def _combine(spot: ClearingResult, keep_o, keep_b, off, bid, c_fill_off, c_fill_bid,
-             contract, wanted, c_attr, c_share, relations, terms, G, R) -> ClearingResult:
+def _combine(
+    spot: ClearingResult,
+    keep_o,
+    keep_b,
+    off,
+    bid,
+    c_fill_off,
+    c_fill_bid,
+    contract,
+    wanted,
+    c_attr,
+    c_share,
+    relations,
+    terms,
+    G,
+    R,
+) -> ClearingResult:
     """Merge the contract deliveries and the spot clearing into one result (prices paid and
     received are volume-weighted over both)."""
     n_off, n_bid = len(off), len(bid)
@@ -456,40 +521,70 @@ def _combine(spot: ClearingResult, keep_o, keep_b, off, bid, c_fill_off, c_fill_
     else:
         index = np.zeros((G, R))
         landed = np.zeros((G, R, R))
-    c_val = (contract * landed[..., None]).sum(axis=1)                 # [g, d, u] USD/kg*t
-    s_node = spot.flows.sum(axis=1)                                    # [g, d, u]
+    c_val = (contract * landed[..., None]).sum(axis=1)  # [g, d, u] USD/kg*t
+    s_node = spot.flows.sum(axis=1)  # [g, d, u]
     s_val = np.where(s_node > 0, s_node * np.nan_to_num(spot.price), 0.0)
     got = contract.sum(axis=1) + s_node
     with np.errstate(divide="ignore", invalid="ignore"):
         paid = np.where(got > 1e-9, (c_val + s_val) / np.where(got > 1e-9, got, 1.0), np.nan)
         c_sold = contract.sum(axis=(2, 3))
         sold = c_sold + spot_sold
-        rec = np.where(sold > 1e-9, (c_sold * index + spot_sold * spot_fob) /
-                       np.where(sold > 1e-9, sold, 1.0), np.nan)
+        rec = np.where(
+            sold > 1e-9,
+            (c_sold * index + spot_sold * spot_fob) / np.where(sold > 1e-9, sold, 1.0),
+            np.nan,
+        )
     og_, oo_ = off[:, 0].astype(np.int64), off[:, 1].astype(np.int64)
     fill = c_fill_off + s_fill_off
     with np.errstate(divide="ignore", invalid="ignore"):
-        offer_price = np.where(fill > 0, (c_fill_off * index[og_, oo_] + s_fill_off
-                                          * realised[og_, oo_])
-                               / np.where(fill > 0, fill, 1.0), np.nan)
+        offer_price = np.where(
+            fill > 0,
+            (c_fill_off * index[og_, oo_] + s_fill_off * realised[og_, oo_])
+            / np.where(fill > 0, fill, 1.0),
+            np.nan,
+        )
     bg_, br_, bu_ = (bid[:, i].astype(np.int64) for i in range(3))
     b_fill = c_fill_bid + s_fill_bid
     with np.errstate(divide="ignore", invalid="ignore"):
         wgt = np.where(b_fill > 0, 1.0 / np.where(b_fill > 0, b_fill, 1.0), 0.0)
-    attrs = (c_fill_bid[:, None] * c_attr[bg_, br_, bu_] + s_fill_bid[:, None] * s_attr) \
-        * wgt[:, None]
-    b_orig = (c_fill_bid[:, None] * c_share[bg_, br_, bu_] + s_fill_bid[:, None] * s_orig) \
-        * wgt[:, None]
-    node = np.transpose(flows, (0, 2, 3, 1))                           # [g, d, u, o]
+    attrs = (c_fill_bid[:, None] * c_attr[bg_, br_, bu_] + s_fill_bid[:, None] * s_attr) * wgt[
+        :, None
+    ]
+    b_orig = (c_fill_bid[:, None] * c_share[bg_, br_, bu_] + s_fill_bid[:, None] * s_orig) * wgt[
+        :, None
+    ]
+    node = np.transpose(flows, (0, 2, 3, 1))  # [g, d, u, o]
     tot = node.sum(axis=3, keepdims=True)
     node_share = np.where(tot > 0, node / np.where(tot > 0, tot, 1.0), 0.0)
-    return ClearingResult(flows, spot.origin_price, spot.price, fill, b_fill, attrs, b_orig,
-                          node_share, spot.solves, contract, wanted, paid, rec, offer_price,
-                          spot_sold, lic)
+    return ClearingResult(
+        flows,
+        spot.origin_price,
+        spot.price,
+        fill,
+        b_fill,
+        attrs,
+        b_orig,
+        node_share,
+        spot.solves,
+        contract,
+        wanted,
+        paid,
+        rec,
+        offer_price,
+        spot_sold,
+        lic,
+    )
 
 
-def _solve(off: np.ndarray, bid: np.ndarray, G: int, R: int, terms: ArcTerms, ref: np.ndarray,
-           max_steps: int) -> ClearingResult:
+def _solve(
+    off: np.ndarray,
+    bid: np.ndarray,
+    G: int,
+    R: int,
+    terms: ArcTerms,
+    ref: np.ndarray,
+    max_steps: int,
+) -> ClearingResult:
     """Spot LP over offers ``off`` (n, >= 6: good, origin, qty, ask, cm, ca) and bids ``bid``
     (n, >= 5: good, region, use, qty, price); ties are broken by a perturbation of at most
     :data:`TIE_BREAK` USD/kg in column order, so the optimum is unique."""
@@ -502,17 +597,23 @@ def _solve(off: np.ndarray, bid: np.ndarray, G: int, R: int, terms: ArcTerms, re
     bid_attrs = np.zeros((n_bid, 2))
     bid_origin = np.zeros((n_bid, R))
     node_origin = np.zeros((G, R, 2, R))
-    empty = ClearingResult(flows, origin_price, price, offer_fill, bid_fill, bid_attrs,
-                           bid_origin, node_origin)
+    empty = ClearingResult(
+        flows, origin_price, price, offer_fill, bid_fill, bid_attrs, bid_origin, node_origin
+    )
     if not n_off or not n_bid:
         return empty
     off_g, off_r = off[:, 0].astype(np.int64), off[:, 1].astype(np.int64)
-    bid_g, bid_r, bid_u = (bid[:, 0].astype(np.int64), bid[:, 1].astype(np.int64),
-                           bid[:, 2].astype(np.int64))
+    bid_g, bid_r, bid_u = (
+        bid[:, 0].astype(np.int64),
+        bid[:, 1].astype(np.int64),
+        bid[:, 2].astype(np.int64),
+    )
     okeys, oorder, ogrp, owithin, s_grp, s_q, s_p = _group_steps(
-        off_g * R + off_r, off[:, 2], off[:, 3], max_steps, descending=False)
+        off_g * R + off_r, off[:, 2], off[:, 3], max_steps, descending=False
+    )
     nkeys, border, bgrp, bwithin, d_grp, d_q, d_p = _group_steps(
-        (bid_g * R + bid_r) * 2 + bid_u, bid[:, 3], bid[:, 4], max_steps, descending=True)
+        (bid_g * R + bid_r) * 2 + bid_u, bid[:, 3], bid[:, 4], max_steps, descending=True
+    )
     og, oo = np.divmod(okeys, R)
     ng, nr = np.divmod(nkeys // 2, R)
     nu = nkeys % 2
@@ -552,8 +653,8 @@ def _solve(off: np.ndarray, bid: np.ndarray, G: int, R: int, terms: ArcTerms, re
         # one row per quota over its cross-border arcs: exports of r (export quotas) or
         # imports into r (import quotas)
         for i, (goods, r, capq, home, other) in enumerate(
-                [(*q, a_o, a_d) for q in terms.quotas]
-                + [(*q, a_d, a_o) for q in terms.import_quotas]):
+            [(*q, a_o, a_d) for q in terms.quotas] + [(*q, a_d, a_o) for q in terms.import_quotas]
+        ):
             m = (home == r) & (other != r) & np.isin(a_g, goods)
             qr.append(np.full(m.sum(), i))
             qc.append(col_a[m])
@@ -561,16 +662,23 @@ def _solve(off: np.ndarray, bid: np.ndarray, G: int, R: int, terms: ArcTerms, re
         qr, qc = np.concatenate(qr), np.concatenate(qc)
         A_ub = sp.csr_matrix((np.ones(len(qr)), (qr, qc)), shape=(len(qb), len(cost)))
         b_ub = np.array(qb)
-    res = linprog(cost, A_ub=A_ub, b_ub=b_ub, A_eq=A_eq, b_eq=np.zeros(nO + nN),
-                  bounds=np.column_stack([np.zeros(len(cost)), upper]), method="highs")
+    res = linprog(
+        cost,
+        A_ub=A_ub,
+        b_ub=b_ub,
+        A_eq=A_eq,
+        b_eq=np.zeros(nO + nN),
+        bounds=np.column_stack([np.zeros(len(cost)), upper]),
+        method="highs",
+    )
     if res.status != 0:
         raise ClearingError(f"market clearing failed: {res.message}")
     duals = res.eqlin.marginals
     licence = np.zeros((G, R))
     if terms.quotas:
         # an export quota row's dual is minus the value of one more tonne of licence
-        rent = -res.ineqlin.marginals[:len(terms.quotas)]
-        for (goods, r, _q), lam in zip(terms.quotas, rent):
+        rent = -res.ineqlin.marginals[: len(terms.quotas)]
+        for (goods, r, _q), lam in zip(terms.quotas, rent, strict=False):
             licence[goods, r] += max(float(lam), 0.0)
     x = np.where(res.x[col_a] > 1e-9, res.x[col_a], 0.0)
     origin_price[og, oo] = duals[:nO]
@@ -583,8 +691,11 @@ def _solve(off: np.ndarray, bid: np.ndarray, G: int, R: int, terms: ArcTerms, re
     offer_fill[oorder] = fill_sorted
     with np.errstate(invalid="ignore", divide="ignore"):
         attr_o = np.column_stack(
-            [np.bincount(ogrp, weights=fill_sorted * off[oorder, 4], minlength=nO),
-             np.bincount(ogrp, weights=fill_sorted * off[oorder, 5], minlength=nO)])
+            [
+                np.bincount(ogrp, weights=fill_sorted * off[oorder, 4], minlength=nO),
+                np.bincount(ogrp, weights=fill_sorted * off[oorder, 5], minlength=nO),
+            ]
+        )
         attr_o = np.where(sold[:, None] > 0, attr_o / sold[:, None], 0.0)
     received = np.bincount(aj, weights=x, minlength=nN)
     share = np.zeros((nN, R))
@@ -599,5 +710,14 @@ def _solve(off: np.ndarray, bid: np.ndarray, G: int, R: int, terms: ArcTerms, re
     bid_fill[border] = fill_b
     bid_attrs[border] = node_attr[bgrp]
     bid_origin[border] = share[bgrp]
-    return ClearingResult(flows, origin_price, price, offer_fill, bid_fill, bid_attrs,
-                          bid_origin, node_origin, licence_price=licence)
+    return ClearingResult(
+        flows,
+        origin_price,
+        price,
+        offer_fill,
+        bid_fill,
+        bid_attrs,
+        bid_origin,
+        node_origin,
+        licence_price=licence,
+    )

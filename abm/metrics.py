@@ -102,20 +102,62 @@ MINING_DEPOSITS = ("bayan_obo", "bastnaesite", "mt_weld", "monazite", "ionic_cla
 #: recorded value / divisor (NaN when the row is absent).
 HEADLINE: tuple[tuple[str, str, str, str, str, str, float], ...] = (
     ("ndpr_cn", "NdPr price China (USD/kg)", "price", "NdPr", CHINA, "", 1.0),
-    ("ndpr_row", "NdPr price outside China (USD/kg)", "price_outside_china_weighted", "NdPr",
-     OUTSIDE_CHINA, "", 1.0),
+    (
+        "ndpr_row",
+        "NdPr price outside China (USD/kg)",
+        "price_outside_china_weighted",
+        "NdPr",
+        OUTSIDE_CHINA,
+        "",
+        1.0,
+    ),
     ("dy_cn", "Dy price China (USD/kg)", "price", "ox_Dy", CHINA, "", 1.0),
-    ("dy_row", "Dy price outside China (USD/kg)", "price_outside_china_weighted", "ox_Dy",
-     OUTSIDE_CHINA, "", 1.0),
+    (
+        "dy_row",
+        "Dy price outside China (USD/kg)",
+        "price_outside_china_weighted",
+        "ox_Dy",
+        OUTSIDE_CHINA,
+        "",
+        1.0,
+    ),
     ("tb_cn", "Tb price China (USD/kg)", "price", "ox_Tb", CHINA, "", 1.0),
-    ("tb_row", "Tb price outside China (USD/kg)", "price_outside_china_weighted", "ox_Tb",
-     OUTSIDE_CHINA, "", 1.0),
-    ("cn_magnet_exports", "China magnet exports (t/month)", "china_exports", "magnets", CHINA,
-     OUTSIDE_CHINA, 1.0),
-    ("lost_oem", "OEM lost output (USD m/month)", "lost_output_civil_magnet", "civil_magnet",
-     "World", "", 1e6),
-    ("lost_defense", "Defense lost output (USD m/month)", "lost_output_defense", "defense",
-     "World", "", 1e6),
+    (
+        "tb_row",
+        "Tb price outside China (USD/kg)",
+        "price_outside_china_weighted",
+        "ox_Tb",
+        OUTSIDE_CHINA,
+        "",
+        1.0,
+    ),
+    (
+        "cn_magnet_exports",
+        "China magnet exports (t/month)",
+        "china_exports",
+        "magnets",
+        CHINA,
+        OUTSIDE_CHINA,
+        1.0,
+    ),
+    (
+        "lost_oem",
+        "OEM lost output (USD m/month)",
+        "lost_output_civil_magnet",
+        "civil_magnet",
+        "World",
+        "",
+        1e6,
+    ),
+    (
+        "lost_defense",
+        "Defense lost output (USD m/month)",
+        "lost_output_defense",
+        "defense",
+        "World",
+        "",
+        1e6,
+    ),
 )
 
 
@@ -185,13 +227,25 @@ class Recorder:
         n = len(value)
         if n == 0:
             return
+
         def col(x):
             if isinstance(x, (list, tuple, np.ndarray)):
                 return np.asarray(x, dtype=object)
             return np.full(n, x, dtype=object)
-        self._blocks.append({"date": date, "step": step, "metric": metric, "good": col(good),
-                             "region": col(region), "partner": col(partner), "value": value,
-                             "unit": unit, "n": n})
+
+        self._blocks.append(
+            {
+                "date": date,
+                "step": step,
+                "metric": metric,
+                "good": col(good),
+                "region": col(region),
+                "partner": col(partner),
+                "value": value,
+                "unit": unit,
+                "n": n,
+            }
+        )
 
     def value(self, step: int, metric: str, good: str, region: str, partner: str = "") -> float:
         """The recorded value of one row of ``step`` (NaN when there is no such row).
@@ -217,25 +271,31 @@ class Recorder:
             since_step: only rows of steps >= this (cheap incremental reads for the UI).
             metrics: only these metrics (None: all).
         """
-        blocks = [b for b in self._blocks if b["step"] >= since_step
-                  and (metrics is None or b["metric"] in metrics)]
+        blocks = [
+            b
+            for b in self._blocks
+            if b["step"] >= since_step and (metrics is None or b["metric"] in metrics)
+        ]
         return self._frame(blocks)
 
     def _frame(self, blocks: list[dict]) -> pd.DataFrame:
         if not blocks:
-            return pd.DataFrame(columns=["date", "step", "metric", "good", "region", "partner",
-                                         "value", "unit"])
+            return pd.DataFrame(
+                columns=["date", "step", "metric", "good", "region", "partner", "value", "unit"]
+            )
         n = [b["n"] for b in blocks]
-        df = pd.DataFrame({
-            "date": pd.to_datetime(np.repeat([b["date"] for b in blocks], n)),
-            "step": np.repeat([b["step"] for b in blocks], n).astype("int32"),
-            "metric": np.repeat([b["metric"] for b in blocks], n),
-            "good": np.concatenate([b["good"] for b in blocks]),
-            "region": np.concatenate([b["region"] for b in blocks]),
-            "partner": np.concatenate([b["partner"] for b in blocks]),
-            "value": np.concatenate([b["value"] for b in blocks]),
-            "unit": np.repeat([b["unit"] for b in blocks], n),
-        })
+        df = pd.DataFrame(
+            {
+                "date": pd.to_datetime(np.repeat([b["date"] for b in blocks], n)),
+                "step": np.repeat([b["step"] for b in blocks], n).astype("int32"),
+                "metric": np.repeat([b["metric"] for b in blocks], n),
+                "good": np.concatenate([b["good"] for b in blocks]),
+                "region": np.concatenate([b["region"] for b in blocks]),
+                "partner": np.concatenate([b["partner"] for b in blocks]),
+                "value": np.concatenate([b["value"] for b in blocks]),
+                "unit": np.repeat([b["unit"] for b in blocks], n),
+            }
+        )
         for c in ("metric", "good", "region", "partner", "unit"):
             df[c] = df[c].astype("string")
         return df
@@ -262,8 +322,10 @@ def magnet_receipts(book, clearing, mag_idx, n_regions: int):
     sel = [i for i in np.nonzero(np.isin(goods, mag_idx))[0] if isinstance(bids[i][0], OEM)]
     at = [bids[i][2] for i in sel]
     f = clearing.bid_fill[sel]
-    return tuple(np.bincount(at, weights=w, minlength=n_regions).astype(float)
-                 for w in (f, f * clearing.bid_attrs[sel, 0], f * clearing.bid_attrs[sel, 1]))
+    return tuple(
+        np.bincount(at, weights=w, minlength=n_regions).astype(float)
+        for w in (f, f * clearing.bid_attrs[sel, 0], f * clearing.bid_attrs[sel, 1])
+    )
 
 
 def record_month(model, book, clearing) -> None:
@@ -299,8 +361,16 @@ def record_month(model, book, clearing) -> None:
     gg, rr = np.meshgrid(np.arange(G), np.arange(R), indexing="ij")
     traded = (clearing.flows.sum(axis=(1, 3)) > 0) | (clearing.flows.sum(axis=(2, 3)) > 0)
     mask = traded.ravel()
-    rec.add(date, t, "price", goods[gg.ravel()[mask]], codes[rr.ravel()[mask]], "",
-            p.ravel()[mask], "USD/kg")
+    rec.add(
+        date,
+        t,
+        "price",
+        goods[gg.ravel()[mask]],
+        codes[rr.ravel()[mask]],
+        "",
+        p.ravel()[mask],
+        "USD/kg",
+    )
     nd, pr = cat.index["ox_Nd"], cat.index["ox_Pr"]
     ndpr = NDPR_ND_SHARE * p[nd] + (1 - NDPR_ND_SHARE) * p[pr]
     rec.add(date, t, "price", "NdPr", codes, "", ndpr, "USD/kg")
@@ -322,24 +392,47 @@ def record_month(model, book, clearing) -> None:
             med_v.append(float(np.median(vals)))
         avg_v.append(float(np.average(row[non_cn], weights=w)))
     rec.add(date, t, "price_outside_china_median", med_g, OUTSIDE_CHINA, "", med_v, "USD/kg")
-    rec.add(date, t, "price_outside_china_weighted", list(PRICE_GOODS), OUTSIDE_CHINA, "",
-            avg_v, "USD/kg")
+    rec.add(
+        date,
+        t,
+        "price_outside_china_weighted",
+        list(PRICE_GOODS),
+        OUTSIDE_CHINA,
+        "",
+        avg_v,
+        "USD/kg",
+    )
     # flows and China's exports
     fl = clearing.flows.sum(axis=3)
     g_, o_, d_ = np.nonzero(fl > 1e-6)
     rec.add(date, t, "flow", goods[g_], codes[o_], codes[d_], fl[g_, o_, d_], "t/month")
     mags = [cat.index[mag(g)] for g in GRADES]
     oxides = [i for i, g in enumerate(cat.goods) if g.startswith("ox_")]
-    rec.add(date, t, "china_exports", ["magnets", "oxides"], CHINA, OUTSIDE_CHINA,
-            [float(fl[mags, cn][:, non_cn].sum()), float(fl[oxides, cn][:, non_cn].sum())],
-            "t/month")
+    rec.add(
+        date,
+        t,
+        "china_exports",
+        ["magnets", "oxides"],
+        CHINA,
+        OUTSIDE_CHINA,
+        [float(fl[mags, cn][:, non_cn].sum()), float(fl[oxides, cn][:, non_cn].sum())],
+        "t/month",
+    )
     # export licence prices under the export quotas in force
     lic = clearing.licence_price
     quota_cells = sorted({(int(g), r) for goods, r, _q in model.policy.quotas for g in goods})
     if quota_cells:
         gi, ri = (np.array(x, dtype=np.int64) for x in zip(*quota_cells, strict=True))
-        rec.add(date, t, "export_licence_price", goods[gi], codes[ri], "",
-                lic[gi, ri] if lic is not None else np.zeros(len(gi)), "USD/kg")
+        rec.add(
+            date,
+            t,
+            "export_licence_price",
+            goods[gi],
+            codes[ri],
+            "",
+            lic[gi, ri] if lic is not None else np.zeros(len(gi)),
+            "USD/kg",
+        )
     # production, capacity, inventory
     cap = {s: np.zeros(R) for s in STAGES}
     lost: dict[tuple[str, str], float] = {}
@@ -363,8 +456,10 @@ def record_month(model, book, clearing) -> None:
             key = (a.sector, a.region)
             lost[key] = lost.get(key, 0.0) + a.lost_value
             lost_u[key] = lost_u.get(key, 0.0) + a.lost_units
-    inv, pile, prod = (np.bincount(at, weights=q, minlength=G * R).astype(float).reshape(G, R)
-                       for at, q in ((inv_at, inv_q), (pile_at, pile_q), (prod_at, prod_q)))
+    inv, pile, prod = (
+        np.bincount(at, weights=q, minlength=G * R).astype(float).reshape(G, R)
+        for at, q in ((inv_at, inv_q), (pile_at, pile_q), (prod_at, prod_q))
+    )
     gi, ri = np.nonzero(prod > 1e-9)
     rec.add(date, t, "production", goods[gi], codes[ri], "", prod[gi, ri], "t/month")
     for s in STAGES:
@@ -375,37 +470,66 @@ def record_month(model, book, clearing) -> None:
     gi, ri = np.nonzero(pile > 1e-9)
     rec.add(date, t, "stockpile", goods[gi], codes[ri], "", pile[gi, ri], "t")
     keys = sorted(lost)
-    rec.add(date, t, "lost_output", [k[0] for k in keys], [k[1] for k in keys], "",
-            [lost[k] for k in keys], "USD/month")
-    rec.add(date, t, "lost_output_units", [k[0] for k in keys], [k[1] for k in keys], "",
-            [lost_u[k] for k in keys], "units/month")
+    rec.add(
+        date,
+        t,
+        "lost_output",
+        [k[0] for k in keys],
+        [k[1] for k in keys],
+        "",
+        [lost[k] for k in keys],
+        "USD/month",
+    )
+    rec.add(
+        date,
+        t,
+        "lost_output_units",
+        [k[0] for k in keys],
+        [k[1] for k in keys],
+        "",
+        [lost_u[k] for k in keys],
+        "units/month",
+    )
     # lost output by sector group: regions in code order, then the world total (summed in
     # agent order)
-    for metric, group, keep in (("lost_output_civil_magnet", "civil_magnet", is_civil_magnet),
-                                ("lost_output_defense", "defense", lambda s: s == "defense")):
+    for metric, group, keep in (
+        ("lost_output_civil_magnet", "civil_magnet", is_civil_magnet),
+        ("lost_output_defense", "defense", lambda s: s == "defense"),
+    ):
         by_region: dict[str, float] = {}
         for (s, r), v in lost.items():
             if keep(s):
                 by_region[r] = by_region.get(r, 0.0) + v
         regs = [c for c in model.region_codes if c in by_region]
         world = float(sum(v for (s, _r), v in lost.items() if keep(s)))
-        rec.add(date, t, metric, group, regs + ["World"], "",
-                [by_region[r] for r in regs] + [world], "USD/month")
+        rec.add(
+            date,
+            t,
+            metric,
+            group,
+            regs + ["World"],
+            "",
+            [by_region[r] for r in regs] + [world],
+            "USD/month",
+        )
     # licences
     desk = model.policy.desk
     app = desk.applied.sum(axis=3)
     apr = desk.approved.sum(axis=3)
     g_, o_, d_ = np.nonzero(app > 1e-9)
-    rec.add(date, t, "licence_applications", goods[g_], codes[o_], codes[d_],
-            app[g_, o_, d_], "t/month")
-    rec.add(date, t, "licence_approvals", goods[g_], codes[o_], codes[d_],
-            apr[g_, o_, d_], "t/month")
+    rec.add(
+        date, t, "licence_applications", goods[g_], codes[o_], codes[d_], app[g_, o_, d_], "t/month"
+    )
+    rec.add(
+        date, t, "licence_approvals", goods[g_], codes[o_], codes[d_], apr[g_, o_, d_], "t/month"
+    )
     if apr.sum() > 0:
-        rec.add(date, t, "licence_delay", "all", "CN", "",
-                desk.delay_sum.sum() / apr.sum(), "months")
+        rec.add(
+            date, t, "licence_delay", "all", "CN", "", desk.delay_sum.sum() / apr.sum(), "months"
+        )
     # china shares and hhi
     stage_out = {"mining": prod[[cat.index[f"conc_{d}"] for d in MINING_DEPOSITS]].sum(axis=0)}
-    sep = [0.0] * R                       # added in agent order, as floats
+    sep = [0.0] * R  # added in agent order, as floats
     for a in model.agents_by_type.get(Refiner, []):
         out = a.output_month
         sep[a.ridx] += sum([out.get(g, 0.0) for g in a.oxide_goods])
@@ -413,8 +537,16 @@ def record_month(model, book, clearing) -> None:
     stage_out["magnets"] = prod[mags].sum(axis=0)
     for s in STAGES:
         tot = stage_out[s].sum()
-        rec.add(date, t, "china_share", s, "World", "",
-                stage_out[s][cn] / tot if tot > 0 else np.nan, "share")
+        rec.add(
+            date,
+            t,
+            "china_share",
+            s,
+            "World",
+            "",
+            stage_out[s][cn] / tot if tot > 0 else np.nan,
+            "share",
+        )
         rec.add(date, t, "hhi", s, "World", "", hhi(stage_out[s]), "index")
     # china content of magnet supply per consuming region (OEM + defense receipts): this
     # month's and the last ROLLING_MONTHS months'
@@ -424,44 +556,87 @@ def record_month(model, book, clearing) -> None:
     rec.add(date, t, "magnets_received", "magnets", codes[ok], "", recv[ok], "t/month")
     rec.add(date, t, "china_content", "magnets", codes[ok], "", ca_share[ok], "share")
     rec.add(date, t, "china_mined_content", "magnets", codes[ok], "", cm_share[ok], "share")
-    recv12, cm12, ca12 = (rec.window(f"magnets_{k}", ROLLING_MONTHS).push(x)
-                          for k, x in (("received", recv), ("china_mined", cm_m),
-                                       ("china_any", ca_m)))
+    recv12, cm12, ca12 = (
+        rec.window(f"magnets_{k}", ROLLING_MONTHS).push(x)
+        for k, x in (("received", recv), ("china_mined", cm_m), ("china_any", ca_m))
+    )
     ok12 = recv12 > 1e-9
-    rec.add(date, t, "china_content_12m", "magnets", codes[ok12], "",
-            rolling_share(ca12, recv12)[ok12], "share")
-    rec.add(date, t, "china_mined_content_12m", "magnets", codes[ok12], "",
-            rolling_share(cm12, recv12)[ok12], "share")
+    rec.add(
+        date,
+        t,
+        "china_content_12m",
+        "magnets",
+        codes[ok12],
+        "",
+        rolling_share(ca12, recv12)[ok12],
+        "share",
+    )
+    rec.add(
+        date,
+        t,
+        "china_mined_content_12m",
+        "magnets",
+        codes[ok12],
+        "",
+        rolling_share(cm12, recv12)[ok12],
+        "share",
+    )
     # tariffs US<->CN and subsidy cost
     us = model.region_index.get("US")
     if us is not None:
-        rec.add(date, t, "tariff", "all", ["US", "CN"], ["CN", "US"],
-                [model.policy.tariff[:, cn, us].max(), model.policy.tariff[:, us, cn].max()],
-                "fraction")
-    subs = [(g.region, g.subsidy_cost) for g in model.agents_by_type[Government]
-            if g.subsidy_cost]
+        rec.add(
+            date,
+            t,
+            "tariff",
+            "all",
+            ["US", "CN"],
+            ["CN", "US"],
+            [model.policy.tariff[:, cn, us].max(), model.policy.tariff[:, us, cn].max()],
+            "fraction",
+        )
+    subs = [(g.region, g.subsidy_cost) for g in model.agents_by_type[Government] if g.subsidy_cost]
     if subs:
-        rec.add(date, t, "subsidy_cost", "all", [s[0] for s in subs], "", [s[1] for s in subs],
-                "USD (cumulative)")
+        rec.add(
+            date,
+            t,
+            "subsidy_cost",
+            "all",
+            [s[0] for s in subs],
+            "",
+            [s[1] for s in subs],
+            "USD (cumulative)",
+        )
     # country economic accounts (abm.accounts; rows listed in record_accounts)
     record_accounts(model, book, clearing, date, t)
     fiscal = sorted(getattr(model, "fiscal_cost", {}).items())
     fiscal += [((r, "price_floor"), v) for r, v in subs]
     if fiscal:
-        rec.add(date, t, "fiscal_cost", [k[1] for k, _ in fiscal], [k[0] for k, _ in fiscal],
-                "", [v for _, v in fiscal], "USD (cumulative)")
+        rec.add(
+            date,
+            t,
+            "fiscal_cost",
+            [k[1] for k, _ in fiscal],
+            [k[0] for k, _ in fiscal],
+            "",
+            [v for _, v in fiscal],
+            "USD (cumulative)",
+        )
 
 
 def headline_values(recorder: Recorder, step: int) -> dict[str, float]:
     """The :data:`HEADLINE` series of one step, read from its recorded rows: ``{key: value}``
     in the recorded unit (prices USD/kg, exports t/month, lost output USD/month); NaN where
     the row is absent (e.g. no Dy traded in China that month)."""
-    return {key: recorder.value(step, metric, good, region, partner)
-            for key, _label, metric, good, region, partner, _d in HEADLINE}
+    return {
+        key: recorder.value(step, metric, good, region, partner)
+        for key, _label, metric, good, region, partner, _d in HEADLINE
+    }
 
 
 def headline_reporters() -> dict:
     """Mesa ``DataCollector`` model reporters of the :data:`HEADLINE` series (column label ->
     function of the model, reading ``model.headline(key)`` / divisor)."""
-    return {label: (lambda m, k=key, d=div: m.headline(k) / d)
-            for key, label, _m, _g, _r, _p, div in HEADLINE}
+    return {
+        label: (lambda m, k=key, d=div: m.headline(k) / d)
+        for key, label, _m, _g, _r, _p, div in HEADLINE
+    }

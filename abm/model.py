@@ -96,22 +96,34 @@ class RareEarthModel(mesa.Model):
         DataError: invalid calibration data.
     """
 
-    def __init__(self, scenario: str | Path | Scenario = "controls-2025", *, seed=0,
-                 months: int | None = None, overrides: dict | None = None, **values):
+    def __init__(
+        self,
+        scenario: str | Path | Scenario = "controls-2025",
+        *,
+        seed=0,
+        months: int | None = None,
+        overrides: dict | None = None,
+        **values,
+    ):
         if seed is None:
-            rng = None      # Mesa's own seeding: fresh OS entropy through numpy's SeedSequence
+            rng = None  # Mesa's own seeding: fresh OS entropy through numpy's SeedSequence
         elif isinstance(seed, np.random.SeedSequence):
             rng = np.random.default_rng(seed)
         else:
             if isinstance(seed, bool) or not float(seed).is_integer() or int(seed) < 0:
                 raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
             rng = int(seed)
-        overrides = keyword_overrides(overrides, values)   # before any work
+        overrides = keyword_overrides(overrides, values)  # before any work
         super().__init__(rng=rng)
         # the seed that reproduces the run: the int given, else the entropy of the
         # generator's SeedSequence (seed=np.random.SeedSequence(model.seed) repeats it)
-        self.seed = (int(self.rng.bit_generator.seed_seq.entropy) if seed is None
-                     else seed.entropy if isinstance(seed, np.random.SeedSequence) else seed)
+        self.seed = (
+            int(self.rng.bit_generator.seed_seq.entropy)
+            if seed is None
+            else seed.entropy
+            if isinstance(seed, np.random.SeedSequence)
+            else seed
+        )
         self._stepping = False
         sc = apply_overrides(load_scenario(scenario), overrides)
         check_tables()  # every data table checked before any work (cached per process)
@@ -135,23 +147,31 @@ class RareEarthModel(mesa.Model):
         self.defense_price = self.observed_price.copy()
         self.policy = PolicyState(sc, self.catalog, tab.codes, tab.allied)
         par = self.params
-        qual = {"mining": par.qualification_months_concentrates,
-                "separation": par.qualification_months_oxides,
-                "magnets": par.qualification_months_magnets}
+        qual = {
+            "mining": par.qualification_months_concentrates,
+            "separation": par.qualification_months_oxides,
+            "magnets": par.qualification_months_magnets,
+        }
         self.relations = SupplierRelations(
-            G, R, sigma=par.armington_elasticity, border_cost=par.border_cost,
+            G,
+            R,
+            sigma=par.armington_elasticity,
+            border_cost=par.border_cost,
             qualification_months=[qual[stage_of(g)] for g in self.catalog.goods],
-            adjust_months=par.contract_adjust_months, cover=par.contract_cover,
-            index_months=par.contract_index_months, risk_premium=par.supply_risk_premium,
-            risk_months=par.risk_decay_months)
+            adjust_months=par.contract_adjust_months,
+            cover=par.contract_cover,
+            index_months=par.contract_index_months,
+            risk_premium=par.supply_risk_premium,
+            risk_months=par.risk_decay_months,
+        )
         self.spot_price = np.full((G, R, 2), np.nan)
         self.events: list[dict] = []
         self._supply_line: dict[tuple[int, str], list[float]] = {}
         self._denial_risk: dict[str, float] = {}
         self.region_short: dict[str, bool] = {}
         self.initial_firms: list = []
-        self.treasury = GroupTreasury()             # companies' units (abm/treasury.py)
-        self.fiscal_cost: dict[tuple[str, str], float] = {}   # (region, instrument) -> USD
+        self.treasury = GroupTreasury()  # companies' units (abm/treasury.py)
+        self.fiscal_cost: dict[tuple[str, str], float] = {}  # (region, instrument) -> USD
         self.produced = np.zeros(G)
         self.consumed = np.zeros(G)
         self.lost = np.zeros(len(ELEMENTS))
@@ -192,20 +212,25 @@ class RareEarthModel(mesa.Model):
                     a.exp_price[g] = float(a.observed(g))
                 a.anchor_price = dict(a.exp_price)
         for a in self.agents:
-            a.set_base_prices(a.exp_price)      # each firm's base-year prices (Firm.base_price)
-        self.policy.observe_supply(res.flows, self.origin_price)   # (PolicyState.exposure)
+            a.set_base_prices(a.exp_price)  # each firm's base-year prices (Firm.base_price)
+        self.policy.observe_supply(res.flows, self.origin_price)  # (PolicyState.exposure)
         # supplier relationships: every origin offering supply in the base year is
         # qualified; contract indices start at the trial clearing's origin prices
         off = book.offer_array()
-        supply = np.bincount(off[:, 0].astype(np.int64) * self.R + off[:, 1].astype(np.int64),
-                             weights=off[:, 2], minlength=self.G * self.R).reshape(self.G, self.R)
+        supply = np.bincount(
+            off[:, 0].astype(np.int64) * self.R + off[:, 1].astype(np.int64),
+            weights=off[:, 2],
+            minlength=self.G * self.R,
+        ).reshape(self.G, self.R)
         rel = self.relations
         rel.index = np.where(supply > 0, self.origin_price, np.nan)
         rel.calibrate(supply, rel.landed(terms.ad_valorem, terms.transport))
         # base-year export and import mixes without quotas, for quotas allocated
         # historically
-        if any(m.kind in ("export_quota", "import_quota") and m.allocation == "historical"
-               for m in self.spec.measures):
+        if any(
+            m.kind in ("export_quota", "import_quota") and m.allocation == "historical"
+            for m in self.spec.measures
+        ):
             free = ArcTerms(terms.transport, terms.ad_valorem, terms.cap, [])
             flows = clear(book, free, self.origin_price).flows.sum(axis=3)
             trade = flows * (1 - np.eye(self.R))[None]
@@ -231,16 +256,23 @@ class RareEarthModel(mesa.Model):
         node = paid[:, :, 0]
         spot_fob = res.origin_price
         fob = np.where(np.isfinite(recv), recv, spot_fob)
-        landed = _nanmin0(np.where(np.isfinite(spot_fob)[:, :, None],
-                                    spot_fob[:, :, None] + self.transport, np.nan)) \
-            if np.isfinite(spot_fob).any() else np.full((self.G, self.R), np.nan)
+        landed = (
+            _nanmin0(
+                np.where(
+                    np.isfinite(spot_fob)[:, :, None], spot_fob[:, :, None] + self.transport, np.nan
+                )
+            )
+            if np.isfinite(spot_fob).any()
+            else np.full((self.G, self.R), np.nan)
+        )
         obs = np.where(np.isfinite(node), node, np.where(np.isfinite(fob), fob, landed))
         self.observed_price = np.where(np.isfinite(obs) & (obs > 0), obs, self.observed_price)
         dp = np.where(np.isfinite(paid[:, :, 1]), paid[:, :, 1], self.observed_price)
         self.defense_price = np.where(np.isfinite(dp) & (dp > 0), dp, self.defense_price)
         self.origin_price = np.where(np.isfinite(fob) & (fob > 0), fob, self.origin_price)
-        spot_in = res.flows.sum(axis=1) - (res.contract.sum(axis=1) if res.contract is not None
-                                           else 0.0)
+        spot_in = res.flows.sum(axis=1) - (
+            res.contract.sum(axis=1) if res.contract is not None else 0.0
+        )
         self.spot_price = np.where(spot_in > 1e-9, res.price, np.nan)
 
     # ------------------------------------------------------------------ calendar
@@ -263,16 +295,18 @@ class RareEarthModel(mesa.Model):
 
     def log_event(self, kind: str, text: str) -> None:
         """Append an event (policy measure or notable emergent event) with its date."""
-        self.events.append({"date": str(self.date), "step": self.month_index, "kind": kind,
-                            "text": text})
+        self.events.append(
+            {"date": str(self.date), "step": self.month_index, "kind": kind, "text": text}
+        )
 
     def supply_line(self, market: str) -> tuple[float, float, float]:
         """World totals of the firms selling into one market (a firm's ``market``: its
         stage, e.g. ``separation`` or ``recycling``; ``mining:<deposit>`` for miners,
         ``magnets:<product>`` for magnet makers): output at an annual rate (each firm's
-        :meth:`~agents.base.Firm.average_output`), capacity, and capacity under construction (committed projects not
-        yet online, entrants' committed projects included), all t/yr. Firms read it before expanding, so one expansion wave is not
-        duplicated by every firm (the supply line of Sterman 2000, ch. 17-20). Cached per
+        :meth:`~agents.base.Firm.average_output`), capacity, and capacity under construction
+        (committed projects not yet online, entrants' committed projects included), all
+        t/yr. Firms read it before expanding, so one expansion wave is not duplicated by every
+        firm (the supply line of Sterman 2000, ch. 17-20). Cached per
         step.
         """
         key = (self.month_index, market)
@@ -388,13 +422,24 @@ class RareEarthModel(mesa.Model):
         self.policy.mine_plan = {}
         for m in self.agents_by_type.get(Miner, []):
             key = (m.region, m.deposit)
-            self.policy.mine_plan[key] = (self.policy.mine_plan.get(key, 0.0)
-                                          + m.capacity / 12 * self.params.base_utilisation)
+            self.policy.mine_plan[key] = (
+                self.policy.mine_plan.get(key, 0.0) + m.capacity / 12 * self.params.base_utilisation
+            )
 
         # orders
         book = OrderBook(self.G, self.R)
-        for cls in (Government, StateReserve, Stockholder, Miner, Refiner, MagnetMaker,
-                    Recycler, OEM, NonMagnetUser, DefenseContractor):
+        for cls in (
+            Government,
+            StateReserve,
+            Stockholder,
+            Miner,
+            Refiner,
+            MagnetMaker,
+            Recycler,
+            OEM,
+            NonMagnetUser,
+            DefenseContractor,
+        ):
             group = self.agents_by_type.get(cls)
             if group:
                 group.shuffle_do("post_orders", book)
@@ -406,16 +451,22 @@ class RareEarthModel(mesa.Model):
             need[g, r, u] = q
         # one application per bid tranche (a contract: each firm bids in four tranches)
         bid = book.bid_array()
-        node = (bid[:, 0].astype(np.int64) * self.R + bid[:, 1].astype(np.int64)) * 2 \
-            + bid[:, 2].astype(np.int64)
-        buyers = np.bincount(node, minlength=self.G * self.R * 2).astype(float).reshape(
-            self.G, self.R, 2)
+        node = (bid[:, 0].astype(np.int64) * self.R + bid[:, 1].astype(np.int64)) * 2 + bid[
+            :, 2
+        ].astype(np.int64)
+        buyers = (
+            np.bincount(node, minlength=self.G * self.R * 2)
+            .astype(float)
+            .reshape(self.G, self.R, 2)
+        )
         off = book.offer_array()
         origin = off[:, 0].astype(np.int64) * self.R + off[:, 1].astype(np.int64)
         offer_q = np.bincount(origin, weights=off[:, 2], minlength=self.G * self.R).reshape(
-            self.G, self.R)
-        offer_ca = np.bincount(origin, weights=off[:, 2] * off[:, 5],
-                               minlength=self.G * self.R).reshape(self.G, self.R)
+            self.G, self.R
+        )
+        offer_ca = np.bincount(
+            origin, weights=off[:, 2] * off[:, 5], minlength=self.G * self.R
+        ).reshape(self.G, self.R)
         offer_ca = np.where(offer_q > 0, offer_ca / np.maximum(offer_q, 1e-12), 0.0)
         desk = self.policy.desk
         desk.start_month()
@@ -426,13 +477,15 @@ class RareEarthModel(mesa.Model):
         if pre.any():
             # a regime's first month: shipments before its date need no licence, up to that
             # share of the month's demand at each node
-            demand = np.bincount(node, weights=bid[:, 3], minlength=self.G * self.R * 2
-                                 ).reshape(self.G, self.R, 2)
+            demand = np.bincount(node, weights=bid[:, 3], minlength=self.G * self.R * 2).reshape(
+                self.G, self.R, 2
+            )
             terms.cap = np.where(pre > 0, terms.cap + pre * demand[:, None, :, :], terms.cap)
 
         # clearing
-        ref = np.where(np.isfinite(self.origin_price), self.origin_price,
-                       self.catalog.ref_price[:, None])
+        ref = np.where(
+            np.isfinite(self.origin_price), self.origin_price, self.catalog.ref_price[:, None]
+        )
         # customs value = last month's origin price (a one-month lag; one LP solve a month)
         self.accounts.set_customs(ref, self.relations.index)
         res = clear(book, terms, ref, relations=self.relations, max_solves=1)
@@ -448,8 +501,10 @@ class RareEarthModel(mesa.Model):
         self.region_short = {}
         for cls in (OEM, DefenseContractor):
             for a in self.agents_by_type.get(cls, []):
-                if a.lost_units > self.params.shortage_release_share * max(a.plan_units, 1e-9) \
-                        and a.sector != "non_magnet":
+                if (
+                    a.lost_units > self.params.shortage_release_share * max(a.plan_units, 1e-9)
+                    and a.sector != "non_magnet"
+                ):
                     self.region_short[a.region] = True
 
         # adaptation
@@ -473,7 +528,7 @@ class RareEarthModel(mesa.Model):
         own_o = np.asarray(book.offer_owner, dtype=np.int64)
         sold = np.bincount(own_o, weights=res.offer_fill, minlength=n_own)
         offered = np.bincount(own_o, minlength=n_own) > 0
-        owners, sold_t = book.owners, sold.tolist()          # Python floats, same values
+        owners, sold_t = book.owners, sold.tolist()  # Python floats, same values
         for i in np.nonzero(sold > 0)[0].tolist():
             a, g = owners[i]
             a.stock(g).take(sold_t[i])
@@ -487,11 +542,16 @@ class RareEarthModel(mesa.Model):
             maker = np.array([isinstance(a, MagnetMaker) for a, _ in book.owners], dtype=bool)
             key = (g_ * self.R + r_) * 2 + maker[own_o[filled]]
             keys, inv = np.unique(key, return_inverse=True)
-            guaranteed = np.array([self.policy.guaranteed_price(
-                self.region_codes[(k // 2) % self.R], (k // 2) // self.R, bool(k % 2))
-                for k in keys.tolist()])[inv]
+            guaranteed = np.array(
+                [
+                    self.policy.guaranteed_price(
+                        self.region_codes[(k // 2) % self.R], (k // 2) // self.R, bool(k % 2)
+                    )
+                    for k in keys.tolist()
+                ]
+            )[inv]
             pay = floor_payment(guaranteed, res.offer_price[filled], res.offer_fill[filled])
-            for i, k in zip(filled[pay > 0], np.nonzero(pay > 0)[0]):
+            for i, k in zip(filled[pay > 0], np.nonzero(pay > 0)[0], strict=False):
                 gov = self._government(book.offers[i][0].region)
                 gov.subsidy_cost += pay[k]
         for i in np.nonzero(offered)[0].tolist():
@@ -511,7 +571,7 @@ class RareEarthModel(mesa.Model):
         reserve = [i for i, (a, _g) in enumerate(book.owners) if isinstance(a, StateReserve)]
         if reserve:
             filled = (res.bid_fill > 0) & np.isin(own_b, reserve)
-            for i in np.flatnonzero(filled).tolist():           # filled bids, in book order
+            for i in np.flatnonzero(filled).tolist():  # filled bids, in book order
                 a, g, _r, _u, _q, p, _n = book.bids[i]
                 a.record_purchase(g, float(res.bid_fill[i]), p)
         # perceived risk from licence denials, per destination region: firms perceive it
@@ -523,7 +583,8 @@ class RareEarthModel(mesa.Model):
             for d, code in enumerate(self.region_codes):
                 if applied[d] > 0:
                     self._denial_risk[code] = self.params.denial_risk * (
-                        1 - approved[d] / applied[d])
+                        1 - approved[d] / applied[d]
+                    )
         self._observe(res)
         self.last_flows = res.flows
         self.policy.observe_supply(res.flows, self.origin_price)
@@ -537,11 +598,17 @@ class RareEarthModel(mesa.Model):
         rel.observe(res.contract_wanted, res.contract, res.origin_price, res.spot_sold)
         off, bid = book.offer_array(), book.bid_array()
         G, R = self.G, self.R
-        supply = np.bincount(off[:, 0].astype(np.int64) * R + off[:, 1].astype(np.int64),
-                             weights=off[:, 2], minlength=G * R).reshape(G, R)
-        demand = np.bincount((bid[:, 0].astype(np.int64) * R + bid[:, 1].astype(np.int64)) * 2
-                             + bid[:, 2].astype(np.int64), weights=bid[:, 3],
-                             minlength=G * R * 2).reshape(G, R, 2)
+        supply = np.bincount(
+            off[:, 0].astype(np.int64) * R + off[:, 1].astype(np.int64),
+            weights=off[:, 2],
+            minlength=G * R,
+        ).reshape(G, R)
+        demand = np.bincount(
+            (bid[:, 0].astype(np.int64) * R + bid[:, 1].astype(np.int64)) * 2
+            + bid[:, 2].astype(np.int64),
+            weights=bid[:, 3],
+            minlength=G * R * 2,
+        ).reshape(G, R, 2)
         rel.update(supply, rel.landed(terms.ad_valorem, terms.transport), demand)
 
     def _government(self, region: str) -> Government:
@@ -551,8 +618,9 @@ class RareEarthModel(mesa.Model):
         raise KeyError(region)
 
     # ------------------------------------------------------------------ run
-    def run(self, months: int | None = None, progress: bool = False,
-            on_step=None) -> RareEarthModel:
+    def run(
+        self, months: int | None = None, progress: bool = False, on_step=None
+    ) -> RareEarthModel:
         """Step ``months`` months (default: the remaining months of the run).
 
         Args:
@@ -562,6 +630,7 @@ class RareEarthModel(mesa.Model):
         """
         n = self.months - self.steps if months is None else int(months)
         if progress:
+            from rich.console import Console
             from rich.progress import (
                 BarColumn,
                 MofNCompleteColumn,
@@ -569,12 +638,16 @@ class RareEarthModel(mesa.Model):
                 TextColumn,
                 TimeRemainingColumn,
             )
-            from rich.console import Console
+
             # on stderr: the bar is not part of what a run prints (a piped summary stays
             # clean)
-            with Progress(TextColumn("[bold]{task.description}"), BarColumn(),
-                          MofNCompleteColumn(), TimeRemainingColumn(),
-                          console=Console(stderr=True)) as bar:
+            with Progress(
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeRemainingColumn(),
+                console=Console(stderr=True),
+            ) as bar:
                 task = bar.add_task(f"{self.spec.name}", total=n)
                 for _ in range(n):
                     self.step()

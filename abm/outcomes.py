@@ -46,9 +46,11 @@ def _rows(ts: pd.DataFrame, metric: str, good=None, region=None) -> pd.DataFrame
 
 def _peak_price_outside_china(good: str):
     """Highest monthly ``price_outside_china_median`` (abm.metrics) of ``good``."""
+
     def f(ts):
         p = _rows(ts, "price_outside_china_median", good, OUTSIDE_CHINA)["value"]
         return float(p.max()) if len(p) else float("nan")
+
     return f
 
 
@@ -60,8 +62,10 @@ def _lost_months(ts):
 def _lost_usd(metric: str, region: str = "World"):
     """Sum over months of ``metric`` (``lost_output_civil_magnet`` or ``lost_output_defense``)
     in ``region`` (``World``: the world total row)."""
+
     def f(ts):
         return float(_rows(ts, metric, region=region)["value"].sum())
+
     return f
 
 
@@ -70,6 +74,7 @@ def _content_in_year(region: str, year: int):
         s = _rows(ts, "china_content", region=region)
         s = s[s["date"].dt.year == year]
         return float(s["value"].mean()) if len(s) else float("nan")
+
     return f
 
 
@@ -80,17 +85,21 @@ def _subsidy(ts):
 
 def _account_sum(metric: str, region: str):
     """Sum over months of an account row (``abm.accounts``, good ``all``) of ``region``."""
+
     def f(ts):
         return float(_rows(ts, metric, "all", region)["value"].sum())
+
     return f
 
 
 def _va_lost_pct_gdp_peak(region: str):
     """Highest 12-month mean of ``value_added_lost_pct_gdp`` of ``region`` (% of GDP):
     the worst year's value added lost (fewer months at the start of a run)."""
+
     def f(ts):
         s = _rows(ts, "value_added_lost_pct_gdp", "all", region).sort_values("date")["value"]
         return float(s.rolling(12, min_periods=1).mean().max()) if len(s) else float("nan")
+
     return f
 
 
@@ -101,6 +110,7 @@ def _capacity_outside_china(stage: str):
             return 0.0
         last = s["date"].max()
         return float(s[s["date"] == last]["value"].sum())
+
     return f
 
 
@@ -114,19 +124,23 @@ def _mine_utilisation_min(first: int, last: int):
     """Lowest monthly world mine utilisation in ``first``..``last``: mined concentrate
     (``production`` of the ``conc_*`` goods, t REO/month, all regions) over mining capacity
     (``capacity`` of ``mining``, t/yr, / 12)."""
+
     def f(ts):
         w = ts[_in_years(ts, first, last)]
         out = w[(w["metric"] == "production") & w["good"].astype(str).str.startswith("conc_")]
         cap = w[(w["metric"] == "capacity") & (w["good"] == "mining")]
-        u = (out.groupby("date")["value"].sum()
-             / (cap.groupby("date")["value"].sum() / 12.0)).dropna()
+        u = (
+            out.groupby("date")["value"].sum() / (cap.groupby("date")["value"].sum() / 12.0)
+        ).dropna()
         return float(u.min()) if len(u) else float("nan")
+
     return f
 
 
 def _ndpr_ratio(first: int, last: int, base: int, how: str):
     """Highest (``how="max"``) or lowest monthly China NdPr price (``price`` of ``NdPr``,
     CN) in ``first``..``last`` over its ``base``-year mean."""
+
     def f(ts):
         p = _rows(ts, "price", "NdPr", "CN")
         ref = p[_in_years(p, base, base)]["value"].mean()
@@ -134,65 +148,143 @@ def _ndpr_ratio(first: int, last: int, base: int, how: str):
         if not len(w) or not np.isfinite(ref) or ref <= 0:
             return float("nan")
         return float(getattr(w, how)() / ref)
+
     return f
 
 
-OUTCOMES: dict[str, Outcome] = {o.name: o for o in [
-    Outcome("peak_dy_price_outside_china", "USD/kg",
+OUTCOMES: dict[str, Outcome] = {
+    o.name: o
+    for o in [
+        Outcome(
+            "peak_dy_price_outside_china",
+            "USD/kg",
             "highest monthly median Dy oxide price across regions outside China that traded it "
             "(recorded series price_outside_china_median)",
-            _peak_price_outside_china("ox_Dy")),
-    Outcome("peak_ndpr_price_outside_china", "USD/kg",
+            _peak_price_outside_china("ox_Dy"),
+        ),
+        Outcome(
+            "peak_ndpr_price_outside_china",
+            "USD/kg",
             "highest monthly median NdPr (Nd oxide) price outside China "
             "(recorded series price_outside_china_median of ox_Nd)",
-            _peak_price_outside_china("ox_Nd")),
-    Outcome("oem_lost_output_months", "months",
+            _peak_price_outside_china("ox_Nd"),
+        ),
+        Outcome(
+            "oem_lost_output_months",
+            "months",
             "months with any civil magnet-using OEM lost output (all regions; recorded series "
-            "lost_output_civil_magnet)", _lost_months),
-    Outcome("oem_lost_output_usd", "USD",
+            "lost_output_civil_magnet)",
+            _lost_months,
+        ),
+        Outcome(
+            "oem_lost_output_usd",
+            "USD",
             "cumulative lost output of civil magnet-using OEMs, all regions "
-            "(lost_output_civil_magnet, World)", _lost_usd("lost_output_civil_magnet")),
-    Outcome("us_oem_lost_output_usd", "USD", "cumulative lost output of US civil OEMs "
-            "(lost_output_civil_magnet, US)", _lost_usd("lost_output_civil_magnet", "US")),
-    Outcome("defense_lost_output_usd", "USD", "cumulative lost output of defense contractors "
-            "(lost_output_defense, World)", _lost_usd("lost_output_defense")),
-    Outcome("china_content_us_2030", "share",
-            "China-origin share of US magnet supply, mean of 2030", _content_in_year("US", 2030), year=2030),
-    Outcome("china_content_eu_2030", "share",
-            "China-origin share of EU magnet supply, mean of 2030", _content_in_year("EU", 2030), year=2030),
-    Outcome("mine_utilisation_min_2029_2035", "share",
+            "(lost_output_civil_magnet, World)",
+            _lost_usd("lost_output_civil_magnet"),
+        ),
+        Outcome(
+            "us_oem_lost_output_usd",
+            "USD",
+            "cumulative lost output of US civil OEMs (lost_output_civil_magnet, US)",
+            _lost_usd("lost_output_civil_magnet", "US"),
+        ),
+        Outcome(
+            "defense_lost_output_usd",
+            "USD",
+            "cumulative lost output of defense contractors (lost_output_defense, World)",
+            _lost_usd("lost_output_defense"),
+        ),
+        Outcome(
+            "china_content_us_2030",
+            "share",
+            "China-origin share of US magnet supply, mean of 2030",
+            _content_in_year("US", 2030),
+            year=2030,
+        ),
+        Outcome(
+            "china_content_eu_2030",
+            "share",
+            "China-origin share of EU magnet supply, mean of 2030",
+            _content_in_year("EU", 2030),
+            year=2030,
+        ),
+        Outcome(
+            "mine_utilisation_min_2029_2035",
+            "share",
             "lowest monthly world mine utilisation over 2029-35 (mined t REO over mining "
-            "capacity; issue 12 target >= 0.7 in baseline)", _mine_utilisation_min(2029, 2035),
-            year=2035),
-    Outcome("ndpr_china_max_ratio_2029_2035", "x 2024",
+            "capacity; issue 12 target >= 0.7 in baseline)",
+            _mine_utilisation_min(2029, 2035),
+            year=2035,
+        ),
+        Outcome(
+            "ndpr_china_max_ratio_2029_2035",
+            "x 2024",
             "highest monthly China NdPr price over 2029-35 over its 2024 mean (issue 12 "
-            "target <= 1.4 in baseline)", _ndpr_ratio(2029, 2035, 2024, "max"), year=2035),
-    Outcome("ndpr_china_min_ratio_2029_2035", "x 2024",
+            "target <= 1.4 in baseline)",
+            _ndpr_ratio(2029, 2035, 2024, "max"),
+            year=2035,
+        ),
+        Outcome(
+            "ndpr_china_min_ratio_2029_2035",
+            "x 2024",
             "lowest monthly China NdPr price over 2029-35 over its 2024 mean (issue 12 "
-            "target >= 0.6 in baseline)", _ndpr_ratio(2029, 2035, 2024, "min"), year=2035),
-    Outcome("cumulative_subsidy_cost", "USD",
-            "price-floor and offtake payments by governments, cumulative", _subsidy),
-    Outcome("magnet_capacity_outside_china", "t/yr",
+            "target >= 0.6 in baseline)",
+            _ndpr_ratio(2029, 2035, 2024, "min"),
+            year=2035,
+        ),
+        Outcome(
+            "cumulative_subsidy_cost",
+            "USD",
+            "price-floor and offtake payments by governments, cumulative",
+            _subsidy,
+        ),
+        Outcome(
+            "magnet_capacity_outside_china",
+            "t/yr",
             "magnet capacity outside China at the end of the run",
-            _capacity_outside_china("magnets")),
-    Outcome("tariff_revenue_usd", "USD", "tariff revenue of all importers, cumulative "
-            "(tariff_revenue, World)", _account_sum("tariff_revenue", "World")),
-    Outcome("buyer_extra_cost_usd", "USD", "extra cost to buyers of rare-earth goods against "
+            _capacity_outside_china("magnets"),
+        ),
+        Outcome(
+            "tariff_revenue_usd",
+            "USD",
+            "tariff revenue of all importers, cumulative (tariff_revenue, World)",
+            _account_sum("tariff_revenue", "World"),
+        ),
+        Outcome(
+            "buyer_extra_cost_usd",
+            "USD",
+            "extra cost to buyers of rare-earth goods against "
             "pre-shock prices, all regions, cumulative (buyer_extra_cost, World)",
-            _account_sum("buyer_extra_cost", "World")),
-    *[Outcome(f"value_added_lost_usd_{r.lower()}", "USD",
-              f"value added lost in {r}, direct and through the domestic supply chain, "
-              "cumulative (value_added_lost, all)", _account_sum("value_added_lost", r))
-      for r in FOCUS_REGIONS],
-    *[Outcome(f"value_added_lost_pct_gdp_{r.lower()}", "% of GDP",
-              f"value added lost in {r} in the worst 12 months, % of GDP (highest 12-month "
-              "mean of value_added_lost_pct_gdp)", _va_lost_pct_gdp_peak(r))
-      for r in FOCUS_REGIONS],
-]}
+            _account_sum("buyer_extra_cost", "World"),
+        ),
+        *[
+            Outcome(
+                f"value_added_lost_usd_{r.lower()}",
+                "USD",
+                f"value added lost in {r}, direct and through the domestic supply chain, "
+                "cumulative (value_added_lost, all)",
+                _account_sum("value_added_lost", r),
+            )
+            for r in FOCUS_REGIONS
+        ],
+        *[
+            Outcome(
+                f"value_added_lost_pct_gdp_{r.lower()}",
+                "% of GDP",
+                f"value added lost in {r} in the worst 12 months, % of GDP (highest 12-month "
+                "mean of value_added_lost_pct_gdp)",
+                _va_lost_pct_gdp_peak(r),
+            )
+            for r in FOCUS_REGIONS
+        ],
+    ]
+}
 
 
-def evaluate(scenario, *, overrides=None, seed=0, months=None, outcomes=None,
-             keep_timeseries=False) -> tuple[dict[str, float], pd.DataFrame | None]:
+def evaluate(
+    scenario, *, overrides=None, seed=0, months=None, outcomes=None, keep_timeseries=False
+) -> tuple[dict[str, float], pd.DataFrame | None]:
     """Run one simulation and compute scalar outcomes.
 
     Args:

@@ -47,29 +47,43 @@ class NumbersModel(BaseModel):
         for name, f in cls.model_fields.items():
             v = data.get(name)
             if f.annotation in (bool, bool | None) and isinstance(v, str):
-                raise ValueError(f"{name}: got the string {v!r}; write true or false without "
-                                 "quotes")
-            if f.annotation in (bool, bool | None) and isinstance(v, int | float) \
-                    and not isinstance(v, bool):
+                raise ValueError(
+                    f"{name}: got the string {v!r}; write true or false without quotes"
+                )
+            if (
+                f.annotation in (bool, bool | None)
+                and isinstance(v, int | float)
+                and not isinstance(v, bool)
+            ):
                 raise ValueError(f"{name}: got the number {v!r}; write true or false")
             numeric, container = _numeric(f.annotation)
             if not numeric:
                 continue
-            bad = ([x for x in v if isinstance(x, str | bool)]
-                   if container and isinstance(v, list | tuple)
-                   else [v] if isinstance(v, str | bool) else [])
+            bad = (
+                [x for x in v if isinstance(x, str | bool)]
+                if container and isinstance(v, list | tuple)
+                else [v]
+                if isinstance(v, str | bool)
+                else []
+            )
             if bad and isinstance(bad[0], bool):
                 raise ValueError(f"{name}: got {str(bad[0]).lower()}; write a number")
             if bad:
-                raise ValueError(f"{name}: got the string {bad[0]!r}; write the number "
-                                 "without quotes")
+                raise ValueError(
+                    f"{name}: got the string {bad[0]!r}; write the number without quotes"
+                )
         return data
 
 
 def P(default, unit: str, low, high, source: str, doc: str):
     """A parameter field with unit, range and source metadata."""
-    return Field(default, ge=low, le=high, description=doc,
-                 json_schema_extra={"unit": unit, "low": low, "high": high, "source": source})
+    return Field(
+        default,
+        ge=low,
+        le=high,
+        description=doc,
+        json_schema_extra={"unit": unit, "low": low, "high": high, "source": source},
+    )
 
 
 class Parameters(NumbersModel):
@@ -77,196 +91,354 @@ class Parameters(NumbersModel):
 
     # --- demand -----------------------------------------------------------------------
     final_demand_elasticity: float = P(
-        -0.25, "-", -1.0, -0.05,
+        -0.25,
+        "-",
+        -1.0,
+        -0.05,
         "short-run REE demand is very inelastic; 2010-11: ~10x price for ~40% export cut",
         "Price elasticity of end-use demand (OEM, defense and non-magnet buyers) around the "
-        "buyer's base-year price (Firm.base_price).")
+        "buyer's base-year price (Firm.base_price).",
+    )
     demand_outlook_scale: float = P(
-        1.0, "-", 0.0, 2.0,
+        1.0,
+        "-",
+        0.0,
+        2.0,
         "1 = IEA GCMO 2024 APS by sector (demand_outlook.csv); about 1.7 reproduces the "
         "Adamas 2024 outlook (NdFeB demand 8.7%/yr 2024-40)",
-        "Multiplier on the outlook's sectoral growth rates of magnet end use.")
+        "Multiplier on the outlook's sectoral growth rates of magnet end use.",
+    )
     non_magnet_growth_per_year: float = P(
-        0.015, "1/yr", 0.0, 0.05,
+        0.015,
+        "1/yr",
+        0.0,
+        0.05,
         "assumption: catalysts, glass, polishing and alloys grow with industrial output; the "
         "IEA gives magnet REE only (non-EV magnet uses 1.4%/yr 2023-50, demand_outlook.csv)",
-        "Growth of non-magnet oxide end uses per year.")
+        "Growth of non-magnet oxide end uses per year.",
+    )
     oem_contribution_margin: float = P(
-        0.2, "-", 0.05, 0.5,
+        0.2,
+        "-",
+        0.05,
+        0.5,
         "contribution margin (price less variable cost) of manufacturers: automotive gross "
         "margins about 10-20% (company reports); assumption for other sectors",
         "Share of a product's value lost per unit not made; sets the derived-demand value of "
-        "a missing kilogram of input (unit value x margin / kg per unit).")
+        "a missing kilogram of input (unit value x margin / kg per unit).",
+    )
     non_magnet_ree_cost_share: float = P(
-        0.005, "-", 0.0004, 0.05,
+        0.005,
+        "-",
+        0.0004,
+        0.05,
         "range: oxide cost over the value of the buyer's own product, FCC refining 0.0004 "
         "(up to 4% REO in catalyst, 7 t/day of catalyst per 50,000 bbl/day FCCU, Dow Jones "
         "2011-01-08) to lamp phosphors about 0.02; 0.005 calibrated to the 2011 La and Ce "
         "oxide peaks abroad (Lynas: La 135, Ce 138 USD/kg in Q2 2011; docs/calibration.md 4.16)",
         "Share of rare-earth oxide in the value of the product a non-magnet user loses when "
         "the oxide is missing (Marshall-Hicks derived demand: 'the importance of being "
-        "unimportant'); their derived-demand value is reference price / share x margin.")
+        "unimportant'); their derived-demand value is reference price / share x margin.",
+    )
     # --- trade: supplier relationships and contracts ------------------------------------
     armington_elasticity: float = P(
-        5.0, "-", 2.0, 10.0,
+        5.0,
+        "-",
+        2.0,
+        10.0,
         "Fontagne, Guimbard and Orefice (2022, JIE): product-level trade elasticities centred "
         "near 5 (HS 2846, 2805.30, 8505.11 values not retrieved here)",
         "Elasticity of substitution between origins in a buyer node's contract shares "
-        "(Armington 1969 CES / logit, Anderson, de Palma and Thisse 1992).")
+        "(Armington 1969 CES / logit, Anderson, de Palma and Thisse 1992).",
+    )
     border_cost: float = P(
-        0.44, "-", 0.0, 1.0,
+        0.44,
+        "-",
+        0.0,
+        1.0,
         "Anderson and van Wincoop (2004, JEL): border-related trade barriers about 44% "
         "tariff equivalent for industrial countries",
-        "Tariff equivalent of buying from another region (home bias in contract shares).")
+        "Tariff equivalent of buying from another region (home bias in contract shares).",
+    )
     contract_cover: float = P(
-        0.8, "-", 0.5, 0.98,
+        0.8,
+        "-",
+        0.5,
+        0.98,
         "most oxide and magnet trade moves on term contracts (Adamas Intelligence 2025: about "
         "96% of Dy oxide consumed priced near 224 USD/kg while spot asks exceeded 1,100)",
         "Share of documented end use bought on contract; the rest and all inventory top-ups "
-        "are bought spot.")
+        "are bought spot.",
+    )
     contract_adjust_months: float = P(
-        6.0, "months", 1.0, 24.0,
+        6.0,
+        "months",
+        1.0,
+        24.0,
         "assumption: term contracts of about a year, reviewed quarterly or half-yearly",
-        "Time constant with which contract shares move towards their Armington targets.")
+        "Time constant with which contract shares move towards their Armington targets.",
+    )
     contract_index_months: float = P(
-        3.0, "months", 1.0, 12.0,
+        3.0,
+        "months",
+        1.0,
+        12.0,
         "contracts priced off published assessments (Asian Metal, SMM) with a lag, e.g. the "
         "prior quarter's average (Lynas quarterly reports)",
-        "Smoothing time of the contract price index towards the spot price.")
+        "Smoothing time of the contract price index towards the spot price.",
+    )
     qualification_months_magnets: float = P(
-        6.0, "months", 4.0, 18.0,
+        6.0,
+        "months",
+        4.0,
+        18.0,
         "automotive NdFeB supplier qualification 4-7 months (screening, samples and PPAP, "
         "audit; Mainrich International 2025); longer for defense",
-        "Months before a buyer node can buy magnets from a new origin.")
+        "Months before a buyer node can buy magnets from a new origin.",
+    )
     qualification_months_oxides: float = P(
-        3.0, "months", 1.0, 12.0, "assumption: purity specifications tested on samples",
-        "Months before a magnet maker node can buy oxides from a new origin.")
+        3.0,
+        "months",
+        1.0,
+        12.0,
+        "assumption: purity specifications tested on samples",
+        "Months before a magnet maker node can buy oxides from a new origin.",
+    )
     qualification_months_concentrates: float = P(
-        6.0, "months", 3.0, 18.0, "assumption: metallurgical testing of a new feed",
-        "Months before a separation node can buy concentrate from a new origin.")
+        6.0,
+        "months",
+        3.0,
+        18.0,
+        "assumption: metallurgical testing of a new feed",
+        "Months before a separation node can buy concentrate from a new origin.",
+    )
     supply_risk_premium: float = P(
-        2.0, "-", 0.0, 10.0, "assumption (perceived-risk weight in supplier choice)",
+        2.0,
+        "-",
+        0.0,
+        10.0,
+        "assumption (perceived-risk weight in supplier choice)",
         "Proportional landed-cost premium per unit of perceived non-delivery risk of an "
-        "origin in contract-share decisions.")
+        "origin in contract-share decisions.",
+    )
     carrying_cost_per_month: float = P(
-        0.01, "1/month", 0.003, 0.03,
+        0.01,
+        "1/month",
+        0.003,
+        0.03,
         "interest 5-8%/yr plus storage and insurance 2-4%/yr (Williams and Wright 1991)",
         "Cost of holding stock a month, share of its value; sets buyers' marginal value of "
-        "stock at their target cover.")
+        "stock at their target cover.",
+    )
     # --- inventories and expectations -------------------------------------------------
     price_expectation_months: float = P(
-        4.0, "months", 1.0, 12.0, "adaptive expectations (Sterman 2000, ch. 20)",
-        "Time constant of adaptive price expectations.")
+        4.0,
+        "months",
+        1.0,
+        12.0,
+        "adaptive expectations (Sterman 2000, ch. 20)",
+        "Time constant of adaptive price expectations.",
+    )
     price_anchor_months: float = P(
-        30.0, "months", 6.0, 120.0,
+        30.0,
+        "months",
+        6.0,
+        120.0,
         "2010-11 prices fell back within ~2 years (design brief); Sterman commodity model",
         "Time constant with which expected prices return to the long-run reference "
-        "(production-cost anchor).")
+        "(production-cost anchor).",
+    )
     inventory_target_weeks: float = P(
-        8.0, "weeks", 2.0, 26.0, "assumption: 1-3 months of cover held by magnet users",
-        "Base inventory target of OEMs and processors, weeks of use.")
+        8.0,
+        "weeks",
+        2.0,
+        26.0,
+        "assumption: 1-3 months of cover held by magnet users",
+        "Base inventory target of OEMs and processors, weeks of use.",
+    )
     defense_inventory_target_weeks: float = P(
-        26.0, "weeks", 4.0, 104.0, "assumption: defense holds larger safety stocks",
-        "Base inventory target of defense contractors, weeks of use.")
+        26.0,
+        "weeks",
+        4.0,
+        104.0,
+        "assumption: defense holds larger safety stocks",
+        "Base inventory target of defense contractors, weeks of use.",
+    )
     risk_sensitivity: float = P(
-        3.0, "-", 0.0, 5.0, "precautionary hoarding (design brief, step 3); calibrated to the "
+        3.0,
+        "-",
+        0.0,
+        5.0,
+        "precautionary hoarding (design brief, step 3); calibrated to the "
         "2010-11 Nd peak (docs/calibration.md)",
-        "Proportional rise of inventory targets per unit of perceived supply risk.")
+        "Proportional rise of inventory targets per unit of perceived supply risk.",
+    )
     risk_decay_months: float = P(
-        12.0, "months", 1.0, 60.0, "calibration choice", "Time constant of calm lowering risk.")
+        12.0, "months", 1.0, 60.0, "calibration choice", "Time constant of calm lowering risk."
+    )
     announcement_risk: float = P(
-        0.5, "-", 0.0, 1.0, "calibration choice (with risk_sensitivity 3, a new restriction "
+        0.5,
+        "-",
+        0.0,
+        1.0,
+        "calibration choice (with risk_sensitivity 3, a new restriction "
         "raises inventory targets by about half)",
         "Perceived supply risk added in each region a new export licence, export quota, "
         "embargo or import quota targets, in the month it comes into force, times the "
         "region's exposure (PolicyState.exposure: the restricted share of its supply of the "
-        "covered goods last month, by value).")
+        "covered goods last month, by value).",
+    )
     denial_risk: float = P(
-        0.1, "-", 0.0, 1.0,
+        0.1,
+        "-",
+        0.0,
+        1.0,
         "calibration choice (was a constant in RareEarthModel._settle): a region whose "
         "licence applications are all refused for a month perceives a fifth of the risk of "
         "a new restriction (announcement_risk)",
         "Perceived supply risk added in a destination region, the month after, per unit "
-        "share of its licence applications refused that month.")
+        "share of its licence applications refused that month.",
+    )
     shortfall_risk: float = P(
-        0.5, "-", 0.0, 2.0,
+        0.5,
+        "-",
+        0.0,
+        2.0,
         "calibration choice (was a constant in OEM.produce): a month with all output lost "
         "adds as much perceived risk as a new restriction (announcement_risk)",
         "Perceived supply risk an OEM or defense contractor adds after a month with lost "
-        "output, per unit share of its plan not made.")
+        "output, per unit share of its plan not made.",
+    )
     shortage_release_share: float = P(
-        0.05, "-", 0.0, 0.5,
+        0.05,
+        "-",
+        0.0,
+        0.5,
         "assumption (was a constant in RareEarthModel._month): stockpile agencies release on "
         "a shortage determination (US DLA National Defense Stockpile; JOGMEC releases), "
         "taken here as lines losing more than 5% of planned output",
         "Share of its plan an OEM or defense contractor (magnet users) must lose in a month "
-        "for its region to count as short, so the region's stockpile agency releases stock.")
+        "for its region to count as short, so the region's stockpile agency releases stock.",
+    )
     inventory_adjust_months: float = P(
-        3.0, "months", 1.0, 12.0, "stock adjustment time (Sterman 2000, ch. 17)",
-        "Months over which firms close the gap to their inventory target.")
+        3.0,
+        "months",
+        1.0,
+        12.0,
+        "stock adjustment time (Sterman 2000, ch. 17)",
+        "Months over which firms close the gap to their inventory target.",
+    )
     ask_cover_elasticity: float = P(
-        0.5, "-", 0.1, 3.0, "inventory-coverage price effect (Sterman 2000, ch. 20); GCMat",
-        "How much sellers' asks rise as their cover falls below target.")
+        0.5,
+        "-",
+        0.1,
+        3.0,
+        "inventory-coverage price effect (Sterman 2000, ch. 20); GCMat",
+        "How much sellers' asks rise as their cover falls below target.",
+    )
     sell_cover_months: float = P(
-        1.0, "months", 0.25, 3.0,
+        1.0,
+        "months",
+        0.25,
+        3.0,
         "finished-goods inventory of a made-to-order process of about a month of sales "
         "(Sterman 2000, ch. 17-18, desired inventory coverage); assumption within the range",
         "Finished-goods cover sellers aim to hold (miners, separators, recyclers, magnet "
-        "makers), months of sales; sets their coverage price and their make-to-order output.")
+        "makers), months of sales; sets their coverage price and their make-to-order output.",
+    )
     ask_spread: float = P(
-        0.09, "-", 0.0, 0.3,
+        0.09,
+        "-",
+        0.0,
+        0.3,
         "assumption: a seller's offer ladder spans a few percent around its coverage price "
         "(the discretised supply schedule of a posted-offer market; Plott and Smith 1978)",
         "Discount of a seller's cheapest offer tranche below its coverage price; the four "
-        "tranches are asked at 1 - spread x (1, 2/3, 1/3, 1/9).")
+        "tranches are asked at 1 - spread x (1, 2/3, 1/3, 1/9).",
+    )
     sales_smoothing: float = P(
-        0.3, "-", 0.05, 1.0,
+        0.3,
+        "-",
+        0.05,
+        1.0,
         "exponential smoothing of demand forecasts (Sterman 2000, ch. 16; weight 0.3 = a "
         "time constant of about 3 months)",
-        "Weight of this month's sales in a firm's expected monthly sales.")
+        "Weight of this month's sales in a firm's expected monthly sales.",
+    )
     margin_smoothing: float = P(
-        0.2, "-", 0.05, 1.0,
+        0.2,
+        "-",
+        0.05,
+        1.0,
         "exponential smoothing (Sterman 2000, ch. 16; weight 0.2 = about 5 months)",
-        "Weight of this month's operating margin in a firm's smoothed margin (reporting).")
+        "Weight of this month's operating margin in a firm's smoothed margin (reporting).",
+    )
     separation_margin_cutoff: float = P(
-        1.0, "-", 0.8, 1.5,
+        1.0,
+        "-",
+        0.8,
+        1.5,
         "shutdown rule: a plant runs while revenue covers its cash cost (Varian 1992, ch. 13); "
         "the feed value ratio is the oxide basket less processing over the feed price, so 1 "
         "is cash breakeven; above 1 = runs are cut while still earning a margin",
         "Feed value ratio (feed-weighted, 1 = cash breakeven) below which a separator cuts "
-        "throughput in proportion.")
+        "throughput in proportion.",
+    )
     unsold_stock_months: float = P(
-        2.0, "months", 1.0, 6.0,
+        2.0,
+        "months",
+        1.0,
+        6.0,
         "assumption: a magnet maker with no sales history cuts output once its stock exceeds "
         "this many months of normal output (Sterman 2000, ch. 17-18)",
         "Finished stock, in months of normal output, above which a maker that has not sold "
         "yet cuts its run rate; the cut reaches 80% when stock exceeds it by twice as much "
-        "again.")
+        "again.",
+    )
     project_size_scale: float = P(
-        1.0, "-", 0.25, 1.0,
+        1.0,
+        "-",
+        0.25,
+        1.0,
         "1 = no brownfield expansion larger than the largest real project of its stage "
         "(abm/data/project_pipeline.csv; Mountain Pass 40 kt/yr for mining); smaller = "
         "debottlenecking steps only (issue 12)",
         "Largest brownfield expansion, share of the largest real project of the stage in "
-        "the pipeline (abm.investment.expansion_order).")
+        "the pipeline (abm.investment.expansion_order).",
+    )
     expansion_utilisation_trigger: float = P(
-        0.85, "-", 0.6, 1.0,
+        0.85,
+        "-",
+        0.6,
+        1.0,
         "capacity utilisation above which firms plan brownfield expansions (capacity "
         "planning on utilisation, Sterman 2000, ch. 17; industry norm 80-90%)",
-        "Utilisation at which the price signal for a brownfield expansion is on.")
+        "Utilisation at which the price signal for a brownfield expansion is on.",
+    )
     expansion_demand_trigger: float = P(
-        0.95, "-", 0.7, 1.0,
+        0.95,
+        "-",
+        0.7,
+        1.0,
         "assumption: expand when output grown at the expected demand growth over the lead "
         "time would exceed this share of capacity (Sterman 2000, ch. 17 supply line)",
         "Share of capacity that output grown over the lead time must exceed for the demand "
-        "signal of a brownfield expansion.")
+        "signal of a brownfield expansion.",
+    )
     brownfield_lead_share: float = P(
-        0.25, "-", 0.1, 1.0,
+        0.25,
+        "-",
+        0.1,
+        1.0,
         "assumption: a brownfield expansion at an operating plant (debottlenecking, an "
         "extra line) takes a fraction of a greenfield project's lead time",
-        "Brownfield lead time as a share of the stage's greenfield lead time.")
+        "Brownfield lead time as a share of the stage's greenfield lead time.",
+    )
     price_indexation: float = P(
-        0.5, "-", 0.0, 1.0,
+        0.5,
+        "-",
+        0.0,
+        1.0,
         "effect of costs on price in the commodity price formulation of Sterman (2000, ch. "
         "20): indicated price = expected price x effect of coverage x (1 + sensitivity x "
         "(reference / expected - 1)); the references are those the trade indexes its prices "
@@ -276,328 +448,588 @@ class Parameters(NumbersModel):
         "0 = asks follow coverage alone, 1 = full indexation; calibration choice in the range",
         "Weight of a seller's indexed reference price in its asks (magnet makers: inputs at "
         "expected prices plus conversion at the base-year markup; miners: the netback of the "
-        "concentrate's oxide content at the base-year payability).")
+        "concentrate's oxide content at the base-year payability).",
+    )
     # --- supply -----------------------------------------------------------------------
     base_utilisation: float = P(
-        0.9, "-", 0.5, 1.0, "assumption",
+        0.9,
+        "-",
+        0.5,
+        1.0,
+        "assumption",
         "Share of capacity used at base-year prices (mines and separation plants; magnet "
-        "plants: magnet_base_utilisation).")
+        "plants: magnet_base_utilisation).",
+    )
     magnet_base_utilisation: float = P(
-        0.65, "-", 0.5, 0.9,
+        0.65,
+        "-",
+        0.5,
+        0.9,
         "China's sintered NdFeB output was 52 kt in 2009 and 78 kt in 2010 (+50%; China "
         "Chemical Reporter 2011-08-17), so 2009 capacity was at least 78 kt (utilisation at "
         "most 0.67); the industry's operating rate was below 50% in H1 2012 and 70-80% in "
         "Q2 2013 (ResearchInChina via SBWIRE 2013-08-02); SMM (2024-06-05) reports midstream "
         "overcapacity",
         "Share of magnet plants' capacity used at base-year prices (capacity = base-year "
-        "output / this share).")
+        "output / this share).",
+    )
     supply_elasticity: float = P(
-        1.0, "-", 0.0, 2.0, "calibration choice: keeps the 24-month baseline within 20% of "
+        1.0,
+        "-",
+        0.0,
+        2.0,
+        "calibration choice: keeps the 24-month baseline within 20% of "
         "base prices (docs/calibration.md)",
-        "Elasticity of capacity utilisation to the expected output price index.")
+        "Elasticity of capacity utilisation to the expected output price index.",
+    )
     cost_dispersion: float = P(
-        0.3, "-", 0.1, 1.0,
+        0.3,
+        "-",
+        0.1,
+        1.0,
         "assumption: spread of cash costs across a firm's pits and circuits (log units); "
         "industry cost curves span roughly 2-3x (Adamas, USGS cost studies)",
         "Dispersion of cash costs within a producer: the share of capacity run is the share "
-        "of operations whose cash cost the expected price covers.")
+        "of operations whose cash cost the expected price covers.",
+    )
     idle_capacity_cost_multiple: float = P(
-        1.5, "x base-year price", 1.1, 3.0,
+        1.5,
+        "x base-year price",
+        1.1,
+        3.0,
         "assumption: capacity idle in the base year was not worth running at base-year "
         "prices (surge operations: lower grades, overtime)",
         "Cash cost of the capacity idle in the base year, as a multiple of the base-year "
-        "price; it runs when expected prices rise above it.")
+        "price; it runs when expected prices rise above it.",
+    )
     investment_hurdle: float = P(
-        0.25, "-", 0.0, 1.0,
+        0.25,
+        "-",
+        0.0,
+        1.0,
         "real-options hurdle: irreversible investment under uncertainty needs value above "
         "cost (Dixit and Pindyck 1994, ch. 5; McDonald and Siegel 1986); surveys of hurdle "
         "rates above WACC (Jagannathan et al. 2016, JFE)",
         "Net present value a project must reach, as a share of its capital cost, to be "
         "committed (profitability index - 1); 0 for a sponsor whose price a floor or "
-        "offtake guarantees (Firm.hurdle).")
+        "offtake guarantees (Firm.hurdle).",
+    )
     china_capex_factor: float = P(
-        0.42, "-", 0.3, 1.0,
+        0.42,
+        "-",
+        0.3,
+        1.0,
         "Chinese capital cost per t/yr against the ex-China pipeline medians (30,000 USD "
         "mining, 32,900 USD separation): Ganzhou ionic-clay mine 664.4 M CNY for 7,784 t/yr "
         "REO and Pingyuan 72.88 M CNY for 1,000 t/yr (investorintel.com 2013-02-04, at 6.31 "
         "CNY/USD: 13,500 and 11,600 USD per t/yr, 0.42 of 30,000); Northern Gold Dragon "
         "separation 65.9 M USD for 5,000 t/yr (rareearthexchanges 2025; 0.40)",
         "Capital cost per t/yr of new mining and separation capacity in China, share of the "
-        "pipeline's median (Firm.capex_per_t).")
+        "pipeline's median (Firm.capex_per_t).",
+    )
     investment_review_months: int = P(
-        12, "months", 1, 36, "annual capital budgeting", "Interval between investment reviews.")
+        12, "months", 1, 36, "annual capital budgeting", "Interval between investment reviews."
+    )
     wacc: float = P(
-        0.08, "1/yr", 0.05, 0.15,
+        0.08,
+        "1/yr",
+        0.05,
+        0.15,
         "discount rates of rare-earth feasibility studies: 8% real (Arafura Nolans DFS; "
         "Iluka Eneabba), 10% (Mkango Songwe DFS 2022) (recalled, not re-checked)",
-        "Weighted average cost of capital of a project sponsor (discount rate of the NPV).")
+        "Weighted average cost of capital of a project sponsor (discount rate of the NPV).",
+    )
     project_life_years: float = P(
-        20.0, "years", 10.0, 30.0,
+        20.0,
+        "years",
+        10.0,
+        30.0,
         "mine lives and depreciation periods in rare-earth feasibility studies (Songwe 18 "
         "yr, Nolans 38 yr; plants 20-25 yr) (recalled)",
-        "Operating life over which a project's cash margins are discounted.")
+        "Operating life over which a project's cash margins are discounted.",
+    )
     debt_share: float = P(
-        0.5, "-", 0.0, 0.8, "project-finance gearing of mining projects 40-70% (assumption)",
-        "Share of a project's privately financed capital cost borrowed.")
+        0.5,
+        "-",
+        0.0,
+        0.8,
+        "project-finance gearing of mining projects 40-70% (assumption)",
+        "Share of a project's privately financed capital cost borrowed.",
+    )
     debt_rate: float = P(
-        0.07, "1/yr", 0.03, 0.15, "assumption: corporate borrowing rate of mid-tier miners",
-        "Interest rate on private project debt.")
+        0.07,
+        "1/yr",
+        0.03,
+        0.15,
+        "assumption: corporate borrowing rate of mid-tier miners",
+        "Interest rate on private project debt.",
+    )
     debt_years: float = P(
-        10.0, "years", 5.0, 20.0, "assumption: tenor of project loans",
-        "Years over which project debt (private and concessional) is repaid.")
+        10.0,
+        "years",
+        5.0,
+        20.0,
+        "assumption: tenor of project loans",
+        "Years over which project debt (private and concessional) is repaid.",
+    )
     public_discount_rate: float = P(
-        0.03, "1/yr", 0.0, 0.07,
+        0.03,
+        "1/yr",
+        0.0,
+        0.07,
         "government borrowing cost / social discount rate (HM Treasury Green Book 3.5%; US "
         "OMB A-4 3%)",
         "Return a public equity stake requires; also the rate of public loans unless the "
-        "measure gives one.")
+        "measure gives one.",
+    )
     rampup_tau_years: float = P(
-        2.8, "years", 1.25, 2.9,
+        2.8,
+        "years",
+        1.25,
+        2.9,
         "abm.data.fit_rampup on rampup.csv: pooled 2.8 yr; Lynas LAMP 2.9 yr; MP restart "
         "1.25 yr (USGS MCS, Lynas and MP reports)",
-        "Time constant of a new plant's ramp-up: share of nameplate 1 - exp(-t / tau).")
+        "Time constant of a new plant's ramp-up: share of nameplate 1 - exp(-t / tau).",
+    )
     restart_tau_years: float = P(
-        1.25, "years", 0.5, 2.9,
+        1.25,
+        "years",
+        0.5,
+        2.9,
         "abm.data.fit_rampup: Mountain Pass restart by MP Materials 2018-21, tau 1.25 yr",
-        "Time constant of the ramp-up of a mothballed plant that restarts.")
+        "Time constant of the ramp-up of a mothballed plant that restarts.",
+    )
     mothball_band: float = P(
-        0.1, "-", 0.0, 0.5,
+        0.1,
+        "-",
+        0.0,
+        0.5,
         "hysteresis of entry and exit under uncertainty (Dixit 1989, JPE; Dixit and Pindyck "
         "1994, ch. 7): the band widens with volatility and sunk restart cost; assumption",
         "A plant is mothballed when its margin at long-run prices falls below -band x cash "
-        "cost, and restarted when it rises above +band x cash cost.")
+        "cost, and restarted when it rises above +band x cash cost.",
+    )
     restart_cost_share: float = P(
-        0.1, "-", 0.0, 0.5,
+        0.1,
+        "-",
+        0.0,
+        0.5,
         "assumption: restart of idled plants (Mountain Pass 2017-18: care and maintenance, "
         "recommissioning) costs a fraction of new-build capital",
-        "Cost of restarting a mothballed plant, share of its replacement capital cost.")
+        "Cost of restarting a mothballed plant, share of its replacement capital cost.",
+    )
     care_maintenance_share: float = P(
-        0.05, "-", 0.0, 0.2,
+        0.05,
+        "-",
+        0.0,
+        0.2,
         "assumption: care-and-maintenance cost of idle mines and plants",
-        "Monthly cost of a mothballed plant, share of its cash cost at base output.")
+        "Monthly cost of a mothballed plant, share of its cash cost at base output.",
+    )
     cash_buffer_months: float = P(
-        6.0, "months", 1.0, 24.0,
+        6.0,
+        "months",
+        1.0,
+        24.0,
         "assumption: working capital and cash of producing firms, months of revenue",
         "Cash of a firm at the start of a run (or at start-up), months of revenue at "
-        "nameplate and long-run prices.")
+        "nameplate and long-run prices.",
+    )
     credit_years: float = P(
-        2.0, "years", 0.0, 5.0,
+        2.0,
+        "years",
+        0.0,
+        5.0,
         "assumption: lenders extend credit against expected cash flow (leverage limits of "
         "a few times operating cash flow)",
         "Credit line of a firm, years of its operating cash flow at long-run prices before "
         "debt service (none when that flow is negative); a firm exits when cash plus credit "
-        "run out.")
+        "run out.",
+    )
     supply_line_share: float = P(
-        0.2, "-", 0.05, 0.5,
+        0.2,
+        "-",
+        0.05,
+        0.5,
         "assumption: at most one round of expansions under way per market (Sterman 2000, "
         "ch. 17-20 supply line)",
         "Largest capacity under construction, share of the market's capacity, at which a "
-        "firm still expands on the price signal.")
+        "firm still expands on the price signal.",
+    )
     lead_time_mine_years: tuple[float, float] = Field(
-        (8.0, 15.0), description="Range of mine lead times, years (uniform draw).",
-        json_schema_extra={"unit": "years", "low": 3.0, "high": 30.0,
-                           "source": "design brief; S&P Global 2023: 15.7 yr average (6-32)"})
+        (8.0, 15.0),
+        description="Range of mine lead times, years (uniform draw).",
+        json_schema_extra={
+            "unit": "years",
+            "low": 3.0,
+            "high": 30.0,
+            "source": "design brief; S&P Global 2023: 15.7 yr average (6-32)",
+        },
+    )
     lead_time_separation_years: tuple[float, float] = Field(
-        (3.0, 5.0), description="Range of separation-plant lead times, years.",
-        json_schema_extra={"unit": "years", "low": 1.0, "high": 10.0,
-                           "source": "design brief; Lynas Kalgoorlie <2.5 yr after approvals"})
+        (3.0, 5.0),
+        description="Range of separation-plant lead times, years.",
+        json_schema_extra={
+            "unit": "years",
+            "low": 1.0,
+            "high": 10.0,
+            "source": "design brief; Lynas Kalgoorlie <2.5 yr after approvals",
+        },
+    )
     lead_time_magnet_years: tuple[float, float] = Field(
-        (2.0, 3.5), description="Range of magnet-plant lead times, years.",
-        json_schema_extra={"unit": "years", "low": 1.0, "high": 6.0,
-                           "source": "MP Independence ~2.75-3.5 yr; Neo Narva ~2-2.5 yr"})
+        (2.0, 3.5),
+        description="Range of magnet-plant lead times, years.",
+        json_schema_extra={
+            "unit": "years",
+            "low": 1.0,
+            "high": 6.0,
+            "source": "MP Independence ~2.75-3.5 yr; Neo Narva ~2-2.5 yr",
+        },
+    )
     separation_recovery: float = P(
-        0.95, "-", 0.8, 1.0, "assumption (solvent-extraction recoveries)",
-        "Share of feed REO recovered as separated oxides; the rest is a loss.")
+        0.95,
+        "-",
+        0.8,
+        1.0,
+        "assumption (solvent-extraction recoveries)",
+        "Share of feed REO recovered as separated oxides; the rest is a loss.",
+    )
     # --- licences ---------------------------------------------------------------------
     licence_review_months: float = P(
-        2.1, "months", 0.5, 6.0, "MOFCOM statutory limit 45 working days (Reuters 2025)",
+        2.1,
+        "months",
+        0.5,
+        6.0,
+        "MOFCOM statutory limit 45 working days (Reuters 2025)",
         "Mean review delay of an export-licence application (delay ~ uniform 0.5-1.5 x mean, "
-        "whole months, at least 1).")
+        "whole months, at least 1).",
+    )
     licence_validity_months: int = P(
-        6, "months", 1, 12, "assumption", "Months an approved licence volume stays usable.")
+        6, "months", 1, 12, "assumption", "Months an approved licence volume stays usable."
+    )
     # --- adaptation -------------------------------------------------------------------
     substitution_max_share: float = P(
-        0.25, "-", 0.0, 0.8, "USGS MCS2026: substitutes available but less effective",
-        "Largest share of NdFeB demand that can move to ferrite or Ce-rich magnets.")
+        0.25,
+        "-",
+        0.0,
+        0.8,
+        "USGS MCS2026: substitutes available but less effective",
+        "Largest share of NdFeB demand that can move to ferrite or Ce-rich magnets.",
+    )
     ce_magnet_share: float = P(
-        0.5, "-", 0.0, 1.0,
+        0.5,
+        "-",
+        0.0,
+        1.0,
         "assumption: Ce-La-substituted NdFeB for motors that keep NdFeB geometry (Toyota "
         "2018, NEDO release 2018-02-20); the rest to ferrite (flux-concentrating ferrite "
         "motors, Widmer et al. 2015, Sustain. Mater. Technol. 3:7-13)",
         "Share of the NdFeB demand moved to substitutes that goes to Ce-rich magnets; the "
-        "rest goes to ferrite.")
+        "rest goes to ferrite.",
+    )
     ce_nd_replacement: float = P(
-        0.5, "-", 0.1, 0.7,
+        0.5,
+        "-",
+        0.1,
+        0.7,
         "Toyota 2018 (NEDO release 2018-02-20): up to 50% of Nd replaced by La and Ce in a "
         "heat-resistant magnet without Dy or Tb",
         "Share of the rare-earth content of a Ce-rich magnet that is La and Ce oxide rather "
-        "than Nd and Pr (the rest is standard-grade NdFeB content).")
+        "than Nd and Pr (the rest is standard-grade NdFeB content).",
+    )
     ce_la_ratio: float = P(
-        0.75, "-", 0.5, 1.0,
+        0.75,
+        "-",
+        0.5,
+        1.0,
         "assumption: Ce-rich (mischmetal-like) La-Ce mix; Ce is about two thirds of "
         "bastnaesite La+Ce (deposits.csv)",
-        "Ce share of the La and Ce oxide in a Ce-rich magnet (the rest is La).")
+        "Ce share of the La and Ce oxide in a Ce-rich magnet (the rest is La).",
+    )
     ferrite_value_loss: float = P(
-        0.03, "-", 0.0, 0.2,
+        0.03,
+        "-",
+        0.0,
+        0.2,
         "assumption: ferrite motors reach comparable output with larger, heavier machines "
         "and a few points of efficiency (Widmer et al. 2015; Lee and Abbasian 2025, "
         "Energies 18:2274)",
         "Share of a unit's value lost (recorded as substitution cost) when its NdFeB is "
-        "replaced by ferrite.")
+        "replaced by ferrite.",
+    )
     dy_free_max_share: float = P(
-        0.5, "-", 0.0, 1.0, "Toyota 2018 Dy/Tb-free magnet (NEDO release)",
-        "Largest share of high-temperature-grade demand that can move to Dy-free designs.")
+        0.5,
+        "-",
+        0.0,
+        1.0,
+        "Toyota 2018 Dy/Tb-free magnet (NEDO release)",
+        "Largest share of high-temperature-grade demand that can move to Dy-free designs.",
+    )
     dy_free_extra_magnet: float = P(
-        0.2, "-", 0.0, 1.0,
+        0.2,
+        "-",
+        0.0,
+        1.0,
         "assumption: a Dy-free design makes up lost high-temperature coercivity with more "
         "magnet and cooling (Toyota 2018 needed new grain structures for equal heat "
         "resistance)",
         "Extra standard-grade magnet per kg of high-temperature grade replaced, kg/kg; the "
-        "substitute that bounds the derived value of a missing kilogram of HT grade.")
+        "substitute that bounds the derived value of a missing kilogram of HT grade.",
+    )
     ht_standin_share: float = P(
-        0.2, "-", 0.0, 0.5,
+        0.2,
+        "-",
+        0.0,
+        0.5,
         "assumption: applications with thermal margin can take a derated standard grade at "
         "once (Dy content is chosen for the worst operating temperature; Heim and Vander Wal "
         "2023)",
         "Share of a user's remaining high-temperature-grade use that standard grade (with "
-        "dy_free_extra_magnet) can replace within the month when HT grade is short.")
+        "dy_free_extra_magnet) can replace within the month when HT grade is short.",
+    )
     thrifting_max: float = P(
-        0.6, "-", 0.0, 0.9, "grain-boundary diffusion cuts HRE to <0.6% (Heim & Vander Wal 2023)",
-        "Largest cut in Dy/Tb per tonne of high-temperature magnet.")
+        0.6,
+        "-",
+        0.0,
+        0.9,
+        "grain-boundary diffusion cuts HRE to <0.6% (Heim & Vander Wal 2023)",
+        "Largest cut in Dy/Tb per tonne of high-temperature magnet.",
+    )
     substitution_lag_months: float = P(
-        24.0, "months", 6.0, 120.0,
+        24.0,
+        "months",
+        6.0,
+        120.0,
         "Sprecher et al. 2017 (ES&T 51:3860): substitution and thrifting took out about 10% of "
         "demand a year after 2011; Keilhacker and Minner 2017 (RCR 125:349)",
-        "Time constant of adoption of thrifting and substitution towards a higher target "
-        "share.")
+        "Time constant of adoption of thrifting and substitution towards a higher target share.",
+    )
     design_life_months: float = P(
-        84.0, "months", 24.0, 180.0,
+        84.0,
+        "months",
+        24.0,
+        180.0,
         "putty-clay: a design lasts a product generation (vehicle model cycles 5-7 years; "
         "motor platforms longer); assumption",
         "Time constant with which thrifting and substitution unwind towards a lower target "
-        "share when prices fall (designs are revised only at a new product generation).")
+        "share when prices fall (designs are revised only at a new product generation).",
+    )
     substitution_trigger: float = P(
-        1.5, "x reference", 1.0, 5.0, "calibration choice",
+        1.5,
+        "x reference",
+        1.0,
+        5.0,
+        "calibration choice",
         "Median price multiple (expected over reference price) at which users adopt "
-        "thrifting and substitution (probit adoption, Davies 1979).")
+        "thrifting and substitution (probit adoption, Davies 1979).",
+    )
     adoption_dispersion: float = P(
-        0.2, "-", 0.05, 0.5,
+        0.2,
+        "-",
+        0.05,
+        0.5,
         "assumption: spread of users' switching thresholds (log units); probit diffusion "
         "model (David 1969; Davies 1979)",
         "Dispersion of switching thresholds: the target share is the largest share times "
-        "Phi(ln(price multiple / substitution_trigger) / adoption_dispersion).")
+        "Phi(ln(price multiple / substitution_trigger) / adoption_dispersion).",
+    )
     recycling_share: float = P(
-        0.01, "-", 0.0, 0.2, "UNEP IRP 2011: <1% end-of-life recycling rate",
-        "Share of end-of-life magnets collected and recycled at the base-year Nd oxide price.")
+        0.01,
+        "-",
+        0.0,
+        0.2,
+        "UNEP IRP 2011: <1% end-of-life recycling rate",
+        "Share of end-of-life magnets collected and recycled at the base-year Nd oxide price.",
+    )
     recycling_max_collection: float = P(
-        0.5, "-", 0.1, 0.9,
+        0.5,
+        "-",
+        0.1,
+        0.9,
         "Sprecher et al. 2014 (ES&T 48:3951): up to 57% of NdFeB in hard disk drives "
         "recoverable with dedicated collection",
-        "Largest collection share of end-of-life magnets however high the price.")
+        "Largest collection share of end-of-life magnets however high the price.",
+    )
     recycling_price_elasticity: float = P(
-        0.8, "-", 0.0, 3.0, "assumption",
+        0.8,
+        "-",
+        0.0,
+        3.0,
+        "assumption",
         "Elasticity of the collected share of end-of-life magnets to the Nd oxide price "
-        "(logistic towards recycling_max_collection).")
+        "(logistic towards recycling_max_collection).",
+    )
     magnet_life_years: float = P(
-        12.0, "years", 5.0, 25.0,
+        12.0,
+        "years",
+        5.0,
+        25.0,
         "Rademaker, Kleijn and Yang 2013 (ES&T 47:10129): waste flows from lifetimes of hard "
         "disk drives (about 5 yr), vehicles (about 12-15 yr) and wind turbines (20-25 yr); "
         "mix-weighted assumption",
         "Mean life of magnets in products: end-of-life magnets today are the magnet use of "
-        "this many years ago.")
+        "this many years ago.",
+    )
     magnet_use_growth_history: float = P(
-        0.09, "1/yr", 0.0, 0.2,
+        0.09,
+        "1/yr",
+        0.0,
+        0.2,
         "IEA GCMO 2024: magnet REE demand nearly doubled 2015-2023 (about 9%/yr, "
         "demand_outlook.csv)",
         "Past growth of magnet use, to date end-of-life magnets before the run's own "
-        "history (end-of-life flow = use / (1 + g) ** magnet_life_years).")
+        "history (end-of-life flow = use / (1 + g) ** magnet_life_years).",
+    )
     # --- governments ------------------------------------------------------------------
     retaliation_threshold: float = P(
-        0.25, "-", 0.0, 2.0, "assumption",
-        "Tariff gap (fraction) above which a government retaliates by matching the partner.")
-    @field_validator("lead_time_mine_years", "lead_time_separation_years",
-                     "lead_time_magnet_years")
+        0.25,
+        "-",
+        0.0,
+        2.0,
+        "assumption",
+        "Tariff gap (fraction) above which a government retaliates by matching the partner.",
+    )
+
+    @field_validator("lead_time_mine_years", "lead_time_separation_years", "lead_time_magnet_years")
     @classmethod
     def _range(cls, v, info):
         extra = cls.model_fields[info.field_name].json_schema_extra
         lo, hi = v
         if not extra["low"] <= lo <= hi <= extra["high"]:
-            raise ValueError(f"must be [low, high] with {extra['low']} <= low <= high <= "
-                             f"{extra['high']} years, got {list(v)}")
+            raise ValueError(
+                f"must be [low, high] with {extra['low']} <= low <= high <= "
+                f"{extra['high']} years, got {list(v)}"
+            )
         return v
 
     stockpile_release_multiple: float = P(
-        2.0, "x reference", 1.0, 10.0, "assumption",
-        "Price multiple above which a stockpiling government releases stock.")
+        2.0,
+        "x reference",
+        1.0,
+        10.0,
+        "assumption",
+        "Price multiple above which a stockpiling government releases stock.",
+    )
     stockpile_buy_multiple: float = P(
-        1.3, "x reference", 1.0, 3.0,
+        1.3,
+        "x reference",
+        1.0,
+        3.0,
         "assumption (buffer-stock purchase trigger, Newbery and Stiglitz 1981, ch. 30; the "
         "value the stockpile rule used before it moved to agents/stockholder.py)",
         "Price multiple of the reference price below which a stockpile agency (DLA, "
-        "JOGMEC, KOMIR) buys towards its target.")
+        "JOGMEC, KOMIR) buys towards its target.",
+    )
     stockpile_fill_months: float = P(
-        12.0, "months", 3.0, 60.0,
+        12.0,
+        "months",
+        3.0,
+        60.0,
         "assumption: agencies buy under annual budgets (DLA Annual Materials Plan; JOGMEC)",
-        "Months over which a stockpile agency closes the gap to its target.")
+        "Months over which a stockpile agency closes the gap to its target.",
+    )
     stockpile_release_months: float = P(
-        3.0, "months", 1.0, 24.0, "assumption: releases spread over a quarter",
-        "Months over which a stockpile agency releases its stock when it releases.")
+        3.0,
+        "months",
+        1.0,
+        24.0,
+        "assumption: releases spread over a quarter",
+        "Months over which a stockpile agency releases its stock when it releases.",
+    )
     # --- storage: speculative stockholders and state reserves (agents/stockholder.py) ----
     speculator_capital_china_usd: float = P(
-        5.0e8, "USD", 0.0, 5.0e9,
+        5.0e8,
+        "USD",
+        0.0,
+        5.0e9,
         "range: Chinese speculative funds entered Ganzhou and Baotou after the 2011 Lunar "
         "New Year (Xinhua 2011-03-30; no amount given); bounded by the state's own purchase "
         "programme of about 6 bn CNY, 0.95 bn USD (China Daily 2012-07-14) and the storage "
         "built in Inner Mongolia for more than China's 2010 exports of 39,813 t (WSJ 2011)",
         "Capital budget of the speculative stockholders (traders, funds) in China: the "
-        "largest value of stock they can hold, USD.")
+        "largest value of stock they can hold, USD.",
+    )
     speculator_capital_outside_usd: float = P(
-        1.0e8, "USD", 0.0, 2.0e9,
+        1.0e8,
+        "USD",
+        0.0,
+        2.0e9,
         "assumption: trading houses outside China (Japan's trading companies held stocks "
         "through 2010-11; JOGMEC 2011 annual report mentions private stocks) hold less than "
         "China's funds",
-        "Capital budget of the speculative stockholders outside China (in Japan), USD.")
+        "Capital budget of the speculative stockholders outside China (in Japan), USD.",
+    )
     speculator_risk_aversion: float = P(
-        2.0, "-", 0.5, 10.0,
+        2.0,
+        "-",
+        0.5,
+        10.0,
         "relative risk aversion 1-10 (Mehra and Prescott 1985); Brock and Hommes 1998 mean-"
         "variance demand",
         "Risk aversion a of the mean-variance storage demand: the share of the capital "
-        "budget held is (expected log return net of carrying cost) / (a x variance).")
+        "budget held is (expected log return net of carrying cost) / (a x variance).",
+    )
     speculator_horizon_months: float = P(
-        6.0, "months", 1.0, 24.0,
+        6.0,
+        "months",
+        1.0,
+        24.0,
         "assumption: speculative positions in 2011 were held for months (Xinhua 2011-03-30: "
         "entry after Lunar New Year; prices turned in July, researchinchina 2011-11-03)",
         "Holding horizon h over which a stockholder compares the expected price with the "
-        "price now plus carrying cost.")
+        "price now plus carrying cost.",
+    )
     trend_window_months: float = P(
-        3.0, "months", 1.0, 12.0, "chartist rules extrapolate recent trends (Hommes 2006)",
-        "Window over which trend followers measure the price trend.")
+        3.0,
+        "months",
+        1.0,
+        12.0,
+        "chartist rules extrapolate recent trends (Hommes 2006)",
+        "Window over which trend followers measure the price trend.",
+    )
     trend_extrapolation: float = P(
-        0.4, "-", 0.0, 2.0,
+        0.4,
+        "-",
+        0.0,
+        2.0,
         "Anufriev and Hommes 2012: the weak trend-following rule, g = 0.4 (their strong rule "
         "1.3); Brock and Hommes 1998 (g > 0). At 1.0 Japan's Nd stockholders amplify a "
         "one-month spike in embargo-2010 and the baseline collapses in 2033 (seed 0, "
         "docs/calibration.md 4.7)",
-        "How far trend followers extrapolate the trend over the holding horizon.")
+        "How far trend followers extrapolate the trend over the holding horizon.",
+    )
     switching_intensity: float = P(
-        0.4, "1/pp^2", 0.0, 5.0,
+        0.4,
+        "1/pp^2",
+        0.0,
+        5.0,
         "Anufriev and Hommes 2012 (heuristic switching model fitted to learning-to-forecast "
         "experiments): intensity of choice beta = 0.4 on squared errors of prices near 50, "
         "i.e. about percentage points",
         "Intensity of choice beta of the Brock-Hommes switching between the fundamentalist "
         "and the trend-following rule (performance: squared one-month forecast errors in "
-        "percentage points).")
+        "percentage points).",
+    )
     switching_memory: float = P(
-        0.7, "-", 0.0, 0.99, "Anufriev and Hommes 2012: memory eta = 0.7",
-        "Weight of past performance in each rule's fitness (eta).")
+        0.7,
+        "-",
+        0.0,
+        0.99,
+        "Anufriev and Hommes 2012: memory eta = 0.7",
+        "Weight of past performance in each rule's fitness (eta).",
+    )
     reserve_trigger_multiple: float = P(
-        1.0, "x support price", 0.5, 1.5,
+        1.0,
+        "x support price",
+        0.5,
+        1.5,
         "leaning-against-the-wind purchases of a price-support buffer stock (Newbery and "
         "Stiglitz 1981): Baotou bought PrNd in September 2011 at up to 900,000 CNY/t as "
         "prices fell from the July peak (Reuters 2011-09-23)",
         "A state reserve with a purchase mandate bids this multiple of its support price "
         "(its expected price when the programme starts), so it buys when the market is at "
-        "or below it.")
+        "or below it.",
+    )
 
     def utilisation_of(self, stage: str) -> float:
         """Share of capacity a plant of ``stage`` runs at base-year prices (0..1):
@@ -609,13 +1041,17 @@ class Parameters(NumbersModel):
 def markdown_table() -> str:
     """The parameter table of docs/ODD.md (name, default, unit, plausible range, source,
     meaning), generated from :class:`Parameters` so the document stays true to the code."""
-    lines = ["| parameter | value | unit | range | source | meaning |",
-             "| --- | --- | --- | --- | --- | --- |"]
+    lines = [
+        "| parameter | value | unit | range | source | meaning |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
     inst = Parameters()
     for name, f in Parameters.model_fields.items():
         extra = f.json_schema_extra or {}
         value = getattr(inst, name)
         rng = f"{extra.get('low')} to {extra.get('high')}"
-        lines.append(f"| `{name}` | {value} | {extra.get('unit', '')} | {rng} | "
-                     f"{extra.get('source', '')} | {f.description or ''} |")
+        lines.append(
+            f"| `{name}` | {value} | {extra.get('unit', '')} | {rng} | "
+            f"{extra.get('source', '')} | {f.description or ''} |"
+        )
     return "\n".join(lines)

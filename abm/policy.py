@@ -20,7 +20,7 @@ from abm.scenario import PriceFloor, Scenario
 from abm.timeline import month_index, to_month
 
 USE_DEFENSE = 1
-USES = ("civil", "defense")     # end-use index 0, 1
+USES = ("civil", "defense")  # end-use index 0, 1
 
 
 def good_form(good: str) -> str:
@@ -66,8 +66,9 @@ class PolicyState:
         allied: codes of allied regions.
     """
 
-    def __init__(self, scenario: Scenario, catalog: Catalog, codes: tuple[str, ...],
-                 allied: frozenset[str]):
+    def __init__(
+        self, scenario: Scenario, catalog: Catalog, codes: tuple[str, ...], allied: frozenset[str]
+    ):
         self.scenario = scenario
         self.catalog = catalog
         self.codes = codes
@@ -78,8 +79,9 @@ class PolicyState:
         self.shape = (G, R, R, 2)
         self.measures = list(enumerate(scenario.measures))
         self.start_step = [month_index(m.date, self.start) for _, m in self.measures]
-        self.end_step = [month_index(m.end, self.start) if m.end else None
-                         for _, m in self.measures]
+        self.end_step = [
+            month_index(m.end, self.start) if m.end else None for _, m in self.measures
+        ]
         self.endogenous: dict[tuple[str, str], float] = {}
         self.active_ids: set[int] = set()
         self.risk_shock: dict[str, float] = {}
@@ -102,7 +104,7 @@ class PolicyState:
             s0 = month_index(lev.truce_start, self.start)
             self.truce = (s0, s0 + lev.truce_months)
         self.refresh(0, log=None)
-        self.active_ids = set()      # so the model's first logged refresh lists them
+        self.active_ids = set()  # so the model's first logged refresh lists them
 
     # ------------------------------------------------------------------ activity
     def _in_force(self, i: int, t: int) -> bool:
@@ -125,8 +127,11 @@ class PolicyState:
         if log is not None:
             for i in sorted(now - self.active_ids):
                 m = self.measures[i][1]
-                log("policy", f"{m.actor if hasattr(m, 'actor') else ''} {m.kind}: "
-                    f"{m.label or m.kind}".strip())
+                log(
+                    "policy",
+                    f"{m.actor if hasattr(m, 'actor') else ''} {m.kind}: "
+                    f"{m.label or m.kind}".strip(),
+                )
                 self._announce(m)
             for i in sorted(self.active_ids - now):
                 m = self.measures[i][1]
@@ -141,7 +146,7 @@ class PolicyState:
         exposure``. The region's firms add it to their perceived risk next month
         (:meth:`agents.base.Firm.update_expectations`)."""
         if m.kind == "import_quota":
-            targets = [self.ri[m.actor]]   # the importer's own buyers learn supply will be short
+            targets = [self.ri[m.actor]]  # the importer's own buyers learn supply will be short
         elif m.kind in ("export_licence", "embargo", "export_quota"):
             targets = self._targets(getattr(m, "targets", None) or ["ALL"], m.actor)
         else:
@@ -190,8 +195,10 @@ class PolicyState:
                 after its warm-up).
         """
         if self._flows is None:
-            raise RuntimeError("PolicyState.exposure needs a clearing recorded by "
-                               "observe_supply (the model records one after its warm-up)")
+            raise RuntimeError(
+                "PolicyState.exposure needs a clearing recorded by "
+                "observe_supply (the model records one after its warm-up)"
+            )
         # (n, origins), USD/month
         into = self._flows[goods, :, d].sum(axis=-1) * self._fob[goods]
         total = float(into.sum())
@@ -203,8 +210,11 @@ class PolicyState:
 
     def active(self, kind: str) -> list:
         """Measures of ``kind`` in force now, in date order."""
-        return [self.measures[i][1] for i in sorted(self.active_ids,
-                key=lambda i: (self.start_step[i], i)) if self.measures[i][1].kind == kind]
+        return [
+            self.measures[i][1]
+            for i in sorted(self.active_ids, key=lambda i: (self.start_step[i], i))
+            if self.measures[i][1].kind == kind
+        ]
 
     # ------------------------------------------------------------------ build terms
     def _targets(self, targets: list[str], actor: str) -> list[int]:
@@ -245,7 +255,7 @@ class PolicyState:
                 T[:, cn, us] = min(T[0, cn, us], 0.30)
                 T[:, us, cn] = min(T[0, us, cn], 0.10)
         self.tariff = T
-        self._tariff_max = T.max(axis=0)     # (exporter, importer): highest over goods
+        self._tariff_max = T.max(axis=0)  # (exporter, importer): highest over goods
         E = np.zeros((G, R))
         for m in self.active("export_duty"):
             E[goods_selector(m.goods, cat), self.ri[m.actor]] += m.rate
@@ -263,43 +273,63 @@ class PolicyState:
             for b in m.banned:
                 base_cap[gs, self.ri[b], d, USE_DEFENSE] = 0.0
         self.base_cap = base_cap
-        self.quotas = [q for m in self.active("export_quota")
-                       for q in self._quota_rows(m, self.export_mix)]
-        self.import_quotas = [q for m in self.active("import_quota")
-                              for q in self._quota_rows(m, self.import_mix)]
+        self.quotas = [
+            q for m in self.active("export_quota") for q in self._quota_rows(m, self.export_mix)
+        ]
+        self.import_quotas = [
+            q for m in self.active("import_quota") for q in self._quota_rows(m, self.import_mix)
+        ]
         # licence regimes: covered goods, approval and review delay per good, destination
         # and end use
         self.regimes = [self._regime(m, t) for m in self.active("export_licence")]
         # share of this month before each regime's date (its first month only): shipments
         # in those days needed no licence
-        self.regime_pre = [_days_before(m.date) if month_index(m.date, self.start) == t
-                           else 0.0 for m in self.active("export_licence")]
+        self.regime_pre = [
+            _days_before(m.date) if month_index(m.date, self.start) == t else 0.0
+            for m in self.active("export_licence")
+        ]
         # floors, subsidies, stockpiles
         self.floors = [m for m in self.active("price_floor")]
         if lev.ndpr_price_floor is not None and t >= self.lever_step:
-            self.floors = [f for f in self.floors if f.actor != "US"] + [PriceFloor(
-                kind="price_floor", date=self.scenario.levers.start, actor="US",
-                floor_usd_kg=lev.ndpr_price_floor, offtake_share=1.0)]
+            self.floors = [f for f in self.floors if f.actor != "US"] + [
+                PriceFloor(
+                    kind="price_floor",
+                    date=self.scenario.levers.start,
+                    actor="US",
+                    floor_usd_kg=lev.ndpr_price_floor,
+                    offtake_share=1.0,
+                )
+            ]
         self.subsidies = self.active("subsidy")
-        self.stockpiles = {m.actor: (goods_selector(m.goods, cat), m.target_months)
-                           for m in self.active("stockpile")}
+        self.stockpiles = {
+            m.actor: (goods_selector(m.goods, cat), m.target_months)
+            for m in self.active("stockpile")
+        }
         if lev.stockpile_target_months is not None and t >= self.lever_step:
             gs = goods_selector(["ox_Nd", "ox_Pr", "ox_Dy", "ox_Tb", "mag_ndfeb_ht"], cat)
             for c in ("US", "JP", "EU", "KR"):
                 if c in self.ri:
                     self.stockpiles[c] = (gs, lev.stockpile_target_months)
-        self.production_quotas = [(m.actor, set(m.deposits) if m.deposits else None,
-                                   m.tonnes_per_year * (1 + m.growth_per_year)
-                                   ** ((t + self.start).year - to_month(m.date).year),
-                                   m.leakage)
-                                  for m in self.active("production_quota")]
-        self.production_halts = [(m.actor, set(m.deposits) if m.deposits else None, m.share)
-                                 for m in self.active("production_halt")]
+        self.production_quotas = [
+            (
+                m.actor,
+                set(m.deposits) if m.deposits else None,
+                m.tonnes_per_year
+                * (1 + m.growth_per_year) ** ((t + self.start).year - to_month(m.date).year),
+                m.leakage,
+            )
+            for m in self.active("production_quota")
+        ]
+        self.production_halts = [
+            (m.actor, set(m.deposits) if m.deposits else None, m.share)
+            for m in self.active("production_halt")
+        ]
         self.state_purchases = [m for m in self.active("state_purchase")]
 
     @staticmethod
-    def _resolve(table: dict[str, float], code: str, allied: frozenset[str],
-                 fallback: float) -> float:
+    def _resolve(
+        table: dict[str, float], code: str, allied: frozenset[str], fallback: float
+    ) -> float:
         """Value of a destination table for region ``code``: its own key, else ``allied``
         (for an allied region), else ``default``, else ``fallback``."""
         if code in table:
@@ -317,8 +347,10 @@ class PolicyState:
         mix = base_mix[gs, r] if base_mix is not None else np.zeros(len(gs))
         if m.allocation == "joint" or mix.sum() <= 0:
             return [(gs, r, m.tonnes_per_year / 12.0)]
-        return [([int(g)], r, m.tonnes_per_year / 12.0 * share)
-                for g, share in zip(gs, mix / mix.sum())]
+        return [
+            ([int(g)], r, m.tonnes_per_year / 12.0 * share)
+            for g, share in zip(gs, mix / mix.sum(), strict=False)
+        ]
 
     def _regime(self, m, t: int) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, bool]:
         """Terms of one export-licence regime at step ``t``.
@@ -338,7 +370,7 @@ class PolicyState:
             extraterritorial)``.
         """
         cat, par, lev = self.catalog, self.scenario.parameters, self.scenario.levers
-        has = self._licence_scope(m)                                                  # (G, E)
+        has = self._licence_scope(m)  # (G, E)
         covered = np.nonzero(has.any(axis=1))[0]
         policies = [q for q in self.active("licence_policy") if q.actor == m.actor]
         lever_on = t >= self.lever_step
@@ -355,13 +387,15 @@ class PolicyState:
                 appr = dict(m.approval)
                 rev = dict(m.review_months or {})
                 for q in policies:
-                    if ((q.elements is None or e in q.elements) and form in q.forms
-                            and q.end_use in ("all", USES[u])):
+                    if (
+                        (q.elements is None or e in q.elements)
+                        and form in q.forms
+                        and q.end_use in ("all", USES[u])
+                    ):
                         appr.update(q.approval)
                         rev.update(q.review_months or {})
                 p = np.array([self._resolve(appr, c, self.allied, 0.5) for c in self.codes])
-                r = np.array([self._resolve(rev, c, self.allied, default_rev)
-                              for c in self.codes])
+                r = np.array([self._resolve(rev, c, self.allied, default_rev) for c in self.codes])
                 if lever_on and (lever_els is None or e in lever_els):
                     for d, c in enumerate(self.codes):
                         if c in self.allied and lev.approval_rate_allies is not None:
@@ -397,8 +431,7 @@ class PolicyState:
         self.endogenous[(importer, exporter)] = rate
         self._build(self.t)
 
-    def licence_terms(self, offer_ca: np.ndarray) -> tuple[np.ndarray, np.ndarray,
-                                                           np.ndarray]:
+    def licence_terms(self, offer_ca: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Arcs that need a licence, the approval probability per application and the mean
         review delay.
 
@@ -423,13 +456,18 @@ class PolicyState:
         review = np.full(self.shape, self.scenario.parameters.licence_review_months)
         rev_max = np.zeros(self.shape)
         pre = np.ones(self.shape)
-        for (actor, covered, p, rv, extra), before in zip(self.regimes, self.regime_pre):
+        for (actor, covered, p, rv, extra), before in zip(
+            self.regimes, self.regime_pre, strict=False
+        ):
             origins = [actor]
             if extra:
                 origins += [o for o in range(R) if o != actor]
             for o in origins:
-                sel = np.arange(len(covered)) if o == actor else np.nonzero(
-                    offer_ca[covered, o] >= 0.001)[0]
+                sel = (
+                    np.arange(len(covered))
+                    if o == actor
+                    else np.nonzero(offer_ca[covered, o] >= 0.001)[0]
+                )
                 if len(sel) == 0:
                     continue
                 gs = covered[sel]
@@ -474,8 +512,11 @@ class PolicyState:
         for actor, deposits, tonnes, leakage in self.production_quotas:
             if actor != region or (deposits is not None and deposit not in deposits):
                 continue
-            planned = sum(v for (r, d), v in plan.items()
-                          if r == region and (deposits is None or d in deposits))
+            planned = sum(
+                v
+                for (r, d), v in plan.items()
+                if r == region and (deposits is None or d in deposits)
+            )
             if planned > 0:
                 allowed = tonnes / 12.0 + leakage * max(planned - tonnes / 12.0, 0.0)
                 factor = min(factor, allowed / planned)
@@ -487,13 +528,17 @@ class PolicyState:
 
     def capex_share(self, region: str, stage: str) -> float:
         """Capital subsidy share for new capacity of ``stage`` in ``region``."""
-        return max([s.capex_share for s in self.subsidies if s.actor == region
-                    and stage in s.stages], default=0.0)
+        return max(
+            [s.capex_share for s in self.subsidies if s.actor == region and stage in s.stages],
+            default=0.0,
+        )
 
     def lead_time_factor(self, region: str, stage: str) -> float:
         """Permit/lead-time multiplier for new capacity (<1 = faster permits)."""
-        return min([s.lead_time_factor for s in self.subsidies if s.actor == region
-                    and stage in s.stages], default=1.0)
+        return min(
+            [s.lead_time_factor for s in self.subsidies if s.actor == region and stage in s.stages],
+            default=1.0,
+        )
 
     def guaranteed_price(self, region: str, g: int, magnet_maker: bool = False) -> float:
         """Price a seller of ``g`` in ``region`` is guaranteed by floors (and, for magnet
@@ -531,17 +576,23 @@ class PolicyState:
                 continue
             gs = goods_selector(f.goods, cat)
             bom = cat.content[g]
-            lift = sum(bom[ELEMENTS.index(cat.goods[og][3:])] * max(f.floor_usd_kg
-                       - cat.ref_price[og], 0.0) for og in gs if cat.goods[og].startswith("ox_"))
+            lift = sum(
+                bom[ELEMENTS.index(cat.goods[og][3:])]
+                * max(f.floor_usd_kg - cat.ref_price[og], 0.0)
+                for og in gs
+                if cat.goods[og].startswith("ox_")
+            )
             best = max(best, cat.ref_price[g] + lift)
         return best
 
     def state_purchase_programmes(self, region: str) -> list[tuple[int, object]]:
         """(index in the scenario's measures, measure) of ``region``'s ``state_purchase``
         programmes in force, in date order."""
-        return [(i, self.measures[i][1]) for i in sorted(
-            self.active_ids, key=lambda i: (self.start_step[i], i))
-            if self.measures[i][1].kind == "state_purchase" and self.measures[i][1].actor == region]
+        return [
+            (i, self.measures[i][1])
+            for i in sorted(self.active_ids, key=lambda i: (self.start_step[i], i))
+            if self.measures[i][1].kind == "state_purchase" and self.measures[i][1].actor == region
+        ]
 
     def goods_of(self, measure) -> list[int]:
         """Good indices of a measure's ``goods`` list."""
@@ -554,9 +605,13 @@ class PolicyState:
     def state_purchase_held(self, region: str, g: int) -> bool:
         """Whether good ``g`` was bought under a ``state_purchase`` programme of ``region``
         that has started (such stock is a strategic reserve: held, not sold off)."""
-        return any(m.kind == "state_purchase" and m.actor == region and self.start_step[i] <= self.t
-                   and g in goods_selector(m.goods, self.catalog)
-                   for i, (_, m) in enumerate(self.measures))
+        return any(
+            m.kind == "state_purchase"
+            and m.actor == region
+            and self.start_step[i] <= self.t
+            and g in goods_selector(m.goods, self.catalog)
+            for i, (_, m) in enumerate(self.measures)
+        )
 
     def stockpile_target(self, region: str) -> tuple[list[int], float]:
         """(goods, target months of use) of ``region``'s strategic stockpile."""

@@ -52,14 +52,16 @@ def regions() -> RegionTable:
     df = load_table("regions.csv")
     codes = tuple(df["code"])
     usgs = {}
-    for code, names in zip(df["code"], df["usgs_names"]):
+    for code, names in zip(df["code"], df["usgs_names"], strict=False):
         for n in names.split(";"):
             usgs[n.strip()] = code
     return RegionTable(
         codes=codes,
-        names=dict(zip(df["code"], df["name"])),
-        allied=frozenset(c for c, a in zip(df["code"], df["alliance"]) if a == "allied"),
-        continent=dict(zip(df["code"], df["continent"])),
+        names=dict(zip(df["code"], df["name"], strict=False)),
+        allied=frozenset(
+            c for c, a in zip(df["code"], df["alliance"], strict=False) if a == "allied"
+        ),
+        continent=dict(zip(df["code"], df["continent"], strict=False)),
         usgs_names=usgs,
     )
 

@@ -10,7 +10,8 @@ horizon, negative quantities, empty lists, numbers for switches, a tariff or exp
 twice for one actor, partner, good and date, and measures that would change nothing raise
 :class:`ScenarioError` naming the field and the allowed values (one line per problem). Files
 are UTF-8 with or without a byte-order mark; dates are ``"YYYY-MM"`` or ``"YYYY-MM-DD"``
-(unquoted TOML dates are read too). Shipped scenarios live in ``experiments/scenarios/*.toml`` and are found by name.
+(unquoted TOML dates are read too). Shipped scenarios live in
+``experiments/scenarios/*.toml`` and are found by name.
 """
 
 from __future__ import annotations
@@ -97,7 +98,7 @@ def unknown_name(what: str, word: Any, choices: list[str], see: str = "") -> str
     for c in choices:
         g = c.rpartition(".")[0]
         groups[f"{g}.*" if g else c] = groups.get(f"{g}.*" if g else c, 0) + 1
-    if len(groups) <= SHORT_LIST:      # dotted names: their groups, e.g. levers.* (12)
+    if len(groups) <= SHORT_LIST:  # dotted names: their groups, e.g. levers.* (12)
         shown = ", ".join(k if k in choices else f"{k} ({n})" for k, n in groups.items())
         return f"{head}allowed {what}s: {shown} ({tail})"
     return f"{head}allowed {what}s: {choices[:5]} and {len(choices) - 5} more ({tail})"
@@ -126,11 +127,15 @@ def _check_region(v: str, allow_all: bool = False) -> str:
 
 
 def _check_goods(items: list[str]) -> list[str]:
-    allowed = (list(GOOD_GROUPS) + list(ELEMENTS) + [f"conc_{d}" for d in DEPOSITS]
-               + [f"ox_{e}" for e in ELEMENTS] + [f"mag_{g}" for g in GRADES])
+    allowed = (
+        list(GOOD_GROUPS)
+        + list(ELEMENTS)
+        + [f"conc_{d}" for d in DEPOSITS]
+        + [f"ox_{e}" for e in ELEMENTS]
+        + [f"mag_{g}" for g in GRADES]
+    )
     if not items:
-        raise ValueError(f"goods is empty; name at least one good or element; allowed: "
-                         f"{allowed}")
+        raise ValueError(f"goods is empty; name at least one good or element; allowed: {allowed}")
     for g in items:
         if g not in allowed:
             raise ValueError(f"unknown good or element '{g}'; allowed: {allowed}")
@@ -148,18 +153,20 @@ def _date_text(v: Any) -> Any:
     # ValueError, not TypeError: pydantic turns only ValueError into a field error
     if isinstance(v, dt.datetime | dt.time):
         raise ValueError(  # noqa: TRY004
-            f"got the date-time {v.isoformat()}; write a date as \"YYYY-MM\" or \"YYYY-MM-DD\"")
+            f'got the date-time {v.isoformat()}; write a date as "YYYY-MM" or "YYYY-MM-DD"'
+        )
     if isinstance(v, dt.date):
         return v.isoformat()
-    raise ValueError(f"got {v!r}; write a date in quotes as \"YYYY-MM\" or \"YYYY-MM-DD\"")
+    raise ValueError(f'got {v!r}; write a date in quotes as "YYYY-MM" or "YYYY-MM-DD"')
 
 
 def _not_empty(v: list | None, what: str, allowed: list[str], none_means: str) -> list | None:
     """Refuse an empty list where one would do nothing (``None``/omitted means
     ``none_means``)."""
     if v is not None and not v:
-        raise ValueError(f"{what} is empty; omit it for {none_means} or name at least one; "
-                         f"allowed: {allowed}")
+        raise ValueError(
+            f"{what} is empty; omit it for {none_means} or name at least one; allowed: {allowed}"
+        )
     return v
 
 
@@ -215,8 +222,10 @@ class Tariff(_Measure):
     @model_validator(mode="after")
     def _add_changes_something(self):
         if self.mode == "add" and self.rate == 0:
-            raise ValueError("rate: an add tariff of 0 changes nothing; allowed: 0 < rate <= "
-                             "10 for mode \"add\" (a rate of 0 needs mode \"set\")")
+            raise ValueError(
+                "rate: an add tariff of 0 changes nothing; allowed: 0 < rate <= "
+                '10 for mode "add" (a rate of 0 needs mode "set")'
+            )
         return self
 
 
@@ -247,14 +256,16 @@ def _check_elements(v: list[str] | None) -> list[str] | None:
     return v
 
 
-def _check_destinations(v: dict[str, float], what: str, low: float, high: float,
-                        low_open: bool = False) -> dict[str, float]:
+def _check_destinations(
+    v: dict[str, float], what: str, low: float, high: float, low_open: bool = False
+) -> dict[str, float]:
     """A destination table: keys are region codes, ``allied`` or ``default``."""
     allowed = list(regions().codes) + ["allied", "default"]
     for k, x in v.items():
         if k not in allowed:
-            raise ValueError(f"{what} key '{k}' is not a region, 'allied' or 'default'; "
-                             f"allowed: {allowed}")
+            raise ValueError(
+                f"{what} key '{k}' is not a region, 'allied' or 'default'; allowed: {allowed}"
+            )
         if not (low < x if low_open else low <= x) or not x <= high:
             bound = f"({low}, {high}]" if low_open else f"[{low}, {high}]"
             raise ValueError(f"{what}['{k}'] = {x} must lie in {bound}")
@@ -340,8 +351,9 @@ class LicencePolicy(_Measure):
     @model_validator(mode="after")
     def _something(self):
         if not self.approval and not self.review_months:
-            raise ValueError("licence_policy sets neither approval nor review_months; "
-                             "give at least one")
+            raise ValueError(
+                "licence_policy sets neither approval nor review_months; give at least one"
+            )
         return self
 
 
@@ -414,10 +426,14 @@ class ProductionQuota(_Measure):
     tonnes_per_year: float = Field(ge=0)
     deposits: list[str] | None = None
     leakage: float = Field(0.0, ge=0, le=1)
-    growth_per_year: float = Field(0.0, ge=-0.5, le=0.5,
-                                   description="yearly growth of the quota after its first "
-                                   "year (for quotas assumed to keep growing, e.g. China's "
-                                   "unpublished 2025+ quotas)")
+    growth_per_year: float = Field(
+        0.0,
+        ge=-0.5,
+        le=0.5,
+        description="yearly growth of the quota after its first "
+        "year (for quotas assumed to keep growing, e.g. China's "
+        "unpublished 2025+ quotas)",
+    )
     _a = field_validator("actor")(lambda v: _check_region(v))
 
     @field_validator("deposits")
@@ -512,8 +528,10 @@ class Subsidy(_Measure):
     @model_validator(mode="after")
     def _changes_something(self):
         if self.capex_share == 0 and self.lead_time_factor == 1:
-            raise ValueError("capex_share = 0 with lead_time_factor = 1 changes nothing; give "
-                             "capex_share in (0, 1] or lead_time_factor in (0, 2] other than 1")
+            raise ValueError(
+                "capex_share = 0 with lead_time_factor = 1 changes nothing; give "
+                "capex_share in (0, 1] or lead_time_factor in (0, 2] other than 1"
+            )
         return self
 
     @field_validator("stages")
@@ -546,18 +564,52 @@ class SourcingRule(_Measure):
     banned: list[str] = ["CN"]
     goods: list[str] = ["magnets"]
     _a = field_validator("actor")(lambda v: _check_region(v))
-    _b = field_validator("banned")(lambda v: [_check_region(x) for x in _not_empty(
-        v, "banned", list(regions().codes), "the default ['CN']")])
+    _b = field_validator("banned")(
+        lambda v: [
+            _check_region(x)
+            for x in _not_empty(v, "banned", list(regions().codes), "the default ['CN']")
+        ]
+    )
     _g = field_validator("goods")(lambda v: _check_goods(v))
 
 
-Measure = Annotated[Union[Tariff, ExportDuty, ExportLicence, LicencePolicy, ExportQuota,
-                          ImportQuota, Embargo, ProductionQuota, Suspension, PriceFloor,
-                          Subsidy, Stockpile, SourcingRule, ProductionHalt, StatePurchase],
-                    Field(discriminator="kind")]
-MEASURE_KINDS = ("tariff", "export_duty", "export_licence", "licence_policy", "export_quota",
-                 "import_quota", "embargo", "production_quota", "suspension", "price_floor",
-                 "subsidy", "stockpile", "sourcing_rule", "production_halt", "state_purchase")
+Measure = Annotated[
+    Union[
+        Tariff,
+        ExportDuty,
+        ExportLicence,
+        LicencePolicy,
+        ExportQuota,
+        ImportQuota,
+        Embargo,
+        ProductionQuota,
+        Suspension,
+        PriceFloor,
+        Subsidy,
+        Stockpile,
+        SourcingRule,
+        ProductionHalt,
+        StatePurchase,
+    ],
+    Field(discriminator="kind"),
+]
+MEASURE_KINDS = (
+    "tariff",
+    "export_duty",
+    "export_licence",
+    "licence_policy",
+    "export_quota",
+    "import_quota",
+    "embargo",
+    "production_quota",
+    "suspension",
+    "price_floor",
+    "subsidy",
+    "stockpile",
+    "sourcing_rule",
+    "production_halt",
+    "state_purchase",
+)
 
 
 class Levers(NumbersModel):
@@ -568,36 +620,73 @@ class Levers(NumbersModel):
 
     start: str = Field("2025-04", description="month from which lever values apply")
     us_tariff_on_china: float | None = Field(
-        None, ge=0, le=5, description="US ad valorem tariff on all goods from China (fraction: 1.45 = 145%)",
-        json_schema_extra={"unit": "fraction", "low": 0.0, "high": 5.0})
+        None,
+        ge=0,
+        le=5,
+        description="US ad valorem tariff on all goods from China (fraction: 1.45 = 145%)",
+        json_schema_extra={"unit": "fraction", "low": 0.0, "high": 5.0},
+    )
     approval_rate_allies: float | None = Field(
-        None, ge=0, le=1, description="China's licence approval probability for allied "
+        None,
+        ge=0,
+        le=1,
+        description="China's licence approval probability for allied "
         "destinations (the `alliance` regions of regions.csv, the US included unless "
-        "approval_rate_us is set)", json_schema_extra={"unit": "-", "low": 0.0, "high": 1.0})
+        "approval_rate_us is set)",
+        json_schema_extra={"unit": "-", "low": 0.0, "high": 1.0},
+    )
     approval_rate_us: float | None = Field(
-        None, ge=0, le=1, description="China's licence approval probability for the US",
-        json_schema_extra={"unit": "-", "low": 0.0, "high": 1.0})
+        None,
+        ge=0,
+        le=1,
+        description="China's licence approval probability for the US",
+        json_schema_extra={"unit": "-", "low": 0.0, "high": 1.0},
+    )
     defense_end_use_denial: bool | None = Field(
-        None, description="deny licences for defense end use (None: as scheduled)")
+        None, description="deny licences for defense end use (None: as scheduled)"
+    )
     licence_review_months: float | None = Field(
-        None, gt=0, le=24, description="mean review delay of China's export-licence "
+        None,
+        gt=0,
+        le=24,
+        description="mean review delay of China's export-licence "
         "applications, months (None: as scheduled)",
-        json_schema_extra={"unit": "months", "low": 0.5, "high": 6.0})
+        json_schema_extra={"unit": "months", "low": 0.5, "high": 6.0},
+    )
     licence_elements: list[str] | None = Field(
-        None, description="controlled elements the approval and review levers apply to "
-        "(None: all); goods with several controlled elements take the strictest")
+        None,
+        description="controlled elements the approval and review levers apply to "
+        "(None: all); goods with several controlled elements take the strictest",
+    )
     truce_start: str | None = Field(None, description="start of a US-China tariff truce")
-    truce_months: int = Field(3, ge=0, le=120, description="length of the truce, months",
-                              json_schema_extra={"unit": "months", "low": 0, "high": 36})
+    truce_months: int = Field(
+        3,
+        ge=0,
+        le=120,
+        description="length of the truce, months",
+        json_schema_extra={"unit": "months", "low": 0, "high": 36},
+    )
     ndpr_price_floor: float | None = Field(
-        None, ge=0, le=1000, description="US price floor for NdPr oxide, USD/kg",
-        json_schema_extra={"unit": "USD/kg", "low": 0.0, "high": 300.0})
+        None,
+        ge=0,
+        le=1000,
+        description="US price floor for NdPr oxide, USD/kg",
+        json_schema_extra={"unit": "USD/kg", "low": 0.0, "high": 300.0},
+    )
     stockpile_target_months: float | None = Field(
-        None, ge=0, le=60, description="allied strategic stockpile target, months of use",
-        json_schema_extra={"unit": "months", "low": 0.0, "high": 24.0})
+        None,
+        ge=0,
+        le=60,
+        description="allied strategic stockpile target, months of use",
+        json_schema_extra={"unit": "months", "low": 0.0, "high": 24.0},
+    )
     substitution_speed: float = Field(
-        1.0, gt=0, le=10, description="multiplier on the speed of thrifting and substitution",
-        json_schema_extra={"unit": "x", "low": 0.25, "high": 4.0})
+        1.0,
+        gt=0,
+        le=10,
+        description="multiplier on the speed of thrifting and substitution",
+        json_schema_extra={"unit": "x", "low": 0.25, "high": 4.0},
+    )
 
     _dt = field_validator("start", "truce_start", mode="before")(lambda v: _date_text(v))
 
@@ -612,8 +701,13 @@ class Levers(NumbersModel):
 
 
 #: Levers that act only inside an export-licence regime (``export_licence`` measures).
-LICENCE_LEVERS = ("approval_rate_allies", "approval_rate_us", "defense_end_use_denial",
-                  "licence_review_months", "licence_elements")
+LICENCE_LEVERS = (
+    "approval_rate_allies",
+    "approval_rate_us",
+    "defense_end_use_denial",
+    "licence_review_months",
+    "licence_elements",
+)
 
 
 class Scenario(NumbersModel):
@@ -624,10 +718,14 @@ class Scenario(NumbersModel):
     base_year: Literal[2009, 2010, 2024] = 2024
     start: str = "2024-01"
     end: str = "2035-12"
-    firms: int | None = Field(None, ge=50, le=10000,
-                              description="number of firm agents (scale; at least the base "
-                              "year's minimum, 110 for 2024, checked when the world is built); "
-                              "None = data default")
+    firms: int | None = Field(
+        None,
+        ge=50,
+        le=10000,
+        description="number of firm agents (scale; at least the base "
+        "year's minimum, 110 for 2024, checked when the world is built); "
+        "None = data default",
+    )
     parameters: Parameters = Parameters()
     levers: Levers = Levers()
     measures: list[Measure] = []
@@ -649,8 +747,9 @@ class Scenario(NumbersModel):
             raise ValueError(
                 f"start {self.start} is not in base_year {self.base_year}: the world is built "
                 f"from that year's data and the run starts in it; start in {self.base_year} "
-                f"(e.g. \"{self.base_year}-01\") or set base_year to the start year "
-                "(allowed base years: 2009, 2010, 2024)")
+                f'(e.g. "{self.base_year}-01") or set base_year to the start year '
+                "(allowed base years: 2009, 2010, 2024)"
+            )
         seen: set[str] = set()
         for i, m in enumerate(self.measures):
             if m.id and m.id in seen:
@@ -662,14 +761,19 @@ class Scenario(NumbersModel):
         for i, m in enumerate(self.measures):
             d = to_month(m.date)
             if not s <= d <= e:
-                raise ValueError(f"measures[{i}].date {m.date} is outside the horizon "
-                                 f"{self.start}..{self.end}")
+                raise ValueError(
+                    f"measures[{i}].date {m.date} is outside the horizon {self.start}..{self.end}"
+                )
             if m.kind == "suspension" and m.id is not None and m.target_id == m.id:
-                raise ValueError(f"measures[{i}].target_id '{m.target_id}' is the suspension's "
-                                 "own id; name the measure to suspend")
+                raise ValueError(
+                    f"measures[{i}].target_id '{m.target_id}' is the suspension's "
+                    "own id; name the measure to suspend"
+                )
             if m.kind == "suspension" and m.target_id not in ids:
-                raise ValueError(f"measures[{i}].target_id '{m.target_id}' names no measure; "
-                                 f"known ids: {sorted(ids)}")
+                raise ValueError(
+                    f"measures[{i}].target_id '{m.target_id}' names no measure; "
+                    f"known ids: {sorted(ids)}"
+                )
         for f in ("truce_start",):
             v = getattr(self.levers, f)
             if v is not None and not s <= to_month(v) <= e:
@@ -679,21 +783,35 @@ class Scenario(NumbersModel):
         gated = self.gated_levers()
         given = self.levers.start != type(self.levers).model_fields["start"].default
         if (gated or given) and not s <= to_month(self.levers.start) <= e:
-            why = (f", so the levers set ({', '.join(gated)}) would never apply; set "
-                   "levers.start to a month inside the horizon" if gated else
-                   "; set it to a month inside the horizon (or leave it out: it only dates "
-                   "the levers)")
-            raise ValueError(f"levers.start {self.levers.start} is outside the horizon "
-                             f"{self.start}..{self.end}{why}")
+            why = (
+                f", so the levers set ({', '.join(gated)}) would never apply; set "
+                "levers.start to a month inside the horizon"
+                if gated
+                else "; set it to a month inside the horizon (or leave it out: it only dates "
+                "the levers)"
+            )
+            raise ValueError(
+                f"levers.start {self.levers.start} is outside the horizon "
+                f"{self.start}..{self.end}{why}"
+            )
         return self
 
     # ------------------------------------------------------------------ helpers
     def gated_levers(self) -> list[str]:
         """Names of the levers set that apply only from ``levers.start``."""
-        return [f for f in ("us_tariff_on_china", "approval_rate_allies", "approval_rate_us",
-                            "defense_end_use_denial", "licence_review_months",
-                            "ndpr_price_floor", "stockpile_target_months")
-                if getattr(self.levers, f) is not None]
+        return [
+            f
+            for f in (
+                "us_tariff_on_china",
+                "approval_rate_allies",
+                "approval_rate_us",
+                "defense_end_use_denial",
+                "licence_review_months",
+                "ndpr_price_floor",
+                "stockpile_target_months",
+            )
+            if getattr(self.levers, f) is not None
+        ]
 
     def inert_levers(self) -> list[str]:
         """Names of the levers set that can have no effect in this scenario: the licence
@@ -704,8 +822,10 @@ class Scenario(NumbersModel):
         if not any(m.kind == "export_licence" for m in self.measures):
             out = [f for f in LICENCE_LEVERS if getattr(self.levers, f) is not None]
         lev = self.levers
-        if lev.truce_start is None and \
-                lev.truce_months != type(lev).model_fields["truce_months"].default:
+        if (
+            lev.truce_start is None
+            and lev.truce_months != type(lev).model_fields["truce_months"].default
+        ):
             out.append("truce_months")
         return out
 
@@ -750,14 +870,22 @@ def _check_stacking(measures: list) -> None:
             j = seen.get(key)
             if j is not None:
                 kind, mode, actor, target, good, date = key
-                what = (f"{mode} tariff of {actor} on '{good}' from {target}" if kind == "tariff"
-                        else f"export duty of {actor} on '{good}'")
-                fix = ("give one measure with the total rate" if mode == "add"
-                       else "keep one (the later set rate would silently win)")
+                what = (
+                    f"{mode} tariff of {actor} on '{good}' from {target}"
+                    if kind == "tariff"
+                    else f"export duty of {actor} on '{good}'"
+                )
+                fix = (
+                    "give one measure with the total rate"
+                    if mode == "add"
+                    else "keep one (the later set rate would silently win)"
+                )
                 how = "add up" if mode == "add" else "override each other"
-                raise ValueError(f"measures[{i}] ([[measures]] block {i + 1}) repeats "
-                                 f"measures[{j}] (block {j + 1}): the {what} dated {date} is "
-                                 f"given twice ({kind} measures {how}); {fix}")
+                raise ValueError(
+                    f"measures[{i}] ([[measures]] block {i + 1}) repeats "
+                    f"measures[{j}] (block {j + 1}): the {what} dated {date} is "
+                    f"given twice ({kind} measures {how}); {fix}"
+                )
             seen[key] = i
 
 
@@ -772,8 +900,10 @@ def _strip_none(obj):
 # ---------------------------------------------------------------------- error messages
 # every measure class of the union (a kind missing here left its tag in the field path of an
 # error, e.g. 'measures[3].production_halt.share')
-_MEASURE_CLASSES = {c.model_fields["kind"].annotation.__args__[0]: c
-                    for c in typing.get_args(typing.get_args(Measure)[0])}
+_MEASURE_CLASSES = {
+    c.model_fields["kind"].annotation.__args__[0]: c
+    for c in typing.get_args(typing.get_args(Measure)[0])
+}
 assert tuple(_MEASURE_CLASSES) == MEASURE_KINDS, "MEASURE_KINDS and the Measure union differ"
 
 
@@ -818,8 +948,9 @@ def _bounds(cls: type[BaseModel] | None, loc: tuple) -> str | None:
                 hi = text.format(getattr(c, attr))
     if not (lo or hi):
         return None
-    unit = (f.json_schema_extra or {}).get("unit") if isinstance(f.json_schema_extra,
-                                                                  dict) else None
+    unit = (
+        (f.json_schema_extra or {}).get("unit") if isinstance(f.json_schema_extra, dict) else None
+    )
     note = f" ({unit}: 1.45 = 145%)" if unit == "fraction" else ""
     return f"{lo}{loc[-1]}{hi}{note}"
 
@@ -845,36 +976,49 @@ def _format_errors(err: ValidationError, data: Any, origin: str, first_block: in
     for e in err.errors():
         loc = tuple(p for p in e["loc"] if p not in _MEASURE_CLASSES)
         shown = loc
-        if first_block and len(loc) >= 2 and loc[0] == "measures" and isinstance(loc[1], int) \
-                and loc[1] >= first_block:   # the file's own measure: its index in the file
+        if (
+            first_block
+            and len(loc) >= 2
+            and loc[0] == "measures"
+            and isinstance(loc[1], int)
+            and loc[1] >= first_block
+        ):  # the file's own measure: its index in the file
             shown = (loc[0], loc[1] - first_block, *loc[2:])
-        path = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in shown).replace(".[", "[")
+        path = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in shown).replace(
+            ".[", "["
+        )
         msg = e["msg"].removeprefix("Value error, ")
         if e["type"] == "extra_forbidden":
             cls = _model_at(tuple(e["loc"]), data)
             allowed = sorted(cls.model_fields) if cls else []
-            msg = unknown_name("key", loc[-1], allowed,
-                               PARAMETER_DOCS if cls is Parameters else "")
+            msg = unknown_name("key", loc[-1], allowed, PARAMETER_DOCS if cls is Parameters else "")
         elif e["type"] == "union_tag_invalid":
             tag = e.get("ctx", {}).get("tag")
-            msg = unknown_name("kind", tag, list(MEASURE_KINDS)) if tag is not None \
+            msg = (
+                unknown_name("kind", tag, list(MEASURE_KINDS))
+                if tag is not None
                 else f"unknown measure kind; allowed kinds: {list(MEASURE_KINDS)}"
+            )
         elif e["type"] == "missing":
             msg = "required field is missing"
         elif e["type"] in _BOUND_TYPES and (
-                allowed := _bounds(_model_at(tuple(e["loc"]), data), loc)):
+            allowed := _bounds(_model_at(tuple(e["loc"]), data), loc)
+        ):
             msg = f"got {e['input']!r}; allowed: {allowed}"
         where = ""
         if len(loc) >= 2 and loc[0] == "measures" and isinstance(loc[1], int):
             try:
                 m = data["measures"][loc[1]]
                 name = f"measure '{m['id']}'" if m.get("id") else f"{m.get('kind', '?')} measure"
-                block = (f"[[measures]] block {loc[1] - first_block + 1}"
-                         if loc[1] >= first_block else "a measure of the extended scenario")
+                block = (
+                    f"[[measures]] block {loc[1] - first_block + 1}"
+                    if loc[1] >= first_block
+                    else "a measure of the extended scenario"
+                )
                 where = f" ({name}, {block})"
             except (KeyError, IndexError, TypeError, AttributeError):
                 where = ""
-        if first_block and not path:     # a check across measures names them in its text
+        if first_block and not path:  # a check across measures names them in its text
             msg = _MEASURE_REF.sub(lambda h: _file_ref(h, first_block), msg)
         # root-level checks name the field in the message itself
         lines.append(f"{origin}: field '{path}'{where}: {msg}" if path else f"{origin}: {msg}")
@@ -920,8 +1064,9 @@ def extend_scenario(data: dict, origin: str = "<scenario>") -> tuple[dict, int]:
     base_name = data["extends"]
     names = shipped_scenarios()
     if not isinstance(base_name, str) or base_name not in names:
-        raise ScenarioError(f"{origin}: field 'extends': "
-                            + unknown_name("base scenario", base_name, names))
+        raise ScenarioError(
+            f"{origin}: field 'extends': " + unknown_name("base scenario", base_name, names)
+        )
     base = load_scenario(base_name).model_dump(mode="json")
     merged = dict(base)
     for key, value in data.items():
@@ -955,9 +1100,11 @@ def loads_scenario(text: str, origin: str = "<string>") -> Scenario:
             hit = _UNQUOTED_MONTH.match(line)
             if hit:
                 key, value = hit.group(1), hit.group(2)
-                raise ScenarioError(f"{origin}, line {n}: field '{key}': the date {value} is "
-                                    f"not quoted; write {key} = \"{value}\" (dates are "
-                                    "\"YYYY-MM\" or \"YYYY-MM-DD\")") from None
+                raise ScenarioError(
+                    f"{origin}, line {n}: field '{key}': the date {value} is "
+                    f'not quoted; write {key} = "{value}" (dates are '
+                    '"YYYY-MM" or "YYYY-MM-DD")'
+                ) from None
         raise ScenarioError(f"{origin}: not valid TOML ({exc})") from None
     return scenario_from_dict(data, origin)
 
@@ -988,20 +1135,25 @@ def load_scenario(name_or_path: str | Path | Scenario) -> Scenario:
         raise ScenarioError(f"no scenario given; shipped scenarios: {shipped_scenarios()}")
     p = Path(name_or_path)
     if p.is_dir():
-        raise ScenarioError(f"scenario path {p} is a folder; give a .toml file or one of "
-                            f"{shipped_scenarios()}")
+        raise ScenarioError(
+            f"scenario path {p} is a folder; give a .toml file or one of {shipped_scenarios()}"
+        )
     if p.suffix != ".toml" and not p.exists():
         p = scenario_dir() / f"{name_or_path}.toml"
         if not p.exists():
-            raise ScenarioError(unknown_name("scenario", name_or_path, shipped_scenarios())
-                                + " (or give a path to a .toml file)")
+            raise ScenarioError(
+                unknown_name("scenario", name_or_path, shipped_scenarios())
+                + " (or give a path to a .toml file)"
+            )
     if not p.exists():
         raise ScenarioError(f"scenario file not found: {p}")
     try:
         text = p.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise ScenarioError(f"{p} is not UTF-8 text (byte at offset {exc.start}); save it as "
-                            "UTF-8 (with or without a byte-order mark)") from None
+        raise ScenarioError(
+            f"{p} is not UTF-8 text (byte at offset {exc.start}); save it as "
+            "UTF-8 (with or without a byte-order mark)"
+        ) from None
     except OSError as exc:
         raise ScenarioError(f"{p}: cannot read the file ({exc.strerror})") from None
     return loads_scenario(text, str(p))
@@ -1023,8 +1175,7 @@ def parameter_space() -> dict[str, dict]:
             extra = f.json_schema_extra or {}
             default = getattr(inst, name)
             ann = f.annotation
-            if isinstance(default, tuple) or name in ("start", "truce_start",
-                                                       "licence_elements"):
+            if isinstance(default, tuple) or name in ("start", "truce_start", "licence_elements"):
                 continue
             if ann is bool or ann == (bool | None):
                 kind, levels = "bool", [False, True]
@@ -1033,14 +1184,20 @@ def parameter_space() -> dict[str, dict]:
             else:
                 kind, levels = "real", None
             space[f"{prefix}.{name}"] = {
-                "type": kind, "default": default, "low": extra.get("low"),
-                "high": extra.get("high"), "levels": levels, "unit": extra.get("unit", ""),
-                "doc": f.description or ""}
+                "type": kind,
+                "default": default,
+                "low": extra.get("low"),
+                "high": extra.get("high"),
+                "levels": levels,
+                "unit": extra.get("unit", ""),
+                "doc": f.description or "",
+            }
     return space
 
 
-def apply_overrides(scenario: Scenario, overrides: dict[str, Any] | None,
-                    origin: str = "") -> Scenario:
+def apply_overrides(
+    scenario: Scenario, overrides: dict[str, Any] | None, origin: str = ""
+) -> Scenario:
     """Return a copy of ``scenario`` with dotted-path overrides applied and re-validated.
 
     Args:
@@ -1058,9 +1215,11 @@ def apply_overrides(scenario: Scenario, overrides: dict[str, Any] | None,
     allowed = overridable_paths()
     for key, value in overrides.items():
         if key not in allowed:
-            raise ScenarioError(f"{origin}: " + unknown_name("key", key, allowed, OVERRIDE_DOCS)
-                                if origin else
-                                unknown_name("override", key, allowed, OVERRIDE_DOCS))
+            raise ScenarioError(
+                f"{origin}: " + unknown_name("key", key, allowed, OVERRIDE_DOCS)
+                if origin
+                else unknown_name("override", key, allowed, OVERRIDE_DOCS)
+            )
         node = data
         parts = key.split(".")
         for p in parts[:-1]:
@@ -1075,12 +1234,18 @@ def overridable_paths() -> list[str]:
     """Every dotted path :func:`apply_overrides` accepts, sorted: the scalar
     ``parameters.*`` and ``levers.*`` of :func:`parameter_space`, ``levers.start``,
     ``levers.truce_start``, ``levers.licence_elements``, ``end`` and ``firms``."""
-    return sorted(parameter_space()) + ["end", "firms", "levers.start", "levers.truce_start",
-                                        "levers.licence_elements"]
+    return sorted(parameter_space()) + [
+        "end",
+        "firms",
+        "levers.start",
+        "levers.truce_start",
+        "levers.licence_elements",
+    ]
 
 
-def keyword_overrides(overrides: dict[str, Any] | None,
-                      keywords: dict[str, Any]) -> dict[str, Any] | None:
+def keyword_overrides(
+    overrides: dict[str, Any] | None, keywords: dict[str, Any]
+) -> dict[str, Any] | None:
     """Merge keyword arguments into dotted-path overrides (``RareEarthModel(...,
     us_tariff_on_china=1.0)``, ``mesa.batch_run`` parameters).
 
@@ -1105,12 +1270,17 @@ def keyword_overrides(overrides: dict[str, Any] | None,
             raise TypeError(
                 f"RareEarthModel: unknown keyword '{key}'; allowed: scenario, seed, months, "
                 f"overrides, and a lever or parameter name or dotted path: "
-                f"{sorted(n for n, v in by_name.items() if len(v) == 1)} or {paths}")
+                f"{sorted(n for n, v in by_name.items() if len(v) == 1)} or {paths}"
+            )
         if len(hits) > 1:
-            raise TypeError(f"RareEarthModel: keyword '{key}' is both {' and '.join(hits)}; "
-                            f"pass the dotted path, e.g. **{{'{hits[0]}': value}}")
+            raise TypeError(
+                f"RareEarthModel: keyword '{key}' is both {' and '.join(hits)}; "
+                f"pass the dotted path, e.g. **{{'{hits[0]}': value}}"
+            )
         if hits[0] in out:
-            raise TypeError(f"RareEarthModel: '{hits[0]}' is given twice (keyword '{key}' "
-                            "and overrides); give it once")
+            raise TypeError(
+                f"RareEarthModel: '{hits[0]}' is given twice (keyword '{key}' "
+                "and overrides); give it once"
+            )
         out[hits[0]] = value
     return out

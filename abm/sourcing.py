@@ -66,35 +66,50 @@ class SupplierRelations:
         ValueError: a parameter out of its domain.
     """
 
-    def __init__(self, n_goods: int, n_regions: int, *, sigma: float, border_cost: float,
-                 qualification_months, adjust_months: float, cover: float,
-                 index_months: float, risk_premium: float, risk_months: float):
+    def __init__(
+        self,
+        n_goods: int,
+        n_regions: int,
+        *,
+        sigma: float,
+        border_cost: float,
+        qualification_months,
+        adjust_months: float,
+        cover: float,
+        index_months: float,
+        risk_premium: float,
+        risk_months: float,
+    ):
         if not sigma > 0:
             raise ValueError(f"sigma must be > 0, got {sigma}")
         if not 0 <= cover <= 1:
             raise ValueError(f"cover must be in [0, 1], got {cover}")
-        for name, v in (("adjust_months", adjust_months), ("index_months", index_months),
-                        ("risk_months", risk_months)):
+        for name, v in (
+            ("adjust_months", adjust_months),
+            ("index_months", index_months),
+            ("risk_months", risk_months),
+        ):
             if not v >= 1:
                 raise ValueError(f"{name} must be >= 1 month, got {v}")
         G, R = n_goods, n_regions
         self.G, self.R = G, R
         self.sigma = float(sigma)
         self.border = float(border_cost)
-        self.qual_months = np.broadcast_to(np.asarray(qualification_months, dtype=float),
-                                           (G,)).copy()
+        self.qual_months = np.broadcast_to(
+            np.asarray(qualification_months, dtype=float), (G,)
+        ).copy()
         self.adjust = float(adjust_months)
         self.cover = float(cover)
         self.index_months = float(index_months)
         self.risk_premium = float(risk_premium)
         self.risk_months = float(risk_months)
         shape = (G, R, 2, R)
-        self.share = np.zeros(shape)          # [g, d, u, o] contract share of node's nomination
+        self.share = np.zeros(shape)  # [g, d, u, o] contract share of node's nomination
         self.qualified = np.zeros(shape, dtype=bool)
-        self.trial = np.zeros(shape)          # months an unqualified origin has been tested
-        self.risk = np.zeros(shape)           # perceived non-delivery risk, 0-1
+        self.trial = np.zeros(shape)  # months an unqualified origin has been tested
+        self.risk = np.zeros(shape)  # perceived non-delivery risk, 0-1
         self.index = np.full((G, R), np.nan)  # contract price index per origin, USD/kg FOB
-        self.home = np.eye(R, dtype=bool)     # [d, o] domestic pairs
+        self.home = np.eye(R, dtype=bool)  # [d, o] domestic pairs
 
     # ------------------------------------------------------------------ shares
     def landed(self, ad_valorem: np.ndarray, transport: np.ndarray) -> np.ndarray:
@@ -102,8 +117,9 @@ class SupplierRelations:
         shape (G, R origin, R destination); NaN where an origin has no index."""
         return self.index[:, :, None] * (1.0 + ad_valorem) + transport
 
-    def target(self, supply: np.ndarray, landed: np.ndarray,
-               qualified: np.ndarray | None = None) -> np.ndarray:
+    def target(
+        self, supply: np.ndarray, landed: np.ndarray, qualified: np.ndarray | None = None
+    ) -> np.ndarray:
         """Armington target shares ``s*[g, d, u, o]`` (sum 1 over ``o`` where any qualified
         origin offers supply, else 0).
 
@@ -113,7 +129,7 @@ class SupplierRelations:
             qualified: (G, R, 2, R) bool; default the current qualification.
         """
         q = self.qualified if qualified is None else qualified
-        L = np.transpose(landed, (0, 2, 1))[:, :, None, :]            # [g, d, 1, o]
+        L = np.transpose(landed, (0, 2, 1))[:, :, None, :]  # [g, d, 1, o]
         border = np.where(self.home, 1.0, 1.0 + self.border)[None, :, None, :]
         eff = L * border * (1.0 + self.risk_premium * self.risk)
         w = supply[:, None, None, :] * q
@@ -121,8 +137,9 @@ class SupplierRelations:
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             # scale by the cheapest qualified cost per node so powers stay in range
             base = np.min(np.where(ok, eff, np.inf), axis=3, keepdims=True)
-            num = np.where(ok, w * (eff / np.where(np.isfinite(base), base, 1.0))
-                           ** -self.sigma, 0.0)
+            num = np.where(
+                ok, w * (eff / np.where(np.isfinite(base), base, 1.0)) ** -self.sigma, 0.0
+            )
         tot = num.sum(axis=3, keepdims=True)
         return np.where(tot > 0, num / np.where(tot > 0, tot, 1.0), 0.0)
 
@@ -147,8 +164,7 @@ class SupplierRelations:
             demand: (G, R, 2) tonnes bid per node this month (nodes with demand test
                 unqualified origins that offer supply).
         """
-        testing = (~self.qualified) & (supply > 0)[:, None, None, :] \
-            & (demand > 0)[:, :, :, None]
+        testing = (~self.qualified) & (supply > 0)[:, None, None, :] & (demand > 0)[:, :, :, None]
         self.trial += testing
         self.qualified |= self.trial >= self.qual_months[:, None, None, None]
         tgt = self.target(supply, landed)
@@ -157,8 +173,9 @@ class SupplierRelations:
         self.share = np.where(live, new, self.share) * self.qualified
 
     # ------------------------------------------------------------------ contracts
-    def allocate(self, nomination: np.ndarray, supply: np.ndarray, cap: np.ndarray,
-                 quotas, import_quotas=()) -> tuple[np.ndarray, np.ndarray]:
+    def allocate(
+        self, nomination: np.ndarray, supply: np.ndarray, cap: np.ndarray, quotas, import_quotas=()
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Contract deliveries of one month.
 
         Each node's nomination is split over origins by its contract shares (renormalised
@@ -211,8 +228,9 @@ class SupplierRelations:
         c = c * f[:, :, None, None]
         return wanted, c
 
-    def observe(self, wanted: np.ndarray, delivered: np.ndarray, spot_fob: np.ndarray,
-                spot_sold: np.ndarray) -> None:
+    def observe(
+        self, wanted: np.ndarray, delivered: np.ndarray, spot_fob: np.ndarray, spot_sold: np.ndarray
+    ) -> None:
         """After clearing: update perceived risk and the contract price indices.
 
         The benchmark of a good is the spot FOB price of its reference market, the origin
@@ -225,12 +243,11 @@ class SupplierRelations:
             spot_fob: (G, R) spot origin price (FOB), USD/kg, NaN where nothing was offered.
             spot_sold: (G, R) tonnes sold on spot per good and origin.
         """
-        w = np.transpose(wanted, (0, 2, 3, 1))                   # [g, d, u, o]
+        w = np.transpose(wanted, (0, 2, 3, 1))  # [g, d, u, o]
         d = np.transpose(delivered, (0, 2, 3, 1))
         asked = w > 1e-9
         miss = np.where(asked, 1.0 - d / np.where(asked, w, 1.0), 0.0)
-        self.risk = np.where(asked, self.risk + (miss - self.risk) / self.risk_months,
-                             self.risk)
+        self.risk = np.where(asked, self.risk + (miss - self.risk) / self.risk_months, self.risk)
         sales = delivered.sum(axis=(2, 3)) + spot_sold
         quoted = (spot_sold > 1e-9) & np.isfinite(spot_fob)
         # the reference market: the origin with the largest total sales among those quoted
@@ -239,5 +256,8 @@ class SupplierRelations:
         bench = np.where(quoted[rows, ref], spot_fob[rows, ref], np.nan)
         p = np.broadcast_to(bench[:, None], self.index.shape)
         upd = np.isfinite(p) & np.isfinite(self.index)
-        self.index = np.where(upd, self.index + (p - self.index) / self.index_months,
-                              np.where(np.isfinite(self.index), self.index, p))
+        self.index = np.where(
+            upd,
+            self.index + (p - self.index) / self.index_months,
+            np.where(np.isfinite(self.index), self.index, p),
+        )

@@ -50,8 +50,7 @@ class GroupTreasury:
 
     def units(self, company: str) -> list:
         """Operating or mothballed units of ``company`` with an open cash account."""
-        return [f for f in self.members.get(company, ())
-                if f.cash is not None and not f.exited]
+        return [f for f in self.members.get(company, ()) if f.cash is not None and not f.exited]
 
     def pending(self, company: str) -> list:
         """Units of ``company`` that have not opened a cash account yet (entrants of the

@@ -64,17 +64,27 @@ from agents.recycler import RE_CONTENT
 
 #: Feed preferences of non-Chinese separators (weight multipliers on crackable feeds):
 #: Lynas treats Mt Weld concentrate, MP its own bastnaesite, IREL Indian monazite.
-FEED_AFFINITY = {("MY", "mt_weld"): 20.0, ("US", "bastnaesite"): 20.0, ("IN", "monazite"): 20.0,
-                 ("EU", "monazite"): 3.0, ("VN", "monazite"): 5.0, ("ROW", "monazite"): 5.0,
-                 ("AU", "mt_weld"): 20.0, ("CN", "bayan_obo"): 3.0, ("CN", "ionic_clay"): 3.0}
+FEED_AFFINITY = {
+    ("MY", "mt_weld"): 20.0,
+    ("US", "bastnaesite"): 20.0,
+    ("IN", "monazite"): 20.0,
+    ("EU", "monazite"): 3.0,
+    ("VN", "monazite"): 5.0,
+    ("ROW", "monazite"): 5.0,
+    ("AU", "mt_weld"): 20.0,
+    ("CN", "bayan_obo"): 3.0,
+    ("CN", "ionic_clay"): 3.0,
+}
 
 #: Reserve agencies created in every run (they act only under a mandate of the scenario).
-RESERVE_AGENCIES = {"CN": "China state reserve (National Food and Strategic Reserves "
-                          "Administration; MIIT reserve purchases)",
-                    "US": "Defense Logistics Agency (National Defense Stockpile)",
-                    "JP": "JOGMEC (national stockpile of rare metals)",
-                    "KR": "KOMIR (Public Procurement Service stockpile)",
-                    "EU": "EU strategic stockpile (member states, RESourceEU)"}
+RESERVE_AGENCIES = {
+    "CN": "China state reserve (National Food and Strategic Reserves "
+    "Administration; MIIT reserve purchases)",
+    "US": "Defense Logistics Agency (National Defense Stockpile)",
+    "JP": "JOGMEC (national stockpile of rare metals)",
+    "KR": "KOMIR (Public Procurement Service stockpile)",
+    "EU": "EU strategic stockpile (member states, RESourceEU)",
+}
 #: Goods held by speculative stockholders (the magnet oxides traded in 2010-11).
 SPECULATED_GOODS = ("ox_Nd", "ox_Pr", "ox_Dy", "ox_Tb")
 #: Regions with speculative stockholders: China's funds and traders (Xinhua 2011-03-30) and
@@ -98,13 +108,20 @@ def _year_factors(base_year: int) -> dict[str, float]:
     ratio = float(world.loc[2010]) / float(world.loc[2009])
     firms = load_table("firms.csv")
     mag_2009 = firms[(firms["base_year"] == 2009) & (firms["stage"] == "magnets")]
-    return {"mining": ratio, "separation": ratio,
-            "magnets": 98200.0 / float(mag_2009["base_output_t_per_yr"].sum())}
+    return {
+        "mining": ratio,
+        "separation": ratio,
+        "magnets": 98200.0 / float(mag_2009["base_output_t_per_yr"].sum()),
+    }
 
 
 #: sector_mix.csv sector of each model sector
-MIX_SECTOR = {"ev": "ev", "wind": "wind", "electronics": "electronics",
-              "industrial": "industrial_other"}
+MIX_SECTOR = {
+    "ev": "ev",
+    "wind": "wind",
+    "electronics": "electronics",
+    "industrial": "industrial_other",
+}
 
 
 def sector_shares(data_year: int) -> dict[str, float]:
@@ -120,11 +137,13 @@ def sector_shares(data_year: int) -> dict[str, float]:
     mix = load_table("sector_mix.csv")
     year = 2009 if data_year < 2015 else 2023
     rows = mix[(mix["year"] == year) & mix["sector"].isin(list(MIX_SECTOR.values()))]
-    got = dict(zip(rows["sector"], rows["share"]))
+    got = dict(zip(rows["sector"], rows["share"], strict=False))
     missing = [m for m in MIX_SECTOR.values() if m not in got]
     if missing:
-        raise ValueError(f"sector_mix.csv: no share for year {year}, sector(s) {missing}; "
-                         f"need {sorted(MIX_SECTOR.values())}")
+        raise ValueError(
+            f"sector_mix.csv: no share for year {year}, sector(s) {missing}; "
+            f"need {sorted(MIX_SECTOR.values())}"
+        )
     total = sum(got[m] for m in MIX_SECTOR.values())
     return {s: got[m] / total for s, m in MIX_SECTOR.items()}
 
@@ -186,23 +205,31 @@ def build_world(model, scenario) -> None:
     mag_dem = demand[demand["sector"] == "magnets"]
     def_dem = demand[demand["sector"] == "defense"]
     nm_share = demand[demand["sector"] == "non_magnet_share"]
-    n_end_use = (len(mag_dem) * len(SECTORS) + len(def_dem) + len(nm_share)
-                 + int((mag_dem["quantity"] >= 1000).sum()))
+    n_end_use = (
+        len(mag_dem) * len(SECTORS)
+        + len(def_dem)
+        + len(nm_share)
+        + int((mag_dem["quantity"] >= 1000).sum())
+    )
     fixed = n_end_use + n_stock
     counts = _split_counts(firms, scenario.firms, fixed)
     if scenario.firms is not None and scenario.firms < fixed + len(firms):
-        raise ValueError(f"firms={scenario.firms} is below the minimum "
-                         f"{fixed + len(firms)} for base year {year}")
+        raise ValueError(
+            f"firms={scenario.firms} is below the minimum {fixed + len(firms)} for base year {year}"
+        )
 
     # ---------------------------------------------------------------- producers
     mined = np.zeros(len(ELEMENTS))
     mag_out = {g: 0.0 for g in GRADES}
     u0 = par.base_utilisation
-    for (_, r), n in zip(firms.iterrows(), counts):
+    for (_, r), n in zip(firms.iterrows(), counts, strict=False):
         total = r["base_output_t_per_yr"] * factors[r["stage"]]
         for k in range(n):
-            name = (r["firm"] if isinstance(r["firm"], str) and r["firm"]
-                    else f"{model.region_names[r['region']]} {r['stage']} firm")
+            name = (
+                r["firm"]
+                if isinstance(r["firm"], str) and r["firm"]
+                else f"{model.region_names[r['region']]} {r['stage']} firm"
+            )
             if n > 1:
                 name = f"{name} #{k + 1}"
             out = total / n
@@ -221,8 +248,9 @@ def build_world(model, scenario) -> None:
                 f = Refiner(model, name, r["region"], feeds, cap, r["unit_cost_usd_kg"], w)
             else:
                 ht = r["ht_share"] if r["ht_share"] is not None else 0.5
-                f = MagnetMaker(model, name, r["region"], r["product"], cap,
-                                r["unit_cost_usd_kg"], ht)
+                f = MagnetMaker(
+                    model, name, r["region"], r["product"], cap, r["unit_cost_usd_kg"], ht
+                )
                 for g, share in f.mix.items():
                     mag_out[cat.goods[g][4:]] += out * share
             model.initial_firms.append(f)
@@ -241,8 +269,16 @@ def build_world(model, scenario) -> None:
         row = sectors.loc["defense"]
         mix = {"ndfeb_ht": row["ht_fraction"], "smco": row["smco_fraction"]}
         mix["ndfeb_std"] = 1 - mix["ndfeb_ht"] - mix["smco"]
-        plans.append((DefenseContractor, r["region"], "defense", r["quantity"] * factors["magnets"],
-                      mix, row))
+        plans.append(
+            (
+                DefenseContractor,
+                r["region"],
+                "defense",
+                r["quantity"] * factors["magnets"],
+                mix,
+                row,
+            )
+        )
     for _, _, _, t_yr, mix, _ in plans:
         for g, v in mix.items():
             dem_grade[g] += t_yr * v
@@ -268,8 +304,15 @@ def build_world(model, scenario) -> None:
         use = r["quantity"] * factors["magnets"]
         eol = use * (1 + par.magnet_use_growth_history) ** -par.magnet_life_years
         out = par.recycling_share * eol * RE_CONTENT
-        f = Recycler(model, f"{model.region_names[r['region']]} magnet recyclers", r["region"],
-                     out / u0, 15.0, RECYCLED_MIX, magnet_use=use)
+        f = Recycler(
+            model,
+            f"{model.region_names[r['region']]} magnet recyclers",
+            r["region"],
+            out / u0,
+            15.0,
+            RECYCLED_MIX,
+            magnet_use=use,
+        )
         for g, share in RECYCLED_MIX.items():
             recycled[ELEMENTS.index(g[3:])] += out * share
         model.initial_firms.append(f)
@@ -279,14 +322,23 @@ def build_world(model, scenario) -> None:
     residual = np.maximum(supply - magnet_use, 0.02 * supply)
     total_share = nm_share["quantity"].sum()
     basket = residual / residual.sum()
-    basket_value = float(sum(basket[i] * cat.ref_price[cat.index[ox(e)]]
-                             for i, e in enumerate(ELEMENTS))) * 1000
+    basket_value = (
+        float(sum(basket[i] * cat.ref_price[cat.index[ox(e)]] for i, e in enumerate(ELEMENTS)))
+        * 1000
+    )
     for _, r in nm_share.iterrows():
         share = r["quantity"] / total_share
-        units = residual.sum() * share / 12.0          # t REO per month
+        units = residual.sum() * share / 12.0  # t REO per month
         recipe = {ox(e): basket[i] for i, e in enumerate(ELEMENTS) if basket[i] > 0}
-        f = NonMagnetUser(model, f"{model.region_names[r['region']]} non-magnet users", r["region"],
-                "non_magnet", units, recipe, basket_value)
+        f = NonMagnetUser(
+            model,
+            f"{model.region_names[r['region']]} non-magnet users",
+            r["region"],
+            "non_magnet",
+            units,
+            recipe,
+            basket_value,
+        )
         for g, a in f.recipe0.items():
             f.stock(g).add(units * a * par.inventory_target_weeks / WEEKS_PER_MONTH, 0.0, 0.0)
         model.initial_firms.append(f)
@@ -295,15 +347,25 @@ def build_world(model, scenario) -> None:
     # ---------------------------------------------------------------- stockholders
     # created last, so the firms keep the ids (and review months) they had without them
     for code in reserves:
-        StateReserve(model, code, RESERVE_AGENCIES.get(
-            code, f"{model.region_names[code]} state reserve"))
+        StateReserve(
+            model, code, RESERVE_AGENCIES.get(code, f"{model.region_names[code]} state reserve")
+        )
     for code in SPECULATOR_REGIONS:
         for g in SPECULATED_GOODS:
-            Stockholder(model, f"{model.region_names[code]} speculative stockholders "
-                        f"({g[3:]} oxide)", code, cat.index[g], 0.0)
+            Stockholder(
+                model,
+                f"{model.region_names[code]} speculative stockholders ({g[3:]} oxide)",
+                code,
+                cat.index[g],
+                0.0,
+            )
     model.pipeline = build_pipeline(model, scenario, start)
-    model.base_balance = {"mined_oxide_t_yr": mined, "magnet_use_t_yr": magnet_use,
-                          "recycled_t_yr": recycled, "non_magnet_t_yr": residual}
+    model.base_balance = {
+        "mined_oxide_t_yr": mined,
+        "magnet_use_t_yr": magnet_use,
+        "recycled_t_yr": recycled,
+        "non_magnet_t_yr": residual,
+    }
 
 
 def allocate_stockholder_capital(model) -> None:
@@ -317,14 +379,15 @@ def allocate_stockholder_capital(model) -> None:
         idx = [cat.index[g] for g in SPECULATED_GOODS]
         value = {g: model.base_use[g, r] * cat.ref_price[g] for g in idx}
         total = sum(value.values())
-        budget = (par.speculator_capital_china_usd if code == "CN"
-                  else par.speculator_capital_outside_usd)
+        budget = (
+            par.speculator_capital_china_usd if code == "CN" else par.speculator_capital_outside_usd
+        )
         for a in model.agents_by_type.get(Stockholder, []):
             if a.region == code:
-                a.capital_usd = budget * (value[a.good] / total if total > 0
-                                          else 1.0 / len(idx))
-def _unit_cost(firms_all, year: int, sponsor: str, stage: str, region: str,
-               product: str) -> float:
+                a.capital_usd = budget * (value[a.good] / total if total > 0 else 1.0 / len(idx))
+
+
+def _unit_cost(firms_all, year: int, sponsor: str, stage: str, region: str, product: str) -> float:
     """Cash cost of an entrant, USD/kg: the sponsor's own row in ``firms.csv`` (any base
     year; same stage and region), else the median of the data year's rows of the same
     stage and region, else of the same stage outside China (magnets: same product).
@@ -332,8 +395,7 @@ def _unit_cost(firms_all, year: int, sponsor: str, stage: str, region: str,
     ``firms_all``: the ``firms.csv`` table (a DataFrame, or its rows as dicts in file order,
     :func:`_firm_rows`, which callers pricing many entrants build once)."""
     rows = _firm_rows(firms_all) if isinstance(firms_all, pd.DataFrame) else firms_all
-    f = [r for r in rows if r["stage"] == stage
-         and (stage != "magnets" or r["product"] == product)]
+    f = [r for r in rows if r["stage"] == stage and (stage != "magnets" or r["product"] == product)]
     own = [r for r in f if r["region"] == region and r["firm"].startswith(sponsor)]
     if own:
         return float(own[-1]["unit_cost_usd_kg"])
@@ -395,8 +457,14 @@ def build_pipeline(model, scenario, start) -> Pipeline:
         if r["earliest_start"] is not None and r["earliest_start"] < start:
             continue
         visible = max(months_between(start, r["announced"]), 0) if r["announced"] else 0
-        sponsor = next((a for a in model.agents_by_type.get(cls[r["stage"]], [])
-                        if a.region == r["region"] and a.name.startswith(r["firm"])), None)
+        sponsor = next(
+            (
+                a
+                for a in model.agents_by_type.get(cls[r["stage"]], [])
+                if a.region == r["region"] and a.name.startswith(r["firm"])
+            ),
+            None,
+        )
         if r["earliest_start"] is not None:
             earliest = months_between(start, r["earliest_start"])
         else:
@@ -407,11 +475,14 @@ def build_pipeline(model, scenario, start) -> Pipeline:
             cost = _unit_cost(firms_all, year, r["firm"], r["stage"], r["region"], r["product"])
             if r["stage"] == "mining":
                 agent = Miner(model, name, r["region"], r["product"], 0.0, cost)
-                agent.integrated = True      # valued at its netback (Miner.netback_margin)
+                agent.integrated = True  # valued at its netback (Miner.netback_margin)
             elif r["stage"] == "separation":
                 feeds = r["product"].split(";")
-                w = {d: FEED_AFFINITY.get((r["region"], d), 1.0)
-                     for fc in feeds for d in FEED_CLASSES[fc]}
+                w = {
+                    d: FEED_AFFINITY.get((r["region"], d), 1.0)
+                    for fc in feeds
+                    for d in FEED_CLASSES[fc]
+                }
                 agent = Refiner(model, name, r["region"], feeds, 0.0, cost, w)
             else:
                 agent = MagnetMaker(model, name, r["region"], "ndfeb", 0.0, cost, 0.5)
@@ -419,15 +490,30 @@ def build_pipeline(model, scenario, start) -> Pipeline:
             model.deregister_agent(agent)
         else:
             agent = sponsor
-        capex = r["capex_usd"] if np.isfinite(r["capex_usd"]) else (
-            intensity[r["stage"]] * r["capacity_t_per_yr"])
-        projects.append(Project(pid=r["project_id"], sponsor=r["firm"], name=name,
-                                stage=r["stage"], region=r["region"], product=r["product"],
-                                capacity=r["capacity_t_per_yr"], capex=float(capex),
-                                visible=visible, earliest=max(earliest, visible),
-                                total=r["project_id"] in TOTAL_CAPACITY_ROWS,
-                                sunk=r["decided"] is not None and r["decided"] < start,
-                                source=r["source"], new_firm=sponsor is None, agent=agent))
+        capex = (
+            r["capex_usd"]
+            if np.isfinite(r["capex_usd"])
+            else (intensity[r["stage"]] * r["capacity_t_per_yr"])
+        )
+        projects.append(
+            Project(
+                pid=r["project_id"],
+                sponsor=r["firm"],
+                name=name,
+                stage=r["stage"],
+                region=r["region"],
+                product=r["product"],
+                capacity=r["capacity_t_per_yr"],
+                capex=float(capex),
+                visible=visible,
+                earliest=max(earliest, visible),
+                total=r["project_id"] in TOTAL_CAPACITY_ROWS,
+                sunk=r["decided"] is not None and r["decided"] < start,
+                source=r["source"],
+                new_firm=sponsor is None,
+                agent=agent,
+            )
+        )
     return Pipeline(projects, intensity, sizes)
 
 
@@ -452,10 +538,12 @@ def initial_stocks(model) -> None:
                 s.ca = 1.0 if cn else sh[stage]
         if isinstance(f, Refiner):
             plan = f.planned_throughput()
-            for w, g in zip(f.feed_weights, f.feed_goods):
+            for w, g in zip(f.feed_weights, f.feed_goods, strict=False):
                 o = 1.0 if cn else sh["mining"]
                 f.stock(g).add(cover * plan * w, o, o)
-            comp = sum(w * cat.content[g] for w, g in zip(f.feed_weights, f.feed_goods))
+            comp = sum(
+                w * cat.content[g] for w, g in zip(f.feed_weights, f.feed_goods, strict=False)
+            )
             for i, g in enumerate(f.oxide_goods):
                 q = plan * comp[i] * model.params.separation_recovery
                 if q > 0:
@@ -492,8 +580,9 @@ def _calibrate_feed_weights(model) -> None:
     for r in refiners:
         r.capacity *= k
     pairs = [(i, g) for i, r in enumerate(refiners) for g in r.feed_goods if supply.get(g, 0) > 0]
-    cost = [-np.log(FEED_AFFINITY.get((refiners[i].region, cat.goods[g][5:]), 1.0))
-            for i, g in pairs]
+    cost = [
+        -np.log(FEED_AFFINITY.get((refiners[i].region, cat.goods[g][5:]), 1.0)) for i, g in pairs
+    ]
     goods = sorted(supply)
     A = np.zeros((len(refiners) + len(goods), len(pairs)))
     b = np.zeros(len(refiners) + len(goods))
@@ -508,8 +597,16 @@ def _calibrate_feed_weights(model) -> None:
     if res.status != 0:
         raise ValueError(f"base-year feed allocation infeasible: {res.message}")
     for i, r in enumerate(refiners):
-        x = np.array([res.x[j] if pairs[j][0] == i and pairs[j][1] == g else 0.0
-                      for g in r.feed_goods for j in range(len(pairs))]).reshape(
-                          len(r.feed_goods), len(pairs)).sum(axis=1)
+        x = (
+            np.array(
+                [
+                    res.x[j] if pairs[j][0] == i and pairs[j][1] == g else 0.0
+                    for g in r.feed_goods
+                    for j in range(len(pairs))
+                ]
+            )
+            .reshape(len(r.feed_goods), len(pairs))
+            .sum(axis=1)
+        )
         w = x / x.sum() if x.sum() > 0 else np.full(len(x), 1.0 / len(x))
         r.calibrate(w)

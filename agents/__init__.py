@@ -15,5 +15,17 @@ from agents.recycler import Recycler
 from agents.refiner import Refiner
 from agents.stockholder import StateReserve, Stockholder
 
-__all__ = ["OEM", "DefenseContractor", "Firm", "Government", "MagnetMaker", "Miner",
-           "NonMagnetUser", "Recycler", "Refiner", "StateReserve", "Stock", "Stockholder"]
+__all__ = [
+    "OEM",
+    "DefenseContractor",
+    "Firm",
+    "Government",
+    "MagnetMaker",
+    "Miner",
+    "NonMagnetUser",
+    "Recycler",
+    "Refiner",
+    "StateReserve",
+    "Stock",
+    "Stockholder",
+]

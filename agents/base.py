@@ -70,8 +70,7 @@ def cover_price(base: float, cover: float, target: float, alpha: float) -> float
     return float(base * (cover / target) ** (-alpha))
 
 
-def marginal_value(cover, expected: float, value: float, target: float,
-                   carrying: float):
+def marginal_value(cover, expected: float, value: float, target: float, carrying: float):
     """A buyer's marginal value of stock at ``cover`` months of use (newsvendor rule).
 
     ``expected + (value - expected) * P(cover)``, where ``P`` is the probability that stock
@@ -94,18 +93,17 @@ def marginal_value(cover, expected: float, value: float, target: float,
     Returns:
         USD/kg, same shape as ``cover``.
     """
-    if isinstance(cover, (float, int)) or np.ndim(cover) == 0:   # np.ndim is slow on floats
+    if isinstance(cover, (float, int)) or np.ndim(cover) == 0:  # np.ndim is slow on floats
         return marginal_values((cover,), expected, value, target, carrying)[0]
     h = expected * carrying * target
     c = np.maximum(np.asarray(cover, dtype=float), 0.0)
     if value <= expected + h:
         return np.full_like(c, value)
-    p_target = h / (value - expected)           # stock-out probability at the target
+    p_target = h / (value - expected)  # stock-out probability at the target
     return expected + (value - expected) * p_target ** (c / target)
 
 
-def marginal_values(covers, expected: float, value: float, target: float,
-                    carrying: float) -> list:
+def marginal_values(covers, expected: float, value: float, target: float, carrying: float) -> list:
     """:func:`marginal_value` at each cover of the sequence ``covers`` (months), computed
     one by one with scalar arithmetic (the scalar path of :func:`marginal_value`, which
     calls it), so a buyer's tranches are priced exactly as single calls would price them.
@@ -117,10 +115,11 @@ def marginal_values(covers, expected: float, value: float, target: float,
     if value <= expected + h:
         return [value] * len(covers)
     span = value - expected
-    p_target = h / span                         # stock-out probability at the target
+    p_target = h / span  # stock-out probability at the target
     # (0.0 if c < 0.0 else c) is max(c, 0.0) without the call (NaN and -0.0 kept alike)
-    return [expected + span * p_target ** ((0.0 if c < 0.0 else c) / target)
-            for c in map(float, covers)]
+    return [
+        expected + span * p_target ** ((0.0 if c < 0.0 else c) / target) for c in map(float, covers)
+    ]
 
 
 class Firm(mesa.Agent):
@@ -140,8 +139,9 @@ class Firm(mesa.Agent):
 
     stage = "firm"
 
-    def __init__(self, model, name: str, region: str, capacity: float = 0.0,
-                 unit_cost: float = 0.0):
+    def __init__(
+        self, model, name: str, region: str, capacity: float = 0.0, unit_cost: float = 0.0
+    ):
         super().__init__(model)
         if capacity < 0:
             raise ValueError(f"{name}: capacity must be >= 0 t/yr, got {capacity}")
@@ -162,10 +162,10 @@ class Firm(mesa.Agent):
         #: expected prices at the end of the base-year warm-up (set by the model)
         self.base_exp: dict[int, float] = {}
         self.risk = 0.0
-        self.output_avg: float | None = None     # t/month, see track_output
+        self.output_avg: float | None = None  # t/month, see track_output
         self.active = True
         self.margin_ema = 0.0
-        self.projects: list[tuple[int, float]] = []   # (online step, added capacity)
+        self.projects: list[tuple[int, float]] = []  # (online step, added capacity)
         self.project_debt: list[tuple[int, float, float]] = []  # (online step, USD, rate)
         # capital and cash (docs/ODD.md 7.13): nameplate (t/yr, set at the first review),
         # ramps [(start step, t/yr, tau years)], cash and debt (USD), debt service (USD/yr)
@@ -179,7 +179,7 @@ class Firm(mesa.Agent):
         self.mothballed = False
         self.exited = False
         self.sales_ema: dict[int, float] = {}
-        self.sells: set[int] = set()                  # goods this firm produces and sells
+        self.sells: set[int] = set()  # goods this firm produces and sells
         self.output_month: dict[int, float] = {}
         model.treasury.add(self)
 
@@ -245,20 +245,20 @@ class Firm(mesa.Agent):
         a = 1.0 / par.price_expectation_months
         b = 1.0 / par.price_anchor_months
         exp, anchors, isfinite = self.exp_price, self.anchor_price, math.isfinite
-        if type(self).observed is Firm.observed:      # the observed price inlined
+        if type(self).observed is Firm.observed:  # the observed price inlined
             r, sells = self.ridx, self.sells
             origin, delivered = self.model.origin_price, self.model.observed_price
             observed = [origin[g, r] if g in sells else delivered[g, r] for g in exp]
         else:
             observed = [self.observed(g) for g in exp]
-        for (g, p), o in zip(exp.items(), observed):
+        for (g, p), o in zip(exp.items(), observed, strict=False):
             if not isfinite(o) or o <= 0:
                 o = p
             anc = anchors.get(g)
             if anc is None:
-                anc = anchors[g] = p                   # = self.anchor(g): p is expected(g)
+                anc = anchors[g] = p  # = self.anchor(g): p is expected(g)
             p_new = p + a * (o - p) + b * (anc - p)
-            exp[g] = 1e-6 if 1e-6 > p_new else p_new      # = max(p_new, 1e-6)
+            exp[g] = 1e-6 if 1e-6 > p_new else p_new  # = max(p_new, 1e-6)
             anchors[g] = anc + b * (o - anc)
         self.risk *= math.exp(-1.0 / par.risk_decay_months)
         self.risk += self.model.policy.risk_shock.get(self.region, 0.0)
@@ -297,11 +297,13 @@ class Firm(mesa.Agent):
         if indexed is not None:
             normal = p_hat * (1.0 + par.price_indexation * (indexed / p_hat - 1.0))
         level = cover_price(normal, s.qty / rate, target_cover_months, par.ask_cover_elasticity)
-        q = s.qty / len(ASK_LADDER)          # equal tranches
+        q = s.qty / len(ASK_LADDER)  # equal tranches
         k = par.carrying_cost_per_month * q / rate
         spread, exp = par.ask_spread, math.exp
-        asks = [max(level * (1.0 - spread * x), normal * exp(-k * i))
-                for i, x in zip(_TRANCHE_NUMBERS, ASK_LADDER)]
+        asks = [
+            max(level * (1.0 - spread * x), normal * exp(-k * i))
+            for i, x in zip(_TRANCHE_NUMBERS, ASK_LADDER, strict=False)
+        ]
         book.offer_tranches(self, g, self.ridx, q, asks, s.cm, s.ca)
 
     def indexed_price(self, g: int) -> float | None:
@@ -310,8 +312,15 @@ class Firm(mesa.Agent):
         content); ``None``: asks follow coverage alone."""
         return None
 
-    def bid_for(self, book, g: int, use_rate: float, target_cover_months: float,
-                value: float, use: str = "civil") -> None:
+    def bid_for(
+        self,
+        book,
+        g: int,
+        use_rate: float,
+        target_cover_months: float,
+        value: float,
+        use: str = "civil",
+    ) -> None:
         """Bid for ``g``: this month's use plus the gap to the cover target, in
         :data:`BID_TRANCHES` equal tranches, each at the buyer's :func:`marginal_value` at
         the cover it would leave after this month's use; a share ``contract_cover`` of the
@@ -339,10 +348,17 @@ class Firm(mesa.Agent):
         planned = min(use_rate, need)
         q = need / BID_TRANCHES
         p_hat = self.exp_price.get(g)
-        p_hat, carry = float(self.expected(g) if p_hat is None else p_hat), \
-            par.carrying_cost_per_month
-        prices = marginal_values([(have + q * k - use_rate) / use_rate for k in _BID_MIDPOINTS],
-                                 p_hat, value, target_cover_months, carry)
+        p_hat, carry = (
+            float(self.expected(g) if p_hat is None else p_hat),
+            par.carrying_cost_per_month,
+        )
+        prices = marginal_values(
+            [(have + q * k - use_rate) / use_rate for k in _BID_MIDPOINTS],
+            p_hat,
+            value,
+            target_cover_months,
+            carry,
+        )
         book.demand(self, g, self.ridx, planned, par.contract_cover * planned, q, prices, use)
 
     # ----------------------------------------------------------------- accounting
@@ -374,8 +390,11 @@ class Firm(mesa.Agent):
     def lead_time_months(self) -> int:
         """Draw a lead time for new capacity at this firm's stage (months)."""
         par = self.model.params
-        lo, hi = {"mining": par.lead_time_mine_years, "separation": par.lead_time_separation_years,
-                  "magnets": par.lead_time_magnet_years}.get(self.stage, (2.0, 3.0))
+        lo, hi = {
+            "mining": par.lead_time_mine_years,
+            "separation": par.lead_time_separation_years,
+            "magnets": par.lead_time_magnet_years,
+        }.get(self.stage, (2.0, 3.0))
         factor = self.model.policy.lead_time_factor(self.region, self.stage)
         return max(1, round(12 * factor * self.model.rng.uniform(lo, hi)))
 
@@ -511,8 +530,7 @@ class Firm(mesa.Agent):
         """Operating cash flow at long-run prices, USD/yr: nameplate x base utilisation x
         1000 kg/t x :meth:`longrun_margin`, less debt service."""
         cap = self.nameplate if self.nameplate is not None else self.capacity
-        return (cap * self.base_utilisation * 1000.0 * self.longrun_margin()
-                - self.debt_payment)
+        return cap * self.base_utilisation * 1000.0 * self.longrun_margin() - self.debt_payment
 
     def credit_line(self) -> float:
         """Credit lenders extend, USD: ``credit_years`` x the operating cash flow at
@@ -520,7 +538,8 @@ class Firm(mesa.Agent):
         :meth:`longrun_margin`), none when that flow is negative (lenders lend against
         expected cash flow; the debt already taken is serviced from cash)."""
         return self.model.params.credit_years * max(
-            self.longrun_cash_flow() + self.debt_payment, 0.0)
+            self.longrun_cash_flow() + self.debt_payment, 0.0
+        )
 
     def initial_cash(self) -> float:
         """Cash at the start of a run or at start-up, USD: ``cash_buffer_months`` of value
@@ -535,13 +554,13 @@ class Firm(mesa.Agent):
         """Add ``debt`` USD at ``rate``/yr; debt service becomes the level payment on the
         total over ``debt_years`` (:func:`abm.investment.debt_service`)."""
         from abm.investment import debt_service
+
         if debt <= 0:
             return
         total = self.debt + debt
         self.debt_rate = (self.debt * self.debt_rate + debt * rate) / total
         self.debt = total
-        self.debt_payment = debt_service(self.debt, self.debt_rate,
-                                         self.model.params.debt_years)
+        self.debt_payment = debt_service(self.debt, self.debt_rate, self.model.params.debt_years)
 
     def settle_cash(self) -> None:
         """Monthly cash account: ``cash += operating margin booked this month - debt service
@@ -560,8 +579,14 @@ class Firm(mesa.Agent):
             if self.debt <= 1e-6:
                 self.debt = self.debt_payment = 0.0
         if self.mothballed:
-            self.cash -= (par.care_maintenance_share * self.unit_cost * 1000.0
-                          * self.nameplate * self.base_utilisation / 12.0)
+            self.cash -= (
+                par.care_maintenance_share
+                * self.unit_cost
+                * 1000.0
+                * self.nameplate
+                * self.base_utilisation
+                / 12.0
+            )
 
     def ramp_capacity(self) -> None:
         """Operating capacity = nameplate less the part of each ramp not yet reached:
@@ -569,6 +594,7 @@ class Firm(mesa.Agent):
         ramps (start step ``t0``, t/yr ``q``, time constant ``tau`` years); ramps within
         0.1% of nameplate are closed."""
         from abm.investment import rampup_share
+
         if self.mothballed or self.exited:
             return
         t = self.model.month_index
@@ -588,8 +614,9 @@ class Firm(mesa.Agent):
         curve it follows (:func:`abm.investment.rampup_share`) is fitted to the output of
         real start-ups (Mountain Pass, Lynas: rampup.csv), so it produces to its ramping
         capacity at the price-led rate rather than to its sales (made to order)."""
-        return bool(self.ramps) and sum(q for _t, q, _tau in self.ramps) \
-            >= (self.nameplate or 0.0) * (1.0 - 1e-9)
+        return bool(self.ramps) and sum(q for _t, q, _tau in self.ramps) >= (
+            self.nameplate or 0.0
+        ) * (1.0 - 1e-9)
 
     def start_up(self, q: float, tau_years: float | None = None) -> None:
         """Add ``q`` t/yr of nameplate starting up this step; it ramps up with time
@@ -623,37 +650,53 @@ class Firm(mesa.Agent):
         company's cash plus credit cover it.
         """
         par = self.model.params
-        if (self.exited or self.nameplate is None or self.nameplate <= 0
-                or self.stage == "recycling"):       # recyclers book no cash (7.10)
+        if (
+            self.exited
+            or self.nameplate is None
+            or self.nameplate <= 0
+            or self.stage == "recycling"
+        ):  # recyclers book no cash (7.10)
             return
         c = max(self.unit_cost, 1e-9)
         m = self.longrun_margin()
         treasury = self.model.treasury
-        own = par.credit_years * max(self.nameplate * self.base_utilisation * 1000.0 * m,
-                                     0.0)                              # = credit_line()
+        own = par.credit_years * max(
+            self.nameplate * self.base_utilisation * 1000.0 * m, 0.0
+        )  # = credit_line()
         # the company can only be insolvent if some unit is below its own credit line, and
         # that unit reviews this month: the pooled position is needed only then
-        cash, credit = (treasury.position(self.company) if self.cash < -own
-                        or self.mothballed else (self.cash, own))
+        cash, credit = (
+            treasury.position(self.company)
+            if self.cash < -own or self.mothballed
+            else (self.cash, own)
+        )
         if cash < -credit:
-            why = (f"cash of {self.company} {cash / 1e6:,.1f} M USD below its credit line "
-                   f"(-{credit / 1e6:,.1f} M USD)")
+            why = (
+                f"cash of {self.company} {cash / 1e6:,.1f} M USD below its credit line "
+                f"(-{credit / 1e6:,.1f} M USD)"
+            )
             for unit in treasury.units(self.company):
                 if unit.nameplate is not None and unit.nameplate > 0:
                     unit.exit_market(why)
             for unit in treasury.pending(self.company):
                 # a committed entrant of the bankrupt company is abandoned before start-up
                 unit.exited = True
-                self.model.log_event("firm exits", f"{unit.name} ({unit.region}, "
-                                     f"{unit.stage}) is abandoned before start-up: {why}")
+                self.model.log_event(
+                    "firm exits",
+                    f"{unit.name} ({unit.region}, "
+                    f"{unit.stage}) is abandoned before start-up: {why}",
+                )
             return
         if not self.mothballed and self.active and m < -par.mothball_band * c:
             self.mothballed, self.active = True, False
             self.capacity = 0.0
             self.ramps = []
-            self.model.log_event("firm mothballs", f"{self.name} ({self.region}, {self.stage}) "
-                                 f"mothballs {self.nameplate:,.0f} t/yr (long-run margin "
-                                 f"{m:.2f} USD/kg)")
+            self.model.log_event(
+                "firm mothballs",
+                f"{self.name} ({self.region}, {self.stage}) "
+                f"mothballs {self.nameplate:,.0f} t/yr (long-run margin "
+                f"{m:.2f} USD/kg)",
+            )
         elif self.mothballed and m > par.mothball_band * c:
             cost = par.restart_cost_share * self.capex_per_t() * self.nameplate
             if cash + credit >= cost:
@@ -661,9 +704,12 @@ class Firm(mesa.Agent):
                 self.mothballed, self.active = False, True
                 self.ramps = [(self.model.month_index, self.nameplate, par.restart_tau_years)]
                 self.ramp_capacity()
-                self.model.log_event("firm restarts", f"{self.name} ({self.region}, "
-                                     f"{self.stage}) restarts {self.nameplate:,.0f} t/yr "
-                                     f"(restart cost {cost / 1e6:,.0f} M USD)")
+                self.model.log_event(
+                    "firm restarts",
+                    f"{self.name} ({self.region}, "
+                    f"{self.stage}) restarts {self.nameplate:,.0f} t/yr "
+                    f"(restart cost {cost / 1e6:,.0f} M USD)",
+                )
 
     def exit_market(self, why: str) -> None:
         """Leave for good: capacity and nameplate 0, projects under way abandoned (event
@@ -672,17 +718,26 @@ class Firm(mesa.Agent):
         self.active, self.mothballed, self.exited = False, False, True
         self.capacity = self.nameplate = 0.0
         self.ramps, self.projects, self.project_debt = [], [], []
-        self.model.log_event("firm exits", f"{self.name} ({self.region}, {self.stage}) exits: "
-                             f"{why}" + (f", abandoning {abandoned:,.0f} t/yr under "
-                                         "construction" if abandoned else ""))
+        self.model.log_event(
+            "firm exits",
+            f"{self.name} ({self.region}, {self.stage}) exits: "
+            f"{why}"
+            + (f", abandoning {abandoned:,.0f} t/yr under construction" if abandoned else ""),
+        )
 
     def current_margin(self) -> float:
         """Margin at the firm's current expected prices, in the terms of
         :meth:`longrun_margin` (USD/kg of output or feed): :meth:`expansion_margin`."""
         return self.expansion_margin()
 
-    def project_npv(self, size: float, capex: float, lead: int, margin: float | None = None,
-                    tau_years: float | None = None):
+    def project_npv(
+        self,
+        size: float,
+        capex: float,
+        lead: int,
+        margin: float | None = None,
+        tau_years: float | None = None,
+    ):
         """NPV of adding ``size`` t/yr at capital cost ``capex`` USD, starting up after
         ``lead`` months and ramping up with time constant ``tau_years`` (default
         ``rampup_tau_years``), with the public support in force for the firm's region and
@@ -700,12 +755,22 @@ class Firm(mesa.Agent):
             (NPV in USD, :class:`abm.investment.Financing`).
         """
         from abm.investment import financing, npv, support_terms
+
         par = self.model.params
         sup = support_terms(self.model.policy, self.region, self.stage)
-        fin = financing(capex, par.wacc, par.debt_share, par.debt_rate,
-                        par.project_life_years, sup["grant_share"], sup["loan_share"],
-                        sup["loan_rate"] or par.public_discount_rate, sup["equity_share"],
-                        par.public_discount_rate, par.debt_years)
+        fin = financing(
+            capex,
+            par.wacc,
+            par.debt_share,
+            par.debt_rate,
+            par.project_life_years,
+            sup["grant_share"],
+            sup["loan_share"],
+            sup["loan_rate"] or par.public_discount_rate,
+            sup["equity_share"],
+            par.public_discount_rate,
+            par.debt_years,
+        )
         transient = 0.0
         if margin is None:
             m = self.longrun_margin()
@@ -717,9 +782,18 @@ class Firm(mesa.Agent):
         # rates of 70-75% at high-end makers vs 30-40% at low-end ones in H1 2012,
         # ResearchInChina via SBWIRE 2013)
         tau = par.rampup_tau_years if tau_years is None else tau_years
-        value = npv(size, m, fin.capex, fin.rate, par.project_life_years, lead,
-                    par.base_utilisation, tau, transient_usd_kg=transient,
-                    transient_months=par.price_anchor_months)
+        value = npv(
+            size,
+            m,
+            fin.capex,
+            fin.rate,
+            par.project_life_years,
+            lead,
+            par.base_utilisation,
+            tau,
+            transient_usd_kg=transient,
+            transient_months=par.price_anchor_months,
+        )
         return value, fin
 
     def hurdle(self) -> float:
@@ -729,8 +803,9 @@ class Firm(mesa.Agent):
         price uncertainty (Dixit and Pindyck 1994, ch. 5; McDonald and Siegel 1986); a
         guaranteed price removes the downside that makes waiting valuable."""
         pol = self.model.policy
-        if pol.floors and any(pol.guaranteed_price(self.region, g, self.stage == "magnets") > 0
-                              for g in self.sells):
+        if pol.floors and any(
+            pol.guaranteed_price(self.region, g, self.stage == "magnets") > 0 for g in self.sells
+        ):
             return 0.0
         return self.model.params.investment_hurdle
 
@@ -749,10 +824,13 @@ class Firm(mesa.Agent):
                 key = (self.region, inst)
                 self.model.fiscal_cost[key] = self.model.fiscal_cost.get(key, 0.0) + v
         self.model.add_to_supply_line(self.market, size)
-        self.model.log_event("investment", f"{self.name} ({self.region}) {what} "
-                             f"{size:,.0f} t/yr, online {self.model.date_of(online)} "
-                             f"(capital {fin.capex / 1e6:,.0f} M USD at "
-                             f"{100 * fin.rate:.1f}%/yr)")
+        self.model.log_event(
+            "investment",
+            f"{self.name} ({self.region}) {what} "
+            f"{size:,.0f} t/yr, online {self.model.date_of(online)} "
+            f"(capital {fin.capex / 1e6:,.0f} M USD at "
+            f"{100 * fin.rate:.1f}%/yr)",
+        )
 
     def demand_growth(self, months: int) -> float:
         """Growth factor of end-use demand the firm expects over the next ``months``: that
@@ -761,8 +839,9 @@ class Firm(mesa.Agent):
         2023-30 and 1.63%/yr after; 9.05%/yr before 2023), from this month."""
         mdl, t = self.model, self.model.month_index
         outlook = mdl.demand_outlook
-        return (outlook.factor("all", mdl.start.year, mdl.start.month, t + months)
-                / outlook.factor("all", mdl.start.year, mdl.start.month, t))
+        return outlook.factor("all", mdl.start.year, mdl.start.month, t + months) / outlook.factor(
+            "all", mdl.start.year, mdl.start.month, t
+        )
 
     def review_investment(self) -> None:
         """Monthly capital review (docs/ODD.md 7.13), after production:
@@ -785,9 +864,9 @@ class Firm(mesa.Agent):
              rare-earth demand in the published outlook the end-use plans follow
              (:meth:`abm.demand.DemandOutlook.factor` of ``"all"``: IEA GCMO 2024 APS,
              5.0%/yr to 2030 and 1.6%/yr after; 9.05%/yr before 2023)
-             would exceed ``expansion_demand_trigger`` (95%) of capacity, and the same holds for the market's output
-             against its capacity plus capacity under construction (the supply line,
-             :meth:`abm.model.RareEarthModel.supply_line`).
+             would exceed ``expansion_demand_trigger`` (95%) of capacity, and the same holds
+             for the market's output against its capacity plus capacity under construction
+             (the supply line, :meth:`abm.model.RareEarthModel.supply_line`).
         """
         t = self.model.month_index
         par = self.model.params
@@ -797,15 +876,16 @@ class Firm(mesa.Agent):
         if done:
             added = sum(a for _, a in done)
             self.projects = [p for p in self.projects if p[0] > t]
-            for online, debt, rate in [d for d in self.project_debt if d[0] <= t]:
+            for _online, debt, rate in [d for d in self.project_debt if d[0] <= t]:
                 self.take_debt(debt, rate)
             self.project_debt = [d for d in self.project_debt if d[0] > t]
             # capacity added at an operating plant ramps up like a restart (MP 2018: tau
             # 1.25 yr), not like a greenfield plant (Lynas LAMP: 2.9 yr)
             self.start_up(added, self.model.params.restart_tau_years)
-            self.model.log_event(f"{self.stage} capacity online",
-                                 f"{self.name} ({self.region}) +{added:,.0f} t/yr "
-                                 "nameplate starts up")
+            self.model.log_event(
+                f"{self.stage} capacity online",
+                f"{self.name} ({self.region}) +{added:,.0f} t/yr nameplate starts up",
+            )
         self.ramp_capacity()
         self.settle_cash()
         self.review_status()
@@ -821,20 +901,25 @@ class Firm(mesa.Agent):
         growth = self.demand_growth(lead)
         s_out, s_cap, s_pipe = self.model.supply_line(self.market)
         trig_u, trig_d = par.expansion_utilisation_trigger, par.expansion_demand_trigger
-        price_signal = (out * 12 >= trig_u * self.capacity
-                        and s_pipe < par.supply_line_share * s_cap)
-        demand_signal = (out * 12 * growth >= trig_d * self.capacity
-                         and s_out * growth >= trig_d * (s_cap + s_pipe))
+        price_signal = out * 12 >= trig_u * self.capacity and s_pipe < par.supply_line_share * s_cap
+        demand_signal = out * 12 * growth >= trig_d * self.capacity and s_out * growth >= trig_d * (
+            s_cap + s_pipe
+        )
         if not (price_signal or demand_signal):
             return
         from abm.investment import expansion_order
-        size = expansion_order(out * 12, growth, trig_u if price_signal else trig_d,
-                               self.nameplate, sum(q for _, q in self.projects),
-                               par.project_size_scale * float(sizes[-1]))
+
+        size = expansion_order(
+            out * 12,
+            growth,
+            trig_u if price_signal else trig_d,
+            self.nameplate,
+            sum(q for _, q in self.projects),
+            par.project_size_scale * float(sizes[-1]),
+        )
         if size <= 0:
             return
         capex = self.capex_per_t() * size
-        value, fin = self.project_npv(size, capex, lead,
-                                      tau_years=par.restart_tau_years)
+        value, fin = self.project_npv(size, capex, lead, tau_years=par.restart_tau_years)
         if value >= self.hurdle() * fin.capex:
             self.commit(size, t + lead, fin)

@@ -40,8 +40,10 @@ class Government(Firm):
             if theirs - mine > thr:
                 pol.set_endogenous_tariff(self.region, partner, theirs)
                 self.retaliations[partner] = theirs
-                self.model.log_event("retaliation", f"{self.region} raises its tariff on "
-                                     f"{partner} to {theirs:.0%} (matching)")
+                self.model.log_event(
+                    "retaliation",
+                    f"{self.region} raises its tariff on {partner} to {theirs:.0%} (matching)",
+                )
 
     def post_orders(self, book) -> None:
         """A government trades nothing itself: its stockpile and state-purchase mandates

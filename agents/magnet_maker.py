@@ -28,26 +28,37 @@ class MagnetMaker(Firm):
 
     stage = "magnets"
 
-    def __init__(self, model, name, region, product: str, capacity: float, unit_cost: float,
-                 ht_share: float = 0.5):
+    def __init__(
+        self,
+        model,
+        name,
+        region,
+        product: str,
+        capacity: float,
+        unit_cost: float,
+        ht_share: float = 0.5,
+    ):
         super().__init__(model, name, region, capacity, unit_cost)
         if product not in ("ndfeb", "smco"):
             raise ValueError(f"{name}: product must be 'ndfeb' or 'smco', got '{product}'")
         cat = model.catalog
         self.product = product
-        self.mix = ({cat.index[mag("ndfeb_std")]: 1 - ht_share,
-                     cat.index[mag("ndfeb_ht")]: ht_share}
-                    if product == "ndfeb" else {cat.index[mag("smco")]: 1.0})
-        self.bom = {g: {cat.index[og]: v for og, v in cat.bom(cat.goods[g][4:]).items()}
-                    for g in self.mix}
+        self.mix = (
+            {cat.index[mag("ndfeb_std")]: 1 - ht_share, cat.index[mag("ndfeb_ht")]: ht_share}
+            if product == "ndfeb"
+            else {cat.index[mag("smco")]: 1.0}
+        )
+        self.bom = {
+            g: {cat.index[og]: v for og, v in cat.bom(cat.goods[g][4:]).items()} for g in self.mix
+        }
         self.hre_goods = {cat.index[ox(e)] for e in HRE}
         self.hre_factor = 1.0
         self.china = region == "CN"
         self.sells = set(self.mix)
-        self._markup: dict[int, float] = {}   # grade -> base-year price / cost
+        self._markup: dict[int, float] = {}  # grade -> base-year price / cost
         self._std, self._ht = cat.index[mag("ndfeb_std")], cat.index[mag("ndfeb_ht")]
-        self._recipes: dict[int, dict[int, float]] | None = None   # see recipes()
-        self._recipes_of: float | None = None   # the hre_factor _recipes were built at
+        self._recipes: dict[int, dict[int, float]] | None = None  # see recipes()
+        self._recipes_of: float | None = None  # the hre_factor _recipes were built at
 
     @property
     def market(self) -> str:
@@ -66,8 +77,9 @@ class MagnetMaker(Firm):
         h = self.hre_factor
         if self._recipes is None or self._recipes_of != h:
             hre = self.hre_goods
-            self._recipes = {g: {i: (v * h if i in hre else v) for i, v in self.bom[g].items()}
-                             for g in self.mix}
+            self._recipes = {
+                g: {i: (v * h if i in hre else v) for i, v in self.bom[g].items()} for g in self.mix
+            }
             self._recipes_of = h
         return self._recipes
 
@@ -79,11 +91,14 @@ class MagnetMaker(Firm):
         if recipes is None:
             recipes = self.recipes()
         exp, expected = self.exp_price, self.expected
-        return {g: [(og, a * (exp[og] if og in exp else expected(og))) for og, a in r.items()]
-                for g, r in recipes.items()}
+        return {
+            g: [(og, a * (exp[og] if og in exp else expected(og))) for og, a in r.items()]
+            for g, r in recipes.items()
+        }
 
-    def planned_output(self, recipes: dict | None = None,
-                       costs: dict | None = None) -> dict[int, float]:
+    def planned_output(
+        self, recipes: dict | None = None, costs: dict | None = None
+    ) -> dict[int, float]:
         """Planned output per grade this month, t magnet; ``recipes``: this month's
         :meth:`recipes` and ``costs`` its :meth:`input_costs`, if already built.
 
@@ -107,7 +122,7 @@ class MagnetMaker(Firm):
         par = self.model.params
         monthly = self.capacity / 12.0
         for g, share in self.mix.items():
-            price = self.sale_price(g)          # market price, or the offtake guarantee
+            price = self.sale_price(g)  # market price, or the offtake guarantee
             ratio = price / self.base_price(g)
             normal = monthly * share
             q = normal * self.utilisation(ratio)
@@ -142,11 +157,23 @@ class MagnetMaker(Firm):
             base = self.unit_cost + sum(a * cat.ref_price[og] for og, a in self.bom[g].items())
             mk = self._markup[g] = float(cat.ref_price[g] / base) if base > 0 else 1.0
         exp, expected = self.exp_price, self.expected
-        return mk * (self.unit_cost + sum([a * (exp[og] if og in exp else expected(og))
-                                           for og, a in self.recipes()[g].items()]))
+        return mk * (
+            self.unit_cost
+            + sum(
+                [
+                    a * (exp[og] if og in exp else expected(og))
+                    for og, a in self.recipes()[g].items()
+                ]
+            )
+        )
 
-    def input_value(self, og: int, recipes: dict | None = None,
-                    costs: dict | None = None, sale: dict | None = None) -> float:
+    def input_value(
+        self,
+        og: int,
+        recipes: dict | None = None,
+        costs: dict | None = None,
+        sale: dict | None = None,
+    ) -> float:
         """Most this maker would pay for oxide ``og``: its derived-demand value, USD/kg;
         ``recipes`` and ``costs`` as in :meth:`planned_output`.
 
@@ -216,16 +243,19 @@ class MagnetMaker(Firm):
         # inputs shared by the grades go to the grade with the highest unit margin first
         # (a multi-product firm's allocation of a scarce common input by its marginal
         # revenue product: the Leontief plan solved greedily, ties in mix order)
-        order = sorted(plan, key=lambda g: -(self.sale_price(g) - self.unit_cost
-                                             - sum([c for _, c in costs[g]])))
+        order = sorted(
+            plan,
+            key=lambda g: -(self.sale_price(g) - self.unit_cost - sum([c for _, c in costs[g]])),
+        )
         for g in order:
             q = plan[g]
             r = recipes[g]
             if q <= 0:
                 self.output_month[g] = 0.0
                 continue
-            needed = {og: a for og, a in r.items()
-                      if a > 0 and not (g == std and og in self.hre_goods)}
+            needed = {
+                og: a for og, a in r.items() if a > 0 and not (g == std and og in self.hre_goods)
+            }
             feasible = min([q] + [self.stock(og).qty / a for og, a in needed.items()])
             feasible = max(feasible, 0.0)
             cm_mass = ca_mass = mass = 0.0
@@ -259,11 +289,11 @@ class MagnetMaker(Firm):
         par = self.model.params
         dy = self.model.catalog.index["ox_Dy"]
         rel = self.expected(dy) / self.base_price(dy)
-        target = adoption_target(rel, par.thrifting_max, par.substitution_trigger,
-                                 par.adoption_dispersion)
+        target = adoption_target(
+            rel, par.thrifting_max, par.substitution_trigger, par.adoption_dispersion
+        )
         up = par.substitution_lag_months / self.model.levers.substitution_speed
-        self.hre_factor = 1.0 - adopt(1.0 - self.hre_factor, target, up,
-                                      par.design_life_months)
+        self.hre_factor = 1.0 - adopt(1.0 - self.hre_factor, target, up, par.design_life_months)
 
     def expansion_margin(self) -> float:
         """Expected conversion margin, USD/kg magnet (offtake price guarantees count)."""
@@ -282,7 +312,8 @@ class MagnetMaker(Firm):
         best = -1e9
         anc, anchor, recipes = self.anchor_price, self.anchor, self.recipes()
         for g in self.mix:
-            inputs = sum([a * (anc[og] if og in anc else anchor(og))
-                          for og, a in recipes[g].items()])
+            inputs = sum(
+                [a * (anc[og] if og in anc else anchor(og)) for og, a in recipes[g].items()]
+            )
             best = max(best, self.longrun_sale_price(g) - inputs - self.unit_cost)
         return best

@@ -24,11 +24,14 @@ class Miner(Firm):
         self.good = model.catalog.index[conc(deposit)]
         self.china_origin = 1.0 if region == "CN" else 0.0
         self.sells = {self.good}
-        self._payable: float | None = None   # base-year price / netback (indexed_price)
+        self._payable: float | None = None  # base-year price / netback (indexed_price)
         cat = model.catalog
         #: (oxide good index, t oxide per t REO of the concentrate) for its non-zero contents
-        self.oxide_content = [(cat.index[ox(e)], c) for e, c
-                              in zip(model.elements, cat.content[self.good]) if c > 0]
+        self.oxide_content = [
+            (cat.index[ox(e)], c)
+            for e, c in zip(model.elements, cat.content[self.good], strict=False)
+            if c > 0
+        ]
 
     @property
     def market(self) -> str:
@@ -37,8 +40,7 @@ class Miner(Firm):
 
     def post_orders(self, book) -> None:
         """Offer concentrate stock."""
-        self.offer_stock(book, self.good,
-                         target_cover_months=self.model.params.sell_cover_months)
+        self.offer_stock(book, self.good, target_cover_months=self.model.params.sell_cover_months)
 
     def produce(self) -> None:
         """Mine this month's output into stock (t REO).
@@ -57,8 +59,11 @@ class Miner(Firm):
             return
         par = self.model.params
         price = self.expected(self.good)
-        q = self.capacity / 12.0 * self.cost_utilisation(
-            price, self.unit_cost, self.base_price(self.good))
+        q = (
+            self.capacity
+            / 12.0
+            * self.cost_utilisation(price, self.unit_cost, self.base_price(self.good))
+        )
         s = self.stock(self.good)
         sold = self.sales_ema.get(self.good)
         if sold is not None and not self.starting_up:
@@ -69,8 +74,7 @@ class Miner(Firm):
         self.output_month[self.good] = q
         self.model.ledger_produce(self.good, q)
         revenue = price * q
-        self.book_margin((revenue - self.unit_cost * q) / revenue if revenue > 0 else 0.0,
-                         revenue)
+        self.book_margin((revenue - self.unit_cost * q) / revenue if revenue > 0 else 0.0, revenue)
 
     def expansion_margin(self) -> float:
         """Expected concentrate price less cash cost, USD/kg REO."""
@@ -121,16 +125,23 @@ class Miner(Firm):
             return None
         if self._payable is None:
             from agents.refiner import Refiner
+
             cat = self.model.catalog
             costs = [r.unit_cost for r in self.model.agents_by_type.get(Refiner, [])]
             self._toll = float(np.median(costs)) if costs else 0.0
-            base = (self.model.params.separation_recovery
-                    * sum(c * cat.ref_price[i] for i, c in self.oxide_content) - self._toll)
+            base = (
+                self.model.params.separation_recovery
+                * sum(c * cat.ref_price[i] for i, c in self.oxide_content)
+                - self._toll
+            )
             self._payable = float(cat.ref_price[self.good] / base) if base > 0 else 0.0
         if self._payable <= 0:
             return None
-        net = (self.model.params.separation_recovery
-               * sum(c * self.expected(i) for i, c in self.oxide_content) - self._toll)
+        net = (
+            self.model.params.separation_recovery
+            * sum(c * self.expected(i) for i, c in self.oxide_content)
+            - self._toll
+        )
         return self._payable * net if net > 0 else None
 
     def netback_margin(self, expected: bool = False) -> float:
@@ -142,9 +153,11 @@ class Miner(Firm):
         (basket price of the contained oxides; e.g. Lynas and Arafura studies), since no
         concentrate market exists outside China."""
         from agents.refiner import Refiner
+
         price = self.expected if expected else self.anchor
         basket = sum(c * price(i) for i, c in self.oxide_content)
-        costs = [r.unit_cost for r in self.model.agents_by_type.get(Refiner, [])
-                 if r.region != "CN"]
+        costs = [
+            r.unit_cost for r in self.model.agents_by_type.get(Refiner, []) if r.region != "CN"
+        ]
         sep = float(np.median(costs)) if costs else 0.0
         return basket * self.model.params.separation_recovery - sep - self.unit_cost

@@ -33,8 +33,16 @@ class OEM(Firm):
     stage = "end_use"
     use = "civil"
 
-    def __init__(self, model, name, region, sector: str, units_per_month: float,
-                 recipe: dict[str, float], unit_value: float):
+    def __init__(
+        self,
+        model,
+        name,
+        region,
+        sector: str,
+        units_per_month: float,
+        recipe: dict[str, float],
+        unit_value: float,
+    ):
         super().__init__(model, name, region, 0.0, 0.0)
         if units_per_month < 0:
             raise ValueError(f"{name}: units_per_month must be >= 0, got {units_per_month}")
@@ -43,10 +51,10 @@ class OEM(Firm):
         self.base_units = float(units_per_month)
         self.recipe0 = {cat.index[g]: float(v) for g, v in recipe.items() if v > 0}
         self.unit_value = float(unit_value)
-        self.sub_share = 0.0        # NdFeB demand moved to ferrite / Ce-rich magnets
-        self.dy_free_share = 0.0    # high-temperature demand moved to Dy-free designs
-        self.substitution_cost = 0.0   # USD/month of unit value lost to ferrite designs
-        self.standin_t = 0.0        # t/month of standard grade standing in for HT grade
+        self.sub_share = 0.0  # NdFeB demand moved to ferrite / Ce-rich magnets
+        self.dy_free_share = 0.0  # high-temperature demand moved to Dy-free designs
+        self.substitution_cost = 0.0  # USD/month of unit value lost to ferrite designs
+        self.standin_t = 0.0  # t/month of standard grade standing in for HT grade
         self.lost_units = 0.0
         self.lost_value = 0.0
         self.output_units = 0.0
@@ -58,7 +66,7 @@ class OEM(Firm):
         self._ht = cat.index[mag("ndfeb_ht")]
         self._ce, self._la = cat.index[ox("Ce")], cat.index[ox("La")]
         if self.magnet_goods & self.recipe0.keys():
-            self.expected(cat.index[ox("Dy")])    # Dy-free designs read its price from the start
+            self.expected(cat.index[ox("Dy")])  # Dy-free designs read its price from the start
         #: t rare-earth oxide per t of standard NdFeB (bill of materials)
         self.re_content = float(sum(cat.bom("ndfeb_std").values()))
 
@@ -122,8 +130,7 @@ class OEM(Firm):
         """Contribution margin lost per kg of magnet missing, USD/kg: ``unit value x
         oem_contribution_margin / kg of magnet per unit`` (base recipe)."""
         kg = 1000.0 * sum(a for h, a in self.recipe0.items() if h in self.magnet_goods)
-        return self.unit_value * self.model.params.oem_contribution_margin / kg if kg > 0 \
-            else 0.0
+        return self.unit_value * self.model.params.oem_contribution_margin / kg if kg > 0 else 0.0
 
     def derived_value(self, g: int) -> float:
         """Derived-demand value of a kilogram of input ``g`` missing from this month's use,
@@ -164,7 +171,7 @@ class OEM(Firm):
         ratio = self.expected(self._ht) / self.expected(self._std)
         if ratio >= 1.0:
             return 0.0
-        return 1.0 - ratio ** self.model.params.armington_elasticity
+        return 1.0 - ratio**self.model.params.armington_elasticity
 
     def purchase_recipe(self) -> dict[int, float]:
         """t bought per unit of each input: :meth:`recipe`, with the share
@@ -184,8 +191,7 @@ class OEM(Firm):
         self.plan_units = self.plan()
         months = self.target_weeks() / WEEKS_PER_MONTH
         for g, a in self.purchase_recipe().items():
-            self.bid_for(book, g, self.plan_units * a, months, self.derived_value(g),
-                         self.use)
+            self.bid_for(book, g, self.plan_units * a, months, self.derived_value(g), self.use)
 
     def produce(self) -> None:
         """Consume inputs for the plan; count lost output; adapt substitution.
@@ -208,10 +214,12 @@ class OEM(Firm):
         ht, std = self._ht, self._std
         sm = self.model.catalog.index["mag_smco"]
         a_ht, a_std, a_sm = r.get(ht, 0.0), r.get(std, 0.0), r.get(sm, 0.0)
-        lace = {g: a for g, a in r.items() if g in (self._ce, self._la) and a > 0
-                and g not in self.recipe0}
-        other = {g: a for g, a in r.items()
-                 if g not in (ht, std, sm) and g not in lace and a > 0}
+        lace = {
+            g: a
+            for g, a in r.items()
+            if g in (self._ce, self._la) and a > 0 and g not in self.recipe0
+        }
+        other = {g: a for g, a in r.items() if g not in (ht, std, sm) and g not in lace and a > 0}
         f_other = 1.0
         for g, a in other.items():
             f_other = min(f_other, self.stock(g).qty / (a * plan)) if plan > 0 else 1.0
@@ -256,8 +264,11 @@ class OEM(Firm):
         was = self.stopped
         self.stopped = plan > 0 and feasible < 0.5 * plan
         if self.stopped and not was:
-            self.model.log_event("line stops", f"{self.name} ({self.region}) short of "
-                                 f"inputs: output {feasible / plan:.0%} of plan")
+            self.model.log_event(
+                "line stops",
+                f"{self.name} ({self.region}) short of "
+                f"inputs: output {feasible / plan:.0%} of plan",
+            )
         elif was and not self.stopped:
             self.model.log_event("line restarts", f"{self.name} ({self.region})")
         if lost > 1e-9 * max(plan, 1):
@@ -265,8 +276,7 @@ class OEM(Firm):
         self._substitute()
 
     @staticmethod
-    def _nd_feasible(H: float, S: float, n_ht: float, n_std: float, q: float,
-                     e: float) -> float:
+    def _nd_feasible(H: float, S: float, n_ht: float, n_std: float, q: float, e: float) -> float:
         """Largest share f (may exceed 1) of the NdFeB requirement (``n_ht``, ``n_std`` t)
         that stocks ``H`` (HT) and ``S`` (standard) cover: HT replaces standard kg for kg;
         standard replaces up to a share ``q`` of the HT requirement at ``1 + e`` kg/kg."""
@@ -291,15 +301,18 @@ class OEM(Firm):
             return
         base = self.base_price
         up = par.substitution_lag_months / self.model.levers.substitution_speed
-        rel = max(self.expected(self._std) / base(self._std),
-                  self.expected(self._ht) / base(self._ht))
-        target = adoption_target(rel, par.substitution_max_share, par.substitution_trigger,
-                                 par.adoption_dispersion)
+        rel = max(
+            self.expected(self._std) / base(self._std), self.expected(self._ht) / base(self._ht)
+        )
+        target = adoption_target(
+            rel, par.substitution_max_share, par.substitution_trigger, par.adoption_dispersion
+        )
         self.sub_share = adopt(self.sub_share, target, up, par.design_life_months)
         dy = self.model.catalog.index["ox_Dy"]
         rel_dy = self.expected(dy) / base(dy) * (1 + self.risk)
-        target = adoption_target(rel_dy, par.dy_free_max_share, par.substitution_trigger,
-                                 par.adoption_dispersion)
+        target = adoption_target(
+            rel_dy, par.dy_free_max_share, par.substitution_trigger, par.adoption_dispersion
+        )
         self.dy_free_share = adopt(self.dy_free_share, target, up, par.design_life_months)
 
 
@@ -322,16 +335,21 @@ class NonMagnetUser(OEM):
         value (Marshall; Hicks 1932: the importance of being unimportant; docs/ODD.md
         7.11). At the default 0.005 and margin 0.2: 40 x the reference price."""
         par = self.model.params
-        return float(self.model.catalog.ref_price[g] / par.non_magnet_ree_cost_share
-                     * par.oem_contribution_margin)
+        return float(
+            self.model.catalog.ref_price[g]
+            / par.non_magnet_ree_cost_share
+            * par.oem_contribution_margin
+        )
 
     def plan_by_good(self) -> dict[int, float]:
         """Planned use per oxide this month, t."""
         par = self.model.params
         growth = (1 + par.non_magnet_growth_per_year) ** (self.model.month_index / 12.0)
         eps = par.final_demand_elasticity
-        return {g: self.base_units * a * growth * (self.expected(g) / self.base_price(g)) ** eps
-                for g, a in self.recipe0.items()}
+        return {
+            g: self.base_units * a * growth * (self.expected(g) / self.base_price(g)) ** eps
+            for g, a in self.recipe0.items()
+        }
 
     def post_orders(self, book) -> None:
         """Bid for each oxide separately."""

@@ -47,8 +47,16 @@ class Recycler(Firm):
 
     stage = "recycling"
 
-    def __init__(self, model, name, region, capacity: float, unit_cost: float,
-                 mix: dict[str, float], magnet_use: float = 0.0):
+    def __init__(
+        self,
+        model,
+        name,
+        region,
+        capacity: float,
+        unit_cost: float,
+        mix: dict[str, float],
+        magnet_use: float = 0.0,
+    ):
         super().__init__(model, name, region, capacity, unit_cost)
         if magnet_use < 0:
             raise ValueError(f"{name}: magnet_use must be >= 0 t/yr, got {magnet_use}")
@@ -58,8 +66,8 @@ class Recycler(Firm):
         self._nd = cat.index["ox_Nd"]
         self.sells = set(self.mix)
         self.magnet_use0 = float(magnet_use)
-        self.use_history: list[float] = []     # region's magnet use, t/month, by step
-        self.eol_t = 0.0                       # end-of-life magnets this month, t
+        self.use_history: list[float] = []  # region's magnet use, t/month, by step
+        self.eol_t = 0.0  # end-of-life magnets this month, t
 
     def post_orders(self, book) -> None:
         """Offer recycled oxide stocks."""
@@ -75,17 +83,20 @@ class Recycler(Firm):
         lag = round(12 * par.magnet_life_years)
         if t >= lag and len(self.use_history) > t - lag:
             return self.use_history[t - lag]
-        return self.magnet_use0 / 12.0 * (1 + par.magnet_use_growth_history) ** (
-            t / 12.0 - par.magnet_life_years)
+        return (
+            self.magnet_use0
+            / 12.0
+            * (1 + par.magnet_use_growth_history) ** (t / 12.0 - par.magnet_life_years)
+        )
 
     def _record_use(self) -> None:
         """Append last month's magnet use of the region's magnet users (t/month)."""
         from agents.oem import OEM, NonMagnetUser
+
         use = 0.0
         for a in self.model.agents_by_type.get(OEM, []):
             if a.region == self.region and not isinstance(a, NonMagnetUser):
-                use += a.output_units * sum(v for g, v in a.recipe().items()
-                                            if g in a.magnet_goods)
+                use += a.output_units * sum(v for g, v in a.recipe().items() if g in a.magnet_goods)
         self.use_history.append(use)
 
     def produce(self) -> None:
@@ -96,9 +107,16 @@ class Recycler(Firm):
             self._record_use()
         rel = self.expected(self._nd) / self.base_price(self._nd)
         self.eol_t = self.end_of_life()
-        feed = self.eol_t * RE_CONTENT * collection_share(
-            rel, par.recycling_share, par.recycling_max_collection,
-            par.recycling_price_elasticity)
+        feed = (
+            self.eol_t
+            * RE_CONTENT
+            * collection_share(
+                rel,
+                par.recycling_share,
+                par.recycling_max_collection,
+                par.recycling_price_elasticity,
+            )
+        )
         q = min(self.capacity / 12, feed) if self.active else 0.0
         for g, share in self.mix.items():
             self.stock(g).add(q * share, 0.0, self.china)

@@ -24,8 +24,16 @@ class Refiner(Firm):
 
     stage = "separation"
 
-    def __init__(self, model, name, region, feeds: list[str], capacity: float,
-                 unit_cost: float, feed_weights: dict[str, float] | None = None):
+    def __init__(
+        self,
+        model,
+        name,
+        region,
+        feeds: list[str],
+        capacity: float,
+        unit_cost: float,
+        feed_weights: dict[str, float] | None = None,
+    ):
         super().__init__(model, name, region, capacity, unit_cost)
         cat = model.catalog
         deposits = [d for f in feeds for d in FEED_CLASSES[f]]
@@ -33,7 +41,7 @@ class Refiner(Firm):
         w = np.array([(feed_weights or {}).get(d, 1.0) for d in deposits], dtype=float)
         self.feed_weights = w / w.sum() if w.sum() > 0 else np.full(len(w), 1 / len(w))
         self.oxide_goods = [cat.index[ox(e)] for e in model.elements]
-        self._feed_content = cat.content[self.feed_goods]     # (feeds, oxides)
+        self._feed_content = cat.content[self.feed_goods]  # (feeds, oxides)
         self.china = region == "CN"
         self.sells = set(self.oxide_goods)
 
@@ -49,7 +57,7 @@ class Refiner(Firm):
         :meth:`Firm.sale_price`), USD/kg."""
         if self.model.policy.floors:
             return np.array([self.sale_price(og) for og in self.oxide_goods])
-        exp, expected = self.exp_price, self.expected      # = sale_price without floors
+        exp, expected = self.exp_price, self.expected  # = sale_price without floors
         return np.array([exp[og] if og in exp else expected(og) for og in self.oxide_goods])
 
     def longrun_oxides(self) -> np.ndarray:
@@ -57,7 +65,7 @@ class Refiner(Firm):
         (:meth:`Firm.longrun_sale_price`, with any floor), USD/kg."""
         if self.model.policy.floors:
             return np.array([self.longrun_sale_price(og) for og in self.oxide_goods])
-        anc, anchor = self.anchor_price, self.anchor   # = longrun_sale_price without floors
+        anc, anchor = self.anchor_price, self.anchor  # = longrun_sale_price without floors
         return np.array([anc[og] if og in anc else anchor(og) for og in self.oxide_goods])
 
     def feed_values(self, oxide: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -69,7 +77,7 @@ class Refiner(Firm):
             oxide = self.expected_oxides()
         exp, expected = self.exp_price, self.expected
         feed = np.array([exp[g] if g in exp else expected(g) for g in self.feed_goods])
-        vals = np.cumsum(self._feed_content * oxide, axis=1)[:, -1]   # sequential sums
+        vals = np.cumsum(self._feed_content * oxide, axis=1)[:, -1]  # sequential sums
         value = vals * self.model.params.separation_recovery - self.unit_cost
         return value, np.maximum(value, 0.0) / np.maximum(feed, 1e-9)
 
@@ -96,7 +104,9 @@ class Refiner(Firm):
         replaced)."""
         if getattr(self, "_basket_of", None) is not self.feed_weights:
             cat = self.model.catalog
-            comp = sum(w * cat.content[g] for w, g in zip(self.feed_weights, self.feed_goods))
+            comp = sum(
+                w * cat.content[g] for w, g in zip(self.feed_weights, self.feed_goods, strict=False)
+            )
             ref = sum(comp[i] * self.base_price(og) for i, og in enumerate(self.oxide_goods))
             self._basket_of, self._basket_comp, self._basket_ref = self.feed_weights, comp, ref
         return self._basket_comp, self._basket_ref
@@ -114,7 +124,7 @@ class Refiner(Firm):
         if oxide is None:
             oxide = self.expected_oxides()
         comp, ref = self._basket()
-        now = np.cumsum(comp * oxide)[-1]          # summed over the oxides in order
+        now = np.cumsum(comp * oxide)[-1]  # summed over the oxides in order
         return now / ref if ref > 0 else 1.0
 
     def value_ratio(self, g: int) -> float:
@@ -125,7 +135,9 @@ class Refiner(Firm):
         """Feed-weighted :meth:`value_ratio` of the current feed mix (oxide basket at
         expected prices less processing, over the expected feed price; 1 = cash breakeven);
         ``oxide`` as in :meth:`basket_index`."""
-        return float(sum(w * r for w, r in zip(self.feed_weights, self.feed_values(oxide)[1])))
+        return float(
+            sum(w * r for w, r in zip(self.feed_weights, self.feed_values(oxide)[1], strict=False))
+        )
 
     def calibrate(self, weights) -> None:
         """Set the base-year feed mix (weights in ``feed_goods`` order, summing to 1)."""
@@ -138,10 +150,11 @@ class Refiner(Firm):
         stocks."""
         oxide = self.expected_oxides()
         plan = self.planned_throughput(oxide)
-        values = self.feed_values(np.array([self.forward_sale_price(og)
-                                            for og in self.oxide_goods]))[0]
+        values = self.feed_values(
+            np.array([self.forward_sale_price(og) for og in self.oxide_goods])
+        )[0]
         cover = self.model.params.inventory_target_weeks / WEEKS_PER_MONTH
-        for w, g, value in zip(self.feed_weights, self.feed_goods, values):
+        for w, g, value in zip(self.feed_weights, self.feed_goods, values, strict=False):
             if w <= 1e-6 or value <= 0:
                 continue
             # derived demand: the feed's oxide-basket value less processing cost
@@ -166,7 +179,7 @@ class Refiner(Firm):
         # feed to crack: first each feed's share of the plan, then any shortfall from the
         # other feeds' stock above their own cover target (best value ratio first)
         take = {}
-        for w, g, fv in zip(self.feed_weights, self.feed_goods, values):
+        for w, g, fv in zip(self.feed_weights, self.feed_goods, values, strict=False):
             s = self.stocks.get(g)
             if s is not None and s.qty > 0 and fv > 0:
                 take[g] = min(s.qty, plan * w)
@@ -197,7 +210,7 @@ class Refiner(Firm):
             cost += q * (self.unit_cost + self.expected(g))
         cm = cm_mass / total_in if total_in > 0 else 0.0
         ca = 1.0 if self.china else (ca_mass / total_in if total_in > 0 else 0.0)
-        for y, g in zip(out, self.oxide_goods):
+        for y, g in zip(out, self.oxide_goods, strict=False):
             self.output_month[g] = y
             if y > 0:
                 self.stock(g).add(y, cm, ca)
@@ -218,5 +231,10 @@ class Refiner(Firm):
         cat = self.model.catalog
         oxide = self.longrun_oxides()
         rec = self.model.params.separation_recovery
-        return max((float(np.dot(cat.content[g], oxide)) * rec - self.unit_cost
-                    - self.anchor(g) for g in self.feed_goods), default=-1e9)
+        return max(
+            (
+                float(np.dot(cat.content[g], oxide)) * rec - self.unit_cost - self.anchor(g)
+                for g in self.feed_goods
+            ),
+            default=-1e9,
+        )

@@ -39,8 +39,9 @@ from agents.government import Government
 RULES = ("fundamentalist", "trend")
 
 
-def storage_reservation_price(expected: float, carrying_per_month: float,
-                              horizon_months: float) -> float:
+def storage_reservation_price(
+    expected: float, carrying_per_month: float, horizon_months: float
+) -> float:
     """Highest price at which holding a kilogram for ``horizon_months`` still pays:
     ``expected x exp(-carrying_per_month x horizon_months)`` (competitive storage, Williams
     and Wright 1991: stock is held while the discounted expected price exceeds the price
@@ -48,9 +49,14 @@ def storage_reservation_price(expected: float, carrying_per_month: float,
     return float(expected * math.exp(-carrying_per_month * horizon_months))
 
 
-def mean_variance_share(expected: float, price: float, carrying_per_month: float,
-                        horizon_months: float, risk_aversion: float,
-                        variance_per_month: float) -> float:
+def mean_variance_share(
+    expected: float,
+    price: float,
+    carrying_per_month: float,
+    horizon_months: float,
+    risk_aversion: float,
+    variance_per_month: float,
+) -> float:
     """Share of the capital budget held in stock (0-1): the Brock and Hommes (1998)
     mean-variance demand ``x / (a x sigma^2)`` for the expected log return over the horizon
     net of carrying cost, ``x = ln(expected / price) - carrying x h``, with ``sigma^2 =
@@ -111,7 +117,7 @@ class Stockholder(Firm):
         self.history: list[float] = []
         self.variance = 0.0
         self._last_forecasts: np.ndarray | None = None
-        self.expected(self.good)             # registers the good for expectations
+        self.expected(self.good)  # registers the good for expectations
 
     # ----------------------------------------------------------------- expectations
     def rule_forecasts(self, months: float) -> np.ndarray:
@@ -123,8 +129,9 @@ class Stockholder(Firm):
         p = self.history[-1]
         k = min(int(round(par.trend_window_months)), len(self.history) - 1)
         trend = math.log(p / self.history[-1 - k]) / k if k > 0 else 0.0
-        return np.array([self.anchor(self.good),
-                         p * math.exp(par.trend_extrapolation * trend * months)])
+        return np.array(
+            [self.anchor(self.good), p * math.exp(par.trend_extrapolation * trend * months)]
+        )
 
     def update_expectations(self) -> None:
         """Adaptive expectations and anchor (:meth:`Firm.update_expectations`), then the
@@ -143,7 +150,7 @@ class Stockholder(Firm):
             self.variance = eta * self.variance + (1 - eta) * r * r if self.variance else r * r
         if self._last_forecasts is not None:
             err = 100.0 * (math.log(p) - np.log(self._last_forecasts))
-            self.fitness = eta * self.fitness - (1 - eta) * err ** 2
+            self.fitness = eta * self.fitness - (1 - eta) * err**2
             self.weights = switching_weights(self.fitness, par.switching_intensity)
         self.history.append(p)
         keep = int(round(par.trend_window_months)) + 1
@@ -153,7 +160,9 @@ class Stockholder(Firm):
     def expected_price(self) -> float:
         """Expected price over the holding horizon: the rule forecasts weighted by the
         rule shares, USD/kg."""
-        return float(self.weights @ self.rule_forecasts(self.model.params.speculator_horizon_months))
+        return float(
+            self.weights @ self.rule_forecasts(self.model.params.speculator_horizon_months)
+        )
 
     # ----------------------------------------------------------------- decisions
     def target_stock(self) -> float:
@@ -163,9 +172,14 @@ class Stockholder(Firm):
             return 0.0
         par = self.model.params
         p = self.history[-1]
-        share = mean_variance_share(self.expected_price(), p, par.carrying_cost_per_month,
-                                    par.speculator_horizon_months, par.speculator_risk_aversion,
-                                    self.variance)
+        share = mean_variance_share(
+            self.expected_price(),
+            p,
+            par.carrying_cost_per_month,
+            par.speculator_horizon_months,
+            par.speculator_risk_aversion,
+            self.variance,
+        )
         return share * self.capital_usd / (p * 1000.0)
 
     def post_orders(self, book) -> None:
@@ -179,8 +193,9 @@ class Stockholder(Firm):
         par = self.model.params
         s = self.stock(self.good)
         gap = self.target_stock() - s.qty
-        price = storage_reservation_price(self.expected_price(), par.carrying_cost_per_month,
-                                          par.speculator_horizon_months)
+        price = storage_reservation_price(
+            self.expected_price(), par.carrying_cost_per_month, par.speculator_horizon_months
+        )
         q = abs(gap) / par.inventory_adjust_months
         if gap > 1e-9:
             book.bid(self, self.good, self.ridx, q, price)
@@ -223,7 +238,7 @@ class StateReserve(Government):
         self.bought_t: dict[int, float] = {}
         self.spent_usd = 0.0
         self._pending: list[tuple[int, int, float]] = []
-        self._support: dict[tuple[int, int], float] = {}   # (programme, good) -> USD/kg
+        self._support: dict[tuple[int, int], float] = {}  # (programme, good) -> USD/kg
         # the goods of the region's mandates are priced from the start (the base-year
         # warm-up sets their expectations to the region's market), so a programme's
         # support price is a market price, not the catalogue reference
@@ -258,22 +273,32 @@ class StateReserve(Government):
             price = self.expected(g)
             ref = cat.ref_price[g]
             if s.qty > 0 and (price > par.stockpile_release_multiple * ref or short):
-                book.offer(self, g, self.ridx, s.qty / par.stockpile_release_months, price,
-                           s.cm, s.ca)
+                book.offer(
+                    self, g, self.ridx, s.qty / par.stockpile_release_months, price, s.cm, s.ca
+                )
             target = months * use
             if target > s.qty and price < par.stockpile_buy_multiple * ref:
-                book.bid(self, g, self.ridx, (target - s.qty) / par.stockpile_fill_months,
-                         par.stockpile_buy_multiple * ref)
+                book.bid(
+                    self,
+                    g,
+                    self.ridx,
+                    (target - s.qty) / par.stockpile_fill_months,
+                    par.stockpile_buy_multiple * ref,
+                )
             held.add(g)
         self._pending = []
         for i, m in pol.state_purchase_programmes(self.region):
             gs = pol.goods_of(m)
             start, end = pol.measure_steps(i)
             span = max(end - start, 1)
-            w = np.array([model.base_use[g, self.ridx] * (cat.ref_price[g] if m.budget_usd
-                                                          else 1.0) for g in gs])
+            w = np.array(
+                [
+                    model.base_use[g, self.ridx] * (cat.ref_price[g] if m.budget_usd else 1.0)
+                    for g in gs
+                ]
+            )
             w = w / w.sum() if w.sum() > 0 else np.full(len(gs), 1.0 / len(gs))
-            for g, share in zip(gs, w):
+            for g, share in zip(gs, w, strict=False):
                 held.add(g)
                 # support price: fixed when the programme starts (a buffer stock buys at
                 # or below its support price, Newbery and Stiglitz 1981), so the reserve's
@@ -284,8 +309,7 @@ class StateReserve(Government):
                     remaining = m.budget_usd - self.bought_usd.get(i, 0.0)
                     q = min(m.budget_usd / span, max(remaining, 0.0)) * share / (bid * 1000.0)
                 else:
-                    q = min(m.tonnes / span,
-                            max(m.tonnes - self.bought_t.get(i, 0.0), 0.0)) * share
+                    q = min(m.tonnes / span, max(m.tonnes - self.bought_t.get(i, 0.0), 0.0)) * share
                 if q > 1e-9:
                     book.bid(self, g, self.ridx, q, bid)
                     self._pending.append((i, g, bid))

@@ -43,13 +43,24 @@ except ImportError:  # pragma: no cover - solara-server not installed (headless 
 log = logging.getLogger("ree.app")
 if os.environ.get("SERVER_NAME", "localhost") not in ("localhost", "127.0.0.1", "::1"):
     # `solara run --host X` sets SERVER_NAME; the app has no authentication
-    log.warning("serving on %s: anyone who can reach it can run models; use --host 127.0.0.1",
-                os.environ["SERVER_NAME"])
+    log.warning(
+        "serving on %s: anyone who can reach it can run models; use --host 127.0.0.1",
+        os.environ["SERVER_NAME"],
+    )
 
 from app.page import DEFAULT_SPEED, SPEEDS, Page  # noqa: E402
 from app.session import Session, lever_events  # noqa: E402
 from app.settings import CONTROLS, DEFAULT_SCENARIO, Settings  # noqa: E402
 from app.widget import EChart  # noqa: E402
 
-__all__ = ["CONTROLS", "DEFAULT_SCENARIO", "DEFAULT_SPEED", "SPEEDS", "EChart", "Page",
-           "Session", "Settings", "lever_events"]
+__all__ = [
+    "CONTROLS",
+    "DEFAULT_SCENARIO",
+    "DEFAULT_SPEED",
+    "SPEEDS",
+    "EChart",
+    "Page",
+    "Session",
+    "Settings",
+    "lever_events",
+]

@@ -50,9 +50,14 @@ DEFAULT_SPEED = "fast"
 
 
 @solara.component
-def Transport(session: solara.Reactive[Session], version: solara.Reactive[int],
-              playing: solara.Reactive[bool], speed: solara.Reactive[str],
-              error: solara.Reactive[str | None], reset: Callable):
+def Transport(
+    session: solara.Reactive[Session],
+    version: solara.Reactive[int],
+    playing: solara.Reactive[bool],
+    speed: solara.Reactive[str],
+    error: solara.Reactive[str | None],
+    reset: Callable,
+):
     """Play, pause, step, reset, speed; the current month and the frame timing."""
     _ = version.value  # read: re-render when a frame bumps it
     sess = session.value
@@ -93,27 +98,45 @@ def Transport(session: solara.Reactive[Session], version: solara.Reactive[int],
 
     m = sess.model
     with solara.Row(classes=["ree-transport"], style="align-items: center; gap: 8px"):
-        solara.Button("Pause" if playing.value else "Play",
-                      icon_name="mdi-pause" if playing.value else "mdi-play",
-                      color="primary", disabled=sess.done,
-                      on_click=lambda: playing.set(not playing.value), classes=["ree-play"])
-        solara.Button("Step", icon_name="mdi-step-forward", outlined=True,
-                      disabled=playing.value or sess.done, on_click=step_once,
-                      classes=["ree-step"])
-        solara.Button("Reset", icon_name="mdi-restore", outlined=True, on_click=reset,
-                      classes=["ree-reset"])
+        solara.Button(
+            "Pause" if playing.value else "Play",
+            icon_name="mdi-pause" if playing.value else "mdi-play",
+            color="primary",
+            disabled=sess.done,
+            on_click=lambda: playing.set(not playing.value),
+            classes=["ree-play"],
+        )
+        solara.Button(
+            "Step",
+            icon_name="mdi-step-forward",
+            outlined=True,
+            disabled=playing.value or sess.done,
+            on_click=step_once,
+            classes=["ree-step"],
+        )
+        solara.Button(
+            "Reset", icon_name="mdi-restore", outlined=True, on_click=reset, classes=["ree-reset"]
+        )
         with solara.Tooltip(SPEEDS[speed.value].help if speed.value in SPEEDS else ""):
-            solara.ToggleButtonsSingle(value=speed, values=list(SPEEDS), dense=True,
-                                       classes=["ree-speed"])
+            solara.ToggleButtonsSingle(
+                value=speed, values=list(SPEEDS), dense=True, classes=["ree-speed"]
+            )
         month = sess.last_month
-        solara.HTML(tag="span", classes=["ree-date"], unsafe_innerHTML=html.escape(
-            f"{month}" if month else f"{m.start} (not started)"))
-        solara.Text(f"month {m.steps} of {m.months} · {sess.settings.scenario}, "
-                    f"seed {sess.settings.seed}", classes=["ree-muted", "ree-progress"])
+        solara.HTML(
+            tag="span",
+            classes=["ree-date"],
+            unsafe_innerHTML=html.escape(f"{month}" if month else f"{m.start} (not started)"),
+        )
+        solara.Text(
+            f"month {m.steps} of {m.months} · {sess.settings.scenario}, seed {sess.settings.seed}",
+            classes=["ree-muted", "ree-progress"],
+        )
         if sess.frames:  # the frame before this render (this one is still being drawn)
             n, step_ms, redraw_ms = sess.frames[-1]
-            timing = (f"last frame: {n} month{'s' if n != 1 else ''} stepped in {step_ms:.0f} ms"
-                      f" + redrawn in {redraw_ms:.0f} ms")
+            timing = (
+                f"last frame: {n} month{'s' if n != 1 else ''} stepped in {step_ms:.0f} ms"
+                f" + redrawn in {redraw_ms:.0f} ms"
+            )
         else:
             timing = "last frame: -"
         solara.Text(timing, classes=["ree-muted", "ree-timing"])
@@ -147,14 +170,23 @@ def Dashboard(session: solara.Reactive[Session], version: solara.Reactive[int]):
             Chart(opts["capacity"], height="300px")
         with solara.Div(classes=["ree-card"]):
             Chart(opts["flows"], height="330px")
-            solara.ToggleButtonsSingle(value=group, values=["magnets", "oxides"],
-                                       on_value=set_group, dense=True,
-                                       classes=["ree-flow-group"], style="margin: 0 0 4px 8px")
+            solara.ToggleButtonsSingle(
+                value=group,
+                values=["magnets", "oxides"],
+                on_value=set_group,
+                dense=True,
+                classes=["ree-flow-group"],
+                style="margin: 0 0 4px 8px",
+            )
         with solara.Div(classes=["ree-card"]), solara.Div(classes=["ree-log"]):
-            solara.HTML(tag="h4", unsafe_innerHTML=f"Event log ({n_events} events, newest "
-                        "first): policy measures and emergent events")
-            solara.Checkbox(label="policy measures only", value=policy_only,
-                            on_value=set_policy_only)
+            solara.HTML(
+                tag="h4",
+                unsafe_innerHTML=f"Event log ({n_events} events, newest "
+                "first): policy measures and emergent events",
+            )
+            solara.Checkbox(
+                label="policy measures only", value=policy_only, on_value=set_policy_only
+            )
             solara.HTML(tag="div", unsafe_innerHTML=log_html, classes=["ree-events-box"])
         with solara.Div(classes=["ree-card"]):
             Chart(opts["lost"], height="280px")

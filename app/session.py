@@ -47,13 +47,19 @@ def lever_events(settings: Settings, model: RareEarthModel) -> list[dict]:
     for key, text in texts.items():
         if key in changed:
             val = changed[key]
-            out.append((at(lv.start), text(val) if val is not None else
-                        f"{key.replace('_', ' ')}: back to the scenario's schedule"))
+            out.append(
+                (
+                    at(lv.start),
+                    text(val)
+                    if val is not None
+                    else f"{key.replace('_', ' ')}: back to the scenario's schedule",
+                )
+            )
     special = {*texts, "substitution_speed", "truce_start", "truce_months", "start"}
     for c in CONTROLS:  # levers without a text of their own: "<label> set to <value>"
         if c.field in changed and c.field not in special:
             val = changed[c.field]
-            shown = ("as scheduled" if val is None else f"{val * c.scale:g} {c.unit}".strip())
+            shown = "as scheduled" if val is None else f"{val * c.scale:g} {c.unit}".strip()
             out.append((at(lv.start), f"{c.label} set to {shown}"))
     if "substitution_speed" in changed:
         out.append((0, f"substitution speed x{lv.substitution_speed:g} for the whole run"))
@@ -61,8 +67,11 @@ def lever_events(settings: Settings, model: RareEarthModel) -> list[dict]:
         t0 = at(lv.truce_start)
         out.append((t0, f"US-China tariff truce begins ({lv.truce_months} months)"))
         out.append((t0 + lv.truce_months, "US-China tariff truce ends"))
-    return [{"date": str(model.start + k), "step": k, "kind": "lever", "text": f"{t} (lever)"}
-            for k, t in sorted(out, key=lambda e: e[0]) if 0 <= k < model.months]
+    return [
+        {"date": str(model.start + k), "step": k, "kind": "lever", "text": f"{t} (lever)"}
+        for k, t in sorted(out, key=lambda e: e[0])
+        if 0 <= k < model.months
+    ]
 
 
 class Session:
@@ -74,8 +83,9 @@ class Session:
 
     def __init__(self, settings: Settings):
         self.settings = settings
-        self.model = RareEarthModel(settings.scenario, seed=settings.seed,
-                                    overrides=settings.overrides() or None)
+        self.model = RareEarthModel(
+            settings.scenario, seed=settings.seed, overrides=settings.overrides() or None
+        )
         m = self.model
         self.lock = threading.RLock()
         self.months = [str(m.start + i) for i in range(m.months)]
@@ -129,9 +139,17 @@ class Session:
         """Read what the steps since the last call added (incremental reads only)."""
         m = self.model
         first, last = self.read, m.steps  # steps first..last-1 are new
-        df = m.recorder.frame(since_step=first, metrics=(
-            "capacity", "china_content_12m", "licence_applications", "licence_approvals",
-            "licence_delay", "value_added_lost"))
+        df = m.recorder.frame(
+            since_step=first,
+            metrics=(
+                "capacity",
+                "china_content_12m",
+                "licence_applications",
+                "licence_approvals",
+                "licence_delay",
+                "value_added_lost",
+            ),
+        )
         steps = df["step"].to_numpy()
         metric = df["metric"].to_numpy(dtype=object)
         good = df["good"].to_numpy(dtype=object)
@@ -167,10 +185,10 @@ class Session:
         # last month's cross-border flows of magnets and oxides, t/month
         fl = m.last_flows.sum(axis=3)
         self.flows = {"magnets": fl[self._mag].sum(axis=0), "oxides": fl[self._ox].sum(axis=0)}
-        new = list(m.events[self._n_events:])
+        new = list(m.events[self._n_events :])
         self._n_events = len(m.events)
         due = [e for e in self._levers_pending if e["step"] < last]
-        self._levers_pending = self._levers_pending[len(due):]
+        self._levers_pending = self._levers_pending[len(due) :]
         self.events.extend(sorted(due + new, key=lambda e: e["step"]))  # stable
         self.read = last
 

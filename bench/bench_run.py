@@ -54,11 +54,13 @@ def bench(firms: int | None, months: int | None) -> dict:
     def sized(c, *a, **k):
         cols.append(len(c))
         return inner(c, *a, **k)
+
     lp.fn = sized
     try:
         t0 = time.process_time()
-        m = RareEarthModel("controls-2025", seed=0, months=months,
-                           overrides={"firms": firms} if firms else None)
+        m = RareEarthModel(
+            "controls-2025", seed=0, months=months, overrides={"firms": firms} if firms else None
+        )
         build = time.process_time() - t0
         clear.cpu = lp.cpu = 0.0
         cols.clear()
@@ -68,34 +70,54 @@ def bench(firms: int | None, months: int | None) -> dict:
     finally:
         model_mod.clear, market.linprog = clear.fn, inner
     n = m.steps
-    return {"firms": firms or "default", "agents": len(m.agents), "months": n,
-            "build_s": build, "step_ms": 1000 * run / n, "clear_ms": 1000 * clear.cpu / n,
-            "lp_ms": 1000 * lp.cpu / n, "lp_cols": int(np.mean(cols)) if cols else 0}
+    return {
+        "firms": firms or "default",
+        "agents": len(m.agents),
+        "months": n,
+        "build_s": build,
+        "step_ms": 1000 * run / n,
+        "clear_ms": 1000 * clear.cpu / n,
+        "lp_ms": 1000 * lp.cpu / n,
+        "lp_cols": int(np.mean(cols)) if cols else 0,
+    }
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--firms", type=int, nargs="*", default=[1000, 10000],
-                    help="firm counts besides the default scale (50 to 10,000)")
+    ap.add_argument(
+        "--firms",
+        type=int,
+        nargs="*",
+        default=[1000, 10000],
+        help="firm counts besides the default scale (50 to 10,000)",
+    )
     ap.add_argument("--months", type=int, default=12, help="months per configuration")
-    ap.add_argument("--full", action="store_true",
-                    help="run the default scale over the whole horizon (144 months)")
+    ap.add_argument(
+        "--full",
+        action="store_true",
+        help="run the default scale over the whole horizon (144 months)",
+    )
     args = ap.parse_args()
     rows = []
     for firms in [None, *args.firms]:
         r = bench(firms, None if (args.full and firms is None) else args.months)
         rows.append(r)
-        print(f"firms={r['firms']} agents={r['agents']} months={r['months']} "
-              f"build={r['build_s']:.2f}s step={r['step_ms']:.1f} ms/month "
-              f"clear={r['clear_ms']:.1f} ms/month (LP {r['lp_ms']:.1f} ms, "
-              f"{r['lp_cols']} columns)", flush=True)
+        print(
+            f"firms={r['firms']} agents={r['agents']} months={r['months']} "
+            f"build={r['build_s']:.2f}s step={r['step_ms']:.1f} ms/month "
+            f"clear={r['clear_ms']:.1f} ms/month (LP {r['lp_ms']:.1f} ms, "
+            f"{r['lp_cols']} columns)",
+            flush=True,
+        )
     if len(rows) >= 2:
         x = np.array([r["agents"] for r in rows], dtype=float)
         for key in ("step_ms", "clear_ms"):
             y = np.array([r[key] for r in rows])
             slope, icpt = np.polyfit(x, y, 1)
-            print(f"{key}: {slope:.3f} ms/month per agent added "
-                  f"(intercept {icpt:.1f} ms/month, least squares over {len(rows)} scales)")
+            print(
+                f"{key}: {slope:.3f} ms/month per agent added "
+                f"(intercept {icpt:.1f} ms/month, least squares over {len(rows)} scales)"
+            )
 
 
 if __name__ == "__main__":

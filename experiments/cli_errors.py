@@ -22,8 +22,12 @@ try:  # typer >= 0.22 carries its own copy of click
 except ImportError:  # pragma: no cover - typer with click as a dependency
     from click import exceptions as _cx
 
-_LIMITS = {"greater_than_equal": ">=", "greater_than": ">", "less_than_equal": "<=",
-           "less_than": "<"}
+_LIMITS = {
+    "greater_than_equal": ">=",
+    "greater_than": ">",
+    "less_than_equal": "<=",
+    "less_than": "<",
+}
 
 
 #: What an option accepts when its range is checked later, against something the command
@@ -94,23 +98,35 @@ def usage_error_line(exc, where: str = "") -> str:
     elif isinstance(exc, _cx.BadParameter):
         what = f"{name}: {exc.message}" if name else exc.message
     elif isinstance(exc, _cx.NoSuchOption):
-        known = sorted({o for p in (ctx.command.params if ctx else []) for o in
-                        getattr(p, "opts", []) + getattr(p, "secondary_opts", [])
-                        if o.startswith("--")})
-        close = difflib.get_close_matches(exc.option_name.lstrip("-"),
-                                          [o[2:] for o in known], n=2, cutoff=0.6)
+        known = sorted(
+            {
+                o
+                for p in (ctx.command.params if ctx else [])
+                for o in getattr(p, "opts", []) + getattr(p, "secondary_opts", [])
+                if o.startswith("--")
+            }
+        )
+        close = difflib.get_close_matches(
+            exc.option_name.lstrip("-"), [o[2:] for o in known], n=2, cutoff=0.6
+        )
         what = f"no such option {exc.option_name}"
         if close:
             what += f"; did you mean {' or '.join('--' + c for c in close)}?"
     elif isinstance(exc, _cx.BadOptionUsage) and "requires an argument" in exc.message:
         what = f"{exc.option_name} needs a value"
-    elif ctx is not None and hasattr(ctx.command, "commands") and \
-            exc.message.startswith("No such command"):
+    elif (
+        ctx is not None
+        and hasattr(ctx.command, "commands")
+        and exc.message.startswith("No such command")
+    ):
         word = exc.message.split("'")[1] if "'" in exc.message else ""
         names = sorted(ctx.command.commands)
         close = difflib.get_close_matches(word, names, n=1, cutoff=0.6)
-        what = f"no such command {word!r}; " + (f"did you mean {close[0]!r}? " if close else "") \
+        what = (
+            f"no such command {word!r}; "
+            + (f"did you mean {close[0]!r}? " if close else "")
             + f"allowed: {', '.join(names)}"
+        )
     else:
         msg = exc.format_message()
         what = msg[:1].lower() + msg[1:].rstrip(".")
@@ -131,7 +147,7 @@ def error_line(message: str, what: str = "", group: str = "") -> str:
     words = ctx.command_path.split()[1:] if ctx is not None else []
     if group and words[:1] != [group]:  # the group's app invoked on its own (tests, API)
         words.insert(0, group)
-    path = " ".join(["ree", *words])   # the program's name, whatever click calls the root
+    path = " ".join(["ree", *words])  # the program's name, whatever click calls the root
     head = what[:1].lower() + what[1:] if what else ""
     return f"{path}: error: {head + ': ' if head else ''}{message}"
 
@@ -157,6 +173,7 @@ class OneLineErrors(TyperGroup):
     def make_context(self, info_name, args, parent=None, **extra):
         def where():
             return f"{parent.command_path} {info_name}" if parent else str(info_name)
+
         return self._one_line(where, super().make_context, info_name, args, parent, **extra)
 
     def resolve_command(self, ctx, args):
@@ -168,4 +185,5 @@ class OneLineErrors(TyperGroup):
         def where():
             sub = ctx.meta.get(self._SUB)
             return f"{ctx.command_path} {sub}" if sub else ctx.command_path
+
         return self._one_line(where, super().invoke, ctx)

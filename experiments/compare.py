@@ -18,8 +18,15 @@ import pandas as pd
 
 from experiments.tables import round_frame
 
-__all__ = ["COMPARE_FILES", "RunFolder", "RunFolderError", "compare_to_folder",
-           "comparison_table", "load_run", "overlay_figure"]
+__all__ = [
+    "COMPARE_FILES",
+    "RunFolder",
+    "RunFolderError",
+    "compare_to_folder",
+    "comparison_table",
+    "load_run",
+    "overlay_figure",
+]
 
 #: Files a run folder must hold to be compared.
 NEEDED = ("manifest.json", "summary.json", "timeseries.parquet")
@@ -28,10 +35,14 @@ NEEDED = ("manifest.json", "summary.json", "timeseries.parquet")
 COMPARE_FILES = {"comparison.csv", "comparison.png", "comparison.json"}
 
 #: Cumulative money outcomes of ``summary.json["accounts"]`` (USD; shown in bn USD).
-ACCOUNT_KEYS = {"value_added_lost": "value added lost", "buyer_extra_cost": "buyers' extra cost",
-                "tariff_revenue": "tariff revenue", "export_duty_revenue": "export duty revenue",
-                "floor_offtake_cost": "price floors and offtakes",
-                "stockpile_purchase_cost": "stockpile purchases"}
+ACCOUNT_KEYS = {
+    "value_added_lost": "value added lost",
+    "buyer_extra_cost": "buyers' extra cost",
+    "tariff_revenue": "tariff revenue",
+    "export_duty_revenue": "export duty revenue",
+    "floor_offtake_cost": "price floors and offtakes",
+    "stockpile_purchase_cost": "stockpile purchases",
+}
 
 
 class RunFolderError(ValueError):
@@ -77,28 +88,37 @@ def load_run(folder: str | Path, which: str = "RUN") -> RunFolder:
     missing = [n for n in NEEDED if not (p / n).is_file()]
     if missing:
         seeds = sorted(q.name for q in p.glob("seed-*") if (q / "manifest.json").is_file())
-        hint = (f"it holds the runs of ree run --seeds ({', '.join(seeds[:4])}"
-                f"{', ...' if len(seeds) > 4 else ''}); give one of them, e.g. {p / seeds[0]}"
-                if seeds else "give a folder written by ree run --out NEW_FOLDER")
-        raise RunFolderError(f"{which} {p} is not a `ree run` output folder (missing "
-                             f"{', '.join(missing)}); {hint}")
+        hint = (
+            f"it holds the runs of ree run --seeds ({', '.join(seeds[:4])}"
+            f"{', ...' if len(seeds) > 4 else ''}); give one of them, e.g. {p / seeds[0]}"
+            if seeds
+            else "give a folder written by ree run --out NEW_FOLDER"
+        )
+        raise RunFolderError(
+            f"{which} {p} is not a `ree run` output folder (missing {', '.join(missing)}); {hint}"
+        )
     read = {}
     for name in ("manifest.json", "summary.json"):
         try:
             read[name] = json.loads((p / name).read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
-            raise RunFolderError(f"{which} {p / name}: cannot read it ({exc}); run ree run "
-                                 f"--out {p} again") from None
+            raise RunFolderError(
+                f"{which} {p / name}: cannot read it ({exc}); run ree run --out {p} again"
+            ) from None
         if not isinstance(read[name], dict):
-            raise RunFolderError(f"{which} {p / name}: not a JSON object; run ree run "
-                                 f"--out {p} again")
+            raise RunFolderError(
+                f"{which} {p / name}: not a JSON object; run ree run --out {p} again"
+            )
     manifest, summ = read["manifest.json"], read["summary.json"]
     if not outcomes(summ):
-        raise RunFolderError(f"{which} {p / 'summary.json'}: holds none of the outcomes "
-                             f"ree run prints (keys {sorted(summ)[:6]}); run ree run "
-                             f"--out {p} again")
-    label = run_title(str(manifest.get("scenario", p.name)), manifest.get("seed", "?"),
-                      manifest.get("overrides"))
+        raise RunFolderError(
+            f"{which} {p / 'summary.json'}: holds none of the outcomes "
+            f"ree run prints (keys {sorted(summ)[:6]}); run ree run "
+            f"--out {p} again"
+        )
+    label = run_title(
+        str(manifest.get("scenario", p.name)), manifest.get("seed", "?"), manifest.get("overrides")
+    )
     return RunFolder(p, manifest, summ, label)
 
 
@@ -126,8 +146,13 @@ def outcomes(summ: dict) -> list[tuple[str, str, float]]:
             if k in acc:
                 rows.append((f"{region}: {name}, cumulative", "bn USD", acc[k] / 1e9))
         if "value_added_lost_pct_gdp_peak_12m" in acc:
-            rows.append((f"{region}: value added lost, worst 12 months", "% of GDP",
-                         acc["value_added_lost_pct_gdp_peak_12m"]))
+            rows.append(
+                (
+                    f"{region}: value added lost, worst 12 months",
+                    "% of GDP",
+                    acc["value_added_lost_pct_gdp_peak_12m"],
+                )
+            )
     for region, v in (summ.get("china_content_12m_last") or {}).items():
         rows.append((f"{region}: China-origin share of magnets, last 12 months", "share", v))
     for stage, v in (summ.get("capacity_built_outside_china_t_yr") or {}).items():
@@ -165,10 +190,19 @@ def comparison_table(a: RunFolder, b: RunFolder) -> pd.DataFrame:
     for o, u in keys:
         x, y = float(va.get((o, u), math.nan)), float(vb.get((o, u), math.nan))
         d = y - x
-        rows.append({"outcome": o, "unit": u, "run_a": x, "run_b": y, "difference": d,
-                     "change_pct": change_pct(x, y)})
-    return pd.DataFrame(rows, columns=["outcome", "unit", "run_a", "run_b", "difference",
-                                       "change_pct"])
+        rows.append(
+            {
+                "outcome": o,
+                "unit": u,
+                "run_a": x,
+                "run_b": y,
+                "difference": d,
+                "change_pct": change_pct(x, y),
+            }
+        )
+    return pd.DataFrame(
+        rows, columns=["outcome", "unit", "run_a", "run_b", "difference", "change_pct"]
+    )
 
 
 def overlay_figure(a: RunFolder, b: RunFolder):
@@ -179,6 +213,7 @@ def overlay_figure(a: RunFolder, b: RunFolder):
         a matplotlib Figure (3 x 3 panels), title naming both runs.
     """
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -191,15 +226,19 @@ def overlay_figure(a: RunFolder, b: RunFolder):
         months = pd.Index(sorted(ts["date"].unique()), name="date")
         one = {}
         for _key, label, metric, good, region, partner, div in HEADLINE:
-            rows = ts[(ts["metric"] == metric) & (ts["good"] == good)
-                      & (ts["region"] == region) & (ts["partner"] == partner)]
+            rows = ts[
+                (ts["metric"] == metric)
+                & (ts["good"] == good)
+                & (ts["region"] == region)
+                & (ts["partner"] == partner)
+            ]
             s = rows.set_index("date")["value"] / div
             if metric not in ("price", "price_outside_china_weighted"):
                 s = s.groupby(level=0).sum().reindex(months, fill_value=0.0)  # flows: 0 if none
             one[label] = s
         series.append(one)
     fig, axes = plt.subplots(3, 3, figsize=(15, 10), sharex=True)
-    for ax, (_key, label, metric, *_rest) in zip(axes.ravel(), HEADLINE):
+    for ax, (_key, label, metric, *_rest) in zip(axes.ravel(), HEADLINE, strict=False):
         for one, style, name in ((series[0], "-", "A"), (series[1], "--", "B")):
             s = one[label]
             if len(s):
@@ -214,8 +253,9 @@ def overlay_figure(a: RunFolder, b: RunFolder):
     return fig
 
 
-def compare_to_folder(run_a: str | Path, run_b: str | Path, out: str | Path
-                      ) -> tuple[pd.DataFrame, RunFolder, RunFolder]:
+def compare_to_folder(
+    run_a: str | Path, run_b: str | Path, out: str | Path
+) -> tuple[pd.DataFrame, RunFolder, RunFolder]:
     """Compare two run folders and write ``comparison.csv`` (:func:`comparison_table`,
     floats to 6 significant digits), ``comparison.png`` (:func:`overlay_figure`) and
     ``comparison.json`` (the two folders, their scenarios and seeds) into ``out``,
@@ -231,8 +271,7 @@ def compare_to_folder(run_a: str | Path, run_b: str | Path, out: str | Path
     from experiments.runs import check_output_folder, new_staging_folder, publish_folder
 
     a, b = load_run(run_a, "RUN_A"), load_run(run_b, "RUN_B")
-    out = check_output_folder(out, allowed=COMPARE_FILES,
-                              required=frozenset({"comparison.json"}))
+    out = check_output_folder(out, allowed=COMPARE_FILES, required=frozenset({"comparison.json"}))
     table = comparison_table(a, b)
     tmp = new_staging_folder(out)
     try:
@@ -240,12 +279,24 @@ def compare_to_folder(run_a: str | Path, run_b: str | Path, out: str | Path
         fig = overlay_figure(a, b)
         fig.savefig(tmp / "comparison.png", dpi=100)
         plt.close(fig)
-        (tmp / "comparison.json").write_text(json.dumps(
-            {"run_a": {"folder": str(a.path.resolve()), "label": a.label,
-                       "scenario_hash": a.manifest.get("scenario_hash")},
-             "run_b": {"folder": str(b.path.resolve()), "label": b.label,
-                       "scenario_hash": b.manifest.get("scenario_hash")},
-             "difference": "run_b - run_a"}, indent=2))
+        (tmp / "comparison.json").write_text(
+            json.dumps(
+                {
+                    "run_a": {
+                        "folder": str(a.path.resolve()),
+                        "label": a.label,
+                        "scenario_hash": a.manifest.get("scenario_hash"),
+                    },
+                    "run_b": {
+                        "folder": str(b.path.resolve()),
+                        "label": b.label,
+                        "scenario_hash": b.manifest.get("scenario_hash"),
+                    },
+                    "difference": "run_b - run_a",
+                },
+                indent=2,
+            )
+        )
         publish_folder(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

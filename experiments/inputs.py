@@ -11,12 +11,22 @@ import codecs
 from pathlib import Path
 from typing import Any
 
-__all__ = ["InputFileError", "check_end", "last_data_month",
-           "levers_never_apply", "load_scenario_input", "read_text_file",
-           "scenario_with_overrides"]
+__all__ = [
+    "InputFileError",
+    "check_end",
+    "last_data_month",
+    "levers_never_apply",
+    "load_scenario_input",
+    "read_text_file",
+    "scenario_with_overrides",
+]
 
-_BOMS = ((codecs.BOM_UTF32_LE, "UTF-32"), (codecs.BOM_UTF32_BE, "UTF-32"),
-         (codecs.BOM_UTF16_LE, "UTF-16"), (codecs.BOM_UTF16_BE, "UTF-16"))
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "UTF-32"),
+    (codecs.BOM_UTF32_BE, "UTF-32"),
+    (codecs.BOM_UTF16_LE, "UTF-16"),
+    (codecs.BOM_UTF16_BE, "UTF-16"),
+)
 
 
 class InputFileError(ValueError):
@@ -44,11 +54,15 @@ def read_text_file(path: str | Path) -> str:
     except UnicodeDecodeError as exc:
         for bom, name in _BOMS:
             if data.startswith(bom):
-                raise InputFileError(f"{p} is {name} text, not UTF-8; save it as UTF-8 (with "
-                                     "or without a byte-order mark)") from None
-        raise InputFileError(f"{p} is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset "
-                             f"{exc.start}); save it as UTF-8 (with or without a byte-order "
-                             "mark)") from None
+                raise InputFileError(
+                    f"{p} is {name} text, not UTF-8; save it as UTF-8 (with "
+                    "or without a byte-order mark)"
+                ) from None
+        raise InputFileError(
+            f"{p} is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset "
+            f"{exc.start}); save it as UTF-8 (with or without a byte-order "
+            "mark)"
+        ) from None
 
 
 def last_data_month() -> str:
@@ -75,16 +89,22 @@ def check_end(sc: Any, overrides: dict | None = None, origin: str = "") -> None:
     last = last_data_month()
     if to_month(sc.end) <= to_month(last):
         return
-    key = (f"--set end={overrides['end']}" if overrides and "end" in overrides
-           else f"{origin or sc.name}: field 'end' {sc.end}")
-    raise ScenarioError(f"{key}: end must be a month from {sc.start} (the scenario's start) "
-                        f"to {last} (the last year of the demand outlook, "
-                        "abm/data/demand_outlook.csv; later months would extrapolate beyond "
-                        "the data)")
+    key = (
+        f"--set end={overrides['end']}"
+        if overrides and "end" in overrides
+        else f"{origin or sc.name}: field 'end' {sc.end}"
+    )
+    raise ScenarioError(
+        f"{key}: end must be a month from {sc.start} (the scenario's start) "
+        f"to {last} (the last year of the demand outlook, "
+        "abm/data/demand_outlook.csv; later months would extrapolate beyond "
+        "the data)"
+    )
 
 
-def scenario_with_overrides(scenario: Any, overrides: dict | None = None,
-                            origin: str = "--set") -> Any:
+def scenario_with_overrides(
+    scenario: Any, overrides: dict | None = None, origin: str = "--set"
+) -> Any:
     """The scenario of ``ree run``: :func:`load_scenario_input`, then
     :func:`abm.scenario.apply_overrides` (its errors name the overrides as ``origin``), then
     :func:`check_end`.
@@ -113,8 +133,11 @@ def load_scenario_input(name_or_path: Any) -> Any:
     """
     from abm.scenario import ScenarioError, load_scenario, loads_scenario
 
-    if isinstance(name_or_path, str | Path) and str(name_or_path).strip() \
-            and Path(name_or_path).is_file():
+    if (
+        isinstance(name_or_path, str | Path)
+        and str(name_or_path).strip()
+        and Path(name_or_path).is_file()
+    ):
         try:
             text = read_text_file(name_or_path)
         except InputFileError as exc:

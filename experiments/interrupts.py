@@ -1,4 +1,5 @@
-"""Stopping a command on purpose: Ctrl-C and SIGTERM (``kill``, ``timeout``, Slurm, ``docker stop``).
+"""Stopping a command on purpose: Ctrl-C and SIGTERM (``kill``, ``timeout``, Slurm,
+``docker stop``).
 
 Ctrl-C raises ``KeyboardInterrupt``. :func:`sigterm_raises` turns SIGTERM into
 :class:`Terminated` (a ``SystemExit`` with code 143 = 128 + 15) in the process that installed

@@ -34,6 +34,7 @@ def code_and_data() -> dict:
     (:func:`abm.data.data_fingerprint`: the data folder, overridden tables, SHA-256)."""
     from abm.data import data_fingerprint
     from experiments.sweep.provenance import git_info
+
     g = git_info()
     return {"git_commit": g["commit"], "git_dirty": g["dirty"], "data": data_fingerprint()}
 
@@ -69,25 +70,32 @@ def summary(model: RareEarthModel) -> dict:
     for col in df.columns:
         s = df[col].dropna()
         if len(s):
-            out[col] = {"first": float(s.iloc[0]), "peak": float(s.max()),
-                        "peak_month": str(s.idxmax()), "min": float(s.min()),
-                        "last": float(s.iloc[-1])}
+            out[col] = {
+                "first": float(s.iloc[0]),
+                "peak": float(s.max()),
+                "peak_month": str(s.idxmax()),
+                "min": float(s.min()),
+                "last": float(s.iloc[-1]),
+            }
     world = ts["region"] == "World"
     out["lost_output_usd"] = {
         "oem": float(ts.loc[world & (ts["metric"] == "lost_output_civil_magnet"), "value"].sum()),
-        "defense": float(ts.loc[world & (ts["metric"] == "lost_output_defense"), "value"].sum())}
+        "defense": float(ts.loc[world & (ts["metric"] == "lost_output_defense"), "value"].sum()),
+    }
     cc = ts[ts["metric"] == "china_content_12m"]
     if len(cc):
         last = cc[cc["date"] == cc["date"].max()]
-        out["china_content_12m_last"] = {r: float(v) for r, v in
-                                         zip(last["region"], last["value"])}
+        out["china_content_12m_last"] = {
+            r: float(v) for r, v in zip(last["region"], last["value"], strict=False)
+        }
     cap = ts[(ts["metric"] == "capacity") & (ts["region"] != "CN")]
     if len(cap):
         first, last = cap["date"].min(), cap["date"].max()
         a = cap[cap["date"] == first].groupby("good")["value"].sum()
         b = cap[cap["date"] == last].groupby("good")["value"].sum()
-        out["capacity_built_outside_china_t_yr"] = {k: float(b.get(k, 0) - a.get(k, 0))
-                                                    for k in b.index}
+        out["capacity_built_outside_china_t_yr"] = {
+            k: float(b.get(k, 0) - a.get(k, 0)) for k in b.index
+        }
     out["accounts"] = accounts_summary(ts)
     return out
 
@@ -98,16 +106,23 @@ def accounts_summary(ts: pd.DataFrame, regions=FOCUS_REGIONS) -> dict[str, dict[
     ``tariff_revenue``, ``export_duty_revenue``, ``floor_offtake_cost`` and
     ``stockpile_purchase_cost`` (USD), and ``value_added_lost_pct_gdp_peak_12m`` (the highest
     12-month mean of ``value_added_lost_pct_gdp``, % of GDP: the worst year's loss)."""
-    acc = ts[ts["metric"].isin(ACCOUNT_METRICS) & ts["region"].isin(list(regions))
-             & ((ts["good"] == "all") | (ts["metric"] == "producer_surplus"))]
+    acc = ts[
+        ts["metric"].isin(ACCOUNT_METRICS)
+        & ts["region"].isin(list(regions))
+        & ((ts["good"] == "all") | (ts["metric"] == "producer_surplus"))
+    ]
     out: dict[str, dict[str, float]] = {}
     for r in regions:
         sub = acc[acc["region"] == r]
-        row = {m: float(sub.loc[sub["metric"] == m, "value"].sum())
-               for m in ACCOUNT_METRICS if m != "value_added_lost_pct_gdp"}
+        row = {
+            m: float(sub.loc[sub["metric"] == m, "value"].sum())
+            for m in ACCOUNT_METRICS
+            if m != "value_added_lost_pct_gdp"
+        }
         pct = sub[sub["metric"] == "value_added_lost_pct_gdp"].sort_values("date")["value"]
         row["value_added_lost_pct_gdp_peak_12m"] = (
-            float(pct.rolling(12, min_periods=1).mean().max()) if len(pct) else 0.0)
+            float(pct.rolling(12, min_periods=1).mean().max()) if len(pct) else 0.0
+        )
         out[r] = row
     return out
 
@@ -117,21 +132,26 @@ def accounts_lines(summ: dict) -> list[str]:
     acc = summ.get("accounts") or {}
     if not acc:
         return []
-    lines = ["Cost to each economy over the run (bn USD, cumulative):",
-             "  value added lost includes supply-chain effects (worst 12 months in % of GDP);",
-             "  buyers' extra cost is against base-year prices, so it includes the price",
-             "  rises of the baseline itself (compare with --scenario baseline)."]
+    lines = [
+        "Cost to each economy over the run (bn USD, cumulative):",
+        "  value added lost includes supply-chain effects (worst 12 months in % of GDP);",
+        "  buyers' extra cost is against base-year prices, so it includes the price",
+        "  rises of the baseline itself (compare with --scenario baseline).",
+    ]
     for r, v in acc.items():
         lines.append(
             f"  {r}: value added lost {v['value_added_lost'] / 1e9:,.2f} "
-            f"(worst year {v['value_added_lost_pct_gdp_peak_12m']:.3f}% of GDP)")
+            f"(worst year {v['value_added_lost_pct_gdp_peak_12m']:.3f}% of GDP)"
+        )
         lines.append(
             f"      buyers' extra cost {v['buyer_extra_cost'] / 1e9:,.2f}, "
             f"tariff revenue {v['tariff_revenue'] / 1e9:,.2f}, "
-            f"export duties {v['export_duty_revenue'] / 1e9:,.2f}")
+            f"export duties {v['export_duty_revenue'] / 1e9:,.2f}"
+        )
         lines.append(
             f"      floors/offtakes {v['floor_offtake_cost'] / 1e9:,.2f}, "
-            f"stockpiles {v['stockpile_purchase_cost'] / 1e9:,.2f}")
+            f"stockpiles {v['stockpile_purchase_cost'] / 1e9:,.2f}"
+        )
     return lines
 
 
@@ -139,10 +159,13 @@ def accounts_lines(summ: dict) -> list[str]:
 EXPORT_DESTINATIONS = ("US", "EU", "JP", "KR")
 
 #: Labels of the money flows of ``accounts.png`` (recorded metric -> legend).
-MONEY_LABELS = {"buyer_extra_cost": "buyers' extra cost", "tariff_revenue": "tariff revenue",
-                "export_duty_revenue": "export duty revenue",
-                "floor_offtake_cost": "price floors and offtakes",
-                "stockpile_purchase_cost": "stockpile purchases"}
+MONEY_LABELS = {
+    "buyer_extra_cost": "buyers' extra cost",
+    "tariff_revenue": "tariff revenue",
+    "export_duty_revenue": "export duty revenue",
+    "floor_offtake_cost": "price floors and offtakes",
+    "stockpile_purchase_cost": "stockpile purchases",
+}
 
 
 def _monthly(rows: pd.DataFrame, months: pd.Index) -> pd.Series:
@@ -169,8 +192,10 @@ def fitted_title(fig, text: str, fontsize: float = 11) -> None:
     import textwrap
 
     width_chars = max(20, int(fig.get_figwidth() * 72 / (0.6 * fontsize)) - 4)
-    fig.suptitle(textwrap.fill(text, width=width_chars, break_long_words=False,
-                               break_on_hyphens=False), fontsize=fontsize)
+    fig.suptitle(
+        textwrap.fill(text, width=width_chars, break_long_words=False, break_on_hyphens=False),
+        fontsize=fontsize,
+    )
 
 
 def add_legend(ax, **kw) -> None:
@@ -196,6 +221,7 @@ def chart_figures(ts: pd.DataFrame, title: str = "") -> dict:
         ``{file name: matplotlib Figure}`` for the names :data:`CHART_FILES`.
     """
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from matplotlib.ticker import StrMethodFormatter
@@ -208,8 +234,9 @@ def chart_figures(ts: pd.DataFrame, title: str = "") -> dict:
     regions = sorted(set(ts["region"].dropna()) | {"CN", "JP", "EU", "US", "KR"})
     # tab20 pairs a dark and a light shade of each hue: take the ten dark shades first, so
     # neighbours in the list (CN, EU) never share a hue
-    colour = {r: plt.get_cmap("tab20")((2 * i) % 20 + (2 * i) // 20 % 2)
-              for i, r in enumerate(regions)}
+    colour = {
+        r: plt.get_cmap("tab20")((2 * i) % 20 + (2 * i) // 20 % 2) for i, r in enumerate(regions)
+    }
 
     def new(name, what, ncols=1, size=(7, 4.3)):
         fig, axes = plt.subplots(1, ncols, figsize=size)
@@ -218,8 +245,9 @@ def chart_figures(ts: pd.DataFrame, title: str = "") -> dict:
         return fig, axes
 
     fig, axes = new("prices.png", "oxide prices (log scale)", 3, (14, 4.3))
-    for ax, good, label in zip(axes, ["NdPr", "ox_Dy", "ox_Tb"],
-                               ["NdPr oxide", "Dy oxide", "Tb oxide"]):
+    for ax, good, label in zip(
+        axes, ["NdPr", "ox_Dy", "ox_Tb"], ["NdPr oxide", "Dy oxide", "Tb oxide"], strict=False
+    ):
         p = ts[(ts["metric"] == "price") & (ts["good"] == good)]
         for region in ("CN", "JP", "EU", "US"):
             s = p[p["region"] == region].set_index("date")["value"]
@@ -249,8 +277,11 @@ def chart_figures(ts: pd.DataFrame, title: str = "") -> dict:
     total = ts[(ts["metric"] == "china_exports") & (ts["good"] == "magnets")]
     s = _monthly(total, months)
     ax.plot(s.index, s.values, color="black", linewidth=1.8, label="all destinations")
-    fl = ts[(ts["metric"] == "flow") & (ts["region"] == "CN")
-            & ts["good"].str.startswith("mag_", na=False)]
+    fl = ts[
+        (ts["metric"] == "flow")
+        & (ts["region"] == "CN")
+        & ts["good"].str.startswith("mag_", na=False)
+    ]
     for region in EXPORT_DESTINATIONS:
         s = _monthly(fl[fl["partner"] == region], months)
         ax.plot(s.index, s.values, label=f"to {region_name(region)}", color=colour[region])
@@ -288,10 +319,10 @@ def chart_figures(ts: pd.DataFrame, title: str = "") -> dict:
 
     fig, axes = new("capacity.png", "capacity by region", 3, (14, 4.3))
     cap = ts[ts["metric"] == "capacity"]
-    for ax, stage in zip(axes, ["mining", "separation", "magnets"]):
+    for ax, stage in zip(axes, ["mining", "separation", "magnets"], strict=False):
         c = cap[cap["good"] == stage]
         for region in sorted(set(c["region"])):
-            s = _monthly(c[c["region"] == region], months)      # t/yr, as recorded
+            s = _monthly(c[c["region"] == region], months)  # t/yr, as recorded
             ax.plot(s.index, s.values, label=region_name(region), color=colour[region])
         ax.set_title(f"{stage} capacity")
         ax.set_ylabel(CAPACITY_UNITS[stage])
@@ -313,12 +344,22 @@ def chart_figures(ts: pd.DataFrame, title: str = "") -> dict:
 
 #: y-axis label of each stage in capacity.png: the unit of the recorded ``capacity`` rows
 #: (t/yr; agents/miner.py, refiner.py, magnet_maker.py)
-CAPACITY_UNITS = {"mining": "t REO/yr (mine output)", "separation": "t REO/yr (feed)",
-                  "magnets": "t/yr of magnets"}
+CAPACITY_UNITS = {
+    "mining": "t REO/yr (mine output)",
+    "separation": "t REO/yr (feed)",
+    "magnets": "t/yr of magnets",
+}
 
 #: The PNG files :func:`charts` writes.
-CHART_FILES = ("prices.png", "china_content.png", "china_magnet_exports.png",
-               "lost_output.png", "accounts.png", "capacity.png", "china_share.png")
+CHART_FILES = (
+    "prices.png",
+    "china_content.png",
+    "china_magnet_exports.png",
+    "lost_output.png",
+    "accounts.png",
+    "capacity.png",
+    "china_share.png",
+)
 
 
 def run_title(scenario: str, seed: int, overrides: dict | None = None) -> str:
@@ -350,8 +391,14 @@ class OutputError(ValueError):
 
 
 #: Files a run writes (an existing folder holding only these, plus manifest.json, is ours).
-RUN_FILES = {"timeseries.parquet", "events.csv", "summary.json", "scenario.toml",
-             "manifest.json", *CHART_FILES}
+RUN_FILES = {
+    "timeseries.parquet",
+    "events.csv",
+    "summary.json",
+    "scenario.toml",
+    "manifest.json",
+    *CHART_FILES,
+}
 
 
 #: Inventory of the files an output folder holds, written when it is published.
@@ -363,8 +410,11 @@ def _files_under(folder: Path) -> set[str]:
     return {p.relative_to(folder).as_posix() for p in folder.rglob("*") if not p.is_dir()}
 
 
-def check_output_folder(out: Path | str, allowed: set[str] | None = RUN_FILES,
-                        required: frozenset[str] = frozenset({"manifest.json"})) -> Path:
+def check_output_folder(
+    out: Path | str,
+    allowed: set[str] | None = RUN_FILES,
+    required: frozenset[str] = frozenset({"manifest.json"}),
+) -> Path:
     """Validate an output folder before writing (see :func:`run_to_folder`).
 
     An existing folder may be replaced only if it is empty or is an earlier output of ours:
@@ -383,16 +433,22 @@ def check_output_folder(out: Path | str, allowed: set[str] | None = RUN_FILES,
     out = Path(out).expanduser().resolve()
     cwd = Path.cwd().resolve()
     if out == cwd or out in cwd.parents or out == Path(out.anchor):
-        raise OutputError(f"--out {out} is the current folder or one of its parents; "
-                          "give a new folder such as results/run")
+        raise OutputError(
+            f"--out {out} is the current folder or one of its parents; "
+            "give a new folder such as results/run"
+        )
     for parent in out.parents:
         if parent.exists():
             if not parent.is_dir():
-                raise OutputError(f"--out {out}: {parent} is a file, not a folder; choose "
-                                  "a folder that can be created")
+                raise OutputError(
+                    f"--out {out}: {parent} is a file, not a folder; choose "
+                    "a folder that can be created"
+                )
             if not os.access(parent, os.W_OK | os.X_OK):
-                raise OutputError(f"--out {out}: cannot write in {parent} (permission "
-                                  "denied); choose another folder")
+                raise OutputError(
+                    f"--out {out}: cannot write in {parent} (permission "
+                    "denied); choose another folder"
+                )
             break
     if out.exists():
         if not out.is_dir():
@@ -409,16 +465,19 @@ def check_output_folder(out: Path | str, allowed: set[str] | None = RUN_FILES,
         if not ours:
             strange = sorted(names - (allowed or set()) - {INVENTORY}) if allowed else []
             items = strange if strange else sorted(names)
-            shown = ", ".join(items[:8]) + (f" and {len(items) - 8} more" if len(items) > 8
-                                            else "")
+            shown = ", ".join(items[:8]) + (f" and {len(items) - 8} more" if len(items) > 8 else "")
             what = "files it did not write" if strange and listed is not None else "it holds"
-            raise OutputError(f"--out {out} exists and is not an earlier output of this "
-                              f"command ({what}: {shown}); choose a new folder or move "
-                              "those files")
+            raise OutputError(
+                f"--out {out} exists and is not an earlier output of this "
+                f"command ({what}: {shown}); choose a new folder or move "
+                "those files"
+            )
         extra = sorted(_files_under(out) - listed - {INVENTORY})
         if extra:
-            raise OutputError(f"--out {out} is an earlier output but also holds files it did "
-                              f"not write ({extra[:5]}); move them or choose a new folder")
+            raise OutputError(
+                f"--out {out} is an earlier output but also holds files it did "
+                f"not write ({extra[:5]}); move them or choose a new folder"
+            )
     return out
 
 
@@ -499,8 +558,9 @@ def remove_stale_staging(out: Path) -> list[Path]:
 
 
 def _write_owner(folder: Path) -> None:
-    (folder / STAGING_OWNER).write_text(json.dumps({"pid": os.getpid(),
-                                                    "host": socket.gethostname()}))
+    (folder / STAGING_OWNER).write_text(
+        json.dumps({"pid": os.getpid(), "host": socket.gethostname()})
+    )
 
 
 def new_staging_folder(out: Path) -> Path:
@@ -517,8 +577,9 @@ def new_staging_folder(out: Path) -> Path:
         _write_owner(tmp)
         return tmp
     except OSError as exc:
-        raise OutputError(f"--out {out}: cannot create the output folder "
-                          f"({exc.strerror})") from None
+        raise OutputError(
+            f"--out {out}: cannot create the output folder ({exc.strerror})"
+        ) from None
 
 
 def publish_folder(tmp: Path, out: Path) -> None:
@@ -553,10 +614,17 @@ def publish_folder(tmp: Path, out: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def run_to_folder(scenario: str | Path | Scenario, out: Path, *, seed: int = 0,
-                  months: int | None = None, overrides: dict | None = None,
-                  progress: bool = True, make_charts: bool = True,
-                  on_step=None) -> tuple[RareEarthModel, dict]:
+def run_to_folder(
+    scenario: str | Path | Scenario,
+    out: Path,
+    *,
+    seed: int = 0,
+    months: int | None = None,
+    overrides: dict | None = None,
+    progress: bool = True,
+    make_charts: bool = True,
+    on_step=None,
+) -> tuple[RareEarthModel, dict]:
     """Run a scenario and write ``timeseries.parquet``, ``events.csv``, ``summary.json``,
     ``manifest.json`` and PNG charts into ``out`` (created; replaced atomically by a
     rename-swap, :func:`publish_folder`; what a killed earlier run left beside ``out`` is
@@ -582,15 +650,16 @@ def run_to_folder(scenario: str | Path | Scenario, out: Path, *, seed: int = 0,
             written or deleted.
     """
     sc = scenario_with_overrides(scenario, overrides)
-    check_months(sc, months, minimum=1, name="--months")     # before any work
+    check_months(sc, months, minimum=1, name="--months")  # before any work
     if (never := levers_never_apply(sc, months)) is not None:
         need, gated = never
         raise ValueError(
             f"levers.start {sc.levers.start} comes after the run's last month "
             f"({sc.start} + {int(months)} months), so the levers set ({', '.join(gated)}) "
             f"would never apply; run at least {need} months or set levers.start "
-            "earlier (--set levers.start=YYYY-MM)")
-    check_tables()                                           # every data table, before any work
+            "earlier (--set levers.start=YYYY-MM)"
+        )
+    check_tables()  # every data table, before any work
     out = check_output_folder(out)
     if remove_stale_staging(out):  # what a killed run left: restored or removed
         out = check_output_folder(out)
@@ -599,10 +668,12 @@ def run_to_folder(scenario: str | Path | Scenario, out: Path, *, seed: int = 0,
         t0 = time.perf_counter()
         model = RareEarthModel(sc, seed=seed, months=months)
         with RunProgress(model.months, sc.name, enabled=progress) as bar:
+
             def step(m) -> None:
                 bar.advance(1, label=f"{sc.name} {m.date - 1}")
                 if on_step is not None:
                     on_step(m)
+
             model.run(on_step=step)
         wall = time.perf_counter() - t0
         ts = model.timeseries()
@@ -615,17 +686,28 @@ def run_to_folder(scenario: str | Path | Scenario, out: Path, *, seed: int = 0,
             charts(ts, tmp, run_title(sc.name, seed, overrides))
         # where the scenario came from: a shipped name, or the file given (a user file may
         # carry a shipped scenario's name)
-        source = (str(Path(scenario).expanduser().resolve())
-                  if isinstance(scenario, str | Path) and Path(scenario).suffix == ".toml"
-                  else "shipped" if isinstance(scenario, str) else "in memory")
-        manifest = {"scenario": sc.name, "scenario_source": source,
-                    "scenario_hash": sc.content_hash(), "overrides": dict(overrides or {}),
-                    "seed": seed,
-                    "months": model.steps, "start": sc.start,
-                    "end": str(model.start + max(model.steps - 1, 0)),
-                    "packages": package_versions(), **code_and_data(),
-                    "wall_time_s": round(wall, 3), "rows": len(ts),
-                    "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+        source = (
+            str(Path(scenario).expanduser().resolve())
+            if isinstance(scenario, str | Path) and Path(scenario).suffix == ".toml"
+            else "shipped"
+            if isinstance(scenario, str)
+            else "in memory"
+        )
+        manifest = {
+            "scenario": sc.name,
+            "scenario_source": source,
+            "scenario_hash": sc.content_hash(),
+            "overrides": dict(overrides or {}),
+            "seed": seed,
+            "months": model.steps,
+            "start": sc.start,
+            "end": str(model.start + max(model.steps - 1, 0)),
+            "packages": package_versions(),
+            **code_and_data(),
+            "wall_time_s": round(wall, 3),
+            "rows": len(ts),
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        }
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2))
         publish_folder(tmp, out)
     except BaseException:

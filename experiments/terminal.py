@@ -34,7 +34,6 @@ out_console = Console(width=output_width(), soft_wrap=True)
 err_console = Console(stderr=True, soft_wrap=True)
 
 
-
 # ----------------------------------------------------------------- progress bars
 class RunProgress:
     """The progress bar of ``ree run``, ``ree run --seeds``, ``ree sweep run`` and ``ree
@@ -52,8 +51,9 @@ class RunProgress:
     Use as a context manager, or call :meth:`close`.
     """
 
-    def __init__(self, total: float, label: str, *, enabled: bool = True, console=None,
-                 counts: bool = False):
+    def __init__(
+        self, total: float, label: str, *, enabled: bool = True, console=None, counts: bool = False
+    ):
         self.enabled = enabled
         self.ok = self.failed = 0
         if not enabled:
@@ -69,23 +69,28 @@ class RunProgress:
 
         cols = [TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn()]
         if counts:
-            cols.append(TextColumn("[green]{task.fields[ok]} ok[/] "
-                                   "[red]{task.fields[failed]} failed[/]"))
-        cols += [TextColumn("elapsed"), TimeElapsedColumn(), TextColumn("ETA"),
-                 TimeRemainingColumn()]
+            cols.append(
+                TextColumn("[green]{task.fields[ok]} ok[/] [red]{task.fields[failed]} failed[/]")
+            )
+        cols += [
+            TextColumn("elapsed"),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+        ]
         self._bar = Progress(*cols, console=console or err_console, transient=False)
         self._bar.start()
         self._task = self._bar.add_task(label, total=total, ok=0, failed=0)
 
-    def advance(self, steps: float = 1, *, ok: int = 0, failed: int = 0,
-                label: str | None = None) -> None:
+    def advance(
+        self, steps: float = 1, *, ok: int = 0, failed: int = 0, label: str | None = None
+    ) -> None:
         """Add ``steps`` units of work done, ``ok``/``failed`` finished runs; set the label."""
         self.ok += ok
         self.failed += failed
         if self.enabled:
             extra = {} if label is None else {"description": label}
-            self._bar.update(self._task, advance=steps, ok=self.ok, failed=self.failed,
-                             **extra)
+            self._bar.update(self._task, advance=steps, ok=self.ok, failed=self.failed, **extra)
 
     def close(self) -> None:
         """Stop drawing (the finished bar stays on the terminal)."""
@@ -98,4 +103,3 @@ class RunProgress:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-

@@ -47,35 +47,35 @@ def test_duty_revenue_rate_times_customs_value_times_flow():
     G, R = 1, 3
     spot = np.zeros((G, R, R))
     contract = np.zeros((G, R, R))
-    spot[0, 0, 1] = 2.0          # 2 t from region 0 to region 1 on spot
-    contract[0, 0, 2] = 1.0      # 1 t from region 0 to region 2 on contract
-    spot[0, 1, 1] = 7.0          # domestic: no duty
+    spot[0, 0, 1] = 2.0  # 2 t from region 0 to region 1 on spot
+    contract[0, 0, 2] = 1.0  # 1 t from region 0 to region 2 on contract
+    spot[0, 1, 1] = 7.0  # domestic: no duty
     tariff = np.zeros((G, R, R))
-    tariff[0, 0, 1] = 0.25       # region 1 taxes imports from region 0 at 25%
+    tariff[0, 0, 1] = 0.25  # region 1 taxes imports from region 0 at 25%
     tariff[0, 0, 2] = 0.10
-    tariff[0, 1, 1] = 0.5        # ignored: domestic
-    duty = np.array([[0.05, 0.0, 0.0]])   # region 0 taxes its exports at 5%
-    cs = np.array([[50.0, 40.0, 30.0]])   # customs value of spot trade, USD/kg
-    cc = np.array([[60.0, 0.0, 0.0]])     # contract index, USD/kg
+    tariff[0, 1, 1] = 0.5  # ignored: domestic
+    duty = np.array([[0.05, 0.0, 0.0]])  # region 0 taxes its exports at 5%
+    cs = np.array([[50.0, 40.0, 30.0]])  # customs value of spot trade, USD/kg
+    cc = np.array([[60.0, 0.0, 0.0]])  # contract index, USD/kg
     tar, exp = duty_revenue(spot, contract, tariff, duty, cs, cc)
-    assert tar[1] == pytest.approx(0.25 * 50.0 * 2.0 * 1000)    # 25,000 USD
-    assert tar[2] == pytest.approx(0.10 * 60.0 * 1.0 * 1000)    # 6,000 USD
+    assert tar[1] == pytest.approx(0.25 * 50.0 * 2.0 * 1000)  # 25,000 USD
+    assert tar[2] == pytest.approx(0.10 * 60.0 * 1.0 * 1000)  # 6,000 USD
     assert tar[0] == 0.0
-    assert exp[0] == pytest.approx(0.05 * (50.0 * 2.0 + 60.0 * 1.0) * 1000)   # 8,000 USD
+    assert exp[0] == pytest.approx(0.05 * (50.0 * 2.0 + 60.0 * 1.0) * 1000)  # 8,000 USD
     assert exp[1:].sum() == 0.0
 
 
 def test_buyer_extra_cost_against_pre_shock_prices():
     received = np.zeros((1, 2, 2))
-    received[0, 0, 0] = 3.0      # 3 t civil in region 0
-    received[0, 1, 1] = 1.0      # 1 t defense in region 1
+    received[0, 0, 0] = 3.0  # 3 t civil in region 0
+    received[0, 1, 1] = 1.0  # 1 t defense in region 1
     paid = np.full((1, 2, 2), np.nan)
     paid[0, 0, 0] = 100.0
     paid[0, 1, 1] = 40.0
     base = np.array([[60.0, 50.0]])
     out = buyer_extra_cost(received, paid, base)
-    assert out[0] == pytest.approx(3.0 * 40.0 * 1000)     # 120,000 USD
-    assert out[1] == pytest.approx(-1.0 * 10.0 * 1000)    # cheaper: -10,000 USD
+    assert out[0] == pytest.approx(3.0 * 40.0 * 1000)  # 120,000 USD
+    assert out[1] == pytest.approx(-1.0 * 10.0 * 1000)  # cheaper: -10,000 USD
 
 
 def test_pct_of_gdp_annual_rate():
@@ -110,13 +110,17 @@ def test_data_tables_cover_regions_and_sectors():
 
 
 def test_bad_io_row_names_file_and_field():
-    df = pd.read_csv(load_table.__globals__["DATA_DIR"] / "io_multipliers.csv", dtype=str,
-                     keep_default_na=False)
+    df = pd.read_csv(
+        load_table.__globals__["DATA_DIR"] / "io_multipliers.csv", dtype=str, keep_default_na=False
+    )
     df.loc[0, "va_share"] = "1.7"
     with pytest.raises(DataError, match="io_multipliers.csv.*va_share"):
         validate_frame(df, "io_multipliers.csv")
-    df = pd.read_csv(load_table.__globals__["DATA_DIR"] / "defense_platforms.csv", dtype=str,
-                     keep_default_na=False)
+    df = pd.read_csv(
+        load_table.__globals__["DATA_DIR"] / "defense_platforms.csv",
+        dtype=str,
+        keep_default_na=False,
+    )
     df.loc[0, "ree_kg"] = "900"
     with pytest.raises(DataError, match="defense_platforms.csv.*ree_kg"):
         validate_frame(df, "defense_platforms.csv")
@@ -144,12 +148,17 @@ def _tariff_check(m):
     R = m.R
     expect = np.zeros(R)
     # explicit loop: rate x customs value x flow on every foreign arc
-    for g, o, d in zip(*np.nonzero((spot + contract) > 0)):
+    for g, o, d in zip(*np.nonzero((spot + contract) > 0), strict=False):
         if o != d:
             rate = m.policy.tariff[g, o, d]
-            expect[d] += rate * 1000.0 * (spot[g, o, d] * m.accounts.customs_spot[g, o]
-                                          + contract[g, o, d]
-                                          * m.accounts.customs_contract[g, o])
+            expect[d] += (
+                rate
+                * 1000.0
+                * (
+                    spot[g, o, d] * m.accounts.customs_spot[g, o]
+                    + contract[g, o, d] * m.accounts.customs_contract[g, o]
+                )
+            )
     got = [m.recorder.value(t, "tariff_revenue", "all", c) for c in m.region_codes]
     return expect, np.array(got)
 
@@ -164,7 +173,7 @@ def test_tariff_revenue_each_month(run):
     for expect, got in checks:
         assert np.allclose(got, expect, rtol=1e-9, atol=1e-6)
         positive += int(expect.sum() > 0)
-    assert positive > 0      # controls-2025 has tariffs on the US-China trade
+    assert positive > 0  # controls-2025 has tariffs on the US-China trade
 
 
 def test_world_rows_are_sums_of_regions(run):
@@ -182,23 +191,26 @@ def test_world_rows_are_sums_of_regions(run):
 def test_value_added_lost_matches_lost_output_rows(run):
     _m, ts, _ = run
     lo = ts[ts["metric"] == "lost_output"]
-    va = ts[(ts["metric"] == "value_added_lost") & (ts["good"] != "all")
-            & (ts["region"] != "World")]
+    va = ts[
+        (ts["metric"] == "value_added_lost") & (ts["good"] != "all") & (ts["region"] != "World")
+    ]
     exp = 0.0
-    for s, r, v in zip(lo["good"], lo["region"], lo["value"]):
+    for s, r, v in zip(lo["good"], lo["region"], lo["value"], strict=False):
         vs, mult = io_coefficients(r, s)
         exp += v * vs * mult
     assert va["value"].sum() == pytest.approx(exp, rel=1e-9)
-    allrows = ts[(ts["metric"] == "value_added_lost") & (ts["good"] == "all")
-                 & (ts["region"] != "World")]
+    allrows = ts[
+        (ts["metric"] == "value_added_lost") & (ts["good"] == "all") & (ts["region"] != "World")
+    ]
     assert allrows["value"].sum() == pytest.approx(exp, rel=1e-9)
 
 
 def test_floor_costs_add_up_to_cumulative_subsidy(run):
     m, ts, _ = run
     from agents import Government
+
     fl = ts[(ts["metric"] == "floor_offtake_cost") & (ts["region"] != "World")]
-    assert fl.loc[fl["region"] == "US", "value"].sum() > 0     # the DoD floor paid out
+    assert fl.loc[fl["region"] == "US", "value"].sum() > 0  # the DoD floor paid out
     for gov in m.agents_by_type[Government]:
         got = fl.loc[fl["region"] == gov.region, "value"].sum()
         assert got == pytest.approx(gov.subsidy_cost, rel=1e-9, abs=1e-6)
@@ -206,10 +218,12 @@ def test_floor_costs_add_up_to_cumulative_subsidy(run):
 
 def test_pct_gdp_rows(run):
     _m, ts, _ = run
-    va = ts[(ts["metric"] == "value_added_lost") & (ts["good"] == "all")
-            & (ts["region"] == "JP")].set_index("step")["value"]
-    pct = ts[(ts["metric"] == "value_added_lost_pct_gdp")
-             & (ts["region"] == "JP")].set_index("step")["value"]
+    va = ts[
+        (ts["metric"] == "value_added_lost") & (ts["good"] == "all") & (ts["region"] == "JP")
+    ].set_index("step")["value"]
+    pct = ts[(ts["metric"] == "value_added_lost_pct_gdp") & (ts["region"] == "JP")].set_index(
+        "step"
+    )["value"]
     gdp = gdp_usd_bn()["JP"]
     assert np.allclose(pct.values, va.loc[pct.index].values * 12 / (gdp * 1e9) * 100)
 
@@ -221,7 +235,7 @@ def test_imf_cut_scenario_quota_is_twenty_percent_of_base():
     sc = imf_cut_scenario(ImfCut(), base_exports_t_yr=1000.0, substitution_speed=0.25)
     quota = [m for m in sc.measures if m.kind == "export_quota"]
     assert len(quota) == 1
-    assert quota[0].tonnes_per_year == pytest.approx(200.0)    # (1 - 0.8) x 1000 t/yr
+    assert quota[0].tonnes_per_year == pytest.approx(200.0)  # (1 - 0.8) x 1000 t/yr
     assert quota[0].actor == "CN" and set(quota[0].goods) == {"oxides", "magnets"}
     assert sc.levers.substitution_speed == 0.25
 
@@ -230,11 +244,17 @@ def test_imf_cut_markdown_rows_and_ranking():
     from experiments.reproduce import imf_cut_markdown
 
     # a frame without a variant column is read as the China-only variant
-    df = pd.DataFrame({"region": ["JP", "US", "EU"], "short_run_pct_gdp": [1.0, 0.9, 0.2],
-                       "long_run_pct_gdp": [0.1, 0.1, 0.0],
-                       "imf_short_run_pct_gdp": [1.8, 1.5, 1.2],
-                       "ratio": [1.0 / 1.8, 0.6, 0.2 / 1.2],
-                       "within_factor_2": [True, True, False], "china_exports_cut": 0.8})
+    df = pd.DataFrame(
+        {
+            "region": ["JP", "US", "EU"],
+            "short_run_pct_gdp": [1.0, 0.9, 0.2],
+            "long_run_pct_gdp": [0.1, 0.1, 0.0],
+            "imf_short_run_pct_gdp": [1.8, 1.5, 1.2],
+            "ratio": [1.0 / 1.8, 0.6, 0.2 / 1.2],
+            "within_factor_2": [True, True, False],
+            "china_exports_cut": 0.8,
+        }
+    )
     md = imf_cut_markdown(df)
     assert "| JP | 1.000 | nan | 0.100 | nan | 1.8 | 0.556 | yes | nan% | nan% |" in md
     assert "| EU | 0.200 | nan | 0.000 | nan | 1.2 | 0.167 | no |" in md
@@ -247,15 +267,27 @@ def test_imf_cut_markdown_two_variants_ranking_and_long_run_check():
     from experiments.reproduce import imf_cut_markdown
 
     rows = []
-    for variant, short, long_ in (("all_origins", [2.0, 1.0, 0.9], [0.2, 0.1, 0.1]),
-                                  ("china_exports", [0.2, 0.02, 0.04], [0.2, 0.03, 0.04])):
-        for r, imf, s, lg in zip(("JP", "US", "EU"), (1.8, 1.5, 1.2), short, long_):
-            rows.append({"variant": variant, "region": r, "short_run_pct_gdp": s,
-                         "second_half_pct_gdp": s, "long_run_pct_gdp": lg,
-                         "imf_short_run_pct_gdp": imf, "ratio": s / imf,
-                         "within_factor_2": bool(0.5 <= s / imf <= 2), "long_over_short": lg / s,
-                         "supply_cut": 0.8, "supply_cut_long": 0.85,
-                         "china_exports_cut": 0.5 if variant == "all_origins" else 0.8})
+    for variant, short, long_ in (
+        ("all_origins", [2.0, 1.0, 0.9], [0.2, 0.1, 0.1]),
+        ("china_exports", [0.2, 0.02, 0.04], [0.2, 0.03, 0.04]),
+    ):
+        for r, imf, s, lg in zip(("JP", "US", "EU"), (1.8, 1.5, 1.2), short, long_, strict=False):
+            rows.append(
+                {
+                    "variant": variant,
+                    "region": r,
+                    "short_run_pct_gdp": s,
+                    "second_half_pct_gdp": s,
+                    "long_run_pct_gdp": lg,
+                    "imf_short_run_pct_gdp": imf,
+                    "ratio": s / imf,
+                    "within_factor_2": bool(0.5 <= s / imf <= 2),
+                    "long_over_short": lg / s,
+                    "supply_cut": 0.8,
+                    "supply_cut_long": 0.85,
+                    "china_exports_cut": 0.5 if variant == "all_origins" else 0.8,
+                }
+            )
     md = imf_cut_markdown(pd.DataFrame(rows))
     # all origins: within x2 everywhere (2.0/1.8, 1.0/1.5, 0.9/1.2), same ranking, long run
     # a tenth of the short run
@@ -265,7 +297,7 @@ def test_imf_cut_markdown_two_variants_ranking_and_long_run_check():
     assert md.count("below half) in every region: yes.") == 1
     assert md.count("below half) in every region: no.") == 1
     assert md.index("**All origins") < md.index("**China's exports only.**")
-    assert "Why the model misses" in md      # the China-only variant misses
+    assert "Why the model misses" in md  # the China-only variant misses
 
 
 def test_supply_cut_measures_are_the_kept_share_of_base_supply():
@@ -274,12 +306,14 @@ def test_supply_cut_measures_are_the_kept_share_of_base_supply():
     ms = supply_cut_measures(ImfCut(), {"JP": (1000.0, 0.0), "US": (2000.0, 500.0)})
     imp = {m["actor"]: m for m in ms if m["kind"] == "import_quota"}
     mines = {m["actor"]: m for m in ms if m["kind"] == "production_quota"}
-    assert imp["JP"]["tonnes_per_year"] == pytest.approx(200.0)     # (1 - 0.8) x 1000
-    assert imp["US"]["tonnes_per_year"] == pytest.approx(400.0)     # (1 - 0.8) x 2000
-    assert mines["US"]["tonnes_per_year"] == pytest.approx(100.0)   # (1 - 0.8) x 500
-    assert "JP" not in mines                                         # JP mines nothing
-    assert all(m["allocation"] == "historical" and m["goods"] ==
-               ["concentrates", "oxides", "magnets"] for m in imp.values())
+    assert imp["JP"]["tonnes_per_year"] == pytest.approx(200.0)  # (1 - 0.8) x 1000
+    assert imp["US"]["tonnes_per_year"] == pytest.approx(400.0)  # (1 - 0.8) x 2000
+    assert mines["US"]["tonnes_per_year"] == pytest.approx(100.0)  # (1 - 0.8) x 500
+    assert "JP" not in mines  # JP mines nothing
+    assert all(
+        m["allocation"] == "historical" and m["goods"] == ["concentrates", "oxides", "magnets"]
+        for m in imp.values()
+    )
     assert {m["date"] for m in ms} == {"2025-01"}
     half = supply_cut_measures(ImfCut(cut=0.5, goods=("magnets",)), {"EU": (300.0, 0.0)})
     assert half == [half[0]] and half[0]["tonnes_per_year"] == pytest.approx(150.0)
@@ -289,13 +323,19 @@ def test_supply_cut_measures_are_the_kept_share_of_base_supply():
 def test_imf_cut_scenario_all_origins_and_bad_variant():
     from experiments.reproduce import ImfCut, imf_cut_scenario
 
-    sc = imf_cut_scenario(ImfCut(), variant="all_origins", substitution_speed=0.25,
-                          base={"JP": (1000.0, 0.0), "US": (2000.0, 500.0), "EU": (10.0, 0.0)})
+    sc = imf_cut_scenario(
+        ImfCut(),
+        variant="all_origins",
+        substitution_speed=0.25,
+        base={"JP": (1000.0, 0.0), "US": (2000.0, 500.0), "EU": (10.0, 0.0)},
+    )
     added = [m for m in sc.measures if (m.id or "").startswith("imf_cut_")]
     assert sorted((m.kind, m.actor, m.tonnes_per_year) for m in added) == [
-        ("import_quota", "EU", pytest.approx(2.0)), ("import_quota", "JP", pytest.approx(200.0)),
+        ("import_quota", "EU", pytest.approx(2.0)),
+        ("import_quota", "JP", pytest.approx(200.0)),
         ("import_quota", "US", pytest.approx(400.0)),
-        ("production_quota", "US", pytest.approx(100.0))]
+        ("production_quota", "US", pytest.approx(100.0)),
+    ]
     assert not [m for m in sc.measures if m.kind == "export_quota"]
     assert sc.levers.substitution_speed == 0.25
     with pytest.raises(ValueError, match="allowed: \\['all_origins', 'china_exports'\\]"):
@@ -305,19 +345,24 @@ def test_imf_cut_scenario_all_origins_and_bad_variant():
 def test_supply_of_sums_imports_from_other_regions_and_mine_output():
     from experiments.reproduce.imf_cut import supply_of
 
-    ts = pd.DataFrame([
-        # step, metric, good, region (origin), partner (destination), value (t/month)
-        (0, "flow", "ox_Nd", "CN", "JP", 10.0), (0, "flow", "mag_ndfeb_std", "CN", "JP", 5.0),
-        (0, "flow", "ox_Nd", "JP", "JP", 99.0),          # domestic: not an import
-        (0, "flow", "ox_Ce", "AU", "JP", 7.0),           # good not counted
-        (1, "flow", "ox_Nd", "MY", "JP", 4.0), (1, "flow", "ox_Nd", "CN", "US", 50.0),
-        (0, "production", "conc_bastnaesite", "JP", "", 3.0),
-        (1, "production", "ox_Nd", "JP", "", 8.0),       # not mine output
-        (2, "flow", "ox_Nd", "CN", "JP", 1000.0),        # outside the window
-    ], columns=["step", "metric", "good", "region", "partner", "value"])
+    ts = pd.DataFrame(
+        [
+            # step, metric, good, region (origin), partner (destination), value (t/month)
+            (0, "flow", "ox_Nd", "CN", "JP", 10.0),
+            (0, "flow", "mag_ndfeb_std", "CN", "JP", 5.0),
+            (0, "flow", "ox_Nd", "JP", "JP", 99.0),  # domestic: not an import
+            (0, "flow", "ox_Ce", "AU", "JP", 7.0),  # good not counted
+            (1, "flow", "ox_Nd", "MY", "JP", 4.0),
+            (1, "flow", "ox_Nd", "CN", "US", 50.0),
+            (0, "production", "conc_bastnaesite", "JP", "", 3.0),
+            (1, "production", "ox_Nd", "JP", "", 8.0),  # not mine output
+            (2, "flow", "ox_Nd", "CN", "JP", 1000.0),  # outside the window
+        ],
+        columns=["step", "metric", "good", "region", "partner", "value"],
+    )
     imports, mine = supply_of(ts, ["ox_Nd", "mag_ndfeb_std"], "JP", 0, 1)
-    assert imports == pytest.approx((10 + 5 + 4) / 2 * 12)          # 114 t/yr
-    assert mine == pytest.approx(3 / 2 * 12)                         # 18 t/yr
+    assert imports == pytest.approx((10 + 5 + 4) / 2 * 12)  # 114 t/yr
+    assert mine == pytest.approx(3 / 2 * 12)  # 18 t/yr
 
 
 @pytest.mark.slow

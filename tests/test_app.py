@@ -124,8 +124,13 @@ def test_page_builds_with_every_view(ui, app):
     assert ui.model.steps == 0
     scen = ui.one(v.Select, class_="ree-scenario")
     assert scen.items == shipped_scenarios() and scen.v_model == settings.DEFAULT_SCENARIO
-    for lever in ("us_tariff_on_china", "approval_rate_allies", "approval_rate_us",
-                  "ndpr_price_floor", "stockpile_target_months"):
+    for lever in (
+        "us_tariff_on_china",
+        "approval_rate_allies",
+        "approval_rate_us",
+        "ndpr_price_floor",
+        "stockpile_target_months",
+    ):
         assert ui.one(v.Slider, class_=f"ree-lever-{lever}").disabled  # "as scheduled"
     ui.one(v.BtnToggle, class_="ree-denial")
     ui.one(v.Select, class_="ree-truce-start")
@@ -142,8 +147,12 @@ def test_step_advances_the_model_and_the_charts(ui):
     assert ui.date() == "2024-03"
     prices, decoupling, capacity, flows, lost, licences = ui.charts()
     assert [len(s["data"]) for s in prices["series"]] == [3] * 6
-    assert {s["name"] for s in decoupling["series"]} == {"USA", "European Union", "Japan",
-                                                         "South Korea"}
+    assert {s["name"] for s in decoupling["series"]} == {
+        "USA",
+        "European Union",
+        "Japan",
+        "South Korea",
+    }
     assert "last 12 months" in decoupling["title"]["text"]
     assert capacity["series"] and all(len(s["data"]) == 3 for s in capacity["series"])
     assert flows["series"][0]["type"] == "sankey" and flows["series"][0]["links"]
@@ -189,21 +198,25 @@ def test_settings_controls_are_generated_from_levers(ui):
     by_field = {c.field: c for c in settings.CONTROLS}
     assert by_field.keys() | settings.NOT_SHOWN.keys() == fields.keys()
     assert not by_field.keys() & settings.NOT_SHOWN.keys()
-    numeric = {k: f for k, f in fields.items()
-               if isinstance(f.json_schema_extra, dict) and "low" in f.json_schema_extra}
+    numeric = {
+        k: f
+        for k, f in fields.items()
+        if isinstance(f.json_schema_extra, dict) and "low" in f.json_schema_extra
+    }
     assert len(numeric) == 8
     sliders = {str(w.label).split(":")[0]: w for w in ui.rc.find(v.Slider).widgets if w.label}
     for k, f in numeric.items():
         c, extra = by_field[k], f.json_schema_extra
         scale = 100 if extra["unit"] in ("fraction", "-") else 1
         assert (c.lo, c.hi, c.scale) == (extra["low"] * scale, extra["high"] * scale, scale), k
-        w = (ui.one(v.Slider, class_=f"ree-lever-{k}") if c.kind == "optional"
-             else sliders[c.label])
+        w = ui.one(v.Slider, class_=f"ree-lever-{k}") if c.kind == "optional" else sliders[c.label]
         assert (w.min, w.max) == (c.lo, c.hi), k
     assert by_field["us_tariff_on_china"].hi == 500 and by_field["approval_rate_us"].hi == 100
     ui.set_lever("licence_review_months", 4.5)
-    assert "Licence review delay: 4.50 months" in ui.one(
-        v.Checkbox, class_="ree-set-licence_review_months").label
+    assert (
+        "Licence review delay: 4.50 months"
+        in ui.one(v.Checkbox, class_="ree-set-licence_review_months").label
+    )
     ui.click("ree-reset")
     assert ui.model.spec.levers.licence_review_months == pytest.approx(4.5)
     assert ui.model.spec.levers.approval_rate_us is None
@@ -212,17 +225,33 @@ def test_settings_controls_are_generated_from_levers(ui):
 def test_a_new_lever_gets_a_control_without_editing_the_ui():
     class MoreLevers(Levers):
         export_quota: float | None = Field(
-            None, ge=0, description="China's export quota for NdPr oxide, t/month",
-            json_schema_extra={"unit": "t/month", "low": 0.0, "high": 2000.0})
-        quota_years: int = Field(2, description="years the quota lasts",
-                                 json_schema_extra={"unit": "years", "low": 1, "high": 10})
-        quota_share: float = Field(0.5, description="share, fraction",
-                                   json_schema_extra={"unit": "fraction", "low": 0, "high": 1})
+            None,
+            ge=0,
+            description="China's export quota for NdPr oxide, t/month",
+            json_schema_extra={"unit": "t/month", "low": 0.0, "high": 2000.0},
+        )
+        quota_years: int = Field(
+            2,
+            description="years the quota lasts",
+            json_schema_extra={"unit": "years", "low": 1, "high": 10},
+        )
+        quota_share: float = Field(
+            0.5,
+            description="share, fraction",
+            json_schema_extra={"unit": "fraction", "low": 0, "high": 1},
+        )
 
     new = {c.field: c for c in settings.lever_controls(MoreLevers)}
     q = new["export_quota"]
     assert (q.kind, q.label, q.unit, q.lo, q.hi, q.step, q.default) == (
-        "optional", "China's export quota for NdPr oxide", "t/month", 0, 2000, 20, 1000)
+        "optional",
+        "China's export quota for NdPr oxide",
+        "t/month",
+        0,
+        2000,
+        20,
+        1000,
+    )
     y = new["quota_years"]
     assert (y.kind, y.label, y.lo, y.hi, y.step) == ("int", "Years the quota lasts", 1, 10, 1)
     sh = new["quota_share"]
@@ -235,8 +264,9 @@ def test_a_new_lever_gets_a_control_without_editing_the_ui():
         settings.lever_controls(NoBounds)
 
     class EmptyRange(Levers):
-        quota: float = Field(1.0, description="a quota",
-                             json_schema_extra={"unit": "t", "low": 2, "high": 2})
+        quota: float = Field(
+            1.0, description="a quota", json_schema_extra={"unit": "t", "low": 2, "high": 2}
+        )
 
     with pytest.raises(ValueError, match="Levers.quota json_schema_extra low 2 is not below"):
         settings.lever_controls(EmptyRange)
@@ -261,16 +291,38 @@ def test_scenario_picker_and_reset(ui):
     assert ui.session.settings == type(ui.session.settings).for_scenario("baseline")
 
 
-@pytest.mark.parametrize(("extreme", "start", "steps_to_start"), [
-    ({"us_tariff_on_china": 500, "approval_rate_allies": 0, "approval_rate_us": 0,
-      "ndpr_price_floor": 0, "stockpile_target_months": 0, "denial": "on"},
-     None, LEVERS_FROM),      # the levers' default start, 2025-04
-    # the open extremes from 2024-02 (step 1): 3 months under the levers as above, without
-    # the 14 UI steps before 2025-04 (the default start is the closed case's)
-    ({"us_tariff_on_china": 0, "approval_rate_allies": 100, "approval_rate_us": 100,
-      "ndpr_price_floor": 300, "stockpile_target_months": 24, "denial": "off"},
-     "2024-02", 1),
-], ids=["closed", "open"])
+@pytest.mark.parametrize(
+    ("extreme", "start", "steps_to_start"),
+    [
+        (
+            {
+                "us_tariff_on_china": 500,
+                "approval_rate_allies": 0,
+                "approval_rate_us": 0,
+                "ndpr_price_floor": 0,
+                "stockpile_target_months": 0,
+                "denial": "on",
+            },
+            None,
+            LEVERS_FROM,
+        ),  # the levers' default start, 2025-04
+        # the open extremes from 2024-02 (step 1): 3 months under the levers as above, without
+        # the 14 UI steps before 2025-04 (the default start is the closed case's)
+        (
+            {
+                "us_tariff_on_china": 0,
+                "approval_rate_allies": 100,
+                "approval_rate_us": 100,
+                "ndpr_price_floor": 300,
+                "stockpile_target_months": 24,
+                "denial": "off",
+            },
+            "2024-02",
+            1,
+        ),
+    ],
+    ids=["closed", "open"],
+)
 def test_extreme_levers_run_without_errors(ui, extreme, start, steps_to_start):
     extreme = dict(extreme)
     ui.toggle("ree-denial", extreme.pop("denial"))
@@ -340,8 +392,12 @@ def test_sessions_are_independent(app):
 def test_no_model_at_module_level_and_telemetry_off(app):
     import os
 
-    shared = [(mod.__name__, k) for mod in (app, *APP_MODULES) for k, val in vars(mod).items()
-              if isinstance(val, (session.Session, RareEarthModel))]
+    shared = [
+        (mod.__name__, k)
+        for mod in (app, *APP_MODULES)
+        for k, val in vars(mod).items()
+        if isinstance(val, (session.Session, RareEarthModel))
+    ]
     assert not shared
     assert os.environ["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] == "false"
     settings = pytest.importorskip("solara.server.settings")
@@ -354,11 +410,22 @@ def test_no_model_at_module_level_and_telemetry_off(app):
 def test_settings_overrides(app):
     s = settings.Settings.for_scenario("controls-2025")
     assert s.overrides() == {}
-    s2 = type(s)(**{**s.__dict__, "us_tariff_on_china": 5.0, "approval_rate_us": 0.0,
-                    "truce_start": "2026-01", "truce_months": 12})
+    s2 = type(s)(
+        **{
+            **s.__dict__,
+            "us_tariff_on_china": 5.0,
+            "approval_rate_us": 0.0,
+            "truce_start": "2026-01",
+            "truce_months": 12,
+        }
+    )
     ov = s2.overrides()
-    assert ov == {"levers.us_tariff_on_china": 5.0, "levers.approval_rate_us": 0.0,
-                  "levers.truce_start": "2026-01", "levers.truce_months": 12}
+    assert ov == {
+        "levers.us_tariff_on_china": 5.0,
+        "levers.approval_rate_us": 0.0,
+        "levers.truce_start": "2026-01",
+        "levers.truce_months": 12,
+    }
     apply_overrides(load_scenario("controls-2025"), ov)  # valid paths and values
 
 
@@ -381,8 +448,11 @@ def test_incremental_series_match_the_full_table(app):
     h = s.headline()
     assert h["Tb price China (USD/kg)"] == list(m.headline_frame()["Tb price China (USD/kg)"])
     assert s.flows["magnets"].shape == (len(m.region_codes),) * 2
-    for opt in (charts.prices_option(s), charts.capacity_option(s),
-                charts.flows_option(s, "oxides")):
+    for opt in (
+        charts.prices_option(s),
+        charts.capacity_option(s),
+        charts.flows_option(s, "oxides"),
+    ):
         widget.to_json(opt)  # JSON-safe (no NaN)
 
 
@@ -400,8 +470,13 @@ def test_step_and_redraw_record_a_frame_each(ui):
 def test_lever_events_are_logged_when_they_take_effect(app):
     import dataclasses
 
-    s = dataclasses.replace(settings.Settings.for_scenario("controls-2025"), truce_start="2026-01",
-                            truce_months=6, substitution_speed=2.0, ndpr_price_floor=150.0)
+    s = dataclasses.replace(
+        settings.Settings.for_scenario("controls-2025"),
+        truce_start="2026-01",
+        truce_months=6,
+        substitution_speed=2.0,
+        ndpr_price_floor=150.0,
+    )
     sess = session.Session(s)
     ev = session.lever_events(s, sess.model)
     assert [e["date"] for e in ev] == ["2024-01", "2025-04", "2026-01", "2026-07"]
@@ -418,8 +493,13 @@ def test_every_shipped_scenario_runs_in_the_ui_model(app, name):
     sess = session.Session(s)
     assert sess.model.spec.name == name and s.lever_start in sess.months
     sess.step(2)
-    for opt in (charts.prices_option(sess), charts.decoupling_option(sess),
-                charts.capacity_option(sess), charts.flows_option(sess, "magnets"),
-                charts.lost_output_option(sess), charts.licences_option(sess)):
+    for opt in (
+        charts.prices_option(sess),
+        charts.decoupling_option(sess),
+        charts.capacity_option(sess),
+        charts.flows_option(sess, "magnets"),
+        charts.lost_output_option(sess),
+        charts.licences_option(sess),
+    ):
         widget.to_json(opt)
     assert charts.events_html(sess, policy_only=False)

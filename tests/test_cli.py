@@ -13,13 +13,17 @@ runner = CliRunner()
 
 def test_ree_run_writes_outputs(tmp_path):
     out = tmp_path / "run"
-    res = runner.invoke(app, ["run", "--scenario", "controls-2025", "--months", "4",
-                              "--seed", "1", "--out", str(out)])
+    res = runner.invoke(
+        app,
+        ["run", "--scenario", "controls-2025", "--months", "4", "--seed", "1", "--out", str(out)],
+    )
     assert res.exit_code == 0, res.output
     ts = pd.read_parquet(out / "timeseries.parquet")
     assert ts["step"].max() == 3
     man = json.loads((out / "manifest.json").read_text())
-    assert man["scenario"] == "controls-2025" and man["seed"] == 1 and len(man["scenario_hash"]) == 64
+    assert (
+        man["scenario"] == "controls-2025" and man["seed"] == 1 and len(man["scenario_hash"]) == 64
+    )
     assert man["scenario_source"] == "shipped"
     assert (out / "prices.png").stat().st_size > 1000
     assert "NdPr price" in res.output
@@ -59,22 +63,26 @@ def test_out_current_folder_is_refused(tmp_path, monkeypatch):
 def test_rerun_replaces_earlier_run_output(tmp_path):
     out = tmp_path / "run"
     for seed in ("1", "2"):
-        res = runner.invoke(app, ["run", "--months", "2", "--seed", seed, "--out", str(out),
-                                  "--no-charts"])
+        res = runner.invoke(
+            app, ["run", "--months", "2", "--seed", seed, "--out", str(out), "--no-charts"]
+        )
         assert res.exit_code == 0, res.output
     assert json.loads((out / "manifest.json").read_text())["seed"] == 2
 
 
 def test_bad_seed_and_months_are_clean_errors(tmp_path):
     res = runner.invoke(app, ["run", "--seed", "-1", "--out", str(tmp_path / "a")])
-    assert res.exit_code == 2 and "--seed: -1 is out of range (allowed: an integer >= 0)" in res.output
+    assert (
+        res.exit_code == 2 and "--seed: -1 is out of range (allowed: an integer >= 0)" in res.output
+    )
     res = runner.invoke(app, ["run", "--months", "500", "--out", str(tmp_path / "b")])
     assert res.exit_code == 2 and "horizon" in res.output
     # one message for both ends (0 used to get a different, boxed usage error)
     res = runner.invoke(app, ["run", "--months", "0", "--out", str(tmp_path / "c")])
     assert res.exit_code == 2
     assert "--months must be a whole number from 1 to the scenario horizon" in " ".join(
-        res.output.split())
+        res.output.split()
+    )
     assert not any(tmp_path.iterdir())
 
 
@@ -92,6 +100,7 @@ def test_user_files_added_to_an_earlier_output_are_never_deleted(tmp_path):
     assert (out / "notes" / "mine.txt").read_text() == "precious"
     # the reproduce kind of output (any layout): a file the inventory does not list
     from experiments.runs import OutputError, check_output_folder, publish_folder
+
     tmp = tmp_path / ".staging"
     (tmp / "figures").mkdir(parents=True)
     (tmp / "manifest.json").write_text("{}")
@@ -122,8 +131,12 @@ def test_staging_folders_of_killed_runs_are_removed(tmp_path):
     from experiments.runs import INVENTORY, STAGING_OWNER, new_staging_folder, publish_folder
 
     out = tmp_path / "run"
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True, check=True)
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     host = socket.gethostname()
 
     def staging(name, owner):
@@ -160,19 +173,22 @@ def test_sigterm_while_writing_leaves_nothing_behind(tmp_path, monkeypatch):
 
     old = signal.getsignal(signal.SIGTERM)
     monkeypatch.setattr(runs, "charts", killed)
-    res = runner.invoke(app, ["run", "-s", "baseline", "--months", "2",
-                              "--out", str(tmp_path / "out")])
+    res = runner.invoke(
+        app, ["run", "-s", "baseline", "--months", "2", "--out", str(tmp_path / "out")]
+    )
     assert res.exit_code == 128 + signal.SIGTERM
     assert list(tmp_path.iterdir()) == []
     assert "stopped by SIGTERM" in res.output
-    assert signal.getsignal(signal.SIGTERM) == old   # the handler is only set during the run
+    assert signal.getsignal(signal.SIGTERM) == old  # the handler is only set during the run
 
 
 def test_error_messages_keep_their_brackets(tmp_path):
     # regression: rich markup swallowed "[measures]" in "[[measures]] block 1"
     bad = tmp_path / "bad.toml"
-    bad.write_text('name="x"\n[[measures]]\nkind="tariff"\ndate="2025-01"\nactor="US"\n'
-                   'targets=["CN"]\nrate=-1\n')
+    bad.write_text(
+        'name="x"\n[[measures]]\nkind="tariff"\ndate="2025-01"\nactor="US"\n'
+        'targets=["CN"]\nrate=-1\n'
+    )
     res = CliRunner().invoke(app, ["run", "-s", str(bad), "--out", str(tmp_path / "o")])
     assert res.exit_code == 2
     assert "[[measures]] block 1" in " ".join(res.output.split())
@@ -236,26 +252,45 @@ def test_manifest_records_a_user_file_under_a_shipped_name(tmp_path):
     from experiments.runs import run_to_folder
 
     mine = tmp_path / "mine.toml"
-    mine.write_text(load_scenario("baseline").model_copy(update={"name": "controls-2025"})
-                    .to_toml())
+    mine.write_text(
+        load_scenario("baseline").model_copy(update={"name": "controls-2025"}).to_toml()
+    )
     run_to_folder(mine, tmp_path / "o", months=1, progress=False, make_charts=False)
     man = json.loads((tmp_path / "o" / "manifest.json").read_text())
     assert man["scenario"] == "controls-2025"
     assert man["scenario_source"] == str(mine.resolve())
 
 
-@pytest.mark.parametrize("body,fragment", [
-    (('[[measures]]\nkind="tariff"\ndate="2024-03"\nactor="US"\ntargets=["CN"]\nrate=0.1\n'
-      'mode="add"\n') * 2, "is given twice"),
-    ('[[measures]]\nkind="subsidy"\ndate="2024-03"\nactor="US"\nstages=[]\n', "stages is empty"),
-    (('[[measures]]\nkind="export_licence"\ndate="2024-03"\nactor="CN"\nelements=["Dy"]\n'
-      'defense_denial=0\n'), "defense_denial: got the number 0"),
-])
+@pytest.mark.parametrize(
+    "body,fragment",
+    [
+        (
+            (
+                '[[measures]]\nkind="tariff"\ndate="2024-03"\nactor="US"\ntargets=["CN"]\nrate=0.1\n'
+                'mode="add"\n'
+            )
+            * 2,
+            "is given twice",
+        ),
+        (
+            '[[measures]]\nkind="subsidy"\ndate="2024-03"\nactor="US"\nstages=[]\n',
+            "stages is empty",
+        ),
+        (
+            (
+                '[[measures]]\nkind="export_licence"\ndate="2024-03"\nactor="CN"\nelements=["Dy"]\n'
+                "defense_denial=0\n"
+            ),
+            "defense_denial: got the number 0",
+        ),
+    ],
+)
 def test_issue15_scenario_errors_are_clean_and_write_nothing(tmp_path, body, fragment):
     bad = tmp_path / "bad.toml"
     bad.write_text('name="x"\nstart="2024-01"\nend="2024-06"\n' + body)
-    res = runner.invoke(app, ["run", "-s", str(bad), "--months", "1", "--no-charts",
-                              "--out", str(tmp_path / "o")])
+    res = runner.invoke(
+        app, ["run", "-s", str(bad), "--months", "1", "--no-charts", "--out", str(tmp_path / "o")]
+    )
     assert res.exit_code == 2 and fragment in " ".join(res.output.split())
     assert "Traceback" not in res.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.toml"]
@@ -270,16 +305,35 @@ def test_startup_imports_stay_light(tmp_path):
     import sys
     from pathlib import Path
 
-    heavy = ["pandas", "numpy", "scipy", "scipy.optimize", "mesa", "agents", "pyarrow",
-             "abm.model", "abm.data"]
-    probe = (f"import sys\nfrom experiments.cli import app\nsys.argv = {{argv}}\n"
-             f"try:\n    app()\nexcept SystemExit:\n    pass\n"
-             f"print(sorted(m for m in {heavy!r} if m in sys.modules))")
-    spec = Path(__file__).resolve().parent.parent / "experiments/sweeps/tariff_licence_stockpile.toml"
+    heavy = [
+        "pandas",
+        "numpy",
+        "scipy",
+        "scipy.optimize",
+        "mesa",
+        "agents",
+        "pyarrow",
+        "abm.model",
+        "abm.data",
+    ]
+    probe = (
+        f"import sys\nfrom experiments.cli import app\nsys.argv = {{argv}}\n"
+        f"try:\n    app()\nexcept SystemExit:\n    pass\n"
+        f"print(sorted(m for m in {heavy!r} if m in sys.modules))"
+    )
+    spec = (
+        Path(__file__).resolve().parent.parent / "experiments/sweeps/tariff_licence_stockpile.toml"
+    )
 
     def loaded(argv):
-        res = subprocess.run([sys.executable, "-c", probe.format(argv=argv)], cwd=tmp_path,
-                             capture_output=True, text=True, check=True, timeout=120)
+        res = subprocess.run(
+            [sys.executable, "-c", probe.format(argv=argv)],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=120,
+        )
         return res.stdout.strip().splitlines()[-1]
 
     assert loaded(["ree", "--help"]) == "[]"
@@ -302,6 +356,6 @@ def test_tables_written_to_a_pipe_are_laid_out_wide(monkeypatch):
 
     monkeypatch.delenv("COLUMNS", raising=False)
     assert output_width(io.StringIO()) == PIPED_WIDTH == 200
-    assert output_width(Tty()) is None                      # a terminal: rich measures it
+    assert output_width(Tty()) is None  # a terminal: rich measures it
     monkeypatch.setenv("COLUMNS", "100")
-    assert output_width(io.StringIO()) is None              # the user's COLUMNS wins
+    assert output_width(io.StringIO()) is None  # the user's COLUMNS wins

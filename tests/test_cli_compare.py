@@ -19,37 +19,74 @@ from experiments.tables import round_sig
 runner = CliRunner()
 
 
-def _fake_run(folder: Path, scenario: str, seed: int, ndpr: list[float], exports: list[float],
-              lost_oem_usd: float) -> Path:
+def _fake_run(
+    folder: Path,
+    scenario: str,
+    seed: int,
+    ndpr: list[float],
+    exports: list[float],
+    lost_oem_usd: float,
+) -> Path:
     """A hand-made run folder: NdPr price in China and China's magnet exports by month."""
     folder.mkdir()
     dates = pd.to_datetime(["2025-01-01", "2025-02-01", "2025-03-01"])
     rows = []
-    for d, p, e in zip(dates, ndpr, exports):
-        rows.append({"date": d, "step": 0, "metric": "price", "good": "NdPr", "region": "CN",
-                     "partner": "", "value": p, "unit": "USD/kg"})
-        rows.append({"date": d, "step": 0, "metric": "china_exports", "good": "magnets",
-                     "region": "CN", "partner": "nonCN", "value": e, "unit": "t/month"})
+    for d, p, e in zip(dates, ndpr, exports, strict=False):
+        rows.append(
+            {
+                "date": d,
+                "step": 0,
+                "metric": "price",
+                "good": "NdPr",
+                "region": "CN",
+                "partner": "",
+                "value": p,
+                "unit": "USD/kg",
+            }
+        )
+        rows.append(
+            {
+                "date": d,
+                "step": 0,
+                "metric": "china_exports",
+                "good": "magnets",
+                "region": "CN",
+                "partner": "nonCN",
+                "value": e,
+                "unit": "t/month",
+            }
+        )
     pd.DataFrame(rows).to_parquet(folder / "timeseries.parquet", index=False)
-    summ = {"NdPr price China (USD/kg)": {"first": ndpr[0], "peak": max(ndpr),
-                                          "min": min(ndpr), "last": ndpr[-1]},
-            "China magnet exports (t/month)": {"first": exports[0], "peak": max(exports),
-                                               "min": min(exports), "last": exports[-1]},
-            "lost_output_usd": {"oem": lost_oem_usd, "defense": 0.0},
-            "china_content_12m_last": {"US": 0.8},
-            "capacity_built_outside_china_t_yr": {"magnets": 1000.0}}
+    summ = {
+        "NdPr price China (USD/kg)": {
+            "first": ndpr[0],
+            "peak": max(ndpr),
+            "min": min(ndpr),
+            "last": ndpr[-1],
+        },
+        "China magnet exports (t/month)": {
+            "first": exports[0],
+            "peak": max(exports),
+            "min": min(exports),
+            "last": exports[-1],
+        },
+        "lost_output_usd": {"oem": lost_oem_usd, "defense": 0.0},
+        "china_content_12m_last": {"US": 0.8},
+        "capacity_built_outside_china_t_yr": {"magnets": 1000.0},
+    }
     (folder / "summary.json").write_text(json.dumps(summ))
-    (folder / "manifest.json").write_text(json.dumps(
-        {"scenario": scenario, "seed": seed, "months": 3, "overrides": {}}))
+    (folder / "manifest.json").write_text(
+        json.dumps({"scenario": scenario, "seed": seed, "months": 3, "overrides": {}})
+    )
     return folder
 
 
 @pytest.fixture
 def two_runs(tmp_path):
-    a = _fake_run(tmp_path / "a", "baseline", 0, [60.0, 80.0, 70.0], [5000.0, 0.0, 4000.0],
-                  2.5e9)
-    b = _fake_run(tmp_path / "b", "controls-2025", 1, [60.0, 120.0, 90.0],
-                  [5000.0, 1000.0, 2000.0], 4.0e9)
+    a = _fake_run(tmp_path / "a", "baseline", 0, [60.0, 80.0, 70.0], [5000.0, 0.0, 4000.0], 2.5e9)
+    b = _fake_run(
+        tmp_path / "b", "controls-2025", 1, [60.0, 120.0, 90.0], [5000.0, 1000.0, 2000.0], 4.0e9
+    )
     return a, b
 
 
@@ -57,53 +94,81 @@ def test_comparison_table_values_hand_checked(two_runs):
     a, b = (load_run(p) for p in two_runs)
     t = comparison_table(a, b).set_index("outcome")
     row = t.loc["NdPr price China, peak"]
-    assert (row["unit"], row["run_a"], row["run_b"], row["difference"]) == \
-        ("USD/kg", 80.0, 120.0, 40.0)
+    assert (row["unit"], row["run_a"], row["run_b"], row["difference"]) == (
+        "USD/kg",
+        80.0,
+        120.0,
+        40.0,
+    )
     assert row["change_pct"] == pytest.approx(50.0)
     row = t.loc["China magnet exports, last month"]
-    assert (row["unit"], row["run_a"], row["run_b"], row["difference"]) == \
-        ("t/month", 4000.0, 2000.0, -2000.0)
+    assert (row["unit"], row["run_a"], row["run_b"], row["difference"]) == (
+        "t/month",
+        4000.0,
+        2000.0,
+        -2000.0,
+    )
     assert row["change_pct"] == pytest.approx(-50.0)
     row = t.loc["OEM lost output, cumulative"]
     assert (row["unit"], row["run_a"], row["run_b"]) == ("bn USD", 2.5, 4.0)
     assert row["difference"] == pytest.approx(1.5)
     row = t.loc["defense lost output, cumulative"]
-    assert row["difference"] == 0 and pd.isna(row["change_pct"])   # no change from zero
+    assert row["difference"] == 0 and pd.isna(row["change_pct"])  # no change from zero
     assert t.loc["US: China-origin share of magnets, last 12 months", "unit"] == "share"
     assert t.loc["net magnets capacity change outside China", "unit"] == "t/yr"
 
 
 def test_ree_compare_prints_the_table_and_writes_csv_and_png(two_runs, tmp_path):
     out = tmp_path / "cmp"
-    res = runner.invoke(app, ["compare", str(two_runs[0]), str(two_runs[1]), "--out", str(out)],
-                        env={"COLUMNS": "200"})
+    res = runner.invoke(
+        app,
+        ["compare", str(two_runs[0]), str(two_runs[1]), "--out", str(out)],
+        env={"COLUMNS": "200"},
+    )
     assert res.exit_code == 0, res.output
     assert "A: baseline, seed 0" in res.output and "B: controls-2025, seed 1" in res.output
     line = next(ln for ln in res.output.splitlines() if "NdPr price China, peak" in ln)
-    assert [c.strip() for c in line.strip("│ ").split("│")] == \
-        ["NdPr price China, peak", "USD/kg", "80", "120", "40", "+50.0%"]
-    assert "defense lost output" not in res.output   # zero in both: only in the CSV
+    assert [c.strip() for c in line.strip("│ ").split("│")] == [
+        "NdPr price China, peak",
+        "USD/kg",
+        "80",
+        "120",
+        "40",
+        "+50.0%",
+    ]
+    assert "defense lost output" not in res.output  # zero in both: only in the CSV
     csv = pd.read_csv(out / "comparison.csv")
-    assert list(csv.columns) == ["outcome", "unit", "run_a", "run_b", "difference",
-                                 "change_pct"]
+    assert list(csv.columns) == ["outcome", "unit", "run_a", "run_b", "difference", "change_pct"]
     row = csv.set_index("outcome").loc["China magnet exports, peak"]
-    assert (row["unit"], row["run_a"], row["run_b"], row["difference"]) == \
-        ("t/month", 5000.0, 5000.0, 0.0)
+    assert (row["unit"], row["run_a"], row["run_b"], row["difference"]) == (
+        "t/month",
+        5000.0,
+        5000.0,
+        0.0,
+    )
     assert "defense lost output, cumulative" in set(csv["outcome"])
     assert (out / "comparison.png").stat().st_size > 10_000
     meta = json.loads((out / "comparison.json").read_text())
     assert meta["run_a"]["label"] == "baseline, seed 0"
     # an earlier comparison may be replaced; a run folder may not be overwritten
-    res = runner.invoke(app, ["compare", str(two_runs[1]), str(two_runs[0]), "--out",
-                              str(two_runs[0])])
+    res = runner.invoke(
+        app, ["compare", str(two_runs[1]), str(two_runs[0]), "--out", str(two_runs[0])]
+    )
     assert res.exit_code == 2 and "not an earlier output of this command" in res.stderr
 
 
 def test_two_tiny_model_runs_compare_to_their_summaries(tmp_path):
     a, b = tmp_path / "a", tmp_path / "b"
     _m, sa = run_to_folder("baseline", a, seed=0, months=2, progress=False, make_charts=False)
-    _m, sb = run_to_folder("baseline", b, seed=0, months=2, progress=False, make_charts=False,
-                           overrides={"parameters.armington_elasticity": 8.0})
+    _m, sb = run_to_folder(
+        "baseline",
+        b,
+        seed=0,
+        months=2,
+        progress=False,
+        make_charts=False,
+        overrides={"parameters.armington_elasticity": 8.0},
+    )
     res = runner.invoke(app, ["compare", str(a), str(b), "--out", str(tmp_path / "c")])
     assert res.exit_code == 0, res.output
     csv = pd.read_csv(tmp_path / "c" / "comparison.csv").set_index("outcome")
@@ -118,44 +183,74 @@ def test_two_tiny_model_runs_compare_to_their_summaries(tmp_path):
     assert row["run_a"] == round_sig(sa["accounts"]["US"]["buyer_extra_cost"] / 1e9)
 
 
-@pytest.mark.parametrize(("make", "fragment"), [
-    (lambda p: None, "RUN_B {p}: no such folder"),
-    (lambda p: (p.mkdir(), (p / "notes.txt").write_text("x")),
-     ("RUN_B {p} is not a `ree run` output folder (missing manifest.json, summary.json, "
-      "timeseries.parquet); give a folder written by ree run --out NEW_FOLDER")),
-    (lambda p: (p.mkdir(), (p / "seed-0").mkdir(),
-                (p / "seed-0" / "manifest.json").write_text("{}")),
-     "it holds the runs of ree run --seeds (seed-0); give one of them"),
-])
+@pytest.mark.parametrize(
+    ("make", "fragment"),
+    [
+        (lambda p: None, "RUN_B {p}: no such folder"),
+        (
+            lambda p: (p.mkdir(), (p / "notes.txt").write_text("x")),
+            (
+                "RUN_B {p} is not a `ree run` output folder (missing manifest.json, summary.json, "
+                "timeseries.parquet); give a folder written by ree run --out NEW_FOLDER"
+            ),
+        ),
+        (
+            lambda p: (
+                p.mkdir(),
+                (p / "seed-0").mkdir(),
+                (p / "seed-0" / "manifest.json").write_text("{}"),
+            ),
+            "it holds the runs of ree run --seeds (seed-0); give one of them",
+        ),
+    ],
+)
 def test_a_folder_that_is_not_a_run_is_one_line_on_stderr(two_runs, tmp_path, make, fragment):
     bad = tmp_path / "bad"
     make(bad)
-    res = CliRunner().invoke(app, ["compare", str(two_runs[0]), str(bad), "--out",
-                                   str(tmp_path / "c")], env={"COLUMNS": "60"})
+    res = CliRunner().invoke(
+        app,
+        ["compare", str(two_runs[0]), str(bad), "--out", str(tmp_path / "c")],
+        env={"COLUMNS": "60"},
+    )
     assert res.exit_code == 2
     assert res.stdout == ""
     lines = res.stderr.strip().splitlines()
-    assert len(lines) == 1, res.stderr                     # not wrapped at 60 columns
+    assert len(lines) == 1, res.stderr  # not wrapped at 60 columns
     assert fragment.format(p=bad) in lines[0]
     assert not (tmp_path / "c").exists()
 
 
-@pytest.mark.parametrize(("damage", "fragment"), [
-    # a truncated summary.json: the line names that file, not "manifest.json or summary.json"
-    (lambda p: (p / "summary.json").write_text("{bad"), "RUN_B {p}/summary.json: cannot read it"),
-    (lambda p: (p / "manifest.json").write_text("garbage"),
-     "RUN_B {p}/manifest.json: cannot read it"),
-    (lambda p: (p / "summary.json").write_text("[1, 2]"),
-     "RUN_B {p}/summary.json: not a JSON object"),
-    # valid JSON without any outcome once gave a comparison.csv with an empty run_b column
-    (lambda p: (p / "summary.json").write_text('{"a": 1}'),
-     "RUN_B {p}/summary.json: holds none of the outcomes ree run prints (keys ['a'])"),
-])
+@pytest.mark.parametrize(
+    ("damage", "fragment"),
+    [
+        # a truncated summary.json: the line names that file, not "manifest.json or summary.json"
+        (
+            lambda p: (p / "summary.json").write_text("{bad"),
+            "RUN_B {p}/summary.json: cannot read it",
+        ),
+        (
+            lambda p: (p / "manifest.json").write_text("garbage"),
+            "RUN_B {p}/manifest.json: cannot read it",
+        ),
+        (
+            lambda p: (p / "summary.json").write_text("[1, 2]"),
+            "RUN_B {p}/summary.json: not a JSON object",
+        ),
+        # valid JSON without any outcome once gave a comparison.csv with an empty run_b column
+        (
+            lambda p: (p / "summary.json").write_text('{"a": 1}'),
+            "RUN_B {p}/summary.json: holds none of the outcomes ree run prints (keys ['a'])",
+        ),
+    ],
+)
 def test_a_damaged_run_folder_is_refused_naming_the_file(two_runs, tmp_path, damage, fragment):
     bad = _fake_run(tmp_path / "bad", "baseline", 2, [60.0, 61.0, 62.0], [1.0, 2.0, 3.0], 0.0)
     damage(bad)
-    res = CliRunner().invoke(app, ["compare", str(two_runs[0]), str(bad), "--out",
-                                   str(tmp_path / "c")], env={"COLUMNS": "60"})
+    res = CliRunner().invoke(
+        app,
+        ["compare", str(two_runs[0]), str(bad), "--out", str(tmp_path / "c")],
+        env={"COLUMNS": "60"},
+    )
     assert res.exit_code == 2, res.output
     lines = res.stderr.strip().splitlines()
     assert len(lines) == 1, res.stderr
@@ -167,8 +262,9 @@ def test_change_pct_hides_changes_on_a_near_zero_base():
     import math
 
     from experiments.compare import change_pct
+
     assert change_pct(2.0, 3.0) == 50.0
     assert change_pct(-2.0, -1.0) == 50.0
-    assert math.isnan(change_pct(0.0003, 0.4719))     # a new user's +157,196% (session 9)
+    assert math.isnan(change_pct(0.0003, 0.4719))  # a new user's +157,196% (session 9)
     assert math.isnan(change_pct(0.0, 1.0))
-    assert change_pct(1.0, 101.0) == 10_000.0        # the largest shown
+    assert change_pct(1.0, 101.0) == 10_000.0  # the largest shown

@@ -25,21 +25,23 @@ def _invoke(args, columns=60, cli=app):
 
 def _one_error_line(res) -> str:
     assert res.exit_code == 2, res.output
-    assert res.stdout == ""                        # errors go to stderr
+    assert res.stdout == ""  # errors go to stderr
     lines = res.stderr.strip().splitlines()
-    assert len(lines) == 1, res.stderr             # not wrapped at the terminal width
+    assert len(lines) == 1, res.stderr  # not wrapped at the terminal width
     return lines[0]
 
 
 # ---------------------------------------------------------------- (a) end past the data
 def test_end_past_the_data_is_refused_naming_the_key_and_range(tmp_path):
-    assert last_data_month() == "2050-12"          # iea_gcmo2024 growth rates end in 2050
+    assert last_data_month() == "2050-12"  # iea_gcmo2024 growth rates end in 2050
     out = tmp_path / "run"
     line = _one_error_line(_invoke(["run", "--set", "end=2099-12", "--out", str(out)]))
-    assert line == ("ree run: error: invalid scenario: --set end=2099-12: end must be a month from 2024-01 "
-                    "(the scenario's start) to 2050-12 (the last year of the demand outlook, "
-                    "abm/data/demand_outlook.csv; later months would extrapolate beyond the "
-                    "data)")
+    assert line == (
+        "ree run: error: invalid scenario: --set end=2099-12: end must be a month from 2024-01 "
+        "(the scenario's start) to 2050-12 (the last year of the demand outlook, "
+        "abm/data/demand_outlook.csv; later months would extrapolate beyond the "
+        "data)"
+    )
     assert not out.exists()
     # the last allowed month is accepted (checked without running 27 years)
     assert scenario_with_overrides("controls-2025", {"end": "2050-12"}).end == "2050-12"
@@ -60,14 +62,16 @@ def test_sweep_plan_refuses_a_store_folder_holding_other_files(tmp_path):
     res = _invoke(["plan", str(spec), "--out", str(tmp_path / "out")], cli=sweep_app)
     assert res.exit_code == 1
     assert f"{store} holds files that are not a sweep's (thesis.docx)" in res.stderr
-    assert sorted(p.name for p in store.iterdir()) == ["thesis.docx"]   # nothing written
+    assert sorted(p.name for p in store.iterdir()) == ["thesis.docx"]  # nothing written
     # an empty folder, or an existing store with a note added, is fine
     (store / "thesis.docx").unlink()
-    assert _invoke(["plan", str(spec), "--out", str(tmp_path / "out")],
-                   cli=sweep_app).exit_code == 0
+    assert (
+        _invoke(["plan", str(spec), "--out", str(tmp_path / "out")], cli=sweep_app).exit_code == 0
+    )
     (store / "notes.md").write_text("my notes on this sweep")
-    assert _invoke(["plan", str(spec), "--out", str(tmp_path / "out")],
-                   cli=sweep_app).exit_code == 0
+    assert (
+        _invoke(["plan", str(spec), "--out", str(tmp_path / "out")], cli=sweep_app).exit_code == 0
+    )
 
 
 # ------------------------------------------------------------------ (c) --help
@@ -84,19 +88,24 @@ def test_flags_show_no_bool_type_in_help():
 
 # ------------------------------------------- (d) stderr, unwrapped, "did you mean"
 def test_mistyped_set_key_gets_a_suggestion_on_one_stderr_line(tmp_path):
-    line = _one_error_line(_invoke(["run", "--set", "levers.aproval_rate_us=0.1", "--out",
-                                    str(tmp_path / "o")]))
-    assert line.startswith("ree run: error: invalid scenario: --set: unknown key 'levers.aproval_rate_us'; "
-                           "did you mean 'levers.approval_rate_us'? "
-                           f"({len(Parameters.model_fields) + 11} allowed keys")
+    line = _one_error_line(
+        _invoke(["run", "--set", "levers.aproval_rate_us=0.1", "--out", str(tmp_path / "o")])
+    )
+    assert line.startswith(
+        "ree run: error: invalid scenario: --set: unknown key 'levers.aproval_rate_us'; "
+        "did you mean 'levers.approval_rate_us'? "
+        f"({len(Parameters.model_fields) + 11} allowed keys"
+    )
 
 
 def test_mistyped_scenario_file_key_and_name_get_a_suggestion(tmp_path):
     p = tmp_path / "typo.toml"
     p.write_text('extends = "controls-2025"\n[levers]\naproval_rate_us = 0.1\n')
     line = _one_error_line(_invoke(["run", str(p), "--out", str(tmp_path / "o")]))
-    assert (f"{p}: field 'levers.aproval_rate_us': unknown key 'aproval_rate_us'; did you "
-            "mean 'approval_rate_us'? allowed keys: [") in line
+    assert (
+        f"{p}: field 'levers.aproval_rate_us': unknown key 'aproval_rate_us'; did you "
+        "mean 'approval_rate_us'? allowed keys: ["
+    ) in line
     line = _one_error_line(_invoke(["run", "controls-2052", "--out", str(tmp_path / "o")]))
     assert "unknown scenario 'controls-2052'; did you mean 'controls-2025'?" in line
     p.write_text('extends = "controls-2026"\n')
@@ -106,16 +115,18 @@ def test_mistyped_scenario_file_key_and_name_get_a_suggestion(tmp_path):
 
 def test_other_errors_are_one_stderr_line_too(tmp_path):
     line = _one_error_line(_invoke(["run", "--set", "nothing", "--out", str(tmp_path / "o")]))
-    assert line == ("ree run: error: invalid value for --set: 'nothing': write --set KEY=VALUE, e.g. "
-                    "--set levers.approval_rate_us=0.1")
+    assert line == (
+        "ree run: error: invalid value for --set: 'nothing': write --set KEY=VALUE, e.g. "
+        "--set levers.approval_rate_us=0.1"
+    )
     line = _one_error_line(_invoke(["run", "--months", "999", "--out", str(tmp_path / "o")]))
-    assert line.startswith("ree run: error: --months must be a whole number from 1 to the scenario "
-                           "horizon (144 months")
+    assert line.startswith(
+        "ree run: error: --months must be a whole number from 1 to the scenario horizon (144 months"
+    )
 
 
 def test_did_you_mean():
-    assert closest_names("aproval_rate_us", ["approval_rate_us", "start"]) == \
-        ["approval_rate_us"]
+    assert closest_names("aproval_rate_us", ["approval_rate_us", "start"]) == ["approval_rate_us"]
     assert closest_names("zzz", ["approval_rate_us", "start"]) == []
     with pytest.raises(ScenarioError, match="did you mean 'levers.start'"):
         scenario_with_overrides("baseline", {"levers.strat": "2025-01"})

@@ -8,7 +8,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from abm.data import DATA_DIR, DataError, fit_rampup, load_table, rampup_shares, validate_frame
+from abm.data import (
+    DATA_DIR,
+    SCHEMAS,
+    DataError,
+    check_tables,
+    fit_rampup,
+    load_table,
+    rampup_shares,
+    validate_frame,
+)
 from abm.model import RareEarthModel
 
 
@@ -18,15 +27,21 @@ def test_tables_load_with_types():
     assert set(firms["stage"]) == {"mining", "separation", "magnets"}
 
 
-@pytest.mark.parametrize("col,val,fragment", [
-    ("region", "Atlantis", "unknown region 'Atlantis'"),
-    ("base_output_t_per_yr", "-3", "negative value"),
-    ("base_output_t_per_yr", "lots", "not a number"),
-    ("status", "maybe", "unknown status"),
-])
+@pytest.mark.parametrize(
+    "col,val,fragment",
+    [
+        ("region", "Atlantis", "unknown region 'Atlantis'"),
+        ("base_output_t_per_yr", "-3", "negative value"),
+        ("base_output_t_per_yr", "lots", "not a number"),
+        ("status", "maybe", "unknown status"),
+    ],
+)
 def test_bad_rows_are_rejected_with_field(col, val, fragment):
-    raw = pd.read_csv(__import__("abm.data", fromlist=["DATA_DIR"]).DATA_DIR / "firms.csv",
-                      dtype=str, keep_default_na=False)
+    raw = pd.read_csv(
+        __import__("abm.data", fromlist=["DATA_DIR"]).DATA_DIR / "firms.csv",
+        dtype=str,
+        keep_default_na=False,
+    )
     raw.loc[2, col] = val
     with pytest.raises(DataError) as err:
         validate_frame(raw, "firms.csv")
@@ -47,12 +62,13 @@ def test_base_year_2024_matches_shipped_data():
 @pytest.mark.parametrize("year", [2009, 2010])
 def test_early_base_years_build(year):
     from tests.conftest import make_scenario
+
     sc = make_scenario(base_year=year, start=f"{year}-01", months_end=f"{year}-06")
     m = RareEarthModel(sc, seed=0)
     chk = m.base_year_check()
-    assert chk["china_share_mining"] > 0.95          # China ~97% of mining (USGS)
+    assert chk["china_share_mining"] > 0.95  # China ~97% of mining (USGS)
     lynas = [a for a in m.agents if "Lynas" in getattr(a, "name", "")]
-    assert all(a.capacity == 0 for a in lynas)       # no Lynas output in the base year
+    assert all(a.capacity == 0 for a in lynas)  # no Lynas output in the base year
     m.run(3)
     assert abs(m.mass_balance()).max() < 1e-6
 
@@ -61,14 +77,23 @@ def test_odd_parameter_table_matches_code():
     from pathlib import Path
 
     from abm.parameters import markdown_table
+
     odd = (Path(__file__).resolve().parent.parent / "docs" / "ODD.md").read_text()
     assert markdown_table() in odd, "docs/ODD.md parameter table is stale: regenerate it"
 
 
 # ---------------------------------------------------------------- issue 12 tables
 
-ISSUE12 = ["project_pipeline.csv", "rampup.csv", "china_quotas.csv", "demand_outlook.csv",
-           "sector_mix.csv", "supply_outlook.csv", "episode_2010_12.csv", "prices_2010_2012.csv"]
+ISSUE12 = [
+    "project_pipeline.csv",
+    "rampup.csv",
+    "china_quotas.csv",
+    "demand_outlook.csv",
+    "sector_mix.csv",
+    "supply_outlook.csv",
+    "episode_2010_12.csv",
+    "prices_2010_2012.csv",
+]
 
 
 def _raw(file):
@@ -80,25 +105,46 @@ def test_issue12_tables_load_with_source_and_status(file):
     df = load_table(file)
     assert len(df) >= 8
     assert df["source"].str.len().min() > 3
-    assert set(df["status"]) <= {"verified", "secondary", "derived", "UNVERIFIED",
-                                 "UNVERIFIED-recalled"}
+    assert set(df["status"]) <= {
+        "verified",
+        "secondary",
+        "derived",
+        "UNVERIFIED",
+        "UNVERIFIED-recalled",
+    }
 
 
 def test_pipeline_values():
     p = load_table("project_pipeline.csv").set_index("project_id")
     # MP/DoD 2025-07-10: 10,000 t/yr with Independence (1,000 t/yr), commissioning 2028
-    assert p.loc["mp_10x", "capacity_t_per_yr"] + p.loc["mp_independence", "capacity_t_per_yr"] \
+    assert (
+        p.loc["mp_10x", "capacity_t_per_yr"] + p.loc["mp_independence", "capacity_t_per_yr"]
         == 10_000
+    )
     assert str(p.loc["mp_10x", "earliest_start"]) == "2028-01"
     # Iluka Eneabba A$1.7-1.8 bn = US$1.09-1.16 bn (nsenergybusiness): midpoint
     assert p.loc["iluka_eneabba", "capex_usd_m"] == pytest.approx((1090 + 1160) / 2)
     assert p.loc["lynas_seadrift", "project_status"] == "on_hold"
     assert p.loc["niron_sartell", "product"] == "fen"
     firms = set(p["firm"])
-    for f in ("MP Materials", "Lynas Rare Earths", "Iluka Resources", "Arafura Rare Earths",
-              "Energy Fuels", "Neo Performance Materials", "Solvay", "USA Rare Earth",
-              "Vulcan Elements", "Noveon Magnetics", "e-VAC Magnetics (VAC)", "Niron Magnetics",
-              "Mkango Resources", "Pensana", "Critical Metals Corp", "China Northern Rare Earth"):
+    for f in (
+        "MP Materials",
+        "Lynas Rare Earths",
+        "Iluka Resources",
+        "Arafura Rare Earths",
+        "Energy Fuels",
+        "Neo Performance Materials",
+        "Solvay",
+        "USA Rare Earth",
+        "Vulcan Elements",
+        "Noveon Magnetics",
+        "e-VAC Magnetics (VAC)",
+        "Niron Magnetics",
+        "Mkango Resources",
+        "Pensana",
+        "Critical Metals Corp",
+        "China Northern Rare Earth",
+    ):
         assert f in firms, f
     assert {"CN", "US", "AU", "MY", "EU", "IN", "KR", "VN", "BR", "ROW"} <= set(p["region"])
 
@@ -131,8 +177,13 @@ def test_rampup_fit_values():
 @given(tau=st.floats(0.3, 10.0), t0=st.floats(0.0, 1.5))
 def test_rampup_fit_recovers_known_curve(tau, t0):
     t = np.arange(0.5, 10.0, 1.0)
-    shares = pd.DataFrame({"t_mid_yr": t, "period_years": 1.0,
-                           "share": np.where(t > t0, 1 - np.exp(-(t - t0) / tau), 0.0)})
+    shares = pd.DataFrame(
+        {
+            "t_mid_yr": t,
+            "period_years": 1.0,
+            "share": np.where(t > t0, 1 - np.exp(-(t - t0) / tau), 0.0),
+        }
+    )
     fit = fit_rampup(shares, shifted=True)
     assert fit.rmse < 1e-4
     assert abs(fit.tau - tau) < 0.02 * tau + 0.02
@@ -142,24 +193,28 @@ def test_china_quotas_values():
     q = load_table("china_quotas.csv").set_index(["year", "quota", "group"])
     # MLR 2011: 93,800 t = 80,400 light + 13,400 medium/heavy
     for y in (2011, 2014, 2020, 2023):
-        assert q.loc[(y, "mining", "light"), "tonnes"] + q.loc[(y, "mining", "heavy"), "tonnes"] \
+        assert (
+            q.loc[(y, "mining", "light"), "tonnes"] + q.loc[(y, "mining", "heavy"), "tonnes"]
             == q.loc[(y, "mining", "total"), "tonnes"]
-    assert q.loc[(2023, "mining", "total"), "tonnes"] == 255_000      # incl. third batch
+        )
+    assert q.loc[(2023, "mining", "total"), "tonnes"] == 255_000  # incl. third batch
     assert q.loc[(2024, "mining", "total"), "tonnes"] == 270_000
     assert q.loc[(2024, "separation", "total"), "tonnes"] == 254_000
-    assert q.loc[(2018, "separation", "total"), "tonnes"] == pytest.approx(1.15 * q.loc[
-        (2017, "separation", "total"), "tonnes"])          # Reuters: +15% on 2017
+    assert q.loc[(2018, "separation", "total"), "tonnes"] == pytest.approx(
+        1.15 * q.loc[(2017, "separation", "total"), "tonnes"]
+    )  # Reuters: +15% on 2017
     assert q.loc[(2025, "mining", "total"), "published"] == "no"
     ex = {y: q.loc[(y, "export", "total")] for y in range(2010, 2015)}
     use = {y: r["actual_t"] / r["tonnes"] for y, r in ex.items()}
-    assert use[2010] > 1.0                    # 2010 exports exceeded the quota (MOC)
-    assert 0.5 < use[2011] < 0.62 and 0.5 < use[2012] < 0.55   # slack quotas 2011-12
+    assert use[2010] > 1.0  # 2010 exports exceeded the quota (MOC)
+    assert 0.5 < use[2011] < 0.62 and 0.5 < use[2012] < 0.55  # slack quotas 2011-12
     assert use[2014] > 0.9
 
 
 def test_demand_outlook_and_mix_values():
     d = load_table("demand_outlook.csv").set_index(
-        ["outlook", "scenario", "sector", "metric", "year_from", "year_to"])["value"]
+        ["outlook", "scenario", "sector", "metric", "year_from", "year_to"]
+    )["value"]
     t23 = d[("iea_gcmo2024", "aps", "all", "demand_t", 2023, 2023)]
     t30 = d[("iea_gcmo2024", "aps", "all", "demand_t", 2030, 2030)]
     g = d[("iea_gcmo2024", "aps", "all", "growth_pct_yr", 2023, 2030)]
@@ -168,7 +223,7 @@ def test_demand_outlook_and_mix_values():
     assert ev == pytest.approx(100 * ((0.30 * 181 / (0.07 * 93)) ** (1 / 27) - 1), abs=0.05)
     m = load_table("sector_mix.csv").set_index(["year", "sector"])["share"]
     assert m[(2023, "ev")] + m[(2023, "wind")] == pytest.approx(m[(2023, "clean_energy")])
-    assert m[(2009, "ev_wind")] < 0.2 < m[(2023, "ev_wind")]   # EVs tiny in 2009-10
+    assert m[(2009, "ev_wind")] < 0.2 < m[(2023, "ev_wind")]  # EVs tiny in 2009-10
     s = load_table("supply_outlook.csv").set_index(["outlook", "year", "stage", "region"])
     assert s.loc[("iea_gcmo2025", 2035, "mining", "CN"), "share"] == 0.52
     assert s.loc[("iea_gcmo2025", 2035, "refining", "CN"), "share"] == 0.76
@@ -182,10 +237,10 @@ def test_episode_and_price_values():
     p = load_table("prices_2010_2012.csv").set_index(["item", "date", "basis"])
     nd = p.loc[("Nd oxide", "2011-03-25", "china_domestic")]
     end10 = p.loc[("Nd oxide", "2010-12", "china_domestic")]
-    assert nd["price_low"] / end10["price_low"] == pytest.approx(2.2, abs=0.01)   # Xinhua +120%
+    assert nd["price_low"] / end10["price_low"] == pytest.approx(2.2, abs=0.01)  # Xinhua +120%
     dy11 = p.loc[("Dy oxide", "2011-12", "fob_china")]
     dy12 = p.loc[("Dy oxide", "2012-12", "fob_china")]
-    assert (dy11["price_low"], dy12["price_high"]) == (1400, 630)     # USGS MCS2016 yearend
+    assert (dy11["price_low"], dy12["price_high"]) == (1400, 630)  # USGS MCS2016 yearend
     # multiples of the 2009 FOB average (Lynas/Metal-Pages): Nd yearend 2011 ~10x, Dy July
     # 2011 high ~30x (derived: mid-2013 500 USD/kg was 'about 1/7' of it)
     nd09 = p.loc[("Nd oxide", "2009", "fob_china"), "price_low"]
@@ -193,19 +248,23 @@ def test_episode_and_price_values():
     nd11 = p.loc[("Nd oxide", "2011-12", "fob_china")]
     assert (nd11["price_low"] + nd11["price_high"]) / 2 / nd09 == pytest.approx(10.2, abs=0.05)
     assert p.loc[("Dy oxide", "2011-07", "fob_china"), "price_low"] / dy09 == pytest.approx(
-        30.3, abs=0.1)
+        30.3, abs=0.1
+    )
 
 
-@pytest.mark.parametrize("file,col,row,val,fragment", [
-    ("project_pipeline.csv", "stage", 1, "quarrying", "allowed: ['mining'"),
-    ("project_pipeline.csv", "project_id", 2, "mp_independence", "duplicate key"),
-    ("project_pipeline.csv", "capacity_t_per_yr", 3, "0", "out of range"),
-    ("sector_mix.csv", "share", 0, "1.3", "out of range; allowed 0.0 to 1.0"),
-    ("episode_2010_12.csv", "date", 0, "Oct 2011", "YYYY-MM-DD"),
-    ("china_quotas.csv", "tonnes", 4, "", "required when published is 'yes'"),
-    ("prices_2010_2012.csv", "price_high", 0, "1", "must be >= price_low"),
-    ("demand_outlook.csv", "metric", 0, "tonnes", "allowed: ['demand_t'"),
-])
+@pytest.mark.parametrize(
+    "file,col,row,val,fragment",
+    [
+        ("project_pipeline.csv", "stage", 1, "quarrying", "allowed: ['mining'"),
+        ("project_pipeline.csv", "project_id", 2, "mp_independence", "duplicate key"),
+        ("project_pipeline.csv", "capacity_t_per_yr", 3, "0", "out of range"),
+        ("sector_mix.csv", "share", 0, "1.3", "out of range; allowed 0.0 to 1.0"),
+        ("episode_2010_12.csv", "date", 0, "Oct 2011", "YYYY-MM-DD"),
+        ("china_quotas.csv", "tonnes", 4, "", "required when published is 'yes'"),
+        ("prices_2010_2012.csv", "price_high", 0, "1", "must be >= price_low"),
+        ("demand_outlook.csv", "metric", 0, "tonnes", "allowed: ['demand_t'"),
+    ],
+)
 def test_issue12_bad_values_rejected(file, col, row, val, fragment):
     raw = _raw(file)
     raw.loc[row, col] = val
@@ -217,7 +276,6 @@ def test_issue12_bad_values_rejected(file, col, row, val, fragment):
 
 
 # ---------------------------------------------------------------- issue 15: every table checked
-from abm.data import SCHEMAS, check_tables
 
 
 @pytest.mark.parametrize("file", sorted(SCHEMAS))
@@ -240,6 +298,7 @@ def _set(row, col, val):
     def edit(df):
         df.loc[row, col] = val
         return df
+
     return edit
 
 
@@ -249,34 +308,84 @@ def _dup(row):
 
 # (file, edit, data row named, field named, message fragment); each was accepted before
 BAD_TABLES = [
-    ("elements.csv", _set(2, "price_2024_usd_kg", "-5"), 3, "price_2024_usd_kg",
-     "negative value -5.0; must be >= 0"),
-    ("elements.csv", _set(2, "price_2009_usd_kg", "0"), 3, "price_2009_usd_kg",
-     "must be > 0 (only Pm"),
-    ("sectors.csv", _set(0, "share_of_civil_magnets", "1.5"), 1, "share_of_civil_magnets",
-     "a share 1.5 out of range; allowed 0.0 to 1.0"),
+    (
+        "elements.csv",
+        _set(2, "price_2024_usd_kg", "-5"),
+        3,
+        "price_2024_usd_kg",
+        "negative value -5.0; must be >= 0",
+    ),
+    (
+        "elements.csv",
+        _set(2, "price_2009_usd_kg", "0"),
+        3,
+        "price_2009_usd_kg",
+        "must be > 0 (only Pm",
+    ),
+    (
+        "sectors.csv",
+        _set(0, "share_of_civil_magnets", "1.5"),
+        1,
+        "share_of_civil_magnets",
+        "a share 1.5 out of range; allowed 0.0 to 1.0",
+    ),
     ("firms.csv", _set(4, "ht_share", "1.2"), 5, "ht_share", "a share 1.2 out of range"),
-    ("deposits.csv", _set(0, "percent_reo", "120"), 1, "percent_reo",
-     "a percentage 120.0 out of range; allowed 0.0 to 100.0"),
-    ("magnets.csv", _set(0, "t_oxide_per_t_magnet", "2.5"), 1, "t_oxide_per_t_magnet",
-     "a share 2.5 out of range"),
-    ("firms.csv", _set(1, "n_firms", "-2"), 2, "n_firms",
-     "a count -2 out of range; allowed 1 to 1000000"),
+    (
+        "deposits.csv",
+        _set(0, "percent_reo", "120"),
+        1,
+        "percent_reo",
+        "a percentage 120.0 out of range; allowed 0.0 to 100.0",
+    ),
+    (
+        "magnets.csv",
+        _set(0, "t_oxide_per_t_magnet", "2.5"),
+        1,
+        "t_oxide_per_t_magnet",
+        "a share 2.5 out of range",
+    ),
+    (
+        "firms.csv",
+        _set(1, "n_firms", "-2"),
+        2,
+        "n_firms",
+        "a count -2 out of range; allowed 1 to 1000000",
+    ),
     ("firms.csv", _set(1, "n_firms", "2.5"), 2, "n_firms", "'2.5' is not a whole number"),
     ("regions.csv", _dup(3), 13, "code", "duplicate key ('EU',) (also data row 4)"),
     ("deposits.csv", _dup(0), 66, "deposit+element", "duplicate key ('bayan_obo', 'La')"),
-    ("regions.csv", _set(1, "alliance", "friends"), 2, "alliance",
-     "unknown value 'friends'; allowed: ['allied']"),
+    (
+        "regions.csv",
+        _set(1, "alliance", "friends"),
+        2,
+        "alliance",
+        "unknown value 'friends'; allowed: ['allied']",
+    ),
     ("deposits.csv", _set(0, "deposit", "bayan"), 1, "deposit", "allowed: ['bayan_obo'"),
     # the seven reference tables that had no check at all
     ("mine_production.csv", _set(0, "tonnes_reo", "-1"), 1, "tonnes_reo", "negative value"),
     ("mine_production.csv", _dup(5), 225, "country+year+mcs_edition", "duplicate key"),
-    ("reserves.csv", _set(0, "reserves_t_reo", "-3"), 1, "reserves_t_reo",
-     "is not a non-negative amount"),
-    ("processing_magnets.csv", _set(0, "value", "192"), 1, "value",
-     "a percentage must lie in [0, 100]"),
-    ("trade_flows.csv", _set(0, "mom_pct", "-150"), 1, "mom_pct",
-     "value -150.0 out of range; allowed -100.0 to 10000.0"),
+    (
+        "reserves.csv",
+        _set(0, "reserves_t_reo", "-3"),
+        1,
+        "reserves_t_reo",
+        "is not a non-negative amount",
+    ),
+    (
+        "processing_magnets.csv",
+        _set(0, "value", "192"),
+        1,
+        "value",
+        "a percentage must lie in [0, 100]",
+    ),
+    (
+        "trade_flows.csv",
+        _set(0, "mom_pct", "-150"),
+        1,
+        "mom_pct",
+        "value -150.0 out of range; allowed -100.0 to 10000.0",
+    ),
     ("prices.csv", _set(0, "usd_per_kg", "360-320"), 1, "usd_per_kg", "runs backwards"),
     ("prices.csv", _set(0, "date", "yearend"), 1, "date", "does not start with a YYYY"),
     ("policy_events.csv", _set(0, "status", "sure"), 1, "status", "unknown status 'sure'"),
@@ -284,8 +393,11 @@ BAD_TABLES = [
 ]
 
 
-@pytest.mark.parametrize("file,edit,row,field,fragment", BAD_TABLES,
-                         ids=[f"{b[0]}-{b[3]}-{i}" for i, b in enumerate(BAD_TABLES)])
+@pytest.mark.parametrize(
+    "file,edit,row,field,fragment",
+    BAD_TABLES,
+    ids=[f"{b[0]}-{b[3]}-{i}" for i, b in enumerate(BAD_TABLES)],
+)
 def test_bad_table_values_name_file_row_field(tmp_path, file, edit, row, field, fragment):
     d = _copy_with(tmp_path, file, edit)
     with pytest.raises(DataError) as err:
@@ -300,9 +412,11 @@ def test_empty_and_header_only_files_name_the_file(tmp_path):
     (tmp_path / "gdp.csv").write_text("")
     with pytest.raises(DataError) as err:
         load_table("gdp.csv", tmp_path)
-    assert str(err.value) == (f"{tmp_path / 'gdp.csv'}: the file is empty; expected the header "
-                              "region,year,gdp_usd_bn,source,status,note,... and at least one data "
-                              "row")
+    assert str(err.value) == (
+        f"{tmp_path / 'gdp.csv'}: the file is empty; expected the header "
+        "region,year,gdp_usd_bn,source,status,note,... and at least one data "
+        "row"
+    )
     (tmp_path / "sectors.csv").write_text(",".join(SCHEMAS["sectors.csv"]) + "\n")
     with pytest.raises(DataError, match=r"sectors.csv: no data rows; expected at least one"):
         load_table("sectors.csv", tmp_path)
@@ -326,12 +440,16 @@ def test_bad_table_stops_ree_run_before_any_work(tmp_path, monkeypatch):
     shutil.copytree(DATA_DIR, data)
     _copy_with(data, "sectors.csv", _set(0, "share_of_civil_magnets", "1.5"))
     monkeypatch.setattr(abm.data, "DATA_DIR", data)
-    res = CliRunner().invoke(app, ["run", "-s", "baseline", "--months", "1", "--no-charts",
-                                   "--out", str(tmp_path / "out")])
+    res = CliRunner().invoke(
+        app,
+        ["run", "-s", "baseline", "--months", "1", "--no-charts", "--out", str(tmp_path / "out")],
+    )
     text = " ".join(res.output.split())
     assert res.exit_code == 2 and "Traceback" not in res.output
-    assert ("sectors.csv, data row 1, field 'share_of_civil_magnets': a share 1.5 out of "
-            "range; allowed 0.0 to 1.0") in text
+    assert (
+        "sectors.csv, data row 1, field 'share_of_civil_magnets': a share 1.5 out of "
+        "range; allowed 0.0 to 1.0"
+    ) in text
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]
     with pytest.raises(DataError, match="share_of_civil_magnets"):
         check_tables(data)
@@ -349,10 +467,12 @@ def test_bad_table_stops_a_sweep_plan(tmp_path, monkeypatch):
     monkeypatch.setattr(abm.data, "DATA_DIR", data)
     monkeypatch.setattr("experiments.sweep.model._HANDLES", {})  # no cached base scenario
     spec = tmp_path / "s.toml"
-    spec.write_text('name = "t"\nmodel = "abm"\nscenario = "baseline"\nmonths = 2\n'
-                    'outcomes = ["ndpr_price_peak"]\n[design]\nmethod = "factorial"\n'
-                    'levels = 2\n[[levers]]\nname = "levers.us_tariff_on_china"\nlow = 0.0\n'
-                    'high = 1.0\n')
+    spec.write_text(
+        'name = "t"\nmodel = "abm"\nscenario = "baseline"\nmonths = 2\n'
+        'outcomes = ["ndpr_price_peak"]\n[design]\nmethod = "factorial"\n'
+        'levels = 2\n[[levers]]\nname = "levers.us_tariff_on_china"\nlow = 0.0\n'
+        "high = 1.0\n"
+    )
     with pytest.raises(SpecError, match=r"gdp.csv: the file is empty"):
         plan(spec, tmp_path / "runs")
     assert not (tmp_path / "runs").exists()
@@ -363,6 +483,7 @@ def test_a_data_folder_replaces_only_the_tables_it_holds(tmp_path, monkeypatch):
     import pandas as pd
 
     from abm.data import DATA_DIR, DATA_ENV, DataError, data_fingerprint, load_table
+
     shipped = data_fingerprint()
     assert shipped["data_dir"] == "shipped" and shipped["overridden"] == []
     gdp = pd.read_csv(DATA_DIR / "gdp.csv", dtype=str, keep_default_na=False)
@@ -370,11 +491,11 @@ def test_a_data_folder_replaces_only_the_tables_it_holds(tmp_path, monkeypatch):
     gdp.to_csv(tmp_path / "gdp.csv", index=False)
     monkeypatch.setenv(DATA_ENV, str(tmp_path))
     assert load_table("gdp.csv").set_index("region").loc["JP", "gdp_usd_bn"] == 5000.0
-    assert len(load_table("firms.csv")) > 0                     # not in the folder: shipped
+    assert len(load_table("firms.csv")) > 0  # not in the folder: shipped
     fp = data_fingerprint()
     assert fp["data_dir"] == str(tmp_path) and fp["overridden"] == ["gdp.csv"]
     assert fp["sha256"] != shipped["sha256"]
-    (tmp_path / "gpd.csv").write_text("x\n1\n")                 # a misspelt table name
+    (tmp_path / "gpd.csv").write_text("x\n1\n")  # a misspelt table name
     with pytest.raises(DataError, match=r"gpd\.csv: not a calibration table name"):
         load_table("gdp.csv")
     monkeypatch.setenv(DATA_ENV, str(tmp_path / "missing"))

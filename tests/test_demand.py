@@ -26,7 +26,7 @@ def test_outlook_rates_by_sector_and_year():
     assert o.rate("ev", 2025) == pytest.approx(0.082)
     assert o.rate("industrial", 2025) == pytest.approx(0.0475)
     assert o.rate("wind", 2035) == pytest.approx(0.0028)
-    assert o.rate("electronics", 2010) == pytest.approx(0.0905)      # history, before 2023
+    assert o.rate("electronics", 2010) == pytest.approx(0.0905)  # history, before 2023
     # a year of 2024 compounds to the annual rate
     assert o.factor("industrial", 2024, 1, 12) == pytest.approx(1.0475)
     assert o.factor("ev", 2024, 7, 0) == 1.0
@@ -38,8 +38,7 @@ def test_outlook_rates_by_sector_and_year():
 
 def test_sector_mix_by_base_year():
     s09, s24 = sector_shares(2009), sector_shares(2024)
-    assert s24 == pytest.approx({"ev": 0.07, "wind": 0.11, "electronics": 0.30,
-                                 "industrial": 0.52})
+    assert s24 == pytest.approx({"ev": 0.07, "wind": 0.11, "electronics": 0.30, "industrial": 0.52})
     assert s09["ev"] + s09["wind"] == pytest.approx(0.125)
     assert sum(s09.values()) == pytest.approx(1.0)
 
@@ -48,7 +47,7 @@ def test_oem_plan_grows_along_the_outlook(model):
     oem = next(a for a in model.agents_by_type[OEM] if a.sector == "ev")
     model.steps = 12
     try:
-        assert oem.growth() == pytest.approx(1.082)      # 2024: EV 8.2%/yr
+        assert oem.growth() == pytest.approx(1.082)  # 2024: EV 8.2%/yr
     finally:
         model.steps = 1
 
@@ -60,17 +59,17 @@ def test_adoption_target_and_speeds_by_hand():
     # others: at the median 0.4 x (0.5 - 0.021315) / (1 - 0.021315) = 0.195644
     assert adoption_target(1.5, 0.4, 1.5, 0.2) == pytest.approx(0.195644, abs=1e-6)
     assert adoption_target(1.5 * math.exp(0.2), 0.4, 1.5, 0.2) == pytest.approx(
-        0.4 * (0.841345 - 0.021315) / (1 - 0.021315), abs=1e-6)
+        0.4 * (0.841345 - 0.021315) / (1 - 0.021315), abs=1e-6
+    )
     # nothing moves at or below the base-year price (no drift at base)
     assert adoption_target(1.0, 0.4, 1.5, 0.2) == 0.0
     assert adoption_target(0.7, 0.4, 1.5, 0.2) == 0.0
     assert adopt(0.0, 0.2, 24, 84) == pytest.approx(0.2 * (1 - math.exp(-1 / 24)))
-    assert adopt(0.2, 0.0, 24, 84) == pytest.approx(0.2 * math.exp(-1 / 84))   # slow unwind
+    assert adopt(0.2, 0.0, 24, 84) == pytest.approx(0.2 * math.exp(-1 / 84))  # slow unwind
 
 
 @settings(max_examples=200, deadline=None)
-@given(share=st.floats(0, 1), target=st.floats(0, 1), up=st.floats(1, 200),
-       down=st.floats(1, 200))
+@given(share=st.floats(0, 1), target=st.floats(0, 1), up=st.floats(1, 200), down=st.floats(1, 200))
 def test_adopt_stays_between_share_and_target(share, target, up, down):
     s = adopt(share, target, up, down)
     assert min(share, target) - 1e-12 <= s <= max(share, target) + 1e-12
@@ -78,8 +77,7 @@ def test_adopt_stays_between_share_and_target(share, target, up, down):
 
 
 @settings(max_examples=200, deadline=None)
-@given(rel=st.floats(0, 1e4), smax=st.floats(0, 1), trig=st.floats(1, 5),
-       d=st.floats(0.05, 0.5))
+@given(rel=st.floats(0, 1e4), smax=st.floats(0, 1), trig=st.floats(1, 5), d=st.floats(0.05, 0.5))
 def test_adoption_target_is_a_share_up_to_its_max(rel, smax, trig, d):
     assert 0.0 <= adoption_target(rel, smax, trig, d) <= smax
 
@@ -87,8 +85,9 @@ def test_adoption_target_is_a_share_up_to_its_max(rel, smax, trig, d):
 # ------------------------------------------------------------------ substitution moves demand
 def test_ce_rich_magnets_buy_la_and_ce_oxide_by_hand(model):
     par = model.params
-    oem = next(a for a in model.agents_by_type[OEM] if a.sector == "industrial"
-               and a.region == "CN")
+    oem = next(
+        a for a in model.agents_by_type[OEM] if a.sector == "industrial" and a.region == "CN"
+    )
     cat = model.catalog
     std, ht = cat.index["mag_ndfeb_std"], cat.index["mag_ndfeb_ht"]
     ce, la = cat.index["ox_Ce"], cat.index["ox_La"]
@@ -102,7 +101,7 @@ def test_ce_rich_magnets_buy_la_and_ce_oxide_by_hand(model):
     ce_mag = moved * par.ce_magnet_share
     assert r[ht] == pytest.approx(0.8 * r0[ht])
     assert r[std] == pytest.approx(0.8 * r0[std] + ce_mag * (1 - par.ce_nd_replacement))
-    lace = ce_mag * par.ce_nd_replacement * 0.30          # RE content of standard NdFeB
+    lace = ce_mag * par.ce_nd_replacement * 0.30  # RE content of standard NdFeB
     assert r[ce] == pytest.approx(lace * par.ce_la_ratio)
     assert r[la] == pytest.approx(lace * (1 - par.ce_la_ratio))
     # La and Ce are valued at the standard grade they replace
@@ -137,12 +136,19 @@ def test_ferrite_share_costs_unit_value_and_ht_standin_by_hand(model):
     finally:
         oem.sub_share = 0.0
     assert oem.substitution_cost == pytest.approx(
-        oem.output_units * 40000 * par.ferrite_value_loss * 0.1 * (1 - par.ce_magnet_share))
+        oem.output_units * 40000 * par.ferrite_value_loss * 0.1 * (1 - par.ce_magnet_share)
+    )
 
 
 @settings(max_examples=200, deadline=None)
-@given(H=st.floats(0, 100), S=st.floats(0, 100), nh=st.floats(0.01, 50),
-       ns=st.floats(0, 50), q=st.floats(0, 0.5), e=st.floats(0, 1))
+@given(
+    H=st.floats(0, 100),
+    S=st.floats(0, 100),
+    nh=st.floats(0.01, 50),
+    ns=st.floats(0, 50),
+    q=st.floats(0, 0.5),
+    e=st.floats(0, 1),
+)
 def test_nd_feasible_never_uses_more_than_on_hand(H, S, nh, ns, q, e):
     f = OEM._nd_feasible(H, S, nh, ns, q, e)
     ht_used = min(H, f * nh)
@@ -158,17 +164,20 @@ def test_thrifting_unwinds_slowly_when_dy_is_cheap(model):
     dy = model.catalog.index["ox_Dy"]
     mk.exp_price[dy] = float(model.catalog.ref_price[dy])
     mk.hre_factor = 0.5
-    target = adoption_target(1.0, par.thrifting_max, par.substitution_trigger,
-                             par.adoption_dispersion)
+    target = adoption_target(
+        1.0, par.thrifting_max, par.substitution_trigger, par.adoption_dispersion
+    )
     mk._thrift()
     assert 1 - mk.hre_factor == pytest.approx(
-        target + (0.5 - target) * math.exp(-1 / par.design_life_months))
+        target + (0.5 - target) * math.exp(-1 / par.design_life_months)
+    )
     assert mk.hre_factor > 0.5
-    mk.exp_price[dy] = 10 * float(model.catalog.ref_price[dy])    # dear Dy: thrift up, fast
+    mk.exp_price[dy] = 10 * float(model.catalog.ref_price[dy])  # dear Dy: thrift up, fast
     before = 1 - mk.hre_factor
     mk._thrift()
     assert 1 - mk.hre_factor == pytest.approx(
-        before + (par.thrifting_max * 1.0 - before) * (1 - math.exp(-1 / 24)), rel=1e-6)
+        before + (par.thrifting_max * 1.0 - before) * (1 - math.exp(-1 / 24)), rel=1e-6
+    )
     mk.hre_factor = 1.0
 
 
@@ -176,17 +185,25 @@ def test_thrifting_unwinds_slowly_when_dy_is_cheap(model):
 def test_recycling_bounded_by_end_of_life_magnets(model):
     par = model.params
     rec = next(a for a in model.agents_by_type[Recycler] if a.region == "CN")
-    eol = rec.magnet_use0 / 12 * (1 + par.magnet_use_growth_history) ** (
-        model.steps / 12 - par.magnet_life_years)
+    eol = (
+        rec.magnet_use0
+        / 12
+        * (1 + par.magnet_use_growth_history) ** (model.steps / 12 - par.magnet_life_years)
+    )
     assert rec.end_of_life() == pytest.approx(eol)
     nd = model.catalog.index["ox_Nd"]
-    rec.exp_price[nd] = 100 * rec.base_price(nd)                   # price far up
-    rec.capacity = 1e9                                              # capacity not binding
+    rec.exp_price[nd] = 100 * rec.base_price(nd)  # price far up
+    rec.capacity = 1e9  # capacity not binding
     before = sum(rec.output_month.values())
     rec.produce()
     q = sum(rec.output_month.values())
-    assert q == pytest.approx(rec.eol_t * RE_CONTENT * collection_share(
-        100, par.recycling_share, par.recycling_max_collection, par.recycling_price_elasticity))
+    assert q == pytest.approx(
+        rec.eol_t
+        * RE_CONTENT
+        * collection_share(
+            100, par.recycling_share, par.recycling_max_collection, par.recycling_price_elasticity
+        )
+    )
     assert q <= rec.eol_t * RE_CONTENT * par.recycling_max_collection
     assert q > before
     # at the reference price the collected share is the base share
@@ -194,17 +211,21 @@ def test_recycling_bounded_by_end_of_life_magnets(model):
 
 
 @settings(max_examples=200, deadline=None)
-@given(rel=st.floats(0, 1e6), base=st.floats(0.001, 0.2), top=st.floats(0.3, 0.9),
-       e=st.floats(0, 3))
+@given(
+    rel=st.floats(0, 1e6), base=st.floats(0.001, 0.2), top=st.floats(0.3, 0.9), e=st.floats(0, 3)
+)
 def test_collection_share_in_unit_interval(rel, base, top, e):
     assert 0.0 <= collection_share(rel, base, top, e) <= top
 
 
 # ------------------------------------------------------------------ mass balance
 def test_mass_balance_with_substitution_and_recycling():
-    m = RareEarthModel("baseline", seed=0, months=4,
-                       overrides={"parameters.substitution_trigger": 1.0,
-                                  "parameters.adoption_dispersion": 0.5})
+    m = RareEarthModel(
+        "baseline",
+        seed=0,
+        months=4,
+        overrides={"parameters.substitution_trigger": 1.0, "parameters.adoption_dispersion": 0.5},
+    )
     m.run()
     bal = m.mass_balance()
     assert abs(bal).max() < 1e-6 * max(m.produced.max(), 1.0)
@@ -218,6 +239,7 @@ def test_mass_balance_with_substitution_and_recycling():
 def test_adoption_target_of_a_subnormal_price_is_zero():
     # regression (Hypothesis): 5e-324 / 2 underflows to 0 and math.log raised
     from abm.demand import adoption_target
+
     assert adoption_target(5e-324, 0.5, 2.0, 0.5) == 0.0
 
 
@@ -230,8 +252,9 @@ def test_magnet_recipe_follows_the_thrifted_hre_factor(model):
         for h in (1.0, 0.5, 0.25):
             mk.hre_factor = h
             for g, bom in mk.bom.items():
-                assert mk.recipe(g) == {i: (v * h if i in mk.hre_goods else v)
-                                        for i, v in bom.items()}
+                assert mk.recipe(g) == {
+                    i: (v * h if i in mk.hre_goods else v) for i, v in bom.items()
+                }
     finally:
         mk.hre_factor = keep
 
@@ -241,28 +264,31 @@ def test_investors_demand_signal_grows_at_the_outlook_total():
     # magnet REE: 5.02%/yr in 2023-30, 1.63%/yr after, the historical 9.05%/yr before 2023
     # (a fixed 5%/yr for ever built a glut after 2030 in session 8)
     from abm.demand import DemandOutlook
+
     o = DemandOutlook()
     assert o.factor("all", 2024, 1, 12) == pytest.approx(1.0502, rel=1e-12)
     assert o.factor("all", 2031, 1, 12) == pytest.approx(1.0163, rel=1e-12)
     assert o.factor("all", 2009, 1, 12) == pytest.approx(1.0905, rel=1e-12)
     # July 2029 + 12 months: six months at each rate
-    assert o.factor("all", 2029, 7, 12) == pytest.approx(1.0502 ** 0.5 * 1.0163 ** 0.5,
-                                                          rel=1e-12)
+    assert o.factor("all", 2029, 7, 12) == pytest.approx(1.0502**0.5 * 1.0163**0.5, rel=1e-12)
     assert DemandOutlook(scale=2.0).factor("all", 2031, 1, 12) == pytest.approx(1.0326)
     # the firms' demand signal reads it from the current month (baseline starts 2024-01):
     # 72 months ahead of January 2026: 2026-29 at 5.02%, 2030-31 at 1.63%
     m = RareEarthModel("baseline", seed=0, months=2)
     firm = next(iter(m.agents_by_type[MagnetMaker]))
-    m.steps = 24                                        # January 2026
-    assert firm.demand_growth(72) == pytest.approx(1.0502 ** 4 * 1.0163 ** 2, rel=1e-9)
+    m.steps = 24  # January 2026
+    assert firm.demand_growth(72) == pytest.approx(1.0502**4 * 1.0163**2, rel=1e-9)
 
 
 def test_oem_buys_part_of_its_standard_grade_need_as_ht_grade_when_ht_is_cheaper(model):
     # the HT grade meets the standard specification: at expected prices HT 38 and standard
     # 42 USD/kg a share 1 - (38/42)^5 = 0.3937 of the standard-grade need is bid as HT grade
     # (armington_elasticity 5); at base-year prices (HT dearer) nothing switches
-    oem = next(a for a in model.agents_by_type[OEM] if a.region == "CN"
-               and {a._ht, a._std} <= a.recipe().keys())
+    oem = next(
+        a
+        for a in model.agents_by_type[OEM]
+        if a.region == "CN" and {a._ht, a._std} <= a.recipe().keys()
+    )
     ht, std = oem._ht, oem._std
     saved = dict(oem.exp_price)
     try:
@@ -291,11 +317,14 @@ def test_importers_start_at_their_base_year_behaviour_in_the_2009_world():
     # price index is 1 and no Dy-free design, substitution or thrifting is adopted
     m = RareEarthModel("embargo-2010", seed=0, months=1)
     dy = m.catalog.index["ox_Dy"]
-    jp = [a for a in m.agents_by_type[OEM] if a.region == "JP" and a.sector != "non_magnet"
-          and a.magnet_goods & a.recipe0.keys()]
+    jp = [
+        a
+        for a in m.agents_by_type[OEM]
+        if a.region == "JP" and a.sector != "non_magnet" and a.magnet_goods & a.recipe0.keys()
+    ]
     assert jp
     for a in jp:
-        assert a.expected(dy) / m.catalog.ref_price[dy] > 1.2      # the duty-inflated price
+        assert a.expected(dy) / m.catalog.ref_price[dy] > 1.2  # the duty-inflated price
         assert a.base_price(dy) == a.expected(dy)
         assert a.price_index() == pytest.approx(1.0)
         a._substitute()

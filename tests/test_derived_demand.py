@@ -18,12 +18,14 @@ def model():
 
 
 def _ndfeb_maker(model):
-    return next(a for a in model.agents_by_type[MagnetMaker]
-                if a.product == "ndfeb" and a.region == "CN")
+    return next(
+        a for a in model.agents_by_type[MagnetMaker] if a.product == "ndfeb" and a.region == "CN"
+    )
 
 
 def test_forward_price_carries_the_expected_price_towards_the_anchor_over_the_holding_horizon(
-        model):
+    model,
+):
     a = _ndfeb_maker(model)
     par = model.params
     g = model.catalog.index["mag_ndfeb_ht"]
@@ -53,9 +55,12 @@ def test_input_value_follows_the_forward_magnet_price_not_the_anchor(model):
     after = a.input_value(nd)
     recipes = a.recipes()
     costs = a.input_costs(recipes)
-    want = max((a.forward_sale_price(g) - a.unit_cost
-                - sum(c for i, c in costs[g] if i != nd)) / recipes[g][nd]
-               for g in (std, ht) if recipes[g].get(nd, 0) > 0)
+    want = max(
+        (a.forward_sale_price(g) - a.unit_cost - sum(c for i, c in costs[g] if i != nd))
+        / recipes[g][nd]
+        for g in (std, ht)
+        if recipes[g].get(nd, 0) > 0
+    )
     assert after == pytest.approx(want, rel=1e-12)
     assert after > before + 3.0 * float(cat.ref_price[std]) / recipes[std][nd]
 
@@ -70,8 +75,8 @@ def test_refiner_feed_bids_use_forward_oxide_prices(model):
         r.exp_price[og] = 2.0 * r.anchor(og)
     fw = np.array([r.forward_sale_price(og) for og in r.oxide_goods])
     assert (fw >= r.longrun_oxides()).all() and (fw > r.longrun_oxides()).any()
-    want = dict(zip(r.feed_goods, r.feed_values(fw)[0]))
-    longrun = dict(zip(r.feed_goods, r.feed_values(r.longrun_oxides())[0]))
+    want = dict(zip(r.feed_goods, r.feed_values(fw)[0], strict=False))
+    longrun = dict(zip(r.feed_goods, r.feed_values(r.longrun_oxides())[0], strict=False))
     posted = {}
     r.bid_for = lambda book, g, rate, cover, value, use="civil": posted.__setitem__(g, value)
     r.post_orders(OrderBook(len(cat.goods), len(model.region_names)))

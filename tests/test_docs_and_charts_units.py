@@ -17,36 +17,51 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_capacity_chart_is_in_t_per_year_with_the_unit_on_each_axis():
-    rows = [{"date": pd.Timestamp("2025-01-01"), "step": 0, "metric": "capacity", "good": st,
-             "region": "CN", "partner": "", "value": v, "unit": "t/yr"}
-            for st, v in (("mining", 270_000.0), ("separation", 250_000.0),
-                          ("magnets", 300_000.0))]
+    rows = [
+        {
+            "date": pd.Timestamp("2025-01-01"),
+            "step": 0,
+            "metric": "capacity",
+            "good": st,
+            "region": "CN",
+            "partner": "",
+            "value": v,
+            "unit": "t/yr",
+        }
+        for st, v in (("mining", 270_000.0), ("separation", 250_000.0), ("magnets", 300_000.0))
+    ]
     figs = chart_figures(pd.DataFrame(rows), "baseline, seed 0")
     axes = figs["capacity.png"].axes
     assert [ax.get_ylabel() for ax in axes] == [
-        "t REO/yr (mine output)", "t REO/yr (feed)", "t/yr of magnets"]
+        "t REO/yr (mine output)",
+        "t REO/yr (feed)",
+        "t/yr of magnets",
+    ]
     assert [ax.get_ylabel() for ax in axes] == list(CAPACITY_UNITS.values())
     # the recorded t/yr, not thousands of them, with thousands separators on the ticks
-    assert [float(ax.get_lines()[0].get_ydata()[0]) for ax in axes] == \
-        [270_000.0, 250_000.0, 300_000.0]
+    assert [float(ax.get_lines()[0].get_ydata()[0]) for ax in axes] == [
+        270_000.0,
+        250_000.0,
+        300_000.0,
+    ]
     assert axes[0].yaxis.get_major_formatter()(270_000, 0) == "270,000"
     plt.close("all")
 
 
 def test_readme_sweep_example_names_the_extra_prim_needs():
     extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
-        "optional-dependencies"]
+        "optional-dependencies"
+    ]
     assert any(d.startswith("ema-workbench") for d in extras["analysis"])
     readme = (ROOT / "README.md").read_text()
-    sweep = readme[readme.index("ree sweep plan    experiments/sweeps/tariff_licence"):]
-    sweep = sweep[:sweep.index("\n## ")]
+    sweep = readme[readme.index("ree sweep plan    experiments/sweeps/tariff_licence") :]
+    sweep = sweep[: sweep.index("\n## ")]
     assert 'pip install -e ".[analysis]"' in sweep
     spec = (ROOT / "experiments/sweeps/tariff_licence_stockpile.toml").read_text()
-    assert re.search(r"^\[\[discovery\]\]", spec, re.M)   # the example does run PRIM
+    assert re.search(r"^\[\[discovery\]\]", spec, re.M)  # the example does run PRIM
 
 
-def test_analyze_without_the_analysis_extra_notes_prim_and_writes_the_rest(tmp_path,
-                                                                          monkeypatch):
+def test_analyze_without_the_analysis_extra_notes_prim_and_writes_the_rest(tmp_path, monkeypatch):
     """What the README promises when ema-workbench is missing (import blocked here)."""
     import builtins
 
@@ -64,15 +79,20 @@ def test_analyze_without_the_analysis_extra_notes_prim_and_writes_the_rest(tmp_p
         return real_import(name, *args, **kwargs)
 
     monkeypatch.setattr(builtins, "__import__", no_ema)
-    spec = write_toy_spec(tmp_path / "s.toml", replicates=1,
-                          design='method = "factorial"\nlevels = 2',
-                          extra='[[discovery]]\noutcome = "loss"\ncondition = "<="\n'
-                                'threshold = 0.5\ninputs = "levers"\n')
+    spec = write_toy_spec(
+        tmp_path / "s.toml",
+        replicates=1,
+        design='method = "factorial"\nlevels = 2',
+        extra='[[discovery]]\noutcome = "loss"\ncondition = "<="\n'
+        'threshold = 0.5\ninputs = "levers"\n',
+    )
     run(spec, tmp_path / "out", progress=False)
-    res = CliRunner().invoke(sweep_app, ["analyze", str(spec), "--out", str(tmp_path / "out"),
-                                         "--no-plots"])
+    res = CliRunner().invoke(
+        sweep_app, ["analyze", str(spec), "--out", str(tmp_path / "out"), "--no-plots"]
+    )
     assert res.exit_code == 0, res.output
-    assert ("note: PRIM needs ema-workbench: pip install 'ree-abm[analysis]' "
-            "(ema-workbench>=3.0)") in res.stderr
+    assert (
+        "note: PRIM needs ema-workbench: pip install 'ree-abm[analysis]' (ema-workbench>=3.0)"
+    ) in res.stderr
     assert (tmp_path / "out" / "toy" / "analysis" / "summary.csv").exists()
     assert not (tmp_path / "out" / "toy" / "analysis" / "prim_loss.csv").exists()

@@ -32,14 +32,13 @@ def test_npv_hand_check_one_year_monthly_discounting():
     v = 1.1 ** (-1 / 12)
     pv = 1e7 / 12 * v * (1 - 1 / 1.1) / (1 - v)
     # hand: monthly rate i = 1.1 ** (1/12) - 1 = 0.007974; (1 - 1/1.1) / i = 11.4005 months
-    assert pv == pytest.approx(833_333.33 * 11.4005, rel=1e-4)     # ~9.50 M USD
+    assert pv == pytest.approx(833_333.33 * 11.4005, rel=1e-4)  # ~9.50 M USD
     assert npv(1000, 10.0, 5e6, 0.10, 1.0) == pytest.approx(pv - 5e6, rel=1e-12)
 
 
 def test_npv_zero_rate_lead_and_utilisation():
     # no discounting: 2 years x 1,000 t x 0.9 x 10 USD/kg = 18 M USD, less 5 M capex
-    assert npv(1000, 10.0, 5e6, 0.0, 2.0, lead_months=24, utilisation=0.9) == \
-        pytest.approx(13e6)
+    assert npv(1000, 10.0, 5e6, 0.0, 2.0, lead_months=24, utilisation=0.9) == pytest.approx(13e6)
     # a lead time of 12 months at 10% divides the value of the cash flows by 1.1
     base = npv(1000, 10.0, 0.0, 0.1, 5.0)
     assert npv(1000, 10.0, 0.0, 0.1, 5.0, lead_months=12) == pytest.approx(base / 1.1)
@@ -48,32 +47,41 @@ def test_npv_zero_rate_lead_and_utilisation():
 def test_npv_with_a_fading_transient_margin_hand_check():
     # 1,000 t/yr at full use, long-run margin 0, today 12 USD/kg above it, fading over 12
     # months: month m earns 1e6 x exp(-m / 12) USD (rate 0, no lead, one year)
-    v = npv(1000.0, 0.0, 0.0, 0.0, 1.0, 0.0, 1.0, transient_usd_kg=12.0,
-            transient_months=12.0)
+    v = npv(1000.0, 0.0, 0.0, 0.0, 1.0, 0.0, 1.0, transient_usd_kg=12.0, transient_months=12.0)
     assert v == pytest.approx(sum(1e6 * math.exp(-m / 12) for m in range(1, 13)), rel=1e-12)
     # a lead of 12 months: the boom has faded by exp(-1) when the plant starts
-    lead = npv(1000.0, 0.0, 0.0, 0.0, 1.0, 12.0, 1.0, transient_usd_kg=12.0,
-               transient_months=12.0)
+    lead = npv(1000.0, 0.0, 0.0, 0.0, 1.0, 12.0, 1.0, transient_usd_kg=12.0, transient_months=12.0)
     assert lead == pytest.approx(v * math.exp(-1.0), rel=1e-12)
     # no transient: the flat-margin NPV
-    assert npv(1000.0, 2.0, 1e6, 0.0, 1.0, 0.0, 1.0, transient_usd_kg=0.0,
-               transient_months=12.0) == pytest.approx(1e6)
+    assert npv(
+        1000.0, 2.0, 1e6, 0.0, 1.0, 0.0, 1.0, transient_usd_kg=0.0, transient_months=12.0
+    ) == pytest.approx(1e6)
 
 
 def test_project_npv_values_the_expected_margin_path():
     # the firm's expected margin fades from today's to the long-run one with
     # price_anchor_months (7.2): a boom raises the NPV by the transient's present value
     from abm.investment import npv as npv_fn
+
     m = RareEarthModel("baseline", seed=0, months=2)
     a = next(a for a in m.agents_by_type[Miner] if a.name == "China Northern Rare Earth Group")
     par = m.params
-    a.exp_price[a.good] = a.anchor(a.good) + 3.0           # expected 3 USD/kg over anchor
+    a.exp_price[a.good] = a.anchor(a.good) + 3.0  # expected 3 USD/kg over anchor
     assert a.current_margin() - a.longrun_margin() == pytest.approx(3.0)
     v, fin = a.project_npv(10000.0, 1e8, 12)
     flat, _ = a.project_npv(10000.0, 1e8, 12, margin=a.longrun_margin())
-    extra = npv_fn(10000.0, 0.0, 0.0, fin.rate, par.project_life_years, 12,
-                   par.base_utilisation, par.rampup_tau_years, transient_usd_kg=3.0,
-                   transient_months=par.price_anchor_months)
+    extra = npv_fn(
+        10000.0,
+        0.0,
+        0.0,
+        fin.rate,
+        par.project_life_years,
+        12,
+        par.base_utilisation,
+        par.rampup_tau_years,
+        transient_usd_kg=3.0,
+        transient_months=par.price_anchor_months,
+    )
     assert extra > 0 and v - flat == pytest.approx(extra, rel=1e-9)
 
 
@@ -95,8 +103,7 @@ def test_financing_grant_loan_equity_hand_check():
     f = financing(100.0, 0.10, 0.5, 0.07, 20.0, grant_share=0.3)
     assert f.capex == 70.0 and f.fiscal["grant"] == 30.0
     # half the capital cost lent at 2%: rate = (50 x 10% + 50 x 2%) / 100 = 6%
-    f = financing(100.0, 0.10, 0.5, 0.07, 20.0, loan_share=0.5, loan_rate=0.02,
-                  loan_years=10.0)
+    f = financing(100.0, 0.10, 0.5, 0.07, 20.0, loan_share=0.5, loan_rate=0.02, loan_years=10.0)
     assert f.rate == pytest.approx(0.06)
     grant_equiv = 50.0 * (1 - annuity_factor(0.10, 10) / annuity_factor(0.02, 10))
     assert f.fiscal["loan"] == pytest.approx(grant_equiv)
@@ -115,8 +122,9 @@ def test_debt_service_is_the_level_payment():
 @settings(max_examples=50, deadline=None)
 @given(st.floats(0.0, 0.5), st.floats(0.0, 0.5), st.floats(0.0, 0.06))
 def test_support_never_raises_the_cost_of_capital(grant, loan, loan_rate):
-    f = financing(1e8, 0.08, 0.5, 0.07, 20.0, grant_share=grant, loan_share=loan,
-                  loan_rate=loan_rate)
+    f = financing(
+        1e8, 0.08, 0.5, 0.07, 20.0, grant_share=grant, loan_share=loan, loan_rate=loan_rate
+    )
     assert f.rate <= 0.08 + 1e-12 and f.capex <= 1e8
     assert all(v >= 0 for v in f.fiscal.values())
 
@@ -140,11 +148,12 @@ def test_pipeline_in_model_units_and_size_distribution():
     assert "tanbreez" not in t.index and "niron_sartell" not in t.index
     # Mt Weld expansion: 12,000 t NdPr-equivalent / (Nd 18.5% + Pr 5.3%) = 50,420 t REO
     assert t.loc["lynas_mt_weld_expansion", "capacity_t_per_yr"] == pytest.approx(
-        12000 / 0.238, rel=1e-3)
+        12000 / 0.238, rel=1e-3
+    )
     assert t.loc["arafura_nolans_mine", "product"] == "monazite"
     sizes = project_sizes(t.reset_index())
     # no brownfield step larger than the largest real project of its stage
-    assert sizes["mining"].max() == 40000.0           # Mountain Pass restart (MP 10-K)
+    assert sizes["mining"].max() == 40000.0  # Mountain Pass restart (MP 10-K)
     assert 43744 > sizes["mining"].max()
     inten = capex_intensity(t.reset_index())
     assert inten["mining"] == pytest.approx(30000.0)  # median: Serra Verde 150 M / 5 kt
@@ -169,9 +178,9 @@ def test_a_new_firm_enters_during_the_run(run14):
     assert len(entries) >= 1
     for p in m.pipeline.projects:
         if p.startup is not None and p.new_firm:
-            assert p.name not in names0            # not an agent at the start of the run
-            assert p.agent in m.agents             # a Mesa agent now
-            assert p.agent.capacity < p.capacity   # ramping up, not at nameplate
+            assert p.name not in names0  # not an agent at the start of the run
+            assert p.agent in m.agents  # a Mesa agent now
+            assert p.agent.capacity < p.capacity  # ramping up, not at nameplate
     sv = next(p for p in m.pipeline.projects if p.pid == "serra_verde_p1")
     assert isinstance(sv.agent, Miner) and sv.agent.deposit == "ionic_clay"
 
@@ -186,8 +195,11 @@ def test_no_project_starts_before_its_earliest_start(run14):
         if p.startup is not None:
             assert p.startup >= p.earliest
     # a project committed but not yet at its earliest start has no agent in the world
-    waiting = [p for p in m.pipeline.projects
-               if p.committed is not None and p.startup is None and p.new_firm]
+    waiting = [
+        p
+        for p in m.pipeline.projects
+        if p.committed is not None and p.startup is None and p.new_firm
+    ]
     for p in waiting:
         assert p.agent not in m.agents and m.steps <= p.earliest
 
@@ -204,7 +216,7 @@ def test_capacity_ramps_up_after_start_up():
     a.nameplate = a.capacity
     k0 = a.capacity
     a.start_up(12000.0, tau_years=2.8)
-    assert a.capacity == pytest.approx(k0)               # nothing at start-up
+    assert a.capacity == pytest.approx(k0)  # nothing at start-up
     m.steps += 12
     a.ramp_capacity()
     assert a.capacity == pytest.approx(k0 + 12000 * (1 - math.exp(-1 / 2.8)))
@@ -220,13 +232,13 @@ def test_positive_longrun_margin_firm_survives_24_loss_months():
     a.nameplate = a.capacity
     a.cash = a.initial_cash()
     assert a.longrun_margin() > 0
-    revenue = a.capacity / 12 * 6.0                     # t x USD/kg
-    for _ in range(24):                  # 24 months losing half of revenue (short run)
+    revenue = a.capacity / 12 * 6.0  # t x USD/kg
+    for _ in range(24):  # 24 months losing half of revenue (short run)
         a.book_margin(-0.5, revenue)
         a.settle_cash()
         a.review_status()
     assert a.active and not a.exited and not a.mothballed
-    assert a.cash < 0                                    # it is living on credit
+    assert a.cash < 0  # it is living on credit
     assert a.cash > -a.credit_line()
 
 
@@ -234,16 +246,22 @@ def test_negative_longrun_margin_mothballs_then_exits_when_cash_runs_out():
     m = RareEarthModel("baseline", seed=0, months=2)
     a = next(a for a in m.agents_by_type[Miner] if a.region == "US")
     others = [u for u in m.treasury.members[a.company] if u is not a]
-    assert others                       # MP Materials' separation and magnet plants
-    for u in others:                    # the rest of the company holds no cash or credit
+    assert others  # MP Materials' separation and magnet plants
+    for u in others:  # the rest of the company holds no cash or credit
         u.cash, u.nameplate = 0.0, 0.0
     a.nameplate = a.capacity
     a.cash = 1e6
-    a.unit_cost = 2.0 * a.longrun_sale_price(a.good)     # long-run margin -50% of cost
+    a.unit_cost = 2.0 * a.longrun_sale_price(a.good)  # long-run margin -50% of cost
     a.review_status()
     assert a.mothballed and a.capacity == 0.0 and not a.exited
-    care = (m.params.care_maintenance_share * a.unit_cost * 1000 * a.nameplate
-            * m.params.base_utilisation / 12)
+    care = (
+        m.params.care_maintenance_share
+        * a.unit_cost
+        * 1000
+        * a.nameplate
+        * m.params.base_utilisation
+        / 12
+    )
     months = math.ceil(1e6 / care)
     for _ in range(months):
         a.settle_cash()
@@ -258,8 +276,9 @@ def test_a_unit_is_carried_by_its_company_until_the_company_is_insolvent():
     m = RareEarthModel("baseline", seed=0, months=2)
     tr = m.treasury
     mine = next(a for a in m.agents_by_type[Miner] if a.name == "Lynas Rare Earths (Mt Weld)")
-    sep = next(a for a in tr.members["Lynas Rare Earths"] if a.stage == "separation"
-               and a.capacity > 0)
+    sep = next(
+        a for a in tr.members["Lynas Rare Earths"] if a.stage == "separation" and a.capacity > 0
+    )
     assert mine.company == sep.company == "Lynas Rare Earths"
     for a in (mine, sep):
         a.nameplate, a.cash = a.capacity, 0.0
@@ -284,7 +303,7 @@ def test_a_committed_entrant_of_a_bankrupt_company_never_starts_up():
     # MP Materials' 10X magnet plant, committed to start in month 4; MP Materials goes
     # bankrupt in month 1: the entrant is abandoned before start-up and never enters
     m = RareEarthModel("baseline", seed=0, months=8)
-    m.step()                                      # cash accounts open in the first month
+    m.step()  # cash accounts open in the first month
     p = next(p for p in m.pipeline.projects if p.pid == "mp_10x")
     p.committed, p.online, p.visible = 0, 4, 0
     units = m.treasury.units("MP Materials")
@@ -302,6 +321,7 @@ def test_a_committed_entrant_of_a_bankrupt_company_never_starts_up():
 
 def test_company_of_takes_the_name_up_to_the_parenthesis():
     from abm.treasury import company_of
+
     assert company_of("MP Materials (Independence magnet plant (Fort Worth TX))") == "MP Materials"
     assert company_of("MP Materials") == "MP Materials"
     assert company_of("Sichuan bastnaesite miners #2") == "Sichuan bastnaesite miners #2"
@@ -322,7 +342,7 @@ def test_a_mothballed_plant_restarts_and_ramps_up_when_long_run_prices_recover()
     a.unit_cost = cost0 * 0.5
     a.review_status()
     assert not a.mothballed and a.active and a.capacity == pytest.approx(0.0)
-    m.steps += 15                                   # 1.25 yr: restart tau
+    m.steps += 15  # 1.25 yr: restart tau
     a.ramp_capacity()
     assert a.capacity == pytest.approx(a.nameplate * (1 - math.exp(-1)), rel=1e-6)
 
@@ -330,6 +350,7 @@ def test_a_mothballed_plant_restarts_and_ramps_up_when_long_run_prices_recover()
 def test_brownfield_expansions_are_no_larger_than_real_projects(run14):
     m, _, _ = run14
     import re
+
     ev = m.events_frame()
     big = m.pipeline.sizes
     for text in ev[ev.kind == "investment"].text:
@@ -369,16 +390,18 @@ def test_a_price_guarantee_removes_the_real_options_hurdle(shipped_runs):
     from agents import MagnetMaker
 
     def makers(m):
-        return (next(a for a in m.agents_by_type[MagnetMaker] if a.region == "US"),
-                next(a for a in m.agents_by_type[MagnetMaker] if a.region == "JP"))
+        return (
+            next(a for a in m.agents_by_type[MagnetMaker] if a.region == "US"),
+            next(a for a in m.agents_by_type[MagnetMaker] if a.region == "JP"),
+        )
 
-    m = RareEarthModel("controls-2025", seed=0)        # before: the built 2024 world
+    m = RareEarthModel("controls-2025", seed=0)  # before: the built 2024 world
     us, jp = makers(m)
     assert us.hurdle() == m.params.investment_hurdle == 0.25
     assert jp.hurdle() == 0.25
     # after: seed 0 to 2025-12 (the shared run of conftest.py shipped_runs)
     m, _ = shipped_runs["controls-2025"]
-    assert str(m.date) == "2026-01"                # one past the last month simulated
+    assert str(m.date) == "2026-01"  # one past the last month simulated
     us, jp = makers(m)
     assert us.hurdle() == 0.0
     assert jp.hurdle() == 0.25
@@ -393,7 +416,7 @@ def test_a_project_decided_before_the_run_is_committed_at_once_and_starts_at_its
     weld, phoenix = p["lynas_mt_weld"], p["molycorp_phoenix_p1"]
     assert weld.sunk and not phoenix.sunk
     a = weld.agent
-    assert a.project_npv(weld.capacity, weld.capex, weld.earliest)[0] < 0   # not viable
+    assert a.project_npv(weld.capacity, weld.capex, weld.earliest)[0] < 0  # not viable
     m.run()
     assert (weld.committed, weld.online) == (0, 31)
     assert phoenix.committed is None
@@ -412,7 +435,7 @@ def test_a_committed_entrant_goes_on_learning_prices_before_it_starts_up(shipped
     assert m.steps == 24
     weld = next(x for x in m.pipeline.projects if x.pid == "lynas_mt_weld")
     a = weld.agent
-    assert weld.committed == 0 and weld.startup is None       # committed, not yet started
+    assert weld.committed == 0 and weld.startup is None  # committed, not yet started
     # Nd rose about fourfold in China over 2010; the entrant's anchor followed it
     assert a.anchor(nd) > 1.5 * at_commit
 
@@ -447,7 +470,8 @@ def test_a_firm_in_its_start_up_ramp_produces_at_the_price_led_rate():
     a.produce()
     assert a.output_month[g] == pytest.approx(
         (10.0 + (par.sell_cover_months * 10.0 - 0.0) / par.inventory_adjust_months)
-        * m.policy.quota_factor(a.region, a.deposit))
+        * m.policy.quota_factor(a.region, a.deposit)
+    )
     k = a.capacity
     a.nameplate, a.capacity = 0.0, 0.0
     a.start_up(k, tau_years=2.0)
@@ -472,8 +496,11 @@ def test_supply_line_counts_a_firm_that_has_not_averaged_its_output_yet():
 
     m = RareEarthModel("baseline", seed=0, months=2)
     m.step()
-    firm = next(a for a in m.agents if getattr(a, "market", None) and hasattr(a, "projects")
-                and a.recent_output() > 0)
+    firm = next(
+        a
+        for a in m.agents
+        if getattr(a, "market", None) and hasattr(a, "projects") and a.recent_output() > 0
+    )
     before, avg = m.supply_line(firm.market)[0], firm.output_avg
     firm.output_avg = None
     m._supply_line.clear()

@@ -50,7 +50,7 @@ def test_nothing_ships_in_the_month_of_application_even_at_full_approval():
     for seed in range(5):
         full, _, _ = _run(1.0, months=3, seed=seed)
         assert full[0] == 0.0
-        assert full[1] < 100.0      # only the applications with a one-month review
+        assert full[1] < 100.0  # only the applications with a one-month review
 
 
 def test_each_application_is_counted_once():
@@ -65,9 +65,8 @@ def test_each_application_is_counted_once():
     assert tot["approved"] + tot["denied"] == pytest.approx(tot["applied"], rel=1e-12)
     # each application is approved with p = 0.1: binomial(300, 0.1), sd 5.2 applications
     assert 0.05 < tot["approved"] / tot["applied"] < 0.15
-    ratios = [(t["approved"] / t["applied"]) for t in (_run(0.1, 12, seed=s)[2]
-                                                        for s in range(40))]
-    assert np.mean(ratios) == pytest.approx(0.1, abs=0.006)     # sd of the mean ~0.0027
+    ratios = [(t["approved"] / t["applied"]) for t in (_run(0.1, 12, seed=s)[2] for s in range(40))]
+    assert np.mean(ratios) == pytest.approx(0.1, abs=0.006)  # sd of the mean ~0.0027
 
 
 def test_same_seed_same_decisions():
@@ -93,8 +92,7 @@ def test_review_delays_are_whole_months_around_the_mean():
     need = np.zeros((1, 2, 2))
     need[0, 1, 0] = 1.0
     desk.start_month()
-    desk.apply(licensed, np.ones(shape), need, np.full((1, 2, 2), 20000),
-               np.random.default_rng(0))
+    desk.apply(licensed, np.ones(shape), need, np.full((1, 2, 2), 20000), np.random.default_rng(0))
     arrivals = desk.pending[:, 0, 0, 1, 0]
     share = arrivals / arrivals.sum()
     assert share[:3] == pytest.approx([0.214, 0.476, 0.310], abs=0.02)
@@ -116,14 +114,19 @@ def test_per_arc_review_delays():
     need = np.zeros((1, 3, 2))
     need[0, 1, 0] = need[0, 2, 0] = 1.0
     desk.start_month()
-    desk.apply(licensed, np.ones(shape), need, np.full((1, 3, 2), 5000),
-               np.random.default_rng(1), review=review)
+    desk.apply(
+        licensed,
+        np.ones(shape),
+        need,
+        np.full((1, 3, 2), 5000),
+        np.random.default_rng(1),
+        review=review,
+    )
     fast, slow = desk.pending[:, 0, 0, 1, 0], desk.pending[:, 0, 0, 2, 0]
     assert fast[0] == pytest.approx(fast.sum()) and fast.sum() == pytest.approx(3.0)  # h=2
     assert slow[0] == 0 and slow[1:6].sum() == pytest.approx(slow.sum())
-    assert slow.sum() == pytest.approx(7.0)                                         # h=6
-    assert desk.delay_sum[0, 0, 2, 0] / desk.approved[0, 0, 2, 0] == pytest.approx(4.0,
-                                                                                   abs=0.05)
+    assert slow.sum() == pytest.approx(7.0)  # h=6
+    assert desk.delay_sum[0, 0, 2, 0] / desk.approved[0, 0, 2, 0] == pytest.approx(4.0, abs=0.05)
 
 
 def test_nonpositive_review_delay_is_refused():
@@ -132,7 +135,7 @@ def test_nonpositive_review_delay_is_refused():
 
 
 # ---------------------------------------------------------------------- per-element regimes
-OCT_2025 = '''
+OCT_2025 = """
 name = "dy-tb"
 [[measures]]
 kind = "export_licence"
@@ -158,7 +161,7 @@ actor = "CN"
 elements = ["Tb"]
 approval = { default = 1.0 }
 review_months = 1.0
-'''
+"""
 
 
 def _policy(text):
@@ -210,8 +213,8 @@ def test_approval_zero_stops_one_element_while_another_gets_its_full_end_use():
         flows[tb, cn, us, 0] = min(cap[tb, cn, us, 0], 10.0)
         desk.ship(flows, licensed)
     usable = np.array(usable)
-    assert usable[:, 0].max() == 0.0                       # no Dy ever licensed
-    assert usable[0, 1] == 0.0                             # nothing in the filing month
+    assert usable[:, 0].max() == 0.0  # no Dy ever licensed
+    assert usable[0, 1] == 0.0  # nothing in the filing month
     # Tb: review 1 month (h = 2), all approved: the first month's three shipments arrive in
     # month 1, then one a month while one ships: 30 t usable, the full 10 t/month ships
     assert usable[1:, 1] == pytest.approx(30.0)
@@ -219,14 +222,17 @@ def test_approval_zero_stops_one_element_while_another_gets_its_full_end_use():
 
 
 def test_policy_for_civil_end_use_leaves_defense_alone():
-    text = OCT_2025.replace("defense_denial = true", "defense_denial = false") + '''
+    text = (
+        OCT_2025.replace("defense_denial = true", "defense_denial = false")
+        + """
 [[measures]]
 kind = "licence_policy"
 date = "2024-01"
 actor = "CN"
 end_use = "civil"
 approval = { US = 0.2 }
-'''
+"""
+    )
     pol, _ = _policy(text)
     G, R = len(pol.catalog.goods), len(pol.codes)
     _, approval, _ = pol.licence_terms(np.zeros((G, R)))
@@ -235,13 +241,16 @@ approval = { US = 0.2 }
 
 
 def test_levers_can_target_elements():
-    text = OCT_2025 + '''
+    text = (
+        OCT_2025
+        + """
 [levers]
 start = "2024-01"
 approval_rate_us = 0.3
 licence_review_months = 5.0
 licence_elements = ["Tb"]
-'''
+"""
+    )
     pol, _ = _policy(text)
     G, R = len(pol.catalog.goods), len(pol.codes)
     _, approval, review = pol.licence_terms(np.zeros((G, R)))
@@ -254,7 +263,7 @@ licence_elements = ["Tb"]
 def test_shipped_regime_without_policies_is_unchanged_by_elements():
     # backward-compatible syntax: a destination-only regime gives every covered good the
     # same approval; the parameter's review delay everywhere
-    pol, sc = _policy('''
+    pol, sc = _policy("""
 name = "x"
 [[measures]]
 kind = "export_licence"
@@ -262,7 +271,7 @@ date = "2024-01"
 actor = "CN"
 elements = ["Sm", "Dy", "Tb"]
 approval = { default = 0.25, US = 0.1 }
-''')
+""")
     G, R = len(pol.catalog.goods), len(pol.codes)
     licensed, approval, review = pol.licence_terms(np.zeros((G, R)))
     cn, us, jp = pol.ri["CN"], pol.ri["US"], pol.ri["JP"]
@@ -273,7 +282,7 @@ approval = { default = 0.25, US = 0.1 }
 
 
 def test_regime_forms_limit_the_covered_goods():
-    pol, _ = _policy('''
+    pol, _ = _policy("""
 name = "x"
 [[measures]]
 kind = "export_licence"
@@ -281,7 +290,7 @@ date = "2024-01"
 actor = "CN"
 elements = ["Dy"]
 forms = ["oxides", "magnets"]
-''')
+""")
     G, R = len(pol.catalog.goods), len(pol.codes)
     licensed, _, _ = pol.licence_terms(np.zeros((G, R)))
     arcs = licensed[:, pol.ri["CN"], pol.ri["US"], 0]
@@ -292,6 +301,7 @@ forms = ["oxides", "magnets"]
 def test_a_regime_dated_inside_a_month_binds_only_from_its_date():
     # 4 April: 3 of April's 30 days are before it; a month-only date binds from the 1st
     from abm.policy import _days_before
+
     assert _days_before("2025-04-04") == pytest.approx(3 / 30)
     assert _days_before("2025-04") == 0.0
     assert _days_before("2024-02-15") == pytest.approx(14 / 29)
@@ -307,9 +317,13 @@ def _regime_start(m):
     cn, us = m.region_index["CN"], m.region_index["US"]
     dy, nd = m.catalog.index["ox_Dy"], m.catalog.index["ox_Nd"]
     flows = m.last_clearing.flows
-    return (float(share[dy, cn, us, 0]), float(share[nd, cn, us, 0]),
-            float(flows[dy, cn].sum() - flows[dy, cn, cn].sum()), float(share.max()),
-            str(m.date_of(m.steps - 1))[:7])
+    return (
+        float(share[dy, cn, us, 0]),
+        float(share[nd, cn, us, 0]),
+        float(flows[dy, cn].sum() - flows[dy, cn, cn].sum()),
+        float(share.max()),
+        str(m.date_of(m.steps - 1))[:7],
+    )
 
 
 #: the first two months of the 2025 regime in the shared controls-2025 run (conftest.py)
@@ -324,8 +338,8 @@ def test_first_month_of_the_2025_regime_lets_the_days_before_it_through(shipped_
     dy_share, nd_share, exports, _, month = obs[15]
     assert month == "2025-04"
     assert dy_share == pytest.approx(3 / 30)
-    assert nd_share == 0.0                                       # Nd is not licensed
+    assert nd_share == 0.0  # Nd is not licensed
     # no approval can be usable in the first month, yet some Dy leaves China
     assert exports > 0
     *_, largest, month = obs[16]
-    assert month == "2025-05" and largest == 0.0                 # May: full regime
+    assert month == "2025-05" and largest == 0.0  # May: full regime

@@ -14,8 +14,9 @@ def _two_region(tariff=0.0):
     for k in range(200):
         book.offer("s", 0, 0, 1.0, 10 + 0.1 * k, 1.0, 1.0)
         book.bid("b", 0, 1, 1.0, 40 - 0.1 * k)
-    terms = ArcTerms(np.array([[[0.0, 1.0], [1.0, 0.0]]]), np.zeros((1, 2, 2)),
-                     np.full((1, 2, 2, 2), np.inf))
+    terms = ArcTerms(
+        np.array([[[0.0, 1.0], [1.0, 0.0]]]), np.zeros((1, 2, 2)), np.full((1, 2, 2, 2), np.inf)
+    )
     terms.ad_valorem[0, 0, 1] = tariff
     return book, terms
 
@@ -70,8 +71,9 @@ def test_export_quota_licence_price_is_the_gap_between_landed_value_and_origin_p
     r = clear(book, terms, np.array([[20.0, 20.0]]), max_steps=400)
     assert r.licence_price[0, 0] == pytest.approx(19.0, abs=0.25)
     assert r.licence_price[0, 1] == 0.0
-    assert r.price[0, 1, 0] == pytest.approx(r.origin_price[0, 0] + 1.0 + r.licence_price[0, 0],
-                                             abs=1e-6)
+    assert r.price[0, 1, 0] == pytest.approx(
+        r.origin_price[0, 0] + 1.0 + r.licence_price[0, 0], abs=1e-6
+    )
     assert r.received_price[0, 0] == pytest.approx(r.origin_price[0, 0], abs=1e-6)
     assert np.nanmax(r.offer_price) == pytest.approx(r.price[0, 1, 0] - 1.0, abs=1e-6)
     # a quota that does not bind has no licence price and changes nothing
@@ -95,14 +97,22 @@ def test_import_quota_caps_imports_from_all_origins_not_domestic_supply():
         book.bid("b", 0, 1, 1.0, 40 - 0.1 * k)
     book.offer("d1", 0, 1, 20.0, 30.0, 0.0, 0.0)
     transport = np.ones((1, 3, 3)) - np.eye(3)[None]
-    terms = ArcTerms(transport, np.zeros((1, 3, 3)), np.full((1, 3, 3, 2), np.inf),
-                     import_quotas=[([0], 1, 50.0)])
+    terms = ArcTerms(
+        transport,
+        np.zeros((1, 3, 3)),
+        np.full((1, 3, 3, 2), np.inf),
+        import_quotas=[([0], 1, 50.0)],
+    )
     r = clear(book, terms, np.zeros((1, 3)), max_steps=400)
     f = r.flows[0, :, 1, 0]
     assert f[0] + f[2] == pytest.approx(50.0, abs=1e-6)
     assert f[1] == pytest.approx(20.0, abs=1e-6)
-    free = clear(book, ArcTerms(transport, np.zeros((1, 3, 3)), np.full((1, 3, 3, 2), np.inf)),
-                 np.zeros((1, 3)), max_steps=400)
+    free = clear(
+        book,
+        ArcTerms(transport, np.zeros((1, 3, 3)), np.full((1, 3, 3, 2), np.inf)),
+        np.zeros((1, 3)),
+        max_steps=400,
+    )
     assert free.flows[0, [0, 2], 1, 0].sum() > 100
 
 
@@ -113,14 +123,19 @@ def test_import_quota_invariants(quota, seed):
     # regions never exceed its import quota, and what is sold equals what is bought
     rng = np.random.default_rng(seed)
     book = OrderBook(1, 3)
-    for k in range(30):
+    for _k in range(30):
         for o in range(3):
-            book.offer(f"s{o}", 0, o, float(rng.uniform(1, 10)), float(rng.uniform(5, 30)),
-                       0.0, 0.0)
+            book.offer(
+                f"s{o}", 0, o, float(rng.uniform(1, 10)), float(rng.uniform(5, 30)), 0.0, 0.0
+            )
             book.bid(f"b{o}", 0, o, float(rng.uniform(1, 10)), float(rng.uniform(5, 40)))
     transport = np.ones((1, 3, 3)) - np.eye(3)[None]
-    terms = ArcTerms(transport, np.zeros((1, 3, 3)), np.full((1, 3, 3, 2), np.inf),
-                     import_quotas=[([0], 1, quota)])
+    terms = ArcTerms(
+        transport,
+        np.zeros((1, 3, 3)),
+        np.full((1, 3, 3, 2), np.inf),
+        import_quotas=[([0], 1, quota)],
+    )
     r = clear(book, terms, np.zeros((1, 3)), max_steps=400)
     f = r.flows[0, :, :, :].sum(axis=2)
     assert f[0, 1] + f[2, 1] <= quota + 1e-6

@@ -13,21 +13,37 @@ from abm.model import RareEarthModel
 from tests.conftest import make_scenario
 
 # three months with a US tariff from the second month (an event logged inside a step)
-SHORT = make_scenario([{"kind": "tariff", "date": "2024-02", "actor": "US",
-                        "targets": ["CN"], "rate": 0.5, "id": "us-tariff"}],
-                      months_end="2024-03", name="short")
+SHORT = make_scenario(
+    [
+        {
+            "kind": "tariff",
+            "date": "2024-02",
+            "actor": "US",
+            "targets": ["CN"],
+            "rate": 0.5,
+            "id": "us-tariff",
+        }
+    ],
+    months_end="2024-03",
+    name="short",
+)
 
 
 def test_batch_run_two_iterations_one_row_per_step():
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)   # Mesa deprecates iterations=
-        rows = mesa.batch_run(RareEarthModel,
-                              parameters={"scenario": [SHORT], "substitution_speed": [1.0, 2.0]},
-                              iterations=2, data_collection_period=1, display_progress=False)
+        warnings.simplefilter("ignore", DeprecationWarning)  # Mesa deprecates iterations=
+        rows = mesa.batch_run(
+            RareEarthModel,
+            parameters={"scenario": [SHORT], "substitution_speed": [1.0, 2.0]},
+            iterations=2,
+            data_collection_period=1,
+            display_progress=False,
+        )
     # default max_steps (1000): the runs stop at the 3-month horizon because running goes False
     assert len(rows) == 2 * 2 * 3
     assert sorted((r["iteration"], r["substitution_speed"], r["Step"]) for r in rows) == [
-        (i, s, k) for i in (0, 1) for s in (1.0, 2.0) for k in (1, 2, 3)]
+        (i, s, k) for i in (0, 1) for s in (1.0, 2.0) for k in (1, 2, 3)
+    ]
     assert {r["seed"] for r in rows} == {None}
     reporters = set(headline_reporters())
     assert reporters and all(reporters <= set(r) for r in rows)
@@ -45,7 +61,7 @@ def test_running_false_at_the_horizon_and_run_model_stops_there():
     m.step()
     assert not m.running and m.steps == 3
     m2 = RareEarthModel(SHORT, seed=0, months=2)
-    m2.run_model()                          # Mesa's loop: while running: step()
+    m2.run_model()  # Mesa's loop: while running: step()
     assert m2.steps == 2 and not m2.running
     assert len(m2.headline_frame()) == 2
 
@@ -72,14 +88,19 @@ def test_steps_is_mesas_counter_and_dates_follow_it():
 def test_seed_none_is_drawn_from_the_model_generator_and_recorded():
     a = RareEarthModel(SHORT, seed=None, months=2).run()
     b = RareEarthModel(SHORT, seed=None, months=2)
-    assert isinstance(a.seed, int) and a.seed != b.seed      # fresh OS entropy each time
+    assert isinstance(a.seed, int) and a.seed != b.seed  # fresh OS entropy each time
     again = RareEarthModel(SHORT, seed=np.random.SeedSequence(a.seed), months=2).run()
     assert again.timeseries().equals(a.timeseries())
 
 
 def test_levers_and_parameters_as_keywords():
-    m = RareEarthModel(SHORT, seed=0, substitution_speed=2.0, armington_elasticity=3.5,
-                       **{"parameters.licence_review_months": 2.0})
+    m = RareEarthModel(
+        SHORT,
+        seed=0,
+        substitution_speed=2.0,
+        armington_elasticity=3.5,
+        **{"parameters.licence_review_months": 2.0},
+    )
     assert m.levers.substitution_speed == 2.0
     assert m.params.armington_elasticity == 3.5
     assert m.params.licence_review_months == 2.0
@@ -95,9 +116,11 @@ def test_unknown_keyword_is_one_line_naming_the_allowed_ones():
     text = str(err.value)
     assert "\n" not in text and "'tarif'" in text
     assert "us_tariff_on_china" in text and "levers.us_tariff_on_china" in text
-    with pytest.raises(TypeError, match="levers.licence_review_months and "
-                                        "parameters.licence_review_months"):
+    with pytest.raises(
+        TypeError, match="levers.licence_review_months and parameters.licence_review_months"
+    ):
         RareEarthModel(SHORT, seed=0, licence_review_months=2.0)
     with pytest.raises(TypeError, match="given twice"):
-        RareEarthModel(SHORT, seed=0, overrides={"levers.substitution_speed": 2.0},
-                       substitution_speed=3.0)
+        RareEarthModel(
+            SHORT, seed=0, overrides={"levers.substitution_speed": 2.0}, substitution_speed=3.0
+        )

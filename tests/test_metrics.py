@@ -48,19 +48,22 @@ def _old_headline(m) -> dict[str, float]:
         if isinstance(a, OEM):
             lost[(a.sector, a.region)] = lost.get((a.sector, a.region), 0.0) + a.lost_value
     return {
-        "ndpr_cn": float(ndpr[cn]), "ndpr_row": float(np.average(ndpr[non_cn], weights=w)),
-        "dy_cn": float(p[dy, cn]), "dy_row": float(np.average(p[dy, non_cn], weights=w)),
-        "tb_cn": float(p[tb, cn]), "tb_row": float(np.average(p[tb, non_cn], weights=w)),
+        "ndpr_cn": float(ndpr[cn]),
+        "ndpr_row": float(np.average(ndpr[non_cn], weights=w)),
+        "dy_cn": float(p[dy, cn]),
+        "dy_row": float(np.average(p[dy, non_cn], weights=w)),
+        "tb_cn": float(p[tb, cn]),
+        "tb_row": float(np.average(p[tb, non_cn], weights=w)),
         "cn_magnet_exports": float(fl[mags, cn][:, non_cn].sum()),
-        "lost_oem": float(sum(v for (s, _r), v in lost.items()
-                              if s not in ("defense", "non_magnet"))),
+        "lost_oem": float(
+            sum(v for (s, _r), v in lost.items() if s not in ("defense", "non_magnet"))
+        ),
         "lost_defense": float(sum(v for (s, _r), v in lost.items() if s == "defense")),
     }
 
 
 #: the old headline after each step of the shared controls-2025 run (conftest.py)
 SHIPPED_RUN_OBSERVERS = {"controls-2025": {"metrics_old_headline": _old_headline}}
-
 
 
 # ------------------------------------------------------------------ hand-checkable cases
@@ -101,7 +104,7 @@ def test_recorder_value_reads_one_row_of_one_step():
     rec.add("2024-02-01", 1, "price", ["ox_Dy"], "CN", "", [310.0], "USD/kg")
     assert rec.value(0, "price", "ox_Tb", "CN") == 1000.0
     assert rec.value(1, "price", "ox_Dy", "CN") == 310.0
-    assert np.isnan(rec.value(1, "price", "ox_Tb", "CN"))     # not traded that month
+    assert np.isnan(rec.value(1, "price", "ox_Tb", "CN"))  # not traded that month
     vals = headline_values(rec, 1)
     assert vals["dy_cn"] == 310.0 and np.isnan(vals["tb_cn"]) and len(vals) == len(HEADLINE)
 
@@ -120,8 +123,12 @@ def test_headline_columns_are_recordedrecorded(run):
     m, ts, _old = run
     df = m.headline_frame()
     for _key, label, metric, good, region, partner, div in HEADLINE:
-        sel = ts[(ts.metric == metric) & (ts.good == good) & (ts.region == region)
-                 & (ts.partner == partner)]
+        sel = ts[
+            (ts.metric == metric)
+            & (ts.good == good)
+            & (ts.region == region)
+            & (ts.partner == partner)
+        ]
         assert len(sel) == MONTHS, label
         assert np.array_equal(df[label].to_numpy(), sel["value"].to_numpy() / div), label
 
@@ -144,12 +151,15 @@ def test_price_outside_china_median_is_the_median_of_recorded_prices(run):
 def test_lost_output_groups_add_up_to_the_sectorrecorded(run):
     _m, ts, _old = run
     lo = ts[ts.metric == "lost_output"]
-    for metric, keep in (("lost_output_civil_magnet", is_civil_magnet(lo["good"])),
-                         ("lost_output_defense", lo["good"] == "defense")):
+    for metric, keep in (
+        ("lost_output_civil_magnet", is_civil_magnet(lo["good"])),
+        ("lost_output_defense", lo["good"] == "defense"),
+    ):
         by = lo[keep].groupby(["date", "region"])["value"].sum()
         rec = ts[(ts.metric == metric) & (ts.region != "World")].set_index(["date", "region"])
-        pd.testing.assert_series_equal(rec["value"].sort_index(), by.sort_index(),
-                                       check_names=False, rtol=1e-12)
+        pd.testing.assert_series_equal(
+            rec["value"].sort_index(), by.sort_index(), check_names=False, rtol=1e-12
+        )
         world = recorded(ts, metric, region="World")
         assert len(world) == MONTHS
         np.testing.assert_allclose(world, lo[keep].groupby("date")["value"].sum(), rtol=1e-12)
@@ -187,9 +197,13 @@ def _doctored(ts: pd.DataFrame) -> pd.DataFrame:
     """The table with every recorded derived series replaced by a marker value: a consumer
     that recomputes instead of reading would not see the markers."""
     ts = ts.copy()
-    for metric, value in (("price_outside_china_median", 123.0),
-                          ("lost_output_civil_magnet", 7.0), ("lost_output_defense", 3.0),
-                          ("china_exports", 11.0), ("china_content_12m", 0.375)):
+    for metric, value in (
+        ("price_outside_china_median", 123.0),
+        ("lost_output_civil_magnet", 7.0),
+        ("lost_output_defense", 3.0),
+        ("china_exports", 11.0),
+        ("china_content_12m", 0.375),
+    ):
         ts.loc[ts.metric == metric, "value"] = value
     return ts
 
@@ -202,16 +216,20 @@ def test_outcomes_read_the_recorded_series(run):
     val = {n: OUTCOMES[n].fn(fake) for n in OUTCOMES}
     assert val["peak_dy_price_outside_china"] == 123.0
     assert val["peak_ndpr_price_outside_china"] == 123.0
-    assert val["oem_lost_output_usd"] == 7.0 * MONTHS          # World rows only
+    assert val["oem_lost_output_usd"] == 7.0 * MONTHS  # World rows only
     assert val["us_oem_lost_output_usd"] == 7.0 * MONTHS
     assert val["defense_lost_output_usd"] == 3.0 * MONTHS
     assert val["oem_lost_output_months"] == MONTHS
     # and on the real table: the recorded maxima and sums
     real = {n: OUTCOMES[n].fn(ts) for n in OUTCOMES}
-    assert real["peak_dy_price_outside_china"] == \
-        recorded(ts, "price_outside_china_median", "ox_Dy").max()
-    assert real["oem_lost_output_usd"] == \
-        recorded(ts, "lost_output_civil_magnet", region="World").sum()
+    assert (
+        real["peak_dy_price_outside_china"]
+        == recorded(ts, "price_outside_china_median", "ox_Dy").max()
+    )
+    assert (
+        real["oem_lost_output_usd"]
+        == recorded(ts, "lost_output_civil_magnet", region="World").sum()
+    )
 
 
 def test_reproduction_series_and_run_summary_read_the_recorded_series(run, monkeypatch):
@@ -242,12 +260,13 @@ def test_readme_and_odd_list_every_recorded_metric(run):
 
     root = Path(__file__).resolve().parent.parent
     readme = (root / "README.md").read_text()
-    table = readme[readme.index("| metric | unit |"):]
-    table = table[:table.index("\n\n")]
-    listed = {n for line in table.splitlines()[2:]
-              for n in re.findall(r"`(\w+)`", line.split("|")[1])}
+    table = readme[readme.index("| metric | unit |") :]
+    table = table[: table.index("\n\n")]
+    listed = {
+        n for line in table.splitlines()[2:] for n in re.findall(r"`(\w+)`", line.split("|")[1])
+    }
     odd = (root / "docs" / "ODD.md").read_text()
-    odd = odd[odd.index("* **Observation.**"):odd.index("## 5. Initialisation")]
+    odd = odd[odd.index("* **Observation.**") : odd.index("## 5. Initialisation")]
     _m, ts, _old = run
     recorded = set(ts["metric"].unique())
     assert len(listed) >= 20 and recorded <= listed, recorded - listed

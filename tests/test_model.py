@@ -7,8 +7,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from abm.goods import catalog
-from abm.scenario import shipped_scenarios
 from abm.model import RareEarthModel
+from abm.scenario import shipped_scenarios
 from agents import OEM, Refiner
 from tests.conftest import make_scenario
 
@@ -25,8 +25,13 @@ def test_default_run_has_at_least_100_firms_and_12_regions():
     firms = [a for a in m.agents if type(a).__name__ != "Government"]
     assert len(firms) >= 100 and len(m.region_codes) >= 12
     names = {a.name for a in m.agents}
-    for n in ("MP Materials", "Lynas Rare Earths (Kuantan)", "Neo Performance Materials (Silmet)",
-              "China Northern Rare Earth Group", "Shin-Etsu Chemical"):
+    for n in (
+        "MP Materials",
+        "Lynas Rare Earths (Kuantan)",
+        "Neo Performance Materials (Silmet)",
+        "China Northern Rare Earth Group",
+        "Shin-Etsu Chemical",
+    ):
         assert n in names
 
 
@@ -44,20 +49,32 @@ def test_mass_balance_and_no_negative_stock_each_step(shipped_runs, name):
 
 def _random_scenario_mass_balance(rate, appr, month, quota, seed, months):
     d = f"2024-{month:02d}"
-    sc = make_scenario([
-        {"kind": "tariff", "date": d, "actor": "US", "targets": ["CN"], "rate": rate},
-        {"kind": "export_licence", "date": d, "actor": "CN", "elements": ["Dy", "Tb"],
-         "approval": {"default": appr}},
-        {"kind": "export_quota", "date": d, "actor": "CN", "tonnes_per_year": quota},
-    ])
+    sc = make_scenario(
+        [
+            {"kind": "tariff", "date": d, "actor": "US", "targets": ["CN"], "rate": rate},
+            {
+                "kind": "export_licence",
+                "date": d,
+                "actor": "CN",
+                "elements": ["Dy", "Tb"],
+                "approval": {"default": appr},
+            },
+            {"kind": "export_quota", "date": d, "actor": "CN", "tonnes_per_year": quota},
+        ]
+    )
     m = RareEarthModel(sc, seed=seed, months=months).run()
     assert np.abs(m.mass_balance()).max() < 1e-6 * max(1.0, m.produced.max())
     assert min(s.qty for a in m.agents for s in a.stocks.values()) >= 0
 
 
 @settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(rate=st.floats(0, 3), appr=st.floats(0, 1), month=st.integers(1, 6),
-       quota=st.floats(0, 60000), seed=st.integers(0, 2**31))
+@given(
+    rate=st.floats(0, 3),
+    appr=st.floats(0, 1),
+    month=st.integers(1, 6),
+    quota=st.floats(0, 60000),
+    seed=st.integers(0, 2**31),
+)
 def test_mass_balance_on_random_scenarios(rate, appr, month, quota, seed):
     # 4 examples of 8 months (was 6 of 12, measures from months 1-10): every measure is in
     # force for at least the last 2 months, past the licence review of the first
@@ -67,46 +84,74 @@ def test_mass_balance_on_random_scenarios(rate, appr, month, quota, seed):
 
 @pytest.mark.slow
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(rate=st.floats(0, 3), appr=st.floats(0, 1), month=st.integers(1, 10),
-       quota=st.floats(0, 60000), seed=st.integers(0, 2**31))
+@given(
+    rate=st.floats(0, 3),
+    appr=st.floats(0, 1),
+    month=st.integers(1, 10),
+    quota=st.floats(0, 60000),
+    seed=st.integers(0, 2**31),
+)
 def test_mass_balance_on_random_scenarios_many(rate, appr, month, quota, seed):
     _random_scenario_mass_balance(rate, appr, month, quota, seed, months=12)
 
 
 def test_zero_approval_stops_controlled_flows_but_not_uncontrolled():
-    sc = make_scenario([{"kind": "export_licence", "date": "2024-03", "actor": "CN",
-                         "elements": ["Dy", "Tb"], "approval": {"default": 1.0, "JP": 0.0}}],
-                       months_end="2024-08")
+    sc = make_scenario(
+        [
+            {
+                "kind": "export_licence",
+                "date": "2024-03",
+                "actor": "CN",
+                "elements": ["Dy", "Tb"],
+                "approval": {"default": 1.0, "JP": 0.0},
+            }
+        ],
+        months_end="2024-08",
+    )
     ts = RareEarthModel(sc, seed=1).run().timeseries()
-    assert _flow(ts, "ox_Dy", "CN", "JP", since="2024-01") > 0      # before the regime
+    assert _flow(ts, "ox_Dy", "CN", "JP", since="2024-01") > 0  # before the regime
     assert _flow(ts, "ox_Dy", "CN", "JP", since="2024-03") == 0
-    assert _flow(ts, "ox_La", "CN", "JP", since="2024-03") > 100     # uncontrolled
-    assert _flow(ts, "ox_Dy", "CN", "US", since="2024-04") > 0       # other destinations
+    assert _flow(ts, "ox_La", "CN", "JP", since="2024-03") > 100  # uncontrolled
+    assert _flow(ts, "ox_Dy", "CN", "US", since="2024-04") > 0  # other destinations
 
 
 def test_defense_buyer_denied_while_civilian_served():
-    sc = make_scenario([{"kind": "export_licence", "date": "2024-02", "actor": "CN",
-                         "elements": ["Dy", "Tb", "Sm"], "approval": {"default": 1.0},
-                         "defense_denial": True}], months_end="2024-06")
+    sc = make_scenario(
+        [
+            {
+                "kind": "export_licence",
+                "date": "2024-02",
+                "actor": "CN",
+                "elements": ["Dy", "Tb", "Sm"],
+                "approval": {"default": 1.0},
+                "defense_denial": True,
+            }
+        ],
+        months_end="2024-06",
+    )
     m = RareEarthModel(sc, seed=2)
     m.run(2)
     g = m.catalog.index["mag_ndfeb_ht"]
     cn, us = m.region_index["CN"], m.region_index["US"]
     for _ in range(3):
         m.step()
-        assert m.last_flows[g, cn, us, 1] == 0          # defense node
-    assert m.last_flows[g, cn, us, 0] > 0               # civil node
+        assert m.last_flows[g, cn, us, 1] == 0  # defense node
+    assert m.last_flows[g, cn, us, 0] > 0  # civil node
 
 
 def test_coproduction_yields_deposit_ratios():
     m = RareEarthModel("baseline", seed=0)
-    ref = next(a for a in m.agents if isinstance(a, Refiner) and a.name == "MP Materials (Mountain Pass)")
+    ref = next(
+        a for a in m.agents if isinstance(a, Refiner) and a.name == "MP Materials (Mountain Pass)"
+    )
     for s in ref.stocks.values():
         s.qty = 0.0
     g = m.catalog.index["conc_bastnaesite"]
     ref.stock(g).add(100.0, 0.0, 0.0)
     ref.produce()
-    comp = m.catalog.content[g] * m.params.separation_recovery * min(100.0, ref.planned_throughput())
+    comp = (
+        m.catalog.content[g] * m.params.separation_recovery * min(100.0, ref.planned_throughput())
+    )
     for i, og in enumerate(ref.oxide_goods):
         assert ref.stock(og).qty == pytest.approx(comp[i], rel=1e-9, abs=1e-12)
     nd, la = m.catalog.index["ox_Nd"], m.catalog.index["ox_La"]
@@ -147,34 +192,68 @@ def test_timeseries_has_required_metrics_and_columns(shipped_runs):
     # the shared 24-month run of controls-2025, seed 0 (conftest.py shipped_runs; was its
     # own 18-month run)
     ts = shipped_runs["controls-2025"][0].timeseries()
-    assert list(ts.columns) == ["date", "step", "metric", "good", "region", "partner",
-                                "value", "unit"]
-    for metric in ("price", "flow", "production", "capacity", "inventory", "lost_output",
-                   "licence_applications", "licence_approvals", "china_share",
-                   "china_content", "hhi"):
+    assert list(ts.columns) == [
+        "date",
+        "step",
+        "metric",
+        "good",
+        "region",
+        "partner",
+        "value",
+        "unit",
+    ]
+    for metric in (
+        "price",
+        "flow",
+        "production",
+        "capacity",
+        "inventory",
+        "lost_output",
+        "licence_applications",
+        "licence_approvals",
+        "china_share",
+        "china_content",
+        "hhi",
+    ):
         assert (ts.metric == metric).any(), metric
     hhi = ts[(ts.metric == "hhi") & (ts.good == "magnets")]["value"]
-    assert ((hhi > 5000) & (hhi <= 10000)).all()     # China ~90% -> HHI > 8,000
+    assert ((hhi > 5000) & (hhi <= 10000)).all()  # China ~90% -> HHI > 8,000
 
 
 @pytest.mark.parametrize("seed", [0, pytest.param(1, marks=pytest.mark.slow)])
 def test_baseline_stable_for_24_months(seed, shipped_runs):
     # seed 0 is the shared 24-month run of the baseline (conftest.py shipped_runs); seed 1
     # (a run of its own) is in the slow set
-    m = (shipped_runs["baseline"][0] if seed == 0
-         else RareEarthModel("baseline", seed=seed, months=24).run())
+    m = (
+        shipped_runs["baseline"][0]
+        if seed == 0
+        else RareEarthModel("baseline", seed=seed, months=24).run()
+    )
     assert m.steps == 24
     df = m.headline_frame()
     ref = catalog(2024)
     # drift from the first month (the market after the base-year warm-up), not from the
     # catalogue reference, which China's NdPr price starts 7% above (landed-cost warm-up)
-    for col in ("NdPr price China (USD/kg)", "NdPr price outside China (USD/kg)",
-                "Dy price China (USD/kg)", "Dy price outside China (USD/kg)",
-                "Tb price outside China (USD/kg)"):
+    for col in (
+        "NdPr price China (USD/kg)",
+        "NdPr price outside China (USD/kg)",
+        "Dy price China (USD/kg)",
+        "Dy price outside China (USD/kg)",
+        "Tb price outside China (USD/kg)",
+    ):
         base = df[col].iloc[0]
-        assert abs(base / {"NdPr": 0.75 * ref.price("ox_Nd") + 0.25 * ref.price("ox_Pr"),
-                           "Dy p": ref.price("ox_Dy"), "Tb p": ref.price("ox_Tb")}[col[:4]]
-                   - 1) <= 0.1, col
+        assert (
+            abs(
+                base
+                / {
+                    "NdPr": 0.75 * ref.price("ox_Nd") + 0.25 * ref.price("ox_Pr"),
+                    "Dy p": ref.price("ox_Dy"),
+                    "Tb p": ref.price("ox_Tb"),
+                }[col[:4]]
+                - 1
+            )
+            <= 0.1
+        ), col
         dev = np.abs(df[col] / base - 1).max()
         assert dev <= 0.2, f"{col} drifts {dev:.0%} from its first month"
     mags = m.timeseries().query("metric == 'price' and good == 'mag_ndfeb_ht' and region == 'CN'")
@@ -188,45 +267,85 @@ def test_scale_parameter_splits_capacity_over_more_firms():
     big = RareEarthModel("baseline", seed=0, overrides={"firms": 400})
     firms = [a for a in big.agents if type(a).__name__ != "Government"]
     assert len(firms) == 400
-    cap = lambda m: sum(getattr(a, "capacity", 0.0) for a in m.agents)
+
+    def cap(m):
+        return sum(getattr(a, "capacity", 0.0) for a in m.agents)
+
     assert cap(big) == pytest.approx(cap(small), rel=1e-9)
 
 
 def test_production_quota_by_deposit_caps_that_deposit_only():
-    sc = make_scenario([{"kind": "production_quota", "date": "2024-01", "actor": "CN",
-                         "tonnes_per_year": 12000, "deposits": ["ionic_clay"]}],
-                       months_end="2024-04")
+    sc = make_scenario(
+        [
+            {
+                "kind": "production_quota",
+                "date": "2024-01",
+                "actor": "CN",
+                "tonnes_per_year": 12000,
+                "deposits": ["ionic_clay"],
+            }
+        ],
+        months_end="2024-04",
+    )
     m = RareEarthModel(sc, seed=0).run()
     from agents import Miner
-    ionic = sum(a.output_month[a.good] for a in m.agents_by_type[Miner]
-                if a.region == "CN" and a.deposit == "ionic_clay")
-    light = sum(a.output_month[a.good] for a in m.agents_by_type[Miner]
-                if a.region == "CN" and a.deposit == "bayan_obo")
-    assert ionic <= 12000 / 12 * 1.12          # quota over planned, with the price response
+
+    ionic = sum(
+        a.output_month[a.good]
+        for a in m.agents_by_type[Miner]
+        if a.region == "CN" and a.deposit == "ionic_clay"
+    )
+    light = sum(
+        a.output_month[a.good]
+        for a in m.agents_by_type[Miner]
+        if a.region == "CN" and a.deposit == "bayan_obo"
+    )
+    assert ionic <= 12000 / 12 * 1.12  # quota over planned, with the price response
     assert ionic >= 12000 / 12 * 0.85
-    assert light > 15000                        # ~196,850 t/yr Bayan Obo untouched
+    assert light > 15000  # ~196,850 t/yr Bayan Obo untouched
 
 
 def test_quota_leakage_lets_that_share_of_the_gap_through():
     # hand check: allowed = quota + leakage x (planned - quota), as a share of planned
-    sc = make_scenario([{"kind": "production_quota", "date": "2024-01", "actor": "CN",
-                         "tonnes_per_year": 12000, "deposits": ["ionic_clay"],
-                         "leakage": 0.25}], months_end="2024-02")
+    sc = make_scenario(
+        [
+            {
+                "kind": "production_quota",
+                "date": "2024-01",
+                "actor": "CN",
+                "tonnes_per_year": 12000,
+                "deposits": ["ionic_clay"],
+                "leakage": 0.25,
+            }
+        ],
+        months_end="2024-02",
+    )
     m = RareEarthModel(sc, seed=0)
     m.step()
     planned = m.policy.mine_plan[("CN", "ionic_clay")]
     q = 12000 / 12
     assert m.policy.quota_factor("CN", "ionic_clay") == pytest.approx(
-        (q + 0.25 * (planned - q)) / planned)
+        (q + 0.25 * (planned - q)) / planned
+    )
     assert m.policy.quota_factor("CN", "bayan_obo") == 1.0
     with pytest.raises(Exception, match="leakage"):
-        make_scenario([{"kind": "production_quota", "date": "2024-01", "actor": "CN",
-                        "tonnes_per_year": 12000, "leakage": 1.5}])
+        make_scenario(
+            [
+                {
+                    "kind": "production_quota",
+                    "date": "2024-01",
+                    "actor": "CN",
+                    "tonnes_per_year": 12000,
+                    "leakage": 1.5,
+                }
+            ]
+        )
 
 
 def test_licence_applications_cover_end_use_not_inventory_building():
     # regression (2025 export fall): buyers applied for their risk-inflated inventory gap
     from abm.market import OrderBook
+
     m = RareEarthModel("baseline", seed=0)
     oem = next(a for a in m.agents if isinstance(a, OEM) and a.region == "JP")
     g = m.catalog.index["mag_ndfeb_ht"]
@@ -246,14 +365,33 @@ def test_licence_applications_cover_end_use_not_inventory_building():
 
 
 def test_licensed_flows_start_only_after_the_review():
-    sc = make_scenario([{"kind": "export_licence", "date": "2024-03", "actor": "CN",
-                         "elements": ["Dy", "Tb", "Sm"], "approval": {"default": 1.0}}],
-                       months_end="2024-06")
+    sc = make_scenario(
+        [
+            {
+                "kind": "export_licence",
+                "date": "2024-03",
+                "actor": "CN",
+                "elements": ["Dy", "Tb", "Sm"],
+                "approval": {"default": 1.0},
+            }
+        ],
+        months_end="2024-06",
+    )
     ts = RareEarthModel(sc, seed=1).run().timeseries()
-    march = ts[(ts.metric == "flow") & (ts.good == "mag_ndfeb_ht") & (ts.region == "CN")
-               & (ts.partner != "CN") & (ts.date == pd.Timestamp("2024-03-01"))]
-    april = ts[(ts.metric == "flow") & (ts.good == "mag_ndfeb_ht") & (ts.region == "CN")
-               & (ts.partner != "CN") & (ts.date == pd.Timestamp("2024-04-01"))]
+    march = ts[
+        (ts.metric == "flow")
+        & (ts.good == "mag_ndfeb_ht")
+        & (ts.region == "CN")
+        & (ts.partner != "CN")
+        & (ts.date == pd.Timestamp("2024-03-01"))
+    ]
+    april = ts[
+        (ts.metric == "flow")
+        & (ts.good == "mag_ndfeb_ht")
+        & (ts.region == "CN")
+        & (ts.partner != "CN")
+        & (ts.date == pd.Timestamp("2024-04-01"))
+    ]
     assert march["value"].sum() == 0 and april["value"].sum() > 0
 
 
@@ -268,20 +406,30 @@ def test_measures_in_force_at_the_start_are_logged_without_a_risk_shock():
 
 def test_licence_denials_raise_perceived_risk_next_month():
     # regression: the denial shock was cleared by the policy refresh before firms saw it
-    sc = make_scenario([{"kind": "export_licence", "date": "2024-03", "actor": "CN",
-                         "elements": ["Dy", "Tb"], "approval": {"default": 0.0}}],
-                       months_end="2024-06")
+    sc = make_scenario(
+        [
+            {
+                "kind": "export_licence",
+                "date": "2024-03",
+                "actor": "CN",
+                "elements": ["Dy", "Tb"],
+                "approval": {"default": 0.0},
+            }
+        ],
+        months_end="2024-06",
+    )
     m = RareEarthModel(sc, seed=0)
-    m.run(3)                                   # Jan, Feb, Mar (regime announced in March)
+    m.run(3)  # Jan, Feb, Mar (regime announced in March)
     jp = [a for a in m.agents if a.region == "JP" and not isinstance(a, OEM)]  # no shortage term
     before = [a.risk for a in jp]
-    m.step()                                   # April: March's denials (all) are perceived
+    m.step()  # April: March's denials (all) are perceived
     decay = np.exp(-1.0 / m.params.risk_decay_months)
     assert [a.risk for a in jp] == pytest.approx([r * decay + 0.1 for r in before], rel=1e-9)
 
 
 def test_supply_line_totals_and_same_step_commitments():
     from agents import MagnetMaker, Miner
+
     m = RareEarthModel("baseline", seed=0, months=2)
     m.step()
     mm = [a for a in m.agents_by_type[MagnetMaker] if a.product == "ndfeb"]
@@ -289,18 +437,19 @@ def test_supply_line_totals_and_same_step_commitments():
     assert cap == pytest.approx(sum(a.capacity for a in mm))
     assert out == pytest.approx(12 * sum(a.output_avg for a in mm))
     # committed entrants not yet started up count too (7.13)
-    assert pipe == pytest.approx(sum(q for a in mm for _, q in a.projects)
-                                 + m.pipeline.pending_capacity("magnets:ndfeb"))
+    assert pipe == pytest.approx(
+        sum(q for a in mm for _, q in a.projects) + m.pipeline.pending_capacity("magnets:ndfeb")
+    )
     m.add_to_supply_line("magnets:ndfeb", 500.0)
     assert m.supply_line("magnets:ndfeb")[2] == pytest.approx(pipe + 500.0)
     ionic = [a for a in m.agents_by_type[Miner] if a.deposit == "ionic_clay"]
-    assert m.supply_line("mining:ionic_clay")[1] == pytest.approx(
-        sum(a.capacity for a in ionic))
+    assert m.supply_line("mining:ionic_clay")[1] == pytest.approx(sum(a.capacity for a in ionic))
 
 
 def test_output_average_follows_output_over_the_review_period():
     # regression: the average was frozen at its first value (it averaged itself)
     from agents import Miner
+
     m = RareEarthModel("baseline", seed=0, months=4)
     a = next(a for a in m.agents_by_type[Miner] if a.region == "CN")
     m.step()
@@ -335,9 +484,19 @@ def test_baseline_runs_to_2035_without_lost_output():
 
 def test_historical_export_quota_splits_by_base_year_exports():
     q = 12000.0
-    sc = make_scenario([{"kind": "export_quota", "date": "2024-02", "actor": "CN",
-                         "tonnes_per_year": q, "goods": ["oxides"],
-                         "allocation": "historical"}], months_end="2024-04")
+    sc = make_scenario(
+        [
+            {
+                "kind": "export_quota",
+                "date": "2024-02",
+                "actor": "CN",
+                "tonnes_per_year": q,
+                "goods": ["oxides"],
+                "allocation": "historical",
+            }
+        ],
+        months_end="2024-04",
+    )
     m = RareEarthModel(sc, seed=0)
     cn, cat = m.region_index["CN"], m.catalog
     mix = m.policy.export_mix[:, cn]
@@ -349,8 +508,10 @@ def test_historical_export_quota_splits_by_base_year_exports():
     assert sum(caps.values()) == pytest.approx(q / 12)
     exported = m.last_flows[dy, cn].sum() - m.last_flows[dy, cn, cn].sum()
     assert exported <= caps[dy] * (1 + 1e-6)
-    joint = make_scenario([{"kind": "export_quota", "date": "2024-01", "actor": "CN",
-                            "tonnes_per_year": q}], months_end="2024-02")
+    joint = make_scenario(
+        [{"kind": "export_quota", "date": "2024-01", "actor": "CN", "tonnes_per_year": q}],
+        months_end="2024-02",
+    )
     mj = RareEarthModel(joint, seed=0)
     assert len(mj.policy.quotas) == 1 and mj.policy.quotas[0][2] == pytest.approx(q / 12)
 
@@ -361,9 +522,19 @@ def test_historical_import_quota_splits_by_base_year_imports():
     # cap is q / 12 x its share, the caps add up to q / 12, and JP's imports of a good from
     # all other regions stay within its cap
     q = 6000.0
-    sc = make_scenario([{"kind": "import_quota", "date": "2024-02", "actor": "JP",
-                         "tonnes_per_year": q, "goods": ["oxides", "magnets"],
-                         "allocation": "historical"}], months_end="2024-04")
+    sc = make_scenario(
+        [
+            {
+                "kind": "import_quota",
+                "date": "2024-02",
+                "actor": "JP",
+                "tonnes_per_year": q,
+                "goods": ["oxides", "magnets"],
+                "allocation": "historical",
+            }
+        ],
+        months_end="2024-04",
+    )
     m = RareEarthModel(sc, seed=0)
     jp, cat = m.region_index["JP"], m.catalog
     mix = m.policy.import_mix[:, jp]
@@ -385,8 +556,9 @@ def test_import_quota_raises_risk_in_the_importer_only():
     from abm.policy import PolicyState
     from abm.regions import regions
 
-    sc = make_scenario([{"kind": "import_quota", "date": "2024-03", "actor": "JP",
-                         "tonnes_per_year": 100.0}])
+    sc = make_scenario(
+        [{"kind": "import_quota", "date": "2024-03", "actor": "JP", "tonnes_per_year": 100.0}]
+    )
     tab = regions()
     cat = catalog(2024)
     ps = PolicyState(sc, cat, tab.codes, tab.allied)
@@ -397,7 +569,7 @@ def test_import_quota_raises_risk_in_the_importer_only():
     flows, fob = np.zeros((len(cat.goods), R, R, 2)), np.ones((len(cat.goods), R))
     nd = cat.index["ox_Nd"]
     flows[nd, [jp, cn, us], jp, 0] = [70.0, 20.0, 10.0]
-    flows[cat.index["mag_ndfeb_std"], cn, jp, 0] = 1000.0    # not covered
+    flows[cat.index["mag_ndfeb_std"], cn, jp, 0] = 1000.0  # not covered
     ps.observe_supply(flows, fob)
     ps.refresh(1, log=lambda *a: None)
     assert ps.risk_shock == {} and ps.import_quotas == []
@@ -414,8 +586,17 @@ def test_announcement_risk_scales_with_the_targets_exposure():
     from abm.policy import PolicyState
     from abm.regions import regions
 
-    sc = make_scenario([{"kind": "embargo", "date": "2024-03", "actor": "CN",
-                         "targets": ["allied"], "goods": ["oxides"]}])
+    sc = make_scenario(
+        [
+            {
+                "kind": "embargo",
+                "date": "2024-03",
+                "actor": "CN",
+                "targets": ["allied"],
+                "goods": ["oxides"],
+            }
+        ]
+    )
     tab = regions()
     cat = catalog(2024)
     ps = PolicyState(sc, cat, tab.codes, tab.allied)
@@ -424,11 +605,11 @@ def test_announcement_risk_scales_with_the_targets_exposure():
     # value = tonnes x origin price: Dy 1 t at 90 USD/kg, Nd in tonnes at 1 USD/kg
     flows, fob = np.zeros((len(cat.goods), R, R, 2)), np.ones((len(cat.goods), R))
     fob[cat.index["ox_Dy"], cn] = 90.0
-    flows[cat.index["ox_Dy"], cn, jp, 1] = 1.0                  # defense use counts too
-    flows[cat.index["ox_Nd"], jp, jp, 0] = 10.0                 # JP: CN share 0.9
+    flows[cat.index["ox_Dy"], cn, jp, 1] = 1.0  # defense use counts too
+    flows[cat.index["ox_Nd"], jp, jp, 0] = 10.0  # JP: CN share 0.9
     flows[cat.index["ox_Nd"], cn, us, 0] = 25.0
-    flows[cat.index["ox_Nd"], us, us, 0] = 75.0                 # US: CN share 0.25
-    flows[cat.index["mag_ndfeb_ht"], cn, eu, 0] = 500.0         # EU: no oxides bought
+    flows[cat.index["ox_Nd"], us, us, 0] = 75.0  # US: CN share 0.25
+    flows[cat.index["mag_ndfeb_ht"], cn, eu, 0] = 500.0  # EU: no oxides bought
     ps.observe_supply(flows, fob)
     ps.refresh(2, log=lambda *a: None)
     shock = sc.parameters.announcement_risk
@@ -444,8 +625,17 @@ def test_exposure_needs_a_recorded_clearing():
     from abm.policy import PolicyState
     from abm.regions import regions
 
-    sc = make_scenario([{"kind": "embargo", "date": "2024-03", "actor": "CN",
-                         "targets": ["JP"], "goods": ["oxides"]}])
+    sc = make_scenario(
+        [
+            {
+                "kind": "embargo",
+                "date": "2024-03",
+                "actor": "CN",
+                "targets": ["JP"],
+                "goods": ["oxides"],
+            }
+        ]
+    )
     tab = regions()
     ps = PolicyState(sc, catalog(2024), tab.codes, tab.allied)
     with pytest.raises(RuntimeError, match="observe_supply"):
@@ -454,6 +644,7 @@ def test_exposure_needs_a_recorded_clearing():
 
 def _cn_oem_risk(m):
     from agents import OEM
+
     return max(a.risk for a in m.agents if type(a) is OEM and a.region == "CN")
 
 
@@ -483,8 +674,9 @@ def test_floor_and_offtake_keep_the_us_magnet_plants_alive():
     ev = m.events_frame()
     # while the floor and offtake are in force (to 2035-07); after they end, plants that are
     # not viable at long-run prices may exit on cash (7.13)
-    exits = ev[(ev.kind == "firm exits") & ev.text.str.contains(r"\(US, magnets\)")
-               & (ev.date < "2035-07")]
+    exits = ev[
+        (ev.kind == "firm exits") & ev.text.str.contains(r"\(US, magnets\)") & (ev.date < "2035-07")
+    ]
     assert exits.empty, exits.text.tolist()
     ts = m.timeseries()
     cap = ts[(ts.metric == "capacity") & (ts.good == "magnets") & (ts.region == "US")]
@@ -497,8 +689,9 @@ def test_floor_and_offtake_prices_reach_the_us_firms(shipped_runs):
     # 2025-12, the shared run of conftest.py shipped_runs; the floor is in force from 2025-07
     # and binds: MP's expected NdPr price is about 58 USD/kg)
     from agents import MagnetMaker, Refiner
+
     m, _ = shipped_runs["controls-2025"]
-    assert str(m.date) == "2026-01"                                   # one past 2025-12
+    assert str(m.date) == "2026-01"  # one past 2025-12
     assert [a for a in m.agents_by_type[MagnetMaker] if a.region == "US"]
     mp = next(a for a in m.agents_by_type[Refiner] if a.name == "MP Materials (Mountain Pass)")
     nd = m.catalog.index["ox_Nd"]
@@ -511,10 +704,11 @@ def test_floor_and_offtake_prices_reach_the_us_firms(shipped_runs):
 def test_a_firm_that_exits_abandons_its_projects_and_stays_out():
     # regression: projects under way came online after the exit and revived the firm
     from agents import Miner
+
     m = RareEarthModel("baseline", seed=0, months=6)
     a = next(a for a in m.agents_by_type[Miner] if a.region == "US")
     a.projects = [(3, 5000.0)]
-    a.nameplate, a.cash = a.capacity, -1e12          # cash and credit run out (7.13)
+    a.nameplate, a.cash = a.capacity, -1e12  # cash and credit run out (7.13)
     a.review_status()
     assert not a.active and a.capacity == 0.0 and a.projects == []
     exits = [e["text"] for e in m.events if e["kind"] == "firm exits"]
@@ -527,20 +721,23 @@ def test_magnet_maker_makes_to_order():
     # hand check of MagnetMaker.planned_output: with a sales history, output is at most
     # expected sales plus the gap to one month of finished stock over inventory_adjust_months
     from agents import MagnetMaker
+
     m = RareEarthModel("baseline", seed=0, months=1)
-    a = next(a for a in m.agents_by_type[MagnetMaker]
-             if a.product == "ndfeb" and a.region == "JP" and a.capacity > 0)
+    a = next(
+        a
+        for a in m.agents_by_type[MagnetMaker]
+        if a.product == "ndfeb" and a.region == "JP" and a.capacity > 0
+    )
     cat = m.catalog
     std, ht = cat.index["mag_ndfeb_std"], cat.index["mag_ndfeb_ht"]
     # expected prices of the magnets and their inputs at the maker's base-year prices: no
     # cost cut
     for g in [std, ht] + [og for r in a.recipes().values() for og in r]:
         a.exp_price[g] = a.base_price(g)
-    for r in a.recipes().values():            # inputs too (demand growth moves them)
+    for r in a.recipes().values():  # inputs too (demand growth moves them)
         for og in r:
             a.exp_price[og] = a.base_price(og)
-    price_led = {g: a.capacity / 12 * share * a.base_utilisation
-                 for g, share in a.mix.items()}
+    price_led = {g: a.capacity / 12 * share * a.base_utilisation for g, share in a.mix.items()}
     adj = m.params.inventory_adjust_months
     # std: sales 100 t/month, stock 160 t -> 100 + (100 - 160) / adj, below the run rate
     a.sales_ema[std] = 100.0
@@ -563,6 +760,7 @@ def test_defense_buyers_observe_the_defense_node_price():
     # before, they read the civil price, so US defense bid ~850 USD/kg for SmCo while the
     # China-free SmCo they could buy traded at the 80x defense cap (escalation-2026)
     from agents import DefenseContractor
+
     m = RareEarthModel("controls-2025", seed=0, months=3)
     for _ in range(3):
         m.step()
@@ -595,15 +793,20 @@ BASELINE_SEEDS = (0, 1, 2, 3, 4)
 def baseline_outcomes():
     """Issue-12 baseline figures for 5 seeds (about 2 minutes on 2 cores)."""
     from abm.outcomes import evaluate
-    names = ["mine_utilisation_min_2029_2035", "ndpr_china_max_ratio_2029_2035",
-             "ndpr_china_min_ratio_2029_2035", "oem_lost_output_usd"]
+
+    names = [
+        "mine_utilisation_min_2029_2035",
+        "ndpr_china_max_ratio_2029_2035",
+        "ndpr_china_min_ratio_2029_2035",
+        "oem_lost_output_usd",
+    ]
     return [evaluate("baseline", seed=s, outcomes=names)[0] for s in BASELINE_SEEDS]
 
 
 @pytest.mark.slow
 def test_baseline_mines_stay_busy_every_seed(baseline_outcomes):
     # issue 12: over 2029-35 world mine utilisation stays at or above 70% in each of 5 seeds
-    for s, o in zip(BASELINE_SEEDS, baseline_outcomes):
+    for s, o in zip(BASELINE_SEEDS, baseline_outcomes, strict=False):
         assert o["mine_utilisation_min_2029_2035"] >= 0.7, (s, o)
         assert o["oem_lost_output_usd"] == 0.0, (s, o)
 
@@ -613,6 +816,6 @@ def test_baseline_ndpr_stays_within_40_percent_every_seed(baseline_outcomes):
     # issue 12: NdPr in China within +-40% of 2024 over 2029-35 in each of 5 seeds (session
     # 8: 1.07-1.26x at the peak once decided projects start on time and committed entrants
     # learn prices; docs/calibration.md 4.12)
-    for s, o in zip(BASELINE_SEEDS, baseline_outcomes):
+    for s, o in zip(BASELINE_SEEDS, baseline_outcomes, strict=False):
         assert 0.6 <= o["ndpr_china_min_ratio_2029_2035"], (s, o)
         assert o["ndpr_china_max_ratio_2029_2035"] <= 1.4, (s, o)

@@ -47,22 +47,29 @@ def test_quickstart_notebook_runs(tmp_path):
     nb = nbformat.read(NOTEBOOK, as_version=4)
     nb.cells.append(nbformat.v4.new_code_cell(CHECK_CELL))
     # a fresh kernel, started in an empty folder; a failing cell raises CellExecutionError
-    NotebookClient(nb, timeout=300, kernel_name="python3",
-                   resources={"metadata": {"path": str(tmp_path)}}).execute()
-    assert list(tmp_path.iterdir()) == []                  # nothing written to the cwd
+    NotebookClient(
+        nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    ).execute()
+    assert list(tmp_path.iterdir()) == []  # nothing written to the cwd
 
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
     pngs = [o for o in outputs if o.output_type == "display_data" and "image/png" in o.data]
-    assert len(pngs) == 1                                   # the price chart
+    assert len(pngs) == 1  # the price chart
     last = nb.cells[-1].outputs[-1]
     got = json.loads(last.text.strip().splitlines()[-1])
 
     # outputs go to a temporary folder
     assert Path(got["work"]).parent == Path(tempfile.gettempdir())
     # (b) the comparison table of `ree compare`
-    assert got["comparison_columns"] == ["outcome", "unit", "run_a", "run_b", "difference",
-                                         "change_pct"]
+    assert got["comparison_columns"] == [
+        "outcome",
+        "unit",
+        "run_a",
+        "run_b",
+        "difference",
+        "change_pct",
+    ]
     assert "Dy price outside China, peak" in got["comparison_outcomes"]
     # (c) China's magnet exports by destination, one row per month of the run
     assert got["export_columns"] == ["US", "EU", "JP", "KR", "other", "total"]

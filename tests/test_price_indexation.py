@@ -38,8 +38,9 @@ def test_magnet_indexed_price_is_the_reference_at_reference_inputs_and_passes_co
     base = sum(v * cat.ref_price[i] for i, v in recipe.items()) + a.unit_cost
     markup = cat.ref_price[g] / base
     a.exp_price[nd] += 10.0
-    assert a.indexed_price(g) == pytest.approx(float(cat.ref_price[g] + markup * recipe[nd] * 10),
-                                               rel=1e-12)
+    assert a.indexed_price(g) == pytest.approx(
+        float(cat.ref_price[g] + markup * recipe[nd] * 10), rel=1e-12
+    )
 
 
 def test_miner_netback_is_the_reference_at_reference_oxides_and_follows_the_basket(model):
@@ -55,7 +56,7 @@ def test_miner_netback_is_the_reference_at_reference_oxides_and_follows_the_bask
         a.exp_price[i] *= 2.0
     want = ref / (basket - a._toll) * (2 * basket - a._toll)
     assert a.indexed_price(a.good) == pytest.approx(want, rel=1e-12)
-    assert a.indexed_price(a.good + 1) is None          # only its own concentrate
+    assert a.indexed_price(a.good + 1) is None  # only its own concentrate
 
 
 def test_asks_and_storage_value_use_the_normal_price(model):
@@ -70,7 +71,7 @@ def test_asks_and_storage_value_use_the_normal_price(model):
     a.sales_ema[g] = 100.0
     a.output_month[g] = 100.0
     a.stock(g).qty = 100.0 * par.sell_cover_months
-    a.indexed_price = lambda good: 0.5 * p_hat          # instance override for the check
+    a.indexed_price = lambda good: 0.5 * p_hat  # instance override for the check
     try:
         book = OrderBook(model.G, model.R)
         a.offer_stock(book, g, par.sell_cover_months)
@@ -81,17 +82,19 @@ def test_asks_and_storage_value_use_the_normal_price(model):
     assert normal == pytest.approx(7.5)
     k = par.carrying_cost_per_month * 25.0 / 100.0
     ladder = (1.0, 2 / 3, 1 / 3, 1 / 9)
-    want = [max(normal * (1 - par.ask_spread * x), normal * math.exp(-k * (i + 1)))
-            for i, x in enumerate(ladder)]
+    want = [
+        max(normal * (1 - par.ask_spread * x), normal * math.exp(-k * (i + 1)))
+        for i, x in enumerate(ladder)
+    ]
     assert asks == pytest.approx(want, rel=1e-12)
-    assert max(asks) < p_hat                            # the expectation no longer pins asks
+    assert max(asks) < p_hat  # the expectation no longer pins asks
 
 
 def test_separators_cut_runs_only_below_cash_breakeven(model):
     r = next(r for r in model.agents_by_type[Refiner] if r.region == "CN")
     oxide = r.expected_oxides()
     ratio = r.value_ratio_mix(oxide)
-    assert ratio > 1.0                                  # earns a margin at base-year prices
+    assert ratio > 1.0  # earns a margin at base-year prices
     full = r.planned_throughput(oxide)
     # make the feed dearer until the feed-weighted value ratio is 0.5: runs halve
     for g in r.feed_goods:

@@ -37,6 +37,9 @@ def test_disabled_bar_draws_nothing_but_counts():
 
 
 def test_rich_progress_is_used_only_by_the_helper():
-    users = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "experiments").rglob("*.py")
-                   if "rich.progress" in p.read_text())
+    users = sorted(
+        str(p.relative_to(ROOT))
+        for p in (ROOT / "experiments").rglob("*.py")
+        if "rich.progress" in p.read_text()
+    )
     assert users == ["experiments/terminal.py"]

@@ -17,8 +17,16 @@ JAN, FEB, MAR = pd.to_datetime(["2025-01-01", "2025-02-01", "2025-03-01"])
 
 
 def _row(date, metric, good, region, value, partner="", unit=""):
-    return {"date": date, "step": 0, "metric": metric, "good": good, "region": region,
-            "partner": partner, "value": value, "unit": unit}
+    return {
+        "date": date,
+        "step": 0,
+        "metric": metric,
+        "good": good,
+        "region": region,
+        "partner": partner,
+        "value": value,
+        "unit": unit,
+    }
 
 
 @pytest.fixture
@@ -57,7 +65,7 @@ def test_months_without_flow_are_plotted_as_zero(ts):
     assert list(y) == [12.0, 0.0, 31.0]
     # a mine that closed for a month: zero, not a line drawn across the gap
     x, y = _line(figs["capacity.png"].axes[0], "Myanmar")
-    assert list(y) == [4000.0, 0.0, 2000.0]                          # t/yr
+    assert list(y) == [4000.0, 0.0, 2000.0]  # t/yr
     plt.close("all")
 
 
@@ -70,7 +78,7 @@ def test_prices_on_a_log_scale_and_names_not_codes(ts):
     assert {ln.get_label() for ln in prices[0].get_lines()} == {"USA", "China"}
     lost = figs["lost_output.png"].axes[0]
     assert [ln.get_label() for ln in lost.get_lines()] == ["EV traction motors"]
-    assert list(_line(lost, "EV traction motors")[1]) == [2.0, 2.0, 2.0]   # USD m/month
+    assert list(_line(lost, "EV traction motors")[1]) == [2.0, 2.0, 2.0]  # USD m/month
     plt.close("all")
 
 
@@ -78,7 +86,7 @@ def test_every_chart_title_names_the_scenario_and_seed(ts):
     figs = chart_figures(ts, run_title("controls-2025", 7, {"levers.approval_rate_us": 0.1}))
     assert sorted(figs) == sorted(CHART_FILES)
     for name, fig in figs.items():
-        title = " ".join(fig.get_suptitle().split())     # wrapped lines joined
+        title = " ".join(fig.get_suptitle().split())  # wrapped lines joined
         assert title.startswith("controls-2025, seed 7 (levers.approval_rate_us=0.1): "), name
     plt.close("all")
 
@@ -87,11 +95,16 @@ def test_a_long_title_keeps_every_set_value_and_fits_the_figure(ts):
     """`ree run --set levers.approval_rate_us=0.1 --set parameters.armington_elasticity=2`
     once drew 'ed 0 (levers.approval_rate_us=0.1, parameters.armington_elasticity...)': the
     title cut at both edges of the one-panel charts and the second value dropped."""
-    overrides = {"levers.approval_rate_us": 0.1, "parameters.armington_elasticity": 2,
-                 "levers.us_tariff_on_china": 1.45}
+    overrides = {
+        "levers.approval_rate_us": 0.1,
+        "parameters.armington_elasticity": 2,
+        "levers.us_tariff_on_china": 1.45,
+    }
     title = run_title("controls-2025", 0, overrides)
-    assert title == ("controls-2025, seed 0 (levers.approval_rate_us=0.1, "
-                     "parameters.armington_elasticity=2, levers.us_tariff_on_china=1.45)")
+    assert title == (
+        "controls-2025, seed 0 (levers.approval_rate_us=0.1, "
+        "parameters.armington_elasticity=2, levers.us_tariff_on_china=1.45)"
+    )
     figs = chart_figures(ts, title)
     for name, fig in figs.items():
         assert " ".join(fig.get_suptitle().split()).startswith(title + ": "), name
@@ -104,7 +117,7 @@ def test_a_long_title_keeps_every_set_value_and_fits_the_figure(ts):
 
 
 def test_names_come_from_the_data_tables():
-    assert region_name("MM") == "Myanmar"          # abm/data/regions.csv
+    assert region_name("MM") == "Myanmar"  # abm/data/regions.csv
     assert region_name("EU") == "European Union"
     assert region_name("nonCN") == "outside China"
     assert region_name("XX") == "XX"
@@ -121,7 +134,13 @@ def test_ree_run_titles_its_charts_with_scenario_seed_and_overrides(tmp_path, mo
         return []
 
     monkeypatch.setattr(runs, "charts", fake_charts)
-    runs.run_to_folder("baseline", tmp_path / "run", seed=3, months=1, progress=False,
-                       overrides={"parameters.armington_elasticity": 2.0})
+    runs.run_to_folder(
+        "baseline",
+        tmp_path / "run",
+        seed=3,
+        months=1,
+        progress=False,
+        overrides={"parameters.armington_elasticity": 2.0},
+    )
     assert seen["title"] == "baseline, seed 3 (parameters.armington_elasticity=2.0)"
     assert len(seen["months"]) == 1

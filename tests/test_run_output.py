@@ -72,21 +72,31 @@ def _hidden(out: Path) -> list[str]:
 
 
 @pytest.mark.timeout(300)
-@pytest.mark.parametrize(("point", "after_kill", "after_next"), [
-    ("after-retire", None, 0),       # out renamed away: restored by the next run
-    ("after-publish", 1, 1),         # the new output is in place: the old one is removed
-    # a kill point of each outcome above runs by default; the two others (a Python process
-    # each, 4-6 s) in the slow set
-    pytest.param("after-mark", None, 0, marks=pytest.mark.slow),
-    pytest.param("before-delete", 1, 1, marks=pytest.mark.slow),
-])
-def test_sigkill_during_replacement_keeps_one_complete_output(tmp_path, point, after_kill,
-                                                              after_next):
+@pytest.mark.parametrize(
+    ("point", "after_kill", "after_next"),
+    [
+        ("after-retire", None, 0),  # out renamed away: restored by the next run
+        ("after-publish", 1, 1),  # the new output is in place: the old one is removed
+        # a kill point of each outcome above runs by default; the two others (a Python process
+        # each, 4-6 s) in the slow set
+        pytest.param("after-mark", None, 0, marks=pytest.mark.slow),
+        pytest.param("before-delete", 1, 1, marks=pytest.mark.slow),
+    ],
+)
+def test_sigkill_during_replacement_keeps_one_complete_output(
+    tmp_path, point, after_kill, after_next
+):
     out = (tmp_path / "run").resolve()
     run_to_folder("baseline", out, seed=0, months=1, progress=False, make_charts=False)
     earlier = pd.read_parquet(out / "timeseries.parquet")
-    r = subprocess.run([sys.executable, "-c", KILLER, str(out), point], cwd=REPO, check=False,
-                       capture_output=True, text=True, timeout=240)
+    r = subprocess.run(
+        [sys.executable, "-c", KILLER, str(out), point],
+        cwd=REPO,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
     assert r.returncode == -9, r.stderr  # killed where intended
     if after_kill is None:  # between the two renames: out is away, nothing is lost
         assert not out.exists()
@@ -107,23 +117,30 @@ def test_sigkill_during_replacement_keeps_one_complete_output(tmp_path, point, a
     else:  # the published output is the model's own table
         model = RareEarthModel(load_scenario("baseline"), seed=1, months=1)
         model.run(progress=False)
-        pd.testing.assert_frame_equal(pd.read_parquet(out / "timeseries.parquet"),
-                                      model.timeseries().reset_index(drop=True))
+        pd.testing.assert_frame_equal(
+            pd.read_parquet(out / "timeseries.parquet"), model.timeseries().reset_index(drop=True)
+        )
 
 
 def test_next_run_restores_then_replaces(tmp_path):
     """The state a kill between the two renames leaves, then an ordinary `ree run`."""
     out = (tmp_path / "run").resolve()
     run_to_folder("baseline", out, seed=0, months=1, progress=False, make_charts=False)
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True, check=True)
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     owner = json.dumps({"pid": int(dead.stdout), "host": __import__("socket").gethostname()})
     staged = tmp_path / ".run.abc123"
     staged.mkdir()
     (staged / STAGING_OWNER).write_text(owner)
     out.rename(staged.with_name(staged.name + RETIRED))  # issue 15: out was deleted first
-    res = CliRunner().invoke(app, ["run", "-s", "baseline", "--months", "1", "--seed", "2",
-                                   "--no-charts", "--out", str(out)])
+    res = CliRunner().invoke(
+        app,
+        ["run", "-s", "baseline", "--months", "1", "--seed", "2", "--no-charts", "--out", str(out)],
+    )
     assert res.exit_code == 0, res.output
     assert _seed(out) == 2 and _hidden(out) == []
 
@@ -133,11 +150,14 @@ def test_replacement_never_deletes_before_the_new_output_is_in_place(tmp_path, m
     run_to_folder("baseline", out, seed=0, months=1, progress=False, make_charts=False)
     events = []
     real_rename, real_rmtree = os.rename, runs.shutil.rmtree
-    monkeypatch.setattr(runs.os, "rename",
-                        lambda a, b: (events.append(("rename", Path(b).name)), real_rename(a, b)))
-    monkeypatch.setattr(runs.shutil, "rmtree",
-                        lambda p, *a, **k: (events.append(("delete", Path(p).name)),
-                                            real_rmtree(p, *a, **k)))
+    monkeypatch.setattr(
+        runs.os, "rename", lambda a, b: (events.append(("rename", Path(b).name)), real_rename(a, b))
+    )
+    monkeypatch.setattr(
+        runs.shutil,
+        "rmtree",
+        lambda p, *a, **k: (events.append(("delete", Path(p).name)), real_rmtree(p, *a, **k)),
+    )
     run_to_folder("baseline", out, seed=1, months=1, progress=False, make_charts=False)
     kinds = [(k, n == out.name) for k, n in events]
     assert kinds == [("rename", False), ("rename", True), ("delete", False)], events
@@ -153,8 +173,9 @@ def test_uncreatable_out_is_refused_before_the_model_runs(tmp_path, monkeypatch)
     # for root) but refuses new folders, so only creating the folder finds it out
     if not Path("/sys").is_dir() or not os.access("/sys", os.W_OK | os.X_OK):
         pytest.skip("needs a writable-looking /sys (Linux, root)")
-    with pytest.raises(OutputError, match="--out /sys/ree-test/run: cannot create the "
-                                          "output folder"):
+    with pytest.raises(
+        OutputError, match="--out /sys/ree-test/run: cannot create the output folder"
+    ):
         run_to_folder("baseline", Path("/sys/ree-test/run"), months=1, progress=False)
 
 
@@ -162,13 +183,15 @@ def test_scenario_file_encodings(tmp_path):
     text = (scenario_dir() / "baseline.toml").read_bytes()
     bom = tmp_path / "bom.toml"
     bom.write_bytes(b"\xef\xbb\xbf" + text)  # issue 15: "not valid TOML"
-    res = CliRunner().invoke(app, ["run", "-s", str(bom), "--months", "1", "--no-charts",
-                                   "--out", str(tmp_path / "a")])
+    res = CliRunner().invoke(
+        app, ["run", "-s", str(bom), "--months", "1", "--no-charts", "--out", str(tmp_path / "a")]
+    )
     assert res.exit_code == 0, res.output
     latin = tmp_path / "latin.toml"
     latin.write_bytes(text + "# Zürich\n".encode("latin-1"))
-    res = CliRunner().invoke(app, ["run", "-s", str(latin), "--months", "1", "--no-charts",
-                                   "--out", str(tmp_path / "b")])
+    res = CliRunner().invoke(
+        app, ["run", "-s", str(latin), "--months", "1", "--no-charts", "--out", str(tmp_path / "b")]
+    )
     assert res.exit_code == 2 and "Traceback" not in res.output
     assert f"{latin} is not UTF-8 text (byte 0xfc at offset" in res.output.replace("\n", "")
     assert not (tmp_path / "b").exists() and _hidden(tmp_path / "b") == []
@@ -178,8 +201,14 @@ def test_scenario_file_encodings(tmp_path):
 # names). Only checks abm/ makes today; see the issue-15 report for those still missing.
 SCENARIO = {
     "top": {"name": '"probe"', "base_year": "2024", "start": '"2024-01"', "end": '"2025-12"'},
-    "measure": {"kind": '"tariff"', "date": '"2025-02"', "actor": '"US"', "targets": '["CN"]',
-                "rate": "0.10", "mode": '"set"'},
+    "measure": {
+        "kind": '"tariff"',
+        "date": '"2025-02"',
+        "actor": '"US"',
+        "targets": '["CN"]',
+        "rate": "0.10",
+        "mode": '"set"',
+    },
 }
 SCENARIO_BREAKS = [
     ("top", "start", '"2024-13"', "start"),
@@ -205,8 +234,10 @@ def _scenario_text(table=None, key=None, bad=None) -> str:
         d = dict(SCENARIO[t])
         if t == table:
             d[key] = bad
-        parts.append(("\n[[measures]]\n" if t == "measure" else "")
-                     + "".join(f"{k} = {v}\n" for k, v in d.items()))
+        parts.append(
+            ("\n[[measures]]\n" if t == "measure" else "")
+            + "".join(f"{k} = {v}\n" for k, v in d.items())
+        )
     return "".join(parts)
 
 
@@ -216,21 +247,24 @@ def test_the_unbroken_scenario_is_valid():
     assert loads_scenario(_scenario_text()).measures[0].rate == 0.10
 
 
-@settings(max_examples=40, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(st.sampled_from(SCENARIO_BREAKS), st.booleans())
 def test_one_broken_scenario_field_is_named_and_nothing_is_written(tmp_path_factory, case, bom):
     table, key, bad, field = case
     d = tmp_path_factory.mktemp("scenario")
     f, out = d / "s.toml", d / "out"
     f.write_bytes((b"\xef\xbb\xbf" if bom else b"") + _scenario_text(table, key, bad).encode())
-    res = CliRunner().invoke(app, ["run", "-s", str(f), "--months", "2", "--no-charts",
-                                   "--out", str(out)])
+    res = CliRunner().invoke(
+        app, ["run", "-s", str(f), "--months", "2", "--no-charts", "--out", str(out)]
+    )
     assert res.exit_code == 2, (case, res.output)
     text = res.output.replace("\n", " ")
     assert "Traceback" not in res.output and res.output.count("invalid scenario") == 1
-    assert str(f) in text and (f"'{field}'" in text or f"{field} " in text
-                               or f"{field}:" in text), (case, res.output)
+    assert str(f) in text and (
+        f"'{field}'" in text or f"{field} " in text or f"{field}:" in text
+    ), (case, res.output)
     assert not out.exists() and _hidden(out) == []  # nothing written
 
 
@@ -239,6 +273,7 @@ def test_summary_records_the_month_of_each_peak():
     # 2025 controls, and the summary did not say when
     from abm.model import RareEarthModel
     from experiments.runs import summary
+
     m = RareEarthModel("baseline", seed=0, months=3)
     m.run()
     s = summary(m)

@@ -22,30 +22,59 @@ def test_shipped_scenarios_round_trip(name):
 
 BAD = [
     ('name="x"\nfoo=1', "unknown key 'foo'"),
-    ('name="x"\n[[measures]]\nkind="tariff"\ndate="2025-01"\nactor="USA"\ntargets=["CN"]\nrate=0.1',
-     "unknown region 'USA'"),
-    ('name="x"\n[[measures]]\nkind="export_licence"\ndate="2025-01"\nactor="CN"\nelements=["Dx"]',
-     "unknown element 'Dx'"),
-    (('name="x"\nend="2030-12"\n[[measures]]\nkind="tariff"\ndate="2031-01"\nactor="US"\n'
-      'targets=["CN"]\nrate=0.1'), "outside the horizon"),
-    ('name="x"\n[[measures]]\nkind="export_quota"\ndate="2025-01"\nactor="CN"\ntonnes_per_year=-5',
-     "tonnes_per_year"),
-    ('name="x"\n[[measures]]\nkind="import_quota"\ndate="2025-01"\nactor="JP"\ntonnes_per_year=-5',
-     "tonnes_per_year"),
-    (('name="x"\n[[measures]]\nkind="import_quota"\ndate="2025-01"\nactor="JP"\n'
-      'tonnes_per_year=5\nallocation="pro_rata"'), "allocation"),
+    (
+        'name="x"\n[[measures]]\nkind="tariff"\ndate="2025-01"\nactor="USA"\ntargets=["CN"]\nrate=0.1',
+        "unknown region 'USA'",
+    ),
+    (
+        'name="x"\n[[measures]]\nkind="export_licence"\ndate="2025-01"\nactor="CN"\nelements=["Dx"]',
+        "unknown element 'Dx'",
+    ),
+    (
+        (
+            'name="x"\nend="2030-12"\n[[measures]]\nkind="tariff"\ndate="2031-01"\nactor="US"\n'
+            'targets=["CN"]\nrate=0.1'
+        ),
+        "outside the horizon",
+    ),
+    (
+        'name="x"\n[[measures]]\nkind="export_quota"\ndate="2025-01"\nactor="CN"\ntonnes_per_year=-5',
+        "tonnes_per_year",
+    ),
+    (
+        'name="x"\n[[measures]]\nkind="import_quota"\ndate="2025-01"\nactor="JP"\ntonnes_per_year=-5',
+        "tonnes_per_year",
+    ),
+    (
+        (
+            'name="x"\n[[measures]]\nkind="import_quota"\ndate="2025-01"\nactor="JP"\n'
+            'tonnes_per_year=5\nallocation="pro_rata"'
+        ),
+        "allocation",
+    ),
     ('name="x"\n[[measures]]\nkind="nonsense"\ndate="2025-01"', "allowed kinds"),
     # numbers written as strings are refused, not converted (regression: "3" became 3.0)
-    ('name="x"\n[parameters]\nrisk_sensitivity="3"',
-     "risk_sensitivity: got the string '3'; write the number without quotes"),
+    (
+        'name="x"\n[parameters]\nrisk_sensitivity="3"',
+        "risk_sensitivity: got the string '3'; write the number without quotes",
+    ),
     ('name="x"\n[levers]\nus_tariff_on_china="1.45"', "us_tariff_on_china: got the string"),
-    ('name="x"\n[parameters]\nlead_time_mine_years=["8", 15]',
-     "lead_time_mine_years: got the string '8'"),
-    (('name="x"\n[[measures]]\nkind="export_quota"\ndate="2025-01"\nactor="CN"\n'
-      'tonnes_per_year="30000"'), "tonnes_per_year: got the string '30000'"),
+    (
+        'name="x"\n[parameters]\nlead_time_mine_years=["8", 15]',
+        "lead_time_mine_years: got the string '8'",
+    ),
+    (
+        (
+            'name="x"\n[[measures]]\nkind="export_quota"\ndate="2025-01"\nactor="CN"\n'
+            'tonnes_per_year="30000"'
+        ),
+        "tonnes_per_year: got the string '30000'",
+    ),
     ('name="x"\nfirms="200"', "firms: got the string '200'"),
-    ('name="x"\n[[measures]]\nkind="tariff"\ndate="2025-01"\nactor="US"\ntargets=["CN"]\nrate=true',
-     "rate: got true; write a number"),
+    (
+        'name="x"\n[[measures]]\nkind="tariff"\ndate="2025-01"\nactor="US"\ntargets=["CN"]\nrate=true',
+        "rate: got true; write a number",
+    ),
     # regression: a 2009 world started in 2024 ran silently (NdPr at 2009 prices in 2024)
     ('name="x"\nbase_year=2009', "start 2024-01 is not in base_year 2009"),
     ('name="x"\nbase_year=2024\nstart="2025-01"', "start 2025-01 is not in base_year 2024"),
@@ -65,8 +94,10 @@ def test_unknown_scenario_lists_shipped():
 
 
 def test_overrides_apply_and_reject_unknown_paths():
-    sc = apply_overrides(load_scenario("baseline"), {"levers.us_tariff_on_china": 1.45,
-                                                     "parameters.risk_sensitivity": 2.0})
+    sc = apply_overrides(
+        load_scenario("baseline"),
+        {"levers.us_tariff_on_china": 1.45, "parameters.risk_sensitivity": 2.0},
+    )
     assert sc.levers.us_tariff_on_china == 1.45 and sc.parameters.risk_sensitivity == 2.0
     with pytest.raises(ScenarioError, match="allowed"):
         apply_overrides(sc, {"parameters.no_such": 1})
@@ -77,43 +108,76 @@ def test_overrides_apply_and_reject_unknown_paths():
 
 
 MEASURE_BAD = [
-    ('kind="tariff"\ndate="2025-05"\nend="2025-01"\nactor="US"\ntargets=["CN"]\nrate=0.3',
-     "must be after date"),
+    (
+        'kind="tariff"\ndate="2025-05"\nend="2025-01"\nactor="US"\ntargets=["CN"]\nrate=0.3',
+        "must be after date",
+    ),
     ('kind="tariff"\ndate="2025-05"\nactor="US"\ntargets=["US"]\nrate=0.3', "cannot target itself"),
     ('kind="tariff"\ndate="2025-05"\nactor="US"\ntargets=[]\nrate=0.3', "targets is empty"),
     ('kind="price_floor"\ndate="2025-05"\nactor="US"\nfloor_usd_kg=inf', "floor_usd_kg"),
     ('kind="tariff"\ndate="2025-05"\nactor="US"\ntargets=["CN"]\nrate=nan', "rate"),
     # regression: the field path of the later measure kinds kept the tag
     # ('measures[0].production_halt.share')
-    ('kind="production_halt"\ndate="2025-05"\nactor="CN"\nshare=2',
-     "field 'measures[0].share' (production_halt measure, [[measures]] block 1)"),
-    ('kind="state_purchase"\ndate="2025-05"\nend="2025-09"\nactor="CN"\ntonnes=-1',
-     "field 'measures[0].tonnes' (state_purchase measure, [[measures]] block 1)"),
+    (
+        'kind="production_halt"\ndate="2025-05"\nactor="CN"\nshare=2',
+        "field 'measures[0].share' (production_halt measure, [[measures]] block 1)",
+    ),
+    (
+        'kind="state_purchase"\ndate="2025-05"\nend="2025-09"\nactor="CN"\ntonnes=-1',
+        "field 'measures[0].tonnes' (state_purchase measure, [[measures]] block 1)",
+    ),
     # fresh-user check, session 4: these were accepted
     ('kind="embargo"\ndate="2025-05"\nactor="CN"\ntargets=["JP"]\ngoods=[]', "goods is empty"),
-    ('kind="export_licence"\ndate="2025-05"\nactor="CN"\ngoods=["Dy"]\n'
-     'approval={Allies=0.3}', "allowed: ['CN'"),
-    ('kind="export_licence"\ndate="2025-05"\nactor="CN"\ngoods=["Dy"]\n'
-     'approval={Allies=0.3}', "'allied', 'default']"),
-    ('kind="export_licence"\ndate="2025-05"\nactor="CN"\ngoods=["Dy"]\ndefense_denial="yes"',
-     "write true or false without quotes"),
+    (
+        'kind="export_licence"\ndate="2025-05"\nactor="CN"\ngoods=["Dy"]\napproval={Allies=0.3}',
+        "allowed: ['CN'",
+    ),
+    (
+        'kind="export_licence"\ndate="2025-05"\nactor="CN"\ngoods=["Dy"]\napproval={Allies=0.3}',
+        "'allied', 'default']",
+    ),
+    (
+        'kind="export_licence"\ndate="2025-05"\nactor="CN"\ngoods=["Dy"]\ndefense_denial="yes"',
+        "write true or false without quotes",
+    ),
     # licences per element, form, destination and end use (issue 11)
-    ('kind="licence_policy"\ndate="2025-05"\nactor="CN"\nelements=["Dy", "Xx"]\n'
-     'approval={default=0.1}', "unknown element 'Xx'; allowed: ['La'"),
-    ('kind="licence_policy"\ndate="2025-05"\nactor="CN"\nelements=["Dy"]\n'
-     'approval={Mars=0.1}', "approval key 'Mars' is not a region, 'allied' or 'default'"),
-    ('kind="licence_policy"\ndate="2025-05"\nactor="CN"\nelements=["Dy"]\n'
-     'review_months={Mars=3.0}', "review_months key 'Mars' is not a region"),
-    ('kind="licence_policy"\ndate="2025-05"\nactor="CN"\nreview_months=0.0',
-     "review_months['default'] = 0.0 must lie in (0.0, 24.0]"),
-    ('kind="licence_policy"\ndate="2025-05"\nactor="CN"\nend_use="military"\n'
-     'approval={default=0.1}', "'all', 'civil' or 'defense'"),
-    ('kind="licence_policy"\ndate="2025-05"\nactor="CN"\nforms=["metals"]\n'
-     'approval={default=0.1}', "'concentrates', 'oxides' or 'magnets'"),
-    ('kind="licence_policy"\ndate="2025-05"\nactor="CN"\nelements=["Dy"]',
-     "sets neither approval nor review_months"),
-    ('kind="export_licence"\ndate="2025-05"\nactor="CN"\nelements=["Dy"]\n'
-     'review_months={US=-1.0}', "review_months['US'] = -1.0 must lie in (0.0, 24.0]"),
+    (
+        'kind="licence_policy"\ndate="2025-05"\nactor="CN"\nelements=["Dy", "Xx"]\n'
+        "approval={default=0.1}",
+        "unknown element 'Xx'; allowed: ['La'",
+    ),
+    (
+        'kind="licence_policy"\ndate="2025-05"\nactor="CN"\nelements=["Dy"]\napproval={Mars=0.1}',
+        "approval key 'Mars' is not a region, 'allied' or 'default'",
+    ),
+    (
+        'kind="licence_policy"\ndate="2025-05"\nactor="CN"\nelements=["Dy"]\n'
+        "review_months={Mars=3.0}",
+        "review_months key 'Mars' is not a region",
+    ),
+    (
+        'kind="licence_policy"\ndate="2025-05"\nactor="CN"\nreview_months=0.0',
+        "review_months['default'] = 0.0 must lie in (0.0, 24.0]",
+    ),
+    (
+        'kind="licence_policy"\ndate="2025-05"\nactor="CN"\nend_use="military"\n'
+        "approval={default=0.1}",
+        "'all', 'civil' or 'defense'",
+    ),
+    (
+        'kind="licence_policy"\ndate="2025-05"\nactor="CN"\nforms=["metals"]\n'
+        "approval={default=0.1}",
+        "'concentrates', 'oxides' or 'magnets'",
+    ),
+    (
+        'kind="licence_policy"\ndate="2025-05"\nactor="CN"\nelements=["Dy"]',
+        "sets neither approval nor review_months",
+    ),
+    (
+        'kind="export_licence"\ndate="2025-05"\nactor="CN"\nelements=["Dy"]\n'
+        "review_months={US=-1.0}",
+        "review_months['US'] = -1.0 must lie in (0.0, 24.0]",
+    ),
 ]
 
 
@@ -125,8 +189,10 @@ def test_bad_measures_are_rejected(body, fragment):
 
 
 def test_duplicate_ids_and_bad_lead_times_are_rejected():
-    two = ('name="x"\n' + '[[measures]]\nkind="embargo"\ndate="2025-01"\nactor="CN"\n'
-           'targets=["JP"]\nid="a"\n' * 2)
+    two = (
+        'name="x"\n' + '[[measures]]\nkind="embargo"\ndate="2025-01"\nactor="CN"\n'
+        'targets=["JP"]\nid="a"\n' * 2
+    )
     with pytest.raises(ScenarioError, match="used twice"):
         loads_scenario(two)
     with pytest.raises(ScenarioError, match="low <= high"):
@@ -141,6 +207,7 @@ def test_levers_that_would_never_apply_are_refused():
     # regression: a lever set on embargo-2010 (2009-2016) with the default start 2025-04
     # was accepted and silently ignored
     from abm.scenario import ScenarioError, apply_overrides, load_scenario
+
     sc = load_scenario("embargo-2010")
     with pytest.raises(ScenarioError, match=r"levers\.start 2025-04 is outside the horizon"):
         apply_overrides(sc, {"levers.us_tariff_on_china": 3.0})
@@ -149,30 +216,59 @@ def test_levers_that_would_never_apply_are_refused():
     assert apply_overrides(sc, {"levers.substitution_speed": 2.0}).levers.substitution_speed == 2
     # a new user's input (issue 14): levers.start given outside the horizon with no lever
     # was accepted; the default start (2025-04) stays accepted for 2009-2016 scenarios
-    with pytest.raises(ScenarioError, match=r"levers\.start 2030-01 is outside the horizon "
-                       r"2009-01\.\.2016-12"):
+    with pytest.raises(
+        ScenarioError,
+        match=r"levers\.start 2030-01 is outside the horizon "
+        r"2009-01\.\.2016-12",
+    ):
         apply_overrides(sc, {"levers.start": "2030-01"})
     assert apply_overrides(sc, {"levers.start": "2010-01"}).levers.start == "2010-01"
 
 
 def test_measure_errors_name_the_measure_and_its_block():
     from abm.scenario import ScenarioError, scenario_from_dict
-    with pytest.raises(ScenarioError, match=r"measures\[1\]\.rate' \(measure 'us_hike', "
-                       r"\[\[measures\]\] block 2\)"):
-        scenario_from_dict({"name": "x", "measures": [
-            {"kind": "tariff", "date": "2024-02", "actor": "US", "targets": ["CN"], "rate": 0.1},
-            {"kind": "tariff", "id": "us_hike", "date": "2024-03", "actor": "US",
-             "targets": ["CN"], "rate": -1}]})
+
+    with pytest.raises(
+        ScenarioError,
+        match=r"measures\[1\]\.rate' \(measure 'us_hike', "
+        r"\[\[measures\]\] block 2\)",
+    ):
+        scenario_from_dict(
+            {
+                "name": "x",
+                "measures": [
+                    {
+                        "kind": "tariff",
+                        "date": "2024-02",
+                        "actor": "US",
+                        "targets": ["CN"],
+                        "rate": 0.1,
+                    },
+                    {
+                        "kind": "tariff",
+                        "id": "us_hike",
+                        "date": "2024-03",
+                        "actor": "US",
+                        "targets": ["CN"],
+                        "rate": -1,
+                    },
+                ],
+            }
+        )
 
 
 def test_self_suspension_and_root_errors_name_the_field():
-    text = ('name="x"\nstart="2024-01"\nend="2026-12"\n[[measures]]\nkind="suspension"\n'
-            'id="s"\ndate="2025-05"\ntarget_id="s"\n')
+    text = (
+        'name="x"\nstart="2024-01"\nend="2026-12"\n[[measures]]\nkind="suspension"\n'
+        'id="s"\ndate="2025-05"\ntarget_id="s"\n'
+    )
     with pytest.raises(ScenarioError, match="the suspension's own id") as err:
         loads_scenario(text)
     assert "<root>" not in str(err.value)
-    late = ('name="x"\nstart="2024-01"\nend="2025-12"\n[[measures]]\nkind="embargo"\n'
-            'date="2027-01"\nactor="CN"\ntargets=["JP"]\n')
+    late = (
+        'name="x"\nstart="2024-01"\nend="2025-12"\n[[measures]]\nkind="embargo"\n'
+        'date="2027-01"\nactor="CN"\ntargets=["JP"]\n'
+    )
     with pytest.raises(ScenarioError, match=r"measures\[0\]\.date 2027-01 is outside") as err:
         loads_scenario(late)
     assert "<root>" not in str(err.value)
@@ -182,24 +278,30 @@ def test_self_suspension_and_root_errors_name_the_field():
 
 def test_licence_error_is_one_line_naming_the_field():
     with pytest.raises(ScenarioError) as err:
-        loads_scenario('name="x"\n[[measures]]\nkind="licence_policy"\ndate="2025-05"\n'
-                       'actor="CN"\nelements=["Dx"]\napproval={default=0.1}')
+        loads_scenario(
+            'name="x"\n[[measures]]\nkind="licence_policy"\ndate="2025-05"\n'
+            'actor="CN"\nelements=["Dx"]\napproval={default=0.1}'
+        )
     msg = str(err.value)
     assert "\n" not in msg
     assert "field 'measures[0].elements'" in msg and "unknown element 'Dx'" in msg
 
 
 def test_licence_review_is_a_number_or_a_destination_table():
-    one = loads_scenario('name="x"\n[[measures]]\nkind="licence_policy"\ndate="2025-05"\n'
-                         'actor="CN"\nelements=["Dy"]\nreview_months=3.0')
+    one = loads_scenario(
+        'name="x"\n[[measures]]\nkind="licence_policy"\ndate="2025-05"\n'
+        'actor="CN"\nelements=["Dy"]\nreview_months=3.0'
+    )
     assert one.measures[0].review_months == {"default": 3.0}
     assert one.measures[0].forms == ["concentrates", "oxides", "magnets"]
     assert loads_scenario(one.to_toml()) == one
 
 
 def test_licence_levers_name_elements():
-    sc = apply_overrides(load_scenario("controls-2025"),
-                         {"levers.licence_elements": ["Dy"], "levers.licence_review_months": 3.0})
+    sc = apply_overrides(
+        load_scenario("controls-2025"),
+        {"levers.licence_elements": ["Dy"], "levers.licence_review_months": 3.0},
+    )
     assert sc.levers.licence_elements == ["Dy"] and sc.levers.licence_review_months == 3.0
     with pytest.raises(ScenarioError, match=r"levers\.licence_elements.*unknown element 'Q'"):
         apply_overrides(load_scenario("controls-2025"), {"levers.licence_elements": ["Q"]})
@@ -209,21 +311,34 @@ def test_licence_levers_name_elements():
 
 # ------------------------------------------------------------ issue 15: inputs refused up front
 _HEAD = 'name="x"\nstart="2024-01"\nend="2024-06"\n'
-_ADD = ('[[measures]]\nkind="tariff"\ndate="2024-03"\nactor="US"\ntargets=["CN"]\nrate=0.1\n'
-        'mode="add"\n')
+_ADD = (
+    '[[measures]]\nkind="tariff"\ndate="2024-03"\nactor="US"\ntargets=["CN"]\nrate=0.1\n'
+    'mode="add"\n'
+)
 _DUTY = '[[measures]]\nkind="export_duty"\ndate="2024-03"\nactor="CN"\nrate=0.1\n'
 
 
-@pytest.mark.parametrize("body,fragment", [
-    # regression: the same add tariff pasted twice doubled the rate
-    (_ADD * 2, ("measures[1] ([[measures]] block 2) repeats measures[0] (block 1): the add "
-                "tariff of US on 'all' from CN dated 2024-03 is given twice")),
-    (_DUTY * 2, "the export duty of CN on 'all' dated 2024-03 is given twice"),
-    (_ADD.replace('mode="add"', 'mode="set"') * 2, "keep one (the later set rate"),
-    # one good in common is enough
-    (_DUTY.replace("rate=0.1", 'rate=0.1\ngoods=["ox_Dy", "ox_Tb"]')
-     + _DUTY.replace("rate=0.1", 'rate=0.2\ngoods=["ox_Tb"]'), "on 'ox_Tb'"),
-])
+@pytest.mark.parametrize(
+    "body,fragment",
+    [
+        # regression: the same add tariff pasted twice doubled the rate
+        (
+            _ADD * 2,
+            (
+                "measures[1] ([[measures]] block 2) repeats measures[0] (block 1): the add "
+                "tariff of US on 'all' from CN dated 2024-03 is given twice"
+            ),
+        ),
+        (_DUTY * 2, "the export duty of CN on 'all' dated 2024-03 is given twice"),
+        (_ADD.replace('mode="add"', 'mode="set"') * 2, "keep one (the later set rate"),
+        # one good in common is enough
+        (
+            _DUTY.replace("rate=0.1", 'rate=0.1\ngoods=["ox_Dy", "ox_Tb"]')
+            + _DUTY.replace("rate=0.1", 'rate=0.2\ngoods=["ox_Tb"]'),
+            "on 'ox_Tb'",
+        ),
+    ],
+)
 def test_stacking_duplicates_are_refused(body, fragment):
     with pytest.raises(ScenarioError) as err:
         loads_scenario(_HEAD + body, "s.toml")
@@ -234,36 +349,62 @@ def test_stacking_duplicates_are_refused(body, fragment):
 def test_measures_that_stack_on_purpose_are_kept():
     # a set rate plus an add surcharge, a global add plus a China add, and the same add on
     # two different days of one month (the April 2025 escalations) are all meaningful
-    sc = loads_scenario(_HEAD + _ADD + _ADD.replace('mode="add"', 'mode="set"')
-                        + _ADD.replace('["CN"]', '["ALL"]')
-                        + _ADD.replace('"2024-03"', '"2024-03-09"')
-                        + _DUTY + _DUTY.replace("2024-03", "2024-04"))
+    sc = loads_scenario(
+        _HEAD
+        + _ADD
+        + _ADD.replace('mode="add"', 'mode="set"')
+        + _ADD.replace('["CN"]', '["ALL"]')
+        + _ADD.replace('"2024-03"', '"2024-03-09"')
+        + _DUTY
+        + _DUTY.replace("2024-03", "2024-04")
+    )
     assert len(sc.measures) == 6
 
 
-@pytest.mark.parametrize("body,fragment", [
-    # regression: accepted, and did nothing
-    ('kind="subsidy"\ndate="2024-03"\nactor="US"\nstages=[]',
-     ("field 'measures[0].stages' (subsidy measure, [[measures]] block 1): stages is empty; "
-      "omit it for all stages or name at least one; allowed: ['mining'")),
-    ('kind="production_quota"\ndate="2024-03"\nactor="CN"\ntonnes_per_year=1e5\ndeposits=[]',
-     "deposits is empty; omit it for all deposits or name at least one; allowed: ['bayan_obo'"),
-    ('kind="production_halt"\ndate="2024-03"\nactor="CN"\ndeposits=[]', "deposits is empty"),
-    ('kind="sourcing_rule"\ndate="2024-03"\nactor="US"\nbanned=[]', "banned is empty"),
-    ('kind="export_licence"\ndate="2024-03"\nactor="CN"\nelements=[]',
-     "elements is empty; name at least one; allowed: ['La'"),
-    # regression: 0 was read as false
-    ('kind="export_licence"\ndate="2024-03"\nactor="CN"\nelements=["Dy"]\ndefense_denial=0',
-     "defense_denial: got the number 0; write true or false"),
-    ('kind="export_licence"\ndate="2024-03"\nactor="CN"\nelements=["Dy"]\nextraterritorial=1',
-     "extraterritorial: got the number 1; write true or false"),
-    # a TOML date-time is not a date
-    ('kind="embargo"\ndate=2024-03-04T10:00:00\nactor="CN"\ntargets=["JP"]',
-     ("field 'measures[0].date' (embargo measure, [[measures]] block 1): got the date-time "
-      "2024-03-04T10:00:00; write a date as \"YYYY-MM\" or \"YYYY-MM-DD\"")),
-    ('kind="embargo"\ndate=202403\nactor="CN"\ntargets=["JP"]',
-     "got 202403; write a date in quotes"),
-])
+@pytest.mark.parametrize(
+    "body,fragment",
+    [
+        # regression: accepted, and did nothing
+        (
+            'kind="subsidy"\ndate="2024-03"\nactor="US"\nstages=[]',
+            (
+                "field 'measures[0].stages' (subsidy measure, [[measures]] block 1): stages is empty; "
+                "omit it for all stages or name at least one; allowed: ['mining'"
+            ),
+        ),
+        (
+            'kind="production_quota"\ndate="2024-03"\nactor="CN"\ntonnes_per_year=1e5\ndeposits=[]',
+            "deposits is empty; omit it for all deposits or name at least one; allowed: ['bayan_obo'",
+        ),
+        ('kind="production_halt"\ndate="2024-03"\nactor="CN"\ndeposits=[]', "deposits is empty"),
+        ('kind="sourcing_rule"\ndate="2024-03"\nactor="US"\nbanned=[]', "banned is empty"),
+        (
+            'kind="export_licence"\ndate="2024-03"\nactor="CN"\nelements=[]',
+            "elements is empty; name at least one; allowed: ['La'",
+        ),
+        # regression: 0 was read as false
+        (
+            'kind="export_licence"\ndate="2024-03"\nactor="CN"\nelements=["Dy"]\ndefense_denial=0',
+            "defense_denial: got the number 0; write true or false",
+        ),
+        (
+            'kind="export_licence"\ndate="2024-03"\nactor="CN"\nelements=["Dy"]\nextraterritorial=1',
+            "extraterritorial: got the number 1; write true or false",
+        ),
+        # a TOML date-time is not a date
+        (
+            'kind="embargo"\ndate=2024-03-04T10:00:00\nactor="CN"\ntargets=["JP"]',
+            (
+                "field 'measures[0].date' (embargo measure, [[measures]] block 1): got the date-time "
+                '2024-03-04T10:00:00; write a date as "YYYY-MM" or "YYYY-MM-DD"'
+            ),
+        ),
+        (
+            'kind="embargo"\ndate=202403\nactor="CN"\ntargets=["JP"]',
+            "got 202403; write a date in quotes",
+        ),
+    ],
+)
 def test_empty_lists_and_degenerate_values_are_refused(body, fragment):
     with pytest.raises(ScenarioError) as err:
         loads_scenario(_HEAD + "[[measures]]\n" + body, "s.toml")
@@ -277,24 +418,30 @@ def test_levers_bool_from_number_is_refused():
 
 def test_unquoted_day_dates_are_read_as_dates():
     # regression: `date = 2024-03-04` (a TOML date) gave "Input should be a valid string"
-    sc = loads_scenario('name="x"\nstart=2024-01-01\nend=2024-06-30\n[[measures]]\n'
-                        'kind="embargo"\ndate=2024-03-04\nend=2024-05-01\nactor="CN"\n'
-                        'targets=["JP"]\n[levers]\ntruce_start=2024-02-01\n')
-    quoted = loads_scenario('name="x"\nstart="2024-01-01"\nend="2024-06-30"\n[[measures]]\n'
-                            'kind="embargo"\ndate="2024-03-04"\nend="2024-05-01"\nactor="CN"\n'
-                            'targets=["JP"]\n[levers]\ntruce_start="2024-02-01"\n')
+    sc = loads_scenario(
+        'name="x"\nstart=2024-01-01\nend=2024-06-30\n[[measures]]\n'
+        'kind="embargo"\ndate=2024-03-04\nend=2024-05-01\nactor="CN"\n'
+        'targets=["JP"]\n[levers]\ntruce_start=2024-02-01\n'
+    )
+    quoted = loads_scenario(
+        'name="x"\nstart="2024-01-01"\nend="2024-06-30"\n[[measures]]\n'
+        'kind="embargo"\ndate="2024-03-04"\nend="2024-05-01"\nactor="CN"\n'
+        'targets=["JP"]\n[levers]\ntruce_start="2024-02-01"\n'
+    )
     assert sc == quoted and sc.months == 6 and sc.measures[0].date == "2024-03-04"
     assert loads_scenario(sc.to_toml()) == sc
 
 
-@pytest.mark.parametrize("line", ['start=2024-01', 'start = 2024-01   # first month'])
+@pytest.mark.parametrize("line", ["start=2024-01", "start = 2024-01   # first month"])
 def test_unquoted_month_dates_name_the_line_and_the_fix(line):
     # TOML has no month literal: `start = 2024-01` is not TOML at all
     with pytest.raises(ScenarioError) as err:
         loads_scenario(f'name="x"\n{line}\nend="2024-06"\n', "s.toml")
-    assert str(err.value) == ("s.toml, line 2: field 'start': the date 2024-01 is not quoted; "
-                              "write start = \"2024-01\" (dates are \"YYYY-MM\" or "
-                              "\"YYYY-MM-DD\")")
+    assert str(err.value) == (
+        "s.toml, line 2: field 'start': the date 2024-01 is not quoted; "
+        'write start = "2024-01" (dates are "YYYY-MM" or '
+        '"YYYY-MM-DD")'
+    )
 
 
 def test_byte_order_mark_is_accepted_by_the_python_api(tmp_path):
@@ -312,20 +459,48 @@ def test_byte_order_mark_is_accepted_by_the_python_api(tmp_path):
 # ------------------------------------------------------------- property test: one broken field
 # A valid scenario; each entry of SCENARIO_BREAKS replaces one value (TOML text) in it.
 SCENARIO_TABLES = {
-    "top": {"name": '"x"', "base_year": "2024", "start": '"2024-01"', "end": '"2024-12"',
-            "firms": "200"},
+    "top": {
+        "name": '"x"',
+        "base_year": "2024",
+        "start": '"2024-01"',
+        "end": '"2024-12"',
+        "firms": "200",
+    },
     "parameters": {"final_demand_elasticity": "-0.25"},
-    "levers": {"start": '"2024-02"', "us_tariff_on_china": "0.5",
-               "defense_end_use_denial": "true"},
+    "levers": {"start": '"2024-02"', "us_tariff_on_china": "0.5", "defense_end_use_denial": "true"},
     "measures": [
-        {"kind": '"tariff"', "date": '"2024-03"', "actor": '"US"', "targets": '["CN"]',
-         "rate": "0.1", "mode": '"add"', "goods": '["magnets"]'},
-        {"kind": '"export_licence"', "date": '"2024-04-04"', "actor": '"CN"',
-         "elements": '["Dy", "Tb"]', "approval": "{ default = 0.5 }", "defense_denial": "true"},
-        {"kind": '"subsidy"', "date": '"2024-05"', "actor": '"US"', "stages": '["magnets"]',
-         "capex_share": "0.3"},
-        {"kind": '"production_halt"', "date": '"2024-06"', "end": '"2024-08"', "actor": '"CN"',
-         "deposits": '["ionic_clay"]', "share": "0.5"},
+        {
+            "kind": '"tariff"',
+            "date": '"2024-03"',
+            "actor": '"US"',
+            "targets": '["CN"]',
+            "rate": "0.1",
+            "mode": '"add"',
+            "goods": '["magnets"]',
+        },
+        {
+            "kind": '"export_licence"',
+            "date": '"2024-04-04"',
+            "actor": '"CN"',
+            "elements": '["Dy", "Tb"]',
+            "approval": "{ default = 0.5 }",
+            "defense_denial": "true",
+        },
+        {
+            "kind": '"subsidy"',
+            "date": '"2024-05"',
+            "actor": '"US"',
+            "stages": '["magnets"]',
+            "capex_share": "0.3",
+        },
+        {
+            "kind": '"production_halt"',
+            "date": '"2024-06"',
+            "end": '"2024-08"',
+            "actor": '"CN"',
+            "deposits": '["ionic_clay"]',
+            "share": "0.5",
+        },
     ],
 }
 
@@ -384,12 +559,17 @@ def _scenario_text(brk=None) -> str:
 
 def test_the_unbroken_scenario_is_valid():
     sc = loads_scenario(_scenario_text())
-    assert [m.kind for m in sc.measures] == ["tariff", "export_licence", "subsidy",
-                                               "production_halt"]
+    assert [m.kind for m in sc.measures] == [
+        "tariff",
+        "export_licence",
+        "subsidy",
+        "production_halt",
+    ]
 
 
-@settings(max_examples=40, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(st.sampled_from(SCENARIO_BREAKS))
 def test_one_broken_scenario_field_is_named_and_nothing_is_written(tmp_path_factory, brk):
     from typer.testing import CliRunner
@@ -403,60 +583,95 @@ def test_one_broken_scenario_field_is_named_and_nothing_is_written(tmp_path_fact
         load_scenario(f)
     msg = str(err.value)
     assert brk[4] in msg and msg.startswith(str(f)) and "\n" not in msg, (brk, msg)
-    res = CliRunner().invoke(app, ["run", "-s", str(f), "--months", "1", "--no-charts",
-                                   "--out", str(out)])
+    res = CliRunner().invoke(
+        app, ["run", "-s", str(f), "--months", "1", "--no-charts", "--out", str(out)]
+    )
     assert res.exit_code == 2 and "Traceback" not in res.output, (brk, res.output)
     assert brk[4] in " ".join(res.output.split()).replace(f"{f} ", f"{f}"), (brk, res.output)
     assert sorted(p.name for p in d.iterdir()) == ["s.toml"]  # nothing written
 
 
-@pytest.mark.parametrize("body,fragment", [
-    # values that make a measure do nothing, accepted before
-    ('kind="tariff"\ndate="2024-03"\nactor="US"\ntargets=["CN"]\nrate=0\nmode="add"',
-     "an add tariff of 0 changes nothing; allowed: 0 < rate <= 10 for mode \"add\""),
-    ('kind="export_duty"\ndate="2024-03"\nactor="CN"\nrate=0',
-     ("field 'measures[0].rate' (export_duty measure, [[measures]] block 1): got 0; allowed: "
-      "0 < rate <= 5")),
-    ('kind="production_halt"\ndate="2024-03"\nactor="CN"\nshare=0',
-     ("field 'measures[0].share' (production_halt measure, [[measures]] block 1): got 0; "
-      "allowed: 0 < share <= 1")),
-    ('kind="subsidy"\ndate="2024-03"\nactor="US"\ncapex_share=0',
-     "capex_share = 0 with lead_time_factor = 1 changes nothing"),
-    # a range error gives the allowed interval, not one bound
-    ('kind="tariff"\ndate="2024-03"\nactor="US"\ntargets=["CN"]\nrate=11',
-     ("field 'measures[0].rate' (tariff measure, [[measures]] block 1): got 11; allowed: "
-      "0 <= rate <= 10")),
-])
+@pytest.mark.parametrize(
+    "body,fragment",
+    [
+        # values that make a measure do nothing, accepted before
+        (
+            'kind="tariff"\ndate="2024-03"\nactor="US"\ntargets=["CN"]\nrate=0\nmode="add"',
+            'an add tariff of 0 changes nothing; allowed: 0 < rate <= 10 for mode "add"',
+        ),
+        (
+            'kind="export_duty"\ndate="2024-03"\nactor="CN"\nrate=0',
+            (
+                "field 'measures[0].rate' (export_duty measure, [[measures]] block 1): got 0; allowed: "
+                "0 < rate <= 5"
+            ),
+        ),
+        (
+            'kind="production_halt"\ndate="2024-03"\nactor="CN"\nshare=0',
+            (
+                "field 'measures[0].share' (production_halt measure, [[measures]] block 1): got 0; "
+                "allowed: 0 < share <= 1"
+            ),
+        ),
+        (
+            'kind="subsidy"\ndate="2024-03"\nactor="US"\ncapex_share=0',
+            "capex_share = 0 with lead_time_factor = 1 changes nothing",
+        ),
+        # a range error gives the allowed interval, not one bound
+        (
+            'kind="tariff"\ndate="2024-03"\nactor="US"\ntargets=["CN"]\nrate=11',
+            (
+                "field 'measures[0].rate' (tariff measure, [[measures]] block 1): got 11; allowed: "
+                "0 <= rate <= 10"
+            ),
+        ),
+    ],
+)
 def test_measures_that_change_nothing_are_refused_with_the_allowed_values(body, fragment):
     with pytest.raises(ScenarioError) as err:
         loads_scenario(_HEAD + "[[measures]]\n" + body, "s.toml")
     assert fragment in str(err.value) and "\n" not in str(err.value)
     # a set tariff of 0 (free trade, a truce) is meaningful and kept
-    assert loads_scenario(_HEAD + '[[measures]]\nkind="tariff"\ndate="2024-03"\nactor="US"\n'
-                          'targets=["CN"]\nrate=0').measures[0].rate == 0
+    assert (
+        loads_scenario(
+            _HEAD + '[[measures]]\nkind="tariff"\ndate="2024-03"\nactor="US"\n'
+            'targets=["CN"]\nrate=0'
+        )
+        .measures[0]
+        .rate
+        == 0
+    )
 
 
 def test_parameter_range_errors_give_the_interval():
     with pytest.raises(ScenarioError) as err:
         loads_scenario('name="x"\n[parameters]\nfinal_demand_elasticity=5.0', "s.toml")
-    assert str(err.value) == ("s.toml: field 'parameters.final_demand_elasticity': got 5.0; "
-                              "allowed: -1.0 <= final_demand_elasticity <= -0.05")
+    assert str(err.value) == (
+        "s.toml: field 'parameters.final_demand_elasticity': got 5.0; "
+        "allowed: -1.0 <= final_demand_elasticity <= -0.05"
+    )
 
 
 def test_checks_across_measures_of_an_extends_file_count_the_files_own_blocks(tmp_path):
     """A new user's failing input (session 7): the horizon and duplicate checks of a file that
     extends controls-2025 named its first block measures[31] (the base's 31 measures first)."""
     from abm.scenario import ScenarioError, load_scenario
-    block = ('extends = "controls-2025"\n[[measures]]\nkind = "tariff"\nid = "{id}"\n'
-             'date = "{date}"\nactor = "US"\ntargets = ["CN"]\ngoods = ["magnets"]\nrate = 0.1\n')
+
+    block = (
+        'extends = "controls-2025"\n[[measures]]\nkind = "tariff"\nid = "{id}"\n'
+        'date = "{date}"\nactor = "US"\ntargets = ["CN"]\ngoods = ["magnets"]\nrate = 0.1\n'
+    )
     p = tmp_path / "ext.toml"
     p.write_text(block.format(id="mine", date="2099-01"))
     with pytest.raises(ScenarioError) as e:
         load_scenario(p)
-    assert str(e.value) == (f"{p}: measures[0].date 2099-01 is outside the horizon "
-                            "2024-01..2035-12")
-    p.write_text(block.format(id="mine", date="2025-05") + block.format(
-        id="us_fentanyl_1", date="2025-06").split("\n", 1)[1])
+    assert str(e.value) == (
+        f"{p}: measures[0].date 2099-01 is outside the horizon 2024-01..2035-12"
+    )
+    p.write_text(
+        block.format(id="mine", date="2025-05")
+        + block.format(id="us_fentanyl_1", date="2025-06").split("\n", 1)[1]
+    )
     with pytest.raises(ScenarioError) as e:
         load_scenario(p)
     assert str(e.value) == f"{p}: measures[1].id 'us_fentanyl_1' is used twice; ids must be unique"

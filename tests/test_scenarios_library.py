@@ -11,18 +11,33 @@ from abm.timeline import to_month
 from experiments.reproduce import run_variants, scenario_events_markdown
 from tests.conftest import SHORT_RUN_MONTHS
 
-LIBRARY = {"baseline", "controls-2025", "embargo-2010", "escalation-2026", "allied-response",
-           "substitution-recycling", "no-controls"}
+LIBRARY = {
+    "baseline",
+    "controls-2025",
+    "embargo-2010",
+    "escalation-2026",
+    "allied-response",
+    "substitution-recycling",
+    "no-controls",
+}
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "scenarios.md"
 # scenarios written as controls-2025 plus changes: measure ids they may change or drop
 DERIVED = {
     "escalation-2026": {"changed": {"ann70_suspends_oct", "ann70_suspends_0p1"}, "dropped": set()},
     "allied-response": {"changed": set(), "dropped": set()},
     "substitution-recycling": {"changed": set(), "dropped": set()},
-    "no-controls": {"changed": set(), "dropped": {
-        "cn_licences_apr2025", "london_framework", "cn_controls_oct2025",
-        "cn_extraterritorial_2025", "ann70_suspends_oct", "ann70_suspends_0p1",
-        "cn_general_licences"}},
+    "no-controls": {
+        "changed": set(),
+        "dropped": {
+            "cn_licences_apr2025",
+            "london_framework",
+            "cn_controls_oct2025",
+            "cn_extraterritorial_2025",
+            "ann70_suspends_oct",
+            "ann70_suspends_0p1",
+            "cn_general_licences",
+        },
+    },
 }
 
 
@@ -62,8 +77,10 @@ def test_embargo_2010_export_duties_in_force():
     rates = {}
     for month in ("2010-06", "2011-06", "2015-04", "2015-06"):
         m.policy.refresh(month_index(month, m.start), log=None)
-        rates[month] = {e: round(float(m.policy.export_duty[cat.index[f"ox_{e}"], cn]), 2)
-                        for e in ("Nd", "Pr", "La", "Dy", "Sc")}
+        rates[month] = {
+            e: round(float(m.policy.export_duty[cat.index[f"ox_{e}"], cn]), 2)
+            for e in ("Nd", "Pr", "La", "Dy", "Sc")
+        }
     assert rates["2010-06"] == {"Nd": 0.15, "Pr": 0.15, "La": 0.15, "Dy": 0.25, "Sc": 0.25}
     assert rates["2011-06"] == {"Nd": 0.25, "Pr": 0.15, "La": 0.15, "Dy": 0.25, "Sc": 0.25}
     assert rates["2015-04"] == rates["2011-06"]
@@ -79,8 +96,9 @@ def test_embargo_2010_schedule():
     assert (sc.base_year, sc.start, sc.end) == (2009, "2009-01", "2016-12")
     by_id = {m.id: m for m in sc.measures if m.id}
     # the 2010 quota: two halves add up to the 30,258 t annual total, about 40% below 2009
-    total_2010 = (by_id["cn_quota_2010_h1"].tonnes_per_year
-                  + by_id["cn_quota_2010"].tonnes_per_year) / 2
+    total_2010 = (
+        by_id["cn_quota_2010_h1"].tonnes_per_year + by_id["cn_quota_2010"].tonnes_per_year
+    ) / 2
     assert total_2010 == pytest.approx(30258, rel=0.01)
     cut = 1 - total_2010 / by_id["cn_quota_2009"].tonnes_per_year
     assert 0.35 <= cut <= 0.45
@@ -89,8 +107,10 @@ def test_embargo_2010_schedule():
     assert (halt.date, halt.end, halt.targets) == ("2010-09-21", "2010-11-20", ["JP"])
     # 2011 export and production quotas
     assert by_id["cn_quota_2011"].tonnes_per_year == 30184
-    assert (by_id["cn_mining_quota_2011_light"].tonnes_per_year
-            + by_id["cn_mining_quota_2011_heavy"].tonnes_per_year) == 93800
+    assert (
+        by_id["cn_mining_quota_2011_light"].tonnes_per_year
+        + by_id["cn_mining_quota_2011_heavy"].tonnes_per_year
+    ) == 93800
     assert by_id["cn_mining_quota_2011_heavy"].deposits == ["ionic_clay"]
     # the WTO aftermath: quotas end in January 2015, duties in May 2015
     ends = {m.target_id: m.date for m in sc.measures if m.kind == "suspension"}
@@ -113,10 +133,18 @@ def test_escalation_2026_lapse_and_tariffs():
         assert sus[target].end == "2026-11-10"
     ex = {m.id: m for m in sc.measures if m.id}["cn_extraterritorial_2025"]
     assert ex.extraterritorial
-    assert set({m.id: m for m in sc.measures}["cn_controls_oct2025"].elements) == \
-        {"Ho", "Er", "Tm", "Eu", "Yb"}
-    us = [m for m in sc.measures if m.kind == "tariff" and m.actor == "US"
-          and to_month(m.date) >= to_month("2026-11")]
+    assert set({m.id: m for m in sc.measures}["cn_controls_oct2025"].elements) == {
+        "Ho",
+        "Er",
+        "Tm",
+        "Eu",
+        "Yb",
+    }
+    us = [
+        m
+        for m in sc.measures
+        if m.kind == "tariff" and m.actor == "US" and to_month(m.date) >= to_month("2026-11")
+    ]
     assert us and max(m.rate for m in us) >= 1.0
 
 
@@ -129,10 +157,16 @@ def test_allied_response_has_every_element():
     assert {"US", "JP", "EU"} <= kinds["stockpile"]
     assert len(kinds["price_floor"]) >= 2
     assert {"US", "JP", "EU", "KR", "AU"} <= kinds["tariff"]
-    assert all(m.rate == 0 and m.targets == ["allied"] for m in sc.measures
-               if m.kind == "tariff" and to_month(m.date) >= to_month("2026-01"))
-    assert all(m.lead_time_factor < 1 for m in sc.measures
-               if m.kind == "subsidy" and to_month(m.date) >= to_month("2026-01"))
+    assert all(
+        m.rate == 0 and m.targets == ["allied"]
+        for m in sc.measures
+        if m.kind == "tariff" and to_month(m.date) >= to_month("2026-01")
+    )
+    assert all(
+        m.lead_time_factor < 1
+        for m in sc.measures
+        if m.kind == "subsidy" and to_month(m.date) >= to_month("2026-01")
+    )
 
 
 def test_substitution_recycling_moves_documented_parameters_within_range():
@@ -142,8 +176,12 @@ def test_substitution_recycling_moves_documented_parameters_within_range():
     base = Parameters()
     assert sc.levers.substitution_speed > 1
     moved = {k for k in Parameters.model_fields if getattr(sc.parameters, k) != getattr(base, k)}
-    assert {"recycling_share", "substitution_max_share", "dy_free_max_share",
-            "substitution_lag_months"} <= moved
+    assert {
+        "recycling_share",
+        "substitution_max_share",
+        "dy_free_max_share",
+        "substitution_lag_months",
+    } <= moved
     for k in moved:
         extra = Parameters.model_fields[k].json_schema_extra
         assert extra["low"] <= getattr(sc.parameters, k) <= extra["high"], k
@@ -169,8 +207,9 @@ def test_no_controls_keeps_the_tariffs_and_drops_every_licence_measure():
     kinds = {m.kind for m in sc.measures}
     assert not kinds & {"export_licence", "licence_policy"}
     ctl = load_scenario("controls-2025")
-    assert [m for m in ctl.measures if m.kind == "tariff"] == \
-        [m for m in sc.measures if m.kind == "tariff"]
+    assert [m for m in ctl.measures if m.kind == "tariff"] == [
+        m for m in sc.measures if m.kind == "tariff"
+    ]
 
 
 def test_scenario_files_are_the_shipped_names():
@@ -179,8 +218,13 @@ def test_scenario_files_are_the_shipped_names():
 
 
 #: event tables in docs/scenarios.md: scenario -> the scenario it is listed relative to
-DOC_TABLES = {"embargo-2010": None, "controls-2025": None, "no-controls": None,
-              "escalation-2026": "controls-2025", "allied-response": "controls-2025"}
+DOC_TABLES = {
+    "embargo-2010": None,
+    "controls-2025": None,
+    "no-controls": None,
+    "escalation-2026": "controls-2025",
+    "allied-response": "controls-2025",
+}
 
 
 @pytest.mark.parametrize("name", shipped_scenarios())
@@ -196,7 +240,8 @@ def test_docs_event_tables_are_current(name, rel):
     assert table in DOCS.read_text(encoding="utf-8"), (
         f"the event table of {name} in docs/scenarios.md is out of date; regenerate it with "
         "experiments.reproduce.scenario_events_markdown("
-        f"{name!r}{', ' + repr(rel) if rel else ''})")
+        f"{name!r}{', ' + repr(rel) if rel else ''})"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -237,14 +282,19 @@ def test_every_scenario_runs_its_first_months_with_mass_balance(shipped_runs, na
     assert m.steps == SHORT_RUN_MONTHS < sc.months
     resid = float(np.abs(m.mass_balance()).max())
     assert resid / max(1.0, float(m.produced.max())) < 1e-6, (
-        f"{name}: mass-balance residual {resid:.3g} t")
+        f"{name}: mass-balance residual {resid:.3g} t"
+    )
     ts = m.timeseries()
     last = ts[ts["date"] == ts["date"].max()]
     assert last["date"].iloc[0] == pd.Timestamp(sc.start + "-01") + pd.DateOffset(
-        months=SHORT_RUN_MONTHS - 1)
+        months=SHORT_RUN_MONTHS - 1
+    )
     mine = last[(last["metric"] == "production") & last["good"].str.startswith("conc_")]
     assert mine["value"].sum() > 0
     # without ``months`` a run takes the scenario horizon (start to end inclusive)
-    assert check_months(build_scenario(Variant(name, name)), None) == sc.months == (
-        (int(sc.end[:4]) - int(sc.start[:4])) * 12 + int(sc.end[5:7]) - int(sc.start[5:7]) + 1)
+    assert (
+        check_months(build_scenario(Variant(name, name)), None)
+        == sc.months
+        == ((int(sc.end[:4]) - int(sc.start[:4])) * 12 + int(sc.end[5:7]) - int(sc.start[5:7]) + 1)
+    )
     assert m.horizon == sc.months

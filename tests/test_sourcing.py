@@ -14,9 +14,18 @@ SIGMA = 5.0
 
 
 def _relations(R=3, sigma=SIGMA, border=0.0, qual=6.0, adjust=1.0, cover=0.8):
-    return SupplierRelations(1, R, sigma=sigma, border_cost=border, qualification_months=qual,
-                             adjust_months=adjust, cover=cover, index_months=1.0,
-                             risk_premium=0.0, risk_months=12.0)
+    return SupplierRelations(
+        1,
+        R,
+        sigma=sigma,
+        border_cost=border,
+        qualification_months=qual,
+        adjust_months=adjust,
+        cover=cover,
+        index_months=1.0,
+        risk_premium=0.0,
+        risk_months=12.0,
+    )
 
 
 def _calibrated(supply_row, **kw):
@@ -42,7 +51,7 @@ def test_tariff_on_one_origin_moves_its_share_by_the_armington_elasticity_not_to
     assert landed[0, 0, 2] == pytest.approx(1.25 * landed[0, 1, 2])
     # ... and its target share is 1.25^-5 / (1 + 1.25^-5) = 0.2468, not zero
     tgt = rel.target(supply, landed)
-    expect = 1.25 ** -SIGMA / (1 + 1.25 ** -SIGMA)
+    expect = 1.25**-SIGMA / (1 + 1.25**-SIGMA)
     assert tgt[0, 2, 0, 0] == pytest.approx(expect, rel=1e-9)
     assert tgt[0, 2, 0, 0] > 0.2
     # the share log-ratio moves by -sigma x log(1.25)
@@ -56,7 +65,7 @@ def test_contract_shares_adjust_gradually():
     adv[0, 0, 2] = 0.25
     demand = np.ones((1, 3, 2))
     rel.update(supply, rel.landed(adv, zero), demand)
-    target = 1.25 ** -SIGMA / (1 + 1.25 ** -SIGMA)
+    target = 1.25**-SIGMA / (1 + 1.25**-SIGMA)
     # one month of partial adjustment over 4 months: a quarter of the way
     assert rel.share[0, 2, 0, 0] == pytest.approx(0.5 + (target - 0.5) / 4)
 
@@ -68,7 +77,7 @@ def test_new_supplier_is_not_used_before_its_qualification_time():
     # base year: only origin 0 offers
     rel.calibrate(np.array([[100.0, 0.0, 0.0]]), rel.landed(zero, zero))
     assert not rel.qualified[0, 2, 0, 1]
-    supply = np.array([[100.0, 100.0, 0.0]])          # origin 1 enters at the same price
+    supply = np.array([[100.0, 100.0, 0.0]])  # origin 1 enters at the same price
     demand = np.ones((1, 3, 2))
     for month in range(1, 8):
         rel.update(supply, rel.landed(zero, zero), demand)
@@ -84,19 +93,26 @@ def _book(nominate=True, supply=100.0, demand=50.0, ask=10.0, bid=30.0):
     book = OrderBook(1, 2)
     book.offer_tranches("s", 0, 0, supply / 4, [ask] * 4, 1.0, 1.0)
     nom = book.nominate(0, 1, 0.8 * demand) if nominate else -1
-    book.bid_tranches("b", 0, 1, demand / 4, [bid, bid * 0.9, bid * 0.8, bid * 0.7],
-                      nomination=nom)
+    book.bid_tranches("b", 0, 1, demand / 4, [bid, bid * 0.9, bid * 0.8, bid * 0.7], nomination=nom)
     terms = ArcTerms(np.zeros((1, 2, 2)), np.zeros((1, 2, 2)), np.full((1, 2, 2, 2), np.inf))
     return book, terms
 
 
 def _market_relations(index=12.0):
-    rel = SupplierRelations(1, 2, sigma=SIGMA, border_cost=0.0, qualification_months=1.0,
-                            adjust_months=1.0, cover=0.8, index_months=1.0, risk_premium=0.0,
-                            risk_months=12.0)
+    rel = SupplierRelations(
+        1,
+        2,
+        sigma=SIGMA,
+        border_cost=0.0,
+        qualification_months=1.0,
+        adjust_months=1.0,
+        cover=0.8,
+        index_months=1.0,
+        risk_premium=0.0,
+        risk_months=12.0,
+    )
     rel.index[:] = index
-    rel.calibrate(np.array([[100.0, 0.0]]), rel.landed(np.zeros((1, 2, 2)),
-                                                       np.zeros((1, 2, 2))))
+    rel.calibrate(np.array([[100.0, 0.0]]), rel.landed(np.zeros((1, 2, 2)), np.zeros((1, 2, 2))))
     return rel
 
 
@@ -104,7 +120,7 @@ def test_paid_and_spot_prices_coincide_when_spot_is_slack():
     # ample supply at 10 USD/kg; the contract index is also 10: both prices 10
     book, terms = _book(supply=1000.0)
     r = clear(book, terms, np.array([[10.0, 10.0]]), relations=_market_relations(10.0))
-    assert r.contract[0, 0, 1, 0] == pytest.approx(40.0)          # 0.8 x 50 t on contract
+    assert r.contract[0, 0, 1, 0] == pytest.approx(40.0)  # 0.8 x 50 t on contract
     assert r.flows[0, 0, 1, 0] == pytest.approx(50.0)
     assert r.paid_price[0, 1, 0] == pytest.approx(10.0, abs=1e-3)
     assert r.price[0, 1, 0] == pytest.approx(10.0, abs=1e-3)
@@ -135,18 +151,21 @@ def test_spot_solution_does_not_depend_on_book_order_of_identical_origins():
         for o in order:
             book.offer(f"s{o}", 0, o, 10.0, 10.0, 1.0, 1.0)
         book.bid("b", 0, 2, 15.0, 20.0)
-        terms = ArcTerms(np.zeros((1, 3, 3)), np.zeros((1, 3, 3)),
-                         np.full((1, 3, 3, 2), np.inf))
+        terms = ArcTerms(np.zeros((1, 3, 3)), np.zeros((1, 3, 3)), np.full((1, 3, 3, 2), np.inf))
         return clear(book, terms, np.full((1, 3), 10.0)).flows[0, :, 2, 0]
+
     assert np.array_equal(run([0, 1]), run([1, 0]))
 
 
 @settings(max_examples=60, deadline=None)
-@given(cover=st.floats(-3.0, 10.0), expected=st.floats(1.0, 1e3),
-       mult=st.floats(0.1, 500.0), target=st.floats(0.25, 12.0),
-       carrying=st.floats(0.003, 0.03))
-def test_a_buyer_never_bids_above_its_derived_demand_value(cover, expected, mult, target,
-                                                           carrying):
+@given(
+    cover=st.floats(-3.0, 10.0),
+    expected=st.floats(1.0, 1e3),
+    mult=st.floats(0.1, 500.0),
+    target=st.floats(0.25, 12.0),
+    carrying=st.floats(0.003, 0.03),
+)
+def test_a_buyer_never_bids_above_its_derived_demand_value(cover, expected, mult, target, carrying):
     value = expected * mult
     b = float(marginal_value(cover, expected, value, target, carrying))
     assert b <= value * (1 + 1e-12)
@@ -166,6 +185,7 @@ def test_marginal_value_by_hand():
 def test_oem_short_of_magnets_bids_at_most_its_derived_value():
     from abm.model import RareEarthModel
     from agents import OEM
+
     m = RareEarthModel("baseline", seed=0, months=1)
     oem = next(a for a in m.agents_by_type[OEM] if a.sector == "ev" and a.region == "US")
     for s in oem.stocks.values():
@@ -187,13 +207,23 @@ def test_oem_short_of_magnets_bids_at_most_its_derived_value():
     std = oem.expected(m.catalog.index["mag_ndfeb_std"])
     q = par.ht_standin_share
     assert oem.derived_value(g) == pytest.approx(
-        q * (1 + par.dy_free_extra_magnet) * std + (1 - q) * 40000 * 0.2 / kg)
+        q * (1 + par.dy_free_extra_magnet) * std + (1 - q) * 40000 * 0.2 / kg
+    )
     assert max(b[5] for b in book.bids if b[1] == g) == pytest.approx(oem.derived_value(g))
 
 
-@pytest.mark.parametrize("name", ["baseline", "controls-2025", "embargo-2010",
-                                  "escalation-2026", "allied-response",
-                                  "substitution-recycling", "no-controls"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "baseline",
+        "controls-2025",
+        "embargo-2010",
+        "escalation-2026",
+        "allied-response",
+        "substitution-recycling",
+        "no-controls",
+    ],
+)
 def test_no_price_sits_at_a_numeric_guard_in_any_shipped_scenario(shipped_runs, name):
     # the only numeric guard left on prices is the 1e-6 USD/kg floor on expected prices
     # (Firm.update_expectations); bids are bounded by derived-demand values (economics, not

@@ -45,7 +45,8 @@ def test_mean_variance_share_by_hand():
     assert mean_variance_share(110.0, 100.0, 0.01, 6.0, 2.0, 0.002) == 1.0
     # a = 4, var/month 0.004: 0.03531 / (4 x 0.024) = 0.3678
     assert mean_variance_share(110.0, 100.0, 0.01, 6.0, 4.0, 0.004) == pytest.approx(
-        (math.log(1.1) - 0.06) / 0.096, rel=1e-9)
+        (math.log(1.1) - 0.06) / 0.096, rel=1e-9
+    )
     # a gain of 5% over 6 months does not cover 6% carrying cost: no stock
     assert mean_variance_share(105.0, 100.0, 0.01, 6.0, 2.0, 0.002) == 0.0
 
@@ -76,7 +77,7 @@ def test_speculator_buys_when_discounted_expectation_exceeds_price_plus_carry():
 
 def test_speculator_sells_when_expectation_does_not_cover_carry():
     m = RareEarthModel(_scenario([]), seed=0, months=1)
-    a = _primed(m, 100.0, 103.0)          # +3% in 6 months < 6% carrying cost
+    a = _primed(m, 100.0, 103.0)  # +3% in 6 months < 6% carrying cost
     a.stock(a.good).add(6.0, 1.0, 1.0)
     book = OrderBook(m.G, m.R)
     a.post_orders(book)
@@ -87,8 +88,8 @@ def test_speculator_sells_when_expectation_does_not_cover_carry():
 
 def test_capital_limit_binds():
     m = RareEarthModel(_scenario([]), seed=0, months=1)
-    a = _primed(m, 100.0, 200.0, capital=5e6)          # an expected doubling
-    assert a.target_stock() == pytest.approx(5e6 / (100.0 * 1000.0))   # 50 t, not more
+    a = _primed(m, 100.0, 200.0, capital=5e6)  # an expected doubling
+    assert a.target_stock() == pytest.approx(5e6 / (100.0 * 1000.0))  # 50 t, not more
     a.capital_usd = 1e7
     assert a.target_stock() == pytest.approx(100.0)
 
@@ -108,7 +109,7 @@ def test_switching_on_a_toy_price_path():
     a = _speculator(m)
     g, r = a.good, a.ridx
     a.anchor_price[g] = 100.0
-    prices = [100.0 * 1.05 ** k for k in range(8)]
+    prices = [100.0 * 1.05**k for k in range(8)]
     for p in prices:
         m.observed_price[g, r] = p
         a.update_expectations()
@@ -134,8 +135,15 @@ def test_switching_on_a_toy_price_path():
 
 # ------------------------------------------------------------------ state reserve mandates
 def test_state_purchase_spends_budget_evenly_at_the_trigger():
-    sp = {"kind": "state_purchase", "date": "2024-01", "end": "2024-05", "actor": "CN",
-          "goods": ["ox_Dy"], "budget_usd": 4.0e7, "source": "test"}
+    sp = {
+        "kind": "state_purchase",
+        "date": "2024-01",
+        "end": "2024-05",
+        "actor": "CN",
+        "goods": ["ox_Dy"],
+        "budget_usd": 4.0e7,
+        "source": "test",
+    }
     # bids at 1.5 x the support price (the top of reserve_trigger_multiple's range), so
     # they fill while Dy drifts up in 2024
     m = RareEarthModel(_scenario([sp], reserve_trigger_multiple=1.5), seed=0, months=4)
@@ -172,13 +180,29 @@ def test_state_purchase_spends_budget_evenly_at_the_trigger():
 
 def test_state_purchase_needs_one_size():
     with pytest.raises(Exception, match="exactly one of budget_usd"):
-        _scenario([{"kind": "state_purchase", "date": "2024-01", "end": "2024-05",
-                    "actor": "CN", "budget_usd": 1.0, "tonnes": 1.0}])
+        _scenario(
+            [
+                {
+                    "kind": "state_purchase",
+                    "date": "2024-01",
+                    "end": "2024-05",
+                    "actor": "CN",
+                    "budget_usd": 1.0,
+                    "tonnes": 1.0,
+                }
+            ]
+        )
 
 
 def test_stockpile_agency_buys_below_trigger_and_releases_when_short():
-    sp = {"kind": "stockpile", "date": "2024-01", "actor": "US", "goods": ["ox_Dy"],
-          "target_months": 6, "source": "test"}
+    sp = {
+        "kind": "stockpile",
+        "date": "2024-01",
+        "actor": "US",
+        "goods": ["ox_Dy"],
+        "target_months": 6,
+        "source": "test",
+    }
     m = RareEarthModel(_scenario([sp]), seed=0, months=1)
     dla = next(a for a in m.agents_by_type[StateReserve] if a.region == "US")
     g = m.catalog.index["ox_Dy"]
@@ -199,11 +223,24 @@ def test_stockpile_agency_buys_below_trigger_and_releases_when_short():
 
 # ------------------------------------------------------------------ halts, quotas, balance
 def test_production_halt_and_growing_quota_factor():
-    halt = {"kind": "production_halt", "date": "2024-02", "end": "2024-03", "actor": "CN",
-            "deposits": ["bayan_obo"], "share": 0.5, "source": "test"}
-    quota = {"kind": "production_quota", "date": "2024-01", "actor": "CN",
-             "tonnes_per_year": 1200, "growth_per_year": 0.5, "deposits": ["ionic_clay"],
-             "source": "test"}
+    halt = {
+        "kind": "production_halt",
+        "date": "2024-02",
+        "end": "2024-03",
+        "actor": "CN",
+        "deposits": ["bayan_obo"],
+        "share": 0.5,
+        "source": "test",
+    }
+    quota = {
+        "kind": "production_quota",
+        "date": "2024-01",
+        "actor": "CN",
+        "tonnes_per_year": 1200,
+        "growth_per_year": 0.5,
+        "deposits": ["ionic_clay"],
+        "source": "test",
+    }
     m = RareEarthModel(_scenario([halt, quota], end="2025-06"), seed=0, months=1)
     pol = m.policy
     pol.mine_plan = {("CN", "bayan_obo"): 1000.0, ("CN", "ionic_clay"): 1000.0}
@@ -212,15 +249,22 @@ def test_production_halt_and_growing_quota_factor():
     assert pol.quota_factor("CN", "ionic_clay") == pytest.approx(100.0 / 1000.0)
     pol.refresh(2, log=None)
     assert pol.quota_factor("CN", "bayan_obo") == 1.0
-    pol.refresh(12, log=None)                         # 2025: 1,200 x 1.5 = 1,800 t/yr
+    pol.refresh(12, log=None)  # 2025: 1,200 x 1.5 = 1,800 t/yr
     assert pol.quota_factor("CN", "ionic_clay") == pytest.approx(150.0 / 1000.0)
 
 
 @settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 1000), capital=st.floats(1e7, 3e9))
 def test_mass_balance_with_stockholders(seed, capital):
-    sp = {"kind": "state_purchase", "date": "2024-02", "end": "2024-06", "actor": "CN",
-          "goods": ["ox_Dy", "ox_Tb"], "tonnes": 200.0, "source": "test"}
+    sp = {
+        "kind": "state_purchase",
+        "date": "2024-02",
+        "end": "2024-06",
+        "actor": "CN",
+        "goods": ["ox_Dy", "ox_Tb"],
+        "tonnes": 200.0,
+        "source": "test",
+    }
     sc = _scenario([sp], speculator_capital_china_usd=capital)
     m = RareEarthModel(sc, seed=seed, months=6)
     for _ in range(6):
@@ -234,8 +278,14 @@ def test_mass_balance_with_stockholders(seed, capital):
 
 
 def test_shipped_2024_scenarios_carry_china_mining_quota():
-    for name in ("baseline", "controls-2025", "escalation-2026", "allied-response",
-                 "no-controls", "substitution-recycling"):
+    for name in (
+        "baseline",
+        "controls-2025",
+        "escalation-2026",
+        "allied-response",
+        "no-controls",
+        "substitution-recycling",
+    ):
         ids = {m.id: m for m in load_scenario(name).measures}
         assert ids["cn_mining_quota_2024"].tonnes_per_year == 270000
         assert ids["cn_mining_quota_2025"].growth_per_year == 0.05

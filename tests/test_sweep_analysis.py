@@ -73,10 +73,13 @@ def test_prim_finds_the_lever_that_keeps_losses_near_zero(tmp_path):
     pytest.importorskip("ema_workbench")
     # loss = max(0, 3a - 2 flag): with flag on, loss <= 0.5 for every a <= 0.83
     spec = write_toy_spec(
-        tmp_path / "s.toml", replicates=1, design='method = "factorial"\nlevels = 5',
+        tmp_path / "s.toml",
+        replicates=1,
+        design='method = "factorial"\nlevels = 5',
         extra='[[discovery]]\noutcome = "loss"\ncondition = "<="\nthreshold = 0.5\n'
-              'inputs = "levers"\n\n[[discovery]]\noutcome = "loss"\ncondition = "<="\n'
-              'threshold = 0.5\ninputs = "all"\nthreshold_density = 0.95\n')
+        'inputs = "levers"\n\n[[discovery]]\noutcome = "loss"\ncondition = "<="\n'
+        'threshold = 0.5\ninputs = "all"\nthreshold_density = 0.95\n',
+    )
     run(spec, tmp_path / "out", progress=False)
     r = analyze(spec, tmp_path / "out", plots=False)
     # a factorial design gets main effects, not a note that it has no indices
@@ -94,16 +97,18 @@ def test_prim_finds_the_lever_that_keeps_losses_near_zero(tmp_path):
     assert 0.75 <= lim2.loc["parameters.a", "upper"] < 1.0
     assert all_inputs["density"] >= 0.95
     assert (tmp_path / "out" / "toy" / "analysis" / "prim_loss.csv").exists()
-    res = CliRunner().invoke(sweep_app, ["analyze", str(spec), "--out", str(tmp_path / "out"),
-                                         "--no-plots"])
+    res = CliRunner().invoke(
+        sweep_app, ["analyze", str(spec), "--out", str(tmp_path / "out"), "--no-plots"]
+    )
     assert res.exit_code == 0, res.output
     assert "PRIM" in res.output and "levers.flag in True" in res.output
 
 
 def test_cli_analyze_prints_indices(tmp_path):
     spec = _linear(tmp_path, 'method = "saltelli"\nn = 64')
-    res = CliRunner().invoke(sweep_app, ["analyze", str(spec), "--out", str(tmp_path / "out"),
-                                         "--json"])
+    res = CliRunner().invoke(
+        sweep_app, ["analyze", str(spec), "--out", str(tmp_path / "out"), "--json"]
+    )
     assert res.exit_code == 0, res.output
     import json
 
@@ -112,24 +117,29 @@ def test_cli_analyze_prints_indices(tmp_path):
 
 
 def test_analyze_warns_when_results_are_partial(tmp_path):
-    spec = write_toy_spec(tmp_path / "s.toml", model="flaky_evaluate", replicates=1,
-                          design='method = "lhs"\nn = 20')
+    spec = write_toy_spec(
+        tmp_path / "s.toml", model="flaky_evaluate", replicates=1, design='method = "lhs"\nn = 20'
+    )
     out = tmp_path / "out"
     s = run(spec, out, progress=False, max_runs=12)
     assert s.failed > 0 and s.ok > 0
     r = analyze(spec, out, plots=False)
-    assert r.warnings == [(
-        f"results are partial: {s.ok} of 20 runs finished ok, {s.failed} failed, 8 not run yet; "
-        f"the tables cover the {s.ok} ok runs only (design rows without one are NaN). Use "
-        f"`ree sweep run {spec} --out {out}` to finish and `ree sweep status {spec} --out {out}` "
-        "for the errors and `run --retry-failed`")]
+    assert r.warnings == [
+        (
+            f"results are partial: {s.ok} of 20 runs finished ok, {s.failed} failed, 8 not run yet; "
+            f"the tables cover the {s.ok} ok runs only (design rows without one are NaN). Use "
+            f"`ree sweep run {spec} --out {out}` to finish and `ree sweep status {spec} --out {out}` "
+            "for the errors and `run --retry-failed`"
+        )
+    ]
     assert r.summary["n_ok"].tolist() == [s.ok] * 3
     res = CliRunner().invoke(sweep_app, ["analyze", str(spec), "--out", str(out), "--no-plots"])
     assert res.exit_code == 0, res.output
     assert f"warning: results are partial: {s.ok} of 20 runs finished ok" in res.output
     # a complete sweep has no warning
-    full = write_toy_spec(tmp_path / "full.toml", name="full", replicates=1,
-                          design='method = "lhs"\nn = 20')
+    full = write_toy_spec(
+        tmp_path / "full.toml", name="full", replicates=1, design='method = "lhs"\nn = 20'
+    )
     run(full, out, progress=False)
     assert analyze(full, out, plots=False).warnings == []
 
@@ -138,16 +148,23 @@ def test_analyze_warns_when_results_are_partial(tmp_path):
 def test_library_warnings_one_line_each_import_noise_dropped():
     from experiments.sweep.library_warnings import captured
 
-    with (pytest.warns(DeprecationWarning, match="inplace keyword") as outside,
-          captured("SALib sobol.sample") as lines):
+    with (
+        pytest.warns(DeprecationWarning, match="inplace keyword") as outside,
+        captured("SALib sobol.sample") as lines,
+    ):
         _raise_sampler_warnings()
     # a library's own deprecation is handed back to Python's filters, not turned into a line
     assert [str(w.message) for w in outside] == ["The inplace keyword is deprecated"]
     assert lines == [
-        ("SALib sobol.sample: Convergence properties of the Sobol' sequence is only valid if "
-         "`skip_values` (3) is a power of 2."),
-        ("SALib sobol.sample: The balance properties of Sobol' points require n to be a power "
-         "of 2.")]
+        (
+            "SALib sobol.sample: Convergence properties of the Sobol' sequence is only valid if "
+            "`skip_values` (3) is a power of 2."
+        ),
+        (
+            "SALib sobol.sample: The balance properties of Sobol' points require n to be a power "
+            "of 2."
+        ),
+    ]
 
 
 def _raise_sampler_warnings():
@@ -155,16 +172,25 @@ def _raise_sampler_warnings():
     notice and the same notice twice."""
     import warnings
 
-    warnings.warn("ipyparallel not installed - IpyparalleEvaluator not available")
-    warnings.warn("The inplace keyword is deprecated", DeprecationWarning)
-    warnings.warn("\n            Convergence properties of the Sobol' sequence is only "
-                  "valid if\n            `skip_values` (3) is a power of 2.\n")
-    warnings.warn("The balance properties of Sobol' points require n to be a power of 2.")
-    warnings.warn("The balance properties of Sobol' points require n to be a power of 2.")
+    warnings.warn("ipyparallel not installed - IpyparalleEvaluator not available", stacklevel=2)
+    warnings.warn("The inplace keyword is deprecated", DeprecationWarning, stacklevel=2)
+    warnings.warn(
+        "\n            Convergence properties of the Sobol' sequence is only "
+        "valid if\n            `skip_values` (3) is a power of 2.\n",
+        stacklevel=2,
+    )
+    warnings.warn(
+        "The balance properties of Sobol' points require n to be a power of 2.", stacklevel=2
+    )
+    warnings.warn(
+        "The balance properties of Sobol' points require n to be a power of 2.", stacklevel=2
+    )
 
 
-POWER_OF_TWO = ("warning: design saltelli (SALib sobol.sample): The balance properties of "
-                "Sobol' points require n to be a power of 2.")
+POWER_OF_TWO = (
+    "warning: design saltelli (SALib sobol.sample): The balance properties of "
+    "Sobol' points require n to be a power of 2."
+)
 
 
 @pytest.mark.parametrize("n, warned", [(6, True), (8, False)])
@@ -177,8 +203,16 @@ def test_sobol_sample_size_warning_reaches_the_user(tmp_path, n, warned):
 
 
 def _indices(st, s1, st_conf):
-    return pd.DataFrame({"outcome": ["y", "y"], "parameter": ["parameters.a", "parameters.b"],
-                         "S1": s1, "S1_conf": [0.1, 0.1], "ST": st, "ST_conf": st_conf})
+    return pd.DataFrame(
+        {
+            "outcome": ["y", "y"],
+            "parameter": ["parameters.a", "parameters.b"],
+            "S1": s1,
+            "S1_conf": [0.1, 0.1],
+            "ST": st,
+            "ST_conf": st_conf,
+        }
+    )
 
 
 def test_sobol_reliability_by_hand(tmp_path):
@@ -197,15 +231,22 @@ def test_sobol_reliability_by_hand(tmp_path):
         "Sobol indices are unreliable: ST up to 2.57 (parameters.a on y), S1 down to -1.09 "
         "(parameters.b on y), ST_conf up to 0.80 (parameters.a on y); S1 and ST must lie in "
         "[-0.1, 1.1] and ST_conf be at most 0.5. The sample is too small (design.n = 16, 64 "
-        "runs): use design.n = 64 or more (256 runs)")
+        "runs): use design.n = 64 or more (256 runs)"
+    )
     # only an index out of range: double n
     assert sobol_reliability(spec, _indices([1.2, 0.3], [0.5, 0.2], [0.1, 0.1])).endswith(
-        "use design.n = 32 or more (128 runs)")
+        "use design.n = 32 or more (128 runs)"
+    )
 
 
 def test_analyze_warns_that_a_small_sobol_sample_is_unreliable(tmp_path):
-    spec = write_toy_spec(tmp_path / "s.toml", name="small", replicates=1,
-                          outcomes='["noise"]', design='method = "saltelli"\nn = 4')
+    spec = write_toy_spec(
+        tmp_path / "s.toml",
+        name="small",
+        replicates=1,
+        outcomes='["noise"]',
+        design='method = "saltelli"\nn = 4',
+    )
     out = tmp_path / "out"
     run(spec, out, progress=False)
     r = analyze(spec, out, plots=False)

@@ -26,8 +26,9 @@ def test_plan_run_status_analyze_roundtrip(tmp_path):
     doc = json.loads(r.output)
     assert (doc["runs"], doc["to_run"], doc["created"]) == (108, 108, False)
 
-    r = runner.invoke(sweep_app, ["run", str(spec), "--out", out, "--backend", "sequential",
-                                  "--max-runs", "40"])
+    r = runner.invoke(
+        sweep_app, ["run", str(spec), "--out", out, "--backend", "sequential", "--max-runs", "40"]
+    )
     assert r.exit_code == 0, r.output
     assert "ran 40 of 108 runs (40 ok, 0 failed)" in r.output and "68 remain" in r.output
     assert "ETA" in r.output and "40/40" in r.output  # the progress bar
@@ -36,8 +37,10 @@ def test_plan_run_status_analyze_roundtrip(tmp_path):
     st = json.loads(r.output)
     assert (st["planned"], st["ok"], st["remaining"], st["spec_matches"]) == (108, 40, 68, True)
 
-    r = runner.invoke(sweep_app, ["run", str(spec), "--out", out, "--backend", "sequential",
-                                  "--no-progress", "--json"])
+    r = runner.invoke(
+        sweep_app,
+        ["run", str(spec), "--out", out, "--backend", "sequential", "--no-progress", "--json"],
+    )
     doc = json.loads(r.output)
     assert (doc["skipped"], doc["executed"], doc["remaining"]) == (40, 68, 0)
 
@@ -87,8 +90,20 @@ def test_damaged_store_gives_a_one_line_error(tmp_path):
     # regression: a truncated shard or a corrupt spec.json gave an 80-line traceback
     spec = write_toy_spec(tmp_path / "s.toml", replicates=1)
     out = str(tmp_path / "out")
-    r = runner.invoke(sweep_app, ["run", str(spec), "--out", out, "--backend", "sequential",
-                                  "--max-runs", "5", "--no-progress"])
+    r = runner.invoke(
+        sweep_app,
+        [
+            "run",
+            str(spec),
+            "--out",
+            out,
+            "--backend",
+            "sequential",
+            "--max-runs",
+            "5",
+            "--no-progress",
+        ],
+    )
     assert r.exit_code == 0, r.output
     shard = next((tmp_path / "out" / "toy" / "results").rglob("*.parquet"))
     shard.write_bytes(shard.read_bytes()[:40])
@@ -98,4 +113,6 @@ def test_damaged_store_gives_a_one_line_error(tmp_path):
     (tmp_path / "out" / "toy" / "spec.json").write_text("{not json")
     r = runner.invoke(sweep_app, ["status", str(spec), "--out", out])
     assert r.exit_code == 1 and "Traceback" not in r.output
-    assert "spec.json is not valid JSON" in r.output  # names the file (tests/test_sweep_store_errors.py)
+    assert (
+        "spec.json is not valid JSON" in r.output
+    )  # names the file (tests/test_sweep_store_errors.py)

@@ -15,8 +15,9 @@ from experiments.sweep.spec import parse_spec
 
 
 def _design(tmp_path, design, replicates=1, **kw):
-    spec, _, digest = load_spec(write_toy_spec(tmp_path / "s.toml", design=design,
-                                               replicates=replicates, **kw))
+    spec, _, digest = load_spec(
+        write_toy_spec(tmp_path / "s.toml", design=design, replicates=replicates, **kw)
+    )
     return spec, build_design(spec, digest)
 
 
@@ -49,9 +50,22 @@ def test_row_counts(tmp_path, design, rows):
 
 def test_factorial_is_full_product_with_types(tmp_path):
     _spec, df = _design(tmp_path, 'method = "factorial"\nlevels = 3')
-    combos = set(zip(df["parameters.a"], df["parameters.k"], df["levers.mode"], df["levers.flag"]))
-    assert combos == {(a, k, m, f) for a in (0.0, 0.5, 1.0) for k in (1, 3, 5)
-                      for m in ("none", "tariff", "quota") for f in (False, True)}
+    combos = set(
+        zip(
+            df["parameters.a"],
+            df["parameters.k"],
+            df["levers.mode"],
+            df["levers.flag"],
+            strict=False,
+        )
+    )
+    assert combos == {
+        (a, k, m, f)
+        for a in (0.0, 0.5, 1.0)
+        for k in (1, 3, 5)
+        for m in ("none", "tariff", "quota")
+        for f in (False, True)
+    }
     assert str(df["parameters.k"].dtype) == "int64"
     assert str(df["levers.flag"].dtype) == "bool"
     assert str(df["parameters.a"].dtype) == "float64"
@@ -88,40 +102,69 @@ def test_lhs_is_stratified(tmp_path):
 )
 def test_real_parameter_within_bounds(lo, width, n):
     hi = lo + width
-    spec = parse_spec({
-        "name": "prop", "model": "sweep_toy_models:toy_evaluate", "outcomes": ["y"],
-        "design": {"method": "lhs", "n": n},
-        "uncertainties": [{"name": "x", "type": "real", "low": lo, "high": hi}],
-    })
+    spec = parse_spec(
+        {
+            "name": "prop",
+            "model": "sweep_toy_models:toy_evaluate",
+            "outcomes": ["y"],
+            "design": {"method": "lhs", "n": n},
+            "uncertainties": [{"name": "x", "type": "real", "low": lo, "high": hi}],
+        }
+    )
     df = build_design(spec, "digest")
     assert len(df) == n
     assert df["x"].between(lo, hi).all()
 
 
 GOLDEN_IDS = ["030abc799f3abe2a", "04a13581f1a1ac7f", "4e3746029d0356e3", "393e65acc21bb64b"]
-GOLDEN_SEEDS = [7993770517160411898, 14351987158862774181, 16602594785676215480,
-                14845226843314568174]
+GOLDEN_SEEDS = [
+    7993770517160411898,
+    14351987158862774181,
+    16602594785676215480,
+    14845226843314568174,
+]
 
 
 def test_golden_run_ids(tmp_path):
     _spec, df = _design(tmp_path, 'method = "factorial"\nlevels = 3', replicates=2)
     assert list(df["run_id"].iloc[:4]) == GOLDEN_IDS
     assert [int(x) for x in df["seed_int"].iloc[:4]] == GOLDEN_SEEDS
-    rid = run_id(model="abm", scenario_digest="0123456789abcdef", months=12, outcomes=["b", "a"],
-                 keep_timeseries=False, overrides={"levers.x": 0.25, "parameters.n": 3},
-                 seed_root=20260101, key=(4, 1))
+    rid = run_id(
+        model="abm",
+        scenario_digest="0123456789abcdef",
+        months=12,
+        outcomes=["b", "a"],
+        keep_timeseries=False,
+        overrides={"levers.x": 0.25, "parameters.n": 3},
+        seed_root=20260101,
+        key=(4, 1),
+    )
     assert rid == "6b71e881d69a60cb"
 
 
 def test_run_id_is_content_hash(tmp_path):
-    base = {"model": "abm", "scenario_digest": "d", "months": 12, "outcomes": ["a", "b"],
-                "keep_timeseries": False, "overrides": {"x": 1.0, "y": "z"}, "seed_root": 1, "key": (0, 0)}
+    base = {
+        "model": "abm",
+        "scenario_digest": "d",
+        "months": 12,
+        "outcomes": ["a", "b"],
+        "keep_timeseries": False,
+        "overrides": {"x": 1.0, "y": "z"},
+        "seed_root": 1,
+        "key": (0, 0),
+    }
     ref = run_id(**base)
     assert run_id(**{**base, "outcomes": ["b", "a"]}) == ref  # order-insensitive
     assert run_id(**{**base, "overrides": {"y": "z", "x": 1.0}}) == ref
-    for change in ({"months": 24}, {"scenario_digest": "e"}, {"key": (0, 1)}, {"seed_root": 2},
-                   {"overrides": {"x": 1.0000001, "y": "z"}}, {"keep_timeseries": True},
-                   {"model": "m:f"}):
+    for change in (
+        {"months": 24},
+        {"scenario_digest": "e"},
+        {"key": (0, 1)},
+        {"seed_root": 2},
+        {"overrides": {"x": 1.0000001, "y": "z"}},
+        {"keep_timeseries": True},
+        {"model": "m:f"},
+    ):
         assert run_id(**{**base, **change}) != ref, change
     assert run_id(**{**base, "overrides": {"x": np.float64(1.0), "y": "z"}}) == ref
 
@@ -138,8 +181,9 @@ def test_seed_sequences_match_numpy_spawning():
 
 
 def test_crn_shares_streams_across_rows(tmp_path):
-    _spec, df = _design(tmp_path, 'method = "factorial"\nlevels = 2', replicates=2,
-                       top='seed_scheme = "crn"')
+    _spec, df = _design(
+        tmp_path, 'method = "factorial"\nlevels = 2', replicates=2, top='seed_scheme = "crn"'
+    )
     for rep in (0, 1):
         assert df.loc[df["rep"] == rep, "seed_int"].nunique() == 1
     assert df["run_id"].is_unique  # rows differ in parameters
@@ -158,7 +202,7 @@ def test_results_do_not_depend_on_order_or_chunking(tmp_path):
     shuffled = [items[i] for i in rng.permutation(len(items))]
     parts = []
     for i in range(0, len(shuffled), 5):
-        parts += run_chunk(_task_payload(spec, shuffled[i:i + 5]))["records"]
+        parts += run_chunk(_task_payload(spec, shuffled[i : i + 5]))["records"]
     assert outs(parts) == whole
     assert len({v[1] for v in whole.values()}) == len(whole)  # distinct noise per run
     assert seed_int(spec.seed_root, (0, 0)) == int(df["seed_int"].iloc[0])

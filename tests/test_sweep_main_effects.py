@@ -32,21 +32,30 @@ def test_main_effects_of_a_linear_model_by_hand(tmp_path):
     spec = _linear(tmp_path, 'method = "factorial"\nlevels = 3')
     r = analyze(spec, tmp_path / "out")
     e = r.main_effects
-    assert list(e.columns) == ["factor", "factor_unit", "level", "outcome", "unit", "runs",
-                               "mean", "effect"]
+    assert list(e.columns) == [
+        "factor",
+        "factor_unit",
+        "level",
+        "outcome",
+        "unit",
+        "runs",
+        "mean",
+        "effect",
+    ]
     a = e[e["factor"] == "parameters.a"]
     assert list(a["level"]) == [0.0, 0.5, 1.0]
     assert list(a["mean"]) == pytest.approx([1.0, 3.0, 5.0])
     assert list(a["effect"]) == pytest.approx([-2.0, 0.0, 2.0])
-    assert list(a["runs"]) == [6, 6, 6]                    # 3 b-levels x 2 replicates
+    assert list(a["runs"]) == [6, 6, 6]  # 3 b-levels x 2 replicates
     b = e[e["factor"] == "parameters.b"]
     assert list(b["level"]) == [-1.0, 0.0, 1.0]
     assert list(b["mean"]) == pytest.approx([2.0, 3.0, 4.0])
-    assert set(e["unit"]) == {"1"} and set(e["factor_unit"]) == {"1"}   # toy OUTCOMES, space
+    assert set(e["unit"]) == {"1"} and set(e["factor_unit"]) == {"1"}  # toy OUTCOMES, space
     adir = tmp_path / "out" / "linear" / "analysis"
     back = pd.read_csv(adir / "main_effects.csv")
-    assert back.loc[back["factor"] == "parameters.b", "mean"].tolist() == \
-        pytest.approx([2.0, 3.0, 4.0])
+    assert back.loc[back["factor"] == "parameters.b", "mean"].tolist() == pytest.approx(
+        [2.0, 3.0, 4.0]
+    )
     assert (adir / "main_effects_y.png").stat().st_size > 5000
     assert str(adir / "main_effects.csv") in r.files
 
@@ -65,12 +74,18 @@ def test_main_effects_of_categorical_and_bool_levers(tmp_path):
     assert e.loc[("levers.flag", True, "y"), "runs"] == 27
     assert e.loc[("parameters.k", 5, "loss"), "unit"] == "months"
     assert e.loc[("parameters.k", 5, "loss"), "factor_unit"] == "count"
-    res = CliRunner().invoke(sweep_app, ["analyze", str(spec), "--out", str(tmp_path / "out"),
-                                         "--no-plots"], env={"COLUMNS": "200"})
+    res = CliRunner().invoke(
+        sweep_app,
+        ["analyze", str(spec), "--out", str(tmp_path / "out"), "--no-plots"],
+        env={"COLUMNS": "200"},
+    )
     assert res.exit_code == 0, res.output
     assert "main effects" in res.output
-    line = next(ln for ln in res.output.splitlines()
-                if "levers.mode" in ln and "quota" in ln and " y " in ln)
+    line = next(
+        ln
+        for ln in res.output.splitlines()
+        if "levers.mode" in ln and "quota" in ln and " y " in ln
+    )
     assert re.search(r"\b3\.3\d*\b", line), line
 
 
@@ -85,18 +100,20 @@ def test_analysis_csvs_carry_units_and_rounded_floats(tmp_path):
     assert {"parameters.a [1]", "parameters.k [count]", "y [1]", "loss [months]"} <= set(header)
     for name in ("summary.csv", "design_means.csv", "main_effects.csv"):
         text = (adir / name).read_text()
-        digits = [len(re.sub(r"^0\.0*", "", m.replace("-", "")).replace(".", "").lstrip("0"))
-                  for m in re.findall(r"-?\d+\.\d+(?:e-?\d+)?", text) if "e" not in m]
+        digits = [
+            len(re.sub(r"^0\.0*", "", m.replace("-", "")).replace(".", "").lstrip("0"))
+            for m in re.findall(r"-?\d+\.\d+(?:e-?\d+)?", text)
+            if "e" not in m
+        ]
         assert digits and max(digits) <= 6, (name, max(digits))
 
 
 def test_sobol_and_morris_csvs_name_their_units(tmp_path):
     spec = _linear(tmp_path, 'method = "morris"\nn = 8')
     analyze(spec, tmp_path / "out", plots=False)
-    m = pd.read_csv(tmp_path / "out" / "linear" / "analysis" / "morris.csv",
-                    dtype={"unit": str})
+    m = pd.read_csv(tmp_path / "out" / "linear" / "analysis" / "morris.csv", dtype={"unit": str})
     assert list(m.columns[:3]) == ["outcome", "unit", "parameter"]
-    assert set(m["unit"]) == {"1"}      # the outcome's unit (the toy y is in [1])
+    assert set(m["unit"]) == {"1"}  # the outcome's unit (the toy y is in [1])
 
 
 def test_round_sig():

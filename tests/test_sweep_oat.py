@@ -28,8 +28,7 @@ def test_oat_rows_hold_the_others_at_their_centers(tmp_path):
     assert expected_rows(spec) == 5
     d = build_design(spec, digest)
     got = d[["design_row", "parameters.a", "parameters.b"]].values.tolist()
-    assert got == [[0, 0.5, 0.25], [1, 0.0, 0.25], [2, 1.0, 0.25], [3, 0.5, -1.0],
-                   [4, 0.5, 1.0]]
+    assert got == [[0, 0.5, 0.25], [1, 0.0, 0.25], [2, 1.0, 0.25], [3, 0.5, -1.0], [4, 0.5, 1.0]]
     assert center_unit(spec.parameters[1]) == pytest.approx(0.625)
 
 
@@ -75,8 +74,9 @@ def test_oat_analyze_cli_prints_the_largest_swings(tmp_path):
 
     p = _spec(tmp_path)
     run(p, tmp_path / "out", progress=False)
-    res = CliRunner().invoke(sweep_app, ["analyze", str(p), "--out", str(tmp_path / "out"),
-                                         "--no-plots"])
+    res = CliRunner().invoke(
+        sweep_app, ["analyze", str(p), "--out", str(tmp_path / "out"), "--no-plots"]
+    )
     assert res.exit_code == 0, res.output
     assert "one at a time" in res.output and "parameters.a" in res.output
 
@@ -91,5 +91,8 @@ def test_reproduction_targets_carry_their_units_into_sweep_tables():
         outcomes = staticmethod(lambda: sweep_evaluate.OUTCOMES)
 
     units = outcome_units(Handle, ["dy_peak_multiple", "nd_peak_lag", "non_china_mine_ramp"])
-    assert units == {"dy_peak_multiple": "x", "nd_peak_lag": "months",
-                     "non_china_mine_ramp": "pp/yr"}
+    assert units == {
+        "dy_peak_multiple": "x",
+        "nd_peak_lag": "months",
+        "non_china_mine_ramp": "pp/yr",
+    }

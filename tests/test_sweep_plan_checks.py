@@ -25,11 +25,17 @@ levels = {levels}
 """
 
 
-def _abm_spec(tmp_path, months=2, outcomes='["peak_dy_price_outside_china"]',
-              levels="[0.0, 0.5]", constants=""):
+def _abm_spec(
+    tmp_path,
+    months=2,
+    outcomes='["peak_dy_price_outside_china"]',
+    levels="[0.0, 0.5]",
+    constants="",
+):
     p = tmp_path / "s.toml"
-    p.write_text(ABM_SPEC.format(months=months, outcomes=outcomes, levels=levels,
-                                 constants=constants))
+    p.write_text(
+        ABM_SPEC.format(months=months, outcomes=outcomes, levels=levels, constants=constants)
+    )
     return p
 
 
@@ -52,8 +58,9 @@ def test_string_levels_are_refused_at_plan_naming_the_lever(tmp_path):
 
 
 def test_string_levels_are_refused_for_any_model_with_a_parameter_space(tmp_path):
-    spec = write_toy_spec(tmp_path / "s.toml", extra='\n[[levers]]\nname = "parameters.b"\n'
-                                                      'levels = ["0.5", "1.0"]\n')
+    spec = write_toy_spec(
+        tmp_path / "s.toml", extra='\n[[levers]]\nname = "parameters.b"\nlevels = ["0.5", "1.0"]\n'
+    )
     probs = _problems(spec)
     assert "write the number without quotes" in probs["levers[2].levels"]
     assert "parameters.b" in probs["levers[2].levels"]

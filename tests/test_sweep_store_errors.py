@@ -26,7 +26,9 @@ def _error(r) -> str:
 @pytest.fixture
 def done(tmp_path):
     """A finished 24-run toy sweep: (spec, out, store folder)."""
-    spec = write_toy_spec(tmp_path / "s.toml", replicates=1, design='method = "factorial"\nlevels = 2')
+    spec = write_toy_spec(
+        tmp_path / "s.toml", replicates=1, design='method = "factorial"\nlevels = 2'
+    )
     out = tmp_path / "out"
     assert run(spec, out, progress=False).ok == 24
     return spec, out, out / "toy"
@@ -37,8 +39,10 @@ def test_missing_or_damaged_design(done):
     (store / "design.parquet").unlink()
     for cmd in ("status", "analyze"):
         line = _error(_cli(cmd, spec, "--out", out))
-        assert f"{store / 'design.parquet'} is missing; it is the table of planned runs: run " \
-               "`ree sweep plan` on the same spec to write it again (finished runs are kept)" in line
+        assert (
+            f"{store / 'design.parquet'} is missing; it is the table of planned runs: run "
+            "`ree sweep plan` on the same spec to write it again (finished runs are kept)" in line
+        )
     (store / "design.parquet").write_bytes(b"not parquet")
     line = _error(_cli("status", spec, "--out", out))
     assert "design.parquet is not a readable Parquet file" in line and "delete it and run" in line
@@ -50,7 +54,9 @@ def test_missing_or_damaged_design(done):
 
 @pytest.mark.parametrize("name", ["spec.json", "provenance.json"])
 def test_invalid_json_names_the_file(tmp_path, name):
-    spec = write_toy_spec(tmp_path / "s.toml", replicates=1, design='method = "factorial"\nlevels = 2')
+    spec = write_toy_spec(
+        tmp_path / "s.toml", replicates=1, design='method = "factorial"\nlevels = 2'
+    )
     out, store = tmp_path / "out", tmp_path / "out" / "toy"
     assert run(spec, out, progress=False, max_runs=12).ok == 12  # 12 still to run
     (store / name).write_text("{not json")
@@ -82,7 +88,9 @@ def test_damaged_results_shard_is_named(done):
 
 @pytest.mark.parametrize("where", ["store", "out"])
 def test_a_file_where_the_store_folder_belongs(tmp_path, where):
-    spec = write_toy_spec(tmp_path / "s.toml", replicates=1, design='method = "factorial"\nlevels = 2')
+    spec = write_toy_spec(
+        tmp_path / "s.toml", replicates=1, design='method = "factorial"\nlevels = 2'
+    )
     out = tmp_path / "out"
     if where == "store":
         out.mkdir()

@@ -88,8 +88,9 @@ def china_base_exports(seed=0) -> float:
     return float(ts.loc[ts["metric"] == "china_exports", "value"].sum()) * 12.0
 
 
-def supply_of(ts: pd.DataFrame, goods: list[str], region: str, first: int,
-              last: int) -> tuple[float, float]:
+def supply_of(
+    ts: pd.DataFrame, goods: list[str], region: str, first: int, last: int
+) -> tuple[float, float]:
     """A region's rare-earth supply over steps ``first..last`` of a run, t/yr.
 
     Args:
@@ -105,10 +106,15 @@ def supply_of(ts: pd.DataFrame, goods: list[str], region: str, first: int,
     """
     n = max(last - first + 1, 1)
     w = ts[(ts["step"] >= first) & (ts["step"] <= last)]
-    imp = w[(w["metric"] == "flow") & (w["partner"] == region) & (w["region"] != region)
-            & w["good"].isin(goods)]["value"].sum()
-    mine = w[(w["metric"] == "production") & (w["region"] == region)
-             & w["good"].str.startswith("conc_")]["value"].sum()
+    imp = w[
+        (w["metric"] == "flow")
+        & (w["partner"] == region)
+        & (w["region"] != region)
+        & w["good"].isin(goods)
+    ]["value"].sum()
+    mine = w[
+        (w["metric"] == "production") & (w["region"] == region) & w["good"].str.startswith("conc_")
+    ]["value"].sum()
     return float(imp) / n * 12.0, float(mine) / n * 12.0
 
 
@@ -124,8 +130,9 @@ def _baseline(spec: ImfCut, seed, months: int) -> tuple[pd.DataFrame, list[str],
     return m.timeseries(), names, k0_months(spec)
 
 
-def base_supply(spec: ImfCut = ImfCut(), seed=0, ts: pd.DataFrame | None = None
-                ) -> dict[str, tuple[float, float]]:
+def base_supply(
+    spec: ImfCut = ImfCut(), seed=0, ts: pd.DataFrame | None = None
+) -> dict[str, tuple[float, float]]:
     """Base-year supply of each focus economy in the model: ``{region: (imports of
     spec.goods from all other regions, mine output)}``, t/yr, over the 12 months before
     ``spec.date`` in the ``baseline`` scenario (fewer if the cut starts earlier; month 0 if
@@ -142,6 +149,7 @@ def base_supply(spec: ImfCut = ImfCut(), seed=0, ts: pd.DataFrame | None = None
     else:
         from abm.goods import catalog
         from abm.policy import goods_selector
+
         cat = catalog(load_scenario("baseline").base_year)
         names = [cat.goods[i] for i in goods_selector(list(spec.goods), cat)]
     first, last = (max(k0 - 12, 0), k0 - 1) if k0 > 0 else (0, 0)
@@ -172,24 +180,41 @@ def supply_cut_measures(spec: ImfCut, base: dict[str, tuple[float, float]]) -> l
     out, mines = [], []
     keep = 1.0 - spec.cut
     for r, (imports, mine) in base.items():
-        out.append({
-            "kind": "import_quota", "id": f"imf_cut_imports_{r.lower()}", "date": spec.date,
-            "actor": r, "tonnes_per_year": keep * imports, "goods": list(spec.goods),
-            "allocation": "historical",
-            "label": f"{r}'s rare-earth imports from all origins cut by {spec.cut:.0%}",
-            "source": "IMF WP 2026/073 experiment (80% reduction in REE supply)"})
+        out.append(
+            {
+                "kind": "import_quota",
+                "id": f"imf_cut_imports_{r.lower()}",
+                "date": spec.date,
+                "actor": r,
+                "tonnes_per_year": keep * imports,
+                "goods": list(spec.goods),
+                "allocation": "historical",
+                "label": f"{r}'s rare-earth imports from all origins cut by {spec.cut:.0%}",
+                "source": "IMF WP 2026/073 experiment (80% reduction in REE supply)",
+            }
+        )
         if mine > 0:
-            mines.append({
-                "kind": "production_quota", "id": f"imf_cut_mines_{r.lower()}",
-                "date": spec.date, "actor": r, "tonnes_per_year": keep * mine,
-                "label": f"{r}'s rare-earth mine output cut by {spec.cut:.0%}",
-                "source": "IMF WP 2026/073 experiment (80% reduction in REE supply)"})
+            mines.append(
+                {
+                    "kind": "production_quota",
+                    "id": f"imf_cut_mines_{r.lower()}",
+                    "date": spec.date,
+                    "actor": r,
+                    "tonnes_per_year": keep * mine,
+                    "label": f"{r}'s rare-earth mine output cut by {spec.cut:.0%}",
+                    "source": "IMF WP 2026/073 experiment (80% reduction in REE supply)",
+                }
+            )
     return out + mines
 
 
-def imf_cut_scenario(spec: ImfCut = ImfCut(), base_exports_t_yr: float | None = None,
-                     substitution_speed: float = 1.0, variant: str = "china_exports",
-                     base: dict[str, tuple[float, float]] | None = None) -> Scenario:
+def imf_cut_scenario(
+    spec: ImfCut = ImfCut(),
+    base_exports_t_yr: float | None = None,
+    substitution_speed: float = 1.0,
+    variant: str = "china_exports",
+    base: dict[str, tuple[float, float]] | None = None,
+) -> Scenario:
     """The ``baseline`` scenario plus the cut of ``variant`` from ``spec.date`` (name
     ``imf-cut``): ``china_exports``, China's export quota of ``(1 - cut) x`` base-year
     exports of oxides and magnets (``base_exports_t_yr``, t/yr; measured when None);
@@ -200,18 +225,26 @@ def imf_cut_scenario(spec: ImfCut = ImfCut(), base_exports_t_yr: float | None = 
         ValueError: ``variant`` not in :data:`IMF_VARIANTS`.
     """
     if variant not in IMF_VARIANTS:
-        raise ValueError(f"imf_cut_scenario: variant '{variant}' unknown; allowed: "
-                         f"{list(IMF_VARIANTS)}")
+        raise ValueError(
+            f"imf_cut_scenario: variant '{variant}' unknown; allowed: {list(IMF_VARIANTS)}"
+        )
     data = load_scenario("baseline").model_dump(mode="json")
     data["name"] = "imf-cut"
     if variant == "china_exports":
         ex = china_base_exports() if base_exports_t_yr is None else base_exports_t_yr
-        added = [{
-            "kind": "export_quota", "id": "cn_cut_80", "date": spec.date, "actor": "CN",
-            "tonnes_per_year": (1.0 - spec.cut) * ex, "goods": ["oxides", "magnets"],
-            "allocation": "historical",
-            "label": f"China's exports of oxides and magnets cut by {spec.cut:.0%}",
-            "source": "IMF WP 2026/073 experiment (80% cut in rare-earth supply)"}]
+        added = [
+            {
+                "kind": "export_quota",
+                "id": "cn_cut_80",
+                "date": spec.date,
+                "actor": "CN",
+                "tonnes_per_year": (1.0 - spec.cut) * ex,
+                "goods": ["oxides", "magnets"],
+                "allocation": "historical",
+                "label": f"China's exports of oxides and magnets cut by {spec.cut:.0%}",
+                "source": "IMF WP 2026/073 experiment (80% cut in rare-earth supply)",
+            }
+        ]
     else:
         added = supply_cut_measures(spec, base_supply(spec) if base is None else base)
     data["measures"] = list(data["measures"]) + added
@@ -219,8 +252,9 @@ def imf_cut_scenario(spec: ImfCut = ImfCut(), base_exports_t_yr: float | None = 
     return scenario_from_dict(data, "imf-cut")
 
 
-def imf_cut_experiment(spec: ImfCut = ImfCut(), seed=0,
-                       variants: tuple[str, ...] = IMF_VARIANTS) -> pd.DataFrame:
+def imf_cut_experiment(
+    spec: ImfCut = ImfCut(), seed=0, variants: tuple[str, ...] = IMF_VARIANTS
+) -> pd.DataFrame:
     """Run the IMF comparison (one seed) for each of ``variants``: a short run with limited
     substitution and a long run with the default substitution speed.
 
@@ -231,8 +265,9 @@ def imf_cut_experiment(spec: ImfCut = ImfCut(), seed=0,
         ``long_run_pct_gdp`` (mean over months ``long_from`` to ``long_to`` of the cut,
         default substitution), ``second_half_pct_gdp`` (the short run's mean over its
         second half, months ``short_months // 2 + 1`` to ``short_months``: a diagnostic of
-        inventory cover, not used in ``within_factor_2``), ``imf_short_run_pct_gdp``, ``ratio`` (model short run /
-        IMF), ``within_factor_2``, ``long_over_short`` (long run / short run);
+        inventory cover, not used in ``within_factor_2``), ``imf_short_run_pct_gdp``,
+        ``ratio`` (model short run / IMF), ``within_factor_2``, ``long_over_short`` (long run /
+        short run);
         ``supply_cut`` and ``supply_cut_long`` (the region's imports of ``spec.goods``
         from all origins plus its mine output over the short-run and long-run months of
         the short and long run, against the ``baseline`` scenario over the same months:
@@ -245,28 +280,35 @@ def imf_cut_experiment(spec: ImfCut = ImfCut(), seed=0,
     ex = china_base_exports(seed)
     bts, names, k0 = _baseline(spec, seed, k0_months(spec) + spec.long_to)
     base = base_supply(spec, seed, bts)
-    windows = {"short": (k0, k0 + spec.short_months - 1),
-               "long": (k0 + spec.long_from - 1, k0 + spec.long_to - 1)}
+    windows = {
+        "short": (k0, k0 + spec.short_months - 1),
+        "long": (k0 + spec.long_from - 1, k0 + spec.long_to - 1),
+    }
     rows = []
     for variant in variants:
         out = {}
-        for run, speed, months in (("short", spec.short_substitution_speed,
-                                    k0 + spec.short_months),
-                                   ("long", 1.0, k0 + spec.long_to)):
+        for run, speed, months in (
+            ("short", spec.short_substitution_speed, k0 + spec.short_months),
+            ("long", 1.0, k0 + spec.long_to),
+        ):
             sc = imf_cut_scenario(spec, ex, speed, variant, base)
             m = RareEarthModel(sc, seed=seed, months=months)
             m.run()
             out[run] = m.timeseries()
         ts = out["short"]
-        exs = ts[(ts["metric"] == "china_exports") & (ts["step"] >= k0)
-                 & (ts["step"] < k0 + spec.short_months)]
+        exs = ts[
+            (ts["metric"] == "china_exports")
+            & (ts["step"] >= k0)
+            & (ts["step"] < k0 + spec.short_months)
+        ]
         cn_cut = 1.0 - float(exs["value"].sum()) / max(spec.short_months, 1) * 12.0 / ex
         for r, imf in IMF_SHORT_RUN_GDP_LOSS.items():
             vals = {}
-            for key, run, (a, b) in (("short", "short", (0, spec.short_months - 1)),
-                                     ("half", "short", (spec.short_months // 2,
-                                                        spec.short_months - 1)),
-                                     ("long", "long", (spec.long_from - 1, spec.long_to - 1))):
+            for key, run, (a, b) in (
+                ("short", "short", (0, spec.short_months - 1)),
+                ("half", "short", (spec.short_months // 2, spec.short_months - 1)),
+                ("long", "long", (spec.long_from - 1, spec.long_to - 1)),
+            ):
                 t = out[run]
                 s = t[(t["metric"] == "value_added_lost_pct_gdp") & (t["region"] == r)]
                 s = s[(s["step"] >= k0 + a) & (s["step"] <= k0 + b)]["value"]
@@ -277,15 +319,24 @@ def imf_cut_experiment(spec: ImfCut = ImfCut(), seed=0,
                 now = sum(supply_of(out[run], names, r, a, b))
                 was = sum(supply_of(bts, names, r, a, b))
                 cut[run] = 1.0 - now / was if was > 0 else float("nan")
-            rows.append({
-                "variant": variant, "region": r, "short_run_pct_gdp": vals["short"],
-                "second_half_pct_gdp": vals["half"],
-                "long_run_pct_gdp": vals["long"], "imf_short_run_pct_gdp": imf,
-                "ratio": ratio, "within_factor_2": bool(0.5 <= ratio <= 2.0),
-                "long_over_short": (vals["long"] / vals["short"] if vals["short"] > 0
-                                    else float("nan")),
-                "supply_cut": cut["short"], "supply_cut_long": cut["long"],
-                "china_exports_cut": cn_cut})
+            rows.append(
+                {
+                    "variant": variant,
+                    "region": r,
+                    "short_run_pct_gdp": vals["short"],
+                    "second_half_pct_gdp": vals["half"],
+                    "long_run_pct_gdp": vals["long"],
+                    "imf_short_run_pct_gdp": imf,
+                    "ratio": ratio,
+                    "within_factor_2": bool(0.5 <= ratio <= 2.0),
+                    "long_over_short": (
+                        vals["long"] / vals["short"] if vals["short"] > 0 else float("nan")
+                    ),
+                    "supply_cut": cut["short"],
+                    "supply_cut_long": cut["long"],
+                    "china_exports_cut": cn_cut,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -304,34 +355,46 @@ def imf_cut_markdown(df: pd.DataFrame, spec: ImfCut = ImfCut()) -> str:
             f"{spec.date} each of JP, US and EU may import {1 - spec.cut:.0%} of its "
             f"base-year (2024) imports of {', '.join(spec.goods)} from all other regions "
             "(`import_quota`, split over the goods by base-year imports), and the US mines "
-            f"{1 - spec.cut:.0%} of its 2024 output (`production_quota`)."),
+            f"{1 - spec.cut:.0%} of its 2024 output (`production_quota`)."
+        ),
         "china_exports": (
             f"**China's exports only.** From {spec.date} China's exports of oxides and "
             f"magnets are held to {1 - spec.cut:.0%} of their base-year level (export "
             "quota, split by base-year exports); other origins, stocks and rerouting may "
-            "fill the gap."),
+            "fill the gap."
+        ),
     }
     lines = [
-        "## GDP effect of an 80% cut in rare-earth supply (IMF WP 2026/073)", "",
-        ("Model: mean of `value_added_lost_pct_gdp` (value added lost, direct and through "
-         "the domestic supply chain, % of GDP at an annual rate) over the first "
-         f"{spec.short_months} months of the cut with substitution limited "
-         f"(`substitution_speed` {spec.short_substitution_speed}), and over months "
-         f"{spec.long_from}-{spec.long_to} with the default speed. Supply cut: the region's "
-         "imports of the cut goods from all origins plus its mine output against the "
-         "baseline over the same months. IMF (abstract of the paper): production-network "
-         "model, 80% reduction in each economy's REE supply, low short-run elasticities "
-         "(Japan 1.8, US 1.5, Germany 1.2% of GDP; negligible at longer-run elasticities). "
-         "The EU row stands in for Germany. One seed."), ""]
+        "## GDP effect of an 80% cut in rare-earth supply (IMF WP 2026/073)",
+        "",
+        (
+            "Model: mean of `value_added_lost_pct_gdp` (value added lost, direct and through "
+            "the domestic supply chain, % of GDP at an annual rate) over the first "
+            f"{spec.short_months} months of the cut with substitution limited "
+            f"(`substitution_speed` {spec.short_substitution_speed}), and over months "
+            f"{spec.long_from}-{spec.long_to} with the default speed. Supply cut: the region's "
+            "imports of the cut goods from all origins plus its mine output against the "
+            "baseline over the same months. IMF (abstract of the paper): production-network "
+            "model, 80% reduction in each economy's REE supply, low short-run elasticities "
+            "(Japan 1.8, US 1.5, Germany 1.2% of GDP; negligible at longer-run elasticities). "
+            "The EU row stands in for Germany. One seed."
+        ),
+        "",
+    ]
     verdicts = []
     for variant in [v for v in IMF_VARIANTS if v in set(df["variant"])]:
         d = df[df["variant"] == variant]
-        lines += [what[variant], "",
-                  ("| region | model short run (% GDP) | months "
-                   f"{spec.short_months // 2 + 1}-{spec.short_months} (% GDP) | model long run "
-                   "(% GDP) | long / short | IMF short run (% GDP) | model / IMF | within x2 | "
-                   "supply cut, first year | supply cut, long run |"),
-                  "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+        lines += [
+            what[variant],
+            "",
+            (
+                "| region | model short run (% GDP) | months "
+                f"{spec.short_months // 2 + 1}-{spec.short_months} (% GDP) | model long run "
+                "(% GDP) | long / short | IMF short run (% GDP) | model / IMF | within x2 | "
+                "supply cut, first year | supply cut, long run |"
+            ),
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        ]
         for _, r in d.iterrows():
             lines.append(
                 f"| {r['region']} | {r['short_run_pct_gdp']:.3f} | "
@@ -340,36 +403,49 @@ def imf_cut_markdown(df: pd.DataFrame, spec: ImfCut = ImfCut()) -> str:
                 f"{r['imf_short_run_pct_gdp']:.1f} | {r['ratio']:.3f} | "
                 f"{'yes' if r['within_factor_2'] else 'no'} | "
                 f"{r.get('supply_cut', float('nan')):.0%} | "
-                f"{r.get('supply_cut_long', float('nan')):.0%} |")
+                f"{r.get('supply_cut_long', float('nan')):.0%} |"
+            )
         rm, ri = _ranking(d, "short_run_pct_gdp"), _ranking(d, "imf_short_run_pct_gdp")
         smaller = bool((d["long_run_pct_gdp"] < 0.5 * d["short_run_pct_gdp"]).all())
-        lines += ["", (f"Ranking, model: {' > '.join(rm)}; IMF: {' > '.join(ri)} "
-                       f"({'same' if rm == ri else 'different'}). Realised cut of China's "
-                       f"oxide and magnet exports in the first year: "
-                       f"{float(d['china_exports_cut'].iloc[0]):.0%}. Long run much smaller "
-                       f"than short run (below half) in every region: "
-                       f"{'yes' if smaller else 'no'}."), ""]
+        lines += [
+            "",
+            (
+                f"Ranking, model: {' > '.join(rm)}; IMF: {' > '.join(ri)} "
+                f"({'same' if rm == ri else 'different'}). Realised cut of China's "
+                f"oxide and magnet exports in the first year: "
+                f"{float(d['china_exports_cut'].iloc[0]):.0%}. Long run much smaller "
+                f"than short run (below half) in every region: "
+                f"{'yes' if smaller else 'no'}."
+            ),
+            "",
+        ]
         verdicts.append(bool(d["within_factor_2"].all()) and rm == ri and smaller)
     if not all(verdicts):
         lines += [
-            ("Why the model misses (docs/calibration.md, \"IMF comparison\"): (1) value "
-             "added lost counts only end products that cannot be made for want of magnets "
-             "or oxides, plus their domestic suppliers (Type-I, backward linkages); the "
-             "paper's network-adjusted value-added shares also carry forward linkages and "
-             "the whole REE-using economy of its input-output table, and rare earths "
-             "embedded in imported motors, vehicles and electronics are outside the model, "
-             "so the US, which buys many of its magnets inside imported goods, loses least; "
-             "(2) losses of non-magnet users are valued at oxide prices; (3) inventories absorb "
-             "the first months: under the all-origins cut Japan loses nothing for about "
-             "half a year, then about 1% of GDP a year (the months 7-12 column), so the "
-             "12-month mean halves the loss the paper's static model gives at once; (4) in the long run the model's quota "
-             "is a fixed tonnage while demand grows, so the cut deepens against the "
-             "baseline (supply cut columns), and substitution (thrifting, design change) only lowers rare-earth "
-             "intensity per product, with no reallocation of inputs across sectors, which "
-             "is what makes the paper's long-run losses negligible; (5) the EU row is the "
-             "whole EU (GDP 4.2 times Germany's in abm/data/gdp.csv), so its share of GDP is "
-             "diluted; (6) the value-added shares and multipliers are recalled OECD figures, "
-             "not yet read from the ICIO tables (abm/data/SOURCES.md); (7) the China-only "
-             "variant cuts China's exports, not each economy's supply: other origins and "
-             "re-routing fill part of the gap."), ""]
+            (
+                'Why the model misses (docs/calibration.md, "IMF comparison"): (1) value '
+                "added lost counts only end products that cannot be made for want of magnets "
+                "or oxides, plus their domestic suppliers (Type-I, backward linkages); the "
+                "paper's network-adjusted value-added shares also carry forward linkages and "
+                "the whole REE-using economy of its input-output table, and rare earths "
+                "embedded in imported motors, vehicles and electronics are outside the model, "
+                "so the US, which buys many of its magnets inside imported goods, loses least; "
+                "(2) losses of non-magnet users are valued at oxide prices; (3) inventories absorb "
+                "the first months: under the all-origins cut Japan loses nothing for about "
+                "half a year, then about 1% of GDP a year (the months 7-12 column), so the "
+                "12-month mean halves the loss the paper's static model gives at once; (4) in "
+                "the long run the model's quota "
+                "is a fixed tonnage while demand grows, so the cut deepens against the "
+                "baseline (supply cut columns), and substitution (thrifting, design change) "
+                "only lowers rare-earth "
+                "intensity per product, with no reallocation of inputs across sectors, which "
+                "is what makes the paper's long-run losses negligible; (5) the EU row is the "
+                "whole EU (GDP 4.2 times Germany's in abm/data/gdp.csv), so its share of GDP is "
+                "diluted; (6) the value-added shares and multipliers are recalled OECD figures, "
+                "not yet read from the ICIO tables (abm/data/SOURCES.md); (7) the China-only "
+                "variant cuts China's exports, not each economy's supply: other origins and "
+                "re-routing fill part of the gap."
+            ),
+            "",
+        ]
     return "\n".join(lines)

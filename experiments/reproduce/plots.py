@@ -13,8 +13,16 @@ from experiments.reproduce.series import REGIONS_DECOUPLING
 from experiments.reproduce.variants import DECOUPLING_SCENARIOS, VARIANTS, _measure_ids
 
 
-def _band_lines(ax, series: pd.DataFrame, variant: str, key: str, label: str, color=None,
-                scale: float = 1.0, relative_to_year: int | None = None):
+def _band_lines(
+    ax,
+    series: pd.DataFrame,
+    variant: str,
+    key: str,
+    label: str,
+    color=None,
+    scale: float = 1.0,
+    relative_to_year: int | None = None,
+):
     s = series[(series["variant"] == variant) & (series["series"] == key)]
     if s.empty:
         return None
@@ -25,7 +33,7 @@ def _band_lines(ax, series: pd.DataFrame, variant: str, key: str, label: str, co
     piv = piv * scale
     med = piv.median(axis=1)
     lo, hi = piv.quantile(0.05, axis=1), piv.quantile(0.95, axis=1)
-    line, = ax.plot(med.index, med.values, label=label, color=color, lw=1.6)
+    (line,) = ax.plot(med.index, med.values, label=label, color=color, lw=1.6)
     ax.fill_between(med.index, lo.values, hi.values, color=line.get_color(), alpha=0.2, lw=0)
     return line
 
@@ -33,6 +41,7 @@ def _band_lines(ax, series: pd.DataFrame, variant: str, key: str, label: str, co
 def figures(series: pd.DataFrame, folder: Path) -> list[Path]:
     """Write the paper figures (PNG and SVG; median line and 5-95% band over seeds)."""
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -60,19 +69,24 @@ def figures(series: pd.DataFrame, folder: Path) -> list[Path]:
     # 1. the 2010-11 price spike
     if "embargo-2010" in have:
         fig, axes = plt.subplots(1, 2, figsize=(12, 4.2), sharey=True)
-        for ax, good, name in zip(axes, ("ox_Dy", "ox_Nd"), ("Dy oxide", "Nd oxide")):
-            for v, c in (("embargo-2010", "C3"), ("embargo-2010/no-halt", "C1"),
-                         ("embargo-2010/no-quotas", "C0")):
-                _band_lines(ax, series, v, f"price_row:{good}", VARIANTS[v].label, c,
-                            relative_to_year=2009)
+        for ax, good, name in zip(axes, ("ox_Dy", "ox_Nd"), ("Dy oxide", "Nd oxide"), strict=False):
+            for v, c in (
+                ("embargo-2010", "C3"),
+                ("embargo-2010/no-halt", "C1"),
+                ("embargo-2010/no-quotas", "C0"),
+            ):
+                _band_lines(
+                    ax, series, v, f"price_row:{good}", VARIANTS[v].label, c, relative_to_year=2009
+                )
             ax.axhspan(8, 30, color="green", alpha=0.07, label="target 8-30x")
             mark(ax, "embargo-2010", ["cn_quota_2010", "cn_halt_japan_2010"])
             ax.set_yscale("log")
             ax.set_title(f"{name} price outside China / 2009 mean")
             ax.set_ylabel("multiple of 2009 level")
             ax.legend(fontsize=8)
-        fig.suptitle(f"2010-11 episode ({note}); dotted: July 2010 quota cut, halt to Japan",
-                     fontsize=9)
+        fig.suptitle(
+            f"2010-11 episode ({note}); dotted: July 2010 quota cut, halt to Japan", fontsize=9
+        )
         save(fig, "fig1_2010_price_spike")
         # 2. adaptation: demand removed and non-China supply
         fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
@@ -82,8 +96,9 @@ def figures(series: pd.DataFrame, folder: Path) -> list[Path]:
         axes[0].set_ylabel("% of magnet-REE demand")
         axes[0].legend(fontsize=8)
         for v, c in (("embargo-2010", "C3"), ("embargo-2010/no-quotas", "C0")):
-            s = series[(series["variant"] == v)
-                       & series["series"].isin(["mine:world", "mine:nonCN"])]
+            s = series[
+                (series["variant"] == v) & series["series"].isin(["mine:world", "mine:nonCN"])
+            ]
             if s.empty:
                 continue
             piv = s.pivot_table(index=["date", "rep"], columns="series", values="value")
@@ -103,14 +118,16 @@ def figures(series: pd.DataFrame, folder: Path) -> list[Path]:
         sub = series[pd.to_datetime(series["date"]) < pd.Timestamp("2027-01-01")]
         for v, c in (("controls-2025", "C3"), ("no-controls", "C0")):
             _band_lines(ax, sub, v, "cn_magnet_exports", VARIANTS[v].label, c)
-        mark(ax, "controls-2025",
-             ["cn_licences_apr2025", "london_framework", "cn_general_licences"])
+        mark(
+            ax, "controls-2025", ["cn_licences_apr2025", "london_framework", "cn_general_licences"]
+        )
         ax.set_title("China's magnet exports")
         ax.set_ylabel("t/month")
         ax.set_ylim(bottom=0)
         ax.legend(fontsize=8)
-        fig.suptitle(f"{note}; dotted: 4 Apr 2025 licences, London framework, general licences",
-                     fontsize=9)
+        fig.suptitle(
+            f"{note}; dotted: 4 Apr 2025 licences, London framework, general licences", fontsize=9
+        )
         save(fig, "fig3_2025_magnet_exports")
         # 4. US magnet capacity with and without the floor
         fig, ax = plt.subplots(figsize=(8, 4.2))
@@ -128,7 +145,7 @@ def figures(series: pd.DataFrame, folder: Path) -> list[Path]:
     dec_v = [v for v in DECOUPLING_SCENARIOS if v in have]
     if dec_v:
         fig, axes = plt.subplots(2, 2, figsize=(12, 8), sharex=True, sharey=True)
-        for ax, r in zip(axes.ravel(), REGIONS_DECOUPLING):
+        for ax, r in zip(axes.ravel(), REGIONS_DECOUPLING, strict=False):
             for i, v in enumerate(dec_v):
                 s = series[(series["variant"] == v) & (series["series"] == f"china_content:{r}")]
                 s = s.assign(date=pd.to_datetime(s["date"]))
@@ -145,8 +162,9 @@ def figures(series: pd.DataFrame, folder: Path) -> list[Path]:
         save(fig, "fig5_decoupling")
         # 6. prices by scenario
         fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
-        for ax, key, name in zip(axes, ("price_row:NdPr", "price_row:ox_Dy"),
-                                 ("NdPr oxide", "Dy oxide")):
+        for ax, key, name in zip(
+            axes, ("price_row:NdPr", "price_row:ox_Dy"), ("NdPr oxide", "Dy oxide"), strict=False
+        ):
             for i, v in enumerate(dec_v):
                 _band_lines(ax, series, v, key, v, f"C{i}")
             ax.set_title(f"{name} price outside China")
@@ -156,4 +174,3 @@ def figures(series: pd.DataFrame, folder: Path) -> list[Path]:
         fig.suptitle(note, fontsize=9)
         save(fig, "fig6_scenario_prices")
     return files
-

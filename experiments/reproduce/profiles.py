@@ -24,13 +24,23 @@ class Profile:
 
 
 PROFILES: dict[str, Profile] = {
-    # --quick: every target and figure on shorter horizons and 5 seeds (about 6-12 minutes on 2 shared cores)
-    "quick": Profile("quick", 5, {
-        "embargo-2010": 60, "embargo-2010/no-quotas": 60,                # 2009-01..2013-12
-        "controls-2025": 84, "controls-2025/no-floor": 72, "no-controls": 84,   # to 2030-12/2029-12
-        "baseline": 84, "escalation-2026": 84, "allied-response": 84,
-        "substitution-recycling": 84}),
+    # --quick: every target and figure on shorter horizons and 5 seeds (about 6-12 minutes
+    # on 2 shared cores)
+    "quick": Profile(
+        "quick",
+        5,
+        {
+            "embargo-2010": 60,
+            "embargo-2010/no-quotas": 60,  # 2009-01..2013-12
+            "controls-2025": 84,
+            "controls-2025/no-floor": 72,
+            "no-controls": 84,  # to 2030-12/2029-12
+            "baseline": 84,
+            "escalation-2026": 84,
+            "allied-response": 84,
+            "substitution-recycling": 84,
+        },
+    ),
     # the paper: full horizons, 20 seeds, and the extra counterfactual of the halt to Japan
     "full": Profile("full", 20, {name: None for name in VARIANTS}),
 }
-

@@ -9,19 +9,32 @@ from abm.scenario import load_scenario
 def _measure_value(m) -> str:
     k = m.kind
     if k == "tariff":
-        return (f"{m.rate:.0%} on {', '.join(m.targets)}" + (" (added)" if m.mode == "add" else "")
-                + ("" if m.goods == ["all"] else f"; {', '.join(m.goods)}"))
+        return (
+            f"{m.rate:.0%} on {', '.join(m.targets)}"
+            + (" (added)" if m.mode == "add" else "")
+            + ("" if m.goods == ["all"] else f"; {', '.join(m.goods)}")
+        )
     if k == "export_duty":
         return f"{m.rate:.0%} on {', '.join(m.goods)}"
     if k == "export_licence":
         appr = ", ".join(f"{d} {p:g}" for d, p in m.approval.items())
         extra = "; 0.1% extraterritorial rule" if m.extraterritorial else ""
-        rev = ("; review " + ", ".join(f"{d} {r:g} months" for d, r in m.review_months.items())
-               if m.review_months else "")
-        forms = ("" if list(m.forms) == ["concentrates", "oxides", "magnets"]
-                 else f" ({', '.join(m.forms)})")
-        return (f"{', '.join(m.elements)}{forms}; approval {appr}" + rev
-                + ("; defense end use denied" if m.defense_denial else "") + extra)
+        rev = (
+            "; review " + ", ".join(f"{d} {r:g} months" for d, r in m.review_months.items())
+            if m.review_months
+            else ""
+        )
+        forms = (
+            ""
+            if list(m.forms) == ["concentrates", "oxides", "magnets"]
+            else f" ({', '.join(m.forms)})"
+        )
+        return (
+            f"{', '.join(m.elements)}{forms}; approval {appr}"
+            + rev
+            + ("; defense end use denied" if m.defense_denial else "")
+            + extra
+        )
     if k == "licence_policy":
         parts = []
         if m.elements is not None:
@@ -33,8 +46,9 @@ def _measure_value(m) -> str:
         if m.approval:
             parts.append("approval " + ", ".join(f"{d} {p:g}" for d, p in m.approval.items()))
         if m.review_months:
-            parts.append("review " + ", ".join(f"{d} {r:g} months"
-                                               for d, r in m.review_months.items()))
+            parts.append(
+                "review " + ", ".join(f"{d} {r:g} months" for d, r in m.review_months.items())
+            )
         return "; ".join(parts)
     if k == "export_quota":
         return f"{m.tonnes_per_year:,.0f} t/yr of {', '.join(m.goods)}"
@@ -47,11 +61,14 @@ def _measure_value(m) -> str:
     if k == "suspension":
         return f"suspends `{m.target_id}`"
     if k == "price_floor":
-        return (f"${m.floor_usd_kg:g}/kg on {', '.join(m.goods)}; offtake {m.offtake_share:.0%} "
-                "of magnet output")
+        return (
+            f"${m.floor_usd_kg:g}/kg on {', '.join(m.goods)}; offtake {m.offtake_share:.0%} "
+            "of magnet output"
+        )
     if k == "subsidy":
-        return (f"capex {m.capex_share:.0%} ({', '.join(m.stages)}); lead times "
-                f"x{m.lead_time_factor:g}")
+        return (
+            f"capex {m.capex_share:.0%} ({', '.join(m.stages)}); lead times x{m.lead_time_factor:g}"
+        )
     if k == "stockpile":
         return f"{m.target_months:g} months of use of {', '.join(m.goods)}"
     if k == "sourcing_rule":
@@ -65,14 +82,23 @@ def scenario_events_markdown(name: str, relative_to: str | None = None) -> str:
     that scenario's measure of the same id are listed (docs/scenarios.md)."""
     sc = load_scenario(name)
     base = {m.id: m for m in load_scenario(relative_to).measures} if relative_to else {}
-    lines = ["| date | end | id | kind | actor | value | event | source |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    lines = [
+        "| date | end | id | kind | actor | value | event | source |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
     for m in sc.measures:
         if relative_to and m.id in base and base[m.id] == m:
             continue
         actor = getattr(m, "actor", "")
-        cells = [m.date, m.end or "", f"`{m.id}`" if m.id else "", m.kind, actor,
-                 _measure_value(m), m.label, m.source]
+        cells = [
+            m.date,
+            m.end or "",
+            f"`{m.id}`" if m.id else "",
+            m.kind,
+            actor,
+            _measure_value(m),
+            m.label,
+            m.source,
+        ]
         lines.append("| " + " | ".join(str(c).replace("|", "/") for c in cells) + " |")
     return "\n".join(lines) + "\n"
-

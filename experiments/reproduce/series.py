@@ -45,22 +45,27 @@ def demand_removed_share(model) -> float:
 def _adaptation_state(model) -> dict[str, float]:
     from agents import OEM, MagnetMaker, NonMagnetUser
 
-    oems = [a for cls, grp in model.agents_by_type.items()
-            if issubclass(cls, OEM) and not issubclass(cls, NonMagnetUser) for a in grp]
+    oems = [
+        a
+        for cls, grp in model.agents_by_type.items()
+        if issubclass(cls, OEM) and not issubclass(cls, NonMagnetUser)
+        for a in grp
+    ]
     w = np.array([max(a.plan_units, 0.0) * sum(a.recipe0.values()) for a in oems])
     w = w / w.sum() if w.sum() > 0 else np.full(len(oems), 1 / max(len(oems), 1))
     makers = [a for a in model.agents_by_type.get(MagnetMaker, []) if a.capacity > 0]
     cap = sum(a.capacity for a in makers)
     return {
         "demand_removed": demand_removed_share(model),
-        "sub_share": float(sum(wi * a.sub_share for wi, a in zip(w, oems))),
-        "dy_free_share": float(sum(wi * a.dy_free_share for wi, a in zip(w, oems))),
+        "sub_share": float(sum(wi * a.sub_share for wi, a in zip(w, oems, strict=False))),
+        "dy_free_share": float(sum(wi * a.dy_free_share for wi, a in zip(w, oems, strict=False))),
         "hre_factor": sum(a.capacity * a.hre_factor for a in makers) / cap if cap else 1.0,
     }
 
 
-def recorded(ts: pd.DataFrame, metric: str, good: str | None = None,
-             region: str | None = None) -> pd.Series:
+def recorded(
+    ts: pd.DataFrame, metric: str, good: str | None = None, region: str | None = None
+) -> pd.Series:
     """The rows of ``metric`` (and ``good``, ``region`` when given) of a run's tidy table
     (:meth:`abm.model.RareEarthModel.timeseries`) as a Series of values indexed by date, in
     the metric's recorded unit."""
@@ -109,15 +114,23 @@ def series_from_model(model, adaptation: pd.DataFrame | None = None) -> pd.DataF
     out["mine:nonCN"] = prod[prod["region"] != "CN"].groupby("date")["value"].sum()
     out["lost_output:oem"] = recorded(ts, "lost_output_civil_magnet", region="World")
     frame = pd.DataFrame({k: v.reindex(dates) for k, v in out.items()}, index=dates)
-    for k in ("cn_magnet_exports", "cn_oxide_exports", "mine:nonCN", "lost_output:oem",
-              "capacity:mining:US", "capacity:separation:US", "capacity:magnets:US"):
+    for k in (
+        "cn_magnet_exports",
+        "cn_oxide_exports",
+        "mine:nonCN",
+        "lost_output:oem",
+        "capacity:mining:US",
+        "capacity:separation:US",
+        "capacity:magnets:US",
+    ):
         frame[k] = frame[k].fillna(0.0)
     if adaptation is not None:
-        frame = frame.join(adaptation.set_axis(dates[:len(adaptation)]))
+        frame = frame.join(adaptation.set_axis(dates[: len(adaptation)]))
     frame.index.name = "date"
     return frame
 
 
 def _wide(series: pd.DataFrame) -> pd.DataFrame:
-    return series.pivot_table(index="date", columns="series", values="value", aggfunc="first",
-                              dropna=False)
+    return series.pivot_table(
+        index="date", columns="series", values="value", aggfunc="first", dropna=False
+    )

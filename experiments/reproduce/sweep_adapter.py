@@ -11,14 +11,22 @@ from experiments.reproduce.targets import TARGETS
 from experiments.reproduce.variants import _measure_ids
 
 #: targets computable from one run, by the scenario whose run they read
-SINGLE_RUN_TARGETS = {"embargo-2010": ("dy_peak_multiple", "nd_peak_multiple", "dy_peak_lag",
-                                       "nd_peak_lag", "substitution_rate_at_peak",
-                                       "non_china_mine_ramp"),
-                      "controls-2025": ("cn_magnet_export_fall", "us_magnet_capacity_2029")}
+SINGLE_RUN_TARGETS = {
+    "embargo-2010": (
+        "dy_peak_multiple",
+        "nd_peak_multiple",
+        "dy_peak_lag",
+        "nd_peak_lag",
+        "substitution_rate_at_peak",
+        "non_china_mine_ramp",
+    ),
+    "controls-2025": ("cn_magnet_export_fall", "us_magnet_capacity_2029"),
+}
 
 
-def sweep_evaluate(scenario, *, overrides=None, seed=0, months=None, outcomes=None,
-                   keep_timeseries=False) -> tuple[dict[str, float], pd.DataFrame | None]:
+def sweep_evaluate(
+    scenario, *, overrides=None, seed=0, months=None, outcomes=None, keep_timeseries=False
+) -> tuple[dict[str, float], pd.DataFrame | None]:
     """Sweep adapter: the single-run reproduction targets of one run, for calibration sweeps
     with the sweep framework (``model = "experiments.reproduce:sweep_evaluate"``, scenario
     ``embargo-2010`` or ``controls-2025``; same signature as :func:`abm.outcomes.evaluate`).
@@ -38,8 +46,13 @@ def sweep_evaluate(scenario, *, overrides=None, seed=0, months=None, outcomes=No
     if unknown:
         raise KeyError(f"unknown outcome(s) {unknown}; known: {sorted(sweep_evaluate.OUTCOMES)}")
     ids = _measure_ids(sc)
-    episode = ("embargo-2010" if "cn_quota_2010" in ids else
-               "controls-2025" if "cn_licences_apr2025" in ids else None)
+    episode = (
+        "embargo-2010"
+        if "cn_quota_2010" in ids
+        else "controls-2025"
+        if "cn_licences_apr2025" in ids
+        else None
+    )
     run = _simulate(sc, seed, months)
     by_id = {t.id: t for t in TARGETS}
     values = {}
@@ -54,12 +67,16 @@ def sweep_evaluate(scenario, *, overrides=None, seed=0, months=None, outcomes=No
     return values, (run["wide"] if keep_timeseries else None)
 
 
-sweep_evaluate.OUTCOMES = {t.id: f"{t.title} (tolerance {t.lo:g}-{t.hi:g}) [{t.unit}]"
-                           for t in TARGETS if any(t.id in v for v in SINGLE_RUN_TARGETS.values())}
+sweep_evaluate.OUTCOMES = {
+    t.id: f"{t.title} (tolerance {t.lo:g}-{t.hi:g}) [{t.unit}]"
+    for t in TARGETS
+    if any(t.id in v for v in SINGLE_RUN_TARGETS.values())
+}
 
 
 def _parameter_space():
     from abm.scenario import parameter_space
+
     return parameter_space()
 
 

@@ -23,8 +23,9 @@ from experiments.reproduce.variants import DECOUPLING_SCENARIOS, VARIANTS
 
 def _band(values: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     g = values.groupby(by)["value"]
-    return pd.DataFrame({"median": g.median(), "p5": g.quantile(0.05), "p95": g.quantile(0.95),
-                         "n": g.count()}).reset_index()
+    return pd.DataFrame(
+        {"median": g.median(), "p5": g.quantile(0.05), "p95": g.quantile(0.95), "n": g.count()}
+    ).reset_index()
 
 
 def decoupling_table(series: pd.DataFrame) -> pd.DataFrame:
@@ -33,8 +34,10 @@ def decoupling_table(series: pd.DataFrame) -> pd.DataFrame:
     Annual mean per replicate, then median and 5-95% band over replicates, for every
     decoupling scenario that ran. Columns: ``scenario, region, year, median, p5, p95, n``.
     """
-    s = series[series["variant"].isin(DECOUPLING_SCENARIOS)
-               & series["series"].str.startswith("china_content:")].copy()
+    s = series[
+        series["variant"].isin(DECOUPLING_SCENARIOS)
+        & series["series"].str.startswith("china_content:")
+    ].copy()
     if s.empty:
         return pd.DataFrame(columns=["scenario", "region", "year", "median", "p5", "p95", "n"])
     s["region"] = s["series"].str.split(":").str[1]
@@ -49,12 +52,14 @@ def decoupling_table(series: pd.DataFrame) -> pd.DataFrame:
 def scenario_summary(series: pd.DataFrame) -> pd.DataFrame:
     """Headline numbers per variant (median over replicates, 5-95% band in brackets)."""
     rows = []
-    defs = [("peak NdPr price outside China (USD/kg)", "price_row:NdPr", "max"),
-            ("peak Dy oxide price outside China (USD/kg)", "price_row:ox_Dy", "max"),
-            ("lowest China magnet exports (t/month)", "cn_magnet_exports", "min"),
-            ("cumulative OEM lost output (USD bn)", "lost_output:oem", "sum_bn"),
-            ("magnet capacity outside China, last month (t/yr)", "capacity:magnets:nonCN", "last"),
-            ("US magnet capacity, last month (t/yr)", "capacity:magnets:US", "last")]
+    defs = [
+        ("peak NdPr price outside China (USD/kg)", "price_row:NdPr", "max"),
+        ("peak Dy oxide price outside China (USD/kg)", "price_row:ox_Dy", "max"),
+        ("lowest China magnet exports (t/month)", "cn_magnet_exports", "min"),
+        ("cumulative OEM lost output (USD bn)", "lost_output:oem", "sum_bn"),
+        ("magnet capacity outside China, last month (t/yr)", "capacity:magnets:nonCN", "last"),
+        ("US magnet capacity, last month (t/yr)", "capacity:magnets:US", "last"),
+    ]
     for variant, g in series.groupby("variant", sort=False):
         row = {"variant": variant}
         for label, key, how in defs:
@@ -62,8 +67,12 @@ def scenario_summary(series: pd.DataFrame) -> pd.DataFrame:
             if s.empty:
                 continue
             per = s.groupby("rep")["value"]
-            v = {"max": per.max(), "min": per.min(), "sum_bn": per.sum() / 1e9,
-                 "last": s.sort_values("date").groupby("rep")["value"].last()}[how]
+            v = {
+                "max": per.max(),
+                "min": per.min(),
+                "sum_bn": per.sum() / 1e9,
+                "last": s.sort_values("date").groupby("rep")["value"].last(),
+            }[how]
             row[label] = f"{v.median():,.1f} [{v.quantile(0.05):,.1f}-{v.quantile(0.95):,.1f}]"
         row["months"] = int(g["date"].nunique())
         row["seeds"] = int(g["rep"].nunique())
@@ -98,18 +107,42 @@ def mechanism_table(results: Sequence[dict]) -> pd.DataFrame:
 
     rows = []
     specs = [
-        ("Nd oxide peak / 2009 (x)", _price_peak_multiple("ox_Nd"), "embargo-2010",
-         ["embargo-2010/no-quotas", "embargo-2010/no-halt"]),
-        ("Dy oxide peak / 2009 (x)", _price_peak_multiple("ox_Dy"), "embargo-2010",
-         ["embargo-2010/no-quotas", "embargo-2010/no-halt"]),
-        ("demand removed per year at the peak (share)", _removal_rate_at_peak, "embargo-2010",
-         ["embargo-2010/no-quotas"]),
-        ("non-China mine ramp 2011-13 (pp/yr)", _non_china_ramp, "embargo-2010",
-         ["embargo-2010/no-quotas"]),
-        ("China magnet export fall 1-2 months after the licences (share)", _export_fall,
-         "controls-2025", ["no-controls"]),
-        ("US magnet capacity 2029 (t/yr)", _us_capacity_2029("controls-2025"), "controls-2025",
-         ["controls-2025/no-floor"]),
+        (
+            "Nd oxide peak / 2009 (x)",
+            _price_peak_multiple("ox_Nd"),
+            "embargo-2010",
+            ["embargo-2010/no-quotas", "embargo-2010/no-halt"],
+        ),
+        (
+            "Dy oxide peak / 2009 (x)",
+            _price_peak_multiple("ox_Dy"),
+            "embargo-2010",
+            ["embargo-2010/no-quotas", "embargo-2010/no-halt"],
+        ),
+        (
+            "demand removed per year at the peak (share)",
+            _removal_rate_at_peak,
+            "embargo-2010",
+            ["embargo-2010/no-quotas"],
+        ),
+        (
+            "non-China mine ramp 2011-13 (pp/yr)",
+            _non_china_ramp,
+            "embargo-2010",
+            ["embargo-2010/no-quotas"],
+        ),
+        (
+            "China magnet export fall 1-2 months after the licences (share)",
+            _export_fall,
+            "controls-2025",
+            ["no-controls"],
+        ),
+        (
+            "US magnet capacity 2029 (t/yr)",
+            _us_capacity_2029("controls-2025"),
+            "controls-2025",
+            ["controls-2025/no-floor"],
+        ),
     ]
     for label, fn, base, cfs in specs:
         v0, n0 = med(fn, {base: base})
@@ -117,11 +150,27 @@ def mechanism_table(results: Sequence[dict]) -> pd.DataFrame:
             v1, n1 = med(fn, {base: cf})
             if n0 == 0 or n1 == 0:
                 continue
-            rows.append({"quantity": label, "episode": base, "episode_median": v0,
-                         "counterfactual": cf, "counterfactual_median": v1,
-                         "seeds": min(n0, n1)})
-    return pd.DataFrame(rows, columns=["quantity", "episode", "episode_median", "counterfactual",
-                                       "counterfactual_median", "seeds"])
+            rows.append(
+                {
+                    "quantity": label,
+                    "episode": base,
+                    "episode_median": v0,
+                    "counterfactual": cf,
+                    "counterfactual_median": v1,
+                    "seeds": min(n0, n1),
+                }
+            )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "quantity",
+            "episode",
+            "episode_median",
+            "counterfactual",
+            "counterfactual_median",
+            "seeds",
+        ],
+    )
 
 
 def _fmt(v, fmt="{:.2f}") -> str:
@@ -136,8 +185,10 @@ def _fmt(v, fmt="{:.2f}") -> str:
 def _markdown(df: pd.DataFrame, floatfmt: str = "{:,.3g}") -> str:
     """A GitHub Markdown table of ``df`` (no tabulate dependency)."""
     cols = list(df.columns)
-    lines = ["| " + " | ".join(str(c) for c in cols) + " |",
-             "| " + " | ".join("---" for _ in cols) + " |"]
+    lines = [
+        "| " + " | ".join(str(c) for c in cols) + " |",
+        "| " + " | ".join("---" for _ in cols) + " |",
+    ]
     for _, r in df.iterrows():
         cells = []
         for c in cols:
@@ -149,8 +200,10 @@ def _markdown(df: pd.DataFrame, floatfmt: str = "{:,.3g}") -> str:
 
 def _targets_markdown(targets: pd.DataFrame) -> str:
     fmts = {t.id: t.fmt for t in TARGETS}
-    lines = ["| episode | target | observed median | 5-95% band | tolerance | result | source |",
-             "| --- | --- | --- | --- | --- | --- | --- |"]
+    lines = [
+        "| episode | target | observed median | 5-95% band | tolerance | result | source |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
     for _, r in targets.iterrows():
         f = fmts.get(r["id"], "{:.2f}")
         band = f"{_fmt(r['p5'], f)} - {_fmt(r['p95'], f)}" if r["n"] else "n/a"
@@ -158,8 +211,10 @@ def _targets_markdown(targets: pd.DataFrame) -> str:
         res = {"PASS": "**PASS**", "FAIL": "**FAIL**"}.get(r["status"], r["status"])
         if r.get("note"):
             res += f" ({r['note']})"
-        lines.append(f"| {r['episode']} | {r['title']} (`{r['id']}`) | {_fmt(r['median'], f)} | "
-                     f"{band} | {tol} | {res} (n={r['n']}) | {r['source']} |")
+        lines.append(
+            f"| {r['episode']} | {r['title']} (`{r['id']}`) | {_fmt(r['median'], f)} | "
+            f"{band} | {tol} | {res} (n={r['n']}) | {r['source']} |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -167,13 +222,16 @@ def _decoupling_markdown(dec: pd.DataFrame, years=(2024, 2026, 2028, 2030, 2035)
     if dec.empty:
         return "No decoupling runs.\n"
     d = dec[dec["year"].isin(years)].copy()
-    d["cell"] = [f"{m:.0%} [{a:.0%}-{b:.0%}]" if np.isfinite(m) else "n/a"
-                 for m, a, b in zip(d["median"], d["p5"], d["p95"])]
-    wide = d.pivot_table(index=["scenario", "region"], columns="year", values="cell",
-                         aggfunc="first").reset_index()
+    d["cell"] = [
+        f"{m:.0%} [{a:.0%}-{b:.0%}]" if np.isfinite(m) else "n/a"
+        for m, a, b in zip(d["median"], d["p5"], d["p95"], strict=False)
+    ]
+    wide = d.pivot_table(
+        index=["scenario", "region"], columns="year", values="cell", aggfunc="first"
+    ).reset_index()
     order = {n: i for i, n in enumerate(DECOUPLING_SCENARIOS)}
-    wide = wide.sort_values(["scenario", "region"], key=lambda c: c.map(order) if c.name ==
-                            "scenario" else c)
+    wide = wide.sort_values(
+        ["scenario", "region"], key=lambda c: c.map(order) if c.name == "scenario" else c
+    )
     wide.columns = [str(c) for c in wide.columns]
     return _markdown(wide.fillna("n/a"))
-

@@ -79,7 +79,7 @@ def _pre_shock(s: pd.Series, year: int) -> float:
     return float(w.mean()) if len(w) else float("nan")
 
 
-PEAK_WINDOW_MONTHS = 36      # the 2010-11 peak is sought from the quota cut to 36 months after
+PEAK_WINDOW_MONTHS = 36  # the 2010-11 peak is sought from the quota cut to 36 months after
 
 
 def _price_peak_multiple(good: str):
@@ -88,6 +88,7 @@ def _price_peak_multiple(good: str):
         cut = _measure_month("embargo-2010", "cn_quota_2010")
         peak, _ = _peak(s, cut, PEAK_WINDOW_MONTHS)
         return peak / _pre_shock(s, 2009)
+
     return f
 
 
@@ -97,6 +98,7 @@ def _price_peak_lag(good: str):
         cut = _measure_month("embargo-2010", "cn_quota_2010")
         _, when = _peak(s, cut, PEAK_WINDOW_MONTHS)
         return float(_months_between(cut, when)) if when is not None else float("nan")
+
     return f
 
 
@@ -138,6 +140,7 @@ def _us_capacity_2029(variant: str):
         s = runs[variant]["capacity:magnets:US"]
         w = s[s.index.year == 2029]
         return float(w.mean()) if len(w) == 12 else float("nan")
+
     return f
 
 
@@ -151,71 +154,181 @@ def _base(key):
     return lambda runs: float(runs["_base"][key])
 
 
-_PRICE_SRC = ("the project's design brief: Nd and Dy oxide prices rose roughly tenfold or more "
-              "within about a year of the 2010 quota cut (FOB China basis; abm/data/prices.csv: "
-              "Dy oxide 118 USD/kg FOB in 2008, Nd metal 'more than triple' by Jan 2011, JMB)")
+_PRICE_SRC = (
+    "the project's design brief: Nd and Dy oxide prices rose roughly tenfold or more "
+    "within about a year of the 2010 quota cut (FOB China basis; abm/data/prices.csv: "
+    "Dy oxide 118 USD/kg FOB in 2008, Nd metal 'more than triple' by Jan 2011, JMB)"
+)
 TARGETS: list[Target] = [
-    Target("dy_peak_multiple", "2010-11", "Dy oxide price peak / 2009 level",
-           "highest monthly price outside China (median over importing regions) from the 2010 "
-           "quota cut (measure cn_quota_2010) to 36 months after, over the 2009 mean",
-           8.0, 30.0, "x", _PRICE_SRC, ("embargo-2010",), _price_peak_multiple("ox_Dy"), "{:.1f}"),
-    Target("nd_peak_multiple", "2010-11", "Nd oxide price peak / 2009 level",
-           "as for Dy, Nd oxide", 8.0, 30.0, "x", _PRICE_SRC, ("embargo-2010",),
-           _price_peak_multiple("ox_Nd"), "{:.1f}"),
-    Target("dy_peak_lag", "2010-11", "months from the 2010 quota cut to the Dy peak",
-           "months from the month of cn_quota_2010 (July 2010, the second batch) to the first "
-           "month in which the Dy oxide price outside China is within 2% of its peak above",
-           8.0, 14.0, "months", _PRICE_SRC, ("embargo-2010",),
-           _price_peak_lag("ox_Dy"), "{:.0f}"),
-    Target("nd_peak_lag", "2010-11", "months from the 2010 quota cut to the Nd peak",
-           "as for Dy, Nd oxide", 8.0, 14.0, "months", _PRICE_SRC, ("embargo-2010",),
-           _price_peak_lag("ox_Nd"), "{:.0f}"),
-    Target("substitution_rate_at_peak", "2010-11",
-           "magnet-REE demand removed by thrifting and substitution per year, at the peak",
-           "rise over the 12 months centred on the Nd oxide peak of the share of magnet-REE "
-           "demand (t REO in magnets) removed by Ce/ferrite substitution, Dy-free designs and "
-           "Dy/Tb thrifting (OEM sub_share, dy_free_share; MagnetMaker hre_factor)",
-           0.07, 0.13, "share/yr", "Sprecher et al. 2017, ES&T 51(7) 3860-3870 (annual "
-           "substitution reached about 10% of total demand)", ("embargo-2010",),
-           _removal_rate_at_peak, "{:.3f}"),
-    Target("non_china_mine_ramp", "2010-11",
-           "non-China mine supply growth, pp of the market per year, 2011-2013",
-           "(non-China mine output in 2013 - in 2010) / 3, over the mean world mine output of "
-           "2011-2013, in percentage points per year", 2.5, 5.5, "pp/yr",
-           "Sprecher et al. 2017 (non-Chinese primary production ramped at about 4% of total "
-           "market volume per year)", ("embargo-2010",), _non_china_ramp, "{:.2f}"),
-    Target("cn_magnet_export_fall", "2025",
-           "fall of China's magnet exports 1-2 months after the April 2025 licences",
-           "1 - (lowest of China's NdFeB/SmCo exports in the 1st and 2nd month after the month "
-           "of cn_licences_apr2025) / (mean of the 3 months before it)", 0.60, 0.85, "share",
-           "China customs via WSJ/automotiveworld.com 2025-06-20: magnet exports -74% y/y in "
-           "May 2025 (trade_flows.csv, verified)", ("controls-2025",), _export_fall, "{:.2f}"),
-    Target("us_magnet_capacity_2029", "2025",
-           "US magnet capacity in 2029 with the $110/kg floor and offtake",
-           "mean US sintered-magnet capacity over 2029 in controls-2025 (t/yr)",
-           8000.0, 12000.0, "t/yr", "MP Materials / DoD 2025-07-10: 10,000 t/yr of magnet "
-           "capacity with the 10X plant, commissioning 2028 (policy_events.csv, verified)",
-           ("controls-2025",), _us_capacity_2029("controls-2025"), "{:,.0f}"),
-    Target("us_capacity_shortfall_without_floor", "2025",
-           "US magnet capacity in 2029 lost without the floor (delay or shrink)",
-           "1 - (mean 2029 US magnet capacity without the floor, measure dod_floor removed) / "
-           "(with it); the entrant delays or shrinks when >= 0.2", 0.20, 1.0, "share",
-           "counterfactual of the reproduction brief (without the floor the entrant delays or "
-           "shrinks); MP Materials / DoD 2025-07-10 (the floor and offtake underwrite the 10X "
-           "decision)", ("controls-2025", "controls-2025/no-floor"),
-           _floor_shortfall, "{:.2f}"),
-    Target("china_share_mining_2024", "base year 2024", "China's share of mining",
-           "RareEarthModel('baseline').base_year_check()['china_share_mining']", 0.60, 0.70,
-           "share", "USGS MCS2025/2026 (China 270,000 t of ~390,000 t); IEA GCMO 2024 (62% in "
-           "2023)", ("baseline",), _base("china_share_mining"), "{:.3f}"),
-    Target("china_share_separation_2024", "base year 2024", "China's share of separation",
-           "base_year_check()['china_share_separation'] (output basis)", 0.85, 0.92, "share",
-           "IEA GCMO 2024 (92% of refined output, 2023); FDD 2025 (89%); SMM 2025 (85%)",
-           ("baseline",), _base("china_share_separation"), "{:.3f}"),
-    Target("china_share_magnets_2024", "base year 2024", "China's share of magnets",
-           "base_year_check()['china_share_magnets']", 0.88, 0.94, "share",
-           "Reuters / REEx 2025 (about 90%, '>90%'); processing_magnets.csv", ("baseline",),
-           _base("china_share_magnets"), "{:.3f}"),
+    Target(
+        "dy_peak_multiple",
+        "2010-11",
+        "Dy oxide price peak / 2009 level",
+        "highest monthly price outside China (median over importing regions) from the 2010 "
+        "quota cut (measure cn_quota_2010) to 36 months after, over the 2009 mean",
+        8.0,
+        30.0,
+        "x",
+        _PRICE_SRC,
+        ("embargo-2010",),
+        _price_peak_multiple("ox_Dy"),
+        "{:.1f}",
+    ),
+    Target(
+        "nd_peak_multiple",
+        "2010-11",
+        "Nd oxide price peak / 2009 level",
+        "as for Dy, Nd oxide",
+        8.0,
+        30.0,
+        "x",
+        _PRICE_SRC,
+        ("embargo-2010",),
+        _price_peak_multiple("ox_Nd"),
+        "{:.1f}",
+    ),
+    Target(
+        "dy_peak_lag",
+        "2010-11",
+        "months from the 2010 quota cut to the Dy peak",
+        "months from the month of cn_quota_2010 (July 2010, the second batch) to the first "
+        "month in which the Dy oxide price outside China is within 2% of its peak above",
+        8.0,
+        14.0,
+        "months",
+        _PRICE_SRC,
+        ("embargo-2010",),
+        _price_peak_lag("ox_Dy"),
+        "{:.0f}",
+    ),
+    Target(
+        "nd_peak_lag",
+        "2010-11",
+        "months from the 2010 quota cut to the Nd peak",
+        "as for Dy, Nd oxide",
+        8.0,
+        14.0,
+        "months",
+        _PRICE_SRC,
+        ("embargo-2010",),
+        _price_peak_lag("ox_Nd"),
+        "{:.0f}",
+    ),
+    Target(
+        "substitution_rate_at_peak",
+        "2010-11",
+        "magnet-REE demand removed by thrifting and substitution per year, at the peak",
+        "rise over the 12 months centred on the Nd oxide peak of the share of magnet-REE "
+        "demand (t REO in magnets) removed by Ce/ferrite substitution, Dy-free designs and "
+        "Dy/Tb thrifting (OEM sub_share, dy_free_share; MagnetMaker hre_factor)",
+        0.07,
+        0.13,
+        "share/yr",
+        "Sprecher et al. 2017, ES&T 51(7) 3860-3870 (annual "
+        "substitution reached about 10% of total demand)",
+        ("embargo-2010",),
+        _removal_rate_at_peak,
+        "{:.3f}",
+    ),
+    Target(
+        "non_china_mine_ramp",
+        "2010-11",
+        "non-China mine supply growth, pp of the market per year, 2011-2013",
+        "(non-China mine output in 2013 - in 2010) / 3, over the mean world mine output of "
+        "2011-2013, in percentage points per year",
+        2.5,
+        5.5,
+        "pp/yr",
+        "Sprecher et al. 2017 (non-Chinese primary production ramped at about 4% of total "
+        "market volume per year)",
+        ("embargo-2010",),
+        _non_china_ramp,
+        "{:.2f}",
+    ),
+    Target(
+        "cn_magnet_export_fall",
+        "2025",
+        "fall of China's magnet exports 1-2 months after the April 2025 licences",
+        "1 - (lowest of China's NdFeB/SmCo exports in the 1st and 2nd month after the month "
+        "of cn_licences_apr2025) / (mean of the 3 months before it)",
+        0.60,
+        0.85,
+        "share",
+        "China customs via WSJ/automotiveworld.com 2025-06-20: magnet exports -74% y/y in "
+        "May 2025 (trade_flows.csv, verified)",
+        ("controls-2025",),
+        _export_fall,
+        "{:.2f}",
+    ),
+    Target(
+        "us_magnet_capacity_2029",
+        "2025",
+        "US magnet capacity in 2029 with the $110/kg floor and offtake",
+        "mean US sintered-magnet capacity over 2029 in controls-2025 (t/yr)",
+        8000.0,
+        12000.0,
+        "t/yr",
+        "MP Materials / DoD 2025-07-10: 10,000 t/yr of magnet "
+        "capacity with the 10X plant, commissioning 2028 (policy_events.csv, verified)",
+        ("controls-2025",),
+        _us_capacity_2029("controls-2025"),
+        "{:,.0f}",
+    ),
+    Target(
+        "us_capacity_shortfall_without_floor",
+        "2025",
+        "US magnet capacity in 2029 lost without the floor (delay or shrink)",
+        "1 - (mean 2029 US magnet capacity without the floor, measure dod_floor removed) / "
+        "(with it); the entrant delays or shrinks when >= 0.2",
+        0.20,
+        1.0,
+        "share",
+        "counterfactual of the reproduction brief (without the floor the entrant delays or "
+        "shrinks); MP Materials / DoD 2025-07-10 (the floor and offtake underwrite the 10X "
+        "decision)",
+        ("controls-2025", "controls-2025/no-floor"),
+        _floor_shortfall,
+        "{:.2f}",
+    ),
+    Target(
+        "china_share_mining_2024",
+        "base year 2024",
+        "China's share of mining",
+        "RareEarthModel('baseline').base_year_check()['china_share_mining']",
+        0.60,
+        0.70,
+        "share",
+        "USGS MCS2025/2026 (China 270,000 t of ~390,000 t); IEA GCMO 2024 (62% in 2023)",
+        ("baseline",),
+        _base("china_share_mining"),
+        "{:.3f}",
+    ),
+    Target(
+        "china_share_separation_2024",
+        "base year 2024",
+        "China's share of separation",
+        "base_year_check()['china_share_separation'] (output basis)",
+        0.85,
+        0.92,
+        "share",
+        "IEA GCMO 2024 (92% of refined output, 2023); FDD 2025 (89%); SMM 2025 (85%)",
+        ("baseline",),
+        _base("china_share_separation"),
+        "{:.3f}",
+    ),
+    Target(
+        "china_share_magnets_2024",
+        "base year 2024",
+        "China's share of magnets",
+        "base_year_check()['china_share_magnets']",
+        0.88,
+        0.94,
+        "share",
+        "Reuters / REEx 2025 (about 90%, '>90%'); processing_magnets.csv",
+        ("baseline",),
+        _base("china_share_magnets"),
+        "{:.3f}",
+    ),
 ]
 
 
@@ -223,13 +336,15 @@ def _sources(t: Target, results: Sequence[dict], failed: Sequence[dict]) -> tupl
     """The variants whose runs ``t`` reads: its ``variants``; for a base-year target, the
     variant whose built world it reads (baseline when run, else controls-2025)."""
     if t.episode == "base year 2024" and not any(
-            r["variant"] == "baseline" for r in (*results, *failed)):
+        r["variant"] == "baseline" for r in (*results, *failed)
+    ):
         return ("controls-2025",)
     return t.variants
 
 
-def evaluate_targets(results: Sequence[dict], targets: Sequence[Target] = TARGETS,
-                     failed: Sequence[dict] = ()) -> pd.DataFrame:
+def evaluate_targets(
+    results: Sequence[dict], targets: Sequence[Target] = TARGETS, failed: Sequence[dict] = ()
+) -> pd.DataFrame:
     """Per-replicate target values, then median, 5-95% band and PASS/FAIL.
 
     Args:
@@ -247,12 +362,13 @@ def evaluate_targets(results: Sequence[dict], targets: Sequence[Target] = TARGET
     failed_by_variant: dict[str, list[str]] = {}
     for f in failed:
         failed_by_variant.setdefault(f["variant"], []).append(
-            f"{f['variant']} #{f['rep']} ({f['error_type']})")
+            f"{f['variant']} #{f['rep']} ({f['error_type']})"
+        )
     by_rep: dict[int, dict] = {}
     for r in results:
         d = by_rep.setdefault(r["rep"], {})
         d[r["variant"]] = _wide(r["series"])
-    for r in results:   # the base-year world of 2024 (baseline, else controls-2025)
+    for r in results:  # the base-year world of 2024 (baseline, else controls-2025)
         if r["variant"] in ("baseline", "controls-2025"):
             d = by_rep[r["rep"]]
             if r["variant"] == "baseline" or "_base" not in d:
@@ -277,16 +393,32 @@ def evaluate_targets(results: Sequence[dict], targets: Sequence[Target] = TARGET
             med = p5 = p95 = float("nan")
             status = "n/a"
         elif len(arr):
-            med, p5, p95 = (float(np.median(arr)), float(np.percentile(arr, 5)),
-                            float(np.percentile(arr, 95)))
+            med, p5, p95 = (
+                float(np.median(arr)),
+                float(np.percentile(arr, 5)),
+                float(np.percentile(arr, 95)),
+            )
             status = "PASS" if t.lo <= med <= t.hi else "FAIL"
         else:
             med = p5 = p95 = float("nan")
             status = "n/a"
-        rows.append({"id": t.id, "episode": t.episode, "title": t.title, "median": med,
-                     "p5": p5, "p95": p95, "n": len(arr), "lo": t.lo, "hi": t.hi,
-                     "unit": t.unit, "status": status, "source": t.source,
-                     "definition": t.definition, "values": [float(x) for x in arr],
-                     "note": note})
+        rows.append(
+            {
+                "id": t.id,
+                "episode": t.episode,
+                "title": t.title,
+                "median": med,
+                "p5": p5,
+                "p95": p95,
+                "n": len(arr),
+                "lo": t.lo,
+                "hi": t.hi,
+                "unit": t.unit,
+                "status": status,
+                "source": t.source,
+                "definition": t.definition,
+                "values": [float(x) for x in arr],
+                "note": note,
+            }
+        )
     return pd.DataFrame(rows)
-

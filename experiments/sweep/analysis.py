@@ -58,9 +58,15 @@ from .library_warnings import captured, ignore_import_noise
 from .spec import ExperimentSpec, load_spec
 from .store import RunStore
 
-__all__ = ["AnalysisError", "AnalysisResult", "analyze", "load_table", "main_effects",
-           "one_at_a_time",
-           "prim_discovery"]
+__all__ = [
+    "AnalysisError",
+    "AnalysisResult",
+    "analyze",
+    "load_table",
+    "main_effects",
+    "one_at_a_time",
+    "prim_discovery",
+]
 
 SA_METHODS = {"saltelli": "sobol", "morris": "morris", "fast": "fast"}
 
@@ -114,9 +120,11 @@ def _partial_warning(table: pd.DataFrame, where: str) -> str | None:
         todo.append(f"`ree sweep run {where}` to finish")
     if failed:
         todo.append(f"`ree sweep status {where}` for the errors and `run --retry-failed`")
-    return (f"results are partial: {ok} of {n} runs finished ok, {failed} failed, {missing} "
-            f"not run yet; the tables cover the {ok} ok runs only (design rows without one "
-            f"are NaN). Use {' and '.join(todo)}")
+    return (
+        f"results are partial: {ok} of {n} runs finished ok, {failed} failed, {missing} "
+        f"not run yet; the tables cover the {ok} ok runs only (design rows without one "
+        f"are NaN). Use {' and '.join(todo)}"
+    )
 
 
 def _slug(s: str) -> str:
@@ -150,8 +158,9 @@ def parameter_units(spec: ExperimentSpec, handle: Any) -> dict[str, str]:
     """Unit of each parameter: the spec's ``unit``, else the model's parameter space
     (:meth:`~experiments.sweep.model.ModelHandle.parameter_space`), else ``""``."""
     space = (handle.parameter_space() if handle is not None else None) or {}
-    return {p.name: p.unit or str((space.get(p.name) or {}).get("unit") or "")
-            for p in spec.parameters}
+    return {
+        p.name: p.unit or str((space.get(p.name) or {}).get("unit") or "") for p in spec.parameters
+    }
 
 
 def _with_unit(name: str, unit: str) -> str:
@@ -165,8 +174,12 @@ def _write_csv(df: pd.DataFrame, path: Path, files: list[str], **kw) -> None:
     files.append(str(path))
 
 
-def main_effects(spec: ExperimentSpec, ok: pd.DataFrame, units: dict[str, str],
-                 factor_units: dict[str, str] | None = None) -> pd.DataFrame:
+def main_effects(
+    spec: ExperimentSpec,
+    ok: pd.DataFrame,
+    units: dict[str, str],
+    factor_units: dict[str, str] | None = None,
+) -> pd.DataFrame:
     """Main effects of a factorial design: the mean of each outcome over the ok runs (all
     replicates) at each level of each factor.
 
@@ -183,24 +196,37 @@ def main_effects(spec: ExperimentSpec, ok: pd.DataFrame, units: dict[str, str],
     """
     rows = []
     for p in spec.parameters:
-        levels = list(dict.fromkeys(ok[p.name].tolist()))     # design order
+        levels = list(dict.fromkeys(ok[p.name].tolist()))  # design order
         for o in spec.outcomes:
             v = ok[[p.name, o]].dropna()
             grand = float(v[o].mean()) if len(v) else float("nan")
             for lev in levels:
                 at = v.loc[v[p.name] == lev, o]
                 mean = float(at.mean()) if len(at) else float("nan")
-                rows.append({"factor": p.name,
-                             "factor_unit": (factor_units or {}).get(p.name, p.unit),
-                             "level": lev,
-                             "outcome": o, "unit": units.get(o, ""), "runs": len(at),
-                             "mean": mean, "effect": mean - grand})
-    return pd.DataFrame(rows, columns=["factor", "factor_unit", "level", "outcome", "unit",
-                                       "runs", "mean", "effect"])
+                rows.append(
+                    {
+                        "factor": p.name,
+                        "factor_unit": (factor_units or {}).get(p.name, p.unit),
+                        "level": lev,
+                        "outcome": o,
+                        "unit": units.get(o, ""),
+                        "runs": len(at),
+                        "mean": mean,
+                        "effect": mean - grand,
+                    }
+                )
+    return pd.DataFrame(
+        rows,
+        columns=["factor", "factor_unit", "level", "outcome", "unit", "runs", "mean", "effect"],
+    )
 
 
-def one_at_a_time(spec: ExperimentSpec, means: pd.DataFrame, units: dict[str, str],
-                  factor_units: dict[str, str] | None = None) -> pd.DataFrame:
+def one_at_a_time(
+    spec: ExperimentSpec,
+    means: pd.DataFrame,
+    units: dict[str, str],
+    factor_units: dict[str, str] | None = None,
+) -> pd.DataFrame:
     """Swings of an ``oat`` design (:func:`experiments.sweep.design.unit_sample`): each
     outcome with every parameter at its center, and with one parameter at its low or high end.
 
@@ -224,21 +250,44 @@ def one_at_a_time(spec: ExperimentSpec, means: pd.DataFrame, units: dict[str, st
         for j, p in enumerate(spec.parameters):
             lo = float(means.loc[2 * j + 1, o]) if 2 * j + 1 in means.index else float("nan")
             hi = float(means.loc[2 * j + 2, o]) if 2 * j + 2 in means.index else float("nan")
-            swing = float(np.nanmax([abs(lo - c), abs(hi - c)])) if not (
-                np.isnan(lo) and np.isnan(hi)) else float("nan")
-            rows.append({
-                "parameter": p.name,
-                "parameter_unit": (factor_units or {}).get(p.name, p.unit),
-                "low": means.loc[2 * j + 1, p.name] if 2 * j + 1 in means.index else None,
-                "center": p.center,
-                "high": means.loc[2 * j + 2, p.name] if 2 * j + 2 in means.index else None,
-                "outcome": o, "unit": units.get(o, ""),
-                "at_low": lo, "at_center": c, "at_high": hi, "swing": swing,
-                "swing_pct": 100.0 * swing / abs(c) if c else float("nan"),
-            })
-    out = pd.DataFrame(rows, columns=["parameter", "parameter_unit", "low", "center", "high",
-                                      "outcome", "unit", "at_low", "at_center", "at_high",
-                                      "swing", "swing_pct"])
+            swing = (
+                float(np.nanmax([abs(lo - c), abs(hi - c)]))
+                if not (np.isnan(lo) and np.isnan(hi))
+                else float("nan")
+            )
+            rows.append(
+                {
+                    "parameter": p.name,
+                    "parameter_unit": (factor_units or {}).get(p.name, p.unit),
+                    "low": means.loc[2 * j + 1, p.name] if 2 * j + 1 in means.index else None,
+                    "center": p.center,
+                    "high": means.loc[2 * j + 2, p.name] if 2 * j + 2 in means.index else None,
+                    "outcome": o,
+                    "unit": units.get(o, ""),
+                    "at_low": lo,
+                    "at_center": c,
+                    "at_high": hi,
+                    "swing": swing,
+                    "swing_pct": 100.0 * swing / abs(c) if c else float("nan"),
+                }
+            )
+    out = pd.DataFrame(
+        rows,
+        columns=[
+            "parameter",
+            "parameter_unit",
+            "low",
+            "center",
+            "high",
+            "outcome",
+            "unit",
+            "at_low",
+            "at_center",
+            "at_high",
+            "swing",
+            "swing_pct",
+        ],
+    )
     order = {o: i for i, o in enumerate(spec.outcomes)}
     out["_o"] = out["outcome"].map(order)
     out = out.sort_values(["_o", "swing"], ascending=[True, False], kind="stable")
@@ -257,8 +306,14 @@ def _tornado_chart(oat: pd.DataFrame, outcome: str, path: Path, top: int = 20) -
     fig, ax = plt.subplots(figsize=(8.0, 0.32 * len(d) + 1.4))
     y = np.arange(len(d))
     ax.barh(y, d["at_low"].to_numpy(float) - c, left=c, color="tab:blue", label="at low end")
-    ax.barh(y, d["at_high"].to_numpy(float) - c, left=c, color="tab:orange", alpha=0.7,
-            label="at high end")
+    ax.barh(
+        y,
+        d["at_high"].to_numpy(float) - c,
+        left=c,
+        color="tab:orange",
+        alpha=0.7,
+        label="at high end",
+    )
     ax.axvline(c, color="black", lw=0.8)
     ax.set_yticks(y, [n.split(".", 1)[-1] for n in d["parameter"]], fontsize=7)
     unit = d["unit"].iloc[0] if len(d) else ""
@@ -279,9 +334,10 @@ def _main_effects_chart(effects: pd.DataFrame, outcome: str, title: str, path: P
 
     d = effects[effects["outcome"] == outcome]
     factors = list(dict.fromkeys(d["factor"]))
-    fig, axes = plt.subplots(1, len(factors), figsize=(max(4.0, 3.2 * len(factors)), 3.6),
-                             sharey=True, squeeze=False)
-    for ax, f in zip(axes[0], factors):
+    fig, axes = plt.subplots(
+        1, len(factors), figsize=(max(4.0, 3.2 * len(factors)), 3.6), sharey=True, squeeze=False
+    )
+    for ax, f in zip(axes[0], factors, strict=False):
         e = d[d["factor"] == f]
         x = np.arange(len(e))
         ax.plot(x, e["mean"].to_numpy(float), "o-")
@@ -300,14 +356,20 @@ def _design_means(spec: ExperimentSpec, table: pd.DataFrame) -> pd.DataFrame:
     params = [p.name for p in spec.parameters]
     okmask = table["status"] == "ok"
     first = table.drop_duplicates("design_row").set_index("design_row")
-    out = first[params + [UNIT_PREFIX + p for p in params]].copy() if params else pd.DataFrame(index=first.index)
+    out = (
+        first[params + [UNIT_PREFIX + p for p in params]].copy()
+        if params
+        else pd.DataFrame(index=first.index)
+    )
     out["runs_ok"] = table[okmask].groupby("design_row").size().reindex(out.index, fill_value=0)
     means = table[okmask].groupby("design_row")[list(spec.outcomes)].mean()
     out = out.join(means, how="left")
     return out.sort_index()
 
 
-def _bar_chart(df: pd.DataFrame, cols: list[tuple[str, str | None]], title: str, path: Path) -> None:
+def _bar_chart(
+    df: pd.DataFrame, cols: list[tuple[str, str | None]], title: str, path: Path
+) -> None:
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -319,8 +381,14 @@ def _bar_chart(df: pd.DataFrame, cols: list[tuple[str, str | None]], title: str,
     x = np.arange(n)
     for i, (c, err) in enumerate(cols):
         yerr = df[err].to_numpy() if err else None
-        ax.bar(x + (i - (len(cols) - 1) / 2) * width, df[c].to_numpy(), width, yerr=yerr,
-               capsize=3, label=c)
+        ax.bar(
+            x + (i - (len(cols) - 1) / 2) * width,
+            df[c].to_numpy(),
+            width,
+            yerr=yerr,
+            capsize=3,
+            label=c,
+        )
     ax.set_xticks(x, [str(p) for p in df["parameter"]], rotation=30, ha="right")
     ax.set_title(title)
     ax.axhline(0, color="black", lw=0.5)
@@ -348,32 +416,78 @@ def _sensitivity(
         Y = means[o].to_numpy(dtype=float)
         with captured(f"SALib {method}.analyze, outcome {o}") as lines:
             if method == "sobol":
-                si = a_sobol.analyze(problem, Y, calc_second_order=spec.design.second_order,
-                                     num_resamples=num_resamples, conf_level=conf_level, seed=seed)
+                si = a_sobol.analyze(
+                    problem,
+                    Y,
+                    calc_second_order=spec.design.second_order,
+                    num_resamples=num_resamples,
+                    conf_level=conf_level,
+                    seed=seed,
+                )
                 for j, n in enumerate(names):
-                    rows.append({"outcome": o, "parameter": n, "S1": si["S1"][j],
-                                 "S1_conf": si["S1_conf"][j], "ST": si["ST"][j],
-                                 "ST_conf": si["ST_conf"][j]})
+                    rows.append(
+                        {
+                            "outcome": o,
+                            "parameter": n,
+                            "S1": si["S1"][j],
+                            "S1_conf": si["S1_conf"][j],
+                            "ST": si["ST"][j],
+                            "ST_conf": si["ST_conf"][j],
+                        }
+                    )
                 if spec.design.second_order:
                     for j in range(len(names)):
                         for k in range(j + 1, len(names)):
-                            s2rows.append({"outcome": o, "parameter": names[j], "other": names[k],
-                                           "S2": si["S2"][j, k], "S2_conf": si["S2_conf"][j, k]})
+                            s2rows.append(
+                                {
+                                    "outcome": o,
+                                    "parameter": names[j],
+                                    "other": names[k],
+                                    "S2": si["S2"][j, k],
+                                    "S2_conf": si["S2_conf"][j, k],
+                                }
+                            )
             elif method == "morris":
-                si = a_morris.analyze(problem, X, Y, num_resamples=num_resamples,
-                                      conf_level=conf_level, num_levels=spec.design.num_levels,
-                                      seed=seed)
+                si = a_morris.analyze(
+                    problem,
+                    X,
+                    Y,
+                    num_resamples=num_resamples,
+                    conf_level=conf_level,
+                    num_levels=spec.design.num_levels,
+                    seed=seed,
+                )
                 for j, n in enumerate(names):
-                    rows.append({"outcome": o, "parameter": n, "mu": si["mu"][j],
-                                 "mu_star": si["mu_star"][j],
-                                 "mu_star_conf": si["mu_star_conf"][j], "sigma": si["sigma"][j]})
+                    rows.append(
+                        {
+                            "outcome": o,
+                            "parameter": n,
+                            "mu": si["mu"][j],
+                            "mu_star": si["mu_star"][j],
+                            "mu_star_conf": si["mu_star_conf"][j],
+                            "sigma": si["sigma"][j],
+                        }
+                    )
             else:
-                si = a_fast.analyze(problem, Y, M=spec.design.M, num_resamples=num_resamples,
-                                    conf_level=conf_level, seed=seed)
+                si = a_fast.analyze(
+                    problem,
+                    Y,
+                    M=spec.design.M,
+                    num_resamples=num_resamples,
+                    conf_level=conf_level,
+                    seed=seed,
+                )
                 for j, n in enumerate(names):
-                    rows.append({"outcome": o, "parameter": n, "S1": si["S1"][j],
-                                 "S1_conf": si["S1_conf"][j], "ST": si["ST"][j],
-                                 "ST_conf": si["ST_conf"][j]})
+                    rows.append(
+                        {
+                            "outcome": o,
+                            "parameter": n,
+                            "S1": si["S1"][j],
+                            "S1_conf": si["S1_conf"][j],
+                            "ST": si["ST"][j],
+                            "ST_conf": si["ST_conf"][j],
+                        }
+                    )
         notices += [line for line in lines if line not in notices]
     return method, pd.DataFrame(rows), (pd.DataFrame(s2rows) if s2rows else None), notices
 
@@ -422,10 +536,12 @@ def sobol_reliability(spec: ExperimentSpec, indices: pd.DataFrame) -> str | None
     factor = (widest / SOBOL_MAX_ST_CONF) ** 2 if widest > SOBOL_MAX_ST_CONF else 1.0
     better = _pow2_at_least(max(2 * n, n * factor))
     runs_per_n = expected_rows(spec) // n * spec.replicates
-    return (f"Sobol indices are unreliable: {', '.join(found)}; S1 and ST must lie in "
-            f"[{lo:g}, {hi:g}] and ST_conf be at most {SOBOL_MAX_ST_CONF:g}. The sample is too "
-            f"small (design.n = {n}, {n * runs_per_n} runs): use design.n = {better} or more "
-            f"({better * runs_per_n} runs)")
+    return (
+        f"Sobol indices are unreliable: {', '.join(found)}; S1 and ST must lie in "
+        f"[{lo:g}, {hi:g}] and ST_conf be at most {SOBOL_MAX_ST_CONF:g}. The sample is too "
+        f"small (design.n = {n}, {n * runs_per_n} runs): use design.n = {better} or more "
+        f"({better * runs_per_n} runs)"
+    )
 
 
 def prim_discovery(
@@ -474,16 +590,27 @@ def prim_discovery(
         ilo, ihi = init[c].iloc[0], init[c].iloc[1]
         if isinstance(lo, set):
             if lo != ilo:
-                rows.append({"parameter": c, "lower": None, "upper": None,
-                             "levels": ",".join(sorted(map(str, lo)))})
+                rows.append(
+                    {
+                        "parameter": c,
+                        "lower": None,
+                        "upper": None,
+                        "levels": ",".join(sorted(map(str, lo))),
+                    }
+                )
         elif lo != ilo or hi != ihi:
             rows.append({"parameter": c, "lower": float(lo), "upper": float(hi), "levels": None})
     t = traj.loc[i]
     return {
         "limits": pd.DataFrame(rows, columns=["parameter", "lower", "upper", "levels"]),
-        "coverage": float(t["coverage"]), "density": float(t["density"]),
-        "mass": float(t["mass"]), "res_dim": int(t["res_dim"]),
-        "trajectory": traj, "cases": int(np.sum(y)), "n": len(y), "warnings": lines,
+        "coverage": float(t["coverage"]),
+        "density": float(t["density"]),
+        "mass": float(t["mass"]),
+        "res_dim": int(t["res_dim"]),
+        "trajectory": traj,
+        "cases": int(np.sum(y)),
+        "n": len(y),
+        "warnings": lines,
     }
 
 
@@ -538,11 +665,14 @@ def analyze(
     ok = table[table["status"] == "ok"]
     missing = [o for o in spec.outcomes if o not in ok.columns]
     if ok.empty:
-        raise AnalysisError(f"no finished runs in {store.root} to analyse; run "
-                            f"`ree sweep run {where}` first")
+        raise AnalysisError(
+            f"no finished runs in {store.root} to analyse; run `ree sweep run {where}` first"
+        )
     if missing:
-        raise AnalysisError(f"the finished runs in {store.root} lack the outcomes {missing}; "
-                            "rerun the sweep (with --fresh)")
+        raise AnalysisError(
+            f"the finished runs in {store.root} lack the outcomes {missing}; "
+            "rerun the sweep (with --fresh)"
+        )
     adir = store.analysis_dir
     adir.mkdir(parents=True, exist_ok=True)
     files: list[str] = []
@@ -553,13 +683,20 @@ def analyze(
     units = outcome_units(handle, list(spec.outcomes))
     punits = parameter_units(spec, handle)
     q = ok[list(spec.outcomes)]
-    summary = pd.DataFrame({
-        "outcome": list(spec.outcomes), "unit": [units[o] for o in spec.outcomes],
-        "n_ok": [int(q[o].notna().sum()) for o in spec.outcomes],
-        "mean": q.mean().to_numpy(), "std": q.std().to_numpy(), "min": q.min().to_numpy(),
-        "p05": q.quantile(0.05).to_numpy(), "median": q.median().to_numpy(),
-        "p95": q.quantile(0.95).to_numpy(), "max": q.max().to_numpy(),
-    })
+    summary = pd.DataFrame(
+        {
+            "outcome": list(spec.outcomes),
+            "unit": [units[o] for o in spec.outcomes],
+            "n_ok": [int(q[o].notna().sum()) for o in spec.outcomes],
+            "mean": q.mean().to_numpy(),
+            "std": q.std().to_numpy(),
+            "min": q.min().to_numpy(),
+            "p05": q.quantile(0.05).to_numpy(),
+            "median": q.median().to_numpy(),
+            "p95": q.quantile(0.95).to_numpy(),
+            "max": q.max().to_numpy(),
+        }
+    )
     _write_csv(summary, adir / "summary.csv", files, index=False)
     means = _design_means(spec, table)
     header = {p.name: _with_unit(p.name, punits[p.name]) for p in spec.parameters}
@@ -590,21 +727,25 @@ def analyze(
     if spec.design.method in SA_METHODS:
         missing = means[(means["runs_ok"] == 0) | means[list(spec.outcomes)].isna().any(axis=1)]
         if len(missing):
-            n_failed = int(table.loc[table["design_row"].isin(missing.index), "status"].eq("failed").sum())
+            n_failed = int(
+                table.loc[table["design_row"].isin(missing.index), "status"].eq("failed").sum()
+            )
             raise AnalysisError(
                 f"{SA_METHODS[spec.design.method]} indices need every design row; "
                 f"{len(missing)} of {len(means)} rows have no successful run "
                 f"({n_failed} failed runs among them). Finish the sweep (`ree sweep run {where}`, "
                 "`--retry-failed` for failures) before analysing."
             )
-        method, indices, s2, salib_lines = _sensitivity(spec, means, conf_level,
-                                                        num_resamples, seed)
+        method, indices, s2, salib_lines = _sensitivity(
+            spec, means, conf_level, num_resamples, seed
+        )
         warned += salib_lines
         if method == "sobol" and (line := sobol_reliability(spec, indices)):
             warned.append(line)
-        written = indices.copy()   # Morris: outcome units per full range; Sobol, FAST: shares
-        written.insert(1, "unit", [units[o] for o in indices["outcome"]]
-                       if method == "morris" else "1")
+        written = indices.copy()  # Morris: outcome units per full range; Sobol, FAST: shares
+        written.insert(
+            1, "unit", [units[o] for o in indices["outcome"]] if method == "morris" else "1"
+        )
         _write_csv(written, adir / f"{method}.csv", files, index=False)
         if s2 is not None:
             s2.insert(1, "unit", "1")
@@ -614,11 +755,16 @@ def analyze(
                 d = indices[indices["outcome"] == o]
                 png = adir / f"{method}_{_slug(o)}.png"
                 if method == "morris":
-                    _bar_chart(d, [("mu_star", "mu_star_conf"), ("sigma", None)],
-                               f"Morris: {o}", png)
+                    _bar_chart(
+                        d, [("mu_star", "mu_star_conf"), ("sigma", None)], f"Morris: {o}", png
+                    )
                 else:
-                    _bar_chart(d, [("S1", "S1_conf"), ("ST", "ST_conf")],
-                               f"{method.upper()} indices: {o}", png)
+                    _bar_chart(
+                        d,
+                        [("S1", "S1_conf"), ("ST", "ST_conf")],
+                        f"{method.upper()} indices: {o}",
+                        png,
+                    )
                 files.append(str(png))
     elif spec.design.method not in ("oat", "factorial"):  # those have their own tables
         notes.append(
@@ -646,12 +792,22 @@ def analyze(
                     f"discovery '{question}': {'all' if y.all() else 'no'} runs qualify; "
                     "nothing to discover"
                 )
-                results.append({"question": question, "cases": int(y.sum()), "n": len(y),
-                                "limits": pd.DataFrame()})
+                results.append(
+                    {
+                        "question": question,
+                        "cases": int(y.sum()),
+                        "n": len(y),
+                        "limits": pd.DataFrame(),
+                    }
+                )
                 continue
             try:
-                box = prim_discovery(data[cols], y, threshold_density=dsc.threshold_density,
-                                     peel_alpha=dsc.peel_alpha)
+                box = prim_discovery(
+                    data[cols],
+                    y,
+                    threshold_density=dsc.threshold_density,
+                    peel_alpha=dsc.peel_alpha,
+                )
             except AnalysisError as exc:
                 notes.append(str(exc))
                 continue
@@ -662,7 +818,8 @@ def analyze(
             lim = box["limits"].copy()
             lim.insert(1, "unit", [punits.get(c, "") for c in lim["parameter"]])
             _write_csv(lim, p1, files, index=False)
-            _write_csv(box["trajectory"], p2, files, index=False)   # shares and counts
+            _write_csv(box["trajectory"], p2, files, index=False)  # shares and counts
             results.append(box)
-    return AnalysisResult(str(store.root), method, indices, summary, results, files, notes,
-                          warned, effects, oat)
+    return AnalysisResult(
+        str(store.root), method, indices, summary, results, files, notes, warned, effects, oat
+    )

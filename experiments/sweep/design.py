@@ -47,8 +47,15 @@ from .library_warnings import logged
 from .seeds import canonical_value, run_id, seed_int, spawn_key
 from .spec import ExperimentSpec, Parameter
 
-__all__ = ["build_design", "center_unit", "check_plan_size", "expected_rows", "factorial_values",
-           "salib_problem", "unit_sample"]
+__all__ = [
+    "build_design",
+    "center_unit",
+    "check_plan_size",
+    "expected_rows",
+    "factorial_values",
+    "salib_problem",
+    "unit_sample",
+]
 
 UNIT_PREFIX = "u:"
 
@@ -67,7 +74,8 @@ def factorial_values(p: Parameter, n_levels: int) -> list[Any]:
 
 
 def salib_problem(spec: ExperimentSpec) -> dict[str, Any]:
-    """SALib problem dict on unit bounds: ``{"num_vars": D, "names": [...], "bounds": [[0,1]]*D}``."""
+    """SALib problem dict on unit bounds:
+    ``{"num_vars": D, "names": [...], "bounds": [[0,1]]*D}``."""
     names = [p.name for p in spec.parameters]
     return {"num_vars": len(names), "names": names, "bounds": [[0.0, 1.0]] * len(names)}
 
@@ -133,10 +141,12 @@ def check_plan_size(spec: ExperimentSpec, source: str | None = None, exact: bool
     if runs > MAX_RUNS:
         size = f"{rows:,} design rows" if known else f"at least {rows:,} design rows"
         total = f"{runs:,}" if known else f"at least {runs:,}"
-        why = (f"the plan has {size} ({d.method}) x {spec.replicates:,} replicates = {total} "
-               f"runs, more than the limit of {MAX_RUNS:,} runs per sweep; lower replicates or "
-               "the design size (design.n, design.levels, levels), or split the study into "
-               "several specs")
+        why = (
+            f"the plan has {size} ({d.method}) x {spec.replicates:,} replicates = {total} "
+            f"runs, more than the limit of {MAX_RUNS:,} runs per sweep; lower replicates or "
+            "the design size (design.n, design.levels, levels), or split the study into "
+            "several specs"
+        )
         raise SpecError([("replicates", why)], source)
     return runs
 
@@ -192,11 +202,13 @@ def unit_sample(spec: ExperimentSpec) -> np.ndarray:
 
     n = int(d.n or 0)
     if d.method == "lhs":
-        return qmc.LatinHypercube(d=D, scramble=d.scramble, rng=np.random.default_rng(seed)).random(n)
+        return qmc.LatinHypercube(d=D, scramble=d.scramble, rng=np.random.default_rng(seed)).random(
+            n
+        )
     if d.method in ("sobol", "halton"):
         cls = qmc.Sobol if d.method == "sobol" else qmc.Halton
         eng = cls(d=D, scramble=d.scramble, rng=np.random.default_rng(seed))
-        with logged(f"design {d.method} (scipy.stats.qmc)"):   # n not a power of 2, etc.
+        with logged(f"design {d.method} (scipy.stats.qmc)"):  # n not a power of 2, etc.
             return eng.random(n)
     problem = salib_problem(spec)
     if d.method == "saltelli":
@@ -240,7 +252,8 @@ def _map_column(p: Parameter, u: np.ndarray, method: str, n_levels: int) -> np.n
 
 def _column_dtype(p: Parameter, values: list | np.ndarray) -> Any:
     if p.kind == "integer" or (
-        p.levels is not None and all(isinstance(v, int) and not isinstance(v, bool) for v in p.levels)
+        p.levels is not None
+        and all(isinstance(v, int) and not isinstance(v, bool) for v in p.levels)
     ):
         return "int64"
     if p.kind == "bool" or (p.levels is not None and all(isinstance(v, bool) for v in p.levels)):
@@ -268,7 +281,9 @@ def build_design(spec: ExperimentSpec, scenario_digest: str | None) -> pd.DataFr
     for j, p in enumerate(params):
         vals = _map_column(p, U[:, j], spec.design.method, spec.design.levels)
         if spec.design.method == "oat":  # the center exactly, not low + u (high - low)
-            vals = [p.center if u == center_unit(p) else v for u, v in zip(U[:, j], vals)]
+            vals = [
+                p.center if u == center_unit(p) else v for u, v in zip(U[:, j], vals, strict=False)
+            ]
         dtype = _column_dtype(p, vals)
         if dtype == "str":
             cols[p.name] = np.asarray([str(v) for v in vals], dtype=object)

@@ -84,4 +84,3 @@ def logged(source: str) -> Iterator[None]:
         yield
     for line in lines:
         log.warning(line)
-

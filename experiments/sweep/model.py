@@ -90,7 +90,6 @@ class ModelHandle:
             self._scenarios[name] = self.loader(name)
         return self._scenarios[name]
 
-
     def check_overrides(self, scenario: Any, overrides: dict[str, Any]) -> Any:
         """Apply ``overrides`` to a loaded scenario and return it (the scenario unchanged when
         the model cannot check overrides). Raises whatever the model raises for a bad value."""
@@ -101,7 +100,9 @@ class ModelHandle:
         allowed range) when ``months`` is outside the scenario horizon."""
         return months if self.months_fn is None else self.months_fn(scenario, months)
 
-    def check_outcomes(self, scenario: Any, months: int | None, outcomes: list[str]) -> dict[str, str]:
+    def check_outcomes(
+        self, scenario: Any, months: int | None, outcomes: list[str]
+    ) -> dict[str, str]:
         """{outcome: reason} for outcomes that runs of ``months`` months cannot compute."""
         if self.outcome_check_fn is None or months is None:
             return {}
@@ -152,17 +153,25 @@ def _abm_outcome_check(scenario: Any, months: int, outcomes: list[str]) -> dict[
         if first <= jan and last >= dec:
             continue
         covered = max(0, months_between(max(first, jan), min(last, dec)) + 1)
-        what = ("would be NaN in every run" if covered == 0
-                else f"would average only {covered} of its 12 months")
+        what = (
+            "would be NaN in every run"
+            if covered == 0
+            else f"would average only {covered} of its 12 months"
+        )
         if first > jan:
             fix = f"drop it, or use a scenario that starts by {year}-01"
         else:
             need = months_between(first, dec) + 1
-            fix = (f"set months = {need} or more, or drop the outcome" if need <= scenario.months
-                   else f"the scenario ends in {scenario.end}: drop the outcome or use a "
-                        f"scenario that runs through {year}-12")
-        out[name] = (f"{name!r} is the mean of {year}, but the runs cover {first} to {last} "
-                     f"(months = {months}), so it {what}; {fix}")
+            fix = (
+                f"set months = {need} or more, or drop the outcome"
+                if need <= scenario.months
+                else f"the scenario ends in {scenario.end}: drop the outcome or use a "
+                f"scenario that runs through {year}-12"
+            )
+        out[name] = (
+            f"{name!r} is the mean of {year}, but the runs cover {first} to {last} "
+            f"(months = {months}), so it {what}; {fix}"
+        )
     return out
 
 
@@ -217,9 +226,7 @@ def resolve_model(ref: str) -> ModelHandle:
         handle = _abm_handle()
     else:
         if ref.count(":") != 1 or not all(ref.split(":")):
-            raise ModelError(
-                f"model = {ref!r}: expected 'abm' or 'package.module:function'"
-            )
+            raise ModelError(f"model = {ref!r}: expected 'abm' or 'package.module:function'")
         mod_name, func_name = ref.split(":")
         try:
             module = importlib.import_module(mod_name)
@@ -227,9 +234,7 @@ def resolve_model(ref: str) -> ModelHandle:
             raise ModelError(f"model = {ref!r}: cannot import module {mod_name!r}: {exc}") from exc
         func = getattr(module, func_name, None)
         if func is None or not callable(func):
-            raise ModelError(
-                f"model = {ref!r}: module {mod_name!r} has no callable {func_name!r}"
-            )
+            raise ModelError(f"model = {ref!r}: module {mod_name!r} has no callable {func_name!r}")
         space = _lookup(func, module, "parameter_space", "PARAMETER_SPACE")
         outs = _lookup(func, module, "OUTCOMES", "outcomes")
         loader = _lookup(func, module, "load_scenario")

@@ -4,11 +4,12 @@ Layout (``<out>/<spec name>/``)::
 
     spec.json                  resolved spec, spec hash, scenario digest (written after validation)
     design.parquet             the run table (run_id, design_row, rep, seed_int, params, u:params)
-    results/part-<h>.parquet   one row per finished run: run_id, design_row, rep, status, error_type,
-                               error, traceback, wall_s, host, pid, attempt, finished_at, params,
-                               outcomes (float64)
+    results/part-<h>.parquet   one row per finished run: run_id, design_row, rep, status,
+                               error_type, error, traceback, wall_s, host, pid, attempt,
+                               finished_at, params, outcomes (float64)
     timeseries/part-<h>.parquet  optional tidy time series (run_id + the model's long columns)
-    provenance.json            spec, hash, and one record per invocation (git, versions, host, times)
+    provenance.json            spec, hash, and one record per invocation (git, versions, host,
+                               times)
     analysis/                  tables and charts written by ``analyze``
 
 Every file is written to a hidden temporary name in its directory and published with
@@ -37,8 +38,15 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-__all__ = ["LOCK_NAME", "RunStore", "SpecChangedError", "StoreBusyError", "StoreError",
-           "atomic_write_bytes", "atomic_write_parquet"]
+__all__ = [
+    "LOCK_NAME",
+    "RunStore",
+    "SpecChangedError",
+    "StoreBusyError",
+    "StoreError",
+    "atomic_write_bytes",
+    "atomic_write_parquet",
+]
 
 try:  # POSIX; elsewhere a store is not locked
     import fcntl
@@ -49,13 +57,31 @@ except ImportError:  # pragma: no cover - Windows
 LOCK_NAME = ".driver.lock"
 
 META_COLUMNS = [
-    "run_id", "design_row", "rep", "status", "error_type", "error", "traceback", "wall_s",
-    "host", "pid", "attempt", "finished_at",
+    "run_id",
+    "design_row",
+    "rep",
+    "status",
+    "error_type",
+    "error",
+    "traceback",
+    "wall_s",
+    "host",
+    "pid",
+    "attempt",
+    "finished_at",
 ]
 _META_TYPES = {
-    "run_id": pa.string(), "design_row": pa.int64(), "rep": pa.int64(), "status": pa.string(),
-    "error_type": pa.string(), "error": pa.string(), "traceback": pa.string(),
-    "wall_s": pa.float64(), "host": pa.string(), "pid": pa.int64(), "attempt": pa.int64(),
+    "run_id": pa.string(),
+    "design_row": pa.int64(),
+    "rep": pa.int64(),
+    "status": pa.string(),
+    "error_type": pa.string(),
+    "error": pa.string(),
+    "traceback": pa.string(),
+    "wall_s": pa.float64(),
+    "host": pa.string(),
+    "pid": pa.int64(),
+    "attempt": pa.int64(),
     "finished_at": pa.string(),
 }
 
@@ -76,12 +102,20 @@ class StoreBusyError(StoreError):
 _REPLAN = "run `ree sweep plan` on the same spec to write it again (finished runs are kept)"
 
 
-_JSON_NAMES = {dict: "an object", list: "an array", str: "a string", int: "a number",
-               float: "a number", bool: "true/false", type(None): "null"}
+_JSON_NAMES = {
+    dict: "an object",
+    list: "an array",
+    str: "a string",
+    int: "a number",
+    float: "a number",
+    bool: "true/false",
+    type(None): "null",
+}
 
 
-def _read_json(path: Path, what: str, fix: str, shape: str = "an object {...}",
-               lists: tuple[str, ...] = ()) -> dict[str, Any]:
+def _read_json(
+    path: Path, what: str, fix: str, shape: str = "an object {...}", lists: tuple[str, ...] = ()
+) -> dict[str, Any]:
     """The JSON object in ``path``; :class:`StoreError` naming the file when it is not valid
     UTF-8 JSON, not an object, or when a key in ``lists`` holds anything but a list of
     objects."""
@@ -107,15 +141,18 @@ def _read_json(path: Path, what: str, fix: str, shape: str = "an object {...}",
 
 def _read_parquet(path: Path, what: str, fix: str, **kw: Any) -> pa.Table:
     """``pq.read_table`` with a :class:`StoreError` naming ``path`` when it is missing or
-    damaged (``fix``: what to do about a damaged file; "delete it" for a missing one is left out)."""
+    damaged (``fix``: what to do about a damaged file; "delete it" for a missing one is left
+    out)."""
     try:
         return pq.read_table(path, **kw)
     except (pa.ArrowInvalid, OSError) as exc:
         if not path.exists():
-            raise StoreError(f"{path} is missing; it {what}: "
-                             f"{fix.removeprefix('delete it and ')}") from None
-        raise StoreError(f"{path} is not a readable Parquet file ({type(exc).__name__}); it "
-                         f"{what}: {fix}") from None
+            raise StoreError(
+                f"{path} is missing; it {what}: {fix.removeprefix('delete it and ')}"
+            ) from None
+        raise StoreError(
+            f"{path} is not a readable Parquet file ({type(exc).__name__}); it {what}: {fix}"
+        ) from None
 
 
 def _tmp_name(path: Path) -> Path:
@@ -131,7 +168,9 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def atomic_write_parquet(path: Path, table: pa.Table, metadata: dict[str, str] | None = None) -> None:
+def atomic_write_parquet(
+    path: Path, table: pa.Table, metadata: dict[str, str] | None = None
+) -> None:
     """Write an Arrow table to ``path`` (zstd Parquet) via a temporary file and ``os.replace``."""
     path.parent.mkdir(parents=True, exist_ok=True)
     if metadata:
@@ -155,7 +194,7 @@ def _diff_paths(a: Any, b: Any, prefix: str = "") -> list[str]:
         return out
     if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
         out = []
-        for i, (x, y) in enumerate(zip(a, b)):
+        for i, (x, y) in enumerate(zip(a, b, strict=False)):
             out += _diff_paths(x, y, f"{prefix}[{i}]")
         return out
     return [] if a == b else [prefix or "spec"]
@@ -187,18 +226,25 @@ class RunStore:
             if p.is_dir():
                 break
             if p.exists():
-                where = ("in a folder of that name" if p == self.root
-                         else f"in the folder {self.root}")
-                raise StoreError(f"{p} is a file, not a folder; the results of this sweep go "
-                                 f"{where}: move or rename the file, or choose another --out")
+                where = (
+                    "in a folder of that name" if p == self.root else f"in the folder {self.root}"
+                )
+                raise StoreError(
+                    f"{p} is a file, not a folder; the results of this sweep go "
+                    f"{where}: move or rename the file, or choose another --out"
+                )
         for d in (self.results_dir, self.timeseries_dir, self.analysis_dir):
             if d.exists() and not d.is_dir():
-                raise StoreError(f"{d} is a file, not a folder; the sweep stores its "
-                                 f"{d.name} there: move or rename the file (nothing was run)")
+                raise StoreError(
+                    f"{d} is a file, not a folder; the sweep stores its "
+                    f"{d.name} there: move or rename the file (nothing was run)"
+                )
         for f in (self.spec_path, self.design_path, self.provenance_path):
             if f.exists() and not f.is_file():
-                raise StoreError(f"{f} is a folder, not a file; the sweep writes its "
-                                 f"{f.name} there: move or rename the folder (nothing was run)")
+                raise StoreError(
+                    f"{f} is a folder, not a file; the sweep writes its "
+                    f"{f.name} there: move or rename the folder (nothing was run)"
+                )
 
     def check_not_foreign(self) -> None:
         """Raise :class:`StoreError` when the store folder exists, is not a store yet (no
@@ -208,18 +254,32 @@ class RunStore:
         alone (:meth:`wipe` removes only the store's own)."""
         if not self.root.is_dir() or self.spec_path.exists():
             return
-        own = {p.name for p in (self.spec_path, self.design_path, self.provenance_path,
-                                self.results_dir, self.timeseries_dir, self.analysis_dir)}
+        own = {
+            p.name
+            for p in (
+                self.spec_path,
+                self.design_path,
+                self.provenance_path,
+                self.results_dir,
+                self.timeseries_dir,
+                self.analysis_dir,
+            )
+        }
         own.add(LOCK_NAME)
-        foreign = sorted(p.name for p in self.root.iterdir()
-                         if p.name not in own and not (p.name.startswith(".")
-                                                       and p.name.endswith(".tmp")))
+        foreign = sorted(
+            p.name
+            for p in self.root.iterdir()
+            if p.name not in own and not (p.name.startswith(".") and p.name.endswith(".tmp"))
+        )
         if foreign:
-            shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more"
-                                              if len(foreign) > 5 else "")
-            raise StoreError(f"{self.root} holds files that are not a sweep's ({shown}); the "
-                             "sweep would be written among them: choose another --out (the "
-                             "store is --out/<spec name>) or move them (nothing was written)")
+            shown = ", ".join(foreign[:5]) + (
+                f" and {len(foreign) - 5} more" if len(foreign) > 5 else ""
+            )
+            raise StoreError(
+                f"{self.root} holds files that are not a sweep's ({shown}); the "
+                "sweep would be written among them: choose another --out (the "
+                "store is --out/<spec name>) or move them (nothing was written)"
+            )
 
     @contextmanager
     def driver_lock(self, command: str) -> Iterator[None]:
@@ -245,9 +305,12 @@ class RunStore:
             except (ValueError, UnicodeDecodeError):
                 holder = {}
             os.close(fd)
-            who = (f"pid {holder.get('pid', '?')} on {holder.get('host', '?')}, `ree sweep "
-                   f"{holder.get('command', '?')}` since {holder.get('since', '?')}"
-                   if isinstance(holder, dict) else "another process")
+            who = (
+                f"pid {holder.get('pid', '?')} on {holder.get('host', '?')}, `ree sweep "
+                f"{holder.get('command', '?')}` since {holder.get('since', '?')}"
+                if isinstance(holder, dict)
+                else "another process"
+            )
             raise StoreBusyError(
                 f"the store {self.root} is in use by another driver ({who}); wait for it to "
                 "finish or stop it, then rerun (a killed driver releases the store by itself)"
@@ -257,9 +320,18 @@ class RunStore:
             raise
         try:
             os.ftruncate(fd, 0)
-            os.pwrite(fd, json.dumps({
-                "pid": os.getpid(), "host": socket.gethostname(), "command": command,
-                "since": datetime.now(UTC).isoformat(timespec="seconds")}).encode(), 0)
+            os.pwrite(
+                fd,
+                json.dumps(
+                    {
+                        "pid": os.getpid(),
+                        "host": socket.gethostname(),
+                        "command": command,
+                        "since": datetime.now(UTC).isoformat(timespec="seconds"),
+                    }
+                ).encode(),
+                0,
+            )
             yield
         finally:
             try:
@@ -274,12 +346,18 @@ class RunStore:
     def read_spec(self) -> dict[str, Any]:
         """The stored ``spec.json`` document (:class:`StoreError` when it is not valid JSON, not
         an object, or its ``spec_hash`` is not a string)."""
-        doc = _read_json(self.spec_path, "records which spec made this store",
-                         "delete it and " + _REPLAN, shape='an object {"spec_hash": ...}')
+        doc = _read_json(
+            self.spec_path,
+            "records which spec made this store",
+            "delete it and " + _REPLAN,
+            shape='an object {"spec_hash": ...}',
+        )
         if not isinstance(doc.get("spec_hash"), str):
-            raise StoreError(f"{self.spec_path} is JSON of the wrong shape (its 'spec_hash' is "
-                             f"not a string); it records which spec made this store: delete "
-                             f"it and {_REPLAN}")
+            raise StoreError(
+                f"{self.spec_path} is JSON of the wrong shape (its 'spec_hash' is "
+                f"not a string); it records which spec made this store: delete "
+                f"it and {_REPLAN}"
+            )
         return doc
 
     def stored_hash(self) -> str | None:
@@ -300,7 +378,9 @@ class RunStore:
         if old.get("spec_hash") == spec_hash:
             return True
         changed = _diff_paths(old.get("hashed", {}), spec_doc.get("hashed", {}))
-        shown = ", ".join(changed[:8]) + (f" (+{len(changed) - 8} more)" if len(changed) > 8 else "")
+        shown = ", ".join(changed[:8]) + (
+            f" (+{len(changed) - 8} more)" if len(changed) > 8 else ""
+        )
         n = self.count_results()
         raise SpecChangedError(
             f"the store {self.root} was made by a different spec "
@@ -320,26 +400,39 @@ class RunStore:
                 shutil.rmtree(d)
 
     def write_spec(self, spec_doc: dict[str, Any]) -> None:
-        atomic_write_bytes(self.spec_path, (json.dumps(spec_doc, indent=2, sort_keys=True) + "\n").encode())
+        atomic_write_bytes(
+            self.spec_path, (json.dumps(spec_doc, indent=2, sort_keys=True) + "\n").encode()
+        )
 
     def write_design(self, design: pd.DataFrame, metadata: dict[str, str] | None = None) -> None:
-        atomic_write_parquet(self.design_path, pa.Table.from_pandas(design, preserve_index=False), metadata)
+        atomic_write_parquet(
+            self.design_path, pa.Table.from_pandas(design, preserve_index=False), metadata
+        )
 
     def read_design(self) -> pd.DataFrame:
         """The stored run table, ordered by (design_row, rep) (:class:`StoreError` when
         ``design.parquet`` is missing or damaged)."""
-        table = _read_parquet(self.design_path, "is the table of planned runs",
-                              "delete it and " + _REPLAN)
+        table = _read_parquet(
+            self.design_path, "is the table of planned runs", "delete it and " + _REPLAN
+        )
         missing = [c for c in ("run_id", "design_row", "rep") if c not in table.column_names]
         if missing:
-            raise StoreError(f"{self.design_path} lacks the column(s) {missing}, so it is not a "
-                             f"table of planned runs: delete it and {_REPLAN}")
+            raise StoreError(
+                f"{self.design_path} lacks the column(s) {missing}, so it is not a "
+                f"table of planned runs: delete it and {_REPLAN}"
+            )
         return table.to_pandas()
 
     # -- results ---------------------------------------------------------------------------
-    def results_schema(self, design: pd.DataFrame, param_names: list[str], outcomes: list[str]) -> pa.Schema:
+    def results_schema(
+        self, design: pd.DataFrame, param_names: list[str], outcomes: list[str]
+    ) -> pa.Schema:
         """Arrow schema of result shards: meta columns, parameters (design dtypes), outcomes."""
-        dschema = pa.Schema.from_pandas(design[param_names], preserve_index=False) if param_names else pa.schema([])
+        dschema = (
+            pa.Schema.from_pandas(design[param_names], preserve_index=False)
+            if param_names
+            else pa.schema([])
+        )
         fields = [pa.field(c, _META_TYPES[c]) for c in META_COLUMNS]
         fields += [pa.field(f.name, f.type) for f in dschema]
         fields += [pa.field(o, pa.float64()) for o in outcomes]
@@ -366,12 +459,16 @@ class RunStore:
             the path of the results shard.
         """
         h = hashlib.sha256(
-            "\n".join(f"{r['run_id']}:{r.get('attempt', 1)}:{r.get('finished_at', '')}" for r in records).encode()
+            "\n".join(
+                f"{r['run_id']}:{r.get('attempt', 1)}:{r.get('finished_at', '')}" for r in records
+            ).encode()
         ).hexdigest()[:20]
         name = f"part-{h}.parquet"
         if timeseries is not None and len(timeseries):
             atomic_write_parquet(
-                self.timeseries_dir / name, pa.Table.from_pandas(timeseries, preserve_index=False), metadata
+                self.timeseries_dir / name,
+                pa.Table.from_pandas(timeseries, preserve_index=False),
+                metadata,
             )
         cols = {f.name: [r.get(f.name) for r in records] for f in schema}
         table = pa.Table.from_pydict(cols, schema=schema)
@@ -398,7 +495,9 @@ class RunStore:
                     n += 1
         return n
 
-    def read_results(self, columns: Iterable[str] | None = None, dedupe: bool = True) -> pd.DataFrame:
+    def read_results(
+        self, columns: Iterable[str] | None = None, dedupe: bool = True
+    ) -> pd.DataFrame:
         """All result rows (one per run id when ``dedupe``: the latest, preferring ``ok``).
 
         Returns an empty DataFrame (with ``columns`` if given) when nothing is stored.
@@ -439,7 +538,11 @@ class RunStore:
         Only shards with a results twin are read, and each run's rows come from one shard.
         """
         results = {p.name for p in self.shard_files()}
-        files = sorted(p for p in self.timeseries_dir.glob("part-*.parquet") if p.name in results) if self.timeseries_dir.is_dir() else []
+        files = (
+            sorted(p for p in self.timeseries_dir.glob("part-*.parquet") if p.name in results)
+            if self.timeseries_dir.is_dir()
+            else []
+        )
         if not files:
             return pd.DataFrame()
         frames = []
@@ -462,10 +565,16 @@ class RunStore:
         valid JSON)."""
         if not self.provenance_path.is_file():
             return {}
-        return _read_json(self.provenance_path, "holds only the history of invocations",
-                          "delete it (the results are kept, the history is lost) and rerun",
-                          shape='an object {"invocations": [...], ...}',
-                          lists=("invocations",))
+        return _read_json(
+            self.provenance_path,
+            "holds only the history of invocations",
+            "delete it (the results are kept, the history is lost) and rerun",
+            shape='an object {"invocations": [...], ...}',
+            lists=("invocations",),
+        )
 
     def write_provenance(self, doc: dict[str, Any]) -> None:
-        atomic_write_bytes(self.provenance_path, (json.dumps(doc, indent=2, sort_keys=True, default=str) + "\n").encode())
+        atomic_write_bytes(
+            self.provenance_path,
+            (json.dumps(doc, indent=2, sort_keys=True, default=str) + "\n").encode(),
+        )

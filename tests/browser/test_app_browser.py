@@ -66,7 +66,9 @@ def date_of(page) -> str:
 def wait_date(page, predicate_js: str, timeout_ms: float = 60_000) -> str:
     page.wait_for_function(
         f"() => {{ const d = document.querySelector('{DATE}'); "
-        f"return d && ({predicate_js})(d.innerText.trim()); }}", timeout=timeout_ms)
+        f"return d && ({predicate_js})(d.innerText.trim()); }}",
+        timeout=timeout_ms,
+    )
     return date_of(page)
 
 
@@ -90,12 +92,14 @@ def set_lever(page, name: str, key: str, expect: str) -> None:
         box.click()
         page.wait_for_function(
             f"() => !document.querySelector('.ree-lever-{name}')"
-            ".classList.contains('v-input--is-disabled')")
+            ".classList.contains('v-input--is-disabled')"
+        )
     thumb = page.locator(f".ree-lever-{name} .v-slider__thumb-container")
     thumb.focus()
     page.keyboard.press(key)
     page.wait_for_function(
-        f"() => document.querySelector('.ree-set-{name}').innerText.endsWith(': {expect}')")
+        f"() => document.querySelector('.ree-set-{name}').innerText.endsWith(': {expect}')"
+    )
 
 
 def test_page_loads_with_every_chart_drawn(page, page_errors, solara_server):
@@ -173,8 +177,11 @@ def test_two_contexts_step_independently(browser, page, solara_server):
         ctx_b.close()
 
 
-@pytest.mark.parametrize("tariff, approval", [("End", "Home"), ("Home", "End")],
-                         ids=["500pct-tariff-0pct-approval", "0pct-tariff-100pct-approval"])
+@pytest.mark.parametrize(
+    "tariff, approval",
+    [("End", "Home"), ("Home", "End")],
+    ids=["500pct-tariff-0pct-approval", "0pct-tariff-100pct-approval"],
+)
 def test_extreme_levers_run_without_errors(page, page_errors, solara_server, tariff, approval):
     open_dashboard(page, solara_server)
     set_lever(page, "us_tariff_on_china", tariff, "500 %" if tariff == "End" else "0 %")
@@ -205,7 +212,9 @@ def test_step_plus_redraw_time_in_the_browser(page, solara_server):
     late = [page.evaluate(STEP_TIMED_JS) for _ in range(8)]
     server = page.inner_text(".ree-timing")
     for name, t in (("early", early), ("2031", late)):
-        print(f"\nbrowser step+redraw {name}: median {statistics.median(t):.0f} ms, "
-              f"max {max(t):.0f} ms (n={len(t)})")
+        print(
+            f"\nbrowser step+redraw {name}: median {statistics.median(t):.0f} ms, "
+            f"max {max(t):.0f} ms (n={len(t)})"
+        )
     print(f"server, last frame: {server}")
     assert statistics.median(early + late) < 1000  # generous for loaded CI; figure reported
