@@ -410,8 +410,9 @@ def reproduce(quick: bool = typer.Option(
               out: Path = typer.Option(Path("results/reproduce"), "--out", help="output folder"),
               workers: int = typer.Option(None, "--workers", min=1,
                                           help="worker processes (default: available cores)"),
-              backend: str = typer.Option("process", "--backend",
-                                          help="process, sequential, dask or ray"),
+              backend: str = typer.Option("dask", "--backend",
+                                          help="dask (a local cluster of --workers "
+                                               "processes) or sequential"),
               strict: bool = typer.Option(False, "--strict", metavar=FLAG,
                                           help="exit with code 1 when any target fails"),
               data: Path = typer.Option(None, "--data", metavar="DIR",

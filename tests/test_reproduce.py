@@ -54,7 +54,7 @@ NO_ADAPTATION = rp.Variant(
                ("parameters.dy_free_max_share", 0.0), ("parameters.thrifting_max", 0.0)))
 
 
-def _run_reduced(tasks, seeds, backend="process"):
+def _run_reduced(tasks, seeds, backend="dask"):
     by = {}
     for r in rp.run_variants(tasks, seeds, backend=backend, progress=False):
         by.setdefault(r["variant"], []).append(r)

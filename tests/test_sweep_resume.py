@@ -33,7 +33,7 @@ def _spec(tmp_path, **kw):
 
 
 @pytest.mark.timeout(180)
-def test_sigkill_part_way_then_resume_gives_the_uninterrupted_table(tmp_path):
+def test_sigkill_part_way_then_resume_gives_the_uninterrupted_table(tmp_path, dask_address):
     spec = _spec(tmp_path)
     ref = run(spec, tmp_path / "ref", backend="sequential", progress=False)
     assert ref.ok == 120
@@ -43,7 +43,7 @@ def test_sigkill_part_way_then_resume_gives_the_uninterrupted_table(tmp_path):
     env = dict(os.environ, SWEEP_TOY_SLEEP="0.05")
     proc = subprocess.Popen(
         [sys.executable, "-m", "experiments.sweep.cli", "run", str(spec), "--out", str(out),
-         "--backend", "process", "--workers", "2", "--no-progress"],
+         "--backend", "dask", "--workers", "2", "--no-progress"],
         cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         start_new_session=True)
     store = RunStore(out / "toy")
@@ -58,7 +58,7 @@ def test_sigkill_part_way_then_resume_gives_the_uninterrupted_table(tmp_path):
             time.sleep(0.05)
         assert proc.poll() is None, proc.communicate()[0]
         assert stored >= 20
-        os.killpg(proc.pid, signal.SIGKILL)  # the driver and its pool workers
+        os.killpg(proc.pid, signal.SIGKILL)  # the driver and its cluster's workers
         proc.wait(timeout=20)
     finally:
         if proc.poll() is None:
@@ -78,7 +78,7 @@ def test_sigkill_part_way_then_resume_gives_the_uninterrupted_table(tmp_path):
     # the killed driver could not record its end, but status does not call it running
     assert st.last_state.startswith("interrupted (the process is gone")
 
-    again = run(spec, out, backend="process", workers=2, progress=False)
+    again = run(spec, out, backend="dask", address=dask_address, progress=False)
     assert again.skipped == before
     assert again.executed == 120 - before
     assert (again.total_ok, again.remaining) == (120, 0)
@@ -87,7 +87,7 @@ def test_sigkill_part_way_then_resume_gives_the_uninterrupted_table(tmp_path):
     pd.testing.assert_frame_equal(result_table(out / "toy"), reference)
     assert store.read_provenance()["invocations"][-1]["status"] == "completed"
 
-    third = run(spec, out, backend="process", workers=2, progress=False)
+    third = run(spec, out, backend="dask", address=dask_address, progress=False)
     assert third.nothing_to_run and third.executed == 0
     assert "nothing left to run: all 120 runs" in third.message
 

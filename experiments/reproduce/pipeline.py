@@ -58,7 +58,7 @@ class ReproduceResult:
 
 
 def reproduce(out: str | Path = "results/reproduce", *, quick: bool = False,
-              seeds: int | None = None, workers: int | None = None, backend: str = "process",
+              seeds: int | None = None, workers: int | None = None, backend: str = "dask",
               seed_root: int = DEFAULT_SEED_ROOT, progress: bool = True,
               profile: Profile | None = None, make_figures: bool = True) -> ReproduceResult:
     """Run every paper experiment and write figures, tables, REPORT.md and the data.
@@ -68,24 +68,25 @@ def reproduce(out: str | Path = "results/reproduce", *, quick: bool = False,
         quick: the ``quick`` profile (shorter horizons, 5 seeds) instead of ``full``.
         seeds: replicates per variant (default: the profile's; the issue asks >= 20).
         workers: parallel worker processes (default: available cores).
-        backend: ``process`` (default), ``sequential``, ``dask`` or ``ray`` (needs Ray).
+        backend: ``dask`` (default: a local cluster of ``workers`` processes) or
+            ``sequential``.
         seed_root: root of the seed sequence.
         progress: show a rich progress bar.
         profile: a custom :class:`Profile` (overrides ``quick``).
         make_figures: write PNG and SVG figures.
 
     Raises:
-        ValueError: an unknown ``backend``.
-        ImportError: the backend's package is missing (Ray).
+        ValueError: an unknown or removed ``backend`` (``--backend 'process' was removed;
+            use ...``).
         RuntimeError: every run failed (a failed run among others is recorded in
             ``failed``, ``tables/failed_runs.csv`` and REPORT.md, and its targets are ``n/a``).
         OutputError: ``out`` is unusable: a file, the current folder or a parent, or an
             existing folder that is not an earlier reproduction (nothing is deleted).
     """
-    from experiments.sweep.spec import BACKENDS
+    from experiments.sweep.spec import backend_problem
 
-    if backend not in BACKENDS:
-        raise ValueError(f"--backend {backend!r} is unknown; allowed: {', '.join(BACKENDS)}")
+    if problem := backend_problem(backend):
+        raise ValueError(f"--backend: {problem}")
     t_start = time.perf_counter()
     prof = profile or PROFILES["quick" if quick else "full"]
     n_seeds = int(seeds or prof.seeds)
