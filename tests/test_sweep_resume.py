@@ -106,9 +106,13 @@ def test_partial_runs_then_resume_equal_a_single_pass(tmp_path):
     assert len(RunStore(out / "toy").read_results(dedupe=False)) == 120
 
 
-def test_keyboard_interrupt_flushes_finished_runs(tmp_path):
+@pytest.mark.parametrize("backend", ["sequential", "dask"])
+def test_keyboard_interrupt_flushes_finished_runs(tmp_path, backend, request):
+    """Ctrl-C in the driver (here from the on_result callback) while runs are in flight: every
+    run the driver received is stored, the rest are redone by the next call, none twice."""
     spec = _spec(tmp_path)
     out = tmp_path / "out"
+    kw = {"address": request.getfixturevalue("dask_address")} if backend == "dask" else {}
     seen = []
 
     def stop_after_25(rec):
@@ -117,13 +121,14 @@ def test_keyboard_interrupt_flushes_finished_runs(tmp_path):
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        run(spec, out, backend="sequential", progress=False, on_result=stop_after_25)
+        run(spec, out, backend=backend, progress=False, on_result=stop_after_25, **kw)
     store = RunStore(out / "toy")
     stored = store.read_results()
-    assert set(stored["run_id"]) == set(seen)  # everything finished was written
+    assert sorted(stored["run_id"]) == sorted(seen)  # everything finished was written
     assert store.read_provenance()["invocations"][-1]["status"] == "interrupted"
-    s = run(spec, out, backend="sequential", progress=False)
+    s = run(spec, out, backend=backend, progress=False, **kw)
     assert (s.skipped, s.executed, s.total_ok) == (25, 95, 120)
+    assert len(store.read_results(dedupe=False)) == 120
 
 
 def test_orphan_timeseries_shard_is_removed_on_resume(tmp_path):
