@@ -59,6 +59,7 @@ class ReproduceResult:
 
 def reproduce(out: str | Path = "results/reproduce", *, quick: bool = False,
               seeds: int | None = None, workers: int | None = None, backend: str = "dask",
+              address: str | None = None,
               seed_root: int = DEFAULT_SEED_ROOT, progress: bool = True,
               profile: Profile | None = None, make_figures: bool = True) -> ReproduceResult:
     """Run every paper experiment and write figures, tables, REPORT.md and the data.
@@ -70,6 +71,8 @@ def reproduce(out: str | Path = "results/reproduce", *, quick: bool = False,
         workers: parallel worker processes (default: available cores).
         backend: ``dask`` (default: a local cluster of ``workers`` processes) or
             ``sequential``.
+        address: a running Dask scheduler (``tcp://host:8786``) to use instead of a local
+            cluster.
         seed_root: root of the seed sequence.
         progress: show a rich progress bar.
         profile: a custom :class:`Profile` (overrides ``quick``).
@@ -98,7 +101,7 @@ def reproduce(out: str | Path = "results/reproduce", *, quick: bool = False,
         tasks = list(prof.months.items())
         t_runs = time.perf_counter()
         records = run_variants(tasks, n_seeds, seed_root=seed_root, workers=workers,
-                               backend=backend, progress=progress)
+                               backend=backend, address=address, progress=progress)
         runs_wall = time.perf_counter() - t_runs
         records = sorted(records, key=lambda r: (r["variant"], r["rep"]))  # not completion order
         results = [r for r in records if r["status"] == "ok"]
