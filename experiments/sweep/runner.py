@@ -119,9 +119,11 @@ def run_chunk(task: dict[str, Any]) -> dict[str, Any]:
     Returns:
         ``{"records": [record, ...], "timeseries": DataFrame | None}``; one record per run with
         run_id, design_row, rep, status ("ok"|"failed"), error_type, error, traceback, wall_s
-        (seconds), host, pid, attempt, finished_at (ISO UTC) and one float per outcome (NaN
-        when failed). Never raises for model errors; a model that cannot even be resolved
-        fails every run of the chunk.
+        (seconds), host, pid, attempt (1: the driver submits a run once; Dask's reruns after a
+        lost worker are not counted), finished_at (ISO UTC) and one float per outcome (NaN
+        when failed). Never raises for model errors (nor, off the driver's main thread, for a
+        ``KeyboardInterrupt`` or ``SystemExit``); a model that cannot even be resolved fails
+        every run of the chunk.
     """
     from .model import resolve_model
 
