@@ -110,7 +110,7 @@ def run_variants(tasks: Sequence[tuple[str | Variant, int | None]], seeds: int, 
     results: list[dict] = []
     with RunProgress(total_months, f"reproduce: {len(jobs)} runs", enabled=progress,
                      counts=True) as bar, open_backend(backend, workers, address) as be:
-        for (n, name, sc, rep), res in execute(be, run_task, jobs,
+        for (n, name, _sc, rep), res in execute(be, run_task, jobs,
                                                lambda j: (j[1], j[2], seed_root, j[3], j[0])):
             rec = failed_record(name, rep, n, res) if isinstance(res, BaseException) else res
             results.append(rec)

@@ -183,7 +183,8 @@ def plan_cmd(
 def run_cmd(
     spec: Path = SpecArg,
     backend: str | None = typer.Option(
-        None, "--backend", "-b", help="dask | sequential (default: the spec's, dask: a local cluster)."),
+        None, "--backend", "-b",
+        help="dask | sequential (default: the spec's, dask: a local cluster)."),
     workers: int | None = typer.Option(None, "--workers", "-w", help="Worker processes (default: CPU count)."),
     address: str | None = typer.Option(None, "--address", help="Address of a running Dask scheduler (tcp://host:8786)."),
     out: Path = OutOpt,
