@@ -1,9 +1,9 @@
 """Benchmark the sweep runner: runs per minute, parallel efficiency, per-run overhead, driver memory.
 
 A sweep of ``--runs`` replicates of the default scenario (no parameter varies; every run has its
-own seed) is run on the process and Dask backends with 1 and 2 workers, each configuration in a
-fresh driver subprocess so that its peak RSS (``ru_maxrss``) is the driver's alone (pool and
-cluster workers are separate processes and are not counted). A sequential pass of
+own seed) is run on the Dask backend (a local cluster) with 1 and 2 workers, each configuration in a
+fresh driver subprocess so that its peak RSS (``ru_maxrss``) is the driver's alone (the
+cluster's workers are separate processes and are not counted). A sequential pass of
 ``--baseline-runs`` runs gives the pure model time per run.
 
 Reported per configuration:
@@ -95,7 +95,7 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=200)
     ap.add_argument("--baseline-runs", type=int, default=10)
     ap.add_argument("--outcomes", nargs="*", default=None)
-    ap.add_argument("--backends", nargs="*", default=["process", "dask"])
+    ap.add_argument("--backends", nargs="*", default=["dask"])
     ap.add_argument("--workers", nargs="*", type=int, default=[1, 2])
     ap.add_argument("--json", type=Path, default=None, help="also write the figures here")
     ap.add_argument("--one", nargs=5, metavar=("SPEC", "OUT", "BACKEND", "WORKERS", "MAXRUNS"),

@@ -410,8 +410,12 @@ def reproduce(quick: bool = typer.Option(
               out: Path = typer.Option(Path("results/reproduce"), "--out", help="output folder"),
               workers: int = typer.Option(None, "--workers", min=1,
                                           help="worker processes (default: available cores)"),
-              backend: str = typer.Option("process", "--backend",
-                                          help="process, sequential, dask or ray"),
+              backend: str = typer.Option("dask", "--backend",
+                                          help="dask (a local cluster of --workers "
+                                               "processes) or sequential"),
+              address: str = typer.Option(None, "--address",
+                                          help="a running Dask scheduler (tcp://host:8786) "
+                                               "instead of a local cluster"),
               strict: bool = typer.Option(False, "--strict", metavar=FLAG,
                                           help="exit with code 1 when any target fails"),
               data: Path = typer.Option(None, "--data", metavar="DIR",
@@ -428,7 +432,8 @@ def reproduce(quick: bool = typer.Option(
 
     try:
         with sigterm_raises():
-            res = run_all(out, quick=quick, seeds=seeds, workers=workers, backend=backend)
+            res = run_all(out, quick=quick, seeds=seeds, workers=workers, backend=backend,
+                          address=address)
     except Terminated:
         _stopped("stopped by SIGTERM", 143)
     except KeyboardInterrupt:

@@ -22,8 +22,8 @@ def scenario_factory():
 
 @pytest.fixture
 def toy_models_importable(monkeypatch):
-    """Put the repository and ``tests/`` on PYTHONPATH, so worker processes (spawned,
-    forkserver, ``dask worker``) import the package and ``tests/sweep_toy_models``."""
+    """Put the repository and ``tests/`` on PYTHONPATH, so worker processes (a Dask
+    LocalCluster's, ``dask worker``) import the package and ``tests/sweep_toy_models``."""
     tests = Path(__file__).resolve().parent
     parts = [str(tests.parent), str(tests)] + [
         p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
@@ -98,3 +98,34 @@ def shipped_runs():
     step or change these models."""
     return _ShippedRuns()
 
+
+
+@pytest.fixture(scope="session")
+def dask_address():
+    """The scheduler address of one Dask LocalCluster shared by the tests that run on Dask
+    (``run(..., backend="dask", address=dask_address)``): two single-threaded worker
+    processes on 127.0.0.1 that import the package and ``tests/sweep_toy_models``, set up as
+    ``open_backend`` does with ``retries = 1`` (``allowed-failures`` 1: a task that kills two
+    workers is ``KilledWorker``; one task per worker; little idle work); the toy
+    models do not sleep there (``SWEEP_TOY_SLEEP`` 0). Starting
+    a cluster costs seconds; sharing it keeps the default run fast."""
+    import logging
+
+    import dask
+    from distributed import LocalCluster
+
+    from experiments.sweep.backends import local_cluster_config
+
+    tests = Path(__file__).resolve().parent
+    path = os.pathsep.join([str(tests.parent), str(tests)] + [
+        p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])
+    with dask.config.set(local_cluster_config(retries=1)):
+        cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                               host="127.0.0.1", dashboard_address=None,
+                               scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+                               silence_logs=logging.CRITICAL,
+                               env={"PYTHONPATH": path, "SWEEP_TOY_SLEEP": "0"})
+    try:
+        yield cluster.scheduler_address
+    finally:
+        cluster.close()

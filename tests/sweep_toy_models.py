@@ -101,6 +101,17 @@ def crash_evaluate(scenario, **kw):
     return toy_evaluate(scenario, **kw)
 
 
+def stop_evaluate(scenario, **kw):
+    """Raises KeyboardInterrupt when parameters.a > 0.8 and SystemExit when a < 0.1 (a model
+    that stops itself, on a worker); else toy_evaluate."""
+    a = (kw.get("overrides") or {}).get("parameters.a", 0.5)
+    if a > 0.8:
+        raise KeyboardInterrupt(f"toy stop: a={a:.3f}")
+    if a < 0.1:
+        raise SystemExit(f"toy exit: a={a:.3f}")
+    return toy_evaluate(scenario, **kw)
+
+
 # ----------------------------------------------------------------------------- spec helpers
 TOY_SPEC = """\
 name = "{name}"

@@ -180,8 +180,11 @@ def test_sweep_spec_naming_a_bad_scenario_file_is_short(tmp_path):
 def test_reproduce_bad_backend_is_one_line_before_any_work(tmp_path):
     out = tmp_path / "rep"
     line = _one_line(_invoke(["reproduce", "--backend", "bogus", "--out", str(out)]))
-    assert line == ("ree reproduce: error: --backend 'bogus' is unknown; allowed: sequential, "
-                    "process, dask, ray")
+    assert line == "ree reproduce: error: --backend: unknown backend 'bogus'; allowed: dask, sequential"
+    assert not out.exists()
+    line = _one_line(_invoke(["reproduce", "--backend", "process", "--out", str(out)]))
+    assert line == ("ree reproduce: error: --backend: backend 'process' was removed; use 'dask' "
+                    "(a local cluster, or a running scheduler with --address) or 'sequential'")
     assert not out.exists()
 
 

@@ -54,7 +54,7 @@ NO_ADAPTATION = rp.Variant(
                ("parameters.dy_free_max_share", 0.0), ("parameters.thrifting_max", 0.0)))
 
 
-def _run_reduced(tasks, seeds, backend="process"):
+def _run_reduced(tasks, seeds, backend="dask"):
     by = {}
     for r in rp.run_variants(tasks, seeds, backend=backend, progress=False):
         by.setdefault(r["variant"], []).append(r)
@@ -70,10 +70,11 @@ REDUCED = rp.Profile("tiny", FAST_SEEDS, {
 
 
 @pytest.fixture(scope="module")
-def reproduction(tmp_path_factory):
-    """`ree reproduce --quick --workers 2` with the quick profile replaced by :data:`REDUCED`:
-    ``(CliRunner result, output folder, the ReproduceResult the command printed, the
-    run_task outputs it ran)``."""
+def reproduction(tmp_path_factory, dask_address):
+    """`ree reproduce --quick --address ADDRESS` (the session's Dask cluster, no cluster of
+    its own to start) with the quick profile replaced by :data:`REDUCED`: ``(CliRunner
+    result, output folder, the ReproduceResult the command printed, the run_task outputs it
+    ran)``."""
     out = tmp_path_factory.mktemp("reproduce") / "rep"
     returned, runs = [], []
     real_reproduce, real_run_variants = rp.reproduce, rp.run_variants
@@ -91,7 +92,7 @@ def reproduction(tmp_path_factory):
         mp.setattr(rp, "reproduce", spy_reproduce)
         mp.setattr(rp_pipeline, "run_variants", spy_run_variants)  # where reproduce() calls it
         res = CliRunner().invoke(app, ["reproduce", "--quick", "--out", str(out),
-                                       "--workers", "2"])
+                                       "--address", dask_address])
     assert res.exit_code == 0, res.output
     (result,) = returned
     return res, out, result, runs
@@ -449,7 +450,8 @@ def test_cli_reproduce_quick(reproduction, monkeypatch):
                                       str(out), "--strict", "--backend", "sequential"])
     assert strict.exit_code == 1     # some targets are n/a or FAIL on the tiny profile
     assert "--strict:" in strict.output and "not passed" in strict.output
-    assert calls == [{"quick": True, "seeds": 1, "workers": None, "backend": "sequential"}]
+    assert calls == [{"quick": True, "seeds": 1, "workers": None, "backend": "sequential",
+                      "address": None}]
     assert (result.targets["status"] != "PASS").any()
 
 

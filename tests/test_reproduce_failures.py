@@ -2,7 +2,7 @@
 failed run is listed (stderr, tables/failed_runs.csv, REPORT.md, manifest.json) with its
 exception type and message, the targets that need its variant are n/a, and the exit code is
 1. Runs here are 2 months long on the sequential backend (the failure is injected into
-run_task, which a process pool would not see)."""
+run_task, which Dask's worker processes would not see)."""
 
 from __future__ import annotations
 
@@ -106,11 +106,11 @@ def test_every_run_failing_is_one_error_and_nothing_is_written(tmp_path, monkeyp
     assert not out.exists() and not list(tmp_path.iterdir())
 
 
-def _worker_failure(backend):
+def _worker_failure(backend, address):
     """A run that raises in the worker (months -1: RareEarthModel refuses it) beside one
     that finishes, on a real backend."""
     recs = rp.run_variants([("baseline", -1), ("controls-2025", 2)], 1, backend=backend,
-                           workers=1, progress=False)
+                           address=address, progress=False)
     by = {r["variant"]: r for r in recs}
     assert by["controls-2025"]["status"] == "ok" and by["controls-2025"]["months"] == 2
     bad = by["baseline"]
@@ -119,10 +119,5 @@ def _worker_failure(backend):
                                    "horizon (144 months")
 
 
-def test_a_run_failing_in_a_worker_process_is_a_record():
-    _worker_failure("process")
-
-
-@pytest.mark.slow
-def test_a_run_failing_on_a_dask_worker_is_a_record():
-    _worker_failure("dask")
+def test_a_run_failing_on_a_dask_worker_is_a_record(dask_address):
+    _worker_failure("dask", dask_address)

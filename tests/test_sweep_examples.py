@@ -74,9 +74,9 @@ def test_example_names_exist_in_the_model(path, tmp_path):
 
 @needs_abm
 @pytest.mark.timeout(300)
-def test_tiny_real_sweep(tmp_path):
+def test_tiny_real_sweep(tmp_path, dask_address):
     """4 runs of the real model (3 months, the tariff lever acting from the second month): 2
-    tariff levels x 2 replicates, process backend,
+    tariff levels x 2 replicates, on Dask (the session's cluster),
     then the same plan on the sequential backend (the plumbing and determinism of a real
     sweep; 3 months, was 12 then 6, are enough for both)."""
     # outcomes defined within 3 months (china_content_*_2030 needs a horizon into 2030)
@@ -103,7 +103,7 @@ method = "factorial"
 name = "levers.us_tariff_on_china"
 levels = [0.0, 1.0]
 """.replace("'", '"'))
-    s = run(spec, tmp_path / "out", backend="process", workers=2, progress=False)
+    s = run(spec, tmp_path / "out", backend="dask", address=dask_address, progress=False)
     assert (s.executed, s.ok, s.failed) == (4, 4, 0), s.message
     from experiments.sweep import RunStore
 
@@ -123,10 +123,10 @@ levels = [0.0, 1.0]
 def test_real_morris_screening_small(tmp_path):
     """Morris over three behavioural parameters of the real model: N(D+1) = 2 x 4 = 8 runs.
 
-    Slow (8 real runs on a process pool, about 40 s on 2 cores); in the default run the Morris
+    Slow (8 real runs on a local Dask cluster, about 40 s on 2 cores); in the default run the Morris
     design and analysis are checked by hand on a linear model
     (test_sweep_analysis.py::test_morris_mu_star_of_a_linear_model) and the real model's
-    outcomes through the process backend by ``test_tiny_real_sweep`` above."""
+    outcomes through the Dask backend by ``test_tiny_real_sweep`` above."""
     spec = tmp_path / "morris.toml"
     spec.write_text("""
 name = "morris-small"
@@ -149,7 +149,7 @@ name = "parameters.price_expectation_months"
 [[uncertainties]]
 name = "parameters.inventory_target_weeks"
 """)
-    s = run(spec, tmp_path / "out", backend="process", workers=2, progress=False)
+    s = run(spec, tmp_path / "out", backend="dask", workers=2, progress=False)
     assert (s.executed, s.ok) == (8, 8), s.message
     from experiments.sweep import analyze
 
@@ -163,11 +163,12 @@ name = "parameters.inventory_target_weeks"
 @pytest.mark.slow
 @pytest.mark.timeout(900)
 def test_grid_example_end_to_end(tmp_path):
-    """The shipped 27-run grid on 2 processes, then PRIM on the levers (about 2 minutes)."""
+    """The shipped 27-run grid on a local Dask cluster of 2 workers, then PRIM on the levers
+    (about 2 minutes)."""
     path = SWEEPS / "tariff_licence_stockpile.toml"
-    s = run(path, tmp_path / "out", backend="process", workers=2, progress=False)
+    s = run(path, tmp_path / "out", backend="dask", workers=2, progress=False)
     assert s.ok == 27 and s.failed == 0
-    assert run(path, tmp_path / "out", backend="process", workers=2, progress=False).nothing_to_run
+    assert run(path, tmp_path / "out", backend="dask", workers=2, progress=False).nothing_to_run
     pytest.importorskip("ema_workbench")
     from experiments.sweep import analyze
 

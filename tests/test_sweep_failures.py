@@ -38,20 +38,21 @@ def _check_store(out):
 
 
 @pytest.mark.timeout(120)
-@pytest.mark.parametrize("backend", ["sequential", "process"])
-def test_failures_are_recorded_and_do_not_abort(tmp_path, backend):
+@pytest.mark.parametrize("backend", ["sequential", "dask"])
+def test_failures_are_recorded_and_do_not_abort(tmp_path, backend, request):
     spec = write_toy_spec(tmp_path / "s.toml", model="flaky_evaluate",
                           design='method = "lhs"\nn = 20', replicates=2)
     out = tmp_path / "out"
-    s = run(spec, out, backend=backend, workers=2, progress=False)
+    kw = {"address": request.getfixturevalue("dask_address")} if backend == "dask" else {}
+    s = run(spec, out, backend=backend, progress=False, **kw)
     n_bad = _check_store(out)
     assert (s.executed, s.failed, s.ok) == (40, n_bad, 40 - n_bad)
     st = status(spec, out)
     assert st.failures == {"ValueError": n_bad} and st.remaining == 0
 
-    again = run(spec, out, backend=backend, workers=2, progress=False)
+    again = run(spec, out, backend=backend, progress=False, **kw)
     assert again.nothing_to_run and "--retry-failed" in again.message
-    retry = run(spec, out, backend=backend, workers=2, retry_failed=True, progress=False)
+    retry = run(spec, out, backend=backend, retry_failed=True, progress=False, **kw)
     assert (retry.executed, retry.failed) == (n_bad, n_bad)
     assert len(RunStore(out / "toy").read_results(dedupe=False)) == 40 + n_bad
     _check_store(out)

@@ -34,10 +34,10 @@ CTRL_C_LINE = "ree sweep: interrupted (Ctrl-C); finished runs are kept, `ree swe
 
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize(("backend", "sig", "code", "line"), [
-    # SIGTERM on the sequential backend is in the slow set: the same handler as the process
+    # SIGTERM on the sequential backend is in the slow set: the same handler as the Dask
     # backend's SIGTERM and the sequential backend's Ctrl-C below (about 5 s each)
     pytest.param("sequential", signal.SIGTERM, 143, SIGTERM_LINE, marks=pytest.mark.slow),
-    ("process", signal.SIGTERM, 143, SIGTERM_LINE),
+    ("dask", signal.SIGTERM, 143, SIGTERM_LINE),
     ("sequential", signal.SIGINT, 130, CTRL_C_LINE),
 ])
 def test_stopped_run_says_so_records_it_and_resumes(tmp_path, backend, sig, code, line):

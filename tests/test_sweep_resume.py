@@ -33,7 +33,9 @@ def _spec(tmp_path, **kw):
 
 
 @pytest.mark.timeout(180)
-def test_sigkill_part_way_then_resume_gives_the_uninterrupted_table(tmp_path):
+def test_sigkill_part_way_then_resume_gives_the_uninterrupted_table(tmp_path, dask_address):
+    """A driver SIGKILLed part way, then resumed on Dask: every stored run kept, the rest run
+    once, and the table equals an uninterrupted sequential pass."""
     spec = _spec(tmp_path)
     ref = run(spec, tmp_path / "ref", backend="sequential", progress=False)
     assert ref.ok == 120
@@ -43,7 +45,7 @@ def test_sigkill_part_way_then_resume_gives_the_uninterrupted_table(tmp_path):
     env = dict(os.environ, SWEEP_TOY_SLEEP="0.05")
     proc = subprocess.Popen(
         [sys.executable, "-m", "experiments.sweep.cli", "run", str(spec), "--out", str(out),
-         "--backend", "process", "--workers", "2", "--no-progress"],
+         "--backend", "sequential", "--no-progress"],
         cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         start_new_session=True)
     store = RunStore(out / "toy")
@@ -58,7 +60,9 @@ def test_sigkill_part_way_then_resume_gives_the_uninterrupted_table(tmp_path):
             time.sleep(0.05)
         assert proc.poll() is None, proc.communicate()[0]
         assert stored >= 20
-        os.killpg(proc.pid, signal.SIGKILL)  # the driver and its pool workers
+        # the driver (sequential: Dask's case, no worker left after a killed driver, is
+        # test_sweep_reliability.py::test_sigkill_of_the_driver_leaves_no_process)
+        os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=20)
     finally:
         if proc.poll() is None:
@@ -78,7 +82,7 @@ def test_sigkill_part_way_then_resume_gives_the_uninterrupted_table(tmp_path):
     # the killed driver could not record its end, but status does not call it running
     assert st.last_state.startswith("interrupted (the process is gone")
 
-    again = run(spec, out, backend="process", workers=2, progress=False)
+    again = run(spec, out, backend="dask", address=dask_address, progress=False)
     assert again.skipped == before
     assert again.executed == 120 - before
     assert (again.total_ok, again.remaining) == (120, 0)
@@ -87,7 +91,7 @@ def test_sigkill_part_way_then_resume_gives_the_uninterrupted_table(tmp_path):
     pd.testing.assert_frame_equal(result_table(out / "toy"), reference)
     assert store.read_provenance()["invocations"][-1]["status"] == "completed"
 
-    third = run(spec, out, backend="process", workers=2, progress=False)
+    third = run(spec, out, backend="dask", address=dask_address, progress=False)
     assert third.nothing_to_run and third.executed == 0
     assert "nothing left to run: all 120 runs" in third.message
 
@@ -106,9 +110,13 @@ def test_partial_runs_then_resume_equal_a_single_pass(tmp_path):
     assert len(RunStore(out / "toy").read_results(dedupe=False)) == 120
 
 
-def test_keyboard_interrupt_flushes_finished_runs(tmp_path):
+@pytest.mark.parametrize("backend", ["sequential", "dask"])
+def test_keyboard_interrupt_flushes_finished_runs(tmp_path, backend, request):
+    """Ctrl-C in the driver (here from the on_result callback) while runs are in flight: every
+    run the driver received is stored, the rest are redone by the next call, none twice."""
     spec = _spec(tmp_path)
     out = tmp_path / "out"
+    kw = {"address": request.getfixturevalue("dask_address")} if backend == "dask" else {}
     seen = []
 
     def stop_after_25(rec):
@@ -117,13 +125,14 @@ def test_keyboard_interrupt_flushes_finished_runs(tmp_path):
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        run(spec, out, backend="sequential", progress=False, on_result=stop_after_25)
+        run(spec, out, backend=backend, progress=False, on_result=stop_after_25, **kw)
     store = RunStore(out / "toy")
     stored = store.read_results()
-    assert set(stored["run_id"]) == set(seen)  # everything finished was written
+    assert sorted(stored["run_id"]) == sorted(seen)  # everything finished was written
     assert store.read_provenance()["invocations"][-1]["status"] == "interrupted"
-    s = run(spec, out, backend="sequential", progress=False)
+    s = run(spec, out, backend=backend, progress=False, **kw)
     assert (s.skipped, s.executed, s.total_ok) == (25, 95, 120)
+    assert len(store.read_results(dedupe=False)) == 120
 
 
 def test_orphan_timeseries_shard_is_removed_on_resume(tmp_path):

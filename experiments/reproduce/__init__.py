@@ -8,8 +8,8 @@ Each *variant* is a shipped scenario, optionally with measures removed (a counte
 Every variant runs for ``seeds`` replicates; replicate ``r`` of every variant draws from
 ``numpy.random.SeedSequence(seed_root, spawn_key=(r,))`` (common random numbers, so a
 counterfactual differs from its episode by the measures removed, not by noise). Runs are
-spread over the local cores with the sweep framework's executors
-(:func:`experiments.sweep.backends.open_backend`) and a rich progress bar.
+spread over a local Dask cluster (or run in this process with ``backend="sequential"``)
+through the sweep's loop (:func:`experiments.sweep.execute.execute`) with a rich progress bar.
 
 Each run returns a few monthly series (prices outside and inside China, China's magnet
 exports, capacity, China-origin content of magnet supply, mine output by origin, and the

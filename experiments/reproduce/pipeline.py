@@ -58,7 +58,8 @@ class ReproduceResult:
 
 
 def reproduce(out: str | Path = "results/reproduce", *, quick: bool = False,
-              seeds: int | None = None, workers: int | None = None, backend: str = "process",
+              seeds: int | None = None, workers: int | None = None, backend: str = "dask",
+              address: str | None = None,
               seed_root: int = DEFAULT_SEED_ROOT, progress: bool = True,
               profile: Profile | None = None, make_figures: bool = True) -> ReproduceResult:
     """Run every paper experiment and write figures, tables, REPORT.md and the data.
@@ -68,24 +69,27 @@ def reproduce(out: str | Path = "results/reproduce", *, quick: bool = False,
         quick: the ``quick`` profile (shorter horizons, 5 seeds) instead of ``full``.
         seeds: replicates per variant (default: the profile's; the issue asks >= 20).
         workers: parallel worker processes (default: available cores).
-        backend: ``process`` (default), ``sequential``, ``dask`` or ``ray`` (needs Ray).
+        backend: ``dask`` (default: a local cluster of ``workers`` processes) or
+            ``sequential``.
+        address: a running Dask scheduler (``tcp://host:8786``) to use instead of a local
+            cluster.
         seed_root: root of the seed sequence.
         progress: show a rich progress bar.
         profile: a custom :class:`Profile` (overrides ``quick``).
         make_figures: write PNG and SVG figures.
 
     Raises:
-        ValueError: an unknown ``backend``.
-        ImportError: the backend's package is missing (Ray).
+        ValueError: an unknown or removed ``backend`` (``--backend 'process' was removed;
+            use ...``).
         RuntimeError: every run failed (a failed run among others is recorded in
             ``failed``, ``tables/failed_runs.csv`` and REPORT.md, and its targets are ``n/a``).
         OutputError: ``out`` is unusable: a file, the current folder or a parent, or an
             existing folder that is not an earlier reproduction (nothing is deleted).
     """
-    from experiments.sweep.spec import BACKENDS
+    from experiments.sweep.spec import backend_problem
 
-    if backend not in BACKENDS:
-        raise ValueError(f"--backend {backend!r} is unknown; allowed: {', '.join(BACKENDS)}")
+    if problem := backend_problem(backend):
+        raise ValueError(f"--backend: {problem}")
     t_start = time.perf_counter()
     prof = profile or PROFILES["quick" if quick else "full"]
     n_seeds = int(seeds or prof.seeds)
@@ -97,7 +101,7 @@ def reproduce(out: str | Path = "results/reproduce", *, quick: bool = False,
         tasks = list(prof.months.items())
         t_runs = time.perf_counter()
         records = run_variants(tasks, n_seeds, seed_root=seed_root, workers=workers,
-                               backend=backend, progress=progress)
+                               backend=backend, address=address, progress=progress)
         runs_wall = time.perf_counter() - t_runs
         records = sorted(records, key=lambda r: (r["variant"], r["rep"]))  # not completion order
         results = [r for r in records if r["status"] == "ok"]

@@ -1,12 +1,11 @@
 """Running the variants: one replicate of one variant (:func:`run_task`, the function the
-executors call) and many in parallel (:func:`run_variants`, the sweep framework's executors
-with a bounded in-flight window and a rich progress bar)."""
+workers call) and many in parallel (:func:`run_variants`, through the sweep's
+:func:`experiments.sweep.execute.execute` and a rich progress bar)."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, wait
 
 import numpy as np
 import pandas as pd
@@ -72,24 +71,31 @@ def failed_record(variant_name: str, rep: int, months: int, exc: BaseException) 
 
 def run_variants(tasks: Sequence[tuple[str | Variant, int | None]], seeds: int, *,
                  seed_root: int = DEFAULT_SEED_ROOT, workers: int | None = None,
-                 backend: str = "process", progress: bool = True,
+                 backend: str = "dask", address: str | None = None, progress: bool = True,
                  on_result: Callable[[dict], None] | None = None) -> list[dict]:
     """Run ``(variant, months)`` pairs for replicates ``0..seeds-1`` in parallel.
 
     A variant is a name from :data:`VARIANTS` or a :class:`Variant`; ``months`` None runs the
     scenario horizon (longer requests are cut to it).
 
-    Tasks are submitted longest first with a bounded in-flight window; a progress bar
-    (:class:`experiments.terminal.RunProgress`) ticks as runs finish. A run that raises
-    (in the model, or a worker lost) becomes a failed record (:func:`failed_record`) and the
-    other runs go on, as in a sweep.
+    Tasks are submitted longest first through :func:`experiments.sweep.execute.execute` (the
+    sweep's loop: ``backend`` ``dask``, a local cluster of ``workers`` processes or the
+    running scheduler at ``address``, or ``sequential``); a progress bar
+    (:class:`experiments.terminal.RunProgress`) ticks as runs finish. A run that raises (in
+    the model, ``KeyboardInterrupt`` and ``SystemExit`` on a worker included) or kills its
+    worker becomes a failed record (:func:`failed_record`) and the other runs go on, as in a
+    sweep.
 
     Returns:
         One record per run (any order): :func:`run_task` outputs (``status`` ``"ok"``) and
         :func:`failed_record` records (``status`` ``"failed"``, with ``error_type`` and
         ``error``).
+
+    Raises:
+        SpecError: an unknown or removed ``backend``.
     """
     from experiments.sweep.backends import open_backend
+    from experiments.sweep.execute import execute
     from experiments.terminal import RunProgress
 
     jobs = []
@@ -103,12 +109,10 @@ def run_variants(tasks: Sequence[tuple[str | Variant, int | None]], seeds: int, 
     total_months = sum(j[0] for j in jobs)
     results: list[dict] = []
     with RunProgress(total_months, f"reproduce: {len(jobs)} runs", enabled=progress,
-                     counts=True) as bar, open_backend(backend, workers) as be:
-        window = max(2 * be.workers, 2)
-        pending: dict = {}
-        it = iter(jobs)
-
-        def finish(rec: dict, n: int) -> None:
+                     counts=True) as bar, open_backend(backend, workers, address) as be:
+        for (n, name, _sc, rep), res in execute(be, run_task, jobs,
+                                               lambda j: (j[1], j[2], seed_root, j[3], j[0])):
+            rec = failed_record(name, rep, n, res) if isinstance(res, BaseException) else res
             results.append(rec)
             ok = rec["status"] == "ok"
             if on_result:
@@ -116,31 +120,4 @@ def run_variants(tasks: Sequence[tuple[str | Variant, int | None]], seeds: int, 
             bar.advance(n, ok=int(ok), failed=int(not ok),
                         label=f"reproduce: {len(results)}/{len(jobs)} runs, last "
                               f"{rec['variant']} #{rec['rep']}")
-
-        def submit_next() -> bool:
-            while (j := next(it, None)) is not None:
-                n, name, sc, rep = j
-                try:
-                    pending[be.executor.submit(run_task, name, sc, seed_root, rep, n)] = j
-                    return True
-                except (KeyboardInterrupt, SystemExit):
-                    raise
-                except Exception as exc:  # e.g. a process pool broken by a lost worker
-                    finish(failed_record(name, rep, n, exc), n)
-            return False
-
-        while len(pending) < window and submit_next():
-            pass
-        while pending:
-            finished, _ = wait(list(pending), return_when=FIRST_COMPLETED)
-            for fut in finished:
-                n, name, _sc, rep = pending.pop(fut)
-                try:
-                    res = fut.result()
-                except (KeyboardInterrupt, SystemExit):
-                    raise
-                except Exception as exc:
-                    res = failed_record(name, rep, n, exc)
-                finish(res, n)
-                submit_next()
     return results

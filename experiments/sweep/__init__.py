@@ -4,14 +4,14 @@ Python API (mirrors ``ree sweep plan|run|status|analyze``)::
 
     from experiments import sweep
     sweep.plan("experiments/sweeps/tariff_licence_stockpile.toml", out="runs")
-    summary = sweep.run("experiments/sweeps/tariff_licence_stockpile.toml", backend="process", workers=2)
+    summary = sweep.run("experiments/sweeps/tariff_licence_stockpile.toml", workers=2)
     sweep.status("experiments/sweeps/tariff_licence_stockpile.toml")
     result = sweep.analyze("experiments/sweeps/tariff_licence_stockpile.toml")
 
 Modules: :mod:`.spec` (TOML + pydantic specs), :mod:`.design` (design tables), :mod:`.seeds`
-(SeedSequence keys, run ids), :mod:`.backends` (executors), :mod:`.store` (Parquet store),
-:mod:`.provenance`, :mod:`.runner` (plan/run/status), :mod:`.analysis` (SALib, PRIM),
-:mod:`.cli` (typer app ``sweep_app``).
+(SeedSequence keys, run ids), :mod:`.backends` (Dask or sequential), :mod:`.execute` (the
+task loop), :mod:`.store` (Parquet store), :mod:`.provenance`, :mod:`.runner`
+(plan/run/status), :mod:`.analysis` (SALib, PRIM), :mod:`.cli` (typer app ``sweep_app``).
 """
 
 

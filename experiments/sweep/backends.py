@@ -1,45 +1,85 @@
-"""Execution backends behind one ``concurrent.futures.Executor`` interface.
+"""The two execution backends behind one ``concurrent.futures.Executor`` interface.
 
 =============  ===========================================================================
 backend        executor
 =============  ===========================================================================
-sequential     :class:`SequentialExecutor`: runs each task in the calling process at submit
-process        ``ProcessPoolExecutor`` (forkserver start method on Linux, spawn elsewhere);
-               its workers and forkserver end with the driver, SIGKILL included
-               (:mod:`experiments.parentwatch`)
 dask           ``distributed.Client(...).get_executor(pure=False, retries=...)`` on a
-               ``LocalCluster`` bound to 127.0.0.1, or on the scheduler at ``address``
-ray            :class:`RayExecutor` (optional extra ``ree-abm[ray]``): ``ray.remote`` tasks
-               whose ``ObjectRef.future()`` are standard futures
+               ``LocalCluster`` of single-threaded worker processes bound to 127.0.0.1 (no
+               dashboard), or on the running scheduler at ``address``
+sequential     :class:`SequentialExecutor`: runs each task in the calling process at submit
 =============  ===========================================================================
 
-The sweep's task function never raises for a model error (failures are data), so executor
-retries only matter for infrastructure problems. Dask reschedules the tasks of a lost worker by
-itself (``distributed.scheduler.allowed-failures``, default 3) and Ray retries tasks of a dead
-worker (``max_retries``); for the process pool, the runner restarts a broken pool and resubmits
-the runs that were in flight (see :mod:`experiments.sweep.runner`).
+Tasks run through :func:`experiments.sweep.execute.execute`, whose worker-side wrapper turns
+whatever a task raises into a result, so a model error is never retried. Dask's ``retries``
+cover a task that errs outside the model (e.g. its arguments cannot be loaded on the worker);
+a worker that dies (``os._exit``, a segfault, the OOM killer) makes the scheduler reschedule
+the run it held, and after ``distributed.scheduler.allowed-failures`` lost workers (set to
+``retries`` on the local cluster; a running scheduler keeps its own setting) the run ends as
+``KilledWorker``. The local cluster's workers hold one run each
+(``distributed.scheduler.worker-saturation`` 1.0), so a worker's death is pinned to its run.
+The local cluster's worker processes exit when the driver's process ends, SIGKILL included
+(Dask's nanny pipe), and ignore Ctrl-C (:func:`ignore_ctrl_c_plugin`): a terminal's Ctrl-C reaches
+every process of its group, and the driver alone stops the sweep and closes the cluster.
 """
 
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
-import sys
+import signal
 import threading
 from collections.abc import Callable
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..parentwatch import DRIVER_ENV, driver_token, watch_driver
 from .spec import check_backend
 
-__all__ = ["Backend", "RayExecutor", "SequentialExecutor", "default_workers", "open_backend"]
+__all__ = ["LOCAL_CLUSTER_CONFIG", "Backend", "SequentialExecutor", "default_workers",
+           "ignore_ctrl_c_plugin", "local_cluster_config", "open_backend"]
+
+#: Dask settings of the local cluster besides ``allowed-failures``: one task per worker
+#: (``worker-saturation`` 1.0, see the module docstring), and the periodic work of an idle
+#: cluster cut from about 15% of a core to 2% (measured on the 2-core VM with two workers):
+#: no statistical profiler sampling the task thread every 10 ms, event-loop health ticks
+#: every second instead of 20 ms, system and memory monitors every 2 s and 1 s.
+LOCAL_CLUSTER_CONFIG = {
+    "distributed.scheduler.worker-saturation": 1.0,
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.tick.interval": "1s",
+    "distributed.admin.tick.limit": "30s",
+    "distributed.admin.system-monitor.interval": "2s",
+    "distributed.worker.memory.monitor-interval": "1s",
+}
+
+
+def local_cluster_config(retries: int) -> dict[str, Any]:
+    """The ``dask.config`` of a local cluster: :data:`LOCAL_CLUSTER_CONFIG` and
+    ``distributed.scheduler.allowed-failures`` = ``retries``."""
+    return {**LOCAL_CLUSTER_CONFIG, "distributed.scheduler.allowed-failures": retries}
+
+
+def ignore_ctrl_c_plugin() -> Any:
+    """A Dask ``WorkerPlugin``: the worker process ignores SIGINT (set in its main thread,
+    where the worker runs; a worker the nanny restarts gets it again). Defined here, so
+    importing this module does not import ``distributed``."""
+    from distributed.diagnostics.plugin import WorkerPlugin
+
+    class IgnoreCtrlC(WorkerPlugin):
+        name = "ree-ignore-ctrl-c"
+
+        def setup(self, worker: Any) -> None:
+            if threading.current_thread() is threading.main_thread():
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    return IgnoreCtrlC()
 
 
 class SequentialExecutor(Executor):
-    """Runs every submitted call immediately in this process; returns a finished Future."""
+    """Runs every submitted call immediately in this process; returns a finished Future.
+
+    ``KeyboardInterrupt`` propagates (the user's Ctrl-C); any other exception is set on the
+    Future."""
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
         fut: Future = Future()
@@ -52,55 +92,6 @@ class SequentialExecutor(Executor):
         return fut
 
 
-def _ray_call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    return fn(*args, **kwargs)
-
-
-class RayExecutor(Executor):
-    """Minimal ``Executor`` over Ray tasks (needs ``pip install 'ree-abm[ray]'``).
-
-    Args:
-        address: a running cluster's address (``"auto"`` or ``"ray://host:10001"``); None starts
-            a local Ray on 127.0.0.1 with ``workers`` CPUs, no dashboard, no usage stats.
-        workers: CPUs for a local Ray.
-        retries: ``max_retries`` of each task (worker crashes).
-
-    Raises:
-        ImportError: ray is not installed.
-    """
-
-    def __init__(self, address: str | None, workers: int, retries: int):
-        os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-        try:
-            import ray  # optional extra
-        except ImportError as exc:
-            raise ImportError(
-                "the ray backend needs Ray: pip install 'ree-abm[ray]' (or use --backend dask)"
-            ) from exc
-
-        self._ray = ray
-        self._owns = not ray.is_initialized()
-        if self._owns:
-            if address:
-                ray.init(address=address, log_to_driver=False)
-            else:
-                ray.init(
-                    num_cpus=workers, include_dashboard=False, _node_ip_address="127.0.0.1",
-                    log_to_driver=False,
-                )
-        self._remote = ray.remote(max_retries=retries)(_ray_call)
-
-    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
-        return self._remote.remote(fn, *args, **kwargs).future()
-
-    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
-        if self._owns and self._ray.is_initialized():
-            self._ray.shutdown()
-
-    def total_cpus(self) -> int:
-        return int(self._ray.cluster_resources().get("CPU", 1))
-
-
 def default_workers() -> int:
     """CPUs available to this process (sched affinity where supported)."""
     try:
@@ -109,40 +100,18 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _mp_context() -> multiprocessing.context.BaseContext:
-    """forkserver on Linux (its preload arms the parent-death guard when this is the main
-    thread, see :mod:`experiments.parentwatch`), spawn elsewhere."""
-    if sys.platform.startswith("linux"):
-        from multiprocessing import forkserver
-
-        ctx = multiprocessing.get_context("forkserver")
-        if threading.current_thread() is threading.main_thread():
-            # PR_SET_PDEATHSIG fires when the *thread* that started the forkserver ends, so
-            # the guard is armed only in a forkserver started here, by the main thread
-            os.environ[DRIVER_ENV] = driver_token()
-            ctx.set_forkserver_preload(["__main__", "experiments._forkserver_guard"])
-            forkserver.ensure_running()
-        else:  # a forkserver started by this thread goes without (the workers still watch)
-            ctx.set_forkserver_preload(["__main__"])
-        return ctx
-    return multiprocessing.get_context("spawn")
-
-
-def _process_pool(workers: int) -> ProcessPoolExecutor:
-    """A process pool whose workers end when this driver ends, SIGKILL included."""
-    return ProcessPoolExecutor(max_workers=workers, mp_context=_mp_context(),
-                               initializer=watch_driver, initargs=(driver_token(),))
-
-
 @dataclass
 class Backend:
     """An opened backend: ``executor`` plus what the runner needs to drive it.
 
     Attributes:
-        name: backend name.
-        workers: parallel task slots (for the in-flight window and efficiency figures).
+        name: ``dask`` or ``sequential``.
+        workers: parallel task slots (worker threads of the cluster; 1 for sequential); the
+            in-flight window of :func:`experiments.sweep.execute.execute`.
         executor: the ``concurrent.futures.Executor``.
         description: human-readable summary (e.g. the Dask scheduler address).
+        address: the scheduler's address given (None: a local cluster or sequential).
+        retries: Dask's per-task retries.
     """
 
     name: str
@@ -153,23 +122,11 @@ class Backend:
     retries: int = 2
     _closers: list[Callable[[], None]] = field(default_factory=list, repr=False)
 
-    def restart(self) -> None:
-        """Replace a broken process pool with a fresh one (process backend only)."""
-        if self.name != "process":
-            return
-        try:
-            self.executor.shutdown(wait=False, cancel_futures=True)
-        except Exception:
-            pass
-        self.executor = _process_pool(self.workers)
-
     def close(self, cancel: bool = False) -> None:
-        """Shut the executor (and any cluster this backend started) down."""
+        """Shut the executor (and any cluster this backend started) down; ``cancel`` drops
+        the tasks not finished yet."""
         try:
-            if isinstance(self.executor, ProcessPoolExecutor):
-                self.executor.shutdown(wait=not cancel, cancel_futures=cancel)
-            else:
-                self.executor.shutdown(wait=not cancel)
+            self.executor.shutdown(wait=not cancel)
         except Exception:
             pass
         for c in reversed(self._closers):
@@ -193,52 +150,42 @@ def open_backend(
     """Open a backend by name.
 
     Args:
-        name: ``sequential`` | ``process`` | ``dask`` | ``ray``.
-        workers: worker processes (default: available CPUs; sequential: 1). Ignored with an
-            ``address`` (the cluster's size is used).
-        address: Dask scheduler (``tcp://host:8786``) or Ray cluster address.
-        retries: per-task retries handed to Dask/Ray.
+        name: ``dask`` | ``sequential``.
+        workers: worker processes of a local cluster (default: available CPUs; sequential:
+            1). Ignored with an ``address`` (the cluster's worker threads are counted).
+        address: a running Dask scheduler (``tcp://host:8786``); None starts a LocalCluster.
+        retries: Dask's per-task retries; on a local cluster also its ``allowed-failures``.
         connect_timeout: seconds to wait for the scheduler at ``address``.
 
     Raises:
-        SpecError: unknown backend (message names the allowed values).
-        ImportError: the backend's package is missing (dask: ``dask[distributed]``; ray:
-            ``ree-abm[ray]``).
+        SpecError: unknown or removed backend (one line naming the allowed values).
         OSError/TimeoutError: the scheduler at ``address`` cannot be reached.
     """
     check_backend(name)
     if name == "sequential":
         return Backend("sequential", 1, SequentialExecutor(), "in-process", retries=retries)
-    n = workers or default_workers()
-    if name == "process":
-        ex = _process_pool(n)
-        return Backend("process", n, ex, f"process pool, {n} workers", retries=retries)
-    if name == "dask":
-        try:
-            from distributed import Client, LocalCluster
-        except ImportError as exc:  # pragma: no cover - a core dependency
-            raise ImportError("the dask backend needs dask[distributed]") from exc
+    import dask
+    from distributed import Client, LocalCluster
 
-        closers: list[Callable[[], None]] = []
-        if address:
-            client = Client(address, timeout=f"{connect_timeout}s")
-            closers.append(client.close)
-            nthreads = client.nthreads()
-            n = max(1, sum(nthreads.values())) if nthreads else (workers or 1)
-            desc = f"dask scheduler {address}, {n} worker threads"
-        else:
+    closers: list[Callable[[], None]] = []
+    if address:
+        client = Client(address, timeout=f"{connect_timeout}s")
+        closers.append(client.close)
+        nthreads = client.nthreads()
+        n = max(1, sum(nthreads.values())) if nthreads else (workers or 1)
+        desc = f"dask scheduler {address}, {n} worker threads"
+    else:
+        n = workers or default_workers()
+        with dask.config.set(local_cluster_config(retries)):
             cluster = LocalCluster(
                 n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
-                dashboard_address=None, silence_logs=logging.ERROR,
+                dashboard_address=None, silence_logs=logging.CRITICAL,
+                # no dashboard; the scheduler's health routes on a free port of 127.0.0.1
+                scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
             )
-            client = Client(cluster)
-            closers += [cluster.close, client.close]
-            desc = f"dask LocalCluster {cluster.scheduler_address}, {n} workers"
-        ex = client.get_executor(pure=False, retries=retries)
-        return Backend("dask", n, ex, desc, address=address, retries=retries, _closers=closers)
-    # ray
-    ex = RayExecutor(address, n, retries)
-    if address:
-        n = ex.total_cpus()
-    return Backend("ray", n, ex, f"ray {'cluster ' + address if address else 'local'}, {n} CPUs",
-                   address=address, retries=retries, _closers=[ex.shutdown])
+        client = Client(cluster)
+        closers += [cluster.close, client.close]
+        client.register_plugin(ignore_ctrl_c_plugin())
+        desc = f"dask LocalCluster {cluster.scheduler_address}, {n} workers"
+    ex = client.get_executor(pure=False, retries=retries)
+    return Backend("dask", n, ex, desc, address=address, retries=retries, _closers=closers)

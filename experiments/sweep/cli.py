@@ -182,15 +182,18 @@ def plan_cmd(
 @sweep_app.command("run")
 def run_cmd(
     spec: Path = SpecArg,
-    backend: str | None = typer.Option(None, "--backend", "-b", help="sequential | process | dask | ray (default: the spec's)."),
+    backend: str | None = typer.Option(
+        None, "--backend", "-b",
+        help="dask | sequential (default: the spec's, dask: a local cluster)."),
     workers: int | None = typer.Option(None, "--workers", "-w", help="Worker processes (default: CPU count)."),
-    address: str | None = typer.Option(None, "--address", help="Address of a running Dask scheduler (tcp://host:8786) or Ray cluster."),
+    address: str | None = typer.Option(None, "--address", help="Address of a running Dask scheduler (tcp://host:8786)."),
     out: Path = OutOpt,
     fresh: bool = typer.Option(False, "--fresh", metavar=FLAG,
                                help="Discard a store made by a different spec (and its results)."),
     retry_failed: bool = typer.Option(False, "--retry-failed", metavar=FLAG,
                                       help="Also rerun runs that failed before."),
-    chunk_size: int | None = typer.Option(None, "--chunk-size", min=1, help="Runs per task (default: adaptive)."),
+    chunk_size: int | None = typer.Option(None, "--chunk-size", min=1,
+                                          help="Runs per task (default: the spec's, 1)."),
     max_runs: int | None = typer.Option(None, "--max-runs", min=0, help="Run at most this many now."),
     progress: bool = typer.Option(True, "--progress/--no-progress", metavar=FLAG,
                                   help="Show a progress bar with an ETA."),

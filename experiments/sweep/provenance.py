@@ -20,7 +20,7 @@ __all__ = ["git_info", "invocation_record", "now_iso", "package_versions"]
 
 PACKAGES = (
     "ree-abm", "mesa", "numpy", "scipy", "pandas", "pyarrow", "pydantic", "SALib", "dask",
-    "distributed", "ray", "ema-workbench", "typer", "rich",
+    "distributed", "ema-workbench", "typer", "rich",
 )
 
 

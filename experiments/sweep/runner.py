@@ -2,40 +2,38 @@
 
 * :func:`plan` validates a spec, compiles its design and writes ``spec.json`` and
   ``design.parquet`` to the store (or checks they match what is stored).
-* :func:`run` runs every planned run that is not finished yet, on any backend, streaming
-  results to Parquet shards; a second call on a finished sweep runs nothing.
+* :func:`run` runs every planned run that is not finished yet, on Dask or in this process
+  (:func:`experiments.sweep.execute.execute`), streaming results to Parquet shards; a second
+  call on a finished sweep runs nothing.
 * :func:`status` summarises a store.
 
 The unit of work is :func:`run_chunk`, a pure function of its payload that never raises for a
-model error: an exception inside the model becomes a record with ``status="failed"``, the
-exception type, message and traceback. Each run's random stream comes from its own
-``SeedSequence(seed_root, spawn_key)``, so results are independent of order, chunking, worker
-count and backend.
+model error: an exception inside the model (on a Dask worker a ``KeyboardInterrupt`` or
+``SystemExit`` too) becomes a record with ``status="failed"``, the exception type, message and
+traceback; a run that kills its worker ends as a failed record with Dask's ``KilledWorker``.
+Each run's random stream comes from its own ``SeedSequence(seed_root, spawn_key)``, so results
+are independent of order, chunking, worker count and backend.
 """
 
 from __future__ import annotations
 
-import math
 import os
 import socket
 import time
 import traceback as tb
-from collections import deque
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Future, wait
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from ..interrupts import Terminated
 from ..terminal import RunProgress
 from . import DEFAULT_OUT
 from .backends import Backend, open_backend
 from .design import build_design, expected_rows
+from .execute import TaskError, execute, user_stop
 from .provenance import invocation_record, now_iso
 from .seeds import canonical_value, make_seed_sequence, spawn_key
 from .spec import ExperimentSpec, SpecError, check_backend, load_spec
@@ -58,9 +56,14 @@ __all__ = [
 def failure_fields(exc: BaseException) -> dict[str, Any]:
     """The fields of a failed run's record: ``{"status": "failed", "error_type" (the
     exception's class name), "error" (its message, at most 2,000 characters), "traceback"
-    (the last 20,000 characters)}``; used by sweeps and by ``ree reproduce``."""
-    return {"status": "failed", "error_type": type(exc).__name__, "error": str(exc)[:2000],
-            "traceback": "".join(tb.format_exception(exc))[-20000:]}
+    (the last 20,000 characters)}``; used by sweeps and by ``ree reproduce``. For a
+    :class:`~experiments.sweep.execute.TaskError` these are the original exception's."""
+    if isinstance(exc, TaskError):
+        kind, text = exc.error_type, exc.traceback_text
+    else:
+        kind, text = type(exc).__name__, "".join(tb.format_exception(exc))
+    return {"status": "failed", "error_type": kind, "error": str(exc)[:2000],
+            "traceback": text[-20000:]}
 
 
 def _run_one(
@@ -93,9 +96,9 @@ def _run_one(
         elif ts is not None:
             ts = ts.copy()
             ts.insert(0, "run_id", run_id)
-    except (KeyboardInterrupt, Terminated):  # stopping the sweep is not a model failure
-        raise
     except BaseException as exc:
+        if user_stop(exc):  # the user's Ctrl-C or SIGTERM in the driver is not a model failure
+            raise
         rec.update(failure_fields(exc))
         for o in task["outcomes"]:
             rec[o] = float("nan")
@@ -116,9 +119,11 @@ def run_chunk(task: dict[str, Any]) -> dict[str, Any]:
     Returns:
         ``{"records": [record, ...], "timeseries": DataFrame | None}``; one record per run with
         run_id, design_row, rep, status ("ok"|"failed"), error_type, error, traceback, wall_s
-        (seconds), host, pid, attempt, finished_at (ISO UTC) and one float per outcome (NaN
-        when failed). Never raises for model errors; a model that cannot even be resolved
-        fails every run of the chunk.
+        (seconds), host, pid, attempt (1: the driver submits a run once; Dask's reruns after a
+        lost worker are not counted), finished_at (ISO UTC) and one float per outcome (NaN
+        when failed). Never raises for model errors (nor, off the driver's main thread, for a
+        ``KeyboardInterrupt`` or ``SystemExit``); a model that cannot even be resolved fails
+        every run of the chunk.
     """
     from .model import resolve_model
 
@@ -126,9 +131,9 @@ def run_chunk(task: dict[str, Any]) -> dict[str, Any]:
     try:
         handle = resolve_model(task["model"])
         scenario = handle.load_scenario(task["scenario"])
-    except (KeyboardInterrupt, Terminated):  # stopping the sweep is not a model failure
-        raise
     except BaseException as exc:
+        if user_stop(exc):
+            raise
         for item in task["runs"]:
             run_id, design_row, rep, _key, _ov, attempt = item
             rec = {
@@ -393,13 +398,12 @@ def run(
     Args:
         spec_path: TOML spec.
         out: store parent directory (default ``runs``); the store is ``<out>/<spec name>``.
-        backend: ``sequential`` | ``process`` | ``dask`` | ``ray`` (default: the spec's
-            ``[execution] backend``).
-        workers: worker processes (default: spec, else CPU count).
-        address: Dask scheduler / Ray cluster address (default: start a local cluster).
+        backend: ``dask`` | ``sequential`` (default: the spec's ``[execution] backend``).
+        workers: worker processes of the local Dask cluster (default: spec, else CPU count).
+        address: a running Dask scheduler (default: the spec's, else start a local cluster).
         fresh: discard a store made by a different spec (and its results) and start again.
         retry_failed: also rerun runs whose stored status is ``failed``.
-        chunk_size: runs per task (default: spec, else adaptive).
+        chunk_size: runs per task (default: the spec's, 1).
         max_runs: run at most this many (the rest stay for a later call).
         progress: show a rich progress bar with an ETA.
         console: a ``rich.console.Console`` for the bar (default stderr,
@@ -461,8 +465,9 @@ def run(
         } if params else {rid: {} for rid in uniq["run_id"]}
 
         cols = ["run_id", "design_row", "rep", *params]
-        queue: deque[tuple] = deque(_run_item(spec, row, params, 1) for row in todo[cols].to_dict("records"))
-        total = len(queue)
+        items = [_run_item(spec, row, params, 1) for row in todo[cols].to_dict("records")]
+        chunks = [items[i:i + chunk_size] for i in range(0, len(items), chunk_size)]
+        total = len(items)
         t_start = time.perf_counter()
         inv = None
         executed = n_ok = n_failed = 0
@@ -471,13 +476,13 @@ def run(
         error: str | None = None  # what stopped the invocation, when not an interruption
         buf: list[dict[str, Any]] = []
         buf_ts: list[pd.DataFrame] = []
-        last_flush = time.monotonic()
-        walls: list[float] = []
+        last_flush = [time.monotonic()]
         bar = RunProgress(total, f"{spec.name} [{backend}]", enabled=progress, console=console,
                           counts=True)
 
-        def flush() -> None:
-            nonlocal buf, buf_ts, last_flush
+        def flush(timed: bool = False) -> None:
+            if timed and time.monotonic() - last_flush[0] < ex.flush_seconds:
+                return
             if buf:
                 ts = pd.concat(buf_ts, ignore_index=True) if buf_ts else None
                 try:
@@ -488,8 +493,9 @@ def run(
                         f"({exc.strerror or exc}); the {len(buf)} run(s) finished since the "
                         "last shard are lost: fix the folder (space, permissions) and rerun to "
                         "redo them") from None
-            buf, buf_ts = [], []
-            last_flush = time.monotonic()
+                buf.clear()
+                buf_ts.clear()
+            last_flush[0] = time.monotonic()
 
         be: Backend | None = None
         try:
@@ -501,99 +507,31 @@ def run(
             )
             commit = (store.read_provenance()["invocations"][inv].get("git") or {}).get("commit")
             shard_meta["ree.git_commit"] = commit or "unknown"
-            max_inflight = max(1, 2 * be.workers)
-            inflight: dict[Future, list[tuple]] = {}
-
-            def next_chunk() -> list[tuple]:
-                if chunk_size:
-                    cs = chunk_size
-                elif len(walls) < be.workers:
-                    cs = 1
-                else:
-                    mean = float(np.mean(walls[-200:])) or 1e-6
-                    cs = int(ex.target_task_s / max(mean, 1e-6))
-                    cs = max(1, min(cs, 256, math.ceil(len(queue) / (2 * be.workers))))
-                return [queue.popleft() for _ in range(min(cs, len(queue)))]
-
-            def requeue_or_fail(items: list[tuple], exc: BaseException, to: deque) -> None:
-                nonlocal n_failed, executed
-                for it in items:
-                    run_id, drow, rep, key, ov, attempt = it
-                    if attempt <= be.retries:
-                        to.appendleft((run_id, drow, rep, key, ov, attempt + 1))
+            for chunk, res in execute(be, run_chunk, chunks, lambda c: (_task_payload(spec, c),),
+                                      idle=lambda: flush(timed=True)):
+                records = (_lost_records(chunk, res, spec, param_values)
+                           if isinstance(res, BaseException) else res["records"])
+                k_ok = k_f = 0
+                for rec in records:
+                    rec.update(param_values[rec["run_id"]])
+                    buf.append(rec)
+                    if rec["status"] == "ok":
+                        k_ok += 1
                     else:
-                        rec = {
-                            "run_id": run_id, "design_row": drow, "rep": rep, "status": "failed",
-                            "error_type": type(exc).__name__,
-                            "error": f"backend error after {attempt} attempt(s): {exc}"[:2000],
-                            "traceback": "".join(tb.format_exception(exc))[-20000:],
-                            "wall_s": float("nan"), "host": None, "pid": None, "attempt": attempt,
-                            "finished_at": now_iso(), **param_values[run_id],
-                            **{o: float("nan") for o in spec.outcomes},
-                        }
-                        buf.append(rec)
-                        n_failed += 1
-                        executed += 1
-                        bar.advance(1, failed=1)
-
-            suspects: deque[tuple] = deque()  # runs in flight when a process pool broke
-            isolated: Future | None = None  # a suspect running alone, so a crash pins it down
-
-            while queue or inflight or suspects:
-                if suspects and not inflight:
-                    it = suspects.popleft()
-                    isolated = be.executor.submit(run_chunk, _task_payload(spec, [it]))
-                    inflight[isolated] = [it]
-                while not suspects and queue and len(inflight) < max_inflight:
-                    items = next_chunk()
-                    fut = be.executor.submit(run_chunk, _task_payload(spec, items))
-                    inflight[fut] = items
-                done, _ = wait(list(inflight), timeout=0.25, return_when=FIRST_COMPLETED)
-                broken = False
-                for fut in done:
-                    items = inflight.pop(fut)
-                    try:
-                        res = fut.result()
-                    except BrokenExecutor as exc:
-                        broken = True
-                        if fut is isolated:
-                            requeue_or_fail(items, exc, suspects)  # the culprit: count the attempt
-                        else:
-                            suspects.extend(items)  # cannot tell who crashed the pool: isolate
-                        continue
-                    except Exception as exc:
-                        requeue_or_fail(items, exc, queue)
-                        continue
-                    finally:
-                        if fut is isolated:
-                            isolated = None
-                    k_ok = k_f = 0
-                    for rec in res["records"]:
-                        rec.update(param_values[rec["run_id"]])
-                        buf.append(rec)
-                        if rec["status"] == "ok":
-                            k_ok += 1
-                            walls.append(float(rec["wall_s"]))
-                        else:
-                            k_f += 1
-                        run_wall += float(rec["wall_s"] or 0.0)
-                        if on_result is not None:
-                            on_result(rec)
-                    if res.get("timeseries") is not None:
-                        buf_ts.append(res["timeseries"])
-                    n_ok += k_ok
-                    n_failed += k_f
-                    executed += k_ok + k_f
-                    bar.advance(k_ok + k_f, ok=k_ok, failed=k_f)
-                if broken:
-                    # every other in-flight future of a broken pool is lost as well
-                    for fut, items in list(inflight.items()):
-                        suspects.extend(items)
-                    inflight.clear()
-                    isolated = None
-                    be.restart()
-                if len(buf) >= ex.flush_every or (buf and time.monotonic() - last_flush >= ex.flush_seconds):
+                        k_f += 1
+                    run_wall += float(rec["wall_s"] or 0.0)
+                    if on_result is not None:
+                        on_result(rec)
+                if not isinstance(res, BaseException) and res.get("timeseries") is not None:
+                    buf_ts.append(res["timeseries"])
+                n_ok += k_ok
+                n_failed += k_f
+                executed += k_ok + k_f
+                bar.advance(k_ok + k_f, ok=k_ok, failed=k_f)
+                if len(buf) >= ex.flush_every:
                     flush()
+                else:
+                    flush(timed=True)
             flush()
         except (KeyboardInterrupt, SystemExit):  # Ctrl-C, SIGTERM (Terminated) or exit()
             interrupted = True
@@ -627,6 +565,19 @@ def run(
             planned - total, executed, n_ok, n_failed, tot_ok, tot_f, remaining, wall, run_wall,
             False, interrupted, msg,
         )
+
+
+def _lost_records(chunk: list[tuple], exc: BaseException, spec: ExperimentSpec,
+                  param_values: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Failed records of the runs of a task the backend could not finish (e.g. Dask's
+    ``KilledWorker``: the run killed ``retries`` + 1 workers): the error is the backend's."""
+    fields = failure_fields(exc)
+    fields["error"] = f"the backend could not run it: {fields['error']}"[:2000]
+    return [{"run_id": run_id, "design_row": drow, "rep": rep, **fields,
+             "wall_s": float("nan"), "host": None, "pid": None, "attempt": attempt,
+             "finished_at": now_iso(), **param_values[run_id],
+             **{o: float("nan") for o in spec.outcomes}}
+            for run_id, drow, rep, _key, _ov, attempt in chunk]
 
 
 # ----------------------------------------------------------------------------- status

@@ -28,7 +28,7 @@ FAST), replicates and a seed root. Example::
     name = "parameters.risk_sensitivity"   # no range given: the model's own [low, high]
 
     [execution]            # how to run; not part of the spec hash
-    backend = "process"
+    backend = "dask"
     workers = 2
 
 Validation happens in two stages, both before anything is written:
@@ -81,12 +81,15 @@ __all__ = [
     "Parameter",
     "SpecError",
     "check_against_model",
+    "backend_problem",
     "check_backend",
     "load_spec",
     "parse_spec",
 ]
 
-BACKENDS = ("sequential", "process", "dask", "ray")
+BACKENDS = ("dask", "sequential")
+#: backends of earlier versions, refused with a line saying what to use instead
+REMOVED_BACKENDS = ("process", "ray")
 DESIGN_METHODS = ("factorial", "oat", "lhs", "sobol", "halton", "saltelli", "morris", "fast")
 RESERVED_COLUMNS = frozenset(
     {
@@ -297,26 +300,34 @@ class ExecutionSpec(BaseModel):
     """How to run (not part of the spec hash; CLI options override these).
 
     Fields:
-        backend: ``sequential`` | ``process`` | ``dask`` | ``ray``.
-        workers: worker processes (process pool size, LocalCluster workers); default: CPU count.
-        address: address of a running Dask scheduler (dask) or Ray cluster (ray).
-        chunk_size: runs per task; default None = adaptive (targets ~``target_task_s`` per task).
-        target_task_s: adaptive chunking target in seconds of model time per task.
-        retries: times a task lost with its worker (or hit by a backend error) is retried.
+        backend: ``dask`` (default: a local cluster, or the scheduler at ``address``) |
+            ``sequential`` (in the calling process).
+        workers: worker processes of the local cluster; default: CPU count.
+        address: address of a running Dask scheduler (``tcp://host:8786``).
+        chunk_size: runs per task (default 1: a worker lost takes only its own run with it).
+        retries: Dask's retries of a task that errs outside the model, and, on the local
+            cluster, the workers a run may kill before it is recorded as failed
+            (``distributed.scheduler.allowed-failures``).
         flush_every: write a result shard at least every this many finished runs ...
         flush_seconds: ... or this many seconds, whichever comes first.
     """
 
     model_config = _STRICT
 
-    backend: Literal["sequential", "process", "dask", "ray"] = "process"
+    backend: Literal["dask", "sequential"] = "dask"
     workers: int | None = Field(default=None, ge=1)
     address: str | None = Field(default=None, min_length=1)
-    chunk_size: int | None = Field(default=None, ge=1)
-    target_task_s: float = Field(default=1.0, gt=0)
+    chunk_size: int = Field(default=1, ge=1)
     retries: int = Field(default=2, ge=0)
     flush_every: int = Field(default=64, ge=1)
     flush_seconds: float = Field(default=5.0, gt=0)
+
+    @field_validator("backend", mode="before")
+    @classmethod
+    def _known_backend(cls, v: Any) -> Any:
+        if isinstance(v, str) and (problem := backend_problem(v)):
+            raise ValueError(problem)
+        return v
 
 
 class ExperimentSpec(BaseModel):
@@ -517,10 +528,23 @@ def parse_spec(data: dict[str, Any], source: str | None = None) -> ExperimentSpe
         raise SpecError(_format_validation_error(exc, data), source) from None
 
 
+def backend_problem(backend: str) -> str | None:
+    """None for a known backend, else the one line saying why not and what to use: ``backend
+    'process' was removed; use 'dask' (a local cluster) or 'sequential'`` or ``unknown backend
+    'x'; allowed: dask, sequential``."""
+    if backend in BACKENDS:
+        return None
+    if backend in REMOVED_BACKENDS:
+        return (f"backend {backend!r} was removed; use 'dask' (a local cluster, or a running "
+                "scheduler with --address) or 'sequential'")
+    return f"unknown backend {backend!r}; allowed: {', '.join(BACKENDS)}"
+
+
 def check_backend(backend: str) -> str:
-    """Return ``backend`` if known, else raise :class:`SpecError` naming the allowed values."""
-    if backend not in BACKENDS:
-        raise SpecError([("backend", f"unknown backend {backend!r}; allowed: {', '.join(BACKENDS)}")])
+    """Return ``backend`` if known, else raise :class:`SpecError` (field ``backend``) with
+    :func:`backend_problem`'s line."""
+    if problem := backend_problem(backend):
+        raise SpecError([("backend", problem)])
     return backend
 
 
