@@ -22,9 +22,12 @@ from experiments.cli_errors import OneLineErrors, error_line
 from experiments.interrupts import Terminated, sigterm_raises
 from experiments.terminal import RunProgress, err_console, out_console
 
-app = typer.Typer(help="Agent-based model of the rare-earth supply chain under export "
-                       "controls and tariffs.", no_args_is_help=True, add_completion=False,
-                  cls=OneLineErrors)
+app = typer.Typer(
+    help="Agent-based model of the rare-earth supply chain under export controls and tariffs.",
+    no_args_is_help=True,
+    add_completion=False,
+    cls=OneLineErrors,
+)
 console = out_console
 #: metavar of a flag option: no "<bool>" type column in --help (a flag takes no value)
 FLAG = ""
@@ -35,17 +38,22 @@ def use_data_folder(folder: Path | None) -> None:
     ``REE_DATA_DIR`` (inherited by worker processes) and validate every table now, before
     any work; exit 2 with one line naming the file and field on a bad table."""
     from abm.data import DATA_ENV, DataError, check_tables
+
     if folder is None:  # REE_DATA_DIR, if set, is checked now: one line, before any work
         try:
             from abm.data import override_dir
+
             if override_dir() is not None:
                 check_tables()
         except DataError as exc:
             fail(str(exc), what="invalid data")
         return
     if not Path(folder).expanduser().is_dir():  # named as the user gave it, not REE_DATA_DIR
-        fail(f"--data {folder}: not a folder; give a folder of calibration tables (CSV files "
-             "named as in abm/data)", what="invalid data")
+        fail(
+            f"--data {folder}: not a folder; give a folder of calibration tables (CSV files "
+            "named as in abm/data)",
+            what="invalid data",
+        )
     os.environ[DATA_ENV] = str(Path(folder).expanduser().resolve())
     try:
         check_tables()
@@ -60,12 +68,17 @@ def warn_inert_levers(scenario: str, overrides: dict) -> None:
     if not any(k.startswith("levers.") for k in overrides):
         return
     from experiments.inputs import scenario_with_overrides
+
     sc = scenario_with_overrides(scenario, overrides)
     for name in sc.inert_levers():
-        why = ("levers.truce_start is not set, so no truce starts" if name == "truce_months"
-               else f"scenario {sc.name} has no export-licence measure")
-        err_console.print(f"[yellow]Warning:[/yellow] levers.{name} has no effect: {why}",
-                          highlight=False)
+        why = (
+            "levers.truce_start is not set, so no truce starts"
+            if name == "truce_months"
+            else f"scenario {sc.name} has no export-licence measure"
+        )
+        err_console.print(
+            f"[yellow]Warning:[/yellow] levers.{name} has no effect: {why}", highlight=False
+        )
 
 
 def fail(message: str, code: int = 2, what: str = "") -> NoReturn:
@@ -78,13 +91,17 @@ def fail(message: str, code: int = 2, what: str = "") -> NoReturn:
 
 def _stopped(how: str, code: int) -> None:
     """One line after Ctrl-C (130) or SIGTERM (143): the staging folder is already removed."""
-    print(f"ree: {how}; the partial output was removed and --out is as it was",
-          file=sys.stderr, flush=True)
+    print(
+        f"ree: {how}; the partial output was removed and --out is as it was",
+        file=sys.stderr,
+        flush=True,
+    )
     raise typer.Exit(code)
 
 
 try:  # the sweep sub-commands (experiments/sweep) when present
     from experiments.sweep.cli import sweep_app
+
     app.add_typer(sweep_app, name="sweep")
 except ImportError:  # pragma: no cover
     pass
@@ -103,9 +120,16 @@ def _version(value: bool) -> None:
 
 
 @app.callback()
-def _main(version: bool = typer.Option(False, "--version", metavar=FLAG, callback=_version,
-                                       is_eager=True,
-                                       help="print the package version and exit")):
+def _main(
+    version: bool = typer.Option(
+        False,
+        "--version",
+        metavar=FLAG,
+        callback=_version,
+        is_eager=True,
+        help="print the package version and exit",
+    ),
+):
     """Agent-based model of the rare-earth supply chain under export controls and tariffs."""
 
 
@@ -126,18 +150,22 @@ def parse_sets(items: list[str] | None) -> dict:
         key, sep, text = item.partition("=")
         key = key.strip()
         if not sep or not key or not text.strip():
-            raise typer.BadParameter(f"{item!r}: write --set KEY=VALUE, e.g. --set "
-                                     "levers.approval_rate_us=0.1", param_hint="--set")
+            raise typer.BadParameter(
+                f"{item!r}: write --set KEY=VALUE, e.g. --set levers.approval_rate_us=0.1",
+                param_hint="--set",
+            )
         if key in out:
             raise typer.BadParameter(f"{key} is set twice", param_hint="--set")
         try:
             out[key] = tomllib.loads(f"v = {text}")["v"]
-        except tomllib.TOMLDecodeError:
+        except tomllib.TOMLDecodeError as exc:
             out[key] = text.strip()
             kind = _set_value_kind(key)
             if kind is not None:  # a bare word for a number or a boolean: not "quoted"
-                raise typer.BadParameter(f"{key}={text.strip()}: {text.strip()!r} is not "
-                                         f"{kind[0]} (allowed: {kind[1]})", param_hint="--set")
+                raise typer.BadParameter(
+                    f"{key}={text.strip()}: {text.strip()!r} is not {kind[0]} (allowed: {kind[1]})",
+                    param_hint="--set",
+                ) from exc
     return out
 
 
@@ -150,8 +178,10 @@ def _set_value_kind(key: str) -> tuple[str, str] | None:
 
     info = parameter_space().get(key)
     if key == "firms":
-        bounds = {type(m).__name__: getattr(m, "ge", getattr(m, "le", None))
-                  for m in Scenario.model_fields["firms"].metadata}
+        bounds = {
+            type(m).__name__: getattr(m, "ge", getattr(m, "le", None))
+            for m in Scenario.model_fields["firms"].metadata
+        }
         info = {"type": "integer", "low": bounds.get("Ge"), "high": bounds.get("Le")}
     if info is None:
         return None
@@ -159,9 +189,15 @@ def _set_value_kind(key: str) -> tuple[str, str] | None:
         return "true or false", "true or false"
     what = "an integer" if info["type"] == "integer" else "a number"
     lo, hi = info.get("low"), info.get("high")
-    allowed = (f"{what} from {lo} to {hi}" if lo is not None and hi is not None else
-               f"{what} >= {lo}" if lo is not None else
-               f"{what} <= {hi}" if hi is not None else what)
+    allowed = (
+        f"{what} from {lo} to {hi}"
+        if lo is not None and hi is not None
+        else f"{what} >= {lo}"
+        if lo is not None
+        else f"{what} <= {hi}"
+        if hi is not None
+        else what
+    )
     return ("a whole number" if what == "an integer" else "a number"), allowed
 
 
@@ -178,8 +214,10 @@ def parse_seeds(text: str) -> list[int]:
         if len(parts) == 1 and parts[0].isdigit():
             n = int(parts[0])
             if n < 1:
-                raise typer.BadParameter(f"{text!r}: a count of seeds must be at least 1; "
-                                         f"give {forms}", param_hint="--seeds")
+                raise typer.BadParameter(
+                    f"{text!r}: a count of seeds must be at least 1; give {forms}",
+                    param_hint="--seeds",
+                )
             return list(range(n))
         seeds: list[int] = []
         for t in parts:
@@ -197,30 +235,48 @@ def parse_seeds(text: str) -> list[int]:
 
 
 @app.command()
-def run(scenario_arg: str = typer.Argument(None, metavar="SCENARIO", show_default=False,
-                                           help="shipped scenario name or path to a .toml "
-                                                "file (default controls-2025)"),
-        scenario: str = typer.Option(None, "--scenario", "-s",
-                                     help="the same as SCENARIO"),
-        sets: list[str] = typer.Option(None, "--set", metavar="KEY=VALUE",
-                                       help="override one value (repeatable): a "
-                                            "levers.* or parameters.* key, end or firms, "
-                                            "e.g. levers.start=2025-06 or end=2030-12 "
-                                            "(keys: docs/ODD.md sections 6 and 8)"),
-        seed: int = typer.Option(None, "--seed", min=0, help="random seed (>= 0; default 0)"),
-        seeds: str = typer.Option(None, "--seeds",
-                                  help="several seeds, each to OUT/seed-N: a count (3 = seeds "
-                                       "0,1,2), a list (0,1,5) or a range (0-9)"),
-        months: int = typer.Option(None, "--months",
-                                   help="months to simulate, 1 to the scenario horizon "
-                                        "(default: the horizon)"),
-        out: Path = typer.Option(Path("results/run"), "--out", help="output folder"),
-        charts: bool = typer.Option(True, "--charts/--no-charts", metavar=FLAG,
-                                    help="write PNG charts"),
-        data: Path = typer.Option(None, "--data", metavar="DIR",
-                                  help="folder of replacement calibration tables (CSV files "
-                                       "named as in abm/data; the others stay the shipped "
-                                       "ones); sets REE_DATA_DIR")):
+def run(
+    scenario_arg: str = typer.Argument(
+        None,
+        metavar="SCENARIO",
+        show_default=False,
+        help="shipped scenario name or path to a .toml file (default controls-2025)",
+    ),
+    scenario: str = typer.Option(None, "--scenario", "-s", help="the same as SCENARIO"),
+    sets: list[str] = typer.Option(
+        None,
+        "--set",
+        metavar="KEY=VALUE",
+        help="override one value (repeatable): a "
+        "levers.* or parameters.* key, end or firms, "
+        "e.g. levers.start=2025-06 or end=2030-12 "
+        "(keys: docs/ODD.md sections 6 and 8)",
+    ),
+    seed: int = typer.Option(None, "--seed", min=0, help="random seed (>= 0; default 0)"),
+    seeds: str = typer.Option(
+        None,
+        "--seeds",
+        help="several seeds, each to OUT/seed-N: a count (3 = seeds "
+        "0,1,2), a list (0,1,5) or a range (0-9)",
+    ),
+    months: int = typer.Option(
+        None,
+        "--months",
+        help="months to simulate, 1 to the scenario horizon (default: the horizon)",
+    ),
+    out: Path = typer.Option(Path("results/run"), "--out", help="output folder"),
+    charts: bool = typer.Option(
+        True, "--charts/--no-charts", metavar=FLAG, help="write PNG charts"
+    ),
+    data: Path = typer.Option(
+        None,
+        "--data",
+        metavar="DIR",
+        help="folder of replacement calibration tables (CSV files "
+        "named as in abm/data; the others stay the shipped "
+        "ones); sets REE_DATA_DIR",
+    ),
+):
     """Run one scenario (default controls-2025, 2024-01 to 2035-12) and write its outputs;
     --set changes one value, --seeds runs several seeds."""
     from abm.scenario import ScenarioError
@@ -228,8 +284,10 @@ def run(scenario_arg: str = typer.Argument(None, metavar="SCENARIO", show_defaul
 
     try:
         if scenario_arg and scenario and scenario_arg != scenario:
-            raise typer.BadParameter(f"SCENARIO {scenario_arg!r} and --scenario {scenario!r} "
-                                     "differ; give one", param_hint="SCENARIO")
+            raise typer.BadParameter(
+                f"SCENARIO {scenario_arg!r} and --scenario {scenario!r} differ; give one",
+                param_hint="SCENARIO",
+            )
         scenario = scenario_arg or scenario or "controls-2025"
         overrides = parse_sets(sets)
         if seeds is not None and seed is not None:
@@ -237,7 +295,7 @@ def run(scenario_arg: str = typer.Argument(None, metavar="SCENARIO", show_defaul
         seed_list = parse_seeds(seeds) if seeds is not None else None
     except typer.BadParameter as exc:
         msg = exc.format_message()
-        fail(msg[:1].lower() + msg[1:])            # "invalid value for --set: ..."
+        fail(msg[:1].lower() + msg[1:])  # "invalid value for --set: ..."
     use_data_folder(data)
     seed = 0 if seed is None else seed
     try:
@@ -246,8 +304,9 @@ def run(scenario_arg: str = typer.Argument(None, metavar="SCENARIO", show_defaul
             if seed_list is not None:
                 _run_seeds(scenario, seed_list, overrides, months, out, charts)
                 return
-            model, summ = run_to_folder(scenario, out, seed=seed, months=months,
-                                        overrides=overrides, make_charts=charts)
+            model, summ = run_to_folder(
+                scenario, out, seed=seed, months=months, overrides=overrides, make_charts=charts
+            )
     except Terminated:
         _stopped("stopped by SIGTERM", 143)
     except KeyboardInterrupt:
@@ -256,41 +315,61 @@ def run(scenario_arg: str = typer.Argument(None, metavar="SCENARIO", show_defaul
         fail(str(exc), what="invalid scenario")
     except (OutputError, ValueError) as exc:
         fail(str(exc))
-    tab = Table(title=f"{model.spec.name}, seed {seed}, {model.steps} months "
-                      f"({model.spec.start} to {model.start + model.steps - 1})")
+    tab = Table(
+        title=f"{model.spec.name}, seed {seed}, {model.steps} months "
+        f"({model.spec.start} to {model.start + model.steps - 1})"
+    )
     tab.add_column("series")
     for c in ("first", "peak", "peak month", "min", "last"):
         tab.add_column(c, justify="right")
     for key, v in summ.items():
         if isinstance(v, dict) and "peak" in v:
-            tab.add_row(key, f"{v['first']:,.1f}", f"{v['peak']:,.1f}",
-                        v.get("peak_month", ""), *(f"{v[c]:,.1f}" for c in ("min", "last")))
-    tab.caption = ("outside China: mean over the other regions weighted by base-year NdPr oxide "
-                   "use (recorded series price_outside_china_weighted); OEM: civil magnet users")
+            tab.add_row(
+                key,
+                f"{v['first']:,.1f}",
+                f"{v['peak']:,.1f}",
+                v.get("peak_month", ""),
+                *(f"{v[c]:,.1f}" for c in ("min", "last")),
+            )
+    tab.caption = (
+        "outside China: mean over the other regions weighted by base-year NdPr oxide "
+        "use (recorded series price_outside_china_weighted); OEM: civil magnet users"
+    )
     console.print(tab)
     lo = summ["lost_output_usd"]
-    console.print(f"Lost output, cumulative over the run: OEM {lo['oem'] / 1e9:,.2f} bn USD, "
-                  f"defense {lo['defense'] / 1e9:,.2f} bn USD")
+    console.print(
+        f"Lost output, cumulative over the run: OEM {lo['oem'] / 1e9:,.2f} bn USD, "
+        f"defense {lo['defense'] / 1e9:,.2f} bn USD"
+    )
     for line in accounts_lines(summ):
         console.print(line)
     if "china_content_12m_last" in summ:
         cc = summ["china_content_12m_last"]
         n = min(12, model.steps)
         span = "the last month" if n == 1 else f"the last {n} months"
-        console.print(f"China-origin share of magnet supply (mass-weighted over {span}): "
-                      + ", ".join(f"{r} {cc[r]:.0%}" for r in ("US", "EU", "JP", "KR") if r in cc))
+        console.print(
+            f"China-origin share of magnet supply (mass-weighted over {span}): "
+            + ", ".join(f"{r} {cc[r]:.0%}" for r in ("US", "EU", "JP", "KR") if r in cc)
+        )
     if "capacity_built_outside_china_t_yr" in summ:
         cap = summ["capacity_built_outside_china_t_yr"]
-        console.print("Net capacity change outside China (t/yr; new plants less exits): "
-                      + ", ".join(f"{k} {v:,.0f}" for k, v in cap.items()))
-    console.print(f"Wrote {out}/ (timeseries.parquet, manifest.json, events.csv, "
-                  f"summary.json{', charts' if charts else ''})")
-    console.print("[yellow]Note: the dynamic calibration is work in progress (see README "
-                  "Status); compare seeds and scenarios before drawing conclusions.[/yellow]")
+        console.print(
+            "Net capacity change outside China (t/yr; new plants less exits): "
+            + ", ".join(f"{k} {v:,.0f}" for k, v in cap.items())
+        )
+    console.print(
+        f"Wrote {out}/ (timeseries.parquet, manifest.json, events.csv, "
+        f"summary.json{', charts' if charts else ''})"
+    )
+    console.print(
+        "[yellow]Note: the dynamic calibration is work in progress (see README "
+        "Status); compare seeds and scenarios before drawing conclusions.[/yellow]"
+    )
 
 
-def _run_seeds(scenario: str, seeds: list[int], overrides: dict, months: int | None,
-               out: Path, charts: bool) -> None:
+def _run_seeds(
+    scenario: str, seeds: list[int], overrides: dict, months: int | None, out: Path, charts: bool
+) -> None:
     """``ree run --seeds``: one run per seed into ``out/seed-N``, one after the other, under
     one progress bar (months of all runs); then one summary line per seed. The scenario,
     ``--set``, ``--months`` and every output folder are checked before the first run."""
@@ -303,8 +382,10 @@ def _run_seeds(scenario: str, seeds: list[int], overrides: dict, months: int | N
     n = check_months(sc, months, minimum=1, name="--months")
     check_tables()
     if (out / "manifest.json").is_file():
-        raise OutputError(f"--out {out} holds a single run's output; give another folder for "
-                          "--seeds (each seed is written to OUT/seed-N)")
+        raise OutputError(
+            f"--out {out} holds a single run's output; give another folder for "
+            "--seeds (each seed is written to OUT/seed-N)"
+        )
     folders = {s: out / f"seed-{s}" for s in seeds}
     if out.is_dir():
         # a --seeds folder holds only seed-N folders: files of yours are refused (as for a
@@ -313,37 +394,62 @@ def _run_seeds(scenario: str, seeds: list[int], overrides: dict, months: int | N
         names = sorted(q.name for q in out.iterdir())
         strange = [n for n in names if not re.fullmatch(r"seed-\d+", n)]
         if strange:
-            raise OutputError(f"--out {out} exists and is not an earlier output of ree run "
-                              f"--seeds (it holds: {', '.join(strange[:8])}"
-                              f"{' and more' if len(strange) > 8 else ''}); choose a new "
-                              "folder or move those files")
+            raise OutputError(
+                f"--out {out} exists and is not an earlier output of ree run "
+                f"--seeds (it holds: {', '.join(strange[:8])}"
+                f"{' and more' if len(strange) > 8 else ''}); choose a new "
+                "folder or move those files"
+            )
         stale = [n for n in names if n not in {f.name for f in folders.values()}]
         if stale:
-            raise OutputError(f"--out {out} holds {', '.join(stale[:8])} of an earlier "
-                              f"ensemble, not in --seeds {','.join(map(str, seeds))}; include "
-                              "those seeds, remove those folders or choose a new folder")
+            raise OutputError(
+                f"--out {out} holds {', '.join(stale[:8])} of an earlier "
+                f"ensemble, not in --seeds {','.join(map(str, seeds))}; include "
+                "those seeds, remove those folders or choose a new folder"
+            )
     for folder in folders.values():
         check_output_folder(folder)
     tab = Table(title=f"{sc.name}, {len(seeds)} seeds, {n} months")
-    for c in ("seed", "NdPr China peak", "NdPr outside China peak", "OEM lost bn USD",
-              "defense lost bn USD", "folder"):
+    for c in (
+        "seed",
+        "NdPr China peak",
+        "NdPr outside China peak",
+        "OEM lost bn USD",
+        "defense lost bn USD",
+        "folder",
+    ):
         tab.add_column(c, justify="left" if c == "folder" else "right")
     with RunProgress(n * len(seeds), sc.name) as bar:
         for i, s in enumerate(seeds):
             bar.advance(0, label=f"{sc.name} seed {s} ({i + 1}/{len(seeds)})")
-            _model, summ = run_to_folder(scenario, folders[s], seed=s, months=months,
-                                         overrides=overrides, progress=False,
-                                         make_charts=charts,
-                                         on_step=lambda _m: bar.advance(1))
-            peaks = [summ.get(k, {}).get("peak", float("nan")) for k in
-                     ("NdPr price China (USD/kg)", "NdPr price outside China (USD/kg)")]
+            _model, summ = run_to_folder(
+                scenario,
+                folders[s],
+                seed=s,
+                months=months,
+                overrides=overrides,
+                progress=False,
+                make_charts=charts,
+                on_step=lambda _m: bar.advance(1),
+            )
+            peaks = [
+                summ.get(k, {}).get("peak", float("nan"))
+                for k in ("NdPr price China (USD/kg)", "NdPr price outside China (USD/kg)")
+            ]
             lo = summ["lost_output_usd"]
-            tab.add_row(str(s), f"{peaks[0]:,.1f}", f"{peaks[1]:,.1f}",
-                        f"{lo['oem'] / 1e9:,.2f}", f"{lo['defense'] / 1e9:,.2f}",
-                        str(folders[s]))
+            tab.add_row(
+                str(s),
+                f"{peaks[0]:,.1f}",
+                f"{peaks[1]:,.1f}",
+                f"{lo['oem'] / 1e9:,.2f}",
+                f"{lo['defense'] / 1e9:,.2f}",
+                str(folders[s]),
+            )
     console.print(tab)
-    console.print(f"Wrote {len(seeds)} runs under {out}/ (seed-N/timeseries.parquet, "
-                  f"manifest.json, events.csv, summary.json{', charts' if charts else ''})")
+    console.print(
+        f"Wrote {len(seeds)} runs under {out}/ (seed-N/timeseries.parquet, "
+        f"manifest.json, events.csv, summary.json{', charts' if charts else ''})"
+    )
 
 
 def _number(v: float) -> str:
@@ -354,13 +460,19 @@ def _number(v: float) -> str:
 
 
 @app.command()
-def compare(run_a: Annotated[Path, typer.Argument(metavar="RUN_A", show_default=False,
-                                                  help="a ree run output folder")],
-            run_b: Annotated[Path, typer.Argument(metavar="RUN_B", show_default=False,
-                                                  help="another ree run output folder")],
-            out: Annotated[Path, typer.Option("--out", help="folder for comparison.csv, "
-                                              "comparison.png and comparison.json")]
-            = Path("results/compare")):
+def compare(
+    run_a: Annotated[
+        Path, typer.Argument(metavar="RUN_A", show_default=False, help="a ree run output folder")
+    ],
+    run_b: Annotated[
+        Path,
+        typer.Argument(metavar="RUN_B", show_default=False, help="another ree run output folder"),
+    ],
+    out: Annotated[
+        Path,
+        typer.Option("--out", help="folder for comparison.csv, comparison.png and comparison.json"),
+    ] = Path("results/compare"),
+):
     """Compare two ree run outputs: print each outcome of both runs and the difference
     (B - A), write comparison.csv (with units) and an overlay chart of the key series."""
     from experiments.compare import RunFolderError, compare_to_folder
@@ -370,23 +482,35 @@ def compare(run_a: Annotated[Path, typer.Argument(metavar="RUN_A", show_default=
         table, a, b = compare_to_folder(run_a, run_b, out)
     except (RunFolderError, OutputError) as exc:
         fail(str(exc))
-    tab = Table(title=f"A: {a.label}, {a.manifest.get('months', '?')} months\n"
-                      f"B: {b.label}, {b.manifest.get('months', '?')} months")
+    tab = Table(
+        title=f"A: {a.label}, {a.manifest.get('months', '?')} months\n"
+        f"B: {b.label}, {b.manifest.get('months', '?')} months"
+    )
     for c in ("outcome", "unit", "A", "B", "B - A", "change"):
         tab.add_column(c, justify="left" if c in ("outcome", "unit") else "right")
     zero = (table["run_a"] == 0) & (table["run_b"] == 0)
     for _, r in table[~zero].iterrows():
         pct = "-" if math.isnan(r["change_pct"]) else f"{r['change_pct']:+.1f}%"
-        tab.add_row(r["outcome"], r["unit"], _number(r["run_a"]), _number(r["run_b"]),
-                    _number(r["difference"]), pct)
+        tab.add_row(
+            r["outcome"],
+            r["unit"],
+            _number(r["run_a"]),
+            _number(r["run_b"]),
+            _number(r["difference"]),
+            pct,
+        )
     if zero.any():
-        tab.caption = (f"{int(zero.sum())} outcomes are zero in both runs and not shown "
-                       "(they are in comparison.csv); change = (B - A) / |A|")
+        tab.caption = (
+            f"{int(zero.sum())} outcomes are zero in both runs and not shown "
+            "(they are in comparison.csv); change = (B - A) / |A|"
+        )
     console.print(tab)
     if a.manifest.get("months") != b.manifest.get("months"):
-        console.print(f"[yellow]Note: the runs differ in length ({a.manifest.get('months')} "
-                      f"and {b.manifest.get('months')} months), so cumulative outcomes "
-                      "differ by construction.[/yellow]")
+        console.print(
+            f"[yellow]Note: the runs differ in length ({a.manifest.get('months')} "
+            f"and {b.manifest.get('months')} months), so cumulative outcomes "
+            "differ by construction.[/yellow]"
+        )
     console.print(f"Wrote {out}/ (comparison.csv, comparison.png, comparison.json)")
 
 
@@ -397,30 +521,45 @@ def scenarios():
 
     for name in shipped_scenarios():
         sc = load_scenario(name)
-        console.print(f"[bold]{name}[/bold] ({sc.start} to {sc.end}, base year {sc.base_year}, "
-                      f"{len(sc.measures)} measures)")
+        console.print(
+            f"[bold]{name}[/bold] ({sc.start} to {sc.end}, base year {sc.base_year}, "
+            f"{len(sc.measures)} measures)"
+        )
 
 
 @app.command()
-def reproduce(quick: bool = typer.Option(
-                  False, "--quick", metavar=FLAG,
-                  help="shorter horizons and 5 seeds (CI; about 6-12 minutes on 2 shared cores)"),
-              seeds: int = typer.Option(None, "--seeds", min=1,
-                                        help="seeds per experiment (default 20; --quick 5)"),
-              out: Path = typer.Option(Path("results/reproduce"), "--out", help="output folder"),
-              workers: int = typer.Option(None, "--workers", min=1,
-                                          help="worker processes (default: available cores)"),
-              backend: str = typer.Option("dask", "--backend",
-                                          help="dask (a local cluster of --workers "
-                                               "processes) or sequential"),
-              address: str = typer.Option(None, "--address",
-                                          help="a running Dask scheduler (tcp://host:8786) "
-                                               "instead of a local cluster"),
-              strict: bool = typer.Option(False, "--strict", metavar=FLAG,
-                                          help="exit with code 1 when any target fails"),
-              data: Path = typer.Option(None, "--data", metavar="DIR",
-                                        help="folder of replacement calibration tables "
-                                             "(sets REE_DATA_DIR)")):
+def reproduce(
+    quick: bool = typer.Option(
+        False,
+        "--quick",
+        metavar=FLAG,
+        help="shorter horizons and 5 seeds (CI; about 6-12 minutes on 2 shared cores)",
+    ),
+    seeds: int = typer.Option(
+        None, "--seeds", min=1, help="seeds per experiment (default 20; --quick 5)"
+    ),
+    out: Path = typer.Option(Path("results/reproduce"), "--out", help="output folder"),
+    workers: int = typer.Option(
+        None, "--workers", min=1, help="worker processes (default: available cores)"
+    ),
+    backend: str = typer.Option(
+        "dask", "--backend", help="dask (a local cluster of --workers processes) or sequential"
+    ),
+    address: str = typer.Option(
+        None,
+        "--address",
+        help="a running Dask scheduler (tcp://host:8786) instead of a local cluster",
+    ),
+    strict: bool = typer.Option(
+        False, "--strict", metavar=FLAG, help="exit with code 1 when any target fails"
+    ),
+    data: Path = typer.Option(
+        None,
+        "--data",
+        metavar="DIR",
+        help="folder of replacement calibration tables (sets REE_DATA_DIR)",
+    ),
+):
     """Run every paper experiment (episodes, counterfactuals, decoupling study) and write
     figures, tables and REPORT.md with each target's PASS or FAIL. A run that fails is
     listed (tables/failed_runs.csv) and the targets that need it are n/a; the exit code is
@@ -432,41 +571,57 @@ def reproduce(quick: bool = typer.Option(
 
     try:
         with sigterm_raises():
-            res = run_all(out, quick=quick, seeds=seeds, workers=workers, backend=backend,
-                          address=address)
+            res = run_all(
+                out, quick=quick, seeds=seeds, workers=workers, backend=backend, address=address
+            )
     except Terminated:
         _stopped("stopped by SIGTERM", 143)
     except KeyboardInterrupt:
         _stopped("interrupted (Ctrl-C)", 130)
     except (RuntimeError, ScenarioError, ValueError, ImportError) as exc:
         fail(str(exc))
-    tab = Table(title=f"Targets ({'quick' if quick else 'full'} profile, "
-                      f"{res.series['rep'].nunique()} seeds, {res.wall_s:.0f} s)")
+    tab = Table(
+        title=f"Targets ({'quick' if quick else 'full'} profile, "
+        f"{res.series['rep'].nunique()} seeds, {res.wall_s:.0f} s)"
+    )
     for c in ("target", "median", "5-95%", "tolerance", "result"):
         tab.add_column(c, justify="left" if c == "target" else "right")
     for _, r in res.targets.iterrows():
         colour = {"PASS": "green", "FAIL": "red"}.get(r["status"], "yellow")
-        tab.add_row(r["id"], f"{r['median']:.3g}", f"{r['p5']:.3g}-{r['p95']:.3g}",
-                    f"{r['lo']:.3g}-{r['hi']:.3g}", f"[{colour}]{r['status']}[/{colour}]")
+        tab.add_row(
+            r["id"],
+            f"{r['median']:.3g}",
+            f"{r['p5']:.3g}-{r['p95']:.3g}",
+            f"{r['lo']:.3g}-{r['hi']:.3g}",
+            f"[{colour}]{r['status']}[/{colour}]",
+        )
     console.print(tab)
-    console.print(f"Wrote {out}/ (REPORT.md, tables/, figures/, data/series.parquet, "
-                  "manifest.json)")
+    console.print(
+        f"Wrote {out}/ (REPORT.md, tables/, figures/, data/series.parquet, manifest.json)"
+    )
     failed = res.targets.loc[res.targets["status"] != "PASS", "id"].tolist()
     if len(res.failed):
-        runs = "; ".join(f"{r.variant} replicate {r.rep} ({r.error_type}: "
-                         f"{(str(r.error).splitlines() or [''])[0][:200]})"
-                         for r in res.failed.itertuples())
+        runs = "; ".join(
+            f"{r.variant} replicate {r.rep} ({r.error_type}: "
+            f"{(str(r.error).splitlines() or [''])[0][:200]})"
+            for r in res.failed.itertuples()
+        )
         lost = res.targets.loc[res.targets["note"] != "", "id"].tolist()
-        fail(f"{len(res.failed)} run(s) failed: {runs}; targets n/a because of them: "
-             f"{', '.join(lost) or 'none'}; see {out}/tables/failed_runs.csv", 1)
+        fail(
+            f"{len(res.failed)} run(s) failed: {runs}; targets n/a because of them: "
+            f"{', '.join(lost) or 'none'}; see {out}/tables/failed_runs.csv",
+            1,
+        )
     if strict and failed:
         console.print(f"--strict: {len(failed)} target(s) not passed: {', '.join(failed)}")
         raise typer.Exit(1)
 
 
 @app.command("app")
-def app_cmd(port: int = typer.Option(8765, min=1, max=65535, help="port (1-65535)"),
-            host: str = typer.Option("127.0.0.1", help="bind address")):
+def app_cmd(
+    port: int = typer.Option(8765, min=1, max=65535, help="port (1-65535)"),
+    host: str = typer.Option("127.0.0.1", help="bind address"),
+):
     """Start the browser UI (Solara) on 127.0.0.1."""
     root = Path(__file__).resolve().parent.parent / "app.py"
     if not root.exists():
@@ -476,12 +631,27 @@ def app_cmd(port: int = typer.Option(8765, min=1, max=65535, help="port (1-65535
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             s.bind((host, port))
     except OSError as exc:
-        fail(f"cannot listen on {host}:{port} ({exc.strerror or exc}); try another --port "
-             "or --host")
+        fail(
+            f"cannot listen on {host}:{port} ({exc.strerror or exc}); try another --port or --host"
+        )
     env = {**os.environ, "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "false"}
     # replace this process by the server, so stopping `ree app` (any signal) stops Solara
-    os.execve(sys.executable, [sys.executable, "-m", "solara", "run", str(root),
-                               "--host", host, "--port", str(port), "--production"], env)
+    os.execve(
+        sys.executable,
+        [
+            sys.executable,
+            "-m",
+            "solara",
+            "run",
+            str(root),
+            "--host",
+            host,
+            "--port",
+            str(port),
+            "--production",
+        ],
+        env,
+    )
 
 
 def main():  # pragma: no cover

@@ -11,8 +11,15 @@ from abm.scenario import scenario_from_dict
 
 def make_scenario(measures=(), months_end="2024-12", **kw):
     """A 2024 scenario with the given measures (dicts) ending at ``months_end``."""
-    return scenario_from_dict({"name": kw.pop("name", "test"), "start": "2024-01",
-                               "end": months_end, "measures": list(measures), **kw})
+    return scenario_from_dict(
+        {
+            "name": kw.pop("name", "test"),
+            "start": "2024-01",
+            "end": months_end,
+            "measures": list(measures),
+            **kw,
+        }
+    )
 
 
 @pytest.fixture
@@ -26,7 +33,8 @@ def toy_models_importable(monkeypatch):
     LocalCluster's, ``dask worker``) import the package and ``tests/sweep_toy_models``."""
     tests = Path(__file__).resolve().parent
     parts = [str(tests.parent), str(tests)] + [
-        p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+        p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p
+    ]
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(parts))
 
 
@@ -76,11 +84,15 @@ class _ShippedRuns:
                 m.step()
                 for key, fn in observers.items():
                     observed[key].append(fn(m))
-                lowest = min(lowest,
-                             min(min(a.exp_price.values(), default=np.inf) for a in m.agents))
-                steps.append((float(np.abs(m.mass_balance()).max()
-                                    / max(1.0, float(m.produced.max()))),
-                              min(s.qty for a in m.agents for s in a.stocks.values())))
+                lowest = min(
+                    lowest, min(min(a.exp_price.values(), default=np.inf) for a in m.agents)
+                )
+                steps.append(
+                    (
+                        float(np.abs(m.mass_balance()).max() / max(1.0, float(m.produced.max()))),
+                        min(s.qty for a in m.agents for s in a.stocks.values()),
+                    )
+                )
             self.each_step[name] = steps
             self._runs[name] = (m, lowest)
         return self._runs[name]
@@ -97,7 +109,6 @@ def shipped_runs():
     scenario runs once per session instead of once per check. Read-only: a test must not
     step or change these models."""
     return _ShippedRuns()
-
 
 
 @pytest.fixture(scope="session")
@@ -117,14 +128,21 @@ def dask_address():
     from experiments.sweep.backends import local_cluster_config
 
     tests = Path(__file__).resolve().parent
-    path = os.pathsep.join([str(tests.parent), str(tests)] + [
-        p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])
+    path = os.pathsep.join(
+        [str(tests.parent), str(tests)]
+        + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    )
     with dask.config.set(local_cluster_config(retries=1)):
-        cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                               host="127.0.0.1", dashboard_address=None,
-                               scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
-                               silence_logs=logging.CRITICAL,
-                               env={"PYTHONPATH": path, "SWEEP_TOY_SLEEP": "0"})
+        cluster = LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+            silence_logs=logging.CRITICAL,
+            env={"PYTHONPATH": path, "SWEEP_TOY_SLEEP": "0"},
+        )
     try:
         yield cluster.scheduler_address
     finally:

@@ -15,20 +15,57 @@ import numpy as np
 import pandas as pd
 
 PARAMETER_SPACE = {
-    "parameters.a": {"type": "real", "default": 0.5, "low": 0.0, "high": 1.0, "levels": None,
-                     "unit": "1", "doc": "toy real parameter"},
-    "parameters.b": {"type": "real", "default": 0.0, "low": -1.0, "high": 1.0, "levels": None,
-                     "unit": "1", "doc": "toy real parameter"},
-    "parameters.k": {"type": "integer", "default": 2, "low": 1, "high": 5, "levels": None,
-                     "unit": "count", "doc": "toy integer parameter"},
-    "levers.mode": {"type": "categorical", "default": "none",
-                    "levels": ["none", "tariff", "quota"], "low": None, "high": None,
-                    "unit": "", "doc": "toy categorical lever"},
-    "levers.flag": {"type": "bool", "default": False, "low": None, "high": None,
-                    "levels": [False, True], "unit": "", "doc": "toy bool lever"},
+    "parameters.a": {
+        "type": "real",
+        "default": 0.5,
+        "low": 0.0,
+        "high": 1.0,
+        "levels": None,
+        "unit": "1",
+        "doc": "toy real parameter",
+    },
+    "parameters.b": {
+        "type": "real",
+        "default": 0.0,
+        "low": -1.0,
+        "high": 1.0,
+        "levels": None,
+        "unit": "1",
+        "doc": "toy real parameter",
+    },
+    "parameters.k": {
+        "type": "integer",
+        "default": 2,
+        "low": 1,
+        "high": 5,
+        "levels": None,
+        "unit": "count",
+        "doc": "toy integer parameter",
+    },
+    "levers.mode": {
+        "type": "categorical",
+        "default": "none",
+        "levels": ["none", "tariff", "quota"],
+        "low": None,
+        "high": None,
+        "unit": "",
+        "doc": "toy categorical lever",
+    },
+    "levers.flag": {
+        "type": "bool",
+        "default": False,
+        "low": None,
+        "high": None,
+        "levels": [False, True],
+        "unit": "",
+        "doc": "toy bool lever",
+    },
 }
-OUTCOMES = {"y": "toy response [1]", "noise": "the run's first random draw [1]",
-            "loss": "toy lost output [months]"}
+OUTCOMES = {
+    "y": "toy response [1]",
+    "noise": "the run's first random draw [1]",
+    "loss": "toy lost output [months]",
+}
 
 _MODE = {"none": 0.0, "tariff": 1.0, "quota": 2.0}
 
@@ -42,15 +79,22 @@ def _values(overrides):
     return o
 
 
-def toy_evaluate(scenario, *, overrides=None, seed=0, months=None, outcomes=None,
-                 keep_timeseries=False):
+def toy_evaluate(
+    scenario, *, overrides=None, seed=0, months=None, outcomes=None, keep_timeseries=False
+):
     """y = a + 2 b**2 + 0.1 k + mode + flag + 0.01 noise; noise ~ N(0,1) from ``seed``."""
     v = _values(overrides)
     rng = np.random.default_rng(seed)
     noise = float(rng.standard_normal())
     m = months or 12
-    y = (v["parameters.a"] + 2 * v["parameters.b"] ** 2 + 0.1 * v["parameters.k"]
-         + _MODE[v["levers.mode"]] + float(v["levers.flag"]) + 0.01 * noise)
+    y = (
+        v["parameters.a"]
+        + 2 * v["parameters.b"] ** 2
+        + 0.1 * v["parameters.k"]
+        + _MODE[v["levers.mode"]]
+        + float(v["levers.flag"])
+        + 0.01 * noise
+    )
     loss = max(0.0, 3.0 * v["parameters.a"] - 2.0 * float(v["levers.flag"])) + 0.001 * abs(noise)
     out = {"y": y, "noise": noise, "loss": loss}
     if outcomes is not None:
@@ -58,11 +102,18 @@ def toy_evaluate(scenario, *, overrides=None, seed=0, months=None, outcomes=None
     ts = None
     if keep_timeseries:
         steps = np.arange(m)
-        ts = pd.DataFrame({
-            "date": pd.date_range("2025-01-01", periods=m, freq="MS").astype(str),
-            "step": steps, "metric": "price", "good": "Dy", "region": "ROW", "partner": "",
-            "value": y + 0.1 * steps + rng.standard_normal(m), "unit": "USD/kg",
-        })
+        ts = pd.DataFrame(
+            {
+                "date": pd.date_range("2025-01-01", periods=m, freq="MS").astype(str),
+                "step": steps,
+                "metric": "price",
+                "good": "Dy",
+                "region": "ROW",
+                "partner": "",
+                "value": y + 0.1 * steps + rng.standard_normal(m),
+                "unit": "USD/kg",
+            }
+        )
     return out, ts
 
 
@@ -84,8 +135,9 @@ def slow_evaluate(scenario, **kw):
     return toy_evaluate(scenario, **kw)
 
 
-def linear_evaluate(scenario, *, overrides=None, seed=0, months=None, outcomes=None,
-                    keep_timeseries=False):
+def linear_evaluate(
+    scenario, *, overrides=None, seed=0, months=None, outcomes=None, keep_timeseries=False
+):
     """y = 4 a + 2 b' with a, b' in [0, 1] (b' = (b+1)/2): Sobol S1 = 0.8 (a), 0.2 (b)."""
     v = _values(overrides)
     bb = (v["parameters.b"] + 1.0) / 2.0
@@ -149,16 +201,36 @@ backend = "sequential"
 """
 
 
-def write_toy_spec(path, *, name="toy", model="toy_evaluate", replicates=2, seed_root=42,
-                   outcomes='["y", "noise", "loss"]', design='method = "factorial"\nlevels = 3',
-                   top="", execution="", extra=""):
+def write_toy_spec(
+    path,
+    *,
+    name="toy",
+    model="toy_evaluate",
+    replicates=2,
+    seed_root=42,
+    outcomes='["y", "noise", "loss"]',
+    design='method = "factorial"\nlevels = 3',
+    top="",
+    execution="",
+    extra="",
+):
     """Write a toy spec (factorial 3 x 3 x 3 x 2 = 54 rows by default) and return its path."""
     from pathlib import Path
 
     p = Path(path)
-    p.write_text(TOY_SPEC.format(name=name, model=model, replicates=replicates,
-                                 seed_root=seed_root, outcomes=outcomes, top=top, design=design,
-                                 execution=execution, extra=extra))
+    p.write_text(
+        TOY_SPEC.format(
+            name=name,
+            model=model,
+            replicates=replicates,
+            seed_root=seed_root,
+            outcomes=outcomes,
+            top=top,
+            design=design,
+            execution=execution,
+            extra=extra,
+        )
+    )
     return p
 
 
@@ -168,7 +240,9 @@ def result_table(store_dir):
 
     df = RunStore(store_dir).read_results()
     drop = ["host", "pid", "wall_s", "finished_at", "traceback"]
-    return df.drop(columns=[c for c in drop if c in df]).sort_values("run_id").reset_index(drop=True)
+    return (
+        df.drop(columns=[c for c in drop if c in df]).sort_values("run_id").reset_index(drop=True)
+    )
 
 
 #: sweep spec of ``linear_evaluate`` over a and b (format with ``design`` and ``replicates``)

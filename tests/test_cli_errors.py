@@ -36,45 +36,59 @@ def _one_line(res, code=2) -> str:
 
 # ------------------------------------------------------------------- unknown_name
 def test_unknown_name_short_list_is_printed_in_full():
-    assert unknown_name("kind", "tarif", ["tariff", "embargo"]) == \
-        "unknown kind 'tarif'; did you mean 'tariff'? allowed kinds: ['tariff', 'embargo']"
-    assert unknown_name("kind", "zzz", ["tariff", "embargo"]) == \
-        "unknown kind 'zzz'; allowed kinds: ['tariff', 'embargo']"
+    assert (
+        unknown_name("kind", "tarif", ["tariff", "embargo"])
+        == "unknown kind 'tarif'; did you mean 'tariff'? allowed kinds: ['tariff', 'embargo']"
+    )
+    assert (
+        unknown_name("kind", "zzz", ["tariff", "embargo"])
+        == "unknown kind 'zzz'; allowed kinds: ['tariff', 'embargo']"
+    )
 
 
 def test_unknown_name_long_list_gives_the_closest_and_where_the_list_is():
     names = [f"name_{i:03d}" for i in range(SHORT_LIST)] + ["armington_elasticity"]
     assert unknown_name("key", "armington_elastcity", names, "see X") == (
         "unknown key 'armington_elastcity'; did you mean 'armington_elasticity'? "
-        f"({SHORT_LIST + 1} allowed keys, see X)")
+        f"({SHORT_LIST + 1} allowed keys, see X)"
+    )
     # nothing close: the first five and the count
     assert unknown_name("key", "qqq", names) == (
         "unknown key 'qqq'; allowed keys: ['name_000', 'name_001', 'name_002', 'name_003', "
-        f"'name_004'] and {SHORT_LIST - 4} more ({SHORT_LIST + 1} allowed keys)")
+        f"'name_004'] and {SHORT_LIST - 4} more ({SHORT_LIST + 1} allowed keys)"
+    )
 
 
 def test_dotted_names_are_compared_within_their_prefix():
-    paths = ([f"parameters.p{i:02d}" for i in range(20)]
-             + ["levers.approval_rate_us", "levers.approval_rate_allies", "levers.start", "end"])
+    paths = [f"parameters.p{i:02d}" for i in range(20)] + [
+        "levers.approval_rate_us",
+        "levers.approval_rate_allies",
+        "levers.start",
+        "end",
+    ]
     # 'levers.' shared by every lever does not make 'levers.start' close to 'levers.nope'
     assert closest_names("levers.nope", paths) == []
     assert closest_names("levers.aproval_rate_us", paths) == ["levers.approval_rate_us"]
     assert unknown_name("key", "levers.nope", paths) == (
         "unknown key 'levers.nope'; the levers.* keys: approval_rate_us, "
-        "approval_rate_allies, start (24 allowed keys)")
+        "approval_rate_allies, start (24 allowed keys)"
+    )
     # an unknown prefix: the groups of names with their counts
     assert unknown_name("key", "foo.bar", paths) == (
         "unknown key 'foo.bar'; allowed keys: parameters.* (20), levers.* (3), end "
-        "(24 allowed keys)")
+        "(24 allowed keys)"
+    )
 
 
 def test_misspelt_measure_kind_is_named_with_the_closest_kind():
     with pytest.raises(ScenarioError) as err:
-        loads_scenario('extends = "baseline"\n[[measures]]\nkind = "tarif"\n'
-                       'date = "2025-01"\n', "k.toml")
+        loads_scenario(
+            'extends = "baseline"\n[[measures]]\nkind = "tarif"\ndate = "2025-01"\n', "k.toml"
+        )
     assert str(err.value).startswith(
         "k.toml: field 'measures[0]' (tarif measure, [[measures]] block 1): unknown kind "
-        "'tarif'; did you mean 'tariff'? allowed kinds: ['tariff', ")
+        "'tarif'; did you mean 'tariff'? allowed kinds: ['tariff', "
+    )
 
 
 # ------------------------------------------------------------------- ree run
@@ -83,47 +97,59 @@ def test_misspelt_parameter_in_a_scenario_file_is_one_short_line(tmp_path):
     p.write_text('extends = "controls-2025"\n[parameters]\narmington_elastcity = 2.0\n')
     out = tmp_path / "out"
     line = _one_line(_invoke(["run", str(p), "--out", str(out)]))
-    assert line == (f"ree run: error: invalid scenario: {p}: field 'parameters.armington_elastcity': unknown "
-                    "key 'armington_elastcity'; did you mean 'armington_elasticity'? "
-                    f"({N_PAR} allowed keys, all in docs/ODD.md section 8)")
+    assert line == (
+        f"ree run: error: invalid scenario: {p}: field 'parameters.armington_elastcity': unknown "
+        "key 'armington_elastcity'; did you mean 'armington_elasticity'? "
+        f"({N_PAR} allowed keys, all in docs/ODD.md section 8)"
+    )
     assert not out.exists()
 
 
 def test_misspelt_set_key_names_the_option_and_the_closest_key(tmp_path):
     out = tmp_path / "out"
     line = _one_line(_invoke(["run", "--set", "levers.aproval_rate_us=0.1", "--out", str(out)]))
-    assert line == ("ree run: error: invalid scenario: --set: unknown key 'levers.aproval_rate_us'; did you "
-                    f"mean 'levers.approval_rate_us'? ({N_PAR + 11} allowed keys, parameters in "
-                    "docs/ODD.md section 8, levers in section 6)")
+    assert line == (
+        "ree run: error: invalid scenario: --set: unknown key 'levers.aproval_rate_us'; did you "
+        f"mean 'levers.approval_rate_us'? ({N_PAR + 11} allowed keys, parameters in "
+        "docs/ODD.md section 8, levers in section 6)"
+    )
     assert not out.exists()
 
 
 def test_unknown_set_key_without_a_close_one_gets_a_short_list(tmp_path):
     line = _one_line(_invoke(["run", "--set", "levers.nope=1", "--out", str(tmp_path / "o")]))
-    assert line == ("ree run: error: invalid scenario: --set: unknown key 'levers.nope'; the levers.* keys: "
-                    "approval_rate_allies, approval_rate_us, defense_end_use_denial, "
-                    "licence_review_months, ndpr_price_floor, stockpile_target_months, "
-                    "substitution_speed, truce_months, us_tariff_on_china, start, truce_start, "
-                    f"licence_elements ({N_PAR + 11} allowed keys, parameters in docs/ODD.md "
-                    "section 8, levers in section 6)")
+    assert line == (
+        "ree run: error: invalid scenario: --set: unknown key 'levers.nope'; the levers.* keys: "
+        "approval_rate_allies, approval_rate_us, defense_end_use_denial, "
+        "licence_review_months, ndpr_price_floor, stockpile_target_months, "
+        "substitution_speed, truce_months, us_tariff_on_china, start, truce_start, "
+        f"licence_elements ({N_PAR + 11} allowed keys, parameters in docs/ODD.md "
+        "section 8, levers in section 6)"
+    )
     line = _one_line(_invoke(["run", "--set", "foo=1", "--out", str(tmp_path / "o")]))
-    assert line == ("ree run: error: invalid scenario: --set: unknown key 'foo'; allowed keys: levers.* (12), "
-                    f"parameters.* ({N_PAR - 3}), end, firms ({N_PAR + 11} allowed keys, "
-                    "parameters in docs/ODD.md section 8, levers in section 6)")
+    assert line == (
+        "ree run: error: invalid scenario: --set: unknown key 'foo'; allowed keys: levers.* (12), "
+        f"parameters.* ({N_PAR - 3}), end, firms ({N_PAR + 11} allowed keys, "
+        "parameters in docs/ODD.md section 8, levers in section 6)"
+    )
     assert not (tmp_path / "o").exists()
 
 
 def test_bad_set_value_names_the_option_and_the_range(tmp_path):
-    line = _one_line(_invoke(["run", "--set", "levers.approval_rate_us=2",
-                              "--out", str(tmp_path / "o")]))
-    assert line == ("ree run: error: invalid scenario: controls-2025 with --set: field "
-                    "'levers.approval_rate_us': got 2; allowed: 0 <= approval_rate_us <= 1")
+    line = _one_line(
+        _invoke(["run", "--set", "levers.approval_rate_us=2", "--out", str(tmp_path / "o")])
+    )
+    assert line == (
+        "ree run: error: invalid scenario: controls-2025 with --set: field "
+        "'levers.approval_rate_us': got 2; allowed: 0 <= approval_rate_us <= 1"
+    )
 
 
 def test_seeds_run_checks_the_set_keys_before_any_run(tmp_path):
     out = tmp_path / "ens"
-    line = _one_line(_invoke(["run", "--seeds", "2", "--set", "parameters.wac=0.1",
-                              "--out", str(out)]))
+    line = _one_line(
+        _invoke(["run", "--seeds", "2", "--set", "parameters.wac=0.1", "--out", str(out)])
+    )
     assert "did you mean 'parameters.wacc'?" in line
     assert not out.exists()
 
@@ -131,18 +157,25 @@ def test_seeds_run_checks_the_set_keys_before_any_run(tmp_path):
 # ------------------------------------------------------------------- ree sweep run
 def test_sweep_spec_misspellings_are_one_line_each_and_nothing_is_written(tmp_path):
     spec = tmp_path / "s.toml"
-    spec.write_text('name = "s"\nscenario = "controls-2025"\nmonths = 2\nreplicate = 2\n'
-                    'outcomes = ["peak_dy_price_outside_china"]\n[design]\n'
-                    'method = "factorial"\n[[levers]]\nname = "levers.us_tariff_on_china"\n'
-                    'levels = [0.0, 0.5]\n')
+    spec.write_text(
+        'name = "s"\nscenario = "controls-2025"\nmonths = 2\nreplicate = 2\n'
+        'outcomes = ["peak_dy_price_outside_china"]\n[design]\n'
+        'method = "factorial"\n[[levers]]\nname = "levers.us_tariff_on_china"\n'
+        "levels = [0.0, 0.5]\n"
+    )
     out = tmp_path / "runs"
     res = _invoke(["run", str(spec), "--out", str(out)], cli=sweep_app)
     assert res.exit_code == 2
-    assert res.stderr.strip() == (f"ree sweep run: error: invalid sweep spec {spec}: replicate: unknown field "
-                                  "'replicate'; did you mean 'replicates'? (16 allowed fields)")
-    spec.write_text(spec.read_text().replace("replicate = 2\n", "").replace(
-        "us_tariff_on_china", "us_tarif_on_china").replace("[design]", '[constants]\n'
-        '"parameters.armington_elastcity" = 2.0\n[design]'))
+    assert res.stderr.strip() == (
+        f"ree sweep run: error: invalid sweep spec {spec}: replicate: unknown field "
+        "'replicate'; did you mean 'replicates'? (16 allowed fields)"
+    )
+    spec.write_text(
+        spec.read_text()
+        .replace("replicate = 2\n", "")
+        .replace("us_tariff_on_china", "us_tarif_on_china")
+        .replace("[design]", '[constants]\n"parameters.armington_elastcity" = 2.0\n[design]')
+    )
     res = _invoke(["run", str(spec), "--out", str(out)], cli=sweep_app)
     assert res.exit_code == 2
     lines = res.stderr.strip().splitlines()
@@ -154,7 +187,8 @@ def test_sweep_spec_misspellings_are_one_line_each_and_nothing_is_written(tmp_pa
         f"invalid sweep spec {spec}: constants.parameters.armington_elastcity: unknown "
         "parameter 'parameters.armington_elastcity'; did you mean "
         f"'parameters.armington_elasticity'? ({N_PAR + 6} allowed parameters, parameters in "
-        "docs/ODD.md section 8, levers in section 6)"]
+        "docs/ODD.md section 8, levers in section 6)",
+    ]
     assert not out.exists()
 
 
@@ -162,17 +196,20 @@ def test_sweep_spec_naming_a_bad_scenario_file_is_short(tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text('extends = "controls-2025"\n[parameters]\narmington_elastcity = 2.0\n')
     spec = tmp_path / "s.toml"
-    spec.write_text(f'name = "s"\nscenario = "{bad}"\nmonths = 2\n'
-                    'outcomes = ["peak_dy_price_outside_china"]\n[design]\n'
-                    'method = "factorial"\n[[levers]]\nname = "levers.us_tariff_on_china"\n'
-                    'levels = [0.0, 0.5]\n')
+    spec.write_text(
+        f'name = "s"\nscenario = "{bad}"\nmonths = 2\n'
+        'outcomes = ["peak_dy_price_outside_china"]\n[design]\n'
+        'method = "factorial"\n[[levers]]\nname = "levers.us_tariff_on_china"\n'
+        "levels = [0.0, 0.5]\n"
+    )
     res = _invoke(["run", str(spec), "--out", str(tmp_path / "runs")], cli=sweep_app)
     assert res.exit_code == 2
     assert res.stderr.strip() == (
         f"ree sweep run: error: invalid sweep spec {spec}: scenario: cannot load base scenario '{bad}': "
         f"{bad}: field 'parameters.armington_elastcity': unknown key 'armington_elastcity'; "
         f"did you mean 'armington_elasticity'? ({N_PAR} allowed keys, all in docs/ODD.md "
-        "section 8)")
+        "section 8)"
+    )
     assert not (tmp_path / "runs").exists()
 
 
@@ -180,48 +217,88 @@ def test_sweep_spec_naming_a_bad_scenario_file_is_short(tmp_path):
 def test_reproduce_bad_backend_is_one_line_before_any_work(tmp_path):
     out = tmp_path / "rep"
     line = _one_line(_invoke(["reproduce", "--backend", "bogus", "--out", str(out)]))
-    assert line == "ree reproduce: error: --backend: unknown backend 'bogus'; allowed: dask, sequential"
+    assert (
+        line
+        == "ree reproduce: error: --backend: unknown backend 'bogus'; allowed: dask, sequential"
+    )
     assert not out.exists()
     line = _one_line(_invoke(["reproduce", "--backend", "process", "--out", str(out)]))
-    assert line == ("ree reproduce: error: --backend: backend 'process' was removed; use 'dask' "
-                    "(a local cluster, or a running scheduler with --address) or 'sequential'")
+    assert line == (
+        "ree reproduce: error: --backend: backend 'process' was removed; use 'dask' "
+        "(a local cluster, or a running scheduler with --address) or 'sequential'"
+    )
     assert not out.exists()
 
 
 # ------------------------------------------------------------------- parser errors
-@pytest.mark.parametrize("args, line", [
-    (["run", "--seed", "x"], "ree run: error: --seed: 'x' is not an integer (allowed: an "
-                             "integer >= 0); see 'ree run --help'"),
-    (["run", "--seed", "-1"], "ree run: error: --seed: -1 is out of range (allowed: an "
-                              "integer >= 0); see 'ree run --help'"),
-    (["run", "--months", "1.5"], "ree run: error: --months: '1.5' is not an integer "
-                                 "(allowed: an integer from 1 to the scenario's horizon); "
-                                 "see 'ree run --help'"),
-    (["run", "--bogus"], "ree run: error: no such option --bogus; see 'ree run --help'"),
-    (["run", "--seeed", "1"], "ree run: error: no such option --seeed; did you mean --seed "
-                              "or --seeds? see 'ree run --help'"),
-    (["run", "--set"], "ree run: error: --set needs a value; see 'ree run --help'"),
-    (["run", "a", "b"], "ree run: error: got unexpected extra argument(s) (b); see "
-                        "'ree run --help'"),
-    (["compare", "a"], "ree compare: error: missing argument RUN_B; see 'ree compare --help'"),
-    (["app", "--port", "0"], "ree app: error: --port: 0 is out of range (allowed: an integer "
-                             "from 1 to 65535); see 'ree app --help'"),
-    (["reproduce", "--backend"], "ree reproduce: error: --backend needs a value; see "
-                                 "'ree reproduce --help'"),
-    (["rn"], "ree: error: no such command 'rn'; did you mean 'run'? allowed: app, compare, "
-             "reproduce, run, scenarios, sweep; see 'ree --help'"),
-    (["--bogus"], "ree: error: no such option --bogus; see 'ree --help'"),
-    (["sweep", "run"], "ree sweep run: error: missing argument SPEC; see "
-                       "'ree sweep run --help'"),
-    (["sweep", "run", "--workers", "x", "s.toml"], "ree sweep run: error: --workers: 'x' is "
-                                                   "not an integer (allowed: an integer); see "
-                                                   "'ree sweep run --help'"),
-    (["sweep", "analyze", "--conf-level", "2", "s.toml"],
-     "ree sweep analyze: error: --conf-level: 2 is out of range (allowed: a number from 0.5 "
-     "to 0.999); see 'ree sweep analyze --help'"),
-    (["sweep", "stats"], "ree sweep: error: no such command 'stats'; did you mean 'status'? "
-                         "allowed: analyze, plan, run, status; see 'ree sweep --help'"),
-])
+@pytest.mark.parametrize(
+    "args, line",
+    [
+        (
+            ["run", "--seed", "x"],
+            "ree run: error: --seed: 'x' is not an integer (allowed: an "
+            "integer >= 0); see 'ree run --help'",
+        ),
+        (
+            ["run", "--seed", "-1"],
+            "ree run: error: --seed: -1 is out of range (allowed: an "
+            "integer >= 0); see 'ree run --help'",
+        ),
+        (
+            ["run", "--months", "1.5"],
+            "ree run: error: --months: '1.5' is not an integer "
+            "(allowed: an integer from 1 to the scenario's horizon); "
+            "see 'ree run --help'",
+        ),
+        (["run", "--bogus"], "ree run: error: no such option --bogus; see 'ree run --help'"),
+        (
+            ["run", "--seeed", "1"],
+            "ree run: error: no such option --seeed; did you mean --seed "
+            "or --seeds? see 'ree run --help'",
+        ),
+        (["run", "--set"], "ree run: error: --set needs a value; see 'ree run --help'"),
+        (
+            ["run", "a", "b"],
+            "ree run: error: got unexpected extra argument(s) (b); see 'ree run --help'",
+        ),
+        (["compare", "a"], "ree compare: error: missing argument RUN_B; see 'ree compare --help'"),
+        (
+            ["app", "--port", "0"],
+            "ree app: error: --port: 0 is out of range (allowed: an integer "
+            "from 1 to 65535); see 'ree app --help'",
+        ),
+        (
+            ["reproduce", "--backend"],
+            "ree reproduce: error: --backend needs a value; see 'ree reproduce --help'",
+        ),
+        (
+            ["rn"],
+            "ree: error: no such command 'rn'; did you mean 'run'? allowed: app, compare, "
+            "reproduce, run, scenarios, sweep; see 'ree --help'",
+        ),
+        (["--bogus"], "ree: error: no such option --bogus; see 'ree --help'"),
+        (
+            ["sweep", "run"],
+            "ree sweep run: error: missing argument SPEC; see 'ree sweep run --help'",
+        ),
+        (
+            ["sweep", "run", "--workers", "x", "s.toml"],
+            "ree sweep run: error: --workers: 'x' is "
+            "not an integer (allowed: an integer); see "
+            "'ree sweep run --help'",
+        ),
+        (
+            ["sweep", "analyze", "--conf-level", "2", "s.toml"],
+            "ree sweep analyze: error: --conf-level: 2 is out of range (allowed: a number from 0.5 "
+            "to 0.999); see 'ree sweep analyze --help'",
+        ),
+        (
+            ["sweep", "stats"],
+            "ree sweep: error: no such command 'stats'; did you mean 'status'? "
+            "allowed: analyze, plan, run, status; see 'ree sweep --help'",
+        ),
+    ],
+)
 def test_parser_errors_are_one_line_with_exit_code_2(tmp_path, args, line):
     assert _one_line(_invoke(args)) == line
 

@@ -49,9 +49,14 @@ EMBARGO_MONTHS, LICENCE_MONTHS = 36, 19
 #: slow-set horizons (whole reduced episodes): 2009-01..2013-12; 2024-01..2029-12
 EMBARGO_FULL_MONTHS, FLOOR_MONTHS = 60, 72
 NO_ADAPTATION = rp.Variant(
-    "embargo-2010/no-adaptation", "embargo-2010",
-    overrides=(("parameters.substitution_max_share", 0.0),
-               ("parameters.dy_free_max_share", 0.0), ("parameters.thrifting_max", 0.0)))
+    "embargo-2010/no-adaptation",
+    "embargo-2010",
+    overrides=(
+        ("parameters.substitution_max_share", 0.0),
+        ("parameters.dy_free_max_share", 0.0),
+        ("parameters.thrifting_max", 0.0),
+    ),
+)
 
 
 def _run_reduced(tasks, seeds, backend="dask"):
@@ -64,9 +69,17 @@ def _run_reduced(tasks, seeds, backend="dask"):
 #: the default run's reproduction (`ree reproduce --quick` with this profile): the reduced
 #: runs of the named variants, FAST_SEEDS seeds, to 2011-12 and 2025-07 (baseline 6 months, for the
 #: decoupling table); the report and CLI tests and the mechanism tests read the same runs
-REDUCED = rp.Profile("tiny", FAST_SEEDS, {
-    "embargo-2010": EMBARGO_MONTHS, "embargo-2010/no-quotas": EMBARGO_MONTHS,
-    "controls-2025": LICENCE_MONTHS, "no-controls": LICENCE_MONTHS, "baseline": 6})
+REDUCED = rp.Profile(
+    "tiny",
+    FAST_SEEDS,
+    {
+        "embargo-2010": EMBARGO_MONTHS,
+        "embargo-2010/no-quotas": EMBARGO_MONTHS,
+        "controls-2025": LICENCE_MONTHS,
+        "no-controls": LICENCE_MONTHS,
+        "baseline": 6,
+    },
+)
 
 
 @pytest.fixture(scope="module")
@@ -91,8 +104,9 @@ def reproduction(tmp_path_factory, dask_address):
         mp.setitem(rp.PROFILES, "quick", REDUCED)
         mp.setattr(rp, "reproduce", spy_reproduce)
         mp.setattr(rp_pipeline, "run_variants", spy_run_variants)  # where reproduce() calls it
-        res = CliRunner().invoke(app, ["reproduce", "--quick", "--out", str(out),
-                                       "--address", dask_address])
+        res = CliRunner().invoke(
+            app, ["reproduce", "--quick", "--out", str(out), "--address", dask_address]
+        )
     assert res.exit_code == 0, res.output
     (result,) = returned
     return res, out, result, runs
@@ -114,23 +128,33 @@ def reduced(reproduction):
 def reduced_seeds():
     """The runs of :func:`reduced` (same variants and horizons) with :data:`SEEDS` seeds,
     in parallel (slow set: the fast checks on medians of several replicates)."""
-    return _run_reduced([(name, months) for name, months in REDUCED.months.items()
-                         if name != "baseline"] + [(NO_ADAPTATION, EMBARGO_MONTHS)], SEEDS)
+    return _run_reduced(
+        [(name, months) for name, months in REDUCED.months.items() if name != "baseline"]
+        + [(NO_ADAPTATION, EMBARGO_MONTHS)],
+        SEEDS,
+    )
 
 
 #: the fast checks run on ``reduced`` (default run, FAST_SEEDS seeds) and on
 #: ``reduced_seeds`` (slow set, SEEDS seeds)
-RUNS = pytest.mark.parametrize("runs", [
-    "reduced", pytest.param("reduced_seeds", marks=pytest.mark.slow)])
+RUNS = pytest.mark.parametrize(
+    "runs", ["reduced", pytest.param("reduced_seeds", marks=pytest.mark.slow)]
+)
 
 
 @pytest.fixture(scope="module")
 def reduced_full():
     """Reduced runs of the whole episodes (2009-01..2013-12, 2024-01..2029-12) and their
     counterfactuals, 4 seeds, in parallel (slow set: a few minutes on 2 cores)."""
-    return _run_reduced([
-        ("embargo-2010", EMBARGO_FULL_MONTHS), ("embargo-2010/no-quotas", EMBARGO_FULL_MONTHS),
-        ("controls-2025", FLOOR_MONTHS), ("controls-2025/no-floor", FLOOR_MONTHS)], SEEDS)
+    return _run_reduced(
+        [
+            ("embargo-2010", EMBARGO_FULL_MONTHS),
+            ("embargo-2010/no-quotas", EMBARGO_FULL_MONTHS),
+            ("controls-2025", FLOOR_MONTHS),
+            ("controls-2025/no-floor", FLOOR_MONTHS),
+        ],
+        SEEDS,
+    )
 
 
 def _median(reduced, fn, **variants):
@@ -149,15 +173,21 @@ def _median(reduced, fn, **variants):
 
 def _target(reduced, tid, **alias):
     t = {x.id: x for x in rp.TARGETS}[tid]
-    results = [dict(r, variant=alias.get(r["variant"], r["variant"]))
-               for name in t.variants for r in reduced[alias.get(name, name)]]
+    results = [
+        dict(r, variant=alias.get(r["variant"], r["variant"]))
+        for name in t.variants
+        for r in reduced[alias.get(name, name)]
+    ]
     row = rp.evaluate_targets(results, [t]).iloc[0]
     return row
 
 
 # ------------------------------------------------------------------ 2010-11 price spike
-@pytest.mark.slow      # the peak without quotas comes later than the one with them
-@pytest.mark.xfail(strict=True, reason="session 8: Nd oxide peaks about 8x the 2009 level 4-9 months after the July 2010 cut, but without the quotas it still peaks about 5x later: mine capacity of 2009 does not keep up with the 9%/yr pre-2015 demand growth, so the quotas raise and bring forward a spike they do not cause alone (docs/calibration.md 4.11, 4.12)")
+@pytest.mark.slow  # the peak without quotas comes later than the one with them
+@pytest.mark.xfail(
+    strict=True,
+    reason="session 8: Nd oxide peaks about 8x the 2009 level 4-9 months after the July 2010 cut, but without the quotas it still peaks about 5x later: mine capacity of 2009 does not keep up with the 9%/yr pre-2015 demand growth, so the quotas raise and bring forward a spike they do not cause alone (docs/calibration.md 4.11, 4.12)",
+)
 def test_quota_cut_causes_the_price_spike(reduced_full):
     nd = rp_targets._price_peak_multiple("ox_Nd")
     dy = rp_targets._price_peak_multiple("ox_Dy")
@@ -165,8 +195,9 @@ def test_quota_cut_causes_the_price_spike(reduced_full):
     without = _median(reduced_full, nd, **{"embargo-2010": "embargo-2010/no-quotas"})
     assert with_q >= 3.0, f"Nd oxide peak only {with_q:.1f}x the 2009 level"
     assert with_q > 2.5 * without, (with_q, without)
-    assert _median(reduced_full, dy, **{"embargo-2010": "embargo-2010"}) > \
-        _median(reduced_full, dy, **{"embargo-2010": "embargo-2010/no-quotas"})
+    assert _median(reduced_full, dy, **{"embargo-2010": "embargo-2010"}) > _median(
+        reduced_full, dy, **{"embargo-2010": "embargo-2010/no-quotas"}
+    )
 
 
 @RUNS
@@ -179,8 +210,9 @@ def test_peak_follows_the_cut(runs, request):
     lag = _median(reduced, rp_targets._price_peak_lag("ox_Nd"), **{"embargo-2010": "embargo-2010"})
     assert 3 <= lag <= 24, f"Nd peak {lag} months after the July 2010 cut"
     # the lag is that of a spike (at least 3x the 2009 level, as in the test above)
-    peak = _median(reduced, rp_targets._price_peak_multiple("ox_Nd"),
-                   **{"embargo-2010": "embargo-2010"})
+    peak = _median(
+        reduced, rp_targets._price_peak_multiple("ox_Nd"), **{"embargo-2010": "embargo-2010"}
+    )
     assert peak >= 3.0, f"Nd oxide peak only {peak:.1f}x the 2009 level"
 
 
@@ -202,21 +234,44 @@ def test_fast_horizon_holds_the_2010_peak(reduced_full):
 SPIKE_OF = {"dy_peak_lag": "dy_peak_multiple", "nd_peak_lag": "nd_peak_multiple"}
 
 
-@pytest.mark.parametrize("tid", [
-    pytest.param("nd_peak_multiple", marks=pytest.mark.xfail(
-        strict=True, reason="Nd oxide outside China peaks about 7.1x the 2009 level (tolerance "
-        "8-30x; session 11, docs/calibration.md section 2 and 4.16)")),
-    pytest.param("dy_peak_multiple", marks=pytest.mark.xfail(
-        strict=True, reason="Dy oxide outside China peaks about 6.5x the 2009 level (tolerance "
-        "8-30x; session 11, docs/calibration.md section 2 and 4.16)")),
-    pytest.param("dy_peak_lag", marks=pytest.mark.xfail(
-        strict=True, reason="Dy peaks 6 months after the cut, and below its 8x bound (tolerance "
-        "8-14 months; session 11, docs/calibration.md section 2)")),
-    pytest.param("nd_peak_lag", marks=pytest.mark.xfail(
-        strict=True, reason="Nd peaks about 5 months after the July 2010 cut, and below its 8x "
-        "bound (tolerance 8-14 months; session 11)")),
-])
-@pytest.mark.slow      # the targets' peak window runs to 36 months after the cut (2013-06)
+@pytest.mark.parametrize(
+    "tid",
+    [
+        pytest.param(
+            "nd_peak_multiple",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="Nd oxide outside China peaks about 7.1x the 2009 level (tolerance "
+                "8-30x; session 11, docs/calibration.md section 2 and 4.16)",
+            ),
+        ),
+        pytest.param(
+            "dy_peak_multiple",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="Dy oxide outside China peaks about 6.5x the 2009 level (tolerance "
+                "8-30x; session 11, docs/calibration.md section 2 and 4.16)",
+            ),
+        ),
+        pytest.param(
+            "dy_peak_lag",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="Dy peaks 6 months after the cut, and below its 8x bound (tolerance "
+                "8-14 months; session 11, docs/calibration.md section 2)",
+            ),
+        ),
+        pytest.param(
+            "nd_peak_lag",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="Nd peaks about 5 months after the July 2010 cut, and below its 8x "
+                "bound (tolerance 8-14 months; session 11)",
+            ),
+        ),
+    ],
+)
+@pytest.mark.slow  # the targets' peak window runs to 36 months after the cut (2013-06)
 def test_2010_price_targets_strict(reduced_full, tid):
     row = _target(reduced_full, tid)
     assert row["lo"] <= row["median"] <= row["hi"], row.to_dict()
@@ -239,6 +294,7 @@ def test_substitution_needs_the_high_prices_and_the_mechanism(runs, request):
     # the calibrated rate, 0.07-0.13, is test_substitution_rate_strict's, a strict xfail)
     assert on > 0.01, f"only {on:.3f} of magnet-REE demand removed per year at the peak"
     assert abs(off) < 0.005, f"{off:.4f} removed with substitution and thrifting switched off"
+
     # without quotas prices stay low: little substitution by the end of 2011
     def removed_2011(runs):
         return float(runs["embargo-2010"].loc["2011-12-01", "demand_removed"])
@@ -248,14 +304,17 @@ def test_substitution_needs_the_high_prices_and_the_mechanism(runs, request):
     assert with_q > without + 0.02, (with_q, without)
 
 
-@pytest.mark.xfail(strict=True, reason="session 11: about 0.05 of magnet-REE demand removed "
-                   "a year at the Nd peak (tolerance 0.07-0.13)")
+@pytest.mark.xfail(
+    strict=True,
+    reason="session 11: about 0.05 of magnet-REE demand removed "
+    "a year at the Nd peak (tolerance 0.07-0.13)",
+)
 def test_substitution_rate_strict(reduced):
     row = _target(reduced, "substitution_rate_at_peak")
     assert row["lo"] <= row["median"] <= row["hi"], row.to_dict()
 
 
-@pytest.mark.slow      # the ramp is measured over 2010-13
+@pytest.mark.slow  # the ramp is measured over 2010-13
 def test_non_china_ramp_is_computable_on_the_reduced_runs(reduced_full):
     # the 2011-13 ramp needs whole years 2010 and 2013 (else NaN, and the xfails below would
     # "fail" for the wrong reason)
@@ -308,7 +367,7 @@ def test_export_fall_strict(runs, request):
 
 
 # ------------------------------------------------------------------ 2025 floor and the 10X entrant
-@pytest.mark.slow      # US magnet capacity in 2029
+@pytest.mark.slow  # US magnet capacity in 2029
 def test_the_entrant_comes_online_by_2029(reduced_full):
     for r in reduced_full["controls-2025"]:
         w = rp_series._wide(r["series"])
@@ -321,8 +380,7 @@ def test_the_floor_and_offtake_are_live(shipped_runs):
     # With them: seed 0 to 2025-12, the shared run of conftest.py shipped_runs; without them:
     # seed 0 to 2025-07, the month the offtake starts
     m, _ = shipped_runs["controls-2025"]
-    m2 = RareEarthModel(rp.build_scenario("controls-2025/no-floor"), seed=0,
-                        months=LICENCE_MONTHS)
+    m2 = RareEarthModel(rp.build_scenario("controls-2025/no-floor"), seed=0, months=LICENCE_MONTHS)
     cat = m.catalog
     g = cat.index["mag_ndfeb_ht"]
     m2.run()
@@ -330,13 +388,13 @@ def test_the_floor_and_offtake_are_live(shipped_runs):
     assert m2.policy.offtake_price("US", g) == 0.0
 
 
-@pytest.mark.slow      # US magnet capacity in 2029 with and without the floor
+@pytest.mark.slow  # US magnet capacity in 2029 with and without the floor
 def test_entrant_delays_or_shrinks_without_the_floor(reduced_full):
     row = _target(reduced_full, "us_capacity_shortfall_without_floor")
     assert row["lo"] <= row["median"] <= row["hi"], row.to_dict()
 
 
-@pytest.mark.slow      # US magnet capacity in 2029
+@pytest.mark.slow  # US magnet capacity in 2029
 def test_us_capacity_2029_reaches_the_10x_plant(reduced_full):
     # the floor and offtake bring the 10X plant online: US capacity reaches the target's
     # lower bound. The upper bound (12,000 t/yr, MP's 10X plan alone) is a report-only check:
@@ -353,11 +411,14 @@ def base_check():
     return RareEarthModel("baseline", seed=0).base_year_check()
 
 
-@pytest.mark.parametrize("key,lo,hi", [
-    ("china_share_mining", 0.60, 0.70),
-    ("china_share_separation", 0.85, 0.92),
-    ("china_share_magnets", 0.88, 0.94),
-])
+@pytest.mark.parametrize(
+    "key,lo,hi",
+    [
+        ("china_share_mining", 0.60, 0.70),
+        ("china_share_separation", 0.85, 0.92),
+        ("china_share_magnets", 0.88, 0.94),
+    ],
+)
 def test_base_year_shares(base_check, key, lo, hi):
     assert lo <= base_check[key] <= hi, base_check
 
@@ -383,8 +444,9 @@ def test_variants_drop_measures_and_their_suspensions():
 
 def test_target_dates_come_from_the_scenarios():
     assert rp_targets._measure_month("embargo-2010", "cn_quota_2010") == pd.Timestamp("2010-07-01")
-    assert (rp_targets._measure_month("controls-2025", "cn_licences_apr2025")
-            == pd.Timestamp("2025-04-01"))
+    assert rp_targets._measure_month("controls-2025", "cn_licences_apr2025") == pd.Timestamp(
+        "2025-04-01"
+    )
 
 
 def test_common_random_numbers_and_determinism():
@@ -397,18 +459,29 @@ def test_common_random_numbers_and_determinism():
     assert not a["value"].fillna(0).equals(c["value"].fillna(0))
     # the sequential backend of run_variants (`ree reproduce --backend sequential`) runs the
     # same task
-    (seq,) = rp.run_variants([("controls-2025", 3)], 1, seed_root=7, backend="sequential",
-                             progress=False)
+    (seq,) = rp.run_variants(
+        [("controls-2025", 3)], 1, seed_root=7, backend="sequential", progress=False
+    )
     pd.testing.assert_frame_equal(seq["series"], a)
 
 
 def test_reproduce_writes_report_tables_figures(reproduction):
     _, out, res, _ = reproduction
-    for f in ("REPORT.md", "manifest.json", "data/series.parquet", "tables/targets.csv",
-              "tables/targets.md", "tables/decoupling.csv", "tables/decoupling.md",
-              "tables/counterfactuals.csv", "tables/scenarios.csv",
-              "figures/fig1_2010_price_spike.png", "figures/fig1_2010_price_spike.svg",
-              "figures/fig3_2025_magnet_exports.svg", "figures/fig5_decoupling.png"):
+    for f in (
+        "REPORT.md",
+        "manifest.json",
+        "data/series.parquet",
+        "tables/targets.csv",
+        "tables/targets.md",
+        "tables/decoupling.csv",
+        "tables/decoupling.md",
+        "tables/counterfactuals.csv",
+        "tables/scenarios.csv",
+        "figures/fig1_2010_price_spike.png",
+        "figures/fig1_2010_price_spike.svg",
+        "figures/fig3_2025_magnet_exports.svg",
+        "figures/fig5_decoupling.png",
+    ):
         assert (out / f).exists() and (out / f).stat().st_size > 100, f
     report = (out / "REPORT.md").read_text()
     for t in rp.TARGETS:
@@ -446,17 +519,30 @@ def test_cli_reproduce_quick(reproduction, monkeypatch):
         return result
 
     monkeypatch.setattr(rp, "reproduce", same_result)
-    strict = CliRunner().invoke(app, ["reproduce", "--quick", "--seeds", "1", "--out",
-                                      str(out), "--strict", "--backend", "sequential"])
-    assert strict.exit_code == 1     # some targets are n/a or FAIL on the tiny profile
+    strict = CliRunner().invoke(
+        app,
+        [
+            "reproduce",
+            "--quick",
+            "--seeds",
+            "1",
+            "--out",
+            str(out),
+            "--strict",
+            "--backend",
+            "sequential",
+        ],
+    )
+    assert strict.exit_code == 1  # some targets are n/a or FAIL on the tiny profile
     assert "--strict:" in strict.output and "not passed" in strict.output
-    assert calls == [{"quick": True, "seeds": 1, "workers": None, "backend": "sequential",
-                      "address": None}]
+    assert calls == [
+        {"quick": True, "seeds": 1, "workers": None, "backend": "sequential", "address": None}
+    ]
     assert (result.targets["status"] != "PASS").any()
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(1800)   # 488-873 s in session 11 on 2 shared cores; the default is 600
+@pytest.mark.timeout(1800)  # 488-873 s in session 11 on 2 shared cores; the default is 600
 def test_quick_profile_end_to_end(tmp_path):
     """The CI job: `ree reproduce --quick` (a few minutes on 2 cores)."""
     res = CliRunner().invoke(app, ["reproduce", "--quick", "--out", str(tmp_path / "quick")])
@@ -497,7 +583,7 @@ levels = [2.1, 4.0]
     assert (s.executed, s.ok) == (2, 2), s.message
     df = RunStore(tmp_path / "out" / "cal-2025").read_results()
     assert df["cn_magnet_export_fall"].notna().all()
-    assert df["us_magnet_capacity_2029"].isna().all()     # needs a horizon to 2029
+    assert df["us_magnet_capacity_2029"].isna().all()  # needs a horizon to 2029
     with pytest.raises(KeyError, match="unknown outcome"):
         rp.sweep_evaluate("controls-2025", months=1, outcomes=["no_such_target"])
 
@@ -512,14 +598,19 @@ def test_calibration_table_matches_the_code():
     inst = Parameters()
     for name in Parameters.model_fields:
         v = getattr(inst, name)
-        shown = f"{v[0]:g}-{v[1]:g}" if isinstance(v, tuple) else (
-            f"{v:g}" if isinstance(v, float) else str(v))
+        shown = (
+            f"{v[0]:g}-{v[1]:g}"
+            if isinstance(v, tuple)
+            else (f"{v:g}" if isinstance(v, float) else str(v))
+        )
         assert f"| `{name}` | {shown} |" in text, (
-            f"docs/calibration.md: update the row of {name} (value {shown}) and say why")
+            f"docs/calibration.md: update the row of {name} (value {shown}) and say why"
+        )
 
 
 def test_reproduce_refuses_a_folder_that_is_not_its_output(tmp_path):
     from experiments.runs import OutputError
+
     mine = tmp_path / "mine"
     mine.mkdir()
     (mine / "notes.txt").write_text("keep")

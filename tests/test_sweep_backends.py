@@ -54,8 +54,9 @@ def test_dask_localcluster_matches_sequential(reference, tmp_path):
 @pytest.mark.timeout(120)
 def test_dask_chunks_of_seven_on_a_running_scheduler_match(reference, tmp_path, dask_address):
     spec, ref = reference
-    s = run(spec, tmp_path / "out", backend="dask", address=dask_address, chunk_size=7,
-            progress=False)
+    s = run(
+        spec, tmp_path / "out", backend="dask", address=dask_address, chunk_size=7, progress=False
+    )
     assert (s.executed, s.ok) == (48, 48)
     pd.testing.assert_frame_equal(result_table(tmp_path / "out" / "toy"), ref)
 
@@ -72,10 +73,24 @@ def test_dask_scheduler_and_two_workers_on_localhost_via_cli(reference, tmp_path
     sched_file = tmp_path / "scheduler.json"
     procs = []
     try:
-        procs.append(subprocess.Popen(
-            [_dask_bin(), "scheduler", "--host", "127.0.0.1", "--port", "0",
-             "--no-dashboard", "--scheduler-file", str(sched_file)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True))
+        procs.append(
+            subprocess.Popen(
+                [
+                    _dask_bin(),
+                    "scheduler",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    "0",
+                    "--no-dashboard",
+                    "--scheduler-file",
+                    str(sched_file),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        )
         deadline = time.time() + 60
         while not sched_file.exists() and time.time() < deadline:
             time.sleep(0.1)
@@ -84,23 +99,63 @@ def test_dask_scheduler_and_two_workers_on_localhost_via_cli(reference, tmp_path
         address = json.loads(sched_file.read_text())["address"]
         assert address.startswith("tcp://127.0.0.1:")
         for _ in range(2):
-            procs.append(subprocess.Popen(
-                [_dask_bin(), "worker", "--scheduler-file", str(sched_file), "--host", "127.0.0.1",
-                 "--nthreads", "1", "--nworkers", "1", "--no-dashboard"],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True))
+            procs.append(
+                subprocess.Popen(
+                    [
+                        _dask_bin(),
+                        "worker",
+                        "--scheduler-file",
+                        str(sched_file),
+                        "--host",
+                        "127.0.0.1",
+                        "--nthreads",
+                        "1",
+                        "--nworkers",
+                        "1",
+                        "--no-dashboard",
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    start_new_session=True,
+                )
+            )
         from distributed import Client
 
         with Client(address, timeout="30s") as c:
             c.wait_for_workers(2, timeout=60)
         out = tmp_path / "out"
-        res = CliRunner().invoke(sweep_app, ["run", str(spec), "--backend", "dask", "--address",
-                                             address, "--out", str(out), "--no-progress"])
+        res = CliRunner().invoke(
+            sweep_app,
+            [
+                "run",
+                str(spec),
+                "--backend",
+                "dask",
+                "--address",
+                address,
+                "--out",
+                str(out),
+                "--no-progress",
+            ],
+        )
         assert res.exit_code == 0, res.output
         assert "ran 48 of 48 runs (48 ok, 0 failed)" in res.output
         assert "dask x2" in res.output
         pd.testing.assert_frame_equal(result_table(out / "toy"), ref)
-        again = CliRunner().invoke(sweep_app, ["run", str(spec), "--backend", "dask", "--address",
-                                               address, "--out", str(out), "--no-progress"])
+        again = CliRunner().invoke(
+            sweep_app,
+            [
+                "run",
+                str(spec),
+                "--backend",
+                "dask",
+                "--address",
+                address,
+                "--out",
+                str(out),
+                "--no-progress",
+            ],
+        )
         assert again.exit_code == 0 and "nothing left to run" in again.output
     finally:
         for p in reversed(procs):
@@ -118,8 +173,13 @@ def test_dask_scheduler_and_two_workers_on_localhost_via_cli(reference, tmp_path
 def test_a_run_that_kills_its_worker_is_a_failed_record(tmp_path, dask_address):
     """os._exit in the model kills the worker; Dask reruns the run on another worker, and when
     that dies too (allowed-failures 1) the run is a KilledWorker record; the rest are ok."""
-    spec = write_toy_spec(tmp_path / "s.toml", model="crash_evaluate", replicates=1,
-                          design='method = "lhs"\nn = 16', execution="retries = 1")
+    spec = write_toy_spec(
+        tmp_path / "s.toml",
+        model="crash_evaluate",
+        replicates=1,
+        design='method = "lhs"\nn = 16',
+        execution="retries = 1",
+    )
     t0 = time.perf_counter()
     s = run(spec, tmp_path / "out", backend="dask", address=dask_address, progress=False)
     assert time.perf_counter() - t0 < 60
@@ -141,13 +201,17 @@ def test_a_run_that_kills_its_worker_is_a_failed_record(tmp_path, dask_address):
 def test_keyboard_interrupt_or_exit_on_a_worker_is_a_failed_record(tmp_path, dask_address):
     """A model raising KeyboardInterrupt or SystemExit on a worker is that run's failure, not
     the user's Ctrl-C: the sweep completes and is recorded as completed."""
-    spec = write_toy_spec(tmp_path / "s.toml", model="stop_evaluate", replicates=1,
-                          design='method = "lhs"\nn = 20')
+    spec = write_toy_spec(
+        tmp_path / "s.toml", model="stop_evaluate", replicates=1, design='method = "lhs"\nn = 20'
+    )
     s = run(spec, tmp_path / "out", backend="dask", address=dask_address, progress=False)
     df = RunStore(tmp_path / "out" / "toy").read_results()
     a = df["parameters.a"]
-    want = pd.Series("ok", index=df.index).mask(a > 0.8, "KeyboardInterrupt").mask(
-        a < 0.1, "SystemExit")
+    want = (
+        pd.Series("ok", index=df.index)
+        .mask(a > 0.8, "KeyboardInterrupt")
+        .mask(a < 0.1, "SystemExit")
+    )
     assert (want == "KeyboardInterrupt").any() and (want == "SystemExit").any()
     assert not s.interrupted and (s.executed, s.failed) == (20, int((want != "ok").sum()))
     assert df["error_type"].fillna("ok").tolist() == want.tolist()
@@ -159,12 +223,17 @@ def test_keyboard_interrupt_or_exit_on_a_worker_is_a_failed_record(tmp_path, das
 
 @pytest.mark.parametrize("name", ["process", "ray"])
 def test_removed_backends_are_one_line_naming_what_to_use(tmp_path, name):
-    with pytest.raises(SpecError, match=f"backend: backend '{name}' was removed; use 'dask' "
-                                        r"\(a local cluster, .*\) or 'sequential'"):
+    with pytest.raises(
+        SpecError,
+        match=f"backend: backend '{name}' was removed; use 'dask' "
+        r"\(a local cluster, .*\) or 'sequential'",
+    ):
         open_backend(name)
     spec = write_toy_spec(tmp_path / "s.toml")
-    r = CliRunner().invoke(sweep_app, ["run", str(spec), "--out", str(tmp_path / "out"),
-                                       "--backend", name, "--no-progress"])
+    r = CliRunner().invoke(
+        sweep_app,
+        ["run", str(spec), "--out", str(tmp_path / "out"), "--backend", name, "--no-progress"],
+    )
     assert r.exit_code == 2 and r.output.count("error:") == 1, r.output
     assert f"backend '{name}' was removed" in r.output and "Traceback" not in r.output
     assert not (tmp_path / "out").exists()

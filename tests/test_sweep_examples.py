@@ -38,7 +38,9 @@ def test_example_structure(path):
         assert [p.name for p in spec.uncertainties] == space and not spec.levers
         assert expected_rows(spec) == 1 + 2 * len(space) and spec.replicates == 1
         assert (spec.model, spec.scenario) in {
-            ("abm", "baseline"), ("experiments.reproduce:sweep_evaluate", "embargo-2010")}
+            ("abm", "baseline"),
+            ("experiments.reproduce:sweep_evaluate", "embargo-2010"),
+        }
         return
     assert spec.model == "abm"
     if path.stem == "baseline_robustness":
@@ -47,12 +49,17 @@ def test_example_structure(path):
         assert spec.scenario == "baseline" and spec.replicates == 5
         assert expected_rows(spec) == 9
         assert [p.name for p in spec.levers] == [
-            "parameters.price_expectation_months", "parameters.project_size_scale"]
+            "parameters.price_expectation_months",
+            "parameters.project_size_scale",
+        ]
         assert "mine_utilisation_min_2029_2035" in spec.outcomes
     elif spec.design.method == "factorial":
         assert expected_rows(spec) * spec.replicates == 27
         assert [p.name for p in spec.levers] == [
-            "levers.us_tariff_on_china", "levers.approval_rate_us", "levers.stockpile_target_months"]
+            "levers.us_tariff_on_china",
+            "levers.approval_rate_us",
+            "levers.stockpile_target_months",
+        ]
         assert spec.discovery and spec.discovery[0].inputs == "levers"
     else:
         assert spec.design.method == "saltelli"
@@ -80,15 +87,21 @@ def test_tiny_real_sweep(tmp_path, dask_address):
     then the same plan on the sequential backend (the plumbing and determinism of a real
     sweep; 3 months, was 12 then 6, are enough for both)."""
     # outcomes defined within 3 months (china_content_*_2030 needs a horizon into 2030)
-    outcomes = ["peak_dy_price_outside_china", "oem_lost_output_months",
-                "us_oem_lost_output_usd", "cumulative_subsidy_cost"]
+    outcomes = [
+        "peak_dy_price_outside_china",
+        "oem_lost_output_months",
+        "us_oem_lost_output_usd",
+        "cumulative_subsidy_cost",
+    ]
     # the levers act from levers.start (2025-04 by default): a 3-month sweep of a lever needs
     # a scenario whose levers start inside those months, else the spec is refused
     base = tmp_path / "early_levers.toml"
-    base.write_text('extends = "baseline"\nname = "baseline-early-levers"\n'
-                    '[levers]\nstart = "2024-02"\n')
+    base.write_text(
+        'extends = "baseline"\nname = "baseline-early-levers"\n[levers]\nstart = "2024-02"\n'
+    )
     spec = tmp_path / "tiny.toml"
-    spec.write_text(f"""
+    spec.write_text(
+        f"""
 name = "tiny"
 scenario = "{base}"
 months = 3
@@ -102,7 +115,8 @@ method = "factorial"
 [[levers]]
 name = "levers.us_tariff_on_china"
 levels = [0.0, 1.0]
-""".replace("'", '"'))
+""".replace("'", '"')
+    )
     s = run(spec, tmp_path / "out", backend="dask", address=dask_address, progress=False)
     assert (s.executed, s.ok, s.failed) == (4, 4, 0), s.message
     from experiments.sweep import RunStore
@@ -113,7 +127,12 @@ levels = [0.0, 1.0]
     s2 = run(spec, tmp_path / "seq", backend="sequential", progress=False)
     assert s2.ok == 4
     a = df.sort_values("run_id")[["run_id", *outcomes]].reset_index(drop=True)
-    b = RunStore(tmp_path / "seq" / "tiny").read_results().sort_values("run_id")[["run_id", *outcomes]].reset_index(drop=True)
+    b = (
+        RunStore(tmp_path / "seq" / "tiny")
+        .read_results()
+        .sort_values("run_id")[["run_id", *outcomes]]
+        .reset_index(drop=True)
+    )
     assert a.equals(b)
 
 
@@ -177,5 +196,8 @@ def test_grid_example_end_to_end(tmp_path):
     d = r.discovery[0]
     if len(d.get("limits", [])):
         assert set(d["limits"]["parameter"]) <= {
-            "levers.us_tariff_on_china", "levers.approval_rate_us", "levers.stockpile_target_months"}
+            "levers.us_tariff_on_china",
+            "levers.approval_rate_us",
+            "levers.stockpile_target_months",
+        }
         assert 0 < d["coverage"] <= 1 and 0 < d["density"] <= 1

@@ -30,9 +30,15 @@ def _check_store(out):
         from experiments.sweep.seeds import make_seed_sequence
 
         outs, _ = toy_evaluate(
-            "toy", overrides={"parameters.a": r["parameters.a"], "parameters.k": int(r["parameters.k"]),
-                              "levers.mode": r["levers.mode"], "levers.flag": bool(r["levers.flag"])},
-            seed=make_seed_sequence(42, (int(r["design_row"]), int(r["rep"]))))
+            "toy",
+            overrides={
+                "parameters.a": r["parameters.a"],
+                "parameters.k": int(r["parameters.k"]),
+                "levers.mode": r["levers.mode"],
+                "levers.flag": bool(r["levers.flag"]),
+            },
+            seed=make_seed_sequence(42, (int(r["design_row"]), int(r["rep"]))),
+        )
         assert np.isclose(r["y"], outs["y"]) and np.isclose(r["noise"], outs["noise"])
     return int(bad.sum())
 
@@ -40,8 +46,9 @@ def _check_store(out):
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize("backend", ["sequential", "dask"])
 def test_failures_are_recorded_and_do_not_abort(tmp_path, backend, request):
-    spec = write_toy_spec(tmp_path / "s.toml", model="flaky_evaluate",
-                          design='method = "lhs"\nn = 20', replicates=2)
+    spec = write_toy_spec(
+        tmp_path / "s.toml", model="flaky_evaluate", design='method = "lhs"\nn = 20', replicates=2
+    )
     out = tmp_path / "out"
     kw = {"address": request.getfixturevalue("dask_address")} if backend == "dask" else {}
     s = run(spec, out, backend=backend, progress=False, **kw)
@@ -70,8 +77,12 @@ def test_missing_outcome_and_base_exception_are_failures(tmp_path, monkeypatch):
         return outs, ts
 
     monkeypatch.setattr(m, "partial_evaluate", partial, raising=False)
-    spec = write_toy_spec(tmp_path / "s.toml", model="partial_evaluate", replicates=1,
-                          design='method = "factorial"\nlevels = 2')
+    spec = write_toy_spec(
+        tmp_path / "s.toml",
+        model="partial_evaluate",
+        replicates=1,
+        design='method = "factorial"\nlevels = 2',
+    )
     s = run(spec, tmp_path / "out", backend="sequential", progress=False)
     assert (s.ok, s.failed) == (0, 24)
     df = RunStore(tmp_path / "out" / "toy").read_results()
@@ -82,22 +93,30 @@ def test_missing_outcome_and_base_exception_are_failures(tmp_path, monkeypatch):
 
 
 def test_cli_reports_failures(tmp_path):
-    spec = write_toy_spec(tmp_path / "s.toml", model="flaky_evaluate",
-                          design='method = "lhs"\nn = 20', replicates=2)
+    spec = write_toy_spec(
+        tmp_path / "s.toml", model="flaky_evaluate", design='method = "lhs"\nn = 20', replicates=2
+    )
     out = tmp_path / "out"
-    r = CliRunner().invoke(sweep_app, ["run", str(spec), "--out", str(out), "--no-progress",
-                                       "--backend", "sequential"])
+    r = CliRunner().invoke(
+        sweep_app, ["run", str(spec), "--out", str(out), "--no-progress", "--backend", "sequential"]
+    )
     n_bad = _check_store(out)
     # the summary first, then a non-zero exit saying where the errors are
     assert r.exit_code == 1, r.output
     assert f"ran 40 of 40 runs ({40 - n_bad} ok, {n_bad} failed)" in r.output
-    assert f"{n_bad} of 40 runs failed; see the errors with `ree sweep status {spec} --out {out}`" in r.output
+    assert (
+        f"{n_bad} of 40 runs failed; see the errors with `ree sweep status {spec} --out {out}`"
+        in r.output
+    )
     assert "--retry-failed" in r.output and "Traceback" not in r.output
     # still failed runs in the store: a rerun with nothing to do exits 1 as well
-    r = CliRunner().invoke(sweep_app, ["run", str(spec), "--out", str(out), "--backend", "sequential"])
+    r = CliRunner().invoke(
+        sweep_app, ["run", str(spec), "--out", str(out), "--backend", "sequential"]
+    )
     assert r.exit_code == 1 and "nothing left to run" in r.output
-    r = CliRunner().invoke(sweep_app, ["run", str(spec), "--out", str(out), "--json",
-                                       "--backend", "sequential"])
+    r = CliRunner().invoke(
+        sweep_app, ["run", str(spec), "--out", str(out), "--json", "--backend", "sequential"]
+    )
     assert r.exit_code == 1 and '"total_failed"' in r.output
     r = CliRunner().invoke(sweep_app, ["status", str(spec), "--out", str(out)])
     assert r.exit_code == 0 and "ValueError" in r.output

@@ -33,27 +33,51 @@ CTRL_C_LINE = "ree sweep: interrupted (Ctrl-C); finished runs are kept, `ree swe
 
 
 @pytest.mark.timeout(120)
-@pytest.mark.parametrize(("backend", "sig", "code", "line"), [
-    # SIGTERM on the sequential backend is in the slow set: the same handler as the Dask
-    # backend's SIGTERM and the sequential backend's Ctrl-C below (about 5 s each)
-    pytest.param("sequential", signal.SIGTERM, 143, SIGTERM_LINE, marks=pytest.mark.slow),
-    ("dask", signal.SIGTERM, 143, SIGTERM_LINE),
-    ("sequential", signal.SIGINT, 130, CTRL_C_LINE),
-])
+@pytest.mark.parametrize(
+    ("backend", "sig", "code", "line"),
+    [
+        # SIGTERM on the sequential backend is in the slow set: the same handler as the Dask
+        # backend's SIGTERM and the sequential backend's Ctrl-C below (about 5 s each)
+        pytest.param("sequential", signal.SIGTERM, 143, SIGTERM_LINE, marks=pytest.mark.slow),
+        ("dask", signal.SIGTERM, 143, SIGTERM_LINE),
+        ("sequential", signal.SIGINT, 130, CTRL_C_LINE),
+    ],
+)
 def test_stopped_run_says_so_records_it_and_resumes(tmp_path, backend, sig, code, line):
     spec = write_toy_spec(
-        tmp_path / "toy.toml", model="slow_evaluate", design='method = "lhs"\nn = 30',
-        replicates=1, execution="chunk_size = 1\nflush_every = 2\nflush_seconds = 0.1")
+        tmp_path / "toy.toml",
+        model="slow_evaluate",
+        design='method = "lhs"\nn = 30',
+        replicates=1,
+        execution="chunk_size = 1\nflush_every = 2\nflush_seconds = 0.1",
+    )
     out = tmp_path / "out"
     store = RunStore(out / "toy")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "experiments.sweep.cli", "run", str(spec), "--out", str(out),
-         "--backend", backend, "--workers", "2", "--no-progress"],
-        cwd=REPO, env=dict(os.environ, SWEEP_TOY_SLEEP="0.1"), stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "experiments.sweep.cli",
+            "run",
+            str(spec),
+            "--out",
+            str(out),
+            "--backend",
+            backend,
+            "--workers",
+            "2",
+            "--no-progress",
+        ],
+        cwd=REPO,
+        env=dict(os.environ, SWEEP_TOY_SLEEP="0.1"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
         # a suite started in the background (nohup ... &) inherits Ctrl-C as ignored; the
         # child gets the default disposition back, as a terminal user's `ree` has
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     try:
         deadline = time.time() + 60
         while time.time() < deadline and proc.poll() is None:

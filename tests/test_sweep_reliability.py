@@ -55,12 +55,15 @@ def _small(tmp_path, **kw):
 
 
 # ----------------------------------------------------------------------------- store files
-@pytest.mark.parametrize(("text", "what"), [
-    ("[]", "it holds an array, not an object"),
-    ("3", "it holds a number, not an object"),
-    ('{"invocations": 3}', "it has 'invocations' that is not a list of objects"),
-    ('{"invocations": [1, 2]}', "it has 'invocations' that is not a list of objects"),
-])
+@pytest.mark.parametrize(
+    ("text", "what"),
+    [
+        ("[]", "it holds an array, not an object"),
+        ("3", "it holds a number, not an object"),
+        ('{"invocations": 3}', "it has 'invocations' that is not a list of objects"),
+        ('{"invocations": [1, 2]}', "it has 'invocations' that is not a list of objects"),
+    ],
+)
 def test_provenance_of_the_wrong_shape_is_named(tmp_path, text, what):
     spec = _small(tmp_path)
     out, store = tmp_path / "out", tmp_path / "out" / "toy"
@@ -93,8 +96,10 @@ def test_a_folder_of_the_wrong_type_is_refused_before_any_run(tmp_path):
     (store / "results").write_text("not a folder")  # issue 15: found after every run
     t0 = time.perf_counter()
     msg = _refused(_cli("run", spec, "--out", out), 1)
-    assert f"{store / 'results'} is a file, not a folder; the sweep stores its results there" \
-        in msg and "(nothing was run)" in msg
+    assert (
+        f"{store / 'results'} is a file, not a folder; the sweep stores its results there" in msg
+        and "(nothing was run)" in msg
+    )
     assert time.perf_counter() - t0 < 30
     # nothing ran and no invocation was recorded (completed or otherwise)
     assert len(store.joinpath("provenance.json").read_text().split('"command"')) == n_inv
@@ -114,8 +119,11 @@ def test_a_failed_write_is_recorded_as_failed_not_completed(tmp_path, monkeypatc
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(RunStore, "write_shard", full)
-    with pytest.raises(StoreError, match="cannot write a results shard in .*results .No space left on device.; the 24 "
-                                        "run.s. finished since the last shard are lost"):
+    with pytest.raises(
+        StoreError,
+        match="cannot write a results shard in .*results .No space left on device.; the 24 "
+        "run.s. finished since the last shard are lost",
+    ):
         run(spec, out, progress=False)
     inv = store.read_provenance()["invocations"][-1]
     assert inv["command"] == "run" and inv["status"] == "failed"
@@ -162,15 +170,21 @@ def test_base_scenario_file_with_byte_order_mark(tmp_path):
 
 
 # ----------------------------------------------------------------------------- quoted values
-@pytest.mark.parametrize(("line", "field", "said"), [
-    ('months = "2"', "months", "got the string '2'; write the number without quotes"),
-    ('seed_root = "7"', "seed_root", "got the string '7'; write the number without quotes"),
-    ("months = true", "months", "got true; write a number"),
-    ("months = 2.0", "months", "got 2.0; write a whole number"),
-    ('keep_timeseries = "yes"', "keep_timeseries",
-     "got the string 'yes'; write true or false without quotes"),
-    ("keep_timeseries = 1", "keep_timeseries", "got 1; write true or false"),
-])
+@pytest.mark.parametrize(
+    ("line", "field", "said"),
+    [
+        ('months = "2"', "months", "got the string '2'; write the number without quotes"),
+        ('seed_root = "7"', "seed_root", "got the string '7'; write the number without quotes"),
+        ("months = true", "months", "got true; write a number"),
+        ("months = 2.0", "months", "got 2.0; write a whole number"),
+        (
+            'keep_timeseries = "yes"',
+            "keep_timeseries",
+            "got the string 'yes'; write true or false without quotes",
+        ),
+        ("keep_timeseries = 1", "keep_timeseries", "got 1; write true or false"),
+    ],
+)
 def test_quoted_or_converted_values_are_refused(tmp_path, line, field, said):
     spec = write_toy_spec(tmp_path / "s.toml", replicates=1)
     lines = spec.read_text().splitlines()
@@ -186,19 +200,39 @@ def test_quoted_or_converted_values_are_refused(tmp_path, line, field, said):
     assert not (tmp_path / "out").exists()
 
 
-@pytest.mark.parametrize(("design", "execution", "field", "said"), [
-    ('method = "lhs"\nn = "8"', "", "design.n", "got the string '8'"),
-    ('method = "factorial"\nlevels = "2"', "", "design.levels", "got the string '2'"),
-    ('method = "lhs"\nn = 8\nscramble = "false"', "", "design.scramble", "got the string 'false'"),
-    ('method = "lhs"\nn = 8', 'workers = "2"', "execution.workers", "got the string '2'"),
-    ('method = "lhs"\nn = 8', "flush_seconds = inf", "execution.flush_seconds",
-     "got inf; write a finite number"),
-    # the adaptive chunking's target went with it (chunk_size is fixed, default 1)
-    ('method = "lhs"\nn = 8', "target_task_s = 1.0", "execution.target_task_s",
-     "unknown field 'target_task_s'"),
-    ('method = "lhs"\nn = 8', 'address = ""', "execution.address",
-     "String should have at least 1 character"),
-])
+@pytest.mark.parametrize(
+    ("design", "execution", "field", "said"),
+    [
+        ('method = "lhs"\nn = "8"', "", "design.n", "got the string '8'"),
+        ('method = "factorial"\nlevels = "2"', "", "design.levels", "got the string '2'"),
+        (
+            'method = "lhs"\nn = 8\nscramble = "false"',
+            "",
+            "design.scramble",
+            "got the string 'false'",
+        ),
+        ('method = "lhs"\nn = 8', 'workers = "2"', "execution.workers", "got the string '2'"),
+        (
+            'method = "lhs"\nn = 8',
+            "flush_seconds = inf",
+            "execution.flush_seconds",
+            "got inf; write a finite number",
+        ),
+        # the adaptive chunking's target went with it (chunk_size is fixed, default 1)
+        (
+            'method = "lhs"\nn = 8',
+            "target_task_s = 1.0",
+            "execution.target_task_s",
+            "unknown field 'target_task_s'",
+        ),
+        (
+            'method = "lhs"\nn = 8',
+            'address = ""',
+            "execution.address",
+            "String should have at least 1 character",
+        ),
+    ],
+)
 def test_nested_fields_are_strict(tmp_path, design, execution, field, said):
     spec = write_toy_spec(tmp_path / "s.toml", replicates=1, design=design, execution=execution)
     with pytest.raises(SpecError) as e:
@@ -207,15 +241,21 @@ def test_nested_fields_are_strict(tmp_path, design, execution, field, said):
 
 
 def test_constant_given_twice_is_refused(tmp_path):
-    spec = write_toy_spec(tmp_path / "s.toml", replicates=1, extra=(
-        '[constants]\n"parameters.b" = 0.1\nparameters = {b = 0.2}\n'))
+    spec = write_toy_spec(
+        tmp_path / "s.toml",
+        replicates=1,
+        extra=('[constants]\n"parameters.b" = 0.1\nparameters = {b = 0.2}\n'),
+    )
     with pytest.raises(SpecError, match="'parameters.b' is given twice"):
         load_spec(spec, check_model=False)
 
 
 def test_nan_threshold_is_refused(tmp_path):
-    spec = write_toy_spec(tmp_path / "s.toml", replicates=1, extra=(
-        '[[discovery]]\noutcome = "loss"\nthreshold = nan\n'))
+    spec = write_toy_spec(
+        tmp_path / "s.toml",
+        replicates=1,
+        extra=('[[discovery]]\noutcome = "loss"\nthreshold = nan\n'),
+    )
     with pytest.raises(SpecError, match=r"discovery\[0\].threshold: got nan; write a finite"):
         load_spec(spec, check_model=False)
 
@@ -228,31 +268,45 @@ def test_huge_plan_is_refused_at_once_with_the_count(tmp_path):
     took = time.perf_counter() - t0
     msg = _refused(r, 2)
     # before the model is asked, the count of levers without levels is a lower bound
-    assert "replicates: the plan has at least 6 design rows (factorial) x 100,000,000 " \
-           "replicates = at least 600,000,000 runs, more than the limit of 1,000,000 runs " \
-           "per sweep" in msg.replace("\n", " ")
+    assert (
+        "replicates: the plan has at least 6 design rows (factorial) x 100,000,000 "
+        "replicates = at least 600,000,000 runs, more than the limit of 1,000,000 runs "
+        "per sweep" in msg.replace("\n", " ")
+    )
     assert took < 1.0, took
     assert not (tmp_path / "out").exists()
 
 
 def test_plan_size_limit_is_exact(tmp_path):
     def spec(replicates, n):
-        return parse_spec(read_toml(write_toy_spec(
-            tmp_path / "s.toml", replicates=replicates, design=f'method = "lhs"\nn = {n}')))
+        return parse_spec(
+            read_toml(
+                write_toy_spec(
+                    tmp_path / "s.toml", replicates=replicates, design=f'method = "lhs"\nn = {n}'
+                )
+            )
+        )
 
     assert check_plan_size(spec(1000, 1000)) == MAX_RUNS  # counted, never built
-    with pytest.raises(SpecError, match=r"1,001 design rows \(lhs\) x 1,000 replicates = "
-                                        r"1,001,000 runs"):
+    with pytest.raises(
+        SpecError,
+        match=r"1,001 design rows \(lhs\) x 1,000 replicates = "
+        r"1,001,000 runs",
+    ):
         check_plan_size(spec(1000, 1001))
 
 
 def test_huge_factorial_levels_are_counted_not_listed(tmp_path):
     # 10**9 points per continuous parameter: np.linspace would need 8 GB per parameter
-    spec = write_toy_spec(tmp_path / "s.toml", replicates=1,
-                          design='method = "factorial"\nlevels = 1000000000')
+    spec = write_toy_spec(
+        tmp_path / "s.toml", replicates=1, design='method = "factorial"\nlevels = 1000000000'
+    )
     t0 = time.perf_counter()
-    with pytest.raises(SpecError, match=r"the plan has 30,000,000,000 design rows \(factorial\)"
-                                        r" x 1 replicates = 30,000,000,000 runs"):
+    with pytest.raises(
+        SpecError,
+        match=r"the plan has 30,000,000,000 design rows \(factorial\)"
+        r" x 1 replicates = 30,000,000,000 runs",
+    ):
         load_spec(spec)
     assert time.perf_counter() - t0 < 5
 
@@ -288,10 +342,27 @@ def _running(pid: int, start: str) -> bool:
 
 def _driver(spec, out, backend, sleep):
     return subprocess.Popen(
-        [sys.executable, "-m", "experiments.sweep.cli", "run", str(spec), "--out", str(out),
-         "--backend", backend, "--workers", "2", "--no-progress"],
-        cwd=REPO, env=dict(os.environ, SWEEP_TOY_SLEEP=str(sleep)), stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE, text=True, start_new_session=True)
+        [
+            sys.executable,
+            "-m",
+            "experiments.sweep.cli",
+            "run",
+            str(spec),
+            "--out",
+            str(out),
+            "--backend",
+            backend,
+            "--workers",
+            "2",
+            "--no-progress",
+        ],
+        cwd=REPO,
+        env=dict(os.environ, SWEEP_TOY_SLEEP=str(sleep)),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
 
 
 def _wait_for_results(proc, store, n, timeout=90):
@@ -305,9 +376,13 @@ def _wait_for_results(proc, store, n, timeout=90):
 
 @pytest.mark.timeout(180)
 def test_second_driver_is_refused_and_a_dead_drivers_successor_takes_over(tmp_path):
-    spec = write_toy_spec(tmp_path / "s.toml", model="slow_evaluate", replicates=1,
-                          design='method = "lhs"\nn = 40',
-                          execution="chunk_size = 1\nflush_every = 1\nflush_seconds = 0.1")
+    spec = write_toy_spec(
+        tmp_path / "s.toml",
+        model="slow_evaluate",
+        replicates=1,
+        design='method = "lhs"\nn = 40',
+        execution="chunk_size = 1\nflush_every = 1\nflush_seconds = 0.1",
+    )
     out, store = tmp_path / "out", RunStore(tmp_path / "out" / "toy")
     proc = _driver(spec, out, "sequential", 0.2)
     try:
@@ -335,9 +410,13 @@ def test_second_driver_is_refused_and_a_dead_drivers_successor_takes_over(tmp_pa
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 @pytest.mark.timeout(180)
 def test_sigkill_of_the_driver_leaves_no_process(tmp_path):
-    spec = write_toy_spec(tmp_path / "s.toml", model="slow_evaluate", replicates=1,
-                          design='method = "lhs"\nn = 40',
-                          execution="chunk_size = 1\nflush_every = 1\nflush_seconds = 0.1")
+    spec = write_toy_spec(
+        tmp_path / "s.toml",
+        model="slow_evaluate",
+        replicates=1,
+        design='method = "lhs"\nn = 40',
+        execution="chunk_size = 1\nflush_every = 1\nflush_seconds = 0.1",
+    )
     out, store = tmp_path / "out", RunStore(tmp_path / "out" / "toy")
     proc = _driver(spec, out, "dask", 0.5)
     kids: dict[int, str] = {}
@@ -408,20 +487,36 @@ BREAKS = [
 ]
 
 SPEC_TABLES = {
-    "top": {"name": '"toy"', "model": '"sweep_toy_models:toy_evaluate"', "scenario": '"toy"',
-            "months": "12", "replicates": "1", "seed_root": "42", "seed_scheme": '"independent"',
-            "keep_timeseries": "false", "outcomes": '["y", "loss"]'},
+    "top": {
+        "name": '"toy"',
+        "model": '"sweep_toy_models:toy_evaluate"',
+        "scenario": '"toy"',
+        "months": "12",
+        "replicates": "1",
+        "seed_root": "42",
+        "seed_scheme": '"independent"',
+        "keep_timeseries": "false",
+        "outcomes": '["y", "loss"]',
+    },
     "design": {"method": '"factorial"', "levels": "2", "seed": "3"},
-    "execution": {"backend": '"sequential"', "workers": "1", "retries": "1",
-                  "flush_seconds": "1.0", "chunk_size": "4"},
-    "uncertainties": [{"name": '"parameters.a"', "low": "0.0", "high": "1.0"},
-                      {"name": '"parameters.k"', "low": "1", "high": "5"}],
+    "execution": {
+        "backend": '"sequential"',
+        "workers": "1",
+        "retries": "1",
+        "flush_seconds": "1.0",
+        "chunk_size": "4",
+    },
+    "uncertainties": [
+        {"name": '"parameters.a"', "low": "0.0", "high": "1.0"},
+        {"name": '"parameters.k"', "low": "1", "high": "5"},
+    ],
     "levers": [{"name": '"levers.mode"'}, {"name": '"levers.flag"'}],
 }
 
 
 def _render(path: tuple | None, bad: str) -> str:
     """The valid spec above as TOML, with the value at ``path`` replaced by ``bad``."""
+
     def table(d, sub):
         d = dict(d)
         if sub:
@@ -447,7 +542,9 @@ def test_the_unbroken_spec_is_valid(tmp_path):
     assert s.design_rows == 2 * 2 * 3 * 2  # a, k: 2 levels each; mode: 3; flag: 2
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(st.sampled_from(BREAKS))
 def test_one_broken_field_is_named_and_nothing_is_written(tmp_path_factory, case):
     path, bad, field = case
@@ -457,8 +554,11 @@ def test_one_broken_field_is_named_and_nothing_is_written(tmp_path_factory, case
     r = _cli("plan", f, "--out", out)
     assert r.exit_code == 2, (case, r.output)
     assert "Traceback" not in r.output and r.output.count("error:") == 1, r.output
-    problems = [re.sub(r"^(ree sweep plan: error: )?invalid sweep spec \S+: ", "", ln)
-                for ln in r.output.splitlines() if ln.strip()]
+    problems = [
+        re.sub(r"^(ree sweep plan: error: )?invalid sweep spec \S+: ", "", ln)
+        for ln in r.output.splitlines()
+        if ln.strip()
+    ]
     assert any(p.startswith(field) for p in problems), (case, r.output)
     assert not out.exists()  # nothing written
 
@@ -471,18 +571,30 @@ def test_provenance_keeps_history_json(tmp_path):
     assert [i["status"] for i in doc["invocations"]] == ["completed", "completed"]
 
 
-@pytest.mark.parametrize(("extra", "field", "said"), [
-    ('[constants]\n"levers.flag" = 0\n', "constants.levers.flag", "got 0; write true or false"),
-    ('[constants]\n"parameters.b" = "0.5"\n', "constants.parameters.b",
-     "got the string '0.5'; write the number without quotes"),
-    ('[constants]\n"parameters.k" = 2.5\n', "constants.parameters.k", "got 2.5; write a whole number"),
-])
+@pytest.mark.parametrize(
+    ("extra", "field", "said"),
+    [
+        ('[constants]\n"levers.flag" = 0\n', "constants.levers.flag", "got 0; write true or false"),
+        (
+            '[constants]\n"parameters.b" = "0.5"\n',
+            "constants.parameters.b",
+            "got the string '0.5'; write the number without quotes",
+        ),
+        (
+            '[constants]\n"parameters.k" = 2.5\n',
+            "constants.parameters.k",
+            "got 2.5; write a whole number",
+        ),
+    ],
+)
 def test_constants_are_not_converted(tmp_path, extra, field, said):
     # `defense_denial = 0` read as false (issue 15), here for a sweep's constants
     spec = write_toy_spec(tmp_path / "s.toml", replicates=1, extra=extra)
-    spec.write_text(spec.read_text()  # neither k nor flag varies
-                    .replace('[[levers]]\nname = "levers.flag"\n', "")
-                    .replace('[[uncertainties]]\nname = "parameters.k"\nlow = 1\nhigh = 5\n', ""))
+    spec.write_text(
+        spec.read_text()  # neither k nor flag varies
+        .replace('[[levers]]\nname = "levers.flag"\n', "")
+        .replace('[[uncertainties]]\nname = "parameters.k"\nlow = 1\nhigh = 5\n', "")
+    )
     with pytest.raises(SpecError) as e:
         load_spec(spec)
     assert f"{field}: {said}" in str(e.value)
@@ -490,10 +602,16 @@ def test_constants_are_not_converted(tmp_path, extra, field, said):
 
 def test_bool_lever_levels_written_as_numbers_are_refused(tmp_path):
     spec = write_toy_spec(tmp_path / "s.toml", replicates=1)
-    spec.write_text(spec.read_text().replace('name = "levers.flag"\n',
-                                             'name = "levers.flag"\nlevels = [0, 1]\n'))
-    with pytest.raises(SpecError, match=r"levers\[1\].levels: \('levers.flag'\) is true/false but "
-                                        r"levels has 0; write levels = \[false, true\]"):
+    spec.write_text(
+        spec.read_text().replace(
+            'name = "levers.flag"\n', 'name = "levers.flag"\nlevels = [0, 1]\n'
+        )
+    )
+    with pytest.raises(
+        SpecError,
+        match=r"levers\[1\].levels: \('levers.flag'\) is true/false but "
+        r"levels has 0; write levels = \[false, true\]",
+    ):
         load_spec(spec)
 
 

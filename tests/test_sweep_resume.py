@@ -28,8 +28,13 @@ def _no_toy_sleep(monkeypatch):
 
 def _spec(tmp_path, **kw):
     return write_toy_spec(
-        tmp_path / "toy.toml", model="slow_evaluate", design='method = "lhs"\nn = 60',
-        replicates=2, execution="chunk_size = 1\nflush_every = 4\nflush_seconds = 0.2", **kw)
+        tmp_path / "toy.toml",
+        model="slow_evaluate",
+        design='method = "lhs"\nn = 60',
+        replicates=2,
+        execution="chunk_size = 1\nflush_every = 4\nflush_seconds = 0.2",
+        **kw,
+    )
 
 
 @pytest.mark.timeout(180)
@@ -44,10 +49,24 @@ def test_sigkill_part_way_then_resume_gives_the_uninterrupted_table(tmp_path, da
     out = tmp_path / "out"
     env = dict(os.environ, SWEEP_TOY_SLEEP="0.05")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "experiments.sweep.cli", "run", str(spec), "--out", str(out),
-         "--backend", "sequential", "--no-progress"],
-        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        start_new_session=True)
+        [
+            sys.executable,
+            "-m",
+            "experiments.sweep.cli",
+            "run",
+            str(spec),
+            "--out",
+            str(out),
+            "--backend",
+            "sequential",
+            "--no-progress",
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     store = RunStore(out / "toy")
     try:
         deadline = time.time() + 90
@@ -136,16 +155,29 @@ def test_keyboard_interrupt_flushes_finished_runs(tmp_path, backend, request):
 
 
 def test_orphan_timeseries_shard_is_removed_on_resume(tmp_path):
-    spec = write_toy_spec(tmp_path / "ts.toml", replicates=1,
-                          design='method = "factorial"\nlevels = 2', top="keep_timeseries = true")
+    spec = write_toy_spec(
+        tmp_path / "ts.toml",
+        replicates=1,
+        design='method = "factorial"\nlevels = 2',
+        top="keep_timeseries = true",
+    )
     out = tmp_path / "out"
     s = run(spec, out, backend="sequential", progress=False)
     assert s.ok == 24
     store = RunStore(out / "toy")
     ts = store.read_timeseries()
     assert len(ts) == 24 * 12 and set(ts["run_id"]) == set(store.read_results()["run_id"])
-    assert list(ts.columns) == ["run_id", "date", "step", "metric", "good", "region", "partner",
-                                "value", "unit"]
+    assert list(ts.columns) == [
+        "run_id",
+        "date",
+        "step",
+        "metric",
+        "good",
+        "region",
+        "partner",
+        "value",
+        "unit",
+    ]
     # simulate a crash between the time-series shard and its results shard
     orphan = store.timeseries_dir / "part-orphan.parquet"
     orphan.write_bytes(next(store.timeseries_dir.glob("part-*.parquet")).read_bytes())

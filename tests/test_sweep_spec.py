@@ -78,11 +78,15 @@ BAD = {
         ["constants.parameters.zzz", "unknown parameter"],
     ),
     "bad-model": (
-        lambda t: _replace(t, 'model = "sweep_toy_models:toy_evaluate"', 'model = "sweep_toy_models:nope"'),
+        lambda t: _replace(
+            t, 'model = "sweep_toy_models:toy_evaluate"', 'model = "sweep_toy_models:nope"'
+        ),
         ["model", "no callable 'nope'"],
     ),
     "bad-categorical-level": (
-        lambda t: _replace(t, 'name = "levers.mode"', 'name = "levers.mode"\nlevels = ["none", "ban"]'),
+        lambda t: _replace(
+            t, 'name = "levers.mode"', 'name = "levers.mode"\nlevels = ["none", "ban"]'
+        ),
         ["levers[0].levels", "['ban'] not among allowed levels"],
     ),
 }
@@ -122,8 +126,9 @@ def test_cli_rejects_bad_spec_with_exit_2(tmp_path):
     res = CliRunner().invoke(sweep_app, ["run", str(spec), "--out", str(out), "--no-progress"])
     assert res.exit_code == 2
     assert "uncertainties[0]" in res.output and "greater than high" in res.output
-    res = CliRunner().invoke(sweep_app, ["run", str(tmp_path / "good.toml"), "--out", str(out),
-                                         "--backend", "mpi"])
+    res = CliRunner().invoke(
+        sweep_app, ["run", str(tmp_path / "good.toml"), "--out", str(out), "--backend", "mpi"]
+    )
     assert res.exit_code == 2 and "unknown backend 'mpi'" in res.output
     assert not out.exists()
 
@@ -138,8 +143,7 @@ def test_toml_syntax_error_and_missing_file(tmp_path):
 
 
 def test_parameter_completed_from_model_and_constants_flattened(tmp_path):
-    spec_path = write_toy_spec(
-        tmp_path / "s.toml", extra='[constants]\nparameters.b = 0.25\n')
+    spec_path = write_toy_spec(tmp_path / "s.toml", extra="[constants]\nparameters.b = 0.25\n")
     spec, _handle, digest = load_spec(spec_path)
     # name-only parameters take their type, levels and range from the model
     assert [p.type for p in spec.parameters] == ["real", "integer", "categorical", "bool"]
@@ -152,7 +156,9 @@ def test_parameter_completed_from_model_and_constants_flattened(tmp_path):
 def test_spec_hash_ignores_execution_but_not_design(tmp_path):
     a, _, da = load_spec(write_toy_spec(tmp_path / "a.toml", execution="workers = 1"))
     b, _, db = load_spec(write_toy_spec(tmp_path / "b.toml", execution="workers = 2\nretries = 0"))
-    c, _, dc = load_spec(write_toy_spec(tmp_path / "c.toml", design='method = "factorial"\nlevels = 4'))
+    c, _, dc = load_spec(
+        write_toy_spec(tmp_path / "c.toml", design='method = "factorial"\nlevels = 4')
+    )
     assert a.spec_hash(da) == b.spec_hash(db)
     assert a.spec_hash(da) != c.spec_hash(dc)
     assert len(a.spec_hash(da)) == 64

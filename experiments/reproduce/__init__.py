@@ -86,7 +86,25 @@ from experiments.reproduce.targets import TARGETS, Target, evaluate_targets
 from experiments.reproduce.variants import DECOUPLING_SCENARIOS as DECOUPLING_SCENARIOS
 from experiments.reproduce.variants import VARIANTS, Variant, build_scenario
 
-__all__ = ["IMF_SHORT_RUN_GDP_LOSS", "PROFILES", "TARGETS", "VARIANTS", "ImfCut", "Profile", "ReproduceResult", "Target", "Variant",
-           "build_scenario", "evaluate_targets", "imf_cut_experiment", "imf_cut_markdown",
-           "imf_cut_scenario", "reproduce", "run_task", "run_variants",
-           "scenario_events_markdown", "series_from_model", "sweep_evaluate"]
+__all__ = [
+    "IMF_SHORT_RUN_GDP_LOSS",
+    "PROFILES",
+    "TARGETS",
+    "VARIANTS",
+    "ImfCut",
+    "Profile",
+    "ReproduceResult",
+    "Target",
+    "Variant",
+    "build_scenario",
+    "evaluate_targets",
+    "imf_cut_experiment",
+    "imf_cut_markdown",
+    "imf_cut_scenario",
+    "reproduce",
+    "run_task",
+    "run_variants",
+    "scenario_events_markdown",
+    "series_from_model",
+    "sweep_evaluate",
+]

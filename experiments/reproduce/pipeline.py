@@ -53,15 +53,22 @@ class ReproduceResult:
     series: pd.DataFrame
     wall_s: float
     files: list[str]
-    failed: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
-        columns=list(FAILED_COLUMNS)))
+    failed: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(FAILED_COLUMNS)))
 
 
-def reproduce(out: str | Path = "results/reproduce", *, quick: bool = False,
-              seeds: int | None = None, workers: int | None = None, backend: str = "dask",
-              address: str | None = None,
-              seed_root: int = DEFAULT_SEED_ROOT, progress: bool = True,
-              profile: Profile | None = None, make_figures: bool = True) -> ReproduceResult:
+def reproduce(
+    out: str | Path = "results/reproduce",
+    *,
+    quick: bool = False,
+    seeds: int | None = None,
+    workers: int | None = None,
+    backend: str = "dask",
+    address: str | None = None,
+    seed_root: int = DEFAULT_SEED_ROOT,
+    progress: bool = True,
+    profile: Profile | None = None,
+    make_figures: bool = True,
+) -> ReproduceResult:
     """Run every paper experiment and write figures, tables, REPORT.md and the data.
 
     Args:
@@ -93,29 +100,39 @@ def reproduce(out: str | Path = "results/reproduce", *, quick: bool = False,
     t_start = time.perf_counter()
     prof = profile or PROFILES["quick" if quick else "full"]
     n_seeds = int(seeds or prof.seeds)
-    out = check_output_folder(out, allowed=None,
-                              required=frozenset({"manifest.json", "REPORT.md"}))
+    out = check_output_folder(out, allowed=None, required=frozenset({"manifest.json", "REPORT.md"}))
     tmp = new_staging_folder(out)  # before the runs: an unwritable --out is refused at once
     files: list[str] = []
     try:
         tasks = list(prof.months.items())
         t_runs = time.perf_counter()
-        records = run_variants(tasks, n_seeds, seed_root=seed_root, workers=workers,
-                               backend=backend, address=address, progress=progress)
+        records = run_variants(
+            tasks,
+            n_seeds,
+            seed_root=seed_root,
+            workers=workers,
+            backend=backend,
+            address=address,
+            progress=progress,
+        )
         runs_wall = time.perf_counter() - t_runs
         records = sorted(records, key=lambda r: (r["variant"], r["rep"]))  # not completion order
         results = [r for r in records if r["status"] == "ok"]
         failures = [r for r in records if r["status"] != "ok"]
-        failed = pd.DataFrame([{k: r[k] for k in FAILED_COLUMNS} for r in failures],
-                              columns=list(FAILED_COLUMNS))
+        failed = pd.DataFrame(
+            [{k: r[k] for k in FAILED_COLUMNS} for r in failures], columns=list(FAILED_COLUMNS)
+        )
         if not results:
             first = failures[0]
-            raise RuntimeError(f"all {len(failures)} runs failed; the first: {first['variant']} "
-                               f"replicate {first['rep']}: {first['error_type']}: "
-                               f"{first['error']}")
-        series = pd.concat([r["series"].assign(variant=r["variant"], rep=r["rep"])
-                            for r in results],
-                           ignore_index=True)[["variant", "rep", "date", "series", "value"]]
+            raise RuntimeError(
+                f"all {len(failures)} runs failed; the first: {first['variant']} "
+                f"replicate {first['rep']}: {first['error_type']}: "
+                f"{first['error']}"
+            )
+        series = pd.concat(
+            [r["series"].assign(variant=r["variant"], rep=r["rep"]) for r in results],
+            ignore_index=True,
+        )[["variant", "rep", "date", "series", "value"]]
         targets = evaluate_targets(results, failed=failures)
         decoupling = decoupling_table(series)
         mechanisms = mechanism_table(results)
@@ -136,14 +153,18 @@ def reproduce(out: str | Path = "results/reproduce", *, quick: bool = False,
         summary = scenario_summary(series)
         summary.to_csv(tmp / "tables" / "scenarios.csv", index=False)
         (tmp / "tables" / "scenarios.md").write_text(_markdown(summary))
-        files += [f"tables/{n}.{e}" for n in ("targets", "decoupling", "counterfactuals",
-                                               "scenarios") for e in ("csv", "md")]
+        files += [
+            f"tables/{n}.{e}"
+            for n in ("targets", "decoupling", "counterfactuals", "scenarios")
+            for e in ("csv", "md")
+        ]
         if make_figures:
             files += [f"figures/{p.name}" for p in figures(series, tmp / "figures")]
         wall = time.perf_counter() - t_start
         resid = max(r["mass_balance"] for r in results)
-        manifest = _manifest(prof, n_seeds, seed_root, backend, workers, results, wall, runs_wall,
-                             failed)
+        manifest = _manifest(
+            prof, n_seeds, seed_root, backend, workers, results, wall, runs_wall, failed
+        )
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2))
         files.append("manifest.json")
         imf_md = ""
@@ -154,8 +175,9 @@ def reproduce(out: str | Path = "results/reproduce", *, quick: bool = False,
             imf_md = imf_cut_markdown(imf)
             (tmp / "tables" / "imf_cut.md").write_text(imf_md)
             files += ["tables/imf_cut.csv", "tables/imf_cut.md"]
-        report = _report(prof, n_seeds, targets, mechanisms, decoupling, manifest, resid,
-                         files, failed)
+        report = _report(
+            prof, n_seeds, targets, mechanisms, decoupling, manifest, resid, files, failed
+        )
         if imf_md:
             report += "\n" + imf_md
         (tmp / "REPORT.md").write_text(report)
@@ -164,6 +186,6 @@ def reproduce(out: str | Path = "results/reproduce", *, quick: bool = False,
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return ReproduceResult(out, targets, decoupling, series, time.perf_counter() - t_start,
-                           sorted(files), failed)
-
+    return ReproduceResult(
+        out, targets, decoupling, series, time.perf_counter() - t_start, sorted(files), failed
+    )

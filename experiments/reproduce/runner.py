@@ -22,7 +22,7 @@ def _simulate(scenario: Scenario, seed, months: int | None) -> dict:
 
     t0 = time.perf_counter()
     model = RareEarthModel(scenario, seed=seed, months=months)
-    base_check = model.base_year_check()      # the built base-year world, before any step
+    base_check = model.base_year_check()  # the built base-year world, before any step
     rows = []
     for _ in range(model.months):
         model.step()
@@ -33,14 +33,21 @@ def _simulate(scenario: Scenario, seed, months: int | None) -> dict:
     ev = ev[ev["text"].str.contains(r"\(US\)") & ev["kind"].str.contains("investment|magnets")]
     resid = float(np.abs(model.mass_balance()).max())
     scale = max(1.0, float(model.produced.max()))
-    return {"months": model.steps, "series": long, "wide": wide,
-            "base_year_check": base_check, "mass_balance": resid / scale,
-            "mass_balance_abs": resid, "events": ev.to_dict("records"),
-            "wall_s": time.perf_counter() - t0}
+    return {
+        "months": model.steps,
+        "series": long,
+        "wide": wide,
+        "base_year_check": base_check,
+        "mass_balance": resid / scale,
+        "mass_balance_abs": resid,
+        "events": ev.to_dict("records"),
+        "wall_s": time.perf_counter() - t0,
+    }
 
 
-def run_task(variant_name: str, scenario: Scenario, seed_root: int, rep: int,
-             months: int | None) -> dict:
+def run_task(
+    variant_name: str, scenario: Scenario, seed_root: int, rep: int, months: int | None
+) -> dict:
     """Run one replicate of one variant (the function the executors call).
 
     Returns:
@@ -65,14 +72,26 @@ def failed_record(variant_name: str, rep: int, months: int, exc: BaseException) 
     failed sweep run, :func:`experiments.sweep.runner.failure_fields`)."""
     from experiments.sweep.runner import failure_fields
 
-    return {"variant": variant_name, "rep": rep, "months": months, **failure_fields(exc),
-            "wall_s": float("nan")}
+    return {
+        "variant": variant_name,
+        "rep": rep,
+        "months": months,
+        **failure_fields(exc),
+        "wall_s": float("nan"),
+    }
 
 
-def run_variants(tasks: Sequence[tuple[str | Variant, int | None]], seeds: int, *,
-                 seed_root: int = DEFAULT_SEED_ROOT, workers: int | None = None,
-                 backend: str = "dask", address: str | None = None, progress: bool = True,
-                 on_result: Callable[[dict], None] | None = None) -> list[dict]:
+def run_variants(
+    tasks: Sequence[tuple[str | Variant, int | None]],
+    seeds: int,
+    *,
+    seed_root: int = DEFAULT_SEED_ROOT,
+    workers: int | None = None,
+    backend: str = "dask",
+    address: str | None = None,
+    progress: bool = True,
+    on_result: Callable[[dict], None] | None = None,
+) -> list[dict]:
     """Run ``(variant, months)`` pairs for replicates ``0..seeds-1`` in parallel.
 
     A variant is a name from :data:`VARIANTS` or a :class:`Variant`; ``months`` None runs the
@@ -108,16 +127,25 @@ def run_variants(tasks: Sequence[tuple[str | Variant, int | None]], seeds: int, 
     jobs.sort(key=lambda j: (-j[0], j[1], j[3]))
     total_months = sum(j[0] for j in jobs)
     results: list[dict] = []
-    with RunProgress(total_months, f"reproduce: {len(jobs)} runs", enabled=progress,
-                     counts=True) as bar, open_backend(backend, workers, address) as be:
-        for (n, name, _sc, rep), res in execute(be, run_task, jobs,
-                                               lambda j: (j[1], j[2], seed_root, j[3], j[0])):
+    with (
+        RunProgress(
+            total_months, f"reproduce: {len(jobs)} runs", enabled=progress, counts=True
+        ) as bar,
+        open_backend(backend, workers, address) as be,
+    ):
+        for (n, name, _sc, rep), res in execute(
+            be, run_task, jobs, lambda j: (j[1], j[2], seed_root, j[3], j[0])
+        ):
             rec = failed_record(name, rep, n, res) if isinstance(res, BaseException) else res
             results.append(rec)
             ok = rec["status"] == "ok"
             if on_result:
                 on_result(rec)
-            bar.advance(n, ok=int(ok), failed=int(not ok),
-                        label=f"reproduce: {len(results)}/{len(jobs)} runs, last "
-                              f"{rec['variant']} #{rec['rep']}")
+            bar.advance(
+                n,
+                ok=int(ok),
+                failed=int(not ok),
+                label=f"reproduce: {len(results)}/{len(jobs)} runs, last "
+                f"{rec['variant']} #{rec['rep']}",
+            )
     return results

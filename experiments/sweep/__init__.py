@@ -14,7 +14,6 @@ task loop), :mod:`.store` (Parquet store), :mod:`.provenance`, :mod:`.runner`
 (plan/run/status), :mod:`.analysis` (SALib, PRIM), :mod:`.cli` (typer app ``sweep_app``).
 """
 
-
 import importlib
 
 #: Parent folder of the result stores when ``--out`` is not given.
@@ -23,18 +22,47 @@ DEFAULT_OUT = "runs"
 # names are imported from their module on first use (PEP 562), so importing the package (as
 # the ``ree`` command line does) costs nothing until a name is needed
 _WHERE = {
-    "AnalysisError": "analysis", "AnalysisResult": "analysis", "analyze": "analysis",
-    "load_table": "analysis", "build_design": "design", "expected_rows": "design",
-    "PlanSummary": "runner", "RunSummary": "runner", "StatusSummary": "runner", "plan": "runner",
-    "run": "runner", "run_chunk": "runner", "status": "runner", "ExperimentSpec": "spec",
-    "SpecError": "spec", "load_spec": "spec", "RunStore": "store",
-    "SpecChangedError": "store", "StoreError": "store",
+    "AnalysisError": "analysis",
+    "AnalysisResult": "analysis",
+    "analyze": "analysis",
+    "load_table": "analysis",
+    "build_design": "design",
+    "expected_rows": "design",
+    "PlanSummary": "runner",
+    "RunSummary": "runner",
+    "StatusSummary": "runner",
+    "plan": "runner",
+    "run": "runner",
+    "run_chunk": "runner",
+    "status": "runner",
+    "ExperimentSpec": "spec",
+    "SpecError": "spec",
+    "load_spec": "spec",
+    "RunStore": "store",
+    "SpecChangedError": "store",
+    "StoreError": "store",
 }
 
 __all__ = [
-    "AnalysisError", "AnalysisResult", "ExperimentSpec", "PlanSummary", "RunStore", "RunSummary",
-    "SpecChangedError", "SpecError", "StatusSummary", "StoreError", "analyze", "build_design", "expected_rows",
-    "load_spec", "load_table", "plan", "run", "run_chunk", "status",
+    "AnalysisError",
+    "AnalysisResult",
+    "ExperimentSpec",
+    "PlanSummary",
+    "RunStore",
+    "RunSummary",
+    "SpecChangedError",
+    "SpecError",
+    "StatusSummary",
+    "StoreError",
+    "analyze",
+    "build_design",
+    "expected_rows",
+    "load_spec",
+    "load_table",
+    "plan",
+    "run",
+    "run_chunk",
+    "status",
 ]
 
 

@@ -35,8 +35,15 @@ from typing import Any
 
 from .spec import check_backend
 
-__all__ = ["LOCAL_CLUSTER_CONFIG", "Backend", "SequentialExecutor", "default_workers",
-           "ignore_ctrl_c_plugin", "local_cluster_config", "open_backend"]
+__all__ = [
+    "LOCAL_CLUSTER_CONFIG",
+    "Backend",
+    "SequentialExecutor",
+    "default_workers",
+    "ignore_ctrl_c_plugin",
+    "local_cluster_config",
+    "open_backend",
+]
 
 #: Dask settings of the local cluster besides ``allowed-failures``: one task per worker
 #: (``worker-saturation`` 1.0, see the module docstring), and the periodic work of an idle
@@ -144,7 +151,10 @@ class Backend:
 
 
 def open_backend(
-    name: str, workers: int | None = None, address: str | None = None, retries: int = 2,
+    name: str,
+    workers: int | None = None,
+    address: str | None = None,
+    retries: int = 2,
     connect_timeout: float = 30.0,
 ) -> Backend:
     """Open a backend by name.
@@ -178,8 +188,12 @@ def open_backend(
         n = workers or default_workers()
         with dask.config.set(local_cluster_config(retries)):
             cluster = LocalCluster(
-                n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
-                dashboard_address=None, silence_logs=logging.CRITICAL,
+                n_workers=n,
+                threads_per_worker=1,
+                processes=True,
+                host="127.0.0.1",
+                dashboard_address=None,
+                silence_logs=logging.CRITICAL,
                 # no dashboard; the scheduler's health routes on a free port of 127.0.0.1
                 scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
             )

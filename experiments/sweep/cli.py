@@ -56,6 +56,7 @@ def _analyze(*args, **kwargs):
 
     return analyze(*args, **kwargs)
 
+
 sweep_app = typer.Typer(
     name="sweep",
     help="Parameter sweeps, sensitivity analysis and resumable runs (sequential, process, Dask).",
@@ -65,13 +66,15 @@ sweep_app = typer.Typer(
 )
 
 
-SpecArg = typer.Argument(..., metavar="SPEC", help="Experiment spec (TOML).", exists=False,
-                         dir_okay=False)
+SpecArg = typer.Argument(
+    ..., metavar="SPEC", help="Experiment spec (TOML).", exists=False, dir_okay=False
+)
 #: metavar of a flag option: no "<bool>" type column in --help (a flag takes no value)
 FLAG = ""
 OutOpt = typer.Option(DEFAULT_OUT, "--out", "-o", help="Parent directory of the result store.")
-JsonOpt = typer.Option(False, "--json", metavar=FLAG,
-                       help="Print a JSON summary instead of tables.")
+JsonOpt = typer.Option(
+    False, "--json", metavar=FLAG, help="Print a JSON summary instead of tables."
+)
 
 
 class _WarningLines(logging.Handler):
@@ -79,8 +82,9 @@ class _WarningLines(logging.Handler):
     :mod:`experiments.sweep.library_warnings`) as ``warning: ...`` lines on stderr."""
 
     def emit(self, record: logging.LogRecord) -> None:
-        err_console.print(f"[bold yellow]warning:[/] {escape(record.getMessage())}",
-                          highlight=False)
+        err_console.print(
+            f"[bold yellow]warning:[/] {escape(record.getMessage())}", highlight=False
+        )
 
 
 _sweep_log = logging.getLogger("ree.sweep")
@@ -98,8 +102,11 @@ def _fail(msg: str, code: int) -> None:
 
 
 def _stopped(how: str, code: int) -> None:
-    err_console.print(f"ree sweep: {how}; finished runs are kept, `ree sweep run` resumes",
-                      highlight=False, markup=False)
+    err_console.print(
+        f"ree sweep: {how}; finished runs are kept, `ree sweep run` resumes",
+        highlight=False,
+        markup=False,
+    )
     raise typer.Exit(code)
 
 
@@ -126,9 +133,12 @@ def _guard(fn, *args, **kwargs):
     except FileNotFoundError as exc:
         _fail(str(exc), 1)
     except (pa.ArrowInvalid, json.JSONDecodeError) as exc:
-        _fail(f"the result store is damaged ({type(exc).__name__}: {exc}); delete the damaged "
-              "file (runs in other shards are kept and the next `run` redoes the missing "
-              "ones) or start again with `run --fresh`", 1)
+        _fail(
+            f"the result store is damaged ({type(exc).__name__}: {exc}); delete the damaged "
+            "file (runs in other shards are kept and the next `run` redoes the missing "
+            "ones) or start again with `run --fresh`",
+            1,
+        )
     except ImportError as exc:
         _fail(str(exc), 1)
     except (OSError, TimeoutError) as exc:
@@ -149,11 +159,15 @@ def _fmt_s(s: float | None) -> str:
 def plan_cmd(
     spec: Path = SpecArg,
     out: Path = OutOpt,
-    fresh: bool = typer.Option(False, "--fresh", metavar=FLAG,
-                               help="Discard a store made by a different spec."),
-    workers: int | None = typer.Option(None, "--workers", "-w", min=1, help="Workers for the time estimate."),
-    pilot: bool = typer.Option(False, "--pilot", metavar=FLAG,
-                               help="Time one run in-process for the estimate."),
+    fresh: bool = typer.Option(
+        False, "--fresh", metavar=FLAG, help="Discard a store made by a different spec."
+    ),
+    workers: int | None = typer.Option(
+        None, "--workers", "-w", min=1, help="Workers for the time estimate."
+    ),
+    pilot: bool = typer.Option(
+        False, "--pilot", metavar=FLAG, help="Time one run in-process for the estimate."
+    ),
     as_json: bool = JsonOpt,
 ) -> None:
     """Validate SPEC, compile its design and write spec.json + design.parquet."""
@@ -162,8 +176,11 @@ def plan_cmd(
         out_console.print_json(json.dumps(s.to_dict(), default=str))
         return
     t = Table(title=f"sweep plan: {s.store}", show_header=False)
-    t.add_row("design", f"{s.method}: {s.design_rows} rows x {s.replicates} replicates = {s.runs} runs"
-              + (f" ({s.unique_runs} distinct)" if s.unique_runs != s.runs else ""))
+    t.add_row(
+        "design",
+        f"{s.method}: {s.design_rows} rows x {s.replicates} replicates = {s.runs} runs"
+        + (f" ({s.unique_runs} distinct)" if s.unique_runs != s.runs else ""),
+    )
     t.add_row("parameters", ", ".join(s.parameters) or "(none)")
     t.add_row("outcomes", ", ".join(s.outcomes))
     t.add_row("finished", f"{s.finished_ok} ok, {s.failed} failed")
@@ -173,7 +190,11 @@ def plan_cmd(
         from .backends import default_workers
 
         w = workers or default_workers()
-        t.add_row("estimate", f"{_fmt_s(s.mean_run_s)} per run; ~{_fmt_s(s.mean_run_s * s.to_run / w)} on {w} workers")
+        t.add_row(
+            "estimate",
+            f"{_fmt_s(s.mean_run_s)} per run; "
+            f"~{_fmt_s(s.mean_run_s * s.to_run / w)} on {w} workers",
+        )
     out_console.print(t)
     for n in s.notes:
         err_console.print(f"[yellow]note:[/] {escape(n)}")
@@ -183,20 +204,36 @@ def plan_cmd(
 def run_cmd(
     spec: Path = SpecArg,
     backend: str | None = typer.Option(
-        None, "--backend", "-b",
-        help="dask | sequential (default: the spec's, dask: a local cluster)."),
-    workers: int | None = typer.Option(None, "--workers", "-w", help="Worker processes (default: CPU count)."),
-    address: str | None = typer.Option(None, "--address", help="Address of a running Dask scheduler (tcp://host:8786)."),
+        None,
+        "--backend",
+        "-b",
+        help="dask | sequential (default: the spec's, dask: a local cluster).",
+    ),
+    workers: int | None = typer.Option(
+        None, "--workers", "-w", help="Worker processes (default: CPU count)."
+    ),
+    address: str | None = typer.Option(
+        None, "--address", help="Address of a running Dask scheduler (tcp://host:8786)."
+    ),
     out: Path = OutOpt,
-    fresh: bool = typer.Option(False, "--fresh", metavar=FLAG,
-                               help="Discard a store made by a different spec (and its results)."),
-    retry_failed: bool = typer.Option(False, "--retry-failed", metavar=FLAG,
-                                      help="Also rerun runs that failed before."),
-    chunk_size: int | None = typer.Option(None, "--chunk-size", min=1,
-                                          help="Runs per task (default: the spec's, 1)."),
-    max_runs: int | None = typer.Option(None, "--max-runs", min=0, help="Run at most this many now."),
-    progress: bool = typer.Option(True, "--progress/--no-progress", metavar=FLAG,
-                                  help="Show a progress bar with an ETA."),
+    fresh: bool = typer.Option(
+        False,
+        "--fresh",
+        metavar=FLAG,
+        help="Discard a store made by a different spec (and its results).",
+    ),
+    retry_failed: bool = typer.Option(
+        False, "--retry-failed", metavar=FLAG, help="Also rerun runs that failed before."
+    ),
+    chunk_size: int | None = typer.Option(
+        None, "--chunk-size", min=1, help="Runs per task (default: the spec's, 1)."
+    ),
+    max_runs: int | None = typer.Option(
+        None, "--max-runs", min=0, help="Run at most this many now."
+    ),
+    progress: bool = typer.Option(
+        True, "--progress/--no-progress", metavar=FLAG, help="Show a progress bar with an ETA."
+    ),
     as_json: bool = JsonOpt,
 ) -> None:
     """Run every unfinished run of SPEC (resumes; a finished sweep runs nothing).
@@ -204,23 +241,37 @@ def run_cmd(
     Exits with 1 when any run of the sweep has failed (after printing the summary)."""
     if workers is not None and workers < 1:
         _fail(f"--workers must be >= 1, got {workers}", 2)
-    s = _guard(_run, spec, out, backend=backend, workers=workers, address=address, fresh=fresh,
-               retry_failed=retry_failed, chunk_size=chunk_size, max_runs=max_runs,
-               progress=progress, console=err_console)
+    s = _guard(
+        _run,
+        spec,
+        out,
+        backend=backend,
+        workers=workers,
+        address=address,
+        fresh=fresh,
+        retry_failed=retry_failed,
+        chunk_size=chunk_size,
+        max_runs=max_runs,
+        progress=progress,
+        console=err_console,
+    )
     if as_json:
         out_console.print_json(json.dumps(s.to_dict(), default=str))
     else:
         out_console.print(escape(s.message))
         if s.executed:
             out_console.print(
-                f"{s.runs_per_minute:.1f} runs/min; mean model time {_fmt_s(s.run_wall_s / s.executed)} per run"
+                f"{s.runs_per_minute:.1f} runs/min; "
+                f"mean model time {_fmt_s(s.run_wall_s / s.executed)} per run"
             )
     if s.total_failed:
         where = f"{spec}" + (f" --out {out}" if str(out) != DEFAULT_OUT else "")
         err_console.print(
             f"[bold red]error:[/] {s.total_failed} of {s.planned} runs failed; see the errors with "
             f"`ree sweep status {escape(where)}`, rerun them with `ree sweep run {escape(where)} "
-            "--retry-failed`", highlight=False)
+            "--retry-failed`",
+            highlight=False,
+        )
         raise typer.Exit(1)
 
 
@@ -235,7 +286,11 @@ def status_cmd(spec: Path = SpecArg, out: Path = OutOpt, as_json: bool = JsonOpt
     t = Table(title=f"sweep status: {s.store}", show_header=False)
     t.add_row("planned", str(s.planned))
     t.add_row("ok", str(s.ok))
-    t.add_row("failed", str(s.failed) + (f" ({', '.join(f'{k}: {v}' for k, v in s.failures.items())})" if s.failures else ""))
+    t.add_row(
+        "failed",
+        str(s.failed)
+        + (f" ({', '.join(f'{k}: {v}' for k, v in s.failures.items())})" if s.failures else ""),
+    )
     for etype, msg in s.failure_examples.items():
         first = (msg.strip().splitlines() or [""])[0]
         first = first if len(first) <= 300 else first[:297] + "..."
@@ -245,10 +300,18 @@ def status_cmd(spec: Path = SpecArg, out: Path = OutOpt, as_json: bool = JsonOpt
     t.add_row("spec", "unchanged" if s.spec_matches else "[red]CHANGED since plan (use --fresh)[/]")
     if s.last:
         end = s.last.get("end")
-        t.add_row("last invocation", f"{s.last.get('command')} {s.last_state}, started "
-                  f"{s.last.get('start')}" + (f", ended {end}" if end else ""))
+        t.add_row(
+            "last invocation",
+            f"{s.last.get('command')} {s.last_state}, started "
+            f"{s.last.get('start')}" + (f", ended {end}" if end else ""),
+        )
     if len(s.code_versions) > 1:
-        t.add_row("code versions", "[yellow]results come from several commits: " + ", ".join(c[:10] for c in s.code_versions) + "[/]")
+        t.add_row(
+            "code versions",
+            "[yellow]results come from several commits: "
+            + ", ".join(c[:10] for c in s.code_versions)
+            + "[/]",
+        )
     out_console.print(t)
 
 
@@ -268,15 +331,26 @@ def analyze_cmd(
         err_console.print(f"[bold yellow]warning:[/] {escape(w)}", highlight=False)
     if as_json:
         doc = {
-            "store": r.store, "method": r.method, "files": r.files, "notes": r.notes,
+            "store": r.store,
+            "method": r.method,
+            "files": r.files,
+            "notes": r.notes,
             "warnings": r.warnings,
             "indices": None if r.indices is None else r.indices.to_dict(orient="records"),
-            "main_effects": (None if r.main_effects is None
-                             else r.main_effects.to_dict(orient="records")),
-            "one_at_a_time": (None if r.one_at_a_time is None
-                              else r.one_at_a_time.to_dict(orient="records")),
-            "discovery": [{k: (v.to_dict(orient="records") if hasattr(v, "to_dict") else v)
-                           for k, v in d.items() if k != "trajectory"} for d in r.discovery],
+            "main_effects": (
+                None if r.main_effects is None else r.main_effects.to_dict(orient="records")
+            ),
+            "one_at_a_time": (
+                None if r.one_at_a_time is None else r.one_at_a_time.to_dict(orient="records")
+            ),
+            "discovery": [
+                {
+                    k: (v.to_dict(orient="records") if hasattr(v, "to_dict") else v)
+                    for k, v in d.items()
+                    if k != "trajectory"
+                }
+                for d in r.discovery
+            ],
         }
         out_console.print_json(json.dumps(doc, default=str))
         return
@@ -292,19 +366,32 @@ def analyze_cmd(
         for c in ("factor", "level", "outcome", "unit", "runs", "mean", "effect"):
             t.add_column(c, justify="right" if c in ("runs", "mean", "effect") else "left")
         for row in r.main_effects.itertuples(index=False):
-            t.add_row(row.factor, f"{row.level:g}" if isinstance(row.level, float)
-                      else str(row.level), row.outcome, row.unit, str(row.runs),
-                      f"{row.mean:.4g}", f"{row.effect:+.3g}")
+            t.add_row(
+                row.factor,
+                f"{row.level:g}" if isinstance(row.level, float) else str(row.level),
+                row.outcome,
+                row.unit,
+                str(row.runs),
+                f"{row.mean:.4g}",
+                f"{row.effect:+.3g}",
+            )
         out_console.print(t)
     if r.one_at_a_time is not None:
         t = Table(title="one at a time: the 5 largest swings of each outcome (all in oat.csv)")
-        for c in ("outcome", "unit", "parameter", "low", "high", "at low", "at center",
-                  "at high"):
+        for c in ("outcome", "unit", "parameter", "low", "high", "at low", "at center", "at high"):
             t.add_column(c, justify="left" if c in ("outcome", "unit", "parameter") else "right")
         for _o, g in r.one_at_a_time.groupby("outcome", sort=False):
             for row in g.head(5).itertuples(index=False):
-                t.add_row(row.outcome, row.unit, row.parameter, f"{row.low:g}", f"{row.high:g}",
-                          f"{row.at_low:.4g}", f"{row.at_center:.4g}", f"{row.at_high:.4g}")
+                t.add_row(
+                    row.outcome,
+                    row.unit,
+                    row.parameter,
+                    f"{row.low:g}",
+                    f"{row.high:g}",
+                    f"{row.at_low:.4g}",
+                    f"{row.at_center:.4g}",
+                    f"{row.at_high:.4g}",
+                )
         out_console.print(t)
     for d in r.discovery:
         lim = d.get("limits")

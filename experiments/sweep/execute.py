@@ -53,8 +53,10 @@ def user_stop(exc: BaseException) -> bool:
     """True when ``exc`` is the user stopping the command: a ``KeyboardInterrupt`` or
     :class:`~experiments.interrupts.Terminated` in the main thread (signals reach only the
     main thread; a Dask worker runs tasks in other threads, so there it came from the task)."""
-    return (isinstance(exc, KeyboardInterrupt | Terminated)
-            and threading.current_thread() is threading.main_thread())
+    return (
+        isinstance(exc, KeyboardInterrupt | Terminated)
+        and threading.current_thread() is threading.main_thread()
+    )
 
 
 def _call(fn: Callable[..., Any], *args: Any) -> Any:
@@ -75,10 +77,16 @@ def _outcome(fut: Future) -> Any:
         return exc
 
 
-def execute(backend: Backend, fn: Callable[..., Any], tasks: Iterable[T],
-            args: Callable[[T], tuple], *, window: int | None = None,
-            idle: Callable[[], None] | None = None, poll_s: float = 0.25,
-            ) -> Iterator[tuple[T, Any]]:
+def execute(
+    backend: Backend,
+    fn: Callable[..., Any],
+    tasks: Iterable[T],
+    args: Callable[[T], tuple],
+    *,
+    window: int | None = None,
+    idle: Callable[[], None] | None = None,
+    poll_s: float = 0.25,
+) -> Iterator[tuple[T, Any]]:
     """Run ``fn(*args(task))`` for every task on ``backend``; yield ``(task, outcome)``.
 
     Args:

@@ -19,8 +19,19 @@ from typing import Any
 __all__ = ["git_info", "invocation_record", "now_iso", "package_versions"]
 
 PACKAGES = (
-    "ree-abm", "mesa", "numpy", "scipy", "pandas", "pyarrow", "pydantic", "SALib", "dask",
-    "distributed", "ema-workbench", "typer", "rich",
+    "ree-abm",
+    "mesa",
+    "numpy",
+    "scipy",
+    "pandas",
+    "pyarrow",
+    "pydantic",
+    "SALib",
+    "dask",
+    "distributed",
+    "ema-workbench",
+    "typer",
+    "rich",
 )
 
 

@@ -51,7 +51,6 @@ __all__ = [
 ]
 
 
-
 # ----------------------------------------------------------------------------- worker side
 def failure_fields(exc: BaseException) -> dict[str, Any]:
     """The fields of a failed run's record: ``{"status": "failed", "error_type" (the
@@ -62,8 +61,12 @@ def failure_fields(exc: BaseException) -> dict[str, Any]:
         kind, text = exc.error_type, exc.traceback_text
     else:
         kind, text = type(exc).__name__, "".join(tb.format_exception(exc))
-    return {"status": "failed", "error_type": kind, "error": str(exc)[:2000],
-            "traceback": text[-20000:]}
+    return {
+        "status": "failed",
+        "error_type": kind,
+        "error": str(exc)[:2000],
+        "traceback": text[-20000:],
+    }
 
 
 def _run_one(
@@ -71,9 +74,16 @@ def _run_one(
 ) -> tuple[dict[str, Any], pd.DataFrame | None]:
     run_id, design_row, rep, key, overrides, attempt = item
     rec: dict[str, Any] = {
-        "run_id": run_id, "design_row": int(design_row), "rep": int(rep), "status": "ok",
-        "error_type": None, "error": None, "traceback": None, "host": socket.gethostname(),
-        "pid": os.getpid(), "attempt": int(attempt),
+        "run_id": run_id,
+        "design_row": int(design_row),
+        "rep": int(rep),
+        "status": "ok",
+        "error_type": None,
+        "error": None,
+        "traceback": None,
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+        "attempt": int(attempt),
     }
     ts = None
     t0 = time.perf_counter()
@@ -137,10 +147,16 @@ def run_chunk(task: dict[str, Any]) -> dict[str, Any]:
         for item in task["runs"]:
             run_id, design_row, rep, _key, _ov, attempt = item
             rec = {
-                "run_id": run_id, "design_row": int(design_row), "rep": int(rep),
-                **failure_fields(exc), "wall_s": 0.0,
-                "host": socket.gethostname(), "pid": os.getpid(), "attempt": int(attempt),
-                "finished_at": now_iso(), **{o: float("nan") for o in task["outcomes"]},
+                "run_id": run_id,
+                "design_row": int(design_row),
+                "rep": int(rep),
+                **failure_fields(exc),
+                "wall_s": 0.0,
+                "host": socket.gethostname(),
+                "pid": os.getpid(),
+                "attempt": int(attempt),
+                "finished_at": now_iso(),
+                **{o: float("nan") for o in task["outcomes"]},
             }
             records.append(rec)
         return {"records": records, "timeseries": None}
@@ -149,7 +165,10 @@ def run_chunk(task: dict[str, Any]) -> dict[str, Any]:
         records.append(rec)
         if ts is not None and len(ts):
             frames.append(ts)
-    return {"records": records, "timeseries": pd.concat(frames, ignore_index=True) if frames else None}
+    return {
+        "records": records,
+        "timeseries": pd.concat(frames, ignore_index=True) if frames else None,
+    }
 
 
 # ----------------------------------------------------------------------------- summaries
@@ -245,7 +264,11 @@ def _spec_doc(spec: ExperimentSpec, digest: str, source: str) -> tuple[dict[str,
 
 
 def _open_store(
-    spec_path: str | Path, out: str | Path | None, fresh: bool, stack: ExitStack, command: str,
+    spec_path: str | Path,
+    out: str | Path | None,
+    fresh: bool,
+    stack: ExitStack,
+    command: str,
 ) -> tuple[ExperimentSpec, RunStore, pd.DataFrame, str, bool]:
     """Validate, take the store's lock (held until ``stack`` closes), then create or verify
     the store. Returns (spec, store, design, hash, created).
@@ -310,8 +333,13 @@ def _param_names(design: pd.DataFrame) -> list[str]:
 
 
 # ----------------------------------------------------------------------------- plan
-def plan(spec_path: str | Path, out: str | Path | None = None, *, fresh: bool = False,
-         pilot: bool = False) -> PlanSummary:
+def plan(
+    spec_path: str | Path,
+    out: str | Path | None = None,
+    *,
+    fresh: bool = False,
+    pilot: bool = False,
+) -> PlanSummary:
     """Validate ``spec_path``, compile its design and write it to ``<out>/<name>/``.
 
     Args:
@@ -338,7 +366,9 @@ def plan(spec_path: str | Path, out: str | Path | None = None, *, fresh: bool = 
     if d.method in ("sobol", "saltelli") and d.n and (d.n & (d.n - 1)):
         notes.append(f"design.n={d.n} is not a power of 2; Sobol sequences balance best at 2**m")
     if len(uniq) < len(design):
-        notes.append(f"{len(design) - len(uniq)} runs are identical to others (same id) and run once")
+        notes.append(
+            f"{len(design) - len(uniq)} runs are identical to others (same id) and run once"
+        )
     mean = None
     res = store.read_results(columns=["run_id", "status", "wall_s"])
     if len(res) and (res["status"] == "ok").any():
@@ -351,12 +381,21 @@ def plan(spec_path: str | Path, out: str | Path | None = None, *, fresh: bool = 
         if rec["status"] != "ok":
             notes.append(f"pilot run failed: {rec['error_type']}: {rec['error']}")
     return PlanSummary(
-        store=str(store.root), spec_hash=h, method=d.method,
-        design_rows=int(design["design_row"].nunique()), replicates=spec.replicates,
-        runs=len(design), unique_runs=len(uniq), finished_ok=len(ok & set(uniq)),
-        failed=len(failed & set(uniq)), to_run=to_run,
-        parameters=[p.name for p in spec.parameters], outcomes=list(spec.outcomes),
-        created=created, notes=notes, mean_run_s=mean,
+        store=str(store.root),
+        spec_hash=h,
+        method=d.method,
+        design_rows=int(design["design_row"].nunique()),
+        replicates=spec.replicates,
+        runs=len(design),
+        unique_runs=len(uniq),
+        finished_ok=len(ok & set(uniq)),
+        failed=len(failed & set(uniq)),
+        to_run=to_run,
+        parameters=[p.name for p in spec.parameters],
+        outcomes=list(spec.outcomes),
+        created=created,
+        notes=notes,
+        mean_run_s=mean,
     )
 
 
@@ -370,8 +409,11 @@ def _run_item(spec: ExperimentSpec, row: dict[str, Any], params: list[str], atte
 
 def _task_payload(spec: ExperimentSpec, items: list[tuple]) -> dict[str, Any]:
     return {
-        "model": spec.model, "scenario": spec.scenario, "months": spec.months,
-        "outcomes": list(spec.outcomes), "keep_timeseries": spec.keep_timeseries,
+        "model": spec.model,
+        "scenario": spec.scenario,
+        "months": spec.months,
+        "outcomes": list(spec.outcomes),
+        "keep_timeseries": spec.keep_timeseries,
         "seed_root": spec.seed_root,
         "constants": {k: canonical_value(v) for k, v in spec.constants.items()},
         "runs": items,
@@ -417,8 +459,8 @@ def run(
         SpecError: invalid spec or backend (nothing written).
         SpecChangedError: the store was made by another spec and ``fresh`` is False.
         StoreError: a store file is damaged or the store folder is a file.
-        KeyboardInterrupt, Terminated (SIGTERM, see :mod:`experiments.interrupts`): after writing the
-            finished results and recording the invocation as ``interrupted``.
+        KeyboardInterrupt, Terminated (SIGTERM, see :mod:`experiments.interrupts`): after
+            writing the finished results and recording the invocation as ``interrupted``.
     """
     spec_tmp, *_ = load_spec(spec_path, check_model=False)
     ex = spec_tmp.execution
@@ -426,8 +468,17 @@ def run(
     if workers is not None and workers < 1:
         raise SpecError([("workers", f"must be >= 1, got {workers}")])
     if address is not None and not address.strip():  # "" would start a local cluster instead
-        raise SpecError([("address", ("is empty; give the scheduler's address, e.g. "
-                                      "tcp://host:8786, or leave --address out"))])
+        raise SpecError(
+            [
+                (
+                    "address",
+                    (
+                        "is empty; give the scheduler's address, e.g. "
+                        "tcp://host:8786, or leave --address out"
+                    ),
+                )
+            ]
+        )
     with ExitStack() as stack:  # the store's lock, released on return or error
         spec, store, design, h, _created = _open_store(spec_path, out, fresh, stack, "run")
         ex = spec.execution
@@ -451,22 +502,48 @@ def run(
             msg = (
                 f"nothing left to run: all {planned} runs of '{spec.name}' are finished "
                 f"({n_ok} ok, {n_f} failed)"
-                + ("; use --retry-failed to rerun the failed ones" if n_f and not retry_failed else "")
-                if rem == 0 else f"nothing to run in this call ({rem} remain)"
+                + (
+                    "; use --retry-failed to rerun the failed ones"
+                    if n_f and not retry_failed
+                    else ""
+                )
+                if rem == 0
+                else f"nothing to run in this call ({rem} remain)"
             )
-            return RunSummary(str(store.root), backend, workers or 1, planned, planned - rem, 0, 0, 0,
-                              n_ok, n_f, rem, 0.0, 0.0, rem == 0, message=msg)
+            return RunSummary(
+                str(store.root),
+                backend,
+                workers or 1,
+                planned,
+                planned - rem,
+                0,
+                0,
+                0,
+                n_ok,
+                n_f,
+                rem,
+                0.0,
+                0.0,
+                rem == 0,
+                message=msg,
+            )
 
         schema = store.results_schema(design, params, list(spec.outcomes))
         shard_meta = {"ree.spec_hash": h}
-        param_values = {
-            rid: {p: canonical_value(v) for p, v in zip(params, vals)}
-            for rid, vals in zip(uniq["run_id"], uniq[params].itertuples(index=False, name=None))
-        } if params else {rid: {} for rid in uniq["run_id"]}
+        param_values = (
+            {
+                rid: {p: canonical_value(v) for p, v in zip(params, vals, strict=False)}
+                for rid, vals in zip(
+                    uniq["run_id"], uniq[params].itertuples(index=False, name=None), strict=False
+                )
+            }
+            if params
+            else {rid: {} for rid in uniq["run_id"]}
+        )
 
         cols = ["run_id", "design_row", "rep", *params]
         items = [_run_item(spec, row, params, 1) for row in todo[cols].to_dict("records")]
-        chunks = [items[i:i + chunk_size] for i in range(0, len(items), chunk_size)]
+        chunks = [items[i : i + chunk_size] for i in range(0, len(items), chunk_size)]
         total = len(items)
         t_start = time.perf_counter()
         inv = None
@@ -477,8 +554,9 @@ def run(
         buf: list[dict[str, Any]] = []
         buf_ts: list[pd.DataFrame] = []
         last_flush = [time.monotonic()]
-        bar = RunProgress(total, f"{spec.name} [{backend}]", enabled=progress, console=console,
-                          counts=True)
+        bar = RunProgress(
+            total, f"{spec.name} [{backend}]", enabled=progress, console=console, counts=True
+        )
 
         def flush(timed: bool = False) -> None:
             if timed and time.monotonic() - last_flush[0] < ex.flush_seconds:
@@ -492,7 +570,8 @@ def run(
                         f"cannot write a results shard in {store.results_dir} "
                         f"({exc.strerror or exc}); the {len(buf)} run(s) finished since the "
                         "last shard are lost: fix the folder (space, permissions) and rerun to "
-                        "redo them") from None
+                        "redo them"
+                    ) from None
                 buf.clear()
                 buf_ts.clear()
             last_flush[0] = time.monotonic()
@@ -501,16 +580,31 @@ def run(
         try:
             be = open_backend(backend, workers, address, ex.retries)
             inv = _start_invocation(
-                store, "run", spec_hash=h, backend=backend, workers=be.workers,
-                backend_description=be.description, address=address, planned=planned,
-                todo=total, status="running",
+                store,
+                "run",
+                spec_hash=h,
+                backend=backend,
+                workers=be.workers,
+                backend_description=be.description,
+                address=address,
+                planned=planned,
+                todo=total,
+                status="running",
             )
             commit = (store.read_provenance()["invocations"][inv].get("git") or {}).get("commit")
             shard_meta["ree.git_commit"] = commit or "unknown"
-            for chunk, res in execute(be, run_chunk, chunks, lambda c: (_task_payload(spec, c),),
-                                      idle=lambda: flush(timed=True)):
-                records = (_lost_records(chunk, res, spec, param_values)
-                           if isinstance(res, BaseException) else res["records"])
+            for chunk, res in execute(
+                be,
+                run_chunk,
+                chunks,
+                lambda c: (_task_payload(spec, c),),
+                idle=lambda: flush(timed=True),
+            ):
+                records = (
+                    _lost_records(chunk, res, spec, param_values)
+                    if isinstance(res, BaseException)
+                    else res["records"]
+                )
                 k_ok = k_f = 0
                 for rec in records:
                     rec.update(param_values[rec["run_id"]])
@@ -550,10 +644,16 @@ def run(
             tot_ok, tot_f = len(ok_ids & ids), len(failed_ids & ids)
             if inv is not None:
                 _end_invocation(
-                    store, inv,
+                    store,
+                    inv,
                     status="interrupted" if interrupted else "failed" if error else "completed",
-                    executed=executed, ok=n_ok, failed=n_failed, total_ok=tot_ok,
-                    total_failed=tot_f, wall_s=wall, **({"error": error} if error else {}),
+                    executed=executed,
+                    ok=n_ok,
+                    failed=n_failed,
+                    total_ok=tot_ok,
+                    total_failed=tot_f,
+                    wall_s=wall,
+                    **({"error": error} if error else {}),
                 )
         remaining = planned - tot_ok - tot_f
         msg = (
@@ -561,23 +661,51 @@ def run(
             f"on {backend} x{be.workers if be else workers}; {remaining} remain"
         )
         return RunSummary(
-            str(store.root), backend, be.workers if be else (workers or 1), planned,
-            planned - total, executed, n_ok, n_failed, tot_ok, tot_f, remaining, wall, run_wall,
-            False, interrupted, msg,
+            str(store.root),
+            backend,
+            be.workers if be else (workers or 1),
+            planned,
+            planned - total,
+            executed,
+            n_ok,
+            n_failed,
+            tot_ok,
+            tot_f,
+            remaining,
+            wall,
+            run_wall,
+            False,
+            interrupted,
+            msg,
         )
 
 
-def _lost_records(chunk: list[tuple], exc: BaseException, spec: ExperimentSpec,
-                  param_values: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+def _lost_records(
+    chunk: list[tuple],
+    exc: BaseException,
+    spec: ExperimentSpec,
+    param_values: dict[str, dict[str, Any]],
+) -> list[dict[str, Any]]:
     """Failed records of the runs of a task the backend could not finish (e.g. Dask's
     ``KilledWorker``: the run killed ``retries`` + 1 workers): the error is the backend's."""
     fields = failure_fields(exc)
     fields["error"] = f"the backend could not run it: {fields['error']}"[:2000]
-    return [{"run_id": run_id, "design_row": drow, "rep": rep, **fields,
-             "wall_s": float("nan"), "host": None, "pid": None, "attempt": attempt,
-             "finished_at": now_iso(), **param_values[run_id],
-             **{o: float("nan") for o in spec.outcomes}}
-            for run_id, drow, rep, _key, _ov, attempt in chunk]
+    return [
+        {
+            "run_id": run_id,
+            "design_row": drow,
+            "rep": rep,
+            **fields,
+            "wall_s": float("nan"),
+            "host": None,
+            "pid": None,
+            "attempt": attempt,
+            "finished_at": now_iso(),
+            **param_values[run_id],
+            **{o: float("nan") for o in spec.outcomes},
+        }
+        for run_id, drow, rep, _key, _ov, attempt in chunk
+    ]
 
 
 # ----------------------------------------------------------------------------- status
@@ -601,8 +729,12 @@ def _invocation_state(inv: dict[str, Any]) -> str:
     return "running"
 
 
-def status(spec_path: str | Path | None = None, out: str | Path | None = None, *,
-           store_dir: str | Path | None = None) -> StatusSummary:
+def status(
+    spec_path: str | Path | None = None,
+    out: str | Path | None = None,
+    *,
+    store_dir: str | Path | None = None,
+) -> StatusSummary:
     """Summarise a store (from the spec's name and ``out``, or ``store_dir`` directly).
 
     Raises:
@@ -625,7 +757,9 @@ def status(spec_path: str | Path | None = None, out: str | Path | None = None, *
         raise FileNotFoundError(f"no sweep planned in {store.root}; run `ree sweep plan` first")
     design = store.read_design()
     ids = set(design["run_id"])
-    res = store.read_results(columns=["run_id", "status", "wall_s", "error_type", "error", "finished_at"])
+    res = store.read_results(
+        columns=["run_id", "status", "wall_s", "error_type", "error", "finished_at"]
+    )
     res = res[res["run_id"].isin(ids)]
     ok = int((res["status"] == "ok").sum())
     failed = int((res["status"] != "ok").sum())
@@ -633,15 +767,30 @@ def status(spec_path: str | Path | None = None, out: str | Path | None = None, *
     bad = res[res["status"] != "ok"].sort_values("finished_at", kind="stable")
     failures = bad["error_type"].fillna("?").value_counts().to_dict()
     examples: dict[str, str] = {}  # the first message of each error type
-    for t, e in zip(bad["error_type"].fillna("?"), bad["error"].fillna("")):
+    for t, e in zip(bad["error_type"].fillna("?"), bad["error"].fillna(""), strict=False):
         examples.setdefault(str(t), str(e))
     prov = store.read_provenance()
     invs = prov.get("invocations", [])
-    commits = sorted({str((i.get("git") if isinstance(i.get("git"), dict) else {}).get("commit")
-                          or "unknown") for i in invs if i.get("command") == "run"})
+    commits = sorted(
+        {
+            str((i.get("git") if isinstance(i.get("git"), dict) else {}).get("commit") or "unknown")
+            for i in invs
+            if i.get("command") == "run"
+        }
+    )
     return StatusSummary(
-        str(store.root), store.stored_hash(), matches, len(ids), ok, failed,
-        len(ids) - ok - failed, mean, {str(k): int(v) for k, v in failures.items()},
-        len(invs), invs[-1] if invs else None, commits,
-        _invocation_state(invs[-1]) if invs else None, examples,
+        str(store.root),
+        store.stored_hash(),
+        matches,
+        len(ids),
+        ok,
+        failed,
+        len(ids) - ok - failed,
+        mean,
+        {str(k): int(v) for k, v in failures.items()},
+        len(invs),
+        invs[-1] if invs else None,
+        commits,
+        _invocation_state(invs[-1]) if invs else None,
+        examples,
     )

@@ -93,8 +93,19 @@ REMOVED_BACKENDS = ("process", "ray")
 DESIGN_METHODS = ("factorial", "oat", "lhs", "sobol", "halton", "saltelli", "morris", "fast")
 RESERVED_COLUMNS = frozenset(
     {
-        "run_id", "design_row", "rep", "seed_int", "status", "error_type", "error",
-        "traceback", "wall_s", "host", "pid", "finished_at", "attempt",
+        "run_id",
+        "design_row",
+        "rep",
+        "seed_int",
+        "status",
+        "error_type",
+        "error",
+        "traceback",
+        "wall_s",
+        "host",
+        "pid",
+        "finished_at",
+        "attempt",
     }
 )
 
@@ -191,9 +202,7 @@ class Parameter(BaseModel):
                     isinstance(v, float) and not float(v).is_integer() for v in self.levels
                 ):
                     raise ValueError(f"integer parameter levels must be whole, got {self.levels}")
-            elif (self.low is None) != (self.high is None) or (
-                t is not None and self.low is None
-            ):
+            elif (self.low is None) != (self.high is None) or (t is not None and self.low is None):
                 missing = "low" if self.low is None else "high"
                 raise ValueError(f"{missing} is missing: give low and high, or levels = [...]")
         for bound in ("low", "high"):
@@ -385,8 +394,10 @@ class ExperimentSpec(BaseModel):
                 if isinstance(val, dict):
                     walk(key, val)
                 elif key in flat:
-                    raise ValueError(f"{key!r} is given twice (once as a dotted key, once as "
-                                     "a table); give it once")
+                    raise ValueError(
+                        f"{key!r} is given twice (once as a dotted key, once as "
+                        "a table); give it once"
+                    )
                 else:
                     flat[key] = val
 
@@ -400,7 +411,9 @@ class ExperimentSpec(BaseModel):
             for i, p in enumerate(getattr(self, group)):
                 where = f"{group}[{i}]"
                 if p.name in seen:
-                    raise ValueError(f"{where}.name: {p.name!r} is already declared in {seen[p.name]}")
+                    raise ValueError(
+                        f"{where}.name: {p.name!r} is already declared in {seen[p.name]}"
+                    )
                 seen[p.name] = where
         for k in self.constants:
             if k in seen:
@@ -443,12 +456,16 @@ class ExperimentSpec(BaseModel):
 
     def spec_hash(self, scenario_digest: str | None = None) -> str:
         """sha256 hex of the canonical JSON of :meth:`hashed_dict`."""
-        return hashlib.sha256(canonical_json(self.hashed_dict(scenario_digest)).encode()).hexdigest()
+        return hashlib.sha256(
+            canonical_json(self.hashed_dict(scenario_digest)).encode()
+        ).hexdigest()
 
 
 def canonical_json(obj: Any) -> str:
     """Deterministic JSON: sorted keys, compact separators, shortest float repr."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return json.dumps(
+        obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    )
 
 
 def _loc_to_field(loc: tuple) -> str:
@@ -457,7 +474,10 @@ def _loc_to_field(loc: tuple) -> str:
         if isinstance(part, int):
             out += f"[{part}]"
         elif str(part).startswith(("function-", "literal[", "union[")) or part in (
-            "str", "int", "float", "bool",
+            "str",
+            "int",
+            "float",
+            "bool",
         ):
             continue
         else:
@@ -489,7 +509,9 @@ def _format_validation_error(exc: ValidationError, data: Any) -> list[tuple[str,
     for err in exc.errors():
         loc = tuple(err.get("loc", ()))
         # unions of strict scalars repeat the same complaint per member: keep the first
-        key = tuple(p for p in loc if not (isinstance(p, str) and p in ("str", "int", "float", "bool")))
+        key = tuple(
+            p for p in loc if not (isinstance(p, str) and p in ("str", "int", "float", "bool"))
+        )
         key = tuple(p for p in key if not str(p).startswith(("function-", "literal[", "union[")))
         if key in seen:
             continue
@@ -535,8 +557,10 @@ def backend_problem(backend: str) -> str | None:
     if backend in BACKENDS:
         return None
     if backend in REMOVED_BACKENDS:
-        return (f"backend {backend!r} was removed; use 'dask' (a local cluster, or a running "
-                "scheduler with --address) or 'sequential'")
+        return (
+            f"backend {backend!r} was removed; use 'dask' (a local cluster, or a running "
+            "scheduler with --address) or 'sequential'"
+        )
     return f"unknown backend {backend!r}; allowed: {', '.join(BACKENDS)}"
 
 
@@ -563,8 +587,11 @@ def _unknown_field(loc: tuple) -> str:
         if fld is None:
             continue
         ann = fld.annotation
-        inner = [a for a in (ann, *typing.get_args(ann))
-                 if isinstance(a, type) and issubclass(a, BaseModel)]
+        inner = [
+            a
+            for a in (ann, *typing.get_args(ann))
+            if isinstance(a, type) and issubclass(a, BaseModel)
+        ]
         if not inner:
             return f"unknown field {loc[-1]!r}"
         cls = inner[0]
@@ -591,21 +618,38 @@ def _complete_parameter(p: Parameter, info: dict, where: str) -> list[tuple[str,
         )
         if not ok:
             problems.append(
-                (f"{where}.type", f"({p.name!r}) spec says {p.type!r} but the model's type is {mtype!r}")
+                (
+                    f"{where}.type",
+                    f"({p.name!r}) spec says {p.type!r} but the model's type is {mtype!r}",
+                )
             )
             return problems
     if p.levels is not None and (p.type in _NUMERIC or mtype in _NUMERIC):
         bad = [v for v in p.levels if _level_kind(v) != "number"]
         if bad:
             got = f"the string {bad[0]!r}" if isinstance(bad[0], str) else str(bad[0]).lower()
-            problems.append((f"{where}.levels", (f"({p.name!r}) is a number but levels has {got}; "
-                                                 "write the number without quotes, e.g. levels = [0.0, 0.5]")))
+            problems.append(
+                (
+                    f"{where}.levels",
+                    (
+                        f"({p.name!r}) is a number but levels has {got}; "
+                        "write the number without quotes, e.g. levels = [0.0, 0.5]"
+                    ),
+                )
+            )
             return problems
     if p.type == "bool" and p.levels is not None:
         bad = [v for v in p.levels if not isinstance(v, bool)]
         if bad:  # levels = [0, 1] would be read as false/true
-            problems.append((f"{where}.levels", (f"({p.name!r}) is true/false but levels has "
-                                                 f"{bad[0]!r}; write levels = [false, true]")))
+            problems.append(
+                (
+                    f"{where}.levels",
+                    (
+                        f"({p.name!r}) is true/false but levels has "
+                        f"{bad[0]!r}; write levels = [false, true]"
+                    ),
+                )
+            )
             return problems
     if p.type == "bool" and p.levels is None:
         p.levels = [False, True]
@@ -613,7 +657,9 @@ def _complete_parameter(p: Parameter, info: dict, where: str) -> list[tuple[str,
         if info.get("levels"):
             p.levels = list(info["levels"])
         else:
-            problems.append((f"{where}.levels", f"({p.name!r}) a categorical parameter needs levels"))
+            problems.append(
+                (f"{where}.levels", f"({p.name!r}) a categorical parameter needs levels")
+            )
     if p.type in _NUMERIC and p.levels is None and (p.low is None or p.high is None):
         lo, hi = info.get("low"), info.get("high")
         if lo is None or hi is None:
@@ -621,14 +667,18 @@ def _complete_parameter(p: Parameter, info: dict, where: str) -> list[tuple[str,
                 (f"{where}.low", f"({p.name!r}) low/high are missing and the model gives no range")
             )
         elif lo >= hi:
-            problems.append((f"{where}.low", f"({p.name!r}) the model's range [{lo}, {hi}] is empty"))
+            problems.append(
+                (f"{where}.low", f"({p.name!r}) the model's range [{lo}, {hi}] is empty")
+            )
         else:
             p.low, p.high = lo, hi
     if p.type == "integer":
         for b in ("low", "high"):
             v = getattr(p, b)
             if v is not None and not float(v).is_integer():
-                problems.append((f"{where}.{b}", f"({p.name!r}) integer bound must be whole, got {v}"))
+                problems.append(
+                    (f"{where}.{b}", f"({p.name!r}) integer bound must be whole, got {v}")
+                )
     return problems
 
 
@@ -636,8 +686,11 @@ def _value_kind_problem(mtype: str | None, v: Any) -> str | None:
     """Why ``v`` cannot be a value of a model parameter of type ``mtype`` without a
     conversion (the rules of ``_STRICT``), or None."""
     if mtype == "bool" and not isinstance(v, bool):
-        return (f"got the string {v!r}; write true or false without quotes" if isinstance(v, str)
-                else f"got {v!r}; write true or false")
+        return (
+            f"got the string {v!r}; write true or false without quotes"
+            if isinstance(v, str)
+            else f"got {v!r}; write true or false"
+        )
     if mtype in _NUMERIC:
         if isinstance(v, str):
             return f"got the string {v!r}; write the number without quotes"
@@ -655,8 +708,9 @@ def _model_message(exc: BaseException) -> str:
     return msg.rsplit("Value error, ", 1)[-1]
 
 
-def _levers_after_run(spec: ExperimentSpec, handle: Any, base: Any,
-                      months: int | None) -> list[tuple[str, str]]:
+def _levers_after_run(
+    spec: ExperimentSpec, handle: Any, base: Any, months: int | None
+) -> list[tuple[str, str]]:
     """``months`` runs that end before ``levers.start`` while the constants or a varied
     parameter set a lever acting only from that month: refused, as ``ree run --months``
     refuses them (:func:`experiments.inputs.levers_never_apply`), since every run would
@@ -665,14 +719,18 @@ def _levers_after_run(spec: ExperimentSpec, handle: Any, base: Any,
 
     if not hasattr(base, "gated_levers"):
         return []
-    hint = ("set months to at least {need} or use a scenario whose [levers] start is "
-            "earlier")
+    hint = "set months to at least {need} or use a scenario whose [levers] start is earlier"
     found = levers_never_apply(base, months)
     if found is not None:
         need, gated = found
-        return [("months", f"{months} months from {base.start} end before levers.start "
-                 f"{base.levers.start}, so the constants' levers ({', '.join(gated)}) would "
-                 "never apply; " + hint.format(need=need))]
+        return [
+            (
+                "months",
+                f"{months} months from {base.start} end before levers.start "
+                f"{base.levers.start}, so the constants' levers ({', '.join(gated)}) would "
+                "never apply; " + hint.format(need=need),
+            )
+        ]
     for group in ("uncertainties", "levers"):
         for i, p in enumerate(getattr(spec, group)):
             if not p.name.startswith("levers."):
@@ -681,15 +739,19 @@ def _levers_after_run(spec: ExperimentSpec, handle: Any, base: Any,
             if value is None:
                 continue
             try:
-                found = levers_never_apply(handle.check_overrides(base, {p.name: value}),
-                                           months)
+                found = levers_never_apply(handle.check_overrides(base, {p.name: value}), months)
             except (ValueError, TypeError, KeyError):  # a bad value: reported above
                 continue
             if found is not None:
-                return [(f"{group}[{i}].name", f"({p.name!r}) {months} months from "
-                         f"{base.start} end before levers.start {base.levers.start}, so "
-                         "this lever would never apply and every run would show it without "
-                         "effect; " + hint.format(need=found[0]))]
+                return [
+                    (
+                        f"{group}[{i}].name",
+                        f"({p.name!r}) {months} months from "
+                        f"{base.start} end before levers.start {base.levers.start}, so "
+                        "this lever would never apply and every run would show it without "
+                        "effect; " + hint.format(need=found[0]),
+                    )
+                ]
     return []
 
 
@@ -713,8 +775,11 @@ def _check_runs(spec: ExperimentSpec, handle: Any) -> list[tuple[str, str]]:
         return [("constants", _model_message(exc))]
     for group in ("uncertainties", "levers"):
         for i, p in enumerate(getattr(spec, group)):
-            values = ([(f"levels[{j}]", v) for j, v in enumerate(p.levels)] if p.levels is not None
-                      else [("low", p.low), ("high", p.high)])
+            values = (
+                [(f"levels[{j}]", v) for j, v in enumerate(p.levels)]
+                if p.levels is not None
+                else [("low", p.low), ("high", p.high)]
+            )
             for fld, v in values:
                 if v is None:
                     continue
@@ -750,18 +815,28 @@ def _complete_centers(spec: ExperimentSpec, base: Any, space: dict) -> list[tupl
                 if obj is None:
                     obj = (space.get(p.name) or {}).get("default")
                 if obj is None or isinstance(obj, (tuple, list, dict)):
-                    problems.append((where, f"({p.name!r}) the base scenario gives no single "
-                                            "value; set center = <value> for the oat design"))
+                    problems.append(
+                        (
+                            where,
+                            f"({p.name!r}) the base scenario gives no single "
+                            "value; set center = <value> for the oat design",
+                        )
+                    )
                     continue
                 p.center = obj
             if p.levels is not None:
                 if p.center not in p.levels:
-                    problems.append((where, f"({p.name!r}) {p.center!r} is not one of the "
-                                            f"levels {p.levels}"))
-            elif (isinstance(p.center, bool) or not isinstance(p.center, (int, float))
-                  or not (p.low <= p.center <= p.high)):  # type: ignore[operator]
-                problems.append((where, f"({p.name!r}) {p.center!r} is outside "
-                                        f"[{p.low}, {p.high}]"))
+                    problems.append(
+                        (where, f"({p.name!r}) {p.center!r} is not one of the levels {p.levels}")
+                    )
+            elif (
+                isinstance(p.center, bool)
+                or not isinstance(p.center, (int, float))
+                or not (p.low <= p.center <= p.high)
+            ):  # type: ignore[operator]
+                problems.append(
+                    (where, f"({p.name!r}) {p.center!r} is outside [{p.low}, {p.high}]")
+                )
     return problems
 
 
@@ -791,9 +866,7 @@ def check_against_model(spec: ExperimentSpec, handle: Any, source: str | None = 
             for i, p in enumerate(getattr(spec, group)):
                 where = f"{group}[{i}]"
                 if p.name not in space:
-                    problems.append(
-                        (f"{where}.name", _suggest(p.name, allowed, see=see))
-                    )
+                    problems.append((f"{where}.name", _suggest(p.name, allowed, see=see)))
                     continue
                 info = space[p.name] or {}
                 problems += _complete_parameter(p, info, where)
@@ -808,18 +881,27 @@ def check_against_model(spec: ExperimentSpec, handle: Any, source: str | None = 
                 for fld, v in vals:
                     if lo is not None and v < lo:
                         problems.append(
-                            (f"{where}.{fld}", f"({p.name!r}) {v} is below the model's lower limit {lo}")
+                            (
+                                f"{where}.{fld}",
+                                f"({p.name!r}) {v} is below the model's lower limit {lo}",
+                            )
                         )
                     if hi is not None and v > hi:
                         problems.append(
-                            (f"{where}.{fld}", f"({p.name!r}) {v} is above the model's upper limit {hi}")
+                            (
+                                f"{where}.{fld}",
+                                f"({p.name!r}) {v} is above the model's upper limit {hi}",
+                            )
                         )
                 mlevels = info.get("levels")
                 if mlevels and p.levels is not None and p.kind in ("categorical", "bool"):
                     bad = [v for v in p.levels if v not in mlevels]
                     if bad:
                         problems.append(
-                            (f"{where}.levels", f"({p.name!r}) {bad} not among allowed levels {mlevels}")
+                            (
+                                f"{where}.levels",
+                                f"({p.name!r}) {bad} not among allowed levels {mlevels}",
+                            )
                         )
         for k, v in spec.constants.items():
             if k not in space:
@@ -896,4 +978,3 @@ def load_spec(path: str | Path, *, check_model: bool = True):
     digest = check_against_model(spec, handle, str(path))
     check_plan_size(spec, source=str(path))  # parameters completed from the model
     return spec, handle, digest
-
