@@ -318,6 +318,11 @@ def _tornado_chart(oat: pd.DataFrame, outcome: str, path: Path, top: int = 20) -
     ax.set_yticks(y, [n.split(".", 1)[-1] for n in d["parameter"]], fontsize=7)
     unit = d["unit"].iloc[0] if len(d) else ""
     ax.set_xlabel(_with_unit(outcome, unit))
+    vals = np.concatenate([d["at_low"].to_numpy(float), d["at_high"].to_numpy(float), [c]])
+    vals = vals[np.isfinite(vals)]
+    if len(vals) and vals.min() > 0 and vals.max() / vals.min() > 20:
+        ax.set_xscale("log")  # one outlier would flatten a linear axis
+        ax.set_xlabel(_with_unit(outcome, unit) + ", log scale")
     ax.set_title(f"One at a time over the documented ranges: {outcome}", fontsize=9)
     ax.legend(fontsize=7)
     fig.tight_layout()
