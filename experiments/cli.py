@@ -276,9 +276,16 @@ def run(
         "named as in abm/data; the others stay the shipped "
         "ones); sets REE_DATA_DIR",
     ),
+    workers: int = typer.Option(
+        None,
+        "--workers",
+        min=1,
+        help="--seeds: seeds run at once on a local Dask cluster (default: CPUs; 1 runs "
+        "them one after the other in this process)",
+    ),
 ):
     """Run one scenario (default controls-2025, 2024-01 to 2035-12) and write its outputs;
-    --set changes one value, --seeds runs several seeds."""
+    --set changes one value, --seeds runs several seeds in parallel."""
     from abm.scenario import ScenarioError
     from experiments.runs import OutputError, accounts_lines, run_to_folder
 
@@ -302,7 +309,7 @@ def run(
         with sigterm_raises():
             warn_inert_levers(scenario, overrides)
             if seed_list is not None:
-                _run_seeds(scenario, seed_list, overrides, months, out, charts)
+                _run_seeds(scenario, seed_list, overrides, months, out, charts, workers)
                 return
             model, summ = run_to_folder(
                 scenario, out, seed=seed, months=months, overrides=overrides, make_charts=charts
@@ -313,7 +320,7 @@ def run(
         _stopped("interrupted (Ctrl-C)", 130)
     except ScenarioError as exc:
         fail(str(exc), what="invalid scenario")
-    except (OutputError, ValueError) as exc:
+    except (OutputError, ValueError, RuntimeError) as exc:
         fail(str(exc))
     tab = Table(
         title=f"{model.spec.name}, seed {seed}, {model.steps} months "
@@ -368,15 +375,29 @@ def run(
 
 
 def _run_seeds(
-    scenario: str, seeds: list[int], overrides: dict, months: int | None, out: Path, charts: bool
+    scenario: str,
+    seeds: list[int],
+    overrides: dict,
+    months: int | None,
+    out: Path,
+    charts: bool,
+    workers: int | None = None,
 ) -> None:
-    """``ree run --seeds``: one run per seed into ``out/seed-N``, one after the other, under
-    one progress bar (months of all runs); then one summary line per seed. The scenario,
-    ``--set``, ``--months`` and every output folder are checked before the first run."""
+    """``ree run --seeds``: one run per seed into ``out/seed-N``, in parallel on a local Dask
+    cluster (``workers`` processes, default the CPUs; 1: one after the other in this
+    process), under one progress bar (months of all runs); then one summary line per seed
+    and ``out/ensemble.parquet``, the median and 5-95% band over seeds of every series
+    (:func:`experiments.runs.ensemble_table`). The scenario, ``--set``, ``--months`` and
+    every output folder are checked before the first run."""
     from abm.data import check_tables
     from abm.model import check_months
     from experiments.inputs import scenario_with_overrides
-    from experiments.runs import OutputError, check_output_folder, run_to_folder
+    from experiments.runs import (
+        OutputError,
+        check_output_folder,
+        ensemble_table,
+        run_to_folder,
+    )
 
     sc = scenario_with_overrides(scenario, overrides)
     n = check_months(sc, months, minimum=1, name="--months")
@@ -392,7 +413,7 @@ def _run_seeds(
         # single run), and so are seed-N folders of an earlier, larger ensemble, which
         # would otherwise sit beside the new runs as if they belonged to them
         names = sorted(q.name for q in out.iterdir())
-        strange = [n for n in names if not re.fullmatch(r"seed-\d+", n)]
+        strange = [n for n in names if not re.fullmatch(r"seed-\d+", n) and n != "ensemble.parquet"]
         if strange:
             raise OutputError(
                 f"--out {out} exists and is not an earlier output of ree run "
@@ -400,7 +421,8 @@ def _run_seeds(
                 f"{' and more' if len(strange) > 8 else ''}); choose a new "
                 "folder or move those files"
             )
-        stale = [n for n in names if n not in {f.name for f in folders.values()}]
+        ours = {f.name for f in folders.values()} | {"ensemble.parquet"}
+        stale = [n for n in names if n not in ours]
         if stale:
             raise OutputError(
                 f"--out {out} holds {', '.join(stale[:8])} of an earlier "
@@ -419,37 +441,75 @@ def _run_seeds(
         "folder",
     ):
         tab.add_column(c, justify="left" if c == "folder" else "right")
+    summaries = {}
+    procs = min(workers or os.cpu_count() or 1, len(seeds))
     with RunProgress(n * len(seeds), sc.name) as bar:
-        for i, s in enumerate(seeds):
-            bar.advance(0, label=f"{sc.name} seed {s} ({i + 1}/{len(seeds)})")
-            _model, summ = run_to_folder(
-                scenario,
-                folders[s],
-                seed=s,
-                months=months,
-                overrides=overrides,
-                progress=False,
-                make_charts=charts,
-                on_step=lambda _m: bar.advance(1),
-            )
-            peaks = [
-                summ.get(k, {}).get("peak", float("nan"))
-                for k in ("NdPr price China (USD/kg)", "NdPr price outside China (USD/kg)")
-            ]
-            lo = summ["lost_output_usd"]
-            tab.add_row(
-                str(s),
-                f"{peaks[0]:,.1f}",
-                f"{peaks[1]:,.1f}",
-                f"{lo['oem'] / 1e9:,.2f}",
-                f"{lo['defense'] / 1e9:,.2f}",
-                str(folders[s]),
-            )
+        if procs <= 1:
+            for i, s in enumerate(seeds):
+                bar.advance(0, label=f"{sc.name} seed {s} ({i + 1}/{len(seeds)})")
+                _model, summaries[s] = run_to_folder(
+                    scenario,
+                    folders[s],
+                    seed=s,
+                    months=months,
+                    overrides=overrides,
+                    progress=False,
+                    make_charts=charts,
+                    on_step=lambda _m: bar.advance(1),
+                )
+        else:
+            summaries = _seeds_on_dask(scenario, folders, months, n, overrides, charts, procs, bar)
+    for s in seeds:
+        summ = summaries[s]
+        peaks = [
+            summ.get(k, {}).get("peak", float("nan"))
+            for k in ("NdPr price China (USD/kg)", "NdPr price outside China (USD/kg)")
+        ]
+        lo = summ["lost_output_usd"]
+        tab.add_row(
+            str(s),
+            f"{peaks[0]:,.1f}",
+            f"{peaks[1]:,.1f}",
+            f"{lo['oem'] / 1e9:,.2f}",
+            f"{lo['defense'] / 1e9:,.2f}",
+            str(folders[s]),
+        )
+    ens = ensemble_table(folders)
+    ens.to_parquet(out / "ensemble.parquet", index=False)
     console.print(tab)
     console.print(
         f"Wrote {len(seeds)} runs under {out}/ (seed-N/timeseries.parquet, "
-        f"manifest.json, events.csv, summary.json{', charts' if charts else ''})"
+        f"manifest.json, events.csv, summary.json{', charts' if charts else ''}) and "
+        f"{out}/ensemble.parquet (median and 5-95% band over the seeds of every series)"
     )
+
+
+def _seeds_on_dask(scenario, folders, months, n, overrides, charts, procs, bar) -> dict:
+    """Run the seeds of ``ree run --seeds`` on a local Dask cluster of ``procs`` worker
+    processes (:func:`experiments.sweep.execute.execute`); the bar advances by a run's ``n``
+    months as it finishes. Raises ``RuntimeError`` naming the first seed that failed."""
+    from abm.data import DATA_ENV
+    from experiments.runs import seed_task
+    from experiments.sweep.backends import open_backend
+    from experiments.sweep.execute import execute
+
+    data_dir = os.environ.get(DATA_ENV) or None
+    out: dict = {}
+    be = open_backend("dask", procs)
+    try:
+        for s, res in execute(
+            be,
+            seed_task,
+            list(folders),
+            lambda s: (scenario, str(folders[s]), s, months, overrides, charts, data_dir),
+        ):
+            if isinstance(res, BaseException):
+                raise RuntimeError(f"seed {s} failed: {type(res).__name__}: {res}")
+            out[s] = res
+            bar.advance(n, label=f"seed {s} done ({len(out)}/{len(folders)})")
+    finally:
+        be.close()
+    return out
 
 
 def _number(v: float) -> str:

@@ -16,6 +16,7 @@ import time
 from importlib import metadata
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from abm.accounts import ACCOUNT_METRICS, FOCUS_REGIONS
@@ -714,3 +715,65 @@ def run_to_folder(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return model, summ
+
+
+def seed_task(
+    scenario: str,
+    folder: str,
+    seed: int,
+    months: int | None,
+    overrides: dict,
+    make_charts: bool,
+    data_dir: str | None,
+) -> dict:
+    """One seed of ``ree run --seeds`` on a worker: :func:`run_to_folder` into ``folder``
+    (``data_dir``: the ``REE_DATA_DIR`` folder the driver uses, set here so a worker process
+    reads the same tables). Returns the run's summary (:func:`summary`)."""
+    from abm.data import DATA_ENV
+
+    if data_dir:
+        os.environ[DATA_ENV] = data_dir
+    _model, summ = run_to_folder(
+        scenario,
+        Path(folder),
+        seed=seed,
+        months=months,
+        overrides=overrides,
+        progress=False,
+        make_charts=make_charts,
+    )
+    return summ
+
+
+ENSEMBLE_KEYS = ["date", "step", "metric", "good", "region", "partner", "unit"]
+
+
+def ensemble_table(folders: dict[int, Path]) -> pd.DataFrame:
+    """Median and 5-95% band over seeds of every recorded series (``ree run --seeds``).
+
+    Args:
+        folders: seed -> run folder holding ``timeseries.parquet``.
+
+    Returns:
+        One row per series and month (``date``, ``step``, ``metric``, ``good``, ``region``,
+        ``partner``, ``unit``) with ``median``, ``p05``, ``p95`` (the series' unit; numpy's
+        linear interpolation between order statistics) over the seeds that recorded it that
+        month, their count ``seeds``, and ``n_seeds`` (all seeds). A month without flow is
+        not recorded: where ``seeds`` < ``n_seeds`` for a flow, the other seeds had none.
+    """
+    frames = []
+    for s, folder in sorted(folders.items()):
+        ts = pd.read_parquet(Path(folder) / "timeseries.parquet")
+        frames.append(ts.assign(seed=s))
+    allts = pd.concat(frames, ignore_index=True)
+    for c in ("metric", "good", "region", "partner", "unit"):
+        allts[c] = allts[c].astype(object).fillna("")
+    wide = allts.set_index([*ENSEMBLE_KEYS, "seed"])["value"].unstack("seed")
+    vals = wide.to_numpy(dtype=float)
+    out = wide.index.to_frame(index=False)
+    out["median"] = np.nanmedian(vals, axis=1)
+    out["p05"] = np.nanquantile(vals, 0.05, axis=1)
+    out["p95"] = np.nanquantile(vals, 0.95, axis=1)
+    out["seeds"] = np.isfinite(vals).sum(axis=1).astype("int64")
+    out["n_seeds"] = len(folders)
+    return out.sort_values(ENSEMBLE_KEYS, kind="stable").reset_index(drop=True)

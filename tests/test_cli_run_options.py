@@ -238,7 +238,7 @@ def test_run_seeds_writes_one_folder_per_seed(tmp_path):
         ],
     )
     assert res.exit_code == 0, res.output
-    assert sorted(p.name for p in out.iterdir()) == ["seed-0", "seed-3"]
+    assert sorted(p.name for p in out.iterdir()) == ["ensemble.parquet", "seed-0", "seed-3"]
     mans = [json.loads((out / f"seed-{s}" / "manifest.json").read_text()) for s in (0, 3)]
     assert [m["seed"] for m in mans] == [0, 3]
     assert {m["scenario_source"] for m in mans} == {"shipped"}
@@ -288,13 +288,36 @@ def test_run_seeds_refuses_a_folder_of_yours_and_stale_seed_folders(tmp_path):
 
     ens = tmp_path / "ens"
     res = runner.invoke(
-        app, ["run", "--seeds", "0-2", "--months", "1", "--no-charts", "--out", str(ens)]
+        app,
+        [
+            "run",
+            "--seeds",
+            "0-2",
+            "--months",
+            "1",
+            "--no-charts",
+            "--workers",
+            "1",
+            "--out",
+            str(ens),
+        ],
     )
     assert res.exit_code == 0, res.output
     before = (ens / "seed-2" / "manifest.json").read_text()
     res = runner.invoke(
         app,
-        ["run", "--seeds", "0-1", "--months", "1", "--no-charts", "--out", str(ens)],
+        [
+            "run",
+            "--seeds",
+            "0-1",
+            "--months",
+            "1",
+            "--no-charts",
+            "--workers",
+            "1",
+            "--out",
+            str(ens),
+        ],
         env={"COLUMNS": "60"},
     )
     assert res.exit_code == 2, res.output
@@ -303,10 +326,27 @@ def test_run_seeds_refuses_a_folder_of_yours_and_stale_seed_folders(tmp_path):
     assert (ens / "seed-2" / "manifest.json").read_text() == before
     # the same seeds again replace the earlier ensemble, as for a single run
     res = runner.invoke(
-        app, ["run", "--seeds", "0-2", "--months", "1", "--no-charts", "--out", str(ens)]
+        app,
+        [
+            "run",
+            "--seeds",
+            "0-2",
+            "--months",
+            "1",
+            "--no-charts",
+            "--workers",
+            "1",
+            "--out",
+            str(ens),
+        ],
     )
     assert res.exit_code == 0, res.output
-    assert sorted(p.name for p in ens.iterdir()) == ["seed-0", "seed-1", "seed-2"]
+    assert sorted(p.name for p in ens.iterdir()) == [
+        "ensemble.parquet",
+        "seed-0",
+        "seed-1",
+        "seed-2",
+    ]
 
 
 def test_a_lever_that_starts_after_the_last_month_is_refused(tmp_path):

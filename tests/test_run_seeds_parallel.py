@@ -1,0 +1,72 @@
+"""`ree run --seeds` (issue 14): the seeds run in parallel on a local Dask cluster, give the
+same runs as one after the other, and an ensemble table holds the median and 5-95% band."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from experiments.cli import app
+from experiments.runs import ensemble_table
+
+
+def _ts(folder, values):
+    folder.mkdir(parents=True)
+    rows = [
+        {
+            "date": pd.Timestamp("2024-01-01"),
+            "step": 0,
+            "metric": "price",
+            "good": "ox_Nd",
+            "region": "CN",
+            "partner": "",
+            "value": v,
+            "unit": "USD/kg",
+        }
+        for v in values
+    ]
+    cols = ["date", "step", "metric", "good", "region", "partner", "value", "unit"]
+    pd.DataFrame(rows, columns=cols).to_parquet(folder / "timeseries.parquet")
+
+
+def test_ensemble_median_and_band_by_hand(tmp_path):
+    # three seeds at 1, 2 and 10 USD/kg: median 2; numpy's linear quantiles: the 5th
+    # percentile at position 0.1 -> 1 + 0.1 x (2 - 1) = 1.1, the 95th at 1.9 -> 2 + 0.9 x 8 = 9.2
+    folders = {s: tmp_path / f"seed-{s}" for s in range(3)}
+    for s, v in zip(range(3), (1.0, 2.0, 10.0), strict=True):
+        _ts(folders[s], [v])
+    e = ensemble_table(folders)
+    assert len(e) == 1
+    row = e.iloc[0]
+    assert (row["median"], row["p05"], row["p95"]) == pytest.approx((2.0, 1.1, 9.2))
+    assert (row["seeds"], row["n_seeds"], row["unit"]) == (3, 3, "USD/kg")
+
+
+def test_a_series_missing_in_one_seed_counts_the_seeds_that_have_it(tmp_path):
+    folders = {0: tmp_path / "seed-0", 1: tmp_path / "seed-1"}
+    _ts(folders[0], [4.0])
+    _ts(folders[1], [])
+    e = ensemble_table(folders)
+    assert e["median"].tolist() == [4.0] and e["seeds"].tolist() == [1]
+
+
+@pytest.mark.timeout(600)
+def test_parallel_seeds_equal_sequential_seeds(tmp_path):
+    runner = CliRunner()
+    args = ["run", "controls-2025", "--seeds", "0-1", "--months", "3", "--no-charts"]
+    par, seq = tmp_path / "par", tmp_path / "seq"
+    r = runner.invoke(app, [*args, "--workers", "2", "--out", str(par)])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(app, [*args, "--workers", "1", "--out", str(seq)])
+    assert r.exit_code == 0, r.output
+    for s in (0, 1):
+        a = pd.read_parquet(par / f"seed-{s}" / "timeseries.parquet")
+        b = pd.read_parquet(seq / f"seed-{s}" / "timeseries.parquet")
+        pd.testing.assert_frame_equal(a, b)
+    ea, eb = (pd.read_parquet(p / "ensemble.parquet") for p in (par, seq))
+    pd.testing.assert_frame_equal(ea, eb)
+    assert set(ea["n_seeds"]) == {2} and (ea["p05"] <= ea["median"]).all()
+    # the same ensemble folder can be run again (ensemble.parquet is ours, not the user's)
+    r = runner.invoke(app, [*args, "--workers", "1", "--out", str(seq)])
+    assert r.exit_code == 0, r.output
