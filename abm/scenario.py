@@ -11,7 +11,7 @@ twice for one actor, partner, good and date, and measures that would change noth
 :class:`ScenarioError` naming the field and the allowed values (one line per problem). Files
 are UTF-8 with or without a byte-order mark; dates are ``"YYYY-MM"`` or ``"YYYY-MM-DD"``
 (unquoted TOML dates are read too). Shipped scenarios live in
-``experiments/scenarios/*.toml`` and are found by name.
+``abm/scenarios/*.toml`` and are found by name.
 """
 
 from __future__ import annotations
@@ -1114,8 +1114,9 @@ _UNQUOTED_MONTH = re.compile(r"^\s*([A-Za-z_][\w.-]*)\s*=\s*(\d{4}-\d{2})\s*(#.*
 
 
 def scenario_dir() -> Path:
-    """Folder of the shipped scenarios (``experiments/scenarios``)."""
-    return Path(str(resources.files("experiments") / "scenarios"))
+    """Folder of the shipped scenarios (``abm/scenarios``: loading one imports only the
+    model package)."""
+    return Path(str(resources.files("abm") / "scenarios"))
 
 
 def shipped_scenarios() -> list[str]:

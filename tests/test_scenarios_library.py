@@ -1,4 +1,4 @@
-"""The scenario library (experiments/scenarios/*.toml): contents, sources, round-trips, the
+"""The scenario library (abm/scenarios/*.toml): contents, sources, round-trips, the
 shared 2025 timeline, documentation, and a run of every shipped scenario to its horizon with
 mass balance."""
 
