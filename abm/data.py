@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from abm.goods import DEPOSITS, ELEMENT_SYMBOLS, GRADES
+from abm.goods import DEPOSITS, ELEMENT_SYMBOLS, GRADES, STAGES
 
 DATA_DIR = Path(str(resources.files("abm") / "data"))
 
@@ -487,8 +487,6 @@ _AMOUNT_RE = re.compile(
     r"(?=$|[\s(%+])"
 )
 _MISSING = {"", "nan", "na", "n/a"}
-
-STAGES = ("mining", "separation", "magnets")
 
 
 def _fail(file: str, row: int | None, field: str, msg: str) -> DataError:

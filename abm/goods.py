@@ -46,6 +46,10 @@ ELEMENT_SYMBOLS = (
     "Y",
     "Sc",
 )
+#: The supply-chain stages, upstream first: mine (t REO of concentrate), separate (t of
+#: oxide), make magnets (t of magnet).
+STAGES: tuple[str, ...] = ("mining", "separation", "magnets")
+
 ELEMENTS: tuple[str, ...] = tuple(e for e in ELEMENT_SYMBOLS if e != "Pm")
 DEPOSITS: tuple[str, ...] = ("bayan_obo", "bastnaesite", "mt_weld", "monazite", "ionic_clay")
 GRADES: tuple[str, ...] = ("ndfeb_std", "ndfeb_ht", "smco")

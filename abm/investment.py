@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from abm.data import load_table
-from abm.goods import DEPOSITS
+from abm.goods import DEPOSITS, STAGES
 
 #: Pipeline deposit names that are not model deposits, mapped to the model deposit whose
 #: composition is nearest (Nolans: monazite-apatite; Longonjo and Songwe: monazite-bearing
@@ -41,7 +41,7 @@ DEPOSIT_MAP = {"nolans": "monazite", "carbonatite": "monazite"}
 TOTAL_CAPACITY_ROWS = frozenset({"mp_upstream_60k", "lynas_mt_weld_expansion", "lynas_lamp_10500"})
 
 #: Pipeline stages the model represents (cracking, metal and recycling lines are not).
-MODEL_STAGES = ("mining", "separation", "magnets")
+MODEL_STAGES = STAGES
 
 
 def rampup_share(t_years, tau_years: float, delay_years: float = 0.0):

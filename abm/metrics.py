@@ -78,12 +78,11 @@ import numpy as np
 import pandas as pd
 
 from abm.accounts import record_accounts
-from abm.goods import GRADES, NDPR_ND_SHARE, mag
+from abm.goods import GRADES, NDPR_ND_SHARE, STAGES, mag
 from abm.regions import CHINA, OUTSIDE_CHINA
 from agents import OEM, Government, MagnetMaker, Miner, Refiner
 
 #: Stages of ``capacity``, ``china_share`` and ``hhi``.
-STAGES = ("mining", "separation", "magnets")
 
 #: Sectors excluded from civil magnet-using OEM lost output (``lost_output_civil_magnet``).
 NOT_CIVIL_MAGNET = ("defense", "non_magnet")

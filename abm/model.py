@@ -34,7 +34,7 @@ import pandas as pd
 
 from abm.accounts import Accounts, floor_payment
 from abm.data import check_tables
-from abm.goods import ELEMENTS, catalog, stage_of
+from abm.goods import ELEMENTS, STAGES, catalog, stage_of
 from abm.market import ArcTerms, OrderBook, clear
 from abm.metrics import Recorder, headline_reporters, headline_values, record_month
 from abm.policy import PolicyState
@@ -58,9 +58,6 @@ from agents import (
 )
 
 PRODUCER_TYPES = (Miner, Refiner, MagnetMaker, Recycler)
-
-
-STAGES = ("mining", "separation", "magnets")
 
 
 class RareEarthModel(mesa.Model):

@@ -30,7 +30,7 @@ from typing import Annotated, Any, Literal, Union
 import tomli_w
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
-from abm.goods import DEPOSITS, ELEMENTS, GRADES
+from abm.goods import DEPOSITS, ELEMENTS, GRADES, STAGES
 from abm.parameters import NumbersModel, Parameters
 from abm.timeline import to_month
 
@@ -105,7 +105,7 @@ def unknown_name(what: str, word: Any, choices: list[str], see: str = "") -> str
 
 
 GOOD_GROUPS = ("all", "concentrates", "oxides", "magnets")
-STAGE_NAMES = ("mining", "separation", "magnets")
+STAGE_NAMES = STAGES
 
 
 def regions():
@@ -973,7 +973,9 @@ def _format_errors(err: ValidationError, data: Any, origin: str, first_block: in
     """One line per error; ``first_block`` measures come from an ``extends`` base, so a
     measure's block is counted in the file's own ``[[measures]]`` blocks."""
     lines = []
-    for e in err.errors():
+    # an unknown key first: a misspelt required key also reports that key as missing,
+    # and the misspelling is the cause
+    for e in sorted(err.errors(), key=lambda e: e["type"] != "extra_forbidden"):
         loc = tuple(p for p in e["loc"] if p not in _MEASURE_CLASSES)
         shown = loc
         if (
@@ -991,6 +993,8 @@ def _format_errors(err: ValidationError, data: Any, origin: str, first_block: in
         if e["type"] == "extra_forbidden":
             cls = _model_at(tuple(e["loc"]), data)
             allowed = sorted(cls.model_fields) if cls else []
+            if cls is Scenario:  # a file may also name the shipped scenario it extends
+                allowed = sorted([*allowed, "extends"])
             msg = unknown_name("key", loc[-1], allowed, PARAMETER_DOCS if cls is Parameters else "")
         elif e["type"] == "union_tag_invalid":
             tag = e.get("ctx", {}).get("tag")

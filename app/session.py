@@ -13,12 +13,12 @@ import time
 import numpy as np
 import pandas as pd
 
+from abm.goods import STAGES
 from abm.metrics import is_civil_magnet
 from abm.model import RareEarthModel
 from app.settings import CONTROLS, Settings
 
 DECOUPLING_REGIONS = ("US", "EU", "JP", "KR")
-STAGES = ("mining", "separation", "magnets")
 
 
 def lever_events(settings: Settings, model: RareEarthModel) -> list[dict]:

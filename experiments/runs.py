@@ -21,6 +21,7 @@ import pandas as pd
 
 from abm.accounts import ACCOUNT_METRICS, FOCUS_REGIONS
 from abm.data import check_tables
+from abm.goods import STAGES
 from abm.model import RareEarthModel, check_months
 from abm.scenario import Scenario
 from experiments.inputs import levers_never_apply, scenario_with_overrides
@@ -332,7 +333,7 @@ def chart_figures(ts: pd.DataFrame, title: str = "") -> dict:
 
     fig, ax = new("china_share.png", "China's share of world output")
     sh = ts[ts["metric"] == "china_share"]
-    for stage in ("mining", "separation", "magnets"):
+    for stage in STAGES:
         s = sh[sh["good"] == stage].set_index("date")["value"]
         ax.plot(s.index, s.values, label=stage)
     ax.set_ylabel("share")

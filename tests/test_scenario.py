@@ -675,3 +675,15 @@ def test_checks_across_measures_of_an_extends_file_count_the_files_own_blocks(tm
     with pytest.raises(ScenarioError) as e:
         load_scenario(p)
     assert str(e.value) == f"{p}: measures[1].id 'us_fentanyl_1' is used twice; ids must be unique"
+
+
+def test_a_misspelt_extends_is_named_first_with_the_right_suggestion(tmp_path):
+    # new user's report: 'extend' gave 'name: required field is missing' first and suggested
+    # 'end', as 'extends' was not among the allowed keys
+    p = tmp_path / "typo.toml"
+    p.write_text('extend = "controls-2025"\n[levers]\napproval_rate_us = 0.1\n')
+    with pytest.raises(ScenarioError) as e:
+        load_scenario(p)
+    first = str(e.value).splitlines()[0]
+    assert "unknown key 'extend'; did you mean 'extends'?" in first
+    assert "'extends'" in first.split("allowed keys:")[1]

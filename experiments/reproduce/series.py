@@ -6,6 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from abm.goods import STAGES
+
 REGIONS_DECOUPLING = ("US", "EU", "JP", "KR")
 
 
@@ -100,14 +102,14 @@ def series_from_model(model, adaptation: pd.DataFrame | None = None) -> pd.DataF
     out["cn_magnet_exports"] = recorded(ts, "china_exports", "magnets")
     out["cn_oxide_exports"] = recorded(ts, "china_exports", "oxides")
     cap = ts[ts["metric"] == "capacity"]
-    for stage in ("mining", "separation", "magnets"):
+    for stage in STAGES:
         c = cap[cap["good"] == stage]
         out[f"capacity:{stage}:US"] = c[c["region"] == "US"].groupby("date")["value"].sum()
         out[f"capacity:{stage}:nonCN"] = c[c["region"] != "CN"].groupby("date")["value"].sum()
     for r in REGIONS_DECOUPLING:
         out[f"china_content:{r}"] = recorded(ts, "china_content", region=r)
         out[f"china_content_12m:{r}"] = recorded(ts, "china_content_12m", region=r)
-    for stage in ("mining", "separation", "magnets"):
+    for stage in STAGES:
         out[f"china_share:{stage}"] = recorded(ts, "china_share", stage)
     prod = ts[(ts["metric"] == "production") & ts["good"].str.startswith("conc_")]
     out["mine:world"] = prod.groupby("date")["value"].sum()

@@ -3,7 +3,7 @@
 Examples::
 
     ree sweep plan experiments/sweeps/tariff_licence_stockpile.toml
-    ree sweep run experiments/sweeps/tariff_licence_stockpile.toml --backend process --workers 2
+    ree sweep run experiments/sweeps/tariff_licence_stockpile.toml --workers 2
     ree sweep run SPEC --backend dask --address tcp://10.0.0.5:8786
     ree sweep status SPEC
     ree sweep analyze SPEC
@@ -59,7 +59,8 @@ def _analyze(*args, **kwargs):
 
 sweep_app = typer.Typer(
     name="sweep",
-    help="Parameter sweeps, sensitivity analysis and resumable runs (sequential, process, Dask).",
+    help="Parameter sweeps, sensitivity analysis and resumable runs (on a local Dask cluster, "
+    "a Dask scheduler or in process).",
     no_args_is_help=True,
     add_completion=False,
     cls=OneLineErrors,
