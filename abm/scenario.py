@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-import hashlib
-import json
 import re
 import tomllib
 import typing
@@ -30,6 +28,7 @@ from typing import Annotated, Any, Literal, Union
 import tomli_w
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
+from abm.canonical import canonical_json, sha256_hex
 from abm.goods import DEPOSITS, ELEMENTS, GRADES, STAGES
 from abm.parameters import NumbersModel, Parameters
 from abm.timeline import to_month
@@ -841,8 +840,7 @@ class Scenario(NumbersModel):
 
     def content_hash(self) -> str:
         """SHA-256 of the canonical JSON of the scenario (hex, 64 chars)."""
-        blob = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(blob.encode()).hexdigest()
+        return sha256_hex(canonical_json(self.model_dump(mode="json"), ascii=True))
 
 
 def _stacking_keys(m: Any) -> list[tuple]:

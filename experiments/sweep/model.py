@@ -32,12 +32,12 @@ and caches the resolved handle and loaded scenarios per process.
 
 from __future__ import annotations
 
-import hashlib
 import importlib
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from abm.canonical import canonical_json, sha256_hex
 
 __all__ = ["ModelError", "ModelHandle", "resolve_model", "scenario_digest"]
 
@@ -268,5 +268,4 @@ def scenario_digest(handle: ModelHandle, scenario: str) -> str:
         payload = obj
     else:
         payload = repr(obj)
-    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    return sha256_hex(canonical_json(payload, ascii=True, default=str))[:16]

@@ -13,13 +13,13 @@ seed (root and spawn key). Identical runs therefore share an id across specs.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
+
+from abm.canonical import canonical_json, sha256_hex
 
 __all__ = ["canonical_value", "make_seed_sequence", "run_id", "seed_int", "spawn_key"]
 
@@ -89,5 +89,4 @@ def run_id(
         "overrides": {k: canonical_value(v) for k, v in sorted(overrides.items())},
         "seed": {"root": int(seed_root), "spawn_key": [int(k) for k in key]},
     }
-    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    return sha256_hex(canonical_json(payload))[:16]

@@ -70,6 +70,8 @@ from pydantic import (
     model_validator,
 )
 
+from abm.canonical import canonical_json as _canonical_json
+
 __all__ = [
     "BACKENDS",
     "DESIGN_METHODS",
@@ -462,10 +464,8 @@ class ExperimentSpec(BaseModel):
 
 
 def canonical_json(obj: Any) -> str:
-    """Deterministic JSON: sorted keys, compact separators, shortest float repr."""
-    return json.dumps(
-        obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    )
+    """Deterministic JSON of a spec (:func:`abm.canonical.canonical_json`, NaN refused)."""
+    return _canonical_json(obj, strict=True)
 
 
 def _loc_to_field(loc: tuple) -> str:
