@@ -13,7 +13,6 @@ import shutil
 import socket
 import tempfile
 import time
-from importlib import metadata
 from pathlib import Path
 
 import numpy as np
@@ -42,14 +41,15 @@ def code_and_data() -> dict:
 
 
 def package_versions() -> dict[str, str]:
-    """Installed versions of the key packages."""
-    out = {"python": platform.python_version()}
-    for p in PACKAGES + ("ree-abm",):
-        try:
-            out[p] = metadata.version(p)
-        except metadata.PackageNotFoundError:
-            out[p] = "not installed"
-    return out
+    """Installed versions of the key packages for ``manifest.json``: Python, then each
+    package's version or ``"not installed"``
+    (:func:`experiments.sweep.provenance.package_versions` reads them)."""
+    from experiments.sweep.provenance import package_versions as installed
+
+    found = installed((*PACKAGES, "ree-abm"))
+    return {"python": platform.python_version()} | {
+        p: v if v is not None else "not installed" for p, v in found.items()
+    }
 
 
 def summary(model: RareEarthModel) -> dict:
