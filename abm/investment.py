@@ -40,9 +40,6 @@ DEPOSIT_MAP = {"nolans": "monazite", "carbonatite": "monazite"}
 #: nameplate when the project is judged.
 TOTAL_CAPACITY_ROWS = frozenset({"mp_upstream_60k", "lynas_mt_weld_expansion", "lynas_lamp_10500"})
 
-#: Pipeline stages the model represents (cracking, metal and recycling lines are not).
-MODEL_STAGES = STAGES
-
 
 def rampup_share(t_years, tau_years: float, delay_years: float = 0.0):
     """Share of nameplate reached ``t_years`` after start-up: ``1 - exp(-(t - t0) / tau)``
@@ -309,7 +306,8 @@ def pipeline_table(feed_of: dict | None = None) -> pd.DataFrame:
     df = load_table("project_pipeline.csv")
     rows = []
     for r in df.to_dict("records"):
-        if r["stage"] not in MODEL_STAGES or pd.isna(r["capacity_t_per_yr"]):
+        # stages the model represents (cracking, metal and recycling lines are not)
+        if r["stage"] not in STAGES or pd.isna(r["capacity_t_per_yr"]):
             continue
         if r["capacity_unit"] == "dytb_oxide" or (
             r["stage"] == "magnets" and r["product"] != "ndfeb"

@@ -104,7 +104,6 @@ def unknown_name(what: str, word: Any, choices: list[str], see: str = "") -> str
 
 
 GOOD_GROUPS = ("all", "concentrates", "oxides", "magnets")
-STAGE_NAMES = STAGES
 
 
 def regions():
@@ -519,7 +518,7 @@ class Subsidy(_Measure):
 
     kind: Literal["subsidy"]
     actor: str
-    stages: list[str] = list(STAGE_NAMES)
+    stages: list[str] = list(STAGES)
     capex_share: float = Field(0.3, ge=0, le=1)
     lead_time_factor: float = Field(1.0, gt=0, le=2)
     _a = field_validator("actor")(lambda v: _check_region(v))
@@ -536,10 +535,10 @@ class Subsidy(_Measure):
     @field_validator("stages")
     @classmethod
     def _st(cls, v):
-        _not_empty(v, "stages", list(STAGE_NAMES), "all stages")
+        _not_empty(v, "stages", list(STAGES), "all stages")
         for s in v:
-            if s not in STAGE_NAMES:
-                raise ValueError(f"unknown stage '{s}'; allowed: {list(STAGE_NAMES)}")
+            if s not in STAGES:
+                raise ValueError(f"unknown stage '{s}'; allowed: {list(STAGES)}")
         return v
 
 

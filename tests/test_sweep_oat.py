@@ -96,3 +96,33 @@ def test_reproduction_targets_carry_their_units_into_sweep_tables():
         "nd_peak_lag": "months",
         "non_china_mine_ramp": "pp/yr",
     }
+
+
+@pytest.mark.parametrize(("at_high", "scale"), [(5.0, "linear"), (2600.0, "log")])
+def test_tornado_axis_is_logarithmic_when_swings_span_more_than_20x(
+    tmp_path, monkeypatch, at_high, scale
+):
+    # center 7, a low end of 3: the span is 5/3 (linear) or 2600/3 > 20 (log: one runaway
+    # would flatten every other bar on a linear axis)
+    import matplotlib.figure
+
+    from experiments.sweep.analysis import _tornado_chart
+
+    seen = []
+    monkeypatch.setattr(
+        matplotlib.figure.Figure,
+        "savefig",
+        lambda fig, *a, **k: seen.append(fig.axes[0].get_xscale()),
+    )
+    oat = pd.DataFrame(
+        {
+            "parameter": ["parameters.a", "parameters.b"],
+            "outcome": ["y", "y"],
+            "unit": ["x", "x"],
+            "at_low": [3.0, 6.0],
+            "at_center": [7.0, 7.0],
+            "at_high": [at_high, 8.0],
+        }
+    )
+    _tornado_chart(oat, "y", tmp_path / "t.png")
+    assert seen == [scale]
