@@ -795,6 +795,32 @@ class Parameters(NumbersModel):
         "grain-boundary diffusion cuts HRE to <0.6% (Heim & Vander Wal 2023)",
         "Largest cut in Dy/Tb per tonne of high-temperature magnet.",
     )
+    hre_substitution_elasticity: float = P(
+        1.5,
+        "-",
+        0.5,
+        4.0,
+        "Dy and Tb are alternative sources of the same coercivity gain, in bulk alloys and as "
+        "grain-boundary diffusion sources (Tb raises the anisotropy field more per atom: "
+        "Herbst 1991, Rev. Mod. Phys. 63:819; 'terbium works a bit better than Dy ... but "
+        "is usually not as cost effective', Trout, Magnetics Business & Technology, Summer "
+        "2018; Mainrich International 2025: GBD with Dy or Tb); no econometric estimate "
+        "found, the range is an assumption",
+        "Elasticity of substitution between Dy and Tb oxide in a high-temperature NdFeB "
+        "grade (CES in calibrated share form, Rutherford 2002): the Tb/Dy ratio of the "
+        "target recipe moves by this elasticity times the change in their relative price.",
+    )
+    hre_mix_months: float = P(
+        6.0,
+        "months",
+        3.0,
+        18.0,
+        "a change of diffusion source is a material change of a qualified part: the buyer "
+        "re-approves it (PPAP), as for a new supplier (qualification 4-7 months, Mainrich "
+        "International 2025)",
+        "Time constant with which a magnet maker's Dy/Tb mix in high-temperature grades "
+        "moves towards its cost-minimising target.",
+    )
     substitution_lag_months: float = P(
         24.0,
         "months",

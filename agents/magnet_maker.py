@@ -3,13 +3,16 @@
 Production is Leontief in the bill of materials (``abm/data/magnets.csv``, t oxide per t
 magnet) and bounded by inputs on hand. Decisions: input purchases (bids capped by the value
 of the input in the magnet), output by grade (made to order: expected sales plus a finished-
-stock correction, at most the price-led run rate), thrifting of Dy/Tb in high-temperature grades
-(grain-boundary diffusion) towards a Dy-price-dependent share, unwinding slowly when Dy is
-cheap (:func:`abm.demand.adopt`), expansion (2-3.5 years), exit.
+stock correction, at most the price-led run rate), the Dy/Tb mix of high-temperature grades
+(a CES choice between the two coercivity sources, :mod:`abm.input_mix`), thrifting of Dy/Tb
+in high-temperature grades (grain-boundary diffusion) towards a share that depends on the
+price of the Dy/Tb bundle, unwinding slowly when it is cheap (:func:`abm.demand.adopt`),
+expansion (2-3.5 years), exit.
 """
 
 from __future__ import annotations
 
+from abm import input_mix
 from abm.demand import adopt, adoption_target
 from abm.goods import mag, ox
 from abm.timeline import WEEKS_PER_MONTH
@@ -53,12 +56,19 @@ class MagnetMaker(Firm):
         }
         self.hre_goods = {cat.index[ox(e)] for e in HRE}
         self.hre_factor = 1.0
+        self._dy, self._tb = cat.index[ox("Dy")], cat.index[ox("Tb")]
+        # grades whose recipe holds both Dy and Tb: their mix follows input_mix
+        self._mixed = {g for g in self.mix if self._dy in self.bom[g] and self._tb in self.bom[g]}
+        #: ln of (Tb / Dy) per tonne of a mixed grade relative to the bill of materials
+        self.hre_log_ratio = 0.0
+        #: (Dy, Tb) multipliers of the bill of materials on the unit coercivity isoquant
+        self.hre_mult = (1.0, 1.0)
         self.china = region == "CN"
         self.sells = set(self.mix)
         self._markup: dict[int, float] = {}  # grade -> base-year price / cost
         self._std, self._ht = cat.index[mag("ndfeb_std")], cat.index[mag("ndfeb_ht")]
         self._recipes: dict[int, dict[int, float]] | None = None  # see recipes()
-        self._recipes_of: float | None = None  # the hre_factor _recipes were built at
+        self._recipes_of: tuple | None = None  # (hre_factor, hre_mult) _recipes were built at
 
     @property
     def market(self) -> str:
@@ -66,21 +76,28 @@ class MagnetMaker(Firm):
         return f"magnets:{self.product}"
 
     def recipe(self, g: int) -> dict[int, float]:
-        """Current bill of materials of magnet good ``g`` (t oxide per t), after thrifting:
-        the bill of materials with Dy and Tb scaled by ``hre_factor`` (read-only: shared
+        """Current bill of materials of magnet good ``g`` (t oxide per t), after thrifting
+        and the Dy/Tb mix: the bill of materials with Dy and Tb scaled by ``hre_factor``,
+        and in grades holding both, Dy and Tb scaled by ``hre_mult`` (read-only: shared
         with :meth:`recipes`)."""
         return self.recipes()[g]
 
     def recipes(self) -> dict[int, dict[int, float]]:
         """:meth:`recipe` of every grade this firm makes (built once per value of
-        ``hre_factor``, which changes once a month; read-only)."""
-        h = self.hre_factor
-        if self._recipes is None or self._recipes_of != h:
-            hre = self.hre_goods
+        ``hre_factor`` and ``hre_mult``, which change once a month; read-only)."""
+        key = (self.hre_factor, self.hre_mult)
+        if self._recipes is None or self._recipes_of != key:
+            h = self.hre_factor
+            hre, dy, tb = self.hre_goods, self._dy, self._tb
+            m = {dy: self.hre_mult[0], tb: self.hre_mult[1]}
             self._recipes = {
-                g: {i: (v * h if i in hre else v) for i, v in self.bom[g].items()} for g in self.mix
+                g: {
+                    i: (v * h * (m[i] if g in self._mixed else 1.0) if i in hre else v)
+                    for i, v in self.bom[g].items()
+                }
+                for g in self.mix
             }
-            self._recipes_of = h
+            self._recipes_of = key
         return self._recipes
 
     def input_costs(self, recipes: dict | None = None) -> dict[int, list[tuple[int, float]]]:
@@ -278,17 +295,47 @@ class MagnetMaker(Firm):
             cost += feasible * self.unit_cost
         if revenue > 0:
             self.book_margin((revenue - cost) / revenue, revenue)
-        self._thrift()
+        rel = self._remix()
+        self._thrift(rel)
 
-    def _thrift(self) -> None:
-        """Move the thrifted share of Dy and Tb, ``1 - hre_factor``, towards its target
-        :func:`abm.demand.adoption_target` of ``thrifting_max`` at the expected Dy oxide
-        price over its base-year price (:meth:`~agents.base.Firm.base_price`): up with time constant
-        ``substitution_lag_months / substitution_speed``, down (grades revised back towards
-        more Dy when Dy is cheap) with ``design_life_months`` (:func:`abm.demand.adopt`)."""
+    def _tb_share(self) -> float:
+        """Tb's share of the base-year cost of Dy and Tb in the high-temperature grade
+        (bill of materials at the firm's base-year prices), in [0, 1]."""
+        g = next(iter(self._mixed))
+        dy, tb = self.bom[g][self._dy], self.bom[g][self._tb]
+        cost_dy, cost_tb = dy * self.base_price(self._dy), tb * self.base_price(self._tb)
+        return cost_tb / (cost_dy + cost_tb)
+
+    def _remix(self) -> float:
+        """Move the Dy/Tb mix of high-temperature grades towards its cost-minimising target
+        at expected prices (:func:`abm.input_mix.target_log_ratio`, elasticity
+        ``hre_substitution_elasticity``) with time constant ``hre_mix_months``, staying on
+        the isoquant of base-year coercivity (:func:`abm.input_mix.isoquant`). Returns the
+        price of the Dy/Tb bundle over its base-year price at the cost-minimising mix
+        (:func:`abm.input_mix.cost_index`); Dy's relative price for a maker without the
+        mixed grade (SmCo)."""
+        dy, tb = self._dy, self._tb
+        rel_dy = self.expected(dy) / self.base_price(dy)
+        if not self._mixed:
+            return rel_dy
         par = self.model.params
-        dy = self.model.catalog.index["ox_Dy"]
-        rel = self.expected(dy) / self.base_price(dy)
+        rel_tb = self.expected(tb) / self.base_price(tb)
+        sigma, theta = par.hre_substitution_elasticity, self._tb_share()
+        target = input_mix.target_log_ratio(rel_dy, rel_tb, sigma)
+        tau = par.hre_mix_months
+        self.hre_log_ratio = adopt(self.hre_log_ratio, target, tau, tau)
+        self.hre_mult = input_mix.isoquant(theta, self.hre_log_ratio, sigma)
+        return input_mix.cost_index(theta, rel_dy, rel_tb, sigma)
+
+    def _thrift(self, rel: float) -> None:
+        """Move the thrifted share of Dy and Tb, ``1 - hre_factor``, towards its target
+        :func:`abm.demand.adoption_target` of ``thrifting_max`` at ``rel``, the price of the
+        Dy/Tb bundle over its base-year price (:meth:`_remix`; prices over
+        :meth:`~agents.base.Firm.base_price`): up with time constant
+        ``substitution_lag_months / substitution_speed``, down (grades revised back towards
+        more Dy and Tb when they are cheap) with ``design_life_months``
+        (:func:`abm.demand.adopt`)."""
+        par = self.model.params
         target = adoption_target(
             rel, par.thrifting_max, par.substitution_trigger, par.adoption_dispersion
         )

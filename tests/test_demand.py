@@ -161,20 +161,17 @@ def test_nd_feasible_never_uses_more_than_on_hand(H, S, nh, ns, q, e):
 def test_thrifting_unwinds_slowly_when_dy_is_cheap(model):
     par = model.params
     mk = next(a for a in model.agents_by_type[MagnetMaker] if a.product == "ndfeb")
-    dy = model.catalog.index["ox_Dy"]
-    mk.exp_price[dy] = float(model.catalog.ref_price[dy])
     mk.hre_factor = 0.5
     target = adoption_target(
         1.0, par.thrifting_max, par.substitution_trigger, par.adoption_dispersion
     )
-    mk._thrift()
+    mk._thrift(1.0)  # the Dy/Tb bundle at its base-year price
     assert 1 - mk.hre_factor == pytest.approx(
         target + (0.5 - target) * math.exp(-1 / par.design_life_months)
     )
     assert mk.hre_factor > 0.5
-    mk.exp_price[dy] = 10 * float(model.catalog.ref_price[dy])  # dear Dy: thrift up, fast
     before = 1 - mk.hre_factor
-    mk._thrift()
+    mk._thrift(10.0)  # dear Dy/Tb bundle: thrift up, fast
     assert 1 - mk.hre_factor == pytest.approx(
         before + (par.thrifting_max * 1.0 - before) * (1 - math.exp(-1 / 24)), rel=1e-6
     )
@@ -330,5 +327,6 @@ def test_importers_start_at_their_base_year_behaviour_in_the_2009_world():
         a._substitute()
         assert a.dy_free_share == 0.0 and a.sub_share == 0.0
     for mk in m.agents_by_type[MagnetMaker]:
-        mk._thrift()
+        mk._thrift(mk._remix())
         assert mk.hre_factor == 1.0
+        assert mk.hre_mult == (1.0, 1.0)
