@@ -94,6 +94,8 @@ SCHEMAS: dict[str, dict[str, str]] = {
         "ht_share": "share?",
         "source": "str",
         "status": "status",
+        "separates": "choice:circuit?",
+        "heavy_circuit_from": "date?",
     },
     "projects.csv": {
         "base_year": "year",
@@ -316,6 +318,8 @@ SCHEMAS: dict[str, dict[str, str]] = {
 # allowed values of the "choice:<name>" kinds
 CHOICES: dict[str, tuple[str, ...]] = {
     "alliance": ("allied",),
+    # separation circuits: every element, or the light ones (La, Ce, Pr, Nd) only
+    "circuit": ("all", "light"),
     "element_group": ("light", "medium", "heavy"),
     "deposit": DEPOSITS,
     "grade": GRADES,
@@ -426,6 +430,18 @@ UNIQUE_KEYS: dict[str, tuple[str, ...]] = {
 
 # cross-field rules: (file) -> [(field named in the message, test on a typed row, message)]
 ROW_RULES: dict[str, list[tuple[str, object, str]]] = {
+    "firms.csv": [
+        (
+            "separates",
+            lambda r: (r["stage"] == "separation") == (not pd.isna(r["separates"])),
+            "required for a separation row ('all' or 'light') and empty for other stages",
+        ),
+        (
+            "heavy_circuit_from",
+            lambda r: pd.isna(r["heavy_circuit_from"]) or r["separates"] == "light",
+            "a heavy circuit's start month is given only for a plant that separates 'light'",
+        ),
+    ],
     "elements.csv": [
         (
             c,

@@ -57,6 +57,13 @@ LIGHT_FEEDS = ("bayan_obo", "bastnaesite", "mt_weld", "monazite")
 HEAVY_FEEDS = ("ionic_clay",)
 FEED_CLASSES = {"light": LIGHT_FEEDS, "heavy": HEAVY_FEEDS}
 
+#: Oxides a light-only separation circuit separates. Outside China, plants without a heavy
+#: circuit sold the rest of their feed's content as a mixed heavy compound ("SEGH") to
+#: separators in China (Lynas before May 2025: SEAISI/Kallanish 2024-06-28; "the world's only
+#: commercial producer of separated heavy rare earth products outside China" from May 2025,
+#: Lynas 2025-05-16).
+LIGHT_OXIDES = ("La", "Ce", "Pr", "Nd")
+
 #: Elements that must stay separate (docs/ODD.md); we keep all 16 mined ones separate.
 KEY_ELEMENTS = ("Nd", "Pr", "Dy", "Tb", "Sm", "Y", "Ce", "La")
 

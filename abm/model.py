@@ -56,6 +56,7 @@ from agents import (
     StateReserve,
     Stockholder,
 )
+from agents.refiner import hand_over_mixed_heavies
 
 PRODUCER_TYPES = (Miner, Refiner, MagnetMaker, Recycler)
 
@@ -338,6 +339,10 @@ class RareEarthModel(mesa.Model):
         """Record separation losses of ``q`` t of feed ``g`` (element content lost)."""
         self.lost += q * self.catalog.content[g]
 
+    def ledger_loss_oxide(self, g: int, q: float) -> None:
+        """Record ``q`` t of oxide ``g`` lost (a mixed heavy compound no one separates)."""
+        self.lost += q * self.catalog.content[g]
+
     def total_stock(self) -> np.ndarray:
         """Stock of every good over all agents, t (n_goods,)."""
         out = np.zeros(self.G)
@@ -495,6 +500,8 @@ class RareEarthModel(mesa.Model):
             group = self.agents_by_type.get(cls)
             if group:
                 group.do("produce")
+                if cls is Refiner:  # light-only plants' mixed heavy compound to China
+                    hand_over_mixed_heavies(group)
         self.region_short = {}
         for cls in (OEM, DefenseContractor):
             for a in self.agents_by_type.get(cls, []):

@@ -1017,9 +1017,11 @@ class Parameters(NumbersModel):
         0.4,
         "-",
         0.0,
-        2.0,
-        "Anufriev and Hommes 2012: the weak trend-following rule, g = 0.4 (their strong rule "
-        "1.3); Brock and Hommes 1998 (g > 0). At 1.0 Japan's Nd stockholders amplify a "
+        1.3,
+        "Anufriev and Hommes 2012: the weak trend-following rule, g = 0.4, and the strong "
+        "one, 1.3, the range of the rules they estimate (the range ended at 2.0 until "
+        "session 13, where embargo-2010's Nd peak ran away to 2,600x, docs/calibration.md "
+        "4.17); Brock and Hommes 1998 (g > 0). At 1.0 Japan's Nd stockholders amplify a "
         "one-month spike in embargo-2010 and the baseline collapses in 2033 (seed 0, "
         "docs/calibration.md 4.7)",
         "How far trend followers extrapolate the trend over the holding horizon.",

@@ -245,7 +245,18 @@ def build_world(model, scenario) -> None:
                 for fc in feeds:
                     for d in FEED_CLASSES[fc]:
                         w[d] = FEED_AFFINITY.get((r["region"], d), 1.0)
-                f = Refiner(model, name, r["region"], feeds, cap, r["unit_cost_usd_kg"], w)
+                heavy_from = r["heavy_circuit_from"]
+                f = Refiner(
+                    model,
+                    name,
+                    r["region"],
+                    feeds,
+                    cap,
+                    r["unit_cost_usd_kg"],
+                    w,
+                    separates=r["separates"],
+                    heavy_from=None if pd.isna(heavy_from) else heavy_from,
+                )
             else:
                 ht = r["ht_share"] if r["ht_share"] is not None else 0.5
                 f = MagnetMaker(
@@ -483,7 +494,19 @@ def build_pipeline(model, scenario, start) -> Pipeline:
                     for fc in feeds
                     for d in FEED_CLASSES[fc]
                 }
-                agent = Refiner(model, name, r["region"], feeds, 0.0, cost, w)
+                # outside China a plant whose pipeline row names no heavy circuit separates
+                # the light elements only (Energy Fuels' White Mesa phase 1: NdPr)
+                whole = r["region"] == "CN" or "heavy" in feeds
+                agent = Refiner(
+                    model,
+                    name,
+                    r["region"],
+                    feeds,
+                    0.0,
+                    cost,
+                    w,
+                    separates="all" if whole else "light",
+                )
             else:
                 agent = MagnetMaker(model, name, r["region"], "ndfeb", 0.0, cost, 0.5)
             agent.active = False
@@ -545,7 +568,7 @@ def initial_stocks(model) -> None:
                 w * cat.content[g] for w, g in zip(f.feed_weights, f.feed_goods, strict=False)
             )
             for i, g in enumerate(f.oxide_goods):
-                q = plan * comp[i] * model.params.separation_recovery
+                q = plan * comp[i] * f.separated[i] * model.params.separation_recovery
                 if q > 0:
                     o = 1.0 if cn else sh["mining"]
                     f.stock(g).add(q, o, 1.0 if cn else o)

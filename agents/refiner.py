@@ -1,16 +1,20 @@
 """Refiner (separation): buys concentrates it can crack and co-produces separated oxides.
 
 A tonne of concentrate of deposit ``d`` yields ``recovery x composition(d)`` t of each oxide
-(fixed ratios: the balance problem); the rest is a separation loss. Decisions: feed
-purchases by deposit (bids capped by the feed's oxide-basket value less processing cost),
-output, expansion (3-5 years), exit.
+(fixed ratios: the balance problem); the rest is a separation loss. A plant with a light
+circuit only (``separates="light"``) separates :data:`abm.goods.LIGHT_OXIDES` and sells the
+rest of its feed's content as a mixed heavy compound to a separator in China
+(:func:`hand_over_mixed_heavies`), valued at ``CONCENTRATE_PAYABILITY`` of the oxides'
+prices, until its heavy circuit starts (``heavy_from``). Decisions: feed purchases by
+deposit (bids capped by the feed's oxide-basket value less processing cost), output,
+expansion (3-5 years), exit.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from abm.goods import FEED_CLASSES, conc, ox
+from abm.goods import CONCENTRATE_PAYABILITY, FEED_CLASSES, LIGHT_OXIDES, conc, ox
 from abm.timeline import WEEKS_PER_MONTH
 from agents.base import Firm
 
@@ -20,6 +24,13 @@ class Refiner(Firm):
 
     Args:
         feeds: feed classes it can crack (``"light"``, ``"heavy"``).
+        separates: ``"all"`` (every element) or ``"light"`` (:data:`abm.goods.LIGHT_OXIDES`;
+            the rest leaves as a mixed heavy compound, :func:`hand_over_mixed_heavies`).
+        heavy_from: month (``pandas.Period``) from which a ``"light"`` plant separates every
+            element (its heavy circuit starts), or None.
+
+    Raises:
+        ValueError: ``separates`` is neither ``"all"`` nor ``"light"``.
     """
 
     stage = "separation"
@@ -33,9 +44,14 @@ class Refiner(Firm):
         capacity: float,
         unit_cost: float,
         feed_weights: dict[str, float] | None = None,
+        separates: str = "all",
+        heavy_from=None,
     ):
         super().__init__(model, name, region, capacity, unit_cost)
+        if separates not in ("all", "light"):
+            raise ValueError(f"{name}: separates must be 'all' or 'light', got '{separates}'")
         cat = model.catalog
+        self.feeds = tuple(feeds)
         deposits = [d for f in feeds for d in FEED_CLASSES[f]]
         self.feed_goods = [cat.index[conc(d)] for d in deposits]
         w = np.array([(feed_weights or {}).get(d, 1.0) for d in deposits], dtype=float)
@@ -44,11 +60,39 @@ class Refiner(Firm):
         self._feed_content = cat.content[self.feed_goods]  # (feeds, oxides)
         self.china = region == "CN"
         self.sells = set(self.oxide_goods)
+        self.heavy_from = heavy_from if separates == "light" else None
+        #: mixed heavy content awaiting hand-over this month, t per oxide (oxide_goods order)
+        self.mixed_heavy = np.zeros(len(self.oxide_goods))
+        self.mixed_heavy_cm = 0.0  # China-mined mass in it, t
+        self._set_circuit(separates == "all")
+
+    def _set_circuit(self, all_elements: bool) -> None:
+        """Separate every oxide, or the light ones only: ``separated`` (1 or 0 per oxide in
+        ``oxide_goods`` order) and the value weight of each oxide's content (1 when
+        separated, ``CONCENTRATE_PAYABILITY`` when sold in the mixed heavy compound)."""
+        light = {ox(e) for e in LIGHT_OXIDES}
+        cat = self.model.catalog
+        self.separates_all = all_elements
+        self.separated = np.array(
+            [1.0 if all_elements or cat.goods[og] in light else 0.0 for og in self.oxide_goods]
+        )
+        self._value_w = self.separated + (1.0 - self.separated) * CONCENTRATE_PAYABILITY
+        self._feed_value_content = self._feed_content * self._value_w
+        self._basket_of = None
+
+    def start_heavy_circuit(self) -> None:
+        """Separate every element from the month ``heavy_from`` on (logged once)."""
+        if self.heavy_from is not None and self.model.date >= self.heavy_from:
+            self.heavy_from = None
+            self._set_circuit(True)
+            self.model.log_event(
+                "separation", f"{self.name} ({self.region}): heavy separation circuit starts"
+            )
 
     def feed_value(self, g: int) -> float:
         """Expected oxide-basket value of one kg of feed ``g`` less processing cost, USD/kg."""
         cat = self.model.catalog
-        comp = cat.content[g]
+        comp = cat.content[g] * self._value_w
         vals = sum(comp[i] * self.sale_price(og) for i, og in enumerate(self.oxide_goods))
         return vals * self.model.params.separation_recovery - self.unit_cost
 
@@ -77,7 +121,7 @@ class Refiner(Firm):
             oxide = self.expected_oxides()
         exp, expected = self.exp_price, self.expected
         feed = np.array([exp[g] if g in exp else expected(g) for g in self.feed_goods])
-        vals = np.cumsum(self._feed_content * oxide, axis=1)[:, -1]  # sequential sums
+        vals = np.cumsum(self._feed_value_content * oxide, axis=1)[:, -1]  # sequential sums
         value = vals * self.model.params.separation_recovery - self.unit_cost
         return value, np.maximum(value, 0.0) / np.maximum(feed, 1e-9)
 
@@ -107,6 +151,7 @@ class Refiner(Firm):
             comp = sum(
                 w * cat.content[g] for w, g in zip(self.feed_weights, self.feed_goods, strict=False)
             )
+            comp = comp * self._value_w
             ref = sum(comp[i] * self.base_price(og) for i, og in enumerate(self.oxide_goods))
             self._basket_of, self._basket_comp, self._basket_ref = self.feed_weights, comp, ref
         return self._basket_comp, self._basket_ref
@@ -148,6 +193,7 @@ class Refiner(Firm):
         """Bid for feeds (split by feed weights; derived-demand value at the oxides'
         forward sale prices, :meth:`~agents.base.Firm.forward_sale_price`) and offer oxide
         stocks."""
+        self.start_heavy_circuit()
         oxide = self.expected_oxides()
         plan = self.planned_throughput(oxide)
         values = self.feed_values(
@@ -203,6 +249,11 @@ class Refiner(Firm):
             self.model.ledger_loss(g, q * (1 - par.separation_recovery))
             total_in += q
             y = q * cat.content[g] * par.separation_recovery
+            if not self.separates_all:  # the mixed heavy compound leaves for China
+                mixed = y * (1.0 - self.separated)
+                self.mixed_heavy += mixed
+                self.mixed_heavy_cm += float(mixed.sum()) * cm
+                y = y * self.separated
             out += y
             cm_mass += q * cm
             ca_mass += q * ca
@@ -233,8 +284,45 @@ class Refiner(Firm):
         rec = self.model.params.separation_recovery
         return max(
             (
-                float(np.dot(cat.content[g], oxide)) * rec - self.unit_cost - self.anchor(g)
+                float(np.dot(cat.content[g] * self._value_w, oxide)) * rec
+                - self.unit_cost
+                - self.anchor(g)
                 for g in self.feed_goods
             ),
             default=-1e9,
         )
+
+
+def hand_over_mixed_heavies(refiners) -> None:
+    """Move this month's mixed heavy compound of light-only plants
+    (:attr:`Refiner.mixed_heavy`) to the largest active Chinese plant that cracks heavy
+    feed (ties: lowest id), where it is separated: the oxides enter its stock and its
+    output as China-separated oxide (``ca`` 1; ``cm`` as mined). Run after every refiner
+    has produced. Without such a plant the content is a separation loss.
+
+    Lynas sold the Dy, Tb and other heavy oxides of Mt Weld as a mixed compound ("SEGH")
+    to China until its heavy circuit started in May 2025 (SEAISI/Kallanish 2024-06-28;
+    Lynas 2025-05-16); MP Materials stockpiles its SEG+ for its heavy circuit (mid-2026,
+    Rare Earth Exchanges 2025-11-08). The compound moves outside the oxide markets (no
+    tariff, licence or freight: China does not restrict these imports)."""
+    senders = [r for r in refiners if not r.separates_all and r.mixed_heavy.sum() > 0]
+    if not senders:
+        return
+    takers = [
+        r for r in refiners if r.china and r.active and r.separates_all and "heavy" in r.feeds
+    ]
+    taker = max(takers, key=lambda r: (r.capacity, -r.unique_id)) if takers else None
+    for s in senders:
+        total = float(s.mixed_heavy.sum())
+        cm = s.mixed_heavy_cm / total if total > 0 else 0.0
+        for y, g in zip(s.mixed_heavy, s.oxide_goods, strict=True):
+            if y <= 0:
+                continue
+            if taker is None:
+                s.model.ledger_loss_oxide(g, y)
+                continue
+            taker.stock(g).add(y, cm, 1.0)
+            taker.output_month[g] = taker.output_month.get(g, 0.0) + y
+            s.model.ledger_produce(g, y)
+        s.mixed_heavy[:] = 0.0
+        s.mixed_heavy_cm = 0.0

@@ -139,23 +139,33 @@ def test_defense_buyer_denied_while_civilian_served():
     assert m.last_flows[g, cn, us, 0] > 0  # civil node
 
 
-def test_coproduction_yields_deposit_ratios():
+@pytest.mark.parametrize("circuit", ["all", "light"])
+def test_coproduction_yields_deposit_ratios(circuit):
+    """100 t of bastnaesite at Mountain Pass yields recovery x the deposit's composition of
+    each oxide; with a light circuit only La, Ce, Pr and Nd stay at the plant and the rest
+    waits as the mixed heavy compound (abm.goods.LIGHT_OXIDES)."""
     m = RareEarthModel("baseline", seed=0)
     ref = next(
         a for a in m.agents if isinstance(a, Refiner) and a.name == "MP Materials (Mountain Pass)"
     )
+    ref._set_circuit(circuit == "all")
     for s in ref.stocks.values():
         s.qty = 0.0
+    ref.mixed_heavy[:] = 0.0
     g = m.catalog.index["conc_bastnaesite"]
     ref.stock(g).add(100.0, 0.0, 0.0)
     ref.produce()
     comp = (
         m.catalog.content[g] * m.params.separation_recovery * min(100.0, ref.planned_throughput())
     )
+    light = {m.catalog.index[f"ox_{e}"] for e in ("La", "Ce", "Pr", "Nd")}
     for i, og in enumerate(ref.oxide_goods):
-        assert ref.stock(og).qty == pytest.approx(comp[i], rel=1e-9, abs=1e-12)
+        kept = comp[i] if circuit == "all" or og in light else 0.0
+        assert ref.stock(og).qty == pytest.approx(kept, rel=1e-9, abs=1e-12)
+        assert ref.mixed_heavy[i] == pytest.approx(comp[i] - kept, rel=1e-9, abs=1e-12)
     nd, la = m.catalog.index["ox_Nd"], m.catalog.index["ox_La"]
     assert ref.stock(nd).qty / ref.stock(la).qty == pytest.approx(12.0 / 33.2, rel=1e-6)
+    assert (ref.mixed_heavy.sum() > 1.0) == (circuit == "light")
 
 
 def test_line_without_magnets_stops_and_counts_lost_output():
