@@ -233,6 +233,10 @@ def test_run_seeds_writes_one_folder_per_seed(tmp_path):
             "--months",
             "2",
             "--no-charts",
+            # in this process: the Dask path (--workers 2, and the default, the CPUs) is
+            # tests/test_run_seeds_parallel.py's, which checks that it gives these folders
+            "--workers",
+            "1",
             "--out",
             str(out),
         ],

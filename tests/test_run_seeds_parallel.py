@@ -3,10 +3,13 @@ same runs as one after the other, and an ensemble table holds the median and 5-9
 
 from __future__ import annotations
 
+import os
+
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from experiments import cli
 from experiments.cli import app
 from experiments.runs import ensemble_table
 
@@ -52,12 +55,24 @@ def test_a_series_missing_in_one_seed_counts_the_seeds_that_have_it(tmp_path):
 
 
 @pytest.mark.timeout(600)
-def test_parallel_seeds_equal_sequential_seeds(tmp_path):
+def test_parallel_seeds_equal_sequential_seeds(tmp_path, monkeypatch):
     runner = CliRunner()
     args = ["run", "controls-2025", "--seeds", "0-1", "--months", "3", "--no-charts"]
     par, seq = tmp_path / "par", tmp_path / "seq"
-    r = runner.invoke(app, [*args, "--workers", "2", "--out", str(par)])
+    # without --workers: one worker per CPU (2 here, on any machine) on a local Dask cluster
+    import distributed.system  # noqa: F401  (reads the CPU count on import: before the patch)
+
+    on_dask, real_seeds_on_dask = [], cli._seeds_on_dask
+
+    def seeds_on_dask(*a, **kw):
+        on_dask.append(a[6])  # procs: the worker processes of the local cluster
+        return real_seeds_on_dask(*a, **kw)
+
+    monkeypatch.setattr(cli, "_seeds_on_dask", seeds_on_dask)
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    r = runner.invoke(app, [*args, "--out", str(par)])
     assert r.exit_code == 0, r.output
+    assert on_dask == [2]
     r = runner.invoke(app, [*args, "--workers", "1", "--out", str(seq)])
     assert r.exit_code == 0, r.output
     for s in (0, 1):
@@ -70,3 +85,4 @@ def test_parallel_seeds_equal_sequential_seeds(tmp_path):
     # the same ensemble folder can be run again (ensemble.parquet is ours, not the user's)
     r = runner.invoke(app, [*args, "--workers", "1", "--out", str(seq)])
     assert r.exit_code == 0, r.output
+    assert on_dask == [2]  # --workers 1 runs in this process
