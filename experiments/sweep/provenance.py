@@ -6,6 +6,7 @@ The record is plain JSON (see :func:`invocation_record`) and is appended to the 
 
 from __future__ import annotations
 
+import functools
 import importlib.metadata as md
 import os
 import platform
@@ -41,14 +42,21 @@ def now_iso() -> str:
 
 
 def package_versions(names: tuple[str, ...] = PACKAGES) -> dict[str, str | None]:
-    """{distribution name: installed version or None if absent}."""
-    out: dict[str, str | None] = {}
+    """{distribution name: installed version or None if absent} (a new dict each call; the
+    versions are read once per process: each lookup scans the installed distributions'
+    metadata, about 20 ms, and a run writes them in several records)."""
+    return dict(_versions(tuple(names)))
+
+
+@functools.cache
+def _versions(names: tuple[str, ...]) -> tuple[tuple[str, str | None], ...]:
+    out = []
     for n in names:
         try:
-            out[n] = md.version(n)
+            out.append((n, md.version(n)))
         except md.PackageNotFoundError:
-            out[n] = None
-    return out
+            out.append((n, None))
+    return tuple(out)
 
 
 def _repo_root() -> Path:
