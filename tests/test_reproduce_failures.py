@@ -147,3 +147,19 @@ def _worker_failure(backend, address):
 
 def test_a_run_failing_on_a_dask_worker_is_a_record(dask_address):
     _worker_failure("dask", dask_address)
+
+
+def test_reproduce_refuses_a_dead_scheduler_before_writing(tmp_path):
+    """`ree reproduce --address` to a scheduler that is not running: one ValueError naming
+    the address, at once, and no output or staging folder."""
+    import socket
+
+    from experiments.reproduce import reproduce
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    out = tmp_path / "rep"
+    with pytest.raises(ValueError, match=r"--address: no Dask scheduler answers at tcp://"):
+        reproduce(out, quick=True, address=f"tcp://127.0.0.1:{port}", progress=False)
+    assert list(tmp_path.iterdir()) == []

@@ -116,3 +116,50 @@ def test_damaged_store_gives_a_one_line_error(tmp_path):
     assert (
         "spec.json is not valid JSON" in r.output
     )  # names the file (tests/test_sweep_store_errors.py)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_dead_scheduler_address_is_one_line_and_writes_nothing(tmp_path):
+    """A new user's report (session 12): `--address` to a scheduler that is not running
+    waited 30 s (Dask's connect timeout) and left a planned store behind. Now the address is
+    checked before the store is planned: one line, at once, nothing written."""
+    import time
+
+    spec = write_toy_spec(tmp_path / "s.toml", replicates=1)
+    out = tmp_path / "out"
+    addr = f"tcp://127.0.0.1:{_free_port()}"
+    t0 = time.monotonic()
+    r = runner.invoke(
+        sweep_app,
+        ["run", str(spec), "--out", str(out), "--backend", "dask", "--address", addr],
+    )
+    assert time.monotonic() - t0 < 10
+    assert r.exit_code != 0
+    lines = [ln for ln in r.output.splitlines() if ln.strip()]
+    assert len(lines) == 1, r.output
+    assert lines[0].startswith("ree sweep run: error: --address: ")
+    assert f"no Dask scheduler answers at {addr}" in lines[0]
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_scheduler_address_check():
+    from experiments.sweep.backends import scheduler_unreachable
+
+    assert "has no host and port" in scheduler_unreachable("tcp://127.0.0.1")
+    assert "only tcp://" in scheduler_unreachable("inproc://x")
+    assert "no Dask scheduler answers" in scheduler_unreachable(
+        f"127.0.0.1:{_free_port()}", timeout=1
+    )
+    import socket
+
+    with socket.socket() as srv:  # something listening: reachable
+        srv.bind(("127.0.0.1", 0))
+        srv.listen()
+        assert scheduler_unreachable(f"tcp://127.0.0.1:{srv.getsockname()[1]}") is None

@@ -87,7 +87,7 @@ def reproduce(
 
     Raises:
         ValueError: an unknown or removed ``backend`` (``--backend 'process' was removed;
-            use ...``).
+            use ...``), or no scheduler answers at ``address``.
         RuntimeError: every run failed (a failed run among others is recorded in
             ``failed``, ``tables/failed_runs.csv`` and REPORT.md, and its targets are ``n/a``).
         OutputError: ``out`` is unusable: a file, the current folder or a parent, or an
@@ -97,6 +97,11 @@ def reproduce(
 
     if problem := backend_problem(backend):
         raise ValueError(f"--backend: {problem}")
+    if backend == "dask" and address:
+        from experiments.sweep.backends import scheduler_unreachable
+
+        if why := scheduler_unreachable(address):  # before anything is written
+            raise ValueError(f"--address: {why}; start the scheduler first, or leave it out")
     t_start = time.perf_counter()
     prof = profile or PROFILES["quick" if quick else "full"]
     n_seeds = int(seeds or prof.seeds)

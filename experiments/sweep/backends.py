@@ -36,6 +36,8 @@ from typing import Any
 from .spec import check_backend
 
 __all__ = [
+    "SchedulerUnreachable",
+    "scheduler_unreachable",
     "LOCAL_CLUSTER_CONFIG",
     "Backend",
     "SequentialExecutor",
@@ -148,6 +150,35 @@ class Backend:
 
     def __exit__(self, *exc: object) -> None:
         self.close(cancel=exc[0] is not None)
+
+
+class SchedulerUnreachable(ConnectionError):
+    """No Dask scheduler answers at the address given (one line for the user)."""
+
+
+def scheduler_unreachable(address: str, timeout: float = 5.0) -> str | None:
+    """Why no Dask scheduler answers at ``address`` (``tcp://host:port`` or ``host:port``),
+    or None when a TCP connection opens within ``timeout`` seconds. A fast check made before
+    a sweep writes anything: ``distributed.Client`` retries a refused connection until its
+    own timeout (30 s)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    target = address.strip()
+    parts = urlsplit(target if "://" in target else f"tcp://{target}")
+    if parts.scheme not in ("tcp", "tls"):
+        return f"'{address}': only tcp:// and tls:// scheduler addresses are checked"
+    try:
+        host, port = parts.hostname, parts.port
+    except ValueError as exc:
+        return f"'{address}': {exc}"
+    if not host or port is None:
+        return f"'{address}' has no host and port (write tcp://host:8786)"
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return None
+    except OSError as exc:
+        return f"no Dask scheduler answers at {address} ({exc.strerror or exc})"
 
 
 def open_backend(

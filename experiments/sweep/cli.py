@@ -117,6 +117,7 @@ def _guard(fn, *args, **kwargs):
     import pyarrow as pa
 
     from .analysis import AnalysisError
+    from .backends import SchedulerUnreachable
     from .spec import SpecError
     from .store import SpecChangedError, StoreError
 
@@ -129,7 +130,7 @@ def _guard(fn, *args, **kwargs):
         _stopped("interrupted (Ctrl-C)", 130)
     except (SpecError, SpecChangedError) as exc:
         _fail(str(exc), 2)
-    except (AnalysisError, StoreError) as exc:
+    except (AnalysisError, StoreError, SchedulerUnreachable) as exc:
         _fail(str(exc), 1)
     except FileNotFoundError as exc:
         _fail(str(exc), 1)

@@ -31,7 +31,7 @@ import pandas as pd
 
 from ..terminal import RunProgress
 from . import DEFAULT_OUT
-from .backends import Backend, open_backend
+from .backends import Backend, SchedulerUnreachable, open_backend, scheduler_unreachable
 from .design import build_design, expected_rows
 from .execute import TaskError, execute, user_stop
 from .provenance import invocation_record, now_iso
@@ -457,6 +457,7 @@ def run(
 
     Raises:
         SpecError: invalid spec or backend (nothing written).
+        SchedulerUnreachable: no Dask scheduler answers at the address (nothing written).
         SpecChangedError: the store was made by another spec and ``fresh`` is False.
         StoreError: a store file is damaged or the store folder is a file.
         KeyboardInterrupt, Terminated (SIGTERM, see :mod:`experiments.interrupts`): after
@@ -479,6 +480,14 @@ def run(
                 )
             ]
         )
+    if backend == "dask" and (address or ex.address):
+        # before the store is planned, so a wrong address leaves nothing behind
+        why = scheduler_unreachable(address or ex.address)
+        if why:
+            where = "--address" if address else f"{spec_path}: execution.address"
+            raise SchedulerUnreachable(
+                f"{where}: {why}; start the scheduler first, or give another address"
+            )
     with ExitStack() as stack:  # the store's lock, released on return or error
         spec, store, design, h, _created = _open_store(spec_path, out, fresh, stack, "run")
         ex = spec.execution
