@@ -138,7 +138,8 @@ def error_line(message: str, what: str = "", group: str = "") -> str:
     runs): ``<command>: error: [<what>: ]<message>``, the form of :func:`usage_error_line`
     without its help hint, e.g. ``ree run: error: invalid scenario: --set: unknown key
     'levers.nope'; ...``. The command is ``ree`` and the running click command's sub-command
-    path; ``group`` (``"sweep"``) is added when that group's app was invoked on its own."""
+    path; ``group`` (``"sweep"``) is added when that group's app was invoked on its own. A
+    message of several lines (one problem each) gives one such line per problem."""
     try:  # typer >= 0.22 carries its own copy of click
         from typer._click.globals import get_current_context
     except ImportError:  # pragma: no cover - typer with click as a dependency
@@ -149,7 +150,9 @@ def error_line(message: str, what: str = "", group: str = "") -> str:
         words.insert(0, group)
     path = " ".join(["ree", *words])  # the program's name, whatever click calls the root
     head = what[:1].lower() + what[1:] if what else ""
-    return f"{path}: error: {head + ': ' if head else ''}{message}"
+    lead = f"{path}: error: {head + ': ' if head else ''}"
+    # several problems (a spec with two bad fields) are one such line each
+    return "\n".join(lead + line for line in (message.splitlines() or [""]))
 
 
 class OneLineErrors(TyperGroup):

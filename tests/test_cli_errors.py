@@ -179,12 +179,13 @@ def test_sweep_spec_misspellings_are_one_line_each_and_nothing_is_written(tmp_pa
     res = _invoke(["run", str(spec), "--out", str(out)], cli=sweep_app)
     assert res.exit_code == 2
     lines = res.stderr.strip().splitlines()
+    # each problem is a line of its own, each in the one error form (session 13)
     assert lines == [
         f"ree sweep run: error: invalid sweep spec {spec}: levers[0].name: unknown parameter "
         "'levers.us_tarif_on_china'; did you mean 'levers.us_tariff_on_china'? "
         f"({N_PAR + 6} allowed parameters, parameters in docs/ODD.md section 8, levers in "
         "section 6)",
-        f"invalid sweep spec {spec}: constants.parameters.armington_elastcity: unknown "
+        f"ree sweep run: error: invalid sweep spec {spec}: constants.parameters.armington_elastcity: unknown "
         "parameter 'parameters.armington_elastcity'; did you mean "
         f"'parameters.armington_elasticity'? ({N_PAR + 6} allowed parameters, parameters in "
         "docs/ODD.md section 8, levers in section 6)",
