@@ -320,6 +320,7 @@ class Firm(mesa.Agent):
         target_cover_months: float,
         value: float,
         use: str = "civil",
+        elasticity: float | None = None,
     ) -> None:
         """Bid for ``g``: this month's use plus the gap to the cover target, in
         :data:`BID_TRANCHES` equal tranches, each at the buyer's :func:`marginal_value` at
@@ -331,6 +332,15 @@ class Firm(mesa.Agent):
             target_cover_months: inventory target in months of use.
             value: derived-demand value of a missing kilogram (what it would cost the
                 buyer: the margin lost on its product), USD/kg; no bid exceeds it.
+            elasticity: for a buyer whose use responds to price (each kilogram an end use of
+                its own, :class:`~agents.oem.NonMagnetUser`), its price elasticity of
+                demand: a tranche is also bid at most at the inverse demand curve through
+                (planned use, expected price), ``p_hat x c ** (1 / elasticity)``, with ``c``
+                the share of this month's planned use covered at the tranche's midpoint; a
+                tranche of stock beyond this month's use keeps its :func:`marginal_value`.
+                The marginal kilogram of planned use is worth the expected price (the plan is
+                demand at that price); only the inframarginal kilograms are worth more
+                (Marshall).
         """
         if use_rate <= 0:
             return
@@ -352,13 +362,14 @@ class Firm(mesa.Agent):
             float(self.expected(g) if p_hat is None else p_hat),
             par.carrying_cost_per_month,
         )
-        prices = marginal_values(
-            [(have + q * k - use_rate) / use_rate for k in _BID_MIDPOINTS],
-            p_hat,
-            value,
-            target_cover_months,
-            carry,
-        )
+        covers = [(have + q * k - use_rate) / use_rate for k in _BID_MIDPOINTS]
+        prices = marginal_values(covers, p_hat, value, target_cover_months, carry)
+        if elasticity is not None:
+            inv = 1.0 / elasticity
+            prices = [
+                min(p, p_hat * (c + 1.0) ** inv) if c < 0.0 else p  # c + 1 > 0: have >= 0
+                for p, c in zip(prices, covers, strict=True)
+            ]
         book.demand(self, g, self.ridx, planned, par.contract_cover * planned, q, prices, use)
 
     # ----------------------------------------------------------------- accounting

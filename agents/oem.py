@@ -356,8 +356,9 @@ class NonMagnetUser(OEM):
         self._plan = self.plan_by_good()
         self.plan_units = sum(self._plan.values())
         months = self.target_weeks() / WEEKS_PER_MONTH
+        eps = self.model.params.final_demand_elasticity
         for g, q in self._plan.items():
-            self.bid_for(book, g, q, months, self.derived_value(g), self.use)
+            self.bid_for(book, g, q, months, self.derived_value(g), self.use, elasticity=eps)
 
     def produce(self) -> None:
         """Use what is on hand of each oxide; count what is missing as lost output."""

@@ -126,3 +126,49 @@ def test_a_non_magnet_user_values_a_missing_kilogram_at_the_product_it_loses(mod
     bids = [b[5] for b in book.bids if b[1] == la]
     assert bids and max(bids) <= u.derived_value(la)
     assert max(bids) < 0.5 * u.derived_value(la)
+
+
+def test_a_non_magnet_user_without_stock_bids_along_its_demand_curve(model):
+    """A non-magnet user with no stock: the tranches of this month's planned use are bid at
+    most at the inverse demand curve through (planned use, expected price), p_hat x c **
+    (1 / elasticity) with c the share of the use covered at the tranche's midpoint, so the
+    last of its planned use is not bid at the product-margin ceiling (it was: every tranche of
+    an empty buyer's use bid 40x the reference price); stock beyond the month keeps its
+    precautionary value. By hand for La in Japan."""
+    from agents import NonMagnetUser
+    from agents.base import BID_TRANCHES, marginal_values
+
+    u = next(a for a in model.agents_by_type[NonMagnetUser] if a.region == "JP")
+    la = model.catalog.index["ox_La"]
+    par = model.params
+    s = u.stock(la)
+    keep = s.qty
+    try:
+        s.qty = 0.0
+        use, months = 10.0, 2.0
+        book = OrderBook(model.G, model.R)
+        u.bid_for(book, la, use, months, u.derived_value(la), elasticity=-0.25)
+        prices = [b[5] for b in book.bids if b[1] == la and b[0] is u]
+        need = use + use * months / par.inventory_adjust_months
+        q = need / BID_TRANCHES
+        covers = [(q * (k + 0.5) - use) / use for k in range(BID_TRANCHES)]
+        p_hat = u.exp_price.get(la, u.expected(la))
+        mv = marginal_values(
+            covers, p_hat, u.derived_value(la), months, par.carrying_cost_per_month
+        )
+        by_hand = [
+            min(m, p_hat * (c + 1.0) ** -4.0) if c < 0 else m
+            for m, c in zip(mv, covers, strict=True)
+        ]
+        assert sorted(prices, reverse=True) == pytest.approx(sorted(by_hand, reverse=True))
+        assert min(c for c in covers) < 0 < max(c for c in covers)  # both kinds of tranche
+        within = [p for p, c in zip(by_hand, covers, strict=True) if c < 0]
+        assert max(within) <= u.derived_value(la)
+        assert min(within) < 0.5 * u.derived_value(la)  # graded, not all at the ceiling
+        assert all(
+            m == pytest.approx(u.derived_value(la), rel=0.05)
+            for m, c in zip(mv, covers, strict=True)
+            if c < 0
+        )
+    finally:
+        s.qty = keep
