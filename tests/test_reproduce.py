@@ -248,11 +248,11 @@ SPIKE_OF = {"dy_peak_lag": "dy_peak_multiple", "nd_peak_lag": "nd_peak_multiple"
             "nd_peak_multiple",
             marks=pytest.mark.xfail(
                 strict=True,
-                reason="Nd oxide outside China peaks about 7.1x the 2009 level (tolerance "
-                "8-30x; session 11, docs/calibration.md section 2 and 4.16)",
+                reason="Nd oxide outside China peaks about 7.5x the 2009 level (tolerance "
+                "8-30x; session 13, docs/calibration.md section 2 and 4.18)",
             ),
         ),
-        # session 13: about 8.5x (7.7-8.9), inside 8-30x, since plants outside China without a
+        # session 13: about 8.3x (7.6-8.8), inside 8-30x, since plants outside China without a
         # heavy circuit no longer separate Dy (docs/calibration.md 4.18)
         "dy_peak_multiple",
         pytest.param(
