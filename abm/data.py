@@ -497,6 +497,7 @@ ROW_RULES: dict[str, list[tuple[str, object, str]]] = {
 
 YEAR_RANGE = (1990, 2100)
 _DAY_RE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
+_MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
 _PERIOD_RE = re.compile(r"^(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?(?=$|[\s(/-])")
 _AMOUNT_RE = re.compile(
     r"^[<>~]?\s*(\d[\d,]*(?:\.\d+)?)(?:\s*-\s*(\d[\d,]*(?:\.\d+)?))?"
@@ -635,10 +636,21 @@ def validate_frame(df: pd.DataFrame, file: str, origin: str | None = None) -> pd
                     raise _fail(name, i, col, f"'{raw}' is not true/false")
                 values.append(raw.lower() == "true")
             elif kind == "date":
-                try:
-                    values.append(pd.Period(raw, freq="M"))
-                except (ValueError, TypeError):
-                    raise _fail(name, i, col, f"'{raw}' is not a YYYY-MM date") from None
+                hit = _MONTH_RE.match(raw)
+                if not (
+                    hit
+                    and YEAR_RANGE[0] <= int(hit.group(1)) <= YEAR_RANGE[1]
+                    and 1 <= int(hit.group(2)) <= 12
+                ):
+                    # pandas would read "May 2025", "2025Q3" or "1/5/2025" as some month
+                    raise _fail(
+                        name,
+                        i,
+                        col,
+                        f"'{raw}' is not a YYYY-MM date "
+                        f"(years {YEAR_RANGE[0]} to {YEAR_RANGE[1]}, e.g. 2025-05)",
+                    )
+                values.append(pd.Period(raw, freq="M"))
             elif kind == "status":
                 if raw not in STATUSES:
                     raise _fail(

@@ -415,10 +415,36 @@ def _unit_cost(firms_all, year: int, sponsor: str, stage: str, region: str, prod
     return _median_cost(same if same else [r for r in fy if r["region"] != "CN"])
 
 
+def _circuit(firms_all: list[dict], firm: str, region: str, feeds: list[str]) -> tuple:
+    """Separation circuit of a pipeline entrant, ``(separates, heavy_from)``: the firm's own
+    separation row in ``firms.csv`` (any base year, the last in file order; Lynas' plant
+    enters the 2009 world from the pipeline but had no heavy circuit until May 2025), else
+    every element in China or when the pipeline row names a heavy circuit (``light;heavy``),
+    else the light elements only (Energy Fuels' White Mesa phase 1: NdPr)."""
+    own = [
+        f
+        for f in firms_all
+        if f["stage"] == "separation" and f["region"] == region and f["firm"].startswith(firm)
+    ]
+    if own:
+        heavy = own[-1]["heavy_circuit_from"]
+        return own[-1]["separates"], None if pd.isna(heavy) else heavy
+    return ("all" if region == "CN" or "heavy" in feeds else "light"), None
+
+
 def _firm_rows(firms_all: pd.DataFrame) -> list[dict]:
     """The columns of ``firms.csv`` that :func:`_unit_cost` reads, as dicts in file order;
     a missing firm name or product reads as ``""``."""
-    cols = ["stage", "product", "region", "firm", "base_year", "unit_cost_usd_kg"]
+    cols = [
+        "stage",
+        "product",
+        "region",
+        "firm",
+        "base_year",
+        "unit_cost_usd_kg",
+        "separates",
+        "heavy_circuit_from",
+    ]
     rows = firms_all[cols].to_dict("records")
     for r in rows:
         for k in ("stage", "product", "region", "firm"):
@@ -494,9 +520,7 @@ def build_pipeline(model, scenario, start) -> Pipeline:
                     for fc in feeds
                     for d in FEED_CLASSES[fc]
                 }
-                # outside China a plant whose pipeline row names no heavy circuit separates
-                # the light elements only (Energy Fuels' White Mesa phase 1: NdPr)
-                whole = r["region"] == "CN" or "heavy" in feeds
+                separates, heavy_from = _circuit(firms_all, r["firm"], r["region"], feeds)
                 agent = Refiner(
                     model,
                     name,
@@ -505,7 +529,8 @@ def build_pipeline(model, scenario, start) -> Pipeline:
                     0.0,
                     cost,
                     w,
-                    separates="all" if whole else "light",
+                    separates=separates,
+                    heavy_from=heavy_from,
                 )
             else:
                 agent = MagnetMaker(model, name, r["region"], "ndfeb", 0.0, cost, 0.5)

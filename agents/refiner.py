@@ -297,8 +297,10 @@ def hand_over_mixed_heavies(refiners) -> None:
     """Move this month's mixed heavy compound of light-only plants
     (:attr:`Refiner.mixed_heavy`) to the largest active Chinese plant that cracks heavy
     feed (ties: lowest id), where it is separated: the oxides enter its stock and its
-    output as China-separated oxide (``ca`` 1; ``cm`` as mined). Run after every refiner
-    has produced. Without such a plant the content is a separation loss.
+    output as China-separated oxide (``ca`` 1; ``cm`` as mined), and it pays from its cash
+    what the sender booked for them (``CONCENTRATE_PAYABILITY`` of the sender's expected
+    oxide prices). Run after every refiner has produced. Without such a plant the content
+    is a separation loss and the booked revenue is taken back.
 
     Lynas sold the Dy, Tb and other heavy oxides of Mt Weld as a mixed compound ("SEGH")
     to China until its heavy circuit started in May 2025 (SEAISI/Kallanish 2024-06-28;
@@ -315,6 +317,21 @@ def hand_over_mixed_heavies(refiners) -> None:
     for s in senders:
         total = float(s.mixed_heavy.sum())
         cm = s.mixed_heavy_cm / total if total > 0 else 0.0
+        # the sender booked the compound at CONCENTRATE_PAYABILITY of its expected oxide
+        # prices (feed_values); the taker pays that (USD: t x USD/kg x 1000)
+        paid = (
+            1000.0
+            * CONCENTRATE_PAYABILITY
+            * sum(
+                y * s.expected(g)
+                for y, g in zip(s.mixed_heavy, s.oxide_goods, strict=True)
+                if y > 0
+            )
+        )
+        if taker is None:
+            s.month_cash -= paid  # nobody buys it: the revenue booked is not received
+        else:
+            taker.month_cash -= paid
         for y, g in zip(s.mixed_heavy, s.oxide_goods, strict=True):
             if y <= 0:
                 continue

@@ -80,7 +80,11 @@ def test_mixed_compound_goes_to_the_largest_chinese_heavy_plant():
     lynas.mixed_heavy[:] = 0.0
     lynas.mixed_heavy[i_dy], lynas.mixed_heavy[i_tb] = 3.0, 1.0
     lynas.mixed_heavy_cm = 0.0  # not mined in China
+    cash = taker.month_cash
     hand_over_mixed_heavies(refiners)
+    # the taker pays what Lynas booked: 0.4 of Lynas' expected Dy and Tb prices, x 1000 USD/t
+    paid = 1000.0 * CONCENTRATE_PAYABILITY * (3.0 * lynas.expected(dy) + lynas.expected(tb))
+    assert cash - taker.month_cash == pytest.approx(paid)
     assert taker.stock(dy).qty == pytest.approx(before[dy] + 3.0)
     assert taker.stock(tb).qty == pytest.approx(before[tb] + 1.0)
     assert m.produced[dy] - produced[dy] == pytest.approx(3.0)
@@ -108,6 +112,12 @@ def test_no_dy_separated_outside_china_until_lynas_heavy_circuit(ran):
         ("separation", "", "", "separates"),
         ("separation", "all", "2025-05", "heavy_circuit_from"),
         ("separation", "medium", "", "separates"),
+        # a new user's report: pandas read these as some month without a word
+        ("separation", "light", "May 2025", "heavy_circuit_from"),
+        ("separation", "light", "2025Q3", "heavy_circuit_from"),
+        ("separation", "light", "1/5/2025", "heavy_circuit_from"),
+        ("separation", "light", "1800-01", "heavy_circuit_from"),
+        ("separation", "light", "2025-13", "heavy_circuit_from"),
     ],
 )
 def test_bad_circuit_rows_are_refused(stage, separates, heavy_from, field):
