@@ -129,7 +129,7 @@ class Refiner(Firm):
         """Planned feed for this month, t REO: capacity x utilisation, where utilisation
         responds to the oxide price index of the plant's feed basket (the output price
         signal) and is cut in proportion when the feed margin index falls below
-        ``separation_margin_cutoff`` (0.8);
+        ``separation_margin_cutoff`` (1: the shutdown rule, docs/ODD.md 7.6);
         ``oxide`` as in :meth:`basket_index`."""
         if not self.active:
             return 0.0
