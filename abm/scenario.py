@@ -1234,9 +1234,15 @@ def apply_overrides(
 
 def overridable_paths() -> list[str]:
     """Every dotted path :func:`apply_overrides` accepts, sorted: the scalar
-    ``parameters.*`` and ``levers.*`` of :func:`parameter_space`, ``levers.start``,
-    ``levers.truce_start``, ``levers.licence_elements``, ``end`` and ``firms``."""
-    return sorted(parameter_space()) + [
+    ``parameters.*`` and ``levers.*`` of :func:`parameter_space`, the parameters whose value
+    is a pair (``parameters.lead_time_mine_years = [8.0, 12.0]``: not swept, but settable as in
+    a scenario file), ``levers.start``, ``levers.truce_start``, ``levers.licence_elements``,
+    ``end`` and ``firms``."""
+    inst = Parameters()
+    pairs = [
+        f"parameters.{n}" for n in Parameters.model_fields if isinstance(getattr(inst, n), tuple)
+    ]
+    return sorted([*parameter_space(), *pairs]) + [
         "end",
         "firms",
         "levers.start",

@@ -16,8 +16,8 @@ from experiments.sweep.cli import sweep_app
 
 #: the longest error line a misspelt key may give (the old ones were 2,400-3,600 characters)
 MAX_LINE = 400
-#: allowed keys of a scenario's [parameters] table; --set also takes 11 more (levers.* and
-#: the top-level keys) and counts 3 parameters fewer under parameters.* (as the CLI lists)
+#: allowed keys of a scenario's [parameters] table; --set also takes 14 more (levers.* and
+#: the top-level keys end and firms; session 13: the three pair-valued parameters too)
 N_PAR = len(Parameters.model_fields)
 
 
@@ -110,7 +110,7 @@ def test_misspelt_set_key_names_the_option_and_the_closest_key(tmp_path):
     line = _one_line(_invoke(["run", "--set", "levers.aproval_rate_us=0.1", "--out", str(out)]))
     assert line == (
         "ree run: error: invalid scenario: --set: unknown key 'levers.aproval_rate_us'; did you "
-        f"mean 'levers.approval_rate_us'? ({N_PAR + 11} allowed keys, parameters in "
+        f"mean 'levers.approval_rate_us'? ({N_PAR + 14} allowed keys, parameters in "
         "docs/ODD.md section 8, levers in section 6)"
     )
     assert not out.exists()
@@ -123,13 +123,13 @@ def test_unknown_set_key_without_a_close_one_gets_a_short_list(tmp_path):
         "approval_rate_allies, approval_rate_us, defense_end_use_denial, "
         "licence_review_months, ndpr_price_floor, stockpile_target_months, "
         "substitution_speed, truce_months, us_tariff_on_china, start, truce_start, "
-        f"licence_elements ({N_PAR + 11} allowed keys, parameters in docs/ODD.md "
+        f"licence_elements ({N_PAR + 14} allowed keys, parameters in docs/ODD.md "
         "section 8, levers in section 6)"
     )
     line = _one_line(_invoke(["run", "--set", "foo=1", "--out", str(tmp_path / "o")]))
     assert line == (
         "ree run: error: invalid scenario: --set: unknown key 'foo'; allowed keys: levers.* (12), "
-        f"parameters.* ({N_PAR - 3}), end, firms ({N_PAR + 11} allowed keys, "
+        f"parameters.* ({N_PAR}), end, firms ({N_PAR + 14} allowed keys, "
         "parameters in docs/ODD.md section 8, levers in section 6)"
     )
     assert not (tmp_path / "o").exists()

@@ -94,7 +94,7 @@ def test_mistyped_set_key_gets_a_suggestion_on_one_stderr_line(tmp_path):
     assert line.startswith(
         "ree run: error: invalid scenario: --set: unknown key 'levers.aproval_rate_us'; "
         "did you mean 'levers.approval_rate_us'? "
-        f"({len(Parameters.model_fields) + 11} allowed keys"
+        f"({len(Parameters.model_fields) + 14} allowed keys"
     )
 
 

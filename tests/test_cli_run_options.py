@@ -95,7 +95,7 @@ def test_run_with_set_overrides_one_lever(tmp_path):
             (
                 "--set: unknown key 'levers.approval_rate'; did you mean "
                 "'levers.approval_rate_us'? "
-                f"({len(Parameters.model_fields) + 11} allowed keys"
+                f"({len(Parameters.model_fields) + 14} allowed keys"
             ),
         ),
         (

@@ -687,3 +687,19 @@ def test_a_misspelt_extends_is_named_first_with_the_right_suggestion(tmp_path):
     first = str(e.value).splitlines()[0]
     assert "unknown key 'extend'; did you mean 'extends'?" in first
     assert "'extends'" in first.split("allowed keys:")[1]
+
+
+def test_pair_parameters_can_be_set_as_in_a_scenario_file():
+    """A new user's report (session 13): `--set parameters.lead_time_mine_years=[8.0, 12.0]`
+    was refused as an unknown key although scenario files accept it; a reversed pair is
+    refused with the rule."""
+    from abm.scenario import ScenarioError, apply_overrides, load_scenario
+
+    sc = apply_overrides(
+        load_scenario("controls-2025"), {"parameters.lead_time_mine_years": [8.0, 12.0]}
+    )
+    assert sc.parameters.lead_time_mine_years == (8.0, 12.0)
+    with pytest.raises(ScenarioError, match="low <= high"):
+        apply_overrides(
+            load_scenario("controls-2025"), {"parameters.lead_time_mine_years": [12.0, 8.0]}
+        )
