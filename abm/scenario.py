@@ -926,7 +926,13 @@ def _model_at(loc: tuple, data: Any) -> type[BaseModel] | None:
     return cls
 
 
-_BOUND_TYPES = ("greater_than", "greater_than_equal", "less_than", "less_than_equal")
+_BOUND_TYPES = (
+    "greater_than",
+    "greater_than_equal",
+    "less_than",
+    "less_than_equal",
+    "finite_number",  # nan or inf: the interval says what to write instead
+)
 
 
 def _bounds(cls: type[BaseModel] | None, loc: tuple) -> str | None:
@@ -1006,6 +1012,13 @@ def _format_errors(err: ValidationError, data: Any, origin: str, first_block: in
             allowed := _bounds(_model_at(tuple(e["loc"]), data), loc)
         ):
             msg = f"got {e['input']!r}; allowed: {allowed}"
+        if path in ("parameters", "levers") and (hit := re.match(r"^(\w+): (.*)$", msg)):
+            # a check of the whole table (_no_numeric_strings) names its field in the text
+            cls = Parameters if path == "parameters" else Levers
+            if hit.group(1) in cls.model_fields:
+                path, msg = f"{path}.{hit.group(1)}", hit.group(2)
+                if allowed := _bounds(cls, (hit.group(1),)):
+                    msg = f"{msg} (allowed: {allowed})"
         where = ""
         if len(loc) >= 2 and loc[0] == "measures" and isinstance(loc[1], int):
             try:

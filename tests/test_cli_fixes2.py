@@ -66,7 +66,10 @@ def test_set_quoted_string_for_a_number_still_says_without_quotes(tmp_path):
     got = _one_error_line(
         _invoke(["run", "--set", 'levers.approval_rate_us="0.1"', "--out", str(tmp_path / "run")])
     )
-    assert got.endswith("approval_rate_us: got the string '0.1'; write the number without quotes")
+    assert got.endswith(
+        "field 'levers.approval_rate_us': got the string '0.1'; write the number without quotes"
+        " (allowed: 0 <= approval_rate_us <= 1)"
+    )
 
 
 def test_set_text_fields_still_take_bare_words():

@@ -56,12 +56,15 @@ BAD = [
     # numbers written as strings are refused, not converted (regression: "3" became 3.0)
     (
         'name="x"\n[parameters]\nrisk_sensitivity="3"',
-        "risk_sensitivity: got the string '3'; write the number without quotes",
+        "'parameters.risk_sensitivity': got the string '3'; write the number without quotes",
     ),
-    ('name="x"\n[levers]\nus_tariff_on_china="1.45"', "us_tariff_on_china: got the string"),
+    (
+        'name="x"\n[levers]\nus_tariff_on_china="1.45"',
+        "'levers.us_tariff_on_china': got the string",
+    ),
     (
         'name="x"\n[parameters]\nlead_time_mine_years=["8", 15]',
-        "lead_time_mine_years: got the string '8'",
+        "'parameters.lead_time_mine_years': got the string '8'",
     ),
     (
         (
@@ -412,7 +415,7 @@ def test_empty_lists_and_degenerate_values_are_refused(body, fragment):
 
 
 def test_levers_bool_from_number_is_refused():
-    with pytest.raises(ScenarioError, match="defense_end_use_denial: got the number 1"):
+    with pytest.raises(ScenarioError, match="'levers.defense_end_use_denial': got the number 1"):
         loads_scenario('name="x"\n[levers]\ndefense_end_use_denial=1')
 
 
@@ -703,3 +706,22 @@ def test_pair_parameters_can_be_set_as_in_a_scenario_file():
         apply_overrides(
             load_scenario("controls-2025"), {"parameters.lead_time_mine_years": [12.0, 8.0]}
         )
+
+
+@pytest.mark.parametrize(
+    "value,says",
+    [
+        (float("nan"), "got nan; allowed: 2.0 <= armington_elasticity <= 10.0"),
+        (float("inf"), "got inf; allowed: 2.0 <= armington_elasticity <= 10.0"),
+        (True, "got true; write a number (allowed: 2.0 <= armington_elasticity <= 10.0)"),
+    ],
+)
+def test_a_non_number_names_the_full_key_and_the_interval(value, says):
+    """A new user's report (session 13): nan and inf gave pydantic's 'Input should be a finite
+    number' without the interval, and true named the field as 'parameters'."""
+    from abm.scenario import ScenarioError, apply_overrides, load_scenario
+
+    with pytest.raises(ScenarioError) as err:
+        apply_overrides(load_scenario("controls-2025"), {"parameters.armington_elasticity": value})
+    assert f"field 'parameters.armington_elasticity': {says}" in str(err.value)
+    assert "\n" not in str(err.value)
