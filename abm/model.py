@@ -336,11 +336,8 @@ class RareEarthModel(mesa.Model):
         self.consumed[g] += q
 
     def ledger_loss(self, g: int, q: float) -> None:
-        """Record separation losses of ``q`` t of feed ``g`` (element content lost)."""
-        self.lost += q * self.catalog.content[g]
-
-    def ledger_loss_oxide(self, g: int, q: float) -> None:
-        """Record ``q`` t of oxide ``g`` lost (a mixed heavy compound no one separates)."""
+        """Record ``q`` t of good ``g`` lost: separation losses of a feed, or oxide of a
+        mixed heavy compound no one separates (its element content, t)."""
         self.lost += q * self.catalog.content[g]
 
     def total_stock(self) -> np.ndarray:

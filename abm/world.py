@@ -245,7 +245,7 @@ def build_world(model, scenario) -> None:
                 for fc in feeds:
                     for d in FEED_CLASSES[fc]:
                         w[d] = FEED_AFFINITY.get((r["region"], d), 1.0)
-                heavy_from = r["heavy_circuit_from"]
+                separates, heavy_from = _row_circuit(r)
                 f = Refiner(
                     model,
                     name,
@@ -254,8 +254,8 @@ def build_world(model, scenario) -> None:
                     cap,
                     r["unit_cost_usd_kg"],
                     w,
-                    separates=r["separates"],
-                    heavy_from=None if pd.isna(heavy_from) else heavy_from,
+                    separates=separates,
+                    heavy_from=heavy_from,
                 )
             else:
                 ht = r["ht_share"] if r["ht_share"] is not None else 0.5
@@ -415,6 +415,13 @@ def _unit_cost(firms_all, year: int, sponsor: str, stage: str, region: str, prod
     return _median_cost(same if same else [r for r in fy if r["region"] != "CN"])
 
 
+def _row_circuit(row) -> tuple:
+    """``(separates, heavy_from)`` of a ``firms.csv`` separation row: ``"all"`` or
+    ``"light"``, and the month its heavy circuit starts (``pandas.Period``) or None."""
+    heavy = row["heavy_circuit_from"]
+    return row["separates"], None if pd.isna(heavy) else heavy
+
+
 def _circuit(firms_all: list[dict], firm: str, region: str, feeds: list[str]) -> tuple:
     """Separation circuit of a pipeline entrant, ``(separates, heavy_from)``: the firm's own
     separation row in ``firms.csv`` (any base year, the last in file order; Lynas' plant
@@ -427,8 +434,7 @@ def _circuit(firms_all: list[dict], firm: str, region: str, feeds: list[str]) ->
         if f["stage"] == "separation" and f["region"] == region and f["firm"].startswith(firm)
     ]
     if own:
-        heavy = own[-1]["heavy_circuit_from"]
-        return own[-1]["separates"], None if pd.isna(heavy) else heavy
+        return _row_circuit(own[-1])
     return ("all" if region == "CN" or "heavy" in feeds else "light"), None
 
 

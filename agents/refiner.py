@@ -319,27 +319,17 @@ def hand_over_mixed_heavies(refiners) -> None:
         cm = s.mixed_heavy_cm / total if total > 0 else 0.0
         # the sender booked the compound at CONCENTRATE_PAYABILITY of its expected oxide
         # prices (feed_values); the taker pays that (USD: t x USD/kg x 1000)
-        paid = (
-            1000.0
-            * CONCENTRATE_PAYABILITY
-            * sum(
-                y * s.expected(g)
-                for y, g in zip(s.mixed_heavy, s.oxide_goods, strict=True)
-                if y > 0
-            )
-        )
-        if taker is None:
-            s.month_cash -= paid  # nobody buys it: the revenue booked is not received
+        pairs = [(y, g) for y, g in zip(s.mixed_heavy, s.oxide_goods, strict=True) if y > 0]
+        paid = 1000.0 * CONCENTRATE_PAYABILITY * sum(y * s.expected(g) for y, g in pairs)
+        if taker is None:  # nobody separates it: lost, and the revenue booked not received
+            s.month_cash -= paid
+            for y, g in pairs:
+                s.model.ledger_loss(g, y)
         else:
             taker.month_cash -= paid
-        for y, g in zip(s.mixed_heavy, s.oxide_goods, strict=True):
-            if y <= 0:
-                continue
-            if taker is None:
-                s.model.ledger_loss_oxide(g, y)
-                continue
-            taker.stock(g).add(y, cm, 1.0)
-            taker.output_month[g] = taker.output_month.get(g, 0.0) + y
-            s.model.ledger_produce(g, y)
+            for y, g in pairs:
+                taker.stock(g).add(y, cm, 1.0)
+                taker.output_month[g] = taker.output_month.get(g, 0.0) + y
+                s.model.ledger_produce(g, y)
         s.mixed_heavy[:] = 0.0
         s.mixed_heavy_cm = 0.0

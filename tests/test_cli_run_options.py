@@ -17,6 +17,16 @@ from experiments.cli import app, parse_seeds, parse_sets
 runner = CliRunner()
 
 
+def _ensemble(seeds: str, out, **kw):
+    """`ree run --seeds SEEDS --months 1 --no-charts --workers 1 --out OUT` (in process)."""
+    return runner.invoke(
+        app,
+        ["run", "--seeds", seeds, "--months", "1", "--no-charts", "--workers", "1"]
+        + ["--out", str(out)],
+        **kw,
+    )
+
+
 def _flat(text: str) -> str:
     return " ".join(text.split())
 
@@ -291,59 +301,16 @@ def test_run_seeds_refuses_a_folder_of_yours_and_stale_seed_folders(tmp_path):
     assert sorted(p.name for p in mine.iterdir()) == ["notes.txt"]
 
     ens = tmp_path / "ens"
-    res = runner.invoke(
-        app,
-        [
-            "run",
-            "--seeds",
-            "0-2",
-            "--months",
-            "1",
-            "--no-charts",
-            "--workers",
-            "1",
-            "--out",
-            str(ens),
-        ],
-    )
+    res = _ensemble("0-2", ens)
     assert res.exit_code == 0, res.output
     before = (ens / "seed-2" / "manifest.json").read_text()
-    res = runner.invoke(
-        app,
-        [
-            "run",
-            "--seeds",
-            "0-1",
-            "--months",
-            "1",
-            "--no-charts",
-            "--workers",
-            "1",
-            "--out",
-            str(ens),
-        ],
-        env={"COLUMNS": "60"},
-    )
+    res = _ensemble("0-1", ens, env={"COLUMNS": "60"})
     assert res.exit_code == 2, res.output
     assert len(res.stderr.strip().splitlines()) == 1, res.stderr
     assert "holds seed-2 of an earlier ensemble, not in --seeds 0,1" in res.stderr
     assert (ens / "seed-2" / "manifest.json").read_text() == before
     # the same seeds again replace the earlier ensemble, as for a single run
-    res = runner.invoke(
-        app,
-        [
-            "run",
-            "--seeds",
-            "0-2",
-            "--months",
-            "1",
-            "--no-charts",
-            "--workers",
-            "1",
-            "--out",
-            str(ens),
-        ],
-    )
+    res = _ensemble("0-2", ens)
     assert res.exit_code == 0, res.output
     assert sorted(p.name for p in ens.iterdir()) == [
         "ensemble.parquet",

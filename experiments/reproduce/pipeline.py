@@ -98,10 +98,9 @@ def reproduce(
     if problem := backend_problem(backend):
         raise ValueError(f"--backend: {problem}")
     if backend == "dask" and address:
-        from experiments.sweep.backends import scheduler_unreachable
+        from experiments.sweep.backends import require_scheduler
 
-        if why := scheduler_unreachable(address):  # before anything is written
-            raise ValueError(f"--address: {why}; start the scheduler first, or leave it out")
+        require_scheduler(address)  # before anything is written
     t_start = time.perf_counter()
     prof = profile or PROFILES["quick" if quick else "full"]
     n_seeds = int(seeds or prof.seeds)

@@ -37,6 +37,7 @@ from .spec import check_backend
 
 __all__ = [
     "SchedulerUnreachable",
+    "require_scheduler",
     "scheduler_unreachable",
     "LOCAL_CLUSTER_CONFIG",
     "Backend",
@@ -152,8 +153,25 @@ class Backend:
         self.close(cancel=exc[0] is not None)
 
 
-class SchedulerUnreachable(ConnectionError):
-    """No Dask scheduler answers at the address given (one line for the user)."""
+class SchedulerUnreachable(ValueError):
+    """No Dask scheduler answers at the address given (bad input: one line for the user)."""
+
+
+def require_scheduler(address: str, where: str = "--address") -> None:
+    """Check, before any work is written, that a Dask scheduler answers at ``address``.
+
+    Args:
+        where: how the message names the address's origin (``--address`` or the spec's
+            ``execution.address``).
+
+    Raises:
+        SchedulerUnreachable: ``<where>: <why>; start the scheduler first, or give another
+            address or none`` (:func:`scheduler_unreachable`).
+    """
+    if why := scheduler_unreachable(address):
+        raise SchedulerUnreachable(
+            f"{where}: {why}; start the scheduler first, or give another address or none"
+        )
 
 
 def scheduler_unreachable(address: str, timeout: float = 5.0) -> str | None:

@@ -31,7 +31,7 @@ import pandas as pd
 
 from ..terminal import RunProgress
 from . import DEFAULT_OUT
-from .backends import Backend, SchedulerUnreachable, open_backend, scheduler_unreachable
+from .backends import Backend, open_backend, require_scheduler
 from .design import build_design, expected_rows
 from .execute import TaskError, execute, user_stop
 from .provenance import invocation_record, now_iso
@@ -482,12 +482,8 @@ def run(
         )
     if backend == "dask" and (address or ex.address):
         # before the store is planned, so a wrong address leaves nothing behind
-        why = scheduler_unreachable(address or ex.address)
-        if why:
-            where = "--address" if address else f"{spec_path}: execution.address"
-            raise SchedulerUnreachable(
-                f"{where}: {why}; start the scheduler first, or give another address"
-            )
+        where = "--address" if address else f"{spec_path}: execution.address"
+        require_scheduler(address or ex.address, where)
     with ExitStack() as stack:  # the store's lock, released on return or error
         spec, store, design, h, _created = _open_store(spec_path, out, fresh, stack, "run")
         ex = spec.execution
