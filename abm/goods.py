@@ -67,11 +67,6 @@ LIGHT_OXIDES = ("La", "Ce", "Pr", "Nd")
 #: Elements that must stay separate (docs/ODD.md); we keep all 16 mined ones separate.
 KEY_ELEMENTS = ("Nd", "Pr", "Dy", "Tb", "Sm", "Y", "Ce", "La")
 
-#: Payability: share of the separated-oxide basket value paid for concentrate at base year
-#: (calibration choice; MP Materials' 2024 realised concentrate price was roughly a third of
-#: its basket value -- docs/calibration.md).
-CONCENTRATE_PAYABILITY = 0.4
-
 #: Share of NdPr oxide that is Nd (commercial NdPr oxide is about 75:25 Nd:Pr).
 NDPR_ND_SHARE = 0.75
 
@@ -107,6 +102,9 @@ class Catalog:
         ref_price: array (n_goods,), base-year reference price, USD/kg.
         conversion_cost: grade -> USD/kg magnet conversion cost at base year.
         base_year: the calibration year.
+        payability: share of the separated-oxide basket value paid for concentrate (and for
+            a light-only plant's mixed heavy compound), the parameter
+            ``concentrate_payability``.
     """
 
     goods: tuple[str, ...]
@@ -115,6 +113,7 @@ class Catalog:
     ref_price: np.ndarray
     conversion_cost: dict[str, float]
     base_year: int
+    payability: float
 
     def composition(self, good: str) -> dict[str, float]:
         """Element -> t oxide per t of ``good`` (zeros omitted)."""
@@ -131,8 +130,10 @@ class Catalog:
 
 
 @functools.cache
-def catalog(base_year: int = 2024) -> Catalog:
-    """Build the goods catalogue for ``base_year`` (2024 prices, or 2009 prices before 2015).
+def catalog(base_year: int = 2024, payability: float = 0.4) -> Catalog:
+    """Build the goods catalogue for ``base_year`` (2024 prices, or 2009 prices before 2015);
+    a concentrate's reference price is ``payability`` (``concentrate_payability``, default
+    its shipped value) x the value of its oxide content at the oxides' reference prices.
 
     Raises:
         DataError: a data file fails validation.
@@ -169,9 +170,7 @@ def catalog(base_year: int = 2024) -> Catalog:
         conversion[g] = float(rows["conversion_cost_usd_kg"].iloc[0])
     oxide_prices = np.array([price[index[ox(e)]] for e in ELEMENTS])
     for d in DEPOSITS:
-        price[index[conc(d)]] = CONCENTRATE_PAYABILITY * float(
-            content[index[conc(d)]] @ oxide_prices
-        )
+        price[index[conc(d)]] = payability * float(content[index[conc(d)]] @ oxide_prices)
     content.setflags(write=False)
     price.setflags(write=False)
-    return Catalog(tuple(goods), index, content, price, conversion, base_year)
+    return Catalog(tuple(goods), index, content, price, conversion, base_year, payability)

@@ -128,7 +128,7 @@ class RareEarthModel(mesa.Model):
         self.spec = sc
         self.params = sc.parameters
         self.levers = sc.levers
-        self.catalog = catalog(sc.base_year)
+        self.catalog = catalog(sc.base_year, self.params.concentrate_payability)
         tab = regions()
         self.region_codes = tab.codes
         self.region_names = tab.names

@@ -450,6 +450,22 @@ class Parameters(NumbersModel):
         "expected prices plus conversion at the base-year markup; miners: the netback of the "
         "concentrate's oxide content at the base-year payability).",
     )
+    concentrate_payability: float = P(
+        0.4,
+        "-",
+        0.25,
+        0.75,
+        "range: a high-grade chemical concentrate (cerium carbonate, 45% REO) traded 25% below "
+        "the oxide FOB China in 2012-14, payability 0.75 (Rare Element Resources, Bear Lodge "
+        "NI 43-101 pre-feasibility study 2014, section 19); mineral concentrates pay less, as "
+        "their buyer bears cracking, separation and losses (tolling 5 USD/kg for light and "
+        "20-25 USD/kg for heavy concentrates, same study); MP Materials' 2024 realised "
+        "concentrate price was about a third of its basket value; 0.4 is a calibration "
+        "choice in the range",
+        "Share of the value of a concentrate's oxide content, at the oxides' reference prices, "
+        "that its reference price carries (netback pricing); also the value a light-only "
+        "separation plant books for the heavy content it sells as a mixed compound.",
+    )
     # --- supply -----------------------------------------------------------------------
     base_utilisation: float = P(
         0.9,

@@ -4,7 +4,7 @@ A tonne of concentrate of deposit ``d`` yields ``recovery x composition(d)`` t o
 (fixed ratios: the balance problem); the rest is a separation loss. A plant with a light
 circuit only (``separates="light"``) separates :data:`abm.goods.LIGHT_OXIDES` and sells the
 rest of its feed's content as a mixed heavy compound to a separator in China
-(:func:`hand_over_mixed_heavies`), valued at ``CONCENTRATE_PAYABILITY`` of the oxides'
+(:func:`hand_over_mixed_heavies`), valued at ``concentrate_payability`` of the oxides'
 prices, until its heavy circuit starts (``heavy_from``). Decisions: feed purchases by
 deposit (bids capped by the feed's oxide-basket value less processing cost), output,
 expansion (3-5 years), exit.
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from abm.goods import CONCENTRATE_PAYABILITY, FEED_CLASSES, LIGHT_OXIDES, conc, ox
+from abm.goods import FEED_CLASSES, LIGHT_OXIDES, conc, ox
 from abm.timeline import WEEKS_PER_MONTH
 from agents.base import Firm
 
@@ -69,14 +69,14 @@ class Refiner(Firm):
     def _set_circuit(self, all_elements: bool) -> None:
         """Separate every oxide, or the light ones only: ``separated`` (1 or 0 per oxide in
         ``oxide_goods`` order) and the value weight of each oxide's content (1 when
-        separated, ``CONCENTRATE_PAYABILITY`` when sold in the mixed heavy compound)."""
+        separated, ``concentrate_payability`` when sold in the mixed heavy compound)."""
         light = {ox(e) for e in LIGHT_OXIDES}
         cat = self.model.catalog
         self.separates_all = all_elements
         self.separated = np.array(
             [1.0 if all_elements or cat.goods[og] in light else 0.0 for og in self.oxide_goods]
         )
-        self._value_w = self.separated + (1.0 - self.separated) * CONCENTRATE_PAYABILITY
+        self._value_w = self.separated + (1.0 - self.separated) * cat.payability
         self._feed_value_content = self._feed_content * self._value_w
         self._basket_of = None
 
@@ -298,7 +298,7 @@ def hand_over_mixed_heavies(refiners) -> None:
     (:attr:`Refiner.mixed_heavy`) to the largest active Chinese plant that cracks heavy
     feed (ties: lowest id), where it is separated: the oxides enter its stock and its
     output as China-separated oxide (``ca`` 1; ``cm`` as mined), and it pays from its cash
-    what the sender booked for them (``CONCENTRATE_PAYABILITY`` of the sender's expected
+    what the sender booked for them (``concentrate_payability`` of the sender's expected
     oxide prices). Run after every refiner has produced. Without such a plant the content
     is a separation loss and the booked revenue is taken back.
 
@@ -317,10 +317,10 @@ def hand_over_mixed_heavies(refiners) -> None:
     for s in senders:
         total = float(s.mixed_heavy.sum())
         cm = s.mixed_heavy_cm / total if total > 0 else 0.0
-        # the sender booked the compound at CONCENTRATE_PAYABILITY of its expected oxide
+        # the sender booked the compound at concentrate_payability of its expected oxide
         # prices (feed_values); the taker pays that (USD: t x USD/kg x 1000)
         pairs = [(y, g) for y, g in zip(s.mixed_heavy, s.oxide_goods, strict=True) if y > 0]
-        paid = 1000.0 * CONCENTRATE_PAYABILITY * sum(y * s.expected(g) for y, g in pairs)
+        paid = 1000.0 * s.model.catalog.payability * sum(y * s.expected(g) for y, g in pairs)
         if taker is None:  # nobody separates it: lost, and the revenue booked not received
             s.month_cash -= paid
             for y, g in pairs:

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from abm.data import DataError, validate_frame
-from abm.goods import CONCENTRATE_PAYABILITY, LIGHT_OXIDES, ox
+from abm.goods import ELEMENTS, LIGHT_OXIDES, ox
 from abm.model import RareEarthModel
 from agents import Refiner
 from agents.refiner import hand_over_mixed_heavies
@@ -56,11 +56,12 @@ def test_light_plant_values_the_mixed_compound_at_payability(model):
     by hand for Mt Weld concentrate at Lynas."""
     lynas = _plant(model, "Lynas Rare Earths (Kuantan)")
     cat, rho = model.catalog, model.params.separation_recovery
+    assert model.params.concentrate_payability == 0.4  # the shipped value, used by hand below
     g = cat.index["conc_mt_weld"]
     light = {cat.index[ox(e)] for e in LIGHT_OXIDES}
     by_hand = 0.0
     for i, og in enumerate(lynas.oxide_goods):
-        w = 1.0 if og in light else CONCENTRATE_PAYABILITY
+        w = 1.0 if og in light else 0.4
         by_hand += cat.content[g][i] * w * lynas.sale_price(og)
     assert lynas.feed_value(g) == pytest.approx(rho * by_hand - lynas.unit_cost)
     pos = lynas.feed_goods.index(g)
@@ -83,7 +84,7 @@ def test_mixed_compound_goes_to_the_largest_chinese_heavy_plant():
     cash = taker.month_cash
     hand_over_mixed_heavies(refiners)
     # the taker pays what Lynas booked: 0.4 of Lynas' expected Dy and Tb prices, x 1000 USD/t
-    paid = 1000.0 * CONCENTRATE_PAYABILITY * (3.0 * lynas.expected(dy) + lynas.expected(tb))
+    paid = 1000.0 * 0.4 * (3.0 * lynas.expected(dy) + lynas.expected(tb))
     assert cash - taker.month_cash == pytest.approx(paid)
     assert taker.stock(dy).qty == pytest.approx(before[dy] + 3.0)
     assert taker.stock(tb).qty == pytest.approx(before[tb] + 1.0)
@@ -140,3 +141,18 @@ def test_bad_circuit_rows_are_refused(stage, separates, heavy_from, field):
     df = pd.DataFrame([row], dtype=str)
     with pytest.raises(DataError, match=f"field '{field}'"):
         validate_frame(df, "firms.csv", "firms.csv")
+
+
+def test_concentrate_payability_sets_the_concentrate_reference_price():
+    # the reference price of a concentrate is payability x the value of its oxide content at
+    # the oxides' reference prices; a run with payability 0.6 has 1.5 x the shipped prices,
+    # and the oxide and magnet prices are unchanged
+    a = RareEarthModel("controls-2025", seed=0, months=1).catalog
+    b = RareEarthModel(
+        "controls-2025", seed=0, months=1, overrides={"parameters.concentrate_payability": 0.6}
+    ).catalog
+    g = a.index["conc_mt_weld"]
+    oxides = [a.index[ox(e)] for e in ELEMENTS]
+    assert a.ref_price[g] == pytest.approx(0.4 * a.content[g] @ a.ref_price[oxides])
+    assert b.ref_price[g] == pytest.approx(1.5 * a.ref_price[g])
+    assert b.ref_price[oxides] == pytest.approx(a.ref_price[oxides])
