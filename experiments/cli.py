@@ -650,9 +650,9 @@ def reproduce(
         colour = {"PASS": "green", "FAIL": "red"}.get(r["status"], "yellow")
         tab.add_row(
             r["id"],
-            f"{r['median']:.3g}",
-            f"{r['p5']:.3g}-{r['p95']:.3g}",
-            f"{r['lo']:.3g}-{r['hi']:.3g}",
+            _number(r["median"]),
+            f"{_number(r['p5'])}-{_number(r['p95'])}",
+            f"{_number(r['lo'])}-{_number(r['hi'])}",
             f"[{colour}]{r['status']}[/{colour}]",
         )
     console.print(tab)

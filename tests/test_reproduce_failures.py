@@ -19,7 +19,7 @@ from experiments.reproduce import runner as rp_runner
 #: the targets that read controls-2025 (the variant whose run fails below)
 CONTROLS_TARGETS = [
     "cn_magnet_export_fall",
-    "us_magnet_capacity_2029",
+    "mp_magnet_capacity_2029",
     "us_capacity_shortfall_without_floor",
 ]
 

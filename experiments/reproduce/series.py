@@ -44,7 +44,15 @@ def demand_removed_share(model) -> float:
     return 1.0 - d1 / d0 if d0 > 0 else 0.0
 
 
+#: the firm whose announced capacity the 2029 magnet-capacity target measures (the name its
+#: plants carry in firms.csv and project_pipeline.csv)
+MP_MATERIALS = "MP Materials"
+
+
 def _adaptation_state(model) -> dict[str, float]:
+    """Per-month state read from the agents: ``nameplate:magnets:MP`` (installed nameplate
+    of MP Materials' active US magnet plants, ramps included, t/yr), ``demand_removed``,
+    ``sub_share``, ``dy_free_share`` and ``hre_factor`` (shares)."""
     from agents import OEM, MagnetMaker, NonMagnetUser
 
     oems = [
@@ -57,7 +65,13 @@ def _adaptation_state(model) -> dict[str, float]:
     w = w / w.sum() if w.sum() > 0 else np.full(len(oems), 1 / max(len(oems), 1))
     makers = [a for a in model.agents_by_type.get(MagnetMaker, []) if a.capacity > 0]
     cap = sum(a.capacity for a in makers)
+    mp = [
+        a
+        for a in model.agents_by_type.get(MagnetMaker, [])
+        if a.active and a.region == "US" and a.name.startswith(MP_MATERIALS)
+    ]
     return {
+        "nameplate:magnets:MP": float(sum(a.nameplate or a.capacity for a in mp)),
         "demand_removed": demand_removed_share(model),
         "sub_share": float(sum(wi * a.sub_share for wi, a in zip(w, oems, strict=False))),
         "dy_free_share": float(sum(wi * a.dy_free_share for wi, a in zip(w, oems, strict=False))),
@@ -91,7 +105,7 @@ def series_from_model(model, adaptation: pd.DataFrame | None = None) -> pd.DataF
     monthly and over the last 12 months); ``china_share:<stage>``; ``mine:world`` and
     ``mine:nonCN`` (sums of concentrate ``production`` rows, t REO/month);
     ``lost_output:oem`` (``lost_output_civil_magnet``, World, USD/month); and the
-    adaptation columns when ``adaptation`` is given.
+    adaptation columns (:func:`_adaptation_state`) when ``adaptation`` is given.
     """
     ts = model.timeseries()
     dates = pd.DatetimeIndex(sorted(ts["date"].unique()))

@@ -20,7 +20,7 @@ SINGLE_RUN_TARGETS = {
         "substitution_rate_at_peak",
         "non_china_mine_ramp",
     ),
-    "controls-2025": ("cn_magnet_export_fall", "us_magnet_capacity_2029"),
+    "controls-2025": ("cn_magnet_export_fall", "mp_magnet_capacity_2029"),
 }
 
 
