@@ -364,6 +364,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
         "mining_quota",
         "export_shortfall",
         "thrifting",
+        "smuggling",
     ),
     "price_unit": ("USD/kg", "USD/kg REO", "CNY/kg"),
     "io_region": ("US", "JP", "EU", "KR", "CN", "default"),
