@@ -24,6 +24,7 @@ from abm.goods import STAGES
 from abm.model import RareEarthModel, check_months
 from abm.scenario import Scenario
 from experiments.inputs import levers_never_apply, scenario_with_overrides
+from experiments.run_files import read_run_table
 from experiments.terminal import RunProgress
 
 PACKAGES = ("mesa", "numpy", "scipy", "pandas", "pyarrow", "pydantic", "matplotlib")
@@ -764,7 +765,11 @@ def ensemble_table(folders: dict[int, Path]) -> pd.DataFrame:
     """
     frames = []
     for s, folder in sorted(folders.items()):
-        ts = pd.read_parquet(Path(folder) / "timeseries.parquet")
+        ts = read_run_table(
+            Path(folder) / "timeseries.parquet",
+            f"seed {s}",
+            f"run the ensemble again (ree run --seeds ... --out {Path(folder).parent})",
+        )
         frames.append(ts.assign(seed=s))
     allts = pd.concat(frames, ignore_index=True)
     for c in ("metric", "good", "region", "partner", "unit"):

@@ -5,6 +5,7 @@ stderr naming it and what is missing."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -235,6 +236,25 @@ def test_a_folder_that_is_not_a_run_is_one_line_on_stderr(two_runs, tmp_path, ma
         (
             lambda p: (p / "summary.json").write_text("[1, 2]"),
             "RUN_B {p}/summary.json: not a JSON object",
+        ),
+        # a truncated or empty timeseries.parquet was a 97-line pyarrow traceback, exit 1
+        (
+            lambda p: os.truncate(p / "timeseries.parquet", 1000),
+            "RUN_B {p}/timeseries.parquet: not a readable Parquet file (1,000 bytes; truncated "
+            "or damaged: Parquet magic bytes not found in footer); re-run it: ree run baseline "
+            "--seed 2 --months 3 --out {p}",
+        ),
+        (
+            lambda p: os.truncate(p / "timeseries.parquet", 0),
+            "RUN_B {p}/timeseries.parquet: the file is empty (0 bytes); re-run it: ree run "
+            "baseline --seed 2 --months 3 --out {p}",
+        ),
+        (
+            lambda p: pd.DataFrame({"date": [1], "value": [2.0]}).to_parquet(
+                p / "timeseries.parquet"
+            ),
+            "RUN_B {p}/timeseries.parquet: lacks the columns step, metric, good, region, "
+            "partner, unit; re-run it",
         ),
         # valid JSON without any outcome once gave a comparison.csv with an empty run_b column
         (

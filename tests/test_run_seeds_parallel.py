@@ -86,3 +86,19 @@ def test_parallel_seeds_equal_sequential_seeds(tmp_path, monkeypatch):
     r = runner.invoke(app, [*args, "--workers", "1", "--out", str(seq)])
     assert r.exit_code == 0, r.output
     assert on_dask == [2]  # --workers 1 runs in this process
+
+
+def test_a_damaged_seed_file_is_one_line_naming_it(tmp_path):
+    from experiments.run_files import RunFolderError
+
+    folders = {s: tmp_path / f"seed-{s}" for s in range(2)}
+    for s in folders:
+        _ts(folders[s], [1.0])
+    os.truncate(folders[1] / "timeseries.parquet", 100)
+    with pytest.raises(RunFolderError) as err:
+        ensemble_table(folders)
+    assert str(err.value) == (
+        f"seed 1 {folders[1]}/timeseries.parquet: not a readable Parquet file (100 bytes; "
+        "truncated or damaged: Parquet magic bytes not found in footer); run the ensemble "
+        f"again (ree run --seeds ... --out {tmp_path})"
+    )
