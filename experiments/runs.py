@@ -753,16 +753,30 @@ ENSEMBLE_KEYS = ["date", "step", "metric", "good", "region", "partner", "unit"]
 def ensemble_table(folders: dict[int, Path]) -> pd.DataFrame:
     """Median and 5-95% band over seeds of every recorded series (``ree run --seeds``).
 
+    A seed without a row of a series in a month counts as zero for the metrics whose absent
+    row means zero (:data:`abm.metrics.ZERO_WHEN_ABSENT`: ``flow``, ``production``,
+    ``capacity``, ``inventory``, ``stockpile``, ``magnets_received``, ...), so a flow that
+    only some seeds had is not overstated; for the other metrics (prices, shares such as
+    ``china_content``) an absent row means "not defined" and the statistics are over the
+    seeds that recorded it.
+
     Args:
         folders: seed -> run folder holding ``timeseries.parquet``.
 
     Returns:
-        One row per series and month (``date``, ``step``, ``metric``, ``good``, ``region``,
-        ``partner``, ``unit``) with ``median``, ``p05``, ``p95`` (the series' unit; numpy's
-        linear interpolation between order statistics) over the seeds that recorded it that
-        month, their count ``seeds``, and ``n_seeds`` (all seeds). A month without flow is
-        not recorded: where ``seeds`` < ``n_seeds`` for a flow, the other seeds had none.
+        One row per series and month recorded by at least one seed (``date``, ``step``,
+        ``metric``, ``good``, ``region``, ``partner``, ``unit``) with ``median``, ``p05``,
+        ``p95`` (the series' unit; numpy's linear interpolation between order statistics)
+        over all seeds (absent = 0) for :data:`abm.metrics.ZERO_WHEN_ABSENT` metrics and
+        over the seeds that recorded it for the others; ``seeds``, how many seeds recorded
+        a row that month (for a flow: how many had that flow); and ``n_seeds`` (all seeds).
+
+    Raises:
+        experiments.run_files.RunFolderError: a seed's ``timeseries.parquet`` is missing or
+            damaged (one line naming it).
     """
+    from abm.metrics import ZERO_WHEN_ABSENT
+
     frames = []
     for s, folder in sorted(folders.items()):
         ts = read_run_table(
@@ -775,11 +789,15 @@ def ensemble_table(folders: dict[int, Path]) -> pd.DataFrame:
     for c in ("metric", "good", "region", "partner", "unit"):
         allts[c] = allts[c].astype(object).fillna("")
     wide = allts.set_index([*ENSEMBLE_KEYS, "seed"])["value"].unstack("seed")
-    vals = wide.to_numpy(dtype=float)
+    wide = wide.reindex(columns=sorted(folders))  # a seed with no rows at all is a column too
+    vals = wide.to_numpy(dtype=float, copy=True)
+    recorded = np.isfinite(vals)
+    zero = wide.index.get_level_values("metric").isin(ZERO_WHEN_ABSENT)
+    vals[zero] = np.where(recorded[zero], vals[zero], 0.0)
     out = wide.index.to_frame(index=False)
     out["median"] = np.nanmedian(vals, axis=1)
     out["p05"] = np.nanquantile(vals, 0.05, axis=1)
     out["p95"] = np.nanquantile(vals, 0.95, axis=1)
-    out["seeds"] = np.isfinite(vals).sum(axis=1).astype("int64")
+    out["seeds"] = recorded.sum(axis=1).astype("int64")
     out["n_seeds"] = len(folders)
     return out.sort_values(ENSEMBLE_KEYS, kind="stable").reset_index(drop=True)
