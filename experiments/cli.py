@@ -287,7 +287,12 @@ def run(
     """Run one scenario (default controls-2025, 2024-01 to 2035-12) and write its outputs;
     --set changes one value, --seeds runs several seeds in parallel."""
     from abm.scenario import ScenarioError
-    from experiments.runs import OutputError, accounts_lines, run_to_folder
+    from experiments.runs import (
+        OutputError,
+        accounts_lines,
+        check_not_ensemble_member,
+        run_to_folder,
+    )
 
     try:
         if scenario_arg and scenario and scenario_arg != scenario:
@@ -307,6 +312,8 @@ def run(
     seed = 0 if seed is None else seed
     try:
         with sigterm_raises():
+            if seed_list is None:
+                check_not_ensemble_member(out)  # before any work
             warn_inert_levers(scenario, overrides)
             if seed_list is not None:
                 _run_seeds(scenario, seed_list, overrides, months, out, charts, workers)

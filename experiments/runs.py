@@ -484,6 +484,26 @@ def check_output_folder(
     return out
 
 
+def check_not_ensemble_member(out: Path | str) -> None:
+    """Refuse a single run's ``--out`` that is a ``seed-N`` folder of a ``ree run --seeds``
+    output (its parent holds ``ensemble.parquet``): the new run would replace that seed's
+    run and leave ``ensemble.parquet`` stale.
+
+    Raises:
+        OutputError: one line naming the folder and the fixes (another ``--out``, or
+            running the ensemble again).
+    """
+    import re
+
+    p = Path(out).expanduser()
+    if re.fullmatch(r"seed-\d+", p.name) and (p.parent / "ensemble.parquet").is_file():
+        raise OutputError(
+            f"--out {p} is {p.name} of the ensemble in {p.parent} (ree run --seeds): a "
+            f"single run there would leave {p.parent / 'ensemble.parquet'} stale; choose "
+            f"another --out, or run the ensemble again (ree run --seeds ... --out {p.parent})"
+        )
+
+
 #: Marker in a staging folder (and, during a replacement, in the retired earlier output)
 #: naming the process that owns it; removed when the replacement is complete.
 STAGING_OWNER = ".ree-staging.json"
