@@ -526,6 +526,25 @@ def _number(v: float) -> str:
     return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.4g}"
 
 
+def horizon_warning(ma: dict, mb: dict) -> str | None:
+    """The warning of ``ree compare`` when two runs cover different periods (months, first or
+    last month differ, from their ``manifest.json``): peaks and cumulative totals are then
+    over different periods; None when they cover the same."""
+
+    def horizon(m: dict) -> str:
+        span = f" ({m['start']} to {m['end']})" if m.get("start") and m.get("end") else ""
+        return f"{m.get('months', '?')} months{span}"
+
+    keys = ("months", "start", "end")
+    if all(ma.get(k) == mb.get(k) for k in keys):
+        return None
+    return (
+        f"RUN_A covers {horizon(ma)} and RUN_B {horizon(mb)}: their peaks and cumulative "
+        "totals are over different periods (give runs of the same scenario period and "
+        "--months for a like-for-like comparison)"
+    )
+
+
 @app.command()
 def compare(
     run_a: Annotated[
@@ -572,12 +591,8 @@ def compare(
             "(they are in comparison.csv); change = (B - A) / |A|"
         )
     console.print(tab)
-    if a.manifest.get("months") != b.manifest.get("months"):
-        console.print(
-            f"[yellow]Note: the runs differ in length ({a.manifest.get('months')} "
-            f"and {b.manifest.get('months')} months), so cumulative outcomes "
-            "differ by construction.[/yellow]"
-        )
+    if (w := horizon_warning(a.manifest, b.manifest)) is not None:
+        err_console.print(f"[bold yellow]warning:[/] {escape(w)}", highlight=False)
     console.print(f"Wrote {out}/ (comparison.csv, comparison.png, comparison.json)")
 
 
