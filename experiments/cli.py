@@ -615,7 +615,7 @@ def reproduce(
         False,
         "--quick",
         metavar=FLAG,
-        help="shorter horizons and 5 seeds (CI; about 6-12 minutes on 2 shared cores)",
+        help="shorter horizons and 5 seeds (CI; about 3-4 minutes on 2 shared cores)",
     ),
     seeds: int = typer.Option(
         None, "--seeds", min=1, help="seeds per experiment (default 20; --quick 5)"
