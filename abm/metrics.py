@@ -66,6 +66,17 @@ stage or group of goods goes in the ``good`` column. Metrics (units):
   ``tariff_revenue`` (importer), ``export_duty_revenue`` (exporter), ``floor_offtake_cost``,
   ``stockpile_purchase_cost`` and ``producer_surplus`` (good = stage).
 
+A row that is absent means one of two things. For the metrics of :data:`ZERO_WHEN_ABSENT`
+(``flow``, ``production``, ``capacity``, ``inventory``, ``stockpile``, ``magnets_received``,
+``licence_applications``, ``licence_approvals``, ``subsidy_cost``, ``fiscal_cost``), written
+only where the quantity is above zero (or a small threshold), it means zero: no trade, no
+output, no plant, no stock, no cost. For the others it means "not defined" (a price where
+the good was not traded, a share of magnets where none were received, ``licence_delay``
+without approvals, ``export_licence_price`` without a quota in force); they must not be
+read as zero. The remaining metrics are written every month (``lost_output`` and its
+groups, ``china_exports``, ``china_share``, ``hhi``, ``tariff``, the accounts), zeros
+included.
+
 Rows are appended as numpy blocks (the Mesa DataCollector's per-row table API is too slow
 for ~1,500 rows a month); the DataCollector keeps only the :data:`HEADLINE` series.
 """
@@ -89,6 +100,22 @@ NOT_CIVIL_MAGNET = ("defense", "non_magnet")
 
 #: Goods of the ``price_outside_china_*`` series.
 PRICE_GOODS = ("NdPr", "ox_Nd", "ox_Dy", "ox_Tb")
+
+#: Metrics written only where the quantity is above zero (or a small threshold): a month
+#: without a row of such a metric (good, region, partner) means zero, e.g. no flow that
+#: month; for every other metric an absent row means "not defined" (prices, shares).
+ZERO_WHEN_ABSENT = (
+    "flow",
+    "production",
+    "capacity",
+    "inventory",
+    "stockpile",
+    "magnets_received",
+    "licence_applications",
+    "licence_approvals",
+    "subsidy_cost",
+    "fiscal_cost",
+)
 
 #: Months of the rolling China-origin shares (``china_content_12m``).
 ROLLING_MONTHS = 12

@@ -20,6 +20,7 @@ import datetime as dt
 import difflib
 import re
 import tomllib
+import types
 import typing
 from importlib import resources
 from pathlib import Path
@@ -958,6 +959,94 @@ def _bounds(cls: type[BaseModel] | None, loc: tuple) -> str | None:
     return f"{lo}{loc[-1]}{hi}{note}"
 
 
+#: Errors about the shape of a list or pair field (or of one of its items): the message
+#: then gives the allowed form (:func:`_sequence_form`).
+_SHAPE_TYPES = (
+    "tuple_type",
+    "list_type",
+    "missing",
+    "too_short",
+    "too_long",
+    "float_parsing",
+    "float_type",
+    "string_type",
+)
+
+
+def _list_items(name: str, item: Any) -> list[str] | None:
+    """The allowed items of a list field ``name`` whose items are ``item``: a ``Literal``'s
+    values, else those its validator checks (elements, goods, regions, stages)."""
+    if typing.get_origin(item) is Literal:
+        return [str(a) for a in typing.get_args(item)]
+    if "elements" in name:
+        return list(ELEMENTS)
+    if name == "goods":
+        return (
+            list(GOOD_GROUPS) + list(ELEMENTS) + ["ox_<element>", "mag_<grade>", "conc_<deposit>"]
+        )
+    if name in ("targets", "banned"):
+        return list(regions().codes)
+    if name == "stages":
+        return list(STAGES)
+    if name == "deposits":
+        return list(DEPOSITS)
+    return None
+
+
+def _sequence_form(cls: type[BaseModel] | None, name: Any) -> str | None:
+    """The allowed form of a list or pair field ``name`` of ``cls`` as text, e.g. ``a pair
+    [low, high] in years with 3.0 <= low <= high <= 30.0, e.g. [8.0, 15.0]`` or ``a list such
+    as ["Dy", "Tb"] (allowed items: La, Ce, ...)``; None for other fields."""
+    import json
+
+    f = cls.model_fields.get(name) if cls is not None and isinstance(name, str) else None
+    if f is None:
+        return None
+    ann = f.annotation
+    if typing.get_origin(ann) in (Union, types.UnionType):
+        ann = next((a for a in typing.get_args(ann) if a is not type(None)), ann)
+    origin, args = typing.get_origin(ann), typing.get_args(ann)
+    extra = f.json_schema_extra if isinstance(f.json_schema_extra, dict) else {}
+    default = f.default if isinstance(f.default, list | tuple) else None
+    if origin is tuple and args:
+        unit, lo, hi = extra.get("unit"), extra.get("low"), extra.get("high")
+        what = "a pair [low, high]" if len(args) == 2 else f"a list of {len(args)} numbers"
+        text = what + (f" in {unit}" if unit else "")
+        if len(args) == 2 and lo is not None and hi is not None:
+            text += f" with {lo} <= low <= high <= {hi}"
+        return text + (f", e.g. {json.dumps(list(default))}" if default else "")
+    if origin is list and args:
+        allowed = _list_items(name, args[0])
+        example = list(default) if default else (allowed or [])[:2]
+        if "elements" in name:
+            example = ["Dy", "Tb"]
+        text = f"a list such as {json.dumps(example)}" if example else "a list"
+        return text + (f" (allowed items: {', '.join(allowed)})" if allowed else "")
+    return None
+
+
+def _sequence_field(loc: tuple, data: Any) -> tuple[int, str, Any] | None:
+    """For an error at ``loc`` in (or inside) a list or pair field: ``(parts of loc after
+    the field, allowed form, the value given)``; None otherwise."""
+    for k in range(len(loc), 0, -1):
+        if not isinstance(loc[k - 1], str):
+            continue
+        form = _sequence_form(_model_at(loc[:k], data), loc[k - 1])
+        if form is None:
+            return None
+        value: Any = data
+        for part in loc[:k]:
+            if part in _MEASURE_CLASSES and not (isinstance(value, dict) and part in value):
+                continue
+            try:
+                value = value[part]
+            except (KeyError, IndexError, TypeError):
+                value = None
+                break
+        return len(loc) - k, form, value
+    return None
+
+
 #: ``measures[N]`` in a message of a check across measures, with the block it may name
 _MEASURE_REF = re.compile(r"measures\[(\d+)\]( \((?:\[\[measures\]\] )?block \d+\))?")
 
@@ -1006,6 +1095,21 @@ def _format_errors(err: ValidationError, data: Any, origin: str, first_block: in
                 if tag is not None
                 else f"unknown measure kind; allowed kinds: {list(MEASURE_KINDS)}"
             )
+        elif (
+            e["type"] in _SHAPE_TYPES
+            and (seq := _sequence_field(tuple(e["loc"]), data))
+            and not (e["type"] == "missing" and seq[0] == 0)  # the field itself: below
+        ):
+            after, form, value = seq
+            if e["type"] in ("missing", "too_short", "too_long", "tuple_type", "list_type"):
+                # the whole field is the wrong shape: name the field, not its item [1]
+                shown = shown[: len(shown) - after]
+                path = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in shown).replace(
+                    ".[", "["
+                )
+                msg = f"got {value!r}; allowed: {form}"
+            else:
+                msg = f"{msg}; allowed: {form}"
         elif e["type"] == "missing":
             msg = "required field is missing"
         elif e["type"] in _BOUND_TYPES and (

@@ -287,7 +287,12 @@ def run(
     """Run one scenario (default controls-2025, 2024-01 to 2035-12) and write its outputs;
     --set changes one value, --seeds runs several seeds in parallel."""
     from abm.scenario import ScenarioError
-    from experiments.runs import OutputError, accounts_lines, run_to_folder
+    from experiments.runs import (
+        OutputError,
+        accounts_lines,
+        check_not_ensemble_member,
+        run_to_folder,
+    )
 
     try:
         if scenario_arg and scenario and scenario_arg != scenario:
@@ -307,6 +312,8 @@ def run(
     seed = 0 if seed is None else seed
     try:
         with sigterm_raises():
+            if seed_list is None:
+                check_not_ensemble_member(out)  # before any work
             warn_inert_levers(scenario, overrides)
             if seed_list is not None:
                 _run_seeds(scenario, seed_list, overrides, months, out, charts, workers)
@@ -519,6 +526,25 @@ def _number(v: float) -> str:
     return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.4g}"
 
 
+def horizon_warning(ma: dict, mb: dict) -> str | None:
+    """The warning of ``ree compare`` when two runs cover different periods (months, first or
+    last month differ, from their ``manifest.json``): peaks and cumulative totals are then
+    over different periods; None when they cover the same."""
+
+    def horizon(m: dict) -> str:
+        span = f" ({m['start']} to {m['end']})" if m.get("start") and m.get("end") else ""
+        return f"{m.get('months', '?')} months{span}"
+
+    keys = ("months", "start", "end")
+    if all(ma.get(k) == mb.get(k) for k in keys):
+        return None
+    return (
+        f"RUN_A covers {horizon(ma)} and RUN_B {horizon(mb)}: their peaks and cumulative "
+        "totals are over different periods (give runs of the same scenario period and "
+        "--months for a like-for-like comparison)"
+    )
+
+
 @app.command()
 def compare(
     run_a: Annotated[
@@ -565,12 +591,8 @@ def compare(
             "(they are in comparison.csv); change = (B - A) / |A|"
         )
     console.print(tab)
-    if a.manifest.get("months") != b.manifest.get("months"):
-        console.print(
-            f"[yellow]Note: the runs differ in length ({a.manifest.get('months')} "
-            f"and {b.manifest.get('months')} months), so cumulative outcomes "
-            "differ by construction.[/yellow]"
-        )
+    if (w := horizon_warning(a.manifest, b.manifest)) is not None:
+        err_console.print(f"[bold yellow]warning:[/] {escape(w)}", highlight=False)
     console.print(f"Wrote {out}/ (comparison.csv, comparison.png, comparison.json)")
 
 
@@ -593,7 +615,7 @@ def reproduce(
         False,
         "--quick",
         metavar=FLAG,
-        help="shorter horizons and 5 seeds (CI; about 6-12 minutes on 2 shared cores)",
+        help="shorter horizons and 5 seeds (CI; about 3-4 minutes on 2 shared cores)",
     ),
     seeds: int = typer.Option(
         None, "--seeds", min=1, help="seeds per experiment (default 20; --quick 5)"

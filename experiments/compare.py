@@ -11,11 +11,12 @@ import json
 import math
 import re
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
+from experiments.run_files import RunFolderError, read_run_json, read_run_table, rerun_command
 from experiments.tables import round_frame
 
 __all__ = [
@@ -45,10 +46,6 @@ ACCOUNT_KEYS = {
 }
 
 
-class RunFolderError(ValueError):
-    """A folder given to ``ree compare`` is not a ``ree run`` output; the message says why."""
-
-
 @dataclass(frozen=True)
 class RunFolder:
     """One run output read for comparison.
@@ -58,16 +55,20 @@ class RunFolder:
         manifest: its ``manifest.json`` (scenario, seed, months, overrides, ...).
         summary: its ``summary.json``.
         label: ``"<scenario>, seed <n>"`` (with the ``--set`` overrides, if any).
+        ts: its ``timeseries.parquet`` (read, and so checked, by :func:`load_run`).
     """
 
     path: Path
     manifest: dict
     summary: dict
     label: str
+    ts: pd.DataFrame = field(repr=False, compare=False, default=None)
 
     def timeseries(self) -> pd.DataFrame:
         """The run's ``timeseries.parquet``."""
-        return pd.read_parquet(self.path / "timeseries.parquet")
+        if self.ts is not None:
+            return self.ts
+        return read_run_table(self.path / "timeseries.parquet")
 
 
 def load_run(folder: str | Path, which: str = "RUN") -> RunFolder:
@@ -76,7 +77,9 @@ def load_run(folder: str | Path, which: str = "RUN") -> RunFolder:
     Raises:
         RunFolderError: one line naming ``which`` (``RUN_A``/``RUN_B``) and the folder, and
             what is missing: the folder, its run files (a ``--seeds`` folder names its
-            ``seed-N`` subfolders), or readable JSON.
+            ``seed-N`` subfolders), readable JSON, or a readable ``timeseries.parquet``
+            (truncated, empty: :func:`experiments.run_files.read_run_table`), with the
+            ``ree run`` command that writes the folder again.
     """
     from experiments.runs import run_title
 
@@ -97,18 +100,10 @@ def load_run(folder: str | Path, which: str = "RUN") -> RunFolder:
         raise RunFolderError(
             f"{which} {p} is not a `ree run` output folder (missing {', '.join(missing)}); {hint}"
         )
-    read = {}
-    for name in ("manifest.json", "summary.json"):
-        try:
-            read[name] = json.loads((p / name).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise RunFolderError(
-                f"{which} {p / name}: cannot read it ({exc}); run ree run --out {p} again"
-            ) from None
-        if not isinstance(read[name], dict):
-            raise RunFolderError(
-                f"{which} {p / name}: not a JSON object; run ree run --out {p} again"
-            )
+    again = f"run ree run --out {p} again"
+    read = {
+        name: read_run_json(p / name, which, again) for name in ("manifest.json", "summary.json")
+    }
     manifest, summ = read["manifest.json"], read["summary.json"]
     if not outcomes(summ):
         raise RunFolderError(
@@ -116,10 +111,11 @@ def load_run(folder: str | Path, which: str = "RUN") -> RunFolder:
             f"ree run prints (keys {sorted(summ)[:6]}); run ree run "
             f"--out {p} again"
         )
+    ts = read_run_table(p / "timeseries.parquet", which, f"re-run it: {rerun_command(p, manifest)}")
     label = run_title(
         str(manifest.get("scenario", p.name)), manifest.get("seed", "?"), manifest.get("overrides")
     )
-    return RunFolder(p, manifest, summ, label)
+    return RunFolder(p, manifest, summ, label, ts)
 
 
 _UNIT = re.compile(r"^(.*?)\s*\(([^()]*)\)$")

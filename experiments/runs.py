@@ -24,6 +24,7 @@ from abm.goods import STAGES
 from abm.model import RareEarthModel, check_months
 from abm.scenario import Scenario
 from experiments.inputs import levers_never_apply, scenario_with_overrides
+from experiments.run_files import read_run_table
 from experiments.terminal import RunProgress
 
 PACKAGES = ("mesa", "numpy", "scipy", "pandas", "pyarrow", "pydantic", "matplotlib")
@@ -483,6 +484,26 @@ def check_output_folder(
     return out
 
 
+def check_not_ensemble_member(out: Path | str) -> None:
+    """Refuse a single run's ``--out`` that is a ``seed-N`` folder of a ``ree run --seeds``
+    output (its parent holds ``ensemble.parquet``): the new run would replace that seed's
+    run and leave ``ensemble.parquet`` stale.
+
+    Raises:
+        OutputError: one line naming the folder and the fixes (another ``--out``, or
+            running the ensemble again).
+    """
+    import re
+
+    p = Path(out).expanduser()
+    if re.fullmatch(r"seed-\d+", p.name) and (p.parent / "ensemble.parquet").is_file():
+        raise OutputError(
+            f"--out {p} is {p.name} of the ensemble in {p.parent} (ree run --seeds): a "
+            f"single run there would leave {p.parent / 'ensemble.parquet'} stale; choose "
+            f"another --out, or run the ensemble again (ree run --seeds ... --out {p.parent})"
+        )
+
+
 #: Marker in a staging folder (and, during a replacement, in the retired earlier output)
 #: naming the process that owns it; removed when the replacement is complete.
 STAGING_OWNER = ".ree-staging.json"
@@ -752,29 +773,51 @@ ENSEMBLE_KEYS = ["date", "step", "metric", "good", "region", "partner", "unit"]
 def ensemble_table(folders: dict[int, Path]) -> pd.DataFrame:
     """Median and 5-95% band over seeds of every recorded series (``ree run --seeds``).
 
+    A seed without a row of a series in a month counts as zero for the metrics whose absent
+    row means zero (:data:`abm.metrics.ZERO_WHEN_ABSENT`: ``flow``, ``production``,
+    ``capacity``, ``inventory``, ``stockpile``, ``magnets_received``, ...), so a flow that
+    only some seeds had is not overstated; for the other metrics (prices, shares such as
+    ``china_content``) an absent row means "not defined" and the statistics are over the
+    seeds that recorded it.
+
     Args:
         folders: seed -> run folder holding ``timeseries.parquet``.
 
     Returns:
-        One row per series and month (``date``, ``step``, ``metric``, ``good``, ``region``,
-        ``partner``, ``unit``) with ``median``, ``p05``, ``p95`` (the series' unit; numpy's
-        linear interpolation between order statistics) over the seeds that recorded it that
-        month, their count ``seeds``, and ``n_seeds`` (all seeds). A month without flow is
-        not recorded: where ``seeds`` < ``n_seeds`` for a flow, the other seeds had none.
+        One row per series and month recorded by at least one seed (``date``, ``step``,
+        ``metric``, ``good``, ``region``, ``partner``, ``unit``) with ``median``, ``p05``,
+        ``p95`` (the series' unit; numpy's linear interpolation between order statistics)
+        over all seeds (absent = 0) for :data:`abm.metrics.ZERO_WHEN_ABSENT` metrics and
+        over the seeds that recorded it for the others; ``seeds``, how many seeds recorded
+        a row that month (for a flow: how many had that flow); and ``n_seeds`` (all seeds).
+
+    Raises:
+        experiments.run_files.RunFolderError: a seed's ``timeseries.parquet`` is missing or
+            damaged (one line naming it).
     """
+    from abm.metrics import ZERO_WHEN_ABSENT
+
     frames = []
     for s, folder in sorted(folders.items()):
-        ts = pd.read_parquet(Path(folder) / "timeseries.parquet")
+        ts = read_run_table(
+            Path(folder) / "timeseries.parquet",
+            f"seed {s}",
+            f"run the ensemble again (ree run --seeds ... --out {Path(folder).parent})",
+        )
         frames.append(ts.assign(seed=s))
     allts = pd.concat(frames, ignore_index=True)
     for c in ("metric", "good", "region", "partner", "unit"):
         allts[c] = allts[c].astype(object).fillna("")
     wide = allts.set_index([*ENSEMBLE_KEYS, "seed"])["value"].unstack("seed")
-    vals = wide.to_numpy(dtype=float)
+    wide = wide.reindex(columns=sorted(folders))  # a seed with no rows at all is a column too
+    vals = wide.to_numpy(dtype=float, copy=True)
+    recorded = np.isfinite(vals)
+    zero = wide.index.get_level_values("metric").isin(ZERO_WHEN_ABSENT)
+    vals[zero] = np.where(recorded[zero], vals[zero], 0.0)
     out = wide.index.to_frame(index=False)
     out["median"] = np.nanmedian(vals, axis=1)
     out["p05"] = np.nanquantile(vals, 0.05, axis=1)
     out["p95"] = np.nanquantile(vals, 0.95, axis=1)
-    out["seeds"] = np.isfinite(vals).sum(axis=1).astype("int64")
+    out["seeds"] = recorded.sum(axis=1).astype("int64")
     out["n_seeds"] = len(folders)
     return out.sort_values(ENSEMBLE_KEYS, kind="stable").reset_index(drop=True)

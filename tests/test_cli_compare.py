@@ -5,6 +5,7 @@ stderr naming it and what is missing."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -236,6 +237,25 @@ def test_a_folder_that_is_not_a_run_is_one_line_on_stderr(two_runs, tmp_path, ma
             lambda p: (p / "summary.json").write_text("[1, 2]"),
             "RUN_B {p}/summary.json: not a JSON object",
         ),
+        # a truncated or empty timeseries.parquet was a 97-line pyarrow traceback, exit 1
+        (
+            lambda p: os.truncate(p / "timeseries.parquet", 1000),
+            "RUN_B {p}/timeseries.parquet: not a readable Parquet file (1,000 bytes; truncated "
+            "or damaged: Parquet magic bytes not found in footer); re-run it: ree run baseline "
+            "--seed 2 --months 3 --out {p}",
+        ),
+        (
+            lambda p: os.truncate(p / "timeseries.parquet", 0),
+            "RUN_B {p}/timeseries.parquet: the file is empty (0 bytes); re-run it: ree run "
+            "baseline --seed 2 --months 3 --out {p}",
+        ),
+        (
+            lambda p: pd.DataFrame({"date": [1], "value": [2.0]}).to_parquet(
+                p / "timeseries.parquet"
+            ),
+            "RUN_B {p}/timeseries.parquet: lacks the columns step, metric, good, region, "
+            "partner, unit; re-run it",
+        ),
         # valid JSON without any outcome once gave a comparison.csv with an empty run_b column
         (
             lambda p: (p / "summary.json").write_text('{"a": 1}'),
@@ -268,3 +288,24 @@ def test_change_pct_hides_changes_on_a_near_zero_base():
     assert math.isnan(change_pct(0.0003, 0.4719))  # a new user's +157,196% (session 9)
     assert math.isnan(change_pct(0.0, 1.0))
     assert change_pct(1.0, 101.0) == 10_000.0  # the largest shown
+
+
+def test_runs_of_different_horizons_are_compared_with_a_warning(two_runs, tmp_path):
+    a, b = two_runs
+    res = CliRunner().invoke(app, ["compare", str(a), str(b), "--out", str(tmp_path / "c0")])
+    assert res.exit_code == 0 and res.stderr == ""  # the same 3 months: no warning
+    for p, months, end in ((a, 24, "2025-12"), (b, 144, "2035-12")):
+        man = json.loads((p / "manifest.json").read_text())
+        man.update(months=months, start="2024-01", end=end)
+        (p / "manifest.json").write_text(json.dumps(man))
+    res = CliRunner().invoke(
+        app, ["compare", str(a), str(b), "--out", str(tmp_path / "c")], env={"COLUMNS": "60"}
+    )
+    assert res.exit_code == 0, res.output
+    assert res.stderr.strip() == (
+        "warning: RUN_A covers 24 months (2024-01 to 2025-12) and RUN_B 144 months "
+        "(2024-01 to 2035-12): their peaks and cumulative totals are over different periods "
+        "(give runs of the same scenario period and --months for a like-for-like comparison)"
+    )
+    assert "NdPr price China, peak" in res.stdout  # the comparison is kept
+    assert (tmp_path / "c" / "comparison.csv").is_file()

@@ -145,6 +145,51 @@ def test_bad_set_value_names_the_option_and_the_range(tmp_path):
     )
 
 
+LEAD = "a pair [low, high] in years with 3.0 <= low <= high <= 30.0, e.g. [8.0, 15.0]"
+ELEMENTS = "La, Ce, Pr, Nd, Sm, Eu, Gd, Tb, Dy, Ho, Er, Tm, Yb, Lu, Y, Sc"
+
+
+@pytest.mark.parametrize(
+    ("item", "tail"),
+    [
+        # a new user's inputs: pydantic said "Input should be a valid tuple" / "... list"
+        (
+            "parameters.lead_time_mine_years=5",
+            f"'parameters.lead_time_mine_years': got 5; allowed: {LEAD}",
+        ),
+        # a pair of one item named its item [1] as "required field is missing"
+        (
+            "parameters.lead_time_mine_years=[5]",
+            f"'parameters.lead_time_mine_years': got [5]; allowed: {LEAD}",
+        ),
+        (
+            "levers.licence_elements=Dy",
+            "'levers.licence_elements': got 'Dy'; allowed: a list such as "
+            f'["Dy", "Tb"] (allowed items: {ELEMENTS})',
+        ),
+    ],
+)
+def test_a_list_or_pair_value_of_the_wrong_shape_names_the_allowed_form(tmp_path, item, tail):
+    line = _one_line(_invoke(["run", "--set", item, "--out", str(tmp_path / "o")]))
+    assert line == f"ree run: error: invalid scenario: controls-2025 with --set: field {tail}"
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_list_field_of_a_measure_names_the_allowed_form_in_a_scenario_file(tmp_path):
+    f = tmp_path / "t.toml"
+    f.write_text(
+        'extends = "controls-2025"\n[[measures]]\nkind = "tariff"\ndate = "2026-03"\n'
+        'actor = "US"\ntargets = "CN"\nrate = 0.25\n'
+    )
+    with pytest.raises(ScenarioError) as err:
+        loads_scenario(f.read_text(), str(f))
+    assert str(err.value).endswith(
+        "field 'measures[0].targets' (tariff measure, [[measures]] block 1): got 'CN'; "
+        'allowed: a list such as ["CN", "US"] (allowed items: CN, US, JP, EU, KR, AU, MY, MM, '
+        "VN, BR, IN, ROW)"
+    )
+
+
 def test_seeds_run_checks_the_set_keys_before_any_run(tmp_path):
     out = tmp_path / "ens"
     line = _one_line(

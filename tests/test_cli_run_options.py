@@ -413,3 +413,27 @@ def test_a_truce_length_without_a_truce_start_is_flagged(tmp_path):
         "Warning: levers.truce_months has no effect: levers.truce_start is not set, so "
         "no truce starts"
     ) in _flat(res.output)
+
+
+def test_a_single_run_into_a_seed_folder_of_an_ensemble_is_refused(tmp_path):
+    # a new user's input: `ree run --seed 3 --months 2 --out results/ens2/seed-0` replaced
+    # the ensemble's seed 0 by seed 3 and left ensemble.parquet as it was (stale)
+    ens = tmp_path / "ens2"
+    (ens / "seed-0").mkdir(parents=True)
+    (ens / "seed-0" / "manifest.json").write_text('{"seed": 0}')
+    pd.DataFrame({"median": [1.0]}).to_parquet(ens / "ensemble.parquet")
+    before = sorted(p.relative_to(ens).as_posix() for p in ens.rglob("*"))
+    res = runner.invoke(
+        app,
+        ["run", "--seed", "3", "--months", "2", "--no-charts", "--out", str(ens / "seed-0")],
+        env={"COLUMNS": "60"},
+    )
+    assert res.exit_code == 2, res.output
+    assert res.stdout == ""
+    assert res.stderr.strip() == (
+        f"ree run: error: --out {ens / 'seed-0'} is seed-0 of the ensemble in {ens} (ree run "
+        f"--seeds): a single run there would leave {ens / 'ensemble.parquet'} stale; choose "
+        f"another --out, or run the ensemble again (ree run --seeds ... --out {ens})"
+    )
+    assert sorted(p.relative_to(ens).as_posix() for p in ens.rglob("*")) == before
+    assert (ens / "seed-0" / "manifest.json").read_text() == '{"seed": 0}'

@@ -96,3 +96,24 @@ def test_analyze_without_the_analysis_extra_notes_prim_and_writes_the_rest(tmp_p
     ) in res.stderr
     assert (tmp_path / "out" / "toy" / "analysis" / "summary.csv").exists()
     assert not (tmp_path / "out" / "toy" / "analysis" / "prim_loss.csv").exists()
+
+
+def test_run_times_in_the_help_the_readme_and_the_sweep_spec_agree():
+    # a new user's report: `ree reproduce --help` said --quick takes 6-12 minutes, the README
+    # 2-4 (181 s measured); the sweep spec said 27-32 s per run, the README 10 s (5.3 s and
+    # 75 s in all measured on 2026-12-06)
+    from typer.testing import CliRunner
+
+    from experiments.cli import app
+
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    res = CliRunner().invoke(app, ["reproduce", "--help"], env={"COLUMNS": "300"})
+    help_text = " ".join(res.output.replace("│", " ").split())
+    quick = re.search(r"--quick shorter horizons and 5 seeds \(CI; about (\S+) minutes", help_text)
+    assert quick is not None and quick.group(1) == "3-4"
+    assert "`--quick` (5 seeds, shorter horizons) takes about 3-4 minutes on 2 shared" in readme
+    spec = (ROOT / "experiments/sweeps/tariff_licence_stockpile.toml").read_text()
+    head = " ".join(ln.lstrip("# ") for ln in spec.splitlines() if ln.startswith("#"))
+    per_run, total = re.search(r"mean model time (\S+) s per run, (\S+) s in all", head).groups()
+    assert (per_run, total) == ("5.3", "75.3")
+    assert "(about 5 s of model time per run, 75 s in all on 2 shared cores" in readme

@@ -86,3 +86,67 @@ def test_parallel_seeds_equal_sequential_seeds(tmp_path, monkeypatch):
     r = runner.invoke(app, [*args, "--workers", "1", "--out", str(seq)])
     assert r.exit_code == 0, r.output
     assert on_dask == [2]  # --workers 1 runs in this process
+
+
+def test_a_damaged_seed_file_is_one_line_naming_it(tmp_path):
+    from experiments.run_files import RunFolderError
+
+    folders = {s: tmp_path / f"seed-{s}" for s in range(2)}
+    for s in folders:
+        _ts(folders[s], [1.0])
+    os.truncate(folders[1] / "timeseries.parquet", 100)
+    with pytest.raises(RunFolderError) as err:
+        ensemble_table(folders)
+    assert str(err.value) == (
+        f"seed 1 {folders[1]}/timeseries.parquet: not a readable Parquet file (100 bytes; "
+        "truncated or damaged: Parquet magic bytes not found in footer); run the ensemble "
+        f"again (ree run --seeds ... --out {tmp_path})"
+    )
+
+
+def _rows(folder, rows):
+    """A seed's timeseries.parquet of ``(metric, good, region, partner, value, unit)`` rows,
+    all in 2025-05."""
+    folder.mkdir(parents=True)
+    cols = ["date", "step", "metric", "good", "region", "partner", "value", "unit"]
+    pd.DataFrame([(pd.Timestamp("2025-05-01"), 16, *r) for r in rows], columns=cols).to_parquet(
+        folder / "timeseries.parquet"
+    )
+
+
+def test_a_seed_without_a_flow_row_counts_as_zero_but_not_for_prices(tmp_path):
+    # a new user's case: flow mag_ndfeb_std CN->US in 2025-05 recorded by 2 of 3 seeds
+    # (95.2 and 137.0 t): the median over the two was 116.1; with the third seed's zero it is
+    # 95.2; p05 at position 0.1 of (0, 95.2, 137.0) = 9.52, p95 at 1.9 = 95.2 + 0.9 x 41.8.
+    # The NdPr price and the US China-content share, absent in seed 2 (not traded, no
+    # magnets received), stay statistics over the seeds that recorded them.
+    flow = ("flow", "mag_ndfeb_std", "CN", "US")
+    price = ("price", "NdPr", "US", "")
+    share = ("china_content", "magnets", "US", "")
+    received = ("magnets_received", "magnets", "US", "")
+    folders = {s: tmp_path / f"seed-{s}" for s in range(3)}
+    _rows(
+        folders[0],
+        [(*flow, 95.2, "t/month"), (*price, 80.0, "USD/kg"), (*share, 0.9, "share")]
+        + [(*received, 10.0, "t/month")],
+    )
+    _rows(
+        folders[1],
+        [(*flow, 137.0, "t/month"), (*price, 100.0, "USD/kg"), (*share, 0.5, "share")]
+        + [(*received, 30.0, "t/month")],
+    )
+    _rows(folders[2], [("price", "NdPr", "CN", "", 60.0, "USD/kg")])
+    e = ensemble_table(folders).set_index(["metric", "good", "region"])
+    row = e.loc[("flow", "mag_ndfeb_std", "CN")]
+    assert (row["median"], row["p05"], row["p95"]) == pytest.approx((95.2, 9.52, 132.82))
+    assert (row["seeds"], row["n_seeds"]) == (2, 3)
+    row = e.loc[("magnets_received", "magnets", "US")]
+    assert (row["median"], row["p05"], row["p95"]) == pytest.approx((10.0, 1.0, 28.0))
+    row = e.loc[("price", "NdPr", "US")]
+    assert (row["median"], row["p05"], row["p95"], row["seeds"]) == pytest.approx(
+        (90.0, 81.0, 99.0, 2)
+    )
+    row = e.loc[("china_content", "magnets", "US")]
+    assert (row["median"], row["seeds"]) == pytest.approx((0.7, 2))
+    row = e.loc[("price", "NdPr", "CN")]  # only seed 2 traded NdPr in China
+    assert (row["median"], row["p05"], row["seeds"]) == pytest.approx((60.0, 60.0, 1))
