@@ -453,16 +453,17 @@ class Parameters(NumbersModel):
     concentrate_payability: float = P(
         0.4,
         "-",
-        0.25,
-        0.75,
-        "range: a high-grade chemical concentrate (cerium carbonate, 45% REO) traded 25% below "
-        "the oxide FOB China in 2012-14, payability 0.75 (Rare Element Resources, Bear Lodge "
-        "NI 43-101 pre-feasibility study 2014, section 19); mineral concentrates pay less, as "
-        "their buyer bears cracking, separation and losses (tolling 5 USD/kg for light and "
-        "20-25 USD/kg for heavy concentrates, same study); MP Materials' realised price per "
-        "t REO in concentrate, 4,294 USD in Q2 2024 to 4,717 USD in Q4 2024, is 0.41-0.45 "
-        "of Mountain Pass's basket at the 2024 reference prices (10.40 USD/kg; MP results "
-        "via reportify.ai and investing.com 2025-02-20); 0.4 sits at that value",
+        0.35,
+        0.6,
+        "MP Materials' realised price per t REO in concentrate, 4,294 USD in Q2 2024 to "
+        "4,717 USD in Q4 2024, is 0.41-0.45 of Mountain Pass's basket at the 2024 reference "
+        "prices (10.40 USD/kg; MP results via reportify.ai and investing.com 2025-02-20). "
+        "Range: below 0.35 the bastnaesite mines (MP 3.5, Sichuan 3.0 USD/kg, firms.csv) do "
+        "not cover their unit costs at the reference prices; above 0.6 the bastnaesite "
+        "separators (Shenghe 4.0 USD/kg at 95% recovery) do not. A cracked chemical "
+        "concentrate (Ce carbonate, 45% REO) traded at 0.75 of the oxide (Rare Element "
+        "Resources, Bear Lodge NI 43-101 pre-feasibility study 2014, section 19), a product "
+        "closer to the oxide than a mineral concentrate",
         "Share of the value of a concentrate's oxide content, at the oxides' reference prices, "
         "that its reference price carries (netback pricing); also the value a light-only "
         "separation plant books for the heavy content it sells as a mixed compound.",
