@@ -207,6 +207,20 @@ def add_legend(ax, **kw) -> None:
         ax.legend(**kw)
 
 
+#: The lines of prices.png, drawn in this order: (region, line width, style); widest first,
+#: China last and dashed, so that regions with the same price all stay visible.
+PRICE_LINES = (("JP", 3.6, "-"), ("EU", 2.6, "-"), ("US", 1.6, "-"), ("CN", 1.6, "--"))
+
+
+class RegionColours(dict):
+    """``colour[region]``: :func:`experiments.labels.region_colour` (the one palette)."""
+
+    def __missing__(self, code: str) -> str:
+        from experiments.labels import region_colour
+
+        return region_colour(code)
+
+
 def chart_figures(ts: pd.DataFrame, title: str = "") -> dict:
     """The charts of a run as matplotlib figures, not saved (:func:`charts` saves them).
 
@@ -233,13 +247,8 @@ def chart_figures(ts: pd.DataFrame, title: str = "") -> dict:
 
     figs: dict = {}
     months = pd.Index(sorted(ts["date"].unique()), name="date")
-    # one colour per region in every chart
-    regions = sorted(set(ts["region"].dropna()) | {"CN", "JP", "EU", "US", "KR"})
-    # tab20 pairs a dark and a light shade of each hue: take the ten dark shades first, so
-    # neighbours in the list (CN, EU) never share a hue
-    colour = {
-        r: plt.get_cmap("tab20")((2 * i) % 20 + (2 * i) // 20 % 2) for i, r in enumerate(regions)
-    }
+    # one colour per region in every chart: the palette of experiments.labels
+    colour = RegionColours()
 
     def new(name, what, ncols=1, size=(7, 4.3)):
         fig, axes = plt.subplots(1, ncols, figsize=size)
@@ -252,10 +261,20 @@ def chart_figures(ts: pd.DataFrame, title: str = "") -> dict:
         axes, ["NdPr", "ox_Dy", "ox_Tb"], ["NdPr oxide", "Dy oxide", "Tb oxide"], strict=False
     ):
         p = ts[(ts["metric"] == "price") & (ts["good"] == good)]
-        for region in ("CN", "JP", "EU", "US"):
+        # prices of several regions often coincide (China's and the EU's, or those
+        # outside China): the widest line is drawn first, each narrower one on top of it,
+        # China last, dashed, so a line under another still shows at its edges
+        for region, width, style in PRICE_LINES:
             s = p[p["region"] == region].set_index("date")["value"]
             if len(s):
-                ax.plot(s.index, s.values, label=region_name(region), color=colour[region])
+                ax.plot(
+                    s.index,
+                    s.values,
+                    style,
+                    label=region_name(region),
+                    color=colour[region],
+                    linewidth=width,
+                )
         log_scale(ax)
         ax.set_title(f"{label} price")
         ax.set_ylabel("USD/kg (log scale)")
@@ -270,7 +289,7 @@ def chart_figures(ts: pd.DataFrame, title: str = "") -> dict:
             ax.plot(s.index, s.values, label=region_name(region), color=colour[region])
         s = c1[c1["region"] == region].set_index("date")["value"]
         if len(s):
-            ax.plot(s.index, s.values, color=colour[region], linewidth=0.6, alpha=0.35)
+            ax.plot(s.index, s.values, color=colour[region], linewidth=0.8, alpha=0.5)
     ax.set_title("thick: last 12 months, mass-weighted; thin: monthly", fontsize=9)
     ax.set_ylabel("share")
     ax.set_ylim(0, 1.05)
