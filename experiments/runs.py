@@ -179,13 +179,49 @@ def _monthly(rows: pd.DataFrame, months: pd.Index) -> pd.Series:
 
 
 def log_scale(ax) -> None:
-    """Put the y axis of ``ax`` on a log scale with plain tick labels (60, 70, 80, not
-    6 x 10^1); minor ticks are labelled only when the axis spans a narrow range."""
-    from matplotlib.ticker import LogFormatter
+    """Put the y axis of ``ax`` on a log scale with plain tick labels (60, 80, 100, not
+    6 x 10^1), labelled ticks at or beyond both ends of the plotted data, so the axis range
+    reads off the labels (a new user's comparison.png labelled nothing above 100 for an NdPr
+    peak of 136). Call it after plotting: the ticks are chosen from the lines of ``ax``.
+
+    The labelled ticks are evenly spaced nice numbers (20, 40, ..., 140) when the data span
+    less than a factor of 10, 1-2-5 steps (50, 100, 200, 500, ...) up to a factor of 1,000,
+    and powers of ten beyond; the axis limits are the labelled ticks around the data."""
+    import numpy as np
+    from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
     ax.set_yscale("log")
-    for set_formatter in (ax.yaxis.set_major_formatter, ax.yaxis.set_minor_formatter):
-        set_formatter(LogFormatter(labelOnlyBase=False, minor_thresholds=(2, 0.5)))
+    ys = [np.asarray(ln.get_ydata(), dtype=float) for ln in ax.get_lines()]
+    y = np.concatenate(ys) if ys else np.array([])
+    y = y[np.isfinite(y) & (y > 0)]
+    plain = FuncFormatter(lambda v, _pos: f"{v:,.6g}")
+    if not len(y):
+        ax.yaxis.set_major_formatter(plain)
+        return
+    lo, hi = float(y.min()), float(y.max())
+    if hi / lo < 10:
+        if hi == lo:
+            lo, hi = lo * 0.9, hi * 1.1
+        ticks = MaxNLocator(nbins=5, steps=[1, 2, 2.5, 5, 10]).tick_values(lo, hi)
+        ticks = [float(t) for t in ticks if t > 0]
+    else:
+        subs = (1.0, 2.0, 5.0) if hi / lo < 1000 else (1.0,)
+        k0, k1 = int(np.floor(np.log10(lo))), int(np.ceil(np.log10(hi)))
+        ticks = [m * 10.0**k for k in range(k0, k1 + 1) for m in subs]
+    below = [t for t in ticks if t <= lo * (1 + 1e-9)]
+    above = [t for t in ticks if t >= hi * (1 - 1e-9)]
+    if not below:  # the step reaches 0 (20-100 in steps of 25): one digit, rounded down
+        e = 10.0 ** np.floor(np.log10(lo))
+        below = [np.floor(lo / e) * e]
+        ticks = below + ticks
+    bottom = max(below)
+    top = min(above) if above else hi
+    ticks = [t for t in ticks if bottom <= t <= top]
+    ax.set_yticks(ticks)
+    ax.set_ylim(bottom, top)
+    ax.yaxis.set_major_formatter(plain)
+    ax.yaxis.set_minor_locator(LogLocator(subs="auto"))
+    ax.yaxis.set_minor_formatter(NullFormatter())
 
 
 def fitted_title(fig, text: str, fontsize: float = 11) -> None:
