@@ -342,7 +342,7 @@ def run(
                 key,
                 f"{v['first']:,.1f}",
                 f"{v['peak']:,.1f}",
-                v.get("peak_month", ""),
+                v.get("peak_month") or "-",  # "-": zero throughout, no peak
                 *(f"{v[c]:,.1f}" for c in ("min", "last")),
             )
     tab.caption = (

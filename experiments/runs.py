@@ -56,7 +56,8 @@ def package_versions() -> dict[str, str]:
 def summary(model: RareEarthModel) -> dict:
     """Short summary of a finished run (the numbers ``ree run`` prints).
 
-    Keys: first, peak (and peak_month, YYYY-MM), min and last of each Mesa DataCollector
+    Keys: first, peak (and peak_month, YYYY-MM, None for a series that is zero throughout),
+    min and last of each Mesa DataCollector
     headline series (NdPr/Dy/Tb
     oxide prices in China and outside it, USD/kg, outside China = the recorded
     ``price_outside_china_weighted``; China's magnet exports, t/month; OEM and defense lost
@@ -76,7 +77,8 @@ def summary(model: RareEarthModel) -> dict:
             out[col] = {
                 "first": float(s.iloc[0]),
                 "peak": float(s.max()),
-                "peak_month": str(s.idxmax()),
+                # an all-zero series (no defense lost output) has no peak month
+                "peak_month": str(s.idxmax()) if (s != 0).any() else None,
                 "min": float(s.min()),
                 "last": float(s.iloc[-1]),
             }
