@@ -20,6 +20,7 @@ from rich.table import Table
 
 from experiments.cli_errors import OneLineErrors, error_line
 from experiments.interrupts import Terminated, sigterm_raises
+from experiments.labels import months_text
 from experiments.terminal import RunProgress, err_console, out_console
 
 app = typer.Typer(
@@ -330,7 +331,7 @@ def run(
     except (OutputError, ValueError, RuntimeError) as exc:
         fail(str(exc))
     tab = Table(
-        title=f"{model.spec.name}, seed {seed}, {model.steps} months "
+        title=f"{model.spec.name}, seed {seed}, {months_text(model.steps)} "
         f"({model.spec.start} to {model.start + model.steps - 1})"
     )
     tab.add_column("series")
@@ -438,7 +439,7 @@ def _run_seeds(
             )
     for folder in folders.values():
         check_output_folder(folder)
-    tab = Table(title=f"{sc.name}, {len(seeds)} seeds, {n} months")
+    tab = Table(title=f"{sc.name}, {len(seeds)} seed{'s' * (len(seeds) != 1)}, {months_text(n)}")
     for c in (
         "seed",
         "NdPr China peak",
@@ -533,7 +534,7 @@ def horizon_warning(ma: dict, mb: dict) -> str | None:
 
     def horizon(m: dict) -> str:
         span = f" ({m['start']} to {m['end']})" if m.get("start") and m.get("end") else ""
-        return f"{m.get('months', '?')} months{span}"
+        return f"{months_text(m.get('months', '?'))}{span}"
 
     keys = ("months", "start", "end")
     if all(ma.get(k) == mb.get(k) for k in keys):
@@ -569,8 +570,8 @@ def compare(
     except (RunFolderError, OutputError) as exc:
         fail(str(exc))
     tab = Table(
-        title=f"A: {a.label}, {a.manifest.get('months', '?')} months\n"
-        f"B: {b.label}, {b.manifest.get('months', '?')} months"
+        title=f"A: {a.label}, {months_text(a.manifest.get('months', '?'))}\n"
+        f"B: {b.label}, {months_text(b.manifest.get('months', '?'))}"
     )
     for c in ("outcome", "unit", "A", "B", "B - A", "change"):
         tab.add_column(c, justify="left" if c in ("outcome", "unit") else "right")

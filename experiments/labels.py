@@ -61,6 +61,16 @@ def region_colour(code: str) -> str:
     return SPARE_COLOURS[sum(map(ord, code)) % len(SPARE_COLOURS)]
 
 
+def months_text(n) -> str:
+    """A count of months for a header or message: ``1 month``, ``2 months``, ``1.5 months``;
+    anything not a number (``"?"``, a missing value) is shown as it is, with ``months``."""
+    try:
+        x = float(n)
+    except (TypeError, ValueError):
+        return f"{n} months"
+    return f"{x:g} month" + ("" if x == 1 else "s")
+
+
 def sector_name(code: str) -> str:
     """The name of end-use sector ``code`` (``ev`` -> ``EV traction motors``), or ``code``."""
     return SECTOR_NAMES.get(code, code)

@@ -24,6 +24,7 @@ from abm.goods import STAGES
 from abm.model import RareEarthModel, check_months
 from abm.scenario import Scenario
 from experiments.inputs import levers_never_apply, scenario_with_overrides
+from experiments.labels import months_text
 from experiments.run_files import read_run_table
 from experiments.terminal import RunProgress
 
@@ -735,8 +736,9 @@ def run_to_folder(
         need, gated = never
         raise ValueError(
             f"levers.start {sc.levers.start} comes after the run's last month "
-            f"({sc.start} + {int(months)} months), so the levers set ({', '.join(gated)}) "
-            f"would never apply; run at least {need} months or set levers.start "
+            f"({sc.start} + {months_text(int(months))}), so the levers set "
+            f"({', '.join(gated)}) would never apply; run at least {months_text(need)} or "
+            "set levers.start "
             "earlier (--set levers.start=YYYY-MM)"
         )
     check_tables()  # every data table, before any work
