@@ -17,6 +17,7 @@ from typing import Annotated, NoReturn
 import typer
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from experiments.cli_errors import OneLineErrors, error_line
 from experiments.interrupts import Terminated, sigterm_raises
@@ -597,9 +598,20 @@ def compare(
     console.print(f"Wrote {out}/ (comparison.csv, comparison.png, comparison.json)")
 
 
+#: The end of a sentence: ".", "!" or "?" then space and a capital letter, not after "e.g."
+#: or "i.e.".
+_SENTENCE_END = re.compile(r"(?<!e\.g\.)(?<!i\.e\.)(?<=[.!?])\s+(?=[A-Z])")
+
+
+def first_sentence(text: str) -> str:
+    """The first sentence of ``text``, whitespace collapsed (``""`` for an empty text)."""
+    return _SENTENCE_END.split(" ".join(text.split()), maxsplit=1)[0]
+
+
 @app.command()
 def scenarios():
-    """List the shipped scenarios."""
+    """List the shipped scenarios: name, period, base year, number of measures and the first
+    sentence of each one's description."""
     from abm.scenario import load_scenario, shipped_scenarios
 
     for name in shipped_scenarios():
@@ -608,6 +620,8 @@ def scenarios():
             f"[bold]{name}[/bold] ({sc.start} to {sc.end}, base year {sc.base_year}, "
             f"{len(sc.measures)} measures)"
         )
+        if about := first_sentence(sc.description):
+            console.print(Text("  " + about))  # one line: the terminal wraps it
 
 
 @app.command()
