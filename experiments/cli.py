@@ -19,7 +19,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from experiments.cli_errors import OneLineErrors, error_line
+from experiments.cli_errors import OneLineErrors, command_path, error_line
 from experiments.interrupts import Terminated, sigterm_raises
 from experiments.labels import months_text
 from experiments.terminal import RunProgress, err_console, out_console
@@ -92,9 +92,10 @@ def fail(message: str, code: int = 2, what: str = "") -> NoReturn:
 
 
 def _stopped(how: str, code: int) -> None:
-    """One line after Ctrl-C (130) or SIGTERM (143): the staging folder is already removed."""
+    """One line after Ctrl-C (130) or SIGTERM (143), naming the command as the errors do
+    (``ree run: interrupted (Ctrl-C); ...``): the staging folder is already removed."""
     print(
-        f"ree: {how}; the partial output was removed and --out is as it was",
+        f"{command_path()}: {how}; the partial output was removed and --out is as it was",
         file=sys.stderr,
         flush=True,
     )
