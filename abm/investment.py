@@ -27,6 +27,7 @@ import pandas as pd
 
 from abm.data import load_table
 from abm.goods import DEPOSITS, STAGES
+from abm.treasury import usd_text
 
 #: Pipeline deposit names that are not model deposits, mapped to the model deposit whose
 #: composition is nearest (Nolans: monazite-apatite; Longonjo and Songwe: monazite-bearing
@@ -510,7 +511,7 @@ class Pipeline:
                     "investment",
                     f"{a.name} ({a.region}) commits to {size:,.0f} "
                     f"t/yr, start-up {model.date_of(online)} (capital "
-                    f"{fin.capex / 1e6:,.0f} M USD at {100 * fin.rate:.1f}%/yr)",
+                    f"{usd_text(fin.capex)} at {100 * fin.rate:.1f}%/yr)",
                 )
             else:
                 a.commit(size, online, fin, what=f"commits to {p.pid}:")

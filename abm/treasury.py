@@ -34,6 +34,24 @@ def company_of(name: str) -> str:
     return name.split(" (", 1)[0].strip()
 
 
+def usd_text(x: float) -> str:
+    """An amount of money for the event log: M USD from 0.05 M USD, k USD from 50 USD, else
+    USD; one decimal below 100 M USD, whole numbers from there; never ``-0.0`` (a new user's
+    events.csv read "cash ... -0.0 M USD below its credit line (-0.0 M USD)").
+
+    >>> usd_text(-12_345_678), usd_text(245e6), usd_text(-31_400), usd_text(-12), usd_text(-0.0)
+    ('-12.3 M USD', '245 M USD', '-31.4 k USD', '-12 USD', '0 USD')
+    """
+    a = abs(x)
+    if a >= 0.05e6:
+        v, unit, digits = x / 1e6, "M USD", 0 if a >= 99.95e6 else 1
+    elif a >= 50:
+        v, unit, digits = x / 1e3, "k USD", 1
+    else:
+        v, unit, digits = x, "USD", 0
+    return f"{round(v, digits) + 0.0:,.{digits}f} {unit}"  # + 0.0 turns -0.0 into 0.0
+
+
 class GroupTreasury:
     """The units of each company, and the company's pooled cash and credit.
 

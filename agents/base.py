@@ -21,7 +21,7 @@ import mesa
 import numpy as np
 
 from abm.timeline import WEEKS_PER_MONTH
-from abm.treasury import company_of
+from abm.treasury import company_of, usd_text
 
 
 class Stock:
@@ -683,8 +683,8 @@ class Firm(mesa.Agent):
         )
         if cash < -credit:
             why = (
-                f"cash of {self.company} {cash / 1e6:,.1f} M USD below its credit line "
-                f"(-{credit / 1e6:,.1f} M USD)"
+                f"cash of {self.company} {usd_text(cash)} below its credit line "
+                f"({usd_text(-credit)})"
             )
             for unit in treasury.units(self.company):
                 if unit.nameplate is not None and unit.nameplate > 0:
@@ -719,7 +719,7 @@ class Firm(mesa.Agent):
                     "firm restarts",
                     f"{self.name} ({self.region}, "
                     f"{self.stage}) restarts {self.nameplate:,.0f} t/yr "
-                    f"(restart cost {cost / 1e6:,.0f} M USD)",
+                    f"(restart cost {usd_text(cost)})",
                 )
 
     def exit_market(self, why: str) -> None:
@@ -839,7 +839,7 @@ class Firm(mesa.Agent):
             "investment",
             f"{self.name} ({self.region}) {what} "
             f"{size:,.0f} t/yr, online {self.model.date_of(online)} "
-            f"(capital {fin.capex / 1e6:,.0f} M USD at "
+            f"(capital {usd_text(fin.capex)} at "
             f"{100 * fin.rate:.1f}%/yr)",
         )
 

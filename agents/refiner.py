@@ -86,7 +86,9 @@ class Refiner(Firm):
             self.heavy_from = None
             self._set_circuit(True)
             self.model.log_event(
-                "separation", f"{self.name} ({self.region}): heavy separation circuit starts"
+                "heavy circuit starts",
+                f"{self.name} ({self.region}): heavy separation circuit starts "
+                "(separates every element from now on)",
             )
 
     def feed_value(self, g: int) -> float:

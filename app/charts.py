@@ -17,21 +17,9 @@ import math
 import numpy as np
 
 from app.session import DECOUPLING_REGIONS, STAGES, Session
+from experiments.labels import REGION_COLOURS
 
-REGION_COLORS = {  # one colour per region in every chart
-    "CN": "#d62728",
-    "US": "#1f77b4",
-    "JP": "#9467bd",
-    "EU": "#2ca02c",
-    "KR": "#ff7f0e",
-    "AU": "#8c564b",
-    "MY": "#e377c2",
-    "MM": "#393b79",
-    "VN": "#bcbd22",
-    "BR": "#17becf",
-    "IN": "#aec7e8",
-    "ROW": "#c7c7c7",
-}
+REGION_COLORS = REGION_COLOURS  # one colour per region in every chart (experiments.labels)
 ELEMENT_COLORS = {"NdPr": "#1f77b4", "Dy": "#d62728", "Tb": "#2ca02c"}
 POLICY_KINDS = ("policy", "policy ends", "lever")
 EVENT_ROWS = 150  # newest events shown in the log

@@ -17,9 +17,11 @@ from typing import Annotated, NoReturn
 import typer
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
-from experiments.cli_errors import OneLineErrors, error_line
+from experiments.cli_errors import OneLineErrors, command_path, error_line
 from experiments.interrupts import Terminated, sigterm_raises
+from experiments.labels import months_text
 from experiments.terminal import RunProgress, err_console, out_console
 
 app = typer.Typer(
@@ -90,9 +92,10 @@ def fail(message: str, code: int = 2, what: str = "") -> NoReturn:
 
 
 def _stopped(how: str, code: int) -> None:
-    """One line after Ctrl-C (130) or SIGTERM (143): the staging folder is already removed."""
+    """One line after Ctrl-C (130) or SIGTERM (143), naming the command as the errors do
+    (``ree run: interrupted (Ctrl-C); ...``): the staging folder is already removed."""
     print(
-        f"ree: {how}; the partial output was removed and --out is as it was",
+        f"{command_path()}: {how}; the partial output was removed and --out is as it was",
         file=sys.stderr,
         flush=True,
     )
@@ -330,7 +333,7 @@ def run(
     except (OutputError, ValueError, RuntimeError) as exc:
         fail(str(exc))
     tab = Table(
-        title=f"{model.spec.name}, seed {seed}, {model.steps} months "
+        title=f"{model.spec.name}, seed {seed}, {months_text(model.steps)} "
         f"({model.spec.start} to {model.start + model.steps - 1})"
     )
     tab.add_column("series")
@@ -342,7 +345,7 @@ def run(
                 key,
                 f"{v['first']:,.1f}",
                 f"{v['peak']:,.1f}",
-                v.get("peak_month", ""),
+                v.get("peak_month") or "-",  # "-": zero throughout, no peak
                 *(f"{v[c]:,.1f}" for c in ("min", "last")),
             )
     tab.caption = (
@@ -438,7 +441,7 @@ def _run_seeds(
             )
     for folder in folders.values():
         check_output_folder(folder)
-    tab = Table(title=f"{sc.name}, {len(seeds)} seeds, {n} months")
+    tab = Table(title=f"{sc.name}, {len(seeds)} seed{'s' * (len(seeds) != 1)}, {months_text(n)}")
     for c in (
         "seed",
         "NdPr China peak",
@@ -533,7 +536,7 @@ def horizon_warning(ma: dict, mb: dict) -> str | None:
 
     def horizon(m: dict) -> str:
         span = f" ({m['start']} to {m['end']})" if m.get("start") and m.get("end") else ""
-        return f"{m.get('months', '?')} months{span}"
+        return f"{months_text(m.get('months', '?'))}{span}"
 
     keys = ("months", "start", "end")
     if all(ma.get(k) == mb.get(k) for k in keys):
@@ -569,8 +572,8 @@ def compare(
     except (RunFolderError, OutputError) as exc:
         fail(str(exc))
     tab = Table(
-        title=f"A: {a.label}, {a.manifest.get('months', '?')} months\n"
-        f"B: {b.label}, {b.manifest.get('months', '?')} months"
+        title=f"A: {a.label}, {months_text(a.manifest.get('months', '?'))}\n"
+        f"B: {b.label}, {months_text(b.manifest.get('months', '?'))}"
     )
     for c in ("outcome", "unit", "A", "B", "B - A", "change"):
         tab.add_column(c, justify="left" if c in ("outcome", "unit") else "right")
@@ -596,9 +599,20 @@ def compare(
     console.print(f"Wrote {out}/ (comparison.csv, comparison.png, comparison.json)")
 
 
+#: The end of a sentence: ".", "!" or "?" then space and a capital letter, not after "e.g."
+#: or "i.e.".
+_SENTENCE_END = re.compile(r"(?<!e\.g\.)(?<!i\.e\.)(?<=[.!?])\s+(?=[A-Z])")
+
+
+def first_sentence(text: str) -> str:
+    """The first sentence of ``text``, whitespace collapsed (``""`` for an empty text)."""
+    return _SENTENCE_END.split(" ".join(text.split()), maxsplit=1)[0]
+
+
 @app.command()
 def scenarios():
-    """List the shipped scenarios."""
+    """List the shipped scenarios: name, period, base year, number of measures and the first
+    sentence of each one's description."""
     from abm.scenario import load_scenario, shipped_scenarios
 
     for name in shipped_scenarios():
@@ -607,6 +621,8 @@ def scenarios():
             f"[bold]{name}[/bold] ({sc.start} to {sc.end}, base year {sc.base_year}, "
             f"{len(sc.measures)} measures)"
         )
+        if about := first_sentence(sc.description):
+            console.print(Text("  " + about))  # one line: the terminal wraps it
 
 
 @app.command()

@@ -133,13 +133,10 @@ def usage_error_line(exc, where: str = "") -> str:
     return f"{path}: error: {what}{' ' if what.endswith('?') else '; '}see '{path} --help'"
 
 
-def error_line(message: str, what: str = "", group: str = "") -> str:
-    """One line for an error found while a command runs (bad input, unusable folder, failed
-    runs): ``<command>: error: [<what>: ]<message>``, the form of :func:`usage_error_line`
-    without its help hint, e.g. ``ree run: error: invalid scenario: --set: unknown key
-    'levers.nope'; ...``. The command is ``ree`` and the running click command's sub-command
-    path; ``group`` (``"sweep"``) is added when that group's app was invoked on its own. A
-    message of several lines (one problem each) gives one such line per problem."""
+def command_path(group: str = "") -> str:
+    """The running command as the user typed it, ``ree run`` (``ree`` and the running click
+    command's sub-command path; ``group`` is added when that group's app was invoked on its
+    own); ``ree`` outside a command."""
     try:  # typer >= 0.22 carries its own copy of click
         from typer._click.globals import get_current_context
     except ImportError:  # pragma: no cover - typer with click as a dependency
@@ -148,7 +145,17 @@ def error_line(message: str, what: str = "", group: str = "") -> str:
     words = ctx.command_path.split()[1:] if ctx is not None else []
     if group and words[:1] != [group]:  # the group's app invoked on its own (tests, API)
         words.insert(0, group)
-    path = " ".join(["ree", *words])  # the program's name, whatever click calls the root
+    return " ".join(["ree", *words])  # the program's name, whatever click calls the root
+
+
+def error_line(message: str, what: str = "", group: str = "") -> str:
+    """One line for an error found while a command runs (bad input, unusable folder, failed
+    runs): ``<command>: error: [<what>: ]<message>``, the form of :func:`usage_error_line`
+    without its help hint, e.g. ``ree run: error: invalid scenario: --set: unknown key
+    'levers.nope'; ...``. The command is ``ree`` and the running click command's sub-command
+    path; ``group`` (``"sweep"``) is added when that group's app was invoked on its own. A
+    message of several lines (one problem each) gives one such line per problem."""
+    path = command_path(group)
     head = what[:1].lower() + what[1:] if what else ""
     lead = f"{path}: error: {head + ': ' if head else ''}"
     # several problems (a spec with two bad fields) are one such line each

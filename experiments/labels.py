@@ -19,6 +19,28 @@ SECTOR_NAMES: dict[str, str] = {
     "non_magnet": "Non-magnet uses",
 }
 
+#: One colour per region in every chart (``ree run``'s PNG charts and the app): the only
+#: palette. The USA is a strong blue (the light blue it had was faint, its thin monthly line
+#: in china_content.png almost invisible); a region a user adds to ``regions.csv`` gets a
+#: colour from :data:`SPARE_COLOURS` (:func:`region_colour`).
+REGION_COLOURS: dict[str, str] = {
+    "CN": "#d62728",
+    "US": "#0b50c4",
+    "JP": "#9467bd",
+    "EU": "#2ca02c",
+    "KR": "#ff7f0e",
+    "AU": "#8c564b",
+    "MY": "#e377c2",
+    "MM": "#393b79",
+    "VN": "#bcbd22",
+    "BR": "#17becf",
+    "IN": "#7f7f7f",
+    "ROW": "#c7c7c7",
+}
+
+#: Colours of regions missing from :data:`REGION_COLOURS`, in turn.
+SPARE_COLOURS = ("#637939", "#843c39", "#7b4173", "#e7ba52", "#3182bd", "#31a354")
+
 #: Aggregate region labels of the recorded series (not rows of ``regions.csv``).
 AGGREGATE_NAMES: dict[str, str] = {"World": "World", "nonCN": "outside China"}
 
@@ -29,6 +51,24 @@ def region_name(code: str) -> str:
     from abm.regions import regions
 
     return regions().names.get(code) or AGGREGATE_NAMES.get(code, code)
+
+
+def region_colour(code: str) -> str:
+    """The chart colour of region ``code`` (:data:`REGION_COLOURS`); an unknown code gets one
+    of :data:`SPARE_COLOURS`, the same one every time (chosen from its letters)."""
+    if code in REGION_COLOURS:
+        return REGION_COLOURS[code]
+    return SPARE_COLOURS[sum(map(ord, code)) % len(SPARE_COLOURS)]
+
+
+def months_text(n) -> str:
+    """A count of months for a header or message: ``1 month``, ``2 months``, ``1.5 months``;
+    anything not a number (``"?"``, a missing value) is shown as it is, with ``months``."""
+    try:
+        x = float(n)
+    except (TypeError, ValueError):
+        return f"{n} months"
+    return f"{x:g} month" + ("" if x == 1 else "s")
 
 
 def sector_name(code: str) -> str:

@@ -24,6 +24,7 @@ from abm.goods import STAGES
 from abm.model import RareEarthModel, check_months
 from abm.scenario import Scenario
 from experiments.inputs import levers_never_apply, scenario_with_overrides
+from experiments.labels import months_text
 from experiments.run_files import read_run_table
 from experiments.terminal import RunProgress
 
@@ -56,7 +57,8 @@ def package_versions() -> dict[str, str]:
 def summary(model: RareEarthModel) -> dict:
     """Short summary of a finished run (the numbers ``ree run`` prints).
 
-    Keys: first, peak (and peak_month, YYYY-MM), min and last of each Mesa DataCollector
+    Keys: first, peak (and peak_month, YYYY-MM, None for a series that is zero throughout),
+    min and last of each Mesa DataCollector
     headline series (NdPr/Dy/Tb
     oxide prices in China and outside it, USD/kg, outside China = the recorded
     ``price_outside_china_weighted``; China's magnet exports, t/month; OEM and defense lost
@@ -76,7 +78,8 @@ def summary(model: RareEarthModel) -> dict:
             out[col] = {
                 "first": float(s.iloc[0]),
                 "peak": float(s.max()),
-                "peak_month": str(s.idxmax()),
+                # an all-zero series (no defense lost output) has no peak month
+                "peak_month": str(s.idxmax()) if (s != 0).any() else None,
                 "min": float(s.min()),
                 "last": float(s.iloc[-1]),
             }
@@ -179,13 +182,49 @@ def _monthly(rows: pd.DataFrame, months: pd.Index) -> pd.Series:
 
 
 def log_scale(ax) -> None:
-    """Put the y axis of ``ax`` on a log scale with plain tick labels (60, 70, 80, not
-    6 x 10^1); minor ticks are labelled only when the axis spans a narrow range."""
-    from matplotlib.ticker import LogFormatter
+    """Put the y axis of ``ax`` on a log scale with plain tick labels (60, 80, 100, not
+    6 x 10^1), labelled ticks at or beyond both ends of the plotted data, so the axis range
+    reads off the labels (a new user's comparison.png labelled nothing above 100 for an NdPr
+    peak of 136). Call it after plotting: the ticks are chosen from the lines of ``ax``.
+
+    The labelled ticks are evenly spaced nice numbers (20, 40, ..., 140) when the data span
+    less than a factor of 10, 1-2-5 steps (50, 100, 200, 500, ...) up to a factor of 1,000,
+    and powers of ten beyond; the axis limits are the labelled ticks around the data."""
+    import numpy as np
+    from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
     ax.set_yscale("log")
-    for set_formatter in (ax.yaxis.set_major_formatter, ax.yaxis.set_minor_formatter):
-        set_formatter(LogFormatter(labelOnlyBase=False, minor_thresholds=(2, 0.5)))
+    ys = [np.asarray(ln.get_ydata(), dtype=float) for ln in ax.get_lines()]
+    y = np.concatenate(ys) if ys else np.array([])
+    y = y[np.isfinite(y) & (y > 0)]
+    plain = FuncFormatter(lambda v, _pos: f"{v:,.6g}")
+    if not len(y):
+        ax.yaxis.set_major_formatter(plain)
+        return
+    lo, hi = float(y.min()), float(y.max())
+    if hi / lo < 10:
+        if hi == lo:
+            lo, hi = lo * 0.9, hi * 1.1
+        ticks = MaxNLocator(nbins=5, steps=[1, 2, 2.5, 5, 10]).tick_values(lo, hi)
+        ticks = [float(t) for t in ticks if t > 0]
+    else:
+        subs = (1.0, 2.0, 5.0) if hi / lo < 1000 else (1.0,)
+        k0, k1 = int(np.floor(np.log10(lo))), int(np.ceil(np.log10(hi)))
+        ticks = [m * 10.0**k for k in range(k0, k1 + 1) for m in subs]
+    below = [t for t in ticks if t <= lo * (1 + 1e-9)]
+    above = [t for t in ticks if t >= hi * (1 - 1e-9)]
+    if not below:  # the step reaches 0 (20-100 in steps of 25): one digit, rounded down
+        e = 10.0 ** np.floor(np.log10(lo))
+        below = [np.floor(lo / e) * e]
+        ticks = below + ticks
+    bottom = max(below)
+    top = min(above) if above else hi
+    ticks = [t for t in ticks if bottom <= t <= top]
+    ax.set_yticks(ticks)
+    ax.set_ylim(bottom, top)
+    ax.yaxis.set_major_formatter(plain)
+    ax.yaxis.set_minor_locator(LogLocator(subs="auto"))
+    ax.yaxis.set_minor_formatter(NullFormatter())
 
 
 def fitted_title(fig, text: str, fontsize: float = 11) -> None:
@@ -205,6 +244,20 @@ def add_legend(ax, **kw) -> None:
     """A legend when the axes hold a labelled line (a metric the table lacks leaves none)."""
     if any(not ln.get_label().startswith("_") for ln in ax.get_lines()):
         ax.legend(**kw)
+
+
+#: The lines of prices.png, drawn in this order: (region, line width, style); widest first,
+#: China last and dashed, so that regions with the same price all stay visible.
+PRICE_LINES = (("JP", 3.6, "-"), ("EU", 2.6, "-"), ("US", 1.6, "-"), ("CN", 1.6, "--"))
+
+
+class RegionColours(dict):
+    """``colour[region]``: :func:`experiments.labels.region_colour` (the one palette)."""
+
+    def __missing__(self, code: str) -> str:
+        from experiments.labels import region_colour
+
+        return region_colour(code)
 
 
 def chart_figures(ts: pd.DataFrame, title: str = "") -> dict:
@@ -233,13 +286,8 @@ def chart_figures(ts: pd.DataFrame, title: str = "") -> dict:
 
     figs: dict = {}
     months = pd.Index(sorted(ts["date"].unique()), name="date")
-    # one colour per region in every chart
-    regions = sorted(set(ts["region"].dropna()) | {"CN", "JP", "EU", "US", "KR"})
-    # tab20 pairs a dark and a light shade of each hue: take the ten dark shades first, so
-    # neighbours in the list (CN, EU) never share a hue
-    colour = {
-        r: plt.get_cmap("tab20")((2 * i) % 20 + (2 * i) // 20 % 2) for i, r in enumerate(regions)
-    }
+    # one colour per region in every chart: the palette of experiments.labels
+    colour = RegionColours()
 
     def new(name, what, ncols=1, size=(7, 4.3)):
         fig, axes = plt.subplots(1, ncols, figsize=size)
@@ -252,10 +300,20 @@ def chart_figures(ts: pd.DataFrame, title: str = "") -> dict:
         axes, ["NdPr", "ox_Dy", "ox_Tb"], ["NdPr oxide", "Dy oxide", "Tb oxide"], strict=False
     ):
         p = ts[(ts["metric"] == "price") & (ts["good"] == good)]
-        for region in ("CN", "JP", "EU", "US"):
+        # prices of several regions often coincide (China's and the EU's, or those
+        # outside China): the widest line is drawn first, each narrower one on top of it,
+        # China last, dashed, so a line under another still shows at its edges
+        for region, width, style in PRICE_LINES:
             s = p[p["region"] == region].set_index("date")["value"]
             if len(s):
-                ax.plot(s.index, s.values, label=region_name(region), color=colour[region])
+                ax.plot(
+                    s.index,
+                    s.values,
+                    style,
+                    label=region_name(region),
+                    color=colour[region],
+                    linewidth=width,
+                )
         log_scale(ax)
         ax.set_title(f"{label} price")
         ax.set_ylabel("USD/kg (log scale)")
@@ -270,7 +328,7 @@ def chart_figures(ts: pd.DataFrame, title: str = "") -> dict:
             ax.plot(s.index, s.values, label=region_name(region), color=colour[region])
         s = c1[c1["region"] == region].set_index("date")["value"]
         if len(s):
-            ax.plot(s.index, s.values, color=colour[region], linewidth=0.6, alpha=0.35)
+            ax.plot(s.index, s.values, color=colour[region], linewidth=0.8, alpha=0.5)
     ax.set_title("thick: last 12 months, mass-weighted; thin: monthly", fontsize=9)
     ax.set_ylabel("share")
     ax.set_ylim(0, 1.05)
@@ -678,8 +736,9 @@ def run_to_folder(
         need, gated = never
         raise ValueError(
             f"levers.start {sc.levers.start} comes after the run's last month "
-            f"({sc.start} + {int(months)} months), so the levers set ({', '.join(gated)}) "
-            f"would never apply; run at least {need} months or set levers.start "
+            f"({sc.start} + {months_text(int(months))}), so the levers set "
+            f"({', '.join(gated)}) would never apply; run at least {months_text(need)} or "
+            "set levers.start "
             "earlier (--set levers.start=YYYY-MM)"
         )
     check_tables()  # every data table, before any work

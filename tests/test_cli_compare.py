@@ -309,3 +309,54 @@ def test_runs_of_different_horizons_are_compared_with_a_warning(two_runs, tmp_pa
     )
     assert "NdPr price China, peak" in res.stdout  # the comparison is kept
     assert (tmp_path / "c" / "comparison.csv").is_file()
+
+
+def _labelled_ticks(ax) -> list[float]:
+    """The y values of the tick labels drawn inside the axis limits (major and minor)."""
+    ax.figure.canvas.draw()
+    lo, hi = ax.get_ylim()
+    out = []
+    for ticks in (ax.yaxis.get_major_ticks(), ax.yaxis.get_minor_ticks()):
+        for t in ticks:
+            v = t.get_loc()
+            if t.label1.get_visible() and t.label1.get_text() and lo <= v <= hi:
+                out.append(v)
+    return sorted(out)
+
+
+def test_overlay_price_axes_label_a_tick_above_the_peak(tmp_path):
+    # a new user's check: comparison.png's NdPr panel labelled nothing above 100 for a peak
+    # of 136 (a log axis spanning less than a decade labelled only its minor ticks below 100)
+    import matplotlib.pyplot as plt
+
+    from experiments.compare import overlay_figure
+
+    a = load_run(_fake_run(tmp_path / "a", "baseline", 0, [55.0, 80.0, 70.0], [1, 1, 1], 0.0))
+    b = load_run(_fake_run(tmp_path / "b", "baseline", 1, [60.0, 136.0, 90.0], [1, 1, 1], 0.0))
+    fig = overlay_figure(a, b)
+    ax = fig.axes[0]  # NdPr price China
+    assert ax.get_yscale() == "log"
+    ticks = _labelled_ticks(ax)
+    assert ticks[-1] >= 136.0 and ticks[0] <= 55.0  # labels at or beyond both ends
+    assert ax.get_ylim()[1] >= 136.0 and ax.get_ylim()[0] <= 55.0
+    assert len([t for t in ticks if 55.0 <= t <= 136.0]) >= 3  # readable in between
+    plt.close(fig)
+
+
+@pytest.mark.parametrize(
+    "lo, hi",
+    [(55.0, 136.0), (0.8, 3.1), (40.0, 6000.0), (2.0, 90_000.0), (70.0, 70.0), (20.3, 130.0)],
+)
+def test_log_axes_label_ticks_around_the_data(lo, hi):
+    import matplotlib.pyplot as plt
+
+    from experiments.runs import log_scale
+
+    fig, ax = plt.subplots()
+    ax.plot([0, 1, 2], [lo, (lo + hi) / 2, hi])
+    log_scale(ax)
+    ticks = _labelled_ticks(ax)
+    assert ticks[0] <= lo and ticks[-1] >= hi, ticks
+    assert ticks[-1] <= 10 * hi and ticks[0] >= lo / 10  # not far beyond the data
+    assert len(ticks) >= 2
+    plt.close(fig)

@@ -130,3 +130,28 @@ def test_did_you_mean():
     assert closest_names("zzz", ["approval_rate_us", "start"]) == []
     with pytest.raises(ScenarioError, match="did you mean 'levers.start'"):
         scenario_with_overrides("baseline", {"levers.strat": "2025-01"})
+
+
+def test_ree_scenarios_prints_the_first_sentence_of_each_description():
+    # a new user's check: `ree scenarios` listed names and dates but no descriptions
+    from abm.scenario import load_scenario, shipped_scenarios
+    from experiments.cli import first_sentence
+
+    assert first_sentence("A world (2025+). The rest, e.g. More.") == "A world (2025+)."
+    assert first_sentence("Tariffs, e.g. US ones. Next.") == "Tariffs, e.g. US ones."
+    assert first_sentence("") == ""
+    res = CliRunner().invoke(app, ["scenarios"], terminal_width=100)
+    assert res.exit_code == 0, res.output
+    lines = res.output.splitlines()
+    assert len(lines) == 2 * len(shipped_scenarios())  # name line, description line
+    assert all(ln.startswith("  ") and not ln.endswith(" ") for ln in lines[1::2])
+    text = " ".join(res.output.split())
+    for name in shipped_scenarios():
+        about = first_sentence(load_scenario(name).description)
+        assert about and f"measures) {about}" in text, (name, about)
+    assert (
+        "baseline (2024-01 to 2035-12, base year 2024, 2 measures) The calibrated 2024 world "
+        "with no new policy measures: no tariffs beyond the base year, no export licences, no "
+        "price floors; China's MIIT mining quota as in force (2024) and assumed after "
+        "(2025+). controls-2025 (" in text
+    )

@@ -507,3 +507,38 @@ def test_supply_line_counts_a_firm_that_has_not_averaged_its_output_yet():
     out = m.supply_line(firm.market)[0]
     assert firm.average_output() == firm.recent_output()
     assert out == pytest.approx(before - 12.0 * avg + 12.0 * firm.recent_output())
+
+
+@pytest.mark.parametrize(
+    "usd, text",
+    [
+        (-12_345_678.0, "-12.3 M USD"),
+        (245e6, "245 M USD"),
+        (-49_000.0, "-49.0 k USD"),
+        (-31_400.0, "-31.4 k USD"),
+        (-12.0, "-12 USD"),
+        (-0.0, "0 USD"),
+        (-0.4, "0 USD"),
+        (0.0, "0 USD"),
+    ],
+)
+def test_event_amounts_are_meaningful_and_never_minus_zero(usd, text):
+    from abm.treasury import usd_text
+
+    assert usd_text(usd) == text
+
+
+def test_a_small_shortfall_is_logged_in_k_usd():
+    # a new user's events.csv: "cash ... -0.0 M USD below its credit line (-0.0 M USD)"
+    m = RareEarthModel("baseline", seed=0, months=2)
+    m.params = m.params.model_copy(update={"credit_years": 0.0})  # no credit line
+    mine = next(a for a in m.agents_by_type[Miner] if a.name == "Lynas Rare Earths (Mt Weld)")
+    for a in m.treasury.members["Lynas Rare Earths"]:
+        a.nameplate, a.cash = a.capacity, 0.0
+    mine.cash = -31_400.0
+    mine.review_status()
+    texts = [e["text"] for e in m.events if e["kind"] == "firm exits"]
+    assert texts and all(
+        t.endswith("cash of Lynas Rare Earths -31.4 k USD below its credit line (0 USD)")
+        for t in texts
+    ), texts

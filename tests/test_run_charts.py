@@ -144,3 +144,51 @@ def test_ree_run_titles_its_charts_with_scenario_seed_and_overrides(tmp_path, mo
     )
     assert seen["title"] == "baseline, seed 3 (parameters.armington_elasticity=2.0)"
     assert len(seen["months"]) == 1
+
+
+def test_every_region_of_prices_png_visible_when_prices_coincide():
+    # a new user's check: China's line was hidden under the EU's where their prices coincide
+    from matplotlib.colors import to_hex
+
+    from experiments.labels import REGION_COLOURS
+
+    rows = [
+        _row(d, "price", good, r, 60.0, unit="USD/kg")
+        for d in (JAN, FEB, MAR)
+        for good in ("NdPr", "ox_Dy", "ox_Tb")
+        for r in ("CN", "EU", "JP", "US")
+    ]
+    figs = chart_figures(pd.DataFrame(rows), "t")
+    for ax in figs["prices.png"].axes:
+        lines = {ln.get_label(): ln for ln in ax.get_lines()}
+        order = [ln.get_label() for ln in ax.get_lines()]
+        # China drawn last (on top), dashed; under it each line is wider than the one above
+        assert order[-1] == "China" and lines["China"].get_linestyle() == "--"
+        widths = [ln.get_linewidth() for ln in ax.get_lines()]
+        assert widths[:-1] == sorted(widths[:-1], reverse=True) and len(set(widths[:-1])) == 3
+        assert all(ln.get_linestyle() == "-" for ln in ax.get_lines()[:-1])
+        for code, name in (("CN", "China"), ("EU", "European Union"), ("US", "USA")):
+            assert to_hex(lines[name].get_color()) == REGION_COLOURS[code]
+    plt.close("all")
+
+
+def test_one_region_palette_with_a_strong_us_colour():
+    from matplotlib.colors import to_rgb
+
+    import app.charts
+    from experiments.labels import REGION_COLOURS, region_colour
+
+    assert app.charts.REGION_COLORS is REGION_COLOURS  # defined once
+    r, g, b = to_rgb(REGION_COLOURS["US"])
+    assert b > 0.6 and max(r, g) < 0.45  # a saturated blue, not the faint light blue
+    assert 0.2126 * r + 0.7152 * g + 0.0722 * b < 0.35  # dark enough to see on white
+    assert len(set(REGION_COLOURS.values())) == len(REGION_COLOURS)
+    # a region a user adds gets a colour, the same one each time, none of the palette's
+    assert region_colour("XX") == region_colour("XX")
+    assert region_colour("XX") not in REGION_COLOURS.values()
+    # china_content.png: the US's thin monthly line in the US colour, not faint
+    rows = [_row(d, "china_content", "", "US", 0.5) for d in (JAN, FEB, MAR)]
+    ax = chart_figures(pd.DataFrame(rows))["china_content.png"].axes[0]
+    (thin,) = ax.get_lines()
+    assert thin.get_color() == REGION_COLOURS["US"] and thin.get_alpha() >= 0.5
+    plt.close("all")

@@ -280,5 +280,74 @@ def test_summary_records_the_month_of_each_peak():
     df = m.headline_frame()
     for col in df.columns:
         if col in s:
-            assert s[col]["peak_month"] == str(df[col].idxmax())
+            zero = (df[col].dropna() == 0).all()
+            assert s[col]["peak_month"] == (None if zero else str(df[col].idxmax()))
             assert s[col]["peak"] == float(df[col].max())
+
+
+def test_an_all_zero_series_has_no_peak_month(tmp_path, monkeypatch):
+    # a new user's check: `ree run` printed 2024-01 as the "peak month" of Defense lost
+    # output, which was zero throughout
+    from types import SimpleNamespace
+
+    import experiments.runs as runs
+    from experiments.cli import app
+
+    months = pd.period_range("2024-01", periods=3, freq="M")
+    frame = pd.DataFrame(
+        {"NdPr price China (USD/kg)": [60.0, 90.0, 70.0], "Defense lost output": [0.0] * 3},
+        index=months,
+    )
+    ts = pd.DataFrame(columns=["date", "metric", "good", "region", "partner", "value"])
+    model = SimpleNamespace(
+        headline_frame=lambda: frame,
+        timeseries=lambda: ts,
+        spec=SimpleNamespace(name="toy", start="2024-01"),
+        steps=3,
+        start=months[0],
+    )
+    s = runs.summary(model)
+    assert s["NdPr price China (USD/kg)"]["peak_month"] == "2024-02"
+    assert s["Defense lost output"]["peak_month"] is None
+    assert s["Defense lost output"]["peak"] == 0.0
+    monkeypatch.setattr(runs, "run_to_folder", lambda *a, **k: (model, s))
+    res = CliRunner().invoke(app, ["run", "--no-charts", "--out", str(tmp_path / "o")])
+    assert res.exit_code == 0, res.output
+    rows = {ln.split("│")[1].strip(): ln for ln in res.output.splitlines() if ln.count("│") > 4}
+    cells = lambda name: [c.strip() for c in rows[name].split("│")[2:-1]]  # noqa: E731
+    assert cells("Defense lost output") == ["0.0", "0.0", "-", "0.0", "0.0"]
+    assert cells("NdPr price China (USD/kg)") == ["60.0", "90.0", "2024-02", "60.0", "70.0"]
+
+
+def test_month_counts_are_singular_for_one(tmp_path, monkeypatch):
+    # a new user's check: `ree run --months 1` titled its table "..., 1 months (...)"
+    from types import SimpleNamespace
+
+    from experiments.cli import horizon_warning
+    from experiments.labels import months_text
+
+    assert [months_text(n) for n in (1, 2, 1.0, 1.5, 0, "?")] == [
+        "1 month",
+        "2 months",
+        "1 month",
+        "1.5 months",
+        "0 months",
+        "? months",
+    ]
+    w = horizon_warning({"months": 1}, {"months": 12})
+    assert w.startswith("RUN_A covers 1 month and RUN_B 12 months:"), w
+    months = pd.period_range("2024-01", periods=1, freq="M")
+    frame = pd.DataFrame({"NdPr price China (USD/kg)": [60.0]}, index=months)
+    ts = pd.DataFrame(columns=["date", "metric", "good", "region", "partner", "value"])
+    model = SimpleNamespace(
+        headline_frame=lambda: frame,
+        timeseries=lambda: ts,
+        spec=SimpleNamespace(name="toy", start="2024-01"),
+        steps=1,
+        start=months[0],
+    )
+    monkeypatch.setattr(runs, "run_to_folder", lambda *a, **k: (model, runs.summary(model)))
+    res = CliRunner().invoke(app, ["run", "--no-charts", "--out", str(tmp_path / "o")])
+    assert res.exit_code == 0, res.output
+    assert "toy, seed 0, 1 month (2024-01 to 2024-01)" in res.output, res.output
+    assert "1 months" not in res.output

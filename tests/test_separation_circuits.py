@@ -103,6 +103,11 @@ def test_no_dy_separated_outside_china_until_lynas_heavy_circuit(ran):
     assert made[16]["MY"] > 0
     lynas = _plant(model, "Lynas Rare Earths (Kuantan)")
     assert lynas.separates_all and lynas.heavy_from is None
+    # logged once, in May 2025, under a kind that says what happened (it was "separation")
+    ev = model.events_frame()
+    starts = ev[ev.kind == "heavy circuit starts"]
+    assert list(starts.date) == ["2025-05"] and "Kuantan" in starts.text.iloc[0]
+    assert "separation" not in set(ev.kind)
     assert np.abs(model.mass_balance()).max() < 1e-6 * max(1.0, model.produced.max())
 
 

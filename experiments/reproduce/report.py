@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from experiments.labels import months_text
 from experiments.reproduce.tables import _decoupling_markdown, _markdown, _targets_markdown
 from experiments.reproduce.variants import VARIANTS, build_scenario
 
@@ -92,7 +93,7 @@ def _report(
     if prof.name != "full":
         lines += [
             "> Horizons are shortened in this profile: "
-            + ", ".join(f"{k} {v} months" for k, v in prof.months.items() if v)
+            + ", ".join(f"{k} {months_text(v)}" for k, v in prof.months.items() if v)
             + ".",
             "",
         ]
@@ -146,7 +147,7 @@ def _report(
             ),
             "- Variants: "
             + "; ".join(
-                f"`{k}` ({v['months']} months"
+                f"`{k}` ({months_text(v['months'])}"
                 + (f", without {', '.join(v['drop'])}" if v["drop"] else "")
                 + ")"
                 for k, v in manifest["variants"].items()

@@ -4,6 +4,7 @@ docs/scenarios.md)."""
 from __future__ import annotations
 
 from abm.scenario import load_scenario
+from experiments.labels import months_text
 
 
 def _measure_value(m) -> str:
@@ -20,7 +21,7 @@ def _measure_value(m) -> str:
         appr = ", ".join(f"{d} {p:g}" for d, p in m.approval.items())
         extra = "; 0.1% extraterritorial rule" if m.extraterritorial else ""
         rev = (
-            "; review " + ", ".join(f"{d} {r:g} months" for d, r in m.review_months.items())
+            "; review " + ", ".join(f"{d} {months_text(r)}" for d, r in m.review_months.items())
             if m.review_months
             else ""
         )
@@ -47,7 +48,7 @@ def _measure_value(m) -> str:
             parts.append("approval " + ", ".join(f"{d} {p:g}" for d, p in m.approval.items()))
         if m.review_months:
             parts.append(
-                "review " + ", ".join(f"{d} {r:g} months" for d, r in m.review_months.items())
+                "review " + ", ".join(f"{d} {months_text(r)}" for d, r in m.review_months.items())
             )
         return "; ".join(parts)
     if k == "export_quota":
@@ -70,7 +71,7 @@ def _measure_value(m) -> str:
             f"capex {m.capex_share:.0%} ({', '.join(m.stages)}); lead times x{m.lead_time_factor:g}"
         )
     if k == "stockpile":
-        return f"{m.target_months:g} months of use of {', '.join(m.goods)}"
+        return f"{months_text(m.target_months)} of use of {', '.join(m.goods)}"
     if k == "sourcing_rule":
         return f"defense may not buy {', '.join(m.banned)}-origin {', '.join(m.goods)}"
     return ""
