@@ -22,6 +22,7 @@ def _band_lines(
     color=None,
     scale: float = 1.0,
     relative_to_year: int | None = None,
+    ls: str = "-",
 ):
     s = series[(series["variant"] == variant) & (series["series"] == key)]
     if s.empty:
@@ -33,7 +34,7 @@ def _band_lines(
     piv = piv * scale
     med = piv.median(axis=1)
     lo, hi = piv.quantile(0.05, axis=1), piv.quantile(0.95, axis=1)
-    (line,) = ax.plot(med.index, med.values, label=label, color=color, lw=1.6)
+    (line,) = ax.plot(med.index, med.values, label=label, color=color, lw=1.6, ls=ls)
     ax.fill_between(med.index, lo.values, hi.values, color=line.get_color(), alpha=0.2, lw=0)
     return line
 
@@ -133,10 +134,18 @@ def figures(series: pd.DataFrame, folder: Path) -> list[Path]:
         fig, ax = plt.subplots(figsize=(8, 4.2))
         sub = series[pd.to_datetime(series["date"]) < pd.Timestamp("2031-01-01")]
         for v, c in (("controls-2025", "C3"), ("controls-2025/no-floor", "C0")):
-            _band_lines(ax, sub, v, "capacity:magnets:US", VARIANTS[v].label, c)
-        ax.axhline(10000, color="green", ls="--", lw=1, label="10,000 t/yr (MP/DoD plan)")
+            lab = VARIANTS[v].label
+            _band_lines(ax, sub, v, "capacity:magnets:US", f"{lab}: US operating, all firms", c)
+            _band_lines(ax, sub, v, "nameplate:magnets:MP", f"{lab}: MP nameplate", c, ls="--")
+        ax.axhline(
+            10000, color="green", ls=":", lw=1.2, label="MP/DoD plan: 10,000 t/yr (MP, with 10X)"
+        )
         mark(ax, "controls-2025", ["dod_floor"])
-        ax.set_title("US sintered-magnet capacity")
+        ax.set_title(
+            "US sintered-magnet capacity: all firms' operating capacity (solid)\n"
+            "and MP Materials' nameplate (dashed; target mp_magnet_capacity_2029)",
+            fontsize=9,
+        )
         ax.set_ylabel("t/yr")
         ax.legend(fontsize=8)
         fig.suptitle(note, fontsize=9)

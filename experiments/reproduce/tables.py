@@ -13,6 +13,7 @@ from experiments.reproduce.series import _wide
 from experiments.reproduce.targets import (
     TARGETS,
     _export_fall,
+    _mp_nameplate_2029,
     _non_china_ramp,
     _price_peak_multiple,
     _removal_rate_at_peak,
@@ -87,7 +88,8 @@ def mechanism_table(results: Sequence[dict]) -> pd.DataFrame:
 
     Rows: the 2010 price peak multiples, the demand-removal rate and the non-China ramp with
     and without quotas (and without the halt to Japan); the 2025 export fall with and without
-    licences; US magnet capacity in 2029 with and without the floor.
+    licences; MP Materials' magnet nameplate and all US operating magnet capacity in 2029
+    with and without the floor.
     """
     by_rep: dict[int, dict] = {}
     for r in results:
@@ -138,7 +140,13 @@ def mechanism_table(results: Sequence[dict]) -> pd.DataFrame:
             ["no-controls"],
         ),
         (
-            "US magnet capacity 2029 (t/yr)",
+            "MP Materials' magnet nameplate 2029 (t/yr; target mp_magnet_capacity_2029)",
+            _mp_nameplate_2029("controls-2025"),
+            "controls-2025",
+            ["controls-2025/no-floor"],
+        ),
+        (
+            "US magnet operating capacity 2029, all firms (t/yr; the no-floor shortfall)",
             _us_capacity_2029("controls-2025"),
             "controls-2025",
             ["controls-2025/no-floor"],
