@@ -151,7 +151,7 @@ def io_table() -> dict[tuple[str, str], tuple[float, float]]:
     return {
         (r, s): (float(v), float(m))
         for r, s, v, m in zip(
-            df["region"], df["sector"], df["va_share"], df["va_multiplier"], strict=False
+            df["region"], df["sector"], df["va_share"], df["va_multiplier"], strict=True
         )
     }
 
@@ -180,7 +180,7 @@ def gdp_usd_bn(year: int | None = None) -> dict[str, float]:
     if year is None:
         year = int(df["year"].max())
     df = df[df["year"] == year]
-    return dict(zip(df["region"], df["gdp_usd_bn"].astype(float), strict=False))
+    return dict(zip(df["region"], df["gdp_usd_bn"].astype(float), strict=True))
 
 
 class Accounts:

@@ -854,7 +854,7 @@ def rampup_shares(df: pd.DataFrame | None = None) -> pd.DataFrame:
         Source of each number: the row's ``source`` column (USGS MCS, Lynas and MP releases).
     """
     df = load_table("rampup.csv") if df is None else df.copy()
-    months = [(p - s).n for p, s in zip(df["period_start"], df["start_up"], strict=False)]
+    months = [(p - s).n for p, s in zip(df["period_start"], df["start_up"], strict=True)]
     df["t_mid_yr"] = np.array(months, dtype=float) / 12.0 + df["period_years"] / 2.0
     df["share"] = df["output_t"] / (df["nameplate_t_per_yr"] * df["period_years"])
     return df

@@ -118,7 +118,7 @@ class Catalog:
     def composition(self, good: str) -> dict[str, float]:
         """Element -> t oxide per t of ``good`` (zeros omitted)."""
         row = self.content[self.index[good]]
-        return {e: float(v) for e, v in zip(ELEMENTS, row, strict=False) if v > 0}
+        return {e: float(v) for e, v in zip(ELEMENTS, row, strict=True) if v > 0}
 
     def price(self, good: str) -> float:
         """Base-year reference price of ``good``, USD/kg."""

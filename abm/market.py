@@ -143,7 +143,7 @@ class OrderBook:
         else:
             rows = [
                 (agent, good, region, u, float(q), float(p), nomination)
-                for q, p in zip(qty, prices, strict=False)
+                for q, p in zip(qty, prices, strict=True)
                 if q > 1e-9 and p > 0
             ]
         self.bids.extend(rows)
@@ -678,7 +678,7 @@ def _solve(
     if terms.quotas:
         # an export quota row's dual is minus the value of one more tonne of licence
         rent = -res.ineqlin.marginals[: len(terms.quotas)]
-        for (goods, r, _q), lam in zip(terms.quotas, rent, strict=False):
+        for (goods, r, _q), lam in zip(terms.quotas, rent, strict=True):
             licence[goods, r] += max(float(lam), 0.0)
     x = np.where(res.x[col_a] > 1e-9, res.x[col_a], 0.0)
     origin_price[og, oo] = duals[:nO]

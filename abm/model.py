@@ -552,7 +552,7 @@ class RareEarthModel(mesa.Model):
                 ]
             )[inv]
             pay = floor_payment(guaranteed, res.offer_price[filled], res.offer_fill[filled])
-            for i, k in zip(filled[pay > 0], np.nonzero(pay > 0)[0], strict=False):
+            for i, k in zip(filled[pay > 0], np.nonzero(pay > 0)[0], strict=True):
                 gov = self._government(book.offers[i][0].region)
                 gov.subsidy_cost += pay[k]
         for i in np.nonzero(offered)[0].tolist():

@@ -349,7 +349,7 @@ class PolicyState:
             return [(gs, r, m.tonnes_per_year / 12.0)]
         return [
             ([int(g)], r, m.tonnes_per_year / 12.0 * share)
-            for g, share in zip(gs, mix / mix.sum(), strict=False)
+            for g, share in zip(gs, mix / mix.sum(), strict=True)
         ]
 
     def _regime(self, m, t: int) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, bool]:
@@ -457,7 +457,7 @@ class PolicyState:
         rev_max = np.zeros(self.shape)
         pre = np.ones(self.shape)
         for (actor, covered, p, rv, extra), before in zip(
-            self.regimes, self.regime_pre, strict=False
+            self.regimes, self.regime_pre, strict=True
         ):
             origins = [actor]
             if extra:

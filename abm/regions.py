@@ -52,16 +52,16 @@ def regions() -> RegionTable:
     df = load_table("regions.csv")
     codes = tuple(df["code"])
     usgs = {}
-    for code, names in zip(df["code"], df["usgs_names"], strict=False):
+    for code, names in zip(df["code"], df["usgs_names"], strict=True):
         for n in names.split(";"):
             usgs[n.strip()] = code
     return RegionTable(
         codes=codes,
-        names=dict(zip(df["code"], df["name"], strict=False)),
+        names=dict(zip(df["code"], df["name"], strict=True)),
         allied=frozenset(
-            c for c, a in zip(df["code"], df["alliance"], strict=False) if a == "allied"
+            c for c, a in zip(df["code"], df["alliance"], strict=True) if a == "allied"
         ),
-        continent=dict(zip(df["code"], df["continent"], strict=False)),
+        continent=dict(zip(df["code"], df["continent"], strict=True)),
         usgs_names=usgs,
     )
 

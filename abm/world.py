@@ -137,7 +137,7 @@ def sector_shares(data_year: int) -> dict[str, float]:
     mix = load_table("sector_mix.csv")
     year = 2009 if data_year < 2015 else 2023
     rows = mix[(mix["year"] == year) & mix["sector"].isin(list(MIX_SECTOR.values()))]
-    got = dict(zip(rows["sector"], rows["share"], strict=False))
+    got = dict(zip(rows["sector"], rows["share"], strict=True))
     missing = [m for m in MIX_SECTOR.values() if m not in got]
     if missing:
         raise ValueError(
@@ -222,7 +222,7 @@ def build_world(model, scenario) -> None:
     mined = np.zeros(len(ELEMENTS))
     mag_out = {g: 0.0 for g in GRADES}
     u0 = par.base_utilisation
-    for (_, r), n in zip(firms.iterrows(), counts, strict=False):
+    for (_, r), n in zip(firms.iterrows(), counts, strict=True):
         total = r["base_output_t_per_yr"] * factors[r["stage"]]
         for k in range(n):
             name = (
@@ -592,11 +592,11 @@ def initial_stocks(model) -> None:
                 s.ca = 1.0 if cn else sh[stage]
         if isinstance(f, Refiner):
             plan = f.planned_throughput()
-            for w, g in zip(f.feed_weights, f.feed_goods, strict=False):
+            for w, g in zip(f.feed_weights, f.feed_goods, strict=True):
                 o = 1.0 if cn else sh["mining"]
                 f.stock(g).add(cover * plan * w, o, o)
             comp = sum(
-                w * cat.content[g] for w, g in zip(f.feed_weights, f.feed_goods, strict=False)
+                w * cat.content[g] for w, g in zip(f.feed_weights, f.feed_goods, strict=True)
             )
             for i, g in enumerate(f.oxide_goods):
                 q = plan * comp[i] * f.separated[i] * model.params.separation_recovery

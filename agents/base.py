@@ -251,7 +251,7 @@ class Firm(mesa.Agent):
             observed = [origin[g, r] if g in sells else delivered[g, r] for g in exp]
         else:
             observed = [self.observed(g) for g in exp]
-        for (g, p), o in zip(exp.items(), observed, strict=False):
+        for (g, p), o in zip(exp.items(), observed, strict=True):
             if not isfinite(o) or o <= 0:
                 o = p
             anc = anchors.get(g)
@@ -302,7 +302,7 @@ class Firm(mesa.Agent):
         spread, exp = par.ask_spread, math.exp
         asks = [
             max(level * (1.0 - spread * x), normal * exp(-k * i))
-            for i, x in zip(_TRANCHE_NUMBERS, ASK_LADDER, strict=False)
+            for i, x in zip(_TRANCHE_NUMBERS, ASK_LADDER, strict=True)
         ]
         book.offer_tranches(self, g, self.ridx, q, asks, s.cm, s.ca)
 

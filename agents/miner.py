@@ -29,7 +29,7 @@ class Miner(Firm):
         #: (oxide good index, t oxide per t REO of the concentrate) for its non-zero contents
         self.oxide_content = [
             (cat.index[ox(e)], c)
-            for e, c in zip(model.elements, cat.content[self.good], strict=False)
+            for e, c in zip(model.elements, cat.content[self.good], strict=True)
             if c > 0
         ]
 

@@ -151,7 +151,7 @@ class Refiner(Firm):
         if getattr(self, "_basket_of", None) is not self.feed_weights:
             cat = self.model.catalog
             comp = sum(
-                w * cat.content[g] for w, g in zip(self.feed_weights, self.feed_goods, strict=False)
+                w * cat.content[g] for w, g in zip(self.feed_weights, self.feed_goods, strict=True)
             )
             comp = comp * self._value_w
             ref = sum(comp[i] * self.base_price(og) for i, og in enumerate(self.oxide_goods))
@@ -183,7 +183,7 @@ class Refiner(Firm):
         expected prices less processing, over the expected feed price; 1 = cash breakeven);
         ``oxide`` as in :meth:`basket_index`."""
         return float(
-            sum(w * r for w, r in zip(self.feed_weights, self.feed_values(oxide)[1], strict=False))
+            sum(w * r for w, r in zip(self.feed_weights, self.feed_values(oxide)[1], strict=True))
         )
 
     def calibrate(self, weights) -> None:
@@ -202,7 +202,7 @@ class Refiner(Firm):
             np.array([self.forward_sale_price(og) for og in self.oxide_goods])
         )[0]
         cover = self.model.params.inventory_target_weeks / WEEKS_PER_MONTH
-        for w, g, value in zip(self.feed_weights, self.feed_goods, values, strict=False):
+        for w, g, value in zip(self.feed_weights, self.feed_goods, values, strict=True):
             if w <= 1e-6 or value <= 0:
                 continue
             # derived demand: the feed's oxide-basket value less processing cost
@@ -227,7 +227,7 @@ class Refiner(Firm):
         # feed to crack: first each feed's share of the plan, then any shortfall from the
         # other feeds' stock above their own cover target (best value ratio first)
         take = {}
-        for w, g, fv in zip(self.feed_weights, self.feed_goods, values, strict=False):
+        for w, g, fv in zip(self.feed_weights, self.feed_goods, values, strict=True):
             s = self.stocks.get(g)
             if s is not None and s.qty > 0 and fv > 0:
                 take[g] = min(s.qty, plan * w)
@@ -263,7 +263,7 @@ class Refiner(Firm):
             cost += q * (self.unit_cost + self.expected(g))
         cm = cm_mass / total_in if total_in > 0 else 0.0
         ca = 1.0 if self.china else (ca_mass / total_in if total_in > 0 else 0.0)
-        for y, g in zip(out, self.oxide_goods, strict=False):
+        for y, g in zip(out, self.oxide_goods, strict=True):
             self.output_month[g] = y
             if y > 0:
                 self.stock(g).add(y, cm, ca)

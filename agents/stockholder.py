@@ -298,7 +298,7 @@ class StateReserve(Government):
                 ]
             )
             w = w / w.sum() if w.sum() > 0 else np.full(len(gs), 1.0 / len(gs))
-            for g, share in zip(gs, w, strict=False):
+            for g, share in zip(gs, w, strict=True):
                 held.add(g)
                 # support price: fixed when the programme starts (a buffer stock buys at
                 # or below its support price, Newbery and Stiglitz 1981), so the reserve's

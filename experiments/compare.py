@@ -234,7 +234,7 @@ def overlay_figure(a: RunFolder, b: RunFolder):
             one[label] = s
         series.append(one)
     fig, axes = plt.subplots(3, 3, figsize=(15, 10), sharex=True)
-    for ax, (_key, label, metric, *_rest) in zip(axes.ravel(), HEADLINE, strict=False):
+    for ax, (_key, label, metric, *_rest) in zip(axes.ravel(), HEADLINE, strict=True):
         for one, style, name in ((series[0], "-", "A"), (series[1], "--", "B")):
             s = one[label]
             if len(s):

@@ -92,7 +92,7 @@ def summary(model: RareEarthModel) -> dict:
     if len(cc):
         last = cc[cc["date"] == cc["date"].max()]
         out["china_content_12m_last"] = {
-            r: float(v) for r, v in zip(last["region"], last["value"], strict=False)
+            r: float(v) for r, v in zip(last["region"], last["value"], strict=True)
         }
     cap = ts[(ts["metric"] == "capacity") & (ts["region"] != "CN")]
     if len(cap):
@@ -297,7 +297,7 @@ def chart_figures(ts: pd.DataFrame, title: str = "") -> dict:
 
     fig, axes = new("prices.png", "oxide prices (log scale)", 3, (14, 4.3))
     for ax, good, label in zip(
-        axes, ["NdPr", "ox_Dy", "ox_Tb"], ["NdPr oxide", "Dy oxide", "Tb oxide"], strict=False
+        axes, ["NdPr", "ox_Dy", "ox_Tb"], ["NdPr oxide", "Dy oxide", "Tb oxide"], strict=True
     ):
         p = ts[(ts["metric"] == "price") & (ts["good"] == good)]
         # prices of several regions often coincide (China's and the EU's, or those
@@ -380,7 +380,7 @@ def chart_figures(ts: pd.DataFrame, title: str = "") -> dict:
 
     fig, axes = new("capacity.png", "capacity by region", 3, (14, 4.3))
     cap = ts[ts["metric"] == "capacity"]
-    for ax, stage in zip(axes, ["mining", "separation", "magnets"], strict=False):
+    for ax, stage in zip(axes, ["mining", "separation", "magnets"], strict=True):
         c = cap[cap["good"] == stage]
         for region in sorted(set(c["region"])):
             s = _monthly(c[c["region"] == region], months)  # t/yr, as recorded

@@ -148,7 +148,7 @@ def _tariff_check(m):
     R = m.R
     expect = np.zeros(R)
     # explicit loop: rate x customs value x flow on every foreign arc
-    for g, o, d in zip(*np.nonzero((spot + contract) > 0), strict=False):
+    for g, o, d in zip(*np.nonzero((spot + contract) > 0), strict=True):
         if o != d:
             rate = m.policy.tariff[g, o, d]
             expect[d] += (
@@ -195,7 +195,7 @@ def test_value_added_lost_matches_lost_output_rows(run):
         (ts["metric"] == "value_added_lost") & (ts["good"] != "all") & (ts["region"] != "World")
     ]
     exp = 0.0
-    for s, r, v in zip(lo["good"], lo["region"], lo["value"], strict=False):
+    for s, r, v in zip(lo["good"], lo["region"], lo["value"], strict=True):
         vs, mult = io_coefficients(r, s)
         exp += v * vs * mult
     assert va["value"].sum() == pytest.approx(exp, rel=1e-9)
@@ -271,7 +271,7 @@ def test_imf_cut_markdown_two_variants_ranking_and_long_run_check():
         ("all_origins", [2.0, 1.0, 0.9], [0.2, 0.1, 0.1]),
         ("china_exports", [0.2, 0.02, 0.04], [0.2, 0.03, 0.04]),
     ):
-        for r, imf, s, lg in zip(("JP", "US", "EU"), (1.8, 1.5, 1.2), short, long_, strict=False):
+        for r, imf, s, lg in zip(("JP", "US", "EU"), (1.8, 1.5, 1.2), short, long_, strict=True):
             rows.append(
                 {
                     "variant": variant,

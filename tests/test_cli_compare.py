@@ -32,7 +32,7 @@ def _fake_run(
     folder.mkdir()
     dates = pd.to_datetime(["2025-01-01", "2025-02-01", "2025-03-01"])
     rows = []
-    for d, p, e in zip(dates, ndpr, exports, strict=False):
+    for d, p, e in zip(dates, ndpr, exports, strict=True):
         rows.append(
             {
                 "date": d,

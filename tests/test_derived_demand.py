@@ -75,8 +75,8 @@ def test_refiner_feed_bids_use_forward_oxide_prices(model):
         r.exp_price[og] = 2.0 * r.anchor(og)
     fw = np.array([r.forward_sale_price(og) for og in r.oxide_goods])
     assert (fw >= r.longrun_oxides()).all() and (fw > r.longrun_oxides()).any()
-    want = dict(zip(r.feed_goods, r.feed_values(fw)[0], strict=False))
-    longrun = dict(zip(r.feed_goods, r.feed_values(r.longrun_oxides())[0], strict=False))
+    want = dict(zip(r.feed_goods, r.feed_values(fw)[0], strict=True))
+    longrun = dict(zip(r.feed_goods, r.feed_values(r.longrun_oxides())[0], strict=True))
     posted = {}
     r.bid_for = lambda book, g, rate, cover, value, use="civil": posted.__setitem__(g, value)
     r.post_orders(OrderBook(len(cat.goods), len(model.region_names)))

@@ -816,7 +816,7 @@ def baseline_outcomes():
 @pytest.mark.slow
 def test_baseline_mines_stay_busy_every_seed(baseline_outcomes):
     # issue 12: over 2029-35 world mine utilisation stays at or above 70% in each of 5 seeds
-    for s, o in zip(BASELINE_SEEDS, baseline_outcomes, strict=False):
+    for s, o in zip(BASELINE_SEEDS, baseline_outcomes, strict=True):
         assert o["mine_utilisation_min_2029_2035"] >= 0.7, (s, o)
         assert o["oem_lost_output_usd"] == 0.0, (s, o)
 
@@ -826,6 +826,6 @@ def test_baseline_ndpr_stays_within_40_percent_every_seed(baseline_outcomes):
     # issue 12: NdPr in China within +-40% of 2024 over 2029-35 in each of 5 seeds (session
     # 8: 1.07-1.26x at the peak once decided projects start on time and committed entrants
     # learn prices; docs/calibration.md 4.12)
-    for s, o in zip(BASELINE_SEEDS, baseline_outcomes, strict=False):
+    for s, o in zip(BASELINE_SEEDS, baseline_outcomes, strict=True):
         assert 0.6 <= o["ndpr_china_min_ratio_2029_2035"], (s, o)
         assert o["ndpr_china_max_ratio_2029_2035"] <= 1.4, (s, o)

@@ -56,7 +56,7 @@ def test_factorial_is_full_product_with_types(tmp_path):
             df["parameters.k"],
             df["levers.mode"],
             df["levers.flag"],
-            strict=False,
+            strict=True,
         )
     )
     assert combos == {

@@ -70,7 +70,7 @@ def figures(series: pd.DataFrame, folder: Path) -> list[Path]:
     # 1. the 2010-11 price spike
     if "embargo-2010" in have:
         fig, axes = plt.subplots(1, 2, figsize=(12, 4.2), sharey=True)
-        for ax, good, name in zip(axes, ("ox_Dy", "ox_Nd"), ("Dy oxide", "Nd oxide"), strict=False):
+        for ax, good, name in zip(axes, ("ox_Dy", "ox_Nd"), ("Dy oxide", "Nd oxide"), strict=True):
             for v, c in (
                 ("embargo-2010", "C3"),
                 ("embargo-2010/no-halt", "C1"),
@@ -154,7 +154,7 @@ def figures(series: pd.DataFrame, folder: Path) -> list[Path]:
     dec_v = [v for v in DECOUPLING_SCENARIOS if v in have]
     if dec_v:
         fig, axes = plt.subplots(2, 2, figsize=(12, 8), sharex=True, sharey=True)
-        for ax, r in zip(axes.ravel(), REGIONS_DECOUPLING, strict=False):
+        for ax, r in zip(axes.ravel(), REGIONS_DECOUPLING, strict=True):
             for i, v in enumerate(dec_v):
                 s = series[(series["variant"] == v) & (series["series"] == f"china_content:{r}")]
                 s = s.assign(date=pd.to_datetime(s["date"]))
@@ -172,7 +172,7 @@ def figures(series: pd.DataFrame, folder: Path) -> list[Path]:
         # 6. prices by scenario
         fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
         for ax, key, name in zip(
-            axes, ("price_row:NdPr", "price_row:ox_Dy"), ("NdPr oxide", "Dy oxide"), strict=False
+            axes, ("price_row:NdPr", "price_row:ox_Dy"), ("NdPr oxide", "Dy oxide"), strict=True
         ):
             for i, v in enumerate(dec_v):
                 _band_lines(ax, series, v, key, v, f"C{i}")

@@ -73,8 +73,8 @@ def _adaptation_state(model) -> dict[str, float]:
     return {
         "nameplate:magnets:MP": float(sum(a.nameplate or a.capacity for a in mp)),
         "demand_removed": demand_removed_share(model),
-        "sub_share": float(sum(wi * a.sub_share for wi, a in zip(w, oems, strict=False))),
-        "dy_free_share": float(sum(wi * a.dy_free_share for wi, a in zip(w, oems, strict=False))),
+        "sub_share": float(sum(wi * a.sub_share for wi, a in zip(w, oems, strict=True))),
+        "dy_free_share": float(sum(wi * a.dy_free_share for wi, a in zip(w, oems, strict=True))),
         "hre_factor": sum(a.capacity * a.hre_factor for a in makers) / cap if cap else 1.0,
     }
 

@@ -232,7 +232,7 @@ def _decoupling_markdown(dec: pd.DataFrame, years=(2024, 2026, 2028, 2030, 2035)
     d = dec[dec["year"].isin(years)].copy()
     d["cell"] = [
         f"{m:.0%} [{a:.0%}-{b:.0%}]" if np.isfinite(m) else "n/a"
-        for m, a, b in zip(d["median"], d["p5"], d["p95"], strict=False)
+        for m, a, b in zip(d["median"], d["p5"], d["p95"], strict=True)
     ]
     wide = d.pivot_table(
         index=["scenario", "region"], columns="year", values="cell", aggfunc="first"

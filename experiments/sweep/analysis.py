@@ -342,7 +342,7 @@ def _main_effects_chart(effects: pd.DataFrame, outcome: str, title: str, path: P
     fig, axes = plt.subplots(
         1, len(factors), figsize=(max(4.0, 3.2 * len(factors)), 3.6), sharey=True, squeeze=False
     )
-    for ax, f in zip(axes[0], factors, strict=False):
+    for ax, f in zip(axes[0], factors, strict=True):
         e = d[d["factor"] == f]
         x = np.arange(len(e))
         ax.plot(x, e["mean"].to_numpy(float), "o-")

@@ -282,7 +282,7 @@ def build_design(spec: ExperimentSpec, scenario_digest: str | None) -> pd.DataFr
         vals = _map_column(p, U[:, j], spec.design.method, spec.design.levels)
         if spec.design.method == "oat":  # the center exactly, not low + u (high - low)
             vals = [
-                p.center if u == center_unit(p) else v for u, v in zip(U[:, j], vals, strict=False)
+                p.center if u == center_unit(p) else v for u, v in zip(U[:, j], vals, strict=True)
             ]
         dtype = _column_dtype(p, vals)
         if dtype == "str":

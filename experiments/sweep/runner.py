@@ -537,9 +537,9 @@ def run(
         shard_meta = {"ree.spec_hash": h}
         param_values = (
             {
-                rid: {p: canonical_value(v) for p, v in zip(params, vals, strict=False)}
+                rid: {p: canonical_value(v) for p, v in zip(params, vals, strict=True)}
                 for rid, vals in zip(
-                    uniq["run_id"], uniq[params].itertuples(index=False, name=None), strict=False
+                    uniq["run_id"], uniq[params].itertuples(index=False, name=None), strict=True
                 )
             }
             if params
@@ -772,7 +772,7 @@ def status(
     bad = res[res["status"] != "ok"].sort_values("finished_at", kind="stable")
     failures = bad["error_type"].fillna("?").value_counts().to_dict()
     examples: dict[str, str] = {}  # the first message of each error type
-    for t, e in zip(bad["error_type"].fillna("?"), bad["error"].fillna(""), strict=False):
+    for t, e in zip(bad["error_type"].fillna("?"), bad["error"].fillna(""), strict=True):
         examples.setdefault(str(t), str(e))
     prov = store.read_provenance()
     invs = prov.get("invocations", [])

@@ -194,7 +194,7 @@ def _diff_paths(a: Any, b: Any, prefix: str = "") -> list[str]:
         return out
     if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
         out = []
-        for i, (x, y) in enumerate(zip(a, b, strict=False)):
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
             out += _diff_paths(x, y, f"{prefix}[{i}]")
         return out
     return [] if a == b else [prefix or "spec"]
