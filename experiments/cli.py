@@ -523,10 +523,11 @@ def _seeds_on_dask(scenario, folders, months, n, overrides, charts, procs, bar) 
 
 
 def _number(v: float) -> str:
-    """A table cell: thousands separators from 1,000, else 4 significant digits."""
-    if math.isnan(v):
-        return "-"
-    return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.4g}"
+    """A table cell (:func:`experiments.labels.number_text`): thousands separators from
+    1,000, else 3 significant digits in fixed notation, ``<0.001`` for tiny values."""
+    from experiments.labels import number_text
+
+    return number_text(v)
 
 
 def target_rows(targets) -> list[tuple[str, ...]]:

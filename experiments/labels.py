@@ -8,6 +8,8 @@ Region names are read from ``abm/data/regions.csv`` (``name`` column, via
 
 from __future__ import annotations
 
+import math
+
 #: End-use sector code (``good`` column of ``lost_output``, ``value_added_lost``) -> name;
 #: the descriptions follow the ``source`` column of ``abm/data/sectors.csv``.
 SECTOR_NAMES: dict[str, str] = {
@@ -69,6 +71,24 @@ def months_text(n) -> str:
     except (TypeError, ValueError):
         return f"{n} months"
     return f"{x:g} month" + ("" if x == 1 else "s")
+
+
+def number_text(v) -> str:
+    """A number of a terminal table, in one readable format: ``-`` when not a number;
+    thousands separators from 1,000 (``13,600``); below that 3 significant digits in fixed
+    notation (``1.00``, ``0.00343``, ``12.3``); values between -0.001 and 0.001 (other than
+    0) as ``<0.001`` or ``>-0.001`` (never scientific notation)."""
+    x = float(v)
+    if not math.isfinite(x):
+        return "-"
+    if x == 0:
+        return "0"
+    r = float(f"{x:.3g}")
+    if abs(r) >= 999.5:
+        return f"{x:,.0f}"
+    if abs(r) < 0.001:
+        return "<0.001" if x > 0 else ">-0.001"
+    return f"{r:.{max(0, 2 - math.floor(math.log10(abs(r))))}f}"
 
 
 def sector_name(code: str) -> str:

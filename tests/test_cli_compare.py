@@ -132,9 +132,9 @@ def test_ree_compare_prints_the_table_and_writes_csv_and_png(two_runs, tmp_path)
     assert [c.strip() for c in line.strip("│ ").split("│")] == [
         "NdPr price China, peak",
         "USD/kg",
-        "80",
+        "80.0",
         "120",
-        "40",
+        "40.0",
         "+50.0%",
     ]
     assert "defense lost output" not in res.output  # zero in both: only in the CSV

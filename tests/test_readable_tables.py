@@ -62,3 +62,23 @@ def test_markdown_numbers_have_thousands_separators_not_scientific_notation():
     md = _markdown(df)
     assert "| a | 13,600 |" in md and "| b | 7,200 |" in md and "| c | 0.0232 |" in md
     assert "e+" not in md
+
+
+def test_compare_numbers_one_readable_format():
+    from experiments.cli import _number
+
+    cases = {
+        4.991e-06: "<0.001",
+        -1.71e-08: ">-0.001",
+        1.00035: "1.00",
+        0.003428: "0.00343",
+        0.001: "0.00100",
+        12.345: "12.3",
+        -123.4: "-123",
+        999.7: "1,000",
+        13612.4: "13,612",
+        -2500000.0: "-2,500,000",
+        0.0: "0",
+        float("nan"): "-",
+    }
+    assert {v: _number(v) for v in cases} == cases
