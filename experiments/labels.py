@@ -40,6 +40,12 @@ REGION_COLOURS: dict[str, str] = {
     "ROW": "#c7c7c7",
 }
 
+#: One line style per region, with :data:`REGION_COLOURS` (matplotlib styles): the regions
+#: of prices.png each have their own, so lines whose prices coincide stay distinguishable
+#: (and the legend shows which is which); any other region is solid
+#: (:func:`region_linestyle`).
+REGION_LINESTYLES: dict[str, str] = {"JP": "-", "EU": "-.", "US": ":", "CN": "--"}
+
 #: Colours of regions missing from :data:`REGION_COLOURS`, in turn.
 SPARE_COLOURS = ("#637939", "#843c39", "#7b4173", "#e7ba52", "#3182bd", "#31a354")
 
@@ -61,6 +67,12 @@ def region_colour(code: str) -> str:
     if code in REGION_COLOURS:
         return REGION_COLOURS[code]
     return SPARE_COLOURS[sum(map(ord, code)) % len(SPARE_COLOURS)]
+
+
+def region_linestyle(code: str) -> str:
+    """The chart line style of region ``code`` (:data:`REGION_LINESTYLES`; solid when not
+    listed)."""
+    return REGION_LINESTYLES.get(code, "-")
 
 
 def months_text(n) -> str:
