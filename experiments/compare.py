@@ -16,7 +16,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from experiments.run_files import RunFolderError, read_run_json, read_run_table, rerun_command
+from experiments.run_files import (
+    MANIFEST_KEYS,
+    RunFolderError,
+    read_run_json,
+    read_run_table,
+    rerun_command,
+)
 from experiments.tables import round_frame
 
 __all__ = [
@@ -102,7 +108,8 @@ def load_run(folder: str | Path, which: str = "RUN") -> RunFolder:
         )
     again = f"run ree run --out {p} again"
     read = {
-        name: read_run_json(p / name, which, again) for name in ("manifest.json", "summary.json")
+        name: read_run_json(p / name, which, again, keys)
+        for name, keys in (("manifest.json", MANIFEST_KEYS), ("summary.json", ()))
     }
     manifest, summ = read["manifest.json"], read["summary.json"]
     if not outcomes(summ):

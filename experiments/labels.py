@@ -103,6 +103,12 @@ def number_text(v) -> str:
     return f"{r:.{max(0, 2 - math.floor(math.log10(abs(r))))}f}"
 
 
+def count_text(n: int, noun: str, plural: str | None = None) -> str:
+    """A count with its noun in the right number, as :func:`months_text`: ``1 run``,
+    ``2 runs``, ``0 runs`` (``plural`` when not ``noun + "s"``)."""
+    return f"{n} {noun if n == 1 else (plural or noun + 's')}"
+
+
 def sector_name(code: str) -> str:
     """The name of end-use sector ``code`` (``ev`` -> ``EV traction motors``), or ``code``."""
     return SECTOR_NAMES.get(code, code)

@@ -23,6 +23,7 @@ from abm.data import check_tables
 from abm.goods import STAGES
 from abm.model import RareEarthModel, check_months
 from abm.scenario import Scenario
+from abm.timeline import to_month
 from experiments.inputs import levers_never_apply, scenario_with_overrides
 from experiments.labels import months_text
 from experiments.run_files import read_run_table
@@ -738,8 +739,9 @@ def run_to_folder(
     if (never := levers_never_apply(sc, months)) is not None:
         need, gated = never
         raise ValueError(
-            f"levers.start {sc.levers.start} comes after the run's last month "
-            f"({sc.start} + {months_text(int(months))}), so the levers set "
+            f"levers.start {sc.levers.start} comes after the run's last month, "
+            f"{to_month(sc.start) + int(months) - 1} ({months_text(int(months))} from "
+            f"{sc.start}), so the levers set "
             f"({', '.join(gated)}) would never apply; run at least {months_text(need)} or "
             "set levers.start "
             "earlier (--set levers.start=YYYY-MM)"

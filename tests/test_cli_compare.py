@@ -382,3 +382,17 @@ def test_overlay_says_log_scale_and_an_all_zero_panel_is_from_zero_marked_none(t
     assert len(exports.texts) == 0 and exports.get_ylim()[1] >= 3.0
     assert exports.get_ylabel() == "t/month"
     plt.close(fig)
+
+
+def test_ree_compare_refuses_an_empty_manifest_in_one_line(two_runs, tmp_path):
+    a, b = two_runs
+    (b / "manifest.json").write_text("{}")
+    res = CliRunner().invoke(
+        app, ["compare", str(a), str(b), "--out", str(tmp_path / "c")], env={"COLUMNS": "60"}
+    )
+    assert res.exit_code == 2 and res.stdout == ""
+    assert res.stderr.strip() == (
+        f"ree compare: error: RUN_B {b}/manifest.json: lacks the keys 'scenario', 'seed', "
+        f"'months'; run ree run --out {b} again"
+    )
+    assert not (tmp_path / "c").exists()
