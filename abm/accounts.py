@@ -217,7 +217,9 @@ def record_accounts(model, book, clearing, date: str, t: int) -> None:
     """Append this month's account rows (``ACCOUNT_METRICS``) to ``model.recorder``.
 
     Rows (``good``, ``region``; every model region each month, zeros included, plus a
-    ``World`` row that is the sum of the regional rows):
+    ``World`` row that is the sum of the regional rows; ``producer_surplus`` only for the
+    stages that sold this month, so an absent row means zero:
+    :data:`abm.metrics.ZERO_WHEN_ABSENT`):
 
     * ``value_added_lost`` (USD/month; good = end-use sector, and ``all``);
     * ``value_added_lost_pct_gdp`` (% of GDP at an annual rate; good ``all``);
@@ -227,7 +229,8 @@ def record_accounts(model, book, clearing, date: str, t: int) -> None:
     * ``floor_offtake_cost`` (USD/month; ``all``; region = paying government);
     * ``stockpile_purchase_cost`` (USD/month; ``all``; region = buying government);
     * ``producer_surplus`` (USD/month; good = stage (mining, separation, magnets,
-      recycling); region = seller's region).
+      recycling, storage (stockholders), reserve (state reserves' releases)); region =
+      seller's region).
 
     Args:
         model: the model after this month's production; reads ``accounts``

@@ -64,18 +64,20 @@ stage or group of goods goes in the ``good`` column. Metrics (units):
   and ``World``): ``value_added_lost`` (good = end-use sector and ``all``),
   ``value_added_lost_pct_gdp`` (% of GDP at an annual rate), ``buyer_extra_cost``,
   ``tariff_revenue`` (importer), ``export_duty_revenue`` (exporter), ``floor_offtake_cost``,
-  ``stockpile_purchase_cost`` and ``producer_surplus`` (good = stage).
+  ``stockpile_purchase_cost`` and ``producer_surplus`` (good = stage; only for the stages
+  that sold this month).
 
 A row that is absent means one of two things. For the metrics of :data:`ZERO_WHEN_ABSENT`
 (``flow``, ``production``, ``capacity``, ``inventory``, ``stockpile``, ``magnets_received``,
-``licence_applications``, ``licence_approvals``, ``subsidy_cost``, ``fiscal_cost``), written
-only where the quantity is above zero (or a small threshold), it means zero: no trade, no
-output, no plant, no stock, no cost. For the others it means "not defined" (a price where
+``licence_applications``, ``licence_approvals``, ``subsidy_cost``, ``fiscal_cost``,
+``producer_surplus``), written only where the quantity is above zero (or a small threshold;
+``producer_surplus``: for the stages that sold that month), it means zero: no trade, no
+output, no plant, no stock, no cost, no sale. For the others it means "not defined" (a price where
 the good was not traded, a share of magnets where none were received, ``licence_delay``
 without approvals, ``export_licence_price`` without a quota in force); they must not be
 read as zero. The remaining metrics are written every month (``lost_output`` and its
-groups, ``china_exports``, ``china_share``, ``hhi``, ``tariff``, the accounts), zeros
-included.
+groups, ``china_exports``, ``china_share``, ``hhi``, ``tariff``, the accounts other than
+``producer_surplus``), zeros included.
 
 Rows are appended as numpy blocks (the Mesa DataCollector's per-row table API is too slow
 for ~1,500 rows a month); the DataCollector keeps only the :data:`HEADLINE` series.
@@ -115,6 +117,7 @@ ZERO_WHEN_ABSENT = (
     "licence_approvals",
     "subsidy_cost",
     "fiscal_cost",
+    "producer_surplus",
 )
 
 #: Months of the rolling China-origin shares (``china_content_12m``).

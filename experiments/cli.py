@@ -523,10 +523,40 @@ def _seeds_on_dask(scenario, folders, months, n, overrides, charts, procs, bar) 
 
 
 def _number(v: float) -> str:
-    """A table cell: thousands separators from 1,000, else 4 significant digits."""
-    if math.isnan(v):
-        return "-"
-    return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.4g}"
+    """A table cell (:func:`experiments.labels.number_text`): thousands separators from
+    1,000, else 3 significant digits in fixed notation, ``<0.001`` for tiny values."""
+    from experiments.labels import number_text
+
+    return number_text(v)
+
+
+def target_rows(targets) -> list[tuple[str, ...]]:
+    """The rows of ``ree reproduce``'s terminal table: ``(id, median, 5-95% band, tolerance,
+    unit, status)``, each number in its target's own format (``Target.fmt``, as REPORT.md),
+    bands as ``lo - hi``; ``n/a`` where a value is not defined.
+
+    Args:
+        targets: the targets table of :func:`experiments.reproduce.reproduce` (``id``,
+            ``median``, ``p5``, ``p95``, ``lo``, ``hi``, ``unit``, ``status``).
+    """
+    from experiments.reproduce.tables import _fmt
+    from experiments.reproduce.targets import TARGETS
+
+    fmts = {t.id: t.fmt for t in TARGETS}
+    rows = []
+    for _, r in targets.iterrows():
+        f = fmts.get(r["id"], "{:.2f}")
+        rows.append(
+            (
+                str(r["id"]),
+                _fmt(r["median"], f),
+                f"{_fmt(r['p5'], f)} - {_fmt(r['p95'], f)}",
+                f"{_fmt(r['lo'], f)} - {_fmt(r['hi'], f)}",
+                str(r["unit"]),
+                str(r["status"]),
+            )
+        )
+    return rows
 
 
 def horizon_warning(ma: dict, mb: dict) -> str | None:
@@ -682,17 +712,11 @@ def reproduce(
         title=f"Targets ({'quick' if quick else 'full'} profile, "
         f"{res.series['rep'].nunique()} seeds, {res.wall_s:.0f} s)"
     )
-    for c in ("target", "median", "5-95%", "tolerance", "result"):
-        tab.add_column(c, justify="left" if c == "target" else "right")
-    for _, r in res.targets.iterrows():
-        colour = {"PASS": "green", "FAIL": "red"}.get(r["status"], "yellow")
-        tab.add_row(
-            r["id"],
-            _number(r["median"]),
-            f"{_number(r['p5'])}-{_number(r['p95'])}",
-            f"{_number(r['lo'])}-{_number(r['hi'])}",
-            f"[{colour}]{r['status']}[/{colour}]",
-        )
+    for c in ("target", "median", "5-95%", "tolerance", "unit", "result"):
+        tab.add_column(c, justify="right" if c in ("median", "5-95%", "tolerance") else "left")
+    for row in target_rows(res.targets):
+        colour = {"PASS": "green", "FAIL": "red"}.get(row[-1], "yellow")
+        tab.add_row(*row[:-1], f"[{colour}]{row[-1]}[/{colour}]")
     console.print(tab)
     console.print(
         f"Wrote {out}/ (REPORT.md, tables/, figures/, data/series.parquet, manifest.json)"

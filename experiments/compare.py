@@ -16,7 +16,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from experiments.run_files import RunFolderError, read_run_json, read_run_table, rerun_command
+from experiments.run_files import (
+    MANIFEST_KEYS,
+    RunFolderError,
+    read_run_json,
+    read_run_table,
+    rerun_command,
+)
 from experiments.tables import round_frame
 
 __all__ = [
@@ -102,7 +108,8 @@ def load_run(folder: str | Path, which: str = "RUN") -> RunFolder:
         )
     again = f"run ree run --out {p} again"
     read = {
-        name: read_run_json(p / name, which, again) for name in ("manifest.json", "summary.json")
+        name: read_run_json(p / name, which, again, keys)
+        for name, keys in (("manifest.json", MANIFEST_KEYS), ("summary.json", ()))
     }
     manifest, summ = read["manifest.json"], read["summary.json"]
     if not outcomes(summ):
@@ -203,7 +210,8 @@ def comparison_table(a: RunFolder, b: RunFolder) -> pd.DataFrame:
 
 def overlay_figure(a: RunFolder, b: RunFolder):
     """One figure of the headline series (:data:`abm.metrics.HEADLINE`) of both runs: run A
-    solid, run B dashed, by month; prices on a log scale.
+    solid, run B dashed, by month; prices on a log scale (said in the y label); a series
+    that is zero throughout in both runs on an axis from 0, marked ``none``.
 
     Returns:
         a matplotlib Figure (3 x 3 panels), title naming both runs.
@@ -239,8 +247,15 @@ def overlay_figure(a: RunFolder, b: RunFolder):
             s = one[label]
             if len(s):
                 ax.plot(s.index, s.values, style, label=name)
+        unit = label.rsplit("(", 1)[1].rstrip(")") if label.endswith(")") else ""
         if metric.startswith("price") and all((one[label] > 0).all() for one in series):
             log_scale(ax)
+            unit = f"{unit} (log scale)"
+        elif all(len(one[label]) and (one[label] == 0).all() for one in series):
+            # all zero in both runs: an axis from 0, not matplotlib's -0.04..0.04 around 0
+            ax.set_ylim(0, 1)
+            ax.text(0.5, 0.5, "none", transform=ax.transAxes, ha="center", va="center")
+        ax.set_ylabel(unit, fontsize=9)
         ax.set_title(label, fontsize=10)
         add_legend(ax, fontsize=8)
     fitted_title(fig, f"A: {a.label} (solid)   vs   B: {b.label} (dashed)")

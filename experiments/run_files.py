@@ -69,13 +69,24 @@ def rerun_command(folder: Path, manifest: dict | None = None) -> str:
     return " ".join(words)
 
 
-def read_run_json(path: Path, which: str = "", fix: str = "") -> dict:
+#: Keys every run's ``manifest.json`` has that ``ree compare`` needs (its title and
+#: horizon warning name the scenario, seed and months).
+MANIFEST_KEYS = ("scenario", "seed", "months")
+
+
+def read_run_json(
+    path: Path, which: str = "", fix: str = "", required: tuple[str, ...] = ()
+) -> dict:
     """The JSON object in ``path`` (``manifest.json``, ``summary.json``).
+
+    Args:
+        required: keys the object must have (e.g. :data:`MANIFEST_KEYS`).
 
     Raises:
         RunFolderError: ``[<which> ]<path>: cannot read it (<reason>); <fix>`` when it is
             missing, unreadable or not JSON, ``...: not a JSON object; <fix>`` when it holds
-            another JSON value.
+            another JSON value, ``...: lacks the keys 'scenario', 'seed'; <fix>`` when it
+            lacks any of ``required``.
     """
     where = _where(path, which)
     try:
@@ -84,6 +95,11 @@ def read_run_json(path: Path, which: str = "", fix: str = "") -> dict:
         raise RunFolderError(f"{where}: cannot read it ({_first_line(exc)}); {fix}") from None
     if not isinstance(doc, dict):
         raise RunFolderError(f"{where}: not a JSON object; {fix}")
+    if missing := [k for k in required if k not in doc]:
+        keys = ", ".join(f"'{k}'" for k in missing)
+        raise RunFolderError(
+            f"{where}: lacks the key{'s' if len(missing) > 1 else ''} {keys}; {fix}"
+        )
     return doc
 
 

@@ -23,6 +23,7 @@ from abm.data import check_tables
 from abm.goods import STAGES
 from abm.model import RareEarthModel, check_months
 from abm.scenario import Scenario
+from abm.timeline import to_month
 from experiments.inputs import levers_never_apply, scenario_with_overrides
 from experiments.labels import months_text
 from experiments.run_files import read_run_table
@@ -246,9 +247,11 @@ def add_legend(ax, **kw) -> None:
         ax.legend(**kw)
 
 
-#: The lines of prices.png, drawn in this order: (region, line width, style); widest first,
-#: China last and dashed, so that regions with the same price all stay visible.
-PRICE_LINES = (("JP", 3.6, "-"), ("EU", 2.6, "-"), ("US", 1.6, "-"), ("CN", 1.6, "--"))
+#: The lines of prices.png, drawn in this order: (region, line width); widest first, China
+#: last, each in its region's own line style (:func:`experiments.labels.region_linestyle`:
+#: Japan solid, the EU dash-dot, the USA dotted, China dashed), so that regions with the
+#: same price all stay visible and distinguishable.
+PRICE_LINES = (("JP", 3.6), ("EU", 2.6), ("US", 1.6), ("CN", 1.6))
 
 
 class RegionColours(dict):
@@ -282,7 +285,7 @@ def chart_figures(ts: pd.DataFrame, title: str = "") -> dict:
     import matplotlib.pyplot as plt
     from matplotlib.ticker import StrMethodFormatter
 
-    from experiments.labels import region_name, sector_name
+    from experiments.labels import region_linestyle, region_name, sector_name
 
     figs: dict = {}
     months = pd.Index(sorted(ts["date"].unique()), name="date")
@@ -302,14 +305,15 @@ def chart_figures(ts: pd.DataFrame, title: str = "") -> dict:
         p = ts[(ts["metric"] == "price") & (ts["good"] == good)]
         # prices of several regions often coincide (China's and the EU's, or those
         # outside China): the widest line is drawn first, each narrower one on top of it,
-        # China last, dashed, so a line under another still shows at its edges
-        for region, width, style in PRICE_LINES:
+        # China last, each in its own line style, so a line under another still shows at
+        # its edges and in the gaps of the broken lines above it
+        for region, width in PRICE_LINES:
             s = p[p["region"] == region].set_index("date")["value"]
             if len(s):
                 ax.plot(
                     s.index,
                     s.values,
-                    style,
+                    linestyle=region_linestyle(region),
                     label=region_name(region),
                     color=colour[region],
                     linewidth=width,
@@ -317,7 +321,7 @@ def chart_figures(ts: pd.DataFrame, title: str = "") -> dict:
         log_scale(ax)
         ax.set_title(f"{label} price")
         ax.set_ylabel("USD/kg (log scale)")
-        add_legend(ax)
+        add_legend(ax, handlelength=4)  # long enough to show each line style
 
     fig, ax = new("china_content.png", "China-origin share of magnet supply")
     c = ts[ts["metric"] == "china_content_12m"]
@@ -735,8 +739,9 @@ def run_to_folder(
     if (never := levers_never_apply(sc, months)) is not None:
         need, gated = never
         raise ValueError(
-            f"levers.start {sc.levers.start} comes after the run's last month "
-            f"({sc.start} + {months_text(int(months))}), so the levers set "
+            f"levers.start {sc.levers.start} comes after the run's last month, "
+            f"{to_month(sc.start) + int(months) - 1} ({months_text(int(months))} from "
+            f"{sc.start}), so the levers set "
             f"({', '.join(gated)}) would never apply; run at least {months_text(need)} or "
             "set levers.start "
             "earlier (--set levers.start=YYYY-MM)"

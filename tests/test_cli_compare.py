@@ -132,9 +132,9 @@ def test_ree_compare_prints_the_table_and_writes_csv_and_png(two_runs, tmp_path)
     assert [c.strip() for c in line.strip("│ ").split("│")] == [
         "NdPr price China, peak",
         "USD/kg",
-        "80",
+        "80.0",
         "120",
-        "40",
+        "40.0",
         "+50.0%",
     ]
     assert "defense lost output" not in res.output  # zero in both: only in the CSV
@@ -360,3 +360,39 @@ def test_log_axes_label_ticks_around_the_data(lo, hi):
     assert ticks[-1] <= 10 * hi and ticks[0] >= lo / 10  # not far beyond the data
     assert len(ticks) >= 2
     plt.close(fig)
+
+
+def test_overlay_says_log_scale_and_an_all_zero_panel_is_from_zero_marked_none(tmp_path):
+    import matplotlib.pyplot as plt
+
+    from experiments.compare import overlay_figure
+
+    a = load_run(_fake_run(tmp_path / "a", "baseline", 0, [55.0, 80.0, 70.0], [1, 2, 3], 0.0))
+    b = load_run(_fake_run(tmp_path / "b", "baseline", 1, [60.0, 136.0, 90.0], [0, 0, 0], 0.0))
+    fig = overlay_figure(a, b)
+    by_title = {ax.get_title(): ax for ax in fig.axes}
+    ndpr = by_title["NdPr price China (USD/kg)"]
+    assert ndpr.get_ylabel() == "USD/kg (log scale)"
+    # no lost output in either run (no rows: zero every month): y from 0, 'none'
+    lost = by_title["OEM lost output (USD m/month)"]
+    assert lost.get_ylim() == (0.0, 1.0) and lost.get_ylabel() == "USD m/month"
+    assert [t.get_text() for t in lost.texts] == ["none"]
+    # exports are zero in B only: an ordinary linear axis, no 'none'
+    exports = by_title["China magnet exports (t/month)"]
+    assert len(exports.texts) == 0 and exports.get_ylim()[1] >= 3.0
+    assert exports.get_ylabel() == "t/month"
+    plt.close(fig)
+
+
+def test_ree_compare_refuses_an_empty_manifest_in_one_line(two_runs, tmp_path):
+    a, b = two_runs
+    (b / "manifest.json").write_text("{}")
+    res = CliRunner().invoke(
+        app, ["compare", str(a), str(b), "--out", str(tmp_path / "c")], env={"COLUMNS": "60"}
+    )
+    assert res.exit_code == 2 and res.stdout == ""
+    assert res.stderr.strip() == (
+        f"ree compare: error: RUN_B {b}/manifest.json: lacks the keys 'scenario', 'seed', "
+        f"'months'; run ree run --out {b} again"
+    )
+    assert not (tmp_path / "c").exists()

@@ -162,11 +162,20 @@ def test_every_region_of_prices_png_visible_when_prices_coincide():
     for ax in figs["prices.png"].axes:
         lines = {ln.get_label(): ln for ln in ax.get_lines()}
         order = [ln.get_label() for ln in ax.get_lines()]
-        # China drawn last (on top), dashed; under it each line is wider than the one above
-        assert order[-1] == "China" and lines["China"].get_linestyle() == "--"
+        # China drawn last (on top); under it each line is wider than the one above
+        assert order == ["Japan", "European Union", "USA", "China"]
         widths = [ln.get_linewidth() for ln in ax.get_lines()]
         assert widths[:-1] == sorted(widths[:-1], reverse=True) and len(set(widths[:-1])) == 3
-        assert all(ln.get_linestyle() == "-" for ln in ax.get_lines()[:-1])
+        # each region its own line style (Japan's line, under the EU's, shows in its gaps),
+        # and the legend shows the styles
+        styles = {name: ln.get_linestyle() for name, ln in lines.items()}
+        assert styles == {"Japan": "-", "European Union": "-.", "USA": ":", "China": "--"}
+        leg = ax.get_legend()
+        assert {
+            t.get_text(): h.get_linestyle()
+            for t, h in zip(leg.get_texts(), leg.legend_handles, strict=True)
+        } == styles
+        assert leg.handlelength == 4
         for code, name in (("CN", "China"), ("EU", "European Union"), ("US", "USA")):
             assert to_hex(lines[name].get_color()) == REGION_COLOURS[code]
     plt.close("all")

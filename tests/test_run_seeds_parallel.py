@@ -150,3 +150,42 @@ def test_a_seed_without_a_flow_row_counts_as_zero_but_not_for_prices(tmp_path):
     assert (row["median"], row["seeds"]) == pytest.approx((0.7, 2))
     row = e.loc[("price", "NdPr", "CN")]  # only seed 2 traded NdPr in China
     assert (row["median"], row["p05"], row["seeds"]) == pytest.approx((60.0, 60.0, 1))
+
+
+def test_producer_surplus_absent_in_a_seed_counts_as_zero(tmp_path):
+    # producer_surplus is written only for the stages that sold that month: a seed without
+    # the row sold nothing (0 USD), so three seeds at 9, 3 and (absent) have median 3, not 6
+    from abm.metrics import ZERO_WHEN_ABSENT
+
+    assert "producer_surplus" in ZERO_WHEN_ABSENT
+    cols = ["date", "step", "metric", "good", "region", "partner", "value", "unit"]
+    folders = {s: tmp_path / f"seed-{s}" for s in range(3)}
+    for s, vals in zip(range(3), ([9.0], [3.0], []), strict=True):
+        folders[s].mkdir(parents=True)
+        rows = [
+            [pd.Timestamp("2024-01-01"), 0, "producer_surplus", "storage", "JP", "", v, "USD/month"]
+            for v in vals
+        ]
+        pd.DataFrame(rows, columns=cols).to_parquet(folders[s] / "timeseries.parquet")
+    row = ensemble_table(folders).iloc[0]
+    # numpy's linear quantiles of (0, 3, 9): p05 at position 0.1 -> 0.3; p95 at 1.9 -> 8.4
+    assert (row["median"], row["p05"], row["p95"]) == pytest.approx((3.0, 0.3, 8.4))
+    assert (row["seeds"], row["n_seeds"]) == (2, 3)
+
+
+def test_every_metric_written_only_where_nonzero_is_zero_when_absent():
+    # an account metric that is absent in a month of a real run (the others are written
+    # every month, zeros included) must be one whose absent row means zero
+    from abm.accounts import ACCOUNT_METRICS
+    from abm.metrics import ZERO_WHEN_ABSENT
+    from abm.model import RareEarthModel
+
+    m = RareEarthModel(scenario="baseline", seed=0)
+    for _ in range(3):
+        m.step()
+    df = m.recorder.frame()
+    for metric in ACCOUNT_METRICS:
+        counts = df[df["metric"] == metric].groupby(["good", "region"]).size()
+        if metric in ZERO_WHEN_ABSENT:
+            continue
+        assert (counts == 3).all(), metric

@@ -190,8 +190,17 @@ def _fmt(v, fmt="{:.2f}") -> str:
         return str(v)
 
 
-def _markdown(df: pd.DataFrame, floatfmt: str = "{:,.3g}") -> str:
-    """A GitHub Markdown table of ``df`` (no tabulate dependency)."""
+def _float_cell(v: float) -> str:
+    """A number of a Markdown table: thousands separators from 1,000 (``13,600``, not
+    ``1.36e+04``), else 3 significant digits (``0.0232``); ``n/a`` when not finite."""
+    if not math.isfinite(v):
+        return "n/a"
+    return f"{v:,.0f}" if abs(v) >= 999.5 else f"{v:.3g}"
+
+
+def _markdown(df: pd.DataFrame, floatfmt: str | None = None) -> str:
+    """A GitHub Markdown table of ``df`` (no tabulate dependency); floats as
+    :func:`_float_cell`, or with ``floatfmt`` when given."""
     cols = list(df.columns)
     lines = [
         "| " + " | ".join(str(c) for c in cols) + " |",
@@ -201,7 +210,10 @@ def _markdown(df: pd.DataFrame, floatfmt: str = "{:,.3g}") -> str:
         cells = []
         for c in cols:
             v = r[c]
-            cells.append(_fmt(v, floatfmt) if isinstance(v, float) else str(v).replace("|", "/"))
+            if isinstance(v, float):
+                cells.append(_fmt(v, floatfmt) if floatfmt else _float_cell(v))
+            else:
+                cells.append(str(v).replace("|", "/"))
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 

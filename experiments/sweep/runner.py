@@ -29,6 +29,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..labels import count_text
 from ..terminal import RunProgress
 from . import DEFAULT_OUT
 from .backends import Backend, open_backend, require_scheduler
@@ -333,6 +334,17 @@ def _param_names(design: pd.DataFrame) -> list[str]:
 
 
 # ----------------------------------------------------------------------------- plan
+def identical_runs_note(same: int) -> str | None:
+    """The note of ``ree sweep plan`` on ``same`` design rows identical to others (same run
+    id, run once): ``1 run is identical to another ...``, ``2 runs are identical to
+    others ...``; None when there are none."""
+    if same <= 0:
+        return None
+    if same == 1:
+        return f"{count_text(same, 'run')} is identical to another (same id) and run once"
+    return f"{count_text(same, 'run')} are identical to others (same id) and run once"
+
+
 def plan(
     spec_path: str | Path,
     out: str | Path | None = None,
@@ -365,10 +377,8 @@ def plan(
     d = spec.design
     if d.method in ("sobol", "saltelli") and d.n and (d.n & (d.n - 1)):
         notes.append(f"design.n={d.n} is not a power of 2; Sobol sequences balance best at 2**m")
-    if len(uniq) < len(design):
-        notes.append(
-            f"{len(design) - len(uniq)} runs are identical to others (same id) and run once"
-        )
+    if (note := identical_runs_note(len(design) - len(uniq))) is not None:
+        notes.append(note)
     mean = None
     res = store.read_results(columns=["run_id", "status", "wall_s"])
     if len(res) and (res["status"] == "ok").any():
