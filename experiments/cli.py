@@ -21,7 +21,7 @@ from rich.text import Text
 
 from experiments.cli_errors import OneLineErrors, command_path, error_line
 from experiments.interrupts import Terminated, sigterm_raises
-from experiments.labels import months_text
+from experiments.labels import months_text, number_text
 from experiments.terminal import RunProgress, err_console, out_console
 
 app = typer.Typer(
@@ -522,14 +522,6 @@ def _seeds_on_dask(scenario, folders, months, n, overrides, charts, procs, bar) 
     return out
 
 
-def _number(v: float) -> str:
-    """A table cell (:func:`experiments.labels.number_text`): thousands separators from
-    1,000, else 3 significant digits in fixed notation, ``<0.001`` for tiny values."""
-    from experiments.labels import number_text
-
-    return number_text(v)
-
-
 def target_rows(targets) -> list[tuple[str, ...]]:
     """The rows of ``ree reproduce``'s terminal table: ``(id, median, 5-95% band, tolerance,
     unit, status)``, each number in its target's own format (``Target.fmt``, as REPORT.md),
@@ -613,9 +605,9 @@ def compare(
         tab.add_row(
             r["outcome"],
             r["unit"],
-            _number(r["run_a"]),
-            _number(r["run_b"]),
-            _number(r["difference"]),
+            number_text(r["run_a"]),
+            number_text(r["run_b"]),
+            number_text(r["difference"]),
             pct,
         )
     if zero.any():

@@ -65,7 +65,7 @@ def test_markdown_numbers_have_thousands_separators_not_scientific_notation():
 
 
 def test_compare_numbers_one_readable_format():
-    from experiments.cli import _number
+    from experiments.labels import number_text
 
     cases = {
         4.991e-06: "<0.001",
@@ -81,4 +81,4 @@ def test_compare_numbers_one_readable_format():
         0.0: "0",
         float("nan"): "-",
     }
-    assert {v: _number(v) for v in cases} == cases
+    assert {v: number_text(v) for v in cases} == cases

@@ -285,10 +285,24 @@ def test_summary_records_the_month_of_each_peak():
             assert s[col]["peak"] == float(df[col].max())
 
 
+def _toy_model(frame: pd.DataFrame):
+    """A stand-in for a finished run with headline series ``frame`` (indexed by month) and
+    an empty tidy table: what runs.summary and the ree run table read."""
+    from types import SimpleNamespace
+
+    ts = pd.DataFrame(columns=["date", "metric", "good", "region", "partner", "value"])
+    return SimpleNamespace(
+        headline_frame=lambda: frame,
+        timeseries=lambda: ts,
+        spec=SimpleNamespace(name="toy", start="2024-01"),
+        steps=len(frame),
+        start=frame.index[0],
+    )
+
+
 def test_an_all_zero_series_has_no_peak_month(tmp_path, monkeypatch):
     # a new user's check: `ree run` printed 2024-01 as the "peak month" of Defense lost
     # output, which was zero throughout
-    from types import SimpleNamespace
 
     import experiments.runs as runs
     from experiments.cli import app
@@ -298,14 +312,7 @@ def test_an_all_zero_series_has_no_peak_month(tmp_path, monkeypatch):
         {"NdPr price China (USD/kg)": [60.0, 90.0, 70.0], "Defense lost output": [0.0] * 3},
         index=months,
     )
-    ts = pd.DataFrame(columns=["date", "metric", "good", "region", "partner", "value"])
-    model = SimpleNamespace(
-        headline_frame=lambda: frame,
-        timeseries=lambda: ts,
-        spec=SimpleNamespace(name="toy", start="2024-01"),
-        steps=3,
-        start=months[0],
-    )
+    model = _toy_model(frame)
     s = runs.summary(model)
     assert s["NdPr price China (USD/kg)"]["peak_month"] == "2024-02"
     assert s["Defense lost output"]["peak_month"] is None
@@ -321,7 +328,6 @@ def test_an_all_zero_series_has_no_peak_month(tmp_path, monkeypatch):
 
 def test_month_counts_are_singular_for_one(tmp_path, monkeypatch):
     # a new user's check: `ree run --months 1` titled its table "..., 1 months (...)"
-    from types import SimpleNamespace
 
     from experiments.cli import horizon_warning
     from experiments.labels import months_text
@@ -338,14 +344,7 @@ def test_month_counts_are_singular_for_one(tmp_path, monkeypatch):
     assert w.startswith("RUN_A covers 1 month and RUN_B 12 months:"), w
     months = pd.period_range("2024-01", periods=1, freq="M")
     frame = pd.DataFrame({"NdPr price China (USD/kg)": [60.0]}, index=months)
-    ts = pd.DataFrame(columns=["date", "metric", "good", "region", "partner", "value"])
-    model = SimpleNamespace(
-        headline_frame=lambda: frame,
-        timeseries=lambda: ts,
-        spec=SimpleNamespace(name="toy", start="2024-01"),
-        steps=1,
-        start=months[0],
-    )
+    model = _toy_model(frame)
     monkeypatch.setattr(runs, "run_to_folder", lambda *a, **k: (model, runs.summary(model)))
     res = CliRunner().invoke(app, ["run", "--no-charts", "--out", str(tmp_path / "o")])
     assert res.exit_code == 0, res.output

@@ -135,22 +135,25 @@ def _export_fall(runs):
     return float(1.0 - np.nanmin(after) / pre)
 
 
-def _us_capacity_2029(variant: str):
+def _mean_2029(variant: str, key: str):
+    """Mean over 2029 of the series ``key`` of ``variant`` (NaN unless all 12 months ran)."""
+
     def f(runs):
-        s = runs[variant]["capacity:magnets:US"]
+        s = runs[variant][key]
         w = s[s.index.year == 2029]
         return float(w.mean()) if len(w) == 12 else float("nan")
 
     return f
+
+
+def _us_capacity_2029(variant: str):
+    """All US firms' operating magnet capacity, mean over 2029, t/yr."""
+    return _mean_2029(variant, "capacity:magnets:US")
 
 
 def _mp_nameplate_2029(variant: str):
-    def f(runs):
-        s = runs[variant]["nameplate:magnets:MP"]
-        w = s[s.index.year == 2029]
-        return float(w.mean()) if len(w) == 12 else float("nan")
-
-    return f
+    """MP Materials' magnet nameplate (active plants), mean over 2029, t/yr."""
+    return _mean_2029(variant, "nameplate:magnets:MP")
 
 
 def _floor_shortfall(runs):
