@@ -365,6 +365,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
         "export_shortfall",
         "thrifting",
         "smuggling",
+        "exports",
     ),
     "price_unit": ("USD/kg", "USD/kg REO", "CNY/kg"),
     "io_region": ("US", "JP", "EU", "KR", "CN", "default"),

@@ -250,6 +250,20 @@ def test_episode_and_price_values():
     assert p.loc[("Dy oxide", "2011-07", "fob_china"), "price_low"] / dy09 == pytest.approx(
         30.3, abs=0.1
     )
+    # the summer-2011 metal peaks derived from JMB's later quotes (250 'more than 40% below',
+    # 2,800 '30% lower'), about 14x and 22x their start-of-2010 levels (60/2 and 370/2)
+    nd_pk = p.loc[("Nd metal", "2011-07", "international"), "price_low"]
+    dy_pk = p.loc[("Dy metal", "2011-07", "international"), "price_low"]
+    assert nd_pk * 0.6 == pytest.approx(250, abs=0.5) and dy_pk * 0.7 == pytest.approx(2800)
+    assert nd_pk / (60 / 2) == pytest.approx(13.9, abs=0.05)
+    assert dy_pk / (370 / 2) == pytest.approx(21.6, abs=0.05)
+    # China's customs: exports to September 2010 already exceeded the whole 2010 quota, and
+    # the last quarter of 2010 was the 2010 total less January-September
+    x = e[e["event"] == "exports"].set_index("date")["quantity"]
+    total10 = e[(e["event"] == "export_shortfall") & (e["date"] == "2010-12-31")]["quantity"]
+    assert x["2010-09-30"] > 30258
+    assert float(total10.iloc[0]) - x["2010-09-30"] == pytest.approx(7613)
+    assert x["2011-01"] / x["2010-01"] == pytest.approx(1 - 0.888, abs=0.001)
 
 
 @pytest.mark.parametrize(

@@ -167,9 +167,13 @@ def _base(key):
 
 
 _PRICE_SRC = (
-    "the project's design brief: Nd and Dy oxide prices rose roughly tenfold or more "
-    "within about a year of the 2010 quota cut (FOB China basis; abm/data/prices.csv: "
-    "Dy oxide 118 USD/kg FOB in 2008, Nd metal 'more than triple' by Jan 2011, JMB)"
+    "abm/data/prices_2010_2012.csv: Dy oxide FOB China about 3,500 USD/kg in July 2011, "
+    "30x its 2009 mean of 115.7 (derived from abrasivesunion 2013-07-13; Lynas/Metal-Pages "
+    "2009 mean); Nd oxide FOB 190-200 USD/kg at the end of 2011, 10x its 2009 mean of 19.1 "
+    "(USGS MCS2016), after a summer-2011 peak (Nd metal above 417 USD/kg, about 14x the "
+    "start of 2010; Dy metal about 4,000, about 22x; Japan Metal Bulletin p=19361, p=4991); "
+    "China's domestic prices peaked in July 2011 (episode_2010_12.csv, Xinhua 2011-10-19): "
+    "peaks about 12 months after the July 2010 cut"
 )
 TARGETS: list[Target] = [
     Target(
