@@ -10,8 +10,11 @@ nameplate reached by years since start-up and fit ``share(t) = 1 - exp(-(t - t0)
 
 from __future__ import annotations
 
+import contextvars
+import csv
 import functools
 import hashlib
+import io
 import math
 import os
 import re
@@ -508,9 +511,35 @@ _AMOUNT_RE = re.compile(
 _MISSING = {"", "nan", "na", "n/a"}
 
 
+# file line of each data row of the table being validated (set by validate_frame when the
+# table was read from a file), so that messages point where an editor shows the row
+_ROW_LINES: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar(
+    "_ROW_LINES", default=None
+)
+
+
+def _row_text(row: int) -> str:
+    """``data row N`` (1-based), with its file line where known: ``data row 3 (line 4)``."""
+    lines = _ROW_LINES.get()
+    line = f" (line {lines[row]})" if lines is not None and row < len(lines) else ""
+    return f"data row {row + 1}{line}"
+
+
 def _fail(file: str, row: int | None, field: str, msg: str) -> DataError:
-    where = f"{file}" + (f", data row {row + 1}" if row is not None else "")
+    where = f"{file}" + (f", {_row_text(row)}" if row is not None else "")
     return DataError(f"{where}, field '{field}': {msg}")
+
+
+def _data_row_lines(text: str) -> list[int]:
+    """File line (1-based) on which each data row of CSV ``text`` starts, as pandas reads
+    it: blank lines skipped, a quoted field may span lines."""
+    reader = csv.reader(io.StringIO(text))
+    starts, end = [], 0
+    for record in reader:
+        start, end = end + 1, reader.line_num
+        if any(field.strip() for field in record):
+            starts.append(start)
+    return starts[1:]  # the first record is the header
 
 
 @functools.cache
@@ -519,7 +548,9 @@ def _region_codes() -> tuple[str, ...]:
     return tuple(df["code"])
 
 
-def validate_frame(df: pd.DataFrame, file: str, origin: str | None = None) -> pd.DataFrame:
+def validate_frame(
+    df: pd.DataFrame, file: str, origin: str | None = None, lines: list[int] | None = None
+) -> pd.DataFrame:
     """Check a calibration table against its schema and return it with typed columns.
 
     Args:
@@ -527,6 +558,8 @@ def validate_frame(df: pd.DataFrame, file: str, origin: str | None = None) -> pd
         file: the file name, a key of :data:`SCHEMAS` (used for the schema and messages).
         origin: how messages name the file (default ``file``; :func:`load_table` gives the
             path it read).
+        lines: the file line of each data row, if read from a file; messages then give it
+            beside the data row (``data row 3 (line 4)``).
 
     Returns:
         A copy with numeric, boolean and date columns converted.
@@ -536,8 +569,17 @@ def validate_frame(df: pd.DataFrame, file: str, origin: str | None = None) -> pd
             quantity, a share outside [0, 1], a percentage outside [0, 100], a count below 1,
             a value outside :data:`RANGES`, an unknown region/element/stage/status/choice, a
             repeated key (:data:`UNIQUE_KEYS`) or no data rows; the message names the file,
-            the data row (1-based) and the field, and gives the allowed values.
+            the data row (1-based; with its file line where known) and the field, and gives
+            the allowed values.
     """
+    token = _ROW_LINES.set(lines)
+    try:
+        return _validate_frame(df, file, origin)
+    finally:
+        _ROW_LINES.reset(token)
+
+
+def _validate_frame(df: pd.DataFrame, file: str, origin: str | None) -> pd.DataFrame:
     schema = SCHEMAS[file]
     name = origin or file
     missing = [c for c in schema if c not in df.columns]
@@ -706,7 +748,7 @@ def _check_unique(columns: dict[str, list], file: str, name: str) -> None:
                 name,
                 i,
                 "+".join(key),
-                f"duplicate key {row} (also data row {seen[row] + 1}); keys must be unique",
+                f"duplicate key {row} (also {_row_text(seen[row])}); keys must be unique",
             )
         seen[row] = i
 
@@ -717,7 +759,8 @@ def _load_cached(file: str, directory: str) -> pd.DataFrame:
     if not path.exists():
         raise DataError(f"{path}: calibration file not found")
     try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        text = path.read_text(encoding="utf-8-sig")
+        df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
     except pd.errors.EmptyDataError:
         raise DataError(
             f"{path}: the file is empty; expected the header "
@@ -729,7 +772,7 @@ def _load_cached(file: str, directory: str) -> pd.DataFrame:
         ) from None
     except pd.errors.ParserError as exc:
         raise DataError(f"{path}: cannot parse CSV ({' '.join(str(exc).split())})") from None
-    return validate_frame(df, file, str(path))
+    return validate_frame(df, file, str(path), _data_row_lines(text))
 
 
 def override_dir() -> Path | None:

@@ -366,7 +366,7 @@ BAD_TABLES = [
         "a count -2 out of range; allowed 1 to 1000000",
     ),
     ("firms.csv", _set(1, "n_firms", "2.5"), 2, "n_firms", "'2.5' is not a whole number"),
-    ("regions.csv", _dup(3), 13, "code", "duplicate key ('EU',) (also data row 4)"),
+    ("regions.csv", _dup(3), 13, "code", "duplicate key ('EU',) (also data row 4 (line 5))"),
     ("deposits.csv", _dup(0), 66, "deposit+element", "duplicate key ('bayan_obo', 'La')"),
     (
         "regions.csv",
@@ -417,7 +417,8 @@ def test_bad_table_values_name_file_row_field(tmp_path, file, edit, row, field, 
     with pytest.raises(DataError) as err:
         load_table(file, d)
     msg = str(err.value)
-    assert msg.startswith(f"{d / file}, data row {row}, field '{field}': ")
+    # every shipped table has one line per row, so data row N is on file line N + 1
+    assert msg.startswith(f"{d / file}, data row {row} (line {row + 1}), field '{field}': ")
     assert fragment in msg and "\n" not in msg
 
 
@@ -461,7 +462,7 @@ def test_bad_table_stops_ree_run_before_any_work(tmp_path, monkeypatch):
     text = " ".join(res.output.split())
     assert res.exit_code == 2 and "Traceback" not in res.output
     assert (
-        "sectors.csv, data row 1, field 'share_of_civil_magnets': a share 1.5 out of "
+        "sectors.csv, data row 1 (line 2), field 'share_of_civil_magnets': a share 1.5 out of "
         "range; allowed 0.0 to 1.0"
     ) in text
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]
@@ -515,3 +516,19 @@ def test_a_data_folder_replaces_only_the_tables_it_holds(tmp_path, monkeypatch):
     monkeypatch.setenv(DATA_ENV, str(tmp_path / "missing"))
     with pytest.raises(DataError, match="not a folder"):
         load_table("gdp.csv")
+
+
+def test_messages_give_the_file_line_past_blank_and_multiline_rows(tmp_path):
+    # a blank line and a quoted note spanning two lines: data row 3 starts on file line 6
+    src = (DATA_DIR / "sectors.csv").read_text().splitlines()
+    header, rows = src[0], src[1:4]
+    assert rows[0].count(',"share (') == 1  # the source field is quoted
+    rows[0] = rows[0].replace(',"share (', ',"share\n(')
+    bad = rows[2].split(",")
+    col = header.split(",").index("share_of_civil_magnets")
+    bad[col] = "1.5"
+    (tmp_path / "sectors.csv").write_text(
+        "\n".join([header, rows[0], "", rows[1], ",".join(bad)]) + "\n"
+    )
+    with pytest.raises(DataError, match=r"sectors.csv, data row 3 \(line 6\), field 'share_of"):
+        load_table("sectors.csv", tmp_path)
