@@ -330,3 +330,19 @@ def test_importers_start_at_their_base_year_behaviour_in_the_2009_world():
         mk._thrift(mk._remix())
         assert mk.hre_factor == 1.0
         assert mk.hre_mult == (1.0, 1.0)
+
+
+def test_world_use_in_2010_matches_the_record(shipped_runs):
+    # history outside the issues' targets: world rare-earth demand peaked at 133 kt REO in
+    # 2010 (Kingsnorth, IMCOA 2013; demand_outlook.csv); the model's world separation output
+    # in 2010 (embargo-2010, seed 0, the shared 24-month run) was 136.6 kt when this was
+    # written; the 2012 fall (110 kt, -17%) is checked on the full run in test_investment
+    from abm.data import load_table
+
+    m, _ = shipped_runs["embargo-2010"]
+    ts = m.timeseries()
+    ox = ts[(ts.metric == "production") & ts.good.str.startswith("ox_")]
+    made = ox[ox.date.dt.year == 2010].value.sum()
+    d = load_table("demand_outlook.csv")
+    rec = d[(d.outlook == "imcoa_2013") & (d.year_from == 2010)].value.iloc[0]
+    assert 0.9 < made / rec < 1.1
