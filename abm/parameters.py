@@ -286,7 +286,9 @@ class Parameters(NumbersModel):
         "Perceived supply risk added in each region a new export licence, export quota, "
         "embargo or import quota targets, in the month it comes into force, times the "
         "region's exposure (PolicyState.exposure: the restricted share of its supply of the "
-        "covered goods last month, by value).",
+        "covered goods last month, by value) and the cut it announces "
+        "(PolicyState.announced_cut: 1 for a licence regime or an embargo; for a quota, the "
+        "share of last month's covered flows it removes, 0 for a renewal at their level).",
     )
     denial_risk: float = P(
         0.1,

@@ -142,8 +142,9 @@ class PolicyState:
 
     def _announce(self, m) -> None:
         """New restrictive measures raise perceived supply risk in the targeted regions, in
-        proportion to each region's exposure (:meth:`exposure`): ``announcement_risk x
-        exposure``. The region's firms add it to their perceived risk next month
+        proportion to each region's exposure (:meth:`exposure`) and to the cut the measure
+        announces (:meth:`announced_cut`): ``announcement_risk x exposure x cut``. The
+        region's firms add it to their perceived risk next month
         (:meth:`agents.base.Firm.update_expectations`)."""
         if m.kind == "import_quota":
             targets = [self.ri[m.actor]]  # the importer's own buyers learn supply will be short
@@ -151,11 +152,45 @@ class PolicyState:
             targets = self._targets(getattr(m, "targets", None) or ["ALL"], m.actor)
         else:
             return
-        shock = self.scenario.parameters.announcement_risk
         goods = self.covered_goods(m)
+        shock = self.scenario.parameters.announcement_risk * self.announced_cut(m, goods)
+        if shock <= 0.0:
+            return
         for d in targets:
             c = self.codes[d]
             self.risk_shock[c] = self.risk_shock.get(c, 0.0) + shock * self.exposure(m, d, goods)
+
+    def announced_cut(self, m, goods) -> float:
+        """Share of the restricted flows a new measure ``m`` cuts, 0..1: the news in it.
+
+        For an export quota, ``1 - Q / X`` (0 if negative), with ``Q`` the quota per month
+        and ``X`` the actor's shipments abroad of the covered ``goods`` last month (t, the
+        last clearing, :meth:`observe_supply`); for an import quota, ``X`` is the actor's
+        imports of them. A quota at or above the flows it covers (a renewal at last year's
+        level, a quota that does not bind) announces no cut and adds no risk; a quota that
+        halves the flows adds half the risk of an embargo. Export licences and embargoes
+        count as a full cut (1): what a licence regime will approve is not known when it is
+        announced.
+
+        Raises:
+            RuntimeError: before the model has recorded a clearing (as :meth:`exposure`).
+        """
+        if m.kind not in ("export_quota", "import_quota"):
+            return 1.0
+        if self._flows is None:
+            raise RuntimeError(
+                "PolicyState.announced_cut needs a clearing recorded by "
+                "observe_supply (the model records one after its warm-up)"
+            )
+        r = self.ri[m.actor]
+        f = self._flows[goods]
+        if m.kind == "export_quota":
+            flow = float(f[:, r].sum() - f[:, r, r].sum())
+        else:
+            flow = float(f[:, :, r].sum() - f[:, r, r].sum())
+        if flow <= 0.0:
+            return 0.0
+        return max(0.0, 1.0 - m.tonnes_per_year / 12.0 / flow)
 
     def covered_goods(self, m) -> np.ndarray:
         """Indices of the goods a restrictive measure covers: for an export licence, the

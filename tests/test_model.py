@@ -584,8 +584,56 @@ def test_import_quota_raises_risk_in_the_importer_only():
     ps.refresh(1, log=lambda *a: None)
     assert ps.risk_shock == {} and ps.import_quotas == []
     ps.refresh(2, log=lambda *a: None)
-    assert ps.risk_shock == {"JP": pytest.approx(0.5 * 0.3)}
+    # the quota, 100/12 t a month, cuts the 30 t imported last month by 1 - 8.33/30
+    assert ps.risk_shock == {"JP": pytest.approx(0.5 * 0.3 * (1 - 100.0 / 12 / 30.0))}
     assert len(ps.import_quotas) == 1 and ps.import_quotas[0][1:] == (jp, 100.0 / 12)
+
+
+@pytest.mark.parametrize(
+    "quota_t_per_yr,cut",
+    [(1200.0, 0.0), (1800.0, 0.0), (720.0, 0.4), (0.0, 1.0)],
+)
+def test_a_quota_announces_only_the_cut_it_makes(quota_t_per_yr, cut):
+    # China ships 100 t/month of oxides abroad (60 to JP, 40 to US) and 50 t at home; JP
+    # buys 20 t at home, so CN's share of its oxide supply is 60/80 = 0.75 (prices 1 USD/kg).
+    # An export quota renewed at that level (1,200 t/yr = 100 t/month) or above it is no
+    # news; one of 720 t/yr cuts the flows by 40%: JP adds 0.5 x 0.75 x 0.4. Failing input
+    # kept: every yearly quota of embargo-2010 (2009 at the start of the run, 2011-2014
+    # renewals at or above the last flows) used to add the full 0.5 x exposure
+    from abm.goods import catalog
+    from abm.policy import PolicyState
+    from abm.regions import regions
+
+    sc = make_scenario(
+        [
+            {
+                "kind": "export_quota",
+                "date": "2024-03",
+                "actor": "CN",
+                "tonnes_per_year": quota_t_per_yr,
+                "goods": ["oxides"],
+            }
+        ]
+    )
+    tab = regions()
+    cat = catalog(2024)
+    ps = PolicyState(sc, cat, tab.codes, tab.allied)
+    jp, cn, us = (tab.codes.index(c) for c in ("JP", "CN", "US"))
+    R = len(tab.codes)
+    flows, fob = np.zeros((len(cat.goods), R, R, 2)), np.ones((len(cat.goods), R))
+    nd = cat.index["ox_Nd"]
+    flows[nd, cn, [jp, us, cn], 0] = [60.0, 40.0, 50.0]
+    flows[nd, jp, jp, 0] = 20.0
+    flows[cat.index["mag_ndfeb_std"], cn, jp, 0] = 1000.0  # not covered
+    ps.observe_supply(flows, fob)
+    m = sc.measures[0]
+    assert ps.announced_cut(m, ps.covered_goods(m)) == pytest.approx(cut)
+    ps.refresh(2, log=lambda *a: None)
+    if cut == 0.0:
+        assert ps.risk_shock == {}
+    else:
+        assert ps.risk_shock["JP"] == pytest.approx(0.5 * 0.75 * cut)
+        assert ps.risk_shock["US"] == pytest.approx(0.5 * 1.0 * cut)
 
 
 def test_announcement_risk_scales_with_the_targets_exposure():

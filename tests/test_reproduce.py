@@ -264,8 +264,9 @@ SPIKE_OF = {"dy_peak_lag": "dy_peak_multiple", "nd_peak_lag": "nd_peak_multiple"
             marks=pytest.mark.xfail(
                 strict=True,
                 raises=AssertionError,
-                reason="Dy peaks 6 months after the cut, in January 2011 (tolerance 8-14 "
-                "months: mid-2011; session 13, docs/calibration.md section 2)",
+                reason="Dy peaks 1 month after the July 2010 cut (tolerance 8-14 months: "
+                "mid-2011; 6 months before session 15 removed the announcement artefact, "
+                "docs/calibration.md 4.20)",
             ),
         ),
         pytest.param(
@@ -295,17 +296,24 @@ def test_2010_price_targets_strict(reduced_full, tid):
 @RUNS
 def test_substitution_needs_the_high_prices_and_the_mechanism(runs, request):
     reduced = request.getfixturevalue(runs)
-    f = rp_targets._removal_rate_at_peak
-    on = _median(reduced, f, **{"embargo-2010": "embargo-2010"})
-    off = _median(reduced, f, **{"embargo-2010": "embargo-2010/no-adaptation"})
-    # the mechanism is live at the peak (session 6: 0.017-0.034 a year in the 4 replicates;
-    # the calibrated rate, 0.07-0.13, is test_substitution_rate_strict's, a strict xfail)
-    assert on > 0.01, f"only {on:.3f} of magnet-REE demand removed per year at the peak"
+
+    def removed_2011(runs):
+        return float(runs["embargo-2010"].loc["2011-12-01", "demand_removed"])
+
+    def removed_in_2011(runs):
+        s = runs["embargo-2010"]["demand_removed"]
+        return float(s["2011-12-01"] - s["2010-12-01"])
+
+    # the mechanism is live in 2011, the year of high prices (the rate at the peak, 0.07-0.13
+    # a year, is test_substitution_rate_strict's, a strict xfail; the default runs end in
+    # December 2011, which can be the Nd peak's month, so the rate around the peak is not
+    # measurable on them)
+    on = _median(reduced, removed_in_2011, **{"embargo-2010": "embargo-2010"})
+    off = _median(reduced, removed_in_2011, **{"embargo-2010": "embargo-2010/no-adaptation"})
+    assert on > 0.01, f"only {on:.3f} of magnet-REE demand removed in 2011"
     assert abs(off) < 0.005, f"{off:.4f} removed with substitution and thrifting switched off"
 
     # without quotas prices stay low: little substitution by the end of 2011
-    def removed_2011(runs):
-        return float(runs["embargo-2010"].loc["2011-12-01", "demand_removed"])
 
     with_q = _median(reduced, removed_2011, **{"embargo-2010": "embargo-2010"})
     without = _median(reduced, removed_2011, **{"embargo-2010": "embargo-2010/no-quotas"})
@@ -346,6 +354,33 @@ def test_non_china_supply_grows_faster_under_the_quotas(reduced_full):
 @pytest.mark.slow
 def test_non_china_ramp_strict(reduced_full):
     row = _target(reduced_full, "non_china_mine_ramp")
+    assert row["lo"] <= row["median"] <= row["hi"], row.to_dict()
+
+
+# ------------------------------------------------------------------ 2010 magnet industries
+# history outside the issues' targets (session 15): China's NdFeB output grew 50% in 2010
+# (52,000 to 78,000 t) and Japan kept 19.3% of the world's 98,200 t (processing_magnets.csv)
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="China's NdFeB output grows about 26% in 2010 against 50% recorded: the world's "
+    "grows 9% (2009 to 2010) where the record shows about 40%, the rebound from the 2009 "
+    "recession and the 2010 restocking (session 15, docs/calibration.md 4.20)",
+)
+def test_china_magnet_output_grows_as_recorded_in_2010(reduced):
+    row = _target(reduced, "china_magnet_growth_2010")
+    assert row["lo"] <= row["median"] <= row["hi"], row.to_dict()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="Japan's magnet makers lose their Nd supply in 2010 and China's makers take their "
+    "market: about 0.08 of world NdFeB output in 2010 against 0.193 recorded (session 15, "
+    "docs/calibration.md 4.20)",
+)
+def test_japan_share_of_magnets_2010_strict(reduced):
+    row = _target(reduced, "japan_share_magnets_2010")
     assert row["lo"] <= row["median"] <= row["hi"], row.to_dict()
 
 

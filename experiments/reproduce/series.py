@@ -103,7 +103,8 @@ def series_from_model(model, adaptation: pd.DataFrame | None = None) -> pd.DataF
     ``capacity:<stage>:US`` and ``capacity:<stage>:nonCN`` (sums of ``capacity`` rows, t/yr);
     ``china_content:<region>`` and ``china_content_12m:<region>`` (share of magnet supply,
     monthly and over the last 12 months); ``china_share:<stage>``; ``mine:world`` and
-    ``mine:nonCN`` (sums of concentrate ``production`` rows, t REO/month);
+    ``mine:nonCN`` (sums of concentrate ``production`` rows, t REO/month); ``ndfeb:world``,
+    ``ndfeb:JP`` and ``ndfeb:CN`` (sums of NdFeB magnet ``production`` rows, t/month);
     ``lost_output:oem`` (``lost_output_civil_magnet``, World, USD/month); and the
     adaptation columns (:func:`_adaptation_state`) when ``adaptation`` is given.
     """
@@ -128,12 +129,19 @@ def series_from_model(model, adaptation: pd.DataFrame | None = None) -> pd.DataF
     prod = ts[(ts["metric"] == "production") & ts["good"].str.startswith("conc_")]
     out["mine:world"] = prod.groupby("date")["value"].sum()
     out["mine:nonCN"] = prod[prod["region"] != "CN"].groupby("date")["value"].sum()
+    mag = ts[(ts["metric"] == "production") & ts["good"].str.startswith("mag_ndfeb")]
+    out["ndfeb:world"] = mag.groupby("date")["value"].sum()
+    for r in ("JP", "CN"):
+        out[f"ndfeb:{r}"] = mag[mag["region"] == r].groupby("date")["value"].sum()
     out["lost_output:oem"] = recorded(ts, "lost_output_civil_magnet", region="World")
     frame = pd.DataFrame({k: v.reindex(dates) for k, v in out.items()}, index=dates)
     for k in (
         "cn_magnet_exports",
         "cn_oxide_exports",
         "mine:nonCN",
+        "ndfeb:world",
+        "ndfeb:JP",
+        "ndfeb:CN",
         "lost_output:oem",
         "capacity:mining:US",
         "capacity:separation:US",

@@ -125,6 +125,27 @@ def _non_china_ramp(runs):
     return float(100.0 * ramp / market)
 
 
+def _ndfeb_year(runs, region: str, year: int) -> float:
+    """NdFeB magnet output of ``region`` (or ``world``) in ``year`` of embargo-2010, t (NaN
+    unless the run covers the whole year)."""
+    w = runs["embargo-2010"]
+    col = f"ndfeb:{region}"
+    y = w[w.index.year == year]
+    if len(y) < 12 or col not in w:
+        return float("nan")
+    return float(y[col].sum())
+
+
+def _japan_share_magnets_2010(runs):
+    world = _ndfeb_year(runs, "world", 2010)
+    return _ndfeb_year(runs, "JP", 2010) / world if world > 0 else float("nan")
+
+
+def _china_magnet_growth_2010(runs):
+    before = _ndfeb_year(runs, "CN", 2009)
+    return _ndfeb_year(runs, "CN", 2010) / before if before > 0 else float("nan")
+
+
 def _export_fall(runs):
     s = runs["controls-2025"]["cn_magnet_exports"]
     t0 = _measure_month("controls-2025", "cn_licences_apr2025")
@@ -245,6 +266,36 @@ TARGETS: list[Target] = [
         ("embargo-2010",),
         _removal_rate_at_peak,
         "{:.3f}",
+    ),
+    Target(
+        "japan_share_magnets_2010",
+        "2010-11",
+        "Japan's share of world NdFeB magnet output in 2010",
+        "Japan's NdFeB magnet production over the world's, calendar 2010 (embargo-2010)",
+        0.15,
+        0.24,
+        "share",
+        "abm/data/processing_magnets.csv: world sintered NdFeB 98,200 t in 2010, China 79.4%, "
+        "Japan 19.3%, Europe 1.3% (china.org.cn 2013-08-12); a check against history outside "
+        "the issues' targets (session 15)",
+        ("embargo-2010",),
+        _japan_share_magnets_2010,
+        "{:.3f}",
+    ),
+    Target(
+        "china_magnet_growth_2010",
+        "2010-11",
+        "China's NdFeB magnet output, 2010 over 2009",
+        "China's NdFeB magnet production in calendar 2010 over 2009 (embargo-2010)",
+        1.3,
+        1.7,
+        "x",
+        "abm/data/processing_magnets.csv: China's sintered NdFeB 52,000 t in 2009 and 78,000 t "
+        "in 2010, +50% (China Chemical Reporter 2011-08-17); a check against history outside "
+        "the issues' targets (session 15)",
+        ("embargo-2010",),
+        _china_magnet_growth_2010,
+        "{:.2f}",
     ),
     Target(
         "non_china_mine_ramp",
