@@ -380,6 +380,18 @@ def test_japan_share_of_magnets_2010_strict(reduced):
     assert row["lo"] <= row["median"] <= row["hi"], row.to_dict()
 
 
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="China exports about 31,000 t of magnets in 2010 against 13,886 t recorded, 12,000 "
+    "t of it to Japan (below 747 t recorded): patent licences limited China's exports to "
+    "Japan, the US and Europe to eight firms until 2014 (session 15, docs/calibration.md 4.20)",
+)
+def test_china_magnet_exports_2010_strict(reduced):
+    row = _target(reduced, "china_magnet_exports_2010")
+    assert row["lo"] <= row["median"] <= row["hi"], row.to_dict()
+
+
 # ------------------------------------------------------------------ 2025 export collapse
 def _largest_fall(runs):
     """Largest fall of China's magnet exports in the licence month or the two after it."""

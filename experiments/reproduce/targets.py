@@ -141,6 +141,12 @@ def _japan_share_magnets_2010(runs):
     return _ndfeb_year(runs, "JP", 2010) / world if world > 0 else float("nan")
 
 
+def _china_magnet_exports_2010(runs):
+    w = runs["embargo-2010"]
+    y = w[w.index.year == 2010]
+    return float(y["cn_magnet_exports"].sum()) if len(y) == 12 else float("nan")
+
+
 def _china_magnet_growth_2010(runs):
     before = _ndfeb_year(runs, "CN", 2009)
     return _ndfeb_year(runs, "CN", 2010) / before if before > 0 else float("nan")
@@ -296,6 +302,21 @@ TARGETS: list[Target] = [
         ("embargo-2010",),
         _china_magnet_growth_2010,
         "{:.2f}",
+    ),
+    Target(
+        "china_magnet_exports_2010",
+        "2010-11",
+        "China's rare-earth magnet exports in 2010",
+        "China's shipments of magnets to all other regions, calendar 2010 (embargo-2010)",
+        10400.0,
+        17400.0,
+        "t",
+        "abm/data/trade_flows.csv: 13,886 t in 2010 (in kind), +48% on 2009; US 1,740 t, "
+        "Germany 1,078 t, Japan below 747 t (China Chemical Reporter 2011-08-17); tolerance "
+        "+-25%; a check against history outside the issues' targets (session 15)",
+        ("embargo-2010",),
+        _china_magnet_exports_2010,
+        "{:,.0f}",
     ),
     Target(
         "non_china_mine_ramp",
