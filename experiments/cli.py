@@ -710,6 +710,12 @@ def reproduce(
         colour = {"PASS": "green", "FAIL": "red"}.get(row[-1], "yellow")
         tab.add_row(*row[:-1], f"[{colour}]{row[-1]}[/{colour}]")
     console.print(tab)
+    cens = res.targets[res.targets["censored"] > 0] if "censored" in res.targets else None
+    for _, r in [] if cens is None else cens.iterrows():
+        console.print(
+            f"{r['id']}: peak censored in {int(r['censored'])} of {r['n']} replicates (the "
+            "price is higher within 12 months after the window; FAIL when most are)"
+        )
     console.print(
         f"Wrote {out}/ (REPORT.md, tables/, figures/, data/series.parquet, manifest.json)"
     )

@@ -240,6 +240,35 @@ def test_fast_horizon_holds_the_2010_peak(reduced_full):
         assert rp_targets._peak(s[s.index <= end], cut, rp.PEAK_WINDOW_MONTHS) == (peak, when)
 
 
+def test_a_peak_the_window_cuts_off_is_censored_and_fails(monkeypatch):
+    # hand-made Nd prices outside China: 2 USD/kg through 2009, then rising 0.5 USD/kg a
+    # month from the July 2010 cut; the 36-month window's maximum is its last month (2013-06:
+    # 2 + 0.5 x 35 = 19.5, 9.75x, inside 8-30x), and the price is higher in the 12 months
+    # after it, so the peak is censored. A spike that falls back inside the window is not.
+    months = pd.date_range("2009-01-01", "2014-12-01", freq="MS")
+    cut = rp_targets._measure_month("embargo-2010", "cn_quota_2010")
+    rising = pd.Series(
+        [2.0 + 0.5 * max(0, (m.year - cut.year) * 12 + m.month - cut.month) for m in months],
+        index=months,
+    )
+    spike = pd.Series(10.0, index=months)
+    spike[pd.Timestamp("2011-07-01")] = 200.0
+    for s, cens in ((rising, True), (spike, False)):
+        runs = {"embargo-2010": pd.DataFrame({"price_row:ox_Nd": s})}
+        assert rp_targets._price_peak_censored("ox_Nd")(runs) is cens
+    runs = {"embargo-2010": pd.DataFrame({"price_row:ox_Nd": rising})}
+    assert rp_targets._price_peak_multiple("ox_Nd")(runs) == pytest.approx(9.75)
+    # a target whose replicates are mostly censored fails even with its median in band
+    t = {x.id: x for x in rp.TARGETS}["nd_peak_multiple"]
+    monkeypatch.setattr(rp_targets, "_wide", lambda frame: frame)
+    results = [
+        {"rep": k, "variant": "embargo-2010", "series": pd.DataFrame({"price_row:ox_Nd": s})}
+        for k, s in enumerate((rising, rising, spike * 0.5))
+    ]
+    row = rp.evaluate_targets(results, [t]).iloc[0]
+    assert (row["censored"], row["median"], row["status"]) == (2, pytest.approx(9.75), "FAIL")
+
+
 #: a lag target is the lag of a price spike: it holds only together with its peak target
 SPIKE_OF = {"dy_peak_lag": "dy_peak_multiple", "nd_peak_lag": "nd_peak_multiple"}
 
@@ -247,10 +276,16 @@ SPIKE_OF = {"dy_peak_lag": "dy_peak_multiple", "nd_peak_lag": "nd_peak_multiple"
 @pytest.mark.parametrize(
     "tid",
     [
-        # session 15: the Nd peak straddles its lower bound, 7.4-9.0x over the quick
-        # profile's 5 seeds (median 7.5, a FAIL there); the median of this set's 4 seeds is
-        # 8.1, inside the band (docs/calibration.md 4.20)
-        "nd_peak_multiple",
+        pytest.param(
+            "nd_peak_multiple",
+            marks=pytest.mark.xfail(
+                strict=True,
+                raises=AssertionError,
+                reason="the Nd price outside China is still rising at the window's end (July "
+                "2013) in most replicates and reaches 12-21x by December 2013: the window's "
+                "7.4-9.0x is a censored peak (session 15, docs/calibration.md 4.20)",
+            ),
+        ),
         # session 13: about 8.3x (7.6-8.8), inside 8-30x, since plants outside China without a
         # heavy circuit no longer separate Dy (docs/calibration.md 4.18)
         "dy_peak_multiple",
@@ -280,6 +315,7 @@ SPIKE_OF = {"dy_peak_lag": "dy_peak_multiple", "nd_peak_lag": "nd_peak_multiple"
 def test_2010_price_targets_strict(reduced_full, tid):
     row = _target(reduced_full, tid)
     assert row["lo"] <= row["median"] <= row["hi"], row.to_dict()
+    assert row["status"] == "PASS", row.to_dict()  # not mostly censored by the window
     if tid in SPIKE_OF:
         # months from the cut to "the peak" of a nearly flat series is noise (session 6:
         # Dy 1.3x with lags of 2-29 months across replicates); the lag target presupposes

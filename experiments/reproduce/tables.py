@@ -231,6 +231,11 @@ def _targets_markdown(targets: pd.DataFrame) -> str:
         res = {"PASS": "**PASS**", "FAIL": "**FAIL**"}.get(r["status"], r["status"])
         if r.get("note"):
             res += f" ({r['note']})"
+        if r.get("censored"):
+            res += (
+                f" (peak censored in {int(r['censored'])} of {r['n']}: the price is higher "
+                "within 12 months after the window)"
+            )
         lines.append(
             f"| {r['episode']} | {r['title']} (`{r['id']}`) | {_fmt(r['median'], f)} | "
             f"{band} | {tol} | {res} (n={r['n']}) | {r['source']} |"
