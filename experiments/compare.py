@@ -19,6 +19,9 @@ import pandas as pd
 from experiments.run_files import (
     MANIFEST_KEYS,
     RunFolderError,
+    RunManifest,
+    RunSummary,
+    check_run_json,
     read_run_json,
     read_run_table,
     rerun_command,
@@ -107,17 +110,17 @@ def load_run(folder: str | Path, which: str = "RUN") -> RunFolder:
             f"{which} {p} is not a `ree run` output folder (missing {', '.join(missing)}); {hint}"
         )
     again = f"run ree run --out {p} again"
-    read = {
-        name: read_run_json(p / name, which, again, keys)
-        for name, keys in (("manifest.json", MANIFEST_KEYS), ("summary.json", ()))
-    }
-    manifest, summ = read["manifest.json"], read["summary.json"]
-    if not outcomes(summ):
+    manifest = read_run_json(p / "manifest.json", which, again, MANIFEST_KEYS, RunManifest)
+    summ = read_run_json(p / "summary.json", which, again)
+    if not any(k in RunSummary.model_fields for k in summ) and not any(
+        isinstance(v, dict) and "peak" in v for v in summ.values()
+    ):
         raise RunFolderError(
             f"{which} {p / 'summary.json'}: holds none of the outcomes "
             f"ree run prints (keys {sorted(summ)[:6]}); run ree run "
             f"--out {p} again"
         )
+    check_run_json(summ, RunSummary, p / "summary.json", which, again)
     ts = read_run_table(p / "timeseries.parquet", which, f"re-run it: {rerun_command(p, manifest)}")
     label = run_title(
         str(manifest.get("scenario", p.name)), manifest.get("seed", "?"), manifest.get("overrides")

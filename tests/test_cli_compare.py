@@ -221,6 +221,12 @@ def test_a_folder_that_is_not_a_run_is_one_line_on_stderr(two_runs, tmp_path, ma
     assert not (tmp_path / "c").exists()
 
 
+def _edit_json(path: Path, **values) -> None:
+    doc = json.loads(path.read_text())
+    doc.update(values)
+    path.write_text(json.dumps(doc))
+
+
 @pytest.mark.parametrize(
     ("damage", "fragment"),
     [
@@ -260,6 +266,42 @@ def test_a_folder_that_is_not_a_run_is_one_line_on_stderr(two_runs, tmp_path, ma
         (
             lambda p: (p / "summary.json").write_text('{"a": 1}'),
             "RUN_B {p}/summary.json: holds none of the outcomes ree run prints (keys ['a'])",
+        ),
+        # valid JSON of the wrong shape was a 48-line AttributeError traceback (session 15)
+        (
+            lambda p: _edit_json(p / "summary.json", accounts="oops"),
+            "RUN_B {p}/summary.json: key 'accounts' must be an object ({{...}}), not the string "
+            "'oops'; run ree run --out {p} again",
+        ),
+        (
+            lambda p: _edit_json(p / "summary.json", accounts={"US": {"tariff_revenue": "1.5"}}),
+            "RUN_B {p}/summary.json: key 'accounts.US.tariff_revenue' must be a number, not "
+            "the string '1.5'",
+        ),
+        (
+            lambda p: _edit_json(p / "summary.json", **{"NdPr price China (USD/kg)": 3}),
+            "RUN_B {p}/summary.json: key 'NdPr price China (USD/kg)' must be an object "
+            "({{...}}), not the number 3",
+        ),
+        (
+            lambda p: _edit_json(
+                p / "summary.json", **{"China magnet exports (t/month)": {"first": 1.0}}
+            ),
+            "RUN_B {p}/summary.json: lacks the key 'China magnet exports (t/month).peak'",
+        ),
+        (
+            lambda p: _edit_json(p / "summary.json", china_content_12m_last=[0.5]),
+            "RUN_B {p}/summary.json: key 'china_content_12m_last' must be an object ({{...}}), "
+            "not a list",
+        ),
+        (
+            lambda p: _edit_json(p / "manifest.json", seed="2"),
+            "RUN_B {p}/manifest.json: key 'seed' must be a whole number, not the string '2'",
+        ),
+        (
+            lambda p: _edit_json(p / "manifest.json", overrides="none"),
+            "RUN_B {p}/manifest.json: key 'overrides' must be an object ({{...}}), not the "
+            "string 'none'",
         ),
     ],
 )
