@@ -630,22 +630,36 @@ def target_rows(targets) -> list[tuple[str, ...]]:
     return rows
 
 
+def run_period(m: dict) -> str:
+    """A run's period from its ``manifest.json``: ``2024-01 to 2035-12 (144 months)``, or
+    ``144 months`` when the manifest lacks its first or last month."""
+    months = months_text(m.get("months", "?"))
+    if m.get("start") and m.get("end"):
+        return f"{m['start']} to {m['end']} ({months})"
+    return months
+
+
 def horizon_warning(ma: dict, mb: dict) -> str | None:
-    """The warning of ``ree compare`` when two runs cover different periods (months, first or
-    last month differ, from their ``manifest.json``): peaks and cumulative totals are then
-    over different periods; None when they cover the same."""
-
-    def horizon(m: dict) -> str:
-        span = f" ({m['start']} to {m['end']})" if m.get("start") and m.get("end") else ""
-        return f"{months_text(m.get('months', '?'))}{span}"
-
+    """The warning ``ree compare`` prints before its table when the two runs cover different
+    periods (first month, last month or number of months differ, from their
+    ``manifest.json``), naming both periods and the rows that compare different months:
+    the "last month" and "last 12 months" values when the last months differ, the
+    cumulative sums and net capacity changes when the first months or lengths differ, and
+    the peaks and worst 12 months always. None when both cover the same period."""
     keys = ("months", "start", "end")
     if all(ma.get(k) == mb.get(k) for k in keys):
         return None
+    rows = []
+    known = all(m.get("end") for m in (ma, mb))
+    if ma.get("end") != mb.get("end") if known else ma.get("months") != mb.get("months"):
+        rows.append("'last month' and 'last 12 months' values")
+    if ma.get("start") != mb.get("start") or ma.get("months") != mb.get("months"):
+        rows.append("'cumulative' sums and net capacity changes")
+    rows.append("peaks and worst 12 months")
     return (
-        f"RUN_A covers {horizon(ma)} and RUN_B {horizon(mb)}: their peaks and cumulative "
-        "totals are over different periods (give runs of the same scenario period and "
-        "--months for a like-for-like comparison)"
+        f"the runs cover different periods, RUN_A {run_period(ma)} and RUN_B "
+        f"{run_period(mb)}; these rows compare different months: {', '.join(rows)} (for a "
+        "like-for-like comparison give runs of the same scenario period and --months)"
     )
 
 
@@ -672,15 +686,19 @@ def compare(
         table, a, b = compare_to_folder(run_a, run_b, out)
     except (RunFolderError, OutputError) as exc:
         fail(str(exc))
+    if (w := horizon_warning(a.manifest, b.manifest)) is not None:  # before the table
+        err_console.print(f"[bold yellow]warning:[/] {escape(w)}", highlight=False)
     tab = Table(
-        title=f"A: {a.label}, {months_text(a.manifest.get('months', '?'))}\n"
-        f"B: {b.label}, {months_text(b.manifest.get('months', '?'))}"
+        title=f"A: {a.label}, {run_period(a.manifest)}\nB: {b.label}, {run_period(b.manifest)}"
     )
     for c in ("outcome", "unit", "A", "B", "B - A", "change"):
         tab.add_column(c, justify="left" if c in ("outcome", "unit") else "right")
     zero = (table["run_a"] == 0) & (table["run_b"] == 0)
     for _, r in table[~zero].iterrows():
-        pct = "-" if math.isnan(r["change_pct"]) else f"{r['change_pct']:+.1f}%"
+        if r["unit"] == "share":  # a share's change in percentage points
+            pct = "-" if math.isnan(r["change_pp"]) else f"{r['change_pp']:+.1f} pp"
+        else:
+            pct = "-" if math.isnan(r["change_pct"]) else f"{r['change_pct']:+.1f}%"
         tab.add_row(
             r["outcome"],
             r["unit"],
@@ -689,14 +707,13 @@ def compare(
             number_text(r["difference"]),
             pct,
         )
+    tab.caption = "change = (B - A) / |A|; for shares, B - A in percentage points (pp)"
     if zero.any():
         tab.caption = (
             f"{int(zero.sum())} outcomes are zero in both runs and not shown "
-            "(they are in comparison.csv); change = (B - A) / |A|"
+            f"(they are in comparison.csv); {tab.caption}"
         )
     console.print(tab)
-    if (w := horizon_warning(a.manifest, b.manifest)) is not None:
-        err_console.print(f"[bold yellow]warning:[/] {escape(w)}", highlight=False)
     console.print(f"Wrote {out}/ (comparison.csv, comparison.png, comparison.json)")
 
 

@@ -187,7 +187,9 @@ def comparison_table(a: RunFolder, b: RunFolder) -> pd.DataFrame:
     Returns:
         one row per outcome of either run (:func:`outcomes`), columns ``outcome``, ``unit``,
         ``run_a``, ``run_b`` (NaN where a run lacks it), ``difference`` (run_b - run_a, in
-        ``unit``) and ``change_pct`` (:func:`change_pct`, %).
+        ``unit``), ``change_pct`` (:func:`change_pct`, %: the relative change) and
+        ``change_pp`` (for outcomes in ``share``: the difference in percentage points,
+        100 x difference; NaN for the others).
     """
     va = {(o, u): v for o, u, v in outcomes(a.summary)}
     vb = {(o, u): v for o, u, v in outcomes(b.summary)}
@@ -204,10 +206,12 @@ def comparison_table(a: RunFolder, b: RunFolder) -> pd.DataFrame:
                 "run_b": y,
                 "difference": d,
                 "change_pct": change_pct(x, y),
+                "change_pp": 100.0 * d if u == "share" else math.nan,
             }
         )
     return pd.DataFrame(
-        rows, columns=["outcome", "unit", "run_a", "run_b", "difference", "change_pct"]
+        rows,
+        columns=["outcome", "unit", "run_a", "run_b", "difference", "change_pct", "change_pp"],
     )
 
 
@@ -272,7 +276,7 @@ def compare_to_folder(
 ) -> tuple[pd.DataFrame, RunFolder, RunFolder]:
     """Compare two run folders and write ``comparison.csv`` (:func:`comparison_table`,
     floats to 6 significant digits), ``comparison.png`` (:func:`overlay_figure`) and
-    ``comparison.json`` (the two folders, their scenarios and seeds) into ``out``,
+    ``comparison.json`` (the two folders, their scenarios, seeds and periods) into ``out``,
     published like a run's output (:func:`experiments.runs.publish_folder`).
 
     Raises:
@@ -300,13 +304,17 @@ def compare_to_folder(
                         "folder": str(a.path.resolve()),
                         "label": a.label,
                         "scenario_hash": a.manifest.get("scenario_hash"),
+                        **{k: a.manifest.get(k) for k in ("start", "end", "months")},
                     },
                     "run_b": {
                         "folder": str(b.path.resolve()),
                         "label": b.label,
                         "scenario_hash": b.manifest.get("scenario_hash"),
+                        **{k: b.manifest.get(k) for k in ("start", "end", "months")},
                     },
                     "difference": "run_b - run_a",
+                    "change_pct": "(run_b - run_a) / |run_a| x 100",
+                    "change_pp": "shares: (run_b - run_a) x 100, percentage points",
                 },
                 indent=2,
             )
