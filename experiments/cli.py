@@ -364,7 +364,7 @@ def run(
         f"Lost output, cumulative over the run: OEM {lo['oem'] / 1e9:,.2f} bn USD, "
         f"defense {lo['defense'] / 1e9:,.2f} bn USD"
     )
-    for line in accounts_lines(summ):
+    for line in accounts_lines(summ, model.spec):
         console.print(line)
     if "china_content_12m_last" in summ:
         cc = summ["china_content_12m_last"]

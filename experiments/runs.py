@@ -135,16 +135,45 @@ def accounts_summary(ts: pd.DataFrame, regions=FOCUS_REGIONS) -> dict[str, dict[
     return out
 
 
-def accounts_lines(summ: dict) -> list[str]:
-    """The printed lines of the accounts part of a run summary (``ree run``)."""
+def reference_scenario(sc: Scenario) -> str | None:
+    """The shipped scenario to compare a run of ``sc`` with, to take out the price rises the
+    model has without ``sc``'s measures: ``baseline`` when it starts in the same month from
+    the same base year (run it with the same ``--months`` or ``end``), and ``sc`` is not
+    ``baseline`` itself; None otherwise (``embargo-2010``, from 2009-01 on the 2009 world:
+    no shipped scenario covers that period without its measures)."""
+    from abm.scenario import load_scenario
+
+    if sc.name == "baseline":
+        return None
+    base = load_scenario("baseline")
+    return "baseline" if (sc.start, sc.base_year) == (base.start, base.base_year) else None
+
+
+def accounts_lines(summ: dict, sc: Scenario | None = None) -> list[str]:
+    """The printed lines of the accounts part of a run summary (``ree run``) of the scenario
+    ``sc``: the comparison they suggest for the buyers' extra cost is
+    :func:`reference_scenario`'s (none for ``baseline`` itself, or without ``sc``)."""
     acc = summ.get("accounts") or {}
     if not acc:
         return []
+    ref = reference_scenario(sc) if sc is not None else None
+    if ref is not None:
+        why = [
+            "  buyers' extra cost is against base-year prices, so it includes the price",
+            f"  rises of the baseline itself (compare with --scenario {ref}).",
+        ]
+    elif sc is not None and sc.name != "baseline":
+        why = [
+            f"  buyers' extra cost is against base-year ({sc.base_year}) prices, so it includes",
+            "  price rises the model has without this scenario's measures (no shipped",
+            f"  scenario runs the {sc.base_year} world without them to compare with).",
+        ]
+    else:
+        why = ["  buyers' extra cost is against base-year prices."]
     lines = [
         "Cost to each economy over the run (bn USD, cumulative):",
         "  value added lost includes supply-chain effects (worst 12 months in % of GDP);",
-        "  buyers' extra cost is against base-year prices, so it includes the price",
-        "  rises of the baseline itself (compare with --scenario baseline).",
+        *why,
     ]
     for r, v in acc.items():
         lines.append(
