@@ -294,7 +294,7 @@ def _toy_model(frame: pd.DataFrame):
     return SimpleNamespace(
         headline_frame=lambda: frame,
         timeseries=lambda: ts,
-        spec=SimpleNamespace(name="toy", start="2024-01"),
+        spec=SimpleNamespace(name="toy", start="2024-01", base_year=2024),
         steps=len(frame),
         start=frame.index[0],
     )
