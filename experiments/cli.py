@@ -322,7 +322,13 @@ def run(
                 _run_seeds(scenario, seed_list, overrides, months, out, charts, workers)
                 return
             model, summ = run_to_folder(
-                scenario, out, seed=seed, months=months, overrides=overrides, make_charts=charts
+                scenario,
+                out,
+                seed=seed,
+                months=months,
+                overrides=overrides,
+                make_charts=charts,
+                note=_note,
             )
     except Terminated:
         _stopped("stopped by SIGTERM", 143)
@@ -358,7 +364,7 @@ def run(
         f"Lost output, cumulative over the run: OEM {lo['oem'] / 1e9:,.2f} bn USD, "
         f"defense {lo['defense'] / 1e9:,.2f} bn USD"
     )
-    for line in accounts_lines(summ):
+    for line in accounts_lines(summ, model.spec):
         console.print(line)
     if "china_content_12m_last" in summ:
         cc = summ["china_content_12m_last"]
@@ -384,6 +390,80 @@ def run(
     )
 
 
+def _note(line: str) -> None:
+    """One note line on stderr, naming the command (``ree run: note: ...``)."""
+    err_console.print(escape(f"{command_path()}: {line}"), highlight=False)
+
+
+#: Column heads of the per-seed table of ``ree run --seeds``, with units.
+SEED_TABLE_COLUMNS = (
+    "seed",
+    "NdPr China peak (USD/kg)",
+    "NdPr outside China peak (USD/kg)",
+    "OEM lost output (bn USD, cumulative)",
+    "defense lost output (bn USD, cumulative)",
+    "folder",
+)
+
+
+def _check_ensemble_folder(out: Path, seeds: list[int]) -> Path:
+    """The resolved ``--out`` of ``ree run --seeds`` if it can be written: a new or empty
+    folder, or the output of an earlier ``ree run --seeds`` of the same seeds (only
+    ``seed-N`` folders of ours, ``ensemble.parquet`` and its inventory).
+
+    Raises:
+        OutputError: one line naming the folder and what it holds.
+    """
+    from experiments.runs import INVENTORY, OutputError, check_output_folder
+
+    shown = out
+    if str(out).strip() == "":
+        raise OutputError("--out is empty; give a folder name such as results/ens")
+    out = Path(out).expanduser().resolve()
+    cwd = Path.cwd().resolve()
+    if out == cwd or out in cwd.parents or out == Path(out.anchor):
+        raise OutputError(
+            f"--out {out} is the current folder or one of its parents; "
+            "give a new folder such as results/ens"
+        )
+    if (out / "manifest.json").is_file():
+        raise OutputError(
+            f"--out {shown} holds a single run's output; give another folder for "
+            "--seeds (each seed is written to OUT/seed-N)"
+        )
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"--out {shown} exists and is not a folder")
+    folders = {s: out / f"seed-{s}" for s in seeds}
+    if out.is_dir():
+        # a --seeds folder holds only seed-N folders: files of yours are refused (as for a
+        # single run), and so are seed-N folders of an earlier, larger ensemble, which
+        # would otherwise sit beside the new runs as if they belonged to them
+        names = sorted(q.name for q in out.iterdir())
+        strange = [
+            n
+            for n in names
+            if not re.fullmatch(r"seed-\d+", n) and n not in ("ensemble.parquet", INVENTORY)
+        ]
+        if strange:
+            raise OutputError(
+                f"--out {shown} exists and is not an earlier output of ree run "
+                f"--seeds (it holds: {', '.join(strange[:8])}"
+                f"{' and more' if len(strange) > 8 else ''}); choose a new "
+                "folder or move those files"
+            )
+        ours = {f.name for f in folders.values()} | {"ensemble.parquet", INVENTORY}
+        stale = [n for n in names if n not in ours]
+        if stale:
+            raise OutputError(
+                f"--out {shown} holds {', '.join(stale[:8])} of an earlier "
+                f"ensemble, not in --seeds {','.join(map(str, seeds))}; include "
+                "those seeds, remove those folders or choose a new folder"
+            )
+    for folder in folders.values():
+        check_output_folder(folder)
+    return out
+
+
 def _run_seeds(
     scenario: str,
     seeds: list[int],
@@ -398,77 +478,74 @@ def _run_seeds(
     process), under one progress bar (months of all runs); then one summary line per seed
     and ``out/ensemble.parquet``, the median and 5-95% band over seeds of every series
     (:func:`experiments.runs.ensemble_table`). The scenario, ``--set``, ``--months`` and
-    every output folder are checked before the first run."""
+    every output folder are checked before the first run.
+
+    Everything is written into one hidden staging folder beside ``out``
+    (:func:`experiments.runs.new_staging_folder`) and published as ``out`` only when every
+    seed and ``ensemble.parquet`` are written (:func:`experiments.runs.publish_folder`): a
+    failed seed, Ctrl-C or SIGTERM stops the workers, removes the staging folder and leaves
+    ``out`` as it was (an earlier ensemble there is kept whole).
+
+    Raises:
+        OutputError: ``out`` cannot hold the ensemble (before any run).
+        RuntimeError: a seed failed (naming it; nothing written).
+    """
     from abm.data import check_tables
     from abm.model import check_months
     from experiments.inputs import scenario_with_overrides
     from experiments.runs import (
-        OutputError,
-        check_output_folder,
         ensemble_table,
+        new_staging_folder,
+        publish_folder,
+        remove_folder,
+        remove_stale_beside,
+        remove_stale_staging,
         run_to_folder,
     )
 
     sc = scenario_with_overrides(scenario, overrides)
     n = check_months(sc, months, minimum=1, name="--months")
     check_tables()
-    if (out / "manifest.json").is_file():
-        raise OutputError(
-            f"--out {out} holds a single run's output; give another folder for "
-            "--seeds (each seed is written to OUT/seed-N)"
-        )
-    folders = {s: out / f"seed-{s}" for s in seeds}
-    if out.is_dir():
-        # a --seeds folder holds only seed-N folders: files of yours are refused (as for a
-        # single run), and so are seed-N folders of an earlier, larger ensemble, which
-        # would otherwise sit beside the new runs as if they belonged to them
-        names = sorted(q.name for q in out.iterdir())
-        strange = [n for n in names if not re.fullmatch(r"seed-\d+", n) and n != "ensemble.parquet"]
-        if strange:
-            raise OutputError(
-                f"--out {out} exists and is not an earlier output of ree run "
-                f"--seeds (it holds: {', '.join(strange[:8])}"
-                f"{' and more' if len(strange) > 8 else ''}); choose a new "
-                "folder or move those files"
-            )
-        ours = {f.name for f in folders.values()} | {"ensemble.parquet"}
-        stale = [n for n in names if n not in ours]
-        if stale:
-            raise OutputError(
-                f"--out {out} holds {', '.join(stale[:8])} of an earlier "
-                f"ensemble, not in --seeds {','.join(map(str, seeds))}; include "
-                "those seeds, remove those folders or choose a new folder"
-            )
-    for folder in folders.values():
-        check_output_folder(folder)
+    # what a killed earlier run left: beside --out (an ensemble being published) and inside
+    # it (the per-seed staging folders of versions that wrote the seeds in place)
+    whole = Path(out).expanduser().resolve()
+    cleaned = remove_stale_staging(whole) + (remove_stale_beside(whole) if whole.is_dir() else [])
+    target = _check_ensemble_folder(out, seeds)
+    folders = {s: out / f"seed-{s}" for s in seeds}  # as the user gave --out, for the table
     tab = Table(title=f"{sc.name}, {len(seeds)} seed{'s' * (len(seeds) != 1)}, {months_text(n)}")
-    for c in (
-        "seed",
-        "NdPr China peak",
-        "NdPr outside China peak",
-        "OEM lost bn USD",
-        "defense lost bn USD",
-        "folder",
-    ):
+    for c in SEED_TABLE_COLUMNS:
         tab.add_column(c, justify="left" if c == "folder" else "right")
     summaries = {}
     procs = min(workers or os.cpu_count() or 1, len(seeds))
-    with RunProgress(n * len(seeds), sc.name) as bar:
-        if procs <= 1:
-            for i, s in enumerate(seeds):
-                bar.advance(0, label=f"{sc.name} seed {s} ({i + 1}/{len(seeds)})")
-                _model, summaries[s] = run_to_folder(
-                    scenario,
-                    folders[s],
-                    seed=s,
-                    months=months,
-                    overrides=overrides,
-                    progress=False,
-                    make_charts=charts,
-                    on_step=lambda _m: bar.advance(1),
+    stage = new_staging_folder(target, note=_note, cleaned=cleaned)
+    staged = {s: stage / f"seed-{s}" for s in seeds}
+    try:
+        with RunProgress(n * len(seeds), sc.name) as bar:
+            if procs <= 1:
+                for i, s in enumerate(seeds):
+                    bar.advance(0, label=f"{sc.name} seed {s} ({i + 1}/{len(seeds)})")
+                    _model, summaries[s] = run_to_folder(
+                        scenario,
+                        staged[s],
+                        seed=s,
+                        months=months,
+                        overrides=overrides,
+                        progress=False,
+                        make_charts=charts,
+                        on_step=lambda _m: bar.advance(1),
+                    )
+            else:
+                summaries = _seeds_on_dask(
+                    scenario, staged, months, n, overrides, charts, procs, bar
                 )
-        else:
-            summaries = _seeds_on_dask(scenario, folders, months, n, overrides, charts, procs, bar)
+        ens = ensemble_table(staged)
+        ens.to_parquet(stage / "ensemble.parquet", index=False)
+        publish_folder(stage, target)
+    except BaseException:
+        # the workers are stopped (_seeds_on_dask closes its cluster first): nothing writes
+        # into the staging folder any more
+        remove_folder(stage)
+        raise
     for s in seeds:
         summ = summaries[s]
         peaks = [
@@ -484,8 +561,6 @@ def _run_seeds(
             f"{lo['defense'] / 1e9:,.2f}",
             str(folders[s]),
         )
-    ens = ensemble_table(folders)
-    ens.to_parquet(out / "ensemble.parquet", index=False)
     console.print(tab)
     console.print(
         f"Wrote {len(seeds)} runs under {out}/ (seed-N/timeseries.parquet, "
@@ -497,7 +572,9 @@ def _run_seeds(
 def _seeds_on_dask(scenario, folders, months, n, overrides, charts, procs, bar) -> dict:
     """Run the seeds of ``ree run --seeds`` on a local Dask cluster of ``procs`` worker
     processes (:func:`experiments.sweep.execute.execute`); the bar advances by a run's ``n``
-    months as it finishes. Raises ``RuntimeError`` naming the first seed that failed."""
+    months as it finishes. Raises ``RuntimeError`` naming the first seed that failed. On
+    any exit but success (a failed seed, Ctrl-C, SIGTERM) the runs in flight are cancelled
+    and the cluster is closed before this returns, so no worker writes any more."""
     from abm.data import DATA_ENV
     from experiments.runs import seed_task
     from experiments.sweep.backends import open_backend
@@ -506,6 +583,7 @@ def _seeds_on_dask(scenario, folders, months, n, overrides, charts, procs, bar) 
     data_dir = os.environ.get(DATA_ENV) or None
     out: dict = {}
     be = open_backend("dask", procs)
+    done = False
     try:
         for s, res in execute(
             be,
@@ -517,8 +595,9 @@ def _seeds_on_dask(scenario, folders, months, n, overrides, charts, procs, bar) 
                 raise RuntimeError(f"seed {s} failed: {type(res).__name__}: {res}")
             out[s] = res
             bar.advance(n, label=f"seed {s} done ({len(out)}/{len(folders)})")
+        done = True
     finally:
-        be.close()
+        be.close(cancel=not done)
     return out
 
 
@@ -551,22 +630,36 @@ def target_rows(targets) -> list[tuple[str, ...]]:
     return rows
 
 
+def run_period(m: dict) -> str:
+    """A run's period from its ``manifest.json``: ``2024-01 to 2035-12 (144 months)``, or
+    ``144 months`` when the manifest lacks its first or last month."""
+    months = months_text(m.get("months", "?"))
+    if m.get("start") and m.get("end"):
+        return f"{m['start']} to {m['end']} ({months})"
+    return months
+
+
 def horizon_warning(ma: dict, mb: dict) -> str | None:
-    """The warning of ``ree compare`` when two runs cover different periods (months, first or
-    last month differ, from their ``manifest.json``): peaks and cumulative totals are then
-    over different periods; None when they cover the same."""
-
-    def horizon(m: dict) -> str:
-        span = f" ({m['start']} to {m['end']})" if m.get("start") and m.get("end") else ""
-        return f"{months_text(m.get('months', '?'))}{span}"
-
+    """The warning ``ree compare`` prints before its table when the two runs cover different
+    periods (first month, last month or number of months differ, from their
+    ``manifest.json``), naming both periods and the rows that compare different months:
+    the "last month" and "last 12 months" values when the last months differ, the
+    cumulative sums and net capacity changes when the first months or lengths differ, and
+    the peaks and worst 12 months always. None when both cover the same period."""
     keys = ("months", "start", "end")
     if all(ma.get(k) == mb.get(k) for k in keys):
         return None
+    rows = []
+    known = all(m.get("end") for m in (ma, mb))
+    if ma.get("end") != mb.get("end") if known else ma.get("months") != mb.get("months"):
+        rows.append("'last month' and 'last 12 months' values")
+    if ma.get("start") != mb.get("start") or ma.get("months") != mb.get("months"):
+        rows.append("'cumulative' sums and net capacity changes")
+    rows.append("peaks and worst 12 months")
     return (
-        f"RUN_A covers {horizon(ma)} and RUN_B {horizon(mb)}: their peaks and cumulative "
-        "totals are over different periods (give runs of the same scenario period and "
-        "--months for a like-for-like comparison)"
+        f"the runs cover different periods, RUN_A {run_period(ma)} and RUN_B "
+        f"{run_period(mb)}; these rows compare different months: {', '.join(rows)} (for a "
+        "like-for-like comparison give runs of the same scenario period and --months)"
     )
 
 
@@ -593,15 +686,19 @@ def compare(
         table, a, b = compare_to_folder(run_a, run_b, out)
     except (RunFolderError, OutputError) as exc:
         fail(str(exc))
+    if (w := horizon_warning(a.manifest, b.manifest)) is not None:  # before the table
+        err_console.print(f"[bold yellow]warning:[/] {escape(w)}", highlight=False)
     tab = Table(
-        title=f"A: {a.label}, {months_text(a.manifest.get('months', '?'))}\n"
-        f"B: {b.label}, {months_text(b.manifest.get('months', '?'))}"
+        title=f"A: {a.label}, {run_period(a.manifest)}\nB: {b.label}, {run_period(b.manifest)}"
     )
     for c in ("outcome", "unit", "A", "B", "B - A", "change"):
         tab.add_column(c, justify="left" if c in ("outcome", "unit") else "right")
     zero = (table["run_a"] == 0) & (table["run_b"] == 0)
     for _, r in table[~zero].iterrows():
-        pct = "-" if math.isnan(r["change_pct"]) else f"{r['change_pct']:+.1f}%"
+        if r["unit"] == "share":  # a share's change in percentage points
+            pct = "-" if math.isnan(r["change_pp"]) else f"{r['change_pp']:+.1f} pp"
+        else:
+            pct = "-" if math.isnan(r["change_pct"]) else f"{r['change_pct']:+.1f}%"
         tab.add_row(
             r["outcome"],
             r["unit"],
@@ -610,14 +707,13 @@ def compare(
             number_text(r["difference"]),
             pct,
         )
+    tab.caption = "change = (B - A) / |A|; for shares, B - A in percentage points (pp)"
     if zero.any():
         tab.caption = (
             f"{int(zero.sum())} outcomes are zero in both runs and not shown "
-            "(they are in comparison.csv); change = (B - A) / |A|"
+            f"(they are in comparison.csv); {tab.caption}"
         )
     console.print(tab)
-    if (w := horizon_warning(a.manifest, b.manifest)) is not None:
-        err_console.print(f"[bold yellow]warning:[/] {escape(w)}", highlight=False)
     console.print(f"Wrote {out}/ (comparison.csv, comparison.png, comparison.json)")
 
 

@@ -19,6 +19,9 @@ import pandas as pd
 from experiments.run_files import (
     MANIFEST_KEYS,
     RunFolderError,
+    RunManifest,
+    RunSummary,
+    check_run_json,
     read_run_json,
     read_run_table,
     rerun_command,
@@ -107,17 +110,17 @@ def load_run(folder: str | Path, which: str = "RUN") -> RunFolder:
             f"{which} {p} is not a `ree run` output folder (missing {', '.join(missing)}); {hint}"
         )
     again = f"run ree run --out {p} again"
-    read = {
-        name: read_run_json(p / name, which, again, keys)
-        for name, keys in (("manifest.json", MANIFEST_KEYS), ("summary.json", ()))
-    }
-    manifest, summ = read["manifest.json"], read["summary.json"]
-    if not outcomes(summ):
+    manifest = read_run_json(p / "manifest.json", which, again, MANIFEST_KEYS, RunManifest)
+    summ = read_run_json(p / "summary.json", which, again)
+    if not any(k in RunSummary.model_fields for k in summ) and not any(
+        isinstance(v, dict) and "peak" in v for v in summ.values()
+    ):
         raise RunFolderError(
             f"{which} {p / 'summary.json'}: holds none of the outcomes "
             f"ree run prints (keys {sorted(summ)[:6]}); run ree run "
             f"--out {p} again"
         )
+    check_run_json(summ, RunSummary, p / "summary.json", which, again)
     ts = read_run_table(p / "timeseries.parquet", which, f"re-run it: {rerun_command(p, manifest)}")
     label = run_title(
         str(manifest.get("scenario", p.name)), manifest.get("seed", "?"), manifest.get("overrides")
@@ -184,7 +187,9 @@ def comparison_table(a: RunFolder, b: RunFolder) -> pd.DataFrame:
     Returns:
         one row per outcome of either run (:func:`outcomes`), columns ``outcome``, ``unit``,
         ``run_a``, ``run_b`` (NaN where a run lacks it), ``difference`` (run_b - run_a, in
-        ``unit``) and ``change_pct`` (:func:`change_pct`, %).
+        ``unit``), ``change_pct`` (:func:`change_pct`, %: the relative change) and
+        ``change_pp`` (for outcomes in ``share``: the difference in percentage points,
+        100 x difference; NaN for the others).
     """
     va = {(o, u): v for o, u, v in outcomes(a.summary)}
     vb = {(o, u): v for o, u, v in outcomes(b.summary)}
@@ -201,10 +206,12 @@ def comparison_table(a: RunFolder, b: RunFolder) -> pd.DataFrame:
                 "run_b": y,
                 "difference": d,
                 "change_pct": change_pct(x, y),
+                "change_pp": 100.0 * d if u == "share" else math.nan,
             }
         )
     return pd.DataFrame(
-        rows, columns=["outcome", "unit", "run_a", "run_b", "difference", "change_pct"]
+        rows,
+        columns=["outcome", "unit", "run_a", "run_b", "difference", "change_pct", "change_pp"],
     )
 
 
@@ -269,7 +276,7 @@ def compare_to_folder(
 ) -> tuple[pd.DataFrame, RunFolder, RunFolder]:
     """Compare two run folders and write ``comparison.csv`` (:func:`comparison_table`,
     floats to 6 significant digits), ``comparison.png`` (:func:`overlay_figure`) and
-    ``comparison.json`` (the two folders, their scenarios and seeds) into ``out``,
+    ``comparison.json`` (the two folders, their scenarios, seeds and periods) into ``out``,
     published like a run's output (:func:`experiments.runs.publish_folder`).
 
     Raises:
@@ -297,13 +304,17 @@ def compare_to_folder(
                         "folder": str(a.path.resolve()),
                         "label": a.label,
                         "scenario_hash": a.manifest.get("scenario_hash"),
+                        **{k: a.manifest.get(k) for k in ("start", "end", "months")},
                     },
                     "run_b": {
                         "folder": str(b.path.resolve()),
                         "label": b.label,
                         "scenario_hash": b.manifest.get("scenario_hash"),
+                        **{k: b.manifest.get(k) for k in ("start", "end", "months")},
                     },
                     "difference": "run_b - run_a",
+                    "change_pct": "(run_b - run_a) / |run_a| x 100",
+                    "change_pp": "shares: (run_b - run_a) x 100, percentage points",
                 },
                 indent=2,
             )

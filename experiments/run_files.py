@@ -12,12 +12,18 @@ from __future__ import annotations
 import json
 import shlex
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 __all__ = [
     "TIMESERIES_COLUMNS",
     "RunFolderError",
+    "check_run_json",
+    "RunManifest",
+    "RunSummary",
+    "SeriesSummary",
     "read_run_json",
     "read_run_table",
     "rerun_command",
@@ -74,19 +80,114 @@ def rerun_command(folder: Path, manifest: dict | None = None) -> str:
 MANIFEST_KEYS = ("scenario", "seed", "months")
 
 
+class _Strict(BaseModel):
+    """JSON values as written, no conversion (a number written as text is refused)."""
+
+    model_config = ConfigDict(strict=True, extra="allow")
+
+
+class SeriesSummary(_Strict):
+    """One headline series of ``summary.json`` (:func:`experiments.runs.summary`), in the
+    series' unit (named in its key, e.g. ``"NdPr price China (USD/kg)"``): first, peak, min
+    and last month's value, and the peak's month (YYYY-MM; null for a series zero
+    throughout)."""
+
+    first: float
+    peak: float
+    peak_month: str | None = None
+    min: float
+    last: float
+
+
+class RunSummary(_Strict):
+    """The shape of a run's ``summary.json`` (:func:`experiments.runs.summary`): cumulative
+    lost output (USD), country accounts (region -> account -> USD, or % of GDP for
+    ``value_added_lost_pct_gdp_peak_12m``), China-origin shares (region -> share 0-1), net
+    capacity change outside China (stage -> t/yr); every other key is a headline series
+    (:class:`SeriesSummary`)."""
+
+    lost_output_usd: dict[str, float] = {}
+    accounts: dict[str, dict[str, float]] = {}
+    china_content_12m_last: dict[str, float] = {}
+    capacity_built_outside_china_t_yr: dict[str, float] = {}
+    __pydantic_extra__: dict[str, SeriesSummary]
+
+
+class RunManifest(_Strict):
+    """The keys of a run's ``manifest.json`` that readers use (:func:`rerun_command`,
+    ``ree compare``): scenario name, seed, months run, ``--set`` overrides, first and last
+    month (YYYY-MM); the other keys (provenance) are not checked."""
+
+    scenario: str
+    seed: int
+    months: int
+    overrides: dict[str, Any] = {}
+    scenario_source: str | None = None
+    scenario_hash: str | None = None
+    start: str | None = None
+    end: str | None = None
+
+
+#: How a shape error names the JSON type expected (pydantic's error type -> text).
+_EXPECTED = {
+    "dict_type": "an object ({...})",
+    "model_type": "an object ({...})",
+    "float_type": "a number",
+    "int_type": "a whole number",
+    "string_type": "a string",
+    "list_type": "a list",
+    "bool_type": "true or false",
+}
+
+
+def _json_type(value: Any) -> str:
+    """The JSON type of a value read by ``json.loads``, as a shape error names it."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"{str(value).lower()}"
+    if isinstance(value, int | float):
+        return f"the number {value!r}"
+    if isinstance(value, str):
+        return f"the string {value[:40]!r}"
+    if isinstance(value, list):
+        return "a list"
+    return "an object"
+
+
+def shape_error(exc: ValidationError) -> str:
+    """The first problem of a shape check as one phrase: ``key 'accounts' must be an object
+    ({...}), not the string 'oops'`` (nested keys joined by ``.``), ``lacks the key
+    'NdPr price China (USD/kg).peak'``."""
+    err = exc.errors(include_url=False)[0]
+    key = ".".join(str(k) for k in err["loc"])
+    if err["type"] == "missing":
+        return f"lacks the key '{key}'"
+    expected = _EXPECTED.get(err["type"], err["msg"].lower())
+    return f"key '{key}' must be {expected}, not {_json_type(err.get('input'))}"
+
+
 def read_run_json(
-    path: Path, which: str = "", fix: str = "", required: tuple[str, ...] = ()
+    path: Path,
+    which: str = "",
+    fix: str = "",
+    required: tuple[str, ...] = (),
+    shape: type[BaseModel] | None = None,
 ) -> dict:
     """The JSON object in ``path`` (``manifest.json``, ``summary.json``).
 
     Args:
         required: keys the object must have (e.g. :data:`MANIFEST_KEYS`).
+        shape: the model the object must match (:class:`RunManifest`, :class:`RunSummary`):
+            each key's JSON type (object, number, string), nested keys included.
 
     Raises:
         RunFolderError: ``[<which> ]<path>: cannot read it (<reason>); <fix>`` when it is
             missing, unreadable or not JSON, ``...: not a JSON object; <fix>`` when it holds
             another JSON value, ``...: lacks the keys 'scenario', 'seed'; <fix>`` when it
-            lacks any of ``required``.
+            lacks any of ``required``, ``...: key 'accounts' must be an object ({...}), not
+            the string 'oops'; <fix>`` when a value has the wrong type for ``shape``
+            (:func:`shape_error`).
     """
     where = _where(path, which)
     try:
@@ -100,7 +201,25 @@ def read_run_json(
         raise RunFolderError(
             f"{where}: lacks the key{'s' if len(missing) > 1 else ''} {keys}; {fix}"
         )
+    if shape is not None:
+        check_run_json(doc, shape, path, which, fix)
     return doc
+
+
+def check_run_json(
+    doc: dict, shape: type[BaseModel], path: Path, which: str = "", fix: str = ""
+) -> None:
+    """Check the object ``doc`` read from ``path`` against ``shape`` (see
+    :func:`read_run_json`).
+
+    Raises:
+        RunFolderError: ``[<which> ]<path>: key 'accounts' must be an object ({...}), not
+            the string 'oops'; <fix>`` (:func:`shape_error`).
+    """
+    try:
+        shape.model_validate(doc)
+    except ValidationError as exc:
+        raise RunFolderError(f"{_where(path, which)}: {shape_error(exc)}; {fix}") from None
 
 
 def read_run_table(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 import shutil
 import socket
 import tempfile
@@ -134,16 +135,45 @@ def accounts_summary(ts: pd.DataFrame, regions=FOCUS_REGIONS) -> dict[str, dict[
     return out
 
 
-def accounts_lines(summ: dict) -> list[str]:
-    """The printed lines of the accounts part of a run summary (``ree run``)."""
+def reference_scenario(sc: Scenario) -> str | None:
+    """The shipped scenario to compare a run of ``sc`` with, to take out the price rises the
+    model has without ``sc``'s measures: ``baseline`` when it starts in the same month from
+    the same base year (run it with the same ``--months`` or ``end``), and ``sc`` is not
+    ``baseline`` itself; None otherwise (``embargo-2010``, from 2009-01 on the 2009 world:
+    no shipped scenario covers that period without its measures)."""
+    from abm.scenario import load_scenario
+
+    if sc.name == "baseline":
+        return None
+    base = load_scenario("baseline")
+    return "baseline" if (sc.start, sc.base_year) == (base.start, base.base_year) else None
+
+
+def accounts_lines(summ: dict, sc: Scenario | None = None) -> list[str]:
+    """The printed lines of the accounts part of a run summary (``ree run``) of the scenario
+    ``sc``: the comparison they suggest for the buyers' extra cost is
+    :func:`reference_scenario`'s (none for ``baseline`` itself, or without ``sc``)."""
     acc = summ.get("accounts") or {}
     if not acc:
         return []
+    ref = reference_scenario(sc) if sc is not None else None
+    if ref is not None:
+        why = [
+            "  buyers' extra cost is against base-year prices, so it includes the price",
+            f"  rises of the baseline itself (compare with --scenario {ref}).",
+        ]
+    elif sc is not None and sc.name != "baseline":
+        why = [
+            f"  buyers' extra cost is against base-year ({sc.base_year}) prices, so it includes",
+            "  price rises the model has without this scenario's measures (no shipped",
+            f"  scenario runs the {sc.base_year} world without them to compare with).",
+        ]
+    else:
+        why = ["  buyers' extra cost is against base-year prices."]
     lines = [
         "Cost to each economy over the run (bn USD, cumulative):",
         "  value added lost includes supply-chain effects (worst 12 months in % of GDP);",
-        "  buyers' extra cost is against base-year prices, so it includes the price",
-        "  rises of the baseline itself (compare with --scenario baseline).",
+        *why,
     ]
     for r, v in acc.items():
         lines.append(
@@ -642,22 +672,72 @@ def remove_stale_staging(out: Path) -> list[Path]:
     return done
 
 
+#: Name of a staging folder (``.<name>.<8 characters of tempfile.mkdtemp>``) or of a
+#: retired earlier output (the same, then :data:`RETIRED`); group 1 is the output's name.
+_STAGING_NAME = re.compile(r"\.(.+)\.[a-z0-9_]{8}(?:" + re.escape(RETIRED) + ")?")
+
+
+def remove_stale_beside(parent: Path) -> list[Path]:
+    """Clean up what killed runs of any output folder left in ``parent``: for every hidden
+    folder there named like a staging folder or a retired output of ``<parent>/<name>``
+    and holding :data:`STAGING_OWNER` naming a process of this host that is gone,
+    :func:`remove_stale_staging` of ``<parent>/<name>`` (removes it, or restores the earlier
+    output it holds). Folders without the marker (not this tool's), of a live process or of
+    another host are left alone.
+
+    Returns:
+        The folders removed or restored (empty when ``parent`` is not a folder).
+    """
+    done: list[Path] = []
+    try:
+        children = sorted(parent.iterdir()) if parent.is_dir() else []
+    except OSError:
+        return done
+    names = []
+    for p in children:
+        m = _STAGING_NAME.fullmatch(p.name)
+        if m and p.is_dir() and _dead_owner(p) and m.group(1) not in names:
+            names.append(m.group(1))
+    for name in names:
+        try:
+            done += remove_stale_staging(parent / name)
+        except OSError:  # another process cleaning at the same moment: leave it
+            continue
+    return done
+
+
+def stale_note(done: list[Path]) -> str | None:
+    """The one-line note naming what :func:`remove_stale_beside` or
+    :func:`remove_stale_staging` cleaned up (None when nothing)."""
+    if not done:
+        return None
+    shown = ", ".join(str(p) for p in done[:4]) + (
+        f" and {len(done) - 4} more" if len(done) > 4 else ""
+    )
+    return f"note: cleaned up {len(done)} staging folder(s) left by a killed earlier run: {shown}"
+
+
 def _write_owner(folder: Path) -> None:
     (folder / STAGING_OWNER).write_text(
         json.dumps({"pid": os.getpid(), "host": socket.gethostname()})
     )
 
 
-def new_staging_folder(out: Path) -> Path:
+def new_staging_folder(out: Path, note=None, cleaned: list[Path] | None = None) -> Path:
     """A hidden temporary folder beside ``out`` to write into before publishing; what killed
-    runs left beside ``out`` is cleaned up first (:func:`remove_stale_staging`).
+    runs left beside ``out`` (of any output folder of this tool,
+    :func:`remove_stale_beside`) is cleaned up first, and ``note`` (if given) is called
+    with the one line saying so (:func:`stale_note`; ``cleaned``: folders the caller
+    already cleaned up, named in the same line).
 
     Raises:
         OutputError: the parent folder cannot be created or written.
     """
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        remove_stale_staging(out)
+        done = [*(cleaned or []), *remove_stale_staging(out), *remove_stale_beside(out.parent)]
+        if note is not None and (line := stale_note(done)) is not None:
+            note(line)
         tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
         _write_owner(tmp)
         return tmp
@@ -665,6 +745,19 @@ def new_staging_folder(out: Path) -> Path:
         raise OutputError(
             f"--out {out}: cannot create the output folder ({exc.strerror})"
         ) from None
+
+
+def remove_folder(folder: Path, tries: int = 10, wait_s: float = 0.2) -> bool:
+    """Delete ``folder`` and everything in it, trying again ``tries`` times ``wait_s``
+    seconds apart while it still exists (a process that was just stopped may have created a
+    file in it meanwhile). Returns True when it is gone."""
+    for i in range(tries):
+        shutil.rmtree(folder, ignore_errors=True)
+        if not folder.exists():
+            return True
+        if i + 1 < tries:
+            time.sleep(wait_s)
+    return not folder.exists()
 
 
 def publish_folder(tmp: Path, out: Path) -> None:
@@ -709,13 +802,16 @@ def run_to_folder(
     progress: bool = True,
     make_charts: bool = True,
     on_step=None,
+    note=None,
 ) -> tuple[RareEarthModel, dict]:
     """Run a scenario and write ``timeseries.parquet``, ``events.csv``, ``summary.json``,
     ``manifest.json`` and PNG charts into ``out`` (created; replaced atomically by a
     rename-swap, :func:`publish_folder`; what a killed earlier run left beside ``out`` is
     cleaned up or restored first, :func:`remove_stale_staging`).
 
-    ``on_step`` is called with the model after each month (:meth:`RareEarthModel.run`).
+    ``on_step`` is called with the model after each month (:meth:`RareEarthModel.run`);
+    ``note`` (if given) with the one line naming the staging folders of killed earlier runs
+    cleaned up beside ``out`` (:func:`new_staging_folder`).
     ``manifest.json`` records the ``overrides`` applied (dotted path -> value).
 
     Everything is checked before the model runs: the scenario (a file may be UTF-8 with or
@@ -748,9 +844,11 @@ def run_to_folder(
         )
     check_tables()  # every data table, before any work
     out = check_output_folder(out)
-    if remove_stale_staging(out):  # what a killed run left: restored or removed
+    cleaned = remove_stale_staging(out)  # what a killed run left: restored or removed
+    if cleaned:
         out = check_output_folder(out)
-    tmp = new_staging_folder(out)  # creating it proves --out can be written, before the run
+    # creating it proves --out can be written, before the run
+    tmp = new_staging_folder(out, note=note, cleaned=cleaned)
     try:
         t0 = time.perf_counter()
         model = RareEarthModel(sc, seed=seed, months=months)

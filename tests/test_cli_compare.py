@@ -27,6 +27,7 @@ def _fake_run(
     ndpr: list[float],
     exports: list[float],
     lost_oem_usd: float,
+    us_share: float = 0.8,
 ) -> Path:
     """A hand-made run folder: NdPr price in China and China's magnet exports by month."""
     folder.mkdir()
@@ -72,7 +73,7 @@ def _fake_run(
             "last": exports[-1],
         },
         "lost_output_usd": {"oem": lost_oem_usd, "defense": 0.0},
-        "china_content_12m_last": {"US": 0.8},
+        "china_content_12m_last": {"US": us_share},
         "capacity_built_outside_china_t_yr": {"magnets": 1000.0},
     }
     (folder / "summary.json").write_text(json.dumps(summ))
@@ -86,7 +87,13 @@ def _fake_run(
 def two_runs(tmp_path):
     a = _fake_run(tmp_path / "a", "baseline", 0, [60.0, 80.0, 70.0], [5000.0, 0.0, 4000.0], 2.5e9)
     b = _fake_run(
-        tmp_path / "b", "controls-2025", 1, [60.0, 120.0, 90.0], [5000.0, 1000.0, 2000.0], 4.0e9
+        tmp_path / "b",
+        "controls-2025",
+        1,
+        [60.0, 120.0, 90.0],
+        [5000.0, 1000.0, 2000.0],
+        4.0e9,
+        us_share=0.6,
     )
     return a, b
 
@@ -115,7 +122,12 @@ def test_comparison_table_values_hand_checked(two_runs):
     assert row["difference"] == pytest.approx(1.5)
     row = t.loc["defense lost output, cumulative"]
     assert row["difference"] == 0 and pd.isna(row["change_pct"])  # no change from zero
-    assert t.loc["US: China-origin share of magnets, last 12 months", "unit"] == "share"
+    row = t.loc["US: China-origin share of magnets, last 12 months"]
+    assert (row["unit"], row["run_a"], row["run_b"]) == ("share", 0.8, 0.6)
+    # a share's change in percentage points: 0.6 - 0.8 = -20 pp (relative: -25%)
+    assert row["change_pp"] == pytest.approx(-20.0)
+    assert row["change_pct"] == pytest.approx(-25.0)
+    assert pd.isna(t.loc["NdPr price China, peak", "change_pp"])  # not a share
     assert t.loc["net magnets capacity change outside China", "unit"] == "t/yr"
 
 
@@ -137,9 +149,26 @@ def test_ree_compare_prints_the_table_and_writes_csv_and_png(two_runs, tmp_path)
         "40.0",
         "+50.0%",
     ]
+    line = next(ln for ln in res.output.splitlines() if "US: China-origin share" in ln)
+    assert [c.strip() for c in line.strip("│ ").split("│")][1:] == [
+        "share",
+        "0.800",
+        "0.600",
+        "-0.200",
+        "-20.0 pp",  # a new user's report: shares were given as a relative change (-25.0%)
+    ]
+    assert "for shares, B - A in percentage points (pp)" in " ".join(res.output.split())
     assert "defense lost output" not in res.output  # zero in both: only in the CSV
     csv = pd.read_csv(out / "comparison.csv")
-    assert list(csv.columns) == ["outcome", "unit", "run_a", "run_b", "difference", "change_pct"]
+    assert list(csv.columns) == [
+        "outcome",
+        "unit",
+        "run_a",
+        "run_b",
+        "difference",
+        "change_pct",
+        "change_pp",
+    ]
     row = csv.set_index("outcome").loc["China magnet exports, peak"]
     assert (row["unit"], row["run_a"], row["run_b"], row["difference"]) == (
         "t/month",
@@ -221,6 +250,12 @@ def test_a_folder_that_is_not_a_run_is_one_line_on_stderr(two_runs, tmp_path, ma
     assert not (tmp_path / "c").exists()
 
 
+def _edit_json(path: Path, **values) -> None:
+    doc = json.loads(path.read_text())
+    doc.update(values)
+    path.write_text(json.dumps(doc))
+
+
 @pytest.mark.parametrize(
     ("damage", "fragment"),
     [
@@ -260,6 +295,42 @@ def test_a_folder_that_is_not_a_run_is_one_line_on_stderr(two_runs, tmp_path, ma
         (
             lambda p: (p / "summary.json").write_text('{"a": 1}'),
             "RUN_B {p}/summary.json: holds none of the outcomes ree run prints (keys ['a'])",
+        ),
+        # valid JSON of the wrong shape was a 48-line AttributeError traceback (session 15)
+        (
+            lambda p: _edit_json(p / "summary.json", accounts="oops"),
+            "RUN_B {p}/summary.json: key 'accounts' must be an object ({{...}}), not the string "
+            "'oops'; run ree run --out {p} again",
+        ),
+        (
+            lambda p: _edit_json(p / "summary.json", accounts={"US": {"tariff_revenue": "1.5"}}),
+            "RUN_B {p}/summary.json: key 'accounts.US.tariff_revenue' must be a number, not "
+            "the string '1.5'",
+        ),
+        (
+            lambda p: _edit_json(p / "summary.json", **{"NdPr price China (USD/kg)": 3}),
+            "RUN_B {p}/summary.json: key 'NdPr price China (USD/kg)' must be an object "
+            "({{...}}), not the number 3",
+        ),
+        (
+            lambda p: _edit_json(
+                p / "summary.json", **{"China magnet exports (t/month)": {"first": 1.0}}
+            ),
+            "RUN_B {p}/summary.json: lacks the key 'China magnet exports (t/month).peak'",
+        ),
+        (
+            lambda p: _edit_json(p / "summary.json", china_content_12m_last=[0.5]),
+            "RUN_B {p}/summary.json: key 'china_content_12m_last' must be an object ({{...}}), "
+            "not a list",
+        ),
+        (
+            lambda p: _edit_json(p / "manifest.json", seed="2"),
+            "RUN_B {p}/manifest.json: key 'seed' must be a whole number, not the string '2'",
+        ),
+        (
+            lambda p: _edit_json(p / "manifest.json", overrides="none"),
+            "RUN_B {p}/manifest.json: key 'overrides' must be an object ({{...}}), not the "
+            "string 'none'",
         ),
     ],
 )
@@ -302,11 +373,17 @@ def test_runs_of_different_horizons_are_compared_with_a_warning(two_runs, tmp_pa
         app, ["compare", str(a), str(b), "--out", str(tmp_path / "c")], env={"COLUMNS": "60"}
     )
     assert res.exit_code == 0, res.output
+    # a new user's input: a 144-month run against a 36-month one printed "last month"
+    # changes of Dec 2035 against Dec 2026 with the warning after the table
     assert res.stderr.strip() == (
-        "warning: RUN_A covers 24 months (2024-01 to 2025-12) and RUN_B 144 months "
-        "(2024-01 to 2035-12): their peaks and cumulative totals are over different periods "
-        "(give runs of the same scenario period and --months for a like-for-like comparison)"
+        "warning: the runs cover different periods, RUN_A 2024-01 to 2025-12 (24 months) and "
+        "RUN_B 2024-01 to 2035-12 (144 months); these rows compare different months: 'last "
+        "month' and 'last 12 months' values, 'cumulative' sums and net capacity changes, "
+        "peaks and worst 12 months (for a like-for-like comparison give runs of the same "
+        "scenario period and --months)"
     )
+    assert res.output.index("warning:") < res.output.index("NdPr price China, peak")
+    assert "A: baseline, seed 0, 2024-01 to 2025-12 (24 months)" in res.stdout
     assert "NdPr price China, peak" in res.stdout  # the comparison is kept
     assert (tmp_path / "c" / "comparison.csv").is_file()
 
@@ -396,3 +473,28 @@ def test_ree_compare_refuses_an_empty_manifest_in_one_line(two_runs, tmp_path):
         f"'months'; run ree run --out {b} again"
     )
     assert not (tmp_path / "c").exists()
+
+
+def test_the_period_warning_names_the_rows_whose_months_differ():
+    from experiments.cli import horizon_warning
+
+    c25 = {"months": 144, "start": "2024-01", "end": "2035-12"}
+    assert horizon_warning(c25, dict(c25)) is None
+    # controls-2025 against embargo-2010 (2009-01 to 2016-12): every kind of row
+    w = horizon_warning(c25, {"months": 96, "start": "2009-01", "end": "2016-12"})
+    assert w == (
+        "the runs cover different periods, RUN_A 2024-01 to 2035-12 (144 months) and RUN_B "
+        "2009-01 to 2016-12 (96 months); these rows compare different months: 'last month' "
+        "and 'last 12 months' values, 'cumulative' sums and net capacity changes, peaks and "
+        "worst 12 months (for a like-for-like comparison give runs of the same scenario "
+        "period and --months)"
+    )
+    # the same last month from a later start: the last-month values compare the same month
+    w = horizon_warning(c25, {"months": 132, "start": "2025-01", "end": "2035-12"})
+    assert "'last month'" not in w and "'cumulative' sums" in w
+    # the same length shifted (2024-01..2035-12 against 2025-01..2036-12): all rows
+    w = horizon_warning(c25, {"months": 144, "start": "2025-01", "end": "2036-12"})
+    assert "'last month' and 'last 12 months' values, 'cumulative' sums" in w
+    # an old manifest without its months named: the lengths decide
+    w = horizon_warning({"months": 1}, {"months": 12})
+    assert w.startswith("the runs cover different periods, RUN_A 1 month and RUN_B 12 months;")

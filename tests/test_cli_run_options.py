@@ -252,7 +252,12 @@ def test_run_seeds_writes_one_folder_per_seed(tmp_path):
         ],
     )
     assert res.exit_code == 0, res.output
-    assert sorted(p.name for p in out.iterdir()) == ["ensemble.parquet", "seed-0", "seed-3"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        ".ree-files.json",  # the inventory of the published ensemble
+        "ensemble.parquet",
+        "seed-0",
+        "seed-3",
+    ]
     mans = [json.loads((out / f"seed-{s}" / "manifest.json").read_text()) for s in (0, 3)]
     assert [m["seed"] for m in mans] == [0, 3]
     assert {m["scenario_source"] for m in mans} == {"shipped"}
@@ -313,6 +318,7 @@ def test_run_seeds_refuses_a_folder_of_yours_and_stale_seed_folders(tmp_path):
     res = _ensemble("0-2", ens)
     assert res.exit_code == 0, res.output
     assert sorted(p.name for p in ens.iterdir()) == [
+        ".ree-files.json",
         "ensemble.parquet",
         "seed-0",
         "seed-1",

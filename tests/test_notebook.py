@@ -69,6 +69,7 @@ def test_quickstart_notebook_runs(tmp_path):
         "run_b",
         "difference",
         "change_pct",
+        "change_pp",
     ]
     assert "Dy price outside China, peak" in got["comparison_outcomes"]
     # (c) China's magnet exports by destination, one row per month of the run

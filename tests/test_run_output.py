@@ -294,7 +294,7 @@ def _toy_model(frame: pd.DataFrame):
     return SimpleNamespace(
         headline_frame=lambda: frame,
         timeseries=lambda: ts,
-        spec=SimpleNamespace(name="toy", start="2024-01"),
+        spec=SimpleNamespace(name="toy", start="2024-01", base_year=2024),
         steps=len(frame),
         start=frame.index[0],
     )
@@ -341,7 +341,7 @@ def test_month_counts_are_singular_for_one(tmp_path, monkeypatch):
         "? months",
     ]
     w = horizon_warning({"months": 1}, {"months": 12})
-    assert w.startswith("RUN_A covers 1 month and RUN_B 12 months:"), w
+    assert w.startswith("the runs cover different periods, RUN_A 1 month and RUN_B 12 months"), w
     months = pd.period_range("2024-01", periods=1, freq="M")
     frame = pd.DataFrame({"NdPr price China (USD/kg)": [60.0]}, index=months)
     model = _toy_model(frame)
