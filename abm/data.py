@@ -500,6 +500,20 @@ ROW_RULES: dict[str, list[tuple[str, object, str]]] = {
     ],
 }
 
+#: Allowed total of a deposit's composition in deposits.csv, % of REO (inclusive). The
+#: shares are normalised by their total where used (:func:`abm.goods.deposit_compositions`);
+#: published analyses sum to about 100 (the shipped table: 99.5 to 102.0), and a total
+#: further off is a typing error, not rounding.
+DEPOSIT_SUM_PERCENT = (98.0, 102.0)
+
+# table-level rules: file -> [(group column, summed column, (lo, hi), groups that must
+# appear, what the sum is)]; each group's total of the summed column must lie in [lo, hi]
+GROUP_SUMS: dict[str, list[tuple[str, str, tuple[float, float], tuple[str, ...], str]]] = {
+    "deposits.csv": [
+        ("deposit", "percent_reo", DEPOSIT_SUM_PERCENT, DEPOSITS, "% of REO"),
+    ],
+}
+
 YEAR_RANGE = (1990, 2100)
 _DAY_RE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
 _MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
@@ -724,7 +738,40 @@ def _validate_frame(df: pd.DataFrame, file: str, origin: str | None) -> pd.DataF
     out = pd.DataFrame(columns, columns=df.columns)
     if file in ROW_RULES:
         _check_rules(out.assign(**rule_values), file, name)
+    if file in GROUP_SUMS:
+        _check_group_sums(out, file, name)
     return out
+
+
+def _check_group_sums(df: pd.DataFrame, file: str, name: str) -> None:
+    """Apply the table-level sums of :data:`GROUP_SUMS`; the message names the group's
+    first data row, its total and the allowed range."""
+    for group, col, (lo, hi), required, unit in GROUP_SUMS.get(file, []):
+        keys = df[group].tolist()
+        for key in dict.fromkeys([*required, *keys]):
+            rows = [i for i, k in enumerate(keys) if k == key]
+            if not rows:
+                raise _fail(
+                    name,
+                    None,
+                    group,
+                    f"no rows for {group} '{key}'; every {group} needs its composition "
+                    f"({list(required)})",
+                )
+            total = round(float(sum(df[col].iloc[rows])), 9)
+            if not lo <= total <= hi:
+                span = (
+                    f"data rows {rows[0] + 1}-{rows[-1] + 1}"
+                    if len(rows) > 1
+                    else f"data row {rows[0] + 1}"
+                )
+                raise _fail(
+                    name,
+                    rows[0],
+                    col,
+                    f"{group} '{key}' sums to {total:g}{unit} over its {span}; "
+                    f"allowed {lo:g} to {hi:g} (the shares are normalised by their sum)",
+                )
 
 
 def _check_rules(df: pd.DataFrame, file: str, name: str) -> None:

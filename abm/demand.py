@@ -28,6 +28,19 @@ OUTLOOK_SECTOR = {"ev": "ev", "wind": "non_ev", "electronics": "non_ev", "indust
 OUTLOOK_FROM = 2023
 
 
+def last_data_month() -> str:
+    """The last month a run may reach, ``"YYYY-12"``: December of the last year of the
+    demand outlook the model reads (``iea_gcmo2024`` growth rates in
+    ``abm/data/demand_outlook.csv``, :class:`DemandOutlook`; later years would repeat the
+    last rate, an extrapolation beyond the data).
+
+    Raises:
+        DataError: the table fails validation.
+    """
+    spans = DemandOutlook().future.values()
+    return f"{max(y1 for rows in spans for _y0, y1, _r in rows)}-12"
+
+
 class DemandOutlook:
     """Annual growth rates of magnet end use by sector and calendar year.
 

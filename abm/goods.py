@@ -129,6 +129,28 @@ class Catalog:
         return {ox(e): v for e, v in self.composition(mag(grade)).items()}
 
 
+def deposit_compositions() -> dict[str, dict[str, float]]:
+    """Element composition of each deposit type's concentrate: deposit -> element -> share
+    of REO (t oxide per t REO), the ``percent_reo`` of ``deposits.csv`` divided by the
+    deposit's total, so each composition sums to 1. The one source of the concentrates'
+    content (:func:`catalog`) and of the NdPr share that converts pipeline capacities
+    (``abm/investment.py``); ``abm/data.py`` refuses a table whose total lies outside
+    ``DEPOSIT_SUM_PERCENT``.
+
+    Raises:
+        DataError: a data file fails validation.
+    """
+    from abm.data import load_table
+
+    deposits = load_table("deposits.csv")
+    out: dict[str, dict[str, float]] = {}
+    for d in DEPOSITS:
+        rows = deposits[deposits["deposit"] == d]
+        total = rows["percent_reo"].sum()
+        out[d] = {r["element"]: r["percent_reo"] / total for _, r in rows.iterrows()}
+    return out
+
+
 @functools.cache
 def catalog(base_year: int = 2024, payability: float = 0.4) -> Catalog:
     """Build the goods catalogue for ``base_year`` (2024 prices, or 2009 prices before 2015);
@@ -145,17 +167,14 @@ def catalog(base_year: int = 2024, payability: float = 0.4) -> Catalog:
     price_col = "price_2024_usd_kg" if base_year >= 2015 else "price_2009_usd_kg"
     mag_col = "base_price_2024_usd_kg" if base_year >= 2015 else "base_price_2009_usd_kg"
     elements = load_table("elements.csv").set_index("symbol")
-    deposits = load_table("deposits.csv")
     magnets = load_table("magnets.csv")
     goods = [conc(d) for d in DEPOSITS] + [ox(e) for e in ELEMENTS] + [mag(g) for g in GRADES]
     index = {g: i for i, g in enumerate(goods)}
     content = np.zeros((len(goods), len(ELEMENTS)))
     eidx = {e: i for i, e in enumerate(ELEMENTS)}
-    for d in DEPOSITS:
-        rows = deposits[deposits["deposit"] == d]
-        total = rows["percent_reo"].sum()
-        for _, r in rows.iterrows():
-            content[index[conc(d)], eidx[r["element"]]] = r["percent_reo"] / total
+    for d, shares in deposit_compositions().items():
+        for e, share in shares.items():
+            content[index[conc(d)], eidx[e]] = share
     for e in ELEMENTS:
         content[index[ox(e)], eidx[e]] = 1.0
     conversion = {}

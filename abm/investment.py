@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from abm.data import load_table
-from abm.goods import DEPOSITS, STAGES
+from abm.goods import DEPOSITS, STAGES, deposit_compositions
 from abm.treasury import usd_text
 
 #: Pipeline deposit names that are not model deposits, mapped to the model deposit whose
@@ -282,10 +282,11 @@ class Project:
 
 
 def _ndpr_share(deposit: str) -> float:
-    """Nd + Pr oxide share of a deposit's REO (deposits.csv), 0..1."""
-    dep = load_table("deposits.csv")
-    d = dep[(dep["deposit"] == deposit) & dep["element"].isin(["Nd", "Pr"])]
-    return float(d["percent_reo"].sum()) / 100.0
+    """Nd + Pr oxide share of a deposit's REO, 0..1: the composition the model's
+    concentrate carries (:func:`abm.goods.deposit_compositions`, deposits.csv normalised by
+    its total), so a capacity in t NdPr oxide converts to the t REO that yield it."""
+    shares = deposit_compositions()[deposit]
+    return float(shares.get("Nd", 0.0) + shares.get("Pr", 0.0))
 
 
 def pipeline_table(feed_of: dict | None = None) -> pd.DataFrame:

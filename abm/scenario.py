@@ -709,6 +709,22 @@ LICENCE_LEVERS = (
 )
 
 
+def end_allowed(start: str) -> str:
+    """The months a scenario's ``end`` may take, as error messages state them: from
+    ``start`` to December of the last year of the demand outlook
+    (:func:`abm.demand.last_data_month`)."""
+    try:
+        from abm.demand import last_data_month
+
+        last = last_data_month()
+    except Exception:  # noqa: BLE001 - a broken data table is reported on its own
+        return f"a month from {start} (the scenario's start)"
+    return (
+        f"a month from {start} (the scenario's start) to {last} (the last year of the demand "
+        "outlook, abm/data/demand_outlook.csv; later months would extrapolate beyond the data)"
+    )
+
+
 class Scenario(NumbersModel):
     """A complete scenario: horizon, base-year world, parameters, levers and measures."""
 
@@ -739,16 +755,22 @@ class Scenario(NumbersModel):
 
     @model_validator(mode="after")
     def _horizon(self):
+        # checks of the whole scenario name their field in the text, in the form of the
+        # field checks: "field 'X': <problem>; allowed: <range>"
         s, e = to_month(self.start), to_month(self.end)
         if e < s:
-            raise ValueError(f"end {self.end} is before start {self.start}")
+            raise ValueError(
+                f"field 'end': {self.end} is before start {self.start}; allowed: "
+                + end_allowed(self.start)
+            )
         if s.year != self.base_year:
             raise ValueError(
-                f"start {self.start} is not in base_year {self.base_year}: the world is built "
-                f"from that year's data and the run starts in it; start in {self.base_year} "
-                f'(e.g. "{self.base_year}-01") or set base_year to the start year '
-                "(allowed base years: 2009, 2010, 2024)"
+                f"field 'start': {self.start} is not in base_year {self.base_year}: the world "
+                "is built from that year's data and the run starts in it; allowed: a month of "
+                f'{self.base_year} (e.g. "{self.base_year}-01"), or set base_year to the start '
+                "year (allowed base years: 2009, 2010, 2024)"
             )
+        horizon = f"allowed: a month from {self.start} to {self.end} (the horizon)"
         seen: set[str] = set()
         for i, m in enumerate(self.measures):
             if m.id and m.id in seen:
@@ -761,7 +783,7 @@ class Scenario(NumbersModel):
             d = to_month(m.date)
             if not s <= d <= e:
                 raise ValueError(
-                    f"measures[{i}].date {m.date} is outside the horizon {self.start}..{self.end}"
+                    f"field 'measures[{i}].date': {m.date} is outside the horizon; {horizon}"
                 )
             if m.kind == "suspension" and m.id is not None and m.target_id == m.id:
                 raise ValueError(
@@ -776,22 +798,19 @@ class Scenario(NumbersModel):
         for f in ("truce_start",):
             v = getattr(self.levers, f)
             if v is not None and not s <= to_month(v) <= e:
-                raise ValueError(f"levers.{f} {v} is outside the horizon {self.start}..{self.end}")
+                raise ValueError(f"field 'levers.{f}': {v} is outside the horizon; {horizon}")
         # levers.start outside the horizon: refused when levers are set (they would never
         # apply) or when it was given (the default 2025-04 stays valid for 2009-2016 runs)
         gated = self.gated_levers()
         given = self.levers.start != type(self.levers).model_fields["start"].default
         if (gated or given) and not s <= to_month(self.levers.start) <= e:
             why = (
-                f", so the levers set ({', '.join(gated)}) would never apply; set "
-                "levers.start to a month inside the horizon"
+                f", so the levers set ({', '.join(gated)}) would never apply; {horizon}"
                 if gated
-                else "; set it to a month inside the horizon (or leave it out: it only dates "
-                "the levers)"
+                else f"; {horizon}, or leave it out: it only dates the levers"
             )
             raise ValueError(
-                f"levers.start {self.levers.start} is outside the horizon "
-                f"{self.start}..{self.end}{why}"
+                f"field 'levers.start': {self.levers.start} is outside the horizon{why}"
             )
         return self
 
@@ -1138,6 +1157,7 @@ def _format_errors(err: ValidationError, data: Any, origin: str, first_block: in
                 where = ""
         if first_block and not path:  # a check across measures names them in its text
             msg = _MEASURE_REF.sub(lambda h: _file_ref(h, first_block), msg)
+            msg = msg.replace("field 'the base scenario's ", "the base scenario's field '")
         # root-level checks name the field in the message itself
         lines.append(f"{origin}: field '{path}'{where}: {msg}" if path else f"{origin}: {msg}")
     return "\n".join(lines)
@@ -1214,12 +1234,20 @@ def loads_scenario(text: str, origin: str = "<string>") -> Scenario:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
+        table, blocks = "", {}  # the table a line is in names its field: levers.start
         for n, line in enumerate(text.splitlines(), 1):
+            if head := _TABLE_HEAD.match(line):
+                name = head.group(2)
+                if head.group(1):  # [[measures]]: the file's block 0, 1, ...
+                    blocks[name] = blocks.get(name, -1) + 1
+                    name = f"{name}[{blocks[name]}]"
+                table = f"{name}."
+                continue
             hit = _UNQUOTED_MONTH.match(line)
             if hit:
                 key, value = hit.group(1), hit.group(2)
                 raise ScenarioError(
-                    f"{origin}, line {n}: field '{key}': the date {value} is "
+                    f"{origin}, line {n}: field '{table}{key}': the date {value} is "
                     f'not quoted; write {key} = "{value}" (dates are '
                     '"YYYY-MM" or "YYYY-MM-DD")'
                 ) from None
@@ -1227,6 +1255,8 @@ def loads_scenario(text: str, origin: str = "<string>") -> Scenario:
     return scenario_from_dict(data, origin)
 
 
+#: a table header line, ``[levers]`` or ``[[measures]]`` (group 1: the second bracket)
+_TABLE_HEAD = re.compile(r"^\s*\[(\[?)\s*([A-Za-z_][\w.-]*)\s*\]\]?\s*(#.*)?$")
 #: a ``key = YYYY-MM`` line: TOML has no month literal, so it is not TOML at all
 _UNQUOTED_MONTH = re.compile(r"^\s*([A-Za-z_][\w.-]*)\s*=\s*(\d{4}-\d{2})\s*(#.*)?$")
 

@@ -66,14 +66,10 @@ def read_text_file(path: str | Path) -> str:
 
 
 def last_data_month() -> str:
-    """The last month a run may reach, ``"YYYY-12"``: December of the last year of the
-    demand outlook the model reads (``iea_gcmo2024`` growth rates in
-    ``abm/data/demand_outlook.csv``, :class:`abm.demand.DemandOutlook`; later years would
-    repeat the last rate, an extrapolation beyond the data)."""
-    from abm.demand import DemandOutlook
+    """The last month a run may reach, ``"YYYY-12"`` (:func:`abm.demand.last_data_month`)."""
+    from abm.demand import last_data_month as last
 
-    spans = DemandOutlook().future.values()
-    return f"{max(y1 for rows in spans for _y0, y1, _r in rows)}-12"
+    return last()
 
 
 def check_end(sc: Any, overrides: dict | None = None, origin: str = "") -> None:
@@ -83,22 +79,17 @@ def check_end(sc: Any, overrides: dict | None = None, origin: str = "") -> None:
         abm.scenario.ScenarioError: one line naming the key (``--set end=...`` or the
             scenario's field ``end``), the allowed range and why.
     """
-    from abm.scenario import ScenarioError
+    from abm.scenario import ScenarioError, end_allowed
     from abm.timeline import to_month
 
     last = last_data_month()
     if to_month(sc.end) <= to_month(last):
         return
-    key = (
-        f"--set end={overrides['end']}"
-        if overrides and "end" in overrides
-        else f"{origin or sc.name}: field 'end' {sc.end}"
-    )
+    if overrides and "end" in overrides:
+        raise ScenarioError(f"--set end={overrides['end']}: end must be {end_allowed(sc.start)}")
     raise ScenarioError(
-        f"{key}: end must be a month from {sc.start} (the scenario's start) "
-        f"to {last} (the last year of the demand outlook, "
-        "abm/data/demand_outlook.csv; later months would extrapolate beyond "
-        "the data)"
+        f"{origin or sc.name}: field 'end': {sc.end} is after {last}; allowed: "
+        + end_allowed(sc.start)
     )
 
 

@@ -49,7 +49,11 @@ def test_end_past_the_data_is_refused_naming_the_key_and_range(tmp_path):
     p = tmp_path / "long.toml"
     p.write_text('extends = "baseline"\nend = "2060-12"\n')
     line = _one_error_line(_invoke(["run", str(p), "--seeds", "2", "--out", str(out)]))
-    assert f"{p}: field 'end' 2060-12: end must be a month from 2024-01" in line
+    assert line == (
+        f"ree run: error: invalid scenario: {p}: field 'end': 2060-12 is after 2050-12; allowed: "
+        "a month from 2024-01 (the scenario's start) to 2050-12 (the last year of the demand "
+        "outlook, abm/data/demand_outlook.csv; later months would extrapolate beyond the data)"
+    )
     assert not out.exists()
 
 
@@ -155,3 +159,35 @@ def test_ree_scenarios_prints_the_first_sentence_of_each_description():
         "price floors; China's MIIT mining quota as in force (2024) and assumed after "
         "(2025+). controls-2025 (" in text
     )
+
+
+# ------------------------------------- horizon errors in the form of the field checks
+def test_horizon_errors_name_the_field_and_the_allowed_months(tmp_path):
+    # a new user's report (session 15): "measures[0].date 2040-03 is outside the horizon
+    # 2024-01..2035-12" lacked the field '...' form, and --set end=2023-01 ("end 2023-01 is
+    # before start 2024-01") the allowed range that end=2051-01 gets
+    p = tmp_path / "late.toml"
+    p.write_text(
+        'name = "late"\n[[measures]]\nkind = "tariff"\ndate = "2040-03"\nactor = "US"\n'
+        'targets = ["CN"]\nrate = 0.1\n'
+    )
+    out = tmp_path / "run"
+    line = _one_error_line(_invoke(["run", str(p), "--out", str(out)]))
+    assert line == (
+        f"ree run: error: invalid scenario: {p}: field 'measures[0].date': 2040-03 is outside "
+        "the horizon; allowed: a month from 2024-01 to 2035-12 (the horizon)"
+    )
+    line = _one_error_line(_invoke(["run", "--set", "end=2023-01", "--out", str(out)]))
+    assert line == (
+        "ree run: error: invalid scenario: controls-2025 with --set: field 'end': 2023-01 is "
+        "before start 2024-01; allowed: a month from 2024-01 (the scenario's start) to 2050-12 "
+        "(the last year of the demand outlook, abm/data/demand_outlook.csv; later months would "
+        "extrapolate beyond the data)"
+    )
+    p.write_text('name = "truce"\n[levers]\ntruce_start = "2040-01"\n')
+    line = _one_error_line(_invoke(["run", str(p), "--out", str(out)]))
+    assert line == (
+        f"ree run: error: invalid scenario: {p}: field 'levers.truce_start': 2040-01 is outside "
+        "the horizon; allowed: a month from 2024-01 to 2035-12 (the horizon)"
+    )
+    assert not out.exists()

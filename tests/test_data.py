@@ -532,3 +532,86 @@ def test_messages_give_the_file_line_past_blank_and_multiline_rows(tmp_path):
     )
     with pytest.raises(DataError, match=r"sectors.csv, data row 3 \(line 6\), field 'share_of"):
         load_table("sectors.csv", tmp_path)
+
+
+# ------------------------------------------------------------ deposit composition totals
+def test_shipped_deposit_compositions_sum_to_one_after_normalising():
+    from abm.goods import DEPOSITS, deposit_compositions
+
+    raw = load_table("deposits.csv").groupby("deposit")["percent_reo"].sum()
+    # the published analyses do not add to exactly 100 (Long et al. 2010, rounded)
+    assert raw.round(4).to_dict() == {
+        "bastnaesite": 99.8616,
+        "bayan_obo": 100.0,
+        "ionic_clay": 99.5,
+        "monazite": 102.0,
+        "mt_weld": 100.4,
+    }
+    comp = deposit_compositions()
+    assert sorted(comp) == sorted(DEPOSITS)
+    for d, shares in comp.items():
+        assert sum(shares.values()) == pytest.approx(1.0, abs=1e-12), d
+    # one source of truth: the investment module's NdPr share is the concentrate's
+    from abm.goods import catalog, conc
+    from abm.investment import _ndpr_share
+
+    assert _ndpr_share("monazite") == pytest.approx((19.0 + 5.5) / 102.0, rel=1e-12)
+    for d in DEPOSITS:
+        c = catalog().composition(conc(d))
+        assert _ndpr_share(d) == pytest.approx(c["Nd"] + c["Pr"], rel=1e-12)
+
+
+def test_deposit_composition_off_its_total_is_refused_in_one_line(tmp_path, monkeypatch):
+    # regression: Bayan Obo's La at 73% (total 150%) was accepted and the run went on
+    d = _copy_with(tmp_path, "deposits.csv", _set(0, "percent_reo", "73.0"))
+    with pytest.raises(DataError) as err:
+        load_table("deposits.csv", d)
+    assert str(err.value) == (
+        f"{d / 'deposits.csv'}, data row 1 (line 2), field 'percent_reo': deposit "
+        "'bayan_obo' sums to 150% of REO over its data rows 1-10; allowed 98 to 102 "
+        "(the shares are normalised by their sum)"
+    )
+    # ree run --data: the same line, exit 2, before any work (no output folder)
+    from typer.testing import CliRunner
+
+    from abm.data import DATA_ENV
+    from experiments.cli import app
+
+    monkeypatch.setenv(DATA_ENV, "")  # --data sets it in this process: restored after the test
+    out = tmp_path / "run"
+    res = CliRunner().invoke(
+        app,
+        ["run", "--data", str(d), "--months", "1", "--no-charts", "--out", str(out)],
+        env={"COLUMNS": "200"},
+        prog_name="ree",
+    )
+    assert res.exit_code == 2 and res.stdout == ""
+    assert res.stderr.strip().splitlines() == [
+        f"ree run: error: invalid data: {d / 'deposits.csv'}, data row 1 (line 2), field "
+        "'percent_reo': deposit 'bayan_obo' sums to 150% of REO over its data rows 1-10; "
+        "allowed 98 to 102 (the shares are normalised by their sum)"
+    ]
+    assert not out.exists()
+    # a total just inside the tolerance passes (monazite ships at 102.0), just outside fails
+    raw = _raw("deposits.csv")
+    sm = raw.index[(raw["deposit"] == "monazite") & (raw["element"] == "Sm")][0]
+    (tmp_path / "ok").mkdir()
+    (tmp_path / "bad").mkdir()  # tables are cached by folder
+    ok = _copy_with(tmp_path / "ok", "deposits.csv", _set(sm, "percent_reo", "3.3"))
+    ok_sums = load_table("deposits.csv", ok).groupby("deposit")["percent_reo"].sum()
+    assert ok_sums["monazite"] == pytest.approx(101.8)
+    bad = _copy_with(tmp_path / "bad", "deposits.csv", _set(sm, "percent_reo", "3.6"))
+    with pytest.raises(DataError, match=r"deposit 'monazite' sums to 102.1% of REO over its"):
+        load_table("deposits.csv", bad)
+
+
+def test_deposit_missing_from_the_compositions_is_refused(tmp_path):
+    raw = _raw("deposits.csv")
+    (tmp_path / "deposits.csv").write_text(raw[raw["deposit"] != "mt_weld"].to_csv(index=False))
+    with pytest.raises(DataError) as err:
+        load_table("deposits.csv", tmp_path)
+    assert str(err.value) == (
+        f"{tmp_path / 'deposits.csv'}, field 'deposit': no rows for deposit 'mt_weld'; every "
+        "deposit needs its composition (['bayan_obo', 'bastnaesite', 'mt_weld', 'monazite', "
+        "'ionic_clay'])"
+    )

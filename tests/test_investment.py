@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from abm.goods import catalog, conc
 from abm.investment import (
     annuity_factor,
     capex_intensity,
@@ -147,10 +148,21 @@ def test_pipeline_in_model_units_and_size_distribution():
     t = pipeline_table({"MY": "mt_weld"}).set_index("project_id")
     # Tanbreez (eudialyte) has no composition; Niron (FeN) is not a rare-earth magnet
     assert "tanbreez" not in t.index and "niron_sartell" not in t.index
-    # Mt Weld expansion: 12,000 t NdPr-equivalent / (Nd 18.5% + Pr 5.3%) = 50,420 t REO
-    assert t.loc["lynas_mt_weld_expansion", "capacity_t_per_yr"] == pytest.approx(
-        12000 / 0.238, rel=1e-3
-    )
+    # Mt Weld expansion: 12,000 t NdPr-equivalent / ((Nd 18.5% + Pr 5.3%) of the deposit's
+    # 100.4%) = 50,622 t REO (dividing by 23.8/100 gave 50,420 t, which the model's
+    # normalised concentrate turned into 11,952 t NdPr)
+    cap = t.loc["lynas_mt_weld_expansion", "capacity_t_per_yr"]
+    assert cap == pytest.approx(12000 / (23.8 / 100.4), rel=1e-12)
+    assert round(cap) == 50622
+    # the concentrate the model mines carries exactly the stated NdPr, at mine and separator
+    for project, deposit, ndpr in (
+        ("lynas_mt_weld_expansion", "mt_weld", 12000.0),
+        ("lynas_lamp_10500", "mt_weld", 10500.0),  # MY separates Mt Weld feed
+        ("mp_stage2_separation", "bastnaesite", 6075.0),  # US: the default feed
+    ):
+        content = catalog().composition(conc(deposit))
+        reo = t.loc[project, "capacity_t_per_yr"]
+        assert reo * (content["Nd"] + content["Pr"]) == pytest.approx(ndpr, rel=1e-12)
     assert t.loc["arafura_nolans_mine", "product"] == "monazite"
     sizes = project_sizes(t.reset_index())
     # no brownfield step larger than the largest real project of its stage

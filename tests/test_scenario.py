@@ -79,8 +79,11 @@ BAD = [
         "rate: got true; write a number",
     ),
     # regression: a 2009 world started in 2024 ran silently (NdPr at 2009 prices in 2024)
-    ('name="x"\nbase_year=2009', "start 2024-01 is not in base_year 2009"),
-    ('name="x"\nbase_year=2024\nstart="2025-01"', "start 2025-01 is not in base_year 2024"),
+    ('name="x"\nbase_year=2009', "field 'start': 2024-01 is not in base_year 2009"),
+    (
+        'name="x"\nbase_year=2024\nstart="2025-01"',
+        "field 'start': 2025-01 is not in base_year 2024",
+    ),
 ]
 
 
@@ -212,7 +215,9 @@ def test_levers_that_would_never_apply_are_refused():
     from abm.scenario import ScenarioError, apply_overrides, load_scenario
 
     sc = load_scenario("embargo-2010")
-    with pytest.raises(ScenarioError, match=r"levers\.start 2025-04 is outside the horizon"):
+    with pytest.raises(
+        ScenarioError, match=r"field 'levers\.start': 2025-04 is outside the horizon"
+    ):
         apply_overrides(sc, {"levers.us_tariff_on_china": 3.0})
     ok = apply_overrides(sc, {"levers.us_tariff_on_china": 3.0, "levers.start": "2010-09"})
     assert ok.levers.us_tariff_on_china == 3.0
@@ -221,8 +226,8 @@ def test_levers_that_would_never_apply_are_refused():
     # was accepted; the default start (2025-04) stays accepted for 2009-2016 scenarios
     with pytest.raises(
         ScenarioError,
-        match=r"levers\.start 2030-01 is outside the horizon "
-        r"2009-01\.\.2016-12",
+        match=r"field 'levers\.start': 2030-01 is outside the horizon; allowed: a month from "
+        r"2009-01 to 2016-12 \(the horizon\), or leave it out",
     ):
         apply_overrides(sc, {"levers.start": "2030-01"})
     assert apply_overrides(sc, {"levers.start": "2010-01"}).levers.start == "2010-01"
@@ -272,7 +277,9 @@ def test_self_suspension_and_root_errors_name_the_field():
         'name="x"\nstart="2024-01"\nend="2025-12"\n[[measures]]\nkind="embargo"\n'
         'date="2027-01"\nactor="CN"\ntargets=["JP"]\n'
     )
-    with pytest.raises(ScenarioError, match=r"measures\[0\]\.date 2027-01 is outside") as err:
+    with pytest.raises(
+        ScenarioError, match=r"field 'measures\[0\]\.date': 2027-01 is outside"
+    ) as err:
         loads_scenario(late)
     assert "<root>" not in str(err.value)
     with pytest.raises(ScenarioError, match="write true or false"):
@@ -447,6 +454,24 @@ def test_unquoted_month_dates_name_the_line_and_the_fix(line):
     )
 
 
+def test_unquoted_month_in_a_table_names_the_dotted_field():
+    # a new user's report (session 15): an unquoted levers.start was named field 'start'
+    with pytest.raises(ScenarioError) as err:
+        loads_scenario('name="x"\n[levers]\nstart = 2025-06\n', "s.toml")
+    assert str(err.value) == (
+        "s.toml, line 3: field 'levers.start': the date 2025-06 is not quoted; "
+        'write start = "2025-06" (dates are "YYYY-MM" or "YYYY-MM-DD")'
+    )
+    two = 'kind = "tariff"\nactor = "US"\ntargets = ["CN"]\nrate = 0.1\n'
+    with pytest.raises(ScenarioError) as err:
+        loads_scenario(
+            f'name="x"\n[[measures]]\ndate = "2025-01"\n{two}[[measures]] # b\n'
+            f"date = 2025-06\n{two}",
+            "s.toml",
+        )
+    assert str(err.value).startswith("s.toml, line 9: field 'measures[1].date': the date 2025-06")
+
+
 def test_byte_order_mark_is_accepted_by_the_python_api(tmp_path):
     # regression: a scenario saved with a UTF-8 BOM was "not valid TOML" in load_scenario
     text = 'name="x"\nstart="2024-01"\nend="2024-06"\n' + _DUTY
@@ -512,7 +537,7 @@ SCENARIO_BREAKS = [
     ("top", None, "base_year", "2011", "base_year"),
     ("top", None, "start", "2024-01", "field 'start'"),
     ("top", None, "start", '"2024-13"', "start"),
-    ("top", None, "end", '"2023-12"', "end 2023-12 is before start"),
+    ("top", None, "end", '"2023-12"', "field 'end': 2023-12 is before start 2024-01; allowed: a"),
     ("top", None, "firms", '"200"', "firms"),
     ("top", None, "firms", "3", "firms"),
     ("top", None, "colour", '"red"', "unknown key 'colour'"),
@@ -669,7 +694,8 @@ def test_checks_across_measures_of_an_extends_file_count_the_files_own_blocks(tm
     with pytest.raises(ScenarioError) as e:
         load_scenario(p)
     assert str(e.value) == (
-        f"{p}: measures[0].date 2099-01 is outside the horizon 2024-01..2035-12"
+        f"{p}: field 'measures[0].date': 2099-01 is outside the horizon; allowed: a month from "
+        "2024-01 to 2035-12 (the horizon)"
     )
     p.write_text(
         block.format(id="mine", date="2025-05")

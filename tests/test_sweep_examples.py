@@ -27,16 +27,38 @@ def test_two_examples_ship():
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
-def test_example_structure(path):
+def test_example_structure(path, tmp_path):
     spec = parse_spec(read_toml(path), str(path))
     if spec.design.method == "oat":
-        # every behavioural parameter once at each end of its documented range: a parameter
-        # added to abm/parameters.py without a row here fails
+        # every single-valued behavioural parameter once at each end of its documented
+        # range: a parameter added to abm/parameters.py without a row here fails
+        from abm.parameters import Parameters
         from abm.scenario import parameter_space
 
         space = [k for k in parameter_space() if k.startswith("parameters.")]
         assert [p.name for p in spec.uncertainties] == space and not spec.levers
+        # all of abm/parameters.py but the three pair-valued lead-time ranges, which a sweep
+        # cannot set (one number per parameter); the header says so
+        left_out = [
+            f"parameters.{k}" for k in Parameters.model_fields if f"parameters.{k}" not in space
+        ]
+        assert left_out == [
+            "parameters.lead_time_mine_years",
+            "parameters.lead_time_separation_years",
+            "parameters.lead_time_magnet_years",
+        ]
+        assert len(Parameters.model_fields) == 101 and len(space) == 98
         assert expected_rows(spec) == 1 + 2 * len(space) and spec.replicates == 1
+        header = " ".join(
+            line.lstrip("# ") for line in path.read_text().splitlines() if line.startswith("#")
+        )
+        assert "98 of the 101 parameters" in header and "1 + 2 x 98 = 197 rows" in header
+        assert all(k.split(".")[1] in header for k in left_out)
+        assert "196 distinct runs" in header
+        # what `ree sweep plan` prints: 197 rows, 196 distinct (project_size_scale's high
+        # end is its value, so that row repeats row 0)
+        summary = plan(path, tmp_path)
+        assert (summary.design_rows, summary.runs, summary.unique_runs) == (197, 197, 196)
         assert (spec.model, spec.scenario) in {
             ("abm", "baseline"),
             ("experiments.reproduce:sweep_evaluate", "embargo-2010"),
