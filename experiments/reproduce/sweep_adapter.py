@@ -19,6 +19,9 @@ SINGLE_RUN_TARGETS = {
         "nd_peak_lag",
         "substitution_rate_at_peak",
         "non_china_mine_ramp",
+        "japan_share_magnets_2010",
+        "china_magnet_growth_2010",
+        "china_magnet_exports_2010",
     ),
     "controls-2025": ("cn_magnet_export_fall", "mp_magnet_capacity_2029"),
 }
