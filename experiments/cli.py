@@ -414,18 +414,10 @@ def _check_ensemble_folder(out: Path, seeds: list[int]) -> Path:
     Raises:
         OutputError: one line naming the folder and what it holds.
     """
-    from experiments.runs import INVENTORY, OutputError, check_output_folder
+    from experiments.runs import INVENTORY, OutputError, check_output_folder, resolve_out
 
     shown = out
-    if str(out).strip() == "":
-        raise OutputError("--out is empty; give a folder name such as results/ens")
-    out = Path(out).expanduser().resolve()
-    cwd = Path.cwd().resolve()
-    if out == cwd or out in cwd.parents or out == Path(out.anchor):
-        raise OutputError(
-            f"--out {out} is the current folder or one of its parents; "
-            "give a new folder such as results/ens"
-        )
+    out = resolve_out(out, "results/ens")
     if (out / "manifest.json").is_file():
         raise OutputError(
             f"--out {shown} holds a single run's output; give another folder for "
@@ -806,8 +798,7 @@ def reproduce(
         colour = {"PASS": "green", "FAIL": "red"}.get(row[-1], "yellow")
         tab.add_row(*row[:-1], f"[{colour}]{row[-1]}[/{colour}]")
     console.print(tab)
-    cens = res.targets[res.targets["censored"] > 0] if "censored" in res.targets else None
-    for _, r in [] if cens is None else cens.iterrows():
+    for _, r in res.targets[res.targets["censored"] > 0].iterrows():
         console.print(
             f"{r['id']}: peak censored in {int(r['censored'])} of {r['n']} replicates (the "
             "price is higher within 12 months after the window; FAIL when most are)"

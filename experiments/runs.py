@@ -505,6 +505,25 @@ def _files_under(folder: Path) -> set[str]:
     return {p.relative_to(folder).as_posix() for p in folder.rglob("*") if not p.is_dir()}
 
 
+def resolve_out(out: Path | str, example: str = "results/run") -> Path:
+    """``--out`` as an absolute path, refused if it names no folder or the current folder
+    (or one of its parents, or the root), which an output would replace.
+
+    Raises:
+        OutputError: one line with the reason and an ``example`` folder name.
+    """
+    if str(out).strip() == "":
+        raise OutputError(f"--out is empty; give a folder name such as {example}")
+    out = Path(out).expanduser().resolve()
+    cwd = Path.cwd().resolve()
+    if out == cwd or out in cwd.parents or out == Path(out.anchor):
+        raise OutputError(
+            f"--out {out} is the current folder or one of its parents; "
+            f"give a new folder such as {example}"
+        )
+    return out
+
+
 def check_output_folder(
     out: Path | str,
     allowed: set[str] | None = RUN_FILES,
@@ -523,15 +542,7 @@ def check_output_folder(
             parent that is a file or not writable, or a folder that is not our output or
             holds files that are not).
     """
-    if str(out).strip() == "":
-        raise OutputError("--out is empty; give a folder name such as results/run")
-    out = Path(out).expanduser().resolve()
-    cwd = Path.cwd().resolve()
-    if out == cwd or out in cwd.parents or out == Path(out.anchor):
-        raise OutputError(
-            f"--out {out} is the current folder or one of its parents; "
-            "give a new folder such as results/run"
-        )
+    out = resolve_out(out)
     for parent in out.parents:
         if parent.exists():
             if not parent.is_dir():

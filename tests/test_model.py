@@ -561,22 +561,28 @@ def test_historical_import_quota_splits_by_base_year_imports():
         assert imported <= cap * (1 + 1e-6) + 1e-9
 
 
-def test_import_quota_raises_risk_in_the_importer_only():
+def _policy_with_no_flows(measure: dict):
+    """A PolicyState of the 2024 world with one ``measure``, and zero flows ``(G, R, R, 2)``
+    and unit origin prices ``(G, R)`` to fill and record with ``observe_supply``; returns
+    ``(ps, scenario, catalog, region codes, flows, fob)``."""
     from abm.goods import catalog
     from abm.policy import PolicyState
     from abm.regions import regions
 
-    sc = make_scenario(
-        [{"kind": "import_quota", "date": "2024-03", "actor": "JP", "tonnes_per_year": 100.0}]
+    sc = make_scenario([measure])
+    tab, cat = regions(), catalog(2024)
+    R = len(tab.codes)
+    flows, fob = np.zeros((len(cat.goods), R, R, 2)), np.ones((len(cat.goods), R))
+    return PolicyState(sc, cat, tab.codes, tab.allied), sc, cat, tab, flows, fob
+
+
+def test_import_quota_raises_risk_in_the_importer_only():
+    ps, _, cat, tab, flows, fob = _policy_with_no_flows(
+        {"kind": "import_quota", "date": "2024-03", "actor": "JP", "tonnes_per_year": 100.0}
     )
-    tab = regions()
-    cat = catalog(2024)
-    ps = PolicyState(sc, cat, tab.codes, tab.allied)
     jp, cn, us = (tab.codes.index(c) for c in ("JP", "CN", "US"))
     # last month's supply into JP of the covered goods (oxides): 70 USD/month at home, 30
     # imported (20 from CN, 10 from US); exposure = imported share 0.3
-    R = len(tab.codes)
-    flows, fob = np.zeros((len(cat.goods), R, R, 2)), np.ones((len(cat.goods), R))
     nd = cat.index["ox_Nd"]
     flows[nd, [jp, cn, us], jp, 0] = [70.0, 20.0, 10.0]
     flows[cat.index["mag_ndfeb_std"], cn, jp, 0] = 1000.0  # not covered
@@ -600,27 +606,16 @@ def test_a_quota_announces_only_the_cut_it_makes(quota_t_per_yr, cut):
     # news; one of 720 t/yr cuts the flows by 40%: JP adds 0.5 x 0.75 x 0.4. Failing input
     # kept: every yearly quota of embargo-2010 (2009 at the start of the run, 2011-2014
     # renewals at or above the last flows) used to add the full 0.5 x exposure
-    from abm.goods import catalog
-    from abm.policy import PolicyState
-    from abm.regions import regions
-
-    sc = make_scenario(
-        [
-            {
-                "kind": "export_quota",
-                "date": "2024-03",
-                "actor": "CN",
-                "tonnes_per_year": quota_t_per_yr,
-                "goods": ["oxides"],
-            }
-        ]
+    ps, sc, cat, tab, flows, fob = _policy_with_no_flows(
+        {
+            "kind": "export_quota",
+            "date": "2024-03",
+            "actor": "CN",
+            "tonnes_per_year": quota_t_per_yr,
+            "goods": ["oxides"],
+        }
     )
-    tab = regions()
-    cat = catalog(2024)
-    ps = PolicyState(sc, cat, tab.codes, tab.allied)
     jp, cn, us = (tab.codes.index(c) for c in ("JP", "CN", "US"))
-    R = len(tab.codes)
-    flows, fob = np.zeros((len(cat.goods), R, R, 2)), np.ones((len(cat.goods), R))
     nd = cat.index["ox_Nd"]
     flows[nd, cn, [jp, us, cn], 0] = [60.0, 40.0, 50.0]
     flows[nd, jp, jp, 0] = 20.0
@@ -640,28 +635,17 @@ def test_announcement_risk_scales_with_the_targets_exposure():
     # an embargo by CN on "allied" oxides: each allied region adds announcement_risk x the
     # value share of CN in its oxide supply last month; a region that buys no oxides adds 0,
     # and "allied" is expanded (it used to raise no one's risk)
-    from abm.goods import catalog
-    from abm.policy import PolicyState
-    from abm.regions import regions
-
-    sc = make_scenario(
-        [
-            {
-                "kind": "embargo",
-                "date": "2024-03",
-                "actor": "CN",
-                "targets": ["allied"],
-                "goods": ["oxides"],
-            }
-        ]
+    ps, sc, cat, tab, flows, fob = _policy_with_no_flows(
+        {
+            "kind": "embargo",
+            "date": "2024-03",
+            "actor": "CN",
+            "targets": ["allied"],
+            "goods": ["oxides"],
+        }
     )
-    tab = regions()
-    cat = catalog(2024)
-    ps = PolicyState(sc, cat, tab.codes, tab.allied)
-    R = len(tab.codes)
     jp, cn, us, eu = (tab.codes.index(c) for c in ("JP", "CN", "US", "EU"))
     # value = tonnes x origin price: Dy 1 t at 90 USD/kg, Nd in tonnes at 1 USD/kg
-    flows, fob = np.zeros((len(cat.goods), R, R, 2)), np.ones((len(cat.goods), R))
     fob[cat.index["ox_Dy"], cn] = 90.0
     flows[cat.index["ox_Dy"], cn, jp, 1] = 1.0  # defense use counts too
     flows[cat.index["ox_Nd"], jp, jp, 0] = 10.0  # JP: CN share 0.9

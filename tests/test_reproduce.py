@@ -392,39 +392,39 @@ def test_non_china_ramp_strict(reduced_full):
 # ------------------------------------------------------------------ 2010 magnet industries
 # history outside the issues' targets (session 15): China's NdFeB output grew 50% in 2010
 # (52,000 to 78,000 t) and Japan kept 19.3% of the world's 98,200 t (processing_magnets.csv)
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="China's NdFeB output grows about 26% in 2010 against 50% recorded: the world's "
-    "grows 9% (2009 to 2010) where the record shows about 40%, the rebound from the 2009 "
-    "recession and the 2010 restocking (session 15, docs/calibration.md 4.20)",
+@pytest.mark.parametrize(
+    "tid",
+    [
+        pytest.param(
+            tid,
+            marks=pytest.mark.xfail(strict=True, raises=AssertionError, reason=reason),
+        )
+        for tid, reason in (
+            (
+                "china_magnet_growth_2010",
+                "China's NdFeB output grows about 26% in 2010 against 50% recorded: the "
+                "world's grows 9% (2009 to 2010) where the record shows about 40%, the rebound "
+                "from the 2009 recession and the 2010 restocking (session 15, "
+                "docs/calibration.md 4.20)",
+            ),
+            (
+                "japan_share_magnets_2010",
+                "Japan's magnet makers lose their Nd supply in 2010 and China's makers take "
+                "their market: about 0.08 of world NdFeB output in 2010 against 0.193 "
+                "recorded (session 15, docs/calibration.md 4.20)",
+            ),
+            (
+                "china_magnet_exports_2010",
+                "China exports about 31,000 t of magnets in 2010 against 13,886 t recorded, "
+                "12,000 t of it to Japan (below 747 t recorded): patent licences limited "
+                "China's exports to Japan, the US and Europe to eight firms until 2014 "
+                "(session 15, docs/calibration.md 4.20)",
+            ),
+        )
+    ],
 )
-def test_china_magnet_output_grows_as_recorded_in_2010(reduced):
-    row = _target(reduced, "china_magnet_growth_2010")
-    assert row["lo"] <= row["median"] <= row["hi"], row.to_dict()
-
-
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="Japan's magnet makers lose their Nd supply in 2010 and China's makers take their "
-    "market: about 0.08 of world NdFeB output in 2010 against 0.193 recorded (session 15, "
-    "docs/calibration.md 4.20)",
-)
-def test_japan_share_of_magnets_2010_strict(reduced):
-    row = _target(reduced, "japan_share_magnets_2010")
-    assert row["lo"] <= row["median"] <= row["hi"], row.to_dict()
-
-
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="China exports about 31,000 t of magnets in 2010 against 13,886 t recorded, 12,000 "
-    "t of it to Japan (below 747 t recorded): patent licences limited China's exports to "
-    "Japan, the US and Europe to eight firms until 2014 (session 15, docs/calibration.md 4.20)",
-)
-def test_china_magnet_exports_2010_strict(reduced):
-    row = _target(reduced, "china_magnet_exports_2010")
+def test_2010_magnet_checks_strict(reduced, tid):
+    row = _target(reduced, tid)
     assert row["lo"] <= row["median"] <= row["hi"], row.to_dict()
 
 
