@@ -251,6 +251,16 @@ SCHEMAS: dict[str, dict[str, str]] = {
         "source": "str",
         "status": "status",
     },
+    "end_use_activity.csv": {
+        "series": "str",
+        "sector": "choice:sector",
+        "year": "year",
+        "value": "float",
+        "unit": "str",
+        "driver": "choice:driver",
+        "source": "str",
+        "status": "status",
+    },
     "sector_mix.csv": {
         "year": "year",
         "sector": "choice:sector",
@@ -340,6 +350,8 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "quota": ("mining", "separation", "export"),
     "quota_group": ("total", "light", "heavy"),
     "published": ("yes", "no", "unknown"),
+    # end_use_activity.csv: the series that drives its sector's demand, or a reference row
+    "driver": ("yes", "no"),
     "scenario": ("history", "base", "stated_policies", "aps", "company"),
     "sector": (
         "all",
@@ -398,6 +410,8 @@ RANGES: dict[tuple[str, str], tuple[float, float]] = {
     ("project_pipeline.csv", "capex_usd_m"): (0.1, 1e5),
     ("china_quotas.csv", "tonnes"): (1.0, 1e6),
     ("demand_outlook.csv", "value"): (0.0, 1e7),
+    # a level whose ratios are growth rates: zero would be no activity at all
+    ("end_use_activity.csv", "value"): (1e-3, 1e12),
     ("io_multipliers.csv", "va_multiplier"): (1.0, 10.0),
     ("gdp.csv", "gdp_usd_bn"): (1.0, 1e6),
     ("defense_platforms.csv", "ree_kg"): (1.0, 1e5),
@@ -424,6 +438,7 @@ UNIQUE_KEYS: dict[str, tuple[str, ...]] = {
     "rampup.csv": ("project", "period"),
     "china_quotas.csv": ("year", "quota", "group"),
     "demand_outlook.csv": ("outlook", "scenario", "sector", "metric", "year_from", "year_to"),
+    "end_use_activity.csv": ("series", "year"),
     "sector_mix.csv": ("year", "sector", "basis"),
     "supply_outlook.csv": ("outlook", "scenario", "year", "stage", "region"),
     "episode_2010_12.csv": ("date", "event", "actor"),

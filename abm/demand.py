@@ -6,7 +6,10 @@ EV traction motors 8.2%/yr 2023-50; other magnet uses 4.75%/yr 2023-30 and 0.28%
 2030-50 (derived so that the two add up to the APS totals: 93 kt in 2023, 131 kt in 2030,
 181 kt in 2050, 5.0%/yr to 2030). Years before 2023 use the historical rate (magnet REE
 demand "nearly doubled since 2015", 9.05%/yr), the same for every sector (no sectoral split
-was found).
+was found), except where ``abm/data/end_use_activity.csv`` records the world output of each
+sector's driver (hybrid and electric car sales, wind installations, hard disk drives,
+motor vehicles): there end use follows the recorded activity (derived demand), which
+carries a run that starts in 2009 through the recession and the 2010 rebound.
 
 ``adoption_target`` and ``adopt`` are the adoption rule used by OEMs (substitution,
 Dy-free designs) and magnet makers (thrifting): a probit diffusion model (David 1969;
@@ -20,12 +23,23 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+from statsmodels.tsa.interp.denton import dentonm
+
 from abm.data import load_table
 
 #: Model sectors and the outlook's sector whose growth rate they follow.
 OUTLOOK_SECTOR = {"ev": "ev", "wind": "non_ev", "electronics": "non_ev", "industrial": "non_ev"}
 #: First year of the outlook (earlier years use the historical growth rate).
 OUTLOOK_FROM = 2023
+#: Model sectors and the ``end_use_activity.csv`` sector whose driver series (recorded world
+#: activity) they follow in the years the table covers.
+ACTIVITY_SECTOR = {
+    "ev": "ev",
+    "wind": "wind",
+    "electronics": "electronics",
+    "industrial": "industrial_other",
+}
 
 
 def last_data_month() -> str:
@@ -42,18 +56,36 @@ def last_data_month() -> str:
 
 
 class DemandOutlook:
-    """Annual growth rates of magnet end use by sector and calendar year.
+    """Growth paths of end use by sector and month: recorded world activity where
+    ``end_use_activity.csv`` covers the month, the outlook's rates after it.
+
+    *Recorded activity* (derived demand: a firm's input demand moves with the output of the
+    goods it goes into, Marshall; Hicks 1932): in the years the activity table covers, a
+    sector's end use follows the world output of its driver series (hybrid and electric
+    cars, wind installations, hard disk drives, motor vehicles). Annual values become
+    months by Denton benchmarking (:meth:`monthly`), so each year's mean level keeps its
+    recorded ratio to the base year's. A path uses the table when the table has the run's
+    start year for that sector; after the table's last December it compounds at the
+    outlook's rates below.
+
+    *Rates* (1/yr, compounded monthly, ``(1 + rate) ** (1/12)`` a month): the recorded
+    growth ``A_y / A_(y-1) - 1`` where the table has the year and the one before; otherwise
+    the IEA GCMO 2024 APS by sector from 2023 and the historical 9.05%/yr before (both
+    times ``scale``).
 
     Args:
-        scale: multiplier on every rate (``demand_outlook_scale``).
+        scale: multiplier on the outlook's rates (``demand_outlook_scale``); recorded
+            activity is not scaled.
         table: the outlook table (default: the shipped ``demand_outlook.csv``).
+        activity: the activity table (default: the shipped ``end_use_activity.csv``).
 
     Raises:
-        DataError: the table fails validation (from :func:`abm.data.load_table`).
-        ValueError: the table has no growth rate for a sector the model uses.
+        DataError: a table fails validation (from :func:`abm.data.load_table`).
+        ValueError: the outlook has no growth rate for a sector the model uses, or an
+            activity sector has more than one driver series or a missing year.
     """
 
-    def __init__(self, scale: float = 1.0, table=None):
+    def __init__(self, scale: float = 1.0, table=None, activity=None):
         t = load_table("demand_outlook.csv") if table is None else table
         t = t[(t["outlook"] == "iea_gcmo2024") & (t["metric"] == "growth_pct_yr")]
         self.scale = float(scale)
@@ -74,14 +106,44 @@ class DemandOutlook:
         if hist.empty:
             raise ValueError("demand_outlook.csv: no iea_gcmo2024 history growth_pct_yr row")
         self.history = float(hist.iloc[0]["value"]) / 100.0
+        act = load_table("end_use_activity.csv") if activity is None else activity
+        act = act[act["driver"] == "yes"]
+        #: recorded world activity of each sector's driver series: {year: level}
+        self.activity: dict[str, dict[int, float]] = {}
+        for path, sec in ACTIVITY_SECTOR.items():
+            rows = act[act["sector"] == sec]
+            if rows["series"].nunique() > 1:
+                raise ValueError(
+                    f"end_use_activity.csv: sector '{sec}' has {rows['series'].nunique()} driver "
+                    f"series ({', '.join(sorted(rows['series'].unique()))}); allowed: one"
+                )
+            years = {int(r.year): float(r.value) for r in rows.itertuples()}
+            if years and len(years) != max(years) - min(years) + 1:
+                gap = min(set(range(min(years), max(years) + 1)) - set(years))
+                raise ValueError(
+                    f"end_use_activity.csv: sector '{sec}' driver has no row for {gap} "
+                    f"(years must be consecutive, {min(years)}-{max(years)})"
+                )
+            self.activity[path] = years
         self._paths: dict[tuple, list[float]] = {}
+        self._monthly: dict[str, np.ndarray] = {}
 
     def rate(self, sector: str, year: int) -> float:
-        """Growth rate of ``sector``'s end use in calendar ``year``, 1/yr (scaled).
+        """Growth rate of ``sector``'s end use in calendar ``year``, 1/yr.
 
-        ``sector`` ``"all"`` is the outlook's total for magnet rare earths (what investors
-        read, 7.13); other sectors outside :data:`OUTLOOK_SECTOR` (defense, non-magnet
-        users) raise KeyError; years after the last outlook year keep the last rate."""
+        The recorded growth where the activity table has ``year`` and the year before
+        (unscaled); otherwise the outlook's (scaled). ``"all"`` is the outlook's total
+        for magnet rare earths (what investors read, 7.13); other sectors outside
+        :data:`OUTLOOK_SECTOR` (defense) raise KeyError; years after the last outlook year
+        keep the last rate."""
+        act = self.activity.get(sector, {})
+        if year in act and year - 1 in act:
+            return act[year] / act[year - 1] - 1.0
+        return self.outlook_rate(sector, year)
+
+    def outlook_rate(self, sector: str, year: int) -> float:
+        """The outlook's growth rate of ``sector`` in ``year``, 1/yr (scaled), whatever the
+        activity table records (see :meth:`rate`)."""
         if year < OUTLOOK_FROM:
             return self.history * self.scale
         spans = self.future["all" if sector == "all" else OUTLOOK_SECTOR[sector]]
@@ -90,16 +152,54 @@ class DemandOutlook:
                 return r * self.scale
         return max(spans, key=lambda x: x[1])[2] * self.scale
 
+    def covers(self, sector: str, start_year: int, start_month: int = 1) -> bool:
+        """Whether ``sector``'s path from a start in ``start_year`` follows recorded
+        activity: the table has that year for the sector."""
+        return start_year in self.activity.get(sector, {})
+
+    def monthly(self, sector: str) -> np.ndarray:
+        """Recorded activity of ``sector`` by month, January of the table's first year to
+        December of its last, shape ``(12 x years,)``, in the table's unit: Denton's
+        proportional first-difference benchmarking of the annual values (Denton 1971, as
+        modified by Cholette 1984; IMF Quarterly National Accounts Manual 2017, ch. 6)
+        with a flat indicator, so that each year's months average its annual value and
+        the path has no jumps (``statsmodels.tsa.interp.denton.dentonm``)."""
+        if sector not in self._monthly:
+            act = self.activity[sector]
+            years = np.array([act[y] for y in sorted(act)], dtype=float)
+            self._monthly[sector] = dentonm(np.ones(12 * len(years)), 12.0 * years, "other", k=12)
+        return self._monthly[sector]
+
     def factor(self, sector: str, start_year: int, start_month: int, months: int) -> float:
-        """Growth factor of ``sector``'s end use ``months`` months after the start month
-        (``start_year``, ``start_month`` 1-12), compounding each month at the rate of its
-        calendar year: ``prod (1 + rate) ** (1/12)``."""
+        """Level of ``sector``'s end use ``months`` months after the start month
+        (``start_year``, ``start_month`` 1-12) relative to the base year.
+
+        Where the table covers the start year (:meth:`covers`): the recorded activity of
+        the month (:meth:`monthly`) over the start year's annual value (so not 1 at month
+        0: base-year demand is an annual mean), to the table's last December, then each
+        month ``(1 + rate) ** (1/12)`` at the outlook's rate of the month's calendar year
+        (:meth:`outlook_rate`). For any other start: 1 at month 0, then each month
+        ``(1 + rate) ** (1/12)`` at the rate of the previous month's calendar year
+        (:meth:`rate`: so 12 months from January compound to one year's rate)."""
         key = (sector, start_year, start_month)
-        path = self._paths.setdefault(key, [1.0])
+        recorded = self.covers(sector, start_year, start_month)
+        if recorded:
+            series = self.monthly(sector)
+            j0 = (start_year - min(self.activity[sector])) * 12 + start_month - 1
+            series = series[j0:] / self.activity[sector][start_year]
+        if key not in self._paths:
+            self._paths[key] = [float(series[0])] if recorded else [1.0]
+        path = self._paths[key]
         while len(path) <= months:
-            k = len(path) - 1
-            year = start_year + (start_month - 1 + k) // 12
-            path.append(path[-1] * (1.0 + self.rate(sector, year)) ** (1.0 / 12.0))
+            k = len(path)
+            year = start_year + (start_month - 1 + k - 1) // 12
+            if recorded and k < len(series):
+                path.append(float(series[k]))
+            elif recorded:  # past the table: the outlook, in the year of the month entered
+                y = start_year + (start_month - 1 + k) // 12
+                path.append(path[-1] * (1.0 + self.outlook_rate(sector, y)) ** (1.0 / 12.0))
+            else:
+                path.append(path[-1] * (1.0 + self.rate(sector, year)) ** (1.0 / 12.0))
         return path[int(months)]
 
 

@@ -110,8 +110,9 @@ class OEM(Firm):
         return now / base if base > 0 else 1.0
 
     def growth(self) -> float:
-        """Growth factor of the output plan since the start of the run: the sector's path in
-        the demand outlook (:meth:`abm.demand.DemandOutlook.factor`, IEA GCMO 2024 APS; the
+        """Growth factor of the output plan since the start of the run: the sector's path
+        (:meth:`abm.demand.DemandOutlook.factor`): recorded world activity of its driver
+        where ``end_use_activity.csv`` covers the run, then the IEA GCMO 2024 APS (the
         historical 9%/yr before 2023), compounded monthly."""
         m = self.model
         return m.demand_outlook.factor(self.sector, m.start.year, m.start.month, m.month_index)

@@ -277,6 +277,9 @@ def test_episode_and_price_values():
         ("china_quotas.csv", "tonnes", 4, "", "required when published is 'yes'"),
         ("prices_2010_2012.csv", "price_high", 0, "1", "must be >= price_low"),
         ("demand_outlook.csv", "metric", 0, "tonnes", "allowed: ['demand_t'"),
+        ("end_use_activity.csv", "driver", 0, "maybe", "allowed: ['yes', 'no']"),
+        ("end_use_activity.csv", "value", 3, "0", "out of range"),
+        ("end_use_activity.csv", "year", 4, "2011", "duplicate key"),
     ],
 )
 def test_issue12_bad_values_rejected(file, col, row, val, fragment):

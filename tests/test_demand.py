@@ -4,6 +4,7 @@ recycling bounded by end-of-life magnets, derived value with a substitute."""
 
 import math
 
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -26,7 +27,12 @@ def test_outlook_rates_by_sector_and_year():
     assert o.rate("ev", 2025) == pytest.approx(0.082)
     assert o.rate("industrial", 2025) == pytest.approx(0.0475)
     assert o.rate("wind", 2035) == pytest.approx(0.0028)
-    assert o.rate("electronics", 2010) == pytest.approx(0.0905)  # history, before 2023
+    assert o.rate("electronics", 2018) == pytest.approx(0.0905)  # history, before 2023
+    # in the years end_use_activity.csv records: the driver's growth, not scaled
+    assert o.rate("electronics", 2010) == pytest.approx(651.4 / 556.3 - 1)  # HDD units
+    assert DemandOutlook(scale=2.0).rate("industrial", 2010) == pytest.approx(
+        77_629_127 / 61_791_868 - 1  # OICA world vehicle production
+    )
     # a year of 2024 compounds to the annual rate
     assert o.factor("industrial", 2024, 1, 12) == pytest.approx(1.0475)
     assert o.factor("ev", 2024, 7, 0) == 1.0
@@ -34,6 +40,72 @@ def test_outlook_rates_by_sector_and_year():
     total = 0.07 * o.factor("ev", 2023, 1, 84) + 0.93 * o.factor("wind", 2023, 1, 84)
     assert total == pytest.approx(131 / 93, rel=2e-3)
     assert DemandOutlook(scale=2.0).rate("ev", 2025) == pytest.approx(0.164)
+
+
+def _activity(rows):
+    return pd.DataFrame(
+        [
+            {"series": ser, "sector": sec, "year": y, "value": v, "driver": d}
+            for ser, sec, y, v, d in rows
+        ]
+    )
+
+
+def test_recorded_activity_by_month_by_hand():
+    # wind recorded in 2009-2010 at 100 and 121, then the outlook's 9.05%/yr (history)
+    act = _activity([("w", "wind", 2009, 100.0, "yes"), ("w", "wind", 2010, 121.0, "yes")])
+    o = DemandOutlook(activity=act)
+    months = [o.factor("wind", 2009, 1, k) for k in range(30)]
+    # each year's months average its annual value over the start year's (Denton)
+    assert sum(months[:12]) / 12 == pytest.approx(1.0)
+    assert sum(months[12:24]) / 12 == pytest.approx(1.21)
+    # no jumps: the largest monthly step is far below the 21% of a step function
+    assert max(abs(b - a) for a, b in zip(months[:23], months[1:24], strict=True)) < 0.03
+    assert months[0] < 1.0 < months[11] < months[12]  # rising through the years
+    # after the table's last December: the outlook (9.05%/yr before 2023)
+    assert months[24] == pytest.approx(months[23] * 1.0905 ** (1 / 12))
+    assert o.rate("wind", 2010) == pytest.approx(0.21)
+    assert o.rate("wind", 2009) == pytest.approx(0.0905)  # no 2008 row: no recorded growth
+    # a start the table does not cover compounds from 1 (the 2024 scenarios are unchanged)
+    assert not o.covers("wind", 2011, 1)
+    assert o.factor("wind", 2011, 1, 0) == 1.0
+    assert o.factor("wind", 2011, 1, 12) == pytest.approx(1.0905)
+    # a sector without a driver row uses the outlook from month 0
+    assert o.factor("ev", 2009, 1, 12) == pytest.approx(1.0905)
+
+
+def test_recorded_activity_refuses_two_drivers_or_a_missing_year():
+    two = _activity([("a", "wind", 2009, 1.0, "yes"), ("b", "wind", 2010, 1.0, "yes")])
+    with pytest.raises(ValueError, match="sector 'wind' has 2 driver series \\(a, b\\)"):
+        DemandOutlook(activity=two)
+    gap = _activity([("a", "wind", 2009, 1.0, "yes"), ("a", "wind", 2011, 1.0, "yes")])
+    with pytest.raises(ValueError, match="no row for 2010 \\(years must be consecutive"):
+        DemandOutlook(activity=gap)
+    # reference rows (driver 'no') are not read
+    ref = _activity([("a", "wind", 2009, 1.0, "yes"), ("b", "wind", 2011, 9.0, "no")])
+    assert DemandOutlook(activity=ref).activity["wind"] == {2009: 1.0}
+
+
+def test_shipped_activity_drives_the_2009_world():
+    # end_use_activity.csv: a run from January 2009 follows vehicles, HDDs and wind from
+    # 2009, and hybrid and plug-in cars from 2011 (no like-for-like 2009-10 series)
+    o = DemandOutlook()
+    assert [o.covers(s, 2009, 1) for s in ("ev", "wind", "electronics", "industrial")] == [
+        False,
+        True,
+        True,
+        True,
+    ]
+
+    def year_mean(sec, i):
+        return sum(o.factor(sec, 2009, 1, k) for k in range(12 * i, 12 * i + 12)) / 12
+
+    # 2010 over 2009: OICA +25.6%, HDD +17.1%, GWEC +0.3%
+    assert year_mean("industrial", 1) == pytest.approx(77_629_127 / 61_791_868)
+    assert year_mean("electronics", 1) == pytest.approx(651.4 / 556.3)
+    assert year_mean("wind", 1) == pytest.approx(38.7 / 38.6)
+    # EV: the outlook's 9.05%/yr in 2009-10, then Toyota hybrids + world plug-ins
+    assert o.rate("ev", 2011) == pytest.approx(673_989 / 690_000 - 1)
 
 
 def test_sector_mix_by_base_year():
