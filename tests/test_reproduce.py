@@ -219,15 +219,10 @@ def test_peak_follows_the_cut(runs, request):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="session 13: in replicate 0 Nd oxide outside China peaks again in 2013-05 (7.3x, "
-    "against 6.2x in 2011Q1): the model's Nd path is knife-edge between a 2011 and a 2013 peak "
-    "(quick profile lags 4-35 months; docs/calibration.md 4.17 and 4.18), so the fast tests, "
-    "which read the episode to 2011-12, see the 2011 peak",
-)
 def test_fast_horizon_holds_the_2010_peak(reduced_full):
+    # a strict xfail until session 16: at the 2015-23 demand growth applied from 2009, Nd
+    # outside China peaked again in 2013 in some replicates; with end use following the
+    # recorded 2009-14 activity (end_use_activity.csv) the peak falls in 2010-11 in all
     """The default run reads the 2010 episode to 2011-12 (EMBARGO_MONTHS): in every replicate
     the Nd peak of the whole window (36 months from the cut) and the 6 months after it lie
     inside that horizon, so the fast tests find the same peak, lag and removal rate."""
@@ -345,11 +340,14 @@ def test_substitution_needs_the_high_prices_and_the_mechanism(runs, request):
     assert on > 0.01, f"only {on:.3f} of magnet-REE demand removed in 2011"
     assert abs(off) < 0.005, f"{off:.4f} removed with substitution and thrifting switched off"
 
-    # without quotas prices stay low: little substitution by the end of 2011
-
+    # the quotas add substitution by the end of 2011. Without them Nd still rises (to about
+    # 5x in 2011 in the no-quota world, seed 0): the 2010 demand rebound outruns China's
+    # separation capacity at 90% base utilisation (session 16, docs/calibration.md 4.22), so
+    # substitution is under way in both (0.090 against 0.071 on the slow seeds; before
+    # session 16 the no-quota rise came in 2012, after this horizon, and the gap was > 0.02)
     with_q = _median(reduced, removed_2011, **{"embargo-2010": "embargo-2010"})
     without = _median(reduced, removed_2011, **{"embargo-2010": "embargo-2010/no-quotas"})
-    assert with_q > without + 0.02, (with_q, without)
+    assert with_q > without + 0.01, (with_q, without)
 
 
 @pytest.mark.xfail(
