@@ -21,8 +21,21 @@ month's origin prices and one solve (customs value with a one-month lag). Solved
 scipy's HiGHS (``scipy.optimize.linprog(method="highs")``). Cleared quantities are
 allocated back to offers in ascending-ask (merit) order and to bids in descending-bid order;
 each delivered tonne carries the mass-weighted origin attributes of what its node received.
-Cost is linear in the number of agents (sorting aside): the LP size depends only on goods,
-regions and ``max_steps``.
+
+Export licences (:mod:`abm.licences`) are usable only by the buyer that applied
+(:class:`Holdings`). A licensed arc's ``cap`` is what needs no licence (0, or the days
+before a regime's date in its first month), shared by all bidders of the node. On contract
+a buyer's nomination to a licensed origin is delivered up to its own approvals. On spot
+each buyer with usable approvals is a demand node of its own (a *sub-node*: its bids, the
+node's arcs, plus one arc per holding from the licensed origin capped at its approvals);
+a finite arc capacity shared by a node's sub-nodes gets one row ``sum f <= cap``. So a
+licensed tonne reaches only its holder's bids, at most what the holder bids for at the
+price, and rationing under licences falls on the buyers refused, not on the lowest bids;
+unlicensed arcs clear as above. Without usable approvals the LP is exactly the one above.
+The node's quote is the highest dual of its sub-nodes.
+
+Cost is linear in the number of agents (sorting aside): the LP size depends on goods,
+regions and ``max_steps``, and under licences on the number of licence holders.
 """
 
 from __future__ import annotations
