@@ -21,8 +21,21 @@ month's origin prices and one solve (customs value with a one-month lag). Solved
 scipy's HiGHS (``scipy.optimize.linprog(method="highs")``). Cleared quantities are
 allocated back to offers in ascending-ask (merit) order and to bids in descending-bid order;
 each delivered tonne carries the mass-weighted origin attributes of what its node received.
-Cost is linear in the number of agents (sorting aside): the LP size depends only on goods,
-regions and ``max_steps``.
+
+Export licences (:mod:`abm.licences`) are usable only by the buyer that applied
+(:class:`Holdings`). A licensed arc's ``cap`` is what needs no licence (0, or the days
+before a regime's date in its first month), shared by all bidders of the node. On contract
+a buyer's nomination to a licensed origin is delivered up to its own approvals. On spot
+each buyer with usable approvals is a demand node of its own (a *sub-node*: its bids, the
+node's arcs, plus one arc per holding from the licensed origin capped at its approvals);
+a finite arc capacity shared by a node's sub-nodes gets one row ``sum f <= cap``. So a
+licensed tonne reaches only its holder's bids, at most what the holder bids for at the
+price, and rationing under licences falls on the buyers refused, not on the lowest bids;
+unlicensed arcs clear as above. Without usable approvals the LP is exactly the one above.
+The node's quote is the highest dual of its sub-nodes.
+
+Cost is linear in the number of agents (sorting aside): the LP size depends on goods,
+regions and ``max_steps``, and under licences on the number of licence holders.
 """
 
 from __future__ import annotations
@@ -56,9 +69,11 @@ class OrderBook:
     region, use, qty t, price USD/kg, nomination)``, ``nomination`` the index of the buyer's
     contract nomination the bid belongs to (-1: spot only). Nominations: ``(good, region,
     use, qty t)``, the tonnes a buyer asks its contracted suppliers for this month
-    (:mod:`abm.sourcing`). End use: ``(good, region, use) -> t/month``, the planned use that
-    bidders document (what a licence application may cover; inventory building is not an
-    end use).
+    (:mod:`abm.sourcing`); ``nomination_agent`` the buyer of each (None: not known). End
+    use: ``(good, region, use) -> t/month``, the planned use that bidders document (what a
+    licence application may cover; inventory building is not an end use); ``claims`` the
+    same per buyer, ``(agent, good, region, use, t/month)`` (what the buyer's own licence
+    applications cover, :class:`abm.licences.Claims`).
     """
 
     n_goods: int
@@ -67,6 +82,8 @@ class OrderBook:
     bids: list[tuple] = field(default_factory=list)
     end_use: dict[tuple[int, int, int], float] = field(default_factory=dict)
     nominations: list[tuple[int, int, int, float]] = field(default_factory=list)
+    nomination_agent: list = field(default_factory=list)
+    claims: list[tuple] = field(default_factory=list)
     owners: list[tuple] = field(default_factory=list)
     offer_owner: list[int] = field(default_factory=list)
     bid_owner: list[int] = field(default_factory=list)
@@ -170,8 +187,10 @@ class OrderBook:
             key = (good, region, u)
             end_use = self.end_use
             end_use[key] = end_use.get(key, 0.0) + float(planned)
+            self.claims.append((agent, good, region, u, float(planned)))
         nom = len(self.nominations)
         self.nominations.append((good, region, u, max(float(nominated), 0.0)))
+        self.nomination_agent.append(agent)
         if qty <= 1e-9:
             return
         q = float(qty)
@@ -181,17 +200,28 @@ class OrderBook:
         self._bid_flat.extend([x for p in prices for x in (fg, fr, fu, q, p, fn)])
         self.bid_owner.extend([self.owner(agent, good)] * len(prices))
 
-    def nominate(self, good: int, region: int, qty: float, use: str = "civil") -> int:
-        """Record a contract nomination of ``qty`` t (>= 0) at node ``(good, region, use)``;
-        returns its index, to pass to :meth:`bid_tranches`."""
+    def nominate(self, good: int, region: int, qty: float, use: str = "civil", agent=None) -> int:
+        """Record a contract nomination of ``qty`` t (>= 0) at node ``(good, region, use)``
+        by ``agent`` (None: a buyer not known); returns its index, to pass to
+        :meth:`bid_tranches`."""
         self.nominations.append((good, region, _use_index(use), max(float(qty), 0.0)))
+        self.nomination_agent.append(agent)
         return len(self.nominations) - 1
 
-    def declare_end_use(self, good: int, region: int, qty: float, use: str = "civil") -> None:
-        """Document ``qty`` t/month of planned use of ``good`` at node ``(region, use)``."""
+    def declare_end_use(
+        self, good: int, region: int, qty: float, use: str = "civil", agent=None
+    ) -> None:
+        """Document ``qty`` t/month of planned use of ``good`` at node ``(region, use)``, by
+        ``agent`` (None: not claimed by a buyer, so no licence application covers it)."""
         if qty > 0:
             key = (good, region, _use_index(use))
             self.end_use[key] = self.end_use.get(key, 0.0) + float(qty)
+            if agent is not None:
+                self.claims.append((agent, good, region, _use_index(use), float(qty)))
+
+    def owner_of(self, agent, good: int) -> int:
+        """Index of ``(agent, good)`` in :attr:`owners`, -1 if it posted no order."""
+        return self._owner_index.get((agent, good), -1)
 
     def offer_array(self) -> np.ndarray:
         """Offers as a float array (n_offers, 6): good, origin, qty, ask, cm, ca (book
@@ -244,6 +274,26 @@ class ArcTerms:
 
 
 @dataclass
+class Holdings:
+    """Usable export licences per buyer for one clearing (:class:`abm.licences.LicenceDesk`).
+
+    Attributes:
+        licensed: (n_goods, n_regions, n_regions, 2) bool, the arcs that need a licence.
+        owner: (K,) the buyer of each holding: its index in :attr:`OrderBook.owners` (the
+            pair (agent, good)); the buyer's bids and nominations at the node of ``arc``
+            may use it.
+        arc: (K, 4) good, exporter, destination, use (the destination is the buyer's
+            region, the good its owner's good).
+        qty: (K,) usable approved tonnes.
+    """
+
+    licensed: np.ndarray
+    owner: np.ndarray
+    arc: np.ndarray
+    qty: np.ndarray
+
+
+@dataclass
 class ClearingResult:
     """Outcome of one clearing (contracts and spot together).
 
@@ -277,6 +327,11 @@ class ClearingResult:
             the duals of the quota rows covering it in the spot LP (0 where no quota
             binds). Exporters hold the licences, so cross-border spot sales realise the
             origin price plus the licence price (``offer_price``).
+        spot_value: (n_goods, n_regions, 2) spot tonnes x delivered price per node, summed
+            over the node's buyer groups, USD/kg x t (None: the node price applies to all
+            its spot receipts).
+        licence_used: (K,) tonnes shipped under each holding of :class:`Holdings`,
+            contract and spot (None without holdings).
     """
 
     flows: np.ndarray
@@ -295,6 +350,8 @@ class ClearingResult:
     offer_price: np.ndarray | None = None
     spot_sold: np.ndarray | None = None
     licence_price: np.ndarray | None = None
+    spot_value: np.ndarray | None = None
+    licence_used: np.ndarray | None = None
 
 
 #: Largest cost perturbation (USD/kg) used to break ties between LP columns in a fixed
@@ -338,6 +395,7 @@ def clear(
     ref_price: np.ndarray,
     *,
     relations=None,
+    licences: Holdings | None = None,
     max_steps: int = 16,
     max_solves: int = 4,
     tolerance: float = 0.005,
@@ -352,19 +410,30 @@ def clear(
     (the LP of the module docstring) over the remaining arc capacity and quota, on arcs
     from origins the node has qualified. Without ``relations`` everything clears on spot.
 
+    With ``licences``, a licensed arc carries for each buyer at most the buyer's own usable
+    approvals (``terms.cap`` on licensed arcs is what needs no licence, shared by all: the
+    days before a regime's date). On contract a buyer's nomination to a licensed origin is
+    delivered up to its approvals there (``min(nominated x contract share, approved)``,
+    then the arc's quota and supply bounds pro rata); nominations to unlicensed origins as
+    without licences. On spot each buyer with usable approvals left is a demand node of its
+    own (its bids, at the node's costs and arcs) with one more arc per licensed origin,
+    capped at those approvals; the other bidders of the node keep the node (module
+    docstring).
+
     Args:
         book: the month's offers, bids and nominations.
         terms: transport, ad valorem rates, arc capacities and quotas.
         ref_price: (n_goods, n_regions) reference origin prices for the ad valorem terms,
             USD/kg (the previous month's origin prices).
         relations: supplier relationships, or None.
+        licences: usable export licences per buyer, or None (no buyer holds any).
         max_steps: most price steps per (good, origin) and per (good, node).
         max_solves: most LP solves of the fixed point between origin prices and the ad
             valorem terms (the first uses ``ref_price``).
         tolerance: relative change of a taxed origin price below which the fixed point stops.
 
     Returns:
-        :class:`ClearingResult`.
+        :class:`ClearingResult` (``licence_used`` set with ``licences``).
 
     Raises:
         ClearingError: HiGHS failed.
@@ -380,6 +449,14 @@ def clear(
     c_attr = np.zeros((G, R, 2, 2))
     c_share = np.zeros((G, R, 2, R))
     cap, quotas, imports = terms.cap, list(terms.quotas), list(terms.import_quotas)
+    lic = licences if licences is not None and len(licences.qty) else None
+    if lic is not None:
+        # holders: one per (buyer, use); a_h the holder of each holding
+        a_g, a_o, a_d, a_u = (lic.arc[:, i].astype(np.int64) for i in range(4))
+        h_key, a_h = np.unique(np.asarray(lic.owner, dtype=np.int64) * 2 + a_u, return_inverse=True)
+        a_h = a_h.reshape(-1)
+        a_left = np.asarray(lic.qty, dtype=float).copy()
+        used = np.zeros(len(a_left))
     supply = np.zeros((G, R))
     if n_off:
         og_, oo_ = off[:, 0].astype(np.int64), off[:, 1].astype(np.int64)
@@ -390,29 +467,59 @@ def clear(
         node_nom = np.bincount(
             (ng_ * R + nr_) * 2 + nu_, weights=nom[:, 3], minlength=G * R * 2
         ).reshape(G, R, 2)
-        wanted, contract = relations.allocate(node_nom, supply, cap, quotas, imports)
+        if lic is None:
+            wanted, contract = relations.allocate(node_nom, supply, cap, quotas, imports)
+        else:
+            # a buyer's nomination to a licensed origin is delivered up to its approvals
+            shares = relations.origin_shares(supply)  # [g, d, u, o]
+            n_h = _holder_index(_nomination_owner(book), nom[:, 2], h_key)  # -1: none
+            hn = n_h >= 0
+            h_nom = np.bincount(n_h[hn], weights=nom[hn, 3], minlength=len(h_key))
+            allow = np.minimum(h_nom[a_h] * shares[a_g, a_d, a_u, a_o], a_left)
+            c_lic = np.zeros((G, R, R, 2))
+            np.add.at(c_lic, (a_g, a_o, a_d, a_u), allow)
+            lic_cap = np.where(lic.licensed, c_lic, cap)
+            wanted, contract = relations.allocate(node_nom, supply, lic_cap, quotas, imports)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                phi = np.where(c_lic > 0, contract / np.where(c_lic > 0, c_lic, 1.0), 0.0)
+                ratio_u = np.where(
+                    ~lic.licensed & (wanted > 0), contract / np.where(wanted > 0, wanted, 1.0), 0.0
+                )
+            used = allow * phi[a_g, a_o, a_d, a_u]
+            a_left = np.maximum(a_left - used, 0.0)
+            # per nomination: its share of the node's unlicensed deliveries, and its
+            # share of its holder's licensed deliveries
+            r_node = np.einsum("gduo,godu->gdu", shares, ratio_u)
+            h_got = np.bincount(a_h, weights=used, minlength=len(h_key))
+            with np.errstate(divide="ignore", invalid="ignore"):
+                per_t = np.where(h_nom > 0, h_got / np.where(h_nom > 0, h_nom, 1.0), 0.0)
+            got_lic = np.where(hn, nom[:, 3] * per_t[np.maximum(n_h, 0)], 0.0)
         sold_c = contract.sum(axis=(2, 3))
         with np.errstate(divide="ignore", invalid="ignore"):
             frac = np.where(supply > 0, sold_c / np.where(supply > 0, supply, 1.0), 0.0)
         c_fill_off = off[:, 2] * np.minimum(frac[og_, oo_], 1.0)
         # origin attributes of contract sales (pro rata: the offered stock's mean)
         w = np.bincount(og_ * R + oo_, weights=c_fill_off, minlength=G * R)
-        a_o = np.zeros((G * R, 2))
+        attr_o = np.zeros((G * R, 2))
         for k in (0, 1):
-            a_o[:, k] = np.bincount(
+            attr_o[:, k] = np.bincount(
                 og_ * R + oo_, weights=c_fill_off * off[:, 4 + k], minlength=G * R
             )
-        a_o = np.where(w[:, None] > 0, a_o / np.where(w > 0, w, 1.0)[:, None], 0.0)
-        a_o = a_o.reshape(G, R, 2)
+        attr_o = np.where(w[:, None] > 0, attr_o / np.where(w > 0, w, 1.0)[:, None], 0.0)
+        attr_o = attr_o.reshape(G, R, 2)
         recv = contract.sum(axis=1)  # [g, d, u]
         c_share = np.transpose(contract, (0, 2, 3, 1))  # [g, d, u, o]
         with np.errstate(divide="ignore", invalid="ignore"):
             c_attr = (
-                np.einsum("gduo,gok->gduk", c_share, a_o) / np.where(recv > 0, recv, 1.0)[..., None]
+                np.einsum("gduo,gok->gduk", c_share, attr_o)
+                / np.where(recv > 0, recv, 1.0)[..., None]
             )
             c_share = c_share / np.where(recv > 0, recv, 1.0)[..., None]
             ratio = np.where(node_nom > 0, recv / np.where(node_nom > 0, node_nom, 1.0), 0.0)
-        got = nom[:, 3] * ratio[ng_, nr_, nu_]  # per nomination
+        if lic is None:
+            got = nom[:, 3] * ratio[ng_, nr_, nu_]  # per nomination
+        else:
+            got = nom[:, 3] * r_node[ng_, nr_, nu_] + got_lic
         # reduce each nomination's bids from the highest-priced tranche down
         b_nom = bid[:, 5].astype(np.int64)
         has = b_nom >= 0
@@ -428,7 +535,11 @@ def clear(
             c_fill_bid[order] = take
         off[:, 2] -= c_fill_off
         bid[:, 3] -= c_fill_bid
-        cap = np.maximum(cap - contract, 0.0)
+        if lic is None:
+            cap = np.maximum(cap - contract, 0.0)
+        else:
+            # licensed arcs' contracts drew on the buyers' approvals, not on the shared cap
+            cap = np.where(lic.licensed, cap, np.maximum(cap - contract, 0.0))
         # what contracts left of each import quota (cross-border deliveries only); export
         # quotas are left whole: exports under them are not delivered on contract
         # (SupplierRelations.allocate), they clear on spot through licences
@@ -439,10 +550,16 @@ def clear(
     if relations is not None:
         # spot purchases only from origins the node has qualified
         cap = np.where(np.transpose(relations.qualified, (0, 3, 1, 2)), cap, 0.0)
+        if lic is not None:
+            a_left = np.where(relations.qualified[a_g, a_d, a_u, a_o], a_left, 0.0)
     spot_terms = ArcTerms(terms.transport, terms.ad_valorem, cap, quotas, imports)
     keep_o = off[:, 2] > 1e-9
     keep_b = bid[:, 3] > 1e-9
-    res = _solve(off[keep_o], bid[keep_b], G, R, spot_terms, ref, max_steps)
+    holders = None
+    if lic is not None:
+        b_h = _holder_index(np.asarray(book.bid_owner, dtype=np.int64), bid[:, 2], h_key)
+        holders = (b_h[keep_b], a_h, a_o, a_left)
+    res = _solve(off[keep_o], bid[keep_b], G, R, spot_terms, ref, max_steps, holders)
     taxed = terms.ad_valorem > 0
     for attempt in range(2, max_solves + 1):
         active = (res.flows.sum(axis=3) > 1e-9) & taxed
@@ -453,9 +570,9 @@ def clear(
         if not np.any(np.abs(new[g, o] - ref[g, o]) > tolerance * np.maximum(ref[g, o], 1e-9)):
             break
         ref = new
-        res = _solve(off[keep_o], bid[keep_b], G, R, spot_terms, ref, max_steps)
+        res = _solve(off[keep_o], bid[keep_b], G, R, spot_terms, ref, max_steps, holders)
         res.solves = attempt
-    return _combine(
+    out = _combine(
         res,
         keep_o,
         keep_b,
@@ -472,6 +589,33 @@ def clear(
         G,
         R,
     )
+    if lic is not None:
+        out.licence_used = used if res.licence_used is None else used + res.licence_used
+    return out
+
+
+def _nomination_owner(book: OrderBook) -> np.ndarray:
+    """Index in ``book.owners`` of each nomination's buyer, -1 where not known or where the
+    buyer posted no order for the good."""
+    agents = book.nomination_agent
+    if len(agents) != len(book.nominations):
+        return np.full(len(book.nominations), -1, dtype=np.int64)
+    return np.array(
+        [
+            -1 if a is None else book.owner_of(a, n[0])
+            for a, n in zip(agents, book.nominations, strict=True)
+        ],
+        dtype=np.int64,
+    )
+
+
+def _holder_index(owner: np.ndarray, use: np.ndarray, h_key: np.ndarray) -> np.ndarray:
+    """Holder of each row (bid or nomination) of buyer ``owner`` (index in ``book.owners``,
+    -1: none) and end use ``use``: its index in the sorted keys ``h_key`` = owner x 2 +
+    use, -1 where that buyer holds no licence for that use."""
+    key = owner * 2 + np.asarray(use).astype(np.int64)
+    pos = np.minimum(np.searchsorted(h_key, key), len(h_key) - 1)
+    return np.where((owner >= 0) & (h_key[pos] == key), pos, -1)
 
 
 def _combine(
@@ -523,7 +667,10 @@ def _combine(
         landed = np.zeros((G, R, R))
     c_val = (contract * landed[..., None]).sum(axis=1)  # [g, d, u] USD/kg*t
     s_node = spot.flows.sum(axis=1)  # [g, d, u]
-    s_val = np.where(s_node > 0, s_node * np.nan_to_num(spot.price), 0.0)
+    if spot.spot_value is not None:  # nodes split into buyer groups: each at its price
+        s_val = spot.spot_value
+    else:
+        s_val = np.where(s_node > 0, s_node * np.nan_to_num(spot.price), 0.0)
     got = contract.sum(axis=1) + s_node
     with np.errstate(divide="ignore", invalid="ignore"):
         paid = np.where(got > 1e-9, (c_val + s_val) / np.where(got > 1e-9, got, 1.0), np.nan)
@@ -584,10 +731,20 @@ def _solve(
     terms: ArcTerms,
     ref: np.ndarray,
     max_steps: int,
+    holders: tuple | None = None,
 ) -> ClearingResult:
     """Spot LP over offers ``off`` (n, >= 6: good, origin, qty, ask, cm, ca) and bids ``bid``
     (n, >= 5: good, region, use, qty, price); ties are broken by a perturbation of at most
-    :data:`TIE_BREAK` USD/kg in column order, so the optimum is unique."""
+    :data:`TIE_BREAK` USD/kg in column order, so the optimum is unique.
+
+    ``holders``: ``(bid_holder, acct_holder, acct_origin, acct_qty)``, the licence holder of
+    each bid (-1: none) and, per holding, its holder, licensed origin and usable tonnes.
+    A holder with usable tonnes and bids is a demand node of its own ("sub-node": its bids,
+    the node's arcs) plus one arc per holding from its origin, capped at its tonnes; the
+    node's other bids stay at the node. An arc of finite capacity into a node split so
+    gets one row bounding its columns' sum by that capacity. The node's quote (``price``)
+    is the highest dual of its sub-nodes; ``spot_value`` sums each sub-node's receipts at
+    its own dual; ``licence_used`` is the flow per holding."""
     n_off, n_bid = len(off), len(bid)
     flows = np.zeros((G, R, R, 2))
     origin_price = np.full((G, R), np.nan)
@@ -608,15 +765,36 @@ def _solve(
         bid[:, 1].astype(np.int64),
         bid[:, 2].astype(np.int64),
     )
+    node = (bid_g * R + bid_r) * 2 + bid_u
+    # sub-nodes: key = node x S + slot, slot 0 the node's bidders without usable licences,
+    # slot h + 1 holder h (S = 1: no node is split, the keys are the nodes)
+    S, used = 1, None
+    if holders is not None:
+        b_h, h_acct, o_acct, q_acct = holders
+        n_h = int(h_acct.max()) + 1 if len(h_acct) else 0
+        used = np.zeros(len(q_acct))
+        live = q_acct > 1e-9
+        split = np.zeros(n_h, dtype=bool)
+        split[h_acct[live]] = True
+        bids_h = np.bincount(b_h[b_h >= 0], minlength=n_h) > 0
+        split &= bids_h[:n_h]
+        if split.any():
+            S = n_h + 1
+            slot = np.where(b_h >= 0, b_h + 1, 0)
+            slot = np.where(split[np.maximum(slot - 1, 0)] & (slot > 0), slot, 0)
+            h_node = np.full(n_h, -1, dtype=np.int64)
+            h_node[b_h[b_h >= 0]] = node[b_h >= 0]
+    key = node if S == 1 else node * S + slot
     okeys, oorder, ogrp, owithin, s_grp, s_q, s_p = _group_steps(
         off_g * R + off_r, off[:, 2], off[:, 3], max_steps, descending=False
     )
     nkeys, border, bgrp, bwithin, d_grp, d_q, d_p = _group_steps(
-        (bid_g * R + bid_r) * 2 + bid_u, bid[:, 3], bid[:, 4], max_steps, descending=True
+        key, bid[:, 3], bid[:, 4], max_steps, descending=True
     )
+    node_of = nkeys // S
     og, oo = np.divmod(okeys, R)
-    ng, nr = np.divmod(nkeys // 2, R)
-    nu = nkeys % 2
+    ng, nr = np.divmod(node_of // 2, R)
+    nu = node_of % 2
     # arcs: every (origin key, node key) pair of the same good with positive capacity
     ai, aj = [], []
     for g in np.intersect1d(og, ng):
@@ -631,6 +809,25 @@ def _solve(
     a_cap = terms.cap[a_g, a_o, a_d, a_u]
     keep = a_cap > 1e-9
     ai, aj, a_g, a_o, a_d, a_u, a_cap = (x[keep] for x in (ai, aj, a_g, a_o, a_d, a_u, a_cap))
+    a_acct = np.full(len(ai), -1, dtype=np.int64)
+    if S > 1:
+        # one arc per usable holding: its licensed origin into its holder's sub-node
+        k = np.nonzero(live & split[h_acct])[0]
+        h = h_acct[k]
+        hn = h_node[h]
+        okey = (hn // 2 // R) * R + o_acct[k]
+        sub = hn * S + h + 1
+        oi = np.minimum(np.searchsorted(okeys, okey), len(okeys) - 1)
+        nj = np.minimum(np.searchsorted(nkeys, sub), len(nkeys) - 1)
+        ok = (okeys[oi] == okey) & (nkeys[nj] == sub)
+        k, oi, nj = k[ok], oi[ok], nj[ok]
+        ai, aj = np.concatenate([ai, oi]), np.concatenate([aj, nj])
+        a_g = np.concatenate([a_g, og[oi]])
+        a_o = np.concatenate([a_o, oo[oi]])
+        a_d = np.concatenate([a_d, nr[nj]])
+        a_u = np.concatenate([a_u, nu[nj]])
+        a_cap = np.concatenate([a_cap, q_acct[k]])
+        a_acct = np.concatenate([a_acct, k])
     if not len(ai):
         return empty
     a_cost = terms.transport[a_g, a_o, a_d] + terms.ad_valorem[a_g, a_o, a_d] * ref[a_g, a_o]
@@ -648,8 +845,8 @@ def _solve(
     vals = np.concatenate([np.ones(nS), -np.ones(nD), -np.ones(nA), np.ones(nA)])
     A_eq = sp.csr_matrix((vals, (rows, cols)), shape=(nO + nN, nS + nD + nA))
     A_ub = b_ub = None
+    qr, qc, qb = [], [], []
     if terms.quotas or terms.import_quotas:
-        qr, qc, qb = [], [], []
         # one row per quota over its cross-border arcs: exports of r (export quotas) or
         # imports into r (import quotas)
         for i, (goods, r, capq, home, other) in enumerate(
@@ -659,6 +856,19 @@ def _solve(
             qr.append(np.full(m.sum(), i))
             qc.append(col_a[m])
             qb.append(capq)
+    if S > 1:
+        # a finite arc capacity shared by the sub-nodes of a split node: one row each
+        shared = (a_acct < 0) & np.isfinite(a_cap)
+        arc_id = ((a_g * R + a_o) * R + a_d) * 2 + a_u
+        ids, inv, cnt = np.unique(arc_id[shared], return_inverse=True, return_counts=True)
+        cols = col_a[shared]
+        caps = a_cap[shared]
+        for i in np.nonzero(cnt > 1)[0]:
+            m = inv.reshape(-1) == i
+            qr.append(np.full(m.sum(), len(qb)))
+            qc.append(cols[m])
+            qb.append(float(caps[m][0]))
+    if qb:
         qr, qc = np.concatenate(qr), np.concatenate(qc)
         A_ub = sp.csr_matrix((np.ones(len(qr)), (qr, qc)), shape=(len(qb), len(cost)))
         b_ub = np.array(qb)
@@ -682,8 +892,16 @@ def _solve(
             licence[goods, r] += max(float(lam), 0.0)
     x = np.where(res.x[col_a] > 1e-9, res.x[col_a], 0.0)
     origin_price[og, oo] = duals[:nO]
-    price[ng, nr, nu] = duals[nO:]
-    flows[a_g, a_o, a_d, a_u] = x
+    if S == 1:
+        price[ng, nr, nu] = duals[nO:]
+        flows[a_g, a_o, a_d, a_u] = x
+    else:
+        # the node's quote: the highest dual of its sub-nodes (the price at which a kg more
+        # would clear at the node)
+        np.fmax.at(price.reshape(-1), node_of, duals[nO:])
+        np.add.at(flows, (a_g, a_o, a_d, a_u), x)
+        held = a_acct >= 0
+        np.add.at(used, a_acct[held], x[held])
 
     # ---- allocate back: sellers in merit order, buyers in bid order -------------------
     sold = np.bincount(ai, weights=x, minlength=nO)
@@ -705,7 +923,19 @@ def _solve(
     with np.errstate(invalid="ignore", divide="ignore"):
         share = np.where(received[:, None] > 0, share / received[:, None], 0.0)
         node_attr = np.where(received[:, None] > 0, node_attr / received[:, None], 0.0)
-    node_origin[ng, nr, nu] = share
+    spot_value = None
+    if S == 1:
+        node_origin[ng, nr, nu] = share
+    else:
+        by_node = np.zeros((G * R * 2, R))
+        np.add.at(by_node, (node_of[aj], a_o), x)
+        tot = by_node.sum(axis=1, keepdims=True)
+        node_origin[:] = np.where(tot > 0, by_node / np.where(tot > 0, tot, 1.0), 0.0).reshape(
+            G, R, 2, R
+        )
+        spot_value = np.zeros(G * R * 2)
+        np.add.at(spot_value, node_of, np.where(received > 0, received * duals[nO:], 0.0))
+        spot_value = spot_value.reshape(G, R, 2)
     fill_b = np.clip(received[bgrp] - (bwithin - bid[border, 3]), 0.0, bid[border, 3])
     bid_fill[border] = fill_b
     bid_attrs[border] = node_attr[bgrp]
@@ -720,4 +950,6 @@ def _solve(
         bid_origin,
         node_origin,
         licence_price=licence,
+        spot_value=spot_value,
+        licence_used=used,
     )

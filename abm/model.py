@@ -6,7 +6,8 @@ Step order (docs/ODD.md "Process overview"):
 2. expectations: firms update expected prices and perceived supply risk;
 3. orders: reserve agencies (mandates) and speculative stockholders (storage rule) post
    their orders with the firms' offers (stock on hand) and bids (use plus inventory gap);
-4. licences: applications on licensed arcs are decided; approved volumes cap those arcs;
+4. licences: each buyer's applications on licensed arcs are decided; its approved volume
+   is a capacity of its own on those arcs;
 5. market clearing per good as one spatial price equilibrium (:mod:`abm.market`);
 6. production along the chain from inputs on hand; OEM and defense lines short of magnets
    stop and count lost output;
@@ -35,7 +36,8 @@ import pandas as pd
 from abm.accounts import Accounts, floor_payment
 from abm.data import check_tables
 from abm.goods import ELEMENTS, STAGES, catalog, stage_of
-from abm.market import ArcTerms, OrderBook, clear
+from abm.licences import Claims
+from abm.market import ArcTerms, Holdings, OrderBook, clear
 from abm.metrics import Recorder, headline_reporters, headline_values, record_month
 from abm.policy import PolicyState
 from abm.regions import CHINA, regions, transport_matrix
@@ -444,20 +446,21 @@ class RareEarthModel(mesa.Model):
                 group.shuffle_do("post_orders", book)
 
         # licences
-        # licence applications cover documented end use (not bids for inventory)
-        need = np.zeros((self.G, self.R, 2))
-        for (g, r, u), q in book.end_use.items():
-            need[g, r, u] = q
-        # one application per bid tranche (a contract: each firm bids in four tranches)
+        # licence applications cover each buyer's documented end use (not bids for
+        # inventory), one application per bid tranche of the buyer at the node
         bid = book.bid_array()
         node = (bid[:, 0].astype(np.int64) * self.R + bid[:, 1].astype(np.int64)) * 2 + bid[
             :, 2
         ].astype(np.int64)
-        buyers = (
-            np.bincount(node, minlength=self.G * self.R * 2)
-            .astype(float)
-            .reshape(self.G, self.R, 2)
+        own_b = np.asarray(book.bid_owner, dtype=np.int64)
+        tranches = np.bincount(
+            own_b * 2 + bid[:, 2].astype(np.int64), minlength=2 * len(book.owners)
         )
+        rows = []
+        for a, g, r, u, q in book.claims:
+            i = book.owner_of(a, g)
+            rows.append((a.unique_id, g, r, u, q, tranches[2 * i + u] if i >= 0 else 0))
+        claims = Claims.of(rows)
         off = book.offer_array()
         origin = off[:, 0].astype(np.int64) * self.R + off[:, 1].astype(np.int64)
         offer_q = np.bincount(origin, weights=off[:, 2], minlength=self.G * self.R).reshape(
@@ -470,7 +473,7 @@ class RareEarthModel(mesa.Model):
         desk = self.policy.desk
         desk.start_month()
         licensed, approval, review = self.policy.licence_terms(offer_ca)
-        desk.apply(licensed, approval, need, buyers, self.rng, review=review)
+        desk.apply(licensed, approval, claims, self.rng, review=review)
         terms = self.policy.terms(self.transport, licensed)
         pre = self.policy.unlicensed_share
         if pre.any():
@@ -480,6 +483,7 @@ class RareEarthModel(mesa.Model):
                 self.G, self.R, 2
             )
             terms.cap = np.where(pre > 0, terms.cap + pre * demand[:, None, :, :], terms.cap)
+        holdings, acct = self._holdings(book, licensed)
 
         # clearing
         ref = np.where(
@@ -487,8 +491,11 @@ class RareEarthModel(mesa.Model):
         )
         # customs value = last month's origin price (a one-month lag; one LP solve a month)
         self.accounts.set_customs(ref, self.relations.index)
-        res = clear(book, terms, ref, relations=self.relations, max_solves=1)
-        desk.ship(res.flows, licensed)
+        res = clear(book, terms, ref, relations=self.relations, licences=holdings, max_solves=1)
+        if holdings is not None:
+            used = np.zeros(len(desk.acct_buyer))
+            used[acct] = res.licence_used
+            desk.ship(used)
         self._settle(book, res, licensed, approval)
         self._adapt_relations(book, res, terms)
 
@@ -522,6 +529,28 @@ class RareEarthModel(mesa.Model):
         record_month(self, book, res)
         self._headline = headline_values(self.recorder, t)
         self.datacollector.collect(self)
+
+    def _holdings(self, book, licensed) -> tuple[Holdings | None, np.ndarray]:
+        """Each buyer's usable approvals on the licensed arcs (a holding per desk account
+        whose buyer posted orders for the good this month; none on an arc closed by an
+        embargo or a sourcing rule), and the desk accounts they come from."""
+        idx, buyer, arc = self.policy.desk.holdings(licensed)
+        if not len(idx):
+            return None, idx
+        owner_of = {(a.unique_id, g): i for i, (a, g) in enumerate(book.owners)}
+        owner = np.array(
+            [
+                owner_of.get((b, g), -1)
+                for b, g in zip(buyer.tolist(), arc[:, 0].tolist(), strict=True)
+            ],
+            dtype=np.int64,
+        )
+        g, o, d, u = arc.T
+        keep = (owner >= 0) & (self.policy.base_cap[g, o, d, u] > 0)
+        if not keep.any():
+            return None, idx[keep]
+        qty = self.policy.desk.available.sum(axis=0)[idx[keep]]
+        return Holdings(licensed, owner[keep], arc[keep], qty), idx[keep]
 
     def _settle(self, book, res, licensed, approval) -> None:
         """Move goods and money: sellers give up stock, buyers receive it with origin."""

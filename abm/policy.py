@@ -525,11 +525,14 @@ class PolicyState:
 
     def terms(self, transport: np.ndarray, licensed: np.ndarray) -> ArcTerms:
         """Trade terms for the market: tariffs + export duties, caps, export and import
-        quotas."""
+        quotas. A licensed arc's cap is 0: what it carries is each buyer's own usable
+        approvals (:meth:`abm.licences.LicenceDesk.holdings`, passed to the market
+        separately), and in a regime's first month the days before its date
+        (``unlicensed_share``, added by the model)."""
         R = len(self.codes)
         adv = self.tariff + self.export_duty[:, :, None]
         adv = adv * (1 - np.eye(R))[None]
-        cap = np.minimum(self.base_cap, self.desk.cap(licensed))
+        cap = np.where(licensed, 0.0, self.base_cap)
         return ArcTerms(transport, adv, cap, list(self.quotas), list(self.import_quotas))
 
     def quota_factor(self, region: str, deposit: str) -> float:

@@ -173,6 +173,17 @@ class SupplierRelations:
         self.share = np.where(live, new, self.share) * self.qualified
 
     # ------------------------------------------------------------------ contracts
+    def origin_shares(self, supply: np.ndarray) -> np.ndarray:
+        """Contract shares renormalised over the origins with supply this month,
+        ``[g, d, u, o]`` (how a node's nomination splits over origins in :meth:`allocate`).
+
+        Args:
+            supply: (G, R) tonnes on offer per good and origin.
+        """
+        share = np.where((supply > 0)[:, None, None, :], self.share, 0.0)
+        tot = share.sum(axis=3, keepdims=True)
+        return np.where(tot > 0, share / np.where(tot > 0, tot, 1.0), 0.0)
+
     def allocate(
         self, nomination: np.ndarray, supply: np.ndarray, cap: np.ndarray, quotas, import_quotas=()
     ) -> tuple[np.ndarray, np.ndarray]:
@@ -199,9 +210,7 @@ class SupplierRelations:
         Returns:
             ``(wanted, delivered)``: (G, R origin, R destination, 2) tonnes.
         """
-        share = np.where((supply > 0)[:, None, None, :], self.share, 0.0)
-        tot = share.sum(axis=3, keepdims=True)
-        share = np.where(tot > 0, share / np.where(tot > 0, tot, 1.0), 0.0)
+        share = self.origin_shares(supply)
         wanted = np.transpose(nomination[:, :, :, None] * share, (0, 3, 1, 2))  # [g,o,d,u]
         # exports under an export quota need a tradable licence per tonne: they are not
         # nominated on contract but bought on the spot market, where the quota's shadow

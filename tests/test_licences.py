@@ -5,10 +5,23 @@ import numpy as np
 import pytest
 
 from abm.goods import catalog
-from abm.licences import LicenceDesk, pipeline_months
+from abm.licences import Claims, LicenceDesk, pipeline_months
 from abm.policy import PolicyState
 from abm.regions import regions
 from abm.scenario import loads_scenario
+
+
+def _claims(need, tranches):
+    """One buyer per demand node (id = the node's flat index) with the node's end use
+    ``need`` (G, R, 2) and ``tranches`` applications per shipment."""
+    g, r, u = np.nonzero(need > 0)
+    n = np.broadcast_to(tranches, need.shape)[g, r, u]
+    return Claims((g * need.shape[1] + r) * 2 + u, g, r, u, need[g, r, u], n)
+
+
+def _ship(desk, flows):
+    """Per-account shipments of per-arc ``flows`` (one buyer per node)."""
+    return flows[tuple(desk.acct_arc.T)] if len(desk.acct_arc) else np.zeros(0)
 
 
 def _run(p, months=24, need=100.0, buyers=20, seed=0, review=2.1):
@@ -23,7 +36,7 @@ def _run(p, months=24, need=100.0, buyers=20, seed=0, review=2.1):
     shipped, applied, approved, denied, filed = [], 0.0, 0.0, 0.0, 0.0
     for _ in range(months):
         desk.start_month()
-        desk.apply(licensed, approval, need_a, np.full((1, 2, 2), buyers), rng)
+        desk.apply(licensed, approval, _claims(need_a, buyers), rng)
         applied += desk.applied.sum()
         approved += desk.approved.sum()
         denied += desk.denied.sum()
@@ -32,7 +45,7 @@ def _run(p, months=24, need=100.0, buyers=20, seed=0, review=2.1):
         flow = min(cap, need)
         flows = np.zeros(shape)
         flows[0, 0, 1, 0] = flow
-        desk.ship(flows, licensed)
+        desk.ship(_ship(desk, flows))
         shipped.append(flow)
     totals = {"applied": applied, "approved": approved, "denied": denied, "filed": filed}
     return np.array(shipped), desk, totals
@@ -92,8 +105,8 @@ def test_review_delays_are_whole_months_around_the_mean():
     need = np.zeros((1, 2, 2))
     need[0, 1, 0] = 1.0
     desk.start_month()
-    desk.apply(licensed, np.ones(shape), need, np.full((1, 2, 2), 20000), np.random.default_rng(0))
-    arrivals = desk.pending[:, 0, 0, 1, 0]
+    desk.apply(licensed, np.ones(shape), _claims(need, 20000), np.random.default_rng(0))
+    arrivals = desk.pending[:, 0]
     share = arrivals / arrivals.sum()
     assert share[:3] == pytest.approx([0.214, 0.476, 0.310], abs=0.02)
     assert share[3:].sum() == 0.0
@@ -117,12 +130,11 @@ def test_per_arc_review_delays():
     desk.apply(
         licensed,
         np.ones(shape),
-        need,
-        np.full((1, 3, 2), 5000),
+        _claims(need, 5000),
         np.random.default_rng(1),
         review=review,
     )
-    fast, slow = desk.pending[:, 0, 0, 1, 0], desk.pending[:, 0, 0, 2, 0]
+    fast, slow = desk.pending[:, 0], desk.pending[:, 1]
     assert fast[0] == pytest.approx(fast.sum()) and fast.sum() == pytest.approx(3.0)  # h=2
     assert slow[0] == 0 and slow[1:6].sum() == pytest.approx(slow.sum())
     assert slow.sum() == pytest.approx(7.0)  # h=6
@@ -205,13 +217,13 @@ def test_approval_zero_stops_one_element_while_another_gets_its_full_end_use():
     usable = []
     for _ in range(8):
         desk.start_month()
-        desk.apply(licensed, approval, need, np.full((G, R, 2), 4), rng, review=review)
+        desk.apply(licensed, approval, _claims(need, 4), rng, review=review)
         cap = desk.cap(licensed)
         usable.append((cap[dy, cn, us, 0], cap[tb, cn, us, 0]))
         flows = np.zeros(pol.shape)
         flows[dy, cn, us, 0] = min(cap[dy, cn, us, 0], 10.0)
         flows[tb, cn, us, 0] = min(cap[tb, cn, us, 0], 10.0)
-        desk.ship(flows, licensed)
+        desk.ship(_ship(desk, flows))
     usable = np.array(usable)
     assert usable[:, 0].max() == 0.0  # no Dy ever licensed
     assert usable[0, 1] == 0.0  # nothing in the filing month
