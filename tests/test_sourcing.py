@@ -99,18 +99,7 @@ def _book(nominate=True, supply=100.0, demand=50.0, ask=10.0, bid=30.0):
 
 
 def _market_relations(index=12.0):
-    rel = SupplierRelations(
-        1,
-        2,
-        sigma=SIGMA,
-        border_cost=0.0,
-        qualification_months=1.0,
-        adjust_months=1.0,
-        cover=0.8,
-        index_months=1.0,
-        risk_premium=0.0,
-        risk_months=12.0,
-    )
+    rel = _relations(R=2, qual=1.0)
     rel.index[:] = index
     rel.calibrate(np.array([[100.0, 0.0]]), rel.landed(np.zeros((1, 2, 2)), np.zeros((1, 2, 2))))
     return rel
