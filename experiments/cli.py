@@ -862,8 +862,9 @@ def app_cmd(
 
 
 def main():  # pragma: no cover
-    app()
+    app(prog_name="ree")
 
 
 if __name__ == "__main__":  # pragma: no cover
-    app()
+    # ``python -m experiments.cli``: messages still name the program ``ree``
+    app(prog_name="ree")

@@ -59,3 +59,20 @@ def test_sweep_plan_note_on_identical_runs_is_singular_for_one():
     assert identical_runs_note(0) is None
     assert identical_runs_note(1) == "1 run is identical to another (same id) and run once"
     assert identical_runs_note(3) == "3 runs are identical to others (same id) and run once"
+
+
+def test_python_m_names_the_program_ree(tmp_path):
+    # under `python -m experiments.cli` click names the program after the interpreter
+    # ("ree -m experiments.cli run: error: ..." until session 16); messages say `ree run`
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-m", "experiments.cli", "run", "nosuch"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert out.returncode != 0
+    assert out.stderr.startswith("ree run: error: invalid scenario: unknown scenario 'nosuch'")
