@@ -160,8 +160,8 @@ class DemandOutlook:
     def monthly(self, sector: str) -> np.ndarray:
         """Recorded activity of ``sector`` by month, January of the table's first year to
         December of its last, shape ``(12 x years,)``, in the table's unit: Denton's
-        proportional first-difference benchmarking of the annual values (Denton 1971, as
-        modified by Cholette 1984; IMF Quarterly National Accounts Manual 2017, ch. 6)
+        proportional first-difference benchmarking of the annual values (Denton 1971; IMF
+        Quarterly National Accounts Manual, Bloem, Dippelsman and Maehle 2001, ch. VI)
         with a flat indicator, so that each year's months average its annual value and
         the path has no jumps (``statsmodels.tsa.interp.denton.dentonm``)."""
         if sector not in self._monthly:
@@ -182,6 +182,9 @@ class DemandOutlook:
         ``(1 + rate) ** (1/12)`` at the rate of the previous month's calendar year
         (:meth:`rate`: so 12 months from January compound to one year's rate)."""
         key = (sector, start_year, start_month)
+        path = self._paths.get(key)
+        if path is not None and len(path) > months:
+            return path[int(months)]
         recorded = self.covers(sector, start_year, start_month)
         if recorded:
             series = self.monthly(sector)
