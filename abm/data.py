@@ -253,7 +253,7 @@ SCHEMAS: dict[str, dict[str, str]] = {
     },
     "end_use_activity.csv": {
         "series": "str",
-        "sector": "choice:sector",
+        "sector": "choice:activity_sector",
         "year": "year",
         "value": "float",
         "unit": "str",
@@ -352,6 +352,9 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "published": ("yes", "no", "unknown"),
     # end_use_activity.csv: the series that drives its sector's demand, or a reference row
     "driver": ("yes", "no"),
+    # end_use_activity.csv: the magnet sectors whose demand recorded activity drives
+    # (abm.demand.ACTIVITY_SECTOR)
+    "activity_sector": ("ev", "wind", "electronics", "industrial_other"),
     "scenario": ("history", "base", "stated_policies", "aps", "company"),
     "sector": (
         "all",
@@ -755,7 +758,39 @@ def _validate_frame(df: pd.DataFrame, file: str, origin: str | None) -> pd.DataF
         _check_rules(out.assign(**rule_values), file, name)
     if file in GROUP_SUMS:
         _check_group_sums(out, file, name)
+    if file == "end_use_activity.csv":
+        _check_driver_series(out, name)
     return out
+
+
+def _check_driver_series(df: pd.DataFrame, name: str) -> None:
+    """``end_use_activity.csv``: the rows with ``driver`` ``yes`` of a sector are one series
+    with consecutive years (the demand path a sector follows, :mod:`abm.demand`); the
+    message names the first offending data row."""
+    drivers = df[df["driver"] == "yes"]
+    for sector in dict.fromkeys(drivers["sector"]):
+        rows = drivers[drivers["sector"] == sector]
+        series = list(dict.fromkeys(rows["series"]))
+        if len(series) > 1:
+            second = int(rows.index[rows["series"] == series[1]][0])
+            raise _fail(
+                name,
+                second,
+                "driver",
+                f"sector '{sector}' has {len(series)} driver series ({', '.join(series)}); "
+                "allowed: one (mark the others 'no')",
+            )
+        years = sorted(int(y) for y in rows["year"])
+        for before, after in zip(years, years[1:], strict=False):
+            if after != before + 1:
+                row = int(rows.index[rows["year"] == after][0])
+                raise _fail(
+                    name,
+                    row,
+                    "year",
+                    f"sector '{sector}' driver series '{series[0]}' has no 'yes' row for "
+                    f"{before + 1}; allowed: consecutive years",
+                )
 
 
 def _check_group_sums(df: pd.DataFrame, file: str, name: str) -> None:

@@ -280,6 +280,11 @@ def test_episode_and_price_values():
         ("end_use_activity.csv", "driver", 0, "maybe", "allowed: ['yes', 'no']"),
         ("end_use_activity.csv", "value", 3, "0", "out of range"),
         ("end_use_activity.csv", "year", 4, "2011", "duplicate key"),
+        # the model's own sector name is not the table's (a new user's silent typo)
+        ("end_use_activity.csv", "sector", 40, "industrial", "allowed: ['ev', 'wind'"),
+        # a second driver series for EV, and a gap in the HDD driver (2012 moved to 2017)
+        ("end_use_activity.csv", "driver", 0, "yes", "sector 'ev' has 2 driver series"),
+        ("end_use_activity.csv", "year", 35, "2017", "has no 'yes' row for 2012"),
     ],
 )
 def test_issue12_bad_values_rejected(file, col, row, val, fragment):
