@@ -30,8 +30,9 @@ def output_width(stream=None) -> int | None:
 #: Standard output (tables, summaries).
 out_console = Console(width=output_width(), soft_wrap=True)
 #: Errors go to stderr, one line each, never wrapped at the terminal width (so they can be
-#: grepped and copied whole).
-err_console = Console(stderr=True, soft_wrap=True)
+#: grepped and copied whole); the progress bar too, as wide as tables when stderr is piped
+#: (at rich's default of 80 a piped bar lost its ETA: "elapsed E...").
+err_console = Console(stderr=True, soft_wrap=True, width=output_width(sys.stderr))
 
 
 # ----------------------------------------------------------------- progress bars

@@ -43,3 +43,30 @@ def test_rich_progress_is_used_only_by_the_helper():
         if "rich.progress" in p.read_text()
     )
     assert users == ["experiments/terminal.py"]
+
+
+def test_piped_progress_bar_keeps_its_eta():
+    # a new user piping `ree reproduce` saw "... 45 ok 0 failed elapsed E…": on a pipe rich
+    # drew the stderr bar at its default width of 80 and cut the line (session 16); piped
+    # stderr now gets the piped table width, which holds the longest bar
+    import os
+    import subprocess
+    import sys
+
+    from experiments.terminal import PIPED_WIDTH
+
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    code = (
+        "import io, sys; from rich.console import Console; "
+        "from experiments.terminal import RunProgress, err_console; "
+        "buf = io.StringIO(); con = Console(file=buf, width=err_console.width, "
+        "color_system=None); bar = RunProgress(45, 'reproduce: 45/45 runs, last "
+        "embargo-2010/no-quotas #4', console=con, counts=True); bar.advance(45, ok=45); "
+        "bar.close(); print(err_console.width); print(buf.getvalue().splitlines()[-1])"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120
+    )
+    width, last = out.stdout.splitlines()[:2]
+    assert int(width) == PIPED_WIDTH, out.stdout
+    assert "…" not in last and re.search(r"45 ok 0 failed elapsed \S+ ETA", last), last
