@@ -759,14 +759,21 @@ def _validate_frame(df: pd.DataFrame, file: str, origin: str | None) -> pd.DataF
     if file in GROUP_SUMS:
         _check_group_sums(out, file, name)
     if file == "end_use_activity.csv":
-        _check_driver_series(out, name)
+        check_driver_series(out, name)
     return out
 
 
-def _check_driver_series(df: pd.DataFrame, name: str) -> None:
+def check_driver_series(df: pd.DataFrame, name: str = "end_use_activity.csv") -> None:
     """``end_use_activity.csv``: the rows with ``driver`` ``yes`` of a sector are one series
-    with consecutive years (the demand path a sector follows, :mod:`abm.demand`); the
-    message names the first offending data row."""
+    with consecutive years (the demand path a sector follows, :mod:`abm.demand`).
+
+    Args:
+        df: the table (columns ``series``, ``sector``, ``year``, ``driver``; a RangeIndex,
+            row ``i`` being data row ``i + 1``).
+        name: the file named in the message.
+
+    Raises:
+        DataError: one line naming the file, the first offending data row and the field."""
     drivers = df[df["driver"] == "yes"]
     for sector in dict.fromkeys(drivers["sector"]):
         rows = drivers[drivers["sector"] == sector]

@@ -26,7 +26,7 @@ import math
 import numpy as np
 from statsmodels.tsa.interp.denton import dentonm
 
-from abm.data import load_table
+from abm.data import check_driver_series, load_table
 
 #: Model sectors and the outlook's sector whose growth rate they follow.
 OUTLOOK_SECTOR = {"ev": "ev", "wind": "non_ev", "electronics": "non_ev", "industrial": "non_ev"}
@@ -81,8 +81,9 @@ class DemandOutlook:
 
     Raises:
         DataError: a table fails validation (from :func:`abm.data.load_table`).
-        ValueError: the outlook has no growth rate for a sector the model uses, or an
-            activity sector has more than one driver series or a missing year.
+        ValueError: the outlook has no growth rate for a sector the model uses.
+        DataError: an activity sector has more than one driver series or a missing year
+            (:func:`abm.data.check_driver_series`).
     """
 
     def __init__(self, scale: float = 1.0, table=None, activity=None):
@@ -106,25 +107,17 @@ class DemandOutlook:
         if hist.empty:
             raise ValueError("demand_outlook.csv: no iea_gcmo2024 history growth_pct_yr row")
         self.history = float(hist.iloc[0]["value"]) / 100.0
-        act = load_table("end_use_activity.csv") if activity is None else activity
+        if activity is None:
+            act = load_table("end_use_activity.csv")  # validated, drivers checked
+        else:
+            act = activity
+            check_driver_series(act)
         act = act[act["driver"] == "yes"]
         #: recorded world activity of each sector's driver series: {year: level}
-        self.activity: dict[str, dict[int, float]] = {}
-        for path, sec in ACTIVITY_SECTOR.items():
-            rows = act[act["sector"] == sec]
-            if rows["series"].nunique() > 1:
-                raise ValueError(
-                    f"end_use_activity.csv: sector '{sec}' has {rows['series'].nunique()} driver "
-                    f"series ({', '.join(sorted(rows['series'].unique()))}); allowed: one"
-                )
-            years = {int(r.year): float(r.value) for r in rows.itertuples()}
-            if years and len(years) != max(years) - min(years) + 1:
-                gap = min(set(range(min(years), max(years) + 1)) - set(years))
-                raise ValueError(
-                    f"end_use_activity.csv: sector '{sec}' driver has no row for {gap} "
-                    f"(years must be consecutive, {min(years)}-{max(years)})"
-                )
-            self.activity[path] = years
+        self.activity: dict[str, dict[int, float]] = {
+            path: {int(r.year): float(r.value) for r in act[act["sector"] == sec].itertuples()}
+            for path, sec in ACTIVITY_SECTOR.items()
+        }
         self._paths: dict[tuple, list[float]] = {}
         self._monthly: dict[str, np.ndarray] = {}
 
@@ -152,7 +145,7 @@ class DemandOutlook:
                 return r * self.scale
         return max(spans, key=lambda x: x[1])[2] * self.scale
 
-    def covers(self, sector: str, start_year: int, start_month: int = 1) -> bool:
+    def covers(self, sector: str, start_year: int) -> bool:
         """Whether ``sector``'s path from a start in ``start_year`` follows recorded
         activity: the table has that year for the sector."""
         return start_year in self.activity.get(sector, {})
@@ -185,7 +178,7 @@ class DemandOutlook:
         path = self._paths.get(key)
         if path is not None and len(path) > months:
             return path[int(months)]
-        recorded = self.covers(sector, start_year, start_month)
+        recorded = self.covers(sector, start_year)
         if recorded:
             series = self.monthly(sector)
             j0 = (start_year - min(self.activity[sector])) * 12 + start_month - 1

@@ -69,18 +69,17 @@ class OrderBook:
     region, use, qty t, price USD/kg, nomination)``, ``nomination`` the index of the buyer's
     contract nomination the bid belongs to (-1: spot only). Nominations: ``(good, region,
     use, qty t)``, the tonnes a buyer asks its contracted suppliers for this month
-    (:mod:`abm.sourcing`); ``nomination_agent`` the buyer of each (None: not known). End
-    use: ``(good, region, use) -> t/month``, the planned use that bidders document (what a
-    licence application may cover; inventory building is not an end use); ``claims`` the
-    same per buyer, ``(agent, good, region, use, t/month)`` (what the buyer's own licence
-    applications cover, :class:`abm.licences.Claims`).
+    (:mod:`abm.sourcing`); ``nomination_agent`` the buyer of each (None: not known).
+    Claims: ``(agent, good, region, use, t/month)``, the planned use each bidder documents
+    (what its own licence applications may cover, :class:`abm.licences.Claims`; inventory
+    building is not an end use; agent None: documented but claimed by no buyer);
+    :attr:`end_use` sums them per node.
     """
 
     n_goods: int
     n_regions: int
     offers: list[tuple] = field(default_factory=list)
     bids: list[tuple] = field(default_factory=list)
-    end_use: dict[tuple[int, int, int], float] = field(default_factory=dict)
     nominations: list[tuple[int, int, int, float]] = field(default_factory=list)
     nomination_agent: list = field(default_factory=list)
     claims: list[tuple] = field(default_factory=list)
@@ -184,9 +183,6 @@ class OrderBook:
         (one call instead of three: the order methods run several hundred times a month)."""
         u = _use_index(use)
         if planned > 0:
-            key = (good, region, u)
-            end_use = self.end_use
-            end_use[key] = end_use.get(key, 0.0) + float(planned)
             self.claims.append((agent, good, region, u, float(planned)))
         nom = len(self.nominations)
         self.nominations.append((good, region, u, max(float(nominated), 0.0)))
@@ -214,10 +210,16 @@ class OrderBook:
         """Document ``qty`` t/month of planned use of ``good`` at node ``(region, use)``, by
         ``agent`` (None: not claimed by a buyer, so no licence application covers it)."""
         if qty > 0:
-            key = (good, region, _use_index(use))
-            self.end_use[key] = self.end_use.get(key, 0.0) + float(qty)
-            if agent is not None:
-                self.claims.append((agent, good, region, _use_index(use), float(qty)))
+            self.claims.append((agent, good, region, _use_index(use), float(qty)))
+
+    @property
+    def end_use(self) -> dict[tuple[int, int, int], float]:
+        """Documented end use per demand node, ``(good, region, use) -> t/month`` (the
+        claims summed, in the order their nodes first appear)."""
+        out: dict[tuple[int, int, int], float] = {}
+        for _agent, g, r, u, q in self.claims:
+            out[(g, r, u)] = out.get((g, r, u), 0.0) + q
+        return out
 
     def owner_of(self, agent, good: int) -> int:
         """Index of ``(agent, good)`` in :attr:`owners`, -1 if it posted no order."""

@@ -458,6 +458,8 @@ class RareEarthModel(mesa.Model):
         )
         rows = []
         for a, g, r, u, q in book.claims:
+            if a is None:  # documented, but no buyer's applications cover it
+                continue
             i = book.owner_of(a, g)
             rows.append((a.unique_id, g, r, u, q, tranches[2 * i + u] if i >= 0 else 0))
         claims = Claims.of(rows)

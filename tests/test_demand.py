@@ -67,7 +67,7 @@ def test_recorded_activity_by_month_by_hand():
     assert o.rate("wind", 2010) == pytest.approx(0.21)
     assert o.rate("wind", 2009) == pytest.approx(0.0905)  # no 2008 row: no recorded growth
     # a start the table does not cover compounds from 1 (the 2024 scenarios are unchanged)
-    assert not o.covers("wind", 2011, 1)
+    assert not o.covers("wind", 2011)
     assert o.factor("wind", 2011, 1, 0) == 1.0
     assert o.factor("wind", 2011, 1, 12) == pytest.approx(1.0905)
     # a sector without a driver row uses the outlook from month 0
@@ -79,7 +79,7 @@ def test_recorded_activity_refuses_two_drivers_or_a_missing_year():
     with pytest.raises(ValueError, match="sector 'wind' has 2 driver series \\(a, b\\)"):
         DemandOutlook(activity=two)
     gap = _activity([("a", "wind", 2009, 1.0, "yes"), ("a", "wind", 2011, 1.0, "yes")])
-    with pytest.raises(ValueError, match="no row for 2010 \\(years must be consecutive"):
+    with pytest.raises(ValueError, match="has no 'yes' row for 2010; allowed: consecutive"):
         DemandOutlook(activity=gap)
     # reference rows (driver 'no') are not read
     ref = _activity([("a", "wind", 2009, 1.0, "yes"), ("b", "wind", 2011, 9.0, "no")])
@@ -90,7 +90,7 @@ def test_shipped_activity_drives_the_2009_world():
     # end_use_activity.csv: a run from January 2009 follows vehicles, HDDs and wind from
     # 2009, and hybrid and plug-in cars from 2011 (no like-for-like 2009-10 series)
     o = DemandOutlook()
-    assert [o.covers(s, 2009, 1) for s in ("ev", "wind", "electronics", "industrial")] == [
+    assert [o.covers(s, 2009) for s in ("ev", "wind", "electronics", "industrial")] == [
         False,
         True,
         True,
