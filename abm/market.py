@@ -40,7 +40,7 @@ regions and ``max_steps``, and under licences on the number of licence holders.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import scipy.sparse as sp
@@ -266,6 +266,14 @@ class ArcTerms:
         quotas: list of (good indices, origin, t per month) export quotas.
         import_quotas: list of (good indices, destination, t per month) import quotas (the
             destination's imports from all other regions).
+        export_duty: (n_goods, n_regions) export duty of each origin, fraction (the part
+            of ``ad_valorem`` that evasion avoids); None: no export duties.
+        evadable: (n_goods, n_regions) bool, the (good, origin) cells whose exports are
+            under an export quota or an export duty and can be smuggled; None: none.
+        evasion: ``(cover ratio, cost share)`` steps of the evasion supply: at each step,
+            up to ``cover ratio`` t smuggled per t of recorded exports of the cell, at a
+            resource cost of ``cost share`` x the reference origin price (Pitt 1981: legal
+            trade as cover; Bhagwati and Hansen 1973: smuggling at a real cost).
     """
 
     transport: np.ndarray
@@ -273,6 +281,9 @@ class ArcTerms:
     cap: np.ndarray
     quotas: list[tuple[list[int], int, float]] = field(default_factory=list)
     import_quotas: list[tuple[list[int], int, float]] = field(default_factory=list)
+    export_duty: np.ndarray | None = None
+    evadable: np.ndarray | None = None
+    evasion: tuple[tuple[float, float], ...] = ()
 
 
 @dataclass
@@ -334,6 +345,9 @@ class ClearingResult:
             its spot receipts).
         licence_used: (K,) tonnes shipped under each holding of :class:`Holdings`,
             contract and spot (None without holdings).
+        smuggled: (n_goods, n_regions, n_regions, 2) tonnes of ``flows`` shipped outside
+            the customs record (export evasion, :class:`ArcTerms` ``evasion``; always
+            spot), None where no cell is evadable. Recorded trade is ``flows - smuggled``.
     """
 
     flows: np.ndarray
@@ -354,6 +368,7 @@ class ClearingResult:
     licence_price: np.ndarray | None = None
     spot_value: np.ndarray | None = None
     licence_used: np.ndarray | None = None
+    smuggled: np.ndarray | None = None
 
 
 #: Largest cost perturbation (USD/kg) used to break ties between LP columns in a fixed
@@ -554,7 +569,7 @@ def clear(
         cap = np.where(np.transpose(relations.qualified, (0, 3, 1, 2)), cap, 0.0)
         if lic is not None:
             a_left = np.where(relations.qualified[a_g, a_d, a_u, a_o], a_left, 0.0)
-    spot_terms = ArcTerms(terms.transport, terms.ad_valorem, cap, quotas, imports)
+    spot_terms = replace(terms, cap=cap, quotas=quotas, import_quotas=imports)
     keep_o = off[:, 2] > 1e-9
     keep_b = bid[:, 3] > 1e-9
     holders = None
@@ -591,6 +606,7 @@ def clear(
         G,
         R,
     )
+    out.smuggled = res.smuggled
     if lic is not None:
         out.licence_used = used if res.licence_used is None else used + res.licence_used
     return out
@@ -657,6 +673,8 @@ def _combine(
     if lic is not None and lic.any():
         sf = spot.flows.sum(axis=3)
         cross = spot_sold - np.einsum("goo->go", sf)
+        if spot.smuggled is not None:
+            cross = cross - spot.smuggled.sum(axis=(2, 3))
         with np.errstate(divide="ignore", invalid="ignore"):
             xs = np.where(spot_sold > 0, cross / np.where(spot_sold > 0, spot_sold, 1.0), 0.0)
         realised = spot_fob + lic * xs
@@ -833,6 +851,30 @@ def _solve(
     if not len(ai):
         return empty
     a_cost = terms.transport[a_g, a_o, a_d] + terms.ad_valorem[a_g, a_o, a_d] * ref[a_g, a_o]
+    # export evasion: one column per evasion step beside each open cross-border arc of an
+    # evadable (good, origin) cell, at transport, the destination's tariff and the
+    # step's resource cost, outside the export quota rows (docs/ODD.md, export evasion)
+    a_step = np.zeros(len(ai), dtype=np.int64)  # 0: recorded trade; s: evasion step s
+    if terms.evasion and terms.evadable is not None:
+        ev = np.nonzero(
+            (a_acct < 0) & (a_o != a_d) & np.isinf(a_cap) & terms.evadable[a_g, a_o]
+        )[0]
+        if len(ev):
+            duty = terms.export_duty if terms.export_duty is not None else np.zeros((G, R))
+            base = a_cost[ev] - duty[a_g[ev], a_o[ev]] * ref[a_g[ev], a_o[ev]]
+            n_st = len(terms.evasion)
+            ai, aj, a_g, a_o, a_d, a_u = (
+                np.concatenate([v] + [v[ev]] * n_st) for v in (ai, aj, a_g, a_o, a_d, a_u)
+            )
+            a_cap = np.concatenate([a_cap] + [a_cap[ev]] * n_st)
+            a_acct = np.concatenate([a_acct] + [a_acct[ev]] * n_st)
+            a_cost = np.concatenate(
+                [a_cost]
+                + [base + share * ref[a_g[ev], a_o[ev]] for _k, share in terms.evasion]
+            )
+            a_step = np.concatenate(
+                [a_step] + [np.full(len(ev), s, dtype=np.int64) for s in range(1, n_st + 1)]
+            )
     nO, nN, nS, nD, nA = len(okeys), len(nkeys), len(s_q), len(d_q), len(ai)
     cost = np.concatenate([s_p, -d_p, a_cost])
     # deterministic tie-breaking: a strictly increasing perturbation over the columns
@@ -847,16 +889,18 @@ def _solve(
     vals = np.concatenate([np.ones(nS), -np.ones(nD), -np.ones(nA), np.ones(nA)])
     A_eq = sp.csr_matrix((vals, (rows, cols)), shape=(nO + nN, nS + nD + nA))
     A_ub = b_ub = None
-    qr, qc, qb = [], [], []
+    qr, qc, qb, qv = [], [], [], []
+    recorded = a_step == 0
     if terms.quotas or terms.import_quotas:
         # one row per quota over its cross-border arcs: exports of r (export quotas) or
         # imports into r (import quotas)
         for i, (goods, r, capq, home, other) in enumerate(
             [(*q, a_o, a_d) for q in terms.quotas] + [(*q, a_d, a_o) for q in terms.import_quotas]
         ):
-            m = (home == r) & (other != r) & np.isin(a_g, goods)
+            m = (home == r) & (other != r) & np.isin(a_g, goods) & recorded
             qr.append(np.full(m.sum(), i))
             qc.append(col_a[m])
+            qv.append(np.ones(m.sum()))
             qb.append(capq)
     if S > 1:
         # a finite arc capacity shared by the sub-nodes of a split node: one row each
@@ -869,10 +913,24 @@ def _solve(
             m = inv.reshape(-1) == i
             qr.append(np.full(m.sum(), len(qb)))
             qc.append(cols[m])
+            qv.append(np.ones(m.sum()))
             qb.append(float(caps[m][0]))
+    if a_step.any():
+        # cover: smuggled tonnes of a cell at step s at most k_s x its recorded exports
+        cell = a_g * R + a_o
+        legal = recorded & (a_o != a_d)
+        for c in np.unique(cell[~recorded]).tolist():
+            in_c = cell == c
+            lc = col_a[in_c & legal]
+            for s, (k_s, _share) in enumerate(terms.evasion, start=1):
+                sc = col_a[in_c & (a_step == s)]
+                qr.append(np.full(len(sc) + len(lc), len(qb)))
+                qc.append(np.concatenate([sc, lc]))
+                qv.append(np.concatenate([np.ones(len(sc)), np.full(len(lc), -k_s)]))
+                qb.append(0.0)
     if qb:
-        qr, qc = np.concatenate(qr), np.concatenate(qc)
-        A_ub = sp.csr_matrix((np.ones(len(qr)), (qr, qc)), shape=(len(qb), len(cost)))
+        qr, qc, qv = np.concatenate(qr), np.concatenate(qc), np.concatenate(qv)
+        A_ub = sp.csr_matrix((qv, (qr, qc)), shape=(len(qb), len(cost)))
         b_ub = np.array(qb)
     res = linprog(
         cost,
@@ -894,9 +952,16 @@ def _solve(
             licence[goods, r] += max(float(lam), 0.0)
     x = np.where(res.x[col_a] > 1e-9, res.x[col_a], 0.0)
     origin_price[og, oo] = duals[:nO]
+    smuggled = None
+    if a_step.any():
+        smuggled = np.zeros((G, R, R, 2))
+        ev = ~recorded
+        np.add.at(smuggled, (a_g[ev], a_o[ev], a_d[ev], a_u[ev]), x[ev])
     if S == 1:
         price[ng, nr, nu] = duals[nO:]
-        flows[a_g, a_o, a_d, a_u] = x
+        flows[a_g[recorded], a_o[recorded], a_d[recorded], a_u[recorded]] = x[recorded]
+        if smuggled is not None:
+            flows += smuggled
     else:
         # the node's quote: the highest dual of its sub-nodes (the price at which a kg more
         # would clear at the node)
@@ -954,4 +1019,5 @@ def _solve(
         licence_price=licence,
         spot_value=spot_value,
         licence_used=used,
+        smuggled=smuggled,
     )

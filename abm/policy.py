@@ -528,12 +528,39 @@ class PolicyState:
         quotas. A licensed arc's cap is 0: what it carries is each buyer's own usable
         approvals (:meth:`abm.licences.LicenceDesk.holdings`, passed to the market
         separately), and in a regime's first month the days before its date
-        (``unlicensed_share``, added by the model)."""
+        (``unlicensed_share``, added by the model).
+
+        Exports of a (good, origin) cell under an export quota or an export duty can be
+        smuggled (``evadable``), in the evasion steps of the parameters
+        ``evasion_cover_ratio``/``evasion_cost_share`` and
+        ``evasion_cover_ratio_high``/``evasion_cost_share_high`` (docs/ODD.md, export
+        evasion); licence regimes and embargoes are not evaded."""
         R = len(self.codes)
         adv = self.tariff + self.export_duty[:, :, None]
         adv = adv * (1 - np.eye(R))[None]
         cap = np.where(licensed, 0.0, self.base_cap)
-        return ArcTerms(transport, adv, cap, list(self.quotas), list(self.import_quotas))
+        evadable = self.export_duty > 0
+        for goods, r, _q in self.quotas:
+            evadable[goods, r] = True
+        par = self.scenario.parameters
+        steps = tuple(
+            (k, c)
+            for k, c in (
+                (par.evasion_cover_ratio, par.evasion_cost_share),
+                (par.evasion_cover_ratio_high, par.evasion_cost_share_high),
+            )
+            if k > 0
+        )
+        return ArcTerms(
+            transport,
+            adv,
+            cap,
+            list(self.quotas),
+            list(self.import_quotas),
+            export_duty=self.export_duty,
+            evadable=evadable if evadable.any() and steps else None,
+            evasion=steps,
+        )
 
     def quota_factor(self, region: str, deposit: str) -> float:
         """Share of planned mine output of ``deposit`` in ``region`` allowed by production
