@@ -288,8 +288,19 @@ def record_accounts(model, book, clearing, date: str, t: int) -> None:
         axis=3
     )
     spot = flows.sum(axis=3) - contract
-    tar, duty = duty_revenue(
+    smuggled = clearing.smuggled
+    recorded = spot if smuggled is None else spot - smuggled.sum(axis=3)
+    # smuggled tonnes pass the importer's customs (tariffs) but not the exporter's (duties)
+    tar, _ = duty_revenue(
         spot,
+        contract,
+        model.policy.tariff,
+        model.policy.export_duty,
+        acc.customs_spot,
+        acc.customs_contract,
+    )
+    _, duty = duty_revenue(
+        recorded,
         contract,
         model.policy.tariff,
         model.policy.export_duty,

@@ -856,9 +856,7 @@ def _solve(
     # step's resource cost, outside the export quota rows (docs/ODD.md, export evasion)
     a_step = np.zeros(len(ai), dtype=np.int64)  # 0: recorded trade; s: evasion step s
     if terms.evasion and terms.evadable is not None:
-        ev = np.nonzero(
-            (a_acct < 0) & (a_o != a_d) & np.isinf(a_cap) & terms.evadable[a_g, a_o]
-        )[0]
+        ev = np.nonzero((a_acct < 0) & (a_o != a_d) & np.isinf(a_cap) & terms.evadable[a_g, a_o])[0]
         if len(ev):
             duty = terms.export_duty if terms.export_duty is not None else np.zeros((G, R))
             base = a_cost[ev] - duty[a_g[ev], a_o[ev]] * ref[a_g[ev], a_o[ev]]
@@ -869,8 +867,7 @@ def _solve(
             a_cap = np.concatenate([a_cap] + [a_cap[ev]] * n_st)
             a_acct = np.concatenate([a_acct] + [a_acct[ev]] * n_st)
             a_cost = np.concatenate(
-                [a_cost]
-                + [base + share * ref[a_g[ev], a_o[ev]] for _k, share in terms.evasion]
+                [a_cost] + [base + share * ref[a_g[ev], a_o[ev]] for _k, share in terms.evasion]
             )
             a_step = np.concatenate(
                 [a_step] + [np.full(len(ev), s, dtype=np.int64) for s in range(1, n_st + 1)]

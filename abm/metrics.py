@@ -26,7 +26,9 @@ stage or group of goods goes in the ``good`` column. Metrics (units):
   above 1e-6 t);
 * ``china_exports`` (t/month; good ``magnets`` (all magnet grades) or ``oxides`` (all
   separated oxides), region ``CN``, partner ``nonCN``): China's shipments to all other
-  regions, every month (zeros included), tiny flows included;
+  regions as its customs record them, every month (zeros included), tiny flows included;
+* ``china_exports_unrecorded`` (t/month; as ``china_exports``): the smuggled rest of
+  China's shipments (:attr:`abm.market.ClearingResult.smuggled`), every month;
 * ``export_licence_price`` (USD/kg; good, region = exporter): the
   price of the licence a tonne shipped abroad under an export quota in force needs
   (:attr:`abm.market.ClearingResult.licence_price`; 0 when the quota does not bind), every
@@ -76,8 +78,8 @@ output, no plant, no stock, no cost, no sale. For the others it means "not defin
 the good was not traded, a share of magnets where none were received, ``licence_delay``
 without approvals, ``export_licence_price`` without a quota in force); they must not be
 read as zero. The remaining metrics are written every month (``lost_output`` and its
-groups, ``china_exports``, ``china_share``, ``hhi``, ``tariff``, the accounts other than
-``producer_surplus``), zeros included.
+groups, ``china_exports`` and ``china_exports_unrecorded``, ``china_share``, ``hhi``,
+``tariff``, the accounts other than ``producer_surplus``), zeros included.
 
 Rows are appended as numpy blocks (the Mesa DataCollector's per-row table API is too slow
 for ~1,500 rows a month); the DataCollector keeps only the :data:`HEADLINE` series.
@@ -437,6 +439,10 @@ def record_month(model, book, clearing) -> None:
     rec.add(date, t, "flow", goods[g_], codes[o_], codes[d_], fl[g_, o_, d_], "t/month")
     mags = [cat.index[mag(g)] for g in GRADES]
     oxides = [i for i, g in enumerate(cat.goods) if g.startswith("ox_")]
+    # China's exports as its customs record them, and the unrecorded (smuggled) rest
+    sm = clearing.smuggled
+    sm = np.zeros_like(fl) if sm is None else sm.sum(axis=3)
+    rc = fl - sm
     rec.add(
         date,
         t,
@@ -444,7 +450,17 @@ def record_month(model, book, clearing) -> None:
         ["magnets", "oxides"],
         CHINA,
         OUTSIDE_CHINA,
-        [float(fl[mags, cn][:, non_cn].sum()), float(fl[oxides, cn][:, non_cn].sum())],
+        [float(rc[mags, cn][:, non_cn].sum()), float(rc[oxides, cn][:, non_cn].sum())],
+        "t/month",
+    )
+    rec.add(
+        date,
+        t,
+        "china_exports_unrecorded",
+        ["magnets", "oxides"],
+        CHINA,
+        OUTSIDE_CHINA,
+        [float(sm[mags, cn][:, non_cn].sum()), float(sm[oxides, cn][:, non_cn].sum())],
         "t/month",
     )
     # export licence prices under the export quotas in force

@@ -213,7 +213,7 @@ class RareEarthModel(mesa.Model):
                 a.anchor_price = dict(a.exp_price)
         for a in self.agents:
             a.set_base_prices(a.exp_price)  # each firm's base-year prices (Firm.base_price)
-        self.policy.observe_supply(res.flows, self.origin_price)  # (PolicyState.exposure)
+        self.policy.observe_supply(res.flows, self.origin_price, res.smuggled)  # (exposure)
         # supplier relationships: every origin offering supply in the base year is
         # qualified; contract indices start at the trial clearing's origin prices
         off = book.offer_array()
@@ -619,7 +619,7 @@ class RareEarthModel(mesa.Model):
                     )
         self._observe(res)
         self.last_flows = res.flows
-        self.policy.observe_supply(res.flows, self.origin_price)
+        self.policy.observe_supply(res.flows, self.origin_price, res.smuggled)
         self.last_clearing = res
 
     def _adapt_relations(self, book, res, terms) -> None:

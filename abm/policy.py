@@ -94,6 +94,7 @@ class PolicyState:
         # the model after each clearing (observe_supply); read only when a restriction is
         # announced (exposure)
         self._flows: np.ndarray | None = None
+        self._smuggled: np.ndarray | None = None
         self._fob: np.ndarray | None = None
         par = scenario.parameters
         self.desk = LicenceDesk(self.shape, par.licence_review_months, par.licence_validity_months)
@@ -164,9 +165,10 @@ class PolicyState:
         """Share of the restricted flows a new measure ``m`` cuts, 0..1: the news in it.
 
         For an export quota, ``1 - Q / X`` (0 if negative), with ``Q`` the quota per month
-        and ``X`` the actor's shipments abroad of the covered ``goods`` last month (t, the
-        last clearing, :meth:`observe_supply`); for an import quota, ``X`` is the actor's
-        imports of them. A quota at or above the flows it covers (a renewal at last year's
+        and ``X`` the actor's recorded shipments abroad of the covered ``goods`` last month
+        (t, the last clearing without its smuggled part, :meth:`observe_supply`: a quota
+        caps recorded trade); for an import quota, ``X`` is the actor's imports of them. A
+        quota at or above the flows it covers (a renewal at last year's
         level, a quota that does not bind) announces no cut and adds no risk; a quota that
         halves the flows adds half the risk of an embargo. Export licences and embargoes
         count as a full cut (1): what a licence regime will approve is not known when it is
@@ -184,6 +186,8 @@ class PolicyState:
             )
         r = self.ri[m.actor]
         f = self._flows[goods]
+        if self._smuggled is not None:
+            f = f - self._smuggled[goods]
         if m.kind == "export_quota":
             flow = float(f[:, r].sum() - f[:, r, r].sum())
         else:
@@ -208,11 +212,14 @@ class PolicyState:
         in_scope = np.array([good_form(g) in m.forms for g in cat.goods])
         return (cat.content[:, els] > max(m.min_content, 1e-9)) & in_scope[:, None]
 
-    def observe_supply(self, flows: np.ndarray, origin_price: np.ndarray) -> None:
+    def observe_supply(
+        self, flows: np.ndarray, origin_price: np.ndarray, smuggled: np.ndarray | None = None
+    ) -> None:
         """Record a clearing's flows, (G, R, R, 2) t origin -> destination per end use, and
         origin prices, (G, R) USD/kg, for :meth:`exposure` (kept by reference, not copied:
-        the model replaces both arrays at each clearing rather than changing them)."""
-        self._flows, self._fob = flows, origin_price
+        the model replaces both arrays at each clearing rather than changing them);
+        ``smuggled``: the unrecorded part of ``flows`` (same shape), None if none."""
+        self._flows, self._fob, self._smuggled = flows, origin_price, smuggled
 
     def exposure(self, m, d: int, goods) -> float:
         """Exposure of region ``d`` to a restrictive measure ``m``, 0..1: the share of the

@@ -47,18 +47,18 @@ def test_example_structure(path, tmp_path):
             "parameters.lead_time_separation_years",
             "parameters.lead_time_magnet_years",
         ]
-        assert len(Parameters.model_fields) == 101 and len(space) == 98
+        assert len(Parameters.model_fields) == 105 and len(space) == 102
         assert expected_rows(spec) == 1 + 2 * len(space) and spec.replicates == 1
         header = " ".join(
             line.lstrip("# ") for line in path.read_text().splitlines() if line.startswith("#")
         )
-        assert "98 of the 101 parameters" in header and "1 + 2 x 98 = 197 rows" in header
+        assert "102 of the 105 parameters" in header and "1 + 2 x 102 = 205 rows" in header
         assert all(k.split(".")[1] in header for k in left_out)
-        assert "196 distinct runs" in header
-        # what `ree sweep plan` prints: 197 rows, 196 distinct (project_size_scale's high
+        assert "204 distinct runs" in header
+        # what `ree sweep plan` prints: 205 rows, 204 distinct (project_size_scale's high
         # end is its value, so that row repeats row 0)
         summary = plan(path, tmp_path)
-        assert (summary.design_rows, summary.runs, summary.unique_runs) == (197, 197, 196)
+        assert (summary.design_rows, summary.runs, summary.unique_runs) == (205, 205, 204)
         assert (spec.model, spec.scenario) in {
             ("abm", "baseline"),
             ("experiments.reproduce:sweep_evaluate", "embargo-2010"),

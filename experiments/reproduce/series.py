@@ -99,7 +99,9 @@ def series_from_model(model, adaptation: pd.DataFrame | None = None) -> pd.DataF
     Columns, each read from a recorded series of :mod:`abm.metrics`: ``price_row:<good>``
     (``price_outside_china_median``: median over the regions outside China that traded the
     good, USD/kg) and ``price_cn:<good>`` (``price`` of CN) for ox_Nd, ox_Dy, ox_Tb and NdPr;
-    ``cn_magnet_exports`` and ``cn_oxide_exports`` (``china_exports``, t/month);
+    ``cn_magnet_exports`` and ``cn_oxide_exports`` (``china_exports``: recorded by China's
+    customs, t/month) and ``cn_oxide_exports_unrecorded`` (``china_exports_unrecorded``:
+    smuggled, t/month);
     ``capacity:<stage>:US`` and ``capacity:<stage>:nonCN`` (sums of ``capacity`` rows, t/yr);
     ``china_content:<region>`` and ``china_content_12m:<region>`` (share of magnet supply,
     monthly and over the last 12 months); ``china_share:<stage>``; ``mine:world`` and
@@ -116,6 +118,7 @@ def series_from_model(model, adaptation: pd.DataFrame | None = None) -> pd.DataF
         out[f"price_cn:{good}"] = recorded(ts, "price", good, "CN")
     out["cn_magnet_exports"] = recorded(ts, "china_exports", "magnets")
     out["cn_oxide_exports"] = recorded(ts, "china_exports", "oxides")
+    out["cn_oxide_exports_unrecorded"] = recorded(ts, "china_exports_unrecorded", "oxides")
     cap = ts[ts["metric"] == "capacity"]
     for stage in STAGES:
         c = cap[cap["good"] == stage]
@@ -138,6 +141,7 @@ def series_from_model(model, adaptation: pd.DataFrame | None = None) -> pd.DataF
     for k in (
         "cn_magnet_exports",
         "cn_oxide_exports",
+        "cn_oxide_exports_unrecorded",
         "mine:nonCN",
         "ndfeb:world",
         "ndfeb:JP",

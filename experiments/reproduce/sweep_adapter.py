@@ -22,6 +22,7 @@ SINGLE_RUN_TARGETS = {
         "japan_share_magnets_2010",
         "china_magnet_growth_2010",
         "china_magnet_exports_2010",
+        "china_export_fill_2011",
     ),
     "controls-2025": ("cn_magnet_export_fall", "mp_magnet_capacity_2029"),
 }
