@@ -9,6 +9,24 @@ import pytest
 from abm.scenario import scenario_from_dict
 
 
+def random_three_region_book(seed: int):
+    """An order book of one good in three regions: 30 offers (1-10 t at 5-30 USD/kg) and
+    30 bids (1-10 t at 5-40 USD/kg) per region, drawn from ``seed`` (market invariants)."""
+    import numpy as np
+
+    from abm.market import OrderBook
+
+    rng = np.random.default_rng(seed)
+    book = OrderBook(1, 3)
+    for _k in range(30):
+        for o in range(3):
+            book.offer(
+                f"s{o}", 0, o, float(rng.uniform(1, 10)), float(rng.uniform(5, 30)), 0.0, 0.0
+            )
+            book.bid(f"b{o}", 0, o, float(rng.uniform(1, 10)), float(rng.uniform(5, 40)))
+    return book
+
+
 def make_scenario(measures=(), months_end="2024-12", **kw):
     """A 2024 scenario with the given measures (dicts) ending at ``months_end``."""
     return scenario_from_dict(

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from abm.market import ArcTerms, OrderBook, clear
 from abm.scenario import apply_overrides, load_scenario
+from tests.conftest import random_three_region_book
 
 REF = np.array([[20.0, 20.0]])
 
@@ -112,14 +113,7 @@ def test_evasion_invariants(quota, duty, k1, k2, seed):
     # random asks and bids in three regions, region 0 under an export quota and duty: its
     # recorded exports stay within the quota, its smuggled exports within the cover of its
     # recorded ones, nothing negative, and what is sold equals what is bought
-    rng = np.random.default_rng(seed)
-    book = OrderBook(1, 3)
-    for _k in range(30):
-        for o in range(3):
-            book.offer(
-                f"s{o}", 0, o, float(rng.uniform(1, 10)), float(rng.uniform(5, 30)), 0.0, 0.0
-            )
-            book.bid(f"b{o}", 0, o, float(rng.uniform(1, 10)), float(rng.uniform(5, 40)))
+    book = random_three_region_book(seed)
     adv = np.zeros((1, 3, 3))
     adv[0, 0, 1:] = duty
     terms = ArcTerms(

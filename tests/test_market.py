@@ -6,6 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from abm.market import ArcTerms, OrderBook, clear
+from tests.conftest import random_three_region_book
 
 
 def _two_region(tariff=0.0):
@@ -121,14 +122,7 @@ def test_import_quota_caps_imports_from_all_origins_not_domestic_supply():
 def test_import_quota_invariants(quota, seed):
     # random asks and bids in three regions: region 1's imports of the good from both other
     # regions never exceed its import quota, and what is sold equals what is bought
-    rng = np.random.default_rng(seed)
-    book = OrderBook(1, 3)
-    for _k in range(30):
-        for o in range(3):
-            book.offer(
-                f"s{o}", 0, o, float(rng.uniform(1, 10)), float(rng.uniform(5, 30)), 0.0, 0.0
-            )
-            book.bid(f"b{o}", 0, o, float(rng.uniform(1, 10)), float(rng.uniform(5, 40)))
+    book = random_three_region_book(seed)
     transport = np.ones((1, 3, 3)) - np.eye(3)[None]
     terms = ArcTerms(
         transport,
