@@ -891,10 +891,15 @@ def _solve(
     if terms.quotas or terms.import_quotas:
         # one row per quota over its cross-border arcs: exports of r (export quotas) or
         # imports into r (import quotas)
+        # (smuggled tonnes evade the exporter's quota, not the importer's: its customs
+        # record them)
+        n_exp = len(terms.quotas)
         for i, (goods, r, capq, home, other) in enumerate(
             [(*q, a_o, a_d) for q in terms.quotas] + [(*q, a_d, a_o) for q in terms.import_quotas]
         ):
-            m = (home == r) & (other != r) & np.isin(a_g, goods) & recorded
+            m = (home == r) & (other != r) & np.isin(a_g, goods)
+            if i < n_exp:
+                m &= recorded
             qr.append(np.full(m.sum(), i))
             qc.append(col_a[m])
             qv.append(np.ones(m.sum()))

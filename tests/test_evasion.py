@@ -64,6 +64,18 @@ def test_without_evasion_steps_the_quota_binds_as_before():
     assert with_ev.flows[0, 0, 1].sum() == pytest.approx(50.0, abs=1e-6)
 
 
+def test_smuggled_tonnes_count_against_the_importers_quota():
+    # the exporter's quota (50 t) and cover (0.4) would let 70 t cross; the importer's quota
+    # of 60 t counts smuggled tonnes too (its customs record them): 60 t cross, of which the
+    # recorded part is at most 50 and the smuggled at most 0.4 x the recorded
+    book, terms = _two_region(quota=50)
+    terms.import_quotas = [([0], 1, 60.0)]
+    r = clear(book, terms, REF, max_steps=400)
+    assert r.flows[0, 0, 1].sum() == pytest.approx(60.0, abs=1e-6)
+    assert _recorded(r) <= 50.0 + 1e-6
+    assert r.smuggled[0, 0, 1].sum() <= 0.4 * _recorded(r) + 1e-6
+
+
 def test_a_duty_above_the_evasion_cost_is_evaded_and_one_below_it_is_not():
     # duty 25% (5 USD/kg on the 20 USD/kg reference) against an evasion cost of 5% (1):
     # smuggling saves 4 USD/kg, so 0.4 t leaves unrecorded per recorded t
