@@ -186,8 +186,8 @@ class PolicyState:
             )
         r = self.ri[m.actor]
         f = self._flows[goods]
-        if self._smuggled is not None:
-            f = f - self._smuggled[goods]
+        if self._smuggled is not None and m.kind == "export_quota":
+            f = f - self._smuggled[goods]  # the importer's customs record smuggled tonnes
         if m.kind == "export_quota":
             flow = float(f[:, r].sum() - f[:, r, r].sum())
         else:
