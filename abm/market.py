@@ -274,6 +274,8 @@ class ArcTerms:
             up to ``cover ratio`` t smuggled per t of recorded exports of the cell, at a
             resource cost of ``cost share`` x the reference origin price (Pitt 1981: legal
             trade as cover; Bhagwati and Hansen 1973: smuggling at a real cost).
+        covered: (n_goods, n_regions) recorded exports already delivered this month outside
+            the spot LP (on contract), t: they give cover too; None: none.
     """
 
     transport: np.ndarray
@@ -284,6 +286,7 @@ class ArcTerms:
     export_duty: np.ndarray | None = None
     evadable: np.ndarray | None = None
     evasion: tuple[tuple[float, float], ...] = ()
+    covered: np.ndarray | None = None
 
 
 @dataclass
@@ -569,7 +572,12 @@ def clear(
         cap = np.where(np.transpose(relations.qualified, (0, 3, 1, 2)), cap, 0.0)
         if lic is not None:
             a_left = np.where(relations.qualified[a_g, a_d, a_u, a_o], a_left, 0.0)
-    spot_terms = replace(terms, cap=cap, quotas=quotas, import_quotas=imports)
+    covered = terms.covered
+    if terms.evadable is not None and terms.evasion:
+        # recorded exports delivered on contract give cover to smuggling on spot too
+        on_contract = contract.sum(axis=(2, 3)) - np.einsum("good->go", contract)
+        covered = on_contract if covered is None else covered + on_contract
+    spot_terms = replace(terms, cap=cap, quotas=quotas, import_quotas=imports, covered=covered)
     keep_o = off[:, 2] > 1e-9
     keep_b = bid[:, 3] > 1e-9
     holders = None
@@ -919,17 +927,20 @@ def _solve(
             qb.append(float(caps[m][0]))
     if a_step.any():
         # cover: smuggled tonnes of a cell at step s at most k_s x its recorded exports
+        # (on spot, plus the cell's recorded contract exports of the month, terms.covered)
         cell = a_g * R + a_o
         legal = recorded & (a_o != a_d)
+        done = terms.covered
         for c in np.unique(cell[~recorded]).tolist():
             in_c = cell == c
             lc = col_a[in_c & legal]
+            base = 0.0 if done is None else float(done[c // R, c % R])
             for s, (k_s, _share) in enumerate(terms.evasion, start=1):
                 sc = col_a[in_c & (a_step == s)]
                 qr.append(np.full(len(sc) + len(lc), len(qb)))
                 qc.append(np.concatenate([sc, lc]))
                 qv.append(np.concatenate([np.ones(len(sc)), np.full(len(lc), -k_s)]))
-                qb.append(0.0)
+                qb.append(k_s * base)
     if qb:
         qr, qc, qv = np.concatenate(qr), np.concatenate(qc), np.concatenate(qv)
         A_ub = sp.csr_matrix((qv, (qr, qc)), shape=(len(qb), len(cost)))

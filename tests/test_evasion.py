@@ -64,6 +64,16 @@ def test_without_evasion_steps_the_quota_binds_as_before():
     assert with_ev.flows[0, 0, 1].sum() == pytest.approx(50.0, abs=1e-6)
 
 
+def test_recorded_exports_outside_the_spot_market_give_cover_too():
+    # a 25% duty and a 5% evasion cost: smuggling is cheaper than recorded trade, so the
+    # cover binds; 100 t of recorded exports delivered on contract this month (outside the
+    # spot LP) add 40 t of cover to 0.4 x the recorded spot exports
+    book, terms = _two_region(duty=0.25)
+    terms.covered = np.array([[100.0, 0.0]])
+    r = clear(book, terms, REF, max_steps=400)
+    assert r.smuggled[0, 0, 1].sum() == pytest.approx(0.4 * (_recorded(r) + 100.0), rel=1e-6)
+
+
 def test_smuggled_tonnes_count_against_the_importers_quota():
     # the exporter's quota (50 t) and cover (0.4) would let 70 t cross; the importer's quota
     # of 60 t counts smuggled tonnes too (its customs record them): 60 t cross, of which the

@@ -282,11 +282,11 @@ SPIKE_OF = {"dy_peak_lag": "dy_peak_multiple", "nd_peak_lag": "nd_peak_multiple"
             marks=pytest.mark.xfail(
                 strict=True,
                 raises=AssertionError,
-                reason="with export evasion Dy abroad stays within about 1.3x China's price "
-                "(as recorded) and China's domestic Dy rises about 1.7x by late 2011, "
-                "against about 14x recorded (9,000-9,800 CNY/kg in September 2011): the "
-                "2010 Dy spike came from a quota wedge of 4-11x (session 17, "
-                "docs/calibration.md 4.24)",
+                reason="with export evasion Dy abroad peaks at about 6x in December 2010, "
+                "when the Dy quota and its smuggling cover bind, and from February 2011 "
+                "stays within about 1.3x China's price (as recorded), while China's Dy rises "
+                "only about 1.4x by late 2011 against about 14x recorded (9,000-9,800 CNY/kg "
+                "in September 2011; session 17, docs/calibration.md 4.24)",
             ),
         ),
         pytest.param(
@@ -294,9 +294,9 @@ SPIKE_OF = {"dy_peak_lag": "dy_peak_multiple", "nd_peak_lag": "nd_peak_multiple"
             marks=pytest.mark.xfail(
                 strict=True,
                 raises=AssertionError,
-                reason="Dy peaks 1 month after the July 2010 cut (tolerance 8-14 months: "
-                "mid-2011; 6 months before session 15 removed the announcement artefact, "
-                "docs/calibration.md 4.20)",
+                reason="Dy peaks 5 months after the July 2010 cut, in December 2010 "
+                "(tolerance 8-14 months: mid-2011), and its peak is below its band "
+                "(session 17, docs/calibration.md 4.24)",
             ),
         ),
         pytest.param(
@@ -304,9 +304,9 @@ SPIKE_OF = {"dy_peak_lag": "dy_peak_multiple", "nd_peak_lag": "nd_peak_multiple"
             marks=pytest.mark.xfail(
                 strict=True,
                 raises=AssertionError,
-                reason="Nd peaks 31-35 months after the July 2010 cut, in 2013, driven by "
-                "demand growth against China's mining quota (tolerance 8-14 months; session "
-                "15, docs/calibration.md 4.20)",
+                reason="Nd peaks 7 months after the July 2010 cut (7-10 over seeds; "
+                "tolerance 8-14 months: the record's China peaked in July 2011), in February "
+                "2011 with China's Nd (session 17, docs/calibration.md 4.24)",
             ),
         ),
     ],
