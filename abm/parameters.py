@@ -59,6 +59,17 @@ class NumbersModel(BaseModel):
             numeric, container = _numeric(f.annotation)
             if not numeric:
                 continue
+            if not container and v is not None and not isinstance(v, int | float | str):
+                # a list, a table or a date where one number belongs (pydantic's own message
+                # would not say what to write)
+                kind = (
+                    "a list"
+                    if isinstance(v, list | tuple)
+                    else "a table"
+                    if isinstance(v, dict)
+                    else f"a {type(v).__name__}"
+                )
+                raise ValueError(f"{name}: got {kind} ({v!r}); write one number")
             bad = (
                 [x for x in v if isinstance(x, str | bool)]
                 if container and isinstance(v, list | tuple)

@@ -66,6 +66,21 @@ BAD = [
         'name="x"\n[parameters]\nlead_time_mine_years=["8", 15]',
         "'parameters.lead_time_mine_years': got the string '8'",
     ),
+    # a list, a table or a date where one number belongs says what to write (new-user run,
+    # session 17: pydantic's "Input should be a valid number" named no interval)
+    (
+        'name="x"\n[parameters]\nevasion_cover_ratio=[0.1, 0.2]',
+        "'parameters.evasion_cover_ratio': got a list ([0.1, 0.2]); write one number "
+        "(allowed: 0.0 <= evasion_cover_ratio <= 0.59)",
+    ),
+    (
+        'name="x"\n[parameters]\narmington_elasticity={low=1}',
+        "'parameters.armington_elasticity': got a table ({'low': 1}); write one number",
+    ),
+    (
+        'name="x"\n[parameters]\nrisk_sensitivity=2010-01-01',
+        "'parameters.risk_sensitivity': got a date (datetime.date(2010, 1, 1)); write one number",
+    ),
     (
         (
             'name="x"\n[[measures]]\nkind="export_quota"\ndate="2025-01"\nactor="CN"\n'
