@@ -350,7 +350,9 @@ class ClearingResult:
             contract and spot (None without holdings).
         smuggled: (n_goods, n_regions, n_regions, 2) tonnes of ``flows`` shipped outside
             the customs record (export evasion, :class:`ArcTerms` ``evasion``; always
-            spot), None where no cell is evadable. Recorded trade is ``flows - smuggled``.
+            spot), None where the spot LP had no evasion column (no evadable cell with an
+            open arc of unlimited capacity, or no spot offers or bids). Recorded trade is
+            ``flows - smuggled``.
     """
 
     flows: np.ndarray

@@ -175,7 +175,8 @@ class PolicyState:
         announced.
 
         Raises:
-            RuntimeError: before the model has recorded a clearing (as :meth:`exposure`).
+            RuntimeError: for a quota, before the model has recorded a clearing (as
+                :meth:`exposure`).
         """
         if m.kind not in ("export_quota", "import_quota"):
             return 1.0
@@ -187,7 +188,9 @@ class PolicyState:
         r = self.ri[m.actor]
         f = self._flows[goods]
         if self._smuggled is not None and m.kind == "export_quota":
-            f = f - self._smuggled[goods]  # the importer's customs record smuggled tonnes
+            # an export quota caps recorded exports (an import quota's news counts all
+            # imports: the importer's customs record smuggled tonnes)
+            f = f - self._smuggled[goods]
         if m.kind == "export_quota":
             flow = float(f[:, r].sum() - f[:, r, r].sum())
         else:
