@@ -87,7 +87,9 @@ def floor_payment(guaranteed, realised, qty_t):
     return gap * np.asarray(qty_t, dtype=float) * 1000.0
 
 
-def duty_revenue(spot, contract, tariff, export_duty, customs_spot, customs_contract):
+def duty_revenue(
+    spot, contract, tariff, export_duty, customs_spot, customs_contract, unrecorded=None
+):
     """Tariff revenue per importer and export-duty revenue per exporter, USD.
 
     Args:
@@ -99,6 +101,9 @@ def duty_revenue(spot, contract, tariff, export_duty, customs_spot, customs_cont
             month's origin price).
         customs_contract: (G, R) customs value of contract deliveries per origin, USD/kg
             (the contract price index).
+        unrecorded: (G, R, R) tonnes of ``spot`` smuggled out of the exporter
+            (:attr:`abm.market.ClearingResult.smuggled`, summed over end uses): they pay the
+            importer's tariff, not the exporter's duty (docs/ODD.md 7.4); None: none.
 
     Returns:
         ``(tariff_by_importer, duty_by_exporter)``, each (R,) USD. Domestic flows
@@ -106,15 +111,23 @@ def duty_revenue(spot, contract, tariff, export_duty, customs_spot, customs_cont
     """
     R = spot.shape[1]
     off = 1.0 - np.eye(R)
-    value = (
-        (
-            spot * np.nan_to_num(customs_spot)[:, :, None]
-            + contract * np.nan_to_num(customs_contract)[:, :, None]
+
+    def value(spot_t):
+        return (
+            (
+                spot_t * np.nan_to_num(customs_spot)[:, :, None]
+                + contract * np.nan_to_num(customs_contract)[:, :, None]
+            )
+            * off[None]
+            * 1000.0
         )
-        * off[None]
-        * 1000.0
+
+    imported = value(spot)
+    exported = imported if unrecorded is None else value(spot - unrecorded)
+    return (
+        (tariff * imported).sum(axis=(0, 1)),
+        (export_duty[:, :, None] * exported).sum(axis=(0, 2)),
     )
-    return ((tariff * value).sum(axis=(0, 1)), (export_duty[:, :, None] * value).sum(axis=(0, 2)))
 
 
 def buyer_extra_cost(received, paid, base):
@@ -289,23 +302,14 @@ def record_accounts(model, book, clearing, date: str, t: int) -> None:
     )
     spot = flows.sum(axis=3) - contract
     smuggled = clearing.smuggled
-    recorded = spot if smuggled is None else spot - smuggled.sum(axis=3)
-    # smuggled tonnes pass the importer's customs (tariffs) but not the exporter's (duties)
-    tar, _ = duty_revenue(
+    tar, duty = duty_revenue(
         spot,
         contract,
         model.policy.tariff,
         model.policy.export_duty,
         acc.customs_spot,
         acc.customs_contract,
-    )
-    _, duty = duty_revenue(
-        recorded,
-        contract,
-        model.policy.tariff,
-        model.policy.export_duty,
-        acc.customs_spot,
-        acc.customs_contract,
+        None if smuggled is None else smuggled.sum(axis=3),
     )
     add("tariff_revenue", "all", tar)
     add("export_duty_revenue", "all", duty)

@@ -63,6 +63,13 @@ def test_duty_revenue_rate_times_customs_value_times_flow():
     assert tar[0] == 0.0
     assert exp[0] == pytest.approx(0.05 * (50.0 * 2.0 + 60.0 * 1.0) * 1000)  # 8,000 USD
     assert exp[1:].sum() == 0.0
+    # 1.5 of the 2 spot tonnes to region 1 were smuggled out (docs/ODD.md 7.4): the importer
+    # still taxes all 2 t, the exporter's duty falls on the 0.5 t recorded (and the contract)
+    unrecorded = np.zeros((G, R, R))
+    unrecorded[0, 0, 1] = 1.5
+    tar_s, exp_s = duty_revenue(spot, contract, tariff, duty, cs, cc, unrecorded)
+    assert tar_s == pytest.approx(tar)
+    assert exp_s[0] == pytest.approx(0.05 * (50.0 * 0.5 + 60.0 * 1.0) * 1000)  # 4,250 USD
 
 
 def test_buyer_extra_cost_against_pre_shock_prices():

@@ -52,12 +52,16 @@ class Target:
     censored: Callable[[dict], bool] | None = field(default=None, repr=False)
 
 
-def _measure_month(scenario: str, measure_id: str) -> pd.Timestamp:
-    sc = load_scenario(scenario)
-    m = _measure_ids(sc).get(measure_id)
+def _measure(scenario: str, measure_id: str):
+    """The measure ``measure_id`` of the shipped ``scenario`` (KeyError if it has none)."""
+    m = _measure_ids(load_scenario(scenario)).get(measure_id)
     if m is None:
         raise KeyError(f"scenario {scenario} has no measure with id '{measure_id}'")
-    return to_month(m.date).to_timestamp()
+    return m
+
+
+def _measure_month(scenario: str, measure_id: str) -> pd.Timestamp:
+    return to_month(_measure(scenario, measure_id).date).to_timestamp()
 
 
 def _months_between(a: pd.Timestamp, b: pd.Timestamp) -> int:
@@ -178,10 +182,11 @@ def _china_export_fill_2011(runs):
     run covers 2011)."""
     w = runs["embargo-2010"]
     y = w[w.index.year == 2011]
-    m = _measure_ids(load_scenario("embargo-2010")).get("cn_quota_2011")
-    if len(y) < 12 or m is None:
+    if len(y) < 12:
         return float("nan")
-    return float(y["cn_oxide_exports"].sum()) / float(m.tonnes_per_year)
+    return float(y["cn_oxide_exports"].sum()) / float(
+        _measure("embargo-2010", "cn_quota_2011").tonnes_per_year
+    )
 
 
 def _china_magnet_growth_2010(runs):
