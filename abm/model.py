@@ -426,6 +426,10 @@ class RareEarthModel(mesa.Model):
             self.policy.mine_plan[key] = (
                 self.policy.mine_plan.get(key, 0.0) + m.capacity / 12 * self.params.base_utilisation
             )
+        # news about mine supply, read by the stockholders' fundamentalist rule
+        self.policy.update_supply_news(
+            self.params.speculator_horizon_months, self.params.price_anchor_months
+        )
 
         # orders
         book = OrderBook(self.G, self.R)

@@ -19,6 +19,9 @@ from abm.market import ArcTerms
 from abm.scenario import PriceFloor, Scenario
 from abm.timeline import month_index, to_month
 
+#: Measure kinds that cut mine output (:meth:`PolicyState.quota_factor`).
+_PRODUCTION = ("production_quota", "production_halt")
+
 USE_DEFENSE = 1
 USES = ("civil", "defense")  # end-use index 0, 1
 
@@ -85,6 +88,12 @@ class PolicyState:
         self.endogenous: dict[tuple[str, str], float] = {}
         self.active_ids: set[int] = set()
         self.risk_shock: dict[str, float] = {}
+        # planned mine output per (region, deposit), t/month, set by the model each month
+        self.mine_plan: dict[tuple[str, str], float] = {}
+        # (E,) world mine supply of each element over the coming months that prices already
+        # reflect, and this month's news against it (update_supply_news)
+        self.supply_priced_in: np.ndarray | None = None
+        self.supply_news = np.ones(len(ELEMENTS))
         # (G, R) unconstrained base-year exports per good and origin and imports per good
         # and destination, t/month; set by the model after its warm-up clearing (historical
         # allocation of export and import quotas)
@@ -355,20 +364,9 @@ class PolicyState:
             for c in ("US", "JP", "EU", "KR"):
                 if c in self.ri:
                     self.stockpiles[c] = (gs, lev.stockpile_target_months)
-        self.production_quotas = [
-            (
-                m.actor,
-                set(m.deposits) if m.deposits else None,
-                m.tonnes_per_year
-                * (1 + m.growth_per_year) ** ((t + self.start).year - to_month(m.date).year),
-                m.leakage,
-            )
-            for m in self.active("production_quota")
-        ]
-        self.production_halts = [
-            (m.actor, set(m.deposits) if m.deposits else None, m.share)
-            for m in self.active("production_halt")
-        ]
+        self.production_quotas, self.production_halts = self._production_terms(
+            self.active("production_quota"), self.active("production_halt"), t
+        )
         self.state_purchases = [m for m in self.active("state_purchase")]
 
     @staticmethod
@@ -572,6 +570,25 @@ class PolicyState:
             evasion=steps,
         )
 
+    def _production_terms(self, quotas: list, halts: list, t: int) -> tuple[list, list]:
+        """Production quotas as (actor, deposits or None, t/yr at step ``t``, leakage) and
+        halts as (actor, deposits or None, share), from the measures ``quotas`` and
+        ``halts`` (a quota with ``growth_per_year`` g stands at tonnes x (1 + g) **
+        (calendar years since its start))."""
+        year = (t + self.start).year
+        return (
+            [
+                (
+                    m.actor,
+                    set(m.deposits) if m.deposits else None,
+                    m.tonnes_per_year * (1 + m.growth_per_year) ** (year - to_month(m.date).year),
+                    m.leakage,
+                )
+                for m in quotas
+            ],
+            [(m.actor, set(m.deposits) if m.deposits else None, m.share) for m in halts],
+        )
+
     def quota_factor(self, region: str, deposit: str) -> float:
         """Share of planned mine output of ``deposit`` in ``region`` allowed by production
         quotas in force (1 without a quota): (quota + leakage x (planned - quota)) / planned
@@ -582,9 +599,16 @@ class PolicyState:
         ``mine_plan`` (set by the model each month) maps (region, deposit) to planned
         output, t/month.
         """
+        return self._quota_factor(
+            region, deposit, self.production_quotas, self.production_halts, self.mine_plan
+        )
+
+    @staticmethod
+    def _quota_factor(region: str, deposit: str, quotas: list, halts: list, plan: dict) -> float:
+        """:meth:`quota_factor` under the production ``quotas`` and ``halts`` (as
+        :meth:`_production_terms` lists them) at the mine ``plan``."""
         factor = 1.0
-        plan = getattr(self, "mine_plan", {})
-        for actor, deposits, tonnes, leakage in self.production_quotas:
+        for actor, deposits, tonnes, leakage in quotas:
             if actor != region or (deposits is not None and deposit not in deposits):
                 continue
             planned = sum(
@@ -596,10 +620,73 @@ class PolicyState:
                 allowed = tonnes / 12.0 + leakage * max(planned - tonnes / 12.0, 0.0)
                 factor = min(factor, allowed / planned)
         factor = min(factor, 1.0)
-        for actor, deposits, share in self.production_halts:
+        for actor, deposits, share in halts:
             if actor == region and (deposits is None or deposit in deposits):
                 factor *= 1.0 - share
         return factor
+
+    def supply_outlook(self, months: int) -> np.ndarray:
+        """World mine supply of each element over the next ``months`` months under the
+        production quotas and halts in force now, as a share of the planned supply (the
+        model's ``mine_plan`` at each deposit's element composition), averaged over the
+        months: (E,) in [0, 1], 1 where no measure cuts the element. A measure counts until
+        its own end date; measures not yet in force, and suspensions not yet in force, are
+        not known.
+
+        Args:
+            months: the outlook's horizon, months (>= 1).
+        """
+        ids = sorted(
+            (i for i in self.active_ids if self.measures[i][1].kind in _PRODUCTION),
+            key=lambda i: (self.start_step[i], i),
+        )
+        E = len(ELEMENTS)
+        if not ids or not self.mine_plan:
+            return np.ones(E)
+        cat = self.catalog
+        comp = {d: cat.content[cat.index[conc(d)]] for _, d in self.mine_plan}
+        planned = np.zeros(E)
+        for (_r, d), v in self.mine_plan.items():
+            planned += v * comp[d]
+        cut = np.zeros(E)  # planned supply the measures remove (exactly 0 where none binds)
+        n = max(int(round(months)), 1)
+        for k in range(n):
+            t = self.t + k
+            live = [
+                self.measures[i][1] for i in ids if self.end_step[i] is None or t < self.end_step[i]
+            ]
+            quotas, halts = self._production_terms(
+                [m for m in live if m.kind == "production_quota"],
+                [m for m in live if m.kind == "production_halt"],
+                t,
+            )
+            for (r, d), v in self.mine_plan.items():
+                f = self._quota_factor(r, d, quotas, halts, self.mine_plan)
+                if f < 1.0:
+                    cut += v * (1.0 - f) * comp[d]
+        out = np.ones(E)
+        np.subtract(1.0, cut / n / np.where(planned > 0, planned, 1.0), out=out, where=planned > 0)
+        return out
+
+    def update_supply_news(self, months: float, priced_in_months: float) -> np.ndarray:
+        """This month's news about mine supply: the :meth:`supply_outlook` over ``months``
+        over the outlook prices already reflect (``supply_priced_in``), (E,); then the
+        priced-in outlook adapts towards the new one with the time constant
+        ``priced_in_months``, as the long-run anchor of expected prices adapts to observed
+        prices (:meth:`agents.base.Firm.update_expectations`). The first call prices in
+        the measures in force at the start (news 1). A new production quota or halt gives
+        news below 1 for the elements it cuts (the share of their supply it removes over
+        the horizon, beyond what prices reflect); a cut that ends, or one prices have
+        absorbed, brings it back to 1. Kept in ``supply_news``.
+        """
+        outlook = self.supply_outlook(int(round(months)))
+        if self.supply_priced_in is None:
+            self.supply_priced_in = outlook.copy()
+        self.supply_news = outlook / self.supply_priced_in
+        self.supply_priced_in = self.supply_priced_in + (outlook - self.supply_priced_in) / (
+            priced_in_months
+        )
+        return self.supply_news
 
     def capex_share(self, region: str, stage: str) -> float:
         """Capital subsidy share for new capacity of ``stage`` in ``region``."""

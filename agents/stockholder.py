@@ -118,6 +118,8 @@ class Stockholder(Firm):
         self.variance = 0.0
         self._last_forecasts: np.ndarray | None = None
         self.expected(self.good)  # registers the good for expectations
+        # the element whose mine supply the good's price follows (an oxide: its one element)
+        self._element = int(np.argmax(model.catalog.content[self.good]))
 
     # ----------------------------------------------------------------- expectations
     def rule_forecasts(self, months: float) -> np.ndarray:
@@ -129,9 +131,11 @@ class Stockholder(Firm):
         p = self.history[-1]
         k = min(int(round(par.trend_window_months)), len(self.history) - 1)
         trend = math.log(p / self.history[-1 - k]) / k if k > 0 else 0.0
-        return np.array(
-            [self.anchor(self.good), p * math.exp(par.trend_extrapolation * trend * months)]
-        )
+        fundamental = self.anchor(self.good)
+        news = float(self.model.policy.supply_news[self._element])
+        if news != 1.0:
+            fundamental *= news ** (1.0 / par.final_demand_elasticity)
+        return np.array([fundamental, p * math.exp(par.trend_extrapolation * trend * months)])
 
     def update_expectations(self) -> None:
         """Adaptive expectations and anchor (:meth:`Firm.update_expectations`), then the

@@ -10,8 +10,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from abm.goods import ELEMENTS, catalog
 from abm.market import OrderBook
 from abm.model import RareEarthModel
+from abm.policy import PolicyState
+from abm.regions import regions
 from abm.scenario import ScenarioError, apply_overrides, load_scenario
 from agents import StateReserve, Stockholder
 from agents.stockholder import (
@@ -251,6 +254,136 @@ def test_production_halt_and_growing_quota_factor():
     assert pol.quota_factor("CN", "bayan_obo") == 1.0
     pol.refresh(12, log=None)  # 2025: 1,200 x 1.5 = 1,800 t/yr
     assert pol.quota_factor("CN", "ionic_clay") == pytest.approx(150.0 / 1000.0)
+
+
+# ------------------------------------------------------------------ supply news
+_HALT = {
+    "kind": "production_halt",
+    "date": "2024-02",
+    "end": "2024-03",
+    "actor": "CN",
+    "deposits": ["bayan_obo"],
+    "share": 0.5,
+    "source": "test",
+}
+
+
+def _comp(m, deposit):
+    return m.catalog.content[m.catalog.index[f"conc_{deposit}"]]
+
+
+def test_supply_outlook_counts_known_measures_until_their_end_by_hand():
+    m = RareEarthModel(_scenario([_HALT]), seed=0, months=1)
+    pol, e = m.policy, ELEMENTS.index("Nd")
+    pol.mine_plan = {("CN", "bayan_obo"): 1000.0, ("CN", "ionic_clay"): 1000.0}
+    pol.refresh(0, log=None)  # the halt is not yet in force, so not known
+    assert (pol.supply_outlook(6) == 1.0).all()
+    pol.refresh(1, log=None)
+    # in force for 1 of the 6 months: 500 t of Bayan Obo's 1,000 t lost in that month
+    bo, ic = _comp(m, "bayan_obo")[e], _comp(m, "ionic_clay")[e]
+    assert pol.supply_outlook(6)[e] == pytest.approx(1.0 - 500.0 * bo / 6.0 / (1000.0 * (bo + ic)))
+    assert pol.supply_outlook(1)[e] == pytest.approx(1.0 - 500.0 * bo / (1000.0 * (bo + ic)))
+    pol.refresh(2, log=None)  # over
+    assert (pol.supply_outlook(6) == 1.0).all()
+
+
+def test_supply_news_is_the_cut_beyond_what_prices_reflect():
+    quota = {
+        "kind": "production_quota",
+        "date": "2024-01",
+        "actor": "CN",
+        "tonnes_per_year": 6000,
+        "deposits": ["ionic_clay"],
+        "source": "test",
+    }
+    m = RareEarthModel(_scenario([_HALT, quota]), seed=0, months=1)
+    pol, e = m.policy, ELEMENTS.index("Dy")
+    pol.mine_plan = {("CN", "bayan_obo"): 1000.0, ("CN", "ionic_clay"): 1000.0}
+    pol.refresh(0, log=None)
+    pol.supply_priced_in = None
+    # the quota in force at the start is priced in: 500 of 1,000 t/month of ionic clay
+    before = pol.supply_outlook(6)
+    assert (pol.update_supply_news(6, 30.0) == 1.0).all()
+    bo, ic = _comp(m, "bayan_obo")[e], _comp(m, "ionic_clay")[e]
+    assert before[e] == pytest.approx(1.0 - 500.0 * ic / (1000.0 * (bo + ic)))
+    pol.refresh(1, log=None)  # the halt is news
+    after = pol.supply_outlook(6)
+    news = pol.update_supply_news(6, 30.0)
+    assert news[e] == pytest.approx(after[e] / before[e]) and news[e] < 1.0
+    # prices absorb it with the anchor's time constant
+    assert pol.supply_priced_in[e] == pytest.approx(before[e] + (after[e] - before[e]) / 30.0)
+
+
+def test_fundamentalist_forecast_prices_supply_news_at_the_demand_elasticity():
+    m = RareEarthModel(_scenario([]), seed=0, months=1)
+    a = _speculator(m)
+    a.history = [100.0, 100.0]
+    anchor = a.anchor(a.good)
+    assert a.rule_forecasts(6.0)[0] == anchor  # no news: the anchor itself
+    m.policy.supply_news = np.ones(len(ELEMENTS))
+    m.policy.supply_news[ELEMENTS.index("Dy")] = 0.8
+    eps = m.params.final_demand_elasticity
+    # a fifth of Dy supply cut at elasticity -0.25: the anchor x 0.8 ** -4 = 2.44
+    assert a.rule_forecasts(6.0)[0] == pytest.approx(anchor * 0.8 ** (1.0 / eps))
+    assert eps != -0.25 or a.rule_forecasts(6.0)[0] == pytest.approx(anchor * 2.4414, rel=1e-4)
+    nd = _speculator(m, good="ox_Nd")
+    nd.history = [100.0]
+    assert nd.rule_forecasts(6.0)[0] == nd.anchor(nd.good)  # Nd is not cut
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    plan=st.lists(st.floats(0.0, 5000.0), min_size=2, max_size=2),
+    tonnes=st.floats(0.0, 50000.0),
+    leakage=st.floats(0.0, 1.0),
+    share=st.floats(0.01, 1.0),
+    t=st.integers(0, 4),
+)
+def test_supply_outlook_is_a_share_of_planned_supply(plan, tonnes, leakage, share, t):
+    quota = {
+        "kind": "production_quota",
+        "date": "2024-01",
+        "actor": "CN",
+        "tonnes_per_year": tonnes,
+        "leakage": leakage,
+        "deposits": ["ionic_clay"],
+        "source": "test",
+    }
+    sc = _scenario([dict(_HALT, share=share), quota])
+    tab = regions()
+    pol = PolicyState(sc, catalog(sc.base_year), tab.codes, tab.allied)
+    pol.mine_plan = {("CN", "bayan_obo"): plan[0], ("CN", "ionic_clay"): plan[1]}
+    pol.refresh(t, log=None)
+    out = pol.supply_outlook(6)
+    assert ((out >= 0.0) & (out <= 1.0)).all()
+    # no measure in force, or none that binds: exactly 1
+    if t >= 2 and tonnes / 12.0 >= plan[1]:
+        assert (out == 1.0).all()
+
+
+def test_supply_news_lifts_chinas_dy_in_q1_2011(monkeypatch):
+    """embargo-2010: the 2011 heavy mining quota is news to China's Dy stockholders, who buy
+    in January-March 2011; without the news China's Dy price is flat (about 1.0-1.1x)."""
+
+    def dy_rise(news: bool):
+        if not news:
+            monkeypatch.setattr(
+                PolicyState, "update_supply_news", lambda self, *a: self.supply_news
+            )
+        m = RareEarthModel("embargo-2010", seed=0, months=27)
+        g, cn = m.catalog.index["ox_Dy"], m.region_index["CN"]
+        p, held = {}, 0.0
+        for t in range(27):
+            m.step()
+            p[t] = m.observed_price[g, cn]
+            if t == 26:
+                held = _speculator(m).stock(g).qty
+        return p[26] / p[23], held
+
+    rise, held = dy_rise(True)
+    assert rise > 1.3 and held > 10.0
+    rise_off, held_off = dy_rise(False)
+    assert rise_off < 1.15 and held_off == 0.0
 
 
 @settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -23,6 +23,7 @@ SINGLE_RUN_TARGETS = {
         "china_magnet_growth_2010",
         "china_magnet_exports_2010",
         "china_export_fill_2011",
+        "china_dy_rise_2011q1",
     ),
     "controls-2025": ("cn_magnet_export_fall", "mp_magnet_capacity_2029"),
 }

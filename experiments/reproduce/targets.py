@@ -189,6 +189,19 @@ def _china_export_fill_2011(runs):
     )
 
 
+def _china_dy_rise_2011q1(runs):
+    """China's domestic Dy oxide price in March 2011 over December 2010 (monthly means;
+    NaN unless the run covers both months)."""
+    s = runs["embargo-2010"]["price_cn:ox_Dy"]
+    mar, dec = (
+        s[(s.index.year == 2011) & (s.index.month == 3)],
+        s[(s.index.year == 2010) & (s.index.month == 12)],
+    )
+    if not len(mar) or not len(dec) or float(dec.mean()) <= 0:
+        return float("nan")
+    return float(mar.mean()) / float(dec.mean())
+
+
 def _china_magnet_growth_2010(runs):
     before = _ndfeb_year(runs, "CN", 2009)
     return _ndfeb_year(runs, "CN", 2010) / before if before > 0 else float("nan")
@@ -381,6 +394,23 @@ TARGETS: list[Target] = [
         "emerging from decisions",
         ("embargo-2010",),
         _china_export_fill_2011,
+        "{:.2f}",
+    ),
+    Target(
+        "china_dy_rise_2011q1",
+        "2010-11",
+        "China's domestic Dy oxide price, March 2011 over December 2010",
+        "China's Dy oxide price (price_cn:ox_Dy, the delivered price in China) in March 2011 "
+        "over December 2010 (embargo-2010); issue 12 asks that China's domestic Nd and Dy "
+        "prices rise in Q1 2011",
+        1.53,
+        2.55,
+        "x",
+        "abm/data/prices_2010_2012.csv: Dy oxide +104% from the end of 2010 to 25 March "
+        "2011 (Tb +81.5%), with speculative funds buying in Ganzhou and Baotou after the "
+        "Lunar New Year (Xinhua 2011-03-30, Hwabao Securities data); tolerance +-25%",
+        ("embargo-2010",),
+        _china_dy_rise_2011q1,
         "{:.2f}",
     ),
     Target(
