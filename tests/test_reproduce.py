@@ -431,6 +431,13 @@ def test_china_magnet_growth_2010(reduced):
                 "docs/calibration.md 4.24)",
             ),
             (
+                "china_dy_rise_2011q1",
+                "China's Dy price rises about 1.5x from December 2010 to March 2011 (2.04x "
+                "recorded): the 2011 heavy mining quota is news to China's Dy stockholders, "
+                "whose capital limits their buying; 1.02x before supply news (session 18, "
+                "docs/calibration.md 4.25)",
+            ),
+            (
                 "china_magnet_exports_2010",
                 "China exports about 28,000 t of magnets in 2010 against 13,886 t recorded, "
                 "much of it to Japan (below 747 t recorded): patent licences limited "
