@@ -182,6 +182,12 @@ class RareEarthModel(mesa.Model):
         self.base_china_share = self._base_shares()
         initial_stocks(self)
         self.initial_stock = self.total_stock()
+        # world market balance per good (Market balance below): smoothed monthly production
+        # and use, t/month, and the stock held over all agents, t; None until measured
+        self.world_output = None
+        self.world_use = None
+        self.world_stock = self.initial_stock.copy()
+        self._ledger_last = (self.produced.copy(), self.consumed.copy())
         self.base_use = self._base_use()
         allocate_stockholder_capital(self)
         for f in self.agents:
@@ -341,6 +347,21 @@ class RareEarthModel(mesa.Model):
         """Record ``q`` t of good ``g`` lost: separation losses of a feed, or oxide of a
         mixed heavy compound no one separates (its element content, t)."""
         self.lost += q * self.catalog.content[g]
+
+    def _observe_world_balance(self) -> None:
+        """Update the world balance of every good after this month's production: output and
+        use (t/month, from the mass ledger), exponentially smoothed with weight
+        ``sales_smoothing`` on this month, and the stock over all agents (t)."""
+        prod = self.produced - self._ledger_last[0]
+        use = self.consumed - self._ledger_last[1]
+        self._ledger_last = (self.produced.copy(), self.consumed.copy())
+        w = self.params.sales_smoothing
+        if self.world_output is None:
+            self.world_output, self.world_use = prod, use
+        else:
+            self.world_output = w * prod + (1.0 - w) * self.world_output
+            self.world_use = w * use + (1.0 - w) * self.world_use
+        self.world_stock = self.total_stock()
 
     def total_stock(self) -> np.ndarray:
         """Stock of every good over all agents, t (n_goods,)."""
@@ -512,6 +533,7 @@ class RareEarthModel(mesa.Model):
                 group.do("produce")
                 if cls is Refiner:  # light-only plants' mixed heavy compound to China
                     hand_over_mixed_heavies(group)
+        self._observe_world_balance()
         self.region_short = {}
         for cls in (OEM, DefenseContractor):
             for a in self.agents_by_type.get(cls, []):

@@ -300,11 +300,34 @@ class Firm(mesa.Agent):
         q = s.qty / len(ASK_LADDER)  # equal tranches
         k = par.carrying_cost_per_month * q / rate
         spread, exp = par.ask_spread, math.exp
+        hold = self.shortage_value(g, normal)
         asks = [
-            max(level * (1.0 - spread * x), normal * exp(-k * i))
+            max(level * (1.0 - spread * x), normal * exp(-k * i), hold)
             for i, x in zip(_TRANCHE_NUMBERS, ASK_LADDER, strict=True)
         ]
         book.offer_tranches(self, g, self.ridx, q, asks, s.cm, s.ca)
+
+    def shortage_value(self, g: int, normal: float) -> float:
+        """Value of holding ``g`` for a shortage the world balance foretells, USD/kg (0 if
+        none): where world use exceeds world output (smoothed, t/month), the world stock
+        lasts ``T = stock / (use - output)`` months, after which the price must ration use
+        down to output, ``normal x (use / output) ** (1 / |final_demand_elasticity|)``;
+        discounted over ``T`` by the carrying cost (competitive storage with a foreseen
+        shortage: Williams and Wright 1991, ch. 2-3; Hotelling 1931: the price of a stock
+        facing a known deficit rises at the carrying cost until the stock is gone)."""
+        m = self.model
+        if m.world_output is None:
+            return 0.0
+        out, use = float(m.world_output[g]), float(m.world_use[g])
+        if out <= 0.0 or use <= out:
+            return 0.0
+        par = m.params
+        months = float(m.world_stock[g]) / (use - out)
+        return (
+            normal
+            * (use / out) ** (-1.0 / par.final_demand_elasticity)
+            * math.exp(-par.carrying_cost_per_month * months)
+        )
 
     def indexed_price(self, g: int) -> float | None:
         """The reference price the trade indexes this firm's sales of ``g`` to, USD/kg
