@@ -263,7 +263,9 @@ class StateReserve(Government):
         the programme's monthly pace (budget or tonnes / its months; what is not bought
         lapses), split over the goods by the region's base-year use, bid at
         ``reserve_trigger_multiple`` x the support price (the expected price when the
-        programme started)."""
+        programme started). Stock of a good no mandate holds any more (a ``stockpile``
+        measure that ended) is released at the expected price, a share 1 /
+        ``stockpile_release_months`` a month."""
         model = self.model
         pol = model.policy
         cat = model.catalog
@@ -319,7 +321,15 @@ class StateReserve(Government):
                     self._pending.append((i, g, bid))
         for g, s in self.stocks.items():
             if g not in held and s.qty > 0 and not pol.state_purchase_held(self.region, g):
-                book.offer(self, g, self.ridx, s.qty / 6, self.expected(g), s.cm, s.ca)
+                book.offer(
+                    self,
+                    g,
+                    self.ridx,
+                    s.qty / par.stockpile_release_months,
+                    self.expected(g),
+                    s.cm,
+                    s.ca,
+                )
 
     def record_purchase(self, g: int, qty: float, price: float) -> None:
         """Book ``qty`` t of ``g`` bought at ``price`` USD/kg against the programmes that

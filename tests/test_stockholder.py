@@ -224,6 +224,19 @@ def test_stockpile_agency_buys_below_trigger_and_releases_when_short():
     assert q == pytest.approx(30.0 / par.stockpile_release_months)
 
 
+def test_reserve_releases_stock_no_mandate_holds_over_the_release_months():
+    m = RareEarthModel(_scenario([]), seed=0, months=1)
+    dla = next(a for a in m.agents_by_type[StateReserve] if a.region == "US")
+    g = m.catalog.index["ox_Tb"]
+    m.policy.refresh(0, log=None)
+    dla.stock(g).add(60.0, 0.0, 0.0)  # left from a stockpile measure that ended
+    book = OrderBook(m.G, m.R)
+    dla.post_orders(book)
+    ((_, og, _, q, ask, _, _),) = book.offers
+    assert og == g and q == pytest.approx(60.0 / m.params.stockpile_release_months)
+    assert ask == pytest.approx(dla.expected(g))
+
+
 # ------------------------------------------------------------------ halts, quotas, balance
 def test_production_halt_and_growing_quota_factor():
     halt = {
