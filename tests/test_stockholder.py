@@ -238,16 +238,20 @@ def test_reserve_releases_stock_no_mandate_holds_over_the_release_months():
 
 
 # ------------------------------------------------------------------ halts, quotas, balance
+#: half of Bayan Obo's output halted in February 2024 (one month)
+_HALT = {
+    "kind": "production_halt",
+    "date": "2024-02",
+    "end": "2024-03",
+    "actor": "CN",
+    "deposits": ["bayan_obo"],
+    "share": 0.5,
+    "source": "test",
+}
+
+
 def test_production_halt_and_growing_quota_factor():
-    halt = {
-        "kind": "production_halt",
-        "date": "2024-02",
-        "end": "2024-03",
-        "actor": "CN",
-        "deposits": ["bayan_obo"],
-        "share": 0.5,
-        "source": "test",
-    }
+    halt = _HALT
     quota = {
         "kind": "production_quota",
         "date": "2024-01",
@@ -270,15 +274,6 @@ def test_production_halt_and_growing_quota_factor():
 
 
 # ------------------------------------------------------------------ supply news
-_HALT = {
-    "kind": "production_halt",
-    "date": "2024-02",
-    "end": "2024-03",
-    "actor": "CN",
-    "deposits": ["bayan_obo"],
-    "share": 0.5,
-    "source": "test",
-}
 
 
 def _comp(m, deposit):
