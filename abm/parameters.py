@@ -108,7 +108,9 @@ class Parameters(NumbersModel):
         -0.05,
         "short-run REE demand is very inelastic; 2010-11: ~10x price for ~40% export cut",
         "Price elasticity of end-use demand (OEM, defense and non-magnet buyers) around the "
-        "buyer's base-year price (Firm.base_price).",
+        "buyer's base-year price (Firm.base_price); also the elasticity at which "
+        "fundamentalist stockholders price supply news (Stockholder.rule_forecasts) and "
+        "sellers price a shortage the world balance foretells (Firm.shortage_value).",
     )
     demand_outlook_scale: float = P(
         1.0,
