@@ -677,18 +677,18 @@ class PolicyState:
         the measures in force at the start (news 1). A new production quota or halt gives
         news below 1 for the elements it cuts (the share of their supply it removes over
         the horizon, beyond what prices reflect); a cut that ends, or one prices have
-        absorbed, brings it back to 1. An element with no supply left over the horizon
-        (every deposit that carries it halted) has no news: the fundamentalist's rule, a
-        constant demand elasticity, has no finite price for it. Kept in ``supply_news``.
+        absorbed, brings it back to 1; 0 when no supply is left over the horizon (every
+        deposit that carries the element halted). Where prices reflected no supply at all
+        (priced-in 0), there is no news (1). Kept in ``supply_news``.
         """
         outlook = self.supply_outlook(int(round(months)))
         if self.supply_priced_in is None:
             self.supply_priced_in = outlook.copy()
-        # no news where nothing is left to price it on: an element whose whole supply is
-        # halted over the horizon, or was so when prices last reflected it
-        known = (outlook > 0.0) & (self.supply_priced_in > 0.0)
+        # no news about an element prices reflected none of: its whole supply halted
         self.supply_news = np.ones_like(outlook)
-        np.divide(outlook, self.supply_priced_in, out=self.supply_news, where=known)
+        np.divide(
+            outlook, self.supply_priced_in, out=self.supply_news, where=self.supply_priced_in > 0
+        )
         self.supply_priced_in = self.supply_priced_in + (outlook - self.supply_priced_in) / (
             priced_in_months
         )

@@ -311,23 +311,32 @@ class Firm(mesa.Agent):
         """Value of holding ``g`` for a shortage the world balance foretells, USD/kg (0 if
         none): where world use exceeds world output (smoothed, t/month), the world stock
         lasts ``T = stock / (use - output)`` months, after which the price must ration use
-        down to output, ``normal x (use / output) ** (1 / |final_demand_elasticity|)``;
-        discounted over ``T`` by the carrying cost (competitive storage with a foreseen
-        shortage: Williams and Wright 1991, ch. 2-3; Hotelling 1931: the price of a stock
-        facing a known deficit rises at the carrying cost until the stock is gone)."""
+        down to output, ``normal x (use / output) ** (1 / |final_demand_elasticity|)``, and
+        no higher than the top of the market's demand schedule (last month's highest bid by
+        a producer or end user, ``model.top_bid``, or ``normal`` if that is lower: no one
+        pays more for a kilogram than what its use is worth; for a concentrate, what the
+        best separator can pay, the oxide basket less processing, which binds in
+        ``baseline``); discounted over ``T`` by the
+        carrying cost (competitive storage with a foreseen shortage: Williams and Wright
+        1991, ch. 2-3; Hotelling 1931: the price of a stock facing a known deficit rises at
+        the carrying cost until the stock is gone). Computed in logarithms, so a deficit
+        with almost no output left gives the top bid, not an overflow."""
         m = self.model
         if m.world_output is None:
             return 0.0
         out, use = float(m.world_output[g]), float(m.world_use[g])
-        if out <= 0.0 or use <= out:
+        if use <= out:
             return 0.0
         par = m.params
-        months = float(m.world_stock[g]) / (use - out)
-        return (
-            normal
-            * (use / out) ** (-1.0 / par.final_demand_elasticity)
-            * math.exp(-par.carrying_cost_per_month * months)
+        log_top = math.log(max(float(m.top_bid[g]), normal))
+        log_price = (
+            math.log(normal) - math.log(use / out) / par.final_demand_elasticity
+            if out > 0.0
+            else math.inf
         )
+        log_price = min(log_price, log_top)  # the top of the demand schedule
+        months = float(m.world_stock[g]) / (use - out)
+        return math.exp(log_price - par.carrying_cost_per_month * months)
 
     def indexed_price(self, g: int) -> float | None:
         """The reference price the trade indexes this firm's sales of ``g`` to, USD/kg

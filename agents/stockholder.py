@@ -134,8 +134,18 @@ class Stockholder(Firm):
         fundamental = self.anchor(self.good)
         news = float(self.model.policy.supply_news[self._element])
         if news != 1.0:
-            fundamental *= news ** (1.0 / par.final_demand_elasticity)
+            fundamental = self._priced_news(fundamental, news, par.final_demand_elasticity)
         return np.array([fundamental, p * math.exp(par.trend_extrapolation * trend * months)])
+
+    def _priced_news(self, anchor: float, news: float, elasticity: float) -> float:
+        """The anchor revised by supply news, ``anchor x news ** (1 / elasticity)`` USD/kg,
+        no higher than the top of the market's demand schedule (last month's highest bid
+        by a producer or end user, ``model.top_bid``, or the anchor if that is lower);
+        computed in logarithms, so news of no supply left (0) gives the top bid."""
+        m = self.model
+        log_top = math.log(max(float(m.top_bid[self.good]), anchor))
+        log_f = math.log(anchor) + math.log(news) / elasticity if news > 0.0 else math.inf
+        return math.exp(min(log_f, log_top))
 
     def update_expectations(self) -> None:
         """Adaptive expectations and anchor (:meth:`Firm.update_expectations`), then the

@@ -105,9 +105,15 @@ def test_separators_cut_runs_only_below_cash_breakeven(model):
     assert np.isfinite(full) and full > 0
 
 
-def _balance(model, g, output, use, stock):
-    """Set the world balance of good ``g`` (t/month, t/month, t) on copies of the arrays."""
-    for name, v in (("world_output", output), ("world_use", use), ("world_stock", stock)):
+def _balance(model, g, output, use, stock, top=1000.0):
+    """Set the world balance of good ``g`` (t/month, t/month, t) and its top bid (USD/kg) on
+    copies of the arrays."""
+    for name, v in (
+        ("world_output", output),
+        ("world_use", use),
+        ("world_stock", stock),
+        ("top_bid", top),
+    ):
         arr = np.zeros(model.G) if getattr(model, name) is None else getattr(model, name).copy()
         arr[g] = v
         setattr(model, name, arr)
@@ -116,7 +122,7 @@ def _balance(model, g, output, use, stock):
 def test_shortage_value_by_hand(model):
     a = next(a for a in model.agents_by_type[Miner] if a.region == "CN")
     g, par = a.good, model.params
-    saved = (model.world_output, model.world_use, model.world_stock)
+    saved = (model.world_output, model.world_use, model.world_stock, model.top_bid)
     try:
         # use 10% above output, 1,000 t in stock: it lasts 1,000 / 10 = 100 months, then the
         # price must cut use by a tenth: 1.1 ** (1 / 0.25) = 1.4641 at elasticity -0.25,
@@ -132,13 +138,26 @@ def test_shortage_value_by_hand(model):
         assert a.shortage_value(g, 20.0) == pytest.approx(
             want * math.exp(par.carrying_cost_per_month * 90.0), rel=1e-12
         )
-        # no deficit, or nothing produced to ration use down to: no shortage value
+        # no deficit: no shortage value
         _balance(model, g, 110.0, 110.0, 100.0)
         assert a.shortage_value(g, 20.0) == 0.0
-        _balance(model, g, 0.0, 110.0, 100.0)
-        assert a.shortage_value(g, 20.0) == 0.0
+        # no one bids more than 25 USD/kg: the rationing price (29.3) stops there
+        _balance(model, g, 100.0, 110.0, 1000.0, top=25.0)
+        assert a.shortage_value(g, 20.0) == pytest.approx(
+            25.0 * math.exp(-par.carrying_cost_per_month * 100.0), rel=1e-12
+        )
+        # nothing produced: the stock is all there is, held for the top bid (no overflow)
+        _balance(model, g, 0.0, 110.0, 110.0, top=300.0)
+        assert a.shortage_value(g, 20.0) == pytest.approx(
+            300.0 * math.exp(-par.carrying_cost_per_month), rel=1e-12
+        )
+        # a top bid below the normal price does not pull the value under it
+        _balance(model, g, 1e-300, 110.0, 110.0, top=5.0)
+        assert a.shortage_value(g, 20.0) == pytest.approx(
+            20.0 * math.exp(-par.carrying_cost_per_month), rel=1e-12
+        )
     finally:
-        model.world_output, model.world_use, model.world_stock = saved
+        model.world_output, model.world_use, model.world_stock, model.top_bid = saved
 
 
 def test_asks_hold_stock_for_a_foreseen_shortage(model):
@@ -152,7 +171,7 @@ def test_asks_hold_stock_for_a_foreseen_shortage(model):
     a.sales_ema[g] = 100.0
     a.output_month[g] = 100.0
     a.stock(g).qty = 100.0 * par.sell_cover_months
-    saved = (model.world_output, model.world_use, model.world_stock)
+    saved = (model.world_output, model.world_use, model.world_stock, model.top_bid)
     a.indexed_price = lambda good: None
     try:
         _balance(model, g, 100.0, 120.0, 20.0)
@@ -168,7 +187,7 @@ def test_asks_hold_stock_for_a_foreseen_shortage(model):
         assert hold > 10.0
     finally:
         del a.indexed_price
-        model.world_output, model.world_use, model.world_stock = saved
+        model.world_output, model.world_use, model.world_stock, model.top_bid = saved
 
 
 def test_world_balance_follows_the_mass_ledger():
@@ -181,3 +200,35 @@ def test_world_balance_follows_the_mass_ledger():
     assert m.world_output == pytest.approx(w * (m.produced - produced) + (1 - w) * produced)
     assert m.world_use == pytest.approx(w * (m.consumed - consumed) + (1 - w) * consumed)
     assert m.world_stock == pytest.approx(m.total_stock())
+
+
+def test_a_world_wide_mine_halt_runs_with_finite_prices():
+    """A user's scenario that halts every mine in the world for six months (session 18's
+    new-user run: the supply news and shortage value then met no supply at all and sent
+    forecasts to 1e64 and the solver to an error). Both rules stop at the top of the
+    demand schedule."""
+    from abm.scenario import load_scenario
+
+    sc = load_scenario("baseline")
+    data = sc.model_dump()
+    m0 = RareEarthModel(sc, seed=0, months=1)
+    regions = sorted({a.region for a in m0.agents_by_type[Miner]})
+    halts = [
+        {
+            "kind": "production_halt",
+            "date": "2024-03",
+            "end": "2024-09",
+            "actor": r,
+            "share": 1.0,
+            "source": "test",
+        }
+        for r in regions
+    ]
+    data.update(end="2025-06", measures=list(data["measures"]) + halts)
+    m = RareEarthModel(type(sc).model_validate(data), seed=0, months=10)
+    for _ in range(10):
+        m.step()
+        assert np.isfinite(m.observed_price).all() and np.isfinite(m.origin_price).all()
+    dy = m.catalog.index["ox_Dy"]
+    assert (m.policy.supply_news[:] >= 0).all() and m.top_bid[dy] > 0
+    assert m.origin_price[dy, m.region_index["CN"]] < 1e6
