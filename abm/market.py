@@ -98,6 +98,16 @@ class OrderBook:
     # faster than the tuples)
     _offer_flat: list = field(default_factory=list, repr=False, compare=False)
     _bid_flat: list = field(default_factory=list, repr=False, compare=False)
+    #: highest derived-demand value a buyer declared per good this month, USD/kg
+    #: (good -> value; :meth:`note_value`)
+    top_value: dict = field(default_factory=dict)
+
+    def note_value(self, good: int, value: float) -> None:
+        """Record a buyer's derived-demand value of ``good`` (USD/kg: what a kilogram
+        missing from its use would cost it); :attr:`top_value` keeps the highest, the
+        choke price of the month's demand schedule."""
+        if value > self.top_value.get(good, 0.0):
+            self.top_value[good] = float(value)
 
     def owner(self, agent, good: int) -> int:
         """Index of the pair ``(agent, good)`` in :attr:`owners` (added on first use); each

@@ -187,8 +187,9 @@ class RareEarthModel(mesa.Model):
         self.world_output = None
         self.world_use = None
         self.world_stock = self.initial_stock.copy()
-        # highest bid of a producer or end user per good last month, USD/kg (_observe_top_bids)
-        self.top_bid = np.zeros(G)
+        # highest derived-demand value a buyer declared per good last month, USD/kg (the
+        # choke price of its demand; OrderBook.note_value)
+        self.choke_price = np.zeros(G)
         self._ledger_last = (self.produced.copy(), self.consumed.copy())
         self.base_use = self._base_use()
         allocate_stockholder_capital(self)
@@ -350,21 +351,6 @@ class RareEarthModel(mesa.Model):
         mixed heavy compound no one separates (its element content, t)."""
         self.lost += q * self.catalog.content[g]
 
-    def _observe_top_bids(self, bids: np.ndarray) -> None:
-        """Record ``top_bid``, (G,) USD/kg: the highest price any producer or end user bid
-        for each good this month (``bids``: their rows of :meth:`OrderBook.bid_array`;
-        stockholders' and governments' bids left out, so storage demand never sets it); 0
-        where none bid. A buyer bids its derived-demand value for a kilogram missing from
-        this month's use (:func:`agents.base.marginal_value`), so it is the top of the
-        market's demand schedule: the price above which no one would use the good, read
-        next month by the two rules that price a foreseen cut in supply
-        (:meth:`agents.base.Firm.shortage_value`,
-        :meth:`agents.stockholder.Stockholder.rule_forecasts`)."""
-        top = np.zeros(self.G)
-        if len(bids):
-            np.maximum.at(top, bids[:, 0].astype(np.int64), bids[:, 4])
-        self.top_bid = top
-
     def _observe_world_balance(self) -> None:
         """Update the world balance of every good after this month's production: output and
         use (t/month, from the mass ledger), exponentially smoothed with weight
@@ -486,14 +472,17 @@ class RareEarthModel(mesa.Model):
             group = self.agents_by_type.get(cls)
             if group:
                 group.shuffle_do("post_orders", book)
-            if cls is Stockholder:
-                n_storage_bids = len(book.bids)  # bids of governments, reserves, stockholders
 
         # licences
         # licence applications cover each buyer's documented end use (not bids for
         # inventory), one application per bid tranche of the buyer at the node
         bid = book.bid_array()
-        self._observe_top_bids(bid[n_storage_bids:])
+        # the choke price of each good's demand: the highest derived-demand value a buyer
+        # declared (OrderBook.note_value); read next month by the two rules that price a
+        # foreseen cut in supply (Firm.shortage_value, Stockholder.rule_forecasts)
+        self.choke_price = np.zeros(self.G)
+        for g, v in book.top_value.items():
+            self.choke_price[g] = v
         node = (bid[:, 0].astype(np.int64) * self.R + bid[:, 1].astype(np.int64)) * 2 + bid[
             :, 2
         ].astype(np.int64)

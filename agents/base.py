@@ -312,15 +312,15 @@ class Firm(mesa.Agent):
         none): where world use exceeds world output (smoothed, t/month), the world stock
         lasts ``T = stock / (use - output)`` months, after which the price must ration use
         down to output, ``normal x (use / output) ** (1 / |final_demand_elasticity|)``, and
-        no higher than the top of the market's demand schedule (last month's highest bid by
-        a producer or end user, ``model.top_bid``, or ``normal`` if that is lower: no one
-        pays more for a kilogram than what its use is worth; for a concentrate, what the
-        best separator can pay, the oxide basket less processing, which binds in
-        ``baseline``); discounted over ``T`` by the
+        no higher than the choke price of the market's demand (last month's highest
+        derived-demand value a buyer declared, ``model.choke_price``, or ``normal`` if that
+        is lower: no one pays more for a kilogram than what its use is worth; for a
+        concentrate, what the best separator can pay, the oxide basket less processing);
+        discounted over ``T`` by the
         carrying cost (competitive storage with a foreseen shortage: Williams and Wright
         1991, ch. 2-3; Hotelling 1931: the price of a stock facing a known deficit rises at
         the carrying cost until the stock is gone). Computed in logarithms, so a deficit
-        with almost no output left gives the top bid, not an overflow."""
+        with almost no output left gives the choke price, not an overflow."""
         m = self.model
         if m.world_output is None:
             return 0.0
@@ -328,13 +328,13 @@ class Firm(mesa.Agent):
         if use <= out:
             return 0.0
         par = m.params
-        log_top = math.log(max(float(m.top_bid[g]), normal))
+        log_top = math.log(max(float(m.choke_price[g]), normal))
         log_price = (
             math.log(normal) - math.log(use / out) / par.final_demand_elasticity
             if out > 0.0
             else math.inf
         )
-        log_price = min(log_price, log_top)  # the top of the demand schedule
+        log_price = min(log_price, log_top)  # the choke price
         months = float(m.world_stock[g]) / (use - out)
         return math.exp(log_price - par.carrying_cost_per_month * months)
 
@@ -376,6 +376,7 @@ class Firm(mesa.Agent):
         """
         if use_rate <= 0:
             return
+        book.note_value(g, value)
         par = self.model.params
         s = self.stocks.get(g)
         if s is None:

@@ -139,11 +139,12 @@ class Stockholder(Firm):
 
     def _priced_news(self, anchor: float, news: float, elasticity: float) -> float:
         """The anchor revised by supply news, ``anchor x news ** (1 / elasticity)`` USD/kg,
-        no higher than the top of the market's demand schedule (last month's highest bid
-        by a producer or end user, ``model.top_bid``, or the anchor if that is lower);
-        computed in logarithms, so news of no supply left (0) gives the top bid."""
+        no higher than the choke price of the market's demand (last month's highest
+        derived-demand value a buyer declared, ``model.choke_price``, or the anchor if that
+        is lower); computed in logarithms, so news of no supply left (0) gives the choke
+        price."""
         m = self.model
-        log_top = math.log(max(float(m.top_bid[self.good]), anchor))
+        log_top = math.log(max(float(m.choke_price[self.good]), anchor))
         log_f = math.log(anchor) + math.log(news) / elasticity if news > 0.0 else math.inf
         return math.exp(min(log_f, log_top))
 

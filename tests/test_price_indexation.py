@@ -106,13 +106,13 @@ def test_separators_cut_runs_only_below_cash_breakeven(model):
 
 
 def _balance(model, g, output, use, stock, top=1000.0):
-    """Set the world balance of good ``g`` (t/month, t/month, t) and its top bid (USD/kg) on
+    """Set the world balance of good ``g`` (t/month, t/month, t) and its choke price (USD/kg) on
     copies of the arrays."""
     for name, v in (
         ("world_output", output),
         ("world_use", use),
         ("world_stock", stock),
-        ("top_bid", top),
+        ("choke_price", top),
     ):
         arr = np.zeros(model.G) if getattr(model, name) is None else getattr(model, name).copy()
         arr[g] = v
@@ -122,7 +122,7 @@ def _balance(model, g, output, use, stock, top=1000.0):
 def test_shortage_value_by_hand(model):
     a = next(a for a in model.agents_by_type[Miner] if a.region == "CN")
     g, par = a.good, model.params
-    saved = (model.world_output, model.world_use, model.world_stock, model.top_bid)
+    saved = (model.world_output, model.world_use, model.world_stock, model.choke_price)
     try:
         # use 10% above output, 1,000 t in stock: it lasts 1,000 / 10 = 100 months, then the
         # price must cut use by a tenth: 1.1 ** (1 / 0.25) = 1.4641 at elasticity -0.25,
@@ -141,23 +141,23 @@ def test_shortage_value_by_hand(model):
         # no deficit: no shortage value
         _balance(model, g, 110.0, 110.0, 100.0)
         assert a.shortage_value(g, 20.0) == 0.0
-        # no one bids more than 25 USD/kg: the rationing price (29.3) stops there
+        # no one values it above 25 USD/kg: the rationing price (29.3) stops there
         _balance(model, g, 100.0, 110.0, 1000.0, top=25.0)
         assert a.shortage_value(g, 20.0) == pytest.approx(
             25.0 * math.exp(-par.carrying_cost_per_month * 100.0), rel=1e-12
         )
-        # nothing produced: the stock is all there is, held for the top bid (no overflow)
+        # nothing produced: the stock is all there is, held for the choke price (no overflow)
         _balance(model, g, 0.0, 110.0, 110.0, top=300.0)
         assert a.shortage_value(g, 20.0) == pytest.approx(
             300.0 * math.exp(-par.carrying_cost_per_month), rel=1e-12
         )
-        # a top bid below the normal price does not pull the value under it
+        # a choke price below the normal price does not pull the value under it
         _balance(model, g, 1e-300, 110.0, 110.0, top=5.0)
         assert a.shortage_value(g, 20.0) == pytest.approx(
             20.0 * math.exp(-par.carrying_cost_per_month), rel=1e-12
         )
     finally:
-        model.world_output, model.world_use, model.world_stock, model.top_bid = saved
+        model.world_output, model.world_use, model.world_stock, model.choke_price = saved
 
 
 def test_asks_hold_stock_for_a_foreseen_shortage(model):
@@ -171,7 +171,7 @@ def test_asks_hold_stock_for_a_foreseen_shortage(model):
     a.sales_ema[g] = 100.0
     a.output_month[g] = 100.0
     a.stock(g).qty = 100.0 * par.sell_cover_months
-    saved = (model.world_output, model.world_use, model.world_stock, model.top_bid)
+    saved = (model.world_output, model.world_use, model.world_stock, model.choke_price)
     a.indexed_price = lambda good: None
     try:
         _balance(model, g, 100.0, 120.0, 20.0)
@@ -187,7 +187,7 @@ def test_asks_hold_stock_for_a_foreseen_shortage(model):
         assert hold > 10.0
     finally:
         del a.indexed_price
-        model.world_output, model.world_use, model.world_stock, model.top_bid = saved
+        model.world_output, model.world_use, model.world_stock, model.choke_price = saved
 
 
 def test_world_balance_follows_the_mass_ledger():
@@ -205,8 +205,8 @@ def test_world_balance_follows_the_mass_ledger():
 def test_a_world_wide_mine_halt_runs_with_finite_prices():
     """A user's scenario that halts every mine in the world for six months (session 18's
     new-user run: the supply news and shortage value then met no supply at all and sent
-    forecasts to 1e64 and the solver to an error). Both rules stop at the top of the
-    demand schedule."""
+    forecasts to 1e64 and the solver to an error). Both rules stop at the choke price of the
+    demand."""
     from abm.scenario import load_scenario
 
     sc = load_scenario("baseline")
@@ -230,5 +230,20 @@ def test_a_world_wide_mine_halt_runs_with_finite_prices():
         m.step()
         assert np.isfinite(m.observed_price).all() and np.isfinite(m.origin_price).all()
     dy = m.catalog.index["ox_Dy"]
-    assert (m.policy.supply_news[:] >= 0).all() and m.top_bid[dy] > 0
+    assert (m.policy.supply_news[:] >= 0).all() and m.choke_price[dy] > 0
     assert m.origin_price[dy, m.region_index["CN"]] < 1e6
+
+
+def test_bids_note_the_choke_price_of_demand(model):
+    # each buyer's derived-demand value is noted; the book keeps the highest per good
+    book = OrderBook(model.G, model.R)
+    for v in (10.0, 12.0, 5.0):
+        book.note_value(3, v)
+    assert book.top_value == {3: 12.0}
+    a = next(a for a in model.agents_by_type[MagnetMaker] if a.product == "ndfeb")
+    g = model.catalog.index["ox_Dy"]
+    book = OrderBook(model.G, model.R)
+    a.bid_for(book, g, 1.0, 1.0, 777.0)
+    assert book.top_value[g] == 777.0
+    a.bid_for(book, g, 0.0, 1.0, 999.0)  # no use planned: no bid, no value
+    assert book.top_value[g] == 777.0

@@ -330,7 +330,7 @@ def test_fundamentalist_forecast_prices_supply_news_at_the_demand_elasticity():
     assert a.rule_forecasts(6.0)[0] == anchor  # no news: the anchor itself
     m.policy.supply_news = np.ones(len(ELEMENTS))
     m.policy.supply_news[ELEMENTS.index("Dy")] = 0.8
-    m.top_bid = np.full(m.G, 1e4)  # users value Dy far above the revised anchor
+    m.choke_price = np.full(m.G, 1e4)  # users value Dy far above the revised anchor
     eps = m.params.final_demand_elasticity
     # a fifth of Dy supply cut at elasticity -0.25: the anchor x 0.8 ** -4 = 2.44
     assert a.rule_forecasts(6.0)[0] == pytest.approx(anchor * 0.8 ** (1.0 / eps))
@@ -338,10 +338,10 @@ def test_fundamentalist_forecast_prices_supply_news_at_the_demand_elasticity():
     nd = _speculator(m, good="ox_Nd")
     nd.history = [100.0]
     assert nd.rule_forecasts(6.0)[0] == nd.anchor(nd.good)  # Nd is not cut
-    # no one bids more than 1.5x the anchor: the revision stops there
-    m.top_bid[a.good] = 1.5 * anchor
+    # no buyer values Dy above 1.5x the anchor: the revision stops there
+    m.choke_price[a.good] = 1.5 * anchor
     assert a.rule_forecasts(6.0)[0] == pytest.approx(1.5 * anchor)
-    # no Dy supply left (news 0), or almost none at the least elastic demand: the top bid,
+    # no Dy supply left (news 0), or almost none at the least elastic demand: the choke price,
     # not an overflow (session 18's new-user run: 1e-16 gave forecasts of 1e64)
     for news in (0.0, 1e-16):
         m.policy.supply_news[ELEMENTS.index("Dy")] = news
