@@ -182,15 +182,9 @@ class RareEarthModel(mesa.Model):
         self.base_china_share = self._base_shares()
         initial_stocks(self)
         self.initial_stock = self.total_stock()
-        # world market balance per good (Market balance below): smoothed monthly production
-        # and use, t/month, and the stock held over all agents, t; None until measured
-        self.world_output = None
-        self.world_use = None
-        self.world_stock = self.initial_stock.copy()
         # highest derived-demand value a buyer declared per good last month, USD/kg (the
         # choke price of its demand; OrderBook.note_value)
         self.choke_price = np.zeros(G)
-        self._ledger_last = (self.produced.copy(), self.consumed.copy())
         self.base_use = self._base_use()
         allocate_stockholder_capital(self)
         for f in self.agents:
@@ -351,21 +345,6 @@ class RareEarthModel(mesa.Model):
         mixed heavy compound no one separates (its element content, t)."""
         self.lost += q * self.catalog.content[g]
 
-    def _observe_world_balance(self) -> None:
-        """Update the world balance of every good after this month's production: output and
-        use (t/month, from the mass ledger), exponentially smoothed with weight
-        ``sales_smoothing`` on this month, and the stock over all agents (t)."""
-        prod = self.produced - self._ledger_last[0]
-        use = self.consumed - self._ledger_last[1]
-        self._ledger_last = (self.produced.copy(), self.consumed.copy())
-        w = self.params.sales_smoothing
-        if self.world_output is None:
-            self.world_output, self.world_use = prod, use
-        else:
-            self.world_output = w * prod + (1.0 - w) * self.world_output
-            self.world_use = w * use + (1.0 - w) * self.world_use
-        self.world_stock = self.total_stock()
-
     def total_stock(self) -> np.ndarray:
         """Stock of every good over all agents, t (n_goods,)."""
         out = np.zeros(self.G)
@@ -478,8 +457,8 @@ class RareEarthModel(mesa.Model):
         # inventory), one application per bid tranche of the buyer at the node
         bid = book.bid_array()
         # the choke price of each good's demand: the highest derived-demand value a buyer
-        # declared (OrderBook.note_value); read next month by the two rules that price a
-        # foreseen cut in supply (Firm.shortage_value, Stockholder.rule_forecasts)
+        # declared (OrderBook.note_value); read next month by the stockholders' pricing of
+        # supply news (Stockholder.rule_forecasts)
         self.choke_price = np.zeros(self.G)
         for g, v in book.top_value.items():
             self.choke_price[g] = v
@@ -542,7 +521,6 @@ class RareEarthModel(mesa.Model):
                 group.do("produce")
                 if cls is Refiner:  # light-only plants' mixed heavy compound to China
                     hand_over_mixed_heavies(group)
-        self._observe_world_balance()
         self.region_short = {}
         for cls in (OEM, DefenseContractor):
             for a in self.agents_by_type.get(cls, []):

@@ -109,8 +109,7 @@ class Parameters(NumbersModel):
         "short-run REE demand is very inelastic; 2010-11: ~10x price for ~40% export cut",
         "Price elasticity of end-use demand (OEM, defense and non-magnet buyers) around the "
         "buyer's base-year price (Firm.base_price); also the elasticity at which "
-        "fundamentalist stockholders price supply news (Stockholder.rule_forecasts) and "
-        "sellers price a shortage the world balance foretells (Firm.shortage_value).",
+        "fundamentalist stockholders price supply news (Stockholder.rule_forecasts).",
     )
     demand_outlook_scale: float = P(
         1.0,

@@ -300,43 +300,11 @@ class Firm(mesa.Agent):
         q = s.qty / len(ASK_LADDER)  # equal tranches
         k = par.carrying_cost_per_month * q / rate
         spread, exp = par.ask_spread, math.exp
-        hold = self.shortage_value(g, normal)
         asks = [
-            max(level * (1.0 - spread * x), normal * exp(-k * i), hold)
+            max(level * (1.0 - spread * x), normal * exp(-k * i))
             for i, x in zip(_TRANCHE_NUMBERS, ASK_LADDER, strict=True)
         ]
         book.offer_tranches(self, g, self.ridx, q, asks, s.cm, s.ca)
-
-    def shortage_value(self, g: int, normal: float) -> float:
-        """Value of holding ``g`` for a shortage the world balance foretells, USD/kg (0 if
-        none): where world use exceeds world output (smoothed, t/month), the world stock
-        lasts ``T = stock / (use - output)`` months, after which the price must ration use
-        down to output, ``normal x (use / output) ** (1 / |final_demand_elasticity|)``, and
-        no higher than the choke price of the market's demand (last month's highest
-        derived-demand value a buyer declared, ``model.choke_price``, or ``normal`` if that
-        is lower: no one pays more for a kilogram than what its use is worth; for a
-        concentrate, what the best separator can pay, the oxide basket less processing);
-        discounted over ``T`` by the
-        carrying cost (competitive storage with a foreseen shortage: Williams and Wright
-        1991, ch. 2-3; Hotelling 1931: the price of a stock facing a known deficit rises at
-        the carrying cost until the stock is gone). Computed in logarithms, so a deficit
-        with almost no output left gives the choke price, not an overflow."""
-        m = self.model
-        if m.world_output is None:
-            return 0.0
-        out, use = float(m.world_output[g]), float(m.world_use[g])
-        if use <= out:
-            return 0.0
-        par = m.params
-        log_top = math.log(max(float(m.choke_price[g]), normal))
-        log_price = (
-            math.log(normal) - math.log(use / out) / par.final_demand_elasticity
-            if out > 0.0
-            else math.inf
-        )
-        log_price = min(log_price, log_top)  # the choke price
-        months = float(m.world_stock[g]) / (use - out)
-        return math.exp(log_price - par.carrying_cost_per_month * months)
 
     def indexed_price(self, g: int) -> float | None:
         """The reference price the trade indexes this firm's sales of ``g`` to, USD/kg

@@ -265,13 +265,7 @@ def test_baseline_stable_for_24_months(seed, shipped_runs):
             <= 0.1
         ), col
         dev = np.abs(df[col] / base - 1).max()
-        # NdPr: world Nd use grows faster than output over 2024-25 (the IEA outlook) and
-        # sellers hold stock for the deficit they foresee (Firm.shortage_value), so NdPr
-        # rises about 26% in 24 months (session 18; 15% before); the record's NdPr rose
-        # 25% from 2024 to 2025 (USGS MCS2026 annual averages, 55 to 69 USD/kg). A drift
-        # beyond 30% (NdPr) or 20% (Dy, Tb) would be a runaway, not a market
-        bound = 0.3 if col.startswith("NdPr") else 0.2
-        assert dev <= bound, f"{col} drifts {dev:.0%} from its first month"
+        assert dev <= 0.2, f"{col} drifts {dev:.0%} from its first month"
     mags = m.timeseries().query("metric == 'price' and good == 'mag_ndfeb_ht' and region == 'CN'")
     assert (np.abs(mags["value"] / ref.price("mag_ndfeb_ht") - 1) <= 0.2).all()
     assert df["OEM lost output (USD m/month)"].max() == 0

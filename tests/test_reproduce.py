@@ -282,7 +282,7 @@ SPIKE_OF = {"dy_peak_lag": "dy_peak_multiple", "nd_peak_lag": "nd_peak_multiple"
             marks=pytest.mark.xfail(
                 strict=True,
                 raises=AssertionError,
-                reason="with export evasion Dy abroad peaks at about 5-6x in December 2010, "
+                reason="with export evasion Dy abroad peaks at about 6x in December 2010, "
                 "when the Dy quota and its smuggling cover bind, and from February 2011 "
                 "stays within about 1.3x China's price (as recorded), while China's Dy rises "
                 "only about 2.5x by late 2011 against about 14x recorded (9,000-9,800 CNY/kg "
@@ -299,10 +299,17 @@ SPIKE_OF = {"dy_peak_lag": "dy_peak_multiple", "nd_peak_lag": "nd_peak_multiple"
                 "(session 17, docs/calibration.md 4.24)",
             ),
         ),
-        # session 18: Nd peaks 9 months after the cut (7-9 over the 5 seeds), with China's
-        # Nd in the first half of 2011, once sellers hold stock for the deficit the world
-        # balance foretells (docs/calibration.md 4.25)
-        "nd_peak_lag",
+        pytest.param(
+            "nd_peak_lag",
+            marks=pytest.mark.xfail(
+                strict=True,
+                raises=AssertionError,
+                reason="Nd peaks 7 months after the July 2010 cut (7-9 over seeds; "
+                "tolerance 8-14 months: the record's China peaked in July 2011), with "
+                "China's Nd in the first half of 2011 (sessions 17-18, docs/calibration.md "
+                "4.24-4.25; a probe of sellers holding for a foreseen shortage gave 9)",
+            ),
+        ),
     ],
 )
 @pytest.mark.slow  # the targets' peak window runs to 36 months after the cut (2013-06)
@@ -419,10 +426,10 @@ def test_china_magnet_growth_2010(reduced):
             ),
             (
                 "china_export_fill_2011",
-                "China's recorded oxide exports in 2011 are about 0.86 of the quota (0.56-0.62 "
-                "recorded; 0.92 in session 17): with export evasion the La, Ce and Y slices "
-                "still bind, where the record's La and Ce stood about 100 USD/kg above "
-                "China's price (sessions 17-18, docs/calibration.md 4.24-4.25)",
+                "China's recorded oxide exports in 2011 are about 0.92 of the quota (0.56-0.62 "
+                "recorded): with export evasion the La, Ce and Y slices still bind, where the "
+                "record's La and Ce stood about 100 USD/kg above China's price (session 17, "
+                "docs/calibration.md 4.24)",
             ),
             (
                 "china_dy_rise_2011q1",
