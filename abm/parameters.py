@@ -258,7 +258,8 @@ class Parameters(NumbersModel):
         120.0,
         "2010-11 prices fell back within ~2 years (design brief); Sterman commodity model",
         "Time constant with which expected prices return to the long-run reference "
-        "(production-cost anchor).",
+        "(production-cost anchor); also the time constant with which prices are taken to "
+        "absorb supply news (PolicyState.update_supply_news).",
     )
     inventory_target_weeks: float = P(
         8.0,
@@ -1079,7 +1080,8 @@ class Parameters(NumbersModel):
         "assumption: speculative positions in 2011 were held for months (Xinhua 2011-03-30: "
         "entry after Lunar New Year; prices turned in July, researchinchina 2011-11-03)",
         "Holding horizon h over which a stockholder compares the expected price with the "
-        "price now plus carrying cost.",
+        "price now plus carrying cost; also the horizon of the mine-supply outlook behind "
+        "supply news (PolicyState.supply_outlook).",
     )
     trend_window_months: float = P(
         3.0,
