@@ -625,7 +625,7 @@ class PolicyState:
                 factor *= 1.0 - share
         return factor
 
-    def supply_outlook(self, months: int) -> np.ndarray:
+    def supply_outlook(self, months: float) -> np.ndarray:
         """World mine supply of each element over the next ``months`` months under the
         production quotas and halts in force now, as a share of the planned supply (the
         model's ``mine_plan`` at each deposit's element composition), averaged over the
@@ -634,7 +634,7 @@ class PolicyState:
         not known.
 
         Args:
-            months: the outlook's horizon, months (>= 1).
+            months: the outlook's horizon, months (rounded to whole months, at least 1).
         """
         ids = sorted(
             (i for i in self.active_ids if self.measures[i][1].kind in _PRODUCTION),
@@ -676,12 +676,18 @@ class PolicyState:
         prices (:meth:`agents.base.Firm.update_expectations`). The first call prices in
         the measures in force at the start (news 1). A new production quota or halt gives
         news below 1 for the elements it cuts (the share of their supply it removes over
-        the horizon, beyond what prices reflect); a cut that ends, or one prices have
-        absorbed, brings it back to 1; 0 when no supply is left over the horizon (every
-        deposit that carries the element halted). Where prices reflected no supply at all
-        (priced-in 0), there is no news (1). Kept in ``supply_news``.
+        the horizon, beyond what prices reflect); 0 when no supply is left over the horizon
+        (every deposit that carries the element halted). A cut prices have absorbed brings
+        it back to 1; a cut that ends (or whose known end enters the horizon) before they
+        have gives news above 1 for a while, the priced-in outlook catching up with the
+        same time constant. Where prices reflected no supply at all (priced-in 0), there
+        is no news (1). Kept in ``supply_news``.
+
+        Args:
+            months: the outlook's horizon, months (rounded to whole months, at least 1).
+            priced_in_months: time constant of the priced-in outlook, months (> 0).
         """
-        outlook = self.supply_outlook(int(round(months)))
+        outlook = self.supply_outlook(months)
         if self.supply_priced_in is None:
             self.supply_priced_in = outlook.copy()
         # no news about an element prices reflected none of: its whole supply halted
