@@ -421,18 +421,20 @@ class RareEarthModel(mesa.Model):
         govs = list(self.agents_by_type.get(Government, []))
         for gov in govs:
             gov.apply_rules()
-        for a in self.agents:
-            a.update_expectations()
         self.policy.mine_plan = {}
         for m in self.agents_by_type.get(Miner, []):
             key = (m.region, m.deposit)
             self.policy.mine_plan[key] = (
                 self.policy.mine_plan.get(key, 0.0) + m.capacity / 12 * self.params.base_utilisation
             )
-        # news about mine supply, read by the stockholders' fundamentalist rule
+        # news about mine supply, read by the stockholders' fundamentalist rule: computed
+        # before expectations, so the one-month forecasts the rules are scored on next
+        # month already hold this month's news
         self.policy.update_supply_news(
             self.params.speculator_horizon_months, self.params.price_anchor_months
         )
+        for a in self.agents:
+            a.update_expectations()
 
         # orders
         book = OrderBook(self.G, self.R)

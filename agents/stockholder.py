@@ -124,9 +124,17 @@ class Stockholder(Firm):
     # ----------------------------------------------------------------- expectations
     def rule_forecasts(self, months: float) -> np.ndarray:
         """Forecasts of the price ``months`` ahead by each rule (USD/kg, in :data:`RULES`
-        order): fundamentalist, the long-run anchor (:meth:`Firm.anchor`); trend follower,
-        ``p x exp(g x trend x months)`` with ``trend`` the mean monthly log change over the
-        last ``trend_window_months`` (``g`` = ``trend_extrapolation``)."""
+        order).
+
+        * Fundamentalist: the price closes its log gap to the fundamental ``F`` (the
+          long-run anchor, :meth:`Firm.anchor`, revised by supply news,
+          :meth:`_priced_news`) evenly over the holding horizon ``h`` =
+          ``speculator_horizon_months``: ``p x (F / p) ** min(months / h, 1)``, so ``F``
+          itself at the horizon and a ``1 / h`` share of the gap a month ahead (mean-
+          reverting fundamentalists, Boswijk, Hommes and Manzan 2007).
+        * Trend follower: ``p x exp(g x trend x months)`` with ``trend`` the mean monthly
+          log change over the last ``trend_window_months`` (``g`` = ``trend_extrapolation``).
+        """
         par = self.model.params
         p = self.history[-1]
         k = min(int(round(par.trend_window_months)), len(self.history) - 1)
@@ -135,6 +143,9 @@ class Stockholder(Firm):
         news = float(self.model.policy.supply_news[self._element])
         if news != 1.0:
             fundamental = self._priced_news(fundamental, news, par.final_demand_elasticity)
+        reach = months / par.speculator_horizon_months
+        if reach < 1.0:
+            fundamental = p * (fundamental / p) ** reach
         return np.array([fundamental, p * math.exp(par.trend_extrapolation * trend * months)])
 
     def _priced_news(self, anchor: float, news: float, elasticity: float) -> float:

@@ -349,6 +349,48 @@ def test_fundamentalist_forecast_prices_supply_news_at_the_demand_elasticity():
     assert a._priced_news(anchor, 1e-16, -0.05) == pytest.approx(1.5 * anchor)
 
 
+def test_fundamentalist_closes_the_gap_to_the_fundamental_over_the_horizon_by_hand():
+    """Mean-reverting fundamentalists (Boswijk, Hommes and Manzan 2007): the log gap to the
+    fundamental closes evenly over the horizon h = 6 months, so the one-month forecast that
+    is scored is a sixth of the gap, and the horizon forecast that decides the holding is
+    the fundamental itself."""
+    m = RareEarthModel(_scenario([]), seed=0, months=1)
+    a = _speculator(m)
+    g, r = a.good, a.ridx
+    assert m.params.speculator_horizon_months == 6.0
+    a.history = [100.0]
+    a.anchor_price[g] = 200.0
+    f = a.rule_forecasts
+    assert f(1.0)[0] == pytest.approx(100.0 * 2.0 ** (1 / 6))  # 112.25
+    assert f(3.0)[0] == pytest.approx(100.0 * math.sqrt(2.0))  # 141.42
+    assert f(6.0)[0] == 200.0 and f(12.0)[0] == 200.0
+    assert a.expected_price() == pytest.approx(0.5 * 200.0 + 0.5 * 100.0)  # flat: trend 100
+    # scored on that path: a month later at 112.25 the fundamentalist was exact; the trend
+    # rule (flat history: 100) missed by 100 ln 1.1225 pp
+    a._last_forecasts = f(1.0)
+    a.fitness = np.zeros(2)
+    m.observed_price[g, r] = 100.0 * 2.0 ** (1 / 6)
+    a.update_expectations()
+    assert a.fitness[0] == pytest.approx(0.0, abs=1e-9)
+    assert a.fitness[1] == pytest.approx(-0.3 * (100.0 * math.log(2.0) / 6.0) ** 2)
+    assert a.weights[0] > 0.99
+
+
+def test_the_forecast_scored_next_month_holds_this_months_news():
+    """The model computes supply news before expectations: in the month a halt comes into
+    force, the one-month forecast each stockholder stores for scoring already holds it
+    (until session 19 it held the month before's news, a month late)."""
+    m = RareEarthModel(_scenario([_HALT]), seed=0, months=3)
+    a = _speculator(m)
+    m.step()  # January: no news
+    m.step()  # February: the Bayan Obo halt is news for Dy
+    assert m.policy.supply_news[a._element] < 1.0
+    stored = a._last_forecasts[0]
+    assert stored == pytest.approx(a.rule_forecasts(1.0)[0], rel=1e-12)
+    m.policy.supply_news = np.ones(len(ELEMENTS))
+    assert stored > a.rule_forecasts(1.0)[0]  # the news lifted it
+
+
 @settings(max_examples=40, deadline=None)
 @given(
     plan=st.lists(st.floats(0.0, 5000.0), min_size=2, max_size=2),
