@@ -3,7 +3,9 @@
 Step order (docs/ODD.md "Process overview"):
 
 1. policy: scheduled measures and levers in force this month; governments' endogenous rules;
-2. expectations: firms update expected prices and perceived supply risk;
+2. expectations: the mine plan and the supply news of each element
+   (:meth:`abm.policy.PolicyState.update_supply_news`); then firms update expected prices
+   and perceived supply risk;
 3. orders: reserve agencies (mandates) and speculative stockholders (storage rule) post
    their orders with the firms' offers (stock on hand) and bids (use plus inventory gap);
 4. licences: each buyer's applications on licensed arcs are decided; its approved volume

@@ -1081,7 +1081,8 @@ class Parameters(NumbersModel):
         "entry after Lunar New Year; prices turned in July, researchinchina 2011-11-03)",
         "Holding horizon h over which a stockholder compares the expected price with the "
         "price now plus carrying cost; also the horizon of the mine-supply outlook behind "
-        "supply news (PolicyState.supply_outlook).",
+        "supply news (PolicyState.supply_outlook) and the time over which fundamentalists "
+        "expect the price to close its gap to the fundamental (Stockholder.rule_forecasts).",
     )
     trend_window_months: float = P(
         3.0,
