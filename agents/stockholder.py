@@ -8,9 +8,10 @@ Two agent classes (docs/ODD.md, submodel "Storage"):
   expected price over its holding horizon ``h``, discounted by the carrying cost (interest,
   storage, insurance), exceeds the price now (competitive storage: Williams and Wright 1991,
   ch. 2-3; Deaton and Laroque 1992). Its expected price mixes a fundamentalist rule (the
-  price returns to the long-run anchor) and a trend-following rule (the recent trend
-  continues), with weights that switch by each rule's recent forecast accuracy (Brock and
-  Hommes 1998; Hommes 2006; the heuristic-switching model of Anufriev and Hommes 2012). Its
+  price closes its gap to the fundamental, the long-run anchor revised by supply news, over
+  the holding horizon) and a trend-following rule (the recent trend continues), with
+  weights that switch by each rule's recent forecast accuracy (Brock and Hommes 1998;
+  Hommes 2006; the heuristic-switching model of Anufriev and Hommes 2012). Its
   position is the mean-variance demand of Brock and Hommes (1998) limited by a capital
   budget in USD: it can never hold more than the budget buys at today's price. No entry or
   exit date: it buys and sells only by this rule.
