@@ -1135,6 +1135,10 @@ def _format_errors(err: ValidationError, data: Any, origin: str, first_block: in
             allowed := _bounds(_model_at(tuple(e["loc"]), data), loc)
         ):
             msg = f"got {e['input']!r}; allowed: {allowed}"
+        elif e["type"] == "int_from_float" and (
+            allowed := _bounds(_model_at(tuple(e["loc"]), data), loc)
+        ):
+            msg = f"got {e['input']!r}, not a whole number; allowed: a whole number, {allowed}"
         if path in ("parameters", "levers") and (hit := re.match(r"^(\w+): (.*)$", msg)):
             # a check of the whole table (_no_numeric_strings) names its field in the text
             cls = Parameters if path == "parameters" else Levers

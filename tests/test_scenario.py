@@ -766,3 +766,16 @@ def test_a_non_number_names_the_full_key_and_the_interval(value, says):
         apply_overrides(load_scenario("controls-2025"), {"parameters.armington_elasticity": value})
     assert f"field 'parameters.armington_elasticity': {says}" in str(err.value)
     assert "\n" not in str(err.value)
+
+
+def test_a_fraction_for_a_whole_number_names_the_interval():
+    """A new user's report (session 19): 2.5 for an integer parameter gave pydantic's 'Input
+    should be a valid integer, got a number with a fractional part' without the interval."""
+    from abm.scenario import ScenarioError, apply_overrides, load_scenario
+
+    with pytest.raises(ScenarioError) as err:
+        apply_overrides(load_scenario("controls-2025"), {"parameters.licence_validity_months": 2.5})
+    assert (
+        "field 'parameters.licence_validity_months': got 2.5, not a whole number; allowed: a "
+        "whole number, 1 <= licence_validity_months <= 12"
+    ) in str(err.value)
