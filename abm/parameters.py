@@ -1079,8 +1079,9 @@ class Parameters(NumbersModel):
         24.0,
         "assumption: speculative positions in 2011 were held for months (Xinhua 2011-03-30: "
         "entry after Lunar New Year; prices turned in July, researchinchina 2011-11-03). At "
-        "24 trend followers extrapolate over two years and embargo-2010's Nd peak abroad "
-        "runs to about 70x in October 2010 (docs/calibration.md 4.26)",
+        "24 Japan's trend followers extrapolate the autumn 2010 trend over two years and "
+        "embargo-2010's Nd peak abroad runs to 73x in October 2010 (6.9x without trend "
+        "following, 7.8x without stockholders outside China; docs/calibration.md 4.26)",
         "Holding horizon h over which a stockholder compares the expected price with the "
         "price now plus carrying cost; also the horizon of the mine-supply outlook behind "
         "supply news (PolicyState.supply_outlook) and the time over which fundamentalists "
