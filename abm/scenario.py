@@ -1355,7 +1355,10 @@ def apply_overrides(
 
     Args:
         overrides: e.g. ``{"levers.us_tariff_on_china": 1.45,
-            "parameters.risk_sensitivity": 2.0}``; also ``"firms"``, ``"end"``.
+            "parameters.risk_sensitivity": 2.0}``; also ``"firms"``, ``"end"``, and a field
+            of a measure with an id, ``"measures.<id>.<field>"`` (e.g.
+            ``"measures.cn_mining_quota_2011_heavy.leakage": 0.5``;
+            :func:`measure_field_paths`), checked as in a scenario file.
         origin: where the overrides come from, named first in an error (``"--set"``).
 
     Raises:
@@ -1367,6 +1370,12 @@ def apply_overrides(
     data = scenario.model_dump(mode="json")
     allowed = overridable_paths()
     for key, value in overrides.items():
+        if hasattr(value, "item"):
+            value = value.item()
+        if key.startswith(MEASURE_PREFIX):
+            measure = _measure_for_path(data["measures"], key, scenario.name, origin)
+            measure[key.split(".")[2]] = value
+            continue
         if key not in allowed:
             raise ScenarioError(
                 f"{origin}: " + unknown_name("key", key, allowed, OVERRIDE_DOCS)
@@ -1377,10 +1386,66 @@ def apply_overrides(
         parts = key.split(".")
         for p in parts[:-1]:
             node = node[p]
-        if hasattr(value, "item"):
-            value = value.item()
         node[parts[-1]] = value
     return scenario_from_dict(data, f"{scenario.name} with {origin or 'overrides'}")
+
+
+#: Prefix of an override of one field of a scenario's measure, ``measures.<id>.<field>``.
+MEASURE_PREFIX = "measures."
+
+#: Fields of a measure an override may not change (what identifies or describes it).
+_FIXED_MEASURE_FIELDS = ("kind", "id", "label", "source")
+
+
+def measure_field_paths(scenario: Scenario) -> list[str]:
+    """The ``measures.<id>.<field>`` overrides ``scenario`` accepts (:func:`apply_overrides`):
+    every field of each measure with an ``id``, except kind, id, label and source; sorted.
+    A sweep may vary them like parameters (a quota's ``leakage``, a tariff's ``rate``)."""
+    out = []
+    for m in scenario.measures:
+        if m.id:
+            fields = _MEASURE_CLASSES[m.kind].model_fields
+            out += [f"{MEASURE_PREFIX}{m.id}.{f}" for f in fields if f not in _FIXED_MEASURE_FIELDS]
+    return sorted(out)
+
+
+def measure_field_value(scenario: Scenario, path: str) -> Any:
+    """The value in ``scenario`` of the measure field ``measures.<id>.<field>``.
+
+    Raises:
+        ScenarioError: the path names no measure of the scenario or no overridable field of it.
+    """
+    data = scenario.model_dump(mode="json")
+    return _measure_for_path(data["measures"], path, scenario.name, "")[path.split(".")[2]]
+
+
+def _measure_for_path(measures: list[dict], key: str, name: str, origin: str) -> dict:
+    """The measure (a dict of the dumped scenario) that the override ``key``,
+    ``measures.<id>.<field>``, names, after checking the field is one it may change.
+
+    Raises:
+        ScenarioError: a malformed path, an unknown id or an unknown or fixed field (one line
+            with the allowed ids or fields).
+    """
+    head = f"{origin}: " if origin else ""
+    ids = [m["id"] for m in measures if m.get("id")]
+    parts = key.split(".")
+    if len(parts) != 3 or not all(parts):
+        raise ScenarioError(
+            f"{head}override {key!r}: a measure's field is written measures.<id>.<field>; "
+            f"measure ids in {name}: {ids}"
+        )
+    hits = [m for m in measures if m.get("id") == parts[1]]
+    if not hits:
+        raise ScenarioError(f"{head}{name}: " + unknown_name("measure id", parts[1], ids))
+    m = hits[0]
+    fields = [f for f in _MEASURE_CLASSES[m["kind"]].model_fields if f not in _FIXED_MEASURE_FIELDS]
+    if parts[2] not in fields:
+        raise ScenarioError(
+            f"{head}{name}: measure {parts[1]!r} ({m['kind']}): "
+            + unknown_name("field", parts[2], fields)
+        )
+    return m
 
 
 def overridable_paths() -> list[str]:

@@ -779,3 +779,41 @@ def test_a_fraction_for_a_whole_number_names_the_interval():
         "field 'parameters.licence_validity_months': got 2.5, not a whole number; allowed: a "
         "whole number, 1 <= licence_validity_months <= 12"
     ) in str(err.value)
+
+
+def test_an_override_may_set_a_field_of_a_measure_by_its_id():
+    """``measures.<id>.<field>`` (session 19): set like a parameter and checked as in a
+    scenario file; one line for a bad id, field or value."""
+    from abm.scenario import (
+        ScenarioError,
+        apply_overrides,
+        load_scenario,
+        measure_field_paths,
+        measure_field_value,
+    )
+
+    sc = load_scenario("embargo-2010")
+    key = "measures.cn_mining_quota_2011_heavy.leakage"
+    assert key in measure_field_paths(sc)
+    assert "measures.cn_mining_quota_2011_heavy.kind" not in measure_field_paths(sc)
+    out = apply_overrides(sc, {key: 0.5})
+    assert measure_field_value(out, key) == 0.5 and measure_field_value(sc, key) == 0.7
+    other = "measures.cn_mining_quota_2011_light.tonnes_per_year"
+    assert measure_field_value(out, other) == measure_field_value(sc, other) == 80400
+    for bad, says in (
+        ({key: 1.5}, "got 1.5; allowed: 0 <= leakage <= 1"),
+        (
+            {"measures.cn_mining_quota_2011_hevy.leakage": 0.5},
+            "unknown measure id 'cn_mining_quota_2011_hevy'; did you mean "
+            "'cn_mining_quota_2011_heavy'?",
+        ),
+        (
+            {"measures.cn_mining_quota_2011_heavy.leakge": 0.5},
+            "unknown field 'leakge'; did you mean 'leakage'?",
+        ),
+        ({"measures.cn_mining_quota_2011_heavy.kind": "tariff"}, "unknown field 'kind'"),
+        ({"measures.leakage": 0.5}, "a measure's field is written measures.<id>.<field>"),
+    ):
+        with pytest.raises(ScenarioError) as err:
+            apply_overrides(sc, bad, "--set")
+        assert says in str(err.value) and "\n" not in str(err.value)

@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 
 from experiments.sweep import SpecError, load_spec, plan
 from experiments.sweep.cli import sweep_app
+from experiments.sweep.design import build_design
 
 ABM_SPEC = """\
 name = "check"
@@ -95,3 +96,51 @@ def test_outcome_of_a_year_the_runs_do_not_reach_is_refused(tmp_path):
     assert "only 8 of its 12 months" in msg
     s = plan(_abm_spec(tmp_path, months=84, outcomes=outs), tmp_path / "out")
     assert s.runs == 2
+
+
+MEASURE_SPEC = """\
+name = "leak"
+model = "{model}"
+scenario = "embargo-2010"
+months = 2
+outcomes = {outcomes}
+
+[design]
+method = "{method}"
+
+[[levers]]
+name = "measures.{mid}.leakage"
+{levels}
+"""
+
+
+@pytest.mark.parametrize(
+    "model,outcomes",
+    [
+        ("abm", '["peak_dy_price_outside_china"]'),
+        ("experiments.reproduce:sweep_evaluate", '["china_dy_rise_2011q1"]'),
+    ],
+)
+def test_a_lever_may_name_a_field_of_a_scenario_measure(tmp_path, model, outcomes):
+    """A sweep over a scenario measure's field (session 19: the heavy mining quota's leakage,
+    sourced 0.46-1): the id, the field and every level are checked against the scenario
+    before anything runs."""
+    p = tmp_path / "s.toml"
+
+    def spec(mid="cn_mining_quota_2011_heavy", levels="levels = [0.5, 1.0]", method="factorial"):
+        p.write_text(
+            MEASURE_SPEC.format(
+                model=model, outcomes=outcomes, mid=mid, levels=levels, method=method
+            )
+        )
+        return p
+
+    assert len(build_design(load_spec(spec())[0], None)) == 2
+    # the OAT centre is the scenario's own value
+    oat = load_spec(spec(levels="low = 0.46\nhigh = 1.0", method="oat"))[0]
+    assert oat.levers[0].center == 0.7
+    msg = _problems(spec(levels="levels = [0.5, 1.5]"))["levers[0].levels[1]"]
+    assert "got 1.5; allowed: 0 <= leakage <= 1" in msg
+    msg = _problems(spec(mid="cn_mining_quota_2011_hevy"))["levers[0].levels[0]"]
+    assert "unknown measure id 'cn_mining_quota_2011_hevy'" in msg
+    assert "did you mean 'cn_mining_quota_2011_heavy'" in msg

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from abm.scenario import load_scenario
+from abm.scenario import apply_overrides, load_scenario
 from experiments.reproduce.runner import _simulate
 from experiments.reproduce.targets import TARGETS
 from experiments.reproduce.variants import _measure_ids
@@ -43,8 +43,6 @@ def sweep_evaluate(
     Raises:
         KeyError: an unknown outcome name.
     """
-    from abm.scenario import apply_overrides
-
     sc = apply_overrides(load_scenario(scenario), overrides)
     names = list(sweep_evaluate.OUTCOMES) if outcomes is None else list(outcomes)
     unknown = [n for n in names if n not in sweep_evaluate.OUTCOMES]
@@ -87,3 +85,5 @@ def _parameter_space():
 
 sweep_evaluate.parameter_space = _parameter_space
 sweep_evaluate.load_scenario = load_scenario
+# the sweep checks constants and levels (and measures.<id>.<field> names) against the scenario
+sweep_evaluate.apply_overrides = apply_overrides

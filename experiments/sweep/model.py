@@ -19,6 +19,10 @@ module, for
   outcome names. Without it, unknown outcome names cannot be rejected before running.
 * ``load_scenario``: ``load_scenario(name_or_path) -> scenario`` object passed to the function.
   Without it the scenario string itself is passed.
+* ``apply_overrides`` (an attribute of the function only): ``apply_overrides(scenario,
+  overrides) -> scenario``, raising for a bad value. With it the spec's constants and levels
+  are checked against the base scenario before anything runs, and levers may name a field of
+  a scenario measure, ``measures.<id>.<field>`` (as for ``model = "abm"``).
 
 For ``model = "abm"`` the handle can also check a spec's runs before anything runs
 (:meth:`ModelHandle.check_overrides`, :meth:`ModelHandle.check_months`,
@@ -238,6 +242,7 @@ def resolve_model(ref: str) -> ModelHandle:
         space = _lookup(func, module, "parameter_space", "PARAMETER_SPACE")
         outs = _lookup(func, module, "OUTCOMES", "outcomes")
         loader = _lookup(func, module, "load_scenario")
+        override = _lookup(func, None, "apply_overrides")
         handle = ModelHandle(
             ref=ref,
             evaluate=func,
@@ -246,6 +251,7 @@ def resolve_model(ref: str) -> ModelHandle:
             if outs is None
             else (lambda o=outs: _describe_outcomes(o() if callable(o) else o)),
             loader=loader if callable(loader) else None,
+            override_fn=override if callable(override) else None,
         )
     _HANDLES[ref] = handle
     return handle

@@ -800,6 +800,13 @@ def _check_runs(spec: ExperimentSpec, handle: Any) -> list[tuple[str, str]]:
     return problems
 
 
+def _is_measure_field(handle: Any, name: str) -> bool:
+    """Whether ``name`` overrides a field of a scenario measure (``measures.<id>.<field>``,
+    :func:`abm.scenario.apply_overrides`) for a model that checks its overrides (``abm``, or
+    a model declaring ``apply_overrides``), which checks the id, the field and each value."""
+    return name.startswith("measures.") and getattr(handle, "override_fn", None) is not None
+
+
 def _complete_centers(spec: ExperimentSpec, base: Any, space: dict) -> list[tuple[str, str]]:
     """``oat`` designs: fill each parameter's ``center`` with its value in the base scenario
     (after the constants), else the model's default (``space``), and check every center lies
@@ -810,8 +817,16 @@ def _complete_centers(spec: ExperimentSpec, base: Any, space: dict) -> list[tupl
             where = f"{group}[{i}].center"
             if p.center is None:
                 obj: Any = base
-                for part in p.name.split("."):
-                    obj = getattr(obj, part, None)
+                if p.name.startswith("measures.") and hasattr(base, "measures"):
+                    from abm.scenario import measure_field_value
+
+                    try:
+                        obj = measure_field_value(base, p.name)
+                    except ValueError:  # a bad id or field: reported with its levels
+                        continue
+                else:
+                    for part in p.name.split("."):
+                        obj = getattr(obj, part, None)
                 if obj is None:
                     obj = (space.get(p.name) or {}).get("default")
                 if obj is None or isinstance(obj, (tuple, list, dict)):
@@ -865,6 +880,11 @@ def check_against_model(spec: ExperimentSpec, handle: Any, source: str | None = 
         for group in ("uncertainties", "levers"):
             for i, p in enumerate(getattr(spec, group)):
                 where = f"{group}[{i}]"
+                if p.name not in space and _is_measure_field(handle, p.name):
+                    # a field of one of the scenario's measures: its id, field and each
+                    # level are checked against the base scenario below
+                    problems += _complete_parameter(p, {}, where)
+                    continue
                 if p.name not in space:
                     problems.append((f"{where}.name", _suggest(p.name, allowed, see=see)))
                     continue
@@ -904,6 +924,8 @@ def check_against_model(spec: ExperimentSpec, handle: Any, source: str | None = 
                             )
                         )
         for k, v in spec.constants.items():
+            if k not in space and _is_measure_field(handle, k):
+                continue  # checked with the other constants against the base scenario
             if k not in space:
                 problems.append((f"constants.{k}", _suggest(k, allowed, see=see)))
                 continue
