@@ -45,7 +45,10 @@ SHORT_LIST = 15
 #: Where the full list of parameter names is documented.
 PARAMETER_DOCS = "all in docs/ODD.md section 8"
 #: Where the parameters and the levers (the overridable paths) are documented.
-OVERRIDE_DOCS = "parameters in docs/ODD.md section 8, levers in section 6"
+OVERRIDE_DOCS = (
+    "parameters in docs/ODD.md section 8, levers in section 6; a field of a measure with an "
+    "id: measures.<id>.<field>"
+)
 
 
 def closest_names(word: Any, choices: list[str], cutoff: float = 0.6) -> list[str]:
@@ -1432,14 +1435,19 @@ def _measure_for_path(measures: list[dict], key: str, name: str, origin: str) ->
     parts = key.split(".")
     if len(parts) != 3 or not all(parts):
         raise ScenarioError(
-            f"{head}override {key!r}: a measure's field is written measures.<id>.<field>; "
-            f"measure ids in {name}: {ids}"
+            f"{head}override {key!r}: a measure's field is written measures.<id>.<field>, "
+            f"for a measure with an id; measure ids in {name}: {ids}"
         )
     hits = [m for m in measures if m.get("id") == parts[1]]
     if not hits:
         raise ScenarioError(f"{head}{name}: " + unknown_name("measure id", parts[1], ids))
     m = hits[0]
     fields = [f for f in _MEASURE_CLASSES[m["kind"]].model_fields if f not in _FIXED_MEASURE_FIELDS]
+    if parts[2] in _FIXED_MEASURE_FIELDS:
+        raise ScenarioError(
+            f"{head}{name}: measure {parts[1]!r} ({m['kind']}): field {parts[2]!r} cannot be "
+            f"overridden (it names or describes the measure); allowed fields: {fields}"
+        )
     if parts[2] not in fields:
         raise ScenarioError(
             f"{head}{name}: measure {parts[1]!r} ({m['kind']}): "

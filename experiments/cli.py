@@ -251,9 +251,9 @@ def run(
         "--set",
         metavar="KEY=VALUE",
         help="override one value (repeatable): a "
-        "levers.* or parameters.* key, end or firms, "
-        "e.g. levers.start=2025-06 or end=2030-12 "
-        "(keys: docs/ODD.md sections 6 and 8)",
+        "levers.* or parameters.* key, end, firms, or a field of a measure with an id, "
+        "measures.<id>.<field>, e.g. levers.start=2025-06 or end=2030-12 "
+        "(keys: docs/ODD.md sections 6 and 8; measure ids: the scenario's file)",
     ),
     seed: int = typer.Option(None, "--seed", min=0, help="random seed (>= 0; default 0)"),
     seeds: str = typer.Option(

@@ -16,6 +16,7 @@ __all__ = [
     "check_end",
     "last_data_month",
     "levers_never_apply",
+    "measures_never_apply",
     "load_scenario_input",
     "read_text_file",
     "scenario_with_overrides",
@@ -135,6 +136,32 @@ def load_scenario_input(name_or_path: Any) -> Any:
             raise ScenarioError(str(exc)) from None
         return loads_scenario(text, str(Path(name_or_path)))
     return load_scenario(name_or_path)
+
+
+def measures_never_apply(
+    scenario: Any, months: int | None, keys: Any
+) -> tuple[int, list[str]] | None:
+    """For a run of ``months`` months (None: the whole horizon) of ``scenario`` (an
+    :class:`abm.scenario.Scenario`, overrides applied) in which overrides among ``keys`` set
+    a field of a measure (``measures.<id>.<field>``) that comes into force only after the
+    run's last month: the months a run needs for the first of them to apply (the step of its
+    date + 1) and the keys; else None. A whole-horizon run holds every measure."""
+    from abm.timeline import month_index, to_month
+
+    if months is None:
+        return None
+    start = to_month(scenario.start)
+    dates = {m.id: m.date for m in scenario.measures if m.id}
+    late = []
+    for k in keys or ():
+        parts = str(k).split(".")
+        if len(parts) == 3 and parts[0] == "measures" and parts[1] in dates:
+            step = month_index(dates[parts[1]], start)
+            if step >= int(months):
+                late.append((step + 1, str(k)))
+    if not late:
+        return None
+    return min(n for n, _ in late), [k for _, k in late]
 
 
 def levers_never_apply(scenario: Any, months: int | None) -> tuple[int, list[str]] | None:

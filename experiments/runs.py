@@ -25,7 +25,7 @@ from abm.goods import STAGES
 from abm.model import RareEarthModel, check_months
 from abm.scenario import Scenario
 from abm.timeline import to_month
-from experiments.inputs import levers_never_apply, scenario_with_overrides
+from experiments.inputs import levers_never_apply, measures_never_apply, scenario_with_overrides
 from experiments.labels import months_text
 from experiments.run_files import read_run_table
 from experiments.terminal import RunProgress
@@ -835,8 +835,8 @@ def run_to_folder(
         ScenarioError: invalid scenario or override, or an ``end`` after the data's last
             month (:func:`experiments.inputs.scenario_with_overrides`; nothing written).
         ValueError: ``months`` is not a whole number from 1 to the scenario horizon, or
-            the run ends before ``levers.start`` while levers are set (they would never
-            apply).
+            the run ends before ``levers.start`` while levers are set, or before a measure
+            whose field an override sets comes into force (they would never apply).
         OutputError: ``out`` is unusable (a file, the current folder or one of its parents,
             a non-empty folder that is not a run output, or not writable); nothing is
             written or deleted.
@@ -852,6 +852,14 @@ def run_to_folder(
             f"({', '.join(gated)}) would never apply; run at least {months_text(need)} or "
             "set levers.start "
             "earlier (--set levers.start=YYYY-MM)"
+        )
+    if (late := measures_never_apply(sc, months, overrides)) is not None:
+        need, keys = late
+        raise ValueError(
+            f"the run ends in {to_month(sc.start) + int(months) - 1} "
+            f"({months_text(int(months))} from {sc.start}), before the measures set "
+            f"({', '.join(keys)}) come into force, so they would never apply; run at least "
+            f"{months_text(need)}"
         )
     check_tables()  # every data table, before any work
     out = check_output_folder(out)

@@ -443,3 +443,22 @@ def test_a_single_run_into_a_seed_folder_of_an_ensemble_is_refused(tmp_path):
     )
     assert sorted(p.relative_to(ens).as_posix() for p in ens.rglob("*")) == before
     assert (ens / "seed-0" / "manifest.json").read_text() == '{"seed": 0}'
+
+
+def test_a_measure_override_in_a_run_that_ends_before_the_measure_is_refused(tmp_path):
+    """A new user's report (session 19): a 24-month embargo-2010 run with the 2011 heavy
+    quota's leakage set ran, recorded the override and showed no effect; now refused before
+    any work, as levers set before levers.start are."""
+    from experiments.runs import run_to_folder
+
+    out = tmp_path / "r"
+    with pytest.raises(ValueError) as err:
+        run_to_folder(
+            "embargo-2010",
+            out,
+            months=24,
+            overrides={"measures.cn_mining_quota_2011_heavy.leakage": 0.5},
+        )
+    msg = str(err.value)
+    assert "before the measures set (measures.cn_mining_quota_2011_heavy.leakage)" in msg
+    assert "run at least 25 months" in msg and not out.exists()

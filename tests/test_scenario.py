@@ -811,7 +811,10 @@ def test_an_override_may_set_a_field_of_a_measure_by_its_id():
             {"measures.cn_mining_quota_2011_heavy.leakge": 0.5},
             "unknown field 'leakge'; did you mean 'leakage'?",
         ),
-        ({"measures.cn_mining_quota_2011_heavy.kind": "tariff"}, "unknown field 'kind'"),
+        (
+            {"measures.cn_mining_quota_2011_heavy.kind": "tariff"},
+            "field 'kind' cannot be overridden",
+        ),
         ({"measures.leakage": 0.5}, "a measure's field is written measures.<id>.<field>"),
     ):
         with pytest.raises(ScenarioError) as err:

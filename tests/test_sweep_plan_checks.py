@@ -102,7 +102,7 @@ MEASURE_SPEC = """\
 name = "leak"
 model = "{model}"
 scenario = "embargo-2010"
-months = 2
+months = {months}
 outcomes = {outcomes}
 
 [design]
@@ -127,10 +127,15 @@ def test_a_lever_may_name_a_field_of_a_scenario_measure(tmp_path, model, outcome
     before anything runs."""
     p = tmp_path / "s.toml"
 
-    def spec(mid="cn_mining_quota_2011_heavy", levels="levels = [0.5, 1.0]", method="factorial"):
+    def spec(
+        mid="cn_mining_quota_2011_heavy",
+        levels="levels = [0.5, 1.0]",
+        method="factorial",
+        months=25,
+    ):
         p.write_text(
             MEASURE_SPEC.format(
-                model=model, outcomes=outcomes, mid=mid, levels=levels, method=method
+                model=model, outcomes=outcomes, mid=mid, levels=levels, method=method, months=months
             )
         )
         return p
@@ -141,6 +146,9 @@ def test_a_lever_may_name_a_field_of_a_scenario_measure(tmp_path, model, outcome
     assert oat.levers[0].center == 0.7
     msg = _problems(spec(levels="levels = [0.5, 1.5]"))["levers[0].levels[1]"]
     assert "got 1.5; allowed: 0 <= leakage <= 1" in msg
+    # runs ending before the quota starts (2011-01) would all show the lever without effect
+    msg = _problems(spec(months=24))["levers[0].name"]
+    assert "end before the measure comes into force" in msg and "at least 25" in msg
     msg = _problems(spec(mid="cn_mining_quota_2011_hevy"))["levers[0].levels[0]"]
     assert "unknown measure id 'cn_mining_quota_2011_hevy'" in msg
     assert "did you mean 'cn_mining_quota_2011_heavy'" in msg

@@ -731,8 +731,21 @@ def _levers_after_run(
                 "never apply; " + hint.format(need=need),
             )
         ]
+    from ..inputs import measures_never_apply
+
     for group in ("uncertainties", "levers"):
         for i, p in enumerate(getattr(spec, group)):
+            if p.name.startswith("measures.") and (
+                late := measures_never_apply(base, months, [p.name])
+            ):
+                return [
+                    (
+                        f"{group}[{i}].name",
+                        f"({p.name!r}) {months} months from {base.start} end before the "
+                        "measure comes into force, so this field would never apply and every "
+                        f"run would show it without effect; set months to at least {late[0]}",
+                    )
+                ]
             if not p.name.startswith("levers."):
                 continue
             value = p.levels[0] if p.levels else p.low
