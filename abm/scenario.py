@@ -45,10 +45,7 @@ SHORT_LIST = 15
 #: Where the full list of parameter names is documented.
 PARAMETER_DOCS = "all in docs/ODD.md section 8"
 #: Where the parameters and the levers (the overridable paths) are documented.
-OVERRIDE_DOCS = (
-    "parameters in docs/ODD.md section 8, levers in section 6; a field of a measure with an "
-    "id: measures.<id>.<field>"
-)
+OVERRIDE_DOCS = "parameters in docs/ODD.md section 8, levers in section 6"
 
 
 def closest_names(word: Any, choices: list[str], cutoff: float = 0.6) -> list[str]:
