@@ -1397,16 +1397,22 @@ MEASURE_PREFIX = "measures."
 _FIXED_MEASURE_FIELDS = ("kind", "id", "label", "source")
 
 
+def _overridable_fields(kind: str) -> list[str]:
+    """The fields of a measure of ``kind`` an override may set: all but
+    :data:`_FIXED_MEASURE_FIELDS`, in the measure class's order."""
+    return [f for f in _MEASURE_CLASSES[kind].model_fields if f not in _FIXED_MEASURE_FIELDS]
+
+
 def measure_field_paths(scenario: Scenario) -> list[str]:
     """The ``measures.<id>.<field>`` overrides ``scenario`` accepts (:func:`apply_overrides`):
     every field of each measure with an ``id``, except kind, id, label and source; sorted.
     A sweep may vary them like parameters (a quota's ``leakage``, a tariff's ``rate``)."""
-    out = []
-    for m in scenario.measures:
-        if m.id:
-            fields = _MEASURE_CLASSES[m.kind].model_fields
-            out += [f"{MEASURE_PREFIX}{m.id}.{f}" for f in fields if f not in _FIXED_MEASURE_FIELDS]
-    return sorted(out)
+    return sorted(
+        f"{MEASURE_PREFIX}{m.id}.{f}"
+        for m in scenario.measures
+        if m.id
+        for f in _overridable_fields(m.kind)
+    )
 
 
 def measure_field_value(scenario: Scenario, path: str) -> Any:
@@ -1439,7 +1445,7 @@ def _measure_for_path(measures: list[dict], key: str, name: str, origin: str) ->
     if not hits:
         raise ScenarioError(f"{head}{name}: " + unknown_name("measure id", parts[1], ids))
     m = hits[0]
-    fields = [f for f in _MEASURE_CLASSES[m["kind"]].model_fields if f not in _FIXED_MEASURE_FIELDS]
+    fields = _overridable_fields(m["kind"])
     if parts[2] in _FIXED_MEASURE_FIELDS:
         raise ScenarioError(
             f"{head}{name}: measure {parts[1]!r} ({m['kind']}): field {parts[2]!r} cannot be "

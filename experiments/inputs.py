@@ -146,6 +146,7 @@ def measures_never_apply(
     a field of a measure (``measures.<id>.<field>``) that comes into force only after the
     run's last month: the months a run needs for the first of them to apply (the step of its
     date + 1) and the keys; else None. A whole-horizon run holds every measure."""
+    from abm.scenario import MEASURE_PREFIX
     from abm.timeline import month_index, to_month
 
     if months is None:
@@ -155,7 +156,7 @@ def measures_never_apply(
     late = []
     for k in keys or ():
         parts = str(k).split(".")
-        if len(parts) == 3 and parts[0] == "measures" and parts[1] in dates:
+        if str(k).startswith(MEASURE_PREFIX) and len(parts) == 3 and parts[1] in dates:
             step = month_index(dates[parts[1]], start)
             if step >= int(months):
                 late.append((step + 1, str(k)))

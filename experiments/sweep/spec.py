@@ -735,9 +735,7 @@ def _levers_after_run(
 
     for group in ("uncertainties", "levers"):
         for i, p in enumerate(getattr(spec, group)):
-            if p.name.startswith("measures.") and (
-                late := measures_never_apply(base, months, [p.name])
-            ):
+            if late := measures_never_apply(base, months, [p.name]):
                 return [
                     (
                         f"{group}[{i}].name",
@@ -813,11 +811,19 @@ def _check_runs(spec: ExperimentSpec, handle: Any) -> list[tuple[str, str]]:
     return problems
 
 
+def _names_a_measure_field(name: str) -> bool:
+    """Whether ``name`` has the form of an override of a scenario measure's field,
+    ``measures.<id>.<field>`` (:data:`abm.scenario.MEASURE_PREFIX`)."""
+    from abm.scenario import MEASURE_PREFIX
+
+    return name.startswith(MEASURE_PREFIX)
+
+
 def _is_measure_field(handle: Any, name: str) -> bool:
     """Whether ``name`` overrides a field of a scenario measure (``measures.<id>.<field>``,
     :func:`abm.scenario.apply_overrides`) for a model that checks its overrides (``abm``, or
     a model declaring ``apply_overrides``), which checks the id, the field and each value."""
-    return name.startswith("measures.") and getattr(handle, "override_fn", None) is not None
+    return _names_a_measure_field(name) and getattr(handle, "override_fn", None) is not None
 
 
 def _complete_centers(spec: ExperimentSpec, base: Any, space: dict) -> list[tuple[str, str]]:
@@ -830,7 +836,7 @@ def _complete_centers(spec: ExperimentSpec, base: Any, space: dict) -> list[tupl
             where = f"{group}[{i}].center"
             if p.center is None:
                 obj: Any = base
-                if p.name.startswith("measures.") and hasattr(base, "measures"):
+                if _names_a_measure_field(p.name) and hasattr(base, "measures"):
                     from abm.scenario import measure_field_value
 
                     try:
