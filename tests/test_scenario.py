@@ -805,7 +805,7 @@ def test_an_override_may_set_a_field_of_a_measure_by_its_id():
         (
             {"measures.cn_mining_quota_2011_hevy.leakage": 0.5},
             "unknown measure id 'cn_mining_quota_2011_hevy'; did you mean "
-            "'cn_mining_quota_2011_heavy'?",
+            "'cn_mining_quota_2011_heavy' or 'cn_mining_quota_2013_heavy'?",
         ),
         (
             {"measures.cn_mining_quota_2011_heavy.leakge": 0.5},
