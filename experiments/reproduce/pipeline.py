@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from experiments.reproduce.history import evaluate_history, history_markdown
 from experiments.reproduce.imf_cut import imf_cut_experiment, imf_cut_markdown
 from experiments.reproduce.plots import figures
 from experiments.reproduce.profiles import PROFILES, Profile
@@ -138,6 +139,7 @@ def reproduce(
             ignore_index=True,
         )[["variant", "rep", "date", "series", "value"]]
         targets = evaluate_targets(results, failed=failures)
+        history = evaluate_history(results)
         decoupling = decoupling_table(series)
         mechanisms = mechanism_table(results)
         for sub in ("tables", "figures", "data"):
@@ -147,6 +149,8 @@ def reproduce(
         tt = targets.drop(columns=["values"]).copy()
         tt.to_csv(tmp / "tables" / "targets.csv", index=False)
         (tmp / "tables" / "targets.md").write_text(_targets_markdown(targets))
+        history.to_csv(tmp / "tables" / "history.csv", index=False)
+        (tmp / "tables" / "history.md").write_text(history_markdown(history))
         decoupling.to_csv(tmp / "tables" / "decoupling.csv", index=False)
         (tmp / "tables" / "decoupling.md").write_text(_decoupling_markdown(decoupling))
         if len(failed):
@@ -159,7 +163,7 @@ def reproduce(
         (tmp / "tables" / "scenarios.md").write_text(_markdown(summary))
         files += [
             f"tables/{n}.{e}"
-            for n in ("targets", "decoupling", "counterfactuals", "scenarios")
+            for n in ("targets", "history", "decoupling", "counterfactuals", "scenarios")
             for e in ("csv", "md")
         ]
         if make_figures:
@@ -180,7 +184,7 @@ def reproduce(
             (tmp / "tables" / "imf_cut.md").write_text(imf_md)
             files += ["tables/imf_cut.csv", "tables/imf_cut.md"]
         report = _report(
-            prof, n_seeds, targets, mechanisms, decoupling, manifest, resid, files, failed
+            prof, n_seeds, targets, mechanisms, decoupling, manifest, resid, files, failed, history
         )
         if imf_md:
             report += "\n" + imf_md

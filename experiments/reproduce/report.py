@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from experiments.labels import months_text
+from experiments.reproduce.history import history_markdown
 from experiments.reproduce.tables import _decoupling_markdown, _markdown, _targets_markdown
 from experiments.reproduce.variants import VARIANTS, build_scenario
 
@@ -48,7 +49,16 @@ def _manifest(
 
 
 def _report(
-    prof, n_seeds, targets, mechanisms, decoupling, manifest, resid, files, failed=None
+    prof,
+    n_seeds,
+    targets,
+    mechanisms,
+    decoupling,
+    manifest,
+    resid,
+    files,
+    failed=None,
+    history=None,
 ) -> str:
     n_pass = int((targets["status"] == "PASS").sum())
     n_fail = int((targets["status"] == "FAIL").sum())
@@ -100,6 +110,21 @@ def _report(
     lines += ["## Targets", "", _targets_markdown(targets), "", "### Definitions", ""]
     for _, r in targets.iterrows():
         lines.append(f"- `{r['id']}`: {r['definition']}.")
+    if history is not None and (history["n"] > 0).any():
+        lines += [
+            "",
+            "## History outside the targets",
+            "",
+            (
+                "Recorded values of 2011-2015 that no target names and nothing is tuned to: "
+                "the fall of Nd and Dy prices after the 2011 peak and China's 2012 export "
+                "quota fill (`embargo-2010`, median over seeds; no tolerance, no PASS/FAIL; "
+                "experiments/reproduce/history.py). Checks beyond the profile's horizon are "
+                "left out."
+            ),
+            "",
+            history_markdown(history),
+        ]
     lines += [
         "",
         "## Episodes against their counterfactuals",

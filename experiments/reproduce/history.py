@@ -1,0 +1,203 @@
+"""Checks against recorded history outside the reproduction targets.
+
+The targets (:mod:`experiments.reproduce.targets`) are what the model is calibrated against.
+The checks here are recorded prices and trade of 2011-2015 that no target names: the fall
+of Nd and Dy oxide prices after the 2011 peak, and China's export quota fill in 2012. They
+have no tolerance and no PASS/FAIL; ``ree reproduce`` reports the model's median over seeds
+next to the record so that a reader sees how far the model is from history it was not
+tuned to (:func:`evaluate_history`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from experiments.reproduce.series import _wide
+from experiments.reproduce.targets import _measure, _pre_shock
+
+#: 2009 mean FOB China prices, USD/kg, that the record's multiples divide by (the same
+#: bases as the 2010-11 price targets): Nd oxide 19.12 (Lynas price table, Metal-Pages basis,
+#: via raremetalblog 2010-07; abm/data/prices_2010_2012.csv), Dy oxide 115.7 (derived:
+#: abm/data/prices_2010_2012.csv, the base of ``dy_peak_multiple``)
+BASE_2009_USD_KG = {"ox_Nd": 19.12, "ox_Dy": 115.7}
+
+
+@dataclass(frozen=True)
+class HistoryCheck:
+    """One recorded value the model is compared with, untuned.
+
+    Attributes:
+        id: short identifier.
+        title: what is compared.
+        lo, hi: the record (a range where the source gives one), in ``unit``.
+        unit: unit of the value.
+        source: the record's source (a file of ``abm/data`` and the source it cites).
+        compute: ``f(wide series of one embargo-2010 replicate) -> float``.
+    """
+
+    id: str
+    title: str
+    lo: float
+    hi: float
+    unit: str
+    source: str
+    compute: Callable[[pd.DataFrame], float] = field(repr=False)
+
+
+def _fob_multiple(good: str, year: int, month: int) -> Callable[[pd.DataFrame], float]:
+    """Price outside China (median over importing regions) in ``year``-``month`` over its
+    2009 mean; NaN when the run does not reach that month."""
+
+    def f(w: pd.DataFrame) -> float:
+        s = w[f"price_row:{good}"]
+        m = s[(s.index.year == year) & (s.index.month == month)].dropna()
+        return float(m.mean()) / _pre_shock(s, 2009) if len(m) else float("nan")
+
+    return f
+
+
+def _cn_over_dec_2010(good: str, year: int, month: int) -> Callable[[pd.DataFrame], float]:
+    """China's domestic price in ``year``-``month`` over December 2010."""
+
+    def f(w: pd.DataFrame) -> float:
+        s = w[f"price_cn:{good}"]
+        m = s[(s.index.year == year) & (s.index.month == month)].dropna()
+        d = s[(s.index.year == 2010) & (s.index.month == 12)].dropna()
+        return float(m.mean()) / float(d.mean()) if len(m) and len(d) else float("nan")
+
+    return f
+
+
+def _export_fill(year: int, quota_id: str) -> Callable[[pd.DataFrame], float]:
+    """China's recorded oxide exports in ``year`` over the export quota ``quota_id``."""
+
+    def f(w: pd.DataFrame) -> float:
+        y = w[w.index.year == year]
+        if len(y) < 12:
+            return float("nan")
+        quota = _measure("embargo-2010", quota_id).tonnes_per_year
+        return float(y["cn_oxide_exports"].sum()) / float(quota)
+
+    return f
+
+
+def _fob(good: str, label: str, year: int, month: int, usd: tuple[float, float], src: str):
+    base = BASE_2009_USD_KG[good]
+    return HistoryCheck(
+        f"{good[3:].lower()}_fob_{year}_{month:02d}",
+        f"{label} oxide FOB China, {pd.Timestamp(year=year, month=month, day=1):%B %Y}, "
+        "over its 2009 mean",
+        usd[0] / base,
+        usd[1] / base,
+        "x",
+        f"{usd[0]:g}{'' if usd[0] == usd[1] else f'-{usd[1]:g}'} USD/kg: {src}; 2009 mean "
+        f"{base} USD/kg",
+        _fob_multiple(good, year, month),
+    )
+
+
+_USGS = "USGS MCS2016 yearend price (abm/data/prices_2010_2012.csv, prices.csv; verified)"
+_JULY_2013 = "abrasivesunion 2013-07-13 (abm/data/prices_2010_2012.csv; secondary)"
+
+#: the checks, in the order of the report
+HISTORY: list[HistoryCheck] = [
+    _fob("ox_Nd", "Nd", 2011, 12, (190.0, 200.0), _USGS),
+    _fob("ox_Nd", "Nd", 2012, 12, (75.0, 80.0), _USGS),
+    _fob("ox_Nd", "Nd", 2013, 7, (70.0, 70.0), _JULY_2013),
+    _fob("ox_Nd", "Nd", 2014, 12, (56.0, 60.0), _USGS),
+    _fob("ox_Nd", "Nd", 2015, 12, (37.0, 42.0), _USGS),
+    _fob("ox_Dy", "Dy", 2011, 12, (1400.0, 1420.0), _USGS),
+    _fob("ox_Dy", "Dy", 2012, 12, (600.0, 630.0), _USGS),
+    _fob("ox_Dy", "Dy", 2013, 7, (500.0, 500.0), _JULY_2013),
+    _fob("ox_Dy", "Dy", 2014, 12, (320.0, 360.0), _USGS),
+    _fob("ox_Dy", "Dy", 2015, 12, (215.0, 240.0), _USGS),
+    HistoryCheck(
+        "nd_cn_2012_03",
+        "China's domestic Nd oxide price, March 2012, over December 2010",
+        470.0 / 261.0,
+        480.0 / 261.0,
+        "x",
+        "470-480 CNY/kg on 2012-03-09 (Reuters) over 261 CNY/kg at the end of 2010 (derived "
+        "from Xinhua 2011-03-30); abm/data/prices_2010_2012.csv",
+        _cn_over_dec_2010("ox_Nd", 2012, 3),
+    ),
+    HistoryCheck(
+        "china_export_fill_2012",
+        "China's recorded oxide exports in 2012 over the 2012 export quota",
+        16265.0 / 30996.0,
+        16265.0 / 30996.0,
+        "share",
+        "16,265 t (China customs via Global Times, episode_2010_12.csv) of the 30,996 t "
+        "quota (china_quotas.csv)",
+        _export_fill(2012, "cn_quota_2012"),
+    ),
+]
+
+
+def evaluate_history(
+    results: Sequence[dict], checks: Sequence[HistoryCheck] = HISTORY
+) -> pd.DataFrame:
+    """The model against each check, over the ``embargo-2010`` replicates in ``results``.
+
+    Args:
+        results: :func:`~experiments.reproduce.runner.run_task` outputs (finished runs);
+            runs of other variants are ignored.
+        checks: the checks (default :data:`HISTORY`).
+
+    Returns:
+        One row per check: ``id, title, record_lo, record_hi, unit, median, p5, p95, n,
+        ratio, source``; ``ratio`` is the median over the record's midpoint (NaN where no
+        run reaches the check's date, ``n`` = 0).
+    """
+    runs = [_wide(r["series"]) for r in results if r["variant"] == "embargo-2010"]
+    rows = []
+    for c in checks:
+        vals = np.array([c.compute(w) for w in runs], dtype=float)
+        vals = vals[np.isfinite(vals)]
+        med, p5, p95 = (
+            (float(np.median(vals)), *np.percentile(vals, [5, 95]).tolist())
+            if len(vals)
+            else (float("nan"),) * 3
+        )
+        mid = 0.5 * (c.lo + c.hi)
+        rows.append(
+            {
+                "id": c.id,
+                "title": c.title,
+                "record_lo": c.lo,
+                "record_hi": c.hi,
+                "unit": c.unit,
+                "median": med,
+                "p5": p5,
+                "p95": p95,
+                "n": len(vals),
+                "ratio": med / mid if mid > 0 else float("nan"),
+                "source": c.source,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def history_markdown(table: pd.DataFrame) -> str:
+    """:func:`evaluate_history`'s table as markdown (checks no run reached are left out)."""
+    lines = [
+        "| check | record | model median | 5-95% band | model / record | source |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in table.itertuples():
+        if not r.n:
+            continue
+        rec = (
+            f"{r.record_lo:.2f}"
+            if r.record_lo == r.record_hi
+            else (f"{r.record_lo:.2f}-{r.record_hi:.2f}")
+        )
+        lines.append(
+            f"| {r.title} (`{r.id}`) | {rec} {r.unit} | {r.median:.2f} | "
+            f"{r.p5:.2f} - {r.p95:.2f} | {r.ratio:.2f} | {r.source} |"
+        )
+    return "\n".join(lines)
