@@ -52,3 +52,18 @@ def test_every_check_names_its_source_and_a_record():
     assert len({c.id for c in HISTORY}) == len(HISTORY)
     for c in HISTORY:
         assert c.source and 0 < c.lo <= c.hi, c.id
+
+
+def test_the_checks_are_sweep_outcomes_of_embargo_2010_only(monkeypatch):
+    """``experiments.reproduce:sweep_evaluate`` reports a check for an ``embargo-2010`` run
+    and NaN for a run of another episode (the run itself replaced by the made-up one)."""
+    from experiments.reproduce import sweep_adapter
+    from experiments.reproduce.series import _wide
+
+    wide = _wide(_run()["series"])
+    monkeypatch.setattr(sweep_adapter, "_simulate", lambda sc, seed, months: {"wide": wide})
+    assert "nd_fob_2011_12" in sweep_adapter.sweep_evaluate.OUTCOMES
+    v, _ = sweep_adapter.sweep_evaluate("embargo-2010", outcomes=["nd_fob_2011_12"])
+    assert v["nd_fob_2011_12"] == pytest.approx(5.0)
+    v, _ = sweep_adapter.sweep_evaluate("controls-2025", outcomes=["nd_fob_2011_12"])
+    assert np.isnan(v["nd_fob_2011_12"])

@@ -1,11 +1,12 @@
-"""Sweep adapter: the single-run reproduction targets of one run as sweep outcomes
-(``model = "experiments.reproduce:sweep_evaluate"``)."""
+"""Sweep adapter: the single-run reproduction targets, and the checks against history
+outside them, of one run as sweep outcomes (``model = "experiments.reproduce:sweep_evaluate"``)."""
 
 from __future__ import annotations
 
 import pandas as pd
 
 from abm.scenario import apply_overrides, load_scenario
+from experiments.reproduce.history import HISTORY
 from experiments.reproduce.runner import _simulate
 from experiments.reproduce.targets import TARGETS
 from experiments.reproduce.variants import _measure_ids
@@ -32,13 +33,16 @@ SINGLE_RUN_TARGETS = {
 def sweep_evaluate(
     scenario, *, overrides=None, seed=0, months=None, outcomes=None, keep_timeseries=False
 ) -> tuple[dict[str, float], pd.DataFrame | None]:
-    """Sweep adapter: the single-run reproduction targets of one run, for calibration sweeps
-    with the sweep framework (``model = "experiments.reproduce:sweep_evaluate"``, scenario
-    ``embargo-2010`` or ``controls-2025``; same signature as :func:`abm.outcomes.evaluate`).
+    """Sweep adapter: the single-run reproduction targets of one run, and for
+    ``embargo-2010`` the checks against history outside them
+    (:data:`experiments.reproduce.history.HISTORY`, e.g. ``nd_fob_2014_12``), for
+    calibration sweeps with the sweep framework (``model =
+    "experiments.reproduce:sweep_evaluate"``, scenario ``embargo-2010`` or
+    ``controls-2025``; same signature as :func:`abm.outcomes.evaluate`).
 
     Returns:
-        ``({target id: value}, wide series table or None)``; targets of the other episode
-        are NaN.
+        ``({target or check id: value}, wide series table or None)``; targets of the other
+        episode, and checks a run does not reach, are NaN.
 
     Raises:
         KeyError: an unknown outcome name.
@@ -58,13 +62,17 @@ def sweep_evaluate(
     )
     run = _simulate(sc, seed, months)
     by_id = {t.id: t for t in TARGETS}
+    checks = {c.id: c for c in HISTORY}
     values = {}
     for n in names:
-        if episode is None or n not in SINGLE_RUN_TARGETS[episode]:
-            values[n] = float("nan")
-            continue
         try:
-            values[n] = float(by_id[n].compute({episode: run["wide"]}))
+            if n in checks:
+                ok = episode == "embargo-2010"
+                values[n] = float(checks[n].compute(run["wide"])) if ok else float("nan")
+            elif episode is None or n not in SINGLE_RUN_TARGETS[episode]:
+                values[n] = float("nan")
+            else:
+                values[n] = float(by_id[n].compute({episode: run["wide"]}))
         except (KeyError, ValueError, TypeError, ZeroDivisionError):
             values[n] = float("nan")
     return values, (run["wide"] if keep_timeseries else None)
@@ -74,6 +82,9 @@ sweep_evaluate.OUTCOMES = {
     t.id: f"{t.title} (tolerance {t.lo:g}-{t.hi:g}) [{t.unit}]"
     for t in TARGETS
     if any(t.id in v for v in SINGLE_RUN_TARGETS.values())
+} | {
+    c.id: f"{c.title} (record {c.lo:.3g}-{c.hi:.3g}; a check, not a target) [{c.unit}]"
+    for c in HISTORY
 }
 
 
