@@ -81,7 +81,7 @@ def test_example_structure(path, tmp_path):
         # issue 12: the expectation window x project sizes over their documented ranges,
         # 5 seeds each, on the baseline to 2035
         assert spec.scenario == "baseline" and spec.replicates == 5
-        assert expected_rows(spec) == 9
+        assert expected_rows(spec) == 18  # 6 windows x 3 project sizes
         assert [p.name for p in spec.levers] == [
             "parameters.price_expectation_months",
             "parameters.project_size_scale",
