@@ -277,21 +277,22 @@ def test_embargo_2010_ionic_clay_quota_halt_and_2013_split_by_hand():
     """The shipped ``embargo-2010`` cuts planned ionic-clay output, t/month, by the
     2011-12 heavy quota (13,400 t/yr) with leakage 0.7, by 15% more while three Ganzhou
     counties halt (5 September 2011 to the end of 2011), and from 2013 by the 17,900 t/yr
-    quota; the light quota falls from 80,400 to 75,900 t/yr in 2013 (china_quotas.csv)."""
+    quota; the light quota falls from 80,400 to 75,900 t/yr in 2013 (china_quotas.csv) and
+    leaks as the heavy one does."""
     m = RareEarthModel("embargo-2010", seed=0, months=1)
     pol = m.policy
     ionic, light = 4000.0, 7500.0  # planned t/month
     pol.mine_plan = {("CN", "ionic_clay"): ionic, ("CN", "bayan_obo"): light}
 
-    def allowed(quota_t_yr):
+    def allowed(quota_t_yr, planned):
         q = quota_t_yr / 12.0
-        return (q + 0.7 * (ionic - q)) / ionic
+        return (q + 0.7 * (planned - q)) / planned
 
     for step, ion, lt in (
-        (26, allowed(13400), 80400 / 12 / light),  # March 2011
-        (32, allowed(13400) * 0.85, 80400 / 12 / light),  # September 2011: the halt
-        (36, allowed(13400), 80400 / 12 / light),  # January 2012: the halt has ended
-        (48, allowed(17900), 75900 / 12 / light),  # January 2013
+        (26, allowed(13400, ionic), allowed(80400, light)),  # March 2011
+        (32, allowed(13400, ionic) * 0.85, allowed(80400, light)),  # September 2011: halt
+        (36, allowed(13400, ionic), allowed(80400, light)),  # January 2012: it has ended
+        (48, allowed(17900, ionic), allowed(75900, light)),  # January 2013
     ):
         pol.refresh(step, log=None)
         assert pol.quota_factor("CN", "ionic_clay") == pytest.approx(ion), step
