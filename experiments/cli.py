@@ -595,14 +595,16 @@ def _seeds_on_dask(scenario, folders, months, n, overrides, charts, procs, bar) 
 
 def target_rows(targets) -> list[tuple[str, ...]]:
     """The rows of ``ree reproduce``'s terminal table: ``(id, median, 5-95% band, tolerance,
-    unit, status)``, each number in its target's own format (``Target.fmt``, as REPORT.md),
-    bands as ``lo - hi``; ``n/a`` where a value is not defined.
+    unit, status)``, each number in its target's own format (``Target.fmt``, as REPORT.md;
+    a median that would print as a tolerance edge it misses gets more digits,
+    :func:`~experiments.reproduce.tables.median_text`), bands as ``lo - hi``; ``n/a`` where a
+    value is not defined.
 
     Args:
         targets: the targets table of :func:`experiments.reproduce.reproduce` (``id``,
             ``median``, ``p5``, ``p95``, ``lo``, ``hi``, ``unit``, ``status``).
     """
-    from experiments.reproduce.tables import _fmt
+    from experiments.reproduce.tables import _fmt, median_text
     from experiments.reproduce.targets import TARGETS
 
     fmts = {t.id: t.fmt for t in TARGETS}
@@ -612,7 +614,7 @@ def target_rows(targets) -> list[tuple[str, ...]]:
         rows.append(
             (
                 str(r["id"]),
-                _fmt(r["median"], f),
+                median_text(r["median"], r["lo"], r["hi"], f),
                 f"{_fmt(r['p5'], f)} - {_fmt(r['p95'], f)}",
                 f"{_fmt(r['lo'], f)} - {_fmt(r['hi'], f)}",
                 str(r["unit"]),

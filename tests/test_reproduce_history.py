@@ -45,7 +45,9 @@ def test_history_checks_by_hand():
     # beyond the run's 48 months: no value, and left out of the report
     assert t.loc["nd_fob_2014_12", "n"] == 0 and np.isnan(t.loc["nd_fob_2014_12", "median"])
     md = history_markdown(t.reset_index())
-    assert "nd_fob_2011_12" in md and "nd_fob_2014_12" not in md
+    table, _, below = md.partition("\n\n")
+    assert "nd_fob_2011_12" in table and "nd_fob_2014_12" not in table
+    assert below.startswith("Beyond the runs' horizon, left out:") and "`nd_fob_2014_12`" in below
 
 
 def test_every_check_names_its_source_and_a_record():
@@ -67,3 +69,55 @@ def test_the_checks_are_sweep_outcomes_of_embargo_2010_only(monkeypatch):
     assert v["nd_fob_2011_12"] == pytest.approx(5.0)
     v, _ = sweep_adapter.sweep_evaluate("controls-2025", outcomes=["nd_fob_2011_12"])
     assert np.isnan(v["nd_fob_2011_12"])
+
+
+def test_a_median_next_to_a_tolerance_edge_is_not_rounded_onto_it():
+    """Session 20's Nd peak: 7.98 against 8-30 printed as ``8.0`` beside FAIL."""
+    from experiments.reproduce.tables import median_text
+
+    assert median_text(7.98, 8.0, 30.0, "{:.1f}") == "7.98"
+    assert median_text(8.0, 8.0, 30.0, "{:.1f}") == "8.0"  # on the edge: passes
+    assert median_text(30.04, 8.0, 30.0, "{:.1f}") == "30.04"
+    assert median_text(12.34, 8.0, 30.0, "{:.1f}") == "12.3"
+    assert median_text(float("nan"), 8.0, 30.0, "{:.1f}") == "n/a"
+
+
+@pytest.mark.parametrize(
+    "scenario,months,says",
+    [
+        (
+            "embargo-2010",
+            60,
+            "outcomes[1]: 'nd_fob_2015_12' reads 2015-12, but the runs cover 2009-01 to "
+            "2013-12 (months = 60), so it would be NaN in every run; set months = 84 or more",
+        ),
+        ("controls-2025", 12, "is a check on the history of the 2010-11 episode"),
+    ],
+)
+def test_a_sweep_whose_runs_miss_a_history_check_is_refused_at_plan(
+    tmp_path, scenario, months, says
+):
+    from experiments.sweep import SpecError, plan
+
+    p = tmp_path / "s.toml"
+    p.write_text(f"""
+name = "short"
+model = "experiments.reproduce:sweep_evaluate"
+scenario = "{scenario}"
+months = {months}
+replicates = 1
+seed_root = 1
+outcomes = ["nd_fob_2013_07", "nd_fob_2015_12"]
+
+[design]
+method = "factorial"
+
+[[levers]]
+name = "parameters.speculator_horizon_months"
+levels = [6.0, 12.0]
+""")
+    with pytest.raises(SpecError) as err:
+        plan(p, tmp_path / "out")
+    assert says in str(err.value)
+    if scenario == "embargo-2010":
+        assert "nd_fob_2013_07" not in str(err.value)  # July 2013 is within 60 months

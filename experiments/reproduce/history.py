@@ -37,6 +37,7 @@ class HistoryCheck:
         unit: unit of the value.
         source: the record's source (a file of ``abm/data`` and the source it cites).
         compute: ``f(wide series of one embargo-2010 replicate) -> float``.
+        last_month: the latest month the check reads, ``YYYY-MM`` (a run must reach it).
     """
 
     id: str
@@ -46,6 +47,7 @@ class HistoryCheck:
     unit: str
     source: str
     compute: Callable[[pd.DataFrame], float] = field(repr=False)
+    last_month: str = ""
 
 
 def _fob_multiple(good: str, year: int, month: int) -> Callable[[pd.DataFrame], float]:
@@ -89,14 +91,15 @@ def _fob(good: str, label: str, year: int, month: int, usd: tuple[float, float],
     base = BASE_2009_USD_KG[good]
     return HistoryCheck(
         f"{good[3:].lower()}_fob_{year}_{month:02d}",
-        f"{label} oxide FOB China, {pd.Timestamp(year=year, month=month, day=1):%B %Y}, "
-        "over its 2009 mean",
+        f"{label} oxide price outside China (record: FOB China), "
+        f"{pd.Timestamp(year=year, month=month, day=1):%B %Y}, over its 2009 mean",
         usd[0] / base,
         usd[1] / base,
         "x",
         f"{usd[0]:g}{'' if usd[0] == usd[1] else f'-{usd[1]:g}'} USD/kg: {src}; 2009 mean "
         f"{base} USD/kg",
         _fob_multiple(good, year, month),
+        f"{year}-{month:02d}",
     )
 
 
@@ -124,6 +127,7 @@ HISTORY: list[HistoryCheck] = [
         "470-480 CNY/kg on 2012-03-09 (Reuters) over 261 CNY/kg at the end of 2010 (derived "
         "from Xinhua 2011-03-30); abm/data/prices_2010_2012.csv",
         _cn_over_dec_2010("ox_Nd", 2012, 3),
+        "2012-03",
     ),
     HistoryCheck(
         "china_export_fill_2012",
@@ -134,6 +138,7 @@ HISTORY: list[HistoryCheck] = [
         "16,265 t (China customs via Global Times, episode_2010_12.csv) of the 30,996 t "
         "quota (china_quotas.csv)",
         _export_fill(2012, "cn_quota_2012"),
+        "2012-12",
     ),
 ]
 
@@ -183,11 +188,13 @@ def evaluate_history(
 
 
 def history_markdown(table: pd.DataFrame) -> str:
-    """:func:`evaluate_history`'s table as markdown (checks no run reached are left out)."""
+    """:func:`evaluate_history`'s table as markdown; checks no run reached are left out and
+    named below the table."""
     lines = [
         "| check | record | model median | 5-95% band | model / record | source |",
         "| --- | --- | --- | --- | --- | --- |",
     ]
+    missed = [f"`{r.id}`" for r in table.itertuples() if not r.n]
     for r in table.itertuples():
         if not r.n:
             continue
@@ -200,4 +207,6 @@ def history_markdown(table: pd.DataFrame) -> str:
             f"| {r.title} (`{r.id}`) | {rec} {r.unit} | {r.median:.2f} | "
             f"{r.p5:.2f} - {r.p95:.2f} | {r.ratio:.2f} | {r.source} |"
         )
+    if missed:
+        lines += ["", "Beyond the runs' horizon, left out: " + ", ".join(missed) + "."]
     return "\n".join(lines)

@@ -116,11 +116,14 @@ def _report(
             "## History outside the targets",
             "",
             (
-                "Recorded values of 2011-2015 that no target names and nothing is tuned to: "
-                "the fall of Nd and Dy prices after the 2011 peak and China's 2012 export "
-                "quota fill (`embargo-2010`, median over seeds; no tolerance, no PASS/FAIL; "
-                "experiments/reproduce/history.py). Checks beyond the profile's horizon are "
-                "left out."
+                "Recorded values of 2011-2015 that no target names: the fall of Nd and Dy "
+                "prices after the 2011 peak and China's 2012 export quota fill "
+                "(`embargo-2010`; no tolerance, no PASS/FAIL; "
+                "experiments/reproduce/history.py, docs/calibration.md 4.27). The model's "
+                "price is the median over the regions outside China that trade the oxide "
+                "(as for the price targets) over its own 2009 mean; the record's is the FOB "
+                "China price over its 2009 mean. 'model / record' is the median over seeds "
+                "divided by the middle of the record's range."
             ),
             "",
             history_markdown(history),

@@ -88,6 +88,43 @@ sweep_evaluate.OUTCOMES = {
 }
 
 
+def _check_outcomes(scenario, months: int, outcomes: list[str]) -> dict[str, str]:
+    """{outcome: why} for checks against history that runs of ``months`` months from the
+    scenario's start do not reach, or that a scenario other than the 2010-11 episode cannot
+    compute (they would be NaN in every run), before any run."""
+    from abm.timeline import months_between, to_month
+
+    first = to_month(scenario.start)
+    last = first + (months - 1)
+    checks = {c.id: c for c in HISTORY}
+    episode = "cn_quota_2010" in _measure_ids(scenario)
+    out = {}
+    for name in outcomes:
+        c = checks.get(name)
+        if c is None:
+            continue
+        if not episode:
+            out[name] = (
+                f"{name!r} is a check on the history of the 2010-11 episode: it reads runs of "
+                "embargo-2010 (a scenario with the measure cn_quota_2010) and would be NaN in "
+                "every run of this one; drop it or use embargo-2010"
+            )
+            continue
+        if not c.last_month or to_month(c.last_month) <= last:
+            continue
+        need = months_between(first, to_month(c.last_month)) + 1
+        fix = (
+            f"set months = {need} or more, or drop the outcome"
+            if need <= scenario.months
+            else f"the scenario ends in {scenario.end}: drop the outcome"
+        )
+        out[name] = (
+            f"{name!r} reads {c.last_month}, but the runs cover {first} to {last} "
+            f"(months = {months}), so it would be NaN in every run; {fix}"
+        )
+    return out
+
+
 def _parameter_space():
     from abm.scenario import parameter_space
 
@@ -98,3 +135,5 @@ sweep_evaluate.parameter_space = _parameter_space
 sweep_evaluate.load_scenario = load_scenario
 # the sweep checks constants and levels (and measures.<id>.<field> names) against the scenario
 sweep_evaluate.apply_overrides = apply_overrides
+# the checks against history must lie within the runs (checked when a sweep is planned)
+sweep_evaluate.check_outcomes = _check_outcomes

@@ -190,6 +190,19 @@ def _fmt(v, fmt="{:.2f}") -> str:
         return str(v)
 
 
+def median_text(median, lo, hi, fmt="{:.2f}") -> str:
+    """A target's median in its format (:func:`_fmt`), with more digits (``{:.4g}``) when
+    that format would print it as a tolerance edge it does not reach or exceeds: 7.98
+    against a band of 8.0-30.0 reads ``7.98``, not ``8.0``."""
+    text = _fmt(median, fmt)
+    if text == "n/a":
+        return text
+    for edge in (lo, hi):
+        if text == _fmt(edge, fmt) and float(median) != float(edge):
+            return f"{float(median):.4g}"
+    return text
+
+
 def _float_cell(v: float) -> str:
     """A number of a Markdown table: thousands separators from 1,000 (``13,600``, not
     ``1.36e+04``), else 3 significant digits (``0.0232``); ``n/a`` when not finite."""
@@ -237,7 +250,8 @@ def _targets_markdown(targets: pd.DataFrame) -> str:
                 "within 12 months after the window)"
             )
         lines.append(
-            f"| {r['episode']} | {r['title']} (`{r['id']}`) | {_fmt(r['median'], f)} | "
+            f"| {r['episode']} | {r['title']} (`{r['id']}`) | "
+            f"{median_text(r['median'], r['lo'], r['hi'], f)} | "
             f"{band} | {tol} | {res} (n={r['n']}) | {r['source']} |"
         )
     return "\n".join(lines) + "\n"

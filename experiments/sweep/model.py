@@ -23,6 +23,10 @@ module, for
   overrides) -> scenario``, raising for a bad value. With it the spec's constants and levels
   are checked against the base scenario before anything runs, and levers may name a field of
   a scenario measure, ``measures.<id>.<field>`` (as for ``model = "abm"``).
+* ``check_outcomes`` (an attribute of the function only): ``check_outcomes(scenario,
+  months, outcomes) -> {outcome: why}`` for outcomes that runs of ``months`` months cannot
+  compute; the plan refuses them (``experiments.reproduce:sweep_evaluate`` declares it for
+  its checks against history).
 
 For ``model = "abm"`` the handle can also check a spec's runs before anything runs
 (:meth:`ModelHandle.check_overrides`, :meth:`ModelHandle.check_months`,
@@ -243,6 +247,7 @@ def resolve_model(ref: str) -> ModelHandle:
         outs = _lookup(func, module, "OUTCOMES", "outcomes")
         loader = _lookup(func, module, "load_scenario")
         override = _lookup(func, None, "apply_overrides")
+        outcome_check = _lookup(func, None, "check_outcomes")
         handle = ModelHandle(
             ref=ref,
             evaluate=func,
@@ -252,6 +257,7 @@ def resolve_model(ref: str) -> ModelHandle:
             else (lambda o=outs: _describe_outcomes(o() if callable(o) else o)),
             loader=loader if callable(loader) else None,
             override_fn=override if callable(override) else None,
+            outcome_check_fn=outcome_check if callable(outcome_check) else None,
         )
     _HANDLES[ref] = handle
     return handle
