@@ -1387,7 +1387,17 @@ def apply_overrides(
         for p in parts[:-1]:
             node = node[p]
         node[parts[-1]] = value
-    return scenario_from_dict(data, f"{scenario.name} with {origin or 'overrides'}")
+    try:
+        return scenario_from_dict(data, f"{scenario.name} with {origin or 'overrides'}")
+    except ScenarioError as exc:
+        if "end" in overrides and "is outside the horizon" in str(exc):
+            # a shorter horizon cuts off the scenario's later measures; --months runs part
+            # of the horizon with every measure kept
+            raise ScenarioError(
+                f"{exc}; an earlier end cuts off a measure of the scenario: to run only part "
+                "of it, keep end and use --months (ree run) or months (sweeps)"
+            ) from None
+        raise
 
 
 #: Prefix of an override of one field of a scenario's measure, ``measures.<id>.<field>``.

@@ -820,3 +820,16 @@ def test_an_override_may_set_a_field_of_a_measure_by_its_id():
         with pytest.raises(ScenarioError) as err:
             apply_overrides(sc, bad, "--set")
         assert says in str(err.value) and "\n" not in str(err.value)
+
+
+def test_an_earlier_end_that_cuts_off_a_measure_points_to_months():
+    """A new user's `--set end=2011-06` on embargo-2010 (session 20): the one-line error
+    names the measure outside the shorter horizon and says how to run part of it."""
+    from abm.scenario import ScenarioError, apply_overrides, load_scenario
+
+    with pytest.raises(ScenarioError) as err:
+        apply_overrides(load_scenario("embargo-2010"), {"end": "2011-06"}, "--set")
+    msg = str(err.value)
+    assert "is outside the horizon" in msg and "use --months" in msg and "\n" not in msg
+    # an end that keeps every measure is accepted
+    assert apply_overrides(load_scenario("embargo-2010"), {"end": "2016-06"}).end == "2016-06"
