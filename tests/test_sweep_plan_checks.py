@@ -149,6 +149,7 @@ def test_a_lever_may_name_a_field_of_a_scenario_measure(tmp_path, model, outcome
     # runs ending before the quota starts (2011-01) would all show the lever without effect
     msg = _problems(spec(months=24))["levers[0].name"]
     assert "end before the measure comes into force" in msg and "at least 25" in msg
-    msg = _problems(spec(mid="cn_mining_quota_2011_hevy"))["levers[0].levels[0]"]
+    # the fault is in the name, so the locator names it (a new user, session 20)
+    msg = _problems(spec(mid="cn_mining_quota_2011_hevy"))["levers[0].name"]
     assert "unknown measure id 'cn_mining_quota_2011_hevy'" in msg
     assert "did you mean 'cn_mining_quota_2011_heavy'" in msg

@@ -797,7 +797,10 @@ def _check_runs(spec: ExperimentSpec, handle: Any) -> list[tuple[str, str]]:
                 try:
                     handle.check_overrides(base, {p.name: v})
                 except (ValueError, TypeError, KeyError) as exc:
-                    problems.append((f"{group}[{i}].{fld}", f"({p.name!r}) {_model_message(exc)}"))
+                    msg = _model_message(exc)
+                    # an unknown measure id or field is a fault of the name, not of a level
+                    where = "name" if "unknown measure id" in msg or "unknown field" in msg else fld
+                    problems.append((f"{group}[{i}].{where}", f"({p.name!r}) {msg}"))
                     break  # one problem per parameter is enough
     if spec.design.method == "oat":
         problems += _complete_centers(spec, base, handle.parameter_space() or {})
