@@ -92,6 +92,7 @@ def test_a_median_next_to_a_tolerance_edge_is_not_rounded_onto_it():
             "2013-12 (months = 60), so it would be NaN in every run; set months = 84 or more",
         ),
         ("controls-2025", 12, "is a check on the history of the 2010-11 episode"),
+        ("controls-2025", None, "is a check on the history of the 2010-11 episode"),
     ],
 )
 def test_a_sweep_whose_runs_miss_a_history_check_is_refused_at_plan(
@@ -104,7 +105,7 @@ def test_a_sweep_whose_runs_miss_a_history_check_is_refused_at_plan(
 name = "short"
 model = "experiments.reproduce:sweep_evaluate"
 scenario = "{scenario}"
-months = {months}
+{"" if months is None else f"months = {months}"}
 replicates = 1
 seed_root = 1
 outcomes = ["nd_fob_2013_07", "nd_fob_2015_12"]

@@ -88,12 +88,14 @@ sweep_evaluate.OUTCOMES = {
 }
 
 
-def _check_outcomes(scenario, months: int, outcomes: list[str]) -> dict[str, str]:
+def _check_outcomes(scenario, months: int | None, outcomes: list[str]) -> dict[str, str]:
     """{outcome: why} for checks against history that runs of ``months`` months from the
-    scenario's start do not reach, or that a scenario other than the 2010-11 episode cannot
-    compute (they would be NaN in every run), before any run."""
+    scenario's start (None: its horizon) do not reach, or that a scenario other than the
+    2010-11 episode cannot compute (they would be NaN in every run), before any run."""
     from abm.timeline import months_between, to_month
 
+    if months is None:
+        months = scenario.months
     first = to_month(scenario.start)
     last = first + (months - 1)
     checks = {c.id: c for c in HISTORY}

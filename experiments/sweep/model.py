@@ -111,8 +111,10 @@ class ModelHandle:
     def check_outcomes(
         self, scenario: Any, months: int | None, outcomes: list[str]
     ) -> dict[str, str]:
-        """{outcome: reason} for outcomes that runs of ``months`` months cannot compute."""
-        if self.outcome_check_fn is None or months is None:
+        """{outcome: reason} for outcomes that runs of ``months`` months cannot compute
+        (``months`` None: the scenario's horizon, for a model function that declares
+        ``check_outcomes``)."""
+        if self.outcome_check_fn is None:
             return {}
         return self.outcome_check_fn(scenario, months, list(outcomes))
 
@@ -145,10 +147,13 @@ def _abm_months(scenario: Any, months: int | None) -> int:
     return check_months(scenario, months, minimum=1, name="months")
 
 
-def _abm_outcome_check(scenario: Any, months: int, outcomes: list[str]) -> dict[str, str]:
+def _abm_outcome_check(scenario: Any, months: int | None, outcomes: list[str]) -> dict[str, str]:
     """Outcomes with a ``year`` need the runs to cover the whole of that calendar year."""
     from abm.outcomes import OUTCOMES
     from abm.timeline import months_between, to_month
+
+    if months is None:
+        months = scenario.months
 
     first = to_month(scenario.start)
     last = first + (months - 1)
