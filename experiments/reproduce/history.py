@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from experiments.reproduce.series import _wide
-from experiments.reproduce.targets import _measure, _pre_shock
+from experiments.reproduce.targets import _pre_shock, export_fill, month_mean, price_ratio
 
 #: 2009 mean FOB China prices, USD/kg, that the record's multiples divide by (the same
 #: bases as the 2010-11 price targets): Nd oxide 19.12 (Lynas price table, Metal-Pages basis,
@@ -47,7 +47,7 @@ class HistoryCheck:
     unit: str
     source: str
     compute: Callable[[pd.DataFrame], float] = field(repr=False)
-    last_month: str = ""
+    last_month: str
 
 
 def _fob_multiple(good: str, year: int, month: int) -> Callable[[pd.DataFrame], float]:
@@ -56,33 +56,7 @@ def _fob_multiple(good: str, year: int, month: int) -> Callable[[pd.DataFrame], 
 
     def f(w: pd.DataFrame) -> float:
         s = w[f"price_row:{good}"]
-        m = s[(s.index.year == year) & (s.index.month == month)].dropna()
-        return float(m.mean()) / _pre_shock(s, 2009) if len(m) else float("nan")
-
-    return f
-
-
-def _cn_over_dec_2010(good: str, year: int, month: int) -> Callable[[pd.DataFrame], float]:
-    """China's domestic price in ``year``-``month`` over December 2010."""
-
-    def f(w: pd.DataFrame) -> float:
-        s = w[f"price_cn:{good}"]
-        m = s[(s.index.year == year) & (s.index.month == month)].dropna()
-        d = s[(s.index.year == 2010) & (s.index.month == 12)].dropna()
-        return float(m.mean()) / float(d.mean()) if len(m) and len(d) else float("nan")
-
-    return f
-
-
-def _export_fill(year: int, quota_id: str) -> Callable[[pd.DataFrame], float]:
-    """China's recorded oxide exports in ``year`` over the export quota ``quota_id``."""
-
-    def f(w: pd.DataFrame) -> float:
-        y = w[w.index.year == year]
-        if len(y) < 12:
-            return float("nan")
-        quota = _measure("embargo-2010", quota_id).tonnes_per_year
-        return float(y["cn_oxide_exports"].sum()) / float(quota)
+        return month_mean(s, year, month) / _pre_shock(s, 2009)
 
     return f
 
@@ -126,7 +100,7 @@ HISTORY: list[HistoryCheck] = [
         "x",
         "470-480 CNY/kg on 2012-03-09 (Reuters) over 261 CNY/kg at the end of 2010 (derived "
         "from Xinhua 2011-03-30); abm/data/prices_2010_2012.csv",
-        _cn_over_dec_2010("ox_Nd", 2012, 3),
+        lambda w: price_ratio(w["price_cn:ox_Nd"], (2012, 3), (2010, 12)),
         "2012-03",
     ),
     HistoryCheck(
@@ -137,7 +111,7 @@ HISTORY: list[HistoryCheck] = [
         "share",
         "16,265 t (China customs via Global Times, episode_2010_12.csv) of the 30,996 t "
         "quota (china_quotas.csv)",
-        _export_fill(2012, "cn_quota_2012"),
+        lambda w: export_fill(w, 2012, "cn_quota_2012"),
         "2012-12",
     ),
 ]

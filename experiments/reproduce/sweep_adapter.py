@@ -30,6 +30,16 @@ SINGLE_RUN_TARGETS = {
 }
 
 
+def _episode(scenario) -> str | None:
+    """The reproduction episode whose single-run targets a run of ``scenario`` computes:
+    ``embargo-2010`` (it has the measure cn_quota_2010), ``controls-2025`` (it has
+    cn_licences_apr2025) or None."""
+    ids = _measure_ids(scenario)
+    if "cn_quota_2010" in ids:
+        return "embargo-2010"
+    return "controls-2025" if "cn_licences_apr2025" in ids else None
+
+
 def sweep_evaluate(
     scenario, *, overrides=None, seed=0, months=None, outcomes=None, keep_timeseries=False
 ) -> tuple[dict[str, float], pd.DataFrame | None]:
@@ -52,14 +62,7 @@ def sweep_evaluate(
     unknown = [n for n in names if n not in sweep_evaluate.OUTCOMES]
     if unknown:
         raise KeyError(f"unknown outcome(s) {unknown}; known: {sorted(sweep_evaluate.OUTCOMES)}")
-    ids = _measure_ids(sc)
-    episode = (
-        "embargo-2010"
-        if "cn_quota_2010" in ids
-        else "controls-2025"
-        if "cn_licences_apr2025" in ids
-        else None
-    )
+    episode = _episode(sc)
     run = _simulate(sc, seed, months)
     by_id = {t.id: t for t in TARGETS}
     checks = {c.id: c for c in HISTORY}
@@ -99,7 +102,7 @@ def _check_outcomes(scenario, months: int | None, outcomes: list[str]) -> dict[s
     first = to_month(scenario.start)
     last = first + (months - 1)
     checks = {c.id: c for c in HISTORY}
-    episode = "cn_quota_2010" in _measure_ids(scenario)
+    episode = _episode(scenario) == "embargo-2010"
     out = {}
     for name in outcomes:
         c = checks.get(name)
@@ -112,7 +115,7 @@ def _check_outcomes(scenario, months: int | None, outcomes: list[str]) -> dict[s
                 "every run of this one; drop it or use embargo-2010"
             )
             continue
-        if not c.last_month or to_month(c.last_month) <= last:
+        if to_month(c.last_month) <= last:
             continue
         need = months_between(first, to_month(c.last_month)) + 1
         fix = (

@@ -177,29 +177,42 @@ def _china_magnet_exports_2010(runs):
     return float(y["cn_magnet_exports"].sum()) if len(y) == 12 else float("nan")
 
 
-def _china_export_fill_2011(runs):
-    """China's recorded oxide exports in 2011 over the 2011 export quota (NaN unless the
-    run covers 2011)."""
-    w = runs["embargo-2010"]
-    y = w[w.index.year == 2011]
+def month_mean(s: pd.Series, year: int, month: int) -> float:
+    """Mean of the monthly series ``s`` (indexed by month) in ``year``-``month``; NaN when
+    ``s`` has no value there."""
+    w = s[(s.index.year == year) & (s.index.month == month)].dropna()
+    return float(w.mean()) if len(w) else float("nan")
+
+
+def export_fill(w: pd.DataFrame, year: int, quota_id: str) -> float:
+    """China's recorded oxide exports (``cn_oxide_exports``, t) in ``year`` of one
+    ``embargo-2010`` run's wide series ``w``, over the t/yr of its export quota measure
+    ``quota_id``; NaN unless the run covers the whole year."""
+    y = w[w.index.year == year]
     if len(y) < 12:
         return float("nan")
     return float(y["cn_oxide_exports"].sum()) / float(
-        _measure("embargo-2010", "cn_quota_2011").tonnes_per_year
+        _measure("embargo-2010", quota_id).tonnes_per_year
     )
+
+
+def price_ratio(s: pd.Series, at: tuple[int, int], base: tuple[int, int]) -> float:
+    """Monthly mean of the price series ``s`` in month ``at`` = (year, month) over its mean
+    in month ``base`` (:func:`month_mean`); NaN unless both months have a positive value."""
+    now, then = month_mean(s, *at), month_mean(s, *base)
+    return now / then if np.isfinite(now) and then > 0 else float("nan")
+
+
+def _china_export_fill_2011(runs):
+    """China's recorded oxide exports in 2011 over the 2011 export quota (NaN unless the
+    run covers 2011)."""
+    return export_fill(runs["embargo-2010"], 2011, "cn_quota_2011")
 
 
 def _china_dy_rise_2011q1(runs):
     """China's domestic Dy oxide price in March 2011 over December 2010 (monthly means;
     NaN unless the run covers both months)."""
-    s = runs["embargo-2010"]["price_cn:ox_Dy"]
-    mar, dec = (
-        s[(s.index.year == 2011) & (s.index.month == 3)],
-        s[(s.index.year == 2010) & (s.index.month == 12)],
-    )
-    if not len(mar) or not len(dec) or float(dec.mean()) <= 0:
-        return float("nan")
-    return float(mar.mean()) / float(dec.mean())
+    return price_ratio(runs["embargo-2010"]["price_cn:ox_Dy"], (2011, 3), (2010, 12))
 
 
 def _china_magnet_growth_2010(runs):

@@ -786,6 +786,15 @@ def _check_runs(spec: ExperimentSpec, handle: Any) -> list[tuple[str, str]]:
         return [("constants", _model_message(exc))]
     for group in ("uncertainties", "levers"):
         for i, p in enumerate(getattr(spec, group)):
+            if _is_measure_field(handle, p.name) and hasattr(base, "measures"):
+                # an unknown measure id or field is a fault of the name, not of a level
+                from abm.scenario import measure_field_value
+
+                try:
+                    measure_field_value(base, p.name)
+                except ValueError as exc:
+                    problems.append((f"{group}[{i}].name", f"({p.name!r}) {_model_message(exc)}"))
+                    continue
             values = (
                 [(f"levels[{j}]", v) for j, v in enumerate(p.levels)]
                 if p.levels is not None
@@ -797,10 +806,7 @@ def _check_runs(spec: ExperimentSpec, handle: Any) -> list[tuple[str, str]]:
                 try:
                     handle.check_overrides(base, {p.name: v})
                 except (ValueError, TypeError, KeyError) as exc:
-                    msg = _model_message(exc)
-                    # an unknown measure id or field is a fault of the name, not of a level
-                    where = "name" if "unknown measure id" in msg or "unknown field" in msg else fld
-                    problems.append((f"{group}[{i}].{where}", f"({p.name!r}) {msg}"))
+                    problems.append((f"{group}[{i}].{fld}", f"({p.name!r}) {_model_message(exc)}"))
                     break  # one problem per parameter is enough
     if spec.design.method == "oat":
         problems += _complete_centers(spec, base, handle.parameter_space() or {})
