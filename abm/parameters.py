@@ -251,6 +251,22 @@ class Parameters(NumbersModel):
         "adaptive expectations (Sterman 2000, ch. 20)",
         "Time constant of adaptive price expectations.",
     )
+    output_price_months: float = P(
+        1.0,
+        "months",
+        1.0,
+        3.0,
+        "the short-run shut-down rule: a firm runs an operation while the price covers its "
+        "cash cost (Marshall 1890; Varian 1992, ch. 13), on the price of the month; "
+        "rare-earth prices are reported weekly (Asian Metal, SMM) and concentrate offtakes "
+        "are priced monthly to quarterly (3 months: the quarterly realised prices Lynas and "
+        "MP Materials report); docs/calibration.md 4.28",
+        "Time constant with which a mine's short-run output (the share of its operations "
+        "whose cash cost the price covers, Firm.cost_utilisation) follows the observed "
+        "price of its concentrate (Miner.output_price); its expected price "
+        "(price_expectation_months) still prices its stock, books its margin and enters "
+        "its investment decisions.",
+    )
     price_anchor_months: float = P(
         30.0,
         "months",

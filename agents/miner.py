@@ -1,11 +1,13 @@
 """Miner: extracts mixed concentrate (t REO) of one deposit type and sells it.
 
 Decisions (docs/ODD.md): output (made to order, bounded by the share of the mine's
-operations whose cash cost the expected price covers, and by production quotas), price
+operations whose cash cost the price of the month covers, and by production quotas), price
 asks (coverage rule), expansion on an NPV test, mothballing and exit on cash (7.13).
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -25,6 +27,7 @@ class Miner(Firm):
         self.china_origin = 1.0 if region == "CN" else 0.0
         self.sells = {self.good}
         self._payable: float | None = None  # base-year price / netback (indexed_price)
+        self._output_price: float | None = None  # USD/kg REO (output_price)
         cat = model.catalog
         #: (oxide good index, t oxide per t REO of the concentrate) for its non-zero contents
         self.oxide_content = [
@@ -48,10 +51,12 @@ class Miner(Firm):
         Output is made to order (Sterman 2000, ch. 17-18: production = expected sales +
         inventory correction), ``sales_ema + (T x sales_ema - stock) /
         inventory_adjust_months`` with ``T`` = ``sell_cover_months``, bounded by the
-        run rate the expected price supports: capacity x :meth:`Firm.cost_utilisation` of
-        the expected concentrate price over the cash cost (the share of the mine's
-        operations whose cash cost the price covers). A mine with no sales yet, or in its
-        start-up ramp (:attr:`~agents.base.Firm.starting_up`), runs at that rate.
+        run rate the price supports: capacity x :meth:`Firm.cost_utilisation` of the
+        output price (:meth:`output_price`, the observed concentrate price smoothed over
+        ``output_price_months``) over the cash cost (the share of the mine's operations
+        whose cash cost the price covers). The margin is booked at the expected price. A
+        mine with no sales yet, or in its start-up ramp
+        (:attr:`~agents.base.Firm.starting_up`), runs at that rate.
         Production quotas cut the result (:meth:`abm.policy.PolicyState.quota_factor`).
         """
         if not self.active or self.capacity <= 0:
@@ -62,7 +67,7 @@ class Miner(Firm):
         q = (
             self.capacity
             / 12.0
-            * self.cost_utilisation(price, self.unit_cost, self.base_price(self.good))
+            * self.cost_utilisation(self.output_price(), self.unit_cost, self.base_price(self.good))
         )
         s = self.stock(self.good)
         sold = self.sales_ema.get(self.good)
@@ -75,6 +80,28 @@ class Miner(Firm):
         self.model.ledger_produce(self.good, q)
         revenue = price * q
         self.book_margin((revenue - self.unit_cost * q) / revenue if revenue > 0 else 0.0, revenue)
+
+    def update_expectations(self) -> None:
+        """Expected prices and anchor (:meth:`Firm.update_expectations`), then the output
+        price (:meth:`output_price`): the concentrate's observed price (:meth:`observed`)
+        smoothed with time constant ``output_price_months``, ``p_out <- p_out + (o -
+        p_out) / output_price_months`` (at 1 month, last month's price); a month with no
+        observed price leaves it unchanged."""
+        super().update_expectations()
+        o = self.observed(self.good)
+        p = self.output_price()
+        if math.isfinite(o) and o > 0:
+            self._output_price = p + (o - p) / self.model.params.output_price_months
+
+    def output_price(self) -> float:
+        """Price of its concentrate on which the mine decides this month's output, USD/kg
+        REO (the short-run shut-down rule: an operation runs while the price covers its
+        cash cost; Varian 1992, ch. 13). Starts at the expected price and follows the
+        observed price with time constant ``output_price_months``
+        (:meth:`update_expectations`)."""
+        if self._output_price is None:
+            self._output_price = self.expected(self.good)
+        return self._output_price
 
     def expansion_margin(self) -> float:
         """Expected concentrate price less cash cost, USD/kg REO."""

@@ -522,12 +522,52 @@ def test_a_firm_in_its_start_up_ramp_produces_at_the_price_led_rate():
     assert a.starting_up and 0 < a.capacity < k
     a.stock(g).qty = 0.0
     a.produce()
-    run = a.capacity / 12.0 * a.cost_utilisation(a.expected(g), a.unit_cost, a.base_price(g))
+    run = a.capacity / 12.0 * a.cost_utilisation(a.output_price(), a.unit_cost, a.base_price(g))
     assert run > 14.0
     assert a.output_month[g] == pytest.approx(run * m.policy.quota_factor(a.region, a.deposit))
     # an expansion of an established firm keeps making to order
     a.ramps = [(m.month_index, 0.1 * a.nameplate, 2.0)]
     assert not a.starting_up
+
+
+def test_a_mine_runs_the_operations_the_price_of_the_month_covers(monkeypatch):
+    # the short-run shut-down rule on the output price (Miner.output_price), not on the
+    # expected price: at output_price_months 1 the output price is last month's observed
+    # price; at 3 it closes a third of its gap (100 -> 100 + (40 - 100) / 3 = 80); a month
+    # with no observed price leaves it; a mine in its start-up ramp (no making to order)
+    # runs capacity / 12 x cost utilisation of the output price, whatever it expects
+    m = RareEarthModel("baseline", seed=0, months=2)
+    a = next(a for a in m.agents_by_type[Miner] if a.region == "US")
+    g = a.good
+    assert a.output_price() == pytest.approx(a.expected(g))  # starts at the expected price
+    seen = {"p": 40.0}
+    monkeypatch.setattr(a, "observed", lambda good: seen["p"])
+    a._output_price = 100.0
+    a.update_expectations()
+    assert a.output_price() == pytest.approx(40.0)
+    a._output_price = 100.0
+    m.params = m.params.model_copy(update={"output_price_months": 3.0})
+    a.update_expectations()
+    assert a.output_price() == pytest.approx(80.0)
+    seen["p"] = float("nan")
+    a.update_expectations()
+    assert a.output_price() == pytest.approx(80.0)
+    # a price that covers none of its operations stops it, though it expects a high price
+    k = a.capacity
+    a.nameplate, a.capacity = 0.0, 0.0
+    a.start_up(k, tau_years=2.0)
+    m.steps += 12
+    a.ramp_capacity()
+    a.exp_price[g] = 10.0 * a.unit_cost
+    a._output_price = 1e-3 * a.unit_cost
+    a.produce()
+    assert a.output_month[g] == pytest.approx(0.0, abs=1e-9)
+    a._output_price = 10.0 * a.unit_cost
+    a.exp_price[g] = 1e-3 * a.unit_cost
+    a.produce()
+    run = a.capacity / 12.0 * a.cost_utilisation(10.0 * a.unit_cost, a.unit_cost, a.base_price(g))
+    assert run > 0.0
+    assert a.output_month[g] == pytest.approx(run * m.policy.quota_factor(a.region, a.deposit))
 
 
 def test_supply_line_counts_a_firm_that_has_not_averaged_its_output_yet():

@@ -47,18 +47,18 @@ def test_example_structure(path, tmp_path):
             "parameters.lead_time_separation_years",
             "parameters.lead_time_magnet_years",
         ]
-        assert len(Parameters.model_fields) == 105 and len(space) == 102
+        assert len(Parameters.model_fields) == 106 and len(space) == 103
         assert expected_rows(spec) == 1 + 2 * len(space) and spec.replicates == 1
         header = " ".join(
             line.lstrip("# ") for line in path.read_text().splitlines() if line.startswith("#")
         )
-        assert "102 of the 105 parameters" in header and "1 + 2 x 102 = 205 rows" in header
+        assert "103 of the 106 parameters" in header and "1 + 2 x 103 = 207 rows" in header
         assert all(k.split(".")[1] in header for k in left_out)
-        assert "204 distinct runs" in header
-        # what `ree sweep plan` prints: 205 rows, 204 distinct (project_size_scale's high
-        # end is its value, so that row repeats row 0)
+        assert "205 distinct runs" in header
+        # what `ree sweep plan` prints: 207 rows, 205 distinct (project_size_scale's high
+        # end and output_price_months' low end are their values, so those rows repeat row 0)
         summary = plan(path, tmp_path)
-        assert (summary.design_rows, summary.runs, summary.unique_runs) == (205, 205, 204)
+        assert (summary.design_rows, summary.runs, summary.unique_runs) == (207, 207, 205)
         assert (spec.model, spec.scenario) in {
             ("abm", "baseline"),
             ("experiments.reproduce:sweep_evaluate", "embargo-2010"),
@@ -81,10 +81,11 @@ def test_example_structure(path, tmp_path):
         # issue 12: the expectation window x project sizes over their documented ranges,
         # 5 seeds each, on the baseline to 2035
         assert spec.scenario == "baseline" and spec.replicates == 5
-        assert expected_rows(spec) == 18  # 6 windows x 3 project sizes
+        assert expected_rows(spec) == 36  # 6 windows x 3 project sizes x 2 output windows
         assert [p.name for p in spec.levers] == [
             "parameters.price_expectation_months",
             "parameters.project_size_scale",
+            "parameters.output_price_months",
         ]
         assert "mine_utilisation_min_2029_2035" in spec.outcomes
     elif spec.design.method == "factorial":
