@@ -384,6 +384,8 @@ CHOICES: dict[str, tuple[str, ...]] = {
         "thrifting",
         "smuggling",
         "exports",
+        "imports",
+        "demand",
     ),
     "price_unit": ("USD/kg", "USD/kg REO", "CNY/kg"),
     "io_region": ("US", "JP", "EU", "KR", "CN", "default"),

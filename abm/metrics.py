@@ -102,8 +102,9 @@ from agents import OEM, Government, MagnetMaker, Miner, Refiner
 #: Sectors excluded from civil magnet-using OEM lost output (``lost_output_civil_magnet``).
 NOT_CIVIL_MAGNET = ("defense", "non_magnet")
 
-#: Goods of the ``price_outside_china_*`` series.
-PRICE_GOODS = ("NdPr", "ox_Nd", "ox_Dy", "ox_Tb")
+#: Goods of the ``price_outside_china_*`` series (La and Ce for the history checks of
+#: their 2011-12 prices abroad, experiments/reproduce/history.py).
+PRICE_GOODS = ("NdPr", "ox_Nd", "ox_Dy", "ox_Tb", "ox_La", "ox_Ce")
 
 #: Metrics written only where the quantity is above zero (or a small threshold): a month
 #: without a row of such a metric (good, region, partner) means zero, e.g. no flow that

@@ -11,7 +11,8 @@ from experiments.reproduce.history import HISTORY, evaluate_history, history_mar
 def _run(variant="embargo-2010", months=48, nd_2011_12=95.6):
     """A long-form series table of one run from January 2009: Nd abroad 19.12 USD/kg in 2009
     and ``nd_2011_12`` in December 2011; China's Nd 261 in December 2010 and 470 in March
-    2012; China's oxide exports 1,000 t a month."""
+    2012; China's oxide exports 1,000 t a month; La abroad 4.88 but 48.8, 97.6 and 146.4 in
+    April-June 2011; Ce abroad 3.88 throughout."""
     dates = pd.date_range("2009-01-01", periods=months, freq="MS")
     nd = pd.Series(19.12 * 3, index=dates)
     nd[dates.year == 2009] = 19.12
@@ -19,11 +20,15 @@ def _run(variant="embargo-2010", months=48, nd_2011_12=95.6):
     cn = pd.Series(300.0, index=dates)
     cn[(dates.year == 2010) & (dates.month == 12)] = 261.0
     cn[(dates.year == 2012) & (dates.month == 3)] = 470.0
+    la = pd.Series(4.88, index=dates)
+    la[(dates.year == 2011) & dates.month.isin([4, 5, 6])] = [48.8, 97.6, 146.4]
     cols = {
         "price_row:ox_Nd": nd,
         "price_row:ox_Dy": pd.Series(115.7, index=dates),
         "price_cn:ox_Nd": cn,
         "cn_oxide_exports": pd.Series(1000.0, index=dates),
+        "price_row:ox_La": la,
+        "price_row:ox_Ce": pd.Series(3.88, index=dates),
     }
     rows = [
         pd.DataFrame({"date": dates, "series": k, "value": v.to_numpy()}) for k, v in cols.items()
@@ -40,6 +45,12 @@ def test_history_checks_by_hand():
     assert t.loc["nd_fob_2011_12", "ratio"] == pytest.approx(5.0 / (195 / 19.12))
     assert t.loc["nd_fob_2011_12", "n"] == 1  # the baseline run is not read
     assert t.loc["nd_cn_2012_03", "median"] == pytest.approx(470 / 261)
+    # La abroad, Q2 2011 mean over 2009: (10 + 20 + 30) / 3 = 20 against Lynas' 135.02 / 4.88;
+    # Ce flat: 1
+    assert t.loc["la_fob_2011_q2", "median"] == pytest.approx(20.0)
+    assert t.loc["la_fob_2011_q2", "record_lo"] == pytest.approx(135.02 / 4.88)
+    assert t.loc["ce_fob_2011_q2", "median"] == pytest.approx(1.0)
+    assert t.loc["la_fob_2012_q1", "median"] == pytest.approx(1.0)
     # 12,000 t in 2012 over the 30,996 t quota of embargo-2010's cn_quota_2012
     assert t.loc["china_export_fill_2012", "median"] == pytest.approx(12000 / 30996)
     # beyond the run's 48 months: no value, and left out of the report

@@ -98,7 +98,8 @@ def series_from_model(model, adaptation: pd.DataFrame | None = None) -> pd.DataF
 
     Columns, each read from a recorded series of :mod:`abm.metrics`: ``price_row:<good>``
     (``price_outside_china_median``: median over the regions outside China that traded the
-    good, USD/kg) and ``price_cn:<good>`` (``price`` of CN) for ox_Nd, ox_Dy, ox_Tb and NdPr;
+    good, USD/kg) and ``price_cn:<good>`` (``price`` of CN) for ox_Nd, ox_Dy, ox_Tb, NdPr,
+    ox_La and ox_Ce;
     ``cn_magnet_exports`` and ``cn_oxide_exports`` (``china_exports``: recorded by China's
     customs, t/month) and ``cn_oxide_exports_unrecorded`` (``china_exports_unrecorded``:
     smuggled, t/month);
@@ -113,7 +114,7 @@ def series_from_model(model, adaptation: pd.DataFrame | None = None) -> pd.DataF
     ts = model.timeseries()
     dates = pd.DatetimeIndex(sorted(ts["date"].unique()))
     out: dict[str, pd.Series] = {}
-    for good in ("ox_Nd", "ox_Dy", "ox_Tb", "NdPr"):
+    for good in ("ox_Nd", "ox_Dy", "ox_Tb", "NdPr", "ox_La", "ox_Ce"):
         out[f"price_row:{good}"] = recorded(ts, "price_outside_china_median", good)
         out[f"price_cn:{good}"] = recorded(ts, "price", good, "CN")
     out["cn_magnet_exports"] = recorded(ts, "china_exports", "magnets")
