@@ -99,7 +99,7 @@ def test_a_median_next_to_a_tolerance_edge_is_not_rounded_onto_it():
         (
             "embargo-2010",
             60,
-            "outcomes[1]: 'nd_fob_2015_12' reads 2015-12, but the runs cover 2009-01 to "
+            "outcomes[1]: 'nd_fob_2015_12' reads months up to 2015-12, but the runs cover 2009-01 to "
             "2013-12 (months = 60), so it would be NaN in every run; set months = 84 or more",
         ),
         ("controls-2025", 12, "is a check on the history of the 2010-11 episode"),

@@ -45,6 +45,14 @@ BAD = {
         lambda t: _replace(t, '["y", "noise", "loss"]', '["y", "yy"]'),
         ["outcomes[1]", "unknown outcome 'yy'", "did you mean 'y'"],
     ),
+    "reproduction-check-under-another-model": (
+        lambda t: _replace(t, '["y", "noise", "loss"]', '["y", "la_fob_2011_q2"]'),
+        [
+            "outcomes[1]",
+            "unknown outcome 'la_fob_2011_q2'",
+            'use model = "experiments.reproduce:sweep_evaluate"',
+        ],
+    ),
     "no-outcomes": (
         lambda t: _replace(t, '["y", "noise", "loss"]', "[]"),
         ["outcomes", "at least 1"],

@@ -3,10 +3,9 @@
 The targets (:mod:`experiments.reproduce.targets`) are what the model is calibrated against.
 The checks here are recorded prices and trade of 2011-2015 that no target names: the fall
 of Nd and Dy oxide prices after the 2011 peak, La and Ce oxide prices abroad in 2011-12,
-and China's export quota fill in 2012. They
-have no tolerance and no PASS/FAIL; ``ree reproduce`` reports the model's median over seeds
-next to the record so that a reader sees how far the model is from history it was not
-tuned to (:func:`evaluate_history`).
+and China's export quota fill in 2012. They have no tolerance and no PASS/FAIL; ``ree
+reproduce`` reports the model's median over seeds next to the record so that a reader sees
+how far the model is from history it was not tuned to (:func:`evaluate_history`).
 """
 
 from __future__ import annotations

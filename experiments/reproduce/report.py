@@ -66,7 +66,8 @@ def _report(
         "# Reproduction report",
         "",
         (
-            f"Profile **{prof.name}**, {n_seeds} seeds per experiment "
+            f"Profile **{prof.name}**, {n_seeds} seed{'' if n_seeds == 1 else 's'} per "
+            "experiment "
             f"({manifest['runs']} runs, {manifest['model_months']:,} model months), "
             f"{manifest['workers']} {manifest['backend']} workers, wall time "
             f"{manifest['wall_time_s']:.0f} s; git commit `{manifest['git_commit']}`; "
@@ -117,9 +118,10 @@ def _report(
             "",
             (
                 "Recorded values of 2011-2015 that no target names: the fall of Nd and Dy "
-                "prices after the 2011 peak and China's 2012 export quota fill "
+                "prices after the 2011 peak, La and Ce prices abroad in 2011-12, China's Nd "
+                "in March 2012 and China's 2012 export quota fill "
                 "(`embargo-2010`; no tolerance, no PASS/FAIL; "
-                "experiments/reproduce/history.py, docs/calibration.md 4.27). The model's "
+                "experiments/reproduce/history.py, docs/calibration.md 4.27-4.28). The model's "
                 "price is the median over the regions outside China that trade the oxide "
                 "(as for the price targets) over its own 2009 mean; the record's is the FOB "
                 "China price over its 2009 mean. 'model / record' is the median over seeds "

@@ -124,7 +124,7 @@ def _check_outcomes(scenario, months: int | None, outcomes: list[str]) -> dict[s
             else f"the scenario ends in {scenario.end}: drop the outcome"
         )
         out[name] = (
-            f"{name!r} reads {c.last_month}, but the runs cover {first} to {last} "
+            f"{name!r} reads months up to {c.last_month}, but the runs cover {first} to {last} "
             f"(months = {months}), so it would be NaN in every run; {fix}"
         )
     return out

@@ -579,6 +579,19 @@ def _suggest(name: str, choices: list[str], what: str = "parameter", see: str = 
     return unknown_name(what, name, choices, see)
 
 
+def _elsewhere(outcome: str) -> str:
+    """A hint for an outcome this model lacks that is a reproduction target or a check
+    against history: those are outcomes of ``experiments.reproduce:sweep_evaluate``."""
+    from experiments.reproduce.sweep_adapter import sweep_evaluate
+
+    if outcome in sweep_evaluate.OUTCOMES:
+        return (
+            f"; {outcome!r} is a reproduction target or a check against history: use "
+            'model = "experiments.reproduce:sweep_evaluate"'
+        )
+    return ""
+
+
 def _unknown_field(loc: tuple) -> str:
     """The message of an unknown spec key at ``loc``, with the allowed keys of its table."""
     cls: Any = ExperimentSpec
@@ -969,7 +982,9 @@ def check_against_model(spec: ExperimentSpec, handle: Any, source: str | None = 
         allowed_o = sorted(outcomes)
         for i, o in enumerate(spec.outcomes):
             if o not in outcomes:
-                problems.append((f"outcomes[{i}]", _suggest(o, allowed_o, "outcome")))
+                problems.append(
+                    (f"outcomes[{i}]", _suggest(o, allowed_o, "outcome") + _elsewhere(o))
+                )
     digest = None
     try:
         digest = scenario_digest(handle, spec.scenario)
