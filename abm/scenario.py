@@ -1390,7 +1390,7 @@ def apply_overrides(
     try:
         return scenario_from_dict(data, f"{scenario.name} with {origin or 'overrides'}")
     except ScenarioError as exc:
-        if "end" in overrides and "is outside the horizon" in str(exc):
+        if _cut_off(data):
             # a shorter horizon cuts off the scenario's later measures; --months runs part
             # of the horizon with every measure kept
             raise ScenarioError(
@@ -1398,6 +1398,16 @@ def apply_overrides(
                 "of it, keep end and use --months (ree run) or months (sweeps)"
             ) from None
         raise
+
+
+def _cut_off(data: dict) -> bool:
+    """True when a measure of the scenario dict ``data`` is dated after its ``end`` (both
+    months that parse; False otherwise)."""
+    try:
+        end = to_month(data["end"])
+        return any(to_month(m["date"]) > end for m in data.get("measures", []))
+    except (KeyError, TypeError, ValueError):
+        return False
 
 
 #: Prefix of an override of one field of a scenario's measure, ``measures.<id>.<field>``.

@@ -51,55 +51,47 @@ class HistoryCheck:
     last_month: str
 
 
-def _fob_multiple(good: str, year: int, month: int) -> Callable[[pd.DataFrame], float]:
-    """Price outside China (median over importing regions) in ``year``-``month`` over its
-    2009 mean; NaN when the run does not reach that month."""
-
-    def f(w: pd.DataFrame) -> float:
-        s = w[f"price_row:{good}"]
-        return month_mean(s, year, month) / _pre_shock(s, 2009)
-
-    return f
-
-
-def _fob(good: str, label: str, year: int, month: int, usd: tuple[float, float], src: str):
-    base = BASE_2009_USD_KG[good]
-    return HistoryCheck(
-        f"{good[3:].lower()}_fob_{year}_{month:02d}",
-        f"{label} oxide price outside China (record: FOB China), "
-        f"{pd.Timestamp(year=year, month=month, day=1):%B %Y}, over its 2009 mean",
-        usd[0] / base,
-        usd[1] / base,
-        "x",
-        f"{usd[0]:g}{'' if usd[0] == usd[1] else f'-{usd[1]:g}'} USD/kg: {src}; 2009 mean "
-        f"{base} USD/kg",
-        _fob_multiple(good, year, month),
-        f"{year}-{month:02d}",
-    )
-
-
-def _fob_quarter(
-    good: str, label: str, year: int, quarter: int, usd: float, src: str
-) -> HistoryCheck:
-    """A quarterly mean price outside China over its 2009 mean (the record: a quarterly
-    average FOB China price)."""
-    base = BASE_2009_USD_KG[good]
-    months = range(3 * quarter - 2, 3 * quarter + 1)
+def _fob_multiple(good: str, year: int, months: tuple[int, ...]) -> Callable[[pd.DataFrame], float]:
+    """Mean price outside China (median over importing regions) over ``months`` of ``year``
+    over its 2009 mean; NaN when the run does not reach one of those months."""
 
     def f(w: pd.DataFrame) -> float:
         s = w[f"price_row:{good}"]
         return float(np.mean([month_mean(s, year, m) for m in months])) / _pre_shock(s, 2009)
 
+    return f
+
+
+def _fob(
+    good: str,
+    label: str,
+    year: int,
+    usd: tuple[float, float],
+    src: str,
+    *,
+    month: int | None = None,
+    quarter: int | None = None,
+) -> HistoryCheck:
+    """The check of ``good``'s price outside China in one ``month`` of ``year`` (the record:
+    a FOB China price or range, ``usd``, USD/kg) or over one ``quarter`` (the record: a
+    quarterly average), over its 2009 mean (:data:`BASE_2009_USD_KG`)."""
+    base = BASE_2009_USD_KG[good]
+    if quarter is not None:
+        months = tuple(range(3 * quarter - 2, 3 * quarter + 1))
+        tag, when = f"q{quarter}", f"Q{quarter} {year} mean"
+    else:
+        months = (month,)
+        tag, when = f"{month:02d}", f"{pd.Timestamp(year=year, month=month, day=1):%B %Y}"
     return HistoryCheck(
-        f"{good[3:].lower()}_fob_{year}_q{quarter}",
-        f"{label} oxide price outside China (record: FOB China), Q{quarter} {year} mean, "
-        "over its 2009 mean",
-        usd / base,
-        usd / base,
+        f"{good[3:].lower()}_fob_{year}_{tag}",
+        f"{label} oxide price outside China (record: FOB China), {when}, over its 2009 mean",
+        usd[0] / base,
+        usd[1] / base,
         "x",
-        f"{usd:g} USD/kg: {src}; 2009 mean {base} USD/kg",
-        f,
-        f"{year}-{3 * quarter:02d}",
+        f"{usd[0]:g}{'' if usd[0] == usd[1] else f'-{usd[1]:g}'} USD/kg: {src}; 2009 mean "
+        f"{base} USD/kg",
+        _fob_multiple(good, year, months),
+        f"{year}-{months[-1]:02d}",
     )
 
 
@@ -116,20 +108,20 @@ _LYNAS_2012 = (
 
 #: the checks, in the order of the report
 HISTORY: list[HistoryCheck] = [
-    _fob("ox_Nd", "Nd", 2011, 12, (190.0, 200.0), _USGS),
-    _fob("ox_Nd", "Nd", 2012, 12, (75.0, 80.0), _USGS),
-    _fob("ox_Nd", "Nd", 2013, 7, (70.0, 70.0), _JULY_2013),
-    _fob("ox_Nd", "Nd", 2014, 12, (56.0, 60.0), _USGS),
-    _fob("ox_Nd", "Nd", 2015, 12, (37.0, 42.0), _USGS),
-    _fob("ox_Dy", "Dy", 2011, 12, (1400.0, 1420.0), _USGS),
-    _fob("ox_Dy", "Dy", 2012, 12, (600.0, 630.0), _USGS),
-    _fob("ox_Dy", "Dy", 2013, 7, (500.0, 500.0), _JULY_2013),
-    _fob("ox_Dy", "Dy", 2014, 12, (320.0, 360.0), _USGS),
-    _fob("ox_Dy", "Dy", 2015, 12, (215.0, 240.0), _USGS),
-    _fob_quarter("ox_La", "La", 2011, 2, 135.02, _LYNAS_2011),
-    _fob_quarter("ox_Ce", "Ce", 2011, 2, 138.29, _LYNAS_2011),
-    _fob_quarter("ox_La", "La", 2012, 1, 42.31, _LYNAS_2012),
-    _fob_quarter("ox_Ce", "Ce", 2012, 1, 24.79, _LYNAS_2012),
+    _fob("ox_Nd", "Nd", 2011, (190.0, 200.0), _USGS, month=12),
+    _fob("ox_Nd", "Nd", 2012, (75.0, 80.0), _USGS, month=12),
+    _fob("ox_Nd", "Nd", 2013, (70.0, 70.0), _JULY_2013, month=7),
+    _fob("ox_Nd", "Nd", 2014, (56.0, 60.0), _USGS, month=12),
+    _fob("ox_Nd", "Nd", 2015, (37.0, 42.0), _USGS, month=12),
+    _fob("ox_Dy", "Dy", 2011, (1400.0, 1420.0), _USGS, month=12),
+    _fob("ox_Dy", "Dy", 2012, (600.0, 630.0), _USGS, month=12),
+    _fob("ox_Dy", "Dy", 2013, (500.0, 500.0), _JULY_2013, month=7),
+    _fob("ox_Dy", "Dy", 2014, (320.0, 360.0), _USGS, month=12),
+    _fob("ox_Dy", "Dy", 2015, (215.0, 240.0), _USGS, month=12),
+    _fob("ox_La", "La", 2011, (135.02, 135.02), _LYNAS_2011, quarter=2),
+    _fob("ox_Ce", "Ce", 2011, (138.29, 138.29), _LYNAS_2011, quarter=2),
+    _fob("ox_La", "La", 2012, (42.31, 42.31), _LYNAS_2012, quarter=1),
+    _fob("ox_Ce", "Ce", 2012, (24.79, 24.79), _LYNAS_2012, quarter=1),
     HistoryCheck(
         "nd_cn_2012_03",
         "China's domestic Nd oxide price, March 2012, over December 2010",

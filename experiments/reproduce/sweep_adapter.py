@@ -96,11 +96,9 @@ def _check_outcomes(scenario, months: int | None, outcomes: list[str]) -> dict[s
     scenario's start (None: its horizon) do not reach, or that a scenario other than the
     2010-11 episode cannot compute (they would be NaN in every run), before any run."""
     from abm.timeline import months_between, to_month
+    from experiments.sweep.model import run_span
 
-    if months is None:
-        months = scenario.months
-    first = to_month(scenario.start)
-    last = first + (months - 1)
+    first, last, months = run_span(scenario, months)
     checks = {c.id: c for c in HISTORY}
     episode = _episode(scenario) == "embargo-2010"
     out = {}

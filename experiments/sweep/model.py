@@ -147,16 +147,25 @@ def _abm_months(scenario: Any, months: int | None) -> int:
     return check_months(scenario, months, minimum=1, name="months")
 
 
+def run_span(scenario: Any, months: int | None) -> tuple[Any, Any, int]:
+    """``(first, last, months)`` of runs of ``months`` months from the scenario's start
+    (None: its horizon, ``scenario.months``): the first and last simulated months
+    (:class:`pandas.Period`, monthly) and the number of months, for the checks of outcomes
+    that read particular months (:meth:`ModelHandle.check_outcomes`)."""
+    from abm.timeline import to_month
+
+    if months is None:
+        months = scenario.months
+    first = to_month(scenario.start)
+    return first, first + (months - 1), months
+
+
 def _abm_outcome_check(scenario: Any, months: int | None, outcomes: list[str]) -> dict[str, str]:
     """Outcomes with a ``year`` need the runs to cover the whole of that calendar year."""
     from abm.outcomes import OUTCOMES
     from abm.timeline import months_between, to_month
 
-    if months is None:
-        months = scenario.months
-
-    first = to_month(scenario.start)
-    last = first + (months - 1)
+    first, last, months = run_span(scenario, months)
     out: dict[str, str] = {}
     for name in outcomes:
         year = getattr(OUTCOMES.get(name), "year", None)

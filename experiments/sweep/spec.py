@@ -579,15 +579,23 @@ def _suggest(name: str, choices: list[str], what: str = "parameter", see: str = 
     return unknown_name(what, name, choices, see)
 
 
-def _elsewhere(outcome: str) -> str:
-    """A hint for an outcome this model lacks that is a reproduction target or a check
-    against history: those are outcomes of ``experiments.reproduce:sweep_evaluate``."""
-    from experiments.reproduce.sweep_adapter import sweep_evaluate
+#: The model whose outcomes are the reproduction targets and the checks against history.
+REPRODUCTION_MODEL = "experiments.reproduce:sweep_evaluate"
 
-    if outcome in sweep_evaluate.OUTCOMES:
+
+def _elsewhere(outcome: str, handle: Any) -> str:
+    """A hint for an outcome ``handle``'s model lacks that is an outcome of
+    :data:`REPRODUCTION_MODEL` (a reproduction target or a check against history), looked
+    up through the model registry (:func:`~experiments.sweep.model.resolve_model`); ``""``
+    otherwise."""
+    from experiments.sweep.model import resolve_model
+
+    if getattr(handle, "ref", None) == REPRODUCTION_MODEL:
+        return ""
+    if outcome in (resolve_model(REPRODUCTION_MODEL).outcomes() or {}):
         return (
             f"; {outcome!r} is a reproduction target or a check against history: use "
-            'model = "experiments.reproduce:sweep_evaluate"'
+            f'model = "{REPRODUCTION_MODEL}"'
         )
     return ""
 
@@ -983,7 +991,7 @@ def check_against_model(spec: ExperimentSpec, handle: Any, source: str | None = 
         for i, o in enumerate(spec.outcomes):
             if o not in outcomes:
                 problems.append(
-                    (f"outcomes[{i}]", _suggest(o, allowed_o, "outcome") + _elsewhere(o))
+                    (f"outcomes[{i}]", _suggest(o, allowed_o, "outcome") + _elsewhere(o, handle))
                 )
     digest = None
     try:
