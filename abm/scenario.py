@@ -1401,11 +1401,12 @@ def apply_overrides(
 
 
 def _cut_off(data: dict) -> bool:
-    """True when a measure of the scenario dict ``data`` is dated after its ``end`` (both
-    months that parse; False otherwise)."""
+    """True when the scenario dict ``data`` has an ``end`` not before its ``start`` and a
+    measure dated after that end (months that parse; False otherwise): an earlier end that
+    cuts off a measure, not an end the horizon itself refuses."""
     try:
-        end = to_month(data["end"])
-        return any(to_month(m["date"]) > end for m in data.get("measures", []))
+        start, end = to_month(data["start"]), to_month(data["end"])
+        return start <= end and any(to_month(m["date"]) > end for m in data.get("measures", []))
     except (KeyError, TypeError, ValueError):
         return False
 
