@@ -298,6 +298,17 @@ SCHEMAS: dict[str, dict[str, str]] = {
         "source": "str",
         "status": "status",
     },
+    # oxide prices in Europe and in China after China's export licences of 4 April 2025
+    "prices_2025.csv": {
+        "item": "str",
+        "date": "day",
+        "price_low": "float+",
+        "price_high": "float+?",
+        "unit": "choice:price_unit",
+        "basis": "choice:price_basis",
+        "source": "str",
+        "status": "status",
+    },
     # ---- issue 13 tables: country economic accounts (abm/accounts.py)
     "io_multipliers.csv": {
         "region": "choice:io_region",
@@ -387,7 +398,9 @@ CHOICES: dict[str, tuple[str, ...]] = {
         "imports",
         "demand",
     ),
-    "price_unit": ("USD/kg", "USD/kg REO", "CNY/kg"),
+    # "x China domestic": a quoted ratio to China's domestic price of the same month, where
+    # the source gives no level (prices_2025.csv: Benchmark's PrNd in Europe, July 2025)
+    "price_unit": ("USD/kg", "USD/kg REO", "CNY/kg", "x China domestic"),
     "io_region": ("US", "JP", "EU", "KR", "CN", "default"),
     "io_sector": ("ev", "wind", "electronics", "industrial", "defense", "non_magnet"),
     "price_basis": (
@@ -396,6 +409,8 @@ CHOICES: dict[str, tuple[str, ...]] = {
         "china_domestic",
         "international",
         "lynas_basket",
+        # delivered or CIF Europe (Argus "Europe", Benchmark CIF Europe, CIF Rotterdam)
+        "europe",
     ),
 }
 
@@ -448,6 +463,7 @@ UNIQUE_KEYS: dict[str, tuple[str, ...]] = {
     "supply_outlook.csv": ("outlook", "scenario", "year", "stage", "region"),
     "episode_2010_12.csv": ("date", "event", "actor"),
     "prices_2010_2012.csv": ("item", "date", "basis"),
+    "prices_2025.csv": ("item", "date", "basis"),
     "io_multipliers.csv": ("region", "sector"),
     "gdp.csv": ("region", "year"),
     "defense_platforms.csv": ("platform",),
@@ -498,6 +514,13 @@ ROW_RULES: dict[str, list[tuple[str, object, str]]] = {
         ),
     ],
     "prices_2010_2012.csv": [
+        (
+            "price_high",
+            lambda r: pd.isna(r["price_high"]) or r["price_high"] >= r["price_low"],
+            "must be >= price_low",
+        )
+    ],
+    "prices_2025.csv": [
         (
             "price_high",
             lambda r: pd.isna(r["price_high"]) or r["price_high"] >= r["price_low"],

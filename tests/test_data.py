@@ -266,6 +266,46 @@ def test_episode_and_price_values():
     assert x["2011-01"] / x["2010-01"] == pytest.approx(1 - 0.888, abs=0.001)
 
 
+def test_prices_2025_values():
+    """The 2025 records of experiments/reproduce/history.py, from abm/data/prices_2025.csv:
+    Europe's price over China's (CNY at the compiler's ~7.1-7.25 per USD, so +-5%)."""
+    p = load_table("prices_2025.csv")
+    assert set(p["status"]) == {"secondary"}
+    assert set(p["basis"]) == {"europe", "china_domestic", "fob_china", "international"}
+    p = p.set_index(["item", "date", "basis"])
+
+    def mid(item, date, basis):
+        r = p.loc[(item, date, basis)]
+        return (
+            r["price_low"] + (r["price_high"] if pd.notna(r["price_high"]) else r["price_low"])
+        ) / 2
+
+    # Dy: Argus 6 May 700-1,000 USD/kg over SMM 9 May 1,610-1,620 CNY/kg at 7.20: ~3.8x
+    dy_may = mid("Dy oxide", "2025-05-06", "europe") / (
+        mid("Dy oxide", "2025-05-09", "china_domestic") / 7.20
+    )
+    assert dy_may == pytest.approx(3.8, abs=0.05)
+    dy_sep = mid("Dy oxide", "2025-09-18", "europe") / (
+        mid("Dy oxide", "2025-09-04", "china_domestic") / 7.12
+    )
+    assert dy_sep == pytest.approx(3.7, abs=0.05)
+    tb_jun = mid("Tb oxide", "2025-06-05", "europe") / (
+        mid("Tb oxide", "2025-06-20", "china_domestic") / 7.20
+    )
+    assert tb_jun == pytest.approx(2.9, abs=0.05)
+    # Y: Argus 150-200 (25 Sep) and 270 (November) over ~7 USD/kg in China: 25x and 39x
+    y_cn = mid("Y oxide", "2025-11", "china_domestic")
+    assert mid("Y oxide", "2025-09-25", "europe") / y_cn == pytest.approx(25.0)
+    assert mid("Y oxide", "2025-11", "europe") / y_cn == pytest.approx(38.6, abs=0.05)
+    # NdPr: Benchmark's quoted July ratio; Argus 25 Sep over SMM 4 Sep at 7.12: ~1.0x
+    assert p.loc[("PrNd oxide", "2025-07", "europe"), "unit"] == "x China domestic"
+    assert mid("PrNd oxide", "2025-07", "europe") == 0.95
+    ndpr = mid("PrNd oxide", "2025-09-25", "europe") / (
+        mid("PrNd oxide", "2025-09-04", "china_domestic") / 7.12
+    )
+    assert ndpr == pytest.approx(1.0, abs=0.02)
+
+
 @pytest.mark.parametrize(
     "file,col,row,val,fragment",
     [
@@ -276,6 +316,9 @@ def test_episode_and_price_values():
         ("episode_2010_12.csv", "date", 0, "Oct 2011", "YYYY-MM-DD"),
         ("china_quotas.csv", "tonnes", 4, "", "required when published is 'yes'"),
         ("prices_2010_2012.csv", "price_high", 0, "1", "must be >= price_low"),
+        ("prices_2025.csv", "price_high", 0, "1", "must be >= price_low"),
+        ("prices_2025.csv", "basis", 0, "eu", "allowed: ['fob_china'"),
+        ("prices_2025.csv", "date", 1, "2025-03-03", "duplicate key"),
         ("demand_outlook.csv", "metric", 0, "tonnes", "allowed: ['demand_t'"),
         ("end_use_activity.csv", "driver", 0, "maybe", "allowed: ['yes', 'no']"),
         ("end_use_activity.csv", "value", 3, "0", "out of range"),

@@ -252,6 +252,29 @@ def test_reproduction_series_and_run_summary_read_the_recorded_series(run, monke
     assert col["last"] == recorded(ts, "price_outside_china_weighted", "ox_Dy").iloc[-1]
 
 
+def test_reproduction_series_read_the_eu_and_china_price_rows(run):
+    """``price_eu:<good>`` and ``price_cn:ox_Y`` are the ``price`` rows of EU and CN: NaN in
+    months the region did not trade the oxide; NdPr's row is recorded every month."""
+    from experiments.reproduce import series_from_model
+
+    m, ts, _old = run
+    wide = series_from_model(m)
+    assert len(wide) == MONTHS
+    for col, good, region in [
+        ("price_eu:ox_Dy", "ox_Dy", "EU"),
+        ("price_eu:ox_Tb", "ox_Tb", "EU"),
+        ("price_eu:ox_Y", "ox_Y", "EU"),
+        ("price_eu:NdPr", "NdPr", "EU"),
+        ("price_cn:ox_Y", "ox_Y", "CN"),
+    ]:
+        rec = recorded(ts, "price", good, region)
+        rec.index = pd.DatetimeIndex(rec.index)
+        got = wide[col]
+        assert got.notna().sum() == len(rec), col  # one value per recorded month, NaN else
+        assert (got.dropna() == rec.reindex(got.dropna().index)).all(), col
+    assert wide["price_eu:NdPr"].notna().all()
+
+
 def test_readme_and_odd_list_every_recorded_metric(run):
     import re
     from pathlib import Path

@@ -133,3 +133,211 @@ levels = [6.0, 12.0]
     assert says in str(err.value)
     if scenario == "embargo-2010":
         assert "nd_fob_2013_07" not in str(err.value)  # July 2013 is within 60 months
+
+
+# ---------------------------------------------------------------- the 2025 episode
+
+NAN = float("nan")
+
+
+def _run_2025(variant="controls-2025", months=24, eu_dy_may=700.0):
+    """A long-form series table of one run from January 2024 (24 months: to December 2025).
+
+    China: Dy 200, Tb 1,000 (not traded in August 2025: NaN), Y 7 and NdPr 80 USD/kg.
+    Europe in 2025: Dy ``eu_dy_may`` in May, 600 in June, not traded in July (NaN), 800 in
+    August, 900 in September and November; Tb 3,000 in May, NaN in June, 3,500 in July and
+    August, 4,000 in September, NaN in November; Y 175 in September, NaN in October, 273 in
+    November; NdPr 76, 80 and 84 in July-September; 1.0x China in every other month."""
+    dates = pd.date_range("2024-01-01", periods=months, freq="MS")
+    cn = {"ox_Dy": 200.0, "ox_Tb": 1000.0, "ox_Y": 7.0, "NdPr": 80.0}
+    eu25 = {
+        "ox_Dy": {5: eu_dy_may, 6: 600.0, 7: NAN, 8: 800.0, 9: 900.0, 11: 900.0},
+        "ox_Tb": {5: 3000.0, 6: NAN, 7: 3500.0, 8: 3500.0, 9: 4000.0, 11: NAN},
+        "ox_Y": {9: 175.0, 10: NAN, 11: 273.0},
+        "NdPr": {7: 76.0, 8: 80.0, 9: 84.0},
+    }
+    cols = {}
+    for good, price in cn.items():
+        c = pd.Series(price, index=dates)
+        if good == "ox_Tb":
+            c[(dates.year == 2025) & (dates.month == 8)] = NAN
+        e = pd.Series(price, index=dates)
+        for month, v in eu25[good].items():
+            e[(dates.year == 2025) & (dates.month == month)] = v
+        cols[f"price_cn:{good}"], cols[f"price_eu:{good}"] = c, e
+    rows = [
+        pd.DataFrame({"date": dates, "series": k, "value": v.to_numpy()}) for k, v in cols.items()
+    ]
+    return {"variant": variant, "rep": 0, "series": pd.concat(rows, ignore_index=True)}
+
+
+#: the six 2025 checks with their values on _run_2025(): the mean of the monthly EU/CN
+#: ratios over the months where both prices are known
+BY_HAND_2025 = {
+    # May 3.5, June 3.0, July skipped (EU NaN), August 4.0, September 4.5
+    "dy_eu_2025_may_sep": (3.5 + 3.0 + 4.0 + 4.5) / 4,
+    # May 3.0, June skipped (EU NaN), July 3.5, August skipped (China NaN), September 4.0
+    "tb_eu_2025_may_sep": (3.0 + 3.5 + 4.0) / 3,
+    "dy_eu_2025_11": 900.0 / 200.0,
+    # September 25, October skipped, November 39
+    "y_eu_2025_sep_nov": (25.0 + 39.0) / 2,
+    "ndpr_eu_2025_jul_sep": (0.95 + 1.0 + 1.05) / 3,
+}
+
+
+def test_2025_checks_by_hand():
+    checks = {c.id: c for c in HISTORY}
+    assert {c.id for c in HISTORY if c.scenario == "controls-2025"} == set(BY_HAND_2025) | {
+        "tb_eu_2025_11"
+    }
+    from experiments.reproduce.series import _wide
+
+    w = _wide(_run_2025()["series"])
+    for cid, value in BY_HAND_2025.items():
+        assert checks[cid].compute(w) == pytest.approx(value), cid
+    assert BY_HAND_2025["dy_eu_2025_may_sep"] == pytest.approx(3.75)
+    assert BY_HAND_2025["y_eu_2025_sep_nov"] == pytest.approx(32.0)
+    # Tb not traded in Europe in November: no month with both prices, NaN
+    assert np.isnan(checks["tb_eu_2025_11"].compute(w))
+    # a run that stops in August 2025 has May-August but not September: NaN, as for the
+    # November and the September-November checks
+    short = _wide(_run_2025(months=20)["series"])
+    assert short.index.max() == pd.Timestamp("2025-08-01")
+    for cid in ("dy_eu_2025_may_sep", "y_eu_2025_sep_nov", "ndpr_eu_2025_jul_sep", "dy_eu_2025_11"):
+        assert np.isnan(checks[cid].compute(short)), cid
+    # ... and one that reaches September has all of them
+    assert checks["dy_eu_2025_may_sep"].compute(
+        _wide(_run_2025(months=21)["series"])
+    ) == pytest.approx(3.75)
+
+
+def test_2025_records_and_titles():
+    t = {c.id: c for c in HISTORY}
+    assert (t["dy_eu_2025_may_sep"].lo, t["dy_eu_2025_may_sep"].hi) == (3.3, 3.8)
+    assert (t["tb_eu_2025_may_sep"].lo, t["tb_eu_2025_may_sep"].hi) == (2.9, 3.6)
+    assert (t["dy_eu_2025_11"].lo, t["dy_eu_2025_11"].hi) == (4.0, 4.7)
+    assert (t["tb_eu_2025_11"].lo, t["tb_eu_2025_11"].hi) == (3.9, 4.1)
+    assert (t["y_eu_2025_sep_nov"].lo, t["y_eu_2025_sep_nov"].hi) == (25.0, 39.0)
+    assert (t["ndpr_eu_2025_jul_sep"].lo, t["ndpr_eu_2025_jul_sep"].hi) == (0.95, 1.0)
+    assert t["dy_eu_2025_may_sep"].title == (
+        "Dy oxide price in Europe over China's domestic price, May-September 2025 mean "
+        "(record: Argus/Benchmark Europe over SMM China)"
+    )
+    assert t["dy_eu_2025_may_sep"].last_month == "2025-09"
+    assert t["y_eu_2025_sep_nov"].last_month == "2025-11"
+    for c in HISTORY:
+        if c.scenario == "controls-2025":
+            assert "abm/data/prices_2025.csv" in c.source and "thin market" in c.source, c.id
+            assert c.unit == "x"
+        else:
+            assert c.scenario == "embargo-2010"
+
+
+def test_evaluate_history_reads_each_check_on_its_own_variant():
+    """A 2010-11 check reads only embargo-2010 runs and a 2025 check only controls-2025 runs
+    (the other variants' made-up values would change the medians; the runs of the other
+    episode lack the check's columns, so reading them would raise)."""
+    results = [
+        _run(),
+        _run_2025(),
+        _run_2025(eu_dy_may=1100.0),  # May 5.5 instead of 3.5: (5.5 + 3 + 4 + 4.5) / 4
+        _run_2025(months=20),  # stops before September: NaN, not counted
+        _run_2025("controls-2025/no-floor", eu_dy_may=1e6),
+        _run_2025("embargo-2010/no-quotas", eu_dy_may=1e6),
+    ]
+    t = evaluate_history(results).set_index("id")
+    assert t.loc["nd_fob_2011_12", "median"] == pytest.approx(5.0)
+    assert t.loc["nd_fob_2011_12", "n"] == 1
+    assert t.loc["dy_eu_2025_may_sep", "n"] == 2
+    assert t.loc["dy_eu_2025_may_sep", "median"] == pytest.approx((3.75 + 4.25) / 2)
+    assert t.loc["dy_eu_2025_may_sep", "ratio"] == pytest.approx(4.0 / 3.55)
+    assert t.loc["y_eu_2025_sep_nov", "median"] == pytest.approx(32.0)
+    assert t.loc["ndpr_eu_2025_jul_sep", "median"] == pytest.approx(1.0)
+    assert t.loc["tb_eu_2025_11", "n"] == 0 and np.isnan(t.loc["tb_eu_2025_11", "median"])
+    # only 2025 runs: the 2010-11 checks have no value and are named below the table
+    t = evaluate_history([_run_2025()]).set_index("id")
+    assert t.loc["nd_fob_2011_12", "n"] == 0
+    assert t.loc["dy_eu_2025_11", "median"] == pytest.approx(4.5)
+    md = history_markdown(t.reset_index())
+    assert "`dy_eu_2025_11`" in md.partition("\n\n")[0]
+    assert "`nd_fob_2011_12`" in md.partition("\n\n")[2]
+
+
+def test_the_2025_checks_are_sweep_outcomes_of_controls_2025_only(monkeypatch):
+    from experiments.reproduce import sweep_adapter
+    from experiments.reproduce.series import _wide
+
+    wide = _wide(_run_2025()["series"])
+    monkeypatch.setattr(sweep_adapter, "_simulate", lambda sc, seed, months: {"wide": wide})
+    names = ["dy_eu_2025_may_sep", "y_eu_2025_sep_nov", "tb_eu_2025_11"]
+    assert set(names) <= set(sweep_adapter.sweep_evaluate.OUTCOMES)
+    v, _ = sweep_adapter.sweep_evaluate("controls-2025", outcomes=names)
+    assert v["dy_eu_2025_may_sep"] == pytest.approx(3.75)
+    assert v["y_eu_2025_sep_nov"] == pytest.approx(32.0)
+    assert np.isnan(v["tb_eu_2025_11"])
+    v, _ = sweep_adapter.sweep_evaluate("embargo-2010", outcomes=names)
+    assert all(np.isnan(x) for x in v.values())
+
+
+@pytest.mark.parametrize(
+    "scenario,months,outcome,says",
+    [
+        (
+            "embargo-2010",
+            None,
+            "dy_eu_2025_may_sep",
+            "outcomes[0]: 'dy_eu_2025_may_sep' is a check on the history of the 2025 episode: "
+            "it reads runs of controls-2025 (a scenario with the measure cn_licences_apr2025) "
+            "and would be NaN in every run of this one; drop it or use controls-2025",
+        ),
+        (
+            "controls-2025",
+            None,
+            "nd_fob_2011_12",
+            "outcomes[0]: 'nd_fob_2011_12' is a check on the history of the 2010-11 episode: "
+            "it reads runs of embargo-2010 (a scenario with the measure cn_quota_2010) and "
+            "would be NaN in every run of this one; drop it or use embargo-2010",
+        ),
+        (
+            "controls-2025",
+            12,
+            "dy_eu_2025_11",
+            "outcomes[0]: 'dy_eu_2025_11' reads months up to 2025-11, but the runs cover "
+            "2024-01 to 2024-12 (months = 12), so it would be NaN in every run; set months = 23 "
+            "or more, or drop the outcome",
+        ),
+    ],
+)
+def test_a_sweep_asking_a_check_of_the_other_episode_is_refused_at_plan(
+    tmp_path, scenario, months, outcome, says
+):
+    from experiments.sweep import SpecError, plan
+
+    p = tmp_path / "s.toml"
+    p.write_text(f"""
+name = "other"
+model = "experiments.reproduce:sweep_evaluate"
+scenario = "{scenario}"
+{"" if months is None else f"months = {months}"}
+replicates = 1
+seed_root = 1
+outcomes = ["{outcome}"]
+
+[design]
+method = "factorial"
+
+[[levers]]
+name = "parameters.speculator_horizon_months"
+levels = [6.0, 12.0]
+""")
+    with pytest.raises(SpecError) as err:
+        plan(p, tmp_path / "out")
+    lines = [line for line in str(err.value).splitlines() if outcome in line]
+    assert len(lines) == 1 and says in lines[0]
+    # a check of the scenario's own episode within its horizon is accepted
+    if months is None:
+        from abm.scenario import load_scenario
+        from experiments.reproduce.sweep_adapter import _check_outcomes
+
+        own = "nd_fob_2011_12" if scenario == "embargo-2010" else "dy_eu_2025_may_sep"
+        assert _check_outcomes(load_scenario(scenario), None, [own]) == {}

@@ -1,11 +1,15 @@
 """Checks against recorded history outside the reproduction targets.
 
 The targets (:mod:`experiments.reproduce.targets`) are what the model is calibrated against.
-The checks here are recorded prices and trade of 2011-2015 that no target names: the fall
-of Nd and Dy oxide prices after the 2011 peak, La and Ce oxide prices abroad in 2011-12,
-and China's export quota fill in 2012. They have no tolerance and no PASS/FAIL; ``ree
-reproduce`` reports the model's median over seeds next to the record so that a reader sees
-how far the model is from history it was not tuned to (:func:`evaluate_history`).
+The checks here are recorded prices and trade that no target names. Of the 2010-11 episode
+(read from ``embargo-2010`` replicates): the fall of Nd and Dy oxide prices after the 2011
+peak (2011-2015), La and Ce oxide prices abroad in 2011-12, China's Nd oxide in March 2012
+and China's export quota fill in 2012. Of the 2025 episode (read from ``controls-2025``
+replicates): the premium of oxide prices in Europe over China's domestic prices after China's
+export licences of 4 April 2025 (Dy, Tb and Y, under licence; NdPr, not under licence). They
+have no tolerance and no PASS/FAIL; ``ree reproduce`` reports the model's median over seeds
+next to the record so that a reader sees how far the model is from history it was not tuned
+to (:func:`evaluate_history`).
 """
 
 from __future__ import annotations
@@ -37,8 +41,10 @@ class HistoryCheck:
         lo, hi: the record (a range where the source gives one), in ``unit``.
         unit: unit of the value.
         source: the record's source (a file of ``abm/data`` and the source it cites).
-        compute: ``f(wide series of one embargo-2010 replicate) -> float``.
+        compute: ``f(wide series of one replicate of scenario) -> float``.
         last_month: the latest month the check reads, ``YYYY-MM`` (a run must reach it).
+        scenario: the reproduction variant (and shipped scenario) whose replicates the check
+            reads: ``embargo-2010`` or ``controls-2025``.
     """
 
     id: str
@@ -49,6 +55,7 @@ class HistoryCheck:
     source: str
     compute: Callable[[pd.DataFrame], float] = field(repr=False)
     last_month: str
+    scenario: str = "embargo-2010"
 
 
 def _fob_multiple(good: str, year: int, months: tuple[int, ...]) -> Callable[[pd.DataFrame], float]:
@@ -106,6 +113,84 @@ _LYNAS_2012 = (
     "Lynas quarterly average via mining.com 2012 (abm/data/prices_2010_2012.csv; secondary)"
 )
 
+
+def _eu_over_cn(good: str, year: int, months: tuple[int, ...]) -> Callable[[pd.DataFrame], float]:
+    """Mean over ``months`` of ``year`` of the monthly ratio of ``good``'s price in the EU to
+    its price in China (:func:`~experiments.reproduce.targets.month_mean` of
+    ``price_eu:<good>`` over that of ``price_cn:<good>``); months where either price is NaN
+    (the good not traded there that month) are skipped. NaN when no month of the window has
+    both, or when the run does not reach the window's last month."""
+    last = pd.Timestamp(year=year, month=months[-1], day=1)
+
+    def f(w: pd.DataFrame) -> float:
+        if not len(w) or w.index.max() < last:
+            return float("nan")
+        eu, cn = w[f"price_eu:{good}"], w[f"price_cn:{good}"]
+        ratios = [month_mean(eu, year, m) / month_mean(cn, year, m) for m in months]
+        ratios = [r for r in ratios if np.isfinite(r)]
+        return float(np.mean(ratios)) if ratios else float("nan")
+
+    return f
+
+
+_MONTHS = ("", "January", "February", "March", "April", "May", "June", "July", "August")
+_MONTHS += ("September", "October", "November", "December")
+
+#: the caveat the heavy oxides' 2025 records carry
+_THIN = (
+    "Europe's price is a thin market of intermediaries: Adamas Intelligence (early 2026) says "
+    "over 96% of 2025 Dy oxide traded at about 224 USD/kg"
+)
+
+
+def _premium(
+    good: str,
+    label: str,
+    months: tuple[int, ...],
+    rec: tuple[float, float],
+    src: tuple[str, str],
+    caveat: str = _THIN,
+) -> HistoryCheck:
+    """The check of ``good``'s price in Europe over China's domestic price in 2025: in one
+    month, or the mean of the monthly ratios over ``months`` (the record: ``rec``, x;
+    ``src``: what the record compares, for the title, and its sources)."""
+    if len(months) == 1:
+        tag, when = f"{months[0]:02d}", f"{_MONTHS[months[0]]} 2025"
+    else:
+        tag = f"{_MONTHS[months[0]][:3].lower()}_{_MONTHS[months[-1]][:3].lower()}"
+        when = f"{_MONTHS[months[0]]}-{_MONTHS[months[-1]]} 2025 mean"
+    return HistoryCheck(
+        f"{good[3:].lower() if good.startswith('ox_') else good.lower()}_eu_2025_{tag}",
+        f"{label} price in Europe over China's domestic price, {when} ({src[0]})",
+        rec[0],
+        rec[1],
+        "x",
+        f"{src[1]} (abm/data/prices_2025.csv; secondary); {caveat}",
+        _eu_over_cn(good, 2025, months),
+        f"2025-{months[-1]:02d}",
+        scenario="controls-2025",
+    )
+
+
+_DY_TB_MAY_SEP = (
+    "record: Argus/Benchmark Europe over SMM China",
+    "monthly Europe assessments (Argus 6 May, 5 June, 18 Sep via Nikkei and broker copies; "
+    "Benchmark CIF Europe, July) over SMM's domestic price of the same weeks (CNY incl. VAT "
+    "at about 7.1-7.2 CNY/USD)",
+)
+_DY_NOV = (
+    "record: Argus Europe over SMM-bracketed China",
+    "Argus Europe 910 USD/kg in late November 2025 (via Nikkei) over China's domestic price, "
+    "1.40-1.60 million CNY/t, bracketed by SMM's 23 October and 18 December prints (no "
+    "November print found)",
+)
+_TB_NOV = (
+    "record: Argus Europe over estimated China",
+    "Argus Europe 3,700 USD/kg in late November 2025 (via Nikkei) over China's domestic price "
+    "estimated at 6.4-6.8 million CNY/t (SMM's 23 October offers 6.80-6.85, falling into "
+    "December; no November print found)",
+)
+
 #: the checks, in the order of the report
 HISTORY: list[HistoryCheck] = [
     _fob("ox_Nd", "Nd", 2011, (190.0, 200.0), _USGS, month=12),
@@ -144,17 +229,47 @@ HISTORY: list[HistoryCheck] = [
         lambda w: export_fill(w, 2012, "cn_quota_2012"),
         "2012-12",
     ),
+    _premium("ox_Dy", "Dy oxide", (5, 6, 7, 8, 9), (3.3, 3.8), _DY_TB_MAY_SEP),
+    _premium("ox_Tb", "Tb oxide", (5, 6, 7, 8, 9), (2.9, 3.6), _DY_TB_MAY_SEP),
+    _premium("ox_Dy", "Dy oxide", (11,), (4.0, 4.7), _DY_NOV),
+    _premium("ox_Tb", "Tb oxide", (11,), (3.9, 4.1), _TB_NOV),
+    _premium(
+        "ox_Y",
+        "Y oxide",
+        (9, 10, 11),
+        (25.0, 39.0),
+        (
+            "record: Argus Europe over Argus China",
+            "Argus's landed price in Europe, 150-200 USD/kg on 25 September and 270 USD/kg "
+            "in mid-November (via Reuters), over about 7 USD/kg in China (Reuters citing "
+            "Argus)",
+        ),
+    ),
+    _premium(
+        "NdPr",
+        "NdPr oxide",
+        (7, 8, 9),
+        (0.95, 1.0),
+        (
+            "not under licence; record: Benchmark/Argus Europe over SMM China",
+            "Benchmark, July 2025: Europe's PrNd 5% below China; Argus Europe 82.5-85 USD/kg "
+            "on 25 September over SMM's 580-598 CNY/kg",
+        ),
+        "unlike the heavy oxides' thin market of intermediaries in Europe, PrNd there tracks "
+        "China's price (Benchmark)",
+    ),
 ]
 
 
 def evaluate_history(
     results: Sequence[dict], checks: Sequence[HistoryCheck] = HISTORY
 ) -> pd.DataFrame:
-    """The model against each check, over the ``embargo-2010`` replicates in ``results``.
+    """The model against each check, over the replicates in ``results`` of the check's own
+    variant (:attr:`HistoryCheck.scenario`: ``embargo-2010`` or ``controls-2025``).
 
     Args:
         results: :func:`~experiments.reproduce.runner.run_task` outputs (finished runs);
-            runs of other variants are ignored.
+            runs of variants no check reads are ignored.
         checks: the checks (default :data:`HISTORY`).
 
     Returns:
@@ -162,10 +277,13 @@ def evaluate_history(
         ratio, source``; ``ratio`` is the median over the record's midpoint (NaN where no
         run reaches the check's date, ``n`` = 0).
     """
-    runs = [_wide(r["series"]) for r in results if r["variant"] == "embargo-2010"]
+    runs = {
+        v: [_wide(r["series"]) for r in results if r["variant"] == v]
+        for v in {c.scenario for c in checks}
+    }
     rows = []
     for c in checks:
-        vals = np.array([c.compute(w) for w in runs], dtype=float)
+        vals = np.array([c.compute(w) for w in runs[c.scenario]], dtype=float)
         vals = vals[np.isfinite(vals)]
         med, p5, p95 = (
             (float(np.median(vals)), *np.percentile(vals, [5, 95]).tolist())

@@ -117,14 +117,19 @@ def _report(
             "## History outside the targets",
             "",
             (
-                "Recorded values of 2011-2015 that no target names: the fall of Nd and Dy "
-                "prices after the 2011 peak, La and Ce prices abroad in 2011-12, China's Nd "
-                "in March 2012 and China's 2012 export quota fill "
-                "(`embargo-2010`; no tolerance, no PASS/FAIL; "
-                "experiments/reproduce/history.py, docs/calibration.md 4.27-4.28). The model's "
-                "price is the median over the regions outside China that trade the oxide "
-                "(as for the price targets) over its own 2009 mean; the record's is the FOB "
-                "China price over its 2009 mean. 'model / record' is the median over seeds "
+                "Recorded values that no target names (no tolerance, no PASS/FAIL; "
+                "experiments/reproduce/history.py, docs/calibration.md 4.27-4.28). Of "
+                "2011-2015 (`embargo-2010`): the fall of Nd and Dy prices after the 2011 "
+                "peak, La and Ce prices abroad in 2011-12, China's Nd in March 2012 and "
+                "China's 2012 export quota fill; there the model's price is the median over "
+                "the regions outside China that trade the oxide (as for the price targets) "
+                "over its own 2009 mean, the record's the FOB China price over its 2009 mean. "
+                "Of 2025 (`controls-2025`): the premium abroad after China's export licences "
+                "of 4 April 2025, the oxide price in Europe over China's domestic price (Dy, "
+                "Tb and Y, under licence; NdPr, not), the model's EU price over its China "
+                "price month by month (months either region did not trade the oxide are "
+                "skipped); the records are a thin market of intermediaries "
+                "(abm/data/prices_2025.csv). 'model / record' is the median over seeds "
                 "divided by the middle of the record's range."
             ),
             "",

@@ -99,7 +99,9 @@ def series_from_model(model, adaptation: pd.DataFrame | None = None) -> pd.DataF
     Columns, each read from a recorded series of :mod:`abm.metrics`: ``price_row:<good>``
     (``price_outside_china_median``: median over the regions outside China that traded the
     good, USD/kg) and ``price_cn:<good>`` (``price`` of CN) for ox_Nd, ox_Dy, ox_Tb, NdPr,
-    ox_La and ox_Ce;
+    ox_La and ox_Ce; ``price_eu:<good>`` (``price`` of EU) for ox_Dy, ox_Tb, ox_Y and NdPr,
+    and ``price_cn:ox_Y``: an oxide's ``price`` is recorded only in months the region traded
+    it, so these are NaN in other months (NdPr's is recorded every month);
     ``cn_magnet_exports`` and ``cn_oxide_exports`` (``china_exports``: recorded by China's
     customs, t/month) and ``cn_oxide_exports_unrecorded`` (``china_exports_unrecorded``:
     smuggled, t/month);
@@ -117,6 +119,9 @@ def series_from_model(model, adaptation: pd.DataFrame | None = None) -> pd.DataF
     for good in ("ox_Nd", "ox_Dy", "ox_Tb", "NdPr", "ox_La", "ox_Ce"):
         out[f"price_row:{good}"] = recorded(ts, "price_outside_china_median", good)
         out[f"price_cn:{good}"] = recorded(ts, "price", good, "CN")
+    for good in ("ox_Dy", "ox_Tb", "ox_Y", "NdPr"):
+        out[f"price_eu:{good}"] = recorded(ts, "price", good, "EU")
+    out["price_cn:ox_Y"] = recorded(ts, "price", "ox_Y", "CN")
     out["cn_magnet_exports"] = recorded(ts, "china_exports", "magnets")
     out["cn_oxide_exports"] = recorded(ts, "china_exports", "oxides")
     out["cn_oxide_exports_unrecorded"] = recorded(ts, "china_exports_unrecorded", "oxides")

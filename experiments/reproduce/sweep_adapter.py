@@ -40,19 +40,27 @@ def _episode(scenario) -> str | None:
     return "controls-2025" if "cn_licences_apr2025" in ids else None
 
 
+#: what a check's scenario is to a sweep: its episode and the measure a scenario must have for
+#: :func:`_episode` to find it
+CHECK_EPISODES = {
+    "embargo-2010": ("the 2010-11 episode", "cn_quota_2010"),
+    "controls-2025": ("the 2025 episode", "cn_licences_apr2025"),
+}
+
+
 def sweep_evaluate(
     scenario, *, overrides=None, seed=0, months=None, outcomes=None, keep_timeseries=False
 ) -> tuple[dict[str, float], pd.DataFrame | None]:
-    """Sweep adapter: the single-run reproduction targets of one run, and for
-    ``embargo-2010`` the checks against history outside them
-    (:data:`experiments.reproduce.history.HISTORY`, e.g. ``nd_fob_2014_12``), for
+    """Sweep adapter: the single-run reproduction targets of one run, and the checks against
+    history outside them of its episode (:data:`experiments.reproduce.history.HISTORY`: e.g.
+    ``nd_fob_2014_12`` for ``embargo-2010``, ``dy_eu_2025_may_sep`` for ``controls-2025``), for
     calibration sweeps with the sweep framework (``model =
     "experiments.reproduce:sweep_evaluate"``, scenario ``embargo-2010`` or
     ``controls-2025``; same signature as :func:`abm.outcomes.evaluate`).
 
     Returns:
-        ``({target or check id: value}, wide series table or None)``; targets of the other
-        episode, and checks a run does not reach, are NaN.
+        ``({target or check id: value}, wide series table or None)``; targets and checks of
+        the other episode, and checks a run does not reach, are NaN.
 
     Raises:
         KeyError: an unknown outcome name.
@@ -70,7 +78,7 @@ def sweep_evaluate(
     for n in names:
         try:
             if n in checks:
-                ok = episode == "embargo-2010"
+                ok = episode == checks[n].scenario
                 values[n] = float(checks[n].compute(run["wide"])) if ok else float("nan")
             elif episode is None or n not in SINGLE_RUN_TARGETS[episode]:
                 values[n] = float("nan")
@@ -93,24 +101,26 @@ sweep_evaluate.OUTCOMES = {
 
 def _check_outcomes(scenario, months: int | None, outcomes: list[str]) -> dict[str, str]:
     """{outcome: why} for checks against history that runs of ``months`` months from the
-    scenario's start (None: its horizon) do not reach, or that a scenario other than the
-    2010-11 episode cannot compute (they would be NaN in every run), before any run."""
+    scenario's start (None: its horizon) do not reach, or that a scenario of another episode
+    than the check's (:attr:`~experiments.reproduce.history.HistoryCheck.scenario`) cannot
+    compute (they would be NaN in every run), before any run."""
     from abm.timeline import months_between, to_month
     from experiments.sweep.model import run_span
 
     first, last, months = run_span(scenario, months)
     checks = {c.id: c for c in HISTORY}
-    episode = _episode(scenario) == "embargo-2010"
+    episode = _episode(scenario)
     out = {}
     for name in outcomes:
         c = checks.get(name)
         if c is None:
             continue
-        if not episode:
+        if episode != c.scenario:
+            what, measure = CHECK_EPISODES[c.scenario]
             out[name] = (
-                f"{name!r} is a check on the history of the 2010-11 episode: it reads runs of "
-                "embargo-2010 (a scenario with the measure cn_quota_2010) and would be NaN in "
-                "every run of this one; drop it or use embargo-2010"
+                f"{name!r} is a check on the history of {what}: it reads runs of {c.scenario} "
+                f"(a scenario with the measure {measure}) and would be NaN in every run of this "
+                f"one; drop it or use {c.scenario}"
             )
             continue
         if to_month(c.last_month) <= last:
