@@ -253,26 +253,33 @@ def test_reproduction_series_and_run_summary_read_the_recorded_series(run, monke
 
 
 def test_reproduction_series_read_the_eu_and_china_price_rows(run):
-    """``price_eu:<good>`` and ``price_cn:ox_Y`` are the ``price`` rows of EU and CN: NaN in
-    months the region did not trade the oxide; NdPr's row is recorded every month."""
+    """``price_eu:<good>`` and ``price_cn:ox_Y`` are the ``price`` rows of EU and CN, and
+    ``quote_eu:<good>`` the ``price_spot`` rows of EU: NaN in months without a row (the
+    region did not trade the oxide, or did not buy it on spot); NdPr's row is recorded every
+    month."""
     from experiments.reproduce import series_from_model
 
     m, ts, _old = run
     wide = series_from_model(m)
     assert len(wide) == MONTHS
-    for col, good, region in [
-        ("price_eu:ox_Dy", "ox_Dy", "EU"),
-        ("price_eu:ox_Tb", "ox_Tb", "EU"),
-        ("price_eu:ox_Y", "ox_Y", "EU"),
-        ("price_eu:NdPr", "NdPr", "EU"),
-        ("price_cn:ox_Y", "ox_Y", "CN"),
+    for col, metric, good, region in [
+        ("price_eu:ox_Dy", "price", "ox_Dy", "EU"),
+        ("price_eu:ox_Tb", "price", "ox_Tb", "EU"),
+        ("price_eu:ox_Y", "price", "ox_Y", "EU"),
+        ("price_eu:NdPr", "price", "NdPr", "EU"),
+        ("price_cn:ox_Y", "price", "ox_Y", "CN"),
+        ("quote_eu:ox_Dy", "price_spot", "ox_Dy", "EU"),
+        ("quote_eu:ox_Tb", "price_spot", "ox_Tb", "EU"),
+        ("quote_eu:ox_Y", "price_spot", "ox_Y", "EU"),
     ]:
-        rec = recorded(ts, "price", good, region)
+        rec = recorded(ts, metric, good, region)
         rec.index = pd.DatetimeIndex(rec.index)
         got = wide[col]
         assert got.notna().sum() == len(rec), col  # one value per recorded month, NaN else
         assert (got.dropna() == rec.reindex(got.dropna().index)).all(), col
     assert wide["price_eu:NdPr"].notna().all()
+    # the EU's buyers bought Dy and Y on spot in some months of 2024-25 (the test reads rows)
+    assert wide["quote_eu:ox_Dy"].notna().any() and wide["quote_eu:ox_Y"].notna().any()
 
 
 def test_readme_and_odd_list_every_recorded_metric(run):

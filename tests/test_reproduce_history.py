@@ -165,13 +165,19 @@ def _run_2025(variant="controls-2025", months=24, eu_dy_may=700.0):
         for month, v in eu25[good].items():
             e[(dates.year == 2025) & (dates.month == month)] = v
         cols[f"price_cn:{good}"], cols[f"price_eu:{good}"] = c, e
+        if good != "NdPr":
+            # the marginal spot quote: 5 x the price paid; Dy's June not bought on spot
+            q = e * 5.0
+            if good == "ox_Dy":
+                q[(dates.year == 2025) & (dates.month == 6)] = NAN
+            cols[f"quote_eu:{good}"] = q
     rows = [
         pd.DataFrame({"date": dates, "series": k, "value": v.to_numpy()}) for k, v in cols.items()
     ]
     return {"variant": variant, "rep": 0, "series": pd.concat(rows, ignore_index=True)}
 
 
-#: the six 2025 checks with their values on _run_2025(): the mean of the monthly EU/CN
+#: the nine 2025 checks with their values on _run_2025(): the mean of the monthly EU/CN
 #: ratios over the months where both prices are known
 BY_HAND_2025 = {
     # May 3.5, June 3.0, July skipped (EU NaN), August 4.0, September 4.5
@@ -182,6 +188,13 @@ BY_HAND_2025 = {
     # September 25, October skipped, November 39
     "y_eu_2025_sep_nov": (25.0 + 39.0) / 2,
     "ndpr_eu_2025_jul_sep": (0.95 + 1.0 + 1.05) / 3,
+    # the quotes: 5 x the EU price; Dy: May 17.5, June skipped (no spot purchase), July
+    # skipped (EU NaN), August 20, September 22.5
+    "dy_eu_2025_may_sep_quote": (17.5 + 20.0 + 22.5) / 3,
+    # Tb: May 15, July 17.5, September 20 (June and August skipped as above)
+    "tb_eu_2025_may_sep_quote": (15.0 + 17.5 + 20.0) / 3,
+    # Y: September 125, November 195
+    "y_eu_2025_sep_nov_quote": (125.0 + 195.0) / 2,
 }
 
 
@@ -197,6 +210,10 @@ def test_2025_checks_by_hand():
         assert checks[cid].compute(w) == pytest.approx(value), cid
     assert BY_HAND_2025["dy_eu_2025_may_sep"] == pytest.approx(3.75)
     assert BY_HAND_2025["y_eu_2025_sep_nov"] == pytest.approx(32.0)
+    assert BY_HAND_2025["dy_eu_2025_may_sep_quote"] == pytest.approx(20.0)
+    assert checks["y_eu_2025_sep_nov_quote"].title.startswith(
+        "Y oxide marginal spot quote (most-rationed buyer) in Europe over China's"
+    )
     # Tb not traded in Europe in November: no month with both prices, NaN
     assert np.isnan(checks["tb_eu_2025_11"].compute(w))
     # a run that stops in August 2025 has May-August but not September: NaN, as for the

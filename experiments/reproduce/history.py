@@ -114,18 +114,22 @@ _LYNAS_2012 = (
 )
 
 
-def _eu_over_cn(good: str, year: int, months: tuple[int, ...]) -> Callable[[pd.DataFrame], float]:
+def _eu_over_cn(
+    good: str, year: int, months: tuple[int, ...], column: str = "price_eu"
+) -> Callable[[pd.DataFrame], float]:
     """Mean over ``months`` of ``year`` of the monthly ratio of ``good``'s price in the EU to
     its price in China (:func:`~experiments.reproduce.targets.month_mean` of
-    ``price_eu:<good>`` over that of ``price_cn:<good>``); months where either price is NaN
-    (the good not traded there that month) are skipped. NaN when no month of the window has
-    both, or when the run does not reach the window's last month."""
+    ``<column>:<good>`` over that of ``price_cn:<good>``; ``column`` ``price_eu``: the price
+    the EU's buyers paid, ``quote_eu``: their marginal spot quote); months where either is
+    NaN (the good not traded, or not bought on spot, there that month) are skipped. NaN when
+    no month of the window has both, or when the run does not reach the window's last
+    month."""
     last = pd.Timestamp(year=year, month=months[-1], day=1)
 
     def f(w: pd.DataFrame) -> float:
         if not len(w) or w.index.max() < last:
             return float("nan")
-        eu, cn = w[f"price_eu:{good}"], w[f"price_cn:{good}"]
+        eu, cn = w[f"{column}:{good}"], w[f"price_cn:{good}"]
         ratios = [month_mean(eu, year, m) / month_mean(cn, year, m) for m in months]
         ratios = [r for r in ratios if np.isfinite(r)]
         return float(np.mean(ratios)) if ratios else float("nan")
@@ -150,23 +154,31 @@ def _premium(
     rec: tuple[float, float],
     src: tuple[str, str],
     caveat: str = _THIN,
+    quote: bool = False,
 ) -> HistoryCheck:
     """The check of ``good``'s price in Europe over China's domestic price in 2025: in one
     month, or the mean of the monthly ratios over ``months`` (the record: ``rec``, x;
-    ``src``: what the record compares, for the title, and its sources)."""
+    ``src``: what the record compares, for the title, and its sources). The model's price is
+    the price the EU's buyers paid (volume-weighted, licensed deliveries included), or with
+    ``quote`` their marginal spot quote (id suffix ``_quote``): under licences usable only by
+    the applying buyer, the first is what most tonnes traded at and the second the value of
+    one more kilogram to the most-rationed buyer, so a thin market of intermediaries should
+    price between them."""
     if len(months) == 1:
         tag, when = f"{months[0]:02d}", f"{_MONTHS[months[0]]} 2025"
     else:
         tag = f"{_MONTHS[months[0]][:3].lower()}_{_MONTHS[months[-1]][:3].lower()}"
         when = f"{_MONTHS[months[0]]}-{_MONTHS[months[-1]]} 2025 mean"
+    name = good[3:].lower() if good.startswith("ox_") else good.lower()
+    what = "marginal spot quote (most-rationed buyer)" if quote else "price"
     return HistoryCheck(
-        f"{good[3:].lower() if good.startswith('ox_') else good.lower()}_eu_2025_{tag}",
-        f"{label} price in Europe over China's domestic price, {when} ({src[0]})",
+        f"{name}_eu_2025_{tag}{'_quote' if quote else ''}",
+        f"{label} {what} in Europe over China's domestic price, {when} ({src[0]})",
         rec[0],
         rec[1],
         "x",
         f"{src[1]} (abm/data/prices_2025.csv; secondary); {caveat}",
-        _eu_over_cn(good, 2025, months),
+        _eu_over_cn(good, 2025, months, "quote_eu" if quote else "price_eu"),
         f"2025-{months[-1]:02d}",
         scenario="controls-2025",
     )
@@ -189,6 +201,12 @@ _TB_NOV = (
     "Argus Europe 3,700 USD/kg in late November 2025 (via Nikkei) over China's domestic price "
     "estimated at 6.4-6.8 million CNY/t (SMM's 23 October offers 6.80-6.85, falling into "
     "December; no November print found)",
+)
+
+_Y_SEP_NOV = (
+    "record: Argus Europe over Argus China",
+    "Argus's landed price in Europe, 150-200 USD/kg on 25 September and 270 USD/kg in "
+    "mid-November (via Reuters), over about 7 USD/kg in China (Reuters citing Argus)",
 )
 
 #: the checks, in the order of the report
@@ -231,20 +249,12 @@ HISTORY: list[HistoryCheck] = [
     ),
     _premium("ox_Dy", "Dy oxide", (5, 6, 7, 8, 9), (3.3, 3.8), _DY_TB_MAY_SEP),
     _premium("ox_Tb", "Tb oxide", (5, 6, 7, 8, 9), (2.9, 3.6), _DY_TB_MAY_SEP),
+    _premium("ox_Dy", "Dy oxide", (5, 6, 7, 8, 9), (3.3, 3.8), _DY_TB_MAY_SEP, quote=True),
+    _premium("ox_Tb", "Tb oxide", (5, 6, 7, 8, 9), (2.9, 3.6), _DY_TB_MAY_SEP, quote=True),
     _premium("ox_Dy", "Dy oxide", (11,), (4.0, 4.7), _DY_NOV),
     _premium("ox_Tb", "Tb oxide", (11,), (3.9, 4.1), _TB_NOV),
-    _premium(
-        "ox_Y",
-        "Y oxide",
-        (9, 10, 11),
-        (25.0, 39.0),
-        (
-            "record: Argus Europe over Argus China",
-            "Argus's landed price in Europe, 150-200 USD/kg on 25 September and 270 USD/kg "
-            "in mid-November (via Reuters), over about 7 USD/kg in China (Reuters citing "
-            "Argus)",
-        ),
-    ),
+    _premium("ox_Y", "Y oxide", (9, 10, 11), (25.0, 39.0), _Y_SEP_NOV),
+    _premium("ox_Y", "Y oxide", (9, 10, 11), (25.0, 39.0), _Y_SEP_NOV, quote=True),
     _premium(
         "NdPr",
         "NdPr oxide",

@@ -101,7 +101,10 @@ def series_from_model(model, adaptation: pd.DataFrame | None = None) -> pd.DataF
     good, USD/kg) and ``price_cn:<good>`` (``price`` of CN) for ox_Nd, ox_Dy, ox_Tb, NdPr,
     ox_La and ox_Ce; ``price_eu:<good>`` (``price`` of EU) for ox_Dy, ox_Tb, ox_Y and NdPr,
     and ``price_cn:ox_Y``: an oxide's ``price`` is recorded only in months the region traded
-    it, so these are NaN in other months (NdPr's is recorded every month);
+    it, so these are NaN in other months (NdPr's is recorded every month); ``quote_eu:<good>``
+    (``price_spot`` of EU: the marginal spot quote of the EU's civil buyers, the highest
+    value of one more kilogram among them, recorded only in months they bought on spot) for
+    ox_Dy, ox_Tb and ox_Y;
     ``cn_magnet_exports`` and ``cn_oxide_exports`` (``china_exports``: recorded by China's
     customs, t/month) and ``cn_oxide_exports_unrecorded`` (``china_exports_unrecorded``:
     smuggled, t/month);
@@ -121,6 +124,8 @@ def series_from_model(model, adaptation: pd.DataFrame | None = None) -> pd.DataF
         out[f"price_cn:{good}"] = recorded(ts, "price", good, "CN")
     for good in ("ox_Dy", "ox_Tb", "ox_Y", "NdPr"):
         out[f"price_eu:{good}"] = recorded(ts, "price", good, "EU")
+        if good != "NdPr":
+            out[f"quote_eu:{good}"] = recorded(ts, "price_spot", good, "EU")
     out["price_cn:ox_Y"] = recorded(ts, "price", "ox_Y", "CN")
     out["cn_magnet_exports"] = recorded(ts, "china_exports", "magnets")
     out["cn_oxide_exports"] = recorded(ts, "china_exports", "oxides")
