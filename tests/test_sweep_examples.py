@@ -62,6 +62,7 @@ def test_example_structure(path, tmp_path):
         assert (spec.model, spec.scenario) in {
             ("abm", "baseline"),
             ("experiments.reproduce:sweep_evaluate", "embargo-2010"),
+            ("experiments.reproduce:sweep_evaluate", "controls-2025"),
         }
         return
     if path.stem == "leakage_embargo_2010":
