@@ -280,6 +280,14 @@ def test_reproduction_series_read_the_eu_and_china_price_rows(run):
     assert wide["price_eu:NdPr"].notna().all()
     # the EU's buyers bought Dy and Y on spot in some months of 2024-25 (the test reads rows)
     assert wide["quote_eu:ox_Dy"].notna().any() and wide["quote_eu:ox_Y"].notna().any()
+    # China's Dy and Tb oxide exports: the month's flow rows from CN to every other region
+    fl = ts[(ts["metric"] == "flow") & (ts["region"] == "CN") & (ts["partner"] != "CN")]
+    for good in ("ox_Dy", "ox_Tb"):
+        by_month = fl[fl["good"] == good].groupby("date")["value"].sum()
+        by_month.index = pd.DatetimeIndex(by_month.index)
+        got = wide[f"cn_exports:{good}"]
+        assert got.notna().all() and (got > 0).any(), good
+        assert got.to_numpy() == pytest.approx(by_month.reindex(got.index).fillna(0.0).to_numpy())
 
 
 def test_readme_and_odd_list_every_recorded_metric(run):

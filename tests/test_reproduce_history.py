@@ -140,14 +140,17 @@ levels = [6.0, 12.0]
 NAN = float("nan")
 
 
-def _run_2025(variant="controls-2025", months=24, eu_dy_may=700.0):
+def _run_2025(variant="controls-2025", months=24, eu_dy_may=700.0, dy_june_2024=20.0):
     """A long-form series table of one run from January 2024 (24 months: to December 2025).
 
     China: Dy 200, Tb 1,000 (not traded in August 2025: NaN), Y 7 and NdPr 80 USD/kg.
     Europe in 2025: Dy ``eu_dy_may`` in May, 600 in June, not traded in July (NaN), 800 in
     August, 900 in September and November; Tb 3,000 in May, NaN in June, 3,500 in July and
     August, 4,000 in September, NaN in November; Y 175 in September, NaN in October, 273 in
-    November; NdPr 76, 80 and 84 in July-September; 1.0x China in every other month."""
+    November; NdPr 76, 80 and 84 in July-September; 1.0x China in every other month.
+    China's exports (t/month): Dy 30, ``dy_june_2024`` in June 2024, 2, 4, 6 and 8 in
+    June-September 2025 and 1, 2 and 3 in October-December 2025; Tb 10, 1, 2, 3 and 4 in
+    June-September 2025 and 5 in October-December 2025."""
     dates = pd.date_range("2024-01-01", periods=months, freq="MS")
     cn = {"ox_Dy": 200.0, "ox_Tb": 1000.0, "ox_Y": 7.0, "NdPr": 80.0}
     eu25 = {
@@ -171,13 +174,37 @@ def _run_2025(variant="controls-2025", months=24, eu_dy_may=700.0):
             if good == "ox_Dy":
                 q[(dates.year == 2025) & (dates.month == 6)] = NAN
             cols[f"quote_eu:{good}"] = q
+    exports = {
+        "ox_Dy": (30.0, {(2024, 6): dy_june_2024, (2025, 6): 2.0, (2025, 7): 4.0}),
+        "ox_Tb": (10.0, {(2025, 6): 1.0, (2025, 7): 2.0, (2025, 8): 3.0, (2025, 9): 4.0}),
+    }
+    exports["ox_Dy"][1].update({(2025, 8): 6.0, (2025, 9): 8.0, (2025, 10): 1.0})
+    exports["ox_Dy"][1].update({(2025, 11): 2.0, (2025, 12): 3.0})
+    exports["ox_Tb"][1].update({(2025, m): 5.0 for m in (10, 11, 12)})
+    for good, (level, months_set) in exports.items():
+        x = pd.Series(level, index=dates)
+        for (y, mo), v in months_set.items():
+            x[(dates.year == y) & (dates.month == mo)] = v
+        cols[f"cn_exports:{good}"] = x
+    exports = {
+        "ox_Dy": (30.0, {(2024, 6): dy_june_2024, (2025, 6): 2.0, (2025, 7): 4.0}),
+        "ox_Tb": (10.0, {(2025, 6): 1.0, (2025, 7): 2.0, (2025, 8): 3.0, (2025, 9): 4.0}),
+    }
+    exports["ox_Dy"][1].update({(2025, 8): 6.0, (2025, 9): 8.0, (2025, 10): 1.0})
+    exports["ox_Dy"][1].update({(2025, 11): 2.0, (2025, 12): 3.0})
+    exports["ox_Tb"][1].update({(2025, m): 5.0 for m in (10, 11, 12)})
+    for good, (level, months_set) in exports.items():
+        x = pd.Series(level, index=dates)
+        for (y, mo), v in months_set.items():
+            x[(dates.year == y) & (dates.month == mo)] = v
+        cols[f"cn_exports:{good}"] = x
     rows = [
         pd.DataFrame({"date": dates, "series": k, "value": v.to_numpy()}) for k, v in cols.items()
     ]
     return {"variant": variant, "rep": 0, "series": pd.concat(rows, ignore_index=True)}
 
 
-#: the nine 2025 checks with their values on _run_2025(): the mean of the monthly EU/CN
+#: the 2025 checks with their values on _run_2025(): the mean of the monthly EU/CN
 #: ratios over the months where both prices are known
 BY_HAND_2025 = {
     # May 3.5, June 3.0, July skipped (EU NaN), August 4.0, September 4.5
@@ -195,6 +222,12 @@ BY_HAND_2025 = {
     "tb_eu_2025_may_sep_quote": (15.0 + 17.5 + 20.0) / 3,
     # Y: September 125, November 195
     "y_eu_2025_sep_nov_quote": (125.0 + 195.0) / 2,
+    # China's exports over the window's months times June 2024: Dy (2 + 4 + 6 + 8) / (4 x
+    # 20), (1 + 2 + 3) / (3 x 20); Tb (1 + 2 + 3 + 4) / (4 x 10), (5 + 5 + 5) / (3 x 10)
+    "dy_cn_exports_2025_jun_sep": 20.0 / 80.0,
+    "dy_cn_exports_2025_oct_dec": 6.0 / 60.0,
+    "tb_cn_exports_2025_jun_sep": 10.0 / 40.0,
+    "tb_cn_exports_2025_oct_dec": 15.0 / 30.0,
 }
 
 
@@ -222,6 +255,11 @@ def test_2025_checks_by_hand():
     assert short.index.max() == pd.Timestamp("2025-08-01")
     for cid in ("dy_eu_2025_may_sep", "y_eu_2025_sep_nov", "ndpr_eu_2025_jul_sep", "dy_eu_2025_11"):
         assert np.isnan(checks[cid].compute(short)), cid
+    assert np.isnan(checks["dy_cn_exports_2025_jun_sep"].compute(short))
+    # no Dy exports in the base month (June 2024): no ratio
+    no_base = _wide(_run_2025(dy_june_2024=0.0)["series"])
+    assert np.isnan(checks["dy_cn_exports_2025_jun_sep"].compute(no_base))
+    assert checks["tb_cn_exports_2025_jun_sep"].compute(no_base) == pytest.approx(0.25)
     # ... and one that reaches September has all of them
     assert checks["dy_eu_2025_may_sep"].compute(
         _wide(_run_2025(months=21)["series"])
@@ -242,8 +280,14 @@ def test_2025_records_and_titles():
     )
     assert t["dy_eu_2025_may_sep"].last_month == "2025-09"
     assert t["y_eu_2025_sep_nov"].last_month == "2025-11"
+    exports = t["dy_cn_exports_2025_jun_sep"]
+    assert exports.lo == exports.hi == pytest.approx((0.001 + 1.4 + 16.686 + 18.043) / 104.148)
+    assert exports.last_month == "2025-09" and exports.unit == "share"
+    assert t["tb_cn_exports_2025_oct_dec"].lo == pytest.approx(18.368 / 25.77)
     for c in HISTORY:
-        if c.scenario == "controls-2025":
+        if c.scenario == "controls-2025" and "_cn_exports_" in c.id:
+            assert "abm/data/trade_flows.csv" in c.source, c.id
+        elif c.scenario == "controls-2025":
             assert "abm/data/prices_2025.csv" in c.source and "thin market" in c.source, c.id
             assert c.unit == "x"
         else:

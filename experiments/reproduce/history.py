@@ -137,6 +137,45 @@ def _eu_over_cn(
     return f
 
 
+def _exports_vs_june_2024(good: str, months: tuple[int, ...]) -> Callable[[pd.DataFrame], float]:
+    """China's exports of ``good`` (``cn_exports:<good>``, t) over ``months`` of 2025 over
+    ``len(months)`` times its exports in June 2024 (the record's base month); NaN unless the
+    run covers June 2024 and the window's last month, or when June 2024 had no exports."""
+    last = pd.Timestamp(year=2025, month=months[-1], day=1)
+
+    def f(w: pd.DataFrame) -> float:
+        s = w.get(f"cn_exports:{good}")
+        if s is None or not len(w) or w.index.max() < last:
+            return float("nan")
+        base = month_mean(s, 2024, 6)
+        if not np.isfinite(base) or base <= 0:
+            return float("nan")
+        got = [month_mean(s, 2025, m) for m in months]
+        return float(np.sum(got)) / (len(months) * base)
+
+    return f
+
+
+def _exports_2025(good: str, label: str, months: tuple[int, ...], rec: float, src: str):
+    """The check of China's exports of ``good`` over ``months`` of 2025 against its June
+    2024 exports (:func:`_exports_vs_june_2024`; the record ``rec``, a share)."""
+    first, last = _MONTHS[months[0]], _MONTHS[months[-1]]
+    return HistoryCheck(
+        f"{good[3:].lower()}_cn_exports_2025_{first[:3].lower()}_{last[:3].lower()}",
+        f"China's {label} exports, {first}-{last} 2025, over {len(months)} times its June "
+        "2024 exports",
+        rec,
+        rec,
+        "share",
+        f"{src} (abm/data/trade_flows.csv: China customs via rawmaterials.net, "
+        "strategicmetalsinvest.com, rareearthexchanges.com, tradium.com; secondary); June "
+        "2024 taken as the base month, as the sources compare with it",
+        _exports_vs_june_2024(good, months),
+        f"2025-{months[-1]:02d}",
+        scenario="controls-2025",
+    )
+
+
 _MONTHS = ("", "January", "February", "March", "April", "May", "June", "July", "August")
 _MONTHS += ("September", "October", "November", "December")
 
@@ -255,6 +294,34 @@ HISTORY: list[HistoryCheck] = [
     _premium("ox_Tb", "Tb oxide", (11,), (3.9, 4.1), _TB_NOV),
     _premium("ox_Y", "Y oxide", (9, 10, 11), (25.0, 39.0), _Y_SEP_NOV),
     _premium("ox_Y", "Y oxide", (9, 10, 11), (25.0, 39.0), _Y_SEP_NOV, quote=True),
+    _exports_2025(
+        "ox_Dy",
+        "Dy oxide",
+        (6, 7, 8, 9),
+        (0.001 + 1.4 + 16.686 + 18.043) / (4 * 26.037),
+        "0.001, 1.4, 16.7 and 18.0 t in June-September 2025 over 4 x 26.0 t (June 2024)",
+    ),
+    _exports_2025(
+        "ox_Tb",
+        "Tb oxide",
+        (6, 7, 8, 9),
+        (1.2 + 7.0 + 5.5 + 4.45) / (4 * 8.59),
+        "1.2, 7.0, 5.5 and 4.45 t in June-September 2025 over 4 x 8.59 t (June 2024)",
+    ),
+    _exports_2025(
+        "ox_Dy",
+        "Dy oxide",
+        (10, 11, 12),
+        (3.501 + 0.995 + 4.12) / (3 * 26.037),
+        "3.5, 1.0 and 4.1 t in October-December 2025 over 3 x 26.0 t (June 2024)",
+    ),
+    _exports_2025(
+        "ox_Tb",
+        "Tb oxide",
+        (10, 11, 12),
+        (12.2 + 4.045 + 2.123) / (3 * 8.59),
+        "12.2, 4.0 and 2.1 t in October-December 2025 over 3 x 8.59 t (June 2024)",
+    ),
     _premium(
         "NdPr",
         "NdPr oxide",

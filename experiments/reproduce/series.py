@@ -105,9 +105,11 @@ def series_from_model(model, adaptation: pd.DataFrame | None = None) -> pd.DataF
     (``price_spot`` of EU: the marginal spot quote of the EU's civil buyers, the highest
     value of one more kilogram among them, recorded only in months they bought on spot) for
     ox_Dy, ox_Tb and ox_Y;
-    ``cn_magnet_exports`` and ``cn_oxide_exports`` (``china_exports``: recorded by China's
-    customs, t/month) and ``cn_oxide_exports_unrecorded`` (``china_exports_unrecorded``:
-    smuggled, t/month);
+    ``cn_exports:<good>`` for ox_Dy and ox_Tb (sums of the ``flow`` rows from CN to other
+    regions, t/month; 0 in a month without such rows: under the 2025 licences nothing is
+    smuggled, so these are China's customs exports); ``cn_magnet_exports`` and
+    ``cn_oxide_exports`` (``china_exports``: recorded by China's customs, t/month) and
+    ``cn_oxide_exports_unrecorded`` (``china_exports_unrecorded``: smuggled, t/month);
     ``capacity:<stage>:US`` and ``capacity:<stage>:nonCN`` (sums of ``capacity`` rows, t/yr);
     ``china_content:<region>`` and ``china_content_12m:<region>`` (share of magnet supply,
     monthly and over the last 12 months); ``china_share:<stage>``; ``mine:world`` and
@@ -127,6 +129,9 @@ def series_from_model(model, adaptation: pd.DataFrame | None = None) -> pd.DataF
         if good != "NdPr":
             out[f"quote_eu:{good}"] = recorded(ts, "price_spot", good, "EU")
     out["price_cn:ox_Y"] = recorded(ts, "price", "ox_Y", "CN")
+    flows = ts[(ts["metric"] == "flow") & (ts["region"] == "CN") & (ts["partner"] != "CN")]
+    for good in ("ox_Dy", "ox_Tb"):
+        out[f"cn_exports:{good}"] = flows[flows["good"] == good].groupby("date")["value"].sum()
     out["cn_magnet_exports"] = recorded(ts, "china_exports", "magnets")
     out["cn_oxide_exports"] = recorded(ts, "china_exports", "oxides")
     out["cn_oxide_exports_unrecorded"] = recorded(ts, "china_exports_unrecorded", "oxides")
@@ -150,6 +155,8 @@ def series_from_model(model, adaptation: pd.DataFrame | None = None) -> pd.DataF
     out["lost_output:oem"] = recorded(ts, "lost_output_civil_magnet", region="World")
     frame = pd.DataFrame({k: v.reindex(dates) for k, v in out.items()}, index=dates)
     for k in (
+        "cn_exports:ox_Dy",
+        "cn_exports:ox_Tb",
         "cn_magnet_exports",
         "cn_oxide_exports",
         "cn_oxide_exports_unrecorded",
