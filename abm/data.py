@@ -47,6 +47,18 @@ class DataError(ValueError):
 # "period" (starts with YYYY[-MM[-DD]], a note may follow: "2014-12 (yearend)", "2025-01/04"),
 # "amount" (a non-negative number or range, a note may follow: ">90", "320-360", "~4 (3+)"),
 # "status", "region", "element", "stage" and "choice:<name>" (one of CHOICES[name])
+#: columns of a table of dated price points (prices_2010_2012.csv, prices_2025.csv)
+_PRICE_POINTS = {
+    "item": "str",
+    "date": "day",
+    "price_low": "float+",
+    "price_high": "float+?",
+    "unit": "choice:price_unit",
+    "basis": "choice:price_basis",
+    "source": "str",
+    "status": "status",
+}
+
 SCHEMAS: dict[str, dict[str, str]] = {
     "regions.csv": {
         "code": "str",
@@ -288,27 +300,9 @@ SCHEMAS: dict[str, dict[str, str]] = {
         "source": "str",
         "status": "status",
     },
-    "prices_2010_2012.csv": {
-        "item": "str",
-        "date": "day",
-        "price_low": "float+",
-        "price_high": "float+?",
-        "unit": "choice:price_unit",
-        "basis": "choice:price_basis",
-        "source": "str",
-        "status": "status",
-    },
+    "prices_2010_2012.csv": _PRICE_POINTS,
     # oxide prices in Europe and in China after China's export licences of 4 April 2025
-    "prices_2025.csv": {
-        "item": "str",
-        "date": "day",
-        "price_low": "float+",
-        "price_high": "float+?",
-        "unit": "choice:price_unit",
-        "basis": "choice:price_basis",
-        "source": "str",
-        "status": "status",
-    },
+    "prices_2025.csv": _PRICE_POINTS,
     # ---- issue 13 tables: country economic accounts (abm/accounts.py)
     "io_multipliers.csv": {
         "region": "choice:io_region",
@@ -470,6 +464,15 @@ UNIQUE_KEYS: dict[str, tuple[str, ...]] = {
 }
 
 # cross-field rules: (file) -> [(field named in the message, test on a typed row, message)]
+#: a price point's range: high at least low (prices_2010_2012.csv, prices_2025.csv)
+_PRICE_RANGE = [
+    (
+        "price_high",
+        lambda r: pd.isna(r["price_high"]) or r["price_high"] >= r["price_low"],
+        "must be >= price_low",
+    )
+]
+
 ROW_RULES: dict[str, list[tuple[str, object, str]]] = {
     "firms.csv": [
         (
@@ -513,20 +516,8 @@ ROW_RULES: dict[str, list[tuple[str, object, str]]] = {
             "a share must lie in [0, 1]",
         ),
     ],
-    "prices_2010_2012.csv": [
-        (
-            "price_high",
-            lambda r: pd.isna(r["price_high"]) or r["price_high"] >= r["price_low"],
-            "must be >= price_low",
-        )
-    ],
-    "prices_2025.csv": [
-        (
-            "price_high",
-            lambda r: pd.isna(r["price_high"]) or r["price_high"] >= r["price_low"],
-            "must be >= price_low",
-        )
-    ],
+    "prices_2010_2012.csv": _PRICE_RANGE,
+    "prices_2025.csv": _PRICE_RANGE,
     "rampup.csv": [
         (
             "period_start",

@@ -666,3 +666,19 @@ def test_deposit_missing_from_the_compositions_is_refused(tmp_path):
         "deposit needs its composition (['bayan_obo', 'bastnaesite', 'mt_weld', 'monazite', "
         "'ionic_clay'])"
     )
+
+
+def test_2025_oxide_export_records_are_the_trade_flow_rows():
+    """experiments/reproduce/history.py's EXPORTS_2025 (the records of the 2025 export checks)
+    are abm/data/trade_flows.csv's rows of China's Dy and Tb oxide exports, t."""
+    from experiments.reproduce.history import EXPORTS_2025
+
+    t = load_table("trade_flows.csv")
+    t = t[(t["flow"] == "China exports") & t["product"].isin(["Dy oxide", "Tb oxide"])]
+    got = {(r.product, str(r.period)): r.tonnes for r in t.itertuples()}
+    assert len(got) == 16
+    for good, (base, by_month) in EXPORTS_2025.items():
+        name = f"{good[3:]} oxide"
+        assert got[(name, "2024-06")] == pytest.approx(base), name
+        for m, v in by_month.items():
+            assert got[(name, f"2025-{m:02d}")] == pytest.approx(v), (name, m)

@@ -186,18 +186,6 @@ def _run_2025(variant="controls-2025", months=24, eu_dy_may=700.0, dy_june_2024=
         for (y, mo), v in months_set.items():
             x[(dates.year == y) & (dates.month == mo)] = v
         cols[f"cn_exports:{good}"] = x
-    exports = {
-        "ox_Dy": (30.0, {(2024, 6): dy_june_2024, (2025, 6): 2.0, (2025, 7): 4.0}),
-        "ox_Tb": (10.0, {(2025, 6): 1.0, (2025, 7): 2.0, (2025, 8): 3.0, (2025, 9): 4.0}),
-    }
-    exports["ox_Dy"][1].update({(2025, 8): 6.0, (2025, 9): 8.0, (2025, 10): 1.0})
-    exports["ox_Dy"][1].update({(2025, 11): 2.0, (2025, 12): 3.0})
-    exports["ox_Tb"][1].update({(2025, m): 5.0 for m in (10, 11, 12)})
-    for good, (level, months_set) in exports.items():
-        x = pd.Series(level, index=dates)
-        for (y, mo), v in months_set.items():
-            x[(dates.year == y) & (dates.month == mo)] = v
-        cols[f"cn_exports:{good}"] = x
     rows = [
         pd.DataFrame({"date": dates, "series": k, "value": v.to_numpy()}) for k, v in cols.items()
     ]

@@ -156,9 +156,28 @@ def _exports_vs_june_2024(good: str, months: tuple[int, ...]) -> Callable[[pd.Da
     return f
 
 
-def _exports_2025(good: str, label: str, months: tuple[int, ...], rec: float, src: str):
+#: China's recorded exports of Dy and Tb oxide, t: June 2024 (the sources' base month) and
+#: each month of June-December 2025 (abm/data/trade_flows.csv: China customs via
+#: rawmaterials.net, strategicmetalsinvest.com, rareearthexchanges.com, tradium.com)
+EXPORTS_2025 = {
+    "ox_Dy": (26.037, {6: 0.001, 7: 1.4, 8: 16.686, 9: 18.043, 10: 3.501, 11: 0.995, 12: 4.12}),
+    "ox_Tb": (8.59, {6: 1.2, 7: 7.0, 8: 5.5, 9: 4.45, 10: 12.2, 11: 4.045, 12: 2.123}),
+}
+
+
+def _exports_2025(good: str, months: tuple[int, ...]) -> HistoryCheck:
     """The check of China's exports of ``good`` over ``months`` of 2025 against its June
-    2024 exports (:func:`_exports_vs_june_2024`; the record ``rec``, a share)."""
+    2024 exports (:func:`_exports_vs_june_2024`; the record from :data:`EXPORTS_2025`, a
+    share)."""
+    base, by_month = EXPORTS_2025[good]
+    got = [by_month[m] for m in months]
+    rec = sum(got) / (len(months) * base)
+    label = f"{good[3:]} oxide"
+    src = (
+        f"{', '.join(f'{v:.3g}' for v in got[:-1])} and {got[-1]:.3g} t in "
+        f"{_MONTHS[months[0]]}-{_MONTHS[months[-1]]} 2025 over {len(months)} x {base:.3g} t "
+        "(June 2024)"
+    )
     first, last = _MONTHS[months[0]], _MONTHS[months[-1]]
     return HistoryCheck(
         f"{good[3:].lower()}_cn_exports_2025_{first[:3].lower()}_{last[:3].lower()}",
@@ -294,34 +313,7 @@ HISTORY: list[HistoryCheck] = [
     _premium("ox_Tb", "Tb oxide", (11,), (3.9, 4.1), _TB_NOV),
     _premium("ox_Y", "Y oxide", (9, 10, 11), (25.0, 39.0), _Y_SEP_NOV),
     _premium("ox_Y", "Y oxide", (9, 10, 11), (25.0, 39.0), _Y_SEP_NOV, quote=True),
-    _exports_2025(
-        "ox_Dy",
-        "Dy oxide",
-        (6, 7, 8, 9),
-        (0.001 + 1.4 + 16.686 + 18.043) / (4 * 26.037),
-        "0.001, 1.4, 16.7 and 18.0 t in June-September 2025 over 4 x 26.0 t (June 2024)",
-    ),
-    _exports_2025(
-        "ox_Tb",
-        "Tb oxide",
-        (6, 7, 8, 9),
-        (1.2 + 7.0 + 5.5 + 4.45) / (4 * 8.59),
-        "1.2, 7.0, 5.5 and 4.45 t in June-September 2025 over 4 x 8.59 t (June 2024)",
-    ),
-    _exports_2025(
-        "ox_Dy",
-        "Dy oxide",
-        (10, 11, 12),
-        (3.501 + 0.995 + 4.12) / (3 * 26.037),
-        "3.5, 1.0 and 4.1 t in October-December 2025 over 3 x 26.0 t (June 2024)",
-    ),
-    _exports_2025(
-        "ox_Tb",
-        "Tb oxide",
-        (10, 11, 12),
-        (12.2 + 4.045 + 2.123) / (3 * 8.59),
-        "12.2, 4.0 and 2.1 t in October-December 2025 over 3 x 8.59 t (June 2024)",
-    ),
+    *[_exports_2025(g, months) for g in EXPORTS_2025 for months in ((6, 7, 8, 9), (10, 11, 12))],
     _premium(
         "NdPr",
         "NdPr oxide",
