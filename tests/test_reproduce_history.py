@@ -1,6 +1,8 @@
 """The checks against history outside the targets (experiments/reproduce/history.py), by
 hand on a made-up run."""
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -93,6 +95,29 @@ def test_a_median_next_to_a_tolerance_edge_is_not_rounded_onto_it():
     assert median_text(float("nan"), 8.0, 30.0, "{:.1f}") == "n/a"
 
 
+def _check_spec(tmp_path, scenario: str, months, outcomes: list[str]):
+    """A two-run factorial sweep spec of ``sweep_evaluate`` on ``scenario`` (``months`` None:
+    its horizon) asking ``outcomes``, written to ``tmp_path / "s.toml"``."""
+    p = tmp_path / "s.toml"
+    p.write_text(f"""
+name = "checks"
+model = "experiments.reproduce:sweep_evaluate"
+scenario = "{scenario}"
+{"" if months is None else f"months = {months}"}
+replicates = 1
+seed_root = 1
+outcomes = {json.dumps(outcomes)}
+
+[design]
+method = "factorial"
+
+[[levers]]
+name = "parameters.speculator_horizon_months"
+levels = [6.0, 12.0]
+""")
+    return p
+
+
 @pytest.mark.parametrize(
     "scenario,months,says",
     [
@@ -111,23 +136,7 @@ def test_a_sweep_whose_runs_miss_a_history_check_is_refused_at_plan(
 ):
     from experiments.sweep import SpecError, plan
 
-    p = tmp_path / "s.toml"
-    p.write_text(f"""
-name = "short"
-model = "experiments.reproduce:sweep_evaluate"
-scenario = "{scenario}"
-{"" if months is None else f"months = {months}"}
-replicates = 1
-seed_root = 1
-outcomes = ["nd_fob_2013_07", "nd_fob_2015_12"]
-
-[design]
-method = "factorial"
-
-[[levers]]
-name = "parameters.speculator_horizon_months"
-levels = [6.0, 12.0]
-""")
+    p = _check_spec(tmp_path, scenario, months, ["nd_fob_2013_07", "nd_fob_2015_12"])
     with pytest.raises(SpecError) as err:
         plan(p, tmp_path / "out")
     assert says in str(err.value)
@@ -362,23 +371,7 @@ def test_a_sweep_asking_a_check_of_the_other_episode_is_refused_at_plan(
 ):
     from experiments.sweep import SpecError, plan
 
-    p = tmp_path / "s.toml"
-    p.write_text(f"""
-name = "other"
-model = "experiments.reproduce:sweep_evaluate"
-scenario = "{scenario}"
-{"" if months is None else f"months = {months}"}
-replicates = 1
-seed_root = 1
-outcomes = ["{outcome}"]
-
-[design]
-method = "factorial"
-
-[[levers]]
-name = "parameters.speculator_horizon_months"
-levels = [6.0, 12.0]
-""")
+    p = _check_spec(tmp_path, scenario, months, [outcome])
     with pytest.raises(SpecError) as err:
         plan(p, tmp_path / "out")
     lines = [line for line in str(err.value).splitlines() if outcome in line]
