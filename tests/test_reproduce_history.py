@@ -272,14 +272,14 @@ def test_2025_records_and_titles():
     assert (t["y_eu_2025_sep_nov"].lo, t["y_eu_2025_sep_nov"].hi) == (25.0, 39.0)
     assert (t["ndpr_eu_2025_jul_sep"].lo, t["ndpr_eu_2025_jul_sep"].hi) == (0.95, 1.0)
     assert t["dy_eu_2025_may_sep"].title == (
-        "Dy oxide price in Europe over China's domestic price, May-September 2025 mean "
+        "Dy oxide price paid in Europe over China's domestic price, May-September 2025 mean "
         "(record: Argus/Benchmark Europe over SMM China)"
     )
     assert t["dy_eu_2025_may_sep"].last_month == "2025-09"
     assert t["y_eu_2025_sep_nov"].last_month == "2025-11"
     exports = t["dy_cn_exports_2025_jun_sep"]
     assert exports.lo == exports.hi == pytest.approx((0.001 + 1.4 + 16.686 + 18.043) / 104.148)
-    assert exports.last_month == "2025-09" and exports.unit == "share"
+    assert exports.last_month == "2025-09" and exports.unit == "x"
     assert t["tb_cn_exports_2025_oct_dec"].lo == pytest.approx(18.368 / 25.77)
     for c in HISTORY:
         if c.scenario == "controls-2025" and "_cn_exports_" in c.id:

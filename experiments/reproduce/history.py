@@ -185,7 +185,7 @@ def _exports_2025(good: str, months: tuple[int, ...]) -> HistoryCheck:
         "2024 exports",
         rec,
         rec,
-        "share",
+        "x",
         f"{src} (abm/data/trade_flows.csv: China customs via rawmaterials.net, "
         "strategicmetalsinvest.com, rareearthexchanges.com, tradium.com; secondary); June "
         "2024 taken as the base month, as the sources compare with it",
@@ -200,8 +200,8 @@ _MONTHS += ("September", "October", "November", "December")
 
 #: the caveat the heavy oxides' 2025 records carry
 _THIN = (
-    "Europe's price is a thin market of intermediaries: Adamas Intelligence (early 2026) says "
-    "over 96% of 2025 Dy oxide traded at about 224 USD/kg"
+    "Europe's prices of the licensed oxides are a thin market of intermediaries (Adamas "
+    "Intelligence, early 2026, for Dy: over 96% of 2025 Dy oxide traded at about 224 USD/kg)"
 )
 
 
@@ -228,7 +228,7 @@ def _premium(
         tag = f"{_MONTHS[months[0]][:3].lower()}_{_MONTHS[months[-1]][:3].lower()}"
         when = f"{_MONTHS[months[0]]}-{_MONTHS[months[-1]]} 2025 mean"
     name = good[3:].lower() if good.startswith("ox_") else good.lower()
-    what = "marginal spot quote (most-rationed buyer)" if quote else "price"
+    what = "marginal spot quote (most-rationed buyer)" if quote else "price paid"
     return HistoryCheck(
         f"{name}_eu_2025_{tag}{'_quote' if quote else ''}",
         f"{label} {what} in Europe over China's domestic price, {when} ({src[0]})",
