@@ -6,7 +6,8 @@ The checks here are recorded prices and trade that no target names. Of the 2010-
 peak (2011-2015), La and Ce oxide prices abroad in 2011-12, China's Nd oxide in March 2012
 and China's export quota fill in 2012. Of the 2025 episode (read from ``controls-2025``
 replicates): the premium of oxide prices in Europe over China's domestic prices after China's
-export licences of 4 April 2025 (Dy, Tb and Y, under licence; NdPr, not under licence). They
+export licences of 4 April 2025 (Dy, Tb and Y, under licence; NdPr, not under licence), and
+China's Dy and Tb oxide exports in 2025 against June 2024. They
 have no tolerance and no PASS/FAIL; ``ree reproduce`` reports the model's median over seeds
 next to the record so that a reader sees how far the model is from history it was not tuned
 to (:func:`evaluate_history`).
@@ -14,6 +15,7 @@ to (:func:`evaluate_history`).
 
 from __future__ import annotations
 
+import calendar
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -166,22 +168,20 @@ EXPORTS_2025 = {
 
 
 def _exports_2025(good: str, months: tuple[int, ...]) -> HistoryCheck:
-    """The check of China's exports of ``good`` over ``months`` of 2025 against its June
-    2024 exports (:func:`_exports_vs_june_2024`; the record from :data:`EXPORTS_2025`, a
-    share)."""
+    """The check of China's exports of ``good`` over ``months`` (several) of 2025 against
+    its June 2024 exports (:func:`_exports_vs_june_2024`; the record from
+    :data:`EXPORTS_2025`, x the June 2024 rate)."""
     base, by_month = EXPORTS_2025[good]
     got = [by_month[m] for m in months]
     rec = sum(got) / (len(months) * base)
-    label = f"{good[3:]} oxide"
+    tag, span = _window(months)
     src = (
-        f"{', '.join(f'{v:.3g}' for v in got[:-1])} and {got[-1]:.3g} t in "
-        f"{_MONTHS[months[0]]}-{_MONTHS[months[-1]]} 2025 over {len(months)} x {base:.3g} t "
-        "(June 2024)"
+        f"{', '.join(f'{v:.3g}' for v in got[:-1])} and {got[-1]:.3g} t in {span} 2025 over "
+        f"{len(months)} x {base:.3g} t (June 2024)"
     )
-    first, last = _MONTHS[months[0]], _MONTHS[months[-1]]
     return HistoryCheck(
-        f"{good[3:].lower()}_cn_exports_2025_{first[:3].lower()}_{last[:3].lower()}",
-        f"China's {label} exports, {first}-{last} 2025, over {len(months)} times its June "
+        f"{good[3:].lower()}_cn_exports_2025_{tag}",
+        f"China's {good[3:]} oxide exports, {span} 2025, over {len(months)} times its June "
         "2024 exports",
         rec,
         rec,
@@ -195,8 +195,14 @@ def _exports_2025(good: str, months: tuple[int, ...]) -> HistoryCheck:
     )
 
 
-_MONTHS = ("", "January", "February", "March", "April", "May", "June", "July", "August")
-_MONTHS += ("September", "October", "November", "December")
+def _window(months: tuple[int, ...]) -> tuple[str, str]:
+    """``(id tag, label)`` of a window of ``months`` of one year: ``("11", "November")`` for
+    one month, ``("may_sep", "May-September")`` for several."""
+    first, last = calendar.month_name[months[0]], calendar.month_name[months[-1]]
+    if len(months) == 1:
+        return f"{months[0]:02d}", first
+    return f"{first[:3].lower()}_{last[:3].lower()}", f"{first}-{last}"
+
 
 #: the caveat the heavy oxides' 2025 records carry
 _THIN = (
@@ -222,11 +228,8 @@ def _premium(
     the applying buyer, the first is what most tonnes traded at and the second the value of
     one more kilogram to the most-rationed buyer, so a thin market of intermediaries should
     price between them."""
-    if len(months) == 1:
-        tag, when = f"{months[0]:02d}", f"{_MONTHS[months[0]]} 2025"
-    else:
-        tag = f"{_MONTHS[months[0]][:3].lower()}_{_MONTHS[months[-1]][:3].lower()}"
-        when = f"{_MONTHS[months[0]]}-{_MONTHS[months[-1]]} 2025 mean"
+    tag, span = _window(months)
+    when = f"{span} 2025" + (" mean" if len(months) > 1 else "")
     name = good[3:].lower() if good.startswith("ox_") else good.lower()
     what = "marginal spot quote (most-rationed buyer)" if quote else "price paid"
     return HistoryCheck(

@@ -30,22 +30,20 @@ SINGLE_RUN_TARGETS = {
 }
 
 
-def _episode(scenario) -> str | None:
-    """The reproduction episode whose single-run targets a run of ``scenario`` computes:
-    ``embargo-2010`` (it has the measure cn_quota_2010), ``controls-2025`` (it has
-    cn_licences_apr2025) or None."""
-    ids = _measure_ids(scenario)
-    if "cn_quota_2010" in ids:
-        return "embargo-2010"
-    return "controls-2025" if "cn_licences_apr2025" in ids else None
-
-
-#: what a check's scenario is to a sweep: its episode and the measure a scenario must have for
-#: :func:`_episode` to find it
+#: the reproduction episodes: their name in messages and the measure a scenario must have to
+#: be one of them (:func:`_episode`)
 CHECK_EPISODES = {
     "embargo-2010": ("the 2010-11 episode", "cn_quota_2010"),
     "controls-2025": ("the 2025 episode", "cn_licences_apr2025"),
 }
+
+
+def _episode(scenario) -> str | None:
+    """The reproduction episode whose single-run targets and checks a run of ``scenario``
+    computes: the first of :data:`CHECK_EPISODES` whose measure the scenario has
+    (``embargo-2010``: cn_quota_2010; ``controls-2025``: cn_licences_apr2025), or None."""
+    ids = _measure_ids(scenario)
+    return next((ep for ep, (_what, m) in CHECK_EPISODES.items() if m in ids), None)
 
 
 def sweep_evaluate(
