@@ -217,20 +217,19 @@ def debt_service(debt: float, rate: float, years: float) -> float:
     return debt / annuity_factor(rate, years)
 
 
-def support_terms(policy, region: str, stage: str) -> dict:
-    """Public support in force for new capacity of ``stage`` in ``region``: capital grant
-    share (``Subsidy.capex_share``) and, where a subsidy measure carries them, the
-    concessional loan (``loan_share``, ``loan_rate``) and public equity stake
-    (``equity_share``). Measures without those fields give 0."""
-    subs = [s for s in policy.subsidies if s.actor == region and stage in s.stages]
+def support_terms(policy, region: str, stage: str, company: str | None = None) -> dict:
+    """Public support in force for new capacity of ``stage`` in ``region`` for a firm of
+    ``company`` (:meth:`abm.policy.PolicyState.subsidies_for`): capital grant share
+    (``Subsidy.capex_share``), concessional loan (``loan_share``; ``loan_rate``, None
+    where no measure gives a rate) and public equity stake (``equity_share``); the largest
+    of each over the measures that apply, the lowest loan rate among those with a loan."""
+    subs = policy.subsidies_for(region, stage, company)
+    rates = [s.loan_rate for s in subs if s.loan_share > 0 and s.loan_rate is not None]
     return {
         "grant_share": max([s.capex_share for s in subs], default=0.0),
-        "loan_share": max([getattr(s, "loan_share", 0.0) for s in subs], default=0.0),
-        "loan_rate": min(
-            [getattr(s, "loan_rate", 0.0) for s in subs if getattr(s, "loan_share", 0.0) > 0],
-            default=0.0,
-        ),
-        "equity_share": max([getattr(s, "equity_share", 0.0) for s in subs], default=0.0),
+        "loan_share": max([s.loan_share for s in subs], default=0.0),
+        "loan_rate": min(rates, default=None),
+        "equity_share": max([s.equity_share for s in subs], default=0.0),
     }
 
 

@@ -586,19 +586,21 @@ class RareEarthModel(mesa.Model):
         filled = np.nonzero(res.offer_fill > 0)[0]
         if len(filled) and self.policy.floors:
             off = book.offer_array()[filled]
-            g_, r_ = off[:, 0].astype(np.int64), off[:, 1].astype(np.int64)
-            # one guaranteed price per (good, region, magnet maker or not)
-            maker = np.array([isinstance(a, MagnetMaker) for a, _ in book.owners], dtype=bool)
-            key = (g_ * self.R + r_) * 2 + maker[own_o[filled]]
-            keys, inv = np.unique(key, return_inverse=True)
+            g_, r_ = off[:, 0].astype(np.int64).tolist(), off[:, 1].astype(np.int64).tolist()
+            # the guaranteed price of each filled offer: its good, the seller's region and
+            # company, and whether the seller makes magnets (offtakes)
+            guarantee = self.policy.guaranteed_price
             guaranteed = np.array(
                 [
-                    self.policy.guaranteed_price(
-                        self.region_codes[(k // 2) % self.R], (k // 2) // self.R, bool(k % 2)
+                    guarantee(
+                        self.region_codes[r],
+                        g,
+                        isinstance(owners[o][0], MagnetMaker),
+                        owners[o][0].company,
                     )
-                    for k in keys.tolist()
+                    for g, r, o in zip(g_, r_, own_o[filled].tolist(), strict=True)
                 ]
-            )[inv]
+            )
             pay = floor_payment(guaranteed, res.offer_price[filled], res.offer_fill[filled])
             for i, k in zip(filled[pay > 0], np.nonzero(pay > 0)[0], strict=True):
                 gov = self._government(book.offers[i][0].region)

@@ -700,43 +700,59 @@ class PolicyState:
         )
         return self.supply_news
 
-    def capex_share(self, region: str, stage: str) -> float:
-        """Capital subsidy share for new capacity of ``stage`` in ``region``."""
-        return max(
-            [s.capex_share for s in self.subsidies if s.actor == region and stage in s.stages],
-            default=0.0,
-        )
-
-    def lead_time_factor(self, region: str, stage: str) -> float:
-        """Permit/lead-time multiplier for new capacity (<1 = faster permits)."""
+    def lead_time_factor(self, region: str, stage: str, company: str | None = None) -> float:
+        """Permit/lead-time multiplier for new capacity of ``stage`` in ``region`` for a
+        firm of ``company`` (<1 = faster permits; subsidies granted to other companies do
+        not count)."""
         return min(
-            [s.lead_time_factor for s in self.subsidies if s.actor == region and stage in s.stages],
+            [s.lead_time_factor for s in self.subsidies_for(region, stage, company)],
             default=1.0,
         )
 
-    def guaranteed_price(self, region: str, g: int, magnet_maker: bool = False) -> float:
-        """Price a seller of ``g`` in ``region`` is guaranteed by floors (and, for magnet
-        makers, offtakes) in force: what the government tops sales up to, USD/kg (0 if
-        none). Cached until the next refresh."""
-        key = (region, g, magnet_maker)
+    def subsidies_for(self, region: str, stage: str, company: str | None = None) -> list:
+        """Subsidy measures in force for new capacity of ``stage`` in ``region`` that a firm
+        of ``company`` gets: those of ``region`` at ``stage`` granted to every firm
+        (``firms`` omitted) or naming ``company``."""
+        return [
+            s
+            for s in self.subsidies
+            if s.actor == region and stage in s.stages and (s.firms is None or company in s.firms)
+        ]
+
+    def guaranteed_price(
+        self, region: str, g: int, magnet_maker: bool = False, company: str | None = None
+    ) -> float:
+        """Price a seller of ``g`` in ``region`` of ``company`` is guaranteed by floors
+        (and, for magnet makers, offtakes) in force: what the government tops sales up
+        to, USD/kg (0 if none). A floor with ``firms`` guarantees only those companies.
+        Cached until the next refresh."""
+        key = (region, g, magnet_maker, company)
         hit = self._guaranteed.get(key)
         if hit is None:
-            hit = self.floor_price(region, g) if self.floors else 0.0
+            hit = self.floor_price(region, g, company) if self.floors else 0.0
             if magnet_maker and self.floors:
-                hit = max(hit, self.offtake_price(region, g))
+                hit = max(hit, self.offtake_price(region, g, company))
             self._guaranteed[key] = hit
         return hit
 
-    def floor_price(self, region: str, g: int) -> float:
-        """Price floor paid to sellers of good ``g`` in ``region`` (0 if none), USD/kg."""
+    def _floors_for(self, region: str, company: str | None) -> list:
+        """Floors in force of ``region`` that a seller of ``company`` gets."""
+        return [
+            f for f in self.floors if f.actor == region and (f.firms is None or company in f.firms)
+        ]
+
+    def floor_price(self, region: str, g: int, company: str | None = None) -> float:
+        """Price floor paid to sellers of good ``g`` in ``region`` of ``company`` (0 if
+        none), USD/kg."""
         best = 0.0
-        for f in self.floors:
-            if f.actor == region and g in goods_selector(f.goods, self.catalog):
+        for f in self._floors_for(region, company):
+            if g in goods_selector(f.goods, self.catalog):
                 best = max(best, f.floor_usd_kg)
         return best
 
-    def offtake_price(self, region: str, g: int) -> float:
-        """Guaranteed magnet price under a floor with offtake, USD/kg (0 if none).
+    def offtake_price(self, region: str, g: int, company: str | None = None) -> float:
+        """Guaranteed magnet price under a floor with offtake for a magnet maker of
+        ``company`` in ``region``, USD/kg (0 if none).
 
         The reference magnet price plus the bill-of-materials cost of lifting the floored
         oxides from their reference price to the floor.
@@ -745,8 +761,8 @@ class PolicyState:
         if not cat.goods[g].startswith("mag_"):
             return 0.0
         best = 0.0
-        for f in self.floors:
-            if f.actor != region or f.offtake_share <= 0:
+        for f in self._floors_for(region, company):
+            if f.offtake_share <= 0:
                 continue
             gs = goods_selector(f.goods, cat)
             bom = cat.content[g]

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import functools
 import re
 import tomllib
 import types
@@ -157,6 +158,43 @@ def _date_text(v: Any) -> Any:
     if isinstance(v, dt.date):
         return v.isoformat()
     raise ValueError(f'got {v!r}; write a date in quotes as "YYYY-MM" or "YYYY-MM-DD"')
+
+
+@functools.lru_cache(maxsize=None)
+def _companies(region: str) -> tuple[str, ...]:
+    """:func:`companies`, read once when first needed (like :func:`regions`)."""
+    from abm.data import load_table
+    from abm.treasury import company_of
+
+    names = {
+        company_of(str(r["firm"]))
+        for table in ("firms.csv", "project_pipeline.csv")
+        for _, r in load_table(table).iterrows()
+        if r["region"] == region
+    }
+    return tuple(sorted(names))
+
+
+def companies(region: str) -> list[str]:
+    """Companies with a firm in ``region`` (sorted): the base-year firms of ``firms.csv``
+    (any base year) and the sponsors of ``project_pipeline.csv``, named by
+    :func:`abm.treasury.company_of`."""
+    return list(_companies(region))
+
+
+def _check_firms(m):
+    """Refuse a ``firms`` entry that names no company of the measure's ``actor`` region
+    (naming the allowed companies), and a company given twice."""
+    if m.firms is None:
+        return m
+    _not_empty(m.firms, "firms", companies(m.actor), f"every firm in {m.actor}")
+    allowed = companies(m.actor)
+    for f in m.firms:
+        if f not in allowed:
+            raise ValueError(f"firms: unknown company '{f}' in {m.actor}; allowed: {allowed}")
+    if len(set(m.firms)) < len(m.firms):
+        raise ValueError(f"firms: a company is given twice in {m.firms}")
+    return m
 
 
 def _not_empty(v: list | None, what: str, allowed: list[str], none_means: str) -> list | None:
@@ -501,6 +539,10 @@ class PriceFloor(_Measure):
     content, :meth:`abm.policy.PolicyState.offtake_price`) and pays the gap to it on all
     their magnet sales; no goods move to the government, and the share itself only switches
     the offtake on (DoD-MP Materials, July 2025: $110/kg NdPr, 10-year offtake).
+
+    ``firms`` names the companies the floor and offtake are contracted with (companies of
+    ``actor`` in ``firms.csv`` or ``project_pipeline.csv``); omitted, every producer of the
+    region gets them (a general floor, the ``ndpr_price_floor`` lever).
     """
 
     kind: Literal["price_floor"]
@@ -508,28 +550,55 @@ class PriceFloor(_Measure):
     goods: list[str] = ["ox_Nd", "ox_Pr"]
     floor_usd_kg: float = Field(ge=0)
     offtake_share: float = Field(0.0, ge=0, le=1)
+    firms: list[str] | None = Field(
+        None, description="companies the floor is contracted with; omitted: every producer"
+    )
     _a = field_validator("actor")(lambda v: _check_region(v))
     _g = field_validator("goods")(lambda v: _check_goods(v))
+    _f = model_validator(mode="after")(_check_firms)
 
 
 class Subsidy(_Measure):
-    """Capital subsidy of ``actor`` for new capacity at ``stages`` (share of hurdle removed)
-    and a faster permit (lead-time multiplier); ``capex_share = 0`` with
-    ``lead_time_factor = 1`` changes nothing and is refused."""
+    """Public support of ``actor`` for new capacity at ``stages``
+    (:func:`abm.investment.financing`): a capital grant (``capex_share`` of the capital
+    cost), a concessional loan (``loan_share`` of the rest at ``loan_rate`` per year; the
+    model's ``public_discount_rate`` if omitted), a public equity stake (``equity_share``)
+    and a faster permit (``lead_time_factor``, the lead-time multiplier). ``firms`` names
+    the companies it is granted to (companies of ``actor`` in ``firms.csv`` or
+    ``project_pipeline.csv``); omitted, every firm of the region at those stages. A measure
+    that changes nothing is refused, and so is ``loan_share + equity_share`` above 1."""
 
     kind: Literal["subsidy"]
     actor: str
     stages: list[str] = list(STAGES)
     capex_share: float = Field(0.3, ge=0, le=1)
+    loan_share: float = Field(0.0, ge=0, le=1)
+    loan_rate: float | None = Field(None, ge=0, le=0.3)
+    equity_share: float = Field(0.0, ge=0, le=1)
     lead_time_factor: float = Field(1.0, gt=0, le=2)
+    firms: list[str] | None = Field(
+        None, description="companies the support is granted to; omitted: every firm"
+    )
     _a = field_validator("actor")(lambda v: _check_region(v))
+    _f = model_validator(mode="after")(_check_firms)
 
     @model_validator(mode="after")
     def _changes_something(self):
-        if self.capex_share == 0 and self.lead_time_factor == 1:
+        if (
+            self.capex_share == 0
+            and self.loan_share == 0
+            and self.equity_share == 0
+            and self.lead_time_factor == 1
+        ):
             raise ValueError(
-                "capex_share = 0 with lead_time_factor = 1 changes nothing; give "
-                "capex_share in (0, 1] or lead_time_factor in (0, 2] other than 1"
+                "capex_share = loan_share = equity_share = 0 with lead_time_factor = 1 "
+                "changes nothing; give one of the shares in (0, 1] or lead_time_factor in "
+                "(0, 2] other than 1"
+            )
+        if self.loan_share + self.equity_share > 1:
+            raise ValueError(
+                f"loan_share + equity_share = {self.loan_share + self.equity_share:g} is "
+                "above 1; they are shares of the capital cost after the grant"
             )
         return self
 

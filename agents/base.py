@@ -407,7 +407,7 @@ class Firm(mesa.Agent):
             "separation": par.lead_time_separation_years,
             "magnets": par.lead_time_magnet_years,
         }.get(self.stage, (2.0, 3.0))
-        factor = self.model.policy.lead_time_factor(self.region, self.stage)
+        factor = self.model.policy.lead_time_factor(self.region, self.stage, self.company)
         return max(1, round(12 * factor * self.model.rng.uniform(lo, hi)))
 
     def expansion_margin(self) -> float:
@@ -436,7 +436,7 @@ class Firm(mesa.Agent):
             p = self.expected(g)
         if not pol.floors:
             return p
-        return max(p, pol.guaranteed_price(self.region, g, self.stage == "magnets"))
+        return max(p, pol.guaranteed_price(self.region, g, self.stage == "magnets", self.company))
 
     def forward_sale_price(self, g: int) -> float:
         """Price the firm expects for ``g`` when an input bought now leaves in its products,
@@ -465,7 +465,7 @@ class Firm(mesa.Agent):
         pol = self.model.policy
         if not pol.floors:
             return v
-        return max(v, pol.guaranteed_price(self.region, g, self.stage == "magnets"))
+        return max(v, pol.guaranteed_price(self.region, g, self.stage == "magnets", self.company))
 
     def longrun_sale_price(self, g: int) -> float:
         """Long-run price the firm expects for its sales of ``g``: its anchor price
@@ -477,7 +477,7 @@ class Firm(mesa.Agent):
             a = self.anchor(g)
         if not pol.floors:
             return a
-        return max(a, pol.guaranteed_price(self.region, g, self.stage == "magnets"))
+        return max(a, pol.guaranteed_price(self.region, g, self.stage == "magnets", self.company))
 
     def track_output(self) -> None:
         """Update ``output_avg``, the firm's output averaged over the capital-budgeting
@@ -769,7 +769,7 @@ class Firm(mesa.Agent):
         from abm.investment import financing, npv, support_terms
 
         par = self.model.params
-        sup = support_terms(self.model.policy, self.region, self.stage)
+        sup = support_terms(self.model.policy, self.region, self.stage, self.company)
         fin = financing(
             capex,
             par.wacc,
@@ -778,7 +778,7 @@ class Firm(mesa.Agent):
             par.project_life_years,
             sup["grant_share"],
             sup["loan_share"],
-            sup["loan_rate"] or par.public_discount_rate,
+            par.public_discount_rate if sup["loan_rate"] is None else sup["loan_rate"],
             sup["equity_share"],
             par.public_discount_rate,
             par.debt_years,
@@ -816,7 +816,8 @@ class Firm(mesa.Agent):
         guaranteed price removes the downside that makes waiting valuable."""
         pol = self.model.policy
         if pol.floors and any(
-            pol.guaranteed_price(self.region, g, self.stage == "magnets") > 0 for g in self.sells
+            pol.guaranteed_price(self.region, g, self.stage == "magnets", self.company) > 0
+            for g in self.sells
         ):
             return 0.0
         return self.model.params.investment_hurdle

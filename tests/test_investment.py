@@ -115,6 +115,35 @@ def test_financing_grant_loan_equity_hand_check():
         financing(100.0, 0.1, 0.5, 0.07, 20.0, loan_share=1.5)
 
 
+def test_support_goes_to_the_companies_a_measure_names():
+    # controls-2025 from 2025-11-03: the OSC loan to Vulcan Elements (loan 0.51 and equity
+    # 0.04 of the capital cost, rate public_discount_rate 3%) and the DoD support of MP
+    # Materials (grant 0.3, separation and magnets); another US magnet maker gets neither
+    from abm.investment import support_terms
+
+    m = RareEarthModel("controls-2025", seed=0, months=23)
+    for _ in range(23):  # to 2025-11
+        m.step()
+    pol, par = m.policy, m.params
+    vulcan = support_terms(pol, "US", "magnets", "Vulcan Elements")
+    assert vulcan == {
+        "grant_share": 0.0,
+        "loan_share": 0.51,
+        "loan_rate": None,
+        "equity_share": 0.04,
+    }
+    mp = support_terms(pol, "US", "magnets", "MP Materials")
+    assert mp == {"grant_share": 0.3, "loan_share": 0.0, "loan_rate": None, "equity_share": 0.0}
+    assert support_terms(pol, "US", "magnets", "Noveon Magnetics")["grant_share"] == 0.0
+    assert support_terms(pol, "US", "mining", "Vulcan Elements")["loan_share"] == 0.0
+    # Vulcan's cost of capital: 0.51 x 3% + 0.04 x 3% + 0.45 x wacc 8% = 5.25%/yr
+    benson = next(p.agent for p in m.pipeline.projects if p.pid == "vulcan_benson")
+    _, fin = benson.project_npv(10000.0, 1e9, 14)
+    assert par.wacc == 0.08 and par.public_discount_rate == 0.03
+    assert fin.rate == pytest.approx(0.51 * 0.03 + 0.04 * 0.03 + 0.45 * 0.08)
+    assert fin.fiscal["loan"] > 0 and fin.fiscal["grant"] == 0
+
+
 def test_debt_service_is_the_level_payment():
     # 100 over 10 years at 10%: 100 / 6.1446 = 16.27 a year
     assert debt_service(100.0, 0.10, 10.0) == pytest.approx(16.2745, rel=1e-4)

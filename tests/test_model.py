@@ -720,15 +720,20 @@ def test_floor_and_offtake_keep_the_us_magnet_plants_alive():
     # (the full 144-month run; the fast counterpart below checks the payments reach them)
     m = RareEarthModel("controls-2025", seed=0).run()
     ev = m.events_frame()
-    # while the floor and offtake are in force (to 2035-07); after they end, plants that are
-    # not viable at long-run prices may exit on cash (7.13)
+    # while the floor and offtake are in force (to 2035-07) MP Materials' plants, which
+    # they are contracted with, stay; after they end, plants that are not viable at
+    # long-run prices may exit on cash (7.13)
     exits = ev[
-        (ev.kind == "firm exits") & ev.text.str.contains(r"\(US, magnets\)") & (ev.date < "2035-07")
+        (ev.kind == "firm exits")
+        & ev.text.str.contains(r"\(US, magnets\)")
+        & ev.text.str.startswith("MP Materials")
+        & (ev.date < "2035-07")
     ]
     assert exits.empty, exits.text.tolist()
-    ts = m.timeseries()
-    cap = ts[(ts.metric == "capacity") & (ts.good == "magnets") & (ts.region == "US")]
-    assert cap[cap.date.astype(str).str.startswith("2035-06")].value.sum() >= 10000
+    from agents import MagnetMaker
+
+    mp = [a for a in m.agents_by_type[MagnetMaker] if a.company == "MP Materials"]
+    assert sum(a.capacity for a in mp) >= 10000
 
 
 def test_floor_and_offtake_prices_reach_the_us_firms(shipped_runs):
@@ -746,7 +751,16 @@ def test_floor_and_offtake_prices_reach_the_us_firms(shipped_runs):
     assert mp.sale_price(nd) == max(mp.expected(nd), 110.0) == 110.0
     tenx = next(p.agent for p in m.pipeline.projects if p.pid == "mp_10x")  # an entrant
     g = m.catalog.index["mag_ndfeb_std"]
-    assert tenx.sale_price(g) == max(tenx.expected(g), m.policy.offtake_price("US", g)) > 0
+    offtake = m.policy.offtake_price("US", g, "MP Materials")
+    assert tenx.sale_price(g) == max(tenx.expected(g), offtake) > 0
+    # the floor and offtake are contracted with MP Materials alone (firms = ["MP
+    # Materials"]): another US magnet maker and refiner sell at their expected prices
+    noveon = next(a for a in m.agents_by_type[MagnetMaker] if a.company == "Noveon Magnetics")
+    assert m.policy.guaranteed_price("US", g, True, "Noveon Magnetics") == 0.0
+    assert noveon.sale_price(g) == noveon.expected(g)
+    assert noveon.hurdle() == m.params.investment_hurdle and tenx.hurdle() == 0.0
+    energy_fuels = next(a for a in m.agents_by_type[Refiner] if a.company == "Energy Fuels")
+    assert energy_fuels.sale_price(nd) == energy_fuels.expected(nd) < 110.0
 
 
 def test_a_firm_that_exits_abandons_its_projects_and_stays_out():

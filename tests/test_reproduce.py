@@ -502,8 +502,8 @@ def test_the_floor_and_offtake_are_live(shipped_runs):
     cat = m.catalog
     g = cat.index["mag_ndfeb_ht"]
     m2.run()
-    assert m.policy.offtake_price("US", g) > cat.ref_price[g]
-    assert m2.policy.offtake_price("US", g) == 0.0
+    assert m.policy.offtake_price("US", g, "MP Materials") > cat.ref_price[g]
+    assert m2.policy.offtake_price("US", g, "MP Materials") == 0.0
 
 
 @pytest.mark.slow  # US magnet capacity in 2029 with and without the floor

@@ -658,7 +658,24 @@ def test_one_broken_scenario_field_is_named_and_nothing_is_written(tmp_path_fact
         ),
         (
             'kind="subsidy"\ndate="2024-03"\nactor="US"\ncapex_share=0',
-            "capex_share = 0 with lead_time_factor = 1 changes nothing",
+            "capex_share = loan_share = equity_share = 0 with lead_time_factor = 1 changes nothing",
+        ),
+        (
+            'kind="subsidy"\ndate="2024-03"\nactor="US"\nloan_share=0.7\nequity_share=0.5',
+            "loan_share + equity_share = 1.2 is above 1",
+        ),
+        (
+            'kind="subsidy"\ndate="2024-03"\nactor="US"\nfirms=["MP Materails"]',
+            "firms: unknown company 'MP Materails' in US; allowed: ['Arnold Magnetic",
+        ),
+        (
+            'kind="price_floor"\ndate="2024-03"\nactor="US"\nfloor_usd_kg=110\nfirms=[]',
+            "firms is empty; omit it for every firm in US or name at least one",
+        ),
+        (
+            'kind="price_floor"\ndate="2024-03"\nactor="AU"\nfloor_usd_kg=110\n'
+            'firms=["MP Materials"]',
+            "firms: unknown company 'MP Materials' in AU; allowed: [",
         ),
         # a range error gives the allowed interval, not one bound
         (

@@ -64,17 +64,29 @@ def _measure_value(m) -> str:
     if k == "price_floor":
         return (
             f"${m.floor_usd_kg:g}/kg on {', '.join(m.goods)}; offtake {m.offtake_share:.0%} "
-            "of magnet output"
+            "of magnet output" + _to_firms(m)
         )
     if k == "subsidy":
+        parts = [f"capex {m.capex_share:.0%}"]
+        if m.loan_share:
+            rate = "" if m.loan_rate is None else f" at {m.loan_rate:.1%}"
+            parts.append(f"loan {m.loan_share:.0%}{rate}")
+        if m.equity_share:
+            parts.append(f"equity {m.equity_share:.0%}")
         return (
-            f"capex {m.capex_share:.0%} ({', '.join(m.stages)}); lead times x{m.lead_time_factor:g}"
+            f"{', '.join(parts)} ({', '.join(m.stages)}); lead times x{m.lead_time_factor:g}"
+            + _to_firms(m)
         )
     if k == "stockpile":
         return f"{months_text(m.target_months)} of use of {', '.join(m.goods)}"
     if k == "sourcing_rule":
         return f"defense may not buy {', '.join(m.banned)}-origin {', '.join(m.goods)}"
     return ""
+
+
+def _to_firms(m) -> str:
+    """``"; to A, B"`` for a measure granted to named companies, else ``""``."""
+    return "" if m.firms is None else f"; to {', '.join(m.firms)}"
 
 
 def scenario_events_markdown(name: str, relative_to: str | None = None) -> str:
