@@ -122,6 +122,22 @@ def npv(
     return float(-capex_usd + np.dot(cf, disc))
 
 
+def hazard_rate(rate: float, hazard: float) -> float:
+    """Discount rate, 1/yr, of a cash flow that also ends at the annual ``hazard`` (a
+    policy-created premium, Handley and Limao 2015): ``(1 + rate) x exp(hazard) - 1``, so
+    that ``(1 + r') ** -t = (1 + rate) ** -t x exp(-hazard t)`` (survival to year ``t``).
+
+    Example (hand check): rate 0.08, hazard 0 -> 0.08; hazard 0.2 -> 1.08 x 1.2214 - 1 =
+    0.3191.
+
+    Raises:
+        ValueError: ``hazard`` < 0.
+    """
+    if hazard < 0:
+        raise ValueError(f"hazard_rate: hazard must be >= 0 per year, got {hazard}")
+    return (1.0 + rate) * math.exp(hazard) - 1.0
+
+
 @dataclass(frozen=True)
 class Financing:
     """Terms of a project's finance after public support.

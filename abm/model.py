@@ -167,6 +167,11 @@ class RareEarthModel(mesa.Model):
             risk_months=par.risk_decay_months,
         )
         self.spot_price = np.full((G, R, 2), np.nan)
+        # (G,) long-run benchmark price of each good (the world benchmark smoothed over
+        # price_anchor_months), USD/kg, and its value when the trade measures in force were
+        # adopted (None while none is): benchmark_growth
+        self.benchmark_anchor = np.full(G, np.nan)
+        self._benchmark_at_change: np.ndarray | None = None
         self.events: list[dict] = []
         self._supply_line: dict[tuple[int, str], list[float]] = {}
         self._denial_risk: dict[str, float] = {}
@@ -423,6 +428,7 @@ class RareEarthModel(mesa.Model):
         govs = list(self.agents_by_type.get(Government, []))
         for gov in govs:
             gov.apply_rules()
+        self._track_trade_policy()
         self.policy.mine_plan = {}
         for m in self.agents_by_type.get(Miner, []):
             key = (m.region, m.deposit)
@@ -647,6 +653,12 @@ class RareEarthModel(mesa.Model):
         shares for next month (:meth:`~abm.sourcing.SupplierRelations.update`)."""
         rel = self.relations
         rel.observe(res.contract_wanted, res.contract, res.origin_price, res.spot_sold)
+        b, a = rel.benchmark, self.benchmark_anchor
+        self.benchmark_anchor = np.where(
+            np.isfinite(b),
+            np.where(np.isfinite(a), a + (b - a) / self.params.price_anchor_months, b),
+            a,
+        )
         off, bid = book.offer_array(), book.bid_array()
         G, R = self.G, self.R
         supply = np.bincount(
@@ -661,6 +673,36 @@ class RareEarthModel(mesa.Model):
             minlength=G * R * 2,
         ).reshape(G, R, 2)
         rel.update(supply, rel.landed(terms.ad_valorem, terms.transport), demand)
+
+    def benchmark_growth(self) -> np.ndarray:
+        """(G,) each good's long-run benchmark price over its value when the trade measures
+        in force were adopted (1 where either is undefined, or while none is in force)."""
+        at = self._benchmark_at_change
+        if at is None:
+            return np.ones(self.G)
+        now = self.benchmark_anchor
+        ok = np.isfinite(now) & np.isfinite(at) & (at > 0)
+        return np.where(ok, now / np.where(ok, at, 1.0), 1.0)
+
+    def _track_trade_policy(self) -> None:
+        """When trade measures adopted during the run first come into force, every firm
+        (and every entrant not yet in the world) records its anchor prices as its
+        policy-free prices (:attr:`agents.base.Firm.free_anchor`) and the benchmarks their
+        long-run values; when none is in force any more, both are cleared (docs/ODD.md
+        7.13, trade-policy uncertainty)."""
+        changed = self.policy.trade_policy_changed()
+        if changed == (self._benchmark_at_change is not None):
+            return
+        firms = [a for a in self.agents if hasattr(a, "free_anchor")]
+        firms += [a for a in self.pipeline.prospective() if hasattr(a, "free_anchor")]
+        if changed:
+            self._benchmark_at_change = self.benchmark_anchor.copy()
+            for a in firms:
+                a.record_free_anchor()
+        else:
+            self._benchmark_at_change = None
+            for a in firms:
+                a.free_anchor = None
 
     def _government(self, region: str) -> Government:
         for gov in self.agents_by_type[Government]:

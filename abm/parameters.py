@@ -563,6 +563,26 @@ class Parameters(NumbersModel):
         "committed (profitability index - 1); 0 for a sponsor whose price a floor or "
         "offtake guarantees (Firm.hurdle).",
     )
+    policy_reversal_hazard: float = P(
+        0.2,
+        "1/yr",
+        0.03,
+        0.5,
+        "trade-policy uncertainty in investment (Handley and Limao 2015, AEJ: Economic "
+        "Policy 7(4); Handley and Limao 2017, AER 107(9); Rodrik 1991, J. Dev. Econ. 36): "
+        "profits that a policy creates are discounted by the probability the policy ends. "
+        "Default: export taxes last 4.8 years on average (293 agricultural export "
+        "restrictions, 2005-2015: 1/4.8 = 0.21/yr; export bans are shorter); range: the "
+        "annual probability that US normal trade relations with China were not renewed, "
+        "3.2-4.5% (Alessandria, Khan and Khederlarian 2024, JIE; World Bank PRWP 9551), to "
+        "measures expected to last two years (0.5/yr; China's halt to Japan in 2010 lasted "
+        "about two months; antidumping duties: 45% revoked at the five-year review, Cadot, "
+        "de Melo and Tumurchudur 2006)",
+        "Annual hazard with which investors expect the trade measures adopted during the run "
+        "to end: the part of a project's margin above the margin at policy-free prices "
+        "(Firm.policy_free_margin) is discounted at the cost of capital plus this hazard "
+        "(Firm.project_npv; docs/ODD.md 7.13).",
+    )
     china_capex_factor: float = P(
         0.42,
         "-",

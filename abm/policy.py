@@ -59,6 +59,14 @@ def goods_selector(items: list[str], catalog: Catalog) -> list[int]:
     return sorted(out)
 
 
+#: measure kinds that set the terms of cross-border trade: the premia they create are
+#: what investors expect to end with them (Firm.policy_free_margin, docs/ODD.md 7.13)
+TRADE_KINDS = frozenset(
+    {"tariff", "export_duty", "export_licence", "licence_policy", "export_quota"}
+    | {"import_quota", "embargo"}
+)
+
+
 class PolicyState:
     """Measures in force and the trade terms they imply.
 
@@ -261,6 +269,22 @@ class PolicyState:
         if m.kind == "import_quota":
             return float(total - into[:, d].sum()) / total
         return float(into[:, self.ri[m.actor]].sum()) / total
+
+    def trade_policy_changed(self) -> bool:
+        """Whether a trade measure adopted during the run is in force: a scheduled measure of
+        :data:`TRADE_KINDS` that starts after the run's first month, an endogenous tariff
+        (a government's retaliation rule), or the ``us_tariff_on_china`` lever from a start
+        after the first month. Trade measures in force from the first month are the status
+        quo the run starts from."""
+        if self.endogenous:
+            return True
+        lev = self.scenario.levers
+        if lev.us_tariff_on_china is not None and 0 < self.lever_step <= self.t:
+            return True
+        return any(
+            self.start_step[i] > 0 and self.measures[i][1].kind in TRADE_KINDS
+            for i in self.active_ids
+        )
 
     def active(self, kind: str) -> list:
         """Measures of ``kind`` in force now, in date order."""

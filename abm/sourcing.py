@@ -109,6 +109,9 @@ class SupplierRelations:
         self.trial = np.zeros(shape)  # months an unqualified origin has been tested
         self.risk = np.zeros(shape)  # perceived non-delivery risk, 0-1
         self.index = np.full((G, R), np.nan)  # contract price index per origin, USD/kg FOB
+        #: (G,) this month's benchmark of each good (spot FOB of its reference market,
+        #: :meth:`observe`), USD/kg; NaN where no reference market quoted
+        self.benchmark = np.full(G, np.nan)
         self.home = np.eye(R, dtype=bool)  # [d, o] domestic pairs
 
     # ------------------------------------------------------------------ shares
@@ -263,6 +266,7 @@ class SupplierRelations:
         ref = np.argmax(np.where(quoted, sales, -1.0), axis=1)
         rows = np.arange(self.G)
         bench = np.where(quoted[rows, ref], spot_fob[rows, ref], np.nan)
+        self.benchmark = bench
         p = np.broadcast_to(bench[:, None], self.index.shape)
         upd = np.isfinite(p) & np.isfinite(self.index)
         self.index = np.where(

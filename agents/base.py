@@ -158,6 +158,9 @@ class Firm(mesa.Agent):
         self.stocks: dict[int, Stock] = {}
         self.exp_price: dict[int, float] = {}
         self.anchor_price: dict[int, float] = {}
+        #: the firm's anchor prices in the month before the trade measures in force were
+        #: adopted (None while none is in force; :meth:`policy_free_margin`)
+        self.free_anchor: dict[int, float] | None = None
         #: base-year prices of the goods the firm trades in its own market (USD/kg): its
         #: expected prices at the end of the base-year warm-up (set by the model)
         self.base_exp: dict[int, float] = {}
@@ -742,6 +745,35 @@ class Firm(mesa.Agent):
         :meth:`longrun_margin` (USD/kg of output or feed): :meth:`expansion_margin`."""
         return self.expansion_margin()
 
+    def record_free_anchor(self) -> None:
+        """Record the firm's anchor prices (:meth:`anchor`) of the goods it sells and of those
+        it prices as its policy-free prices (:attr:`free_anchor`)."""
+        goods = self.sells | set(self.exp_price) | set(self.anchor_price)
+        self.free_anchor = {g: self.anchor(g) for g in sorted(goods)}
+
+    def policy_free_margin(self) -> float | None:
+        """Long-run margin at policy-free prices (:meth:`longrun_margin` at the firm's
+        :attr:`free_anchor` prices, each moved since then in proportion to its world
+        benchmark's long-run price, :meth:`abm.model.RareEarthModel.benchmark_growth`),
+        USD/kg; None while no trade measure adopted during the run is in force
+        (:meth:`abm.policy.PolicyState.trade_policy_changed`).
+
+        The investor's view of the world without the measures (trade-policy uncertainty:
+        Handley and Limao 2015, 2017): its own long-run prices before they were adopted,
+        carried forward with the world market's, so that what moves world prices (demand,
+        costs) is not taken for the measures' premium. Floors and offtakes, contracts that
+        do not end with the trade measures, count as in :meth:`longrun_margin`."""
+        free = self.free_anchor
+        if free is None:
+            return None
+        growth = self.model.benchmark_growth()
+        own = self.anchor_price
+        self.anchor_price = {**own, **{g: p * growth[g] for g, p in free.items()}}
+        try:
+            return self.longrun_margin()
+        finally:
+            self.anchor_price = own
+
     def project_npv(
         self,
         size: float,
@@ -766,7 +798,7 @@ class Firm(mesa.Agent):
         Returns:
             (NPV in USD, :class:`abm.investment.Financing`).
         """
-        from abm.investment import financing, npv, support_terms
+        from abm.investment import financing, hazard_rate, npv, support_terms
 
         par = self.model.params
         sup = support_terms(self.model.policy, self.region, self.stage, self.company)
@@ -794,15 +826,31 @@ class Firm(mesa.Agent):
         # rates of 70-75% at high-end makers vs 30-40% at low-end ones in H1 2012,
         # ResearchInChina via SBWIRE 2013)
         tau = par.rampup_tau_years if tau_years is None else tau_years
-        value = npv(
+        free = None if margin is not None else self.policy_free_margin()
+        if free is None:
+            value = npv(
+                size,
+                m,
+                fin.capex,
+                fin.rate,
+                par.project_life_years,
+                lead,
+                par.base_utilisation,
+                tau,
+                transient_usd_kg=transient,
+                transient_months=par.price_anchor_months,
+            )
+            return value, fin
+        # trade-policy uncertainty (Handley and Limao 2015): the margin at policy-free
+        # prices for the project's life, and the premium above it (long-run and transient)
+        # only while the measures last, ending at the annual hazard policy_reversal_hazard
+        common = (par.project_life_years, lead, par.base_utilisation, tau)
+        value = npv(size, free, fin.capex, fin.rate, *common) + npv(
             size,
-            m,
-            fin.capex,
-            fin.rate,
-            par.project_life_years,
-            lead,
-            par.base_utilisation,
-            tau,
+            m - free,
+            0.0,
+            hazard_rate(fin.rate, par.policy_reversal_hazard),
+            *common,
             transient_usd_kg=transient,
             transient_months=par.price_anchor_months,
         )
