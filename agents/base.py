@@ -746,10 +746,15 @@ class Firm(mesa.Agent):
         return self.expansion_margin()
 
     def record_free_anchor(self) -> None:
-        """Record the firm's anchor prices (:meth:`anchor`) of the goods it sells and of those
-        it prices as its policy-free prices (:attr:`free_anchor`)."""
-        goods = self.sells | set(self.exp_price) | set(self.anchor_price)
-        self.free_anchor = {g: self.anchor(g) for g in sorted(goods)}
+        """Record the firm's anchor prices of the goods it sells and of those it prices as
+        its policy-free prices (:attr:`free_anchor`); a good it has not priced yet at the
+        price it would start from (:meth:`anchor`, :meth:`expected`), without starting it."""
+        anchors, exp, ref = self.anchor_price, self.exp_price, self.model.catalog.ref_price
+        goods = self.sells | set(exp) | set(anchors)
+        self.free_anchor = {
+            g: anchors[g] if g in anchors else exp[g] if g in exp else float(ref[g])
+            for g in sorted(goods)
+        }
 
     def policy_free_margin(self) -> float | None:
         """Long-run margin at policy-free prices (:meth:`longrun_margin` at the firm's

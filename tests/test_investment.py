@@ -115,6 +115,90 @@ def test_financing_grant_loan_equity_hand_check():
         financing(100.0, 0.1, 0.5, 0.07, 20.0, loan_share=1.5)
 
 
+def test_hazard_rate_hand_check():
+    from abm.investment import hazard_rate
+
+    assert hazard_rate(0.08, 0.0) == pytest.approx(0.08)
+    assert hazard_rate(0.08, 0.2) == pytest.approx(0.319115, abs=1e-6)  # 1.08 e^0.2 - 1
+    # one year's discount factor is the rate's times the survival exp(-0.2)
+    assert 1 / (1 + hazard_rate(0.08, 0.2)) == pytest.approx(math.exp(-0.2) / 1.08)
+    with pytest.raises(ValueError, match="hazard"):
+        hazard_rate(0.08, -0.1)
+
+
+@pytest.mark.parametrize(
+    ("scenario", "before", "after"),
+    [("controls-2025", 12, 13), ("embargo-2010", 11, 12)],
+)
+def test_trade_measures_adopted_during_the_run_switch_on_policy_free_prices(
+    scenario, before, after
+):
+    # controls-2025 starts in 2024-01 and its first trade measure (the US fentanyl tariff
+    # of 2025-02-04) takes force in step 13; embargo-2010 starts in 2009-01 with the 2009
+    # quota and duties in force (the status quo) and its first new one is the 2010 H1 quota
+    # (step 12). Before: no firm has policy-free prices; from then on every firm and every
+    # entrant not yet in the world has them, at its anchors of the month before
+    m = RareEarthModel(scenario, seed=0, months=after + 1)
+    for _ in range(before + 1):
+        m.step()
+    assert not m.policy.trade_policy_changed()
+    firms = [a for a in m.agents if hasattr(a, "free_anchor")]
+    assert firms and all(a.free_anchor is None for a in firms)
+    anchors = {a.unique_id: dict(a.anchor_price) for a in firms}
+    m.step()
+    assert m.policy.trade_policy_changed()
+    assert all(a.free_anchor is not None for a in firms)
+    assert all(a.free_anchor is not None for a in m.pipeline.prospective())
+    for a in firms:
+        for g, p in anchors[a.unique_id].items():
+            assert a.free_anchor[g] == p
+    # the benchmarks' long-run values were recorded at the change; they have moved by one
+    # month's smoothing since (1/price_anchor_months of this month's change)
+    assert m._benchmark_at_change is not None
+    assert np.allclose(m.benchmark_growth(), 1.0, atol=0.02)
+
+
+def test_baseline_has_no_trade_policy_change():
+    m = RareEarthModel("baseline", seed=0, months=3).run()
+    assert not m.policy.trade_policy_changed() and m._benchmark_at_change is None
+
+
+def test_npv_discounts_only_the_premium_over_policy_free_prices():
+    # hand check of Firm.project_npv under trade-policy uncertainty (Handley and Limao
+    # 2015): value = NPV(policy-free margin at the cost of capital) + NPV(premium and
+    # transient at the rate with hazard)
+    from abm.investment import hazard_rate, npv
+    from agents import MagnetMaker
+
+    m = RareEarthModel("controls-2025", seed=0, months=20)
+    for _ in range(20):
+        m.step()
+    a = next(a for a in m.agents_by_type[MagnetMaker] if a.company == "Noveon Magnetics")
+    par = m.params
+    free, lr, cur = a.policy_free_margin(), a.longrun_margin(), a.current_margin()
+    assert free is not None
+    value, fin = a.project_npv(9000.0, 7e8, 30)
+    common = (par.project_life_years, 30, par.base_utilisation, par.rampup_tau_years)
+    expected = npv(9000.0, free, fin.capex, fin.rate, *common) + npv(
+        9000.0,
+        lr - free,
+        0.0,
+        hazard_rate(fin.rate, par.policy_reversal_hazard),
+        *common,
+        transient_usd_kg=cur - lr,
+        transient_months=par.price_anchor_months,
+    )
+    assert value == pytest.approx(expected, rel=1e-12)
+    # the premium is worth less than at the cost of capital alone: without policy-free
+    # prices the NPV is higher by the premium's lost value (lr - free > 0 here: Noveon
+    # expects magnets dearer than before the April 2025 licences; 2025-08, seed 0)
+    assert lr > free
+    free_anchor, a.free_anchor = a.free_anchor, None
+    without, _ = a.project_npv(9000.0, 7e8, 30)
+    a.free_anchor = free_anchor
+    assert without > value
+
+
 def test_support_goes_to_the_companies_a_measure_names():
     # controls-2025 from 2025-11-03: the OSC loan to Vulcan Elements (loan 0.51 and equity
     # 0.04 of the capital cost, rate public_discount_rate 3%) and the DoD support of MP
@@ -450,28 +534,31 @@ def test_mountain_pass_mines_in_2013_as_recorded():
 
 
 def test_a_price_guarantee_removes_the_real_options_hurdle(shipped_runs):
-    # controls-2025: the DoD floor ($110/kg NdPr) with 100% offtake of US magnets from July
-    # 2025; before it every sponsor needs NPV >= investment_hurdle x capital, after it a US
-    # magnet maker (its magnets' price guaranteed) needs NPV >= 0, a Japanese one still the
-    # hurdle
+    # controls-2025: the DoD floor ($110/kg NdPr) with 100% offtake of MP Materials' magnets
+    # from July 2025; before it every sponsor needs NPV >= investment_hurdle x capital, after
+    # it MP's magnet plant (its magnets' price guaranteed) needs NPV >= 0, another US maker
+    # (Noveon) and a Japanese one still the hurdle
     from agents import MagnetMaker
 
-    def makers(m):
-        return (
-            next(a for a in m.agents_by_type[MagnetMaker] if a.region == "US"),
-            next(a for a in m.agents_by_type[MagnetMaker] if a.region == "JP"),
+    def maker(m, company=None, region=None):
+        return next(
+            a
+            for a in m.agents_by_type[MagnetMaker]
+            if a.company == company or (company is None and a.region == region)
         )
 
-    m = RareEarthModel("controls-2025", seed=0)  # before: the built 2024 world
-    us, jp = makers(m)
-    assert us.hurdle() == m.params.investment_hurdle == 0.25
+    # before: MP's Independence plant is an entrant of 2025-01, not yet in the 2024 world
+    m = RareEarthModel("controls-2025", seed=0)
+    indep = next(p.agent for p in m.pipeline.projects if p.pid == "mp_independence")
+    noveon, jp = maker(m, "Noveon Magnetics"), maker(m, region="JP")
+    assert indep.hurdle() == noveon.hurdle() == m.params.investment_hurdle == 0.25
     assert jp.hurdle() == 0.25
     # after: seed 0 to 2025-12 (the shared run of conftest.py shipped_runs)
     m, _ = shipped_runs["controls-2025"]
     assert str(m.date) == "2026-01"  # one past the last month simulated
-    us, jp = makers(m)
-    assert us.hurdle() == 0.0
-    assert jp.hurdle() == 0.25
+    mp, noveon, jp = maker(m, "MP Materials"), maker(m, "Noveon Magnetics"), maker(m, region="JP")
+    assert mp.hurdle() == 0.0
+    assert noveon.hurdle() == jp.hurdle() == 0.25
 
 
 def test_a_project_decided_before_the_run_is_committed_at_once_and_starts_at_its_earliest():
