@@ -47,18 +47,18 @@ def test_example_structure(path, tmp_path):
             "parameters.lead_time_separation_years",
             "parameters.lead_time_magnet_years",
         ]
-        assert len(Parameters.model_fields) == 106 and len(space) == 103
+        assert len(Parameters.model_fields) == 107 and len(space) == 104
         assert expected_rows(spec) == 1 + 2 * len(space) and spec.replicates == 1
         header = " ".join(
             line.lstrip("# ") for line in path.read_text().splitlines() if line.startswith("#")
         )
-        assert "103 of the 106 parameters" in header and "1 + 2 x 103 = 207 rows" in header
+        assert "104 of the 107 parameters" in header and "1 + 2 x 104 = 209 rows" in header
         assert all(k.split(".")[1] in header for k in left_out)
-        assert "205 distinct runs" in header
-        # what `ree sweep plan` prints: 207 rows, 205 distinct (project_size_scale's high
+        assert "207 distinct runs" in header
+        # what `ree sweep plan` prints: 209 rows, 207 distinct (project_size_scale's high
         # end and output_price_months' low end are their values, so those rows repeat row 0)
         summary = plan(path, tmp_path)
-        assert (summary.design_rows, summary.runs, summary.unique_runs) == (207, 207, 205)
+        assert (summary.design_rows, summary.runs, summary.unique_runs) == (209, 209, 207)
         assert (spec.model, spec.scenario) in {
             ("abm", "baseline"),
             ("experiments.reproduce:sweep_evaluate", "embargo-2010"),
