@@ -304,6 +304,14 @@ def test_prices_2025_values():
         mid("PrNd oxide", "2025-09-04", "china_domestic") / 7.12
     )
     assert ndpr == pytest.approx(1.0, abs=0.02)
+    # NdFeB magnets: Neo's premium of 10-30 USD/kg over China's 2024 export price (46.985
+    # USD/kg) is 1.21-1.64x; NovaTech's 15-20%: the check's record, 1.15-1.65
+    mag = p.loc[("NdFeB magnets", "2025-07-01", "europe")]
+    base = mid("NdFeB magnets", "2024-08", "fob_china")
+    assert mag["price_low"] / base == pytest.approx(1.213, abs=0.001)
+    assert mag["price_high"] / base == pytest.approx(1.639, abs=0.001)
+    nova = p.loc[("NdFeB magnets", "2025-07", "international")]
+    assert (nova["price_low"], nova["price_high"]) == (1.15, 1.2)
 
 
 @pytest.mark.parametrize(

@@ -152,21 +152,24 @@ NAN = float("nan")
 def _run_2025(variant="controls-2025", months=24, eu_dy_may=700.0, dy_june_2024=20.0):
     """A long-form series table of one run from January 2024 (24 months: to December 2025).
 
-    China: Dy 200, Tb 1,000 (not traded in August 2025: NaN), Y 7 and NdPr 80 USD/kg.
-    Europe in 2025: Dy ``eu_dy_may`` in May, 600 in June, not traded in July (NaN), 800 in
-    August, 900 in September and November; Tb 3,000 in May, NaN in June, 3,500 in July and
-    August, 4,000 in September, NaN in November; Y 175 in September, NaN in October, 273 in
-    November; NdPr 76, 80 and 84 in July-September; 1.0x China in every other month.
+    China: Dy 200, Tb 1,000 (not traded in August 2025: NaN), Y 7, NdPr 80 and
+    high-temperature NdFeB magnets 50 USD/kg. Europe in 2025: Dy ``eu_dy_may`` in May, 600
+    in June, not traded in July (NaN), 800 in August, 900 in September and November; Tb
+    3,000 in May, NaN in June, 3,500 in July and August, 4,000 in September, NaN in
+    November; Y 175 in September, NaN in October, 273 in November; NdPr 76, 80 and 84 in
+    July-September; magnets 500 in May, 100 in June-August, NaN in September; 1.0x China in
+    every other month.
     China's exports (t/month): Dy 30, ``dy_june_2024`` in June 2024, 2, 4, 6 and 8 in
     June-September 2025 and 1, 2 and 3 in October-December 2025; Tb 10, 1, 2, 3 and 4 in
     June-September 2025 and 5 in October-December 2025."""
     dates = pd.date_range("2024-01-01", periods=months, freq="MS")
-    cn = {"ox_Dy": 200.0, "ox_Tb": 1000.0, "ox_Y": 7.0, "NdPr": 80.0}
+    cn = {"ox_Dy": 200.0, "ox_Tb": 1000.0, "ox_Y": 7.0, "NdPr": 80.0, "mag_ndfeb_ht": 50.0}
     eu25 = {
         "ox_Dy": {5: eu_dy_may, 6: 600.0, 7: NAN, 8: 800.0, 9: 900.0, 11: 900.0},
         "ox_Tb": {5: 3000.0, 6: NAN, 7: 3500.0, 8: 3500.0, 9: 4000.0, 11: NAN},
         "ox_Y": {9: 175.0, 10: NAN, 11: 273.0},
         "NdPr": {7: 76.0, 8: 80.0, 9: 84.0},
+        "mag_ndfeb_ht": {5: 500.0, 6: 100.0, 7: 100.0, 8: 100.0, 9: NAN},
     }
     cols = {}
     for good, price in cn.items():
@@ -177,7 +180,7 @@ def _run_2025(variant="controls-2025", months=24, eu_dy_may=700.0, dy_june_2024=
         for month, v in eu25[good].items():
             e[(dates.year == 2025) & (dates.month == month)] = v
         cols[f"price_cn:{good}"], cols[f"price_eu:{good}"] = c, e
-        if good != "NdPr":
+        if good not in ("NdPr", "mag_ndfeb_ht"):
             # the marginal spot quote: 5 x the price paid; Dy's June not bought on spot
             q = e * 5.0
             if good == "ox_Dy":
@@ -212,6 +215,8 @@ BY_HAND_2025 = {
     # September 25, October skipped, November 39
     "y_eu_2025_sep_nov": (25.0 + 39.0) / 2,
     "ndpr_eu_2025_jul_sep": (0.95 + 1.0 + 1.05) / 3,
+    # magnets: May 10, June-August 2, September skipped (EU NaN)
+    "mag_ndfeb_ht_eu_2025_may_sep": (10.0 + 2.0 + 2.0 + 2.0) / 4,
     # the quotes: 5 x the EU price; Dy: May 17.5, June skipped (no spot purchase), July
     # skipped (EU NaN), August 20, September 22.5
     "dy_eu_2025_may_sep_quote": (17.5 + 20.0 + 22.5) / 3,
@@ -276,6 +281,12 @@ def test_2025_records_and_titles():
         "(record: Argus/Benchmark Europe over SMM China)"
     )
     assert t["dy_eu_2025_may_sep"].last_month == "2025-09"
+    mag = t["mag_ndfeb_ht_eu_2025_may_sep"]
+    assert (mag.lo, mag.hi, mag.last_month) == (1.15, 1.65, "2025-09")
+    assert mag.title == (
+        "High-temperature NdFeB magnets price paid in Europe over China's domestic price, "
+        "May-September 2025 mean (record: premium of ex-China magnets over Chinese ones)"
+    )
     assert t["y_eu_2025_sep_nov"].last_month == "2025-11"
     exports = t["dy_cn_exports_2025_jun_sep"]
     assert exports.lo == exports.hi == pytest.approx((0.001 + 1.4 + 16.686 + 18.043) / 104.148)
@@ -284,6 +295,9 @@ def test_2025_records_and_titles():
     for c in HISTORY:
         if c.scenario == "controls-2025" and "_cn_exports_" in c.id:
             assert "abm/data/trade_flows.csv" in c.source, c.id
+        elif c.id.startswith("mag_"):
+            assert "abm/data/prices_2025.csv" in c.source and "contracted supply" in c.source
+            assert c.unit == "x"
         elif c.scenario == "controls-2025":
             assert "abm/data/prices_2025.csv" in c.source and "thin market" in c.source, c.id
             assert c.unit == "x"

@@ -270,6 +270,14 @@ _Y_SEP_NOV = (
     "mid-November (via Reuters), over about 7 USD/kg in China (Reuters citing Argus)",
 )
 
+_MAGNETS_MAY_SEP = (
+    "record: premium of ex-China magnets over Chinese ones",
+    "Neo Performance Materials' customers pay 10-30 USD/kg over the price they usually pay "
+    "for Chinese magnets (Reuters 2025-07-01), over China's average magnet export price of "
+    "46.985 USD/kg in August 2024 (Metalnomist): 1.21-1.64x; NovaTech's (Korea) customers "
+    "15-20% more (ckhq.net summary of the same Reuters report)",
+)
+
 #: the checks, in the order of the report
 HISTORY: list[HistoryCheck] = [
     _fob("ox_Nd", "Nd", 2011, (190.0, 200.0), _USGS, month=12),
@@ -317,6 +325,16 @@ HISTORY: list[HistoryCheck] = [
     _premium("ox_Y", "Y oxide", (9, 10, 11), (25.0, 39.0), _Y_SEP_NOV),
     _premium("ox_Y", "Y oxide", (9, 10, 11), (25.0, 39.0), _Y_SEP_NOV, quote=True),
     *[_exports_2025(g, months) for g in EXPORTS_2025 for months in ((6, 7, 8, 9), (10, 11, 12))],
+    _premium(
+        "mag_ndfeb_ht",
+        "High-temperature NdFeB magnets",
+        (5, 6, 7, 8, 9),
+        (1.15, 1.65),
+        _MAGNETS_MAY_SEP,
+        "a premium for contracted supply of new plants outside China (customers 'willing to "
+        "pay any price' got none: Reuters 2025-06-09); no magnet price index outside China "
+        "was found",
+    ),
     _premium(
         "NdPr",
         "NdPr oxide",

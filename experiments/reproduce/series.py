@@ -124,11 +124,12 @@ def series_from_model(model, adaptation: pd.DataFrame | None = None) -> pd.DataF
     for good in ("ox_Nd", "ox_Dy", "ox_Tb", "NdPr", "ox_La", "ox_Ce"):
         out[f"price_row:{good}"] = recorded(ts, "price_outside_china_median", good)
         out[f"price_cn:{good}"] = recorded(ts, "price", good, "CN")
-    for good in ("ox_Dy", "ox_Tb", "ox_Y", "NdPr"):
+    for good in ("ox_Dy", "ox_Tb", "ox_Y", "NdPr", "mag_ndfeb_ht"):
         out[f"price_eu:{good}"] = recorded(ts, "price", good, "EU")
-        if good != "NdPr":
+        if good not in ("NdPr", "mag_ndfeb_ht"):
             out[f"quote_eu:{good}"] = recorded(ts, "price_spot", good, "EU")
-    out["price_cn:ox_Y"] = recorded(ts, "price", "ox_Y", "CN")
+    for good in ("ox_Y", "mag_ndfeb_ht"):
+        out[f"price_cn:{good}"] = recorded(ts, "price", good, "CN")
     flows = ts[(ts["metric"] == "flow") & (ts["region"] == "CN") & (ts["partner"] != "CN")]
     for good in ("ox_Dy", "ox_Tb"):
         out[f"cn_exports:{good}"] = flows[flows["good"] == good].groupby("date")["value"].sum()
