@@ -487,9 +487,16 @@ def test_export_fall_strict(runs, request):
 # ------------------------------------------------------------------ 2025 floor and the 10X entrant
 @pytest.mark.slow  # US magnet capacity in 2029
 def test_the_entrant_comes_online_by_2029(reduced_full):
+    # the 10X plant (9,000 t/yr, committed under the floor in July 2025, start-up in 2028)
+    # is ramping up by mid-2029: US operating magnet capacity has grown by more than a
+    # quarter of its nameplate since the end of 2027 (9,000 x (1 - exp(-15/12/2.8)) = 3,240
+    # at the pooled ramp-up from March 2028). Until session 23 the test read >= 9,000 t/yr
+    # of all US capacity, which Vulcan Elements' plant filled: the floor and support went to
+    # every US producer, now to MP Materials alone
     for r in reduced_full["controls-2025"]:
         w = rp_series._wide(r["series"])
-        assert w.loc["2029-06-01", "capacity:magnets:US"] >= 9000
+        cap = w["capacity:magnets:US"]
+        assert cap["2029-06-01"] - cap["2027-12-01"] >= 2250, (cap["2027-12-01"], cap["2029-06-01"])
 
 
 def test_the_floor_and_offtake_are_live(shipped_runs):
