@@ -578,10 +578,10 @@ class Parameters(NumbersModel):
         "measures expected to last two years (0.5/yr; China's halt to Japan in 2010 lasted "
         "about two months; antidumping duties: 45% revoked at the five-year review, Cadot, "
         "de Melo and Tumurchudur 2006)",
-        "Annual hazard with which investors expect the trade measures adopted during the run "
-        "to end: the part of a project's margin above the margin at policy-free prices "
-        "(Firm.policy_free_margin) is discounted at the cost of capital plus this hazard "
-        "(Firm.project_npv; docs/ODD.md 7.13).",
+        "Annual hazard with which investors expect the new trade instruments adopted during "
+        "the run (PolicyState.trade_policy_changed) to end: the part of a project's margin "
+        "above the margin at policy-free prices (Firm.policy_free_margin) is discounted at "
+        "the cost of capital plus this hazard (Firm.project_npv; docs/ODD.md 7.13).",
     )
     china_capex_factor: float = P(
         0.42,

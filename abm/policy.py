@@ -122,6 +122,14 @@ class PolicyState:
             s0 = month_index(lev.truce_start, self.start)
             self.truce = (s0, s0 + lev.truce_months)
         self.refresh(0, log=None)
+        #: (kind, actor) of the trade measures in force in the run's first month: the
+        #: instruments in place, whose later renewals and revisions are the status quo
+        #: continuing (trade_policy_changed)
+        self.trade_status_quo = {
+            (self.measures[i][1].kind, getattr(self.measures[i][1], "actor", None))
+            for i in self.active_ids
+            if self.measures[i][1].kind in TRADE_KINDS
+        }
         self.active_ids = set()  # so the model's first logged refresh lists them
 
     # ------------------------------------------------------------------ activity
@@ -271,20 +279,30 @@ class PolicyState:
         return float(into[:, self.ri[m.actor]].sum()) / total
 
     def trade_policy_changed(self) -> bool:
-        """Whether a trade measure adopted during the run is in force: a scheduled measure of
-        :data:`TRADE_KINDS` that starts after the run's first month, an endogenous tariff
-        (a government's retaliation rule), or the ``us_tariff_on_china`` lever from a start
-        after the first month. Trade measures in force from the first month are the status
-        quo the run starts from."""
+        """Whether a new trade instrument adopted during the run is in force: a scheduled
+        measure of :data:`TRADE_KINDS` that starts after the run's first month and whose
+        kind and actor had no measure in force in that month (:attr:`trade_status_quo`), an
+        endogenous tariff (a government's retaliation rule), or the ``us_tariff_on_china``
+        lever from a start after the first month. The trade measures in force from the first
+        month, and later measures of the same kind and actor (the yearly renewal of an
+        export quota, a new rate of an export duty), are the status quo the run starts
+        from: a regime in place for years is not the policy whose end investors weigh
+        (China's export quotas, 1999-2014), a new instrument is (the 2025 licences)."""
         if self.endogenous:
             return True
         lev = self.scenario.levers
         if lev.us_tariff_on_china is not None and 0 < self.lever_step <= self.t:
             return True
-        return any(
-            self.start_step[i] > 0 and self.measures[i][1].kind in TRADE_KINDS
-            for i in self.active_ids
-        )
+        quo = self.trade_status_quo
+        for i in self.active_ids:
+            m = self.measures[i][1]
+            if (
+                self.start_step[i] > 0
+                and m.kind in TRADE_KINDS
+                and (m.kind, getattr(m, "actor", None)) not in quo
+            ):
+                return True
+        return False
 
     def active(self, kind: str) -> list:
         """Measures of ``kind`` in force now, in date order."""

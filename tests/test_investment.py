@@ -128,15 +128,16 @@ def test_hazard_rate_hand_check():
 
 @pytest.mark.parametrize(
     ("scenario", "before", "after"),
-    [("controls-2025", 12, 13), ("embargo-2010", 11, 12)],
+    [("controls-2025", 12, 13), ("embargo-2010", 19, 20)],
 )
 def test_trade_measures_adopted_during_the_run_switch_on_policy_free_prices(
     scenario, before, after
 ):
     # controls-2025 starts in 2024-01 and its first trade measure (the US fentanyl tariff
-    # of 2025-02-04) takes force in step 13; embargo-2010 starts in 2009-01 with the 2009
-    # quota and duties in force (the status quo) and its first new one is the 2010 H1 quota
-    # (step 12). Before: no firm has policy-free prices; from then on every firm and every
+    # of 2025-02-04) takes force in step 13; embargo-2010 starts in 2009-01 with China's
+    # export quota and duties in force (the status quo: their renewals and the July 2010 cut
+    # do not count) and its first new instrument is the halt to Japan of 2010-09-21 (step
+    # 20). Before: no firm has policy-free prices; from then on every firm and every
     # entrant not yet in the world has them, at its anchors of the month before
     m = RareEarthModel(scenario, seed=0, months=after + 1)
     for _ in range(before + 1):
@@ -153,9 +154,26 @@ def test_trade_measures_adopted_during_the_run_switch_on_policy_free_prices(
         for g, p in anchors[a.unique_id].items():
             assert a.free_anchor[g] == p
     # the benchmarks' long-run values were recorded at the change; they have moved by one
-    # month's smoothing since (1/price_anchor_months of this month's change)
+    # month's smoothing since (1/price_anchor_months, 1/30, of this month's change: under
+    # 10% for a benchmark that moved by less than 3x)
     assert m._benchmark_at_change is not None
-    assert np.allclose(m.benchmark_growth(), 1.0, atol=0.02)
+    assert np.allclose(m.benchmark_growth(), 1.0, atol=0.1)
+
+
+def test_policy_free_prices_end_with_the_new_instrument():
+    # embargo-2010: the halt to Japan runs from 2010-09-21 to its end month 2010-11
+    # (exclusive: in force in steps 20-21); from step 22 no new instrument is in force, so firms drop their policy-free prices, and the
+    # 2011 quota (step 24), a renewal of the quota in force at the start, does not bring
+    # them back
+    m = RareEarthModel("embargo-2010", seed=0, months=26)
+    firms = [a for a in m.agents if hasattr(a, "free_anchor")]
+    seen = []
+    for _ in range(26):
+        m.step()
+        seen.append(m.policy.trade_policy_changed())
+    assert [i for i, on in enumerate(seen) if on] == [20, 21]
+    assert m._benchmark_at_change is None and all(a.free_anchor is None for a in firms)
+    assert ("export_quota", "CN") in m.policy.trade_status_quo
 
 
 def test_baseline_has_no_trade_policy_change():
