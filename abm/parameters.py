@@ -573,8 +573,10 @@ class Parameters(NumbersModel):
         "profits that a policy creates are discounted by the probability the policy ends. "
         "Default: export taxes last 4.8 years on average (293 agricultural export "
         "restrictions, 2005-2015: 1/4.8 = 0.21/yr; export bans are shorter); range: the "
-        "annual probability that US normal trade relations with China were not renewed, "
-        "3.2-4.5% (Alessandria, Khan and Khederlarian 2024, JIE; World Bank PRWP 9551), to "
+        "lowest annual probability of a trade-policy change estimated in that literature "
+        "(US normal trade relations with China not renewed: 3.2-4.5%, Alessandria, Khan and "
+        "Khederlarian 2024, JIE; World Bank PRWP 9551; a liberal regime in place for "
+        "decades, so a floor for a new restriction), to "
         "measures expected to last two years (0.5/yr; China's halt to Japan in 2010 lasted "
         "about two months; antidumping duties: 45% revoked at the five-year review, Cadot, "
         "de Melo and Tumurchudur 2006)",

@@ -170,7 +170,7 @@ def _companies(region: str) -> tuple[str, ...]:
         company_of(str(r["firm"]))
         for table in ("firms.csv", "project_pipeline.csv")
         for _, r in load_table(table).iterrows()
-        if r["region"] == region
+        if r["region"] == region and isinstance(r["firm"], str) and r["firm"].strip()
     }
     return tuple(sorted(names))
 
@@ -191,7 +191,9 @@ def _check_firms(m):
     allowed = companies(m.actor)
     for f in m.firms:
         if f not in allowed:
-            raise ValueError(f"firms: unknown company '{f}' in {m.actor}; allowed: {allowed}")
+            near = difflib.get_close_matches(f, allowed, n=1)
+            hint = f" (did you mean '{near[0]}'?)" if near else ""
+            raise ValueError(f"firms: unknown company '{f}' in {m.actor}{hint}; allowed: {allowed}")
     if len(set(m.firms)) < len(m.firms):
         raise ValueError(f"firms: a company is given twice in {m.firms}")
     return m
@@ -561,17 +563,18 @@ class PriceFloor(_Measure):
 class Subsidy(_Measure):
     """Public support of ``actor`` for new capacity at ``stages``
     (:func:`abm.investment.financing`): a capital grant (``capex_share`` of the capital
-    cost), a concessional loan (``loan_share`` of the rest at ``loan_rate`` per year; the
-    model's ``public_discount_rate`` if omitted), a public equity stake (``equity_share``)
-    and a faster permit (``lead_time_factor``, the lead-time multiplier). ``firms`` names
-    the companies it is granted to (companies of ``actor`` in ``firms.csv`` or
-    ``project_pipeline.csv``); omitted, every firm of the region at those stages. A measure
-    that changes nothing is refused, and so is ``loan_share + equity_share`` above 1."""
+    cost; 0 unless given, until session 23 0.3), a concessional loan (``loan_share`` of
+    the rest at ``loan_rate`` per year; the model's ``public_discount_rate`` if omitted),
+    a public equity stake (``equity_share``) and a faster permit (``lead_time_factor``,
+    the lead-time multiplier). ``firms`` names the companies it is granted to (companies
+    of ``actor`` in ``firms.csv`` or ``project_pipeline.csv``); omitted, every firm of the
+    region at those stages. A measure that changes nothing is refused, and so is
+    ``loan_share + equity_share`` above 1."""
 
     kind: Literal["subsidy"]
     actor: str
     stages: list[str] = list(STAGES)
-    capex_share: float = Field(0.3, ge=0, le=1)
+    capex_share: float = Field(0.0, ge=0, le=1)
     loan_share: float = Field(0.0, ge=0, le=1)
     loan_rate: float | None = Field(None, ge=0, le=0.3)
     equity_share: float = Field(0.0, ge=0, le=1)

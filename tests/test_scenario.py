@@ -660,13 +660,20 @@ def test_one_broken_scenario_field_is_named_and_nothing_is_written(tmp_path_fact
             'kind="subsidy"\ndate="2024-03"\nactor="US"\ncapex_share=0',
             "capex_share = loan_share = equity_share = 0 with lead_time_factor = 1 changes nothing",
         ),
+        # a subsidy that names only a loan rate: no grant by default (until session 23 a
+        # 30% grant), so it changes nothing and is refused
+        (
+            'kind="subsidy"\ndate="2024-03"\nactor="US"\nloan_rate=0.01',
+            "capex_share = loan_share = equity_share = 0 with lead_time_factor = 1 changes nothing",
+        ),
         (
             'kind="subsidy"\ndate="2024-03"\nactor="US"\nloan_share=0.7\nequity_share=0.5',
             "loan_share + equity_share = 1.2 is above 1",
         ),
         (
-            'kind="subsidy"\ndate="2024-03"\nactor="US"\nfirms=["MP Materails"]',
-            "firms: unknown company 'MP Materails' in US; allowed: ['Arnold Magnetic",
+            'kind="subsidy"\ndate="2024-03"\nactor="US"\ncapex_share=0.3\nfirms=["MP Materails"]',
+            "firms: unknown company 'MP Materails' in US (did you mean 'MP Materials'?); "
+            "allowed: ['Arnold Magnetic",
         ),
         (
             'kind="price_floor"\ndate="2024-03"\nactor="US"\nfloor_usd_kg=110\nfirms=[]',

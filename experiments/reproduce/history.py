@@ -331,9 +331,10 @@ HISTORY: list[HistoryCheck] = [
         (5, 6, 7, 8, 9),
         (1.15, 1.65),
         _MAGNETS_MAY_SEP,
-        "a premium for contracted supply of new plants outside China (customers 'willing to "
-        "pay any price' got none: Reuters 2025-06-09); no magnet price index outside China "
-        "was found",
+        "the record is the premium of contracted supply from new plants outside China over "
+        "Chinese magnets, the model the EU's price paid (all origins) over China's domestic "
+        "price; customers 'willing to pay any price' got none (Reuters 2025-06-09) and no "
+        "magnet price index outside China was found",
     ),
     _premium(
         "NdPr",

@@ -118,7 +118,7 @@ def _report(
             "",
             (
                 "Recorded values that no target names (no tolerance, no PASS/FAIL; "
-                "experiments/reproduce/history.py, docs/calibration.md 4.27-4.29). Of "
+                "experiments/reproduce/history.py, docs/calibration.md 4.27-4.30). Of "
                 "2011-2015 (`embargo-2010`): the fall of Nd and Dy prices after the 2011 "
                 "peak, La and Ce prices abroad in 2011-12, China's Nd in March 2012 and "
                 "China's 2012 export quota fill; there the model's price is the median over "
@@ -131,8 +131,12 @@ def _report(
                 "skipped), as the price the EU's buyers paid and, for the checks whose id "
                 "ends in `_quote`, as their marginal spot quote (the most-rationed buyer's "
                 "value of one more kilogram): the records are a thin market of intermediaries "
-                "(abm/data/prices_2025.csv), which should price between the two; and China's "
-                "Dy and Tb oxide exports in 2025 against June 2024 (abm/data/trade_flows.csv). "
+                "(abm/data/prices_2025.csv), which should price between the two; the "
+                "high-temperature NdFeB magnet price the EU's buyers paid over China's "
+                "domestic price, against the premium buyers paid for contracted ex-China "
+                "magnets over Chinese ones (no magnet price index outside China was found); "
+                "and China's Dy and Tb oxide exports in 2025 against June 2024 "
+                "(abm/data/trade_flows.csv). "
                 "'model / record' is the median over seeds "
                 "divided by the middle of the record's range."
             ),
