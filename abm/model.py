@@ -168,8 +168,8 @@ class RareEarthModel(mesa.Model):
         )
         self.spot_price = np.full((G, R, 2), np.nan)
         # (G,) long-run benchmark price of each good (the world benchmark smoothed over
-        # price_anchor_months), USD/kg, and its value when the trade measures in force were
-        # adopted (None while none is): benchmark_growth
+        # price_anchor_months), USD/kg, and its value when the new trade instruments in
+        # force were adopted (None while none is): benchmark_growth
         self.benchmark_anchor = np.full(G, np.nan)
         self._benchmark_at_change: np.ndarray | None = None
         self.events: list[dict] = []
@@ -675,8 +675,9 @@ class RareEarthModel(mesa.Model):
         rel.update(supply, rel.landed(terms.ad_valorem, terms.transport), demand)
 
     def benchmark_growth(self) -> np.ndarray:
-        """(G,) each good's long-run benchmark price over its value when the trade measures
-        in force were adopted (1 where either is undefined, or while none is in force)."""
+        """(G,) each good's long-run benchmark price over its value when the new trade
+        instruments in force were adopted (1 where either is undefined, or while none is in
+        force)."""
         at = self._benchmark_at_change
         if at is None:
             return np.ones(self.G)
@@ -685,7 +686,8 @@ class RareEarthModel(mesa.Model):
         return np.where(ok, now / np.where(ok, at, 1.0), 1.0)
 
     def _track_trade_policy(self) -> None:
-        """When trade measures adopted during the run first come into force, every firm
+        """When a new trade instrument adopted during the run comes into force
+        (:meth:`abm.policy.PolicyState.trade_policy_changed`) and none was, every firm
         (and every entrant not yet in the world) records its anchor prices as its
         policy-free prices (:attr:`agents.base.Firm.free_anchor`) and the benchmarks their
         long-run values; when none is in force any more, both are cleared (docs/ODD.md

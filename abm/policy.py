@@ -287,7 +287,8 @@ class PolicyState:
         month, and later measures of the same kind and actor (the yearly renewal of an
         export quota, a new rate of an export duty), are the status quo the run starts
         from: a regime in place for years is not the policy whose end investors weigh
-        (China's export quotas, 1999-2014), a new instrument is (the 2025 licences)."""
+        (China's export quota, in force when embargo-2010 starts in 2009), a new instrument
+        is (the 2025 licences and tariffs)."""
         if self.endogenous:
             return True
         lev = self.scenario.levers

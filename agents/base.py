@@ -158,8 +158,8 @@ class Firm(mesa.Agent):
         self.stocks: dict[int, Stock] = {}
         self.exp_price: dict[int, float] = {}
         self.anchor_price: dict[int, float] = {}
-        #: the firm's anchor prices in the month before the trade measures in force were
-        #: adopted (None while none is in force; :meth:`policy_free_margin`)
+        #: the firm's anchor prices in the month before the new trade instruments in force
+        #: were adopted (None while none is in force; :meth:`policy_free_margin`)
         self.free_anchor: dict[int, float] | None = None
         #: base-year prices of the goods the firm trades in its own market (USD/kg): its
         #: expected prices at the end of the base-year warm-up (set by the model)
@@ -760,7 +760,7 @@ class Firm(mesa.Agent):
         """Long-run margin at policy-free prices (:meth:`longrun_margin` at the firm's
         :attr:`free_anchor` prices, each moved since then in proportion to its world
         benchmark's long-run price, :meth:`abm.model.RareEarthModel.benchmark_growth`),
-        USD/kg; None while no trade measure adopted during the run is in force
+        USD/kg; None while no new trade instrument adopted during the run is in force
         (:meth:`abm.policy.PolicyState.trade_policy_changed`).
 
         The investor's view of the world without the measures (trade-policy uncertainty:
