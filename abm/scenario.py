@@ -187,8 +187,8 @@ def _check_firms(m):
     (naming the allowed companies), and a company given twice."""
     if m.firms is None:
         return m
-    _not_empty(m.firms, "firms", companies(m.actor), f"every firm in {m.actor}")
     allowed = companies(m.actor)
+    _not_empty(m.firms, "firms", allowed, f"every firm in {m.actor}")
     for f in m.firms:
         if f not in allowed:
             near = difflib.get_close_matches(f, allowed, n=1)

@@ -800,6 +800,12 @@ class Firm(mesa.Agent):
         while it lasts (investment waves that follow current earnings: Greenwood and
         Hanson 2015, QJE 130(1)). With ``margin`` given, that margin flat.
 
+        While a new trade instrument is in force (:meth:`policy_free_margin` not None,
+        ``margin`` not given), the margin at policy-free prices is valued at the cost of
+        capital and the premium above it, long-run and transient, at the cost of capital
+        plus ``policy_reversal_hazard`` (:func:`abm.investment.hazard_rate`; trade-policy
+        uncertainty, Handley and Limao 2015, 2017; docs/ODD.md 7.13).
+
         Returns:
             (NPV in USD, :class:`abm.investment.Financing`).
         """
@@ -831,34 +837,17 @@ class Firm(mesa.Agent):
         # rates of 70-75% at high-end makers vs 30-40% at low-end ones in H1 2012,
         # ResearchInChina via SBWIRE 2013)
         tau = par.rampup_tau_years if tau_years is None else tau_years
+        common = (par.project_life_years, lead, par.base_utilisation, tau)
+        moving = {"transient_usd_kg": transient, "transient_months": par.price_anchor_months}
         free = None if margin is not None else self.policy_free_margin()
         if free is None:
-            value = npv(
-                size,
-                m,
-                fin.capex,
-                fin.rate,
-                par.project_life_years,
-                lead,
-                par.base_utilisation,
-                tau,
-                transient_usd_kg=transient,
-                transient_months=par.price_anchor_months,
-            )
-            return value, fin
+            return npv(size, m, fin.capex, fin.rate, *common, **moving), fin
         # trade-policy uncertainty (Handley and Limao 2015): the margin at policy-free
         # prices for the project's life, and the premium above it (long-run and transient)
         # only while the measures last, ending at the annual hazard policy_reversal_hazard
-        common = (par.project_life_years, lead, par.base_utilisation, tau)
-        value = npv(size, free, fin.capex, fin.rate, *common) + npv(
-            size,
-            m - free,
-            0.0,
-            hazard_rate(fin.rate, par.policy_reversal_hazard),
-            *common,
-            transient_usd_kg=transient,
-            transient_months=par.price_anchor_months,
-        )
+        rate_h = hazard_rate(fin.rate, par.policy_reversal_hazard)
+        value = npv(size, free, fin.capex, fin.rate, *common)
+        value += npv(size, m - free, 0.0, rate_h, *common, **moving)
         return value, fin
 
     def hurdle(self) -> float:
