@@ -354,8 +354,9 @@ class ClearingResult:
             binds). Exporters hold the licences, so cross-border spot sales realise the
             origin price plus the licence price (``offer_price``).
         spot_value: (n_goods, n_regions, 2) spot tonnes x delivered price per node, summed
-            over the node's buyer groups, USD/kg x t (None: the node price applies to all
-            its spot receipts).
+            over the node's buyer groups at each group's price, and over licensed tonnes
+            at their landed cost from the origin price (the approval's rent is its
+            holder's), USD/kg x t (None: the node price applies to all its spot receipts).
         licence_used: (K,) tonnes shipped under each holding of :class:`Holdings`,
             contract and spot (None without holdings).
         smuggled: (n_goods, n_regions, n_regions, 2) tonnes of ``flows`` shipped outside
@@ -784,7 +785,9 @@ def _solve(
     node's other bids stay at the node. An arc of finite capacity into a node split so
     gets one row bounding its columns' sum by that capacity. The node's quote (``price``)
     is the highest dual of its sub-nodes; ``spot_value`` sums each sub-node's receipts at
-    its own dual; ``licence_used`` is the flow per holding."""
+    its own dual, except those on a holding's arc, at their landed cost from the origin
+    price (the approval's rent is the holder's); ``licence_used`` is the flow per
+    holding."""
     n_off, n_bid = len(off), len(bid)
     flows = np.zeros((G, R, R, 2))
     origin_price = np.full((G, R), np.nan)
@@ -1025,8 +1028,12 @@ def _solve(
         node_origin[:] = np.where(tot > 0, by_node / np.where(tot > 0, tot, 1.0), 0.0).reshape(
             G, R, 2, R
         )
+        # a tonne on a holding's arc costs its holder the landed cost from the origin
+        # price: the approval's scarcity rent (the arc's capacity dual) is the holder's,
+        # as a quota rent is its licence holder's; on the node's arcs the sub-node's dual
+        value = np.where(a_acct >= 0, duals[ai] + a_cost, duals[nO + aj])
         spot_value = np.zeros(G * R * 2)
-        np.add.at(spot_value, node_of, np.where(received > 0, received * duals[nO:], 0.0))
+        np.add.at(spot_value, node_of[aj], x * value)
         spot_value = spot_value.reshape(G, R, 2)
     fill_b = np.clip(received[bgrp] - (bwithin - bid[border, 3]), 0.0, bid[border, 3])
     bid_fill[border] = fill_b

@@ -165,6 +165,7 @@ class RareEarthModel(mesa.Model):
             index_months=par.contract_index_months,
             risk_premium=par.supply_risk_premium,
             risk_months=par.risk_decay_months,
+            customer_share=par.customer_market_share,
         )
         self.spot_price = np.full((G, R, 2), np.nan)
         # (G,) long-run benchmark price of each good (the world benchmark smoothed over

@@ -199,6 +199,21 @@ class Parameters(NumbersModel):
         "prior quarter's average (Lynas quarterly reports)",
         "Smoothing time of the contract price index towards the spot price.",
     )
+    customer_market_share: float = P(
+        1.0,
+        "-",
+        0.5,
+        1.0,
+        "customer markets: sellers with regular customers ration them at list or contract "
+        "prices in a shortage rather than raise prices to clear (Okun 1981, ch. 4; Carlton "
+        "1986; Blinder et al. 1998, implicit contracts); Adamas Intelligence 2025: about 96% "
+        "of the Dy oxide consumed in 2025 priced near the benchmark while spot asks outside "
+        "China were several times higher; Reuters 2025-07-01: Neo's ex-China magnets at a "
+        "premium of 10-30 USD/kg to its customers. 1 is the pure customer market; the low end "
+        "(half auctioned to the highest bidder) is a bound, not an estimate",
+        "Share of a seller's supply left after its contracts that it hands, at its contract "
+        "price, to regular customers whose other contracted suppliers failed to deliver.",
+    )
     qualification_months_magnets: float = P(
         6.0,
         "months",

@@ -61,6 +61,9 @@ class SupplierRelations:
         index_months: smoothing time of the contract price index, months (>= 1).
         risk_premium: proportional cost premium per unit of perceived non-delivery risk.
         risk_months: averaging time of perceived non-delivery risk, months (>= 1).
+        customer_share: share (0-1) of a seller's supply left after its contracts that it
+            hands to its regular customers whose other contracted suppliers failed to
+            deliver, at its contract price (customer markets, :meth:`allocate`); 0: none.
 
     Raises:
         ValueError: a parameter out of its domain.
@@ -79,11 +82,14 @@ class SupplierRelations:
         index_months: float,
         risk_premium: float,
         risk_months: float,
+        customer_share: float = 0.0,
     ):
         if not sigma > 0:
             raise ValueError(f"sigma must be > 0, got {sigma}")
         if not 0 <= cover <= 1:
             raise ValueError(f"cover must be in [0, 1], got {cover}")
+        if not 0 <= customer_share <= 1:
+            raise ValueError(f"customer_share must be in [0, 1], got {customer_share}")
         for name, v in (
             ("adjust_months", adjust_months),
             ("index_months", index_months),
@@ -103,6 +109,7 @@ class SupplierRelations:
         self.index_months = float(index_months)
         self.risk_premium = float(risk_premium)
         self.risk_months = float(risk_months)
+        self.customer_share = float(customer_share)
         shape = (G, R, 2, R)
         self.share = np.zeros(shape)  # [g, d, u, o] contract share of node's nomination
         self.qualified = np.zeros(shape, dtype=bool)
@@ -197,11 +204,19 @@ class SupplierRelations:
         sourcing rules), the import quotas (pro rata over the quota's imports) and a share
         ``cover`` of each origin's supply (pro rata over the origin's contracts): sellers,
         like buyers, commit only that share to contracts and keep the rest for the spot
-        market, so a shortage always shows in spot trades and the benchmark moves. Exports
-        under an export quota are not nominated at all: each tonne needs a tradable licence,
-        so they clear on the spot market, where the quota's shadow price is the licence
-        price (:attr:`abm.market.ClearingResult.licence_price`); the node's share of that
-        origin is left to its spot bids.
+        market. Exports under an export quota are not nominated at all: each tonne needs a
+        tradable licence, so they clear on the spot market, where the quota's shadow price
+        is the licence price (:attr:`abm.market.ClearingResult.licence_price`); the node's
+        share of that origin is left to its spot bids.
+
+        **Customer markets** (Okun 1981, ch. 4; Carlton 1986): what a node's contracts did
+        not deliver (licence denials, embargoes, an oversubscribed supplier) it asks of its
+        other contracted origins, split by its contract shares over the arcs still open;
+        each origin serves these requests from ``customer_share`` of the supply its
+        contracts left, pro rata, at its contract price, so a supplier rations its regular
+        customers rather than auctioning its output to whoever bids most. The rest of its
+        supply clears on spot. The requests obey the same arc capacities, export quotas
+        and import quotas as the first round.
 
         Args:
             nomination: (G, R, 2) tonnes nominated on contract per node.
@@ -211,7 +226,9 @@ class SupplierRelations:
             import_quotas: list of (good indices, destination, t per month).
 
         Returns:
-            ``(wanted, delivered)``: (G, R origin, R destination, 2) tonnes.
+            ``(wanted, delivered)``: (G, R origin, R destination, 2) tonnes; ``wanted`` is
+            the first round's nomination per arc (the customer-market requests are not in
+            it), ``delivered`` both rounds.
         """
         share = self.origin_shares(supply)
         wanted = np.transpose(nomination[:, :, :, None] * share, (0, 3, 1, 2))  # [g,o,d,u]
@@ -219,26 +236,52 @@ class SupplierRelations:
         # nominated on contract but bought on the spot market, where the quota's shadow
         # price (the licence price) rations them (the node's share of that origin is left
         # to its spot bids)
+        open_arc = np.ones(wanted.shape, dtype=bool)
         for goods, r, _q in quotas:
             keep = wanted[goods, r, r].copy()
             wanted[goods, r] = 0.0
             wanted[goods, r, r] = keep
-        c = np.minimum(wanted, cap)
-        # import quotas bound the region's imports (c[goods, :, r]), pro rata; its domestic
-        # arcs [r, r] do not count
+            keep_open = open_arc[goods, r, r].copy()
+            open_arc[goods, r] = False
+            open_arc[goods, r, r] = keep_open
+        c = self._bounded(np.minimum(wanted, cap), import_quotas, self.cover * supply)
+        if self.customer_share > 0:
+            c = c + self._customer_round(wanted, c, supply, cap, open_arc, import_quotas)
+        return wanted, c
+
+    @staticmethod
+    def _bounded(c: np.ndarray, import_quotas, avail: np.ndarray, used=None) -> np.ndarray:
+        """``c`` (G, R, R, 2) scaled pro rata to each import quota (cross-border arcs into
+        the quota's region; ``used``: deliveries already counted against it) and to
+        ``avail`` (G, R) tonnes per origin."""
         for goods, r, q in import_quotas:
             idx = (goods, slice(None), r)
             cross = c[idx].copy()
             cross[:, r, :] = 0.0
             e = cross.sum()
-            if e > q:
-                c[idx] -= cross * (1.0 - max(q, 0.0) / e)
+            room = max(q, 0.0)
+            if used is not None:
+                prior = used[idx].copy()
+                prior[:, r, :] = 0.0
+                room = max(room - prior.sum(), 0.0)
+            if e > room:
+                c[idx] -= cross * (1.0 - room / e)
         sold = c.sum(axis=(2, 3))
-        avail = self.cover * supply
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             f = np.where(sold > avail, avail / np.where(sold > 0, sold, 1.0), 1.0)
-        c = c * f[:, :, None, None]
-        return wanted, c
+        return c * f[:, :, None, None]
+
+    def _customer_round(self, wanted, first, supply, cap, open_arc, import_quotas):
+        """Second-round deliveries (G, R, R, 2) of :meth:`allocate`'s customer markets."""
+        short = np.maximum(wanted - first, 0.0).sum(axis=1)  # [g, d, u]
+        room = np.where(open_arc, np.maximum(cap - first, 0.0), 0.0)
+        left = np.maximum(supply - first.sum(axis=(2, 3)), 0.0)  # [g, o]
+        # the node's contract shares over origins with supply left and an open arc
+        w = np.transpose(self.share, (0, 3, 1, 2)) * (room > 1e-9) * (left > 1e-9)[:, :, None, None]
+        tot = w.sum(axis=1, keepdims=True)
+        w = np.where(tot > 0, w / np.where(tot > 0, tot, 1.0), 0.0)
+        ask = np.minimum(short[:, None, :, :] * w, room)
+        return self._bounded(ask, import_quotas, self.customer_share * left, used=first)
 
     def observe(
         self, wanted: np.ndarray, delivered: np.ndarray, spot_fob: np.ndarray, spot_sold: np.ndarray
@@ -258,7 +301,8 @@ class SupplierRelations:
         w = np.transpose(wanted, (0, 2, 3, 1))  # [g, d, u, o]
         d = np.transpose(delivered, (0, 2, 3, 1))
         asked = w > 1e-9
-        miss = np.where(asked, 1.0 - d / np.where(asked, w, 1.0), 0.0)
+        # customer-market deliveries may exceed an arc's first-round nomination
+        miss = np.where(asked, np.maximum(1.0 - d / np.where(asked, w, 1.0), 0.0), 0.0)
         self.risk = np.where(asked, self.risk + (miss - self.risk) / self.risk_months, self.risk)
         sales = delivered.sum(axis=(2, 3)) + spot_sold
         quoted = (spot_sold > 1e-9) & np.isfinite(spot_fob)

@@ -262,3 +262,100 @@ def test_exports_under_an_export_quota_are_not_nominated_on_contract():
     _, free = rel.allocate(nom, supply, cap, [])
     assert free[0, :, 2, 0] == pytest.approx([50.0, 50.0, 0.0])
     assert free[0, 0, 0, 0] == pytest.approx(got[0, 0, 0, 0])
+
+
+# ---------------------------------------------------------------- customer markets
+
+
+def _two_suppliers(kappa, cover=0.8):
+    """Origins 0 (200 t) and 1 (50 t); buyer nodes in regions 0 and 2 each nominate 100 t,
+    split 80/20 by supply (equal prices); the arc 0 -> 2 is closed (an export licence
+    denied), so region 2's 80 t from origin 0 fail in the first round."""
+    rel, supply, zero = _calibrated([200.0, 50.0, 0.0], cover=cover)
+    rel.customer_share = kappa
+    nom = np.zeros((1, 3, 2))
+    nom[0, 0, 0] = nom[0, 2, 0] = 100.0
+    cap = np.full((1, 3, 3, 2), np.inf)
+    cap[0, 0, 2, :] = 0.0
+    return rel, nom, supply, cap
+
+
+def test_without_customer_markets_the_failed_nomination_goes_to_spot():
+    rel, nom, supply, cap = _two_suppliers(0.0)
+    wanted, got = rel.allocate(nom, supply, cap, [])
+    # origin 1 commits 0.8 x 50 = 40 t, asked 20 + 20: both served, 10 t left for spot
+    assert wanted[0, :, 2, 0] == pytest.approx([80.0, 20.0, 0.0])
+    assert got[0, :, 2, 0] == pytest.approx([0.0, 20.0, 0.0])
+    assert got[0, 1].sum() == pytest.approx(40.0)
+
+
+def test_a_supplier_rations_its_regular_customers_at_contract_price_by_hand():
+    # region 2's 80 t failed on the closed arc; it asks its other contracted origin (1)
+    # for them; origin 1 has 50 - 40 = 10 t left after its contracts and hands
+    # customer_share of them to the request: 0.5 x 10 = 5 t, 1.0 x 10 = 10 t
+    for kappa, extra in ((0.5, 5.0), (1.0, 10.0)):
+        rel, nom, supply, cap = _two_suppliers(kappa)
+        wanted, got = rel.allocate(nom, supply, cap, [])
+        assert wanted[0, :, 2, 0] == pytest.approx([80.0, 20.0, 0.0])  # first round only
+        assert got[0, :, 2, 0] == pytest.approx([0.0, 20.0 + extra, 0.0])
+        assert got[0, :, 0, 0] == pytest.approx([80.0, 20.0, 0.0])  # others unchanged
+        assert got[0, 1].sum() <= supply[0, 1] + 1e-9
+
+
+def test_requests_of_two_customers_are_served_pro_rata():
+    # origin 0 is closed to regions 1 and 2; each nominates 100 t, 80 t of it to origin 0
+    # and 20 t to origin 1; origin 1 commits 0.8 x 50 = 40 t (20 + 20), has 10 t left and
+    # is asked 80 + 80 t: 5 t each, at its contract price
+    rel, supply, zero = _calibrated([200.0, 50.0, 0.0], cover=0.8)
+    rel.customer_share = 1.0
+    nom = np.zeros((1, 3, 2))
+    nom[0, 1, 0] = nom[0, 2, 0] = 100.0
+    cap = np.full((1, 3, 3, 2), np.inf)
+    cap[0, 0, 1:, :] = 0.0
+    _, got = rel.allocate(nom, supply, cap, [])
+    assert got[0, 1, 1, 0] == pytest.approx(25.0)
+    assert got[0, 1, 2, 0] == pytest.approx(25.0)
+
+
+def test_customer_requests_do_not_cross_an_export_quota_on_contract():
+    # origin 1 is under an export quota: its cross-border tonnes need a tradable licence
+    # bought on spot, so region 2's failed tonnes are not asked of it on contract
+    rel, nom, supply, cap = _two_suppliers(1.0)
+    _, got = rel.allocate(nom, supply, cap, [([0], 1, 1000.0)])
+    assert got[0, 1, 2, 0] == 0.0
+
+
+def test_customer_deliveries_do_not_count_as_an_origins_risk():
+    # origin 1 delivers more than region 2 first nominated: its perceived risk stays 0,
+    # and origin 0's, which delivered nothing of 80 t, rises by 1 / risk_months
+    rel, nom, supply, cap = _two_suppliers(1.0)
+    wanted, got = rel.allocate(nom, supply, cap, [])
+    rel.observe(wanted, got, np.full((1, 3), 10.0), np.zeros((1, 3)))
+    assert rel.risk[0, 2, 0, 1] == 0.0
+    assert rel.risk[0, 2, 0, 0] == pytest.approx(1.0 / 12.0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    supply=st.lists(st.floats(0.0, 500.0), min_size=3, max_size=3),
+    nom=st.lists(st.floats(0.0, 300.0), min_size=3, max_size=3),
+    closed=st.lists(st.booleans(), min_size=9, max_size=9),
+    kappa=st.floats(0.0, 1.0),
+    cover=st.floats(0.0, 1.0),
+    iq=st.floats(0.0, 200.0),
+)
+def test_contract_deliveries_respect_supply_arcs_and_quotas(supply, nom, closed, kappa, cover, iq):
+    rel, sup, zero = _calibrated([s + 1.0 for s in supply], cover=cover)
+    rel.customer_share = kappa
+    n = np.zeros((1, 3, 2))
+    n[0, :, 0] = nom
+    cap = np.full((1, 3, 3, 2), np.inf)
+    cap[0][np.array(closed).reshape(3, 3)] = 0.0
+    _, got = rel.allocate(n, sup, cap, [], [([0], 2, iq)])
+    assert (got >= 0).all()
+    assert (got <= cap + 1e-9).all()
+    assert (got.sum(axis=(2, 3)) <= sup + 1e-6).all()
+    cross = got[0, :, 2].sum() - got[0, 2, 2].sum()
+    assert cross <= iq + 1e-6
+    # no node receives more on contract than it nominated
+    assert (got.sum(axis=1) <= n + 1e-6).all()
