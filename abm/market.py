@@ -597,7 +597,10 @@ def clear(
     if lic is not None:
         b_h = _holder_index(np.asarray(book.bid_owner, dtype=np.int64), bid[:, 2], h_key)
         holders = (b_h[keep_b], a_h, a_o, a_left)
-    res = _solve(off[keep_o], bid[keep_b], G, R, spot_terms, ref, max_steps, holders)
+    # customer markets: every origin but the reference market sells on spot at no more
+    # than its contract index (its list price), rationing by bid at that price
+    lst = relations.list_price() if relations is not None else None
+    res = _solve(off[keep_o], bid[keep_b], G, R, spot_terms, ref, max_steps, holders, lst)
     taxed = terms.ad_valorem > 0
     for attempt in range(2, max_solves + 1):
         active = (res.flows.sum(axis=3) > 1e-9) & taxed
@@ -608,10 +611,11 @@ def clear(
         if not np.any(np.abs(new[g, o] - ref[g, o]) > tolerance * np.maximum(ref[g, o], 1e-9)):
             break
         ref = new
-        res = _solve(off[keep_o], bid[keep_b], G, R, spot_terms, ref, max_steps, holders)
+        res = _solve(off[keep_o], bid[keep_b], G, R, spot_terms, ref, max_steps, holders, lst)
         res.solves = attempt
     out = _combine(
         res,
+        lst,
         keep_o,
         keep_b,
         off,
@@ -659,6 +663,7 @@ def _holder_index(owner: np.ndarray, use: np.ndarray, h_key: np.ndarray) -> np.n
 
 def _combine(
     spot: ClearingResult,
+    list_price,
     keep_o,
     keep_b,
     off,
@@ -675,7 +680,8 @@ def _combine(
     R,
 ) -> ClearingResult:
     """Merge the contract deliveries and the spot clearing into one result (prices paid and
-    received are volume-weighted over both)."""
+    received are volume-weighted over both; ``list_price`` (G, R) or None: the FOB price
+    at which each origin's spot sales are priced at most, customer markets)."""
     n_off, n_bid = len(off), len(bid)
     s_fill_off = np.zeros(n_off)
     s_fill_off[keep_o] = spot.offer_fill
@@ -690,6 +696,8 @@ def _combine(
     # spot FOB per origin: the origin price; what a seller realises adds the licence price
     # on the share of the origin's spot sales that crossed its border under an export quota
     spot_fob = realised = np.nan_to_num(spot.origin_price)
+    if list_price is not None:  # customer markets: no more than the list price
+        spot_fob = realised = np.minimum(spot_fob, list_price)
     lic = spot.licence_price
     if lic is not None and lic.any():
         sf = spot.flows.sum(axis=3)
@@ -773,6 +781,7 @@ def _solve(
     ref: np.ndarray,
     max_steps: int,
     holders: tuple | None = None,
+    list_price: np.ndarray | None = None,
 ) -> ClearingResult:
     """Spot LP over offers ``off`` (n, >= 6: good, origin, qty, ask, cm, ca) and bids ``bid``
     (n, >= 5: good, region, use, qty, price); ties are broken by a perturbation of at most
@@ -787,7 +796,9 @@ def _solve(
     is the highest dual of its sub-nodes; ``spot_value`` sums each sub-node's receipts at
     its own dual, except those on a holding's arc, at their landed cost from the origin
     price (the approval's rent is the holder's); ``licence_used`` is the flow per
-    holding."""
+    holding. ``list_price`` (G, R): the FOB price at which each origin sells on spot at
+    most (customer markets; inf: none); with it ``spot_value`` values each arc's tonnes at
+    no more than that price landed, split node or not."""
     n_off, n_bid = len(off), len(bid)
     flows = np.zeros((G, R, R, 2))
     origin_price = np.full((G, R), np.nan)
@@ -1021,6 +1032,12 @@ def _solve(
     spot_value = None
     if S == 1:
         node_origin[ng, nr, nu] = share
+        if list_price is not None:
+            # a customer-market seller's spot tonnes at no more than its list price landed
+            value = np.minimum(duals[nO + aj], list_price[a_g, a_o] + a_cost)
+            spot_value = np.zeros(G * R * 2)
+            np.add.at(spot_value, node_of[aj], x * value)
+            spot_value = spot_value.reshape(G, R, 2)
     else:
         by_node = np.zeros((G * R * 2, R))
         np.add.at(by_node, (node_of[aj], a_o), x)
@@ -1032,6 +1049,8 @@ def _solve(
         # price: the approval's scarcity rent (the arc's capacity dual) is the holder's,
         # as a quota rent is its licence holder's; on the node's arcs the sub-node's dual
         value = np.where(a_acct >= 0, duals[ai] + a_cost, duals[nO + aj])
+        if list_price is not None:
+            value = np.minimum(value, list_price[a_g, a_o] + a_cost)
         spot_value = np.zeros(G * R * 2)
         np.add.at(spot_value, node_of[aj], x * value)
         spot_value = spot_value.reshape(G, R, 2)

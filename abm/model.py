@@ -653,7 +653,9 @@ class RareEarthModel(mesa.Model):
         (:meth:`~abm.sourcing.SupplierRelations.observe`), then qualification and contract
         shares for next month (:meth:`~abm.sourcing.SupplierRelations.update`)."""
         rel = self.relations
-        rel.observe(res.contract_wanted, res.contract, res.origin_price, res.spot_sold)
+        rel.observe(
+            res.contract_wanted, res.contract, res.origin_price, res.spot_sold, res.licence_price
+        )
         b, a = rel.benchmark, self.benchmark_anchor
         self.benchmark_anchor = np.where(
             np.isfinite(b),

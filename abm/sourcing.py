@@ -33,10 +33,15 @@ Mechanisms (docs/ODD.md, submodel "Supplier relationships"):
 * **Contract prices**: contracts are priced off a published benchmark assessment with a lag
   (Asian Metal, SMM; Lynas prices off China's domestic assessment; Adamas Intelligence 2025:
   most Dy oxide consumed in 2025 was priced near the benchmark while thin spot markets
-  outside China traded several times higher): every origin's contract index follows the
-  good's benchmark, the spot FOB price of its reference market (the origin with the largest
-  total sales that sold on spot: the deepest market sets it), by exponential smoothing over
+  outside China traded several times higher): the reference market's contract index follows
+  the good's benchmark, the spot FOB price of the deepest market (the origin with the
+  largest total sales that sold on spot), and every other origin's follows its export
+  parity (the benchmark plus the price of the export licence a tonne of it needs to leave:
+  under China's 2010-14 quotas, the FOB China export price), by exponential smoothing over
   ``index_months``.
+* **Customer markets** (Okun 1981; :meth:`SupplierRelations.allocate`): every origin but the
+  reference market rations its regular customers at its contract price when their other
+  suppliers fail, and sells on spot at no more than that price (:meth:`list_price`).
 
 All state is held in numpy arrays indexed ``[g, d, u, o]`` (shares, risk, qualification) and
 ``[g, o]`` (index); every step is vectorised, so the cost grows with goods x regions^2, not
@@ -117,11 +122,22 @@ class SupplierRelations:
         self.risk = np.zeros(shape)  # perceived non-delivery risk, 0-1
         self.index = np.full((G, R), np.nan)  # contract price index per origin, USD/kg FOB
         #: (G,) this month's benchmark of each good (spot FOB of its reference market,
-        #: :meth:`observe`), USD/kg; NaN where no reference market quoted
+        #: :meth:`observe`), USD/kg; NaN where the reference market sold nothing on spot
         self.benchmark = np.full(G, np.nan)
+        #: (G,) origin index of each good's reference market, the deepest (largest total
+        #: sales, :meth:`observe`; the largest supplier until the first clearing), whose
+        #: spot price is the benchmark when it trades on spot; -1 where none
+        self.reference = np.full(G, -1, dtype=np.int64)
         self.home = np.eye(R, dtype=bool)  # [d, o] domestic pairs
 
     # ------------------------------------------------------------------ shares
+    def list_price(self) -> np.ndarray:
+        """(G, R) FOB price at which each origin's sellers sell on spot at most, USD/kg:
+        its contract index for the customer markets, inf for the reference market (an
+        auction market) and where an origin has no index (:meth:`allocate`)."""
+        ref = np.arange(self.R)[None, :] == self.reference[:, None]
+        return np.where(ref | ~np.isfinite(self.index), np.inf, self.index)
+
     def landed(self, ad_valorem: np.ndarray, transport: np.ndarray) -> np.ndarray:
         """Landed contract cost per arc ``index x (1 + ad valorem) + transport``, USD/kg,
         shape (G, R origin, R destination); NaN where an origin has no index."""
@@ -163,6 +179,7 @@ class SupplierRelations:
         """
         self.qualified[:] = (supply > 0)[:, None, None, :]
         self.share = self.target(supply, landed)
+        self.reference = np.where(supply.max(axis=1) > 0, np.argmax(supply, axis=1), -1)
 
     def update(self, supply: np.ndarray, landed: np.ndarray, demand: np.ndarray) -> None:
         """Monthly adaptation: qualification of new origins, then partial adjustment of the
@@ -211,12 +228,17 @@ class SupplierRelations:
 
         **Customer markets** (Okun 1981, ch. 4; Carlton 1986): what a node's contracts did
         not deliver (licence denials, embargoes, an oversubscribed supplier) it asks of its
-        other contracted origins, split by its contract shares over the arcs still open;
+        contracted origins, split by its contract shares over the arcs still open;
         each origin serves these requests from ``customer_share`` of the supply its
         contracts left, pro rata, at its contract price, so a supplier rations its regular
         customers rather than auctioning its output to whoever bids most. The rest of its
-        supply clears on spot. The requests obey the same arc capacities, export quotas
-        and import quotas as the first round.
+        supply clears on spot, at no more than its contract index (its list price:
+        :meth:`list_price`, :func:`abm.market.clear`). The reference market
+        (:attr:`reference`, the deepest, whose spot price is the benchmark that contract
+        prices follow) is an auction market, not a customer market (Okun's distinction):
+        its supply left after contracts clears on spot at the market price, where the
+        benchmark forms. The requests obey the same arc capacities, export quotas and
+        import quotas as the first round.
 
         Args:
             nomination: (G, R, 2) tonnes nominated on contract per node.
@@ -276,6 +298,10 @@ class SupplierRelations:
         short = np.maximum(wanted - first, 0.0).sum(axis=1)  # [g, d, u]
         room = np.where(open_arc, np.maximum(cap - first, 0.0), 0.0)
         left = np.maximum(supply - first.sum(axis=(2, 3)), 0.0)  # [g, o]
+        # the reference market is an auction market: what its contracts left clears on
+        # spot, where the benchmark forms
+        g_ref = np.nonzero(self.reference >= 0)[0]
+        left[g_ref, self.reference[g_ref]] = 0.0
         # the node's contract shares over origins with supply left and an open arc
         w = np.transpose(self.share, (0, 3, 1, 2)) * (room > 1e-9) * (left > 1e-9)[:, :, None, None]
         tot = w.sum(axis=1, keepdims=True)
@@ -284,19 +310,28 @@ class SupplierRelations:
         return self._bounded(ask, import_quotas, self.customer_share * left, used=first)
 
     def observe(
-        self, wanted: np.ndarray, delivered: np.ndarray, spot_fob: np.ndarray, spot_sold: np.ndarray
+        self,
+        wanted: np.ndarray,
+        delivered: np.ndarray,
+        spot_fob: np.ndarray,
+        spot_sold: np.ndarray,
+        licence_price: np.ndarray | None = None,
     ) -> None:
         """After clearing: update perceived risk and the contract price indices.
 
-        The benchmark of a good is the spot FOB price of its reference market, the origin
-        with the largest total sales (contract and spot) among those that sold on spot: the
-        assessment of the deepest market (for rare earths, China's domestic price assessed
-        by Asian Metal or SMM), not of a thin one.
+        The benchmark of a good is the spot FOB price of its reference market
+        (:attr:`reference`), the origin with the largest total sales (contract and spot):
+        the assessment of the deepest market (for rare earths, China's domestic price
+        assessed by Asian Metal or SMM), not of a thin one. In a month the reference market
+        sells nothing on spot there is no benchmark (NaN) and the indices keep their
+        values.
 
         Args:
             wanted, delivered: as returned by :meth:`allocate`.
             spot_fob: (G, R) spot origin price (FOB), USD/kg, NaN where nothing was offered.
             spot_sold: (G, R) tonnes sold on spot per good and origin.
+            licence_price: (G, R) export licence price per origin under an export quota,
+                USD/kg (:attr:`abm.market.ClearingResult.licence_price`), or None (0).
         """
         w = np.transpose(wanted, (0, 2, 3, 1))  # [g, d, u, o]
         d = np.transpose(delivered, (0, 2, 3, 1))
@@ -306,12 +341,23 @@ class SupplierRelations:
         self.risk = np.where(asked, self.risk + (miss - self.risk) / self.risk_months, self.risk)
         sales = delivered.sum(axis=(2, 3)) + spot_sold
         quoted = (spot_sold > 1e-9) & np.isfinite(spot_fob)
-        # the reference market: the origin with the largest total sales among those quoted
-        ref = np.argmax(np.where(quoted, sales, -1.0), axis=1)
+        # the reference market: the deepest (largest total sales); its spot FOB, where it
+        # sold on spot, is the benchmark
         rows = np.arange(self.G)
-        bench = np.where(quoted[rows, ref], spot_fob[rows, ref], np.nan)
+        big = np.argmax(sales, axis=1)
+        self.reference = np.where(sales[rows, big] > 0, big, self.reference)
+        ref = np.maximum(self.reference, 0)
+        bench = np.where((self.reference >= 0) & quoted[rows, ref], spot_fob[rows, ref], np.nan)
         self.benchmark = bench
-        p = np.broadcast_to(bench[:, None], self.index.shape)
+        # the other origins' contracts follow the reference market's export parity: its
+        # spot FOB plus the price of the export licence a tonne of it needs to leave
+        # (under China's 2010-14 quotas, the FOB China export price that Lynas' and
+        # Molycorp's sales tracked; 0 without a binding export quota)
+        lic = 0.0 if licence_price is None else licence_price[rows, ref]
+        p = np.broadcast_to(
+            (bench + np.where(quoted[rows, ref], lic, 0.0))[:, None], self.index.shape
+        )
+        p = np.where(np.arange(self.R)[None, :] == ref[:, None], bench[:, None], p)
         upd = np.isfinite(p) & np.isfinite(self.index)
         self.index = np.where(
             upd,

@@ -359,3 +359,64 @@ def test_contract_deliveries_respect_supply_arcs_and_quotas(supply, nom, closed,
     assert cross <= iq + 1e-6
     # no node receives more on contract than it nominated
     assert (got.sum(axis=1) <= n + 1e-6).all()
+
+
+def test_the_reference_market_auctions_what_its_contracts_left():
+    # origin 0 is the reference market (the largest supplier: its spot price is the
+    # benchmark), oversubscribed on contract: region 0 nominates 300 t, all of it to origin
+    # 0 (origin 1 has nothing), origin 0 commits 0.8 x 200 = 160 t; the 40 t left go to
+    # spot, not to the rationed customer, whatever customer_share
+    rel, supply, zero = _calibrated([200.0, 50.0, 0.0], cover=0.8)
+    rel.customer_share = 1.0
+    assert rel.reference.tolist() == [0]
+    nom = np.zeros((1, 3, 2))
+    nom[0, 0, 0] = 300.0
+    sup = np.array([[200.0, 0.0, 0.0]])
+    _, got = rel.allocate(nom, sup, np.full((1, 3, 3, 2), np.inf), [])
+    assert got[0, 0, 0, 0] == pytest.approx(160.0)
+    # the same shortage at origin 1, not the reference, is rationed to its customers
+    rel.reference[:] = 2
+    _, got = rel.allocate(nom, sup, np.full((1, 3, 3, 2), np.inf), [])
+    assert got[0, 0, 0, 0] == pytest.approx(200.0)
+
+
+def test_a_customer_market_sells_on_spot_at_its_list_price_by_hand():
+    # origin 0 (the reference market, 1,000 t at 10 USD/kg) is closed to region 1; origin 1
+    # (a customer market, 10 t at 10, contract index 12) is region 1's only source, where
+    # 50 t are bid at 30 and below: spot is short, the marginal bid sets the quote (> 12),
+    # but origin 1's sellers realise their list price, 12, and region 1 pays 12 landed
+    book = OrderBook(1, 2)
+    book.offer_tranches("big", 0, 0, 250.0, [10.0] * 4, 1.0, 1.0)
+    book.offer_tranches("small", 0, 1, 2.5, [10.0] * 4, 0.0, 0.0)
+    book.bid_tranches("b", 0, 1, 12.5, [30.0, 27.0, 24.0, 21.0])
+    cap = np.full((1, 2, 2, 2), np.inf)
+    cap[0, 0, 1, :] = 0.0
+    terms = ArcTerms(np.zeros((1, 2, 2)), np.zeros((1, 2, 2)), cap)
+    rel = _relations(R=2, qual=1.0)
+    rel.index[:] = 12.0
+    rel.calibrate(np.array([[1000.0, 10.0]]), rel.landed(np.zeros((1, 2, 2)), np.zeros((1, 2, 2))))
+    assert rel.reference.tolist() == [0]
+    assert rel.list_price()[0].tolist() == [np.inf, 12.0]
+    r = clear(book, terms, np.array([[10.0, 10.0]]), relations=rel)
+    assert r.flows[0, 1, 1].sum() == pytest.approx(10.0)
+    assert r.price[0, 1, 0] > 20.0  # the quote: one more kilogram's value
+    assert r.received_price[0, 1] == pytest.approx(12.0, abs=1e-4)
+    assert r.paid_price[0, 1, 0] == pytest.approx(12.0, abs=1e-4)
+    # the reference market is an auction market: its own spot sales are not capped
+    assert rel.list_price()[0, 0] == np.inf
+
+
+def test_other_origins_contracts_follow_the_reference_markets_export_parity():
+    # the reference market (origin 0) sells on spot at 10 USD/kg FOB and its exports need
+    # an export licence worth 5 USD/kg (a binding export quota): its own contract index
+    # moves towards 10, every other origin's towards the export parity 15 (index_months 1)
+    rel, supply, zero = _calibrated([200.0, 50.0, 0.0])
+    sold = np.array([[100.0, 10.0, 0.0]])
+    fob = np.array([[10.0, 40.0, np.nan]])
+    lic = np.array([[5.0, 0.0, 0.0]])
+    rel.observe(np.zeros((1, 3, 3, 2)), np.zeros((1, 3, 3, 2)), fob, sold, lic)
+    assert rel.benchmark.tolist() == [10.0]
+    assert rel.index[0].tolist() == pytest.approx([10.0, 15.0, 15.0])
+    # without a licence price every origin follows the benchmark
+    rel.observe(np.zeros((1, 3, 3, 2)), np.zeros((1, 3, 3, 2)), fob, sold)
+    assert rel.index[0].tolist() == pytest.approx([10.0, 10.0, 10.0])
