@@ -502,6 +502,7 @@ def clear(
         ).reshape(G, R, 2)
         if lic is None:
             wanted, contract = relations.allocate(node_nom, supply, cap, quotas, imports)
+            extra = relations.customer_delivered
         else:
             # a buyer's nomination to a licensed origin is delivered up to its approvals
             shares = relations.origin_shares(supply)  # [g, d, u, o]
@@ -513,10 +514,14 @@ def clear(
             np.add.at(c_lic, (a_g, a_o, a_d, a_u), allow)
             lic_cap = np.where(lic.licensed, c_lic, cap)
             wanted, contract = relations.allocate(node_nom, supply, lic_cap, quotas, imports)
+            # customer-market deliveries on licensed arcs draw on approvals like the first
+            # round's; those on the other arcs go to the nominations left short (below)
+            extra = np.where(lic.licensed, 0.0, relations.customer_delivered)
+            first = contract - extra
             with np.errstate(divide="ignore", invalid="ignore"):
                 phi = np.where(c_lic > 0, contract / np.where(c_lic > 0, c_lic, 1.0), 0.0)
                 ratio_u = np.where(
-                    ~lic.licensed & (wanted > 0), contract / np.where(wanted > 0, wanted, 1.0), 0.0
+                    ~lic.licensed & (wanted > 0), first / np.where(wanted > 0, wanted, 1.0), 0.0
                 )
             used = allow * phi[a_g, a_o, a_d, a_u]
             a_left = np.maximum(a_left - used, 0.0)
@@ -548,11 +553,23 @@ def clear(
                 / np.where(recv > 0, recv, 1.0)[..., None]
             )
             c_share = c_share / np.where(recv > 0, recv, 1.0)[..., None]
-            ratio = np.where(node_nom > 0, recv / np.where(node_nom > 0, node_nom, 1.0), 0.0)
+            recv1 = recv - extra.sum(axis=1)
+            ratio = np.where(node_nom > 0, recv1 / np.where(node_nom > 0, node_nom, 1.0), 0.0)
         if lic is None:
             got = nom[:, 3] * ratio[ng_, nr_, nu_]  # per nomination
         else:
             got = nom[:, 3] * r_node[ng_, nr_, nu_] + got_lic
+        # customer-market deliveries: to the node's nominations pro rata to what the first
+        # round left them short (the requests were those shortfalls)
+        node_key = (ng_ * R + nr_) * 2 + nu_
+        short = np.maximum(nom[:, 3] - got, 0.0)
+        n_short = np.bincount(node_key, weights=short, minlength=G * R * 2)
+        n_extra = extra.sum(axis=1).reshape(-1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            f_short = np.where(
+                n_short > 0, np.minimum(n_extra / np.where(n_short > 0, n_short, 1.0), 1.0), 0.0
+            )
+        got = got + short * f_short[node_key]
         # reduce each nomination's bids from the highest-priced tranche down
         b_nom = bid[:, 5].astype(np.int64)
         has = b_nom >= 0

@@ -124,6 +124,8 @@ class SupplierRelations:
         #: (G,) this month's benchmark of each good (spot FOB of its reference market,
         #: :meth:`observe`), USD/kg; NaN where the reference market sold nothing on spot
         self.benchmark = np.full(G, np.nan)
+        #: (G, R, R, 2) the customer-market deliveries of the last :meth:`allocate`, t
+        self.customer_delivered = np.zeros((G, R, R, 2))
         #: (G,) origin index of each good's reference market, the deepest (largest total
         #: sales, :meth:`observe`; the largest supplier until the first clearing), whose
         #: spot price is the benchmark when it trades on spot; -1 where none
@@ -250,7 +252,8 @@ class SupplierRelations:
         Returns:
             ``(wanted, delivered)``: (G, R origin, R destination, 2) tonnes; ``wanted`` is
             the first round's nomination per arc (the customer-market requests are not in
-            it), ``delivered`` both rounds.
+            it), ``delivered`` both rounds; the second round's share of ``delivered`` is
+            kept in :attr:`customer_delivered`.
         """
         share = self.origin_shares(supply)
         wanted = np.transpose(nomination[:, :, :, None] * share, (0, 3, 1, 2))  # [g,o,d,u]
@@ -267,8 +270,12 @@ class SupplierRelations:
             open_arc[goods, r] = False
             open_arc[goods, r, r] = keep_open
         c = self._bounded(np.minimum(wanted, cap), import_quotas, self.cover * supply)
+        self.customer_delivered = np.zeros_like(c)
         if self.customer_share > 0:
-            c = c + self._customer_round(wanted, c, supply, cap, open_arc, import_quotas)
+            self.customer_delivered = self._customer_round(
+                wanted, c, supply, cap, open_arc, import_quotas
+            )
+            c = c + self.customer_delivered
         return wanted, c
 
     @staticmethod

@@ -224,3 +224,31 @@ def test_controls_2025_ships_licensed_tonnes_only_to_their_holders(monkeypatch):
         checked += len(owners)
         assert (r.flows[h.licensed] > 0).any()
     assert checked > 0
+
+
+def test_customer_market_tonnes_go_to_the_buyer_left_short_and_mass_balances():
+    # China offers 800 t, Japan 200 t, at the same price; the US node's contract shares are
+    # 0.8 China and 0.2 Japan. Both US buyers nominate 100 t and bid 100 t; only "ind" holds
+    # approvals (80 t): it gets 80 t from China and 20 t from Japan. "ev"'s 80 t from China
+    # are refused; it asks Japan, which has 200 - 40 = 160 t left after its contracts and
+    # (customer_share 1) hands it the 80 t at its contract price: each buyer ends with 100 t
+    # on contract, and what was sold is what was bought (a bug kept as a test: the 80 t were
+    # shared over both nominations, and the part above "ind"'s bids was lost)
+    book = OrderBook(1, 3)
+    book.offer("cn_maker", 0, CN, 800.0, 10.0, 1.0, 1.0)
+    book.offer("jp_maker", 0, JP, 200.0, 10.0, 0.0, 0.0)
+    for who, price in (("ev", 100.0), ("ind", 20.0)):
+        book.demand(who, 0, US, 100.0, 100.0, 100.0, [price])
+    terms, licensed = _terms()
+    h = _holdings(book, licensed, qty=80.0)
+    rel = _relations()
+    zero = np.zeros((1, 3, 3))
+    rel.calibrate(np.array([[800.0, 0.0, 200.0]]), rel.landed(zero, zero))
+    rel.customer_share = 1.0
+    r = clear(book, terms, np.full((1, 3), 10.0), relations=rel, licences=h)
+    assert r.contract[0, CN, US, 0] == pytest.approx(80.0, abs=1e-9)
+    assert r.contract[0, JP, US, 0] == pytest.approx(120.0, abs=1e-9)
+    assert _got(book, r, "ind") == pytest.approx(100.0, abs=1e-9)
+    assert _got(book, r, "ev") == pytest.approx(100.0, abs=1e-9)
+    assert r.paid_price[0, US, 0] == pytest.approx(10.0, abs=1e-9)
+    _balanced(r)
