@@ -210,7 +210,8 @@ class Parameters(NumbersModel):
         "of the Dy oxide consumed in 2025 priced near the benchmark while spot asks outside "
         "China were several times higher; Reuters 2025-07-01: Neo's ex-China magnets at a "
         "premium of 10-30 USD/kg to its customers. 1 is the pure customer market; the low end "
-        "(half auctioned to the highest bidder) is a bound, not an estimate",
+        "(half of it sold on spot to the highest bids, still at no more than the list price) "
+        "is a bound, not an estimate",
         "Share of a seller's supply left after its contracts that it hands, at its contract "
         "price, to regular customers whose other contracted suppliers failed to deliver.",
     )
