@@ -437,11 +437,16 @@ def clear(
 
     With ``relations`` (:class:`abm.sourcing.SupplierRelations`), each node's contract
     nomination is delivered from its contracted origins at the origins' contract price
-    index (:meth:`~abm.sourcing.SupplierRelations.allocate`); offers are drawn pro rata
-    within each origin, and each buyer's bids are reduced by its contract receipts from its
-    highest-priced tranche down. The residual offers and bids clear on the spot market
-    (the LP of the module docstring) over the remaining arc capacity and quota, on arcs
-    from origins the node has qualified. Without ``relations`` everything clears on spot.
+    index (:meth:`~abm.sourcing.SupplierRelations.allocate`, customer-market deliveries
+    included: those on unlicensed arcs go to the node's nominations pro rata to what the
+    first round left them short); offers are drawn pro rata within each origin, and each
+    buyer's bids are reduced by its contract receipts from its highest-priced tranche
+    down. The residual offers and bids clear on the spot market (the LP of the module
+    docstring) over the remaining arc capacity and quota, on arcs from origins the node
+    has qualified; there every origin but the reference market is priced at no more than
+    its list price (:meth:`~abm.sourcing.SupplierRelations.list_price`: paid, received and
+    realised prices; the quotes stay the duals). Without ``relations`` everything clears
+    on spot.
 
     With ``licences``, a licensed arc carries for each buyer at most the buyer's own usable
     approvals (``terms.cap`` on licensed arcs is what needs no licence, shared by all: the
@@ -1049,12 +1054,6 @@ def _solve(
     spot_value = None
     if S == 1:
         node_origin[ng, nr, nu] = share
-        if list_price is not None:
-            # a customer-market seller's spot tonnes at no more than its list price landed
-            value = np.minimum(duals[nO + aj], list_price[a_g, a_o] + a_cost)
-            spot_value = np.zeros(G * R * 2)
-            np.add.at(spot_value, node_of[aj], x * value)
-            spot_value = spot_value.reshape(G, R, 2)
     else:
         by_node = np.zeros((G * R * 2, R))
         np.add.at(by_node, (node_of[aj], a_o), x)
@@ -1062,9 +1061,11 @@ def _solve(
         node_origin[:] = np.where(tot > 0, by_node / np.where(tot > 0, tot, 1.0), 0.0).reshape(
             G, R, 2, R
         )
-        # a tonne on a holding's arc costs its holder the landed cost from the origin
-        # price: the approval's scarcity rent (the arc's capacity dual) is the holder's,
-        # as a quota rent is its licence holder's; on the node's arcs the sub-node's dual
+    if S > 1 or list_price is not None:
+        # each arc's tonnes at their (sub-)node's dual, except: a tonne on a holding's arc
+        # costs its holder the landed cost from the origin price (the approval's scarcity
+        # rent, the arc's capacity dual, is the holder's, as a quota rent is its licence
+        # holder's); a customer-market seller's at no more than its list price landed
         value = np.where(a_acct >= 0, duals[ai] + a_cost, duals[nO + aj])
         if list_price is not None:
             value = np.minimum(value, list_price[a_g, a_o] + a_cost)

@@ -360,11 +360,9 @@ class SupplierRelations:
         # spot FOB plus the price of the export licence a tonne of it needs to leave
         # (under China's 2010-14 quotas, the FOB China export price that Lynas' and
         # Molycorp's sales tracked; 0 without a binding export quota)
-        lic = 0.0 if licence_price is None else licence_price[rows, ref]
-        p = np.broadcast_to(
-            (bench + np.where(quoted[rows, ref], lic, 0.0))[:, None], self.index.shape
-        )
-        p = np.where(np.arange(self.R)[None, :] == ref[:, None], bench[:, None], p)
+        parity = bench + (0.0 if licence_price is None else licence_price[rows, ref])
+        own = np.arange(self.R)[None, :] == ref[:, None]
+        p = np.where(own, bench[:, None], parity[:, None])
         upd = np.isfinite(p) & np.isfinite(self.index)
         self.index = np.where(
             upd,

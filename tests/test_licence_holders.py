@@ -3,6 +3,8 @@ hand-checkable clearings, the contract stage, the desk's accounts, and a control
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from abm.licences import Claims, LicenceDesk
 from abm.market import ArcTerms, Holdings, OrderBook, clear
@@ -252,3 +254,31 @@ def test_customer_market_tonnes_go_to_the_buyer_left_short_and_mass_balances():
     assert _got(book, r, "ev") == pytest.approx(100.0, abs=1e-9)
     assert r.paid_price[0, US, 0] == pytest.approx(10.0, abs=1e-9)
     _balanced(r)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    cn=st.floats(0.0, 1000.0),
+    jp=st.floats(0.0, 300.0),
+    noms=st.lists(st.floats(0.0, 200.0), min_size=2, max_size=2),
+    approved=st.floats(0.0, 200.0),
+    kappa=st.floats(0.5, 1.0),
+)
+def test_contracts_with_customer_markets_and_licences_conserve_mass(cn, jp, noms, approved, kappa):
+    # what sellers give up is what buyers receive, whatever the supplies, nominations,
+    # approvals and customer share; no buyer gets more on contract than it nominated
+    book = OrderBook(1, 3)
+    book.offer("cn_maker", 0, CN, cn + 1.0, 10.0, 1.0, 1.0)
+    book.offer("jp_maker", 0, JP, jp + 1.0, 10.0, 0.0, 0.0)
+    for who, price, q in (("ev", 100.0, noms[0]), ("ind", 20.0, noms[1])):
+        book.demand(who, 0, US, q, q, q, [price])
+    terms, licensed = _terms()
+    h = _holdings(book, licensed, qty=approved)
+    rel = _relations()
+    zero = np.zeros((1, 3, 3))
+    rel.calibrate(np.array([[cn + 1.0, 0.0, jp + 1.0]]), rel.landed(zero, zero))
+    rel.customer_share = kappa
+    r = clear(book, terms, np.full((1, 3), 10.0), relations=rel, licences=h)
+    _balanced(r)
+    for who, q in (("ev", noms[0]), ("ind", noms[1])):
+        assert _got(book, r, who) <= q + 1e-6
