@@ -47,7 +47,12 @@ from abm.scenario import Scenario, apply_overrides, keyword_overrides, load_scen
 from abm.sourcing import SupplierRelations
 from abm.timeline import check_months, to_month
 from abm.treasury import GroupTreasury
-from abm.world import allocate_stockholder_capital, build_world, initial_stocks
+from abm.world import (
+    allocate_stockholder_capital,
+    build_world,
+    initial_stockpiles,
+    initial_stocks,
+)
 from agents import (
     OEM,
     DefenseContractor,
@@ -60,6 +65,7 @@ from agents import (
     StateReserve,
     Stockholder,
 )
+from agents.base import Firm
 from agents.refiner import hand_over_mixed_heavies
 
 PRODUCER_TYPES = (Miner, Refiner, MagnetMaker, Recycler)
@@ -189,11 +195,12 @@ class RareEarthModel(mesa.Model):
         build_world(self, sc)
         self.base_china_share = self._base_shares()
         initial_stocks(self)
+        self.base_use = self._base_use()
+        initial_stockpiles(self)
         self.initial_stock = self.total_stock()
         # highest derived-demand value a buyer declared per good last month, USD/kg (the
         # choke price of its demand; OrderBook.note_value)
         self.choke_price = np.zeros(G)
-        self.base_use = self._base_use()
         allocate_stockholder_capital(self)
         for f in self.agents:
             if hasattr(f, "expansion_margin"):
@@ -594,17 +601,13 @@ class RareEarthModel(mesa.Model):
         if len(filled) and self.policy.floors:
             off = book.offer_array()[filled]
             g_, r_ = off[:, 0].astype(np.int64).tolist(), off[:, 1].astype(np.int64).tolist()
-            # the guaranteed price of each filled offer: its good, the seller's region and
-            # company, and whether the seller makes magnets (offtakes)
-            guarantee = self.policy.guaranteed_price
+            # the guaranteed price of each filled offer: its good and its seller's floor,
+            # offtake or cost-plus price (Firm.settlement_price)
             guaranteed = np.array(
                 [
-                    guarantee(
-                        self.region_codes[r],
-                        g,
-                        isinstance(owners[o][0], MagnetMaker),
-                        owners[o][0].company,
-                    )
+                    owners[o][0].settlement_price(g)
+                    if isinstance(owners[o][0], Firm)
+                    else self.policy.guaranteed_price(self.region_codes[r], g)
                     for g, r, o in zip(g_, r_, own_o[filled].tolist(), strict=True)
                 ]
             )

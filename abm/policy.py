@@ -326,7 +326,7 @@ class PolicyState:
         return out
 
     def _build(self, t: int) -> None:
-        self._guaranteed: dict[tuple[str, int, bool], float] = {}
+        self._guaranteed: dict[tuple, float] = {}
         cat = self.catalog
         G, R = len(cat.goods), len(self.codes)
         lev = self.scenario.levers
@@ -398,15 +398,20 @@ class PolicyState:
                 )
             ]
         self.subsidies = self.active("subsidy")
-        self.stockpiles = {
-            m.actor: (goods_selector(m.goods, cat), m.target_months)
-            for m in self.active("stockpile")
-        }
+        # region -> {good: target months of use}, the highest target of each good
+        self.stockpiles: dict[str, dict[int, float]] = {}
+        mandates = [(m.actor, m.goods, m.target_months) for m in self.active("stockpile")]
         if lev.stockpile_target_months is not None and t >= self.lever_step:
-            gs = goods_selector(["ox_Nd", "ox_Pr", "ox_Dy", "ox_Tb", "mag_ndfeb_ht"], cat)
-            for c in ("US", "JP", "EU", "KR"):
-                if c in self.ri:
-                    self.stockpiles[c] = (gs, lev.stockpile_target_months)
+            lever_goods = ["ox_Nd", "ox_Pr", "ox_Dy", "ox_Tb", "mag_ndfeb_ht"]
+            mandates += [
+                (c, lever_goods, lev.stockpile_target_months)
+                for c in ("US", "JP", "EU", "KR")
+                if c in self.ri
+            ]
+        for actor, goods, months in mandates:
+            held = self.stockpiles.setdefault(actor, {})
+            for g in goods_selector(goods, cat):
+                held[g] = max(held.get(g, 0.0), months)
         self.production_quotas, self.production_halts = self._production_terms(
             self.active("production_quota"), self.active("production_halt"), t
         )
@@ -763,20 +768,57 @@ class PolicyState:
         ]
 
     def guaranteed_price(
-        self, region: str, g: int, magnet_maker: bool = False, company: str | None = None
+        self,
+        region: str,
+        g: int,
+        magnet_maker: bool = False,
+        company: str | None = None,
+        plant: str | None = None,
     ) -> float:
         """Price a seller of ``g`` in ``region`` of ``company`` is guaranteed by floors
-        (and, for magnet makers, offtakes) in force: what the government tops sales up
-        to, USD/kg (0 if none). A floor with ``firms`` guarantees only those companies.
-        Cached until the next refresh."""
-        key = (region, g, magnet_maker, company)
+        (and, for magnet makers, offtakes; ``plant`` is the maker's ``project_id``) in
+        force: what the government tops sales up to, USD/kg (0 if none). A floor with
+        ``firms`` guarantees only those companies, an offtake with ``offtake_plants`` only
+        those plants. The cost-plus part of an offtake is the plant's
+        (:meth:`offtake_margin`). Cached until the next refresh."""
+        key = (region, g, magnet_maker, company, plant)
         hit = self._guaranteed.get(key)
         if hit is None:
             hit = self.floor_price(region, g, company) if self.floors else 0.0
             if magnet_maker and self.floors:
-                hit = max(hit, self.offtake_price(region, g, company))
+                hit = max(hit, self.offtake_price(region, g, company, plant))
             self._guaranteed[key] = hit
         return hit
+
+    def _offtakes_for(self, region: str, company: str | None, plant: str | None) -> list:
+        """Floors in force of ``region`` with an offtake that covers a magnet plant
+        ``plant`` (``project_id``, None for a base-year plant) of ``company``."""
+        return [
+            f
+            for f in self._floors_for(region, company)
+            if f.offtake_share > 0 and (f.offtake_plants is None or plant in f.offtake_plants)
+        ]
+
+    def offtake_margin(
+        self, region: str, company: str | None, plant: str | None, nameplate: float
+    ) -> float:
+        """Margin an offtake's minimum EBITDA guarantees a covered magnet plant of
+        ``nameplate`` t/yr, USD/kg: ``offtake_min_ebitda_usd x (1 + offtake_ebitda_growth)
+        ^ years since the measure's date / (nameplate x 1000)`` (0 if none, or for a plant
+        of no nameplate). The plant is guaranteed its unit cost plus this margin on every
+        kilogram sold, a cost-plus-fixed-fee price (FAR 16.306), so that it earns the
+        minimum EBITDA at nameplate (DoW-MP 10X offtake: 140 M USD a year, +2% a year;
+        MP Materials 10-Q, Q3 2025)."""
+        if not self.floors or nameplate <= 0:
+            return 0.0
+        best = 0.0
+        for f in self._offtakes_for(region, company, plant):
+            if not f.offtake_min_ebitda_usd:
+                continue
+            years = max(self.t - month_index(f.date, self.start), 0) / 12.0
+            ebitda = f.offtake_min_ebitda_usd * (1.0 + f.offtake_ebitda_growth) ** years
+            best = max(best, ebitda / (nameplate * 1000.0))
+        return best
 
     def _floors_for(self, region: str, company: str | None) -> list:
         """Floors in force of ``region`` that a seller of ``company`` gets."""
@@ -793,9 +835,11 @@ class PolicyState:
                 best = max(best, f.floor_usd_kg)
         return best
 
-    def offtake_price(self, region: str, g: int, company: str | None = None) -> float:
-        """Guaranteed magnet price under a floor with offtake for a magnet maker of
-        ``company`` in ``region``, USD/kg (0 if none).
+    def offtake_price(
+        self, region: str, g: int, company: str | None = None, plant: str | None = None
+    ) -> float:
+        """Guaranteed magnet price under a floor with offtake for a magnet plant ``plant``
+        of ``company`` in ``region``, USD/kg (0 if none).
 
         The reference magnet price plus the bill-of-materials cost of lifting the floored
         oxides from their reference price to the floor.
@@ -804,9 +848,7 @@ class PolicyState:
         if not cat.goods[g].startswith("mag_"):
             return 0.0
         best = 0.0
-        for f in self._floors_for(region, company):
-            if f.offtake_share <= 0:
-                continue
+        for f in self._offtakes_for(region, company, plant):
             gs = goods_selector(f.goods, cat)
             bom = cat.content[g]
             lift = sum(
@@ -846,6 +888,7 @@ class PolicyState:
             for i, (_, m) in enumerate(self.measures)
         )
 
-    def stockpile_target(self, region: str) -> tuple[list[int], float]:
-        """(goods, target months of use) of ``region``'s strategic stockpile."""
-        return self.stockpiles.get(region, ([], 0.0))
+    def stockpile_target(self, region: str) -> dict[int, float]:
+        """Target months of use of each good of ``region``'s strategic stockpiles (the
+        highest of the stockpile measures in force; empty if none)."""
+        return self.stockpiles.get(region, {})

@@ -175,6 +175,21 @@ def _companies(region: str) -> tuple[str, ...]:
     return tuple(sorted(names))
 
 
+@functools.lru_cache(maxsize=None)
+def _magnet_plants(region: str) -> tuple[str, ...]:
+    """:func:`magnet_plants`, read once when first needed."""
+    from abm.data import load_table
+
+    t = load_table("project_pipeline.csv")
+    return tuple(sorted(t.loc[(t["region"] == region) & (t["stage"] == "magnets"), "project_id"]))
+
+
+def magnet_plants(region: str) -> list[str]:
+    """``project_id`` of the magnet plants of ``region`` in ``project_pipeline.csv``
+    (sorted)."""
+    return list(_magnet_plants(region))
+
+
 def companies(region: str) -> list[str]:
     """Companies with a firm in ``region`` (sorted): the base-year firms of ``firms.csv``
     (any base year) and the sponsors of ``project_pipeline.csv``, named by
@@ -196,6 +211,28 @@ def _check_firms(m):
             raise ValueError(f"firms: unknown company '{f}' in {m.actor}{hint}; allowed: {allowed}")
     if len(set(m.firms)) < len(m.firms):
         raise ValueError(f"firms: a company is given twice in {m.firms}")
+    return m
+
+
+def _check_offtake(m):
+    """Refuse offtake terms without an offtake (``offtake_share`` 0) and an
+    ``offtake_plants`` entry that names no magnet plant of the actor region in
+    ``project_pipeline.csv`` (naming the allowed ones)."""
+    if m.offtake_share <= 0 and (m.offtake_plants is not None or m.offtake_min_ebitda_usd):
+        raise ValueError(
+            "offtake_plants and offtake_min_ebitda_usd need an offtake: set offtake_share > 0"
+        )
+    if m.offtake_plants is None:
+        return m
+    allowed = magnet_plants(m.actor)
+    _not_empty(m.offtake_plants, "offtake_plants", allowed, "every magnet plant of the firms")
+    for p in m.offtake_plants:
+        if p not in allowed:
+            near = difflib.get_close_matches(p, allowed, n=1)
+            hint = f" (did you mean '{near[0]}'?)" if near else ""
+            raise ValueError(
+                f"offtake_plants: unknown magnet plant '{p}' in {m.actor}{hint}; allowed: {allowed}"
+            )
     return m
 
 
@@ -541,6 +578,12 @@ class PriceFloor(_Measure):
     content, :meth:`abm.policy.PolicyState.offtake_price`) and pays the gap to it on all
     their magnet sales; no goods move to the government, and the share itself only switches
     the offtake on (DoD-MP Materials, July 2025: $110/kg NdPr, 10-year offtake).
+    ``offtake_plants`` limits the offtake to named magnet plants (MP's 10X plant alone).
+    ``offtake_min_ebitda_usd`` makes it also a cost-plus guarantee: each covered plant is
+    guaranteed its unit cost (inputs at its expected prices and conversion) plus the
+    minimum EBITDA over its nameplate output, adjusted by ``offtake_ebitda_growth`` a year
+    from the measure's date (:meth:`abm.policy.PolicyState.offtake_margin`; DoW offtake
+    agreement: 140 M USD a year, +2% a year, MP Materials 10-Q for Q3 2025).
 
     ``firms`` names the companies the floor and offtake are contracted with (companies of
     ``actor`` in ``firms.csv`` or ``project_pipeline.csv``); omitted, every producer of the
@@ -555,9 +598,24 @@ class PriceFloor(_Measure):
     firms: list[str] | None = Field(
         None, description="companies the floor is contracted with; omitted: every producer"
     )
+    offtake_plants: list[str] | None = Field(
+        None,
+        description="magnet plants (project_id in project_pipeline.csv) the offtake covers; "
+        "omitted: every magnet plant of the floor's firms",
+    )
+    offtake_min_ebitda_usd: float | None = Field(
+        None,
+        ge=0,
+        description="minimum EBITDA the offtake guarantees each covered plant at nameplate, "
+        "USD/yr (a cost-plus price: unit cost + this over nameplate output)",
+    )
+    offtake_ebitda_growth: float = Field(
+        0.0, ge=0, le=0.2, description="annual adjustment of the minimum EBITDA, share/yr"
+    )
     _a = field_validator("actor")(lambda v: _check_region(v))
     _g = field_validator("goods")(lambda v: _check_goods(v))
     _f = model_validator(mode="after")(_check_firms)
+    _o = model_validator(mode="after")(lambda m: _check_offtake(m))
 
 
 class Subsidy(_Measure):
@@ -616,12 +674,17 @@ class Subsidy(_Measure):
 
 
 class Stockpile(_Measure):
-    """Strategic stockpile of ``actor``: target in months of the region's use of ``goods``."""
+    """Strategic stockpile of ``actor``: target in months of the region's base-year use of
+    ``goods``. With ``held_at_start`` the stockpile was built before the run (JOGMEC's,
+    for instance): its agency holds the target when the run starts (the measure's date
+    must be the scenario's start); otherwise it buys towards it from its date. Several
+    stockpiles of one actor hold the highest target of each good."""
 
     kind: Literal["stockpile"]
     actor: str
     goods: list[str] = ["ox_Nd", "ox_Pr", "ox_Dy", "ox_Tb", "mag_ndfeb_ht"]
     target_months: float = Field(ge=0, le=60)
+    held_at_start: bool = False
     _a = field_validator("actor")(lambda v: _check_region(v))
     _g = field_validator("goods")(lambda v: _check_goods(v))
 
@@ -856,6 +919,12 @@ class Scenario(NumbersModel):
             if not s <= d <= e:
                 raise ValueError(
                     f"field 'measures[{i}].date': {m.date} is outside the horizon; {horizon}"
+                )
+            if m.kind == "stockpile" and m.held_at_start and d != s:
+                raise ValueError(
+                    f"field 'measures[{i}].date': {m.date} is not the start {self.start}; a "
+                    "stockpile held_at_start was built before the run; allowed: "
+                    f'"{self.start}", or held_at_start = false to buy it from its date'
                 )
             if m.kind == "suspension" and m.id is not None and m.target_id == m.id:
                 raise ValueError(

@@ -540,6 +540,7 @@ def build_pipeline(model, scenario, start) -> Pipeline:
                 )
             else:
                 agent = MagnetMaker(model, name, r["region"], "ndfeb", 0.0, cost, 0.5)
+            agent.plant = r["project_id"]
             agent.active = False
             model.deregister_agent(agent)
         else:
@@ -611,6 +612,30 @@ def initial_stocks(model) -> None:
                 f.output_month[g] = q
                 for og, a in f.recipe(g).items():
                     f.stock(og).add(cover * q * a, o, 1.0 if cn else sh["separation"])
+
+
+def initial_stockpiles(model) -> None:
+    """Fill the stockpiles built before the run (``stockpile`` measures with
+    ``held_at_start``) to their targets: ``target_months`` x the region's base-year use
+    (``model.base_use``, t/month) of each good, held by the region's reserve agency, with
+    the base-year China shares of the stage that made the good (as :func:`initial_stocks`).
+    """
+    sh = model.base_china_share
+    cat = model.catalog
+    targets: dict[tuple[str, int], float] = {}
+    for m in model.spec.measures:
+        if m.kind == "stockpile" and m.held_at_start:
+            for g in model.policy.goods_of(m):
+                k = (m.actor, g)
+                targets[k] = max(targets.get(k, 0.0), m.target_months)
+    if not targets:
+        return
+    agency = {a.region: a for a in model.agents_by_type.get(StateReserve, [])}
+    for (region, g), months in targets.items():
+        q = months * model.base_use[g, model.region_index[region]]
+        if q > 0:
+            stage = "magnets" if cat.goods[g].startswith("mag_") else "separation"
+            agency[region].stock(g).add(q, sh["mining"], sh[stage])
 
 
 def _calibrate_feed_weights(model) -> None:

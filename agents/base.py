@@ -151,6 +151,9 @@ class Firm(mesa.Agent):
         #: the company the firm belongs to (:func:`abm.treasury.company_of`); its units
         #: share one solvency test (:class:`abm.treasury.GroupTreasury`)
         self.company = company_of(name)
+        #: ``project_id`` of the pipeline row that built the plant (an entrant of
+        #: ``project_pipeline.csv``), None for a base-year firm; offtakes may name it
+        self.plant: str | None = None
         self.region = region
         self.ridx = model.region_index[region]
         self.capacity = float(capacity)
@@ -439,7 +442,28 @@ class Firm(mesa.Agent):
             p = self.expected(g)
         if not pol.floors:
             return p
-        return max(p, pol.guaranteed_price(self.region, g, self.stage == "magnets", self.company))
+        return max(p, self.guaranteed(g), self.cost_plus_price(g, self.expected))
+
+    def guaranteed(self, g: int) -> float:
+        """Price floors and offtakes guarantee the firm for its sales of ``g``, USD/kg (0 if
+        none; :meth:`abm.policy.PolicyState.guaranteed_price`)."""
+        pol = self.model.policy
+        if not pol.floors:
+            return 0.0
+        return pol.guaranteed_price(
+            self.region, g, self.stage == "magnets", self.company, self.plant
+        )
+
+    def cost_plus_price(self, g: int, input_price) -> float:
+        """Price a cost-plus offtake guarantees the firm for ``g`` with its inputs valued
+        by ``input_price(good) -> USD/kg``, USD/kg; 0 here (only magnet plants have one,
+        :meth:`agents.magnet_maker.MagnetMaker.cost_plus_price`)."""
+        return 0.0
+
+    def settlement_price(self, g: int) -> float:
+        """Price the government tops a sale of ``g`` up to this month, USD/kg: the floor or
+        offtake price, or the cost-plus price at the firm's expected input prices."""
+        return max(self.guaranteed(g), self.cost_plus_price(g, self.expected))
 
     def forward_sale_price(self, g: int) -> float:
         """Price the firm expects for ``g`` when an input bought now leaves in its products,
@@ -465,22 +489,28 @@ class Firm(mesa.Agent):
             a = self.anchor(g)
         h = par.inventory_target_weeks / WEEKS_PER_MONTH + par.sell_cover_months
         v = a + (p - a) * math.exp(-h / par.price_anchor_months)
-        pol = self.model.policy
-        if not pol.floors:
+        if not self.model.policy.floors:
             return v
-        return max(v, pol.guaranteed_price(self.region, g, self.stage == "magnets", self.company))
+        # a cost-plus offtake is left out: input values derived from a price that rises
+        # with the input's own price would have no bound (the plant's bids would ratchet
+        # its costs up); inputs are valued at the market-based guarantee
+        return max(v, self.guaranteed(g))
 
     def longrun_sale_price(self, g: int) -> float:
         """Long-run price the firm expects for its sales of ``g``: its anchor price
         (:meth:`anchor`), or the guaranteed price if higher, USD/kg: the price of the NPV
         test and of the mothball rule."""
-        pol = self.model.policy
         a = self.anchor_price.get(g)
         if a is None:
             a = self.anchor(g)
-        if not pol.floors:
+        if not self.model.policy.floors:
             return a
-        return max(a, pol.guaranteed_price(self.region, g, self.stage == "magnets", self.company))
+        anc, anchor = self.anchor_price, self.anchor
+        return max(
+            a,
+            self.guaranteed(g),
+            self.cost_plus_price(g, lambda og: anc[og] if og in anc else anchor(og)),
+        )
 
     def track_output(self) -> None:
         """Update ``output_avg``, the firm's output averaged over the capital-budgeting
@@ -856,11 +886,7 @@ class Firm(mesa.Agent):
         something the firm sells. The hurdle above NPV = 0 is the value of waiting under
         price uncertainty (Dixit and Pindyck 1994, ch. 5; McDonald and Siegel 1986); a
         guaranteed price removes the downside that makes waiting valuable."""
-        pol = self.model.policy
-        if pol.floors and any(
-            pol.guaranteed_price(self.region, g, self.stage == "magnets", self.company) > 0
-            for g in self.sells
-        ):
+        if self.model.policy.floors and any(self.guaranteed(g) > 0 for g in self.sells):
             return 0.0
         return self.model.params.investment_hurdle
 

@@ -342,6 +342,21 @@ class MagnetMaker(Firm):
         up = par.substitution_lag_months / self.model.levers.substitution_speed
         self.hre_factor = 1.0 - adopt(1.0 - self.hre_factor, target, up, par.design_life_months)
 
+    def cost_plus_price(self, g: int, input_price) -> float:
+        """Price a cost-plus offtake guarantees the plant for magnet grade ``g``, USD/kg:
+        the grade's bill of materials valued by ``input_price(good) -> USD/kg`` plus
+        conversion cost plus the offtake's margin
+        (:meth:`abm.policy.PolicyState.offtake_margin`: the minimum EBITDA over nameplate
+        output); 0 when no offtake with a minimum EBITDA covers the plant."""
+        pol = self.model.policy
+        if not pol.floors:
+            return 0.0
+        fee = pol.offtake_margin(self.region, self.company, self.plant, self.nameplate or 0.0)
+        if fee <= 0:
+            return 0.0
+        inputs = sum([a * input_price(og) for og, a in self.recipe(g).items()])
+        return inputs + self.unit_cost + fee
+
     def expansion_margin(self) -> float:
         """Expected conversion margin, USD/kg magnet (offtake price guarantees count)."""
         best = -1e9

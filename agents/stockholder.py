@@ -281,10 +281,13 @@ class StateReserve(Government):
         """Orders of the ``stockpile`` mandate (buy towards the target below
         ``stockpile_buy_multiple`` x reference over ``stockpile_fill_months``; release a
         share 1 / ``stockpile_release_months`` of the stock, asked at the expected price,
-        above ``stockpile_release_multiple`` x reference or when the region's lines are
-        short), then of each ``state_purchase`` programme in force: this month's share of
-        the programme's monthly pace (budget or tonnes / its months; what is not bought
-        lapses), split over the goods by the region's base-year use, bid at
+        when the region's marginal price -- the higher of the expected price and last
+        month's quote of the region's civil buyers, the value of a missing kilogram under
+        rationing -- exceeds ``stockpile_release_multiple`` x reference (the ceiling of a
+        buffer stock read at the margin, Newbery and Stiglitz 1981, ch. 30), or when the
+        region's lines are short), then of each ``state_purchase`` programme in force: this
+        month's share of the programme's monthly pace (budget or tonnes / its months; what
+        is not bought lapses), split over the goods by the region's base-year use, bid at
         ``reserve_trigger_multiple`` x the support price (the expected price when the
         programme started). Stock of a good no mandate holds any more (a ``stockpile``
         measure that ended) is released at the expected price, a share 1 /
@@ -293,15 +296,19 @@ class StateReserve(Government):
         pol = model.policy
         cat = model.catalog
         par = model.params
-        goods, months = pol.stockpile_target(self.region)
+        targets = pol.stockpile_target(self.region)
         short = model.region_short.get(self.region, False)
+        last = model.last_clearing
         held = set()
-        for g in goods:
+        for g, months in targets.items():
             use = model.base_use[g, self.ridx]
             s = self.stock(g)
             price = self.expected(g)
             ref = cat.ref_price[g]
-            if s.qty > 0 and (price > par.stockpile_release_multiple * ref or short):
+            margin = price
+            if last is not None and np.isfinite(last.price[g, self.ridx, 0]):
+                margin = max(price, float(last.price[g, self.ridx, 0]))
+            if s.qty > 0 and (margin > par.stockpile_release_multiple * ref or short):
                 book.offer(
                     self, g, self.ridx, s.qty / par.stockpile_release_months, price, s.cm, s.ca
                 )

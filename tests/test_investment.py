@@ -557,9 +557,9 @@ def test_mountain_pass_mines_in_2013_as_recorded():
 
 
 def test_a_price_guarantee_removes_the_real_options_hurdle(shipped_runs):
-    # controls-2025: the DoD floor ($110/kg NdPr) with 100% offtake of MP Materials' magnets
+    # controls-2025: the DoD floor ($110/kg NdPr) with 100% offtake of the 10X plant's magnets
     # from July 2025; before it every sponsor needs NPV >= investment_hurdle x capital, after
-    # it MP's magnet plant (its magnets' price guaranteed) needs NPV >= 0, another US maker
+    # it the 10X plant (its magnets' price guaranteed) needs NPV >= 0, another US maker
     # (Noveon) and a Japanese one still the hurdle
     from agents import MagnetMaker
 
@@ -579,9 +579,13 @@ def test_a_price_guarantee_removes_the_real_options_hurdle(shipped_runs):
     # after: seed 0 to 2025-12 (the shared run of conftest.py shipped_runs)
     m, _ = shipped_runs["controls-2025"]
     assert str(m.date) == "2026-01"  # one past the last month simulated
-    mp, noveon, jp = maker(m, "MP Materials"), maker(m, "Noveon Magnetics"), maker(m, region="JP")
-    assert mp.hurdle() == 0.0
-    assert noveon.hurdle() == jp.hurdle() == 0.25
+    noveon, jp = maker(m, "Noveon Magnetics"), maker(m, region="JP")
+    tenx = next(p.agent for p in m.pipeline.projects if p.pid == "mp_10x")
+    indep = next(p.agent for p in m.pipeline.projects if p.pid == "mp_independence")
+    assert tenx.hurdle() == 0.0
+    # the offtake covers the 10X plant alone (offtake_plants); Independence sells to its
+    # commercial customers and needs the hurdle like Noveon and the Japanese maker
+    assert indep.hurdle() == noveon.hurdle() == jp.hurdle() == 0.25
 
 
 def test_a_project_decided_before_the_run_is_committed_at_once_and_starts_at_its_earliest():

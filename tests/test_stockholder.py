@@ -224,6 +224,79 @@ def test_stockpile_agency_buys_below_trigger_and_releases_when_short():
     assert q == pytest.approx(30.0 / par.stockpile_release_months)
 
 
+def test_stockpile_releases_when_the_quote_exceeds_the_ceiling():
+    # the buffer-stock ceiling is read at the margin: the expected (paid, contract-led)
+    # price stays at its base level under rationing, the rationed buyers' quote does not;
+    # a quote of 2.5 x reference (ceiling 2 x) releases a third of the stock, one of 1.5 x
+    # releases nothing
+    sp = {
+        "kind": "stockpile",
+        "date": "2024-01",
+        "actor": "JP",
+        "goods": ["ox_Tb"],
+        "target_months": 6,
+        "source": "test",
+    }
+    m = RareEarthModel(_scenario([sp]), seed=0, months=1)
+    m.step()
+    agency = next(a for a in m.agents_by_type[StateReserve] if a.region == "JP")
+    g, par = m.catalog.index["ox_Tb"], m.params
+    ref = m.catalog.ref_price[g]
+    assert agency.expected(g) < par.stockpile_release_multiple * ref
+    agency.stock(g).add(30.0, 0.0, 0.0)
+    m.region_short = {}
+    for multiple, stock_share in ((1.5, 0.0), (2.5, 1.0)):
+        m.last_clearing.price[g, agency.ridx, 0] = multiple * ref
+        book = OrderBook(m.G, m.R)
+        agency.post_orders(book)
+        offers = [o for o in book.offers if o[1] == g]
+        assert sum(o[3] for o in offers) == pytest.approx(
+            stock_share * agency.stocks[g].qty / par.stockpile_release_months
+        )
+
+
+def test_a_stockpile_held_at_start_is_at_its_target_and_two_stockpiles_hold_the_higher():
+    # JOGMEC-like: 6 months of Dy built before the run; a second, 3-month stockpile of Dy
+    # and Tb from 2024-03 leaves the Dy target at 6 months and adds Tb at 3
+    old = {
+        "kind": "stockpile",
+        "date": "2024-01",
+        "actor": "JP",
+        "goods": ["ox_Dy"],
+        "target_months": 6,
+        "held_at_start": True,
+        "source": "test",
+    }
+    new = dict(old, date="2024-03", goods=["ox_Dy", "ox_Tb"], target_months=3)
+    del new["held_at_start"]
+    m = RareEarthModel(_scenario([old, new]), seed=0, months=4)
+    agency = next(a for a in m.agents_by_type[StateReserve] if a.region == "JP")
+    dy, tb = m.catalog.index["ox_Dy"], m.catalog.index["ox_Tb"]
+    use = m.base_use[dy, agency.ridx]
+    assert use > 1.0  # t/month
+    assert agency.stocks[dy].qty == pytest.approx(6 * use)
+    assert tb not in agency.stocks or agency.stocks[tb].qty == 0.0
+    assert m.initial_stock[dy] >= 6 * use  # counted as stock at the start (mass balance)
+    m.policy.refresh(2, log=None)
+    assert m.policy.stockpile_target("JP") == {dy: 6.0, tb: 3.0}
+    m.run()
+    assert np.abs(m.mass_balance()).max() < 1e-6
+
+
+def test_a_stockpile_held_at_start_must_start_with_the_run():
+    sp = {
+        "kind": "stockpile",
+        "date": "2024-03",
+        "actor": "JP",
+        "goods": ["ox_Dy"],
+        "target_months": 6,
+        "held_at_start": True,
+        "source": "test",
+    }
+    with pytest.raises(ValueError, match=r"is not the start 2024-01; a stockpile held_at_start"):
+        _scenario([sp])
+
+
 def test_reserve_releases_stock_no_mandate_holds_over_the_release_months():
     m = RareEarthModel(_scenario([]), seed=0, months=1)
     dla = next(a for a in m.agents_by_type[StateReserve] if a.region == "US")

@@ -62,10 +62,17 @@ def _measure_value(m) -> str:
     if k == "suspension":
         return f"suspends `{m.target_id}`"
     if k == "price_floor":
-        return (
-            f"${m.floor_usd_kg:g}/kg on {', '.join(m.goods)}; offtake {m.offtake_share:.0%} "
-            "of magnet output" + _to_firms(m)
-        )
+        text = f"${m.floor_usd_kg:g}/kg on {', '.join(m.goods)}; offtake {m.offtake_share:.0%} "
+        text += "of magnet output"
+        if m.offtake_plants:
+            text += f" of {', '.join(m.offtake_plants)}"
+        if m.offtake_min_ebitda_usd:
+            text += (
+                f" at cost plus a minimum EBITDA of {m.offtake_min_ebitda_usd / 1e6:,.0f} M USD/yr"
+            )
+            if m.offtake_ebitda_growth:
+                text += f" (+{m.offtake_ebitda_growth:.0%}/yr)"
+        return text + _to_firms(m)
     if k == "subsidy":
         parts = [f"capex {m.capex_share:.0%}"]
         if m.loan_share:
@@ -78,7 +85,8 @@ def _measure_value(m) -> str:
             + _to_firms(m)
         )
     if k == "stockpile":
-        return f"{months_text(m.target_months)} of use of {', '.join(m.goods)}"
+        held = ", held from before the run" if m.held_at_start else ""
+        return f"{months_text(m.target_months)} of use of {', '.join(m.goods)}{held}"
     if k == "sourcing_rule":
         return f"defense may not buy {', '.join(m.banned)}-origin {', '.join(m.goods)}"
     return ""
