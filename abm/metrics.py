@@ -13,6 +13,9 @@ stage or group of goods goes in the ``good`` column. Metrics (units):
   shipped or received it this month, plus ``NdPr`` = 0.75 Nd + 0.25 Pr oxide for every region;
 * ``price_spot`` (USD/kg; good, region): the marginal spot quote of the region's civil
   buyers (``model.spot_price``) where they bought on spot this month.
+* ``price_contract`` (USD/kg; good, origin region): the contract price index (FOB) at which
+  the origin's contracts traded this month (``model.contract_price``), where it shipped on
+  contract;
 * ``price_outside_china_median`` (USD/kg; good in :data:`PRICE_GOODS`, region ``nonCN``):
   the median of the ``price`` rows of the regions other than China written this month
   (for the oxides: the regions that traded the good; for ``NdPr``: every region); no row
@@ -410,6 +413,12 @@ def record_month(model, book, clearing) -> None:
     sp = model.spot_price[:, :, 0]
     gi, ri = np.nonzero(np.isfinite(sp))
     rec.add(date, t, "price_spot", goods[gi], codes[ri], "", sp[gi, ri], "USD/kg")
+    # contract price index of each origin that shipped on contract this month
+    if model.last_clearing is not None and model.last_clearing.contract is not None:
+        shipped = model.last_clearing.contract.sum(axis=(2, 3)) > 1e-9
+        cp = np.where(shipped, model.contract_price, np.nan)
+        gi, ri = np.nonzero(np.isfinite(cp))
+        rec.add(date, t, "price_contract", goods[gi], codes[ri], "", cp[gi, ri], "USD/kg")
     # prices outside China: both definitions (module docstring)
     w = np.array([model.base_use[[nd, pr]].sum(axis=0)[i] for i in non_cn]) + 1e-9
     med_g, med_v, avg_v = [], [], []

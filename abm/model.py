@@ -174,6 +174,9 @@ class RareEarthModel(mesa.Model):
             customer_share=par.customer_market_share,
         )
         self.spot_price = np.full((G, R, 2), np.nan)
+        #: (G, R) contract price index of each origin this month's contracts traded at,
+        #: USD/kg FOB (:attr:`abm.sourcing.SupplierRelations.index` at clearing)
+        self.contract_price = np.full((G, R), np.nan)
         # (G,) long-run benchmark price of each good (the world benchmark smoothed over
         # price_anchor_months), USD/kg, and its value when the new trade instruments in
         # force were adopted (None while none is): benchmark_growth
@@ -243,6 +246,8 @@ class RareEarthModel(mesa.Model):
         rel = self.relations
         rel.index = np.where(supply > 0, self.origin_price, np.nan)
         rel.calibrate(supply, rel.landed(terms.ad_valorem, terms.transport))
+        rel.cost_ratio = self._normal_cost_ratio()
+        rel.calibrate_costs(supply, terms.ad_valorem, terms.transport)
         # base-year export and import mixes without quotas, for quotas allocated
         # historically
         if any(
@@ -524,6 +529,7 @@ class RareEarthModel(mesa.Model):
         )
         # customs value = last month's origin price (a one-month lag; one LP solve a month)
         self.accounts.set_customs(ref, self.relations.index)
+        self.contract_price = self.relations.index.copy()
         res = clear(book, terms, ref, relations=self.relations, licences=holdings, max_solves=1)
         if holdings is not None:
             used = np.zeros(len(desk.acct_buyer))
@@ -656,6 +662,7 @@ class RareEarthModel(mesa.Model):
         (:meth:`~abm.sourcing.SupplierRelations.observe`), then qualification and contract
         shares for next month (:meth:`~abm.sourcing.SupplierRelations.update`)."""
         rel = self.relations
+        rel.cost_ratio = self._normal_cost_ratio()
         rel.observe(
             res.contract_wanted, res.contract, res.origin_price, res.spot_sold, res.licence_price
         )
@@ -679,6 +686,36 @@ class RareEarthModel(mesa.Model):
             minlength=G * R * 2,
         ).reshape(G, R, 2)
         rel.update(supply, rel.landed(terms.ad_valorem, terms.transport), demand)
+
+    def _normal_cost_ratio(self) -> np.ndarray:
+        """(G, R) normal unit cost of each origin's magnet makers over that of its good's
+        reference market (:attr:`abm.sourcing.SupplierRelations.reference`), 1 for goods
+        other than magnets and where either has no operating maker.
+
+        A region's normal unit cost of magnet grade g is the capacity-weighted mean over its
+        operating makers of conversion cost plus the grade's bill of materials at the
+        maker's expected oxide prices, USD/kg. Magnets are made to order for customers who
+        qualify each grade (fixprice goods, Hicks 1974; customer markets, Okun 1981), and
+        their makers price at full cost (Hall and Hitch 1939): oxides and concentrates,
+        traded against a published benchmark (flexprice goods), keep their export parity."""
+        out = np.ones((self.G, self.R))
+        ref = self.relations.reference
+        num = np.zeros((self.G, self.R))
+        den = np.zeros((self.G, self.R))
+        for a in self.agents_by_type.get(MagnetMaker, []):
+            if not a.active or a.capacity <= 0:
+                continue
+            for g, share in a.mix.items():
+                unit = a.unit_cost + sum([q * a.expected(og) for og, q in a.recipe(g).items()])
+                w = a.capacity * share
+                num[g, a.ridx] += w * unit
+                den[g, a.ridx] += w
+        rows = np.arange(self.G)
+        has = den > 0
+        cost = np.where(has, num / np.where(has, den, 1.0), np.nan)
+        base = cost[rows, np.maximum(ref, 0)][:, None]
+        ok = has & np.isfinite(base) & (base > 0) & (ref >= 0)[:, None]
+        return np.where(ok, cost / np.where(ok, base, 1.0), out)
 
     def benchmark_growth(self) -> np.ndarray:
         """(G,) each good's long-run benchmark price over its value when the new trade

@@ -38,7 +38,11 @@ Mechanisms (docs/ODD.md, submodel "Supplier relationships"):
   largest total sales that sold on spot), and every other origin's follows its export
   parity (the benchmark plus the price of the export licence a tonne of it needs to leave:
   under China's 2010-14 quotas, the FOB China export price), by exponential smoothing over
-  ``index_months``.
+  ``index_months``. Magnets are priced at full cost (Hall and Hitch 1939): an origin whose
+  makers' normal unit cost is above the reference market's prices at its export parity
+  times the cost ratio (:attr:`cost_ratio`, :meth:`full_cost`), its own cost with the
+  reference market's markup; the Armington share parameters (:attr:`taste`) are calibrated
+  so that the base year's cost differences do not move its shares (:meth:`calibrate_costs`).
 * **Customer markets** (Okun 1981; :meth:`SupplierRelations.allocate`): every origin but the
   reference market rations its regular customers at its contract price when their other
   suppliers fail, and sells on spot at no more than that price (:meth:`list_price`).
@@ -120,6 +124,13 @@ class SupplierRelations:
         self.qualified = np.zeros(shape, dtype=bool)
         self.trial = np.zeros(shape)  # months an unqualified origin has been tested
         self.risk = np.zeros(shape)  # perceived non-delivery risk, 0-1
+        #: [g, d, u, o] Armington share parameters, calibrated in :meth:`calibrate_costs` so
+        #: that origins' base-year cost differences do not move the base-year shares (1:
+        #: shares follow supply and landed cost alone)
+        self.taste = np.ones(shape)
+        #: (G, R) each origin's normal unit cost over its good's reference market's, for
+        #: goods sold at full cost (:meth:`observe`); 1 where not set
+        self.cost_ratio = np.ones((G, R))
         self.index = np.full((G, R), np.nan)  # contract price index per origin, USD/kg FOB
         #: (G,) this month's benchmark of each good (spot FOB of its reference market,
         #: :meth:`observe`), USD/kg; NaN where the reference market sold nothing on spot
@@ -160,7 +171,7 @@ class SupplierRelations:
         L = np.transpose(landed, (0, 2, 1))[:, :, None, :]  # [g, d, 1, o]
         border = np.where(self.home, 1.0, 1.0 + self.border)[None, :, None, :]
         eff = L * border * (1.0 + self.risk_premium * self.risk)
-        w = supply[:, None, None, :] * q
+        w = supply[:, None, None, :] * q * self.taste
         ok = (w > 0) & np.isfinite(eff) & (eff > 0)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             # scale by the cheapest qualified cost per node so powers stay in range
@@ -182,6 +193,35 @@ class SupplierRelations:
         self.qualified[:] = (supply > 0)[:, None, None, :]
         self.share = self.target(supply, landed)
         self.reference = np.where(supply.max(axis=1) > 0, np.argmax(supply, axis=1), -1)
+
+    def full_cost(self) -> np.ndarray:
+        """(G, R) full-cost factor of each origin's contract price over its export parity:
+        ``max(cost_ratio, 1)`` for every origin but its good's reference market, 1 there
+        (:meth:`observe`)."""
+        ref = np.arange(self.R)[None, :] == self.reference[:, None]
+        return np.where(ref, 1.0, np.maximum(self.cost_ratio, 1.0))
+
+    def calibrate_costs(
+        self, supply: np.ndarray, ad_valorem: np.ndarray, transport: np.ndarray
+    ) -> None:
+        """Base year, after :meth:`calibrate`: raise the contract indices to full cost
+        (:meth:`full_cost`) and calibrate the Armington share parameters :attr:`taste` so
+        that the base-year shares stay what they were (the calibration of CES share
+        parameters to base-year flows, Armington 1969; as in CGE models, a base-year price
+        difference between origins is a difference of quality or security the buyers
+        accepted, and only later changes of it move their shares).
+
+        Args:
+            supply: (G, R) tonnes on offer per good and origin (base-year book).
+            ad_valorem, transport: (G, R, R) arc terms of the base year.
+        """
+        base = self.share.copy()
+        self.index = self.index * self.full_cost()
+        self.taste = np.ones_like(self.taste)
+        with_cost = self.target(supply, self.landed(ad_valorem, transport))
+        ok = (with_cost > 0) & (base > 0)
+        self.taste = np.where(ok, base / np.where(ok, with_cost, 1.0), 1.0)
+        self.share = self.target(supply, self.landed(ad_valorem, transport))
 
     def update(self, supply: np.ndarray, landed: np.ndarray, demand: np.ndarray) -> None:
         """Monthly adaptation: qualification of new origins, then partial adjustment of the
@@ -362,7 +402,9 @@ class SupplierRelations:
         # Molycorp's sales tracked; 0 without a binding export quota)
         parity = bench + (0.0 if licence_price is None else licence_price[rows, ref])
         own = np.arange(self.R)[None, :] == ref[:, None]
-        p = np.where(own, bench[:, None], parity[:, None])
+        # an origin whose normal unit cost is above the reference market's prices at full
+        # cost: its cost times the reference market's markup (:meth:`full_cost`)
+        p = np.where(own, bench[:, None], parity[:, None] * self.full_cost())
         upd = np.isfinite(p) & np.isfinite(self.index)
         self.index = np.where(
             upd,

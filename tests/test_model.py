@@ -896,3 +896,40 @@ def test_baseline_ndpr_stays_within_40_percent_every_seed(baseline_outcomes):
     for s, o in zip(BASELINE_SEEDS, baseline_outcomes, strict=True):
         assert 0.6 <= o["ndpr_china_min_ratio_2029_2035"], (s, o)
         assert o["ndpr_china_max_ratio_2029_2035"] <= 1.4, (s, o)
+
+
+def test_magnet_makers_outside_china_price_at_full_cost():
+    # controls-2025 at the start (2024): the normal unit cost of a region's high-temperature
+    # magnets is the capacity-weighted conversion cost plus bill of materials of its
+    # operating makers at their expected oxide prices; Japan's over China's is about 1.14
+    # (conversion costs 24 and 18 USD/kg, firms.csv), oxides keep a ratio of 1, and Japan's
+    # contract index starts at China's times that ratio (full-cost pricing)
+    from agents import MagnetMaker
+
+    m = RareEarthModel("controls-2025", seed=0, months=1)
+    cat = m.catalog
+    ht, dy = cat.index["mag_ndfeb_ht"], cat.index["ox_Dy"]
+    jp, cn = m.region_index["JP"], m.region_index["CN"]
+
+    def cost(region):
+        makers = [
+            a
+            for a in m.agents_by_type[MagnetMaker]
+            if a.region == region and a.active and a.capacity > 0 and ht in a.mix
+        ]
+        w = np.array([a.capacity * a.mix[ht] for a in makers])
+        c = np.array(
+            [
+                a.unit_cost + sum(q * a.expected(og) for og, q in a.recipe(ht).items())
+                for a in makers
+            ]
+        )
+        return float((w * c).sum() / w.sum())
+
+    ratio = m._normal_cost_ratio()
+    assert m.relations.reference[ht] == cn
+    assert ratio[ht, jp] == pytest.approx(cost("JP") / cost("CN"))
+    assert 1.10 < ratio[ht, jp] < 1.20
+    assert ratio[ht, cn] == 1.0 and (ratio[dy] == 1.0).all()
+    idx = m.relations.index[ht]
+    assert idx[jp] / idx[cn] == pytest.approx(ratio[ht, jp], rel=0.02)

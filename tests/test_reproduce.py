@@ -412,13 +412,6 @@ def test_china_magnet_growth_2010(reduced):
         )
         for tid, reason in (
             (
-                "japan_share_magnets_2010",
-                "Japan's magnet makers lose their Nd supply in the fourth quarter of 2010 "
-                "and China's makers take their market: about 0.14 of world NdFeB output in "
-                "2010 against 0.193 recorded (0.07 before export evasion; sessions 15 and "
-                "17, docs/calibration.md 4.20, 4.24)",
-            ),
-            (
                 "china_export_fill_2011",
                 "China's recorded oxide exports in 2011 are about 0.92 of the quota (0.56-0.62 "
                 "recorded): with export evasion the La, Ce and Y slices still bind, where the "
@@ -437,6 +430,16 @@ def test_china_magnet_growth_2010(reduced):
 )
 def test_2010_magnet_checks_strict(reduced, tid):
     row = _target(reduced, tid)
+    assert row["lo"] <= row["median"] <= row["hi"], row.to_dict()
+
+
+def test_japan_keeps_its_share_of_magnets_in_2010(reduced):
+    # a strict xfail until session 24 (about 0.14 of world NdFeB output in 2010 against
+    # 0.193 recorded: Japan's makers lost their Nd supply in the fourth quarter of 2010 and
+    # China's makers took their market); with magnets priced at full cost (session 25,
+    # docs/calibration.md 4.32) Japan's makers sell at about 1.14 times China's price and
+    # keep about 0.157 (seeds 0-1)
+    row = _target(reduced, "japan_share_magnets_2010")
     assert row["lo"] <= row["median"] <= row["hi"], row.to_dict()
 
 

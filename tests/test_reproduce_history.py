@@ -157,8 +157,8 @@ def _run_2025(variant="controls-2025", months=24, eu_dy_may=700.0, dy_june_2024=
     in June, not traded in July (NaN), 800 in August, 900 in September and November; Tb
     3,000 in May, NaN in June, 3,500 in July and August, 4,000 in September, NaN in
     November; Y 175 in September, NaN in October, 273 in November; NdPr 76, 80 and 84 in
-    July-September; magnets 500 in May, 100 in June-August, NaN in September; 1.0x China in
-    every other month.
+    July-September; magnets (the EU's price paid and its supply from outside China alike)
+    500 in May, 100 in June-August, NaN in September; 1.0x China in every other month.
     China's exports (t/month): Dy 30, ``dy_june_2024`` in June 2024, 2, 4, 6 and 8 in
     June-September 2025 and 1, 2 and 3 in October-December 2025; Tb 10, 1, 2, 3 and 4 in
     June-September 2025 and 5 in October-December 2025."""
@@ -180,6 +180,8 @@ def _run_2025(variant="controls-2025", months=24, eu_dy_may=700.0, dy_june_2024=
         for month, v in eu25[good].items():
             e[(dates.year == 2025) & (dates.month == month)] = v
         cols[f"price_cn:{good}"], cols[f"price_eu:{good}"] = c, e
+        if good == "mag_ndfeb_ht":
+            cols[f"exchina_eu:{good}"] = e  # the price of the EU's supply from outside China
         if good not in ("NdPr", "mag_ndfeb_ht"):
             # the marginal spot quote: 5 x the price paid; Dy's June not bought on spot
             q = e * 5.0
@@ -284,8 +286,9 @@ def test_2025_records_and_titles():
     mag = t["mag_ndfeb_ht_eu_2025_may_sep"]
     assert (mag.lo, mag.hi, mag.last_month) == (1.15, 1.65, "2025-09")
     assert mag.title == (
-        "High-temperature NdFeB magnets price paid in Europe over China's domestic price, "
-        "May-September 2025 mean (record: premium of ex-China magnets over Chinese ones)"
+        "High-temperature NdFeB magnets contract price of supply from outside China in Europe "
+        "over China's domestic price, May-September 2025 mean (record: premium of ex-China "
+        "magnets over Chinese ones)"
     )
     assert t["y_eu_2025_sep_nov"].last_month == "2025-11"
     exports = t["dy_cn_exports_2025_jun_sep"]
@@ -397,3 +400,30 @@ def test_a_sweep_asking_a_check_of_the_other_episode_is_refused_at_plan(
 
         own = "nd_fob_2011_12" if scenario == "embargo-2010" else "dy_eu_2025_may_sep"
         assert _check_outcomes(load_scenario(scenario), None, [own]) == {}
+
+
+def test_the_price_of_the_eus_supply_from_outside_china_by_hand():
+    # one month: Japan ships 30 t to the EU at a contract index of 60 USD/kg, the EU's own
+    # makers 10 t at 62, China 100 t (left out) and Korea 5 t on spot only (no contract
+    # price recorded, left out): (30 x 60 + 10 x 62) / 40 = 60.5; a month with no supply
+    # from outside China at a contract price has no value
+    from experiments.reproduce.series import _exchina_price
+
+    d1, d2 = pd.Timestamp("2025-05-01"), pd.Timestamp("2025-06-01")
+    g = "mag_ndfeb_ht"
+    rows = [
+        (d1, "flow", g, "JP", "EU", 30.0),
+        (d1, "flow", g, "EU", "EU", 10.0),
+        (d1, "flow", g, "CN", "EU", 100.0),
+        (d1, "flow", g, "KR", "EU", 5.0),
+        (d1, "flow", g, "JP", "US", 50.0),
+        (d1, "price_contract", g, "JP", "", 60.0),
+        (d1, "price_contract", g, "EU", "", 62.0),
+        (d1, "price_contract", g, "CN", "", 50.0),
+        (d1, "price_contract", "mag_ndfeb_std", "JP", "", 40.0),
+        (d2, "flow", g, "CN", "EU", 90.0),
+        (d2, "price_contract", g, "CN", "", 51.0),
+    ]
+    ts = pd.DataFrame(rows, columns=["date", "metric", "good", "region", "partner", "value"])
+    s = _exchina_price(ts, g, "EU")
+    assert s.to_dict() == {d1: pytest.approx(60.5)}

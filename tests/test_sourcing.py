@@ -420,3 +420,39 @@ def test_other_origins_contracts_follow_the_reference_markets_export_parity():
     # without a licence price every origin follows the benchmark
     rel.observe(np.zeros((1, 3, 3, 2)), np.zeros((1, 3, 3, 2)), fob, sold)
     assert rel.index[0].tolist() == pytest.approx([10.0, 10.0, 10.0])
+
+
+def test_an_origin_with_a_higher_normal_cost_prices_at_full_cost_by_hand():
+    # origin 0 is the reference market (spot FOB 10 USD/kg); origin 1's makers' normal cost
+    # is 1.2 times the reference market's, origin 2's 0.9 times: origin 1's index moves to
+    # 10 x 1.2 = 12 (its cost with the reference market's markup), origin 2's to the export
+    # parity 10 (no discount below it), the reference market's to the benchmark 10
+    rel, supply, zero = _calibrated([200.0, 50.0, 30.0])
+    rel.cost_ratio[0] = [1.0, 1.2, 0.9]
+    sold = np.array([[100.0, 10.0, 5.0]])
+    fob = np.array([[10.0, 12.0, 10.0]])
+    rel.observe(np.zeros((1, 3, 3, 2)), np.zeros((1, 3, 3, 2)), fob, sold)
+    assert rel.full_cost()[0].tolist() == pytest.approx([1.0, 1.2, 1.0])
+    assert rel.index[0].tolist() == pytest.approx([10.0, 12.0, 10.0])
+    # with an export licence price of 5 the parity is 15, and origin 1's index 18
+    rel.observe(np.zeros((1, 3, 3, 2)), np.zeros((1, 3, 3, 2)), fob, sold, np.array([[5.0, 0, 0]]))
+    assert rel.index[0].tolist() == pytest.approx([10.0, 18.0, 15.0])
+
+
+def test_full_cost_prices_keep_the_base_year_shares():
+    # the base year's shares at export parity (all origins at 10 USD/kg, supply 200/50/30:
+    # shares 200/280, 50/280, 30/280) stay after origin 1's index is raised to full cost
+    # (x 1.25): the Armington share parameters absorb it; a later rise of its cost moves its
+    # share by the Armington elasticity: x 1.5 / 1.25 = 1.2 on its landed cost -> weight
+    # x 1.2 ** -5
+    rel, supply, zero = _calibrated([200.0, 50.0, 30.0])
+    before = rel.share.copy()
+    assert before[0, 0, 0].tolist() == pytest.approx([200 / 280, 50 / 280, 30 / 280])
+    rel.cost_ratio[0] = [1.0, 1.25, 1.0]
+    rel.calibrate_costs(supply, zero, zero)
+    assert rel.index[0].tolist() == pytest.approx([10.0, 12.5, 10.0])
+    assert rel.share == pytest.approx(before)
+    rel.index[0, 1] = 15.0
+    t = rel.target(supply, rel.landed(zero, zero))[0, 0, 0]
+    w = np.array([200.0, 50.0 * 1.2**-SIGMA, 30.0])
+    assert t.tolist() == pytest.approx((w / w.sum()).tolist())

@@ -219,12 +219,15 @@ def _premium(
     src: tuple[str, str],
     caveat: str = _THIN,
     quote: bool = False,
+    exchina: bool = False,
 ) -> HistoryCheck:
     """The check of ``good``'s price in Europe over China's domestic price in 2025: in one
     month, or the mean of the monthly ratios over ``months`` (the record: ``rec``, x;
     ``src``: what the record compares, for the title, and its sources). The model's price is
     the price the EU's buyers paid (volume-weighted, licensed deliveries included), or with
-    ``quote`` their marginal spot quote (id suffix ``_quote``): under licences usable only by
+    ``quote`` their marginal spot quote (id suffix ``_quote``), or with ``exchina`` the
+    contract price of their supply from origins other than China (``exchina_eu``, for
+    magnets: the record is the premium of ex-China supply): under licences usable only by
     the applying buyer, the first is what most tonnes traded at and the second the value of
     one more kilogram to the most-rationed buyer, so a thin market of intermediaries should
     price between them."""
@@ -232,6 +235,9 @@ def _premium(
     when = f"{span} 2025" + (" mean" if len(months) > 1 else "")
     name = good[3:].lower() if good.startswith("ox_") else good.lower()
     what = "marginal spot quote (most-rationed buyer)" if quote else "price paid"
+    column = "quote_eu" if quote else "price_eu"
+    if exchina:
+        what, column = "contract price of supply from outside China", "exchina_eu"
     return HistoryCheck(
         f"{name}_eu_2025_{tag}{'_quote' if quote else ''}",
         f"{label} {what} in Europe over China's domestic price, {when} ({src[0]})",
@@ -239,7 +245,7 @@ def _premium(
         rec[1],
         "x",
         f"{src[1]} (abm/data/prices_2025.csv; secondary); {caveat}",
-        _eu_over_cn(good, 2025, months, "quote_eu" if quote else "price_eu"),
+        _eu_over_cn(good, 2025, months, column),
         f"2025-{months[-1]:02d}",
         scenario="controls-2025",
     )
@@ -331,10 +337,13 @@ HISTORY: list[HistoryCheck] = [
         (5, 6, 7, 8, 9),
         (1.15, 1.65),
         _MAGNETS_MAY_SEP,
-        "the record is the premium of contracted supply from new plants outside China over "
-        "Chinese magnets, the model the EU's price paid (all origins) over China's domestic "
-        "price; customers 'willing to pay any price' got none (Reuters 2025-06-09) and no "
-        "magnet price index outside China was found",
+        "the record is the premium of contracted supply from plants outside China over "
+        "Chinese magnets, the model the contract price of the EU's supply from origins "
+        "other than China (weighted by tonnes) over China's domestic price (until session "
+        "24 the EU's price paid for all origins, mostly Chinese); customers 'willing to pay "
+        "any price' got none (Reuters 2025-06-09) and no magnet price index outside China "
+        "was found",
+        exchina=True,
     ),
     _premium(
         "NdPr",

@@ -93,6 +93,28 @@ def recorded(
     return ts[m].set_index("date")["value"]
 
 
+def _exchina_price(ts: pd.DataFrame, good: str, region: str) -> pd.Series:
+    """Price of ``region``'s supply of ``good`` from origins other than China, by month:
+    the origins' contract price indices (``price_contract``, FOB, USD/kg) weighted by their
+    ``flow`` rows to ``region`` (domestic supply included); months without such supply at a
+    recorded contract price are left out."""
+    f = ts[
+        (ts["metric"] == "flow")
+        & (ts["good"] == good)
+        & (ts["partner"] == region)
+        & (ts["region"] != "CN")
+    ]
+    f = f.set_index(["date", "region"])["value"]
+    c = ts[(ts["metric"] == "price_contract") & (ts["good"] == good) & (ts["region"] != "CN")]
+    c = c.set_index(["date", "region"])["value"]
+    both = pd.concat([f.rename("t"), c.rename("p")], axis=1, join="inner")
+    both = both[both["t"] > 0]
+    if both.empty:
+        return pd.Series(dtype=float)
+    value = (both["t"] * both["p"]).groupby(level="date").sum()
+    return value / both["t"].groupby(level="date").sum()
+
+
 def series_from_model(model, adaptation: pd.DataFrame | None = None) -> pd.DataFrame:
     """Monthly series of a finished run as a wide table indexed by month (Timestamp).
 
@@ -105,6 +127,8 @@ def series_from_model(model, adaptation: pd.DataFrame | None = None) -> pd.DataF
     (``price_spot`` of EU: the marginal spot quote of the EU's civil buyers, the highest
     value of one more kilogram among them, recorded only in months they bought on spot) for
     ox_Dy, ox_Tb and ox_Y;
+    ``exchina_eu:mag_ndfeb_ht`` (the EU's supply of high-temperature magnets from origins
+    other than China at their contract prices, :func:`_exchina_price`);
     ``cn_exports:<good>`` for ox_Dy and ox_Tb (sums of the ``flow`` rows from CN to other
     regions, t/month; 0 in a month without such rows: under the 2025 licences nothing is
     smuggled, so these are China's customs exports); ``cn_magnet_exports`` and
@@ -130,6 +154,7 @@ def series_from_model(model, adaptation: pd.DataFrame | None = None) -> pd.DataF
             out[f"quote_eu:{good}"] = recorded(ts, "price_spot", good, "EU")
     for good in ("ox_Y", "mag_ndfeb_ht"):
         out[f"price_cn:{good}"] = recorded(ts, "price", good, "CN")
+    out["exchina_eu:mag_ndfeb_ht"] = _exchina_price(ts, "mag_ndfeb_ht", "EU")
     flows = ts[(ts["metric"] == "flow") & (ts["region"] == "CN") & (ts["partner"] != "CN")]
     for good in ("ox_Dy", "ox_Tb"):
         out[f"cn_exports:{good}"] = flows[flows["good"] == good].groupby("date")["value"].sum()
