@@ -693,8 +693,9 @@ class RareEarthModel(mesa.Model):
         other than magnets and where either has no operating maker.
 
         A region's normal unit cost of magnet grade g is the capacity-weighted mean over its
-        operating makers of conversion cost plus the grade's bill of materials at the
-        maker's expected oxide prices, USD/kg. Magnets are made to order for customers who
+        operating makers of conversion cost plus the grade's bill of materials (their own
+        recipes) at the oxide prices of the grade's reference market (``origin_price``),
+        USD/kg. Magnets are made to order for customers who
         qualify each grade (fixprice goods, Hicks 1974; customer markets, Okun 1981), and
         their makers price at full cost (Hall and Hitch 1939): oxides and concentrates,
         traded against a published benchmark (flexprice goods), keep their export parity."""
@@ -702,11 +703,17 @@ class RareEarthModel(mesa.Model):
         ref = self.relations.reference
         num = np.zeros((self.G, self.R))
         den = np.zeros((self.G, self.R))
+        fob = self.origin_price
         for a in self.agents_by_type.get(MagnetMaker, []):
             if not a.active or a.capacity <= 0:
                 continue
             for g, share in a.mix.items():
-                unit = a.unit_cost + sum([q * a.expected(og) for og, q in a.recipe(g).items()])
+                # oxides at the magnet's reference market's prices, so that the ratio
+                # measures the makers' own costs (conversion, bill of materials), not what
+                # an export quota adds to their inputs (passing that on would raise their
+                # input values with their input prices)
+                r0 = int(ref[g]) if ref[g] >= 0 else a.ridx
+                unit = a.unit_cost + sum([q * fob[og, r0] for og, q in a.recipe(g).items()])
                 w = a.capacity * share
                 num[g, a.ridx] += w * unit
                 den[g, a.ridx] += w

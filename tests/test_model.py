@@ -918,11 +918,9 @@ def test_magnet_makers_outside_china_price_at_full_cost():
             if a.region == region and a.active and a.capacity > 0 and ht in a.mix
         ]
         w = np.array([a.capacity * a.mix[ht] for a in makers])
+        fob = m.origin_price[:, cn]
         c = np.array(
-            [
-                a.unit_cost + sum(q * a.expected(og) for og, q in a.recipe(ht).items())
-                for a in makers
-            ]
+            [a.unit_cost + sum(q * fob[og] for og, q in a.recipe(ht).items()) for a in makers]
         )
         return float((w * c).sum() / w.sum())
 
