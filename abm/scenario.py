@@ -176,18 +176,20 @@ def _companies(region: str) -> tuple[str, ...]:
 
 
 @functools.lru_cache(maxsize=None)
-def _magnet_plants(region: str) -> tuple[str, ...]:
-    """:func:`magnet_plants`, read once when first needed."""
+def _magnet_plants(region: str) -> tuple[tuple[str, str], ...]:
+    """:func:`magnet_plants` with each plant's company, read once when first needed."""
     from abm.data import load_table
+    from abm.treasury import company_of
 
     t = load_table("project_pipeline.csv")
-    return tuple(sorted(t.loc[(t["region"] == region) & (t["stage"] == "magnets"), "project_id"]))
+    rows = t[(t["region"] == region) & (t["stage"] == "magnets")]
+    return tuple(sorted((r["project_id"], company_of(str(r["firm"]))) for _, r in rows.iterrows()))
 
 
-def magnet_plants(region: str) -> list[str]:
+def magnet_plants(region: str, firms: list[str] | None = None) -> list[str]:
     """``project_id`` of the magnet plants of ``region`` in ``project_pipeline.csv``
-    (sorted)."""
-    return list(_magnet_plants(region))
+    (sorted), of the companies ``firms`` if given."""
+    return [p for p, c in _magnet_plants(region) if firms is None or c in firms]
 
 
 def companies(region: str) -> list[str]:
@@ -224,15 +226,23 @@ def _check_offtake(m):
         )
     if m.offtake_plants is None:
         return m
-    allowed = magnet_plants(m.actor)
+    allowed = magnet_plants(m.actor, m.firms)
     _not_empty(m.offtake_plants, "offtake_plants", allowed, "every magnet plant of the firms")
+    owner = dict(_magnet_plants(m.actor))
     for p in m.offtake_plants:
+        if p in owner and p not in allowed:
+            raise ValueError(
+                f"offtake_plants: '{p}' is a plant of {owner[p]}, not of the floor's firms "
+                f"{m.firms}; allowed: {allowed}"
+            )
         if p not in allowed:
             near = difflib.get_close_matches(p, allowed, n=1)
             hint = f" (did you mean '{near[0]}'?)" if near else ""
             raise ValueError(
                 f"offtake_plants: unknown magnet plant '{p}' in {m.actor}{hint}; allowed: {allowed}"
             )
+    if len(set(m.offtake_plants)) < len(m.offtake_plants):
+        raise ValueError(f"offtake_plants: a plant is given twice in {m.offtake_plants}")
     return m
 
 

@@ -55,7 +55,16 @@ def test_without_a_minimum_ebitda_the_offtake_has_no_cost_plus_price():
         (
             {"measures.dod_floor.offtake_plants": ["mp_10X"]},
             r"offtake_plants: unknown magnet plant 'mp_10X' in US \(did you mean 'mp_10x'\?\);"
-            r" allowed: \[.*'mp_independence'",
+            r" allowed: \['mp_10x', 'mp_independence'",
+        ),
+        (
+            {"measures.dod_floor.offtake_plants": ["vulcan_benson"]},
+            r"offtake_plants: 'vulcan_benson' is a plant of Vulcan Elements, not of the floor's"
+            r" firms \['MP Materials'\]; allowed: \['mp_10x', 'mp_independence'",
+        ),
+        (
+            {"measures.dod_floor.offtake_plants": ["mp_10x", "mp_10x"]},
+            r"offtake_plants: a plant is given twice",
         ),
         (
             {"measures.dod_floor.offtake_plants": []},
