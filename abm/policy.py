@@ -808,9 +808,13 @@ class PolicyState:
         of no nameplate). The plant is guaranteed its unit cost plus this margin on every
         kilogram sold, a cost-plus-fixed-fee price (FAR 16.306), so that it earns the
         minimum EBITDA at nameplate (DoW-MP 10X offtake: 140 M USD a year, +2% a year;
-        MP Materials 10-Q, Q3 2025)."""
+        MP Materials 10-Q, Q3 2025). Cached until the next refresh."""
         if not self.floors or nameplate <= 0:
             return 0.0
+        key = ("margin", region, company, plant, nameplate)
+        hit = self._guaranteed.get(key)
+        if hit is not None:
+            return hit
         best = 0.0
         for f in self._offtakes_for(region, company, plant):
             if not f.offtake_min_ebitda_usd:
@@ -818,6 +822,7 @@ class PolicyState:
             years = max(self.t - month_index(f.date, self.start), 0) / 12.0
             ebitda = f.offtake_min_ebitda_usd * (1.0 + f.offtake_ebitda_growth) ** years
             best = max(best, ebitda / (nameplate * 1000.0))
+        self._guaranteed[key] = best
         return best
 
     def _floors_for(self, region: str, company: str | None) -> list:
