@@ -434,8 +434,9 @@ class Firm(mesa.Agent):
 
     def sale_price(self, g: int) -> float:
         """Price the firm expects for its sales of ``g``: the expected market price, or the
-        price a floor or offtake guarantees if higher (the government pays the gap on every
-        sale, :meth:`abm.model.RareEarthModel._settle`), USD/kg."""
+        price a floor or offtake guarantees if higher, a cost-plus offtake's at the firm's
+        expected input prices included (the government pays the gap on every sale,
+        :meth:`abm.model.RareEarthModel._settle`), USD/kg."""
         pol = self.model.policy
         p = self.exp_price.get(g)
         if p is None:
@@ -504,8 +505,9 @@ class Firm(mesa.Agent):
 
     def longrun_sale_price(self, g: int) -> float:
         """Long-run price the firm expects for its sales of ``g``: its anchor price
-        (:meth:`anchor`), or the guaranteed price if higher, USD/kg: the price of the NPV
-        test and of the mothball rule."""
+        (:meth:`anchor`), or the guaranteed price if higher (a cost-plus offtake's with its
+        inputs at their anchor prices), USD/kg: the price of the NPV test and of the
+        mothball rule."""
         a = self.anchor_price.get(g)
         if a is None:
             a = self.anchor(g)
