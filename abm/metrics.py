@@ -414,8 +414,8 @@ def record_month(model, book, clearing) -> None:
     gi, ri = np.nonzero(np.isfinite(sp))
     rec.add(date, t, "price_spot", goods[gi], codes[ri], "", sp[gi, ri], "USD/kg")
     # contract price index of each origin that shipped on contract this month
-    if model.last_clearing is not None and model.last_clearing.contract is not None:
-        shipped = model.last_clearing.contract.sum(axis=(2, 3)) > 1e-9
+    if clearing.contract is not None:
+        shipped = clearing.contract.sum(axis=(2, 3)) > 1e-9
         cp = np.where(shipped, model.contract_price, np.nan)
         gi, ri = np.nonzero(np.isfinite(cp))
         rec.add(date, t, "price_contract", goods[gi], codes[ri], "", cp[gi, ri], "USD/kg")

@@ -67,6 +67,18 @@ TRADE_KINDS = frozenset(
 )
 
 
+def highest_targets(mandates, catalog: Catalog) -> dict[str, dict[int, float]]:
+    """Stockpile targets by region and good index, months of the region's base-year use:
+    the highest of the ``mandates``, an iterable of ``(actor, goods, target_months)`` with
+    ``goods`` as in a measure (names or groups, :func:`goods_selector`)."""
+    out: dict[str, dict[int, float]] = {}
+    for actor, goods, months in mandates:
+        held = out.setdefault(actor, {})
+        for g in goods_selector(goods, catalog):
+            held[g] = max(held.get(g, 0.0), months)
+    return out
+
+
 class PolicyState:
     """Measures in force and the trade terms they imply.
 
@@ -399,7 +411,6 @@ class PolicyState:
             ]
         self.subsidies = self.active("subsidy")
         # region -> {good: target months of use}, the highest target of each good
-        self.stockpiles: dict[str, dict[int, float]] = {}
         mandates = [(m.actor, m.goods, m.target_months) for m in self.active("stockpile")]
         if lev.stockpile_target_months is not None and t >= self.lever_step:
             lever_goods = ["ox_Nd", "ox_Pr", "ox_Dy", "ox_Tb", "mag_ndfeb_ht"]
@@ -408,10 +419,7 @@ class PolicyState:
                 for c in ("US", "JP", "EU", "KR")
                 if c in self.ri
             ]
-        for actor, goods, months in mandates:
-            held = self.stockpiles.setdefault(actor, {})
-            for g in goods_selector(goods, cat):
-                held[g] = max(held.get(g, 0.0), months)
+        self.stockpiles = highest_targets(mandates, cat)
         self.production_quotas, self.production_halts = self._production_terms(
             self.active("production_quota"), self.active("production_halt"), t
         )

@@ -144,12 +144,15 @@ class SupplierRelations:
         self.home = np.eye(R, dtype=bool)  # [d, o] domestic pairs
 
     # ------------------------------------------------------------------ shares
+    def _is_reference(self) -> np.ndarray:
+        """(G, R) bool: the origin is its good's reference market (:attr:`reference`)."""
+        return np.arange(self.R)[None, :] == self.reference[:, None]
+
     def list_price(self) -> np.ndarray:
         """(G, R) FOB price at which each origin's sellers sell on spot at most, USD/kg:
         its contract index for the customer markets, inf for the reference market (an
         auction market) and where an origin has no index (:meth:`allocate`)."""
-        ref = np.arange(self.R)[None, :] == self.reference[:, None]
-        return np.where(ref | ~np.isfinite(self.index), np.inf, self.index)
+        return np.where(self._is_reference() | ~np.isfinite(self.index), np.inf, self.index)
 
     def landed(self, ad_valorem: np.ndarray, transport: np.ndarray) -> np.ndarray:
         """Landed contract cost per arc ``index x (1 + ad valorem) + transport``, USD/kg,
@@ -198,8 +201,7 @@ class SupplierRelations:
         """(G, R) full-cost factor of each origin's contract price over its export parity:
         ``max(cost_ratio, 1)`` for every origin but its good's reference market, 1 there
         (:meth:`observe`)."""
-        ref = np.arange(self.R)[None, :] == self.reference[:, None]
-        return np.where(ref, 1.0, np.maximum(self.cost_ratio, 1.0))
+        return np.where(self._is_reference(), 1.0, np.maximum(self.cost_ratio, 1.0))
 
     def calibrate_costs(
         self, supply: np.ndarray, ad_valorem: np.ndarray, transport: np.ndarray
@@ -217,11 +219,12 @@ class SupplierRelations:
         """
         base = self.share.copy()
         self.index = self.index * self.full_cost()
+        landed = self.landed(ad_valorem, transport)
         self.taste = np.ones_like(self.taste)
-        with_cost = self.target(supply, self.landed(ad_valorem, transport))
+        with_cost = self.target(supply, landed)
         ok = (with_cost > 0) & (base > 0)
         self.taste = np.where(ok, base / np.where(ok, with_cost, 1.0), 1.0)
-        self.share = self.target(supply, self.landed(ad_valorem, transport))
+        self.share = self.target(supply, landed)
 
     def update(self, supply: np.ndarray, landed: np.ndarray, demand: np.ndarray) -> None:
         """Monthly adaptation: qualification of new origins, then partial adjustment of the

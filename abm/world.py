@@ -47,6 +47,7 @@ from abm.investment import (
     pipeline_table,
     project_sizes,
 )
+from abm.policy import highest_targets
 from abm.timeline import WEEKS_PER_MONTH, months_between, to_month
 from agents import (
     OEM,
@@ -622,20 +623,23 @@ def initial_stockpiles(model) -> None:
     """
     sh = model.base_china_share
     cat = model.catalog
-    targets: dict[tuple[str, int], float] = {}
-    for m in model.spec.measures:
-        if m.kind == "stockpile" and m.held_at_start:
-            for g in model.policy.goods_of(m):
-                k = (m.actor, g)
-                targets[k] = max(targets.get(k, 0.0), m.target_months)
+    targets = highest_targets(
+        (
+            (m.actor, m.goods, m.target_months)
+            for m in model.spec.measures
+            if m.kind == "stockpile" and m.held_at_start
+        ),
+        cat,
+    )
     if not targets:
         return
     agency = {a.region: a for a in model.agents_by_type.get(StateReserve, [])}
-    for (region, g), months in targets.items():
-        q = months * model.base_use[g, model.region_index[region]]
-        if q > 0:
-            stage = "magnets" if cat.goods[g].startswith("mag_") else "separation"
-            agency[region].stock(g).add(q, sh["mining"], sh[stage])
+    for region, held in targets.items():
+        for g, months in held.items():
+            q = months * model.base_use[g, model.region_index[region]]
+            if q > 0:
+                stage = "magnets" if cat.goods[g].startswith("mag_") else "separation"
+                agency[region].stock(g).add(q, sh["mining"], sh[stage])
 
 
 def _calibrate_feed_weights(model) -> None:

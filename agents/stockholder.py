@@ -305,10 +305,10 @@ class StateReserve(Government):
             s = self.stock(g)
             price = self.expected(g)
             ref = cat.ref_price[g]
-            margin = price
+            marginal = price
             if last is not None and np.isfinite(last.price[g, self.ridx, 0]):
-                margin = max(price, float(last.price[g, self.ridx, 0]))
-            if s.qty > 0 and (margin > par.stockpile_release_multiple * ref or short):
+                marginal = max(price, float(last.price[g, self.ridx, 0]))
+            if s.qty > 0 and (marginal > par.stockpile_release_multiple * ref or short):
                 book.offer(
                     self, g, self.ridx, s.qty / par.stockpile_release_months, price, s.cm, s.ca
                 )
