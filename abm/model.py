@@ -269,7 +269,11 @@ class RareEarthModel(mesa.Model):
         origin quote, else the cheapest landed spot cost; ``defense_price`` is the defense
         node's price paid where the region's defense buyers received goods, else
         ``observed_price``; ``origin_price`` (FOB, what sellers get) is the volume-weighted
-        price received where the region sold, else its spot origin quote;
+        price received where the region sold, else its spot origin quote, else (nothing
+        offered) the region's ``observed_price``: the netback of a sale at home, so a firm
+        that has stopped selling a good reads what it would fetch rather than its last
+        quote (session 26: Japan's makers kept their pre-halt price of high-temperature
+        magnets and never bought Dy again after the 2010 halt);
         ``spot_price`` (G, R, 2) is the marginal spot quote of each demand node where it
         bought on spot, else NaN. All (G, R) USD/kg unless stated. Undefined entries keep
         their previous value.
@@ -292,6 +296,9 @@ class RareEarthModel(mesa.Model):
         self.observed_price = np.where(np.isfinite(obs) & (obs > 0), obs, self.observed_price)
         dp = np.where(np.isfinite(paid[:, :, 1]), paid[:, :, 1], self.observed_price)
         self.defense_price = np.where(np.isfinite(dp) & (dp > 0), dp, self.defense_price)
+        # an origin with no quote (nothing offered) reads its home market's delivered
+        # price: the netback of a sale at home, what its firms could get for the good
+        fob = np.where(np.isfinite(fob), fob, obs)
         self.origin_price = np.where(np.isfinite(fob) & (fob > 0), fob, self.origin_price)
         spot_in = res.flows.sum(axis=1) - (
             res.contract.sum(axis=1) if res.contract is not None else 0.0

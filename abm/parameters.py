@@ -494,8 +494,9 @@ class Parameters(NumbersModel):
         "concentrates of base metals are priced on payable metal less treatment charges); "
         "0 = asks follow coverage alone, 1 = full indexation; calibration choice in the range",
         "Weight of a seller's indexed reference price in its asks (magnet makers: inputs at "
-        "expected prices plus conversion at the base-year markup; miners: the netback of the "
-        "concentrate's oxide content at the base-year payability).",
+        "last month's prices in their region plus conversion at the base-year markup; "
+        "miners: the netback of the concentrate's oxide content at the base-year "
+        "payability).",
     )
     concentrate_payability: float = P(
         0.4,

@@ -164,24 +164,24 @@ class MagnetMaker(Firm):
 
     def indexed_price(self, g: int) -> float:
         """Price of magnet grade ``g`` that the maker's costs indicate, USD/kg: conversion
-        cost plus the current bill of materials at expected oxide prices, times the grade's
-        base-year markup (reference price over the base-year cost at reference oxide
-        prices: Lerner's price-cost margin held at its base-year level). Magnet supply
-        contracts index prices to raw-material prices in this way."""
+        cost plus the current bill of materials at the oxide prices paid in the maker's
+        region last month (``observed_price``), times the grade's base-year markup
+        (reference price over the base-year cost at reference oxide prices: Lerner's
+        price-cost margin held at its base-year level). Magnet supply contracts index
+        prices to current raw-material prices in this way: Shin-Etsu revised its magnet
+        prices monthly to current Nd and Dy prices from July 2011 (every 3-6 months
+        before), Hitachi Metals moved to quarterly contracts, and motor makers added
+        surcharges on Asian Metal's Nd and Dy prices (abm/data/SOURCES.md, session 26);
+        the maker's own adaptive expectation lagged the 2011 boom by months."""
         cat = self.model.catalog
         mk = self._markup.get(g)
         if mk is None:
             base = self.unit_cost + sum(a * cat.ref_price[og] for og, a in self.bom[g].items())
             mk = self._markup[g] = float(cat.ref_price[g] / base) if base > 0 else 1.0
-        exp, expected = self.exp_price, self.expected
+        obs = self.model.observed_price
+        r = self.ridx
         return mk * (
-            self.unit_cost
-            + sum(
-                [
-                    a * (exp[og] if og in exp else expected(og))
-                    for og, a in self.recipes()[g].items()
-                ]
-            )
+            self.unit_cost + sum([a * float(obs[og, r]) for og, a in self.recipes()[g].items()])
         )
 
     def input_value(

@@ -931,3 +931,33 @@ def test_magnet_makers_outside_china_price_at_full_cost():
     assert ratio[ht, cn] == 1.0 and (ratio[dy] == 1.0).all()
     idx = m.relations.index[ht]
     assert idx[jp] / idx[cn] == pytest.approx(ratio[ht, jp], rel=0.02)
+
+
+def test_an_origin_without_a_quote_reads_its_home_markets_delivered_price():
+    # a region that offered nothing of a good has no FOB quote; its sellers read the price
+    # buyers pay for the good at home (the netback of a sale there), not a stale quote
+    m = RareEarthModel("controls-2025", seed=0, months=3)
+    for _ in range(2):
+        m.step()
+    res = m.last_clearing
+    recv = res.received_price if res.received_price is not None else res.origin_price
+    none = ~np.isfinite(recv) & ~np.isfinite(res.origin_price)
+    assert none.any()
+    assert np.array_equal(m.origin_price[none], m.observed_price[none])
+
+
+def test_japans_makers_resume_high_temperature_magnets_after_the_2010_halt():
+    # bug (session 26): a maker that sold no high-temperature magnets during China's halt of
+    # shipments to Japan (Sep-Nov 2010) kept its pre-halt expected price for them while the
+    # standard grade's rose, valued Dy at 0 and made none again through 2012
+    from agents import MagnetMaker
+
+    m = RareEarthModel("embargo-2010", seed=0, months=30)
+    ht = m.catalog.index["mag_ndfeb_ht"]
+    jp = [a for a in m.agents_by_type[MagnetMaker] if a.region == "JP" and ht in a.mix]
+    made = 0.0
+    for t in range(30):
+        m.step()
+        if t >= 24:  # January-June 2011
+            made += sum(a.output_month.get(ht, 0.0) for a in jp)
+    assert made > 200.0, made

@@ -30,17 +30,26 @@ def test_magnet_indexed_price_is_the_reference_at_reference_inputs_and_passes_co
     g = cat.index["mag_ndfeb_std"]
     recipe = a.bom[g]
     a.hre_factor = 1.0
+    obs = model.observed_price.copy()
+    for i in recipe:
+        model.observed_price[i, a.ridx] = float(cat.ref_price[i])
     _at_reference(a, recipe)
     # the base-year markup makes the indexed price the grade's reference price
     assert a.indexed_price(g) == pytest.approx(float(cat.ref_price[g]), rel=1e-12)
-    # +10 USD/kg on Nd oxide passes through at markup x kg of Nd oxide per kg of magnet
+    # +10 USD/kg on the current Nd oxide price in the maker's region passes through at
+    # markup x kg of Nd oxide per kg of magnet; the maker's expected price does not enter
+    # (magnet prices revised to current raw-material prices: Shin-Etsu, 2011-06-07)
     nd = cat.index["ox_Nd"]
     base = sum(v * cat.ref_price[i] for i, v in recipe.items()) + a.unit_cost
     markup = cat.ref_price[g] / base
-    a.exp_price[nd] += 10.0
-    assert a.indexed_price(g) == pytest.approx(
-        float(cat.ref_price[g] + markup * recipe[nd] * 10), rel=1e-12
-    )
+    model.observed_price[nd, a.ridx] += 10.0
+    a.exp_price[nd] += 50.0
+    try:
+        assert a.indexed_price(g) == pytest.approx(
+            float(cat.ref_price[g] + markup * recipe[nd] * 10), rel=1e-12
+        )
+    finally:
+        model.observed_price[:] = obs
 
 
 def test_miner_netback_is_the_reference_at_reference_oxides_and_follows_the_basket(model):

@@ -14,7 +14,9 @@ def _run(variant="embargo-2010", months=48, nd_2011_12=95.6):
     """A long-form series table of one run from January 2009: Nd abroad 19.12 USD/kg in 2009
     and ``nd_2011_12`` in December 2011; China's Nd 261 in December 2010 and 470 in March
     2012; China's oxide exports 1,000 t a month; La abroad 4.88 but 48.8, 97.6 and 146.4 in
-    April-June 2011; Ce abroad 3.88 throughout."""
+    April-June 2011; Ce abroad 3.88 throughout; China's standard magnets 100 USD/kg but 50,
+    200 and 100 in January, July and December 2011; Japan's NdFeB output 1,000 t a month but
+    600 in 2016; China's magnet exports 1,500 t a month."""
     dates = pd.date_range("2009-01-01", periods=months, freq="MS")
     nd = pd.Series(19.12 * 3, index=dates)
     nd[dates.year == 2009] = 19.12
@@ -22,6 +24,10 @@ def _run(variant="embargo-2010", months=48, nd_2011_12=95.6):
     cn = pd.Series(300.0, index=dates)
     cn[(dates.year == 2010) & (dates.month == 12)] = 261.0
     cn[(dates.year == 2012) & (dates.month == 3)] = 470.0
+    mag = pd.Series(100.0, index=dates)
+    mag[(dates.year == 2011) & dates.month.isin([1, 7, 12])] = [50.0, 200.0, 100.0]
+    jp = pd.Series(1000.0, index=dates)
+    jp[dates.year == 2016] = 600.0
     la = pd.Series(4.88, index=dates)
     la[(dates.year == 2011) & dates.month.isin([4, 5, 6])] = [48.8, 97.6, 146.4]
     cols = {
@@ -31,6 +37,9 @@ def _run(variant="embargo-2010", months=48, nd_2011_12=95.6):
         "cn_oxide_exports": pd.Series(1000.0, index=dates),
         "price_row:ox_La": la,
         "price_row:ox_Ce": pd.Series(3.88, index=dates),
+        "price_cn:mag_ndfeb_std": mag,
+        "ndfeb:JP": jp,
+        "cn_magnet_exports": pd.Series(1500.0, index=dates),
     }
     rows = [
         pd.DataFrame({"date": dates, "series": k, "value": v.to_numpy()}) for k, v in cols.items()
@@ -57,6 +66,15 @@ def test_history_checks_by_hand():
     assert t.loc["china_export_fill_2012", "median"] == pytest.approx(12000 / 30996)
     # beyond the run's 48 months: no value, and left out of the report
     assert t.loc["nd_fob_2014_12", "n"] == 0 and np.isnan(t.loc["nd_fob_2014_12", "median"])
+    # China's magnet price: 200 in July 2011 over 50 in January, 100 in December over 200
+    assert t.loc["ndfeb_cn_2011_07", "median"] == pytest.approx(4.0)
+    assert t.loc["ndfeb_cn_2011_07", "record_lo"] == pytest.approx(615 / 106)
+    assert t.loc["ndfeb_cn_2011_12", "median"] == pytest.approx(0.5)
+    assert t.loc["jp_magnets_2016", "n"] == 0 and t.loc["cn_magnet_exports_2013", "n"] == 0
+    long = evaluate_history([_run(months=96)]).set_index("id")
+    # Japan's output: 600 t a month in 2016 over 1,000 in 2010; exports 12 x 1,500 t in 2013
+    assert long.loc["jp_magnets_2016", "median"] == pytest.approx(0.6)
+    assert long.loc["cn_magnet_exports_2013", "median"] == pytest.approx(18000.0)
     md = history_markdown(t.reset_index())
     table, _, below = md.partition("\n\n")
     assert "nd_fob_2011_12" in table and "nd_fob_2014_12" not in table

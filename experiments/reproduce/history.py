@@ -3,8 +3,9 @@
 The targets (:mod:`experiments.reproduce.targets`) are what the model is calibrated against.
 The checks here are recorded prices and trade that no target names. Of the 2010-11 episode
 (read from ``embargo-2010`` replicates): the fall of Nd and Dy oxide prices after the 2011
-peak (2011-2015), La and Ce oxide prices abroad in 2011-12, China's Nd oxide in March 2012
-and China's export quota fill in 2012. Of the 2025 episode (read from ``controls-2025``
+peak (2011-2015), La and Ce oxide prices abroad in 2011-12, China's Nd oxide in March 2012,
+China's export quota fill in 2012, China's NdFeB magnet price in 2011, Japan's magnet output
+in 2016 and China's magnet exports in 2013. Of the 2025 episode (read from ``controls-2025``
 replicates): the premium of oxide prices in Europe over China's domestic prices after China's
 export licences of 4 April 2025 (Dy, Tb and Y, under licence; NdPr, not under licence), and
 China's Dy and Tb oxide exports in 2025 against June 2024. They
@@ -284,6 +285,25 @@ _MAGNETS_MAY_SEP = (
     "15-20% more (ckhq.net summary of the same Reuters report)",
 )
 
+_MAGNETS_2011 = (
+    "ResearchInChina's average NdFeB price in China (summary via SBWire 2013-03-05; "
+    "abm/data/prices_2010_2012.csv), grade mix not stated: "
+)
+
+
+def _year_sum(s: pd.Series, year: int) -> float:
+    """Sum of the monthly series ``s`` over ``year``; NaN unless all 12 months ran."""
+    y = s[s.index.year == year]
+    return float(y.sum()) if len(y) == 12 else float("nan")
+
+
+def _year_ratio(s: pd.Series, year: int, base: int) -> float:
+    """:func:`_year_sum` of ``s`` in ``year`` over that in ``base``; NaN unless both years
+    ran in full and the base is positive."""
+    now, then = _year_sum(s, year), _year_sum(s, base)
+    return now / then if then > 0 else float("nan")
+
+
 #: the checks, in the order of the report
 HISTORY: list[HistoryCheck] = [
     _fob("ox_Nd", "Nd", 2011, (190.0, 200.0), _USGS, month=12),
@@ -321,6 +341,49 @@ HISTORY: list[HistoryCheck] = [
         "quota (china_quotas.csv)",
         lambda w: export_fill(w, 2012, "cn_quota_2012"),
         "2012-12",
+    ),
+    HistoryCheck(
+        "ndfeb_cn_2011_07",
+        "China's NdFeB magnet price, July 2011, over January 2011",
+        615.0 / 106.0,
+        615.0 / 106.0,
+        "x",
+        _MAGNETS_2011 + "615 over 106 CNY/kg; the model: China's standard grade",
+        lambda w: price_ratio(w["price_cn:mag_ndfeb_std"], (2011, 7), (2011, 1)),
+        "2011-07",
+    ),
+    HistoryCheck(
+        "ndfeb_cn_2011_12",
+        "China's NdFeB magnet price, December 2011, over July 2011",
+        215.0 / 615.0,
+        215.0 / 615.0,
+        "x",
+        _MAGNETS_2011 + "215 over 615 CNY/kg; the model: China's standard grade",
+        lambda w: price_ratio(w["price_cn:mag_ndfeb_std"], (2011, 12), (2011, 7)),
+        "2011-12",
+    ),
+    HistoryCheck(
+        "jp_magnets_2016",
+        "Japan's sintered NdFeB output, 2016 over 2010",
+        11800.0 / 18950.0,
+        12000.0 / 18950.0,
+        "x",
+        "11,800-12,000 t in 2016 (derived: 'just over 13,000 t' in 2017, up just under 10%, "
+        "Japan Society of Newer Metals) over 18,950 t in 2010 (19.3% of 98,200 t, china.org.cn "
+        "2013-08-12); abm/data/processing_magnets.csv. Part of the fall is the makers' new "
+        "plants in Vietnam and China, which the 2009 world does not have",
+        lambda w: _year_ratio(w["ndfeb:JP"], 2016, 2010),
+        "2016-12",
+    ),
+    HistoryCheck(
+        "cn_magnet_exports_2013",
+        "China's rare-earth permanent magnet exports in 2013",
+        18825.0,
+        18825.0,
+        "t",
+        "18,825 t, +15.2% on 2012 (JOGMEC News Flash 2014-02-13; abm/data/trade_flows.csv)",
+        lambda w: _year_sum(w["cn_magnet_exports"], 2013),
+        "2013-12",
     ),
     _premium("ox_Dy", "Dy oxide", (5, 6, 7, 8, 9), (3.3, 3.8), _DY_TB_MAY_SEP),
     _premium("ox_Tb", "Tb oxide", (5, 6, 7, 8, 9), (2.9, 3.6), _DY_TB_MAY_SEP),

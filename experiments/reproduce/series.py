@@ -122,7 +122,8 @@ def series_from_model(model, adaptation: pd.DataFrame | None = None) -> pd.DataF
     (``price_outside_china_median``: median over the regions outside China that traded the
     good, USD/kg) and ``price_cn:<good>`` (``price`` of CN) for ox_Nd, ox_Dy, ox_Tb, NdPr,
     ox_La and ox_Ce; ``price_eu:<good>`` (``price`` of EU) for ox_Dy, ox_Tb, ox_Y and NdPr,
-    and ``price_cn:ox_Y``: an oxide's ``price`` is recorded only in months the region traded
+    and ``price_cn:<good>`` for ox_Y, mag_ndfeb_ht and mag_ndfeb_std: an oxide's
+    ``price`` is recorded only in months the region traded
     it, so these are NaN in other months (NdPr's is recorded every month); ``quote_eu:<good>``
     (``price_spot`` of EU: the marginal spot quote of the EU's civil buyers, the highest
     value of one more kilogram among them, recorded only in months they bought on spot) for
@@ -152,7 +153,7 @@ def series_from_model(model, adaptation: pd.DataFrame | None = None) -> pd.DataF
         out[f"price_eu:{good}"] = recorded(ts, "price", good, "EU")
         if good not in ("NdPr", "mag_ndfeb_ht"):
             out[f"quote_eu:{good}"] = recorded(ts, "price_spot", good, "EU")
-    for good in ("ox_Y", "mag_ndfeb_ht"):
+    for good in ("ox_Y", "mag_ndfeb_ht", "mag_ndfeb_std"):
         out[f"price_cn:{good}"] = recorded(ts, "price", good, "CN")
     out["exchina_eu:mag_ndfeb_ht"] = _exchina_price(ts, "mag_ndfeb_ht", "EU")
     flows = ts[(ts["metric"] == "flow") & (ts["region"] == "CN") & (ts["partner"] != "CN")]
