@@ -79,6 +79,12 @@ def highest_targets(mandates, catalog: Catalog) -> dict[str, dict[int, float]]:
     return out
 
 
+def _event_text(m) -> str:
+    """A measure as the event log names it: ``"<actor> <kind>: <label>"`` (no actor for
+    measures without one; the kind when there is no label)."""
+    return f"{m.actor if hasattr(m, 'actor') else ''} {m.kind}: {m.label or m.kind}".strip()
+
+
 class PolicyState:
     """Measures in force and the trade terms they imply.
 
@@ -165,15 +171,12 @@ class PolicyState:
         if log is not None:
             for i in sorted(now - self.active_ids):
                 m = self.measures[i][1]
-                log(
-                    "policy",
-                    f"{m.actor if hasattr(m, 'actor') else ''} {m.kind}: "
-                    f"{m.label or m.kind}".strip(),
-                )
+                log("policy", _event_text(m))
                 self._announce(m)
             for i in sorted(self.active_ids - now):
-                m = self.measures[i][1]
-                log("policy ends", f"{m.label or m.kind} no longer in force")
+                # with its actor and kind, as it started: two measures of one label (the
+                # US and China halves of a truce) end on separate lines that say which
+                log("policy ends", f"{_event_text(self.measures[i][1])} no longer in force")
         self.active_ids = now
         self.t = t
         self._build(t)

@@ -926,15 +926,18 @@ class Scenario(NumbersModel):
         _check_stacking(self.measures)
         for i, m in enumerate(self.measures):
             d = to_month(m.date)
-            if not s <= d <= e:
-                raise ValueError(
-                    f"field 'measures[{i}].date': {m.date} is outside the horizon; {horizon}"
-                )
+            # a stockpile held at the start is dated at the start, whatever the horizon:
+            # this message, not the horizon's, names what to change
             if m.kind == "stockpile" and m.held_at_start and d != s:
                 raise ValueError(
                     f"field 'measures[{i}].date': {m.date} is not the start {self.start}; a "
-                    "stockpile held_at_start was built before the run; allowed: "
-                    f'"{self.start}", or held_at_start = false to buy it from its date'
+                    "stockpile held_at_start was built before the run, so it is dated at the "
+                    f'start; allowed: "{self.start}", or held_at_start = false to buy it '
+                    "from its date"
+                )
+            if not s <= d <= e:
+                raise ValueError(
+                    f"field 'measures[{i}].date': {m.date} is outside the horizon; {horizon}"
                 )
             if m.kind == "suspension" and m.id is not None and m.target_id == m.id:
                 raise ValueError(

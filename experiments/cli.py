@@ -530,8 +530,12 @@ def _run_seeds(
                 summaries = _seeds_on_dask(
                     scenario, staged, months, n, overrides, charts, procs, bar
                 )
-        ens = ensemble_table(staged)
-        ens.to_parquet(stage / "ensemble.parquet", index=False)
+        with console.status(
+            f"Building the ensemble table (median and 5-95% band of every series over "
+            f"{len(seeds)} seeds)..."
+        ):
+            ens = ensemble_table(staged)
+            ens.to_parquet(stage / "ensemble.parquet", index=False)
         publish_folder(stage, target)
     except BaseException:
         # the workers are stopped (_seeds_on_dask closes its cluster first): nothing writes

@@ -295,6 +295,9 @@ def test_a_stockpile_held_at_start_must_start_with_the_run():
     }
     with pytest.raises(ValueError, match=r"is not the start 2024-01; a stockpile held_at_start"):
         _scenario([sp])
+    # dated before the run: the same message, not the horizon's (new-user review, session 25)
+    with pytest.raises(ValueError, match=r"2023-06 is not the start 2024-01; a stockpile held"):
+        _scenario([{**sp, "date": "2023-06"}])
 
 
 def test_reserve_releases_stock_no_mandate_holds_over_the_release_months():
