@@ -296,9 +296,10 @@ class RareEarthModel(mesa.Model):
         self.observed_price = np.where(np.isfinite(obs) & (obs > 0), obs, self.observed_price)
         dp = np.where(np.isfinite(paid[:, :, 1]), paid[:, :, 1], self.observed_price)
         self.defense_price = np.where(np.isfinite(dp) & (dp > 0), dp, self.defense_price)
-        # an origin with no quote (nothing offered) reads its home market's delivered
-        # price: the netback of a sale at home, what its firms could get for the good
-        fob = np.where(np.isfinite(fob), fob, obs)
+        # an origin with no quote (nothing offered) reads the price its home buyers paid
+        # this month, where they bought: the netback of a sale at home, what its firms
+        # could get for the good; without home buyers it keeps its last price
+        fob = np.where(np.isfinite(fob), fob, node)
         self.origin_price = np.where(np.isfinite(fob) & (fob > 0), fob, self.origin_price)
         spot_in = res.flows.sum(axis=1) - (
             res.contract.sum(axis=1) if res.contract is not None else 0.0

@@ -926,18 +926,21 @@ class Scenario(NumbersModel):
         _check_stacking(self.measures)
         for i, m in enumerate(self.measures):
             d = to_month(m.date)
+            which = f"measure '{m.id}'" if m.id else f"{m.kind} measure"
             # a stockpile held at the start is dated at the start, whatever the horizon:
             # this message, not the horizon's, names what to change
             if m.kind == "stockpile" and m.held_at_start and d != s:
                 raise ValueError(
-                    f"field 'measures[{i}].date': {m.date} is not the start {self.start}; a "
+                    f"field 'measures[{i}].date' ({which}): {m.date} is not the start "
+                    f"{self.start}; a "
                     "stockpile held_at_start was built before the run, so it is dated at the "
                     f'start; allowed: "{self.start}", or held_at_start = false to buy it '
                     "from its date"
                 )
             if not s <= d <= e:
                 raise ValueError(
-                    f"field 'measures[{i}].date': {m.date} is outside the horizon; {horizon}"
+                    f"field 'measures[{i}].date' ({which}): {m.date} is outside the horizon; "
+                    f"{horizon}"
                 )
             if m.kind == "suspension" and m.id is not None and m.target_id == m.id:
                 raise ValueError(
@@ -1238,9 +1241,14 @@ def _format_errors(err: ValidationError, data: Any, origin: str, first_block: in
     """One line per error; ``first_block`` measures come from an ``extends`` base, so a
     measure's block is counted in the file's own ``[[measures]]`` blocks."""
     lines = []
-    # an unknown key first: a misspelt required key also reports that key as missing,
-    # and the misspelling is the cause
-    for e in sorted(err.errors(), key=lambda e: e["type"] != "extra_forbidden"):
+    errors = err.errors()
+    # a misspelt required key also reports that key as missing; the misspelling is the
+    # cause, so a block with an unknown key gets that line alone (it names the key meant)
+    misspelt = {tuple(e["loc"][:-1]) for e in errors if e["type"] == "extra_forbidden"}
+    errors = [
+        e for e in errors if not (e["type"] == "missing" and tuple(e["loc"][:-1]) in misspelt)
+    ]
+    for e in sorted(errors, key=lambda e: e["type"] != "extra_forbidden"):
         loc = tuple(p for p in e["loc"] if p not in _MEASURE_CLASSES)
         shown = loc
         if (
@@ -1618,7 +1626,13 @@ def _measure_for_path(measures: list[dict], key: str, name: str, origin: str) ->
         )
     hits = [m for m in measures if m.get("id") == parts[1]]
     if not hits:
-        raise ScenarioError(f"{head}{name}: " + unknown_name("measure id", parts[1], ids))
+        # every id is listed: a scenario's ids are what the user can override, and they
+        # are in no other document
+        near = closest_names(parts[1], ids)
+        mean = f"did you mean {' or '.join(repr(h) for h in near)}? " if near else ""
+        raise ScenarioError(
+            f"{head}{name}: unknown measure id {parts[1]!r}; {mean}allowed measure ids: {ids}"
+        )
     m = hits[0]
     fields = _overridable_fields(m["kind"])
     if parts[2] in _FIXED_MEASURE_FIELDS:

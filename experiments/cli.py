@@ -56,6 +56,13 @@ def use_data_folder(folder: Path | None) -> None:
             "named as in abm/data)",
             what="invalid data",
         )
+    if not any(Path(folder).expanduser().glob("*.csv")):  # a mistake, not a run to make
+        fail(
+            f"--data {folder}: holds no CSV file, so no table would be replaced; give a "
+            "folder of calibration tables (CSV files named as in abm/data), or leave out "
+            "--data",
+            what="invalid data",
+        )
     os.environ[DATA_ENV] = str(Path(folder).expanduser().resolve())
     try:
         check_tables()
@@ -237,8 +244,9 @@ def parse_seeds(text: str) -> list[int]:
     return seeds
 
 
-@app.command()
+@app.command(context_settings={"allow_extra_args": True})
 def run(
+    ctx: typer.Context,
     scenario_arg: str = typer.Argument(
         None,
         metavar="SCENARIO",
@@ -298,6 +306,17 @@ def run(
     )
 
     try:
+        if ctx.args:
+            extra = " ".join(ctx.args)
+            if seeds is not None and all(a.isdigit() for a in ctx.args):
+                raise typer.BadParameter(
+                    f"{seeds + ' ' + extra!r}: --seeds takes one value; write the seeds with "
+                    f"commas, e.g. --seeds {','.join([seeds, *ctx.args])}, or a range "
+                    "(0-9) or a count (3 = seeds 0,1,2)",
+                    param_hint="--seeds",
+                )
+            # the parser's own wording, as before extra arguments reached the command
+            fail(f"got unexpected extra argument(s) ({extra}); see 'ree run --help'")
         if scenario_arg and scenario and scenario_arg != scenario:
             raise typer.BadParameter(
                 f"SCENARIO {scenario_arg!r} and --scenario {scenario!r} differ; give one",
@@ -559,7 +578,7 @@ def _run_seeds(
         )
     console.print(tab)
     console.print(
-        f"Wrote {len(seeds)} runs under {out}/ (seed-N/timeseries.parquet, "
+        f"Wrote {len(seeds)} run{'s' * (len(seeds) != 1)} under {out}/ (seed-N/timeseries.parquet, "
         f"manifest.json, events.csv, summary.json{', charts' if charts else ''}) and "
         f"{out}/ensemble.parquet (median and 5-95% band over the seeds of every series)"
     )

@@ -109,19 +109,27 @@ def load_run(folder: str | Path, which: str = "RUN") -> RunFolder:
         raise RunFolderError(
             f"{which} {p} is not a `ree run` output folder (missing {', '.join(missing)}); {hint}"
         )
-    again = f"run ree run --out {p} again"
-    manifest = read_run_json(p / "manifest.json", which, again, MANIFEST_KEYS, RunManifest)
+    # the manifest names the run's scenario, seed and --set values; without it, say so
+    # rather than suggest a command that would overwrite the run with the default scenario
+    manifest = read_run_json(
+        p / "manifest.json",
+        which,
+        f"re-run the command that wrote it (the same scenario, --seed and --set values) "
+        f"with --out {p}",
+        MANIFEST_KEYS,
+        RunManifest,
+    )
+    again = f"re-run it: {rerun_command(p, manifest)}"
     summ = read_run_json(p / "summary.json", which, again)
     if not any(k in RunSummary.model_fields for k in summ) and not any(
         isinstance(v, dict) and "peak" in v for v in summ.values()
     ):
         raise RunFolderError(
             f"{which} {p / 'summary.json'}: holds none of the outcomes "
-            f"ree run prints (keys {sorted(summ)[:6]}); run ree run "
-            f"--out {p} again"
+            f"ree run prints (keys {sorted(summ)[:6]}); {again}"
         )
     check_run_json(summ, RunSummary, p / "summary.json", which, again)
-    ts = read_run_table(p / "timeseries.parquet", which, f"re-run it: {rerun_command(p, manifest)}")
+    ts = read_run_table(p / "timeseries.parquet", which, again)
     label = run_title(
         str(manifest.get("scenario", p.name)), manifest.get("seed", "?"), manifest.get("overrides")
     )

@@ -568,6 +568,16 @@ def check_output_folder(
             listed = set(json.loads((out / INVENTORY).read_text()))
         except (OSError, ValueError, TypeError):
             ours = False
+        if (
+            not ours
+            and "ensemble.parquet" in names
+            and not (allowed and "ensemble.parquet" in allowed)
+        ):
+            raise OutputError(
+                f"--out {out} is the output of 'ree run --seeds' (ensemble.parquet, "
+                "seed-N); choose a new folder for a single run, or run --seeds again to "
+                "replace it"
+            )
         if not ours:
             strange = sorted(names - (allowed or set()) - {INVENTORY}) if allowed else []
             items = strange if strange else sorted(names)

@@ -300,7 +300,7 @@ def _edit_json(path: Path, **values) -> None:
         (
             lambda p: _edit_json(p / "summary.json", accounts="oops"),
             "RUN_B {p}/summary.json: key 'accounts' must be an object ({{...}}), not the string "
-            "'oops'; run ree run --out {p} again",
+            "'oops'; re-run it: ree run baseline --seed 2 --months 3 --out {p}",
         ),
         (
             lambda p: _edit_json(p / "summary.json", accounts={"US": {"tariff_revenue": "1.5"}}),
@@ -470,7 +470,8 @@ def test_ree_compare_refuses_an_empty_manifest_in_one_line(two_runs, tmp_path):
     assert res.exit_code == 2 and res.stdout == ""
     assert res.stderr.strip() == (
         f"ree compare: error: RUN_B {b}/manifest.json: lacks the keys 'scenario', 'seed', "
-        f"'months'; run ree run --out {b} again"
+        f"'months'; re-run the command that wrote it (the same scenario, --seed and --set "
+        f"values) with --out {b}"
     )
     assert not (tmp_path / "c").exists()
 

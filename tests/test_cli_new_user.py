@@ -174,8 +174,8 @@ def test_horizon_errors_name_the_field_and_the_allowed_months(tmp_path):
     out = tmp_path / "run"
     line = _one_error_line(_invoke(["run", str(p), "--out", str(out)]))
     assert line == (
-        f"ree run: error: invalid scenario: {p}: field 'measures[0].date': 2040-03 is outside "
-        "the horizon; allowed: a month from 2024-01 to 2035-12 (the horizon)"
+        f"ree run: error: invalid scenario: {p}: field 'measures[0].date' (tariff measure): "
+        "2040-03 is outside the horizon; allowed: a month from 2024-01 to 2035-12 (the horizon)"
     )
     line = _one_error_line(_invoke(["run", "--set", "end=2023-01", "--out", str(out)]))
     assert line == (
@@ -191,3 +191,54 @@ def test_horizon_errors_name_the_field_and_the_allowed_months(tmp_path):
         "the horizon; allowed: a month from 2024-01 to 2035-12 (the horizon)"
     )
     assert not out.exists()
+
+
+# ------------------------------------------------ session 26's new-user review (items 2-6)
+def test_seeds_written_with_spaces_get_the_comma_form(tmp_path):
+    # "ree run embargo-2010 --seeds 0 1 2" said only "got unexpected extra argument(s)"
+    out = tmp_path / "ens"
+    line = _one_error_line(
+        _invoke(["run", "embargo-2010", "--seeds", "0", "1", "2", "--out", str(out)])
+    )
+    assert line.startswith("ree run: error: invalid value for --seeds: '0 1 2': --seeds takes one")
+    assert "--seeds 0,1,2" in line and not out.exists()
+
+
+def test_a_misspelt_required_key_is_one_line_naming_the_key_meant(tmp_path):
+    # "rat = 0.25" printed the unknown key and then "measures[0].rate: required field is
+    # missing" on a second line
+    p = tmp_path / "typo.toml"
+    p.write_text(
+        'extends = "controls-2025"\n[[measures]]\nkind = "tariff"\nid = "t1"\n'
+        'date = "2025-01"\nactor = "US"\ntargets = ["CN"]\nrat = 0.25\n'
+    )
+    line = _one_error_line(_invoke(["run", str(p), "--out", str(tmp_path / "r")]))
+    assert "unknown key 'rat'; did you mean 'rate'?" in line
+
+
+def test_an_unknown_measure_id_lists_every_id(tmp_path):
+    from abm.scenario import load_scenario
+
+    line = _one_error_line(
+        _invoke(["run", "--set", "measures.nope.rate=0.1", "--out", str(tmp_path / "r")])
+    )
+    ids = [m.id for m in load_scenario("controls-2025").measures if m.id]
+    assert len(ids) > 10 and all(repr(i) in line for i in ids) and "more" not in line
+
+
+def test_a_single_run_into_an_ensemble_folder_names_the_ensemble(tmp_path):
+    out = tmp_path / "ens"
+    (out / "seed-0").mkdir(parents=True)
+    (out / "ensemble.parquet").write_bytes(b"x")
+    line = _one_error_line(_invoke(["run", "baseline", "--months", "1", "--out", str(out)]))
+    assert "is the output of 'ree run --seeds'" in line
+
+
+def test_an_empty_data_folder_is_refused(tmp_path):
+    # "ree run --data empty/" ran the shipped tables without a word
+    (tmp_path / "empty").mkdir()
+    out = tmp_path / "r"
+    line = _one_error_line(
+        _invoke(["run", "--data", str(tmp_path / "empty"), "--months", "1", "--out", str(out)])
+    )
+    assert "holds no CSV file, so no table would be replaced" in line and not out.exists()

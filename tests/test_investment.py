@@ -509,16 +509,30 @@ def test_brownfield_expansions_are_no_larger_than_real_projects(run14):
             assert float(hit.group(2).replace(",", "")) <= max(v.max() for v in big.values())
 
 
+@pytest.fixture(scope="module")
+def embargo_2010_full():
+    """``embargo-2010``, seed 0, its whole horizon (2009-01 to 2016-12; about 25 s)."""
+    return RareEarthModel("embargo-2010", seed=0).run()
+
+
 @pytest.mark.slow
-def test_mountain_pass_ramps_up_in_the_2010_episode():
-    # USGS: US mine output 3.0 kt in 2012, 5.5 kt in 2013 against ~19 kt nameplate;
-    # Australia (Mt Weld, concentrator opened August 2011) 2-8 kt a year in 2012-14
-    # (rampup.csv, Lynas LAMP 3,965 t REO in FY2014). The model must ramp up (no start at
-    # nameplate), the mines must produce (failing input kept: until session 11 they
-    # produced 12-54 t a year in 2012-13, made to the sales of a market that had not yet
-    # qualified them, at the expected price of a concentrate nobody traded) and Lynas must
-    # survive
-    m = RareEarthModel("embargo-2010", seed=0).run()
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="session 26: Molycorp does not commit to Project Phoenix by 2016. Its NPV reads "
+    "the netback of a La- and Ce-rich concentrate at prices abroad that stay near China's in "
+    "2011 (La and Ce 1.2x 2009 against 28-36x recorded); it committed in February 2014 in "
+    "session 25 only because Nd abroad stayed too high after 2012 (4.7x 2009 in July 2013, "
+    "record 3.7), and no longer does once that path is near the record (3.6x; the sourced "
+    "2009 magnet world and current-price magnet asks, docs/calibration.md 4.33)",
+)
+def test_mountain_pass_ramps_up_in_the_2010_episode(embargo_2010_full):
+    # USGS: US mine output 3.0 kt in 2012, 5.5 kt in 2013 against ~19 kt nameplate
+    # (rampup.csv). The model must ramp up (no start at nameplate) and the mine must
+    # produce (failing input kept: until session 11 it produced 12-54 t a year in 2012-13,
+    # made to the sales of a market that had not yet qualified it, at the expected price of
+    # a concentrate nobody traded)
+    m = embargo_2010_full
     ts = m.timeseries()
     mine = ts[(ts.metric == "production") & ts.good.str.startswith("conc_")]
     year = mine.groupby([mine.date.astype(str).str[:4], "region"]).value.sum()
@@ -526,6 +540,18 @@ def test_mountain_pass_ramps_up_in_the_2010_episode():
     assert moly.startup is not None
     first = m.date_of(moly.startup)[:4]
     assert year.get((first, "US"), 0.0) < 0.5 * moly.capacity
+
+
+@pytest.mark.slow
+def test_mt_weld_ramps_up_lynas_survives_and_world_use_falls_in_the_2010_episode(
+    embargo_2010_full,
+):
+    # Australia (Mt Weld, concentrator opened August 2011) 2-8 kt a year in 2012-14
+    # (rampup.csv, Lynas LAMP 3,965 t REO in FY2014); Lynas must survive
+    m = embargo_2010_full
+    ts = m.timeseries()
+    mine = ts[(ts.metric == "production") & ts.good.str.startswith("conc_")]
+    year = mine.groupby([mine.date.astype(str).str[:4], "region"]).value.sum()
     assert 1000.0 < year[("2013", "AU")] < 15000.0
     ev = m.events_frame()
     assert not ev[(ev.kind == "firm exits") & ev.text.str.contains("Lynas")].any().any()
@@ -541,12 +567,11 @@ def test_mountain_pass_ramps_up_in_the_2010_episode():
 @pytest.mark.xfail(
     strict=True,
     raises=AssertionError,
-    reason="with export evasion (session 17) Molycorp commits to Project Phoenix in June 2013 "
-    "(November 2010 before; the record: late 2010) and mines nothing in 2013 (record 5.5 "
-    "kt): its La- and Ce-rich basket abroad stays within about 1.3-1.45 times China's price "
-    "in 2011, where the record had La and Ce about 100 USD/kg above it; without the second "
-    "evasion step it commits in February 2011 and mines 3.7 kt in 2013 "
-    "(docs/calibration.md 4.24)",
+    reason="Molycorp mines nothing in 2013 (record 5.5 kt): it committed to Project Phoenix "
+    "in June 2013 with export evasion (session 17; November 2010 before, the record late "
+    "2010), in February 2014 in session 25 and not at all since session 26: its La- and "
+    "Ce-rich basket abroad stays near China's price in 2011, where the record had La and Ce "
+    "about 100 USD/kg above it (docs/calibration.md 4.24, 4.33)",
 )
 def test_mountain_pass_mines_in_2013_as_recorded():
     # USGS: US mine output 3.0 kt in 2012 and 5.5 kt in 2013 (rampup.csv)

@@ -293,7 +293,7 @@ def test_self_suspension_and_root_errors_name_the_field():
         'date="2027-01"\nactor="CN"\ntargets=["JP"]\n'
     )
     with pytest.raises(
-        ScenarioError, match=r"field 'measures\[0\]\.date': 2027-01 is outside"
+        ScenarioError, match=r"field 'measures\[0\]\.date' \(embargo measure\): 2027-01 is outside"
     ) as err:
         loads_scenario(late)
     assert "<root>" not in str(err.value)
@@ -733,7 +733,8 @@ def test_checks_across_measures_of_an_extends_file_count_the_files_own_blocks(tm
     with pytest.raises(ScenarioError) as e:
         load_scenario(p)
     assert str(e.value) == (
-        f"{p}: field 'measures[0].date': 2099-01 is outside the horizon; allowed: a month from "
+        f"{p}: field 'measures[0].date' (measure 'mine'): 2099-01 is outside the horizon; "
+        "allowed: a month from "
         "2024-01 to 2035-12 (the horizon)"
     )
     p.write_text(
