@@ -270,7 +270,8 @@ class RareEarthModel(mesa.Model):
         node's price paid where the region's defense buyers received goods, else
         ``observed_price``; ``origin_price`` (FOB, what sellers get) is the volume-weighted
         price received where the region sold, else its spot origin quote, else (nothing
-        offered) the region's ``observed_price``: the netback of a sale at home, so a firm
+        offered) the price the region's civil buyers paid where they bought: the netback of
+        a sale at home, so a firm
         that has stopped selling a good reads what it would fetch rather than its last
         quote (session 26: Japan's makers kept their pre-halt price of high-temperature
         magnets and never bought Dy again after the 2010 halt);

@@ -933,17 +933,22 @@ def test_magnet_makers_outside_china_price_at_full_cost():
     assert idx[jp] / idx[cn] == pytest.approx(ratio[ht, jp], rel=0.02)
 
 
-def test_an_origin_without_a_quote_reads_its_home_markets_delivered_price():
+def test_an_origin_without_a_quote_reads_its_home_buyers_price():
     # a region that offered nothing of a good has no FOB quote; its sellers read the price
-    # buyers pay for the good at home (the netback of a sale there), not a stale quote
+    # its own buyers paid for the good this month (the netback of a sale at home), not a
+    # stale quote; with no buyers at home either, the last value stays
     m = RareEarthModel("controls-2025", seed=0, months=3)
-    for _ in range(2):
-        m.step()
+    m.step()
+    before = m.origin_price.copy()
+    m.step()
     res = m.last_clearing
     recv = res.received_price if res.received_price is not None else res.origin_price
+    paid = (res.paid_price if res.paid_price is not None else res.price)[:, :, 0]
     none = ~np.isfinite(recv) & ~np.isfinite(res.origin_price)
-    assert none.any()
-    assert np.array_equal(m.origin_price[none], m.observed_price[none])
+    home = none & np.isfinite(paid) & (paid > 0)
+    assert home.any() and (none & ~home).any()
+    assert np.array_equal(m.origin_price[home], paid[home])
+    assert np.array_equal(m.origin_price[none & ~home], before[none & ~home])
 
 
 def test_japans_makers_resume_high_temperature_magnets_after_the_2010_halt():
