@@ -214,9 +214,11 @@ def test_npv_discounts_only_the_premium_over_policy_free_prices():
     # the premium is valued at the rate with hazard, so it counts for less than at the
     # cost of capital alone: without policy-free prices the NPV moves by the premium's
     # lost value, in the premium's direction (2025-08, seed 0: under customer markets
-    # Noveon's magnets stay near contract prices while its inputs rose, lr < free; 0.81
-    # USD/kg since magnets are priced at full cost, 1.3 before)
-    assert abs(lr - free) > 0.5
+    # Noveon's magnets stay near contract prices while its inputs rose, lr < free; 0.50
+    # USD/kg since magnet asks follow current oxide prices (session 26), 0.81 since magnets
+    # are priced at full cost, 1.3 before): a premium large enough for the sign to mean
+    # something
+    assert abs(lr - free) > 0.2
     free_anchor, a.free_anchor = a.free_anchor, None
     without, _ = a.project_npv(9000.0, 7e8, 30)
     a.free_anchor = free_anchor
