@@ -271,10 +271,9 @@ class RareEarthModel(mesa.Model):
         ``observed_price``; ``origin_price`` (FOB, what sellers get) is the volume-weighted
         price received where the region sold, else its spot origin quote, else (nothing
         offered) the price the region's civil buyers paid where they bought: the netback of
-        a sale at home, so a firm
-        that has stopped selling a good reads what it would fetch rather than its last
-        quote (session 26: Japan's makers kept their pre-halt price of high-temperature
-        magnets and never bought Dy again after the 2010 halt);
+        a sale at home, so a firm that has stopped selling a good reads what it would fetch
+        rather than its last quote (session 26: Japan's makers kept their pre-halt price of
+        high-temperature magnets and never bought Dy again after the 2010 halt);
         ``spot_price`` (G, R, 2) is the marginal spot quote of each demand node where it
         bought on spot, else NaN. All (G, R) USD/kg unless stated. Undefined entries keep
         their previous value.
