@@ -966,3 +966,16 @@ def test_japans_makers_resume_high_temperature_magnets_after_the_2010_halt():
         if t >= 24:  # January-June 2011
             made += sum(a.output_month.get(ht, 0.0) for a in jp)
     assert made > 200.0, made
+
+
+def test_the_api_warns_when_the_levers_set_never_apply():
+    # new-user review, session 26: `ree run` refuses a run that ends before levers.start
+    # while levers are set; RareEarthModel ran it without a word
+    with pytest.warns(UserWarning, match=r"levers\.start 2025-04 comes after this run's last"):
+        RareEarthModel("controls-2025", months=10, overrides={"levers.us_tariff_on_china": 0.5})
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        RareEarthModel("controls-2025", months=16, overrides={"levers.us_tariff_on_china": 0.5})
+        RareEarthModel("controls-2025", months=10)
