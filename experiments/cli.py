@@ -580,7 +580,12 @@ def _run_seeds(
     console.print(
         f"Wrote {len(seeds)} run{'s' * (len(seeds) != 1)} under {out}/ (seed-N/timeseries.parquet, "
         f"manifest.json, events.csv, summary.json{', charts' if charts else ''}) and "
-        f"{out}/ensemble.parquet (median and 5-95% band over the seeds of every series)"
+        f"{out}/ensemble.parquet ("
+        + (
+            "median and 5-95% band over the seeds of every series)"
+            if len(seeds) > 1
+            else "the one seed's series; a band needs several seeds)"
+        )
     )
 
 
