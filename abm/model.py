@@ -46,7 +46,7 @@ from abm.policy import PolicyState
 from abm.regions import CHINA, regions, transport_matrix
 from abm.scenario import Scenario, apply_overrides, keyword_overrides, load_scenario
 from abm.sourcing import SupplierRelations
-from abm.timeline import check_months, month_index, to_month
+from abm.timeline import check_months, to_month
 from abm.treasury import GroupTreasury
 from abm.world import (
     allocate_stockholder_capital,
@@ -148,14 +148,13 @@ class RareEarthModel(mesa.Model):
         self.start = to_month(sc.start)
         self.horizon = sc.months
         self.months = check_months(sc, months)
-        gated = sc.gated_levers() if overrides else []
-        if gated and month_index(sc.levers.start, self.start) >= self.months:
-            # ``ree run`` refuses this run (experiments.inputs.levers_never_apply); the API
-            # runs it, as a sweep's short runs may, but says so
+        if (never := sc.levers_never_apply(self.months)) is not None:
+            # ``ree run`` refuses this run; the API runs it, as a sweep's short runs may,
+            # but says so
+            need, gated = never
             warnings.warn(
                 f"levers.start {sc.levers.start} comes after this run's last month, so the "
-                f"levers set ({', '.join(gated)}) never apply; run at least "
-                f"{month_index(sc.levers.start, self.start) + 1} months",
+                f"levers set ({', '.join(gated)}) never apply; run at least {need} months",
                 stacklevel=2,
             )
         G, R = len(self.catalog.goods), len(tab.codes)

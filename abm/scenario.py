@@ -71,12 +71,15 @@ def closest_names(word: Any, choices: list[str], cutoff: float = 0.6) -> list[st
     return [full for r, full in scored[:3] if -r >= -scored[0][0] - 0.1]
 
 
-def unknown_name(what: str, word: Any, choices: list[str], see: str = "") -> str:
+def unknown_name(
+    what: str, word: Any, choices: list[str], see: str = "", full: bool = False
+) -> str:
     """``"unknown <what> '<word>'; did you mean 'X'? allowed <what>s: [...]"``: one line for
     a name that is not one of ``choices``.
 
-    The suggestions are :func:`closest_names`. A list of at most :data:`SHORT_LIST` names is
-    printed in full; a longer one only as its count and ``see`` (where the full list is),
+    The suggestions are :func:`closest_names`. A list of at most :data:`SHORT_LIST` names,
+    or any list with ``full`` (names no other document lists), is printed in full; a longer
+    one only as its count and ``see`` (where the full list is),
     after the suggestions or, when nothing is close, after the names that share ``word``'s
     dotted prefix (``levers.``) when those are few, else after the groups of dotted names
     (``levers.* (12)``) or the first five names.
@@ -85,7 +88,7 @@ def unknown_name(what: str, word: Any, choices: list[str], see: str = "") -> str
     hits = closest_names(word, choices)
     mean = f"did you mean {' or '.join(repr(h) for h in hits)}? " if hits else ""
     head = f"unknown {what} {str(word)!r}; {mean}"
-    if len(choices) <= SHORT_LIST:
+    if full or len(choices) <= SHORT_LIST:
         return f"{head}allowed {what}s: {choices}"
     tail = f"{len(choices)} allowed {what}s" + (f", {see}" if see else "")
     if hits:
@@ -988,6 +991,20 @@ class Scenario(NumbersModel):
             if getattr(self.levers, f) is not None
         ]
 
+    def levers_never_apply(self, months: int | None) -> tuple[int, list[str]] | None:
+        """For a run of ``months`` months (None: the whole horizon) that ends before
+        ``levers.start`` while levers that act only from that month are set
+        (:meth:`gated_levers`): the months a run needs for them to apply (step of
+        ``levers.start`` + 1) and their names; else None. A whole-horizon run is checked by
+        the scenario itself (``levers.start`` inside it)."""
+        from abm.timeline import month_index
+
+        gated = self.gated_levers()
+        if not gated or months is None:
+            return None
+        first = month_index(self.levers.start, to_month(self.start))
+        return (first + 1, gated) if first >= int(months) else None
+
     def inert_levers(self) -> list[str]:
         """Names of the levers set that can have no effect in this scenario: the licence
         levers (:data:`LICENCE_LEVERS`) when no ``export_licence`` measure exists (they
@@ -1626,12 +1643,9 @@ def _measure_for_path(measures: list[dict], key: str, name: str, origin: str) ->
         )
     hits = [m for m in measures if m.get("id") == parts[1]]
     if not hits:
-        # every id is listed: a scenario's ids are what the user can override, and they
-        # are in no other document
-        near = closest_names(parts[1], ids)
-        mean = f"did you mean {' or '.join(repr(h) for h in near)}? " if near else ""
+        # every id is listed: a scenario's ids are in no other document
         raise ScenarioError(
-            f"{head}{name}: unknown measure id {parts[1]!r}; {mean}allowed measure ids: {ids}"
+            f"{head}{name}: " + unknown_name("measure id", parts[1], ids, full=True)
         )
     m = hits[0]
     fields = _overridable_fields(m["kind"])

@@ -464,13 +464,9 @@ class Firm(mesa.Agent):
     def settlement_price(self, g: int) -> float:
         """Price the government tops a sale of ``g`` up to this month, USD/kg: the floor or
         offtake price, or the cost-plus price at the firm's expected input prices."""
-        pol = self.model.policy
-        if not pol.floors:
+        if not self.model.policy.floors:
             return 0.0
-        return max(
-            pol.guaranteed_price(self.region, g, self.stage == "magnets", self.company, self.plant),
-            self.cost_plus_price(g, self.expected),
-        )
+        return max(self.guaranteed(g), self.cost_plus_price(g, self.expected))
 
     def forward_sale_price(self, g: int) -> float:
         """Price the firm expects for ``g`` when an input bought now leaves in its products,

@@ -166,15 +166,7 @@ def measures_never_apply(
 
 
 def levers_never_apply(scenario: Any, months: int | None) -> tuple[int, list[str]] | None:
-    """For a run of ``months`` months (None: the whole horizon) of ``scenario`` (an
-    :class:`abm.scenario.Scenario`) that ends before ``levers.start`` while levers that act
-    only from that month are set (:meth:`~abm.scenario.Scenario.gated_levers`): the months
-    a run needs for them to apply (step of ``levers.start`` + 1) and their names; else None.
-    A whole-horizon run is checked by the scenario itself (``levers.start`` inside it)."""
-    from abm.timeline import month_index, to_month
-
-    gated = scenario.gated_levers()
-    if not gated or months is None:
-        return None
-    first = month_index(scenario.levers.start, to_month(scenario.start))
-    return (first + 1, gated) if first >= int(months) else None
+    """:meth:`abm.scenario.Scenario.levers_never_apply` of ``scenario`` (an
+    :class:`abm.scenario.Scenario`) for a run of ``months`` months (None: the whole
+    horizon): (months needed, lever names) or None."""
+    return scenario.levers_never_apply(months)

@@ -24,7 +24,13 @@ import numpy as np
 import pandas as pd
 
 from experiments.reproduce.series import _wide
-from experiments.reproduce.targets import _pre_shock, export_fill, month_mean, price_ratio
+from experiments.reproduce.targets import (
+    _pre_shock,
+    export_fill,
+    month_mean,
+    price_ratio,
+    year_sum,
+)
 
 #: 2009 mean FOB China prices, USD/kg, that the record's multiples divide by (the same
 #: bases as the 2010-11 price targets): Nd oxide 19.12 (Lynas price table, Metal-Pages basis,
@@ -291,16 +297,10 @@ _MAGNETS_2011 = (
 )
 
 
-def _year_sum(s: pd.Series, year: int) -> float:
-    """Sum of the monthly series ``s`` over ``year``; NaN unless all 12 months ran."""
-    y = s[s.index.year == year]
-    return float(y.sum()) if len(y) == 12 else float("nan")
-
-
 def _year_ratio(s: pd.Series, year: int, base: int) -> float:
-    """:func:`_year_sum` of ``s`` in ``year`` over that in ``base``; NaN unless both years
-    ran in full and the base is positive."""
-    now, then = _year_sum(s, year), _year_sum(s, base)
+    """:func:`~experiments.reproduce.targets.year_sum` of ``s`` in ``year`` over that in
+    ``base``; NaN unless both years ran in full and the base is positive."""
+    now, then = year_sum(s, year), year_sum(s, base)
     return now / then if then > 0 else float("nan")
 
 
@@ -382,7 +382,7 @@ HISTORY: list[HistoryCheck] = [
         18825.0,
         "t",
         "18,825 t, +15.2% on 2012 (JOGMEC News Flash 2014-02-13; abm/data/trade_flows.csv)",
-        lambda w: _year_sum(w["cn_magnet_exports"], 2013),
+        lambda w: year_sum(w["cn_magnet_exports"], 2013),
         "2013-12",
     ),
     _premium("ox_Dy", "Dy oxide", (5, 6, 7, 8, 9), (3.3, 3.8), _DY_TB_MAY_SEP),

@@ -155,15 +155,19 @@ def _non_china_ramp(runs):
     return float(100.0 * ramp / market)
 
 
+def year_sum(s: pd.Series, year: int) -> float:
+    """Sum of the monthly series ``s`` (indexed by month) over ``year``, in its unit times a
+    month (t for a t/month series); NaN unless all 12 months of the year ran."""
+    y = s[s.index.year == year]
+    return float(y.sum()) if len(y) == 12 else float("nan")
+
+
 def _ndfeb_year(runs, region: str, year: int) -> float:
     """NdFeB magnet output of ``region`` (or ``world``) in ``year`` of embargo-2010, t (NaN
     unless the run covers the whole year)."""
     w = runs["embargo-2010"]
     col = f"ndfeb:{region}"
-    y = w[w.index.year == year]
-    if len(y) < 12 or col not in w:
-        return float("nan")
-    return float(y[col].sum())
+    return year_sum(w[col], year) if col in w else float("nan")
 
 
 def _japan_share_magnets_2010(runs):
@@ -172,9 +176,7 @@ def _japan_share_magnets_2010(runs):
 
 
 def _china_magnet_exports_2010(runs):
-    w = runs["embargo-2010"]
-    y = w[w.index.year == 2010]
-    return float(y["cn_magnet_exports"].sum()) if len(y) == 12 else float("nan")
+    return year_sum(runs["embargo-2010"]["cn_magnet_exports"], 2010)
 
 
 def month_mean(s: pd.Series, year: int, month: int) -> float:
