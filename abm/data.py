@@ -93,7 +93,6 @@ SCHEMAS: dict[str, dict[str, str]] = {
         "t_oxide_per_t_magnet": "share",
         "base_price_2024_usd_kg": "float+",
         "base_price_2009_usd_kg": "float+",
-        "conversion_cost_usd_kg": "float+",
         "source": "str",
         "status": "status",
     },

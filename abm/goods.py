@@ -100,7 +100,6 @@ class Catalog:
         index: good name -> position.
         content: array (n_goods, n_elements), t of element oxide per t of good.
         ref_price: array (n_goods,), base-year reference price, USD/kg.
-        conversion_cost: grade -> USD/kg magnet conversion cost at base year.
         base_year: the calibration year.
         payability: share of the separated-oxide basket value paid for concentrate (and for
             a light-only plant's mixed heavy compound), the parameter
@@ -111,7 +110,6 @@ class Catalog:
     index: dict[str, int]
     content: np.ndarray
     ref_price: np.ndarray
-    conversion_cost: dict[str, float]
     base_year: int
     payability: float
 
@@ -177,7 +175,6 @@ def catalog(base_year: int = 2024, payability: float = 0.4) -> Catalog:
             content[index[conc(d)], eidx[e]] = share
     for e in ELEMENTS:
         content[index[ox(e)], eidx[e]] = 1.0
-    conversion = {}
     price = np.zeros(len(goods))
     for e in ELEMENTS:
         price[index[ox(e)]] = float(elements.loc[e, price_col])
@@ -186,10 +183,9 @@ def catalog(base_year: int = 2024, payability: float = 0.4) -> Catalog:
         for _, r in rows.iterrows():
             content[index[mag(g)], eidx[r["element"]]] = r["t_oxide_per_t_magnet"]
         price[index[mag(g)]] = float(rows[mag_col].iloc[0])
-        conversion[g] = float(rows["conversion_cost_usd_kg"].iloc[0])
     oxide_prices = np.array([price[index[ox(e)]] for e in ELEMENTS])
     for d in DEPOSITS:
         price[index[conc(d)]] = payability * float(content[index[conc(d)]] @ oxide_prices)
     content.setflags(write=False)
     price.setflags(write=False)
-    return Catalog(tuple(goods), index, content, price, conversion, base_year, payability)
+    return Catalog(tuple(goods), index, content, price, base_year, payability)
