@@ -195,9 +195,13 @@ class OrderBook:
         if planned > 0:
             self.claims.append((agent, good, region, u, float(planned)))
         nom = len(self.nominations)
-        self.nominations.append((good, region, u, max(float(nominated), 0.0)))
+        # a buyer that bids for nothing is nominated nothing: the contract round delivers
+        # only against bids, and a nomination without one left its tonnes out of the bid
+        # fills (a 1e-9 t nomination broke the mass balance; kept as a test)
+        bids = qty > 1e-9
+        self.nominations.append((good, region, u, max(float(nominated), 0.0) if bids else 0.0))
         self.nomination_agent.append(agent)
-        if qty <= 1e-9:
+        if not bids:
             return
         q = float(qty)
         prices = [float(p) for p in prices if p > 0]
