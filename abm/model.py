@@ -84,7 +84,8 @@ class RareEarthModel(mesa.Model):
             same seed. None (what ``mesa.batch_run`` passes with ``iterations``) takes Mesa's
             own seeding from OS entropy; ``model.seed`` then records the entropy, and
             ``seed=np.random.SeedSequence(model.seed)`` repeats the run.
-        months: number of months to run with :meth:`run` (default: the scenario horizon);
+        months: number of months to run with :meth:`run`, 1 to the scenario horizon
+            (default: the horizon);
             ``running`` turns False when they are done, so ``mesa.batch_run`` and
             ``run_model`` stop there.
         overrides: dotted-path overrides (``{"levers.us_tariff_on_china": 1.0}``).
@@ -101,7 +102,8 @@ class RareEarthModel(mesa.Model):
 
     Raises:
         ScenarioError: invalid scenario or override.
-        TypeError: an unknown keyword (the line lists the allowed ones).
+        TypeError: an unknown keyword (the line suggests the closest allowed ones).
+        ValueError: ``months`` not a whole number from 1 to the horizon, or a bad ``seed``.
         DataError: invalid calibration data.
     """
 
@@ -147,7 +149,7 @@ class RareEarthModel(mesa.Model):
         self.elements = ELEMENTS
         self.start = to_month(sc.start)
         self.horizon = sc.months
-        self.months = check_months(sc, months)
+        self.months = check_months(sc, months, minimum=1)
         if (never := sc.levers_never_apply(self.months)) is not None:
             # ``ree run`` refuses this run; the API runs it, as a sweep's short runs may,
             # but says so

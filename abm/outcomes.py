@@ -10,6 +10,7 @@ months or regions); the price outside China and the civil lost output are the re
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -313,4 +314,15 @@ def evaluate(
     ts = model.timeseries()
     values = {n: float(OUTCOMES[n].fn(ts)) for n in names}
     values = {k: (v if np.isfinite(v) else float("nan")) for k, v in values.items()}
+    nan = [k for k, v in values.items() if np.isnan(v)]
+    if nan and model.months < model.horizon:
+        # an outcome of a year or period after a short run's end is NaN (``ree sweep
+        # plan`` refuses such a design; the API returns NaN, and says why)
+        last = model.start + (model.months - 1)
+        warnings.warn(
+            f"evaluate: {len(nan)} outcome(s) are NaN in this run of {model.months} months "
+            f"({model.start} to {last}): {nan}; an outcome of a year or period the run does "
+            f"not reach is NaN (months=None runs the whole horizon, {model.horizon} months)",
+            stacklevel=2,
+        )
     return values, (ts if keep_timeseries else None)

@@ -1705,11 +1705,20 @@ def keyword_overrides(
     for key, value in keywords.items():
         hits = [key] if key in paths else by_name.get(key, [])
         if not hits:
-            raise TypeError(
-                f"RareEarthModel: unknown keyword '{key}'; allowed: scenario, seed, months, "
-                f"overrides, and a lever or parameter name or dotted path: "
-                f"{sorted(n for n, v in by_name.items() if len(v) == 1)} or {paths}"
+            names = ["scenario", "seed", "months", "overrides"]
+            names += sorted(n for n, v in by_name.items() if len(v) == 1) + list(paths)
+            see = (
+                "the lever and parameter names of docs/ODD.md sections 6 and 8 or their "
+                "dotted paths (abm.scenario.overridable_paths())"
             )
+            # a fragment of a name ('tarif') is answered with the names that contain it
+            part = [n for n in names if "." not in n and str(key).lower() in n.lower()]
+            if 0 < len(part) <= SHORT_LIST:
+                raise TypeError(
+                    f"RareEarthModel: unknown keyword '{key}'; names containing it: {part} "
+                    f"({len(names)} allowed keywords, {see})"
+                )
+            raise TypeError("RareEarthModel: " + unknown_name("keyword", key, names, see=see))
         if len(hits) > 1:
             raise TypeError(
                 f"RareEarthModel: keyword '{key}' is both {' and '.join(hits)}; "

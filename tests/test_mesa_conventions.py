@@ -2,6 +2,7 @@
 ``running`` False at the end of the run, levers and parameters as keywords, Mesa's ``steps``
 as the step counter."""
 
+import math
 import warnings
 
 import mesa
@@ -10,6 +11,7 @@ import pytest
 
 from abm.metrics import headline_reporters
 from abm.model import RareEarthModel
+from abm.outcomes import evaluate
 from tests.conftest import make_scenario
 
 # three months with a US tariff from the second month (an event logged inside a step)
@@ -115,7 +117,12 @@ def test_unknown_keyword_is_one_line_naming_the_allowed_ones():
         RareEarthModel(SHORT, seed=0, tarif=1.0)
     text = str(err.value)
     assert "\n" not in text and "'tarif'" in text
-    assert "us_tariff_on_china" in text and "levers.us_tariff_on_china" in text
+    assert "names containing it: ['us_tariff_on_china']" in text
+    assert "docs/ODD.md sections 6 and 8" in text
+    # a misspelt name gets a suggestion, not a list of 246 names (a new user's report)
+    with pytest.raises(TypeError, match="did you mean 'approval_rate_us'") as err:
+        RareEarthModel(SHORT, seed=0, approval_rate_uss=0.1)
+    assert "\n" not in str(err.value) and len(str(err.value)) < 300
     with pytest.raises(
         TypeError, match="levers.licence_review_months and parameters.licence_review_months"
     ):
@@ -124,3 +131,14 @@ def test_unknown_keyword_is_one_line_naming_the_allowed_ones():
         RareEarthModel(
             SHORT, seed=0, overrides={"levers.substitution_speed": 2.0}, substitution_speed=3.0
         )
+
+
+def test_a_run_of_no_months_is_refused_and_a_short_runs_nan_outcomes_are_named():
+    # a new user's report (session 27): months=0 was accepted by the API (the CLI refuses
+    # it) and evaluate() crashed on the empty run; a short run's outcomes of later years
+    # came back NaN without a word
+    with pytest.raises(ValueError, match="months must be a whole number from 1 to"):
+        RareEarthModel(SHORT, seed=0, months=0)
+    with pytest.warns(UserWarning, match=r"NaN in this run of 2 months .*'china_content_us_2030'"):
+        values, _ = evaluate("controls-2025", seed=0, months=2, outcomes=["china_content_us_2030"])
+    assert math.isnan(values["china_content_us_2030"])
