@@ -136,8 +136,11 @@ class RareEarthModel(mesa.Model):
             else seed
         )
         self._stepping = False
+        # every data table checked before any work (cached per process), and before the
+        # scenario, whose measures name firms and regions of the tables: a broken table is
+        # reported as itself, not as the measures it breaks
+        check_tables()
         sc = apply_overrides(load_scenario(scenario), overrides)
-        check_tables()  # every data table checked before any work (cached per process)
         self.spec = sc
         self.params = sc.parameters
         self.levers = sc.levers

@@ -142,3 +142,25 @@ def test_a_run_of_no_months_is_refused_and_a_short_runs_nan_outcomes_are_named()
     with pytest.warns(UserWarning, match=r"NaN in this run of 2 months .*'china_content_us_2030'"):
         values, _ = evaluate("controls-2025", seed=0, months=2, outcomes=["china_content_us_2030"])
     assert math.isnan(values["china_content_us_2030"])
+
+
+def test_a_broken_data_table_is_reported_as_itself_by_the_api(tmp_path, monkeypatch):
+    # a new user's report (session 27): with a firms.csv row in an unknown region the API
+    # blamed three measures of controls-2025.toml in 16 lines, where ree run named the table
+    import shutil
+    from pathlib import Path
+
+    from abm.data import DataError
+
+    src = Path(__file__).resolve().parents[1] / "abm" / "data"
+    for f in src.glob("*.csv"):
+        shutil.copy(f, tmp_path / f.name)
+    firms = (tmp_path / "firms.csv").read_text().splitlines()
+    firms[1] = firms[1].replace(",mining,CN,", ",mining,XX,", 1)
+    assert ",XX," in firms[1]
+    (tmp_path / "firms.csv").write_text("\n".join(firms) + "\n")
+    monkeypatch.setenv("REE_DATA_DIR", str(tmp_path))
+    with pytest.raises(DataError) as err:
+        RareEarthModel("controls-2025", seed=0, months=1)
+    text = str(err.value)
+    assert "\n" not in text and "firms.csv" in text and "unknown region 'XX'" in text
