@@ -55,6 +55,17 @@ def _peak_price_outside_china(good: str):
     return f
 
 
+def _peak_price_in(good: str, region: str):
+    """Highest monthly ``price`` (the civil price paid, :meth:`abm.model.RareEarthModel._observe`)
+    of ``good`` in ``region``."""
+
+    def f(ts):
+        p = _rows(ts, "price", good, region)["value"]
+        return float(p.max()) if len(p) else float("nan")
+
+    return f
+
+
 def _lost_months(ts):
     """Months with a positive world ``lost_output_civil_magnet``."""
     return float((_rows(ts, "lost_output_civil_magnet", region="World")["value"] > 0).sum())
@@ -169,6 +180,14 @@ OUTCOMES: dict[str, Outcome] = {
             "highest monthly median NdPr (Nd oxide) price outside China "
             "(recorded series price_outside_china_median of ox_Nd)",
             _peak_price_outside_china("ox_Nd"),
+        ),
+        Outcome(
+            "peak_dy_price_us",
+            "USD/kg",
+            "highest monthly Dy oxide price paid in the US (recorded series price of ox_Dy, "
+            "US): the market a US licence policy acts on, which the median over the regions "
+            "outside China barely shows",
+            _peak_price_in("ox_Dy", "US"),
         ),
         Outcome(
             "oem_lost_output_months",

@@ -216,6 +216,8 @@ def test_outcomes_read_the_recorded_series(run):
     val = {n: OUTCOMES[n].fn(fake) for n in OUTCOMES}
     assert val["peak_dy_price_outside_china"] == 123.0
     assert val["peak_ndpr_price_outside_china"] == 123.0
+    # the US price is the recorded price paid in the US, not the median abroad
+    assert val["peak_dy_price_us"] == recorded(ts, "price", "ox_Dy", "US").max() != 123.0
     assert val["oem_lost_output_usd"] == 7.0 * MONTHS  # World rows only
     assert val["us_oem_lost_output_usd"] == 7.0 * MONTHS
     assert val["defense_lost_output_usd"] == 3.0 * MONTHS
