@@ -425,6 +425,24 @@ SEED_TABLE_COLUMNS = (
 )
 
 
+def seed_band_rows(cols: list[list[float]]) -> list[list[str]]:
+    """The ensemble's answer under the per-seed table of ``ree run --seeds``: the median and
+    the 5-95% band over the seeds of each of its four numbers (``cols``: one list of
+    [NdPr China peak, NdPr outside China peak, OEM and defense lost output in bn USD] per
+    seed), as printed: ``[["median", ...], ["5-95%", "lo-hi", ...]]``. Linear quantiles,
+    as the bands of ``ensemble.parquet`` (:func:`experiments.runs.ensemble_table`)."""
+    import numpy as np
+
+    vals = np.asarray(cols, dtype=float)
+    med = np.nanmedian(vals, axis=0)
+    p5, p95 = np.nanquantile(vals, [0.05, 0.95], axis=0)
+    fmt = ("{:,.1f}", "{:,.1f}", "{:,.2f}", "{:,.2f}")
+    return [
+        ["median", *(f.format(v) for f, v in zip(fmt, med, strict=True))],
+        ["5-95%", *(f"{f.format(a)}-{f.format(b)}" for f, a, b in zip(fmt, p5, p95, strict=True))],
+    ]
+
+
 def _check_ensemble_folder(out: Path, seeds: list[int]) -> Path:
     """The resolved ``--out`` of ``ree run --seeds`` if it can be written: a new or empty
     folder, or the output of an earlier ``ree run --seeds`` of the same seeds (only
@@ -561,6 +579,7 @@ def _run_seeds(
         # into the staging folder any more
         remove_folder(stage)
         raise
+    cols = []  # per seed: the four numbers of the table
     for s in seeds:
         summ = summaries[s]
         peaks = [
@@ -568,6 +587,7 @@ def _run_seeds(
             for k in ("NdPr price China (USD/kg)", "NdPr price outside China (USD/kg)")
         ]
         lo = summ["lost_output_usd"]
+        cols.append([peaks[0], peaks[1], lo["oem"] / 1e9, lo["defense"] / 1e9])
         tab.add_row(
             str(s),
             f"{peaks[0]:,.1f}",
@@ -576,6 +596,10 @@ def _run_seeds(
             f"{lo['defense'] / 1e9:,.2f}",
             str(folders[s]),
         )
+    if len(seeds) > 1:
+        tab.add_section()
+        for row in seed_band_rows(cols):
+            tab.add_row(*row, "")
     console.print(tab)
     console.print(
         f"Wrote {len(seeds)} run{'s' * (len(seeds) != 1)} under {out}/ (seed-N/timeseries.parquet, "

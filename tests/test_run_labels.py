@@ -72,3 +72,24 @@ def test_the_per_seed_table_names_its_units(tmp_path):
         "defense lost output (bn USD, cumulative)",
         "folder",
     ]
+
+
+def test_the_per_seed_table_ends_with_the_median_and_band_over_seeds(tmp_path):
+    # a new user's report (session 27): an ensemble printed one row per seed and no answer
+    from experiments.cli import seed_band_rows
+
+    # hand check: median 2; 5% of the way from 1 to 2 is 1.1, 95% from 2 to 10 is 9.2
+    rows = seed_band_rows([[1.0, 10.0, 0.0, 1.0], [2.0, 20.0, 3.0, 1.0], [10.0, 30.0, 6.0, 1.0]])
+    assert rows == [
+        ["median", "2.0", "20.0", "3.00", "1.00"],
+        ["5-95%", "1.1-9.2", "11.0-29.0", "0.30-5.70", "1.00-1.00"],
+    ]
+    res = CliRunner().invoke(
+        app,
+        ["run", "--seeds", "0,1", "--months", "1", "--no-charts", "--workers", "1"]
+        + ["--out", str(tmp_path / "ens")],
+        env={"COLUMNS": "250"},
+    )
+    assert res.exit_code == 0, res.output
+    firsts = [ln.strip().strip("│").split("│")[0].strip() for ln in res.stdout.splitlines()]
+    assert firsts.count("median") == 1 and firsts.count("5-95%") == 1
