@@ -195,13 +195,9 @@ class OrderBook:
         if planned > 0:
             self.claims.append((agent, good, region, u, float(planned)))
         nom = len(self.nominations)
-        # a buyer that bids for nothing is nominated nothing: the contract round delivers
-        # only against bids, and a nomination without one left its tonnes out of the bid
-        # fills (a 1e-9 t nomination broke the mass balance; kept as a test)
-        bids = qty > 1e-9
-        self.nominations.append((good, region, u, max(float(nominated), 0.0) if bids else 0.0))
+        self.nominations.append((good, region, u, max(float(nominated), 0.0)))
         self.nomination_agent.append(agent)
-        if not bids:
+        if qty <= 1e-9:
             return
         q = float(qty)
         prices = [float(p) for p in prices if p > 0]
@@ -505,6 +501,14 @@ def clear(
         supply = np.bincount(og_ * R + oo_, weights=off[:, 2], minlength=G * R).reshape(G, R)
     if relations is not None and n_off and n_bid and book.nominations:
         nom = book.nomination_array()
+        # a nomination is delivered at most what its bids ask for: the contract round fills
+        # bids, and tonnes delivered beyond them were counted in no bid fill (a 1e-9 t
+        # nomination, too small to post a bid, broke the mass balance; kept as a test)
+        b_nom = bid[:, 5].astype(np.int64)
+        has = b_nom >= 0
+        nom[:, 3] = np.minimum(
+            nom[:, 3], np.bincount(b_nom[has], weights=bid[has, 3], minlength=len(nom))
+        )
         ng_, nr_, nu_ = (nom[:, i].astype(np.int64) for i in range(3))
         node_nom = np.bincount(
             (ng_ * R + nr_) * 2 + nu_, weights=nom[:, 3], minlength=G * R * 2
