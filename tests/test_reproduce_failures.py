@@ -141,7 +141,7 @@ def _worker_failure(backend, address):
     bad = by["baseline"]
     assert (bad["status"], bad["error_type"], bad["months"]) == ("failed", "ValueError", -1)
     assert bad["error"].startswith(
-        "months must be a whole number from 0 to the scenario horizon (144 months"
+        "months must be a whole number from 1 to the scenario horizon (144 months"
     )
 
 
