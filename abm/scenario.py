@@ -53,13 +53,19 @@ def closest_names(word: Any, choices: list[str], cutoff: float = 0.6) -> list[st
     """Up to 3 of ``choices`` closest to ``word`` (:class:`difflib.SequenceMatcher` ratio >=
     ``cutoff`` and within 0.1 of the best), best first. A dotted ``word`` whose prefix
     (``levers.``) some choices share is compared on its last part with those choices only,
-    so the shared prefix does not make every name look close."""
+    so the shared prefix does not make every name look close. A fragment of at least 4
+    letters that some names contain (``tarif`` in ``us_tariff_on_china``) is answered with
+    those names, shortest first, before any merely similar one."""
     word = str(word)
     prefix, dot, leaf = word.rpartition(".")
     pool = {c: c for c in choices}
     if dot and any(c.startswith(prefix + ".") for c in choices):
         pool = {c.removeprefix(prefix + "."): c for c in choices if c.startswith(prefix + ".")}
         word = leaf
+    if len(word) >= 4:
+        part = sorted((n for n in pool if word.lower() in n.lower()), key=len)
+        if part:
+            return [pool[n] for n in part[:3]]
     scored = []
     for name, full in pool.items():
         m = difflib.SequenceMatcher(None, word, name)
@@ -1711,13 +1717,6 @@ def keyword_overrides(
                 "the lever and parameter names of docs/ODD.md sections 6 and 8 or their "
                 "dotted paths (abm.scenario.overridable_paths())"
             )
-            # a fragment of a name ('tarif') is answered with the names that contain it
-            part = [n for n in names if "." not in n and str(key).lower() in n.lower()]
-            if 0 < len(part) <= SHORT_LIST:
-                raise TypeError(
-                    f"RareEarthModel: unknown keyword '{key}'; names containing it: {part} "
-                    f"({len(names)} allowed keywords, {see})"
-                )
             raise TypeError("RareEarthModel: " + unknown_name("keyword", key, names, see=see))
         if len(hits) > 1:
             raise TypeError(

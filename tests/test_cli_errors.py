@@ -69,6 +69,19 @@ def test_dotted_names_are_compared_within_their_prefix():
     # 'levers.' shared by every lever does not make 'levers.start' close to 'levers.nope'
     assert closest_names("levers.nope", paths) == []
     assert closest_names("levers.aproval_rate_us", paths) == ["levers.approval_rate_us"]
+    # a fragment of 4 letters or more is answered with the names containing it, shortest
+    # first (a new user's '--set levers.tarif=1' got 'levers.start', session 27); 3 letters
+    # are compared as a misspelling
+    tariffs = paths + ["levers.us_tariff_on_china", "levers.tariff_lag"]
+    assert closest_names("levers.tarif", tariffs) == [
+        "levers.tariff_lag",
+        "levers.us_tariff_on_china",
+    ]
+    assert closest_names("levers.rate", tariffs) == [
+        "levers.approval_rate_us",
+        "levers.approval_rate_allies",
+    ]
+    assert closest_names("levers.tar", tariffs) == ["levers.start"]
     assert unknown_name("key", "levers.nope", paths) == (
         "unknown key 'levers.nope'; the levers.* keys: approval_rate_us, "
         "approval_rate_allies, start (24 allowed keys)"

@@ -104,7 +104,7 @@ def test_run_with_set_overrides_one_lever(tmp_path):
             "levers.approval_rate=0.1",
             (
                 "--set: unknown key 'levers.approval_rate'; did you mean "
-                "'levers.approval_rate_us'? "
+                "'levers.approval_rate_us' or 'levers.approval_rate_allies'? "
                 f"({len(Parameters.model_fields) + 14} allowed keys"
             ),
         ),

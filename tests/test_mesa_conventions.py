@@ -117,7 +117,7 @@ def test_unknown_keyword_is_one_line_naming_the_allowed_ones():
         RareEarthModel(SHORT, seed=0, tarif=1.0)
     text = str(err.value)
     assert "\n" not in text and "'tarif'" in text
-    assert "names containing it: ['us_tariff_on_china']" in text
+    assert "did you mean 'us_tariff_on_china' or 'levers.us_tariff_on_china'?" in text
     assert "docs/ODD.md sections 6 and 8" in text
     # a misspelt name gets a suggestion, not a list of 246 names (a new user's report)
     with pytest.raises(TypeError, match="did you mean 'approval_rate_us'") as err:
