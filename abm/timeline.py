@@ -57,10 +57,10 @@ def check_months(scenario: Any, months, minimum: int = 0, name: str = "months") 
     if months is None:
         return scenario.months
     if not float(months).is_integer() or not minimum <= int(months) <= scenario.months:
+        longer = "; to run longer, extend the scenario's end" if months > scenario.months else ""
         raise ValueError(
             f"{name} must be a whole number from {minimum} to the scenario "
             f"horizon ({scenario.months} months, {scenario.start} to "
-            f"{scenario.end}), got {months}; to run longer, extend the "
-            "scenario's end"
+            f"{scenario.end}), got {months}{longer}"
         )
     return int(months)

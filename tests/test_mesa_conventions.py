@@ -137,8 +137,11 @@ def test_a_run_of_no_months_is_refused_and_a_short_runs_nan_outcomes_are_named()
     # a new user's report (session 27): months=0 was accepted by the API (the CLI refuses
     # it) and evaluate() crashed on the empty run; a short run's outcomes of later years
     # came back NaN without a word
-    with pytest.raises(ValueError, match="months must be a whole number from 1 to"):
+    with pytest.raises(ValueError, match="months must be a whole number from 1 to") as err:
         RareEarthModel(SHORT, seed=0, months=0)
+    assert "run longer" not in str(err.value)  # the advice is for a run past the horizon
+    with pytest.raises(ValueError, match="to run longer, extend the scenario's end"):
+        RareEarthModel(SHORT, seed=0, months=4)
     with pytest.warns(UserWarning, match=r"NaN in this run of 2 months .*'china_content_us_2030'"):
         values, _ = evaluate("controls-2025", seed=0, months=2, outcomes=["china_content_us_2030"])
     assert math.isnan(values["china_content_us_2030"])
