@@ -115,5 +115,8 @@ def test_run_times_in_the_help_the_readme_and_the_sweep_spec_agree():
     spec = (ROOT / "experiments/sweeps/tariff_licence_stockpile.toml").read_text()
     head = " ".join(ln.lstrip("# ") for ln in spec.splitlines() if ln.startswith("#"))
     per_run, total = re.search(r"mean model time (\S+) s per run, (\S+) s in all", head).groups()
-    assert (per_run, total) == ("5.3", "75.3")
-    assert "(about 5 s of model time per run, 75 s in all on 2 shared cores" in readme
+    assert (per_run, total) == ("10", "143")  # session 27 (5.3 and 75.3 on 2026-12-06)
+    lo, hi = re.search(
+        r"\(about 10 s of model time per run, (\d+)-(\d+) s in all on 2 cores", readme
+    ).groups()
+    assert int(lo) <= float(total) <= int(hi)
