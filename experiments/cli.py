@@ -234,9 +234,12 @@ def parse_seeds(text: str) -> list[int]:
             lo, dash, hi = t.partition("-")
             if not lo.isdigit() or (dash and not hi.isdigit()):
                 raise ValueError
-            seeds += list(range(int(lo), int(hi) + 1)) if dash else [int(lo)]
             if dash and int(hi) < int(lo):
-                raise ValueError
+                raise typer.BadParameter(
+                    f"{text!r}: the range {t} runs backwards; write it {hi}-{lo}",
+                    param_hint="--seeds",
+                )
+            seeds += list(range(int(lo), int(hi) + 1)) if dash else [int(lo)]
     except ValueError:
         raise typer.BadParameter(f"{text!r}: give {forms}", param_hint="--seeds") from None
     if len(set(seeds)) != len(seeds):

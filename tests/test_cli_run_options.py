@@ -229,6 +229,9 @@ def test_parse_seeds():
     for bad in ("0", "a", "2-1", "1,1", "-1", "1,,2", "0-2,1"):
         with pytest.raises(typer.BadParameter):
             parse_seeds(bad)
+    # a range written backwards gets its right form (a new user's report, session 27)
+    with pytest.raises(typer.BadParameter, match="the range 2-0 runs backwards; write it 0-2"):
+        parse_seeds("2-0")
 
 
 def test_run_seeds_writes_one_folder_per_seed(tmp_path):
