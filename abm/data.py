@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextvars
 import csv
+import difflib
 import functools
 import hashlib
 import io
@@ -913,7 +914,13 @@ def override_dir() -> Path | None:
         )
     for f in sorted(path.glob("*.csv")):
         if f.name not in SCHEMAS:
-            raise DataError(f"{f}: not a calibration table name; allowed: {sorted(SCHEMAS)}")
+            close = difflib.get_close_matches(f.name, sorted(SCHEMAS), n=1)
+            raise DataError(
+                f"{f}: not a calibration table name; did you mean {close[0]!r}? "
+                f"({len(SCHEMAS)} tables, named as in abm/data)"
+                if close
+                else f"{f}: not a calibration table name; allowed: {sorted(SCHEMAS)}"
+            )
     return path
 
 

@@ -570,7 +570,9 @@ def test_a_data_folder_replaces_only_the_tables_it_holds(tmp_path, monkeypatch):
     assert fp["data_dir"] == str(tmp_path) and fp["overridden"] == ["gdp.csv"]
     assert fp["sha256"] != shipped["sha256"]
     (tmp_path / "gpd.csv").write_text("x\n1\n")  # a misspelt table name
-    with pytest.raises(DataError, match=r"gpd\.csv: not a calibration table name"):
+    with pytest.raises(
+        DataError, match=r"gpd\.csv: not a calibration table name; did you mean 'gdp\.csv'\?"
+    ):
         load_table("gdp.csv")
     monkeypatch.setenv(DATA_ENV, str(tmp_path / "missing"))
     with pytest.raises(DataError, match="not a folder"):
