@@ -715,11 +715,18 @@ def horizon_warning(ma: dict, mb: dict) -> str | None:
 @app.command()
 def compare(
     run_a: Annotated[
-        Path, typer.Argument(metavar="RUN_A", show_default=False, help="a ree run output folder")
+        Path,
+        typer.Argument(
+            metavar="RUN_A",
+            show_default=False,
+            help="a ree run output folder (a --seeds folder: the median over its seeds)",
+        ),
     ],
     run_b: Annotated[
         Path,
-        typer.Argument(metavar="RUN_B", show_default=False, help="another ree run output folder"),
+        typer.Argument(
+            metavar="RUN_B", show_default=False, help="another ree run output folder (likewise)"
+        ),
     ],
     out: Annotated[
         Path,
@@ -727,7 +734,8 @@ def compare(
     ] = Path("results/compare"),
 ):
     """Compare two ree run outputs: print each outcome of both runs and the difference
-    (B - A), write comparison.csv (with units) and an overlay chart of the key series."""
+    (B - A), write comparison.csv (with units) and an overlay chart of the key series. A
+    ree run --seeds folder counts as the median over its seeds."""
     from experiments.compare import RunFolderError, compare_to_folder
     from experiments.runs import OutputError
 

@@ -18,6 +18,7 @@ import pandas as pd
 
 from experiments.run_files import (
     MANIFEST_KEYS,
+    TIMESERIES_COLUMNS,
     RunFolderError,
     RunManifest,
     RunSummary,
@@ -34,7 +35,9 @@ __all__ = [
     "RunFolderError",
     "compare_to_folder",
     "comparison_table",
+    "load_ensemble",
     "load_run",
+    "median_summary",
     "overlay_figure",
 ]
 
@@ -98,6 +101,8 @@ def load_run(folder: str | Path, which: str = "RUN") -> RunFolder:
     if not p.is_dir():
         raise RunFolderError(f"{which} {p} is a file; give a `ree run` output folder")
     missing = [n for n in NEEDED if not (p / n).is_file()]
+    if missing and (p / "ensemble.parquet").is_file():
+        return load_ensemble(p, which)
     if missing:
         seeds = sorted(q.name for q in p.glob("seed-*") if (q / "manifest.json").is_file())
         hint = (
@@ -134,6 +139,69 @@ def load_run(folder: str | Path, which: str = "RUN") -> RunFolder:
         str(manifest.get("scenario", p.name)), manifest.get("seed", "?"), manifest.get("overrides")
     )
     return RunFolder(p, manifest, summ, label, ts)
+
+
+def median_summary(summaries: list[dict]) -> dict:
+    """The median over seeds of run summaries (``summary.json``), as one summary of the same
+    shape: a number is the median of the seeds' numbers, a table is merged key by key (keys
+    that every seed has), anything else (text) is the first seed's."""
+    first = summaries[0]
+    if all(isinstance(x, dict) for x in summaries):
+        keys = [k for k in first if all(k in x for x in summaries)]
+        return {k: median_summary([x[k] for x in summaries]) for k in keys}
+    if all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in summaries):
+        vals = sorted(float(x) for x in summaries)
+        n = len(vals)
+        return vals[n // 2] if n % 2 else (vals[n // 2 - 1] + vals[n // 2]) / 2.0
+    return first
+
+
+def load_ensemble(folder: str | Path, which: str = "RUN") -> RunFolder:
+    """Read a ``ree run --seeds`` output folder as one run: its outcomes are the medians over
+    the seeds of each seed's ``summary.json`` (:func:`median_summary`) and its series the
+    medians of ``ensemble.parquet`` (:func:`experiments.runs.ensemble_table`).
+
+    Raises:
+        RunFolderError: one line naming ``which`` and the folder: a seed folder is not a
+            readable run (:func:`load_run`), the seeds ran different scenarios, ``--set``
+            values or periods, or ``ensemble.parquet`` is unreadable.
+    """
+    p = Path(folder).expanduser()
+    dirs = sorted(
+        (q for q in p.glob("seed-*") if q.is_dir() and q.name[5:].isdigit()),
+        key=lambda q: int(q.name[5:]),
+    )
+    if not dirs:
+        raise RunFolderError(
+            f"{which} {p} holds ensemble.parquet but no seed-N folders; write it again with "
+            "ree run --seeds ... --out NEW_FOLDER"
+        )
+    runs = [load_run(q, f"{which} {q.name}") for q in dirs]
+    same = ("scenario_hash", "overrides", "start", "end", "months")
+    ref = runs[0].manifest
+    for r in runs[1:]:
+        diff = [k for k in same if r.manifest.get(k) != ref.get(k)]
+        if diff:
+            raise RunFolderError(
+                f"{which} {p}: {r.path.name} differs from {runs[0].path.name} in "
+                f"{', '.join(diff)}; an ensemble's seeds must run the same scenario, --set "
+                "values and months"
+            )
+    ens = read_run_table(
+        p / "ensemble.parquet",
+        which,
+        f"write the ensemble again: ree run --seeds ... --out {p}",
+        columns=(*(c for c in TIMESERIES_COLUMNS if c != "value"), "median"),
+    )
+    ts = ens.rename(columns={"median": "value"})[list(TIMESERIES_COLUMNS)]
+    seeds = [int(q.name[5:]) for q in dirs]
+    text = ",".join(str(x) for x in seeds)
+    manifest = {**ref, "seed": text, "seeds": seeds}
+    over = ref.get("overrides")
+    label = f"{ref.get('scenario', p.name)}, median of {len(seeds)} seeds ({text})" + (
+        f" ({', '.join(f'{k}={v}' for k, v in over.items())})" if over else ""
+    )
+    return RunFolder(p, manifest, median_summary([r.summary for r in runs]), label, ts)
 
 
 _UNIT = re.compile(r"^(.*?)\s*\(([^()]*)\)$")

@@ -499,3 +499,76 @@ def test_the_period_warning_names_the_rows_whose_months_differ():
     # an old manifest without its months named: the lengths decide
     w = horizon_warning({"months": 1}, {"months": 12})
     assert w.startswith("the runs cover different periods, RUN_A 1 month and RUN_B 12 months;")
+
+
+def test_median_summary_hand_checked():
+    from experiments.compare import median_summary
+
+    a = {"p (USD/kg)": {"peak": 1.0, "last": 4.0}, "lost_output_usd": {"oem": 10.0}, "x": "a"}
+    b = {"p (USD/kg)": {"peak": 3.0, "last": 2.0}, "lost_output_usd": {"oem": 30.0}, "x": "b"}
+    c = {"p (USD/kg)": {"peak": 2.0, "last": 9.0}, "lost_output_usd": {"oem": 20.0}, "y": 1.0}
+    # numbers: the median of the seeds' numbers; keys every seed has; text: the first seed's
+    assert median_summary([a, b, c]) == {
+        "p (USD/kg)": {"peak": 2.0, "last": 4.0},
+        "lost_output_usd": {"oem": 20.0},
+    }
+    assert median_summary([a, b]) == {
+        "p (USD/kg)": {"peak": 2.0, "last": 3.0},
+        "lost_output_usd": {"oem": 20.0},
+        "x": "a",
+    }
+
+
+def _fake_ensemble(folder: Path, months: tuple[int, int] = (3, 3)) -> Path:
+    """A hand-made ``ree run --seeds`` folder of two seeds with its ensemble.parquet."""
+    from experiments.runs import ensemble_table
+
+    folder.mkdir()
+    s0 = _fake_run(
+        folder / "seed-0", "baseline", 0, [60.0, 80.0, 70.0], [5000.0, 0.0, 4000.0], 2.0e9
+    )
+    s1 = _fake_run(
+        folder / "seed-1", "baseline", 1, [60.0, 100.0, 90.0], [5000.0, 2000.0, 4000.0], 4.0e9
+    )
+    for s, m in zip((s0, s1), months, strict=True):
+        man = json.loads((s / "manifest.json").read_text())
+        (s / "manifest.json").write_text(json.dumps({**man, "months": m}))
+    ensemble_table({0: s0, 1: s1}).to_parquet(folder / "ensemble.parquet", index=False)
+    return folder
+
+
+def test_ree_compare_reads_a_seeds_folder_as_the_median_over_its_seeds(two_runs, tmp_path):
+    # a new user's report (session 27): ree run told them to compare seeds and scenarios, and
+    # ree compare refused every --seeds folder
+    ens = _fake_ensemble(tmp_path / "ens")
+    res = CliRunner().invoke(
+        app,
+        ["compare", str(ens), str(two_runs[1]), "--out", str(tmp_path / "c")],
+        env={"COLUMNS": "200"},
+    )
+    assert res.exit_code == 0, res.output
+    assert "A: baseline, median of 2 seeds (0,1)" in res.stdout
+    table = pd.read_csv(tmp_path / "c" / "comparison.csv").set_index("outcome")
+    # outcomes: the median of the seeds' outcomes (peaks 80 and 100; lost output 2 and 4 bn)
+    assert table.loc["NdPr price China, peak", "run_a"] == 90.0
+    assert table.loc["OEM lost output, cumulative", "run_a"] == 3.0
+    assert table.loc["NdPr price China, peak", "run_b"] == 120.0
+    a = load_run(ens, "RUN_A")
+    got = a.timeseries()
+    feb = got[(got.metric == "price") & (got.date == pd.Timestamp("2025-02-01"))]["value"]
+    assert feb.tolist() == [90.0]  # the median series of ensemble.parquet
+    assert a.manifest["seeds"] == [0, 1]
+
+
+def test_an_ensemble_whose_seeds_differ_is_refused_in_one_line(two_runs, tmp_path):
+    ens = _fake_ensemble(tmp_path / "ens", months=(3, 2))
+    res = CliRunner().invoke(
+        app,
+        ["compare", str(ens), str(two_runs[1]), "--out", str(tmp_path / "c")],
+        env={"COLUMNS": "60"},
+    )
+    assert res.exit_code == 2 and res.stdout == ""
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1, res.stderr
+    assert "seed-1 differs from seed-0 in months" in lines[0]
+    assert not (tmp_path / "c").exists()
