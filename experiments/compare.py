@@ -11,6 +11,7 @@ import json
 import math
 import re
 import shutil
+import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -150,9 +151,7 @@ def median_summary(summaries: list[dict]) -> dict:
         keys = [k for k in first if all(k in x for x in summaries)]
         return {k: median_summary([x[k] for x in summaries]) for k in keys}
     if all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in summaries):
-        vals = sorted(float(x) for x in summaries)
-        n = len(vals)
-        return vals[n // 2] if n % 2 else (vals[n // 2 - 1] + vals[n // 2]) / 2.0
+        return float(statistics.median(float(x) for x in summaries))
     return first
 
 
