@@ -391,6 +391,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
         "exports",
         "imports",
         "demand",
+        "minimum_export_price",
     ),
     # "x China domestic": a quoted ratio to China's domestic price of the same month, where
     # the source gives no level (prices_2025.csv: Benchmark's PrNd in Europe, July 2025)
