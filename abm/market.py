@@ -583,9 +583,8 @@ def clear(
                 n_short > 0, np.minimum(n_extra / np.where(n_short > 0, n_short, 1.0), 1.0), 0.0
             )
         got = got + short * f_short[node_key]
-        # reduce each nomination's bids from the highest-priced tranche down
-        b_nom = bid[:, 5].astype(np.int64)
-        has = b_nom >= 0
+        # reduce each nomination's bids (b_nom, has: above) from the highest-priced tranche
+        # down
         if has.any():
             idx = np.nonzero(has)[0]
             order = idx[np.lexsort((-bid[idx, 4], b_nom[idx]))]

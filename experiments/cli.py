@@ -428,6 +428,10 @@ SEED_TABLE_COLUMNS = (
 )
 
 
+#: Formats of the four numbers of the per-seed table (per seed, median and band alike).
+SEED_TABLE_FORMATS = ("{:,.1f}", "{:,.1f}", "{:,.2f}", "{:,.2f}")
+
+
 def seed_band_rows(cols: list[list[float]]) -> list[list[str]]:
     """The ensemble's answer under the per-seed table of ``ree run --seeds``: the median and
     the 5-95% band over the seeds of each of its four numbers (``cols``: one list of
@@ -439,7 +443,7 @@ def seed_band_rows(cols: list[list[float]]) -> list[list[str]]:
     vals = np.asarray(cols, dtype=float)
     med = np.nanmedian(vals, axis=0)
     p5, p95 = np.nanquantile(vals, [0.05, 0.95], axis=0)
-    fmt = ("{:,.1f}", "{:,.1f}", "{:,.2f}", "{:,.2f}")
+    fmt = SEED_TABLE_FORMATS
     return [
         ["median", *(f.format(v) for f, v in zip(fmt, med, strict=True))],
         ["5-95%", *(f"{f.format(a)}-{f.format(b)}" for f, a, b in zip(fmt, p5, p95, strict=True))],
@@ -591,14 +595,8 @@ def _run_seeds(
         ]
         lo = summ["lost_output_usd"]
         cols.append([peaks[0], peaks[1], lo["oem"] / 1e9, lo["defense"] / 1e9])
-        tab.add_row(
-            str(s),
-            f"{peaks[0]:,.1f}",
-            f"{peaks[1]:,.1f}",
-            f"{lo['oem'] / 1e9:,.2f}",
-            f"{lo['defense'] / 1e9:,.2f}",
-            str(folders[s]),
-        )
+        cells = (f.format(v) for f, v in zip(SEED_TABLE_FORMATS, cols[-1], strict=True))
+        tab.add_row(str(s), *cells, str(folders[s]))
     if len(seeds) > 1:
         tab.add_section()
         for row in seed_band_rows(cols):

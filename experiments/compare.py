@@ -166,10 +166,10 @@ def load_ensemble(folder: str | Path, which: str = "RUN") -> RunFolder:
             values or periods, or ``ensemble.parquet`` is unreadable.
     """
     p = Path(folder).expanduser()
-    dirs = sorted(
-        (q for q in p.glob("seed-*") if q.is_dir() and q.name[5:].isdigit()),
-        key=lambda q: int(q.name[5:]),
+    found = sorted(
+        (int(q.name[5:]), q) for q in p.glob("seed-*") if q.is_dir() and q.name[5:].isdigit()
     )
+    seeds, dirs = [s for s, _ in found], [q for _, q in found]
     if not dirs:
         raise RunFolderError(
             f"{which} {p} holds ensemble.parquet but no seed-N folders; write it again with "
@@ -193,13 +193,12 @@ def load_ensemble(folder: str | Path, which: str = "RUN") -> RunFolder:
         columns=(*(c for c in TIMESERIES_COLUMNS if c != "value"), "median"),
     )
     ts = ens.rename(columns={"median": "value"})[list(TIMESERIES_COLUMNS)]
-    seeds = [int(q.name[5:]) for q in dirs]
     text = ",".join(str(x) for x in seeds)
     manifest = {**ref, "seed": text, "seeds": seeds}
-    over = ref.get("overrides")
-    label = f"{ref.get('scenario', p.name)}, median of {len(seeds)} seeds ({text})" + (
-        f" ({', '.join(f'{k}={v}' for k, v in over.items())})" if over else ""
-    )
+    from experiments.runs import overrides_text
+
+    label = f"{ref.get('scenario', p.name)}, median of {len(seeds)} seeds ({text})"
+    label += overrides_text(ref.get("overrides"))
     return RunFolder(p, manifest, median_summary([r.summary for r in runs]), label, ts)
 
 

@@ -15,7 +15,6 @@ __all__ = [
     "InputFileError",
     "check_end",
     "last_data_month",
-    "levers_never_apply",
     "measures_never_apply",
     "load_scenario_input",
     "read_text_file",
@@ -163,10 +162,3 @@ def measures_never_apply(
     if not late:
         return None
     return min(n for n, _ in late), [k for _, k in late]
-
-
-def levers_never_apply(scenario: Any, months: int | None) -> tuple[int, list[str]] | None:
-    """:meth:`abm.scenario.Scenario.levers_never_apply` of ``scenario`` (an
-    :class:`abm.scenario.Scenario`) for a run of ``months`` months (None: the whole
-    horizon): (months needed, lever names) or None."""
-    return scenario.levers_never_apply(months)

@@ -25,7 +25,7 @@ from abm.goods import STAGES
 from abm.model import RareEarthModel, check_months
 from abm.scenario import Scenario
 from abm.timeline import to_month
-from experiments.inputs import levers_never_apply, measures_never_apply, scenario_with_overrides
+from experiments.inputs import measures_never_apply, scenario_with_overrides
 from experiments.labels import months_text
 from experiments.run_files import read_run_table
 from experiments.terminal import RunProgress
@@ -460,10 +460,13 @@ CHART_FILES = (
 def run_title(scenario: str, seed: int, overrides: dict | None = None) -> str:
     """The title line of a run's charts: scenario name, seed and every ``--set`` override
     with its value, none shortened (:func:`fitted_title` wraps a long one)."""
-    text = f"{scenario}, seed {seed}"
-    if overrides:
-        text += f" ({', '.join(f'{k}={v}' for k, v in overrides.items())})"
-    return text
+    return f"{scenario}, seed {seed}{overrides_text(overrides)}"
+
+
+def overrides_text(overrides: dict | None) -> str:
+    """The ``--set`` overrides of a run as a title suffix, ``" (key=value, ...)"``, or ``""``
+    without any (:func:`run_title`; the ensemble label of ``ree compare``)."""
+    return f" ({', '.join(f'{k}={v}' for k, v in overrides.items())})" if overrides else ""
 
 
 def charts(ts: pd.DataFrame, folder: Path, title: str = "") -> list[Path]:
@@ -853,7 +856,7 @@ def run_to_folder(
     """
     sc = scenario_with_overrides(scenario, overrides)
     check_months(sc, months, minimum=1, name="--months")  # before any work
-    if (never := levers_never_apply(sc, months)) is not None:
+    if (never := sc.levers_never_apply(months)) is not None:
         need, gated = never
         raise ValueError(
             f"levers.start {sc.levers.start} comes after the run's last month, "

@@ -10,7 +10,7 @@ from sweep_toy_models import write_toy_spec
 from typer.testing import CliRunner
 
 from experiments.cli import app
-from experiments.inputs import levers_never_apply, scenario_with_overrides
+from experiments.inputs import scenario_with_overrides
 from experiments.sweep import SpecError, load_spec, run
 from experiments.sweep.cli import sweep_app
 
@@ -184,10 +184,10 @@ def _short(tmp_path, months, lever="levers.approval_rate_us", levels="[0.1, 0.9]
 def test_levers_never_apply_counts_the_months_needed():
     sc = scenario_with_overrides("controls-2025", {"levers.approval_rate_us": 0.1})
     # levers.start 2025-04 is step 15 of a run from 2024-01: 16 months are needed
-    assert levers_never_apply(sc, 15) == (16, ["approval_rate_us"])
-    assert levers_never_apply(sc, 16) is None
-    assert levers_never_apply(sc, None) is None
-    assert levers_never_apply(scenario_with_overrides("controls-2025"), 1) is None
+    assert sc.levers_never_apply(15) == (16, ["approval_rate_us"])
+    assert sc.levers_never_apply(16) is None
+    assert sc.levers_never_apply(None) is None
+    assert scenario_with_overrides("controls-2025").levers_never_apply(1) is None
 
 
 @pytest.mark.parametrize("cmd", ["plan", "run"])

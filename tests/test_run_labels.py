@@ -55,13 +55,18 @@ def test_the_embargo_run_prints_no_baseline_hint(tmp_path):
     assert "--scenario baseline" not in res.stdout
 
 
-def test_the_per_seed_table_names_its_units(tmp_path):
-    res = CliRunner().invoke(
+def _run_seeds(tmp_path, seeds: str):
+    """``ree run --seeds SEEDS`` of one month, one worker, into ``tmp_path/ens``."""
+    return CliRunner().invoke(
         app,
-        ["run", "--seeds", "2", "--months", "1", "--no-charts", "--workers", "1"]
+        ["run", "--seeds", seeds, "--months", "1", "--no-charts", "--workers", "1"]
         + ["--out", str(tmp_path / "ens")],
         env={"COLUMNS": "250"},
     )
+
+
+def test_the_per_seed_table_names_its_units(tmp_path):
+    res = _run_seeds(tmp_path, "2")
     assert res.exit_code == 0, res.output
     head = next(ln for ln in res.stdout.splitlines() if "seed" in ln and "folder" in ln)
     assert [c.strip() for c in head.strip("┃ ").split("┃")] == [
@@ -84,12 +89,7 @@ def test_the_per_seed_table_ends_with_the_median_and_band_over_seeds(tmp_path):
         ["median", "2.0", "20.0", "3.00", "1.00"],
         ["5-95%", "1.1-9.2", "11.0-29.0", "0.30-5.70", "1.00-1.00"],
     ]
-    res = CliRunner().invoke(
-        app,
-        ["run", "--seeds", "0,1", "--months", "1", "--no-charts", "--workers", "1"]
-        + ["--out", str(tmp_path / "ens")],
-        env={"COLUMNS": "250"},
-    )
+    res = _run_seeds(tmp_path, "0,1")
     assert res.exit_code == 0, res.output
     firsts = [ln.strip().strip("│").split("│")[0].strip() for ln in res.stdout.splitlines()]
     assert firsts.count("median") == 1 and firsts.count("5-95%") == 1

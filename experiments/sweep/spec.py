@@ -734,14 +734,12 @@ def _levers_after_run(
 ) -> list[tuple[str, str]]:
     """``months`` runs that end before ``levers.start`` while the constants or a varied
     parameter set a lever acting only from that month: refused, as ``ree run --months``
-    refuses them (:func:`experiments.inputs.levers_never_apply`), since every run would
+    refuses them (:meth:`abm.scenario.Scenario.levers_never_apply`), since every run would
     show the lever without effect. Skipped for models without ``gated_levers``."""
-    from ..inputs import levers_never_apply
-
     if not hasattr(base, "gated_levers"):
         return []
     hint = "set months to at least {need} or use a scenario whose [levers] start is earlier"
-    found = levers_never_apply(base, months)
+    found = base.levers_never_apply(months)
     if found is not None:
         need, gated = found
         return [
@@ -771,7 +769,7 @@ def _levers_after_run(
             if value is None:
                 continue
             try:
-                found = levers_never_apply(handle.check_overrides(base, {p.name: value}), months)
+                found = handle.check_overrides(base, {p.name: value}).levers_never_apply(months)
             except (ValueError, TypeError, KeyError):  # a bad value: reported above
                 continue
             if found is not None:
