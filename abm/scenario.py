@@ -282,10 +282,21 @@ class _Measure(NumbersModel):
         to_month(v)
         return v
 
+    @field_validator("end")
+    @classmethod
+    def _end_after_date(cls, v, info):
+        # a field check of ``end`` (validated after ``date``), so the line names the field
+        # and the block as the other field checks do; skipped when ``date`` itself is bad
+        date = info.data.get("date")
+        if v is not None and date is not None and to_month(v) <= to_month(date):
+            raise ValueError(
+                f"{v} is not after the measure's date {date}; allowed: a month after {date} "
+                "(end is the first month no longer in force), or leave end out"
+            )
+        return v
+
     @model_validator(mode="after")
-    def _end_after_start(self):
-        if self.end is not None and to_month(self.end) <= to_month(self.date):
-            raise ValueError(f"end {self.end} must be after date {self.date}")
+    def _targets(self):
         targets = getattr(self, "targets", None)
         if targets is not None:
             if not targets:
@@ -879,6 +890,28 @@ def end_allowed(start: str) -> str:
     )
 
 
+class _MeasureFieldError(ValueError):
+    """A check of the whole scenario that concerns one field of one measure (a ``date``
+    outside the horizon): it carries the measure's index and field, so
+    :func:`_format_errors` writes its line as a field check's,
+    ``field 'measures[i].date' (<measure>, [[measures]] block i+1): <problem>``, with the
+    block counted in the file's own ``[[measures]]`` of an ``extends`` file.
+
+    Attributes:
+        index: the measure's index in ``measures``.
+        field: the field's name (``"date"``).
+        which: the measure as the line names it (``measure '<id>'`` or ``<kind> measure``).
+        problem: what is wrong and what is allowed.
+    """
+
+    def __init__(self, index: int, field: str, which: str, problem: str) -> None:
+        self.index, self.field, self.which, self.problem = index, field, which, problem
+        super().__init__(
+            f"field 'measures[{index}].{field}' ({which}, [[measures]] block {index + 1}): "
+            f"{problem}"
+        )
+
+
 class Scenario(NumbersModel):
     """A complete scenario: horizon, base-year world, parameters, levers and measures."""
 
@@ -939,17 +972,17 @@ class Scenario(NumbersModel):
             # a stockpile held at the start is dated at the start, whatever the horizon:
             # this message, not the horizon's, names what to change
             if m.kind == "stockpile" and m.held_at_start and d != s:
-                raise ValueError(
-                    f"field 'measures[{i}].date' ({which}): {m.date} is not the start "
-                    f"{self.start}; a "
-                    "stockpile held_at_start was built before the run, so it is dated at the "
-                    f'start; allowed: "{self.start}", or held_at_start = false to buy it '
-                    "from its date"
+                raise _MeasureFieldError(
+                    i,
+                    "date",
+                    which,
+                    f"{m.date} is not the start {self.start}; a stockpile held_at_start was "
+                    "built before the run, so it is dated at the start; allowed: "
+                    f'"{self.start}", or held_at_start = false to buy it from its date',
                 )
             if not s <= d <= e:
-                raise ValueError(
-                    f"field 'measures[{i}].date' ({which}): {m.date} is outside the horizon; "
-                    f"{horizon}"
+                raise _MeasureFieldError(
+                    i, "date", which, f"{m.date} is outside the horizon; {horizon}"
                 )
             if m.kind == "suspension" and m.id is not None and m.target_id == m.id:
                 raise ValueError(
@@ -1272,6 +1305,15 @@ def _format_errors(err: ValidationError, data: Any, origin: str, first_block: in
         e for e in errors if not (e["type"] == "missing" and tuple(e["loc"][:-1]) in misspelt)
     ]
     for e in sorted(errors, key=lambda e: e["type"] != "extra_forbidden"):
+        exc = (e.get("ctx") or {}).get("error")
+        if isinstance(exc, _MeasureFieldError):  # a check of the whole scenario on one field
+            if exc.index < first_block:  # a measure of the extended scenario: no block
+                lines.append(
+                    f"{origin}: the base scenario's field 'measures[{exc.index}].{exc.field}' "
+                    f"({exc.which}): {exc.problem}"
+                )
+                continue
+            e = {**e, "loc": ("measures", exc.index, exc.field), "msg": exc.problem}
         loc = tuple(p for p in e["loc"] if p not in _MEASURE_CLASSES)
         shown = loc
         if (
@@ -1575,9 +1617,10 @@ def apply_overrides(
     try:
         return scenario_from_dict(data, f"{scenario.name} with {origin or 'overrides'}")
     except ScenarioError as exc:
-        if _cut_off(data):
+        if "end" in overrides and _cut_off(data):
             # a shorter horizon cuts off the scenario's later measures; --months runs part
-            # of the horizon with every measure kept
+            # of the horizon with every measure kept (not said when end was not changed:
+            # then a measure's date set past it is the problem, and the line says so)
             raise ScenarioError(
                 f"{exc}; an earlier end cuts off a measure of the scenario: to run only part "
                 "of it, keep end and use --months (ree run) or months (sweeps)"

@@ -174,8 +174,9 @@ def test_horizon_errors_name_the_field_and_the_allowed_months(tmp_path):
     out = tmp_path / "run"
     line = _one_error_line(_invoke(["run", str(p), "--out", str(out)]))
     assert line == (
-        f"ree run: error: invalid scenario: {p}: field 'measures[0].date' (tariff measure): "
-        "2040-03 is outside the horizon; allowed: a month from 2024-01 to 2035-12 (the horizon)"
+        f"ree run: error: invalid scenario: {p}: field 'measures[0].date' (tariff measure, "
+        "[[measures]] block 1): 2040-03 is outside the horizon; allowed: a month from 2024-01 "
+        "to 2035-12 (the horizon)"
     )
     line = _one_error_line(_invoke(["run", "--set", "end=2023-01", "--out", str(out)]))
     assert line == (
@@ -242,3 +243,33 @@ def test_an_empty_data_folder_is_refused(tmp_path):
         _invoke(["run", "--data", str(tmp_path / "empty"), "--months", "1", "--out", str(out)])
     )
     assert "holds no CSV file, so no table would be replaced" in line and not out.exists()
+
+
+# ------------------------- measure date errors through ree run: file, block, field, range
+def test_measure_date_errors_through_ree_run_name_the_block(tmp_path):
+    # a new user's report (session 27): the horizon error of a measure named no
+    # [[measures]] block, and an end before the date named neither the field nor the range
+    tariff = '[[measures]]\nkind = "tariff"\nactor = "US"\ntargets = ["CN"]\nrate = 0.1\n'
+    p, out = tmp_path / "dates.toml", tmp_path / "run"
+    p.write_text('name = "dates"\n' + tariff + 'date = "2025-03"\n' + tariff + 'date = "2023-06"\n')
+    line = _one_error_line(_invoke(["run", str(p), "--out", str(out)]))
+    assert line == (
+        f"ree run: error: invalid scenario: {p}: field 'measures[1].date' (tariff measure, "
+        "[[measures]] block 2): 2023-06 is outside the horizon; allowed: a month from 2024-01 "
+        "to 2035-12 (the horizon)"
+    )
+    p.write_text('name = "dates"\n' + tariff + 'date = "2025-03"\nend = "2024-06"\n')
+    line = _one_error_line(_invoke(["run", str(p), "--out", str(out)]))
+    assert line == (
+        f"ree run: error: invalid scenario: {p}: field 'measures[0].end' (tariff measure, "
+        "[[measures]] block 1): 2024-06 is not after the measure's date 2025-03; allowed: a "
+        "month after 2025-03 (end is the first month no longer in force), or leave end out"
+    )
+    args = ["run", "embargo-2010", "--set", "measures.cn_quota_2012.date=2008-06"]
+    line = _one_error_line(_invoke([*args, "--out", str(out)]))
+    assert line == (
+        "ree run: error: invalid scenario: embargo-2010 with --set: field 'measures[13].date' "
+        "(measure 'cn_quota_2012', [[measures]] block 14): 2008-06 is outside the horizon; "
+        "allowed: a month from 2009-01 to 2016-12 (the horizon)"
+    )
+    assert not out.exists()

@@ -131,7 +131,8 @@ def test_overrides_apply_and_reject_unknown_paths():
 MEASURE_BAD = [
     (
         'kind="tariff"\ndate="2025-05"\nend="2025-01"\nactor="US"\ntargets=["CN"]\nrate=0.3',
-        "must be after date",
+        "field 'measures[0].end' (tariff measure, [[measures]] block 1): 2025-01 is not after "
+        "the measure's date 2025-05",
     ),
     ('kind="tariff"\ndate="2025-05"\nactor="US"\ntargets=["US"]\nrate=0.3', "cannot target itself"),
     ('kind="tariff"\ndate="2025-05"\nactor="US"\ntargets=[]\nrate=0.3', "targets is empty"),
@@ -293,7 +294,9 @@ def test_self_suspension_and_root_errors_name_the_field():
         'date="2027-01"\nactor="CN"\ntargets=["JP"]\n'
     )
     with pytest.raises(
-        ScenarioError, match=r"field 'measures\[0\]\.date' \(embargo measure\): 2027-01 is outside"
+        ScenarioError,
+        match=r"field 'measures\[0\]\.date' \(embargo measure, \[\[measures\]\] block 1\): "
+        r"2027-01 is outside",
     ) as err:
         loads_scenario(late)
     assert "<root>" not in str(err.value)
@@ -579,7 +582,7 @@ SCENARIO_BREAKS = [
     ("measures", 2, "capex_share", "1.5", "measures[2].capex_share"),
     ("measures", 3, "deposits", "[]", "deposits is empty"),
     ("measures", 3, "share", "2", "measures[3].share"),
-    ("measures", 3, "end", '"2024-05"', "end 2024-05 must be after date 2024-06"),
+    ("measures", 3, "end", '"2024-05"', "2024-05 is not after the measure's date 2024-06"),
 ]
 
 
@@ -733,7 +736,8 @@ def test_checks_across_measures_of_an_extends_file_count_the_files_own_blocks(tm
     with pytest.raises(ScenarioError) as e:
         load_scenario(p)
     assert str(e.value) == (
-        f"{p}: field 'measures[0].date' (measure 'mine'): 2099-01 is outside the horizon; "
+        f"{p}: field 'measures[0].date' (measure 'mine', [[measures]] block 1): 2099-01 is "
+        "outside the horizon; "
         "allowed: a month from "
         "2024-01 to 2035-12 (the horizon)"
     )
@@ -858,3 +862,107 @@ def test_an_earlier_end_that_cuts_off_a_measure_points_to_months():
     assert "is outside the horizon" in msg and "use --months" in msg and "\n" not in msg
     # an end that keeps every measure is accepted
     assert apply_overrides(load_scenario("embargo-2010"), {"end": "2016-06"}).end == "2016-06"
+
+
+# ------------------------------------- horizon and date errors of a measure: one line each
+#: a new user's report (session 27): "field 'measures[1].date' (tariff measure): 2036-01 is
+#: outside the horizon" named no [[measures]] block although the field checks do, and
+#: "field 'measures[0]' (...): end 2025-01 must be after date 2025-03" named neither the
+#: field nor what is allowed
+_HORIZON = "allowed: a month from 2024-01 to 2035-12 (the horizon)"
+_TARIFF = 'kind = "tariff"\nactor = "US"\ntargets = ["CN"]\nrate = 0.1\n'
+_STOCKPILE = 'kind = "stockpile"\nactor = "US"\ngoods = ["ox_Dy"]\ntarget_months = 2\n'
+
+
+@pytest.mark.parametrize(
+    "blocks,expected",
+    [
+        (  # a date before the start, in the first block
+            ['date = "2023-12"\n' + _TARIFF],
+            "field 'measures[0].date' (tariff measure, [[measures]] block 1): 2023-12 is "
+            f"outside the horizon; {_HORIZON}",
+        ),
+        (  # a date after the end, in the second block, of a measure with an id
+            ['date = "2025-03"\n' + _TARIFF, 'id = "late"\ndate = "2036-01"\n' + _TARIFF],
+            "field 'measures[1].date' (measure 'late', [[measures]] block 2): 2036-01 is "
+            f"outside the horizon; {_HORIZON}",
+        ),
+        (  # a stockpile held at the start dated elsewhere
+            [
+                'date = "2025-03"\n' + _TARIFF,
+                'date = "2025-03"\nheld_at_start = true\n' + _STOCKPILE,
+            ],
+            "field 'measures[1].date' (stockpile measure, [[measures]] block 2): 2025-03 is not "
+            "the start 2024-01; a stockpile held_at_start was built before the run, so it is "
+            'dated at the start; allowed: "2024-01", or held_at_start = false to buy it from its '
+            "date",
+        ),
+        (  # an end before the date
+            ['date = "2025-03"\n' + _TARIFF, 'date = "2025-03"\nend = "2025-01"\n' + _TARIFF],
+            "field 'measures[1].end' (tariff measure, [[measures]] block 2): 2025-01 is not after "
+            "the measure's date 2025-03; allowed: a month after 2025-03 (end is the first month "
+            "no longer in force), or leave end out",
+        ),
+        (  # an end in the month of the date: in force for no month
+            ['date = "2025-03"\nend = "2025-03-15"\n' + _TARIFF],
+            "field 'measures[0].end' (tariff measure, [[measures]] block 1): 2025-03-15 is not "
+            "after the measure's date 2025-03; allowed: a month after 2025-03 (end is the first "
+            "month no longer in force), or leave end out",
+        ),
+    ],
+)
+def test_a_measure_date_error_names_file_block_field_and_range_in_one_line(
+    tmp_path, blocks, expected
+):
+    p = tmp_path / "dates.toml"
+    p.write_text('name = "dates"\n' + "".join("[[measures]]\n" + b for b in blocks))
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(p)
+    assert str(err.value) == f"{p}: {expected}"
+
+
+def test_a_base_measure_outside_an_extends_files_horizon_is_named_as_the_bases():
+    # an extends file's shorter horizon cuts off a measure of the base scenario: that measure
+    # is in no block of the file, so the line names it as the base's (docs/scenarios.md)
+    from abm.timeline import to_month
+
+    base = load_scenario("controls-2025")
+    i, m = next(
+        (i, m) for i, m in enumerate(base.measures) if to_month(m.date) > to_month("2025-06")
+    )
+    with pytest.raises(ScenarioError) as err:
+        loads_scenario('extends = "controls-2025"\nend = "2025-06"\n', "ext.toml")
+    assert str(err.value) == (
+        f"ext.toml: the base scenario's field 'measures[{i}].date' (measure '{m.id}'): {m.date} "
+        "is outside the horizon; allowed: a month from 2024-01 to 2025-06 (the horizon)"
+    )
+
+
+@pytest.mark.parametrize(
+    "override,expected",
+    [
+        (  # an earlier end cuts off a measure: the block of the shipped file, and the advice
+            {"end": "2011-06"},
+            "field 'measures[11].date' (measure 'cn_mining_quota_2013_light', [[measures]] "
+            "block 12): 2013-01 is outside the horizon; allowed: a month from 2009-01 to "
+            "2011-06 (the horizon); an earlier end cuts off a measure of the scenario: to run "
+            "only part of it, keep end and use --months (ree run) or months (sweeps)",
+        ),
+        (  # a measure's date set before the start
+            {"measures.cn_quota_2012.date": "2008-06"},
+            "field 'measures[13].date' (measure 'cn_quota_2012', [[measures]] block 14): "
+            "2008-06 is outside the horizon; allowed: a month from 2009-01 to 2016-12 (the "
+            "horizon)",
+        ),
+        (  # a measure's date set after its end: no advice about an earlier end (none was set)
+            {"measures.cn_halt_japan_2010.date": "2020-01"},
+            "field 'measures[7].end' (measure 'cn_halt_japan_2010', [[measures]] block 8): "
+            "2010-11-20 is not after the measure's date 2020-01; allowed: a month after 2020-01 "
+            "(end is the first month no longer in force), or leave end out",
+        ),
+    ],
+)
+def test_a_date_override_error_names_the_shipped_files_block(override, expected):
+    with pytest.raises(ScenarioError) as err:
+        apply_overrides(load_scenario("embargo-2010"), override, "--set")
+    assert str(err.value) == f"embargo-2010 with --set: {expected}"
