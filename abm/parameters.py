@@ -754,6 +754,25 @@ class Parameters(NumbersModel):
             "source": "design brief; S&P Global 2023: 15.7 yr average (6-32)",
         },
     )
+    lead_time_mine_after_feasibility_years: tuple[float, float] = Field(
+        (2.0, 5.0),
+        description="Range of lead times from commitment to first production of a pipeline "
+        "mine whose feasibility study is done (project_status feasibility, committed or "
+        "construction), years (uniform draw); other mine projects draw lead_time_mine_years.",
+        json_schema_extra={
+            "unit": "years",
+            "low": 1.0,
+            "high": 10.0,
+            "source": "decision or construction start to first production of rare-earth mines: "
+            "Molycorp Phoenix 1.1 yr (ground broken Jan 2011, start-up Feb 2012), Mt Weld "
+            "concentrator about 3 yr (2008-May 2011, with a pause), Serra Verde phase I about "
+            "3.4 yr (works from H2 2020, commercial Jan 2024), Pensana Longonjo about 1.7 yr "
+            "target (construction May 2025, production early 2027, company Aug 2025); Arafura "
+            "Nolans about 30 months of construction planned (NT government); S&P Global 2020: "
+            "construction starts 1.8 yr after the feasibility study and takes about 2.6 yr; "
+            "lead_time_mine_years' 8-15 yr is discovery to production (S&P Global 2023)",
+        },
+    )
     lead_time_separation_years: tuple[float, float] = Field(
         (3.0, 5.0),
         description="Range of separation-plant lead times, years.",
@@ -1048,7 +1067,12 @@ class Parameters(NumbersModel):
         "Tariff gap (fraction) above which a government retaliates by matching the partner.",
     )
 
-    @field_validator("lead_time_mine_years", "lead_time_separation_years", "lead_time_magnet_years")
+    @field_validator(
+        "lead_time_mine_years",
+        "lead_time_mine_after_feasibility_years",
+        "lead_time_separation_years",
+        "lead_time_magnet_years",
+    )
     @classmethod
     def _range(cls, v, info):
         extra = cls.model_fields[info.field_name].json_schema_extra

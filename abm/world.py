@@ -77,6 +77,9 @@ FEED_AFFINITY = {
     ("CN", "ionic_clay"): 3.0,
 }
 
+#: Pipeline statuses of projects whose feasibility study is done: a mine project of these
+#: draws its lead time from ``lead_time_mine_after_feasibility_years``.
+PAST_FEASIBILITY = ("feasibility", "committed", "construction")
 #: Reserve agencies created in every run (they act only under a mandate of the scenario).
 RESERVE_AGENCIES = {
     "CN": "China state reserve (National Food and Strategic Reserves "
@@ -475,7 +478,9 @@ def build_pipeline(model, scenario, start) -> Pipeline:
     A row enters the run when its earliest start is at or after the run's start (earlier
     ones are the base-year firms of ``firms.csv``), or, without an earliest start, when it
     is not an operating plant; its earliest start is then its announcement (or the run's
-    start) plus a lead time drawn for its stage (:meth:`agents.base.Firm.lead_time_months`).
+    start) plus a lead time drawn for its stage (:meth:`agents.base.Firm.lead_time_months`;
+    a mine project past its feasibility study, :data:`PAST_FEASIBILITY`, draws the shorter
+    commitment-to-production range).
     Its sponsor is the base-year firm of the same stage and region whose name starts with
     the row's firm (brownfield), else a new agent of the stage's class built now and
     removed from the model until start-up (entry). Capital cost: the row's, else the
@@ -513,7 +518,9 @@ def build_pipeline(model, scenario, start) -> Pipeline:
             earliest = months_between(start, r["earliest_start"])
         else:
             probe = sponsor or next(iter(model.agents_by_type[cls[r["stage"]]]))
-            earliest = visible + probe.lead_time_months()
+            earliest = visible + probe.lead_time_months(
+                past_feasibility=r["project_status"] in PAST_FEASIBILITY
+            )
         name = f"{r['firm']} ({r['project']})"
         if sponsor is None:
             cost = _unit_cost(firms_all, year, r["firm"], r["stage"], r["region"], r["product"])

@@ -405,11 +405,20 @@ class Firm(mesa.Agent):
         return self.model.params.utilisation_of(self.stage)
 
     # ----------------------------------------------------------------- investment
-    def lead_time_months(self) -> int:
-        """Draw a lead time for new capacity at this firm's stage (months)."""
+    def lead_time_months(self, past_feasibility: bool = False) -> int:
+        """Draw a lead time for new capacity at this firm's stage (months): one
+        ``rng.uniform`` over the stage's range, times the region's ``lead_time_factor``.
+
+        Args:
+            past_feasibility: a pipeline mine whose feasibility study is done (status
+                feasibility, committed or construction) draws from
+                ``lead_time_mine_after_feasibility_years`` (commitment to first production)
+                instead of ``lead_time_mine_years`` (discovery to production).
+        """
         par = self.model.params
+        mine = par.lead_time_mine_after_feasibility_years if past_feasibility else None
         lo, hi = {
-            "mining": par.lead_time_mine_years,
+            "mining": mine or par.lead_time_mine_years,
             "separation": par.lead_time_separation_years,
             "magnets": par.lead_time_magnet_years,
         }.get(self.stage, (2.0, 3.0))

@@ -19,6 +19,8 @@ MAX_LINE = 400
 #: allowed keys of a scenario's [parameters] table; --set also takes 14 more (levers.* and
 #: the top-level keys end and firms; session 13: the three pair-valued parameters too)
 N_PAR = len(Parameters.model_fields)
+#: of which a sweep can set the scalars (all but the four pair-valued lead-time ranges)
+N_SCALAR = N_PAR - 4
 
 
 def _invoke(args, cli=app):
@@ -241,11 +243,11 @@ def test_sweep_spec_misspellings_are_one_line_each_and_nothing_is_written(tmp_pa
     assert lines == [
         f"ree sweep run: error: invalid sweep spec {spec}: levers[0].name: unknown parameter "
         "'levers.us_tarif_on_china'; did you mean 'levers.us_tariff_on_china'? "
-        f"({N_PAR + 6} allowed parameters, parameters in docs/ODD.md section 8, levers in "
+        f"({N_SCALAR + 9} allowed parameters, parameters in docs/ODD.md section 8, levers in "
         "section 6)",
         f"ree sweep run: error: invalid sweep spec {spec}: constants.parameters.armington_elastcity: unknown "
         "parameter 'parameters.armington_elastcity'; did you mean "
-        f"'parameters.armington_elasticity'? ({N_PAR + 6} allowed parameters, parameters in "
+        f"'parameters.armington_elasticity'? ({N_SCALAR + 9} allowed parameters, parameters in "
         "docs/ODD.md section 8, levers in section 6)",
     ]
     assert not out.exists()

@@ -795,3 +795,28 @@ def test_a_small_shortfall_is_logged_in_k_usd():
         t.endswith("cash of Lynas Rare Earths -31.4 k USD below its credit line (0 USD)")
         for t in texts
     ), texts
+
+
+def test_pipeline_mine_past_feasibility_draws_the_construction_lead_time():
+    """A mine project past its feasibility study (Pensana's Longonjo, Arafura's Nolans:
+    status feasibility, no earliest start) starts up within
+    ``lead_time_mine_after_feasibility_years`` of its commitment; an announced mine project
+    (Serra Verde phase II) still draws ``lead_time_mine_years``. Before session 28 every
+    mine project drew 8-15 years, so Pensana, committing in 2024-25, started up in 2039."""
+    from abm.scenario import apply_overrides, load_scenario
+
+    sc = apply_overrides(
+        load_scenario("baseline"),
+        {
+            "parameters.lead_time_mine_after_feasibility_years": [3.0, 3.0],
+            "parameters.lead_time_mine_years": [12.0, 12.0],
+            "parameters.lead_time_separation_years": [4.0, 4.0],
+        },
+    )
+    m = RareEarthModel(sc, seed=0, months=1)
+    p = {x.pid: x for x in m.pipeline.projects}
+    # announced before the run's start: visible 0, earliest = the drawn lead (months)
+    assert p["pensana_longonjo"].earliest == 36 and p["arafura_nolans_mine"].earliest == 36
+    assert p["serra_verde_p2"].earliest == 144
+    # a separation project keeps its stage's range whatever its status
+    assert p["arafura_nolans_sep"].earliest == 48

@@ -37,22 +37,23 @@ def test_example_structure(path, tmp_path):
 
         space = [k for k in parameter_space() if k.startswith("parameters.")]
         assert [p.name for p in spec.uncertainties] == space and not spec.levers
-        # all of abm/parameters.py but the three pair-valued lead-time ranges, which a sweep
+        # all of abm/parameters.py but the four pair-valued lead-time ranges, which a sweep
         # cannot set (one number per parameter); the header says so
         left_out = [
             f"parameters.{k}" for k in Parameters.model_fields if f"parameters.{k}" not in space
         ]
         assert left_out == [
             "parameters.lead_time_mine_years",
+            "parameters.lead_time_mine_after_feasibility_years",
             "parameters.lead_time_separation_years",
             "parameters.lead_time_magnet_years",
         ]
-        assert len(Parameters.model_fields) == 108 and len(space) == 105
+        assert len(Parameters.model_fields) == 109 and len(space) == 105
         assert expected_rows(spec) == 1 + 2 * len(space) and spec.replicates == 1
         header = " ".join(
             line.lstrip("# ") for line in path.read_text().splitlines() if line.startswith("#")
         )
-        assert "105 of the 108 parameters" in header and "1 + 2 x 105 = 211 rows" in header
+        assert "105 of the 109 parameters" in header and "1 + 2 x 105 = 211 rows" in header
         assert all(k.split(".")[1] in header for k in left_out)
         assert "208 distinct runs" in header
         # what `ree sweep plan` prints: 211 rows, 208 distinct (project_size_scale's high
