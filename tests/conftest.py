@@ -1,12 +1,43 @@
+# Hypothesis profiles (registered below): "ci", the default, is derandomized (the same
+# examples on every run and machine) and keeps no example database, so a rare example cannot
+# fail one CI run at random; HYPOTHESIS_PROFILE=explore draws random examples and keeps failing
+# ones in .hypothesis/. Each test keeps its own max_examples and deadline (its @settings).
 """Shared fixtures: small scenarios built in code; worker processes that import the toy
-sweep models."""
+sweep models; the Hypothesis settings profiles."""
 
 import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from abm.scenario import scenario_from_dict
+
+#: Hypothesis profiles (both on Hypothesis' "default", not on whatever profile it loaded
+#: itself: it loads its own "ci" when it detects a CI service). "ci" replaces Hypothesis'
+#: built-in "ci" profile, which also sets deadline, print_blob and a health check.
+settings.register_profile("ci", settings.get_profile("default"), derandomize=True, database=None)
+settings.register_profile("explore", settings.get_profile("default"), derandomize=False)
+
+
+def load_hypothesis_profile() -> str:
+    """Load the Hypothesis profile named by the environment variable HYPOTHESIS_PROFILE
+    ("ci" when unset) and return its name."""
+    name = os.environ.get("HYPOTHESIS_PROFILE", "ci")
+    if name not in ("ci", "explore"):
+        raise pytest.UsageError(
+            f"HYPOTHESIS_PROFILE={name!r}: unknown profile; allowed: 'ci' (the default), 'explore'"
+        )
+    settings.load_profile(name)
+    return name
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config):
+    # in a hook, not at import: a test module that imports this file again (tests.conftest)
+    # does not reload the profile, and Hypothesis' own options (--hypothesis-profile,
+    # --hypothesis-verbosity) apply on top of it
+    load_hypothesis_profile()
 
 
 def random_three_region_book(seed: int):
