@@ -285,7 +285,8 @@ class StateReserve(Government):
         month's quote of the region's civil buyers, the value of a missing kilogram under
         rationing -- exceeds ``stockpile_release_multiple`` x reference (the ceiling of a
         buffer stock read at the margin, Newbery and Stiglitz 1981, ch. 30), or when the
-        region's lines are short), then of each ``state_purchase`` programme in force: this
+        region's lines are short; nothing is bought of a good in a month it is released),
+        then of each ``state_purchase`` programme in force: this
         month's share of the programme's monthly pace (budget or tonnes / its months; what
         is not bought lapses), split over the goods by the region's base-year use, bid at
         ``reserve_trigger_multiple`` x the support price (the expected price when the
@@ -308,12 +309,15 @@ class StateReserve(Government):
             marginal = price
             if last is not None and np.isfinite(last.price[g, self.ridx, 0]):
                 marginal = max(price, float(last.price[g, self.ridx, 0]))
-            if s.qty > 0 and (marginal > par.stockpile_release_multiple * ref or short):
+            releasing = s.qty > 0 and (marginal > par.stockpile_release_multiple * ref or short)
+            if releasing:
                 book.offer(
                     self, g, self.ridx, s.qty / par.stockpile_release_months, price, s.cm, s.ca
                 )
             target = months * use
-            if target > s.qty and price < par.stockpile_buy_multiple * ref:
+            # a buffer stock buys below its floor and sells above its ceiling, never both
+            # in one month (Newbery and Stiglitz 1981, ch. 30): no purchase while releasing
+            if not releasing and target > s.qty and price < par.stockpile_buy_multiple * ref:
                 book.bid(
                     self,
                     g,

@@ -222,6 +222,15 @@ def test_stockpile_agency_buys_below_trigger_and_releases_when_short():
     dla.post_orders(book)
     ((_, _, _, q, ask, _, _),) = book.offers
     assert q == pytest.approx(30.0 / par.stockpile_release_months)
+    # below its 6-month target it still buys nothing while it releases (until session 28
+    # it bid for the gap in the same month: the US reserve bought and released in the same
+    # month 3-8 times in a run of the policy grid)
+    dla.stock(g).take(25.0)
+    book = OrderBook(m.G, m.R)
+    dla.post_orders(book)
+    ((_, _, _, q, ask, _, _),) = book.offers
+    assert 5.0 < 6 * use and q == pytest.approx(5.0 / par.stockpile_release_months)
+    assert not book.bids
 
 
 def test_stockpile_releases_when_the_quote_exceeds_the_ceiling():
