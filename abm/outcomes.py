@@ -149,6 +149,38 @@ def _mine_utilisation_min(first: int, last: int):
     return f
 
 
+#: The magnet rare earths of the IEA's supply shares (Nd, Pr, Dy, Tb: IEA Global Critical
+#: Minerals Outlook data, "magnet rare earth elements").
+MAGNET_ELEMENTS = ("Nd", "Pr", "Dy", "Tb")
+
+
+def _china_magnet_share(stage: str, year: int):
+    """China's share of the world's magnet rare earths (:data:`MAGNET_ELEMENTS`) at
+    ``stage`` over calendar ``year``, the basis of the IEA's outlook shares (GCMO 2025 base
+    case for 2035: mining 52%, refining 76%): ``mining``, the Nd+Pr+Dy+Tb content of mined
+    concentrate (``production`` of each ``conc_<deposit>``, t REO, times the deposit's
+    composition, :func:`abm.goods.deposit_compositions`); ``separation``, the ``production``
+    of Nd, Pr, Dy and Tb oxide (recyclers' oxide included). NaN without output."""
+    from abm.goods import deposit_compositions
+
+    comp = deposit_compositions()
+    weight = {
+        f"conc_{d}": sum(shares.get(e, 0.0) for e in MAGNET_ELEMENTS) for d, shares in comp.items()
+    }
+    oxides = {f"ox_{e}": 1.0 for e in MAGNET_ELEMENTS}
+
+    def f(ts):
+        w = ts[(ts["metric"] == "production") & _in_years(ts, year, year)]
+        k = weight if stage == "mining" else oxides
+        g = w["good"].astype(str)
+        w = w[g.isin(list(k))]
+        content = w["value"] * w["good"].astype(str).map(k).astype(float)
+        total = float(content.sum())
+        return float(content[w["region"] == "CN"].sum() / total) if total > 0 else float("nan")
+
+    return f
+
+
 def _ndpr_ratio(first: int, last: int, base: int, how: str):
     """Highest (``how="max"``) or lowest monthly China NdPr price (``price`` of ``NdPr``,
     CN) in ``first``..``last`` over its ``base``-year mean."""
@@ -267,6 +299,22 @@ OUTCOMES: dict[str, Outcome] = {
             "lowest monthly China NdPr price over 2029-35 over its 2024 mean (issue 12 "
             "target >= 0.6 in baseline)",
             _ndpr_ratio(2029, 2035, 2024, "min"),
+            year=2035,
+        ),
+        Outcome(
+            "china_share_magnet_mining_2035",
+            "share",
+            "China's share of the Nd, Pr, Dy and Tb content of mined concentrate in 2035, the "
+            "basis of the IEA's outlook (GCMO 2025 base case: 0.52)",
+            _china_magnet_share("mining", 2035),
+            year=2035,
+        ),
+        Outcome(
+            "china_share_magnet_separation_2035",
+            "share",
+            "China's share of Nd, Pr, Dy and Tb oxide output in 2035, the basis of the IEA's "
+            "outlook (GCMO 2025 base case refining: 0.76)",
+            _china_magnet_share("separation", 2035),
             year=2035,
         ),
         Outcome(

@@ -315,3 +315,31 @@ def test_readme_and_odd_list_every_recorded_metric(run):
     for name in listed:
         assert f"``{name}``" in abm.metrics.__doc__, name
         assert f"`{name}`" in odd, name
+
+
+def test_china_magnet_shares_weigh_concentrate_by_its_nd_pr_dy_tb_content():
+    """The IEA's outlook shares are of the magnet rare earths: 100 t of Bayan Obo and 100 t
+    of Mt Weld concentrate count by their Nd+Pr+Dy+Tb content; La oxide counts nowhere; a
+    year without output is NaN."""
+    from abm.goods import deposit_compositions
+    from abm.outcomes import OUTCOMES
+
+    rows = [
+        ("2035-03", "production", "conc_bayan_obo", "CN", 100.0),
+        ("2035-03", "production", "conc_mt_weld", "AU", 100.0),
+        ("2035-03", "production", "ox_Nd", "CN", 30.0),
+        ("2035-04", "production", "ox_Dy", "MY", 10.0),
+        ("2035-04", "production", "ox_La", "CN", 1000.0),
+        ("2034-04", "production", "ox_Nd", "MY", 1000.0),  # another year
+    ]
+    ts = pd.DataFrame(rows, columns=["date", "metric", "good", "region", "value"])
+    comp = deposit_compositions()
+
+    def mag(d):
+        return sum(comp[d].get(e, 0.0) for e in ("Nd", "Pr", "Dy", "Tb"))
+
+    mine = OUTCOMES["china_share_magnet_mining_2035"].fn(ts)
+    assert mine == pytest.approx(mag("bayan_obo") / (mag("bayan_obo") + mag("mt_weld")))
+    assert 0.0 < mine < 1.0
+    assert OUTCOMES["china_share_magnet_separation_2035"].fn(ts) == pytest.approx(0.75)
+    assert np.isnan(OUTCOMES["china_share_magnet_separation_2035"].fn(ts[ts.date < "2035"]))
