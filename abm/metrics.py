@@ -46,12 +46,6 @@ stage or group of goods goes in the ``good`` column. Metrics (units):
   add it to the regional rows;
 * ``lost_output_defense`` (USD/month; good ``defense``, region = each region with defense
   contractors, and ``World``): defense contractors' lost output;
-* ``output_gap`` (USD/month; sector, region) and ``output_gap_civil_magnet`` (as
-  ``lost_output_civil_magnet``): output below the plan at base-year input prices
-  (``OEM.reference_units``), valued as lost output: the lost output plus the output the
-  plans gave up to higher input prices, which lost output does not count (negative where
-  lower prices raised output above it); defense contractors' plans do not respond to
-  prices, so their gap is their lost output;
 * ``licence_applications`` and ``licence_approvals`` (t/month; good, region = exporter,
   partner = destination), ``licence_delay`` (approval-weighted mean delay, months);
 * ``china_share`` (share of world output; stage, region ``World``) and ``hhi``
@@ -498,7 +492,6 @@ def record_month(model, book, clearing) -> None:
     cap = {s: np.zeros(R) for s in STAGES}
     lost: dict[tuple[str, str], float] = {}
     lost_u: dict[tuple[str, str], float] = {}
-    gap: dict[tuple[str, str], float] = {}
     # (good x region cell, tonnes) pairs in agent order; np.bincount adds them in order
     inv_at, inv_q, pile_at, pile_q, prod_at, prod_q = [], [], [], [], [], []
     for a in model.agents:
@@ -518,7 +511,6 @@ def record_month(model, book, clearing) -> None:
             key = (a.sector, a.region)
             lost[key] = lost.get(key, 0.0) + a.lost_value
             lost_u[key] = lost_u.get(key, 0.0) + a.lost_units
-            gap[key] = gap.get(key, 0.0) + a.gap_value
     inv, pile, prod = (
         np.bincount(at, weights=q, minlength=G * R).astype(float).reshape(G, R)
         for at, q in ((inv_at, inv_q), (pile_at, pile_q), (prod_at, prod_q))
@@ -553,29 +545,18 @@ def record_month(model, book, clearing) -> None:
         [lost_u[k] for k in keys],
         "units/month",
     )
-    rec.add(
-        date,
-        t,
-        "output_gap",
-        [k[0] for k in keys],
-        [k[1] for k in keys],
-        "",
-        [gap[k] for k in keys],
-        "USD/month",
-    )
-    # lost output and output gap by sector group: regions in code order, then the world
-    # total (summed in agent order)
-    for metric, group, keep, values in (
-        ("lost_output_civil_magnet", "civil_magnet", is_civil_magnet, lost),
-        ("lost_output_defense", "defense", lambda s: s == "defense", lost),
-        ("output_gap_civil_magnet", "civil_magnet", is_civil_magnet, gap),
+    # lost output by sector group: regions in code order, then the world total (summed in
+    # agent order)
+    for metric, group, keep in (
+        ("lost_output_civil_magnet", "civil_magnet", is_civil_magnet),
+        ("lost_output_defense", "defense", lambda s: s == "defense"),
     ):
         by_region: dict[str, float] = {}
-        for (s, r), v in values.items():
+        for (s, r), v in lost.items():
             if keep(s):
                 by_region[r] = by_region.get(r, 0.0) + v
         regs = [c for c in model.region_codes if c in by_region]
-        world = float(sum(v for (s, _r), v in values.items() if keep(s)))
+        world = float(sum(v for (s, _r), v in lost.items() if keep(s)))
         rec.add(
             date,
             t,

@@ -72,8 +72,8 @@ def _lost_months(ts):
 
 
 def _lost_usd(metric: str, region: str = "World"):
-    """Sum over months of ``metric`` (``lost_output_civil_magnet``, ``lost_output_defense`` or
-    ``output_gap_civil_magnet``) in ``region`` (``World``: the world total row)."""
+    """Sum over months of ``metric`` (``lost_output_civil_magnet`` or ``lost_output_defense``)
+    in ``region`` (``World``: the world total row)."""
 
     def f(ts):
         return float(_rows(ts, metric, region=region)["value"].sum())
@@ -242,22 +242,6 @@ OUTCOMES: dict[str, Outcome] = {
             _lost_usd("lost_output_civil_magnet", "US"),
         ),
         Outcome(
-            "oem_output_gap_usd",
-            "USD",
-            "cumulative output gap of civil magnet-using OEMs, all regions: output below the "
-            "plan at base-year input prices, i.e. lost output plus the output plans gave up "
-            "to higher input prices (output_gap_civil_magnet, World)",
-            _lost_usd("output_gap_civil_magnet"),
-        ),
-        Outcome(
-            "us_oem_output_gap_usd",
-            "USD",
-            "cumulative output gap of US civil OEMs: lost output plus the output their plans "
-            "gave up to higher input prices (output_gap_civil_magnet, US); unlike "
-            "us_oem_lost_output_usd it does not fall when a tariff raises US prices",
-            _lost_usd("output_gap_civil_magnet", "US"),
-        ),
-        Outcome(
             "defense_lost_output_usd",
             "USD",
             "cumulative lost output of defense contractors (lost_output_defense, World)",
@@ -341,6 +325,15 @@ OUTCOMES: dict[str, Outcome] = {
             "extra cost to buyers of rare-earth goods against "
             "pre-shock prices, all regions, cumulative (buyer_extra_cost, World)",
             _account_sum("buyer_extra_cost", "World"),
+        ),
+        Outcome(
+            "us_buyer_extra_cost_usd",
+            "USD",
+            "extra cost to US buyers of rare-earth goods (magnets, oxides, concentrate) "
+            "against pre-shock prices, tariffs included, cumulative (buyer_extra_cost, US): "
+            "what a policy costs US buyers through prices, beside the output they lose "
+            "(us_oem_lost_output_usd)",
+            _account_sum("buyer_extra_cost", "US"),
         ),
         *[
             Outcome(

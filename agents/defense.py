@@ -37,7 +37,3 @@ class DefenseContractor(OEM):
     def plan(self) -> float:
         """Defense output is not price-elastic and does not grow with civil demand."""
         return self.base_units
-
-    def reference_units(self) -> float:
-        """The plan itself (not price-elastic, no growth): the output gap is lost output."""
-        return self.base_units

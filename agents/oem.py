@@ -57,9 +57,6 @@ class OEM(Firm):
         self.standin_t = 0.0  # t/month of standard grade standing in for HT grade
         self.lost_units = 0.0
         self.lost_value = 0.0
-        #: output gap against the plan at base-year input prices, USD/month
-        #: (:meth:`reference_units`; negative when output exceeds it)
-        self.gap_value = 0.0
         self.output_units = 0.0
         self.plan_units = 0.0
         self._plan: dict[int, float] = {}
@@ -119,13 +116,6 @@ class OEM(Firm):
         historical 9%/yr before 2023), compounded monthly."""
         m = self.model
         return m.demand_outlook.factor(self.sector, m.start.year, m.start.month, m.month_index)
-
-    def reference_units(self) -> float:
-        """Output plan at base-year input prices this month, units: ``base x growth`` (the
-        plan without its price response). Output below it is the OEM's output gap
-        (:attr:`gap_value`): the lost output (short of inputs) plus the output its plan gave
-        up to higher input prices, which lost output does not count."""
-        return self.base_units * self.growth()
 
     def plan(self) -> float:
         """Output plan this month, units: base x growth x price response."""
@@ -272,7 +262,6 @@ class OEM(Firm):
         lost = max(plan - feasible, 0.0)
         self.lost_units = lost
         self.lost_value = lost * self.unit_value
-        self.gap_value = (self.reference_units() - feasible) * self.unit_value
         was = self.stopped
         self.stopped = plan > 0 and feasible < 0.5 * plan
         if self.stopped and not was:
@@ -353,20 +342,14 @@ class NonMagnetUser(OEM):
             * par.oem_contribution_margin
         )
 
-    def reference_by_good(self) -> dict[int, float]:
-        """Use per oxide this month at base-year prices, t (the plan without its price
-        response; the reference of :attr:`gap_value`, valued at reference prices)."""
+    def plan_by_good(self) -> dict[int, float]:
+        """Planned use per oxide this month, t."""
         par = self.model.params
         growth = (1 + par.non_magnet_growth_per_year) ** (self.model.month_index / 12.0)
-        return {g: self.base_units * a * growth for g, a in self.recipe0.items()}
-
-    def plan_by_good(self) -> dict[int, float]:
-        """Planned use per oxide this month, t: :meth:`reference_by_good` x (expected price
-        / base-year price) ** ``final_demand_elasticity``."""
-        eps = self.model.params.final_demand_elasticity
+        eps = par.final_demand_elasticity
         return {
-            g: q * (self.expected(g) / self.base_price(g)) ** eps
-            for g, q in self.reference_by_good().items()
+            g: self.base_units * a * growth * (self.expected(g) / self.base_price(g)) ** eps
+            for g, a in self.recipe0.items()
         }
 
     def post_orders(self, book) -> None:
@@ -381,17 +364,14 @@ class NonMagnetUser(OEM):
     def produce(self) -> None:
         """Use what is on hand of each oxide; count what is missing as lost output."""
         ref = self.model.catalog.ref_price
-        lost_t = lost_v = used = gap_v = 0.0
-        reference = self.reference_by_good()
+        lost_t = lost_v = used = 0.0
         for g, q in self._plan.items():
             took = self.stock(g).take(q)
             self.model.ledger_consume(g, took)
             used += took
             lost_t += q - took
             lost_v += (q - took) * ref[g] * 1000.0
-            gap_v += (reference[g] - took) * ref[g] * 1000.0
         self.output_units = used
         self.lost_units = lost_t
         self.lost_value = lost_v
-        self.gap_value = gap_v
         self.stopped = False

@@ -201,7 +201,7 @@ def _doctored(ts: pd.DataFrame) -> pd.DataFrame:
         ("price_outside_china_median", 123.0),
         ("lost_output_civil_magnet", 7.0),
         ("lost_output_defense", 3.0),
-        ("output_gap_civil_magnet", 5.0),
+        ("buyer_extra_cost", 2.0),
         ("china_exports", 11.0),
         ("china_content_12m", 0.375),
     ):
@@ -222,7 +222,8 @@ def test_outcomes_read_the_recorded_series(run):
     assert val["oem_lost_output_usd"] == 7.0 * MONTHS  # World rows only
     assert val["us_oem_lost_output_usd"] == 7.0 * MONTHS
     assert val["defense_lost_output_usd"] == 3.0 * MONTHS
-    assert val["oem_output_gap_usd"] == val["us_oem_output_gap_usd"] == 5.0 * MONTHS
+    # the US row of the account, one a month (World is another row)
+    assert val["us_buyer_extra_cost_usd"] == 2.0 * MONTHS
     assert val["oem_lost_output_months"] == MONTHS
     # and on the real table: the recorded maxima and sums
     real = {n: OUTCOMES[n].fn(ts) for n in OUTCOMES}

@@ -181,33 +181,6 @@ def test_line_without_magnets_stops_and_counts_lost_output():
     assert oem.stopped and any(e["kind"] == "line stops" for e in m.events)
 
 
-def test_output_gap_counts_the_plan_given_up_to_prices_beside_lost_output():
-    """The output gap is output below the plan at base-year input prices: with the magnet
-    price index at 2, the plan is ``reference x 2 ** -0.25``; a line with ample magnets
-    loses nothing but gives up ``reference x (1 - 2 ** -0.25)`` units (the policy grid's
-    tariff shrank US plans, so lost output fell with the tariff while output fell too);
-    without magnets the whole reference is the gap."""
-    m = RareEarthModel("baseline", seed=0)
-    oem = next(a for a in m.agents if isinstance(a, OEM) and a.sector == "ev" and a.region == "US")
-    for g in oem.recipe0:
-        oem.exp_price[g] = 2.0 * oem.base_price(g)
-    assert oem.price_index() == pytest.approx(2.0)
-    ref = oem.reference_units()
-    assert ref == pytest.approx(oem.base_units)  # month 0: growth 1
-    oem.plan_units = oem.plan()
-    assert oem.plan_units == pytest.approx(ref * 2.0**-0.25)
-    for g, a in oem.recipe0.items():
-        oem.stock(g).add(10 * a * ref, 0.0, 0.0)
-    oem.produce()
-    assert oem.lost_value == 0.0 and oem.output_units == pytest.approx(oem.plan_units)
-    assert oem.gap_value == pytest.approx(ref * (1 - 2.0**-0.25) * 40000)
-    for s in oem.stocks.values():
-        s.qty = 0.0
-    oem.produce()
-    assert oem.lost_value == pytest.approx(oem.plan_units * 40000)
-    assert oem.gap_value == pytest.approx(ref * 40000)
-
-
 def test_same_seed_identical_different_seed_differs(shipped_runs):
     # 20 months: into the April 2025 licences and their random approvals. The second run
     # with seed 0 is the shared 24-month run of conftest.py shipped_runs, stepped one month
