@@ -356,7 +356,7 @@ def test_reproduce_bad_backend_is_one_line_before_any_work(tmp_path):
         (
             ["sweep", "stats"],
             "ree sweep: error: no such command 'stats'; did you mean 'status'? "
-            "allowed: analyze, plan, run, status; see 'ree sweep --help'",
+            "allowed: analyze, outcomes, plan, run, status; see 'ree sweep --help'",
         ),
     ],
 )

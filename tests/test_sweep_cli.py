@@ -163,3 +163,39 @@ def test_scheduler_address_check():
         srv.bind(("127.0.0.1", 0))
         srv.listen()
         assert scheduler_unreachable(f"tcp://127.0.0.1:{srv.getsockname()[1]}") is None
+
+
+def test_outcomes_lists_every_outcome_with_its_unit_and_year():
+    """`ree sweep outcomes` lists what a spec's `outcomes` may name (a new user found no
+    list: the unknown-outcome error shows five names and a count)."""
+    from abm.outcomes import OUTCOMES
+
+    r = runner.invoke(sweep_app, ["outcomes", "--json"])
+    assert r.exit_code == 0, r.output
+    rows = {row["name"]: row for row in json.loads(r.output)}
+    assert list(rows) == sorted(OUTCOMES)
+    assert rows["us_buyer_extra_cost_usd"]["unit"] == "USD"
+    assert rows["china_share_magnet_mining_2035"]["year"] == 2035
+    assert rows["peak_dy_price_us"]["year"] is None
+    assert "IEA" in rows["china_share_magnet_separation_2035"]["description"]
+    # the reproduction targets' model, by its reference
+    r = runner.invoke(
+        sweep_app, ["outcomes", "--model", "experiments.reproduce:sweep_evaluate", "--json"]
+    )
+    assert r.exit_code == 0, r.output
+    assert "nd_peak_multiple" in {row["name"] for row in json.loads(r.output)}
+    r = runner.invoke(sweep_app, ["outcomes", "--model", "nosuch"])
+    assert r.exit_code == 2 and "expected 'abm' or 'package.module:function'" in r.output
+
+
+def test_an_unknown_outcome_points_to_the_outcomes_list(tmp_path):
+    spec = tmp_path / "s.toml"
+    spec.write_text(
+        'name = "x"\nscenario = "baseline"\nmonths = 3\noutcomes = ["zzz"]\n'
+        '[design]\nmethod = "factorial"\n[[levers]]\nname = "levers.us_tariff_on_china"\n'
+        "levels = [0.0, 0.5]\n"
+    )
+    r = runner.invoke(sweep_app, ["plan", str(spec), "--out", str(tmp_path / "out")])
+    assert r.exit_code == 2
+    assert "unknown outcome 'zzz'" in r.output and "`ree sweep outcomes` lists them" in r.output
+    assert not (tmp_path / "out").exists()

@@ -7,6 +7,7 @@ Examples::
     ree sweep run SPEC --backend dask --address tcp://10.0.0.5:8786
     ree sweep status SPEC
     ree sweep analyze SPEC
+    ree sweep outcomes            # what a spec's `outcomes` may name
 
 Exit codes: 0 success; 1 analysis, backend or store error, or (``run``) the sweep has failed
 runs (listed by ``status``; ``run --retry-failed`` reruns them); 2 invalid spec/backend or a store
@@ -315,6 +316,61 @@ def status_cmd(spec: Path = SpecArg, out: Path = OutOpt, as_json: bool = JsonOpt
             + "[/]",
         )
     out_console.print(t)
+
+
+@sweep_app.command("outcomes")
+def outcomes_cmd(
+    model: str = typer.Option(
+        "abm",
+        "--model",
+        help='The spec\'s model: "abm" (default) or "package.module:function" '
+        '(e.g. "experiments.reproduce:sweep_evaluate" for the reproduction targets).',
+    ),
+    as_json: bool = JsonOpt,
+) -> None:
+    """List the outcomes a spec's `outcomes` may name: name, unit, the calendar year the run
+    must cover (if any) and what it measures."""
+    from experiments.sweep.model import ModelError, resolve_model
+
+    try:
+        handle = _guard(resolve_model, model)
+    except (ModelError, ImportError) as exc:  # a bad --model is bad input: exit 2
+        _fail(f"--model: {exc}", 2)
+    known = handle.outcomes()
+    if known is None:
+        _fail(f"model {model!r} declares no outcomes (any name is run as asked)", 2)
+    rows = []
+    for name in sorted(known):
+        obj = _outcome_object(model, name)
+        rows.append(
+            {
+                "name": name,
+                "unit": getattr(obj, "unit", ""),
+                "year": getattr(obj, "year", None),
+                "description": getattr(obj, "description", None) or str(known[name]),
+            }
+        )
+    if as_json:
+        out_console.print_json(json.dumps(rows))
+        return
+    t = Table(title=f"outcomes of model {model!r} ({len(rows)})")
+    for col in ("name", "unit", "year", "description"):
+        t.add_column(col, overflow="fold")
+    for r in rows:
+        t.add_row(
+            r["name"], r["unit"], "" if r["year"] is None else str(r["year"]), r["description"]
+        )
+    out_console.print(t)
+
+
+def _outcome_object(model: str, name: str):
+    """The :class:`abm.outcomes.Outcome` of ``name`` for ``model = "abm"``, else None (other
+    models declare a description only)."""
+    if model != "abm":
+        return None
+    from abm.outcomes import OUTCOMES
+
+    return OUTCOMES.get(name)
 
 
 @sweep_app.command("analyze")

@@ -579,6 +579,9 @@ def _suggest(name: str, choices: list[str], what: str = "parameter", see: str = 
     return unknown_name(what, name, choices, see)
 
 
+#: Where the full list of a model's outcomes is (the tail of an unknown-outcome error).
+_OUTCOMES_SEE = "`ree sweep outcomes` lists them"
+
 #: The model whose outcomes are the reproduction targets and the checks against history.
 REPRODUCTION_MODEL = "experiments.reproduce:sweep_evaluate"
 
@@ -989,7 +992,11 @@ def check_against_model(spec: ExperimentSpec, handle: Any, source: str | None = 
         for i, o in enumerate(spec.outcomes):
             if o not in outcomes:
                 problems.append(
-                    (f"outcomes[{i}]", _suggest(o, allowed_o, "outcome") + _elsewhere(o, handle))
+                    (
+                        f"outcomes[{i}]",
+                        _suggest(o, allowed_o, "outcome", see=_OUTCOMES_SEE)
+                        + _elsewhere(o, handle),
+                    )
                 )
     digest = None
     try:
