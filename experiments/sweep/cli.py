@@ -333,7 +333,7 @@ def outcomes_cmd(
     from experiments.sweep.model import ModelError, resolve_model
 
     try:
-        handle = _guard(resolve_model, model)
+        handle = resolve_model(model)
     except (ModelError, ImportError) as exc:  # a bad --model is bad input: exit 2
         _fail(f"--model: {exc}", 2)
     known = handle.outcomes()
