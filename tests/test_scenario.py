@@ -955,10 +955,23 @@ def test_a_base_measure_outside_an_extends_files_horizon_is_named_as_the_bases()
             "horizon)",
         ),
         (  # a measure's date set after its end: no advice about an earlier end (none was set)
+            # but which key to set with the date (session 28: a new user read the line as
+            # blaming end, which they had not changed)
             {"measures.cn_halt_japan_2010.date": "2020-01"},
             "field 'measures[7].end' (measure 'cn_halt_japan_2010', [[measures]] block 8): "
             "2010-11-20 is not after the measure's date 2020-01; allowed: a month after 2020-01 "
-            "(end is the first month no longer in force), or leave end out",
+            "(end is the first month no longer in force), or leave end out; "
+            "measures.cn_halt_japan_2010.date was set past the measure's end: set "
+            "measures.cn_halt_japan_2010.end too",
+        ),
+        (  # another measure's date moved: the advice names only the measure at fault
+            {
+                "measures.cn_quota_2012.date": "2012-02",
+                "measures.cn_halt_japan_2010.end": "2010-01",
+            },
+            "field 'measures[7].end' (measure 'cn_halt_japan_2010', [[measures]] block 8): "
+            "2010-01 is not after the measure's date 2010-09-21; allowed: a month after "
+            "2010-09-21 (end is the first month no longer in force), or leave end out",
         ),
     ],
 )
