@@ -193,3 +193,26 @@ def test_changed_spec_refused_unless_fresh(tmp_path):
     assert fresh.executed == 2 * 2 * 3 * 2 and fresh.skipped == 0
     stored = json.loads((out / "toy" / "spec.json").read_text())
     assert stored["spec"]["design"]["levels"] == 2
+
+
+def test_top_level_keys_after_a_table_header_are_named_as_misplaced(tmp_path):
+    """TOML puts every key after `[execution]` into that table: `months` and `outcomes`
+    written there were reported as "outcomes: required field is missing" plus two unknown
+    fields (a new user's report, session 28); now one line each says where they belong."""
+    spec = tmp_path / "s.toml"
+    spec.write_text(
+        'name = "x"\nscenario = "baseline"\n[design]\nmethod = "factorial"\n'
+        '[[levers]]\nname = "levers.us_tariff_on_china"\nlevels = [0.0, 0.5]\n'
+        '[execution]\nbackend = "dask"\nmonths = 3\noutcomes = ["peak_dy_price_us"]\n'
+    )
+    with pytest.raises(SpecError) as err:
+        load_spec(spec)
+    lines = str(err.value).splitlines()
+    assert len(lines) == 2 and not any("required field is missing" in x for x in lines)
+    assert all("is a top-level key but sits in [execution]" in x for x in lines)
+    assert "execution.outcomes: 'outcomes' is a top-level key" in lines[1]
+    # an unknown key that is no top-level field keeps the allowed fields of its table
+    spec.write_text(spec.read_text().replace("months = 3\n", "wrokers = 2\n"))
+    with pytest.raises(SpecError) as err:
+        load_spec(spec)
+    assert "unknown field 'wrokers'; did you mean 'workers'?" in str(err.value)

@@ -506,7 +506,15 @@ def _conversion_message(etype: str | None, inp: Any) -> str | None:
 def _format_validation_error(exc: ValidationError, data: Any) -> list[tuple[str, str]]:
     problems: list[tuple[str, str]] = []
     seen = set()
+    # top-level keys written after a table header: their "missing" line would mislead
+    moved = {
+        err["loc"][-1]
+        for err in exc.errors()
+        if err.get("type") == "extra_forbidden" and _misplaced(tuple(err.get("loc", ())))
+    }
     for err in exc.errors():
+        if err.get("type") == "missing" and tuple(err.get("loc", ())) in {(m,) for m in moved}:
+            continue
         loc = tuple(err.get("loc", ()))
         # unions of strict scalars repeat the same complaint per member: keep the first
         key = tuple(
@@ -603,8 +611,21 @@ def _elsewhere(outcome: str, handle: Any) -> str:
     return ""
 
 
+def _misplaced(loc: tuple) -> bool:
+    """True for an unknown key inside a table (``execution.outcomes``) that is a top-level
+    field of the spec: TOML puts every key after a ``[table]`` header into that table."""
+    return len(loc) >= 2 and isinstance(loc[-1], str) and loc[-1] in ExperimentSpec.model_fields
+
+
 def _unknown_field(loc: tuple) -> str:
-    """The message of an unknown spec key at ``loc``, with the allowed keys of its table."""
+    """The message of an unknown spec key at ``loc``, with the allowed keys of its table (or,
+    for a top-level key written after a table header, where it belongs)."""
+    if _misplaced(loc):
+        table = ".".join(str(p) for p in loc[:-1] if isinstance(p, str))
+        return (
+            f"{loc[-1]!r} is a top-level key but sits in [{table}]: in TOML every key after a "
+            f"[{table}] header belongs to that table; move it above the first [table] header"
+        )
     cls: Any = ExperimentSpec
     for part in loc[:-1]:
         fld = cls.model_fields.get(part) if isinstance(part, str) else None
