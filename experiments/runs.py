@@ -567,9 +567,12 @@ def check_output_folder(
             return out
         ours = required <= names and (allowed is None or names - {INVENTORY} <= allowed)
         listed: set[str] | None = None
+        damaged = False
         try:
             listed = set(json.loads((out / INVENTORY).read_text()))
         except (OSError, ValueError, TypeError):
+            # no inventory, or one that cannot be read: the folder is not known to be ours
+            damaged = INVENTORY in names
             ours = False
         if (
             not ours
@@ -586,9 +589,15 @@ def check_output_folder(
             items = strange if strange else sorted(names)
             shown = ", ".join(items[:8]) + (f" and {len(items) - 8} more" if len(items) > 8 else "")
             what = "files it did not write" if strange and listed is not None else "it holds"
+            why = (
+                f": its file inventory {INVENTORY} is damaged, so the files it wrote cannot "
+                "be told from others"
+                if damaged and required <= names
+                else ""
+            )
             raise OutputError(
                 f"--out {out} exists and is not an earlier output of this "
-                f"command ({what}: {shown}); choose a new folder or move "
+                f"command{why} ({what}: {shown}); choose a new folder or move "
                 "those files"
             )
         extra = sorted(_files_under(out) - listed - {INVENTORY})

@@ -350,3 +350,24 @@ def test_month_counts_are_singular_for_one(tmp_path, monkeypatch):
     assert res.exit_code == 0, res.output
     assert "toy, seed 0, 1 month (2024-01 to 2024-01)" in res.output, res.output
     assert "1 months" not in res.output
+
+
+def test_a_damaged_inventory_is_named_in_the_refusal(tmp_path):
+    """An earlier output whose file inventory cannot be read is refused, as before, but the
+    line now says why (a new user saw only "not an earlier output", session 28); the files
+    are left as they were."""
+    out = (tmp_path / "run").resolve()
+    run_to_folder("baseline", out, seed=0, months=1, progress=False, make_charts=False)
+    (out / INVENTORY).write_text("{bad")
+    before = sorted(p.name for p in out.iterdir())
+    with pytest.raises(OutputError) as err:
+        check_output_folder(out)
+    assert f"its file inventory {INVENTORY} is damaged" in str(err.value)
+    assert sorted(p.name for p in out.iterdir()) == before
+    # a folder of someone else's files (no inventory) keeps the old line
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "notes.txt").write_text("mine")
+    with pytest.raises(OutputError) as err:
+        check_output_folder(other)
+    assert "is damaged" not in str(err.value) and "notes.txt" in str(err.value)
