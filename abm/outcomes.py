@@ -172,9 +172,9 @@ def _china_magnet_share(stage: str, year: int):
     def f(ts):
         w = ts[(ts["metric"] == "production") & _in_years(ts, year, year)]
         k = weight if stage == "mining" else oxides
-        g = w["good"].astype(str)
-        w = w[g.isin(list(k))]
-        content = w["value"] * w["good"].astype(str).map(k).astype(float)
+        factor = w["good"].astype(str).map(k)  # NaN for goods of neither stage
+        w, factor = w[factor.notna()], factor[factor.notna()].astype(float)
+        content = w["value"] * factor
         total = float(content.sum())
         return float(content[w["region"] == "CN"].sum() / total) if total > 0 else float("nan")
 

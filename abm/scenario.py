@@ -1625,19 +1625,20 @@ def apply_overrides(
                 f"{exc}; an earlier end cuts off a measure of the scenario: to run only part "
                 "of it, keep end and use --months (ree run) or months (sweeps)"
             ) from None
-        moved = [
-            k.removesuffix(".date")
-            for k in overrides
-            if k.startswith("measures.")
-            and k.endswith(".date")
-            and f"{k.removesuffix('.date')}.end" not in overrides
-            and f"measure '{k.split('.')[1]}'" in str(exc)
-        ]
-        if moved and "is not after the measure's date" in str(exc):
+        msg = str(exc)
+        if "is not after the measure's date" in msg:
             # the user moved a measure's date past its end: say which key to set with it
-            raise ScenarioError(
-                f"{exc}; {moved[0]}.date was set past the measure's end: set {moved[0]}.end too"
-            ) from None
+            for key in overrides:
+                m = key.removesuffix(".date")
+                if (
+                    key.startswith("measures.")
+                    and m != key
+                    and f"{m}.end" not in overrides
+                    and f"measure '{m.removeprefix('measures.')}'" in msg
+                ):
+                    raise ScenarioError(
+                        f"{msg}; {key} was set past the measure's end: set {m}.end too"
+                    ) from None
         raise
 
 

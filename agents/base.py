@@ -416,9 +416,13 @@ class Firm(mesa.Agent):
                 instead of ``lead_time_mine_years`` (discovery to production).
         """
         par = self.model.params
-        mine = par.lead_time_mine_after_feasibility_years if past_feasibility else None
+        mine = (
+            par.lead_time_mine_after_feasibility_years
+            if past_feasibility
+            else par.lead_time_mine_years
+        )
         lo, hi = {
-            "mining": mine or par.lead_time_mine_years,
+            "mining": mine,
             "separation": par.lead_time_separation_years,
             "magnets": par.lead_time_magnet_years,
         }.get(self.stage, (2.0, 3.0))

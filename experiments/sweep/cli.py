@@ -339,9 +339,13 @@ def outcomes_cmd(
     known = handle.outcomes()
     if known is None:
         _fail(f"model {model!r} declares no outcomes (any name is run as asked)", 2)
+    # the abm model's outcomes carry unit and year; another model declares a description
+    from abm.outcomes import OUTCOMES
+
+    objects = OUTCOMES if model == "abm" else {}
     rows = []
     for name in sorted(known):
-        obj = _outcome_object(model, name)
+        obj = objects.get(name)
         rows.append(
             {
                 "name": name,
@@ -361,16 +365,6 @@ def outcomes_cmd(
             r["name"], r["unit"], "" if r["year"] is None else str(r["year"]), r["description"]
         )
     out_console.print(t)
-
-
-def _outcome_object(model: str, name: str):
-    """The :class:`abm.outcomes.Outcome` of ``name`` for ``model = "abm"``, else None (other
-    models declare a description only)."""
-    if model != "abm":
-        return None
-    from abm.outcomes import OUTCOMES
-
-    return OUTCOMES.get(name)
 
 
 @sweep_app.command("analyze")

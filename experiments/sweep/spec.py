@@ -508,12 +508,12 @@ def _format_validation_error(exc: ValidationError, data: Any) -> list[tuple[str,
     seen = set()
     # top-level keys written after a table header: their "missing" line would mislead
     moved = {
-        err["loc"][-1]
+        (err["loc"][-1],)
         for err in exc.errors()
         if err.get("type") == "extra_forbidden" and _misplaced(tuple(err.get("loc", ())))
     }
     for err in exc.errors():
-        if err.get("type") == "missing" and tuple(err.get("loc", ())) in {(m,) for m in moved}:
+        if err.get("type") == "missing" and tuple(err.get("loc", ())) in moved:
             continue
         loc = tuple(err.get("loc", ()))
         # unions of strict scalars repeat the same complaint per member: keep the first
