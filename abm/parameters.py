@@ -106,10 +106,41 @@ class Parameters(NumbersModel):
         "-",
         -1.0,
         -0.05,
-        "short-run REE demand is very inelastic; 2010-11: ~10x price for ~40% export cut",
-        "Price elasticity of end-use demand (OEM, defense and non-magnet buyers) around the "
-        "buyer's base-year price (Firm.base_price); also the elasticity at which "
-        "fundamentalist stockholders price supply news (Stockholder.rule_forecasts).",
+        "REE demand is inelastic; 2010-11: ~10x price for ~40% export cut; non-magnet users "
+        "respond within the year (polishing powder and NiMH demand 'falling sharply', Reuters "
+        "2011-07-14; refiners cut REO in FCC catalysts, AFPM Q&A 89; Grace Catalagram 2011-04)",
+        "Long-run price elasticity of rare-earth use per unit of end product around the "
+        "buyer's base-year price (Firm.base_price): the substitution effect of derived demand "
+        "(Hicks 1932; Allen 1938), reached by magnet users through OEM.intensity over "
+        "thrifting_adjustment_months and by non-magnet users at once; also the elasticity at "
+        "which fundamentalist stockholders price supply news (Stockholder.rule_forecasts).",
+    )
+    product_demand_elasticity: float = P(
+        -1.0,
+        "-",
+        -3.0,
+        -0.5,
+        "market demand for new cars about -1 (McCarthy 1996, REStat 78:543: -0.87); "
+        "single models -3 to -6 (Berry, Levinsohn and Pakes 1995); the range spans products "
+        "from motors to EVs",
+        "Price elasticity of demand for a magnet user's own product (EVs, turbines, "
+        "electronics, motors): the scale effect of Marshall's rules of derived demand, "
+        "applied to the product price change s x (input cost index - 1), s = OEM.ree_cost_share "
+        "(Hicks 1932: the importance of being unimportant).",
+    )
+    thrifting_adjustment_months: float = P(
+        6.0,
+        "months",
+        3.0,
+        24.0,
+        "assumption within the record's span: derating and a change of grade take months; "
+        "product revisions reached the market 12-24 months after the 2011 peak (Nissan cut the "
+        "Leaf's Dy by 40% in 2012, Asahi Shimbun 2016-08-02; Honda's hybrid motors used about "
+        "30% less from January 2013, Nikkei 2012); Sprecher et al. 2017 (ES&T 51:3860): "
+        "substitution reached 10% of demand a year, recovery took two years",
+        "Time constant with which a magnet user's rare-earth content per unit (OEM.intensity) "
+        "falls towards its long-run level at the expected input price (partial adjustment, "
+        "Nerlove 1958); it rises back with design_life_months.",
     )
     demand_outlook_scale: float = P(
         1.0,

@@ -23,6 +23,8 @@ class DefenseContractor(OEM):
     mass and unit value per platform from ``sectors.csv``, row ``defense``)."""
 
     use = "defense"
+    #: qualified platform designs: magnet content per platform does not follow prices
+    thrifts = False
 
     def target_weeks(self) -> float:
         """Defense inventory target, weeks of use (rises with perceived risk)."""

@@ -5,7 +5,11 @@ unit), an inventory target in weeks of cover that rises with perceived supply ri
 stops lines when short: output is bounded by inputs on hand (Leontief) and the shortfall is
 counted as lost output (units and USD). Output plans grow along the sectoral demand outlook
 (:class:`abm.demand.DemandOutlook`, IEA GCMO 2024 APS) and respond to the price of inputs
-(``final_demand_elasticity``). Adaptation (:func:`abm.demand.adopt`, probit adoption with
+by Marshall's rules of derived demand (Hicks 1932; Allen 1938): the scale effect moves units
+by the product's own elasticity times the rare-earth cost share (``product_demand_elasticity``,
+:meth:`OEM.plan`), the substitution effect moves the rare-earth content per unit towards its
+long-run level (``final_demand_elasticity``) over months (:attr:`OEM.intensity`, partial
+adjustment, Nerlove 1958). Adaptation (:func:`abm.demand.adopt`, probit adoption with
 slow unwinding): a share of NdFeB demand moves to Ce-rich magnets (bought as standard grade
 plus La and Ce oxide) or to ferrite (a recorded loss of unit value), and of high-temperature
 grade to Dy-free designs (more standard grade).
@@ -32,6 +36,8 @@ class OEM(Firm):
 
     stage = "end_use"
     use = "civil"
+    #: whether the rare-earth content per unit responds to price (:meth:`_adapt`)
+    thrifts = True
 
     def __init__(
         self,
@@ -51,6 +57,8 @@ class OEM(Firm):
         self.base_units = float(units_per_month)
         self.recipe0 = {cat.index[g]: float(v) for g, v in recipe.items() if v > 0}
         self.unit_value = float(unit_value)
+        #: rare-earth input per unit relative to the base design (thrifting and derating)
+        self.intensity = 1.0
         self.sub_share = 0.0  # NdFeB demand moved to ferrite / Ce-rich magnets
         self.dy_free_share = 0.0  # high-temperature demand moved to Dy-free designs
         self.substitution_cost = 0.0  # USD/month of unit value lost to ferrite designs
@@ -70,6 +78,19 @@ class OEM(Firm):
         #: t rare-earth oxide per t of standard NdFeB (bill of materials)
         self.re_content = float(sum(cat.bom("ndfeb_std").values()))
 
+    def set_base_prices(self, prices: dict[int, float]) -> None:
+        """Record the base-year prices; raises ``ValueError`` when a magnet user's
+        rare-earth inputs cost at least its unit value at them (:meth:`ree_cost_share` >= 1:
+        the unit value in ``sectors.csv`` is too small for its recipe)."""
+        super().set_base_prices(prices)
+        s = self.ree_cost_share()
+        if s >= 1.0 and self.magnet_goods & self.recipe0.keys():
+            raise ValueError(
+                f"sectors.csv, sector {self.sector!r} ({self.region}): unit_value "
+                f"{self.unit_value:g} USD is below the cost of its rare-earth inputs at "
+                f"base-year prices ({s:.2f} x unit_value); it must exceed it"
+            )
+
     # ----------------------------------------------------------------- plan
     def recipe(self) -> dict[int, float]:
         """Current t per unit of each input after substitution.
@@ -79,7 +100,8 @@ class OEM(Firm):
         grades moves to substitutes: ``ce_magnet_share`` of it to Ce-rich magnets, bought
         as ``1 - ce_nd_replacement`` t of standard grade plus ``ce_nd_replacement x
         re_content`` t of La and Ce oxide per t (Ce share ``ce_la_ratio``; Toyota 2018), the
-        rest to ferrite (no rare earths; its cost is :attr:`substitution_cost`)."""
+        rest to ferrite (no rare earths; its cost is :attr:`substitution_cost`). Every input
+        is then scaled by :attr:`intensity` (thrifting and derating, :meth:`_adapt`)."""
         par = self.model.params
         r = dict(self.recipe0)
         if self._ht in r and self.dy_free_share > 0:
@@ -99,6 +121,8 @@ class OEM(Firm):
                 lace = ce_mag * x * self.re_content
                 r[self._ce] = r.get(self._ce, 0.0) + lace * par.ce_la_ratio
                 r[self._la] = r.get(self._la, 0.0) + lace * (1 - par.ce_la_ratio)
+        if self.intensity != 1.0:
+            r = {g: v * self.intensity for g, v in r.items()}
         return r
 
     def price_index(self) -> float:
@@ -117,10 +141,27 @@ class OEM(Firm):
         m = self.model
         return m.demand_outlook.factor(self.sector, m.start.year, m.start.month, m.month_index)
 
+    def ree_cost_share(self) -> float:
+        """Share of a unit's value spent on its rare-earth inputs at base-year prices (0..1):
+        ``sum(base price x t per unit x 1000) / unit_value`` over the base-year recipe
+        (:meth:`~agents.base.Firm.base_price`, USD/kg). 2024: EVs about 0.3%, wind turbines
+        2.7%, electronics 0.2%, industrial motors 2.4% (``sectors.csv``)."""
+        cost = sum(self.base_price(g) * 1000.0 * v for g, v in self.recipe0.items())
+        return cost / self.unit_value if self.unit_value > 0 else 0.0
+
     def plan(self) -> float:
-        """Output plan this month, units: base x growth x price response."""
+        """Output plan this month, units: ``base x growth x (1 + s (pi - 1)) **
+        product_demand_elasticity``, with ``pi`` the expected input cost index
+        (:meth:`price_index`) and ``s`` the rare-earth cost share (:meth:`ree_cost_share`).
+
+        The scale effect of Marshall's rules of derived demand (Hicks 1932, the importance
+        of being unimportant): with input costs passed through, the product's price rises
+        by ``s (pi - 1)`` and its sales move by the product's own elasticity. The substitution
+        effect (less rare earth per unit) is :attr:`intensity`, which adjusts over months
+        (:meth:`_adapt`)."""
         par = self.model.params
-        return self.base_units * self.growth() * self.price_index() ** par.final_demand_elasticity
+        s, pi = self.ree_cost_share(), self.price_index()
+        return self.base_units * self.growth() * (1 + s * (pi - 1)) ** par.product_demand_elasticity
 
     def target_weeks(self) -> float:
         """Inventory target, weeks of use (rises with perceived risk)."""
@@ -274,7 +315,7 @@ class OEM(Firm):
             self.model.log_event("line restarts", f"{self.name} ({self.region})")
         if lost > 1e-9 * max(plan, 1):
             self.risk += par.shortfall_risk * lost / plan
-        self._substitute()
+        self._adapt()
 
     @staticmethod
     def _nd_feasible(H: float, S: float, n_ht: float, n_std: float, q: float, e: float) -> float:
@@ -291,17 +332,27 @@ class OEM(Firm):
                 f = min(f, (S + H * (1 + e)) / (n_std + n_ht * (1 + e)))
         return f
 
-    def _substitute(self) -> None:
-        """Move ``sub_share`` and ``dy_free_share`` towards their price-dependent targets
+    def _adapt(self) -> None:
+        """Move :attr:`intensity` towards ``pi ** final_demand_elasticity`` (``pi`` =
+        :meth:`price_index`): down with time constant ``thrifting_adjustment_months /
+        substitution_speed``, up (unwinding) with ``design_life_months`` (:func:`abm.demand.adopt`;
+        partial adjustment, Nerlove 1958; the substitution effect of Hicks 1932 and Allen
+        1938, whose long-run elasticity is ``final_demand_elasticity``). Then move
+        ``sub_share`` and ``dy_free_share`` towards their price-dependent targets
         (:func:`abm.demand.adoption_target`, :func:`abm.demand.adopt`): substitution on the
         larger expected NdFeB price multiple, Dy-free designs on the expected Dy oxide price
         multiple raised by perceived supply risk (``x (1 + risk)``); up with time constant
         ``substitution_lag_months / substitution_speed``, down with ``design_life_months``."""
         par = self.model.params
+        speed = self.model.levers.substitution_speed
+        if self.thrifts:
+            target = self.price_index() ** par.final_demand_elasticity
+            down = par.thrifting_adjustment_months / speed
+            self.intensity = adopt(self.intensity, target, par.design_life_months, down)
         if not (self.magnet_goods & self.recipe0.keys()):
             return
         base = self.base_price
-        up = par.substitution_lag_months / self.model.levers.substitution_speed
+        up = par.substitution_lag_months / speed
         rel = max(
             self.expected(self._std) / base(self._std), self.expected(self._ht) / base(self._ht)
         )
@@ -321,7 +372,10 @@ class NonMagnetUser(OEM):
     """Non-magnet end uses of one region (catalysts, polishing, glass, alloys, phosphors).
 
     Unlike magnet OEMs, each oxide is a separate end use: demand for oxide ``g`` is
-    ``base x growth x (expected price / base-year price) ** final_demand_elasticity``
+    ``base x growth x (expected price / base-year price) ** final_demand_elasticity``, at
+    once (their cuts in 2011 came within the year: polishing powder and NiMH demand was
+    'falling sharply' by July 2011, Reuters 2011-07-14; refiners cut rare earths in FCC
+    catalysts)
     (:meth:`~agents.base.Firm.base_price`) and a
     shortage of one oxide does not stop the others. Lost output is valued at the reference
     price of the oxide not delivered (USD).

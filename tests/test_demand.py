@@ -396,8 +396,9 @@ def test_importers_start_at_their_base_year_behaviour_in_the_2009_world():
         assert a.expected(dy) / m.catalog.ref_price[dy] > 1.2  # the duty-inflated price
         assert a.base_price(dy) == a.expected(dy)
         assert a.price_index() == pytest.approx(1.0)
-        a._substitute()
+        a._adapt()
         assert a.dy_free_share == 0.0 and a.sub_share == 0.0
+        assert a.intensity == 1.0
     for mk in m.agents_by_type[MagnetMaker]:
         mk._thrift(mk._remix())
         assert mk.hre_factor == 1.0
@@ -418,3 +419,116 @@ def test_world_use_in_2010_matches_the_record(shipped_runs):
     d = load_table("demand_outlook.csv")
     rec = d[(d.outlook == "imcoa_2013") & (d.year_from == 2010)].value.iloc[0]
     assert 0.9 < made / rec < 1.1
+
+
+# ------------------------------------------------------------------ Marshall's rules
+def _magnet_oem(model, region="CN"):
+    return next(
+        a
+        for a in model.agents_by_type[OEM]
+        if a.region == region and a.use == "civil" and a.magnet_goods & a.recipe0.keys()
+    )
+
+
+def test_oem_plan_moves_by_the_scale_effect_of_marshalls_rules(model):
+    # Hicks 1932: the product's price rises by s (pi - 1), s the rare-earth cost share, and
+    # its sales move by the product's own elasticity (-1). With the unit value set so that
+    # s = 0.01 and every input at twice its base-year price (pi = 2): 1.01 ** -1 = 0.990099
+    oem = _magnet_oem(model)
+    saved, value = dict(oem.exp_price), oem.unit_value
+    try:
+        cost = sum(oem.base_price(g) * 1000.0 * v for g, v in oem.recipe0.items())
+        oem.unit_value = cost / 0.01
+        assert oem.ree_cost_share() == pytest.approx(0.01)
+        base = oem.base_units * oem.growth()
+        for g in oem.recipe0:
+            oem.exp_price[g] = oem.base_price(g)
+        assert oem.plan() == pytest.approx(base)
+        for g in oem.recipe0:
+            oem.exp_price[g] = 2.0 * oem.base_price(g)
+        assert oem.price_index() == pytest.approx(2.0)
+        assert oem.plan() == pytest.approx(base / 1.01) == pytest.approx(base * 0.990099)
+    finally:
+        oem.exp_price.clear()
+        oem.exp_price.update(saved)
+        oem.unit_value = value
+
+
+def test_rare_earth_content_per_unit_adjusts_over_months_and_unwinds_slowly(model):
+    # partial adjustment (Nerlove 1958) towards pi ** final_demand_elasticity: at pi = 16
+    # the long-run content is 16 ** -0.25 = 0.5 of the base design; one month at the
+    # 6-month time constant moves 1 - exp(-1/6) = 0.15352 of the way: 1 - 0.5 x 0.15352 =
+    # 0.92324. Back at base prices it unwinds over design_life_months (84): from 0.5,
+    # 0.5 + 0.5 x (1 - exp(-1/84)) = 0.50592
+    par = model.params
+    assert (par.final_demand_elasticity, par.thrifting_adjustment_months) == (-0.25, 6.0)
+    assert par.design_life_months == 84.0
+    oem = _magnet_oem(model)
+    saved = (dict(oem.exp_price), oem.intensity, oem.sub_share, oem.dy_free_share)
+    try:
+        r0 = oem.recipe()
+        for g in oem.recipe0:
+            oem.exp_price[g] = 16.0 * oem.base_price(g)
+        oem._adapt()
+        assert oem.intensity == pytest.approx(1 - 0.5 * (1 - math.exp(-1 / 6)))
+        assert oem.intensity == pytest.approx(0.92324, abs=1e-5)
+        oem.intensity, oem.sub_share, oem.dy_free_share = 0.5, 0.0, 0.0
+        assert oem.recipe() == pytest.approx({g: 0.5 * v for g, v in r0.items()})
+        for g in oem.recipe0:
+            oem.exp_price[g] = oem.base_price(g)
+        oem._adapt()
+        assert oem.intensity == pytest.approx(0.5 + 0.5 * (1 - math.exp(-1 / 84)))
+        assert oem.intensity == pytest.approx(0.50592, abs=1e-5)
+    finally:
+        oem.exp_price.clear()
+        oem.exp_price.update(saved[0])
+        oem.intensity, oem.sub_share, oem.dy_free_share = saved[1:]
+
+
+def test_defense_platforms_keep_their_magnet_content(model):
+    from agents.defense import DefenseContractor
+
+    d = next(iter(model.agents_by_type[DefenseContractor]))
+    saved = dict(d.exp_price)
+    try:
+        for g in d.recipe0:
+            d.exp_price[g] = 16.0 * d.base_price(g)
+        d._adapt()
+        assert d.intensity == 1.0
+        assert d.plan() == d.base_units
+    finally:
+        d.exp_price.clear()
+        d.exp_price.update(saved)
+
+
+def test_thrifted_content_counts_as_demand_removed(model):
+    from experiments.reproduce.series import demand_removed_share
+
+    oems = [
+        a
+        for cls, grp in model.agents_by_type.items()
+        if issubclass(cls, OEM) and cls.__name__ != "NonMagnetUser"
+        for a in grp
+    ]
+    saved = [(a.intensity, a.plan_units) for a in oems]
+    try:
+        for a in oems:
+            a.plan_units = max(a.plan_units, 1.0)
+        before = demand_removed_share(model)
+        for a in oems:
+            a.intensity *= 0.8
+        assert demand_removed_share(model) == pytest.approx(1 - 0.8 * (1 - before))
+    finally:
+        for a, (x, u) in zip(oems, saved, strict=True):
+            a.intensity, a.plan_units = x, u
+
+
+def test_a_unit_value_below_its_rare_earth_cost_is_refused(model):
+    oem = _magnet_oem(model)
+    value = oem.unit_value
+    try:
+        oem.unit_value = 0.5 * sum(oem.base_price(g) * 1000.0 * v for g, v in oem.recipe0.items())
+        with pytest.raises(ValueError, match=r"sectors.csv, sector .* unit_value"):
+            oem.set_base_prices(dict(oem.base_exp))
+    finally:
+        oem.unit_value = value

@@ -350,7 +350,10 @@ def test_substitution_needs_the_high_prices_and_the_mechanism(runs, request):
     on = _median(reduced, removed_in_2011, **{"embargo-2010": "embargo-2010"})
     off = _median(reduced, removed_in_2011, **{"embargo-2010": "embargo-2010/no-adaptation"})
     assert on > 0.01, f"only {on:.3f} of magnet-REE demand removed in 2011"
-    assert abs(off) < 0.005, f"{off:.4f} removed with substitution and thrifting switched off"
+    # with the named technologies off (Ce/ferrite magnets, Dy-free designs, Dy/Tb thrifting)
+    # only the content per unit (OEM.intensity, the long-run demand elasticity since session
+    # 29) removes demand, and less of it
+    assert 0.0 < off < on - 0.01, (on, off)
 
     # the quotas add substitution by the end of 2011. Without them Nd still rises (to about
     # 5x in 2011 in the no-quota world, seed 0): the 2010 demand rebound outruns China's

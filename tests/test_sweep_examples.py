@@ -48,19 +48,19 @@ def test_example_structure(path, tmp_path):
             "parameters.lead_time_separation_years",
             "parameters.lead_time_magnet_years",
         ]
-        assert len(Parameters.model_fields) == 109 and len(space) == 105
+        assert len(Parameters.model_fields) == 111 and len(space) == 107
         assert expected_rows(spec) == 1 + 2 * len(space) and spec.replicates == 1
         header = " ".join(
             line.lstrip("# ") for line in path.read_text().splitlines() if line.startswith("#")
         )
-        assert "105 of the 109 parameters" in header and "1 + 2 x 105 = 211 rows" in header
+        assert "107 of the 111 parameters" in header and "1 + 2 x 107 = 215 rows" in header
         assert all(k.split(".")[1] in header for k in left_out)
-        assert "208 distinct runs" in header
-        # what `ree sweep plan` prints: 211 rows, 208 distinct (project_size_scale's high
+        assert "212 distinct runs" in header
+        # what `ree sweep plan` prints: 215 rows, 212 distinct (project_size_scale's high
         # end, output_price_months' low end and customer_market_share's high end are their
         # values, so those rows repeat row 0)
         summary = plan(path, tmp_path)
-        assert (summary.design_rows, summary.runs, summary.unique_runs) == (211, 211, 208)
+        assert (summary.design_rows, summary.runs, summary.unique_runs) == (215, 215, 212)
         assert (spec.model, spec.scenario) in {
             ("abm", "baseline"),
             ("experiments.reproduce:sweep_evaluate", "embargo-2010"),

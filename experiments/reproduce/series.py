@@ -16,7 +16,8 @@ def demand_removed_share(model) -> float:
 
     For every magnet-using OEM and defense contractor, this month's planned units are valued
     twice: with the base-year recipe and full Dy/Tb content, and with the current recipe
-    (Ce/ferrite substitution ``sub_share``, Dy-free designs ``dy_free_share``) and the
+    (Ce/ferrite substitution ``sub_share``, Dy-free designs ``dy_free_share``, rare-earth
+    content per unit ``intensity``: thrifting and derating) and the
     capacity-weighted Dy/Tb thrifting factor of magnet makers (``hre_factor``). Price-driven
     demand destruction (fewer units) is not counted: both sides use the same units.
     """

@@ -340,7 +340,8 @@ TARGETS: list[Target] = [
         "magnet-REE demand removed by thrifting and substitution per year, at the peak",
         "rise over the 12 months centred on the Nd oxide peak of the share of magnet-REE "
         "demand (t REO in magnets) removed by Ce/ferrite substitution, Dy-free designs and "
-        "Dy/Tb thrifting (OEM sub_share, dy_free_share; MagnetMaker hre_factor)",
+        "Dy/Tb thrifting and less magnet per unit (OEM sub_share, dy_free_share, "
+        "intensity; MagnetMaker hre_factor)",
         0.07,
         0.13,
         "share/yr",
