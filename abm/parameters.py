@@ -139,8 +139,8 @@ class Parameters(NumbersModel):
         "30% less from January 2013, Nikkei 2012); Sprecher et al. 2017 (ES&T 51:3860): "
         "substitution reached 10% of demand a year, recovery took two years",
         "Time constant with which a magnet user's rare-earth content per unit (OEM.intensity) "
-        "falls towards its long-run level at the expected input price (partial adjustment, "
-        "Nerlove 1958); it rises back with design_life_months.",
+        "moves towards its long-run level at the expected input price, down and up (partial "
+        "adjustment, Nerlove 1958).",
     )
     demand_outlook_scale: float = P(
         1.0,

@@ -334,10 +334,10 @@ class OEM(Firm):
 
     def _adapt(self) -> None:
         """Move :attr:`intensity` towards ``pi ** final_demand_elasticity`` (``pi`` =
-        :meth:`price_index`): down with time constant ``thrifting_adjustment_months /
-        substitution_speed``, up (unwinding) with ``design_life_months`` (:func:`abm.demand.adopt`;
-        partial adjustment, Nerlove 1958; the substitution effect of Hicks 1932 and Allen
-        1938, whose long-run elasticity is ``final_demand_elasticity``). Then move
+        :meth:`price_index`) with time constant ``thrifting_adjustment_months /
+        substitution_speed``, both ways (:func:`abm.demand.adopt`; partial adjustment,
+        Nerlove 1958; the substitution effect of Hicks 1932 and Allen 1938, whose long-run
+        elasticity is ``final_demand_elasticity``). Then move
         ``sub_share`` and ``dy_free_share`` towards their price-dependent targets
         (:func:`abm.demand.adoption_target`, :func:`abm.demand.adopt`): substitution on the
         larger expected NdFeB price multiple, Dy-free designs on the expected Dy oxide price
@@ -347,8 +347,8 @@ class OEM(Firm):
         speed = self.model.levers.substitution_speed
         if self.thrifts:
             target = self.price_index() ** par.final_demand_elasticity
-            down = par.thrifting_adjustment_months / speed
-            self.intensity = adopt(self.intensity, target, par.design_life_months, down)
+            tau = par.thrifting_adjustment_months / speed
+            self.intensity = adopt(self.intensity, target, tau, tau)
         if not (self.magnet_goods & self.recipe0.keys()):
             return
         base = self.base_price

@@ -454,15 +454,14 @@ def test_oem_plan_moves_by_the_scale_effect_of_marshalls_rules(model):
         oem.unit_value = value
 
 
-def test_rare_earth_content_per_unit_adjusts_over_months_and_unwinds_slowly(model):
+def test_rare_earth_content_per_unit_adjusts_over_months_both_ways(model):
     # partial adjustment (Nerlove 1958) towards pi ** final_demand_elasticity: at pi = 16
     # the long-run content is 16 ** -0.25 = 0.5 of the base design; one month at the
     # 6-month time constant moves 1 - exp(-1/6) = 0.15352 of the way: 1 - 0.5 x 0.15352 =
-    # 0.92324. Back at base prices it unwinds over design_life_months (84): from 0.5,
-    # 0.5 + 0.5 x (1 - exp(-1/84)) = 0.50592
+    # 0.92324. Back at base prices it rises at the same pace: from 0.5, 0.5 + 0.5 x 0.15352
+    # = 0.57676
     par = model.params
     assert (par.final_demand_elasticity, par.thrifting_adjustment_months) == (-0.25, 6.0)
-    assert par.design_life_months == 84.0
     oem = _magnet_oem(model)
     saved = (dict(oem.exp_price), oem.intensity, oem.sub_share, oem.dy_free_share)
     try:
@@ -477,8 +476,7 @@ def test_rare_earth_content_per_unit_adjusts_over_months_and_unwinds_slowly(mode
         for g in oem.recipe0:
             oem.exp_price[g] = oem.base_price(g)
         oem._adapt()
-        assert oem.intensity == pytest.approx(0.5 + 0.5 * (1 - math.exp(-1 / 84)))
-        assert oem.intensity == pytest.approx(0.50592, abs=1e-5)
+        assert oem.intensity == pytest.approx(0.57676, abs=1e-5)
     finally:
         oem.exp_price.clear()
         oem.exp_price.update(saved[0])
