@@ -372,12 +372,11 @@ class NonMagnetUser(OEM):
     """Non-magnet end uses of one region (catalysts, polishing, glass, alloys, phosphors).
 
     Unlike magnet OEMs, each oxide is a separate end use: demand for oxide ``g`` is
-    ``base x growth x (expected price / base-year price) ** final_demand_elasticity``, at
-    once (their cuts in 2011 came within the year: polishing powder and NiMH demand was
-    'falling sharply' by July 2011, Reuters 2011-07-14; refiners cut rare earths in FCC
-    catalysts)
-    (:meth:`~agents.base.Firm.base_price`) and a
-    shortage of one oxide does not stop the others. Lost output is valued at the reference
+    ``base x growth x (expected price / base-year price) ** final_demand_elasticity``
+    (:meth:`~agents.base.Firm.base_price`), at once rather than over months as magnet
+    users' content per unit (their cuts of 2011 came within the year: polishing powder and
+    NiMH demand was 'falling sharply' by July 2011, Reuters 2011-07-14; refiners cut rare
+    earths in FCC catalysts), and a shortage of one oxide does not stop the others. Lost output is valued at the reference
     price of the oxide not delivered (USD).
     """
 
