@@ -376,8 +376,8 @@ class NonMagnetUser(OEM):
     (:meth:`~agents.base.Firm.base_price`), at once rather than over months as magnet
     users' content per unit (their cuts of 2011 came within the year: polishing powder and
     NiMH demand was 'falling sharply' by July 2011, Reuters 2011-07-14; refiners cut rare
-    earths in FCC catalysts), and a shortage of one oxide does not stop the others. Lost output is valued at the reference
-    price of the oxide not delivered (USD).
+    earths in FCC catalysts), and a shortage of one oxide does not stop the others. Lost
+    output is valued at the reference price of the oxide not delivered (USD).
     """
 
     def derived_value(self, g: int) -> float:
