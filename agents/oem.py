@@ -145,7 +145,7 @@ class OEM(Firm):
         """Share of a unit's value spent on its rare-earth inputs at base-year prices (0..1):
         ``sum(base price x t per unit x 1000) / unit_value`` over the base-year recipe
         (:meth:`~agents.base.Firm.base_price`, USD/kg). 2024: EVs about 0.3%, wind turbines
-        2.7%, electronics 0.2%, industrial motors 2.4% (``sectors.csv``)."""
+        2.8%, electronics 0.2%, industrial motors 2.4-2.5% (``sectors.csv``, by region)."""
         cost = sum(self.base_price(g) * 1000.0 * v for g, v in self.recipe0.items())
         return cost / self.unit_value if self.unit_value > 0 else 0.0
 
