@@ -159,7 +159,11 @@ def parse_sets(items: list[str] | None) -> dict:
     for item in items or []:
         key, sep, text = item.partition("=")
         key = key.strip()
-        if not sep or not key or not text.strip():
+        if sep and key and not text.strip():
+            kind = _set_value_kind(key)
+            allowed = f" (allowed: {kind[1]})" if kind is not None else ""
+            raise typer.BadParameter(f"{key}= has no value{allowed}", param_hint="--set")
+        if not sep or not key:
             raise typer.BadParameter(
                 f"{item!r}: write --set KEY=VALUE, e.g. --set levers.approval_rate_us=0.1",
                 param_hint="--set",

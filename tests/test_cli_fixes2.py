@@ -61,6 +61,19 @@ def test_set_bare_word_for_a_number_names_the_range_not_quotes(tmp_path, item, l
     assert not out.exists()
 
 
+def test_set_without_a_value_names_the_key_and_its_range(tmp_path):
+    # a new user's report (session 29): "KEY=" said only "write --set KEY=VALUE"
+    out = tmp_path / "run"
+    got = _one_error_line(
+        _invoke(["run", "--set", "parameters.thrifting_adjustment_months=", "--out", str(out)])
+    )
+    assert got == (
+        "ree run: error: invalid value for --set: parameters.thrifting_adjustment_months= has "
+        "no value (allowed: a number from 3.0 to 24.0)"
+    )
+    assert not out.exists()
+
+
 def test_set_quoted_string_for_a_number_still_says_without_quotes(tmp_path):
     # the user did type quotes here (a TOML string), so that advice stays right
     got = _one_error_line(
