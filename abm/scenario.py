@@ -958,13 +958,18 @@ class Scenario(NumbersModel):
                 "year (allowed base years: 2009, 2010, 2024)"
             )
         horizon = f"allowed: a month from {self.start} to {self.end} (the horizon)"
-        seen: set[str] = set()
+        seen: dict[str, int] = {}
         for i, m in enumerate(self.measures):
             if m.id and m.id in seen:
-                raise ValueError(f"measures[{i}].id '{m.id}' is used twice; ids must be unique")
+                raise _MeasureFieldError(
+                    i,
+                    "id",
+                    f"measure '{m.id}'",
+                    f"'{m.id}' is used twice (also measures[{seen[m.id]}]); ids must be unique",
+                )
             if m.id:
-                seen.add(m.id)
-        ids = seen
+                seen[m.id] = i
+        ids = set(seen)
         _check_stacking(self.measures)
         for i, m in enumerate(self.measures):
             d = to_month(m.date)
@@ -985,14 +990,18 @@ class Scenario(NumbersModel):
                     i, "date", which, f"{m.date} is outside the horizon; {horizon}"
                 )
             if m.kind == "suspension" and m.id is not None and m.target_id == m.id:
-                raise ValueError(
-                    f"measures[{i}].target_id '{m.target_id}' is the suspension's "
-                    "own id; name the measure to suspend"
+                raise _MeasureFieldError(
+                    i,
+                    "target_id",
+                    which,
+                    f"'{m.target_id}' is the suspension's own id; name the measure to suspend",
                 )
             if m.kind == "suspension" and m.target_id not in ids:
-                raise ValueError(
-                    f"measures[{i}].target_id '{m.target_id}' names no measure; "
-                    f"known ids: {sorted(ids)}"
+                raise _MeasureFieldError(
+                    i,
+                    "target_id",
+                    which,
+                    f"'{m.target_id}' names no measure; allowed: {sorted(ids)}",
                 )
         for f in ("truce_start",):
             v = getattr(self.levers, f)

@@ -289,6 +289,14 @@ def test_self_suspension_and_root_errors_name_the_field():
     with pytest.raises(ScenarioError, match="the suspension's own id") as err:
         loads_scenario(text)
     assert "<root>" not in str(err.value)
+    assert "field 'measures[0].target_id' (measure 's', [[measures]] block 1)" in str(err.value)
+    # session 28's report: a target_id that names no measure named no block
+    with pytest.raises(ScenarioError) as err:
+        loads_scenario(text.replace('target_id="s"', 'target_id="q"'))
+    assert str(err.value) == (
+        "<string>: field 'measures[0].target_id' (measure 's', [[measures]] block 1): 'q' "
+        "names no measure; allowed: ['s']"
+    )
     late = (
         'name="x"\nstart="2024-01"\nend="2025-12"\n[[measures]]\nkind="embargo"\n'
         'date="2027-01"\nactor="CN"\ntargets=["JP"]\n'
@@ -747,7 +755,10 @@ def test_checks_across_measures_of_an_extends_file_count_the_files_own_blocks(tm
     )
     with pytest.raises(ScenarioError) as e:
         load_scenario(p)
-    assert str(e.value) == f"{p}: measures[1].id 'us_fentanyl_1' is used twice; ids must be unique"
+    assert str(e.value) == (
+        f"{p}: field 'measures[1].id' (measure 'us_fentanyl_1', [[measures]] block 2): "
+        "'us_fentanyl_1' is used twice (also measures[0]); ids must be unique"
+    )
 
 
 def test_a_misspelt_extends_is_named_first_with_the_right_suggestion(tmp_path):
