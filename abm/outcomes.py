@@ -164,15 +164,17 @@ def _china_magnet_share(stage: str, year: int):
     from abm.goods import deposit_compositions
 
     comp = deposit_compositions()
-    weight = {
-        f"conc_{d}": sum(shares.get(e, 0.0) for e in MAGNET_ELEMENTS) for d, shares in comp.items()
-    }
-    oxides = {f"ox_{e}": 1.0 for e in MAGNET_ELEMENTS}
+    if stage == "mining":
+        weight = {
+            f"conc_{d}": sum(shares.get(e, 0.0) for e in MAGNET_ELEMENTS)
+            for d, shares in comp.items()
+        }
+    else:
+        weight = {f"ox_{e}": 1.0 for e in MAGNET_ELEMENTS}
 
     def f(ts):
         w = ts[(ts["metric"] == "production") & _in_years(ts, year, year)]
-        k = weight if stage == "mining" else oxides
-        factor = w["good"].astype(str).map(k)  # NaN for goods of neither stage
+        factor = w["good"].astype(str).map(weight)  # NaN for goods of other stages
         w, factor = w[factor.notna()], factor[factor.notna()].astype(float)
         content = w["value"] * factor
         total = float(content.sum())

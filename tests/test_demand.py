@@ -500,12 +500,13 @@ def test_defense_platforms_keep_their_magnet_content(model):
 
 
 def test_thrifted_content_counts_as_demand_removed(model):
+    from agents import NonMagnetUser
     from experiments.reproduce.series import demand_removed_share
 
     oems = [
         a
         for cls, grp in model.agents_by_type.items()
-        if issubclass(cls, OEM) and cls.__name__ != "NonMagnetUser"
+        if issubclass(cls, OEM) and not issubclass(cls, NonMagnetUser)
         for a in grp
     ]
     saved = [(a.intensity, a.plan_units) for a in oems]
