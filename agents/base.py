@@ -292,7 +292,7 @@ class Firm(mesa.Agent):
         if s is None or s.qty <= 1e-9:
             return
         par = self.model.params
-        rate = max(self.sales_ema.get(g, 0.0), self.output_month.get(g, 0.0), 1e-6)
+        rate = self.sales_rate(g)
         p_hat = self.exp_price.get(g)
         p_hat = float(self.expected(g) if p_hat is None else p_hat)  # Python float arithmetic
         # the price the seller expects once its stock is back at target: its expected price
@@ -311,6 +311,12 @@ class Firm(mesa.Agent):
             for i, x in zip(_TRANCHE_NUMBERS, ASK_LADDER, strict=True)
         ]
         book.offer_tranches(self, g, self.ridx, q, asks, s.cm, s.ca)
+
+    def sales_rate(self, g: int) -> float:
+        """Normal monthly sales of ``g``, t/month: the smoothed sales (``sales_ema``) or last
+        month's output if larger (a seller that has not sold yet), at least 1e-6; the rate at
+        which a stock of ``g`` is expected to be sold down (:meth:`offer_stock`)."""
+        return max(self.sales_ema.get(g, 0.0), self.output_month.get(g, 0.0), 1e-6)
 
     def indexed_price(self, g: int) -> float | None:
         """The reference price the trade indexes this firm's sales of ``g`` to, USD/kg

@@ -12,6 +12,8 @@ expansion (3-5 years), exit.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from abm.goods import FEED_CLASSES, LIGHT_OXIDES, conc, ox
@@ -127,16 +129,39 @@ class Refiner(Firm):
         value = vals * self.model.params.separation_recovery - self.unit_cost
         return value, np.maximum(value, 0.0) / np.maximum(feed, 1e-9)
 
+    def output_values(self, oxide: np.ndarray) -> np.ndarray:
+        """Value of a kilogram of each oxide separated this month, USD/kg (``oxide_goods``
+        order): its expected sale price ``oxide`` discounted by the carrying cost over the
+        wait before it is sold, the months of sales already in stock ahead of it,
+        ``oxide x exp(-carrying_cost_per_month x stock / sales_rate)``. A joint producer's
+        marginal revenue from an oxide it cannot sell now is the storage value of that oxide
+        (competitive storage: Williams and Wright 1991, ch. 2; the same discount as the ask
+        of the stock's last tranche, :meth:`~agents.base.Firm.offer_stock`), so a plant
+        whose stock of one co-product piles up values the feed's basket lower and separates
+        less (the co-product output rule, docs/ODD.md 7.6). Oxides with no stock keep their
+        price."""
+        k = self.model.params.carrying_cost_per_month
+        out = np.array(oxide, dtype=float)
+        stocks = self.stocks
+        for j, g in enumerate(self.oxide_goods):
+            s = stocks.get(g)
+            if s is not None and s.qty > 0.0:
+                out[j] *= math.exp(-k * s.qty / self.sales_rate(g))
+        return out
+
     def planned_throughput(self, oxide: np.ndarray | None = None) -> float:
         """Planned feed for this month, t REO: capacity x utilisation, where utilisation
         responds to the oxide price index of the plant's feed basket (the output price
         signal) and is cut in proportion when the feed margin index falls below
-        ``separation_margin_cutoff`` (1: the shutdown rule, docs/ODD.md 7.6);
-        ``oxide`` as in :meth:`basket_index`."""
+        ``separation_margin_cutoff`` (1: the shutdown rule, docs/ODD.md 7.6), both with
+        each oxide valued at :meth:`output_values` (its expected price discounted over the
+        wait before it is sold); ``oxide``: the expected oxide prices, as in
+        :meth:`basket_index`."""
         if not self.active:
             return 0.0
         if oxide is None:
             oxide = self.expected_oxides()
+        oxide = self.output_values(oxide)
         u = self.utilisation(self.basket_index(oxide))
         ratio = self.value_ratio_mix(oxide)
         cut = self.model.params.separation_margin_cutoff
