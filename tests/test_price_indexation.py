@@ -101,6 +101,8 @@ def test_asks_and_storage_value_use_the_normal_price(model):
 
 def test_separators_cut_runs_only_below_cash_breakeven(model):
     r = next(r for r in model.agents_by_type[Refiner] if r.region == "CN")
+    for g in r.oxide_goods:  # no oxide in stock: each is valued at its expected price
+        r.stocks.pop(g, None)
     oxide = r.expected_oxides()
     ratio = r.value_ratio_mix(oxide)
     assert ratio > 1.0  # earns a margin at base-year prices
@@ -160,3 +162,29 @@ def test_bids_note_the_choke_price_of_demand(model):
     assert book.top_value[g] == 777.0
     a.bid_for(book, g, 0.0, 1.0, 999.0)  # no use planned: no bid, no value
     assert book.top_value[g] == 777.0
+
+
+def test_separators_value_an_oxide_in_stock_at_its_storage_value():
+    """The co-product output rule (docs/ODD.md 7.6): an oxide separated into a stock of
+    ``S`` t sold at ``R`` t/month is worth its expected price discounted over ``S / R``
+    months at the carrying cost; oxides with no stock keep their price, and a pile of one
+    co-product lowers the planned throughput."""
+    m = RareEarthModel("baseline", seed=0, months=1)
+    r = next(r for r in m.agents_by_type[Refiner] if r.region == "CN")
+    for g in r.oxide_goods:  # no stock at all: the expected prices themselves
+        r.stocks.pop(g, None)
+    oxide = r.expected_oxides()
+    assert r.output_values(oxide) == pytest.approx(oxide, rel=0, abs=0)
+    full = r.planned_throughput(oxide)
+    nd = m.catalog.index["ox_Nd"]
+    j = r.oxide_goods.index(nd)
+    r.stock(nd).add(300.0, 1.0, 1.0)
+    r.sales_ema[nd] = 10.0
+    r.output_month[nd] = 4.0  # below the sales rate: the rate is 10 t/month
+    k = m.params.carrying_cost_per_month
+    assert k == 0.01  # the hand check below: 300 t at 10 t/month is 30 months of sales
+    values = r.output_values(oxide)
+    assert values[j] == pytest.approx(oxide[j] * math.exp(-0.30), rel=1e-12)  # x 0.7408
+    others = [i for i in range(len(oxide)) if i != j]
+    assert values[others] == pytest.approx(oxide[others], rel=0, abs=0)
+    assert r.planned_throughput(oxide) < full
