@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from abm.goods import ox
 from abm.market import OrderBook
@@ -188,3 +190,37 @@ def test_separators_value_an_oxide_in_stock_at_its_storage_value():
     others = [i for i in range(len(oxide)) if i != j]
     assert values[others] == pytest.approx(oxide[others], rel=0, abs=0)
     assert r.planned_throughput(oxide) < full
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    stock=st.floats(0.0, 1e5),
+    more=st.floats(0.0, 1e5),
+    sold=st.floats(0.0, 1e4),
+    made=st.floats(0.0, 1e4),
+)
+def test_output_values_lie_between_zero_and_the_price_and_fall_with_stock(
+    model, stock, more, sold, made
+):
+    """Invariant of the co-product output rule: for any stock and sales history an oxide's
+    output value is finite, in [0, its expected price], and no higher with more stock."""
+    r = next(r for r in model.agents_by_type[Refiner] if r.region == "CN")
+    nd = model.catalog.index["ox_Nd"]
+    j = r.oxide_goods.index(nd)
+    saved = (r.stocks.get(nd), r.sales_ema.get(nd), r.output_month.get(nd))
+    try:
+        oxide = r.expected_oxides()
+        r.sales_ema[nd], r.output_month[nd] = sold, made
+        values = []
+        for q in (stock, stock + more):
+            r.stocks.pop(nd, None)
+            r.stock(nd).add(q, 1.0, 1.0)
+            values.append(r.output_values(oxide)[j])
+        assert all(np.isfinite(v) and 0.0 <= v <= oxide[j] for v in values), values
+        assert values[1] <= values[0]
+    finally:  # the module's model is shared: put the refiner's state back
+        for d, v in zip((r.stocks, r.sales_ema, r.output_month), saved, strict=True):
+            if v is None:
+                d.pop(nd, None)
+            else:
+                d[nd] = v
