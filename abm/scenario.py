@@ -1414,12 +1414,21 @@ def scenario_from_dict(data: dict, origin: str = "<scenario>") -> Scenario:
             is named with the shipped scenarios).
     """
     first_block = 0
+    own_end = False
     if isinstance(data, dict) and "extends" in data:
+        own_end = "end" in data
         data, first_block = extend_scenario(data, origin)
     try:
         return Scenario.model_validate(data)
     except ValidationError as err:
-        raise ScenarioError(_format_errors(err, data, origin, first_block)) from None
+        msg = _format_errors(err, data, origin, first_block)
+        if own_end and _cut_off({**data, "measures": data.get("measures", [])[:first_block]}):
+            # the file's own end cuts off a measure of the base scenario (as --set end=)
+            msg += (
+                "; the file's end cuts off a measure of the base scenario: to run only part "
+                "of it, leave end out and use --months (ree run) or months (sweeps)"
+            )
+        raise ScenarioError(msg) from None
 
 
 def extend_scenario(data: dict, origin: str = "<scenario>") -> tuple[dict, int]:

@@ -313,9 +313,11 @@ class Firm(mesa.Agent):
         book.offer_tranches(self, g, self.ridx, q, asks, s.cm, s.ca)
 
     def sales_rate(self, g: int) -> float:
-        """Normal monthly sales of ``g``, t/month: the smoothed sales (``sales_ema``) or last
-        month's output if larger (a seller that has not sold yet), at least 1e-6; the rate at
-        which a stock of ``g`` is expected to be sold down (:meth:`offer_stock`)."""
+        """Rate at which a stock of ``g`` is expected to be sold down, t/month: the smoothed
+        sales (``sales_ema``), or last month's output if larger (so a seller that has not
+        sold yet, or whose sales lag its output, counts its stock in months of output), at
+        least 1e-6; the rate of :meth:`offer_stock`'s tranches and of
+        :meth:`agents.refiner.Refiner.output_values`."""
         return max(self.sales_ema.get(g, 0.0), self.output_month.get(g, 0.0), 1e-6)
 
     def indexed_price(self, g: int) -> float | None:

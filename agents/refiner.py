@@ -131,15 +131,17 @@ class Refiner(Firm):
 
     def output_values(self, oxide: np.ndarray) -> np.ndarray:
         """Value of a kilogram of each oxide separated this month, USD/kg (``oxide_goods``
-        order): its expected sale price ``oxide`` discounted by the carrying cost over the
-        wait before it is sold, the months of sales already in stock ahead of it,
+        order): its sale price ``oxide`` (as :meth:`expected_oxides`: the expected price,
+        or a floor's if higher) discounted by the carrying cost over the wait before it is
+        sold, the months the stock ahead of it takes to sell at the plant's
+        :meth:`~agents.base.Firm.sales_rate`,
         ``oxide x exp(-carrying_cost_per_month x stock / sales_rate)``. A joint producer's
         marginal revenue from an oxide it cannot sell now is the storage value of that oxide
-        (competitive storage: Williams and Wright 1991, ch. 2; the same discount as the ask
-        of the stock's last tranche, :meth:`~agents.base.Firm.offer_stock`), so a plant
-        whose stock of one co-product piles up values the feed's basket lower and separates
-        less (the co-product output rule, docs/ODD.md 7.6). Oxides with no stock keep their
-        price."""
+        (competitive storage: Williams and Wright 1991, ch. 2; the discount factor of the
+        ask of the stock's last tranche, :meth:`~agents.base.Firm.offer_stock`), so a plant
+        whose stock of one co-product piles up values the feed's basket lower and plans to
+        separate less (the co-product output rule, docs/ODD.md 7.6; it enters
+        :meth:`planned_throughput` only). Oxides with no stock keep their price."""
         k = self.model.params.carrying_cost_per_month
         out = np.array(oxide, dtype=float)
         stocks = self.stocks

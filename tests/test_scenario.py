@@ -945,8 +945,23 @@ def test_a_base_measure_outside_an_extends_files_horizon_is_named_as_the_bases()
         loads_scenario('extends = "controls-2025"\nend = "2025-06"\n', "ext.toml")
     assert str(err.value) == (
         f"ext.toml: the base scenario's field 'measures[{i}].date' (measure '{m.id}'): {m.date} "
-        "is outside the horizon; allowed: a month from 2024-01 to 2025-06 (the horizon)"
+        "is outside the horizon; allowed: a month from 2024-01 to 2025-06 (the horizon); the "
+        "file's end cuts off a measure of the base scenario: to run only part of it, leave end "
+        "out and use --months (ree run) or months (sweeps)"
     )
+
+
+def test_an_extends_files_own_measure_after_its_end_gets_no_advice_on_the_base():
+    # the advice on a shorter end is for the base's measures; a measure of the file itself
+    # dated after the file's end is that measure's mistake, named by its block alone
+    text = (
+        'extends = "baseline"\nend = "2030-12"\n[[measures]]\nkind = "tariff"\n'
+        'date = "2031-03"\nactor = "US"\ntargets = ["CN"]\nrate = 0.25\n'
+    )
+    with pytest.raises(ScenarioError) as err:
+        loads_scenario(text, "ext.toml")
+    assert "[[measures]] block 1" in str(err.value)
+    assert "cuts off a measure of the base" not in str(err.value)
 
 
 @pytest.mark.parametrize(
