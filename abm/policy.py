@@ -79,10 +79,26 @@ def highest_targets(mandates, catalog: Catalog) -> dict[str, dict[int, float]]:
     return out
 
 
+#: fields an unlabelled measure's event text leaves out (said elsewhere in the line or log)
+_UNSAID = frozenset({"kind", "actor", "date", "end", "label", "id", "description"})
+
+
 def _event_text(m) -> str:
     """A measure as the event log names it: ``"<actor> <kind>: <label>"`` (no actor for
-    measures without one; the kind when there is no label)."""
-    return f"{m.actor if hasattr(m, 'actor') else ''} {m.kind}: {m.label or m.kind}".strip()
+    measures without one); without a label, the fields the scenario set, in the order the
+    measure declares them (``"US tariff: targets CN; rate 0.25; mode add"``), so a user's
+    measure is told apart from the shipped ones."""
+    head = f"{m.actor if hasattr(m, 'actor') else ''} {m.kind}".strip()
+    if m.label:
+        return f"{head}: {m.label}"
+    said = []
+    for name in type(m).model_fields:
+        if name in m.model_fields_set and name not in _UNSAID:
+            v = getattr(m, name)
+            if isinstance(v, (list, tuple)):
+                v = ", ".join(map(str, v))
+            said.append(f"{name} {v}")
+    return f"{head}: {'; '.join(said) if said else m.kind}"
 
 
 class PolicyState:

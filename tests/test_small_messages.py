@@ -76,3 +76,17 @@ def test_python_m_names_the_program_ree(tmp_path):
     )
     assert out.returncode != 0
     assert out.stderr.startswith("ree run: error: invalid scenario: unknown scenario 'nosuch'")
+
+
+def test_an_unlabelled_measure_is_logged_with_the_fields_the_scenario_set():
+    # a user's measure without a label used to be logged as "US tariff: tariff", which does
+    # not tell two tariffs apart (session 30's new-user check); a label still wins
+    from abm.policy import _event_text
+    from abm.scenario import loads_scenario
+
+    block = '[[measures]]\nkind = "tariff"\ndate = "2026-03"\nactor = "US"\ntargets = ["CN"]\n'
+    text = f'extends = "baseline"\n{block}rate = 0.25\nmode = "add"\n'
+    m = loads_scenario(text, "x.toml").measures[-1]
+    assert _event_text(m) == "US tariff: targets CN; rate 0.25; mode add"
+    labelled = loads_scenario(f'{text}label = "25 points more"\n', "x.toml").measures[-1]
+    assert _event_text(labelled) == "US tariff: 25 points more"
