@@ -142,13 +142,14 @@ class Refiner(Firm):
         whose stock of one co-product piles up values the feed's basket lower and plans to
         separate less (the co-product output rule, docs/ODD.md 7.6; it enters
         :meth:`planned_throughput` only). Oxides with no stock keep their price."""
-        k = self.model.params.carrying_cost_per_month
+        k = -self.model.params.carrying_cost_per_month
         out = np.array(oxide, dtype=float)
-        stocks = self.stocks
+        stocks, sold, made, exp = self.stocks, self.sales_ema, self.output_month, math.exp
         for j, g in enumerate(self.oxide_goods):
             s = stocks.get(g)
             if s is not None and s.qty > 0.0:
-                out[j] *= math.exp(-k * s.qty / self.sales_rate(g))
+                # the stock over Firm.sales_rate, inlined (called twice a month per plant)
+                out[j] *= exp(k * s.qty / max(sold.get(g, 0.0), made.get(g, 0.0), 1e-6))
         return out
 
     def planned_throughput(self, oxide: np.ndarray | None = None) -> float:
