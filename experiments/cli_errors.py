@@ -162,6 +162,20 @@ def error_line(message: str, what: str = "", group: str = "") -> str:
     return "\n".join(lead + line for line in (message.splitlines() or [""]))
 
 
+def _help_as_flag_option(opt):
+    """``opt`` (a command's ``--help`` option, or None) with an empty metavar, so typer's
+    help lists it as a flag, as our own flags are, not as ``--help <bool>``."""
+    if opt is not None:
+        opt.metavar = ""
+    return opt
+
+
+def _help_as_flag(cmd, ctx) -> None:
+    """Show sub-command ``cmd``'s ``--help`` as a flag (click builds the option once per
+    command and keeps it, so setting its metavar before the sub-command parses is enough)."""
+    _help_as_flag_option(cmd.get_help_option(ctx))
+
+
 class OneLineErrors(TyperGroup):
     """A typer command group whose command-line errors (unknown option or command, a bad
     value, a missing argument, in it or in any of its sub-commands) are one line on stderr,
@@ -189,7 +203,13 @@ class OneLineErrors(TyperGroup):
     def resolve_command(self, ctx, args):
         name, cmd, rest = super().resolve_command(ctx, args)
         ctx.meta[self._SUB] = name
+        if cmd is not None:
+            _help_as_flag(cmd, ctx)
         return name, cmd, rest
+
+    def get_help_option(self, ctx):
+        """The group's ``--help``, shown as a flag (:func:`_help_as_flag`)."""
+        return _help_as_flag_option(super().get_help_option(ctx))
 
     def invoke(self, ctx):
         def where():

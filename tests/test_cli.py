@@ -361,3 +361,24 @@ def test_tables_written_to_a_pipe_are_laid_out_wide(monkeypatch):
     assert output_width(Tty()) is None  # a terminal: rich measures it
     monkeypatch.setenv("COLUMNS", "100")
     assert output_width(io.StringIO()) is None  # the user's COLUMNS wins
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--help"],
+        ["run", "--help"],
+        ["reproduce", "--help"],
+        ["sweep", "--help"],
+        ["sweep", "run", "--help"],
+        ["compare", "--help"],
+    ],
+)
+def test_help_lists_help_as_a_flag_not_a_bool_value(args):
+    # typer shows a flag's type as "<bool>" unless its metavar is empty; our flags set it,
+    # and the groups set it on every command's --help (session 30's new-user check found
+    # "--help <bool>" in every command's help)
+    res = runner.invoke(app, args, env={"COLUMNS": "120"})
+    assert res.exit_code == 0, res.output
+    line = next(ln for ln in res.output.splitlines() if "--help" in ln)
+    assert "<bool>" not in line and "Show this message" in line, line
