@@ -141,15 +141,21 @@ class Refiner(Firm):
         ask of the stock's last tranche, :meth:`~agents.base.Firm.offer_stock`), so a plant
         whose stock of one co-product piles up values the feed's basket lower and plans to
         separate less (the co-product output rule, docs/ODD.md 7.6; it enters
-        :meth:`planned_throughput` only). Oxides with no stock keep their price."""
+        :meth:`planned_throughput` only). Oxides with no stock keep their price, and so do
+        remnants of an oxide the plant has neither sold nor made (an idle plant's: no sales
+        rate to measure the wait by, where ``sales_rate``'s floor of 1e-6 t/month would
+        make the wait up)."""
         k = -self.model.params.carrying_cost_per_month
         out = np.array(oxide, dtype=float)
         stocks, sold, made, exp = self.stocks, self.sales_ema, self.output_month, math.exp
         for j, g in enumerate(self.oxide_goods):
             s = stocks.get(g)
             if s is not None and s.qty > 0.0:
-                # the stock over Firm.sales_rate, inlined (called twice a month per plant)
-                out[j] *= exp(k * s.qty / max(sold.get(g, 0.0), made.get(g, 0.0), 1e-6))
+                # Firm.sales_rate inlined (called twice a month per plant), without its
+                # floor: a remnant the plant has neither sold nor made has no wait to measure
+                rate = max(sold.get(g, 0.0), made.get(g, 0.0))
+                if rate > 0.0:
+                    out[j] *= exp(k * s.qty / rate)
         return out
 
     def planned_throughput(self, oxide: np.ndarray | None = None) -> float:

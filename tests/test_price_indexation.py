@@ -190,6 +190,14 @@ def test_separators_value_an_oxide_in_stock_at_its_storage_value():
     others = [i for i in range(len(oxide)) if i != j]
     assert values[others] == pytest.approx(oxide[others], rel=0, abs=0)
     assert r.planned_throughput(oxide) < full
+    # a remnant of an oxide never sold nor made this month (an idle plant's, as Japan's
+    # plant in embargo-2010, where Firm.sales_rate's 1e-6 floor bound 717 plant-oxide-
+    # months): no wait to measure, so no discount
+    r.sales_ema.pop(nd)
+    r.output_month[nd] = 0.0
+    r.stocks.pop(nd)
+    r.stock(nd).add(1e-4, 1.0, 1.0)
+    assert r.output_values(oxide)[j] == oxide[j]
 
 
 @settings(max_examples=50, deadline=None)
