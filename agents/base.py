@@ -292,7 +292,7 @@ class Firm(mesa.Agent):
         if s is None or s.qty <= 1e-9:
             return
         par = self.model.params
-        rate = self.sales_rate(g)
+        rate = max(self.sales_rate(g), 1e-6)  # a seller that has neither sold nor made g
         p_hat = self.exp_price.get(g)
         p_hat = float(self.expected(g) if p_hat is None else p_hat)  # Python float arithmetic
         # the price the seller expects once its stock is back at target: its expected price
@@ -313,12 +313,13 @@ class Firm(mesa.Agent):
         book.offer_tranches(self, g, self.ridx, q, asks, s.cm, s.ca)
 
     def sales_rate(self, g: int) -> float:
-        """Rate at which a stock of ``g`` is expected to be sold down, t/month: the smoothed
-        sales (``sales_ema``), or last month's output if larger (so a seller that has not
-        sold yet, or whose sales lag its output, counts its stock in months of output), at
-        least 1e-6; the rate of :meth:`offer_stock`'s tranches and of
+        """Rate at which a stock of ``g`` is expected to be sold down, t/month (>= 0): the
+        smoothed sales (``sales_ema``), or last month's output if larger (so a seller that
+        has not sold yet, or whose sales lag its output, counts its stock in months of
+        output); 0 for a good the firm has neither sold nor made. The rate of
+        :meth:`offer_stock`'s tranches (there at least 1e-6) and of
         :meth:`agents.refiner.Refiner.output_values`."""
-        return max(self.sales_ema.get(g, 0.0), self.output_month.get(g, 0.0), 1e-6)
+        return max(self.sales_ema.get(g, 0.0), self.output_month.get(g, 0.0))
 
     def indexed_price(self, g: int) -> float | None:
         """The reference price the trade indexes this firm's sales of ``g`` to, USD/kg

@@ -142,20 +142,16 @@ class Refiner(Firm):
         whose stock of one co-product piles up values the feed's basket lower and plans to
         separate less (the co-product output rule, docs/ODD.md 7.6; it enters
         :meth:`planned_throughput` only). Oxides with no stock keep their price, and so do
-        remnants of an oxide the plant has neither sold nor made (an idle plant's: no sales
-        rate to measure the wait by, where ``sales_rate``'s floor of 1e-6 t/month would
-        make the wait up)."""
+        remnants of an oxide the plant has neither sold nor made (an idle plant's: a sales
+        rate of 0 leaves no wait to measure; no floor makes one up)."""
         k = -self.model.params.carrying_cost_per_month
         out = np.array(oxide, dtype=float)
-        stocks, sold, made, exp = self.stocks, self.sales_ema, self.output_month, math.exp
         for j, g in enumerate(self.oxide_goods):
-            s = stocks.get(g)
+            s = self.stocks.get(g)
             if s is not None and s.qty > 0.0:
-                # Firm.sales_rate inlined (called twice a month per plant), without its
-                # floor: a remnant the plant has neither sold nor made has no wait to measure
-                rate = max(sold.get(g, 0.0), made.get(g, 0.0))
+                rate = self.sales_rate(g)
                 if rate > 0.0:
-                    out[j] *= exp(k * s.qty / rate)
+                    out[j] *= math.exp(k * s.qty / rate)
         return out
 
     def planned_throughput(self, oxide: np.ndarray | None = None) -> float:
@@ -163,9 +159,9 @@ class Refiner(Firm):
         responds to the oxide price index of the plant's feed basket (the output price
         signal) and is cut in proportion when the feed margin index falls below
         ``separation_margin_cutoff`` (1: the shutdown rule, docs/ODD.md 7.6), both with
-        each oxide valued at :meth:`output_values` (its expected price discounted over the
-        wait before it is sold); ``oxide``: the expected oxide prices, as in
-        :meth:`basket_index`."""
+        each oxide valued at :meth:`output_values` (its sale price discounted over the
+        wait before it is sold); ``oxide``: the sale prices of :meth:`expected_oxides`,
+        USD/kg, if already read."""
         if not self.active:
             return 0.0
         if oxide is None:

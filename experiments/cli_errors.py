@@ -162,18 +162,14 @@ def error_line(message: str, what: str = "", group: str = "") -> str:
     return "\n".join(lead + line for line in (message.splitlines() or [""]))
 
 
-def _help_as_flag_option(opt):
+def _help_as_flag(opt):
     """``opt`` (a command's ``--help`` option, or None) with an empty metavar, so typer's
-    help lists it as a flag, as our own flags are, not as ``--help <bool>``."""
+    help lists it as a flag, as our own flags are, not as ``--help <bool>`` (click builds
+    the option once per command and keeps it, so setting it before the command parses is
+    enough)."""
     if opt is not None:
         opt.metavar = ""
     return opt
-
-
-def _help_as_flag(cmd, ctx) -> None:
-    """Show sub-command ``cmd``'s ``--help`` as a flag (click builds the option once per
-    command and keeps it, so setting its metavar before the sub-command parses is enough)."""
-    _help_as_flag_option(cmd.get_help_option(ctx))
 
 
 class OneLineErrors(TyperGroup):
@@ -204,12 +200,12 @@ class OneLineErrors(TyperGroup):
         name, cmd, rest = super().resolve_command(ctx, args)
         ctx.meta[self._SUB] = name
         if cmd is not None:
-            _help_as_flag(cmd, ctx)
+            _help_as_flag(cmd.get_help_option(ctx))
         return name, cmd, rest
 
     def get_help_option(self, ctx):
         """The group's ``--help``, shown as a flag (:func:`_help_as_flag`)."""
-        return _help_as_flag_option(super().get_help_option(ctx))
+        return _help_as_flag(super().get_help_option(ctx))
 
     def invoke(self, ctx):
         def where():
