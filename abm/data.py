@@ -92,6 +92,7 @@ SCHEMAS: dict[str, dict[str, str]] = {
         "grade": "choice:grade",
         "element": "element",
         "t_oxide_per_t_magnet": "share",
+        "t_oxide_per_t_magnet_2009": "share",
         "base_price_2024_usd_kg": "float+",
         "base_price_2009_usd_kg": "float+",
         "source": "str",

@@ -151,7 +151,8 @@ def deposit_compositions() -> dict[str, dict[str, float]]:
 
 @functools.cache
 def catalog(base_year: int = 2024, payability: float = 0.4) -> Catalog:
-    """Build the goods catalogue for ``base_year`` (2024 prices, or 2009 prices before 2015);
+    """Build the goods catalogue for ``base_year`` (2024 prices and bills of materials, or
+    the 2009 ones before 2015);
     a concentrate's reference price is ``payability`` (``concentrate_payability``, default
     its shipped value) x the value of its oxide content at the oxides' reference prices.
 
@@ -164,6 +165,9 @@ def catalog(base_year: int = 2024, payability: float = 0.4) -> Catalog:
 
     price_col = "price_2024_usd_kg" if base_year >= 2015 else "price_2009_usd_kg"
     mag_col = "base_price_2024_usd_kg" if base_year >= 2015 else "base_price_2009_usd_kg"
+    # the bill of materials of the base year's fleet (2009: conventional high-temperature
+    # grades, before grain-boundary diffusion spread)
+    bom_col = "t_oxide_per_t_magnet" if base_year >= 2015 else "t_oxide_per_t_magnet_2009"
     elements = load_table("elements.csv").set_index("symbol")
     magnets = load_table("magnets.csv")
     goods = [conc(d) for d in DEPOSITS] + [ox(e) for e in ELEMENTS] + [mag(g) for g in GRADES]
@@ -181,7 +185,7 @@ def catalog(base_year: int = 2024, payability: float = 0.4) -> Catalog:
     for g in GRADES:
         rows = magnets[magnets["grade"] == g]
         for _, r in rows.iterrows():
-            content[index[mag(g)], eidx[r["element"]]] = r["t_oxide_per_t_magnet"]
+            content[index[mag(g)], eidx[r["element"]]] = r[bom_col]
         price[index[mag(g)]] = float(rows[mag_col].iloc[0])
     oxide_prices = np.array([price[index[ox(e)]] for e in ELEMENTS])
     for d in DEPOSITS:
