@@ -692,3 +692,40 @@ def test_2025_oxide_export_records_are_the_trade_flow_rows():
         assert got[(name, "2024-06")] == pytest.approx(base), name
         for m, v in by_month.items():
             assert got[(name, f"2025-{m:02d}")] == pytest.approx(v), (name, m)
+
+
+def test_the_2009_world_uses_the_2009_bill_of_materials():
+    """The 2009 magnet fleet's high-temperature grade is the conventional one (~4% Dy in
+    the place of Nd, before grain-boundary diffusion; ``magnets.csv``); the 2024 fleet's
+    is the diffused one (2% Dy). Regression: the 2009 world used the 2024 recipe, which
+    left 66% of the world's 2009 Dy to non-magnet users where the literature has it used
+    almost entirely in magnets."""
+    from abm.goods import catalog, mag
+
+    ht09, ht24 = (
+        catalog(2009).composition(mag("ndfeb_ht")),
+        catalog(2024).composition(mag("ndfeb_ht")),
+    )
+    assert (ht09["Dy"], ht09["Nd"], ht24["Dy"], ht24["Nd"]) == (0.04, 0.19, 0.02, 0.21)
+    # the same rare-earth mass: Dy takes Nd's place
+    assert sum(ht09.values()) == pytest.approx(sum(ht24.values()), abs=1e-12)
+    # hand check of the 2009 price: the 2009 bill at 2009 oxide prices (Nd and Pr 15, Dy
+    # 118.49, Tb 360 USD/kg) is 9.6446 USD/kg; the grade's conversion margin over its 2024
+    # bill at the same prices (28 - 7.5748 = 20.4252) brings it to 30.07, shipped as 30
+    cat = catalog(2009)
+    bill = sum(v * cat.ref_price[cat.index[f"ox_{e}"]] for e, v in ht09.items())
+    assert bill == pytest.approx(9.6446, abs=1e-4)
+    assert cat.ref_price[cat.index[mag("ndfeb_ht")]] == 30.0
+
+
+def test_the_2009_world_sends_most_dy_to_magnets():
+    """Base-year balance of Dy in ``embargo-2010``'s world (t/yr): magnets use more of the
+    mined Dy than the non-magnet users get (1,308 against 898 of 2,202; it was 758 against
+    1,449 with the 2024 recipe)."""
+    from abm.goods import ELEMENTS
+
+    m = RareEarthModel("embargo-2010", seed=0)
+    i = ELEMENTS.index("Dy")
+    b = m.base_balance
+    assert b["magnet_use_t_yr"][i] == pytest.approx(1308, abs=1)
+    assert b["non_magnet_t_yr"][i] == pytest.approx(898, abs=1)
