@@ -25,6 +25,7 @@ import math
 
 import numpy as np
 from statsmodels.tsa.interp.denton import dentonm
+from threadpoolctl import threadpool_limits
 
 from abm.data import check_driver_series, load_table
 
@@ -156,11 +157,18 @@ class DemandOutlook:
         proportional first-difference benchmarking of the annual values (Denton 1971; IMF
         Quarterly National Accounts Manual, Bloem, Dippelsman and Maehle 2001, ch. VI)
         with a flat indicator, so that each year's months average its annual value and
-        the path has no jumps (``statsmodels.tsa.interp.denton.dentonm``)."""
+        the path has no jumps (``statsmodels.tsa.interp.denton.dentonm``).
+
+        The benchmarking solves a linear system with LAPACK on one BLAS thread
+        (``threadpoolctl``): a multithreaded solve rounds differently with the thread count,
+        which made a seed's run in a Dask worker (one thread) differ from the same seed run
+        alone (session 31)."""
         if sector not in self._monthly:
             act = self.activity[sector]
             years = np.array([act[y] for y in sorted(act)], dtype=float)
-            self._monthly[sector] = dentonm(np.ones(12 * len(years)), 12.0 * years, "other", k=12)
+            with threadpool_limits(limits=1, user_api="blas"):
+                path = dentonm(np.ones(12 * len(years)), 12.0 * years, "other", k=12)
+            self._monthly[sector] = path
         return self._monthly[sector]
 
     def factor(self, sector: str, start_year: int, start_month: int, months: int) -> float:
