@@ -4,6 +4,7 @@ recycling bounded by end-of-life magnets, derived value with a substitute."""
 
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
@@ -531,3 +532,40 @@ def test_a_unit_value_below_its_rare_earth_cost_is_refused(model):
             oem.set_base_prices(dict(oem.base_exp))
     finally:
         oem.unit_value = value
+
+
+def test_recorded_activity_paths_do_not_depend_on_the_blas_thread_count():
+    """Regression (session 31): the Denton benchmarking of ``end_use_activity.csv`` is a
+    LAPACK solve; on two BLAS threads it rounded some months one ulp away from the
+    one-thread solve, so a seed run alone differed from the same seed in a Dask worker.
+    Each path must be bit-identical whatever the thread count outside."""
+    from threadpoolctl import threadpool_limits
+
+    from abm.demand import DemandOutlook
+
+    paths = {}
+    for n in (1, 2, 4):
+        with threadpool_limits(limits=n, user_api="blas"):
+            o = DemandOutlook()
+            paths[n] = {s: o.monthly(s).copy() for s in o.activity}
+    assert paths[1].keys() == paths[2].keys() and len(paths[1]) >= 4
+    for n in (2, 4):
+        for s, p in paths[1].items():
+            assert np.array_equal(p, paths[n][s]), (n, s)
+
+
+def test_embargo_run_does_not_depend_on_the_blas_thread_count():
+    """End to end: ``embargo-2010`` (seed 0, to December 2010) gives the same prices on one
+    and on two BLAS threads; before session 31's fix the runs parted from July 2010."""
+    from threadpoolctl import threadpool_limits
+
+    from abm.model import RareEarthModel
+
+    prices = []
+    for n in (2, 1):
+        with threadpool_limits(limits=n, user_api="blas"):
+            m = RareEarthModel("embargo-2010", seed=0, months=24).run()
+        ts = m.timeseries()
+        prices.append(ts[ts.metric == "price"].value.to_numpy())
+    assert len(prices[0]) > 0
+    assert np.array_equal(prices[0], prices[1])
