@@ -744,3 +744,22 @@ def test_non_magnet_residual_floor_never_binds(scenario):
     mined = supply > 0
     assert (raw[mined] > 0.02 * supply[mined]).all()
     np.testing.assert_allclose(b["non_magnet_t_yr"][mined], raw[mined])
+
+
+@pytest.mark.parametrize(
+    ("col", "value", "total"),
+    [("t_oxide_per_t_magnet", "0.9", 0.988), ("t_oxide_per_t_magnet_2009", "0.0", 0.108)],
+)
+def test_a_magnet_bill_outside_a_magnets_rare_earth_mass_is_refused(tmp_path, col, value, total):
+    """Regression (session 31, new-user trial): each cell of a bill of materials was
+    checked (0 to 1) but not the grade's total, so a high-temperature grade at 1.97 t of
+    oxide per t of magnet ran. Data row 4 is the HT grade's Nd (0.21 in 2024, 0.19 in 2009)
+    of a grade that totals 0.298."""
+    d = _copy_with(tmp_path, "magnets.csv", _set(3, col, value))
+    with pytest.raises(DataError) as err:
+        load_table("magnets.csv", d)
+    assert str(err.value) == (
+        f"{d / 'magnets.csv'}, data row 4 (line 5), field '{col}': grade 'ndfeb_ht' sums to "
+        f"{total:g} t oxide per t magnet over its data rows 4-7; allowed 0.15 to 0.5 (the "
+        "rare-earth mass of a sintered magnet)"
+    )

@@ -524,8 +524,9 @@ def embargo_2010_full():
     reason="session 31 (the 2009 bill of materials): Nd abroad falls after 2011 about as "
     "recorded, and Molycorp's long-run margin, its anchor price adapting over "
     "price_anchor_months (30), never lifts Project Phoenix's NPV to its hurdle by 2016 on "
-    "seed 0 (the NPV peaks at 170 M USD in 2014-15 against 195 M); seeds 1-4 commit in "
-    "March-October 2014 and ramp up from November 2015-June 2016 (docs/calibration.md 4.38)",
+    "seed 0 (the NPV peaks at 172 M USD at the end of 2014 against 195 M); seeds 1, 3 and 4 "
+    "commit in August-December 2014 and ramp up from April-August 2016 (docs/calibration.md "
+    "4.38)",
 )
 def test_mountain_pass_ramps_up_in_the_2010_episode(embargo_2010_full):
     # USGS: US mine output 3.0 kt in 2012, 5.5 kt in 2013 against ~19 kt nameplate
