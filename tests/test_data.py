@@ -763,3 +763,32 @@ def test_a_magnet_bill_outside_a_magnets_rare_earth_mass_is_refused(tmp_path, co
         f"{total:g} t oxide per t magnet over its data rows 4-7; allowed 0.15 to 0.5 (the "
         "rare-earth mass of a sintered magnet)"
     )
+
+
+def test_sweep_plan_of_the_reproduction_model_checks_the_data_first(tmp_path, monkeypatch):
+    """Regression (session 31, new-user trial): with a broken table in ``REE_DATA_DIR``, a
+    sweep of ``experiments.reproduce:sweep_evaluate`` planned and wrote a store, and every
+    run then failed on the table. The plan now stops first, in one line, writing nothing."""
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from abm.data import DATA_ENV
+    from experiments.cli import app
+
+    d = tmp_path / "data"
+    d.mkdir()
+    _copy_with(d, "magnets.csv", _set(3, "t_oxide_per_t_magnet_2009", "1.5"))
+    spec = tmp_path / "spec.toml"
+    shutil.copy("experiments/sweeps/oat_embargo_2010.toml", spec)
+    monkeypatch.setenv(DATA_ENV, str(d))
+    out = tmp_path / "store"
+    res = CliRunner().invoke(
+        app, ["sweep", "plan", str(spec), "--out", str(out)], env={"COLUMNS": "200"}
+    )
+    assert res.exit_code == 2, res.output
+    assert len(res.stderr.strip().splitlines()) == 1
+    assert f"{d / 'magnets.csv'}, data row 4 (line 5), field 't_oxide_per_t_magnet_2009'" in (
+        res.stderr
+    )
+    assert not out.exists() or not any(out.iterdir())

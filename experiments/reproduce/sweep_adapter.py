@@ -10,6 +10,7 @@ from experiments.reproduce.history import HISTORY
 from experiments.reproduce.runner import _simulate
 from experiments.reproduce.targets import TARGETS
 from experiments.reproduce.variants import _measure_ids
+from experiments.sweep.model import load_checked_scenario
 
 #: targets computable from one run, by the scenario whose run they read
 SINGLE_RUN_TARGETS = {
@@ -143,7 +144,9 @@ def _parameter_space():
 
 
 sweep_evaluate.parameter_space = _parameter_space
-sweep_evaluate.load_scenario = load_scenario
+# the sweep's scenario loader checks the model's data tables too, so a bad table stops
+# `ree sweep plan` before any work rather than failing every run (session 31)
+sweep_evaluate.load_scenario = load_checked_scenario
 # the sweep checks constants and levels (and measures.<id>.<field> names) against the scenario
 sweep_evaluate.apply_overrides = apply_overrides
 # the checks against history must lie within the runs (checked when a sweep is planned)

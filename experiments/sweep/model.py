@@ -197,7 +197,7 @@ def _abm_outcome_check(scenario: Any, months: int | None, outcomes: list[str]) -
     return out
 
 
-def _abm_load_scenario(name: str) -> Any:
+def load_checked_scenario(name: str) -> Any:
     """``abm.scenario.load_scenario``, reading a file as UTF-8 with or without a byte-order
     mark (see :func:`experiments.inputs.load_scenario_input`); the model's data tables are
     checked too (:func:`abm.data.check_tables`), so a bad table stops the plan, not every run."""
@@ -223,7 +223,7 @@ def _abm_handle() -> ModelHandle:
         evaluate=outcomes_mod.evaluate,
         space_fn=scenario_mod.parameter_space,
         outcomes_fn=lambda: _describe_outcomes(outcomes_mod.OUTCOMES),
-        loader=_abm_load_scenario,
+        loader=load_checked_scenario,
         override_fn=scenario_mod.apply_overrides,
         months_fn=_abm_months,
         outcome_check_fn=_abm_outcome_check,
