@@ -200,7 +200,14 @@ def _abm_outcome_check(scenario: Any, months: int | None, outcomes: list[str]) -
 def load_checked_scenario(name: str) -> Any:
     """``abm.scenario.load_scenario``, reading a file as UTF-8 with or without a byte-order
     mark (see :func:`experiments.inputs.load_scenario_input`); the model's data tables are
-    checked too (:func:`abm.data.check_tables`), so a bad table stops the plan, not every run."""
+    checked too (:func:`abm.data.check_tables`), so a bad table stops the plan, not every run.
+    The loader of ``model = "abm"`` and of the reproduction model
+    (``experiments.reproduce:sweep_evaluate``).
+
+    Raises:
+        abm.scenario.ScenarioError: unknown name, unreadable file or invalid content.
+        abm.data.DataError: a data table (shipped or in ``REE_DATA_DIR``) fails validation.
+    """
     from abm.data import check_tables
 
     from ..inputs import load_scenario_input
