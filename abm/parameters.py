@@ -314,15 +314,38 @@ class Parameters(NumbersModel):
         "(price_expectation_months) still prices its stock, books its margin and enters "
         "its investment decisions.",
     )
+    price_reversion_months: float = P(
+        8.0,
+        "months",
+        4.0,
+        36.0,
+        "the short-term/long-term model of commodity prices (Schwartz and Smith 2000, "
+        "Management Science 46(7), oil futures 1990-95): short-term deviations revert at "
+        "kappa = 1.49/yr, a time constant of 12/1.49 = 8.05 months (abm.expectations); "
+        "range kappa 3/yr to 0.33/yr (assumption; the slower end near one-factor "
+        "estimates, which have no moving anchor); "
+        "docs/calibration.md 4.39",
+        "Time constant with which the expected price returns to its long-run anchor "
+        "(the mean reversion of the short-term deviation, 1/kappa): in the monthly "
+        "expectation update (Firm.update_expectations), the price a firm expects for its "
+        "products when an input bought now is sold (Firm.forward_sale_price) and the "
+        "transient margin of the NPV test (Firm.project_npv).",
+    )
     price_anchor_months: float = P(
-        30.0,
+        11.0,
         "months",
         6.0,
         120.0,
-        "2010-11 prices fell back within ~2 years (design brief); Sterman commodity model",
-        "Time constant with which expected prices return to the long-run reference "
-        "(production-cost anchor); also the time constant with which prices are taken to "
-        "absorb supply news (PolicyState.update_supply_news).",
+        "the same model's long-run level filtered from spot prices alone (no futures market "
+        "for rare-earth oxides): with Schwartz and Smith's (2000) estimates (kappa 1.49/yr, "
+        "sigma_chi 0.286, sigma_xi 0.145, rho 0.3) the steady-state Kalman filter moves its "
+        "estimate 63% of the way to a lasting change in spot prices in 11 months "
+        "(abm.expectations.anchor_months); "
+        "docs/calibration.md 4.39",
+        "Time constant with which the long-run anchor of expected prices follows observed "
+        "prices (Firm.update_expectations), the long-run benchmark price follows the world "
+        "benchmark (RareEarthModel.benchmark_anchor) and the supply outlook prices reflect "
+        "follows the news (PolicyState.update_supply_news).",
     )
     inventory_target_weeks: float = P(
         8.0,

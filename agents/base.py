@@ -241,15 +241,21 @@ class Firm(mesa.Agent):
         expected price, itself adapting slowly to observed prices)::
 
             p_hat  <- p_hat + (o - p_hat) / price_expectation_months
-                            + (anchor - p_hat) / price_anchor_months
+                            + (anchor - p_hat) / price_reversion_months
             anchor <- anchor + (o - anchor) / price_anchor_months
 
-        with ``o`` the observed price (:meth:`observed`). Expectations start, and the anchor
-        starts, at the base-year warm-up prices; nothing reverts to a fixed base-year price.
+        with ``o`` the observed price (:meth:`observed`): the short-term deviation from the
+        anchor reverts with time constant ``price_reversion_months`` and the anchor, the
+        long-run level, is filtered from observed prices with time constant
+        ``price_anchor_months`` (the short-term/long-term model of commodity prices,
+        Schwartz and Smith 2000, with its long-run level learned from spot prices).
+        Expectations start, and the anchor starts, at the base-year warm-up prices; nothing
+        reverts to a fixed base-year price.
         """
         par = self.model.params
         a = 1.0 / par.price_expectation_months
-        b = 1.0 / par.price_anchor_months
+        b = 1.0 / par.price_reversion_months
+        c = 1.0 / par.price_anchor_months
         exp, anchors, isfinite = self.exp_price, self.anchor_price, math.isfinite
         if type(self).observed is Firm.observed:  # the observed price inlined
             r, sells = self.ridx, self.sells
@@ -265,7 +271,7 @@ class Firm(mesa.Agent):
                 anc = anchors[g] = p  # = self.anchor(g): p is expected(g)
             p_new = p + a * (o - p) + b * (anc - p)
             exp[g] = 1e-6 if 1e-6 > p_new else p_new  # = max(p_new, 1e-6)
-            anchors[g] = anc + b * (o - anc)
+            anchors[g] = anc + c * (o - anc)
         self.risk *= math.exp(-1.0 / par.risk_decay_months)
         self.risk += self.model.policy.risk_shock.get(self.region, 0.0)
 
@@ -495,10 +501,10 @@ class Firm(mesa.Agent):
         USD/kg: its expected price carried forward over the holding horizon ``h`` = input
         cover (``inventory_target_weeks``) + finished-goods cover (``sell_cover_months``)
         by its own expectation model, in which the expected price returns to the anchor
-        with time constant ``price_anchor_months`` (anchoring and adjustment, Sterman 2000,
-        ch. 16 and 20):
+        with time constant ``price_reversion_months`` (anchoring and adjustment, Sterman 2000,
+        ch. 16 and 20; the short-term deviation's mean reversion of Schwartz and Smith 2000):
 
-        ``a + (p_hat - a) x exp(-h / price_anchor_months)``,
+        ``a + (p_hat - a) x exp(-h / price_reversion_months)``,
 
         or the guaranteed price if higher. Derived-demand values of inputs use it (Marshall's
         derived demand: an input is worth the margin of the product it goes into, at the
@@ -513,7 +519,7 @@ class Firm(mesa.Agent):
         if a is None:
             a = self.anchor(g)
         h = par.inventory_target_weeks / WEEKS_PER_MONTH + par.sell_cover_months
-        v = a + (p - a) * math.exp(-h / par.price_anchor_months)
+        v = a + (p - a) * math.exp(-h / par.price_reversion_months)
         if not self.model.policy.floors:
             return v
         # a cost-plus offtake is left out: input values derived from a price that rises
@@ -850,7 +856,7 @@ class Firm(mesa.Agent):
 
         The margin is the one the firm expects month by month (default): its
         :meth:`current_margin` today, returning to its :meth:`longrun_margin` with the
-        time constant ``price_anchor_months`` of its own price expectations (7.2): the
+        time constant ``price_reversion_months`` of its own price expectations (7.2): the
         expected cash flows of the textbook NPV under the firm's expectations, so that a
         price boom the firm expects to last raises the value of capacity that starts up
         while it lasts (investment waves that follow current earnings: Greenwood and
@@ -894,7 +900,7 @@ class Firm(mesa.Agent):
         # ResearchInChina via SBWIRE 2013)
         tau = par.rampup_tau_years if tau_years is None else tau_years
         common = (par.project_life_years, lead, par.base_utilisation, tau)
-        moving = {"transient_usd_kg": transient, "transient_months": par.price_anchor_months}
+        moving = {"transient_usd_kg": transient, "transient_months": par.price_reversion_months}
         free = None if margin is not None else self.policy_free_margin()
         if free is None:
             return npv(size, m, fin.capex, fin.rate, *common, **moving), fin

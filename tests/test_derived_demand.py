@@ -31,10 +31,11 @@ def test_forward_price_carries_the_expected_price_towards_the_anchor_over_the_ho
     g = model.catalog.index["mag_ndfeb_ht"]
     a.exp_price[g], a.anchor_price[g] = 300.0, 30.0
     h = par.inventory_target_weeks / WEEKS_PER_MONTH + par.sell_cover_months
-    want = 30.0 + 270.0 * math.exp(-h / par.price_anchor_months)
+    want = 30.0 + 270.0 * math.exp(-h / par.price_reversion_months)
     assert a.forward_sale_price(g) == pytest.approx(want, rel=1e-12)
-    # at the defaults (8 weeks, 1 month, 30 months) about 91% of the gap remains
-    assert want == pytest.approx(30.0 + 270.0 * 0.9095, rel=1e-3)
+    # at the defaults (8 weeks, 1 month, 8 months) about 70% of the gap remains:
+    # exp(-2.84 / 8) = 0.701
+    assert want == pytest.approx(30.0 + 270.0 * 0.7011, rel=1e-3)
     # no gap, no change
     a.exp_price[g] = 30.0
     assert a.forward_sale_price(g) == 30.0

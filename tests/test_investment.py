@@ -62,7 +62,7 @@ def test_npv_with_a_fading_transient_margin_hand_check():
 
 def test_project_npv_values_the_expected_margin_path():
     # the firm's expected margin fades from today's to the long-run one with
-    # price_anchor_months (7.2): a boom raises the NPV by the transient's present value
+    # price_reversion_months (7.2): a boom raises the NPV by the transient's present value
     from abm.investment import npv as npv_fn
 
     m = RareEarthModel("baseline", seed=0, months=2)
@@ -82,7 +82,7 @@ def test_project_npv_values_the_expected_margin_path():
         par.base_utilisation,
         par.rampup_tau_years,
         transient_usd_kg=3.0,
-        transient_months=par.price_anchor_months,
+        transient_months=par.price_reversion_months,
     )
     assert extra > 0 and v - flat == pytest.approx(extra, rel=1e-9)
 
@@ -208,7 +208,7 @@ def test_npv_discounts_only_the_premium_over_policy_free_prices():
         hazard_rate(fin.rate, par.policy_reversal_hazard),
         *common,
         transient_usd_kg=cur - lr,
-        transient_months=par.price_anchor_months,
+        transient_months=par.price_reversion_months,
     )
     assert value == pytest.approx(expected, rel=1e-12)
     # the premium is valued at the rate with hazard, so it counts for less than at the
@@ -346,14 +346,18 @@ def test_no_project_starts_before_its_earliest_start(run14):
             assert p.online >= p.earliest
         if p.startup is not None:
             assert p.startup >= p.earliest
-    # a project committed but not yet at its earliest start has no agent in the world
+    # a project committed but not yet started has no agent in the world and waits for its
+    # start-up month (commitment + lead time, at or after its earliest start; a commitment
+    # after the first review starts after the earliest start: neo_narva_p1 committed in
+    # month 13, earliest 20, online 33)
     waiting = [
         p
         for p in m.pipeline.projects
         if p.committed is not None and p.startup is None and p.new_firm
     ]
+    assert waiting
     for p in waiting:
-        assert p.agent not in m.agents and m.steps <= p.earliest
+        assert p.agent not in m.agents and m.steps <= p.online and p.online >= p.earliest
 
 
 def test_mass_balance_holds_with_entrants(run14):

@@ -48,19 +48,19 @@ def test_example_structure(path, tmp_path):
             "parameters.lead_time_separation_years",
             "parameters.lead_time_magnet_years",
         ]
-        assert len(Parameters.model_fields) == 111 and len(space) == 107
+        assert len(Parameters.model_fields) == 112 and len(space) == 108
         assert expected_rows(spec) == 1 + 2 * len(space) and spec.replicates == 1
         header = " ".join(
             line.lstrip("# ") for line in path.read_text().splitlines() if line.startswith("#")
         )
-        assert "107 of the 111 parameters" in header and "1 + 2 x 107 = 215 rows" in header
+        assert "108 of the 112 parameters" in header and "1 + 2 x 108 = 217 rows" in header
         assert all(k.split(".")[1] in header for k in left_out)
-        assert "212 distinct runs" in header
-        # what `ree sweep plan` prints: 215 rows, 212 distinct (project_size_scale's high
+        assert "214 distinct runs" in header
+        # what `ree sweep plan` prints: 217 rows, 214 distinct (project_size_scale's high
         # end, output_price_months' low end and customer_market_share's high end are their
         # values, so those rows repeat row 0)
         summary = plan(path, tmp_path)
-        assert (summary.design_rows, summary.runs, summary.unique_runs) == (215, 215, 212)
+        assert (summary.design_rows, summary.runs, summary.unique_runs) == (217, 217, 214)
         assert (spec.model, spec.scenario) in {
             ("abm", "baseline"),
             ("experiments.reproduce:sweep_evaluate", "embargo-2010"),
