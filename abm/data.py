@@ -582,6 +582,10 @@ _ROW_LINES: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar(
 )
 
 
+#: the free-text column any calibration table may carry besides its schema's columns
+NOTE_COLUMN = "note"
+
+
 def _row_text(row: int) -> str:
     """``data row N`` (1-based), with its file line where known: ``data row 3 (line 4)``."""
     lines = _ROW_LINES.get()
@@ -647,8 +651,21 @@ def _validate_frame(df: pd.DataFrame, file: str, origin: str | None) -> pd.DataF
     schema = SCHEMAS[file]
     name = origin or file
     missing = [c for c in schema if c not in df.columns]
+    # an extra column would otherwise be ignored silently; every table may carry a
+    # free-text 'note' column
+    unknown = [str(c) for c in df.columns if c not in schema and c != NOTE_COLUMN]
     if missing:
-        raise _fail(name, None, missing[0], f"missing column; expected columns {list(schema)}")
+        also = f"; unknown column(s) {unknown}: misspelt?" if unknown else ""
+        raise _fail(
+            name, None, missing[0], f"missing column; expected columns {list(schema)}{also}"
+        )
+    if unknown:
+        raise _fail(
+            name,
+            None,
+            str(unknown[0]),
+            f"unknown column; expected columns {list(schema)} and an optional '{NOTE_COLUMN}'",
+        )
     if df.empty:
         raise DataError(
             f"{name}: no data rows; expected at least one row under the header {list(df.columns)}"
@@ -668,7 +685,8 @@ def _validate_frame(df: pd.DataFrame, file: str, origin: str | None) -> pd.DataF
                 if optional:
                     values.append(None)
                     continue
-                raise _fail(name, i, col, "empty value (required)")
+                got = f" ('{raw}')" if raw else ""
+                raise _fail(name, i, col, f"empty value{got}; a value is required")
             if kind in ("float", "float+", "int", "count", "year", "share", "percent"):
                 whole = kind in ("int", "count", "year")
                 try:

@@ -792,3 +792,37 @@ def test_sweep_plan_of_the_reproduction_model_checks_the_data_first(tmp_path, mo
         res.stderr
     )
     assert not out.exists() or not any(out.iterdir())
+
+
+def test_an_extra_or_misspelt_column_is_named():
+    # a new user's trial: an extra column (here a bill of materials for another year) was
+    # accepted and ignored silently
+    raw = _raw("magnets.csv")
+    raw["t_oxide_per_t_magnet_2030"] = raw["t_oxide_per_t_magnet"]
+    with pytest.raises(DataError) as err:
+        validate_frame(raw, "magnets.csv")
+    msg = str(err.value)
+    assert msg.startswith("magnets.csv") and "\n" not in msg
+    assert "field 't_oxide_per_t_magnet_2030': unknown column" in msg
+    assert "'t_oxide_per_t_magnet_2009'" in msg and "optional 'note'" in msg
+    # a misspelt column is missing under its own name and named as the likely typo
+    raw = _raw("magnets.csv").rename(
+        columns={"t_oxide_per_t_magnet_2009": "t_oxide_per_t_magnets_2009"}
+    )
+    with pytest.raises(DataError) as err:
+        validate_frame(raw, "magnets.csv")
+    msg = str(err.value)
+    assert "field 't_oxide_per_t_magnet_2009': missing column" in msg
+    assert "unknown column(s) ['t_oxide_per_t_magnets_2009']: misspelt?" in msg
+    # a free-text note column is accepted in any table
+    ok = _raw("magnets.csv")
+    ok["note"] = "checked"
+    assert len(validate_frame(ok, "magnets.csv")) == len(ok)
+
+
+def test_a_nan_cell_names_what_it_read():
+    raw = _raw("firms.csv")
+    raw.loc[2, "region"] = "nan"
+    with pytest.raises(DataError) as err:
+        validate_frame(raw, "firms.csv")
+    assert "field 'region': empty value ('nan'); a value is required" in str(err.value)
