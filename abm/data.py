@@ -582,6 +582,32 @@ _ROW_LINES: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar(
 )
 
 
+def _numeric_range(file: str, col: str, kind: str) -> tuple[float, float]:
+    """Allowed range of a numeric cell of kind ``kind`` in ``file``'s column ``col``."""
+    return {
+        "year": YEAR_RANGE,
+        "share": (0.0, 1.0),
+        "percent": (0.0, 100.0),
+        "count": (1, 10**6),
+        "float+": RANGES.get((file, col), (0.0, math.inf)),
+    }.get(kind, RANGES.get((file, col), (-math.inf, math.inf)))
+
+
+def _allowed(file: str, col: str) -> str:
+    """What a cell of ``file``'s column ``col`` may hold, for error messages: the numeric
+    kinds' range, else the column's kind."""
+    kind = SCHEMAS[file][col].rstrip("?")
+    if kind in ("float", "float+", "int", "count", "year", "share", "percent"):
+        lo, hi = _numeric_range(file, col, kind)
+        what = "a whole number" if kind in ("int", "count", "year") else "a number"
+        if math.isinf(lo) and math.isinf(hi):
+            return f"allowed {what}"
+        if math.isinf(hi):
+            return f"allowed {what} >= {lo:g}"
+        return f"allowed {what} from {lo:g} to {hi:g}"
+    return f"allowed a value of kind '{kind}'"
+
+
 #: the free-text column any calibration table may carry besides its schema's columns
 NOTE_COLUMN = "note"
 
@@ -686,24 +712,24 @@ def _validate_frame(df: pd.DataFrame, file: str, origin: str | None) -> pd.DataF
                     values.append(None)
                     continue
                 got = f" ('{raw}')" if raw else ""
-                raise _fail(name, i, col, f"empty value{got}; a value is required")
+                raise _fail(
+                    name, i, col, f"empty value{got}; a value is required ({_allowed(file, col)})"
+                )
             if kind in ("float", "float+", "int", "count", "year", "share", "percent"):
                 whole = kind in ("int", "count", "year")
+                allowed = _allowed(file, col)
                 try:
                     v = int(raw) if whole else float(raw)
                 except ValueError:
                     what = "a whole number" if whole else "a number"
-                    raise _fail(name, i, col, f"'{raw}' is not {what}") from None
+                    raise _fail(
+                        name, i, col, f"'{raw}' is not {what} (no thousands separator); {allowed}"
+                    ) from None
                 if not math.isfinite(v):
-                    raise _fail(name, i, col, f"'{raw}' is not a finite number")
+                    raise _fail(name, i, col, f"'{raw}' is not a finite number; {allowed}")
                 if kind == "float+" and v < 0:
                     raise _fail(name, i, col, f"negative value {v}; must be >= 0")
-                lo, hi = {
-                    "year": YEAR_RANGE,
-                    "share": (0.0, 1.0),
-                    "percent": (0.0, 100.0),
-                    "count": (1, 10**6),
-                }.get(kind, RANGES.get((file, col), (-math.inf, math.inf)))
+                lo, hi = _numeric_range(file, col, kind)
                 if not lo <= v <= hi:
                     what = {"share": "a share", "percent": "a percentage", "count": "a count"}.get(
                         kind, "value"

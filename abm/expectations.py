@@ -38,11 +38,22 @@ def reversion_months(kappa: float) -> float:
         kappa: mean-reversion rate of the short-term deviation, 1/yr (> 0).
 
     Raises:
-        ValueError: kappa not positive.
+        ValueError: kappa not a finite positive number.
     """
-    if not kappa > 0:
-        raise ValueError(f"kappa must be > 0 (1/yr), got {kappa}")
+    _check_real("kappa", kappa, "> 0 (1/yr)", lambda v: v > 0)
     return 12.0 / kappa
+
+
+def _check_real(name: str, value, allowed: str, ok) -> None:
+    """Raise one ValueError line unless ``value`` is a finite real number (not a bool or a
+    string) for which ``ok(value)`` holds; ``allowed`` says what is allowed."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or not ok(value)
+    ):
+        raise ValueError(f"{name} must be a finite number {allowed}, got {value!r}")
 
 
 def anchor_months(
@@ -75,15 +86,20 @@ def anchor_months(
         The first month (1, 2, ...) at which the estimate reaches 63% of the step.
 
     Raises:
-        ValueError: an argument outside its range, or no 63% response within the horizon.
+        ValueError: an argument not a finite number in its range (kappa 0.01-100/yr), or no
+            63% response within the horizon.
     """
-    if not (kappa > 0 and sigma_chi > 0 and sigma_xi > 0 and -1 < rho < 1):
-        raise ValueError(
-            "kappa, sigma_chi and sigma_xi must be > 0 and rho in (-1, 1); got "
-            f"{kappa}, {sigma_chi}, {sigma_xi}, {rho}"
-        )
-    if not observation_sd > 0:
-        raise ValueError(f"observation_sd must be > 0, got {observation_sd}")
+    _check_real("kappa", kappa, "in 0.01 to 100 (1/yr)", lambda v: 0.01 <= v <= 100)
+    _check_real("sigma_chi", sigma_chi, "> 0 (1/sqrt(yr))", lambda v: v > 0)
+    _check_real("sigma_xi", sigma_xi, "> 0 (1/sqrt(yr))", lambda v: v > 0)
+    _check_real("rho", rho, "in (-1, 1)", lambda v: -1 < v < 1)
+    _check_real("observation_sd", observation_sd, "> 0 (log points)", lambda v: v > 0)
+    if (
+        isinstance(horizon_months, bool)
+        or not isinstance(horizon_months, int)
+        or horizon_months < 1
+    ):
+        raise ValueError(f"horizon_months must be a whole number >= 1, got {horizon_months!r}")
     dt = 1.0 / 12.0
     phi = math.exp(-kappa * dt)
     var_chi = sigma_chi**2 * (1.0 - math.exp(-2.0 * kappa * dt)) / (2.0 * kappa)

@@ -500,9 +500,11 @@ class Firm(mesa.Agent):
         """Price the firm expects for ``g`` when an input bought now leaves in its products,
         USD/kg: its expected price carried forward over the holding horizon ``h`` = input
         cover (``inventory_target_weeks``) + finished-goods cover (``sell_cover_months``)
-        by its own expectation model, in which the expected price returns to the anchor
-        with time constant ``price_reversion_months`` (anchoring and adjustment, Sterman 2000,
-        ch. 16 and 20; the short-term deviation's mean reversion of Schwartz and Smith 2000):
+        by the forecast of the short-term/long-term model its expectations follow (Schwartz
+        and Smith 2000): the long-run level, a random walk, is expected to stay at the
+        anchor ``a``, and the short-term deviation to decay with time constant
+        ``price_reversion_months`` (not the firm's own monthly update iterated without
+        news, in which the anchor would move too):
 
         ``a + (p_hat - a) x exp(-h / price_reversion_months)``,
 

@@ -531,7 +531,8 @@ def test_bad_table_stops_ree_run_before_any_work(tmp_path, monkeypatch):
 
 def test_bad_table_stops_a_sweep_plan(tmp_path, monkeypatch):
     import abm.data
-    from experiments.sweep import SpecError, plan
+    from abm.data import DataError
+    from experiments.sweep import plan
 
     data = tmp_path / "data"
     data.mkdir()
@@ -547,7 +548,8 @@ def test_bad_table_stops_a_sweep_plan(tmp_path, monkeypatch):
         'levels = 2\n[[levers]]\nname = "levers.us_tariff_on_china"\nlow = 0.0\n'
         "high = 1.0\n"
     )
-    with pytest.raises(SpecError, match=r"gdp.csv: the file is empty"):
+    # the data, not the spec, are named as at fault
+    with pytest.raises(DataError, match=r"gdp.csv: the file is empty"):
         plan(spec, tmp_path / "runs")
     assert not (tmp_path / "runs").exists()
 
@@ -792,6 +794,9 @@ def test_sweep_plan_of_the_reproduction_model_checks_the_data_first(tmp_path, mo
         res.stderr
     )
     assert not out.exists() or not any(out.iterdir())
+    # the data are named as at fault, not the spec (session 32's new-user trial)
+    assert "ree sweep plan: error: invalid data: " in res.stderr
+    assert "invalid sweep spec" not in res.stderr
 
 
 def test_an_extra_or_misspelt_column_is_named():
@@ -826,3 +831,18 @@ def test_a_nan_cell_names_what_it_read():
     with pytest.raises(DataError) as err:
         validate_frame(raw, "firms.csv")
     assert "field 'region': empty value ('nan'); a value is required" in str(err.value)
+
+
+def test_a_cell_that_is_not_a_number_names_what_is_allowed():
+    # a new user's trial (session 32): these named the file and field but not the values
+    raw = _raw("firms.csv")
+    for val, msg in [
+        ("1,000", "'1,000' is not a number (no thousands separator); allowed a number >= 0"),
+        ("inf", "'inf' is not a finite number; allowed a number >= 0"),
+        ("nan", "empty value ('nan'); a value is required (allowed a number >= 0)"),
+    ]:
+        bad = raw.copy()
+        bad.loc[2, "base_output_t_per_yr"] = val
+        with pytest.raises(DataError) as err:
+            validate_frame(bad, "firms.csv")
+        assert "field 'base_output_t_per_yr'" in str(err.value) and msg in str(err.value)

@@ -117,6 +117,8 @@ def _guard(fn, *args, **kwargs):
     and Ctrl-C stop it like an interruption (see :mod:`experiments.interrupts`)."""
     import pyarrow as pa
 
+    from abm.data import DataError
+
     from .analysis import AnalysisError
     from .backends import SchedulerUnreachable
     from .spec import SpecError
@@ -131,6 +133,8 @@ def _guard(fn, *args, **kwargs):
         _stopped("interrupted (Ctrl-C)", 130)
     except (SpecError, SpecChangedError) as exc:
         _fail(str(exc), 2)
+    except DataError as exc:  # a calibration table (REE_DATA_DIR), not the spec, is at fault
+        _fail(f"invalid data: {exc}", 2)
     except (AnalysisError, StoreError, SchedulerUnreachable) as exc:
         _fail(str(exc), 1)
     except FileNotFoundError as exc:

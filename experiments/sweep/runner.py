@@ -365,6 +365,8 @@ def plan(
 
     Raises:
         SpecError: invalid spec (nothing written).
+        abm.data.DataError: a calibration table (shipped or in ``REE_DATA_DIR``) fails
+            validation when the base scenario is loaded (nothing written).
         SpecChangedError: the store holds another spec and ``fresh`` is False (nothing written).
         StoreError: a store file is damaged or the store folder is a file (nothing written).
     """

@@ -938,6 +938,8 @@ def check_against_model(spec: ExperimentSpec, handle: Any, source: str | None = 
 
     Raises:
         SpecError listing every problem with its field.
+        abm.data.DataError: the model's data tables fail validation when the base scenario
+            is loaded (the data, not the spec, are at fault).
     """
     from .model import scenario_digest
 
@@ -1023,6 +1025,9 @@ def check_against_model(spec: ExperimentSpec, handle: Any, source: str | None = 
     try:
         digest = scenario_digest(handle, spec.scenario)
     except Exception as exc:
+        if type(exc).__name__ == "DataError":
+            # the data tables are at fault, not the spec (a new user's REE_DATA_DIR)
+            raise
         problems.append(("scenario", f"cannot load base scenario {spec.scenario!r}: {exc}"))
     if not problems:
         problems += _check_runs(spec, handle)
