@@ -270,37 +270,20 @@ def test_a_peak_the_window_cuts_off_is_censored_and_fails(monkeypatch):
 SPIKE_OF = {"dy_peak_lag": "dy_peak_multiple", "nd_peak_lag": "nd_peak_multiple"}
 
 
-#: the 2010-11 price targets that pass: none since session 31. Nd's peak and lag passed in
-#: sessions 29-30 (12.1x, 10 months after the cut, over 20 seeds), when the 2009 world used
-#: the 2024 fleet's bill of materials; before, in sessions 17-18 and 21-24 (8.82x in session 24)
-PRICE_TARGETS_PASSING: tuple[str, ...] = ()
+#: the 2010-11 price targets that pass: all four since session 32 (firms' expectations with
+#: sourced time constants: over 20 seeds Nd 8.3x, Dy 8.1x, 12 and 11 months after the cut;
+#: docs/calibration.md 4.39). None passed in session 31 (Nd 7.5x, Dy 5.8x, after the 2009
+#: bill of materials); Nd's peak and lag passed in sessions 29-30 (12.1x, 10 months) and in
+#: sessions 17-18 and 21-24 (8.82x in session 24)
+PRICE_TARGETS_PASSING: tuple[str, ...] = (
+    "dy_peak_multiple",
+    "dy_peak_lag",
+    "nd_peak_multiple",
+    "nd_peak_lag",
+)
 
 #: the 2010-11 price targets that fail, each a strict xfail with what the runs show
-PRICE_TARGETS_FAILING = (
-    (
-        "dy_peak_multiple",
-        "Dy abroad peaks at about 5.8x 13 months after the July 2010 cut (5.1-9.7x over 20 "
-        "seeds) since session 31 gave the 2009 world its ~4% Dy high-temperature grade "
-        "(3.5x before); under the record's 8-30x (docs/calibration.md 4.38)",
-    ),
-    (
-        "dy_peak_lag",
-        "Dy peaks 13 months after the July 2010 cut (11-15 over 20 seeds, in the tolerance of "
-        "8-14 months), but the lag times a peak below its band (docs/calibration.md 4.38)",
-    ),
-    (
-        "nd_peak_multiple",
-        "Nd abroad peaks at about 7.5x (6.9-8.7x over 20 seeds), just under the record's 8x, "
-        "since session 31's 2009 bill of materials (12.1x before): magnets use less Nd in "
-        "the HT grade, and users' content per unit follows a recipe cost in which Dy is half "
-        "the HT grade's bill (docs/calibration.md 4.38)",
-    ),
-    (
-        "nd_peak_lag",
-        "Nd peaks 12 months after the July 2010 cut (11-13 over 20 seeds, in the tolerance), "
-        "but the lag times a peak below its band (docs/calibration.md 4.38)",
-    ),
-)
+PRICE_TARGETS_FAILING: tuple[tuple[str, str], ...] = ()
 
 
 @pytest.mark.parametrize(
