@@ -336,8 +336,9 @@ class Parameters(NumbersModel):
         "months",
         6.0,
         120.0,
-        "the same model's long-run level filtered from spot prices alone (no futures market "
-        "for rare-earth oxides): with Schwartz and Smith's (2000) estimates (kappa 1.49/yr, "
+        "the long-run level of the short-term/long-term model of commodity prices, filtered "
+        "from spot prices alone (no futures market for rare-earth oxides): with Schwartz and "
+        "Smith's (2000) oil estimates (kappa 1.49/yr, "
         "sigma_chi 0.286, sigma_xi 0.145, rho 0.3) the steady-state Kalman filter moves its "
         "estimate 63% of the way to a lasting change in spot prices in 11 months "
         "(abm.expectations.anchor_months); "
