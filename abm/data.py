@@ -593,11 +593,17 @@ def _numeric_range(file: str, col: str, kind: str) -> tuple[float, float]:
     }.get(kind, RANGES.get((file, col), (-math.inf, math.inf)))
 
 
+#: the schema kinds whose cells are numbers
+_NUMERIC_KINDS = ("float", "float+", "int", "count", "year", "share", "percent")
+
+
 def _allowed(file: str, col: str) -> str:
     """What a cell of ``file``'s column ``col`` may hold, for error messages: the numeric
-    kinds' range, else the column's kind."""
+    kinds' range, a choice's values, else the column's kind."""
     kind = SCHEMAS[file][col].rstrip("?")
-    if kind in ("float", "float+", "int", "count", "year", "share", "percent"):
+    if kind.startswith("choice:"):
+        return f"allowed: {list(CHOICES[kind.split(':', 1)[1]])}"
+    if kind in _NUMERIC_KINDS:
         lo, hi = _numeric_range(file, col, kind)
         what = "a whole number" if kind in ("int", "count", "year") else "a number"
         if math.isinf(lo) and math.isinf(hi):
@@ -715,18 +721,22 @@ def _validate_frame(df: pd.DataFrame, file: str, origin: str | None) -> pd.DataF
                 raise _fail(
                     name, i, col, f"empty value{got}; a value is required ({_allowed(file, col)})"
                 )
-            if kind in ("float", "float+", "int", "count", "year", "share", "percent"):
+            if kind in _NUMERIC_KINDS:
                 whole = kind in ("int", "count", "year")
-                allowed = _allowed(file, col)
                 try:
                     v = int(raw) if whole else float(raw)
                 except ValueError:
                     what = "a whole number" if whole else "a number"
                     raise _fail(
-                        name, i, col, f"'{raw}' is not {what} (no thousands separator); {allowed}"
+                        name,
+                        i,
+                        col,
+                        f"'{raw}' is not {what} (no thousands separator); {_allowed(file, col)}",
                     ) from None
                 if not math.isfinite(v):
-                    raise _fail(name, i, col, f"'{raw}' is not a finite number; {allowed}")
+                    raise _fail(
+                        name, i, col, f"'{raw}' is not a finite number; {_allowed(file, col)}"
+                    )
                 if kind == "float+" and v < 0:
                     raise _fail(name, i, col, f"negative value {v}; must be >= 0")
                 lo, hi = _numeric_range(file, col, kind)

@@ -1021,13 +1021,14 @@ def check_against_model(spec: ExperimentSpec, handle: Any, source: str | None = 
                         + _elsewhere(o, handle),
                     )
                 )
+    from abm.data import DataError
+
     digest = None
     try:
         digest = scenario_digest(handle, spec.scenario)
+    except DataError:
+        raise  # the data tables are at fault, not the spec (a new user's REE_DATA_DIR)
     except Exception as exc:
-        if type(exc).__name__ == "DataError":
-            # the data tables are at fault, not the spec (a new user's REE_DATA_DIR)
-            raise
         problems.append(("scenario", f"cannot load base scenario {spec.scenario!r}: {exc}"))
     if not problems:
         problems += _check_runs(spec, handle)
