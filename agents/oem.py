@@ -93,15 +93,22 @@ class OEM(Firm):
 
     # ----------------------------------------------------------------- plan
     def recipe(self) -> dict[int, float]:
-        """Current t per unit of each input after substitution.
+        """Current t per unit of each input: :meth:`designed_recipe` scaled by
+        :attr:`intensity` (thrifting and derating, :meth:`_adapt`)."""
+        r = self.designed_recipe()
+        if self.intensity != 1.0:
+            r = {g: v * self.intensity for g, v in r.items()}
+        return r
+
+    def designed_recipe(self) -> dict[int, float]:
+        """t per unit of each input after the named technologies, before thrifting.
 
         A share ``dy_free_share`` of the HT-grade requirement moves to the standard grade,
         ``1 + dy_free_extra_magnet`` kg per kg; then a share ``sub_share`` of both NdFeB
         grades moves to substitutes: ``ce_magnet_share`` of it to Ce-rich magnets, bought
         as ``1 - ce_nd_replacement`` t of standard grade plus ``ce_nd_replacement x
         re_content`` t of La and Ce oxide per t (Ce share ``ce_la_ratio``; Toyota 2018), the
-        rest to ferrite (no rare earths; its cost is :attr:`substitution_cost`). Every input
-        is then scaled by :attr:`intensity` (thrifting and derating, :meth:`_adapt`)."""
+        rest to ferrite (no rare earths; its cost is :attr:`substitution_cost`)."""
         par = self.model.params
         r = dict(self.recipe0)
         if self._ht in r and self.dy_free_share > 0:
@@ -121,9 +128,20 @@ class OEM(Firm):
                 lace = ce_mag * x * self.re_content
                 r[self._ce] = r.get(self._ce, 0.0) + lace * par.ce_la_ratio
                 r[self._la] = r.get(self._la, 0.0) + lace * (1 - par.ce_la_ratio)
-        if self.intensity != 1.0:
-            r = {g: v * self.intensity for g, v in r.items()}
         return r
+
+    def design_share(self) -> float:
+        """Rare-earth input per unit that the named technologies leave, relative to the
+        base-year recipe (0..1 in practice; 1 without them): ``sum(designed x base price) /
+        sum(base-year recipe x base price)`` over :meth:`designed_recipe`, a quantity index
+        of the rare-earth inputs at base-year prices (:meth:`~agents.base.Firm.base_price`;
+        Laspeyres)."""
+        if self.sub_share == 0.0 and self.dy_free_share == 0.0:
+            return 1.0
+        base = self.base_price
+        before = sum(v * base(g) for g, v in self.recipe0.items())
+        after = sum(v * base(g) for g, v in self.designed_recipe().items())
+        return after / before if before > 0 else 1.0
 
     def price_index(self) -> float:
         """Expected cost of a unit's inputs relative to their base-year cost in the OEM's
@@ -333,11 +351,16 @@ class OEM(Firm):
         return f
 
     def _adapt(self) -> None:
-        """Move :attr:`intensity` towards ``pi ** final_demand_elasticity`` (``pi`` =
-        :meth:`price_index`) with time constant ``thrifting_adjustment_months /
-        substitution_speed``, both ways (:func:`abm.demand.adopt`; partial adjustment,
-        Nerlove 1958; the substitution effect of Hicks 1932 and Allen 1938, whose long-run
-        elasticity is ``final_demand_elasticity``). Then move
+        """Move :attr:`intensity` towards its long-run level with time constant
+        ``thrifting_adjustment_months / substitution_speed``, both ways
+        (:func:`abm.demand.adopt`; partial adjustment, Nerlove 1958). The long-run rare-earth
+        use per unit is ``L = pi ** final_demand_elasticity`` (``pi`` = :meth:`price_index`;
+        the substitution effect of Hicks 1932 and Allen 1938, one elasticity for every route
+        out of rare earths). Above the base-year cost (``L < 1``) the named technologies
+        already remove ``1 - d`` of it (``d`` = :meth:`design_share`), so thrifting takes
+        the content to ``min(1, L / d)``: the two compose the one response instead of adding
+        to it, and thrifting never adds content to units because others moved to substitutes.
+        At or below the base-year cost the level is ``L``. Then move
         ``sub_share`` and ``dy_free_share`` towards their price-dependent targets
         (:func:`abm.demand.adoption_target`, :func:`abm.demand.adopt`): substitution on the
         larger expected NdFeB price multiple, Dy-free designs on the expected Dy oxide price
@@ -347,6 +370,8 @@ class OEM(Firm):
         speed = self.model.levers.substitution_speed
         if self.thrifts:
             target = self.price_index() ** par.final_demand_elasticity
+            if target < 1.0:
+                target = min(1.0, target / self.design_share())
             tau = par.thrifting_adjustment_months / speed
             self.intensity = adopt(self.intensity, target, tau, tau)
         if not (self.magnet_goods & self.recipe0.keys()):

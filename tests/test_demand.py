@@ -484,6 +484,60 @@ def test_rare_earth_content_per_unit_adjusts_over_months_both_ways(model):
         oem.intensity, oem.sub_share, oem.dy_free_share = saved[1:]
 
 
+def test_named_technologies_and_thrifting_compose_one_long_run_response(model):
+    # Hicks-Allen: one elasticity for every route out of rare earths. With a fifth of the
+    # NdFeB moved to substitutes (sub_share 0.2) the named technologies leave a share d of
+    # the base-year input (a quantity index at base-year prices, by hand below); at pi = 16
+    # the long-run use is 16 ** -0.25 = 0.5, so thrifting aims at 0.5 / d and one month at
+    # the 6-month time constant moves 1 - exp(-1/6) of the way there
+    par = model.params
+    oem = _magnet_oem(model)
+    cat = model.catalog
+    std, ht = cat.index["mag_ndfeb_std"], cat.index["mag_ndfeb_ht"]
+    ce, la = cat.index["ox_Ce"], cat.index["ox_La"]
+    p = oem.base_price
+    r0 = oem.recipe0
+    n_std, n_ht = r0.get(std, 0.0), r0.get(ht, 0.0)
+    assert n_std + n_ht > 0
+    saved = (dict(oem.exp_price), oem.intensity, oem.sub_share, oem.dy_free_share)
+    try:
+        oem.sub_share, oem.dy_free_share = 0.2, 0.0
+        x, c = par.ce_nd_replacement, par.ce_la_ratio
+        base = sum(v * p(g) for g, v in r0.items())
+        ce_mag = 0.2 * (n_std + n_ht) * par.ce_magnet_share
+        after = (
+            base
+            - 0.2 * (n_std * p(std) + n_ht * p(ht))
+            + ce_mag * (1 - x) * p(std)
+            + ce_mag * x * 0.30 * (c * p(ce) + (1 - c) * p(la))
+        )
+        d = after / base
+        assert oem.design_share() == pytest.approx(d)
+        assert 0.5 < d < 1.0
+        for g in r0:
+            oem.exp_price[g] = 16.0 * p(g)
+        oem._adapt()
+        k = 1 - math.exp(-1 / par.thrifting_adjustment_months)
+        assert oem.intensity == pytest.approx(1 + (0.5 / d - 1) * k)
+        # substitutes that already remove more than the long-run response: no thrifting
+        # on top, and no content added to the other units either
+        oem.intensity, oem.sub_share = 1.0, 0.9
+        assert oem.design_share() < 0.5
+        oem._adapt()
+        assert oem.intensity == 1.0
+        # below the base-year cost the named technologies unwind on their own and the
+        # content follows pi ** elasticity: 0.5 ** -0.25 = 1.18921
+        oem.intensity, oem.sub_share = 1.0, 0.2
+        for g in r0:
+            oem.exp_price[g] = 0.5 * p(g)
+        oem._adapt()
+        assert oem.intensity == pytest.approx(1 + (0.5**-0.25 - 1) * k)
+    finally:
+        oem.exp_price.clear()
+        oem.exp_price.update(saved[0])
+        oem.intensity, oem.sub_share, oem.dy_free_share = saved[1:]
+
+
 def test_defense_platforms_keep_their_magnet_content(model):
     from agents.defense import DefenseContractor
 
