@@ -35,11 +35,21 @@ console = out_console
 FLAG = ""
 
 
-def use_data_folder(folder: Path | None) -> None:
+def use_data_folder(folder: Path | list[Path] | None) -> None:
     """Point the model at a folder of replacement calibration tables (``--data``): set
     ``REE_DATA_DIR`` (inherited by worker processes) and validate every table now, before
-    any work; exit 2 with one line naming the file and field on a bad table."""
+    any work; exit 2 with one line naming the file and field on a bad table, or the
+    folders when ``--data`` is given more than once (only one folder replaces tables)."""
     from abm.data import DATA_ENV, DataError, check_tables
+
+    if isinstance(folder, (list, tuple)):
+        if len(folder) > 1:
+            fail(
+                f"--data is given {len(folder)} times ({', '.join(map(str, folder))}); give "
+                "one folder: put every replacement table in it",
+                what="invalid data",
+            )
+        folder = folder[0] if folder else None
 
     if folder is None:  # REE_DATA_DIR, if set, is checked now: one line, before any work
         try:
@@ -215,15 +225,31 @@ def _set_value_kind(key: str) -> tuple[str, str] | None:
     return ("a whole number" if what == "an integer" else "a number"), allowed
 
 
+#: Largest seed: seeds are written as 64-bit integers to the run manifest and the Parquet
+#: results (as a sweep's ``seed_root``, experiments.sweep.spec).
+SEED_MAX = 2**63 - 1
+#: Most runs one ``--seeds`` may ask for: checked before the list is built, so a typo such
+#: as ``0-99999999999`` is one line, not an exhausted memory.
+SEEDS_MAX_COUNT = 100_000
+
+
 def parse_seeds(text: str) -> list[int]:
     """``--seeds``: a count (``3`` -> 0, 1, 2), a list (``0,1,5``), ranges (``0-9``) or both
-    (``0-4,10``); each seed a non-negative integer, none twice.
+    (``0-4,10``); each seed an integer from 0 to :data:`SEED_MAX`, none twice, at most
+    :data:`SEEDS_MAX_COUNT` in all.
 
     Raises:
         typer.BadParameter: anything else (one line with the accepted forms).
     """
     forms = "a count (3 = seeds 0,1,2), a list (0,1,5) or a range (0-9)"
     parts = [t.strip() for t in text.split(",")]
+
+    def too_many(n: int) -> typer.BadParameter:
+        return typer.BadParameter(
+            f"{text!r}: {n:,} runs; at most {SEEDS_MAX_COUNT:,} seeds at once (split the job)",
+            param_hint="--seeds",
+        )
+
     try:
         if len(parts) == 1 and parts[0].isdigit():
             n = int(parts[0])
@@ -232,18 +258,30 @@ def parse_seeds(text: str) -> list[int]:
                     f"{text!r}: a count of seeds must be at least 1; give {forms}",
                     param_hint="--seeds",
                 )
+            if n > SEEDS_MAX_COUNT:
+                raise too_many(n)
             return list(range(n))
-        seeds: list[int] = []
+        spans: list[tuple[int, int]] = []
         for t in parts:
             lo, dash, hi = t.partition("-")
             if not lo.isdigit() or (dash and not hi.isdigit()):
                 raise ValueError
-            if dash and int(hi) < int(lo):
+            a, b = int(lo), int(hi) if dash else int(lo)
+            if b < a:
                 raise typer.BadParameter(
                     f"{text!r}: the range {t} runs backwards; write it {hi}-{lo}",
                     param_hint="--seeds",
                 )
-            seeds += list(range(int(lo), int(hi) + 1)) if dash else [int(lo)]
+            if b > SEED_MAX:
+                raise typer.BadParameter(
+                    f"{text!r}: seed {b} is above the largest seed, 2**63 - 1 = {SEED_MAX}",
+                    param_hint="--seeds",
+                )
+            spans.append((a, b))
+        n = sum(b - a + 1 for a, b in spans)
+        if n > SEEDS_MAX_COUNT:
+            raise too_many(n)
+        seeds = [s for a, b in spans for s in range(a, b + 1)]
     except ValueError:
         raise typer.BadParameter(f"{text!r}: give {forms}", param_hint="--seeds") from None
     if len(set(seeds)) != len(seeds):
@@ -270,7 +308,9 @@ def run(
         "measures.<id>.<field>, e.g. levers.start=2025-06 or end=2030-12 "
         "(keys: docs/ODD.md sections 6 and 8; measure ids: the scenario's file)",
     ),
-    seed: int = typer.Option(None, "--seed", min=0, help="random seed (>= 0; default 0)"),
+    seed: int = typer.Option(
+        None, "--seed", min=0, max=SEED_MAX, help="random seed (0 to 2**63 - 1; default 0)"
+    ),
     seeds: str = typer.Option(
         None,
         "--seeds",
@@ -286,7 +326,7 @@ def run(
     charts: bool = typer.Option(
         True, "--charts/--no-charts", metavar=FLAG, help="write PNG charts"
     ),
-    data: Path = typer.Option(
+    data: list[Path] = typer.Option(
         None,
         "--data",
         metavar="DIR",
@@ -828,7 +868,7 @@ def reproduce(
     strict: bool = typer.Option(
         False, "--strict", metavar=FLAG, help="exit with code 1 when any target fails"
     ),
-    data: Path = typer.Option(
+    data: list[Path] = typer.Option(
         None,
         "--data",
         metavar="DIR",

@@ -298,12 +298,12 @@ def test_reproduce_bad_backend_is_one_line_before_any_work(tmp_path):
         (
             ["run", "--seed", "x"],
             "ree run: error: --seed: 'x' is not an integer (allowed: an "
-            "integer >= 0); see 'ree run --help'",
+            "integer from 0 to 9223372036854775807); see 'ree run --help'",
         ),
         (
             ["run", "--seed", "-1"],
             "ree run: error: --seed: -1 is out of range (allowed: an "
-            "integer >= 0); see 'ree run --help'",
+            "integer from 0 to 9223372036854775807); see 'ree run --help'",
         ),
         (
             ["run", "--months", "1.5"],

@@ -6,10 +6,11 @@ sweep whose runs end before ``levers.start`` passing with levers that never act.
 from __future__ import annotations
 
 import pytest
+import typer
 from sweep_toy_models import write_toy_spec
 from typer.testing import CliRunner
 
-from experiments.cli import app
+from experiments.cli import app, parse_seeds
 from experiments.inputs import scenario_with_overrides
 from experiments.sweep import SpecError, load_spec, run
 from experiments.sweep.cli import sweep_app
@@ -136,8 +137,8 @@ def test_months_not_an_integer_states_the_horizon_range(tmp_path):
 def test_seed_message_unchanged_by_the_months_wording(tmp_path):
     got = _one_error_line(_invoke(["run", "--seed", "x", "--out", str(tmp_path / "r")]))
     assert got == (
-        "ree run: error: --seed: 'x' is not an integer (allowed: an integer >= 0); "
-        "see 'ree run --help'"
+        "ree run: error: --seed: 'x' is not an integer (allowed: an integer from 0 to "
+        "9223372036854775807); see 'ree run --help'"
     )
 
 
@@ -243,3 +244,40 @@ def test_sweep_lever_check_passes_at_the_first_lever_month_and_names_constants(t
     )
     # a parameter that is not a lever is not gated
     load_spec(_short(tmp_path, 12, lever="parameters.armington_elasticity", levels="[3.0, 6.0]"))
+
+
+# ------------------------------------ session 33: --data twice, seeds past 64 bits (new user)
+@pytest.mark.parametrize("cmd", ["run", "reproduce"])
+def test_data_given_twice_is_refused_naming_both_folders(tmp_path, cmd):
+    a, b = tmp_path / "a", tmp_path / "b"
+    for d in (a, b):
+        d.mkdir()
+    out = tmp_path / "out"
+    got = _one_error_line(_invoke([cmd, "--data", str(a), "--data", str(b), "--out", str(out)]))
+    assert got == (
+        f"ree {cmd}: error: invalid data: --data is given 2 times ({a}, {b}); give one "
+        "folder: put every replacement table in it"
+    )
+    assert not out.exists()
+
+
+def test_a_seed_past_64_bits_is_refused_before_any_run(tmp_path):
+    out = tmp_path / "run"
+    big = str(2**63)
+    got = _one_error_line(_invoke(["run", "--seed", big, "--months", "1", "--out", str(out)]))
+    assert got == (
+        f"ree run: error: --seed: {big} is out of range (allowed: an integer from 0 to "
+        "9223372036854775807); see 'ree run --help'"
+    )
+    assert not out.exists()
+    with pytest.raises(typer.BadParameter, match=r"seed 9223372036854775808 is above"):
+        parse_seeds(f"1,{big}")
+    assert parse_seeds(str(2**63 - 1) + "-" + str(2**63 - 1)) == [2**63 - 1]
+
+
+def test_a_seeds_typo_with_billions_of_runs_is_one_line_not_a_full_memory():
+    with pytest.raises(typer.BadParameter, match=r"100,000,000,000 runs; at most 100,000"):
+        parse_seeds("100000000000")
+    with pytest.raises(typer.BadParameter, match=r"100,000,000,001 runs"):
+        parse_seeds("0-99999999999,5")
+    assert len(parse_seeds("0-99999")) == 100_000
