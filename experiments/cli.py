@@ -851,7 +851,11 @@ def reproduce(
         help="shorter horizons and 5 seeds (CI; about 3-4 minutes on 2 shared cores)",
     ),
     seeds: int = typer.Option(
-        None, "--seeds", min=1, help="seeds per experiment (default 20; --quick 5)"
+        None,
+        "--seeds",
+        min=1,
+        max=SEEDS_MAX_COUNT,
+        help="seeds per experiment (default 20; --quick 5)",
     ),
     out: Path = typer.Option(Path("results/reproduce"), "--out", help="output folder"),
     workers: int = typer.Option(

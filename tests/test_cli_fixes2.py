@@ -281,3 +281,13 @@ def test_a_seeds_typo_with_billions_of_runs_is_one_line_not_a_full_memory():
     with pytest.raises(typer.BadParameter, match=r"100,000,000,001 runs"):
         parse_seeds("0-99999999999,5")
     assert len(parse_seeds("0-99999")) == 100_000
+
+
+def test_reproduce_seeds_has_the_same_upper_bound_as_run_seeds(tmp_path):
+    got = _one_error_line(
+        _invoke(["reproduce", "--seeds", "1000000000", "--out", str(tmp_path / "r")])
+    )
+    assert got == (
+        "ree reproduce: error: --seeds: 1000000000 is out of range (allowed: an integer "
+        "from 1 to 100000); see 'ree reproduce --help'"
+    )
