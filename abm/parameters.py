@@ -111,8 +111,9 @@ class Parameters(NumbersModel):
         "2011-07-14; refiners cut REO in FCC catalysts, AFPM Q&A 89; Grace Catalagram 2011-04)",
         "Long-run price elasticity of rare-earth use per unit of end product around the "
         "buyer's base-year price (Firm.base_price): the substitution effect of derived demand "
-        "(Hicks 1932; Allen 1938), reached by magnet users through OEM.intensity over "
-        "thrifting_adjustment_months and by non-magnet users at once; also the elasticity at "
+        "(Hicks 1932; Allen 1938), reached by magnet users through the named technologies and "
+        "OEM.intensity together (the content makes up what the technologies leave, over "
+        "thrifting_adjustment_months) and by non-magnet users at once; also the elasticity at "
         "which fundamentalist stockholders price supply news (Stockholder.rule_forecasts).",
     )
     product_demand_elasticity: float = P(
