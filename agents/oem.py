@@ -131,17 +131,20 @@ class OEM(Firm):
         return r
 
     def design_share(self) -> float:
-        """Rare-earth input per unit that the named technologies leave, relative to the
-        base-year recipe (0..1 in practice; 1 without them): ``sum(designed x base price) /
-        sum(base-year recipe x base price)`` over :meth:`designed_recipe`, a quantity index
-        of the rare-earth inputs at base-year prices (:meth:`~agents.base.Firm.base_price`;
-        Laspeyres)."""
+        """Share of the base-year rare-earth input per unit that the named technologies
+        leave (0..1; 1 without them): ``min(1, sum(designed x base price) / sum(base-year
+        recipe x base price))`` over :meth:`designed_recipe`, a quantity index of the
+        rare-earth inputs at base-year prices (:meth:`~agents.base.Firm.base_price`;
+        Laspeyres). At most 1: a Dy-free design swaps high-temperature grade for
+        ``1 + dy_free_extra_magnet`` kg of standard grade, which can cost slightly more at
+        base-year prices; it moves use between rare earths and leaves none, so it asks for
+        no extra thrifting."""
         if self.sub_share == 0.0 and self.dy_free_share == 0.0:
             return 1.0
         base = self.base_price
         before = sum(v * base(g) for g, v in self.recipe0.items())
         after = sum(v * base(g) for g, v in self.designed_recipe().items())
-        return after / before if before > 0 else 1.0
+        return min(1.0, after / before) if before > 0 else 1.0
 
     def price_index(self) -> float:
         """Expected cost of a unit's inputs relative to their base-year cost in the OEM's
@@ -351,16 +354,21 @@ class OEM(Firm):
         return f
 
     def _adapt(self) -> None:
-        """Move :attr:`intensity` towards its long-run level with time constant
-        ``thrifting_adjustment_months / substitution_speed``, both ways
-        (:func:`abm.demand.adopt`; partial adjustment, Nerlove 1958). The long-run rare-earth
-        use per unit is ``L = pi ** final_demand_elasticity`` (``pi`` = :meth:`price_index`;
-        the substitution effect of Hicks 1932 and Allen 1938, one elasticity for every route
-        out of rare earths). Above the base-year cost (``L < 1``) the named technologies
-        already remove ``1 - d`` of it (``d`` = :meth:`design_share`), so thrifting takes
-        the content to ``min(1, L / d)``: the two compose the one response instead of adding
-        to it, and thrifting never adds content to units because others moved to substitutes.
-        At or below the base-year cost the level is ``L``. Then move
+        """Move :attr:`intensity` towards its long-run level (:func:`abm.demand.adopt`;
+        partial adjustment, Nerlove 1958): down with time constant
+        ``thrifting_adjustment_months / substitution_speed``, back up with
+        ``design_life_months`` (putty-clay: a thrifted design stays until the next product
+        generation, as the named technologies do; issue 12: thrifting unwinds slowly when
+        prices fall). The long-run rare-earth use per unit is ``L = pi **
+        final_demand_elasticity`` (``pi`` = :meth:`price_index`; the substitution effect of
+        Hicks 1932 and Allen 1938, one elasticity for every route out of rare earths). Above
+        the base-year cost (``L < 1``) the named technologies already remove ``1 - d`` of
+        it (``d`` = :meth:`design_share`), so thrifting takes the content to ``L / d``, or
+        to 1 if ``d <= L``: the two compose the one response instead of adding to it, and
+        thrifting never adds content to units because others moved to substitutes. At or
+        below the base-year cost the level is ``L``. The Dy/Tb thrifting of magnet makers
+        (:attr:`agents.magnet_maker.MagnetMaker.hre_factor`) is their own choice of heavy
+        rare earths within a magnet grade and is not netted here. Then move
         ``sub_share`` and ``dy_free_share`` towards their price-dependent targets
         (:func:`abm.demand.adoption_target`, :func:`abm.demand.adopt`): substitution on the
         larger expected NdFeB price multiple, Dy-free designs on the expected Dy oxide price
@@ -371,9 +379,10 @@ class OEM(Firm):
         if self.thrifts:
             target = self.price_index() ** par.final_demand_elasticity
             if target < 1.0:
-                target = min(1.0, target / self.design_share())
+                d = self.design_share()
+                target = 1.0 if d <= target else target / d
             tau = par.thrifting_adjustment_months / speed
-            self.intensity = adopt(self.intensity, target, tau, tau)
+            self.intensity = adopt(self.intensity, target, par.design_life_months, tau)
         if not (self.magnet_goods & self.recipe0.keys()):
             return
         base = self.base_price

@@ -72,8 +72,9 @@ def usage_error_line(exc, where: str = "") -> str:
     ``<command>: error: <what>; see '<command> --help'``; ``where`` is the command when the
     error does not carry its context (an option without its value).
 
-    Examples: ``ree run: error: --seed: 'x' is not an integer (allowed: an integer >= 0);
-    see 'ree run --help'``, ``ree: error: no such command 'rn'; did you mean 'run'? ...``.
+    Examples: ``ree run: error: --seed: 'x' is not an integer (allowed: an integer from 0
+    to 9223372036854775807); see 'ree run --help'``, ``ree: error: no such command 'rn';
+    did you mean 'run'? ...``.
     """
     ctx = getattr(exc, "ctx", None)
     path = ctx.command_path if ctx is not None else (where or "ree")

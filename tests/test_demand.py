@@ -455,14 +455,15 @@ def test_oem_plan_moves_by_the_scale_effect_of_marshalls_rules(model):
         oem.unit_value = value
 
 
-def test_rare_earth_content_per_unit_adjusts_over_months_both_ways(model):
+def test_rare_earth_content_per_unit_falls_over_months_and_recovers_over_a_design_life(model):
     # partial adjustment (Nerlove 1958) towards pi ** final_demand_elasticity: at pi = 16
     # the long-run content is 16 ** -0.25 = 0.5 of the base design; one month at the
     # 6-month time constant moves 1 - exp(-1/6) = 0.15352 of the way: 1 - 0.5 x 0.15352 =
-    # 0.92324. Back at base prices it rises at the same pace: from 0.5, 0.5 + 0.5 x 0.15352
-    # = 0.57676
+    # 0.92324. Back at base prices it rises over the 84-month design life (putty-clay):
+    # from 0.5, 0.5 + 0.5 x (1 - exp(-1/84)) = 0.50592
     par = model.params
     assert (par.final_demand_elasticity, par.thrifting_adjustment_months) == (-0.25, 6.0)
+    assert par.design_life_months == 84.0
     oem = _magnet_oem(model)
     saved = (dict(oem.exp_price), oem.intensity, oem.sub_share, oem.dy_free_share)
     try:
@@ -477,7 +478,7 @@ def test_rare_earth_content_per_unit_adjusts_over_months_both_ways(model):
         for g in oem.recipe0:
             oem.exp_price[g] = oem.base_price(g)
         oem._adapt()
-        assert oem.intensity == pytest.approx(0.57676, abs=1e-5)
+        assert oem.intensity == pytest.approx(0.50592, abs=1e-5)
     finally:
         oem.exp_price.clear()
         oem.exp_price.update(saved[0])
@@ -519,19 +520,32 @@ def test_named_technologies_and_thrifting_compose_one_long_run_response(model):
         oem._adapt()
         k = 1 - math.exp(-1 / par.thrifting_adjustment_months)
         assert oem.intensity == pytest.approx(1 + (0.5 / d - 1) * k)
-        # substitutes that already remove more than the long-run response: no thrifting
-        # on top, and no content added to the other units either
-        oem.intensity, oem.sub_share = 1.0, 0.9
+        # substitutes that already remove more than the long-run response (at the largest
+        # validated share, 0.8, d is below L = 0.5): no thrifting on top, and no content
+        # added to the other units either
+        oem.intensity, oem.sub_share = 1.0, 0.8
         assert oem.design_share() < 0.5
         oem._adapt()
         assert oem.intensity == 1.0
+        # a Dy-free design moves use between rare earths (1.2 kg of standard grade for a kg
+        # of high-temperature grade costs a little more at base-year prices): it leaves the
+        # whole input, d = 1, and the content aims at L itself
+        oem.sub_share, oem.dy_free_share = 0.0, 1.0
+        assert n_ht > 0 and 1.2 * p(std) > p(ht)
+        assert oem.design_share() == 1.0
+        for g in r0:
+            oem.exp_price[g] = 16.0 * p(g)
+        oem._adapt()
+        assert oem.intensity == pytest.approx(1 + (0.5 - 1) * k)
         # below the base-year cost the named technologies unwind on their own and the
-        # content follows pi ** elasticity: 0.5 ** -0.25 = 1.18921
-        oem.intensity, oem.sub_share = 1.0, 0.2
+        # content follows pi ** elasticity, 0.5 ** -0.25 = 1.18921, over the design life
+        # (L / d = 1.18921 / d would be higher)
+        oem.intensity, oem.sub_share, oem.dy_free_share = 1.0, 0.2, 0.0
         for g in r0:
             oem.exp_price[g] = 0.5 * p(g)
         oem._adapt()
-        assert oem.intensity == pytest.approx(1 + (0.5**-0.25 - 1) * k)
+        k_up = 1 - math.exp(-1 / par.design_life_months)
+        assert oem.intensity == pytest.approx(1 + (0.5**-0.25 - 1) * k_up)
     finally:
         oem.exp_price.clear()
         oem.exp_price.update(saved[0])
