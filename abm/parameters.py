@@ -140,8 +140,8 @@ class Parameters(NumbersModel):
         "30% less from January 2013, Nikkei 2012); Sprecher et al. 2017 (ES&T 51:3860): "
         "substitution reached 10% of demand a year, recovery took two years",
         "Time constant with which a magnet user's rare-earth content per unit (OEM.intensity) "
-        "moves towards its long-run level at the expected input price, down and up (partial "
-        "adjustment, Nerlove 1958).",
+        "falls towards its long-run level at the expected input price (partial adjustment, "
+        "Nerlove 1958); it recovers over design_life_months.",
     )
     demand_outlook_scale: float = P(
         1.0,
@@ -1044,8 +1044,9 @@ class Parameters(NumbersModel):
         180.0,
         "putty-clay: a design lasts a product generation (vehicle model cycles 5-7 years; "
         "motor platforms longer); assumption",
-        "Time constant with which thrifting and substitution unwind towards a lower target "
-        "share when prices fall (designs are revised only at a new product generation).",
+        "Time constant with which thrifting (OEM.intensity back up) and substitution unwind "
+        "towards a lower target share when prices fall (designs are revised only at a new "
+        "product generation).",
     )
     substitution_trigger: float = P(
         1.5,
