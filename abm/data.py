@@ -431,6 +431,12 @@ RANGES: dict[tuple[str, str], tuple[float, float]] = {
     ("io_multipliers.csv", "va_multiplier"): (1.0, 10.0),
     ("gdp.csv", "gdp_usd_bn"): (1.0, 1e6),
     ("defense_platforms.csv", "ree_kg"): (1.0, 1e5),
+    # divisors of the magnet users' value per kilogram: zero would divide by zero
+    ("sectors.csv", "kg_magnet_per_unit"): (1e-4, 1e5),
+    ("sectors.csv", "unit_value_usd"): (1.0, 1e10),
+    # a firm or a project larger than world output (about 390 kt REO in 2024) is a typo
+    ("firms.csv", "base_output_t_per_yr"): (0.0, 1e6),
+    ("projects.csv", "capacity_t_per_yr"): (1.0, 1e6),
 }
 
 # columns whose combined values must be unique in each table
@@ -476,6 +482,13 @@ _PRICE_RANGE = [
 ]
 
 ROW_RULES: dict[str, list[tuple[str, object, str]]] = {
+    "projects.csv": [
+        (
+            "online",
+            lambda r: pd.isna(r["announced"]) or str(r["online"]) >= str(r["announced"]),
+            "the month the project comes online cannot be before it was announced",
+        )
+    ],
     "firms.csv": [
         (
             "separates",

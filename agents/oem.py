@@ -17,6 +17,7 @@ grade to Dy-free designs (more standard grade).
 
 from __future__ import annotations
 
+from abm.data import DataError
 from abm.demand import adopt, adoption_target
 from abm.goods import mag, ox
 from abm.timeline import WEEKS_PER_MONTH
@@ -79,16 +80,17 @@ class OEM(Firm):
         self.re_content = float(sum(cat.bom("ndfeb_std").values()))
 
     def set_base_prices(self, prices: dict[int, float]) -> None:
-        """Record the base-year prices; raises ``ValueError`` when a magnet user's
-        rare-earth inputs cost at least its unit value at them (:meth:`ree_cost_share` >= 1:
-        the unit value in ``sectors.csv`` is too small for its recipe)."""
+        """Record the base-year prices; raises :class:`abm.data.DataError` (a ``ValueError``)
+        when a magnet user's rare-earth inputs cost at least its unit value at them
+        (:meth:`ree_cost_share` >= 1: the unit value in ``sectors.csv`` is too small for its
+        recipe)."""
         super().set_base_prices(prices)
         s = self.ree_cost_share()
         if s >= 1.0 and self.magnet_goods & self.recipe0.keys():
-            raise ValueError(
-                f"sectors.csv, sector {self.sector!r} ({self.region}): unit_value "
-                f"{self.unit_value:g} USD is below the cost of its rare-earth inputs at "
-                f"base-year prices ({s:.2f} x unit_value); it must exceed it"
+            raise DataError(
+                f"sectors.csv, sector {self.sector!r} ({self.region}), column unit_value_usd: "
+                f"{self.unit_value:g} USD is not above the base-year cost of the unit's "
+                f"rare-earth inputs ({s * self.unit_value:,.0f} USD); allowed: more than that"
             )
 
     # ----------------------------------------------------------------- plan

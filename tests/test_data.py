@@ -463,6 +463,43 @@ BAD_TABLES = [
     ("prices.csv", _set(0, "date", "yearend"), 1, "date", "does not start with a YYYY"),
     ("policy_events.csv", _set(0, "status", "sure"), 1, "status", "unknown status 'sure'"),
     ("demand_parameters.csv", _dup(0), 29, "parameter", "duplicate key"),
+    # session 33's new-user trial: zero divisors ran to NaN results with exit code 0, and
+    # a firm or project larger than world output ran or failed in the solver
+    (
+        "sectors.csv",
+        _set(0, "kg_magnet_per_unit", "0"),
+        1,
+        "kg_magnet_per_unit",
+        "value 0.0 out of range; allowed 0.0001 to 100000.0",
+    ),
+    (
+        "sectors.csv",
+        _set(0, "unit_value_usd", "0"),
+        1,
+        "unit_value_usd",
+        "value 0.0 out of range; allowed 1.0 to 10000000000.0",
+    ),
+    (
+        "firms.csv",
+        _set(0, "base_output_t_per_yr", "1e30"),
+        1,
+        "base_output_t_per_yr",
+        "value 1e+30 out of range; allowed 0.0 to 1000000.0",
+    ),
+    (
+        "projects.csv",
+        _set(0, "capacity_t_per_yr", "0"),
+        1,
+        "capacity_t_per_yr",
+        "value 0.0 out of range; allowed 1.0 to 1000000.0",
+    ),
+    (
+        "projects.csv",
+        _set(0, "online", "2019-01"),
+        1,
+        "online",
+        "the month the project comes online cannot be before it was announced",
+    ),
 ]
 
 
@@ -837,9 +874,12 @@ def test_a_cell_that_is_not_a_number_names_what_is_allowed():
     # a new user's trial (session 32): these named the file and field but not the values
     raw = _raw("firms.csv")
     for val, msg in [
-        ("1,000", "'1,000' is not a number (no thousands separator); allowed a number >= 0"),
-        ("inf", "'inf' is not a finite number; allowed a number >= 0"),
-        ("nan", "empty value ('nan'); a value is required (allowed a number >= 0)"),
+        (
+            "1,000",
+            "'1,000' is not a number (no thousands separator); allowed a number from 0 to 1e+06",
+        ),
+        ("inf", "'inf' is not a finite number; allowed a number from 0 to 1e+06"),
+        ("nan", "empty value ('nan'); a value is required (allowed a number from 0 to 1e+06)"),
     ]:
         bad = raw.copy()
         bad.loc[2, "base_output_t_per_yr"] = val

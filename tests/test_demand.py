@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from abm.data import DataError
 from abm.demand import DemandOutlook, adopt, adoption_target
 from abm.model import RareEarthModel
 from abm.world import sector_shares
@@ -595,9 +596,15 @@ def test_a_unit_value_below_its_rare_earth_cost_is_refused(model):
     oem = _magnet_oem(model)
     value = oem.unit_value
     try:
-        oem.unit_value = 0.5 * sum(oem.base_price(g) * 1000.0 * v for g, v in oem.recipe0.items())
-        with pytest.raises(ValueError, match=r"sectors.csv, sector .* unit_value"):
+        cost = sum(oem.base_price(g) * 1000.0 * v for g, v in oem.recipe0.items())
+        oem.unit_value = 0.5 * cost
+        with pytest.raises(DataError) as err:
             oem.set_base_prices(dict(oem.base_exp))
+        assert str(err.value) == (
+            f"sectors.csv, sector {oem.sector!r} ({oem.region}), column unit_value_usd: "
+            f"{0.5 * cost:g} USD is not above the base-year cost of the unit's rare-earth "
+            f"inputs ({cost:,.0f} USD); allowed: more than that"
+        )
     finally:
         oem.unit_value = value
 
