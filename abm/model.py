@@ -40,6 +40,7 @@ from abm.accounts import Accounts, floor_payment
 from abm.data import check_tables
 from abm.goods import ELEMENTS, STAGES, catalog, stage_of
 from abm.licences import Claims
+from abm.longrun import capital_charge, marginal_cost_ratio
 from abm.market import ArcTerms, Holdings, OrderBook, clear
 from abm.metrics import Recorder, headline_reporters, headline_values, record_month
 from abm.policy import PolicyState
@@ -197,6 +198,10 @@ class RareEarthModel(mesa.Model):
         # force were adopted (None while none is): benchmark_growth
         self.benchmark_anchor = np.full(G, np.nan)
         self._benchmark_at_change: np.ndarray | None = None
+        #: full cost over basket value of the costliest producing mine at last month's
+        #: world benchmark prices (:meth:`_marginal_cost_ratio`); None before the first
+        #: clearing or when no mine produced
+        self.marginal_cost_ratio: float | None = None
         self.events: list[dict] = []
         self._supply_line: dict[tuple[int, str], list[float]] = {}
         self._denial_risk: dict[str, float] = {}
@@ -477,6 +482,7 @@ class RareEarthModel(mesa.Model):
         self.policy.update_supply_news(
             self.params.speculator_horizon_months, self.params.price_anchor_months
         )
+        self.marginal_cost_ratio = self._marginal_cost_ratio()
         for a in self.agents:
             a.update_expectations()
 
@@ -709,6 +715,34 @@ class RareEarthModel(mesa.Model):
             minlength=G * R * 2,
         ).reshape(G, R, 2)
         rel.update(supply, rel.landed(terms.ad_valorem, terms.transport), demand)
+
+    def _marginal_cost_ratio(self) -> float | None:
+        """Full cost over basket value of the costliest mine that produced last month, at
+        last month's world benchmark prices (:func:`abm.longrun.marginal_cost_ratio`):
+        its cash cost plus the median separation cost of all separators (the toll the
+        miners' netback uses) plus the capital charge of new mining and separation capacity
+        (the pipeline's median capital intensity of each stage, :func:`abm.longrun.
+        capital_charge` at ``wacc``, ``project_life_years`` and ``base_utilisation``).
+        None before the first clearing."""
+        b = self.relations.benchmark
+        if b is None or not np.isfinite(b).any():
+            return None
+        par = self.params
+        refiners = self.agents_by_type.get(Refiner, [])
+        toll = float(np.median([r.unit_cost for r in refiners])) if refiners else 0.0
+        it = self.pipeline.intensity
+        charge = capital_charge(
+            it.get("mining", 0.0) + it.get("separation", 0.0),
+            par.wacc,
+            par.project_life_years,
+            par.base_utilisation,
+        )
+        mines = [
+            (m.unit_cost, m.oxide_content)
+            for m in self.agents_by_type.get(Miner, [])
+            if m.active and m.output_month.get(m.good, 0.0) > 0.0
+        ]
+        return marginal_cost_ratio(mines, b, toll, charge, par.separation_recovery)
 
     def _normal_cost_ratio(self) -> np.ndarray:
         """(G, R) normal unit cost of each origin's magnet makers over that of its good's

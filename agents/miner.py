@@ -19,6 +19,7 @@ class Miner(Firm):
     """A mine of ``deposit`` (t REO/yr capacity, cash cost USD/kg REO)."""
 
     stage = "mining"
+    cost_anchored = True
 
     def __init__(self, model, name, region, deposit: str, capacity: float, unit_cost: float):
         super().__init__(model, name, region, capacity, unit_cost)

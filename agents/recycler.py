@@ -46,6 +46,7 @@ class Recycler(Firm):
     """
 
     stage = "recycling"
+    cost_anchored = True
 
     def __init__(
         self,

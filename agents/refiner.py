@@ -36,6 +36,7 @@ class Refiner(Firm):
     """
 
     stage = "separation"
+    cost_anchored = True
 
     def __init__(
         self,

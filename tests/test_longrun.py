@@ -1,0 +1,89 @@
+"""The long-run price that entry allows (abm.longrun) and the producers' anchor it bounds
+(agents.base.Firm.update_expectations): hand-checked cases."""
+
+import math
+
+import pytest
+
+from abm.longrun import capital_charge, marginal_cost_ratio
+from abm.model import RareEarthModel
+from agents import MagnetMaker, Miner
+
+
+def test_capital_charge_annualises_capital_per_kg_produced():
+    # 30,000 USD per t/yr over 10 years at rate 0, run at full capacity: 3 USD/kg
+    assert capital_charge(30_000.0, 0.0, 10.0, 1.0) == pytest.approx(3.0)
+    # at 10%/yr the annuity factor of 10 years is 6.1446: 30 / 6.1446 = 4.8824 USD/kg;
+    # run at 80% of capacity: 6.1030 USD/kg
+    assert capital_charge(30_000.0, 0.10, 10.0, 1.0) == pytest.approx(4.8824, abs=1e-4)
+    assert capital_charge(30_000.0, 0.10, 10.0, 0.8) == pytest.approx(6.1030, abs=1e-4)
+
+
+@pytest.mark.parametrize(
+    ("args", "field"),
+    [((-1.0, 0.1, 10.0, 1.0), "intensity"), ((1.0, 0.1, 0.0, 1.0), "life_years")],
+)
+def test_capital_charge_refuses_impossible_inputs(args, field):
+    with pytest.raises(ValueError, match=field):
+        capital_charge(*args)
+
+
+def test_the_costliest_producing_mine_sets_the_ratio():
+    # mine A: cash cost 2, half oxide 0 (10 USD/kg) and half oxide 1 (30 USD/kg):
+    # (2 + 1 + 3) / (0.5 x 10 + 0.5 x 30) = 6 / 20 = 0.3; mine B: cash cost 4, all oxide 0:
+    # 8 / 10 = 0.8, the larger
+    mines = [(2.0, [(0, 0.5), (1, 0.5)]), (4.0, [(0, 1.0)])]
+    assert marginal_cost_ratio(mines, [10.0, 30.0], 1.0, 3.0, 1.0) == pytest.approx(0.8)
+    # a recovery of 0.9 scales every basket value: 0.8 / 0.9
+    assert marginal_cost_ratio(mines, [10.0, 30.0], 1.0, 3.0, 0.9) == pytest.approx(0.8 / 0.9)
+    # an oxide with no price counts 0: mine A's basket is 0.5 x 30 = 15, 6 / 15 = 0.4
+    assert marginal_cost_ratio(mines[:1], [math.nan, 30.0], 1.0, 3.0, 1.0) == pytest.approx(0.4)
+
+
+def test_no_mine_with_a_valued_basket_gives_no_ratio():
+    assert marginal_cost_ratio([], [10.0], 1.0, 3.0, 1.0) is None
+    assert marginal_cost_ratio([(2.0, [(0, 1.0)])], [math.nan], 1.0, 3.0, 1.0) is None
+
+
+def test_a_producer_anchors_no_higher_than_the_marginal_mines_full_cost(monkeypatch):
+    # a miner observes 200 USD/kg for its concentrate with expectation and anchor at 100;
+    # price_anchor_months 11. At a ratio of 0.5 the anchor aims at 200 x 0.5 = 100 and
+    # stays; at 0.25 it aims at 50: 100 + (50 - 100) / 11; at 1.5 (prices below the
+    # marginal mine's full cost) and with no ratio it follows the price: 100 + 100 / 11.
+    # The oxides the miner prices but does not sell follow their observed price.
+    m = RareEarthModel("baseline", seed=0, months=2)
+    assert m.params.price_anchor_months == 11.0
+    a = next(a for a in m.agents_by_type[Miner] if a.region == "US")
+    g = a.good
+    oxide = next(i for i, _ in a.oxide_content)
+    monkeypatch.setattr(a, "observed", lambda good: 200.0)
+    for rho, anchor in [(0.5, 100.0), (0.25, 100.0 - 50.0 / 11), (1.5, 100.0 + 100.0 / 11)]:
+        a.exp_price = {g: 100.0, oxide: 100.0}
+        a.anchor_price = {g: 100.0, oxide: 100.0}
+        m.marginal_cost_ratio = rho
+        a.update_expectations()
+        assert a.anchor_price[g] == pytest.approx(anchor)
+        assert a.anchor_price[oxide] == pytest.approx(100.0 + 100.0 / 11)
+        # the expected price itself moves as before: towards o and back to the old anchor
+        assert a.exp_price[g] == pytest.approx(100.0 + 100.0 / m.params.price_expectation_months)
+    m.marginal_cost_ratio = None
+    a.anchor_price = {g: 100.0}
+    a.update_expectations()
+    assert a.anchor_price[g] == pytest.approx(100.0 + 100.0 / 11)
+
+
+def test_a_magnet_maker_is_not_cost_anchored():
+    m = RareEarthModel("baseline", seed=0, months=2)
+    mk = m.agents_by_type[MagnetMaker][0]
+    assert not mk.cost_anchored and mk._capped_goods() == frozenset()
+    assert all(a.cost_anchored for a in m.agents_by_type[Miner])
+
+
+def test_in_the_2024_base_year_prices_are_below_the_marginal_mines_full_cost():
+    # baseline, first month: the costliest producing mine is MP Materials (cash cost 3.5
+    # USD/kg REO, + median separation cost + capital charge = 13.27 USD/kg against a basket
+    # of 10.70 USD/kg at 2024 prices): 1.24, so the rule does not bind in the base year
+    m = RareEarthModel("baseline", seed=0, months=3)
+    m.step()
+    m.step()
+    assert m.marginal_cost_ratio == pytest.approx(1.24, abs=0.02)
