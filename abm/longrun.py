@@ -64,33 +64,29 @@ def capital_charge(
 def marginal_cost_ratio(
     mines: Iterable[tuple[float, Iterable[tuple[int, float]]]],
     prices,
-    toll: float,
-    charge: float,
     recovery: float,
 ) -> float | None:
     """Full cost over basket value of the costliest producing mine (dimensionless).
 
-    For each mine ``(unit_cost, oxide_content)`` (USD/kg REO; pairs of oxide good index and
-    t of oxide per t REO) its full cost per kg REO, ``unit_cost + toll + charge``, over the
-    value of its separated basket at ``prices``, ``recovery x sum content x price`` (oxides
-    without a finite positive price count 0); the largest ratio.
+    For each mine ``(full_cost, oxide_content)`` (USD/kg REO: cash cost, separation and
+    the capital charge of new capacity, :func:`capital_charge`; pairs of oxide good index
+    and t of oxide per t REO) its full cost over the value of its separated basket at
+    ``prices``, ``recovery x sum content x price`` (oxides without a finite positive price
+    count 0); the largest ratio.
 
-    Example (hand check): mines (2, [(0, 0.5), (1, 0.5)]) and (4, [(0, 1.0)]); prices
-    (10, 30); toll 1, charge 3, recovery 1 -> ratios 6/20 = 0.3 and 8/10 = 0.8: 0.8.
+    Example (hand check): mines (6, [(0, 0.5), (1, 0.5)]) and (8, [(0, 1.0)]); prices
+    (10, 30); recovery 1 -> ratios 6/20 = 0.3 and 8/10 = 0.8: 0.8.
 
     Args:
         mines: the mines producing this month.
         prices: price of each good, USD/kg (indexable by good index).
-        toll: separation cost, USD/kg REO.
-        charge: capital charge of new mining and separation capacity, USD/kg REO
-            (:func:`capital_charge`).
         recovery: separation recovery (share of REO recovered as oxides).
 
     Returns:
         The largest ratio, or None when no mine has a basket of positive value.
     """
     best = None
-    for unit_cost, content in mines:
+    for full_cost, content in mines:
         value = 0.0
         for i, c in content:
             p = float(prices[i])
@@ -98,7 +94,7 @@ def marginal_cost_ratio(
                 value += c * p
         value *= recovery
         if value > 0:
-            ratio = (unit_cost + toll + charge) / value
+            ratio = full_cost / value
             if best is None or ratio > best:
                 best = ratio
     return best

@@ -718,31 +718,31 @@ class RareEarthModel(mesa.Model):
 
     def _marginal_cost_ratio(self) -> float | None:
         """Full cost over basket value of the costliest mine that produced last month, at
-        last month's world benchmark prices (:func:`abm.longrun.marginal_cost_ratio`):
-        its cash cost plus the median separation cost of all separators (the toll the
-        miners' netback uses) plus the capital charge of new mining and separation capacity
-        (the pipeline's median capital intensity of each stage, :func:`abm.longrun.
-        capital_charge` at ``wacc``, ``project_life_years`` and ``base_utilisation``).
-        None before the first clearing."""
+        last month's world benchmark prices (:func:`abm.longrun.marginal_cost_ratio`).
+        A mine's full cost, USD/kg REO, is its cash cost, plus the median separation cost
+        of all separators (the toll of the miners' netback), plus the capital charge
+        (:func:`abm.longrun.capital_charge` at ``wacc``, ``project_life_years`` and
+        ``base_utilisation``) of replacing its mining capacity
+        (:meth:`agents.base.Firm.capex_per_t`) and the separation capacity its ore needs
+        (the pipeline's median, times ``china_capex_factor`` in China). None before the
+        first clearing."""
         b = self.relations.benchmark
         if b is None or not np.isfinite(b).any():
             return None
         par = self.params
         refiners = self.agents_by_type.get(Refiner, [])
         toll = float(np.median([r.unit_cost for r in refiners])) if refiners else 0.0
-        it = self.pipeline.intensity
-        charge = capital_charge(
-            it.get("mining", 0.0) + it.get("separation", 0.0),
-            par.wacc,
-            par.project_life_years,
-            par.base_utilisation,
-        )
-        mines = [
-            (m.unit_cost, m.oxide_content)
-            for m in self.agents_by_type.get(Miner, [])
-            if m.active and m.output_month.get(m.good, 0.0) > 0.0
-        ]
-        return marginal_cost_ratio(mines, b, toll, charge, par.separation_recovery)
+        separation = float(self.pipeline.intensity.get("separation", 0.0))
+        mines = []
+        for m in self.agents_by_type.get(Miner, []):
+            if not m.active or m.output_month.get(m.good, 0.0) <= 0.0:
+                continue
+            capex = m.capex_per_t() + separation * (
+                par.china_capex_factor if m.region == CHINA else 1.0
+            )
+            charge = capital_charge(capex, par.wacc, par.project_life_years, par.base_utilisation)
+            mines.append((m.unit_cost + toll + charge, m.oxide_content))
+        return marginal_cost_ratio(mines, b, par.separation_recovery)
 
     def _normal_cost_ratio(self) -> np.ndarray:
         """(G, R) normal unit cost of each origin's magnet makers over that of its good's

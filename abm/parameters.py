@@ -345,7 +345,9 @@ class Parameters(NumbersModel):
         "(abm.expectations.anchor_months); "
         "docs/calibration.md 4.39",
         "Time constant with which the long-run anchor of expected prices follows observed "
-        "prices (Firm.update_expectations), the long-run benchmark price follows the world "
+        "prices (Firm.update_expectations; for producers of concentrates and oxides, "
+        "observed prices no higher than the full cost of the marginal mine allows, "
+        "abm.longrun), the long-run benchmark price follows the world "
         "benchmark (RareEarthModel.benchmark_anchor) and the supply outlook prices reflect "
         "follows the news (PolicyState.update_supply_news).",
     )
@@ -580,7 +582,8 @@ class Parameters(NumbersModel):
         1.0,
         "assumption",
         "Share of capacity used at base-year prices (mines and separation plants; magnet "
-        "plants: magnet_base_utilisation).",
+        "plants: magnet_base_utilisation); the capital charge in the full cost of the "
+        "marginal mine is per kg produced at it (abm.longrun).",
     )
     magnet_base_utilisation: float = P(
         0.65,
@@ -681,7 +684,9 @@ class Parameters(NumbersModel):
         0.15,
         "discount rates of rare-earth feasibility studies: 8% real (Arafura Nolans DFS; "
         "Iluka Eneabba), 10% (Mkango Songwe DFS 2022) (recalled, not re-checked)",
-        "Weighted average cost of capital of a project sponsor (discount rate of the NPV).",
+        "Weighted average cost of capital of a project sponsor (discount rate of the NPV; "
+        "also annualises the capital charge in the full cost of the marginal mine, "
+        "abm.longrun).",
     )
     project_life_years: float = P(
         20.0,
@@ -690,7 +695,9 @@ class Parameters(NumbersModel):
         30.0,
         "mine lives and depreciation periods in rare-earth feasibility studies (Songwe 18 "
         "yr, Nolans 38 yr; plants 20-25 yr) (recalled)",
-        "Operating life over which a project's cash margins are discounted.",
+        "Operating life over which a project's cash margins are discounted (and over which "
+        "the capital charge in the full cost of the marginal mine is annualised, "
+        "abm.longrun).",
     )
     debt_share: float = P(
         0.5,

@@ -29,20 +29,20 @@ def test_capital_charge_refuses_impossible_inputs(args, field):
 
 
 def test_the_costliest_producing_mine_sets_the_ratio():
-    # mine A: cash cost 2, half oxide 0 (10 USD/kg) and half oxide 1 (30 USD/kg):
-    # (2 + 1 + 3) / (0.5 x 10 + 0.5 x 30) = 6 / 20 = 0.3; mine B: cash cost 4, all oxide 0:
+    # mine A: full cost 6 USD/kg REO, half oxide 0 (10 USD/kg) and half oxide 1 (30 USD/kg):
+    # 6 / (0.5 x 10 + 0.5 x 30) = 6 / 20 = 0.3; mine B: full cost 8, all oxide 0:
     # 8 / 10 = 0.8, the larger
-    mines = [(2.0, [(0, 0.5), (1, 0.5)]), (4.0, [(0, 1.0)])]
-    assert marginal_cost_ratio(mines, [10.0, 30.0], 1.0, 3.0, 1.0) == pytest.approx(0.8)
+    mines = [(6.0, [(0, 0.5), (1, 0.5)]), (8.0, [(0, 1.0)])]
+    assert marginal_cost_ratio(mines, [10.0, 30.0], 1.0) == pytest.approx(0.8)
     # a recovery of 0.9 scales every basket value: 0.8 / 0.9
-    assert marginal_cost_ratio(mines, [10.0, 30.0], 1.0, 3.0, 0.9) == pytest.approx(0.8 / 0.9)
+    assert marginal_cost_ratio(mines, [10.0, 30.0], 0.9) == pytest.approx(0.8 / 0.9)
     # an oxide with no price counts 0: mine A's basket is 0.5 x 30 = 15, 6 / 15 = 0.4
-    assert marginal_cost_ratio(mines[:1], [math.nan, 30.0], 1.0, 3.0, 1.0) == pytest.approx(0.4)
+    assert marginal_cost_ratio(mines[:1], [math.nan, 30.0], 1.0) == pytest.approx(0.4)
 
 
 def test_no_mine_with_a_valued_basket_gives_no_ratio():
-    assert marginal_cost_ratio([], [10.0], 1.0, 3.0, 1.0) is None
-    assert marginal_cost_ratio([(2.0, [(0, 1.0)])], [math.nan], 1.0, 3.0, 1.0) is None
+    assert marginal_cost_ratio([], [10.0], 1.0) is None
+    assert marginal_cost_ratio([(6.0, [(0, 1.0)])], [math.nan], 1.0) is None
 
 
 def test_a_producer_anchors_no_higher_than_the_marginal_mines_full_cost(monkeypatch):
