@@ -153,3 +153,153 @@ def test_a_lever_may_name_a_field_of_a_scenario_measure(tmp_path, model, outcome
     msg = _problems(spec(mid="cn_mining_quota_2011_hevy"))["levers[0].name"]
     assert "unknown measure id 'cn_mining_quota_2011_hevy'" in msg
     assert "did you mean 'cn_mining_quota_2011_heavy'" in msg
+
+
+# ------------------------------------------------------- every problem at once (issue: typos)
+TYPOS_SPEC = """\
+name = "typos"
+scenario = "controls-2025"
+months = {months}
+outcomes = ["peak_dy_price_outside_china", "{outcome}"]
+
+[design]
+method = "lhs"
+n = 4
+
+[[uncertainties]]
+name = "{first}"
+low = -0.6
+high = -0.1
+
+[[uncertainties]]
+name = "parameters.risk_sensitivity"
+low = {low}
+high = {high}
+"""
+
+#: the tails of the unknown-name lines (the counts of the model's parameters and outcomes)
+_PARAMS_TAIL = "parameters in docs/ODD.md section 8, levers in section 6)"
+_OUTCOMES_TAIL = "`ree sweep outcomes` lists them)"
+
+
+def _typos(
+    tmp_path,
+    first="parameters.final_demand_elasticity",
+    outcome="peak_dy_price_us",
+    low=1.0,
+    high=2.0,
+    months=2,
+):
+    p = tmp_path / "typos.toml"
+    p.write_text(TYPOS_SPEC.format(first=first, outcome=outcome, low=low, high=high, months=months))
+    return p
+
+
+def _sweep_lines(command, spec, out) -> list[str]:
+    """stderr of ``ree sweep <command> SPEC``, which must exit with 2 having written nothing."""
+    res = CliRunner().invoke(
+        sweep_app, [command, str(spec), "--out", str(out)], env={"COLUMNS": "60"}
+    )
+    assert res.exit_code == 2, res.output
+    assert res.stdout == "" and "Traceback" not in res.output
+    assert not out.exists() or not any(out.iterdir())  # nothing written
+    return res.stderr.strip().splitlines()
+
+
+def test_every_spec_problem_is_one_line_at_once_before_any_work(tmp_path):
+    """docs/calibration.md section 5 item 7: `ree sweep plan` stopped at the first problem
+    of a spec (here the range, refused by the structure check, hid the misspelt parameter
+    and outcome, which the model check finds), so a user with several typos fixed them one
+    run at a time. Now every problem is a line of its own, in the order of the spec's fields,
+    for `plan` and `run` alike, and nothing is written."""
+    from experiments.sweep.model import resolve_model
+
+    handle = resolve_model("abm")
+    n_par, n_out = len(handle.parameter_space()), len(handle.outcomes())
+    spec = _typos(
+        tmp_path,
+        first="parameters.final_demand_elastcity",
+        outcome="peak_dy_price_outside_chna",
+        low=2.0,
+        high=1.0,
+    )
+    head = f"invalid sweep spec {spec}"
+    problems = [
+        f"uncertainties[0].name: unknown parameter 'parameters.final_demand_elastcity'; did "
+        f"you mean 'parameters.final_demand_elasticity'? ({n_par} allowed parameters, "
+        + _PARAMS_TAIL,
+        "uncertainties[1]: ('parameters.risk_sensitivity') low (2.0) is greater than high (1.0)",
+        "outcomes[1]: unknown outcome 'peak_dy_price_outside_chna'; did you mean "
+        "'peak_dy_price_outside_china' or 'peak_ndpr_price_outside_china'? "
+        f"({n_out} allowed outcomes, " + _OUTCOMES_TAIL,
+    ]
+    with pytest.raises(SpecError) as err:
+        load_spec(spec)
+    assert str(err.value).splitlines() == [f"{head}: {p}" for p in problems]
+    for command in ("plan", "run"):
+        assert _sweep_lines(command, spec, tmp_path / "out") == [
+            f"ree sweep {command}: error: {head}: {p}" for p in problems
+        ]
+
+
+def test_model_problems_no_longer_hide_the_checks_against_the_scenario(tmp_path):
+    """Months past the horizon were checked only once every name and range was right; now a
+    spec with an unknown outcome, a range above the model's limit and months past the
+    horizon gets the three lines at once."""
+    spec = _typos(tmp_path, outcome="peak_dy_price_outside_chna", high=9.0, months=500)
+    head = f"ree sweep plan: error: invalid sweep spec {spec}: "
+    lines = _sweep_lines("plan", spec, tmp_path / "out")
+    assert len(lines) == 3 and all(ln.startswith(head) for ln in lines)
+    assert [ln.removeprefix(head) for ln in lines[:2]] == [
+        "months: months must be a whole number from 1 to the scenario horizon (144 months, "
+        "2024-01 to 2035-12), got 500; to run longer, extend the scenario's end",
+        "uncertainties[1].high: ('parameters.risk_sensitivity') 9.0 is above the model's "
+        "upper limit 5.0",
+    ]
+    assert lines[2].startswith(head + "outcomes[1]: unknown outcome 'peak_dy_price_outside_chna'")
+
+
+@pytest.mark.parametrize(
+    "edit, line",
+    [
+        (
+            {"low": 2.0, "high": 1.0},
+            "uncertainties[1]: ('parameters.risk_sensitivity') low (2.0) is greater than "
+            "high (1.0)",
+        ),
+        (
+            {"first": "parameters.final_demand_elastcity"},
+            "uncertainties[0].name: unknown parameter 'parameters.final_demand_elastcity'; "
+            "did you mean 'parameters.final_demand_elasticity'?",
+        ),
+        (
+            {"outcome": "peak_dy_price_outside_chna"},
+            "outcomes[1]: unknown outcome 'peak_dy_price_outside_chna'; did you mean",
+        ),
+    ],
+)
+def test_a_spec_with_one_problem_is_still_one_line(tmp_path, edit, line):
+    spec = _typos(tmp_path, **edit)
+    for command in ("plan", "run"):
+        lines = _sweep_lines(command, spec, tmp_path / "out")
+        assert len(lines) == 1, lines
+        assert lines[0].startswith(f"ree sweep {command}: error: invalid sweep spec {spec}: ")
+        assert line in lines[0]
+
+
+def test_whole_spec_problems_are_one_line_each(tmp_path):
+    """The checks across fields (repeated names, a discovery outcome not recorded) stopped at
+    the first too."""
+    spec = _typos(tmp_path)
+    spec.write_text(
+        spec.read_text().replace('"peak_dy_price_us"]', '"peak_dy_price_us", "peak_dy_price_us"]')
+        + '\n[[discovery]]\noutcome = "us_oem_lost_output_usd"\nthreshold = 1.0\n'
+    )
+    with pytest.raises(SpecError) as err:
+        load_spec(spec)
+    assert str(err.value).splitlines() == [
+        f"invalid sweep spec {spec}: outcomes: duplicate names ['peak_dy_price_us']",
+        f"invalid sweep spec {spec}: discovery[0].outcome: 'us_oem_lost_output_usd' is not "
+        "among outcomes ['peak_dy_price_outside_china', 'peak_dy_price_us', "
+        "'peak_dy_price_us']",
+    ]

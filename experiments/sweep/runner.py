@@ -475,7 +475,13 @@ def run(
         KeyboardInterrupt, Terminated (SIGTERM, see :mod:`experiments.interrupts`): after
             writing the finished results and recording the invocation as ``interrupted``.
     """
-    spec_tmp, *_ = load_spec(spec_path, check_model=False)
+    try:
+        spec_tmp, *_ = load_spec(spec_path, check_model=False)
+    except SpecError:
+        # a refused structure: the full check reports the model's problems with it, so the
+        # user sees every problem at once, as `plan` shows them
+        load_spec(spec_path)
+        raise
     ex = spec_tmp.execution
     backend = check_backend(backend or ex.backend)
     if workers is not None and workers < 1:

@@ -44,7 +44,11 @@ Validation happens in two stages, both before anything is written:
    simulated.
 
 Every failure is raised as :class:`SpecError` whose message names the offending field (e.g.
-``levers[0].high``) and, where there is a closed set, the allowed values.
+``levers[0].high``) and, where there is a closed set, the allowed values. :func:`load_spec`
+reports every problem it finds at once, one line each, in the order of the spec's fields:
+when the structure is refused, the model still checks the names the spec gives (parameters,
+constants, outcomes, model, base scenario); the checks against the base scenario run on the
+parts whose names and ranges are right once the structure is.
 """
 
 from __future__ import annotations
@@ -341,6 +345,33 @@ class ExecutionSpec(BaseModel):
         return v
 
 
+def _flatten_constants(v: Any) -> Any:
+    """``[constants]`` as {dotted path: value}: TOML ``a.b = 1`` makes nested tables; both that
+    and quoted ``"a.b"`` keys are accepted. Anything but a table is returned as is.
+
+    Raises:
+        ValueError: a path given twice (once as a dotted key, once as a table).
+    """
+    if not isinstance(v, dict):
+        return v
+    flat: dict[str, Any] = {}
+
+    def walk(prefix: str, d: dict) -> None:
+        for k, val in d.items():
+            key = f"{prefix}.{k}" if prefix else str(k)
+            if isinstance(val, dict):
+                walk(key, val)
+            elif key in flat:
+                raise ValueError(
+                    f"{key!r} is given twice (once as a dotted key, once as a table); give it once"
+                )
+            else:
+                flat[key] = val
+
+    walk("", v)
+    return flat
+
+
 class ExperimentSpec(BaseModel):
     """A whole experiment. See the module docstring for the TOML layout.
 
@@ -384,64 +415,51 @@ class ExperimentSpec(BaseModel):
 
     @field_validator("constants", mode="before")
     @classmethod
-    def _flatten_constants(cls, v: Any) -> Any:
-        # TOML `a.b = 1` makes nested tables; accept both that and quoted "a.b" keys.
-        if not isinstance(v, dict):
-            return v
-        flat: dict[str, Any] = {}
-
-        def walk(prefix: str, d: dict) -> None:
-            for k, val in d.items():
-                key = f"{prefix}.{k}" if prefix else str(k)
-                if isinstance(val, dict):
-                    walk(key, val)
-                elif key in flat:
-                    raise ValueError(
-                        f"{key!r} is given twice (once as a dotted key, once as "
-                        "a table); give it once"
-                    )
-                else:
-                    flat[key] = val
-
-        walk("", v)
-        return flat
+    def _flat_constants(cls, v: Any) -> Any:
+        return _flatten_constants(v)
 
     @model_validator(mode="after")
     def _check(self) -> ExperimentSpec:
+        # every whole-spec problem, one "<field>: <message>" line each (split again by
+        # _format_validation_error), so a spec with several is refused once with all of them
+        problems: list[str] = []
         seen: dict[str, str] = {}
         for group in ("uncertainties", "levers"):
             for i, p in enumerate(getattr(self, group)):
                 where = f"{group}[{i}]"
                 if p.name in seen:
-                    raise ValueError(
+                    problems.append(
                         f"{where}.name: {p.name!r} is already declared in {seen[p.name]}"
                     )
+                    continue
                 seen[p.name] = where
         for k in self.constants:
             if k in seen:
-                raise ValueError(f"constants.{k}: also declared as varying in {seen[k]}")
+                problems.append(f"constants.{k}: also declared as varying in {seen[k]}")
         dup = sorted({o for o in self.outcomes if self.outcomes.count(o) > 1})
         if dup:
-            raise ValueError(f"outcomes: duplicate names {dup}")
+            problems.append(f"outcomes: duplicate names {dup}")
         clash = sorted(RESERVED_COLUMNS & (set(self.outcomes) | set(seen)))
         if clash:
-            raise ValueError(f"names {clash} are reserved for result columns")
+            problems.append(f"names {clash} are reserved for result columns")
         both = sorted(set(self.outcomes) & set(seen))
         if both:
-            raise ValueError(f"outcomes: {both} are also parameter names")
+            problems.append(f"outcomes: {both} are also parameter names")
         for i, d in enumerate(self.discovery):
             if d.outcome not in self.outcomes:
-                raise ValueError(
+                problems.append(
                     f"discovery[{i}].outcome: {d.outcome!r} is not among outcomes {self.outcomes}"
                 )
         if self.design.method not in ("factorial",) and not self.parameters:
-            raise ValueError(
+            problems.append(
                 f"design.method: {self.design.method!r} needs at least one uncertainty or lever"
             )
-        if self.design.method in ("saltelli", "morris", "fast") and len(self.parameters) < 2:
-            raise ValueError(
+        elif self.design.method in ("saltelli", "morris", "fast") and len(self.parameters) < 2:
+            problems.append(
                 f"design.method: {self.design.method!r} needs at least two varying parameters"
             )
+        if problems:
+            raise ValueError("\n".join(problems))
         return self
 
     @property
@@ -527,10 +545,11 @@ def _format_validation_error(exc: ValidationError, data: Any) -> list[tuple[str,
         msg = err.get("msg", "invalid")
         msg = msg.removeprefix("Value error, ")
         field = _loc_to_field(loc)
-        if field == "spec":  # a whole-spec check names its field first: "outcomes: ..."
-            m = re.match(r"([A-Za-z_][\w.\[\]]*): (.+)", msg, re.DOTALL)
-            if m:
-                field, msg = m.group(1), m.group(2)
+        if field == "spec":  # whole-spec checks, one line each, name their field first
+            for line in msg.splitlines():
+                m = re.match(r"([A-Za-z_][\w.\[\]]*): (.+)", line, re.DOTALL)
+                problems.append((m.group(1), m.group(2)) if m else ("spec", line))
+            continue
         etype, inp = err.get("type"), err.get("input")
         if etype == "extra_forbidden":
             msg = _unknown_field(loc)
@@ -754,12 +773,17 @@ def _model_message(exc: BaseException) -> str:
 
 
 def _levers_after_run(
-    spec: ExperimentSpec, handle: Any, base: Any, months: int | None
+    spec: ExperimentSpec,
+    handle: Any,
+    base: Any,
+    months: int | None,
+    skip: set[str] = frozenset(),
 ) -> list[tuple[str, str]]:
     """``months`` runs that end before ``levers.start`` while the constants or a varied
     parameter set a lever acting only from that month: refused, as ``ree run --months``
     refuses them (:meth:`abm.scenario.Scenario.levers_never_apply`), since every run would
-    show the lever without effect. Skipped for models without ``gated_levers``."""
+    show the lever without effect. Skipped for models without ``gated_levers``, and for
+    parameters refused already (``skip``)."""
     if not hasattr(base, "gated_levers"):
         return []
     hint = "set months to at least {need} or use a scenario whose [levers] start is earlier"
@@ -778,6 +802,8 @@ def _levers_after_run(
 
     for group in ("uncertainties", "levers"):
         for i, p in enumerate(getattr(spec, group)):
+            if _refused(skip, f"{group}[{i}]"):
+                continue
             if late := measures_never_apply(base, months, [p.name]):
                 return [
                     (
@@ -809,14 +835,23 @@ def _levers_after_run(
     return []
 
 
-def _check_runs(spec: ExperimentSpec, handle: Any) -> list[tuple[str, str]]:
+def _refused(skip: set[str], where: str) -> bool:
+    """Whether ``skip`` (fields already refused) names ``where`` or a field inside it."""
+    return any(f == where or f.startswith((where + ".", where + "[")) for f in skip)
+
+
+def _check_runs(
+    spec: ExperimentSpec, handle: Any, skip: set[str] = frozenset()
+) -> list[tuple[str, str]]:
     """What the model itself says about the runs, before any run: every constant and every
     level (or ``low``/``high``) of every parameter is applied to the base scenario as the
     runs will apply it, ``months`` must fit the scenario horizon and each outcome must be
-    computable in that many months. Models without these checks pass."""
+    computable in that many months. Models without these checks pass. Parameters,
+    constants and outcomes whose field is in ``skip`` (refused already) are left out."""
     scenario = handle.load_scenario(spec.scenario)
     problems: list[tuple[str, str]] = []
-    for k, v in spec.constants.items():
+    constants = {k: v for k, v in spec.constants.items() if f"constants.{k}" not in skip}
+    for k, v in constants.items():
         try:
             handle.check_overrides(scenario, {k: v})
         except (ValueError, TypeError, KeyError) as exc:
@@ -824,11 +859,13 @@ def _check_runs(spec: ExperimentSpec, handle: Any) -> list[tuple[str, str]]:
     if problems:
         return problems
     try:
-        base = handle.check_overrides(scenario, dict(spec.constants))
+        base = handle.check_overrides(scenario, constants)
     except (ValueError, TypeError, KeyError) as exc:
         return [("constants", _model_message(exc))]
     for group in ("uncertainties", "levers"):
         for i, p in enumerate(getattr(spec, group)):
+            if _refused(skip, f"{group}[{i}]"):
+                continue
             if _is_measure_field(handle, p.name) and hasattr(base, "measures"):
                 # an unknown measure id or field is a fault of the name, not of a level
                 from abm.scenario import measure_field_value
@@ -852,13 +889,14 @@ def _check_runs(spec: ExperimentSpec, handle: Any) -> list[tuple[str, str]]:
                     problems.append((f"{group}[{i}].{fld}", f"({p.name!r}) {_model_message(exc)}"))
                     break  # one problem per parameter is enough
     if spec.design.method == "oat":
-        problems += _complete_centers(spec, base, handle.parameter_space() or {})
+        problems += _complete_centers(spec, base, handle.parameter_space() or {}, skip)
     try:
         months = handle.check_months(base, spec.months)
     except ValueError as exc:
         return problems + [("months", str(exc))]
-    problems += _levers_after_run(spec, handle, base, months)
-    for name, why in handle.check_outcomes(base, months, list(spec.outcomes)).items():
+    problems += _levers_after_run(spec, handle, base, months, skip)
+    outcomes = [o for i, o in enumerate(spec.outcomes) if f"outcomes[{i}]" not in skip]
+    for name, why in handle.check_outcomes(base, months, outcomes).items():
         problems.append((f"outcomes[{spec.outcomes.index(name)}]", why))
     return problems
 
@@ -878,13 +916,18 @@ def _is_measure_field(handle: Any, name: str) -> bool:
     return _names_a_measure_field(name) and getattr(handle, "override_fn", None) is not None
 
 
-def _complete_centers(spec: ExperimentSpec, base: Any, space: dict) -> list[tuple[str, str]]:
+def _complete_centers(
+    spec: ExperimentSpec, base: Any, space: dict, skip: set[str] = frozenset()
+) -> list[tuple[str, str]]:
     """``oat`` designs: fill each parameter's ``center`` with its value in the base scenario
     (after the constants), else the model's default (``space``), and check every center lies
-    inside the parameter's range or levels."""
+    inside the parameter's range or levels (parameters refused already, in ``skip``, are
+    left out)."""
     problems: list[tuple[str, str]] = []
     for group in ("uncertainties", "levers"):
         for i, p in enumerate(getattr(spec, group)):
+            if _refused(skip, f"{group}[{i}]"):
+                continue
             where = f"{group}[{i}].center"
             if p.center is None:
                 obj: Any = base
@@ -926,10 +969,126 @@ def _complete_centers(spec: ExperimentSpec, base: Any, space: dict) -> list[tupl
     return problems
 
 
+def _parameter_problems(
+    p: Parameter | str, where: str, space: dict | None, handle: Any, see: str
+) -> list[tuple[str, str]]:
+    """The model's view of one parameter entry at ``where`` (``uncertainties[0]``): its name
+    exists in ``space`` (the model's ``parameter_space()``, None when the model has none), its
+    type, ``low``/``high`` and levels fit the model's; fills the parameter's type, range and
+    levels from the model where the spec omits them. ``p`` is only a name for an entry whose
+    structure was refused (stage 1): then only the name is checked."""
+    if isinstance(p, str):
+        if space is not None and p not in space and not _is_measure_field(handle, p):
+            return [(f"{where}.name", _suggest(p, sorted(space), see=see))]
+        return []
+    if space is None:
+        return _complete_parameter(p, {}, where)
+    if p.name not in space and _is_measure_field(handle, p.name):
+        # a field of one of the scenario's measures: its id, field and each level are
+        # checked against the base scenario (_check_runs)
+        return _complete_parameter(p, {}, where)
+    if p.name not in space:
+        return [(f"{where}.name", _suggest(p.name, sorted(space), see=see))]
+    info = space[p.name] or {}
+    problems = _complete_parameter(p, info, where)
+    lo, hi = info.get("low"), info.get("high")
+    vals: list[tuple[str, Any]] = []
+    if p.low is not None:
+        vals.append(("low", p.low))
+    if p.high is not None:
+        vals.append(("high", p.high))
+    if p.levels is not None and all(_level_kind(v) == "number" for v in p.levels):
+        vals += [(f"levels[{j}]", v) for j, v in enumerate(p.levels)]
+    for fld, v in vals:
+        if lo is not None and v < lo:
+            problems.append(
+                (f"{where}.{fld}", f"({p.name!r}) {v} is below the model's lower limit {lo}")
+            )
+        if hi is not None and v > hi:
+            problems.append(
+                (f"{where}.{fld}", f"({p.name!r}) {v} is above the model's upper limit {hi}")
+            )
+    mlevels = info.get("levels")
+    if mlevels and p.levels is not None and p.kind in ("categorical", "bool"):
+        bad = [v for v in p.levels if v not in mlevels]
+        if bad:
+            problems.append(
+                (f"{where}.levels", f"({p.name!r}) {bad} not among allowed levels {mlevels}")
+            )
+    return problems
+
+
+def _model_problems(
+    params: list[tuple[str, Parameter | str]],
+    constants: dict[str, Any],
+    outcomes: list[Any],
+    handle: Any,
+    model: str,
+) -> list[tuple[str, str]]:
+    """Every problem of the names and ranges a spec gives, checked against the model's
+    parameter space and outcomes: each parameter (``params``: (field, parameter or, for an
+    entry refused by stage 1, its name)), each constant's name and kind of value, each
+    outcome's name. Nothing is applied to the base scenario here (:func:`_check_runs`)."""
+    problems: list[tuple[str, str]] = []
+    space = handle.parameter_space()
+    see = ""
+    if model == "abm":
+        from abm.scenario import OVERRIDE_DOCS as see
+    for where, p in params:
+        problems += _parameter_problems(p, where, space, handle, see)
+    if space is not None:
+        for k, v in constants.items():
+            if k not in space and _is_measure_field(handle, k):
+                continue  # checked with the other constants against the base scenario
+            if k not in space:
+                problems.append((f"constants.{k}", _suggest(k, sorted(space), see=see)))
+                continue
+            why = _value_kind_problem((space[k] or {}).get("type"), v)
+            if why:
+                problems.append((f"constants.{k}", why))
+    known = handle.outcomes()
+    if known is not None:
+        allowed_o = sorted(known)
+        for i, o in enumerate(outcomes):
+            if isinstance(o, str) and o not in known:
+                problems.append(
+                    (
+                        f"outcomes[{i}]",
+                        _suggest(o, allowed_o, "outcome", see=_OUTCOMES_SEE)
+                        + _elsewhere(o, handle),
+                    )
+                )
+    return problems
+
+
+def _base_scenario_problem(handle: Any, scenario: str) -> tuple[str | None, list]:
+    """(the base scenario's digest, []) or (None, [the ``scenario`` problem]).
+
+    Raises:
+        abm.data.DataError: the data tables are at fault, not the spec (a new user's
+            REE_DATA_DIR).
+    """
+    from abm.data import DataError
+
+    from .model import scenario_digest
+
+    try:
+        return scenario_digest(handle, scenario), []
+    except DataError:
+        raise
+    except Exception as exc:
+        return None, [("scenario", f"cannot load base scenario {scenario!r}: {exc}")]
+
+
 def check_against_model(spec: ExperimentSpec, handle: Any, source: str | None = None) -> str:
     """Stage-2 validation of ``spec`` against the model (parameters, outcomes, scenario, and,
     where the model can check them, every constant and level applied to the base scenario,
     ``months`` within the horizon and outcomes computable in that many months).
+
+    Every problem is collected before raising. Parameters, constants and outcomes whose name
+    or range is refused are left out of the checks against the base scenario (which would
+    only repeat the problem); those checks stop at the constants when a constant's value is
+    refused, and at ``months`` when it is, since what follows depends on them.
 
     Fills each parameter's ``type`` from the model where the spec omits it.
 
@@ -941,101 +1100,89 @@ def check_against_model(spec: ExperimentSpec, handle: Any, source: str | None = 
         abm.data.DataError: the model's data tables fail validation when the base scenario
             is loaded (the data, not the spec, are at fault).
     """
-    from .model import scenario_digest
-
-    problems: list[tuple[str, str]] = []
-    space = handle.parameter_space()
-    if space is not None:
-        allowed = sorted(space)
-        see = ""
-        if spec.model == "abm":
-            from abm.scenario import OVERRIDE_DOCS as see
-        for group in ("uncertainties", "levers"):
-            for i, p in enumerate(getattr(spec, group)):
-                where = f"{group}[{i}]"
-                if p.name not in space and _is_measure_field(handle, p.name):
-                    # a field of one of the scenario's measures: its id, field and each
-                    # level are checked against the base scenario below
-                    problems += _complete_parameter(p, {}, where)
-                    continue
-                if p.name not in space:
-                    problems.append((f"{where}.name", _suggest(p.name, allowed, see=see)))
-                    continue
-                info = space[p.name] or {}
-                problems += _complete_parameter(p, info, where)
-                lo, hi = info.get("low"), info.get("high")
-                vals: list[tuple[str, Any]] = []
-                if p.low is not None:
-                    vals.append(("low", p.low))
-                if p.high is not None:
-                    vals.append(("high", p.high))
-                if p.levels is not None and all(_level_kind(v) == "number" for v in p.levels):
-                    vals += [(f"levels[{j}]", v) for j, v in enumerate(p.levels)]
-                for fld, v in vals:
-                    if lo is not None and v < lo:
-                        problems.append(
-                            (
-                                f"{where}.{fld}",
-                                f"({p.name!r}) {v} is below the model's lower limit {lo}",
-                            )
-                        )
-                    if hi is not None and v > hi:
-                        problems.append(
-                            (
-                                f"{where}.{fld}",
-                                f"({p.name!r}) {v} is above the model's upper limit {hi}",
-                            )
-                        )
-                mlevels = info.get("levels")
-                if mlevels and p.levels is not None and p.kind in ("categorical", "bool"):
-                    bad = [v for v in p.levels if v not in mlevels]
-                    if bad:
-                        problems.append(
-                            (
-                                f"{where}.levels",
-                                f"({p.name!r}) {bad} not among allowed levels {mlevels}",
-                            )
-                        )
-        for k, v in spec.constants.items():
-            if k not in space and _is_measure_field(handle, k):
-                continue  # checked with the other constants against the base scenario
-            if k not in space:
-                problems.append((f"constants.{k}", _suggest(k, allowed, see=see)))
-                continue
-            why = _value_kind_problem((space[k] or {}).get("type"), v)
-            if why:
-                problems.append((f"constants.{k}", why))
-    else:
-        for group in ("uncertainties", "levers"):
-            for i, p in enumerate(getattr(spec, group)):
-                problems += _complete_parameter(p, {}, f"{group}[{i}]")
-    outcomes = handle.outcomes()
-    if outcomes is not None:
-        allowed_o = sorted(outcomes)
-        for i, o in enumerate(spec.outcomes):
-            if o not in outcomes:
-                problems.append(
-                    (
-                        f"outcomes[{i}]",
-                        _suggest(o, allowed_o, "outcome", see=_OUTCOMES_SEE)
-                        + _elsewhere(o, handle),
-                    )
-                )
-    from abm.data import DataError
-
-    digest = None
-    try:
-        digest = scenario_digest(handle, spec.scenario)
-    except DataError:
-        raise  # the data tables are at fault, not the spec (a new user's REE_DATA_DIR)
-    except Exception as exc:
-        problems.append(("scenario", f"cannot load base scenario {spec.scenario!r}: {exc}"))
-    if not problems:
-        problems += _check_runs(spec, handle)
+    params: list[tuple[str, Parameter | str]] = [
+        (f"{group}[{i}]", p)
+        for group in ("uncertainties", "levers")
+        for i, p in enumerate(getattr(spec, group))
+    ]
+    problems = _model_problems(params, spec.constants, spec.outcomes, handle, spec.model)
+    digest, bad_scenario = _base_scenario_problem(handle, spec.scenario)
+    problems += bad_scenario
+    if digest is not None:
+        problems += _check_runs(spec, handle, skip={fld for fld, _ in problems})
     if problems:
         raise SpecError(problems, source)
-    assert digest is not None
     return digest
+
+
+def _unparsed_problems(data: dict[str, Any], refused: list[tuple[str, str]]) -> list:
+    """What the model says about a spec whose structure was refused (stage 1, ``refused``):
+    the model resolves, each parameter's name (and, for an entry whose own structure is right,
+    its type and range), each constant's and outcome's name, and the base scenario loads.
+    Problems on a field ``refused`` already names are left out. The checks against the base
+    scenario (:func:`_check_runs`) need a whole spec and wait until the structure is right."""
+    from .model import ModelError, resolve_model
+
+    model = data.get("model", "abm")
+    if not isinstance(model, str) or any(f == "model" for f, _ in refused):
+        return []
+    try:
+        handle = resolve_model(model)
+    except ModelError as exc:
+        return [("model", str(exc))]
+    params: list[tuple[str, Parameter | str]] = []
+    for group in ("uncertainties", "levers"):
+        entries = data.get(group)
+        for i, e in enumerate(entries if isinstance(entries, list) else []):
+            name = e.get("name") if isinstance(e, dict) else None
+            if not isinstance(name, str) or not name:
+                continue
+            try:
+                params.append((f"{group}[{i}]", Parameter.model_validate(e)))
+            except ValidationError:
+                params.append((f"{group}[{i}]", name))
+    try:
+        constants = _flatten_constants(data.get("constants", {}))
+    except ValueError:
+        constants = {}
+    outcomes = data.get("outcomes")
+    problems = _model_problems(
+        params,
+        constants if isinstance(constants, dict) else {},
+        outcomes if isinstance(outcomes, list) else [],
+        handle,
+        model,
+    )
+    scenario = data.get("scenario", "baseline")
+    if isinstance(scenario, str):
+        from abm.data import DataError
+
+        try:
+            problems += _base_scenario_problem(handle, scenario)[1]
+        except DataError:
+            pass  # the data tables' fault, reported once the spec's own problems are fixed
+    named = {f for f, _ in refused}
+    return [(f, m) for f, m in problems if f not in named]
+
+
+def _in_spec_order(problems: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """``problems`` in the order of the spec's fields (:class:`ExperimentSpec`: ``name``,
+    ..., ``uncertainties``, ``levers``, ``constants``, ``outcomes``, ``design``, ...), by the
+    top-level field each belongs to (``uncertainties[1].low``: ``uncertainties``), then by the
+    entry's index; whole-file problems (``spec``) first, unknown top-level keys last. The
+    order is otherwise kept (structure before model)."""
+    fields = list(ExperimentSpec.model_fields)
+
+    def key(item: tuple[str, str]) -> tuple[int, int]:
+        fld = item[0]
+        if fld == "spec":
+            return (-1, 0)
+        m = re.match(r"([^.\[]+)(?:\[(\d+)\])?", fld)
+        top, idx = (m.group(1), m.group(2)) if m else (fld, None)
+        rank = fields.index(top) if top in fields else len(fields)
+        return (rank, int(idx) if idx is not None else -1)
+
+    return sorted(problems, key=key)
 
 
 def read_toml(path: str | Path) -> dict[str, Any]:
@@ -1060,6 +1207,13 @@ def read_toml(path: str | Path) -> dict[str, Any]:
 def load_spec(path: str | Path, *, check_model: bool = True):
     """Load, validate and (optionally) check a spec against its model.
 
+    Every problem found is reported at once, one line each, in the order of the spec's fields
+    (:func:`_in_spec_order`): those of the structure (stage 1) and, with ``check_model``, the
+    model's (stage 2). When the
+    structure is refused, the model still checks the names the spec gives (model, parameters,
+    constants, outcomes, base scenario); the checks that apply values to the base scenario
+    wait until the structure is right.
+
     Returns:
         ``(spec, handle, scenario_digest)``; ``handle``/``digest`` are None when
         ``check_model`` is False.
@@ -1071,15 +1225,34 @@ def load_spec(path: str | Path, *, check_model: bool = True):
     from .design import check_plan_size
     from .model import ModelError, resolve_model
 
+    src = str(path)
     data = read_toml(path)
-    spec = parse_spec(data, str(path))
-    check_plan_size(spec, source=str(path), exact=False)  # before the (slower) model checks
+    try:
+        spec = parse_spec(data, src)
+    except SpecError as exc:
+        if not check_model:
+            raise
+        problems = exc.problems + _unparsed_problems(data, exc.problems)
+        raise SpecError(_in_spec_order(problems), src) from None
+    problems = []
+    try:
+        check_plan_size(spec, source=src, exact=False)  # before building anything
+    except SpecError as exc:
+        problems += exc.problems
     if not check_model:
+        if problems:
+            raise SpecError(problems, src)
         return spec, None, None
     try:
         handle = resolve_model(spec.model)
     except ModelError as exc:
-        raise SpecError([("model", str(exc))], str(path)) from None
-    digest = check_against_model(spec, handle, str(path))
-    check_plan_size(spec, source=str(path))  # parameters completed from the model
+        raise SpecError(_in_spec_order(problems + [("model", str(exc))]), src) from None
+    digest = None
+    try:
+        digest = check_against_model(spec, handle, src)
+    except SpecError as exc:
+        problems += exc.problems
+    if problems:
+        raise SpecError(_in_spec_order(problems), src)
+    check_plan_size(spec, source=src)  # parameters completed from the model
     return spec, handle, digest
