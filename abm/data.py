@@ -655,10 +655,32 @@ def _data_row_lines(text: str) -> list[int]:
     return starts[1:]  # the first record is the header
 
 
-@functools.cache
 def _region_codes() -> tuple[str, ...]:
-    df = pd.read_csv(table_path("regions.csv"), dtype=str, keep_default_na=False)
+    """The region codes of the ``regions.csv`` the model reads (:func:`table_path`: the
+    ``REE_DATA_DIR`` folder's if it holds one, else the shipped one)."""
+    return _region_codes_in(str(table_path("regions.csv")))
+
+
+@functools.cache
+def _region_codes_in(path: str) -> tuple[str, ...]:
+    df = pd.read_csv(path, dtype=str, keep_default_na=False)
     return tuple(df["code"])
+
+
+def _unknown_region(file: str, name: str, row: int, col: str, code: str, regions) -> DataError:
+    """The error for a region ``code`` that is not in ``regions``. When ``name`` is a shipped
+    table (in ``abm/data``) and the codes come from a replacement ``regions.csv`` (in the
+    ``REE_DATA_DIR`` folder), the shipped table is not at fault: the line says the code is
+    used there but missing from the replacement, and how to fix it."""
+    allowed = list(regions)
+    over = table_path("regions.csv")
+    if over.parent != DATA_DIR and Path(name).parent == DATA_DIR:
+        return DataError(
+            f"region '{code}' is used in {name}, {_row_text(row)}, field '{col}' (shipped, "
+            f"not replaced), but missing from the replacement {over}; allowed region codes: "
+            f"{allowed}; add '{code}' to {over}, or put a {file} without it in {over.parent}"
+        )
+    return _fail(name, row, col, f"unknown region '{code}'; allowed: {allowed}")
 
 
 def validate_frame(
@@ -834,7 +856,7 @@ def _validate_frame(df: pd.DataFrame, file: str, origin: str | None) -> pd.DataF
                 values.append(raw)
             elif kind == "region":
                 if raw not in regions:
-                    raise _fail(name, i, col, f"unknown region '{raw}'; allowed: {list(regions)}")
+                    raise _unknown_region(file, name, i, col, raw, regions)
                 values.append(raw)
             elif kind == "element":
                 if raw not in ELEMENT_SYMBOLS:
@@ -956,8 +978,18 @@ def _check_unique(columns: dict[str, list], file: str, name: str) -> None:
         seen[row] = i
 
 
+def _load_checked(file: str, directory: str) -> pd.DataFrame:
+    """:func:`_load_cached`, keyed also by the ``regions.csv`` a table with region columns is
+    checked against, so a table read before a replacement ``regions.csv`` was named (or after
+    it was dropped) is checked again against the codes the model now reads."""
+    regions = ""
+    if file != "regions.csv" and "region" in (k.rstrip("?") for k in SCHEMAS[file].values()):
+        regions = str(table_path("regions.csv"))
+    return _load_cached(file, directory, regions)
+
+
 @functools.cache
-def _load_cached(file: str, directory: str) -> pd.DataFrame:
+def _load_cached(file: str, directory: str, regions: str = "") -> pd.DataFrame:
     path = Path(directory) / file
     if not path.exists():
         raise DataError(f"{path}: calibration file not found")
@@ -1058,7 +1090,7 @@ def load_table(file: str, directory: Path | str | None = None) -> pd.DataFrame:
     if file not in SCHEMAS:
         raise DataError(f"unknown calibration table '{file}'; allowed: {sorted(SCHEMAS)}")
     folder = Path(directory) if directory else table_path(file).parent
-    return _load_cached(file, str(folder)).copy()
+    return _load_checked(file, str(folder)).copy()
 
 
 def check_tables(directory: Path | str | None = None) -> None:
@@ -1069,7 +1101,7 @@ def check_tables(directory: Path | str | None = None) -> None:
         DataError: the first table that fails (one line naming the file, row and field).
     """
     for file in SCHEMAS:
-        _load_cached(file, str(Path(directory) if directory else table_path(file).parent))
+        _load_checked(file, str(Path(directory) if directory else table_path(file).parent))
 
 
 # ------------------------------------------------------------------------------ ramp-up curve

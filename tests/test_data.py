@@ -836,6 +836,60 @@ def test_sweep_plan_of_the_reproduction_model_checks_the_data_first(tmp_path, mo
     assert "invalid sweep spec" not in res.stderr
 
 
+def test_a_region_dropped_from_a_replacement_regions_csv_names_the_replacement(
+    tmp_path, monkeypatch
+):
+    """docs/calibration.md section 5 item 7: a --data folder whose regions.csv drops Myanmar
+    (MM), which the shipped firms.csv still uses, was reported as an unknown region in the
+    shipped firms.csv, as if that table were wrong. Now the line says the code is used there
+    (shipped, not replaced) but missing from the replacement regions.csv, with the codes it
+    allows; a replacement firms.csv using a code missing from the regions is still named."""
+    from typer.testing import CliRunner
+
+    from abm.data import DATA_ENV, _data_row_lines
+    from experiments.cli import app
+
+    load_table("firms.csv")  # the shipped table, read and cached before the folder is named
+    d = tmp_path / "data"
+    d.mkdir()
+    _copy_with(d, "regions.csv", lambda df: df[df["code"] != "MM"])
+    codes = [c for c in _raw("regions.csv")["code"] if c != "MM"]
+    firms = DATA_DIR / "firms.csv"
+    row = list(_raw("firms.csv")["region"]).index("MM")
+    line = _data_row_lines(firms.read_text(encoding="utf-8-sig"))[row]
+    regions = d / "regions.csv"
+    expected = (
+        f"region 'MM' is used in {firms}, data row {row + 1} (line {line}), field 'region' "
+        f"(shipped, not replaced), but missing from the replacement {regions}; allowed "
+        f"region codes: {codes}; add 'MM' to {regions}, or put a firms.csv without it in {d}"
+    )
+    monkeypatch.setenv(DATA_ENV, str(d))
+    with pytest.raises(DataError) as err:
+        load_table("firms.csv")
+    assert str(err.value) == expected
+    # ree run --data: that line, exit 2, before any work
+    monkeypatch.setenv(DATA_ENV, "")  # --data sets it in this process: restored after the test
+    out = tmp_path / "run"
+    res = CliRunner().invoke(
+        app,
+        ["run", "--data", str(d), "--months", "1", "--no-charts", "--out", str(out)],
+        env={"COLUMNS": "200"},
+        prog_name="ree",
+    )
+    assert res.exit_code == 2 and res.stdout == ""
+    assert res.stderr.strip().splitlines() == [f"ree run: error: invalid data: {expected}"]
+    assert not out.exists()
+    # a replacement firms.csv using the dropped code is the user's table: named as before
+    _copy_with(d, "firms.csv", lambda df: df)
+    monkeypatch.setenv(DATA_ENV, str(d))
+    with pytest.raises(DataError) as err:
+        load_table("firms.csv")
+    assert str(err.value) == (
+        f"{d / 'firms.csv'}, data row {row + 1} (line {line}), field 'region': unknown "
+        f"region 'MM'; allowed: {codes}"
+    )
+
+
 def test_an_extra_or_misspelt_column_is_named():
     # a new user's trial: an extra column (here a bill of materials for another year) was
     # accepted and ignored silently
