@@ -717,7 +717,9 @@ class RareEarthModel(mesa.Model):
         rel.update(supply, rel.landed(terms.ad_valorem, terms.transport), demand)
 
     def _marginal_cost_ratio(self) -> float | None:
-        """Full cost over basket value of the costliest mine that produced last month, at
+        """Full cost over basket value of the costliest mine that produced last month
+        outside a binding production quota or halt (``PolicyState.quota_factor`` below 1:
+        entry cannot add supply there, so its cost does not bound the long-run price), at
         last month's world benchmark prices (:func:`abm.longrun.marginal_cost_ratio`).
         A mine's full cost, USD/kg REO, is its cash cost, plus the median separation cost
         of all separators (the toll of the miners' netback), plus the capital charge
@@ -737,6 +739,8 @@ class RareEarthModel(mesa.Model):
         for m in self.agents_by_type.get(Miner, []):
             if not m.active or m.output_month.get(m.good, 0.0) <= 0.0:
                 continue
+            if self.policy.quota_factor(m.region, m.deposit) < 1.0:
+                continue  # a production quota or halt, not cost, bounds its output
             capex = m.capex_per_t() + separation * (
                 par.china_capex_factor if m.region == CHINA else 1.0
             )

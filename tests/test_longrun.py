@@ -87,3 +87,19 @@ def test_in_the_2024_base_year_prices_are_below_the_marginal_mines_full_cost():
     m.step()
     m.step()
     assert m.marginal_cost_ratio == pytest.approx(1.24, abs=0.02)
+
+
+def test_a_mine_under_a_binding_production_quota_does_not_set_the_ratio(monkeypatch):
+    # baseline, second month: MP Materials is the costliest producing mine (1.24). With a
+    # quota binding on US mines (quota factor below 1), the next costliest mine sets the
+    # ratio, which is lower; with one binding everywhere no mine is left: None
+    m = RareEarthModel("baseline", seed=0, months=3)
+    m.step()
+    m.step()
+    every = m._marginal_cost_ratio()
+    assert every == pytest.approx(m.marginal_cost_ratio)
+    monkeypatch.setattr(m.policy, "quota_factor", lambda r, d: 0.9 if r == "US" else 1.0)
+    without_us = m._marginal_cost_ratio()
+    assert without_us < every - 0.01
+    monkeypatch.setattr(m.policy, "quota_factor", lambda r, d: 0.9)
+    assert m._marginal_cost_ratio() is None
