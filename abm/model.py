@@ -202,6 +202,14 @@ class RareEarthModel(mesa.Model):
         #: world benchmark prices (:meth:`_marginal_cost_ratio`); None before the first
         #: clearing or when no mine produced
         self.marginal_cost_ratio: float | None = None
+        #: the concentrates and oxides (goods of the mining and separation stages), whose
+        #: long-run prices the marginal mine's full cost bounds (docs/ODD.md 7.1)
+        self.raw_goods = frozenset(
+            i for i, name in enumerate(self.catalog.goods) if stage_of(name) != "magnets"
+        )
+        self._raw_mask = np.array([i in self.raw_goods for i in range(G)])
+        # (G,) last finite world benchmark of each good, USD/kg (the marginal mine's basket)
+        self._cost_benchmark = np.full(G, np.nan)
         self.events: list[dict] = []
         self._supply_line: dict[tuple[int, str], list[float]] = {}
         self._denial_risk: dict[str, float] = {}
@@ -696,6 +704,9 @@ class RareEarthModel(mesa.Model):
             res.contract_wanted, res.contract, res.origin_price, res.spot_sold, res.licence_price
         )
         b, a = rel.benchmark, self.benchmark_anchor
+        r = self.marginal_cost_ratio
+        if r is not None and r < 1.0:  # the entry bound of producers' anchors (ODD 7.1)
+            b = np.where(self._raw_mask, b * r, b)
         self.benchmark_anchor = np.where(
             np.isfinite(b),
             np.where(np.isfinite(a), a + (b - a) / self.params.price_anchor_months, b),
@@ -720,26 +731,30 @@ class RareEarthModel(mesa.Model):
         """Full cost over basket value of the costliest mine that produced last month
         outside a binding production quota or halt (``PolicyState.quota_factor`` below 1:
         entry cannot add supply there, so its cost does not bound the long-run price), at
-        last month's world benchmark prices (:func:`abm.longrun.marginal_cost_ratio`).
+        last month's world benchmark prices (the last finite one of a good without a spot
+        sale; :func:`abm.longrun.marginal_cost_ratio`).
         A mine's full cost, USD/kg REO, is its cash cost, plus the median separation cost
-        of all separators (the toll of the miners' netback), plus the capital charge
+        of the operating separators, plus the capital charge
         (:func:`abm.longrun.capital_charge` at ``wacc``, ``project_life_years`` and
         ``base_utilisation``) of replacing its mining capacity
         (:meth:`agents.base.Firm.capex_per_t`) and the separation capacity its ore needs
         (the pipeline's median, times ``china_capex_factor`` in China). None before the
         first clearing."""
         b = self.relations.benchmark
-        if b is None or not np.isfinite(b).any():
+        if b is not None:  # a good without a spot sale this month keeps its last benchmark
+            self._cost_benchmark = np.where(np.isfinite(b), b, self._cost_benchmark)
+        b = self._cost_benchmark
+        if not np.isfinite(b).any():
             return None
         par = self.params
-        refiners = self.agents_by_type.get(Refiner, [])
-        toll = float(np.median([r.unit_cost for r in refiners])) if refiners else 0.0
+        tolls = [r.unit_cost for r in self.agents_by_type.get(Refiner, []) if r.active]
+        toll = float(np.median(tolls)) if tolls else 0.0
         separation = float(self.pipeline.intensity.get("separation", 0.0))
         mines = []
         for m in self.agents_by_type.get(Miner, []):
             if not m.active or m.output_month.get(m.good, 0.0) <= 0.0:
                 continue
-            if self.policy.quota_factor(m.region, m.deposit) < 1.0:
+            if self.policy.quota_factor(m.region, m.deposit) < 1.0 - 1e-9:
                 continue  # a production quota or halt, not cost, bounds its output
             capex = m.capex_per_t() + separation * (
                 par.china_capex_factor if m.region == CHINA else 1.0

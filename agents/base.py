@@ -20,7 +20,6 @@ import math
 import mesa
 import numpy as np
 
-from abm.goods import stage_of
 from abm.timeline import WEEKS_PER_MONTH
 from abm.treasury import company_of, usd_text
 
@@ -139,9 +138,9 @@ class Firm(mesa.Agent):
     """
 
     stage = "firm"
-    #: the firm's long-run expectation of the concentrates and oxides it produces and
-    #: sells is held at or below the full cost of the marginal mine (:mod:`abm.longrun`;
-    #: miners, separators and recyclers)
+    #: the firm's long-run expectation of every concentrate and oxide it prices (its
+    #: products and its feeds) is held at or below the level at which the marginal mine
+    #: covers its full cost (:mod:`abm.longrun`; miners, separators and recyclers)
     cost_anchored = False
 
     def __init__(
@@ -257,14 +256,16 @@ class Firm(mesa.Agent):
         Expectations start, and the anchor starts, at the base-year warm-up prices; nothing
         reverts to a fixed base-year price.
 
-        A producer of concentrate or oxides (:attr:`cost_anchored`) filters its anchor for
-        the goods it sells from ``o x min(1, rho)`` instead, with ``rho`` the full cost over
-        the basket value of the costliest producing mine last month
+        An operating producer of concentrate or oxides (:attr:`cost_anchored`, not
+        mothballed) filters its anchor for every concentrate and oxide it prices (its
+        products and its feeds: one factor for the whole joint-product basket) from
+        ``o x min(1, r)`` instead, with ``r`` the full cost over the basket value of the
+        costliest mine that produced last month outside a binding production quota
         (``model.marginal_cost_ratio``, :func:`abm.longrun.marginal_cost_ratio`; None: no
-        mine produced): no producer expects in the long run a price above the level at
-        which the marginal mine covers its full cost, because such a price draws entry
-        (the margin of production, Marshall 1890; the incentive price, Tilton 2003;
-        reversion to long-run marginal cost, Pindyck 1999).
+        such mine): no producer expects in the long run a price above the level at which
+        the marginal mine covers its full cost, because such a price draws entry (the
+        margin of production, Marshall 1890; the incentive price, Tilton 2003; reversion to
+        long-run marginal cost, Pindyck 1999).
         """
         par = self.model.params
         a = 1.0 / par.price_expectation_months
@@ -278,7 +279,8 @@ class Firm(mesa.Agent):
         else:
             observed = [self.observed(g) for g in exp]
         rho = self.model.marginal_cost_ratio if self.cost_anchored else None
-        capped = self._capped_goods() if rho is not None and rho < 1.0 else ()
+        # a mothballed plant judges its restart at prices alone (its capital is sunk)
+        capped = self.model.raw_goods if rho is not None and rho < 1.0 and self.active else ()
         for (g, p), o in zip(exp.items(), observed, strict=True):
             if not isfinite(o) or o <= 0:
                 o = p
@@ -290,18 +292,6 @@ class Firm(mesa.Agent):
             anchors[g] = anc + c * ((o * rho if g in capped else o) - anc)
         self.risk *= math.exp(-1.0 / par.risk_decay_months)
         self.risk += self.model.policy.risk_shock.get(self.region, 0.0)
-
-    def _capped_goods(self) -> frozenset:
-        """The concentrates and oxides this firm sells (those whose long-run expectation
-        the full cost of the marginal mine bounds, :meth:`update_expectations`)."""
-        key = frozenset(self.sells)
-        if getattr(self, "_capped_of", None) != key:
-            goods = self.model.catalog.goods
-            self._capped = frozenset(
-                g for g in key if stage_of(goods[g]) in ("mining", "separation")
-            )
-            self._capped_of = key
-        return self._capped
 
     # ----------------------------------------------------------------- orders
     def offer_stock(self, book, g: int, target_cover_months: float) -> None:

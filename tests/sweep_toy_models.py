@@ -266,3 +266,15 @@ name = "parameters.b"
 [execution]
 backend = "sequential"
 """
+
+
+def broken_space_evaluate(scenario, *, overrides=None, seed=0, months=None, outcomes=None):
+    """A model whose parameter space cannot be read (its callable raises)."""
+    return toy_evaluate(scenario, overrides=overrides, seed=seed, months=months, outcomes=outcomes)
+
+
+def _broken_space():
+    raise RuntimeError("the parameter table of this model is unreadable")
+
+
+broken_space_evaluate.parameter_space = _broken_space

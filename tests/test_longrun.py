@@ -7,7 +7,7 @@ import pytest
 
 from abm.longrun import capital_charge, marginal_cost_ratio
 from abm.model import RareEarthModel
-from agents import MagnetMaker, Miner
+from agents import MagnetMaker, Miner, Refiner
 
 
 def test_capital_charge_annualises_capital_per_kg_produced():
@@ -46,11 +46,12 @@ def test_no_mine_with_a_valued_basket_gives_no_ratio():
 
 
 def test_a_producer_anchors_no_higher_than_the_marginal_mines_full_cost(monkeypatch):
-    # a miner observes 200 USD/kg for its concentrate with expectation and anchor at 100;
-    # price_anchor_months 11. At a ratio of 0.5 the anchor aims at 200 x 0.5 = 100 and
-    # stays; at 0.25 it aims at 50: 100 + (50 - 100) / 11; at 1.5 (prices below the
-    # marginal mine's full cost) and with no ratio it follows the price: 100 + 100 / 11.
-    # The oxides the miner prices but does not sell follow their observed price.
+    # a miner observes 200 USD/kg for its concentrate and for an oxide it prices (its
+    # netback), with expectations and anchors at 100; price_anchor_months 11. At a ratio
+    # of 0.5 the anchors aim at 200 x 0.5 = 100 and stay; at 0.25 they aim at 50:
+    # 100 + (50 - 100) / 11; at 1.5 (prices below the marginal mine's full cost) and with
+    # no ratio they follow the price: 100 + 100 / 11. One factor for the whole basket:
+    # the oxide the miner prices but does not sell is bounded as its concentrate is.
     m = RareEarthModel("baseline", seed=0, months=2)
     assert m.params.price_anchor_months == 11.0
     a = next(a for a in m.agents_by_type[Miner] if a.region == "US")
@@ -63,20 +64,56 @@ def test_a_producer_anchors_no_higher_than_the_marginal_mines_full_cost(monkeypa
         m.marginal_cost_ratio = rho
         a.update_expectations()
         assert a.anchor_price[g] == pytest.approx(anchor)
-        assert a.anchor_price[oxide] == pytest.approx(100.0 + 100.0 / 11)
+        assert a.anchor_price[oxide] == pytest.approx(anchor)
         # the expected price itself moves as before: towards o and back to the old anchor
         assert a.exp_price[g] == pytest.approx(100.0 + 100.0 / m.params.price_expectation_months)
     m.marginal_cost_ratio = None
     a.anchor_price = {g: 100.0}
     a.update_expectations()
     assert a.anchor_price[g] == pytest.approx(100.0 + 100.0 / 11)
+    # a mothballed mine judges its restart at prices alone
+    a.active, a.mothballed = False, True
+    m.marginal_cost_ratio = 0.25
+    a.anchor_price = {g: 100.0}
+    a.update_expectations()
+    assert a.anchor_price[g] == pytest.approx(100.0 + 100.0 / 11)
+
+
+def test_a_separator_bounds_its_feed_and_its_oxides_by_one_factor():
+    # a separator's feed (concentrate) and products (oxides) are one joint-product basket:
+    # at a ratio of 0.5 every anchor aims at half its observed price, so its long-run feed
+    # margin scales by the same factor rather than collapsing (feed uncapped, oxides capped)
+    m = RareEarthModel("baseline", seed=0, months=2)
+    r = next(r for r in m.agents_by_type[Refiner] if r.region == "CN" and r.active)
+    feed, ox = r.feed_goods[0], r.oxide_goods[0]
+    r.expected(feed), r.expected(ox)
+    obs = {feed: float(r.observed(feed)), ox: float(r.observed(ox))}
+    r.anchor_price = {feed: obs[feed], ox: obs[ox]}
+    m.marginal_cost_ratio = 0.5
+    r.update_expectations()
+    for g in (feed, ox):
+        assert r.anchor_price[g] == pytest.approx(obs[g] + (0.5 * obs[g] - obs[g]) / 11)
 
 
 def test_a_magnet_maker_is_not_cost_anchored():
+    # a magnet maker's oxide anchors (inputs it buys) follow their observed price
     m = RareEarthModel("baseline", seed=0, months=2)
     mk = m.agents_by_type[MagnetMaker][0]
-    assert not mk.cost_anchored and mk._capped_goods() == frozenset()
+    assert not mk.cost_anchored
     assert all(a.cost_anchored for a in m.agents_by_type[Miner])
+    ox = next(g for g in mk.exp_price if g in m.raw_goods)
+    o = float(mk.observed(ox))
+    mk.anchor_price[ox] = 0.5 * o
+    m.marginal_cost_ratio = 0.25
+    mk.update_expectations()
+    assert mk.anchor_price[ox] == pytest.approx(0.5 * o + 0.5 * o / 11)
+
+
+def test_no_ratio_before_the_first_clearing():
+    m = RareEarthModel("baseline", seed=0, months=2)
+    assert m.marginal_cost_ratio is None
+    m.step()  # the first month's expectations see no benchmark yet
+    assert m.marginal_cost_ratio is None
 
 
 def test_in_the_2024_base_year_prices_are_below_the_marginal_mines_full_cost():

@@ -303,3 +303,19 @@ def test_whole_spec_problems_are_one_line_each(tmp_path):
         "among outcomes ['peak_dy_price_outside_china', 'peak_dy_price_us', "
         "'peak_dy_price_us']",
     ]
+
+
+def test_a_custom_model_that_fails_leaves_the_structure_problems_standing(tmp_path):
+    # a spec whose structure is refused (low above high) names the model's parameters
+    # against the model; a custom model whose parameter space raises must not replace the
+    # structure problem with its own traceback (exit 2, the spec's line, nothing written)
+    spec = write_toy_spec(
+        tmp_path / "s.toml",
+        model="broken_space_evaluate",
+        extra='[[uncertainties]]\nname = "parameters.b"\nlow = 1.0\nhigh = -1.0\n',
+    )
+    r = CliRunner().invoke(sweep_app, ["plan", str(spec), "--out", str(tmp_path / "out")])
+    assert r.exit_code == 2, r.output
+    assert "uncertainties[2]" in r.output and "Traceback" not in r.output
+    assert "unreadable" not in r.output
+    assert not (tmp_path / "out").exists()

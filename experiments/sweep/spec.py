@@ -1146,13 +1146,16 @@ def _unparsed_problems(data: dict[str, Any], refused: list[tuple[str, str]]) -> 
     except ValueError:
         constants = {}
     outcomes = data.get("outcomes")
-    problems = _model_problems(
-        params,
-        constants if isinstance(constants, dict) else {},
-        outcomes if isinstance(outcomes, list) else [],
-        handle,
-        model,
-    )
+    try:
+        problems = _model_problems(
+            params,
+            constants if isinstance(constants, dict) else {},
+            outcomes if isinstance(outcomes, list) else [],
+            handle,
+            model,
+        )
+    except Exception:  # a custom model's own code failed: the structure problems stand
+        return []
     scenario = data.get("scenario", "baseline")
     if isinstance(scenario, str):
         from abm.data import DataError
@@ -1161,6 +1164,8 @@ def _unparsed_problems(data: dict[str, Any], refused: list[tuple[str, str]]) -> 
             problems += _base_scenario_problem(handle, scenario)[1]
         except DataError:
             pass  # the data tables' fault, reported once the spec's own problems are fixed
+        except Exception:  # a custom model's own code: reported once the structure is right
+            pass
     named = {f for f, _ in refused}
     return [(f, m) for f, m in problems if f not in named]
 
