@@ -10,7 +10,7 @@ Pindyck (1999, "The long-run evolution of energy prices", *Energy Journal* 20(2)
 
 Rare-earth ore is a joint product: one tonne of REO yields a fixed basket of oxides, so
 no oxide has a cost of its own. The basket's full cost is set against its value at
-today's prices; their ratio (:func:`marginal_cost_ratio`) is the factor by which every
+today's prices; their ratio (:func:`marginal_cost_ratios`) is the factor by which every
 price of the basket would have to move for the costliest producing mine to just cover its
 full cost, relative prices unchanged (the relative-sales-value allocation of joint costs;
 Horngren, Datar and Rajan, *Cost Accounting*, ch. 16).
@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+
+import numpy as np
 
 from abm.investment import annuity_factor
 
@@ -61,40 +63,59 @@ def capital_charge(
     return intensity_usd_per_t_yr / 1000.0 / annuity_factor(rate, life_years) / utilisation
 
 
-def marginal_cost_ratio(
-    mines: Iterable[tuple[float, Iterable[tuple[int, float]]]],
+def marginal_cost_ratios(
+    mines: Iterable[tuple[float, Iterable[tuple[int, float]], int]],
     prices,
     recovery: float,
-) -> float | None:
-    """Full cost over basket value of the costliest producing mine (dimensionless).
+    n_goods: int,
+) -> np.ndarray:
+    """For each good, the factor by which the entry of new capacity bounds its long-run
+    price: (n_goods,), dimensionless, NaN for a good no mine bounds.
 
-    For each mine ``(full_cost, oxide_content)`` (USD/kg REO: cash cost, separation and
-    the capital charge of new capacity, :func:`capital_charge`; pairs of oxide good index
-    and t of oxide per t REO) its full cost over the value of its separated basket at
-    ``prices``, ``recovery x sum content x price`` (oxides without a finite positive price
-    count 0); the largest ratio.
+    For each mine ``(full_cost, oxide_content, concentrate)`` (USD/kg REO: cash cost,
+    separation and the capital charge of new capacity, :func:`capital_charge`; pairs of
+    oxide good index and t of oxide per t REO; the good index of its concentrate) its
+    ratio is its full cost over the value of its separated basket at ``prices``,
+    ``recovery x sum content x price`` (oxides without a finite positive price count 0;
+    a mine whose basket has no value is left out).
 
-    Example (hand check): mines (6, [(0, 0.5), (1, 0.5)]) and (8, [(0, 1.0)]); prices
-    (10, 30); recovery 1 -> ratios 6/20 = 0.3 and 8/10 = 0.8: 0.8.
+    * An oxide takes the largest ratio of the mines whose basket contains it: the
+      costliest producer of the oxide bounds its price, and a mine's cost bounds the
+      prices of its own joint products only (a bastnaesite mine, which yields almost no
+      Dy, says little of Dy's long-run price).
+    * A concentrate takes its basket's value at the bounded oxide prices over its value
+      at ``prices``, ``sum c p min(1, r) / sum c p`` (netback pricing: a concentrate is
+      worth its payable oxide content), so a low-cost mine keeps its Ricardian rent.
+
+    Example (hand check): mines (6, [(0, 0.5), (1, 0.5)], 2) and (8, [(0, 1.0)], 3);
+    prices (10, 30); recovery 1 -> ratios 6/20 = 0.3 and 8/10 = 0.8: oxide 0 (both) 0.8,
+    oxide 1 (the first only) 0.3; concentrate 2 (0.5 x 10 x 0.8 + 0.5 x 30 x 0.3) / 20 =
+    0.425, concentrate 3 0.8.
 
     Args:
         mines: the mines producing this month.
         prices: price of each good, USD/kg (indexable by good index).
         recovery: separation recovery (share of REO recovered as oxides).
-
-    Returns:
-        The largest ratio, or None when no mine has a basket of positive value.
+        n_goods: number of goods.
     """
-    best = None
-    for full_cost, content in mines:
-        value = 0.0
+    out = np.full(n_goods, np.nan)
+    baskets = []
+    for full_cost, content, concentrate in mines:
+        valued = []
         for i, c in content:
             p = float(prices[i])
-            if math.isfinite(p) and p > 0:
-                value += c * p
-        value *= recovery
-        if value > 0:
-            ratio = full_cost / value
-            if best is None or ratio > best:
-                best = ratio
-    return best
+            if c > 0 and math.isfinite(p) and p > 0:
+                valued.append((i, c * p))
+        value = recovery * sum(v for _, v in valued)
+        if value <= 0:
+            continue
+        ratio = full_cost / value
+        baskets.append((concentrate, valued))
+        for i, _ in valued:
+            if not ratio <= out[i]:  # NaN (no mine yet) or a larger ratio
+                out[i] = ratio
+    for concentrate, valued in baskets:
+        total = sum(v for _, v in valued)
+        bounded = sum(v * min(1.0, out[i]) for i, v in valued)
+        out[concentrate] = bounded / total
+    return out

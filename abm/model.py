@@ -40,7 +40,7 @@ from abm.accounts import Accounts, floor_payment
 from abm.data import check_tables
 from abm.goods import ELEMENTS, STAGES, catalog, stage_of
 from abm.licences import Claims
-from abm.longrun import capital_charge, marginal_cost_ratio
+from abm.longrun import capital_charge, marginal_cost_ratios
 from abm.market import ArcTerms, Holdings, OrderBook, clear
 from abm.metrics import Recorder, headline_reporters, headline_values, record_month
 from abm.policy import PolicyState
@@ -198,10 +198,11 @@ class RareEarthModel(mesa.Model):
         # force were adopted (None while none is): benchmark_growth
         self.benchmark_anchor = np.full(G, np.nan)
         self._benchmark_at_change: np.ndarray | None = None
-        #: full cost over basket value of the costliest producing mine at last month's
-        #: world benchmark prices (:meth:`_marginal_cost_ratio`); None before the first
-        #: clearing or when no mine produced
-        self.marginal_cost_ratio: float | None = None
+        #: (G,) for each good, full cost over basket value of the costliest producing mine
+        #: that yields it, at last month's world benchmark prices
+        #: (:meth:`_marginal_cost_ratios`); NaN where no such mine (all NaN before the first
+        #: clearing)
+        self.marginal_cost_ratios = np.full(G, np.nan)
         #: the concentrates and oxides (goods of the mining and separation stages), whose
         #: long-run prices the marginal mine's full cost bounds (docs/ODD.md 7.1)
         self.raw_goods = frozenset(
@@ -490,7 +491,7 @@ class RareEarthModel(mesa.Model):
         self.policy.update_supply_news(
             self.params.speculator_horizon_months, self.params.price_anchor_months
         )
-        self.marginal_cost_ratio = self._marginal_cost_ratio()
+        self.marginal_cost_ratios = self._marginal_cost_ratios()
         for a in self.agents:
             a.update_expectations()
 
@@ -704,9 +705,10 @@ class RareEarthModel(mesa.Model):
             res.contract_wanted, res.contract, res.origin_price, res.spot_sold, res.licence_price
         )
         b, a = rel.benchmark, self.benchmark_anchor
-        r = self.marginal_cost_ratio
-        if r is not None and r < 1.0:  # the entry bound of producers' anchors (ODD 7.1)
-            b = np.where(self._raw_mask, b * r, b)
+        r = self.marginal_cost_ratios  # the entry bound of producers' anchors (ODD 7.1)
+        bound = self._raw_mask & (r < 1.0)  # NaN: no bound
+        if bound.any():
+            b = np.where(bound, b * r, b)
         self.benchmark_anchor = np.where(
             np.isfinite(b),
             np.where(np.isfinite(a), a + (b - a) / self.params.price_anchor_months, b),
@@ -727,25 +729,26 @@ class RareEarthModel(mesa.Model):
         ).reshape(G, R, 2)
         rel.update(supply, rel.landed(terms.ad_valorem, terms.transport), demand)
 
-    def _marginal_cost_ratio(self) -> float | None:
-        """Full cost over basket value of the costliest mine that produced last month
-        outside a binding production quota or halt (``PolicyState.quota_factor`` below 1:
-        entry cannot add supply there, so its cost does not bound the long-run price), at
-        last month's world benchmark prices (the last finite one of a good without a spot
-        sale; :func:`abm.longrun.marginal_cost_ratio`).
+    def _marginal_cost_ratios(self) -> np.ndarray:
+        """(G,) for each good, full cost over basket value of the costliest mine that yields
+        it among those that produced last month outside a binding production quota or halt
+        (``PolicyState.quota_factor`` below 1: entry cannot add supply there, so its cost
+        does not bound the long-run price), at last month's world benchmark prices (the
+        last finite one of a good without a spot sale; :func:`abm.longrun.
+        marginal_cost_ratios`); NaN where no such mine yields the good.
+
         A mine's full cost, USD/kg REO, is its cash cost, plus the median separation cost
         of the operating separators, plus the capital charge
         (:func:`abm.longrun.capital_charge` at ``wacc``, ``project_life_years`` and
         ``base_utilisation``) of replacing its mining capacity
         (:meth:`agents.base.Firm.capex_per_t`) and the separation capacity its ore needs
-        (the pipeline's median, times ``china_capex_factor`` in China). None before the
-        first clearing."""
+        (the pipeline's median, times ``china_capex_factor`` in China)."""
         b = self.relations.benchmark
         if b is not None:  # a good without a spot sale this month keeps its last benchmark
             self._cost_benchmark = np.where(np.isfinite(b), b, self._cost_benchmark)
         b = self._cost_benchmark
         if not np.isfinite(b).any():
-            return None
+            return np.full(self.G, np.nan)
         par = self.params
         tolls = [r.unit_cost for r in self.agents_by_type.get(Refiner, []) if r.active]
         toll = float(np.median(tolls)) if tolls else 0.0
@@ -760,8 +763,8 @@ class RareEarthModel(mesa.Model):
                 par.china_capex_factor if m.region == CHINA else 1.0
             )
             charge = capital_charge(capex, par.wacc, par.project_life_years, par.base_utilisation)
-            mines.append((m.unit_cost + toll + charge, m.oxide_content))
-        return marginal_cost_ratio(mines, b, par.separation_recovery)
+            mines.append((m.unit_cost + toll + charge, m.oxide_content, m.good))
+        return marginal_cost_ratios(mines, b, par.separation_recovery, self.G)
 
     def _normal_cost_ratio(self) -> np.ndarray:
         """(G, R) normal unit cost of each origin's magnet makers over that of its good's

@@ -258,12 +258,12 @@ class Firm(mesa.Agent):
 
         An operating producer of concentrate or oxides (:attr:`cost_anchored`, not
         mothballed) filters its anchor for every concentrate and oxide it prices (its
-        products and its feeds: one factor for the whole joint-product basket) from
-        ``o x min(1, r)`` instead, with ``r`` the full cost over the basket value of the
-        costliest mine that produced last month outside a binding production quota
-        (``model.marginal_cost_ratio``, :func:`abm.longrun.marginal_cost_ratio`; None: no
-        such mine): no producer expects in the long run a price above the level at which
-        the marginal mine covers its full cost, because such a price draws entry (the
+        products and its feeds) from ``o x min(1, r_g)`` instead, with ``r_g`` the full
+        cost over the basket value of the costliest mine that yields ``g`` among those that
+        produced last month outside a binding production quota
+        (``model.marginal_cost_ratios``, :func:`abm.longrun.marginal_cost_ratios`; NaN: no
+        such mine, no bound): no producer expects in the long run a price above the level
+        at which the marginal mine covers its full cost, because such a price draws entry (the
         margin of production, Marshall 1890; the incentive price, Tilton 2003; reversion to
         long-run marginal cost, Pindyck 1999).
         """
@@ -278,9 +278,11 @@ class Firm(mesa.Agent):
             observed = [origin[g, r] if g in sells else delivered[g, r] for g in exp]
         else:
             observed = [self.observed(g) for g in exp]
-        rho = self.model.marginal_cost_ratio if self.cost_anchored else None
-        # a mothballed plant judges its restart at prices alone (its capital is sunk)
-        capped = self.model.raw_goods if rho is not None and rho < 1.0 and self.active else ()
+        # the entry bound (a NaN ratio: none); a mothballed plant judges its restart at
+        # prices alone (its capital is sunk)
+        bound = (
+            self.model.marginal_cost_ratios.tolist() if self.cost_anchored and self.active else None
+        )
         for (g, p), o in zip(exp.items(), observed, strict=True):
             if not isfinite(o) or o <= 0:
                 o = p
@@ -289,7 +291,11 @@ class Firm(mesa.Agent):
                 anc = anchors[g] = p  # = self.anchor(g): p is expected(g)
             p_new = p + a * (o - p) + b * (anc - p)
             exp[g] = 1e-6 if 1e-6 > p_new else p_new  # = max(p_new, 1e-6)
-            anchors[g] = anc + c * ((o * rho if g in capped else o) - anc)
+            if bound is not None:
+                r = bound[g]
+                if r < 1.0:
+                    o = o * r
+            anchors[g] = anc + c * (o - anc)
         self.risk *= math.exp(-1.0 / par.risk_decay_months)
         self.risk += self.model.policy.risk_shock.get(self.region, 0.0)
 

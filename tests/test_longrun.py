@@ -1,11 +1,10 @@
 """The long-run price that entry allows (abm.longrun) and the producers' anchor it bounds
 (agents.base.Firm.update_expectations): hand-checked cases."""
 
-import math
-
+import numpy as np
 import pytest
 
-from abm.longrun import capital_charge, marginal_cost_ratio
+from abm.longrun import capital_charge, marginal_cost_ratios
 from abm.model import RareEarthModel
 from agents import MagnetMaker, Miner, Refiner
 
@@ -28,21 +27,31 @@ def test_capital_charge_refuses_impossible_inputs(args, field):
         capital_charge(*args)
 
 
-def test_the_costliest_producing_mine_sets_the_ratio():
-    # mine A: full cost 6 USD/kg REO, half oxide 0 (10 USD/kg) and half oxide 1 (30 USD/kg):
-    # 6 / (0.5 x 10 + 0.5 x 30) = 6 / 20 = 0.3; mine B: full cost 8, all oxide 0:
-    # 8 / 10 = 0.8, the larger
-    mines = [(6.0, [(0, 0.5), (1, 0.5)]), (8.0, [(0, 1.0)])]
-    assert marginal_cost_ratio(mines, [10.0, 30.0], 1.0) == pytest.approx(0.8)
-    # a recovery of 0.9 scales every basket value: 0.8 / 0.9
-    assert marginal_cost_ratio(mines, [10.0, 30.0], 0.9) == pytest.approx(0.8 / 0.9)
+def test_each_good_takes_the_costliest_producing_mine_that_yields_it():
+    # mine A (concentrate good 2): full cost 6 USD/kg REO, half oxide 0 (10 USD/kg) and
+    # half oxide 1 (30 USD/kg): 6 / (0.5 x 10 + 0.5 x 30) = 6 / 20 = 0.3; mine B
+    # (concentrate good 3): full cost 8, all oxide 0: 8 / 10 = 0.8. Oxide 0 (both) 0.8;
+    # oxide 1 (A only: B's cost says nothing of it) 0.3; concentrate 2 its basket at the
+    # bounded prices, (5 x 0.8 + 15 x 0.3) / 20 = 0.425; concentrate 3 0.8; good 4, which
+    # no mine yields, NaN
+    mines = [(6.0, [(0, 0.5), (1, 0.5)], 2), (8.0, [(0, 1.0), (1, 0.0)], 3)]
+    r = marginal_cost_ratios(mines, [10.0, 30.0, 1.0, 1.0, 1.0], 1.0, 5)
+    assert r[:4] == pytest.approx([0.8, 0.3, 0.425, 0.8])
+    assert np.isnan(r[4])
+    # a recovery of 0.9 scales every basket value: oxide ratios / 0.9
+    r = marginal_cost_ratios(mines, [10.0, 30.0, 1.0, 1.0, 1.0], 0.9, 5)
+    assert r[:2] == pytest.approx([0.8 / 0.9, 0.3 / 0.9])
     # an oxide with no price counts 0: mine A's basket is 0.5 x 30 = 15, 6 / 15 = 0.4
-    assert marginal_cost_ratio(mines[:1], [math.nan, 30.0], 1.0) == pytest.approx(0.4)
+    r = marginal_cost_ratios(mines[:1], [np.nan, 30.0, 1.0], 1.0, 3)
+    assert np.isnan(r[0]) and r[1:] == pytest.approx([0.4, 0.4])
+    # a basket above its cost leaves its concentrate unbound (factor 1)
+    r = marginal_cost_ratios([(30.0, [(0, 1.0)], 1)], [10.0, 1.0], 1.0, 2)
+    assert r == pytest.approx([3.0, 1.0])
 
 
-def test_no_mine_with_a_valued_basket_gives_no_ratio():
-    assert marginal_cost_ratio([], [10.0], 1.0) is None
-    assert marginal_cost_ratio([(6.0, [(0, 1.0)])], [math.nan], 1.0) is None
+def test_no_mine_with_a_valued_basket_gives_no_bound():
+    assert np.isnan(marginal_cost_ratios([], [10.0], 1.0, 1)).all()
+    assert np.isnan(marginal_cost_ratios([(6.0, [(0, 1.0)], 1)], [np.nan, 1.0], 1.0, 2)).all()
 
 
 def test_a_producer_anchors_no_higher_than_the_marginal_mines_full_cost(monkeypatch):
@@ -61,19 +70,19 @@ def test_a_producer_anchors_no_higher_than_the_marginal_mines_full_cost(monkeypa
     for rho, anchor in [(0.5, 100.0), (0.25, 100.0 - 50.0 / 11), (1.5, 100.0 + 100.0 / 11)]:
         a.exp_price = {g: 100.0, oxide: 100.0}
         a.anchor_price = {g: 100.0, oxide: 100.0}
-        m.marginal_cost_ratio = rho
+        m.marginal_cost_ratios = np.full(m.G, rho)
         a.update_expectations()
         assert a.anchor_price[g] == pytest.approx(anchor)
         assert a.anchor_price[oxide] == pytest.approx(anchor)
         # the expected price itself moves as before: towards o and back to the old anchor
         assert a.exp_price[g] == pytest.approx(100.0 + 100.0 / m.params.price_expectation_months)
-    m.marginal_cost_ratio = None
+    m.marginal_cost_ratios = np.full(m.G, np.nan)  # no bound
     a.anchor_price = {g: 100.0}
     a.update_expectations()
     assert a.anchor_price[g] == pytest.approx(100.0 + 100.0 / 11)
     # a mothballed mine judges its restart at prices alone
     a.active, a.mothballed = False, True
-    m.marginal_cost_ratio = 0.25
+    m.marginal_cost_ratios = np.full(m.G, 0.25)
     a.anchor_price = {g: 100.0}
     a.update_expectations()
     assert a.anchor_price[g] == pytest.approx(100.0 + 100.0 / 11)
@@ -89,7 +98,7 @@ def test_a_separator_bounds_its_feed_and_its_oxides_by_one_factor():
     r.expected(feed), r.expected(ox)
     obs = {feed: float(r.observed(feed)), ox: float(r.observed(ox))}
     r.anchor_price = {feed: obs[feed], ox: obs[ox]}
-    m.marginal_cost_ratio = 0.5
+    m.marginal_cost_ratios = np.full(m.G, 0.5)
     r.update_expectations()
     for g in (feed, ox):
         assert r.anchor_price[g] == pytest.approx(obs[g] + (0.5 * obs[g] - obs[g]) / 11)
@@ -104,39 +113,49 @@ def test_a_magnet_maker_is_not_cost_anchored():
     ox = next(g for g in mk.exp_price if g in m.raw_goods)
     o = float(mk.observed(ox))
     mk.anchor_price[ox] = 0.5 * o
-    m.marginal_cost_ratio = 0.25
+    m.marginal_cost_ratios = np.full(m.G, 0.25)
     mk.update_expectations()
     assert mk.anchor_price[ox] == pytest.approx(0.5 * o + 0.5 * o / 11)
 
 
-def test_no_ratio_before_the_first_clearing():
+def test_no_bound_before_the_first_clearing():
     m = RareEarthModel("baseline", seed=0, months=2)
-    assert m.marginal_cost_ratio is None
+    assert np.isnan(m.marginal_cost_ratios).all()
     m.step()  # the first month's expectations see no benchmark yet
-    assert m.marginal_cost_ratio is None
+    assert np.isnan(m.marginal_cost_ratios).all()
 
 
 def test_in_the_2024_base_year_prices_are_below_the_marginal_mines_full_cost():
-    # baseline, first month: the costliest producing mine is MP Materials (cash cost 3.5
-    # USD/kg REO, + median separation cost + capital charge = 13.27 USD/kg against a basket
-    # of 10.70 USD/kg at 2024 prices): 1.24, so the rule does not bind in the base year
+    # baseline, second month: the costliest producing mine that yields Nd is MP Materials
+    # (cash cost 3.5 USD/kg REO, + median separation cost + capital charge = 13.27 USD/kg
+    # against a basket of 10.70 USD/kg at 2024 prices): 1.24 for Nd oxide (and every oxide
+    # bastnaesite yields), so the rule does not bind at the start of the baseline and the
+    # concentrates, worth their oxide content, are not bound either (factor 1)
     m = RareEarthModel("baseline", seed=0, months=3)
     m.step()
     m.step()
-    assert m.marginal_cost_ratio == pytest.approx(1.24, abs=0.02)
+    nd = m.catalog.index["ox_Nd"]
+    mp = next(a for a in m.agents_by_type[Miner] if a.region == "US")
+    assert m.marginal_cost_ratios[nd] == pytest.approx(1.24, abs=0.02)
+    assert m.marginal_cost_ratios[mp.good] == 1.0
+    raw = [g for g in m.raw_goods if np.isfinite(m.marginal_cost_ratios[g])]
+    assert min(m.marginal_cost_ratios[g] for g in raw) == 1.0
+    assert np.isnan(m.marginal_cost_ratios[m.catalog.index["mag_ndfeb_std"]])
 
 
 def test_a_mine_under_a_binding_production_quota_does_not_set_the_ratio(monkeypatch):
-    # baseline, second month: MP Materials is the costliest producing mine (1.24). With a
-    # quota binding on US mines (quota factor below 1), the next costliest mine sets the
-    # ratio, which is lower; with one binding everywhere no mine is left: None
+    # baseline, second month: MP Materials is the costliest producing mine yielding Nd
+    # (1.24). With a quota binding on US mines (quota factor below 1), the next costliest
+    # sets Nd's ratio, which is lower; with one binding
+    # everywhere no mine is left: no bound
     m = RareEarthModel("baseline", seed=0, months=3)
     m.step()
     m.step()
-    every = m._marginal_cost_ratio()  # at this month's benchmark prices
-    assert every == pytest.approx(1.24, abs=0.02)
+    nd = m.catalog.index["ox_Nd"]
+    every = m._marginal_cost_ratios()  # at this month's benchmark prices
+    assert every[nd] == pytest.approx(1.24, abs=0.02)
     monkeypatch.setattr(m.policy, "quota_factor", lambda r, d: 0.9 if r == "US" else 1.0)
-    without_us = m._marginal_cost_ratio()
-    assert without_us < every - 0.01
+    without_us = m._marginal_cost_ratios()
+    assert without_us[nd] < every[nd] - 0.01
     monkeypatch.setattr(m.policy, "quota_factor", lambda r, d: 0.9)
-    assert m._marginal_cost_ratio() is None
+    assert np.isnan(m._marginal_cost_ratios()).all()
