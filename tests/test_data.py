@@ -940,3 +940,36 @@ def test_a_cell_that_is_not_a_number_names_what_is_allowed():
         with pytest.raises(DataError) as err:
             validate_frame(bad, "firms.csv")
         assert "field 'base_output_t_per_yr'" in str(err.value) and msg in str(err.value)
+
+
+def test_sweep_plan_of_a_scenario_whose_measures_read_the_tables_names_the_data_once(
+    tmp_path, monkeypatch
+):
+    """Regression (session 34, new-user trial): with a negative firm output in
+    ``REE_DATA_DIR``, ``ree sweep plan`` of a ``controls-2025`` spec printed the data error
+    three times, once per measure that reads firms.csv, as problems of the spec's scenario.
+    The tables are now checked before the scenario is loaded: one "invalid data" line."""
+    from typer.testing import CliRunner
+
+    from abm.data import DATA_ENV
+    from experiments.cli import app
+
+    d = tmp_path / "data"
+    d.mkdir()
+    _copy_with(d, "firms.csv", _set(0, "base_output_t_per_yr", "-5"))
+    spec = tmp_path / "spec.toml"
+    spec.write_text(
+        'name = "c"\nscenario = "controls-2025"\nmonths = 2\n'
+        'outcomes = ["peak_dy_price_outside_china"]\n[design]\nmethod = "factorial"\n'
+        '[[levers]]\nname = "levers.us_tariff_on_china"\nlevels = [0.0, 0.5]\n'
+    )
+    monkeypatch.setenv(DATA_ENV, str(d))
+    out = tmp_path / "store"
+    res = CliRunner().invoke(
+        app, ["sweep", "plan", str(spec), "--out", str(out)], env={"COLUMNS": "200"}
+    )
+    assert res.exit_code == 2, res.output
+    assert len(res.stderr.strip().splitlines()) == 1, res.stderr
+    assert "ree sweep plan: error: invalid data: " in res.stderr
+    assert "field 'base_output_t_per_yr'" in res.stderr
+    assert not out.exists() or not any(out.iterdir())

@@ -212,9 +212,8 @@ def load_checked_scenario(name: str) -> Any:
 
     from ..inputs import load_scenario_input
 
-    scenario = load_scenario_input(name)
-    check_tables()
-    return scenario
+    check_tables()  # first: a scenario's measures read the tables, each would repeat the error
+    return load_scenario_input(name)
 
 
 def _abm_handle() -> ModelHandle:
