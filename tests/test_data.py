@@ -360,6 +360,20 @@ def test_every_csv_in_the_data_folder_has_a_schema():
     assert sorted(p.name for p in DATA_DIR.glob("*.csv")) == sorted(SCHEMAS)
 
 
+def _ree_run_with_data(d, out):
+    """``ree run --data d --months 1 --no-charts --out out`` through the CLI runner."""
+    from typer.testing import CliRunner
+
+    from experiments.cli import app
+
+    return CliRunner().invoke(
+        app,
+        ["run", "--data", str(d), "--months", "1", "--no-charts", "--out", str(out)],
+        env={"COLUMNS": "200"},
+        prog_name="ree",
+    )
+
+
 def _copy_with(tmp_path, file, edit):
     df = _raw(file)
     df = edit(df)
@@ -672,19 +686,12 @@ def test_deposit_composition_off_its_total_is_refused_in_one_line(tmp_path, monk
         "(the shares are normalised by their sum)"
     )
     # ree run --data: the same line, exit 2, before any work (no output folder)
-    from typer.testing import CliRunner
 
     from abm.data import DATA_ENV
-    from experiments.cli import app
 
     monkeypatch.setenv(DATA_ENV, "")  # --data sets it in this process: restored after the test
     out = tmp_path / "run"
-    res = CliRunner().invoke(
-        app,
-        ["run", "--data", str(d), "--months", "1", "--no-charts", "--out", str(out)],
-        env={"COLUMNS": "200"},
-        prog_name="ree",
-    )
+    res = _ree_run_with_data(d, out)
     assert res.exit_code == 2 and res.stdout == ""
     assert res.stderr.strip().splitlines() == [
         f"ree run: error: invalid data: {d / 'deposits.csv'}, data row 1 (line 2), field "
@@ -844,10 +851,8 @@ def test_a_region_dropped_from_a_replacement_regions_csv_names_the_replacement(
     shipped firms.csv, as if that table were wrong. Now the line says the code is used there
     (shipped, not replaced) but missing from the replacement regions.csv, with the codes it
     allows; a replacement firms.csv using a code missing from the regions is still named."""
-    from typer.testing import CliRunner
 
     from abm.data import DATA_ENV, _data_row_lines
-    from experiments.cli import app
 
     load_table("firms.csv")  # the shipped table, read and cached before the folder is named
     d = tmp_path / "data"
@@ -870,12 +875,7 @@ def test_a_region_dropped_from_a_replacement_regions_csv_names_the_replacement(
     # ree run --data: that line, exit 2, before any work
     monkeypatch.setenv(DATA_ENV, "")  # --data sets it in this process: restored after the test
     out = tmp_path / "run"
-    res = CliRunner().invoke(
-        app,
-        ["run", "--data", str(d), "--months", "1", "--no-charts", "--out", str(out)],
-        env={"COLUMNS": "200"},
-        prog_name="ree",
-    )
+    res = _ree_run_with_data(d, out)
     assert res.exit_code == 2 and res.stdout == ""
     assert res.stderr.strip().splitlines() == [f"ree run: error: invalid data: {expected}"]
     assert not out.exists()
