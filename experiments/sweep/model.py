@@ -80,7 +80,7 @@ class ModelHandle:
     override_fn: Callable[[Any, dict[str, Any]], Any] | None = None
     months_fn: Callable[[Any, int | None], int] | None = None
     outcome_check_fn: Callable[[Any, int, list[str]], dict[str, str]] | None = None
-    _scenarios: dict[str, Any] = field(default_factory=dict, repr=False)
+    _scenarios: dict[tuple[str, str], Any] = field(default_factory=dict, repr=False)
 
     def parameter_space(self) -> dict[str, dict] | None:
         """Return {dotted path: info dict}, or None when the model does not declare one."""
@@ -91,12 +91,16 @@ class ModelHandle:
         return None if self.outcomes_fn is None else dict(self.outcomes_fn())
 
     def load_scenario(self, name: str) -> Any:
-        """Load (and cache per process) the base scenario ``name``; pass-through without loader."""
+        """Load (and cache per process, per data folder: ``REE_DATA_DIR``) the base scenario
+        ``name``; pass-through without loader."""
         if self.loader is None:
             return name
-        if name not in self._scenarios:
-            self._scenarios[name] = self.loader(name)
-        return self._scenarios[name]
+        import os
+
+        key = (name, os.environ.get("REE_DATA_DIR", ""))
+        if key not in self._scenarios:
+            self._scenarios[key] = self.loader(name)
+        return self._scenarios[key]
 
     def check_overrides(self, scenario: Any, overrides: dict[str, Any]) -> Any:
         """Apply ``overrides`` to a loaded scenario and return it (the scenario unchanged when
