@@ -9,11 +9,13 @@ production of the "marginal mines"), the incentive price of mineral economics (T
 Pindyck (1999, "The long-run evolution of energy prices", *Energy Journal* 20(2), 1-27).
 
 Rare-earth ore is a joint product: one tonne of REO yields a fixed basket of oxides, so
-no oxide has a cost of its own. The basket's full cost is set against its value at
-today's prices; their ratio (:func:`marginal_cost_ratios`) is the factor by which every
-price of the basket would have to move for the costliest producing mine to just cover its
-full cost, relative prices unchanged (the relative-sales-value allocation of joint costs;
-Horngren, Datar and Rajan, *Cost Accounting*, ch. 16).
+no oxide has a cost of its own. A mine's full cost is set against its basket's value at
+today's prices; that ratio is the factor by which every price of its basket would have to
+move for the mine just to cover its full cost, relative prices unchanged (the
+relative-sales-value allocation of joint costs; Horngren, Datar and Rajan, *Cost
+Accounting*, ch. 16). Each oxide takes the largest ratio among the producing mines whose
+basket contains it, and each concentrate its oxide content at the bounded prices
+(:func:`marginal_cost_ratios`).
 
 Producers of concentrate and oxides (:attr:`agents.base.Firm.cost_anchored`) hold no
 long-run expectation above that level (:meth:`agents.base.Firm.update_expectations`):
@@ -79,13 +81,16 @@ def marginal_cost_ratios(
     ``recovery x sum content x price`` (oxides without a finite positive price count 0;
     a mine whose basket has no value is left out).
 
-    * An oxide takes the largest ratio of the mines whose basket contains it: the
-      costliest producer of the oxide bounds its price, and a mine's cost bounds the
-      prices of its own joint products only (a bastnaesite mine, which yields almost no
-      Dy, says little of Dy's long-run price).
+    * An oxide takes the largest ratio of the mines whose basket contains it (content
+      above 0 and a finite positive price): the costliest producer of the oxide bounds
+      its price, and a mine's cost bounds the prices of its own joint products only. Any
+      positive content counts, so a trace of Dy in bastnaesite lets a bastnaesite mine
+      bound Dy's price (docs/calibration.md section 5, session 34's item 1).
     * A concentrate takes its basket's value at the bounded oxide prices over its value
       at ``prices``, ``sum c p min(1, r) / sum c p`` (netback pricing: a concentrate is
-      worth its payable oxide content), so a low-cost mine keeps its Ricardian rent.
+      worth its payable oxide content), so a low-cost mine keeps its Ricardian rent. A
+      concentrate none of whose mines is in ``mines`` (all quota-bound or mothballed)
+      has no bound, even where its oxides have one.
 
     Example (hand check): mines (6, [(0, 0.5), (1, 0.5)], 2) and (8, [(0, 1.0)], 3);
     prices (10, 30); recovery 1 -> ratios 6/20 = 0.3 and 8/10 = 0.8: oxide 0 (both) 0.8,
@@ -110,6 +115,8 @@ def marginal_cost_ratios(
         if value <= 0:
             continue
         ratio = full_cost / value
+        if not math.isfinite(ratio):
+            continue
         baskets.append((concentrate, valued))
         for i, _ in valued:
             if not ratio <= out[i]:  # NaN (no mine yet) or a larger ratio

@@ -198,10 +198,11 @@ class RareEarthModel(mesa.Model):
         # force were adopted (None while none is): benchmark_growth
         self.benchmark_anchor = np.full(G, np.nan)
         self._benchmark_at_change: np.ndarray | None = None
-        #: (G,) for each good, full cost over basket value of the costliest producing mine
-        #: that yields it, at last month's world benchmark prices
-        #: (:meth:`_marginal_cost_ratios`); NaN where no such mine (all NaN before the first
-        #: clearing)
+        #: (G,) for each good, the bound entry puts on its long-run price: for an oxide, full
+        #: cost over basket value of the costliest producing mine that yields it; for a
+        #: concentrate, its oxide content at the bounded prices over its value (at last
+        #: month's world benchmark prices, :meth:`_marginal_cost_ratios`); NaN: no bound
+        #: (all NaN before the first clearing)
         self.marginal_cost_ratios = np.full(G, np.nan)
         #: the concentrates and oxides (goods of the mining and separation stages), whose
         #: long-run prices the marginal mine's full cost bounds (docs/ODD.md 7.1)
@@ -730,8 +731,11 @@ class RareEarthModel(mesa.Model):
         rel.update(supply, rel.landed(terms.ad_valorem, terms.transport), demand)
 
     def _marginal_cost_ratios(self) -> np.ndarray:
-        """(G,) for each good, full cost over basket value of the costliest mine that yields
-        it among those that produced last month outside a binding production quota or halt
+        """(G,) for each good, the bound entry puts on its long-run price
+        (:func:`abm.longrun.marginal_cost_ratios`): for an oxide, full cost over basket value
+        of the costliest mine that yields it among those that produced last month outside a
+        binding production quota or halt; for a concentrate, its oxide content at the
+        bounded prices over its value
         (``PolicyState.quota_factor`` below 1: entry cannot add supply there, so its cost
         does not bound the long-run price), at last month's world benchmark prices (the
         last finite one of a good without a spot sale; :func:`abm.longrun.

@@ -258,9 +258,10 @@ class Firm(mesa.Agent):
 
         An operating producer of concentrate or oxides (:attr:`cost_anchored`, not
         mothballed) filters its anchor for every concentrate and oxide it prices (its
-        products and its feeds) from ``o x min(1, r_g)`` instead, with ``r_g`` the full
-        cost over the basket value of the costliest mine that yields ``g`` among those that
-        produced last month outside a binding production quota
+        products and its feeds) from ``o x min(1, r_g)`` instead, with ``r_g`` (for an
+        oxide) the full cost over the basket value of the costliest mine that yields ``g``
+        among those that produced last month outside a binding production quota, and (for
+        a concentrate) its oxide content at the bounded prices over its value
         (``model.marginal_cost_ratios``, :func:`abm.longrun.marginal_cost_ratios`; NaN: no
         such mine, no bound): no producer expects in the long run a price above the level
         at which the marginal mine covers its full cost, because such a price draws entry (the

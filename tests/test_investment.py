@@ -155,8 +155,8 @@ def test_trade_measures_adopted_during_the_run_switch_on_policy_free_prices(
             assert a.free_anchor[g] == p
     # the benchmarks' long-run values were recorded at the change; they have moved by one
     # month's smoothing since, 1/price_anchor_months of the gap to this month's benchmark,
-    # for concentrates and oxides times the marginal mine's bound min(1, c_m) (ODD 7.1;
-    # c_m is below 1 in September 2010 in embargo-2010, so the bound is exercised there)
+    # for concentrates and oxides times the bound min(1, c_g) (ODD 7.1; Nd's c_g is below
+    # 1 in September 2010 in embargo-2010, so the bound is exercised there)
     at = m._benchmark_at_change
     assert at is not None
     r = m.marginal_cost_ratios
