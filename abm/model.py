@@ -204,12 +204,6 @@ class RareEarthModel(mesa.Model):
         #: month's world benchmark prices, :meth:`_marginal_cost_ratios`); NaN: no bound
         #: (all NaN before the first clearing)
         self.marginal_cost_ratios = np.full(G, np.nan)
-        #: the concentrates and oxides (goods of the mining and separation stages), whose
-        #: long-run prices the marginal mine's full cost bounds (docs/ODD.md 7.1)
-        self.raw_goods = frozenset(
-            i for i, name in enumerate(self.catalog.goods) if stage_of(name) != "magnets"
-        )
-        self._raw_mask = np.array([i in self.raw_goods for i in range(G)])
         # (G,) last finite world benchmark of each good, USD/kg (the marginal mine's basket)
         self._cost_benchmark = np.full(G, np.nan)
         self.events: list[dict] = []
@@ -707,7 +701,7 @@ class RareEarthModel(mesa.Model):
         )
         b, a = rel.benchmark, self.benchmark_anchor
         r = self.marginal_cost_ratios  # the entry bound of producers' anchors (ODD 7.1)
-        bound = self._raw_mask & (r < 1.0)  # NaN: no bound
+        bound = r < 1.0  # NaN (magnets, goods no mine yields): no bound
         if bound.any():
             b = np.where(bound, b * r, b)
         self.benchmark_anchor = np.where(
@@ -732,14 +726,13 @@ class RareEarthModel(mesa.Model):
 
     def _marginal_cost_ratios(self) -> np.ndarray:
         """(G,) for each good, the bound entry puts on its long-run price
-        (:func:`abm.longrun.marginal_cost_ratios`): for an oxide, full cost over basket value
-        of the costliest mine that yields it among those that produced last month outside a
-        binding production quota or halt; for a concentrate, its oxide content at the
-        bounded prices over its value
-        (``PolicyState.quota_factor`` below 1: entry cannot add supply there, so its cost
-        does not bound the long-run price), at last month's world benchmark prices (the
-        last finite one of a good without a spot sale; :func:`abm.longrun.
-        marginal_cost_ratios`); NaN where no such mine yields the good.
+        (:func:`abm.longrun.marginal_cost_ratios`), at last month's world benchmark prices
+        (the last finite one of a good without a spot sale): for an oxide, full cost over
+        basket value of the costliest mine that yields it among those that produced last
+        month outside a binding production quota or halt (``PolicyState.quota_factor``
+        below 1: entry cannot add supply there, so its cost does not bound the long-run
+        price); for a concentrate, its oxide content at the bounded prices over its value;
+        NaN where no such mine yields the good (magnets always).
 
         A mine's full cost, USD/kg REO, is its cash cost, plus the median separation cost
         of the operating separators, plus the capital charge

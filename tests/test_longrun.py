@@ -4,6 +4,7 @@
 import numpy as np
 import pytest
 
+from abm.goods import stage_of
 from abm.longrun import capital_charge, marginal_cost_ratios
 from abm.model import RareEarthModel
 from agents import MagnetMaker, Miner, Refiner
@@ -110,7 +111,7 @@ def test_a_magnet_maker_is_not_cost_anchored():
     mk = m.agents_by_type[MagnetMaker][0]
     assert not mk.cost_anchored
     assert all(a.cost_anchored for a in m.agents_by_type[Miner])
-    ox = next(g for g in mk.exp_price if g in m.raw_goods)
+    ox = next(g for g in mk.exp_price if stage_of(m.catalog.goods[g]) == "separation")
     o = float(mk.observed(ox))
     mk.anchor_price[ox] = 0.5 * o
     m.marginal_cost_ratios = np.full(m.G, 0.25)
@@ -138,7 +139,11 @@ def test_in_the_2024_base_year_prices_are_below_the_marginal_mines_full_cost():
     mp = next(a for a in m.agents_by_type[Miner] if a.region == "US")
     assert m.marginal_cost_ratios[nd] == pytest.approx(1.24, abs=0.02)
     assert m.marginal_cost_ratios[mp.good] == 1.0
-    raw = [g for g in m.raw_goods if np.isfinite(m.marginal_cost_ratios[g])]
+    raw = [
+        g
+        for g, name in enumerate(m.catalog.goods)
+        if stage_of(name) != "magnets" and np.isfinite(m.marginal_cost_ratios[g])
+    ]
     assert min(m.marginal_cost_ratios[g] for g in raw) == 1.0
     assert np.isnan(m.marginal_cost_ratios[m.catalog.index["mag_ndfeb_std"]])
 

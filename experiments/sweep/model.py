@@ -41,6 +41,7 @@ and caches the resolved handle and loaded scenarios per process.
 from __future__ import annotations
 
 import importlib
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -95,9 +96,9 @@ class ModelHandle:
         ``name``; pass-through without loader."""
         if self.loader is None:
             return name
-        import os
+        from abm.data import DATA_ENV
 
-        key = (name, os.environ.get("REE_DATA_DIR", ""))
+        key = (name, os.environ.get(DATA_ENV, ""))
         if key not in self._scenarios:
             self._scenarios[key] = self.loader(name)
         return self._scenarios[key]
