@@ -1202,6 +1202,9 @@ def _bounds(cls: type[BaseModel] | None, loc: tuple) -> str | None:
 
 #: Errors about the shape of a list or pair field (or of one of its items): the message
 #: then gives the allowed form (:func:`_sequence_form`).
+#: the destination tables of licence measures (:func:`_check_destinations`)
+_TABLES = ("approval", "review_months")
+
 _SHAPE_TYPES = (
     "tuple_type",
     "list_type",
@@ -1367,6 +1370,18 @@ def _format_errors(err: ValidationError, data: Any, origin: str, first_block: in
                 msg = f"{msg}; allowed: {form}"
         elif e["type"] == "missing":
             msg = "required field is missing"
+        elif e["type"] == "literal_error" and isinstance(e.get("input"), str):
+            allowed = re.findall(r"'([^']*)'", (e.get("ctx") or {}).get("expected", ""))
+            what = loc[-1] if loc and isinstance(loc[-1], str) else "value"  # list item: value
+            if allowed:
+                msg = unknown_name(what, e["input"], allowed)
+        elif e["type"] == "dict_type":
+            name = loc[-1] if loc and isinstance(loc[-1], str) else "field"
+            keys = " (keys: region codes, 'allied', 'default')" if name in _TABLES else ""
+            msg = (
+                f"got {e['input']!r}; allowed: a table{keys}, e.g. {name} = {{ default = 0.5 }}"
+                f" (with --set: '...{name}={{default=0.5}}')"
+            )
         elif e["type"] in _BOUND_TYPES and (
             allowed := _bounds(_model_at(tuple(e["loc"]), data), loc)
         ):

@@ -190,6 +190,45 @@ def test_a_list_or_pair_value_of_the_wrong_shape_names_the_allowed_form(tmp_path
     assert not (tmp_path / "o").exists()
 
 
+def test_a_number_for_a_destination_table_names_the_table_form(tmp_path):
+    # a new user's input (session 34): pydantic said "Input should be a valid dictionary"
+    item = "measures.cn_licences_apr2025.approval=0.5"
+    line = _one_line(_invoke(["run", "--set", item, "--out", str(tmp_path / "o")]))
+    assert line.endswith(
+        "field 'measures[13].approval' (measure 'cn_licences_apr2025', [[measures]] block 14): "
+        "got 0.5; allowed: a table (keys: region codes, 'allied', 'default'), e.g. approval = "
+        "{ default = 0.5 } (with --set: '...approval={default=0.5}')"
+    )
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_misspelt_choice_gets_the_closest_one(tmp_path):
+    # a new user's input (session 34): pydantic listed the choices without a suggestion
+    f = tmp_path / "t.toml"
+    f.write_text(
+        'extends = "controls-2025"\n[[measures]]\nkind = "licence_policy"\ndate = "2026-03"\n'
+        'actor = "CN"\nend_use = "defence"\napproval = {default = 0.5}\nforms = ["oxide"]\n'
+    )
+    with pytest.raises(ScenarioError) as err:
+        loads_scenario(f.read_text(), str(f))
+    lines = str(err.value).splitlines()
+    assert any(
+        line.endswith(
+            "field 'measures[0].end_use' (licence_policy measure, [[measures]] block 1): "
+            "unknown end_use 'defence'; did you mean 'defense'? allowed end_uses: "
+            "['all', 'civil', 'defense']"
+        )
+        for line in lines
+    ), lines
+    assert any(
+        line.endswith(
+            "unknown value 'oxide'; did you mean 'oxides'? allowed values: "
+            "['concentrates', 'oxides', 'magnets']"
+        )
+        for line in lines
+    ), lines
+
+
 def test_a_list_field_of_a_measure_names_the_allowed_form_in_a_scenario_file(tmp_path):
     f = tmp_path / "t.toml"
     f.write_text(
@@ -251,6 +290,22 @@ def test_sweep_spec_misspellings_are_one_line_each_and_nothing_is_written(tmp_pa
         "docs/ODD.md section 8, levers in section 6)",
     ]
     assert not out.exists()
+
+
+def test_a_misspelt_design_method_gets_the_closest_one(tmp_path):
+    spec = tmp_path / "s.toml"
+    spec.write_text(
+        'name = "s"\nscenario = "controls-2025"\nmonths = 2\n'
+        'outcomes = ["peak_dy_price_outside_china"]\n[design]\n'
+        'method = "factorail"\n[[levers]]\nname = "levers.us_tariff_on_china"\n'
+        "levels = [0.0, 0.5]\n"
+    )
+    line = _one_line(_invoke(["plan", str(spec)], cli=sweep_app))
+    assert line == (
+        f"ree sweep plan: error: invalid sweep spec {spec}: design.method: unknown method "
+        "'factorail'; did you mean 'factorial'? allowed methods: ['factorial', 'oat', 'lhs', "
+        "'sobol', 'halton', 'saltelli', 'morris', 'fast']"
+    )
 
 
 def test_sweep_spec_naming_a_bad_scenario_file_is_short(tmp_path):

@@ -184,12 +184,12 @@ MEASURE_BAD = [
     (
         'kind="licence_policy"\ndate="2025-05"\nactor="CN"\nend_use="military"\n'
         "approval={default=0.1}",
-        "'all', 'civil' or 'defense'",
+        "allowed end_uses: ['all', 'civil', 'defense']",
     ),
     (
         'kind="licence_policy"\ndate="2025-05"\nactor="CN"\nforms=["metals"]\n'
         "approval={default=0.1}",
-        "'concentrates', 'oxides' or 'magnets'",
+        "allowed values: ['concentrates', 'oxides', 'magnets']",
     ),
     (
         'kind="licence_policy"\ndate="2025-05"\nactor="CN"\nelements=["Dy"]',

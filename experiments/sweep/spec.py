@@ -555,6 +555,10 @@ def _format_validation_error(exc: ValidationError, data: Any) -> list[tuple[str,
             msg = _unknown_field(loc)
         elif etype == "missing":
             msg = "required field is missing"
+        elif etype == "literal_error" and isinstance(inp, str):
+            allowed = re.findall(r"'([^']*)'", (err.get("ctx") or {}).get("expected", ""))
+            what = loc[-1] if loc and isinstance(loc[-1], str) else "value"  # list item: value
+            msg = _suggest(inp, allowed, what) if allowed else msg
         else:
             msg = _conversion_message(etype, inp) or msg
         # name the parameter when the problem is inside uncertainties[i]/levers[i]
