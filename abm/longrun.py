@@ -65,64 +65,110 @@ def capital_charge(
     return intensity_usd_per_t_yr / 1000.0 / annuity_factor(rate, life_years) / utilisation
 
 
+def entry_factors(value: np.ndarray, index: np.ndarray, target: float) -> np.ndarray:
+    """The factors by which the entry of a mine type moves the prices of its joint
+    products until its basket just covers its full cost: (n,), dimensionless.
+
+    Entry adds to each oxide's market in proportion to the mine's content relative to the
+    market's mix (``index``: the mine's t of the oxide per t REO over the world's, Balassa's
+    revealed comparative advantage in quantities), and with one price flexibility common to
+    the oxides each price moves by ``exp(-k x index)``; ``k`` solves
+    ``sum value x exp(-k x index) = target`` (scipy ``brentq``). A basket worth more than
+    ``target`` gives factors below 1, a basket worth less factors above 1 (the prices at
+    which the mine would just break even); a mine with the market's mix (every index 1)
+    gets ``target / sum(value)`` for every oxide, the relative-sales-value allocation.
+
+    Example (hand check): values (10, 10), indexes (1, 0), target 15: ``exp(-k) = 0.5``,
+    factors (0.5, 1).
+
+    Args:
+        value: (n,) value of each oxide in the mine's basket at today's prices, USD/kg REO
+            (> 0).
+        index: (n,) the mine's content of each oxide over the world's, t per t REO over t
+            per t REO (>= 0, at least one > 0).
+        target: the basket value that covers the mine's full cost, USD/kg REO (> 0).
+    """
+    from scipy.optimize import brentq
+
+    def gap(k: float) -> float:
+        return float(np.sum(value * np.exp(-k * index))) - target
+
+    lo, hi = -1.0, 1.0
+    while gap(lo) < 0:
+        lo *= 2.0
+    while gap(hi) > 0:
+        hi *= 2.0
+    k = brentq(gap, lo, hi, xtol=1e-12, rtol=1e-12)
+    return np.exp(-k * index)
+
+
 def marginal_cost_ratios(
     mines: Iterable[tuple[float, Iterable[tuple[int, float]], int]],
     prices,
     recovery: float,
     n_goods: int,
+    world: dict[int, float] | None = None,
 ) -> np.ndarray:
     """For each good, the factor by which the entry of new capacity bounds its long-run
     price: (n_goods,), dimensionless, NaN for a good no mine bounds.
 
     For each mine ``(full_cost, oxide_content, concentrate)`` (USD/kg REO: cash cost,
     separation and the capital charge of new capacity, :func:`capital_charge`; pairs of
-    oxide good index and t of oxide per t REO; the good index of its concentrate) its
-    ratio is its full cost over the value of its separated basket at ``prices``,
-    ``recovery x sum content x price`` (oxides without a finite positive price count 0;
-    a mine whose basket has no value is left out).
+    oxide good index and t of oxide per t REO; the good index of its concentrate) the
+    factors :func:`entry_factors` move the prices of its separated basket to where it just
+    covers its full cost, ``recovery x sum content x price x factor = full_cost`` (oxides
+    without a finite positive price count 0; a mine whose basket has no value is left
+    out). Each oxide's fall is shared in proportion to the mine's content of it over the
+    ``world`` basket's (oxide good index -> t per t REO of the mines producing, quota-bound
+    ones included; any scale): a bastnaesite mine's entry lowers NdPr's price, hardly that
+    of the trace of Dy in its ore. ``world`` None: every index 1, one factor for the whole
+    basket (full cost over basket value: the relative-sales-value allocation).
 
-    * An oxide takes the largest ratio of the mines whose basket contains it (content
-      above 0 and a finite positive price): the costliest producer of the oxide bounds
-      its price, and a mine's cost bounds the prices of its own joint products only. Any
-      positive content counts, so a trace of Dy in bastnaesite lets a bastnaesite mine
-      bound Dy's price (docs/calibration.md section 5, session 34's item 1).
+    * An oxide takes the largest factor of the mines that yield it: the costliest producer
+      of the oxide bounds its price, and a mine's cost bounds the prices of its own joint
+      products only.
     * A concentrate takes its basket's value at the bounded oxide prices over its value
-      at ``prices``, ``sum c p min(1, r) / sum c p`` (netback pricing: a concentrate is
+      at ``prices``, ``sum c p min(1, f) / sum c p`` (netback pricing: a concentrate is
       worth its payable oxide content), so a low-cost mine keeps its Ricardian rent. A
       concentrate none of whose mines is in ``mines`` (all quota-bound or mothballed)
       has no bound, even where its oxides have one.
 
     Example (hand check): mines (6, [(0, 0.5), (1, 0.5)], 2) and (8, [(0, 1.0)], 3);
-    prices (10, 30); recovery 1 -> ratios 6/20 = 0.3 and 8/10 = 0.8: oxide 0 (both) 0.8,
-    oxide 1 (the first only) 0.3; concentrate 2 (0.5 x 10 x 0.8 + 0.5 x 30 x 0.3) / 20 =
-    0.425, concentrate 3 0.8.
+    prices (10, 30); recovery 1; world None -> factors 6/20 = 0.3 and 8/10 = 0.8: oxide 0
+    (both) 0.8, oxide 1 (the first only) 0.3; concentrate 2 (0.5 x 10 x 0.8 + 0.5 x 30 x
+    0.3) / 20 = 0.425, concentrate 3 0.8.
 
     Args:
         mines: the mines producing this month.
         prices: price of each good, USD/kg (indexable by good index).
         recovery: separation recovery (share of REO recovered as oxides).
         n_goods: number of goods.
+        world: the world's mined basket, oxide good index -> t per t REO (any scale).
     """
+    mix = None
+    if world is not None:
+        total = sum(c for c in world.values() if c > 0)
+        if total > 0:
+            mix = {i: c / total for i, c in world.items() if c > 0}
     out = np.full(n_goods, np.nan)
     baskets = []
     for full_cost, content, concentrate in mines:
-        valued = []
+        goods, values, index = [], [], []
         for i, c in content:
             p = float(prices[i])
             if c > 0 and math.isfinite(p) and p > 0:
-                valued.append((i, c * p))
-        value = recovery * sum(v for _, v in valued)
-        if value <= 0:
+                goods.append(i)
+                values.append(c * p)
+                index.append(c / sum(c2 for _, c2 in content) / mix[i] if mix else 1.0)
+        value = recovery * sum(values)
+        if value <= 0 or not math.isfinite(full_cost / value):
             continue
-        ratio = full_cost / value
-        if not math.isfinite(ratio):
-            continue
-        baskets.append((concentrate, valued))
-        for i, _ in valued:
-            if not ratio <= out[i]:  # NaN (no mine yet) or a larger ratio
-                out[i] = ratio
-    for concentrate, valued in baskets:
-        total = sum(v for _, v in valued)
-        bounded = sum(v * min(1.0, out[i]) for i, v in valued)
-        out[concentrate] = bounded / total
+        factors = entry_factors(np.asarray(values), np.asarray(index), full_cost / recovery)
+        baskets.append((concentrate, goods, values))
+        for i, f in zip(goods, factors, strict=True):
+            if not f <= out[i]:  # NaN (no mine yet) or a larger factor
+                out[i] = f
+    for concentrate, goods, values in baskets:
+        bounded = sum(v * min(1.0, out[i]) for i, v in zip(goods, values, strict=True))
+        out[concentrate] = bounded / sum(values)
     return out

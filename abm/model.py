@@ -751,9 +751,13 @@ class RareEarthModel(mesa.Model):
         toll = float(np.median(tolls)) if tolls else 0.0
         separation = float(self.pipeline.intensity.get("separation", 0.0))
         mines = []
+        world: dict[int, float] = {}  # t of each oxide mined last month
         for m in self.agents_by_type.get(Miner, []):
-            if not m.active or m.output_month.get(m.good, 0.0) <= 0.0:
+            out = m.output_month.get(m.good, 0.0) if m.active else 0.0
+            if out <= 0.0:
                 continue
+            for i, c in m.oxide_content:
+                world[i] = world.get(i, 0.0) + out * c
             if self.policy.quota_factor(m.region, m.deposit) < 1.0 - 1e-9:
                 continue  # a production quota or halt, not cost, bounds its output
             capex = m.capex_per_t() + separation * (
@@ -761,7 +765,7 @@ class RareEarthModel(mesa.Model):
             )
             charge = capital_charge(capex, par.wacc, par.project_life_years, par.base_utilisation)
             mines.append((m.unit_cost + toll + charge, m.oxide_content, m.good))
-        return marginal_cost_ratios(mines, b, par.separation_recovery, self.G)
+        return marginal_cost_ratios(mines, b, par.separation_recovery, self.G, world)
 
     def _normal_cost_ratio(self) -> np.ndarray:
         """(G, R) normal unit cost of each origin's magnet makers over that of its good's

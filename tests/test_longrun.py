@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from abm.goods import stage_of
-from abm.longrun import capital_charge, marginal_cost_ratios
+from abm.longrun import capital_charge, entry_factors, marginal_cost_ratios
 from abm.model import RareEarthModel
 from agents import MagnetMaker, Miner, Refiner
 
@@ -48,6 +48,37 @@ def test_each_good_takes_the_costliest_producing_mine_that_yields_it():
     # a basket above its cost leaves its concentrate unbound (factor 1)
     r = marginal_cost_ratios([(30.0, [(0, 1.0)], 1)], [10.0, 1.0], 1.0, 2)
     assert r == pytest.approx([3.0, 1.0])
+
+
+def test_entry_moves_each_joint_product_by_the_entrants_addition_to_its_market():
+    # values (10, 10), indexes (1, 0), target 15: 10 exp(-k) + 10 = 15, exp(-k) = 0.5
+    assert entry_factors(np.array([10.0, 10.0]), np.array([1.0, 0.0]), 15.0) == pytest.approx(
+        [0.5, 1.0]
+    )
+    # the market's mix (every index 1): one factor, target over value
+    f = entry_factors(np.array([5.0, 15.0]), np.array([1.0, 1.0]), 6.0)
+    assert f == pytest.approx([0.3, 0.3])
+    # a basket worth less than its full cost: the prices at which it breaks even, above 1,
+    # raised most where the mine adds most: 10 exp(-k x 2) + 10 exp(-k x 0.5) = 40 with
+    # exp(-k/2) = u: 10 u^4 + 10 u = 40 at u = 1.7087 (hand: u^4 + u = 4)
+    f = entry_factors(np.array([10.0, 10.0]), np.array([2.0, 0.5]), 40.0)
+    u = f[1]
+    assert u**4 + u == pytest.approx(4.0) and f[0] == pytest.approx(u**4) and u > 1
+
+
+def test_a_mines_fall_is_shared_by_its_content_over_the_worlds():
+    # mines A (full cost 4.375 USD/kg REO; half oxide 0 at 10, half oxide 1 at 30) and B
+    # (full cost 8; all oxide 0), equal output: world 1.5 t of oxide 0 per 0.5 t of oxide 1,
+    # mix 0.75 / 0.25. A's indexes 0.5 / 0.75 = 2/3 and 0.5 / 0.25 = 2: with u = exp(-2k/3),
+    # 5 u + 15 u^3 = 4.375 at u = 0.5: A's factors 0.5 and 0.125. B: 8 / 10 = 0.8. Oxide 0
+    # takes the larger (0.8), oxide 1 A's 0.125; concentrate A (5 x 0.8 + 15 x 0.125) / 20 =
+    # 0.29375, concentrate B 0.8
+    mines = [(4.375, [(0, 0.5), (1, 0.5)], 2), (8.0, [(0, 1.0)], 3)]
+    r = marginal_cost_ratios(mines, [10.0, 30.0, 1.0, 1.0], 1.0, 4, {0: 1.5, 1: 0.5})
+    assert r == pytest.approx([0.8, 0.125, 0.29375, 0.8])
+    # without a world basket, one factor per mine: 4.375 / 20 for both of A's oxides
+    r = marginal_cost_ratios(mines, [10.0, 30.0, 1.0, 1.0], 1.0, 4)
+    assert r[:2] == pytest.approx([0.8, 4.375 / 20])
 
 
 def test_no_mine_with_a_valued_basket_gives_no_bound():
@@ -139,6 +170,10 @@ def test_in_the_2024_base_year_prices_are_below_the_marginal_mines_full_cost():
     mp = next(a for a in m.agents_by_type[Miner] if a.region == "US")
     assert m.marginal_cost_ratios[nd] == pytest.approx(1.24, abs=0.02)
     assert m.marginal_cost_ratios[mp.good] == 1.0
+    # MP's trace of Dy and Tb: entry of bastnaesite would hardly move their prices, so
+    # MP's cost leaves them (almost) where they are
+    for ox in ("ox_Dy", "ox_Tb"):
+        assert 1.0 < m.marginal_cost_ratios[m.catalog.index[ox]] < 1.03
     raw = [
         g
         for g, name in enumerate(m.catalog.goods)
