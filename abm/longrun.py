@@ -9,12 +9,17 @@ production of the "marginal mines"), the incentive price of mineral economics (T
 Pindyck (1999, "The long-run evolution of energy prices", *Energy Journal* 20(2), 1-27).
 
 Rare-earth ore is a joint product: one tonne of REO yields a fixed basket of oxides, so
-no oxide has a cost of its own. A mine's full cost is set against its basket's value at
-today's prices; that ratio is the factor by which every price of its basket would have to
-move for the mine just to cover its full cost, relative prices unchanged (the
-relative-sales-value allocation of joint costs; Horngren, Datar and Rajan, *Cost
-Accounting*, ch. 16). Each oxide takes the largest ratio among the producing mines whose
-basket contains it, and each concentrate its oxide content at the bounded prices
+no oxide has a cost of its own and a mine's full cost bounds only its basket's value
+(Marshall 1890, book V, ch. 6, joint supply). How the bound is shared among the oxides
+follows from the entry it stands for: a new mine of the kind adds to each oxide's market
+in proportion to its content relative to the market's mix (Balassa's 1965 revealed
+comparative advantage index, in quantities), and with one price flexibility common to the
+oxides each price falls in proportion to that addition (:func:`entry_factors`). A
+bastnaesite mine's entry thus lowers NdPr's price, hardly that of the trace of Dy in its
+ore; a mine with the world's mix moves every price by one factor, its full cost over its
+basket's value (the relative-sales-value allocation of joint costs; Horngren, Datar and
+Rajan, *Cost Accounting*, ch. 16). Each oxide takes the largest factor among the producing
+mines that yield it, and each concentrate its oxide content at the bounded prices
 (:func:`marginal_cost_ratios`).
 
 Producers of concentrate and oxides (:attr:`agents.base.Firm.cost_anchored`) hold no
@@ -87,8 +92,25 @@ def entry_factors(value: np.ndarray, index: np.ndarray, target: float) -> np.nda
         index: (n,) the mine's content of each oxide over the world's, t per t REO over t
             per t REO (>= 0, at least one > 0).
         target: the basket value that covers the mine's full cost, USD/kg REO (> 0).
+
+    Raises:
+        ValueError: a target or value not above 0, a negative index, or no index above 0
+            (no price would move), or a target below the value of the oxides of index 0.
     """
     from scipy.optimize import brentq
+
+    if not (target > 0 and np.all(value > 0) and np.all(index >= 0) and np.any(index > 0)):
+        raise ValueError(
+            "entry_factors: needs target > 0, every value > 0, every index >= 0 and one > 0; "
+            f"got target {target}, values {value.tolist()}, indexes {index.tolist()}"
+        )
+
+    if target <= float(np.sum(value[index == 0])):
+        raise ValueError(
+            f"entry_factors: the oxides the mine does not add to are worth "
+            f"{float(np.sum(value[index == 0]))}, at least the target {target}: no price moves "
+            "enough"
+        )
 
     def gap(k: float) -> float:
         return float(np.sum(value * np.exp(-k * index))) - target
@@ -159,6 +181,10 @@ def marginal_cost_ratios(
             if c > 0 and math.isfinite(p) and p > 0:
                 goods.append(i)
                 values.append(c * p)
+                if mix is not None and i not in mix:
+                    raise ValueError(
+                        f"marginal_cost_ratios: oxide {i} of a producing mine is not in world"
+                    )
                 index.append(c / sum(c2 for _, c2 in content) / mix[i] if mix else 1.0)
         value = recovery * sum(values)
         if value <= 0 or not math.isfinite(full_cost / value):

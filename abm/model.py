@@ -727,8 +727,11 @@ class RareEarthModel(mesa.Model):
     def _marginal_cost_ratios(self) -> np.ndarray:
         """(G,) for each good, the bound entry puts on its long-run price
         (:func:`abm.longrun.marginal_cost_ratios`), at last month's world benchmark prices
-        (the last finite one of a good without a spot sale): for an oxide, full cost over
-        basket value of the costliest mine that yields it among those that produced last
+        (the last finite one of a good without a spot sale): for an oxide, the largest
+        factor by which entry of a mine's kind would move its price until the mine just
+        covers its full cost (:func:`abm.longrun.entry_factors`; each oxide's share of the
+        fall by the mine's content of it over the world mine output's, every mine that
+        produced last month counted), among the mines that yield it and produced last
         month outside a binding production quota or halt (``PolicyState.quota_factor``
         below 1: entry cannot add supply there, so its cost does not bound the long-run
         price); for a concentrate, its oxide content at the bounded prices over its value;

@@ -259,9 +259,11 @@ class Firm(mesa.Agent):
         An operating producer of concentrate or oxides (:attr:`cost_anchored`, not
         mothballed) filters its anchor for every concentrate and oxide it prices (its
         products and its feeds) from ``o x min(1, r_g)`` instead, with ``r_g`` (for an
-        oxide) the full cost over the basket value of the costliest mine that yields ``g``
-        among those that produced last month outside a binding production quota, and (for
-        a concentrate) its oxide content at the bounded prices over its value
+        oxide) the largest, among the mines that yield ``g`` and produced last month
+        outside a binding production quota, of the factor by which entry of the mine's
+        kind would move ``g``'s price until the mine just covers its full cost
+        (:func:`abm.longrun.entry_factors`), and (for a concentrate) its oxide content at
+        the bounded prices over its value
         (``model.marginal_cost_ratios``, :func:`abm.longrun.marginal_cost_ratios`; NaN: no
         such mine, no bound): no producer expects in the long run a price above the level
         at which the marginal mine covers its full cost, because such a price draws entry (the

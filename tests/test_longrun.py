@@ -3,6 +3,8 @@
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from abm.goods import stage_of
 from abm.longrun import capital_charge, entry_factors, marginal_cost_ratios
@@ -66,6 +68,40 @@ def test_entry_moves_each_joint_product_by_the_entrants_addition_to_its_market()
     assert u**4 + u == pytest.approx(4.0) and f[0] == pytest.approx(u**4) and u > 1
 
 
+@given(
+    st.lists(st.tuples(st.floats(0.01, 1e3), st.floats(0.01, 50.0)), min_size=1, max_size=16),
+    st.floats(0.01, 100.0),
+)
+def test_entry_factors_balance_the_basket_and_move_most_where_the_mine_adds_most(xs, scale):
+    value = np.array([v for v, _ in xs])
+    index = np.array([i for _, i in xs])
+    target = scale * value.sum() / 10
+    f = entry_factors(value, index, target)
+    assert (value * f).sum() == pytest.approx(target, rel=1e-6)
+    # every price moves by exp(-k x index): log f / index is one number, k, of the sign of
+    # value - target (where f has not underflowed to 0)
+    ok = f > 1e-200
+    k = -np.log(f[ok]) / index[ok]
+    assert k == pytest.approx(np.full(k.size, k[0]), rel=1e-6, abs=1e-9)
+    assert (k[0] > 0) == (target < value.sum()) or target == pytest.approx(value.sum())
+
+
+@pytest.mark.parametrize(
+    ("value", "index", "target"),
+    [([10.0], [1.0], 0.0), ([0.0, 10.0], [1.0, 1.0], 5.0), ([10.0], [0.0], 5.0)],
+)
+def test_entry_factors_refuse_a_basket_that_no_price_can_balance(value, index, target):
+    with pytest.raises(ValueError, match="entry_factors: needs target > 0"):
+        entry_factors(np.array(value), np.array(index), target)
+    # an oxide the mine does not add to (index 0) keeps its price; if it alone is worth
+    # the target, no fall of the others balances the basket
+    with pytest.raises(ValueError, match="no price moves enough"):
+        entry_factors(np.array([6.0, 10.0]), np.array([0.0, 1.0]), 5.0)
+    assert entry_factors(np.array([4.0, 10.0]), np.array([0.0, 1.0]), 9.0) == pytest.approx(
+        [1.0, 0.5]
+    )
+
+
 def test_a_mines_fall_is_shared_by_its_content_over_the_worlds():
     # mines A (full cost 4.375 USD/kg REO; half oxide 0 at 10, half oxide 1 at 30) and B
     # (full cost 8; all oxide 0), equal output: world 1.5 t of oxide 0 per 0.5 t of oxide 1,
@@ -76,6 +112,8 @@ def test_a_mines_fall_is_shared_by_its_content_over_the_worlds():
     mines = [(4.375, [(0, 0.5), (1, 0.5)], 2), (8.0, [(0, 1.0)], 3)]
     r = marginal_cost_ratios(mines, [10.0, 30.0, 1.0, 1.0], 1.0, 4, {0: 1.5, 1: 0.5})
     assert r == pytest.approx([0.8, 0.125, 0.29375, 0.8])
+    with pytest.raises(ValueError, match="oxide 1 of a producing mine is not in world"):
+        marginal_cost_ratios(mines, [10.0, 30.0, 1.0, 1.0], 1.0, 4, {0: 1.5})
     # without a world basket, one factor per mine: 4.375 / 20 for both of A's oxides
     r = marginal_cost_ratios(mines, [10.0, 30.0, 1.0, 1.0], 1.0, 4)
     assert r[:2] == pytest.approx([0.8, 4.375 / 20])
