@@ -10,11 +10,13 @@ Pindyck (1999, "The long-run evolution of energy prices", *Energy Journal* 20(2)
 
 Rare-earth ore is a joint product: one tonne of REO yields a fixed basket of oxides, so
 no oxide has a cost of its own and a mine's full cost bounds only its basket's value
-(Marshall 1890, book V, ch. 6, joint supply). How the bound is shared among the oxides
-follows from the entry it stands for: a new mine of the kind adds to each oxide's market
-in proportion to its content relative to the market's mix (Balassa's 1965 revealed
-comparative advantage index, in quantities), and with one price flexibility common to the
-oxides each price falls in proportion to that addition (:func:`entry_factors`). A
+(Marshall 1890, book V, ch. 6, joint supply). The bound is shared among the oxides by the
+entry it stands for: a new mine of the kind adds to each oxide's market in proportion to
+its content relative to the market's mix (a quantity analogue of Balassa's 1965 revealed
+comparative advantage index), and, assuming a semi-log inverse demand for each oxide
+(``p = p0 exp(-dQ / (flexibility x Q))``) with one flexibility common to the oxides and no
+cross-price effects, each log price falls in proportion to that addition
+(:func:`entry_factors`). A
 bastnaesite mine's entry thus lowers NdPr's price, hardly that of the trace of Dy in its
 ore; a mine with the world's mix moves every price by one factor, its full cost over its
 basket's value (the relative-sales-value allocation of joint costs; Horngren, Datar and
@@ -35,6 +37,7 @@ import math
 from collections.abc import Iterable
 
 import numpy as np
+from scipy.optimize import brentq
 
 from abm.investment import annuity_factor
 
@@ -95,10 +98,9 @@ def entry_factors(value: np.ndarray, index: np.ndarray, target: float) -> np.nda
 
     Raises:
         ValueError: a target or value not above 0, a negative index, or no index above 0
-            (no price would move), or a target below the value of the oxides of index 0.
+            (no price would move), a target below the value of the oxides of index 0, or
+            indexes so small that no finite move balances the basket.
     """
-    from scipy.optimize import brentq
-
     if not (target > 0 and np.all(value > 0) and np.all(index >= 0) and np.any(index > 0)):
         raise ValueError(
             "entry_factors: needs target > 0, every value > 0, every index >= 0 and one > 0; "
@@ -116,10 +118,15 @@ def entry_factors(value: np.ndarray, index: np.ndarray, target: float) -> np.nda
         return float(np.sum(value * np.exp(-k * index))) - target
 
     lo, hi = -1.0, 1.0
-    while gap(lo) < 0:
+    while gap(lo) < 0 and lo > -1e12:
         lo *= 2.0
-    while gap(hi) > 0:
+    while gap(hi) > 0 and hi < 1e12:
         hi *= 2.0
+    if not gap(lo) >= 0 >= gap(hi):  # an index so small that no finite move balances
+        raise ValueError(
+            f"entry_factors: no price move up to exp(1e12 x index) balances the basket; "
+            f"got target {target}, values {value.tolist()}, indexes {index.tolist()}"
+        )
     k = brentq(gap, lo, hi, xtol=1e-12, rtol=1e-12)
     return np.exp(-k * index)
 
@@ -146,9 +153,12 @@ def marginal_cost_ratios(
     of the trace of Dy in its ore. ``world`` None: every index 1, one factor for the whole
     basket (full cost over basket value: the relative-sales-value allocation).
 
-    * An oxide takes the largest factor of the mines that yield it: the costliest producer
-      of the oxide bounds its price, and a mine's cost bounds the prices of its own joint
-      products only.
+    * An oxide takes the largest factor of the mines that yield it (the costliest
+      producer of the oxide bounds its price), and a mine's cost bounds the prices of its
+      own joint products only. A mine with a trace of an oxide has a factor near 1 for it
+      whatever its cost, so in effect an oxide is bound only while every producing mine
+      that yields it would add to its market (the heavy oxides, while any light-rare-earth
+      mine outside a quota produces, hardly at all; docs/calibration.md 4.42).
     * A concentrate takes its basket's value at the bounded oxide prices over its value
       at ``prices``, ``sum c p min(1, f) / sum c p`` (netback pricing: a concentrate is
       worth its payable oxide content), so a low-cost mine keeps its Ricardian rent. A
@@ -174,7 +184,10 @@ def marginal_cost_ratios(
             mix = {i: c / total for i, c in world.items() if c > 0}
     out = np.full(n_goods, np.nan)
     baskets = []
+    solved: dict[tuple, np.ndarray] = {}  # identical mines (one deposit, one cost) solve once
     for full_cost, content, concentrate in mines:
+        content = list(content)
+        mined = sum(c for _, c in content)
         goods, values, index = [], [], []
         for i, c in content:
             p = float(prices[i])
@@ -185,13 +198,19 @@ def marginal_cost_ratios(
                     raise ValueError(
                         f"marginal_cost_ratios: oxide {i} of a producing mine is not in world"
                     )
-                index.append(c / sum(c2 for _, c2 in content) / mix[i] if mix else 1.0)
+                index.append(c / mined / mix[i] if mix else 1.0)
         value = recovery * sum(values)
         if value <= 0 or not math.isfinite(full_cost / value):
             continue
-        factors = entry_factors(np.asarray(values), np.asarray(index), full_cost / recovery)
+        key = (full_cost, tuple(goods), tuple(values), tuple(index))
+        if key not in solved:
+            solved[key] = (
+                entry_factors(np.asarray(values), np.asarray(index), full_cost / recovery)
+                if full_cost > 0
+                else np.zeros(len(goods))  # covers its cost at any price
+            )
         baskets.append((concentrate, goods, values))
-        for i, f in zip(goods, factors, strict=True):
+        for i, f in zip(goods, solved[key], strict=True):
             if not f <= out[i]:  # NaN (no mine yet) or a larger factor
                 out[i] = f
     for concentrate, goods, values in baskets:

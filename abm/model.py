@@ -198,11 +198,11 @@ class RareEarthModel(mesa.Model):
         # force were adopted (None while none is): benchmark_growth
         self.benchmark_anchor = np.full(G, np.nan)
         self._benchmark_at_change: np.ndarray | None = None
-        #: (G,) for each good, the bound entry puts on its long-run price: for an oxide, full
-        #: cost over basket value of the costliest producing mine that yields it; for a
-        #: concentrate, its oxide content at the bounded prices over its value (at last
-        #: month's world benchmark prices, :meth:`_marginal_cost_ratios`); NaN: no bound
-        #: (all NaN before the first clearing)
+        #: (G,) for each good, the bound entry puts on its long-run price: for an oxide, the
+        #: largest factor by which entry of a producing mine's kind would move its price
+        #: until the mine just covers its full cost; for a concentrate, its oxide content at
+        #: the bounded prices over its value (at last month's world benchmark prices,
+        #: :meth:`_marginal_cost_ratios`); NaN: no bound (all NaN before the first clearing)
         self.marginal_cost_ratios = np.full(G, np.nan)
         # (G,) last finite world benchmark of each good, USD/kg (the marginal mine's basket)
         self._cost_benchmark = np.full(G, np.nan)
