@@ -202,16 +202,22 @@ def test_a_number_for_a_destination_table_names_the_table_form(tmp_path):
     assert not (tmp_path / "o").exists()
 
 
-def test_a_misspelt_choice_gets_the_closest_one(tmp_path):
-    # a new user's input (session 34): pydantic listed the choices without a suggestion
+def _one_measure_errors(tmp_path, block: str) -> list[str]:
+    """The error lines of a scenario file extending controls-2025 by one [[measures]] block."""
     f = tmp_path / "t.toml"
-    f.write_text(
-        'extends = "controls-2025"\n[[measures]]\nkind = "licence_policy"\ndate = "2026-03"\n'
-        'actor = "CN"\nend_use = "defence"\napproval = {default = 0.5}\nforms = ["oxide"]\n'
-    )
+    f.write_text(f'extends = "controls-2025"\n[[measures]]\n{block}')
     with pytest.raises(ScenarioError) as err:
         loads_scenario(f.read_text(), str(f))
-    lines = str(err.value).splitlines()
+    return str(err.value).splitlines()
+
+
+def test_a_misspelt_choice_gets_the_closest_one(tmp_path):
+    # a new user's input (session 34): pydantic listed the choices without a suggestion
+    lines = _one_measure_errors(
+        tmp_path,
+        'kind = "licence_policy"\ndate = "2026-03"\nactor = "CN"\nend_use = "defence"\n'
+        'approval = {default = 0.5}\nforms = ["oxide"]\n',
+    )
     assert any(
         line.endswith(
             "field 'measures[0].end_use' (licence_policy measure, [[measures]] block 1): "
@@ -230,14 +236,10 @@ def test_a_misspelt_choice_gets_the_closest_one(tmp_path):
 
 
 def test_a_list_field_of_a_measure_names_the_allowed_form_in_a_scenario_file(tmp_path):
-    f = tmp_path / "t.toml"
-    f.write_text(
-        'extends = "controls-2025"\n[[measures]]\nkind = "tariff"\ndate = "2026-03"\n'
-        'actor = "US"\ntargets = "CN"\nrate = 0.25\n'
+    lines = _one_measure_errors(
+        tmp_path, 'kind = "tariff"\ndate = "2026-03"\nactor = "US"\ntargets = "CN"\nrate = 0.25\n'
     )
-    with pytest.raises(ScenarioError) as err:
-        loads_scenario(f.read_text(), str(f))
-    assert str(err.value).endswith(
+    assert len(lines) == 1 and lines[0].endswith(
         "field 'measures[0].targets' (tariff measure, [[measures]] block 1): got 'CN'; "
         'allowed: a list such as ["CN", "US"] (allowed items: CN, US, JP, EU, KR, AU, MY, MM, '
         "VN, BR, IN, ROW)"
