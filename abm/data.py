@@ -1007,7 +1007,37 @@ def _load_cached(file: str, directory: str, regions: str = "") -> pd.DataFrame:
         ) from None
     except pd.errors.ParserError as exc:
         raise DataError(f"{path}: cannot parse CSV ({' '.join(str(exc).split())})") from None
-    return validate_frame(df, file, str(path), _data_row_lines(text))
+    df = validate_frame(df, file, str(path), _data_row_lines(text))
+    if file in COVERAGE and Path(directory).resolve() != DATA_DIR.resolve():
+        _check_coverage(df, file, path, regions)
+    return df
+
+
+#: Tables whose rows the model reads by key, for every region it knows: a replacement must
+#: hold a row for each key the shipped table holds (of the regions in the ``regions.csv``
+#: in use), or the model would fail when it reads the missing one (GDP) or silently run
+#: without it (no demand in a region, or none at all in a base year).
+COVERAGE = {"gdp.csv": ("region", "year"), "demand.csv": ("base_year", "region", "sector")}
+
+
+def _check_coverage(df: pd.DataFrame, file: str, path: Path, regions: str) -> None:
+    """Raise :class:`DataError` when the replacement ``df`` of ``file`` lacks a key
+    (:data:`COVERAGE`) that the shipped table has, for a region still in use."""
+    cols = list(COVERAGE[file])
+    shipped = _load_cached(file, str(DATA_DIR), str(DATA_DIR / "regions.csv"))
+    in_use = set(_region_codes_in(regions)) if regions else set(_region_codes())
+    have = set(map(tuple, df[cols].astype(str).to_numpy().tolist()))
+    need = [
+        k
+        for k in map(tuple, shipped[cols].astype(str).to_numpy().tolist())
+        if k[cols.index("region")] in in_use and k not in have
+    ]
+    if need:
+        shown = ", ".join("/".join(k) for k in need[:4]) + (" ..." if len(need) > 4 else "")
+        raise DataError(
+            f"{path}: {len(need)} row(s) missing, keyed {'/'.join(cols)}: {shown} (the model "
+            f"reads a row for every {', '.join(cols)} the shipped {file} has)"
+        )
 
 
 def override_dir() -> Path | None:

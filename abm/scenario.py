@@ -1378,10 +1378,9 @@ def _format_errors(err: ValidationError, data: Any, origin: str, first_block: in
         elif e["type"] == "dict_type":
             name = loc[-1] if loc and isinstance(loc[-1], str) else "field"
             keys = " (keys: region codes, 'allied', 'default')" if name in _TABLES else ""
-            msg = (
-                f"got {e['input']!r}; allowed: a table{keys}, e.g. {name} = {{ default = 0.5 }}"
-                f" (with --set: '...{name}={{default=0.5}}')"
-            )
+            msg = f"got {e['input']!r}; allowed: a table{keys}, e.g. {name} = {{ default = 0.5 }}"
+            if "--set" in origin:
+                msg += f" (with --set: '...{name}={{default=0.5}}')"
         elif e["type"] in _BOUND_TYPES and (
             allowed := _bounds(_model_at(tuple(e["loc"]), data), loc)
         ):

@@ -1,6 +1,7 @@
 """Calibration data loading and the base-year calibration check."""
 
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -973,3 +974,46 @@ def test_sweep_plan_of_a_scenario_whose_measures_read_the_tables_names_the_data_
     assert "ree sweep plan: error: invalid data: " in res.stderr
     assert "field 'base_output_t_per_yr'" in res.stderr
     assert not out.exists() or not any(out.iterdir())
+
+
+@pytest.mark.parametrize(
+    ("file", "keep", "missing"),
+    [
+        # a new user's trial (session 35): a gdp.csv without the US row ran into a traceback
+        # (KeyError in abm/accounts.py); a demand.csv without the 2009 rows ran embargo-2010
+        # with no demand anywhere
+        (
+            "gdp.csv",
+            lambda df: df[df["region"] != "US"],
+            "1 row(s) missing, keyed region/year: US/2024",
+        ),
+        (
+            "demand.csv",
+            lambda df: df[df["base_year"] != "2009"],
+            "keyed base_year/region/sector: 2009/CN/magnets",
+        ),
+    ],
+)
+def test_a_replacement_table_missing_rows_the_model_reads_is_one_line(
+    tmp_path, monkeypatch, file, keep, missing
+):
+    from abm.data import DATA_ENV
+
+    d = tmp_path / "data"
+    d.mkdir()
+    _copy_with(d, file, keep)
+    monkeypatch.setenv(DATA_ENV, str(d))
+    with pytest.raises(DataError, match=re.escape(missing)):
+        load_table(file)
+    monkeypatch.setenv(DATA_ENV, "")  # --data sets it in this process: restored after the test
+    out = tmp_path / "run"
+    res = _ree_run_with_data(d, out)
+    assert res.exit_code == 2 and res.stdout == ""
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and missing in lines[0] and str(d / file) in lines[0]
+    assert not out.exists()
+    # the same table with a region dropped from a replacement regions.csv needs no row for it
+    _copy_with(d, "regions.csv", lambda df: df[df["code"] != "US"] if file == "gdp.csv" else df)
+    if file == "gdp.csv":
+        monkeypatch.setenv(DATA_ENV, str(d))
+        assert "US" not in set(load_table("gdp.csv")["region"])
