@@ -1025,7 +1025,7 @@ def _check_coverage(df: pd.DataFrame, file: str, path: Path, regions: str) -> No
     (:data:`COVERAGE`) that the shipped table has, for a region still in use."""
     cols = list(COVERAGE[file])
     shipped = _load_cached(file, str(DATA_DIR), str(DATA_DIR / "regions.csv"))
-    in_use = set(_region_codes_in(regions)) if regions else set(_region_codes())
+    in_use = set(_region_codes_in(regions))  # both tables have a region column
     have = set(map(tuple, df[cols].astype(str).to_numpy().tolist()))
     need = [
         k

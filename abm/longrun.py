@@ -107,11 +107,11 @@ def entry_factors(value: np.ndarray, index: np.ndarray, target: float) -> np.nda
             f"got target {target}, values {value.tolist()}, indexes {index.tolist()}"
         )
 
-    if target <= float(np.sum(value[index == 0])):
+    idle = float(np.sum(value[index == 0]))  # worth of the oxides the mine does not add to
+    if target <= idle:
         raise ValueError(
-            f"entry_factors: the oxides the mine does not add to are worth "
-            f"{float(np.sum(value[index == 0]))}, at least the target {target}: no price moves "
-            "enough"
+            f"entry_factors: the oxides the mine does not add to are worth {idle}, at least "
+            f"the target {target}: no price moves enough"
         )
 
     def gap(k: float) -> float:

@@ -1200,11 +1200,11 @@ def _bounds(cls: type[BaseModel] | None, loc: tuple) -> str | None:
     return f"{lo}{loc[-1]}{hi}{note}"
 
 
-#: Errors about the shape of a list or pair field (or of one of its items): the message
-#: then gives the allowed form (:func:`_sequence_form`).
 #: the destination tables of licence measures (:func:`_check_destinations`)
 _TABLES = ("approval", "review_months")
 
+#: Errors about the shape of a list or pair field (or of one of its items): the message
+#: then gives the allowed form (:func:`_sequence_form`).
 _SHAPE_TYPES = (
     "tuple_type",
     "list_type",
@@ -1305,6 +1305,20 @@ def _file_ref(hit: re.Match, first_block: int) -> str:
     return f"measures[{j}]" + (f" ([[measures]] block {j + 1})" if hit.group(2) else "")
 
 
+def unknown_choice(error: dict, loc: tuple) -> str | None:
+    """For pydantic's ``literal_error`` on a string (a value outside a field's fixed
+    choices), the :func:`unknown_name` line with the closest choice; None for any other
+    error. ``loc`` is the error's location as shown (the field's name names the choices; an
+    item of a list field is a "value")."""
+    if error.get("type") != "literal_error" or not isinstance(error.get("input"), str):
+        return None
+    allowed = re.findall(r"'([^']*)'", (error.get("ctx") or {}).get("expected", ""))
+    if not allowed:
+        return None
+    what = loc[-1] if loc and isinstance(loc[-1], str) else "value"
+    return unknown_name(what, error["input"], allowed)
+
+
 def _format_errors(err: ValidationError, data: Any, origin: str, first_block: int = 0) -> str:
     """One line per error; ``first_block`` measures come from an ``extends`` base, so a
     measure's block is counted in the file's own ``[[measures]]`` blocks."""
@@ -1370,11 +1384,8 @@ def _format_errors(err: ValidationError, data: Any, origin: str, first_block: in
                 msg = f"{msg}; allowed: {form}"
         elif e["type"] == "missing":
             msg = "required field is missing"
-        elif e["type"] == "literal_error" and isinstance(e.get("input"), str):
-            allowed = re.findall(r"'([^']*)'", (e.get("ctx") or {}).get("expected", ""))
-            what = loc[-1] if loc and isinstance(loc[-1], str) else "value"  # list item: value
-            if allowed:
-                msg = unknown_name(what, e["input"], allowed)
+        elif (choice := unknown_choice(e, loc)) is not None:
+            msg = choice
         elif e["type"] == "dict_type":
             name = loc[-1] if loc and isinstance(loc[-1], str) else "field"
             keys = " (keys: region codes, 'allied', 'default')" if name in _TABLES else ""

@@ -207,11 +207,11 @@ def test_no_bound_before_the_first_clearing():
 
 
 def test_in_the_2024_base_year_prices_are_below_the_marginal_mines_full_cost():
-    # baseline, second month: the costliest producing mine that yields Nd is MP Materials
-    # (cash cost 3.5 USD/kg REO, + median separation cost + capital charge = 13.27 USD/kg
-    # against a basket of 10.70 USD/kg at 2024 prices): 1.22 for Nd oxide (and above 1 for every oxide
-    # bastnaesite yields), so the rule does not bind at the start of the baseline and the
-    # concentrates, worth their oxide content, are not bound either (factor 1)
+    # baseline, second month: Nd's bound is set by MP Materials (cash cost 3.5 USD/kg REO,
+    # + median separation cost + capital charge = 13.27 USD/kg against a basket of 10.70
+    # USD/kg at 2024 prices): 1.22 for Nd oxide and above 1 for every oxide bastnaesite
+    # yields, so the rule does not bind at the start of the baseline and the concentrates,
+    # worth their oxide content, are not bound either (factor 1)
     m = RareEarthModel("baseline", seed=0, months=3)
     m.step()
     m.step()

@@ -555,10 +555,8 @@ def _format_validation_error(exc: ValidationError, data: Any) -> list[tuple[str,
             msg = _unknown_field(loc)
         elif etype == "missing":
             msg = "required field is missing"
-        elif etype == "literal_error" and isinstance(inp, str):
-            allowed = re.findall(r"'([^']*)'", (err.get("ctx") or {}).get("expected", ""))
-            what = loc[-1] if loc and isinstance(loc[-1], str) else "value"  # list item: value
-            msg = _suggest(inp, allowed, what) if allowed else msg
+        elif (choice := _unknown_choice(err, loc)) is not None:
+            msg = choice
         else:
             msg = _conversion_message(etype, inp) or msg
         # name the parameter when the problem is inside uncertainties[i]/levers[i]
@@ -601,6 +599,13 @@ def check_backend(backend: str) -> str:
     if problem := backend_problem(backend):
         raise SpecError([("backend", problem)])
     return backend
+
+
+def _unknown_choice(err: dict, loc: tuple) -> str | None:
+    """:func:`abm.scenario.unknown_choice`: a misspelt choice with the closest one."""
+    from abm.scenario import unknown_choice
+
+    return unknown_choice(err, loc)
 
 
 def _suggest(name: str, choices: list[str], what: str = "parameter", see: str = "") -> str:
